@@ -1,0 +1,27 @@
+import { defineFunction } from '@laminar/spec';
+
+export default defineFunction({
+  name: 'pdf-manifest',
+  description: 'Lists PDFs under an S3 prefix, presigns each and returns one presigned JSONL manifest URL.',
+  entry: './src/handler.ts',
+  memoryMb: 256,
+  timeoutS: 300,
+  architecture: 'arm64',
+  env: {
+    DEFAULT_BUCKET: { ref: { bucket: 'documents' } },
+    MANIFEST_PREFIX: 'manifests/',
+    URL_EXPIRY_SECONDS: '900',
+    POWERTOOLS_SERVICE_NAME: 'pdf-manifest',
+    POWERTOOLS_METRICS_NAMESPACE: 'Laminar',
+  },
+  triggers: [{ kind: 'invoke' }],
+  permissions: [
+    { actions: ['s3:ListBucket'], resource: { bucket: 'documents' } },
+    { actions: ['s3:GetObject'], resource: { bucket: 'documents', prefix: '*' } },
+    {
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      resource: { bucket: 'documents', prefix: 'manifests/*' },
+    },
+  ],
+  logRetentionDays: 30,
+});

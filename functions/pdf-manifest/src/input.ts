@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { type Config, S3_KEY_PREFIX } from './config.ts';
+
+const BUCKET_NAME = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not a valid S3 bucket name (3–63 of a-z 0-9 . -)');
+
+/** SigV4 presigned URLs live at most 7 days. */
+export const MAX_EXPIRY_SECONDS = 604_800;
+
+/** The event, with deploy-time defaults from the environment. Unknown fields are refused (typos). */
+export function inputSchema(config: Config) {
+  return z
+    .strictObject({
+      bucket: BUCKET_NAME.optional(),
+      prefix: S3_KEY_PREFIX.default(''),
+      suffix: z.string().max(64).default('.pdf'),
+      expiresIn: z.number().int().min(1).max(MAX_EXPIRY_SECONDS).default(config.URL_EXPIRY_SECONDS),
+      manifestPrefix: S3_KEY_PREFIX.refine((p) => p === '' || p.endsWith('/'), 'must end with "/"').default(
+        config.MANIFEST_PREFIX,
+      ),
+    })
+    .transform((input, ctx) => {
+      const bucket = input.bucket ?? config.DEFAULT_BUCKET;
+      if (!bucket) {
+        ctx.addIssue({ code: 'custom', path: ['bucket'], message: 'required (no DEFAULT_BUCKET is configured)' });
+        return z.NEVER;
+      }
+      return { ...input, bucket };
+    });
+}
+export type ManifestInput = z.output<ReturnType<typeof inputSchema>>;

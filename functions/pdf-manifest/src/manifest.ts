@@ -1,0 +1,115 @@
+import { Readable } from 'node:stream';
+import { ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import { createBatchPresigner, uploadStream } from '@laminar/aws';
+import type { ManifestInput } from './input.ts';
+
+export interface ManifestDeps {
+  s3: S3Client;
+  /** Throws when the invocation must stop (deadline); called before each listing request. */
+  checkDeadline: (what: string) => void;
+  /** Aborted when the invocation must stop; cancels an upload in flight. */
+  signal?: AbortSignal;
+  now?: () => Date;
+  onAbortFailure?: (error: unknown) => void;
+  partSize?: number;
+}
+
+export interface ManifestResult {
+  count: number;
+  /** Objects listed under the prefix, matching or not. */
+  scanned: number;
+  manifestKey: string;
+  manifestUrl: string;
+  expiresAt: string;
+  bytes: number;
+}
+
+/** One manifest line per matching object. */
+export interface ManifestLine {
+  key: string;
+  url: string;
+  size: number;
+  etag: string;
+  lastModified: string;
+}
+
+export const MANIFEST_CONTENT_TYPE = 'application/x-ndjson';
+
+export function manifestKeyFor(input: ManifestInput, requestId: string, at: Date): string {
+  return `${input.manifestPrefix}${at.toISOString().slice(0, 10)}/${requestId}.jsonl`;
+}
+
+/**
+ * Lists `prefix`, presigns every key ending in `suffix` (case-insensitive) and streams JSONL lines
+ * into one S3 upload. Listing runs one page ahead of presigning, and the stream's high-water mark
+ * of one page makes the listing wait for the upload: memory stays at about two pages plus the
+ * upload's part buffers, however many objects there are.
+ */
+export async function writeManifest(input: ManifestInput, requestId: string, deps: ManifestDeps): Promise<ManifestResult> {
+  const now = deps.now?.() ?? new Date();
+  const presigner = await createBatchPresigner(deps.s3, { bucket: input.bucket, expiresIn: input.expiresIn, signingDate: now });
+  const manifestKey = manifestKeyFor(input, requestId, now);
+  const suffix = input.suffix.toLowerCase();
+  let count = 0;
+  let scanned = 0;
+  let bytes = 0;
+
+  const list = (token: string | undefined): Promise<ListObjectsV2CommandOutput> => {
+    deps.checkDeadline('listing');
+    const page = deps.s3.send(
+      new ListObjectsV2Command({ Bucket: input.bucket, Prefix: input.prefix, ContinuationToken: token, MaxKeys: 1000 }),
+      { abortSignal: deps.signal },
+    );
+    // Read-ahead: this page may be abandoned if the upload fails first; its error is handled there.
+    page.catch(() => undefined);
+    return page;
+  };
+
+  async function* lines(): AsyncGenerator<Buffer> {
+    let pending: Promise<ListObjectsV2CommandOutput> | undefined = list(undefined);
+    while (pending) {
+      const page: ListObjectsV2CommandOutput = await pending;
+      pending = page.IsTruncated && page.NextContinuationToken ? list(page.NextContinuationToken) : undefined;
+      let chunk = '';
+      for (const object of page.Contents ?? []) {
+        scanned++;
+        const key = object.Key;
+        if (key === undefined || !key.toLowerCase().endsWith(suffix) || key === manifestKey) continue;
+        const line: ManifestLine = {
+          key,
+          url: presigner.presign(key),
+          size: object.Size ?? 0,
+          etag: (object.ETag ?? '').replaceAll('"', ''),
+          lastModified: (object.LastModified ?? now).toISOString(),
+        };
+        chunk += `${JSON.stringify(line)}\n`;
+        count++;
+      }
+      if (chunk) {
+        const buffer = Buffer.from(chunk, 'utf8');
+        bytes += buffer.length;
+        yield buffer;
+      }
+    }
+  }
+
+  await uploadStream({
+    client: deps.s3,
+    bucket: input.bucket,
+    key: manifestKey,
+    body: Readable.from(lines(), { objectMode: true, highWaterMark: 1 }),
+    contentType: MANIFEST_CONTENT_TYPE,
+    ...(deps.partSize ? { partSize: deps.partSize } : {}),
+    ...(deps.signal ? { signal: deps.signal } : {}),
+    ...(deps.onAbortFailure ? { onAbortFailure: deps.onAbortFailure } : {}),
+  });
+
+  return {
+    count,
+    scanned,
+    manifestKey,
+    manifestUrl: presigner.presign(manifestKey),
+    expiresAt: presigner.expiresAt.toISOString(),
+    bytes,
+  };
+}

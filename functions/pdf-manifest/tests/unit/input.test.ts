@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { configSchema } from '../../src/config.ts';
+import { inputSchema } from '../../src/input.ts';
+import { manifestKeyFor } from '../../src/manifest.ts';
+
+const config = configSchema.parse({ DEFAULT_BUCKET: 'laminar-local-documents' });
+const schema = inputSchema(config);
+
+describe('pdf-manifest input', () => {
+  it('fills defaults from the environment', () => {
+    expect(schema.parse({})).toEqual({
+      bucket: 'laminar-local-documents',
+      prefix: '',
+      suffix: '.pdf',
+      expiresIn: 900,
+      manifestPrefix: 'manifests/',
+    });
+  });
+
+  it('accepts the expiry bounds and refuses beyond them', () => {
+    expect(schema.parse({ expiresIn: 1 }).expiresIn).toBe(1);
+    expect(schema.parse({ expiresIn: 604_800 }).expiresIn).toBe(604_800);
+    expect(schema.safeParse({ expiresIn: 0 }).success).toBe(false);
+    expect(schema.safeParse({ expiresIn: 604_801 }).success).toBe(false);
+    expect(schema.safeParse({ expiresIn: 1.5 }).success).toBe(false);
+  });
+
+  it('refuses unknown fields, bad buckets and bad prefixes, naming each', () => {
+    const result = schema.safeParse({ bucket: 'Bad_Bucket', prefix: '/x', manifestPrefix: 'out', sufix: '.pdf' });
+    expect(result.success).toBe(false);
+    const paths = result.error?.issues.map((i) => i.path.join('.') || i.message) ?? [];
+    expect(paths.join(' ')).toMatch(/bucket/);
+    expect(paths.join(' ')).toMatch(/prefix/);
+    expect(paths.join(' ')).toMatch(/manifestPrefix/);
+    expect(JSON.stringify(result.error?.issues)).toMatch(/sufix/);
+  });
+
+  it('needs a bucket from the event when no default is configured', () => {
+    const noDefault = inputSchema(configSchema.parse({}));
+    expect(noDefault.safeParse({}).error?.issues[0]?.message).toMatch(/no DEFAULT_BUCKET/);
+  });
+
+  it('names manifests by date and request id', () => {
+    expect(manifestKeyFor(schema.parse({}), 'req-1', new Date('2026-11-25T10:00:00Z'))).toBe('manifests/2026-11-25/req-1.jsonl');
+  });
+
+  it('refuses a configuration with a bad manifest prefix or expiry, naming the variable', () => {
+    expect(configSchema.safeParse({ MANIFEST_PREFIX: 'x' }).error?.issues[0]?.path).toEqual(['MANIFEST_PREFIX']);
+    expect(configSchema.safeParse({ URL_EXPIRY_SECONDS: '0' }).error?.issues[0]?.path).toEqual(['URL_EXPIRY_SECONDS']);
+  });
+});

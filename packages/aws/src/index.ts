@@ -1,0 +1,3 @@
+export * from './presigner.ts';
+export * from './s3-client.ts';
+export * from './upload.ts';

@@ -1,0 +1,56 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { z } from 'zod';
+
+/** The part of a function's environment that says how to reach S3. */
+export const s3EnvSchema = z.object({
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** The SDK's own name for a per-service endpoint: the runner sets it, AWS leaves it unset. */
+  AWS_ENDPOINT_URL_S3: z.url().optional(),
+  LAMINAR_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
+});
+export type S3Env = z.output<typeof s3EnvSchema>;
+
+export interface S3ClientOptions {
+  region: string;
+  endpoint?: string | undefined;
+  forcePathStyle?: boolean;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  maxSockets?: number;
+}
+
+export function s3OptionsFromEnv(env: S3Env): S3ClientOptions {
+  return {
+    region: env.AWS_REGION,
+    endpoint: env.AWS_ENDPOINT_URL_S3,
+    forcePathStyle: env.LAMINAR_S3_FORCE_PATH_STYLE === 'true' || env.AWS_ENDPOINT_URL_S3 !== undefined,
+  };
+}
+
+/**
+ * One S3 client per execution environment. Keep-alive sockets are reused by warm invocations.
+ * Checksums: against AWS the SDK's default CRC32 protects uploads; against a custom endpoint
+ * (emulators) only required checksums are sent, because s3rver stores streamed uploads that
+ * carry checksum trailers corrupted.
+ */
+export function createS3Client(options: S3ClientOptions): S3Client {
+  const maxSockets = options.maxSockets ?? 64;
+  const custom = options.endpoint !== undefined;
+  return new S3Client({
+    region: options.region,
+    ...(custom ? { endpoint: options.endpoint } : {}),
+    forcePathStyle: options.forcePathStyle ?? false,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    requestChecksumCalculation: custom ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
+    responseChecksumValidation: custom ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
+    maxAttempts: 4,
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+      connectionTimeout: 3_000,
+      requestTimeout: 30_000,
+    }),
+  });
+}

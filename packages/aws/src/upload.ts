@@ -1,0 +1,59 @@
+import type { Readable } from 'node:stream';
+import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+
+export interface StreamUploadOptions {
+  client: S3Client;
+  bucket: string;
+  key: string;
+  body: Readable;
+  contentType: string;
+  /** ≥ 5 MiB (S3's minimum part size). Memory held ≈ partSize × queueSize. */
+  partSize?: number;
+  queueSize?: number;
+  /** Aborting stops the upload; nothing becomes visible. */
+  signal?: AbortSignal;
+  onAbortFailure?: (error: unknown) => void;
+}
+
+export interface StreamUploadResult {
+  etag: string | undefined;
+  versionId: string | undefined;
+}
+
+/**
+ * Streams a body into S3: one PUT when it fits one part, a multipart upload otherwise. The object
+ * appears only when the upload completes; on any failure the multipart upload is aborted and the
+ * original error is rethrown.
+ *
+ * lib-storage can abort on error itself (leavePartsOnError: false), but when that abort fails it
+ * throws the abort's error and the cause is lost — so we keep the parts and abort here, reporting
+ * an abort failure separately (a bucket lifecycle rule removes whatever an abort leaves behind).
+ */
+export async function uploadStream(options: StreamUploadOptions): Promise<StreamUploadResult> {
+  const upload = new Upload({
+    client: options.client,
+    params: { Bucket: options.bucket, Key: options.key, Body: options.body, ContentType: options.contentType },
+    partSize: options.partSize ?? 8 * 1024 * 1024,
+    queueSize: options.queueSize ?? 4,
+    leavePartsOnError: true,
+  });
+  const onAbort = () => void upload.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const result = await upload.done();
+    return { etag: result.ETag, versionId: result.VersionId };
+  } catch (err) {
+    options.body.destroy();
+    const uploadId = (upload as unknown as { uploadId?: string }).uploadId;
+    if (uploadId) {
+      await options.client
+        .send(new AbortMultipartUploadCommand({ Bucket: options.bucket, Key: options.key, UploadId: uploadId }))
+        .catch((abortError: unknown) => options.onAbortFailure?.(abortError));
+    }
+    if (options.signal?.aborted && options.signal.reason instanceof Error) throw options.signal.reason;
+    throw err;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}

@@ -1,0 +1,79 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { describe, expect, it } from 'vitest';
+import { createBatchPresigner, createS3Client, encodeKeyPath } from '../../src/index.ts';
+
+const AWKWARD_KEYS = [
+  'reports/2026/q1.pdf',
+  'with space/and+plus/100%.pdf',
+  'unicode/é日本😀/naïve.PDF',
+  "rfc3986/!'()*~_-.pdf",
+  'percent/%2F%20already-encoded.pdf',
+  'double//slash/.pdf',
+  '/leading-slash.pdf',
+  'trailing-slash/',
+  'a=b&c=d?e#f.pdf',
+  'tab\there.pdf',
+  '[brackets]{braces}^`|\\.pdf',
+];
+
+function randomKey(seed: number): string {
+  const alphabet = "abcXYZ019 +%/=&?#!'()*~_-.é日😀\u00a0";
+  const chars = [...alphabet];
+  let s = seed;
+  let out = '';
+  for (let i = 0; i < 1 + (seed % 40); i++) {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    out += chars[s % chars.length];
+  }
+  return out;
+}
+
+const clients = {
+  'AWS virtual-hosted with session token': createS3Client({
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret/with+chars', sessionToken: 'tok/en+=abc' },
+  }),
+  'AWS us-east-1 without session token': createS3Client({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 's' },
+  }),
+  'custom endpoint, path style': createS3Client({
+    region: 'us-east-1',
+    endpoint: 'http://127.0.0.1:4569',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  }),
+};
+
+describe('createBatchPresigner', () => {
+  const signingDate = new Date('2026-03-04T05:06:07Z');
+  for (const [name, client] of Object.entries(clients)) {
+    for (const bucket of ['documents', 'dotted.bucket.name']) {
+      it(`matches the SDK's getSignedUrl byte for byte: ${name}, ${bucket}`, async () => {
+        const fast = await createBatchPresigner(client, { bucket, expiresIn: 900, signingDate });
+        const keys = [...AWKWARD_KEYS, ...Array.from({ length: 40 }, (_, i) => randomKey(i + 1))];
+        for (const key of keys) {
+          const sdk = await getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), {
+            expiresIn: 900,
+            signingDate,
+          });
+          expect(fast.presign(key), key).toBe(sdk);
+        }
+        expect(fast.expiresAt.toISOString()).toBe('2026-03-04T05:21:07.000Z');
+      });
+    }
+  }
+
+  it('signs differently for different keys, expiries and dates', async () => {
+    const client = clients['custom endpoint, path style'];
+    const a = await createBatchPresigner(client, { bucket: 'b', expiresIn: 60, signingDate });
+    const b = await createBatchPresigner(client, { bucket: 'b', expiresIn: 61, signingDate });
+    expect(a.presign('k')).not.toBe(a.presign('k2'));
+    expect(a.presign('k')).not.toBe(b.presign('k'));
+  });
+
+  it('encodes keys as S3 expects', () => {
+    expect(encodeKeyPath("a b/c+d/é/!'()*")).toBe('a%20b/c%2Bd/%C3%A9/%21%27%28%29%2A');
+  });
+});

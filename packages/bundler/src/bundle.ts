@@ -1,0 +1,95 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { LoadedSpec } from '@laminar/spec';
+import { build, type Metafile } from 'esbuild';
+import { deterministicZip, sourceCodeHash } from './zip.ts';
+
+/** Modules each layer provides at run time; functions that use a layer leave them out of their bundle. */
+export const LAYER_MODULES: Record<string, string[]> = {
+  'kafka-layer': ['@confluentinc/kafka-javascript'],
+};
+
+export interface BundleResult {
+  name: string;
+  zipPath: string;
+  hashPath: string;
+  sourceCodeHash: string;
+  zipBytes: number;
+  bundleBytes: number;
+  external: string[];
+  /** The largest inputs, for a quick look at what the bundle is made of. */
+  topInputs: { path: string; bytes: number }[];
+}
+
+/** Node's built-in modules are external on their own (platform node); this adds layer modules. */
+export function externalsOf(loaded: LoadedSpec): string[] {
+  const fromLayers = loaded.spec.layers.flatMap((layer) => {
+    const modules = LAYER_MODULES[layer];
+    if (!modules) throw new Error(`${loaded.spec.name}: unknown layer "${layer}" (known: ${Object.keys(LAYER_MODULES).join(', ')})`);
+    return modules;
+  });
+  return [...new Set([...fromLayers, ...loaded.spec.external])].sort();
+}
+
+function topInputs(metafile: Metafile, root: string): { path: string; bytes: number }[] {
+  const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined);
+  return Object.entries(output?.inputs ?? {})
+    .map(([path, { bytesInOutput }]) => ({ path: relative(root, join(root, path)), bytes: bytesInOutput }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 8);
+}
+
+/**
+ * esbuild → one minified ESM file for Node 20 (+ source map) → deterministic zip with `index.mjs`
+ * at its root (handler `index.<export>`), and the zip's base64 SHA-256 beside it.
+ */
+export async function bundleFunction(loaded: LoadedSpec): Promise<BundleResult> {
+  const { spec, dir } = loaded;
+  const external = externalsOf(loaded);
+  const result = await build({
+    absWorkingDir: dir,
+    entryPoints: [spec.entry],
+    outfile: 'index.mjs',
+    bundle: true,
+    write: false,
+    platform: 'node',
+    target: spec.runtime === 'nodejs22.x' ? 'node22' : 'node20',
+    format: 'esm',
+    minify: true,
+    treeShaking: true,
+    sourcemap: 'external',
+    sourcesContent: false,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+    mainFields: ['module', 'main'],
+    conditions: ['module', 'node', 'import'],
+    external,
+    // ESM output still meets CommonJS dependencies (the AWS SDK's) that call require().
+    banner: { js: "import{createRequire as __laminarRequire}from'node:module';const require=__laminarRequire(import.meta.url);" },
+  });
+  const files = new Map(result.outputFiles.map((f) => [relative(dir, f.path), Buffer.from(f.contents)]));
+  const code = files.get('index.mjs');
+  const map = files.get('index.mjs.map');
+  if (!code || !map) throw new Error(`esbuild produced ${[...files.keys()].join(', ')}, expected index.mjs and its map`);
+
+  const zip = await deterministicZip([
+    { name: 'index.mjs', data: code },
+    { name: 'index.mjs.map', data: map },
+  ]);
+  const hash = sourceCodeHash(zip);
+  rmSync(join(dir, 'dist'), { recursive: true, force: true });
+  mkdirSync(join(dir, 'dist'), { recursive: true });
+  writeFileSync(loaded.zipPath, zip);
+  writeFileSync(loaded.hashPath, `${hash}\n`);
+  return {
+    name: spec.name,
+    zipPath: loaded.zipPath,
+    hashPath: loaded.hashPath,
+    sourceCodeHash: hash,
+    zipBytes: zip.length,
+    bundleBytes: code.length,
+    external,
+    topInputs: topInputs(result.metafile, dir),
+  };
+}

@@ -1,0 +1,57 @@
+import yauzl from 'yauzl';
+import { describe, expect, it } from 'vitest';
+import { deterministicZip, sourceCodeHash } from '../../src/index.ts';
+
+function entriesOf(zip: Buffer): Promise<{ name: string; mode: number; date: string }[]> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(zip, { lazyEntries: false }, (err, file) => {
+      if (err || !file) return reject(err);
+      const out: { name: string; mode: number; date: string }[] = [];
+      file.on('entry', (e: yauzl.Entry) =>
+        out.push({ name: e.fileName, mode: (e.externalFileAttributes >>> 16) & 0o777, date: e.getLastModDate().toString() }),
+      );
+      file.on('end', () => resolve(out));
+      file.on('error', reject);
+    });
+  });
+}
+
+describe('deterministicZip', () => {
+  it('gives the same bytes for the same entries in any order and sorts them', async () => {
+    const a = await deterministicZip([
+      { name: 'b.txt', data: Buffer.from('bee') },
+      { name: 'a.txt', data: Buffer.from('ay') },
+    ]);
+    await new Promise((r) => setTimeout(r, 1100));
+    const b = await deterministicZip([
+      { name: 'a.txt', data: Buffer.from('ay') },
+      { name: 'b.txt', data: Buffer.from('bee') },
+    ]);
+    expect(a.equals(b)).toBe(true);
+    expect(sourceCodeHash(a)).toBe(sourceCodeHash(b));
+    const entries = await entriesOf(a);
+    expect(entries.map((e) => e.name)).toEqual(['a.txt', 'b.txt']);
+    expect(entries.every((e) => e.mode === 0o644)).toBe(true);
+  });
+
+  it('changes when content changes and refuses duplicate names', async () => {
+    const a = await deterministicZip([{ name: 'a', data: Buffer.from('1') }]);
+    const b = await deterministicZip([{ name: 'a', data: Buffer.from('2') }]);
+    expect(a.equals(b)).toBe(false);
+    await expect(
+      deterministicZip([
+        { name: 'a', data: Buffer.from('1') },
+        { name: 'a', data: Buffer.from('1') },
+      ]),
+    ).rejects.toThrow(/duplicate/);
+  });
+
+  it('does not depend on the time zone', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const script =
+      "import('./src/zip.ts').then(async m=>process.stdout.write(m.sourceCodeHash(await m.deterministicZip([{name:'x',data:Buffer.from('y')}]))))";
+    const run = (tz: string) =>
+      execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { env: { ...process.env, TZ: tz }, encoding: 'utf8' });
+    expect(run('Pacific/Kiritimati')).toBe(run('America/Los_Angeles'));
+  });
+});

@@ -1,0 +1,73 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface S3EmulatorOptions {
+  /** Data folder; a temporary one (removed on stop) when absent. */
+  directory?: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Buckets created at start. */
+  buckets?: string[];
+}
+
+/** Credentials s3rver accepts (it never checks signatures, but the SDK needs some). */
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+export interface S3Emulator {
+  endpoint: string;
+  region: string;
+  credentials: typeof S3RVER_CREDENTIALS;
+  directory: string;
+  /** S3 notification events as s3rver emits them (object created/removed). */
+  events: EventEmitter;
+  stop(): Promise<void>;
+}
+
+const SERVER_SCRIPT = fileURLToPath(new URL('./s3-server.cjs', import.meta.url));
+
+export async function startS3(options: S3EmulatorOptions = {}): Promise<S3Emulator> {
+  const temporary = options.directory === undefined;
+  const directory = options.directory ?? mkdtempSync(join(tmpdir(), 'laminar-s3-'));
+  mkdirSync(directory, { recursive: true });
+  const child: ChildProcess = fork(
+    SERVER_SCRIPT,
+    [JSON.stringify({ directory, port: options.port ?? 0, buckets: options.buckets ?? [] })],
+    { execArgv: ['--openssl-legacy-provider'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const events = new EventEmitter();
+  const port = await new Promise<number>((resolve, reject) => {
+    child.on('message', (m: { type: string; port?: number; message?: string; event?: unknown }) => {
+      if (m.type === 'ready') resolve(m.port as number);
+      else if (m.type === 'error') reject(new Error(`embedded S3 failed to start: ${m.message}`));
+      else if (m.type === 'event') events.emit('event', m.event);
+    });
+    child.once('exit', (code) => reject(new Error(`embedded S3 exited (${code}) before it was ready: ${stderr}`)));
+  });
+  let stopped: Promise<void> | undefined;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    credentials: S3RVER_CREDENTIALS,
+    directory,
+    events,
+    stop() {
+      stopped ??= new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+      }).then(() => {
+        if (temporary) rmSync(directory, { recursive: true, force: true });
+      });
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import { DeadlineExceededError } from './errors.ts';
+
+export interface RemainingTime {
+  getRemainingTimeInMillis(): number;
+}
+
+/**
+ * Stops work while there is still time to clean up (abort an upload, release a claim) — Lambda's
+ * own timeout kills the process with no chance to do either.
+ */
+export class Deadline {
+  constructor(
+    private readonly context: RemainingTime,
+    /** Time kept back for cleanup and the response. */
+    readonly reserveMs: number,
+  ) {}
+
+  remainingMs(): number {
+    return this.context.getRemainingTimeInMillis() - this.reserveMs;
+  }
+
+  check(what: string): void {
+    const left = this.remainingMs();
+    if (left <= 0) {
+      throw new DeadlineExceededError(
+        `stopped ${what}: ${this.context.getRemainingTimeInMillis()} ms left, ${this.reserveMs} ms are kept for cleanup`,
+      );
+    }
+  }
+}
+
+/** A reserve that scales with the timeout: 10 % of the remaining time, between 1 s and 10 s. */
+export function defaultReserveMs(remainingMs: number): number {
+  return Math.min(10_000, Math.max(1_000, Math.floor(remainingMs * 0.1)));
+}

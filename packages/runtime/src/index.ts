@@ -1,0 +1,5 @@
+export * from './config.ts';
+export * from './deadline.ts';
+export * from './errors.ts';
+export * from './handler.ts';
+export { MetricUnit } from '@aws-lambda-powertools/metrics';

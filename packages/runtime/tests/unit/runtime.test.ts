@@ -1,0 +1,110 @@
+import type { Context } from 'aws-lambda';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import {
+  ClientError,
+  ConfigError,
+  Deadline,
+  DeadlineExceededError,
+  defineHandler,
+  envInt,
+  InputValidationError,
+  loadConfig,
+  parseInput,
+} from '../../src/index.ts';
+
+function lambdaContext(remainingMs = 30_000): Context {
+  const deadline = Date.now() + remainingMs;
+  return {
+    awsRequestId: 'req-1',
+    functionName: 'demo',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:demo',
+    memoryLimitInMB: '256',
+    logGroupName: '/aws/lambda/demo',
+    logStreamName: 's',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+const schema = z.object({ TABLE: z.string().min(1), LIMIT: envInt(1, 10).default(5) });
+
+describe('loadConfig', () => {
+  it('names every missing or invalid variable', () => {
+    expect(() => loadConfig(schema, { LIMIT: '99' })).toThrow(ConfigError);
+    try {
+      loadConfig(schema, { LIMIT: '99' });
+    } catch (e) {
+      expect((e as Error).message).toMatch(/TABLE: missing/);
+      expect((e as Error).message).toMatch(/LIMIT: invalid/);
+    }
+    expect(loadConfig(schema, { TABLE: 't' })).toEqual({ TABLE: 't', LIMIT: 5 });
+  });
+});
+
+describe('parseInput', () => {
+  it('throws a client error listing every field', () => {
+    const s = z.object({ a: z.string(), b: z.number().min(1) });
+    expect(() => parseInput(s, { b: 0 })).toThrow(InputValidationError);
+    expect(() => parseInput(s, { b: 0 })).toThrow(/a: .*; b: /);
+  });
+});
+
+describe('Deadline', () => {
+  it('stops when the remaining time falls under the reserve', () => {
+    let left = 5_000;
+    const d = new Deadline({ getRemainingTimeInMillis: () => left }, 1_000);
+    expect(() => d.check('listing')).not.toThrow();
+    left = 900;
+    expect(() => d.check('listing')).toThrow(DeadlineExceededError);
+  });
+});
+
+describe('defineHandler', () => {
+  const env = { ...process.env };
+  afterEach(() => {
+    process.env = { ...env };
+    vi.restoreAllMocks();
+  });
+
+  it('fails the cold start on bad config', () => {
+    process.env = {};
+    expect(() => defineHandler({ config: schema, init: () => ({}), handle: async () => 1 })).toThrow(/TABLE: missing/);
+  });
+
+  it('runs init once per environment, logs JSON with the request id, rethrows errors', async () => {
+    process.env = { TABLE: 't', POWERTOOLS_METRICS_NAMESPACE: 'Test', POWERTOOLS_SERVICE_NAME: 'demo' };
+    const out: string[] = [];
+    for (const stream of [process.stdout, process.stderr]) {
+      vi.spyOn(stream, 'write').mockImplementation((chunk) => {
+        out.push(String(chunk));
+        return true;
+      });
+    }
+    const init = vi.fn(() => ({ client: 'c' }));
+    const handler = defineHandler({
+      config: schema,
+      init,
+      handle: async (event: { fail?: 'client' | 'server' }, { deps, config, metrics }) => {
+        metrics.addMetric('Things', 'Count', 1);
+        if (event.fail === 'client') throw new ClientError('bad thing');
+        if (event.fail === 'server') throw new Error('boom');
+        return `${deps.client}:${config.TABLE}:${config.LIMIT}`;
+      },
+    });
+    expect(await handler({}, lambdaContext())).toBe('c:t:5');
+    await expect(handler({ fail: 'client' }, lambdaContext())).rejects.toThrow(ClientError);
+    await expect(handler({ fail: 'server' }, lambdaContext())).rejects.toThrow('boom');
+    expect(init).toHaveBeenCalledTimes(1);
+    const lines = out.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const logs = lines.filter((l) => 'level' in l);
+    expect(logs.find((l) => l.level === 'WARN')).toMatchObject({ message: 'bad thing', function_request_id: 'req-1' });
+    expect(logs.find((l) => l.level === 'ERROR')).toMatchObject({ message: 'invocation failed' });
+    const emf = lines.filter((l) => '_aws' in l);
+    expect(emf.some((l) => l.Things === 1)).toBe(true);
+  });
+});

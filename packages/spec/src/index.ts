@@ -1,0 +1,3 @@
+export * from './spec.ts';
+export * from './resources.ts';
+export * from './load.ts';

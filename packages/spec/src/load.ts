@@ -1,0 +1,58 @@
+import { readdirSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type FunctionSpec, SpecError } from './spec.ts';
+
+export interface LoadedSpec {
+  spec: FunctionSpec;
+  /** Absolute path of the function's folder. */
+  dir: string;
+  /** Where the bundler writes the zip and its hash. */
+  zipPath: string;
+  hashPath: string;
+}
+
+export function artifactPaths(dir: string, name: string) {
+  return {
+    zipPath: join(dir, 'dist', `${name}.zip`),
+    hashPath: join(dir, 'dist', `${name}.zip.sha256`),
+  };
+}
+
+/**
+ * Imports one `spec.ts`. Callers run under a TypeScript-aware loader (tsx, vitest, esbuild):
+ * specs are pure data, so importing them has no side effects.
+ */
+export async function loadSpec(dir: string): Promise<LoadedSpec> {
+  const abs = resolve(dir);
+  const file = join(abs, 'spec.ts');
+  if (!existsSync(file)) throw new SpecError(`no spec.ts in ${abs}`);
+  const mod = (await import(pathToFileURL(file).href)) as { default?: FunctionSpec };
+  if (!mod.default) throw new SpecError(`${file} must export default defineFunction({...})`);
+  return { spec: mod.default, dir: abs, ...artifactPaths(abs, mod.default.name) };
+}
+
+/** Finds the repository root (the folder holding pnpm-workspace.yaml). */
+export function findRoot(from = process.cwd()): string {
+  let dir = resolve(from);
+  for (;;) {
+    if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return dir;
+    const up = resolve(dir, '..');
+    if (up === dir) throw new SpecError(`no pnpm-workspace.yaml above ${from}`);
+    dir = up;
+  }
+}
+
+/** Loads every `functions/<name>/spec.ts`, sorted by name; a folder name must equal its spec name. */
+export async function loadAllSpecs(root = findRoot()): Promise<LoadedSpec[]> {
+  const fnDir = join(root, 'functions');
+  const dirs = existsSync(fnDir)
+    ? readdirSync(fnDir, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(fnDir, d.name, 'spec.ts')))
+    : [];
+  const loaded = await Promise.all(dirs.map((d) => loadSpec(join(fnDir, d.name))));
+  for (const l of loaded) {
+    const folder = l.dir.split(/[\\/]/).pop();
+    if (folder !== l.spec.name) throw new SpecError(`functions/${folder}/spec.ts declares name "${l.spec.name}"; they must match`);
+  }
+  return loaded.sort((a, b) => a.spec.name.localeCompare(b.spec.name));
+}

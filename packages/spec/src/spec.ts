@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { bucketRef, envRef } from './resources.ts';
+
+const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
+/** Lambda reserves these; setting them is refused by the API. */
+const RESERVED_ENV = new Set([
+  '_HANDLER', '_X_AMZN_TRACE_ID', 'AWS_DEFAULT_REGION', 'AWS_REGION', 'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_INITIALIZATION_TYPE', 'AWS_LAMBDA_LOG_GROUP_NAME', 'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_ACCESS_KEY', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN',
+  'AWS_LAMBDA_RUNTIME_API', 'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR',
+]);
+/** Names that look like secret material must come in by reference (secrets), never as plain env. */
+const SECRET_LIKE = /(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)/;
+
+export const permission = z.strictObject({
+  actions: z
+    .array(z.string().regex(/^[a-z0-9-]+:[A-Za-z0-9]+$/, 'actions are "service:Action", no wildcards'))
+    .min(1),
+  resource: bucketRef,
+});
+export type Permission = z.infer<typeof permission>;
+
+const rateExpression = z.string().regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/);
+
+export const trigger = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('invoke') }),
+  z.strictObject({
+    kind: z.literal('schedule'),
+    expression: rateExpression,
+    /** The event the schedule delivers (EventBridge "Scheduled Event" detail). */
+    input: z.record(z.string(), z.unknown()).optional(),
+  }),
+]);
+export type Trigger = z.infer<typeof trigger>;
+
+export const asyncConfig = z.strictObject({
+  maxRetries: z.number().int().min(0).max(2),
+  maxEventAgeS: z.number().int().min(60).max(21600),
+  onFailure: z.enum(['dlq']).optional(),
+});
+
+export const secretRef = z.strictObject({
+  /** The environment variable that receives the secret's ARN/name (never its value). */
+  name: z.string().regex(ENV_NAME),
+  from: z.enum(['secretsmanager', 'ssm']),
+  /** Logical id of the secret; infra maps it to an ARN. */
+  id: z.string().min(1),
+});
+
+export const functionSpec = z
+  .strictObject({
+    name: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'function names are lower-case kebab-case'),
+    description: z.string().default(''),
+    /** Entry module, relative to the function's folder. */
+    entry: z.string().default('./src/handler.ts'),
+    /** Exported handler name inside the entry module. */
+    handler: z.string().regex(/^[A-Za-z_$][\w$]*$/).default('handler'),
+    runtime: z.enum(['nodejs20.x', 'nodejs22.x']).default('nodejs20.x'),
+    architecture: z.enum(['arm64', 'x86_64']).default('arm64'),
+    memoryMb: z.number().int().min(128).max(10240),
+    timeoutS: z.number().int().min(1).max(900),
+    /** Plain configuration only. Secrets go through `secrets`. */
+    env: z.record(z.string().regex(ENV_NAME), z.union([z.string(), envRef])).default({}),
+    secrets: z.array(secretRef).default([]),
+    layers: z.array(z.string()).default([]),
+    /** Modules provided at run time by a layer or the Lambda runtime: kept out of the bundle. */
+    external: z.array(z.string()).default([]),
+    triggers: z.array(trigger).min(1),
+    permissions: z.array(permission).default([]),
+    async: asyncConfig.optional(),
+    logRetentionDays: z.number().int().default(30),
+  })
+  .superRefine((spec, ctx) => {
+    for (const name of Object.keys(spec.env)) {
+      if (RESERVED_ENV.has(name)) {
+        ctx.addIssue({ code: 'custom', path: ['env', name], message: `${name} is reserved by Lambda` });
+      }
+      if (SECRET_LIKE.test(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['env', name],
+          message: `${name} looks like secret material: declare it under secrets (by reference), not env`,
+        });
+      }
+    }
+  });
+
+export type FunctionSpecInput = z.input<typeof functionSpec>;
+export type FunctionSpec = z.output<typeof functionSpec>;
+
+export class SpecError extends Error {
+  override name = 'SpecError';
+}
+
+/** Validates a spec at definition time, so a bad spec fails the build, synth and runner alike. */
+export function defineFunction(input: FunctionSpecInput): FunctionSpec {
+  const parsed = functionSpec.safeParse(input);
+  if (!parsed.success) {
+    const where = typeof input?.name === 'string' ? input.name : '<unnamed>';
+    const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(spec)'}: ${i.message}`);
+    throw new SpecError(`invalid spec for function ${where}:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** Every logical bucket a spec touches (permissions and env refs). */
+export function bucketsOf(spec: FunctionSpec): string[] {
+  const names = new Set<string>();
+  for (const p of spec.permissions) names.add(p.resource.bucket);
+  for (const v of Object.values(spec.env)) if (typeof v !== 'string') names.add(v.ref.bucket);
+  return [...names].sort();
+}
+
+/** True when any permission can write objects into the bucket (drives versioning in infra). */
+export function writesTo(spec: FunctionSpec, bucket: string): boolean {
+  return spec.permissions.some(
+    (p) => p.resource.bucket === bucket && p.actions.some((a) => /^s3:(Put|Delete|Restore)/.test(a)),
+  );
+}
+
+/** Resolves env values: plain strings stay, refs go through the given resolver (stage or emulator). */
+export function resolveEnv(spec: FunctionSpec, bucketName: (logical: string) => string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b))) {
+    out[k] = typeof v === 'string' ? v : bucketName(v.ref.bucket);
+  }
+  return out;
+}
