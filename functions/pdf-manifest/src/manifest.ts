@@ -47,7 +47,6 @@ export function manifestKeyFor(input: ManifestInput, requestId: string, at: Date
  */
 export async function writeManifest(input: ManifestInput, requestId: string, deps: ManifestDeps): Promise<ManifestResult> {
   const now = deps.now?.() ?? new Date();
-  const presigner = await createBatchPresigner(deps.s3, { bucket: input.bucket, expiresIn: input.expiresIn, signingDate: now });
   const manifestKey = manifestKeyFor(input, requestId, now);
   const suffix = input.suffix.toLowerCase();
   let count = 0;
@@ -65,8 +64,12 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
     return page;
   };
 
+  // The first page is requested while the presigner is prepared: neither waits for the other.
+  const firstPage = list(undefined);
+  const presigner = await createBatchPresigner(deps.s3, { bucket: input.bucket, expiresIn: input.expiresIn, signingDate: now });
+
   async function* lines(): AsyncGenerator<Buffer> {
-    let pending: Promise<ListObjectsV2CommandOutput> | undefined = list(undefined);
+    let pending: Promise<ListObjectsV2CommandOutput> | undefined = firstPage;
     while (pending) {
       const page: ListObjectsV2CommandOutput = await pending;
       pending = page.IsTruncated && page.NextContinuationToken ? list(page.NextContinuationToken) : undefined;

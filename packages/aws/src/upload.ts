@@ -34,8 +34,10 @@ export async function uploadStream(options: StreamUploadOptions): Promise<Stream
   const upload = new Upload({
     client: options.client,
     params: { Bucket: options.bucket, Key: options.key, Body: options.body, ContentType: options.contentType },
-    partSize: options.partSize ?? 8 * 1024 * 1024,
-    queueSize: options.queueSize ?? 4,
+    // The minimum part size and two parts in flight keep memory flat (~10 MiB) whatever the
+    // object's size; a part per ~second of listing leaves S3 plenty of time for each.
+    partSize: options.partSize ?? 5 * 1024 * 1024,
+    queueSize: options.queueSize ?? 2,
     leavePartsOnError: true,
   });
   const onAbort = () => void upload.abort();

@@ -35,3 +35,26 @@ describe('embedded S3', () => {
     client.destroy();
   });
 });
+
+describe('seedS3Directory', () => {
+  it('writes objects the server then lists and serves', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { seedS3Directory } = await import('../../src/index.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'laminar-seed-'));
+    await seedS3Directory(dir, 'bulk', Array.from({ length: 1500 }, (_, i) => ({ key: `p/${i}.pdf`, body: `b${i}` })));
+    const server = await startS3({ directory: dir });
+    const client = new S3Client({ endpoint: server.endpoint, region: server.region, credentials: server.credentials, forcePathStyle: true });
+    let count = 0;
+    let token: string | undefined;
+    do {
+      const page = await client.send(new ListObjectsV2Command({ Bucket: 'bulk', ContinuationToken: token }));
+      count += page.KeyCount ?? 0;
+      token = page.NextContinuationToken;
+    } while (token);
+    expect(count).toBe(1500);
+    client.destroy();
+    await server.stop();
+  });
+});
