@@ -1,5 +1,5 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import type { LoadedSpec } from '@laminar/spec';
 import { build, type Metafile } from 'esbuild';
 import { deterministicZip, sourceCodeHash } from './zip.ts';
@@ -43,8 +43,11 @@ function topInputs(metafile: Metafile, root: string): { path: string; bytes: num
  * esbuild → one minified ESM file for Node 20 (+ source map) → deterministic zip with `index.mjs`
  * at its root (handler `index.<export>`), and the zip's base64 SHA-256 beside it.
  */
-export async function bundleFunction(loaded: LoadedSpec): Promise<BundleResult> {
+export async function bundleFunction(loaded: LoadedSpec, options: { outDir?: string } = {}): Promise<BundleResult> {
   const { spec, dir } = loaded;
+  const outDir = options.outDir ?? join(dir, 'dist');
+  const zipPath = options.outDir ? join(outDir, basename(loaded.zipPath)) : loaded.zipPath;
+  const hashPath = options.outDir ? join(outDir, basename(loaded.hashPath)) : loaded.hashPath;
   const external = externalsOf(loaded);
   const result = await build({
     absWorkingDir: dir,
@@ -78,14 +81,14 @@ export async function bundleFunction(loaded: LoadedSpec): Promise<BundleResult> 
     { name: 'index.mjs.map', data: map },
   ]);
   const hash = sourceCodeHash(zip);
-  rmSync(join(dir, 'dist'), { recursive: true, force: true });
-  mkdirSync(join(dir, 'dist'), { recursive: true });
-  writeFileSync(loaded.zipPath, zip);
-  writeFileSync(loaded.hashPath, `${hash}\n`);
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(zipPath, zip);
+  writeFileSync(hashPath, `${hash}\n`);
   return {
     name: spec.name,
-    zipPath: loaded.zipPath,
-    hashPath: loaded.hashPath,
+    zipPath,
+    hashPath,
     sourceCodeHash: hash,
     zipBytes: zip.length,
     bundleBytes: code.length,
