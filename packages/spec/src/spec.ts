@@ -119,9 +119,15 @@ export function writesTo(spec: FunctionSpec, bucket: string): boolean {
   );
 }
 
+/**
+ * Environment every Laminar function gets, wherever it runs: bundles ship a source map, so stack
+ * traces point at TypeScript lines.
+ */
+export const PLATFORM_ENV: Readonly<Record<string, string>> = { NODE_OPTIONS: '--enable-source-maps' };
+
 /** Resolves env values: plain strings stay, refs go through the given resolver (stage or emulator). */
 export function resolveEnv(spec: FunctionSpec, bucketName: (logical: string) => string): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = { ...PLATFORM_ENV };
   for (const [k, v] of Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b))) {
     out[k] = typeof v === 'string' ? v : bucketName(v.ref.bucket);
   }

@@ -41,6 +41,6 @@ describe('defineFunction', () => {
     expect(bucketsOf(spec)).toEqual(['archive', 'documents']);
     expect(writesTo(spec, 'documents')).toBe(true);
     expect(writesTo(spec, 'archive')).toBe(false);
-    expect(resolveEnv(spec, (b) => `laminar-dev-${b}`)).toEqual({ A: 'plain', B: 'laminar-dev-documents' });
+    expect(resolveEnv(spec, (b) => `laminar-dev-${b}`)).toEqual({ NODE_OPTIONS: '--enable-source-maps', A: 'plain', B: 'laminar-dev-documents' });
   });
 });

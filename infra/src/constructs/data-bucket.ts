@@ -1,0 +1,108 @@
+import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket/index.js';
+import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js';
+import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls/index.js';
+import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy/index.js';
+import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block/index.js';
+import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration/index.js';
+import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning/index.js';
+import { Construct } from 'constructs';
+import { resourceName } from '../naming.ts';
+
+export interface DataBucketProps {
+  stage: string;
+  /** The name specs use ("documents"). */
+  logical: string;
+  /** Optional global-uniqueness suffix: S3 names are global across all accounts. */
+  suffix?: string;
+  /** Some function writes objects: keep overwritten/deleted objects recoverable. */
+  versioned: boolean;
+  /** Some function writes objects (possibly multipart): clean up uploads that never complete. */
+  abortIncompleteUploads: boolean;
+}
+
+export class DataBucket extends Construct {
+  readonly logical: string;
+  /** The real bucket name, known at synth time (no account id in it, so synth needs no AWS access). */
+  readonly name: string;
+  readonly bucket: S3Bucket;
+
+  constructor(scope: Construct, id: string, props: DataBucketProps) {
+    super(scope, id);
+    this.logical = props.logical;
+    this.name = resourceName(props.stage, props.suffix ? `${props.logical}-${props.suffix}` : props.logical, 63);
+
+    this.bucket = new S3Bucket(this, 'bucket', { bucket: this.name });
+    const bucket = this.bucket.id;
+
+    const publicAccess = new S3BucketPublicAccessBlock(this, 'public-access', {
+      bucket,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+
+    // ACLs disabled: access is decided by IAM and the bucket policy alone.
+    new S3BucketOwnershipControls(this, 'ownership', {
+      bucket,
+      rule: { objectOwnership: 'BucketOwnerEnforced' },
+    });
+
+    // SSE-S3 rather than SSE-KMS: with KMS every reader and writer (including whoever follows a
+    // presigned manifest URL's signer) needs kms:Decrypt/GenerateDataKey grants, which the spec's
+    // permission vocabulary cannot express yet, and each request costs a KMS call. A customer-managed
+    // key is the upgrade path once key-level audit or separation of duties is required.
+    new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
+      bucket,
+      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }],
+    });
+
+    // Presigned URLs and SDK clients all use HTTPS; refusing plain HTTP closes the last gap.
+    // Depends on the public access block: S3 rejects concurrent policy and PAB writes with OperationAborted.
+    new S3BucketPolicy(this, 'tls-only', {
+      bucket,
+      policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'DenyInsecureTransport',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 's3:*',
+            Resource: [this.bucket.arn, `${this.bucket.arn}/*`],
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          },
+        ],
+      }),
+      dependsOn: [publicAccess],
+    });
+
+    const versioning = props.versioned
+      ? new S3BucketVersioningA(this, 'versioning', {
+          bucket,
+          versioningConfiguration: { status: 'Enabled' },
+        })
+      : undefined;
+
+    if (props.abortIncompleteUploads) {
+      // Parts of an upload that never completes are billed yet invisible to listings.
+      // The provider asks lifecycle rules to wait for versioning when both change in one apply.
+      new S3BucketLifecycleConfiguration(this, 'lifecycle', {
+        bucket,
+        rule: [
+          {
+            id: 'abort-incomplete-multipart-uploads',
+            status: 'Enabled',
+            filter: [{}],
+            abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
+          },
+        ],
+        ...(versioning ? { dependsOn: [versioning] } : {}),
+      });
+    }
+  }
+
+  get arn(): string {
+    return this.bucket.arn;
+  }
+}

@@ -1,0 +1,180 @@
+import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule/index.js';
+import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target/index.js';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js';
+import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
+import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js';
+import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config/index.js';
+import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
+import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
+import { type LoadedSpec, resolveEnv } from '@laminar/spec';
+import { Construct } from 'constructs';
+import { readArtifact } from '../artifacts.ts';
+import { resourceName } from '../naming.ts';
+import { type PolicyDocument, type PolicyStatement, permissionStatements } from '../policy.ts';
+import type { DataBucket } from './data-bucket.ts';
+
+export interface NodeFunctionProps {
+  stage: string;
+  loaded: LoadedSpec;
+  /** Logical bucket name → its construct in this stack. */
+  buckets: ReadonlyMap<string, DataBucket>;
+  /** Folder the stack's JSON is written to; the zip path is made relative to it. */
+  stackDir: string;
+}
+
+/** Two weeks, SQS's maximum: failed events should outlive a long weekend before anyone looks. */
+const DLQ_RETENTION_S = 14 * 24 * 3600;
+
+export class NodeFunction extends Construct {
+  readonly functionName: string;
+  readonly fn: LambdaFunction;
+  readonly role: IamRole;
+  readonly logGroup: CloudwatchLogGroup;
+  readonly dlq?: SqsQueue;
+
+  constructor(scope: Construct, id: string, props: NodeFunctionProps) {
+    super(scope, id);
+    const { spec } = props.loaded;
+    const { stage } = props;
+    // Unsupported spec features must stop the synth: deploying without them yields a function
+    // that fails at run time instead of a plan that fails now.
+    if (spec.layers.length > 0) throw new Error(`function "${spec.name}": layers are not supported by infra yet`);
+    if (spec.secrets.length > 0) throw new Error(`function "${spec.name}": secrets are not supported by infra yet`);
+
+    const name = resourceName(stage, spec.name);
+    this.functionName = name;
+    const tags = { function: spec.name };
+    const artifact = readArtifact(props.loaded, props.stackDir);
+    const bucket = (logical: string): DataBucket => {
+      const b = props.buckets.get(logical);
+      if (!b) throw new Error(`function "${spec.name}": no bucket "${logical}" in this stack`);
+      return b;
+    };
+
+    // Created here rather than by Lambda on first write, so retention applies from the start and
+    // the role can be scoped to this one group.
+    this.logGroup = new CloudwatchLogGroup(this, 'logs', {
+      name: `/aws/lambda/${name}`,
+      retentionInDays: spec.logRetentionDays,
+      tags,
+    });
+
+    this.role = new IamRole(this, 'role', {
+      name,
+      assumeRolePolicy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      }),
+      tags,
+    });
+
+    if (spec.async?.onFailure === 'dlq') {
+      this.dlq = new SqsQueue(this, 'dlq', {
+        name: resourceName(stage, `${spec.name}-dlq`, 80),
+        sqsManagedSseEnabled: true,
+        messageRetentionSeconds: DLQ_RETENTION_S,
+        tags,
+      });
+      // Maximum over 5 minutes so a single message that is quickly drained still trips the alarm.
+      new CloudwatchMetricAlarm(this, 'dlq-alarm', {
+        alarmName: `${name}-dlq-not-empty`,
+        alarmDescription: `Events for ${name} failed after all retries and wait in ${name}-dlq`,
+        namespace: 'AWS/SQS',
+        metricName: 'ApproximateNumberOfMessagesVisible',
+        dimensions: { QueueName: this.dlq.name },
+        statistic: 'Maximum',
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 0,
+        comparisonOperator: 'GreaterThanThreshold',
+        treatMissingData: 'notBreaching',
+        tags,
+      });
+    }
+
+    const statements: PolicyStatement[] = [
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        // The provider's log group ARN carries no trailing ":*"; streams are "<group arn>:log-stream:<name>",
+        // which "<arn>:*" covers without reaching a group whose name merely starts with ours.
+        Resource: [`${this.logGroup.arn}:*`],
+      },
+      ...permissionStatements(spec, (logical) => bucket(logical).arn),
+      ...(this.dlq ? [{ Effect: 'Allow' as const, Action: ['sqs:SendMessage'], Resource: [this.dlq.arn] }] : []),
+    ];
+    const policy: PolicyDocument = { Version: '2012-10-17', Statement: statements };
+    const rolePolicy = new IamRolePolicy(this, 'policy', {
+      name,
+      role: this.role.id,
+      policy: JSON.stringify(policy),
+    });
+
+    const env = resolveEnv(spec, (logical) => bucket(logical).name);
+    this.fn = new LambdaFunction(this, 'function', {
+      functionName: name,
+      ...(spec.description ? { description: spec.description } : {}),
+      role: this.role.arn,
+      // The bundler emits index.mjs at the zip root.
+      handler: `index.${spec.handler}`,
+      runtime: spec.runtime,
+      architectures: [spec.architecture],
+      memorySize: spec.memoryMb,
+      timeout: spec.timeoutS,
+      filename: artifact.filename,
+      sourceCodeHash: artifact.sourceCodeHash,
+      ...(Object.keys(env).length > 0 ? { environment: { variables: env } } : {}),
+      loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name },
+      tags,
+      // Without these, the first invocations can race the role policy (AccessDenied on S3) or
+      // create the log group themselves with infinite retention.
+      dependsOn: [this.logGroup, rolePolicy],
+    });
+
+    if (spec.async) {
+      new LambdaFunctionEventInvokeConfig(this, 'async', {
+        functionName: this.fn.functionName,
+        maximumRetryAttempts: spec.async.maxRetries,
+        maximumEventAgeInSeconds: spec.async.maxEventAgeS,
+        ...(this.dlq ? { destinationConfig: { onFailure: { destination: this.dlq.arn } } } : {}),
+        // Lambda checks at configuration time that the role may send to the destination.
+        dependsOn: [rolePolicy],
+      });
+    }
+
+    spec.triggers.forEach((trigger, i) => {
+      switch (trigger.kind) {
+        case 'invoke':
+          // Invoked directly by callers with lambda:InvokeFunction on their own side: nothing to add.
+          return;
+        case 'schedule': {
+          const rule = new CloudwatchEventRule(this, `schedule-${i}`, {
+            name: resourceName(stage, `${spec.name}-schedule-${i}`),
+            description: `${trigger.expression} → ${name}`,
+            scheduleExpression: trigger.expression,
+            tags,
+          });
+          new CloudwatchEventTarget(this, `schedule-${i}-target`, {
+            rule: rule.name,
+            arn: this.fn.arn,
+            ...(trigger.input ? { input: JSON.stringify(trigger.input) } : {}),
+          });
+          new LambdaPermission(this, `schedule-${i}-permission`, {
+            statementId: `events-schedule-${i}`,
+            action: 'lambda:InvokeFunction',
+            functionName: this.fn.functionName,
+            principal: 'events.amazonaws.com',
+            sourceArn: rule.arn,
+          });
+          return;
+        }
+        default: {
+          const never: never = trigger;
+          throw new Error(`function "${spec.name}": unsupported trigger ${JSON.stringify(never)}`);
+        }
+      }
+    });
+  }
+}

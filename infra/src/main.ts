@@ -1,0 +1,31 @@
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { findRoot, loadAllSpecs } from '@laminar/spec';
+import { buildApp } from './app.ts';
+import { settingsFromEnv } from './config.ts';
+
+/** infra/cdktf.out, wherever the command is started from. */
+export const OUTDIR = fileURLToPath(new URL('../cdktf.out', import.meta.url));
+
+export async function synth(): Promise<{ outdir: string; stacks: string[] }> {
+  const settings = settingsFromEnv();
+  const specs = await loadAllSpecs(findRoot(fileURLToPath(new URL('.', import.meta.url))));
+  const { app, stacks } = buildApp({ ...settings, specs, outdir: OUTDIR });
+  app.synth();
+  return { outdir: OUTDIR, stacks: stacks.map((s) => s.node.id) };
+}
+
+// Run only as the entry point: validate.ts imports synth() from here.
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
+  const started = performance.now();
+  synth().then(
+    ({ stacks }) => {
+      const ms = Math.round(performance.now() - started);
+      console.log(`synthesized ${stacks.join(', ')} into infra/cdktf.out in ${ms} ms`);
+    },
+    (err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
+}

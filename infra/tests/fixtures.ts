@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { artifactPaths, defineFunction, type FunctionSpec, type LoadedSpec, loadSpec } from '@laminar/spec';
+import { buildApp } from '../src/app.ts';
+import type { AppSettings } from '../src/config.ts';
+import { REPO_ROOT, TEST_TMP } from './paths.ts';
+
+export { INFRA, REPO_ROOT, TEST_TMP } from './paths.ts';
+
+/** A spec exercising what pdf-manifest does not: schedules, async with a DLQ, a second bucket. */
+export const nightlyReport = defineFunction({
+  name: 'nightly-report',
+  memoryMb: 512,
+  timeoutS: 60,
+  architecture: 'x86_64',
+  runtime: 'nodejs22.x',
+  env: { REPORTS_BUCKET: { ref: { bucket: 'reports' } } },
+  triggers: [
+    { kind: 'schedule', expression: 'cron(0 2 * * ? *)', input: { scope: 'daily' } },
+    { kind: 'schedule', expression: 'rate(1 hour)' },
+  ],
+  permissions: [
+    { actions: ['s3:ListBucket'], resource: { bucket: 'documents', prefix: 'incoming/*' } },
+    { actions: ['s3:GetObject'], resource: { bucket: 'documents', prefix: 'incoming/*' } },
+    { actions: ['s3:PutObject'], resource: { bucket: 'reports', prefix: 'daily/*' } },
+  ],
+  async: { maxRetries: 1, maxEventAgeS: 600, onFailure: 'dlq' },
+  logRetentionDays: 14,
+});
+
+/**
+ * A throw-away repository root under infra/.tmp/test holding functions/<name>/dist/<name>.zip(+.sha256)
+ * and infra/cdktf.out, so relative artifact paths resolve exactly as in the real repo and tests
+ * never depend on a built function.
+ */
+export function fakeRoot(): string {
+  mkdirSync(TEST_TMP, { recursive: true });
+  return mkdtempSync(join(TEST_TMP, 'root-'));
+}
+
+export function fakeArtifact(root: string, spec: FunctionSpec, dir = join(root, 'functions', spec.name)): LoadedSpec {
+  const paths = artifactPaths(dir, spec.name);
+  mkdirSync(join(dir, 'dist'), { recursive: true });
+  const zip = Buffer.from(`fake zip for ${spec.name}`);
+  writeFileSync(paths.zipPath, zip);
+  writeFileSync(paths.hashPath, `${createHash('sha256').update(zip).digest('base64')}\n`);
+  return { spec, dir, ...paths };
+}
+
+/** The real pdf-manifest spec, with its artifact paths moved into the fake root. */
+export async function pdfManifest(root: string): Promise<LoadedSpec> {
+  const real = await loadSpec(join(REPO_ROOT, 'functions', 'pdf-manifest'));
+  return fakeArtifact(root, real.spec);
+}
+
+export const defaultSettings: AppSettings = {
+  stages: ['dev'],
+  region: 'eu-west-1',
+  gitSha: 'local',
+  backend: { kind: 'local' },
+};
+
+export interface Synthesized {
+  outdir: string;
+  stackDir: (stack: string) => string;
+  /** Parsed cdk.tf.json per stack. */
+  json: (stack: string) => StackJson;
+  raw: (stack: string) => string;
+}
+
+export type StackJson = {
+  terraform: { backend: Record<string, Record<string, unknown>> };
+  provider: { aws: Array<Record<string, unknown>> };
+  resource: Record<string, Record<string, Record<string, unknown>>>;
+};
+
+export function synthInto(root: string, specs: LoadedSpec[], settings: Partial<AppSettings> = {}): Synthesized {
+  const outdir = join(root, 'infra', 'cdktf.out');
+  const { app } = buildApp({ ...defaultSettings, ...settings, specs, outdir });
+  app.synth();
+  const stackDir = (stack: string) => join(outdir, 'stacks', stack);
+  const raw = (stack: string) => readFileSync(join(stackDir(stack), 'cdk.tf.json'), 'utf8');
+  return { outdir, stackDir, raw, json: (stack) => JSON.parse(raw(stack)) as StackJson };
+}
+
+/** Resources of one type, by their cdktf logical id. */
+export function resourcesOf(json: StackJson, type: string): Array<Record<string, unknown>> {
+  return Object.values(json.resource[type] ?? {});
+}
