@@ -60,7 +60,8 @@ export async function bundleFunction(loaded: LoadedSpec, options: { outDir?: str
     format: 'esm',
     minify: true,
     treeShaking: true,
-    sourcemap: 'external',
+    // linked: index.mjs names its map, so --enable-source-maps maps stack traces to TypeScript lines.
+    sourcemap: 'linked',
     sourcesContent: false,
     legalComments: 'none',
     metafile: true,

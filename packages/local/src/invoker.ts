@@ -1,0 +1,320 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { FunctionSpec } from '@laminar/spec';
+import {
+  DEFAULT_INIT_TIMEOUT_MS,
+  ExecutionEnvironment,
+  type LambdaError,
+  type LogLine,
+} from './environment.ts';
+import { type Output, silentOutput } from './output.ts';
+import {
+  billedDurationMs,
+  bytesToMb,
+  formatEnd,
+  formatInitReport,
+  formatInitStart,
+  formatReport,
+  formatStart,
+  type InvocationReport,
+  timeoutMessage,
+} from './report.ts';
+import { prepareTaskRoot } from './task-root.ts';
+
+/** What the invoker needs to know about one function. */
+export interface FunctionDeployment {
+  spec: FunctionSpec;
+  zipPath: string;
+  /** The spec's env, resolved for this place (logical buckets → real names). */
+  env: Record<string, string>;
+}
+
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string | undefined;
+}
+
+export interface InvokerOptions {
+  /** Repository root: unzipped code goes to `<root>/.laminar/envs/`. */
+  root: string;
+  functions: FunctionDeployment[];
+  region: string;
+  credentials?: AwsCredentials;
+  /** Service endpoints and the like, given to every function (e.g. AWS_ENDPOINT_URL_S3). */
+  serviceEnv?: Record<string, string>;
+  output?: Output;
+  /** Replaces spec.timeoutS (tests). */
+  timeoutMs?: number | ((spec: FunctionSpec) => number);
+  initTimeoutMs?: number;
+  /** Environments per function at once; more concurrent invocations are throttled, as by Lambda. */
+  maxConcurrency?: number;
+  accountId?: string;
+  memorySampleMs?: number;
+}
+
+export type InvocationType = 'RequestResponse' | 'DryRun';
+
+export interface InvokeOptions {
+  invocationType?: InvocationType;
+  clientContext?: unknown;
+}
+
+export interface InvokeResult {
+  requestId: string;
+  functionName: string;
+  /** The handler's return value (JSON round-tripped, as Lambda returns it). */
+  result?: unknown;
+  /** Set when the invocation failed, in Lambda's shape. */
+  error?: LambdaError;
+  report: InvocationReport;
+  logs: LogLine[];
+}
+
+/** Lambda's limit for a synchronous request payload. */
+const MAX_REQUEST_BYTES = 6_291_456;
+
+export class UnknownFunctionError extends Error {
+  override name = 'ResourceNotFoundException';
+  constructor(
+    readonly functionName: string,
+    readonly known: string[],
+  ) {
+    super(
+      `Function not found: ${functionName}. Known functions: ${known.length ? known.join(', ') : '(none: no functions/*/spec.ts)'}`,
+    );
+  }
+}
+
+export class ThrottledError extends Error {
+  override name = 'TooManyRequestsException';
+}
+
+export class RequestTooLargeError extends Error {
+  override name = 'RequestTooLargeException';
+}
+
+interface Pool {
+  deployment: FunctionDeployment;
+  idle: ExecutionEnvironment[];
+  busy: Set<ExecutionEnvironment>;
+}
+
+/**
+ * Invokes functions the way Lambda does: a warm environment when one is idle, else a new one
+ * (cold start), one invocation per environment at a time.
+ */
+export class Invoker {
+  private readonly pools = new Map<string, Pool>();
+  private readonly output: Output;
+  private stopped = false;
+
+  constructor(private readonly options: InvokerOptions) {
+    this.output = options.output ?? silentOutput;
+    for (const d of options.functions) this.pools.set(d.spec.name, { deployment: d, idle: [], busy: new Set() });
+  }
+
+  functionNames(): string[] {
+    return [...this.pools.keys()].sort();
+  }
+
+  /** Process ids of the live environments of one function (idle and busy). */
+  environments(functionName: string): { pid: number | undefined; state: string }[] {
+    const pool = this.pools.get(functionName);
+    if (!pool) return [];
+    return [...pool.idle, ...pool.busy].map((e) => ({ pid: e.pid, state: e.state }));
+  }
+
+  async invoke(functionName: string, event: unknown, options: InvokeOptions = {}): Promise<InvokeResult> {
+    if (this.stopped) throw new Error('the invoker is stopped');
+    const pool = this.pools.get(functionName);
+    if (!pool) throw new UnknownFunctionError(functionName, this.functionNames());
+    const eventJson = JSON.stringify(event === undefined ? null : event);
+    if (Buffer.byteLength(eventJson) > MAX_REQUEST_BYTES) {
+      throw new RequestTooLargeError(`Request must be smaller than ${MAX_REQUEST_BYTES} bytes for the InvokeFunction operation`);
+    }
+    const invocationType = options.invocationType ?? 'RequestResponse';
+    if (invocationType !== 'RequestResponse' && invocationType !== 'DryRun') {
+      throw new Error(`invocation type ${invocationType} is not supported yet (RequestResponse, DryRun)`);
+    }
+    const requestId = randomUUID();
+    const { spec } = pool.deployment;
+    // Hundredths of a millisecond, as Lambda prints them.
+    const round = (n: number) => Math.round(n * 100) / 100;
+    const report = (r: Omit<InvocationReport, 'memorySizeMb' | 'billedMs'>): InvocationReport => ({
+      ...r,
+      durationMs: round(r.durationMs),
+      ...(r.initDurationMs !== undefined ? { initDurationMs: round(r.initDurationMs) } : {}),
+      memorySizeMb: spec.memoryMb,
+      billedMs: billedDurationMs(r.durationMs, r.initDurationMs),
+    });
+    if (invocationType === 'DryRun') {
+      return { requestId, functionName, result: null, report: report({ durationMs: 0, maxMemoryUsedMb: 0, cold: false }), logs: [] };
+    }
+
+    const print = (line: string) => this.output.line(functionName, line);
+    let env = await this.takeIdle(pool);
+    let initDurationMs: number | undefined;
+    const logs: LogLine[] = [];
+    if (!env) {
+      if (pool.busy.size >= (this.options.maxConcurrency ?? 10)) {
+        throw new ThrottledError(`Rate Exceeded: ${functionName} already runs ${pool.busy.size} environments`);
+      }
+      env = await this.createEnvironment(pool);
+      pool.busy.add(env);
+      print(formatInitStart(spec.runtime));
+      const init = await env.init(this.options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS);
+      initDurationMs = init.initDurationMs;
+      logs.push(...init.logs);
+      if (!init.ok) {
+        pool.busy.delete(env);
+        const status = init.cause === 'timeout' ? 'timeout' : 'error';
+        const errorType =
+          init.cause === 'oom'
+            ? 'Runtime.OutOfMemory'
+            : init.cause === 'error'
+              ? init.error.errorType.startsWith('Runtime.')
+                ? init.error.errorType
+                : 'Runtime.Unknown'
+              : undefined;
+        print(formatInitReport(init.initDurationMs, status, errorType));
+        print(formatStart(requestId));
+        print(formatEnd(requestId));
+        const r = report({
+          durationMs: init.initDurationMs,
+          maxMemoryUsedMb: Math.min(bytesToMb(env.peakMemoryBytes), spec.memoryMb),
+          cold: true,
+          status,
+          ...(errorType ? { errorType } : {}),
+          initError: true,
+        });
+        print(formatReport(requestId, r));
+        return { requestId, functionName, error: init.error, report: r, logs };
+      }
+    } else {
+      pool.busy.add(env);
+    }
+
+    print(formatStart(requestId));
+    const timeoutMs = this.timeoutFor(spec);
+    const outcome = await env.invoke({
+      requestId,
+      eventJson,
+      timeoutMs,
+      invokedFunctionArn: `arn:aws:lambda:${this.options.region}:${this.options.accountId ?? '000000000000'}:function:${functionName}`,
+      clientContext: options.clientContext,
+    });
+    pool.busy.delete(env);
+    if (env.state === 'ready' && !this.stopped) pool.idle.push(env);
+    else await env.kill();
+    logs.push(...outcome.logs);
+
+    if (outcome.kind === 'timeout') print(`${new Date().toISOString()} ${requestId} ${timeoutMessage(timeoutMs)}`);
+    print(formatEnd(requestId));
+    const platformError = outcome.kind === 'timeout' || outcome.kind === 'oom' || outcome.kind === 'exit';
+    const r = report({
+      durationMs: outcome.durationMs,
+      // Lambda never reports more than the function's memory, even for the invocation it killed.
+      maxMemoryUsedMb: Math.min(bytesToMb(outcome.maxMemoryUsedBytes), spec.memoryMb),
+      ...(initDurationMs !== undefined ? { initDurationMs } : {}),
+      cold: initDurationMs !== undefined,
+      ...(platformError
+        ? {
+            status: outcome.kind === 'timeout' ? ('timeout' as const) : ('error' as const),
+            ...(outcome.kind === 'timeout' ? {} : { errorType: outcome.kind === 'oom' ? 'Runtime.OutOfMemory' : 'Runtime.ExitError' }),
+          }
+        : {}),
+    });
+    print(formatReport(requestId, r));
+    if (outcome.kind === 'success') {
+      return { requestId, functionName, result: JSON.parse(outcome.payload) as unknown, report: r, logs };
+    }
+    return { requestId, functionName, error: outcome.error, report: r, logs };
+  }
+
+  /** Kills every environment. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const all = [...this.pools.values()].flatMap((p) => [...p.idle, ...p.busy]);
+    for (const p of this.pools.values()) p.idle = [];
+    await Promise.all(all.map((e) => e.kill()));
+  }
+
+  private timeoutFor(spec: FunctionSpec): number {
+    const t = this.options.timeoutMs;
+    if (typeof t === 'number') return t;
+    if (typeof t === 'function') return t(spec);
+    return spec.timeoutS * 1000;
+  }
+
+  /**
+   * The most recently used idle environment of the current build, as Lambda prefers warm ones.
+   * Environments of an older build are discarded, as Lambda does when code is updated.
+   */
+  private async takeIdle(pool: Pool): Promise<ExecutionEnvironment | undefined> {
+    pool.idle = pool.idle.filter((e) => e.state === 'ready');
+    if (pool.idle.length === 0) return undefined;
+    const { dir } = await prepareTaskRoot(this.envsDir, pool.deployment.spec.name, pool.deployment.zipPath);
+    const stale = pool.idle.filter((e) => e.options.taskRoot !== dir);
+    pool.idle = pool.idle.filter((e) => e.options.taskRoot === dir);
+    await Promise.all(stale.map((e) => e.kill()));
+    return pool.idle.pop();
+  }
+
+  private get envsDir(): string {
+    return join(this.options.root, '.laminar', 'envs');
+  }
+
+  private async createEnvironment(pool: Pool): Promise<ExecutionEnvironment> {
+    const { spec, zipPath, env: specEnv } = pool.deployment;
+    const { dir } = await prepareTaskRoot(this.envsDir, spec.name, zipPath);
+    return new ExecutionEnvironment({
+      functionName: spec.name,
+      taskRoot: dir,
+      handler: `index.${spec.handler}`,
+      memoryMb: spec.memoryMb,
+      env: this.childEnv(spec, specEnv, dir),
+      onLog: (line) => this.output.line(spec.name, line.text, line.stream),
+      onUnexpectedExit: (why) => this.output.line(spec.name, `environment exited between invocations: ${why}`),
+      ...(this.options.memorySampleMs ? { memorySampleMs: this.options.memorySampleMs } : {}),
+    });
+  }
+
+  /**
+   * The function sees what Lambda gives it, not the runner's environment: basics, the spec's env,
+   * Lambda's reserved variables, credentials and the endpoints of this place.
+   */
+  private childEnv(spec: FunctionSpec, specEnv: Record<string, string>, taskRoot: string): Record<string, string> {
+    const { region, credentials, serviceEnv } = this.options;
+    const basics: Record<string, string> = { LANG: 'en_US.UTF-8' };
+    for (const k of ['PATH', 'HOME', 'SYSTEMROOT', 'TMPDIR']) {
+      const v = process.env[k];
+      if (v !== undefined) basics[k] = v;
+    }
+    return {
+      ...basics,
+      ...specEnv,
+      ...(serviceEnv ?? {}),
+      AWS_LAMBDA_FUNCTION_NAME: spec.name,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${spec.name}`,
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_EXECUTION_ENV: `AWS_Lambda_${spec.runtime}`,
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      LAMBDA_TASK_ROOT: taskRoot,
+      _HANDLER: `index.${spec.handler}`,
+      TZ: ':UTC',
+      NODE_OPTIONS: '--enable-source-maps',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...(credentials
+        ? {
+            AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+            ...(credentials.sessionToken ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
+          }
+        : {}),
+    };
+  }
+}

@@ -1,0 +1,25 @@
+/** Where the runner prints what functions and the platform say. */
+export interface Output {
+  line(functionName: string, text: string, stream?: 'stdout' | 'stderr'): void;
+}
+
+export const silentOutput: Output = { line() {} };
+
+const COLORS = [36, 35, 33, 32, 34, 96, 95, 93];
+
+/** Prefixes every line with the function's name, coloured per function on a terminal. */
+export function prefixedOutput(target: NodeJS.WritableStream & { isTTY?: boolean }): Output {
+  const color = Boolean(target.isTTY) && !process.env.NO_COLOR;
+  const codes = new Map<string, number>();
+  return {
+    line(functionName, text) {
+      let code = codes.get(functionName);
+      if (code === undefined) {
+        code = COLORS[codes.size % COLORS.length] ?? 36;
+        codes.set(functionName, code);
+      }
+      const prefix = color ? `\u001b[${code}m[${functionName}]\u001b[0m` : `[${functionName}]`;
+      target.write(`${prefix} ${text}\n`);
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import yauzl from 'yauzl';
+
+export interface TaskRoot {
+  dir: string;
+  /** Hex SHA-256 of the zip. */
+  sha256: string;
+}
+
+const hashCache = new Map<string, { mtimeMs: number; size: number; sha256: string }>();
+
+/** Hashes the zip itself (not the .sha256 file beside it), so a stale hash file cannot mix versions. */
+export async function zipSha256(zipPath: string): Promise<string> {
+  const st = statSync(zipPath);
+  const cached = hashCache.get(zipPath);
+  if (cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size) return cached.sha256;
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(zipPath), hash);
+  const sha256 = hash.digest('hex');
+  hashCache.set(zipPath, { mtimeMs: st.mtimeMs, size: st.size, sha256 });
+  return sha256;
+}
+
+/**
+ * The unzipped code of one build, shared by every environment of that build: the folder name
+ * carries the zip's hash, so a rebuild gets a new folder and running environments keep theirs.
+ */
+export async function prepareTaskRoot(envsDir: string, name: string, zipPath: string): Promise<TaskRoot> {
+  const sha256 = await zipSha256(zipPath);
+  const dir = join(envsDir, `${name}-${sha256.slice(0, 12)}`);
+  if (existsSync(dir)) {
+    // Marks it as recently used, so pruning keeps a build someone went back to.
+    const now = new Date();
+    utimesSync(dir, now, now);
+    return { dir, sha256 };
+  }
+  // Extract beside the target and rename: a crash or a concurrent start never sees half a folder.
+  const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await extractZip(zipPath, tmp);
+    try {
+      renameSync(tmp, dir);
+    } catch (err) {
+      if (!existsSync(dir)) throw err;
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  pruneOldBuilds(envsDir, name, KEEP_BUILDS);
+  return { dir, sha256 };
+}
+
+/** Builds kept per function: a running environment may still use the one before the latest. */
+const KEEP_BUILDS = 3;
+
+function pruneOldBuilds(envsDir: string, name: string, keep: number): void {
+  const pattern = new RegExp(`^${name}-[0-9a-f]{12}$`);
+  const builds = readdirSync(envsDir)
+    .filter((d) => pattern.test(d))
+    .map((d) => ({ d, mtime: statSync(join(envsDir, d)).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime);
+  for (const { d } of builds.slice(keep)) rmSync(join(envsDir, d), { recursive: true, force: true });
+}
+
+export async function extractZip(zipPath: string, dest: string): Promise<void> {
+  mkdirSync(dest, { recursive: true });
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+    yauzl.open(zipPath, { lazyEntries: true }, (err, z) => (err ? reject(err) : resolve(z))),
+  );
+  try {
+    await new Promise<void>((resolve, reject) => {
+      zip.on('error', reject);
+      zip.on('end', () => resolve());
+      zip.on('entry', (entry: yauzl.Entry) => {
+        writeEntry(zip, entry, dest).then(() => zip.readEntry(), reject);
+      });
+      zip.readEntry();
+    });
+  } finally {
+    zip.close();
+  }
+}
+
+async function writeEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, dest: string): Promise<void> {
+  const name = normalize(entry.fileName);
+  if (isAbsolute(name) || name === '..' || name.startsWith(`..${sep}`)) {
+    throw new Error(`zip entry escapes the task root: ${entry.fileName}`);
+  }
+  const target = join(dest, name);
+  if (entry.fileName.endsWith('/')) {
+    mkdirSync(target, { recursive: true });
+    return;
+  }
+  mkdirSync(dirname(target), { recursive: true });
+  const mode = (entry.externalFileAttributes >>> 16) & 0o777;
+  const input = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
+    zip.openReadStream(entry, (err, s) => (err ? reject(err) : resolve(s))),
+  );
+  await pipeline(input, createWriteStream(target, { mode: mode || 0o644 }));
+}

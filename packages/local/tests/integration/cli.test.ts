@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeRoot } from './root-fixture.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/laminar.js', import.meta.url));
+let root: Awaited<ReturnType<typeof probeRoot>>;
+
+beforeAll(async () => {
+  root = await probeRoot();
+});
+afterAll(() => root.remove());
+
+function laminar(args: string[], cwd = root.dir): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env = { ...process.env };
+  // As if run by hand in `cwd` (pnpm sets INIT_CWD for the scripts it runs, vitest included).
+  delete env.INIT_CWD;
+  for (const k of Object.keys(env)) if (k.startsWith('LAMINAR_') || k === 'AWS_ENDPOINT_URL_S3') delete env[k];
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('laminar CLI', () => {
+  it('invoke --json prints one JSON object on stdout, logs on stderr', async () => {
+    const r = await laminar(['invoke', 'probe', '--event', 'events/hello.json', '--json']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const body = JSON.parse(lines[0] as string) as { requestId: string; result: { event: unknown; status: number }; report: { cold: boolean } };
+    expect(Object.keys(body)).toEqual(['requestId', 'result', 'report']);
+    expect(body.result).toMatchObject({ status: 200, event: { hello: 'world' } });
+    expect(body.report.cold).toBe(true);
+    expect(r.stderr).toMatch(new RegExp(`\\[probe\\] REPORT RequestId: ${body.requestId}\\tDuration: `));
+  });
+
+  it('invoke prints logs, REPORT and the pretty result; a failure exits 1', async () => {
+    const ok = await laminar(['invoke', 'probe', '--event', '../events/hello.json'], `${root.dir}/functions`);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/\[probe\] START RequestId: [0-9a-f-]{36} Version: \$LATEST\n/);
+    expect(ok.stdout).toMatch(/\[probe\] REPORT RequestId: .*Init Duration: [\d.]+ ms\n/);
+    expect(ok.stdout).toContain('\nResult:\n{\n  "status": 200,');
+
+    const failed = await laminar(['invoke', 'probe', '--event', 'events/fail.json', '--json']);
+    expect(failed.code).toBe(1);
+    const body = JSON.parse(failed.stdout) as { error: { errorType: string; errorMessage: string } };
+    expect(body.error).toMatchObject({ errorType: 'TypeError', errorMessage: 'asked to fail' });
+  });
+
+  it('explains what is wrong: unknown function, missing or broken event file, unbuilt function', async () => {
+    const unknown = await laminar(['invoke', 'nope', '--json']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toContain('Function not found: nope. Known functions: probe, unbuilt');
+
+    const missing = await laminar(['invoke', 'probe', '--event', 'events/missing.json']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`event file not found: ${root.dir}/events/missing.json`);
+
+    const broken = await laminar(['invoke', 'probe', '--event', 'events/broken.json']);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/is not valid JSON/);
+
+    const unbuilt = await laminar(['invoke', 'unbuilt']);
+    expect(unbuilt.code).toBe(2);
+    expect(unbuilt.stderr).toContain('run pnpm build');
+
+    const usage = await laminar(['frobnicate']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('unknown command "frobnicate"');
+  });
+});

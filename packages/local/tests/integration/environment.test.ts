@@ -1,0 +1,296 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type InvokeResult, Invoker, ThrottledError, UnknownFunctionError } from '../../src/invoker.ts';
+import type { Output } from '../../src/output.ts';
+import { fixture, sources, tempRoot } from './fixtures.ts';
+
+const root = tempRoot();
+const lines: string[] = [];
+const output: Output = { line: (fn, text) => lines.push(`[${fn}] ${text}`) };
+let invoker: Invoker;
+
+function alive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+beforeAll(async () => {
+  process.env.LAMINAR_RUNNER_ONLY_SECRET = 'must not leak';
+  const dir = root.dir;
+  invoker = new Invoker({
+    root: dir,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret', sessionToken: 'local-token' },
+    serviceEnv: { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9', LAMINAR_S3_FORCE_PATH_STYLE: 'true' },
+    output,
+    functions: await Promise.all([
+      fixture(dir, { name: 'counter', memoryMb: 256 }, sources.counter, { TABLE: 'laminar-local-table' }),
+      fixture(dir, { name: 'sleepy', timeoutS: 1 }, sources.counter),
+      fixture(dir, { name: 'parallel' }, sources.counter),
+      fixture(dir, { name: 'hog', memoryMb: 128 }, sources.hog),
+      fixture(dir, { name: 'init-throws' }, sources.initThrows),
+      fixture(dir, { name: 'import-fails' }, sources.importFails),
+      fixture(dir, { name: 'no-handler' }, sources.noHandler),
+      fixture(dir, { name: 'typed-error' }, sources.typedError),
+      fixture(dir, { name: 'callback' }, sources.callback),
+      fixture(dir, { name: 'custom-handler', handler: 'main' }, 'export const main = async () => "custom";'),
+    ]),
+  });
+});
+
+afterAll(async () => {
+  await invoker.stop();
+  root.remove();
+  delete process.env.LAMINAR_RUNNER_ONLY_SECRET;
+});
+
+type CounterResult = {
+  count: number;
+  pid: number;
+  cwd: string;
+  remainingMs: number;
+  memoryLimitInMB: string;
+  requestId: string;
+  functionName: string;
+  arn: string;
+  env: Record<string, string>;
+  sourceMaps: boolean;
+  execArgv: string[];
+  event: unknown;
+};
+
+describe('execution environments', () => {
+  it('runs module scope once and reuses the warm environment', async () => {
+    const first = await invoker.invoke('counter', { n: 1 });
+    const second = await invoker.invoke('counter', { n: 2 });
+    const a = first.result as CounterResult;
+    const b = second.result as CounterResult;
+    expect(a.count).toBe(1);
+    expect(b.count).toBe(2);
+    expect(b.pid).toBe(a.pid);
+    expect(first.report.cold).toBe(true);
+    expect(first.report.initDurationMs).toBeGreaterThan(0);
+    expect(second.report.cold).toBe(false);
+    expect(second.report.initDurationMs).toBeUndefined();
+    expect(second.report).toMatchObject({ memorySizeMb: 256, billedMs: Math.ceil(second.report.durationMs) });
+    expect(second.report.maxMemoryUsedMb).toBeGreaterThan(10);
+    expect(second.report.maxMemoryUsedMb).toBeLessThan(256);
+    expect(b.event).toEqual({ n: 2 });
+    // Module-scope output belongs to the cold invocation, as it precedes START in CloudWatch.
+    expect(first.logs.some((l) => /\tundefined\tINFO\tinit in counter$/.test(l.text))).toBe(true);
+    expect(second.logs.some((l) => l.text.includes('init in'))).toBe(false);
+  });
+
+  it('gives the handler a Lambda context and a Lambda environment, not the runner’s', async () => {
+    const res = await invoker.invoke('counter', {});
+    const r = res.result as CounterResult;
+    expect(r.requestId).toBe(res.requestId);
+    expect(r.functionName).toBe('counter');
+    expect(r.arn).toBe('arn:aws:lambda:eu-west-1:000000000000:function:counter');
+    expect(r.memoryLimitInMB).toBe('256');
+    expect(r.remainingMs).toBeGreaterThan(9_000);
+    expect(r.remainingMs).toBeLessThanOrEqual(10_000);
+    expect(r.cwd).toMatch(/\.laminar\/envs\/counter-[0-9a-f]{12}$/);
+    expect(r.env).toMatchObject({
+      TABLE: 'laminar-local-table',
+      AWS_LAMBDA_FUNCTION_NAME: 'counter',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/counter',
+      AWS_REGION: 'eu-west-1',
+      AWS_DEFAULT_REGION: 'eu-west-1',
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x',
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      _HANDLER: 'index.handler',
+      LAMBDA_TASK_ROOT: r.cwd,
+      TZ: ':UTC',
+      NODE_OPTIONS: '--enable-source-maps',
+      AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
+      AWS_SECRET_ACCESS_KEY: 'local-secret',
+      AWS_SESSION_TOKEN: 'local-token',
+      AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9',
+      LAMINAR_S3_FORCE_PATH_STYLE: 'true',
+    });
+    expect(r.env.AWS_LAMBDA_LOG_STREAM_NAME).toMatch(/^\d{4}\/\d\d\/\d\d\/\[\$LATEST\][0-9a-f]{32}$/);
+    expect(r.env._X_AMZN_TRACE_ID).toMatch(/^Root=1-[0-9a-f]{8}-[0-9a-f]{24};/);
+    expect(r.env.LAMINAR_RUNNER_ONLY_SECRET).toBeUndefined();
+    expect(r.env.VITEST).toBeUndefined();
+    expect(r.sourceMaps).toBe(true);
+    // Only the heap limits: none of the runner's own flags (tsx, vitest) reach the function.
+    expect(r.execArgv).toEqual(['--max-semi-space-size=12', '--max-old-space-size=231']);
+  });
+
+  it('captures the invocation’s log lines in Lambda’s console format and prints platform lines', async () => {
+    lines.length = 0;
+    const res = await invoker.invoke('counter', {});
+    const texts = res.logs.map((l) => l.text);
+    expect(texts.some((t) => new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\t${res.requestId}\\tINFO\\tinvocation \\d+$`).test(t))).toBe(true);
+    expect(lines[0]).toBe(`[counter] START RequestId: ${res.requestId} Version: $LATEST`);
+    expect(lines.at(-2)).toBe(`[counter] END RequestId: ${res.requestId}`);
+    expect(lines.at(-1)).toMatch(new RegExp(`^\\[counter\\] REPORT RequestId: ${res.requestId}\\tDuration: [\\d.]+ ms\\tBilled Duration: \\d+ ms\\tMemory Size: 256 MB\\tMax Memory Used: \\d+ MB$`));
+    expect(lines.some((l) => l.includes('\tINFO\tinvocation'))).toBe(true);
+  });
+
+  it('supports callback-style handlers', async () => {
+    const res = await invoker.invoke('callback', { n: 7 });
+    expect(res.result).toEqual({ via: 'callback', got: 7 });
+    expect(res.report.cold).toBe(true);
+  });
+
+  it('scales out: a concurrent invocation gets a second environment', async () => {
+    const [a, b] = await Promise.all([invoker.invoke('parallel', { sleepMs: 300 }), invoker.invoke('parallel', { sleepMs: 300 })]);
+    const ra = a?.result as CounterResult;
+    const rb = b?.result as CounterResult;
+    expect(ra.pid).not.toBe(rb.pid);
+    expect([ra.count, rb.count]).toEqual([1, 1]);
+    expect(a?.report.cold && b?.report.cold).toBe(true);
+    expect(invoker.environments('parallel')).toHaveLength(2);
+  });
+
+  it('kills a timed-out invocation and cold-starts the next one', async () => {
+    const warm = await invoker.invoke('sleepy', {});
+    const before = warm.result as CounterResult;
+    const timedOut = await invoker.invoke('sleepy', { sleepMs: 5_000 });
+    expect(timedOut.error).toEqual({
+      errorType: 'Sandbox.Timedout',
+      errorMessage: `RequestId: ${timedOut.requestId} Error: Task timed out after 1.00 seconds`,
+      trace: [],
+    });
+    expect(timedOut.report).toMatchObject({ status: 'timeout', durationMs: 1_000, billedMs: 1_000, cold: false });
+    expect(lines.some((l) => l.includes(`${timedOut.requestId} Task timed out after 1.00 seconds`))).toBe(true);
+    expect(lines.some((l) => l.startsWith(`[sleepy] REPORT RequestId: ${timedOut.requestId}\tDuration: 1000.00 ms`) && l.endsWith('Status: timeout'))).toBe(true);
+    expect(alive(before.pid)).toBe(false);
+    expect(invoker.environments('sleepy')).toHaveLength(0);
+    const next = await invoker.invoke('sleepy', {});
+    const after = next.result as CounterResult;
+    expect(next.report.cold).toBe(true);
+    expect(next.report.initDurationMs).toBeGreaterThan(0);
+    expect(after.count).toBe(1);
+    expect(after.pid).not.toBe(before.pid);
+  });
+
+  it('kills an environment that goes over its memory with Runtime.OutOfMemory', async () => {
+    const ok = await invoker.invoke('hog', { chunks: 0 });
+    const pid = (ok.result as { pid: number }).pid;
+    const res = await invoker.invoke('hog', { chunks: 64 });
+    expect(res.error?.errorType).toBe('Runtime.OutOfMemory');
+    expect(res.error?.errorMessage).toBe(`RequestId: ${res.requestId} Error: Runtime exited with error: signal: killed`);
+    expect(res.report).toMatchObject({ status: 'error', errorType: 'Runtime.OutOfMemory', maxMemoryUsedMb: 128, memorySizeMb: 128 });
+    expect(alive(pid)).toBe(false);
+    const next = await invoker.invoke('hog', { chunks: 1 });
+    expect(next.error).toBeUndefined();
+    expect(next.report.cold).toBe(true);
+    expect(lines.some((l) => /REPORT .*Max Memory Used: 128 MB.*Status: error\tError Type: Runtime\.OutOfMemory/.test(l))).toBe(true);
+    const heap = await invoker.invoke('hog', { objects: true });
+    expect(heap.error?.errorType).toBe('Runtime.OutOfMemory');
+    expect(heap.report.maxMemoryUsedMb).toBe(128);
+  });
+
+  it('reports an error thrown at init with its own name, and discards the environment', async () => {
+    const first = await invoker.invoke('init-throws', {});
+    expect(first.error).toMatchObject({ errorType: 'ConfigError', errorMessage: 'invalid configuration: TABLE_NAME missing' });
+    expect(first.error?.trace[0]).toBe('ConfigError: invalid configuration: TABLE_NAME missing');
+    expect(first.report).toMatchObject({ initError: true, cold: true, status: 'error' });
+    expect(first.logs.some((l) => l.text.includes('Uncaught Exception') && l.text.includes('"errorType":"ConfigError"'))).toBe(true);
+    expect(invoker.environments('init-throws')).toHaveLength(0);
+    const second = await invoker.invoke('init-throws', {});
+    expect(second.report.cold).toBe(true);
+    expect(lines.some((l) => l.startsWith('[init-throws] INIT_REPORT Init Duration:') && l.endsWith('Status: error\tError Type: Runtime.Unknown'))).toBe(true);
+  });
+
+  it('names a module that cannot load Runtime.ImportModuleError, a missing export Runtime.HandlerNotFound', async () => {
+    const imp = await invoker.invoke('import-fails', {});
+    expect(imp.error?.errorType).toBe('Runtime.ImportModuleError');
+    expect(imp.error?.errorMessage).toMatch(/not-a-real-package-anywhere/);
+    const nohandler = await invoker.invoke('no-handler', {});
+    expect(nohandler.error).toMatchObject({
+      errorType: 'Runtime.HandlerNotFound',
+      errorMessage: 'index.handler is undefined or not exported',
+    });
+    expect((await invoker.invoke('custom-handler', {})).result).toBe('custom');
+  });
+
+  it('returns a typed error as Lambda does and keeps the environment warm', async () => {
+    const res = await invoker.invoke('typed-error', { kind: 'typed' });
+    expect(res.error).toMatchObject({ errorType: 'ValidationError', errorMessage: 'amount must be positive' });
+    expect(res.error?.trace[0]).toBe('ValidationError: amount must be positive');
+    expect(res.error?.trace[1]).toMatch(/^\s+at .*index\.mjs/);
+    expect(res.report.status).toBeUndefined();
+    expect(res.logs.some((l) => l.text.includes(`${res.requestId}\tERROR\tInvoke Error`) && l.text.includes('"stack":['))).toBe(true);
+    const str = await invoker.invoke('typed-error', { kind: 'string' });
+    expect(str.error).toEqual({ errorType: 'string', errorMessage: 'plain string', trace: [] });
+    const ok = await invoker.invoke('typed-error', {});
+    expect(ok.report.cold).toBe(false);
+    expect(ok.result).toMatchObject({ invocations: 3 });
+  });
+
+  it('reports an uncaught exception or unhandled rejection, then starts over', async () => {
+    const late = await invoker.invoke('typed-error', { kind: 'late' });
+    expect(late.error).toMatchObject({ errorType: 'RangeError', errorMessage: 'thrown from a timer' });
+    expect(late.report).toMatchObject({ status: 'error', errorType: 'Runtime.ExitError' });
+    const rejection = await invoker.invoke('typed-error', { kind: 'rejection' });
+    expect(rejection.report.cold).toBe(true);
+    expect(rejection.error).toMatchObject({ errorType: 'Runtime.UnhandledPromiseRejection', errorMessage: 'nobody awaits me' });
+    const next = await invoker.invoke('typed-error', {});
+    expect(next.result).toMatchObject({ invocations: 1 });
+  });
+
+  it('drops an environment whose process dies between invocations', async () => {
+    const res = await invoker.invoke('typed-error', { kind: 'after' });
+    const { pid } = res.result as { pid: number };
+    const exitLine = '[typed-error] environment exited between invocations: Runtime exited with error: exit status 129';
+    for (let i = 0; i < 100 && !lines.includes(exitLine); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(lines).toContain(exitLine);
+    expect(alive(pid)).toBe(false);
+    const next = await invoker.invoke('typed-error', {});
+    expect(next.report.cold).toBe(true);
+  });
+
+  it('refuses a response over 6 MB and maps undefined to null', async () => {
+    const big = await invoker.invoke('typed-error', { kind: 'big' });
+    expect(big.error?.errorType).toBe('Function.ResponseSizeTooLarge');
+    const none = await invoker.invoke('typed-error', { kind: 'callback' });
+    expect(none.result).toBeNull();
+  });
+
+  it('names the known functions when asked for an unknown one', async () => {
+    const err = await invoker.invoke('nope', {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnknownFunctionError);
+    expect((err as Error).message).toMatch(/^Function not found: nope\. Known functions: callback, counter, custom-handler, hog,/);
+  });
+
+  it('throttles beyond the concurrency limit', async () => {
+    const small = new Invoker({
+      root: root.dir,
+      region: 'us-east-1',
+      maxConcurrency: 1,
+      functions: [await fixture(root.dir, { name: 'one-at-a-time' }, sources.counter)],
+    });
+    try {
+      const first = small.invoke('one-at-a-time', { sleepMs: 300 });
+      await new Promise((r) => setTimeout(r, 50));
+      await expect(small.invoke('one-at-a-time', {})).rejects.toBeInstanceOf(ThrottledError);
+      expect(((await first) as InvokeResult).error).toBeUndefined();
+    } finally {
+      await small.stop();
+    }
+  });
+
+  it('kills every environment on stop', async () => {
+    const other = new Invoker({
+      root: root.dir,
+      region: 'us-east-1',
+      functions: [await fixture(root.dir, { name: 'stopper' }, sources.counter)],
+    });
+    const results = await Promise.all([other.invoke('stopper', { sleepMs: 100 }), other.invoke('stopper', { sleepMs: 100 })]);
+    const pids = results.map((r) => (r.result as CounterResult).pid);
+    expect(pids.every(alive)).toBe(true);
+    await other.stop();
+    expect(pids.some(alive)).toBe(false);
+    await expect(other.invoke('stopper', {})).rejects.toThrow(/stopped/);
+  });
+});
