@@ -1,11 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, mergeConfig } from 'vitest/config';
+import shared from '../vitest.shared.ts';
 
-export default defineConfig({
-  test: {
-    include: ['tests/**/*.test.ts'],
-    globalSetup: ['tests/global-setup.ts'],
-    // Synth plus `terraform init` per stack; the slowest file takes several seconds.
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-  },
-});
+export default mergeConfig(shared, defineConfig({ test: { globalSetup: ['tests/global-setup.ts'] } }));
