@@ -41,6 +41,7 @@ export function permissionStatements(spec: FunctionSpec, bucketArn: (logical: st
     if (unknown.length > 0) {
       throw new Error(`function "${spec.name}": infra maps only s3: actions on buckets, got ${unknown.join(', ')}`);
     }
+    if (!('bucket' in p.resource)) throw new Error(`function "${spec.name}": infra maps only bucket resources yet`);
     const arn = bucketArn(p.resource.bucket);
     const { prefix } = p.resource;
     const bucketLevel = p.actions.filter((a) => BUCKET_ACTIONS.has(a));

@@ -112,7 +112,18 @@ export class NodeFunction extends Construct {
       policy: JSON.stringify(policy),
     });
 
-    const env = resolveEnv(spec, (logical) => bucket(logical).name);
+    const env = resolveEnv(spec, {
+      bucket: (logical) => bucket(logical).name,
+      table: (logical) => {
+        throw new Error(`function "${spec.name}": table "${logical}" — tables are not supported by infra yet`);
+      },
+      topic: (logical) => {
+        throw new Error(`function "${spec.name}": topic "${logical}" — topics are not supported by infra yet`);
+      },
+      setting: (name) => {
+        throw new Error(`function "${spec.name}": setting "${name}" is not supported by infra yet`);
+      },
+    });
     this.fn = new LambdaFunction(this, 'function', {
       functionName: name,
       ...(spec.description ? { description: spec.description } : {}),

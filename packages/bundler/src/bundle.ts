@@ -1,13 +1,8 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import type { LoadedSpec } from '@laminar/spec';
+import { findRoot, type LoadedLayer, type LoadedSpec, layersFor, loadAllLayers } from '@laminar/spec';
 import { build, type Metafile } from 'esbuild';
 import { deterministicZip, sourceCodeHash } from './zip.ts';
-
-/** Modules each layer provides at run time; functions that use a layer leave them out of their bundle. */
-export const LAYER_MODULES: Record<string, string[]> = {
-  'kafka-layer': ['@confluentinc/kafka-javascript'],
-};
 
 export interface BundleResult {
   name: string;
@@ -22,12 +17,8 @@ export interface BundleResult {
 }
 
 /** Node's built-in modules are external on their own (platform node); this adds layer modules. */
-export function externalsOf(loaded: LoadedSpec): string[] {
-  const fromLayers = loaded.spec.layers.flatMap((layer) => {
-    const modules = LAYER_MODULES[layer];
-    if (!modules) throw new Error(`${loaded.spec.name}: unknown layer "${layer}" (known: ${Object.keys(LAYER_MODULES).join(', ')})`);
-    return modules;
-  });
+export function externalsOf(loaded: LoadedSpec, layers: readonly LoadedLayer[]): string[] {
+  const fromLayers = layersFor(loaded.spec, layers).flatMap((l) => l.spec.modules);
   return [...new Set([...fromLayers, ...loaded.spec.external])].sort();
 }
 
@@ -48,7 +39,7 @@ export async function bundleFunction(loaded: LoadedSpec, options: { outDir?: str
   const outDir = options.outDir ?? join(dir, 'dist');
   const zipPath = options.outDir ? join(outDir, basename(loaded.zipPath)) : loaded.zipPath;
   const hashPath = options.outDir ? join(outDir, basename(loaded.hashPath)) : loaded.hashPath;
-  const external = externalsOf(loaded);
+  const external = externalsOf(loaded, await loadAllLayers(findRoot(dir)));
   const result = await build({
     absWorkingDir: dir,
     entryPoints: [spec.entry],

@@ -3,7 +3,7 @@ import { relative } from 'node:path';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '@laminar/aws';
 import { type S3Emulator, startS3 } from '@laminar/emulators';
-import { bucketsOf, findRoot, type LoadedSpec, loadAllSpecs, resolveEnv } from '@laminar/spec';
+import { bucketsOf, findRoot, type LoadedSpec, loadAllSpecs, type ResourceNamer, resolveEnv } from '@laminar/spec';
 import { type AwsCredentials, type InvokerOptions, Invoker, UnknownFunctionError } from './invoker.ts';
 import type { Output } from './output.ts';
 
@@ -111,12 +111,20 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
     if (!name) throw new Error(`no function uses bucket "${logical}" (known: ${Object.keys(buckets).join(', ') || 'none'})`);
     return name;
   };
+  const namer: ResourceNamer = {
+    bucket,
+    table: (logical) => `laminar-local-${logical}`,
+    topic: (logical) => `local.${logical}`,
+    setting: (name) => {
+      throw new Error(`setting "${name}" has no local value yet`);
+    },
+  };
 
   const s3 = await connectS3(resolveS3Target(options.s3Endpoint, env), env, Object.values(buckets), options.s3Directory);
   try {
     const invoker = new Invoker({
       root,
-      functions: specs.map((l) => ({ spec: l.spec, zipPath: l.zipPath, env: resolveEnv(l.spec, bucket) })),
+      functions: specs.map((l) => ({ spec: l.spec, zipPath: l.zipPath, env: resolveEnv(l.spec, namer) })),
       region: s3.region,
       credentials: s3.credentials,
       serviceEnv: s3.endpoint

@@ -1,3 +1,4 @@
 export * from './spec.ts';
 export * from './resources.ts';
 export * from './load.ts';
+export * from './layer.ts';

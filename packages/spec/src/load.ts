@@ -1,6 +1,7 @@
 import { readdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { layersFor, loadAllLayers } from './layer.ts';
 import { type FunctionSpec, SpecError } from './spec.ts';
 
 export interface LoadedSpec {
@@ -50,9 +51,17 @@ export async function loadAllSpecs(root = findRoot()): Promise<LoadedSpec[]> {
     ? readdirSync(fnDir, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(fnDir, d.name, 'spec.ts')))
     : [];
   const loaded = await Promise.all(dirs.map((d) => loadSpec(join(fnDir, d.name))));
+  const layers = await loadAllLayers(root);
+  const tableKinds = new Map<string, string>();
   for (const l of loaded) {
     const folder = l.dir.split(/[\\/]/).pop();
     if (folder !== l.spec.name) throw new SpecError(`functions/${folder}/spec.ts declares name "${l.spec.name}"; they must match`);
+    layersFor(l.spec, layers);
+    for (const t of l.spec.tables) {
+      const kind = tableKinds.get(t.name);
+      if (kind && kind !== t.kind) throw new SpecError(`table "${t.name}" is declared as ${kind} and as ${t.kind}`);
+      tableKinds.set(t.name, t.kind);
+    }
   }
   return loaded.sort((a, b) => a.spec.name.localeCompare(b.spec.name));
 }

@@ -1,23 +1,53 @@
 import { z } from 'zod';
 
 /**
- * Resources are named logically ("documents"); infra maps a name to a real ARN per stage,
- * the local runner maps it to an emulator resource. A prefix narrows an object grant.
+ * Resources are named logically ("documents", "feed-dedup"); infra maps a name to a real resource
+ * per stage, the local runner maps it to an emulator resource.
  */
+export const logicalName = z.string().regex(/^[a-z0-9][a-z0-9-]{1,40}$/, 'logical names are lower-case kebab-case');
+
 export const bucketRef = z.strictObject({
-  bucket: z.string().regex(/^[a-z0-9][a-z0-9-]{1,40}$/, 'logical bucket names are lower-case kebab-case'),
+  bucket: logicalName,
   /** Object key pattern inside the bucket, e.g. "manifests/*" or "*". Absent = the bucket itself. */
   prefix: z.string().optional(),
 });
 export type BucketRef = z.infer<typeof bucketRef>;
 
-export const resourceRef = bucketRef;
+export const tableRef = z.strictObject({ table: logicalName });
+export type TableRef = z.infer<typeof tableRef>;
+
+/** What an IAM permission can name. */
+export const resourceRef = z.union([bucketRef, tableRef]);
 export type ResourceRef = z.infer<typeof resourceRef>;
 
-/** A value for an environment variable that names a logical resource, resolved per stage. */
-export const envRef = z.strictObject({ ref: bucketRef.pick({ bucket: true }) });
+/** Stage-wide settings a function may read; infra takes them from stage configuration, the runner from its emulators. */
+export const SETTINGS = ['kafkaBootstrapServers'] as const;
+export type Setting = (typeof SETTINGS)[number];
+
+/** An env value that names a logical resource or a stage setting, resolved per stage / locally. */
+export const envRef = z.strictObject({
+  ref: z.union([
+    z.strictObject({ bucket: logicalName }),
+    z.strictObject({ table: logicalName }),
+    z.strictObject({ topic: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,60}$/, 'topic names are lower-case, dots and dashes') }),
+    z.strictObject({ setting: z.enum(SETTINGS) }),
+  ]),
+});
 export type EnvRef = z.infer<typeof envRef>;
 
-export function refKey(ref: ResourceRef): string {
-  return `bucket:${ref.bucket}`;
+/** How each consumer names a logical resource: infra per stage, the runner per emulator. */
+export interface ResourceNamer {
+  bucket(logical: string): string;
+  table(logical: string): string;
+  topic(logical: string): string;
+  setting(name: Setting): string;
 }
+
+/**
+ * Kinds of tables a spec can declare. The key schema and TTL attribute are facts the dedup
+ * package, infra and the runner's emulator all read from here.
+ */
+export const TABLE_KINDS = {
+  dedup: { partitionKey: 'pk', ttlAttribute: 'expiresAt' },
+} as const;
+export type TableKind = keyof typeof TABLE_KINDS;

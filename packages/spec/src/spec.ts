@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bucketRef, envRef } from './resources.ts';
+import { envRef, logicalName, type ResourceNamer, resourceRef, TABLE_KINDS, type TableKind } from './resources.ts';
 
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
 /** Lambda reserves these; setting them is refused by the API. */
@@ -17,7 +17,7 @@ export const permission = z.strictObject({
   actions: z
     .array(z.string().regex(/^[a-z0-9-]+:[A-Za-z0-9]+$/, 'actions are "service:Action", no wildcards'))
     .min(1),
-  resource: bucketRef,
+  resource: resourceRef,
 });
 export type Permission = z.infer<typeof permission>;
 
@@ -41,11 +41,16 @@ export const asyncConfig = z.strictObject({
 });
 
 export const secretRef = z.strictObject({
-  /** The environment variable that receives the secret's ARN/name (never its value). */
+  /** The environment variable that receives the secret's ARN / parameter name (never its value). */
   name: z.string().regex(ENV_NAME),
   from: z.enum(['secretsmanager', 'ssm']),
-  /** Logical id of the secret; infra maps it to an ARN. */
-  id: z.string().min(1),
+  /** Logical id of the secret; infra maps it to `laminar/<stage>/<id>`. Read access is granted from this entry. */
+  id: logicalName,
+});
+
+export const tableDecl = z.strictObject({
+  name: logicalName,
+  kind: z.enum(Object.keys(TABLE_KINDS) as [TableKind, ...TableKind[]]),
 });
 
 export const functionSpec = z
@@ -63,15 +68,34 @@ export const functionSpec = z
     /** Plain configuration only. Secrets go through `secrets`. */
     env: z.record(z.string().regex(ENV_NAME), z.union([z.string(), envRef])).default({}),
     secrets: z.array(secretRef).default([]),
-    layers: z.array(z.string()).default([]),
+    layers: z.array(logicalName).default([]),
+    /** DynamoDB tables this function uses, with their kind (key schema and TTL come from the kind). */
+    tables: z.array(tableDecl).default([]),
     /** Modules provided at run time by a layer or the Lambda runtime: kept out of the bundle. */
     external: z.array(z.string()).default([]),
     triggers: z.array(trigger).min(1),
     permissions: z.array(permission).default([]),
     async: asyncConfig.optional(),
+    /**
+     * How the local runner differs from AWS: env overrides (e.g. PLAINTEXT to the embedded broker,
+     * feed URLs on the local fixture server). "{fixtures}" becomes the base URL under which the
+     * runner serves this function's `fixtures/http/` folder.
+     */
+    local: z.strictObject({ env: z.record(z.string().regex(ENV_NAME), z.string()).default({}) }).default({ env: {} }),
     logRetentionDays: z.number().int().default(30),
   })
   .superRefine((spec, ctx) => {
+    const declared = new Set(spec.tables.map((t) => t.name));
+    const usedTables = [
+      ...spec.permissions.flatMap((p) => ('table' in p.resource ? [p.resource.table] : [])),
+      ...Object.values(spec.env).flatMap((v) => (typeof v !== 'string' && 'table' in v.ref ? [v.ref.table] : [])),
+    ];
+    for (const t of usedTables) {
+      if (!declared.has(t)) ctx.addIssue({ code: 'custom', path: ['tables'], message: `table "${t}" is used but not declared in tables` });
+    }
+    for (const s of spec.secrets) {
+      if (s.name in spec.env) ctx.addIssue({ code: 'custom', path: ['secrets'], message: `${s.name} is both a secret reference and a plain env var` });
+    }
     for (const name of Object.keys(spec.env)) {
       if (RESERVED_ENV.has(name)) {
         ctx.addIssue({ code: 'custom', path: ['env', name], message: `${name} is reserved by Lambda` });
@@ -107,15 +131,22 @@ export function defineFunction(input: FunctionSpecInput): FunctionSpec {
 /** Every logical bucket a spec touches (permissions and env refs). */
 export function bucketsOf(spec: FunctionSpec): string[] {
   const names = new Set<string>();
-  for (const p of spec.permissions) names.add(p.resource.bucket);
-  for (const v of Object.values(spec.env)) if (typeof v !== 'string') names.add(v.ref.bucket);
+  for (const p of spec.permissions) if ('bucket' in p.resource) names.add(p.resource.bucket);
+  for (const v of Object.values(spec.env)) if (typeof v !== 'string' && 'bucket' in v.ref) names.add(v.ref.bucket);
+  return [...names].sort();
+}
+
+/** Every Kafka topic a spec names in its env. */
+export function topicsOf(spec: FunctionSpec): string[] {
+  const names = new Set<string>();
+  for (const v of Object.values(spec.env)) if (typeof v !== 'string' && 'topic' in v.ref) names.add(v.ref.topic);
   return [...names].sort();
 }
 
 /** True when any permission can write objects into the bucket (drives versioning in infra). */
 export function writesTo(spec: FunctionSpec, bucket: string): boolean {
   return spec.permissions.some(
-    (p) => p.resource.bucket === bucket && p.actions.some((a) => /^s3:(Put|Delete|Restore)/.test(a)),
+    (p) => 'bucket' in p.resource && p.resource.bucket === bucket && p.actions.some((a) => /^s3:(Put|Delete|Restore)/.test(a)),
   );
 }
 
@@ -125,11 +156,19 @@ export function writesTo(spec: FunctionSpec, bucket: string): boolean {
  */
 export const PLATFORM_ENV: Readonly<Record<string, string>> = { NODE_OPTIONS: '--enable-source-maps' };
 
-/** Resolves env values: plain strings stay, refs go through the given resolver (stage or emulator). */
-export function resolveEnv(spec: FunctionSpec, bucketName: (logical: string) => string): Record<string, string> {
+/**
+ * The function's environment: plain strings as they are, references through the namer (a stage's
+ * in infra, the emulators' in the runner). Secret references are not resolved here: infra sets
+ * their ARNs, the runner leaves them unset (local mode needs no secrets).
+ */
+export function resolveEnv(spec: FunctionSpec, namer: ResourceNamer): Record<string, string> {
   const out: Record<string, string> = { ...PLATFORM_ENV };
   for (const [k, v] of Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b))) {
-    out[k] = typeof v === 'string' ? v : bucketName(v.ref.bucket);
+    if (typeof v === 'string') out[k] = v;
+    else if ('bucket' in v.ref) out[k] = namer.bucket(v.ref.bucket);
+    else if ('table' in v.ref) out[k] = namer.table(v.ref.table);
+    else if ('topic' in v.ref) out[k] = namer.topic(v.ref.topic);
+    else out[k] = namer.setting(v.ref.setting);
   }
   return out;
 }

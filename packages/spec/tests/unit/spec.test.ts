@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketsOf, defineFunction, resolveEnv, SpecError, writesTo } from '../../src/index.ts';
+import { bucketsOf, defineFunction, defineLayer, layersFor, resolveEnv, SpecError, topicsOf, writesTo } from '../../src/index.ts';
 
 const base = {
   name: 'demo',
@@ -41,6 +41,32 @@ describe('defineFunction', () => {
     expect(bucketsOf(spec)).toEqual(['archive', 'documents']);
     expect(writesTo(spec, 'documents')).toBe(true);
     expect(writesTo(spec, 'archive')).toBe(false);
-    expect(resolveEnv(spec, (b) => `laminar-dev-${b}`)).toEqual({ NODE_OPTIONS: '--enable-source-maps', A: 'plain', B: 'laminar-dev-documents' });
+    const namer = {
+      bucket: (b: string) => `laminar-dev-${b}`,
+      table: (t: string) => `laminar-dev-${t}`,
+      topic: (t: string) => `dev.${t}`,
+      setting: () => 'broker:9092',
+    };
+    expect(resolveEnv(spec, namer)).toEqual({ NODE_OPTIONS: '--enable-source-maps', A: 'plain', B: 'laminar-dev-documents' });
+  });
+
+  it('resolves table, topic and setting refs and checks tables are declared', () => {
+    const withRefs = {
+      ...base,
+      env: { T: { ref: { table: 'feed-dedup' } }, K: { ref: { topic: 'rss-items' } }, S: { ref: { setting: 'kafkaBootstrapServers' as const } } },
+    };
+    expect(() => defineFunction(withRefs)).toThrow(/table "feed-dedup" is used but not declared/);
+    const spec = defineFunction({ ...withRefs, tables: [{ name: 'feed-dedup', kind: 'dedup' }] });
+    expect(topicsOf(spec)).toEqual(['rss-items']);
+    expect(
+      resolveEnv(spec, { bucket: (b) => b, table: (t) => `tbl-${t}`, topic: (t) => `dev.${t}`, setting: () => 'broker:9092' }),
+    ).toMatchObject({ T: 'tbl-feed-dedup', K: 'dev.rss-items', S: 'broker:9092' });
+  });
+
+  it('refuses a layer built for another architecture', () => {
+    const layer = { spec: defineLayer({ name: 'kafka-layer', architectures: ['x86_64'], runtimes: ['nodejs20.x'], modules: ['m'] }), dir: '', zipPath: '', hashPath: '' };
+    expect(() => layersFor(defineFunction({ ...base, layers: ['kafka-layer'] }), [layer])).toThrow(/arm64 but layer kafka-layer is built for x86_64/);
+    expect(layersFor(defineFunction({ ...base, architecture: 'x86_64', layers: ['kafka-layer'] }), [layer])).toEqual([layer]);
+    expect(() => layersFor(defineFunction({ ...base, layers: ['nope'] }), [layer])).toThrow(/unknown layer/);
   });
 });

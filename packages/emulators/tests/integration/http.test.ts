@@ -1,0 +1,27 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HttpFixtures, startHttpFixtures } from '../../src/index.ts';
+
+let http: HttpFixtures;
+beforeAll(async () => {
+  http = await startHttpFixtures({
+    '/feed.xml': { body: '<rss/>', headers: { 'content-type': 'application/rss+xml' }, etag: '"v1"' },
+    '/limited': [{ status: 429, headers: { 'retry-after': '1' } }, { body: 'ok' }],
+    '/dynamic': (_req, url) => ({ body: `offset=${url.searchParams.get('offset')}` }),
+  });
+});
+afterAll(() => http?.stop());
+
+describe('HTTP fixtures', () => {
+  it('serves bodies, honours conditional GET, plays sequences and records requests', async () => {
+    const first = await fetch(`${http.url}/feed.xml`);
+    expect(first.status).toBe(200);
+    expect(await first.text()).toBe('<rss/>');
+    const again = await fetch(`${http.url}/feed.xml`, { headers: { 'if-none-match': '"v1"' } });
+    expect(again.status).toBe(304);
+    expect((await fetch(`${http.url}/limited`)).status).toBe(429);
+    expect((await fetch(`${http.url}/limited`)).status).toBe(200);
+    expect(await (await fetch(`${http.url}/dynamic?offset=20`)).text()).toBe('offset=20');
+    expect((await fetch(`${http.url}/missing`)).status).toBe(404);
+    expect(http.requests.map((r) => r.url)).toContain('/dynamic?offset=20');
+  });
+});
