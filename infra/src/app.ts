@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
-import type { LoadedSpec } from '@laminar/spec';
+import type { LoadedLayer, LoadedSpec } from '@laminar/spec';
 import { App } from 'cdktf';
 import type { AppSettings } from './config.ts';
 import { LaminarStack } from './stack.ts';
 
 export interface BuildAppOptions extends AppSettings {
   specs: readonly LoadedSpec[];
+  layers?: readonly LoadedLayer[];
   outdir: string;
 }
 
@@ -24,6 +25,8 @@ export function buildApp(opts: BuildAppOptions): { app: App; stacks: LaminarStac
         backend: opts.backend,
         ...(opts.bucketSuffix ? { bucketSuffix: opts.bucketSuffix } : {}),
         specs: opts.specs,
+        layers: opts.layers ?? [],
+        ...(opts.settings ? { settings: opts.settings } : {}),
         outdir: opts.outdir,
       }),
   );

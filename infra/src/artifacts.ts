@@ -18,19 +18,23 @@ export interface Artifact {
  * content hash): the bundler already produces a deterministic zip plus hash, and pointing at it
  * keeps one artifact for infra and the local runner alike.
  */
-export function readArtifact(loaded: LoadedSpec, stackDir: string): Artifact {
-  const { spec, zipPath, hashPath } = loaded;
+export function readArtifact(
+  loaded: { name: string; zipPath: string; hashPath: string } | LoadedSpec,
+  stackDir: string,
+): Artifact {
+  const { zipPath, hashPath } = loaded;
+  const what = 'spec' in loaded ? `function "${loaded.spec.name}"` : loaded.name;
   for (const p of [zipPath, hashPath]) {
     if (!existsSync(p)) {
       throw new MissingArtifactError(
-        `function "${spec.name}": ${p} is missing. Run \`pnpm build\` at the repository root before synthesizing.`,
+        `${what}: ${p} is missing. Run \`pnpm build\` at the repository root before synthesizing.`,
       );
     }
   }
   const hash = readFileSync(hashPath, 'utf8').trim();
   if (!/^[A-Za-z0-9+/]{43}=$/.test(hash)) {
     throw new MissingArtifactError(
-      `function "${spec.name}": ${hashPath} does not hold a base64 SHA-256; rebuild with \`pnpm build\``,
+      `${what}: ${hashPath} does not hold a base64 SHA-256; rebuild with \`pnpm build\``,
     );
   }
   const rel = relative(stackDir, zipPath).split(sep).join('/');

@@ -1,3 +1,4 @@
+import type { Setting } from '@laminar/spec';
 import { assertStage } from './naming.ts';
 
 export type StateBackend =
@@ -10,6 +11,8 @@ export interface AppSettings {
   gitSha: string;
   backend: StateBackend;
   bucketSuffix?: string;
+  /** Stage settings fixed at synth time; any not given here become Terraform variables. */
+  settings?: Partial<Record<Setting, string>>;
 }
 
 /** All deploy-time knobs come from the environment so CI and laptops synthesize the same code path. */
@@ -38,5 +41,6 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): AppSettin
       ? { kind: 's3', bucket: stateBucket, region, ...(lockTable ? { lockTable } : {}) }
       : { kind: 'local' },
     ...(suffix ? { bucketSuffix: suffix } : {}),
+    ...(env.LAMINAR_KAFKA_BOOTSTRAP_SERVERS ? { settings: { kafkaBootstrapServers: env.LAMINAR_KAFKA_BOOTSTRAP_SERVERS } } : {}),
   };
 }

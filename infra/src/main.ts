@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { findRoot, loadAllSpecs } from '@laminar/spec';
+import { findRoot, loadAllLayers, loadAllSpecs } from '@laminar/spec';
 import { buildApp } from './app.ts';
 import { settingsFromEnv } from './config.ts';
 
@@ -9,8 +9,9 @@ export const OUTDIR = fileURLToPath(new URL('../cdktf.out', import.meta.url));
 
 export async function synth(): Promise<{ outdir: string; stacks: string[] }> {
   const settings = settingsFromEnv();
-  const specs = await loadAllSpecs(findRoot(fileURLToPath(new URL('.', import.meta.url))));
-  const { app, stacks } = buildApp({ ...settings, specs, outdir: OUTDIR });
+  const root = findRoot(fileURLToPath(new URL('.', import.meta.url)));
+  const [specs, layers] = await Promise.all([loadAllSpecs(root), loadAllLayers(root)]);
+  const { app, stacks } = buildApp({ ...settings, specs, layers, outdir: OUTDIR });
   app.synth();
   return { outdir: OUTDIR, stacks: stacks.map((s) => s.node.id) };
 }

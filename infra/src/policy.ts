@@ -34,15 +34,40 @@ const PREFIX_CONDITION_ACTIONS = new Set(['s3:ListBucket', 's3:ListBucketVersion
  * Turns the spec's permissions into IAM statements on exact ARNs. One spec permission can produce
  * a bucket statement and an object statement, since IAM matches actions against resource types.
  */
-export function permissionStatements(spec: FunctionSpec, bucketArn: (logical: string) => string): PolicyStatement[] {
+/** Item-level DynamoDB actions a table grant may carry; scans and table management are not among them. */
+const TABLE_ACTIONS = new Set([
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DescribeTable',
+]);
+
+export interface ResourceArns {
+  bucket(logical: string): string;
+  table(logical: string): string;
+}
+
+export function permissionStatements(spec: FunctionSpec, arns: ResourceArns): PolicyStatement[] {
   const out: PolicyStatement[] = [];
   for (const p of spec.permissions) {
+    if ('table' in p.resource) {
+      const unknown = p.actions.filter((a) => !TABLE_ACTIONS.has(a));
+      if (unknown.length > 0) {
+        throw new Error(`function "${spec.name}": ${unknown.join(', ')} cannot be granted on table "${p.resource.table}"`);
+      }
+      out.push({ Effect: 'Allow', Action: [...p.actions].sort(), Resource: [arns.table(p.resource.table)] });
+      continue;
+    }
     const unknown = p.actions.filter((a) => !a.startsWith('s3:'));
     if (unknown.length > 0) {
-      throw new Error(`function "${spec.name}": infra maps only s3: actions on buckets, got ${unknown.join(', ')}`);
+      throw new Error(`function "${spec.name}": only s3: actions apply to bucket "${p.resource.bucket}", got ${unknown.join(', ')}`);
     }
-    if (!('bucket' in p.resource)) throw new Error(`function "${spec.name}": infra maps only bucket resources yet`);
-    const arn = bucketArn(p.resource.bucket);
+    const arn = arns.bucket(p.resource.bucket);
     const { prefix } = p.resource;
     const bucketLevel = p.actions.filter((a) => BUCKET_ACTIONS.has(a));
     const objectLevel = p.actions.filter((a) => !BUCKET_ACTIONS.has(a));

@@ -1,11 +1,16 @@
 import { join } from 'node:path';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
-import { bucketsOf, type LoadedSpec, writesTo } from '@laminar/spec';
-import { LocalBackend, S3Backend, TerraformStack } from 'cdktf';
+import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
+import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition/index.js';
+import { DataAwsSecretsmanagerSecret } from '@cdktf/provider-aws/lib/data-aws-secretsmanager-secret/index.js';
+import { bucketsOf, type LoadedLayer, type LoadedSpec, type SecretRef, type Setting, writesTo } from '@laminar/spec';
+import { LocalBackend, S3Backend, TerraformStack, TerraformVariable } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { StateBackend } from './config.ts';
 import { DataBucket } from './constructs/data-bucket.ts';
-import { NodeFunction } from './constructs/node-function.ts';
+import { DataTable } from './constructs/dedup-table.ts';
+import { NodeFunction, type SecretGrant, type StageResources } from './constructs/node-function.ts';
+import { NodeLayer } from './constructs/node-layer.ts';
 import { PROJECT, stackName } from './naming.ts';
 
 export interface LaminarStackProps {
@@ -15,6 +20,9 @@ export interface LaminarStackProps {
   backend: StateBackend;
   bucketSuffix?: string;
   specs: readonly LoadedSpec[];
+  layers: readonly LoadedLayer[];
+  /** Stage settings known at synth time; the rest become Terraform variables given at plan time. */
+  settings?: Partial<Record<Setting, string>>;
   /** The app's outdir; artifact paths are made relative to this stack's folder inside it. */
   outdir: string;
 }
@@ -22,6 +30,8 @@ export interface LaminarStackProps {
 export class LaminarStack extends TerraformStack {
   readonly buckets = new Map<string, DataBucket>();
   readonly functions = new Map<string, NodeFunction>();
+  readonly tables = new Map<string, DataTable>();
+  readonly layers = new Map<string, NodeLayer>();
 
   constructor(scope: Construct, props: LaminarStackProps) {
     const name = stackName(props.stage);
@@ -68,11 +78,72 @@ export class LaminarStack extends TerraformStack {
     }
 
     const stackDir = join(props.outdir, 'stacks', name);
+
+    for (const layer of props.layers) {
+      if (specs.some((l) => l.spec.layers.includes(layer.spec.name))) {
+        this.layers.set(layer.spec.name, new NodeLayer(this, `layer-${layer.spec.name}`, { stage, layer, stackDir }));
+      }
+    }
+
+    const tableKinds = new Map(specs.flatMap((l) => l.spec.tables.map((t) => [t.name, t.kind] as const)));
+    for (const [logical, kind] of [...tableKinds].sort(([a], [b]) => a.localeCompare(b))) {
+      this.tables.set(logical, new DataTable(this, `table-${logical}`, { stage, logical, kind }));
+    }
+
+    // Settings not given at synth time are asked for at plan time (TF_VAR_… in the deploy
+    // workflow), so the JSON never carries environment-specific endpoints unless told to.
+    const settingVars = new Map<Setting, TerraformVariable>();
+    const setting = (key: Setting): string => {
+      const known = props.settings?.[key];
+      if (known) return known;
+      let variable = settingVars.get(key);
+      if (!variable) {
+        variable = new TerraformVariable(this, snake(key), { type: 'string', description: `Stage setting ${key}`, nullable: false });
+        settingVars.set(key, variable);
+      }
+      return variable.stringValue;
+    };
+
+    // Secrets are created outside the stack (their values must never pass through Terraform
+    // state) under laminar/<stage>/<id>; the stack only looks them up and grants read access.
+    const secretLookups = new Map<string, SecretGrant>();
+    let account: { partition: DataAwsPartition; caller: DataAwsCallerIdentity } | undefined;
+    const secret = (ref: SecretRef): SecretGrant => {
+      const key = `${ref.from}:${ref.id}`;
+      const known = secretLookups.get(key);
+      if (known) return known;
+      let grant: SecretGrant;
+      if (ref.from === 'secretsmanager') {
+        const data = new DataAwsSecretsmanagerSecret(this, `secret-${ref.id}`, { name: `${PROJECT}/${stage}/${ref.id}` });
+        grant = { envValue: data.arn, arn: data.arn, actions: ['secretsmanager:GetSecretValue'] };
+      } else {
+        account ??= { partition: new DataAwsPartition(this, 'partition'), caller: new DataAwsCallerIdentity(this, 'caller') };
+        const parameter = `/${PROJECT}/${stage}/${ref.id}`;
+        grant = {
+          envValue: parameter,
+          arn: `arn:${account.partition.partition}:ssm:${props.region}:${account.caller.accountId}:parameter${parameter}`,
+          actions: ['ssm:GetParameter'],
+        };
+      }
+      secretLookups.set(key, grant);
+      return grant;
+    };
+
+    const resources: StageResources = {
+      buckets: this.buckets,
+      tables: this.tables,
+      layers: this.layers,
+      secret,
+      setting,
+      // One cluster can serve several stages: topics carry the stage as a prefix.
+      topic: (logical) => `${stage}.${logical}`,
+    };
     for (const loaded of specs) {
-      this.functions.set(
-        loaded.spec.name,
-        new NodeFunction(this, `fn-${loaded.spec.name}`, { stage, loaded, buckets: this.buckets, stackDir }),
-      );
+      this.functions.set(loaded.spec.name, new NodeFunction(this, `fn-${loaded.spec.name}`, { stage, loaded, resources, stackDir }));
     }
   }
+}
+
+function snake(camel: string): string {
+  return camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }

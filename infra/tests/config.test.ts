@@ -113,10 +113,10 @@ describe('synth errors', () => {
       triggers: [{ kind: 'invoke' }],
       permissions: [{ actions: ['s3:PutObject'], resource: { bucket: 'out' } }],
     });
-    expect(() => permissionStatements(spec, (b) => `arn:aws:s3:::${b}`)).toThrow(/give the permission a prefix/);
+    expect(() => permissionStatements(spec, { bucket: (b) => `arn:aws:s3:::${b}`, table: (t) => t })).toThrow(/give the permission a prefix/);
   });
 
-  it('spec features infra cannot deploy yet stop the synth', () => {
+  it('a layer that is not in the repository stops the synth', () => {
     const root = fakeRoot();
     const spec = defineFunction({
       name: 'with-layer',
@@ -125,6 +125,6 @@ describe('synth errors', () => {
       layers: ['kafka-layer'],
       triggers: [{ kind: 'invoke' }],
     });
-    expect(() => synthInto(root, [fakeArtifact(root, spec)])).toThrow(/layers are not supported/);
+    expect(() => synthInto(root, [fakeArtifact(root, spec)])).toThrow(/no layer "kafka-layer"/);
   });
 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { artifactPaths, defineFunction, type FunctionSpec, type LoadedSpec, loadSpec } from '@laminar/spec';
+import { artifactPaths, defineFunction, type FunctionSpec, type LoadedLayer, type LoadedSpec, loadAllLayers, loadSpec } from '@laminar/spec';
 import { buildApp } from '../src/app.ts';
 import type { AppSettings } from '../src/config.ts';
 import { REPO_ROOT, TEST_TMP } from './paths.ts';
@@ -54,6 +54,24 @@ export async function pdfManifest(root: string): Promise<LoadedSpec> {
   return fakeArtifact(root, real.spec);
 }
 
+/** The real Kafka producers' specs and the real kafka-layer spec, with fake artifacts in the fake root. */
+export async function producers(root: string): Promise<{ specs: LoadedSpec[]; layers: LoadedLayer[] }> {
+  const specs = await Promise.all(
+    ['rss-producer', 'polymarket-producer'].map(async (name) => fakeArtifact(root, (await loadSpec(join(REPO_ROOT, 'functions', name))).spec)),
+  );
+  const layers = (await loadAllLayers(REPO_ROOT)).map((layer) => {
+    const dir = join(root, 'layers', layer.spec.name);
+    const zipPath = join(dir, 'dist', `${layer.spec.name}.zip`);
+    const hashPath = `${zipPath}.sha256`;
+    mkdirSync(join(dir, 'dist'), { recursive: true });
+    const zip = Buffer.from(`fake layer ${layer.spec.name}`);
+    writeFileSync(zipPath, zip);
+    writeFileSync(hashPath, `${createHash('sha256').update(zip).digest('base64')}\n`);
+    return { spec: layer.spec, dir, zipPath, hashPath };
+  });
+  return { specs, layers };
+}
+
 export const defaultSettings: AppSettings = {
   stages: ['dev'],
   region: 'eu-west-1',
@@ -75,9 +93,14 @@ export type StackJson = {
   resource: Record<string, Record<string, Record<string, unknown>>>;
 };
 
-export function synthInto(root: string, specs: LoadedSpec[], settings: Partial<AppSettings> = {}): Synthesized {
+export function synthInto(
+  root: string,
+  specs: LoadedSpec[],
+  settings: Partial<AppSettings> = {},
+  layers: LoadedLayer[] = [],
+): Synthesized {
   const outdir = join(root, 'infra', 'cdktf.out');
-  const { app } = buildApp({ ...defaultSettings, ...settings, specs, outdir });
+  const { app } = buildApp({ ...defaultSettings, ...settings, specs, layers, outdir });
   app.synth();
   const stackDir = (stack: string) => join(outdir, 'stacks', stack);
   const raw = (stack: string) => readFileSync(join(stackDir(stack), 'cdk.tf.json'), 'utf8');

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { terraformPrerequisites, validateStackDir, writeCliConfig } from '../src/terraform.ts';
-import { fakeArtifact, fakeRoot, nightlyReport, pdfManifest, synthInto, TEST_TMP } from './fixtures.ts';
+import { fakeArtifact, fakeRoot, nightlyReport, pdfManifest, producers, synthInto, TEST_TMP } from './fixtures.ts';
 
 const pre = terraformPrerequisites();
 // Skipping silently in CI would report a check that never ran as passed.
@@ -16,8 +16,11 @@ describe.skipIf(skip)('terraform validate (offline provider mirror)', () => {
     const cliConfig = writeCliConfig(join(TEST_TMP, 'terraform-cli'));
     const local = fakeRoot();
     const s3 = fakeRoot();
+    const kafka = await producers(local);
     const stacks = [
-      synthInto(local, [await pdfManifest(local), fakeArtifact(local, nightlyReport)]).stackDir('laminar-dev'),
+      synthInto(local, [await pdfManifest(local), fakeArtifact(local, nightlyReport), ...kafka.specs], {}, kafka.layers).stackDir(
+        'laminar-dev',
+      ),
       synthInto(s3, [await pdfManifest(s3)], {
         stages: ['prod'],
         backend: { kind: 's3', bucket: 'tf-state', region: 'eu-west-1' },

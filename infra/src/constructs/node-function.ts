@@ -8,18 +8,36 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js
 import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config/index.js';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
-import { type LoadedSpec, resolveEnv } from '@laminar/spec';
+import { type LoadedSpec, resolveEnv, type SecretRef, type Setting } from '@laminar/spec';
 import { Construct } from 'constructs';
 import { readArtifact } from '../artifacts.ts';
 import { resourceName } from '../naming.ts';
 import { type PolicyDocument, type PolicyStatement, permissionStatements } from '../policy.ts';
 import type { DataBucket } from './data-bucket.ts';
+import type { DataTable } from './dedup-table.ts';
+import type { NodeLayer } from './node-layer.ts';
+
+/** A secret reference as the function sees it: the env value (ARN or parameter name) and what reading it takes. */
+export interface SecretGrant {
+  envValue: string;
+  arn: string;
+  actions: string[];
+}
+
+/** What a function may refer to in its stage: built once per stack, shared by all functions. */
+export interface StageResources {
+  buckets: ReadonlyMap<string, DataBucket>;
+  tables: ReadonlyMap<string, DataTable>;
+  layers: ReadonlyMap<string, NodeLayer>;
+  secret(ref: SecretRef): SecretGrant;
+  setting(name: Setting): string;
+  topic(logical: string): string;
+}
 
 export interface NodeFunctionProps {
   stage: string;
   loaded: LoadedSpec;
-  /** Logical bucket name → its construct in this stack. */
-  buckets: ReadonlyMap<string, DataBucket>;
+  resources: StageResources;
   /** Folder the stack's JSON is written to; the zip path is made relative to it. */
   stackDir: string;
 }
@@ -38,20 +56,20 @@ export class NodeFunction extends Construct {
     super(scope, id);
     const { spec } = props.loaded;
     const { stage } = props;
-    // Unsupported spec features must stop the synth: deploying without them yields a function
-    // that fails at run time instead of a plan that fails now.
-    if (spec.layers.length > 0) throw new Error(`function "${spec.name}": layers are not supported by infra yet`);
-    if (spec.secrets.length > 0) throw new Error(`function "${spec.name}": secrets are not supported by infra yet`);
 
     const name = resourceName(stage, spec.name);
     this.functionName = name;
     const tags = { function: spec.name };
     const artifact = readArtifact(props.loaded, props.stackDir);
-    const bucket = (logical: string): DataBucket => {
-      const b = props.buckets.get(logical);
-      if (!b) throw new Error(`function "${spec.name}": no bucket "${logical}" in this stack`);
-      return b;
+    const { resources } = props;
+    const lookup = <T>(map: ReadonlyMap<string, T>, what: string, logical: string): T => {
+      const found = map.get(logical);
+      if (!found) throw new Error(`function "${spec.name}": no ${what} "${logical}" in this stack`);
+      return found;
     };
+    const bucket = (logical: string) => lookup(resources.buckets, 'bucket', logical);
+    const table = (logical: string) => lookup(resources.tables, 'table', logical);
+    const secrets = spec.secrets.map((ref) => ({ ref, grant: resources.secret(ref) }));
 
     // Created here rather than by Lambda on first write, so retention applies from the start and
     // the role can be scoped to this one group.
@@ -102,7 +120,9 @@ export class NodeFunction extends Construct {
         // which "<arn>:*" covers without reaching a group whose name merely starts with ours.
         Resource: [`${this.logGroup.arn}:*`],
       },
-      ...permissionStatements(spec, (logical) => bucket(logical).arn),
+      ...permissionStatements(spec, { bucket: (logical) => bucket(logical).arn, table: (logical) => table(logical).arn }),
+      // Read access to exactly the secrets the spec references, nothing else in Secrets Manager / SSM.
+      ...secrets.map(({ grant }) => ({ Effect: 'Allow' as const, Action: grant.actions, Resource: [grant.arn] })),
       ...(this.dlq ? [{ Effect: 'Allow' as const, Action: ['sqs:SendMessage'], Resource: [this.dlq.arn] }] : []),
     ];
     const policy: PolicyDocument = { Version: '2012-10-17', Statement: statements };
@@ -112,18 +132,15 @@ export class NodeFunction extends Construct {
       policy: JSON.stringify(policy),
     });
 
-    const env = resolveEnv(spec, {
-      bucket: (logical) => bucket(logical).name,
-      table: (logical) => {
-        throw new Error(`function "${spec.name}": table "${logical}" — tables are not supported by infra yet`);
-      },
-      topic: (logical) => {
-        throw new Error(`function "${spec.name}": topic "${logical}" — topics are not supported by infra yet`);
-      },
-      setting: (name) => {
-        throw new Error(`function "${spec.name}": setting "${name}" is not supported by infra yet`);
-      },
-    });
+    const env = {
+      ...resolveEnv(spec, {
+        bucket: (logical) => bucket(logical).name,
+        table: (logical) => table(logical).name,
+        topic: (logical) => resources.topic(logical),
+        setting: (name) => resources.setting(name),
+      }),
+      ...Object.fromEntries(secrets.map(({ ref, grant }) => [ref.name, grant.envValue])),
+    };
     this.fn = new LambdaFunction(this, 'function', {
       functionName: name,
       ...(spec.description ? { description: spec.description } : {}),
@@ -136,6 +153,7 @@ export class NodeFunction extends Construct {
       timeout: spec.timeoutS,
       filename: artifact.filename,
       sourceCodeHash: artifact.sourceCodeHash,
+      ...(spec.layers.length > 0 ? { layers: spec.layers.map((l) => lookup(resources.layers, 'layer', l).arn) } : {}),
       ...(Object.keys(env).length > 0 ? { environment: { variables: env } } : {}),
       loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name },
       tags,

@@ -1,3 +1,4 @@
 export * from './presigner.ts';
 export * from './s3-client.ts';
 export * from './upload.ts';
+export * from './dynamodb-client.ts';

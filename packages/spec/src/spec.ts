@@ -48,6 +48,8 @@ export const secretRef = z.strictObject({
   id: logicalName,
 });
 
+export type SecretRef = z.infer<typeof secretRef>;
+
 export const tableDecl = z.strictObject({
   name: logicalName,
   kind: z.enum(Object.keys(TABLE_KINDS) as [TableKind, ...TableKind[]]),

@@ -1,0 +1,45 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { z } from 'zod';
+
+/** The part of a function's environment that says how to reach DynamoDB. */
+export const dynamoEnvSchema = z.object({
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** The SDK's own per-service endpoint variable: the runner sets it, AWS leaves it unset. */
+  AWS_ENDPOINT_URL_DYNAMODB: z.url().optional(),
+});
+export type DynamoEnv = z.output<typeof dynamoEnvSchema>;
+
+export interface DynamoClientOptions {
+  region: string;
+  endpoint?: string | undefined;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  maxSockets?: number;
+}
+
+export function dynamoOptionsFromEnv(env: DynamoEnv): DynamoClientOptions {
+  return { region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_DYNAMODB };
+}
+
+/**
+ * One DynamoDB client per execution environment: keep-alive sockets serve warm invocations, and
+ * short timeouts with the SDK's adaptive retries keep a throttled table from eating the deadline.
+ */
+export function createDynamoDBClient(options: DynamoClientOptions): DynamoDBClient {
+  const maxSockets = options.maxSockets ?? 64;
+  return new DynamoDBClient({
+    region: options.region,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    maxAttempts: 5,
+    retryMode: 'adaptive',
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+      connectionTimeout: 2_000,
+      requestTimeout: 5_000,
+    }),
+  });
+}
