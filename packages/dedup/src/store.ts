@@ -1,0 +1,290 @@
+import { randomUUID } from 'node:crypto';
+import { type AttributeValue, ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandInput,
+  BatchWriteCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  PutCommand,
+  type TranslateConfig,
+} from '@aws-sdk/lib-dynamodb';
+import { TABLE_KINDS } from '@laminar/spec';
+import { backoff, chunk, forEachLimit, MAX_UNPROCESSED_ATTEMPTS } from './limits.ts';
+
+export interface DedupOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** How long a confirmed id stays remembered. Default 7 days. */
+  ttlSeconds?: number;
+  /** How long a claim blocks others before it may be taken over. Default 900 s: longer than any Lambda timeout. */
+  leaseSeconds?: number;
+  /** Conditional writes in flight at once. Default 16. */
+  concurrency?: number;
+  /** Clock in epoch milliseconds (tests move it). */
+  now?: () => number;
+}
+
+/**
+ * Every input id lands in exactly one list, so the lengths add up to `ids.length`: a repeat of an
+ * id within the same call counts as a duplicate.
+ */
+export interface ClaimResult {
+  /** Ids this caller now holds: publish them, then confirm (or release on failure). */
+  claimed: string[];
+  /** Ids already done (within their TTL), and repeats within the batch. */
+  duplicates: string[];
+  /** Ids another caller holds under a live lease (it is publishing them, or crashed less than a lease ago). */
+  inFlight: string[];
+}
+
+const { partitionKey: PK, ttlAttribute: TTL } = TABLE_KINDS.dedup;
+const DEFAULT_TTL_SECONDS = 7 * 24 * 3600;
+const DEFAULT_LEASE_SECONDS = 900;
+/** DynamoDB's limits per BatchGetItem / BatchWriteItem call and for a partition key value. */
+const BATCH_GET_KEYS = 100;
+const BATCH_WRITE_ITEMS = 25;
+const MAX_KEY_BYTES = 2048;
+
+// `status` and `owner` are DynamoDB reserved words, so expressions name attributes indirectly.
+const NAMES = { '#pk': PK, '#st': 'status', '#lease': 'leaseUntil', '#exp': TTL };
+
+type Stored = { status?: string; leaseUntil?: number; expiresAt?: number };
+type State = 'free' | 'done' | 'held';
+
+/**
+ * Remembers which ids of a scope were published, in a DynamoDB table of kind `dedup`
+ * (`pk = "<scope>#<id>"`, `status`, `leaseUntil` ms, `owner`, `expiresAt` epoch s = the TTL attribute).
+ *
+ * Ordering — claim, publish, confirm — and why:
+ * - claim BEFORE publishing, with a conditional put that only succeeds when the id is absent,
+ *   expired, or held under an expired lease. DynamoDB serializes conditional writes per key, so of
+ *   two concurrent invocations with overlapping ids exactly one wins each id and only the winner
+ *   publishes it: never two publishers of one item. (Claiming after a successful publish instead
+ *   would let both invocations publish before either records anything.)
+ * - confirm AFTER publishing turns the claim into `done` with the TTL.
+ * - a failed publish releases the claims (only those still ours), so a retry takes them again.
+ * - a crash between publish and confirm leaves a `pending` claim; after its lease another
+ *   invocation takes it over and publishes again. That is the one way to get a duplicate
+ *   (at-least-once); no order loses an item, because nothing is `done` before it was published.
+ *
+ * Round trips: ids are deduplicated in memory, then one consistent BatchGetItem per 100 ids (all in
+ * parallel) drops those done or in flight; only the rest are claimed, `concurrency` at a time. In
+ * the steady state, where most ids were seen, that is ~N/100 parallel reads plus a few writes.
+ *
+ * TTL: items past `expiresAt` count as absent, because DynamoDB deletes them only eventually (up
+ * to days later) and emulators such as dynalite never do.
+ */
+export class DedupStore {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly table: string;
+  private readonly ttlSeconds: number;
+  private readonly leaseMs: number;
+  private readonly concurrency: number;
+  private readonly now: () => number;
+  /** Owner token of each claim this store holds and has not confirmed or released yet. */
+  private readonly held = new Map<string, string>();
+
+  constructor(options: DedupOptions) {
+    // The document client shares the given client's connections, middleware AND config object:
+    // `from` writes its translateConfig there for every document client of that client. Pass on
+    // the one already set, so a producer's own document client keeps its settings (ours need none).
+    const existing = (options.client.config as { translateConfig?: TranslateConfig }).translateConfig;
+    this.doc = DynamoDBDocumentClient.from(options.client, existing);
+    this.table = options.tableName;
+    this.ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+    this.leaseMs = (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000;
+    this.concurrency = Math.max(1, options.concurrency ?? 16);
+    this.now = options.now ?? Date.now;
+    if (!(this.ttlSeconds > 0) || !(this.leaseMs > 0)) throw new RangeError('ttlSeconds and leaseSeconds must be positive');
+  }
+
+  async claim(scope: string, ids: string[]): Promise<ClaimResult> {
+    checkScope(scope);
+    const result: ClaimResult = { claimed: [], duplicates: [], inFlight: [] };
+    const unique: string[] = [];
+    const seen = new Set<string>();
+    for (const id of ids) {
+      if (seen.has(id)) result.duplicates.push(id);
+      else {
+        seen.add(id);
+        unique.push(id);
+      }
+    }
+    if (unique.length === 0) return result;
+    const keys = unique.map((id) => keyOf(scope, id));
+
+    const now = this.now();
+    const existing = await this.read(keys);
+    const candidates: string[] = [];
+    unique.forEach((id, i) => {
+      const state = stateOf(existing.get(keys[i] as string), now);
+      if (state === 'done') result.duplicates.push(id);
+      else if (state === 'held') result.inFlight.push(id);
+      else candidates.push(id);
+    });
+    if (candidates.length === 0) return result;
+
+    const owner = randomUUID();
+    const nowSeconds = Math.floor(now / 1000);
+    const lost: string[] = [];
+    const won: string[] = [];
+    try {
+      await forEachLimit(candidates, this.concurrency, async (id) => {
+        const pk = keyOf(scope, id);
+        try {
+          await this.doc.send(
+            new PutCommand({
+              TableName: this.table,
+              Item: {
+                [PK]: pk,
+                status: 'pending',
+                owner,
+                leaseUntil: now + this.leaseMs,
+                // A claim abandoned by a crash is cleaned up by TTL like a done item.
+                [TTL]: nowSeconds + Math.max(this.ttlSeconds, Math.ceil(this.leaseMs / 1000)),
+              },
+              ConditionExpression: 'attribute_not_exists(#pk) OR (#st = :pending AND #lease < :now) OR #exp < :nowSeconds',
+              ExpressionAttributeNames: NAMES,
+              ExpressionAttributeValues: { ':pending': 'pending', ':now': now, ':nowSeconds': nowSeconds },
+              // DynamoDB returns the item that won, saving a re-read; dynalite ignores this.
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }),
+          );
+          this.held.set(pk, owner);
+          won.push(id);
+        } catch (err) {
+          if (!(err instanceof ConditionalCheckFailedException)) throw err;
+          const state = err.Item ? stateOf(fromAttributes(err.Item), now) : undefined;
+          if (state === 'done') result.duplicates.push(id);
+          else if (state === 'held') result.inFlight.push(id);
+          else lost.push(id);
+        }
+      });
+    } catch (err) {
+      // Do not leave half a batch blocked for a whole lease: hand back what this call took.
+      await this.release(scope, won).catch(() => undefined);
+      throw err;
+    }
+
+    // Someone else won these between our read and our write. One more read says whether they
+    // finished (duplicate) or are still at it; if the winner already released it again, it is
+    // still theirs to retry, so it counts as in flight — either way we must not publish it.
+    if (lost.length > 0) {
+      const again = await this.read(lost.map((id) => keyOf(scope, id)));
+      for (const id of lost) {
+        if (stateOf(again.get(keyOf(scope, id)), now) === 'done') result.duplicates.push(id);
+        else result.inFlight.push(id);
+      }
+    }
+    // Keep the caller's order: claimed ids are published in the order they were given.
+    const order = new Map(unique.map((id, i) => [id, i]));
+    result.claimed = won.sort((a, b) => (order.get(a) as number) - (order.get(b) as number));
+    return result;
+  }
+
+  /** Marks ids done (for `ttlSeconds`) after they were published. */
+  async confirm(scope: string, ids: string[]): Promise<void> {
+    checkScope(scope);
+    const keys = [...new Set(ids.map((id) => keyOf(scope, id)))];
+    if (keys.length === 0) return;
+    const expiresAt = Math.floor(this.now() / 1000) + this.ttlSeconds;
+    // BatchWriteItem cannot be conditional. That is fine here: whoever holds the claim now, the
+    // item was published, so `done` is the truth.
+    await forEachLimit(chunk(keys, BATCH_WRITE_ITEMS), this.concurrency, async (part) => {
+      let requests = part.map((pk) => ({ PutRequest: { Item: { [PK]: pk, status: 'done', [TTL]: expiresAt } } }));
+      for (let attempt = 0; ; attempt++) {
+        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
+        const rest = out.UnprocessedItems?.[this.table] ?? [];
+        if (rest.length === 0) break;
+        if (attempt + 1 >= MAX_UNPROCESSED_ATTEMPTS) {
+          throw new Error(`dedup confirm: ${rest.length} items still unprocessed after ${MAX_UNPROCESSED_ATTEMPTS} attempts`);
+        }
+        requests = rest as typeof requests;
+        await backoff(attempt);
+      }
+    });
+    for (const pk of keys) this.held.delete(pk);
+  }
+
+  /** Drops this store's claims on ids whose publish failed, so a retry can claim them again. */
+  async release(scope: string, ids: string[]): Promise<void> {
+    checkScope(scope);
+    const mine = [...new Set(ids.map((id) => keyOf(scope, id)))].filter((pk) => this.held.has(pk));
+    await forEachLimit(mine, this.concurrency, async (pk) => {
+      try {
+        await this.doc.send(
+          new DeleteCommand({
+            TableName: this.table,
+            Key: { [PK]: pk },
+            // Only our own pending claim: after a lease takeover (or a confirm) it is not ours to drop.
+            ConditionExpression: '#st = :pending AND #owner = :owner',
+            ExpressionAttributeNames: { '#st': 'status', '#owner': 'owner' },
+            ExpressionAttributeValues: { ':pending': 'pending', ':owner': this.held.get(pk) },
+          }),
+        );
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      }
+      this.held.delete(pk);
+    });
+  }
+
+  /** Consistent BatchGetItem over all keys, 100 per call, all calls in parallel. */
+  private async read(keys: string[]): Promise<Map<string, Stored>> {
+    const found = new Map<string, Stored>();
+    await Promise.all(
+      chunk(keys, BATCH_GET_KEYS).map(async (part) => {
+        let request: NonNullable<BatchGetCommandInput['RequestItems']>[string] = {
+          Keys: part.map((pk) => ({ [PK]: pk })),
+          ConsistentRead: true,
+          ProjectionExpression: '#pk, #st, #lease, #exp',
+          ExpressionAttributeNames: NAMES,
+        };
+        for (let attempt = 0; ; attempt++) {
+          const out = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: request } }));
+          for (const item of out.Responses?.[this.table] ?? []) {
+            // Number(): another document client's `wrapNumbers` may hand numbers over as NumberValue.
+            found.set(String(item[PK]), { status: item.status, leaseUntil: toNumber(item.leaseUntil), expiresAt: toNumber(item[TTL]) });
+          }
+          const rest = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
+          if (rest.length === 0) return;
+          if (attempt + 1 >= MAX_UNPROCESSED_ATTEMPTS) {
+            throw new Error(`dedup read: ${rest.length} keys still unprocessed after ${MAX_UNPROCESSED_ATTEMPTS} attempts`);
+          }
+          // Keep our projection and consistency: not every server echoes them with the leftovers.
+          request = { ...request, Keys: rest };
+          await backoff(attempt);
+        }
+      }),
+    );
+    return found;
+  }
+}
+
+// "a#b" + "c" and "a" + "b#c" would share a key; ids may contain '#', scopes may not.
+function checkScope(scope: string): void {
+  if (scope.length === 0 || scope.includes('#')) throw new RangeError(`dedup scope must be non-empty and free of '#': ${scope}`);
+}
+
+function keyOf(scope: string, id: string): string {
+  const pk = `${scope}#${id}`;
+  if (Buffer.byteLength(pk) > MAX_KEY_BYTES) throw new RangeError(`dedup key longer than ${MAX_KEY_BYTES} bytes: ${pk.slice(0, 80)}…`);
+  return pk;
+}
+
+/** The same rule as the claim's condition, so a read and a write never disagree about an item. */
+function stateOf(item: Stored | undefined, nowMs: number): State {
+  if (!item) return 'free';
+  if (item.expiresAt !== undefined && item.expiresAt < Math.floor(nowMs / 1000)) return 'free';
+  if (item.status === 'done') return 'done';
+  if (item.status === 'pending' && item.leaseUntil !== undefined && item.leaseUntil >= nowMs) return 'held';
+  return 'free';
+}
+
+const toNumber = (v: unknown): number | undefined => (v === undefined || v === null ? undefined : Number(v));
+
+/** The winner's item from a failed condition check comes back in wire format. */
+function fromAttributes(item: Record<string, AttributeValue>): Stored {
+  return { status: item.status?.S, leaseUntil: toNumber(item.leaseUntil?.N), expiresAt: toNumber(item[TTL]?.N) };
+}

@@ -1,0 +1,226 @@
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoEmulator, startDynamoDB } from '@laminar/emulators';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DedupStore, type DedupOptions, ensureTable, publishOnce } from '../../src/index.ts';
+
+const TABLE = 'laminar-local-dedup';
+let db: DynamoEmulator;
+let client: DynamoDBClient;
+const clients: DynamoDBClient[] = [];
+
+/** A separate client per simulated invocation: its own connections, as separate Lambdas have. */
+function newClient(): DynamoDBClient {
+  const c = new DynamoDBClient({ endpoint: db.endpoint, region: db.region, credentials: db.credentials });
+  c.middlewareStack.add(
+    (next, context) => (args) => {
+      if (context.commandName === 'PutItemCommand') conditionalPuts++;
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+  clients.push(c);
+  return c;
+}
+/** Conditional puts sent by all clients: more than the ids claimed means claims really collided. */
+let conditionalPuts = 0;
+const store = (options: Partial<DedupOptions> = {}) => new DedupStore({ client, tableName: TABLE, ...options });
+const ids = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `item-${from + i}`);
+let scopeCounter = 0;
+/** Each test works in its own scope of the one table. */
+const freshScope = () => `scope${++scopeCounter}`;
+
+beforeAll(async () => {
+  db = await startDynamoDB();
+  client = newClient();
+  await ensureTable(client, TABLE, 'dedup');
+});
+afterAll(async () => {
+  for (const c of clients) c.destroy();
+  await db?.stop();
+});
+
+describe('ensureTable', () => {
+  it('creates an on-demand table keyed by pk, and is idempotent', async () => {
+    await ensureTable(client, TABLE, 'dedup');
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: TABLE }));
+    expect(Table?.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
+    expect(Table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(Table?.TableStatus).toBe('ACTIVE');
+  });
+
+  it('refuses an existing table with another key', async () => {
+    await client.send(
+      new CreateTableCommand({
+        TableName: 'wrong-key',
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    await expect(ensureTable(client, 'wrong-key', 'dedup')).rejects.toThrow(/partition key "pk"/);
+  });
+});
+
+describe('DedupStore against the embedded DynamoDB', () => {
+  it('claims new ids, reports confirmed ones as duplicates and repeats within a batch too', async () => {
+    const scope = freshScope();
+    const s = store();
+    const first = await s.claim(scope, ['a', 'b', 'a', 'c', 'b']);
+    expect(first).toEqual({ claimed: ['a', 'b', 'c'], duplicates: ['a', 'b'], inFlight: [] });
+    await s.confirm(scope, first.claimed);
+    const second = await s.claim(scope, ['c', 'd', 'a']);
+    expect(second.claimed).toEqual(['d']);
+    expect(second.duplicates.sort()).toEqual(['a', 'c']);
+    // Scopes are separate namespaces.
+    expect((await s.claim(freshScope(), ['a'])).claimed).toEqual(['a']);
+  });
+
+  it('confirm marks items done with the TTL attribute in epoch seconds', async () => {
+    const scope = freshScope();
+    const now = 1_800_000_000_000;
+    const s = store({ now: () => now, ttlSeconds: 3600 });
+    await s.claim(scope, ['x']);
+    const pending = await client.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `${scope}#x` } } }));
+    expect(pending.Item).toMatchObject({ status: { S: 'pending' }, leaseUntil: { N: String(now + 900_000) } });
+    await s.confirm(scope, ['x']);
+    const done = await client.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `${scope}#x` } } }));
+    expect(done.Item).toEqual({ pk: { S: `${scope}#x` }, status: { S: 'done' }, expiresAt: { N: String(now / 1000 + 3600) } });
+  });
+
+  it('treats items past their TTL as new (dynalite never deletes them)', async () => {
+    const scope = freshScope();
+    let now = 1_800_000_000_000;
+    const s = store({ now: () => now, ttlSeconds: 60 });
+    await s.confirm(scope, (await s.claim(scope, ['old'])).claimed);
+    now += 59_000;
+    expect((await s.claim(scope, ['old'])).duplicates).toEqual(['old']);
+    now += 2_000;
+    expect((await s.claim(scope, ['old'])).claimed).toEqual(['old']);
+  });
+
+  it('lets another caller take over a claim only after its lease, and the old owner cannot release it then', async () => {
+    const scope = freshScope();
+    let now = 1_800_000_000_000;
+    const crashed = store({ now: () => now, leaseSeconds: 10 });
+    const later = store({ client: newClient(), now: () => now, leaseSeconds: 10 });
+    expect((await crashed.claim(scope, ['p'])).claimed).toEqual(['p']);
+    now += 9_000;
+    expect(await later.claim(scope, ['p'])).toEqual({ claimed: [], duplicates: [], inFlight: ['p'] });
+    now += 2_000;
+    expect((await later.claim(scope, ['p'])).claimed).toEqual(['p']);
+    // The first owner wakes up and releases: the claim is no longer its own, so it stays.
+    await crashed.release(scope, ['p']);
+    expect((await store({ now: () => now }).claim(scope, ['p'])).inFlight).toEqual(['p']);
+  });
+
+  it('release lets a retry claim the ids again', async () => {
+    const scope = freshScope();
+    const s = store();
+    const claimed = (await s.claim(scope, ids(0, 30))).claimed;
+    expect((await store().claim(scope, ids(0, 30))).inFlight).toHaveLength(30);
+    await s.release(scope, claimed);
+    expect((await store().claim(scope, ids(0, 30))).claimed).toEqual(ids(0, 30));
+  });
+
+  it('handles batches over the 100-key and 25-item limits', async () => {
+    const scope = freshScope();
+    const s = store();
+    const first = await s.claim(scope, ids(0, 260));
+    expect(first.claimed).toHaveLength(260);
+    await s.confirm(scope, first.claimed);
+    const second = await s.claim(scope, ids(200, 330));
+    expect(second.claimed).toEqual(ids(260, 330));
+    expect(second.duplicates).toHaveLength(60);
+  });
+});
+
+describe('publishOnce against the embedded DynamoDB', () => {
+  it('accounts for every record: fresh + duplicates + in flight = input', async () => {
+    const scope = freshScope();
+    const done = store();
+    await done.confirm(scope, ids(0, 10));
+    await store().claim(scope, ids(10, 15)); // someone else is publishing these
+    const items = [...ids(0, 20), 'item-3', 'item-17'].map((id) => ({ id }));
+    const published: string[] = [];
+    const out = await publishOnce({
+      store: store(),
+      scope,
+      items,
+      idOf: (i) => i.id,
+      publish: async (fresh) => void published.push(...fresh.map((i) => i.id)),
+    });
+    expect(published).toEqual(ids(15, 20));
+    expect(out.fresh.map((i) => i.id)).toEqual(ids(15, 20));
+    expect(out.duplicates).toBe(12); // 10 done + 2 repeats
+    expect(out.inFlight).toBe(5);
+    expect(out.fresh.length + out.duplicates + out.inFlight).toBe(items.length);
+  });
+
+  it('a failed publish releases its claims; the retry publishes them and a later run finds them done', async () => {
+    const scope = freshScope();
+    const items = ids(0, 40);
+    await expect(
+      publishOnce({ store: store(), scope, items, idOf: (i) => i, publish: () => Promise.reject(new Error('flush timed out')) }),
+    ).rejects.toThrow('flush timed out');
+    const retry = await publishOnce({ store: store(), scope, items, idOf: (i) => i, publish: async () => {} });
+    expect(retry.fresh).toEqual(items);
+    const again = await publishOnce({ store: store(), scope, items, idOf: (i) => i, publish: async () => {} });
+    expect(again).toEqual({ fresh: [], duplicates: 40, inFlight: 0 });
+  });
+
+  it('a crash between publish and confirm means a duplicate after the lease, never a lost item', async () => {
+    const scope = freshScope();
+    let now = 1_800_000_000_000;
+    const crashed = store({ now: () => now, leaseSeconds: 60 });
+    await crashed.claim(scope, ['m']); // published, then the process died before confirm
+    now += 61_000;
+    const out = await publishOnce({ store: store({ now: () => now }), scope, items: ['m'], idOf: (i) => i, publish: async () => {} });
+    expect(out.fresh).toEqual(['m']);
+  });
+});
+
+describe('the race: concurrent invocations with overlapping items', () => {
+  it('publishes every id exactly once across two invocations (200 ids each, 50 % overlap, 4 rounds)', async () => {
+    let contested = 0;
+    for (let round = 0; round < 4; round++) {
+      const scope = freshScope();
+      const putsBefore = conditionalPuts;
+      const publishedBy = new Map<string, string[]>();
+      const invoke = async (name: string, items: string[], delayMs: number) => {
+        await new Promise((r) => setTimeout(r, delayMs));
+        const out = await publishOnce({
+          store: new DedupStore({ client: newClient(), tableName: TABLE }),
+          scope,
+          items,
+          idOf: (i) => i,
+          publish: async (fresh) => {
+            for (const id of fresh) publishedBy.set(id, [...(publishedBy.get(id) ?? []), name]);
+            await new Promise((r) => setTimeout(r, 5));
+          },
+        });
+        expect(out.fresh.length + out.duplicates + out.inFlight).toBe(items.length);
+        return out;
+      };
+      // Different start offsets per round give different interleavings of reads and claims.
+      await Promise.all([invoke('A', ids(0, 200), 0), invoke('B', ids(100, 300), round * 3)]);
+      const twice = [...publishedBy].filter(([, by]) => by.length > 1);
+      expect(twice).toEqual([]);
+      expect(publishedBy.size).toBe(300);
+      contested += conditionalPuts - putsBefore - 300;
+    }
+    // Both invocations read the overlap as free and raced for it with conditional puts.
+    expect(contested).toBeGreaterThan(0);
+  });
+
+  it('four claimers of the same 100 ids: exactly one winner per id', async () => {
+    const scope = freshScope();
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => new DedupStore({ client: newClient(), tableName: TABLE }).claim(scope, ids(0, 100))),
+    );
+    const wins = new Map<string, number>();
+    for (const r of results) for (const id of r.claimed) wins.set(id, (wins.get(id) ?? 0) + 1);
+    expect(wins.size).toBe(100);
+    expect([...wins.values()].every((n) => n === 1)).toBe(true);
+    for (const r of results) expect(r.claimed.length + r.duplicates.length + r.inFlight.length).toBe(100);
+  });
+});
