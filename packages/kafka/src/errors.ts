@@ -1,0 +1,33 @@
+/** The Kafka configuration can never work as given (a missing or malformed setting or secret). */
+export class KafkaConfigError extends Error {
+  override name = 'KafkaConfigError';
+}
+
+/**
+ * Not every message was acknowledged within the send's time budget. The invocation must fail so
+ * Lambda retries it; the messages that did arrive will arrive again (at-least-once).
+ */
+export class FlushTimeoutError extends Error {
+  override name = 'FlushTimeoutError';
+  constructor(
+    readonly delivered: number,
+    readonly expected: number,
+    readonly timeoutMs: number,
+  ) {
+    super(`Kafka flush timed out after ${timeoutMs} ms: ${delivered} of ${expected} messages delivered`);
+  }
+}
+
+/** A delivery report (or librdkafka refusing a message) carried an error. */
+export class DeliveryError extends Error {
+  override name = 'DeliveryError';
+  constructor(
+    message: string,
+    readonly delivered: number,
+    readonly failed: number,
+    readonly expected: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

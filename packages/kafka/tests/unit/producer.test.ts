@@ -1,0 +1,179 @@
+import { EventEmitter } from 'node:events';
+import type { LibrdKafkaError, MessageHeader } from '@confluentinc/kafka-javascript';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  DeliveryError,
+  ERR__QUEUE_FULL,
+  ERR__TIMED_OUT,
+  FlushTimeoutError,
+  LibrdkafkaProducer,
+  loadKafkaClient,
+  type OutgoingMessage,
+  type ProducerClient,
+} from '../../src/index.ts';
+
+const kafkaError = (code: number, message: string, extra: Partial<LibrdKafkaError> = {}) =>
+  Object.assign(new Error(message), { code, errno: code, origin: 'kafka', ...extra }) as LibrdKafkaError;
+
+interface Produced {
+  topic: string;
+  value: Buffer;
+  key: string;
+  headers: MessageHeader[] | undefined;
+}
+
+/**
+ * Behaves like librdkafka's Producer as seen from JS: produce() enqueues (or throws), flush()
+ * completes on another thread and delivery reports arrive asynchronously afterwards.
+ */
+class FakeClient extends EventEmitter implements ProducerClient {
+  log: string[] = [];
+  queued: Produced[] = [];
+  produced: Produced[] = [];
+  queueLimit = Number.POSITIVE_INFINITY;
+  failKeys = new Set<string>();
+  flushResult: 'ok' | 'timeout' = 'ok';
+  disconnected = false;
+
+  produce(topic: string, _p: null, value: Buffer, key: string, _t: null, _o: undefined, headers: MessageHeader[] | undefined) {
+    if (this.queued.length >= this.queueLimit) throw kafkaError(ERR__QUEUE_FULL, 'Local: Queue full');
+    if (value.length > 1000) throw kafkaError(10, 'Broker: Message size too large');
+    this.log.push('produce');
+    this.queued.push({ topic, value, key, headers });
+    return true;
+  }
+  /** Serves up to `n` reports, as rd_kafka_poll would, delivering them to JS later. */
+  private serve(n = Number.POSITIVE_INFINITY) {
+    const served = this.queued.splice(0, n);
+    this.produced.push(...served);
+    setImmediate(() => {
+      for (const m of served) {
+        const err = this.failKeys.has(m.key) ? kafkaError(-192, 'Local: Message timed out') : null;
+        this.emit('delivery-report', err, { topic: m.topic, partition: 0, offset: 0, size: m.value.length, key: m.key });
+      }
+    });
+  }
+  flush(timeoutMs: number, cb: (err: LibrdKafkaError | null) => void) {
+    this.log.push(`flush ${timeoutMs > 0 ? '>0' : timeoutMs}`);
+    setTimeout(() => {
+      if (this.flushResult === 'timeout') return cb(kafkaError(ERR__TIMED_OUT, 'Local: Timed out'));
+      this.serve();
+      cb(null);
+    }, 1);
+  }
+  poll() {
+    this.log.push('poll');
+    this.serve(10);
+  }
+  disconnect(_flushMs: number, cb: () => void) {
+    this.disconnected = true;
+    setImmediate(cb);
+  }
+}
+
+const messages = (n: number, topic = 't'): OutgoingMessage[] =>
+  Array.from({ length: n }, (_, i) => ({ topic, key: `k${i}`, value: `v${i}`, headers: { type: 'x', id: String(i) } }));
+
+function setup() {
+  const client = new FakeClient();
+  const onReset = vi.fn();
+  const producer = new LibrdkafkaProducer(client, onReset);
+  return { client, onReset, producer };
+}
+
+describe('LibrdkafkaProducer.send', () => {
+  it('enqueues every message, then flushes once, and counts the delivery reports', async () => {
+    const { client, producer, onReset } = setup();
+    const result = await producer.send(messages(25), { timeoutMs: 5000 });
+    expect(result).toMatchObject({ delivered: 25, bytes: messages(25).reduce((n, m) => n + String(m.value).length, 0) });
+    expect(result.flushMs).toBeGreaterThanOrEqual(0);
+    expect(client.log).toEqual([...Array(25).fill('produce'), 'flush >0']);
+    expect(client.produced[3]).toEqual({ topic: 't', value: Buffer.from('v3'), key: 'k3', headers: [{ type: 'x' }, { id: '3' }] });
+    expect(onReset).not.toHaveBeenCalled();
+  });
+
+  it('passes Buffers through and sends no headers when there are none', async () => {
+    const { client, producer } = setup();
+    const value = Buffer.from([0, 1, 2]);
+    await producer.send([{ topic: 't', key: 'k', value }], { timeoutMs: 1000 });
+    expect(client.produced[0]?.value).toBe(value);
+    expect(client.produced[0]?.headers).toBeUndefined();
+  });
+
+  it('waits for queue space when librdkafka says the local queue is full', async () => {
+    const { client, producer } = setup();
+    client.queueLimit = 10;
+    expect((await producer.send(messages(35), { timeoutMs: 5000 })).delivered).toBe(35);
+    expect(client.log.filter((l) => l === 'poll').length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('rejects with DeliveryError when a report carries an error, and resets', async () => {
+    const { client, producer, onReset } = setup();
+    client.failKeys.add('k2');
+    const err = await producer.send(messages(5), { timeoutMs: 5000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeliveryError);
+    expect(err).toMatchObject({ delivered: 4, failed: 1, expected: 5, message: expect.stringMatching(/1 of 5 .*Message timed out/) });
+    expect(onReset).toHaveBeenCalledWith(producer, err);
+    await vi.waitFor(() => expect(client.disconnected).toBe(true));
+  });
+
+  it('rejects with FlushTimeoutError when the flush times out, and resets', async () => {
+    const { client, producer, onReset } = setup();
+    client.flushResult = 'timeout';
+    const err = await producer.send(messages(3), { timeoutMs: 50 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FlushTimeoutError);
+    expect(err).toMatchObject({ delivered: 0, expected: 3, timeoutMs: 50 });
+    expect(onReset).toHaveBeenCalledWith(producer, err);
+  });
+
+  it('rejects without producing when there is no time left', async () => {
+    const { client, producer } = setup();
+    await expect(producer.send(messages(1), { timeoutMs: 0 })).rejects.toBeInstanceOf(FlushTimeoutError);
+    expect(client.log).toEqual([]);
+  });
+
+  it('turns a message librdkafka refuses into a DeliveryError', async () => {
+    const { producer, onReset } = setup();
+    const batch = [...messages(2), { topic: 't', key: 'big', value: Buffer.alloc(2000) }];
+    await expect(producer.send(batch, { timeoutMs: 1000 })).rejects.toThrow(/refused a message after 2 of 3.*too large/);
+    expect(onReset).toHaveBeenCalledTimes(1);
+  });
+
+  it('returns at once for an empty batch', async () => {
+    const { client, producer } = setup();
+    expect(await producer.send([], { timeoutMs: 1000 })).toEqual({ delivered: 0, bytes: 0, flushMs: 0 });
+    expect(client.log).toEqual([]);
+  });
+
+  it('runs concurrent sends one after the other, each counting its own reports', async () => {
+    const { client, producer } = setup();
+    const [a, b] = await Promise.all([
+      producer.send(messages(7, 'a'), { timeoutMs: 1000 }),
+      producer.send(messages(4, 'b'), { timeoutMs: 1000 }),
+    ]);
+    expect([a.delivered, b.delivered]).toEqual([7, 4]);
+    expect(client.log.filter((l) => l.startsWith('flush'))).toHaveLength(2);
+    expect(client.log.indexOf('flush >0')).toBe(7);
+  });
+
+  it('resets on a fatal error event, not on a transient one', () => {
+    const { client, producer, onReset } = setup();
+    client.emit('event.error', kafkaError(-195, 'Local: Broker transport failure'));
+    expect(onReset).not.toHaveBeenCalled();
+    client.emit('event.error', kafkaError(-150, 'Local: Fatal error', { isFatal: true }));
+    expect(onReset).toHaveBeenCalledWith(producer, expect.objectContaining({ code: -150 }));
+  });
+
+  it('refuses to send after close', async () => {
+    const { client, producer } = setup();
+    await producer.close();
+    expect(client.disconnected).toBe(true);
+    await expect(producer.send(messages(1), { timeoutMs: 1000 })).rejects.toThrow(/closed/);
+  });
+
+  it('uses the error codes of the installed librdkafka binding', () => {
+    const { CODES } = loadKafkaClient() as unknown as { CODES: { ERRORS: Record<string, number> } };
+    expect(CODES.ERRORS.ERR__QUEUE_FULL).toBe(ERR__QUEUE_FULL);
+    expect(CODES.ERRORS.ERR__TIMED_OUT).toBe(ERR__TIMED_OUT);
+  });
+});
