@@ -19,10 +19,11 @@ let closing = false;
 function stop() {
   if (closing) return;
   closing = true;
-  // Closing the store flushes LevelDB when a directory is used; never hang on it.
-  setTimeout(() => process.exit(0), 2000).unref();
-  server.close(() => process.exit(0));
+  // Closing the store flushes LevelDB when a directory is used: give it time even on a loaded
+  // machine (exiting early loses the last writes), but never hang forever.
+  setTimeout(() => process.exit(0), 10_000).unref();
   server.closeAllConnections();
+  server.close(() => process.exit(0));
 }
 // The parent owns this process: when it goes away (or asks), stop.
 process.on('disconnect', stop);

@@ -53,7 +53,8 @@ export async function startDynamoDB(options: DynamoDBEmulatorOptions = {}): Prom
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+        // Longer than the child's own 10 s flush limit: a kill before LevelDB closes loses data.
+        setTimeout(() => child.kill('SIGKILL'), 12_000).unref();
       });
       return stopped;
     },

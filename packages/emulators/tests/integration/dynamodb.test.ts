@@ -8,6 +8,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   UpdateTimeToLiveCommand,
+  waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DynamoEmulator, startDynamoDB } from '../../src/index.ts';
@@ -15,8 +16,10 @@ import { type DynamoEmulator, startDynamoDB } from '../../src/index.ts';
 const clientFor = (db: DynamoEmulator) =>
   new DynamoDBClient({ endpoint: db.endpoint, region: db.region, credentials: db.credentials });
 
-const createTable = (client: DynamoDBClient, name: string) =>
-  client.send(
+// dynalite answers CREATING and flips to ACTIVE on a timer, which a loaded machine can delay past
+// the next request: wait as a real client must.
+const createTable = async (client: DynamoDBClient, name: string) => {
+  const created = await client.send(
     new CreateTableCommand({
       TableName: name,
       AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
@@ -24,6 +27,9 @@ const createTable = (client: DynamoDBClient, name: string) =>
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+  await waitUntilTableExists({ client, maxWaitTime: 10, minDelay: 0.05, maxDelay: 0.2 }, { TableName: name });
+  return created;
+};
 
 describe('embedded DynamoDB (in memory)', () => {
   let db: DynamoEmulator;
@@ -40,7 +46,7 @@ describe('embedded DynamoDB (in memory)', () => {
   it('serves DynamoDB on loopback with tables usable right after CreateTable', async () => {
     expect(db.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     await createTable(client, 'things');
-    // CreateTable answers CREATING, but with createTableMs 0 the table is ACTIVE by the next request.
+    // With createTableMs 0 the waiter returns at once: the table is ACTIVE.
     const described = await client.send(new DescribeTableCommand({ TableName: 'things' }));
     expect(described.Table?.TableStatus).toBe('ACTIVE');
     await client.send(new PutItemCommand({ TableName: 'things', Item: { pk: { S: 'a' }, n: { N: '1' } } }));
