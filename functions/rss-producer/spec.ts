@@ -19,6 +19,7 @@ export default defineFunction({
     KAFKA_BOOTSTRAP_SERVERS: { ref: { setting: 'kafkaBootstrapServers' } },
     KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
     KAFKA_SASL_MECHANISM: 'PLAIN',
+    KAFKA_CLIENT_ID: 'rss-producer',
     POWERTOOLS_SERVICE_NAME: 'rss-producer',
     POWERTOOLS_METRICS_NAMESPACE: 'Laminar',
   },
@@ -27,7 +28,7 @@ export default defineFunction({
   triggers: [{ kind: 'schedule', expression: 'rate(15 minutes)' }],
   permissions: [
     {
-      actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'],
+      actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'],
       resource: { table: 'rss-dedup' },
     },
   ],

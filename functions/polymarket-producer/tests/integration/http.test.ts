@@ -1,0 +1,112 @@
+import { type HttpFixtures, startHttpFixtures } from '@laminar/emulators';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createJsonClient, HttpRequestError } from '../../src/http.ts';
+
+let server: HttpFixtures;
+beforeAll(async () => {
+  server = await startHttpFixtures();
+});
+afterAll(() => server?.stop());
+
+const ok = (body: unknown) => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const hits = (path: string) => server.requests.filter((r) => r.url.startsWith(path)).length;
+/** Small waits so the suite stays fast; the logic is the same at any scale. */
+const fast = { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 40, maxRetryAfterMs: 5_000 };
+
+describe('createJsonClient against a real HTTP server', () => {
+  it('waits as long as Retry-After (seconds) says after a 429, then succeeds', async () => {
+    server.route('/ra-seconds', [{ status: 429, headers: { 'retry-after': '1' }, body: 'Too Many Requests' }, ok({ page: 1 })]);
+    const waits: number[] = [];
+    const client = createJsonClient({ timeoutMs: 2000, retry: fast, onRetry: ({ waitMs }) => waits.push(waitMs) });
+    const started = performance.now();
+    await expect(client.json(`${server.url}/ra-seconds`)).resolves.toEqual({ page: 1 });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(990);
+    expect(waits).toEqual([1000]);
+    expect(hits('/ra-seconds')).toBe(2);
+  });
+
+  it('honours Retry-After given as an HTTP date', async () => {
+    const at = new Date(Math.ceil((Date.now() + 1000) / 1000) * 1000);
+    server.route('/ra-date', [{ status: 429, headers: { 'retry-after': at.toUTCString() } }, ok([])]);
+    const client = createJsonClient({ timeoutMs: 2000, retry: fast });
+    await expect(client.json(`${server.url}/ra-date`)).resolves.toEqual([]);
+    expect(Date.now()).toBeGreaterThanOrEqual(at.getTime() - 5);
+  });
+
+  it('backs off on a 429 without Retry-After', async () => {
+    server.route('/ra-none', [{ status: 429 }, { status: 429 }, ok('fine')]);
+    const client = createJsonClient({ timeoutMs: 2000, retry: fast });
+    await expect(client.json(`${server.url}/ra-none`)).resolves.toBe('fine');
+    expect(hits('/ra-none')).toBe(3);
+  });
+
+  it('retries 5xx a bounded number of times, then fails naming the status and the attempts', async () => {
+    server.route('/always-500', { status: 500, body: '<html><body>Internal Server Error</body></html>' });
+    const client = createJsonClient({ timeoutMs: 2000, retry: fast });
+    const err = await client.json(`${server.url}/always-500`).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HttpRequestError);
+    expect(err).toMatchObject({
+      kind: 'status',
+      status: 500,
+      attempts: 3,
+      message: `GET ${server.url}/always-500 answered HTTP 500: <html><body>Internal Server Error</body></html> (gave up after 3 attempts)`,
+    });
+    expect(hits('/always-500')).toBe(3);
+  });
+
+  it('recovers when the server does within the attempts', async () => {
+    server.route('/flaky', [{ status: 502 }, { status: 503 }, ok({ fine: true })]);
+    const client = createJsonClient({ timeoutMs: 2000, retry: fast });
+    await expect(client.json(`${server.url}/flaky`)).resolves.toEqual({ fine: true });
+    expect(hits('/flaky')).toBe(3);
+  });
+
+  it('times out a slow response, retries it, and reports the timeout', async () => {
+    server.route('/slow', { delayMs: 1500, ...ok({}) });
+    const client = createJsonClient({ timeoutMs: 200, retry: { ...fast, maxAttempts: 2 } });
+    const started = performance.now();
+    await expect(client.json(`${server.url}/slow`)).rejects.toMatchObject({
+      kind: 'timeout',
+      attempts: 2,
+      message: `GET ${server.url}/slow timed out after 200 ms (gave up after 2 attempts)`,
+    });
+    // Two 200 ms attempts, not two 1.5 s waits for the slow server.
+    expect(performance.now() - started).toBeLessThan(2_500);
+    expect(hits('/slow')).toBe(2);
+  });
+
+  it('times out a body that trickles in, not only slow headers', async () => {
+    server.route('/trickle', { ...ok({ padding: 'x'.repeat(200) }), chunkBytes: 10, delayMs: 100 });
+    const client = createJsonClient({ timeoutMs: 300, retry: { ...fast, maxAttempts: 1 } });
+    await expect(client.json(`${server.url}/trickle`)).rejects.toMatchObject({ kind: 'timeout' });
+  });
+
+  it('shortens an attempt to the time the invocation has left and does not retry past it', async () => {
+    server.route('/slow-deadline', { delayMs: 3000, ...ok({}) });
+    const end = Date.now() + 700;
+    const client = createJsonClient({ timeoutMs: 10_000, retry: fast, remainingMs: () => end - Date.now() });
+    const started = performance.now();
+    const err = await client.json(`${server.url}/slow-deadline`).catch((e: unknown) => e);
+    // Cut at the invocation's 700 ms, not the server's 3 s.
+    expect(performance.now() - started).toBeLessThan(2_500);
+    expect(err).toMatchObject({ kind: 'deadline', message: expect.stringMatching(/timed out after (69\d|700) ms; no retry/) });
+  });
+
+  it('reports a body that is not JSON clearly, without retrying', async () => {
+    server.route('/not-json', { status: 200, headers: { 'content-type': 'text/html' }, body: '<!DOCTYPE html><html>Just a moment...</html>' });
+    const client = createJsonClient({ timeoutMs: 2000, retry: fast });
+    await expect(client.json(`${server.url}/not-json`)).rejects.toMatchObject({
+      kind: 'invalid-json',
+      message: expect.stringMatching(/answered HTTP 200 with a body that is not JSON \(44 bytes, starting "<!DOCTYPE html><html>Just a moment\.\.\.<\/html>"\)/),
+    });
+    expect(hits('/not-json')).toBe(1);
+  });
+
+  it('reports a refused connection as a network error after its retries', async () => {
+    const gone = await startHttpFixtures();
+    const url = `${gone.url}/x`;
+    await gone.stop();
+    const client = createJsonClient({ timeoutMs: 1000, retry: fast });
+    await expect(client.json(url)).rejects.toMatchObject({ kind: 'network', attempts: 3, message: expect.stringMatching(/ECONNREFUSED/) });
+  });
+});

@@ -1,0 +1,192 @@
+import type { DedupStore } from '@laminar/dedup';
+import { FlushTimeoutError, type KafkaProducer, type OutgoingMessage } from '@laminar/kafka';
+import { describe, expect, it } from 'vitest';
+import { HttpRequestError, type JsonClient } from '../../src/http.ts';
+import { type RunDeps, runOnce } from '../../src/run.ts';
+import { gammaRecord, midpointsFor } from '../support/records.ts';
+
+/** The DedupStore contract in memory: claim → confirm | release. */
+function memoryStore() {
+  const state = new Map<string, 'pending' | 'done'>();
+  const calls: string[] = [];
+  const store = {
+    async claim(scope: string, ids: string[]) {
+      calls.push('claim');
+      const out = { claimed: [] as string[], duplicates: [] as string[], inFlight: [] as string[] };
+      const seen = new Set<string>();
+      for (const id of ids) {
+        const key = `${scope}#${id}`;
+        if (seen.has(key) || state.get(key) === 'done') out.duplicates.push(id);
+        else if (state.get(key) === 'pending') out.inFlight.push(id);
+        else {
+          state.set(key, 'pending');
+          out.claimed.push(id);
+        }
+        seen.add(key);
+      }
+      return out;
+    },
+    async confirm(scope: string, ids: string[]) {
+      calls.push('confirm');
+      for (const id of ids) state.set(`${scope}#${id}`, 'done');
+    },
+    async release(scope: string, ids: string[]) {
+      calls.push('release');
+      for (const id of ids) state.delete(`${scope}#${id}`);
+    },
+  };
+  return { store: store as unknown as DedupStore, state, calls, hold: (id: string) => state.set(`polymarket#${id}`, 'pending') };
+}
+
+function recordingProducer(fail?: () => Error) {
+  const sent: OutgoingMessage[][] = [];
+  const timeouts: number[] = [];
+  const producer: KafkaProducer = {
+    async send(messages, { timeoutMs }) {
+      timeouts.push(timeoutMs);
+      if (fail) throw fail();
+      sent.push(messages);
+      return { delivered: messages.length, bytes: messages.reduce((n, m) => n + Buffer.byteLength(m.value), 0), flushMs: 3 };
+    },
+    async close() {},
+  };
+  return { producer, sent, timeouts };
+}
+
+const records = [
+  gammaRecord({ id: '11', question: 'Eleven?', prices: ['0.6', '0.4'] }),
+  gammaRecord({ id: '12', question: 'Twelve?', outcomes: ['Red', 'Blue'], prices: ['0.25', '0.75'] }),
+  { ...gammaRecord({ id: '13', question: 'Thirteen?' }), conditionId: undefined },
+];
+
+function api(routes: { markets?: () => unknown; midpoints?: (body: unknown) => unknown }): JsonClient & { urls: string[] } {
+  const urls: string[] = [];
+  return {
+    urls,
+    async json(url, request) {
+      urls.push(url);
+      if (url.includes('/markets?')) return (routes.markets ?? (() => records))();
+      if (url.endsWith('/midpoints')) return (routes.midpoints ?? (() => midpointsFor(records.slice(0, 1))))(request?.body);
+      throw new Error(`unexpected ${url}`);
+    },
+  };
+}
+
+const config = {
+  GAMMA_API_URL: 'http://gamma',
+  CLOB_API_URL: 'http://clob',
+  MAX_MARKETS: 500,
+  HTTP_TIMEOUT_MS: 1000,
+  KAFKA_TOPIC: 'polymarket-prices',
+};
+const deadline = (ms = 60_000) => ({ remainingMs: () => ms, check: () => undefined });
+
+function deps(overrides: Partial<RunDeps> & Pick<RunDeps, 'store' | 'producer'>): RunDeps {
+  return { config, deadline: deadline(), http: api({}), now: () => new Date('2026-11-25T21:05:00Z'), ...overrides };
+}
+
+describe('runOnce', () => {
+  it('accounts for every record and produces one keyed message per new tick', async () => {
+    const { store } = memoryStore();
+    const { producer, sent, timeouts } = recordingProducer();
+    const result = await runOnce(deps({ store, producer, deadline: deadline(42_000) }));
+    expect(result).toEqual({
+      markets: { fetched: 3, accepted: 2, rejected: 1, repeated: 0, pages: 1 },
+      rejections: [{ marketId: '13', reason: 'conditionId: missing' }],
+      prices: { clob: 2, gamma: 2, unpriced: 0, clobRequests: 1, clobFailedBatches: 0 },
+      ticks: 4,
+      new: 4,
+      duplicate: 0,
+      inFlight: 0,
+      produced: 4,
+      bytes: expect.any(Number),
+      flushMs: 3,
+    });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.map((m) => m.key)).toEqual(['11', '11', '12', '12']);
+    expect(sent[0]?.map((m) => m.headers?.id)).toEqual([
+      '11:Yes:2026-11-25T20:58:41.391Z',
+      '11:No:2026-11-25T20:58:41.391Z',
+      '12:Red:2026-11-25T20:58:41.391Z',
+      '12:Blue:2026-11-25T20:58:41.391Z',
+    ]);
+    // The flush gets the invocation's remaining time, reserve already deducted by the deadline.
+    expect(timeouts).toEqual([42_000]);
+  });
+
+  it('produces nothing the second time the same prices are seen, and only what another run does not hold', async () => {
+    const memory = memoryStore();
+    const first = recordingProducer();
+    await runOnce(deps({ store: memory.store, producer: first.producer }));
+
+    const second = recordingProducer();
+    const again = await runOnce(deps({ store: memory.store, producer: second.producer }));
+    expect(again).toMatchObject({ ticks: 4, new: 0, duplicate: 4, inFlight: 0, produced: 0 });
+    expect(second.sent).toEqual([]);
+
+    const updated = [gammaRecord({ id: '11', question: 'Eleven?', prices: ['0.7', '0.3'], updatedAt: '2026-11-25T21:04:00Z' }), records[1]];
+    memory.hold('11:No:2026-11-25T21:04:00.000Z');
+    const third = recordingProducer();
+    const result = await runOnce(deps({ store: memory.store, producer: third.producer, http: api({ markets: () => updated, midpoints: () => ({}) }) }));
+    expect(result).toMatchObject({ ticks: 4, new: 1, duplicate: 2, inFlight: 1, produced: 1 });
+    expect(third.sent[0]?.map((m) => m.headers?.id)).toEqual(['11:Yes:2026-11-25T21:04:00.000Z']);
+  });
+
+  it('fails the run on a flush timeout and releases the claims, so a retry produces every tick', async () => {
+    const memory = memoryStore();
+    const failing = recordingProducer(() => new FlushTimeoutError(1, 4, 42_000));
+    await expect(runOnce(deps({ store: memory.store, producer: failing.producer }))).rejects.toBeInstanceOf(FlushTimeoutError);
+    expect(memory.calls).toEqual(['claim', 'release']);
+    expect(memory.state.size).toBe(0);
+
+    const retry = recordingProducer();
+    await expect(runOnce(deps({ store: memory.store, producer: retry.producer }))).resolves.toMatchObject({ new: 4, produced: 4 });
+  });
+
+  it("falls back to Gamma's prices for a CLOB batch that fails, and counts it", async () => {
+    const { store } = memoryStore();
+    const { producer, sent } = recordingProducer();
+    let call = 0;
+    const http = api({
+      midpoints: () => {
+        if (call++ === 0) throw new HttpRequestError('POST http://clob/midpoints answered HTTP 500', 'status', 'http://clob/midpoints', 4, 500);
+        return midpointsFor(records.slice(0, 2), () => '0.99');
+      },
+    });
+    const result = await runOnce(deps({ store, producer, http, midpointBatch: 2 }));
+    expect(result.prices).toEqual({ clob: 2, gamma: 2, unpriced: 0, clobRequests: 2, clobFailedBatches: 1 });
+    const payloads = sent[0]?.map((m) => JSON.parse(m.value as string).payload) ?? [];
+    expect(payloads.map((p) => [p.outcome, p.price, p.priceSource])).toEqual([
+      ['Yes', 0.6, 'gamma-outcome-prices'],
+      ['No', 0.4, 'gamma-outcome-prices'],
+      ['Red', 0.99, 'clob-midpoint'],
+      ['Blue', 0.99, 'clob-midpoint'],
+    ]);
+  });
+
+  it('fails without producing when the Gamma listing cannot be read', async () => {
+    const memory = memoryStore();
+    const { producer, sent } = recordingProducer();
+    const http = api({
+      markets: () => {
+        throw new HttpRequestError('GET http://gamma/markets answered HTTP 503 (gave up after 4 attempts)', 'status', 'http://gamma/markets', 4, 503);
+      },
+    });
+    await expect(runOnce(deps({ store: memory.store, producer, http }))).rejects.toThrow(/HTTP 503/);
+    expect(sent).toEqual([]);
+    expect(memory.calls).toEqual([]);
+  });
+
+  it('stops before producing when the deadline says so', async () => {
+    const memory = memoryStore();
+    const { producer, sent } = recordingProducer();
+    const stopAt = (what: string) => {
+      if (what === 'producing ticks') throw new Error(`stopped ${what}`);
+    };
+    await expect(runOnce(deps({ store: memory.store, producer, deadline: { remainingMs: () => 1, check: stopAt } }))).rejects.toThrow(
+      'stopped producing ticks',
+    );
+    expect(sent).toEqual([]);
+    expect(memory.calls).toEqual([]);
+  });
+});

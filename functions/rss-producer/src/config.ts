@@ -1,0 +1,36 @@
+import { dynamoEnvSchema } from '@laminar/aws';
+import { kafkaEnvSchema } from '@laminar/kafka';
+import { envInt } from '@laminar/runtime';
+import { z } from 'zod';
+
+const httpUrl = z.url({ protocol: /^https?$/, normalize: true });
+
+/**
+ * FEED_URLS: one variable carries the whole list, comma- or whitespace-separated; hosts are
+ * normalized and repeats dropped, so one feed is never polled twice per run.
+ */
+export const feedUrlList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(/[,\s]+/)
+      .map((u) => u.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(httpUrl).min(1, 'needs at least one http(s) URL').max(500))
+  .transform((urls) => [...new Set(urls)]);
+
+const ownSchema = {
+  FEED_URLS: feedUrlList,
+  /** Per feed, for headers and body together. */
+  FETCH_TIMEOUT_MS: envInt(100, 120_000).default(10_000),
+  /** A body larger than this (after decompression) fails its feed; it is never buffered whole. */
+  MAX_FEED_BYTES: envInt(1024, 100 * 1024 * 1024).default(5 * 1024 * 1024),
+  FEED_CONCURRENCY: envInt(1, 64).default(8),
+  DEDUP_TABLE: z.string().min(3).max(255),
+  DEDUP_TTL_DAYS: envInt(1, 365).default(7),
+  KAFKA_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'not a valid Kafka topic name'),
+};
+
+export const configSchema = z.object({ ...kafkaEnvSchema.shape, ...dynamoEnvSchema.shape, ...ownSchema });
+export type Config = z.output<typeof configSchema>;

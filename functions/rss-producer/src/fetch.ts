@@ -1,0 +1,121 @@
+/** HTTP validators remembered per feed for conditional GETs. */
+export interface Validators {
+  etag?: string | undefined;
+  lastModified?: string | undefined;
+}
+
+export type FetchOutcome =
+  | { url: string; status: 'ok'; body: Uint8Array; contentType: string | undefined; validators: Validators }
+  | { url: string; status: 'not-modified' }
+  | { url: string; status: 'failed'; reason: string };
+
+export interface FetchOptions {
+  /** Per feed, for the headers and the whole body. */
+  timeoutMs: number;
+  /** Decoded bytes: a gzip bomb counts at its inflated size. */
+  maxBytes: number;
+  /** Aborts every fetch still running (the invocation's time is up). */
+  signal?: AbortSignal | undefined;
+  fetch?: typeof fetch;
+  userAgent?: string;
+}
+
+export class BodyTooLargeError extends Error {
+  override name = 'BodyTooLargeError';
+}
+
+const ACCEPT =
+  'application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1';
+const USER_AGENT = 'laminar-rss-producer/1.0 (conditional GET; polls every 15 minutes)';
+
+/**
+ * Reads a body up to `maxBytes`, cancelling the stream (and so the connection) the moment it
+ * would exceed them: memory stays bounded by the limit whatever the server sends.
+ */
+export async function readBounded(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel('over the size limit').catch(() => undefined);
+        throw new BodyTooLargeError(`body exceeds MAX_FEED_BYTES (${maxBytes} bytes)`);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+function describeError(err: unknown, timeoutMs: number, timeout: AbortSignal, run?: AbortSignal): string {
+  if (run?.aborted) return "stopped: the invocation's time ran out";
+  if (timeout.aborted) return `timed out after ${timeoutMs} ms`;
+  if (err instanceof BodyTooLargeError) return err.message;
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  const cause = e.cause?.code ?? e.cause?.message;
+  return `network error: ${e.message}${cause && cause !== e.message ? ` (${cause})` : ''}`;
+}
+
+/**
+ * One feed: a conditional GET when validators are known, bounded in time and size. Never throws:
+ * every failure becomes an outcome with a reason, so one bad feed cannot stop the others.
+ */
+export async function fetchFeed(url: string, known: Validators | undefined, options: FetchOptions): Promise<FetchOutcome> {
+  if (options.signal?.aborted) return { url, status: 'failed', reason: "stopped: the invocation's time ran out" };
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+  const headers: Record<string, string> = { accept: ACCEPT, 'user-agent': options.userAgent ?? USER_AGENT };
+  if (known?.etag) headers['if-none-match'] = known.etag;
+  if (known?.lastModified) headers['if-modified-since'] = known.lastModified;
+  try {
+    const res = await (options.fetch ?? fetch)(url, { headers, signal, redirect: 'follow' });
+    if (res.status === 304) {
+      await res.body?.cancel().catch(() => undefined);
+      return { url, status: 'not-modified' };
+    }
+    const contentType = res.headers.get('content-type') ?? undefined;
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => undefined);
+      return { url, status: 'failed', reason: `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}` };
+    }
+    // Refuse early when the server says how big it is; the streamed count below catches the rest
+    // (chunked bodies, lying or compressed lengths).
+    const declared = Number(res.headers.get('content-length'));
+    const encoded = res.headers.get('content-encoding');
+    if (!encoded && Number.isFinite(declared) && declared > options.maxBytes) {
+      await res.body?.cancel().catch(() => undefined);
+      return { url, status: 'failed', reason: `body is ${declared} bytes, over MAX_FEED_BYTES (${options.maxBytes} bytes)` };
+    }
+    const body = res.body ? await readBounded(res.body, options.maxBytes) : new Uint8Array(0);
+    const validators = { etag: res.headers.get('etag') ?? undefined, lastModified: res.headers.get('last-modified') ?? undefined };
+    return { url, status: 'ok', body, contentType, validators };
+  } catch (err) {
+    return { url, status: 'failed', reason: describeError(err, options.timeoutMs, timeout, options.signal) };
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` at a time; results keep the input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,61 @@
+import { createDynamoDBClient, dynamoOptionsFromEnv } from '@laminar/aws';
+import { DedupStore, publishOnce } from '@laminar/dedup';
+import { getProducer, kafkaEnvSchema } from '@laminar/kafka';
+import { defineHandler, MetricUnit, parseInput } from '@laminar/runtime';
+import { configSchema } from './config.ts';
+import { DynamoFeedState } from './feed-state.ts';
+import { scheduledEventSchema } from './input.ts';
+import { type RunResult, runOnce } from './run.ts';
+
+export type { RunResult };
+
+/** The dedup scope of RSS items; feed validators live beside them under "feedstate#". */
+export const DEDUP_SCOPE = 'rss';
+
+export const handler = defineHandler({
+  config: configSchema,
+  init: ({ config, logger }) => {
+    const dynamo = createDynamoDBClient(dynamoOptionsFromEnv(config));
+    const ttlSeconds = config.DEDUP_TTL_DAYS * 86_400;
+    return {
+      // Only the Kafka settings: getProducer keys its per-environment producer on what it is given.
+      kafkaEnv: kafkaEnvSchema.parse(config),
+      store: new DedupStore({ client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds }),
+      feedState: new DynamoFeedState({ client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds, log: logger }),
+    };
+  },
+  handle: async (event: unknown, { config, deps, deadline, logger, metrics }): Promise<RunResult> => {
+    const input = parseInput(scheduledEventSchema, event ?? {});
+    if ('id' in input) logger.appendKeys({ scheduledEventId: input.id, scheduledTime: input.time });
+
+    const result = await runOnce(
+      {
+        feedUrls: config.FEED_URLS,
+        topic: config.KAFKA_TOPIC,
+        timeoutMs: config.FETCH_TIMEOUT_MS,
+        maxBytes: config.MAX_FEED_BYTES,
+        concurrency: config.FEED_CONCURRENCY,
+      },
+      {
+        feedState: deps.feedState,
+        publishOnce: (a) => publishOnce({ store: deps.store, scope: DEDUP_SCOPE, ...a }),
+        // The Kafka package keeps one producer per execution environment (and replaces it after a
+        // fatal error), so asking each invocation costs nothing warm.
+        producer: () => getProducer(deps.kafkaEnv),
+        deadline,
+        log: logger,
+      },
+    );
+
+    const { totals } = result;
+    metrics.addMetric('FeedsFailed', MetricUnit.Count, totals.failedFeeds);
+    metrics.addMetric('ItemsFetched', MetricUnit.Count, totals.fetched);
+    metrics.addMetric('ItemsNew', MetricUnit.Count, totals.new);
+    metrics.addMetric('ItemsDuplicate', MetricUnit.Count, totals.duplicate);
+    metrics.addMetric('ItemsInFlight', MetricUnit.Count, totals.inFlight);
+    metrics.addMetric('ItemsRejected', MetricUnit.Count, totals.rejected);
+    metrics.addMetric('MessagesProduced', MetricUnit.Count, totals.produced);
+    logger.info('run complete', { totals, feeds: result.feeds });
+    return result;
+  },
+});

@@ -1,0 +1,225 @@
+import { envelope, type KafkaProducer, type OutgoingMessage } from '@laminar/kafka';
+import { DeadlineExceededError, type InitContext } from '@laminar/runtime';
+import type { FeedStateStore } from './feed-state.ts';
+import { type FetchOutcome, fetchFeed, mapLimit, type Validators } from './fetch.ts';
+import { type RejectedEntry, type RssItem, normalizeEntries } from './normalize.ts';
+import { decodeBody, FeedParseError, type FeedFormat, parseFeedDocument } from './parse.ts';
+
+export interface FeedReport {
+  url: string;
+  status: 'ok' | 'not-modified' | 'failed';
+  reason?: string;
+  format?: FeedFormat;
+  /** Entries in the document; fetched = new + duplicate + rejected. */
+  fetched: number;
+  new: number;
+  /** Already produced, repeated within this run, or being produced by a concurrent invocation. */
+  duplicate: number;
+  rejected: number;
+}
+
+export interface RunResult {
+  feeds: FeedReport[];
+  /** fetched = new + duplicate + inFlight + rejected. */
+  totals: {
+    feeds: number;
+    fetched: number;
+    new: number;
+    duplicate: number;
+    inFlight: number;
+    rejected: number;
+    failedFeeds: number;
+    produced: number;
+  };
+}
+
+export interface RunOptions {
+  feedUrls: readonly string[];
+  topic: string;
+  timeoutMs: number;
+  maxBytes: number;
+  concurrency: number;
+}
+
+/** @laminar/dedup's publishOnce with its store and scope bound (a seam for unit tests). */
+export type PublishOnce = (a: {
+  items: RssItem[];
+  idOf: (item: RssItem) => string;
+  publish: (fresh: RssItem[]) => Promise<void>;
+}) => Promise<{ fresh: RssItem[]; duplicates: number; inFlight: number }>;
+
+/** The Powertools logger the runtime hands out, as far as this module uses it. */
+export type Log = Pick<InitContext<unknown>['logger'], 'info' | 'warn'>;
+
+export interface RunDeps {
+  feedState: FeedStateStore;
+  publishOnce: PublishOnce;
+  /** Started at once, so connecting overlaps fetching; awaited only when there is something to send. */
+  producer: () => Promise<KafkaProducer>;
+  deadline: { remainingMs(): number };
+  log: Log;
+  now?: () => Date;
+  fetch?: typeof fetch;
+}
+
+export const MESSAGE_TYPE = 'rss.item';
+
+/**
+ * Keyed by item id, not by feed host: one item always lands on one partition, so a redelivery
+ * (at-least-once: a retry after a crash between flush and claim) follows the original on the
+ * same partition, where a compacting or deduplicating consumer meets both; keying by host would
+ * also pile a busy publisher onto one partition.
+ */
+export function toMessage(topic: string, item: RssItem, observedAt: Date): OutgoingMessage {
+  const { value, headers } = envelope({ type: MESSAGE_TYPE, source: item.feedUrl, id: item.id, observedAt, payload: item });
+  return { topic, key: item.id, value, headers };
+}
+
+/**
+ * Time kept for producing once fetching is cut off: a third of what is left, at most 30 s. Feeds
+ * still downloading then fail as "stopped" and the run produces what the others gave.
+ */
+const produceReserveMs = (remainingMs: number) => Math.min(30_000, Math.floor(remainingMs / 3));
+
+interface FeedWork {
+  report: FeedReport;
+  items: RssItem[];
+  validators?: Validators;
+}
+
+function digest(outcome: FetchOutcome, log: Log): FeedWork {
+  const counts = { fetched: 0, new: 0, duplicate: 0, rejected: 0 };
+  const { url } = outcome;
+  if (outcome.status === 'not-modified') return { report: { url, status: 'not-modified', ...counts }, items: [] };
+  if (outcome.status === 'failed') return { report: { url, status: 'failed', reason: outcome.reason, ...counts }, items: [] };
+  try {
+    const text = decodeBody(outcome.body, outcome.contentType);
+    const parsed = parseFeedDocument(text, url, outcome.contentType);
+    const { items, rejected } = normalizeEntries(url, parsed.entries, parsed.homepage);
+    if (rejected.length > 0) logRejected(url, rejected, log);
+    return {
+      report: { url, status: 'ok', format: parsed.format, ...counts, fetched: parsed.entries.length, rejected: rejected.length },
+      items,
+      validators: outcome.validators,
+    };
+  } catch (err) {
+    if (!(err instanceof FeedParseError)) throw err;
+    return { report: { url, status: 'failed', reason: err.message, ...counts }, items: [] };
+  }
+}
+
+function logRejected(url: string, rejected: RejectedEntry[], log: Log): void {
+  const reasons: Record<string, number> = {};
+  for (const r of rejected) reasons[r.reason] = (reasons[r.reason] ?? 0) + 1;
+  log.info('entries rejected', { url, rejected: rejected.length, reasons });
+}
+
+const sameValidators = (a: Validators | undefined, b: Validators) => a?.etag === b.etag && a?.lastModified === b.lastModified;
+
+/**
+ * One scheduled run: fetch every feed (bounded concurrency, conditional GET), normalize, drop
+ * items already produced, produce the rest and flush within the invocation's time. A feed that
+ * fails is reported and skipped; a failed flush fails the run (publishOnce has released the
+ * claims by then, so Lambda's retry produces those items again).
+ */
+export async function runOnce(options: RunOptions, deps: RunDeps): Promise<RunResult> {
+  const now = deps.now ?? (() => new Date());
+  const producer = deps.producer();
+  // Only awaited if there is something to produce; a failure then surfaces there.
+  producer.catch(() => undefined);
+
+  const known = await deps.feedState.load(options.feedUrls);
+  const left = deps.deadline.remainingMs();
+  const fetchOptions = {
+    timeoutMs: options.timeoutMs,
+    maxBytes: options.maxBytes,
+    signal: AbortSignal.timeout(Math.max(0, left - produceReserveMs(left))),
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+  };
+  // Each body is parsed as soon as it arrives and then dropped: at most `concurrency` bodies are
+  // held at once, never one per feed.
+  const work = await mapLimit(options.feedUrls, options.concurrency, async (url) =>
+    digest(await fetchFeed(url, known.get(url), fetchOptions), deps.log),
+  );
+  const observedAt = now();
+  for (const w of work) {
+    if (w.report.status === 'failed') deps.log.warn('feed failed', { url: w.report.url, reason: w.report.reason });
+  }
+
+  // The same item in two feeds (or twice in one) is produced once: the first feed listed keeps it.
+  const unique = new Map<string, RssItem>();
+  let repeated = 0;
+  for (const w of work) {
+    for (const item of w.items) {
+      if (!unique.has(item.id)) unique.set(item.id, item);
+      else {
+        w.report.duplicate++;
+        repeated++;
+      }
+    }
+  }
+
+  let produced = 0;
+  let fresh: RssItem[] = [];
+  let duplicates = 0;
+  let inFlight = 0;
+  if (unique.size > 0) {
+    ({ fresh, duplicates, inFlight } = await deps.publishOnce({
+      items: [...unique.values()],
+      idOf: (item) => item.id,
+      publish: async (batch) => {
+        if (batch.length === 0) return;
+        const left = deps.deadline.remainingMs();
+        if (left <= 0) throw new DeadlineExceededError(`stopped before producing ${batch.length} items: no time left to flush`);
+        const result = await (await producer).send(
+          batch.map((item) => toMessage(options.topic, item, observedAt)),
+          { timeoutMs: left },
+        );
+        produced += result.delivered;
+        deps.log.info('produced', { topic: options.topic, messages: result.delivered, bytes: result.bytes, flushMs: result.flushMs });
+      },
+    }));
+  }
+
+  const freshIds = new Set(fresh.map((i) => i.id));
+  const feedsWithSeenItems = new Set<string>();
+  for (const w of work) {
+    for (const item of w.items) {
+      if (unique.get(item.id) !== item) continue; // a repeat, counted above
+      if (freshIds.has(item.id)) w.report.new++;
+      else {
+        w.report.duplicate++;
+        feedsWithSeenItems.add(w.report.url);
+      }
+    }
+  }
+
+  // Validators are saved only now that the items are produced: saved earlier, a failed flush
+  // would be retried against a 304 and lose them. A feed with items a concurrent invocation is
+  // still producing keeps its old validators, so if that invocation fails the items come back.
+  const toSave = work.flatMap((w) =>
+    w.validators &&
+    (w.validators.etag || w.validators.lastModified) &&
+    !sameValidators(known.get(w.report.url), w.validators) &&
+    !(inFlight > 0 && feedsWithSeenItems.has(w.report.url))
+      ? [[w.report.url, w.validators] as const]
+      : [],
+  );
+  if (toSave.length > 0) await deps.feedState.save(toSave);
+
+  const feeds = work.map((w) => w.report);
+  const sum = (k: 'fetched' | 'rejected') => feeds.reduce((n, f) => n + f[k], 0);
+  return {
+    feeds,
+    totals: {
+      feeds: feeds.length,
+      fetched: sum('fetched'),
+      new: fresh.length,
+      duplicate: duplicates + repeated,
+      inFlight,
+      rejected: sum('rejected'),
+      failedFeeds: feeds.filter((f) => f.status === 'failed').length,
+      produced,
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { compile } from 'html-to-text';
+
+/**
+ * Plain text from the HTML fragments feeds carry in descriptions: html-to-text (htmlparser2
+ * underneath: linear on hostile markup, full entity tables) drops scripts, styles, comments and
+ * images; links keep their text only, headings keep their case, list items get no bullets — the
+ * output is one line for display and indexing.
+ */
+const convert = compile({
+  wordwrap: false,
+  selectors: [
+    { selector: 'a', options: { ignoreHref: true } },
+    { selector: 'img', format: 'skip' },
+    { selector: 'ul', options: { itemPrefix: ' ' } },
+    { selector: 'ol', options: { itemPrefix: ' ' } },
+    ...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, options: { uppercase: false } })),
+  ],
+});
+
+export function htmlToText(html: string): string {
+  return collapse(convert(html));
+}
+
+/** Whitespace runs (including non-breaking and zero-width spaces, soft hyphens) → one space. */
+export function collapse(s: string): string {
+  return s
+    .replace(/[\u00ad\u200b\ufeff]/g, '')
+    .replace(/[\s\u00a0\u2000-\u200a\u2028\u2029\u3000]+/g, ' ')
+    .trim();
+}
+
+/**
+ * At most `max` characters, cut at a word boundary when one is near, with an ellipsis; never
+ * splits a surrogate pair.
+ */
+export function truncate(s: string, max: number): string {
+  if (s.length <= max) return s;
+  let cut = s.slice(0, max - 1);
+  const code = cut.charCodeAt(cut.length - 1);
+  if (code >= 0xd800 && code <= 0xdbff) cut = cut.slice(0, -1);
+  const space = cut.lastIndexOf(' ');
+  if (space >= max * 0.8) cut = cut.slice(0, space);
+  return cut.trimEnd() + '…';
+}

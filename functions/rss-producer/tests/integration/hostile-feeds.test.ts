@@ -1,0 +1,162 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { type HttpFixtures, startHttpFixtures } from '@laminar/emulators';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FeedReport, runOnce } from '../../src/run.ts';
+import { expectAccounted, fakeProducer, memoryDedup, memoryState, quiet } from '../support/fakes.ts';
+
+const feed = (name: string) => readFileSync(new URL(`../../fixtures/http/feeds/${name}`, import.meta.url));
+const world = feed('world.xml');
+const TIMEOUT_MS = 1_000;
+const MAX_BYTES = 256 * 1024;
+
+let http: HttpFixtures;
+let closedPort: number;
+/** Chunked, no Content-Length (the fixtures server always declares one): only counting can stop it. */
+let endless: Server;
+let endlessUrl: string;
+let endlessChunksWritten = 0;
+
+beforeAll(async () => {
+  http = await startHttpFixtures({
+    '/good/world.xml': { body: world, headers: { 'content-type': 'application/rss+xml; charset=utf-8' }, etag: '"world-1"' },
+    '/good/tech.atom': {
+      body: feed('tech-atom.xml'),
+      headers: { 'content-type': 'application/atom+xml' },
+      lastModified: 'Wed, 25 Nov 2026 18:00:00 GMT',
+    },
+    '/good/as-text-plain': { body: feed('science-rdf.xml'), headers: { 'content-type': 'text/plain' } },
+    '/good/moved': { status: 301, headers: { location: '/good/as-text-plain' } },
+    '/bad/500': { status: 500, body: 'Internal Server Error' },
+    '/bad/slow-headers': { delayMs: 5_000, body: world, headers: { 'content-type': 'application/rss+xml' } },
+    '/bad/slower-headers': { delayMs: 8_000, body: world, headers: { 'content-type': 'application/rss+xml' } },
+    '/bad/slow-body': { body: world, chunkBytes: 512, delayMs: 200, headers: { 'content-type': 'application/rss+xml' } },
+    '/bad/malformed': {
+      body: '<?xml version="1.0"?><rss version="2.0"><channel><title>Broken</title><item><title>One</link></item></channel></rss>',
+      headers: { 'content-type': 'application/rss+xml' },
+    },
+    '/bad/html': {
+      body: '<!DOCTYPE html><html><head><title>Example News</title></head><body><h1>Subscribe to our feeds</h1></body></html>',
+      headers: { 'content-type': 'text/html; charset=utf-8' },
+    },
+    '/bad/declared-huge': { body: Buffer.alloc(MAX_BYTES + 1, 0x20), headers: { 'content-type': 'application/rss+xml' } },
+    // 20 MB of spaces compress to ~20 KB: the limit counts inflated bytes.
+    '/bad/gzip-bomb': {
+      body: gzipSync(Buffer.concat([world.subarray(0, 200), Buffer.alloc(20 * 1024 * 1024, 0x20)])),
+      headers: { 'content-type': 'application/rss+xml', 'content-encoding': 'gzip' },
+    },
+    '/bad/empty': { body: '', headers: { 'content-type': 'application/rss+xml' } },
+  });
+  // 64 KB every 20 ms, for ever: the limit must end it, and the server must see the client leave.
+  endless = createHttpServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/rss+xml' });
+    res.write(world.subarray(0, 200));
+    const timer = setInterval(() => {
+      endlessChunksWritten++;
+      res.write(Buffer.alloc(64 * 1024, 0x20));
+    }, 20);
+    res.on('close', () => clearInterval(timer));
+  });
+  await new Promise<void>((r) => endless.listen(0, '127.0.0.1', r));
+  endlessUrl = `http://127.0.0.1:${(endless.address() as { port: number }).port}/bad/gigantic`;
+  // A port nobody listens on: connection refused.
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  closedPort = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+});
+
+afterAll(async () => {
+  await http?.stop();
+  endless?.closeAllConnections();
+  await new Promise((r) => endless?.close(r));
+});
+
+const GOOD = ['/good/world.xml', '/good/tech.atom', '/good/moved'];
+const BAD = [
+  '/bad/500',
+  '/bad/slow-headers',
+  '/bad/slow-body',
+  '/bad/slower-headers',
+  '/bad/malformed',
+  '/bad/html',
+  '/bad/declared-huge',
+  '/bad/gzip-bomb',
+  '/bad/empty',
+  '/missing',
+];
+
+describe('hostile feeds over real HTTP', () => {
+  const state = memoryState();
+  const dedup = memoryDedup();
+  const { producer, sent } = fakeProducer();
+  const run = () =>
+    runOnce(
+      {
+        feedUrls: [
+          ...[...BAD.slice(0, 6), ...GOOD, ...BAD.slice(6)].map((p) => http.url + p),
+          endlessUrl,
+          `http://127.0.0.1:${closedPort}/feed`,
+        ],
+        topic: 'rss-items',
+        timeoutMs: TIMEOUT_MS,
+        maxBytes: MAX_BYTES,
+        concurrency: 8,
+      },
+      { feedState: state.store, publishOnce: dedup, producer: async () => producer, deadline: { remainingMs: () => 60_000 }, log: quiet },
+    );
+
+  it('fails each bad feed with its reason and produces everything the good ones gave', async () => {
+    const started = performance.now();
+    const result = await run();
+    const elapsed = performance.now() - started;
+    const byPath = new Map(result.feeds.map((f) => [f.url === endlessUrl ? 'endless' : f.url.replace(http.url, '').replace(`http://127.0.0.1:${closedPort}`, 'closed:'), f]));
+    const reason = (p: string) => (byPath.get(p) as FeedReport).reason;
+
+    expect(reason('/bad/500')).toBe('HTTP 500 Internal Server Error');
+    expect(reason('/bad/slow-headers')).toBe(`timed out after ${TIMEOUT_MS} ms`);
+    expect(reason('/bad/slow-body')).toBe(`timed out after ${TIMEOUT_MS} ms`);
+    expect(reason('/bad/slower-headers')).toBe(`timed out after ${TIMEOUT_MS} ms`);
+    expect(reason('/bad/malformed')).toMatch(/^malformed XML: /);
+    expect(reason('/bad/html')).toBe('not a feed: got an HTML page (content-type text/html; charset=utf-8)');
+    expect(reason('endless')).toBe(`body exceeds MAX_FEED_BYTES (${MAX_BYTES} bytes)`);
+    expect(reason('/bad/declared-huge')).toBe(`body is ${MAX_BYTES + 1} bytes, over MAX_FEED_BYTES (${MAX_BYTES} bytes)`);
+    expect(reason('/bad/gzip-bomb')).toBe(`body exceeds MAX_FEED_BYTES (${MAX_BYTES} bytes)`);
+    expect(reason('/bad/empty')).toBe('not a feed: the body is empty (content-type application/rss+xml)');
+    expect(reason('/missing')).toBe('HTTP 404 Not Found');
+    expect(reason('closed:/feed')).toMatch(/^network error: .*ECONNREFUSED/);
+
+    expect(GOOD.map((p) => byPath.get(p)?.status)).toEqual(['ok', 'ok', 'ok']);
+    // Served as text/plain behind a redirect, still RSS 1.0.
+    expect(byPath.get('/good/moved')).toMatchObject({ format: 'rdf', fetched: 11 });
+    expect(result.totals).toMatchObject({ failedFeeds: BAD.length + 2, new: 34, produced: 34 });
+    expectAccounted(result);
+    expect(sent.flat()).toHaveLength(34);
+
+    // Three feeds hit the timeout side by side: the run costs about one timeout, not their sum.
+    expect(elapsed).toBeLessThan(TIMEOUT_MS * 2.5);
+    // The endless body was abandoned at the limit: the server saw the connection close.
+    await new Promise((r) => setTimeout(r, 100));
+    const stoppedAt = endlessChunksWritten;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(endlessChunksWritten).toBe(stoppedAt);
+    expect(stoppedAt).toBeLessThan(20);
+  });
+
+  it('second run: conditional GETs answer 304 (ETag and Last-Modified), nothing new is produced', async () => {
+    http.requests.length = 0;
+    const result = await run();
+    const status = (p: string) => result.feeds.find((f) => f.url === http.url + p)?.status;
+    expect(status('/good/world.xml')).toBe('not-modified');
+    expect(status('/good/tech.atom')).toBe('not-modified');
+    // No validators on that one: fetched again in full, every item a duplicate.
+    expect(result.feeds.find((f) => f.url === `${http.url}/good/moved`)).toMatchObject({ status: 'ok', fetched: 11, new: 0, duplicate: 11 });
+    expect(http.requests.find((r) => r.url === '/good/world.xml')?.headers['if-none-match']).toBe('"world-1"');
+    expect(http.requests.find((r) => r.url === '/good/tech.atom')?.headers['if-modified-since']).toBe('Wed, 25 Nov 2026 18:00:00 GMT');
+    expect(result.totals).toMatchObject({ new: 0, produced: 0 });
+    expectAccounted(result);
+    expect(sent).toHaveLength(1);
+  });
+});

@@ -1,0 +1,203 @@
+import { readFileSync } from 'node:fs';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createDynamoDBClient } from '@laminar/aws';
+import { DedupStore, ensureTable, publishOnce } from '@laminar/dedup';
+import {
+  type ConsumedKafkaMessage,
+  type DynamoEmulator,
+  type HttpFixtures,
+  type KafkaEmulator,
+  readKafkaTopic,
+  startDynamoDB,
+  startHttpFixtures,
+  startKafka,
+} from '@laminar/emulators';
+import { type Envelope, getProducer, type KafkaEnv } from '@laminar/kafka';
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DynamoFeedState } from '../../src/feed-state.ts';
+import type { RssItem } from '../../src/normalize.ts';
+import { type RunResult, runOnce } from '../../src/run.ts';
+import { expectAccounted, quiet } from '../support/fakes.ts';
+
+const fixture = (name: string) => readFileSync(new URL(`../../fixtures/http/feeds/${name}`, import.meta.url), 'utf8');
+const NAMES = ['world.xml', 'tech-atom.xml', 'science-rdf.xml'];
+const TABLE = 'laminar-local-rss-dedup';
+const TOPIC = 'rss-items';
+
+const NEW_ITEM = `<item>
+      <title>Breaking: talks collapse after midnight</title>
+      <description>Delegates left without a statement.</description>
+      <link>https://news.example.com/world/2026/11/25/talks-collapse</link>
+      <guid isPermaLink="false">nw-2026-11-25-0099</guid>
+      <pubDate>Wed, 25 Nov 2026 23:55:00 GMT</pubDate>
+    </item>
+    <item>`;
+
+let kafka: KafkaEmulator;
+let db: DynamoEmulator;
+let http: HttpFixtures;
+let client: DynamoDBClient;
+let kafkaEnv: KafkaEnv;
+
+function serveFixtures(version: number, world = fixture('world.xml')) {
+  http.route('/feeds/world.xml', { body: world, headers: { 'content-type': 'application/rss+xml' }, etag: `"world-${version}"` });
+  http.route('/feeds/tech-atom.xml', { body: fixture('tech-atom.xml'), headers: { 'content-type': 'application/atom+xml' }, etag: '"tech-1"' });
+  http.route('/feeds/science-rdf.xml', {
+    body: fixture('science-rdf.xml'),
+    headers: { 'content-type': 'application/rdf+xml' },
+    lastModified: 'Wed, 25 Nov 2026 18:30:00 GMT',
+  });
+}
+
+beforeAll(async () => {
+  [kafka, db, http] = await Promise.all([startKafka(), startDynamoDB(), startHttpFixtures()]);
+  serveFixtures(1);
+  client = createDynamoDBClient({ region: db.region, endpoint: db.endpoint, credentials: db.credentials });
+  await ensureTable(client, TABLE, 'dedup');
+  kafkaEnv = { KAFKA_BOOTSTRAP_SERVERS: kafka.bootstrapServers, KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT', KAFKA_SASL_MECHANISM: 'PLAIN' };
+});
+
+afterAll(async () => {
+  await (await getProducer(kafkaEnv).catch(() => undefined))?.close();
+  client?.destroy();
+  await Promise.all([kafka?.stop(), db?.stop(), http?.stop()]);
+});
+
+const feedUrls = () => NAMES.map((n) => `${http.url}/feeds/${n}`);
+
+function run(topic = TOPIC): Promise<RunResult> {
+  const ttlSeconds = 7 * 86_400;
+  const store = new DedupStore({ client, tableName: TABLE, ttlSeconds });
+  return runOnce(
+    { feedUrls: feedUrls(), topic, timeoutMs: 5_000, maxBytes: 5 * 1024 * 1024, concurrency: 8 },
+    {
+      feedState: new DynamoFeedState({ client, tableName: TABLE, ttlSeconds, log: quiet }),
+      publishOnce: (a) => publishOnce({ store, scope: 'rss', ...a }),
+      producer: () => getProducer(kafkaEnv),
+      deadline: { remainingMs: () => 30_000 },
+      log: quiet,
+    },
+  );
+}
+
+const envelopeOf = (m: ConsumedKafkaMessage) => JSON.parse(String(m.value)) as Envelope<RssItem>;
+
+describe('the producer against embedded Kafka and DynamoDB', () => {
+  let firstMessages: ConsumedKafkaMessage[];
+
+  it('first run produces every unique item once, keyed by item id, in the versioned envelope', async () => {
+    const result = await run();
+    expect(result.totals).toEqual({ feeds: 3, fetched: 39, new: 34, duplicate: 3, inFlight: 0, rejected: 2, failedFeeds: 0, produced: 34 });
+    expectAccounted(result);
+
+    firstMessages = await readKafkaTopic(kafka.bootstrapServers, TOPIC);
+    expect(firstMessages).toHaveLength(34);
+    const keys = firstMessages.map((m) => m.key);
+    expect(new Set(keys).size).toBe(34);
+    for (const m of firstMessages) {
+      const e = envelopeOf(m);
+      expect(e).toMatchObject({ schemaVersion: 1, type: 'rss.item', id: m.key, source: e.payload.feedUrl });
+      expect(e.payload.id).toBe(m.key);
+      expect(feedUrls()).toContain(e.source);
+      expect(Date.parse(e.observedAt)).not.toBeNaN();
+      expect(m.headers).toMatchObject({ type: 'rss.item', id: m.key, source: e.source, 'content-type': 'application/json' });
+    }
+    // The story both world.xml and science-rdf.xml carry went out once, from the feed listed first.
+    const climate = firstMessages.map(envelopeOf).filter((e) => e.payload.title?.startsWith('Climate talks'));
+    expect(climate.map((e) => e.source)).toEqual([`${http.url}/feeds/world.xml`]);
+  });
+
+  it('second run produces only the item added meanwhile; unchanged feeds answer 304 from stored validators', async () => {
+    serveFixtures(2, fixture('world.xml').replace('<item>', NEW_ITEM));
+    http.requests.length = 0;
+    const result = await run();
+    expect(result.feeds.map((f) => [f.status, f.new, f.duplicate])).toEqual([
+      ['ok', 1, 15],
+      ['not-modified', 0, 0],
+      ['not-modified', 0, 0],
+    ]);
+    expect(result.totals).toMatchObject({ new: 1, produced: 1, duplicate: 15 });
+    expectAccounted(result);
+    expect(http.requests.find((r) => r.url === '/feeds/world.xml')?.headers['if-none-match']).toBe('"world-1"');
+    expect(http.requests.find((r) => r.url === '/feeds/science-rdf.xml')?.headers['if-modified-since']).toBe('Wed, 25 Nov 2026 18:30:00 GMT');
+
+    const all = await readKafkaTopic(kafka.bootstrapServers, TOPIC);
+    expect(all).toHaveLength(35);
+    const added = all.filter((m) => !firstMessages.some((f) => f.key === m.key));
+    expect(added.map((m) => envelopeOf(m).payload.title)).toEqual(['Breaking: talks collapse after midnight']);
+
+    // A third run: everything answers 304 and nothing is sent.
+    const third = await run();
+    expect(third.feeds.map((f) => f.status)).toEqual(['not-modified', 'not-modified', 'not-modified']);
+    expect(third.totals.produced).toBe(0);
+  });
+});
+
+describe('the Lambda handler', () => {
+  function context(remainingMs: number, id: string): Context {
+    const end = Date.now() + remainingMs;
+    return {
+      awsRequestId: id,
+      functionName: 'rss-producer',
+      functionVersion: '$LATEST',
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:rss-producer',
+      memoryLimitInMB: '256',
+      logGroupName: '/aws/lambda/rss-producer',
+      logStreamName: 'local',
+      callbackWaitsForEmptyEventLoop: true,
+      getRemainingTimeInMillis: () => end - Date.now(),
+      done: () => undefined,
+      fail: () => undefined,
+      succeed: () => undefined,
+    };
+  }
+
+  it('runs from its environment on a scheduled event, and refuses an event that is not one', async () => {
+    const table = 'laminar-local-rss-dedup-handler';
+    await ensureTable(client, table, 'dedup');
+    Object.assign(process.env, {
+      AWS_REGION: db.region,
+      AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
+      AWS_ACCESS_KEY_ID: db.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: db.credentials.secretAccessKey,
+      FEED_URLS: [...feedUrls(), `${http.url}/feeds/gone.xml`].join(','),
+      DEDUP_TABLE: table,
+      KAFKA_TOPIC: 'rss-items-handler',
+      KAFKA_BOOTSTRAP_SERVERS: kafka.bootstrapServers,
+      KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT',
+      POWERTOOLS_SERVICE_NAME: 'rss-producer',
+      POWERTOOLS_METRICS_NAMESPACE: 'Test',
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    });
+    const { handler } = await import('../../src/handler.ts');
+    const { default: scheduled } = await import('../../events/scheduled.json', { with: { type: 'json' } });
+
+    await expect(handler({ Records: [{ eventSource: 'aws:s3' }] }, context(30_000, 'req-bad'))).rejects.toMatchObject({
+      name: 'InputValidationError',
+    });
+
+    const stdout = vi.spyOn(process.stdout, 'write');
+    const result = await handler(scheduled, context(30_000, 'req-1'));
+    const emf = stdout.mock.calls.map(([line]) => String(line)).find((line) => line.includes('"CloudWatchMetrics"'));
+    stdout.mockRestore();
+    expect(JSON.parse(emf as string)).toMatchObject({
+      FeedsFailed: 1,
+      ItemsFetched: 40,
+      ItemsNew: 35,
+      ItemsDuplicate: 3,
+      ItemsInFlight: 0,
+      ItemsRejected: 2,
+      MessagesProduced: 35,
+      service: 'rss-producer',
+    });
+    expect(result.totals).toMatchObject({ new: 35, produced: 35, failedFeeds: 1 });
+    expect(result.feeds[3]).toMatchObject({ status: 'failed', reason: 'HTTP 404 Not Found' });
+    expect(await readKafkaTopic(kafka.bootstrapServers, 'rss-items-handler')).toHaveLength(35);
+
+    // A warm invocation (manual, {}) reuses the producer: nothing changed, nothing sent.
+    const again = await handler({}, context(30_000, 'req-2'));
+    expect(again.feeds.slice(0, 3).map((f) => f.status)).toEqual(['not-modified', 'not-modified', 'not-modified']);
+    expect(again.totals.produced).toBe(0);
+  });
+});

@@ -1,0 +1,66 @@
+import type { KafkaProducer, OutgoingMessage } from '@laminar/kafka';
+import { expect } from 'vitest';
+import type { FeedStateStore } from '../../src/feed-state.ts';
+import type { Validators } from '../../src/fetch.ts';
+import type { RssItem } from '../../src/normalize.ts';
+import type { PublishOnce, RunDeps, RunResult } from '../../src/run.ts';
+
+/** In-memory stand-ins for DynamoDB and Kafka, for tests about feeds rather than those services. */
+
+/** publishOnce's contract over a Set: first of each id, publish, then remember. */
+export function memoryDedup(done = new Set<string>(), inFlightIds = new Set<string>()): PublishOnce {
+  return async ({ items, idOf, publish }) => {
+    const fresh: RssItem[] = [];
+    let duplicates = 0;
+    let inFlight = 0;
+    const seen = new Set<string>();
+    for (const item of items) {
+      const id = idOf(item);
+      if (done.has(id) || seen.has(id)) duplicates++;
+      else if (inFlightIds.has(id)) inFlight++;
+      else fresh.push(item);
+      seen.add(id);
+    }
+    if (fresh.length > 0) await publish(fresh);
+    for (const i of fresh) done.add(idOf(i));
+    return { fresh, duplicates, inFlight };
+  };
+}
+
+export function memoryState(initial: [string, Validators][] = []) {
+  const map = new Map(initial);
+  const saves: [string, Validators][][] = [];
+  const store: FeedStateStore = {
+    load: async (urls) => new Map(urls.flatMap((u) => (map.has(u) ? [[u, map.get(u) as Validators] as const] : []))),
+    save: async (entries) => {
+      saves.push(entries.map(([u, v]) => [u, v]));
+      for (const [u, v] of entries) map.set(u, v);
+    },
+  };
+  return { store, map, saves };
+}
+
+export function fakeProducer(fail?: Error) {
+  const sent: OutgoingMessage[][] = [];
+  const producer: KafkaProducer = {
+    send: async (messages, { timeoutMs }) => {
+      expect(timeoutMs).toBeGreaterThan(0);
+      if (fail) throw fail;
+      sent.push(messages);
+      return { delivered: messages.length, bytes: messages.reduce((n, m) => n + m.value.length, 0), flushMs: 1 };
+    },
+    close: async () => undefined,
+  };
+  return { producer, sent };
+}
+
+export const quiet = { info: () => undefined, warn: () => undefined } as unknown as RunDeps['log'];
+
+/** Every entry is counted exactly once, per feed and in the totals. */
+export function expectAccounted(result: RunResult) {
+  const t = result.totals;
+  expect(t.fetched).toBe(t.new + t.duplicate + t.inFlight + t.rejected);
+  for (const f of result.feeds) expect(f.fetched, f.url).toBe(f.new + f.duplicate + f.rejected);
+  expect(result.feeds.reduce((n, f) => n + f.new, 0)).toBe(t.new);
+  expect(result.feeds.reduce((n, f) => n + f.duplicate, 0)).toBe(t.duplicate + t.inFlight);
+}

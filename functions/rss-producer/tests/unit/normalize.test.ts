@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalUrl, itemIdentity, normalizeEntries, SUMMARY_MAX_CHARS, sha256 } from '../../src/normalize.ts';
+import type { RawEntry } from '../../src/parse.ts';
+import { htmlToText, truncate } from '../../src/text.ts';
+
+const FEED = 'https://feeds.example.com/world.xml';
+
+function entry(e: Partial<RawEntry>): RawEntry {
+  return { titleIsHtml: true, base: FEED, dates: [], summaryIsHtml: true, categories: [], ...e };
+}
+
+function one(e: Partial<RawEntry>, others: Partial<RawEntry>[] = [], homepage?: string) {
+  const { items, rejected } = normalizeEntries(FEED, [entry(e), ...others.map(entry)], homepage);
+  return { item: items[0], items, rejected };
+}
+
+describe('htmlToText', () => {
+  it('drops tags, decodes entities and collapses whitespace', () => {
+    expect(htmlToText('<p>Hello&nbsp;&amp; <a href="x">world</a></p>\n<p>Second&#8217;s &#x2014; para</p>')).toBe(
+      'Hello & world Second’s — para',
+    );
+  });
+
+  it('joins inline elements, separates block elements', () => {
+    expect(htmlToText('un<b>believ</b>able<br/>next<ul><li>item</li><li>other</li></ul>')).toBe('unbelievable next item other');
+  });
+
+  it('removes script, style and comments with their content, also unclosed ones', () => {
+    expect(htmlToText('<script>alert("<p>x</p>")</script>a <style>p{}</style>b <!-- hidden -->c')).toBe('a b c');
+    expect(htmlToText('text<script>never closed')).toBe('text');
+    expect(htmlToText('<img src="x" alt=">"/>after')).toBe('after');
+  });
+
+  it('keeps a bare "<" that starts no tag, and literal markup that was escaped inside HTML', () => {
+    expect(htmlToText('x < y and 3<4')).toBe('x < y and 3<4');
+    expect(htmlToText('use &lt;b&gt; for bold')).toBe('use <b> for bold');
+  });
+
+  it('decodes every HTML entity and leaves unknown ones as written', () => {
+    expect(htmlToText('&bogus; &amp;amp; &eacute;&Eacute;&yuml; &hellip;')).toBe('&bogus; &amp; éÉÿ …');
+  });
+});
+
+describe('truncate', () => {
+  it('cuts at a word boundary near the limit and marks the cut', () => {
+    const text = 'word '.repeat(300).trim();
+    const out = truncate(text, 100);
+    expect(out.length).toBeLessThanOrEqual(100);
+    expect(out.endsWith('word…')).toBe(true);
+  });
+
+  it('never splits a surrogate pair', () => {
+    const out = truncate('😀'.repeat(100), 11);
+    expect(out).toBe(`${'😀'.repeat(5)}…`);
+  });
+});
+
+describe('canonicalUrl', () => {
+  it('lower-cases the host, drops the fragment and utm_* but keeps other parameters', () => {
+    expect(canonicalUrl('HTTPS://News.Example.COM:443/a/B?utm_source=rss&id=7&UTM_Medium=x#top')).toBe(
+      'https://news.example.com/a/B?id=7',
+    );
+    expect(canonicalUrl('https://news.example.com/a?utm_source=rss')).toBe('https://news.example.com/a');
+  });
+
+  it('resolves relative links and refuses anything but http(s)', () => {
+    expect(canonicalUrl('/world/x', FEED)).toBe('https://feeds.example.com/world/x');
+    expect(canonicalUrl('javascript:alert(1)')).toBeNull();
+    expect(canonicalUrl('mailto:a@b.c')).toBeNull();
+    expect(canonicalUrl('not a url')).toBeNull();
+  });
+});
+
+describe('item identity', () => {
+  const always = () => true;
+
+  it('uses a non-URL guid scoped to the feed host, whatever the scheme, port or path', () => {
+    const id = itemIdentity({ guid: 'nw-1', link: 'https://x.example/a', title: 'T' }, FEED, always);
+    expect(id).toEqual({ key: 'guid:feeds.example.com\nnw-1', from: 'guid' });
+    expect(itemIdentity({ guid: 'nw-1', link: null, title: 'T' }, 'http://FEEDS.example.com:8080/tech.xml', always)).toEqual(id);
+    expect(itemIdentity({ guid: 'nw-1', link: null, title: 'T' }, 'https://other.example/world.xml', always)?.key).not.toBe(id?.key);
+  });
+
+  it('treats a URL guid as that URL, so it matches the same link in another feed', () => {
+    const byGuid = itemIdentity({ guid: 'https://X.example/a?utm_campaign=z', link: null, title: 'T' }, FEED, always);
+    const byLink = itemIdentity({ link: 'https://x.example/a#frag', title: 'Other' }, 'https://other.example/feed', always);
+    expect(byGuid?.key).toBe('url:https://x.example/a');
+    expect(byLink).toEqual({ key: byGuid?.key, from: 'link' });
+  });
+
+  it('falls back to the title, scoped to the feed host, and gives up without title and link', () => {
+    expect(itemIdentity({ link: null, title: 'Only a title' }, FEED, always)).toEqual({ key: 'title:feeds.example.com\nOnly a title', from: 'title' });
+    expect(itemIdentity({ link: null, title: null }, FEED, always)).toBeNull();
+  });
+
+  it('ids are sha256 hex of the key', () => {
+    const { item } = one({ guid: 'nw-1', title: 'T' });
+    expect(item?.id).toBe(sha256('guid:feeds.example.com\nnw-1'));
+    expect(item?.id).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('ignores a guid shared by two entries, or equal to the feed or its home page', () => {
+    const shared = one({ guid: 'same', title: 'A', link: 'https://x.example/a' }, [{ guid: 'same', title: 'B', link: 'https://x.example/b' }]);
+    expect(shared.items.map((i) => i.id)).toEqual([sha256('url:https://x.example/a'), sha256('url:https://x.example/b')]);
+    const home = one({ guid: 'https://news.example.com/', title: 'A', link: 'https://x.example/a' }, [], 'https://NEWS.example.com/#');
+    expect(home.item?.id).toBe(sha256('url:https://x.example/a'));
+    const self = one({ guid: FEED, title: 'A', link: 'https://x.example/a' });
+    expect(self.item?.id).toBe(sha256('url:https://x.example/a'));
+    const blank = one({ guid: '   ', title: 'A', link: 'https://x.example/a' });
+    expect(blank.item?.id).toBe(sha256('url:https://x.example/a'));
+  });
+});
+
+describe('normalizeEntries', () => {
+  it('produces the documented shape', () => {
+    const { item } = one({
+      guid: 'g1',
+      title: 'Q&amp;A: <em>rates</em>',
+      link: '/world/a?utm_source=rss',
+      dates: [undefined, 'garbage', 'Wed, 25 Nov 2026 19:05:00 +0100'],
+      summary: '<p>First&nbsp;para</p><p>Second</p>',
+      categories: [' Economy ', 'Economy', '', 'Rates'],
+      author: '  Jane   Doe ',
+    });
+    expect(item).toEqual({
+      id: sha256('guid:feeds.example.com\ng1'),
+      feedUrl: FEED,
+      title: 'Q&A: rates',
+      link: 'https://feeds.example.com/world/a?utm_source=rss',
+      publishedAt: '2026-11-25T18:05:00.000Z',
+      summary: 'First para Second',
+      categories: ['Economy', 'Rates'],
+      author: 'Jane Doe',
+    });
+  });
+
+  it('keeps plain-text titles literally (Atom type="text")', () => {
+    const { item } = one({ title: 'Why <div> & co', titleIsHtml: false, link: 'https://x.example/a' });
+    expect(item?.title).toBe('Why <div> & co');
+  });
+
+  it('bounds the summary and reports missing fields as null, without an author key', () => {
+    const { item } = one({ link: 'https://x.example/a', summary: `<p>${'lorem ipsum '.repeat(500)}</p>` });
+    expect(item?.summary?.length).toBeLessThanOrEqual(SUMMARY_MAX_CHARS);
+    expect(item?.summary?.endsWith('…')).toBe(true);
+    expect(item).toMatchObject({ title: null, publishedAt: null, categories: [] });
+    expect(item).not.toHaveProperty('author');
+    expect(one({ link: 'https://x.example/a', summary: '<p> </p>' }).item?.summary).toBeNull();
+  });
+
+  it('uses a permalink guid as the link when there is none, but not an isPermaLink="false" one', () => {
+    expect(one({ guid: 'https://x.example/p', title: 'T' }).item?.link).toBe('https://x.example/p');
+    expect(one({ guid: 'https://x.example/p', guidIsPermaLink: false, title: 'T' }).item?.link).toBeNull();
+  });
+
+  it('rejects entries with neither title nor link, with a reason, and keeps the rest', () => {
+    const { items, rejected } = normalizeEntries(FEED, [
+      entry({ summary: 'only text' }),
+      entry({ guid: 'urn:uuid:1', title: '<b></b>', link: 'javascript:void(0)' }),
+      entry({ title: 'kept' }),
+    ]);
+    expect(rejected).toEqual([
+      { reason: 'no title and no link', guid: undefined },
+      { reason: 'no title and no link', guid: 'urn:uuid:1' },
+    ]);
+    expect(items.map((i) => i.title)).toEqual(['kept']);
+  });
+});

@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { normalizeEntries } from '../../src/normalize.ts';
+import { decodeBody, FeedParseError, parseFeedDocument } from '../../src/parse.ts';
+
+const fixture = (name: string) => readFileSync(new URL(`../../fixtures/http/feeds/${name}`, import.meta.url));
+const BASE = 'http://127.0.0.1:8080/feeds/';
+
+function parseFixture(name: string, contentType = 'application/xml') {
+  const url = BASE + name;
+  const parsed = parseFeedDocument(decodeBody(fixture(name), contentType), url, contentType);
+  return { parsed, ...normalizeEntries(url, parsed.entries, parsed.homepage) };
+}
+
+function reason(text: string, contentType?: string): string {
+  try {
+    parseFeedDocument(text, BASE + 'x', contentType);
+  } catch (err) {
+    expect(err).toBeInstanceOf(FeedParseError);
+    return (err as Error).message;
+  }
+  throw new Error('parsed');
+}
+
+describe('the fixture feeds', () => {
+  it('RSS 2.0: CDATA, HTML, odd dates, a repeated item, a relative link, an entry without title and link', () => {
+    const { parsed, items, rejected } = parseFixture('world.xml');
+    expect(parsed.format).toBe('rss');
+    expect(parsed.entries).toHaveLength(16);
+    expect(rejected).toEqual([{ reason: 'no title and no link', guid: undefined }]);
+    expect(items).toHaveLength(15);
+    expect(new Set(items.map((i) => i.id)).size).toBe(14); // the port strike is listed twice
+
+    const byTitle = (t: string) => items.find((i) => i.title?.startsWith(t));
+    expect(byTitle('Ceasefire')).toMatchObject({
+      title: 'Ceasefire talks resume in Geneva as envoys cautiously optimistic & hopeful',
+      summary: 'Envoys from both sides returned to the table on Wednesday. Follow live',
+      publishedAt: '2026-11-25T18:40:00.000Z',
+      categories: ['Europe', 'Diplomacy & Security'],
+    });
+    expect(byTitle('Q&A')).toMatchObject({ summary: 'Tariffs on grain fall to zero & quotas go up. Dairy is excluded.' });
+    expect(byTitle('Minister')?.summary).toBe('The minister said she had done nothing wrong.');
+    expect(byTitle('Central bank')).toMatchObject({ author: 'World Desk', publishedAt: '2026-11-25T18:05:00.000Z' });
+    expect(byTitle('Climate talks')).toMatchObject({ author: 'Amara Okafor', publishedAt: '2026-11-25T19:30:00.000Z' });
+    expect(byTitle('Museum')?.publishedAt).toBeNull();
+    expect(byTitle('Typhoon')?.publishedAt).toBe('2026-11-24T14:10:00.000Z');
+    expect(byTitle('New chip')?.link).toBe('https://news.example.com/tech/2026/11/25/chip-export-rules');
+    expect(byTitle('Harbour')?.link).toBe('http://127.0.0.1:8080/world/2026/11/24/harbour-reopens');
+    expect(items.find((i) => i.title === null)?.link).toBe('https://news.example.com/world/2026/11/24/photo-of-the-day');
+  });
+
+  it('Atom: typed text, xml:base, alternate links, feed-level author, out-of-line content', () => {
+    const { parsed, items, rejected } = parseFixture('tech-atom.xml');
+    expect(parsed.format).toBe('atom');
+    expect(parsed.entries).toHaveLength(12);
+    expect(rejected).toEqual([{ reason: 'no title and no link', guid: 'tag:tech.example.org,2026:draft-17' }]);
+    const byTitle = (t: string) => items.find((i) => i.title?.startsWith(t));
+    expect(byTitle('Rust & Go')).toMatchObject({
+      summary: 'What we learned running tokio and net/http side by side.',
+      publishedAt: '2026-11-25T16:00:00.000Z',
+      categories: ['Programming languages', 'ops'],
+      author: 'Priya Raman',
+    });
+    expect(byTitle('Quantum')).toMatchObject({
+      title: 'Quantum error correction passes a milestone',
+      summary: 'A logical qubit outlived its physical qubits tenfold.',
+      author: 'Example Tech Editors',
+    });
+    expect(byTitle('Edge caching')?.link).toBe('https://tech.example.org/2026/11/24/edge-caching');
+    expect(byTitle('Podcast')).toMatchObject({ link: 'https://tech.example.org/2026/11/24/wasm-podcast', publishedAt: '2026-11-24T08:00:00.000Z' });
+    expect(byTitle('Slides')?.summary).toBeNull();
+    expect(byTitle('Release notes')?.title).toBe('Release notes: v4.2 — "faster & smaller"');
+    expect(byTitle('Why we moved')?.summary).toBe('Build times fell by a third — and so did the bill.');
+  });
+
+  it('RSS 1.0 (RDF): dc:date, dc:subject, entities, content:encoded only as a fallback', () => {
+    const { parsed, items, rejected } = parseFixture('science-rdf.xml');
+    expect(parsed.format).toBe('rdf');
+    expect(items).toHaveLength(11);
+    expect(rejected).toEqual([]);
+    const byTitle = (t: string) => items.find((i) => i.title?.startsWith(t));
+    expect(byTitle('Water vapour')).toMatchObject({
+      summary: 'The planet, 120 light years away, sits in its star’s habitable zone.',
+      publishedAt: '2026-11-25T21:00:00.000Z',
+      categories: ['Astronomy'],
+      author: 'L. Moreau',
+    });
+    expect(byTitle('New antibiotic')).toMatchObject({ summary: 'It kills MRSA in mice without detectable resistance.', categories: ['Medicine', 'Microbiology'] });
+    expect(byTitle('Corals')?.publishedAt).toBe('2026-11-25T00:00:00.000Z');
+    expect(byTitle('Sleep')?.publishedAt).toBeNull();
+    expect(byTitle('Probe')?.title).toBe("Probe images a comet's nucleus up close");
+  });
+
+  it('the same story in two feeds gets one id (canonical link: host case, fragment, utm_*)', () => {
+    const world = parseFixture('world.xml').items;
+    const science = parseFixture('science-rdf.xml').items;
+    const tech = parseFixture('tech-atom.xml').items;
+    const climate = (items: typeof world) => items.find((i) => i.title?.startsWith('Climate talks'))?.id;
+    const chips = (items: typeof world) => items.find((i) => i.title?.startsWith('New chip'))?.id;
+    expect(climate(world)).toBeDefined();
+    expect(climate(science)).toBe(climate(world));
+    expect(chips(tech)).toBe(chips(world));
+    const all = [...world, ...tech, ...science];
+    expect(new Set(all.map((i) => i.id)).size).toBe(34);
+  });
+});
+
+describe('documents that are not feeds', () => {
+  it('names an HTML page, even when served as XML', () => {
+    const html = '<!DOCTYPE html>\n<html lang="en"><head><title>Subscribe</title></head><body><a href="/rss">RSS</a></body></html>';
+    expect(reason(html, 'text/html; charset=utf-8')).toBe('not a feed: got an HTML page (content-type text/html; charset=utf-8)');
+    expect(reason(html, 'application/xml')).toBe('not a feed: got an HTML page (content-type application/xml)');
+  });
+
+  it('names malformed XML with the parser message', () => {
+    const broken = '<?xml version="1.0"?><rss version="2.0"><channel><title>x</title><item><title>a</link></item></channel></rss>';
+    expect(reason(broken)).toMatch(/^malformed XML: .+/);
+  });
+
+  it('names an empty body, another XML document, and a JSON Feed', () => {
+    expect(reason('  \n', 'application/rss+xml')).toBe('not a feed: the body is empty (content-type application/rss+xml)');
+    expect(reason('<?xml version="1.0"?><sitemap><url/></sitemap>')).toMatch(/^not a feed: no RSS, RDF or Atom root element \(no content-type; starts with "<\?xml/);
+    expect(reason(JSON.stringify({ version: 'https://jsonfeed.org/version/1.1', title: 'J', items: [] }))).toMatch(/JSON Feed/);
+  });
+
+  it('parses a valid feed whatever the content type says', () => {
+    const text = decodeBody(fixture('world.xml'), 'text/plain');
+    expect(parseFeedDocument(text, BASE + 'world.xml', 'text/plain').entries).toHaveLength(16);
+    expect(parseFeedDocument(text, BASE + 'world.xml', 'application/octet-stream').format).toBe('rss');
+  });
+});
+
+describe('decodeBody', () => {
+  const latin1Feed = Buffer.concat([
+    Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><rss version="2.0"><channel><title>x</title><item><title>Caf'),
+    Buffer.from([0xe9]),
+    Buffer.from('</title></item></channel></rss>'),
+  ]);
+
+  it('follows the XML declaration, and a BOM over everything', () => {
+    expect(decodeBody(latin1Feed)).toContain('<title>Café</title>');
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('<rss>é</rss>')]);
+    expect(decodeBody(bom, 'application/xml; charset=iso-8859-1')).toBe('<rss>é</rss>');
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('<rss>é</rss>', 'utf16le')]);
+    expect(decodeBody(utf16)).toBe('<rss>é</rss>');
+  });
+
+  it('lets an XML content type charset win (RFC 7303), but not a text/html server default', () => {
+    const utf8Declared = Buffer.from('<?xml version="1.0" encoding="utf-8"?><t>é</t>');
+    expect(decodeBody(utf8Declared, 'application/rss+xml; charset=ISO-8859-1')).toContain('<t>Ã©</t>');
+    expect(decodeBody(utf8Declared, 'text/html; charset=ISO-8859-1')).toContain('<t>é</t>');
+    expect(decodeBody(latin1Feed, 'text/plain; charset=utf-8')).toContain('Café');
+  });
+
+  it('falls back to UTF-8 on unknown labels and replaces bad bytes instead of failing', () => {
+    expect(decodeBody(Buffer.from('<?xml version="1.0" encoding="x-klingon"?><t>é</t>'))).toContain('<t>é</t>');
+    expect(decodeBody(Buffer.from([0x3c, 0x74, 0x3e, 0xff, 0x3c]))).toBe('<t>\ufffd<');
+  });
+});

@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import { FlushTimeoutError, type OutgoingMessage } from '@laminar/kafka';
+import { DeadlineExceededError } from '@laminar/runtime';
+import { describe, expect, it } from 'vitest';
+import { type PublishOnce, type RunDeps, runOnce } from '../../src/run.ts';
+import { expectAccounted, fakeProducer, memoryDedup, memoryState, quiet } from '../support/fakes.ts';
+
+const HOST = 'http://feeds.test';
+const feed = (name: string) => readFileSync(new URL(`../../fixtures/http/feeds/${name}`, import.meta.url));
+const FEEDS = ['world.xml', 'tech-atom.xml', 'science-rdf.xml'].map((n) => `${HOST}/feeds/${n}`);
+
+/** Serves the fixtures with ETags; /broken answers 500. */
+const fakeFetch = (async (url: string, init: RequestInit) => {
+  const name = new URL(url).pathname.split('/').pop() as string;
+  if (name === 'broken') return new Response('oops', { status: 500, statusText: 'Internal Server Error' });
+  const etag = `"${name}-v1"`;
+  if (new Headers(init.headers).get('if-none-match') === etag) return new Response(null, { status: 304 });
+  return new Response(feed(name), { headers: { 'content-type': 'application/rss+xml', etag } });
+}) as typeof fetch;
+
+const options = { topic: 'rss-items', timeoutMs: 1_000, maxBytes: 1_000_000, concurrency: 2 };
+
+function deps(over: Partial<RunDeps> = {}): RunDeps {
+  return {
+    feedState: memoryState().store,
+    publishOnce: memoryDedup(),
+    producer: async () => fakeProducer().producer,
+    deadline: { remainingMs: () => 60_000 },
+    log: quiet,
+    fetch: fakeFetch,
+    now: () => new Date('2026-11-25T21:00:00Z'),
+    ...over,
+  };
+}
+
+describe('runOnce', () => {
+  it('accounts for every entry per feed, produces each unique item once, and survives a failing feed', async () => {
+    const { producer, sent } = fakeProducer();
+    const warnings: unknown[] = [];
+    const log = { info: () => undefined, warn: (m: string, a: unknown) => warnings.push([m, a]) } as unknown as RunDeps['log'];
+    const result = await runOnce({ ...options, feedUrls: [...FEEDS, `${HOST}/feeds/broken`] }, deps({ producer: async () => producer, log }));
+
+    expect(result.feeds).toEqual([
+      { url: FEEDS[0], status: 'ok', format: 'rss', fetched: 16, new: 14, duplicate: 1, rejected: 1 },
+      { url: FEEDS[1], status: 'ok', format: 'atom', fetched: 12, new: 10, duplicate: 1, rejected: 1 },
+      { url: FEEDS[2], status: 'ok', format: 'rdf', fetched: 11, new: 10, duplicate: 1, rejected: 0 },
+      { url: `${HOST}/feeds/broken`, status: 'failed', reason: 'HTTP 500 Internal Server Error', fetched: 0, new: 0, duplicate: 0, rejected: 0 },
+    ]);
+    expect(result.totals).toEqual({ feeds: 4, fetched: 39, new: 34, duplicate: 3, inFlight: 0, rejected: 2, failedFeeds: 1, produced: 34 });
+    expectAccounted(result);
+    expect(warnings).toEqual([['feed failed', { url: `${HOST}/feeds/broken`, reason: 'HTTP 500 Internal Server Error' }]]);
+
+    // One send (one flush) for the run; keyed by item id; the envelope carries the item.
+    expect(sent).toHaveLength(1);
+    const messages = sent[0] as OutgoingMessage[];
+    expect(new Set(messages.map((m) => m.key)).size).toBe(34);
+    const first = messages[0] as OutgoingMessage;
+    const body = JSON.parse(String(first.value));
+    expect(first).toMatchObject({ topic: 'rss-items', key: body.id, headers: { type: 'rss.item', source: FEEDS[0], id: body.id } });
+    expect(body).toMatchObject({ schemaVersion: 1, type: 'rss.item', source: FEEDS[0], observedAt: '2026-11-25T21:00:00.000Z' });
+    expect(body.payload).toMatchObject({ id: first.key, feedUrl: FEEDS[0], title: expect.stringContaining('Ceasefire') });
+  });
+
+  it('second run: nothing new, nothing sent; unchanged feeds answer 304', async () => {
+    const state = memoryState();
+    const dedup = memoryDedup();
+    const { producer, sent } = fakeProducer();
+    const d = deps({ feedState: state.store, publishOnce: dedup, producer: async () => producer });
+    await runOnce({ ...options, feedUrls: FEEDS }, d);
+    expect(state.saves).toHaveLength(1);
+    expect([...state.map.keys()]).toEqual(FEEDS);
+
+    const again = await runOnce({ ...options, feedUrls: FEEDS }, d);
+    expect(again.feeds.map((f) => f.status)).toEqual(['not-modified', 'not-modified', 'not-modified']);
+    expect(again.totals).toMatchObject({ fetched: 0, new: 0, produced: 0 });
+    expect(sent).toHaveLength(1);
+    expect(state.saves).toHaveLength(1); // validators unchanged: nothing written
+
+    // Without validators (say they expired) the same items are fetched and all are duplicates.
+    const refetch = await runOnce({ ...options, feedUrls: FEEDS }, { ...d, feedState: memoryState().store });
+    expect(refetch.totals).toEqual({ feeds: 3, fetched: 39, new: 0, duplicate: 37, inFlight: 0, rejected: 2, failedFeeds: 0, produced: 0 });
+    expectAccounted(refetch);
+    expect(sent).toHaveLength(1);
+  });
+
+  it('a failed flush fails the run and saves no validators, so the retry fetches everything again', async () => {
+    const state = memoryState();
+    const { producer } = fakeProducer(new FlushTimeoutError(3, 34, 500));
+    const done = new Set<string>();
+    await expect(
+      runOnce({ ...options, feedUrls: FEEDS }, deps({ feedState: state.store, publishOnce: memoryDedup(done), producer: async () => producer })),
+    ).rejects.toBeInstanceOf(FlushTimeoutError);
+    expect(state.saves).toEqual([]);
+    expect(done.size).toBe(0);
+  });
+
+  it('stops before producing when no time is left', async () => {
+    let left = 60_000;
+    const d = deps({ deadline: { remainingMs: () => left } });
+    const publishOnce: PublishOnce = async (a) => {
+      left = 0;
+      return memoryDedup()(a);
+    };
+    await expect(runOnce({ ...options, feedUrls: FEEDS }, { ...d, publishOnce })).rejects.toBeInstanceOf(DeadlineExceededError);
+  });
+
+  it('items a concurrent invocation holds are counted in flight, and their feed keeps its old validators', async () => {
+    const state = memoryState();
+    const firstRun = new Set<string>();
+    await runOnce({ ...options, feedUrls: [FEEDS[2] as string] }, deps({ publishOnce: memoryDedup(firstRun) }));
+    const held = new Set([[...firstRun][0] as string]);
+    const result = await runOnce({ ...options, feedUrls: FEEDS }, deps({ feedState: state.store, publishOnce: memoryDedup(new Set(), held) }));
+    expect(result.totals).toMatchObject({ new: 33, inFlight: 1 });
+    expectAccounted(result);
+    expect([...state.map.keys()]).toEqual([FEEDS[0], FEEDS[1]]);
+  });
+
+  it('a producer that cannot be created does not fail a run with nothing to send', async () => {
+    const d = deps({ producer: async () => Promise.reject(new Error('no broker')) });
+    const first = await runOnce({ ...options, feedUrls: [] }, d);
+    expect(first.totals.produced).toBe(0);
+    await expect(runOnce({ ...options, feedUrls: FEEDS }, d)).rejects.toThrow('no broker');
+  });
+});
