@@ -56,3 +56,6 @@ const stop = () => {
 // The parent owns this process: when it goes away (or asks), stop.
 process.on('disconnect', stop);
 process.on('SIGTERM', stop);
+
+// Ctrl-C in a terminal reaches the whole process group: the parent decides when this stops.
+process.on('SIGINT', () => {});

@@ -27,3 +27,6 @@ server.run().then(
 // The parent owns this process: when it goes away (or asks), stop.
 process.on('disconnect', () => process.exit(0));
 process.on('SIGTERM', () => server.close().finally(() => process.exit(0)));
+
+// Ctrl-C in a terminal reaches the whole process group: the parent decides when this stops.
+process.on('SIGINT', () => {});

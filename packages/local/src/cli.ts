@@ -26,7 +26,8 @@ async function main(): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     }
-    keeping = cmd.command === 'dev' && cmd.keep;
+    // dev keeps firing schedules until Ctrl-C, then prints its summary: it handles the signal itself.
+    keeping = cmd.command === 'dev' && (cmd.keep || !cmd.once);
     return await runCommand(cmd, {
       stdout: process.stdout,
       stderr: process.stderr,

@@ -19,6 +19,7 @@ import {
   type InvocationReport,
   timeoutMessage,
 } from './report.ts';
+import { type LayerArtifact, lambdaPaths, prepareLayers } from './layers.ts';
 import { prepareTaskRoot } from './task-root.ts';
 
 /** What the invoker needs to know about one function. */
@@ -27,6 +28,8 @@ export interface FunctionDeployment {
   zipPath: string;
   /** The spec's env, resolved for this place (logical buckets → real names). */
   env: Record<string, string>;
+  /** The spec's layers in order, as built zips; mounted where Lambda's /opt would be. */
+  layers?: LayerArtifact[];
 }
 
 export interface AwsCredentials {
@@ -53,16 +56,26 @@ export interface InvokerOptions {
   memorySampleMs?: number;
 }
 
-export type InvocationType = 'RequestResponse' | 'DryRun';
+/**
+ * "Event" (asynchronous) invocations run to completion here like RequestResponse ones and are
+ * recorded as Event; Lambda's async queue, retries and destinations are not emulated yet.
+ */
+export type InvocationType = 'RequestResponse' | 'Event' | 'DryRun';
+
+/** What caused an invocation, when not a direct call. */
+export type InvocationTrigger = { kind: 'schedule'; ruleName: string; expression: string; scheduledTime: string };
 
 export interface InvokeOptions {
   invocationType?: InvocationType;
   clientContext?: unknown;
+  trigger?: InvocationTrigger;
 }
 
 export interface InvokeResult {
   requestId: string;
   functionName: string;
+  invocationType: InvocationType;
+  trigger?: InvocationTrigger;
   /** The handler's return value (JSON round-tripped, as Lambda returns it). */
   result?: unknown;
   /** Set when the invocation failed, in Lambda's shape. */
@@ -106,6 +119,8 @@ interface Pool {
  */
 export class Invoker {
   private readonly pools = new Map<string, Pool>();
+  /** Which build (task root + layers folder) each environment runs. */
+  private readonly builds = new WeakMap<ExecutionEnvironment, string>();
   private readonly output: Output;
   private stopped = false;
 
@@ -134,10 +149,11 @@ export class Invoker {
       throw new RequestTooLargeError(`Request must be smaller than ${MAX_REQUEST_BYTES} bytes for the InvokeFunction operation`);
     }
     const invocationType = options.invocationType ?? 'RequestResponse';
-    if (invocationType !== 'RequestResponse' && invocationType !== 'DryRun') {
-      throw new Error(`invocation type ${invocationType} is not supported yet (RequestResponse, DryRun)`);
+    if (invocationType !== 'RequestResponse' && invocationType !== 'Event' && invocationType !== 'DryRun') {
+      throw new Error(`invocation type ${String(invocationType)} is not supported (RequestResponse, Event, DryRun)`);
     }
     const requestId = randomUUID();
+    const record = { requestId, functionName, invocationType, ...(options.trigger ? { trigger: options.trigger } : {}) };
     const { spec } = pool.deployment;
     // Hundredths of a millisecond, as Lambda prints them.
     const round = (n: number) => Math.round(n * 100) / 100;
@@ -149,7 +165,7 @@ export class Invoker {
       billedMs: billedDurationMs(r.durationMs, r.initDurationMs),
     });
     if (invocationType === 'DryRun') {
-      return { requestId, functionName, result: null, report: report({ durationMs: 0, maxMemoryUsedMb: 0, cold: false }), logs: [] };
+      return { ...record, result: null, report: report({ durationMs: 0, maxMemoryUsedMb: 0, cold: false }), logs: [] };
     }
 
     const print = (line: string) => this.output.line(functionName, line);
@@ -189,7 +205,7 @@ export class Invoker {
           initError: true,
         });
         print(formatReport(requestId, r));
-        return { requestId, functionName, error: init.error, report: r, logs };
+        return { ...record, error: init.error, report: r, logs };
       }
     } else {
       pool.busy.add(env);
@@ -227,9 +243,9 @@ export class Invoker {
     });
     print(formatReport(requestId, r));
     if (outcome.kind === 'success') {
-      return { requestId, functionName, result: JSON.parse(outcome.payload) as unknown, report: r, logs };
+      return { ...record, result: JSON.parse(outcome.payload) as unknown, report: r, logs };
     }
-    return { requestId, functionName, error: outcome.error, report: r, logs };
+    return { ...record, error: outcome.error, report: r, logs };
   }
 
   /** Kills every environment. */
@@ -254,9 +270,9 @@ export class Invoker {
   private async takeIdle(pool: Pool): Promise<ExecutionEnvironment | undefined> {
     pool.idle = pool.idle.filter((e) => e.state === 'ready');
     if (pool.idle.length === 0) return undefined;
-    const { dir } = await prepareTaskRoot(this.envsDir, pool.deployment.spec.name, pool.deployment.zipPath);
-    const stale = pool.idle.filter((e) => e.options.taskRoot !== dir);
-    pool.idle = pool.idle.filter((e) => e.options.taskRoot === dir);
+    const { build } = await this.prepare(pool.deployment);
+    const stale = pool.idle.filter((e) => this.builds.get(e) !== build);
+    pool.idle = pool.idle.filter((e) => this.builds.get(e) === build);
     await Promise.all(stale.map((e) => e.kill()));
     return pool.idle.pop();
   }
@@ -265,26 +281,37 @@ export class Invoker {
     return join(this.options.root, '.laminar', 'envs');
   }
 
+  /** The unzipped code and layers of the current build (reused while the zips are unchanged). */
+  private async prepare(d: FunctionDeployment): Promise<{ taskRoot: string; optDir: string | undefined; build: string }> {
+    const [{ dir: taskRoot }, optDir] = await Promise.all([
+      prepareTaskRoot(this.envsDir, d.spec.name, d.zipPath),
+      prepareLayers(join(this.options.root, '.laminar', 'layers'), d.layers ?? []),
+    ]);
+    return { taskRoot, optDir, build: `${taskRoot}\n${optDir ?? ''}` };
+  }
+
   private async createEnvironment(pool: Pool): Promise<ExecutionEnvironment> {
-    const { spec, zipPath, env: specEnv } = pool.deployment;
-    const { dir } = await prepareTaskRoot(this.envsDir, spec.name, zipPath);
-    return new ExecutionEnvironment({
+    const { spec, env: specEnv } = pool.deployment;
+    const { taskRoot, optDir, build } = await this.prepare(pool.deployment);
+    const env = new ExecutionEnvironment({
       functionName: spec.name,
-      taskRoot: dir,
+      taskRoot,
       handler: `index.${spec.handler}`,
       memoryMb: spec.memoryMb,
-      env: this.childEnv(spec, specEnv, dir),
+      env: this.childEnv(spec, specEnv, taskRoot, optDir),
       onLog: (line) => this.output.line(spec.name, line.text, line.stream),
       onUnexpectedExit: (why) => this.output.line(spec.name, `environment exited between invocations: ${why}`),
       ...(this.options.memorySampleMs ? { memorySampleMs: this.options.memorySampleMs } : {}),
     });
+    this.builds.set(env, build);
+    return env;
   }
 
   /**
    * The function sees what Lambda gives it, not the runner's environment: basics, the spec's env,
    * Lambda's reserved variables, credentials and the endpoints of this place.
    */
-  private childEnv(spec: FunctionSpec, specEnv: Record<string, string>, taskRoot: string): Record<string, string> {
+  private childEnv(spec: FunctionSpec, specEnv: Record<string, string>, taskRoot: string, optDir: string | undefined): Record<string, string> {
     const { region, credentials, serviceEnv } = this.options;
     const basics: Record<string, string> = { LANG: 'en_US.UTF-8' };
     for (const k of ['PATH', 'HOME', 'SYSTEMROOT', 'TMPDIR']) {
@@ -293,6 +320,8 @@ export class Invoker {
     }
     return {
       ...basics,
+      // Lambda lets a function override these two, so they come before the spec's env.
+      ...lambdaPaths({ taskRoot, optDir, runtime: spec.runtime }),
       ...specEnv,
       ...(serviceEnv ?? {}),
       AWS_LAMBDA_FUNCTION_NAME: spec.name,

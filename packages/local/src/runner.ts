@@ -3,10 +3,32 @@ import { relative } from 'node:path';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '@laminar/aws';
 import { type S3Emulator, startS3 } from '@laminar/emulators';
-import { bucketsOf, findRoot, type LoadedSpec, loadAllSpecs, type ResourceNamer, resolveEnv } from '@laminar/spec';
+import {
+  bucketsOf,
+  findRoot,
+  type LoadedSpec,
+  layersFor,
+  loadAllLayers,
+  loadAllSpecs,
+  type ResourceNamer,
+  resolveEnv,
+  type TableKind,
+  topicsOf,
+} from '@laminar/spec';
+import { DEFAULT_FIXTURES_PORT, type FixtureServer, type FixtureSite, fixturesDir, localEnvOverrides, startFixtureServer, usesFixtures } from './fixtures.ts';
 import { type AwsCredentials, type InvokerOptions, Invoker, UnknownFunctionError } from './invoker.ts';
 import type { Output } from './output.ts';
-
+import {
+  ambientRegion,
+  connectDynamo,
+  connectKafka,
+  type DynamoAccess,
+  givenCredentials,
+  type KafkaAccess,
+  resolveDynamoTarget,
+  resolveEndpoint,
+  resolveKafkaTarget,
+} from './services.ts';
 export interface LocalOptions {
   /** Repository root; found from the current directory when absent. */
   root?: string;
@@ -14,6 +36,16 @@ export interface LocalOptions {
   s3Endpoint?: string;
   /** Data folder of the embedded S3; a temporary one (removed at stop) when absent. */
   s3Directory?: string;
+  /** A DynamoDB endpoint, or "aws"; else LAMINAR_DYNAMODB_ENDPOINT / AWS_ENDPOINT_URL_DYNAMODB; else embedded. */
+  dynamodbEndpoint?: string;
+  /** LevelDB folder of the embedded DynamoDB (kept between runs); in memory when absent. */
+  dynamodbDirectory?: string;
+  /** A Kafka broker (HOST:PORT,...); else KAFKA_BOOTSTRAP_SERVERS; else the embedded mock cluster. */
+  kafkaBootstrapServers?: string;
+  /** No fixture server: functions keep the URLs of their spec, i.e. the live internet. */
+  live?: boolean;
+  /** Port of the fixture server (0: any). LAMINAR_FIXTURES_PORT, else 4599, kept stable across runs. */
+  fixturesPort?: number;
   /** Only these functions (all when absent); each must exist and be built. */
   functions?: string[];
   output?: Output;
@@ -40,10 +72,26 @@ export interface Local {
   root: string;
   /** The functions this runner serves. */
   specs: LoadedSpec[];
-  s3: S3Access;
+  /** Region and credentials the functions get (an external service's ambient ones, else the emulators'). */
+  region: string;
+  credentials: AwsCredentials;
+  /** Each service is started only when a function needs it. */
+  s3: S3Access | undefined;
+  dynamodb: DynamoAccess | undefined;
+  kafka: KafkaAccess | undefined;
+  /** The HTTP fixture server; absent with `live` or when no function has fixtures. */
+  fixtures: FixtureServer | undefined;
+  /** One line per service, for headers. */
+  services: string[];
   /** Logical bucket → real bucket name. */
   buckets: Record<string, string>;
   bucket(logical: string): string;
+  /** Logical table → real table name. */
+  tables: Record<string, string>;
+  /** Logical topic → real topic name. */
+  topics: Record<string, string>;
+  /** Each function's resolved environment (spec env, local overrides), as given to the invoker. */
+  env: Record<string, Record<string, string>>;
   invoker: Invoker;
   invoke: Invoker['invoke'];
   stop(): Promise<void>;
@@ -62,30 +110,72 @@ export class MissingBuildError extends Error {
  * is configuration, not code. "aws" means AWS's own endpoints.
  */
 export function resolveS3Target(explicit: string | undefined, env: NodeJS.ProcessEnv): S3Target {
-  const candidates: [string, string | undefined][] = [
+  const target = resolveEndpoint([
     ['s3Endpoint option', explicit],
     ['LAMINAR_S3_ENDPOINT', env.LAMINAR_S3_ENDPOINT],
     ['AWS_ENDPOINT_URL_S3', env.AWS_ENDPOINT_URL_S3],
-  ];
-  const found = candidates.find(([, v]) => v !== undefined && v.trim() !== '');
-  if (!found) return { kind: 'embedded' };
-  const [source, raw] = found as [string, string];
-  const value = raw.trim();
-  if (value.toLowerCase() === 'aws') return { kind: 'external', endpoint: undefined, forcePathStyle: false, source };
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new Error(`${source}="${value}" is not a URL (or "aws")`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${source}="${value}" must be http(s)`);
+  ]);
+  if (target.kind === 'embedded') return target;
+  if (target.endpoint === undefined) return { ...target, forcePathStyle: false };
   // Emulators rarely serve virtual-hosted buckets; path style is the safe default for them.
   const forcePathStyle = env.LAMINAR_S3_FORCE_PATH_STYLE !== undefined ? env.LAMINAR_S3_FORCE_PATH_STYLE === 'true' : true;
-  return { kind: 'external', endpoint: value.replace(/\/+$/, ''), forcePathStyle, source };
+  return { kind: 'external', endpoint: target.endpoint, forcePathStyle, source: target.source };
 }
 
 export function localBucketName(logical: string, prefix = 'laminar-local-'): string {
   return `${prefix}${logical}`;
+}
+
+function fixturesPort(explicit: number | undefined, env: NodeJS.ProcessEnv): number {
+  if (explicit !== undefined) return explicit;
+  const raw = env.LAMINAR_FIXTURES_PORT;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_FIXTURES_PORT;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`LAMINAR_FIXTURES_PORT="${raw}" is not a port number`);
+  return port;
+}
+
+/** What the chosen functions need started. */
+export interface Needs {
+  buckets: string[];
+  tables: Record<string, TableKind>;
+  topics: string[];
+  kafka: boolean;
+  /** Functions whose fixtures the server serves (a fixtures/http folder or "{fixtures}" in local env). */
+  fixtureSites: FixtureSite[];
+}
+
+export function needsOf(specs: LoadedSpec[], live: boolean): Needs {
+  const buckets = new Set<string>();
+  const tables: Record<string, TableKind> = {};
+  const topics = new Set<string>();
+  let kafka = false;
+  const fixtureSites: FixtureSite[] = [];
+  for (const { spec, dir } of specs) {
+    for (const b of bucketsOf(spec)) buckets.add(b);
+    for (const t of spec.tables) tables[t.name] = t.kind;
+    for (const t of topicsOf(spec)) topics.add(t);
+    if (Object.values(spec.env).some((v) => typeof v !== 'string' && 'setting' in v.ref && v.ref.setting === 'kafkaBootstrapServers')) {
+      kafka = true;
+    }
+    const site = fixturesDir(dir);
+    if (!live && (existsSync(site) || usesFixtures(spec))) fixtureSites.push({ functionName: spec.name, dir: site });
+  }
+  if (topics.size) kafka = true;
+  return { buckets: [...buckets].sort(), tables, topics: [...topics].sort(), kafka, fixtureSites };
+}
+
+/** Starts every service in parallel; if one fails, the others are stopped again. */
+async function startAll<T extends unknown[]>(starts: { [K in keyof T]: Promise<T[K]> }, stops: { [K in keyof T]: (v: T[K]) => Promise<void> }): Promise<T> {
+  const settled = await Promise.allSettled(starts as unknown as Promise<unknown>[]);
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) {
+    await Promise.allSettled(
+      settled.map((r, i) => (r.status === 'fulfilled' ? (stops[i] as (v: unknown) => Promise<void>)(r.value) : Promise.resolve())),
+    );
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as T;
 }
 
 export async function startLocal(options: LocalOptions = {}): Promise<Local> {
@@ -97,39 +187,118 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
     if (!known.includes(name)) throw new UnknownFunctionError(name, known);
   }
   const specs = options.functions ? all.filter((l) => options.functions?.includes(l.spec.name)) : all;
-  const missing = specs.filter((l) => !existsSync(l.zipPath));
+  const allLayers = specs.some((l) => l.spec.layers.length) ? await loadAllLayers(root) : [];
+  const layersOf = new Map(specs.map((l) => [l.spec.name, layersFor(l.spec, allLayers)]));
+  const missing = [
+    ...specs.filter((l) => !existsSync(l.zipPath)).map((l) => l.zipPath),
+    ...new Set([...layersOf.values()].flat().filter((l) => !existsSync(l.zipPath)).map((l) => l.zipPath)),
+  ];
   if (missing.length) {
-    const list = missing.map((l) => `  ${relative(root, l.zipPath)}`).join('\n');
+    const list = missing.map((p) => `  ${relative(root, p)}`).join('\n');
     throw new MissingBuildError(`not built:\n${list}\nrun pnpm build (or pnpm dev / pnpm invoke, which build first)`);
   }
 
+  const live = options.live ?? false;
+  const needs = needsOf(specs, live);
   const prefix = options.bucketPrefix ?? env.LAMINAR_BUCKET_PREFIX ?? 'laminar-local-';
   const buckets: Record<string, string> = {};
-  for (const l of all) for (const b of bucketsOf(l.spec)) buckets[b] = localBucketName(b, prefix);
+  for (const b of needs.buckets) buckets[b] = localBucketName(b, prefix);
   const bucket = (logical: string): string => {
     const name = buckets[logical];
     if (!name) throw new Error(`no function uses bucket "${logical}" (known: ${Object.keys(buckets).join(', ') || 'none'})`);
     return name;
   };
-  const namer: ResourceNamer = {
-    bucket,
-    table: (logical) => `laminar-local-${logical}`,
-    topic: (logical) => `local.${logical}`,
-    setting: (name) => {
-      throw new Error(`setting "${name}" has no local value yet`);
-    },
+  const tablePrefix = env.LAMINAR_TABLE_PREFIX ?? 'laminar-local-';
+  const tables: Record<string, string> = {};
+  const realTables: Record<string, TableKind> = {};
+  for (const [name, kind] of Object.entries(needs.tables)) {
+    tables[name] = `${tablePrefix}${name}`;
+    realTables[`${tablePrefix}${name}`] = kind;
+  }
+  const topics: Record<string, string> = {};
+  for (const t of needs.topics) topics[t] = `local.${t}`;
+
+  const [s3, dynamodb, kafka, fixtures] = await startAll<
+    [S3Access | undefined, DynamoAccess | undefined, KafkaAccess | undefined, FixtureServer | undefined]
+  >(
+    [
+      needs.buckets.length ? connectS3(resolveS3Target(options.s3Endpoint, env), env, Object.values(buckets), options.s3Directory) : Promise.resolve(undefined),
+      Object.keys(realTables).length
+        ? connectDynamo(resolveDynamoTarget(options.dynamodbEndpoint, env), env, realTables, options.dynamodbDirectory)
+        : Promise.resolve(undefined),
+      needs.kafka ? connectKafka(resolveKafkaTarget(options.kafkaBootstrapServers, env)) : Promise.resolve(undefined),
+      needs.fixtureSites.length ? startFixtureServer(needs.fixtureSites, fixturesPort(options.fixturesPort, env)) : Promise.resolve(undefined),
+    ],
+    [
+      async (v) => {
+        v?.client.destroy();
+        await v?.embedded?.stop();
+      },
+      async (v) => {
+        v?.client.destroy();
+        await v?.embedded?.stop();
+      },
+      async (v) => v?.embedded?.stop(),
+      async (v) => v?.stop(),
+    ],
+  );
+  const stopServices = async () => {
+    s3?.client.destroy();
+    dynamodb?.client.destroy();
+    await Promise.allSettled([s3?.embedded?.stop(), dynamodb?.embedded?.stop(), kafka?.embedded?.stop(), fixtures?.stop()]);
   };
 
-  const s3 = await connectS3(resolveS3Target(options.s3Endpoint, env), env, Object.values(buckets), options.s3Directory);
   try {
+    const namer: ResourceNamer = {
+      bucket,
+      table: (logical) => {
+        const name = tables[logical];
+        if (!name) throw new Error(`table "${logical}" is not declared in tables`);
+        return name;
+      },
+      topic: (logical) => topics[logical] ?? `local.${logical}`,
+      setting: (name) => {
+        if (name === 'kafkaBootstrapServers' && kafka) return kafka.bootstrapServers;
+        throw new Error(`setting "${name}" has no local value`);
+      },
+    };
+    // A function has one set of keys, as a Lambda role does. Emulators accept any keys, so an
+    // external service's real keys work everywhere; without one, the embedded emulators' own.
+    const external = (s3 && !s3.embedded ? s3 : undefined) ?? (dynamodb && !dynamodb.embedded ? dynamodb : undefined);
+    const credentials: AwsCredentials = external?.credentials ??
+      s3?.credentials ??
+      dynamodb?.embedded?.credentials ?? { accessKeyId: 'LAMINAR', secretAccessKey: 'LAMINAR' };
+    const region = external?.region ?? s3?.region ?? dynamodb?.region ?? ambientRegion(env);
+
+    const envs: Record<string, Record<string, string>> = {};
+    for (const { spec } of specs) {
+      envs[spec.name] = { ...resolveEnv(spec, namer), ...localEnvOverrides(spec, fixtures?.baseFor(spec.name)) };
+    }
+    const services = [
+      s3?.description,
+      dynamodb && `${dynamodb.description}; tables ${Object.entries(tables).map(([l, r]) => `${l} → ${r}`).join(', ')}`,
+      kafka && `${kafka.description}${needs.topics.length ? `; topics ${Object.entries(topics).map(([l, r]) => `${l} → ${r}`).join(', ')}` : ''}`,
+      fixtures &&
+        `HTTP fixtures at ${fixtures.url} (${Object.entries(fixtures.files).map(([f, n]) => `${f}: ${n} files under /${f}/`).join(', ')})${
+          fixtures.warning ? ` — ${fixtures.warning}` : ''
+        }`,
+      live ? 'live: no fixture server, functions fetch their spec URLs from the internet' : undefined,
+    ].filter((l): l is string => Boolean(l));
+
     const invoker = new Invoker({
       root,
-      functions: specs.map((l) => ({ spec: l.spec, zipPath: l.zipPath, env: resolveEnv(l.spec, namer) })),
-      region: s3.region,
-      credentials: s3.credentials,
-      serviceEnv: s3.endpoint
-        ? { AWS_ENDPOINT_URL_S3: s3.endpoint, LAMINAR_S3_FORCE_PATH_STYLE: String(s3.forcePathStyle) }
-        : {},
+      functions: specs.map((l) => ({
+        spec: l.spec,
+        zipPath: l.zipPath,
+        env: envs[l.spec.name] as Record<string, string>,
+        layers: (layersOf.get(l.spec.name) ?? []).map((x) => ({ name: x.spec.name, zipPath: x.zipPath })),
+      })),
+      region,
+      credentials,
+      serviceEnv: {
+        ...(s3?.endpoint ? { AWS_ENDPOINT_URL_S3: s3.endpoint, LAMINAR_S3_FORCE_PATH_STYLE: String(s3.forcePathStyle) } : {}),
+        ...(dynamodb?.endpoint ? { AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint } : {}),
+      },
       ...(options.output ? { output: options.output } : {}),
       ...options.invoker,
     });
@@ -137,23 +306,30 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
     return {
       root,
       specs,
+      region,
+      credentials,
       s3,
+      dynamodb,
+      kafka,
+      fixtures,
+      services,
       buckets,
       bucket,
+      tables,
+      topics,
+      env: envs,
       invoker,
       invoke: (name, event, opts) => invoker.invoke(name, event, opts),
       stop() {
         stopped ??= (async () => {
           await invoker.stop();
-          s3.client.destroy();
-          await s3.embedded?.stop();
+          await stopServices();
         })();
         return stopped;
       },
     };
   } catch (err) {
-    s3.client.destroy();
-    await s3.embedded?.stop();
+    await stopServices();
     throw err;
   }
 }
@@ -173,13 +349,10 @@ async function connectS3(target: S3Target, env: NodeJS.ProcessEnv, buckets: stri
       description: `embedded S3 at ${embedded.endpoint} (data: ${embedded.directory})`,
     };
   }
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const region = ambientRegion(env);
   // Keys in the given environment first; else the SDK's own chain (profile, SSO...). The functions
   // get the resolved keys, as Lambda hands its role's keys to the runtime.
-  const given: AwsCredentials | undefined =
-    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }
-      : undefined;
+  const given = givenCredentials(env);
   const client = createS3Client({
     region,
     endpoint: target.endpoint,

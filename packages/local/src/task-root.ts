@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
+import { text } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 
@@ -30,17 +31,27 @@ export async function zipSha256(zipPath: string): Promise<string> {
  */
 export async function prepareTaskRoot(envsDir: string, name: string, zipPath: string): Promise<TaskRoot> {
   const sha256 = await zipSha256(zipPath);
-  const dir = join(envsDir, `${name}-${sha256.slice(0, 12)}`);
+  const dir = await prepareExtracted(envsDir, name, sha256.slice(0, 12), [zipPath]);
+  return { dir, sha256 };
+}
+
+/**
+ * `<baseDir>/<name>-<key>/` holding the zips extracted in order (a later zip's files replace an
+ * earlier one's, as Lambda merges layers into /opt). Reused while it exists; older keys of the
+ * same name are pruned.
+ */
+export async function prepareExtracted(baseDir: string, name: string, key: string, zipPaths: string[]): Promise<string> {
+  const dir = join(baseDir, `${name}-${key}`);
   if (existsSync(dir)) {
     // Marks it as recently used, so pruning keeps a build someone went back to.
     const now = new Date();
     utimesSync(dir, now, now);
-    return { dir, sha256 };
+    return dir;
   }
   // Extract beside the target and rename: a crash or a concurrent start never sees half a folder.
   const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    await extractZip(zipPath, tmp);
+    for (const zipPath of zipPaths) await extractZip(zipPath, tmp);
     try {
       renameSync(tmp, dir);
     } catch (err) {
@@ -49,15 +60,15 @@ export async function prepareTaskRoot(envsDir: string, name: string, zipPath: st
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-  pruneOldBuilds(envsDir, name, KEEP_BUILDS);
-  return { dir, sha256 };
+  pruneOldBuilds(baseDir, name, KEEP_BUILDS);
+  return dir;
 }
 
 /** Builds kept per function: a running environment may still use the one before the latest. */
 const KEEP_BUILDS = 3;
 
 function pruneOldBuilds(envsDir: string, name: string, keep: number): void {
-  const pattern = new RegExp(`^${name}-[0-9a-f]{12}$`);
+  const pattern = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[0-9a-f]{12}$`);
   const builds = readdirSync(envsDir)
     .filter((d) => pattern.test(d))
     .map((d) => ({ d, mtime: statSync(join(envsDir, d)).mtimeMs }))
@@ -95,9 +106,23 @@ async function writeEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, dest: string):
     return;
   }
   mkdirSync(dirname(target), { recursive: true });
-  const mode = (entry.externalFileAttributes >>> 16) & 0o777;
+  const attributes = entry.externalFileAttributes >>> 16;
   const input = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
     zip.openReadStream(entry, (err, s) => (err ? reject(err) : resolve(s))),
   );
+  if ((attributes & 0o170000) === 0o120000) {
+    // Layers ship shared libraries as symlinks (libfoo.so.1 -> libfoo.so.1.2.3): keep them links.
+    const link = (await text(input)).trim();
+    const resolved = normalize(join(dirname(name), link));
+    if (isAbsolute(link) || resolved === '..' || resolved.startsWith(`..${sep}`)) {
+      throw new Error(`zip symlink escapes the folder: ${entry.fileName} -> ${link}`);
+    }
+    rmSync(target, { force: true });
+    symlinkSync(link, target);
+    return;
+  }
+  const mode = attributes & 0o777;
+  // A later layer replaces an earlier one's file, even a read-only one.
+  rmSync(target, { force: true });
   await pipeline(input, createWriteStream(target, { mode: mode || 0o644 }));
 }

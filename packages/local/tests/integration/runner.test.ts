@@ -20,9 +20,9 @@ describe('startLocal', () => {
   it('starts the embedded S3, creates the local buckets and points functions at them', async () => {
     const local = await startLocal({ root: root.dir, functions: ['probe'], env: {} });
     try {
-      expect(local.s3.embedded).toBeDefined();
+      expect(local.s3?.embedded).toBeDefined();
       expect(local.buckets).toEqual({ data: 'laminar-local-data' });
-      await local.s3.client.send(new PutObjectCommand({ Bucket: 'laminar-local-data', Key: 'seeded.txt', Body: 'hi' }));
+      await local.s3?.client.send(new PutObjectCommand({ Bucket: 'laminar-local-data', Key: 'seeded.txt', Body: 'hi' }));
       const res = await local.invoke('probe', {});
       const r = res.result as Probe;
       expect(r).toMatchObject({ status: 200, bucket: 'laminar-local-data', accessKeyId: 'S3RVER', pathStyle: 'true' });
@@ -46,8 +46,8 @@ describe('startLocal', () => {
       };
       const local = await startLocal({ root: root.dir, functions: ['probe'], env });
       try {
-        expect(local.s3.embedded).toBeUndefined();
-        expect(local.s3.endpoint).toBe(external.endpoint);
+        expect(local.s3?.embedded).toBeUndefined();
+        expect(local.s3?.endpoint).toBe(external.endpoint);
         const r = (await local.invoke('probe', {})).result as Probe;
         expect(r).toMatchObject({ status: 200, bucket: 'elsewhere-data' });
       } finally {

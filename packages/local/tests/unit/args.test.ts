@@ -8,15 +8,25 @@ describe('CLI arguments', () => {
       functionName: 'pdf-manifest',
       eventFile: 'functions/pdf-manifest/events/reports.json',
       json: true,
+      live: false,
     });
-    expect(parseCli(['invoke', 'f', '-e', 'x.json'])).toEqual({ command: 'invoke', functionName: 'f', eventFile: 'x.json', json: false });
-    expect(parseCli(['invoke', 'f'])).toEqual({ command: 'invoke', functionName: 'f', eventFile: undefined, json: false });
+    expect(parseCli(['invoke', 'f', '-e', 'x.json'])).toEqual({ command: 'invoke', functionName: 'f', eventFile: 'x.json', json: false, live: false });
+    expect(parseCli(['invoke', 'f', '--live'])).toEqual({ command: 'invoke', functionName: 'f', eventFile: undefined, json: false, live: true });
   });
 
   it('parses dev; --watch is --keep', () => {
-    expect(parseCli(['dev'])).toEqual({ command: 'dev', keep: false, scenarios: [] });
-    expect(parseCli(['dev', '--watch'])).toEqual({ command: 'dev', keep: true, scenarios: [] });
-    expect(parseCli(['dev', '--keep', '--scenario', 'a', '--scenario', 'b'])).toEqual({ command: 'dev', keep: true, scenarios: ['a', 'b'] });
+    const defaults = { command: 'dev', keep: false, scenarios: [], once: false, speed: 1, live: false, fresh: false };
+    expect(parseCli(['dev'])).toEqual(defaults);
+    expect(parseCli(['dev', '--watch'])).toEqual({ ...defaults, keep: true });
+    expect(parseCli(['dev', '--keep', '--scenario', 'a', '--scenario', 'b'])).toEqual({ ...defaults, keep: true, scenarios: ['a', 'b'] });
+    expect(parseCli(['dev', '--once', '--live', '--fresh'])).toEqual({ ...defaults, once: true, live: true, fresh: true });
+    expect(parseCli(['dev', '--speed', '60'])).toEqual({ ...defaults, speed: 60 });
+  });
+
+  it('refuses a speed that is not a positive number, and --speed with --once', () => {
+    expect(() => parseCli(['dev', '--speed', '0'])).toThrow(/--speed wants a positive number/);
+    expect(() => parseCli(['dev', '--speed', 'fast'])).toThrow(/--speed wants a positive number/);
+    expect(() => parseCli(['dev', '--once', '--speed', '10'])).toThrow(/no effect with --once/);
   });
 
   it('shows help without a command', () => {

@@ -1,0 +1,184 @@
+import type { LoadedSpec } from '@laminar/spec';
+import type { InvokeResult, Invoker } from './invoker.ts';
+import { parseSchedule, type Schedule, scheduleRuleName, scheduleTargetEvent } from './schedule.ts';
+
+/** One schedule trigger of one function, as EventBridge would hold it as a rule. */
+export interface ScheduleEntry {
+  functionName: string;
+  /** Position of the trigger in the spec (part of the rule name, as infra names it). */
+  index: number;
+  ruleName: string;
+  expression: string;
+  schedule: Schedule;
+  input: Record<string, unknown> | undefined;
+}
+
+/** Every schedule trigger, in spec order then trigger order. */
+export function scheduleEntries(specs: LoadedSpec[]): ScheduleEntry[] {
+  return specs.flatMap(({ spec }) =>
+    spec.triggers.flatMap((t, index) =>
+      t.kind === 'schedule'
+        ? [
+            {
+              functionName: spec.name,
+              index,
+              ruleName: scheduleRuleName(spec.name, index),
+              expression: t.expression,
+              schedule: parseSchedule(t.expression),
+              input: t.input,
+            },
+          ]
+        : [],
+    ),
+  );
+}
+
+export interface ScheduledRun {
+  entry: ScheduleEntry;
+  /** The (possibly compressed) schedule time the event carries. */
+  scheduledTime: Date;
+  event: unknown;
+  result?: InvokeResult;
+  /** The invocation could not run (throttled, runner stopping…). */
+  error?: Error;
+}
+
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms`, or early when the signal aborts. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal.aborted) return resolve();
+      const timer = setTimeout(done, Math.max(0, ms));
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    }),
+};
+
+/** setTimeout's limit (~24.8 days): longer waits are taken in pieces. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface SchedulerOptions {
+  invoker: Pick<Invoker, 'invoke'>;
+  entries: ScheduleEntry[];
+  region: string;
+  accountId?: string;
+  /** Schedule time runs this many times faster than real time (demos); 1 by default. */
+  speed?: number;
+  clock?: Clock;
+  /** Called before each invocation and after it ends. */
+  onFire?: (entry: ScheduleEntry, scheduledTime: Date) => void;
+  onRun?: (run: ScheduledRun) => void;
+}
+
+/**
+ * Fires functions from their EventBridge schedules. EventBridge invokes its targets asynchronously
+ * (InvocationType Event): here each invocation runs through the Invoker and is recorded as Event;
+ * Lambda's async retries and destinations are not emulated yet. Like EventBridge, a rule fires on
+ * time even when its previous invocation is still running (Lambda then scales out or throttles).
+ */
+export class Scheduler {
+  readonly runs: ScheduledRun[] = [];
+  private readonly clock: Clock;
+  private readonly speed: number;
+  private readonly startReal: number;
+  private readonly inFlight = new Set<Promise<ScheduledRun>>();
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.clock = options.clock ?? realClock;
+    this.speed = options.speed ?? 1;
+    if (!(this.speed > 0)) throw new Error(`speed must be positive, got ${this.speed}`);
+    this.startReal = this.clock.now();
+  }
+
+  /** Schedule time: real time since the scheduler started, compressed by `speed`. */
+  now(): Date {
+    return new Date(this.startReal + (this.clock.now() - this.startReal) * this.speed);
+  }
+
+  async fire(entry: ScheduleEntry, scheduledTime = this.now()): Promise<ScheduledRun> {
+    const event = scheduleTargetEvent(entry.input, {
+      ruleName: entry.ruleName,
+      time: scheduledTime,
+      region: this.options.region,
+      ...(this.options.accountId ? { account: this.options.accountId } : {}),
+    });
+    this.options.onFire?.(entry, scheduledTime);
+    const run: ScheduledRun = { entry, scheduledTime, event };
+    try {
+      run.result = await this.options.invoker.invoke(entry.functionName, event, {
+        invocationType: 'Event',
+        trigger: { kind: 'schedule', ruleName: entry.ruleName, expression: entry.expression, scheduledTime: scheduledTime.toISOString() },
+      });
+    } catch (err) {
+      run.error = err as Error;
+    }
+    this.runs.push(run);
+    this.options.onRun?.(run);
+    return run;
+  }
+
+  /** Fires every entry once, one after the other, in order (`laminar dev --once`). */
+  async fireAll(signal?: AbortSignal): Promise<ScheduledRun[]> {
+    const out: ScheduledRun[] = [];
+    for (const entry of this.options.entries) {
+      if (signal?.aborted) break;
+      out.push(await this.fire(entry));
+    }
+    return out;
+  }
+
+  /** The next fire time of each entry after `after` (null: the expression never fires again). */
+  nextTimes(after: Date): (Date | null)[] {
+    const anchor = new Date(this.startReal);
+    return this.options.entries.map((e) => (e.schedule.kind === 'rate' ? e.schedule.next(after, anchor) : e.schedule.next(after)));
+  }
+
+  /**
+   * Fires on schedule until the signal aborts; invocations run concurrently with the waiting.
+   * Resolves when aborted, without waiting for invocations still running.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    const next = this.nextTimes(this.now());
+    while (!signal.aborted) {
+      let soonest = -1;
+      for (const [i, t] of next.entries()) {
+        const best = soonest >= 0 ? next[soonest] : null;
+        if (t && (!best || t < best)) soonest = i;
+      }
+      if (soonest < 0) {
+        // Nothing fires again (e.g. a cron for a past year): idle until stopped.
+        await this.clock.sleep(MAX_TIMER_MS, signal);
+        continue;
+      }
+      const at = next[soonest] as Date;
+      const waitMs = (at.getTime() - this.now().getTime()) / this.speed;
+      if (waitMs > MAX_TIMER_MS) {
+        await this.clock.sleep(MAX_TIMER_MS, signal);
+        continue;
+      }
+      if (waitMs > 0) await this.clock.sleep(waitMs, signal);
+      if (signal.aborted) break;
+      const entry = this.options.entries[soonest] as ScheduleEntry;
+      const entryAnchor = new Date(this.startReal);
+      next[soonest] = entry.schedule.kind === 'rate' ? entry.schedule.next(at, entryAnchor) : entry.schedule.next(at);
+      const p = this.fire(entry, at);
+      this.inFlight.add(p);
+      void p.finally(() => this.inFlight.delete(p));
+    }
+  }
+
+  /** Invocations fired by `run` that have not finished. */
+  pending(): Promise<ScheduledRun>[] {
+    return [...this.inFlight];
+  }
+}
