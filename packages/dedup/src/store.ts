@@ -19,7 +19,7 @@ export interface DedupOptions {
   ttlSeconds?: number;
   /** How long a claim blocks others before it may be taken over. Default 900 s: longer than any Lambda timeout. */
   leaseSeconds?: number;
-  /** Conditional writes in flight at once. Default 16. */
+  /** Conditional puts in flight at once (default 64, within the client's 64 keep-alive sockets). */
   concurrency?: number;
   /** Clock in epoch milliseconds (tests move it). */
   now?: () => number;
@@ -94,7 +94,7 @@ export class DedupStore {
     this.table = options.tableName;
     this.ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
     this.leaseMs = (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000;
-    this.concurrency = Math.max(1, options.concurrency ?? 16);
+    this.concurrency = Math.max(1, options.concurrency ?? 64);
     this.now = options.now ?? Date.now;
     if (!(this.ttlSeconds > 0) || !(this.leaseMs > 0)) throw new RangeError('ttlSeconds and leaseSeconds must be positive');
   }
