@@ -21,7 +21,10 @@ export const feedUrlList = z
   .transform((urls) => [...new Set(urls)]);
 
 const ownSchema = {
-  FEED_URLS: feedUrlList,
+  /** The feeds, inline… */
+  FEED_URLS: feedUrlList.optional(),
+  /** …or the name of an SSM parameter holding the same list (changeable without a deploy). */
+  FEED_URLS_PARAMETER: z.string().regex(/^\/?[a-zA-Z0-9_.\-/]{1,2048}$/, 'not an SSM parameter name').optional(),
   /** Per feed, for headers and body together. */
   FETCH_TIMEOUT_MS: envInt(100, 120_000).default(10_000),
   /** A body larger than this (after decompression) fails its feed; it is never buffered whole. */
@@ -32,5 +35,10 @@ const ownSchema = {
   KAFKA_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'not a valid Kafka topic name'),
 };
 
-export const configSchema = z.object({ ...kafkaEnvSchema.shape, ...dynamoEnvSchema.shape, ...ownSchema });
+export const configSchema = z
+  .object({ ...kafkaEnvSchema.shape, ...dynamoEnvSchema.shape, ...ownSchema })
+  .refine((c) => (c.FEED_URLS === undefined) !== (c.FEED_URLS_PARAMETER === undefined), {
+    path: ['FEED_URLS'],
+    message: 'set exactly one of FEED_URLS and FEED_URLS_PARAMETER',
+  });
 export type Config = z.output<typeof configSchema>;

@@ -1,8 +1,10 @@
+import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import { createDynamoDBClient, dynamoOptionsFromEnv } from '@laminar/aws';
 import { DedupStore, publishOnce } from '@laminar/dedup';
 import { getProducer, kafkaEnvSchema } from '@laminar/kafka';
 import { defineHandler, MetricUnit, parseInput } from '@laminar/runtime';
 import { configSchema } from './config.ts';
+import { resolveFeedUrls } from './feed-list.ts';
 import { DynamoFeedState } from './feed-state.ts';
 import { scheduledEventSchema } from './input.ts';
 import { type RunResult, runOnce } from './run.ts';
@@ -28,9 +30,10 @@ export const handler = defineHandler({
     const input = parseInput(scheduledEventSchema, event ?? {});
     if ('id' in input) logger.appendKeys({ scheduledEventId: input.id, scheduledTime: input.time });
 
+    const feedUrls = await resolveFeedUrls(config, (name) => getParameter(name, { maxAge: 300 }));
     const result = await runOnce(
       {
-        feedUrls: config.FEED_URLS,
+        feedUrls,
         topic: config.KAFKA_TOPIC,
         timeoutMs: config.FETCH_TIMEOUT_MS,
         maxBytes: config.MAX_FEED_BYTES,
