@@ -8,7 +8,7 @@ import { LocalBackend, S3Backend, TerraformStack, TerraformVariable } from 'cdkt
 import type { Construct } from 'constructs';
 import type { StateBackend } from './config.ts';
 import { DataBucket } from './constructs/data-bucket.ts';
-import { DataTable } from './constructs/dedup-table.ts';
+import { DataTable } from './constructs/data-table.ts';
 import { NodeFunction, type SecretGrant, type StageResources } from './constructs/node-function.ts';
 import { NodeLayer } from './constructs/node-layer.ts';
 import { PROJECT, stackName } from './naming.ts';

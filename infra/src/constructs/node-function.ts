@@ -14,7 +14,7 @@ import { readArtifact } from '../artifacts.ts';
 import { resourceName } from '../naming.ts';
 import { type PolicyDocument, type PolicyStatement, permissionStatements } from '../policy.ts';
 import type { DataBucket } from './data-bucket.ts';
-import type { DataTable } from './dedup-table.ts';
+import type { DataTable } from './data-table.ts';
 import type { NodeLayer } from './node-layer.ts';
 
 /** A secret reference as the function sees it: the env value (ARN or parameter name) and what reading it takes. */

@@ -2,3 +2,4 @@ export * from './presigner.ts';
 export * from './s3-client.ts';
 export * from './upload.ts';
 export * from './dynamodb-client.ts';
+export * from './dynamodb-tables.ts';

@@ -1,11 +1,7 @@
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  UpdateTimeToLiveCommand,
-  waitUntilTableExists,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ensureTable } from '@laminar/aws';
 import { type DynamoEmulator, type KafkaEmulator, startDynamoDB, startKafka } from '@laminar/emulators';
-import { TABLE_KINDS, type TableKind } from '@laminar/spec';
+import type { TableKind } from '@laminar/spec';
 import type { AwsCredentials } from './invoker.ts';
 
 /** An endpoint setting: embedded unless configured; "aws" = AWS's own endpoint. */
@@ -131,40 +127,13 @@ export async function connectDynamo(
     description = `DynamoDB at ${target.endpoint ?? `AWS (${region})`} (from ${target.source})`;
   }
   try {
-    await Promise.all(Object.entries(tables).map(([name, kind]) => ensureTable(client, name, kind, embedded === undefined)));
+    await Promise.all(Object.entries(tables).map(([name, kind]) => ensureTable(client, name, kind)));
   } catch (err) {
     client.destroy();
     await embedded?.stop();
     throw err;
   }
   return { endpoint: embedded?.endpoint ?? (target.kind === 'external' ? target.endpoint : undefined), region, client, embedded, tables, credentials, description };
-}
-
-/** Creates the table unless it exists; `withTtl` also turns on the kind's TTL (dynalite has no TTL API). */
-export async function ensureTable(client: DynamoDBClient, name: string, kind: TableKind, withTtl: boolean): Promise<'created' | 'exists'> {
-  const { partitionKey, ttlAttribute } = TABLE_KINDS[kind];
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: name,
-        KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
-        AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: 'S' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-  } catch (err) {
-    if ((err as { name?: string }).name === 'ResourceInUseException') return 'exists';
-    throw new Error(`cannot create table ${name}: ${(err as Error).message}`);
-  }
-  if (withTtl) {
-    await waitUntilTableExists({ client, maxWaitTime: 120 }, { TableName: name });
-    await client
-      .send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: ttlAttribute, Enabled: true } }))
-      .catch(() => {
-        // Some emulators lack TTL; expired items then stay, which dedup readers already tolerate.
-      });
-  }
-  return 'created';
 }
 
 /** The embedded broker (librdkafka's mock cluster) or a configured one, reached over PLAINTEXT. */

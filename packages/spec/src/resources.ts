@@ -44,10 +44,33 @@ export interface ResourceNamer {
 }
 
 /**
- * Kinds of tables a spec can declare. The key schema and TTL attribute are facts the dedup
- * package, infra and the runner's emulator all read from here.
+ * Kinds of tables a spec can declare. The key schema and TTL attribute are facts the packages that
+ * write them, infra and the runner's emulator all read from here.
+ * - dedup: claims of item ids (@laminar/dedup)
+ * - idempotency: Powertools Idempotency records (its default attribute names)
+ * - ledger: an append-only record of events per entity (partition) in time order (sort key)
  */
+export interface TableSchema {
+  partitionKey: string;
+  sortKey?: string;
+  ttlAttribute: string;
+}
 export const TABLE_KINDS = {
   dedup: { partitionKey: 'pk', ttlAttribute: 'expiresAt' },
-} as const;
+  idempotency: { partitionKey: 'id', ttlAttribute: 'expiration' },
+  ledger: { partitionKey: 'pk', sortKey: 'sk', ttlAttribute: 'expiresAt' },
+} as const satisfies Record<string, TableSchema>;
 export type TableKind = keyof typeof TABLE_KINDS;
+
+/** The key part of a CreateTable request for a kind (plain data: this package has no AWS SDK). */
+export function tableKeyDefinition(kind: TableKind) {
+  const schema: TableSchema = TABLE_KINDS[kind];
+  const keys = [
+    { name: schema.partitionKey, type: 'HASH' as const },
+    ...(schema.sortKey ? [{ name: schema.sortKey, type: 'RANGE' as const }] : []),
+  ];
+  return {
+    KeySchema: keys.map((k) => ({ AttributeName: k.name, KeyType: k.type })),
+    AttributeDefinitions: keys.map((k) => ({ AttributeName: k.name, AttributeType: 'S' as const })),
+  };
+}

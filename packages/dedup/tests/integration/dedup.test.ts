@@ -57,7 +57,7 @@ describe('ensureTable', () => {
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
-    await expect(ensureTable(client, 'wrong-key', 'dedup')).rejects.toThrow(/partition key "pk"/);
+    await expect(ensureTable(client, 'wrong-key', 'dedup')).rejects.toThrow(/exists with key .*but a dedup table needs \[{"AttributeName":"pk","KeyType":"HASH"}\]/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { DynamodbTable } from '@cdktf/provider-aws/lib/dynamodb-table/index.js';
-import { TABLE_KINDS, type TableKind } from '@laminar/spec';
+import { TABLE_KINDS, type TableKind, type TableSchema, tableKeyDefinition } from '@laminar/spec';
 import { Construct } from 'constructs';
 import { resourceName } from '../naming.ts';
 
@@ -20,14 +20,16 @@ export class DataTable extends Construct {
 
   constructor(scope: Construct, id: string, props: DataTableProps) {
     super(scope, id);
-    const schema = TABLE_KINDS[props.kind];
+    const schema: TableSchema = TABLE_KINDS[props.kind];
+    const keys = tableKeyDefinition(props.kind);
     this.name = resourceName(props.stage, props.logical, 255);
     this.table = new DynamodbTable(this, 'table', {
       name: this.name,
       // Producers run every few minutes in bursts: on-demand costs nothing between runs.
       billingMode: 'PAY_PER_REQUEST',
       hashKey: schema.partitionKey,
-      attribute: [{ name: schema.partitionKey, type: 'S' }],
+      ...(schema.sortKey ? { rangeKey: schema.sortKey } : {}),
+      attribute: keys.AttributeDefinitions.map((a) => ({ name: a.AttributeName, type: a.AttributeType })),
       ttl: { attributeName: schema.ttlAttribute, enabled: true },
       pointInTimeRecovery: { enabled: true },
       // Encryption at rest with the AWS managed key: the functions' roles need no KMS grants.
