@@ -2,3 +2,4 @@ export * from './spec.ts';
 export * from './resources.ts';
 export * from './load.ts';
 export * from './layer.ts';
+export * from './queue.ts';

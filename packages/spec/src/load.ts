@@ -2,6 +2,7 @@ import { readdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { layersFor, loadAllLayers } from './layer.ts';
+import { loadAllQueues } from './queue.ts';
 import { type FunctionSpec, SpecError } from './spec.ts';
 
 export interface LoadedSpec {
@@ -51,12 +52,17 @@ export async function loadAllSpecs(root = findRoot()): Promise<LoadedSpec[]> {
     ? readdirSync(fnDir, { withFileTypes: true }).filter((d) => d.isDirectory() && existsSync(join(fnDir, d.name, 'spec.ts')))
     : [];
   const loaded = await Promise.all(dirs.map((d) => loadSpec(join(fnDir, d.name))));
-  const layers = await loadAllLayers(root);
+  const [layers, queues] = await Promise.all([loadAllLayers(root), loadAllQueues(root)]);
+  const queueNames = new Set(queues.map((q) => q.name));
   const tableKinds = new Map<string, string>();
   for (const l of loaded) {
     const folder = l.dir.split(/[\\/]/).pop();
     if (folder !== l.spec.name) throw new SpecError(`functions/${folder}/spec.ts declares name "${l.spec.name}"; they must match`);
     layersFor(l.spec, layers);
+    const onSuccess = l.spec.async?.onSuccess?.queue;
+    if (onSuccess && !queueNames.has(onSuccess)) {
+      throw new SpecError(`function ${l.spec.name}: async.onSuccess names queue "${onSuccess}", which queues/ does not declare`);
+    }
     for (const t of l.spec.tables) {
       const kind = tableKinds.get(t.name);
       if (kind && kind !== t.kind) throw new SpecError(`table "${t.name}" is declared as ${kind} and as ${t.kind}`);

@@ -23,7 +23,21 @@ export type Permission = z.infer<typeof permission>;
 
 const rateExpression = z.string().regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/);
 
+/**
+ * Objects landing in (or leaving) a bucket, delivered as S3 → EventBridge events. Every target
+ * (function or queue) with the same pattern shares one EventBridge rule: that is the fan-out.
+ */
+export const s3Trigger = z.strictObject({
+  kind: z.literal('s3'),
+  bucket: logicalName,
+  prefix: z.string().max(1024).default(''),
+  suffix: z.string().max(64).default(''),
+  events: z.array(z.enum(['Object Created', 'Object Deleted'])).min(1).default(['Object Created']),
+});
+export type S3Trigger = z.output<typeof s3Trigger>;
+
 export const trigger = z.discriminatedUnion('kind', [
+  s3Trigger,
   z.strictObject({ kind: z.literal('invoke') }),
   z.strictObject({
     kind: z.literal('schedule'),
@@ -37,7 +51,10 @@ export type Trigger = z.infer<typeof trigger>;
 export const asyncConfig = z.strictObject({
   maxRetries: z.number().int().min(0).max(2),
   maxEventAgeS: z.number().int().min(60).max(21600),
+  /** Events that still fail after the retries (or expire) go to the function's own encrypted DLQ. */
   onFailure: z.enum(['dlq']).optional(),
+  /** Optionally, successful invocation records go to a declared queue. */
+  onSuccess: z.strictObject({ queue: logicalName }).optional(),
 });
 
 export const secretRef = z.strictObject({
@@ -135,7 +152,18 @@ export function bucketsOf(spec: FunctionSpec): string[] {
   const names = new Set<string>();
   for (const p of spec.permissions) if ('bucket' in p.resource) names.add(p.resource.bucket);
   for (const v of Object.values(spec.env)) if (typeof v !== 'string' && 'bucket' in v.ref) names.add(v.ref.bucket);
+  for (const t of spec.triggers) if (t.kind === 's3') names.add(t.bucket);
   return [...names].sort();
+}
+
+/** The S3 triggers of a spec. */
+export function s3TriggersOf(spec: FunctionSpec): S3Trigger[] {
+  return spec.triggers.filter((t): t is S3Trigger => t.kind === 's3');
+}
+
+/** A stable key for an S3 event pattern: targets with equal keys share one EventBridge rule. */
+export function s3PatternKey(t: Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix' | 'events'>): string {
+  return JSON.stringify([t.bucket, t.prefix, t.suffix, [...t.events].sort()]);
 }
 
 /** Every Kafka topic a spec names in its env. */

@@ -1,0 +1,21 @@
+import { defineFunction } from '@laminar/spec';
+
+export default defineFunction({
+  name: 'object-audit',
+  description: 'Records every object arriving in bronze/ (key, size, etag, time) in an append-only DynamoDB ledger.',
+  entry: './src/handler.ts',
+  memoryMb: 128,
+  timeoutS: 30,
+  architecture: 'arm64',
+  env: {
+    AUDIT_TABLE: { ref: { table: 'object-arrivals' } },
+    AUDIT_TTL_DAYS: '400',
+    POWERTOOLS_SERVICE_NAME: 'object-audit',
+    POWERTOOLS_METRICS_NAMESPACE: 'Laminar',
+  },
+  tables: [{ name: 'object-arrivals', kind: 'ledger' }],
+  // Same pattern as csv-validator and the bronze-arrivals queue: one EventBridge rule feeds all three.
+  triggers: [{ kind: 's3', bucket: 'lake', prefix: 'bronze/', suffix: '.csv' }],
+  permissions: [{ actions: ['dynamodb:PutItem'], resource: { table: 'object-arrivals' } }],
+  async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' },
+});
