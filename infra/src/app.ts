@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import type { LoadedLayer, LoadedSpec } from '@laminar/spec';
+import type { LoadedLayer, LoadedSpec, QueueSpec } from '@laminar/spec';
 import { App } from 'cdktf';
 import type { AppSettings } from './config.ts';
 import { LaminarStack } from './stack.ts';
@@ -7,6 +7,7 @@ import { LaminarStack } from './stack.ts';
 export interface BuildAppOptions extends AppSettings {
   specs: readonly LoadedSpec[];
   layers?: readonly LoadedLayer[];
+  queues?: readonly QueueSpec[];
   outdir: string;
 }
 
@@ -26,6 +27,7 @@ export function buildApp(opts: BuildAppOptions): { app: App; stacks: LaminarStac
         ...(opts.bucketSuffix ? { bucketSuffix: opts.bucketSuffix } : {}),
         specs: opts.specs,
         layers: opts.layers ?? [],
+        queues: opts.queues ?? [],
         ...(opts.settings ? { settings: opts.settings } : {}),
         outdir: opts.outdir,
       }),

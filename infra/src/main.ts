@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { findRoot, loadAllLayers, loadAllSpecs } from '@laminar/spec';
+import { findRoot, loadAllLayers, loadAllQueues, loadAllSpecs } from '@laminar/spec';
 import { buildApp } from './app.ts';
 import { settingsFromEnv } from './config.ts';
 
@@ -10,8 +10,8 @@ export const OUTDIR = fileURLToPath(new URL('../cdktf.out', import.meta.url));
 export async function synth(): Promise<{ outdir: string; stacks: string[] }> {
   const settings = settingsFromEnv();
   const root = findRoot(fileURLToPath(new URL('.', import.meta.url)));
-  const [specs, layers] = await Promise.all([loadAllSpecs(root), loadAllLayers(root)]);
-  const { app, stacks } = buildApp({ ...settings, specs, layers, outdir: OUTDIR });
+  const [specs, layers, queues] = await Promise.all([loadAllSpecs(root), loadAllLayers(root), loadAllQueues(root)]);
+  const { app, stacks } = buildApp({ ...settings, specs, layers, queues, outdir: OUTDIR });
   app.synth();
   return { outdir: OUTDIR, stacks: stacks.map((s) => s.node.id) };
 }

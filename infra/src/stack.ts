@@ -3,14 +3,28 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition/index.js';
 import { DataAwsSecretsmanagerSecret } from '@cdktf/provider-aws/lib/data-aws-secretsmanager-secret/index.js';
-import { bucketsOf, type LoadedLayer, type LoadedSpec, type SecretRef, type Setting, writesTo } from '@laminar/spec';
+import { S3BucketNotification } from '@cdktf/provider-aws/lib/s3-bucket-notification/index.js';
+import {
+  bucketsOf,
+  type LoadedLayer,
+  type LoadedSpec,
+  type QueueSpec,
+  type S3Trigger,
+  type SecretRef,
+  type Setting,
+  s3PatternKey,
+  s3TriggersOf,
+  writesTo,
+} from '@laminar/spec';
 import { LocalBackend, S3Backend, TerraformStack, TerraformVariable } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { StateBackend } from './config.ts';
 import { DataBucket } from './constructs/data-bucket.ts';
 import { DataTable } from './constructs/data-table.ts';
 import { NodeFunction, type SecretGrant, type StageResources } from './constructs/node-function.ts';
+import { EventQueue } from './constructs/event-queue.ts';
 import { NodeLayer } from './constructs/node-layer.ts';
+import { S3EventRoute } from './constructs/s3-event-route.ts';
 import { PROJECT, stackName } from './naming.ts';
 
 export interface LaminarStackProps {
@@ -21,6 +35,7 @@ export interface LaminarStackProps {
   bucketSuffix?: string;
   specs: readonly LoadedSpec[];
   layers: readonly LoadedLayer[];
+  queues?: readonly QueueSpec[];
   /** Stage settings known at synth time; the rest become Terraform variables given at plan time. */
   settings?: Partial<Record<Setting, string>>;
   /** The app's outdir; artifact paths are made relative to this stack's folder inside it. */
@@ -32,6 +47,8 @@ export class LaminarStack extends TerraformStack {
   readonly functions = new Map<string, NodeFunction>();
   readonly tables = new Map<string, DataTable>();
   readonly layers = new Map<string, NodeLayer>();
+  readonly queues = new Map<string, EventQueue>();
+  readonly routes: S3EventRoute[] = [];
 
   constructor(scope: Construct, props: LaminarStackProps) {
     const name = stackName(props.stage);
@@ -62,7 +79,10 @@ export class LaminarStack extends TerraformStack {
     }
 
     const specs = [...props.specs].sort((a, b) => a.spec.name.localeCompare(b.spec.name));
-    const logical = [...new Set(specs.flatMap((l) => bucketsOf(l.spec)))].sort();
+    const queueSpecs = [...(props.queues ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+    const logical = [
+      ...new Set([...specs.flatMap((l) => bucketsOf(l.spec)), ...queueSpecs.flatMap((q) => q.subscribe.map((t) => t.bucket))]),
+    ].sort();
     for (const b of logical) {
       const written = specs.some((l) => writesTo(l.spec, b));
       this.buckets.set(
@@ -129,10 +149,13 @@ export class LaminarStack extends TerraformStack {
       return grant;
     };
 
+    for (const q of queueSpecs) this.queues.set(q.name, new EventQueue(this, `queue-${q.name}`, { stage, queue: q }));
+
     const resources: StageResources = {
       buckets: this.buckets,
       tables: this.tables,
       layers: this.layers,
+      queues: this.queues,
       secret,
       setting,
       // One cluster can serve several stages: topics carry the stage as a prefix.
@@ -141,6 +164,38 @@ export class LaminarStack extends TerraformStack {
     for (const loaded of specs) {
       this.functions.set(loaded.spec.name, new NodeFunction(this, `fn-${loaded.spec.name}`, { stage, loaded, resources, stackDir }));
     }
+    this.routeS3Events(stage, specs, queueSpecs);
+  }
+
+  /** S3 → EventBridge: each bucket with subscribers sends its events; one rule per distinct pattern. */
+  private routeS3Events(stage: string, specs: LoadedSpec[], queueSpecs: QueueSpec[]): void {
+    const groups = new Map<string, { pattern: S3Trigger; functions: NodeFunction[]; queues: EventQueue[] }>();
+    const group = (t: S3Trigger) => {
+      const key = s3PatternKey(t);
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { pattern: t, functions: [], queues: [] }));
+      return g;
+    };
+    for (const l of specs) for (const t of s3TriggersOf(l.spec)) group(t).functions.push(this.functions.get(l.spec.name) as NodeFunction);
+    for (const q of queueSpecs) for (const t of q.subscribe) group(t).queues.push(this.queues.get(q.name) as EventQueue);
+
+    const buckets = [...new Set([...groups.values()].map((g) => g.pattern.bucket))].sort();
+    for (const b of buckets) {
+      new S3BucketNotification(this, `bucket-${b}-events`, { bucket: (this.buckets.get(b) as DataBucket).bucket.id, eventbridge: true });
+    }
+    const rulesPerQueue = new Map<EventQueue, string[]>();
+    for (const [, g] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
+      const route = new S3EventRoute(this, `route-${this.routes.length}`, {
+        stage,
+        pattern: g.pattern,
+        bucket: this.buckets.get(g.pattern.bucket) as DataBucket,
+        functions: g.functions,
+        queues: g.queues,
+      });
+      this.routes.push(route);
+      for (const q of g.queues) rulesPerQueue.set(q, [...(rulesPerQueue.get(q) ?? []), route.rule.arn]);
+    }
+    for (const [q, arns] of rulesPerQueue) q.allowRules(arns);
   }
 }
 

@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { artifactPaths, defineFunction, type FunctionSpec, type LoadedLayer, type LoadedSpec, loadAllLayers, loadSpec } from '@laminar/spec';
+import {
+  artifactPaths,
+  defineFunction,
+  type FunctionSpec,
+  type LoadedLayer,
+  type LoadedSpec,
+  loadAllLayers,
+  loadAllQueues,
+  loadSpec,
+  type QueueSpec,
+} from '@laminar/spec';
 import { buildApp } from '../src/app.ts';
 import type { AppSettings } from '../src/config.ts';
 import { REPO_ROOT, TEST_TMP } from './paths.ts';
@@ -72,6 +82,14 @@ export async function producers(root: string): Promise<{ specs: LoadedSpec[]; la
   return { specs, layers };
 }
 
+/** The real bronze → silver specs (csv-validator, object-audit) and the queues/ declarations. */
+export async function lake(root: string): Promise<{ specs: LoadedSpec[]; queues: QueueSpec[] }> {
+  const specs = await Promise.all(
+    ['csv-validator', 'object-audit'].map(async (name) => fakeArtifact(root, (await loadSpec(join(REPO_ROOT, 'functions', name))).spec)),
+  );
+  return { specs, queues: await loadAllQueues(REPO_ROOT) };
+}
+
 export const defaultSettings: AppSettings = {
   stages: ['dev'],
   region: 'eu-west-1',
@@ -98,9 +116,10 @@ export function synthInto(
   specs: LoadedSpec[],
   settings: Partial<AppSettings> = {},
   layers: LoadedLayer[] = [],
+  queues: QueueSpec[] = [],
 ): Synthesized {
   const outdir = join(root, 'infra', 'cdktf.out');
-  const { app } = buildApp({ ...defaultSettings, ...settings, specs, layers, outdir });
+  const { app } = buildApp({ ...defaultSettings, ...settings, specs, layers, queues, outdir });
   app.synth();
   const stackDir = (stack: string) => join(outdir, 'stacks', stack);
   const raw = (stack: string) => readFileSync(join(stackDir(stack), 'cdk.tf.json'), 'utf8');

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { terraformPrerequisites, validateStackDir, writeCliConfig } from '../src/terraform.ts';
-import { fakeArtifact, fakeRoot, nightlyReport, pdfManifest, producers, synthInto, TEST_TMP } from './fixtures.ts';
+import { fakeArtifact, fakeRoot, lake, nightlyReport, pdfManifest, producers, synthInto, TEST_TMP } from './fixtures.ts';
 
 const pre = terraformPrerequisites();
 // Skipping silently in CI would report a check that never ran as passed.
@@ -17,10 +17,10 @@ describe.skipIf(skip)('terraform validate (offline provider mirror)', () => {
     const local = fakeRoot();
     const s3 = fakeRoot();
     const kafka = await producers(local);
+    const bronze = await lake(local);
+    const everything = [await pdfManifest(local), fakeArtifact(local, nightlyReport), ...kafka.specs, ...bronze.specs];
     const stacks = [
-      synthInto(local, [await pdfManifest(local), fakeArtifact(local, nightlyReport), ...kafka.specs], {}, kafka.layers).stackDir(
-        'laminar-dev',
-      ),
+      synthInto(local, everything, {}, kafka.layers, bronze.queues).stackDir('laminar-dev'),
       synthInto(s3, [await pdfManifest(s3)], {
         stages: ['prod'],
         backend: { kind: 's3', bucket: 'tf-state', region: 'eu-west-1' },

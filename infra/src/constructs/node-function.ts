@@ -15,6 +15,7 @@ import { resourceName } from '../naming.ts';
 import { type PolicyDocument, type PolicyStatement, permissionStatements } from '../policy.ts';
 import type { DataBucket } from './data-bucket.ts';
 import type { DataTable } from './data-table.ts';
+import type { EventQueue } from './event-queue.ts';
 import type { NodeLayer } from './node-layer.ts';
 
 /** A secret reference as the function sees it: the env value (ARN or parameter name) and what reading it takes. */
@@ -29,6 +30,7 @@ export interface StageResources {
   buckets: ReadonlyMap<string, DataBucket>;
   tables: ReadonlyMap<string, DataTable>;
   layers: ReadonlyMap<string, NodeLayer>;
+  queues: ReadonlyMap<string, EventQueue>;
   secret(ref: SecretRef): SecretGrant;
   setting(name: Setting): string;
   topic(logical: string): string;
@@ -70,6 +72,7 @@ export class NodeFunction extends Construct {
     const bucket = (logical: string) => lookup(resources.buckets, 'bucket', logical);
     const table = (logical: string) => lookup(resources.tables, 'table', logical);
     const secrets = spec.secrets.map((ref) => ({ ref, grant: resources.secret(ref) }));
+    const onSuccess = spec.async?.onSuccess ? lookup(resources.queues, 'queue', spec.async.onSuccess.queue) : undefined;
 
     // Created here rather than by Lambda on first write, so retention applies from the start and
     // the role can be scoped to this one group.
@@ -123,7 +126,9 @@ export class NodeFunction extends Construct {
       ...permissionStatements(spec, { bucket: (logical) => bucket(logical).arn, table: (logical) => table(logical).arn }),
       // Read access to exactly the secrets the spec references, nothing else in Secrets Manager / SSM.
       ...secrets.map(({ grant }) => ({ Effect: 'Allow' as const, Action: grant.actions, Resource: [grant.arn] })),
+      // Lambda sends destination records with the function's role.
       ...(this.dlq ? [{ Effect: 'Allow' as const, Action: ['sqs:SendMessage'], Resource: [this.dlq.arn] }] : []),
+      ...(onSuccess ? [{ Effect: 'Allow' as const, Action: ['sqs:SendMessage'], Resource: [onSuccess.arn] }] : []),
     ];
     const policy: PolicyDocument = { Version: '2012-10-17', Statement: statements };
     const rolePolicy = new IamRolePolicy(this, 'policy', {
@@ -167,7 +172,14 @@ export class NodeFunction extends Construct {
         functionName: this.fn.functionName,
         maximumRetryAttempts: spec.async.maxRetries,
         maximumEventAgeInSeconds: spec.async.maxEventAgeS,
-        ...(this.dlq ? { destinationConfig: { onFailure: { destination: this.dlq.arn } } } : {}),
+        ...(this.dlq || onSuccess
+          ? {
+              destinationConfig: {
+                ...(this.dlq ? { onFailure: { destination: this.dlq.arn } } : {}),
+                ...(onSuccess ? { onSuccess: { destination: onSuccess.arn } } : {}),
+              },
+            }
+          : {}),
         // Lambda checks at configuration time that the role may send to the destination.
         dependsOn: [rolePolicy],
       });
@@ -177,6 +189,9 @@ export class NodeFunction extends Construct {
       switch (trigger.kind) {
         case 'invoke':
           // Invoked directly by callers with lambda:InvokeFunction on their own side: nothing to add.
+          return;
+        case 's3':
+          // Routed by the stack: one EventBridge rule per pattern serves every function and queue on it.
           return;
         case 'schedule': {
           const rule = new CloudwatchEventRule(this, `schedule-${i}`, {

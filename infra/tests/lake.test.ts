@@ -1,0 +1,119 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { s3EventPattern } from '../src/constructs/s3-event-route.ts';
+import type { PolicyDocument } from '../src/policy.ts';
+import { fakeRoot, lake, resourcesOf, type StackJson, synthInto } from './fixtures.ts';
+
+let json: StackJson;
+
+beforeAll(async () => {
+  const root = fakeRoot();
+  const { specs, queues } = await lake(root);
+  json = synthInto(root, specs, {}, [], queues).json('laminar-dev');
+});
+
+const all = (type: string) => resourcesOf(json, type);
+const idOf = (type: string, key: string, value: string) => {
+  const entries = Object.entries(json.resource[type] ?? {}).filter(([, r]) => r[key] === value);
+  expect(entries, `${type} ${key}=${value}`).toHaveLength(1);
+  return (entries[0] as [string, unknown])[0];
+};
+const ref = (type: string, key: string, value: string, attr: string) => `\${${type}.${idOf(type, key, value)}.${attr}}`;
+
+describe('bronze → silver fan-out', () => {
+  it('sends the lake bucket’s events to EventBridge', () => {
+    const notifications = all('aws_s3_bucket_notification');
+    expect(notifications).toHaveLength(1);
+    expect(notifications[0]).toMatchObject({ bucket: ref('aws_s3_bucket', 'bucket', 'laminar-dev-lake', 'id'), eventbridge: true });
+  });
+
+  it('routes one upload to three targets through one rule', () => {
+    const rules = all('aws_cloudwatch_event_rule');
+    expect(rules).toHaveLength(1);
+    const rule = rules[0] as { name: string; event_pattern: string };
+    expect(JSON.parse(rule.event_pattern)).toEqual({
+      source: ['aws.s3'],
+      'detail-type': ['Object Created'],
+      detail: { bucket: { name: ['laminar-dev-lake'] }, object: { key: [{ wildcard: 'bronze/*.csv' }] } },
+    });
+    const ruleName = ref('aws_cloudwatch_event_rule', 'name', rule.name, 'name');
+    const targets = all('aws_cloudwatch_event_target');
+    expect(targets.map((t) => t.rule)).toEqual([ruleName, ruleName, ruleName]);
+    expect(targets.map((t) => t.arn).sort()).toEqual(
+      [
+        ref('aws_lambda_function', 'function_name', 'laminar-dev-csv-validator', 'arn'),
+        ref('aws_lambda_function', 'function_name', 'laminar-dev-object-audit', 'arn'),
+        ref('aws_sqs_queue', 'name', 'laminar-dev-bronze-arrivals', 'arn'),
+      ].sort(),
+    );
+    const permissions = all('aws_lambda_permission');
+    expect(permissions).toHaveLength(2);
+    for (const p of permissions) expect(p).toMatchObject({ principal: 'events.amazonaws.com', source_arn: ref('aws_cloudwatch_event_rule', 'name', rule.name, 'arn') });
+  });
+
+  it('lets only that rule send to the encrypted downstream queue', () => {
+    expect(all('aws_sqs_queue').every((q) => q.sqs_managed_sse_enabled === true)).toBe(true);
+    const [policy] = all('aws_sqs_queue_policy');
+    const doc = JSON.parse((policy as { policy: string }).policy) as { Statement: Array<Record<string, unknown>> };
+    expect(doc.Statement).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Condition: { ArnEquals: { 'aws:SourceArn': [expect.stringMatching(/^\$\{aws_cloudwatch_event_rule\.[\w-]+\.arn\}$/)] } },
+      }),
+    ]);
+  });
+
+  it('gives each async function two retries, an encrypted DLQ and an alarm on it', () => {
+    const configs = all('aws_lambda_function_event_invoke_config');
+    expect(configs).toHaveLength(2);
+    for (const c of configs) {
+      expect(c).toMatchObject({ maximum_retry_attempts: 2, maximum_event_age_in_seconds: 3600 });
+      expect((c.destination_config as { on_failure: { destination: string } }).on_failure.destination).toMatch(/^\$\{aws_sqs_queue\.[\w-]*dlq[\w-]*\.arn\}$/);
+    }
+    expect(all('aws_cloudwatch_metric_alarm').map((a) => a.alarm_name).sort()).toEqual([
+      'laminar-dev-csv-validator-dlq-not-empty',
+      'laminar-dev-object-audit-dlq-not-empty',
+    ]);
+  });
+
+  it('creates the idempotency and ledger tables with their kinds’ keys', () => {
+    expect(all('aws_dynamodb_table').find((t) => t.name === 'laminar-dev-csv-idempotency')).toMatchObject({
+      hash_key: 'id',
+      ttl: { attribute_name: 'expiration', enabled: true },
+    });
+    expect(all('aws_dynamodb_table').find((t) => t.name === 'laminar-dev-object-arrivals')).toMatchObject({
+      hash_key: 'pk',
+      range_key: 'sk',
+      attribute: [
+        { name: 'pk', type: 'S' },
+        { name: 'sk', type: 'S' },
+      ],
+    });
+  });
+
+  it('lets csv-validator read bronze/ and write silver/ and quarantine/ only', () => {
+    const policy = JSON.parse(
+      (all('aws_iam_role_policy').find((p) => p.name === 'laminar-dev-csv-validator') as { policy: string }).policy,
+    ) as PolicyDocument;
+    const bucket = ref('aws_s3_bucket', 'bucket', 'laminar-dev-lake', 'arn');
+    const s3 = policy.Statement.filter((s) => s.Action.some((a) => a.startsWith('s3:')));
+    expect(s3).toEqual([
+      { Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: [`${bucket}/bronze/*`] },
+      { Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: [`${bucket}/silver/*`] },
+      { Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: [`${bucket}/quarantine/*`] },
+    ]);
+  });
+});
+
+describe('s3EventPattern', () => {
+  it('uses prefix or suffix matchers alone, a wildcard for both, escaping literal stars', () => {
+    const base = { bucket: 'lake', events: ['Object Created' as const] };
+    expect(s3EventPattern('b', { ...base, prefix: 'in/', suffix: '' }).detail).toEqual({ bucket: { name: ['b'] }, object: { key: [{ prefix: 'in/' }] } });
+    expect(s3EventPattern('b', { ...base, prefix: '', suffix: '.csv' }).detail).toEqual({ bucket: { name: ['b'] }, object: { key: [{ suffix: '.csv' }] } });
+    expect(s3EventPattern('b', { ...base, prefix: '', suffix: '' }).detail).toEqual({ bucket: { name: ['b'] } });
+    expect(s3EventPattern('b', { ...base, prefix: 'a*b/', suffix: '.csv' }).detail).toEqual({
+      bucket: { name: ['b'] },
+      object: { key: [{ wildcard: 'a\\*b/*.csv' }] },
+    });
+  });
+});
