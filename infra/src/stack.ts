@@ -172,9 +172,11 @@ export class LaminarStack extends TerraformStack {
     const groups = new Map<string, { pattern: S3Trigger; functions: NodeFunction[]; queues: EventQueue[] }>();
     const group = (t: S3Trigger) => {
       const key = s3PatternKey(t);
-      let g = groups.get(key);
-      if (!g) groups.set(key, (g = { pattern: t, functions: [], queues: [] }));
-      return g;
+      const found = groups.get(key);
+      if (found) return found;
+      const created = { pattern: t, functions: [] as NodeFunction[], queues: [] as EventQueue[] };
+      groups.set(key, created);
+      return created;
     };
     for (const l of specs) for (const t of s3TriggersOf(l.spec)) group(t).functions.push(this.functions.get(l.spec.name) as NodeFunction);
     for (const q of queueSpecs) for (const t of q.subscribe) group(t).queues.push(this.queues.get(q.name) as EventQueue);
