@@ -1,4 +1,7 @@
+import { kafkaProducerSpec } from '@laminar/kafka/spec';
 import { defineFunction } from '@laminar/spec';
+
+const kafka = kafkaProducerSpec({ clientId: 'polymarket-producer', topic: 'polymarket-prices' });
 
 export default defineFunction({
   name: 'polymarket-producer',
@@ -6,9 +9,8 @@ export default defineFunction({
   entry: './src/handler.ts',
   memoryMb: 256,
   timeoutS: 300,
-  // The Kafka layer's native client is built for x86_64.
-  architecture: 'x86_64',
-  layers: ['kafka-layer'],
+  architecture: kafka.architecture,
+  layers: [...kafka.layers],
   env: {
     GAMMA_API_URL: 'https://gamma-api.polymarket.com',
     CLOB_API_URL: 'https://clob.polymarket.com',
@@ -16,15 +18,11 @@ export default defineFunction({
     HTTP_TIMEOUT_MS: '10000',
     DEDUP_TABLE: { ref: { table: 'polymarket-dedup' } },
     DEDUP_TTL_DAYS: '7',
-    KAFKA_TOPIC: { ref: { topic: 'polymarket-prices' } },
-    KAFKA_BOOTSTRAP_SERVERS: { ref: { setting: 'kafkaBootstrapServers' } },
-    KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
-    KAFKA_SASL_MECHANISM: 'PLAIN',
-    KAFKA_CLIENT_ID: 'polymarket-producer',
+    ...kafka.env,
     POWERTOOLS_SERVICE_NAME: 'polymarket-producer',
     POWERTOOLS_METRICS_NAMESPACE: 'Laminar',
   },
-  secrets: [{ name: 'KAFKA_CREDENTIALS_SECRET_ARN', from: 'secretsmanager', id: 'kafka-credentials' }],
+  secrets: [...kafka.secrets],
   tables: [{ name: 'polymarket-dedup', kind: 'dedup' }],
   triggers: [{ kind: 'schedule', expression: 'rate(5 minutes)' }],
   permissions: [
@@ -38,7 +36,7 @@ export default defineFunction({
     env: {
       GAMMA_API_URL: '{fixtures}/gamma',
       CLOB_API_URL: '{fixtures}/clob',
-      KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT',
+      ...kafka.localEnv,
     },
   },
 });

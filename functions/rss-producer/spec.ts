@@ -1,4 +1,7 @@
+import { kafkaProducerSpec } from '@laminar/kafka/spec';
 import { defineFunction } from '@laminar/spec';
+
+const kafka = kafkaProducerSpec({ clientId: 'rss-producer', topic: 'rss-items' });
 
 export default defineFunction({
   name: 'rss-producer',
@@ -6,24 +9,19 @@ export default defineFunction({
   entry: './src/handler.ts',
   memoryMb: 256,
   timeoutS: 300,
-  // The Kafka layer's native client is built for x86_64.
-  architecture: 'x86_64',
-  layers: ['kafka-layer'],
+  architecture: kafka.architecture,
+  layers: [...kafka.layers],
   env: {
     FEED_URLS: 'https://feeds.bbci.co.uk/news/world/rss.xml,https://www.theguardian.com/world/rss,https://rss.nytimes.com/services/xml/rss/nyt/World.xml',
     FETCH_TIMEOUT_MS: '10000',
     MAX_FEED_BYTES: '5242880',
     DEDUP_TABLE: { ref: { table: 'rss-dedup' } },
     DEDUP_TTL_DAYS: '7',
-    KAFKA_TOPIC: { ref: { topic: 'rss-items' } },
-    KAFKA_BOOTSTRAP_SERVERS: { ref: { setting: 'kafkaBootstrapServers' } },
-    KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
-    KAFKA_SASL_MECHANISM: 'PLAIN',
-    KAFKA_CLIENT_ID: 'rss-producer',
+    ...kafka.env,
     POWERTOOLS_SERVICE_NAME: 'rss-producer',
     POWERTOOLS_METRICS_NAMESPACE: 'Laminar',
   },
-  secrets: [{ name: 'KAFKA_CREDENTIALS_SECRET_ARN', from: 'secretsmanager', id: 'kafka-credentials' }],
+  secrets: [...kafka.secrets],
   tables: [{ name: 'rss-dedup', kind: 'dedup' }],
   triggers: [{ kind: 'schedule', expression: 'rate(15 minutes)' }],
   permissions: [
@@ -36,7 +34,7 @@ export default defineFunction({
   local: {
     env: {
       FEED_URLS: '{fixtures}/feeds/world.xml,{fixtures}/feeds/tech-atom.xml,{fixtures}/feeds/science-rdf.xml',
-      KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT',
+      ...kafka.localEnv,
     },
   },
 });
