@@ -2,7 +2,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCom
 import { createS3Client } from '@laminar/aws';
 import { type S3Emulator, startS3 } from '@laminar/emulators';
 import { DeadlineExceededError } from '@laminar/runtime';
-import type { Context } from 'aws-lambda';
+import { lambdaContext } from '@laminar/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config.ts';
 import { inputSchema } from '../../src/input.ts';
@@ -145,23 +145,7 @@ describe('writeManifest against a real S3 server', () => {
 });
 
 describe('the handler', () => {
-  function context(remainingMs: number, id: string): Context {
-    const end = Date.now() + remainingMs;
-    return {
-      awsRequestId: id,
-      functionName: 'pdf-manifest',
-      functionVersion: '$LATEST',
-      invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:pdf-manifest',
-      memoryLimitInMB: '256',
-      logGroupName: '/aws/lambda/pdf-manifest',
-      logStreamName: 'local',
-      callbackWaitsForEmptyEventLoop: true,
-      getRemainingTimeInMillis: () => end - Date.now(),
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    };
-  }
+  const context = (remainingMs: number, requestId: string) => lambdaContext('pdf-manifest', { remainingMs, requestId });
 
   it('refuses bad input with one clear error and writes nothing', async () => {
     Object.assign(process.env, {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDBClient } from '@laminar/aws';
+import { lambdaContext } from '@laminar/runtime/testing';
 import { DedupStore, ensureTable } from '@laminar/dedup';
 import {
   type DynamoEmulator,
@@ -11,7 +12,6 @@ import {
   startHttpFixtures,
   startKafka,
 } from '@laminar/emulators';
-import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEDUP_SCOPE } from '../../src/run.ts';
 
@@ -27,23 +27,7 @@ let fixtures: HttpFixtures;
 let client: DynamoDBClient;
 let markets = JSON.parse(fixture('http/gamma/markets.json')) as Record<string, unknown>[];
 
-function context(remainingMs: number, id: string): Context {
-  const end = Date.now() + remainingMs;
-  return {
-    awsRequestId: id,
-    functionName: 'polymarket-producer',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:polymarket-producer',
-    memoryLimitInMB: '256',
-    logGroupName: '/aws/lambda/polymarket-producer',
-    logStreamName: 'local',
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => end - Date.now(),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+const context = (remainingMs: number, requestId: string) => lambdaContext('polymarket-producer', { remainingMs, requestId });
 
 /** EMF documents written to stdout during `fn`. */
 async function emfDuring<T>(fn: () => Promise<T>): Promise<{ value: T; metrics: Record<string, unknown> }> {

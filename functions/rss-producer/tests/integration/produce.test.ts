@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDBClient } from '@laminar/aws';
+import { lambdaContext } from '@laminar/runtime/testing';
 import { DedupStore, ensureTable, publishOnce } from '@laminar/dedup';
 import {
   type ConsumedKafkaMessage,
@@ -13,7 +14,6 @@ import {
   startKafka,
 } from '@laminar/emulators';
 import { type Envelope, getProducer, type KafkaEnv } from '@laminar/kafka';
-import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoFeedState } from '../../src/feed-state.ts';
 import type { RssItem } from '../../src/normalize.ts';
@@ -135,23 +135,7 @@ describe('the producer against embedded Kafka and DynamoDB', () => {
 });
 
 describe('the Lambda handler', () => {
-  function context(remainingMs: number, id: string): Context {
-    const end = Date.now() + remainingMs;
-    return {
-      awsRequestId: id,
-      functionName: 'rss-producer',
-      functionVersion: '$LATEST',
-      invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:rss-producer',
-      memoryLimitInMB: '256',
-      logGroupName: '/aws/lambda/rss-producer',
-      logStreamName: 'local',
-      callbackWaitsForEmptyEventLoop: true,
-      getRemainingTimeInMillis: () => end - Date.now(),
-      done: () => undefined,
-      fail: () => undefined,
-      succeed: () => undefined,
-    };
-  }
+  const context = (remainingMs: number, requestId: string) => lambdaContext('rss-producer', { remainingMs, requestId });
 
   it('runs from its environment on a scheduled event, and refuses an event that is not one', async () => {
     const table = 'laminar-local-rss-dedup-handler';

@@ -1,4 +1,3 @@
-import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import {
@@ -12,24 +11,9 @@ import {
   loadConfig,
   parseInput,
 } from '../../src/index.ts';
+import { lambdaContext } from '../../src/testing.ts';
 
-function lambdaContext(remainingMs = 30_000): Context {
-  const deadline = Date.now() + remainingMs;
-  return {
-    awsRequestId: 'req-1',
-    functionName: 'demo',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:demo',
-    memoryLimitInMB: '256',
-    logGroupName: '/aws/lambda/demo',
-    logStreamName: 's',
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => deadline - Date.now(),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+const context = (remainingMs = 30_000) => lambdaContext('demo', { remainingMs, requestId: 'req-1' });
 
 const schema = z.object({ TABLE: z.string().min(1), LIMIT: envInt(1, 10).default(5) });
 
@@ -96,9 +80,9 @@ describe('defineHandler', () => {
         return `${deps.client}:${config.TABLE}:${config.LIMIT}`;
       },
     });
-    expect(await handler({}, lambdaContext())).toBe('c:t:5');
-    await expect(handler({ fail: 'client' }, lambdaContext())).rejects.toThrow(ClientError);
-    await expect(handler({ fail: 'server' }, lambdaContext())).rejects.toThrow('boom');
+    expect(await handler({}, context())).toBe('c:t:5');
+    await expect(handler({ fail: 'client' }, context())).rejects.toThrow(ClientError);
+    await expect(handler({ fail: 'server' }, context())).rejects.toThrow('boom');
     expect(init).toHaveBeenCalledTimes(1);
     const lines = out.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const logs = lines.filter((l) => 'level' in l);
