@@ -2,7 +2,7 @@ import { defineFunction } from '@laminar/spec';
 
 export default defineFunction({
   name: 'object-audit',
-  description: 'Records every object arriving in bronze/ (key, size, etag, time) in an append-only DynamoDB ledger.',
+  description: 'Records every object arriving in bronze/ (key, size, etag, time) in a DynamoDB ledger (one item per arrival; a redelivered event overwrites its own item).',
   entry: './src/handler.ts',
   memoryMb: 128,
   timeoutS: 30,

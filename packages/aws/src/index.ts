@@ -3,3 +3,4 @@ export * from './s3-client.ts';
 export * from './upload.ts';
 export * from './dynamodb-client.ts';
 export * from './dynamodb-tables.ts';
+export * from './s3-events.ts';

@@ -1,0 +1,39 @@
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDynamoDBClient, dynamoOptionsFromEnv, parseS3Event } from '@laminar/aws';
+import { DeadlineExceededError, defineHandler, MetricUnit } from '@laminar/runtime';
+import { type RecordResult, recordArrivals } from './audit.ts';
+import { configSchema } from './config.ts';
+
+export type { RecordResult };
+
+export const handler = defineHandler({
+  config: configSchema,
+  init: ({ config }) => ({ db: DynamoDBDocumentClient.from(createDynamoDBClient(dynamoOptionsFromEnv(config))) }),
+  handle: async (event: unknown, { config, deps, lambda, deadline, logger, metrics }): Promise<RecordResult> => {
+    // A shape that is not an S3 object event is an InputValidationError: async retries cannot help,
+    // so it goes to the DLQ with the reason instead of being recorded as something it is not.
+    const refs = parseS3Event(event);
+    logger.appendKeys({ objects: refs.map((r) => `${r.bucket}/${r.key}`) });
+
+    // Writes are idempotent, so stopping early only costs a retry; what it buys is a clear error
+    // instead of Lambda's timeout killing a request the SDK is still retrying.
+    const stop = new AbortController();
+    const timer = setTimeout(
+      () => stop.abort(new DeadlineExceededError(`stopped before the function timeout; ${lambda.getRemainingTimeInMillis()} ms left`)),
+      Math.max(0, deadline.remainingMs()),
+    );
+    try {
+      const result = await recordArrivals(refs, {
+        db: deps.db,
+        tableName: config.AUDIT_TABLE,
+        ttlDays: config.AUDIT_TTL_DAYS,
+        signal: stop.signal,
+      });
+      metrics.addMetric('ObjectsRecorded', MetricUnit.Count, result.recorded);
+      logger.info('arrivals recorded', { recorded: result.recorded, events: refs.map((r) => r.eventName) });
+      return result;
+    } finally {
+      clearTimeout(timer);
+    }
+  },
+});
