@@ -1,5 +1,6 @@
-/** Every resource name starts with this, so one account can host several projects side by side. */
-export const PROJECT = 'laminar';
+import { PROJECT } from '@laminar/spec';
+
+export { PROJECT, resourceName } from '@laminar/spec';
 
 const STAGE = /^[a-z](?:[a-z0-9-]{0,10}[a-z0-9])?$/;
 
@@ -18,8 +19,3 @@ export function stackName(stage: string): string {
   return `${PROJECT}-${stage}`;
 }
 
-export function resourceName(stage: string, name: string, limit = 64): string {
-  const full = `${PROJECT}-${stage}-${name}`;
-  if (full.length > limit) throw new Error(`resource name "${full}" is longer than ${limit} characters`);
-  return full;
-}

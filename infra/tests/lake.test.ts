@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { s3EventPattern } from '../src/constructs/s3-event-route.ts';
+import { s3EventPattern } from '@laminar/spec';
 import type { PolicyDocument } from '../src/policy.ts';
 import { fakeRoot, lake, resourcesOf, type StackJson, synthInto } from './fixtures.ts';
 

@@ -1,8 +1,7 @@
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy/index.js';
-import type { QueueSpec } from '@laminar/spec';
+import { type QueueSpec, queueName } from '@laminar/spec';
 import { Construct } from 'constructs';
-import { resourceName } from '../naming.ts';
 
 export interface EventQueueProps {
   stage: string;
@@ -16,7 +15,7 @@ export class EventQueue extends Construct {
   constructor(scope: Construct, id: string, props: EventQueueProps) {
     super(scope, id);
     this.queue = new SqsQueue(this, 'queue', {
-      name: resourceName(props.stage, props.queue.name, 80),
+      name: queueName(props.stage, props.queue.name),
       sqsManagedSseEnabled: true,
       messageRetentionSeconds: props.queue.retentionDays * 86_400,
       tags: { queue: props.queue.name },

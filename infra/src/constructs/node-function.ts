@@ -8,7 +8,7 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js
 import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config/index.js';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
-import { type LoadedSpec, resolveEnv, type SecretRef, type Setting } from '@laminar/spec';
+import { dlqName, type LoadedSpec, resolveEnv, type SecretRef, type Setting } from '@laminar/spec';
 import { Construct } from 'constructs';
 import { readArtifact } from '../artifacts.ts';
 import { resourceName } from '../naming.ts';
@@ -93,7 +93,7 @@ export class NodeFunction extends Construct {
 
     if (spec.async?.onFailure === 'dlq') {
       this.dlq = new SqsQueue(this, 'dlq', {
-        name: resourceName(stage, `${spec.name}-dlq`, 80),
+        name: dlqName(stage, spec.name),
         sqsManagedSseEnabled: true,
         messageRetentionSeconds: DLQ_RETENTION_S,
         tags,

@@ -1,42 +1,18 @@
-import { createHash } from 'node:crypto';
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule/index.js';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target/index.js';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
-import { type S3Trigger, s3PatternKey } from '@laminar/spec';
+import { type S3Pattern, s3EventPattern, s3PatternKey, s3RuleName } from '@laminar/spec';
 import { Construct } from 'constructs';
-import { resourceName } from '../naming.ts';
 import type { DataBucket } from './data-bucket.ts';
 import type { EventQueue } from './event-queue.ts';
 import type { NodeFunction } from './node-function.ts';
 
 export interface S3EventRouteProps {
   stage: string;
-  pattern: Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix' | 'events'>;
+  pattern: S3Pattern;
   bucket: DataBucket;
   functions: NodeFunction[];
   queues: EventQueue[];
-}
-
-/** EventBridge's wildcard matcher treats "*" as any run of characters; literal ones are escaped. */
-function wildcardEscape(s: string): string {
-  return s.replace(/[\\*]/g, (c) => `\\${c}`);
-}
-
-/** The event pattern matching S3's EventBridge events for a bucket, key prefix and suffix. */
-export function s3EventPattern(bucketName: string, t: S3EventRouteProps['pattern']): Record<string, unknown> {
-  const key =
-    t.prefix && t.suffix
-      ? [{ wildcard: `${wildcardEscape(t.prefix)}*${wildcardEscape(t.suffix)}` }]
-      : t.prefix
-        ? [{ prefix: t.prefix }]
-        : t.suffix
-          ? [{ suffix: t.suffix }]
-          : undefined;
-  return {
-    source: ['aws.s3'],
-    'detail-type': [...t.events].sort(),
-    detail: { bucket: { name: [bucketName] }, ...(key ? { object: { key } } : {}) },
-  };
 }
 
 /**
@@ -51,9 +27,8 @@ export class S3EventRoute extends Construct {
   constructor(scope: Construct, id: string, props: S3EventRouteProps) {
     super(scope, id);
     const { pattern } = props;
-    const digest = createHash('sha256').update(s3PatternKey(pattern)).digest('hex').slice(0, 8);
     this.rule = new CloudwatchEventRule(this, 'rule', {
-      name: resourceName(props.stage, `s3-${pattern.bucket}-${digest}`),
+      name: s3RuleName(props.stage, pattern),
       description: `${pattern.events.join(', ')} in ${props.bucket.name} matching ${pattern.prefix || ''}*${pattern.suffix || ''}`,
       eventPattern: JSON.stringify(s3EventPattern(props.bucket.name, pattern)),
     });

@@ -22,9 +22,22 @@ export interface S3Emulator {
   region: string;
   credentials: typeof S3RVER_CREDENTIALS;
   directory: string;
-  /** S3 notification events as s3rver emits them (object created/removed). */
+  /**
+   * S3 notification events as s3rver emits them (object created/removed): listeners get
+   * `(event, request?: S3EventRequest)`, the request saying which API call wrote the object.
+   */
   events: EventEmitter;
+  /** Resolves once every event of the requests already answered has been emitted on `events`. */
+  flushEvents(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The request behind an event (s3rver's records do not tell a multipart upload from a form POST). */
+export interface S3EventRequest {
+  operation: 'PutObject' | 'PostObject' | 'CopyObject' | 'CompleteMultipartUpload' | 'DeleteObject' | string;
+  /** The request's id, as S3 puts it in x-amz-request-id. */
+  requestId: string;
+  sourceIp: string;
 }
 
 const SERVER_SCRIPT = fileURLToPath(new URL('./s3-server.cjs', import.meta.url));
@@ -43,13 +56,24 @@ export async function startS3(options: S3EmulatorOptions = {}): Promise<S3Emulat
     stderr = (stderr + d.toString()).slice(-4000);
   });
   const events = new EventEmitter();
+  const flushes = new Map<number, () => void>();
+  let flushId = 0;
   const port = await new Promise<number>((resolve, reject) => {
-    child.on('message', (m: { type: string; port?: number; message?: string; event?: unknown }) => {
+    child.on('message', (m: { type: string; port?: number; message?: string; event?: unknown; request?: S3EventRequest; id?: number }) => {
       if (m.type === 'ready') resolve(m.port as number);
       else if (m.type === 'error') reject(new Error(`embedded S3 failed to start: ${m.message}`));
-      else if (m.type === 'event') events.emit('event', m.event);
+      else if (m.type === 'event') events.emit('event', m.event, m.request);
+      else if (m.type === 'flushed') {
+        flushes.get(m.id as number)?.();
+        flushes.delete(m.id as number);
+      }
     });
     child.once('exit', (code) => reject(new Error(`embedded S3 exited (${code}) before it was ready: ${stderr}`)));
+  });
+  // A server that goes away has nothing more to emit.
+  child.once('exit', () => {
+    for (const done of flushes.values()) done();
+    flushes.clear();
   });
   let stopped: Promise<void> | undefined;
   return {
@@ -58,6 +82,14 @@ export async function startS3(options: S3EmulatorOptions = {}): Promise<S3Emulat
     credentials: S3RVER_CREDENTIALS,
     directory,
     events,
+    flushEvents() {
+      if (child.exitCode !== null || !child.connected) return Promise.resolve();
+      const id = ++flushId;
+      return new Promise<void>((resolve) => {
+        flushes.set(id, resolve);
+        child.send({ type: 'flush', id });
+      });
+    },
     stop() {
       stopped ??= new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -13,7 +13,14 @@ export type Command =
       live: boolean;
       /** Forget the DynamoDB data of earlier runs. */
       fresh: boolean;
+      /** Deliver every S3 event twice (at-least-once delivery), to show idempotency. */
+      duplicateEvents: boolean;
+      /** Local async retry wait = Lambda's × this; undefined: LAMINAR_RETRY_DELAY_SCALE or 1/60. */
+      retryDelayScale: number | undefined;
     }
+  | { command: 'dlq-list'; functionName: string | undefined; json: boolean }
+  | { command: 'dlq-replay'; functionName: string; messageId: string; json: boolean }
+  | { command: 'queue-list'; queue: string | undefined; json: boolean }
   | { command: 'help' };
 
 export class UsageError extends Error {
@@ -28,6 +35,7 @@ export const USAGE = `Usage:
       --json    print only {requestId, result|error, report} on stdout (logs go to stderr)
       --live    no fixture server: the function fetches the URLs of its spec (the internet)
   laminar dev [--once] [--speed N] [--keep|--watch] [--live] [--fresh] [--scenario <name>]...
+              [--duplicate-events] [--retry-delay-scale X]
       Starts the emulators the functions need, runs each scenario (seed, invoke, check), then fires
       every scheduled function once and keeps firing them on their schedules until Ctrl-C.
       --once            fire each schedule once, print the summary and exit
@@ -36,12 +44,23 @@ export const USAGE = `Usage:
       --live            no fixture server: functions fetch the URLs of their specs (the internet)
       --fresh           forget the DynamoDB data of earlier runs (.laminar/dynamodb): everything is new again
       --scenario        run only these scenarios (default: all whose functions exist)
+      --duplicate-events  deliver every S3 event twice (EventBridge delivers at least once): shows idempotency
+      --retry-delay-scale X  async retry waits are Lambda's (1 and 2 min) × X (default 1/60: 1 s and 2 s; 1 = real)
+  laminar dlq list [<function>] [--json]
+      What failed: each message of the functions' on-failure queues (laminar-local-<function>-dlq)
+      with when, why (the error), after how many attempts and the original event.
+  laminar dlq replay <function> <message-id> [--json]
+      Invokes the function once more with the message's original event (RequestResponse); on
+      success the message leaves the DLQ.
+  laminar queue list [<queue>] [--json]
+      The declared queues (queues/<name>.ts) and DLQs with their depth; with a name, its messages.
 
 Environment:
   LAMINAR_S3_ENDPOINT / AWS_ENDPOINT_URL_S3               use this S3 endpoint ("aws" = AWS itself) instead of the embedded one
   LAMINAR_DYNAMODB_ENDPOINT / AWS_ENDPOINT_URL_DYNAMODB   use this DynamoDB endpoint ("aws" = AWS itself)
   KAFKA_BOOTSTRAP_SERVERS                                 use this Kafka broker (PLAINTEXT) instead of the embedded one
-  LAMINAR_BUCKET_PREFIX / LAMINAR_TABLE_PREFIX            real name = prefix + logical name (default laminar-local-)`;
+  LAMINAR_BUCKET_PREFIX / LAMINAR_TABLE_PREFIX            real name = prefix + logical name (default laminar-local-)
+  LAMINAR_RETRY_DELAY_SCALE                               async retry waits = Lambda's × this (default 1/60)`;
 
 export function parseCli(argv: string[]): Command {
   const [command, ...rest] = argv;
@@ -76,11 +95,15 @@ export function parseCli(argv: string[]): Command {
           speed: { type: 'string' },
           live: { type: 'boolean', default: false },
           fresh: { type: 'boolean', default: false },
+          'duplicate-events': { type: 'boolean', default: false },
+          'retry-delay-scale': { type: 'string' },
           help: { type: 'boolean', short: 'h', default: false },
         },
       });
       if (values.help) return { command: 'help' };
       if (positionals.length) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
+      const rawScale = values['retry-delay-scale'];
+      const retryDelayScale = rawScale === undefined ? undefined : parseScale(rawScale);
       const speed = values.speed === undefined ? 1 : Number(values.speed);
       if (!Number.isFinite(speed) || speed <= 0) throw new UsageError(`--speed wants a positive number, got "${values.speed}"`);
       if (values.once && values.speed !== undefined) throw new UsageError('--speed has no effect with --once (each schedule fires once, now)');
@@ -92,12 +115,47 @@ export function parseCli(argv: string[]): Command {
         speed,
         live: values.live,
         fresh: values.fresh,
+        duplicateEvents: values['duplicate-events'],
+        retryDelayScale,
       };
+    }
+    if (command === 'dlq' || command === 'queue') {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+      });
+      if (values.help) return { command: 'help' };
+      const [verb, ...args] = positionals;
+      if (command === 'queue') {
+        if (verb !== 'list') throw new UsageError(`queue wants "list": laminar queue list [<queue>]`);
+        if (args.length > 1) throw new UsageError(`unexpected arguments: ${args.slice(1).join(' ')}`);
+        return { command: 'queue-list', queue: args[0], json: values.json };
+      }
+      if (verb === 'list') {
+        if (args.length > 1) throw new UsageError(`unexpected arguments: ${args.slice(1).join(' ')}`);
+        return { command: 'dlq-list', functionName: args[0], json: values.json };
+      }
+      if (verb === 'replay') {
+        const [functionName, messageId, ...extra] = args;
+        if (!functionName || !messageId) throw new UsageError('replay needs a function and a message id: laminar dlq replay <function> <message-id>');
+        if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+        return { command: 'dlq-replay', functionName, messageId, json: values.json };
+      }
+      throw new UsageError('dlq wants "list" or "replay": laminar dlq list [<function>] | laminar dlq replay <function> <message-id>');
     }
   } catch (err) {
     if (err instanceof UsageError) throw err;
     // parseArgs' own messages name the bad option; keep them, under our error type.
     throw new UsageError((err as Error).message);
   }
-  throw new UsageError(`unknown command "${command}" (commands: invoke, dev)`);
+  throw new UsageError(`unknown command "${command}" (commands: invoke, dev, dlq, queue)`);
+}
+
+/** "1/60", "0.5", "0": how much of Lambda's retry wait to keep. */
+function parseScale(raw: string): number {
+  const m = /^\s*([\d.]+)\s*(?:\/\s*([\d.]+)\s*)?$/.exec(raw);
+  const value = m ? Number(m[1]) / (m[2] === undefined ? 1 : Number(m[2])) : Number.NaN;
+  if (!Number.isFinite(value) || value < 0) throw new UsageError(`--retry-delay-scale wants a number ≥ 0 such as 0.1 or 1/60, got "${raw}"`);
+  return value;
 }

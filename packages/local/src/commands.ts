@@ -2,12 +2,16 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { findRoot } from '@laminar/spec';
 import { type Command, UsageError } from './args.ts';
-import { type InvokeResult, UnknownFunctionError } from './invoker.ts';
+import { UnknownFunctionError } from './invoker.ts';
 import { prefixedOutput } from './output.ts';
 import { formatReport } from './report.ts';
+import type { AsyncOutcome } from './async.ts';
+import { describeDestinationMessage, dlqListCommand, dlqReplayCommand, queueListCommand, queuesDirectory } from './queue-commands.ts';
+import { clearQueueDirectory } from './queues.ts';
 import { type Local, MissingBuildError, resolveS3Target, startLocal } from './runner.ts';
 import { ScheduleExpressionError } from './schedule.ts';
 import { type ScheduledRun, type ScheduleEntry, Scheduler, scheduleEntries } from './scheduler.ts';
+import { emptyTable } from './services.ts';
 import { scenarios as allScenarios, type Scenario } from './scenarios/index.ts';
 import { countTopics, formatFields, itemLines, numericFields, sumFields, type TopicCount } from './summary.ts';
 
@@ -28,6 +32,9 @@ export interface Io {
 export async function runCommand(cmd: Command, io: Io): Promise<number> {
   if (cmd.command === 'invoke') return invokeCommand(cmd, io);
   if (cmd.command === 'dev') return devCommand(cmd, io);
+  if (cmd.command === 'dlq-list') return dlqListCommand(cmd, io);
+  if (cmd.command === 'dlq-replay') return dlqReplayCommand(cmd, io);
+  if (cmd.command === 'queue-list') return queueListCommand(cmd, io);
   return 0;
 }
 
@@ -105,16 +112,22 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
   const s3Directory = join(root, '.laminar', 's3');
   // A fresh embedded S3 every run, so dev is repeatable; an external S3 is never wiped. DynamoDB
   // is kept: it holds what the producers have already seen, so a second run produces only news.
-  if (resolveS3Target(undefined, io.env).kind === 'embedded') rmSync(s3Directory, { recursive: true, force: true });
+  const freshS3 = resolveS3Target(undefined, io.env).kind === 'embedded';
+  if (freshS3) rmSync(s3Directory, { recursive: true, force: true });
   if (cmd.fresh) rmSync(dynamodbDirectory(root), { recursive: true, force: true });
+  // Queues start empty like the S3 they describe; the files stay after the run for `laminar dlq list`.
+  clearQueueDirectory(queuesDirectory(root));
   const started = Date.now();
   const local = await startLocal({
     root,
     s3Directory,
     dynamodbDirectory: dynamodbDirectory(root),
+    queuesDirectory: queuesDirectory(root),
     live: cmd.live,
     output: prefixedOutput(out),
     env: io.env,
+    duplicateEvents: cmd.duplicateEvents,
+    ...(cmd.retryDelayScale !== undefined ? { retryDelayScale: cmd.retryDelayScale } : {}),
   });
   io.onInterrupt(() => local.stop());
   const stop = new AbortController();
@@ -122,6 +135,15 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
   try {
     const entries = scheduleEntries(local.specs);
     printHeader(local, entries, say);
+    if (freshS3 && local.dynamodb?.embedded) {
+      // Idempotency records name objects of the S3 just wiped: kept, a new upload of the same bytes
+      // would "replay" outputs that no longer exist. Dedup and ledger tables are kept.
+      for (const [table, kind] of Object.entries(local.dynamodb.tables)) {
+        if (kind !== 'idempotency') continue;
+        const n = await emptyTable(local.dynamodb.client, table, kind);
+        if (n) say(`  ${table}: ${n} idempotency record${n === 1 ? '' : 's'} of the previous run forgotten (they named objects of the S3 just wiped)`);
+      }
+    }
     const names = new Set(local.specs.map((s) => s.spec.name));
     const chosen = allScenarios.filter((s) => (cmd.scenarios.length ? cmd.scenarios.includes(s.name) : true));
     const runnable = chosen.filter((s) => s.functions.every((f) => names.has(f)));
@@ -146,6 +168,7 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
 
     const scheduler = new Scheduler({
       invoker: local.invoker,
+      asyncInvoker: local.asyncInvoker,
       entries,
       region: local.region,
       ...(cmd.speed !== 1 ? { speed: cmd.speed } : {}),
@@ -167,7 +190,11 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
       await scheduler.fireAll(stop.signal);
     }
     const keepFiring = entries.length > 0 && !cmd.once;
+    // From here on the runner stays up: S3 events keep flowing, each settled one gets a line.
+    const unsubscribe = keepFiring || cmd.keep ? printLiveOutcomes(local, say) : () => {};
     if (keepFiring && !stop.signal.aborted) {
+      say();
+      printDropHint(local, say);
       const upcoming = scheduler.nextTimes(scheduler.now());
       say();
       say(`Firing on schedule${cmd.speed !== 1 ? ` (schedule time ×${cmd.speed})` : ''} until Ctrl-C. Next:`);
@@ -182,6 +209,8 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
     }
 
     await counted;
+    // Retries of anything still failing, and what functions wrote in turn, finish before the summary.
+    if (!stop.signal.aborted) await Promise.race([local.settle(), io.interrupted]);
     const topics = stop.signal.aborted ? lastTopics : await topicCounts(local);
     say();
     say(`Summary (${((Date.now() - started) / 1000).toFixed(1)} s)`);
@@ -201,6 +230,7 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
     if (local.dynamodb?.embedded && entries.length) {
       say(`DynamoDB keeps its data in ${relative(root, dynamodbDirectory(root))}: the next run produces only new items (--fresh forgets them).`);
     }
+    printQueues(local, say);
     if (results.length === 0 && entries.length === 0) say('no scenario ran and no function has a schedule');
     const ok = results.every((r) => r.ok) && scheduleOk;
 
@@ -218,10 +248,13 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
         const { accessKeyId, secretAccessKey } = local.credentials;
         say(`  invoke against it: ${vars.join(' ')} AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY=${secretAccessKey} pnpm invoke <function> --event <file>`);
       }
+      printDropHint(local, say, '  ');
+      say(`  queues: pnpm dlq list, pnpm queue list <name> (files in ${relative(root, queuesDirectory(root))}/)`);
       say('Ctrl-C to stop.');
       await io.interrupted;
       say('stopping');
     }
+    unsubscribe();
     return ok ? 0 : 1;
   } finally {
     await local.stop();
@@ -240,17 +273,69 @@ function describeWait(ms: number): string {
 /** What one scheduled invocation did, in a few lines. */
 function runLines(run: ScheduledRun): string[] {
   if (run.error) return [`✘ not invoked: ${run.error.name}: ${run.error.message}`];
-  const r = run.result as InvokeResult;
-  if (r.error) return [`✘ ${r.error.errorType}: ${r.error.errorMessage}`];
+  const r = run.result;
+  if (!r) return [`✘ ${run.outcome?.status ?? 'no result'}${destinationNote(run.outcome)}`];
+  const attempts = run.outcome && run.outcome.attempts.length > 1 ? ` (attempt ${run.outcome.attempts.length})` : '';
+  if (r.error) return [`✘ ${r.error.errorType}: ${r.error.errorMessage}${attempts}${destinationNote(run.outcome)}`];
   const fields = numericFields(r.result);
-  return [`✔ ${fields.length ? formatFields(fields) : `returned ${JSON.stringify(r.result)?.slice(0, 200)}`}`, ...itemLines(r.result).map((l) => `  ${l}`)];
+  return [
+    `✔ ${fields.length ? formatFields(fields) : `returned ${JSON.stringify(r.result)?.slice(0, 200)}`}${attempts}`,
+    ...itemLines(r.result).map((l) => `  ${l}`),
+  ];
+}
+
+function destinationNote(outcome: AsyncOutcome | undefined): string {
+  if (!outcome) return '';
+  if (outcome.destination) return ` → ${outcome.destination.queue}`;
+  return outcome.status === 'failed' || outcome.status === 'expired' ? ' (no on-failure destination: discarded)' : '';
+}
+
+/** Every queue's depth, then what each DLQ holds. */
+function printQueues(local: Local, say: (line?: string) => void): void {
+  const queues = local.queues.all();
+  if (queues.length === 0) return;
+  say('Queues');
+  for (const q of queues) say(`    ${q.name}: ${q.depth} message${q.depth === 1 ? '' : 's'}${q.kind === 'dlq' ? ` (on-failure of ${q.owner})` : ''}`);
+  for (const q of queues.filter((x) => x.kind === 'dlq' && x.depth > 0)) {
+    say(`  ${q.name}:`);
+    for (const m of q.messages()) for (const line of describeDestinationMessage(m)) say(`    ${line}`);
+  }
+}
+
+/** How to drop a file into a watched prefix of the embedded S3 with any S3 client. */
+function printDropHint(local: Local, say: (line?: string) => void, indent = ''): void {
+  const route = local.s3Routes.find((r) => r.functions.length) ?? local.s3Routes[0];
+  if (!local.s3Events || !route || !local.s3?.endpoint) return;
+  const { accessKeyId, secretAccessKey } = local.credentials;
+  const file = `orders${route.trigger.suffix || '.csv'}`;
+  say(`${indent}S3 events are live: put an object under a watched prefix with any S3 client (embedded S3 at ${local.s3.endpoint}), e.g.`);
+  say(
+    `${indent}  AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY=${secretAccessKey} AWS_REGION=${local.region} aws s3 cp ${file} s3://${route.bucketName}/${route.trigger.prefix}${file} --endpoint-url ${local.s3.endpoint}`,
+  );
+}
+
+/** While the runner stays up: one line per S3-triggered async invocation as it settles (retries included). */
+function printLiveOutcomes(local: Local, say: (line?: string) => void): () => void {
+  if (!local.s3Events) return () => {};
+  return local.asyncInvoker.onOutcome((o) => {
+    if (o.trigger?.kind !== 's3') return;
+    const last = o.attempts.at(-1);
+    const n = o.attempts.length;
+    const head = `${o.status === 'succeeded' ? '✔' : '✘'} ${o.functionName} ← ${o.trigger.key}`;
+    if (o.status === 'succeeded') {
+      const fields = numericFields(last?.result);
+      say(`${head}: ${fields.length ? formatFields(fields) : JSON.stringify(last?.result)?.slice(0, 200)}${n > 1 ? ` (attempt ${n})` : ''}`);
+    } else {
+      say(`${head}: ${o.status}${last?.error ? ` after ${n} attempt${n === 1 ? '' : 's'} (${last.error.errorType}: ${last.error.errorMessage})` : ''}${destinationNote(o)}`);
+    }
+  });
 }
 
 function printScheduleSummary(runs: ScheduledRun[], entries: ScheduleEntry[], say: (line?: string) => void): boolean {
   let ok = true;
   for (const name of [...new Set(entries.map((e) => e.functionName))]) {
     const mine = runs.filter((r) => r.entry.functionName === name);
-    const failed = mine.filter((r) => r.error || r.result?.error);
+    const failed = mine.filter((r) => r.error || r.result?.error || (r.outcome && r.outcome.status !== 'succeeded'));
     ok &&= failed.length === 0;
     const expressions = [...new Set(entries.filter((e) => e.functionName === name).map((e) => e.expression))].join(', ');
     say(`${failed.length || mine.length === 0 ? '✘' : '✔'} ${name} (${expressions}): ${mine.length} scheduled invocation${mine.length === 1 ? '' : 's'}, ${failed.length} failed`);
@@ -259,7 +344,12 @@ function printScheduleSummary(runs: ScheduledRun[], entries: ScheduleEntry[], sa
     if (totals.length) say(`    ${mine.length > 1 ? 'total: ' : ''}${formatFields(totals)}`);
     if (mine.length === 1) for (const line of itemLines(results[0])) say(`    ${line}`);
     for (const f of failed.slice(0, 3)) {
-      say(`    ✘ ${f.error ? `${f.error.name}: ${f.error.message}` : `${f.result?.error?.errorType}: ${f.result?.error?.errorMessage}`}`);
+      const why = f.error
+        ? `${f.error.name}: ${f.error.message}`
+        : f.result?.error
+          ? `${f.result.error.errorType}: ${f.result.error.errorMessage}`
+          : (f.outcome?.status ?? 'failed');
+      say(`    ✘ ${why}${f.outcome && f.outcome.attempts.length > 1 ? ` (after ${f.outcome.attempts.length} attempts)` : ''}${destinationNote(f.outcome)}`);
     }
     const last = mine.at(-1)?.result;
     if (last) say(`    last: ${formatReport(last.requestId, last.report)}`);

@@ -1,9 +1,13 @@
 export * from './args.ts';
+export * from './async.ts';
 export * from './environment.ts';
 export * from './invoker.ts';
 export * from './output.ts';
+export * from './queues.ts';
 export * from './report.ts';
 export * from './runner.ts';
+export * from './s3-events.ts';
+export * from './s3-router.ts';
 export * from './task-root.ts';
 export { scenarios } from './scenarios/index.ts';
 export type { Scenario, ScenarioContext, ScenarioResult } from './scenarios/index.ts';

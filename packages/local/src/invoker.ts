@@ -57,18 +57,25 @@ export interface InvokerOptions {
 }
 
 /**
- * "Event" (asynchronous) invocations run to completion here like RequestResponse ones and are
- * recorded as Event; Lambda's async queue, retries and destinations are not emulated yet.
+ * The invoker runs one attempt to completion whatever the type and records it; "Event" invocations
+ * get Lambda's async queue, retries and destinations from the AsyncInvoker (async.ts) in front of it.
  */
 export type InvocationType = 'RequestResponse' | 'Event' | 'DryRun';
 
 /** What caused an invocation, when not a direct call. */
-export type InvocationTrigger = { kind: 'schedule'; ruleName: string; expression: string; scheduledTime: string };
+export type InvocationTrigger =
+  | { kind: 'schedule'; ruleName: string; expression: string; scheduledTime: string }
+  | { kind: 's3'; ruleName: string; eventId: string; detailType: string; bucket: string; key: string }
+  | { kind: 'replay'; queue: string; messageId: string };
 
 export interface InvokeOptions {
   invocationType?: InvocationType;
   clientContext?: unknown;
   trigger?: InvocationTrigger;
+  /** Lambda keeps an async event's request id across its retries; a new one when absent. */
+  requestId?: string;
+  /** Which attempt of an async event this is (1 = the first), recorded on the result. */
+  attempt?: number;
 }
 
 export interface InvokeResult {
@@ -76,6 +83,7 @@ export interface InvokeResult {
   functionName: string;
   invocationType: InvocationType;
   trigger?: InvocationTrigger;
+  attempt?: number;
   /** The handler's return value (JSON round-tripped, as Lambda returns it). */
   result?: unknown;
   /** Set when the invocation failed, in Lambda's shape. */
@@ -152,8 +160,14 @@ export class Invoker {
     if (invocationType !== 'RequestResponse' && invocationType !== 'Event' && invocationType !== 'DryRun') {
       throw new Error(`invocation type ${String(invocationType)} is not supported (RequestResponse, Event, DryRun)`);
     }
-    const requestId = randomUUID();
-    const record = { requestId, functionName, invocationType, ...(options.trigger ? { trigger: options.trigger } : {}) };
+    const requestId = options.requestId ?? randomUUID();
+    const record = {
+      requestId,
+      functionName,
+      invocationType,
+      ...(options.trigger ? { trigger: options.trigger } : {}),
+      ...(options.attempt !== undefined ? { attempt: options.attempt } : {}),
+    };
     const { spec } = pool.deployment;
     // Hundredths of a millisecond, as Lambda prints them.
     const round = (n: number) => Math.round(n * 100) / 100;

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '@laminar/aws';
 import { type S3Emulator, startS3 } from '@laminar/emulators';
@@ -9,15 +9,21 @@ import {
   type LoadedSpec,
   layersFor,
   loadAllLayers,
+  loadAllQueues,
   loadAllSpecs,
+  type QueueSpec,
   type ResourceNamer,
   resolveEnv,
   type TableKind,
   topicsOf,
 } from '@laminar/spec';
+import { AsyncInvoker, type AsyncSubmission, DEFAULT_RETRY_DELAY_SCALE } from './async.ts';
 import { DEFAULT_FIXTURES_PORT, type FixtureServer, type FixtureSite, fixturesDir, localEnvOverrides, startFixtureServer, usesFixtures } from './fixtures.ts';
-import { type AwsCredentials, type InvokerOptions, Invoker, UnknownFunctionError } from './invoker.ts';
+import { type AwsCredentials, type InvocationTrigger, type InvokerOptions, Invoker, UnknownFunctionError } from './invoker.ts';
 import type { Output } from './output.ts';
+import { LocalQueues } from './queues.ts';
+import { describeRoute, type S3Route, s3Routes } from './s3-events.ts';
+import { S3EventRouter } from './s3-router.ts';
 import {
   ambientRegion,
   connectDynamo,
@@ -54,6 +60,12 @@ export interface LocalOptions {
   /** Real bucket name = prefix + logical name. LAMINAR_BUCKET_PREFIX, else "laminar-local-". */
   bucketPrefix?: string;
   invoker?: Pick<InvokerOptions, 'timeoutMs' | 'initTimeoutMs' | 'maxConcurrency' | 'memorySampleMs'>;
+  /** Where local queues (DLQs, declared queues) keep their messages; `<root>/.laminar/queues` when absent, in memory when false. */
+  queuesDirectory?: string | false;
+  /** Local async retry wait = Lambda's wait × this. LAMINAR_RETRY_DELAY_SCALE, else 1/60 (a minute lasts a second). */
+  retryDelayScale?: number;
+  /** Deliver every S3 event twice, as EventBridge's at-least-once delivery may. */
+  duplicateEvents?: boolean;
 }
 
 export interface S3Access {
@@ -94,6 +106,23 @@ export interface Local {
   env: Record<string, Record<string, string>>;
   invoker: Invoker;
   invoke: Invoker['invoke'];
+  /** Lambda's async path (retries, destinations): S3 events and schedules invoke through it. */
+  asyncInvoker: AsyncInvoker;
+  /** Submits an asynchronous (Event) invocation; its outcome settles after any retries. */
+  invokeAsync(functionName: string, event: unknown, options?: { trigger?: InvocationTrigger }): AsyncSubmission;
+  /** Declared queues (queues/<name>.ts) and the functions' DLQs. */
+  queues: LocalQueues;
+  queueSpecs: QueueSpec[];
+  /** One EventBridge rule per S3 pattern, with its targets (as infra groups them). */
+  s3Routes: S3Route[];
+  /** Delivers the embedded S3's events; undefined with an external S3 (its events never reach the runner). */
+  s3Events: S3EventRouter | undefined;
+  /**
+   * Resolves when everything started so far is done: every S3 event of an answered request
+   * delivered, every async invocation settled (retries included), and whatever those wrote
+   * delivered and settled in turn.
+   */
+  settle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -124,6 +153,15 @@ export function resolveS3Target(explicit: string | undefined, env: NodeJS.Proces
 
 export function localBucketName(logical: string, prefix = 'laminar-local-'): string {
   return `${prefix}${logical}`;
+}
+
+export function retryDelayScale(explicit: number | undefined, env: NodeJS.ProcessEnv): number {
+  if (explicit !== undefined) return explicit;
+  const raw = env.LAMINAR_RETRY_DELAY_SCALE;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_RETRY_DELAY_SCALE;
+  const scale = Number(raw);
+  if (!Number.isFinite(scale) || scale < 0) throw new Error(`LAMINAR_RETRY_DELAY_SCALE="${raw}" must be a number ≥ 0 (1 = Lambda's real 1 and 2 minutes)`);
+  return scale;
 }
 
 function fixturesPort(explicit: number | undefined, env: NodeJS.ProcessEnv): number {
@@ -188,6 +226,8 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
   }
   const specs = options.functions ? all.filter((l) => options.functions?.includes(l.spec.name)) : all;
   const allLayers = specs.some((l) => l.spec.layers.length) ? await loadAllLayers(root) : [];
+  const queueSpecs = await loadAllQueues(root);
+  const delayScale = retryDelayScale(options.retryDelayScale, env);
   const layersOf = new Map(specs.map((l) => [l.spec.name, layersFor(l.spec, allLayers)]));
   const missing = [
     ...specs.filter((l) => !existsSync(l.zipPath)).map((l) => l.zipPath),
@@ -302,6 +342,50 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
       ...(options.output ? { output: options.output } : {}),
       ...options.invoker,
     });
+    const queues = new LocalQueues(options.queuesDirectory === false ? undefined : (options.queuesDirectory ?? join(root, '.laminar', 'queues')));
+    const asyncInvoker = new AsyncInvoker({
+      invoker,
+      functions: specs.map((l) => l.spec),
+      queues,
+      region,
+      retryDelayScale: delayScale,
+      ...(options.invoker?.maxConcurrency ? { maxConcurrency: options.invoker.maxConcurrency } : {}),
+      ...(options.output ? { output: options.output } : {}),
+    });
+    const routes = s3Routes(
+      specs.map((l) => ({ name: l.spec.name, triggers: l.spec.triggers })),
+      queueSpecs,
+      (logical) => buckets[logical],
+    );
+    const s3Events = s3?.embedded && routes.length
+      ? new S3EventRouter({
+          source: s3.embedded.events,
+          routes,
+          asyncInvoker,
+          queues,
+          region,
+          duplicateEvents: options.duplicateEvents ?? false,
+          ...(options.output ? { output: options.output } : {}),
+        })
+      : undefined;
+    if (routes.length) {
+      services.push(
+        s3Events
+          ? `S3 → EventBridge: ${routes.length} rule${routes.length === 1 ? '' : 's'} (${routes
+              .map((r) => `${describeRoute(r)} → ${[...r.functions, ...r.queues.map((q) => `queue ${q}`)].join(', ')}`)
+              .join('; ')})${options.duplicateEvents ? ', every event delivered twice' : ''}`
+          : `S3 events are not emitted locally: ${s3?.description ?? 'no S3'} sends its own notifications (if any) elsewhere; ${routes.length} S3 rule${routes.length === 1 ? '' : 's'} stay idle`,
+      );
+    }
+    const settle = async () => {
+      for (;;) {
+        await s3?.embedded?.flushEvents();
+        await asyncInvoker.idle();
+        // What the functions wrote may have emitted events of its own.
+        await s3?.embedded?.flushEvents();
+        if (asyncInvoker.pending === 0) return;
+      }
+    };
     let stopped: Promise<void> | undefined;
     return {
       root,
@@ -320,8 +404,17 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
       env: envs,
       invoker,
       invoke: (name, event, opts) => invoker.invoke(name, event, opts),
+      asyncInvoker,
+      invokeAsync: (name, event, opts) => asyncInvoker.submit(name, event, opts),
+      queues,
+      queueSpecs,
+      s3Routes: routes,
+      s3Events,
+      settle,
       stop() {
         stopped ??= (async () => {
+          s3Events?.stop();
+          asyncInvoker.stop();
           await invoker.stop();
           await stopServices();
         })();

@@ -1,4 +1,5 @@
 import type { LoadedSpec } from '@laminar/spec';
+import type { AsyncInvoker, AsyncOutcome } from './async.ts';
 import type { InvokeResult, Invoker } from './invoker.ts';
 import { parseSchedule, type Schedule, scheduleRuleName, scheduleTargetEvent } from './schedule.ts';
 
@@ -38,7 +39,10 @@ export interface ScheduledRun {
   /** The (possibly compressed) schedule time the event carries. */
   scheduledTime: Date;
   event: unknown;
+  /** The (last) attempt's result. */
   result?: InvokeResult;
+  /** With an async invoker: every attempt, the outcome and where its record went. */
+  outcome?: AsyncOutcome;
   /** The invocation could not run (throttled, runner stopping…). */
   error?: Error;
 }
@@ -69,6 +73,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface SchedulerOptions {
   invoker: Pick<Invoker, 'invoke'>;
+  /**
+   * Lambda's async path (retries, destinations). When given, every firing goes through it, as
+   * EventBridge invokes asynchronously, and a run is recorded once the event has settled.
+   */
+  asyncInvoker?: Pick<AsyncInvoker, 'submit'>;
   entries: ScheduleEntry[];
   region: string;
   accountId?: string;
@@ -82,9 +91,9 @@ export interface SchedulerOptions {
 
 /**
  * Fires functions from their EventBridge schedules. EventBridge invokes its targets asynchronously
- * (InvocationType Event): here each invocation runs through the Invoker and is recorded as Event;
- * Lambda's async retries and destinations are not emulated yet. Like EventBridge, a rule fires on
- * time even when its previous invocation is still running (Lambda then scales out or throttles).
+ * (InvocationType Event): with an async invoker each firing gets Lambda's retries and destinations;
+ * without one it is a single Event attempt. Like EventBridge, a rule fires on time even when its
+ * previous invocation is still running (Lambda then scales out or throttles).
  */
 export class Scheduler {
   readonly runs: ScheduledRun[] = [];
@@ -114,11 +123,17 @@ export class Scheduler {
     });
     this.options.onFire?.(entry, scheduledTime);
     const run: ScheduledRun = { entry, scheduledTime, event };
+    const trigger = { kind: 'schedule' as const, ruleName: entry.ruleName, expression: entry.expression, scheduledTime: scheduledTime.toISOString() };
     try {
-      run.result = await this.options.invoker.invoke(entry.functionName, event, {
-        invocationType: 'Event',
-        trigger: { kind: 'schedule', ruleName: entry.ruleName, expression: entry.expression, scheduledTime: scheduledTime.toISOString() },
-      });
+      if (this.options.asyncInvoker) {
+        const outcome = await this.options.asyncInvoker.submit(entry.functionName, event, { trigger }).done;
+        run.outcome = outcome;
+        const last = outcome.attempts.at(-1);
+        if (last) run.result = last;
+        if (outcome.error) run.error = outcome.error;
+      } else {
+        run.result = await this.options.invoker.invoke(entry.functionName, event, { invocationType: 'Event', trigger });
+      }
     } catch (err) {
       run.error = err as Error;
     }

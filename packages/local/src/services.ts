@@ -1,7 +1,7 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, BatchWriteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ensureTable } from '@laminar/aws';
 import { type DynamoEmulator, type KafkaEmulator, startDynamoDB, startKafka } from '@laminar/emulators';
-import type { TableKind } from '@laminar/spec';
+import { TABLE_KINDS, type TableKind } from '@laminar/spec';
 import type { AwsCredentials } from './invoker.ts';
 
 /** An endpoint setting: embedded unless configured; "aws" = AWS's own endpoint. */
@@ -151,4 +151,33 @@ export async function connectKafka(target: KafkaTarget): Promise<KafkaAccess> {
     embedded,
     description: `embedded Kafka (librdkafka mock cluster) at ${embedded.bootstrapServers} (topics auto-create; nothing persists between runs)`,
   };
+}
+
+/** Deletes every item of a table (a local one: a scan, then deletes 25 at a time); returns how many. */
+export async function emptyTable(client: DynamoDBClient, name: string, kind: TableKind): Promise<number> {
+  const schema = TABLE_KINDS[kind];
+  const keyNames = [schema.partitionKey, ...('sortKey' in schema ? [schema.sortKey] : [])];
+  let deleted = 0;
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: name,
+        ProjectionExpression: keyNames.map((_, i) => `#k${i}`).join(', '),
+        ExpressionAttributeNames: Object.fromEntries(keyNames.map((k, i) => [`#k${i}`, k])),
+        ExclusiveStartKey: start,
+      }),
+    );
+    const keys = page.Items ?? [];
+    for (let i = 0; i < keys.length; i += 25) {
+      let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+      while (requests.length) {
+        const res = await client.send(new BatchWriteItemCommand({ RequestItems: { [name]: requests } }));
+        requests = (res.UnprocessedItems?.[name] ?? []) as typeof requests;
+      }
+    }
+    deleted += keys.length;
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return deleted;
 }

@@ -3,3 +3,4 @@ export * from './resources.ts';
 export * from './load.ts';
 export * from './layer.ts';
 export * from './queue.ts';
+export * from './naming.ts';

@@ -2,10 +2,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DescribeTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MissingBuildError, startLocal } from '../../src/runner.ts';
 import { Scheduler, scheduleEntries } from '../../src/scheduler.ts';
+import { emptyTable } from '../../src/services.ts';
 import { servicesRoot } from './services-root.ts';
 
 let root: Awaited<ReturnType<typeof servicesRoot>>;
@@ -149,6 +150,19 @@ describe('DynamoDB, Kafka and schedules', () => {
       expect(r.totals).toMatchObject({ new: 0, duplicate: 3 });
     } finally {
       await second.stop();
+    }
+  });
+
+  it('empties a table (what dev does to idempotency tables when it wipes the S3)', async () => {
+    const local = await startLocal({ root: root.dir, functions: ['deduper'], env: {} });
+    try {
+      expect((await local.invoke('deduper', {})).error).toBeUndefined();
+      const client = local.dynamodb?.client as NonNullable<typeof local.dynamodb>['client'];
+      expect(await emptyTable(client, 'laminar-local-seen', 'dedup')).toBe(3);
+      expect((await client.send(new ScanCommand({ TableName: 'laminar-local-seen' }))).Count).toBe(0);
+      expect(await emptyTable(client, 'laminar-local-seen', 'dedup')).toBe(0);
+    } finally {
+      await local.stop();
     }
   });
 

@@ -15,12 +15,27 @@ describe('CLI arguments', () => {
   });
 
   it('parses dev; --watch is --keep', () => {
-    const defaults = { command: 'dev', keep: false, scenarios: [], once: false, speed: 1, live: false, fresh: false };
+    const defaults = { command: 'dev', keep: false, scenarios: [], once: false, speed: 1, live: false, fresh: false, duplicateEvents: false, retryDelayScale: undefined };
     expect(parseCli(['dev'])).toEqual(defaults);
     expect(parseCli(['dev', '--watch'])).toEqual({ ...defaults, keep: true });
     expect(parseCli(['dev', '--keep', '--scenario', 'a', '--scenario', 'b'])).toEqual({ ...defaults, keep: true, scenarios: ['a', 'b'] });
     expect(parseCli(['dev', '--once', '--live', '--fresh'])).toEqual({ ...defaults, once: true, live: true, fresh: true });
     expect(parseCli(['dev', '--speed', '60'])).toEqual({ ...defaults, speed: 60 });
+    expect(parseCli(['dev', '--duplicate-events', '--retry-delay-scale', '1/6'])).toEqual({ ...defaults, duplicateEvents: true, retryDelayScale: 1 / 6 });
+    expect(parseCli(['dev', '--retry-delay-scale', '0'])).toEqual({ ...defaults, retryDelayScale: 0 });
+    expect(() => parseCli(['dev', '--retry-delay-scale=-1'])).toThrow(/--retry-delay-scale wants a number/);
+    expect(() => parseCli(['dev', '--retry-delay-scale', '1/0'])).toThrow(/--retry-delay-scale wants a number/);
+  });
+
+  it('parses dlq list / replay and queue list', () => {
+    expect(parseCli(['dlq', 'list'])).toEqual({ command: 'dlq-list', functionName: undefined, json: false });
+    expect(parseCli(['dlq', 'list', 'csv-validator', '--json'])).toEqual({ command: 'dlq-list', functionName: 'csv-validator', json: true });
+    expect(parseCli(['dlq', 'replay', 'csv-validator', 'm-1'])).toEqual({ command: 'dlq-replay', functionName: 'csv-validator', messageId: 'm-1', json: false });
+    expect(parseCli(['queue', 'list', 'bronze-arrivals'])).toEqual({ command: 'queue-list', queue: 'bronze-arrivals', json: false });
+    expect(parseCli(['queue', 'list'])).toEqual({ command: 'queue-list', queue: undefined, json: false });
+    expect(() => parseCli(['dlq', 'replay', 'csv-validator'])).toThrow(/needs a function and a message id/);
+    expect(() => parseCli(['dlq', 'purge'])).toThrow(/dlq wants "list" or "replay"/);
+    expect(() => parseCli(['queue', 'send', 'x'])).toThrow(/queue wants "list"/);
   });
 
   it('refuses a speed that is not a positive number, and --speed with --once', () => {
@@ -36,7 +51,7 @@ describe('CLI arguments', () => {
   });
 
   it('refuses what it does not understand, saying what', () => {
-    expect(() => parseCli(['deploy'])).toThrow(new UsageError('unknown command "deploy" (commands: invoke, dev)'));
+    expect(() => parseCli(['deploy'])).toThrow(new UsageError('unknown command "deploy" (commands: invoke, dev, dlq, queue)'));
     expect(() => parseCli(['invoke'])).toThrow(/needs a function name/);
     expect(() => parseCli(['invoke', 'f', '--evnt', 'x'])).toThrow(UsageError);
     expect(() => parseCli(['invoke', 'f', '--evnt', 'x'])).toThrow(/--evnt/);

@@ -1,0 +1,331 @@
+import { randomUUID } from 'node:crypto';
+import type { FunctionSpec } from '@laminar/spec';
+import { type InvocationTrigger, type InvokeResult, type Invoker, ThrottledError } from './invoker.ts';
+import { type Output, silentOutput } from './output.ts';
+import { localDlqName, type LocalQueues, localQueueName } from './queues.ts';
+import { type Clock, realClock } from './scheduler.ts';
+
+/**
+ * Lambda's asynchronous invocation (InvocationType Event), as the service runs it: the event goes
+ * to the function's internal queue; a failed attempt (the handler threw, a timeout, OOM, an init
+ * error) is retried up to `maxRetries` times, one minute after the first failure and two minutes
+ * after the second; an event older than `maxEventAgeS` is dropped; a record of the last failure
+ * (or of the success) goes to the configured destination.
+ */
+
+/** Lambda's waits before the second and the third attempt. */
+export const RETRY_DELAYS_MS = [60_000, 120_000] as const;
+/** Locally a minute lasts a second unless configured (LAMINAR_RETRY_DELAY_SCALE, --retry-delay-scale). */
+export const DEFAULT_RETRY_DELAY_SCALE = 1 / 60;
+/** Lambda's defaults when a function has no async configuration. */
+export const DEFAULT_ASYNC = { maxRetries: 2, maxEventAgeS: 21_600 } as const;
+/** Throttled events go back to the queue: from 1 s, doubling, at most 5 min (Lambda's time, scaled like the retries). */
+const THROTTLE_BACKOFF_MS = { first: 1_000, max: 300_000 } as const;
+
+/** The wait after failed attempt `n` (1-based), in Lambda's time. */
+export function retryDelayMs(failedAttempt: number): number {
+  return RETRY_DELAYS_MS[Math.min(failedAttempt, RETRY_DELAYS_MS.length) - 1] as number;
+}
+
+export interface ResolvedAsyncConfig {
+  maxRetries: number;
+  maxEventAgeS: number;
+  /** Real queue name of the on-failure destination, when configured. */
+  onFailure?: string;
+  /** Real queue name of the on-success destination, when configured. */
+  onSuccess?: string;
+}
+
+export function asyncConfigOf(spec: Pick<FunctionSpec, 'name' | 'async'>, stage = 'local'): ResolvedAsyncConfig {
+  const a = spec.async;
+  return {
+    maxRetries: a?.maxRetries ?? DEFAULT_ASYNC.maxRetries,
+    maxEventAgeS: a?.maxEventAgeS ?? DEFAULT_ASYNC.maxEventAgeS,
+    ...(a?.onFailure === 'dlq' ? { onFailure: localDlqName(spec.name, stage) } : {}),
+    ...(a?.onSuccess ? { onSuccess: localQueueName(a.onSuccess.queue, stage) } : {}),
+  };
+}
+
+export type DestinationCondition = 'Success' | 'RetriesExhausted' | 'EventAgeExceeded';
+
+/** The invocation record Lambda sends to a destination. */
+export interface DestinationRecord {
+  version: '1.0';
+  timestamp: string;
+  requestContext: {
+    requestId: string;
+    functionArn: string;
+    condition: DestinationCondition;
+    approximateInvokeCount: number;
+  };
+  requestPayload: unknown;
+  responseContext?: { statusCode: number; executedVersion: string; functionError?: string };
+  responsePayload?: unknown;
+}
+
+export function destinationRecord(options: {
+  condition: DestinationCondition;
+  requestId: string;
+  functionArn: string;
+  approximateInvokeCount: number;
+  requestPayload: unknown;
+  /** The last attempt; absent when the event expired before any. */
+  last?: Pick<InvokeResult, 'result' | 'error'>;
+  timestamp?: Date;
+}): DestinationRecord {
+  const { last } = options;
+  return {
+    version: '1.0',
+    timestamp: (options.timestamp ?? new Date()).toISOString(),
+    requestContext: {
+      requestId: options.requestId,
+      // Destinations name the version that ran.
+      functionArn: `${options.functionArn}:$LATEST`,
+      condition: options.condition,
+      approximateInvokeCount: options.approximateInvokeCount,
+    },
+    requestPayload: options.requestPayload,
+    ...(last
+      ? {
+          // A function error still answers 200; the error is in X-Amz-Function-Error.
+          responseContext: { statusCode: 200, executedVersion: '$LATEST', ...(last.error ? { functionError: 'Unhandled' } : {}) },
+          responsePayload: last.error ?? last.result ?? null,
+        }
+      : {}),
+  };
+}
+
+export type AsyncStatus = 'succeeded' | 'failed' | 'expired' | 'stopped' | 'not-invoked';
+
+export interface AsyncOutcome {
+  requestId: string;
+  functionName: string;
+  event: unknown;
+  trigger?: InvocationTrigger;
+  status: AsyncStatus;
+  /** Every attempt, in order. */
+  attempts: InvokeResult[];
+  /** Where the record went (no destination configured: discarded, as Lambda does). */
+  destination?: { queue: string; messageId: string; condition: DestinationCondition };
+  /** Why the event could not be invoked at all (unknown function, runner stopping…). */
+  error?: Error;
+}
+
+export interface AsyncSubmission {
+  requestId: string;
+  /** Resolves when the event is done with: success, retries exhausted, expired, or stopped. */
+  done: Promise<AsyncOutcome>;
+}
+
+export interface AsyncInvokerOptions {
+  invoker: Pick<Invoker, 'invoke'>;
+  functions: Pick<FunctionSpec, 'name' | 'async'>[];
+  queues: LocalQueues;
+  region: string;
+  accountId?: string;
+  /** Local wait = Lambda's wait × this (default 1/60: one minute lasts a second). */
+  retryDelayScale?: number;
+  /** At most this many attempts of one function run at once (Lambda scales out; the invoker throttles beyond its limit). */
+  maxConcurrency?: number;
+  clock?: Clock;
+  output?: Output;
+}
+
+const describeWait = (ms: number) => (ms >= 60_000 ? `${ms / 60_000} min` : `${ms / 1000} s`);
+
+export class AsyncInvoker {
+  readonly outcomes: AsyncOutcome[] = [];
+  private readonly configs = new Map<string, ResolvedAsyncConfig>();
+  private readonly running = new Map<string, number>();
+  private readonly waiting = new Map<string, (() => void)[]>();
+  private readonly inFlight = new Set<Promise<AsyncOutcome>>();
+  private readonly idleWaiters = new Set<() => void>();
+  private readonly listeners = new Set<(outcome: AsyncOutcome) => void>();
+  private readonly stopper = new AbortController();
+  private readonly clock: Clock;
+  private readonly output: Output;
+  readonly retryDelayScale: number;
+
+  constructor(private readonly options: AsyncInvokerOptions) {
+    this.clock = options.clock ?? realClock;
+    this.output = options.output ?? silentOutput;
+    this.retryDelayScale = options.retryDelayScale ?? DEFAULT_RETRY_DELAY_SCALE;
+    if (!(this.retryDelayScale >= 0)) throw new Error(`retryDelayScale must be ≥ 0, got ${this.retryDelayScale}`);
+    for (const f of options.functions) {
+      const config = asyncConfigOf(f);
+      this.configs.set(f.name, config);
+      if (config.onFailure) options.queues.declare(config.onFailure, 'dlq', f.name);
+    }
+  }
+
+  config(functionName: string): ResolvedAsyncConfig | undefined {
+    return this.configs.get(functionName);
+  }
+
+  /** Events not yet done with (running, waiting to retry, or queued). */
+  get pending(): number {
+    return this.inFlight.size;
+  }
+
+  /** Accepts the event (Lambda answers 202) and works through it in the background. */
+  submit(functionName: string, event: unknown, options: { trigger?: InvocationTrigger; requestId?: string } = {}): AsyncSubmission {
+    const requestId = options.requestId ?? randomUUID();
+    const done = this.process(functionName, event, requestId, options.trigger);
+    this.inFlight.add(done);
+    void done.finally(() => {
+      this.inFlight.delete(done);
+      if (this.inFlight.size === 0) for (const w of [...this.idleWaiters]) w();
+    });
+    return { requestId, done };
+  }
+
+  /** Resolves when no event is in flight (retries included). */
+  idle(): Promise<void> {
+    if (this.inFlight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const w = () => {
+        this.idleWaiters.delete(w);
+        resolve();
+      };
+      this.idleWaiters.add(w);
+    });
+  }
+
+  /** Calls `listener` with every event done with from now on; returns the unsubscribe. */
+  onOutcome(listener: (outcome: AsyncOutcome) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Stops waiting: events waiting for a retry end as "stopped", with no destination. */
+  stop(): void {
+    this.stopper.abort();
+    for (const list of this.waiting.values()) for (const w of list.splice(0)) w();
+  }
+
+  private functionArn(name: string): string {
+    return `arn:aws:lambda:${this.options.region}:${this.options.accountId ?? '000000000000'}:function:${name}`;
+  }
+
+  private async acquire(name: string): Promise<void> {
+    const limit = this.options.maxConcurrency ?? 10;
+    while ((this.running.get(name) ?? 0) >= limit && !this.stopper.signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const list = this.waiting.get(name) ?? [];
+        list.push(resolve);
+        this.waiting.set(name, list);
+      });
+    }
+    this.running.set(name, (this.running.get(name) ?? 0) + 1);
+  }
+
+  private release(name: string): void {
+    this.running.set(name, (this.running.get(name) ?? 1) - 1);
+    this.waiting.get(name)?.shift()?.();
+  }
+
+  private async process(functionName: string, event: unknown, requestId: string, trigger: InvocationTrigger | undefined): Promise<AsyncOutcome> {
+    // Let submit() return (and register the event) before any work starts.
+    await Promise.resolve();
+    const outcome: AsyncOutcome = { requestId, functionName, event, ...(trigger ? { trigger } : {}), status: 'stopped', attempts: [] };
+    const config = this.configs.get(functionName);
+    const say = (line: string) => this.output.line(functionName, `async ${requestId.slice(0, 8)}: ${line}`);
+    if (!config) {
+      outcome.status = 'not-invoked';
+      outcome.error = new Error(`no async configuration for ${functionName} (not one of this runner's functions)`);
+      return this.finish(outcome);
+    }
+    const signal = this.stopper.signal;
+    const maxAgeMs = config.maxEventAgeS * 1000;
+    // The event's age in Lambda's time: attempts as they ran, waits as long as Lambda's.
+    let ageMs = 0;
+    let throttles = 0;
+    while (!signal.aborted) {
+      if (ageMs > maxAgeMs) {
+        say(`event older than maxEventAgeS ${config.maxEventAgeS} s after ${outcome.attempts.length} attempt(s): dropped`);
+        outcome.status = 'expired';
+        this.deliver(outcome, config.onFailure, 'EventAgeExceeded');
+        return this.finish(outcome);
+      }
+      const attempt = outcome.attempts.length + 1;
+      await this.acquire(functionName);
+      if (signal.aborted) {
+        this.release(functionName);
+        break;
+      }
+      const started = this.clock.now();
+      let result: InvokeResult;
+      try {
+        result = await this.options.invoker.invoke(functionName, event, { invocationType: 'Event', requestId, attempt, ...(trigger ? { trigger } : {}) });
+      } catch (err) {
+        this.release(functionName);
+        if (err instanceof ThrottledError) {
+          const backoff = Math.min(THROTTLE_BACKOFF_MS.first * 2 ** throttles++, THROTTLE_BACKOFF_MS.max);
+          ageMs += this.clock.now() - started + backoff;
+          say(`throttled (${err.message}); back in the queue for ${describeWait(backoff)}`);
+          await this.clock.sleep(backoff * this.retryDelayScale, signal);
+          continue;
+        }
+        outcome.status = signal.aborted ? 'stopped' : 'not-invoked';
+        outcome.error = err as Error;
+        return this.finish(outcome);
+      }
+      this.release(functionName);
+      ageMs += this.clock.now() - started;
+      outcome.attempts.push(result);
+      // An attempt the shutdown cut short says nothing about the function.
+      if (signal.aborted) break;
+      if (!result.error) {
+        outcome.status = 'succeeded';
+        if (attempt > 1) say(`attempt ${attempt} succeeded`);
+        this.deliver(outcome, config.onSuccess, 'Success');
+        return this.finish(outcome);
+      }
+      const why = `${result.error.errorType}: ${result.error.errorMessage}`;
+      if (attempt > config.maxRetries) {
+        say(`attempt ${attempt} of ${config.maxRetries + 1} failed (${why}): retries exhausted`);
+        outcome.status = 'failed';
+        this.deliver(outcome, config.onFailure, 'RetriesExhausted');
+        return this.finish(outcome);
+      }
+      const wait = retryDelayMs(attempt);
+      const localWait = wait * this.retryDelayScale;
+      say(
+        `attempt ${attempt} of ${config.maxRetries + 1} failed (${why}); retry in ${
+          localWait < 1000 ? `${Math.round(localWait)} ms` : `${(localWait / 1000).toFixed(1)} s`
+        } (${describeWait(wait)} on Lambda)`,
+      );
+      ageMs += wait;
+      await this.clock.sleep(localWait, signal);
+    }
+    outcome.status = 'stopped';
+    return this.finish(outcome);
+  }
+
+  private deliver(outcome: AsyncOutcome, queue: string | undefined, condition: DestinationCondition): void {
+    const say = (line: string) => this.output.line(outcome.functionName, `async ${outcome.requestId.slice(0, 8)}: ${line}`);
+    if (!queue) {
+      if (condition !== 'Success') say('no on-failure destination: the event is discarded, as Lambda does');
+      return;
+    }
+    const last = outcome.attempts.at(-1);
+    const record = destinationRecord({
+      condition,
+      requestId: outcome.requestId,
+      functionArn: this.functionArn(outcome.functionName),
+      approximateInvokeCount: outcome.attempts.length,
+      requestPayload: outcome.event,
+      ...(last ? { last } : {}),
+    });
+    const target = this.options.queues.get(queue) ?? this.options.queues.declare(queue, condition === 'Success' ? 'queue' : 'dlq', outcome.functionName);
+    const message = target.send(record, { function: outcome.functionName, condition });
+    outcome.destination = { queue, messageId: message.messageId, condition };
+    say(`${condition === 'Success' ? 'on-success' : 'on-failure'} record (${condition}) → ${queue} (message ${message.messageId})`);
+  }
+
+  private finish(outcome: AsyncOutcome): AsyncOutcome {
+    this.outcomes.push(outcome);
+    for (const l of this.listeners) l(outcome);
+    return outcome;
+  }
+}

@@ -1,0 +1,172 @@
+import { join } from 'node:path';
+import { findRoot } from '@laminar/spec';
+import { type Command, UsageError } from './args.ts';
+import type { DestinationRecord } from './async.ts';
+import { prefixedOutput } from './output.ts';
+import { localDlqName, LocalQueues, type QueueMessage, queueFiles, localQueueName, readQueueFile } from './queues.ts';
+import { startLocal } from './runner.ts';
+
+export interface QueueIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  onInterrupt(cleanup: () => Promise<void>): void;
+}
+
+/** Where `laminar dev` keeps its queues, for the commands that read them from another process. */
+export function queuesDirectory(root: string): string {
+  return join(root, '.laminar', 'queues');
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** "Object Created s3://bucket/key", "Scheduled Event (rule x)", or the event's first bytes. */
+export function describeEvent(event: unknown): string {
+  if (isRecord(event) && event.source === 'aws.s3' && isRecord(event.detail)) {
+    const d = event.detail as { bucket?: { name?: string }; object?: { key?: string } };
+    let key = d.object?.key ?? '?';
+    try {
+      key = decodeURIComponent(key.replace(/\+/g, ' '));
+    } catch {
+      // Shown as sent.
+    }
+    return `${String(event['detail-type'])} s3://${d.bucket?.name}/${key}`;
+  }
+  if (isRecord(event) && event['detail-type'] === 'Scheduled Event') {
+    return `Scheduled Event (${String((event.resources as string[] | undefined)?.[0] ?? '').split('/').pop()})`;
+  }
+  const json = JSON.stringify(event) ?? 'undefined';
+  return json.length > 120 ? `${json.slice(0, 117)}...` : json;
+}
+
+/** What failed, why, when and after how many attempts, in a few lines per message. */
+export function describeDestinationMessage(m: QueueMessage): string[] {
+  const r = m.body as Partial<DestinationRecord>;
+  if (!isRecord(r) || !isRecord(r.requestContext)) return [`${m.messageId}  ${m.sentAt}  ${JSON.stringify(m.body).slice(0, 200)}`];
+  const ctx = r.requestContext;
+  const error = isRecord(r.responsePayload) && typeof r.responsePayload.errorType === 'string' ? r.responsePayload : undefined;
+  const attempts = `${ctx.approximateInvokeCount} attempt${ctx.approximateInvokeCount === 1 ? '' : 's'}`;
+  return [
+    `${m.messageId}  ${r.timestamp ?? m.sentAt}  ${ctx.condition} after ${attempts}`,
+    `    event:   ${describeEvent(r.requestPayload)}`,
+    ...(error
+      ? [`    error:   ${String(error.errorType)}: ${String(error.errorMessage ?? '').split('\n')[0]}`]
+      : ctx.condition === 'EventAgeExceeded'
+        ? ['    error:   the event grew older than maxEventAgeS before it could be retried']
+        : []),
+    `    request: ${ctx.requestId} (${ctx.functionArn})`,
+  ];
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+export function dlqListCommand(cmd: Extract<Command, { command: 'dlq-list' }>, io: QueueIo): number {
+  const dir = queuesDirectory(findRoot(io.cwd));
+  const files = queueFiles(dir);
+  const wanted = cmd.functionName ? [localDlqName(cmd.functionName)] : [...files.keys()].filter((n) => n.endsWith('-dlq'));
+  const lists = wanted.map((name) => ({ name, messages: files.has(name) ? readQueueFile(files.get(name) as string) : [] }));
+  if (cmd.json) {
+    io.stdout.write(`${JSON.stringify(Object.fromEntries(lists.map((l) => [l.name, l.messages])))}\n`);
+    return 0;
+  }
+  if (cmd.functionName && !files.has(localDlqName(cmd.functionName))) {
+    io.stdout.write(
+      `${localDlqName(cmd.functionName)}: empty (nothing has failed since laminar dev started, or ${cmd.functionName} has no async.onFailure: 'dlq')\n`,
+    );
+    return 0;
+  }
+  if (lists.length === 0) {
+    io.stdout.write(`no DLQ messages (no queue files in ${dir}: run laminar dev first)\n`);
+    return 0;
+  }
+  for (const l of lists) {
+    io.stdout.write(`${l.name}: ${plural(l.messages.length, 'message')}\n`);
+    for (const m of l.messages) for (const line of describeDestinationMessage(m)) io.stdout.write(`  ${line}\n`);
+  }
+  return 0;
+}
+
+export function queueListCommand(cmd: Extract<Command, { command: 'queue-list' }>, io: QueueIo): number {
+  const dir = queuesDirectory(findRoot(io.cwd));
+  const files = queueFiles(dir);
+  if (!cmd.queue) {
+    if (cmd.json) {
+      io.stdout.write(`${JSON.stringify(Object.fromEntries([...files].map(([n, p]) => [n, readQueueFile(p).length])))}\n`);
+      return 0;
+    }
+    if (files.size === 0) io.stdout.write(`no queues yet in ${dir} (laminar dev creates them)\n`);
+    for (const [name, path] of files) io.stdout.write(`${name}: ${plural(readQueueFile(path).length, 'message')}\n`);
+    return 0;
+  }
+  // A logical name (bronze-arrivals), a DLQ's function (csv-validator-dlq) or the real name.
+  const name = [cmd.queue, localQueueName(cmd.queue)].find((n) => files.has(n));
+  if (!name) {
+    throw new UsageError(`no queue "${cmd.queue}" in ${dir} (known: ${[...files.keys()].join(', ') || 'none yet: run laminar dev'})`);
+  }
+  const messages = readQueueFile(files.get(name) as string);
+  if (cmd.json) {
+    io.stdout.write(`${JSON.stringify(messages)}\n`);
+    return 0;
+  }
+  io.stdout.write(`${name}: ${plural(messages.length, 'message')}\n`);
+  for (const m of messages) {
+    const body = m.body;
+    if (isRecord(body) && body.version === '1.0' && isRecord(body.requestContext)) {
+      for (const line of describeDestinationMessage(m)) io.stdout.write(`  ${line}\n`);
+    } else {
+      const attrs = Object.entries(m.attributes).map(([k, v]) => `${k}=${v}`).join(' ');
+      io.stdout.write(`  ${m.messageId}  ${m.sentAt}  ${describeEvent(body)}${attrs ? `  (${attrs})` : ''}\n`);
+    }
+  }
+  return 0;
+}
+
+/**
+ * Invokes the function with a DLQ message's original event, as `laminar invoke` would (same
+ * emulators and data folders); the message leaves the DLQ when the invocation succeeds.
+ */
+export async function dlqReplayCommand(cmd: Extract<Command, { command: 'dlq-replay' }>, io: QueueIo): Promise<number> {
+  const root = findRoot(io.cwd);
+  const queues = new LocalQueues(queuesDirectory(root));
+  const name = localDlqName(cmd.functionName);
+  const dlq = queues.declare(name, 'dlq', cmd.functionName);
+  const message = dlq.messages().find((m) => m.messageId === cmd.messageId);
+  if (!message) {
+    const ids = dlq.messages().map((m) => m.messageId);
+    throw new UsageError(`no message ${cmd.messageId} in ${name} (${ids.length ? `messages: ${ids.join(', ')}` : 'it is empty'})`);
+  }
+  const record = message.body as Partial<DestinationRecord>;
+  if (!isRecord(record) || !('requestPayload' in record)) throw new UsageError(`message ${cmd.messageId} holds no invocation record to replay`);
+  const logs = cmd.json ? io.stderr : io.stdout;
+  const local = await startLocal({
+    root,
+    functions: [cmd.functionName],
+    s3Directory: join(root, '.laminar', 's3'),
+    dynamodbDirectory: join(root, '.laminar', 'dynamodb'),
+    queuesDirectory: queuesDirectory(root),
+    output: prefixedOutput(logs),
+    env: io.env,
+  });
+  io.onInterrupt(() => local.stop());
+  try {
+    logs.write(`laminar: replaying ${describeEvent(record.requestPayload)} from ${name} (message ${cmd.messageId})\n`);
+    const res = await local.invoke(cmd.functionName, record.requestPayload, {
+      invocationType: 'RequestResponse',
+      trigger: { kind: 'replay', queue: name, messageId: cmd.messageId },
+    });
+    if (!res.error) dlq.delete(cmd.messageId);
+    if (cmd.json) {
+      const body = res.error ? { requestId: res.requestId, error: res.error, report: res.report } : { requestId: res.requestId, result: res.result, report: res.report };
+      io.stdout.write(`${JSON.stringify(body)}\n`);
+    } else {
+      io.stdout.write(res.error ? '\nError (the message stays in the DLQ):\n' : `\nResult (message ${cmd.messageId} removed from ${name}):\n`);
+      io.stdout.write(`${JSON.stringify(res.error ?? res.result, null, 2)}\n`);
+    }
+    return res.error ? 1 : 0;
+  } finally {
+    await local.stop();
+  }
+}

@@ -1,0 +1,291 @@
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { AsyncOutcome } from '../async.ts';
+import { describeDestinationMessage } from '../queue-commands.ts';
+import { localQueueName } from '../queues.ts';
+import type { Local } from '../runner.ts';
+import { formatFields, numericFields } from '../summary.ts';
+import { DECOYS, type SampleFile, sampleFiles, VANISHING } from './sample-csv.ts';
+import type { Scenario, ScenarioContext, ScenarioResult } from './types.ts';
+
+const VALIDATOR = 'csv-validator';
+const AUDIT = 'object-audit';
+const ARRIVALS = 'bronze-arrivals';
+const LAKE = 'lake';
+
+type Counts = { read: number; valid: number; rejected: number };
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * rows read / valid / rejected, wherever the validator's result keeps them (top level or one
+ * level down, under the names a validator is likely to use).
+ */
+export function countsOf(result: unknown): Counts | undefined {
+  const fields = new Map<string, number>();
+  for (const [k, v] of numericFields(result)) fields.set(k.split('.').pop() as string, v);
+  const pick = (names: string[]) => names.map((n) => fields.get(n)).find((v) => v !== undefined);
+  const read = pick(['rowsRead', 'rows', 'read', 'total']);
+  const valid = pick(['valid', 'validRows', 'rowsValid', 'written']);
+  const rejected = pick(['rejected', 'rejectedRows', 'rowsRejected', 'invalid', 'quarantined']);
+  return read !== undefined && valid !== undefined && rejected !== undefined ? { read, valid, rejected } : undefined;
+}
+
+/** What the validator says about one file: `objects[0]` of its result, when it has that shape. */
+interface FileOutcome {
+  status?: string;
+  reason?: string;
+  detail?: string;
+  replayed?: boolean;
+  outputs?: { silver?: string | null; quarantine?: string | null; manifests?: string[] };
+}
+
+export function fileOutcomeOf(result: unknown): FileOutcome | undefined {
+  const first = isRecord(result) && Array.isArray(result.objects) ? result.objects[0] : undefined;
+  return isRecord(first) && typeof first.status === 'string' ? (first as FileOutcome) : undefined;
+}
+
+/** The result without what differs between a first delivery and its replay. */
+function comparable(result: unknown): string {
+  return JSON.stringify(result, (k, v) => (k === 'replayed' ? undefined : v));
+}
+
+/** Every string in the result that names a silver/ or quarantine/ object or a manifest. */
+export function outputKeysOf(result: unknown): string[] {
+  const out = new Set<string>();
+  const walk = (v: unknown, depth: number) => {
+    if (depth > 6) return;
+    if (typeof v === 'string' && (/^(silver|quarantine)\//.test(v) || v.endsWith('_manifest.json'))) out.add(v);
+    else if (Array.isArray(v)) for (const x of v) walk(x, depth + 1);
+    else if (isRecord(v)) for (const x of Object.values(v)) walk(x, depth + 1);
+  };
+  walk(result, 0);
+  return [...out].sort();
+}
+
+async function listKeys(local: Local, bucket: string, prefix: string): Promise<{ key: string; size: number }[]> {
+  const s3 = local.s3;
+  if (!s3) return [];
+  const out: { key: string; size: number }[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) out.push({ key: o.Key as string, size: o.Size ?? 0 });
+    token = page.NextContinuationToken;
+  } while (token);
+  return out;
+}
+
+/** The audit ledger's items for one object since `since` (the ledger keeps earlier runs too). */
+async function auditItems(local: Local, bucket: string, key: string, since: string): Promise<Record<string, string>[]> {
+  const table = local.tables['object-arrivals'];
+  if (!local.dynamodb || !table) return [];
+  const res = await local.dynamodb.client.send(
+    new QueryCommand({
+      TableName: table,
+      KeyConditionExpression: 'pk = :pk AND sk >= :since',
+      ExpressionAttributeValues: { ':pk': { S: `${bucket}/${key}` }, ':since': { S: since } },
+    }),
+  );
+  return (res.Items ?? []).map((item) => Object.fromEntries(Object.entries(item).map(([k, v]) => [k, v.S ?? v.N ?? JSON.stringify(v)])));
+}
+
+function describeOutcome(o: AsyncOutcome): string {
+  const last = o.attempts.at(-1);
+  const n = o.attempts.length;
+  const tries = n > 1 ? ` (${n} attempts)` : '';
+  if (o.status === 'succeeded') {
+    const fields = numericFields(last?.result);
+    return `✔ ${fields.length ? formatFields(fields) : JSON.stringify(last?.result)?.slice(0, 160)}${tries}`;
+  }
+  const why = last?.error ? `${last.error.errorType}: ${last.error.errorMessage.split('\n')[0]}` : (o.error?.message ?? o.status);
+  const where = o.destination ? ` → ${o.destination.queue}` : o.status === 'stopped' ? '' : ' (no on-failure destination: discarded)';
+  return `✘ ${o.status} after ${n} attempt${n === 1 ? '' : 's'}: ${why}${where}`;
+}
+
+/** Both succeeded with equal results (what an idempotent function answers a redelivery). */
+function sameResult(a: AsyncOutcome, b: AsyncOutcome): boolean {
+  return a.status === 'succeeded' && b.status === 'succeeded' && comparable(a.attempts.at(-1)?.result) === comparable(b.attempts.at(-1)?.result);
+}
+
+/**
+ * A malformed event sent asynchronously (as `aws lambda invoke --invocation-type Event` would):
+ * S3's shape, but a key that is no valid URL encoding. No retry can fix it, so after Lambda's
+ * retries it must land in the DLQ with its reason — the failure path the S3 files above never take
+ * when the validator quarantines or skips every file it cannot use.
+ */
+export function malformedEvent(bucket: string): Record<string, unknown> {
+  return {
+    version: '0',
+    id: '00000000-0000-4000-8000-00000000bad0',
+    'detail-type': 'Object Created',
+    source: 'aws.s3',
+    account: '000000000000',
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: 'us-east-1',
+    resources: [`arn:aws:s3:::${bucket}`],
+    detail: { version: '0', bucket: { name: bucket }, object: { key: 'bronze/broken%E0%A4%A.csv', size: 1 }, reason: 'PutObject' },
+  };
+}
+
+export const bronzeSilverScenario: Scenario = {
+  name: 'bronze-silver',
+  description: 'CSVs land in bronze/: S3 → EventBridge → csv-validator + object-audit (async, retries, DLQ) + the bronze-arrivals queue',
+  functions: [VALIDATOR, AUDIT],
+  async run({ local, print }: ScenarioContext): Promise<ScenarioResult> {
+    const s3 = local.s3;
+    if (!s3) return { ok: false, summary: ['no S3: the runner started none'] };
+    if (!local.s3Events) {
+      const why = `S3 events are not emitted locally with ${s3.description}: upload to it and watch its own notifications instead`;
+      print(why);
+      return { ok: true, summary: [`skipped: ${why}`] };
+    }
+    const bucket = local.bucket(LAKE);
+    const route = local.s3Routes.find((r) => r.functions.includes(VALIDATOR));
+    if (route) {
+      const targets = [...route.functions, ...route.queues.map((q) => `queue ${q}`)];
+      print(`rule ${route.ruleName}: ${JSON.stringify(route.pattern)} → ${targets.join(', ')}`);
+    }
+    // The ledger sorts by event time (whole seconds in EventBridge events): items from this run on.
+    const since = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
+    const first = local.asyncInvoker.outcomes.length;
+    const deliveredBefore = local.s3Events.deliveries.length;
+    const arrivals = local.queues.get(localQueueName(ARRIVALS));
+    const arrivalsBefore = arrivals?.depth ?? 0;
+
+    const files = sampleFiles();
+    const put = (f: SampleFile) => s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: f.key, Body: f.body, ContentType: 'text/csv' }));
+    await Promise.all([...files, ...DECOYS].map(put));
+    await put(VANISHING);
+    await s3.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: VANISHING.key }));
+    const all = [...files, VANISHING];
+    print(`uploaded ${all.length} CSVs into s3://${bucket}/bronze/ (and deleted ${VANISHING.key} at once), plus ${DECOYS.length} keys no rule matches:`);
+    for (const f of [...all, ...DECOYS]) print(`  ${f.key} (${f.body.length} B): ${f.purpose}`);
+    print('waiting for every async invocation to settle, retries included…');
+    const t = Date.now();
+    await local.settle();
+    print(`settled in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+
+    const outcomes = local.asyncInvoker.outcomes.slice(first).filter((o) => o.trigger?.kind === 's3');
+    const deliveries = local.s3Events.deliveries.slice(deliveredBefore);
+    const keyOf = (o: AsyncOutcome) => (o.trigger?.kind === 's3' ? o.trigger.key : '');
+    const failures: string[] = [];
+    const notes: string[] = [];
+    const summary: string[] = [];
+    const silver = await listKeys(local, bucket, 'silver/');
+    const quarantine = await listKeys(local, bucket, 'quarantine/');
+    const manifests = [...silver, ...quarantine].filter((o) => o.key.endsWith('_manifest.json'));
+
+    for (const f of all) {
+      print('');
+      print(`${f.key}: ${f.purpose}`);
+      const mine = outcomes.filter((o) => keyOf(o) === f.key);
+      const validator = mine.filter((o) => o.functionName === VALIDATOR);
+      const audit = mine.filter((o) => o.functionName === AUDIT);
+      const copies = deliveries.filter((d) => d.key === f.key && d.functions.some((x) => x.name === VALIDATOR)).length;
+      if (copies === 0) failures.push(`${f.key}: no S3 event reached ${VALIDATOR}`);
+      for (const [i, o] of validator.entries()) {
+        const last = o.attempts.at(-1);
+        if (i > 0 && sameResult(o, validator[0] as AsyncOutcome)) {
+          const replayed = fileOutcomeOf(last?.result)?.replayed ? ' (replayed from the idempotency store)' : '';
+          const earlier = o.attempts
+            .slice(0, -1)
+            .map((a) => a.error?.errorType)
+            .filter(Boolean);
+          const busy = earlier.includes('ObjectInProgressError') ? ': the first delivery was still at work' : '';
+          const retried = earlier.length ? ` after a retry (${earlier.join(', ')}${busy})` : '';
+          print(`  ${VALIDATOR} (delivery ${i + 1}) ✔ the same result as delivery 1${replayed}${retried}: a duplicate changes nothing`);
+          continue;
+        }
+        print(`  ${VALIDATOR}${validator.length > 1 ? ` (delivery ${i + 1})` : ''} ${describeOutcome(o)}`);
+        if (o.status !== 'succeeded') {
+          if (!o.destination) failures.push(`${f.key}: ${VALIDATOR} ${o.status} and its event went nowhere`);
+          continue;
+        }
+        const file = fileOutcomeOf(last?.result);
+        if (file) {
+          const why = [file.reason, file.detail].filter(Boolean).join(': ');
+          print(`    ${file.status}${why ? ` (${why})` : ''}${file.replayed ? ' — replayed: the stored result, nothing redone' : ''}`);
+          if (f.key === 'bronze/poison.csv' && file.status === 'validated') failures.push('bronze/poison.csv (binary junk) was validated as a CSV');
+        }
+        const counts = countsOf(last?.result);
+        if (counts) {
+          const reconciles = counts.read === counts.valid + counts.rejected;
+          print(`    rows read ${counts.read} = valid ${counts.valid} + rejected ${counts.rejected}${reconciles ? ' ✔' : ' ✘ DOES NOT RECONCILE'}`);
+          if (!reconciles) failures.push(`${f.key}: rows read ${counts.read} ≠ valid ${counts.valid} + rejected ${counts.rejected}`);
+          if (f.dataRows !== undefined && counts.read !== f.dataRows) notes.push(`${f.key}: read ${counts.read} rows, the file has ${f.dataRows}`);
+          if (f.badRows !== undefined && counts.rejected !== f.badRows) notes.push(`${f.key}: rejected ${counts.rejected} rows, ${f.badRows} are bad`);
+        } else if (f.dataRows !== undefined) {
+          notes.push(`${f.key}: no rowsRead/valid/rejected in the validator's result`);
+        }
+        const keys = outputKeysOf(last?.result);
+        for (const k of keys) print(`    → ${k}`);
+      }
+      for (const [i, o] of audit.entries()) {
+        if (i > 0 && sameResult(o, audit[0] as AsyncOutcome)) print(`  ${AUDIT} (delivery ${i + 1}) ✔ the same result as delivery 1`);
+        else print(`  ${AUDIT}${audit.length > 1 ? ` (delivery ${i + 1})` : ''} ${describeOutcome(o)}`);
+      }
+      const items = await auditItems(local, bucket, f.key, since);
+      if (local.tables['object-arrivals']) {
+        print(
+          `  audit ledger: ${items.length} item${items.length === 1 ? '' : 's'}${items
+            .map((it) => ` [${it.eventName ?? '?'} ${it.size ?? '?'} B etag ${(it.etag ?? '?').slice(0, 8)}…]`)
+            .join('')}`,
+        );
+      }
+      if (copies > 1) print(`  delivered ${copies}× (--duplicate-events): ${validator.length} validator and ${audit.length} audit outcomes, ${items.length} ledger item(s)`);
+    }
+
+    print('');
+    print(`silver/: ${silver.length} objects${silver.length ? `: ${silver.map((o) => `${o.key} (${o.size} B)`).join(', ')}` : ''}`);
+    print(`quarantine/: ${quarantine.length} objects${quarantine.length ? `: ${quarantine.map((o) => `${o.key} (${o.size} B)`).join(', ')}` : ''}`);
+    print(`manifests: ${manifests.map((o) => o.key).join(', ') || 'none'}`);
+
+    const decoyHits = outcomes.filter((o) => DECOYS.some((d) => d.key === keyOf(o)));
+    if (decoyHits.length) failures.push(`keys no rule matches still invoked: ${decoyHits.map(keyOf).join(', ')}`);
+    else print(`ignored as EventBridge would: ${DECOYS.map((d) => d.key).join(', ')}`);
+
+    const arrivalsNow = arrivals?.depth ?? 0;
+    const expectedArrivals = deliveries.filter((d) => d.queues.length).length;
+    print(`queue ${localQueueName(ARRIVALS)}: ${arrivalsNow} messages (${arrivalsNow - arrivalsBefore} from this scenario: one per delivered CSV event)`);
+    if (arrivals && arrivalsNow - arrivalsBefore !== expectedArrivals) failures.push(`${ARRIVALS} got ${arrivalsNow - arrivalsBefore} messages, expected ${expectedArrivals}`);
+
+    print('');
+    print(`sending ${VALIDATOR} a malformed event asynchronously (a key that is no valid URL encoding): no retry can fix it`);
+    const injected = await local.invokeAsync(VALIDATOR, malformedEvent(bucket)).done;
+    print(`  ${VALIDATOR} ${describeOutcome(injected)}`);
+    if (injected.status !== 'failed' || !injected.destination) failures.push(`the malformed event did not end in ${VALIDATOR}'s DLQ (${injected.status})`);
+
+    const dlqs = local.queues.all().filter((q) => q.kind === 'dlq');
+    const dlqMessages = dlqs.flatMap((q) => q.messages().map((m) => ({ q, m })));
+    print(`DLQ: ${dlqMessages.length} message${dlqMessages.length === 1 ? '' : 's'}${dlqMessages.length ? ' (laminar dlq list shows them from another shell)' : ''}`);
+    for (const q of dlqs.filter((x) => x.depth > 0)) {
+      print(`  ${q.name}:`);
+      for (const m of q.messages()) for (const line of describeDestinationMessage(m)) print(`    ${line}`);
+    }
+    const poison = outcomes.filter((o) => o.functionName === VALIDATOR && keyOf(o) === 'bronze/poison.csv');
+    if (poison.length && poison.every((o) => o.status === 'succeeded') && quarantine.length === 0) {
+      failures.push('bronze/poison.csv was accepted and nothing was quarantined: a poison file must end in quarantine or the DLQ, never in silence');
+    }
+
+    for (const n of notes) print(`note: ${n}`);
+    for (const f of failures) print(`FAIL ${f}`);
+    const byStatus = (fn: string) => {
+      const mine = outcomes.filter((o) => o.functionName === fn);
+      const ok = mine.filter((o) => o.status === 'succeeded').length;
+      const retried = mine.filter((o) => o.attempts.length > 1).length;
+      return `${fn}: ${mine.length} events, ${ok} succeeded, ${mine.length - ok} to DLQ/failed, ${retried} retried`;
+    };
+    summary.push(
+      `${all.length} CSVs into bronze/ → ${deliveries.length} rule deliveries`,
+      byStatus(VALIDATOR),
+      byStatus(AUDIT),
+      `silver ${silver.length} objects, quarantine ${quarantine.length}, manifests ${manifests.length}`,
+      `malformed async event: ${injected.status} after ${injected.attempts.length} attempts${injected.destination ? ` → ${injected.destination.queue}` : ''}`,
+      `${ARRIVALS}: ${arrivalsNow} messages; DLQ: ${dlqMessages.length} message${dlqMessages.length === 1 ? '' : 's'}`,
+      ...notes.map((n) => `note: ${n}`),
+      ...failures.map((f) => `FAIL ${f}`),
+    );
+    return { ok: failures.length === 0, summary };
+  },
+};

@@ -1,0 +1,237 @@
+import { defineFunction, type FunctionSpecInput } from '@laminar/spec';
+import { describe, expect, it } from 'vitest';
+import { AsyncInvoker, asyncConfigOf, destinationRecord, RETRY_DELAYS_MS, retryDelayMs } from '../../src/async.ts';
+import { type InvokeOptions, type InvokeResult, ThrottledError } from '../../src/invoker.ts';
+import { LocalQueues } from '../../src/queues.ts';
+import { type Clock, Scheduler, scheduleEntries } from '../../src/scheduler.ts';
+
+const spec = (input: Partial<FunctionSpecInput> = {}) =>
+  defineFunction({ name: 'worker', memoryMb: 128, timeoutS: 10, triggers: [{ kind: 'invoke' }], ...input });
+
+/** Jumps to each timer's end at once, recording the waits; each invocation takes 10 ms. */
+function fakeClock(): Clock & { t: number; sleeps: number[] } {
+  const clock = {
+    t: 0,
+    sleeps: [] as number[],
+    now: () => clock.t,
+    sleep: async (ms: number, signal: AbortSignal) => {
+      clock.sleeps.push(ms);
+      if (!signal.aborted) clock.t += ms;
+    },
+  };
+  return clock;
+}
+
+type Step = 'ok' | 'fail' | 'throttle';
+
+function scripted(clock: { t: number }, steps: Step[]) {
+  const calls: { event: unknown; options: InvokeOptions | undefined }[] = [];
+  return {
+    calls,
+    invoke: async (functionName: string, event: unknown, options?: InvokeOptions): Promise<InvokeResult> => {
+      const step = steps[calls.length] ?? steps.at(-1);
+      calls.push({ event, options });
+      if (step === 'throttle') throw new ThrottledError('Rate Exceeded');
+      clock.t += 10;
+      const base = {
+        requestId: options?.requestId ?? 'r',
+        functionName,
+        invocationType: 'Event' as const,
+        report: { durationMs: 10, billedMs: 10, memorySizeMb: 128, maxMemoryUsedMb: 50, cold: false },
+        logs: [],
+      };
+      return step === 'ok'
+        ? { ...base, result: { done: calls.length } }
+        : { ...base, error: { errorType: 'CsvError', errorMessage: `bad bytes (attempt ${calls.length})`, trace: ['CsvError: bad bytes', '    at parse'] } };
+    },
+  };
+}
+
+function setup(steps: Step[], input: Partial<FunctionSpecInput>, retryDelayScale?: number) {
+  const clock = fakeClock();
+  const invoker = scripted(clock, steps);
+  const queues = new LocalQueues(undefined);
+  const asyncInvoker = new AsyncInvoker({
+    invoker,
+    functions: [spec(input)],
+    queues,
+    region: 'eu-west-1',
+    accountId: '123456789012',
+    clock,
+    ...(retryDelayScale !== undefined ? { retryDelayScale } : {}),
+  });
+  return { clock, invoker, queues, asyncInvoker };
+}
+
+const event = { 'detail-type': 'Object Created', detail: { object: { key: 'bronze/poison.csv' } } };
+
+describe('async retries', () => {
+  it('Lambda waits 1 then 2 minutes; locally a minute lasts a second by default', () => {
+    expect(RETRY_DELAYS_MS).toEqual([60_000, 120_000]);
+    expect([retryDelayMs(1), retryDelayMs(2)]).toEqual([60_000, 120_000]);
+  });
+
+  it('retries a failing event maxRetries times with scaled waits, then sends the original event and the error to the DLQ', async () => {
+    const { clock, invoker, queues, asyncInvoker } = setup(['fail'], { async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' } });
+    const { requestId, done } = asyncInvoker.submit('worker', event);
+    expect(asyncInvoker.pending).toBe(1);
+    const outcome = await done;
+    expect(outcome.status).toBe('failed');
+    expect(invoker.calls).toHaveLength(3);
+    expect(clock.sleeps).toEqual([1_000, 2_000]);
+    // One request id across the retries, as Lambda keeps it; the attempt is numbered.
+    expect(invoker.calls.map((c) => [c.options?.requestId, c.options?.attempt, c.options?.invocationType])).toEqual([
+      [requestId, 1, 'Event'],
+      [requestId, 2, 'Event'],
+      [requestId, 3, 'Event'],
+    ]);
+    const dlq = queues.get('laminar-local-worker-dlq');
+    expect(dlq?.kind).toBe('dlq');
+    const [message] = dlq?.messages() ?? [];
+    expect(outcome.destination).toEqual({ queue: 'laminar-local-worker-dlq', messageId: message?.messageId, condition: 'RetriesExhausted' });
+    expect(message?.body).toEqual({
+      version: '1.0',
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      requestContext: {
+        requestId,
+        functionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:worker:$LATEST',
+        condition: 'RetriesExhausted',
+        approximateInvokeCount: 3,
+      },
+      requestPayload: event,
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      responsePayload: { errorType: 'CsvError', errorMessage: 'bad bytes (attempt 3)', trace: ['CsvError: bad bytes', '    at parse'] },
+    });
+    await asyncInvoker.idle();
+    expect(asyncInvoker.pending).toBe(0);
+  });
+
+  it('waits as long as Lambda with scale 1, and not at all with scale 0', async () => {
+    const real = setup(['fail'], { async: { maxRetries: 2, maxEventAgeS: 3600 } }, 1);
+    await real.asyncInvoker.submit('worker', event).done;
+    expect(real.clock.sleeps).toEqual([60_000, 120_000]);
+    const none = setup(['fail'], { async: { maxRetries: 1, maxEventAgeS: 3600 } }, 0);
+    await none.asyncInvoker.submit('worker', event).done;
+    expect(none.clock.sleeps).toEqual([0]);
+    expect(none.invoker.calls).toHaveLength(2);
+  });
+
+  it('stops at the first success and sends an on-success record when configured', async () => {
+    const { invoker, queues, asyncInvoker } = setup(['fail', 'ok'], {
+      async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq', onSuccess: { queue: 'done' } },
+    });
+    const outcome = await asyncInvoker.submit('worker', event).done;
+    expect(outcome.status).toBe('succeeded');
+    expect(invoker.calls).toHaveLength(2);
+    expect(queues.get('laminar-local-worker-dlq')?.depth).toBe(0);
+    const [m] = queues.get('laminar-local-done')?.messages() ?? [];
+    expect(m?.body).toMatchObject({
+      requestContext: { condition: 'Success', approximateInvokeCount: 2 },
+      requestPayload: event,
+      responseContext: { statusCode: 200, executedVersion: '$LATEST' },
+      responsePayload: { done: 2 },
+    });
+    expect((m?.body as { responseContext?: object } | undefined)?.responseContext).not.toHaveProperty('functionError');
+  });
+
+  it('maxRetries 0: one attempt only', async () => {
+    const { invoker, asyncInvoker } = setup(['fail'], { async: { maxRetries: 0, maxEventAgeS: 3600, onFailure: 'dlq' } });
+    expect((await asyncInvoker.submit('worker', event).done).status).toBe('failed');
+    expect(invoker.calls).toHaveLength(1);
+  });
+
+  it('drops an event older than maxEventAgeS to the failure destination (EventAgeExceeded)', async () => {
+    // After the first failure the event waits 60 s: with 10 ms of running it is over a 60 s limit.
+    const { invoker, queues, asyncInvoker } = setup(['fail'], { async: { maxRetries: 2, maxEventAgeS: 60, onFailure: 'dlq' } });
+    const outcome = await asyncInvoker.submit('worker', event).done;
+    expect(outcome.status).toBe('expired');
+    expect(invoker.calls).toHaveLength(1);
+    const [m] = queues.get('laminar-local-worker-dlq')?.messages() ?? [];
+    expect(m?.body).toMatchObject({ requestContext: { condition: 'EventAgeExceeded', approximateInvokeCount: 1 }, requestPayload: event });
+  });
+
+  it('without an async configuration: Lambda\'s defaults (2 retries), and a failed event is discarded', async () => {
+    expect(asyncConfigOf(spec())).toEqual({ maxRetries: 2, maxEventAgeS: 21_600 });
+    const { invoker, queues, asyncInvoker } = setup(['fail'], {});
+    const outcome = await asyncInvoker.submit('worker', event).done;
+    expect(invoker.calls).toHaveLength(3);
+    expect(outcome.destination).toBeUndefined();
+    expect(queues.all()).toEqual([]);
+  });
+
+  it('a throttle is no attempt: the event goes back to the queue and is tried again', async () => {
+    const { invoker, clock, asyncInvoker } = setup(['throttle', 'throttle', 'ok'], { async: { maxRetries: 0, maxEventAgeS: 3600 } });
+    const outcome = await asyncInvoker.submit('worker', event).done;
+    expect(outcome.status).toBe('succeeded');
+    expect(outcome.attempts).toHaveLength(1);
+    expect(invoker.calls).toHaveLength(3);
+    // 1 s then 2 s of backoff, scaled like the retries.
+    expect(clock.sleeps).toEqual([1_000 / 60, 2_000 / 60]);
+  });
+
+  it('stop() ends events waiting for a retry without sending them anywhere', async () => {
+    const clock = fakeClock();
+    const invoker = scripted(clock, ['fail']);
+    const queues = new LocalQueues(undefined);
+    let waiting: () => void = () => {};
+    const asleep = new Promise<void>((r) => {
+      waiting = r;
+    });
+    const asyncInvoker = new AsyncInvoker({
+      invoker,
+      functions: [spec({ async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' } })],
+      queues,
+      region: 'us-east-1',
+      // A retry wait that only the stop ends.
+      clock: { now: clock.now, sleep: (_ms, signal) => new Promise((r) => { waiting(); signal.addEventListener('abort', () => r()); }) },
+    });
+    const { done } = asyncInvoker.submit('worker', event);
+    await asleep;
+    asyncInvoker.stop();
+    const outcome = await done;
+    expect(outcome.status).toBe('stopped');
+    expect(outcome.attempts).toHaveLength(1);
+    expect(queues.get('laminar-local-worker-dlq')?.depth).toBe(0);
+  });
+});
+
+describe('schedules through the async path', () => {
+  it('a scheduled firing that fails is retried like any async event; the run records every attempt', async () => {
+    const { invoker, clock, asyncInvoker } = setup(['fail', 'ok'], {
+      triggers: [{ kind: 'schedule', expression: 'rate(5 minutes)' }],
+      async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' },
+    });
+    const specs = [{ spec: spec({ triggers: [{ kind: 'schedule', expression: 'rate(5 minutes)' }] }), dir: '', zipPath: '', hashPath: '' }];
+    const scheduler = new Scheduler({ invoker, asyncInvoker, entries: scheduleEntries(specs), region: 'us-east-1', clock });
+    const [run] = await scheduler.fireAll();
+    expect(run?.outcome?.status).toBe('succeeded');
+    expect(run?.outcome?.attempts.map((a) => a.error?.errorType ?? 'ok')).toEqual(['CsvError', 'ok']);
+    expect(run?.result?.result).toEqual({ done: 2 });
+    expect(invoker.calls[1]?.options?.trigger).toMatchObject({ kind: 'schedule', ruleName: 'laminar-local-worker-schedule-0' });
+  });
+});
+
+describe('destination records', () => {
+  it('have Lambda\'s shape; an event that expired before any attempt carries no response', () => {
+    expect(
+      destinationRecord({
+        condition: 'EventAgeExceeded',
+        requestId: 'req-1',
+        functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:f',
+        approximateInvokeCount: 0,
+        requestPayload: { a: 1 },
+        timestamp: new Date('2026-01-30T10:00:00Z'),
+      }),
+    ).toEqual({
+      version: '1.0',
+      timestamp: '2026-01-30T10:00:00.000Z',
+      requestContext: {
+        requestId: 'req-1',
+        functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:f:$LATEST',
+        condition: 'EventAgeExceeded',
+        approximateInvokeCount: 0,
+      },
+      requestPayload: { a: 1 },
+    });
+  });
+});

@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import { type S3Trigger, s3PatternKey } from './spec.ts';
+
+/**
+ * Names and event patterns infra and the local runner must agree on — the runner names its local
+ * queues and rules as stage "local" exactly as infra names them for "dev" or "prod".
+ */
+
+/** Every resource name starts with this, so one account can host several projects side by side. */
+export const PROJECT = 'laminar';
+
+export function resourceName(stage: string, name: string, limit = 64): string {
+  const full = `${PROJECT}-${stage}-${name}`;
+  if (full.length > limit) throw new Error(`resource name "${full}" is longer than ${limit} characters`);
+  return full;
+}
+
+/** A declared queue (queues/<name>.ts). SQS names allow 80 characters. */
+export function queueName(stage: string, logical: string): string {
+  return resourceName(stage, logical, 80);
+}
+
+/** A function's on-failure destination. */
+export function dlqName(stage: string, functionName: string): string {
+  return resourceName(stage, `${functionName}-dlq`, 80);
+}
+
+export type S3Pattern = Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix' | 'events'>;
+
+/** One EventBridge rule per distinct S3 pattern; its name carries a digest of the pattern. */
+export function s3RuleName(stage: string, pattern: S3Pattern): string {
+  const digest = createHash('sha256').update(s3PatternKey(pattern)).digest('hex').slice(0, 8);
+  return resourceName(stage, `s3-${pattern.bucket}-${digest}`);
+}
+
+/** EventBridge's wildcard matcher treats "*" as any run of characters; literal ones are escaped. */
+function wildcardEscape(s: string): string {
+  return s.replace(/[\\*]/g, (c) => `\\${c}`);
+}
+
+/**
+ * The EventBridge pattern matching S3's events for a bucket, key prefix and suffix: prefix or
+ * suffix matchers alone, a wildcard when both are given (EventBridge cannot AND two matchers on one
+ * field).
+ */
+export function s3EventPattern(bucketName: string, t: S3Pattern): Record<string, unknown> {
+  const key =
+    t.prefix && t.suffix
+      ? [{ wildcard: `${wildcardEscape(t.prefix)}*${wildcardEscape(t.suffix)}` }]
+      : t.prefix
+        ? [{ prefix: t.prefix }]
+        : t.suffix
+          ? [{ suffix: t.suffix }]
+          : undefined;
+  return {
+    source: ['aws.s3'],
+    'detail-type': [...t.events].sort(),
+    detail: { bucket: { name: [bucketName] }, ...(key ? { object: { key } } : {}) },
+  };
+}
