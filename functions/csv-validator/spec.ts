@@ -19,6 +19,8 @@ export default defineFunction({
   tables: [{ name: 'csv-idempotency', kind: 'idempotency' }],
   triggers: [{ kind: 's3', bucket: 'lake', prefix: 'bronze/', suffix: '.csv' }],
   permissions: [
+    // Lets S3 answer 404 rather than 403 for an object deleted before processing: a clean skip, not a retry.
+    { actions: ['s3:ListBucket'], resource: { bucket: 'lake', prefix: 'bronze/*' } },
     { actions: ['s3:GetObject', 's3:GetObjectVersion'], resource: { bucket: 'lake', prefix: 'bronze/*' } },
     { actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resource: { bucket: 'lake', prefix: 'silver/*' } },
     { actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resource: { bucket: 'lake', prefix: 'quarantine/*' } },

@@ -98,6 +98,7 @@ describe('bronze → silver fan-out', () => {
     const bucket = ref('aws_s3_bucket', 'bucket', 'laminar-dev-lake', 'arn');
     const s3 = policy.Statement.filter((s) => s.Action.some((a) => a.startsWith('s3:')));
     expect(s3).toEqual([
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucket], Condition: { StringLike: { 's3:prefix': ['bronze/*'] } } },
       { Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: [`${bucket}/bronze/*`] },
       { Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: [`${bucket}/silver/*`] },
       { Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: [`${bucket}/quarantine/*`] },

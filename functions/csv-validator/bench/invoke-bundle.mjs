@@ -1,0 +1,51 @@
+// One measured invocation of the built csv-validator bundle (dist zip's index.mjs), in a process
+// of its own and without a TypeScript loader, so memory and CPU are what Lambda's would be.
+// argv: <path to index.mjs> <event JSON>. The environment configures the handler.
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+
+const [bundle, eventJson] = process.argv.slice(2);
+
+/** CPU time of the main (JavaScript) thread alone, from Linux's per-thread accounting. */
+function mainThreadCpuMs() {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime (fields 14 and 15 of proc(5)), in clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+const { handler } = await import(pathToFileURL(bundle).href);
+const rssAfterInitMb = process.memoryUsage().rss / 2 ** 20;
+const end = Date.now() + 900_000;
+const context = {
+  awsRequestId: `bench-${Date.now()}`,
+  functionName: 'csv-validator',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:csv-validator',
+  memoryLimitInMB: '1024',
+  logGroupName: '/aws/lambda/csv-validator',
+  logStreamName: 'bench',
+  callbackWaitsForEmptyEventLoop: true,
+  getRemainingTimeInMillis: () => end - Date.now(),
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+};
+
+const cpu0 = mainThreadCpuMs();
+const all0 = process.cpuUsage();
+const t0 = performance.now();
+const result = await handler(JSON.parse(eventJson), context);
+const ms = performance.now() - t0;
+const all = process.cpuUsage(all0);
+process.stdout.write(
+  `\n${JSON.stringify({
+    bench: 'csv-validator',
+    ms,
+    mainThreadCpuMs: mainThreadCpuMs() - cpu0,
+    processCpuMs: (all.user + all.system) / 1000,
+    rssAfterInitMb,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    result,
+  })}\n`,
+);

@@ -1,0 +1,248 @@
+// pnpm bench: csv-validator end to end — generated orders CSVs (100 MB and 1 GB by default;
+// BENCH_SIZES=100 picks sizes in MB) in the embedded S3, validated by the built bundle's handler in
+// a process of its own (S3 stream → silver + quarantine + manifest, idempotency in dynalite), with
+// rows/s, main-thread CPU and peak RSS; beside it the parser alone on the same stream, and the
+// measurements behind the parser and validator choices.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { inflateRawSync } from 'node:zlib';
+import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { bundleFunction } from '@laminar/bundler';
+import { createDynamoDBClient, createS3Client, ensureTable, uploadStream } from '@laminar/aws';
+import { startDynamoDB, startS3 } from '@laminar/emulators';
+import { findRoot, loadSpec } from '@laminar/spec';
+import Papa from 'papaparse';
+import { deriveRowParser, INVALID } from '../src/fast-validator.ts';
+import { ORDER_COLUMNS, orderRowSchema } from '../src/schema.ts';
+import { type GeneratedStats, generateOrders, HEADER } from './generate.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const fnDir = join(here, '..');
+const root = findRoot(here);
+const sizesMb = (process.env.BENCH_SIZES ?? '100,1000').split(',').map(Number);
+const BUCKET = 'bench-lake';
+const dataDir = join(root, '.laminar', 'bench', 'csv-validator');
+const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+
+interface Seeded extends GeneratedStats {
+  key: string;
+  etag: string;
+}
+
+/** Generates and uploads a file once (streamed: never in memory); later runs reuse it. */
+async function ensureSeeded(mb: number, endpoint: string): Promise<Seeded> {
+  const marker = join(dataDir, `seeded-${mb}mb.json`);
+  if (existsSync(marker)) return JSON.parse(readFileSync(marker, 'utf8')) as Seeded;
+  const client = createS3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  const stats: GeneratedStats = { rows: 0, bytes: 0, invalid: 0 };
+  const key = `bronze/bench/orders-${mb}mb.csv`;
+  const t = performance.now();
+  const body = Readable.from((function* () { for (const chunk of generateOrders(mb * 1e6, stats)) yield Buffer.from(chunk); })());
+  const { etag } = await uploadStream({ client, bucket: BUCKET, key, body, contentType: 'text/csv', partSize: 16 * 2 ** 20, queueSize: 4 });
+  client.destroy();
+  const seeded: Seeded = { ...stats, key, etag: (etag ?? '').replaceAll('"', '') };
+  writeFileSync(marker, JSON.stringify(seeded));
+  console.log(`seeded ${key}: ${stats.rows.toLocaleString('en')} rows in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  return seeded;
+}
+
+/** index.mjs out of the deterministic zip the bundler writes (deflate; read via the central directory). */
+function extractIndex(zip: Buffer): Buffer {
+  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  let p = zip.readUInt32LE(eocd + 16);
+  const entries = zip.readUInt16LE(eocd + 10);
+  for (let i = 0; i < entries; i++) {
+    const method = zip.readUInt16LE(p + 10);
+    const compressed = zip.readUInt32LE(p + 20);
+    const nameLength = zip.readUInt16LE(p + 28);
+    const name = zip.toString('utf8', p + 46, p + 46 + nameLength);
+    if (name === 'index.mjs') {
+      const local = zip.readUInt32LE(p + 42);
+      const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+      const data = zip.subarray(start, start + compressed);
+      return method === 8 ? inflateRawSync(data) : data;
+    }
+    p += 46 + nameLength + zip.readUInt16LE(p + 30) + zip.readUInt16LE(p + 32);
+  }
+  throw new Error('index.mjs not in the bundle');
+}
+
+interface HandlerRun {
+  ms: number;
+  mainThreadCpuMs: number;
+  processCpuMs: number;
+  rssAfterInitMb: number;
+  peakRssMb: number;
+  emf: Record<string, number>;
+  result: { rowsRead: number; valid: number; rejected: number; objects: { status: string; outputs: unknown }[] };
+}
+
+function runHandler(bundle: string, seeded: Seeded, s3Endpoint: string, dynamoEndpoint: string, table: string): HandlerRun {
+  const event = {
+    version: '0',
+    id: `bench-${Date.now()}`,
+    'detail-type': 'Object Created',
+    source: 'aws.s3',
+    account: '000000000000',
+    time: new Date().toISOString(),
+    region: 'us-east-1',
+    resources: [`arn:aws:s3:::${BUCKET}`],
+    detail: { version: '0', bucket: { name: BUCKET }, object: { key: seeded.key, size: seeded.bytes, etag: seeded.etag }, reason: 'PutObject' },
+  };
+  const out = execFileSync(process.execPath, [join(here, 'invoke-bundle.mjs'), bundle, JSON.stringify(event)], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+    env: {
+      ...env,
+      ...specEnv,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_ENDPOINT_URL_S3: s3Endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      LAKE_BUCKET: BUCKET,
+      IDEMPOTENCY_TABLE: table,
+      POWERTOOLS_METRICS_NAMESPACE: 'Bench',
+      POWERTOOLS_LOG_LEVEL: 'WARN',
+    },
+  });
+  const lines = out.trim().split('\n');
+  const run = JSON.parse(lines.at(-1) as string) as Omit<HandlerRun, 'emf'>;
+  // The EMF document the handler printed: the metrics must reconcile as the result does.
+  const emfLine = lines.find((l) => l.includes('"_aws"') && l.includes('RowsRead'));
+  const emfDoc = emfLine ? (JSON.parse(emfLine) as Record<string, unknown>) : {};
+  const emf = Object.fromEntries(['RowsRead', 'RowsValid', 'RowsRejected', 'FilesProcessed'].map((k) => [k, Number(emfDoc[k])]));
+  return { ...run, emf };
+}
+
+/** Drops the run's outputs (GBs for the large file) and keeps the seeded sources. */
+async function removeOutputs(endpoint: string): Promise<void> {
+  const client = createS3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  for (const prefix of [`${specEnv.SILVER_PREFIX ?? 'silver/'}bench/`, `${specEnv.QUARANTINE_PREFIX ?? 'quarantine/'}bench/`]) {
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
+    for (const o of listed.Contents ?? []) await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: o.Key }));
+  }
+  client.destroy();
+}
+
+function runParseOnly(seeded: Seeded, endpoint: string): { rows: number; ms: number; mainThreadCpuMs: number } {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', join(here, 'parse-only.ts'), JSON.stringify({ endpoint, bucket: BUCKET, key: seeded.key })], {
+    encoding: 'utf8',
+    env,
+  });
+  return JSON.parse(out) as { rows: number; ms: number; mainThreadCpuMs: number };
+}
+
+/** The measurements behind two choices, on ~30 MB in memory (no I/O): parser API, row validator. */
+async function choices() {
+  const stats: GeneratedStats = { rows: 0, bytes: 0, invalid: 0 };
+  const text = [...generateOrders(30e6, stats, 7)].join('');
+  const chunks: string[] = [];
+  for (let i = 0; i < text.length; i += 65_536) chunks.push(text.slice(i, i + 65_536));
+  const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
+
+  let t = performance.now();
+  let n = 0;
+  await new Promise<void>((resolve, reject) =>
+    Papa.parse<string[]>(Readable.from(chunks), {
+      delimiter: ',',
+      chunk: (r) => {
+        n += r.data.length;
+      },
+      complete: () => resolve(),
+      error: reject,
+    }),
+  );
+  const chunkApi = rate(n, performance.now() - t);
+
+  t = performance.now();
+  n = 0;
+  const duplex = Papa.parse(Papa.NODE_STREAM_INPUT, { delimiter: ',' });
+  const counted = (async () => {
+    for await (const _ of duplex) n++;
+  })();
+  for (const c of chunks) if (!duplex.write(c)) await new Promise((r) => duplex.once('drain', r));
+  duplex.end();
+  await counted;
+  const streamApi = rate(n, performance.now() - t);
+
+  // Unquoted rows only (a plain split), mapped by the generated file's header.
+  const header = HEADER.split(',');
+  const rows = text.split('\n').slice(1, 200_001).filter((l) => !l.includes('"')).map((l) => l.split(','));
+  const parseRow = deriveRowParser(orderRowSchema, (k) => header.indexOf(k));
+  const objects = rows.map((f) => Object.fromEntries(ORDER_COLUMNS.map((c) => [c, header.includes(c) ? f[header.indexOf(c)] : undefined])));
+  let ok = 0;
+  t = performance.now();
+  for (const o of objects) if (orderRowSchema.safeParse(o).success) ok++;
+  const zod = rate(rows.length, performance.now() - t);
+  let fastOk = 0;
+  t = performance.now();
+  for (const f of rows) if (parseRow(f) !== INVALID) fastOk++;
+  const fast = rate(rows.length, performance.now() - t);
+  if (ok !== fastOk) throw new Error(`zod accepted ${ok} rows, the fast validator ${fastOk}`);
+  return { papaparseChunkApiRowsPerS: chunkApi, papaparseNodeStreamRowsPerS: streamApi, zodSafeParseRowsPerS: zod, fastValidatorRowsPerS: fast };
+}
+
+mkdirSync(dataDir, { recursive: true });
+const scratch = mkdtempSync(join(tmpdir(), 'csv-validator-bench-'));
+const loaded = await loadSpec(fnDir);
+// The spec's plain settings (NODE_OPTIONS, if it ever sets one, included) reach the run as in Lambda;
+// references (bucket, table) are replaced by the bench's own resources below.
+const specEnv = Object.fromEntries(Object.entries(loaded.spec.env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+const built = await bundleFunction(loaded, { outDir: scratch });
+const bundle = join(scratch, 'index.mjs');
+writeFileSync(bundle, extractIndex(readFileSync(built.zipPath)));
+
+const s3 = await startS3({ directory: join(dataDir, 's3'), buckets: [BUCKET] });
+const dynamo = await startDynamoDB();
+const dynamoClient = createDynamoDBClient({ region: dynamo.region, endpoint: dynamo.endpoint, credentials: dynamo.credentials });
+const rowsOut = [];
+try {
+  for (const mb of sizesMb) {
+    const seeded = await ensureSeeded(mb, s3.endpoint);
+    const table = `bench-idempotency-${mb}-${Date.now()}`;
+    await ensureTable(dynamoClient, table, 'idempotency');
+    const run = runHandler(bundle, seeded, s3.endpoint, dynamo.endpoint, table);
+    const parse = runParseOnly(seeded, s3.endpoint);
+    await removeOutputs(s3.endpoint);
+    const { rowsRead, valid, rejected } = run.result;
+    if (rowsRead !== valid + rejected || rowsRead !== seeded.rows) throw new Error(`counts do not reconcile: ${JSON.stringify(run.result)} for ${seeded.rows} rows`);
+    if (run.emf.RowsRead !== rowsRead || run.emf.RowsValid !== valid || run.emf.RowsRejected !== rejected) {
+      throw new Error(`EMF metrics ${JSON.stringify(run.emf)} differ from the result`);
+    }
+    rowsOut.push({
+      sizeMb: mb,
+      rows: rowsRead,
+      rejected,
+      seconds: +(run.ms / 1000).toFixed(1),
+      rowsPerS: Math.round((rowsRead / run.ms) * 1000),
+      rowsPerMainThreadCpuS: Math.round((rowsRead / run.mainThreadCpuMs) * 1000),
+      processCpuPerWall: +(run.processCpuMs / run.ms).toFixed(2),
+      rssAfterInitMb: +run.rssAfterInitMb.toFixed(1),
+      peakRssMb: +run.peakRssMb.toFixed(1),
+      parserOnlyRowsPerS: Math.round((parse.rows / parse.ms) * 1000),
+      parserOnlyRowsPerMainThreadCpuS: Math.round((parse.rows / parse.mainThreadCpuMs) * 1000),
+    });
+  }
+} finally {
+  dynamoClient.destroy();
+  await dynamo.stop();
+  await s3.stop();
+  rmSync(scratch, { recursive: true, force: true });
+}
+const measured = await choices();
+
+console.log('\ncsv-validator end to end: embedded S3 → built handler (own process) → silver + quarantine + manifest');
+console.table(rowsOut);
+console.log('\nchoices, ~30 MB in memory, one core');
+console.table([measured]);
+
+const results = { benchmark: 'csv-validator', at: new Date().toISOString(), node: process.version, cpus: cpus().length, endToEnd: rowsOut, choices: measured };
+mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+const file = join(root, 'bench', 'results', 'csv-validator.json');
+writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\nwritten ${file}`);

@@ -1,0 +1,264 @@
+import { isAscii } from 'node:buffer';
+import { TextDecoder } from 'node:util';
+import { FileRejection } from './outcome.ts';
+
+export type TextEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252';
+
+export interface EncodingReport {
+  /** What the bytes were decoded as. A file that never held a non-ASCII byte reports utf-8. */
+  encoding: TextEncoding;
+  bom: boolean;
+  /** Why: "byte-order mark", "ASCII only", or what the bytes from the first non-ASCII one held. */
+  evidence: string;
+  /** Some bytes were not valid in the encoding and became U+FFFD (rows holding one are rejected). */
+  invalidBytes: boolean;
+}
+
+interface Decoder {
+  decode(input: Buffer, options: { stream: boolean }): string;
+}
+
+/** Enough to judge a file by its start (signatures, NULs, control characters). */
+const SNIFF_BYTES = 4096;
+/** How far past the first non-ASCII byte we look before calling a file UTF-8. */
+const DECIDE_BYTES = 16;
+
+const SIGNATURES: [string, number[]][] = [
+  ['gzip', [0x1f, 0x8b]],
+  ['zip (xlsx, docx…)', [0x50, 0x4b, 0x03, 0x04]],
+  ['PDF', [0x25, 0x50, 0x44, 0x46, 0x2d]],
+  ['PNG', [0x89, 0x50, 0x4e, 0x47]],
+  ['JPEG', [0xff, 0xd8, 0xff]],
+  ['Parquet', [0x50, 0x41, 0x52, 0x31]],
+  ['OLE2 (xls, doc)', [0xd0, 0xcf, 0x11, 0xe0]],
+  ['bzip2', [0x42, 0x5a, 0x68]],
+  ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
+  ['7z', [0x37, 0x7a, 0xbc, 0xaf]],
+];
+
+/**
+ * Turns a byte stream into text without ever holding the whole file, working out the encoding on
+ * the way:
+ *
+ * - a byte-order mark decides: UTF-8, UTF-16LE/BE (UTF-32 is refused);
+ * - otherwise the text is ASCII until proven otherwise — identical in every candidate, so nothing
+ *   has to be decided up front — and the first non-ASCII bytes decide between UTF-8 (they form
+ *   valid UTF-8) and windows-1252, the usual "Latin-1" of spreadsheet exports (they do not).
+ *   A sample that ends inside a sequence is held back until more bytes arrive.
+ *   Deciding there rather than on a fixed first sample gets a file right whose first accented
+ *   letter sits on row 50,000.
+ * - After the decision, bytes that are invalid in the chosen encoding become U+FFFD and
+ *   `invalidBytes` is set: the rows that hold them are rejected, the rest of the file is fine.
+ *
+ * The start of the file is also checked for being binary at all (signatures, NUL bytes, control
+ * characters): that rejects the file instead of producing rows of garbage.
+ */
+export class SniffingDecoder {
+  #head: Buffer[] = [];
+  #headBytes = 0;
+  #mode: 'sniff' | 'ascii' | 'decided' = 'sniff';
+  /** Undecided bytes held back until enough follow them. */
+  #pending: Buffer | undefined;
+  #decoder: Decoder | undefined;
+  #bytesIn = 0;
+  /** Where the undecided (all-ASCII so far) text ends, in bytes from the start of the file. */
+  #asciiEnd = 0;
+  #report: EncodingReport = { encoding: 'utf-8', bom: false, evidence: 'ASCII only', invalidBytes: false };
+
+  get report(): Readonly<EncodingReport> {
+    return this.#report;
+  }
+
+  /** Bytes consumed so far. */
+  get bytesIn(): number {
+    return this.#bytesIn;
+  }
+
+  write(chunk: Buffer): string {
+    if (chunk.length === 0) return '';
+    if (this.#mode === 'sniff') {
+      this.#head.push(chunk);
+      this.#headBytes += chunk.length;
+      if (this.#headBytes < SNIFF_BYTES) return '';
+      return this.#start(false);
+    }
+    return this.#decode(chunk, false);
+  }
+
+  end(): string {
+    if (this.#mode === 'sniff') return this.#start(true);
+    return this.#decode(Buffer.alloc(0), true);
+  }
+
+  #start(final: boolean): string {
+    const head = Buffer.concat(this.#head);
+    this.#head = [];
+    if (head.length === 0) {
+      this.#mode = 'decided';
+      this.#decoder = new TextDecoder('utf-8');
+      return '';
+    }
+    let body = head;
+    if (startsWith(head, [0xff, 0xfe, 0x00, 0x00]) || startsWith(head, [0x00, 0x00, 0xfe, 0xff])) {
+      throw new FileRejection('unsupported-encoding', 'the file starts with a UTF-32 byte-order mark; only UTF-8, UTF-16 and windows-1252 are read');
+    }
+    if (startsWith(head, [0xef, 0xbb, 0xbf])) {
+      this.#decide('utf-8', 'byte-order mark', true);
+      body = head.subarray(3);
+    } else if (startsWith(head, [0xff, 0xfe])) {
+      this.#decide('utf-16le', 'byte-order mark', true);
+      body = head.subarray(2);
+    } else if (startsWith(head, [0xfe, 0xff])) {
+      this.#decide('utf-16be', 'byte-order mark', true);
+      body = head.subarray(2);
+    } else {
+      this.#mode = 'ascii';
+    }
+    if (!this.#report.encoding.startsWith('utf-16')) rejectBinary(body);
+    this.#bytesIn = head.length - body.length;
+    this.#asciiEnd = this.#bytesIn;
+    return this.#decode(body, final);
+  }
+
+  #decide(encoding: TextEncoding, evidence: string, bom = false): void {
+    this.#mode = 'decided';
+    // ignoreBOM keeps a BOM we did not strip (a second one, or one mid-stream) as U+FEFF.
+    this.#decoder = encoding === 'windows-1252' ? windows1252 : new TextDecoder(encoding, { ignoreBOM: true });
+    this.#report = { encoding, bom, evidence, invalidBytes: false };
+  }
+
+  #decode(chunk: Buffer, final: boolean): string {
+    this.#bytesIn += chunk.length;
+    if (this.#mode !== 'ascii') return this.#decodeDecided(chunk, final);
+    const start = this.#asciiEnd;
+    if (this.#pending) {
+      chunk = Buffer.concat([this.#pending, chunk]);
+      this.#pending = undefined;
+    }
+    if (isAscii(chunk)) {
+      this.#asciiEnd += chunk.length;
+      return chunk.toString('latin1');
+    }
+    const at = firstNonAscii(chunk);
+    const before = chunk.toString('latin1', 0, at);
+    const rest = chunk.subarray(at);
+    this.#asciiEnd = start + at;
+    if (rest.length < DECIDE_BYTES && !final) {
+      this.#pending = Buffer.from(rest);
+      return before;
+    }
+    this.#decide(...judge(rest, start + at));
+    return before + this.#decodeDecided(rest, final);
+  }
+
+  #decodeDecided(chunk: Buffer, final: boolean): string {
+    const text = (this.#decoder as Decoder).decode(chunk, { stream: !final });
+    if (!this.#report.invalidBytes && text.includes('\uFFFD')) this.#report.invalidBytes = true;
+    return text;
+  }
+}
+
+/**
+ * windows-1252 as the WHATWG Encoding Standard defines it: Latin-1 except 0x80–0x9F, which hold
+ * €, curly quotes, dashes, Š, Ž, Œ, ™ and Ÿ (five bytes stay C1 controls). Not TextDecoder: Node
+ * 20.18.3+ and 22.13+ decode "windows-1252" as plain Latin-1, turning € into U+0080
+ * (nodejs/node#56542, #60888).
+ */
+const WINDOWS_1252_HIGH = '\u20AC\u0081\u201A\u0192\u201E\u2026\u2020\u2021\u02C6\u2030\u0160\u2039\u0152\u008D\u017D\u008F\u0090\u2018\u2019\u201C\u201D\u2022\u2013\u2014\u02DC\u2122\u0161\u203A\u0153\u009D\u017E\u0178';
+const HAS_C1 = /[\u0080-\u009f]/;
+const C1 = /[\u0080-\u009f]/g;
+const windows1252 = {
+  decode(input: Buffer): string {
+    const text = input.toString('latin1');
+    return HAS_C1.test(text) ? text.replace(C1, (c) => WINDOWS_1252_HIGH.charAt(c.charCodeAt(0) - 0x80)) : text;
+  },
+};
+
+/**
+ * UTF-8 or windows-1252, judged on the bytes from the first non-ASCII one to the end of the chunk
+ * (up to 64 KiB): UTF-8 when they hold more valid UTF-8 sequences than invalid bytes. Latin-1 text
+ * almost never forms valid sequences (é is 0xE9, a lead byte that must be followed by two
+ * continuation bytes), while a UTF-8 file with one damaged byte still holds many — so one bad byte
+ * does not turn a whole UTF-8 file into mojibake, it just costs the row that holds it.
+ */
+function judge(bytes: Buffer, position: number): [TextEncoding, string] {
+  const { valid, invalid } = countUtf8(bytes.subarray(0, 65_536));
+  return valid > invalid
+    ? ['utf-8', `UTF-8 from byte ${position}: ${valid} valid multi-byte sequence(s), ${invalid} invalid byte(s)`]
+    : ['windows-1252', `not UTF-8 from byte ${position}: ${invalid} invalid byte(s), ${valid} valid multi-byte sequence(s)`];
+}
+
+/** Valid multi-byte UTF-8 sequences and invalid bytes (a sequence cut off at the end counts as neither). */
+function countUtf8(bytes: Buffer): { valid: number; invalid: number } {
+  let valid = 0;
+  let invalid = 0;
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i] as number;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    const length = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (length === 0) {
+      invalid++;
+      i++;
+      continue;
+    }
+    if (i + length > bytes.length) break;
+    // The second byte's range is narrower after E0, ED, F0 and F4 (no overlongs, surrogates or
+    // code points past U+10FFFF), as in the WHATWG decoder.
+    const second = bytes[i + 1] as number;
+    const low = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80;
+    const high = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf;
+    let ok = second >= low && second <= high;
+    for (let k = 2; ok && k < length; k++) {
+      const c = bytes[i + k] as number;
+      ok = c >= 0x80 && c <= 0xbf;
+    }
+    if (ok) {
+      valid++;
+      i += length;
+    } else {
+      invalid++;
+      i++;
+    }
+  }
+  return { valid, invalid };
+}
+
+function firstNonAscii(chunk: Buffer): number {
+  for (let i = 0; i < chunk.length; i++) if ((chunk[i] as number) >= 0x80) return i;
+  return chunk.length;
+}
+
+function startsWith(buffer: Buffer, bytes: number[]): boolean {
+  return buffer.length >= bytes.length && bytes.every((b, i) => buffer[i] === b);
+}
+
+/** Refuses a start of file that is not text: a known signature, a NUL byte, or mostly controls. */
+function rejectBinary(head: Buffer): void {
+  for (const [name, signature] of SIGNATURES) {
+    if (startsWith(head, signature)) throw new FileRejection('binary', `not a CSV file: it starts with the signature of ${name}`);
+  }
+  const sample = head.subarray(0, SNIFF_BYTES);
+  let nul = 0;
+  let oddNul = 0;
+  let controls = 0;
+  for (let i = 0; i < sample.length; i++) {
+    const b = sample[i] as number;
+    if (b === 0) {
+      nul++;
+      if (i % 2 === 1) oddNul++;
+    } else if ((b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c) || b === 0x7f) {
+      controls++;
+    }
+  }
+  if (nul > 0) {
+    const hint = nul > sample.length / 4 && (oddNul > nul * 0.9 || oddNul < nul * 0.1) ? ' (UTF-16 without a byte-order mark? save it as UTF-8)' : '';
+    throw new FileRejection('binary', `not a CSV file: ${nul} NUL byte(s) in the first ${sample.length} bytes${hint}`);
+  }
+  if (controls > sample.length * 0.1) {
+    throw new FileRejection('binary', `not a CSV file: ${controls} of the first ${sample.length} bytes are control characters`);
+  }
+}

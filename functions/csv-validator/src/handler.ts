@@ -1,0 +1,112 @@
+import { createDynamoDBClient, createS3Client, dynamoOptionsFromEnv, parseS3Event, s3OptionsFromEnv } from '@laminar/aws';
+import { DeadlineExceededError, defineHandler, MetricUnit } from '@laminar/runtime';
+import { configSchema } from './config.ts';
+import { createProcessor, type ObjectOutcome } from './processor.ts';
+
+export type { ObjectOutcome };
+
+export interface InvocationResult {
+  objects: ObjectOutcome[];
+  /** Sums over the objects validated (replayed ones included): rowsRead = valid + rejected. */
+  rowsRead: number;
+  valid: number;
+  rejected: number;
+}
+
+export const handler = defineHandler({
+  config: configSchema,
+  init: ({ config }) => ({
+    processor: createProcessor({
+      s3: createS3Client(s3OptionsFromEnv(config)),
+      dynamo: createDynamoDBClient(dynamoOptionsFromEnv(config)),
+      config,
+    }),
+  }),
+  handle: async (event: unknown, { deps, lambda, deadline, logger, metrics }): Promise<InvocationResult> => {
+    // Not an S3 event: InputValidationError, which retries cannot fix — it goes to the DLQ as is.
+    const refs = parseS3Event(event);
+    deps.processor.registerLambdaContext(lambda);
+
+    // Cancels reads and uploads in flight when the reserve is reached, so the invocation fails
+    // cleanly (uploads aborted, claim released) instead of being killed by Lambda's timeout.
+    const stop = new AbortController();
+    const timer = setTimeout(
+      () => stop.abort(new DeadlineExceededError(`stopped before the function timeout; ${lambda.getRemainingTimeInMillis()} ms left`)),
+      Math.max(0, deadline.remainingMs()),
+    );
+    const objects: ObjectOutcome[] = [];
+    const failures: { key: string; error: unknown }[] = [];
+    try {
+      // One object at a time: each is CPU-bound, and a failure leaves the others done (a retry
+      // replays those from the idempotency store and redoes only the failed one).
+      for (const ref of refs) {
+        logger.appendKeys({ bucket: ref.bucket, key: ref.key });
+        try {
+          const outcome = await deps.processor.process(ref, {
+            requestId: lambda.awsRequestId,
+            checkDeadline: (what) => deadline.check(what),
+            signal: stop.signal,
+            warn: (message, fields) => logger.warn(message, fields ?? {}),
+          });
+          objects.push(outcome);
+          logOutcome(logger, outcome);
+        } catch (error) {
+          failures.push({ key: ref.key, error });
+          logger.error('object failed; it will be retried', error as Error);
+          if (error instanceof DeadlineExceededError || stop.signal.aborted) break;
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+      logger.removeKeys(['bucket', 'key']);
+      recordMetrics(metrics, objects, failures.length);
+    }
+    if (failures.length === 1) throw failures[0]?.error;
+    if (failures.length > 1) throw new AggregateError(failures.map((f) => f.error), `${failures.length} objects failed: ${failures.map((f) => f.key).join(', ')}`);
+    return summarize(objects);
+  },
+});
+
+function summarize(objects: ObjectOutcome[]): InvocationResult {
+  const result: InvocationResult = { objects, rowsRead: 0, valid: 0, rejected: 0 };
+  for (const o of objects) {
+    if (o.status === 'ignored') continue;
+    result.rowsRead += o.rowsRead;
+    result.valid += o.valid;
+    result.rejected += o.rejected;
+  }
+  return result;
+}
+
+type Metrics = Parameters<Parameters<typeof defineHandler>[0]['init']>[0]['metrics'];
+type Logger = Parameters<Parameters<typeof defineHandler>[0]['init']>[0]['logger'];
+
+/**
+ * The work this invocation did. Every file lands in exactly one of FilesProcessed (validated row by
+ * row), FilesRejected (quarantined whole) and FilesSkipped (its version was gone); replays did no
+ * work and count only as DuplicateDeliveries. Row metrics reconcile: RowsRead = RowsValid + RowsRejected.
+ */
+function recordMetrics(metrics: Metrics, objects: ObjectOutcome[], failed: number): void {
+  const count = { RowsRead: 0, RowsValid: 0, RowsRejected: 0, FilesProcessed: 0, FilesRejected: 0, FilesSkipped: 0, DuplicateDeliveries: 0, ObjectsIgnored: 0 };
+  for (const o of objects) {
+    if (o.status === 'ignored') count.ObjectsIgnored++;
+    else if (o.replayed) count.DuplicateDeliveries++;
+    else {
+      count.RowsRead += o.rowsRead;
+      count.RowsValid += o.valid;
+      count.RowsRejected += o.rejected;
+      if (o.status === 'validated') count.FilesProcessed++;
+      else if (o.status === 'rejected') count.FilesRejected++;
+      else count.FilesSkipped++;
+    }
+  }
+  for (const [name, value] of Object.entries(count)) metrics.addMetric(name, MetricUnit.Count, value);
+  if (failed > 0) metrics.addMetric('FilesFailed', MetricUnit.Count, failed);
+}
+
+function logOutcome(logger: Logger, o: ObjectOutcome): void {
+  if (o.status === 'ignored') return;
+  const fields = { status: o.status, reason: o.reason, rowsRead: o.rowsRead, valid: o.valid, rejected: o.rejected, replayed: o.replayed ?? false, outputs: o.outputs };
+  if (o.status === 'validated') logger.info('validated', fields);
+  else logger.warn(o.status === 'rejected' ? `file rejected: ${o.detail}` : `skipped: ${o.detail}`, fields);
+}

@@ -1,0 +1,129 @@
+export interface ExpectedColumn {
+  name: string;
+  /** A required column must be in the header; an optional one may be left out. */
+  required: boolean;
+}
+
+export interface HeaderOutcome {
+  /** ok: as expected; extra-columns: accepted, unknown columns ignored; rejected: file quarantined. */
+  status: 'ok' | 'extra-columns' | 'rejected';
+  /** The header as found (cells trimmed). */
+  columns: string[];
+  /** Expected columns that are absent (optional ones included: they are simply empty). */
+  missing: string[];
+  /** Columns we do not know; their values are not validated and not written to silver. */
+  extra: string[];
+  /** Expected columns named more than once: which one holds the value is ambiguous. */
+  duplicates: string[];
+  /** An unknown column that is probably an expected one renamed. */
+  suggestions: { found: string; expected: string }[];
+  /** One line for people. */
+  message: string;
+}
+
+/**
+ * Compares a header row with the expected columns. Names are compared exactly after trimming;
+ * order does not matter. A required column that is missing rejects the file, naming the unknown
+ * column it most likely became ("Order ID" → order_id); extra columns are accepted and reported,
+ * so a producer adding a column does not stop the pipeline.
+ */
+export function checkHeader(cells: readonly string[], expected: readonly ExpectedColumn[]): HeaderOutcome {
+  const columns = cells.map((c) => c.trim());
+  const wanted = new Set(expected.map((e) => e.name));
+  const seen = new Map<string, number>();
+  for (const c of columns) seen.set(c, (seen.get(c) ?? 0) + 1);
+
+  const missing = expected.filter((e) => !seen.has(e.name));
+  const extra = columns.filter((c) => !wanted.has(c));
+  const duplicates = expected.filter((e) => (seen.get(e.name) ?? 0) > 1).map((e) => e.name);
+  const suggestions = suggest(
+    missing.map((m) => m.name),
+    extra,
+  );
+  const missingRequired = missing.filter((m) => m.required).map((m) => m.name);
+
+  const rejected = missingRequired.length > 0 || duplicates.length > 0;
+  const parts: string[] = [];
+  if (missingRequired.length > 0) parts.push(`missing required column(s): ${missingRequired.join(', ')}`);
+  if (duplicates.length > 0) parts.push(`column(s) named more than once: ${duplicates.join(', ')}`);
+  for (const s of suggestions) parts.push(`"${s.found}" looks like "${s.expected}"`);
+  const optionalMissing = missing.filter((m) => !m.required).map((m) => m.name);
+  if (optionalMissing.length > 0) parts.push(`optional column(s) absent: ${optionalMissing.join(', ')}`);
+  const unexplained = extra.filter((e) => !suggestions.some((s) => s.found === e));
+  if (unexplained.length > 0) {
+    const shown = unexplained.slice(0, 20).map((e) => JSON.stringify(e.length > 40 ? `${e.slice(0, 40)}…` : e));
+    const more = unexplained.length > 20 ? ` and ${unexplained.length - 20} more` : '';
+    parts.push(`${rejected ? 'unknown' : 'ignored unknown'} column(s): ${shown.join(', ')}${more}`);
+  }
+  if (rejected && columns.length === 1) {
+    const delimiter = [';', '\t', '|'].find((d) => (columns[0] ?? '').includes(d));
+    if (delimiter) parts.push(`the header is one column: is the file delimited by ${JSON.stringify(delimiter)} instead of ","?`);
+  }
+
+  return {
+    status: rejected ? 'rejected' : extra.length > 0 ? 'extra-columns' : 'ok',
+    columns,
+    missing: missing.map((m) => m.name),
+    extra,
+    duplicates,
+    suggestions,
+    message: parts.length > 0 ? parts.join('; ') : 'header as expected',
+  };
+}
+
+/**
+ * The outcome as reported (result, manifest, idempotency record): lists cut to 100 names, so a
+ * junk "header" of thousands of cells cannot outgrow a DynamoDB item (400 KB).
+ */
+export function headerReport(h: HeaderOutcome): HeaderOutcome & { columnCount: number } {
+  const cut = (names: string[]) => names.slice(0, 100).map((n) => (n.length > 100 ? `${n.slice(0, 100)}…` : n));
+  return { ...h, columns: cut(h.columns), extra: cut(h.extra), columnCount: h.columns.length };
+}
+
+/** Pairs each missing name with the closest unknown column, when it is close enough. */
+function suggest(missing: string[], extra: string[]): { found: string; expected: string }[] {
+  const candidates: { found: string; expected: string; distance: number }[] = [];
+  for (const expected of missing) {
+    const e = normalize(expected);
+    for (const found of extra) {
+      const f = normalize(found);
+      if (f === '') continue;
+      const distance = levenshtein(e, f);
+      // Close: up to a third of the letters differ ("ammount", "Unit Price"), or one name starts
+      // the other ("country_code" for country, "qty" is too short to count).
+      const prefix = Math.min(e.length, f.length) >= 4 && (f.startsWith(e) || e.startsWith(f));
+      if (distance <= Math.max(1, Math.floor(e.length / 3)) || prefix) {
+        candidates.push({ found, expected, distance });
+      }
+    }
+  }
+  candidates.sort((a, b) => a.distance - b.distance);
+  const used = new Set<string>();
+  const pairs: { found: string; expected: string }[] = [];
+  for (const c of candidates) {
+    if (used.has(c.found) || used.has(`=${c.expected}`)) continue;
+    used.add(c.found);
+    used.add(`=${c.expected}`);
+    pairs.push({ found: c.found, expected: c.expected });
+  }
+  return pairs.sort((a, b) => missing.indexOf(a.expected) - missing.indexOf(b.expected));
+}
+
+/** "Order ID", "order-id" and "ORDER_ID" all become "orderid". */
+function normalize(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+function levenshtein(a: string, b: string): number {
+  if (a === b) return 0;
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}

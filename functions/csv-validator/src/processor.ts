@@ -1,0 +1,160 @@
+import { IdempotencyAlreadyInProgressError, IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { isObjectCreated, type S3ObjectRef } from '@laminar/aws';
+import type { Context } from 'aws-lambda';
+import type { Config } from './config.ts';
+import { BRONZE_PREFIX, bareEtag } from './keys.ts';
+import { type ValidateDeps, type ValidationResult, validateObject } from './validate.ts';
+
+/** What one object of an event came to. */
+export type ObjectOutcome =
+  /** `replayed`: this object version was already done; the stored result, nothing redone. */
+  | (ValidationResult & { replayed?: boolean })
+  /** Not something this function validates (another bucket, prefix or event type): logged. */
+  | { status: 'ignored'; source: { bucket: string; key: string }; detail: string };
+
+/** What an invocation lends the processing of its objects. */
+export interface InvocationScope {
+  requestId: string;
+  checkDeadline: ValidateDeps['checkDeadline'];
+  signal?: AbortSignal;
+  warn?: ValidateDeps['warn'];
+}
+
+export interface ProcessorDeps {
+  s3: S3Client;
+  dynamo: DynamoDBClient;
+  config: Pick<Config, 'LAKE_BUCKET' | 'SILVER_PREFIX' | 'QUARANTINE_PREFIX' | 'IDEMPOTENCY_TABLE' | 'IDEMPOTENCY_EXPIRY_SECONDS'>;
+  /** Test seam: options passed through to validateObject (part size, temp folder…). */
+  validateOptions?: Partial<Pick<ValidateDeps, 'partSize' | 'tmpRoot' | 'maxRecordChars' | 'now'>>;
+}
+
+/** The idempotency key: one object version. Absent parts are null so the key is always 4 values. */
+interface ObjectVersion {
+  bucket: string;
+  key: string;
+  versionId: string | null;
+  etag: string | null;
+  size: number | null;
+}
+
+/** Another invocation holds the object: retry later (Lambda does), its result will be stored. */
+export class ObjectInProgressError extends Error {
+  override name = 'ObjectInProgressError';
+}
+
+export interface Processor {
+  /** Ties the in-progress claim's expiry to this invocation's remaining time. */
+  registerLambdaContext(context: Context): void;
+  process(ref: S3ObjectRef, scope: InvocationScope): Promise<ObjectOutcome>;
+}
+
+/**
+ * Validates each object version once. Powertools Idempotency keeps a record per
+ * bucket/key/versionId/etag in DynamoDB:
+ *
+ * - first delivery: an IN_PROGRESS claim (expiring with the invocation), then the result;
+ * - a second delivery (EventBridge and Lambda both deliver at least once): the stored result comes
+ *   back, marked `replayed`, and nothing is read or written;
+ * - a failure: validateObject aborted its uploads, the claim is deleted, the error is rethrown and
+ *   Lambda's retry starts over;
+ * - a crash (timeout, out of memory): the claim stays until the dead invocation's deadline, after
+ *   which a retry takes it over and rewrites the same deterministic keys. Until then a retry gets
+ *   ObjectInProgressError (and is retried again, or ends in the DLQ with that reason).
+ */
+export function createProcessor(deps: ProcessorDeps): Processor {
+  const { config } = deps;
+  const idempotency = new IdempotencyConfig({
+    eventKeyJmesPath: '[bucket, key, versionId, etag]',
+    throwOnNoIdempotencyKey: true,
+    expiresAfterSeconds: config.IDEMPOTENCY_EXPIRY_SECONDS,
+    responseHook: (response) => ({ ...(response as Record<string, never>), replayed: true }),
+  });
+  const persistenceStore = new DynamoDBPersistenceLayer({ tableName: config.IDEMPOTENCY_TABLE, awsSdkV3Client: deps.dynamo });
+
+  const validateOnce = makeIdempotent(
+    // The scope (second argument) is not part of the key: dataIndexArgument picks the version.
+    async (version: ObjectVersion, scope: InvocationScope): Promise<ValidationResult> =>
+      validateObject(
+        {
+          bucket: version.bucket,
+          key: version.key,
+          versionId: version.versionId ?? undefined,
+          etag: version.etag ?? undefined,
+          size: version.size ?? undefined,
+        },
+        {
+          s3: deps.s3,
+          bucket: config.LAKE_BUCKET,
+          silverPrefix: config.SILVER_PREFIX,
+          quarantinePrefix: config.QUARANTINE_PREFIX,
+          requestId: scope.requestId,
+          checkDeadline: scope.checkDeadline,
+          ...(scope.signal ? { signal: scope.signal } : {}),
+          ...(scope.warn ? { warn: scope.warn } : {}),
+          ...deps.validateOptions,
+        },
+      ),
+    { persistenceStore, config: idempotency, keyPrefix: 'csv-validator', dataIndexArgument: 0 },
+  );
+
+  return {
+    registerLambdaContext: (context) => idempotency.registerLambdaContext(context),
+    async process(ref, scope) {
+      const ignored = whyIgnored(ref, config.LAKE_BUCKET);
+      if (ignored) {
+        scope.warn?.(`ignored: ${ignored}`, { bucket: ref.bucket, key: ref.key, eventName: ref.eventName });
+        return { status: 'ignored', source: { bucket: ref.bucket, key: ref.key }, detail: ignored };
+      }
+      const version: ObjectVersion = {
+        bucket: ref.bucket,
+        key: ref.key,
+        versionId: ref.versionId && ref.versionId !== 'null' ? ref.versionId : null,
+        etag: bareEtag(ref.etag) ?? null,
+        size: ref.size ?? null,
+      };
+      if (version.versionId === null && version.etag === null) {
+        // Without either, neither the idempotency key nor the output keys would name one version.
+        const pinned = await pin(deps.s3, version, scope.signal);
+        if (!pinned) {
+          scope.warn?.('the object no longer exists and its event named no version: nothing to validate', { key: ref.key });
+          return { status: 'ignored', source: { bucket: ref.bucket, key: ref.key }, detail: 'gone before it could be read; the event named no version or etag' };
+        }
+      }
+      try {
+        return await validateOnce(version, scope);
+      } catch (error) {
+        if (error instanceof IdempotencyAlreadyInProgressError) {
+          throw new ObjectInProgressError(
+            `s3://${ref.bucket}/${ref.key} (${version.versionId ?? version.etag}) is claimed by another invocation, or by one that died before its timeout; a later retry will find the result or take the claim over`,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+    },
+  };
+}
+
+function whyIgnored(ref: S3ObjectRef, lakeBucket: string): string | undefined {
+  if (!isObjectCreated(ref)) return `not an object-created event (${ref.eventName})`;
+  if (ref.bucket !== lakeBucket) return `bucket ${ref.bucket} is not the lake bucket ${lakeBucket}`;
+  if (!ref.key.startsWith(BRONZE_PREFIX) || !ref.key.toLowerCase().endsWith('.csv')) return `key is not ${BRONZE_PREFIX}….csv`;
+  return undefined;
+}
+
+/** Fills in the etag (and version) of an event that carried neither; false if the object is gone. */
+async function pin(s3: S3Client, version: ObjectVersion, signal: AbortSignal | undefined): Promise<boolean> {
+  try {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: version.bucket, Key: version.key }), { abortSignal: signal });
+    version.etag = bareEtag(head.ETag) ?? null;
+    if (head.VersionId && head.VersionId !== 'null') version.versionId = head.VersionId;
+    if (head.ContentLength !== undefined) version.size = head.ContentLength;
+    return version.etag !== null || version.versionId !== null;
+  } catch (error) {
+    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+    throw error;
+  }
+}

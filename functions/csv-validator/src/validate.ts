@@ -1,0 +1,455 @@
+import { once } from 'node:events';
+import { PassThrough, type Readable } from 'node:stream';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type StreamUploadResult, uploadStream } from '@laminar/aws';
+import { CsvReader } from './csv.ts';
+import { type EncodingReport, SniffingDecoder } from './decoding.ts';
+import { DuplicateDetector } from './duplicates.ts';
+import { deriveRowParser, INVALID } from './fast-validator.ts';
+import { checkHeader, type ExpectedColumn, type HeaderOutcome, headerReport } from './header.ts';
+import { rejectedLine, silverLine } from './jsonl.ts';
+import { bareEtag, type OutputKeys, outputKeys } from './keys.ts';
+import { type FileRejectReason, FileRejection } from './outcome.ts';
+import { ORDER_COLUMNS, type OrderRow, orderRowSchema } from './schema.ts';
+
+/** The object to validate: an event's object, with the version or etag that pins its content. */
+export interface SourceRef {
+  bucket: string;
+  key: string;
+  versionId?: string | undefined;
+  etag?: string | undefined;
+  size?: number | undefined;
+}
+
+export interface ValidateDeps {
+  s3: S3Client;
+  /** Where outputs go (the lake bucket). */
+  bucket: string;
+  silverPrefix: string;
+  quarantinePrefix: string;
+  requestId: string;
+  /** Throws (DeadlineExceededError) when the invocation must stop; called for every chunk read. */
+  checkDeadline: (what: string) => void;
+  /** Aborted when the invocation must stop: cancels the read and the uploads in flight. */
+  signal?: AbortSignal;
+  now?: () => Date;
+  warn?: (message: string, fields?: Record<string, unknown>) => void;
+  /** Spill files of the duplicate check (default: the OS temp folder — /tmp on Lambda). */
+  tmpRoot?: string;
+  /** Multipart part size (≥ 5 MiB). */
+  partSize?: number;
+  maxRecordChars?: number;
+}
+
+export type FileStatus = 'validated' | 'rejected' | 'skipped';
+export type SkipReason = 'source-missing' | 'source-changed';
+
+export interface ValidationResult {
+  source: { bucket: string; key: string; versionId?: string; etag?: string; size?: number };
+  /**
+   * validated: rows were checked one by one (valid ones in silver, the others in quarantine);
+   * rejected: the file as a whole is not an orders CSV (manifest in quarantine, no rows written);
+   * skipped: the object version the event announced can no longer be read.
+   */
+  status: FileStatus;
+  reason?: FileRejectReason | SkipReason;
+  detail?: string;
+  /** Records after the header (blank lines are not records). Always rowsRead = valid + rejected. */
+  rowsRead: number;
+  valid: number;
+  rejected: number;
+  blankLines: number;
+  encoding?: EncodingReport;
+  header?: HeaderOutcome & { columnCount: number };
+  outputs: { silver: string | null; quarantine: string | null; manifests: string[] };
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** `_manifest.json`: the result, plus who wrote it. Written last: its presence means "complete". */
+export interface Manifest extends ValidationResult {
+  manifestVersion: 1;
+  requestId: string;
+}
+
+export const JSONL_CONTENT_TYPE = 'application/x-ndjson';
+const MAX_RECORD_CHARS = 1 << 20;
+
+const EXPECTED_COLUMNS: ExpectedColumn[] = ORDER_COLUMNS.map((name) => ({
+  name,
+  // Derived from the schema: a column whose value may be undefined may be left out of the header.
+  required: !orderRowSchema.shape[name].safeParse(undefined).success,
+}));
+
+/**
+ * Validates one CSV object end to end: GetObject (pinned to the event's version and etag) →
+ * decoding → papaparse → per-row validation → two multipart uploads (silver, quarantine) →
+ * manifest(s), written last.
+ *
+ * Memory stays flat whatever the file size: the object is read as a stream, and the reader pauses
+ * whenever an upload's buffer is full, so at most a few parts per upload are held; the duplicate
+ * check keeps a Bloom filter and spills the rest to disk.
+ *
+ * Outcomes: a file that is not an orders CSV returns `rejected` (retrying cannot help); a version
+ * that no longer exists returns `skipped`; anything else that fails (S3, the deadline) aborts both
+ * uploads — nothing becomes visible — and throws, so Lambda retries and the retry starts over.
+ */
+export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promise<ValidationResult> {
+  const now = deps.now ?? (() => new Date());
+  const startedAt = now().toISOString();
+  const keys = outputKeys(ref, { silver: deps.silverPrefix, quarantine: deps.quarantinePrefix });
+  const source: ValidationResult['source'] = { bucket: ref.bucket, key: ref.key };
+  if (ref.versionId) source.versionId = ref.versionId;
+  if (ref.etag) source.etag = bareEtag(ref.etag) as string;
+  if (ref.size !== undefined) source.size = ref.size;
+
+  const finish = async (partial: Omit<ValidationResult, 'source' | 'startedAt' | 'finishedAt' | 'outputs'>, outputs: Omit<ValidationResult['outputs'], 'manifests'>, manifestKeys: string[]) => {
+    const result: ValidationResult = { source, ...partial, outputs: { ...outputs, manifests: manifestKeys }, startedAt, finishedAt: now().toISOString() };
+    const manifest: Manifest = { manifestVersion: 1, ...result, requestId: deps.requestId };
+    const body = `${JSON.stringify(manifest, null, 2)}\n`;
+    for (const key of manifestKeys) {
+      await deps.s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: body, ContentType: 'application/json' }), {
+        abortSignal: deps.signal,
+      });
+    }
+    return result;
+  };
+  const noRows = { rowsRead: 0, valid: 0, rejected: 0, blankLines: 0 };
+
+  let body: Readable;
+  try {
+    const object = await deps.s3.send(
+      new GetObjectCommand({
+        Bucket: ref.bucket,
+        Key: ref.key,
+        VersionId: ref.versionId,
+        // The bytes we read are the ones the event announced: a newer upload of the same key fails
+        // here (412) instead of being validated under the old version's output keys.
+        IfMatch: source.etag ? `"${source.etag}"` : undefined,
+      }),
+      { abortSignal: deps.signal },
+    );
+    body = object.Body as Readable;
+    if (object.ContentLength !== undefined) source.size = object.ContentLength;
+    if (!source.versionId && object.VersionId && object.VersionId !== 'null') source.versionId = object.VersionId;
+    if (!source.etag && object.ETag) source.etag = bareEtag(object.ETag) as string;
+  } catch (error) {
+    const skip = skipReason(error);
+    if (!skip && (error as { name?: string }).name === 'AccessDenied') {
+      // S3 answers 403, not 404, for a missing key when the role may not list the bucket.
+      throw new Error(
+        `AccessDenied reading s3://${ref.bucket}/${ref.key}: the role may not read it, or the object is gone (without s3:ListBucket S3 says 403 for a missing key)`,
+        { cause: error },
+      );
+    }
+    if (!skip) throw error;
+    deps.warn?.(skip.detail, { key: ref.key, versionId: ref.versionId, etag: ref.etag });
+    return finish({ status: 'skipped', reason: skip.reason, detail: skip.detail, ...noRows }, { silver: null, quarantine: null }, [keys.quarantineManifest]);
+  }
+
+  const run = new Run(deps, keys, source.size, body);
+  try {
+    const counts = await run.execute();
+    const outputs = { silver: keys.silverPart, quarantine: counts.rejected > 0 ? keys.rejected : null };
+    return await finish(
+      { status: 'validated', ...counts, encoding: { ...run.decoder.report }, header: headerReport(run.header as HeaderOutcome) },
+      outputs,
+      counts.rejected > 0 ? [keys.silverManifest, keys.quarantineManifest] : [keys.silverManifest],
+    );
+  } catch (error) {
+    await run.abort(error);
+    if (!(error instanceof FileRejection)) throw error;
+    deps.warn?.(`file rejected: ${error.message}`, { key: ref.key, reason: error.reason });
+    const encoding = run.decoder.bytesIn > 0 ? { encoding: { ...run.decoder.report } } : {};
+    const header = run.header ? { header: headerReport(run.header) } : {};
+    return finish(
+      { status: 'rejected', reason: error.reason, detail: error.message, ...noRows, ...encoding, ...header },
+      { silver: null, quarantine: null },
+      [keys.quarantineManifest],
+    );
+  } finally {
+    run.close();
+  }
+}
+
+/** NoSuchKey/NoSuchVersion: the object (version) is gone; PreconditionFailed: replaced since. */
+function skipReason(error: unknown): { reason: SkipReason; detail: string } | undefined {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  if (e.name === 'NoSuchKey' || e.name === 'NoSuchVersion' || (status === 404 && e.name !== 'NoSuchBucket')) {
+    return { reason: 'source-missing', detail: 'the object (version) no longer exists: it was deleted before it could be read' };
+  }
+  if (e.name === 'PreconditionFailed' || status === 412) {
+    return { reason: 'source-changed', detail: 'the object was replaced since the event (its ETag no longer matches): the new version has an event of its own' };
+  }
+  return undefined;
+}
+
+interface Counts {
+  rowsRead: number;
+  valid: number;
+  rejected: number;
+  blankLines: number;
+}
+
+/** One upload fed from a stream: written as its parts fill, visible only when complete. */
+class UploadSink {
+  readonly stream = new PassThrough({ highWaterMark: 1 << 20 });
+  readonly done: Promise<StreamUploadResult>;
+
+  constructor(deps: ValidateDeps, key: string, signal: AbortSignal, onError: (error: unknown) => void, queueSize: number) {
+    this.done = uploadStream({
+      client: deps.s3,
+      bucket: deps.bucket,
+      key,
+      body: this.stream,
+      contentType: JSONL_CONTENT_TYPE,
+      signal,
+      queueSize,
+      ...(deps.partSize ? { partSize: deps.partSize } : {}),
+      onAbortFailure: (error) => deps.warn?.('could not abort a multipart upload; the bucket lifecycle rule will', { key, error: String(error) }),
+    });
+    this.done.catch(onError);
+  }
+
+  /** False: the upload is behind — stop producing until 'drain'. */
+  write(text: string): boolean {
+    return this.stream.write(text);
+  }
+}
+
+/** The state of one validation: reader, decoder, uploads, counts. */
+class Run {
+  readonly decoder = new SniffingDecoder();
+  header: HeaderOutcome | undefined;
+  readonly #deps: ValidateDeps;
+  readonly #keys: OutputKeys;
+  readonly #size: number | undefined;
+  readonly #body: Readable;
+  readonly #reader: CsvReader;
+  readonly #stop = new AbortController();
+  readonly #waiting = new Set<UploadSink>();
+  #silver: UploadSink | undefined;
+  #quarantine: UploadSink | undefined;
+  #duplicates: DuplicateDetector | undefined;
+  #parseRow: ((fields: readonly string[]) => unknown) | undefined;
+  #width = 0;
+  #orderIdColumn = -1;
+  #columnOf: (key: string) => number = () => -1;
+  readonly #counts: Counts = { rowsRead: 0, valid: 0, rejected: 0, blankLines: 0 };
+
+  constructor(deps: ValidateDeps, keys: OutputKeys, size: number | undefined, body: Readable) {
+    this.#deps = deps;
+    this.#keys = keys;
+    this.#size = size;
+    this.#body = body;
+    this.#reader = new CsvReader({ maxRecordChars: deps.maxRecordChars ?? MAX_RECORD_CHARS, onBatch: (batch) => this.#onBatch(batch) });
+    if (deps.signal) {
+      const onAbort = () => this.#fail(deps.signal?.reason instanceof Error ? deps.signal.reason : new Error('aborted'));
+      if (deps.signal.aborted) onAbort();
+      else deps.signal.addEventListener('abort', onAbort, { once: true });
+    }
+  }
+
+  async execute(): Promise<Counts> {
+    await this.#reader.run(this.#texts());
+    if (!this.header) {
+      throw new FileRejection(
+        'empty-file',
+        this.decoder.bytesIn === 0 ? 'the object is empty (0 bytes)' : 'the file holds no header row, only blank lines or whitespace',
+      );
+    }
+    await this.#resolveDeferred();
+    const uploads = [this.#silver, this.#quarantine].filter((s): s is UploadSink => s !== undefined);
+    for (const sink of uploads) sink.stream.end();
+    await Promise.all(uploads.map((s) => s.done));
+    return this.#counts;
+  }
+
+  /** Cancels the read and both uploads (nothing becomes visible) and waits until they stopped. */
+  async abort(error: unknown): Promise<void> {
+    if (!this.#stop.signal.aborted) this.#stop.abort(error instanceof Error ? error : new Error(String(error)));
+    this.#reader.abort(error instanceof Error ? error : new Error(String(error)));
+    await Promise.allSettled([this.#silver?.done, this.#quarantine?.done]);
+  }
+
+  close(): void {
+    this.#body.destroy();
+    this.#duplicates?.close();
+  }
+
+  #fail(error: Error): void {
+    if (!this.#stop.signal.aborted) this.#stop.abort(error);
+    this.#reader.abort(error);
+  }
+
+  async *#texts(): AsyncGenerator<string> {
+    for await (const chunk of this.#body) {
+      this.#deps.checkDeadline('reading the object');
+      const text = this.decoder.write(chunk as Buffer);
+      if (text) yield text;
+    }
+    const rest = this.decoder.end();
+    if (rest) yield rest;
+  }
+
+  /** Quarantine's upload starts with the first rejected record: a clean file leaves no object there. */
+  #quarantineSink(): UploadSink {
+    this.#quarantine ??= this.#sink(this.#keys.rejected, 1);
+    return this.#quarantine;
+  }
+
+  #sink(key: string, queueSize: number): UploadSink {
+    return new UploadSink(this.#deps, key, this.#stop.signal, (error) => this.#fail(error as Error), queueSize);
+  }
+
+  /** Writes, and pauses the reader until every upload that is behind has drained. */
+  #write(sink: UploadSink, text: string): void {
+    if (sink.write(text) || this.#waiting.has(sink)) return;
+    this.#waiting.add(sink);
+    this.#reader.pause();
+    sink.stream.once('drain', () => {
+      this.#waiting.delete(sink);
+      if (this.#waiting.size === 0) this.#reader.resume();
+    });
+  }
+
+  #acceptHeader(cells: string[]): void {
+    const header = checkHeader(cells, EXPECTED_COLUMNS);
+    this.header = header;
+    if (header.status === 'rejected') throw new FileRejection('header', header.message);
+    this.#columnOf = (key) => header.columns.indexOf(key);
+    this.#parseRow = deriveRowParser(orderRowSchema, this.#columnOf);
+    this.#width = header.columns.length;
+    this.#orderIdColumn = this.#columnOf('order_id');
+    // Silver gets two parts in flight; quarantine is usually small and gets one.
+    this.#silver = this.#sink(this.#keys.silverPart, 2);
+  }
+
+  #onBatch(batch: { rows: string[][]; firstLine: number; lines: Uint32Array | undefined; problems: Map<number, string[]> | undefined }): void {
+    const { rows, lines, problems } = batch;
+    let i = 0;
+    if (!this.header) {
+      while (i < rows.length && isBlank(rows[i] as string[])) i++;
+      if (i === rows.length) return;
+      this.#acceptHeader(rows[i] as string[]);
+      i++;
+    }
+    const parseRow = this.#parseRow as (fields: readonly string[]) => unknown;
+    const width = this.#width;
+    const idColumn = this.#orderIdColumn;
+    const checkBytes = this.decoder.report.invalidBytes;
+    this.#duplicates ??= new DuplicateDetector({
+      expectedRows: this.#expectedRows(rows.length),
+      ...(this.#deps.tmpRoot ? { tmpRoot: this.#deps.tmpRoot } : {}),
+    });
+    const duplicates = this.#duplicates;
+    const counts = this.#counts;
+    let silver = '';
+    let quarantine = '';
+
+    for (; i < rows.length; i++) {
+      const fields = rows[i] as string[];
+      if (fields.length === 1 && fields[0] === '') {
+        counts.blankLines++;
+        continue;
+      }
+      counts.rowsRead++;
+      const line = lines ? (lines[i] as number) : batch.firstLine + i;
+      const trouble = problems?.get(i);
+      const value = fields.length === width && trouble === undefined && !(checkBytes && hasReplacement(fields)) ? parseRow(fields) : INVALID;
+      const id = idColumn >= 0 ? fields[idColumn] : undefined;
+      const maybeSeen = id ? duplicates.add(id, line) : false;
+
+      if (value !== INVALID && !maybeSeen) {
+        silver += silverLine(value as OrderRow);
+        counts.valid++;
+        continue;
+      }
+      // The slow path: zod's reasons, or a record held back for the exact duplicate check.
+      const verdict = value === INVALID ? this.#explain(fields, trouble) : { value: value as OrderRow, reasons: [] };
+      const accepted = verdict.value ? silverLine(verdict.value) : null;
+      if (maybeSeen) {
+        duplicates.defer({ line, id: id as string, raw: fields, silver: accepted, reasons: verdict.reasons });
+      } else if (accepted !== null) {
+        silver += accepted;
+        counts.valid++;
+      } else {
+        quarantine += rejectedLine(line, fields, verdict.reasons);
+        counts.rejected++;
+      }
+    }
+    if (silver) this.#write(this.#silver as UploadSink, silver);
+    if (quarantine) this.#write(this.#quarantineSink(), quarantine);
+  }
+
+  /** Every reason a record is refused: the parser's, the field count, the encoding, then zod's. */
+  #explain(fields: string[], trouble: string[] | undefined): { value?: OrderRow; reasons: string[] } {
+    const reasons: string[] = [];
+    if (trouble) for (const t of trouble) reasons.push(`csv: ${t}`);
+    if (fields.length !== this.#width) reasons.push(`csv: ${fields.length} field(s), the header has ${this.#width}`);
+    if (this.decoder.report.invalidBytes && hasReplacement(fields)) {
+      reasons.push(`encoding: bytes that are not valid ${this.decoder.report.encoding} (shown as U+FFFD)`);
+    }
+    const input: Record<string, string | undefined> = {};
+    for (const key of ORDER_COLUMNS) {
+      const c = this.#columnOf(key);
+      input[key] = c < 0 ? undefined : fields[c];
+    }
+    const parsed = orderRowSchema.safeParse(input);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) reasons.push(`${issue.path.map(String).join('.') || 'row'}: ${issue.message}`);
+      return { reasons };
+    }
+    return reasons.length > 0 ? { reasons } : { value: parsed.data, reasons };
+  }
+
+  /** Settles the records held back by the duplicate check and writes them out. */
+  async #resolveDeferred(): Promise<void> {
+    const duplicates = this.#duplicates;
+    if (!duplicates || duplicates.deferredCount === 0) return;
+    let silver = '';
+    let quarantine = '';
+    const flush = async (force: boolean) => {
+      if (silver && (force || silver.length > 1 << 16)) {
+        const sink = this.#silver as UploadSink;
+        if (!sink.write(silver)) await once(sink.stream, 'drain', { signal: this.#stop.signal });
+        silver = '';
+      }
+      if (quarantine && (force || quarantine.length > 1 << 16)) {
+        const sink = this.#quarantineSink();
+        if (!sink.write(quarantine)) await once(sink.stream, 'drain', { signal: this.#stop.signal });
+        quarantine = '';
+      }
+    };
+    for (const { record, duplicateOf } of duplicates.resolve()) {
+      this.#deps.checkDeadline('settling duplicate order ids');
+      if (duplicateOf !== undefined) record.reasons.push(`order_id: "${record.id}" already appears on line ${duplicateOf}`);
+      if (record.reasons.length === 0 && record.silver !== null) {
+        silver += record.silver;
+        this.#counts.valid++;
+      } else {
+        quarantine += rejectedLine(record.line, record.raw, record.reasons);
+        this.#counts.rejected++;
+      }
+      await flush(false);
+    }
+    await flush(true);
+  }
+
+  /** Rows the file probably holds, from its size and the first batch's bytes per row. */
+  #expectedRows(rowsInFirstBatch: number): number {
+    const read = this.decoder.bytesIn;
+    if (this.#size === undefined || read === 0 || rowsInFirstBatch === 0) return 1_000_000;
+    return Math.ceil(((this.#size / read) * rowsInFirstBatch) * 1.2) + 1_000;
+  }
+}
+
+function isBlank(row: string[]): boolean {
+  return row.length === 1 && (row[0] as string).trim() === '';
+}
+
+function hasReplacement(fields: string[]): boolean {
+  for (const f of fields) if (f.includes('\uFFFD')) return true;
+  return false;
+}

@@ -1,0 +1,429 @@
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createDynamoDBClient, createS3Client, encodeS3EventKey, ensureTable, parseS3Event, type S3ObjectRef } from '@laminar/aws';
+import { type DynamoEmulator, type S3Emulator, startDynamoDB, startS3 } from '@laminar/emulators';
+import { DeadlineExceededError } from '@laminar/runtime';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type GeneratedStats, generateOrders } from '../../bench/generate.ts';
+import { createProcessor, ObjectInProgressError, type ObjectOutcome, type ProcessorDeps } from '../../src/processor.ts';
+import type { Manifest, ValidationResult } from '../../src/validate.ts';
+
+const BUCKET = 'lake';
+const TABLE = 'csv-idempotency-test';
+const HEADER = 'order_id,customer_id,customer_name,order_date,status,currency,quantity,unit_price,amount,country,email';
+
+let s3: S3Emulator;
+let dynamo: DynamoEmulator;
+let client: S3Client;
+let db: DynamoDBClient;
+
+beforeAll(async () => {
+  [s3, dynamo] = await Promise.all([startS3({ buckets: [BUCKET] }), startDynamoDB()]);
+  client = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
+  db = createDynamoDBClient({ region: dynamo.region, endpoint: dynamo.endpoint, credentials: dynamo.credentials });
+  await ensureTable(db, TABLE, 'idempotency');
+});
+afterAll(async () => {
+  client?.destroy();
+  db?.destroy();
+  await Promise.all([s3?.stop(), dynamo?.stop()]);
+});
+
+const config: ProcessorDeps['config'] = {
+  LAKE_BUCKET: BUCKET,
+  SILVER_PREFIX: 'silver/',
+  QUARANTINE_PREFIX: 'quarantine/',
+  IDEMPOTENCY_TABLE: TABLE,
+  IDEMPOTENCY_EXPIRY_SECONDS: 3600,
+};
+
+function processor(s3Client: S3Client = client) {
+  const p = createProcessor({ s3: s3Client, dynamo: db, config });
+  p.registerLambdaContext({ getRemainingTimeInMillis: () => 60_000 } as never);
+  return p;
+}
+
+const warnings: string[] = [];
+const scope = (requestId = 'req-1', checkDeadline: (what: string) => void = () => undefined) => ({
+  requestId,
+  checkDeadline,
+  warn: (message: string) => void warnings.push(message),
+});
+
+/** A CSV row from the defaults, with some cells replaced. */
+function row(i: number, cells: Partial<Record<string, string>> = {}): string {
+  const base: Record<string, string> = {
+    order_id: `ORD-${i}`,
+    customer_id: `CUST-${i % 7}`,
+    customer_name: 'Zoë Müller',
+    order_date: '2026-11-25',
+    status: 'paid',
+    currency: 'EUR',
+    quantity: '2',
+    unit_price: '9.95',
+    amount: '19.90',
+    country: 'DE',
+    email: 'zoe@example.com',
+  };
+  return HEADER.split(',')
+    .map((c) => cells[c] ?? base[c])
+    .join(',');
+}
+
+async function put(key: string, body: string | Buffer): Promise<S3ObjectRef> {
+  const out = await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+  const size = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  return { bucket: BUCKET, key, etag: (out.ETag ?? '').replaceAll('"', ''), size, eventTime: new Date().toISOString(), eventName: 'ObjectCreated:Put', source: 's3-notification' };
+}
+
+async function text(key: string): Promise<string | undefined> {
+  try {
+    const out = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    return await (out.Body as { transformToString(): Promise<string> }).transformToString();
+  } catch (error) {
+    if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+    throw error;
+  }
+}
+
+const jsonLines = async (key: string | null) => ((key ? await text(key) : '') ?? '').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+
+async function keysUnder(prefix: string): Promise<string[]> {
+  const out = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
+  return (out.Contents ?? []).map((o) => o.Key as string).sort();
+}
+
+function validated(o: ObjectOutcome): ValidationResult {
+  if (o.status === 'ignored') throw new Error(`ignored: ${o.detail}`);
+  return o;
+}
+
+/** The invariant of every outcome: counts reconcile in the result, the manifests and the outputs. */
+async function expectReconciled(o: ObjectOutcome): Promise<Manifest[]> {
+  const r = validated(o);
+  expect(r.rowsRead).toBe(r.valid + r.rejected);
+  const manifests: Manifest[] = [];
+  for (const key of r.outputs.manifests) {
+    const m = JSON.parse((await text(key)) as string) as Manifest;
+    expect(m).toMatchObject({ status: r.status, rowsRead: r.rowsRead, valid: r.valid, rejected: r.rejected, source: r.source });
+    manifests.push(m);
+  }
+  expect(manifests.length).toBeGreaterThan(0);
+  if (r.status === 'validated') {
+    expect(await jsonLines(r.outputs.silver)).toHaveLength(r.valid);
+    expect(await jsonLines(r.outputs.quarantine)).toHaveLength(r.rejected);
+  }
+  return manifests;
+}
+
+async function validate(key: string, body: string | Buffer): Promise<ValidationResult> {
+  const outcome = await processor().process(await put(key, body), scope());
+  await expectReconciled(outcome);
+  return validated(outcome);
+}
+
+describe('files, clean and awkward', () => {
+  it('writes typed rows to silver, the rest with every reason to quarantine, and manifests last', async () => {
+    const body = [HEADER, row(1), row(2, { quantity: '0', country: 'XX' }), row(3, { email: '' }), row(4, { amount: '19.91' }), ''].join('\n');
+    const r = await validate('bronze/orders/mixed.csv', body);
+    expect(r).toMatchObject({ status: 'validated', rowsRead: 4, valid: 2, rejected: 2, header: { status: 'ok' } });
+    const silver = await jsonLines(r.outputs.silver);
+    expect(silver[0]).toEqual({
+      order_id: 'ORD-1',
+      customer_id: 'CUST-1',
+      customer_name: 'Zoë Müller',
+      order_date: '2026-11-25',
+      status: 'paid',
+      currency: 'EUR',
+      quantity: 2,
+      unit_price: 9.95,
+      amount: 19.9,
+      country: 'DE',
+      email: 'zoe@example.com',
+    });
+    expect(silver[1]).not.toHaveProperty('email');
+    expect(await jsonLines(r.outputs.quarantine)).toEqual([
+      {
+        row: 3,
+        raw: row(2, { quantity: '0', country: 'XX' }).split(','),
+        reasons: ['quantity: 0 is less than 1', 'country: "XX" is not an ISO 3166-1 alpha-2 country code'],
+      },
+      { row: 5, raw: row(4, { amount: '19.91' }).split(','), reasons: ['amount: 19.91 is not quantity × unit_price (2 × 9.95 = 19.9) to the cent'] },
+    ]);
+    const etag = r.source.etag as string;
+    expect(r.outputs).toEqual({
+      silver: `silver/orders/mixed/${etag}/part-00000.jsonl`,
+      quarantine: `quarantine/orders/mixed/${etag}/rejected.jsonl`,
+      manifests: [`silver/orders/mixed/${etag}/_manifest.json`, `quarantine/orders/mixed/${etag}/_manifest.json`],
+    });
+    const [manifest] = await expectReconciled(r);
+    expect(manifest).toMatchObject({ manifestVersion: 1, requestId: 'req-1', encoding: { encoding: 'utf-8' } });
+  });
+
+  it('reads a UTF-8 BOM, and UTF-16 with its BOM', async () => {
+    const body = [HEADER, row(1), row(2)].join('\r\n');
+    const bom = await validate('bronze/enc/bom.csv', `\uFEFF${body}`);
+    expect(bom).toMatchObject({ valid: 2, encoding: { encoding: 'utf-8', bom: true }, header: { status: 'ok' } });
+    const utf16 = await validate('bronze/enc/utf16.csv', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(body, 'utf16le')]));
+    expect(utf16).toMatchObject({ valid: 2, encoding: { encoding: 'utf-16le', bom: true } });
+    expect((await jsonLines(utf16.outputs.silver))[0].customer_name).toBe('Zoë Müller');
+  });
+
+  it('detects a windows-1252 (Latin-1) export and decodes it, € included', async () => {
+    const body = Buffer.from([HEADER, row(1, { customer_name: 'Café 5 X' }), row(2)].join('\n'), 'latin1');
+    body[body.indexOf('5 X') + 2] = 0x80;
+    const r = await validate('bronze/enc/latin1.csv', body);
+    expect(r).toMatchObject({ valid: 2, encoding: { encoding: 'windows-1252', bom: false } });
+    expect((await jsonLines(r.outputs.silver)).map((s) => s.customer_name)).toEqual(['Café 5 €', 'Zoë Müller']);
+  });
+
+  it('rejects rows holding bytes that are invalid in the detected encoding, not the file', async () => {
+    const good = [HEADER, ...Array.from({ length: 100 }, (_, i) => row(i))].join('\n');
+    const bad = Buffer.concat([Buffer.from(`${good}\n`), Buffer.from('ORD-X,C,Zo'), Buffer.from([0xeb]), Buffer.from(',2026-11-25,paid,EUR,2,9.95,19.90,DE,\n')]);
+    const r = await validate('bronze/enc/mixed.csv', bad);
+    expect(r).toMatchObject({ valid: 100, rejected: 1, encoding: { encoding: 'utf-8', invalidBytes: true } });
+    expect((await jsonLines(r.outputs.quarantine))[0].reasons).toEqual(['encoding: bytes that are not valid utf-8 (shown as U+FFFD)']);
+  });
+
+  it('handles CRLF, quoted commas, quotes and line breaks, with each record on its first line', async () => {
+    const body = [
+      HEADER,
+      row(1, { customer_name: '"Müller, Zoë"' }),
+      row(2, { customer_name: '"two\r\nlines ""quoted"""' }),
+      row(3, { status: 'lost' }),
+      '',
+      row(4, { customer_name: '"a\nb\nc"', quantity: 'x' }),
+    ].join('\r\n');
+    const r = await validate('bronze/orders/quoted.csv', `${body}\r\n`);
+    expect(r).toMatchObject({ rowsRead: 4, valid: 2, rejected: 2, blankLines: 1 });
+    expect((await jsonLines(r.outputs.silver)).map((s) => s.customer_name)).toEqual(['Müller, Zoë', 'two\r\nlines "quoted"']);
+    expect((await jsonLines(r.outputs.quarantine)).map((q) => q.row)).toEqual([5, 7]);
+  });
+
+  it('quarantines a repeated order_id, pointing at its first line', async () => {
+    const body = [HEADER, row(1), row(2), row(1, { customer_id: 'OTHER' }), row(3), row(2)].join('\n');
+    const r = await validate('bronze/orders/dups.csv', body);
+    expect(r).toMatchObject({ rowsRead: 5, valid: 3, rejected: 2 });
+    expect((await jsonLines(r.outputs.quarantine)).map((q) => [q.row, q.reasons])).toEqual([
+      [4, ['order_id: "ORD-1" already appears on line 2']],
+      [6, ['order_id: "ORD-2" already appears on line 3']],
+    ]);
+  });
+
+  it('validates a header-only file: an empty silver part and a manifest saying so', async () => {
+    const r = await validate('bronze/orders/header-only.csv', `${HEADER}\r\n`);
+    expect(r).toMatchObject({ status: 'validated', rowsRead: 0, valid: 0, rejected: 0, outputs: { quarantine: null } });
+    expect(await text(r.outputs.silver as string)).toBe('');
+  });
+
+  it.each([
+    ['an empty object', 'bronze/bad/empty.csv', '', 'empty-file', /empty \(0 bytes\)/],
+    ['blank lines only', 'bronze/bad/blank.csv', '\r\n\r\n  \n', 'empty-file', /no header row/],
+    ['gzip bytes named .csv', 'bronze/bad/gzipped.csv', gzipSync(`${HEADER}\n${row(1)}\n`), 'binary', /signature of gzip/],
+    ['a renamed and a missing column', 'bronze/bad/renamed.csv', `${HEADER.replace('amount', 'Amount ').replace(',country', '')}\n${row(1)}\n`, 'header', /missing required column\(s\): amount, country; "Amount" looks like "amount"/],
+    ['semicolons', 'bronze/bad/semicolons.csv', `${HEADER.replaceAll(',', ';')}\n`, 'header', /delimited by ";"/],
+    ['a quote never closed', 'bronze/bad/unclosed.csv', `${HEADER}\n${row(1, { customer_name: '"open' })}\n${row(2).repeat(1).padEnd(2 ** 21, 'x')}\n`, 'record-too-large', /line 2 is longer than/],
+  ])('quarantines a file that is not an orders CSV: %s', async (_, key, body, reason, detail) => {
+    const r = await validate(key, body);
+    expect(r).toMatchObject({ status: 'rejected', reason, rowsRead: 0, valid: 0, rejected: 0, outputs: { silver: null, quarantine: null } });
+    expect(r.detail).toMatch(detail);
+    expect(r.outputs.manifests).toEqual([expect.stringMatching(/^quarantine\/bad\/.*\/_manifest\.json$/)]);
+    const base = key.replace('bronze/', '').replace('.csv', '');
+    expect(await keysUnder(`silver/${base}/`)).toEqual([]);
+  });
+
+  it('reports a junk header of thousands of cells in a bounded manifest (and idempotency record)', async () => {
+    const junk = Array.from({ length: 5000 }, (_, i) => `word${i}`).join(',');
+    const r = await validate('bronze/bad/wide.csv', `${junk}\n1,2,3\n`);
+    expect(r).toMatchObject({ status: 'rejected', reason: 'header', header: { columnCount: 5000 } });
+    expect(r.header?.columns).toHaveLength(100);
+    expect(r.detail).toMatch(/unknown column\(s\): "word0", .* and 4980 more$/);
+    // The stored result comes back on a second delivery: it fitted in the item.
+    expect(await processor().process({ bucket: BUCKET, key: 'bronze/bad/wide.csv', etag: r.source.etag as string, eventTime: '2026-11-25T12:00:00.000Z', eventName: 'ObjectCreated:Put', source: 's3-notification' }, scope())).toMatchObject({ replayed: true });
+  });
+
+  it('accepts extra columns (reported, not written) and a missing optional column', async () => {
+    const header = `${HEADER.replace(',email', '')},note`;
+    const body = `${header}\n${row(1).replace(',zoe@example.com', ',a note')}\n`;
+    const r = await validate('bronze/orders/extra.csv', body);
+    expect(r).toMatchObject({ valid: 1, header: { status: 'extra-columns', extra: ['note'], missing: ['email'] } });
+    expect(await jsonLines(r.outputs.silver)).toEqual([expect.not.objectContaining({ note: expect.anything() })]);
+  });
+});
+
+describe('events and idempotency', () => {
+  it('validates each object version once: a second delivery replays the stored result', async () => {
+    const sent: string[] = [];
+    const counting = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
+    counting.middlewareStack.add((next, context) => (args) => {
+      sent.push(context.commandName as string);
+      return next(args);
+    }, { step: 'initialize', name: 'count' });
+    const ref = await put('bronze/orders/twice.csv', [HEADER, row(1), row(2)].join('\n'));
+    const p = processor(counting);
+    const first = validated(await p.process(ref, scope('req-a')));
+    const manifestKey = first.outputs.manifests[0] as string;
+    const before = await text(manifestKey);
+    sent.length = 0;
+    const second = validated(await p.process({ ...ref, eventTime: new Date().toISOString(), source: 'eventbridge' }, scope('req-b')));
+    expect(second).toEqual({ ...first, replayed: true });
+    expect(sent).toEqual([]);
+    expect(await text(manifestKey)).toBe(before);
+    counting.destroy();
+  });
+
+  it('finishes the job on the retry after a failure halfway through the object', async () => {
+    const stats: GeneratedStats = { rows: 0, bytes: 0, invalid: 0 };
+    // ~9 MB: the silver output goes multipart before the failure.
+    const body = Buffer.from([...generateOrders(9e6, stats, 3)].join(''));
+    const ref = await put('bronze/orders/crash.csv', body);
+    const flaky = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
+    const sent: string[] = [];
+    flaky.middlewareStack.add(
+      (next, context) => async (args) => {
+        sent.push(context.commandName as string);
+        const out = await next(args);
+        if (context.commandName !== 'GetObjectCommand') return out;
+        const original = (out.output as { Body: Readable }).Body;
+        let bytes = 0;
+        // The connection dies after 80 % of the object.
+        const dying = new Readable({ read() {} });
+        original.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (bytes > body.length * 0.8) {
+            original.destroy();
+            dying.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+          } else dying.push(chunk);
+        });
+        (out.output as { Body: Readable }).Body = dying;
+        return out;
+      },
+      { step: 'initialize', name: 'dieHalfway' },
+    );
+    await expect(processor(flaky).process(ref, scope('req-crash'))).rejects.toThrow('socket hang up');
+    expect(sent).toContain('UploadPartCommand');
+    expect(sent).not.toContain('CompleteMultipartUploadCommand');
+    expect(await keysUnder('silver/orders/crash/')).toEqual([]);
+    expect(await keysUnder('quarantine/orders/crash/')).toEqual([]);
+    flaky.destroy();
+
+    const retry = validated(await processor().process(ref, scope('req-retry')));
+    expect(retry).toMatchObject({ status: 'validated', rowsRead: stats.rows });
+    expect(retry.rejected).toBeGreaterThanOrEqual(stats.invalid * 0.9);
+    await expectReconciled(retry);
+  });
+
+  it('takes over the claim of an invocation that died, and waits for one still running', async () => {
+    const ref = await put('bronze/orders/claimed.csv', [HEADER, row(1)].join('\n'));
+    // The record id Powertools derives for this object version, caught on its first PutItem.
+    let id = '';
+    const capture = createDynamoDBClient({ region: dynamo.region, endpoint: dynamo.endpoint, credentials: dynamo.credentials });
+    capture.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'PutItemCommand') return next(args);
+        id = (args.input as { Item: { id: { S: string } } }).Item.id.S;
+        throw new Error('captured');
+      },
+      { step: 'initialize', name: 'capture' },
+    );
+    const c = createProcessor({ s3: client, dynamo: capture, config });
+    c.registerLambdaContext({ getRemainingTimeInMillis: () => 60_000 } as never);
+    await expect(c.process(ref, scope())).rejects.toThrow();
+    capture.destroy();
+    expect(id).toMatch(/^csv-validator#/);
+
+    // What an invocation leaves when it is killed: an IN_PROGRESS claim until its own deadline.
+    const claim = (until: number) =>
+      db.send(
+        new PutItemCommand({
+          TableName: TABLE,
+          Item: {
+            id: { S: id },
+            status: { S: 'INPROGRESS' },
+            expiration: { N: String(Math.floor(Date.now() / 1000) + 3600) },
+            in_progress_expiration: { N: String(until) },
+          },
+        }),
+      );
+    await claim(Date.now() + 60_000);
+    await expect(processor().process(ref, scope())).rejects.toThrow(ObjectInProgressError);
+    expect(await keysUnder('silver/orders/claimed/')).toEqual([]);
+
+    await claim(Date.now() - 1_000);
+    const taken = validated(await processor().process(ref, scope('req-takeover')));
+    expect(taken).toMatchObject({ status: 'validated', valid: 1 });
+    await expectReconciled(taken);
+  });
+
+  it('skips, with a manifest saying why, an object deleted before it could be read', async () => {
+    const ref = await put('bronze/orders/deleted.csv', [HEADER, row(1)].join('\n'));
+    await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: ref.key }));
+    const r = validated(await processor().process(ref, scope()));
+    expect(r).toMatchObject({ status: 'skipped', reason: 'source-missing', rowsRead: 0, outputs: { silver: null, manifests: [`quarantine/orders/deleted/${ref.etag}/_manifest.json`] } });
+    await expectReconciled(r);
+  });
+
+  it('skips an object replaced since its event (the GET is pinned to the event\'s ETag)', async () => {
+    const ref = await put('bronze/orders/replaced.csv', [HEADER, row(1)].join('\n'));
+    const ifMatch: (string | undefined)[] = [];
+    const pinned = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
+    // s3rver ignores If-Match: answer as S3 does when the ETag no longer matches.
+    pinned.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName !== 'GetObjectCommand') return next(args);
+      ifMatch.push((args.input as { IfMatch?: string }).IfMatch);
+      throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+    }, { step: 'initialize', name: 'precondition' });
+    const r = validated(await processor(pinned).process(ref, scope()));
+    expect(ifMatch).toEqual([`"${ref.etag}"`]);
+    expect(r).toMatchObject({ status: 'skipped', reason: 'source-changed' });
+    pinned.destroy();
+  });
+
+  it('decodes keys with spaces, plus signs and unicode from classic notifications', async () => {
+    const keys = ['bronze/exports/Q4 2026/orders été.csv', 'bronze/c++ team/orders+2026 (1).csv'];
+    const refs = [];
+    for (const key of keys) refs.push(await put(key, [HEADER, row(1)].join('\n')));
+    const event = {
+      Records: refs.map((r, i) => ({
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: 'us-east-1',
+        eventTime: '2026-11-25T12:00:00.000Z',
+        eventName: 'ObjectCreated:Put',
+        s3: { s3SchemaVersion: '1.0', bucket: { name: BUCKET }, object: { key: encodeS3EventKey(r.key), size: r.size, eTag: r.etag, sequencer: `0${i}` } },
+      })),
+    };
+    expect(event.Records[1]?.s3.object.key).toBe('bronze/c%2B%2B+team/orders%2B2026+%281%29.csv');
+    const p = processor();
+    const outcomes = [];
+    for (const ref of parseS3Event(event)) outcomes.push(validated(await p.process(ref, scope())));
+    expect(outcomes.map((o) => o.outputs.silver)).toEqual([
+      `silver/exports/Q4 2026/orders été/${refs[0]?.etag}/part-00000.jsonl`,
+      `silver/c++ team/orders+2026 (1)/${refs[1]?.etag}/part-00000.jsonl`,
+    ]);
+    for (const o of outcomes) expect(await jsonLines(o.outputs.silver)).toHaveLength(1);
+  });
+
+  it('ignores what is not a bronze CSV in the lake bucket', async () => {
+    const base = { size: 1, etag: 'e', eventTime: '2026-11-25T12:00:00.000Z', source: 'eventbridge' as const };
+    const p = processor();
+    expect(await p.process({ ...base, bucket: BUCKET, key: 'silver/x.csv', eventName: 'Object Created:PutObject' }, scope())).toMatchObject({ status: 'ignored' });
+    expect(await p.process({ ...base, bucket: 'other', key: 'bronze/x.csv', eventName: 'Object Created:PutObject' }, scope())).toMatchObject({ status: 'ignored' });
+    expect(await p.process({ ...base, bucket: BUCKET, key: 'bronze/x.csv', eventName: 'ObjectRemoved:Delete' }, scope())).toMatchObject({ status: 'ignored' });
+  });
+
+  it('stops at the deadline: uploads aborted, nothing visible, the claim released for the retry', async () => {
+    const stats: GeneratedStats = { rows: 0, bytes: 0, invalid: 0 };
+    const ref = await put('bronze/orders/deadline.csv', Buffer.from([...generateOrders(2e6, stats, 5)].join('')));
+    let chunks = 0;
+    const stopAfter = () => {
+      if (++chunks > 10) throw new DeadlineExceededError('stopped reading the object: 900 ms left');
+    };
+    await expect(processor().process(ref, scope('req-late', stopAfter))).rejects.toThrow(DeadlineExceededError);
+    expect(await keysUnder('silver/orders/deadline/')).toEqual([]);
+    const retry = validated(await processor().process(ref, scope('req-again')));
+    expect(retry).toMatchObject({ status: 'validated', rowsRead: stats.rows });
+  });
+});

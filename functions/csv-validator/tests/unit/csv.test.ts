@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { CsvReader } from '../../src/csv.ts';
+import { FileRejection } from '../../src/outcome.ts';
+
+interface Row {
+  line: number;
+  fields: string[];
+  problems?: string[];
+}
+
+/** Parses `text` fed in chunks of `size` characters; every record with its line. */
+async function read(text: string, size: number, maxRecordChars = 1 << 20): Promise<Row[]> {
+  const rows: Row[] = [];
+  const reader = new CsvReader({
+    maxRecordChars,
+    onBatch: ({ rows: batch, firstLine, lines, problems }) => {
+      batch.forEach((fields, i) => {
+        const row: Row = { line: lines ? (lines[i] as number) : firstLine + i, fields };
+        const p = problems?.get(i);
+        if (p) row.problems = p;
+        rows.push(row);
+      });
+    },
+  });
+  const chunks: string[] = [];
+  for (let i = 0; i < text.length; i += size) chunks.push(text.slice(i, i + size));
+  await reader.run(
+    (async function* () {
+      yield* chunks;
+    })(),
+  );
+  return rows;
+}
+
+const QUOTED = 'id,note,n\r\n1,"multi\r\nline, with comma",2\r\n2,"say ""hi""",3\r\n\r\n3,plain,4\r\n4,"a\nb\nc",5\r\n5,last,6';
+
+describe('CsvReader', () => {
+  it('parses quoted line breaks, quotes and CRLF the same at every chunk boundary, with lines', async () => {
+    const expected: Row[] = [
+      { line: 1, fields: ['id', 'note', 'n'] },
+      { line: 2, fields: ['1', 'multi\r\nline, with comma', '2'] },
+      { line: 4, fields: ['2', 'say "hi"', '3'] },
+      { line: 5, fields: [''] },
+      { line: 6, fields: ['3', 'plain', '4'] },
+      { line: 7, fields: ['4', 'a\nb\nc', '5'] },
+      { line: 10, fields: ['5', 'last', '6'] },
+    ];
+    for (let size = 1; size <= QUOTED.length; size++) expect(await read(QUOTED, size), `chunks of ${size}`).toEqual(expected);
+  });
+
+  it('numbers lines across many chunks without quotes, and with a final newline', async () => {
+    const text = `h\n${Array.from({ length: 5000 }, (_, i) => `r${i}`).join('\n')}\n`;
+    const rows = await read(text, 777);
+    expect(rows).toHaveLength(5001);
+    expect(rows[4000]).toEqual({ line: 4001, fields: ['r3999'] });
+  });
+
+  it('strips the CR of CRLF rows in a file read as LF (mixed line endings)', async () => {
+    const rows = await read('a,b\n1,2\r\n3,4\n', 5);
+    expect(rows.map((r) => r.fields)).toEqual([['a', 'b'], ['1', '2'], ['3', '4']]);
+  });
+
+  it('reports malformed and unterminated quotes on the record', async () => {
+    // As in papaparse (and RFC 4180), a quote that is not closed where it should be runs on to the
+    // next quote or the end of the file: the damage is one record, reported with its start line.
+    const malformed = await read('a,b\n1,"x"y\n2,ok\n', 4);
+    expect(malformed).toEqual([
+      { line: 1, fields: ['a', 'b'] },
+      {
+        line: 2,
+        fields: ['1', 'x"y\n2,ok\n'],
+        problems: ['malformed quotes (text after a closing quote, or a stray quote)', 'a quoted field is never closed'],
+      },
+    ]);
+    const open = await read('a,b\n1,2\n3,"open\n', 3);
+    expect(open.at(-1)).toEqual({ line: 3, fields: ['3', 'open\n'], problems: ['a quoted field is never closed'] });
+  });
+
+  it('reads a file whose lines end in a lone CR', async () => {
+    expect(await read('a,b\r1,2\r3,"x\ry"\r', 3)).toEqual([
+      { line: 1, fields: ['a', 'b'] },
+      { line: 2, fields: ['1', '2'] },
+      { line: 3, fields: ['3', 'x\ry'] },
+    ]);
+  });
+
+  it('rejects the file when a record outgrows the limit (an unclosed quote swallowing the rest)', async () => {
+    const text = `a,b\n1,"${'x'.repeat(5000)}\n`.repeat(3);
+    await expect(read(text, 512, 2048)).rejects.toThrow(FileRejection);
+    await expect(read(text, 512, 2048)).rejects.toThrow(/record starting on line 2 is longer than 2048 characters/);
+  });
+
+  it('stops with the error of its source', async () => {
+    const reader = new CsvReader({ maxRecordChars: 1000, onBatch: () => undefined });
+    const failing = (async function* () {
+      yield 'a,b\n1,2\n';
+      throw new Error('socket hang up');
+    })();
+    await expect(reader.run(failing)).rejects.toThrow('socket hang up');
+  });
+
+  it('stops with the error of its batch handler', async () => {
+    const reader = new CsvReader({
+      maxRecordChars: 1000,
+      onBatch: () => {
+        throw new Error('handler failed');
+      },
+    });
+    await expect(reader.run((async function* () { yield 'a\n1\n'; })())).rejects.toThrow('handler failed');
+  });
+});

@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { SniffingDecoder } from '../../src/decoding.ts';
+import { FileRejection } from '../../src/outcome.ts';
+
+/** Decodes `bytes` fed in pieces of `step` bytes (1 = every possible split point). */
+function decode(bytes: Buffer, step = bytes.length || 1): { text: string; decoder: SniffingDecoder } {
+  const decoder = new SniffingDecoder();
+  let text = '';
+  for (let i = 0; i < bytes.length; i += step) text += decoder.write(bytes.subarray(i, i + step));
+  text += decoder.end();
+  return { text, decoder };
+}
+
+const SAMPLE = 'order_id,email\nORD-1,zoë@example.com\nORD-2,søren@example.com — “quoted”\n';
+
+describe('SniffingDecoder', () => {
+  it('reads UTF-8 without a BOM, whatever the chunking', () => {
+    for (const step of [1, 2, 3, 7, 4096]) {
+      const { text, decoder } = decode(Buffer.from(SAMPLE, 'utf8'), step);
+      expect(text).toBe(SAMPLE);
+      expect(decoder.report).toMatchObject({ encoding: 'utf-8', bom: false, invalidBytes: false });
+    }
+  });
+
+  it('strips a UTF-8 BOM and says so', () => {
+    const { text, decoder } = decode(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(SAMPLE)]), 5);
+    expect(text).toBe(SAMPLE);
+    expect(decoder.report).toMatchObject({ encoding: 'utf-8', bom: true, evidence: 'byte-order mark' });
+  });
+
+  it('reads UTF-16 LE and BE by their BOM', () => {
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(SAMPLE, 'utf16le')]);
+    const be = Buffer.from(le);
+    be.swap16();
+    expect(decode(le, 3).text).toBe(SAMPLE);
+    expect(decode(le).decoder.report).toMatchObject({ encoding: 'utf-16le', bom: true });
+    const big = decode(be, 3);
+    expect(big.text).toBe(SAMPLE);
+    expect(big.decoder.report).toMatchObject({ encoding: 'utf-16be', bom: true });
+  });
+
+  it('falls back to windows-1252 when the bytes are not UTF-8 (Latin-1 exports, € at 0x80)', () => {
+    const latin = Buffer.from('name,price\nZoë,5 €\nMüller,6 €\n', 'latin1');
+    latin[latin.indexOf('5 ') + 2] = 0x80;
+    latin[latin.indexOf('6 ') + 2] = 0x80;
+    const { text, decoder } = decode(latin, 4);
+    expect(text).toBe('name,price\nZoë,5 €\nMüller,6 €\n');
+    expect(decoder.report).toMatchObject({ encoding: 'windows-1252', bom: false, invalidBytes: false });
+    expect(decoder.report.evidence).toBe('not UTF-8 from byte 13: 4 invalid byte(s), 0 valid multi-byte sequence(s)');
+  });
+
+  it('decides at the first non-ASCII byte, however late it comes', () => {
+    const ascii = 'id,name\n' + 'x,plain ascii\n'.repeat(20_000);
+    const latin = Buffer.concat([Buffer.from(ascii), Buffer.from('y,Françoise\n', 'latin1')]);
+    const { text, decoder } = decode(latin, 65_536);
+    expect(text.endsWith('y,Françoise\n')).toBe(true);
+    expect(decoder.report.encoding).toBe('windows-1252');
+    expect(decoder.report.evidence).toMatch(new RegExp(`^not UTF-8 from byte ${ascii.length + 6}:`));
+
+    const utf8 = Buffer.concat([Buffer.from(ascii), Buffer.from('y,Françoise\n', 'utf8')]);
+    const u = decode(utf8, 65_536);
+    expect(u.text.endsWith('y,Françoise\n')).toBe(true);
+    expect(u.decoder.report).toMatchObject({ encoding: 'utf-8', evidence: `UTF-8 from byte ${ascii.length + 6}: 1 valid multi-byte sequence(s), 0 invalid byte(s)` });
+  });
+
+  it('does not call a file UTF-8 on a lead byte cut off by the chunk end', () => {
+    // "é" in windows-1252 is 0xE9 — also a UTF-8 lead byte: only what follows tells them apart.
+    const bytes = Buffer.from('a,b\nRené,1\n', 'latin1');
+    const { text, decoder } = decode(bytes, bytes.indexOf(0xe9) + 1);
+    expect(text).toBe('a,b\nRené,1\n');
+    expect(decoder.report.encoding).toBe('windows-1252');
+  });
+
+  it('reports ASCII-only files as UTF-8', () => {
+    expect(decode(Buffer.from('a,b\n1,2\n')).decoder.report).toEqual({ encoding: 'utf-8', bom: false, evidence: 'ASCII only', invalidBytes: false });
+  });
+
+  it('keeps UTF-8 for a file with a damaged byte among valid sequences', () => {
+    const bytes = Buffer.concat([Buffer.from('a,b\nzoë,1\nsøren,2\n'), Buffer.from([0x61, 0xff, 0x0a])]);
+    const { text, decoder } = decode(bytes);
+    expect(text).toBe('a,b\nzoë,1\nsøren,2\na\uFFFD\n');
+    expect(decoder.report).toMatchObject({ encoding: 'utf-8', invalidBytes: true });
+  });
+
+  it('marks invalid bytes after the decision instead of failing the file', () => {
+    // Decided on the first 4 KiB (valid UTF-8); a stray byte further on becomes U+FFFD.
+    const head = `a,b\nzoë,1\n${'x,2\n'.repeat(2000)}`;
+    const bytes = Buffer.concat([Buffer.from(head), Buffer.from([0x61, 0xff, 0x0a])]);
+    const { text, decoder } = decode(bytes, 4096);
+    expect(text).toBe(`${head}a\uFFFD\n`);
+    expect(decoder.report).toMatchObject({ encoding: 'utf-8', invalidBytes: true });
+  });
+
+  it('maps all of windows-1252 0x80–0x9F as WHATWG does (not as Latin-1)', () => {
+    const bytes = Buffer.from(Array.from({ length: 32 }, (_, i) => 0x80 + i));
+    const { text } = decode(Buffer.concat([Buffer.from('a\n'), bytes, Buffer.from([0xe9, 0x0a])]));
+    expect(text).toBe('a\n€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008DŽ\u008F\u0090‘’“”•–—˜™š›œ\u009DžŸé\n');
+  });
+
+  it('gives an empty file no text and no complaint (the header check reports it)', () => {
+    const { text, decoder } = decode(Buffer.alloc(0));
+    expect(text).toBe('');
+    expect(decoder.bytesIn).toBe(0);
+  });
+
+  it.each([
+    ['gzip', Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00])],
+    ['zip', Buffer.from('PK\x03\x04rest', 'latin1')],
+    ['PDF', Buffer.from('%PDF-1.7\n')],
+    ['Parquet', Buffer.from('PAR1....')],
+  ])('refuses a %s file by its signature', (name, bytes) => {
+    expect(() => decode(bytes)).toThrow(FileRejection);
+    expect(() => decode(bytes)).toThrow(new RegExp(name.slice(0, 3), 'i'));
+  });
+
+  it('refuses NUL bytes and hints at UTF-16 without a BOM', () => {
+    const noBom = Buffer.from('order_id,amount\nORD-1,1\n', 'utf16le');
+    expect(() => decode(noBom)).toThrow(/NUL byte.*UTF-16 without a byte-order mark/);
+    expect(() => decode(Buffer.from('a,b\n1,\x002\n'))).toThrow(/1 NUL byte/);
+  });
+
+  it('refuses text that is mostly control characters, and UTF-32', () => {
+    const junk = Buffer.alloc(2000);
+    for (let i = 0; i < junk.length; i++) junk[i] = 1 + (i % 7);
+    expect(() => decode(junk)).toThrow(/control characters/);
+    expect(() => decode(Buffer.from([0xff, 0xfe, 0x00, 0x00, 0x61, 0, 0, 0]))).toThrow(/UTF-32/);
+    try {
+      decode(junk);
+    } catch (e) {
+      expect((e as FileRejection).reason).toBe('binary');
+    }
+  });
+});

@@ -1,0 +1,72 @@
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { DuplicateDetector } from '../../src/duplicates.ts';
+
+/** Feeds ids on lines 2, 3, …; defers what the filter flags; returns line → duplicateOf. */
+function run(ids: string[], expectedRows: number): { flagged: number; verdicts: Map<number, number | undefined> } {
+  const detector = new DuplicateDetector({ expectedRows });
+  let flagged = 0;
+  ids.forEach((id, i) => {
+    if (detector.add(id, i + 2)) {
+      flagged++;
+      detector.defer({ line: i + 2, id, raw: [id], silver: null, reasons: [] });
+    }
+  });
+  const verdicts = new Map<number, number | undefined>();
+  for (const { record, duplicateOf } of detector.resolve()) verdicts.set(record.line, duplicateOf);
+  detector.close();
+  return { flagged, verdicts };
+}
+
+/** Line → line of the first occurrence, for every repeated id. */
+function truth(ids: string[]): Map<number, number> {
+  const first = new Map<string, number>();
+  const dups = new Map<number, number>();
+  ids.forEach((id, i) => {
+    const f = first.get(id);
+    if (f === undefined) first.set(id, i + 2);
+    else dups.set(i + 2, f);
+  });
+  return dups;
+}
+
+describe('DuplicateDetector', () => {
+  it('finds every repeated id and the line it first appeared on', () => {
+    const ids = Array.from({ length: 200_000 }, (_, i) => `ORD-${i % 1000 === 999 ? i - 500 : i}`);
+    const { verdicts } = run(ids, ids.length);
+    const expected = truth(ids);
+    expect(expected.size).toBe(200);
+    for (const [line, first] of expected) expect(verdicts.get(line), `line ${line}`).toBe(first);
+    const reported = [...verdicts].filter(([, d]) => d !== undefined);
+    expect(reported).toHaveLength(expected.size);
+  });
+
+  it('stays exact when the filter is far too small (every id a false alarm)', () => {
+    const ids = Array.from({ length: 20_000 }, (_, i) => `id-${(i * 7919) % 15_000}`);
+    const { flagged, verdicts } = run(ids, 1);
+    expect(flagged).toBeGreaterThan(10_000);
+    const expected = truth(ids);
+    for (const [line, duplicateOf] of verdicts) expect(duplicateOf, `line ${line}`).toBe(expected.get(line));
+  });
+
+  it('handles ids with line breaks, quotes, backslashes and unicode', () => {
+    const ids = ['a\nb', '"q"', 'back\\slash', 'é😀', 'plain', 'a\nb', '"q"', 'back\\slash', 'é😀', 'plain', '"'];
+    const { verdicts } = run(ids, 1);
+    expect([...verdicts].filter(([, d]) => d !== undefined)).toEqual([
+      [7, 2],
+      [8, 3],
+      [9, 4],
+      [10, 5],
+      [11, 6],
+    ]);
+  });
+
+  it('removes its spill files when closed', () => {
+    const before = readdirSync(tmpdir()).filter((n) => n.startsWith('csv-validator-')).length;
+    const d = new DuplicateDetector({ expectedRows: 10 });
+    d.add('x', 2);
+    d.close();
+    expect(readdirSync(tmpdir()).filter((n) => n.startsWith('csv-validator-')).length).toBe(before);
+  });
+});

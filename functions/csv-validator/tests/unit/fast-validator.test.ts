@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { deriveFastParser, deriveRowParser, INVALID, UnsupportedSchemaError } from '../../src/fast-validator.ts';
+import { ORDER_COLUMNS, orderRowSchema } from '../../src/schema.ts';
+
+/** mulberry32, so a failure names a seed that reproduces it. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Per column: valid values first, then near misses and junk. */
+const CANDIDATES: Record<(typeof ORDER_COLUMNS)[number], [valid: string[], invalid: string[]]> = {
+  order_id: [['ORD-1', 'A', 'a.b:c_d-e', 'x'.repeat(64)], ['x'.repeat(65), '', ' ORD-1', 'ORD 1', '-ORD', 'ÖRD-1', 'ORD-1\n', '"ORD"']],
+  customer_id: [['CUST-42', '42'], ['', 'cust 42', 'C'.repeat(65)]],
+  customer_name: [['', 'Zoë Müller', 'O\'Brien, Ann', '名前', 'x'.repeat(200)], ['x'.repeat(201)]],
+  order_date: [['2024-02-29', '2024-03-15T10:22:33Z', '2024-03-15T10:22:33.5+02:00'], ['2023-02-29', '2024-03-15T24:00:00Z', '2024-3-15', '', '2024-03-15T10:22:33', 'yesterday']],
+  status: [['pending', 'paid', 'shipped', 'delivered', 'cancelled', 'refunded', 'returned'], ['Shipped', 'lost', '']],
+  currency: [['EUR', 'USD', 'JPY'], ['eur', 'EURO', 'XAU', '']],
+  quantity: [['1', '3', '12', '1000000', '007'], ['0', '-1', '1000001', '1.5', ' 1', '+1', '1e3', '', '9999999999']],
+  unit_price: [['0', '0.00', '19.99', '0.3333', '999999.9999'], ['-1', '1.23456', '1e3', '12.', '.5', '', '1,5', 'NaN']],
+  amount: [['0', '59.97', '1.00'], ['59.98', '-0', '', 'Infinity', '100000000000000']],
+  country: [['DE', 'US', 'JP'], ['de', 'XX', 'UK', 'EU', '']],
+  email: [['', 'a@b.co', 'jane.doe+tag@mail.example.org'], ['bad', 'a@b', '"q"@x.com', ' a@b.co', 'a@b.co ']],
+};
+
+function generateRow(rnd: () => number): { fields: string[]; input: Record<string, string | undefined> } {
+  const pick = (list: string[]) => list[Math.floor(rnd() * list.length)] as string;
+  const input: Record<string, string | undefined> = {};
+  for (const column of ORDER_COLUMNS) {
+    const [valid, invalid] = CANDIDATES[column];
+    input[column] = pick(rnd() < 0.93 ? valid : invalid);
+  }
+  // Usually make the amount add up, so that rows get past the refinement.
+  if (rnd() < 0.8) {
+    const q = Number(input.quantity);
+    const p = Number(input.unit_price);
+    if (Number.isFinite(q * p) && input.amount !== '') input.amount = (Math.round(q * p * 100) / 100).toFixed(2);
+  }
+  if (rnd() < 0.05) input.email = undefined;
+  if (rnd() < 0.05) input.customer_name = undefined;
+  return { fields: ORDER_COLUMNS.map((c) => input[c] as string), input };
+}
+
+describe('the fast validator derived from the zod schema', () => {
+  it('agrees with zod on verdict and value for 50,000 generated rows', () => {
+    const rnd = random(20261125);
+    const parse = deriveRowParser(orderRowSchema, (k) => ORDER_COLUMNS.indexOf(k as (typeof ORDER_COLUMNS)[number]));
+    let valid = 0;
+    for (let i = 0; i < 50_000; i++) {
+      const { fields, input } = generateRow(rnd);
+      const fast = parse(fields);
+      const zod = orderRowSchema.safeParse(input);
+      if (zod.success !== (fast !== INVALID)) throw new Error(`row ${i} disagrees (zod ${zod.success}): ${JSON.stringify(input)}`);
+      if (zod.success) {
+        valid++;
+        expect(fast).toEqual(zod.data);
+        expect(JSON.stringify(fast)).toBe(JSON.stringify(zod.data));
+      }
+    }
+    // Both sides of the verdict were exercised.
+    expect(valid).toBeGreaterThan(10_000);
+    expect(valid).toBeLessThan(40_000);
+  });
+
+  it('reads columns by the header position, and an absent column as undefined', () => {
+    const order = ['email', ...ORDER_COLUMNS.filter((c) => c !== 'email')].reverse();
+    const parse = deriveRowParser(orderRowSchema, (k) => order.indexOf(k));
+    const row = { order_id: 'ORD-1', customer_id: 'C1', order_date: '2024-01-02', status: 'paid', currency: 'EUR', quantity: '2', unit_price: '1.50', amount: '3.00', country: 'FR' };
+    const fields = order.map((c) => (row as Record<string, string>)[c] ?? '');
+    expect(parse(fields)).toEqual({ ...row, quantity: 2, unit_price: 1.5, amount: 3, email: undefined });
+    const withoutEmail = deriveRowParser(orderRowSchema, (k) => (k === 'email' ? -1 : ORDER_COLUMNS.indexOf(k as never)));
+    expect(withoutEmail(ORDER_COLUMNS.map((c) => (row as Record<string, string>)[c] ?? 'x'))).toMatchObject({ email: undefined });
+  });
+
+  const cases: [string, z.ZodType, unknown[]][] = [
+    ['union order', z.union([z.literal('a').transform(() => 1), z.string().transform(() => 2)]), ['a', 'b', 3]],
+    ['nullable/optional', z.string().min(2).nullable().optional(), [null, undefined, 'ab', 'a', 1]],
+    ['trim then check', z.string().trim().min(1).toLowerCase(), ['  X ', '   ', 'Y']],
+    ['coercion', z.coerce.number().int().positive(), ['12', '-1', 'x', 3.5, true]],
+    ['nested object', z.object({ a: z.number().lt(5), b: z.enum(['x', 'y']).optional() }).refine((o) => o.a !== 3), [{ a: 1 }, { a: 3 }, { a: 1, b: 'z' }, null, []]],
+    ['int32 and bounds', z.number().int().gt(-3).lte(10), [-3, -2, 10, 11, 2.5, Number.NaN, Number.POSITIVE_INFINITY]],
+    ['strict object', z.strictObject({ a: z.string() }), [{ a: 'x' }, { a: 1 }]],
+  ];
+  it.each(cases)('matches zod for %s', (_, schema, inputs) => {
+    const fast = deriveFastParser(schema);
+    for (const input of inputs) {
+      const zod = schema.safeParse(input);
+      const out = fast(input);
+      expect(out === INVALID, JSON.stringify(input)).toBe(!zod.success);
+      if (zod.success) expect(out).toEqual(zod.data);
+    }
+  });
+
+  it('refuses, when derived, what it cannot mirror exactly', () => {
+    expect(() => deriveFastParser(z.url())).toThrow(UnsupportedSchemaError);
+    expect(() => deriveFastParser(z.string().superRefine(() => undefined))).toThrow(/superRefine/);
+    expect(() => deriveFastParser(z.date())).toThrow(/zod type "date"/);
+    expect(() => deriveFastParser(z.number().multipleOf(5))).toThrow(/check "multiple_of"/);
+    expect(() => deriveFastParser(z.object({ a: z.string() }).catchall(z.string()))).toThrow(/catchall/);
+  });
+});
