@@ -30,10 +30,6 @@ const BUCKET_ACTIONS = new Set([
 /** Listing actions that honour the s3:prefix condition key. */
 const PREFIX_CONDITION_ACTIONS = new Set(['s3:ListBucket', 's3:ListBucketVersions']);
 
-/**
- * Turns the spec's permissions into IAM statements on exact ARNs. One spec permission can produce
- * a bucket statement and an object statement, since IAM matches actions against resource types.
- */
 /** Item-level DynamoDB actions a table grant may carry; scans and table management are not among them. */
 const TABLE_ACTIONS = new Set([
   'dynamodb:GetItem',
@@ -50,8 +46,14 @@ const TABLE_ACTIONS = new Set([
 export interface ResourceArns {
   bucket(logical: string): string;
   table(logical: string): string;
+  /** `arn:<partition>:firehose:<region>:<account>:deliverystream/<name>` (the stream resource's own arn). */
+  deliveryStream(logical: string): string;
 }
 
+/**
+ * Turns the spec's permissions into IAM statements on exact ARNs. One spec permission can produce
+ * a bucket statement and an object statement, since IAM matches actions against resource types.
+ */
 export function permissionStatements(spec: FunctionSpec, arns: ResourceArns): PolicyStatement[] {
   const out: PolicyStatement[] = [];
   for (const p of spec.permissions) {
@@ -61,6 +63,17 @@ export function permissionStatements(spec: FunctionSpec, arns: ResourceArns): Po
         throw new Error(`function "${spec.name}": ${unknown.join(', ')} cannot be granted on table "${p.resource.table}"`);
       }
       out.push({ Effect: 'Allow', Action: [...p.actions].sort(), Resource: [arns.table(p.resource.table)] });
+      continue;
+    }
+    if ('deliveryStream' in p.resource) {
+      // A delivery stream ARN names nothing but the stream: any other service's action on it would grant nothing.
+      const unknown = p.actions.filter((a) => !a.startsWith('firehose:'));
+      if (unknown.length > 0) {
+        throw new Error(
+          `function "${spec.name}": only firehose: actions apply to delivery stream "${p.resource.deliveryStream}", got ${unknown.join(', ')}`,
+        );
+      }
+      out.push({ Effect: 'Allow', Action: [...p.actions].sort(), Resource: [arns.deliveryStream(p.resource.deliveryStream)] });
       continue;
     }
     const unknown = p.actions.filter((a) => !a.startsWith('s3:'));

@@ -3,9 +3,11 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition/index.js';
 import { DataAwsSecretsmanagerSecret } from '@cdktf/provider-aws/lib/data-aws-secretsmanager-secret/index.js';
+import { GlueCatalogDatabase } from '@cdktf/provider-aws/lib/glue-catalog-database/index.js';
 import { S3BucketNotification } from '@cdktf/provider-aws/lib/s3-bucket-notification/index.js';
 import {
   bucketsOf,
+  type DeliveryStreamDecl,
   type LoadedLayer,
   type LoadedSpec,
   type QueueSpec,
@@ -16,16 +18,18 @@ import {
   s3TriggersOf,
   writesTo,
 } from '@laminar/spec';
-import { LocalBackend, S3Backend, TerraformStack, TerraformVariable } from 'cdktf';
+import { Fn, LocalBackend, S3Backend, TerraformLocal, TerraformStack, TerraformVariable } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { StateBackend } from './config.ts';
 import { DataBucket } from './constructs/data-bucket.ts';
 import { DataTable } from './constructs/data-table.ts';
-import { NodeFunction, type SecretGrant, type StageResources } from './constructs/node-function.ts';
+import { DeliveryStream } from './constructs/delivery-stream.ts';
+import { type MskCluster, NodeFunction, type SecretGrant, type StageResources } from './constructs/node-function.ts';
 import { EventQueue } from './constructs/event-queue.ts';
 import { NodeLayer } from './constructs/node-layer.ts';
 import { S3EventRoute } from './constructs/s3-event-route.ts';
-import { PROJECT, stackName } from './naming.ts';
+import { PROJECT, resourceName, stackName } from './naming.ts';
+import { glueDatabaseName } from './partitions.ts';
 
 export interface LaminarStackProps {
   stage: string;
@@ -48,6 +52,8 @@ export class LaminarStack extends TerraformStack {
   readonly tables = new Map<string, DataTable>();
   readonly layers = new Map<string, NodeLayer>();
   readonly queues = new Map<string, EventQueue>();
+  readonly deliveryStreams = new Map<string, DeliveryStream>();
+  readonly glueDatabases = new Map<string, GlueCatalogDatabase>();
   readonly routes: S3EventRoute[] = [];
 
   constructor(scope: Construct, props: LaminarStackProps) {
@@ -83,8 +89,20 @@ export class LaminarStack extends TerraformStack {
     const logical = [
       ...new Set([...specs.flatMap((l) => bucketsOf(l.spec)), ...queueSpecs.flatMap((q) => q.subscribe.map((t) => t.bucket))]),
     ].sort();
+    // Declared streams, with the function that owns each (the spec loader already refuses two owners).
+    const streams: Array<{ owner: LoadedSpec; decl: DeliveryStreamDecl }> = [];
+    for (const l of specs) {
+      for (const decl of l.spec.deliveryStreams) {
+        const other = streams.find((s) => s.decl.name === decl.name);
+        if (other) throw new Error(`delivery stream "${decl.name}" is declared by ${other.owner.spec.name} and by ${l.spec.name}`);
+        streams.push({ owner: l, decl });
+      }
+    }
+    streams.sort((a, b) => a.decl.name.localeCompare(b.decl.name));
+
     for (const b of logical) {
-      const written = specs.some((l) => writesTo(l.spec, b));
+      // Firehose writes too (multipart for large buffers): the same versioning and upload cleanup.
+      const written = specs.some((l) => writesTo(l.spec, b)) || streams.some((s) => s.decl.bucket === b);
       this.buckets.set(
         b,
         new DataBucket(this, `bucket-${b}`, {
@@ -127,8 +145,11 @@ export class LaminarStack extends TerraformStack {
     // Secrets are created outside the stack (their values must never pass through Terraform
     // state) under laminar/<stage>/<id>; the stack only looks them up and grants read access.
     const secretLookups = new Map<string, SecretGrant>();
-    let account: { partition: DataAwsPartition; caller: DataAwsCallerIdentity } | undefined;
-    const secret = (ref: SecretRef): SecretGrant => {
+    let partitionData: DataAwsPartition | undefined;
+    let callerData: DataAwsCallerIdentity | undefined;
+    const partition = () => (partitionData ??= new DataAwsPartition(this, 'partition'));
+    const caller = () => (callerData ??= new DataAwsCallerIdentity(this, 'caller'));
+    const secret = (ref: Pick<SecretRef, 'from' | 'id'>): SecretGrant => {
       const key = `${ref.from}:${ref.id}`;
       const known = secretLookups.get(key);
       if (known) return known;
@@ -137,11 +158,10 @@ export class LaminarStack extends TerraformStack {
         const data = new DataAwsSecretsmanagerSecret(this, `secret-${ref.id}`, { name: `${PROJECT}/${stage}/${ref.id}` });
         grant = { envValue: data.arn, arn: data.arn, actions: ['secretsmanager:GetSecretValue'] };
       } else {
-        account ??= { partition: new DataAwsPartition(this, 'partition'), caller: new DataAwsCallerIdentity(this, 'caller') };
         const parameter = `/${PROJECT}/${stage}/${ref.id}`;
         grant = {
           envValue: parameter,
-          arn: `arn:${account.partition.partition}:ssm:${props.region}:${account.caller.accountId}:parameter${parameter}`,
+          arn: `arn:${partition().partition}:ssm:${props.region}:${caller().accountId}:parameter${parameter}`,
           actions: ['ssm:GetParameter'],
         };
       }
@@ -151,15 +171,73 @@ export class LaminarStack extends TerraformStack {
 
     for (const q of queueSpecs) this.queues.set(q.name, new EventQueue(this, `queue-${q.name}`, { stage, queue: q }));
 
+    // One Glue database per database name the stream tables use; the stage is part of its name.
+    const databases = [...new Set(streams.flatMap((s) => (s.decl.table ? [s.decl.table.database] : [])))].sort();
+    for (const db of databases) {
+      this.glueDatabases.set(
+        db,
+        new GlueCatalogDatabase(this, `glue-${db}`, {
+          name: glueDatabaseName(db, stage),
+          description: `Laminar ${stage}: tables over the data lake (Athena, partition projection)`,
+        }),
+      );
+    }
+    const tableNames = new Set<string>();
+    for (const { owner, decl } of streams) {
+      if (decl.table) {
+        const key = `${decl.table.database}.${decl.table.name}`;
+        if (tableNames.has(key)) throw new Error(`Glue table ${key} is declared by two delivery streams`);
+        tableNames.add(key);
+      }
+      this.deliveryStreams.set(
+        decl.name,
+        new DeliveryStream(this, `firehose-${decl.name}`, {
+          stage,
+          owner: owner.spec.name,
+          decl,
+          bucket: this.buckets.get(decl.bucket) as DataBucket,
+          accountId: caller().accountId,
+          logRetentionDays: owner.spec.logRetentionDays,
+          ...(decl.table ? { database: this.glueDatabases.get(decl.table.database) as GlueCatalogDatabase } : {}),
+        }),
+      );
+    }
+
+    // Declared only when some spec consumes from Amazon MSK. Topic and group ARNs share the
+    // cluster's name and uuid (arn:…:topic/<cluster>/<uuid>/<topic>): locals hold those prefixes so
+    // policies refer to them without quotes inside their JSON.
+    let msk: MskCluster | undefined;
+    const mskCluster = (): MskCluster => {
+      if (msk) return msk;
+      const variable = new TerraformVariable(this, 'msk_cluster_arn', {
+        type: 'string',
+        description: 'ARN of the Amazon MSK cluster that Kafka triggers with cluster kind "msk" read from',
+        nullable: false,
+        validation: [
+          {
+            condition: '${can(regex("^arn:aws[a-z-]*:kafka:[a-z0-9-]+:[0-9]{12}:cluster/[^/]+/[^/]+$", var.msk_cluster_arn))}',
+            errorMessage: 'msk_cluster_arn must be an MSK cluster ARN (arn:<partition>:kafka:<region>:<account>:cluster/<name>/<uuid>).',
+          },
+        ],
+      });
+      const under = (kind: string) =>
+        new TerraformLocal(this, `msk_${kind}_arn_prefix`, Fn.replace(variable.stringValue, ':cluster/', `:${kind}/`)).asString;
+      msk = { arn: variable.stringValue, topicArnPrefix: under('topic'), groupArnPrefix: under('group') };
+      return msk;
+    };
+
     const resources: StageResources = {
       buckets: this.buckets,
       tables: this.tables,
       layers: this.layers,
       queues: this.queues,
+      deliveryStreams: this.deliveryStreams,
       secret,
       setting,
+      mskCluster,
       // One cluster can serve several stages: topics carry the stage as a prefix.
       topic: (logical) => `${stage}.${logical}`,
+      deliveryStream: (logical) => resourceName(stage, logical),
     };
     for (const loaded of specs) {
       this.functions.set(loaded.spec.name, new NodeFunction(this, `fn-${loaded.spec.name}`, { stage, loaded, resources, stackDir }));

@@ -113,7 +113,7 @@ describe('synth errors', () => {
       triggers: [{ kind: 'invoke' }],
       permissions: [{ actions: ['s3:PutObject'], resource: { bucket: 'out' } }],
     });
-    expect(() => permissionStatements(spec, { bucket: (b) => `arn:aws:s3:::${b}`, table: (t) => t })).toThrow(/give the permission a prefix/);
+    expect(() => permissionStatements(spec, { bucket: (b) => `arn:aws:s3:::${b}`, table: (t) => t, deliveryStream: (d) => d })).toThrow(/give the permission a prefix/);
   });
 
   it('a layer that is not in the repository stops the synth', () => {

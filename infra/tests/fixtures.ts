@@ -90,6 +90,16 @@ export async function lake(root: string): Promise<{ specs: LoadedSpec[]; queues:
   return { specs, queues: await loadAllQueues(REPO_ROOT) };
 }
 
+/** Real specs by function name, with fake artifacts in the fake root. */
+export async function realSpecs(root: string, names: readonly string[]): Promise<LoadedSpec[]> {
+  return Promise.all(names.map(async (name) => fakeArtifact(root, (await loadSpec(join(REPO_ROOT, 'functions', name))).spec)));
+}
+
+/** The Firehose producer (store-inventory) and the Kafka consumer (kafka-archiver). */
+export async function streams(root: string): Promise<LoadedSpec[]> {
+  return realSpecs(root, ['kafka-archiver', 'store-inventory']);
+}
+
 export const defaultSettings: AppSettings = {
   stages: ['dev'],
   region: 'eu-west-1',

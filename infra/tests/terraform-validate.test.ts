@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { terraformPrerequisites, validateStackDir, writeCliConfig } from '../src/terraform.ts';
-import { fakeArtifact, fakeRoot, lake, nightlyReport, pdfManifest, producers, synthInto, TEST_TMP } from './fixtures.ts';
+import { fakeArtifact, fakeRoot, lake, nightlyReport, pdfManifest, producers, streams, synthInto, TEST_TMP } from './fixtures.ts';
 
 const pre = terraformPrerequisites();
 // Skipping silently in CI would report a check that never ran as passed.
@@ -18,7 +18,8 @@ describe.skipIf(skip)('terraform validate (offline provider mirror)', () => {
     const s3 = fakeRoot();
     const kafka = await producers(local);
     const bronze = await lake(local);
-    const everything = [await pdfManifest(local), fakeArtifact(local, nightlyReport), ...kafka.specs, ...bronze.specs];
+    // Every kind of resource the stack makes: Firehose + Glue (store-inventory) and a Kafka mapping (kafka-archiver) too.
+    const everything = [await pdfManifest(local), fakeArtifact(local, nightlyReport), ...kafka.specs, ...bronze.specs, ...(await streams(local))];
     const stacks = [
       synthInto(local, everything, {}, kafka.layers, bronze.queues).stackDir('laminar-dev'),
       synthInto(s3, [await pdfManifest(s3)], {

@@ -4,17 +4,28 @@ import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
+import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping/index.js';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js';
 import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config/index.js';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
-import { dlqName, type LoadedSpec, resolveEnv, type SecretRef, type Setting } from '@laminar/spec';
+import {
+  dlqName,
+  hasDlq,
+  type KafkaTrigger,
+  kafkaTriggersOf,
+  type LoadedSpec,
+  resolveEnv,
+  type SecretRef,
+  type Setting,
+} from '@laminar/spec';
 import { Construct } from 'constructs';
 import { readArtifact } from '../artifacts.ts';
 import { resourceName } from '../naming.ts';
 import { type PolicyDocument, type PolicyStatement, permissionStatements } from '../policy.ts';
 import type { DataBucket } from './data-bucket.ts';
 import type { DataTable } from './data-table.ts';
+import type { DeliveryStream } from './delivery-stream.ts';
 import type { EventQueue } from './event-queue.ts';
 import type { NodeLayer } from './node-layer.ts';
 
@@ -31,9 +42,21 @@ export interface StageResources {
   tables: ReadonlyMap<string, DataTable>;
   layers: ReadonlyMap<string, NodeLayer>;
   queues: ReadonlyMap<string, EventQueue>;
-  secret(ref: SecretRef): SecretGrant;
+  deliveryStreams: ReadonlyMap<string, DeliveryStream>;
+  secret(ref: Pick<SecretRef, 'from' | 'id'>): SecretGrant;
   setting(name: Setting): string;
   topic(logical: string): string;
+  /** The real delivery stream name: laminar-<stage>-<logical>. */
+  deliveryStream(logical: string): string;
+  /** The MSK cluster Kafka triggers of kind "msk" read from (a Terraform variable). */
+  mskCluster(): MskCluster;
+}
+
+/** An MSK cluster's ARN and the ARN prefixes of its topics and consumer groups (append "/<name>"). */
+export interface MskCluster {
+  arn: string;
+  topicArnPrefix: string;
+  groupArnPrefix: string;
 }
 
 export interface NodeFunctionProps {
@@ -46,6 +69,36 @@ export interface NodeFunctionProps {
 
 /** Two weeks, SQS's maximum: failed events should outlive a long weekend before anyone looks. */
 const DLQ_RETENTION_S = 14 * 24 * 3600;
+
+/** What a Kafka trigger becomes: its mapping's settings and the role statements the pollers need. */
+interface KafkaSource {
+  trigger: KafkaTrigger;
+  topics: string[];
+  consumerGroupId: string;
+  statements: PolicyStatement[];
+  cluster:
+    | { kind: 'self-managed'; bootstrapServers: string; auth: string; secretArn: string }
+    | { kind: 'msk'; arn: string };
+}
+
+/** MSK IAM-auth actions a consumer needs, by the resource type IAM matches them against. */
+const MSK_CLUSTER_ACTIONS = ['kafka-cluster:Connect', 'kafka-cluster:DescribeClusterDynamicConfiguration'];
+const MSK_TOPIC_ACTIONS = ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'];
+const MSK_GROUP_ACTIONS = ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'];
+/**
+ * The pollers reach an MSK cluster through network interfaces in its VPC, created with the
+ * function's role. These EC2 calls have no resource-level scoping (Describe*) or would need the
+ * cluster's subnets and security groups, which the stack does not know: Resource "*" is the
+ * AWSLambdaMSKExecutionRole's own choice, kept to exactly these actions.
+ */
+const MSK_VPC_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DeleteNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSecurityGroups',
+  'ec2:DescribeSubnets',
+  'ec2:DescribeVpcs',
+];
 
 export class NodeFunction extends Construct {
   readonly functionName: string;
@@ -72,6 +125,8 @@ export class NodeFunction extends Construct {
     const bucket = (logical: string) => lookup(resources.buckets, 'bucket', logical);
     const table = (logical: string) => lookup(resources.tables, 'table', logical);
     const secrets = spec.secrets.map((ref) => ({ ref, grant: resources.secret(ref) }));
+    const stream = (logical: string) => lookup(resources.deliveryStreams, 'delivery stream', logical);
+    const kafkaSources = kafkaTriggersOf(spec).map((trigger, k) => kafkaSource(stage, spec.name, trigger, k, resources));
     const onSuccess = spec.async?.onSuccess ? lookup(resources.queues, 'queue', spec.async.onSuccess.queue) : undefined;
 
     // Created here rather than by Lambda on first write, so retention applies from the start and
@@ -91,7 +146,8 @@ export class NodeFunction extends Construct {
       tags,
     });
 
-    if (spec.async?.onFailure === 'dlq') {
+    // Async invocations that fail for good and Kafka batches that fail for good land in the same queue.
+    if (hasDlq(spec)) {
       this.dlq = new SqsQueue(this, 'dlq', {
         name: dlqName(stage, spec.name),
         sqsManagedSseEnabled: true,
@@ -123,12 +179,18 @@ export class NodeFunction extends Construct {
         // which "<arn>:*" covers without reaching a group whose name merely starts with ours.
         Resource: [`${this.logGroup.arn}:*`],
       },
-      ...permissionStatements(spec, { bucket: (logical) => bucket(logical).arn, table: (logical) => table(logical).arn }),
+      ...permissionStatements(spec, {
+        bucket: (logical) => bucket(logical).arn,
+        table: (logical) => table(logical).arn,
+        deliveryStream: (logical) => stream(logical).arn,
+      }),
       // Read access to exactly the secrets the spec references, nothing else in Secrets Manager / SSM.
       ...secrets.map(({ grant }) => ({ Effect: 'Allow' as const, Action: grant.actions, Resource: [grant.arn] })),
       // Lambda sends destination records with the function's role.
       ...(this.dlq ? [{ Effect: 'Allow' as const, Action: ['sqs:SendMessage'], Resource: [this.dlq.arn] }] : []),
       ...(onSuccess ? [{ Effect: 'Allow' as const, Action: ['sqs:SendMessage'], Resource: [onSuccess.arn] }] : []),
+      // Event source mappings poll with the function's role.
+      ...kafkaSources.flatMap((k) => k.statements),
     ];
     const policy: PolicyDocument = { Version: '2012-10-17', Statement: statements };
     const rolePolicy = new IamRolePolicy(this, 'policy', {
@@ -142,6 +204,7 @@ export class NodeFunction extends Construct {
         bucket: (logical) => bucket(logical).name,
         table: (logical) => table(logical).name,
         topic: (logical) => resources.topic(logical),
+        deliveryStream: (logical) => resources.deliveryStream(logical),
         setting: (name) => resources.setting(name),
       }),
       ...Object.fromEntries(secrets.map(({ ref, grant }) => [ref.name, grant.envValue])),
@@ -167,15 +230,16 @@ export class NodeFunction extends Construct {
       dependsOn: [this.logGroup, rolePolicy],
     });
 
+    const asyncDlq = spec.async?.onFailure === 'dlq' ? this.dlq : undefined;
     if (spec.async) {
       new LambdaFunctionEventInvokeConfig(this, 'async', {
         functionName: this.fn.functionName,
         maximumRetryAttempts: spec.async.maxRetries,
         maximumEventAgeInSeconds: spec.async.maxEventAgeS,
-        ...(this.dlq || onSuccess
+        ...(asyncDlq || onSuccess
           ? {
               destinationConfig: {
-                ...(this.dlq ? { onFailure: { destination: this.dlq.arn } } : {}),
+                ...(asyncDlq ? { onFailure: { destination: asyncDlq.arn } } : {}),
                 ...(onSuccess ? { onSuccess: { destination: onSuccess.arn } } : {}),
               },
             }
@@ -193,6 +257,36 @@ export class NodeFunction extends Construct {
         case 's3':
           // Routed by the stack: one EventBridge rule per pattern serves every function and queue on it.
           return;
+        case 'kafka': {
+          const source = kafkaSources.find((k) => k.trigger === trigger) as KafkaSource;
+          const dlq = this.dlq;
+          if (!dlq) throw new Error(`function "${spec.name}": a Kafka trigger needs the function's DLQ (hasDlq)`);
+          new LambdaEventSourceMapping(this, `kafka-${i}`, {
+            functionName: this.fn.arn,
+            topics: source.topics,
+            batchSize: trigger.batchSize,
+            maximumBatchingWindowInSeconds: trigger.batchingWindowS,
+            startingPosition: trigger.startingPosition,
+            ...(source.cluster.kind === 'self-managed'
+              ? {
+                  selfManagedEventSource: { endpoints: { KAFKA_BOOTSTRAP_SERVERS: source.cluster.bootstrapServers } },
+                  sourceAccessConfiguration: [{ type: source.cluster.auth, uri: source.cluster.secretArn }],
+                  selfManagedKafkaEventSourceConfig: { consumerGroupId: source.consumerGroupId },
+                }
+              : {
+                  eventSourceArn: source.cluster.arn,
+                  amazonManagedKafkaEventSourceConfig: { consumerGroupId: source.consumerGroupId },
+                }),
+            // Records of batches that keep failing go to the function's DLQ (sent with its role).
+            // trigger.maxRetries is not set: Kafka mappings accept MaximumRetryAttempts only in
+            // provisioned poller mode (billed per event poller hour), which specs cannot ask for yet.
+            destinationConfig: { onFailure: { destinationArn: dlq.arn } },
+            tags,
+            // Lambda checks the role (secret, DLQ, cluster access) when it enables the mapping.
+            dependsOn: [rolePolicy],
+          });
+          return;
+        }
         case 'schedule': {
           const rule = new CloudwatchEventRule(this, `schedule-${i}`, {
             name: resourceName(stage, `${spec.name}-schedule-${i}`),
@@ -221,4 +315,42 @@ export class NodeFunction extends Construct {
       }
     });
   }
+}
+
+/**
+ * A Kafka trigger's mapping settings. The consumer group is stable (`laminar-<stage>-<function>`,
+ * with `-<n>` for a function's later Kafka triggers): renaming it would make the mapping start over
+ * from its starting position.
+ */
+function kafkaSource(stage: string, fn: string, trigger: KafkaTrigger, k: number, resources: StageResources): KafkaSource {
+  const topics = [...new Set(trigger.topics.map((t) => resources.topic(t)))].sort();
+  const consumerGroupId = resourceName(stage, k === 0 ? fn : `${fn}-${k + 1}`, 255);
+  if (trigger.cluster.kind === 'self-managed') {
+    const grant = resources.secret({ from: 'secretsmanager', id: trigger.cluster.secret });
+    return {
+      trigger,
+      topics,
+      consumerGroupId,
+      cluster: {
+        kind: 'self-managed',
+        bootstrapServers: resources.setting('kafkaBootstrapServers'),
+        auth: trigger.cluster.auth,
+        secretArn: grant.arn,
+      },
+      statements: [{ Effect: 'Allow', Action: grant.actions, Resource: [grant.arn] }],
+    };
+  }
+  const msk = resources.mskCluster();
+  return {
+    trigger,
+    topics,
+    consumerGroupId,
+    cluster: { kind: 'msk', arn: msk.arn },
+    statements: [
+      { Effect: 'Allow', Action: ['kafka:DescribeClusterV2', 'kafka:GetBootstrapBrokers', ...MSK_CLUSTER_ACTIONS], Resource: [msk.arn] },
+      { Effect: 'Allow', Action: MSK_TOPIC_ACTIONS, Resource: topics.map((t) => `${msk.topicArnPrefix}/${t}`) },
+      { Effect: 'Allow', Action: MSK_GROUP_ACTIONS, Resource: [`${msk.groupArnPrefix}/${consumerGroupId}`] },
+      { Effect: 'Allow', Action: MSK_VPC_ACTIONS, Resource: ['*'] },
+    ],
+  };
 }

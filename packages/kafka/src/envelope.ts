@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 export interface EnvelopeInput<T> {
   /** What the payload is, e.g. "rss.item" or "polymarket.price-tick". */
   type: string;
@@ -53,3 +55,17 @@ export function envelope<T>(e: EnvelopeInput<T>): { value: string; headers: Reco
     },
   };
 }
+
+/**
+ * What consumers accept as an envelope: the shape `envelope()` writes, with fields a later producer
+ * may add tolerated. Pure zod, reachable as `@laminar/kafka/envelope` without loading the client.
+ */
+export const envelopeSchema = z.looseObject({
+  schemaVersion: z.number().int().min(1),
+  type: z.string().min(1),
+  source: z.string().min(1),
+  id: z.string().min(1),
+  observedAt: z.iso.datetime({ offset: true }),
+  producedAt: z.iso.datetime({ offset: true }),
+  payload: z.unknown().refine((p) => p !== undefined, 'payload is required'),
+});

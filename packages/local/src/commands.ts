@@ -8,6 +8,7 @@ import { formatReport } from './report.ts';
 import type { AsyncOutcome } from './async.ts';
 import { describeDestinationMessage, dlqListCommand, dlqReplayCommand, queueListCommand, queuesDirectory } from './queue-commands.ts';
 import { clearQueueDirectory } from './queues.ts';
+import { pipelineStages } from './pipeline-summary.ts';
 import { type Local, MissingBuildError, resolveS3Target, startLocal } from './runner.ts';
 import { ScheduleExpressionError } from './schedule.ts';
 import { type ScheduledRun, type ScheduleEntry, Scheduler, scheduleEntries } from './scheduler.ts';
@@ -211,7 +212,10 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
     await counted;
     // Retries of anything still failing, and what functions wrote in turn, finish before the summary.
     if (!stop.signal.aborted) await Promise.race([local.settle(), io.interrupted]);
+    // What Firehose still buffers would reach S3 within its interval; the summary counts it now.
+    if (!stop.signal.aborted) await local.firehose?.flush();
     const topics = stop.signal.aborted ? lastTopics : await topicCounts(local);
+    const stages = stop.signal.aborted ? [] : await pipelineStages(local, topics);
     say();
     say(`Summary (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     for (const r of results) {
@@ -227,12 +231,16 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
       );
       for (const t of topics) say(`    ${t.topic}: ${t.error ? `could not read (${t.error})` : `${t.messages} messages, ${t.keys} distinct keys`}`);
     }
+    if (stages.length) {
+      say('Pipeline');
+      for (const s of stages) say(`    ${s.text}`);
+    }
     if (local.dynamodb?.embedded && entries.length) {
       say(`DynamoDB keeps its data in ${relative(root, dynamodbDirectory(root))}: the next run produces only new items (--fresh forgets them).`);
     }
     printQueues(local, say);
     if (results.length === 0 && entries.length === 0) say('no scenario ran and no function has a schedule');
-    const ok = results.every((r) => r.ok) && scheduleOk;
+    const ok = results.every((r) => r.ok) && scheduleOk && stages.every((s) => s.ok);
 
     if (cmd.keep && !stop.signal.aborted) {
       say();

@@ -66,7 +66,9 @@ export type InvocationType = 'RequestResponse' | 'Event' | 'DryRun';
 export type InvocationTrigger =
   | { kind: 'schedule'; ruleName: string; expression: string; scheduledTime: string }
   | { kind: 's3'; ruleName: string; eventId: string; detailType: string; bucket: string; key: string }
-  | { kind: 'replay'; queue: string; messageId: string };
+  | { kind: 'replay'; queue: string; messageId: string }
+  /** A Kafka event source mapping's batch. */
+  | { kind: 'kafka'; groupId: string; batch: number; records: number; topics: string[] };
 
 export interface InvokeOptions {
   invocationType?: InvocationType;

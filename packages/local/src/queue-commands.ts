@@ -49,7 +49,7 @@ export function describeDestinationMessage(m: QueueMessage): string[] {
   const attempts = `${ctx.approximateInvokeCount} attempt${ctx.approximateInvokeCount === 1 ? '' : 's'}`;
   return [
     `${m.messageId}  ${r.timestamp ?? m.sentAt}  ${ctx.condition} after ${attempts}`,
-    `    event:   ${describeEvent(r.requestPayload)}`,
+    `    event:   ${'KafkaBatchInfo' in r ? describeKafkaBatch(r.KafkaBatchInfo) : describeEvent(r.requestPayload)}`,
     ...(error
       ? [`    error:   ${String(error.errorType)}: ${String(error.errorMessage ?? '').split('\n')[0]}`]
       : ctx.condition === 'EventAgeExceeded'
@@ -57,6 +57,13 @@ export function describeDestinationMessage(m: QueueMessage): string[] {
         : []),
     `    request: ${ctx.requestId} (${ctx.functionArn})`,
   ];
+}
+
+/** A Kafka mapping's failure record names the batch (records stay in the topic, to re-read by offset). */
+function describeKafkaBatch(info: unknown): string {
+  if (!isRecord(info) || !isRecord(info.recordsInfo)) return 'a Kafka batch';
+  const parts = Object.entries(info.recordsInfo).map(([tp, v]) => (isRecord(v) ? `${tp} offsets ${String(v.firstRecordOffset)}–${String(v.lastRecordOffset)}` : tp));
+  return `Kafka batch of ${String(info.batchSize)} records: ${parts.join(', ')}`;
 }
 
 function plural(n: number, word: string): string {
@@ -139,6 +146,9 @@ export async function dlqReplayCommand(cmd: Extract<Command, { command: 'dlq-rep
     throw new UsageError(`no message ${cmd.messageId} in ${name} (${ids.length ? `messages: ${ids.join(', ')}` : 'it is empty'})`);
   }
   const record = message.body as Partial<DestinationRecord>;
+  if (isRecord(record) && 'KafkaBatchInfo' in record) {
+    throw new UsageError(`message ${cmd.messageId} names a Kafka batch, not an event: its records are still in the topic (offsets in the message); they are re-read from there, not replayed from the DLQ`);
+  }
   if (!isRecord(record) || !('requestPayload' in record)) throw new UsageError(`message ${cmd.messageId} holds no invocation record to replay`);
   const logs = cmd.json ? io.stderr : io.stdout;
   const local = await startLocal({

@@ -2,9 +2,12 @@ import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '@laminar/aws';
-import { type S3Emulator, startS3 } from '@laminar/emulators';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { type FirehoseEmulator, type S3Emulator, startFirehose, startS3 } from '@laminar/emulators';
 import {
   bucketsOf,
+  type DeliveryStreamDecl,
+  kafkaTriggersOf,
   findRoot,
   type LoadedSpec,
   layersFor,
@@ -14,6 +17,7 @@ import {
   type QueueSpec,
   type ResourceNamer,
   resolveEnv,
+  resourceName,
   type TableKind,
   topicsOf,
 } from '@laminar/spec';
@@ -21,7 +25,8 @@ import { AsyncInvoker, type AsyncSubmission, DEFAULT_RETRY_DELAY_SCALE } from '.
 import { DEFAULT_FIXTURES_PORT, type FixtureServer, type FixtureSite, fixturesDir, localEnvOverrides, startFixtureServer, usesFixtures } from './fixtures.ts';
 import { type AwsCredentials, type InvocationTrigger, type InvokerOptions, Invoker, UnknownFunctionError } from './invoker.ts';
 import type { Output } from './output.ts';
-import { LocalQueues } from './queues.ts';
+import { KafkaEventSource } from './kafka-source.ts';
+import { LocalQueues, localDlqName } from './queues.ts';
 import { describeRoute, type S3Route, s3Routes } from './s3-events.ts';
 import { S3EventRouter } from './s3-router.ts';
 import {
@@ -91,6 +96,12 @@ export interface Local {
   s3: S3Access | undefined;
   dynamodb: DynamoAccess | undefined;
   kafka: KafkaAccess | undefined;
+  /** The local Firehose endpoint; present when a function declares a delivery stream. */
+  firehose: FirehoseEmulator | undefined;
+  /** Logical delivery stream → real name. */
+  deliveryStreams: Record<string, string>;
+  /** One per Kafka trigger: the runner's event source mappings. */
+  kafkaSources: KafkaEventSource[];
   /** The HTTP fixture server; absent with `live` or when no function has fixtures. */
   fixtures: FixtureServer | undefined;
   /** One line per service, for headers. */
@@ -181,6 +192,7 @@ export interface Needs {
   kafka: boolean;
   /** Functions whose fixtures the server serves (a fixtures/http folder or "{fixtures}" in local env). */
   fixtureSites: FixtureSite[];
+  deliveryStreams: DeliveryStreamDecl[];
 }
 
 export function needsOf(specs: LoadedSpec[], live: boolean): Needs {
@@ -189,7 +201,9 @@ export function needsOf(specs: LoadedSpec[], live: boolean): Needs {
   const topics = new Set<string>();
   let kafka = false;
   const fixtureSites: FixtureSite[] = [];
+  const deliveryStreams: DeliveryStreamDecl[] = [];
   for (const { spec, dir } of specs) {
+    deliveryStreams.push(...spec.deliveryStreams);
     for (const b of bucketsOf(spec)) buckets.add(b);
     for (const t of spec.tables) tables[t.name] = t.kind;
     for (const t of topicsOf(spec)) topics.add(t);
@@ -200,7 +214,7 @@ export function needsOf(specs: LoadedSpec[], live: boolean): Needs {
     if (!live && (existsSync(site) || usesFixtures(spec))) fixtureSites.push({ functionName: spec.name, dir: site });
   }
   if (topics.size) kafka = true;
-  return { buckets: [...buckets].sort(), tables, topics: [...topics].sort(), kafka, fixtureSites };
+  return { buckets: [...buckets].sort(), tables, topics: [...topics].sort(), kafka, fixtureSites, deliveryStreams };
 }
 
 /** Starts every service in parallel; if one fails, the others are stopped again. */
@@ -282,7 +296,14 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
       async (v) => v?.stop(),
     ],
   );
+  const deliveryStreams: Record<string, string> = {};
+  for (const d of needs.deliveryStreams) deliveryStreams[d.name] = resourceName('local', d.name);
+  let firehose: FirehoseEmulator | undefined;
+  const kafkaSources: KafkaEventSource[] = [];
   const stopServices = async () => {
+    await Promise.allSettled(kafkaSources.map((k) => k.stop()));
+    // Firehose flushes what it buffered into S3 before S3 goes away.
+    await firehose?.stop().catch(() => {});
     s3?.client.destroy();
     dynamodb?.client.destroy();
     await Promise.allSettled([s3?.embedded?.stop(), dynamodb?.embedded?.stop(), kafka?.embedded?.stop(), fixtures?.stop()]);
@@ -297,6 +318,11 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
         return name;
       },
       topic: (logical) => topics[logical] ?? `local.${logical}`,
+      deliveryStream: (logical) => {
+        const name = deliveryStreams[logical];
+        if (!name) throw new Error(`delivery stream "${logical}" is not declared by any function`);
+        return name;
+      },
       setting: (name) => {
         if (name === 'kafkaBootstrapServers' && kafka) return kafka.bootstrapServers;
         throw new Error(`setting "${name}" has no local value`);
@@ -310,6 +336,27 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
       dynamodb?.embedded?.credentials ?? { accessKeyId: 'LAMINAR', secretAccessKey: 'LAMINAR' };
     const region = external?.region ?? s3?.region ?? dynamodb?.region ?? ambientRegion(env);
 
+    if (needs.deliveryStreams.length) {
+      const client = s3?.client;
+      if (!client) throw new Error('a delivery stream needs S3 to deliver to');
+      firehose = await startFirehose({
+        streams: needs.deliveryStreams.map((d) => ({
+          name: deliveryStreams[d.name] as string,
+          bucket: bucket(d.bucket),
+          prefix: d.prefix,
+          errorOutputPrefix: d.errorOutputPrefix,
+          bufferingSizeMb: d.buffering.sizeMb,
+          bufferingIntervalS: d.buffering.intervalS,
+        })),
+        deliver: async (b, key, body) => {
+          await client.send(new PutObjectCommand({ Bucket: b, Key: key, Body: body }));
+        },
+        // Buffering intervals pass at the speed of retry waits: a minute lasts a second by default.
+        intervalScale: delayScale,
+      });
+      firehose.on('error', (e) => options.output?.line('firehose', `${e.message}`));
+    }
+
     const envs: Record<string, Record<string, string>> = {};
     for (const { spec } of specs) {
       envs[spec.name] = { ...resolveEnv(spec, namer), ...localEnvOverrides(spec, fixtures?.baseFor(spec.name)) };
@@ -322,6 +369,10 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
         `HTTP fixtures at ${fixtures.url} (${Object.entries(fixtures.files).map(([f, n]) => `${f}: ${n} files under /${f}/`).join(', ')})${
           fixtures.warning ? ` — ${fixtures.warning}` : ''
         }`,
+      firehose &&
+        `Firehose endpoint at ${firehose.endpoint}: ${needs.deliveryStreams
+          .map((d) => `${deliveryStreams[d.name]} → s3://${bucket(d.bucket)}/${d.prefix} (buffer ${d.buffering.sizeMb} MB or ${d.buffering.intervalS} s, locally ${formatSeconds(d.buffering.intervalS * delayScale)})`)
+          .join('; ')}`,
       live ? 'live: no fixture server, functions fetch their spec URLs from the internet' : undefined,
     ].filter((l): l is string => Boolean(l));
 
@@ -338,6 +389,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
       serviceEnv: {
         ...(s3?.endpoint ? { AWS_ENDPOINT_URL_S3: s3.endpoint, LAMINAR_S3_FORCE_PATH_STYLE: String(s3.forcePathStyle) } : {}),
         ...(dynamodb?.endpoint ? { AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint } : {}),
+        ...(firehose ? { AWS_ENDPOINT_URL_FIREHOSE: firehose.endpoint } : {}),
       },
       ...(options.output ? { output: options.output } : {}),
       ...options.invoker,
@@ -377,10 +429,36 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
           : `S3 events are not emitted locally: ${s3?.description ?? 'no S3'} sends its own notifications (if any) elsewhere; ${routes.length} S3 rule${routes.length === 1 ? '' : 's'} stay idle`,
       );
     }
+    for (const { spec } of specs) {
+      for (const trigger of kafkaTriggersOf(spec)) {
+        if (!kafka) throw new Error(`${spec.name} has a Kafka trigger but no Kafka was started`);
+        const dlq = localDlqName(spec.name);
+        queues.declare(dlq, 'dlq', spec.name);
+        const source = new KafkaEventSource({
+          functionName: spec.name,
+          trigger,
+          topics: trigger.topics.map((t) => namer.topic(t)),
+          bootstrapServers: kafka.bootstrapServers,
+          invoker,
+          queues,
+          dlq,
+          region,
+          timeScale: delayScale,
+          ...(options.output ? { output: options.output } : {}),
+        });
+        kafkaSources.push(source);
+        await source.start();
+        services.push(
+          `Kafka → ${spec.name}: event source mapping on ${trigger.topics.map((t) => namer.topic(t)).join(', ')} (group ${source.groupId}, batch ≤ ${trigger.batchSize}, window ${trigger.batchingWindowS} s, locally ${formatSeconds(trigger.batchingWindowS * delayScale)}; ${trigger.maxRetries} retries, then ${dlq})`,
+        );
+      }
+    }
     const settle = async () => {
       for (;;) {
         await s3?.embedded?.flushEvents();
         await asyncInvoker.idle();
+        // Batches of what the producers wrote, then what those batches wrote in turn.
+        await Promise.all(kafkaSources.map((k) => k.idle()));
         // What the functions wrote may have emitted events of its own.
         await s3?.embedded?.flushEvents();
         if (asyncInvoker.pending === 0) return;
@@ -396,6 +474,9 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
       dynamodb,
       kafka,
       fixtures,
+      firehose,
+      deliveryStreams,
+      kafkaSources,
       services,
       buckets,
       bucket,
@@ -415,6 +496,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
         stopped ??= (async () => {
           s3Events?.stop();
           asyncInvoker.stop();
+          await Promise.allSettled(kafkaSources.map((k) => k.stop()));
           await invoker.stop();
           await stopServices();
         })();
@@ -492,4 +574,8 @@ async function connectS3(target: S3Target, env: NodeJS.ProcessEnv, buckets: stri
     embedded: undefined,
     description: `S3 at ${target.endpoint ?? `AWS (${region})`} (from ${target.source})`,
   };
+}
+
+function formatSeconds(s: number): string {
+  return s >= 1 ? `${Number(s.toFixed(1))} s` : `${Math.round(s * 1000)} ms`;
 }

@@ -55,6 +55,7 @@ export async function loadAllSpecs(root = findRoot()): Promise<LoadedSpec[]> {
   const [layers, queues] = await Promise.all([loadAllLayers(root), loadAllQueues(root)]);
   const queueNames = new Set(queues.map((q) => q.name));
   const tableKinds = new Map<string, string>();
+  const streamOwners = new Map<string, string>();
   for (const l of loaded) {
     const folder = l.dir.split(/[\\/]/).pop();
     if (folder !== l.spec.name) throw new SpecError(`functions/${folder}/spec.ts declares name "${l.spec.name}"; they must match`);
@@ -67,6 +68,11 @@ export async function loadAllSpecs(root = findRoot()): Promise<LoadedSpec[]> {
       const kind = tableKinds.get(t.name);
       if (kind && kind !== t.kind) throw new SpecError(`table "${t.name}" is declared as ${kind} and as ${t.kind}`);
       tableKinds.set(t.name, t.kind);
+    }
+    for (const d of l.spec.deliveryStreams) {
+      const owner = streamOwners.get(d.name);
+      if (owner) throw new SpecError(`delivery stream "${d.name}" is declared by ${owner} and by ${l.spec.name}; one function owns it`);
+      streamOwners.set(d.name, l.spec.name);
     }
   }
   return loaded.sort((a, b) => a.spec.name.localeCompare(b.spec.name));

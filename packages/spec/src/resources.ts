@@ -16,8 +16,15 @@ export type BucketRef = z.infer<typeof bucketRef>;
 export const tableRef = z.strictObject({ table: logicalName });
 export type TableRef = z.infer<typeof tableRef>;
 
+/** A Firehose delivery stream declared by some function's spec (deliveryStreams). */
+export const deliveryStreamRef = z.strictObject({ deliveryStream: logicalName });
+export type DeliveryStreamRef = z.infer<typeof deliveryStreamRef>;
+
+/** Logical Kafka topic names; the stage (or the runner) maps them to real ones. */
+export const topicName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,60}$/, 'topic names are lower-case, dots and dashes');
+
 /** What an IAM permission can name. */
-export const resourceRef = z.union([bucketRef, tableRef]);
+export const resourceRef = z.union([bucketRef, tableRef, deliveryStreamRef]);
 export type ResourceRef = z.infer<typeof resourceRef>;
 
 /** Stage-wide settings a function may read; infra takes them from stage configuration, the runner from its emulators. */
@@ -29,7 +36,8 @@ export const envRef = z.strictObject({
   ref: z.union([
     z.strictObject({ bucket: logicalName }),
     z.strictObject({ table: logicalName }),
-    z.strictObject({ topic: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,60}$/, 'topic names are lower-case, dots and dashes') }),
+    z.strictObject({ topic: topicName }),
+    z.strictObject({ deliveryStream: logicalName }),
     z.strictObject({ setting: z.enum(SETTINGS) }),
   ]),
 });
@@ -40,6 +48,7 @@ export interface ResourceNamer {
   bucket(logical: string): string;
   table(logical: string): string;
   topic(logical: string): string;
+  deliveryStream(logical: string): string;
   setting(name: Setting): string;
 }
 

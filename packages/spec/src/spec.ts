@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envRef, logicalName, type ResourceNamer, resourceRef, TABLE_KINDS, type TableKind } from './resources.ts';
+import { envRef, logicalName, type ResourceNamer, resourceRef, TABLE_KINDS, type TableKind, topicName } from './resources.ts';
 
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
 /** Lambda reserves these; setting them is refused by the API. */
@@ -36,8 +36,94 @@ export const s3Trigger = z.strictObject({
 });
 export type S3Trigger = z.output<typeof s3Trigger>;
 
+/**
+ * A Lambda event source mapping on Kafka topics: Lambda's pollers read the topics as a consumer
+ * group and invoke the function synchronously with batches (records grouped by topic-partition).
+ */
+export const kafkaTrigger = z.strictObject({
+  kind: z.literal('kafka'),
+  /** Logical topics (the ones producers name in env refs). */
+  topics: z.array(topicName).min(1),
+  cluster: z.discriminatedUnion('kind', [
+    z.strictObject({
+      /** Confluent Cloud or any broker outside AWS; bootstrap servers come from the stage setting. */
+      kind: z.literal('self-managed'),
+      /** Confluent Cloud API keys are SASL/PLAIN, which the mapping calls BASIC_AUTH. */
+      auth: z.enum(['BASIC_AUTH', 'SASL_SCRAM_256_AUTH', 'SASL_SCRAM_512_AUTH']),
+      /** Logical secret id ({"username","password"} JSON); infra maps it to `laminar/<stage>/<id>`. */
+      secret: logicalName,
+    }),
+    z.strictObject({
+      /** Amazon MSK: the cluster ARN comes from the stage setting mskClusterArn; IAM auth by the function's role. */
+      kind: z.literal('msk'),
+    }),
+  ]),
+  /** Records per invocation (Lambda's limit for Kafka is 10,000). */
+  batchSize: z.number().int().min(1).max(10_000).default(100),
+  /** Seconds to gather records before invoking with a partial batch. */
+  batchingWindowS: z.number().int().min(0).max(300).default(0),
+  startingPosition: z.enum(['LATEST', 'TRIM_HORIZON']).default('TRIM_HORIZON'),
+  /** Retries of a failed batch before it goes to the on-failure destination (the function's DLQ). */
+  maxRetries: z.number().int().min(0).max(10).default(2),
+});
+export type KafkaTrigger = z.output<typeof kafkaTrigger>;
+
+/** Column types a Glue table declares (Hive DDL names). */
+export const glueColumn = z.strictObject({
+  name: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'Glue column names are lower-case snake_case'),
+  type: z.enum(['string', 'int', 'bigint', 'double', 'boolean', 'timestamp', 'date']),
+  comment: z.string().max(255).optional(),
+});
+export type GlueColumn = z.infer<typeof glueColumn>;
+
+/**
+ * A Kinesis Data Firehose delivery stream (Direct PUT → S3) a function writes to, with the Glue
+ * table that reads its output. Declared on the function that produces into it.
+ */
+export const deliveryStreamDecl = z
+  .strictObject({
+    name: logicalName,
+    bucket: logicalName,
+    /** Object prefix; may hold Firehose's `!{timestamp:…}` expressions (then errorOutputPrefix is required by AWS). */
+    prefix: z.string().min(1).max(1024).regex(/\/$/, 'end the prefix with "/"'),
+    /** Where records that could not be delivered go, with `!{firehose:error-output-type}`. */
+    errorOutputPrefix: z.string().min(1).max(1024).regex(/\/$/, 'end the prefix with "/"'),
+    buffering: z
+      .strictObject({
+        sizeMb: z.number().int().min(1).max(128).default(64),
+        intervalS: z.number().int().min(0).max(900).default(300),
+      })
+      .default({ sizeMb: 64, intervalS: 300 }),
+    table: z
+      .strictObject({
+        database: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/),
+        name: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/),
+        columns: z.array(glueColumn).min(1),
+        /** Hive-style partitions, taken from the prefix's `key=!{timestamp:…}/` parts. */
+        partitionKeys: z.array(z.string().regex(/^[a-z_][a-z0-9_]*$/)).default([]),
+      })
+      .optional(),
+  })
+  .superRefine((d, ctx) => {
+    if (!d.errorOutputPrefix.includes('!{firehose:error-output-type}')) {
+      ctx.addIssue({ code: 'custom', path: ['errorOutputPrefix'], message: 'must contain !{firehose:error-output-type}, as AWS requires with expressions in the prefix' });
+    }
+    for (const key of d.table?.partitionKeys ?? []) {
+      if (!d.prefix.includes(`/${key}=!{`) && !d.prefix.startsWith(`${key}=!{`)) {
+        ctx.addIssue({ code: 'custom', path: ['table', 'partitionKeys'], message: `partition key "${key}" is not a "${key}=!{…}/" part of the prefix` });
+      }
+    }
+    const names = new Set<string>();
+    for (const c of d.table?.columns ?? []) {
+      if (names.has(c.name) || d.table?.partitionKeys.includes(c.name)) ctx.addIssue({ code: 'custom', path: ['table', 'columns'], message: `column "${c.name}" is declared twice` });
+      names.add(c.name);
+    }
+  });
+export type DeliveryStreamDecl = z.output<typeof deliveryStreamDecl>;
+
 export const trigger = z.discriminatedUnion('kind', [
   s3Trigger,
+  kafkaTrigger,
   z.strictObject({ kind: z.literal('invoke') }),
   z.strictObject({
     kind: z.literal('schedule'),
@@ -90,6 +176,8 @@ export const functionSpec = z
     layers: z.array(logicalName).default([]),
     /** DynamoDB tables this function uses, with their kind (key schema and TTL come from the kind). */
     tables: z.array(tableDecl).default([]),
+    /** Firehose delivery streams this function produces into (created with it). */
+    deliveryStreams: z.array(deliveryStreamDecl).default([]),
     /** Modules provided at run time by a layer or the Lambda runtime: kept out of the bundle. */
     external: z.array(z.string()).default([]),
     triggers: z.array(trigger).min(1),
@@ -111,6 +199,18 @@ export const functionSpec = z
     ];
     for (const t of usedTables) {
       if (!declared.has(t)) ctx.addIssue({ code: 'custom', path: ['tables'], message: `table "${t}" is used but not declared in tables` });
+    }
+    const streams = new Set(spec.deliveryStreams.map((d) => d.name));
+    const usedStreams = [
+      ...spec.permissions.flatMap((p) => ('deliveryStream' in p.resource ? [p.resource.deliveryStream] : [])),
+      ...Object.values(spec.env).flatMap((v) => (typeof v !== 'string' && 'deliveryStream' in v.ref ? [v.ref.deliveryStream] : [])),
+    ];
+    for (const d of usedStreams) {
+      if (!streams.has(d)) ctx.addIssue({ code: 'custom', path: ['deliveryStreams'], message: `delivery stream "${d}" is used but not declared in deliveryStreams` });
+    }
+    const kafkaTriggers = spec.triggers.filter((t) => t.kind === 'kafka');
+    if (kafkaTriggers.length > 0 && spec.async) {
+      ctx.addIssue({ code: 'custom', path: ['async'], message: 'a Kafka event source mapping invokes synchronously: its retries and DLQ are set on the trigger, not in async' });
     }
     for (const s of spec.secrets) {
       if (s.name in spec.env) ctx.addIssue({ code: 'custom', path: ['secrets'], message: `${s.name} is both a secret reference and a plain env var` });
@@ -153,6 +253,7 @@ export function bucketsOf(spec: FunctionSpec): string[] {
   for (const p of spec.permissions) if ('bucket' in p.resource) names.add(p.resource.bucket);
   for (const v of Object.values(spec.env)) if (typeof v !== 'string' && 'bucket' in v.ref) names.add(v.ref.bucket);
   for (const t of spec.triggers) if (t.kind === 's3') names.add(t.bucket);
+  for (const d of spec.deliveryStreams) names.add(d.bucket);
   return [...names].sort();
 }
 
@@ -166,11 +267,25 @@ export function s3PatternKey(t: Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix' |
   return JSON.stringify([t.bucket, t.prefix, t.suffix, [...t.events].sort()]);
 }
 
-/** Every Kafka topic a spec names in its env. */
+/** Every Kafka topic a spec names: in its env (produced to) and in its Kafka triggers (consumed). */
 export function topicsOf(spec: FunctionSpec): string[] {
   const names = new Set<string>();
   for (const v of Object.values(spec.env)) if (typeof v !== 'string' && 'topic' in v.ref) names.add(v.ref.topic);
+  for (const t of kafkaTriggersOf(spec)) for (const topic of t.topics) names.add(topic);
   return [...names].sort();
+}
+
+/** The Kafka event source mappings of a spec. */
+export function kafkaTriggersOf(spec: FunctionSpec): KafkaTrigger[] {
+  return spec.triggers.filter((t): t is KafkaTrigger => t.kind === 'kafka');
+}
+
+/**
+ * Where a function's failed events go: its DLQ, for async invocations (`async.onFailure`) and for
+ * event source mappings alike.
+ */
+export function hasDlq(spec: FunctionSpec): boolean {
+  return spec.async?.onFailure === 'dlq' || kafkaTriggersOf(spec).length > 0;
 }
 
 /** True when any permission can write objects into the bucket (drives versioning in infra). */
@@ -198,6 +313,7 @@ export function resolveEnv(spec: FunctionSpec, namer: ResourceNamer): Record<str
     else if ('bucket' in v.ref) out[k] = namer.bucket(v.ref.bucket);
     else if ('table' in v.ref) out[k] = namer.table(v.ref.table);
     else if ('topic' in v.ref) out[k] = namer.topic(v.ref.topic);
+    else if ('deliveryStream' in v.ref) out[k] = namer.deliveryStream(v.ref.deliveryStream);
     else out[k] = namer.setting(v.ref.setting);
   }
   return out;

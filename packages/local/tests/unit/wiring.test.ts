@@ -69,9 +69,17 @@ describe('what the runner starts', () => {
     const broker = spec({ name: 'broker-only', env: { K: { ref: { setting: 'kafkaBootstrapServers' } } } });
     const plain = spec({ name: 'plain', permissions: [{ actions: ['s3:GetObject'], resource: { bucket: 'docs', prefix: '*' } }] });
     const loaded = (s: typeof producer) => ({ spec: s, dir: `/nowhere/${s.name}`, zipPath: '', hashPath: '' });
-    expect(needsOf([loaded(producer)], false)).toEqual({ buckets: [], tables: { seen: 'dedup' }, topics: ['items'], kafka: true, fixtureSites: [] });
+    expect(needsOf([loaded(producer)], false)).toEqual({ buckets: [], tables: { seen: 'dedup' }, topics: ['items'], kafka: true, fixtureSites: [], deliveryStreams: [] });
     expect(needsOf([loaded(broker)], false)).toMatchObject({ kafka: true, topics: [] });
-    expect(needsOf([loaded(plain)], false)).toEqual({ buckets: ['docs'], tables: {}, topics: [], kafka: false, fixtureSites: [] });
+    expect(needsOf([loaded(plain)], false)).toEqual({ buckets: ['docs'], tables: {}, topics: [], kafka: false, fixtureSites: [], deliveryStreams: [] });
+    const consumer = spec({
+      name: 'consumer',
+      triggers: [{ kind: 'kafka', topics: ['items'], cluster: { kind: 'self-managed', auth: 'BASIC_AUTH', secret: 'creds' } }],
+    });
+    expect(needsOf([loaded(consumer)], false)).toMatchObject({ kafka: true, topics: ['items'] });
+    const stream = { name: 'events', bucket: 'lake', prefix: 'events/', errorOutputPrefix: 'errors/!{firehose:error-output-type}/' };
+    const sender = spec({ name: 'sender', deliveryStreams: [stream], env: { S: { ref: { deliveryStream: 'events' } } } });
+    expect(needsOf([loaded(sender)], false)).toMatchObject({ buckets: ['lake'], deliveryStreams: [{ name: 'events', buffering: { sizeMb: 64, intervalS: 300 } }] });
     const fetching = spec({ name: 'fetching', env: { U: 'https://x' }, local: { env: { U: '{fixtures}/u' } } });
     expect(needsOf([loaded(fetching)], false).fixtureSites).toEqual([{ functionName: 'fetching', dir: '/nowhere/fetching/fixtures/http' }]);
     expect(needsOf([loaded(fetching)], true).fixtureSites).toEqual([]);

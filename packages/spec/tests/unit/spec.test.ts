@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketsOf, defineFunction, defineLayer, layersFor, resolveEnv, SpecError, topicsOf, writesTo } from '../../src/index.ts';
+import { bucketsOf, defineFunction, defineLayer, hasDlq, kafkaTriggersOf, layersFor, resolveEnv, SpecError, topicsOf, writesTo } from '../../src/index.ts';
 
 const base = {
   name: 'demo',
@@ -45,6 +45,7 @@ describe('defineFunction', () => {
       bucket: (b: string) => `laminar-dev-${b}`,
       table: (t: string) => `laminar-dev-${t}`,
       topic: (t: string) => `dev.${t}`,
+      deliveryStream: (d: string) => `laminar-dev-${d}`,
       setting: () => 'broker:9092',
     };
     expect(resolveEnv(spec, namer)).toEqual({ NODE_OPTIONS: '--enable-source-maps', A: 'plain', B: 'laminar-dev-documents' });
@@ -59,8 +60,36 @@ describe('defineFunction', () => {
     const spec = defineFunction({ ...withRefs, tables: [{ name: 'feed-dedup', kind: 'dedup' }] });
     expect(topicsOf(spec)).toEqual(['rss-items']);
     expect(
-      resolveEnv(spec, { bucket: (b) => b, table: (t) => `tbl-${t}`, topic: (t) => `dev.${t}`, setting: () => 'broker:9092' }),
+      resolveEnv(spec, { bucket: (b) => b, table: (t) => `tbl-${t}`, topic: (t) => `dev.${t}`, deliveryStream: (d) => d, setting: () => 'broker:9092' }),
     ).toMatchObject({ T: 'tbl-feed-dedup', K: 'dev.rss-items', S: 'broker:9092' });
+  });
+
+  it('declares delivery streams with their Glue table, and refuses undeclared or inconsistent ones', () => {
+    const stream = {
+      name: 'inventory',
+      bucket: 'lake',
+      prefix: 'inventory/year=!{timestamp:yyyy}/hour=!{timestamp:HH}/',
+      errorOutputPrefix: 'errors/!{firehose:error-output-type}/',
+      table: { database: 'laminar', name: 'inventory', columns: [{ name: 'store_id', type: 'string' as const }], partitionKeys: ['year', 'hour'] },
+    };
+    const uses = { env: { STREAM: { ref: { deliveryStream: 'inventory' } } }, permissions: [{ actions: ['firehose:PutRecordBatch'], resource: { deliveryStream: 'inventory' } }] };
+    expect(() => defineFunction({ ...base, ...uses })).toThrow(/delivery stream "inventory" is used but not declared/);
+    const spec = defineFunction({ ...base, ...uses, deliveryStreams: [stream] });
+    expect(spec.deliveryStreams[0]?.buffering).toEqual({ sizeMb: 64, intervalS: 300 });
+    expect(bucketsOf(spec)).toContain('lake');
+    expect(resolveEnv(spec, { bucket: (b) => b, table: (t) => t, topic: (t) => t, deliveryStream: (d) => `laminar-dev-${d}`, setting: () => '' }).STREAM).toBe('laminar-dev-inventory');
+    expect(() => defineFunction({ ...base, deliveryStreams: [{ ...stream, errorOutputPrefix: 'errors/' }] })).toThrow(/firehose:error-output-type/);
+    expect(() => defineFunction({ ...base, deliveryStreams: [{ ...stream, table: { ...stream.table, partitionKeys: ['day'] } }] })).toThrow(/partition key "day"/);
+  });
+
+  it('declares Kafka event source mappings, whose topics count as used', () => {
+    const kafka = { kind: 'kafka' as const, topics: ['rss-items', 'prices'], cluster: { kind: 'self-managed' as const, auth: 'BASIC_AUTH' as const, secret: 'kafka-consumer' } };
+    const spec = defineFunction({ ...base, triggers: [kafka] });
+    expect(kafkaTriggersOf(spec)[0]).toMatchObject({ batchSize: 100, batchingWindowS: 0, startingPosition: 'TRIM_HORIZON', maxRetries: 2 });
+    expect(topicsOf(spec)).toEqual(['prices', 'rss-items']);
+    expect(hasDlq(spec)).toBe(true);
+    expect(() => defineFunction({ ...base, triggers: [{ ...kafka, batchSize: 10_001 }] })).toThrow(/batchSize/);
+    expect(() => defineFunction({ ...base, triggers: [kafka], async: { maxRetries: 1, maxEventAgeS: 60, onFailure: 'dlq' } })).toThrow(/synchronously/);
   });
 
   it('refuses a layer built for another architecture', () => {

@@ -1,0 +1,33 @@
+import { defineFunction } from '@laminar/spec';
+
+export default defineFunction({
+  name: 'kafka-archiver',
+  description: 'Archives the producers’ Kafka topics to S3 bronze/ as JSON Lines, through a Kafka event source mapping.',
+  entry: './src/handler.ts',
+  memoryMb: 512,
+  timeoutS: 120,
+  architecture: 'arm64',
+  env: {
+    LAKE_BUCKET: { ref: { bucket: 'lake' } },
+    ARCHIVE_PREFIX: 'bronze/',
+    QUARANTINE_PREFIX: 'quarantine/kafka/',
+    POWERTOOLS_SERVICE_NAME: 'kafka-archiver',
+    POWERTOOLS_METRICS_NAMESPACE: 'Laminar',
+  },
+  triggers: [
+    {
+      kind: 'kafka',
+      topics: ['rss-items', 'polymarket-prices'],
+      // Confluent Cloud: an API key pair is SASL/PLAIN, which the mapping calls BASIC_AUTH.
+      cluster: { kind: 'self-managed', auth: 'BASIC_AUTH', secret: 'kafka-consumer-credentials' },
+      batchSize: 1_000,
+      batchingWindowS: 5,
+      startingPosition: 'TRIM_HORIZON',
+      maxRetries: 2,
+    },
+  ],
+  permissions: [
+    { actions: ['s3:PutObject'], resource: { bucket: 'lake', prefix: 'bronze/*' } },
+    { actions: ['s3:PutObject'], resource: { bucket: 'lake', prefix: 'quarantine/kafka/*' } },
+  ],
+});

@@ -1,0 +1,175 @@
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { envelopeSchema } from '@laminar/kafka/envelope';
+import type { KafkaEvent, KafkaEventRecord } from './event.ts';
+import { type ObjectGroup, objectKey, partitionOf } from './layout.ts';
+
+export interface ArchiveDeps {
+  s3: S3Client;
+  bucket: string;
+  archivePrefix: string;
+  quarantinePrefix: string;
+  concurrency: number;
+  signal?: AbortSignal;
+}
+
+export interface WrittenObject {
+  key: string;
+  kind: ObjectGroup['kind'];
+  topic: string;
+  partition: number;
+  firstOffset: number;
+  lastOffset: number;
+  records: number;
+}
+
+export interface ArchiveResult {
+  /** records = archived + quarantined, always. */
+  records: number;
+  archived: number;
+  quarantined: number;
+  objects: WrittenObject[];
+}
+
+/** One archived record: its coordinates, and the envelope as JSON (not base64) for queries. */
+export interface ArchivedLine {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: string;
+  timestampType: string | undefined;
+  key: string | null;
+  headers: Record<string, string>[];
+  value: unknown;
+}
+
+/** One refused record: the same coordinates, the bytes as they came (base64) and every reason. */
+export interface QuarantinedLine extends Omit<ArchivedLine, 'value'> {
+  reasons: string[];
+  valueBase64: string | null;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Writes a batch to S3 as JSON Lines, one object per topic-partition and hour. A record that is not
+ * an envelope goes to quarantine with its reasons; it never fails the batch. A failed write does:
+ * the mapping retries the batch, which rewrites the same keys.
+ */
+export async function archiveBatch(event: KafkaEvent, deps: ArchiveDeps): Promise<ArchiveResult> {
+  const records = Object.values(event.records).flat();
+  const groups = new Map<string, ObjectGroup>();
+  let archived = 0;
+  let quarantined = 0;
+  for (const record of records) {
+    const { line, reasons } = lineOf(record);
+    const kind = reasons.length === 0 ? 'archive' : 'quarantine';
+    if (kind === 'archive') archived++;
+    else quarantined++;
+    const { dt, hour } = partitionOf(record.timestamp);
+    const id = `${kind}\u0000${record.topic}\u0000${record.partition}\u0000${dt}\u0000${hour}`;
+    let group = groups.get(id);
+    if (!group) {
+      group = { kind, topic: record.topic, partition: record.partition, dt, hour, firstOffset: record.offset, lastOffset: record.offset, lines: [] };
+      groups.set(id, group);
+    }
+    group.firstOffset = Math.min(group.firstOffset, record.offset);
+    group.lastOffset = Math.max(group.lastOffset, record.offset);
+    group.lines.push(line);
+  }
+
+  const objects = [...groups.values()].map((g) => ({
+    key: objectKey(g.kind === 'archive' ? deps.archivePrefix : deps.quarantinePrefix, g),
+    group: g,
+  }));
+  await inPool(objects, deps.concurrency, deps.signal, ({ key, group }) =>
+    deps.s3.send(
+      new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: group.lines.join(''), ContentType: 'application/x-ndjson' }),
+      { abortSignal: deps.signal },
+    ),
+  );
+  return {
+    records: records.length,
+    archived,
+    quarantined,
+    objects: objects.map(({ key, group: g }) => ({
+      key,
+      kind: g.kind,
+      topic: g.topic,
+      partition: g.partition,
+      firstOffset: g.firstOffset,
+      lastOffset: g.lastOffset,
+      records: g.lines.length,
+    })),
+  };
+}
+
+/**
+ * Decoded by hand rather than with Powertools' Kafka utility: its JSON deserializer falls back to
+ * the raw string on bad JSON (logging the whole value) where this function must quarantine with a
+ * reason, and its optional Avro/Protobuf deserializers become static imports in an ESM bundle.
+ */
+function decodeHeaders(headers: KafkaEventRecord['headers']): Record<string, string>[] {
+  return (headers ?? []).map((h) => Object.fromEntries(Object.entries(h).map(([k, bytes]) => [k, Buffer.from(bytes).toString('utf8')])));
+}
+
+function lineOf(record: KafkaEventRecord): { line: string; reasons: string[] } {
+  const base = {
+    topic: record.topic,
+    partition: record.partition,
+    offset: record.offset,
+    timestamp: new Date(Math.max(0, record.timestamp)).toISOString(),
+    timestampType: record.timestampType,
+    key: record.key == null ? null : Buffer.from(record.key, 'base64').toString('utf8'),
+    headers: decodeHeaders(record.headers),
+  };
+  const raw = record.value;
+  const reasons: string[] = [];
+  let value: unknown;
+  if (raw === null || raw === undefined) reasons.push('value: null (a tombstone); the archive keeps envelopes only');
+  else if (!BASE64.test(raw)) reasons.push('value: not base64, as the event source mapping delivers values');
+  else {
+    let text: string | undefined;
+    try {
+      text = utf8.decode(Buffer.from(raw, 'base64'));
+    } catch {
+      reasons.push('value: not valid UTF-8');
+    }
+    if (text !== undefined) {
+      try {
+        value = JSON.parse(text);
+      } catch (error) {
+        reasons.push(`value: not JSON (${(error as Error).message})`);
+      }
+    }
+    if (reasons.length === 0) {
+      const parsed = envelopeSchema.safeParse(value);
+      if (!parsed.success) for (const i of parsed.error.issues) reasons.push(`value.${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+    }
+  }
+  if (reasons.length > 0) {
+    const line: QuarantinedLine = { ...base, reasons, valueBase64: raw ?? null };
+    return { line: `${JSON.stringify(line)}\n`, reasons };
+  }
+  const line: ArchivedLine = { ...base, value };
+  return { line: `${JSON.stringify(line)}\n`, reasons };
+}
+
+/** Runs `work` over items with at most `limit` in flight; the first failure stops new starts and is thrown. */
+async function inPool<T>(items: T[], limit: number, signal: AbortSignal | undefined, work: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (failure === undefined && next < items.length) {
+      if (signal?.aborted) throw signal.reason;
+      const item = items[next++] as T;
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure;
+}

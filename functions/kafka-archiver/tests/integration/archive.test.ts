@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { createS3Client } from '@laminar/aws';
+import { type S3Emulator, startS3 } from '@laminar/emulators';
+import { envelope } from '@laminar/kafka/envelope';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type ArchivedLine, archiveBatch, type QuarantinedLine } from '../../src/archive.ts';
+import { parseKafkaEvent } from '../../src/event.ts';
+
+const sample = (name: string) => JSON.parse(readFileSync(new URL(`../../events/${name}`, import.meta.url), 'utf8'));
+let s3: S3Emulator;
+let client: S3Client;
+let bucket = '';
+let n = 0;
+
+beforeAll(async () => {
+  s3 = await startS3();
+  client = createS3Client({ region: s3.region, endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+});
+afterAll(async () => {
+  client?.destroy();
+  await s3?.stop();
+});
+beforeEach(async () => {
+  bucket = `lake-${++n}`;
+  await client.send(new CreateBucketCommand({ Bucket: bucket }));
+});
+
+const deps = () => ({ s3: client, bucket, archivePrefix: 'bronze/', quarantinePrefix: 'quarantine/kafka/', concurrency: 4 });
+
+interface Msg {
+  offset: number;
+  value: string | null;
+  timestamp?: number;
+  key?: string;
+}
+/** A batch as the event source mapping delivers it: base64 values, headers as byte arrays. */
+function kafkaEvent(topic: string, partitions: Record<number, Msg[]>) {
+  const records: Record<string, unknown[]> = {};
+  for (const [p, msgs] of Object.entries(partitions)) {
+    records[`${topic}-${p}`] = msgs.map((m) => ({
+      topic,
+      partition: Number(p),
+      offset: m.offset,
+      timestamp: m.timestamp ?? Date.UTC(2026, 10, 26, 10, 15),
+      timestampType: 'CREATE_TIME',
+      key: m.key === undefined ? null : Buffer.from(m.key).toString('base64'),
+      value: m.value === null ? null : Buffer.from(m.value).toString('base64'),
+      headers: [{ type: [...Buffer.from('rss.item')] }],
+    }));
+  }
+  return { eventSource: 'SelfManagedKafka', bootstrapServers: 'localhost:9092', records };
+}
+const item = (id: string) =>
+  envelope({ type: 'rss.item', source: 'https://example.com/feed', id, observedAt: new Date('2026-11-26T10:00:00Z'), payload: { title: `t-${id}` } }).value;
+
+async function list(prefix = ''): Promise<string[]> {
+  const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return (out.Contents ?? []).map((o) => o.Key as string).sort();
+}
+async function lines<T>(key: string): Promise<T[]> {
+  const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const text = await out.Body?.transformToString();
+  return (text ?? '').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+}
+
+describe('archiveBatch', () => {
+  it('quarantines AWS’s own sample record (its value is plain text, not an envelope), with the reason', async () => {
+    for (const name of ['aws-self-managed-kafka-sample.json', 'aws-msk-sample.json']) {
+      const result = await archiveBatch(parseKafkaEvent(sample(name)), deps());
+      expect(result).toMatchObject({ records: 1, archived: 0, quarantined: 1 });
+      const [q] = await lines<QuarantinedLine>(result.objects[0]?.key as string);
+      expect(result.objects[0]?.key).toBe('quarantine/kafka/mytopic/dt=2018-12-17/hour=22/mytopic+0+0000000000000000015-0000000000000000015.jsonl');
+      expect(q).toMatchObject({ topic: 'mytopic', partition: 0, offset: 15, headers: [{ headerKey: 'headerValue' }], valueBase64: 'SGVsbG8sIHRoaXMgaXMgYSB0ZXN0Lg==' });
+      expect(q?.reasons[0]).toMatch(/^value: not JSON/);
+    }
+  });
+
+  it('archives envelopes per topic-partition and hour; a bad record never fails the batch; counts reconcile', async () => {
+    const late = Date.UTC(2026, 10, 26, 11, 5);
+    const event = kafkaEvent('dev.rss-items', {
+      0: [
+        { offset: 40, value: item('a'), key: 'a' },
+        { offset: 41, value: '{"not":"an envelope"}' },
+        { offset: 42, value: item('b') },
+        { offset: 43, value: item('c'), timestamp: late },
+      ],
+      1: [
+        { offset: 7, value: null },
+        { offset: 8, value: '\u00ff not utf8 after all' },
+        { offset: 9, value: item('d') },
+      ],
+    });
+    // A value that is not valid UTF-8 bytes at all.
+    (event.records['dev.rss-items-1'] as { value: string }[])[1] = { ...(event.records['dev.rss-items-1'] as object[])[1], value: Buffer.from([0xc3, 0x28]).toString('base64') } as never;
+
+    const result = await archiveBatch(parseKafkaEvent(event), deps());
+    expect(result.records).toBe(7);
+    expect(result.archived + result.quarantined).toBe(result.records);
+    expect(result).toMatchObject({ archived: 4, quarantined: 3 });
+    expect(await list('bronze/')).toEqual([
+      'bronze/dev.rss-items/dt=2026-11-26/hour=10/dev.rss-items+0+0000000000000000040-0000000000000000042.jsonl',
+      'bronze/dev.rss-items/dt=2026-11-26/hour=10/dev.rss-items+1+0000000000000000009-0000000000000000009.jsonl',
+      'bronze/dev.rss-items/dt=2026-11-26/hour=11/dev.rss-items+0+0000000000000000043-0000000000000000043.jsonl',
+    ]);
+    const archived = await lines<ArchivedLine>((await list('bronze/'))[0] as string);
+    expect(archived.map((l) => l.offset)).toEqual([40, 42]);
+    expect(archived[0]).toMatchObject({ key: 'a', headers: [{ type: 'rss.item' }], value: { type: 'rss.item', id: 'a', payload: { title: 't-a' } } });
+
+    const quarantine = await list('quarantine/');
+    const refused = (await Promise.all(quarantine.map((k) => lines<QuarantinedLine>(k)))).flat();
+    expect(refused.map((r) => [r.offset, r.reasons[0]?.split(':')[0]])).toEqual([
+      [41, 'value.schemaVersion'],
+      [7, 'value'],
+      [8, 'value'],
+    ]);
+    expect(refused.find((r) => r.offset === 41)?.reasons.length).toBeGreaterThan(3);
+    expect(refused.find((r) => r.offset === 7)?.reasons[0]).toMatch(/tombstone/);
+    expect(refused.find((r) => r.offset === 8)?.reasons[0]).toMatch(/UTF-8/);
+  });
+
+  it('writes a redelivered batch to the same keys: an overwrite, never a duplicate', async () => {
+    const event = parseKafkaEvent(kafkaEvent('dev.prices', { 2: [{ offset: 100, value: item('x') }, { offset: 101, value: item('y') }] }));
+    const first = await archiveBatch(event, deps());
+    const keys = await list();
+    const content = await lines<ArchivedLine>(keys[0] as string);
+    const again = await archiveBatch(event, deps());
+    expect(again.objects.map((o) => o.key)).toEqual(first.objects.map((o) => o.key));
+    expect(await list()).toEqual(keys);
+    expect(await lines<ArchivedLine>(keys[0] as string)).toEqual(content);
+  });
+
+  it('fails the batch when S3 refuses a write, so the mapping retries it', async () => {
+    const event = parseKafkaEvent(kafkaEvent('dev.prices', { 0: [{ offset: 1, value: item('z') }] }));
+    await expect(archiveBatch(event, { ...deps(), bucket: 'no-such-bucket' })).rejects.toMatchObject({ name: 'NoSuchBucket' });
+  });
+});

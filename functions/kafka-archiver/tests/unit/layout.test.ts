@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { parseKafkaEvent } from '../../src/event.ts';
+import { objectKey, partitionOf } from '../../src/layout.ts';
+
+describe('object layout', () => {
+  it('names objects by topic-partition and offset range, zero-padded so keys sort by offset', () => {
+    const key = objectKey('bronze/', { topic: 'dev.rss-items', partition: 3, dt: '2026-11-26', hour: '07', firstOffset: 9, lastOffset: 120 });
+    expect(key).toBe('bronze/dev.rss-items/dt=2026-11-26/hour=07/dev.rss-items+3+0000000000000000009-0000000000000000120.jsonl');
+    expect(objectKey('bronze/', { topic: 't', partition: 0, dt: 'd', hour: 'h', firstOffset: 10, lastOffset: 10 }) >
+      objectKey('bronze/', { topic: 't', partition: 0, dt: 'd', hour: 'h', firstOffset: 9, lastOffset: 9 })).toBe(true);
+  });
+
+  it('partitions by the record timestamp in UTC', () => {
+    expect(partitionOf(Date.UTC(2026, 10, 26, 23, 59, 59))).toEqual({ dt: '2026-11-26', hour: '23' });
+    expect(partitionOf(-1)).toEqual({ dt: '1970-01-01', hour: '00' });
+  });
+});
+
+describe('the Kafka event', () => {
+  it('accepts both of AWS’s shapes and refuses anything else with every reason', () => {
+    expect(parseKafkaEvent({ eventSource: 'SelfManagedKafka', records: {} }).records).toEqual({});
+    expect(() => parseKafkaEvent({ Records: [] })).toThrow(/eventSource/);
+    expect(() =>
+      parseKafkaEvent({ eventSource: 'aws:kafka', records: { 't-0': [{ topic: 't', partition: 0, timestamp: 1, value: 'eA==' }] } }),
+    ).toThrow(/offset/);
+  });
+});

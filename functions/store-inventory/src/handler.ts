@@ -1,0 +1,99 @@
+import { createFirehoseClient, type FailedRecord, firehoseOptionsFromEnv, putRecords } from '@laminar/firehose';
+import { defineHandler, MetricUnit } from '@laminar/runtime';
+import type { InventoryRecord } from './columns.ts';
+import { configSchema } from './config.ts';
+import { parseRunRequest } from './event.ts';
+import { generateInventory } from './generate.ts';
+
+export interface RunResult {
+  deliveryStream: string;
+  seed: number;
+  /** generated = delivered + failed, always. */
+  generated: number;
+  delivered: number;
+  failed: number;
+  needsRestock: number;
+  calls: number;
+  recordsPerCall: number;
+  bytes: number;
+}
+
+/** Records Firehose would not take after every retry: the run fails and names them. */
+export class DeliveryIncompleteError extends Error {
+  override name = 'DeliveryIncompleteError';
+  constructor(
+    readonly result: RunResult,
+    readonly failures: { recordId: string; errorCode: string; errorMessage: string; attempts: number }[],
+  ) {
+    const codes = new Map<string, number>();
+    for (const f of failures) codes.set(f.errorCode, (codes.get(f.errorCode) ?? 0) + 1);
+    super(
+      `${result.failed} of ${result.generated} records were not delivered to ${result.deliveryStream} (${[...codes]
+        .map(([c, n]) => `${c} ×${n}`)
+        .join(', ')}); the others were`,
+    );
+  }
+}
+
+/** Records go out in chunks, so memory stays flat however many a run generates. */
+const CHUNK = 5_000;
+
+export const handler = defineHandler({
+  config: configSchema,
+  init: ({ config }) => ({ firehose: createFirehoseClient(firehoseOptionsFromEnv(config)) }),
+  handle: async (event: unknown, { config, deps, lambda, deadline, logger, metrics }): Promise<RunResult> => {
+    const request = parseRunRequest(event, config.MAX_RECORDS);
+    const seed = request.seed ?? Math.floor(Math.random() * 2 ** 31);
+    const at = request.at ? new Date(request.at) : new Date();
+    logger.appendKeys({ seed, stores: request.stores, recordsPerStore: request.recordsPerStore });
+
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(new Error(`stopped before the function timeout; ${lambda.getRemainingTimeInMillis()} ms left`)), Math.max(0, deadline.remainingMs()));
+    const result: RunResult = { deliveryStream: config.DELIVERY_STREAM, seed, generated: 0, delivered: 0, failed: 0, needsRestock: 0, calls: 0, recordsPerCall: 0, bytes: 0 };
+    const failures: DeliveryIncompleteError['failures'] = [];
+    let sent = 0;
+    try {
+      let chunk: InventoryRecord[] = [];
+      const flush = async () => {
+        if (chunk.length === 0) return;
+        deadline.check('sending inventory records');
+        // Firehose concatenates records as they are: the newline makes the objects JSON Lines.
+        const out = await putRecords(
+          chunk.map((r) => Buffer.from(`${JSON.stringify(r)}\n`)),
+          { client: deps.firehose, deliveryStreamName: config.DELIVERY_STREAM, maxAttempts: config.MAX_ATTEMPTS, signal: stop.signal },
+        );
+        result.delivered += out.delivered;
+        result.failed += out.failed.length;
+        result.calls += out.calls;
+        result.bytes += out.bytes;
+        sent += out.recordsPerCall * out.calls;
+        for (const f of out.failed) failures.push(failureOf(chunk, f));
+        chunk = [];
+      };
+      for (const record of generateInventory({ stores: request.stores, recordsPerStore: request.recordsPerStore, seed, at })) {
+        result.generated++;
+        if (record.needs_restock) result.needsRestock++;
+        chunk.push(record);
+        if (chunk.length === CHUNK) await flush();
+      }
+      await flush();
+    } finally {
+      clearTimeout(timer);
+      result.recordsPerCall = result.calls === 0 ? 0 : Math.round((sent / result.calls) * 10) / 10;
+      metrics.addMetric('RecordsGenerated', MetricUnit.Count, result.generated);
+      metrics.addMetric('RecordsDelivered', MetricUnit.Count, result.delivered);
+      metrics.addMetric('RecordsFailed', MetricUnit.Count, result.failed);
+      metrics.addMetric('PutRecordBatchCalls', MetricUnit.Count, result.calls);
+    }
+    if (result.failed > 0) {
+      for (const f of failures.slice(0, 50)) logger.error('record not delivered', f);
+      throw new DeliveryIncompleteError(result, failures);
+    }
+    logger.info('inventory delivered', { ...result });
+    return result;
+  },
+});
+
+function failureOf(chunk: InventoryRecord[], f: FailedRecord) {
+  return { recordId: (chunk[f.index] as InventoryRecord).record_id, errorCode: f.errorCode, errorMessage: f.errorMessage, attempts: f.attempts };
+}

@@ -1,0 +1,385 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import {
+  DescribeDeliveryStreamCommand,
+  FirehoseClient,
+  FirehoseServiceException,
+  InvalidArgumentException,
+  ListDeliveryStreamsCommand,
+  PutRecordBatchCommand,
+  PutRecordCommand,
+  ResourceNotFoundException,
+  ServiceUnavailableException,
+} from '@aws-sdk/client-firehose';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type FirehoseDelivery,
+  type FirehoseDeliveryError,
+  type FirehoseEmulator,
+  type FirehoseEmulatorOptions,
+  type FirehoseStreamConfig,
+  startFirehose,
+  startS3,
+} from '../../src/index.ts';
+
+/** Large buffers compare by digest: element-wise deep equality of a MiB-sized Buffer takes seconds. */
+const digest = (b: Uint8Array | undefined) => b && { bytes: b.length, sha256: createHash('sha256').update(b).digest('hex') };
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}';
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function stream(overrides: Partial<FirehoseStreamConfig> = {}): FirehoseStreamConfig {
+  return {
+    name: 'events',
+    bucket: 'lake',
+    prefix: 'raw/',
+    errorOutputPrefix: 'firehose-errors/!{firehose:error-output-type}/',
+    bufferingSizeMb: 64,
+    bufferingIntervalS: 900,
+    ...overrides,
+  };
+}
+
+/** An emulator delivering into a Map, and a real SDK client pointed at it. */
+async function start(options: Partial<FirehoseEmulatorOptions> = {}) {
+  const objects = new Map<string, Buffer>();
+  const fh = await startFirehose({
+    streams: [stream()],
+    deliver: async (bucket, key, body) => {
+      objects.set(`${bucket}/${key}`, body);
+    },
+    ...options,
+  });
+  const client = new FirehoseClient({
+    endpoint: fh.endpoint,
+    region: fh.region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  cleanups.push(() => fh.stop(), () => client.destroy());
+  return { fh, client, objects };
+}
+
+const deliveries = (fh: FirehoseEmulator) => {
+  const seen: FirehoseDelivery[] = [];
+  fh.on('delivered', (d) => seen.push(d));
+  return seen;
+};
+
+describe('Firehose emulator: API over the real SDK', () => {
+  it('PutRecord and PutRecordBatch buffer records, delivered byte for byte with no delimiter added', async () => {
+    const { fh, client, objects } = await start({ now: () => new Date('2024-03-05T07:08:09.500Z') });
+    const seen = deliveries(fh);
+    const binary = Buffer.from([0, 255, 10, 13, 128, 0xc3]); // not UTF-8: must survive base64 both ways
+    const single = await client.send(new PutRecordCommand({ DeliveryStreamName: 'events', Record: { Data: Buffer.from('{"a":1}\n') } }));
+    expect(single.RecordId).toEqual(expect.any(String));
+    expect(single.Encrypted).toBe(false);
+    const batch = await client.send(
+      new PutRecordBatchCommand({
+        DeliveryStreamName: 'events',
+        Records: [{ Data: Buffer.from('{"b":2}') }, { Data: binary }, { Data: new Uint8Array(0) }],
+      }),
+    );
+    expect(batch.FailedPutCount).toBe(0);
+    expect(batch.Encrypted).toBe(false);
+    expect(batch.RequestResponses).toHaveLength(3);
+    expect(new Set(batch.RequestResponses?.map((r) => r.RecordId)).size).toBe(3);
+    expect(objects.size).toBe(0); // buffered until flushed (64 MB / 900 s)
+
+    await fh.flush();
+    expect([...objects.values()]).toEqual([Buffer.concat([Buffer.from('{"a":1}\n{"b":2}'), binary])]);
+    // No expression in the prefix: Firehose appends YYYY/MM/dd/HH/ and names the object from the arrival time.
+    const [key] = [...objects.keys()];
+    expect(key).toMatch(new RegExp(`^lake/raw/2024/03/05/07/events-1-2024-03-05-07-08-09-${UUID}$`));
+    expect(seen).toEqual([{ stream: 'events', bucket: 'lake', key: key?.slice('lake/'.length), records: 4, bytes: 21, reason: 'flush' }]);
+    expect(fh.stats().events).toEqual({ calls: 2, accepted: 4, failed: 0, delivered: 4, objects: 1, bytes: 21, errorOutput: 0, lost: 0 });
+  });
+
+  it('evaluates timestamp expressions (Java DateTimeFormatter, UTC) at the first record’s arrival time', async () => {
+    const times = ['2024-12-31T23:59:58Z', '2025-01-01T00:00:03Z'];
+    let i = 0;
+    const { fh, client, objects } = await start({
+      streams: [
+        stream({ prefix: "inventory/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/" }),
+        stream({ name: 'dated', prefix: "dt=!{timestamp:yyyy'-'MM'-'dd}/" }),
+        stream({ name: 'bare', prefix: '' }),
+      ],
+      now: () => new Date(times[Math.min(i++, times.length - 1)] as string),
+    });
+    await client.send(new PutRecordBatchCommand({ DeliveryStreamName: 'events', Records: [{ Data: Buffer.from('x') }] }));
+    await client.send(new PutRecordBatchCommand({ DeliveryStreamName: 'events', Records: [{ Data: Buffer.from('y') }] }));
+    await client.send(new PutRecordCommand({ DeliveryStreamName: 'dated', Record: { Data: Buffer.from('z') } }));
+    await client.send(new PutRecordCommand({ DeliveryStreamName: 'bare', Record: { Data: Buffer.from('w') } }));
+    await fh.flush();
+    const keys = [...objects.keys()].sort();
+    expect(keys).toHaveLength(3);
+    expect(keys[0]).toMatch(new RegExp(`^lake/2025/01/01/00/bare-1-2025-01-01-00-00-03-${UUID}$`));
+    expect(keys[1]).toMatch(new RegExp(`^lake/dt=2025-01-01/dated-1-2025-01-01-00-00-03-${UUID}$`));
+    expect(keys[2]).toMatch(
+      new RegExp(`^lake/inventory/year=2024/month=12/day=31/hour=23/events-1-2024-12-31-23-59-58-${UUID}$`),
+    );
+    expect(objects.get(keys[2] as string)?.toString()).toBe('xy');
+  });
+
+  it('reports injected per-record failures in request order and delivers only the accepted records', async () => {
+    const { fh, client, objects } = await start();
+    const seenIndexes: number[] = [];
+    fh.injectFailures((name, record, index) => {
+      seenIndexes.push(index);
+      expect(name).toBe('events');
+      return record.toString().startsWith('bad')
+        ? { code: 'ServiceUnavailableException', message: 'Slow down.' }
+        : undefined;
+    });
+    const out = await client.send(
+      new PutRecordBatchCommand({
+        DeliveryStreamName: 'events',
+        Records: ['ok0\n', 'bad1\n', 'ok2\n', 'bad3\n'].map((s) => ({ Data: Buffer.from(s) })),
+      }),
+    );
+    expect(out.FailedPutCount).toBe(2);
+    expect(seenIndexes).toEqual([0, 1, 2, 3]);
+    const responses = out.RequestResponses ?? [];
+    expect(responses.map((r) => r.ErrorCode)).toEqual([undefined, 'ServiceUnavailableException', undefined, 'ServiceUnavailableException']);
+    expect(responses[1]).toEqual({ ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' });
+    expect(responses[0]?.RecordId).toEqual(expect.any(String));
+    expect(responses[2]?.RecordId).toEqual(expect.any(String));
+    fh.injectFailures(undefined);
+    await fh.flush();
+    expect([...objects.values()].map(String)).toEqual(['ok0\nok2\n']);
+    expect(fh.stats().events).toMatchObject({ calls: 1, accepted: 2, failed: 2, delivered: 2 });
+  });
+
+  it('a failure injected into PutRecord is the error the SDK throws (503s it retries first)', async () => {
+    const { fh, client } = await start();
+    fh.injectFailures(() => ({ code: 'ServiceUnavailableException', message: 'Slow down.' }));
+    const error = await client
+      .send(new PutRecordCommand({ DeliveryStreamName: 'events', Record: { Data: Buffer.from('x') } }))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServiceUnavailableException);
+    expect((error as ServiceUnavailableException).$metadata.attempts).toBe(3); // the SDK's standard retry
+    expect(fh.stats().events).toMatchObject({ calls: 3, accepted: 0, failed: 3 });
+  });
+
+  it('describes and lists delivery streams', async () => {
+    const { client } = await start({
+      streams: [stream(), stream({ name: 'audit', bucket: 'audit-bucket', prefix: 'a/!{timestamp:yyyy}/', bufferingSizeMb: 5, bufferingIntervalS: 60 })],
+    });
+    const { DeliveryStreamDescription: d } = await client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'audit' }));
+    expect(d).toMatchObject({
+      DeliveryStreamName: 'audit',
+      DeliveryStreamARN: 'arn:aws:firehose:us-east-1:000000000000:deliverystream/audit',
+      DeliveryStreamStatus: 'ACTIVE',
+      DeliveryStreamType: 'DirectPut',
+      VersionId: '1',
+      HasMoreDestinations: false,
+    });
+    expect(d?.CreateTimestamp).toBeInstanceOf(Date);
+    expect(d?.Destinations?.[0]?.ExtendedS3DestinationDescription).toMatchObject({
+      BucketARN: 'arn:aws:s3:::audit-bucket',
+      Prefix: 'a/!{timestamp:yyyy}/',
+      ErrorOutputPrefix: 'firehose-errors/!{firehose:error-output-type}/',
+      BufferingHints: { SizeInMBs: 5, IntervalInSeconds: 60 },
+      CompressionFormat: 'UNCOMPRESSED',
+      EncryptionConfiguration: { NoEncryptionConfig: 'NoEncryption' },
+    });
+    const list = await client.send(new ListDeliveryStreamsCommand({}));
+    expect(list).toMatchObject({ DeliveryStreamNames: ['audit', 'events'], HasMoreDeliveryStreams: false });
+    const page = await client.send(new ListDeliveryStreamsCommand({ Limit: 1 }));
+    expect(page).toMatchObject({ DeliveryStreamNames: ['audit'], HasMoreDeliveryStreams: true });
+  });
+
+  it('an unknown stream is the SDK’s ResourceNotFoundException', async () => {
+    const { client } = await start();
+    for (const call of [
+      () => client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: 'nope' })),
+      () => client.send(new PutRecordCommand({ DeliveryStreamName: 'nope', Record: { Data: Buffer.from('x') } })),
+      () => client.send(new PutRecordBatchCommand({ DeliveryStreamName: 'nope', Records: [{ Data: Buffer.from('x') }] })),
+    ]) {
+      const error = await call().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ResourceNotFoundException);
+      expect((error as Error).message).toBe('Firehose nope under account 000000000000 not found.');
+      expect((error as ResourceNotFoundException).$metadata.httpStatusCode).toBe(400);
+    }
+  });
+
+  it('enforces Firehose’s limits with the errors Firehose returns', async () => {
+    const { fh, client } = await start();
+    const put = (records: Buffer[]) =>
+      client
+        .send(new PutRecordBatchCommand({ DeliveryStreamName: 'events', Records: records.map((Data) => ({ Data })) }))
+        .catch((e: unknown) => e as FirehoseServiceException);
+
+    // Model constraints fail Coral's validation: a ValidationException the SDK does not model.
+    const tooMany = await put(Array.from({ length: 501 }, () => Buffer.from('x')));
+    expect(tooMany).toBeInstanceOf(FirehoseServiceException);
+    expect((tooMany as FirehoseServiceException).name).toBe('ValidationException');
+    expect((tooMany as Error).message).toMatch(/at 'records' failed to satisfy constraint: Member must have length less than or equal to 500/);
+
+    const empty = await put([]);
+    expect((empty as FirehoseServiceException).name).toBe('ValidationException');
+    expect((empty as Error).message).toMatch(/greater than or equal to 1/);
+
+    const oversized = await put([Buffer.from('ok'), Buffer.alloc(1_024_001, 'a')]);
+    expect((oversized as FirehoseServiceException).name).toBe('ValidationException');
+    expect((oversized as Error).message).toMatch(/at 'records\.2\.member\.data' .* less than or equal to 1024000/);
+    const single = await client
+      .send(new PutRecordCommand({ DeliveryStreamName: 'events', Record: { Data: Buffer.alloc(1_024_001, 'a') } }))
+      .catch((e: unknown) => e as FirehoseServiceException);
+    expect((single as FirehoseServiceException).name).toBe('ValidationException');
+    expect((single as Error).message).toMatch(/at 'record\.data'/);
+
+    // Within each limit but over 4 MiB in total: the modeled InvalidArgumentException.
+    const tooBig = await put(Array.from({ length: 5 }, () => Buffer.alloc(1_000_000, 'b')));
+    expect(tooBig).toBeInstanceOf(InvalidArgumentException);
+    expect((tooBig as Error).message).toBe('Records size exceeds 4 MB limit');
+
+    expect(fh.stats().events?.accepted).toBe(0); // a rejected call takes nothing
+    const atLimits = await put([Buffer.alloc(1_024_000, 'c'), ...Array.from({ length: 499 }, () => Buffer.from('d'))]);
+    expect(atLimits).toMatchObject({ FailedPutCount: 0 });
+    expect(fh.stats().events?.accepted).toBe(500);
+  });
+
+  it('answers an unknown operation with UnknownOperationException', async () => {
+    const { fh } = await start();
+    const res = await fetch(fh.endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Firehose_20150804.CreateDeliveryStream' },
+      body: '{}',
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('x-amzn-errortype')).toBe('UnknownOperationException');
+    expect(await res.json()).toMatchObject({ __type: 'UnknownOperationException' });
+  });
+
+  it('reaches the emulator through AWS_ENDPOINT_URL_FIREHOSE, as function code does', async () => {
+    const { fh, objects } = await start();
+    const saved = process.env.AWS_ENDPOINT_URL_FIREHOSE;
+    process.env.AWS_ENDPOINT_URL_FIREHOSE = fh.endpoint;
+    try {
+      const client = new FirehoseClient({ region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+      await client.send(new PutRecordCommand({ DeliveryStreamName: 'events', Record: { Data: Buffer.from('env\n') } }));
+      client.destroy();
+    } finally {
+      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_FIREHOSE;
+      else process.env.AWS_ENDPOINT_URL_FIREHOSE = saved;
+    }
+    await fh.flush();
+    expect([...objects.values()].map(String)).toEqual(['env\n']);
+  });
+});
+
+describe('Firehose emulator: buffering', () => {
+  it('delivers when the buffer reaches bufferingSizeMb, without a flush', async () => {
+    const { fh, client, objects } = await start({ streams: [stream({ bufferingSizeMb: 1 })] });
+    const delivered = once(fh.events, 'delivered');
+    const chunk = (c: string) => Buffer.alloc(400_000, c);
+    await client.send(new PutRecordBatchCommand({ DeliveryStreamName: 'events', Records: ['a', 'b', 'c', 'd'].map((c) => ({ Data: chunk(c) })) }));
+    const [d] = (await delivered) as [FirehoseDelivery];
+    // The third record takes the buffer past 1 MiB; the fourth starts the next buffer.
+    expect(d).toMatchObject({ reason: 'size', records: 3, bytes: 1_200_000 });
+    expect(digest(objects.get(`lake/${d.key}`))).toEqual(digest(Buffer.concat([chunk('a'), chunk('b'), chunk('c')])));
+    expect(fh.stats().events).toMatchObject({ accepted: 4, delivered: 3, objects: 1 });
+  });
+
+  it('delivers when bufferingIntervalS (× intervalScale) has passed since the first record', async () => {
+    const { fh, client, objects } = await start({ streams: [stream({ bufferingIntervalS: 60 })], intervalScale: 0.001 });
+    const delivered = once(fh.events, 'delivered');
+    await client.send(new PutRecordCommand({ DeliveryStreamName: 'events', Record: { Data: Buffer.from('tick\n') } }));
+    const [d] = (await delivered) as [FirehoseDelivery];
+    expect(d).toMatchObject({ reason: 'interval', records: 1, bytes: 5 });
+    expect(objects.get(`lake/${d.key}`)?.toString()).toBe('tick\n');
+  });
+
+  it('stop() delivers what is still buffered', async () => {
+    const objects = new Map<string, Buffer>();
+    const fh = await startFirehose({ streams: [stream()], deliver: async (b, k, body) => void objects.set(`${b}/${k}`, body) });
+    const client = new FirehoseClient({ endpoint: fh.endpoint, region: fh.region, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+    await client.send(new PutRecordCommand({ DeliveryStreamName: 'events', Record: { Data: Buffer.from('last\n') } }));
+    client.destroy();
+    await fh.stop();
+    expect([...objects.values()].map(String)).toEqual(['last\n']);
+  });
+});
+
+describe('Firehose emulator: delivery failures', () => {
+  it('retries, then writes Firehose-style error records under errorOutputPrefix and raises an error event', async () => {
+    const attempts: string[] = [];
+    const objects = new Map<string, Buffer>();
+    const { fh, client } = await start({
+      intervalScale: 0.01,
+      now: () => new Date('2024-06-01T12:00:00Z'),
+      streams: [stream({ errorOutputPrefix: 'firehose-errors/!{firehose:error-output-type}/!{timestamp:yyyy}/' })],
+      deliver: async (bucket, key, body) => {
+        attempts.push(key);
+        if (key.startsWith('raw/')) throw new Error('S3 is down');
+        objects.set(`${bucket}/${key}`, body);
+      },
+    });
+    const errors: FirehoseDeliveryError[] = [];
+    fh.on('error', (e) => errors.push(e));
+    await client.send(new PutRecordBatchCommand({ DeliveryStreamName: 'events', Records: [{ Data: Buffer.from('r1\n') }, { Data: Buffer.from([0, 1]) }] }));
+    await fh.flush();
+    expect(attempts.filter((k) => k.startsWith('raw/'))).toHaveLength(4); // first try + 3 retries
+    const [key, body] = [...objects][0] ?? [];
+    expect(key).toMatch(new RegExp(`^lake/firehose-errors/S3Delivery-failed/2024/events-1-2024-06-01-12-00-00-${UUID}$`));
+    const lines = body?.toString().trimEnd().split('\n').map((l) => JSON.parse(l)) ?? [];
+    expect(lines.map((l) => Buffer.from(l.rawData, 'base64'))).toEqual([Buffer.from('r1\n'), Buffer.from([0, 1])]);
+    expect(lines[0]).toMatchObject({ errorMessage: 'S3 is down', attemptsMade: 4, arrivalTimestamp: Date.parse('2024-06-01T12:00:00Z') });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ stream: 'events', records: 2, errorOutputKey: key?.slice('lake/'.length) });
+    expect(fh.stats().events).toMatchObject({ accepted: 2, delivered: 0, objects: 0, errorOutput: 2, lost: 0 });
+  });
+
+  it('counts records it could write nowhere as lost, never silently', async () => {
+    const { fh, client } = await start({
+      intervalScale: 0.01,
+      deliver: async () => {
+        throw new Error('no bucket');
+      },
+    });
+    const errors: FirehoseDeliveryError[] = [];
+    fh.on('error', (e) => errors.push(e));
+    await client.send(new PutRecordCommand({ DeliveryStreamName: 'events', Record: { Data: Buffer.from('gone\n') } }));
+    await fh.flush();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.errorOutputKey).toBeUndefined();
+    expect(errors[0]?.message).toMatch(/records lost/);
+    expect(fh.stats().events).toMatchObject({ accepted: 1, delivered: 0, errorOutput: 0, lost: 1 });
+  });
+});
+
+describe('Firehose emulator with the embedded S3', () => {
+  it('delivers objects a real S3 client reads back byte for byte', async () => {
+    const s3 = await startS3({ buckets: ['lake'] });
+    cleanups.push(() => s3.stop());
+    const s3client = new S3Client({
+      endpoint: s3.endpoint,
+      region: s3.region,
+      credentials: s3.credentials,
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+    cleanups.push(() => s3client.destroy());
+    const { fh, client } = await start({
+      streams: [stream({ prefix: 'inventory/year=!{timestamp:yyyy}/month=!{timestamp:MM}/' })],
+      now: () => new Date('2024-02-29T10:00:00Z'),
+      deliver: async (Bucket, Key, Body) => {
+        await s3client.send(new PutObjectCommand({ Bucket, Key, Body }));
+      },
+    });
+    const lines = Array.from({ length: 300 }, (_, i) => Buffer.from(`${JSON.stringify({ sku: i, name: `item ${i} – ü` })}\n`));
+    await client.send(new PutRecordBatchCommand({ DeliveryStreamName: 'events', Records: lines.map((Data) => ({ Data })) }));
+    await fh.flush();
+    const listed = await s3client.send(new ListObjectsV2Command({ Bucket: 'lake' }));
+    expect(listed.Contents).toHaveLength(1);
+    const key = listed.Contents?.[0]?.Key as string;
+    expect(key).toMatch(new RegExp(`^inventory/year=2024/month=02/events-1-2024-02-29-10-00-00-${UUID}$`));
+    const got = await s3client.send(new GetObjectCommand({ Bucket: 'lake', Key: key }));
+    expect(Buffer.from(await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray())).toEqual(
+      Buffer.concat(lines),
+    );
+  });
+});

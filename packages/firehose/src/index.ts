@@ -1,0 +1,2 @@
+export * from './put-records.ts';
+export * from './client.ts';

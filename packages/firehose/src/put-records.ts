@@ -1,0 +1,169 @@
+import { type FirehoseClient, PutRecordBatchCommand, type PutRecordBatchResponseEntry } from '@aws-sdk/client-firehose';
+
+/** Firehose's PutRecordBatch limits (per call, and per record before base64). */
+export const FIREHOSE_LIMITS = {
+  recordsPerCall: 500,
+  bytesPerCall: 4 * 1024 * 1024,
+  bytesPerRecord: 1000 * 1024,
+} as const;
+
+export interface PutRecordsOptions {
+  client: FirehoseClient;
+  deliveryStreamName: string;
+  /** Attempts per record, the first included (default 4). */
+  maxAttempts?: number;
+  /** Backoff before retry n: random in [0, min(maxDelayMs, baseDelayMs × 2^n)] ("full jitter"). */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  signal?: AbortSignal;
+  /** Test seam for the backoff wait. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** A record that was not delivered, with the last reason Firehose (or this function) gave. */
+export interface FailedRecord {
+  /** Index in the records given. */
+  index: number;
+  errorCode: string;
+  errorMessage: string;
+  attempts: number;
+}
+
+export interface PutRecordsResult {
+  records: number;
+  delivered: number;
+  failed: FailedRecord[];
+  /** PutRecordBatch calls made (retries included). */
+  calls: number;
+  /** Records sent per call, on average: how well the batches were filled. */
+  recordsPerCall: number;
+  /** Bytes of record data accepted. */
+  bytes: number;
+}
+
+/**
+ * Sends records with PutRecordBatch, filling each call up to Firehose's limits (500 records, 4 MiB),
+ * and retries only the entries a response reports as failed — PutRecordBatch is not atomic: a call
+ * can succeed with FailedPutCount > 0, and resending the whole batch would duplicate the rest.
+ *
+ * Written here because the SDK retries whole requests (throttling, 5xx) but knows nothing of
+ * per-entry failures inside a 200 response, and lib-storage has no Firehose counterpart.
+ *
+ * Every record ends in `delivered` or in `failed` with its reason: an oversized record is failed
+ * up front; a call that fails as a whole (after the SDK's own retries) fails every record it
+ * carried and the records not yet sent, without further calls.
+ */
+export async function putRecords(records: readonly Uint8Array[], options: PutRecordsOptions): Promise<PutRecordsResult> {
+  const maxAttempts = options.maxAttempts ?? 4;
+  const baseDelayMs = options.baseDelayMs ?? 100;
+  const maxDelayMs = options.maxDelayMs ?? 2_000;
+  const sleep = options.sleep ?? abortableSleep;
+  const attempts = new Uint8Array(records.length);
+  const failed = new Map<number, FailedRecord>();
+  let delivered = 0;
+  let calls = 0;
+  let sent = 0;
+  let bytes = 0;
+
+  let pending: number[] = [];
+  for (let i = 0; i < records.length; i++) {
+    const size = (records[i] as Uint8Array).byteLength;
+    if (size > FIREHOSE_LIMITS.bytesPerRecord) {
+      failed.set(i, { index: i, errorCode: 'RecordTooLarge', errorMessage: `${size} bytes; Firehose accepts at most ${FIREHOSE_LIMITS.bytesPerRecord} per record`, attempts: 0 });
+    } else pending.push(i);
+  }
+
+  for (let round = 0; pending.length > 0; round++) {
+    if (round > 0) await sleep(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** round), options.signal);
+    const retry: number[] = [];
+    const batches = batchesOf(pending, records);
+    for (let b = 0; b < batches.length; b++) {
+      const batch = batches[b] as number[];
+      let response: PutRecordBatchResponseEntry[];
+      try {
+        calls++;
+        sent += batch.length;
+        const out = await options.client.send(
+          new PutRecordBatchCommand({ DeliveryStreamName: options.deliveryStreamName, Records: batch.map((i) => ({ Data: records[i] })) }),
+          { abortSignal: options.signal },
+        );
+        response = out.RequestResponses ?? [];
+      } catch (error) {
+        // The SDK has already retried what is retryable; what is left is not going to pass now.
+        const e = error as Error;
+        const notSent = [...batch, ...batches.slice(b + 1).flat()];
+        for (const i of notSent) {
+          attempts[i] = (attempts[i] as number) + (batch.includes(i) ? 1 : 0);
+          failed.set(i, { index: i, errorCode: e.name || 'Error', errorMessage: e.message, attempts: attempts[i] as number });
+        }
+        return finish();
+      }
+      for (let k = 0; k < batch.length; k++) {
+        const i = batch[k] as number;
+        attempts[i] = (attempts[i] as number) + 1;
+        const entry = response[k];
+        if (entry && !entry.ErrorCode && entry.RecordId) {
+          delivered++;
+          bytes += (records[i] as Uint8Array).byteLength;
+          failed.delete(i);
+          continue;
+        }
+        const failure = {
+          index: i,
+          errorCode: entry?.ErrorCode ?? 'MissingResponse',
+          errorMessage: entry?.ErrorMessage ?? 'the response had no entry for this record',
+          attempts: attempts[i] as number,
+        };
+        failed.set(i, failure);
+        if ((attempts[i] as number) < maxAttempts) retry.push(i);
+      }
+    }
+    pending = retry;
+  }
+  return finish();
+
+  function finish(): PutRecordsResult {
+    return {
+      records: records.length,
+      delivered,
+      failed: [...failed.values()].sort((a, b) => a.index - b.index),
+      calls,
+      recordsPerCall: calls === 0 ? 0 : sent / calls,
+      bytes,
+    };
+  }
+}
+
+/** Splits record indexes into calls of at most 500 records and 4 MiB. */
+export function batchesOf(indexes: readonly number[], records: readonly Uint8Array[]): number[][] {
+  const out: number[][] = [];
+  let current: number[] = [];
+  let size = 0;
+  for (const i of indexes) {
+    const n = (records[i] as Uint8Array).byteLength;
+    if (current.length === FIREHOSE_LIMITS.recordsPerCall || (current.length > 0 && size + n > FIREHOSE_LIMITS.bytesPerCall)) {
+      out.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(i);
+    size += n;
+  }
+  if (current.length) out.push(current);
+  return out;
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,63 @@
+import type { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
+import { describe, expect, it } from 'vitest';
+import { batchesOf, FIREHOSE_LIMITS, putRecords } from '../../src/put-records.ts';
+
+/** A stub answering each call with a per-record verdict; it records what each call carried. */
+function stubClient(verdict: (data: string, call: number) => string | undefined | 'throw') {
+  const calls: string[][] = [];
+  const client = {
+    send: async (command: PutRecordBatchCommand) => {
+      const data = (command.input.Records ?? []).map((r) => Buffer.from(r.Data as Uint8Array).toString());
+      calls.push(data);
+      const verdicts = data.map((d) => verdict(d, calls.length));
+      if (verdicts.includes('throw')) throw Object.assign(new Error('service down'), { name: 'ServiceUnavailableException' });
+      return {
+        FailedPutCount: verdicts.filter(Boolean).length,
+        RequestResponses: verdicts.map((v, i) => (v ? { ErrorCode: v, ErrorMessage: `no ${data[i]}` } : { RecordId: `id-${calls.length}-${i}` })),
+      };
+    },
+  } as unknown as FirehoseClient;
+  return { client, calls };
+}
+const records = (n: number, size = 10) => Array.from({ length: n }, (_, i) => Buffer.from(String(i).padEnd(size, '.')));
+const noWait = async () => {};
+
+describe('batchesOf', () => {
+  it('fills calls up to 500 records and 4 MiB', () => {
+    expect(batchesOf([...records(1201).keys()], records(1201)).map((b) => b.length)).toEqual([500, 500, 201]);
+    const big = records(10, 1000 * 1024);
+    expect(batchesOf([...big.keys()], big).map((b) => b.length)).toEqual([4, 4, 2]);
+    for (const b of batchesOf([...big.keys()], big)) expect(b.length * 1000 * 1024).toBeLessThanOrEqual(FIREHOSE_LIMITS.bytesPerCall);
+  });
+});
+
+describe('putRecords', () => {
+  it('retries only the records a response reports failed, until they pass', async () => {
+    const { client, calls } = stubClient((d, call) => (call <= 2 && Number.parseInt(d, 10) % 100 === 0 ? 'ServiceUnavailableException' : undefined));
+    const result = await putRecords(records(1000), { client, deliveryStreamName: 's', sleep: noWait });
+    expect(result).toMatchObject({ records: 1000, delivered: 1000, failed: [], calls: 3 });
+    expect(calls[2]?.map((d) => Number.parseInt(d, 10))).toEqual([0, 100, 200, 300, 400, 500, 600, 700, 800, 900]);
+  });
+
+  it('reports records that still fail after every attempt, with their reason; the rest are delivered', async () => {
+    const { client, calls } = stubClient((d) => (d.startsWith('7') ? 'InternalFailure' : undefined));
+    const result = await putRecords(records(10), { client, deliveryStreamName: 's', maxAttempts: 3, sleep: noWait });
+    expect(result.delivered).toBe(9);
+    expect(result.failed).toEqual([{ index: 7, errorCode: 'InternalFailure', errorMessage: 'no 7.........', attempts: 3 }]);
+    expect(calls.length).toBe(3);
+    expect(result.delivered + result.failed.length).toBe(result.records);
+  });
+
+  it('fails an oversized record up front and every record of a call that fails as a whole', async () => {
+    const tooBig = Buffer.alloc(FIREHOSE_LIMITS.bytesPerRecord + 1, 'x');
+    const { client } = stubClient(() => 'throw');
+    const result = await putRecords([tooBig, ...records(600)], { client, deliveryStreamName: 's', sleep: noWait });
+    expect(result.delivered).toBe(0);
+    expect(result.failed).toHaveLength(601);
+    expect(result.failed[0]).toMatchObject({ index: 0, errorCode: 'RecordTooLarge', attempts: 0 });
+    expect(result.failed[1]).toMatchObject({ errorCode: 'ServiceUnavailableException', attempts: 1 });
+    // The second call was never made: its records are reported with attempts 0.
+    expect(result.failed[600]).toMatchObject({ errorCode: 'ServiceUnavailableException', attempts: 0 });
+    expect(result.calls).toBe(1);
+  });
+});

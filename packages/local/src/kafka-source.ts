@@ -1,0 +1,335 @@
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { KafkaConsumer, LibrdKafkaError, Message } from '@confluentinc/kafka-javascript';
+import type { KafkaTrigger } from '@laminar/spec';
+import type { InvokeResult, Invoker } from './invoker.ts';
+import { type Output, silentOutput } from './output.ts';
+import type { LocalQueues } from './queues.ts';
+
+/** One record as a Kafka event source mapping delivers it. */
+export interface KafkaEventRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  timestampType: 'CREATE_TIME' | 'LOG_APPEND_TIME';
+  key: string | null;
+  value: string | null;
+  headers: Record<string, number[]>[];
+}
+
+/** The event Lambda builds for a self-managed Kafka mapping: records grouped by "topic-partition". */
+export interface SelfManagedKafkaEvent {
+  eventSource: 'SelfManagedKafka';
+  bootstrapServers: string;
+  records: Record<string, KafkaEventRecord[]>;
+}
+
+export function kafkaEventOf(messages: readonly Message[], bootstrapServers: string): SelfManagedKafkaEvent {
+  const records: Record<string, KafkaEventRecord[]> = {};
+  for (const m of messages) {
+    const id = `${m.topic}-${m.partition}`;
+    const headers: Record<string, number[]>[] = [];
+    for (const h of m.headers ?? []) for (const [k, v] of Object.entries(h)) headers.push({ [k]: [...Buffer.from(v as Buffer | string)] });
+    const group = records[id] ?? [];
+    records[id] = group;
+    group.push({
+      topic: m.topic,
+      partition: m.partition,
+      offset: m.offset,
+      timestamp: m.timestamp ?? -1,
+      timestampType: 'CREATE_TIME',
+      key: m.key == null ? null : Buffer.from(m.key).toString('base64'),
+      value: m.value == null ? null : m.value.toString('base64'),
+      headers,
+    });
+  }
+  return { eventSource: 'SelfManagedKafka', bootstrapServers, records };
+}
+
+/** What the mapping sends to the on-failure destination: the batch's coordinates, not its records (as with SQS on AWS). */
+export interface KafkaFailureRecord {
+  version: '1.0';
+  timestamp: string;
+  requestContext: { requestId: string; functionArn: string; condition: 'RetryAttemptsExhausted'; approximateInvokeCount: number };
+  responseContext: { statusCode: number; executedVersion: string; functionError: string };
+  responsePayload: unknown;
+  KafkaBatchInfo: {
+    batchSize: number;
+    bootstrapServers: string;
+    payloadSize: number;
+    recordsInfo: Record<string, { firstRecordOffset: string; firstRecordTimestamp: string; lastRecordOffset: string; lastRecordTimestamp: string }>;
+  };
+}
+
+export interface KafkaSourceOptions {
+  functionName: string;
+  trigger: KafkaTrigger;
+  /** Real topic names (the runner's names for the trigger's logical topics). */
+  topics: string[];
+  bootstrapServers: string;
+  invoker: Pick<Invoker, 'invoke'>;
+  queues: LocalQueues;
+  /** The function's DLQ (the mapping's on-failure destination). */
+  dlq: string;
+  region: string;
+  /** Local batching window and retry waits = the configured ones × this (a minute lasts a second by default). */
+  timeScale: number;
+  output?: Output;
+}
+
+export interface KafkaSourceStats {
+  batches: number;
+  records: number;
+  failedAttempts: number;
+  /** Batches that went to the DLQ after their retries, and the records they held. */
+  dlqBatches: number;
+  dlqRecords: number;
+}
+
+export type BatchOutcome = { batch: number; records: number; attempts: InvokeResult[]; status: 'succeeded' | 'dlq'; messageId?: string };
+
+type KafkaModule = { KafkaConsumer: typeof KafkaConsumer };
+const call = <T>(fn: (cb: (err: LibrdKafkaError | null | undefined, value: T) => void) => void) =>
+  new Promise<T>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
+
+/** Lambda's poller keeps a batch's retries close together; locally the wait is scaled like the rest. */
+const RETRY_WAIT_MS = 1_000;
+const POLL_MS = 100;
+
+/**
+ * Lambda's Kafka event source mapping, locally: a consumer group reads the topics, batches are cut
+ * at `batchSize` records or when `batchingWindowS` has passed since the batch's first record,
+ * the function is invoked synchronously with the real event shape, and offsets are committed only
+ * after it succeeds. A failing batch is retried `maxRetries` times, then its coordinates go to the
+ * DLQ and the consumer moves past it — as a mapping with an on-failure destination does.
+ */
+export class KafkaEventSource {
+  readonly stats: KafkaSourceStats = { batches: 0, records: 0, failedAttempts: 0, dlqBatches: 0, dlqRecords: 0 };
+  readonly groupId: string;
+  readonly functionName: string;
+  /** Real topic names it consumes. */
+  readonly topics: readonly string[];
+  /** Every batch done with, in order (dev's summary adds up what the function returned). */
+  readonly outcomes: BatchOutcome[] = [];
+  #consumer: KafkaConsumer | undefined;
+  readonly #options: KafkaSourceOptions;
+  readonly #output: Output;
+  readonly #stopper = new AbortController();
+  #busy = false;
+  #loop: Promise<void> | undefined;
+  readonly #listeners = new Set<(o: BatchOutcome) => void>();
+
+  constructor(options: KafkaSourceOptions) {
+    this.#options = options;
+    this.#output = options.output ?? silentOutput;
+    this.groupId = `laminar-local-${options.functionName}`;
+    this.topics = options.topics;
+    this.functionName = options.functionName;
+  }
+
+  async start(): Promise<void> {
+    const Kafka = createRequire(import.meta.url)('@confluentinc/kafka-javascript') as KafkaModule;
+    const { trigger } = this.#options;
+    const consumer = new Kafka.KafkaConsumer(
+      {
+        'bootstrap.servers': this.#options.bootstrapServers,
+        'group.id': this.groupId,
+        // KIP-848 groups: no 3 s join round as with the classic protocol.
+        'group.protocol': 'consumer',
+        'enable.auto.commit': false,
+        'allow.auto.create.topics': true,
+        'client.id': `laminar-esm-${this.#options.functionName}`,
+      },
+      { 'auto.offset.reset': trigger.startingPosition === 'LATEST' ? 'latest' : 'earliest' },
+    );
+    await call((cb) => consumer.connect({ timeout: 10_000 }, cb as never));
+    // A topic's metadata request creates it where the broker auto-creates topics (the embedded one
+    // does): a KIP-848 subscription made before its topic exists is never assigned it there.
+    for (const topic of this.#options.topics) {
+      await call((cb) => consumer.getMetadata({ topic, timeout: 10_000 }, cb as never)).catch(() => undefined);
+    }
+    consumer.subscribe(this.#options.topics);
+    consumer.setDefaultConsumeTimeout(POLL_MS);
+    this.#consumer = consumer;
+    this.#loop = this.#run().catch((err: unknown) => {
+      if (!this.#stopper.signal.aborted) this.#say(`stopped polling: ${(err as Error).message}`);
+    });
+  }
+
+  onBatch(listener: (o: BatchOutcome) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Resolves once no batch is in flight and the group has committed up to every partition's end:
+   * everything produced so far has been delivered (or sent to the DLQ).
+   */
+  async idle(signal?: AbortSignal): Promise<void> {
+    const consumer = this.#consumer;
+    if (!consumer) return;
+    for (;;) {
+      if (signal?.aborted || this.#stopper.signal.aborted) return;
+      if (!this.#busy && (await this.#caughtUp(consumer))) return;
+      await sleep(POLL_MS);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopper.abort();
+    await this.#loop;
+    const consumer = this.#consumer;
+    this.#consumer = undefined;
+    if (consumer) await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+  }
+
+  /** The group's committed offsets (the broker's, not this instance's memory) against each partition's end. */
+  async #caughtUp(consumer: KafkaConsumer): Promise<boolean> {
+    const ends: { topic: string; partition: number; high: number }[] = [];
+    for (const topic of this.#options.topics) {
+      const meta = await call<{ topics: { name: string; partitions: { id: number }[] }[] }>((cb) => consumer.getMetadata({ topic, timeout: 5_000 }, cb as never));
+      for (const { id } of meta.topics.find((t) => t.name === topic)?.partitions ?? []) {
+        const w = await call<{ highOffset: number }>((cb) => consumer.queryWatermarkOffsets(topic, id, 5_000, cb as never));
+        if (w.highOffset > 0) ends.push({ topic, partition: id, high: w.highOffset });
+      }
+    }
+    if (ends.length === 0) return true;
+    const committed = await call<{ topic: string; partition: number; offset: number }[]>((cb) =>
+      consumer.committed(ends.map(({ topic, partition }) => ({ topic, partition })), 5_000, cb as never),
+    );
+    return ends.every((e) => (committed.find((c) => c.topic === e.topic && c.partition === e.partition)?.offset ?? -1) >= e.high);
+  }
+
+  async #run(): Promise<void> {
+    const { trigger } = this.#options;
+    const consumer = this.#consumer as KafkaConsumer;
+    const windowMs = trigger.batchingWindowS * 1000 * this.#options.timeScale;
+    const signal = this.#stopper.signal;
+    let batch: Message[] = [];
+    let firstAt = 0;
+    while (!signal.aborted) {
+      const room = trigger.batchSize - batch.length;
+      let got: Message[];
+      try {
+        got = await call<Message[]>((cb) => consumer.consume(room, cb as never));
+      } catch (err) {
+        // Transient (a topic not created yet, a broker restarting): the poller keeps polling.
+        if (signal.aborted) return;
+        this.#warnOnce(`poll: ${(err as Error).message}`);
+        await sleep(POLL_MS * 5);
+        continue;
+      }
+      if (signal.aborted) return;
+      if (got.length > 0) {
+        if (batch.length === 0) firstAt = Date.now();
+        this.#busy = true;
+        batch.push(...got);
+      }
+      const full = batch.length >= trigger.batchSize;
+      const windowOver = batch.length > 0 && Date.now() - firstAt >= windowMs;
+      if (full || windowOver) {
+        await this.#deliver(batch);
+        batch = [];
+      }
+      this.#busy = batch.length > 0;
+    }
+  }
+
+  async #deliver(messages: Message[]): Promise<void> {
+    const { trigger, functionName } = this.#options;
+    const consumer = this.#consumer as KafkaConsumer;
+    const event = kafkaEventOf(messages, this.#options.bootstrapServers);
+    const n = ++this.stats.batches;
+    this.stats.records += messages.length;
+    const attempts: InvokeResult[] = [];
+    let outcome: BatchOutcome | undefined;
+    for (let attempt = 1; attempt <= trigger.maxRetries + 1; attempt++) {
+      if (this.#stopper.signal.aborted) return;
+      const result = await this.#options.invoker.invoke(functionName, event, {
+        invocationType: 'RequestResponse',
+        trigger: { kind: 'kafka', groupId: this.groupId, batch: n, records: messages.length, topics: Object.keys(event.records) },
+      });
+      attempts.push(result);
+      if (!result.error) {
+        outcome = { batch: n, records: messages.length, attempts, status: 'succeeded' };
+        break;
+      }
+      this.stats.failedAttempts++;
+      const why = `${result.error.errorType}: ${result.error.errorMessage}`;
+      if (attempt <= trigger.maxRetries) {
+        this.#say(`batch ${n} (${messages.length} records) attempt ${attempt} of ${trigger.maxRetries + 1} failed (${why}); retrying`);
+        await sleep(RETRY_WAIT_MS * attempt * this.#options.timeScale);
+      } else {
+        const record = this.#failureRecord(event, messages, attempts);
+        const message = (this.#options.queues.get(this.#options.dlq) ?? this.#options.queues.declare(this.#options.dlq, 'dlq', functionName)).send(record, {
+          function: functionName,
+          condition: 'RetryAttemptsExhausted',
+        });
+        this.stats.dlqBatches++;
+        this.stats.dlqRecords += messages.length;
+        this.#say(`batch ${n} (${messages.length} records) failed ${attempt} times (${why}): its coordinates → ${this.#options.dlq} (message ${message.messageId}); moving past it`);
+        outcome = { batch: n, records: messages.length, attempts, status: 'dlq', messageId: message.messageId };
+      }
+    }
+    if (!outcome) return;
+    // Commit the next offset of every partition in the batch, only now that it is done with.
+    const next = new Map<string, { topic: string; partition: number; offset: number }>();
+    for (const m of messages) {
+      const key = `${m.topic}\u0000${m.partition}`;
+      const offset = Math.max(next.get(key)?.offset ?? 0, m.offset + 1);
+      next.set(key, { topic: m.topic, partition: m.partition, offset });
+    }
+    consumer.commitSync([...next.values()]);
+    this.outcomes.push(outcome);
+    for (const l of this.#listeners) l(outcome);
+  }
+
+  #failureRecord(event: SelfManagedKafkaEvent, messages: Message[], attempts: InvokeResult[]): KafkaFailureRecord {
+    const last = attempts.at(-1);
+    const recordsInfo: KafkaFailureRecord['KafkaBatchInfo']['recordsInfo'] = {};
+    for (const [id, records] of Object.entries(event.records)) {
+      const first = records[0] as KafkaEventRecord;
+      const lastRecord = records.at(-1) as KafkaEventRecord;
+      recordsInfo[id] = {
+        firstRecordOffset: String(first.offset),
+        firstRecordTimestamp: new Date(Math.max(0, first.timestamp)).toISOString(),
+        lastRecordOffset: String(lastRecord.offset),
+        lastRecordTimestamp: new Date(Math.max(0, lastRecord.timestamp)).toISOString(),
+      };
+    }
+    return {
+      version: '1.0',
+      timestamp: new Date().toISOString(),
+      requestContext: {
+        requestId: last?.requestId ?? randomUUID(),
+        functionArn: `arn:aws:lambda:${this.#options.region}:000000000000:function:${this.#options.functionName}`,
+        condition: 'RetryAttemptsExhausted',
+        approximateInvokeCount: attempts.length,
+      },
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      responsePayload: last?.error ?? null,
+      KafkaBatchInfo: {
+        batchSize: messages.length,
+        bootstrapServers: this.#options.bootstrapServers,
+        payloadSize: Buffer.byteLength(JSON.stringify(event)),
+        recordsInfo,
+      },
+    };
+  }
+
+  readonly #warned = new Set<string>();
+  #warnOnce(line: string): void {
+    if (this.#warned.has(line)) return;
+    this.#warned.add(line);
+    this.#say(line);
+  }
+
+  #say(line: string): void {
+    this.#output.line(this.#options.functionName, `kafka ${this.groupId}: ${line}`);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,88 @@
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { Local } from './runner.ts';
+import { formatFields, sumFields, type TopicCount } from './summary.ts';
+
+export interface StageLine {
+  ok: boolean;
+  text: string;
+}
+
+/** Objects and JSON lines under a prefix of the embedded S3. */
+async function countLines(client: S3Client, bucket: string, prefix: string): Promise<{ objects: number; lines: number }> {
+  let objects = 0;
+  let lines = 0;
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) {
+      const body = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }));
+      const text = (await body.Body?.transformToString()) ?? '';
+      objects++;
+      lines += text.split('\n').filter((l) => l.trim() !== '').length;
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  return { objects, lines };
+}
+
+/** The static part of a prefix, before its first Firehose `!{…}` expression. */
+const staticPrefix = (prefix: string) => {
+  const head = prefix.split('!{')[0] as string;
+  return head.slice(0, head.lastIndexOf('/') + 1);
+};
+
+/**
+ * Each stream stage's counts, side by side, so `laminar dev` shows that what went in came out:
+ * producers → Kafka → event source mapping → S3 bronze/, and a function → Firehose → S3. Counts
+ * are compared only where they describe this run alone (embedded S3 and broker, fresh each run).
+ */
+export async function pipelineStages(local: Local, topics: TopicCount[] | undefined): Promise<StageLine[]> {
+  const out: StageLine[] = [];
+  const client = local.s3?.client;
+  const comparable = Boolean(local.s3?.embedded && local.kafka?.embedded);
+  for (const source of local.kafkaSources) {
+    const fn = source.functionName;
+    const spec = local.specs.find((s) => s.spec.name === fn)?.spec;
+    const results = source.outcomes.filter((o) => o.status === 'succeeded').map((o) => o.attempts.at(-1)?.result);
+    const totals = formatFields(sumFields(results));
+    const dlq = source.stats.dlqBatches ? `; ${source.stats.dlqBatches} batch(es), ${source.stats.dlqRecords} records to the DLQ` : '';
+    out.push({ ok: source.stats.dlqBatches === 0, text: `Kafka → ${fn}: ${source.stats.batches} batch(es), ${source.stats.records} records${totals ? ` → ${totals}` : ''}${dlq}` });
+    const prefix = typeof spec?.env.ARCHIVE_PREFIX === 'string' ? spec.env.ARCHIVE_PREFIX : undefined;
+    const bucketRef = spec?.env.LAKE_BUCKET;
+    if (!client || !prefix || typeof bucketRef === 'string' || !bucketRef || !('bucket' in bucketRef.ref)) continue;
+    for (const t of topics ?? []) {
+      if (!source.topics.includes(t.topic)) continue;
+      const where = `${prefix}${t.topic}/`;
+      const { objects, lines } = await countLines(client, local.bucket(bucketRef.ref.bucket), where);
+      const quarantinedNote = `quarantined records are under their own prefix`;
+      const match = !comparable || lines <= t.messages;
+      out.push({
+        ok: match,
+        text: `  ${t.topic}: ${t.messages} produced → ${lines} archived lines in ${objects} object(s) under s3://${local.bucket(bucketRef.ref.bucket)}/${where}${
+          comparable ? (lines === t.messages ? ' ✔ all there' : lines < t.messages ? ` (${t.messages - lines} not archived: ${quarantinedNote} or in the DLQ)` : ' ✘ more lines than messages') : ''
+        }`,
+      });
+    }
+  }
+  if (local.firehose && client) {
+    const stats = local.firehose.stats();
+    for (const spec of local.specs.map((l) => l.spec)) {
+      for (const d of spec.deliveryStreams) {
+        const name = local.deliveryStreams[d.name] as string;
+        const s = stats[name];
+        if (!s) continue;
+        const where = staticPrefix(d.prefix);
+        const { objects, lines } = await countLines(client, local.bucket(d.bucket), where);
+        const held = s.accepted - s.delivered - s.errorOutput - s.lost;
+        const ok = s.lost === 0 && (!local.s3?.embedded || lines === s.delivered);
+        out.push({
+          ok,
+          text: `${spec.name} → Firehose ${name}: ${s.calls} call(s), ${s.accepted} records accepted${s.failed ? `, ${s.failed} refused (retried by the sender)` : ''} → ${s.delivered} delivered in ${s.objects} object(s)${
+            held > 0 ? `, ${held} still buffered` : ''
+          }${s.errorOutput ? `, ${s.errorOutput} to the error prefix` : ''}${s.lost ? `, ✘ ${s.lost} lost` : ''}; S3 ${where}: ${lines} JSON lines in ${objects} object(s)${local.s3?.embedded ? (lines === s.delivered ? ' ✔ all there' : ' ✘ does not match') : ''}`,
+        });
+      }
+    }
+  }
+  return out;
+}

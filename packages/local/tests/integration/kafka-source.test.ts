@@ -1,0 +1,132 @@
+import { createRequire } from 'node:module';
+import type { Producer } from '@confluentinc/kafka-javascript';
+import { type KafkaEmulator, startKafka } from '@laminar/emulators';
+import { defineFunction, kafkaTriggersOf } from '@laminar/spec';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InvokeOptions, InvokeResult } from '../../src/invoker.ts';
+import { type KafkaFailureRecord, KafkaEventSource, type SelfManagedKafkaEvent } from '../../src/kafka-source.ts';
+import { LocalQueues } from '../../src/queues.ts';
+
+const Kafka = createRequire(import.meta.url)('@confluentinc/kafka-javascript') as { Producer: typeof Producer };
+let kafka: KafkaEmulator;
+let producer: Producer;
+
+beforeAll(async () => {
+  kafka = await startKafka();
+  producer = new Kafka.Producer({ 'bootstrap.servers': kafka.bootstrapServers, 'linger.ms': 5 });
+  await new Promise<void>((resolve, reject) => producer.connect({}, (err) => (err ? reject(err) : resolve())));
+  producer.setPollInterval(10);
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => producer?.disconnect(() => resolve()));
+  await kafka?.stop();
+});
+
+async function produce(topic: string, values: string[], partition = 0): Promise<void> {
+  for (const v of values) producer.produce(topic, partition, Buffer.from(v), Buffer.from(`k-${v}`), Date.now(), undefined, [{ source: 'test' }]);
+  await new Promise<void>((resolve, reject) => producer.flush(10_000, (err) => (err ? reject(err) : resolve())));
+}
+
+/** A stand-in for the invoker: records every call, fails when told to. */
+function fakeInvoker(fail: (event: SelfManagedKafkaEvent) => boolean) {
+  const calls: { event: SelfManagedKafkaEvent; options: InvokeOptions | undefined }[] = [];
+  return {
+    calls,
+    invoker: {
+      invoke: async (functionName: string, event: unknown, options?: InvokeOptions): Promise<InvokeResult> => {
+        calls.push({ event: event as SelfManagedKafkaEvent, options });
+        const failed = fail(event as SelfManagedKafkaEvent);
+        return {
+          requestId: `r${calls.length}`,
+          functionName,
+          ...(failed ? { error: { errorType: 'Error', errorMessage: 'poison batch', trace: [] } } : { result: { ok: true } }),
+        } as unknown as InvokeResult;
+      },
+    },
+  };
+}
+
+function source(name: string, topics: string[], invoker: ReturnType<typeof fakeInvoker>['invoker'], queues: LocalQueues, batchSize = 10) {
+  const spec = defineFunction({
+    name,
+    memoryMb: 128,
+    timeoutS: 10,
+    triggers: [{ kind: 'kafka', topics: ['xx'], cluster: { kind: 'self-managed', auth: 'BASIC_AUTH', secret: 'kafka-creds' }, batchSize, batchingWindowS: 1 }],
+  });
+  return new KafkaEventSource({
+    functionName: name,
+    trigger: kafkaTriggersOf(spec)[0] as never,
+    topics,
+    bootstrapServers: kafka.bootstrapServers,
+    invoker,
+    queues,
+    dlq: `${name}-dlq`,
+    region: 'us-east-1',
+    timeScale: 0.1,
+  });
+}
+
+const valuesOf = (e: SelfManagedKafkaEvent) => Object.values(e.records).flat().map((r) => Buffer.from(r.value as string, 'base64').toString());
+
+describe('the local Kafka event source mapping', () => {
+  it('delivers every record once in batches of the real event shape, topics created after it started included', async () => {
+    const fake = fakeInvoker(() => false);
+    const queues = new LocalQueues(undefined);
+    const esm = source('archiver-a', ['t.a', 't.b'], fake.invoker, queues);
+    await esm.start();
+    try {
+      await produce('t.a', Array.from({ length: 23 }, (_, i) => `a${i}`));
+      await produce('t.b', ['b0', 'b1'], 2);
+      await esm.idle();
+      const delivered = fake.calls.flatMap((c) => valuesOf(c.event));
+      expect(delivered.sort()).toEqual([...Array.from({ length: 23 }, (_, i) => `a${i}`), 'b0', 'b1'].sort());
+      for (const c of fake.calls) expect(valuesOf(c.event).length).toBeLessThanOrEqual(10);
+      const first = fake.calls[0]?.event as SelfManagedKafkaEvent;
+      expect(first.eventSource).toBe('SelfManagedKafka');
+      const [id, records] = Object.entries(first.records)[0] as [string, SelfManagedKafkaEvent['records'][string]];
+      expect(id).toMatch(/^t\.[ab]-\d$/);
+      expect(records[0]).toMatchObject({ timestampType: 'CREATE_TIME', headers: [{ source: [...Buffer.from('test')] }] });
+      expect(Buffer.from(records[0]?.key as string, 'base64').toString()).toMatch(/^k-/);
+      expect(fake.calls[0]?.options).toMatchObject({ invocationType: 'RequestResponse', trigger: { kind: 'kafka', groupId: 'laminar-local-archiver-a' } });
+      expect(esm.stats).toMatchObject({ records: 25, dlqBatches: 0 });
+    } finally {
+      await esm.stop();
+    }
+  });
+
+  it('retries a failing batch, then sends its coordinates to the DLQ and moves on; offsets are committed only when done', async () => {
+    const fake = fakeInvoker((e) => valuesOf(e).includes('poison'));
+    const queues = new LocalQueues(undefined);
+    const esm = source('archiver-b', ['t.c'], fake.invoker, queues, 100);
+    await esm.start();
+    try {
+      await produce('t.c', ['c0', 'poison', 'c2']);
+      await esm.idle();
+      await produce('t.c', ['c3']);
+      await esm.idle();
+      const withPoison = fake.calls.filter((c) => valuesOf(c.event).includes('poison'));
+      expect(withPoison).toHaveLength(3);
+      const dlq = queues.get('archiver-b-dlq')?.messages() ?? [];
+      expect(dlq).toHaveLength(1);
+      const record = dlq[0]?.body as KafkaFailureRecord;
+      expect(record.requestContext).toMatchObject({ condition: 'RetryAttemptsExhausted', approximateInvokeCount: 3 });
+      expect(record.KafkaBatchInfo.recordsInfo['t.c-0']).toMatchObject({ firstRecordOffset: '0', lastRecordOffset: '2' });
+      expect(record.responsePayload).toMatchObject({ errorMessage: 'poison batch' });
+      // The batch after the poison one went through once.
+      expect(fake.calls.at(-1) && valuesOf((fake.calls.at(-1) as { event: SelfManagedKafkaEvent }).event)).toEqual(['c3']);
+      expect(esm.stats).toMatchObject({ dlqBatches: 1, dlqRecords: 3, failedAttempts: 3 });
+    } finally {
+      await esm.stop();
+    }
+    // A new consumer of the same group starts after what was committed: nothing is redelivered.
+    const again = fakeInvoker(() => false);
+    const restarted = source('archiver-b', ['t.c'], again.invoker, new LocalQueues(undefined), 100);
+    await restarted.start();
+    try {
+      await restarted.idle();
+      expect(again.calls).toHaveLength(0);
+    } finally {
+      await restarted.stop();
+    }
+  });
+});
