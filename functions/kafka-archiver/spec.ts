@@ -23,6 +23,9 @@ export default defineFunction({
       batchSize: 1_000,
       batchingWindowS: 5,
       startingPosition: 'TRIM_HORIZON',
+      // Provisioned pollers: the only mode in which a Kafka mapping stops retrying a failing batch
+      // (after maxRetries) and moves on, sending its coordinates to the DLQ.
+      provisioned: { minPollers: 1, maxPollers: 2 },
       maxRetries: 2,
     },
   ],

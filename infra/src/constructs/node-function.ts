@@ -278,8 +278,14 @@ export class NodeFunction extends Construct {
                   amazonManagedKafkaEventSourceConfig: { consumerGroupId: source.consumerGroupId },
                 }),
             // Records of batches that keep failing go to the function's DLQ (sent with its role).
-            // trigger.maxRetries is not set: Kafka mappings accept MaximumRetryAttempts only in
-            // provisioned poller mode (billed per event poller hour), which specs cannot ask for yet.
+            // MaximumRetryAttempts is honoured only in provisioned poller mode; on demand, a failing
+            // batch is retried until its records expire.
+            ...(trigger.provisioned
+              ? {
+                  provisionedPollerConfig: { minimumPollers: trigger.provisioned.minPollers, maximumPollers: trigger.provisioned.maxPollers },
+                  ...(trigger.maxRetries !== undefined ? { maximumRetryAttempts: trigger.maxRetries } : {}),
+                }
+              : {}),
             destinationConfig: { onFailure: { destinationArn: dlq.arn } },
             tags,
             // Lambda checks the role (secret, DLQ, cluster access) when it enables the mapping.

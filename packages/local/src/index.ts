@@ -11,3 +11,4 @@ export * from './s3-router.ts';
 export * from './task-root.ts';
 export { scenarios } from './scenarios/index.ts';
 export type { Scenario, ScenarioContext, ScenarioResult } from './scenarios/index.ts';
+export * from './kafka-source.ts';

@@ -93,6 +93,12 @@ type KafkaModule = { KafkaConsumer: typeof KafkaConsumer };
 const call = <T>(fn: (cb: (err: LibrdKafkaError | null | undefined, value: T) => void) => void) =>
   new Promise<T>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
 
+/**
+ * Without provisioned pollers Lambda retries a failing batch until its records expire; locally
+ * that would never end, so such a batch goes to the DLQ after this many attempts (and says so).
+ */
+export const LOCAL_ON_DEMAND_ATTEMPTS = 10;
+
 /** Lambda's poller keeps a batch's retries close together; locally the wait is scaled like the rest. */
 const RETRY_WAIT_MS = 1_000;
 const POLL_MS = 100;
@@ -244,7 +250,8 @@ export class KafkaEventSource {
     this.stats.records += messages.length;
     const attempts: InvokeResult[] = [];
     let outcome: BatchOutcome | undefined;
-    for (let attempt = 1; attempt <= trigger.maxRetries + 1; attempt++) {
+    const maxAttempts = trigger.provisioned ? (trigger.maxRetries ?? 0) + 1 : LOCAL_ON_DEMAND_ATTEMPTS;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (this.#stopper.signal.aborted) return;
       const result = await this.#options.invoker.invoke(functionName, event, {
         invocationType: 'RequestResponse',
@@ -257,8 +264,8 @@ export class KafkaEventSource {
       }
       this.stats.failedAttempts++;
       const why = `${result.error.errorType}: ${result.error.errorMessage}`;
-      if (attempt <= trigger.maxRetries) {
-        this.#say(`batch ${n} (${messages.length} records) attempt ${attempt} of ${trigger.maxRetries + 1} failed (${why}); retrying`);
+      if (attempt < maxAttempts) {
+        this.#say(`batch ${n} (${messages.length} records) attempt ${attempt} of ${maxAttempts} failed (${why}); retrying`);
         await sleep(RETRY_WAIT_MS * attempt * this.#options.timeScale);
       } else {
         const record = this.#failureRecord(event, messages, attempts);
@@ -268,7 +275,8 @@ export class KafkaEventSource {
         });
         this.stats.dlqBatches++;
         this.stats.dlqRecords += messages.length;
-        this.#say(`batch ${n} (${messages.length} records) failed ${attempt} times (${why}): its coordinates → ${this.#options.dlq} (message ${message.messageId}); moving past it`);
+        const note = trigger.provisioned ? '' : ` (on demand, Lambda would keep retrying until the records expire; locally ${LOCAL_ON_DEMAND_ATTEMPTS} attempts)`;
+        this.#say(`batch ${n} (${messages.length} records) failed ${attempt} times (${why}): its coordinates → ${this.#options.dlq} (message ${message.messageId}); moving past it${note}`);
         outcome = { batch: n, records: messages.length, attempts, status: 'dlq', messageId: message.messageId };
       }
     }

@@ -449,7 +449,9 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
         kafkaSources.push(source);
         await source.start();
         services.push(
-          `Kafka → ${spec.name}: event source mapping on ${trigger.topics.map((t) => namer.topic(t)).join(', ')} (group ${source.groupId}, batch ≤ ${trigger.batchSize}, window ${trigger.batchingWindowS} s, locally ${formatSeconds(trigger.batchingWindowS * delayScale)}; ${trigger.maxRetries} retries, then ${dlq})`,
+          `Kafka → ${spec.name}: event source mapping on ${trigger.topics.map((t) => namer.topic(t)).join(', ')} (group ${source.groupId}, batch ≤ ${trigger.batchSize}, window ${trigger.batchingWindowS} s, locally ${formatSeconds(trigger.batchingWindowS * delayScale)}; ${
+            trigger.provisioned ? `${trigger.maxRetries ?? 0} retries` : 'on demand: retried until the records expire, locally 10 attempts'
+          }, then ${dlq})`,
         );
       }
     }

@@ -63,8 +63,21 @@ export const kafkaTrigger = z.strictObject({
   /** Seconds to gather records before invoking with a partial batch. */
   batchingWindowS: z.number().int().min(0).max(300).default(0),
   startingPosition: z.enum(['LATEST', 'TRIM_HORIZON']).default('TRIM_HORIZON'),
-  /** Retries of a failed batch before it goes to the on-failure destination (the function's DLQ). */
-  maxRetries: z.number().int().min(0).max(10).default(2),
+  /**
+   * Provisioned poller mode (billed per event poller unit-hour). Lambda honours `maxRetries` on a
+   * Kafka mapping only in this mode; on demand, a failing batch is retried until its records expire
+   * from the topic, blocking its partition meanwhile.
+   */
+  provisioned: z.strictObject({ minPollers: z.number().int().min(1).max(200), maxPollers: z.number().int().min(1).max(2000) }).optional(),
+  /** Retries of a failed batch before its coordinates go to the on-failure destination (the function's DLQ). Needs `provisioned`. */
+  maxRetries: z.number().int().min(0).max(10).optional(),
+}).superRefine((t, ctx) => {
+  if (t.maxRetries !== undefined && !t.provisioned) {
+    ctx.addIssue({ code: 'custom', path: ['maxRetries'], message: 'Kafka mappings honour maxRetries only in provisioned poller mode: add provisioned: { minPollers, maxPollers }' });
+  }
+  if (t.provisioned && t.provisioned.minPollers > t.provisioned.maxPollers) {
+    ctx.addIssue({ code: 'custom', path: ['provisioned'], message: 'minPollers is above maxPollers' });
+  }
 });
 export type KafkaTrigger = z.output<typeof kafkaTrigger>;
 

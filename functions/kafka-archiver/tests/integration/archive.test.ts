@@ -119,6 +119,17 @@ describe('archiveBatch', () => {
     expect(refused.find((r) => r.offset === 8)?.reasons[0]).toMatch(/UTF-8/);
   });
 
+  it('keeps each archived record on one line, even when its value was pretty-printed JSON', async () => {
+    const pretty = JSON.stringify(JSON.parse(item('p')), null, 2);
+    const compact = item('q');
+    const result = await archiveBatch(parseKafkaEvent(kafkaEvent('dev.pretty', { 0: [{ offset: 5, value: pretty }, { offset: 6, value: compact }] })), deps());
+    expect(result.archived).toBe(2);
+    const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: result.objects[0]?.key }));
+    const text = (await out.Body?.transformToString()) ?? '';
+    expect(text.split('\n').filter(Boolean)).toHaveLength(2);
+    expect(text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as ArchivedLine).value)).toEqual([JSON.parse(pretty), JSON.parse(compact)]);
+  });
+
   it('writes a redelivered batch to the same keys: an overwrite, never a duplicate', async () => {
     const event = parseKafkaEvent(kafkaEvent('dev.prices', { 2: [{ offset: 100, value: item('x') }, { offset: 101, value: item('y') }] }));
     const first = await archiveBatch(event, deps());

@@ -51,7 +51,7 @@ function source(name: string, topics: string[], invoker: ReturnType<typeof fakeI
     name,
     memoryMb: 128,
     timeoutS: 10,
-    triggers: [{ kind: 'kafka', topics: ['xx'], cluster: { kind: 'self-managed', auth: 'BASIC_AUTH', secret: 'kafka-creds' }, batchSize, batchingWindowS: 1 }],
+    triggers: [{ kind: 'kafka', topics: ['xx'], cluster: { kind: 'self-managed', auth: 'BASIC_AUTH', secret: 'kafka-creds' }, batchSize, batchingWindowS: 1, provisioned: { minPollers: 1, maxPollers: 1 }, maxRetries: 2 }],
   });
   return new KafkaEventSource({
     functionName: name,

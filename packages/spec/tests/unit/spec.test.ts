@@ -85,7 +85,10 @@ describe('defineFunction', () => {
   it('declares Kafka event source mappings, whose topics count as used', () => {
     const kafka = { kind: 'kafka' as const, topics: ['rss-items', 'prices'], cluster: { kind: 'self-managed' as const, auth: 'BASIC_AUTH' as const, secret: 'kafka-consumer' } };
     const spec = defineFunction({ ...base, triggers: [kafka] });
-    expect(kafkaTriggersOf(spec)[0]).toMatchObject({ batchSize: 100, batchingWindowS: 0, startingPosition: 'TRIM_HORIZON', maxRetries: 2 });
+    expect(kafkaTriggersOf(spec)[0]).toMatchObject({ batchSize: 100, batchingWindowS: 0, startingPosition: 'TRIM_HORIZON' });
+    expect(() => defineFunction({ ...base, triggers: [{ ...kafka, maxRetries: 2 }] })).toThrow(/provisioned poller mode/);
+    const provisioned = defineFunction({ ...base, triggers: [{ ...kafka, provisioned: { minPollers: 1, maxPollers: 2 }, maxRetries: 2 }] });
+    expect(kafkaTriggersOf(provisioned)[0]?.maxRetries).toBe(2);
     expect(topicsOf(spec)).toEqual(['prices', 'rss-items']);
     expect(hasDlq(spec)).toBe(true);
     expect(() => defineFunction({ ...base, triggers: [{ ...kafka, batchSize: 10_001 }] })).toThrow(/batchSize/);

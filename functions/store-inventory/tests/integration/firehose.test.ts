@@ -1,0 +1,71 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { type Local, startLocal } from '@laminar/local';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { generateInventory } from '../../src/generate.ts';
+import type { RunResult } from '../../src/handler.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+let local: Local;
+const at = '2026-11-26T09:15:00.000Z';
+
+beforeAll(async () => {
+  // The built bundle, run by the local runner against its Firehose endpoint and embedded S3.
+  local = await startLocal({ root, functions: ['store-inventory'], queuesDirectory: false, env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+});
+afterAll(() => local?.stop());
+beforeEach(() => local.firehose?.injectFailures(undefined));
+
+async function deliveredLines(): Promise<string[]> {
+  await local.firehose?.flush();
+  const bucket = local.bucket('lake');
+  const page = await local.s3?.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'inventory/' }));
+  const lines: string[] = [];
+  for (const o of page?.Contents ?? []) {
+    expect(o.Key).toMatch(/^inventory\/year=\d{4}\/month=\d{2}\/day=\d{2}\/hour=\d{2}\/laminar-local-store-inventory-1-\d{4}(-\d{2}){5}-[0-9a-f-]{36}$/);
+    const body = await local.s3?.client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }));
+    lines.push(...((await body?.Body?.transformToString()) ?? '').split('\n').filter(Boolean));
+  }
+  return lines;
+}
+
+describe('store-inventory → Firehose → S3', () => {
+  it('delivers exactly the seeded records as JSON Lines in Firehose’s layout, retrying the entries Firehose refused', async () => {
+    const before = new Set(await deliveredLines());
+    // Every 7th record is refused on its first attempt: only those are sent again.
+    const seen = new Set<string>();
+    local.firehose?.injectFailures((_stream, record) => {
+      const text = record.toString();
+      if (seen.has(text) || text.length % 7 !== 0) return undefined;
+      seen.add(text);
+      return { code: 'ServiceUnavailableException', message: 'Slow down.' };
+    });
+    const res = await local.invoke('store-inventory', { stores: 6, recordsPerStore: 150, seed: 11, at });
+    expect(res.error).toBeUndefined();
+    const result = res.result as RunResult;
+    expect(seen.size).toBeGreaterThan(0);
+    expect(result).toMatchObject({ generated: 900, delivered: 900, failed: 0 });
+    expect(result.calls).toBe(3);
+
+    const expected = [...generateInventory({ stores: 6, recordsPerStore: 150, seed: 11, at: new Date(at) })].map((r) => JSON.stringify(r));
+    const lines = (await deliveredLines()).filter((l) => !before.has(l));
+    expect(lines.sort()).toEqual(expected.sort());
+  });
+
+  it('reports records Firehose keeps refusing, by id, and fails the invocation; the others are delivered', async () => {
+    local.firehose?.injectFailures((_stream, record) => (record.toString().includes('"store_id":"S0002"') ? { code: 'InternalFailure', message: 'broken' } : undefined));
+    const res = await local.invoke('store-inventory', { stores: 3, recordsPerStore: 10, seed: 5, at });
+    expect(res.error?.errorType).toBe('DeliveryIncompleteError');
+    expect(res.error?.errorMessage).toMatch(/^10 of 30 records were not delivered to laminar-local-store-inventory \(InternalFailure ×10\)/);
+    const stats = local.firehose?.stats()['laminar-local-store-inventory'];
+    expect(stats?.failed).toBeGreaterThanOrEqual(40);
+  });
+
+  it('refuses a run beyond its bounds with the reason, sending nothing', async () => {
+    const calls = local.firehose?.stats()['laminar-local-store-inventory']?.calls;
+    const res = await local.invoke('store-inventory', { stores: 0 });
+    expect(res.error?.errorType).toBe('InputValidationError');
+    expect(local.firehose?.stats()['laminar-local-store-inventory']?.calls).toBe(calls);
+  });
+});
