@@ -21,6 +21,7 @@ export type Command =
   | { command: 'dlq-list'; functionName: string | undefined; json: boolean }
   | { command: 'dlq-replay'; functionName: string; messageId: string; json: boolean }
   | { command: 'queue-list'; queue: string | undefined; json: boolean }
+  | { command: 'docs'; check: boolean }
   | { command: 'help' };
 
 export class UsageError extends Error {
@@ -54,6 +55,8 @@ export const USAGE = `Usage:
       success the message leaves the DLQ.
   laminar queue list [<queue>] [--json]
       The declared queues (queues/<name>.ts) and DLQs with their depth; with a name, its messages.
+  laminar docs [--check]
+      Rewrites README.md's function table from the specs; --check only fails (exit 1) when it is stale.
 
 Environment:
   LAMINAR_S3_ENDPOINT / AWS_ENDPOINT_URL_S3               use this S3 endpoint ("aws" = AWS itself) instead of the embedded one
@@ -119,6 +122,11 @@ export function parseCli(argv: string[]): Command {
         retryDelayScale,
       };
     }
+    if (command === 'docs') {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { check: { type: 'boolean', default: false } } });
+      if (positionals.length) throw new UsageError(`unexpected arguments: ${positionals.join(' ')}`);
+      return { command: 'docs', check: values.check };
+    }
     if (command === 'dlq' || command === 'queue') {
       const { values, positionals } = parseArgs({
         args: rest,
@@ -149,7 +157,7 @@ export function parseCli(argv: string[]): Command {
     // parseArgs' own messages name the bad option; keep them, under our error type.
     throw new UsageError((err as Error).message);
   }
-  throw new UsageError(`unknown command "${command}" (commands: invoke, dev, dlq, queue)`);
+  throw new UsageError(`unknown command "${command}" (commands: invoke, dev, dlq, queue, docs)`);
 }
 
 /** "1/60", "0.5", "0": how much of Lambda's retry wait to keep. */

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { findRoot } from '@laminar/spec';
+import { findRoot, loadAllSpecs, withFunctionsTable } from '@laminar/spec';
 import { type Command, UsageError } from './args.ts';
 import { UnknownFunctionError } from './invoker.ts';
 import { prefixedOutput } from './output.ts';
@@ -36,6 +36,26 @@ export async function runCommand(cmd: Command, io: Io): Promise<number> {
   if (cmd.command === 'dlq-list') return dlqListCommand(cmd, io);
   if (cmd.command === 'dlq-replay') return dlqReplayCommand(cmd, io);
   if (cmd.command === 'queue-list') return queueListCommand(cmd, io);
+  if (cmd.command === 'docs') return docsCommand(cmd, io);
+  return 0;
+}
+
+/** README's function table, regenerated from the specs (or checked, in CI). */
+async function docsCommand(cmd: Extract<Command, { command: 'docs' }>, io: Io): Promise<number> {
+  const root = findRoot(io.cwd);
+  const path = join(root, 'README.md');
+  const current = readFileSync(path, 'utf8');
+  const next = withFunctionsTable(current, (await loadAllSpecs(root)).map((l) => l.spec));
+  if (next === current) {
+    io.stdout.write('README.md: the function table matches the specs\n');
+    return 0;
+  }
+  if (cmd.check) {
+    io.stderr.write('README.md: the function table is stale; run pnpm readme\n');
+    return 1;
+  }
+  writeFileSync(path, next);
+  io.stdout.write('README.md: function table rewritten from the specs\n');
   return 0;
 }
 

@@ -4,3 +4,4 @@ export * from './load.ts';
 export * from './layer.ts';
 export * from './queue.ts';
 export * from './naming.ts';
+export * from './describe.ts';

@@ -51,7 +51,8 @@ describe('CLI arguments', () => {
   });
 
   it('refuses what it does not understand, saying what', () => {
-    expect(() => parseCli(['deploy'])).toThrow(new UsageError('unknown command "deploy" (commands: invoke, dev, dlq, queue)'));
+    expect(() => parseCli(['deploy'])).toThrow(new UsageError('unknown command "deploy" (commands: invoke, dev, dlq, queue, docs)'));
+    expect(parseCli(['docs', '--check'])).toEqual({ command: 'docs', check: true });
     expect(() => parseCli(['invoke'])).toThrow(/needs a function name/);
     expect(() => parseCli(['invoke', 'f', '--evnt', 'x'])).toThrow(UsageError);
     expect(() => parseCli(['invoke', 'f', '--evnt', 'x'])).toThrow(/--evnt/);
