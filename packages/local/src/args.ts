@@ -17,6 +17,10 @@ export type Command =
       duplicateEvents: boolean;
       /** Local async retry wait = Lambda's × this; undefined: LAMINAR_RETRY_DELAY_SCALE or 1/60. */
       retryDelayScale: number | undefined;
+      /** Serve the web console while the runner stays up (not with --once alone). */
+      console: boolean;
+      /** Its loopback port (0: any); undefined: LAMINAR_CONSOLE_PORT or 4600. */
+      consolePort: number | undefined;
     }
   | { command: 'dlq-list'; functionName: string | undefined; json: boolean }
   | { command: 'dlq-replay'; functionName: string; messageId: string; json: boolean }
@@ -36,7 +40,7 @@ export const USAGE = `Usage:
       --json    print only {requestId, result|error, report} on stdout (logs go to stderr)
       --live    no fixture server: the function fetches the URLs of its spec (the internet)
   laminar dev [--once] [--speed N] [--keep|--watch] [--live] [--fresh] [--scenario <name>]...
-              [--duplicate-events] [--retry-delay-scale X]
+              [--duplicate-events] [--retry-delay-scale X] [--console-port N] [--no-console]
       Starts the emulators the functions need, runs each scenario (seed, invoke, check), then fires
       every scheduled function once and keeps firing them on their schedules until Ctrl-C.
       --once            fire each schedule once, print the summary and exit
@@ -47,6 +51,8 @@ export const USAGE = `Usage:
       --scenario        run only these scenarios (default: all whose functions exist)
       --duplicate-events  deliver every S3 event twice (EventBridge delivers at least once): shows idempotency
       --retry-delay-scale X  async retry waits are Lambda's (1 and 2 min) × X (default 1/60: 1 s and 2 s; 1 = real)
+      --console-port N  the web console's loopback port (default LAMINAR_CONSOLE_PORT, else 4600; 0 = any)
+      --no-console      no web console (it is served whenever the runner stays up: without --once, or with --keep)
   laminar dlq list [<function>] [--json]
       What failed: each message of the functions' on-failure queues (laminar-local-<function>-dlq)
       with when, why (the error), after how many attempts and the original event.
@@ -100,6 +106,8 @@ export function parseCli(argv: string[]): Command {
           fresh: { type: 'boolean', default: false },
           'duplicate-events': { type: 'boolean', default: false },
           'retry-delay-scale': { type: 'string' },
+          'no-console': { type: 'boolean', default: false },
+          'console-port': { type: 'string' },
           help: { type: 'boolean', short: 'h', default: false },
         },
       });
@@ -110,6 +118,10 @@ export function parseCli(argv: string[]): Command {
       const speed = values.speed === undefined ? 1 : Number(values.speed);
       if (!Number.isFinite(speed) || speed <= 0) throw new UsageError(`--speed wants a positive number, got "${values.speed}"`);
       if (values.once && values.speed !== undefined) throw new UsageError('--speed has no effect with --once (each schedule fires once, now)');
+      const consolePort = values['console-port'] === undefined ? undefined : Number(values['console-port']);
+      if (consolePort !== undefined && (!Number.isInteger(consolePort) || consolePort < 0 || consolePort > 65535)) {
+        throw new UsageError(`--console-port wants a port number, got "${values['console-port']}"`);
+      }
       return {
         command: 'dev',
         keep: values.keep || values.watch,
@@ -120,6 +132,8 @@ export function parseCli(argv: string[]): Command {
         fresh: values.fresh,
         duplicateEvents: values['duplicate-events'],
         retryDelayScale,
+        console: !values['no-console'],
+        consolePort,
       };
     }
     if (command === 'docs') {

@@ -8,6 +8,7 @@ import { formatReport } from './report.ts';
 import type { AsyncOutcome } from './async.ts';
 import { describeDestinationMessage, dlqListCommand, dlqReplayCommand, queueListCommand, queuesDirectory } from './queue-commands.ts';
 import { clearQueueDirectory } from './queues.ts';
+import { startConsole } from './console/server.ts';
 import { pipelineStages } from './pipeline-summary.ts';
 import { type Local, MissingBuildError, resolveS3Target, startLocal } from './runner.ts';
 import { ScheduleExpressionError } from './schedule.ts';
@@ -153,9 +154,12 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
   io.onInterrupt(() => local.stop());
   const stop = new AbortController();
   void io.interrupted.then(() => stop.abort());
+  // The console serves while the runner stays up; a --once run ends before anyone could look.
+  const web = cmd.console && (cmd.keep || !cmd.once) ? await startConsole(local, { port: consolePort(cmd.consolePort, io.env), graphSvg: graphRenderer(root) }) : undefined;
   try {
     const entries = scheduleEntries(local.specs);
     printHeader(local, entries, say);
+    if (web) say(`  console: ${web.url}`);
     if (freshS3 && local.dynamodb?.embedded) {
       // Idempotency records name objects of the S3 just wiped: kept, a new upload of the same bytes
       // would "replay" outputs that no longer exist. Dedup and ledger tables are kept.
@@ -285,8 +289,27 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
     unsubscribe();
     return ok ? 0 : 1;
   } finally {
+    await web?.stop();
     await local.stop();
   }
+}
+
+/** LAMINAR_CONSOLE_PORT, else 4600: a stable URL to keep open across runs. */
+function consolePort(explicit: number | undefined, env: NodeJS.ProcessEnv): number {
+  if (explicit !== undefined) return explicit;
+  const raw = env.LAMINAR_CONSOLE_PORT;
+  if (raw === undefined || raw.trim() === '') return 4600;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`LAMINAR_CONSOLE_PORT="${raw}" is not a port number`);
+  return port;
+}
+
+/** The architecture graph from the specs, rendered by @laminar/graph when it is installed. */
+function graphRenderer(root: string): () => Promise<string | undefined> {
+  return async () => {
+    const path = join(root, 'docs', 'architecture.svg');
+    return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+  };
 }
 
 const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');

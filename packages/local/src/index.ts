@@ -12,3 +12,5 @@ export * from './task-root.ts';
 export { scenarios } from './scenarios/index.ts';
 export type { Scenario, ScenarioContext, ScenarioResult } from './scenarios/index.ts';
 export * from './kafka-source.ts';
+export * from './console/server.ts';
+export * from './console/state.ts';

@@ -94,6 +94,12 @@ export interface InvokeResult {
   logs: LogLine[];
 }
 
+/** An invocation as the console lists it: the result, and when it ran. */
+export interface InvocationRecord extends InvokeResult {
+  startedAt: string;
+  finishedAt: string;
+}
+
 /** Lambda's limit for a synchronous request payload. */
 const MAX_REQUEST_BYTES = 6_291_456;
 
@@ -150,7 +156,25 @@ export class Invoker {
     return [...pool.idle, ...pool.busy].map((e) => ({ pid: e.pid, state: e.state }));
   }
 
+  private readonly listeners = new Set<(record: InvocationRecord) => void>();
+
+  /** Calls `listener` with every invocation that ran (failed ones included) from now on; returns the unsubscribe. */
+  onInvocation(listener: (record: InvocationRecord) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   async invoke(functionName: string, event: unknown, options: InvokeOptions = {}): Promise<InvokeResult> {
+    const startedAt = new Date().toISOString();
+    const result = await this.run(functionName, event, options);
+    if (this.listeners.size > 0) {
+      const record: InvocationRecord = { ...result, startedAt, finishedAt: new Date().toISOString() };
+      for (const l of this.listeners) l(record);
+    }
+    return result;
+  }
+
+  private async run(functionName: string, event: unknown, options: InvokeOptions): Promise<InvokeResult> {
     if (this.stopped) throw new Error('the invoker is stopped');
     const pool = this.pools.get(functionName);
     if (!pool) throw new UnknownFunctionError(functionName, this.functionNames());

@@ -15,7 +15,7 @@ describe('CLI arguments', () => {
   });
 
   it('parses dev; --watch is --keep', () => {
-    const defaults = { command: 'dev', keep: false, scenarios: [], once: false, speed: 1, live: false, fresh: false, duplicateEvents: false, retryDelayScale: undefined };
+    const defaults = { command: 'dev', keep: false, scenarios: [], once: false, speed: 1, live: false, fresh: false, duplicateEvents: false, retryDelayScale: undefined, console: true, consolePort: undefined };
     expect(parseCli(['dev'])).toEqual(defaults);
     expect(parseCli(['dev', '--watch'])).toEqual({ ...defaults, keep: true });
     expect(parseCli(['dev', '--keep', '--scenario', 'a', '--scenario', 'b'])).toEqual({ ...defaults, keep: true, scenarios: ['a', 'b'] });

@@ -1,0 +1,254 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { DestinationRecord } from '../async.ts';
+import type { Local } from '../runner.ts';
+import { consolePage } from './page.ts';
+import { type ConsoleEvent, ConsoleState } from './state.ts';
+
+export interface ConsoleOptions {
+  /** Loopback port; 0 picks a free one. */
+  port?: number;
+  /** The architecture graph as SVG, when one can be rendered from the specs. */
+  graphSvg?: () => Promise<string | undefined>;
+  /** How often queue depths are compared (ms). */
+  queuePollMs?: number;
+}
+
+export interface ConsoleServer {
+  url: string;
+  state: ConsoleState;
+  stop(): Promise<void>;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The local console: one page on loopback, its JSON API and a server-sent event stream of
+ * invocations, statistics and queue changes. Requests must come from the console itself: the Host
+ * must be loopback (no DNS rebinding) and changes need a same-origin JSON POST (no CSRF from other
+ * pages the browser has open).
+ */
+export async function startConsole(local: Local, options: ConsoleOptions = {}): Promise<ConsoleServer> {
+  const state = new ConsoleState(
+    local.specs.map((s) => s.spec.name),
+    local.queues,
+  );
+  const unsubscribe = local.invoker.onInvocation((r) => state.record(r));
+  const streams = new Set<ServerResponse>();
+  const send = (res: ServerResponse, e: ConsoleEvent) => res.write(`event: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`);
+  state.subscribe((e) => {
+    for (const res of streams) send(res, e);
+  });
+  // Queues change from several places (async destinations, S3 rules, replays): compare depths.
+  let signature = '';
+  const poll = setInterval(() => {
+    const next = local.queues
+      .all()
+      .map((q) => `${q.name}:${q.depth}`)
+      .join(',');
+    if (next !== signature) {
+      signature = next;
+      state.queuesChanged();
+    }
+  }, options.queuePollMs ?? 500);
+  poll.unref();
+  // Keeps proxies and the browser from dropping an idle stream.
+  const heartbeat = setInterval(() => {
+    for (const res of streams) res.write(': keep-alive\n\n');
+  }, 15_000);
+  heartbeat.unref();
+
+  let origin = '';
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      const status = err instanceof HttpError ? err.status : 500;
+      if (!res.headersSent) res.writeHead(status, { 'content-type': JSON_TYPE });
+      res.end(JSON.stringify({ error: (err as Error).message }));
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const host = req.headers.host ?? '';
+    if (!/^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(host)) throw new HttpError(403, `host ${host} is not the loopback console`);
+    const url = new URL(req.url ?? '/', origin);
+    const path = url.pathname;
+    if (req.method === 'POST') {
+      if (req.headers.origin !== undefined && req.headers.origin !== origin) throw new HttpError(403, 'cross-origin request refused');
+      if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) throw new HttpError(415, 'POST bodies are application/json');
+    } else if (req.method !== 'GET' && req.method !== 'HEAD') {
+      throw new HttpError(405, `${req.method} is not allowed`);
+    }
+
+    if (req.method === 'GET' && path === '/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': "default-src 'self'; style-src 'unsafe-inline' 'self'; script-src 'unsafe-inline' 'self'; img-src 'self' data:" });
+      res.end(consolePage());
+      return;
+    }
+    if (req.method === 'GET' && path === '/api/state') return json(res, snapshot());
+    if (req.method === 'GET' && path === '/api/events') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      res.write('retry: 1000\n\n');
+      streams.add(res);
+      req.on('close', () => streams.delete(res));
+      return;
+    }
+    if (req.method === 'GET' && path === '/api/graph.svg') {
+      const svg = await options.graphSvg?.();
+      if (!svg) throw new HttpError(404, 'no graph renderer');
+      res.writeHead(200, { 'content-type': 'image/svg+xml', 'cache-control': 'no-store' });
+      res.end(svg);
+      return;
+    }
+    let m = /^\/api\/invocations\/([^/]+)$/.exec(path);
+    if (req.method === 'GET' && m) {
+      const inv = state.invocation(decodeURIComponent(m[1] as string));
+      if (!inv) throw new HttpError(404, 'no such invocation (the console keeps the latest 500)');
+      return json(res, inv);
+    }
+    m = /^\/api\/functions\/([^/]+)\/invoke$/.exec(path);
+    if (req.method === 'POST' && m) {
+      const name = decodeURIComponent(m[1] as string);
+      const event = await body(req);
+      const r = await local.invoke(name, event, { invocationType: 'RequestResponse' });
+      return json(res, { requestId: r.requestId, result: r.result ?? null, error: r.error ?? null });
+    }
+    m = /^\/api\/queues\/([^/]+)\/messages\/([^/]+)\/replay$/.exec(path);
+    if (req.method === 'POST' && m) return json(res, await replay(decodeURIComponent(m[1] as string), decodeURIComponent(m[2] as string)));
+    m = /^\/api\/s3\/([^/]+)$/.exec(path);
+    if (req.method === 'GET' && m) return json(res, await list(decodeURIComponent(m[1] as string), url.searchParams));
+    m = /^\/api\/s3\/([^/]+)\/object$/.exec(path);
+    if (req.method === 'GET' && m) return download(res, decodeURIComponent(m[1] as string), url.searchParams.get('key') ?? '');
+    throw new HttpError(404, `nothing at ${path}`);
+  }
+
+  function snapshot() {
+    return {
+      services: local.services,
+      functions: local.specs.map(({ spec }) => ({
+        name: spec.name,
+        description: spec.description,
+        memoryMb: spec.memoryMb,
+        timeoutS: spec.timeoutS,
+        architecture: spec.architecture,
+        triggers: spec.triggers,
+      })),
+      buckets: local.buckets,
+      invocations: state.invocations(),
+      stats: state.stats(),
+      queues: state.queueViews(),
+    };
+  }
+
+  async function replay(queueName: string, messageId: string) {
+    const queue = local.queues.get(queueName);
+    if (!queue) throw new HttpError(404, `no queue ${queueName}`);
+    const message = queue.messages().find((x) => x.messageId === messageId);
+    if (!message) throw new HttpError(404, `no message ${messageId} in ${queueName} (already replayed?)`);
+    const record = message.body as Partial<DestinationRecord>;
+    if (typeof record !== 'object' || record === null || !('requestPayload' in record)) {
+      throw new HttpError(400, 'this message holds no event to replay (a Kafka batch is re-read from its topic by offset)');
+    }
+    if (queue.kind !== 'dlq') throw new HttpError(400, `${queueName} is not a DLQ`);
+    const r = await local.invoke(queue.owner, record.requestPayload, { invocationType: 'RequestResponse', trigger: { kind: 'replay', queue: queueName, messageId } });
+    if (!r.error) queue.delete(messageId);
+    state.queuesChanged();
+    return { replayed: !r.error, requestId: r.requestId, error: r.error ?? null, result: r.result ?? null };
+  }
+
+  function realBucket(name: string): string {
+    if (!Object.values(local.buckets).includes(name)) throw new HttpError(404, `no local bucket ${name}`);
+    if (!local.s3) throw new HttpError(404, 'no S3');
+    return name;
+  }
+
+  async function list(bucket: string, params: URLSearchParams) {
+    const out = await local.s3?.client.send(
+      new ListObjectsV2Command({
+        Bucket: realBucket(bucket),
+        Prefix: params.get('prefix') ?? '',
+        Delimiter: '/',
+        MaxKeys: 200,
+        ContinuationToken: params.get('token') || undefined,
+      }),
+    );
+    return {
+      bucket,
+      prefix: params.get('prefix') ?? '',
+      folders: (out?.CommonPrefixes ?? []).map((p) => p.Prefix as string),
+      objects: (out?.Contents ?? []).map((o) => ({ key: o.Key as string, size: o.Size ?? 0, lastModified: o.LastModified?.toISOString() ?? null })),
+      next: out?.NextContinuationToken ?? null,
+    };
+  }
+
+  async function download(res: ServerResponse, bucket: string, key: string): Promise<void> {
+    if (!key) throw new HttpError(400, 'key= is required');
+    const client = local.s3?.client;
+    if (!client) throw new HttpError(404, 'no S3');
+    const out = await client.send(new GetObjectCommand({ Bucket: realBucket(bucket), Key: key }));
+    const name = key.split('/').pop() || 'object';
+    res.writeHead(200, {
+      'content-type': out.ContentType ?? 'application/octet-stream',
+      ...(out.ContentLength !== undefined ? { 'content-length': out.ContentLength } : {}),
+      'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(name)}`,
+    });
+    (out.Body as Readable).pipe(res);
+  }
+
+  server.listen(options.port ?? 0, '127.0.0.1');
+  try {
+    await once(server, 'listening');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !options.port) throw err;
+    // The usual port is taken (another dev session): any free one will do.
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+  }
+  const { port } = server.address() as AddressInfo;
+  origin = `http://127.0.0.1:${port}`;
+
+  return {
+    url: `${origin}/`,
+    state,
+    async stop() {
+      unsubscribe();
+      clearInterval(poll);
+      clearInterval(heartbeat);
+      for (const res of streams) res.end();
+      streams.clear();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function json(res: ServerResponse, value: unknown): void {
+  res.writeHead(200, { 'content-type': JSON_TYPE, 'cache-control': 'no-store' });
+  res.end(JSON.stringify(value));
+}
+
+async function body(req: IncomingMessage): Promise<unknown> {
+  let text = '';
+  for await (const chunk of req) {
+    text += chunk;
+    if (text.length > 6_291_456) throw new HttpError(413, 'the event is over Lambda’s 6 MB limit');
+  }
+  if (!text.trim()) return {};
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new HttpError(400, `the event is not JSON: ${(err as Error).message}`);
+  }
+}
+

@@ -1,0 +1,181 @@
+import type { InvocationRecord, InvocationTrigger } from '../invoker.ts';
+import { describeDestinationMessage } from '../queue-commands.ts';
+import type { LocalQueues } from '../queues.ts';
+
+/** One invocation as the console lists it (logs fetched separately: they can be long). */
+export interface InvocationView {
+  id: string;
+  requestId: string;
+  functionName: string;
+  trigger: string;
+  invocationType: string;
+  attempt: number;
+  cold: boolean;
+  durationMs: number;
+  billedMs: number;
+  initDurationMs: number | undefined;
+  memorySizeMb: number;
+  maxMemoryUsedMb: number;
+  outcome: 'ok' | 'error' | 'timeout';
+  error: string | undefined;
+  startedAt: string;
+  finishedAt: string;
+  logLines: number;
+}
+
+export interface FunctionStats {
+  functionName: string;
+  invocations: number;
+  errors: number;
+  coldStarts: number;
+  coldShare: number;
+  p50Ms: number | undefined;
+  p95Ms: number | undefined;
+  maxMemoryUsedMb: number;
+  billedGbSeconds: number;
+}
+
+export interface QueueView {
+  name: string;
+  kind: string;
+  owner: string;
+  depth: number;
+  messages: { messageId: string; sentAt: string; lines: string[]; replayable: boolean }[];
+}
+
+export type ConsoleEvent =
+  | { type: 'invocation'; data: InvocationView }
+  | { type: 'stats'; data: FunctionStats[] }
+  | { type: 'queues'; data: QueueView[] };
+
+export function describeTrigger(t: InvocationTrigger | undefined, invocationType: string): string {
+  if (!t) return invocationType === 'Event' ? 'async invoke' : 'invoke';
+  switch (t.kind) {
+    case 'schedule':
+      return `schedule ${t.expression}`;
+    case 's3':
+      return `s3 ${t.detailType} ${t.key}`;
+    case 'replay':
+      return `replay from ${t.queue}`;
+    case 'kafka':
+      return `kafka batch ${t.batch} (${t.records} records)`;
+  }
+}
+
+/** Nearest-rank percentile of sorted values. */
+export function percentile(sorted: readonly number[], p: number): number | undefined {
+  if (sorted.length === 0) return undefined;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/**
+ * What the console shows, fed by the invoker: the latest invocations with their logs, per-function
+ * statistics and the queues. Listeners get each change as it happens (server-sent events).
+ */
+export class ConsoleState {
+  readonly #records: InvocationRecord[] = [];
+  readonly #durations = new Map<string, number[]>();
+  readonly #listeners = new Set<(e: ConsoleEvent) => void>();
+  readonly #stats = new Map<string, FunctionStats>();
+  readonly #max: number;
+
+  constructor(
+    readonly functions: string[],
+    private readonly queues: LocalQueues,
+    options: { maxInvocations?: number } = {},
+  ) {
+    this.#max = options.maxInvocations ?? 500;
+    for (const f of functions) this.#stats.set(f, emptyStats(f));
+  }
+
+  subscribe(listener: (e: ConsoleEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  record(r: InvocationRecord): void {
+    this.#records.push(r);
+    if (this.#records.length > this.#max) this.#records.shift();
+    const s = this.#stats.get(r.functionName) ?? emptyStats(r.functionName);
+    s.invocations++;
+    if (r.error) s.errors++;
+    if (r.report.cold) s.coldStarts++;
+    s.coldShare = s.coldStarts / s.invocations;
+    s.maxMemoryUsedMb = Math.max(s.maxMemoryUsedMb, r.report.maxMemoryUsedMb);
+    s.billedGbSeconds += (r.report.billedMs / 1000) * (r.report.memorySizeMb / 1024);
+    const durations = this.#durations.get(r.functionName) ?? [];
+    // Sorted insertion keeps percentiles cheap for the few thousand invocations of a dev session.
+    const i = durations.findIndex((d) => d > r.report.durationMs);
+    durations.splice(i < 0 ? durations.length : i, 0, r.report.durationMs);
+    this.#durations.set(r.functionName, durations);
+    s.p50Ms = percentile(durations, 50);
+    s.p95Ms = percentile(durations, 95);
+    this.#stats.set(r.functionName, s);
+    this.#emit({ type: 'invocation', data: viewOf(r) });
+    this.#emit({ type: 'stats', data: this.stats() });
+  }
+
+  invocations(): InvocationView[] {
+    return this.#records.map(viewOf);
+  }
+
+  invocation(id: string): (InvocationView & { logs: InvocationRecord['logs']; result: unknown }) | undefined {
+    const r = this.#records.find((x) => viewOf(x).id === id);
+    return r ? { ...viewOf(r), logs: r.logs, result: r.error ?? r.result ?? null } : undefined;
+  }
+
+  stats(): FunctionStats[] {
+    return [...this.#stats.values()].sort((a, b) => a.functionName.localeCompare(b.functionName));
+  }
+
+  queueViews(): QueueView[] {
+    return this.queues.all().map((q) => ({
+      name: q.name,
+      kind: q.kind,
+      owner: q.owner,
+      depth: q.depth,
+      messages: q.messages().map((m) => ({
+        messageId: m.messageId,
+        sentAt: m.sentAt,
+        lines: describeDestinationMessage(m),
+        replayable: typeof m.body === 'object' && m.body !== null && 'requestPayload' in m.body,
+      })),
+    }));
+  }
+
+  /** Tells listeners about the queues (the server calls it when their depths change). */
+  queuesChanged(): void {
+    this.#emit({ type: 'queues', data: this.queueViews() });
+  }
+
+  #emit(e: ConsoleEvent): void {
+    for (const l of this.#listeners) l(e);
+  }
+}
+
+function emptyStats(functionName: string): FunctionStats {
+  return { functionName, invocations: 0, errors: 0, coldStarts: 0, coldShare: 0, p50Ms: undefined, p95Ms: undefined, maxMemoryUsedMb: 0, billedGbSeconds: 0 };
+}
+
+export function viewOf(r: InvocationRecord): InvocationView {
+  const outcome = r.report.status === 'timeout' ? 'timeout' : r.error ? 'error' : 'ok';
+  return {
+    id: `${r.requestId}#${r.attempt ?? 1}`,
+    requestId: r.requestId,
+    functionName: r.functionName,
+    trigger: describeTrigger(r.trigger, r.invocationType),
+    invocationType: r.invocationType,
+    attempt: r.attempt ?? 1,
+    cold: r.report.cold,
+    durationMs: r.report.durationMs,
+    billedMs: r.report.billedMs,
+    initDurationMs: r.report.initDurationMs,
+    memorySizeMb: r.report.memorySizeMb,
+    maxMemoryUsedMb: r.report.maxMemoryUsedMb,
+    outcome,
+    error: r.error ? `${r.error.errorType}: ${r.error.errorMessage}` : undefined,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    logLines: r.logs.length,
+  };
+}

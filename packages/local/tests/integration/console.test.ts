@@ -1,0 +1,106 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConsoleServer, startConsole } from '../../src/console/server.ts';
+import { type Local, startLocal } from '../../src/runner.ts';
+import { eventsRoot } from './events-root.ts';
+
+// Debian's Chromium (apt-get install chromium): .ci/run installs it. Without it the test fails in
+// CI and is skipped on a laptop, saying why.
+const CHROMIUM = process.env.LAMINAR_CHROMIUM ?? '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI) throw new Error(`${CHROMIUM} is missing: the console's browser test needs Chromium (apt-get install chromium)`);
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+
+let root: Awaited<ReturnType<typeof eventsRoot>>;
+let local: Local;
+let web: ConsoleServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!haveChromium) return;
+  root = await eventsRoot();
+  local = await startLocal({ root: root.dir, env: {}, queuesDirectory: false, retryDelayScale: 0.001 });
+  web = await startConsole(local, { port: 0, queuePollMs: 100 });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+});
+afterAll(async () => {
+  await browser?.close();
+  await web?.stop();
+  await local?.stop();
+  root?.remove();
+});
+
+const put = (key: string, body = 'order_id\n1\n') => local.s3?.client.send(new PutObjectCommand({ Bucket: local.bucket('lake'), Key: key, Body: body }));
+
+describe.skipIf(!haveChromium)('the local console in Chromium', () => {
+  it('shows invocations live, replays a DLQ message with a click, browses S3 — and saves a screenshot', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(web.url);
+    await expect.poll(() => page.locator('#live').textContent()).toBe('live');
+
+    // An upload fans out to both functions; their invocations appear without a reload.
+    await put('in/orders.csv');
+    await page.locator('#inv-rows tr[data-function="validator"]').first().waitFor();
+    await page.locator('#inv-rows tr[data-function="auditor"]').first().waitFor();
+    expect(await page.locator('#fn-rows tr[data-function="validator"] td').first().textContent()).toBe('1');
+
+    // An invocation triggered from the test through the console's API appears too, with its logs.
+    const invoked = await page.evaluate(async () => {
+      const res = await fetch('/api/functions/auditor/invoke', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'from-the-test' }) });
+      return res.json();
+    });
+    const row = page.locator(`#inv-rows tr[data-id="${invoked.requestId}#1"]`);
+    await row.waitFor();
+    expect(await row.textContent()).toContain('invoke');
+    await row.click();
+    await expect.poll(() => page.locator('#inv-detail h3').textContent()).toContain(invoked.requestId);
+
+    // A poison file fails its attempts and lands in the DLQ; once it is gone, Replay heals it.
+    await put('in/poison.csv');
+    const replay = page.locator('#q-body [data-queue="laminar-local-validator-dlq"] button');
+    await replay.waitFor();
+    expect(await page.locator('#q-body [data-queue="laminar-local-validator-dlq"] pre').textContent()).toContain('PoisonError: not a CSV: in/poison.csv');
+    await local.s3?.client.send(new DeleteObjectCommand({ Bucket: local.bucket('lake'), Key: 'in/poison.csv' }));
+    await replay.click();
+    await expect.poll(() => page.locator('#q-body [data-queue="laminar-local-validator-dlq"] h3').textContent()).toContain('0 messages');
+    await page.locator('#inv-rows tr[data-function="validator"]', { hasText: 'replay from laminar-local-validator-dlq' }).waitFor();
+    expect(local.queues.get('laminar-local-validator-dlq')?.depth).toBe(0);
+
+    // The S3 browser lists the bucket's folders and objects, with download links.
+    await page.selectOption('#s3-bucket', 'laminar-local-lake');
+    await page.locator('#s3-rows button', { hasText: 'in/' }).click();
+    const link = page.locator('#s3-rows a', { hasText: 'orders.csv' });
+    await link.waitFor();
+    const download = await page.evaluate(async (href) => (await fetch(href)).text(), await link.getAttribute('href'));
+    expect(download).toBe('order_id\n1\n');
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'console.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('refuses requests that do not come from the console itself', async () => {
+    const foreign = await fetch(`${web.url}api/functions/auditor/invoke`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://evil.example' }, body: '{}' });
+    expect(foreign.status).toBe(403);
+    const form = await fetch(`${web.url}api/functions/auditor/invoke`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
+    expect(form.status).toBe(415);
+    // fetch will not send a Host of its choosing; a DNS-rebound page would.
+    const rebound = await new Promise<number | undefined>((resolve, reject) => {
+      const req = request(`${web.url}api/state`, { headers: { host: 'evil.example' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(rebound).toBe(403);
+  });
+});
