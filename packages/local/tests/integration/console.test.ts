@@ -54,7 +54,7 @@ describe.skipIf(!haveChromium)('the local console in Chromium', () => {
     // An invocation triggered from the test through the console's API appears too, with its logs.
     const invoked = await page.evaluate(async () => {
       const res = await fetch('/api/functions/auditor/invoke', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'from-the-test' }) });
-      return res.json();
+      return (await res.json()) as { requestId: string };
     });
     const row = page.locator(`#inv-rows tr[data-id="${invoked.requestId}#1"]`);
     await row.waitFor();
@@ -78,7 +78,7 @@ describe.skipIf(!haveChromium)('the local console in Chromium', () => {
     await page.locator('#s3-rows button', { hasText: 'in/' }).click();
     const link = page.locator('#s3-rows a', { hasText: 'orders.csv' });
     await link.waitFor();
-    const download = await page.evaluate(async (href) => (await fetch(href)).text(), await link.getAttribute('href'));
+    const download = await page.evaluate(async (href) => (await fetch(href)).text(), (await link.getAttribute('href')) ?? '');
     expect(download).toBe('order_id\n1\n');
 
     mkdirSync(ARTIFACTS, { recursive: true });
