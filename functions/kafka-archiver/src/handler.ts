@@ -8,7 +8,7 @@ export type { ArchiveResult };
 
 export const handler = defineHandler({
   config: configSchema,
-  init: ({ config }) => ({ s3: createS3Client(s3OptionsFromEnv(config)) }),
+  init: ({ config, tracer }) => ({ s3: tracer.captureAWSv3Client(createS3Client(s3OptionsFromEnv(config))) }),
   handle: async (event: unknown, { config, deps, lambda, deadline, logger, metrics }): Promise<ArchiveResult> => {
     // Not a Kafka batch: InputValidationError. The mapping retries it and then sends it to the
     // on-failure destination, with this reason in the function's log.

@@ -8,7 +8,7 @@ export type { RecordResult };
 
 export const handler = defineHandler({
   config: configSchema,
-  init: ({ config }) => ({ db: DynamoDBDocumentClient.from(createDynamoDBClient(dynamoOptionsFromEnv(config))) }),
+  init: ({ config, tracer }) => ({ db: DynamoDBDocumentClient.from(tracer.captureAWSv3Client(createDynamoDBClient(dynamoOptionsFromEnv(config)))) }),
   handle: async (event: unknown, { config, deps, lambda, deadline, logger, metrics }): Promise<RecordResult> => {
     // A shape that is not an S3 object event is an InputValidationError: async retries cannot help,
     // so it goes to the DLQ with the reason instead of being recorded as something it is not.

@@ -8,7 +8,7 @@ export type { ManifestResult };
 
 export const handler = defineHandler({
   config: configSchema,
-  init: ({ config }) => ({ s3: createS3Client(s3OptionsFromEnv(config)), schema: inputSchema(config) }),
+  init: ({ config, tracer }) => ({ s3: tracer.captureAWSv3Client(createS3Client(s3OptionsFromEnv(config))), schema: inputSchema(config) }),
   handle: async (event: unknown, { deps, lambda, deadline, logger, metrics }): Promise<ManifestResult> => {
     const input = parseInput(deps.schema, event);
     logger.appendKeys({ bucket: input.bucket, prefix: input.prefix });

@@ -1,6 +1,6 @@
 import { createDynamoDBClient, dynamoOptionsFromEnv } from '@laminar/aws';
 import { DedupStore } from '@laminar/dedup';
-import { getProducer } from '@laminar/kafka';
+import { getProducer, tracedProducer } from '@laminar/kafka';
 import { DeadlineExceededError, defineHandler, MetricUnit } from '@laminar/runtime';
 import { configSchema, kafkaEnvOf } from './config.ts';
 import { type RunResult, runOnce } from './run.ts';
@@ -10,19 +10,19 @@ export type { RunResult };
 
 export const handler = defineHandler({
   config: configSchema,
-  init: ({ config }) => {
-    const dynamo = createDynamoDBClient(dynamoOptionsFromEnv(config));
+  init: ({ config, tracer }) => {
+    const dynamo = tracer.captureAWSv3Client(createDynamoDBClient(dynamoOptionsFromEnv(config)));
     return {
       store: new DedupStore({ client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds: config.DEDUP_TTL_DAYS * 86_400 }),
       kafkaEnv: kafkaEnvOf(config),
     };
   },
-  handle: async (event: unknown, { config, deps, deadline, logger, metrics, lambda }): Promise<RunResult> => {
+  handle: async (event: unknown, { config, deps, deadline, logger, metrics, lambda, trace }): Promise<RunResult> => {
     const trigger = parseTrigger(event);
     logger.appendKeys({ trigger: trigger.kind, ...(trigger.kind === 'schedule' ? { scheduledAt: trigger.time } : {}) });
     // The execution environment's producer: created on the first invocation, reused while warm,
     // replaced after a failed send.
-    const producer = await getProducer(deps.kafkaEnv);
+    const producer = tracedProducer(await getProducer(deps.kafkaEnv), trace);
 
     // Aborts HTTP requests (and waits between retries) in flight when the reserve is reached, so
     // the invocation fails with a clear error rather than being killed by Lambda's timeout.

@@ -1,7 +1,7 @@
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import { createDynamoDBClient, dynamoOptionsFromEnv } from '@laminar/aws';
 import { DedupStore, publishOnce } from '@laminar/dedup';
-import { getProducer, kafkaEnvSchema } from '@laminar/kafka';
+import { getProducer, kafkaEnvSchema, tracedProducer } from '@laminar/kafka';
 import { defineHandler, MetricUnit, parseInput } from '@laminar/runtime';
 import { configSchema } from './config.ts';
 import { resolveFeedUrls } from './feed-list.ts';
@@ -16,8 +16,8 @@ export const DEDUP_SCOPE = 'rss';
 
 export const handler = defineHandler({
   config: configSchema,
-  init: ({ config, logger }) => {
-    const dynamo = createDynamoDBClient(dynamoOptionsFromEnv(config));
+  init: ({ config, logger, tracer }) => {
+    const dynamo = tracer.captureAWSv3Client(createDynamoDBClient(dynamoOptionsFromEnv(config)));
     const ttlSeconds = config.DEDUP_TTL_DAYS * 86_400;
     return {
       // Only the Kafka settings: getProducer keys its per-environment producer on what it is given.
@@ -26,7 +26,7 @@ export const handler = defineHandler({
       feedState: new DynamoFeedState({ client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds, log: logger }),
     };
   },
-  handle: async (event: unknown, { config, deps, deadline, logger, metrics }): Promise<RunResult> => {
+  handle: async (event: unknown, { config, deps, deadline, logger, metrics, trace }): Promise<RunResult> => {
     const input = parseInput(scheduledEventSchema, event ?? {});
     if ('id' in input) logger.appendKeys({ scheduledEventId: input.id, scheduledTime: input.time });
 
@@ -44,7 +44,7 @@ export const handler = defineHandler({
         publishOnce: (a) => publishOnce({ store: deps.store, scope: DEDUP_SCOPE, ...a }),
         // The Kafka package keeps one producer per execution environment (and replaces it after a
         // fatal error), so asking each invocation costs nothing warm.
-        producer: () => getProducer(deps.kafkaEnv),
+        producer: async () => tracedProducer(await getProducer(deps.kafkaEnv), trace),
         deadline,
         log: logger,
       },

@@ -40,7 +40,7 @@ const CHUNK = 5_000;
 
 export const handler = defineHandler({
   config: configSchema,
-  init: ({ config }) => ({ firehose: createFirehoseClient(firehoseOptionsFromEnv(config)) }),
+  init: ({ config, tracer }) => ({ firehose: tracer.captureAWSv3Client(createFirehoseClient(firehoseOptionsFromEnv(config))) }),
   handle: async (event: unknown, { config, deps, lambda, deadline, logger, metrics }): Promise<RunResult> => {
     const request = parseRunRequest(event, config.MAX_RECORDS);
     const seed = request.seed ?? Math.floor(Math.random() * 2 ** 31);

@@ -314,3 +314,14 @@ export function getProducer(env: KafkaEnv): Promise<KafkaProducer> {
   });
   return entry.producer;
 }
+
+/** Runs work in a trace subsegment (the runtime wrapper's `trace`). */
+export type TraceFn = <T>(name: string, work: () => Promise<T>) => Promise<T>;
+
+/** The producer, with each send — produce and flush, until every delivery report — in a `Kafka send` span. */
+export function tracedProducer(producer: KafkaProducer, trace: TraceFn): KafkaProducer {
+  return {
+    send: (messages, options) => trace(`Kafka send ${messages.length}`, () => producer.send(messages, options)),
+    close: () => producer.close(),
+  };
+}

@@ -58,6 +58,8 @@ export interface InvokeRequest {
   eventJson: string;
   timeoutMs: number;
   invokedFunctionArn: string;
+  /** Lambda's X-Ray trace header for this invocation; a fresh unsampled one when absent. */
+  traceHeader?: string;
   clientContext?: unknown;
   identity?: unknown;
 }
@@ -205,7 +207,7 @@ export class ExecutionEnvironment {
       eventJson: request.eventJson,
       deadlineMs,
       invokedFunctionArn: request.invokedFunctionArn,
-      traceId: traceHeader(),
+      traceId: request.traceHeader ?? traceHeader(false),
       clientContext: request.clientContext,
       identity: request.identity,
     });
@@ -462,8 +464,8 @@ function exitDescription(end: PhaseEnd): string {
   return 'Runtime exited without providing a reason';
 }
 
-/** An X-Ray trace header like the one Lambda sets per invocation (not sampled: nothing collects it). */
-function traceHeader(): string {
+/** An X-Ray trace header like the one Lambda sets per invocation; sampled when something collects the segments. */
+export function traceHeader(sampled: boolean): string {
   const epoch = Math.floor(Date.now() / 1000).toString(16);
-  return `Root=1-${epoch}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=0;Lineage=1:${randomBytes(4).toString('hex')}:0`;
+  return `Root=1-${epoch}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=${sampled ? 1 : 0};Lineage=1:${randomBytes(4).toString('hex')}:0`;
 }

@@ -4,6 +4,7 @@ import type { FunctionSpec } from '@laminar/spec';
 import {
   DEFAULT_INIT_TIMEOUT_MS,
   ExecutionEnvironment,
+  traceHeader,
   type LambdaError,
   type LogLine,
 } from './environment.ts';
@@ -21,6 +22,7 @@ import {
 } from './report.ts';
 import { type LayerArtifact, lambdaPaths, prepareLayers } from './layers.ts';
 import { prepareTaskRoot } from './task-root.ts';
+import { traceIdOf } from './xray-daemon.ts';
 
 /** What the invoker needs to know about one function. */
 export interface FunctionDeployment {
@@ -47,6 +49,8 @@ export interface InvokerOptions {
   /** Service endpoints and the like, given to every function (e.g. AWS_ENDPOINT_URL_S3). */
   serviceEnv?: Record<string, string>;
   output?: Output;
+  /** Where functions send X-Ray segments (the runner's collector); absent: tracing off. */
+  xrayDaemonAddress?: string;
   /** Replaces spec.timeoutS (tests). */
   timeoutMs?: number | ((spec: FunctionSpec) => number);
   initTimeoutMs?: number;
@@ -92,6 +96,8 @@ export interface InvokeResult {
   error?: LambdaError;
   report: InvocationReport;
   logs: LogLine[];
+  /** The X-Ray trace id ("1-…-…") the invocation ran under, when traces are collected. */
+  traceId?: string;
 }
 
 /** An invocation as the console lists it: the result, and when it ran. */
@@ -253,10 +259,13 @@ export class Invoker {
 
     print(formatStart(requestId));
     const timeoutMs = this.timeoutFor(spec);
+    const header = this.options.xrayDaemonAddress ? traceHeader(true) : undefined;
+    const traceId = traceIdOf(header);
     const outcome = await env.invoke({
       requestId,
       eventJson,
       timeoutMs,
+      ...(header ? { traceHeader: header } : {}),
       invokedFunctionArn: `arn:aws:lambda:${this.options.region}:${this.options.accountId ?? '000000000000'}:function:${functionName}`,
       clientContext: options.clientContext,
     });
@@ -283,9 +292,9 @@ export class Invoker {
     });
     print(formatReport(requestId, r));
     if (outcome.kind === 'success') {
-      return { ...record, result: JSON.parse(outcome.payload) as unknown, report: r, logs };
+      return { ...record, result: JSON.parse(outcome.payload) as unknown, report: r, logs, ...(traceId ? { traceId } : {}) };
     }
-    return { ...record, error: outcome.error, report: r, logs };
+    return { ...record, error: outcome.error, report: r, logs, ...(traceId ? { traceId } : {}) };
   }
 
   /** Kills every environment. */
@@ -377,6 +386,10 @@ export class Invoker {
       TZ: ':UTC',
       NODE_OPTIONS: '--enable-source-maps',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // Lambda's X-Ray daemon address, here the runner's collector; without one, tracing is off.
+      ...(this.options.xrayDaemonAddress
+        ? { AWS_XRAY_DAEMON_ADDRESS: this.options.xrayDaemonAddress, AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR' }
+        : { POWERTOOLS_TRACE_ENABLED: 'false' }),
       ...(credentials
         ? {
             AWS_ACCESS_KEY_ID: credentials.accessKeyId,

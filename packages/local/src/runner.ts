@@ -29,6 +29,7 @@ import { KafkaEventSource } from './kafka-source.ts';
 import { LocalQueues, localDlqName } from './queues.ts';
 import { describeRoute, type S3Route, s3Routes } from './s3-events.ts';
 import { S3EventRouter } from './s3-router.ts';
+import { XRayDaemon } from './xray-daemon.ts';
 import {
   ambientRegion,
   connectDynamo,
@@ -71,6 +72,8 @@ export interface LocalOptions {
   retryDelayScale?: number;
   /** Deliver every S3 event twice, as EventBridge's at-least-once delivery may. */
   duplicateEvents?: boolean;
+  /** Collect the functions' X-Ray segments (default true; LAMINAR_TRACING=off turns it off). */
+  tracing?: boolean;
 }
 
 export interface S3Access {
@@ -102,6 +105,8 @@ export interface Local {
   deliveryStreams: Record<string, string>;
   /** One per Kafka trigger: the runner's event source mappings. */
   kafkaSources: KafkaEventSource[];
+  /** The X-Ray collector the functions send their segments to; absent with tracing off. */
+  xray: XRayDaemon | undefined;
   /** The HTTP fixture server; absent with `live` or when no function has fixtures. */
   fixtures: FixtureServer | undefined;
   /** One line per service, for headers. */
@@ -299,11 +304,14 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
   const deliveryStreams: Record<string, string> = {};
   for (const d of needs.deliveryStreams) deliveryStreams[d.name] = resourceName('local', d.name);
   let firehose: FirehoseEmulator | undefined;
+  const tracing = options.tracing ?? env.LAMINAR_TRACING !== 'off';
+  const xray = tracing ? await XRayDaemon.start() : undefined;
   const kafkaSources: KafkaEventSource[] = [];
   const stopServices = async () => {
     await Promise.allSettled(kafkaSources.map((k) => k.stop()));
     // Firehose flushes what it buffered into S3 before S3 goes away.
     await firehose?.stop().catch(() => {});
+    await xray?.stop();
     s3?.client.destroy();
     dynamodb?.client.destroy();
     await Promise.allSettled([s3?.embedded?.stop(), dynamodb?.embedded?.stop(), kafka?.embedded?.stop(), fixtures?.stop()]);
@@ -392,6 +400,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
         ...(firehose ? { AWS_ENDPOINT_URL_FIREHOSE: firehose.endpoint } : {}),
       },
       ...(options.output ? { output: options.output } : {}),
+      ...(xray ? { xrayDaemonAddress: xray.address } : {}),
       ...options.invoker,
     });
     const queues = new LocalQueues(options.queuesDirectory === false ? undefined : (options.queuesDirectory ?? join(root, '.laminar', 'queues')));
@@ -479,6 +488,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
       firehose,
       deliveryStreams,
       kafkaSources,
+      xray,
       services,
       buckets,
       bucket,

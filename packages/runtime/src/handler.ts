@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { loadConfig } from './config.ts';
@@ -10,12 +11,16 @@ export interface InitContext<C> {
   config: C;
   logger: Logger;
   metrics: Metrics;
+  /** X-Ray: wrap AWS SDK clients with `tracer.captureAWSv3Client(client)` at init; fetch is traced as is. */
+  tracer: Tracer;
 }
 
 export interface InvocationContext<C, D> extends InitContext<C> {
   deps: D;
   lambda: Context;
   deadline: Deadline;
+  /** Runs `work` in an X-Ray subsegment named `name` (errors recorded, then rethrown). */
+  trace: <T>(name: string, work: () => Promise<T>) => Promise<T>;
 }
 
 export interface HandlerDefinition<S extends z.ZodType, D, E, R> {
@@ -39,26 +44,57 @@ export function defineHandler<S extends z.ZodType, D, E, R>(def: HandlerDefiniti
   const config = loadConfig(def.config);
   const logger = new Logger();
   const metrics = new Metrics();
+  // Off outside Lambda (tests) and with POWERTOOLS_TRACE_ENABLED=false; then every call is a no-op.
+  const tracer = new Tracer();
   let deps: Promise<D> | undefined;
   let coldStart = true;
+
+  const trace = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const parent = tracer.isTracingEnabled() ? tracer.getSegment() : undefined;
+    if (!parent) return work();
+    const sub = parent.addNewSubsegment(name);
+    tracer.setSegment(sub);
+    try {
+      return await work();
+    } catch (err) {
+      sub.addError(err as Error);
+      throw err;
+    } finally {
+      sub.close();
+      tracer.setSegment(parent);
+    }
+  };
 
   return async (event, lambda) => {
     logger.addContext(lambda);
     if (coldStart) metrics.captureColdStartMetric(lambda.functionName);
     coldStart = false;
+    // The handler's own subsegment under Lambda's, as Powertools' captureLambdaHandler makes it.
+    const facade = tracer.isTracingEnabled() ? tracer.getSegment() : undefined;
+    const segment = facade?.addNewSubsegment(`## ${process.env._HANDLER ?? 'handler'}`);
+    if (segment) {
+      tracer.setSegment(segment);
+      tracer.annotateColdStart();
+      tracer.addServiceNameAnnotation();
+    }
     try {
-      deps ??= Promise.resolve(def.init({ config, logger, metrics })).catch((err: unknown) => {
+      deps ??= Promise.resolve(def.init({ config, logger, metrics, tracer })).catch((err: unknown) => {
         deps = undefined;
         throw err;
       });
       const ready = await deps;
       const deadline = new Deadline(lambda, (def.reserveMs ?? defaultReserveMs)(lambda.getRemainingTimeInMillis()));
-      return await def.handle(event, { config, logger, metrics, deps: ready, lambda, deadline });
+      const result = await def.handle(event, { config, logger, metrics, tracer, deps: ready, lambda, deadline, trace });
+      if (segment) tracer.addResponseAsMetadata(result, process.env._HANDLER);
+      return result;
     } catch (err) {
       if (err instanceof ClientError) logger.warn(err.message, { errorType: err.name, details: err.details });
       else logger.error('invocation failed', err as Error);
+      if (segment) tracer.addErrorAsMetadata(err as Error);
       throw err;
     } finally {
+      segment?.close();
+      if (facade) tracer.setSegment(facade);
       metrics.publishStoredMetrics();
       logger.resetKeys();
     }

@@ -67,5 +67,10 @@ describe('produce → Kafka → event source mapping → kafka-archiver → S3',
     const stats = local.kafkaSources[0]?.stats;
     expect(stats).toMatchObject({ records: 31, dlqBatches: 0 });
     expect(lines.length + quarantined.length).toBe(31);
+
+    // Each invocation's X-Ray spans reach the runner's collector: the handler, then its S3 writes.
+    const traceId = local.kafkaSources[0]?.outcomes[0]?.attempts[0]?.traceId as string;
+    expect(traceId).toMatch(/^1-[0-9a-f]{8}-[0-9a-f]{24}$/);
+    await expect.poll(() => local.xray?.spans(traceId).map((s) => s.operation ?? s.name)).toEqual(expect.arrayContaining(['## index.handler', 'PutObject']));
   });
 });

@@ -64,7 +64,6 @@ describe('createJsonClient (stubbed fetch)', () => {
   it('fails at once when Retry-After asks for more than the allowed maximum', async () => {
     const s = scripted([json({ error: 'slow down' }, 429, { 'retry-after': '3600' })]);
     const client = createJsonClient({ timeoutMs: 1000, fetch: s.fetch });
-    const started = performance.now();
     await expect(client.json('http://x/markets')).rejects.toMatchObject({
       name: 'HttpRequestError',
       kind: 'rate-limited',
@@ -72,8 +71,7 @@ describe('createJsonClient (stubbed fetch)', () => {
       message: expect.stringMatching(/HTTP 429.*Retry-After asks for 3600 s, more than the 20 s/),
     });
     expect(s.calls).toHaveLength(1);
-    // Refused at once rather than waiting the hour Retry-After asks for.
-    expect(performance.now() - started).toBeLessThan(5_000);
+    // Refused at once (one call, no retry) rather than waiting the hour Retry-After asks for.
   });
 
   it('does not wait for a Retry-After the invocation has no time for', async () => {

@@ -130,6 +130,12 @@ async function showInvocation(id) {
   $('inv-detail').replaceChildren(
     el('h3', {}, v.functionName + ' ' + v.requestId),
     el('p', { class: 'muted' }, v.trigger + ', ' + (v.cold ? 'cold start, init ' + fmt(v.initDurationMs, 2) + ' ms' : 'warm') + ', ' + fmt(v.durationMs, 2) + ' ms, billed ' + fmt(v.billedMs) + ' ms'),
+    el('h4', {}, 'Trace'),
+    v.spans.length
+      ? el('table', { class: 'spans' }, el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'span'), el('th', { scope: 'col', class: 'num' }, '+ms'), el('th', { scope: 'col', class: 'num' }, 'ms'), el('th', { scope: 'col' }, 'detail'))),
+          el('tbody', {}, ...v.spans.map((s) => el('tr', { class: s.failed ? 'error' : '' }, el('td', { style: 'padding-left:' + (0.5 + s.depth * 1.25) + 'rem' }, s.name), el('td', { class: 'num' }, fmt(s.offsetMs, 2)), el('td', { class: 'num' }, fmt(s.durationMs, 2)), el('td', {}, s.detail)))))
+      : el('p', { class: 'muted' }, 'no spans (tracing off, or the function made no traced calls)'),
+    el('h4', {}, 'Logs'),
     el('pre', { 'aria-label': 'log lines' }, v.logs.map((l) => l.text).join('\\n') || '(no log lines)'),
     el('details', {}, el('summary', {}, v.outcome === 'ok' ? 'result' : 'error'), el('pre', {}, JSON.stringify(v.result, null, 2))));
 }

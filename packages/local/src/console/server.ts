@@ -44,6 +44,7 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
   const state = new ConsoleState(
     local.specs.map((s) => s.spec.name),
     local.queues,
+    local.xray ? { spans: (traceId) => local.xray?.spans(traceId) ?? [] } : {},
   );
   const unsubscribe = local.invoker.onInvocation((r) => state.record(r));
   const streams = new Set<ServerResponse>();

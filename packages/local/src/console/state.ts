@@ -1,6 +1,7 @@
 import type { InvocationRecord, InvocationTrigger } from '../invoker.ts';
 import { describeDestinationMessage } from '../queue-commands.ts';
 import type { LocalQueues } from '../queues.ts';
+import type { Span } from '../xray-daemon.ts';
 
 /** One invocation as the console lists it (logs fetched separately: they can be long). */
 export interface InvocationView {
@@ -33,6 +34,15 @@ export interface FunctionStats {
   p95Ms: number | undefined;
   maxMemoryUsedMb: number;
   billedGbSeconds: number;
+}
+
+export interface SpanView {
+  name: string;
+  depth: number;
+  offsetMs: number;
+  durationMs: number | undefined;
+  detail: string;
+  failed: boolean;
 }
 
 export interface QueueView {
@@ -78,13 +88,15 @@ export class ConsoleState {
   readonly #listeners = new Set<(e: ConsoleEvent) => void>();
   readonly #stats = new Map<string, FunctionStats>();
   readonly #max: number;
+  readonly #spans: ((traceId: string) => Span[]) | undefined;
 
   constructor(
     readonly functions: string[],
     private readonly queues: LocalQueues,
-    options: { maxInvocations?: number } = {},
+    options: { maxInvocations?: number; spans?: (traceId: string) => Span[] } = {},
   ) {
     this.#max = options.maxInvocations ?? 500;
+    this.#spans = options.spans;
     for (const f of functions) this.#stats.set(f, emptyStats(f));
   }
 
@@ -119,9 +131,26 @@ export class ConsoleState {
     return this.#records.map(viewOf);
   }
 
-  invocation(id: string): (InvocationView & { logs: InvocationRecord['logs']; result: unknown }) | undefined {
+  /** One invocation with its logs, result and X-Ray spans (offsets in ms from the first span). */
+  invocation(id: string): (InvocationView & { logs: InvocationRecord['logs']; result: unknown; spans: SpanView[] }) | undefined {
     const r = this.#records.find((x) => viewOf(x).id === id);
-    return r ? { ...viewOf(r), logs: r.logs, result: r.error ?? r.result ?? null } : undefined;
+    if (!r) return undefined;
+    const spans = r.traceId && this.#spans ? this.#spans(r.traceId) : [];
+    const t0 = spans[0]?.startTime ?? 0;
+    const depth = new Map<string, number>();
+    const views = spans.map((s) => {
+      const d = s.parentId && depth.has(s.parentId) ? (depth.get(s.parentId) as number) + 1 : 0;
+      depth.set(s.id, d);
+      return {
+        name: s.name,
+        depth: d,
+        offsetMs: Math.round((s.startTime - t0) * 100_000) / 100,
+        durationMs: s.endTime === undefined ? undefined : Math.round((s.endTime - s.startTime) * 100_000) / 100,
+        detail: [s.namespace, s.operation, s.httpStatus && `HTTP ${s.httpStatus}`, s.cause].filter(Boolean).join(' · '),
+        failed: s.error || s.fault,
+      };
+    });
+    return { ...viewOf(r), logs: r.logs, result: r.error ?? r.result ?? null, spans: views };
   }
 
   stats(): FunctionStats[] {
