@@ -1,0 +1,448 @@
+import { bucketsOf, type FunctionSpec, hasDlq, kafkaTriggersOf, type QueueSpec, type S3Trigger } from '@laminar/spec';
+import type { Assumptions, FunctionAssumptions } from './assumptions.ts';
+import { type DurationStatistic, type Durations, pickDuration } from './durations.ts';
+import { FIREHOSE_RECORD_ROUNDING_BYTES, FREE_TIER, GB, MONTH_HOURS, PRICES_AS_OF, PRICES_SOURCE, type PriceTable } from './prices.ts';
+import { firesPerMonth, MONTH_DAYS } from './schedule.ts';
+
+/**
+ * The monthly estimate: invocations from the triggers (schedules counted, event volumes assumed),
+ * Lambda's requests and billed GB-seconds, the other services each function drives, and what is
+ * shared (storage, secrets, queues). Pure: specs, assumptions, prices and measurements in, numbers
+ * out — the CLI prints them and the console can show the same.
+ */
+
+export type Service = 'Lambda' | 'DynamoDB' | 'S3' | 'Firehose' | 'SQS' | 'Secrets Manager' | 'CloudWatch' | 'EventBridge' | 'Glue';
+
+export interface LineItem {
+  service: Service;
+  item: string;
+  quantity: number;
+  unit: string;
+  cost: number;
+  note?: string;
+}
+
+export type DurationSource = 'measured' | 'assumed' | 'default';
+
+export interface FunctionEstimate {
+  name: string;
+  architecture: FunctionSpec['architecture'];
+  memoryMb: number;
+  invocations: number;
+  /** Where the invocations come from, one entry per trigger. */
+  sources: string[];
+  duration: {
+    ms: number;
+    source: DurationSource;
+    statistic?: DurationStatistic;
+    p95Ms?: number;
+    initMs: number;
+    coldStartShare: number;
+  };
+  /** Average billed duration: handler plus INIT on cold starts, each invocation rounded up to 1 ms. */
+  billedMsPerInvocation: number;
+  gbSeconds: number;
+  lambda: LineItem[];
+  other: LineItem[];
+  lambdaCost: number;
+  otherCost: number;
+  total: number;
+}
+
+export interface Estimate {
+  region: string;
+  regionName: string;
+  pricesAsOf: string;
+  pricesSource: string;
+  monthDays: number;
+  freeTier: boolean;
+  durationStatistic: DurationStatistic;
+  functions: FunctionEstimate[];
+  shared: LineItem[];
+  freeTierCredits: LineItem[];
+  totals: { lambda: number; other: number; functions: number; shared: number; freeTier: number; total: number };
+  assumptions: string[];
+  warnings: string[];
+}
+
+export interface EstimateInput {
+  functions: readonly FunctionSpec[];
+  queues?: readonly QueueSpec[];
+  assumptions: Assumptions;
+  prices: PriceTable;
+  durations?: Durations;
+  durationStatistic?: DurationStatistic;
+  freeTier?: boolean;
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits });
+const sum = (items: readonly { cost: number }[]) => items.reduce((a, i) => a + i.cost, 0);
+
+/** S3 event volume key: how the assumptions file names a pattern. */
+export function s3PatternName(t: Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix'>): string {
+  return `${t.bucket}/${t.prefix}*${t.suffix}`;
+}
+
+/** Average billed ms of one invocation: cold ones bill INIT + handler as one duration, rounded up. */
+export function billedMs(durationMs: number, initMs: number, coldStartShare: number): number {
+  const warm = Math.max(1, Math.ceil(durationMs));
+  const cold = Math.max(1, Math.ceil(durationMs + initMs));
+  return (1 - coldStartShare) * warm + coldStartShare * cold;
+}
+
+/** GB-seconds of `invocations` at `billed` ms each; Lambda's GB is 1,024 MB. */
+export function gbSeconds(invocations: number, billed: number, memoryMb: number): number {
+  return invocations * (billed / 1000) * (memoryMb / 1024);
+}
+
+/** Bytes Firehose bills for `records` records of `recordBytes` each: every record rounds up to 5 KB. */
+export function firehoseBilledBytes(records: number, recordBytes: number): number {
+  return records * Math.ceil(recordBytes / FIREHOSE_RECORD_ROUNDING_BYTES) * FIREHOSE_RECORD_ROUNDING_BYTES;
+}
+
+export function estimate(input: EstimateInput): Estimate {
+  const { assumptions: a, prices: p } = input;
+  const statistic = input.durationStatistic ?? 'avg';
+  const functions = [...input.functions].sort((x, y) => x.name.localeCompare(y.name));
+  const queues = [...(input.queues ?? [])].sort((x, y) => x.name.localeCompare(y.name));
+  const assumed: string[] = [];
+  const warnings: string[] = [];
+  const fa = (name: string): FunctionAssumptions => a.functions[name] ?? {};
+
+  // Typos in the assumptions would silently count nothing: refuse names the specs do not have.
+  const names = new Set(functions.map((f) => f.name));
+  for (const n of Object.keys(a.functions)) if (!names.has(n)) throw new Error(`assumptions name function "${n}", which functions/ does not have`);
+  for (const n of Object.keys(input.durations ?? {})) if (!names.has(n)) throw new Error(`durations name function "${n}", which functions/ does not have`);
+  const patterns = new Set([...functions.flatMap((f) => f.triggers), ...queues.flatMap((q) => q.subscribe)].flatMap((t) => (t.kind === 's3' ? [s3PatternName(t)] : [])));
+  for (const k of Object.keys(a.s3Events)) if (!patterns.has(k)) throw new Error(`assumptions give s3Events "${k}", which no trigger or queue subscribes to (known: ${[...patterns].join(', ') || 'none'})`);
+  for (const k of Object.keys(a.queues)) if (!queues.some((q) => q.name === k)) throw new Error(`assumptions name queue "${k}", which queues/ does not declare`);
+
+  const patternPerMonth = (t: S3Trigger): { n: number; text: string } => {
+    const key = s3PatternName(t);
+    const v = a.s3Events[key];
+    if (!v) {
+      warnings.push(`no s3Events assumption for ${key}: counted as 0 objects/day`);
+      return { n: 0, text: `${key}: no assumption → 0` };
+    }
+    return { n: v.objectsPerDay * MONTH_DAYS, text: `${key}: ${fmt(v.objectsPerDay)}/day` };
+  };
+  for (const key of [...patterns].sort()) {
+    const v = a.s3Events[key];
+    if (v) assumed.push(`S3 ${key}: ${fmt(v.objectsPerDay)} objects/day${v.note ? ` — ${v.note}` : ''}`);
+  }
+
+  // Invocations from everything but Kafka; producers' runs then give the topics their volume.
+  const base = new Map<string, { n: number; sources: string[] }>();
+  for (const f of functions) {
+    let n = 0;
+    const sources: string[] = [];
+    for (const t of f.triggers) {
+      if (t.kind === 'schedule') {
+        const fires = firesPerMonth(t.expression, a.cronReferenceYear);
+        n += fires.perMonth;
+        sources.push(`${t.expression} → ${fmt(fires.perMonth, 1)}${t.expression.startsWith('cron') ? ` (${fires.method})` : ''}`);
+      } else if (t.kind === 's3') {
+        const v = patternPerMonth(t);
+        n += v.n;
+        sources.push(v.text);
+      } else if (t.kind === 'invoke') {
+        const perDay = fa(f.name).invocationsPerDay;
+        if (perDay === undefined) warnings.push(`${f.name}: no invocationsPerDay assumption for its invoke trigger: counted as 0`);
+        n += (perDay ?? 0) * MONTH_DAYS;
+        sources.push(`invoke: ${fmt(perDay ?? 0)}/day`);
+      }
+    }
+    base.set(f.name, { n, sources });
+  }
+
+  const topics = new Map<string, { messages: number; bursts: number; text: string[] }>();
+  for (const f of functions) {
+    const per = fa(f.name).messagesPerInvocation;
+    for (const v of Object.values(f.env)) {
+      if (typeof v === 'string' || !('topic' in v.ref)) continue;
+      const runs = base.get(f.name)?.n ?? 0;
+      if (per === undefined) warnings.push(`${f.name} produces to ${v.ref.topic} but has no messagesPerInvocation assumption: counted as 0`);
+      const t = topics.get(v.ref.topic) ?? { messages: 0, bursts: 0, text: [] };
+      // One run's messages reach the topic together: one burst per run.
+      t.messages += runs * (per ?? 0);
+      t.bursts += per ? runs : 0;
+      t.text.push(`${fmt(per ?? 0)} per ${f.name} run × ${fmt(runs, 1)} runs`);
+      topics.set(v.ref.topic, t);
+    }
+  }
+  for (const [name, v] of Object.entries(a.topics)) {
+    topics.set(name, {
+      messages: v.messagesPerDay * MONTH_DAYS,
+      bursts: (v.burstsPerDay ?? v.messagesPerDay) * MONTH_DAYS,
+      text: [`${fmt(v.messagesPerDay)}/day in ${fmt(v.burstsPerDay ?? v.messagesPerDay)} bursts/day (assumed${v.note ? `: ${v.note}` : ''})`],
+    });
+  }
+  for (const [name, t] of [...topics].sort(([x], [y]) => x.localeCompare(y))) {
+    assumed.push(`Kafka ${name}: ${fmt(t.messages)} messages/month — ${t.text.join(' + ')}`);
+  }
+
+  const results: FunctionEstimate[] = [];
+  for (const f of functions) {
+    const own = fa(f.name);
+    const b = base.get(f.name) as { n: number; sources: string[] };
+    let invocations = b.n;
+    const sources = [...b.sources];
+    const lambda: LineItem[] = [];
+    for (const t of kafkaTriggersOf(f)) {
+      for (const topic of t.topics) {
+        const v = topics.get(topic);
+        if (!v) warnings.push(`${f.name} consumes ${topic}, which has no producer here and no topics assumption: counted as 0`);
+        const bursts = v?.bursts ?? 0;
+        const perBurst = bursts ? (v?.messages ?? 0) / bursts : 0;
+        // The mapping invokes once per burst (its batching window gathers it), more when a burst exceeds the batch size.
+        const n = bursts * Math.ceil(perBurst / t.batchSize);
+        invocations += n;
+        sources.push(`Kafka ${topic}: ${fmt(bursts, 1)} bursts × ⌈${fmt(perBurst, 1)}/${fmt(t.batchSize)}⌉`);
+      }
+      if (t.provisioned) {
+        // Provisioned pollers run around the clock, records or not: the minimum is a fixed cost.
+        const hours = t.provisioned.minPollers * MONTH_HOURS;
+        lambda.push({
+          service: 'Lambda',
+          item: `Kafka ESM provisioned pollers (min ${t.provisioned.minPollers})`,
+          quantity: hours,
+          unit: 'EPU-hours',
+          cost: hours * p.lambda.eventPollerUnitHour,
+          // An EPU may carry several pollers (poller groups share them): one per minimum poller is the upper bound, exact for min 1.
+          note: 'one event poller unit per minimum poller, all month; scaling above the minimum adds more; on-demand pollers cost nothing extra',
+        });
+      }
+    }
+
+    const measured = input.durations?.[f.name];
+    const picked = measured ? pickDuration(measured, statistic) : undefined;
+    const source: DurationSource = picked ? 'measured' : own.durationMs !== undefined ? 'assumed' : 'default';
+    const durationMs = picked?.ms ?? own.durationMs ?? a.defaults.durationMs;
+    const initMs = measured?.initMs ?? own.initMs ?? a.defaults.initMs;
+    const coldStartShare = measured?.coldStartShare ?? own.coldStartShare ?? a.defaults.coldStartShare;
+    const billed = billedMs(durationMs, initMs, coldStartShare);
+    const gbs = gbSeconds(invocations, billed, f.memoryMb);
+    lambda.unshift(
+      { service: 'Lambda', item: 'requests', quantity: invocations, unit: 'requests', cost: (invocations / 1e6) * p.lambda.requestsPerMillion },
+      { service: 'Lambda', item: `duration (${f.architecture})`, quantity: gbs, unit: 'GB-s', cost: gbs * p.lambda.gbSecond[f.architecture] },
+    );
+    const durationNote =
+      source === 'measured'
+        ? `${fmt(durationMs, 1)} ms measured (${picked?.statistic}${measured?.source ? `, ${measured.source}` : ''})`
+        : source === 'assumed'
+          ? `${fmt(durationMs)} ms assumed${own.note ? ` — ${own.note}` : ''}`
+          : `${fmt(durationMs)} ms (default: no measurement, no assumption)`;
+    assumed.push(`${f.name}: ${durationNote}; INIT ${fmt(initMs)} ms on ${fmt(coldStartShare * 100)}% of invocations (cold starts)`);
+
+    const other: LineItem[] = [];
+    const coldStarts = invocations * coldStartShare;
+    if (own.dynamodb) {
+      const r = invocations * own.dynamodb.readUnits;
+      const w = invocations * own.dynamodb.writeUnits;
+      if (r) other.push({ service: 'DynamoDB', item: 'read request units', quantity: r, unit: 'RRU', cost: (r / 1e6) * p.dynamodb.readRequestUnitsPerMillion });
+      if (w) other.push({ service: 'DynamoDB', item: 'write request units', quantity: w, unit: 'WRU', cost: (w / 1e6) * p.dynamodb.writeRequestUnitsPerMillion });
+    } else if (f.tables.length) warnings.push(`${f.name} uses DynamoDB but has no dynamodb assumption: its requests count as 0`);
+    if (own.s3) {
+      const put = invocations * (own.s3.put + own.s3.list);
+      const get = invocations * own.s3.get;
+      if (put) other.push({ service: 'S3', item: 'PUT/LIST requests', quantity: put, unit: 'requests', cost: (put / 1000) * p.s3.putCopyPostListPer1000 });
+      if (get) other.push({ service: 'S3', item: 'GET requests', quantity: get, unit: 'requests', cost: (get / 1000) * p.s3.getPer1000 });
+    }
+    for (const d of f.deliveryStreams) {
+      if (!own.firehose) {
+        warnings.push(`${f.name} owns Firehose ${d.name} but has no firehose assumption: its ingestion counts as 0`);
+        continue;
+      }
+      const records = invocations * own.firehose.recordsPerInvocation;
+      const actual = records * own.firehose.recordBytes;
+      const billedBytes = firehoseBilledBytes(records, own.firehose.recordBytes);
+      other.push({
+        service: 'Firehose',
+        item: `ingestion ${d.name}`,
+        quantity: billedBytes / GB,
+        unit: 'GB',
+        cost: (billedBytes / GB) * p.firehose.ingestionPerGb,
+        note: `${fmt(records)} records of ${fmt(own.firehose.recordBytes)} B = ${fmt(actual / GB, 4)} GB, billed as 5 KB each`,
+      });
+      // Firehose writes one object per buffer flush: when the buffer fills or its interval ends.
+      const bySize = Math.ceil(actual / (d.buffering.sizeMb * 1024 * 1024));
+      const byTime = Math.min(invocations, (MONTH_DAYS * 86_400) / Math.max(d.buffering.intervalS, 1));
+      const objects = records > 0 ? Math.max(bySize, byTime) : 0;
+      other.push({ service: 'S3', item: `PUT by Firehose ${d.name}`, quantity: objects, unit: 'requests', cost: (objects / 1000) * p.s3.putCopyPostListPer1000 });
+      assumed.push(
+        `${f.name} → Firehose ${d.name}: ${fmt(own.firehose.recordsPerInvocation)} records of ${fmt(own.firehose.recordBytes)} B per invocation (billed as ${fmt(Math.ceil(own.firehose.recordBytes / FIREHOSE_RECORD_ROUNDING_BYTES) * 5)} KB each)`,
+      );
+    }
+    const secrets = f.secrets.filter((s) => s.from === 'secretsmanager');
+    if (secrets.length) {
+      // Credentials are fetched once per execution environment (cached for its lifetime).
+      const calls = coldStarts * secrets.length;
+      other.push({ service: 'Secrets Manager', item: 'GetSecretValue calls', quantity: calls, unit: 'calls', cost: (calls / 10_000) * p.secretsManager.apiCallsPer10000 });
+    }
+    const logBytes = invocations * (own.logBytesPerInvocation ?? a.defaults.logBytesPerInvocation);
+    other.push({ service: 'CloudWatch', item: 'log ingestion', quantity: logBytes / GB, unit: 'GB', cost: (logBytes / GB) * p.cloudWatch.logsIngestionPerGb });
+    // Steady state: `retention` days of logs are kept (stored compressed, so this is an upper bound).
+    const storedGb = (logBytes / GB / MONTH_DAYS) * f.logRetentionDays;
+    other.push({ service: 'CloudWatch', item: `log storage (${f.logRetentionDays} days)`, quantity: storedGb, unit: 'GB-month', cost: storedGb * p.cloudWatch.logsStorageGbMonth });
+    if (hasDlq(f)) other.push({ service: 'CloudWatch', item: 'DLQ alarm', quantity: 1, unit: 'alarm', cost: p.cloudWatch.alarmMonth });
+
+    const lambdaCost = sum(lambda);
+    const otherCost = sum(other);
+    results.push({
+      name: f.name,
+      architecture: f.architecture,
+      memoryMb: f.memoryMb,
+      invocations,
+      sources,
+      duration: { ms: durationMs, source, ...(picked ? { statistic: picked.statistic } : {}), ...(measured?.p95Ms !== undefined ? { p95Ms: measured.p95Ms } : {}), initMs, coldStartShare },
+      billedMsPerInvocation: billed,
+      gbSeconds: gbs,
+      lambda,
+      other,
+      lambdaCost,
+      otherCost,
+      total: lambdaCost + otherCost,
+    });
+    const extra = [
+      own.dynamodb ? `DynamoDB ${fmt(own.dynamodb.readUnits)} RRU + ${fmt(own.dynamodb.writeUnits)} WRU` : '',
+      own.s3 ? `S3 ${fmt(own.s3.put)} PUT, ${fmt(own.s3.get)} GET, ${fmt(own.s3.list)} LIST` : '',
+      `${fmt(own.logBytesPerInvocation ?? a.defaults.logBytesPerInvocation)} B of logs`,
+    ].filter(Boolean);
+    assumed.push(`${f.name} per invocation: ${extra.join('; ')}`);
+  }
+
+  const shared = sharedItems(functions, queues, a, p, patternPerMonth, assumed, warnings);
+  const freeTierCredits = input.freeTier ? freeTier(results, shared, p) : [];
+
+  const lambdaTotal = results.reduce((x, r) => x + r.lambdaCost, 0);
+  const otherTotal = results.reduce((x, r) => x + r.otherCost, 0);
+  const sharedTotal = sum(shared);
+  const freeTotal = sum(freeTierCredits);
+  return {
+    region: p.region,
+    regionName: p.regionName,
+    pricesAsOf: PRICES_AS_OF,
+    pricesSource: PRICES_SOURCE,
+    monthDays: MONTH_DAYS,
+    freeTier: input.freeTier ?? false,
+    durationStatistic: statistic,
+    functions: results,
+    shared,
+    freeTierCredits,
+    totals: {
+      lambda: lambdaTotal,
+      other: otherTotal,
+      functions: lambdaTotal + otherTotal,
+      shared: sharedTotal,
+      freeTier: freeTotal,
+      total: lambdaTotal + otherTotal + sharedTotal + freeTotal,
+    },
+    assumptions: [
+      `a month is ${MONTH_DAYS} days (${MONTH_HOURS} hours); cron schedules are counted over ${a.cronReferenceYear} and scaled to ${MONTH_DAYS} days`,
+      ...assumed,
+      'no failures: retries, DLQ messages and redrives add nothing here (each retry is a full invocation)',
+      'Kafka itself (Confluent Cloud or an MSK cluster) is billed outside this estimate; so are data transfer out and Athena queries',
+    ],
+    warnings,
+  };
+}
+
+function sharedItems(
+  functions: readonly FunctionSpec[],
+  queues: readonly QueueSpec[],
+  a: Assumptions,
+  p: PriceTable,
+  patternPerMonth: (t: S3Trigger) => { n: number },
+  assumed: string[],
+  warnings: string[],
+): LineItem[] {
+  const out: LineItem[] = [];
+  const buckets = [...new Set([...functions.flatMap(bucketsOf), ...queues.flatMap((q) => q.subscribe.map((t) => t.bucket))])].sort();
+  for (const b of buckets) {
+    const gb = a.storage.bucketsGb[b];
+    if (gb === undefined) warnings.push(`no storage.bucketsGb assumption for bucket ${b}: counted as 0 GB`);
+    out.push({ service: 'S3', item: `storage ${b}`, quantity: gb ?? 0, unit: 'GB-month', cost: (gb ?? 0) * p.s3.storageGbMonth });
+  }
+  const tables = [...new Set(functions.flatMap((f) => f.tables.map((t) => t.name)))].sort();
+  for (const t of tables) {
+    const gb = a.storage.tablesGb[t] ?? 0;
+    out.push({ service: 'DynamoDB', item: `storage ${t}`, quantity: gb, unit: 'GB-month', cost: gb * p.dynamodb.storageGbMonth });
+  }
+  if (buckets.length || tables.length) {
+    assumed.push(
+      `stored: ${[...buckets.map((b) => `s3 ${b} ${fmt(a.storage.bucketsGb[b] ?? 0, 2)} GB`), ...tables.map((t) => `table ${t} ${fmt(a.storage.tablesGb[t] ?? 0, 2)} GB`)].join(', ')}${a.storage.note ? ` — ${a.storage.note}` : ''}`,
+    );
+  }
+
+  // Secrets: the functions' own (Secrets Manager ones; SSM standard parameters are free) and the Kafka mappings' credentials.
+  const secrets = new Set<string>();
+  for (const f of functions) {
+    for (const s of f.secrets) if (s.from === 'secretsmanager') secrets.add(s.id);
+    for (const t of kafkaTriggersOf(f)) if (t.cluster.kind === 'self-managed') secrets.add(t.cluster.secret);
+  }
+  if (secrets.size) {
+    out.push({
+      service: 'Secrets Manager',
+      item: `secrets (${[...secrets].sort().join(', ')})`,
+      quantity: secrets.size,
+      unit: 'secrets',
+      cost: secrets.size * p.secretsManager.secretMonth,
+    });
+  }
+
+  for (const q of queues) {
+    const messages = q.subscribe.reduce((n, t) => n + patternPerMonth(t).n, 0);
+    const consumer = a.queues[q.name]?.consumerRequestsPerMessage ?? 2;
+    // EventBridge's SendMessage, then the consumers' receive and delete.
+    const requests = messages * (1 + consumer);
+    out.push({
+      service: 'SQS',
+      item: `queue ${q.name}`,
+      quantity: requests,
+      unit: 'requests',
+      cost: (requests / 1e6) * p.sqs.requestsPerMillion,
+      note: `${fmt(messages)} messages × (1 send + ${fmt(consumer, 1)} consumer requests)`,
+    });
+    assumed.push(`queue ${q.name}: consumers make ${fmt(consumer, 1)} requests per message${a.queues[q.name]?.note ? ` — ${a.queues[q.name]?.note}` : ''}`);
+  }
+
+  // Free, and listed so the reader sees they were not forgotten.
+  const scheduled = functions.reduce(
+    (n, f) => n + f.triggers.reduce((m, t) => m + (t.kind === 'schedule' ? firesPerMonth(t.expression, a.cronReferenceYear).perMonth : 0), 0),
+    0,
+  );
+  const s3Events = [...new Map([...functions.flatMap((f) => f.triggers), ...queues.flatMap((q) => q.subscribe)].flatMap((t) => (t.kind === 's3' ? [[s3PatternName(t), t] as const] : []))).values()].reduce(
+    (n, t) => n + patternPerMonth(t).n,
+    0,
+  );
+  if (scheduled) out.push({ service: 'EventBridge', item: 'scheduled rule invocations', quantity: scheduled, unit: 'events', cost: 0, note: 'scheduled rules are free' });
+  if (s3Events) out.push({ service: 'EventBridge', item: 'S3 events on the default bus', quantity: s3Events, unit: 'events', cost: 0, note: 'AWS service events are free; each matched target is invoked at no charge' });
+  const glue = functions.flatMap((f) => f.deliveryStreams.flatMap((d) => (d.table ? [`${d.table.database}.${d.table.name}`] : [])));
+  if (glue.length) out.push({ service: 'Glue', item: `Data Catalog tables (${glue.join(', ')})`, quantity: glue.length, unit: 'tables', cost: 0, note: 'partition projection stores no partitions: far below the free million objects' });
+  return out;
+}
+
+/** The account's always-free allowances, taken off what this pipeline uses (never below zero). */
+function freeTier(results: readonly FunctionEstimate[], shared: readonly LineItem[], p: PriceTable): LineItem[] {
+  const out: LineItem[] = [];
+  const requests = results.reduce((n, r) => n + r.invocations, 0);
+  const freeRequests = Math.min(requests, FREE_TIER.lambdaRequests);
+  out.push({ service: 'Lambda', item: 'free requests', quantity: freeRequests, unit: 'requests', cost: -(freeRequests / 1e6) * p.lambda.requestsPerMillion });
+  // The free GB-seconds cover both architectures: credited at each one's share of the usage.
+  const gbs = results.reduce((n, r) => n + r.gbSeconds, 0);
+  const freeGbs = Math.min(gbs, FREE_TIER.lambdaGbSeconds);
+  const durationCost = results.reduce((n, r) => n + r.gbSeconds * p.lambda.gbSecond[r.architecture], 0);
+  out.push({ service: 'Lambda', item: 'free GB-seconds', quantity: freeGbs, unit: 'GB-s', cost: gbs ? -(freeGbs / gbs) * durationCost : 0 });
+  const sqs = shared.filter((i) => i.service === 'SQS').reduce((n, i) => n + i.quantity, 0);
+  if (sqs) {
+    const free = Math.min(sqs, FREE_TIER.sqsRequests);
+    out.push({ service: 'SQS', item: 'free requests', quantity: free, unit: 'requests', cost: -(free / 1e6) * p.sqs.requestsPerMillion });
+  }
+  const logs = results.flatMap((r) => r.other).filter((i) => i.item === 'log ingestion').reduce((n, i) => n + i.quantity, 0);
+  const freeLogs = Math.min(logs, FREE_TIER.logsGb);
+  out.push({ service: 'CloudWatch', item: 'free log ingestion', quantity: freeLogs, unit: 'GB', cost: -freeLogs * p.cloudWatch.logsIngestionPerGb });
+  const tableGb = shared.filter((i) => i.service === 'DynamoDB').reduce((n, i) => n + i.quantity, 0);
+  const freeTables = Math.min(tableGb, FREE_TIER.dynamodbStorageGb);
+  if (freeTables) out.push({ service: 'DynamoDB', item: 'free storage', quantity: freeTables, unit: 'GB-month', cost: -freeTables * p.dynamodb.storageGbMonth });
+  return out;
+}

@@ -1,0 +1,152 @@
+import { defineFunction, defineQueue, type FunctionSpecInput } from '@laminar/spec';
+import { describe, expect, it } from 'vitest';
+import { type AssumptionsInput, parseAssumptions } from '../../src/assumptions.ts';
+import { type Estimate, estimate } from '../../src/estimate.ts';
+import { formatMarkdown, formatText } from '../../src/format.ts';
+import { PRICES } from '../../src/prices.ts';
+
+const fn = (input: Partial<FunctionSpecInput> & Pick<FunctionSpecInput, 'name' | 'triggers'>) => defineFunction({ memoryMb: 512, timeoutS: 60, ...input });
+const assume = (a: Partial<AssumptionsInput> = {}) =>
+  parseAssumptions({ defaults: { durationMs: 1000, initMs: 0, coldStartShare: 0, logBytesPerInvocation: 0 }, ...a });
+const usEast = PRICES['us-east-1'];
+const item = (e: Estimate, fnName: string, name: string) => {
+  const f = e.functions.find((x) => x.name === fnName);
+  return [...(f?.lambda ?? []), ...(f?.other ?? [])].find((i) => i.item === name);
+};
+
+const pattern = { kind: 's3', bucket: 'lake', prefix: 'in/', suffix: '.json' } as const;
+const tiny = {
+  functions: [
+    fn({ name: 'tick', architecture: 'arm64', memoryMb: 512, triggers: [{ kind: 'schedule', expression: 'rate(1 hour)' }] }),
+    fn({
+      name: 'ingest',
+      architecture: 'x86_64',
+      memoryMb: 1024,
+      triggers: [pattern],
+      tables: [{ name: 'seen', kind: 'dedup' }],
+      permissions: [{ actions: ['dynamodb:PutItem'], resource: { table: 'seen' } }],
+    }),
+  ],
+  queues: [defineQueue({ name: 'arrivals', subscribe: [pattern] })],
+  assumptions: assume({
+    functions: { ingest: { durationMs: 200, dynamodb: { writeUnits: 1 }, s3: { get: 1 } } },
+    s3Events: { 'lake/in/*.json': { objectsPerDay: 100 } },
+    storage: { bucketsGb: { lake: 10 }, tablesGb: {} },
+  }),
+  prices: usEast,
+};
+
+describe('a tiny pipeline, by hand', () => {
+  it('adds up to the hand-computed total', () => {
+    const e = estimate(tiny);
+    // tick: rate(1 hour) = 720 invocations; 720 × 1 s × 0.5 GB = 360 GB-s on arm64.
+    const tick = e.functions.find((f) => f.name === 'tick')!;
+    expect(tick.invocations).toBe(720);
+    expect(tick.gbSeconds).toBe(360);
+    expect(tick.lambdaCost).toBeCloseTo(720 * 0.2e-6 + 360 * 0.0000133334, 12);
+    // ingest: 100 objects/day × 30 = 3,000; 3,000 × 0.2 s × 1 GB = 600 GB-s on x86_64, 3,000 WRU, 3,000 GETs.
+    const ingest = e.functions.find((f) => f.name === 'ingest')!;
+    expect(ingest.invocations).toBe(3000);
+    expect(ingest.gbSeconds).toBeCloseTo(600, 10);
+    expect(ingest.total).toBeCloseTo(0.0006 + 600 * 0.0000166667 + 0.001875 + 0.0012, 12);
+    // Shared: 10 GB in S3, the queue's 3,000 messages × (send + receive + delete).
+    expect(e.shared.find((i) => i.item === 'storage lake')?.cost).toBeCloseTo(0.23, 12);
+    expect(e.shared.find((i) => i.item === 'queue arrivals')).toMatchObject({ quantity: 9000, cost: 0.0036 });
+    expect(e.totals.total).toBeCloseTo(0.004944024 + 0.01367502 + 0.23 + 0.0036, 12);
+    expect(e.warnings).toEqual([]);
+  });
+
+  it('takes the always-free allowances off only when asked', () => {
+    const e = estimate({ ...tiny, freeTier: true });
+    expect(e.totals.freeTier).toBeCloseTo(-(3720 * 0.2e-6 + 360 * 0.0000133334 + 600 * 0.0000166667 + 0.0036), 12);
+    // Left: S3 storage, DynamoDB writes and S3 GETs, which have no always-free allowance.
+    expect(e.totals.total).toBeCloseTo(0.23 + 0.001875 + 0.0012, 12);
+    expect(estimate(tiny).freeTierCredits).toEqual([]);
+  });
+
+  it('region matters: eu-west-1 prices DynamoDB writes higher', () => {
+    const eu = estimate({ ...tiny, prices: PRICES['eu-west-1'] });
+    expect(item(eu, 'ingest', 'write request units')?.cost).toBeCloseTo((3000 / 1e6) * 0.7068, 12);
+  });
+});
+
+describe('volumes', () => {
+  it('producers give their topics volume; a Kafka mapping invokes per burst and batch, and provisioned pollers cost by the hour', () => {
+    const e = estimate({
+      functions: [
+        fn({ name: 'producer', env: { TOPIC: { ref: { topic: 'items' } } }, triggers: [{ kind: 'schedule', expression: 'rate(15 minutes)' }] }),
+        fn({
+          name: 'archiver',
+          triggers: [{ kind: 'kafka', topics: ['items'], cluster: { kind: 'msk' }, batchSize: 5, provisioned: { minPollers: 2, maxPollers: 4 }, maxRetries: 1 }],
+        }),
+      ],
+      assumptions: assume({ functions: { producer: { messagesPerInvocation: 10 } } }),
+      prices: usEast,
+    });
+    const archiver = e.functions.find((f) => f.name === 'archiver')!;
+    // 2,880 runs × 10 messages, in bursts of 10 → 2 batches of 5 each.
+    expect(archiver.invocations).toBe(5760);
+    expect(item(e, 'archiver', 'Kafka ESM provisioned pollers (min 2)')).toMatchObject({ quantity: 1440 });
+    expect(item(e, 'archiver', 'Kafka ESM provisioned pollers (min 2)')?.cost).toBeCloseTo(1440 * 0.185, 10);
+    expect(e.assumptions).toContain('Kafka items: 28,800 messages/month — 10 per producer run × 2,880 runs');
+  });
+
+  it('Firehose ingestion rounds every record to 5 KB; objects follow the buffer', () => {
+    const e = estimate({
+      functions: [
+        fn({
+          name: 'sim',
+          triggers: [{ kind: 'schedule', expression: 'rate(1 hour)' }],
+          env: { STREAM: { ref: { deliveryStream: 'events' } } },
+          deliveryStreams: [{ name: 'events', bucket: 'lake', prefix: 'events/', errorOutputPrefix: 'errors/!{firehose:error-output-type}/' }],
+        }),
+      ],
+      assumptions: assume({ functions: { sim: { firehose: { recordsPerInvocation: 1000, recordBytes: 350 } } }, storage: { bucketsGb: { lake: 0 }, tablesGb: {} } }),
+      prices: usEast,
+    });
+    const ingest = item(e, 'sim', 'ingestion events')!;
+    expect(ingest.quantity).toBeCloseTo((720 * 1000 * 5120) / 1024 ** 3, 12);
+    expect(ingest.cost).toBeCloseTo(ingest.quantity * 0.029, 12);
+    expect(item(e, 'sim', 'PUT by Firehose events')?.quantity).toBe(720);
+  });
+
+  it('an invoke trigger without a volume, or a pattern without one, is 0 with a warning', () => {
+    const e = estimate({ functions: [fn({ name: 'manual', triggers: [{ kind: 'invoke' }, pattern] })], assumptions: assume(), prices: usEast });
+    expect(e.functions[0]?.invocations).toBe(0);
+    expect(e.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/manual: no invocationsPerDay/), expect.stringMatching(/no s3Events assumption for lake\/in\/\*\.json/)]));
+  });
+
+  it('refuses assumptions about functions, patterns or queues that do not exist', () => {
+    const functions = [fn({ name: 'real', triggers: [pattern] })];
+    expect(() => estimate({ functions, assumptions: assume({ functions: { typo: {} } }), prices: usEast })).toThrow(/function "typo"/);
+    expect(() => estimate({ functions, assumptions: assume({ s3Events: { 'lake/in/*.csv': { objectsPerDay: 1 } } }), prices: usEast })).toThrow(/lake\/in\/\*\.csv/);
+    expect(() => estimate({ functions, assumptions: assume({ queues: { nope: { consumerRequestsPerMessage: 1 } } }), prices: usEast })).toThrow(/queue "nope"/);
+  });
+});
+
+describe('durations', () => {
+  it('a measurement wins over the assumption, and says so', () => {
+    const e = estimate({ ...tiny, durations: { ingest: { avgMs: 50.4, p95Ms: 120, initMs: 300, coldStartShare: 0.1, source: 'local runner' } } });
+    const ingest = e.functions.find((f) => f.name === 'ingest')!;
+    expect(ingest.duration).toEqual({ ms: 50.4, source: 'measured', statistic: 'avg', p95Ms: 120, initMs: 300, coldStartShare: 0.1 });
+    expect(ingest.billedMsPerInvocation).toBeCloseTo(0.9 * 51 + 0.1 * 351, 10);
+    expect(e.functions.find((f) => f.name === 'tick')?.duration.source).toBe('default');
+    expect(e.assumptions.some((a) => a.startsWith('ingest: 50.4 ms measured (avg, local runner)'))).toBe(true);
+    const p95 = estimate({ ...tiny, durations: { ingest: { avgMs: 50.4, p95Ms: 120 } }, durationStatistic: 'p95' });
+    expect(p95.functions.find((f) => f.name === 'ingest')?.duration.ms).toBe(120);
+  });
+});
+
+describe('reports', () => {
+  it('text and markdown list every function, the totals and the assumptions', () => {
+    const e = estimate(tiny);
+    for (const out of [formatText(e), formatMarkdown(e)]) {
+      expect(out).toContain('tick');
+      expect(out).toContain('ingest');
+      expect(out).toContain('$0.25');
+      expect(out).toContain('lake/in/*.json: 100 objects/day');
+    }
+    expect(formatMarkdown(e)).toMatch(/^<!-- Generated by `pnpm cost --markdown --out docs\/cost.md`/);
+    expect(formatMarkdown(e)).toContain('| function | arch | memory MB | invocations/month |');
+  });
+});

@@ -1,0 +1,4 @@
+export * from './model.ts';
+export * from './dot.ts';
+export * from './render.ts';
+export * from './generate.ts';
