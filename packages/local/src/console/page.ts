@@ -36,7 +36,7 @@ export function consolePage(): string {
 <header>
   <h1>Laminar local console</h1>
   <span id="live" role="status" aria-live="polite">connecting…</span>
-  <nav aria-label="Sections"><a href="#graph">Pipeline</a><a href="#invocations">Invocations</a><a href="#functions">Functions</a><a href="#queues">Dead-letter queues</a><a href="#s3">S3</a></nav>
+  <nav aria-label="Sections"><a href="#graph">Pipeline</a><a href="#invocations">Invocations</a><a href="#functions">Functions</a><a href="#queues">Dead-letter queues</a><a href="#s3">S3</a><a href="#cost">Cost</a></nav>
 </header>
 <main>
   <section id="graph" aria-labelledby="graph-h">
@@ -68,6 +68,15 @@ export function consolePage(): string {
   <section id="queues" aria-labelledby="q-h">
     <h2 id="q-h">Dead-letter queues</h2>
     <div id="q-body"></div>
+  </section>
+
+  <section id="cost" aria-labelledby="cost-h">
+    <h2 id="cost-h">Monthly cost estimate <button type="button" id="cost-refresh">recompute with this session's durations</button></h2>
+    <p class="muted" id="cost-note"></p>
+    <table>
+      <thead><tr><th scope="col">function</th><th scope="col" class="num">invocations/month</th><th scope="col" class="num">duration ms</th><th scope="col">from</th><th scope="col" class="num">GB-s</th><th scope="col" class="num">Lambda $</th><th scope="col" class="num">other $</th><th scope="col" class="num">total $</th></tr></thead>
+      <tbody id="cost-rows"></tbody>
+    </table>
   </section>
 
   <section id="s3" aria-labelledby="s3-h">
@@ -192,6 +201,16 @@ async function renderS3() {
   $('s3-rows').replaceChildren(...rows);
 }
 
+async function renderCost() {
+  const e = await api('/api/cost');
+  const money = (n) => n < 0.01 && n > 0 ? '< 0.01' : fmt(n, 2);
+  $('cost-rows').replaceChildren(
+    ...e.functions.map((f) => el('tr', { 'data-function': f.name }, el('th', { scope: 'row' }, f.name), el('td', { class: 'num' }, fmt(f.invocations)), el('td', { class: 'num' }, fmt(f.duration.ms, 1)), el('td', {}, f.duration.source), el('td', { class: 'num' }, fmt(f.gbSeconds, 1)), el('td', { class: 'num' }, money(f.lambdaCost)), el('td', { class: 'num' }, money(f.otherCost)), el('td', { class: 'num' }, money(f.total)))),
+    el('tr', {}, el('th', { scope: 'row' }, 'shared resources'), el('td'), el('td'), el('td'), el('td'), el('td'), el('td'), el('td', { class: 'num' }, money(e.totals.shared))),
+    el('tr', {}, el('th', { scope: 'row' }, 'total per month'), el('td'), el('td'), el('td'), el('td'), el('td'), el('td'), el('th', { class: 'num' }, money(e.totals.total))));
+  $('cost-note').textContent = e.regionName + ', prices as of ' + e.pricesAsOf + (e.freeTier ? ', free tier applied' : ', no free tier') + '. Durations measured in this session where the function ran, else assumed (pnpm cost prints the assumptions).';
+}
+
 async function renderGraph(state) {
   const res = await fetch('/api/graph.svg');
   if (res.ok) {
@@ -214,6 +233,8 @@ async function start() {
   $('s3-bucket').addEventListener('change', () => { s3prefix = ''; renderS3(); });
   renderS3().catch(() => {});
   renderGraph(state).catch(() => {});
+  renderCost().catch((e) => { $('cost-note').textContent = 'no estimate: ' + e.message; });
+  $('cost-refresh').addEventListener('click', () => renderCost());
   const events = new EventSource('/api/events');
   events.addEventListener('open', () => { $('live').textContent = 'live'; });
   events.addEventListener('error', () => { $('live').textContent = 'reconnecting…'; });

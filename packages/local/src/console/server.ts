@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { type Durations, estimate, loadAssumptions, pricesFor, s3PatternName } from '@laminar/cost';
 import type { DestinationRecord } from '../async.ts';
 import type { Local } from '../runner.ts';
 import { consolePage } from './page.ts';
@@ -98,6 +99,7 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
       return;
     }
     if (req.method === 'GET' && path === '/api/state') return json(res, snapshot());
+    if (req.method === 'GET' && path === '/api/cost') return json(res, cost());
     if (req.method === 'GET' && path === '/api/events') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
       res.write('retry: 1000\n\n');
@@ -150,6 +152,35 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
       stats: state.stats(),
       queues: state.queueViews(),
     };
+  }
+
+  /** `pnpm cost`'s estimate, with this session's measured durations where there are some. */
+  function cost() {
+    const all = loadAssumptions();
+    // The runner may serve some of the functions (or another root's): keep only the assumptions
+    // about what it serves — the estimate refuses names it does not know, as typos.
+    const served = new Set(local.specs.map((l) => l.spec.name));
+    const patterns = new Set(local.s3Routes.map((r) => s3PatternName(r.trigger)));
+    const queues = new Set(local.queueSpecs.map((q) => q.name));
+    const assumptions = {
+      ...all,
+      functions: Object.fromEntries(Object.entries(all.functions).filter(([name]) => served.has(name))),
+      s3Events: Object.fromEntries(Object.entries(all.s3Events).filter(([key]) => patterns.has(key))),
+      queues: Object.fromEntries(Object.entries(all.queues).filter(([name]) => queues.has(name))),
+    };
+    const durations: Durations = {};
+    for (const s of state.stats()) {
+      if (s.invocations === 0 || s.p50Ms === undefined) continue;
+      durations[s.functionName] = { p50Ms: s.p50Ms, ...(s.p95Ms !== undefined ? { p95Ms: s.p95Ms } : {}), coldStartShare: s.coldShare, count: s.invocations, source: 'this dev session' };
+    }
+    return estimate({
+      functions: local.specs.map((l) => l.spec),
+      queues: local.queueSpecs,
+      assumptions,
+      prices: pricesFor(assumptions.region),
+      durations,
+      durationStatistic: 'p50',
+    });
   }
 
   async function replay(queueName: string, messageId: string) {

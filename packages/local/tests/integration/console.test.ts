@@ -42,6 +42,7 @@ describe.skipIf(!haveChromium)('the local console in Chromium', () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    page.setDefaultTimeout(15_000);
     await page.goto(web.url);
     await expect.poll(() => page.locator('#live').textContent()).toBe('live');
 
@@ -80,6 +81,10 @@ describe.skipIf(!haveChromium)('the local console in Chromium', () => {
     await link.waitFor();
     const download = await page.evaluate(async (href) => (await fetch(href)).text(), (await link.getAttribute('href')) ?? '');
     expect(download).toBe('order_id\n1\n');
+
+    // The cost estimate, with the durations this session measured.
+    await page.locator('#cost-refresh').click();
+    await expect.poll(() => page.locator('#cost-rows tr[data-function="validator"] td').nth(2).textContent()).toBe('measured');
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'console.png'), fullPage: true });
