@@ -23,10 +23,11 @@ export default defineFunction({
       batchSize: 1_000,
       batchingWindowS: 5,
       startingPosition: 'TRIM_HORIZON',
-      // Provisioned pollers: the only mode in which a Kafka mapping stops retrying a failing batch
-      // (after maxRetries) and moves on, sending its coordinates to the DLQ.
-      provisioned: { minPollers: 1, maxPollers: 2 },
-      maxRetries: 2,
+      // On-demand pollers: a batch that fails is retried until it succeeds (or its records expire).
+      // That suits this function: bad records are quarantined, never thrown, so only S3 failures
+      // fail a batch, and waiting them out loses nothing. Provisioned pollers would bound the
+      // retries (maxRetries, then the DLQ) for ~$133 a month per poller (pnpm cost).
+
     },
   ],
   permissions: [

@@ -29,6 +29,7 @@ export function buildApp(opts: BuildAppOptions): { app: App; stacks: LaminarStac
         layers: opts.layers ?? [],
         queues: opts.queues ?? [],
         ...(opts.settings ? { settings: opts.settings } : {}),
+        ...(opts.alarmEmail ? { alarmEmail: opts.alarmEmail } : {}),
         outdir: opts.outdir,
       }),
   );

@@ -11,6 +11,8 @@ export interface AppSettings {
   gitSha: string;
   backend: StateBackend;
   bucketSuffix?: string;
+  /** Default of the `alarm_email` Terraform variable (LAMINAR_ALARM_EMAIL); empty: no subscription. */
+  alarmEmail?: string;
   /** Stage settings fixed at synth time; any not given here become Terraform variables. */
   settings?: Partial<Record<Setting, string>>;
 }
@@ -41,6 +43,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): AppSettin
       ? { kind: 's3', bucket: stateBucket, region, ...(lockTable ? { lockTable } : {}) }
       : { kind: 'local' },
     ...(suffix ? { bucketSuffix: suffix } : {}),
+    ...(env.LAMINAR_ALARM_EMAIL ? { alarmEmail: env.LAMINAR_ALARM_EMAIL } : {}),
     ...(env.LAMINAR_KAFKA_BOOTSTRAP_SERVERS ? { settings: { kafkaBootstrapServers: env.LAMINAR_KAFKA_BOOTSTRAP_SERVERS } } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
+import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard/index.js';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition/index.js';
 import { DataAwsSecretsmanagerSecret } from '@cdktf/provider-aws/lib/data-aws-secretsmanager-secret/index.js';
@@ -7,6 +8,7 @@ import { GlueCatalogDatabase } from '@cdktf/provider-aws/lib/glue-catalog-databa
 import { S3BucketNotification } from '@cdktf/provider-aws/lib/s3-bucket-notification/index.js';
 import {
   bucketsOf,
+  dlqName,
   type DeliveryStreamDecl,
   type LoadedLayer,
   type LoadedSpec,
@@ -21,6 +23,9 @@ import {
 import { Fn, LocalBackend, S3Backend, TerraformLocal, TerraformStack, TerraformVariable } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { StateBackend } from './config.ts';
+import { AlarmTopic } from './constructs/alarm-topic.ts';
+import { type DashboardFunction, dashboardBody } from './dashboard.ts';
+import { EMF_METRICS } from './metrics.ts';
 import { DataBucket } from './constructs/data-bucket.ts';
 import { DataTable } from './constructs/data-table.ts';
 import { DeliveryStream } from './constructs/delivery-stream.ts';
@@ -29,6 +34,7 @@ import { EventQueue } from './constructs/event-queue.ts';
 import { NodeLayer } from './constructs/node-layer.ts';
 import { S3EventRoute } from './constructs/s3-event-route.ts';
 import { PROJECT, resourceName, stackName } from './naming.ts';
+import { boundaryPolicyArn } from './deploy-permissions.ts';
 import { glueDatabaseName } from './partitions.ts';
 
 export interface LaminarStackProps {
@@ -44,6 +50,8 @@ export interface LaminarStackProps {
   settings?: Partial<Record<Setting, string>>;
   /** The app's outdir; artifact paths are made relative to this stack's folder inside it. */
   outdir: string;
+  /** Default of the `alarm_email` Terraform variable (empty: no e-mail subscription). */
+  alarmEmail?: string;
 }
 
 export class LaminarStack extends TerraformStack {
@@ -55,6 +63,8 @@ export class LaminarStack extends TerraformStack {
   readonly deliveryStreams = new Map<string, DeliveryStream>();
   readonly glueDatabases = new Map<string, GlueCatalogDatabase>();
   readonly routes: S3EventRoute[] = [];
+  readonly alarmTopic: AlarmTopic;
+  readonly dashboard: CloudwatchDashboard;
 
   constructor(scope: Construct, props: LaminarStackProps) {
     const name = stackName(props.stage);
@@ -149,6 +159,9 @@ export class LaminarStack extends TerraformStack {
     let callerData: DataAwsCallerIdentity | undefined;
     const partition = () => (partitionData ??= new DataAwsPartition(this, 'partition'));
     const caller = () => (callerData ??= new DataAwsCallerIdentity(this, 'caller'));
+    // Every role of the stage carries the boundary the bootstrap stack creates for it: the deploy role
+    // may only create roles with it, so no role policy it writes can reach beyond the stage.
+    const permissionsBoundary = boundaryPolicyArn(stage, { partition: partition().partition, accountId: caller().accountId });
     const secret = (ref: Pick<SecretRef, 'from' | 'id'>): SecretGrant => {
       const key = `${ref.from}:${ref.id}`;
       const known = secretLookups.get(key);
@@ -198,6 +211,7 @@ export class LaminarStack extends TerraformStack {
           bucket: this.buckets.get(decl.bucket) as DataBucket,
           accountId: caller().accountId,
           logRetentionDays: owner.spec.logRetentionDays,
+          permissionsBoundary,
           ...(decl.table ? { database: this.glueDatabases.get(decl.table.database) as GlueCatalogDatabase } : {}),
         }),
       );
@@ -239,10 +253,28 @@ export class LaminarStack extends TerraformStack {
       topic: (logical) => `${stage}.${logical}`,
       deliveryStream: (logical) => resourceName(stage, logical),
     };
+    this.alarmTopic = new AlarmTopic(this, 'alarm-topic', {
+      stage,
+      region: props.region,
+      partition: partition().partition,
+      accountId: caller().accountId,
+      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
+    });
     for (const loaded of specs) {
-      this.functions.set(loaded.spec.name, new NodeFunction(this, `fn-${loaded.spec.name}`, { stage, loaded, resources, stackDir }));
+      this.functions.set(
+        loaded.spec.name,
+        new NodeFunction(this, `fn-${loaded.spec.name}`, { stage, loaded, resources, stackDir, alarmTopicArn: this.alarmTopic.arn, permissionsBoundary, partition: partition().partition }),
+      );
     }
     this.routeS3Events(stage, specs, queueSpecs);
+
+    this.dashboard = new CloudwatchDashboard(this, 'dashboard', {
+      dashboardName: resourceName(stage, 'functions'),
+      dashboardBody: dashboardBody(
+        props.region,
+        specs.map((l) => dashboardFunction(stage, l.spec, this.functions.get(l.spec.name) as NodeFunction)),
+      ),
+    });
   }
 
   /** S3 → EventBridge: each bucket with subscribers sends its events; one rule per distinct pattern. */
@@ -277,6 +309,23 @@ export class LaminarStack extends TerraformStack {
     }
     for (const [q, arns] of rulesPerQueue) q.allowRules(arns);
   }
+}
+
+/** What the dashboard shows of a function, from its spec and the names the stack gave it. */
+function dashboardFunction(stage: string, spec: LoadedSpec['spec'], fn: NodeFunction): DashboardFunction {
+  const literal = (key: string) => {
+    const v = spec.env[key];
+    return typeof v === 'string' ? v : undefined;
+  };
+  const namespace = literal('POWERTOOLS_METRICS_NAMESPACE');
+  const service = literal('POWERTOOLS_SERVICE_NAME');
+  return {
+    name: spec.name,
+    functionName: fn.functionName,
+    timeoutS: spec.timeoutS,
+    ...(fn.dlq ? { dlqName: dlqName(stage, spec.name) } : {}),
+    ...(namespace && service ? { emf: { namespace, service, metrics: EMF_METRICS[spec.name] ?? [], coldStart: true } } : {}),
+  };
 }
 
 function snake(camel: string): string {

@@ -1,35 +1,36 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { synthBootstrap } from './bootstrap-main.ts';
 import { synth } from './main.ts';
+import { checkStacks, manifestStacks } from './policy-main.ts';
 import { terraformPrerequisites, validateStackDir, writeCliConfig } from './terraform.ts';
 
 /**
- * `pnpm validate`: synthesize, then `terraform init -backend=false` + `terraform validate` every
- * stack against the offline provider mirror. Without the mirror it skips, except in CI where a
- * skipped check would read as a passed one.
+ * `pnpm validate`: synthesize every stage and the bootstrap stack, run the policy suite over them,
+ * then `terraform init -backend=false` + `terraform validate` each against the offline provider
+ * mirror. Without the mirror the Terraform part skips, except in CI where a skipped check would read
+ * as a passed one; the policy suite needs nothing and always runs.
  */
 async function main(): Promise<number> {
   const { outdir } = await synth();
+  const bootstrap = synthBootstrap();
+  const stacks = [...manifestStacks(outdir), ...manifestStacks(bootstrap.outdir)];
+  const breaches = checkStacks(stacks);
+
   const pre = terraformPrerequisites();
   if (!pre.ok) {
     if (process.env.CI) {
       console.error(`validate: ${pre.reason}; CI is set, so this is a failure`);
       return 1;
     }
-    console.log(`validate: skipped, ${pre.reason} (set CI=1 to make this fail)`);
-    return 0;
+    console.log(`validate: terraform skipped, ${pre.reason} (set CI=1 to make this fail)`);
+    return breaches === 0 ? 0 : 1;
   }
   const cliConfig = writeCliConfig(fileURLToPath(new URL('../.tmp/terraform-cli', import.meta.url)));
-  // The manifest, not a directory listing: stale stacks from an earlier LAMINAR_STAGE stay on disk.
-  const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as {
-    stacks: Record<string, { workingDirectory: string }>;
-  };
   const results = await Promise.all(
-    Object.entries(manifest.stacks).map(async ([name, stack]) => {
+    stacks.map(async (stack) => {
       const started = performance.now();
-      const result = await validateStackDir(join(outdir, stack.workingDirectory), cliConfig);
-      return { name, ms: Math.round(performance.now() - started), ...result };
+      const result = await validateStackDir(stack.dir, cliConfig);
+      return { name: stack.name, ms: Math.round(performance.now() - started), ...result };
     }),
   );
   let failed = 0;
@@ -41,7 +42,7 @@ async function main(): Promise<number> {
       console.error(`validate: ${r.name} INVALID\n${r.output}`);
     }
   }
-  return failed === 0 ? 0 : 1;
+  return failed === 0 && breaches === 0 ? 0 : 1;
 }
 
 main().then(

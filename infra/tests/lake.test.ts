@@ -70,7 +70,8 @@ describe('bronze → silver fan-out', () => {
       expect(c).toMatchObject({ maximum_retry_attempts: 2, maximum_event_age_in_seconds: 3600 });
       expect((c.destination_config as { on_failure: { destination: string } }).on_failure.destination).toMatch(/^\$\{aws_sqs_queue\.[\w-]*dlq[\w-]*\.arn\}$/);
     }
-    expect(all('aws_cloudwatch_metric_alarm').map((a) => a.alarm_name).sort()).toEqual([
+    const dlqAlarms = all('aws_cloudwatch_metric_alarm').filter((a) => a.namespace === 'AWS/SQS');
+    expect(dlqAlarms.map((a) => a.alarm_name).sort()).toEqual([
       'laminar-dev-csv-validator-dlq-not-empty',
       'laminar-dev-object-audit-dlq-not-empty',
     ]);

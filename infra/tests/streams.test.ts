@@ -251,10 +251,10 @@ describe('kafka-archiver event source mapping', () => {
       source_access_configuration: [{ type: 'BASIC_AUTH', uri: secretArn }],
       self_managed_kafka_event_source_config: { consumer_group_id: 'laminar-dev-kafka-archiver' },
       destination_config: { on_failure: { destination_arn: ref('aws_sqs_queue', 'name', 'laminar-dev-kafka-archiver-dlq', 'arn') } },
-      // Provisioned pollers: the mode in which the retry limit is honoured.
-      provisioned_poller_config: { minimum_pollers: 1, maximum_pollers: 2 },
-      maximum_retry_attempts: 2,
     });
+    // On-demand pollers: no poller-hours, and no retry limit (Lambda honours one only when provisioned).
+    expect(esm.provisioned_poller_config).toBeUndefined();
+    expect(esm.maximum_retry_attempts).toBeUndefined();
     expect(esm.event_source_arn).toBeUndefined();
     expect(esm.amazon_managed_kafka_event_source_config).toBeUndefined();
     expect(esm.depends_on).toEqual([expect.stringMatching(/^aws_iam_role_policy\.fn-kafka-archiver/)]);

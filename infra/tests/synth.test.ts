@@ -107,7 +107,11 @@ describe('functions', () => {
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
     });
-    expect(resourcesOf(json, 'aws_iam_role_policy_attachment')).toEqual([]);
+    // One managed policy only: AWS's for sending X-Ray segments (active tracing).
+    expect(resourcesOf(json, 'aws_iam_role_policy_attachment').filter((a) => String(a.role).includes('fn-pdf-manifest'))).toEqual([
+      expect.objectContaining({ policy_arn: 'arn:${data.aws_partition.partition.partition}:iam::aws:policy/AWSXRayDaemonWriteAccess' }),
+    ]);
+    expect(byName('aws_lambda_function', 'function_name', 'laminar-dev-pdf-manifest').tracing_config).toEqual({ mode: 'Active' });
   });
 
   it("grants exactly pdf-manifest's actions on exact ARNs", () => {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { BOOTSTRAP_STACK, buildBootstrapApp } from '../src/bootstrap.ts';
 import { terraformPrerequisites, validateStackDir, writeCliConfig } from '../src/terraform.ts';
 import { fakeArtifact, fakeRoot, lake, nightlyReport, pdfManifest, producers, streams, synthInto, TEST_TMP } from './fixtures.ts';
 
@@ -11,7 +12,7 @@ if (!pre.ok) {
 }
 
 describe.skipIf(skip)('terraform validate (offline provider mirror)', () => {
-  it('accepts both a local-state and an S3-state stack', async () => {
+  it('accepts the stage stacks (local and S3 state) and the bootstrap stack (local and S3 state)', async () => {
     if (!pre.ok) throw new Error(`terraform validate cannot run: ${pre.reason}`);
     const cliConfig = writeCliConfig(join(TEST_TMP, 'terraform-cli'));
     const local = fakeRoot();
@@ -26,6 +27,19 @@ describe.skipIf(skip)('terraform validate (offline provider mirror)', () => {
         stages: ['prod'],
         backend: { kind: 's3', bucket: 'tf-state', region: 'eu-west-1' },
       }).stackDir('laminar-prod'),
+      ...(['local', 's3'] as const).map((kind) => {
+        const outdir = join(fakeRoot(), 'infra', 'cdktf.out', 'bootstrap');
+        const { app } = buildBootstrapApp({
+          stages: ['dev', 'prod'],
+          region: 'eu-west-1',
+          gitSha: 'local',
+          backend: kind === 'local' ? { kind } : { kind, bucket: 'laminar-tfstate-123456789012-eu-west-1', region: 'eu-west-1' },
+          ...(kind === 'local' ? { githubRepository: 'acme/laminar' } : {}),
+          outdir,
+        });
+        app.synth();
+        return join(outdir, 'stacks', BOOTSTRAP_STACK);
+      }),
     ];
     const results = await Promise.all(stacks.map((dir) => validateStackDir(dir, cliConfig)));
     for (const r of results) expect(r.ok, r.output).toBe(true);

@@ -18,6 +18,12 @@ export interface DataBucketProps {
   versioned: boolean;
   /** Some function writes objects (possibly multipart): clean up uploads that never complete. */
   abortIncompleteUploads: boolean;
+  /** A name not derived from stage and logical name (the Terraform state bucket's, with the account id in it). */
+  name?: string;
+  /** Expire overwritten object versions after this many days (keeping the newest ten regardless). */
+  noncurrentVersionDays?: number;
+  /** Terraform refuses to destroy the bucket (lifecycle prevent_destroy). */
+  preventDestroy?: boolean;
 }
 
 export class DataBucket extends Construct {
@@ -29,9 +35,9 @@ export class DataBucket extends Construct {
   constructor(scope: Construct, id: string, props: DataBucketProps) {
     super(scope, id);
     this.logical = props.logical;
-    this.name = resourceName(props.stage, props.suffix ? `${props.logical}-${props.suffix}` : props.logical, 63);
+    this.name = props.name ?? resourceName(props.stage, props.suffix ? `${props.logical}-${props.suffix}` : props.logical, 63);
 
-    this.bucket = new S3Bucket(this, 'bucket', { bucket: this.name });
+    this.bucket = new S3Bucket(this, 'bucket', { bucket: this.name, ...(props.preventDestroy ? { lifecycle: { preventDestroy: true } } : {}) });
     const bucket = this.bucket.id;
 
     const publicAccess = new S3BucketPublicAccessBlock(this, 'public-access', {
@@ -84,18 +90,32 @@ export class DataBucket extends Construct {
         })
       : undefined;
 
-    if (props.abortIncompleteUploads) {
+    if (props.abortIncompleteUploads || props.noncurrentVersionDays !== undefined) {
       // Parts of an upload that never completes are billed yet invisible to listings.
       // The provider asks lifecycle rules to wait for versioning when both change in one apply.
       new S3BucketLifecycleConfiguration(this, 'lifecycle', {
         bucket,
         rule: [
-          {
-            id: 'abort-incomplete-multipart-uploads',
-            status: 'Enabled',
-            filter: [{}],
-            abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
-          },
+          ...(props.abortIncompleteUploads
+            ? [
+                {
+                  id: 'abort-incomplete-multipart-uploads',
+                  status: 'Enabled',
+                  filter: [{}],
+                  abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
+                },
+              ]
+            : []),
+          ...(props.noncurrentVersionDays !== undefined
+            ? [
+                {
+                  id: 'expire-old-versions',
+                  status: 'Enabled',
+                  filter: [{}],
+                  noncurrentVersionExpiration: [{ noncurrentDays: props.noncurrentVersionDays, newerNoncurrentVersions: 10 }],
+                },
+              ]
+            : []),
         ],
         ...(versioning ? { dependsOn: [versioning] } : {}),
       });

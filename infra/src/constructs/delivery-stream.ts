@@ -23,6 +23,8 @@ export interface DeliveryStreamProps {
   logRetentionDays: number;
   /** The Glue database of `decl.table.database` in this stage, when the stream declares a table. */
   database?: GlueCatalogDatabase;
+  /** ARN of the stage's permissions boundary (bootstrap stack). */
+  permissionsBoundary: string;
 }
 
 /** Firehose's own name for the stream of S3 delivery errors inside the log group. */
@@ -69,6 +71,7 @@ export class DeliveryStream extends Construct {
 
     this.role = new IamRole(this, 'role', {
       name: resourceName(stage, `${decl.name}-firehose`),
+      permissionsBoundary: props.permissionsBoundary,
       assumeRolePolicy: JSON.stringify({
         Version: '2012-10-17',
         Statement: [

@@ -1,9 +1,10 @@
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule/index.js';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target/index.js';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js';
-import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
+import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmConfig } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment/index.js';
 import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping/index.js';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js';
 import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config/index.js';
@@ -21,6 +22,7 @@ import {
 } from '@laminar/spec';
 import { Construct } from 'constructs';
 import { readArtifact } from '../artifacts.ts';
+import { DURATION_ALARM_FRACTION } from '../dashboard.ts';
 import { resourceName } from '../naming.ts';
 import { type PolicyDocument, type PolicyStatement, permissionStatements } from '../policy.ts';
 import type { DataBucket } from './data-bucket.ts';
@@ -65,6 +67,12 @@ export interface NodeFunctionProps {
   resources: StageResources;
   /** Folder the stack's JSON is written to; the zip path is made relative to it. */
   stackDir: string;
+  /** The stage's alarm topic: alarm and OK action of every alarm of the function. */
+  alarmTopicArn: string;
+  /** ARN of the stage's permissions boundary (bootstrap stack): the ceiling of the role's grants. */
+  permissionsBoundary: string;
+  /** The AWS partition (a data source token): managed policy ARNs are per partition. */
+  partition: string;
 }
 
 /** Two weeks, SQS's maximum: failed events should outlive a long weekend before anyone looks. */
@@ -106,11 +114,14 @@ export class NodeFunction extends Construct {
   readonly role: IamRole;
   readonly logGroup: CloudwatchLogGroup;
   readonly dlq?: SqsQueue;
+  readonly alarms: CloudwatchMetricAlarm[] = [];
+  private readonly alarmTopicArn: string;
 
   constructor(scope: Construct, id: string, props: NodeFunctionProps) {
     super(scope, id);
     const { spec } = props.loaded;
     const { stage } = props;
+    this.alarmTopicArn = props.alarmTopicArn;
 
     const name = resourceName(stage, spec.name);
     this.functionName = name;
@@ -139,11 +150,19 @@ export class NodeFunction extends Construct {
 
     this.role = new IamRole(this, 'role', {
       name,
+      permissionsBoundary: props.permissionsBoundary,
       assumeRolePolicy: JSON.stringify({
         Version: '2012-10-17',
         Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
       }),
       tags,
+    });
+
+    // Active tracing sends segments with the role; AWS's managed policy for exactly that (X-Ray has
+    // no resource types to scope it to), inside the stage's permissions boundary.
+    const tracing = new IamRolePolicyAttachment(this, 'tracing', {
+      role: this.role.name,
+      policyArn: `arn:${props.partition}:iam::aws:policy/AWSXRayDaemonWriteAccess`,
     });
 
     // Async invocations that fail for good and Kafka batches that fail for good land in the same queue.
@@ -155,7 +174,7 @@ export class NodeFunction extends Construct {
         tags,
       });
       // Maximum over 5 minutes so a single message that is quickly drained still trips the alarm.
-      new CloudwatchMetricAlarm(this, 'dlq-alarm', {
+      this.alarm('dlq-alarm', spec.name, {
         alarmName: `${name}-dlq-not-empty`,
         alarmDescription: `Events for ${name} failed after all retries and wait in ${name}-dlq`,
         namespace: 'AWS/SQS',
@@ -167,7 +186,6 @@ export class NodeFunction extends Construct {
         threshold: 0,
         comparisonOperator: 'GreaterThanThreshold',
         treatMissingData: 'notBreaching',
-        tags,
       });
     }
 
@@ -224,10 +242,48 @@ export class NodeFunction extends Construct {
       ...(spec.layers.length > 0 ? { layers: spec.layers.map((l) => lookup(resources.layers, 'layer', l).arn) } : {}),
       ...(Object.keys(env).length > 0 ? { environment: { variables: env } } : {}),
       loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name },
+      // Every invocation is sampled into X-Ray; the runtime wrapper's Tracer adds the handler, AWS
+      // SDK calls, fetches and Kafka sends as subsegments.
+      tracingConfig: { mode: 'Active' },
       tags,
       // Without these, the first invocations can race the role policy (AccessDenied on S3) or
       // create the log group themselves with infinite retention.
-      dependsOn: [this.logGroup, rolePolicy],
+      dependsOn: [this.logGroup, rolePolicy, tracing],
+    });
+
+    // One alarm per failure mode, on the function's own metrics over 5 minutes. No data (no
+    // invocations) is not a failure.
+    const fnDimensions = { FunctionName: this.fn.functionName };
+    const everyFiveMinutes = { period: 300, evaluationPeriods: 1, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' };
+    this.alarm('errors-alarm', spec.name, {
+      alarmName: `${name}-errors`,
+      alarmDescription: `${name} returned errors (failed events go on to retries and then its DLQ, if it has one)`,
+      namespace: 'AWS/Lambda',
+      metricName: 'Errors',
+      dimensions: fnDimensions,
+      statistic: 'Sum',
+      threshold: 0,
+      ...everyFiveMinutes,
+    });
+    this.alarm('throttles-alarm', spec.name, {
+      alarmName: `${name}-throttles`,
+      alarmDescription: `${name} was throttled (account or reserved concurrency exhausted)`,
+      namespace: 'AWS/Lambda',
+      metricName: 'Throttles',
+      dimensions: fnDimensions,
+      statistic: 'Sum',
+      threshold: 0,
+      ...everyFiveMinutes,
+    });
+    this.alarm('duration-alarm', spec.name, {
+      alarmName: `${name}-duration-p95`,
+      alarmDescription: `${name}: p95 duration above ${Math.round(DURATION_ALARM_FRACTION * 100)} % of its ${spec.timeoutS} s timeout`,
+      namespace: 'AWS/Lambda',
+      metricName: 'Duration',
+      dimensions: fnDimensions,
+      extendedStatistic: 'p95',
+      threshold: Math.round(spec.timeoutS * 1000 * DURATION_ALARM_FRACTION),
+      ...everyFiveMinutes,
     });
 
     const asyncDlq = spec.async?.onFailure === 'dlq' ? this.dlq : undefined;
@@ -320,6 +376,18 @@ export class NodeFunction extends Construct {
         }
       }
     });
+  }
+
+  /** An alarm of this function: tagged, notifying the stage's alarm topic on ALARM and on OK. */
+  private alarm(id: string, fn: string, config: Omit<CloudwatchMetricAlarmConfig, 'alarmActions' | 'okActions' | 'tags'>): CloudwatchMetricAlarm {
+    const alarm = new CloudwatchMetricAlarm(this, id, {
+      ...config,
+      alarmActions: [this.alarmTopicArn],
+      okActions: [this.alarmTopicArn],
+      tags: { function: fn },
+    });
+    this.alarms.push(alarm);
+    return alarm;
   }
 }
 

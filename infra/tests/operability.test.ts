@@ -1,0 +1,216 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { type FunctionSpec, loadAllLayers, loadAllQueues, loadAllSpecs } from '@laminar/spec';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { settingsFromEnv } from '../src/config.ts';
+import { DURATION_ALARM_FRACTION } from '../src/dashboard.ts';
+import { EMF_METRICS } from '../src/metrics.ts';
+import { fakeArtifact, fakeRoot, REPO_ROOT, resourcesOf, type StackJson, type Synthesized, synthInto } from './fixtures.ts';
+
+type Json = Record<string, unknown>;
+let specs: FunctionSpec[];
+let synth: Synthesized;
+let json: StackJson;
+
+async function synthAll(settings = {}): Promise<Synthesized> {
+  const root = fakeRoot();
+  const [loaded, layers, queues] = await Promise.all([loadAllSpecs(REPO_ROOT), loadAllLayers(REPO_ROOT), loadAllQueues(REPO_ROOT)]);
+  const fakeLayers = layers.map((l) => {
+    const fake = fakeArtifact(root, { ...(loaded[0] as { spec: FunctionSpec }).spec, name: l.spec.name }, join(root, 'layers', l.spec.name));
+    return { spec: l.spec, dir: fake.dir, zipPath: fake.zipPath, hashPath: fake.hashPath };
+  });
+  return synthInto(root, loaded.map((l) => fakeArtifact(root, l.spec)), settings, fakeLayers, queues);
+}
+
+beforeAll(async () => {
+  specs = (await loadAllSpecs(REPO_ROOT)).map((l) => l.spec);
+  synth = await synthAll();
+  json = synth.json('laminar-dev');
+});
+
+const ids = (type: string) => Object.entries(json.resource[type] ?? {});
+const one = (type: string, key: string, value: unknown): [string, Json] => {
+  const found = ids(type).filter(([, r]) => r[key] === value);
+  expect(found, `${type} ${key}=${String(value)}`).toHaveLength(1);
+  return found[0] as [string, Json];
+};
+const ref = (type: string, key: string, value: unknown, attr: string) => `\${${type}.${one(type, key, value)[0]}.${attr}}`;
+const TOPIC = () => ref('aws_sns_topic', 'name', 'laminar-dev-alarms', 'arn');
+
+describe('alarm topic', () => {
+  it('is laminar-<stage>-alarms, encrypted with a rotating customer managed key CloudWatch alarms may use', () => {
+    const [, topic] = one('aws_sns_topic', 'name', 'laminar-dev-alarms');
+    const [keyId, key] = ids('aws_kms_key')[0] as [string, Json];
+    expect(ids('aws_kms_key')).toHaveLength(1);
+    expect(topic.kms_master_key_id).toBe(`\${aws_kms_key.${keyId}.arn}`);
+    expect(key).toMatchObject({ enable_key_rotation: true, deletion_window_in_days: 30 });
+    const policy = JSON.parse(key.policy as string) as { Statement: Json[] };
+    const cloudwatch = policy.Statement.find((s) => s.Sid === 'CloudWatchAlarmsPublish');
+    expect(cloudwatch).toEqual({
+      Sid: 'CloudWatchAlarmsPublish',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: '*',
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': '${data.aws_caller_identity.caller.account_id}' },
+        ArnLike: { 'aws:SourceArn': 'arn:${data.aws_partition.partition.partition}:cloudwatch:eu-west-1:${data.aws_caller_identity.caller.account_id}:alarm:laminar-dev-*' },
+      },
+    });
+    expect(one('aws_kms_alias', 'name', 'alias/laminar-dev-alarms')[1].target_key_id).toBe(`\${aws_kms_key.${keyId}.key_id}`);
+  });
+
+  it('lets only this stage’s alarms publish', () => {
+    const [, policy] = one('aws_sns_topic_policy', 'arn', TOPIC());
+    expect(JSON.parse(policy.policy as string).Statement).toEqual([
+      {
+        Sid: 'CloudWatchAlarmsPublish',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: TOPIC(),
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': '${data.aws_caller_identity.caller.account_id}' },
+          ArnLike: { 'aws:SourceArn': 'arn:${data.aws_partition.partition.partition}:cloudwatch:eu-west-1:${data.aws_caller_identity.caller.account_id}:alarm:laminar-dev-*' },
+        },
+      },
+    ]);
+  });
+
+  it('subscribes the alarm_email variable when it is not empty (default from LAMINAR_ALARM_EMAIL)', () => {
+    const [, sub] = one('aws_sns_topic_subscription', 'protocol', 'email');
+    expect(sub).toMatchObject({ count: '${var.alarm_email == "" ? 0 : 1}', endpoint: '${var.alarm_email}', topic_arn: TOPIC() });
+    const variables = (json as unknown as { variable: Record<string, Json> }).variable;
+    expect(variables.alarm_email).toMatchObject({ type: 'string', default: '', nullable: false });
+    expect(settingsFromEnv({ LAMINAR_ALARM_EMAIL: 'ops@example.com' }).alarmEmail).toBe('ops@example.com');
+  });
+
+  it('takes the address from the stage setting as the variable default', async () => {
+    const other = await synthAll({ alarmEmail: 'ops@example.com' });
+    const variables = (other.json('laminar-dev') as unknown as { variable: Record<string, Json> }).variable;
+    expect(variables.alarm_email?.default).toBe('ops@example.com');
+  });
+});
+
+describe('alarms per function, from the specs', () => {
+  it.each(['errors', 'throttles', 'duration-p95'])('every function has its %s alarm, notifying the topic on ALARM and OK', (kind) => {
+    for (const spec of specs) {
+      const name = `laminar-dev-${spec.name}`;
+      const [, alarm] = one('aws_cloudwatch_metric_alarm', 'alarm_name', `${name}-${kind}`);
+      expect(alarm).toMatchObject({
+        namespace: 'AWS/Lambda',
+        dimensions: { FunctionName: ref('aws_lambda_function', 'function_name', name, 'function_name') },
+        period: 300,
+        evaluation_periods: 1,
+        comparison_operator: 'GreaterThanThreshold',
+        treat_missing_data: 'notBreaching',
+        alarm_actions: [TOPIC()],
+        ok_actions: [TOPIC()],
+        tags: { function: spec.name },
+      });
+    }
+  });
+
+  it('errors > 0 and throttles > 0 over 5 minutes; p95 duration above 80 % of the timeout', () => {
+    for (const spec of specs) {
+      const name = `laminar-dev-${spec.name}`;
+      expect(one('aws_cloudwatch_metric_alarm', 'alarm_name', `${name}-errors`)[1]).toMatchObject({ metric_name: 'Errors', statistic: 'Sum', threshold: 0 });
+      expect(one('aws_cloudwatch_metric_alarm', 'alarm_name', `${name}-throttles`)[1]).toMatchObject({ metric_name: 'Throttles', statistic: 'Sum', threshold: 0 });
+      const [, duration] = one('aws_cloudwatch_metric_alarm', 'alarm_name', `${name}-duration-p95`);
+      expect(duration).toMatchObject({ metric_name: 'Duration', extended_statistic: 'p95', threshold: spec.timeoutS * 1000 * DURATION_ALARM_FRACTION });
+      expect(duration.statistic).toBeUndefined();
+    }
+  });
+
+  it('DLQ alarms notify the topic as well', () => {
+    const dlqAlarms = resourcesOf(json, 'aws_cloudwatch_metric_alarm').filter((a) => a.namespace === 'AWS/SQS');
+    expect(dlqAlarms.length).toBe(specs.filter((s) => s.async?.onFailure === 'dlq' || s.triggers.some((t) => t.kind === 'kafka')).length);
+    for (const a of dlqAlarms) expect(a).toMatchObject({ alarm_actions: [TOPIC()], ok_actions: [TOPIC()] });
+  });
+
+  it('every alarm of the stack is named laminar-<stage>-… (the topic and key policies match that prefix)', () => {
+    for (const a of resourcesOf(json, 'aws_cloudwatch_metric_alarm')) expect(a.alarm_name).toMatch(/^laminar-dev-/);
+  });
+});
+
+interface Widget {
+  type: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  properties: { title?: string; markdown?: string; stat?: string; metrics?: unknown[][]; region?: string; annotations?: { horizontal: Array<{ value: number }> } };
+}
+
+describe('dashboard', () => {
+  const body = () => {
+    const [, dashboard] = one('aws_cloudwatch_dashboard', 'dashboard_name', 'laminar-dev-functions');
+    return JSON.parse(dashboard.dashboard_body as string) as { widgets: Widget[] };
+  };
+
+  it('one dashboard per stage with a row per function: invocations, errors, p95 duration, throttles, concurrency, EMF', () => {
+    const { widgets } = body();
+    expect(ids('aws_cloudwatch_dashboard')).toHaveLength(1);
+    for (const spec of specs) {
+      const name = `laminar-dev-${spec.name}`;
+      const header = widgets.find((w) => w.type === 'text' && w.properties.markdown?.startsWith(`### ${spec.name} `));
+      expect(header, spec.name).toBeDefined();
+      const row = widgets.filter((w) => w.type === 'metric' && w.y === (header as Widget).y + 1);
+      expect(row.map((w) => w.x)).toEqual([0, 4, 8, 12, 16, 20]);
+      const lambda = (metric: string) => row.find((w) => w.properties.metrics?.some((m) => m[0] === 'AWS/Lambda' && m[1] === metric && m[3] === name));
+      expect(lambda('Invocations')?.properties.stat).toBe('Sum');
+      expect(lambda('Errors')?.properties.stat).toBe('Sum');
+      expect(lambda('Duration')?.properties.stat).toBe('p95');
+      expect(lambda('Duration')?.properties.annotations?.horizontal.map((h) => h.value)).toEqual([spec.timeoutS * 800, spec.timeoutS * 1000]);
+      expect(lambda('Throttles')?.properties.stat).toBe('Sum');
+      expect(lambda('ConcurrentExecutions')?.properties.stat).toBe('Maximum');
+      const emf = row.find((w) => w.x === 20) as Widget;
+      const namespace = spec.env.POWERTOOLS_METRICS_NAMESPACE;
+      const service = spec.env.POWERTOOLS_SERVICE_NAME;
+      expect(namespace).toBe('Laminar');
+      expect(emf.properties.metrics).toEqual([
+        ...(EMF_METRICS[spec.name] ?? []).map((m) => [namespace, m, 'service', service]),
+        [namespace, 'ColdStart', 'function_name', name, 'service', service],
+      ]);
+      for (const w of row) expect(w.properties.region).toBe('eu-west-1');
+    }
+  });
+
+  it('shows each DLQ’s depth next to the function’s errors', () => {
+    const { widgets } = body();
+    const dlqs = widgets.flatMap((w) => (w.properties.metrics ?? []).filter((m) => m[0] === 'AWS/SQS').map((m) => m[3]));
+    expect(dlqs.sort()).toEqual(resourcesOf(json, 'aws_sqs_queue').map((q) => q.name as string).filter((n) => n.endsWith('-dlq')).sort());
+  });
+
+  it('the body is literal JSON (no Terraform references) and the same bytes on every synth', async () => {
+    const [, dashboard] = one('aws_cloudwatch_dashboard', 'dashboard_name', 'laminar-dev-functions');
+    expect(dashboard.dashboard_body as string).not.toContain('${');
+    const again = (await synthAll()).json('laminar-dev');
+    const body2 = Object.values(again.resource.aws_cloudwatch_dashboard ?? {})[0]?.dashboard_body;
+    expect(body2).toBe(dashboard.dashboard_body);
+  });
+});
+
+describe('EMF metrics declared in infra/src/metrics.ts match the functions’ code', () => {
+  function sources(dir: string): string[] {
+    return readdirSync(dir).flatMap((f) => {
+      const p = join(dir, f);
+      return statSync(p).isDirectory() ? sources(p) : p.endsWith('.ts') && !p.endsWith('.test.ts') ? [readFileSync(p, 'utf8')] : [];
+    });
+  }
+
+  it.each(readdirSync(join(REPO_ROOT, 'functions')).sort())('%s', (fn) => {
+    const code = sources(join(REPO_ROOT, 'functions', fn, 'src')).join('\n');
+    const declared = EMF_METRICS[fn];
+    if (!code.includes('addMetric(')) {
+      expect(declared ?? []).toEqual([]);
+      return;
+    }
+    expect(declared, `add "${fn}" to EMF_METRICS in infra/src/metrics.ts`).toBeDefined();
+    // Literal names at call sites: addMetric('X', …) or a local helper count('X', …).
+    const literal = [...code.matchAll(/\b(?:addMetric|count)\(\s*'([A-Za-z0-9]+)'/g)].map((m) => m[1] as string);
+    for (const name of literal) expect(declared, `${fn} emits ${name}`).toContain(name);
+    // Every declared name occurs in the code as a string or an object key (names built from object keys).
+    for (const name of declared ?? []) expect(new RegExp(`['"]${name}['"]|\\b${name}\\s*:`).test(code), `${fn} declares ${name} but never emits it`).toBe(true);
+  });
+});
