@@ -17,7 +17,6 @@ export const EMF_METRICS: Readonly<Record<string, readonly string[]>> = {
     'FilesSkipped',
     'DuplicateDeliveries',
     'ObjectsIgnored',
-    'FilesPoisoned',
     'FilesFailed',
   ],
   'kafka-archiver': ['RecordsArchived', 'RecordsQuarantined', 'ObjectsWritten'],
