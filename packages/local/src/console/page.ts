@@ -25,7 +25,9 @@ export function consolePage(): string {
   td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
   .ok { color: var(--ok); } .error, .timeout { color: var(--err); }
   .muted { color: var(--muted); }
-  pre { margin: .25rem 0; padding: .5rem; background: #8881; overflow-x: auto; max-height: 24rem; font-size: 12px; }
+  pre { margin: .25rem 0; padding: .5rem; background: #8881; max-height: 24rem; overflow: auto; font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
+  td { overflow-wrap: anywhere; }
+  main { max-width: 100vw; box-sizing: border-box; }
   button { font: inherit; cursor: pointer; }
   #graph img { max-width: 100%; height: auto; background: white; }
   .scroll { max-height: 28rem; overflow: auto; }
@@ -212,10 +214,9 @@ async function renderCost() {
 }
 
 async function renderGraph(state) {
-  const res = await fetch('/api/graph.svg');
+  const res = await fetch('/api/graph.svg', { method: 'HEAD' });
   if (res.ok) {
-    const url = URL.createObjectURL(await res.blob());
-    $('graph-body').replaceChildren(el('img', { src: url, alt: 'Pipeline graph: sources, functions, topics, buckets, tables and queues, from the specs' }));
+    $('graph-body').replaceChildren(el('img', { src: '/api/graph.svg', alt: 'Pipeline graph: sources, functions, topics, buckets, tables and queues, from the specs' }));
     return;
   }
   // Without a renderer: the same facts as a list.

@@ -107,7 +107,7 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
       req.on('close', () => streams.delete(res));
       return;
     }
-    if (req.method === 'GET' && path === '/api/graph.svg') {
+    if ((req.method === 'GET' || req.method === 'HEAD') && path === '/api/graph.svg') {
       const svg = await options.graphSvg?.();
       if (!svg) throw new HttpError(404, 'no graph renderer');
       res.writeHead(200, { 'content-type': 'image/svg+xml', 'cache-control': 'no-store' });
@@ -205,23 +205,29 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
     return name;
   }
 
+  /**
+   * One folder level, grouped here rather than with Delimiter: s3rver's delimiter listing drops
+   * common prefixes (asked for bronze/, inventory/, silver/…, it answers some of them). Keys under
+   * the prefix are read page by page, up to 20,000 — a local bucket's scale.
+   */
   async function list(bucket: string, params: URLSearchParams) {
-    const out = await local.s3?.client.send(
-      new ListObjectsV2Command({
-        Bucket: realBucket(bucket),
-        Prefix: params.get('prefix') ?? '',
-        Delimiter: '/',
-        MaxKeys: 200,
-        ContinuationToken: params.get('token') || undefined,
-      }),
-    );
-    return {
-      bucket,
-      prefix: params.get('prefix') ?? '',
-      folders: (out?.CommonPrefixes ?? []).map((p) => p.Prefix as string),
-      objects: (out?.Contents ?? []).map((o) => ({ key: o.Key as string, size: o.Size ?? 0, lastModified: o.LastModified?.toISOString() ?? null })),
-      next: out?.NextContinuationToken ?? null,
-    };
+    const prefix = params.get('prefix') ?? '';
+    const folders = new Set<string>();
+    const objects: { key: string; size: number; lastModified: string | null }[] = [];
+    let token: string | undefined;
+    let seen = 0;
+    do {
+      const out = await local.s3?.client.send(new ListObjectsV2Command({ Bucket: realBucket(bucket), Prefix: prefix, ContinuationToken: token }));
+      for (const o of out?.Contents ?? []) {
+        seen++;
+        const key = o.Key as string;
+        const slash = key.indexOf('/', prefix.length);
+        if (slash >= 0) folders.add(key.slice(0, slash + 1));
+        else if (objects.length < 500) objects.push({ key, size: o.Size ?? 0, lastModified: o.LastModified?.toISOString() ?? null });
+      }
+      token = out?.NextContinuationToken;
+    } while (token && seen < 20_000);
+    return { bucket, prefix, folders: [...folders].sort(), objects, truncated: Boolean(token) || objects.length === 500 };
   }
 
   async function download(res: ServerResponse, bucket: string, key: string): Promise<void> {
