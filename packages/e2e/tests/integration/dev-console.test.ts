@@ -73,7 +73,7 @@ describe.skipIf(!haveChromium)('pnpm dev, seen through its console', () => {
 
     // The architecture graph from the specs.
     await page.locator('#graph-body img').waitFor();
-    await expect.poll(() => page.locator('#graph-body img').evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(500);
+    await expect.poll(() => page.locator('#graph-body img').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(500);
     // Invocations of this run, from scenarios, S3 events, schedules and the Kafka mapping.
     for (const fn of ['pdf-manifest', 'csv-validator', 'object-audit', 'rss-producer', 'polymarket-producer', 'store-inventory']) {
       await page.locator(`#inv-rows tr[data-function="${fn}"]`).first().waitFor();
