@@ -13,6 +13,7 @@ export const EMF_METRICS: Readonly<Record<string, readonly string[]>> = {
     'RowsValid',
     'RowsRejected',
     'FilesProcessed',
+    'FilesPoisoned',
     'FilesRejected',
     'FilesSkipped',
     'DuplicateDeliveries',

@@ -3,6 +3,10 @@
 // a process of its own (S3 stream → silver + quarantine + manifest, idempotency in dynalite), with
 // rows/s, main-thread CPU and peak RSS; beside it the parser alone on the same stream, and the
 // measurements behind the parser and validator choices.
+// The handler's process starts with the heap flags Lambda gives the spec's memory. For digging:
+// BENCH_CPU_PROF=<dir> (a CPU profile of the handler run from source), BENCH_NODE_ARGS="<flags>"
+// (e.g. --trace-gc), BENCH_CHILD_LOG=<file> (what the handler's process printed),
+// BENCH_BUNDLE=<index.mjs> (measure another build, an older one say, instead of this one).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -77,8 +81,22 @@ interface HandlerRun {
   processCpuMs: number;
   rssAfterInitMb: number;
   peakRssMb: number;
+  /** process.memoryUsage() at the highest RSS sampled. */
+  atPeak: Record<string, number>;
   emf: Record<string, number>;
   result: { rowsRead: number; valid: number; rejected: number; objects: { status: string; outputs: unknown }[] };
+}
+
+/**
+ * The heap flags Lambda's Node.js bootstrap puts on node's command line for the function's memory
+ * (packages/local's heapArgs does the same for `laminar dev`): a tenth of it for the young
+ * generation, half per semi-space, the rest for the old one. Without them a bench process would
+ * get V8's defaults (16 MB semi-spaces) and understate what the function holds on Lambda; on the
+ * command line they win over NODE_OPTIONS, there as here.
+ */
+function lambdaHeapArgs(memoryMb: number): string[] {
+  const newSpace = Math.floor(memoryMb / 10);
+  return [`--max-semi-space-size=${Math.max(1, Math.floor(newSpace / 2))}`, `--max-old-space-size=${memoryMb - newSpace}`];
 }
 
 function runHandler(bundle: string, seeded: Seeded, s3Endpoint: string, dynamoEndpoint: string, table: string): HandlerRun {
@@ -93,7 +111,12 @@ function runHandler(bundle: string, seeded: Seeded, s3Endpoint: string, dynamoEn
     resources: [`arn:aws:s3:::${BUCKET}`],
     detail: { version: '0', bucket: { name: BUCKET }, object: { key: seeded.key, size: seeded.bytes, etag: seeded.etag }, reason: 'PutObject' },
   };
-  const out = execFileSync(process.execPath, [join(here, 'invoke-bundle.mjs'), bundle, JSON.stringify(event)], {
+  // BENCH_CPU_PROF=<dir>: the handler runs from source (readable names) and writes a V8 CPU profile there.
+  const profileDir = process.env.BENCH_CPU_PROF;
+  const target = profileDir ? ['--import', 'tsx', '--cpu-prof', `--cpu-prof-dir=${profileDir}`, join(here, 'invoke-bundle.mjs'), join(fnDir, 'src', 'handler.ts')] : [join(here, 'invoke-bundle.mjs'), bundle];
+  // BENCH_NODE_ARGS: more node flags, for experiments (they come after Lambda's, so they win).
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const out = execFileSync(process.execPath, [...lambdaHeapArgs(memoryMb), ...extra, ...target, JSON.stringify(event)], {
     encoding: 'utf8',
     maxBuffer: 64 * 2 ** 20,
     env: {
@@ -108,8 +131,10 @@ function runHandler(bundle: string, seeded: Seeded, s3Endpoint: string, dynamoEn
       IDEMPOTENCY_TABLE: table,
       POWERTOOLS_METRICS_NAMESPACE: 'Bench',
       POWERTOOLS_LOG_LEVEL: 'WARN',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
     },
   });
+  if (process.env.BENCH_CHILD_LOG) writeFileSync(process.env.BENCH_CHILD_LOG, out);
   const lines = out.trim().split('\n');
   const run = JSON.parse(lines.at(-1) as string) as Omit<HandlerRun, 'emf'>;
   // The EMF document the handler printed: the metrics must reconcile as the result does.
@@ -192,10 +217,11 @@ const scratch = mkdtempSync(join(tmpdir(), 'csv-validator-bench-'));
 const loaded = await loadSpec(fnDir);
 // The spec's plain settings (NODE_OPTIONS, if it ever sets one, included) reach the run as in Lambda;
 // references (bucket, table) are replaced by the bench's own resources below.
+const memoryMb = loaded.spec.memoryMb;
 const specEnv = Object.fromEntries(Object.entries(loaded.spec.env).filter((e): e is [string, string] => typeof e[1] === 'string'));
 const built = await bundleFunction(loaded, { outDir: scratch });
-const bundle = join(scratch, 'index.mjs');
-writeFileSync(bundle, extractIndex(readFileSync(built.zipPath)));
+const bundle = process.env.BENCH_BUNDLE ?? join(scratch, 'index.mjs');
+if (!process.env.BENCH_BUNDLE) writeFileSync(bundle, extractIndex(readFileSync(built.zipPath)));
 
 const s3 = await startS3({ directory: join(dataDir, 's3'), buckets: [BUCKET] });
 const dynamo = await startDynamoDB();
@@ -224,6 +250,8 @@ try {
       processCpuPerWall: +(run.processCpuMs / run.ms).toFixed(2),
       rssAfterInitMb: +run.rssAfterInitMb.toFixed(1),
       peakRssMb: +run.peakRssMb.toFixed(1),
+      heapAtPeakMb: run.atPeak.heapTotalMb,
+      arrayBuffersAtPeakMb: run.atPeak.arrayBuffersMb,
       parserOnlyRowsPerS: Math.round((parse.rows / parse.ms) * 1000),
       parserOnlyRowsPerMainThreadCpuS: Math.round((parse.rows / parse.mainThreadCpuMs) * 1000),
     });
@@ -241,7 +269,17 @@ console.table(rowsOut);
 console.log('\nchoices, ~30 MB in memory, one core');
 console.table([measured]);
 
-const results = { benchmark: 'csv-validator', at: new Date().toISOString(), node: process.version, cpus: cpus().length, endToEnd: rowsOut, choices: measured };
+const results = {
+  benchmark: 'csv-validator',
+  at: new Date().toISOString(),
+  node: process.version,
+  cpus: cpus().length,
+  // The handler's process was started as Lambda starts it for the spec's memory.
+  memoryMb,
+  handlerNodeArgs: lambdaHeapArgs(memoryMb),
+  endToEnd: rowsOut,
+  choices: measured,
+};
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 const file = join(root, 'bench', 'results', 'csv-validator.json');
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);

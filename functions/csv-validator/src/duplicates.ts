@@ -23,9 +23,7 @@ const BITS_PER_ID = 12;
 const PROBES = 8;
 const MAX_FILTER_BYTES = 64 * 1024 * 1024;
 /** Write buffers (and read chunks) of the spill files. */
-const BUFFER_BYTES = 1 << 20;
-/** Ids are joined and copied to the spill's buffer this many at a time. */
-const ID_BATCH = 1024;
+const BUFFER_BYTES = 1 << 18;
 const NEEDS_ESCAPE = /[\n\r"\\]/;
 
 /**
@@ -45,8 +43,8 @@ const NEEDS_ESCAPE = /[\n\r"\\]/;
  *    goes to silver after all (after the other rows: silver keeps file order except for these).
  *
  * Memory: the filter (1.5 bytes per row, capped at 64 MiB) plus the flagged ids. Disk: the id's
- * length + 9 bytes per row. Writes and reads are synchronous, 1 MiB at a time: /tmp is a local
- * disk, and blocking a millisecond per MiB is simpler than pacing more streams.
+ * length + 9 bytes per row. Writes and reads are synchronous, 256 KiB at a time: /tmp is a local
+ * disk, and blocking a fraction of a millisecond per write is simpler than pacing more streams.
  */
 export class DuplicateDetector {
   readonly #bits: Uint32Array;
@@ -58,7 +56,6 @@ export class DuplicateDetector {
   /** Per record: [hash, line]. */
   readonly #hashBuffer = new Uint32Array(BUFFER_BYTES / 4);
   #hashUsed = 0;
-  #batch: string[] = [];
   /** Flagged id → first line seen (0 until resolve() scans the spill). */
   readonly #flagged = new Map<string, number>();
   readonly #flaggedHashes = new Set<number>();
@@ -88,21 +85,36 @@ export class DuplicateDetector {
    * so the record must be deferred, not decided.
    */
   add(id: string, line: number): boolean {
+    // The id goes into the spill's buffer as it is hashed, when it is plain ASCII (nearly always);
+    // others are written after the loop, escaped if they must be.
+    const n = id.length;
+    const ids = this.#ids;
+    let p = n < BUFFER_BYTES / 3 ? ids.reserve(n + 1) : -1;
+    const out = ids.buffer;
     // Two 32-bit hashes in one pass (FNV-1a and a multiply-xorshift), each finished with
     // murmur3's fmix32.
     let a = 0x811c9dc5;
-    let b = 0x9747b28c ^ id.length;
-    for (let i = 0; i < id.length; i++) {
+    let b = 0x9747b28c ^ n;
+    for (let i = 0; i < n; i++) {
       const c = id.charCodeAt(i);
       a = Math.imul(a ^ c, 0x01000193);
       b = Math.imul(b ^ c, 0x5bd1e995);
       b ^= b >>> 13;
+      if (p < 0) continue;
+      if (c < 0x80 && c !== 0x0a && c !== 0x0d && c !== 0x22 && c !== 0x5c) out[p++] = c;
+      else p = -1;
     }
     a = fmix32(a);
     b = fmix32(b);
+    if (p >= 0) {
+      out[p++] = 0x0a;
+      ids.commit(p);
+    } else {
+      // Ids with a line break, quote or backslash are written as JSON strings (rare: a valid order
+      // id has none, and an invalid one is rejected anyway — but it is still a duplicate).
+      ids.appendText(`${NEEDS_ESCAPE.test(id) ? JSON.stringify(id) : id}\n`);
+    }
 
-    this.#batch.push(id);
-    if (this.#batch.length === ID_BATCH) this.#commitIds();
     this.#hashBuffer[this.#hashUsed++] = a;
     this.#hashBuffer[this.#hashUsed++] = line;
     if (this.#hashUsed === this.#hashBuffer.length) this.#commitHashes();
@@ -133,7 +145,7 @@ export class DuplicateDetector {
 
   defer(record: DeferredRecord): void {
     this.#deferred++;
-    this.#deferredFile.append(Buffer.from(`${JSON.stringify(record)}\n`));
+    this.#deferredFile.appendText(`${JSON.stringify(record)}\n`);
   }
 
   /**
@@ -142,43 +154,39 @@ export class DuplicateDetector {
    */
   *resolve(): Generator<{ record: DeferredRecord; duplicateOf: number | undefined }> {
     if (this.#deferred === 0) return;
-    this.#commitIds();
     this.#commitHashes();
-    const ids = this.#ids.chunks();
-    let text = Buffer.alloc(0);
-    let position = 0;
-    /** The next id's line in the ids file: its bytes, without decoding unless asked to. */
-    const nextId = (decode: boolean): string | undefined => {
+    // One reading buffer per file, reused chunk after chunk: fresh ones would pile up as garbage
+    // outside V8's heap (up to its external-memory limit, tens of MB) before a GC frees them.
+    const ids = this.#ids.lines();
+    const hashes = this.#hashes.open();
+    try {
+      const words = new Uint32Array(BUFFER_BYTES / 4);
+      const bytes = Buffer.from(words.buffer);
       for (;;) {
-        const end = text.indexOf(10, position);
-        if (end !== -1) {
-          const id = decode ? text.toString('utf8', position, end) : undefined;
-          position = end + 1;
-          return id === undefined ? undefined : id.startsWith('"') ? (JSON.parse(id) as string) : id;
+        const n = hashes.read(bytes);
+        if (n === 0) break;
+        for (let i = 0; i < n / 4; i += 2) {
+          if (!ids.next()) throw new Error('duplicate check: the id spill is shorter than the hash spill');
+          // An id's text is decoded only when its hash is a flagged one's.
+          if (!this.#flaggedHashes.has(words[i] as number)) continue;
+          const text = ids.text();
+          const id = text.startsWith('"') ? (JSON.parse(text) as string) : text;
+          if (this.#flagged.get(id) === 0) this.#flagged.set(id, words[i + 1] as number);
         }
-        const next = ids.next();
-        if (next.done) throw new Error('duplicate check: the id spill is shorter than the hash spill');
-        text = Buffer.concat([text.subarray(position), next.value]);
-        position = 0;
       }
-    };
-    for (const chunk of this.#hashes.chunks()) {
-      const words = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.byteLength / 4);
-      for (let i = 0; i < words.length; i += 2) {
-        const candidate = this.#flaggedHashes.has(words[i] as number);
-        const id = nextId(candidate);
-        if (id !== undefined && this.#flagged.get(id) === 0) this.#flagged.set(id, words[i + 1] as number);
-      }
+    } finally {
+      ids.close();
+      hashes.close();
     }
-    let carry = '';
-    for (const chunk of this.#deferredFile.chunks()) {
-      const lines = (carry + chunk.toString('utf8')).split('\n');
-      carry = lines.pop() as string;
-      for (const line of lines) {
-        const record = JSON.parse(line) as DeferredRecord;
+    const deferred = this.#deferredFile.lines();
+    try {
+      while (deferred.next()) {
+        const record = JSON.parse(deferred.text()) as DeferredRecord;
         const first = this.#flagged.get(record.id) ?? 0;
         yield { record, duplicateOf: first > 0 && first < record.line ? first : undefined };
       }
+    } finally {
+      deferred.close();
     }
   }
 
@@ -187,18 +195,6 @@ export class DuplicateDetector {
     this.#hashes.close();
     this.#deferredFile.close();
     rmSync(this.#dir, { recursive: true, force: true });
-  }
-
-  #commitIds(): void {
-    if (this.#batch.length === 0) return;
-    let text = `${this.#batch.join('\n')}\n`;
-    // Ids with a line break, quote or backslash are written as JSON strings (rare: a valid
-    // order id has none, and an invalid one is rejected anyway — but it is still a duplicate).
-    if (NEEDS_ESCAPE.test(text.slice(0, -1))) {
-      text = `${this.#batch.map((id) => (NEEDS_ESCAPE.test(id) || id.startsWith('"') ? JSON.stringify(id) : id)).join('\n')}\n`;
-    }
-    this.#batch = [];
-    this.#ids.append(Buffer.from(text, 'utf8'));
   }
 
   #commitHashes(): void {
@@ -216,7 +212,7 @@ function fmix32(h: number): number {
   return h ^ (h >>> 16);
 }
 
-/** An append-only file behind a 1 MiB buffer, read back in chunks. */
+/** An append-only file behind a write buffer, read back through SpillFile or SpillLines. */
 class Spill {
   #fd: number | undefined;
   readonly #buffer = Buffer.allocUnsafe(BUFFER_BYTES);
@@ -230,21 +226,37 @@ class Spill {
     else this.#used += data.copy(this.#buffer, this.#used);
   }
 
-  *chunks(): Generator<Buffer> {
+  /** The write buffer, for callers that write into it directly: reserve(), write, commit(). */
+  get buffer(): Buffer {
+    return this.#buffer;
+  }
+
+  /** Room for `n` ≤ BUFFER_BYTES more bytes (flushing first if needed); returns where they go. */
+  reserve(n: number): number {
+    if (this.#used + n > BUFFER_BYTES) this.#flush();
+    return this.#used;
+  }
+
+  /** The bytes up to `end` are written. */
+  commit(end: number): void {
+    this.#used = end;
+  }
+
+  /** Text as UTF-8, straight into the buffer when it surely fits (no Buffer in between). */
+  appendText(text: string): void {
+    if (this.#used + text.length * 3 > BUFFER_BYTES) this.#flush();
+    if (text.length * 3 > BUFFER_BYTES) this.append(Buffer.from(text, 'utf8'));
+    else this.#used += this.#buffer.write(text, this.#used, 'utf8');
+  }
+
+  /** The file for reading, from the start. */
+  open(): SpillFile {
     this.#flush();
-    if (this.#fd === undefined) return;
-    const fd = openSync(this.path, 'r');
-    try {
-      for (;;) {
-        // A fresh buffer per chunk: callers may keep a view of it while reading the next.
-        const chunk = Buffer.allocUnsafe(BUFFER_BYTES);
-        const n = readSync(fd, chunk, 0, BUFFER_BYTES, null);
-        if (n === 0) break;
-        yield chunk.subarray(0, n);
-      }
-    } finally {
-      closeSync(fd);
-    }
+    return new SpillFile(this.#fd === undefined ? undefined : openSync(this.path, 'r'));
+  }
+
+  lines(): SpillLines {
+    return new SpillLines(this.open());
   }
 
   close(): void {
@@ -263,5 +275,82 @@ class Spill {
     this.#fd ??= openSync(this.path, 'w');
     let offset = 0;
     while (offset < data.length) offset += writeSync(this.#fd, data, offset);
+  }
+}
+
+/** A spill file opened for reading (no descriptor: nothing was ever written). */
+class SpillFile {
+  constructor(readonly fd: number | undefined) {}
+
+  /** Fills `into` from the file; a multiple of 8 bytes unless the file ends; 0 at its end. */
+  read(into: Buffer): number {
+    if (this.fd === undefined) return 0;
+    let n = 0;
+    while (n < into.length) {
+      const got = readSync(this.fd, into, n, into.length - n, null);
+      if (got === 0) break;
+      n += got;
+    }
+    return n;
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+  }
+}
+
+/** A spill file's lines, read through one buffer (grown only for a line longer than it). */
+class SpillLines {
+  readonly #file: SpillFile;
+  #buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  /** The buffer up to the end of what was read: indexOf never looks at stale bytes past it. */
+  #filled = this.#buffer.subarray(0, 0);
+  #start = 0;
+  #lineStart = 0;
+  #lineEnd = 0;
+  #eof = false;
+
+  constructor(file: SpillFile) {
+    this.#file = file;
+  }
+
+  /** Moves to the next line; false at the end of the file. */
+  next(): boolean {
+    for (;;) {
+      const newline = this.#filled.indexOf(10, this.#start);
+      if (newline !== -1) {
+        this.#lineStart = this.#start;
+        this.#lineEnd = newline;
+        this.#start = newline + 1;
+        return true;
+      }
+      if (this.#eof) return false;
+      this.#refill();
+    }
+  }
+
+  /** The current line, decoded. */
+  text(): string {
+    return this.#filled.toString('utf8', this.#lineStart, this.#lineEnd);
+  }
+
+  close(): void {
+    this.#file.close();
+  }
+
+  #refill(): void {
+    const rest = this.#filled.length - this.#start;
+    if (rest === this.#buffer.length) {
+      // A line longer than the buffer (a junk id of a huge record).
+      const grown = Buffer.allocUnsafe(this.#buffer.length * 2);
+      this.#buffer.copy(grown, 0, this.#start, this.#filled.length);
+      this.#buffer = grown;
+    } else {
+      this.#buffer.copyWithin(0, this.#start, this.#filled.length);
+    }
+    this.#start = 0;
+    const n = this.#file.read(this.#buffer.subarray(rest));
+    if (n === 0) this.#eof = true;
+    this.#filled = this.#buffer.subarray(0, rest + n);
   }
 }

@@ -63,9 +63,10 @@ class Emitter {
   #temps = 0;
   #labels = 0;
 
+  /** A name for `value` in the generated code (a constant of the closure, not an array lookup). */
   ref(value: unknown): string {
     this.externals.push(value);
-    return `e[${this.externals.length - 1}]`;
+    return `e${this.externals.length - 1}`;
   }
 
   temp(): string {
@@ -202,8 +203,9 @@ class Emitter {
 }
 
 function build<F>(emitter: Emitter, body: string): F {
+  const constants = emitter.externals.map((_, i) => `const e${i} = e[${i}];\n`).join('');
   // The source is generated from the schema's own definition; no input text ever becomes code.
-  return new Function('e', 'INVALID', `'use strict';\n${body}`)(emitter.externals, INVALID) as F;
+  return new Function('e', 'INVALID', `'use strict';\n${constants}${body}`)(emitter.externals, INVALID) as F;
 }
 
 /** A parser for any supported schema: the parsed value, or INVALID. */

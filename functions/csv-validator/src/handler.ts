@@ -1,6 +1,7 @@
 import { createDynamoDBClient, createS3Client, dynamoOptionsFromEnv, parseS3Event, s3OptionsFromEnv } from '@laminar/aws';
 import { DeadlineExceededError, defineHandler, MetricUnit } from '@laminar/runtime';
 import { configSchema } from './config.ts';
+import { PoisonFileError } from './outcome.ts';
 import { createProcessor, type ObjectOutcome } from './processor.ts';
 
 export type { ObjectOutcome };
@@ -15,10 +16,10 @@ export interface InvocationResult {
 
 export const handler = defineHandler({
   config: configSchema,
-  init: ({ config }) => ({
+  init: ({ config, tracer }) => ({
     processor: createProcessor({
-      s3: createS3Client(s3OptionsFromEnv(config)),
-      dynamo: createDynamoDBClient(dynamoOptionsFromEnv(config)),
+      s3: tracer.captureAWSv3Client(createS3Client(s3OptionsFromEnv(config))),
+      dynamo: tracer.captureAWSv3Client(createDynamoDBClient(dynamoOptionsFromEnv(config))),
       config,
     }),
   }),
@@ -52,14 +53,18 @@ export const handler = defineHandler({
           logOutcome(logger, outcome);
         } catch (error) {
           failures.push({ key: ref.key, error });
-          logger.error('object failed; it will be retried', error as Error);
+          if (error instanceof PoisonFileError) {
+            logger.error('poison file: quarantine manifest written; failing so that the event reaches the DLQ after the retries', error);
+          } else {
+            logger.error('object failed; it will be retried', error as Error);
+          }
           if (error instanceof DeadlineExceededError || stop.signal.aborted) break;
         }
       }
     } finally {
       clearTimeout(timer);
       logger.removeKeys(['bucket', 'key']);
-      recordMetrics(metrics, objects, failures.length);
+      recordMetrics(metrics, objects, failures);
     }
     if (failures.length === 1) throw failures[0]?.error;
     if (failures.length > 1) throw new AggregateError(failures.map((f) => f.error), `${failures.length} objects failed: ${failures.map((f) => f.key).join(', ')}`);
@@ -85,8 +90,10 @@ type Logger = Parameters<Parameters<typeof defineHandler>[0]['init']>[0]['logger
  * The work this invocation did. Every file lands in exactly one of FilesProcessed (validated row by
  * row), FilesRejected (quarantined whole) and FilesSkipped (its version was gone); replays did no
  * work and count only as DuplicateDeliveries. Row metrics reconcile: RowsRead = RowsValid + RowsRejected.
+ * A file that failed counts in FilesPoisoned (no text at all: manifest written, failing on purpose
+ * so that the event reaches the DLQ) or else in FilesFailed (an error a retry may get past).
  */
-function recordMetrics(metrics: Metrics, objects: ObjectOutcome[], failed: number): void {
+function recordMetrics(metrics: Metrics, objects: ObjectOutcome[], failures: { error: unknown }[]): void {
   const count = { RowsRead: 0, RowsValid: 0, RowsRejected: 0, FilesProcessed: 0, FilesRejected: 0, FilesSkipped: 0, DuplicateDeliveries: 0, ObjectsIgnored: 0 };
   for (const o of objects) {
     if (o.status === 'ignored') count.ObjectsIgnored++;
@@ -101,7 +108,9 @@ function recordMetrics(metrics: Metrics, objects: ObjectOutcome[], failed: numbe
     }
   }
   for (const [name, value] of Object.entries(count)) metrics.addMetric(name, MetricUnit.Count, value);
-  if (failed > 0) metrics.addMetric('FilesFailed', MetricUnit.Count, failed);
+  const poisoned = failures.filter((f) => f.error instanceof PoisonFileError).length;
+  if (poisoned > 0) metrics.addMetric('FilesPoisoned', MetricUnit.Count, poisoned);
+  if (failures.length > poisoned) metrics.addMetric('FilesFailed', MetricUnit.Count, failures.length - poisoned);
 }
 
 function logOutcome(logger: Logger, o: ObjectOutcome): void {

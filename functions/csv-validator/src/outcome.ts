@@ -1,3 +1,5 @@
+import { ClientError } from '@laminar/runtime';
+
 /** Why a whole file went to quarantine instead of being validated row by row. */
 export type FileRejectReason =
   /** 0 bytes, or nothing but a byte-order mark / whitespace. */
@@ -13,7 +15,8 @@ export type FileRejectReason =
 
 /**
  * The file can be read but is not an orders CSV: retrying cannot help, so the invocation ends
- * normally with the file in quarantine and this reason in its manifest.
+ * normally with the file in quarantine and this reason in its manifest — except for a poison
+ * file (POISON_REASONS), which then fails the invocation with PoisonFileError.
  */
 export class FileRejection extends Error {
   override name = 'FileRejection';
@@ -22,5 +25,36 @@ export class FileRejection extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * Rejections that make a file poison: it is no text we can read at all, so a human has to look
+ * at it (and at what produced it). The other rejections are CSV problems — an empty file, a wrong
+ * header, a quote never closed — that the quarantine manifest records well enough.
+ */
+export const POISON_REASONS: ReadonlySet<FileRejectReason> = new Set<FileRejectReason>(['binary', 'unsupported-encoding']);
+
+/**
+ * Thrown after a poison file's quarantine manifest is written, so that the asynchronous invocation
+ * fails on purpose: Lambda retries it (cheaply — the first chunk decides), then sends the event
+ * with this error to the on-failure DLQ, whose alarm calls a human. The data lake keeps the
+ * manifest either way. Powertools Idempotency deletes the claim of a call that throws, so no
+ * retry replays a stored "success".
+ */
+export class PoisonFileError extends ClientError {
+  override name = 'PoisonFileError';
+  constructor(
+    readonly reason: FileRejectReason,
+    readonly source: { bucket: string; key: string },
+    readonly manifest: string,
+    detail: string,
+  ) {
+    super(`poison file s3://${source.bucket}/${source.key} (${reason}): ${detail}; quarantine manifest ${manifest}`, {
+      reason,
+      bucket: source.bucket,
+      key: source.key,
+      manifest,
+    });
   }
 }

@@ -1,16 +1,17 @@
-import { once } from 'node:events';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type StreamUploadResult, uploadStream } from '@laminar/aws';
+import { MultipartWriter } from '@laminar/aws';
 import { CsvReader } from './csv.ts';
 import { type EncodingReport, SniffingDecoder } from './decoding.ts';
 import { DuplicateDetector } from './duplicates.ts';
 import { deriveRowParser, INVALID } from './fast-validator.ts';
 import { checkHeader, type ExpectedColumn, type HeaderOutcome, headerReport } from './header.ts';
-import { rejectedLine, silverLine } from './jsonl.ts';
+import { deriveJsonLineEncoder, JsonLineBuffer } from './json-line.ts';
+import { rejectedLine } from './jsonl.ts';
 import { bareEtag, type OutputKeys, outputKeys } from './keys.ts';
-import { type FileRejectReason, FileRejection } from './outcome.ts';
+import { type FileRejectReason, FileRejection, POISON_REASONS, PoisonFileError } from './outcome.ts';
 import { ORDER_COLUMNS, type OrderRow, orderRowSchema } from './schema.ts';
+import { YoungGenerationCap } from './young-generation.ts';
 
 /** The object to validate: an event's object, with the version or etag that pins its content. */
 export interface SourceRef {
@@ -90,9 +91,11 @@ const EXPECTED_COLUMNS: ExpectedColumn[] = ORDER_COLUMNS.map((name) => ({
  * whenever an upload's buffer is full, so at most a few parts per upload are held; the duplicate
  * check keeps a Bloom filter and spills the rest to disk.
  *
- * Outcomes: a file that is not an orders CSV returns `rejected` (retrying cannot help); a version
- * that no longer exists returns `skipped`; anything else that fails (S3, the deadline) aborts both
- * uploads — nothing becomes visible — and throws, so Lambda retries and the retry starts over.
+ * Outcomes: a file that is not an orders CSV returns `rejected` (retrying cannot help) — unless it
+ * is no text at all (binary, UTF-32): then, its manifest written, PoisonFileError is thrown so
+ * that the event ends in the DLQ; a version that no longer exists returns `skipped`; anything else
+ * that fails (S3, the deadline) aborts both uploads — nothing becomes visible — and throws, so
+ * Lambda retries and the retry starts over.
  */
 export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promise<ValidationResult> {
   const now = deps.now ?? (() => new Date());
@@ -129,7 +132,7 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
       }),
       { abortSignal: deps.signal },
     );
-    body = object.Body as Readable;
+    body = readAhead(object.Body as Readable);
     if (object.ContentLength !== undefined) source.size = object.ContentLength;
     if (!source.versionId && object.VersionId && object.VersionId !== 'null') source.versionId = object.VersionId;
     if (!source.etag && object.ETag) source.etag = bareEtag(object.ETag) as string;
@@ -159,17 +162,43 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
   } catch (error) {
     await run.abort(error);
     if (!(error instanceof FileRejection)) throw error;
-    deps.warn?.(`file rejected: ${error.message}`, { key: ref.key, reason: error.reason });
+    // A poison file's error is logged where it is caught (handler.ts): once is enough.
+    const poison = POISON_REASONS.has(error.reason);
+    if (!poison) deps.warn?.(`file rejected: ${error.message}`, { key: ref.key, reason: error.reason });
     const encoding = run.decoder.bytesIn > 0 ? { encoding: { ...run.decoder.report } } : {};
     const header = run.header ? { header: headerReport(run.header) } : {};
-    return finish(
+    const result = await finish(
       { status: 'rejected', reason: error.reason, detail: error.message, ...noRows, ...encoding, ...header },
       { silver: null, quarantine: null },
       [keys.quarantineManifest],
     );
+    if (poison) throw new PoisonFileError(error.reason, { bucket: ref.bucket, key: ref.key }, keys.quarantineManifest, error.message);
+    return result;
   } finally {
     run.close();
   }
+}
+
+/** Bytes of the object read ahead of the parser. */
+const READ_AHEAD_BYTES = 1 << 20;
+/**
+ * The most bytes handed to the decoder (and so the parser) at once. A batch's rows stay alive
+ * until the batch is done; batches of a few hundred rows die young in V8's heap, while batches
+ * of megabytes survive scavenges and fill the old generation.
+ */
+const PIECE_BYTES = 1 << 16;
+
+/**
+ * The object's stream with a read-ahead buffer. A response stream reads its socket only while its
+ * own small buffer has room, so the sender stalls as soon as the kernel's buffer fills, and the
+ * parser then waits whenever the sender was busy elsewhere (S3, or here an emulator that also
+ * takes our uploads). Reading ahead between batches keeps the parser fed through those gaps.
+ */
+function readAhead(source: Readable): Readable {
+  const buffered = new PassThrough({ highWaterMark: READ_AHEAD_BYTES });
+  // Errors reach the reader through `buffered`; destroying it (close()) stops the source too.
+  pipeline(source, buffered, () => undefined);
+  return buffered;
 }
 
 /** NoSuchKey/NoSuchVersion: the object (version) is gone; PreconditionFailed: replaced since. */
@@ -192,31 +221,12 @@ interface Counts {
   blankLines: number;
 }
 
-/** One upload fed from a stream: written as its parts fill, visible only when complete. */
-class UploadSink {
-  readonly stream = new PassThrough({ highWaterMark: 1 << 20 });
-  readonly done: Promise<StreamUploadResult>;
-
-  constructor(deps: ValidateDeps, key: string, signal: AbortSignal, onError: (error: unknown) => void, queueSize: number) {
-    this.done = uploadStream({
-      client: deps.s3,
-      bucket: deps.bucket,
-      key,
-      body: this.stream,
-      contentType: JSONL_CONTENT_TYPE,
-      signal,
-      queueSize,
-      ...(deps.partSize ? { partSize: deps.partSize } : {}),
-      onAbortFailure: (error) => deps.warn?.('could not abort a multipart upload; the bucket lifecycle rule will', { key, error: String(error) }),
-    });
-    this.done.catch(onError);
-  }
-
-  /** False: the upload is behind — stop producing until 'drain'. */
-  write(text: string): boolean {
-    return this.stream.write(text);
-  }
-}
+/** Silver lines in bytes, byte for byte JSON.stringify's (src/json-line.ts). */
+const encodeSilverLine = deriveJsonLineEncoder(ORDER_COLUMNS);
+/** A batch's silver lines are flushed to the upload once they reach this size. */
+const SILVER_FLUSH_BYTES = 1 << 18;
+/** 4 MB semi-spaces (an 8 MB young generation) whatever Lambda's memory setting: young-generation.ts. */
+const youngGeneration = new YoungGenerationCap(4);
 
 /** The state of one validation: reader, decoder, uploads, counts. */
 class Run {
@@ -228,9 +238,13 @@ class Run {
   readonly #body: Readable;
   readonly #reader: CsvReader;
   readonly #stop = new AbortController();
-  readonly #waiting = new Set<UploadSink>();
-  #silver: UploadSink | undefined;
-  #quarantine: UploadSink | undefined;
+  readonly #waiting = new Set<MultipartWriter>();
+  #silver: MultipartWriter | undefined;
+  #quarantine: MultipartWriter | undefined;
+  /** The current batch's silver lines, reused from batch to batch (the upload copies them). */
+  readonly #silverBytes = new JsonLineBuffer();
+  /** One silver line at a time, for the records held back by the duplicate check. */
+  readonly #lineBytes = new JsonLineBuffer(1024);
   #duplicates: DuplicateDetector | undefined;
   #parseRow: ((fields: readonly string[]) => unknown) | undefined;
   #width = 0;
@@ -260,17 +274,16 @@ class Run {
       );
     }
     await this.#resolveDeferred();
-    const uploads = [this.#silver, this.#quarantine].filter((s): s is UploadSink => s !== undefined);
-    for (const sink of uploads) sink.stream.end();
-    await Promise.all(uploads.map((s) => s.done));
+    await Promise.all([this.#silver?.end(), this.#quarantine?.end()]);
     return this.#counts;
   }
 
   /** Cancels the read and both uploads (nothing becomes visible) and waits until they stopped. */
   async abort(error: unknown): Promise<void> {
-    if (!this.#stop.signal.aborted) this.#stop.abort(error instanceof Error ? error : new Error(String(error)));
-    this.#reader.abort(error instanceof Error ? error : new Error(String(error)));
-    await Promise.allSettled([this.#silver?.done, this.#quarantine?.done]);
+    const reason = error instanceof Error ? error : new Error(String(error));
+    if (!this.#stop.signal.aborted) this.#stop.abort(reason);
+    this.#reader.abort(reason);
+    await Promise.all([this.#silver?.abort(reason), this.#quarantine?.abort(reason)]);
   }
 
   close(): void {
@@ -286,32 +299,63 @@ class Run {
   async *#texts(): AsyncGenerator<string> {
     for await (const chunk of this.#body) {
       this.#deps.checkDeadline('reading the object');
-      const text = this.decoder.write(chunk as Buffer);
-      if (text) yield text;
+      // A stream's read() hands over everything it has buffered at once: cut it into pieces.
+      for (let offset = 0; offset < (chunk as Buffer).length; offset += PIECE_BYTES) {
+        const text = this.decoder.write((chunk as Buffer).subarray(offset, offset + PIECE_BYTES));
+        if (text) yield text;
+      }
     }
     const rest = this.decoder.end();
     if (rest) yield rest;
   }
 
-  /** Quarantine's upload starts with the first rejected record: a clean file leaves no object there. */
-  #quarantineSink(): UploadSink {
-    this.#quarantine ??= this.#sink(this.#keys.rejected, 1);
+  /**
+   * Quarantine's upload starts with the first rejected record: a clean file leaves no object there.
+   * One part buffer: rejected rows are few, and the reader may wait the rare moment a part uploads.
+   */
+  #quarantineWriter(): MultipartWriter {
+    this.#quarantine ??= this.#writer(this.#keys.rejected, 1, 1);
     return this.#quarantine;
   }
 
-  #sink(key: string, queueSize: number): UploadSink {
-    return new UploadSink(this.#deps, key, this.#stop.signal, (error) => this.#fail(error as Error), queueSize);
+  /** Part buffers are reused: each upload holds `buffers` × partSize (5 MiB) at most. */
+  #writer(key: string, partsInFlight: number, buffers: number): MultipartWriter {
+    const deps = this.#deps;
+    return new MultipartWriter({
+      client: deps.s3,
+      bucket: deps.bucket,
+      key,
+      contentType: JSONL_CONTENT_TYPE,
+      partsInFlight,
+      buffers,
+      ...(deps.partSize ? { partSize: deps.partSize } : {}),
+      signal: this.#stop.signal,
+      onError: (error) => this.#fail(error instanceof Error ? error : new Error(String(error))),
+      onAbortFailure: (error) => deps.warn?.('could not abort a multipart upload; the bucket lifecycle rule will', { key, error: String(error) }),
+    });
   }
 
   /** Writes, and pauses the reader until every upload that is behind has drained. */
-  #write(sink: UploadSink, text: string): void {
-    if (sink.write(text) || this.#waiting.has(sink)) return;
-    this.#waiting.add(sink);
+  #write(writer: MultipartWriter, data: string | Uint8Array): void {
+    if (writer.write(data) || this.#waiting.has(writer)) return;
+    this.#waiting.add(writer);
     this.#reader.pause();
-    sink.stream.once('drain', () => {
-      this.#waiting.delete(sink);
-      if (this.#waiting.size === 0) this.#reader.resume();
-    });
+    writer.drained().then(
+      () => {
+        this.#waiting.delete(writer);
+        if (this.#waiting.size === 0) this.#reader.resume();
+      },
+      // The writer failed: onError has stopped the run already.
+      () => undefined,
+    );
+  }
+
+  /** The silver line of one record, as text (for records held back by the duplicate check). */
+  #silverLine(record: OrderRow): string {
+    const out = this.#lineBytes;
+    out.reset();
+    encodeSilverLine(record, out);
+    return out.toString();
   }
 
   #acceptHeader(cells: string[]): void {
@@ -322,12 +366,13 @@ class Run {
     this.#parseRow = deriveRowParser(orderRowSchema, this.#columnOf);
     this.#width = header.columns.length;
     this.#orderIdColumn = this.#columnOf('order_id');
-    // Silver gets two parts in flight; quarantine is usually small and gets one.
-    this.#silver = this.#sink(this.#keys.silverPart, 2);
+    // Silver: up to two parts uploading; with two buffers, one usually fills while the other uploads.
+    this.#silver = this.#writer(this.#keys.silverPart, 2, 2);
   }
 
   #onBatch(batch: { rows: string[][]; firstLine: number; lines: Uint32Array | undefined; problems: Map<number, string[]> | undefined }): void {
     const { rows, lines, problems } = batch;
+    youngGeneration.check();
     let i = 0;
     if (!this.header) {
       while (i < rows.length && isBlank(rows[i] as string[])) i++;
@@ -345,7 +390,9 @@ class Run {
     });
     const duplicates = this.#duplicates;
     const counts = this.#counts;
-    let silver = '';
+    const silverWriter = this.#silver as MultipartWriter;
+    const silver = this.#silverBytes;
+    silver.reset();
     let quarantine = '';
 
     for (; i < rows.length; i++) {
@@ -362,25 +409,28 @@ class Run {
       const maybeSeen = id ? duplicates.add(id, line) : false;
 
       if (value !== INVALID && !maybeSeen) {
-        silver += silverLine(value as OrderRow);
+        encodeSilverLine(value as OrderRow, silver);
         counts.valid++;
+        if (silver.length >= SILVER_FLUSH_BYTES) {
+          this.#write(silverWriter, silver.view());
+          silver.reset();
+        }
         continue;
       }
       // The slow path: zod's reasons, or a record held back for the exact duplicate check.
       const verdict = value === INVALID ? this.#explain(fields, trouble) : { value: value as OrderRow, reasons: [] };
-      const accepted = verdict.value ? silverLine(verdict.value) : null;
       if (maybeSeen) {
-        duplicates.defer({ line, id: id as string, raw: fields, silver: accepted, reasons: verdict.reasons });
-      } else if (accepted !== null) {
-        silver += accepted;
+        duplicates.defer({ line, id: id as string, raw: fields, silver: verdict.value ? this.#silverLine(verdict.value) : null, reasons: verdict.reasons });
+      } else if (verdict.value) {
+        encodeSilverLine(verdict.value, silver);
         counts.valid++;
       } else {
         quarantine += rejectedLine(line, fields, verdict.reasons);
         counts.rejected++;
       }
     }
-    if (silver) this.#write(this.#silver as UploadSink, silver);
-    if (quarantine) this.#write(this.#quarantineSink(), quarantine);
+    if (silver.length > 0) this.#write(silverWriter, silver.view());
+    if (quarantine) this.#write(this.#quarantineWriter(), quarantine);
   }
 
   /** Every reason a record is refused: the parser's, the field count, the encoding, then zod's. */
@@ -412,13 +462,13 @@ class Run {
     let quarantine = '';
     const flush = async (force: boolean) => {
       if (silver && (force || silver.length > 1 << 16)) {
-        const sink = this.#silver as UploadSink;
-        if (!sink.write(silver)) await once(sink.stream, 'drain', { signal: this.#stop.signal });
+        const writer = this.#silver as MultipartWriter;
+        if (!writer.write(silver)) await writer.drained();
         silver = '';
       }
       if (quarantine && (force || quarantine.length > 1 << 16)) {
-        const sink = this.#quarantineSink();
-        if (!sink.write(quarantine)) await once(sink.stream, 'drain', { signal: this.#stop.signal });
+        const writer = this.#quarantineWriter();
+        if (!writer.write(quarantine)) await writer.drained();
         quarantine = '';
       }
     };

@@ -4,3 +4,4 @@ export * from './upload.ts';
 export * from './dynamodb-client.ts';
 export * from './dynamodb-tables.ts';
 export * from './s3-events.ts';
+export * from './multipart-writer.ts';

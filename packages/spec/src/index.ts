@@ -5,3 +5,4 @@ export * from './layer.ts';
 export * from './queue.ts';
 export * from './naming.ts';
 export * from './describe.ts';
+export * from './schedule-expression.ts';

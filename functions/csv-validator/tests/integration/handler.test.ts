@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createDynamoDBClient, createS3Client, encodeS3EventKey, ensureTable } from '@laminar/aws';
 import { type DynamoEmulator, type S3Emulator, startDynamoDB, startS3 } from '@laminar/emulators';
 import { lambdaContext } from '@laminar/runtime/testing';
@@ -54,8 +54,8 @@ async function put(key: string, body: string): Promise<string> {
   return (out.ETag ?? '').replaceAll('"', '');
 }
 
-/** Invokes the handler and returns its result with the EMF metrics it printed. */
-async function invoke(event: unknown, requestId: string): Promise<{ result: InvocationResult; metrics: Record<string, number> }> {
+/** Invokes the handler and returns its result (or the error it threw) with the EMF metrics it printed. */
+async function attempt(event: unknown, requestId: string): Promise<{ result?: InvocationResult; error?: unknown; metrics: Record<string, number> }> {
   const printed: string[] = [];
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     printed.push(String(chunk));
@@ -64,9 +64,17 @@ async function invoke(event: unknown, requestId: string): Promise<{ result: Invo
   try {
     const result = await handler(event, lambdaContext('csv-validator', { requestId, memoryMb: 1024 }));
     return { result, metrics: emf(printed) };
+  } catch (error) {
+    return { error, metrics: emf(printed) };
   } finally {
     vi.restoreAllMocks();
   }
+}
+
+async function invoke(event: unknown, requestId: string): Promise<{ result: InvocationResult; metrics: Record<string, number> }> {
+  const { result, error, metrics } = await attempt(event, requestId);
+  if (!result) throw error;
+  return { result, metrics };
 }
 
 function emf(printed: string[]): Record<string, number> {
@@ -110,6 +118,23 @@ describe('the csv-validator handler', () => {
     ]);
     expect(result).toMatchObject({ rowsRead: 4, valid: 2, rejected: 2 });
     expect(metrics).toMatchObject({ RowsRead: 4, RowsValid: 2, RowsRejected: 2, FilesProcessed: 2 });
+  });
+
+  it('fails on a poison file, every attempt, after writing its quarantine manifest, and counts it', async () => {
+    const event = sample('eventbridge-object-created.json');
+    event.detail.object.key = 'bronze/orders/poison.csv';
+    const junk = `%PDF-1.4\n${'\u0000'.repeat(64)}`;
+    event.detail.object.etag = await put(event.detail.object.key, junk);
+    event.detail.object.size = junk.length;
+    for (const requestId of ['req-p-1', 'req-p-2', 'req-p-3']) {
+      const { error, metrics } = await attempt(event, requestId);
+      expect(error).toMatchObject({ name: 'PoisonFileError', message: expect.stringMatching(/^poison file s3:\/\/laminar-local-lake\/bronze\/orders\/poison\.csv \(binary\): /) });
+      expect(metrics).toMatchObject({ FilesPoisoned: 1, FilesRejected: 0, DuplicateDeliveries: 0, RowsRead: 0 });
+      expect(metrics).not.toHaveProperty('FilesFailed');
+    }
+    const manifest = `quarantine/orders/poison/${event.detail.object.etag}/_manifest.json`;
+    const out = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: manifest }));
+    expect(JSON.parse(await (out.Body as { transformToString(): Promise<string> }).transformToString())).toMatchObject({ status: 'rejected', reason: 'binary', requestId: 'req-p-3' });
   });
 
   it('refuses an event that is not an S3 event, naming the problem', async () => {

@@ -7,6 +7,7 @@ import { type DynamoEmulator, type S3Emulator, startDynamoDB, startS3 } from '@l
 import { DeadlineExceededError } from '@laminar/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GeneratedStats, generateOrders } from '../../bench/generate.ts';
+import { PoisonFileError } from '../../src/outcome.ts';
 import { createProcessor, ObjectInProgressError, type ObjectOutcome, type ProcessorDeps } from '../../src/processor.ts';
 import type { Manifest, ValidationResult } from '../../src/validate.ts';
 
@@ -221,7 +222,6 @@ describe('files, clean and awkward', () => {
   it.each([
     ['an empty object', 'bronze/bad/empty.csv', '', 'empty-file', /empty \(0 bytes\)/],
     ['blank lines only', 'bronze/bad/blank.csv', '\r\n\r\n  \n', 'empty-file', /no header row/],
-    ['gzip bytes named .csv', 'bronze/bad/gzipped.csv', gzipSync(`${HEADER}\n${row(1)}\n`), 'binary', /signature of gzip/],
     ['a renamed and a missing column', 'bronze/bad/renamed.csv', `${HEADER.replace('amount', 'Amount ').replace(',country', '')}\n${row(1)}\n`, 'header', /missing required column\(s\): amount, country; "Amount" looks like "amount"/],
     ['semicolons', 'bronze/bad/semicolons.csv', `${HEADER.replaceAll(',', ';')}\n`, 'header', /delimited by ";"/],
     ['a quote never closed', 'bronze/bad/unclosed.csv', `${HEADER}\n${row(1, { customer_name: '"open' })}\n${row(2).repeat(1).padEnd(2 ** 21, 'x')}\n`, 'record-too-large', /line 2 is longer than/],
@@ -232,6 +232,31 @@ describe('files, clean and awkward', () => {
     expect(r.outputs.manifests).toEqual([expect.stringMatching(/^quarantine\/bad\/.*\/_manifest\.json$/)]);
     const base = key.replace('bronze/', '').replace('.csv', '');
     expect(await keysUnder(`silver/${base}/`)).toEqual([]);
+  });
+
+  it.each([
+    ['gzip bytes named .csv', 'bronze/poison/gzipped.csv', gzipSync(`${HEADER}\n${row(1)}\n`), 'binary', /signature of gzip/],
+    ['PDF-ish junk with NUL bytes', 'bronze/poison/junk.csv', Buffer.concat([Buffer.from('%PDF-1.4\n\u0000\u0000'), Buffer.alloc(2048, 7)]), 'binary', /signature of PDF/],
+    ['UTF-32', 'bronze/poison/utf32.csv', Buffer.concat([Buffer.from([0xff, 0xfe, 0, 0]), Buffer.from(`${HEADER}\n`, 'utf16le')]), 'unsupported-encoding', /UTF-32/],
+  ])('records a poison file in quarantine, then fails so that the event reaches the DLQ: %s', async (_, key, body, reason, detail) => {
+    const ref = await put(key, body);
+    const base = key.replace('bronze/', '').replace('.csv', '');
+    const manifestKey = `quarantine/${base}/${ref.etag}/_manifest.json`;
+    const attempt = async (requestId: string) => {
+      const error = await processor()
+        .process(ref, scope(requestId))
+        .then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(PoisonFileError);
+      expect(error).toMatchObject({ name: 'PoisonFileError', reason, manifest: manifestKey, message: expect.stringContaining(`s3://${BUCKET}/${key} (${reason})`) });
+      expect((error as Error).message).toMatch(detail);
+      return JSON.parse((await text(manifestKey)) as string) as Manifest;
+    };
+    const manifest = await attempt('req-poison-1');
+    expect(manifest).toMatchObject({ status: 'rejected', reason, requestId: 'req-poison-1', rowsRead: 0, outputs: { silver: null, quarantine: null, manifests: [manifestKey] } });
+    expect(manifest.detail).toMatch(detail);
+    expect(await keysUnder(`silver/${base}/`)).toEqual([]);
+    // Not stored as done: the retry (Lambda's, with a new request id) fails the same way instead of replaying.
+    expect(await attempt('req-poison-2')).toMatchObject({ requestId: 'req-poison-2' });
   });
 
   it('reports a junk header of thousands of cells in a bounded manifest (and idempotency record)', async () => {
@@ -281,20 +306,28 @@ describe('events and idempotency', () => {
     const ref = await put('bronze/orders/crash.csv', body);
     const flaky = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
     const sent: string[] = [];
+    let partSent: () => void = () => undefined;
+    const firstPart = new Promise<void>((resolve) => {
+      partSent = resolve;
+    });
     flaky.middlewareStack.add(
       (next, context) => async (args) => {
         sent.push(context.commandName as string);
+        if (context.commandName === 'UploadPartCommand') partSent();
         const out = await next(args);
         if (context.commandName !== 'GetObjectCommand') return out;
         const original = (out.output as { Body: Readable }).Body;
         let bytes = 0;
-        // The connection dies after 80 % of the object.
+        // The connection dies after 80 % of the object — once a silver part is on its way.
         const dying = new Readable({ read() {} });
         original.on('data', (chunk: Buffer) => {
           bytes += chunk.length;
           if (bytes > body.length * 0.8) {
-            original.destroy();
-            dying.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+            original.pause();
+            void firstPart.then(() => {
+              original.destroy();
+              dying.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+            });
           } else dying.push(chunk);
         });
         (out.output as { Body: Readable }).Body = dying;

@@ -62,6 +62,16 @@ describe('DuplicateDetector', () => {
     ]);
   });
 
+  it('reads back ids longer than its buffers (junk in the id column of a huge record)', () => {
+    const long = (c: string) => c.repeat(600_000);
+    const ids = [long('a'), 'x', long('b'), long('a'), 'x', `${long('b')}\n"`];
+    const { verdicts } = run(ids, 1);
+    expect([...verdicts].filter(([, d]) => d !== undefined)).toEqual([
+      [5, 2],
+      [6, 3],
+    ]);
+  });
+
   it('removes its spill files when closed', () => {
     const before = readdirSync(tmpdir()).filter((n) => n.startsWith('csv-validator-')).length;
     const d = new DuplicateDetector({ expectedRows: 10 });

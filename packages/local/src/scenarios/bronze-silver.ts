@@ -1,5 +1,5 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { AsyncOutcome } from '../async.ts';
 import { describeDestinationMessage } from '../queue-commands.ts';
 import { localQueueName } from '../queues.ts';
@@ -12,6 +12,8 @@ const VALIDATOR = 'csv-validator';
 const AUDIT = 'object-audit';
 const ARRIVALS = 'bronze-arrivals';
 const LAKE = 'lake';
+/** Binary junk named .csv (sample-csv.ts): the validator quarantines its manifest and fails on purpose. */
+const POISON = 'bronze/poison.csv';
 
 type Counts = { read: number; valid: number; rejected: number };
 
@@ -128,6 +130,45 @@ export function malformedEvent(bucket: string): Record<string, unknown> {
   };
 }
 
+/**
+ * The poison file's path: every delivery of its event fails with PoisonFileError (reason binary)
+ * on each of Lambda's attempts and lands in the validator's DLQ, while its quarantine manifest
+ * records the reason in the lake.
+ */
+async function checkPoison(
+  local: Local,
+  bucket: string,
+  seen: { outcomes: AsyncOutcome[]; dlqMessageIds: Set<string>; quarantine: { key: string }[] },
+): Promise<{ lines: string[]; failures: string[]; summary: string }> {
+  const lines: string[] = [`${POISON}: binary junk must end in ${VALIDATOR}'s DLQ after the retries, its manifest in quarantine/`];
+  const failures: string[] = [];
+  const attempts = (local.asyncInvoker.config(VALIDATOR)?.maxRetries ?? 2) + 1;
+  if (seen.outcomes.length === 0) failures.push(`${POISON}: no ${VALIDATOR} outcome`);
+  for (const o of seen.outcomes) {
+    const error = o.attempts.at(-1)?.error;
+    const why = error ? `${error.errorType}: ${error.errorMessage.split('\n')[0]}` : 'no error';
+    lines.push(`  ${o.status} after ${o.attempts.length} attempt(s)${o.destination ? ` → ${o.destination.queue}` : ''}: ${why}`);
+    if (o.status !== 'failed' || !o.destination) failures.push(`${POISON}: ${VALIDATOR} ended "${o.status}" and the event is not in its DLQ`);
+    else if (!seen.dlqMessageIds.has(o.destination.messageId)) failures.push(`${POISON}: DLQ message ${o.destination.messageId} is not in the DLQ`);
+    if (o.attempts.length !== attempts) failures.push(`${POISON}: ${o.attempts.length} attempt(s), expected ${attempts} (1 + maxRetries)`);
+    // A retry may meet the claim of an attempt still at work (ObjectInProgressError); the last one decides.
+    if (error?.errorType !== 'PoisonFileError' || !error.errorMessage.includes('(binary)')) failures.push(`${POISON}: the last attempt failed with ${why}, expected PoisonFileError (binary)`);
+  }
+  const manifestKey = seen.quarantine.map((q) => q.key).find((k) => k.startsWith('quarantine/poison/') && k.endsWith('/_manifest.json'));
+  let manifestNote = 'no quarantine manifest';
+  if (!manifestKey || !local.s3) {
+    failures.push(`${POISON}: no quarantine manifest under quarantine/poison/`);
+  } else {
+    const out = await local.s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: manifestKey }));
+    const manifest = JSON.parse(await (out.Body as { transformToString(): Promise<string> }).transformToString()) as { status?: string; reason?: string };
+    manifestNote = `manifest ${manifestKey}: ${manifest.status} (${manifest.reason})`;
+    lines.push(`  ${manifestNote}`);
+    if (manifest.status !== 'rejected' || manifest.reason !== 'binary') failures.push(`${POISON}: its manifest says ${manifest.status} (${manifest.reason}), expected rejected (binary)`);
+  }
+  const ended = seen.outcomes.map((o) => `${o.status} after ${o.attempts.length} attempts${o.destination ? ` → ${o.destination.queue}` : ''}`).join('; ');
+  return { lines, failures, summary: `poison file: ${ended || 'no outcome'}; ${manifestNote}` };
+}
+
 export const bronzeSilverScenario: Scenario = {
   name: 'bronze-silver',
   description: 'CSVs land in bronze/: S3 → EventBridge → csv-validator + object-audit (async, retries, DLQ) + the bronze-arrivals queue',
@@ -206,7 +247,7 @@ export const bronzeSilverScenario: Scenario = {
         if (file) {
           const why = [file.reason, file.detail].filter(Boolean).join(': ');
           print(`    ${file.status}${why ? ` (${why})` : ''}${file.replayed ? ' — replayed: the stored result, nothing redone' : ''}`);
-          if (f.key === 'bronze/poison.csv' && file.status === 'validated') failures.push('bronze/poison.csv (binary junk) was validated as a CSV');
+          if (f.key === POISON) failures.push(`${POISON} (binary junk) succeeded as "${file.status}": a poison file must fail into the DLQ`);
         }
         const counts = countsOf(last?.result);
         if (counts) {
@@ -263,10 +304,14 @@ export const bronzeSilverScenario: Scenario = {
       print(`  ${q.name}:`);
       for (const m of q.messages()) for (const line of describeDestinationMessage(m)) print(`    ${line}`);
     }
-    const poison = outcomes.filter((o) => o.functionName === VALIDATOR && keyOf(o) === 'bronze/poison.csv');
-    if (poison.length && poison.every((o) => o.status === 'succeeded') && quarantine.length === 0) {
-      failures.push('bronze/poison.csv was accepted and nothing was quarantined: a poison file must end in quarantine or the DLQ, never in silence');
-    }
+    print('');
+    const poison = await checkPoison(local, bucket, {
+      outcomes: outcomes.filter((o) => o.functionName === VALIDATOR && keyOf(o) === POISON),
+      dlqMessageIds: new Set(dlqMessages.map(({ m }) => m.messageId)),
+      quarantine,
+    });
+    for (const line of poison.lines) print(line);
+    failures.push(...poison.failures);
 
     for (const n of notes) print(`note: ${n}`);
     for (const f of failures) print(`FAIL ${f}`);
@@ -282,6 +327,7 @@ export const bronzeSilverScenario: Scenario = {
       byStatus(AUDIT),
       `silver ${silver.length} objects, quarantine ${quarantine.length}, manifests ${manifests.length}`,
       `malformed async event: ${injected.status} after ${injected.attempts.length} attempts${injected.destination ? ` → ${injected.destination.queue}` : ''}`,
+      poison.summary,
       `${ARRIVALS}: ${arrivalsNow} messages; DLQ: ${dlqMessages.length} message${dlqMessages.length === 1 ? '' : 's'}`,
       ...notes.map((n) => `note: ${n}`),
       ...failures.map((f) => `FAIL ${f}`),

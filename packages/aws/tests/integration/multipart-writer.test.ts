@@ -1,0 +1,124 @@
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { type S3Emulator, startS3 } from '@laminar/emulators';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createS3Client, MIN_PART_SIZE, MultipartWriter } from '../../src/index.ts';
+
+const BUCKET = 'lake';
+let s3: S3Emulator;
+
+beforeAll(async () => {
+  s3 = await startS3({ buckets: [BUCKET] });
+});
+afterAll(async () => {
+  await s3?.stop();
+});
+
+/** A client that records the commands it sends, and can fail one of them. */
+function client(options: { failOn?: (command: string, input: Record<string, unknown>) => Error | undefined } = {}): { client: S3Client; sent: string[] } {
+  const c = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
+  const sent: string[] = [];
+  c.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = context.commandName as string;
+      sent.push(name);
+      const error = options.failOn?.(name, args.input as Record<string, unknown>);
+      if (error) throw error;
+      return next(args);
+    },
+    { step: 'initialize', name: 'record' },
+  );
+  return { client: c, sent };
+}
+
+async function read(c: S3Client, key: string): Promise<Buffer | undefined> {
+  try {
+    const out = await c.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    return Buffer.from(await (out.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+  } catch (error) {
+    if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+    throw error;
+  }
+}
+
+async function keys(c: S3Client, prefix: string): Promise<string[]> {
+  const out = await c.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
+  return (out.Contents ?? []).map((o) => o.Key as string);
+}
+
+/** ~`bytes` of JSON lines with multi-byte characters, as strings of ~64 KB. */
+function* lines(bytes: number): Generator<string> {
+  let total = 0;
+  for (let i = 0; total < bytes; i++) {
+    let batch = '';
+    for (let k = 0; k < 500; k++) batch += `{"n":${i * 500 + k},"name":"Zoë Müller 日本 😀","note":"${'x'.repeat(k % 90)}"}\n`;
+    total += Buffer.byteLength(batch);
+    yield batch;
+  }
+}
+
+describe('MultipartWriter against the embedded S3', () => {
+  it('writes an object of several parts that reads back byte for byte', async () => {
+    const { client: c, sent } = client();
+    const w = new MultipartWriter({ client: c, bucket: BUCKET, key: 'multi/object.jsonl', contentType: 'application/x-ndjson' });
+    const expected: Buffer[] = [];
+    for (const text of lines(2 * MIN_PART_SIZE + 300_000)) {
+      expected.push(Buffer.from(text));
+      if (!w.write(text)) await w.drained();
+    }
+    // Raw bytes too, between the texts.
+    const tail = Buffer.from([0xe2, 0x82, 0xac, 0x0a]);
+    w.write(tail);
+    expected.push(tail);
+    const result = await w.end();
+    const body = Buffer.concat(expected);
+    expect(result).toMatchObject({ parts: 3, bytes: body.length });
+    expect(sent.filter((s) => s === 'UploadPartCommand')).toHaveLength(3);
+    expect(sent).toContain('CompleteMultipartUploadCommand');
+    expect((await read(c, 'multi/object.jsonl'))?.equals(body)).toBe(true);
+    c.destroy();
+  });
+
+  it('sends a small body as one PutObject', async () => {
+    const { client: c, sent } = client();
+    const w = new MultipartWriter({ client: c, bucket: BUCKET, key: 'small/object.jsonl', contentType: 'application/x-ndjson' });
+    w.write('{"a":1}\n');
+    w.write('{"b":"é"}\n');
+    expect(await w.end()).toMatchObject({ parts: 0, etag: expect.any(String) });
+    expect(sent).toEqual(['PutObjectCommand']);
+    expect((await read(c, 'small/object.jsonl'))?.toString()).toBe('{"a":1}\n{"b":"é"}\n');
+    c.destroy();
+  });
+
+  it('leaves no object when aborted halfway (and reports that the emulator refuses the abort)', async () => {
+    const { client: c, sent } = client();
+    const abortFailures: unknown[] = [];
+    const w = new MultipartWriter({ client: c, bucket: BUCKET, key: 'aborted/object.jsonl', contentType: 'application/x-ndjson', onAbortFailure: (e) => abortFailures.push(e) });
+    for (const text of lines(MIN_PART_SIZE + 100_000)) if (!w.write(text)) await w.drained();
+    // Let the first part reach the server before aborting.
+    while (!sent.includes('UploadPartCommand')) await new Promise((r) => setTimeout(r, 5));
+    await w.abort(new Error('stop'));
+    await expect(w.end()).rejects.toThrow('stop');
+    expect(sent).toContain('AbortMultipartUploadCommand');
+    // s3rver answers AbortMultipartUpload with MethodNotAllowed; AWS would not.
+    expect(abortFailures).toEqual([expect.objectContaining({ name: 'MethodNotAllowed' })]);
+    expect(await keys(c, 'aborted/')).toEqual([]);
+    c.destroy();
+  });
+
+  it('surfaces the original error of a failed part, not the abort\'s', async () => {
+    const failure = Object.assign(new Error('We encountered an internal error. Please try again.'), { name: 'InternalError' });
+    const { client: c, sent } = client({ failOn: (name, input) => (name === 'UploadPartCommand' && input.PartNumber === 2 ? failure : undefined) });
+    const errors: unknown[] = [];
+    const w = new MultipartWriter({ client: c, bucket: BUCKET, key: 'failed/object.jsonl', contentType: 'application/x-ndjson', onError: (e) => errors.push(e) });
+    const run = async () => {
+      for (const text of lines(2 * MIN_PART_SIZE + 100_000)) if (!w.write(text)) await w.drained();
+      return w.end();
+    };
+    await expect(run()).rejects.toBe(failure);
+    expect(errors).toEqual([failure]);
+    expect(sent).toContain('AbortMultipartUploadCommand');
+    expect(sent).not.toContain('CompleteMultipartUploadCommand');
+    expect(await keys(c, 'failed/')).toEqual([]);
+    c.destroy();
+  });
+});

@@ -1,0 +1,296 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import { MIN_PART_SIZE, MultipartWriter, type MultipartWriterOptions } from '../../src/multipart-writer.ts';
+
+const PART = MIN_PART_SIZE;
+
+interface Call {
+  name: string;
+  input: Record<string, unknown>;
+  /** UploadPart/PutObject: the body's bytes as they were when the request was sent. */
+  sent?: Buffer;
+  /** The body as the SDK got it (a view of the writer's buffer). */
+  body?: Uint8Array;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * A stand-in S3 client: records every command, and lets a test hold UploadPart requests open
+ * (held: true) and settle them one by one, in any order.
+ */
+function fakeS3(options: { checksums?: boolean; failPart?: number; failAbort?: boolean; held?: boolean } = {}) {
+  const calls: Call[] = [];
+  const open: { call: Call; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  const client = {
+    config: { requestChecksumCalculation: async () => (options.checksums ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED') },
+    async send(command: { input: Record<string, unknown> }, sendOptions?: { abortSignal?: AbortSignal }) {
+      const name = command.constructor.name;
+      const call: Call = { name, input: command.input, signal: sendOptions?.abortSignal };
+      const body = command.input.Body;
+      if (body instanceof Uint8Array) {
+        call.body = body;
+        call.sent = Buffer.from(body);
+      }
+      calls.push(call);
+      if (command instanceof CreateMultipartUploadCommand) return { UploadId: 'upload-1' };
+      if (command instanceof AbortMultipartUploadCommand) {
+        if (options.failAbort) throw Object.assign(new Error('The specified method is not allowed against this resource.'), { name: 'MethodNotAllowed' });
+        return {};
+      }
+      if (command instanceof CompleteMultipartUploadCommand) return { ETag: '"complete"', VersionId: 'v1' };
+      if (command instanceof PutObjectCommand) return { ETag: '"put"' };
+      if (command instanceof UploadPartCommand) {
+        const n = command.input.PartNumber as number;
+        if (n === options.failPart) throw Object.assign(new Error(`part ${n} failed`), { name: 'InternalError' });
+        if (options.held) {
+          await new Promise<void>((resolve, reject) => {
+            open.push({ call, resolve, reject });
+            sendOptions?.abortSignal?.addEventListener('abort', () => reject(sendOptions.abortSignal?.reason), { once: true });
+          });
+        }
+        return { ETag: `"etag-${n}"`, ...(options.checksums ? { ChecksumCRC32: `crc-${n}` } : {}) };
+      }
+      throw new Error(`unexpected ${name}`);
+    },
+  };
+  return { client: client as unknown as S3Client, calls, open };
+}
+
+function writer(client: S3Client, options: Partial<MultipartWriterOptions> = {}): MultipartWriter {
+  return new MultipartWriter({ client, bucket: 'b', key: 'k', contentType: 'application/x-ndjson', ...options });
+}
+
+/** Bytes 0..n-1 with a recognisable pattern. */
+function bytes(n: number, seed = 0): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
+  return b;
+}
+
+const names = (calls: Call[]) => calls.map((c) => c.name);
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('MultipartWriter', () => {
+  it('PUTs a body smaller than one part in one request, strings as UTF-8', async () => {
+    const { client, calls } = fakeS3();
+    const w = writer(client);
+    expect(w.write('{"name":"Zoë"}\n')).toBe(true);
+    expect(w.write(Buffer.from('tail'))).toBe(true);
+    expect(await w.end()).toEqual({ etag: '"put"', versionId: undefined, bytes: 20, parts: 0 });
+    expect(names(calls)).toEqual(['PutObjectCommand']);
+    expect(calls[0]?.sent?.toString('utf8')).toBe('{"name":"Zoë"}\ntail');
+    expect(calls[0]?.input).toMatchObject({ Bucket: 'b', Key: 'k', ContentType: 'application/x-ndjson' });
+  });
+
+  it('PUTs an empty body, and a body of exactly one part', async () => {
+    const empty = fakeS3();
+    await writer(empty.client).end();
+    expect(names(empty.calls)).toEqual(['PutObjectCommand']);
+    expect(empty.calls[0]?.sent?.length).toBe(0);
+
+    const one = fakeS3();
+    const w = writer(one.client);
+    w.write(bytes(PART));
+    expect(await w.end()).toMatchObject({ parts: 0, bytes: PART });
+    expect(names(one.calls)).toEqual(['PutObjectCommand']);
+    expect(one.calls[0]?.sent?.equals(bytes(PART))).toBe(true);
+  });
+
+  it('splits a larger body into parts of exactly partSize, and completes with the parts in order', async () => {
+    const { client, calls } = fakeS3();
+    const w = writer(client);
+    const body = bytes(2 * PART + 12_345);
+    // Written in uneven pieces that straddle the part boundaries.
+    for (let i = 0; i < body.length; i += 999_983) {
+      if (!w.write(body.subarray(i, i + 999_983))) await w.drained();
+    }
+    expect(await w.end()).toEqual({ etag: '"complete"', versionId: 'v1', bytes: body.length, parts: 3 });
+    expect(names(calls)).toEqual(['CreateMultipartUploadCommand', 'UploadPartCommand', 'UploadPartCommand', 'UploadPartCommand', 'CompleteMultipartUploadCommand']);
+    const parts = calls.filter((c) => c.name === 'UploadPartCommand');
+    expect(parts.map((p) => [p.input.PartNumber, p.sent?.length, p.input.ContentLength])).toEqual([
+      [1, PART, PART],
+      [2, PART, PART],
+      [3, 12_345, 12_345],
+    ]);
+    expect(Buffer.concat(parts.map((p) => p.sent as Buffer)).equals(body)).toBe(true);
+    expect(calls.at(-1)?.input).toMatchObject({ UploadId: 'upload-1', MultipartUpload: { Parts: [{ PartNumber: 1, ETag: '"etag-1"' }, { PartNumber: 2 }, { PartNumber: 3 }] } });
+  });
+
+  it('declares CRC32 and passes each part\'s checksum on when the client computes checksums', async () => {
+    const { client, calls } = fakeS3({ checksums: true });
+    const w = writer(client);
+    w.write(bytes(PART + 1));
+    await w.end();
+    expect(calls[0]?.input).toMatchObject({ ChecksumAlgorithm: 'CRC32' });
+    expect(calls.at(-1)?.input).toMatchObject({ MultipartUpload: { Parts: [{ PartNumber: 1, ChecksumCRC32: 'crc-1' }, { PartNumber: 2, ChecksumCRC32: 'crc-2' }] } });
+  });
+
+  it('holds at most partsInFlight + 1 buffers, reuses one only after its part is done, and pushes back when all are busy', async () => {
+    const { client, calls, open } = fakeS3({ held: true });
+    const w = writer(client, { partsInFlight: 2 });
+    const body = bytes(5 * PART + 7, 3);
+    let offset = 0;
+    const piece = 1 << 20;
+    // Fill until the writer says stop: 2 parts uploading, a third full, and the next data queued.
+    while (w.write(body.subarray(offset, offset + piece))) offset += piece;
+    offset += piece;
+    await flush();
+    expect(open.map((o) => o.call.input.PartNumber)).toEqual([1, 2]);
+    let drained = false;
+    const waiting = w.drained().then(() => {
+      drained = true;
+    });
+    await flush();
+    expect(drained).toBe(false);
+
+    // Part 2 finishes first: its buffer takes the queued data; part 3 starts.
+    open.splice(1, 1)[0]?.resolve();
+    await waiting;
+    await flush();
+    expect(open.map((o) => o.call.input.PartNumber)).toEqual([1, 3]);
+    const ending = (async () => {
+      while (offset < body.length) {
+        if (!w.write(body.subarray(offset, offset + piece))) await w.drained();
+        offset += piece;
+      }
+      return w.end();
+    })();
+    while (open.length > 0 || calls.filter((c) => c.name === 'UploadPartCommand').length < 6) {
+      await flush();
+      // Every request still open must see its bytes unchanged: nobody refilled its buffer.
+      for (const o of open) expect(Buffer.from(o.call.body as Uint8Array).equals(o.call.sent as Buffer)).toBe(true);
+      open.shift()?.resolve();
+    }
+    expect(await ending).toMatchObject({ parts: 6, bytes: body.length });
+    const parts = calls.filter((c) => c.name === 'UploadPartCommand');
+    expect(new Set(parts.map((p) => (p.body as Uint8Array).buffer)).size).toBeLessThanOrEqual(3);
+    const sorted = [...parts].sort((a, b) => (a.input.PartNumber as number) - (b.input.PartNumber as number));
+    expect(Buffer.concat(sorted.map((p) => p.sent as Buffer)).equals(body)).toBe(true);
+    const completed = calls.at(-1)?.input.MultipartUpload as { Parts: { PartNumber: number }[] } | undefined;
+    expect(completed?.Parts.map((p) => p.PartNumber)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('copies what it must queue: the caller may refill its own buffer as soon as write() returns', async () => {
+    const { client, calls, open } = fakeS3({ held: true });
+    const w = writer(client, { partsInFlight: 1 });
+    w.write(bytes(2 * PART));
+    const mine = bytes(1000, 7);
+    expect(w.write(mine)).toBe(false);
+    mine.fill(0);
+    const ending = w.end();
+    while (open.length > 0 || calls.filter((c) => c.name === 'UploadPartCommand').length < 3) {
+      await flush();
+      open.shift()?.resolve();
+    }
+    await ending;
+    const last = calls.filter((c) => c.name === 'UploadPartCommand').at(-1);
+    expect(last?.sent?.equals(bytes(1000, 7))).toBe(true);
+  });
+
+  it('works with a single buffer: writes wait while its part uploads', async () => {
+    const { client, calls, open } = fakeS3({ held: true });
+    const w = writer(client, { partsInFlight: 1, buffers: 1 });
+    const body = bytes(2 * PART + 500, 9);
+    expect(w.write(body.subarray(0, PART))).toBe(true);
+    expect(w.write(body.subarray(PART, PART + 100))).toBe(false);
+    await flush();
+    expect(open).toHaveLength(1);
+    const ending = (async () => {
+      await w.drained();
+      if (!w.write(body.subarray(PART + 100))) await w.drained();
+      return w.end();
+    })();
+    while (open.length > 0 || calls.filter((c) => c.name === 'UploadPartCommand').length < 3) {
+      await flush();
+      for (const o of open) expect(Buffer.from(o.call.body as Uint8Array).equals(o.call.sent as Buffer)).toBe(true);
+      open.shift()?.resolve();
+    }
+    expect(await ending).toMatchObject({ parts: 3 });
+    const parts = calls.filter((c) => c.name === 'UploadPartCommand');
+    expect(new Set(parts.map((p) => (p.body as Uint8Array).buffer)).size).toBe(1);
+    expect(Buffer.concat(parts.map((p) => p.sent as Buffer)).equals(body)).toBe(true);
+  });
+
+  it('keeps text whole across a part boundary (multi-byte characters included)', async () => {
+    const { client, calls } = fakeS3();
+    const w = writer(client);
+    const line = `{"name":"Zoë 日本 😀","n":1}\n`;
+    const batch = line.repeat(1000);
+    const batches = Math.ceil((PART * 1.5) / Buffer.byteLength(batch));
+    for (let i = 0; i < batches; i++) if (!w.write(batch)) await w.drained();
+    const text = batch.repeat(batches);
+    await w.end();
+    const parts = calls.filter((c) => c.name === 'UploadPartCommand');
+    expect(parts[0]?.sent?.length).toBe(PART);
+    expect(Buffer.concat(parts.map((p) => p.sent as Buffer)).toString('utf8')).toBe(text);
+  });
+
+  it('fails with the part\'s error, aborts the upload and reports a failed abort apart', async () => {
+    const { client, calls } = fakeS3({ failPart: 2, failAbort: true });
+    const abortFailures: unknown[] = [];
+    const errors: unknown[] = [];
+    const w = writer(client, { onAbortFailure: (e) => abortFailures.push(e), onError: (e) => errors.push(e) });
+    let thrown: unknown;
+    try {
+      for (let i = 0; i < 4; i++) if (!w.write(bytes(PART))) await w.drained();
+      await w.end();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ name: 'InternalError', message: 'part 2 failed' });
+    await expect(w.end()).rejects.toMatchObject({ message: 'part 2 failed' });
+    expect(errors).toEqual([thrown]);
+    expect(names(calls)).toContain('AbortMultipartUploadCommand');
+    expect(names(calls)).not.toContain('CompleteMultipartUploadCommand');
+    expect(abortFailures).toEqual([expect.objectContaining({ name: 'MethodNotAllowed' })]);
+    expect(() => w.write('more')).toThrow('part 2 failed');
+  });
+
+  it('stops on its signal: requests in flight cancelled, upload aborted, end() rejects with the reason', async () => {
+    const { client, calls, open } = fakeS3({ held: true });
+    const stop = new AbortController();
+    const w = writer(client, { signal: stop.signal });
+    w.write(bytes(PART + 10));
+    w.write(bytes(10));
+    await flush();
+    expect(open).toHaveLength(1);
+    const reason = new Error('deadline');
+    stop.abort(reason);
+    await expect(w.end()).rejects.toBe(reason);
+    expect(open[0]?.call.signal?.aborted).toBe(true);
+    expect(names(calls)).toEqual(['CreateMultipartUploadCommand', 'UploadPartCommand', 'AbortMultipartUploadCommand']);
+  });
+
+  it('aborts before any part: nothing is sent at all', async () => {
+    const { client, calls } = fakeS3();
+    const w = writer(client);
+    w.write('some text');
+    await w.abort(new Error('changed my mind'));
+    await expect(w.end()).rejects.toThrow('changed my mind');
+    expect(calls).toEqual([]);
+  });
+
+  it('does nothing on abort() once complete', async () => {
+    const { client, calls } = fakeS3();
+    const w = writer(client);
+    w.write(bytes(PART + 1));
+    await w.end();
+    await w.abort();
+    expect(names(calls)).not.toContain('AbortMultipartUploadCommand');
+    await expect(w.end()).resolves.toMatchObject({ parts: 2 });
+  });
+
+  it('refuses a part size below S3\'s minimum', () => {
+    const { client } = fakeS3();
+    expect(() => writer(client, { partSize: PART - 1 })).toThrow(RangeError);
+    expect(() => writer(client, { partsInFlight: 0 })).toThrow(RangeError);
+    expect(() => writer(client, { partsInFlight: 2, buffers: 1 })).toThrow(RangeError);
+  });
+});
