@@ -11,7 +11,7 @@ import { firesPerMonth, MONTH_DAYS } from './schedule.ts';
  * out — the CLI prints them and the console can show the same.
  */
 
-export type Service = 'Lambda' | 'DynamoDB' | 'S3' | 'Firehose' | 'SQS' | 'Secrets Manager' | 'CloudWatch' | 'EventBridge' | 'Glue';
+export type Service = 'Lambda' | 'DynamoDB' | 'S3' | 'Firehose' | 'SQS' | 'Secrets Manager' | 'CloudWatch' | 'EventBridge' | 'Glue' | 'KMS';
 
 export interface LineItem {
   service: Service;
@@ -285,6 +285,8 @@ export function estimate(input: EstimateInput): Estimate {
     const storedGb = (logBytes / GB / MONTH_DAYS) * f.logRetentionDays;
     other.push({ service: 'CloudWatch', item: `log storage (${f.logRetentionDays} days)`, quantity: storedGb, unit: 'GB-month', cost: storedGb * p.cloudWatch.logsStorageGbMonth });
     if (hasDlq(f)) other.push({ service: 'CloudWatch', item: 'DLQ alarm', quantity: 1, unit: 'alarm', cost: p.cloudWatch.alarmMonth });
+    // Infra gives every function errors, throttles and duration-p95 alarms.
+    other.push({ service: 'CloudWatch', item: 'errors, throttles, p95 duration alarms', quantity: 3, unit: 'alarms', cost: 3 * p.cloudWatch.alarmMonth });
 
     const lambdaCost = sum(lambda);
     const otherCost = sum(other);
@@ -374,6 +376,10 @@ function sharedItems(
     );
   }
 
+  // What infra adds per stage for operations: the alarm topic's KMS key and the functions' dashboard.
+  out.push({ service: 'CloudWatch', item: 'dashboard', quantity: 1, unit: 'dashboard', cost: p.cloudWatch.dashboardMonth, note: 'free if the account has fewer than 3' });
+  out.push({ service: 'KMS', item: 'alarm topic key', quantity: 1, unit: 'key', cost: p.kms.keyMonth });
+
   // Secrets: the functions' own (Secrets Manager ones; SSM standard parameters are free) and the Kafka mappings' credentials.
   const secrets = new Set<string>();
   for (const f of functions) {
@@ -444,5 +450,11 @@ function freeTier(results: readonly FunctionEstimate[], shared: readonly LineIte
   const tableGb = shared.filter((i) => i.service === 'DynamoDB').reduce((n, i) => n + i.quantity, 0);
   const freeTables = Math.min(tableGb, FREE_TIER.dynamodbStorageGb);
   if (freeTables) out.push({ service: 'DynamoDB', item: 'free storage', quantity: freeTables, unit: 'GB-month', cost: -freeTables * p.dynamodb.storageGbMonth });
+  const alarms = results.flatMap((r) => r.other).filter((i) => i.unit === 'alarm' || i.unit === 'alarms').reduce((n, i) => n + i.quantity, 0);
+  const freeAlarms = Math.min(alarms, FREE_TIER.cloudWatchAlarms);
+  if (freeAlarms) out.push({ service: 'CloudWatch', item: 'free alarms', quantity: freeAlarms, unit: 'alarms', cost: -freeAlarms * p.cloudWatch.alarmMonth });
+  const dashboards = shared.filter((i) => i.unit === 'dashboard').reduce((n, i) => n + i.quantity, 0);
+  const freeDashboards = Math.min(dashboards, FREE_TIER.cloudWatchDashboards);
+  if (freeDashboards) out.push({ service: 'CloudWatch', item: 'free dashboards', quantity: freeDashboards, unit: 'dashboards', cost: -freeDashboards * p.cloudWatch.dashboardMonth });
   return out;
 }

@@ -58,6 +58,12 @@ export interface PriceTable {
     logsStorageGbMonth: number;
     /** Standard-resolution metric alarm. */
     alarmMonth: number;
+    /** A dashboard beyond the account's three free ones. */
+    dashboardMonth: number;
+  };
+  kms: {
+    /** A customer-managed key (the alarm topic's), rotation included. */
+    keyMonth: number;
   };
 }
 
@@ -79,7 +85,8 @@ export const PRICES = {
     sqs: { requestsPerMillion: 0.4 },
     firehose: { ingestionPerGb: 0.029 },
     secretsManager: { secretMonth: 0.4, apiCallsPer10000: 0.05 },
-    cloudWatch: { logsIngestionPerGb: 0.5, logsStorageGbMonth: 0.03, alarmMonth: 0.1 },
+    cloudWatch: { logsIngestionPerGb: 0.5, logsStorageGbMonth: 0.03, alarmMonth: 0.1, dashboardMonth: 3 },
+    kms: { keyMonth: 1 },
   },
   'eu-west-1': {
     region: 'eu-west-1',
@@ -91,7 +98,8 @@ export const PRICES = {
     sqs: { requestsPerMillion: 0.4 },
     firehose: { ingestionPerGb: 0.031 },
     secretsManager: { secretMonth: 0.4, apiCallsPer10000: 0.05 },
-    cloudWatch: { logsIngestionPerGb: 0.57, logsStorageGbMonth: 0.03, alarmMonth: 0.1 },
+    cloudWatch: { logsIngestionPerGb: 0.57, logsStorageGbMonth: 0.03, alarmMonth: 0.1, dashboardMonth: 3 },
+    kms: { keyMonth: 1 },
   },
 } as const satisfies Record<string, PriceTable>;
 
@@ -114,4 +122,6 @@ export const FREE_TIER = {
   sqsRequests: 1_000_000,
   logsGb: 5,
   dynamodbStorageGb: 25,
+  cloudWatchAlarms: 10,
+  cloudWatchDashboards: 3,
 } as const;
