@@ -236,3 +236,22 @@ export function deriveRowParser(schema: z.ZodObject, columnOf: (key: string) => 
   code += emitter.checks(def, 'x', 'return INVALID;', '');
   return build(emitter, `return function parseRow(f) {\n${code}return x;\n};`);
 }
+
+/**
+ * Every field of an object schema parsed on its own, for explaining a rejected row
+ * (src/explain.ts), which hands zod only the fields this refuses: `parseFields(values, out)` sets
+ * out[i] to the parsed value of the shape's i-th key, or INVALID. One function for all the fields,
+ * like the row parser: a call per field through an array of parsers costs more than the checks.
+ */
+export function deriveFieldsParser(schema: z.ZodObject): (values: readonly unknown[], out: unknown[]) => void {
+  const def = internals(schema).def;
+  if (def.type !== 'object') throw unsupported('', `a "${def.type}" schema as a row`);
+  const shape = def.shape as Record<string, z.ZodType>;
+  const emitter = new Emitter();
+  let code = '';
+  Object.keys(shape).forEach((key, i) => {
+    const fail = `{ o[${i}] = INVALID; break f${i}; }`;
+    code += `f${i}: {\nlet v${i} = v[${i}];\n${emitter.node(shape[key], `v${i}`, fail, key)}o[${i}] = v${i};\n}\n`;
+  });
+  return build(emitter, `return function parseFields(v, o) {\n${code}};`);
+}

@@ -1,0 +1,137 @@
+import type { z } from 'zod';
+import { type $ZodIssue, type $ZodRawIssue, config, util } from 'zod/v4/core';
+import { deriveFieldsParser, INVALID, UnsupportedSchemaError } from './fast-validator.ts';
+
+/**
+ * Why this exists: a rejected row's reasons come from zod, and `safeParse` of a whole row costs
+ * ~7–15 µs (every field, the object, the error) — with ~3 % of rows rejected that was as much CPU
+ * as validating all the others. A rejected row usually has one bad field, so this runs zod only
+ * where it has something to say and yields exactly what `schema.safeParse(input)` would:
+ *
+ * - each field goes through its derived fast parser (fast-validator.ts); only a field it refuses
+ *   is run through zod (`shape[key]._zod.run`, what zod's object parser itself calls per key), and
+ *   that field's issues and value are taken from zod — so a fast parser stricter than zod costs
+ *   time, never a different answer;
+ * - the object's own checks (the amount refinement) then run as zod's check runner runs them:
+ *   skipped after an issue that aborts (continue !== true), `when` honored; same value, same order;
+ * - the issues are finalized (messages, paths) by zod's own `finalizeIssue`, as safeParse does.
+ *
+ * tests/unit/explain.test.ts compares it with safeParse on generated rejected rows.
+ */
+
+export type Explanation<T> = { success: true; data: T } | { success: false; issues: $ZodIssue[] };
+
+interface Payload {
+  value: unknown;
+  issues: $ZodRawIssue[];
+  aborted?: boolean;
+}
+interface Runnable {
+  _zod: { run(payload: Payload, ctx: { async: false }): Payload | Promise<Payload> };
+}
+interface Check {
+  _zod: { def: { when?: (payload: Payload) => boolean }; check(payload: Payload): unknown };
+}
+
+/** safeParse's context: synchronous, no custom error map. */
+const CTX = { async: false } as const;
+
+/** Mirrors util.aborted: an issue that does not say `continue: true` stops later checks. */
+function aborted(payload: Payload): boolean {
+  return payload.aborted === true || payload.issues.some((i) => (i as { continue?: boolean }).continue !== true);
+}
+/** Mirrors util.explicitlyAborted: what stops even a check with a `when`. */
+function explicitlyAborted(payload: Payload): boolean {
+  return payload.aborted === true || payload.issues.some((i) => (i as { continue?: boolean }).continue === false);
+}
+
+/**
+ * A field's zod result, kept per cell value: bad values repeat (the same unknown status or
+ * impossible date in row after row) and zod's run of one — a union of two formats, say — costs
+ * microseconds. Its raw issues are shared by the rows that have that value; nothing mutates them
+ * after this point (object checks only append issues, `attachSchema` stamps only theirs), and each
+ * is finalized once (zod's message functions here depend on the issue alone).
+ */
+interface FieldResult {
+  value: unknown;
+  issues: $ZodRawIssue[];
+}
+/** Distinct bad values remembered per field; the map starts over when full, so memory is bounded. */
+const MEMO_ENTRIES = 256;
+/** Only short values are remembered: long ones rarely repeat, and this bounds the memo's bytes. */
+const MEMO_CHARS = 64;
+
+/** What safeParse's error holds for a raw issue; kept per raw issue, as a shared one repeats. */
+const finalized = new WeakMap<$ZodRawIssue, $ZodIssue>();
+function finalize(issue: $ZodRawIssue): $ZodIssue {
+  let done = finalized.get(issue);
+  if (done === undefined) {
+    done = util.finalizeIssue(issue, CTX, config());
+    finalized.set(issue, done);
+  }
+  // A copy: the caller owns what it gets, and the memo stays as zod made it.
+  return { ...done, path: [...done.path] };
+}
+
+export function deriveExplainer<S extends z.ZodObject>(schema: S): (values: readonly unknown[]) => Explanation<z.output<S>> {
+  const def = schema._zod.def as unknown as { shape: Record<string, Runnable>; checks?: Check[]; catchall?: unknown };
+  // A catchall would add keys of its own to the result: not mirrored, so refused at cold start.
+  if (def.catchall !== undefined && (def.catchall as { _zod: { def: { type: string } } })._zod.def.type !== 'never') {
+    throw new UnsupportedSchemaError('explain: an object catchall is not supported');
+  }
+  const keys = Object.keys(def.shape);
+  const parseFields = deriveFieldsParser(schema);
+  const parsed: unknown[] = keys.map(() => undefined);
+  const checks = def.checks ?? [];
+  const memos = keys.map(() => new Map<unknown, FieldResult>());
+
+  return (values) => {
+    const issues: $ZodRawIssue[] = [];
+    const row: Record<string, unknown> = {};
+    parseFields(values, parsed);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const input = values[i];
+      let value = parsed[i];
+      if (value === INVALID) {
+        const seen = memos[i] as Map<unknown, FieldResult>;
+        const memorable = input === undefined || (typeof input === 'string' && input.length <= MEMO_CHARS);
+        let result = memorable ? seen.get(input) : undefined;
+        if (result === undefined) {
+          // A fresh copy of a cell: the cell itself may be a slice of a whole chunk of the file,
+          // which the memo (key, issue input, value) would otherwise keep alive.
+          const cell = memorable && typeof input === 'string' ? input.split('').join('') : input;
+          const run = (def.shape[key] as Runnable)._zod.run({ value: cell, issues: [] }, CTX);
+          if (run instanceof Promise) throw new Error(`explain: ${key} has an async schema`);
+          result = { value: run.value, issues: util.prefixIssues(key, run.issues) };
+          if (memorable) {
+            if (seen.size >= MEMO_ENTRIES) seen.clear();
+            seen.set(cell, result);
+          }
+        }
+        for (const issue of result.issues) issues.push(issue);
+        value = result.value;
+      }
+      // Every key is present in the input (an absent column is `undefined`), so zod keeps it too.
+      row[key] = value;
+    }
+
+    const payload: Payload = { value: row, issues };
+    let isAborted = aborted(payload);
+    for (const check of checks) {
+      const when = check._zod.def.when;
+      if (when) {
+        if (explicitlyAborted(payload) || !when(payload)) continue;
+      } else if (isAborted) continue;
+      const before = issues.length;
+      if (check._zod.check(payload) instanceof Promise) throw new Error('explain: an async refinement');
+      if (issues.length === before) continue;
+      // zod stamps the owner so that finalizeIssue can fall back on the object's error map.
+      util.attachSchema(issues, before, schema);
+      if (!isAborted) isAborted = issues.slice(before).some((i) => (i as { continue?: boolean }).continue !== true);
+    }
+
+    if (issues.length === 0) return { success: true, data: payload.value as z.output<S> };
+    return { success: false, issues: issues.map(finalize) };
+  };
+}
