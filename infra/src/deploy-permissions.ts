@@ -8,6 +8,7 @@
  * types the stage stack uses (infra/src/stack.ts and constructs/). A resource type added to the
  * stack needs its calls here too; AWS answers a missing one with an AccessDenied naming the action.
  */
+import { MSK_VPC_ACTIONS } from './msk.ts';
 import { PROJECT, resourceName } from './naming.ts';
 
 export interface IamStatement {
@@ -181,14 +182,8 @@ export function boundaryStatements(scope: AccountScope & { stage: string }): Iam
     {
       Sid: 'MskPollerNetwork',
       Effect: 'Allow',
-      Action: [
-        'ec2:CreateNetworkInterface',
-        'ec2:DeleteNetworkInterface',
-        'ec2:DescribeNetworkInterfaces',
-        'ec2:DescribeSecurityGroups',
-        'ec2:DescribeSubnets',
-        'ec2:DescribeVpcs',
-      ],
+      // The boundary must let through exactly what MSK-triggered function roles are granted.
+      Action: [...MSK_VPC_ACTIONS],
       Resource: ['*'],
     },
   ];

@@ -14,8 +14,8 @@ export interface GeneratedStats {
   invalid: number;
 }
 
-/** mulberry32: small, fast and good enough to make varied rows. */
-function random(seed: number): () => number {
+/** mulberry32: small, fast and good enough to make varied rows; tests use it so a failure names a seed that reproduces it. */
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) | 0;

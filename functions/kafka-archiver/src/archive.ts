@@ -1,5 +1,6 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { envelopeSchema } from '@laminar/kafka/envelope';
+import { mapLimit } from '@laminar/runtime';
 import type { KafkaEvent, KafkaEventRecord } from './event.ts';
 import { type ObjectGroup, objectKey, partitionOf } from './layout.ts';
 
@@ -92,12 +93,13 @@ export async function archiveBatch(event: KafkaEvent, deps: ArchiveDeps): Promis
     key: objectKey(g.kind === 'archive' ? deps.archivePrefix : deps.quarantinePrefix, g),
     group: g,
   }));
-  await inPool(objects, deps.concurrency, deps.signal, ({ key, group }) =>
-    deps.s3.send(
+  await mapLimit(objects, deps.concurrency, ({ key, group }) => {
+    deps.signal?.throwIfAborted();
+    return deps.s3.send(
       new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: group.lines.join(''), ContentType: 'application/x-ndjson' }),
       { abortSignal: deps.signal },
-    ),
-  );
+    );
+  });
   return {
     records: records.length,
     archived,
@@ -168,23 +170,4 @@ function lineOf(record: KafkaEventRecord): { line: string; reasons: string[] } {
   const json = /[\n\r]/.test(text as string) ? JSON.stringify(value) : (text as string).trim();
   const head = JSON.stringify({ ...base, value: null } satisfies ArchivedLine);
   return { line: `${head.slice(0, -'null}'.length)}${json}}\n`, reasons };
-}
-
-/** Runs `work` over items with at most `limit` in flight; the first failure stops new starts and is thrown. */
-async function inPool<T>(items: T[], limit: number, signal: AbortSignal | undefined, work: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  let failure: unknown;
-  const worker = async () => {
-    while (failure === undefined && next < items.length) {
-      if (signal?.aborted) throw signal.reason;
-      const item = items[next++] as T;
-      try {
-        await work(item);
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== undefined) throw failure;
 }

@@ -106,16 +106,5 @@ export async function fetchFeed(url: string, known: Validators | undefined, opti
   }
 }
 
-/** Runs `fn` over `items` with at most `limit` at a time; results keep the input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
+/** The shared bounded-concurrency map (fetchFeed never throws: every feed gets its outcome). */
+export { mapLimit } from '@laminar/runtime';

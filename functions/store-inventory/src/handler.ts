@@ -66,7 +66,7 @@ export const handler = defineHandler({
         result.failed += out.failed.length;
         result.calls += out.calls;
         result.bytes += out.bytes;
-        sent += out.recordsPerCall * out.calls;
+        sent += out.sent;
         for (const f of out.failed) failures.push(failureOf(chunk, f));
         chunk = [];
       };

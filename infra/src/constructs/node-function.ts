@@ -23,6 +23,7 @@ import {
 import { Construct } from 'constructs';
 import { readArtifact } from '../artifacts.ts';
 import { DURATION_ALARM_FRACTION } from '../dashboard.ts';
+import { MSK_VPC_ACTIONS } from '../msk.ts';
 import { resourceName } from '../naming.ts';
 import { type PolicyDocument, type PolicyStatement, permissionStatements } from '../policy.ts';
 import type { DataBucket } from './data-bucket.ts';
@@ -93,20 +94,6 @@ interface KafkaSource {
 const MSK_CLUSTER_ACTIONS = ['kafka-cluster:Connect', 'kafka-cluster:DescribeClusterDynamicConfiguration'];
 const MSK_TOPIC_ACTIONS = ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'];
 const MSK_GROUP_ACTIONS = ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'];
-/**
- * The pollers reach an MSK cluster through network interfaces in its VPC, created with the
- * function's role. These EC2 calls have no resource-level scoping (Describe*) or would need the
- * cluster's subnets and security groups, which the stack does not know: Resource "*" is the
- * AWSLambdaMSKExecutionRole's own choice, kept to exactly these actions.
- */
-const MSK_VPC_ACTIONS = [
-  'ec2:CreateNetworkInterface',
-  'ec2:DeleteNetworkInterface',
-  'ec2:DescribeNetworkInterfaces',
-  'ec2:DescribeSecurityGroups',
-  'ec2:DescribeSubnets',
-  'ec2:DescribeVpcs',
-];
 
 export class NodeFunction extends Construct {
   readonly functionName: string;

@@ -1,3 +1,4 @@
+import { setTimeout as wait } from 'node:timers/promises';
 import { type FirehoseClient, PutRecordBatchCommand, type PutRecordBatchResponseEntry } from '@aws-sdk/client-firehose';
 
 /** Firehose's PutRecordBatch limits (per call, and per record before base64). */
@@ -35,6 +36,8 @@ export interface PutRecordsResult {
   failed: FailedRecord[];
   /** PutRecordBatch calls made (retries included). */
   calls: number;
+  /** Records those calls carried (a retried record counts each time). */
+  sent: number;
   /** Records sent per call, on average: how well the batches were filled. */
   recordsPerCall: number;
   /** Bytes of record data accepted. */
@@ -57,7 +60,7 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
   const maxAttempts = options.maxAttempts ?? 4;
   const baseDelayMs = options.baseDelayMs ?? 100;
   const maxDelayMs = options.maxDelayMs ?? 2_000;
-  const sleep = options.sleep ?? abortableSleep;
+  const sleep = options.sleep ?? ((ms: number, signal?: AbortSignal) => wait(ms, undefined, { signal }));
   const attempts = new Uint8Array(records.length);
   const failed = new Map<number, FailedRecord>();
   let delivered = 0;
@@ -128,6 +131,7 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
       delivered,
       failed: [...failed.values()].sort((a, b) => a.index - b.index),
       calls,
+      sent,
       recordsPerCall: calls === 0 ? 0 : sent / calls,
       bytes,
     };
@@ -151,19 +155,4 @@ export function batchesOf(indexes: readonly number[], records: readonly Uint8Arr
   }
   if (current.length) out.push(current);
   return out;
-}
-
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KafkaConsumer, LibrdKafkaError, Message } from '@confluentinc/kafka-javascript';
 import type { KafkaTrigger } from '@laminar/spec';
 import type { InvokeResult, Invoker } from './invoker.ts';
@@ -336,8 +337,4 @@ export class KafkaEventSource {
   #say(line: string): void {
     this.#output.line(this.#options.functionName, `kafka ${this.groupId}: ${line}`);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

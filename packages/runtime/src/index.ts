@@ -1,3 +1,4 @@
+export * from './concurrency.ts';
 export * from './config.ts';
 export * from './deadline.ts';
 export * from './errors.ts';

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { random } from '../../bench/generate.ts';
 import { z } from 'zod';
 import { deriveFastParser, deriveRowParser, INVALID, UnsupportedSchemaError } from '../../src/fast-validator.ts';
 import { ORDER_COLUMNS, orderRowSchema } from '../../src/schema.ts';
-
-/** mulberry32, so a failure names a seed that reproduces it. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Per column: valid values first, then near misses and junk. */
 const CANDIDATES: Record<(typeof ORDER_COLUMNS)[number], [valid: string[], invalid: string[]]> = {

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { random } from '../../bench/generate.ts';
 import { deriveJsonLineEncoder, JsonLineBuffer } from '../../src/json-line.ts';
 import { ORDER_COLUMNS } from '../../src/schema.ts';
-
-/** mulberry32, so a failure names a seed that reproduces it. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What JSON.stringify gives, as the bytes of a line. */
 const expected = (record: object) => Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');

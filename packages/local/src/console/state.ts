@@ -133,7 +133,7 @@ export class ConsoleState {
 
   /** One invocation with its logs, result and X-Ray spans (offsets in ms from the first span). */
   invocation(id: string): (InvocationView & { logs: InvocationRecord['logs']; result: unknown; spans: SpanView[] }) | undefined {
-    const r = this.#records.find((x) => viewOf(x).id === id);
+    const r = this.#records.find((x) => invocationId(x) === id);
     if (!r) return undefined;
     const spans = r.traceId && this.#spans ? this.#spans(r.traceId) : [];
     const t0 = spans[0]?.startTime ?? 0;
@@ -186,10 +186,15 @@ function emptyStats(functionName: string): FunctionStats {
   return { functionName, invocations: 0, errors: 0, coldStarts: 0, coldShare: 0, p50Ms: undefined, p95Ms: undefined, maxMemoryUsedMb: 0, billedGbSeconds: 0 };
 }
 
+/** An async event keeps its request id across retries: the attempt tells them apart. */
+function invocationId(r: Pick<InvocationRecord, 'requestId' | 'attempt'>): string {
+  return `${r.requestId}#${r.attempt ?? 1}`;
+}
+
 export function viewOf(r: InvocationRecord): InvocationView {
   const outcome = r.report.status === 'timeout' ? 'timeout' : r.error ? 'error' : 'ok';
   return {
-    id: `${r.requestId}#${r.attempt ?? 1}`,
+    id: invocationId(r),
     requestId: r.requestId,
     functionName: r.functionName,
     trigger: describeTrigger(r.trigger, r.invocationType),
