@@ -1,4 +1,14 @@
-import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import {
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type S3Emulator, startS3 } from '../../src/index.ts';
 
@@ -33,6 +43,59 @@ describe('embedded S3', () => {
     await expect.poll(() => seen.length).toBe(7);
     expect(JSON.stringify(seen[0])).toContain('ObjectCreated');
     client.destroy();
+  });
+});
+
+describe('embedded S3 multipart uploads', () => {
+  const MiB = 2 ** 20;
+  const client = () =>
+    new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' });
+  const md5 = (data: Buffer) => createHash('md5').update(data).digest();
+  async function upload(c: S3Client, key: string, parts: Buffer[]) {
+    const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket: 'seeded', Key: key }));
+    const etags: string[] = [];
+    for (const [i, Body] of parts.entries()) {
+      etags.push((await c.send(new UploadPartCommand({ Bucket: 'seeded', Key: key, UploadId, PartNumber: i + 1, Body }))).ETag as string);
+    }
+    return { UploadId: UploadId as string, etags };
+  }
+
+  it('assembles the parts and answers with S3\'s multipart ETag (MD5 of the parts\' MD5s, "-N")', async () => {
+    const c = client();
+    const parts = [Buffer.alloc(5 * MiB, 'a'), Buffer.alloc(5 * MiB, 'b'), Buffer.from('the end')];
+    const { UploadId, etags } = await upload(c, 'mpu/whole', parts);
+    expect(etags[0]).toBe(`"${md5(parts[0] as Buffer).toString('hex')}"`);
+    const done = await c.send(
+      new CompleteMultipartUploadCommand({ Bucket: 'seeded', Key: 'mpu/whole', UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }),
+    );
+    const expected = `${createHash('md5').update(Buffer.concat(parts.map(md5))).digest('hex')}-3`;
+    expect(done.ETag).toBe(`"${expected}"`);
+    const got = await c.send(new GetObjectCommand({ Bucket: 'seeded', Key: 'mpu/whole' }));
+    expect(got.ETag).toBe(`"${expected}"`);
+    expect(Buffer.from(await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()).equals(Buffer.concat(parts))).toBe(true);
+    c.destroy();
+  });
+
+  it('refuses what S3 refuses: a wrong part ETag, parts out of order, a small part that is not the last', async () => {
+    const c = client();
+    const small = await upload(c, 'mpu/small', [Buffer.from('too small'), Buffer.from('last')]);
+    const list = (etags: string[], order = [1, 2]) => ({ Parts: order.map((n) => ({ ETag: etags[n - 1] as string, PartNumber: n })) });
+    await expect(
+      c.send(new CompleteMultipartUploadCommand({ Bucket: 'seeded', Key: 'mpu/small', UploadId: small.UploadId, MultipartUpload: list(small.etags) })),
+    ).rejects.toMatchObject({ name: 'EntityTooSmall' });
+    await expect(
+      c.send(new CompleteMultipartUploadCommand({ Bucket: 'seeded', Key: 'mpu/small', UploadId: small.UploadId, MultipartUpload: list(small.etags, [2, 1]) })),
+    ).rejects.toMatchObject({ name: 'InvalidPartOrder' });
+    await expect(
+      c.send(new CompleteMultipartUploadCommand({ Bucket: 'seeded', Key: 'mpu/small', UploadId: small.UploadId, MultipartUpload: list(['"0"', small.etags[1] as string]) })),
+    ).rejects.toMatchObject({ name: 'InvalidPart' });
+    await expect(c.send(new UploadPartCommand({ Bucket: 'seeded', Key: 'mpu/small', UploadId: 'no-such-upload', PartNumber: 1, Body: 'x' }))).rejects.toMatchObject({
+      name: 'NoSuchUpload',
+    });
+    // Nothing became visible.
+    const listed = await c.send(new ListObjectsV2Command({ Bucket: 'seeded', Prefix: 'mpu/small' }));
+    expect(listed.KeyCount).toBe(0);
+    c.destroy();
   });
 });
 
