@@ -17,13 +17,25 @@ export interface DuplicateDetectorOptions {
   expectedRows: number;
   /** Where the spill files go (Lambda: /tmp); removed by close(). */
   tmpRoot?: string;
+  /** Bytes of memory the end-of-file settling may hold at once (default 16 MiB). */
+  settleBudgetBytes?: number;
 }
 
 const BITS_PER_ID = 12;
 const PROBES = 8;
-const MAX_FILTER_BYTES = 64 * 1024 * 1024;
+/** 16 MiB: 12 bits for each of 11M rows (a ~1.1 GB file); past that the filter flags more, never more memory. */
+const MAX_FILTER_BYTES = 16 * 1024 * 1024;
+const SETTLE_BUDGET_BYTES = 16 * 1024 * 1024;
+/** What one distinct id costs in a Map while settling: the string, the entry, the number. */
+const MAP_ENTRY_BYTES = 80;
+/** Partitions per level when the flagged ids do not fit the budget at once. */
+const FAN_OUT = 16;
+/** Levels of partitioning: 16^6 partitions, far past what a file on Lambda's 10 GB of /tmp can need. */
+const MAX_DEPTH = 6;
 /** Write buffers (and read chunks) of the spill files. */
 const BUFFER_BYTES = 1 << 18;
+/** The partition files' buffers: FAN_OUT of them are open at once. */
+const PARTITION_BUFFER_BYTES = 1 << 16;
 const NEEDS_ESCAPE = /[\n\r"\\]/;
 
 /**
@@ -35,36 +47,44 @@ const NEEDS_ESCAPE = /[\n\r"\\]/;
  * 1. A blocked Bloom filter (12 bits per expected row, one cache line per lookup, well under 1 %
  *    false positives) answers "certainly new" for almost every id, and the record goes out at once.
  * 2. Every id is spilled to disk: its text to one file, its 32-bit hash and line to another. The
- *    few records the filter flags are held back in a third, with their silver line or reasons,
+ *    records the filter flags are held back in a third, with their silver line or reasons,
  *    instead of being decided.
- * 3. At the end of the file one sequential pass over the spill finds the first line of each
- *    flagged id — comparing hashes, and reading an id's text only when its hash is a flagged one's
- *    — which settles every held-back record: a duplicate of an earlier line, or a false alarm that
- *    goes to silver after all (after the other rows: silver keeps file order except for these).
+ * 3. At the end of the file the held-back records are settled: for each flagged id, the first line
+ *    it appears on, found by a join of the flagged ids with every row's (hash, line, id). When the
+ *    flagged ids fit the settling budget (16 MiB: ~200k distinct ids) it is one sequential pass
+ *    over the spill, reading an id's text only when its hash is a flagged one's. Past that — a
+ *    file far beyond the filter's size, or one with millions of repeated ids — both sides are
+ *    partitioned on disk by hash, 16 ways per level, until each partition fits, and the verdicts
+ *    are written to a file by record number. Then every held-back record comes out in file order:
+ *    a duplicate of an earlier line, or a false alarm that goes to silver after all (after the
+ *    other rows: silver keeps file order except for these).
  *
- * Memory: the filter (1.5 bytes per row, capped at 64 MiB) plus the flagged ids. Disk: the id's
- * length + 9 bytes per row. Writes and reads are synchronous, 256 KiB at a time: /tmp is a local
- * disk, and blocking a fraction of a millisecond per write is simpler than pacing more streams.
+ * Memory: the filter (1.5 bytes per expected row, at most 16 MiB) plus the settling budget, whatever
+ * the file. Disk: the id's length + 9 bytes per row, plus the held-back records. Writes and reads
+ * are synchronous, 256 KiB at a time: /tmp is a local disk, and blocking a fraction of a
+ * millisecond per write is simpler than pacing more streams.
  */
 export class DuplicateDetector {
   readonly #bits: Uint32Array;
   readonly #blocks: number;
   readonly #dir: string;
+  readonly #budget: number;
   readonly #ids: Spill;
   readonly #hashes: Spill;
   readonly #deferredFile: Spill;
   /** Per record: [hash, line]. */
   readonly #hashBuffer = new Uint32Array(BUFFER_BYTES / 4);
   #hashUsed = 0;
-  /** Flagged id → first line seen (0 until resolve() scans the spill). */
-  readonly #flagged = new Map<string, number>();
-  readonly #flaggedHashes = new Set<number>();
   #deferred = 0;
+  /** What the held-back records' ids would cost in a Map, were they all distinct. */
+  #deferredIdBytes = 0;
+  #files = 0;
 
   constructor(options: DuplicateDetectorOptions) {
     const bytes = Math.min(MAX_FILTER_BYTES, Math.max(64, Math.ceil((Math.max(1, options.expectedRows) * BITS_PER_ID) / 8)));
     this.#blocks = Math.ceil(bytes / 64);
     this.#bits = new Uint32Array(this.#blocks * 16);
+    this.#budget = options.settleBudgetBytes ?? SETTLE_BUDGET_BYTES;
     this.#dir = mkdtempSync(join(options.tmpRoot ?? tmpdir(), 'csv-validator-'));
     this.#ids = new Spill(join(this.#dir, 'ids'));
     this.#hashes = new Spill(join(this.#dir, 'hashes'));
@@ -91,8 +111,8 @@ export class DuplicateDetector {
     const ids = this.#ids;
     let p = n < BUFFER_BYTES / 3 ? ids.reserve(n + 1) : -1;
     const out = ids.buffer;
-    // Two 32-bit hashes in one pass (FNV-1a and a multiply-xorshift), each finished with
-    // murmur3's fmix32.
+    // Two 32-bit hashes in one pass (FNV-1a — the one idHash() computes — and a
+    // multiply-xorshift), each finished with murmur3's fmix32.
     let a = 0x811c9dc5;
     let b = 0x9747b28c ^ n;
     for (let i = 0; i < n; i++) {
@@ -112,7 +132,7 @@ export class DuplicateDetector {
     } else {
       // Ids with a line break, quote or backslash are written as JSON strings (rare: a valid order
       // id has none, and an invalid one is rejected anyway — but it is still a duplicate).
-      ids.appendText(`${NEEDS_ESCAPE.test(id) ? JSON.stringify(id) : id}\n`);
+      ids.appendText(`${idLine(id)}\n`);
     }
 
     this.#hashBuffer[this.#hashUsed++] = a;
@@ -135,16 +155,12 @@ export class DuplicateDetector {
       }
       position = (position + step) & 511;
     }
-    if (seen) {
-      // A copy: the parser's id is a slice of its whole chunk of text, which the map would keep alive.
-      this.#flagged.set(` ${id}`.slice(1), 0);
-      this.#flaggedHashes.add(a >>> 0);
-    }
     return seen;
   }
 
   defer(record: DeferredRecord): void {
     this.#deferred++;
+    this.#deferredIdBytes += record.id.length * 2 + MAP_ENTRY_BYTES;
     this.#deferredFile.appendText(`${JSON.stringify(record)}\n`);
   }
 
@@ -155,6 +171,146 @@ export class DuplicateDetector {
   *resolve(): Generator<{ record: DeferredRecord; duplicateOf: number | undefined }> {
     if (this.#deferred === 0) return;
     this.#commitHashes();
+    const settled = this.#deferredIdBytes <= this.#budget ? this.#settleInMemory() : this.#settlePartitioned();
+    const deferred = this.#deferredFile.lines();
+    try {
+      while (deferred.next()) {
+        const record = JSON.parse(deferred.text()) as DeferredRecord;
+        const first = settled.firstLine(record);
+        yield { record, duplicateOf: first > 0 && first < record.line ? first : undefined };
+      }
+    } finally {
+      deferred.close();
+      settled.close();
+    }
+  }
+
+  close(): void {
+    this.#ids.close();
+    this.#hashes.close();
+    this.#deferredFile.close();
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+
+  /** The held-back ids fit the budget: one Map, one pass over the spill. */
+  #settleInMemory(): Settled {
+    const flagged = new Map<string, number>();
+    const flaggedHashes = new Set<number>();
+    const deferred = this.#deferredFile.lines();
+    try {
+      while (deferred.next()) {
+        const { id } = JSON.parse(deferred.text()) as DeferredRecord;
+        flagged.set(id, 0);
+        flaggedHashes.add(idHash(id));
+      }
+    } finally {
+      deferred.close();
+    }
+    for (const row of this.#rows((hash) => flaggedHashes.has(hash))) {
+      if (flagged.get(row.id) === 0) flagged.set(row.id, row.line);
+    }
+    return { firstLine: (record) => flagged.get(record.id) ?? 0, close: () => undefined };
+  }
+
+  /**
+   * The held-back ids do not fit: a partitioned hash join on disk. Both sides are split by hash
+   * into partition files until a partition's flagged ids fit the budget; each verdict (the id's
+   * first line) lands in a file at its record's index, read back in order.
+   */
+  #settlePartitioned(): Settled {
+    const verdictPath = join(this.#dir, 'verdicts');
+    const verdicts = openSync(verdictPath, 'w+');
+    try {
+      // The flagged side: (record index, hash, id); a bitmap of their hashes screens the rows.
+      const screen = new Uint32Array(1 << 18);
+      const flagged = this.#partitionFile('d');
+      const deferred = this.#deferredFile.lines();
+      try {
+        for (let k = 0; deferred.next(); k++) {
+          const { id } = JSON.parse(deferred.text()) as DeferredRecord;
+          const hash = idHash(id);
+          screen[(hash >>> 5) & 0x3ffff] = (screen[(hash >>> 5) & 0x3ffff] as number) | (1 << (hash & 31));
+          flagged.appendText(`${k} ${hash} ${idLine(id)}\n`);
+        }
+      } finally {
+        deferred.close();
+      }
+      const rows = this.#partitionFile('a');
+      for (const row of this.#rows((hash) => ((screen[(hash >>> 5) & 0x3ffff] as number) & (1 << (hash & 31))) !== 0)) {
+        rows.appendText(`${row.line} ${row.hash} ${idLine(row.id)}\n`);
+      }
+      this.#join(flagged, this.#deferredIdBytes, rows, 0, verdicts);
+    } catch (error) {
+      closeSync(verdicts);
+      throw error;
+    }
+    // Verdicts come back in record order, one per call, read 64 KiB at a time.
+    const file = new SpillFile(verdicts, true);
+    const chunk = new Uint32Array(1 << 14);
+    const bytes = Buffer.from(chunk.buffer);
+    let have = 0;
+    let at = 0;
+    return {
+      firstLine: () => {
+        if (at === have) {
+          have = file.read(bytes) / 4;
+          at = 0;
+        }
+        return chunk[at++] ?? 0;
+      },
+      close: () => file.close(),
+    };
+  }
+
+  /** Settles the flagged entries of `flagged` against `rows` (both partition files, consumed). */
+  #join(flagged: Spill, flaggedBytes: number, rows: Spill, depth: number, verdicts: number): void {
+    if (flaggedBytes <= this.#budget || depth >= MAX_DEPTH) {
+      const first = new Map<string, number>();
+      let bytes = 0;
+      for (const entry of readEntries(flagged)) {
+        if (first.has(entry.id)) continue;
+        first.set(entry.id, 0);
+        bytes += entry.id.length * 2 + MAP_ENTRY_BYTES;
+        if (bytes > this.#budget * 2) {
+          // Only past MAX_DEPTH: more distinct ids than the budget that share their hash bits.
+          throw new Error(`duplicate check: ${first.size} distinct flagged ids share one partition after ${depth} levels — cannot settle them in bounded memory`);
+        }
+      }
+      for (const row of readEntries(rows)) {
+        const seen = first.get(row.id);
+        if (seen === 0 || (seen !== undefined && row.number < seen)) first.set(row.id, row.number);
+      }
+      const word = Buffer.alloc(4);
+      for (const entry of readEntries(flagged)) {
+        word.writeUInt32LE(first.get(entry.id) ?? 0, 0);
+        writeSync(verdicts, word, 0, 4, entry.number * 4);
+      }
+      flagged.remove();
+      rows.remove();
+      return;
+    }
+    // Split both sides by hash bits of this level, then settle each partition on its own.
+    const shift = 28 - depth * 4;
+    const parts = Array.from({ length: FAN_OUT }, () => ({ flagged: this.#partitionFile('d'), rows: this.#partitionFile('a'), bytes: 0 }));
+    for (const entry of readEntries(flagged)) {
+      const part = parts[(entry.hash >>> shift) & (FAN_OUT - 1)] as (typeof parts)[number];
+      part.flagged.appendText(`${entry.number} ${entry.hash} ${idLine(entry.id)}\n`);
+      part.bytes += entry.id.length * 2 + MAP_ENTRY_BYTES;
+    }
+    flagged.remove();
+    for (const row of readEntries(rows)) {
+      (parts[(row.hash >>> shift) & (FAN_OUT - 1)] as (typeof parts)[number]).rows.appendText(`${row.number} ${row.hash} ${idLine(row.id)}\n`);
+    }
+    rows.remove();
+    for (const part of parts) this.#join(part.flagged, part.bytes, part.rows, depth + 1, verdicts);
+  }
+
+  #partitionFile(kind: 'a' | 'd'): Spill {
+    return new Spill(join(this.#dir, `${kind}${this.#files++}`), PARTITION_BUFFER_BYTES);
+  }
+
+  /** Every row's hash, line and id, read back from the spill; the id is decoded only when `wanted(hash)`. */
+  *#rows(wanted: (hash: number) => boolean): Generator<{ hash: number; line: number; id: string }> {
     // One reading buffer per file, reused chunk after chunk: fresh ones would pile up as garbage
     // outside V8's heap (up to its external-memory limit, tens of MB) before a GC frees them.
     const ids = this.#ids.lines();
@@ -167,40 +323,58 @@ export class DuplicateDetector {
         if (n === 0) break;
         for (let i = 0; i < n / 4; i += 2) {
           if (!ids.next()) throw new Error('duplicate check: the id spill is shorter than the hash spill');
-          // An id's text is decoded only when its hash is a flagged one's.
-          if (!this.#flaggedHashes.has(words[i] as number)) continue;
-          const text = ids.text();
-          const id = text.startsWith('"') ? (JSON.parse(text) as string) : text;
-          if (this.#flagged.get(id) === 0) this.#flagged.set(id, words[i + 1] as number);
+          const hash = words[i] as number;
+          if (!wanted(hash)) continue;
+          yield { hash, line: words[i + 1] as number, id: parseIdLine(ids.text()) };
         }
       }
     } finally {
       ids.close();
       hashes.close();
     }
-    const deferred = this.#deferredFile.lines();
-    try {
-      while (deferred.next()) {
-        const record = JSON.parse(deferred.text()) as DeferredRecord;
-        const first = this.#flagged.get(record.id) ?? 0;
-        yield { record, duplicateOf: first > 0 && first < record.line ? first : undefined };
-      }
-    } finally {
-      deferred.close();
-    }
-  }
-
-  close(): void {
-    this.#ids.close();
-    this.#hashes.close();
-    this.#deferredFile.close();
-    rmSync(this.#dir, { recursive: true, force: true });
   }
 
   #commitHashes(): void {
     if (this.#hashUsed === 0) return;
     this.#hashes.append(Buffer.from(this.#hashBuffer.buffer, 0, this.#hashUsed * 4));
     this.#hashUsed = 0;
+  }
+}
+
+/** The first line of each held-back record's id (0: none known), called in record order. */
+interface Settled {
+  firstLine(record: DeferredRecord): number;
+  close(): void;
+}
+
+/** The 32-bit hash add() files an id under (FNV-1a over UTF-16 units, then fmix32), unsigned. */
+export function idHash(id: string): number {
+  let a = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) a = Math.imul(a ^ id.charCodeAt(i), 0x01000193);
+  return fmix32(a) >>> 0;
+}
+
+/** An id as one line of a spill file: as is, or as a JSON string when it holds a line break, quote or backslash. */
+function idLine(id: string): string {
+  return NEEDS_ESCAPE.test(id) ? JSON.stringify(id) : id;
+}
+
+function parseIdLine(text: string): string {
+  return text.startsWith('"') ? (JSON.parse(text) as string) : text;
+}
+
+/** A partition file's entries: "<number> <hash> <id line>" — number is a record index or a line. */
+function* readEntries(file: Spill): Generator<{ number: number; hash: number; id: string }> {
+  const lines = file.lines();
+  try {
+    while (lines.next()) {
+      const text = lines.text();
+      const a = text.indexOf(' ');
+      const b = text.indexOf(' ', a + 1);
+      yield { number: Number(text.slice(0, a)), hash: Number(text.slice(a + 1, b)), id: parseIdLine(text.slice(b + 1)) };
+    }
+  } finally {
+    lines.close();
   }
 }
 
@@ -215,14 +389,21 @@ function fmix32(h: number): number {
 /** An append-only file behind a write buffer, read back through SpillFile or SpillLines. */
 class Spill {
   #fd: number | undefined;
-  readonly #buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  readonly #size: number;
+  readonly #buffer: Buffer;
   #used = 0;
 
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    bufferBytes = BUFFER_BYTES,
+  ) {
+    this.#size = bufferBytes;
+    this.#buffer = Buffer.allocUnsafe(bufferBytes);
+  }
 
   append(data: Buffer): void {
-    if (this.#used + data.length > BUFFER_BYTES) this.#flush();
-    if (data.length > BUFFER_BYTES) this.#write(data);
+    if (this.#used + data.length > this.#size) this.#flush();
+    if (data.length > this.#size) this.#write(data);
     else this.#used += data.copy(this.#buffer, this.#used);
   }
 
@@ -233,7 +414,7 @@ class Spill {
 
   /** Room for `n` ≤ BUFFER_BYTES more bytes (flushing first if needed); returns where they go. */
   reserve(n: number): number {
-    if (this.#used + n > BUFFER_BYTES) this.#flush();
+    if (this.#used + n > this.#size) this.#flush();
     return this.#used;
   }
 
@@ -244,8 +425,8 @@ class Spill {
 
   /** Text as UTF-8, straight into the buffer when it surely fits (no Buffer in between). */
   appendText(text: string): void {
-    if (this.#used + text.length * 3 > BUFFER_BYTES) this.#flush();
-    if (text.length * 3 > BUFFER_BYTES) this.append(Buffer.from(text, 'utf8'));
+    if (this.#used + text.length * 3 > this.#size) this.#flush();
+    if (text.length * 3 > this.#size) this.append(Buffer.from(text, 'utf8'));
     else this.#used += this.#buffer.write(text, this.#used, 'utf8');
   }
 
@@ -265,6 +446,12 @@ class Spill {
     this.#used = 0;
   }
 
+  /** Closes and deletes the file (a partition, once settled). */
+  remove(): void {
+    this.close();
+    rmSync(this.path, { force: true });
+  }
+
   #flush(): void {
     if (this.#used === 0) return;
     this.#write(this.#buffer.subarray(0, this.#used));
@@ -280,16 +467,23 @@ class Spill {
 
 /** A spill file opened for reading (no descriptor: nothing was ever written). */
 class SpillFile {
-  constructor(readonly fd: number | undefined) {}
+  #position = 0;
+
+  /** `positional`: read with explicit offsets from 0 (a descriptor also opened for writing). */
+  constructor(
+    readonly fd: number | undefined,
+    readonly positional = false,
+  ) {}
 
   /** Fills `into` from the file; a multiple of 8 bytes unless the file ends; 0 at its end. */
   read(into: Buffer): number {
     if (this.fd === undefined) return 0;
     let n = 0;
     while (n < into.length) {
-      const got = readSync(this.fd, into, n, into.length - n, null);
+      const got = readSync(this.fd, into, n, into.length - n, this.positional ? this.#position : null);
       if (got === 0) break;
       n += got;
+      this.#position += got;
     }
     return n;
   }

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { DuplicateDetector } from '../../src/duplicates.ts';
 
 /** Feeds ids on lines 2, 3, …; defers what the filter flags; returns line → duplicateOf. */
-function run(ids: string[], expectedRows: number): { flagged: number; verdicts: Map<number, number | undefined> } {
-  const detector = new DuplicateDetector({ expectedRows });
+function run(ids: string[], expectedRows: number, settleBudgetBytes?: number): { flagged: number; verdicts: Map<number, number | undefined> } {
+  const detector = new DuplicateDetector({ expectedRows, ...(settleBudgetBytes ? { settleBudgetBytes } : {}) });
   let flagged = 0;
   ids.forEach((id, i) => {
     if (detector.add(id, i + 2)) {
@@ -70,6 +70,25 @@ describe('DuplicateDetector', () => {
       [5, 2],
       [6, 3],
     ]);
+  });
+
+  it('settles on disk, partition by partition, when the flagged ids do not fit its budget', () => {
+    // The same 30,000 ids twice over (a file concatenated with itself), some odd ones among them,
+    // with a filter far too small and a 64 KiB budget: two levels of partitions.
+    const base = Array.from({ length: 30_000 }, (_, i) => (i % 997 === 0 ? `odd "${i}"\n\\é` : `ORD-${(i * 7919) % 30_000}`));
+    const ids = [...base, ...base.slice().reverse()];
+    const { flagged, verdicts } = run(ids, 1, 64 * 1024);
+    expect(flagged).toBeGreaterThan(30_000);
+    const expected = truth(ids);
+    expect(expected.size).toBe(30_000);
+    for (const [line, first] of expected) expect(verdicts.get(line), `line ${line}`).toBe(first);
+    for (const [line, duplicateOf] of verdicts) expect(duplicateOf, `line ${line}`).toBe(expected.get(line));
+  });
+
+  it('keeps its filter at 16 MiB however many rows are announced', () => {
+    const d = new DuplicateDetector({ expectedRows: 1e9 });
+    expect(d.filterBytes).toBe(16 * 2 ** 20);
+    d.close();
   });
 
   it('removes its spill files when closed', () => {
