@@ -107,6 +107,9 @@ class Emitter {
       case 'pipe':
         return this.node(def.in as z.ZodType, x, fail, path) + this.node(def.out as z.ZodType, x, fail, path);
       case 'transform': {
+        // .transform(Number) (how a CSV cell becomes a number): the exact equivalent, inline, and
+        // no context to set up — Number never reports an issue nor returns a promise.
+        if (def.transform === Number) return `${x} = ${this.ref(numberOf)}(${x});\n`;
         const fn = this.ref(def.transform);
         const ctx: TransformContext = {
           value: undefined,
@@ -200,6 +203,44 @@ class Emitter {
         throw unsupported(path, `check "${String(def.check)}"`);
     }
   }
+}
+
+/**
+ * Number(x), exactly, without V8's general string-to-double conversion (~3× slower here) in the
+ * common case of a CSV cell: an optional "-", then digits with at most one "." between them, 15
+ * digits at most. Such a decimal is d / 10^k with d < 10^15 < 2^53 and 10^k exact for k ≤ 22, so
+ * one IEEE division rounds it correctly — to the double Number() gives. Anything else ("1e3",
+ * " 7", ".5", "1.", 16+ digits, non-strings) is left to Number() itself.
+ */
+export function numberOf(x: unknown): number {
+  if (typeof x !== 'string') return Number(x);
+  const n = x.length;
+  if (n === 0 || n > 17) return Number(x);
+  let i = 0;
+  let negative = false;
+  if (x.charCodeAt(0) === 45) {
+    negative = true;
+    i = 1;
+  }
+  let digits = 0;
+  let d = 0;
+  let scale = 1;
+  let dot = false;
+  for (; i < n; i++) {
+    const c = x.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      d = d * 10 + (c - 48);
+      digits++;
+      if (dot) scale *= 10;
+    } else if (c === 46 && !dot && digits > 0 && i < n - 1) {
+      dot = true;
+    } else {
+      return Number(x);
+    }
+  }
+  if (digits === 0 || digits > 15) return Number(x);
+  const value = dot ? d / scale : d;
+  return negative ? -value : value;
 }
 
 function build<F>(emitter: Emitter, body: string): F {

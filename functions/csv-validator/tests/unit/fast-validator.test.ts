@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { random } from '../../bench/generate.ts';
 import { z } from 'zod';
-import { deriveFastParser, deriveRowParser, INVALID, UnsupportedSchemaError } from '../../src/fast-validator.ts';
+import { deriveFastParser, deriveRowParser, INVALID, numberOf, UnsupportedSchemaError } from '../../src/fast-validator.ts';
 import { ORDER_COLUMNS, orderRowSchema } from '../../src/schema.ts';
 
 /** Per column: valid values first, then near misses and junk. */
@@ -93,5 +93,27 @@ describe('the fast validator derived from the zod schema', () => {
     expect(() => deriveFastParser(z.date())).toThrow(/zod type "date"/);
     expect(() => deriveFastParser(z.number().multipleOf(5))).toThrow(/check "multiple_of"/);
     expect(() => deriveFastParser(z.object({ a: z.string() }).catchall(z.string()))).toThrow(/catchall/);
+  });
+});
+
+describe('numberOf', () => {
+  it('is Number() exactly, -0 and NaN included, on cells of every shape', () => {
+    const edges = ['', '-', '0', '-0', '00', '-0.0', '1.', '.5', '-.5', '1.2.3', '+1', ' 1', '1 ', '1e3', '0x10', 'Infinity', '12,5', '１２'];
+    const long = ['123456789012345', '1234567890123456', '12345678901234.5', '1234567890123.45', '0.00000000000001', '99999999999999.9', '-999999999999999'];
+    const rnd = random(11);
+    const generated = Array.from({ length: 100_000 }, () => {
+      const whole = String(Math.floor(rnd() * 10 ** Math.floor(rnd() * 13)));
+      const fraction = rnd() < 0.7 ? `.${String(Math.floor(rnd() * 10_000)).padStart(Math.ceil(rnd() * 4), '0')}` : '';
+      return `${rnd() < 0.1 ? '-' : ''}${rnd() < 0.05 ? '0' : ''}${whole}${fraction}`;
+    });
+    for (const cell of [...edges, ...long, ...generated]) expect(Object.is(numberOf(cell), Number(cell)), cell).toBe(true);
+    for (const value of [undefined, null, true, 7]) expect(Object.is(numberOf(value), Number(value))).toBe(true);
+  });
+
+  it('stands in for .transform(Number) in derived parsers', () => {
+    const parse = deriveFastParser(z.string().regex(/^-?\d+(\.\d+)?$/).transform(Number));
+    expect(parse('12.50')).toBe(12.5);
+    expect(Object.is(parse('-0'), -0)).toBe(true);
+    expect(parse('1e3')).toBe(INVALID);
   });
 });
