@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
-import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { bundleFunction } from '@laminar/bundler';
 import { createDynamoDBClient, createS3Client, ensureTable, uploadStream } from '@laminar/aws';
 import { startDynamoDB, startS3 } from '@laminar/emulators';
@@ -54,6 +54,23 @@ async function ensureSeeded(mb: number, endpoint: string): Promise<Seeded> {
   return seeded;
 }
 
+/**
+ * A second object with the same rows, for the warm run (a new key: its own idempotency record and
+ * outputs). Copied once, by the emulator, and kept like the original.
+ */
+async function ensureWarmCopy(seeded: Seeded, endpoint: string): Promise<Seeded> {
+  const client = createS3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  const key = seeded.key.replace(/\.csv$/, '-again.csv');
+  try {
+    const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })).catch(() => undefined);
+    if (head?.ContentLength === seeded.bytes) return { ...seeded, key, etag: (head.ETag ?? '').replaceAll('"', '') };
+    const out = await client.send(new CopyObjectCommand({ Bucket: BUCKET, Key: key, CopySource: `${BUCKET}/${seeded.key}` }));
+    return { ...seeded, key, etag: (out.CopyObjectResult?.ETag ?? '').replaceAll('"', '') };
+  } finally {
+    client.destroy();
+  }
+}
+
 /** index.mjs out of the deterministic zip the bundler writes (deflate; read via the central directory). */
 function extractIndex(zip: Buffer): Buffer {
   const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
@@ -75,16 +92,22 @@ function extractIndex(zip: Buffer): Buffer {
   throw new Error('index.mjs not in the bundle');
 }
 
-interface HandlerRun {
+interface Invocation {
   ms: number;
   mainThreadCpuMs: number;
   processCpuMs: number;
+  result: { rowsRead: number; valid: number; rejected: number; objects: { status: string; outputs: unknown }[] };
+}
+
+interface HandlerRun {
+  /** The cold invocation (first in a fresh process), then the warm one. */
+  runs: Invocation[];
   rssAfterInitMb: number;
   peakRssMb: number;
   /** process.memoryUsage() at the highest RSS sampled. */
   atPeak: Record<string, number>;
-  emf: Record<string, number>;
-  result: { rowsRead: number; valid: number; rejected: number; objects: { status: string; outputs: unknown }[] };
+  /** Per invocation: the EMF document it printed. */
+  emf: Record<string, number>[];
 }
 
 /**
@@ -99,8 +122,8 @@ function lambdaHeapArgs(memoryMb: number): string[] {
   return [`--max-semi-space-size=${Math.max(1, Math.floor(newSpace / 2))}`, `--max-old-space-size=${memoryMb - newSpace}`];
 }
 
-function runHandler(bundle: string, seeded: Seeded, s3Endpoint: string, dynamoEndpoint: string, table: string): HandlerRun {
-  const event = {
+function runHandler(bundle: string, files: Seeded[], s3Endpoint: string, dynamoEndpoint: string, table: string): HandlerRun {
+  const events = files.map((seeded) => ({
     version: '0',
     id: `bench-${Date.now()}`,
     'detail-type': 'Object Created',
@@ -110,13 +133,16 @@ function runHandler(bundle: string, seeded: Seeded, s3Endpoint: string, dynamoEn
     region: 'us-east-1',
     resources: [`arn:aws:s3:::${BUCKET}`],
     detail: { version: '0', bucket: { name: BUCKET }, object: { key: seeded.key, size: seeded.bytes, etag: seeded.etag }, reason: 'PutObject' },
-  };
+  }));
   // BENCH_CPU_PROF=<dir>: the handler runs from source (readable names) and writes a V8 CPU profile there.
   const profileDir = process.env.BENCH_CPU_PROF;
   const target = profileDir ? ['--import', 'tsx', '--cpu-prof', `--cpu-prof-dir=${profileDir}`, join(here, 'invoke-bundle.mjs'), join(fnDir, 'src', 'handler.ts')] : [join(here, 'invoke-bundle.mjs'), bundle];
   // BENCH_NODE_ARGS: more node flags, for experiments (they come after Lambda's, so they win).
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const out = execFileSync(process.execPath, [...lambdaHeapArgs(memoryMb), ...extra, ...target, JSON.stringify(event)], {
+  const args = [...lambdaHeapArgs(memoryMb), ...extra, ...target, JSON.stringify(events)];
+  // On one core of its own, as on Lambda at this memory size (one vCPU); S3 and DynamoDB are on the others.
+  const [command, argv] = handlerCore === undefined ? [process.execPath, args] : ['taskset', ['-c', String(handlerCore), process.execPath, ...args]];
+  const out = execFileSync(command, argv, {
     encoding: 'utf8',
     maxBuffer: 64 * 2 ** 20,
     env: {
@@ -137,10 +163,11 @@ function runHandler(bundle: string, seeded: Seeded, s3Endpoint: string, dynamoEn
   if (process.env.BENCH_CHILD_LOG) writeFileSync(process.env.BENCH_CHILD_LOG, out);
   const lines = out.trim().split('\n');
   const run = JSON.parse(lines.at(-1) as string) as Omit<HandlerRun, 'emf'>;
-  // The EMF document the handler printed: the metrics must reconcile as the result does.
-  const emfLine = lines.find((l) => l.includes('"_aws"') && l.includes('RowsRead'));
-  const emfDoc = emfLine ? (JSON.parse(emfLine) as Record<string, unknown>) : {};
-  const emf = Object.fromEntries(['RowsRead', 'RowsValid', 'RowsRejected', 'FilesProcessed'].map((k) => [k, Number(emfDoc[k])]));
+  // The EMF documents the handler printed, one per invocation: they must reconcile as the results do.
+  const emf = lines
+    .filter((l) => l.includes('"_aws"') && l.includes('RowsRead'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .map((doc) => Object.fromEntries(['RowsRead', 'RowsValid', 'RowsRejected', 'FilesProcessed'].map((k) => [k, Number(doc[k])])));
   return { ...run, emf };
 }
 
@@ -155,7 +182,9 @@ async function removeOutputs(endpoint: string): Promise<void> {
 }
 
 function runParseOnly(seeded: Seeded, endpoint: string): { rows: number; ms: number; mainThreadCpuMs: number } {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', join(here, 'parse-only.ts'), JSON.stringify({ endpoint, bucket: BUCKET, key: seeded.key })], {
+  const args = ['--import', 'tsx', join(here, 'parse-only.ts'), JSON.stringify({ endpoint, bucket: BUCKET, key: seeded.key })];
+  const [command, argv] = handlerCore === undefined ? [process.execPath, args] : ['taskset', ['-c', String(handlerCore), process.execPath, ...args]];
+  const out = execFileSync(command, argv, {
     encoding: 'utf8',
     env,
   });
@@ -212,7 +241,25 @@ async function choices() {
   return { papaparseChunkApiRowsPerS: chunkApi, papaparseNodeStreamRowsPerS: streamApi, zodSafeParseRowsPerS: zod, fastValidatorRowsPerS: fast };
 }
 
+/**
+ * The core the handler runs on: the last one, when there are two or more and taskset can pin
+ * processes. This process, and with it the emulators it starts, keeps the others. Without pinning,
+ * the handler's GC and I/O threads would borrow a second core that a 1,769 MB Lambda does not have.
+ */
+function pinCores(): number | undefined {
+  const count = cpus().length;
+  if (count < 2 || process.env.BENCH_PIN === '0') return undefined;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', `0-${count - 2}`, String(process.pid)], { stdio: 'ignore' });
+    return count - 1;
+  } catch {
+    console.warn('taskset is not available: the handler shares every core with the emulators');
+    return undefined;
+  }
+}
+
 mkdirSync(dataDir, { recursive: true });
+const handlerCore = pinCores();
 const scratch = mkdtempSync(join(tmpdir(), 'csv-validator-bench-'));
 const loaded = await loadSpec(fnDir);
 // The spec's plain settings (NODE_OPTIONS, if it ever sets one, included) reach the run as in Lambda;
@@ -232,22 +279,31 @@ try {
     const seeded = await ensureSeeded(mb, s3.endpoint);
     const table = `bench-idempotency-${mb}-${Date.now()}`;
     await ensureTable(dynamoClient, table, 'idempotency');
-    const run = runHandler(bundle, seeded, s3.endpoint, dynamo.endpoint, table);
+    const again = await ensureWarmCopy(seeded, s3.endpoint);
+    const run = runHandler(bundle, [seeded, again], s3.endpoint, dynamo.endpoint, table);
     const parse = runParseOnly(seeded, s3.endpoint);
     await removeOutputs(s3.endpoint);
-    const { rowsRead, valid, rejected } = run.result;
-    if (rowsRead !== valid + rejected || rowsRead !== seeded.rows) throw new Error(`counts do not reconcile: ${JSON.stringify(run.result)} for ${seeded.rows} rows`);
-    if (run.emf.RowsRead !== rowsRead || run.emf.RowsValid !== valid || run.emf.RowsRejected !== rejected) {
-      throw new Error(`EMF metrics ${JSON.stringify(run.emf)} differ from the result`);
-    }
+    run.runs.forEach(({ result }, i) => {
+      const { rowsRead, valid, rejected } = result;
+      if (rowsRead !== valid + rejected || rowsRead !== seeded.rows) throw new Error(`counts do not reconcile: ${JSON.stringify(result)} for ${seeded.rows} rows`);
+      const emf = run.emf[i];
+      if (emf?.RowsRead !== rowsRead || emf.RowsValid !== valid || emf.RowsRejected !== rejected) {
+        throw new Error(`EMF metrics ${JSON.stringify(emf)} differ from the result ${JSON.stringify(result)}`);
+      }
+    });
+    const [cold, warm] = run.runs as [Invocation, Invocation];
+    const rows = cold.result.rowsRead;
+    const perS = (ms: number) => Math.round((rows / ms) * 1000);
     rowsOut.push({
       sizeMb: mb,
-      rows: rowsRead,
-      rejected,
-      seconds: +(run.ms / 1000).toFixed(1),
-      rowsPerS: Math.round((rowsRead / run.ms) * 1000),
-      rowsPerMainThreadCpuS: Math.round((rowsRead / run.mainThreadCpuMs) * 1000),
-      processCpuPerWall: +(run.processCpuMs / run.ms).toFixed(2),
+      rows,
+      rejected: cold.result.rejected,
+      seconds: +(cold.ms / 1000).toFixed(1),
+      rowsPerS: perS(cold.ms),
+      rowsPerProcessCpuS: perS(cold.processCpuMs),
+      warmSeconds: +(warm.ms / 1000).toFixed(1),
+      warmRowsPerS: perS(warm.ms),
+      warmRowsPerProcessCpuS: perS(warm.processCpuMs),
       rssAfterInitMb: +run.rssAfterInitMb.toFixed(1),
       peakRssMb: +run.peakRssMb.toFixed(1),
       heapAtPeakMb: run.atPeak.heapTotalMb,
@@ -277,6 +333,8 @@ const results = {
   // The handler's process was started as Lambda starts it for the spec's memory.
   memoryMb,
   handlerNodeArgs: lambdaHeapArgs(memoryMb),
+  // The handler's process had this core to itself (undefined: not pinned).
+  handlerCore,
   endToEnd: rowsOut,
   choices: measured,
 };
