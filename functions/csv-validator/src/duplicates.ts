@@ -1,6 +1,6 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** A record whose id the filter had (maybe) seen: held back until the end of the file. */
 export interface DeferredRecord {
@@ -461,7 +461,15 @@ class Spill {
   #write(data: Buffer): void {
     this.#fd ??= openSync(this.path, 'w');
     let offset = 0;
-    while (offset < data.length) offset += writeSync(this.#fd, data, offset);
+    try {
+      while (offset < data.length) offset += writeSync(this.#fd, data, offset);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+      throw new Error(
+        `duplicate check: no space left in ${dirname(this.path)} for its spill files — give the function more ephemeral storage (ephemeralStorageMb, up to 10240)`,
+        { cause: error },
+      );
+    }
   }
 }
 
