@@ -32,6 +32,8 @@ const MAP_ENTRY_BYTES = 80;
 const FAN_OUT = 16;
 /** Levels of partitioning: 16^6 partitions, far past what a file on Lambda's 10 GB of /tmp can need. */
 const MAX_DEPTH = 6;
+/** Words per row in the hash spill: hash, line, bytes of the row's id line. */
+const ROW_WORDS = 3;
 /** Write buffers (and read chunks) of the spill files. */
 const BUFFER_BYTES = 1 << 18;
 /** The partition files' buffers: FAN_OUT of them are open at once. */
@@ -46,13 +48,14 @@ const NEEDS_ESCAPE = /[\n\r"\\]/;
  *
  * 1. A blocked Bloom filter (12 bits per expected row, one cache line per lookup, well under 1 %
  *    false positives) answers "certainly new" for almost every id, and the record goes out at once.
- * 2. Every id is spilled to disk: its text to one file, its 32-bit hash and line to another. The
+ * 2. Every id is spilled to disk: its text to one file, its 32-bit hash, line and length to another. The
  *    records the filter flags are held back in a third, with their silver line or reasons,
  *    instead of being decided.
  * 3. At the end of the file the held-back records are settled: for each flagged id, the first line
  *    it appears on, found by a join of the flagged ids with every row's (hash, line, id). When the
  *    flagged ids fit the settling budget (16 MiB: ~200k distinct ids) it is one sequential pass
- *    over the spill, reading an id's text only when its hash is a flagged one's. Past that — a
+ *    over the hashes, reading an id's text (at the offset its predecessors' lengths add up to)
+ *    only when its hash is a flagged one's. Past that — a
  *    file far beyond the filter's size, or one with millions of repeated ids — both sides are
  *    partitioned on disk by hash, 16 ways per level, until each partition fits, and the verdicts
  *    are written to a file by record number. Then every held-back record comes out in file order:
@@ -72,8 +75,8 @@ export class DuplicateDetector {
   readonly #ids: Spill;
   readonly #hashes: Spill;
   readonly #deferredFile: Spill;
-  /** Per record: [hash, line]. */
-  readonly #hashBuffer = new Uint32Array(BUFFER_BYTES / 4);
+  /** Per row: [hash, line, bytes of its id line]. */
+  readonly #hashBuffer = new Uint32Array(ROW_WORDS * Math.floor(BUFFER_BYTES / 4 / ROW_WORDS));
   #hashUsed = 0;
   #deferred = 0;
   /** What the held-back records' ids would cost in a Map, were they all distinct. */
@@ -109,7 +112,8 @@ export class DuplicateDetector {
     // others are written after the loop, escaped if they must be.
     const n = id.length;
     const ids = this.#ids;
-    let p = n < BUFFER_BYTES / 3 ? ids.reserve(n + 1) : -1;
+    const start = n < BUFFER_BYTES / 3 ? ids.reserve(n + 1) : -1;
+    let p = start;
     const out = ids.buffer;
     // Two 32-bit hashes in one pass (FNV-1a — the one idHash() computes — and a
     // multiply-xorshift), each finished with murmur3's fmix32.
@@ -126,17 +130,20 @@ export class DuplicateDetector {
     }
     a = fmix32(a);
     b = fmix32(b);
+    let idBytes: number;
     if (p >= 0) {
       out[p++] = 0x0a;
       ids.commit(p);
+      idBytes = p - start;
     } else {
       // Ids with a line break, quote or backslash are written as JSON strings (rare: a valid order
       // id has none, and an invalid one is rejected anyway — but it is still a duplicate).
-      ids.appendText(`${idLine(id)}\n`);
+      idBytes = ids.appendText(`${idLine(id)}\n`);
     }
 
     this.#hashBuffer[this.#hashUsed++] = a;
     this.#hashBuffer[this.#hashUsed++] = line;
+    this.#hashBuffer[this.#hashUsed++] = idBytes;
     if (this.#hashUsed === this.#hashBuffer.length) this.#commitHashes();
 
     // The block from a's high bits (exact: blocks < 2^21), probe positions by double hashing
@@ -196,17 +203,21 @@ export class DuplicateDetector {
   #settleInMemory(): Settled {
     const flagged = new Map<string, number>();
     const flaggedHashes = new Set<number>();
+    const screen = new HashScreen();
     const deferred = this.#deferredFile.lines();
     try {
       while (deferred.next()) {
         const { id } = JSON.parse(deferred.text()) as DeferredRecord;
         flagged.set(id, 0);
-        flaggedHashes.add(idHash(id));
+        const hash = idHash(id);
+        flaggedHashes.add(hash);
+        screen.add(hash);
       }
     } finally {
       deferred.close();
     }
-    for (const row of this.#rows((hash) => flaggedHashes.has(hash))) {
+    // Few rows share a flagged id's hash: each one's id is read on its own, the rest skipped unread.
+    for (const row of this.#rows((hash) => screen.has(hash) && flaggedHashes.has(hash), 'seek')) {
       if (flagged.get(row.id) === 0) flagged.set(row.id, row.line);
     }
     return { firstLine: (record) => flagged.get(record.id) ?? 0, close: () => undefined };
@@ -222,21 +233,22 @@ export class DuplicateDetector {
     const verdicts = openSync(verdictPath, 'w+');
     try {
       // The flagged side: (record index, hash, id); a bitmap of their hashes screens the rows.
-      const screen = new Uint32Array(1 << 18);
+      const screen = new HashScreen();
       const flagged = this.#partitionFile('d');
       const deferred = this.#deferredFile.lines();
       try {
         for (let k = 0; deferred.next(); k++) {
           const { id } = JSON.parse(deferred.text()) as DeferredRecord;
           const hash = idHash(id);
-          screen[(hash >>> 5) & 0x3ffff] = (screen[(hash >>> 5) & 0x3ffff] as number) | (1 << (hash & 31));
+          screen.add(hash);
           flagged.appendText(`${k} ${hash} ${idLine(id)}\n`);
         }
       } finally {
         deferred.close();
       }
       const rows = this.#partitionFile('a');
-      for (const row of this.#rows((hash) => ((screen[(hash >>> 5) & 0x3ffff] as number) & (1 << (hash & 31))) !== 0)) {
+      // Many rows may pass the screen: the ids are read through, not sought one by one.
+      for (const row of this.#rows((hash) => screen.has(hash), 'scan')) {
         rows.appendText(`${row.line} ${row.hash} ${idLine(row.id)}\n`);
       }
       this.#join(flagged, this.#deferredIdBytes, rows, 0, verdicts);
@@ -309,27 +321,48 @@ export class DuplicateDetector {
     return new Spill(join(this.#dir, `${kind}${this.#files++}`), PARTITION_BUFFER_BYTES);
   }
 
-  /** Every row's hash, line and id, read back from the spill; the id is decoded only when `wanted(hash)`. */
-  *#rows(wanted: (hash: number) => boolean): Generator<{ hash: number; line: number; id: string }> {
+  /**
+   * Every row's hash, line and id, read back from the spills; the id is decoded only when
+   * `wanted(hash)`. `seek`: each wanted id is read at its offset (the offsets follow from the id
+   * lengths in the hash spill) and the id spill is otherwise never read; `scan`: the id spill is
+   * read through, line by line.
+   */
+  *#rows(wanted: (hash: number) => boolean, mode: 'seek' | 'scan'): Generator<{ hash: number; line: number; id: string }> {
     // One reading buffer per file, reused chunk after chunk: fresh ones would pile up as garbage
     // outside V8's heap (up to its external-memory limit, tens of MB) before a GC frees them.
-    const ids = this.#ids.lines();
+    const ids = mode === 'scan' ? this.#ids.lines() : undefined;
+    const idFile = mode === 'seek' ? this.#ids.open() : undefined;
     const hashes = this.#hashes.open();
     try {
-      const words = new Uint32Array(BUFFER_BYTES / 4);
+      const words = new Uint32Array(ROW_WORDS * Math.floor(BUFFER_BYTES / 4 / ROW_WORDS));
       const bytes = Buffer.from(words.buffer);
+      let idBuffer = Buffer.allocUnsafe(256);
+      let offset = 0;
       for (;;) {
         const n = hashes.read(bytes);
         if (n === 0) break;
-        for (let i = 0; i < n / 4; i += 2) {
-          if (!ids.next()) throw new Error('duplicate check: the id spill is shorter than the hash spill');
+        for (let i = 0; i < n / 4; i += ROW_WORDS) {
           const hash = words[i] as number;
-          if (!wanted(hash)) continue;
-          yield { hash, line: words[i + 1] as number, id: parseIdLine(ids.text()) };
+          const length = words[i + 2] as number;
+          if (ids && !ids.next()) throw new Error('duplicate check: the id spill is shorter than the hash spill');
+          if (wanted(hash)) {
+            let text: string;
+            if (ids) {
+              text = ids.text();
+            } else {
+              if (idBuffer.length < length) idBuffer = Buffer.allocUnsafe(length);
+              (idFile as SpillFile).readAt(idBuffer, length, offset);
+              // Without the line's "\n".
+              text = idBuffer.toString('utf8', 0, length - 1);
+            }
+            yield { hash, line: words[i + 1] as number, id: parseIdLine(text) };
+          }
+          offset += length;
         }
       }
     } finally {
-      ids.close();
+      ids?.close();
+      idFile?.close();
       hashes.close();
     }
   }
@@ -338,6 +371,23 @@ export class DuplicateDetector {
     if (this.#hashUsed === 0) return;
     this.#hashes.append(Buffer.from(this.#hashBuffer.buffer, 0, this.#hashUsed * 4));
     this.#hashUsed = 0;
+  }
+}
+
+/**
+ * A bitmap over 23 bits of a hash (1 MiB): "certainly not one of these hashes" for most rows, with
+ * one bit test instead of a Set lookup (a 32-bit hash is no small integer to V8: a Set hashes it anew).
+ */
+class HashScreen {
+  readonly #bits = new Uint32Array(1 << 18);
+
+  add(hash: number): void {
+    const word = (hash >>> 5) & 0x3ffff;
+    this.#bits[word] = (this.#bits[word] as number) | (1 << (hash & 31));
+  }
+
+  has(hash: number): boolean {
+    return ((this.#bits[(hash >>> 5) & 0x3ffff] as number) & (1 << (hash & 31))) !== 0;
   }
 }
 
@@ -424,10 +474,16 @@ class Spill {
   }
 
   /** Text as UTF-8, straight into the buffer when it surely fits (no Buffer in between). */
-  appendText(text: string): void {
+  appendText(text: string): number {
     if (this.#used + text.length * 3 > this.#size) this.#flush();
-    if (text.length * 3 > this.#size) this.append(Buffer.from(text, 'utf8'));
-    else this.#used += this.#buffer.write(text, this.#used, 'utf8');
+    if (text.length * 3 > this.#size) {
+      const bytes = Buffer.from(text, 'utf8');
+      this.append(bytes);
+      return bytes.length;
+    }
+    const n = this.#buffer.write(text, this.#used, 'utf8');
+    this.#used += n;
+    return n;
   }
 
   /** The file for reading, from the start. */
@@ -494,6 +550,17 @@ class SpillFile {
       this.#position += got;
     }
     return n;
+  }
+
+  /** Exactly `length` bytes from `position` into `into` (the caller knows they exist). */
+  readAt(into: Buffer, length: number, position: number): void {
+    if (this.fd === undefined) throw new Error('duplicate check: reading an id from an empty spill');
+    let n = 0;
+    while (n < length) {
+      const got = readSync(this.fd, into, n, length - n, position + n);
+      if (got === 0) throw new Error('duplicate check: the id spill ended early');
+      n += got;
+    }
   }
 
   close(): void {
