@@ -111,11 +111,12 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
     const result: ValidationResult = { source, ...partial, outputs: { ...outputs, manifests: manifestKeys }, startedAt, finishedAt: now().toISOString() };
     const manifest: Manifest = { manifestVersion: 1, ...result, requestId: deps.requestId };
     const body = `${JSON.stringify(manifest, null, 2)}\n`;
-    for (const key of manifestKeys) {
-      await deps.s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: body, ContentType: 'application/json' }), {
-        abortSignal: deps.signal,
-      });
-    }
+    // Both at once: each is written after every output it describes is complete.
+    await Promise.all(
+      manifestKeys.map((key) =>
+        deps.s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: body, ContentType: 'application/json' }), { abortSignal: deps.signal }),
+      ),
+    );
     return result;
   };
   const noRows = { rowsRead: 0, valid: 0, rejected: 0, blankLines: 0 };
