@@ -4,11 +4,14 @@ import type { PolicyDocument } from '../src/policy.ts';
 import { fakeRoot, lake, resourcesOf, type StackJson, synthInto } from './fixtures.ts';
 
 let json: StackJson;
+let raw: string;
 
 beforeAll(async () => {
   const root = fakeRoot();
   const { specs, queues } = await lake(root);
-  json = synthInto(root, specs, {}, [], queues).json('laminar-dev');
+  const synth = synthInto(root, specs, {}, [], queues);
+  raw = synth.raw('laminar-dev');
+  json = synth.json('laminar-dev');
 });
 
 const all = (type: string) => resourcesOf(json, type);
@@ -75,6 +78,18 @@ describe('bronze → silver fan-out', () => {
       'laminar-dev-csv-validator-dlq-not-empty',
       'laminar-dev-object-audit-dlq-not-empty',
     ]);
+  });
+
+  it('gives csv-validator the /tmp its spec asks for, and the other function Lambda\'s 512 MB, written out', () => {
+    const fn = (name: string) => all('aws_lambda_function').find((f) => f.function_name === `laminar-dev-${name}`);
+    expect(fn('csv-validator')?.ephemeral_storage).toEqual({ size: 10240 });
+    expect(fn('object-audit')?.ephemeral_storage).toEqual({ size: 512 });
+  });
+
+  it('is deterministic: a second synth of the lake specs, in another folder, gives the same bytes', async () => {
+    const other = fakeRoot();
+    const { specs, queues } = await lake(other);
+    expect(synthInto(other, specs, {}, [], queues).raw('laminar-dev')).toBe(raw);
   });
 
   it('creates the idempotency and ledger tables with their kinds’ keys', () => {

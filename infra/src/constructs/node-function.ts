@@ -224,6 +224,9 @@ export class NodeFunction extends Construct {
       architectures: [spec.architecture],
       memorySize: spec.memoryMb,
       timeout: spec.timeoutS,
+      // Always written, the default too: the provider keeps what is deployed when the block is left
+      // out, so a function moved back to 512 MB would otherwise keep its larger /tmp (and its bill).
+      ephemeralStorage: { size: spec.ephemeralStorageMb },
       filename: artifact.filename,
       sourceCodeHash: artifact.sourceCodeHash,
       ...(spec.layers.length > 0 ? { layers: spec.layers.map((l) => lookup(resources.layers, 'layer', l).arn) } : {}),

@@ -1,4 +1,4 @@
-import { bucketsOf, type FunctionSpec, hasDlq, kafkaTriggersOf, type QueueSpec, type S3Trigger } from '@laminar/spec';
+import { bucketsOf, DEFAULT_EPHEMERAL_STORAGE_MB, type FunctionSpec, hasDlq, kafkaTriggersOf, type QueueSpec, type S3Trigger } from '@laminar/spec';
 import type { Assumptions, FunctionAssumptions } from './assumptions.ts';
 import { type DurationStatistic, type Durations, pickDuration } from './durations.ts';
 import { FIREHOSE_RECORD_ROUNDING_BYTES, FREE_TIER, GB, MONTH_HOURS, PRICES_AS_OF, PRICES_SOURCE, type PriceTable } from './prices.ts';
@@ -93,6 +93,26 @@ export function billedMs(durationMs: number, initMs: number, coldStartShare: num
 /** GB-seconds of `invocations` at `billed` ms each; Lambda's GB is 1,024 MB. */
 export function gbSeconds(invocations: number, billed: number, memoryMb: number): number {
   return invocations * (billed / 1000) * (memoryMb / 1024);
+}
+
+/**
+ * The ephemeral storage (/tmp) line of a function, when it has more than the free 512 MB: the extra
+ * GB for every billed second of every invocation, whether it writes to /tmp or not.
+ */
+function ephemeralStorage(f: FunctionSpec, invocations: number, billed: number, p: PriceTable): LineItem[] {
+  const extraMb = f.ephemeralStorageMb - DEFAULT_EPHEMERAL_STORAGE_MB;
+  if (extraMb <= 0) return [];
+  const quantity = gbSeconds(invocations, billed, extraMb);
+  return [
+    {
+      service: 'Lambda',
+      item: 'ephemeral storage',
+      quantity,
+      unit: 'GB-s',
+      cost: quantity * p.lambda.ephemeralStorageGbSecond,
+      note: `/tmp ${fmt(f.ephemeralStorageMb)} MB: the ${fmt(extraMb)} MB above the free 512 MB, for the billed duration`,
+    },
+  ];
 }
 
 /** Bytes Firehose bills for `records` records of `recordBytes` each: every record rounds up to 5 KB. */
@@ -225,6 +245,7 @@ export function estimate(input: EstimateInput): Estimate {
     lambda.unshift(
       { service: 'Lambda', item: 'requests', quantity: invocations, unit: 'requests', cost: (invocations / 1e6) * p.lambda.requestsPerMillion },
       { service: 'Lambda', item: `duration (${f.architecture})`, quantity: gbs, unit: 'GB-s', cost: gbs * p.lambda.gbSecond[f.architecture] },
+      ...ephemeralStorage(f, invocations, billed, p),
     );
     const durationNote =
       source === 'measured'

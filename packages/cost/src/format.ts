@@ -76,7 +76,7 @@ function byFunction(e: Estimate): Array<{ fn: FunctionEstimate; item: LineItem }
 
 function totalsRows(e: Estimate): string[][] {
   return [
-    ['Lambda (requests, GB-s, pollers)', money(e.totals.lambda)],
+    ['Lambda (requests, GB-s, /tmp, pollers)', money(e.totals.lambda)],
     ['other services driven by the functions', money(e.totals.other)],
     ['shared resources', money(e.totals.shared)],
     ...(e.freeTier ? [['free tier', money(e.totals.freeTier)]] : []),

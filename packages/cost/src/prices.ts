@@ -21,6 +21,12 @@ export interface PriceTable {
      * figure here; check it first.
      */
     eventPollerUnitHour: number;
+    /**
+     * Ephemeral storage (/tmp) above the free 512 MB, per GB-second of billed duration (the extra
+     * GB × billed ms / 1000), either architecture. Regional: us-east-1 lists $0.0000000309,
+     * eu-west-1 $0.000000034.
+     */
+    ephemeralStorageGbSecond: number;
   };
   eventBridge: {
     /** Custom and partner events put on a bus. Scheduled rules and AWS service events (S3 → default bus) are free. */
@@ -78,7 +84,7 @@ export const PRICES = {
   'us-east-1': {
     region: 'us-east-1',
     regionName: 'US East (N. Virginia)',
-    lambda: { requestsPerMillion: 0.2, gbSecond: { x86_64: 0.0000166667, arm64: 0.0000133334 }, eventPollerUnitHour: 0.185 },
+    lambda: { requestsPerMillion: 0.2, gbSecond: { x86_64: 0.0000166667, arm64: 0.0000133334 }, eventPollerUnitHour: 0.185, ephemeralStorageGbSecond: 0.0000000309 },
     eventBridge: { customEventsPerMillion: 1.0 },
     dynamodb: { writeRequestUnitsPerMillion: 0.625, readRequestUnitsPerMillion: 0.125, storageGbMonth: 0.25 },
     s3: { storageGbMonth: 0.023, putCopyPostListPer1000: 0.005, getPer1000: 0.0004 },
@@ -91,7 +97,7 @@ export const PRICES = {
   'eu-west-1': {
     region: 'eu-west-1',
     regionName: 'Europe (Ireland)',
-    lambda: { requestsPerMillion: 0.2, gbSecond: { x86_64: 0.0000166667, arm64: 0.0000133334 }, eventPollerUnitHour: 0.185 },
+    lambda: { requestsPerMillion: 0.2, gbSecond: { x86_64: 0.0000166667, arm64: 0.0000133334 }, eventPollerUnitHour: 0.185, ephemeralStorageGbSecond: 0.000000034 },
     eventBridge: { customEventsPerMillion: 1.0 },
     dynamodb: { writeRequestUnitsPerMillion: 0.7068, readRequestUnitsPerMillion: 0.1414, storageGbMonth: 0.283 },
     s3: { storageGbMonth: 0.023, putCopyPostListPer1000: 0.005, getPer1000: 0.0004 },

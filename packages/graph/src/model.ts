@@ -1,4 +1,4 @@
-import { type FunctionSpec, hasDlq, PROJECT, type QueueSpec, type S3Trigger, s3PatternKey, s3RuleName } from '@laminar/spec';
+import { DEFAULT_EPHEMERAL_STORAGE_MB, type FunctionSpec, hasDlq, PROJECT, type QueueSpec, type S3Trigger, s3PatternKey, s3RuleName } from '@laminar/spec';
 
 /**
  * The architecture as plain data: what starts each function, what it writes and where its failures
@@ -186,7 +186,13 @@ export function buildGraph(input: GraphInput): ArchitectureGraph {
       cluster: 'functions',
       label: [
         spec.name,
-        `${num(spec.memoryMb)} MB · ${spec.timeoutS} s · ${spec.architecture}`,
+        [
+          `${num(spec.memoryMb)} MB`,
+          `${spec.timeoutS} s`,
+          spec.architecture,
+          // /tmp only when it is not Lambda's default.
+          ...(spec.ephemeralStorageMb !== DEFAULT_EPHEMERAL_STORAGE_MB ? [`/tmp ${num(spec.ephemeralStorageMb)} MB`] : []),
+        ].join(' · '),
         ...(spec.layers.length ? [`layers: ${spec.layers.join(', ')}`] : []),
       ],
       ...(spec.description ? { tooltip: spec.description } : {}),

@@ -1,4 +1,4 @@
-import type { FunctionSpec, Trigger } from './spec.ts';
+import { DEFAULT_EPHEMERAL_STORAGE_MB, type FunctionSpec, type Trigger } from './spec.ts';
 
 /** Markers around the generated part of a markdown file (README's function list). */
 export const FUNCTIONS_BEGIN = '<!-- functions:begin (generated from functions/*/spec.ts by `pnpm readme`; do not edit) -->';
@@ -47,6 +47,17 @@ function describeFailures(spec: FunctionSpec): string {
   return '—';
 }
 
+/** Memory, timeout, architecture, /tmp when it is not Lambda's default, layers. */
+function describeLimits(spec: FunctionSpec): string {
+  return [
+    `${spec.memoryMb} MB`,
+    `${spec.timeoutS} s`,
+    spec.architecture,
+    ...(spec.ephemeralStorageMb !== DEFAULT_EPHEMERAL_STORAGE_MB ? [`/tmp ${spec.ephemeralStorageMb} MB`] : []),
+    ...(spec.layers.length ? [`layers ${spec.layers.join(', ')}`] : []),
+  ].join(', ');
+}
+
 /**
  * The function list as a markdown table, from the specs alone: what triggers each function, its
  * limits, where it writes and where its failures go. README embeds it between the markers.
@@ -59,7 +70,7 @@ export function functionsTable(specs: FunctionSpec[]): string {
         `\`${s.name}\``,
         cell(s.description),
         s.triggers.map((t) => cell(describeTrigger(t))).join('<br>'),
-        `${s.memoryMb} MB, ${s.timeoutS} s, ${s.architecture}${s.layers.length ? `, layers ${s.layers.join(', ')}` : ''}`,
+        describeLimits(s),
         describeOutputs(s).map(cell).join('<br>') || '—',
         cell(describeFailures(s)),
       ].join(' | '),

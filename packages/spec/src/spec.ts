@@ -171,6 +171,9 @@ export const tableDecl = z.strictObject({
   kind: z.enum(Object.keys(TABLE_KINDS) as [TableKind, ...TableKind[]]),
 });
 
+/** Lambda's ephemeral storage (/tmp) when a spec does not set it: also the part that costs nothing. */
+export const DEFAULT_EPHEMERAL_STORAGE_MB = 512;
+
 export const functionSpec = z
   .strictObject({
     name: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'function names are lower-case kebab-case'),
@@ -183,6 +186,11 @@ export const functionSpec = z
     architecture: z.enum(['arm64', 'x86_64']).default('arm64'),
     memoryMb: z.number().int().min(128).max(10240),
     timeoutS: z.number().int().min(1).max(900),
+    /**
+     * Size of the function's /tmp (Lambda's ephemeral storage), MB. 512 MB comes free; more is
+     * billed per GB-second of billed duration, for the part above 512.
+     */
+    ephemeralStorageMb: z.number().int().min(512).max(10240).default(DEFAULT_EPHEMERAL_STORAGE_MB),
     /** Plain configuration only. Secrets go through `secrets`. */
     env: z.record(z.string().regex(ENV_NAME), z.union([z.string(), envRef])).default({}),
     secrets: z.array(secretRef).default([]),

@@ -129,6 +129,30 @@ describe('volumes', () => {
   });
 });
 
+describe('ephemeral storage', () => {
+  it('bills /tmp above the free 512 MB per GB-second of billed duration, as part of the function’s Lambda cost', () => {
+    const spill = (ephemeralStorageMb?: number) =>
+      fn({ name: 'spill', memoryMb: 1024, ...(ephemeralStorageMb ? { ephemeralStorageMb } : {}), triggers: [{ kind: 'invoke' }] });
+    // 100/day × 30 = 3,000 invocations of 2 s, a tenth of them cold with 500 ms INIT: 2,050 billed ms on average.
+    const a = assume({ functions: { spill: { invocationsPerDay: 100, durationMs: 2000, initMs: 500, coldStartShare: 0.1 } } });
+    const e = estimate({ functions: [spill(10240)], assumptions: a, prices: usEast });
+    const f = e.functions[0]!;
+    // 3,000 × 2.05 s × (10,240 − 512) / 1,024 GB = 58,373.4375 GB-s.
+    const gbs = 3000 * 2.05 * (9728 / 1024);
+    expect(item(e, 'spill', 'ephemeral storage')).toMatchObject({ service: 'Lambda', quantity: expect.closeTo(gbs, 9), unit: 'GB-s' });
+    expect(item(e, 'spill', 'ephemeral storage')?.cost).toBeCloseTo(gbs * 0.0000000309, 15);
+    expect(f.lambda.map((i) => i.item)).toEqual(['requests', 'duration (arm64)', 'ephemeral storage']);
+    expect(f.lambdaCost).toBeCloseTo(3000 * 0.2e-6 + 3000 * 2.05 * 0.0000133334 + gbs * 0.0000000309, 15);
+    // Memory GB-seconds are unchanged by /tmp.
+    expect(f.gbSeconds).toBeCloseTo(3000 * 2.05, 9);
+    // eu-west-1 lists its own price.
+    const eu = estimate({ functions: [spill(10240)], assumptions: a, prices: PRICES['eu-west-1'] });
+    expect(item(eu, 'spill', 'ephemeral storage')?.cost).toBeCloseTo(gbs * 0.000000034, 15);
+    // 512 MB, set or by default, costs nothing and adds no line.
+    for (const free of [spill(512), spill()]) expect(item(estimate({ functions: [free], assumptions: a, prices: usEast }), 'spill', 'ephemeral storage')).toBeUndefined();
+  });
+});
+
 describe('durations', () => {
   it('a measurement wins over the assumption, and says so', () => {
     const e = estimate({ ...tiny, durations: { ingest: { avgMs: 50.4, p95Ms: 120, initMs: 300, coldStartShare: 0.1, source: 'local runner' } } });

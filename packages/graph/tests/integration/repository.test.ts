@@ -22,7 +22,8 @@ describe('the repository’s architecture graph', () => {
     expect(loaded.length).toBeGreaterThan(0);
     for (const { spec } of loaded) {
       const node = graph.nodes.find((n) => n.id === `fn-${spec.name}`);
-      expect(node?.label[1]).toBe(`${spec.memoryMb.toLocaleString('en-US')} MB · ${spec.timeoutS} s · ${spec.architecture}`);
+      const tmp = spec.ephemeralStorageMb === 512 ? '' : ` · /tmp ${spec.ephemeralStorageMb.toLocaleString('en-US')} MB`;
+      expect(node?.label[1]).toBe(`${spec.memoryMb.toLocaleString('en-US')} MB · ${spec.timeoutS} s · ${spec.architecture}${tmp}`);
       // Every function is started by something.
       expect(graph.edges.some((e) => e.to === node?.id && e.kind === 'triggers')).toBe(true);
     }

@@ -186,6 +186,14 @@ describe('determinism and text', () => {
     );
   });
 
+  it('shows a function’s /tmp among its limits only when it is not the default 512 MB', () => {
+    const label = (ephemeralStorageMb?: number) =>
+      node(buildGraph({ functions: [fn({ name: 'spill', triggers: [csv], ...(ephemeralStorageMb ? { ephemeralStorageMb } : {}) })] }), nodeId.fn('spill')).label[1];
+    expect(label(10240)).toBe('256 MB · 30 s · arm64 · /tmp 10,240 MB');
+    expect(label(512)).toBe('256 MB · 30 s · arm64');
+    expect(label()).toBe('256 MB · 30 s · arm64');
+  });
+
   it('prefix helpers', () => {
     expect(staticPrefix('silver/*')).toBe('silver/');
     expect(staticPrefix('*')).toBe('');

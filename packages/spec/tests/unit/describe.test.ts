@@ -21,6 +21,13 @@ describe('functionsTable', () => {
     expect(table).toContain('| `archiver` | Archives \\| things | Kafka mapping on `items` (self-managed, BASIC_AUTH; batch ≤ 10, window 0 s, TRIM_HORIZON, on demand)<br>schedule `rate(1 hour)` | 512 MB, 60 s, arm64 | s3 `lake/bronze/*` | failed batches → DLQ (coordinates) |');
   });
 
+  it('shows /tmp among the limits only when it is not the free 512 MB', () => {
+    const big = defineFunction({ name: 'validator', memoryMb: 1769, timeoutS: 900, ephemeralStorageMb: 10240, triggers: [{ kind: 'invoke' }] });
+    expect(functionsTable([big])).toContain('| 1769 MB, 900 s, arm64, /tmp 10240 MB |');
+    expect(functionsTable([{ ...big, layers: ['kafka'] }])).toContain('| 1769 MB, 900 s, arm64, /tmp 10240 MB, layers kafka |');
+    expect(functionsTable([{ ...big, ephemeralStorageMb: 512 }])).toContain('| 1769 MB, 900 s, arm64 |');
+  });
+
   it('replaces only the marked section, and refuses a document without one', () => {
     const doc = `# Title\n\n${FUNCTIONS_BEGIN}\nold\n${FUNCTIONS_END}\n\nrest\n`;
     const next = withFunctionsTable(doc, [spec]);

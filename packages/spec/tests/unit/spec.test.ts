@@ -12,6 +12,16 @@ describe('defineFunction', () => {
   it('applies defaults', () => {
     const spec = defineFunction(base);
     expect(spec).toMatchObject({ entry: './src/handler.ts', handler: 'handler', architecture: 'arm64', runtime: 'nodejs20.x', env: {}, layers: [] });
+    // Lambda's /tmp comes at 512 MB, free.
+    expect(spec.ephemeralStorageMb).toBe(512);
+  });
+
+  it('takes ephemeral storage (/tmp) from 512 to 10,240 MB in whole MB, nothing outside', () => {
+    expect(defineFunction({ ...base, ephemeralStorageMb: 512 }).ephemeralStorageMb).toBe(512);
+    expect(defineFunction({ ...base, ephemeralStorageMb: 10240 }).ephemeralStorageMb).toBe(10240);
+    expect(() => defineFunction({ ...base, ephemeralStorageMb: 511 })).toThrow('ephemeralStorageMb: Too small: expected number to be >=512');
+    expect(() => defineFunction({ ...base, ephemeralStorageMb: 10241 })).toThrow('ephemeralStorageMb: Too big: expected number to be <=10240');
+    expect(() => defineFunction({ ...base, ephemeralStorageMb: 1024.5 })).toThrow(/ephemeralStorageMb: .*expected int/);
   });
 
   it('refuses secret-looking env vars and names the variable', () => {
