@@ -1,3 +1,4 @@
+import * as zlib from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { type S3Emulator, startS3 } from '@laminar/emulators';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,6 +58,35 @@ function* lines(bytes: number): Generator<string> {
 }
 
 describe('MultipartWriter against the embedded S3', () => {
+  it('sends each part with its CRC32 in a signed header and the payload unsigned (no SHA-256 of the body)', async () => {
+    const c = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
+    const seen: Record<string, string>[] = [];
+    // At the deserialize step the request is the one on the wire: built, checksummed and signed.
+    c.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UploadPartCommand') seen.push({ ...(args.request as { headers: Record<string, string> }).headers });
+        return next(args);
+      },
+      { step: 'deserialize', name: 'recordSigned' },
+    );
+    const w = new MultipartWriter({ client: c, bucket: BUCKET, key: 'multi/unsigned.bin', contentType: 'application/octet-stream' });
+    const body = Buffer.alloc(MIN_PART_SIZE + 1234, 'q');
+    w.write(body);
+    await w.end();
+    const crc = (data: Buffer) => {
+      const value = Buffer.alloc(4);
+      value.writeUInt32BE(zlib.crc32(data));
+      return value.toString('base64');
+    };
+    expect(seen.map((h) => h['x-amz-checksum-crc32'])).toEqual([crc(body.subarray(0, MIN_PART_SIZE)), crc(body.subarray(MIN_PART_SIZE))]);
+    for (const headers of seen) {
+      expect(headers['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD');
+      expect(headers.authorization).toMatch(/SignedHeaders=[^,]*x-amz-checksum-crc32[^,]*x-amz-content-sha256/);
+    }
+    expect((await read(c, 'multi/unsigned.bin'))?.equals(body)).toBe(true);
+    c.destroy();
+  });
+
   it('writes an object of several parts that reads back byte for byte', async () => {
     const { client: c, sent } = client();
     const w = new MultipartWriter({ client: c, bucket: BUCKET, key: 'multi/object.jsonl', contentType: 'application/x-ndjson' });

@@ -6,6 +6,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { MIN_PART_SIZE, MultipartWriter, type MultipartWriterOptions } from '../../src/multipart-writer.ts';
 
@@ -123,13 +124,29 @@ describe('MultipartWriter', () => {
     expect(calls.at(-1)?.input).toMatchObject({ UploadId: 'upload-1', MultipartUpload: { Parts: [{ PartNumber: 1, ETag: '"etag-1"' }, { PartNumber: 2 }, { PartNumber: 3 }] } });
   });
 
-  it('declares CRC32 and passes each part\'s checksum on when the client computes checksums', async () => {
-    const { client, calls } = fakeS3({ checksums: true });
-    const w = writer(client);
-    w.write(bytes(PART + 1));
-    await w.end();
-    expect(calls[0]?.input).toMatchObject({ ChecksumAlgorithm: 'CRC32' });
-    expect(calls.at(-1)?.input).toMatchObject({ MultipartUpload: { Parts: [{ PartNumber: 1, ChecksumCRC32: 'crc-1' }, { PartNumber: 2, ChecksumCRC32: 'crc-2' }] } });
+  it('gives every part its CRC32 and declares it, whether the client computes checksums or not', async () => {
+    for (const checksums of [false, true]) {
+      const { client, calls } = fakeS3({ checksums });
+      const w = writer(client);
+      w.write(bytes(PART + 1));
+      await w.end();
+      expect(calls[0]?.input).toMatchObject({ ChecksumAlgorithm: 'CRC32' });
+      const parts = calls.filter((c) => c.name === 'UploadPartCommand');
+      const crc = (data: Buffer) => {
+        const value = Buffer.alloc(4);
+        value.writeUInt32BE(zlib.crc32(data));
+        return value.toString('base64');
+      };
+      expect(parts.map((p) => p.input.ChecksumCRC32)).toEqual(parts.map((p) => crc(p.sent as Buffer)));
+      expect(calls.at(-1)?.input).toMatchObject({
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ChecksumCRC32: parts[0]?.input.ChecksumCRC32 },
+            { PartNumber: 2, ChecksumCRC32: parts[1]?.input.ChecksumCRC32 },
+          ],
+        },
+      });
+    }
   });
 
   it('holds at most partsInFlight + 1 buffers, reuses one only after its part is done, and pushes back when all are busy', async () => {
