@@ -11,10 +11,10 @@ export default defineFunction({
   // costs about the same GB-seconds, and a file is done sooner.
   memoryMb: 1769,
   timeoutS: 900,
-  // /tmp for the duplicate-order-id check (src/duplicates.ts): it spills ~(id length + 9) bytes per
+  // /tmp for the duplicate-order-id check (src/duplicates.ts): it spills ~(id length + 13) bytes per
   // row plus the held-back records, and when a file's flagged ids outgrow its 16 MiB memory budget
   // it partitions them on disk as well. At the ≥ 300k rows/s goal a 900 s invocation reads up to
-  // ~270M rows: with 14-character ids (ORD-0000000001) ≈ 6 GB of spill, far past the free 512 MB.
+  // ~270M rows: with 14-character ids (ORD-0000000001) ≈ 7 GB of spill, far past the free 512 MB.
   // Billed above 512 MB for every billed second, spill or not: a fraction of a cent a month —
   // `pnpm cost` puts it at $0.0038 (124,260 GB-s, us-east-1) for the assumed 6,000 invocations.
   ephemeralStorageMb: 10240,

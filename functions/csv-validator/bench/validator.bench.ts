@@ -342,9 +342,15 @@ console.table(rowsOut);
 console.log('\nchoices, ~30 MB in memory, one core');
 console.table([measured]);
 
+mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+const file = join(root, 'bench', 'results', 'csv-validator.json');
+// Sizes measured before and not now (BENCH_SIZES=2000 alone, say) stay in the file, with their date.
+const at = new Date().toISOString();
+const earlier = existsSync(file) ? ((JSON.parse(readFileSync(file, 'utf8')) as { endToEnd?: { sizeMb: number; at?: string }[] }).endToEnd ?? []) : [];
+const endToEnd = [...earlier.filter((e) => e.at && !sizesMb.includes(e.sizeMb)), ...rowsOut.map((r) => ({ ...r, at }))].sort((a, b) => a.sizeMb - b.sizeMb);
 const results = {
   benchmark: 'csv-validator',
-  at: new Date().toISOString(),
+  at,
   node: process.version,
   cpus: cpus().length,
   // The handler's process was started as Lambda starts it for the spec's memory.
@@ -352,10 +358,8 @@ const results = {
   handlerNodeArgs: lambdaHeapArgs(memoryMb),
   // The handler's process had this core to itself (undefined: not pinned).
   handlerCore,
-  endToEnd: rowsOut,
+  endToEnd,
   choices: measured,
 };
-mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-const file = join(root, 'bench', 'results', 'csv-validator.json');
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nwritten ${file}`);

@@ -63,7 +63,7 @@ const NEEDS_ESCAPE = /[\n\r"\\]/;
  *    other rows: silver keeps file order except for these).
  *
  * Memory: the filter (1.5 bytes per expected row, at most 16 MiB) plus the settling budget, whatever
- * the file. Disk: the id's length + 9 bytes per row, plus the held-back records. Writes and reads
+ * the file. Disk: the id's length + 13 bytes per row, plus the held-back records. Writes and reads
  * are synchronous, 256 KiB at a time: /tmp is a local disk, and blocking a fraction of a
  * millisecond per write is simpler than pacing more streams.
  */
