@@ -62,13 +62,13 @@ const NEEDS_ESCAPE = /[\n\r"\\]/;
  *    a duplicate of an earlier line, or a false alarm that goes to silver after all (after the
  *    other rows: silver keeps file order except for these).
  *
- * Memory: the filter (1.5 bytes per expected row, at most 16 MiB) plus the settling budget, whatever
- * the file. Disk: the id's length + 13 bytes per row, plus the held-back records. Writes and reads
- * are synchronous, 256 KiB at a time: /tmp is a local disk, and blocking a fraction of a
- * millisecond per write is simpler than pacing more streams.
+ * Memory: the filter (1.5 bytes per expected row, at most 16 MiB), then — the filter let go — the
+ * settling budget, whatever the file. Disk: the id's length + 13 bytes per row, plus the held-back
+ * records. Writes and reads are synchronous, 256 KiB at a time: /tmp is a local disk, and
+ * blocking a fraction of a millisecond per write is simpler than pacing more streams.
  */
 export class DuplicateDetector {
-  readonly #bits: Uint32Array;
+  #bits: Uint32Array;
   readonly #blocks: number;
   readonly #dir: string;
   readonly #budget: number;
@@ -104,8 +104,8 @@ export class DuplicateDetector {
   }
 
   /**
-   * Records `id` as seen on `line` (lines must increase). True: the id may have been seen before,
-   * so the record must be deferred, not decided.
+   * Records `id` as seen on `line` (lines must increase; not after resolve()). True: the id may
+   * have been seen before, so the record must be deferred, not decided.
    */
   add(id: string, line: number): boolean {
     // The id goes into the spill's buffer as it is hashed, when it is plain ASCII (nearly always);
@@ -176,6 +176,8 @@ export class DuplicateDetector {
    * earlier than its own (a duplicate), else undefined (a false alarm of the filter).
    */
   *resolve(): Generator<{ record: DeferredRecord; duplicateOf: number | undefined }> {
+    // No id is added after this: the filter's memory (up to 16 MiB) goes back before settling takes its budget.
+    this.#bits = new Uint32Array(0);
     if (this.#deferred === 0) return;
     this.#commitHashes();
     const settled = this.#deferredIdBytes <= this.#budget ? this.#settleInMemory() : this.#settlePartitioned();

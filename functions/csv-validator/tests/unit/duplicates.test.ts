@@ -85,9 +85,13 @@ describe('DuplicateDetector', () => {
     for (const [line, duplicateOf] of verdicts) expect(duplicateOf, `line ${line}`).toBe(expected.get(line));
   });
 
-  it('keeps its filter at 16 MiB however many rows are announced', () => {
+  it('keeps its filter at 16 MiB however many rows are announced, and lets it go to settle', () => {
     const d = new DuplicateDetector({ expectedRows: 1e9 });
     expect(d.filterBytes).toBe(16 * 2 ** 20);
+    d.add('a', 2);
+    d.defer({ line: 2, id: 'a', raw: ['a'], silver: null, reasons: [] });
+    expect([...d.resolve()]).toHaveLength(1);
+    expect(d.filterBytes).toBe(0);
     d.close();
   });
 
