@@ -25,7 +25,7 @@ const BITS_PER_ID = 12;
 const PROBES = 8;
 /** 16 MiB: 12 bits for each of 11M rows (a ~1.1 GB file); past that the filter flags more, never more memory. */
 const MAX_FILTER_BYTES = 16 * 1024 * 1024;
-const SETTLE_BUDGET_BYTES = 16 * 1024 * 1024;
+const SETTLE_BUDGET_BYTES = 8 * 1024 * 1024;
 /** What one distinct id costs in a Map while settling: the string, the entry, the number. */
 const MAP_ENTRY_BYTES = 80;
 /** Partitions per level when the flagged ids do not fit the budget at once. */
@@ -53,7 +53,7 @@ const NEEDS_ESCAPE = /[\n\r"\\]/;
  *    instead of being decided.
  * 3. At the end of the file the held-back records are settled: for each flagged id, the first line
  *    it appears on, found by a join of the flagged ids with every row's (hash, line, id). When the
- *    flagged ids fit the settling budget (16 MiB: ~200k distinct ids) it is one sequential pass
+ *    flagged ids fit the settling budget (8 MiB: ~100k distinct ids) it is one sequential pass
  *    over the hashes, reading an id's text (at the offset its predecessors' lengths add up to)
  *    only when its hash is a flagged one's. Past that — a
  *    file far beyond the filter's size, or one with millions of repeated ids — both sides are
@@ -62,13 +62,15 @@ const NEEDS_ESCAPE = /[\n\r"\\]/;
  *    a duplicate of an earlier line, or a false alarm that goes to silver after all (after the
  *    other rows: silver keeps file order except for these).
  *
- * Memory: the filter (1.5 bytes per expected row, at most 16 MiB), then — the filter let go — the
- * settling budget, whatever the file. Disk: the id's length + 13 bytes per row, plus the held-back
+ * Memory: the filter (1.5 bytes per expected row, at most 16 MiB, kept for the next detector) plus
+ * the settling budget (8 MiB), whatever the file. Disk: the id's length + 13 bytes per row, plus the held-back
  * records. Writes and reads are synchronous, 256 KiB at a time: /tmp is a local disk, and
  * blocking a fraction of a millisecond per write is simpler than pacing more streams.
  */
 export class DuplicateDetector {
+  /** The filter's words: a view of #filter, which may be larger (reused from an earlier detector). */
   #bits: Uint32Array;
+  #filter: Uint32Array | undefined;
   readonly #blocks: number;
   readonly #dir: string;
   readonly #budget: number;
@@ -86,7 +88,19 @@ export class DuplicateDetector {
   constructor(options: DuplicateDetectorOptions) {
     const bytes = Math.min(MAX_FILTER_BYTES, Math.max(64, Math.ceil((Math.max(1, options.expectedRows) * BITS_PER_ID) / 8)));
     this.#blocks = Math.ceil(bytes / 64);
-    this.#bits = new Uint32Array(this.#blocks * 16);
+    const words = this.#blocks * 16;
+    // The last detector's filter, cleared, when it is large enough: a warm invocation would
+    // otherwise allocate a second one (up to 16 MiB) while the first still waits for a GC.
+    const spare = spareFilter;
+    if (spare && spare.length >= words) {
+      spareFilter = undefined;
+      this.#filter = spare;
+      this.#bits = spare.subarray(0, words);
+      this.#bits.fill(0);
+    } else {
+      this.#filter = new Uint32Array(words);
+      this.#bits = this.#filter;
+    }
     this.#budget = options.settleBudgetBytes ?? SETTLE_BUDGET_BYTES;
     this.#dir = mkdtempSync(join(options.tmpRoot ?? tmpdir(), 'csv-validator-'));
     this.#ids = new Spill(join(this.#dir, 'ids'));
@@ -104,8 +118,8 @@ export class DuplicateDetector {
   }
 
   /**
-   * Records `id` as seen on `line` (lines must increase; not after resolve()). True: the id may
-   * have been seen before, so the record must be deferred, not decided.
+   * Records `id` as seen on `line` (lines must increase). True: the id may have been seen before,
+   * so the record must be deferred, not decided.
    */
   add(id: string, line: number): boolean {
     // The id goes into the spill's buffer as it is hashed, when it is plain ASCII (nearly always);
@@ -176,8 +190,6 @@ export class DuplicateDetector {
    * earlier than its own (a duplicate), else undefined (a false alarm of the filter).
    */
   *resolve(): Generator<{ record: DeferredRecord; duplicateOf: number | undefined }> {
-    // No id is added after this: the filter's memory (up to 16 MiB) goes back before settling takes its budget.
-    this.#bits = new Uint32Array(0);
     if (this.#deferred === 0) return;
     this.#commitHashes();
     const settled = this.#deferredIdBytes <= this.#budget ? this.#settleInMemory() : this.#settlePartitioned();
@@ -195,6 +207,9 @@ export class DuplicateDetector {
   }
 
   close(): void {
+    if (this.#filter && (!spareFilter || spareFilter.length < this.#filter.length)) spareFilter = this.#filter;
+    this.#filter = undefined;
+    this.#bits = new Uint32Array(0);
     this.#ids.close();
     this.#hashes.close();
     this.#deferredFile.close();
@@ -392,6 +407,9 @@ class HashScreen {
     return ((this.#bits[(hash >>> 5) & 0x3ffff] as number) & (1 << (hash & 31))) !== 0;
   }
 }
+
+/** A closed detector's filter, for the next one. */
+let spareFilter: Uint32Array | undefined;
 
 /** The first line of each held-back record's id (0: none known), called in record order. */
 interface Settled {

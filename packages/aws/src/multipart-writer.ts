@@ -25,7 +25,8 @@ export interface MultipartWriterOptions {
   partsInFlight?: number;
   /**
    * Part buffers, ≥ partsInFlight (default partsInFlight + 1: one fills while the others upload).
-   * The writer's memory: buffers × partSize at most, allocated as needed.
+   * The writer's memory: buffers × partSize at most, allocated as needed (or taken over from writers
+   * that succeeded before it).
    */
   buffers?: number;
   /** Aborting stops the upload (in-flight requests cancelled, multipart upload aborted); nothing becomes visible. */
@@ -45,6 +46,15 @@ export interface MultipartWriteResult {
 }
 
 type Pending = { bytes: Uint8Array; offset: number };
+
+/**
+ * Part buffers of writers that succeeded, by part size, for the next writers: a warm Lambda
+ * invocation would otherwise allocate its buffers (15 MiB for csv-validator) while the last
+ * invocation's still wait for a GC. A failed writer's buffers are never kept: a cancelled request
+ * may still be reading them.
+ */
+const spareBuffers = new Map<number, Buffer[]>();
+const MAX_SPARE_BUFFERS = 4;
 
 /** zlib.crc32 (Node ≥ 20.15, 22.2): native, ~5 GB/s here. Without it parts are signed as the SDK signs them. */
 const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
@@ -209,6 +219,8 @@ export class MultipartWriter {
 
   #allocate(): Buffer {
     this.#allocated++;
+    const spare = spareBuffers.get(this.#partSize)?.pop();
+    if (spare) return spare;
     // Outside Node's shared pool: a part buffer is big and lives as long as the writer.
     return Buffer.allocUnsafeSlow(this.#partSize);
   }
@@ -358,6 +370,10 @@ export class MultipartWriter {
 
   #succeed(result: MultipartWriteResult): MultipartWriteResult {
     this.#succeeded = true;
+    // Every request is over: the buffers are nobody's, and the next writer may have them.
+    const spare = spareBuffers.get(this.#partSize) ?? [];
+    spareBuffers.set(this.#partSize, spare);
+    for (const buffer of [...this.#free, ...(this.#current ? [this.#current] : [])]) if (spare.length < MAX_SPARE_BUFFERS) spare.push(buffer);
     this.#release();
     return result;
   }

@@ -7,7 +7,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import * as zlib from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MIN_PART_SIZE, MultipartWriter, type MultipartWriterOptions } from '../../src/multipart-writer.ts';
 
 const PART = MIN_PART_SIZE;
@@ -146,6 +146,26 @@ describe('MultipartWriter', () => {
           ],
         },
       });
+    }
+  });
+
+  it("takes over the part buffers of a writer that succeeded, and writes its own bytes into them", async () => {
+    const first = fakeS3();
+    const a = writer(first.client);
+    a.write(bytes(2 * PART + 10, 1));
+    await a.end();
+    const allocations = vi.spyOn(Buffer, 'allocUnsafeSlow');
+    try {
+      const second = fakeS3();
+      const b = writer(second.client);
+      const body = bytes(2 * PART + 10, 2);
+      b.write(body);
+      await b.end();
+      expect(allocations).not.toHaveBeenCalled();
+      const sent = Buffer.concat(second.calls.filter((c) => c.name === 'UploadPartCommand').map((c) => c.sent as Buffer));
+      expect(sent.equals(body)).toBe(true);
+    } finally {
+      allocations.mockRestore();
     }
   });
 
