@@ -12,7 +12,7 @@ export default defineFunction({
   memoryMb: 1769,
   timeoutS: 900,
   // /tmp for the duplicate-order-id check (src/duplicates.ts): it spills ~(id length + 13) bytes per
-  // row plus the held-back records, and when a file's flagged ids outgrow its 16 MiB memory budget
+  // row plus the held-back records, and when a file's flagged ids outgrow its 8 MiB memory budget
   // it partitions them on disk as well. At the ≥ 300k rows/s goal a 900 s invocation reads up to
   // ~270M rows: with 14-character ids (ORD-0000000001) ≈ 7 GB of spill, far past the free 512 MB.
   // Billed above 512 MB for every billed second, spill or not: a fraction of a cent a month —

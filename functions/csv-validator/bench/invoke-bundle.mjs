@@ -36,13 +36,18 @@ const context = {
 // Where the memory is when RSS peaks: sampled between batches (the handler yields to the event loop often).
 const mb = (bytes) => +(bytes / 2 ** 20).toFixed(1);
 let atPeak = { rssMb: 0 };
+/** The invocation under way (0: the cold one), for the peak's record. */
+let invocation = 0;
 const sampler = setInterval(() => {
   const m = process.memoryUsage();
-  if (mb(m.rss) > atPeak.rssMb) atPeak = { rssMb: mb(m.rss), heapTotalMb: mb(m.heapTotal), heapUsedMb: mb(m.heapUsed), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers) };
+  if (mb(m.rss) > atPeak.rssMb) {
+    atPeak = { rssMb: mb(m.rss), heapTotalMb: mb(m.heapTotal), heapUsedMb: mb(m.heapUsed), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers), invocation };
+  }
 }, 20);
 
 const runs = [];
 for (const [i, event] of JSON.parse(eventsJson).entries()) {
+  invocation = i;
   const cpu0 = mainThreadCpuMs();
   const all0 = process.cpuUsage();
   const t0 = performance.now();

@@ -325,6 +325,7 @@ try {
       peakRssMb: +run.peakRssMb.toFixed(1),
       heapAtPeakMb: run.atPeak.heapTotalMb,
       arrayBuffersAtPeakMb: run.atPeak.arrayBuffersMb,
+      peakIn: run.atPeak.invocation === 0 ? 'cold' : 'warm',
       parserOnlyRowsPerS: Math.round((parse.rows / parse.ms) * 1000),
       parserOnlyRowsPerMainThreadCpuS: Math.round((parse.rows / parse.mainThreadCpuMs) * 1000),
     });
