@@ -85,9 +85,9 @@ describe('DuplicateDetector', () => {
     for (const [line, duplicateOf] of verdicts) expect(duplicateOf, `line ${line}`).toBe(expected.get(line));
   });
 
-  it('keeps its filter at 12 MiB however many rows are announced', () => {
+  it('keeps its filter at 16 MiB however many rows are announced', () => {
     const d = new DuplicateDetector({ expectedRows: 1e9 });
-    expect(d.filterBytes).toBe(12 * 2 ** 20);
+    expect(d.filterBytes).toBe(16 * 2 ** 20);
     d.close();
   });
 
