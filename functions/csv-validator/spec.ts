@@ -13,8 +13,10 @@ export default defineFunction({
   timeoutS: 900,
   // /tmp for the duplicate-order-id check (src/duplicates.ts): it spills ~(id length + 13) bytes per
   // row plus the held-back records, and when a file's flagged ids outgrow its 8 MiB memory budget
-  // it partitions them on disk as well. At the ≥ 300k rows/s goal a 900 s invocation reads up to
-  // ~270M rows: with 14-character ids (ORD-0000000001) ≈ 7 GB of spill, far past the free 512 MB.
+  // it partitions them on disk as well. Past ~11M rows its capped filter holds back a growing share
+  // of the rows, each as a whole record (~6 % at 20M rows, ~25 % at 30M, ~65 % at 50M), so it is
+  // /tmp, not memory, that bounds the file: around 4–5 GB of CSV (~50M rows) fills these 10 GB, and
+  // the run fails with an error naming this setting. Either way far past the free 512 MB.
   // Billed above 512 MB for every billed second, spill or not: a fraction of a cent a month —
   // `pnpm cost` puts it at $0.0038 (124,260 GB-s, us-east-1) for the assumed 6,000 invocations.
   ephemeralStorageMb: 10240,

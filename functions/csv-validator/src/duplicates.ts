@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -67,9 +68,9 @@ const NEEDS_ESCAPE = /[\n\r"\\]/;
  *    other rows: silver keeps file order except for these).
  *
  * Memory: the filter (1.5 bytes per expected row, at most 16 MiB, kept for the next detector) plus
- * the settling budget (8 MiB), whatever the file. Disk: the id's length + 13 bytes per row, plus the held-back
- * records. Writes and reads are synchronous, 256 KiB at a time: /tmp is a local disk, and
- * blocking a fraction of a millisecond per write is simpler than pacing more streams.
+ * the settling budget (8 MiB), whatever the file. Disk: the id's length + 13 bytes per row, plus
+ * the held-back records. Writes and reads are synchronous, 256 KiB at a time: /tmp is a local
+ * disk, and blocking a fraction of a millisecond per write is simpler than pacing more streams.
  */
 export class DuplicateDetector {
   /** The filter's words: a view of #filter, which may be larger (reused from an earlier detector). */
@@ -85,6 +86,10 @@ export class DuplicateDetector {
   readonly #hashBuffer = new Uint32Array(ROW_WORDS * Math.floor(BUFFER_BYTES / 4 / ROW_WORDS));
   #hashUsed = 0;
   #deferred = 0;
+  /** FNV-1a's starting state, random per detector (see idHash). */
+  readonly #seed = randomBytes(4).readUInt32LE(0);
+  /** Partition files not yet removed: close() removes them whatever happened. */
+  readonly #partitions = new Set<Spill>();
   /** What the held-back records' ids would cost in a Map, were they all distinct. */
   #deferredIdBytes = 0;
   #files = 0;
@@ -133,9 +138,9 @@ export class DuplicateDetector {
     const start = n < BUFFER_BYTES / 3 ? ids.reserve(n + 1) : -1;
     let p = start;
     const out = ids.buffer;
-    // Two 32-bit hashes in one pass (FNV-1a — the one idHash() computes — and a
+    // Two 32-bit hashes in one pass (seeded FNV-1a — the one idHash() computes — and a
     // multiply-xorshift), each finished with murmur3's fmix32.
-    let a = 0x811c9dc5;
+    let a = this.#seed;
     let b = 0x9747b28c ^ n;
     for (let i = 0; i < n; i++) {
       const c = id.charCodeAt(i);
@@ -197,15 +202,16 @@ export class DuplicateDetector {
     if (this.#deferred === 0) return;
     this.#commitHashes();
     const settled = this.#deferredIdBytes <= this.#budget ? this.#settleInMemory() : this.#settlePartitioned();
-    const deferred = this.#deferredFile.lines();
+    let deferred: SpillLines | undefined;
     try {
+      deferred = this.#deferredFile.lines();
       while (deferred.next()) {
         const record = JSON.parse(deferred.text()) as DeferredRecord;
         const first = settled.firstLine(record);
         yield { record, duplicateOf: first > 0 && first < record.line ? first : undefined };
       }
     } finally {
-      deferred.close();
+      deferred?.close();
       settled.close();
     }
   }
@@ -217,6 +223,9 @@ export class DuplicateDetector {
     this.#ids.close();
     this.#hashes.close();
     this.#deferredFile.close();
+    // A settling that failed (a full disk, say) leaves partitions open: a deleted file keeps its
+    // blocks while a descriptor holds it, and a warm environment would keep /tmp full.
+    for (const file of [...this.#partitions]) file.remove();
     rmSync(this.#dir, { recursive: true, force: true });
   }
 
@@ -230,7 +239,7 @@ export class DuplicateDetector {
       while (deferred.next()) {
         const { id } = JSON.parse(deferred.text()) as DeferredRecord;
         flagged.set(id, 0);
-        const hash = idHash(id);
+        const hash = idHash(id, this.#seed);
         flaggedHashes.add(hash);
         screen.add(hash);
       }
@@ -260,7 +269,7 @@ export class DuplicateDetector {
       try {
         for (let k = 0; deferred.next(); k++) {
           const { id } = JSON.parse(deferred.text()) as DeferredRecord;
-          const hash = idHash(id);
+          const hash = idHash(id, this.#seed);
           screen.add(hash);
           flagged.appendText(`${k} ${hash} ${idLine(id)}\n`);
         }
@@ -288,8 +297,9 @@ export class DuplicateDetector {
         if (at === have) {
           have = file.read(bytes) / 4;
           at = 0;
+          if (have === 0) throw new Error('duplicate check: fewer verdicts than held-back records');
         }
-        return chunk[at++] ?? 0;
+        return chunk[at++] as number;
       },
       close: () => file.close(),
     };
@@ -305,7 +315,8 @@ export class DuplicateDetector {
         first.set(entry.id, 0);
         bytes += entry.id.length * 2 + MAP_ENTRY_BYTES;
         if (bytes > this.#budget * 2) {
-          // Only past MAX_DEPTH: more distinct ids than the budget that share their hash bits.
+          // Only when a split stopped shrinking: more distinct ids than the budget that share their
+          // whole (seeded) hash — not seen short of a file built to do it against this seed.
           throw new Error(`duplicate check: ${first.size} distinct flagged ids share one partition after ${depth} levels — cannot settle them in bounded memory`);
         }
       }
@@ -316,7 +327,11 @@ export class DuplicateDetector {
       const word = Buffer.alloc(4);
       for (const entry of readEntries(flagged)) {
         word.writeUInt32LE(first.get(entry.id) ?? 0, 0);
-        writeSync(verdicts, word, 0, 4, entry.number * 4);
+        try {
+          writeSync(verdicts, word, 0, 4, entry.number * 4);
+        } catch (error) {
+          throw diskFull(error, this.#dir);
+        }
       }
       flagged.remove();
       rows.remove();
@@ -335,11 +350,18 @@ export class DuplicateDetector {
       (parts[(row.hash >>> shift) & (FAN_OUT - 1)] as (typeof parts)[number]).rows.appendText(`${row.number} ${row.hash} ${idLine(row.id)}\n`);
     }
     rows.remove();
-    for (const part of parts) this.#join(part.flagged, part.bytes, part.rows, depth + 1, verdicts);
+    for (const part of parts) {
+      // Every flagged entry fell in one part: the same few ids over and over (a Map holds each
+      // once), or ids sharing their hash — splitting again would only copy them. Settle it now.
+      const shrank = part.bytes < flaggedBytes;
+      this.#join(part.flagged, part.bytes, part.rows, shrank ? depth + 1 : MAX_DEPTH, verdicts);
+    }
   }
 
   #partitionFile(kind: 'a' | 'd'): Spill {
-    return new Spill(join(this.#dir, `${kind}${this.#files++}`), PARTITION_BUFFER_BYTES);
+    const file = new Spill(join(this.#dir, `${kind}${this.#files++}`), PARTITION_BUFFER_BYTES, this.#partitions);
+    this.#partitions.add(file);
+    return file;
   }
 
   /**
@@ -421,9 +443,13 @@ interface Settled {
   close(): void;
 }
 
-/** The 32-bit hash add() files an id under (FNV-1a over UTF-16 units, then fmix32), unsigned. */
-export function idHash(id: string): number {
-  let a = 0x811c9dc5;
+/**
+ * The 32-bit hash add() files an id under (FNV-1a over UTF-16 units from `seed`, then fmix32),
+ * unsigned. The seed is random per detector: ids crafted to share one hash (a 32-bit hash is
+ * easy to collide on purpose) would all land in one partition and fail the check.
+ */
+export function idHash(id: string, seed: number): number {
+  let a = seed;
   for (let i = 0; i < id.length; i++) a = Math.imul(a ^ id.charCodeAt(i), 0x01000193);
   return fmix32(a) >>> 0;
 }
@@ -464,15 +490,22 @@ function fmix32(h: number): number {
 class Spill {
   #fd: number | undefined;
   readonly #size: number;
-  readonly #buffer: Buffer;
+  /** Allocated on first use: a level of partitions is 32 files, most written little or never. */
+  #bytes: Buffer | undefined;
   #used = 0;
 
   constructor(
     readonly path: string,
     bufferBytes = BUFFER_BYTES,
+    /** The set this file is listed in until removed. */
+    private readonly registry?: Set<Spill>,
   ) {
     this.#size = bufferBytes;
-    this.#buffer = Buffer.allocUnsafe(bufferBytes);
+  }
+
+  get #buffer(): Buffer {
+    this.#bytes ??= Buffer.allocUnsafe(this.#size);
+    return this.#bytes;
   }
 
   append(data: Buffer): void {
@@ -529,7 +562,9 @@ class Spill {
   /** Closes and deletes the file (a partition, once settled). */
   remove(): void {
     this.close();
+    this.#bytes = undefined;
     rmSync(this.path, { force: true });
+    this.registry?.delete(this);
   }
 
   #flush(): void {
@@ -539,18 +574,23 @@ class Spill {
   }
 
   #write(data: Buffer): void {
-    this.#fd ??= openSync(this.path, 'w');
     let offset = 0;
     try {
+      this.#fd ??= openSync(this.path, 'w');
       while (offset < data.length) offset += writeSync(this.#fd, data, offset);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-      throw new Error(
-        `duplicate check: no space left in ${dirname(this.path)} for its spill files — give the function more ephemeral storage (ephemeralStorageMb, up to 10240)`,
-        { cause: error },
-      );
+      throw diskFull(error, dirname(this.path));
     }
   }
+}
+
+/** ENOSPC as an error that names the setting to raise; other errors as they are. */
+function diskFull(error: unknown, dir: string): unknown {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') return error;
+  return new Error(
+    `duplicate check: no space left in ${dir} for its spill files — give the function more ephemeral storage (ephemeralStorageMb, up to 10240)`,
+    { cause: error },
+  );
 }
 
 /** A spill file opened for reading (no descriptor: nothing was ever written). */

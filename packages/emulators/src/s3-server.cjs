@@ -49,12 +49,14 @@ async function putObjectMultipart(bucket, uploadId, parts) {
     throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
   }
   for (const [i, part] of parts.entries()) {
-    const file = path.join(uploadDir, String(part.number));
-    const md5 = await fs.readFile(`${file}.md5`, 'utf8').catch(() => undefined);
-    if (md5 === undefined || md5 !== part.etag) {
+    // A part's file is named after its MD5 (putPart): the listed ETag names the bytes it stands for.
+    const md5 = /^[0-9a-f]{32}$/.test(part.etag) ? part.etag : undefined;
+    const file = path.join(uploadDir, `${part.number}.${md5}`);
+    const stat = md5 ? await fs.stat(file).catch(() => undefined) : undefined;
+    if (!stat) {
       throw new S3Error('InvalidPart', "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.", { PartNumber: part.number, ETag: part.etag });
     }
-    const { size } = await fs.stat(file);
+    const size = stat.size;
     if (i < parts.length - 1 && size < MIN_PART_BYTES) {
       throw new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.', { PartNumber: part.number, ProposedSize: size, MinSizeAllowed: MIN_PART_BYTES });
     }
@@ -65,9 +67,10 @@ async function putObjectMultipart(bucket, uploadId, parts) {
   const size = await concatenate(files, assembled);
   const objectPath = this.getResourcePath(bucket, key, 'object');
   await fs.mkdir(path.dirname(objectPath), { recursive: true });
-  await fs.rename(assembled, objectPath);
+  // The ETag first: s3rver computes (and stores) a plain MD5 for an object it finds without one.
   const etag = `${createHash('md5').update(Buffer.concat(digests)).digest('hex')}-${parts.length}`;
   await this.putMetadata(bucket, key, metadata, etag);
+  await fs.rename(assembled, objectPath);
   await fs.rm(uploadDir, { recursive: true, force: true });
   return { size, md5: etag };
 }
@@ -104,27 +107,35 @@ async function concatenate(files, target) {
 
 /**
  * UploadPart, in place of s3rver's, which answers once its hashing stream has finished — the
- * part's file may still be being written when the client goes on to complete the upload.
+ * part's file may still be being written when the client goes on to complete the upload — and
+ * writes over the part in place, so an upload of it cut short leaves the earlier ETag naming
+ * partial bytes. Here a part is written to a file of its own and renamed, once complete, after
+ * its MD5: an ETag always names exactly the bytes it was given for, as in S3.
  */
 async function putPart(bucket, uploadId, partNumber, content) {
   const uploadDir = path.join(this.getResourcePath(bucket, undefined, 'uploads'), uploadId);
   if (!(await fs.stat(path.join(uploadDir, 'key')).catch(() => undefined))) throw noSuchUpload(uploadId);
-  const file = path.join(uploadDir, String(partNumber));
+  const partial = path.join(uploadDir, `${partNumber}.${randomBytes(8).toString('hex')}.partial`);
   const md5 = createHash('md5');
   let size = 0;
-  await pipeline(
-    content,
-    async function* (chunks) {
-      for await (const chunk of chunks) {
-        md5.update(chunk);
-        size += chunk.length;
-        yield chunk;
-      }
-    },
-    createWriteStream(file),
-  );
+  try {
+    await pipeline(
+      content,
+      async function* (chunks) {
+        for await (const chunk of chunks) {
+          md5.update(chunk);
+          size += chunk.length;
+          yield chunk;
+        }
+      },
+      createWriteStream(partial),
+    );
+  } catch (error) {
+    await fs.rm(partial, { force: true });
+    throw error;
+  }
   const digest = md5.digest('hex');
-  await fs.writeFile(`${file}.md5`, digest);
+  await fs.rename(partial, path.join(uploadDir, `${partNumber}.${digest}`));
   return { size, md5: digest };
 }
 server.store.putPart = putPart;

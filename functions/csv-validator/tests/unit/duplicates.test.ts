@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import { random } from '../../bench/generate.ts';
 import { DuplicateDetector } from '../../src/duplicates.ts';
 
 /** Feeds ids on lines 2, 3, …; defers what the filter flags; returns line → duplicateOf. */
@@ -101,6 +102,39 @@ describe('DuplicateDetector', () => {
     expect(second.filterBytes).toBeLessThan(100_000 * 1.5);
     expect(ids.filter((id, i) => second.add(id, i + 2)).length).toBeLessThan(ids.length * 0.01);
     second.close();
+  });
+
+  it('is not fooled by ids crafted to share the unseeded hash: its seed is its own', () => {
+    // 2^12 distinct ids with one FNV-1a state from the standard basis, by chaining 12 two-way
+    // collisions (birthday searches over 5 random characters). Unseeded, all would share a Bloom
+    // block and nearly all be flagged; with the detector's random basis they scatter.
+    const ALPHA = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+    const fnv = (state: number, text: string) => {
+      for (let i = 0; i < text.length; i++) state = Math.imul(state ^ text.charCodeAt(i), 0x01000193);
+      return state;
+    };
+    const rnd = random(3);
+    let state = fnv(0x811c9dc5 | 0, 'ORD-');
+    const pairs: [string, string][] = [];
+    for (let k = 0; k < 12; k++) {
+      const seen = new Map<number, string>();
+      for (;;) {
+        const text = Array.from({ length: 5 }, () => ALPHA[Math.floor(rnd() * 62)]).join('');
+        const h = fnv(state, text) >>> 0;
+        const other = seen.get(h);
+        if (other !== undefined && other !== text) {
+          pairs.push([other, text]);
+          state = h | 0;
+          break;
+        }
+        seen.set(h, text);
+      }
+    }
+    const ids = Array.from({ length: 1 << 12 }, (_, m) => `ORD-${pairs.map(([x, y], k) => ((m >> k) & 1 ? y : x)).join('')}`);
+    expect(new Set(ids.map((id) => fnv(0x811c9dc5 | 0, id))).size).toBe(1);
+    const { flagged, verdicts } = run(ids, ids.length);
+    expect(flagged).toBeLessThan(ids.length * 0.05);
+    expect([...verdicts.values()].filter((d) => d !== undefined)).toEqual([]);
   });
 
   it('removes its spill files when closed', () => {

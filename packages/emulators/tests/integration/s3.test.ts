@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
@@ -95,6 +96,24 @@ describe('embedded S3 multipart uploads', () => {
     // Nothing became visible.
     const listed = await c.send(new ListObjectsV2Command({ Bucket: 'seeded', Prefix: 'mpu/small' }));
     expect(listed.KeyCount).toBe(0);
+    c.destroy();
+  });
+  it('keeps a part as it was when an upload of it again is cut off half-way, as S3 does', async () => {
+    const c = new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', maxAttempts: 1 });
+    const first = Buffer.alloc(MiB, 'a');
+    const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket: 'seeded', Key: 'mpu/again' }));
+    const { ETag } = await c.send(new UploadPartCommand({ Bucket: 'seeded', Key: 'mpu/again', UploadId, PartNumber: 1, Body: first }));
+    // The same part once more: 64 KiB of it sent, then the client gives up.
+    const body = new Readable({ read() {} });
+    body.push(Buffer.alloc(65536, 'b'));
+    const cut = new AbortController();
+    setTimeout(() => cut.abort(new Error('cut off')), 300);
+    await expect(
+      c.send(new UploadPartCommand({ Bucket: 'seeded', Key: 'mpu/again', UploadId, PartNumber: 1, Body: body, ContentLength: first.length }), { abortSignal: cut.signal }),
+    ).rejects.toThrow();
+    await c.send(new CompleteMultipartUploadCommand({ Bucket: 'seeded', Key: 'mpu/again', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] } }));
+    const got = await c.send(new GetObjectCommand({ Bucket: 'seeded', Key: 'mpu/again' }));
+    expect(Buffer.from(await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()).equals(first)).toBe(true);
     c.destroy();
   });
 });
