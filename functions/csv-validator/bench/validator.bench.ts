@@ -40,11 +40,21 @@ interface Seeded extends GeneratedStats {
   etag: string;
 }
 
+/** A client of the embedded S3 (s3rver's fixed credentials). */
+function emulatorClient(endpoint: string) {
+  return createS3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+}
+
+/** node with `args`, on the handler's core when there is one (pinCores). */
+function onHandlerCore(args: string[]): [string, string[]] {
+  return handlerCore === undefined ? [process.execPath, args] : ['taskset', ['-c', String(handlerCore), process.execPath, ...args]];
+}
+
 /** Generates and uploads a file once (streamed: never in memory); later runs reuse it. */
 async function ensureSeeded(mb: number, endpoint: string): Promise<Seeded> {
   const marker = join(dataDir, `seeded-${mb}mb.json`);
   if (existsSync(marker)) return JSON.parse(readFileSync(marker, 'utf8')) as Seeded;
-  const client = createS3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  const client = emulatorClient(endpoint);
   const stats: GeneratedStats = { rows: 0, bytes: 0, invalid: 0 };
   const key = `bronze/bench/orders-${mb}mb.csv`;
   const t = performance.now();
@@ -62,7 +72,7 @@ async function ensureSeeded(mb: number, endpoint: string): Promise<Seeded> {
  * outputs). Copied once, by the emulator, and kept like the original.
  */
 async function ensureWarmCopy(seeded: Seeded, endpoint: string): Promise<Seeded> {
-  const client = createS3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  const client = emulatorClient(endpoint);
   const key = seeded.key.replace(/\.csv$/, '-again.csv');
   try {
     const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })).catch(() => undefined);
@@ -144,7 +154,7 @@ function runHandler(bundle: string, files: Seeded[], s3Endpoint: string, dynamoE
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const args = [...lambdaHeapArgs(memoryMb), ...extra, ...target, JSON.stringify(events)];
   // On one core of its own, as on Lambda at this memory size (one vCPU); S3 and DynamoDB are on the others.
-  const [command, argv] = handlerCore === undefined ? [process.execPath, args] : ['taskset', ['-c', String(handlerCore), process.execPath, ...args]];
+  const [command, argv] = onHandlerCore(args);
   const out = execFileSync(command, argv, {
     encoding: 'utf8',
     maxBuffer: 64 * 2 ** 20,
@@ -176,7 +186,7 @@ function runHandler(bundle: string, files: Seeded[], s3Endpoint: string, dynamoE
 
 /** Drops the run's outputs (GBs for the large file) and keeps the seeded sources. */
 async function removeOutputs(endpoint: string): Promise<void> {
-  const client = createS3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  const client = emulatorClient(endpoint);
   for (const prefix of [`${specEnv.SILVER_PREFIX ?? 'silver/'}bench/`, `${specEnv.QUARANTINE_PREFIX ?? 'quarantine/'}bench/`]) {
     const listed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
     for (const o of listed.Contents ?? []) await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: o.Key }));
@@ -186,7 +196,7 @@ async function removeOutputs(endpoint: string): Promise<void> {
 
 function runParseOnly(seeded: Seeded, endpoint: string): { rows: number; ms: number; mainThreadCpuMs: number } {
   const args = ['--import', 'tsx', join(here, 'parse-only.ts'), JSON.stringify({ endpoint, bucket: BUCKET, key: seeded.key })];
-  const [command, argv] = handlerCore === undefined ? [process.execPath, args] : ['taskset', ['-c', String(handlerCore), process.execPath, ...args]];
+  const [command, argv] = onHandlerCore(args);
   const out = execFileSync(command, argv, {
     encoding: 'utf8',
     env,

@@ -53,9 +53,10 @@ const NEEDS_ESCAPE = /[\n\r"\\]/;
  *
  * 1. A blocked Bloom filter (12 bits per expected row, one cache line per lookup, well under 1 %
  *    false positives) answers "certainly new" for almost every id, and the record goes out at once.
- * 2. Every id is spilled to disk: its text to one file, its 32-bit hash, line and length to another. The
- *    records the filter flags are held back in a third, with their silver line or reasons,
- *    instead of being decided.
+ * 2. Every id is spilled to disk: its text to one file, its 32-bit hash, line and length to
+ *    another. The records the filter flags are held back in a third, with their silver line or
+ *    reasons, and their ids, hashed, in a fourth — all that settling reads — instead of being
+ *    decided.
  * 3. At the end of the file the held-back records are settled: for each flagged id, the first line
  *    it appears on, found by a join of the flagged ids with every row's (hash, line, id). When the
  *    flagged ids fit the settling budget (8 MiB: ~100k distinct ids) it is one sequential pass
@@ -82,6 +83,8 @@ export class DuplicateDetector {
   readonly #ids: Spill;
   readonly #hashes: Spill;
   readonly #deferredFile: Spill;
+  /** The held-back records' ids as entries (record index, hash, id): what settling reads. */
+  #flagged: Spill | undefined;
   /** Per row: [hash, line, bytes of its id line]. */
   readonly #hashBuffer = new Uint32Array(ROW_WORDS * Math.floor(BUFFER_BYTES / 4 / ROW_WORDS));
   #hashUsed = 0;
@@ -189,8 +192,10 @@ export class DuplicateDetector {
   }
 
   defer(record: DeferredRecord): void {
+    this.#flagged ??= this.#partitionFile('d');
+    appendEntry(this.#flagged, this.#deferred, idHash(record.id, this.#seed), record.id);
     this.#deferred++;
-    this.#deferredIdBytes += record.id.length * 2 + MAP_ENTRY_BYTES;
+    this.#deferredIdBytes += mapBytes(record.id);
     this.#deferredFile.appendText(`${JSON.stringify(record)}\n`);
   }
 
@@ -234,17 +239,10 @@ export class DuplicateDetector {
     const flagged = new Map<string, number>();
     const flaggedHashes = new Set<number>();
     const screen = new HashScreen();
-    const deferred = this.#deferredFile.lines();
-    try {
-      while (deferred.next()) {
-        const { id } = JSON.parse(deferred.text()) as DeferredRecord;
-        flagged.set(id, 0);
-        const hash = idHash(id, this.#seed);
-        flaggedHashes.add(hash);
-        screen.add(hash);
-      }
-    } finally {
-      deferred.close();
+    for (const { hash, id } of readEntries(this.#flagged as Spill)) {
+      flagged.set(id, 0);
+      flaggedHashes.add(hash);
+      screen.add(hash);
     }
     // Few rows share a flagged id's hash: each one's id is read on its own, the rest skipped unread.
     for (const row of this.#rows((hash) => screen.has(hash) && flaggedHashes.has(hash), 'seek')) {
@@ -262,25 +260,13 @@ export class DuplicateDetector {
     const verdictPath = join(this.#dir, 'verdicts');
     const verdicts = openSync(verdictPath, 'w+');
     try {
-      // The flagged side: (record index, hash, id); a bitmap of their hashes screens the rows.
+      // The flagged side is the entries defer() wrote; a bitmap of their hashes screens the rows.
+      const flagged = this.#flagged as Spill;
       const screen = new HashScreen();
-      const flagged = this.#partitionFile('d');
-      const deferred = this.#deferredFile.lines();
-      try {
-        for (let k = 0; deferred.next(); k++) {
-          const { id } = JSON.parse(deferred.text()) as DeferredRecord;
-          const hash = idHash(id, this.#seed);
-          screen.add(hash);
-          flagged.appendText(`${k} ${hash} ${idLine(id)}\n`);
-        }
-      } finally {
-        deferred.close();
-      }
+      for (const { hash } of readEntries(flagged)) screen.add(hash);
       const rows = this.#partitionFile('a');
       // Many rows may pass the screen: the ids are read through, not sought one by one.
-      for (const row of this.#rows((hash) => screen.has(hash), 'scan')) {
-        rows.appendText(`${row.line} ${row.hash} ${idLine(row.id)}\n`);
-      }
+      for (const row of this.#rows((hash) => screen.has(hash), 'scan')) appendEntry(rows, row.line, row.hash, row.id);
       this.#join(flagged, this.#deferredIdBytes, rows, 0, verdicts);
     } catch (error) {
       closeSync(verdicts);
@@ -313,7 +299,7 @@ export class DuplicateDetector {
       for (const entry of readEntries(flagged)) {
         if (first.has(entry.id)) continue;
         first.set(entry.id, 0);
-        bytes += entry.id.length * 2 + MAP_ENTRY_BYTES;
+        bytes += mapBytes(entry.id);
         if (bytes > this.#budget * 2) {
           // Only when a split stopped shrinking: more distinct ids than the budget that share their
           // whole (seeded) hash — not seen short of a file built to do it against this seed.
@@ -342,12 +328,12 @@ export class DuplicateDetector {
     const parts = Array.from({ length: FAN_OUT }, () => ({ flagged: this.#partitionFile('d'), rows: this.#partitionFile('a'), bytes: 0 }));
     for (const entry of readEntries(flagged)) {
       const part = parts[(entry.hash >>> shift) & (FAN_OUT - 1)] as (typeof parts)[number];
-      part.flagged.appendText(`${entry.number} ${entry.hash} ${idLine(entry.id)}\n`);
-      part.bytes += entry.id.length * 2 + MAP_ENTRY_BYTES;
+      appendEntry(part.flagged, entry.number, entry.hash, entry.id);
+      part.bytes += mapBytes(entry.id);
     }
     flagged.remove();
     for (const row of readEntries(rows)) {
-      (parts[(row.hash >>> shift) & (FAN_OUT - 1)] as (typeof parts)[number]).rows.appendText(`${row.number} ${row.hash} ${idLine(row.id)}\n`);
+      appendEntry((parts[(row.hash >>> shift) & (FAN_OUT - 1)] as (typeof parts)[number]).rows, row.number, row.hash, row.id);
     }
     rows.remove();
     for (const part of parts) {
@@ -463,7 +449,17 @@ function parseIdLine(text: string): string {
   return text.startsWith('"') ? (JSON.parse(text) as string) : text;
 }
 
-/** A partition file's entries: "<number> <hash> <id line>" — number is a record index or a line. */
+/** What one distinct id costs in a settling Map. */
+function mapBytes(id: string): number {
+  return id.length * 2 + MAP_ENTRY_BYTES;
+}
+
+/** One entry of a partition file: "<number> <hash> <id line>" — number is a record index or a line. */
+function appendEntry(file: Spill, number: number, hash: number, id: string): void {
+  file.appendText(`${number} ${hash} ${idLine(id)}\n`);
+}
+
+/** A partition file's entries, as appendEntry() wrote them. */
 function* readEntries(file: Spill): Generator<{ number: number; hash: number; id: string }> {
   const lines = file.lines();
   try {
