@@ -133,6 +133,8 @@ interface Pool {
   deployment: FunctionDeployment;
   idle: ExecutionEnvironment[];
   busy: Set<ExecutionEnvironment>;
+  /** Environments being created: they count against the concurrency limit before they exist. */
+  starting: number;
 }
 
 /**
@@ -148,7 +150,7 @@ export class Invoker {
 
   constructor(private readonly options: InvokerOptions) {
     this.output = options.output ?? silentOutput;
-    for (const d of options.functions) this.pools.set(d.spec.name, { deployment: d, idle: [], busy: new Set() });
+    for (const d of options.functions) this.pools.set(d.spec.name, { deployment: d, idle: [], busy: new Set(), starting: 0 });
   }
 
   functionNames(): string[] {
@@ -219,10 +221,16 @@ export class Invoker {
     let initDurationMs: number | undefined;
     const logs: LogLine[] = [];
     if (!env) {
-      if (pool.busy.size >= (this.options.maxConcurrency ?? 10)) {
-        throw new ThrottledError(`Rate Exceeded: ${functionName} already runs ${pool.busy.size} environments`);
+      const running = pool.busy.size + pool.starting;
+      if (running >= (this.options.maxConcurrency ?? 10)) {
+        throw new ThrottledError(`Rate Exceeded: ${functionName} already runs ${running} environments`);
       }
-      env = await this.createEnvironment(pool);
+      pool.starting++;
+      try {
+        env = await this.createEnvironment(pool);
+      } finally {
+        pool.starting--;
+      }
       pool.busy.add(env);
       print(formatInitStart(spec.runtime));
       const init = await env.init(this.options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS);
