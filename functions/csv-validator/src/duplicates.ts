@@ -91,6 +91,7 @@ export class DuplicateDetector {
   #deferred = 0;
   /** FNV-1a's starting state, random per detector (see idHash). */
   readonly #seed = randomBytes(4).readUInt32LE(0);
+  readonly #seed2 = randomBytes(4).readUInt32LE(0);
   /** Partition files not yet removed: close() removes them whatever happened. */
   readonly #partitions = new Set<Spill>();
   /** What the held-back records' ids would cost in a Map, were they all distinct. */
@@ -141,13 +142,14 @@ export class DuplicateDetector {
     const start = n < BUFFER_BYTES / 3 ? ids.reserve(n + 1) : -1;
     let p = start;
     const out = ids.buffer;
-    // Two 32-bit hashes in one pass (seeded FNV-1a — the one idHash() computes — and a
-    // multiply-xorshift), each finished with murmur3's fmix32.
+    // Two seeded 32-bit hashes in one pass (the first is the one idHash() computes), each
+    // finished with murmur3's fmix32.
     let a = this.#seed;
-    let b = 0x9747b28c ^ n;
+    let b = this.#seed2 ^ n;
     for (let i = 0; i < n; i++) {
       const c = id.charCodeAt(i);
       a = Math.imul(a ^ c, 0x01000193);
+      a ^= a >>> 15;
       b = Math.imul(b ^ c, 0x5bd1e995);
       b ^= b >>> 13;
       if (p < 0) continue;
@@ -430,14 +432,28 @@ interface Settled {
 }
 
 /**
- * The 32-bit hash add() files an id under (FNV-1a over UTF-16 units from `seed`, then fmix32),
- * unsigned. The seed is random per detector: ids crafted to share one hash (a 32-bit hash is
- * easy to collide on purpose) would all land in one partition and fail the check.
+ * The 32-bit hash add() files an id under (fmix32 of idHashState), unsigned. The seed is random
+ * per detector: ids crafted to share one hash (a 32-bit hash is easy to collide on purpose) would
+ * all land in one Bloom block and one partition, and be held back and settled the slow way.
  */
 export function idHash(id: string, seed: number): number {
+  return fmix32(idHashState(id, seed)) >>> 0;
+}
+
+/**
+ * FNV-1a over UTF-16 units from `seed`, with a xorshift after each multiply. Plain FNV-1a is
+ * no keyed hash: its low bits never see its high ones, so ids that collide from one basis still
+ * collide from every basis with the same low byte — one seed in 256. The shift feeds the high
+ * bits back, so a collision found for one seed says nothing about another.
+ * (add() computes the same, inline.)
+ */
+export function idHashState(id: string, seed: number): number {
   let a = seed;
-  for (let i = 0; i < id.length; i++) a = Math.imul(a ^ id.charCodeAt(i), 0x01000193);
-  return fmix32(a) >>> 0;
+  for (let i = 0; i < id.length; i++) {
+    a = Math.imul(a ^ id.charCodeAt(i), 0x01000193);
+    a ^= a >>> 15;
+  }
+  return a;
 }
 
 /** An id as one line of a spill file: as is, or as a JSON string when it holds a line break, quote or backslash. */
