@@ -232,6 +232,25 @@ const SILVER_FLUSH_BYTES = 1 << 18;
 /** 4 MB semi-spaces (an 8 MB young generation) whatever Lambda's memory setting: young-generation.ts. */
 const youngGeneration = new YoungGenerationCap(4);
 
+/**
+ * Row parsers by column layout, kept for the environment's later invocations: a parser is a new
+ * function, and a new function starts cold in V8 (interpreted, then optimized after ~100k rows),
+ * so a warm invocation deriving its own would pay that warm-up again on every file.
+ */
+const rowParsers = new Map<string, (fields: readonly string[]) => unknown>();
+const MAX_ROW_PARSERS = 16;
+
+function rowParserFor(columns: readonly string[]): (fields: readonly string[]) => unknown {
+  const layout = JSON.stringify(columns);
+  let parser = rowParsers.get(layout);
+  if (parser === undefined) {
+    if (rowParsers.size >= MAX_ROW_PARSERS) rowParsers.delete(rowParsers.keys().next().value as string);
+    parser = deriveRowParser(orderRowSchema, (key) => columns.indexOf(key));
+    rowParsers.set(layout, parser);
+  }
+  return parser;
+}
+
 /** The state of one validation: reader, decoder, uploads, counts. */
 class Run {
   readonly decoder = new SniffingDecoder();
@@ -367,7 +386,7 @@ class Run {
     this.header = header;
     if (header.status === 'rejected') throw new FileRejection('header', header.message);
     this.#columnOf = (key) => header.columns.indexOf(key);
-    this.#parseRow = deriveRowParser(orderRowSchema, this.#columnOf);
+    this.#parseRow = rowParserFor(header.columns);
     this.#width = header.columns.length;
     this.#orderIdColumn = this.#columnOf('order_id');
     // Silver: up to two parts uploading; with two buffers, one usually fills while the other uploads.
