@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { LambdaError } from './runtime/errors.mjs';
+import { EphemeralStorage } from './ephemeral-storage.ts';
 import { timeoutMessage } from './report.ts';
 
 export type { LambdaError };
@@ -28,6 +29,13 @@ export interface EnvironmentOptions {
   /** Called when the process ends outside an init or an invocation. */
   onUnexpectedExit?: (description: string) => void;
   memorySampleMs?: number;
+  /**
+   * The environment's own /tmp: a folder under `root` (its TMPDIR), removed with the environment,
+   * measured while it runs. Without it the function shares the runner's temp folder.
+   */
+  ephemeralStorage?: { root: string; limitMb: number };
+  /** Called once per environment when its /tmp holds more than the limit (Lambda's writes would fail). */
+  onStorageFull?: (usedBytes: number, limitMb: number) => void;
 }
 
 export type InitOutcome =
@@ -83,6 +91,8 @@ export const DEFAULT_INIT_TIMEOUT_MS = 10_000;
 /** How long to wait for log lines still in the pipes once a phase has ended. */
 const LOG_DRAIN_MS = 1_000;
 const HAS_PROC = existsSync('/proc/self/status');
+/** /tmp is measured every this many memory samples (a folder walk costs more than reading /proc). */
+const STORAGE_EVERY_SAMPLES = 25;
 
 /**
  * Lambda's Node.js bootstrap sizes V8's heap from the configured memory: a tenth for the young
@@ -134,11 +144,23 @@ export class ExecutionEnvironment {
   private fatalMessage: ChildMessage | undefined;
   private sampler: NodeJS.Timeout | undefined;
   private exited: Promise<void> = Promise.resolve();
+  private storage: EphemeralStorage | undefined;
+  private samples = 0;
 
   constructor(readonly options: EnvironmentOptions) {}
 
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /** The environment's /tmp folder, while it lives. */
+  get tmpDir(): string | undefined {
+    return this.storage?.path;
+  }
+
+  /** The most its /tmp held at a measurement (0 without ephemeralStorage). */
+  get peakTmpBytes(): number {
+    return this.storage?.peakBytes ?? 0;
   }
 
   private get limitBytes(): number {
@@ -149,9 +171,12 @@ export class ExecutionEnvironment {
     if (this.state !== 'new') throw new Error(`environment ${this.id} was already started`);
     this.state = 'initializing';
     const started = performance.now();
+    const { ephemeralStorage } = this.options;
+    if (ephemeralStorage) this.storage = new EphemeralStorage(ephemeralStorage.root, this.options.functionName, ephemeralStorage.limitMb);
+    const tmp = this.storage ? { TMPDIR: this.storage.path } : {};
     const child = fork(BOOTSTRAP, HAS_PROC ? [] : ['--report-memory'], {
       cwd: this.options.taskRoot,
-      env: { ...this.options.env, AWS_LAMBDA_LOG_STREAM_NAME: this.logStreamName },
+      env: { ...this.options.env, ...tmp, AWS_LAMBDA_LOG_STREAM_NAME: this.logStreamName },
       // Explicit, so the runner's own flags (tsx, vitest, inspectors) never leak into the function.
       execArgv: heapArgs(this.options.memoryMb),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -276,6 +301,7 @@ export class ExecutionEnvironment {
           clearTimeout(phase.timer);
           this.phase = undefined;
           this.stopSampling();
+          this.sampleStorage();
           resolve(end);
         },
       };
@@ -315,6 +341,8 @@ export class ExecutionEnvironment {
     this.state = 'dead';
     this.stopSampling();
     this.sampleMemory();
+    // Lambda's /tmp goes with its environment.
+    this.storage?.remove();
     const phase = this.phase;
     void this.waitForStreams().then(() => {
       if (phase) {
@@ -349,6 +377,7 @@ export class ExecutionEnvironment {
     this.sampler = setInterval(() => {
       this.sampleMemory();
       if (this.peakMemoryBytes > this.limitBytes) this.killFor('oom');
+      if (++this.samples % STORAGE_EVERY_SAMPLES === 0) this.sampleStorage();
     }, this.options.memorySampleMs ?? 20);
     this.sampler.unref();
   }
@@ -356,6 +385,11 @@ export class ExecutionEnvironment {
   private stopSampling(): void {
     clearInterval(this.sampler);
     this.sampler = undefined;
+  }
+
+  private sampleStorage(): void {
+    const storage = this.storage;
+    if (storage?.sample()) this.options.onStorageFull?.(storage.peakBytes, storage.limitBytes / 2 ** 20);
   }
 
   /** VmHWM is the kernel's own peak RSS, so spikes between two samples are not missed. */

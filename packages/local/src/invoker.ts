@@ -8,6 +8,7 @@ import {
   type LambdaError,
   type LogLine,
 } from './environment.ts';
+import { pruneOrphans } from './ephemeral-storage.ts';
 import { type Output, silentOutput } from './output.ts';
 import {
   billedDurationMs,
@@ -151,6 +152,8 @@ export class Invoker {
   constructor(private readonly options: InvokerOptions) {
     this.output = options.output ?? silentOutput;
     for (const d of options.functions) this.pools.set(d.spec.name, { deployment: d, idle: [], busy: new Set(), starting: 0 });
+    // A runner that was killed left its environments' /tmp folders behind.
+    pruneOrphans(this.tmpRoot);
   }
 
   functionNames(): string[] {
@@ -334,6 +337,11 @@ export class Invoker {
     return pool.idle.pop();
   }
 
+  /** Each environment's /tmp folder is made here (ephemeral-storage.ts). */
+  private get tmpRoot(): string {
+    return join(this.options.root, '.laminar', 'tmp');
+  }
+
   private get envsDir(): string {
     return join(this.options.root, '.laminar', 'envs');
   }
@@ -359,6 +367,13 @@ export class Invoker {
       onLog: (line) => this.output.line(spec.name, line.text, line.stream),
       onUnexpectedExit: (why) => this.output.line(spec.name, `environment exited between invocations: ${why}`),
       ...(this.options.memorySampleMs ? { memorySampleMs: this.options.memorySampleMs } : {}),
+      ephemeralStorage: { root: this.tmpRoot, limitMb: spec.ephemeralStorageMb },
+      onStorageFull: (used, limitMb) =>
+        this.output.line(
+          spec.name,
+          `/tmp holds ${(used / 2 ** 20).toFixed(0)} MB, more than the function's ephemeralStorageMb (${limitMb} MB): on Lambda, writes past it fail with ENOSPC (no space left on device)`,
+          'stderr',
+        ),
     });
     this.builds.set(env, build);
     return env;

@@ -1,0 +1,95 @@
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Entries walked per measurement at most: a folder of millions of files is not measured to the byte. */
+const MAX_ENTRIES = 100_000;
+
+/**
+ * An execution environment's own /tmp. On Lambda each environment has a /tmp of the function's
+ * ephemeral storage size, kept across its warm invocations and gone with it; locally the
+ * environment gets a folder of its own (its TMPDIR, which os.tmpdir() reads), measured while it
+ * runs. Nothing here can make a write fail as Lambda's full /tmp does (that would take a
+ * filesystem quota), so passing the size is reported instead.
+ *
+ * Folders are named `<function>-<runner pid>-<random>`, so a runner can remove the ones a
+ * runner that died left behind without touching those of runners still alive (pruneOrphans).
+ */
+export class EphemeralStorage {
+  readonly path: string;
+  readonly limitBytes: number;
+  /** The most the folder held at a measurement. */
+  peakBytes = 0;
+  #reported = false;
+
+  constructor(root: string, functionName: string, limitMb: number) {
+    mkdirSync(root, { recursive: true });
+    this.path = mkdtempSync(join(root, `${functionName}-${process.pid}-`));
+    this.limitBytes = limitMb * 1024 * 1024;
+  }
+
+  /** Bytes the folder holds: allocated blocks, as a filesystem counts them against its size. */
+  usedBytes(): number {
+    let total = 0;
+    let entries = 0;
+    const pending = [this.path];
+    while (pending.length > 0 && entries < MAX_ENTRIES) {
+      const dir = pending.pop() as string;
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        continue; // Removed while we walked.
+      }
+      for (const name of names) {
+        if (++entries > MAX_ENTRIES) break;
+        const path = join(dir, name);
+        try {
+          const stat = lstatSync(path);
+          total += stat.blocks * 512;
+          if (stat.isDirectory()) pending.push(path);
+        } catch {
+          // Removed while we walked.
+        }
+      }
+    }
+    return total;
+  }
+
+  /** Measures; true the first time the folder holds more than the limit (report it once). */
+  sample(): boolean {
+    const used = this.usedBytes();
+    if (used > this.peakBytes) this.peakBytes = used;
+    if (used <= this.limitBytes || this.#reported) return false;
+    this.#reported = true;
+    return true;
+  }
+
+  remove(): void {
+    rmSync(this.path, { recursive: true, force: true });
+  }
+}
+
+/** Removes the folders of runners that are no longer alive. */
+export function pruneOrphans(root: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/-(\d+)-[^-]+$/.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue;
+    rmSync(join(root, name), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,90 @@
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EphemeralStorage, pruneOrphans } from '../../src/ephemeral-storage.ts';
+import { type InvokeResult, Invoker } from '../../src/invoker.ts';
+import { fixture, tempRoot } from './fixtures.ts';
+
+const root = tempRoot();
+afterAll(() => root.remove());
+
+/** Writes event.mb MiB into os.tmpdir() (8 MiB at a time: the function has 128 MB) and lists it. */
+const tmpWriter = `
+import { existsSync, openSync, writeSync, closeSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+export const handler = async (event) => {
+  const dir = tmpdir();
+  const hadMarker = existsSync(join(dir, 'marker'));
+  if (event?.mb) {
+    const fd = openSync(join(dir, 'marker'), 'w');
+    const block = Buffer.alloc(8 * 1024 * 1024, 7);
+    for (let written = 0; written < event.mb; written += 8) writeSync(fd, block, 0, Math.min(8, event.mb - written) * 1024 * 1024);
+    closeSync(fd);
+  }
+  return { dir, hadMarker, files: readdirSync(dir) };
+};
+`;
+
+describe('EphemeralStorage', () => {
+  it('counts what the folder holds (allocated blocks, nested folders too) and reports passing the limit once', () => {
+    const storage = new EphemeralStorage(join(root.dir, 'unit'), 'fn', 1);
+    mkdirSync(join(storage.path, 'nested'));
+    writeFileSync(join(storage.path, 'nested', 'a'), Buffer.alloc(600 * 1024, 1));
+    expect(storage.sample()).toBe(false);
+    expect(storage.peakBytes).toBeGreaterThanOrEqual(600 * 1024);
+    writeFileSync(join(storage.path, 'b'), Buffer.alloc(600 * 1024, 1));
+    expect(storage.sample()).toBe(true);
+    expect(storage.sample()).toBe(false);
+    expect(storage.peakBytes).toBeGreaterThan(1024 * 1024);
+    storage.remove();
+    expect(existsSync(storage.path)).toBe(false);
+  });
+
+  it("prunes the folders of runners that are gone, never a live runner's", () => {
+    const dir = join(root.dir, 'prune');
+    mkdirSync(join(dir, 'fn-999999999-abc123'), { recursive: true });
+    const mine = new EphemeralStorage(dir, 'fn', 512);
+    mkdirSync(join(dir, `fn-${process.ppid}-def456`));
+    pruneOrphans(dir);
+    expect(readdirSync(dir).sort()).toEqual([`fn-${process.ppid}-def456`, mine.path.split('/').pop()].sort());
+  });
+});
+
+describe('an environment\'s /tmp', () => {
+  it('is its own, kept across warm invocations, and removed with the environment', async () => {
+    const invoker = new Invoker({ root: root.dir, region: 'us-east-1', functions: [await fixture(root.dir, { name: 'tmp-writer' }, tmpWriter)] });
+    try {
+      const first = (await invoker.invoke('tmp-writer', { mb: 1 })) as InvokeResult;
+      const { dir, hadMarker } = first.result as { dir: string; hadMarker: boolean };
+      expect(dir.startsWith(join(root.dir, '.laminar', 'tmp', 'tmp-writer-'))).toBe(true);
+      expect(hadMarker).toBe(false);
+      const second = (await invoker.invoke('tmp-writer', {})) as InvokeResult;
+      expect(second.report.cold).toBe(false);
+      expect(second.result).toMatchObject({ dir, hadMarker: true, files: ['marker'] });
+      await invoker.stop();
+      expect(existsSync(dir)).toBe(false);
+    } finally {
+      await invoker.stop();
+    }
+  });
+
+  it('says so when it holds more than ephemeralStorageMb', async () => {
+    const lines: string[] = [];
+    const invoker = new Invoker({
+      root: root.dir,
+      region: 'us-east-1',
+      output: { line: (fn, text) => lines.push(`[${fn}] ${text}`) },
+      functions: [await fixture(root.dir, { name: 'tmp-filler', ephemeralStorageMb: 512 }, tmpWriter)],
+    });
+    try {
+      const full = (await invoker.invoke('tmp-filler', { mb: 520 })) as InvokeResult;
+      expect(full.error).toBeUndefined();
+      expect(lines.filter((l) => l.includes('/tmp holds'))).toEqual([
+        expect.stringMatching(/^\[tmp-filler\] \/tmp holds 52\d MB, more than the function's ephemeralStorageMb \(512 MB\): on Lambda, writes past it fail with ENOSPC/),
+      ]);
+    } finally {
+      await invoker.stop();
+    }
+  });
+});
