@@ -19,7 +19,8 @@ import { deriveFieldsParser, INVALID, UnsupportedSchemaError } from './fast-vali
  * tests/unit/explain.test.ts compares it with safeParse on generated rejected rows.
  */
 
-export type Explanation<T> = { success: true; data: T } | { success: false; issues: $ZodIssue[] };
+/** As safeParse's result, except that the issues are frozen (rows with the same bad value share them). */
+export type Explanation<T> = { success: true; data: T } | { success: false; issues: readonly $ZodIssue[] };
 
 interface Payload {
   value: unknown;
@@ -49,28 +50,33 @@ function explicitlyAborted(payload: Payload): boolean {
  * A field's zod result, kept per cell value: bad values repeat (the same unknown status or
  * impossible date in row after row) and zod's run of one — a union of two formats, say — costs
  * microseconds. Its raw issues are shared by the rows that have that value; nothing mutates them
- * after this point (object checks only append issues, `attachSchema` stamps only theirs), and each
- * is finalized once (zod's message functions here depend on the issue alone).
+ * after this point (object checks only append issues, `attachSchema` stamps only theirs). They
+ * are finalized once, with the result (zod's message functions here depend on the issue alone),
+ * and frozen: every row with that value gets the same issue objects.
  */
 interface FieldResult {
   value: unknown;
   issues: $ZodRawIssue[];
+  final: readonly $ZodIssue[];
 }
 /** Distinct bad values remembered per field; the map starts over when full, so memory is bounded. */
 const MEMO_ENTRIES = 256;
 /** Only short values are remembered: long ones rarely repeat, and this bounds the memo's bytes. */
 const MEMO_CHARS = 64;
 
-/** What safeParse's error holds for a raw issue; kept per raw issue, as a shared one repeats. */
-const finalized = new WeakMap<$ZodRawIssue, $ZodIssue>();
+/** An issue as a quarantine reason: "path: message" ("row: …" for the row as a whole). */
+export function reasonOf(issue: { readonly path: readonly PropertyKey[]; readonly message: string }): string {
+  const { path } = issue;
+  // Nearly always one key: no array to build for it.
+  const where = path.length === 1 ? String(path[0]) : path.map(String).join('.') || 'row';
+  return `${where}: ${issue.message}`;
+}
+
+/** What safeParse's error holds for a raw issue, frozen (path included): it may be shared. */
 function finalize(issue: $ZodRawIssue): $ZodIssue {
-  let done = finalized.get(issue);
-  if (done === undefined) {
-    done = util.finalizeIssue(issue, CTX, config());
-    finalized.set(issue, done);
-  }
-  // A copy: the caller owns what it gets, and the memo stays as zod made it.
-  return { ...done, path: [...done.path] };
+  const done = util.finalizeIssue(issue, CTX, config());
+  Object.freeze(done.path);
+  return Object.freeze(done);
 }
 
 export function deriveExplainer<S extends z.ZodObject>(schema: S): (values: readonly unknown[]) => Explanation<z.output<S>> {
@@ -87,6 +93,7 @@ export function deriveExplainer<S extends z.ZodObject>(schema: S): (values: read
 
   return (values) => {
     const issues: $ZodRawIssue[] = [];
+    const final: $ZodIssue[] = [];
     const row: Record<string, unknown> = {};
     parseFields(values, parsed);
     for (let i = 0; i < keys.length; i++) {
@@ -103,13 +110,15 @@ export function deriveExplainer<S extends z.ZodObject>(schema: S): (values: read
           const cell = memorable && typeof input === 'string' ? input.split('').join('') : input;
           const run = (def.shape[key] as Runnable)._zod.run({ value: cell, issues: [] }, CTX);
           if (run instanceof Promise) throw new Error(`explain: ${key} has an async schema`);
-          result = { value: run.value, issues: util.prefixIssues(key, run.issues) };
+          const raw = util.prefixIssues(key, run.issues);
+          result = { value: run.value, issues: raw, final: raw.map(finalize) };
           if (memorable) {
             if (seen.size >= MEMO_ENTRIES) seen.clear();
             seen.set(cell, result);
           }
         }
         for (const issue of result.issues) issues.push(issue);
+        for (const issue of result.final) final.push(issue);
         value = result.value;
       }
       // Every key is present in the input (an absent column is `undefined`), so zod keeps it too.
@@ -132,6 +141,8 @@ export function deriveExplainer<S extends z.ZodObject>(schema: S): (values: read
     }
 
     if (issues.length === 0) return { success: true, data: payload.value as z.output<S> };
-    return { success: false, issues: issues.map(finalize) };
+    // The object's own issues (after the fields') are the row's alone.
+    for (let i = final.length; i < issues.length; i++) final.push(finalize(issues[i] as $ZodRawIssue));
+    return { success: false, issues: final };
   };
 }

@@ -4,7 +4,7 @@ import { MultipartWriter } from '@laminar/aws';
 import { CsvReader } from './csv.ts';
 import { type EncodingReport, SniffingDecoder } from './decoding.ts';
 import { DuplicateDetector } from './duplicates.ts';
-import { deriveExplainer } from './explain.ts';
+import { deriveExplainer, reasonOf } from './explain.ts';
 import { deriveRowParser, INVALID } from './fast-validator.ts';
 import { checkHeader, type ExpectedColumn, type HeaderOutcome, headerReport } from './header.ts';
 import { deriveJsonLineEncoder, JsonLineBuffer } from './json-line.ts';
@@ -272,7 +272,8 @@ class Run {
   #parseRow: ((fields: readonly string[]) => unknown) | undefined;
   #width = 0;
   #orderIdColumn = -1;
-  #columnOf: (key: string) => number = () => -1;
+  /** Per schema key (ORDER_COLUMNS' order), its column in the file, or -1 when absent. */
+  #columnsOfKeys: number[] = [];
   readonly #counts: Counts = { rowsRead: 0, valid: 0, rejected: 0, blankLines: 0 };
 
   constructor(deps: ValidateDeps, keys: OutputKeys, size: number | undefined, body: Readable) {
@@ -385,10 +386,10 @@ class Run {
     const header = checkHeader(cells, EXPECTED_COLUMNS);
     this.header = header;
     if (header.status === 'rejected') throw new FileRejection('header', header.message);
-    this.#columnOf = (key) => header.columns.indexOf(key);
+    this.#columnsOfKeys = ORDER_COLUMNS.map((key) => header.columns.indexOf(key));
     this.#parseRow = rowParserFor(header.columns);
     this.#width = header.columns.length;
-    this.#orderIdColumn = this.#columnOf('order_id');
+    this.#orderIdColumn = header.columns.indexOf('order_id');
     // Silver: up to two parts uploading; with two buffers, one usually fills while the other uploads.
     this.#silver = this.#writer(this.#keys.silverPart, 2, 2);
   }
@@ -464,15 +465,16 @@ class Run {
     if (this.decoder.report.invalidBytes && hasReplacement(fields)) {
       reasons.push(`encoding: bytes that are not valid ${this.decoder.report.encoding} (shown as U+FFFD)`);
     }
-    const values: (string | undefined)[] = [];
-    for (const key of ORDER_COLUMNS) {
-      const c = this.#columnOf(key);
-      values.push(c < 0 ? undefined : fields[c]);
+    const columns = this.#columnsOfKeys;
+    const values: (string | undefined)[] = new Array(columns.length);
+    for (let i = 0; i < columns.length; i++) {
+      const c = columns[i] as number;
+      values[i] = c < 0 ? undefined : fields[c];
     }
     // What orderRowSchema.safeParse would say, with zod run only on the fields that fail.
     const parsed = explainRow(values);
     if (!parsed.success) {
-      for (const issue of parsed.issues) reasons.push(`${issue.path.map(String).join('.') || 'row'}: ${issue.message}`);
+      for (const issue of parsed.issues) reasons.push(reasonOf(issue));
       return { reasons };
     }
     return reasons.length > 0 ? { reasons } : { value: parsed.data, reasons };
