@@ -198,7 +198,7 @@ export class DuplicateDetector {
     appendEntry(this.#flagged, this.#deferred, idHash(record.id, this.#seed), record.id);
     this.#deferred++;
     this.#deferredIdBytes += mapBytes(record.id);
-    this.#deferredFile.appendText(`${JSON.stringify(record)}\n`);
+    this.#deferredFile.appendText(heldBackLine(record));
   }
 
   /**
@@ -213,7 +213,7 @@ export class DuplicateDetector {
     try {
       deferred = this.#deferredFile.lines();
       while (deferred.next()) {
-        const record = JSON.parse(deferred.text()) as DeferredRecord;
+        const record = readHeldBack(deferred.text());
         const first = settled.firstLine(record);
         yield { record, duplicateOf: first > 0 && first < record.line ? first : undefined };
       }
@@ -424,6 +424,45 @@ class HashScreen {
 
 /** A closed detector's filter, for the next one. */
 let spareFilter: Uint32Array | undefined;
+
+/**
+ * A held-back record as one line of its spill file: line, id, silver line, raw fields and reasons,
+ * tab-separated — a JSON text never holds a raw tab or line break, so none of the parts can.
+ * The silver line (already JSON) goes in as it is: a record that turns out not to be a duplicate
+ * (most of them: the filter's false positives) is written out again without being parsed, and its
+ * raw fields are parsed only if it is quarantined after all. (One JSON document per record cost
+ * twice as much: the silver line escaped inside it, everything parsed back.)
+ */
+function heldBackLine(record: DeferredRecord): string {
+  const silver = record.silver === null ? '' : record.silver.endsWith('\n') ? record.silver.slice(0, -1) : record.silver;
+  return `${record.line}\t${JSON.stringify(record.id)}\t${silver}\t${JSON.stringify(record.raw)}\t${JSON.stringify(record.reasons)}\n`;
+}
+
+function readHeldBack(text: string): DeferredRecord {
+  const a = text.indexOf('\t');
+  const b = text.indexOf('\t', a + 1);
+  const c = text.indexOf('\t', b + 1);
+  const d = text.indexOf('\t', c + 1);
+  if (d < 0) throw new Error('duplicate check: a held-back record is cut short');
+  const silver = text.slice(b + 1, c);
+  const rawText = text.slice(c + 1, d);
+  const reasonsText = text.slice(d + 1);
+  let raw: string[] | undefined;
+  let reasons: string[] | undefined;
+  return {
+    line: Number(text.slice(0, a)),
+    id: JSON.parse(text.slice(a + 1, b)) as string,
+    silver: silver === '' ? null : `${silver}\n`,
+    get raw() {
+      raw ??= JSON.parse(rawText) as string[];
+      return raw;
+    },
+    get reasons() {
+      reasons ??= reasonsText === '[]' ? [] : (JSON.parse(reasonsText) as string[]);
+      return reasons;
+    },
+  };
+}
 
 /** The first line of each held-back record's id (0: none known), called in record order. */
 interface Settled {

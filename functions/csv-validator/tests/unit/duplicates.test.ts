@@ -148,6 +148,30 @@ describe('DuplicateDetector', () => {
     }
   });
 
+  it('gives back held-back records as they were, whatever their fields hold', () => {
+    const awkward = 'tab\there, line\nbreak, "quotes", back\\slash, é, 🙂';
+    const records = [
+      { line: 2, id: awkward, raw: [awkward, '', ' '], silver: `${JSON.stringify({ order_id: awkward, n: 1.5 })}\n`, reasons: [] },
+      { line: 3, id: awkward, raw: ['x\ty'], silver: null, reasons: ['status: "lost" is not one of …', awkward] },
+      { line: 4, id: 'plain', raw: [], silver: '{"a":1}\n', reasons: [] },
+    ];
+    const detector = new DuplicateDetector({ expectedRows: 10 });
+    for (const r of records) {
+      detector.add(r.id, r.line);
+      detector.defer(r);
+    }
+    const back = [...detector.resolve()].map(({ record, duplicateOf }) => ({
+      record: { line: record.line, id: record.id, raw: record.raw, silver: record.silver, reasons: record.reasons },
+      duplicateOf,
+    }));
+    detector.close();
+    expect(back).toEqual([
+      { record: records[0], duplicateOf: undefined },
+      { record: records[1], duplicateOf: 2 },
+      { record: records[2], duplicateOf: undefined },
+    ]);
+  });
+
   it('removes its spill files when closed', () => {
     const before = readdirSync(tmpdir()).filter((n) => n.startsWith('csv-validator-')).length;
     const d = new DuplicateDetector({ expectedRows: 10 });
