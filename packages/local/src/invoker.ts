@@ -371,7 +371,7 @@ export class Invoker {
       onStorageFull: (used, limitMb) =>
         this.output.line(
           spec.name,
-          `/tmp holds ${(used / 2 ** 20).toFixed(0)} MB, more than the function's ephemeralStorageMb (${limitMb} MB): on Lambda, writes past it fail with ENOSPC (no space left on device)`,
+          `/tmp holds ${(Math.ceil((used / 2 ** 20) * 10) / 10).toFixed(1)} MB, more than the function's ephemeralStorageMb (${limitMb} MB): on Lambda, writes past it fail with ENOSPC (no space left on device)`,
           'stderr',
         ),
     });

@@ -138,8 +138,10 @@ describe('writeManifest against a real S3 server', () => {
       if (++calls > 1) throw new DeadlineExceededError(`stopped ${what}: 900 ms left`);
     };
     const input = schema.parse({ prefix: 'big/' });
-    await expect(writeManifest(input, 'req-deadline', { s3: client, checkDeadline })).rejects.toThrow(/stopped listing/);
-    const key = `manifests/${new Date().toISOString().slice(0, 10)}/req-deadline.jsonl`;
+    // One clock for the run and the check, so a run across midnight (UTC) still looks at its key.
+    const now = new Date();
+    await expect(writeManifest(input, 'req-deadline', { s3: client, checkDeadline, now: () => now })).rejects.toThrow(/stopped listing/);
+    const key = `manifests/${now.toISOString().slice(0, 10)}/req-deadline.jsonl`;
     expect(await exists(key)).toBe(false);
   });
 });

@@ -26,7 +26,9 @@ function laminar(args: string[], cwd = root.dir): Promise<{ code: number | null;
   });
 }
 
-describe('laminar CLI', () => {
+// Every call starts a runner process (tsx, the embedded S3, a function environment): about a second
+// each on an idle machine, but a test of several took over 60 s while every package's suite ran.
+describe('laminar CLI', { timeout: 180_000 }, () => {
   it('invoke --json prints one JSON object on stdout, logs on stderr', async () => {
     const r = await laminar(['invoke', 'probe', '--event', 'events/hello.json', '--json']);
     expect(r.code).toBe(0);
