@@ -31,7 +31,10 @@ const PROBES = 8;
  */
 const MAX_FILTER_BYTES = 16 * 1024 * 1024;
 const SETTLE_BUDGET_BYTES = 8 * 1024 * 1024;
-/** What one distinct id costs in a Map while settling: the string, the entry, the number. */
+/**
+ * What one distinct id costs in a Map while settling: the string, the entry, the number. Measured
+ * ~68 bytes for a 14-character id decoded on its own (readEntries); this errs high.
+ */
 const MAP_ENTRY_BYTES = 80;
 /** Partitions per level when the flagged ids do not fit the budget at once. */
 const FAN_OUT = 16;
@@ -239,15 +242,19 @@ export class DuplicateDetector {
   /** The held-back ids fit the budget: one Map, one pass over the spill. */
   #settleInMemory(): Settled {
     const flagged = new Map<string, number>();
-    const flaggedHashes = new Set<number>();
+    // The flagged hashes, sorted: 4 bytes each, where a Set of numbers costs ~40 (most 32-bit
+    // hashes are no small integers to V8, so each would be a heap number of its own).
+    const flaggedHashes = new Uint32Array(this.#deferred);
     const screen = new HashScreen();
+    let n = 0;
     for (const { hash, id } of readEntries(this.#flagged as Spill)) {
       flagged.set(id, 0);
-      flaggedHashes.add(hash);
+      flaggedHashes[n++] = hash;
       screen.add(hash);
     }
+    flaggedHashes.sort();
     // Few rows share a flagged id's hash: each one's id is read on its own, the rest skipped unread.
-    for (const row of this.#rows((hash) => screen.has(hash) && flaggedHashes.has(hash), 'seek')) {
+    for (const row of this.#rows((hash) => screen.has(hash) && sortedHas(flaggedHashes, hash), 'seek')) {
       if (flagged.get(row.id) === 0) flagged.set(row.id, row.line);
     }
     return { firstLine: (record) => flagged.get(record.id) ?? 0, close: () => undefined };
@@ -445,23 +452,36 @@ function readHeldBack(text: string): DeferredRecord {
   const d = text.indexOf('\t', c + 1);
   if (d < 0) throw new Error('duplicate check: a held-back record is cut short');
   const silver = text.slice(b + 1, c);
-  const rawText = text.slice(c + 1, d);
-  const reasonsText = text.slice(d + 1);
-  let raw: string[] | undefined;
-  let reasons: string[] | undefined;
-  return {
-    line: Number(text.slice(0, a)),
-    id: JSON.parse(text.slice(a + 1, b)) as string,
-    silver: silver === '' ? null : `${silver}\n`,
-    get raw() {
-      raw ??= JSON.parse(rawText) as string[];
-      return raw;
-    },
-    get reasons() {
-      reasons ??= reasonsText === '[]' ? [] : (JSON.parse(reasonsText) as string[]);
-      return reasons;
-    },
-  };
+  return new HeldBack(Number(text.slice(0, a)), JSON.parse(text.slice(a + 1, b)) as string, silver === '' ? null : `${silver}\n`, text.slice(c + 1, d), text.slice(d + 1));
+}
+
+/**
+ * A held-back record read back, its raw fields and reasons parsed when asked for. A class: getters
+ * in an object literal would make a pair of accessors per record, which V8 puts straight into the
+ * old generation — garbage that only a full GC frees (measured: a mark-compact every few
+ * scavenges while settling, the heap at twice its size).
+ */
+class HeldBack implements DeferredRecord {
+  #raw: string[] | undefined;
+  #reasons: string[] | undefined;
+
+  constructor(
+    readonly line: number,
+    readonly id: string,
+    readonly silver: string | null,
+    private readonly rawText: string,
+    private readonly reasonsText: string,
+  ) {}
+
+  get raw(): string[] {
+    this.#raw ??= JSON.parse(this.rawText) as string[];
+    return this.#raw;
+  }
+
+  get reasons(): string[] {
+    this.#reasons ??= this.reasonsText === '[]' ? [] : (JSON.parse(this.reasonsText) as string[]);
+    return this.#reasons;
+  }
 }
 
 /** The first line of each held-back record's id (0: none known), called in record order. */
@@ -509,6 +529,20 @@ function mapBytes(id: string): number {
   return id.length * 2 + MAP_ENTRY_BYTES;
 }
 
+/** Whether sorted `values` holds `value` (binary search). */
+function sortedHas(values: Uint32Array, value: number): boolean {
+  let low = 0;
+  let high = values.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const at = values[middle] as number;
+    if (at === value) return true;
+    if (at < value) low = middle + 1;
+    else high = middle - 1;
+  }
+  return false;
+}
+
 /** One entry of a partition file: "<number> <hash> <id line>" — number is a record index or a line. */
 function appendEntry(file: Spill, number: number, hash: number, id: string): void {
   file.appendText(`${number} ${hash} ${idLine(id)}\n`);
@@ -522,7 +556,9 @@ function* readEntries(file: Spill): Generator<{ number: number; hash: number; id
       const text = lines.text();
       const a = text.indexOf(' ');
       const b = text.indexOf(' ', a + 1);
-      yield { number: Number(text.slice(0, a)), hash: Number(text.slice(a + 1, b)), id: parseIdLine(text.slice(b + 1)) };
+      // The id decoded on its own (the two numbers before it are ASCII: chars are bytes there):
+      // a slice of the line would keep the whole line alive in every Map that keeps the id.
+      yield { number: Number(text.slice(0, a)), hash: Number(text.slice(a + 1, b)), id: parseIdLine(lines.textFrom(b + 1)) };
     }
   } finally {
     lines.close();
@@ -716,6 +752,11 @@ class SpillLines {
   /** The current line, decoded. */
   text(): string {
     return this.#filled.toString('utf8', this.#lineStart, this.#lineEnd);
+  }
+
+  /** The current line from its `offset`-th byte, decoded into a string of its own. */
+  textFrom(offset: number): string {
+    return this.#filled.toString('utf8', this.#lineStart + offset, this.#lineEnd);
   }
 
   close(): void {
