@@ -359,6 +359,9 @@ try {
       // Of each invocation's CPU, what the kernel spent (seconds): where "more CPU per row" comes from.
       systemCpuS: +(median(colds.map((c) => c.systemCpuMs)) / 1000).toFixed(1),
       warmSystemCpuS: +(median(warms.map((w) => w.systemCpuMs)) / 1000).toFixed(1),
+      // The JavaScript thread's own CPU (the rest: GC helpers, the JIT compiler, the kernel's I/O).
+      mainThreadCpuS: +(median(colds.map((c) => c.mainThreadCpuMs)) / 1000).toFixed(1),
+      warmMainThreadCpuS: +(median(warms.map((w) => w.mainThreadCpuMs)) / 1000).toFixed(1),
       bestRowsPerS: perS(Math.min(...colds.map((c) => c.ms), ...warms.map((w) => w.ms))),
       rssAfterInitMb: +run.rssAfterInitMb.toFixed(1),
       peakRssMb: +run.peakRssMb.toFixed(1),
