@@ -64,8 +64,13 @@ export class EphemeralStorage {
     return true;
   }
 
+  /** Best effort: a process the function started may still be writing there; pruneOrphans retries. */
   remove(): void {
-    rmSync(this.path, { recursive: true, force: true });
+    try {
+      rmSync(this.path, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      // Left for the next runner's pruneOrphans.
+    }
   }
 }
 
@@ -80,7 +85,11 @@ export function pruneOrphans(root: string): void {
   for (const name of names) {
     const pid = Number(/-(\d+)-[^-]+$/.exec(name)?.[1]);
     if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue;
-    rmSync(join(root, name), { recursive: true, force: true });
+    try {
+      rmSync(join(root, name), { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      // Still in use by a leftover process: tried again next time.
+    }
   }
 }
 

@@ -234,9 +234,18 @@ export class Invoker {
       } finally {
         pool.starting--;
       }
+      if (this.stopped) throw new Error('the invoker is stopped');
       pool.busy.add(env);
       print(formatInitStart(spec.runtime));
-      const init = await env.init(this.options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS);
+      let init: Awaited<ReturnType<ExecutionEnvironment['init']>>;
+      try {
+        init = await env.init(this.options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS);
+      } catch (error) {
+        // The environment could not even start (its /tmp folder, say): it must not hold a slot.
+        pool.busy.delete(env);
+        await env.kill();
+        throw error;
+      }
       initDurationMs = init.initDurationMs;
       logs.push(...init.logs);
       if (!init.ok) {

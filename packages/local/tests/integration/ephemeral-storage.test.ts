@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EphemeralStorage, pruneOrphans } from '../../src/ephemeral-storage.ts';
@@ -75,6 +75,26 @@ describe('an environment\'s /tmp', () => {
       expect(existsSync(dir)).toBe(false);
     } finally {
       await invoker.stop();
+    }
+  });
+
+  it('gives back the concurrency slot of an environment that could not make its /tmp', async () => {
+    const own = tempRoot();
+    try {
+      mkdirSync(join(own.dir, '.laminar'), { recursive: true });
+      writeFileSync(join(own.dir, '.laminar', 'tmp'), 'not a folder');
+      const invoker = new Invoker({ root: own.dir, region: 'us-east-1', maxConcurrency: 1, functions: [await fixture(own.dir, { name: 'tmp-writer' }, tmpWriter)] });
+      try {
+        await expect(invoker.invoke('tmp-writer', {})).rejects.toThrow(/EEXIST|ENOTDIR/);
+        await expect(invoker.invoke('tmp-writer', {})).rejects.toThrow(/EEXIST|ENOTDIR/);
+        rmSync(join(own.dir, '.laminar', 'tmp'));
+        const ok = (await invoker.invoke('tmp-writer', {})) as InvokeResult;
+        expect(ok.error).toBeUndefined();
+      } finally {
+        await invoker.stop();
+      }
+    } finally {
+      own.remove();
     }
   });
 
