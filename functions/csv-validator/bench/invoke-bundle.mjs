@@ -54,8 +54,7 @@ for (const [i, event] of JSON.parse(eventsJson).entries()) {
   const result = await handler(event, { ...context, awsRequestId: `${context.awsRequestId}-${i}` });
   const ms = performance.now() - t0;
   const all = process.cpuUsage(all0);
-    const majorFaults = process.resourceUsage().majorPageFault;
-  runs.push({ ms, mainThreadCpuMs: mainThreadCpuMs() - cpu0, processCpuMs: (all.user + all.system) / 1000, systemCpuMs: all.system / 1000, majorFaults, result });
+  runs.push({ ms, mainThreadCpuMs: mainThreadCpuMs() - cpu0, processCpuMs: (all.user + all.system) / 1000, systemCpuMs: all.system / 1000, result });
 }
 clearInterval(sampler);
 process.stdout.write(`\n${JSON.stringify({ bench: 'csv-validator', runs, rssAfterInitMb, peakRssMb: process.resourceUsage().maxRSS / 1024, atPeak })}\n`);

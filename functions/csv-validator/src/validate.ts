@@ -233,19 +233,21 @@ const SILVER_FLUSH_BYTES = 1 << 18;
 const youngGeneration = new YoungGenerationCap(4);
 
 /**
- * Row parsers by column layout, kept for the environment's later invocations: a parser is a new
- * function, and a new function starts cold in V8 (interpreted, then optimized after ~100k rows),
- * so a warm invocation deriving its own would pay that warm-up again on every file.
+ * Row parsers by where the schema's columns sit in the file, kept for the environment's later
+ * invocations: a parser is a new function, and a new function starts cold in V8 (interpreted,
+ * then optimized after ~100k rows), so a warm invocation deriving its own would pay that warm-up
+ * again on every file. Files that differ only in extra columns share one.
  */
 const rowParsers = new Map<string, (fields: readonly string[]) => unknown>();
 const MAX_ROW_PARSERS = 16;
 
-function rowParserFor(columns: readonly string[]): (fields: readonly string[]) => unknown {
-  const layout = JSON.stringify(columns);
+/** `columnsOfKeys[i]`: the file's column of ORDER_COLUMNS[i], or -1. */
+function rowParserFor(columnsOfKeys: readonly number[]): (fields: readonly string[]) => unknown {
+  const layout = columnsOfKeys.join(',');
   let parser = rowParsers.get(layout);
   if (parser === undefined) {
     if (rowParsers.size >= MAX_ROW_PARSERS) rowParsers.delete(rowParsers.keys().next().value as string);
-    parser = deriveRowParser(orderRowSchema, (key) => columns.indexOf(key));
+    parser = deriveRowParser(orderRowSchema, (key) => columnsOfKeys[ORDER_COLUMNS.indexOf(key as keyof OrderRow)] ?? -1);
     rowParsers.set(layout, parser);
   }
   return parser;
@@ -387,7 +389,7 @@ class Run {
     this.header = header;
     if (header.status === 'rejected') throw new FileRejection('header', header.message);
     this.#columnsOfKeys = ORDER_COLUMNS.map((key) => header.columns.indexOf(key));
-    this.#parseRow = rowParserFor(header.columns);
+    this.#parseRow = rowParserFor(this.#columnsOfKeys);
     this.#width = header.columns.length;
     this.#orderIdColumn = header.columns.indexOf('order_id');
     // Silver: up to two parts uploading; with two buffers, one usually fills while the other uploads.
