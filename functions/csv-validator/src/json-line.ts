@@ -133,12 +133,19 @@ function unicodeEscape(b: Buffer, p: number, c: number): number {
   return p;
 }
 
+/**
+ * Below this, digits are cut off with 32-bit integer arithmetic, which V8 compiles to a multiply
+ * by a reciprocal; on doubles `%` is a call into C. Prices and quantities all fit.
+ */
+const INT32_LIMIT = 2 ** 31;
+
 /** A whole number's decimal digits (|x| < 10^15: the arithmetic below is exact). */
 function writeInt(b: Buffer, p: number, x: number): number {
   if (x < 0) {
     b[p++] = 0x2d;
     x = -x;
   }
+  if (x < INT32_LIMIT) return writeSmallInt(b, p, x | 0);
   let digits = 1;
   for (let t = x; t >= 10; t = Math.floor(t / 10)) digits++;
   let end = p + digits;
@@ -148,6 +155,23 @@ function writeInt(b: Buffer, p: number, x: number): number {
     x = Math.floor(x / 10);
   } while (end > p);
   return next;
+}
+
+/** The digits of 0 ≤ v < 2^31. */
+function writeSmallInt(b: Buffer, p: number, v: number): number {
+  let end = p + digitCount(v);
+  const next = end;
+  do {
+    const q = (v / 10) | 0;
+    b[--end] = 0x30 + v - q * 10;
+    v = q;
+  } while (v !== 0);
+  return next;
+}
+
+function digitCount(v: number): number {
+  if (v < 100_000) return v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10_000 ? 4 : 5;
+  return v < 1_000_000 ? 6 : v < 10_000_000 ? 7 : v < 100_000_000 ? 8 : v < 1_000_000_000 ? 9 : 10;
 }
 
 /**
@@ -166,25 +190,31 @@ function writeShortDecimal(b: Buffer, p: number, x: number): number {
     const r = Math.round(a * scale);
     if (r >= 1e15) return -1;
     if (r / scale !== a) continue;
-    // Not 0: x is no whole number (those were written before), so r is no multiple of scale.
     const whole = Math.floor(a);
-    let fraction = r - whole * scale;
-    let width = decimals;
-    while (fraction % 10 === 0) {
-      fraction /= 10;
-      width--;
-    }
     if (negative) b[p++] = 0x2d;
     p = writeInt(b, p, whole);
     b[p++] = 0x2e;
-    const end = p + width;
-    for (let i = end - 1; i >= p; i--) {
-      b[i] = 0x30 + (fraction % 10);
-      fraction = Math.floor(fraction / 10);
-    }
-    return end;
+    // Below scale ≤ 10^6, and not 0: x is no whole number (those were written before), so r is no
+    // multiple of scale.
+    return writeFraction(b, p, (r - whole * scale) | 0, decimals);
   }
   return -1;
+}
+
+/** `decimals` digits of 0 < fraction < 10^decimals, leading zeros kept, trailing ones dropped. Returns the end. */
+function writeFraction(b: Buffer, p: number, fraction: number, decimals: number): number {
+  let width = decimals;
+  for (let q = (fraction / 10) | 0; fraction === q * 10; q = (fraction / 10) | 0) {
+    fraction = q;
+    width--;
+  }
+  const end = p + width;
+  for (let i = end - 1; i >= p; i--) {
+    const q = (fraction / 10) | 0;
+    b[i] = 0x30 + fraction - q * 10;
+    fraction = q;
+  }
+  return end;
 }
 
 /** Encodes one record (a plain object) as a JSON line into `out`. */
