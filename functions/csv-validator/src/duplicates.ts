@@ -29,7 +29,7 @@ const PROBES = 8;
  * at 2 GB), which wait on disk: never more memory. (12 MiB measured no lower a peak at 2 GB — the
  * held-back rows' garbage made up for it — and 15 % slower.)
  */
-const MAX_FILTER_BYTES = 16 * 1024 * 1024;
+export const MAX_FILTER_BYTES = 16 * 1024 * 1024;
 const SETTLE_BUDGET_BYTES = 8 * 1024 * 1024;
 /**
  * What one distinct id costs in a Map while settling: the string, the entry, the number. Measured
@@ -127,6 +127,11 @@ export class DuplicateDetector {
   /** Bytes held by the filter. */
   get filterBytes(): number {
     return this.#bits.byteLength;
+  }
+
+  /** Bytes of memory behind the filter: more than filterBytes when it reuses a larger one. */
+  get filterMemoryBytes(): number {
+    return this.#filter?.byteLength ?? 0;
   }
 
   get deferredCount(): number {

@@ -100,6 +100,9 @@ describe('DuplicateDetector', () => {
     // Smaller: it takes a view of the larger filter, cleared; nothing it adds was seen before.
     const second = new DuplicateDetector({ expectedRows: 60_000 });
     expect(second.filterBytes).toBeLessThan(100_000 * 1.5);
+    // The memory behind it is the larger filter's (or a still larger one an earlier test closed).
+    expect(second.filterMemoryBytes).toBeGreaterThanOrEqual(first.filterBytes);
+    expect(second.filterMemoryBytes).toBeGreaterThan(second.filterBytes);
     expect(ids.filter((id, i) => second.add(id, i + 2)).length).toBeLessThan(ids.length * 0.01);
     second.close();
   });
