@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { YoungGenerationCap } from '../../src/young-generation.ts';
 
 const MODULE = fileURLToPath(new URL('../../src/young-generation.ts', import.meta.url));
 
@@ -36,5 +37,27 @@ describe('YoungGenerationCap', () => {
     // Without it, V8 grows the young generation towards the command line's 2 × 64 MB.
     expect(largestYoungGenerationMb(false)).toBeGreaterThan(16);
     expect(largestYoungGenerationMb(true)).toBeLessThanOrEqual(8);
+  });
+});
+
+describe('YoungGenerationCap, on a heap that shrinks', () => {
+  it('lets V8 grow the young generation again after it shrank, and stops it at the cap again', () => {
+    let bytes = 2 * 2 ** 20;
+    const factors: number[] = [];
+    const cap = new YoungGenerationCap(4, { youngGenerationBytes: () => bytes, setGrowthFactor: (f) => factors.push(f) });
+    cap.check();
+    expect(factors).toEqual([]);
+    bytes = 8 * 2 ** 20;
+    cap.check();
+    expect(cap.capped).toBe(true);
+    expect(factors).toEqual([1]);
+    // V8 reduced memory: the young generation is back at 1 MB. Seen within 256 checks.
+    bytes = 2 ** 20;
+    for (let i = 0; i < 256; i++) cap.check();
+    expect(cap.capped).toBe(false);
+    expect(factors).toEqual([1, 2]);
+    bytes = 8 * 2 ** 20;
+    cap.check();
+    expect(factors).toEqual([1, 2, 1]);
   });
 });
