@@ -433,6 +433,16 @@ class Run {
     silver.reset();
     let quarantine = '';
 
+    // The batch's ids go through the duplicate filter first, all together (see probeQueued).
+    if (idColumn >= 0) {
+      for (let r = i; r < rows.length; r++) {
+        const id = (rows[r] as string[])[idColumn];
+        if (id) duplicates.queue(id, lines ? (lines[r] as number) : batch.firstLine + r);
+      }
+    }
+    const seen = duplicates.probeQueued();
+    let probed = 0;
+
     for (; i < rows.length; i++) {
       const fields = rows[i] as string[];
       if (fields.length === 1 && fields[0] === '') {
@@ -444,7 +454,7 @@ class Run {
       const trouble = problems?.get(i);
       const value = fields.length === width && trouble === undefined && !(checkBytes && hasReplacement(fields)) ? parseRow(fields) : INVALID;
       const id = idColumn >= 0 ? fields[idColumn] : undefined;
-      const maybeSeen = id ? duplicates.add(id, line) : false;
+      const maybeSeen = id ? seen[probed++] === 1 : false;
 
       if (value !== INVALID && !maybeSeen) {
         encodeSilverLine(value as OrderRow, silver);

@@ -43,6 +43,34 @@ describe('DuplicateDetector', () => {
     expect(reported).toHaveLength(expected.size);
   });
 
+  it('answers a queued batch as it would one id at a time, repeats within the batch included', () => {
+    // 3,000 ids per batch (more than the queue's first capacity), each batch repeating some of its
+    // own ids and some of the batch before.
+    const ids = Array.from({ length: 30_000 }, (_, i) => (i % 50 === 49 ? `ORD-${i - 20}` : i % 700 === 698 && i > 3_500 ? `ORD-${i - 3_501}` : `ORD-${i}`));
+    const detector = new DuplicateDetector({ expectedRows: ids.length });
+    let flagged = 0;
+    for (let start = 0; start < ids.length; start += 3_000) {
+      for (let i = start; i < start + 3_000; i++) detector.queue(ids[i] as string, i + 2);
+      const seen = detector.probeQueued();
+      expect(seen).toHaveLength(3_000);
+      seen.forEach((maybe, k) => {
+        if (maybe === 0) return;
+        flagged++;
+        const i = start + k;
+        detector.defer({ line: i + 2, id: ids[i] as string, raw: [], silver: null, reasons: [] });
+      });
+    }
+    const verdicts = new Map<number, number | undefined>();
+    for (const { record, duplicateOf } of detector.resolve()) verdicts.set(record.line, duplicateOf);
+    detector.close();
+    const expected = truth(ids);
+    expect(expected.size).toBe(600 + 37);
+    for (const [line, first] of expected) expect(verdicts.get(line), `line ${line}`).toBe(first);
+    expect([...verdicts].filter(([, d]) => d !== undefined)).toHaveLength(expected.size);
+    // A false alarm here and there, no more (12 bits per id).
+    expect(flagged - expected.size).toBeLessThan(ids.length * 0.01);
+  });
+
   it('stays exact when the filter is far too small (every id a false alarm)', () => {
     const ids = Array.from({ length: 20_000 }, (_, i) => `id-${(i * 7919) % 15_000}`);
     const { flagged, verdicts } = run(ids, 1);
