@@ -21,7 +21,7 @@ import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectsV
 import { bundleFunction } from '@laminar/bundler';
 import { createDynamoDBClient, createS3Client, ensureTable, uploadStream } from '@laminar/aws';
 import { startDynamoDB, startS3 } from '@laminar/emulators';
-import { findRoot, loadSpec } from '@laminar/spec';
+import { findRoot, loadSpec, PLATFORM_ENV } from '@laminar/spec';
 import Papa from 'papaparse';
 import { deriveRowParser, INVALID } from '../src/fast-validator.ts';
 import { ORDER_COLUMNS, orderRowSchema } from '../src/schema.ts';
@@ -107,8 +107,8 @@ async function ensureWarmCopy(seeded: Seeded, endpoint: string): Promise<Seeded>
   }
 }
 
-/** index.mjs out of the deterministic zip the bundler writes (deflate; read via the central directory). */
-function extractIndex(zip: Buffer): Buffer {
+/** One file out of the deterministic zip the bundler writes (deflate; read via the central directory). */
+function extractEntry(zip: Buffer, entry: string): Buffer {
   const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
   let p = zip.readUInt32LE(eocd + 16);
   const entries = zip.readUInt16LE(eocd + 10);
@@ -117,7 +117,7 @@ function extractIndex(zip: Buffer): Buffer {
     const compressed = zip.readUInt32LE(p + 20);
     const nameLength = zip.readUInt16LE(p + 28);
     const name = zip.toString('utf8', p + 46, p + 46 + nameLength);
-    if (name === 'index.mjs') {
+    if (name === entry) {
       const local = zip.readUInt32LE(p + 42);
       const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
       const data = zip.subarray(start, start + compressed);
@@ -125,7 +125,7 @@ function extractIndex(zip: Buffer): Buffer {
     }
     p += 46 + nameLength + zip.readUInt16LE(p + 30) + zip.readUInt16LE(p + 32);
   }
-  throw new Error('index.mjs not in the bundle');
+  throw new Error(`${entry} not in the bundle`);
 }
 
 interface Invocation {
@@ -301,13 +301,19 @@ console.log(`embedded S3 files: ${dataDir} (${storage.kind})`);
 const handlerCore = pinCores();
 const scratch = mkdtempSync(join(tmpdir(), 'csv-validator-bench-'));
 const loaded = await loadSpec(fnDir);
-// The spec's plain settings (NODE_OPTIONS, if it ever sets one, included) reach the run as in Lambda;
-// references (bucket, table) are replaced by the bench's own resources below.
+// The platform's settings (NODE_OPTIONS=--enable-source-maps: Node then holds the bundle's map) and
+// the spec's plain ones reach the run as in Lambda; references (bucket, table) are replaced by the
+// bench's own resources below.
 const memoryMb = loaded.spec.memoryMb;
-const specEnv = Object.fromEntries(Object.entries(loaded.spec.env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+const specEnv = { ...PLATFORM_ENV, ...Object.fromEntries(Object.entries(loaded.spec.env).filter((e): e is [string, string] => typeof e[1] === 'string')) };
 const built = await bundleFunction(loaded, { outDir: scratch });
 const bundle = process.env.BENCH_BUNDLE ?? join(scratch, 'index.mjs');
-if (!process.env.BENCH_BUNDLE) writeFileSync(bundle, extractIndex(readFileSync(built.zipPath)));
+if (!process.env.BENCH_BUNDLE) {
+  const zip = readFileSync(built.zipPath);
+  writeFileSync(bundle, extractEntry(zip, 'index.mjs'));
+  // Beside the code as in Lambda's /var/task: the runtime reads it (--enable-source-maps, PLATFORM_ENV).
+  writeFileSync(`${bundle}.map`, extractEntry(zip, 'index.mjs.map'));
+}
 
 const s3 = await startS3({ directory: join(dataDir, 's3'), buckets: [BUCKET] });
 const dynamo = await startDynamoDB();

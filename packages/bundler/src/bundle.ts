@@ -2,6 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { findRoot, type LoadedLayer, type LoadedSpec, layersFor, loadAllLayers } from '@laminar/spec';
 import { build, type Metafile } from 'esbuild';
+import { ownCodeSourceMap } from './source-map.ts';
 import { deterministicZip, sourceCodeHash } from './zip.ts';
 
 export interface BundleResult {
@@ -31,8 +32,9 @@ function topInputs(metafile: Metafile, root: string): { path: string; bytes: num
 }
 
 /**
- * esbuild → one minified ESM file for Node 20 (+ source map) → deterministic zip with `index.mjs`
- * at its root (handler `index.<export>`), and the zip's base64 SHA-256 beside it.
+ * esbuild → one minified ESM file for Node 20 (+ a source map of the function's own code,
+ * source-map.ts) → deterministic zip with `index.mjs` at its root (handler `index.<export>`), and
+ * the zip's base64 SHA-256 beside it.
  */
 export async function bundleFunction(loaded: LoadedSpec, options: { outDir?: string } = {}): Promise<BundleResult> {
   const { spec, dir } = loaded;
@@ -70,7 +72,7 @@ export async function bundleFunction(loaded: LoadedSpec, options: { outDir?: str
 
   const zip = await deterministicZip([
     { name: 'index.mjs', data: code },
-    { name: 'index.mjs.map', data: map },
+    { name: 'index.mjs.map', data: Buffer.from(ownCodeSourceMap(map.toString('utf8'))) },
   ]);
   const hash = sourceCodeHash(zip);
   rmSync(outDir, { recursive: true, force: true });
