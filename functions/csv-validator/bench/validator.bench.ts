@@ -21,7 +21,7 @@ import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectsV
 import { bundleFunction } from '@laminar/bundler';
 import { createDynamoDBClient, createS3Client, ensureTable, uploadStream } from '@laminar/aws';
 import { startDynamoDB, startS3 } from '@laminar/emulators';
-import { findRoot, loadSpec, PLATFORM_ENV } from '@laminar/spec';
+import { findRoot, loadSpec, resolveEnv } from '@laminar/spec';
 import Papa from 'papaparse';
 import { deriveRowParser, INVALID } from '../src/fast-validator.ts';
 import { ORDER_COLUMNS, orderRowSchema } from '../src/schema.ts';
@@ -301,11 +301,20 @@ console.log(`embedded S3 files: ${dataDir} (${storage.kind})`);
 const handlerCore = pinCores();
 const scratch = mkdtempSync(join(tmpdir(), 'csv-validator-bench-'));
 const loaded = await loadSpec(fnDir);
-// The platform's settings (NODE_OPTIONS=--enable-source-maps: Node then holds the bundle's map) and
-// the spec's plain ones reach the run as in Lambda; references (bucket, table) are replaced by the
-// bench's own resources below.
+// The function's environment as infra gives it (resolveEnv): the platform's NODE_OPTIONS
+// (--enable-source-maps: Node then holds the bundle's map) and the spec's settings, its bucket and
+// table references pointing at the bench's own resources.
 const memoryMb = loaded.spec.memoryMb;
-const specEnv = { ...PLATFORM_ENV, ...Object.fromEntries(Object.entries(loaded.spec.env).filter((e): e is [string, string] => typeof e[1] === 'string')) };
+const specEnv = resolveEnv(loaded.spec, {
+  bucket: () => BUCKET,
+  // Each process gets a fresh idempotency table, set per run below.
+  table: (t) => `bench-${t}`,
+  topic: (t) => t,
+  deliveryStream: (d) => d,
+  setting: (name) => {
+    throw new Error(`the benchmark has no value for setting ${name}`);
+  },
+});
 const built = await bundleFunction(loaded, { outDir: scratch });
 const bundle = process.env.BENCH_BUNDLE ?? join(scratch, 'index.mjs');
 if (!process.env.BENCH_BUNDLE) {

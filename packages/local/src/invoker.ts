@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import type { FunctionSpec } from '@laminar/spec';
+import { type FunctionSpec, PLATFORM_ENV } from '@laminar/spec';
 import {
   DEFAULT_INIT_TIMEOUT_MS,
   ExecutionEnvironment,
@@ -416,7 +416,8 @@ export class Invoker {
       LAMBDA_TASK_ROOT: taskRoot,
       _HANDLER: `index.${spec.handler}`,
       TZ: ':UTC',
-      NODE_OPTIONS: '--enable-source-maps',
+      // The platform's flags, with the spec's own after them (resolveEnv).
+      NODE_OPTIONS: specEnv.NODE_OPTIONS ?? PLATFORM_ENV.NODE_OPTIONS,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       // Lambda's X-Ray daemon address, here the runner's collector; without one, tracing is off.
       ...(this.options.xrayDaemonAddress

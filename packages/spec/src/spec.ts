@@ -320,7 +320,7 @@ export function writesTo(spec: FunctionSpec, bucket: string): boolean {
  * Environment every Laminar function gets, wherever it runs: bundles ship a source map, so stack
  * traces point at TypeScript lines.
  */
-export const PLATFORM_ENV: Readonly<Record<string, string>> = { NODE_OPTIONS: '--enable-source-maps' };
+export const PLATFORM_ENV = { NODE_OPTIONS: '--enable-source-maps' } as const;
 
 /**
  * The function's environment: plain strings as they are, references through the namer (a stage's
@@ -337,5 +337,8 @@ export function resolveEnv(spec: FunctionSpec, namer: ResourceNamer): Record<str
     else if ('deliveryStream' in v.ref) out[k] = namer.deliveryStream(v.ref.deliveryStream);
     else out[k] = namer.setting(v.ref.setting);
   }
+  // A spec's own node flags come after the platform's, not in their place.
+  const nodeOptions = spec.env.NODE_OPTIONS;
+  if (typeof nodeOptions === 'string') out.NODE_OPTIONS = `${PLATFORM_ENV.NODE_OPTIONS} ${nodeOptions}`;
   return out;
 }

@@ -59,6 +59,9 @@ describe('defineFunction', () => {
       setting: () => 'broker:9092',
     };
     expect(resolveEnv(spec, namer)).toEqual({ NODE_OPTIONS: '--enable-source-maps', A: 'plain', B: 'laminar-dev-documents' });
+    // A spec's node flags join the platform's instead of replacing them.
+    const flagged = { ...spec, env: { ...spec.env, NODE_OPTIONS: '--max-semi-space-size=8' } };
+    expect(resolveEnv(flagged, namer).NODE_OPTIONS).toBe('--enable-source-maps --max-semi-space-size=8');
   });
 
   it('resolves table, topic and setting refs and checks tables are declared', () => {
