@@ -28,7 +28,8 @@ beforeAll(async () => {
     serviceEnv: { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9', LAMINAR_S3_FORCE_PATH_STYLE: 'true' },
     output,
     functions: await Promise.all([
-      fixture(dir, { name: 'counter', memoryMb: 256 }, sources.counter, { TABLE: 'laminar-local-table' }),
+      // The env as resolveEnv gives it: the platform's NODE_OPTIONS with the spec's own after them.
+      fixture(dir, { name: 'counter', memoryMb: 256 }, sources.counter, { TABLE: 'laminar-local-table', NODE_OPTIONS: '--enable-source-maps --stack-trace-limit=50' }),
       fixture(dir, { name: 'sleepy', timeoutS: 1 }, sources.counter),
       fixture(dir, { name: 'parallel' }, sources.counter),
       fixture(dir, { name: 'hog', memoryMb: 128 }, sources.hog),
@@ -108,7 +109,7 @@ describe('execution environments', () => {
       _HANDLER: 'index.handler',
       LAMBDA_TASK_ROOT: r.cwd,
       TZ: ':UTC',
-      NODE_OPTIONS: '--enable-source-maps',
+      NODE_OPTIONS: '--enable-source-maps --stack-trace-limit=50',
       AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
       AWS_SECRET_ACCESS_KEY: 'local-secret',
       AWS_SESSION_TOKEN: 'local-token',
