@@ -31,8 +31,9 @@ export default defineFunction({
     // glibc's malloc raises its mmap threshold, from 128 KiB up to 32 MiB, each time a large block
     // is freed — loading the bundle frees some — and from then on mid-sized blocks (socket reads,
     // V8's compiler zones) land in its heap, which it cannot give back once fragmented. A fixed
-    // threshold keeps them mapped on their own: ~61 MB of RSS after init (+4 with source maps on) instead of 69–71 in most
-    // starts (one in eight still shows ~70, when V8 grows its young generation during the load).
+    // threshold keeps them mapped on their own: ~61 MB of RSS after init instead of 69–71 in most
+    // starts, measured without source maps, which add ~4 (one in eight still shows ~70, when V8
+    // grows its young generation during the load).
     GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072',
   },
   tables: [{ name: 'csv-idempotency', kind: 'idempotency' }],

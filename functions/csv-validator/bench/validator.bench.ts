@@ -8,7 +8,8 @@
 // The handler's process starts with the heap flags Lambda gives the spec's memory. For digging:
 // BENCH_CPU_PROF=<dir> (a CPU profile of the handler run from source), BENCH_NODE_ARGS="<flags>"
 // (e.g. --trace-gc), BENCH_CHILD_LOG=<file> (what the handler's process printed),
-// BENCH_BUNDLE=<index.mjs> (measure another build, an older one say, instead of this one),
+// BENCH_BUNDLE=<index.mjs> (measure another build, an older one say, instead of this one; its
+// index.mjs.map beside it, as unzipped, or Node has no map to hold),
 // BENCH_PIN=0 (no pinning).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
@@ -320,7 +321,7 @@ const bundle = process.env.BENCH_BUNDLE ?? join(scratch, 'index.mjs');
 if (!process.env.BENCH_BUNDLE) {
   const zip = readFileSync(built.zipPath);
   writeFileSync(bundle, extractEntry(zip, 'index.mjs'));
-  // Beside the code as in Lambda's /var/task: the runtime reads it (--enable-source-maps, PLATFORM_ENV).
+  // Beside the code as in Lambda's /var/task: Node reads it (--enable-source-maps, PLATFORM_ENV).
   writeFileSync(`${bundle}.map`, extractEntry(zip, 'index.mjs.map'));
 }
 

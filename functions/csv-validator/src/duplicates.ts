@@ -46,7 +46,10 @@ const ROW_WORDS = 3;
 const BUFFER_BYTES = 1 << 18;
 /** The partition files' buffers: FAN_OUT of them are open at once. */
 const PARTITION_BUFFER_BYTES = 1 << 16;
-/** The window through which settling reads the flagged rows' ids. */
+/**
+ * The window through which settling reads the flagged rows' ids: ~4,000 ids of ~16 bytes, so a
+ * file's flagged ids (~0.5 % of its rows, plus its duplicates) cost a read per window at most.
+ */
 const WINDOW_BYTES = 1 << 16;
 const NEEDS_ESCAPE = /[\n\r"\\]/;
 
@@ -102,7 +105,10 @@ export class DuplicateDetector {
   /** What the held-back records' ids would cost in a Map, were they all distinct. */
   #deferredIdBytes = 0;
   #files = 0;
-  /** Filter lookups queued by queue(): each id's block (as a word index) and probe hash. */
+  /**
+   * Filter lookups queued by queue(), answered together by probeQueued(): each id's block (as a
+   * word index) and probe hash. Sized by the largest batch seen (a few KiB).
+   */
   #queuedBlocks = new Int32Array(1024);
   #queuedProbes = new Int32Array(1024);
   #queued = 0;
@@ -154,6 +160,8 @@ export class DuplicateDetector {
    * queue() and probeQueued().)
    */
   add(id: string, line: number): boolean {
+    // Answers would come back for the ids queued before this one, and be lost.
+    if (this.#queued !== 0) throw new Error('duplicate check: add() while ids are queued — call probeQueued() first');
     this.queue(id, line);
     return this.probeQueued()[0] === 1;
   }
@@ -222,8 +230,13 @@ export class DuplicateDetector {
     // cache, and between two rows' lookups lies a row's parsing, which no miss overlaps. One load
     // per block in a loop of nothing else keeps several misses in flight (JavaScript has no
     // prefetch instruction); the probes then hit.
+    // Both ends of the block: the filter's memory need not start on a cache line (an mmap'd
+    // allocation starts 16 bytes in), so a 64-byte block may span two.
     let touched = 0;
-    for (let k = 0; k < n; k++) touched ^= bits[blocks[k] as number] as number;
+    for (let k = 0; k < n; k++) {
+      const base = blocks[k] as number;
+      touched ^= (bits[base] as number) ^ (bits[base + 15] as number);
+    }
     this.#touched = touched;
     for (let k = 0; k < n; k++) {
       const base = blocks[k] as number;
@@ -739,11 +752,11 @@ function diskFull(error: unknown, dir: string): unknown {
   );
 }
 
-/** A spill file opened for reading (no descriptor: nothing was ever written). */
 /**
- * Texts read at increasing offsets of a file through one 64 KiB window: the flagged rows' ids are
- * a few thousand reads far apart in a large file, and a system call each cost more than the join
- * (~5 µs apiece). The window moves only forward, so no byte is read twice.
+ * Texts read at increasing offsets of a file through one window: the flagged rows' ids are a few
+ * thousand reads far apart in a large file, and a system call each cost more than the join (~5 µs
+ * apiece). The window refills from the offset asked for when that text is not inside it (grown
+ * for a text longer than itself), so reading forward no byte is read twice.
  */
 class SpillWindow {
   #window = Buffer.allocUnsafe(WINDOW_BYTES);
@@ -768,6 +781,7 @@ class SpillWindow {
   }
 }
 
+/** A spill file opened for reading (no descriptor: nothing was ever written). */
 class SpillFile {
   #position = 0;
 

@@ -433,7 +433,8 @@ class Run {
     silver.reset();
     let quarantine = '';
 
-    // The batch's ids go through the duplicate filter first, all together (see probeQueued).
+    // The batch's ids go through the duplicate filter first, all together, so that its cache
+    // misses overlap instead of stalling one row each (see probeQueued).
     if (idColumn >= 0) {
       for (let r = i; r < rows.length; r++) {
         const id = (rows[r] as string[])[idColumn];

@@ -15,17 +15,18 @@ interface RawSourceMap {
  * The bundle's source map with only the function's own code mapped; the dependencies' code is left
  * unmapped, so a stack frame inside it shows its place in index.mjs.
  *
- * Why: Lambda runs every function with --enable-source-maps, and Node decodes the whole map into
- * one array per mapping on the first stack trace it formats. csv-validator's map holds ~235k
- * mappings, 94 % of them in the AWS SDK, zod and papaparse: ~18 MB more memory for the life of the
- * environment (measured: RSS after init 81 MB instead of 63, the benchmark's peak 133 MB instead of
- * 115) — an eighth of that function's memory goal, for line numbers inside libraries nobody edits.
- * esbuild maps all inputs or none, hence this pass.
+ * Why: every function runs with NODE_OPTIONS=--enable-source-maps (@laminar/spec's PLATFORM_ENV,
+ * which infra sets), and Node decodes the whole map into one array per mapping on the first stack
+ * trace it formats. csv-validator's map held ~235k mappings, 94 % of them in the AWS SDK, zod and
+ * papaparse: its benchmark's peak at 100 MB was 130–133 MB instead of 115 (heap 46–49 MB instead
+ * of 31) — over a tenth of that function's memory goal, for line numbers inside libraries nobody
+ * edits. esbuild maps all inputs or none, hence this pass.
  *
  * Each run of dependency code starts with a one-field segment (a generated column without a
  * source), which ends the mapping before it: otherwise Node would attribute the dependency's
  * columns to the last mapped line of our code. Sources and names nobody refers to any more are
- * dropped. The result is a pure function of the input, so bundles stay byte-identical.
+ * dropped, and the lists that index sources (ignoreList) follow. The result is a pure function of
+ * the input, so bundles stay byte-identical.
  */
 export function ownCodeSourceMap(json: string, isOwn: (source: string) => boolean = isOwnSource): string {
   const map = JSON.parse(json) as RawSourceMap;
@@ -57,7 +58,7 @@ export function ownCodeSourceMap(json: string, isOwn: (source: string) => boolea
         continue;
       }
       mapped = true;
-      const [column, , line, sourceColumn] = segment as [number, number, number, number];
+      const [column, , sourceLine, sourceColumn] = segment as [number, number, number, number];
       if (segment.length === 5) {
         const name = segment[4];
         let kept = nameIndex.get(name);
@@ -66,9 +67,9 @@ export function ownCodeSourceMap(json: string, isOwn: (source: string) => boolea
           nameIndex.set(name, kept);
           names.push(map.names[name] as string);
         }
-        out.push([column, source, line, sourceColumn, kept]);
+        out.push([column, source, sourceLine, sourceColumn, kept]);
       } else {
-        out.push([column, source, line, sourceColumn]);
+        out.push([column, source, sourceLine, sourceColumn]);
       }
     }
     return out;
@@ -76,5 +77,10 @@ export function ownCodeSourceMap(json: string, isOwn: (source: string) => boolea
 
   const result: RawSourceMap = { ...map, sources, names, mappings: encode(lines) };
   if (sourcesContent) result.sourcesContent = contents;
+  for (const key of ['ignoreList', 'x_google_ignoreList']) {
+    const list = map[key];
+    if (!Array.isArray(list)) continue;
+    result[key] = list.map((i) => sourceIndex.get(i as number)).filter((i) => i !== undefined);
+  }
   return JSON.stringify(result);
 }

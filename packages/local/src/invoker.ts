@@ -416,7 +416,7 @@ export class Invoker {
       LAMBDA_TASK_ROOT: taskRoot,
       _HANDLER: `index.${spec.handler}`,
       TZ: ':UTC',
-      // The platform's flags, with the spec's own after them (resolveEnv).
+      // As infra sets it: resolveEnv's (the platform's flags, then the spec's), never the runner's own.
       NODE_OPTIONS: specEnv.NODE_OPTIONS ?? PLATFORM_ENV.NODE_OPTIONS,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       // Lambda's X-Ray daemon address, here the runner's collector; without one, tracing is off.

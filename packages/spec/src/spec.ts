@@ -337,8 +337,8 @@ export function resolveEnv(spec: FunctionSpec, namer: ResourceNamer): Record<str
     else if ('deliveryStream' in v.ref) out[k] = namer.deliveryStream(v.ref.deliveryStream);
     else out[k] = namer.setting(v.ref.setting);
   }
-  // A spec's own node flags come after the platform's, not in their place.
-  const nodeOptions = spec.env.NODE_OPTIONS;
-  if (typeof nodeOptions === 'string') out.NODE_OPTIONS = `${PLATFORM_ENV.NODE_OPTIONS} ${nodeOptions}`;
+  // A spec's own node flags come after the platform's, not in their place: replacing them would
+  // silently turn off source-mapped stack traces, and after them the spec's win where both set one.
+  if ('NODE_OPTIONS' in spec.env) out.NODE_OPTIONS = `${PLATFORM_ENV.NODE_OPTIONS} ${out.NODE_OPTIONS}`;
   return out;
 }

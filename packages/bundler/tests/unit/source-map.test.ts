@@ -47,6 +47,12 @@ describe('ownCodeSourceMap', () => {
     expect(map.findEntry(1, 41)).toMatchObject({ originalSource: '../src/a.ts', originalLine: 40 });
   });
 
+  it('renumbers the lists that index sources', () => {
+    const out = JSON.parse(ownCodeSourceMap(JSON.stringify({ ...JSON.parse(input), ignoreList: [1, 2, 3] })));
+    // src/b.ts was source 2, now 1; the dependencies are gone.
+    expect(out.ignoreList).toEqual([1]);
+  });
+
   it('is a pure function of its input, and refuses what it cannot read', () => {
     expect(ownCodeSourceMap(input)).toBe(ownCodeSourceMap(input));
     expect(() => ownCodeSourceMap(JSON.stringify({ version: 3, sections: [] }))).toThrow(/version 3 map/);
