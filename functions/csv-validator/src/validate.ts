@@ -230,15 +230,21 @@ const encodeSilverLine = deriveJsonLineEncoder(ORDER_COLUMNS);
 /** A batch's silver lines are flushed to the upload once they reach this size. */
 const SILVER_FLUSH_BYTES = 1 << 18;
 /**
- * Silver's part buffers and the duplicate check's filter share one budget: two parts besides the
- * largest filter (MAX_FILTER_BYTES). A smaller filter, as for files below ~750 MB, leaves room for
- * a third buffer, which fills while two parts upload. With two, the reader waits whenever an
- * upload takes longer than the next part takes to fill (~65 ms at 300k rows/s: silver's JSON is
- * about twice the CSV). Measured at 100 MB against the embedded S3, the reader waited 0.4–0.5 s
- * cold and 0.2–0.4 s warm with two, ~0.2 s cold and ~0.05 s warm with three.
+ * The uploads' part buffers and the duplicate check's filter share one budget: silver's two parts
+ * and quarantine's one besides the largest filter (MAX_FILTER_BYTES). A smaller filter leaves room
+ * for more, first a third for silver (files below ~750 MB), then a second for quarantine (below
+ * ~400 MB):
+ * - Silver's third fills while two parts upload. With two, the reader waits whenever an upload
+ *   takes longer than the next part takes to fill (~65 ms at 300k rows/s: silver's JSON is about
+ *   twice the CSV). Measured at 100 MB against the embedded S3, the reader waited 0.4–0.5 s cold
+ *   and 0.2–0.4 s warm with two, ~0.2 s cold and ~0.05 s warm with three.
+ * - With one buffer, quarantine stops the reader for the whole upload of each of its parts (5 MiB:
+ *   ~18k rejected rows of ~280 bytes, so about one per 100 MB at 3 % rejected, one every few
+ *   seconds when a feed goes bad); with two, only when a part fills before the last has gone up.
  */
-export function silverBuffers(filterBytes: number, partSize: number): number {
-  return filterBytes + partSize <= MAX_FILTER_BYTES ? 3 : 2;
+export function partBuffers(filterBytes: number, partSize: number): { silver: number; quarantine: number } {
+  const spare = Math.max(0, Math.floor((MAX_FILTER_BYTES - filterBytes) / partSize));
+  return { silver: 2 + Math.min(1, spare), quarantine: 1 + Math.min(1, Math.max(0, spare - 1)) };
 }
 
 /** 4 MB semi-spaces (an 8 MB young generation) whatever Lambda's memory setting: young-generation.ts. */
@@ -349,11 +355,16 @@ class Run {
 
   /**
    * Quarantine's upload starts with the first rejected record: a clean file leaves no object there.
-   * One part buffer: rejected rows are few, and the reader may wait the rare moment a part uploads.
+   * One part uploads at a time (rejected rows are few), from one or two buffers (partBuffers).
    */
   #quarantineWriter(): MultipartWriter {
-    this.#quarantine ??= this.#writer(this.#keys.rejected, 1, 1);
+    this.#quarantine ??= this.#writer(this.#keys.rejected, 1, this.#partBuffers().quarantine);
     return this.#quarantine;
+  }
+
+  /** The budget's split for this file, once the duplicate check has sized its filter. */
+  #partBuffers(): { silver: number; quarantine: number } {
+    return partBuffers(this.#duplicates?.filterMemoryBytes ?? MAX_FILTER_BYTES, this.#deps.partSize ?? MIN_PART_SIZE);
   }
 
   /** Part buffers are reused: each upload holds `buffers` × partSize (5 MiB) at most. */
@@ -425,8 +436,8 @@ class Run {
       ...(this.#deps.tmpRoot ? { tmpRoot: this.#deps.tmpRoot } : {}),
     });
     const duplicates = this.#duplicates;
-    // Silver: up to two parts uploading, and a third buffer filling when the filter leaves room.
-    this.#silver ??= this.#writer(this.#keys.silverPart, 2, silverBuffers(duplicates.filterMemoryBytes, this.#deps.partSize ?? MIN_PART_SIZE));
+    // Silver: up to two parts uploading, and a third buffer filling when the filter leaves room (partBuffers).
+    this.#silver ??= this.#writer(this.#keys.silverPart, 2, this.#partBuffers().silver);
     const counts = this.#counts;
     const silverWriter = this.#silver;
     const silver = this.#silverBytes;

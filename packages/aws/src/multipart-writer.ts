@@ -57,7 +57,7 @@ const spareBuffers = new Map<number, Buffer[]>();
 /**
  * A spare that the next invocation does not take still counts against the function's memory. Three
  * is what csv-validator's writers hold when its memory is tightest (large files: silver 2,
- * quarantine 1); a small file's fourth buffer is allocated anew.
+ * quarantine 1); a small file's fourth and fifth buffers are allocated anew.
  */
 const MAX_SPARE_BUFFERS = 3;
 
