@@ -26,7 +26,7 @@ interface Call {
  * A stand-in S3 client: records every command, and lets a test hold UploadPart requests open
  * (held: true) and settle them one by one, in any order.
  */
-function fakeS3(options: { checksums?: boolean; failPart?: number; failAbort?: boolean; held?: boolean } = {}) {
+function fakeS3(options: { checksums?: boolean; failPart?: number; failAbort?: boolean; failCreate?: boolean; held?: boolean } = {}) {
   const calls: Call[] = [];
   const open: { call: Call; resolve: () => void; reject: (e: unknown) => void }[] = [];
   const client = {
@@ -40,7 +40,10 @@ function fakeS3(options: { checksums?: boolean; failPart?: number; failAbort?: b
         call.sent = Buffer.from(body);
       }
       calls.push(call);
-      if (command instanceof CreateMultipartUploadCommand) return { UploadId: 'upload-1' };
+      if (command instanceof CreateMultipartUploadCommand) {
+        if (options.failCreate) throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
+        return { UploadId: 'upload-1' };
+      }
       if (command instanceof AbortMultipartUploadCommand) {
         if (options.failAbort) throw Object.assign(new Error('The specified method is not allowed against this resource.'), { name: 'MethodNotAllowed' });
         return {};
@@ -102,6 +105,43 @@ describe('MultipartWriter', () => {
     expect(await w.end()).toMatchObject({ parts: 0, bytes: PART });
     expect(names(one.calls)).toEqual(['PutObjectCommand']);
     expect(one.calls[0]?.sent?.equals(bytes(PART))).toBe(true);
+  });
+
+  it('creates the upload with the first write when expectedBytes says the body needs parts', async () => {
+    const { client, calls } = fakeS3();
+    const w = writer(client, { expectedBytes: 3 * PART });
+    w.write(bytes(1000));
+    await flush();
+    // Not a part full yet, and the upload exists: the first part will not wait for it.
+    expect(names(calls)).toEqual(['CreateMultipartUploadCommand']);
+    w.write(bytes(2 * PART, 1));
+    expect(await w.end()).toMatchObject({ parts: 3, bytes: 2 * PART + 1000 });
+    expect(names(calls)).toEqual(['CreateMultipartUploadCommand', 'UploadPartCommand', 'UploadPartCommand', 'UploadPartCommand', 'CompleteMultipartUploadCommand']);
+  });
+
+  it('PUTs a body that fits one part after all, aborting the early upload (a failed abort only reported)', async () => {
+    const { client, calls } = fakeS3({ failAbort: true });
+    const abortFailures: unknown[] = [];
+    const w = writer(client, { expectedBytes: 10 * PART, onAbortFailure: (e) => abortFailures.push(e) });
+    w.write('{"only":"row"}\n');
+    expect(await w.end()).toMatchObject({ parts: 0, etag: '"put"' });
+    expect(names(calls)).toEqual(['CreateMultipartUploadCommand', 'AbortMultipartUploadCommand', 'PutObjectCommand']);
+    expect(calls[1]?.input).toMatchObject({ UploadId: 'upload-1' });
+    expect(calls[2]?.sent?.toString()).toBe('{"only":"row"}\n');
+    expect(abortFailures).toEqual([expect.objectContaining({ name: 'MethodNotAllowed' })]);
+  });
+
+  it('fails at once when the early create fails, with its error', async () => {
+    const { client, calls } = fakeS3({ failCreate: true });
+    const errors: unknown[] = [];
+    const w = writer(client, { expectedBytes: 10 * PART, onError: (e) => errors.push(e) });
+    w.write(bytes(100));
+    await flush();
+    expect(errors).toEqual([expect.objectContaining({ name: 'AccessDenied' })]);
+    expect(() => w.write(bytes(100))).toThrow('Access Denied');
+    await expect(w.end()).rejects.toThrow('Access Denied');
+    // Nothing was created, so nothing is aborted.
+    expect(names(calls)).toEqual(['CreateMultipartUploadCommand']);
   });
 
   it('splits a larger body into parts of exactly partSize, and completes with the parts in order', async () => {
