@@ -140,6 +140,27 @@ async function putPart(bucket, uploadId, partNumber, content) {
 }
 server.store.putPart = putPart;
 
+/**
+ * AbortMultipartUpload, which s3rver refuses (MethodNotAllowed): the upload's parts are removed and
+ * later requests naming it answer NoSuchUpload, as in S3. Before s3rver's router, after its error
+ * handling (an S3Error thrown here is answered as its own are).
+ */
+async function abortMultipartUpload(ctx, next) {
+  if (ctx.method !== 'DELETE' || ctx.query?.uploadId === undefined) return next();
+  const match = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
+  if (!match) return next();
+  const [, bucket, key] = match;
+  const uploadId = String(ctx.query.uploadId);
+  // s3rver's upload ids are hex: anything else names no upload (and no path outside the store).
+  const uploadDir = /^[0-9a-f]+$/.test(uploadId) ? path.join(server.store.getResourcePath(bucket, undefined, 'uploads'), uploadId) : undefined;
+  const uploadKey = uploadDir ? await fs.readFile(path.join(uploadDir, 'key'), 'utf8').catch(() => undefined) : undefined;
+  if (uploadKey === undefined || uploadKey !== decodeURIComponent(key)) throw noSuchUpload(uploadId);
+  await fs.rm(uploadDir, { recursive: true, force: true });
+  ctx.status = 204;
+}
+// The router is s3rver's last middleware.
+server.middleware.splice(server.middleware.length - 1, 0, abortMultipartUpload);
+
 // s3rver's notification records say neither which API call wrote the object (a multipart upload
 // and a form POST are both "ObjectCreated:Post") nor, for a copy, the new ETag. Each request runs
 // in its own async context; its events are sent once the handler is done, with what the request was.

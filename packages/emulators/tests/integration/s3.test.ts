@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -98,6 +100,25 @@ describe('embedded S3 multipart uploads', () => {
     expect(listed.KeyCount).toBe(0);
     c.destroy();
   });
+  it('aborts a multipart upload as S3 does: for its own key only, and then it is gone', async () => {
+    const c = client();
+    const started = await upload(c, 'mpu/aborted key', [Buffer.from('part one')]);
+    const abort = (key: string, uploadId = started.UploadId) => c.send(new AbortMultipartUploadCommand({ Bucket: 'seeded', Key: key, UploadId: uploadId }));
+    await expect(abort('mpu/another key')).rejects.toMatchObject({ name: 'NoSuchUpload' });
+    await expect(abort('mpu/aborted key', '../../seeded')).rejects.toMatchObject({ name: 'NoSuchUpload' });
+    await abort('mpu/aborted key');
+    await expect(
+      c.send(new CompleteMultipartUploadCommand({ Bucket: 'seeded', Key: 'mpu/aborted key', UploadId: started.UploadId, MultipartUpload: { Parts: [{ ETag: started.etags[0] as string, PartNumber: 1 }] } })),
+    ).rejects.toMatchObject({ name: 'NoSuchUpload' });
+    await expect(abort('mpu/aborted key')).rejects.toMatchObject({ name: 'NoSuchUpload' });
+    // A plain DELETE is still DeleteObject.
+    await c.send(new PutObjectCommand({ Bucket: 'seeded', Key: 'mpu/plain', Body: 'x' }));
+    await c.send(new DeleteObjectCommand({ Bucket: 'seeded', Key: 'mpu/plain' }));
+    const listed = await c.send(new ListObjectsV2Command({ Bucket: 'seeded', Prefix: 'mpu/' }));
+    expect(listed.Contents?.map((o) => o.Key) ?? []).not.toContain('mpu/plain');
+    c.destroy();
+  });
+
   it('keeps a part as it was when an upload of it again is cut off half-way, as S3 does', async () => {
     const c = new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', maxAttempts: 1 });
     const first = Buffer.alloc(MiB, 'a');
