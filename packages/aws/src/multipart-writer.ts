@@ -363,11 +363,18 @@ export class MultipartWriter {
       this.#throwIfFailed();
       if (this.#partNumber === 0) {
         // Never sealed a part: the whole body is in the current buffer (or empty).
-        if (this.#uploadId !== undefined) await this.#abandonEarlyUpload();
+        let abandoned: Promise<void> | undefined;
+        if (this.#uploadId !== undefined) {
+          const uploadId = await this.#uploadId;
+          // Stopped while the create was under way: the buffer is gone, and the failure handles the upload.
+          this.#throwIfFailed();
+          abandoned = this.#abandonEarlyUpload(uploadId);
+        }
         const body = this.#current ? this.#current.subarray(0, this.#used) : Buffer.alloc(0);
         const out = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }), {
           abortSignal: this.#requests.signal,
         });
+        await abandoned;
         return this.#succeed({ etag: out.ETag, versionId: out.VersionId, bytes: this.#bytes, parts: 0 });
       }
       if (this.#current && this.#used > 0) this.#seal();
@@ -413,14 +420,17 @@ export class MultipartWriter {
     this.#options.onError?.(error);
   }
 
-  /** The upload created early (expectedBytes) for a body that fits one PutObject: aborted, quietly. */
-  async #abandonEarlyUpload(): Promise<void> {
+  /**
+   * The upload created early (expectedBytes) for a body that fits one PutObject: aborted alongside
+   * the PutObject, whatever becomes of the writer (no signal: stopping the writer must not leave
+   * the upload behind), and never twice. Never rejects.
+   */
+  async #abandonEarlyUpload(uploadId: string): Promise<void> {
     const { client, bucket, key } = this.#options;
-    const uploadId = await this.#multipartUploadId();
-    // From here on no failure of the writer may abort it again.
+    // Taken over from #abortUpload, which a failure of the PutObject would otherwise run as well.
     this.#createdUploadId = undefined;
     try {
-      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), { abortSignal: this.#requests.signal });
+      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
     } catch (abortError) {
       // The object is still written; the parts-less upload waits for the lifecycle rule.
       this.#options.onAbortFailure?.(abortError);

@@ -149,13 +149,24 @@ async function abortMultipartUpload(ctx, next) {
   if (ctx.method !== 'DELETE' || ctx.query?.uploadId === undefined) return next();
   const match = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
   if (!match) return next();
-  const [, bucket, key] = match;
+  const [, bucket, encodedKey] = match;
+  // A name S3 could hold, and a bucket that exists: nothing else becomes a path in the store.
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || !(await server.store.getBucket(bucket))) {
+    throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
+  }
+  let key;
+  try {
+    key = decodeURIComponent(encodedKey);
+  } catch {
+    throw new S3Error('InvalidURI', "Couldn't parse the specified URI.", { URI: ctx.path });
+  }
   const uploadId = String(ctx.query.uploadId);
   // s3rver's upload ids are hex: anything else names no upload (and no path outside the store).
   const uploadDir = /^[0-9a-f]+$/.test(uploadId) ? path.join(server.store.getResourcePath(bucket, undefined, 'uploads'), uploadId) : undefined;
   const uploadKey = uploadDir ? await fs.readFile(path.join(uploadDir, 'key'), 'utf8').catch(() => undefined) : undefined;
-  if (uploadKey === undefined || uploadKey !== decodeURIComponent(key)) throw noSuchUpload(uploadId);
-  await fs.rm(uploadDir, { recursive: true, force: true });
+  if (uploadKey === undefined || uploadKey !== key) throw noSuchUpload(uploadId);
+  // Retried: a part still being written into the folder can make one removal find it not empty.
+  await fs.rm(uploadDir, { recursive: true, force: true, maxRetries: 5 });
   ctx.status = 204;
 }
 // The router is s3rver's last middleware.

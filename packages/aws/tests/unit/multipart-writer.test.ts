@@ -26,9 +26,16 @@ interface Call {
  * A stand-in S3 client: records every command, and lets a test hold UploadPart requests open
  * (held: true) and settle them one by one, in any order.
  */
-function fakeS3(options: { checksums?: boolean; failPart?: number; failAbort?: boolean; failCreate?: boolean; held?: boolean } = {}) {
+function fakeS3(
+  options: { checksums?: boolean; failPart?: number; failAbort?: boolean; failCreate?: boolean; failPut?: boolean; holdCreate?: boolean; held?: boolean } = {},
+) {
   const calls: Call[] = [];
   const open: { call: Call; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  /** With holdCreate: lets the CreateMultipartUpload held open answer. */
+  let releaseCreate: () => void = () => undefined;
+  const createAnswered = new Promise<void>((resolve) => {
+    releaseCreate = resolve;
+  });
   const client = {
     config: { requestChecksumCalculation: async () => (options.checksums ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED') },
     async send(command: { input: Record<string, unknown> }, sendOptions?: { abortSignal?: AbortSignal }) {
@@ -42,6 +49,8 @@ function fakeS3(options: { checksums?: boolean; failPart?: number; failAbort?: b
       calls.push(call);
       if (command instanceof CreateMultipartUploadCommand) {
         if (options.failCreate) throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
+        // S3 creates the upload whatever becomes of the request: a held create answers even if cancelled.
+        if (options.holdCreate) await createAnswered;
         return { UploadId: 'upload-1' };
       }
       if (command instanceof AbortMultipartUploadCommand) {
@@ -49,7 +58,10 @@ function fakeS3(options: { checksums?: boolean; failPart?: number; failAbort?: b
         return {};
       }
       if (command instanceof CompleteMultipartUploadCommand) return { ETag: '"complete"', VersionId: 'v1' };
-      if (command instanceof PutObjectCommand) return { ETag: '"put"' };
+      if (command instanceof PutObjectCommand) {
+        if (options.failPut) throw Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable' });
+        return { ETag: '"put"' };
+      }
       if (command instanceof UploadPartCommand) {
         const n = command.input.PartNumber as number;
         if (n === options.failPart) throw Object.assign(new Error(`part ${n} failed`), { name: 'InternalError' });
@@ -64,7 +76,7 @@ function fakeS3(options: { checksums?: boolean; failPart?: number; failAbort?: b
       throw new Error(`unexpected ${name}`);
     },
   };
-  return { client: client as unknown as S3Client, calls, open };
+  return { client: client as unknown as S3Client, calls, open, releaseCreate: () => releaseCreate() };
 }
 
 function writer(client: S3Client, options: Partial<MultipartWriterOptions> = {}): MultipartWriter {
@@ -129,6 +141,37 @@ describe('MultipartWriter', () => {
     expect(calls[1]?.input).toMatchObject({ UploadId: 'upload-1' });
     expect(calls[2]?.sent?.toString()).toBe('{"only":"row"}\n');
     expect(abortFailures).toEqual([expect.objectContaining({ name: 'MethodNotAllowed' })]);
+  });
+
+  it('PUTs an empty body with expectedBytes too, after aborting the early upload', async () => {
+    const { client, calls } = fakeS3();
+    const w = writer(client, { expectedBytes: 10 * PART });
+    w.write('');
+    w.write(Buffer.alloc(0));
+    expect(await w.end()).toMatchObject({ parts: 0, bytes: 0 });
+    expect(names(calls)).toEqual(['CreateMultipartUploadCommand', 'AbortMultipartUploadCommand', 'PutObjectCommand']);
+    expect(calls[2]?.sent?.length).toBe(0);
+  });
+
+  it('sends no PutObject when stopped while the early create is under way, and aborts the upload S3 made', async () => {
+    const { client, calls, releaseCreate } = fakeS3({ holdCreate: true });
+    const w = writer(client, { expectedBytes: 10 * PART });
+    w.write('{"a":1}\n');
+    const ended = w.end();
+    await flush();
+    const stopped = w.abort(new Error('deadline'));
+    releaseCreate();
+    await stopped;
+    await expect(ended).rejects.toThrow('deadline');
+    expect(names(calls)).toEqual(['CreateMultipartUploadCommand', 'AbortMultipartUploadCommand']);
+  });
+
+  it('aborts the early upload once, even when the PutObject then fails', async () => {
+    const { client, calls } = fakeS3({ failPut: true });
+    const w = writer(client, { expectedBytes: 10 * PART });
+    w.write('{"a":1}\n');
+    await expect(w.end()).rejects.toThrow('Service Unavailable');
+    expect(names(calls).filter((n) => n === 'AbortMultipartUploadCommand')).toHaveLength(1);
   });
 
   it('fails at once when the early create fails, with its error', async () => {

@@ -105,7 +105,11 @@ describe('embedded S3 multipart uploads', () => {
     const started = await upload(c, 'mpu/aborted key', [Buffer.from('part one')]);
     const abort = (key: string, uploadId = started.UploadId) => c.send(new AbortMultipartUploadCommand({ Bucket: 'seeded', Key: key, UploadId: uploadId }));
     await expect(abort('mpu/another key')).rejects.toMatchObject({ name: 'NoSuchUpload' });
-    await expect(abort('mpu/aborted key', '../../seeded')).rejects.toMatchObject({ name: 'NoSuchUpload' });
+    // Ids and buckets that would be paths elsewhere in the store name nothing.
+    await expect(abort('mpu/aborted key', `../._S3rver_uploads/${started.UploadId}`)).rejects.toMatchObject({ name: 'NoSuchUpload' });
+    await expect(c.send(new AbortMultipartUploadCommand({ Bucket: 'no-such-bucket', Key: 'mpu/aborted key', UploadId: started.UploadId }))).rejects.toMatchObject({
+      name: 'NoSuchBucket',
+    });
     await abort('mpu/aborted key');
     await expect(
       c.send(new CompleteMultipartUploadCommand({ Bucket: 'seeded', Key: 'mpu/aborted key', UploadId: started.UploadId, MultipartUpload: { Parts: [{ ETag: started.etags[0] as string, PartNumber: 1 }] } })),
