@@ -130,6 +130,9 @@ export class DuplicateDetector {
       this.#bits = spare.subarray(0, words);
       this.#bits.fill(0);
     } else {
+      // A spare too small for this file is let go now, not when this detector closes (its larger
+      // filter then becomes the spare): held, it would sit beside this one for the whole run.
+      spareFilter = undefined;
       this.#filter = new Uint32Array(words);
       this.#bits = this.#filter;
     }

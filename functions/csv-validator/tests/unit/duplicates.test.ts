@@ -135,6 +135,18 @@ describe('DuplicateDetector', () => {
     second.close();
   });
 
+  it('lets go of a spare filter too small for the next file at once, not when that file is done', () => {
+    // Takes or drops whatever spare earlier tests left: none is left after this.
+    const large = new DuplicateDetector({ expectedRows: 1e9 });
+    const a = new DuplicateDetector({ expectedRows: 20_000 });
+    a.close();
+    // Too small for b: let go, so c finds no spare and has only its own filter.
+    const b = new DuplicateDetector({ expectedRows: 40_000 });
+    const c = new DuplicateDetector({ expectedRows: 10_000 });
+    expect(c.filterMemoryBytes).toBe(c.filterBytes);
+    for (const d of [c, b, large]) d.close();
+  });
+
   it('is not fooled by ids crafted to share the hash of another seed: its seed is its own', () => {
     // 2^12 distinct ids with one hash state from a known seed, by chaining 12 two-way collisions
     // (birthday searches over 5 random characters). Under that seed all would share a Bloom block
