@@ -437,9 +437,9 @@ class Run {
       ...(this.#deps.tmpRoot ? { tmpRoot: this.#deps.tmpRoot } : {}),
     });
     const duplicates = this.#duplicates;
-    // Silver: up to two parts uploading, and a third buffer filling when the filter leaves room (partBuffers).
-    // Silver's JSON Lines run about twice the CSV's bytes: past a part, the upload is created at once
-    // instead of holding up the first part (~0.1–0.2 s on a cold start).
+    // Silver: up to two parts uploading, and a third buffer filling when the filter leaves room
+    // (partBuffers). Its JSON Lines run about twice the CSV's bytes: told so, the writer creates the
+    // upload at once instead of holding up the first part (~0.1–0.2 s on a cold start).
     this.#silver ??= this.#writer(this.#keys.silverPart, 2, this.#partBuffers().silver, this.#size === undefined ? undefined : 2 * this.#size);
     const counts = this.#counts;
     const silverWriter = this.#silver;

@@ -105,6 +105,8 @@ export class MultipartWriter {
   readonly #partSize: number;
   readonly #maxBuffers: number;
   readonly #partsInFlight: number;
+  /** expectedBytes says the body needs parts: the upload is created with the first write. */
+  readonly #createEarly: boolean;
   /** Cancels the requests in flight when the writer fails. */
   readonly #requests = new AbortController();
   readonly #free: Buffer[] = [];
@@ -141,6 +143,7 @@ export class MultipartWriter {
     this.#partSize = partSize;
     this.#partsInFlight = partsInFlight;
     this.#maxBuffers = buffers;
+    this.#createEarly = (options.expectedBytes ?? 0) > partSize;
     const signal = options.signal;
     if (signal) {
       this.#onSignal = () => void this.abort(signal.reason);
@@ -162,7 +165,7 @@ export class MultipartWriter {
   write(data: string | Uint8Array): boolean {
     if (this.#failure) throw this.#failure.error;
     if (this.#ended) throw new Error(`write after end(): s3://${this.#options.bucket}/${this.#options.key}`);
-    if (this.#uploadId === undefined && (this.#options.expectedBytes ?? 0) > this.#partSize) {
+    if (this.#createEarly && this.#uploadId === undefined) {
       // Observed here: a failed create fails the writer now, not when the first part awaits it.
       this.#multipartUploadId().catch((error: unknown) => this.#fail(error));
     }
@@ -368,7 +371,9 @@ export class MultipartWriter {
           const uploadId = await this.#uploadId;
           // Stopped while the create was under way: the buffer is gone, and the failure handles the upload.
           this.#throwIfFailed();
-          abandoned = this.#abandonEarlyUpload(uploadId);
+          // Created early (expectedBytes) for a body that fits one PutObject after all: aborted
+          // alongside the PutObject, and never again should the PutObject fail.
+          abandoned = this.#abortMultipartUpload(uploadId);
         }
         const body = this.#current ? this.#current.subarray(0, this.#used) : Buffer.alloc(0);
         const out = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }), {
@@ -420,29 +425,21 @@ export class MultipartWriter {
     this.#options.onError?.(error);
   }
 
-  /**
-   * The upload created early (expectedBytes) for a body that fits one PutObject: aborted alongside
-   * the PutObject, whatever becomes of the writer (no signal: stopping the writer must not leave
-   * the upload behind), and never twice. Never rejects.
-   */
-  async #abandonEarlyUpload(uploadId: string): Promise<void> {
-    const { client, bucket, key } = this.#options;
-    // Taken over from #abortUpload, which a failure of the PutObject would otherwise run as well.
-    this.#createdUploadId = undefined;
-    try {
-      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
-    } catch (abortError) {
-      // The object is still written; the parts-less upload waits for the lifecycle rule.
-      this.#options.onAbortFailure?.(abortError);
-    }
-  }
-
   async #abortUpload(): Promise<void> {
-    const { client, bucket, key } = this.#options;
     // A create still in flight was cancelled above; wait for it so its id (if S3 answered) is known.
     await this.#uploadId?.catch(() => undefined);
     const uploadId = this.#createdUploadId;
-    if (!uploadId) return;
+    if (uploadId) await this.#abortMultipartUpload(uploadId);
+  }
+
+  /**
+   * Aborts the multipart upload, once (it is no longer ours to abort afterwards), without the
+   * writer's signal: stopping the writer must not leave the upload behind. A failure is reported
+   * (the parts wait for the bucket's lifecycle rule), never thrown.
+   */
+  async #abortMultipartUpload(uploadId: string): Promise<void> {
+    const { client, bucket, key } = this.#options;
+    this.#createdUploadId = undefined;
     try {
       await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
     } catch (abortError) {
