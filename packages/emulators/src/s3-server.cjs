@@ -114,7 +114,8 @@ async function concatenate(files, target) {
  */
 async function putPart(bucket, uploadId, partNumber, content) {
   const uploadDir = path.join(this.getResourcePath(bucket, undefined, 'uploads'), uploadId);
-  if (!(await fs.stat(path.join(uploadDir, 'key')).catch(() => undefined))) throw noSuchUpload(uploadId);
+  const uploadExists = async () => (await fs.stat(path.join(uploadDir, 'key')).catch(() => undefined)) !== undefined;
+  if (!(await uploadExists())) throw noSuchUpload(uploadId);
   const partial = path.join(uploadDir, `${partNumber}.${randomBytes(8).toString('hex')}.partial`);
   const md5 = createHash('md5');
   let size = 0;
@@ -130,13 +131,16 @@ async function putPart(bucket, uploadId, partNumber, content) {
       },
       createWriteStream(partial),
     );
+    const digest = md5.digest('hex');
+    await fs.rename(partial, path.join(uploadDir, `${partNumber}.${digest}`));
+    return { size, md5: digest };
   } catch (error) {
     await fs.rm(partial, { force: true });
+    // Aborted while this part was on its way (its folder, or the file in it, removed): S3 answers
+    // such a part NoSuchUpload, not an internal error.
+    if (!(await uploadExists())) throw noSuchUpload(uploadId);
     throw error;
   }
-  const digest = md5.digest('hex');
-  await fs.rename(partial, path.join(uploadDir, `${partNumber}.${digest}`));
-  return { size, md5: digest };
 }
 server.store.putPart = putPart;
 

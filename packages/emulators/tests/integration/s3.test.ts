@@ -123,6 +123,25 @@ describe('embedded S3 multipart uploads', () => {
     c.destroy();
   });
 
+  it('answers NoSuchUpload to a part still arriving when its upload is aborted', async () => {
+    const c = new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', maxAttempts: 1 });
+    const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket: 'seeded', Key: 'mpu/raced' }));
+    const body = new Readable({ read() {} });
+    body.push(Buffer.alloc(65536, 'a'));
+    const part = c.send(new UploadPartCommand({ Bucket: 'seeded', Key: 'mpu/raced', UploadId, PartNumber: 1, Body: body, ContentLength: 2 * 65536 }));
+    const settled = part.then(
+      () => 'uploaded',
+      (error: { name?: string }) => error.name,
+    );
+    // The part's first bytes are in the emulator's hands before the abort.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await c.send(new AbortMultipartUploadCommand({ Bucket: 'seeded', Key: 'mpu/raced', UploadId }));
+    body.push(Buffer.alloc(65536, 'b'));
+    body.push(null);
+    expect(await settled).toBe('NoSuchUpload');
+    c.destroy();
+  });
+
   it('keeps a part as it was when an upload of it again is cut off half-way, as S3 does', async () => {
     const c = new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', maxAttempts: 1 });
     const first = Buffer.alloc(MiB, 'a');
