@@ -19,6 +19,9 @@ export interface CsvReaderOptions {
   onBatch: (batch: CsvBatch) => void;
 }
 
+/** How every record is read: plain strings, blank lines kept (they are counted, not rows). */
+const PARSE_OPTIONS = { delimiter: ',', header: false, dynamicTyping: false, skipEmptyLines: false } as const;
+
 /**
  * Streams CSV records out of text chunks with papaparse, one batch per chunk.
  *
@@ -53,7 +56,7 @@ export class CsvReader {
   }
 
   async run(texts: AsyncIterable<string>): Promise<void> {
-    const { linebreak, source: rest } = await peekLinebreak(texts);
+    const { linebreak, source: rest } = await peekLinebreak(texts, this.#options.maxRecordChars);
     this.#linebreak = linebreak;
     const source = Readable.from(rest, { objectMode: true, highWaterMark: 1 });
     this.#source = source;
@@ -71,11 +74,8 @@ export class CsvReader {
         reject(error);
       };
       Papa.parse<string[]>(source, {
-        delimiter: ',',
+        ...PARSE_OPTIONS,
         newline: linebreak,
-        header: false,
-        dynamicTyping: false,
-        skipEmptyLines: false,
         chunk: (results, parser) => {
           if (settled) return;
           try {
@@ -114,8 +114,11 @@ export class CsvReader {
     const cursor = results.meta.cursor;
     const linebreak = this.#linebreak as string;
     const nl = linebreak;
-    const breaks = this.#countBetween(this.#consumed, cursor, nl);
+    const from = this.#consumed;
+    const breaks = this.#countBetween(from, cursor, nl);
     const terminated = cursor > 0 && this.#charAt(cursor - 1) === nl;
+    // Before the texts are let go: a record holding CR + quote is looked at in the text (rarely).
+    if (linebreak === '\n') stripLineEndCrs(rows, () => (this.#has(from, cursor, '\r"') ? this.#slice(from, cursor) : undefined));
     this.#consumed = cursor;
     while (this.#texts.length > 0) {
       const first = this.#texts[0] as { text: string; start: number };
@@ -134,17 +137,11 @@ export class CsvReader {
         line += 1 + breaksInFields(rows[i] as string[], nl);
       }
     }
-    // Records are split on "\n": a CRLF row keeps its "\r" on the last field.
-    if (linebreak === '\n') {
-      for (const row of rows) {
-        const last = row.length - 1;
-        const cell = row[last] as string;
-        if (cell.charCodeAt(cell.length - 1) === 13) row[last] = cell.slice(0, -1);
-      }
-    }
     let problems: Map<number, string[]> | undefined;
     for (const e of results.errors) {
-      if (e.row === undefined) continue;
+      // A complaint about the record the piece ended in (row = rows.length) names no record of
+      // this batch: that record is parsed again, whole, with the next piece, and judged then.
+      if (e.row === undefined || e.row >= rows.length) continue;
       problems ??= new Map();
       const list = problems.get(e.row) ?? [];
       const problem = e.code === 'MissingQuotes' ? 'a quoted field is never closed' : 'malformed quotes (text after a closing quote, or a stray quote)';
@@ -169,6 +166,33 @@ export class CsvReader {
     return '';
   }
 
+  /** The text from `from` to `to`, which must still be held. */
+  #slice(from: number, to: number): string {
+    let text = '';
+    for (const t of this.#texts) {
+      const end = t.start + t.text.length;
+      if (end <= from || t.start >= to) continue;
+      text += t.text.slice(Math.max(from, t.start) - t.start, Math.min(to, end) - t.start);
+    }
+    return text;
+  }
+
+  /** Whether the two characters `pair` occur between `from` and `to`, across texts too. */
+  #has(from: number, to: number, pair: string): boolean {
+    let previous = '';
+    for (const t of this.#texts) {
+      const end = t.start + t.text.length;
+      if (end <= from || t.start >= to) continue;
+      const i = Math.max(from, t.start) - t.start;
+      const stop = Math.min(to, end) - t.start;
+      if (previous === pair.charAt(0) && i === 0 && t.text.charAt(0) === pair.charAt(1)) return true;
+      const at = t.text.indexOf(pair, i);
+      if (at !== -1 && at + 1 < stop) return true;
+      previous = t.text.charAt(stop - 1);
+    }
+    return false;
+  }
+
   #countBetween(from: number, to: number, char: string): number {
     let count = 0;
     for (const t of this.#texts) {
@@ -188,41 +212,52 @@ export class CsvReader {
 }
 
 /**
- * The line break to split records on, from the first one in the text: "\r" for (old Mac) files
+ * The line break to split records on, from the first one outside quotes: "\r" for (old Mac) files
  * whose lines end in a lone CR, "\n" for everything else — LF, CRLF and a mix of both, the CR
  * being stripped from each record's last field. (papaparse's own guess reads the first chunk only,
  * can mistake CRLF cut at a chunk boundary for CR, and a guess of CRLF glues LF-only rows together.)
- * Returns the texts with the peeked ones put back in front.
+ *
+ * Quotes are counted, not parsed: each toggles "inside", so a doubled quote changes nothing. A
+ * stray quote in an unquoted field can leave no line break outside quotes: then, and when the first
+ * `limit` characters hold none, the first line break at all decides. Peeking stops there — what it
+ * reads is held until the parser takes it, and a longer first record is refused by the reader
+ * anyway. Returns the texts with the peeked ones put back in front.
  */
-async function peekLinebreak(texts: AsyncIterable<string>): Promise<{ linebreak: '\n' | '\r'; source: AsyncIterable<string> }> {
+async function peekLinebreak(texts: AsyncIterable<string>, limit: number): Promise<{ linebreak: '\n' | '\r'; source: AsyncIterable<string> }> {
   const iterator = texts[Symbol.asyncIterator]();
   const peeked: string[] = [];
-  let linebreak: '\n' | '\r' = '\n';
-  let previousEndsInCr = false;
-  for (;;) {
+  let chars = 0;
+  let quoted = false;
+  /** An unquoted CR ended the text so far: the next character says CRLF or CR. */
+  let crAtEnd = false;
+  let done = false;
+  let linebreak: '\n' | '\r' | undefined;
+  while (linebreak === undefined && chars <= limit) {
     const next = await iterator.next();
     if (next.done) {
-      if (previousEndsInCr) linebreak = '\r';
+      done = true;
+      if (crAtEnd) linebreak = '\r';
       break;
     }
     const text = next.value;
     if (text === '') continue;
     peeked.push(text);
-    if (previousEndsInCr) {
-      linebreak = text.startsWith('\n') ? '\n' : '\r';
+    chars += text.length;
+    if (crAtEnd) {
+      linebreak = text.charCodeAt(0) === 10 ? '\n' : '\r';
       break;
     }
-    const cr = text.indexOf('\r');
-    const lf = text.indexOf('\n');
-    if (lf !== -1 && (cr === -1 || lf < cr)) break;
-    if (cr !== -1) {
-      if (cr < text.length - 1) {
-        linebreak = text.charAt(cr + 1) === '\n' ? '\n' : '\r';
-        break;
-      }
-      previousEndsInCr = true;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 34) quoted = !quoted;
+      else if (quoted || (c !== 10 && c !== 13)) continue;
+      else if (c === 10) linebreak = '\n';
+      else if (i + 1 < text.length) linebreak = text.charCodeAt(i + 1) === 10 ? '\n' : '\r';
+      else crAtEnd = true;
+      if (linebreak !== undefined) break;
     }
   }
+  linebreak ??= firstLinebreak(peeked.join(''), done);
   return {
     linebreak,
     source: (async function* () {
@@ -234,6 +269,65 @@ async function peekLinebreak(texts: AsyncIterable<string>): Promise<{ linebreak:
       }
     })(),
   };
+}
+
+/** The first line break in `text`, quoted or not ("\n" without any, or a CR last in a text that goes on). */
+function firstLinebreak(text: string, whole: boolean): '\n' | '\r' {
+  const cr = text.indexOf('\r');
+  const lf = text.indexOf('\n');
+  if (cr === -1 || (lf !== -1 && lf < cr)) return '\n';
+  if (cr + 1 < text.length) return text.charCodeAt(cr + 1) === 10 ? '\n' : '\r';
+  return whole ? '\r' : '\n';
+}
+
+/**
+ * Records are split on "\n", so a CRLF record keeps its "\r" on its last field: removed here. A CR
+ * closing the quoted content of a last field (`…,"x\r"`) is data, but papaparse hands over the
+ * quoted content alone, "x\r" either way. Only a record holding CR + quote can end in such a field,
+ * so only when the batch's text holds one (`textIfCrBeforeQuote()`, asked at the first CR, else
+ * undefined) is it parsed again a record at a time to find where each ends: in a record holding
+ * CR + quote, a final CR stays unless the field, as written just before the line break, is the
+ * unquoted cell itself. (An unclosed quote at the end of the file keeps no CR: its record is
+ * refused for the quote.)
+ */
+function stripLineEndCrs(rows: string[][], textIfCrBeforeQuote: () => string | undefined): void {
+  let asked = false;
+  let text: string | undefined;
+  let ends: number[] | undefined;
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r] as string[];
+    const last = row.length - 1;
+    const cell = row[last] as string;
+    if (cell.charCodeAt(cell.length - 1) !== 13) continue;
+    if (!asked) {
+      asked = true;
+      text = textIfCrBeforeQuote();
+      if (text !== undefined) ends = recordEnds(text);
+    }
+    if (text !== undefined && ends !== undefined && r < ends.length && endsInQuotedCr(text, r === 0 ? 0 : (ends[r - 1] as number), ends[r] as number, cell, last === 0)) continue;
+    row[last] = cell.slice(0, -1);
+  }
+}
+
+/**
+ * Whether the record text[start, end) — its line break included — ends in a quoted field whose
+ * content `cell` ends in a CR: the record holds CR + quote, and its text before the line break is
+ * not `cell` as an unquoted field (after a comma, or alone).
+ */
+export function endsInQuotedCr(text: string, start: number, end: number, cell: string, alone: boolean): boolean {
+  const at = text.indexOf('\r"', start);
+  if (at === -1 || at + 1 >= end) return false;
+  const stop = text.charCodeAt(end - 1) === 10 ? end - 1 : end;
+  const from = stop - cell.length;
+  const unquoted = from >= start && text.slice(from, stop) === cell && (alone ? from === start : text.charCodeAt(from - 1) === 44);
+  return !unquoted;
+}
+
+/** Where each record of `text` ends (after its line break), as papaparse reads them one at a time. */
+function recordEnds(text: string): number[] {
+  const ends: number[] = [];
+  Papa.parse<string[]>(text, { ...PARSE_OPTIONS, newline: '\n', step: (results) => ends.push(results.meta.cursor) });
+  return ends;
 }
 
 function breaksInFields(row: string[], nl: string): number {

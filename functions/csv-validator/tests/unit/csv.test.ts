@@ -90,6 +90,65 @@ describe('CsvReader', () => {
     await expect(read(text, 512, 2048)).rejects.toThrow(/record starting on line 2 is longer than 2048 characters/);
   });
 
+  it('takes the line break from the first one outside quotes', async () => {
+    // A quoted CR (or LF) ahead of the first real line break is data, not the file's line ending.
+    for (let size = 1; size <= 12; size++) {
+      expect(await read('"a\rb",c\n1,2\n', size), `chunks of ${size}`).toEqual([
+        { line: 1, fields: ['a\rb', 'c'] },
+        { line: 2, fields: ['1', '2'] },
+      ]);
+      expect(await read('"a\nb",c\r1,2\r', size), `chunks of ${size}`).toEqual([
+        { line: 1, fields: ['a\nb', 'c'] },
+        { line: 2, fields: ['1', '2'] },
+      ]);
+    }
+  });
+
+  it('stops looking for the line break at the record limit, without reading the whole file first', async () => {
+    let pulled = 0;
+    const reader = new CsvReader({ maxRecordChars: 10_000, onBatch: () => undefined });
+    const oneLongLine = (async function* () {
+      for (let i = 0; i < 1000; i++) {
+        pulled++;
+        yield 'x'.repeat(1000);
+      }
+    })();
+    await expect(reader.run(oneLongLine)).rejects.toThrow(/longer than 10000 characters/);
+    expect(pulled).toBeLessThan(50);
+  });
+
+  it('keeps a CR that ends the quoted content of a last field, and strips only line-end CRs', async () => {
+    for (let size = 1; size <= 20; size++) {
+      expect((await read('h,i\nb,"x\r"\nc,y\r\n', size)).map((r) => r.fields), `chunks of ${size}`).toEqual([
+        ['h', 'i'],
+        ['b', 'x\r'],
+        ['c', 'y'],
+      ]);
+      expect((await read('h,i\r\nb,"x\r"\r\n"\r"\r\nd,e\r\n', size)).map((r) => r.fields), `chunks of ${size}`).toEqual([
+        ['h', 'i'],
+        ['b', 'x\r'],
+        ['\r'],
+        ['d', 'e'],
+      ]);
+    }
+  });
+
+  it('files no complaint under a record that the piece cut off (it is judged whole, with the next piece)', async () => {
+    const batches: { rows: number; problemRows: number[] }[] = [];
+    const reader = new CsvReader({
+      maxRecordChars: 1000,
+      onBatch: ({ rows, problems }) => batches.push({ rows: rows.length, problemRows: [...(problems?.keys() ?? [])] }),
+    });
+    await reader.run(
+      (async function* () {
+        yield 'a,"x"\r';
+        yield '\nb\r\n';
+      })(),
+    );
+    for (const batch of batches) for (const row of batch.problemRows) expect(row).toBeLessThan(batch.rows);
+    expect(batches.flatMap((b) => b.problemRows)).toEqual([]);
+  });
+
   it('stops with the error of its source', async () => {
     const reader = new CsvReader({ maxRecordChars: 1000, onBatch: () => undefined });
     const failing = (async function* () {
