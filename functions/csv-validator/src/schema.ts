@@ -13,7 +13,7 @@ import { COUNTRY_CODES, CURRENCY_CODES } from './iso-codes.ts';
 export const ORDER_STATUSES = ['pending', 'paid', 'shipped', 'delivered', 'cancelled', 'refunded', 'returned'] as const;
 
 /** A cell value as it appears in a reason: quoted, and cut short when long. */
-function shown(value: unknown): string {
+export function shown(value: unknown): string {
   if (value === undefined) return '(missing)';
   const s = String(value);
   return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);

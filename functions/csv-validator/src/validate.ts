@@ -11,7 +11,7 @@ import { deriveJsonLineEncoder, JsonLineBuffer } from './json-line.ts';
 import { rejectedLine } from './jsonl.ts';
 import { bareEtag, type OutputKeys, outputKeys } from './keys.ts';
 import { type FileRejectReason, FileRejection, POISON_REASONS, PoisonFileError } from './outcome.ts';
-import { ORDER_COLUMNS, type OrderRow, orderRowSchema } from './schema.ts';
+import { ORDER_COLUMNS, type OrderRow, orderRowSchema, shown } from './schema.ts';
 import { YoungGenerationCap } from './young-generation.ts';
 
 /** The object to validate: an event's object, with the version or etag that pins its content. */
@@ -539,7 +539,7 @@ class Run {
     };
     for (const { record, duplicateOf } of duplicates.resolve()) {
       this.#deps.checkDeadline('settling duplicate order ids');
-      if (duplicateOf !== undefined) record.reasons.push(`order_id: "${record.id}" already appears on line ${duplicateOf}`);
+      if (duplicateOf !== undefined) record.reasons.push(`order_id: ${shown(record.id)} already appears on line ${duplicateOf}`);
       if (record.reasons.length === 0 && record.silver !== null) {
         silver += record.silver;
         this.#counts.valid++;
