@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { decodeS3EventKey } from '@laminar/aws';
 import { findRoot } from '@laminar/spec';
 import { type Command, UsageError } from './args.ts';
 import type { DestinationRecord } from './async.ts';
@@ -27,7 +28,7 @@ export function describeEvent(event: unknown): string {
     const d = event.detail as { bucket?: { name?: string }; object?: { key?: string } };
     let key = d.object?.key ?? '?';
     try {
-      key = decodeURIComponent(key.replace(/\+/g, ' '));
+      key = decodeS3EventKey(key);
     } catch {
       // Shown as sent.
     }
