@@ -127,6 +127,8 @@ export class MultipartWriter {
   #succeeded = false;
   #failure: { error: unknown } | undefined;
   #stopped: Promise<void> | undefined;
+  /** The abort of an upload created early for a body that then fit one PutObject. */
+  #earlyAbort: Promise<void> | undefined;
   #result: Promise<MultipartWriteResult> | undefined;
   /** Woken whenever a part finishes or the writer fails. */
   #waiters: (() => void)[] = [];
@@ -213,7 +215,9 @@ export class MultipartWriter {
 
   /**
    * Stops the upload: requests in flight are cancelled and the multipart upload is aborted.
-   * `end()` then rejects with `reason`. Resolves once the abort has been attempted; never rejects.
+   * `end()` then rejects with `reason` — also when S3 had already stored the object and its answer
+   * was still on the way (the caller hears of the stop, as `onError` did; the object stays, as
+   * after any request whose answer is lost). Resolves once the abort has been attempted; never rejects.
    */
   abort(reason: unknown = new Error(`upload of s3://${this.#options.bucket}/${this.#options.key} aborted`)): Promise<void> {
     this.#fail(reason);
@@ -366,20 +370,22 @@ export class MultipartWriter {
       this.#throwIfFailed();
       if (this.#partNumber === 0) {
         // Never sealed a part: the whole body is in the current buffer (or empty).
-        let abandoned: Promise<void> | undefined;
         if (this.#uploadId !== undefined) {
           const uploadId = await this.#uploadId;
           // Stopped while the create was under way: the buffer is gone, and the failure handles the upload.
           this.#throwIfFailed();
           // Created early (expectedBytes) for a body that fits one PutObject after all: aborted
-          // alongside the PutObject, and never again should the PutObject fail.
-          abandoned = this.#abortMultipartUpload(uploadId);
+          // alongside the PutObject, and never again should the PutObject fail (a failure waits
+          // for this abort too: #abortUpload).
+          this.#earlyAbort = this.#abortMultipartUpload(uploadId);
         }
         const body = this.#current ? this.#current.subarray(0, this.#used) : Buffer.alloc(0);
         const out = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }), {
           abortSignal: this.#requests.signal,
         });
-        await abandoned;
+        await this.#earlyAbort;
+        // Stopped after S3 stored the object but before its answer was read: the stop wins (see abort()).
+        this.#throwIfFailed();
         return this.#succeed({ etag: out.ETag, versionId: out.VersionId, bytes: this.#bytes, parts: 0 });
       }
       if (this.#current && this.#used > 0) this.#seal();
@@ -390,6 +396,7 @@ export class MultipartWriter {
         new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: await this.#multipartUploadId(), MultipartUpload: { Parts: parts } }),
         { abortSignal: this.#requests.signal },
       );
+      this.#throwIfFailed();
       return this.#succeed({ etag: out.ETag, versionId: out.VersionId, bytes: this.#bytes, parts: parts.length });
     } catch (error) {
       this.#fail(error);
@@ -430,6 +437,8 @@ export class MultipartWriter {
     await this.#uploadId?.catch(() => undefined);
     const uploadId = this.#createdUploadId;
     if (uploadId) await this.#abortMultipartUpload(uploadId);
+    // An early upload given up for a one-part body may still be being aborted: the stop waits for it.
+    await this.#earlyAbort;
   }
 
   /**
