@@ -5,11 +5,11 @@ import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/clie
 import { createS3Client, MIN_PART_SIZE } from '@laminar/aws';
 import { type S3Emulator, startS3 } from '@laminar/emulators';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { random } from '../../bench/generate.ts';
 import type { DuplicateDetectorOptions } from '../../src/duplicates.ts';
 import { COUNTRY_CODES, CURRENCY_CODES } from '../../src/iso-codes.ts';
 import { ORDER_COLUMNS, ORDER_STATUSES, orderRowSchema } from '../../src/schema.ts';
 import { type Manifest, type ValidationResult, validateObject } from '../../src/validate.ts';
+import { Rng } from '../seeded-rng.ts';
 
 /*
  * A seeded differential test of the whole pipeline (S3 → decoder → CSV reader → header → fast
@@ -79,40 +79,6 @@ afterAll(async () => {
   client?.destroy();
   await s3?.stop();
 });
-
-// ---------------------------------------------------------------------------------------------
-// Randomness
-// ---------------------------------------------------------------------------------------------
-
-class Rng {
-  readonly next: () => number;
-
-  constructor(seed: number) {
-    this.next = random(seed);
-  }
-
-  /** An integer in [low, high]. */
-  int(low: number, high: number): number {
-    return low + Math.floor(this.next() * (high - low + 1));
-  }
-
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)] as T;
-  }
-
-  shuffle<T>(items: readonly T[]): T[] {
-    const out = [...items];
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = this.int(0, i);
-      [out[i], out[j]] = [out[j] as T, out[i] as T];
-    }
-    return out;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The cases

@@ -1,36 +1,14 @@
 import Papa from 'papaparse';
 import { describe, expect, it } from 'vitest';
-import { random } from '../../bench/generate.ts';
 import { CsvReader, endsInQuotedCr } from '../../src/csv.ts';
 import { SniffingDecoder } from '../../src/decoding.ts';
+import { Rng } from '../seeded-rng.ts';
 
 /*
  * Seeded differential tests: random inputs, fed in random pieces, against a reference computed on
  * the whole input at once. Every case is derived from a fixed seed, so a failure names the seed and
  * the chunk sizes and replays exactly; change nothing but the base seeds to explore further.
  */
-
-/** Draws from a seeded mulberry32 (bench/generate.ts), so every case replays from its seed. */
-class Rng {
-  readonly next: () => number;
-
-  constructor(seed: number) {
-    this.next = random(seed);
-  }
-
-  /** An integer in [low, high]. */
-  int(low: number, high: number): number {
-    return low + Math.floor(this.next() * (high - low + 1));
-  }
-
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)] as T;
-  }
-}
 
 /** Chunk sizes run-length encoded ("1*40,7"), short enough for a failure message. */
 function describeSizes(sizes: number[]): string {

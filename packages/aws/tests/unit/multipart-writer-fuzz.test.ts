@@ -800,6 +800,32 @@ function checkCommon(run: Run): void {
   expect(run.onErrors.length, 'onError calls').toBeLessThanOrEqual(1);
 }
 
+/** The one object S3 holds, checked to be exactly the writes. */
+function storedWrites(run: Run, missing: string): NonNullable<Run['fake']['objects'][number]> {
+  const object = run.fake.objects[0];
+  if (!object) return expect.fail(missing);
+  expectSameBytes(
+    object.chunks,
+    run.sc.writes.map((op) => op.bytes),
+    'the object',
+    run.sc.partSize,
+  );
+  return object;
+}
+
+/**
+ * Nothing but the abort may reach S3 once the writer has failed. A request handed to the client
+ * with the writer's signal already aborted does not count: the SDK rejects it unsent.
+ */
+function expectOnlyAbortsAfterFailure(run: Run): void {
+  const failedAt = run.onErrors[0]?.at ?? 0;
+  const afterFailure = run.fake.calls.filter((c) => c.seq > failedAt && c.kind !== 'abort' && c.live);
+  expect(
+    afterFailure.map((c) => `${c.kind} #${c.seq}`),
+    'requests sent after the writer failed',
+  ).toEqual([]);
+}
+
 /** The object exists, made of exactly the writes; a stop, if any, came after the writer succeeded. */
 function checkSuccess(run: Run): void {
   const { sc, fake } = run;
@@ -807,14 +833,7 @@ function checkSuccess(run: Run): void {
   expect(run.thrown).toEqual([]);
   const total = sc.total;
   const parts = total <= sc.partSize ? 0 : Math.ceil(total / sc.partSize);
-  const object = fake.objects[0];
-  if (!object) expect.fail('end() resolved, yet no object was written');
-  expectSameBytes(
-    object.chunks,
-    sc.writes.map((op) => op.bytes),
-    'the object',
-    sc.partSize,
-  );
+  const object = storedWrites(run, 'end() resolved, yet no object was written');
   expect(run.result, "end()'s result").toEqual({ etag: object.etag, versionId: object.versionId, bytes: total, parts });
   expect(run.writer.bytesWritten).toBe(total);
   expect(run.onErrors, 'onError after a success').toEqual([]);
@@ -875,16 +894,9 @@ async function checkFailure(run: Run, decisive: Fired[]): Promise<void> {
   expect(writer.end()).toBe(run.ending);
   await writer.abort();
   expect(fake.objects, 'an object became visible').toEqual([]);
-  // Nothing but the abort may reach S3 once the writer has failed. A request handed to the client
-  // with the writer's signal already aborted does not count: the SDK rejects it unsent. (It does
-  // happen: a Complete whose upload id is awaited while the writer is stopped, parts that were
-  // waiting for a create S3 answered anyway.)
-  const failedAt = run.onErrors[0]?.at ?? 0;
-  const afterFailure = fake.calls.filter((c) => c.seq > failedAt && c.kind !== 'abort' && c.live);
-  expect(
-    afterFailure.map((c) => `${c.kind} #${c.seq}`),
-    'requests sent after the writer failed',
-  ).toEqual([]);
+  // (Requests handed over with the signal already aborted do happen: a Complete whose upload id is
+  // awaited while the writer is stopped, parts that were waiting for a create S3 answered anyway.)
+  expectOnlyAbortsAfterFailure(run);
   for (const upload of fake.uploads.values()) {
     // An upload whose id the writer never got cannot be aborted by it (the bucket's lifecycle rule clears it).
     expect(upload.aborts.length, `aborts of ${upload.id}${upload.known ? '' : ' (id never answered)'}`).toBe(upload.known ? 1 : 0);
@@ -905,7 +917,7 @@ async function checkFailure(run: Run, decisive: Fired[]): Promise<void> {
  * (reported through onAbortFailure: checkCommon).
  */
 async function checkLateStop(run: Run): Promise<void> {
-  const { fake, sc } = run;
+  const { fake } = run;
   expect(run.rejected, 'end() resolved although onError heard a stop').toBe(true);
   expect(run.onErrors.length, 'onError calls').toBe(1);
   expect(run.onErrors[0]?.error, 'onError heard another error than end() rejected with').toBe(run.endError);
@@ -914,20 +926,8 @@ async function checkLateStop(run: Run): Promise<void> {
     'end() rejected with something other than the stop',
   ).toBe(true);
   for (const t of run.thrown) expect(t, 'write()/drained() threw another error').toBe(run.endError);
-  const object = fake.objects[0];
-  if (!object) expect.fail('no object, yet the stop came after S3 stored it');
-  expectSameBytes(
-    object.chunks,
-    sc.writes.map((op) => op.bytes),
-    'the object',
-    sc.partSize,
-  );
-  const failedAt = run.onErrors[0]?.at ?? 0;
-  const afterFailure = fake.calls.filter((c) => c.seq > failedAt && c.kind !== 'abort' && c.live);
-  expect(
-    afterFailure.map((c) => `${c.kind} #${c.seq}`),
-    'requests sent after the writer failed',
-  ).toEqual([]);
+  storedWrites(run, 'no object, yet the stop came after S3 stored it');
+  expectOnlyAbortsAfterFailure(run);
 }
 
 /** The writer after a failed one, with the same part size: it must not be handed the failed writer's buffers. */
