@@ -27,7 +27,16 @@ interface Call {
  * (held: true) and settle them one by one, in any order.
  */
 function fakeS3(
-  options: { checksums?: boolean; failPart?: number; failAbort?: boolean; failCreate?: boolean; failPut?: boolean; holdCreate?: boolean; held?: boolean } = {},
+  options: {
+    checksums?: boolean;
+    failPart?: number;
+    failAbort?: boolean;
+    failCreate?: boolean;
+    failPut?: boolean;
+    holdCreate?: boolean;
+    holdAbort?: boolean;
+    held?: boolean;
+  } = {},
 ) {
   const calls: Call[] = [];
   const open: { call: Call; resolve: () => void; reject: (e: unknown) => void }[] = [];
@@ -35,6 +44,11 @@ function fakeS3(
   let releaseCreate: () => void = () => undefined;
   const createAnswered = new Promise<void>((resolve) => {
     releaseCreate = resolve;
+  });
+  /** With holdAbort: lets the AbortMultipartUpload requests held open answer. */
+  let releaseAbort: () => void = () => undefined;
+  const abortAnswered = new Promise<void>((resolve) => {
+    releaseAbort = resolve;
   });
   const client = {
     config: { requestChecksumCalculation: async () => (options.checksums ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED') },
@@ -54,6 +68,7 @@ function fakeS3(
         return { UploadId: 'upload-1' };
       }
       if (command instanceof AbortMultipartUploadCommand) {
+        if (options.holdAbort) await abortAnswered;
         if (options.failAbort) throw Object.assign(new Error('The specified method is not allowed against this resource.'), { name: 'MethodNotAllowed' });
         return {};
       }
@@ -76,7 +91,7 @@ function fakeS3(
       throw new Error(`unexpected ${name}`);
     },
   };
-  return { client: client as unknown as S3Client, calls, open, releaseCreate: () => releaseCreate() };
+  return { client: client as unknown as S3Client, calls, open, releaseCreate: () => releaseCreate(), releaseAbort: () => releaseAbort() };
 }
 
 function writer(client: S3Client, options: Partial<MultipartWriterOptions> = {}): MultipartWriter {
@@ -172,6 +187,41 @@ describe('MultipartWriter', () => {
     w.write('{"a":1}\n');
     await expect(w.end()).rejects.toThrow('Service Unavailable');
     expect(names(calls).filter((n) => n === 'AbortMultipartUploadCommand')).toHaveLength(1);
+  });
+
+  it("rejects after the early upload's abort is over, not while it is still out, when the PutObject fails", async () => {
+    const { client, calls, releaseAbort } = fakeS3({ failPut: true, holdAbort: true });
+    const w = writer(client, { expectedBytes: 10 * PART });
+    w.write('{"a":1}\n');
+    let settled = false;
+    const ended = w.end().catch((error: unknown) => {
+      settled = true;
+      return error;
+    });
+    await flush();
+    await flush();
+    expect(names(calls)).toEqual(['CreateMultipartUploadCommand', 'AbortMultipartUploadCommand', 'PutObjectCommand']);
+    expect(settled).toBe(false);
+    releaseAbort();
+    expect(await ended).toMatchObject({ name: 'ServiceUnavailable' });
+  });
+
+  it('fails with a stop heard before the end was settled, even when S3 had already stored the object', async () => {
+    const { client, calls, releaseAbort } = fakeS3({ holdAbort: true });
+    const errors: unknown[] = [];
+    const w = writer(client, { expectedBytes: 10 * PART, onError: (e) => errors.push(e) });
+    w.write('{"a":1}\n');
+    const ended = w.end();
+    ended.catch(() => undefined);
+    await flush();
+    await flush();
+    // The PutObject is answered; the writer still waits for the early upload's abort.
+    expect(names(calls)).toEqual(['CreateMultipartUploadCommand', 'AbortMultipartUploadCommand', 'PutObjectCommand']);
+    const stopped = w.abort(new Error('deadline'));
+    releaseAbort();
+    await stopped;
+    await expect(ended).rejects.toThrow('deadline');
+    expect(errors).toEqual([expect.objectContaining({ message: 'deadline' })]);
   });
 
   it('fails at once when the early create fails, with its error', async () => {
