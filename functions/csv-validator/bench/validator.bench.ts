@@ -17,11 +17,11 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { inflateRawSync } from 'node:zlib';
 import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { bundleFunction } from '@laminar/bundler';
 import { createDynamoDBClient, createS3Client, ensureTable, uploadStream } from '@laminar/aws';
 import { startDynamoDB, startS3 } from '@laminar/emulators';
+import { extractZip } from '@laminar/local';
 import { findRoot, loadSpec, resolveEnv } from '@laminar/spec';
 import Papa from 'papaparse';
 import { deriveRowParser, INVALID } from '../src/fast-validator.ts';
@@ -106,27 +106,6 @@ async function ensureWarmCopy(seeded: Seeded, endpoint: string): Promise<Seeded>
   } finally {
     client.destroy();
   }
-}
-
-/** One file out of the deterministic zip the bundler writes (deflate; read via the central directory). */
-function extractEntry(zip: Buffer, entry: string): Buffer {
-  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  let p = zip.readUInt32LE(eocd + 16);
-  const entries = zip.readUInt16LE(eocd + 10);
-  for (let i = 0; i < entries; i++) {
-    const method = zip.readUInt16LE(p + 10);
-    const compressed = zip.readUInt32LE(p + 20);
-    const nameLength = zip.readUInt16LE(p + 28);
-    const name = zip.toString('utf8', p + 46, p + 46 + nameLength);
-    if (name === entry) {
-      const local = zip.readUInt32LE(p + 42);
-      const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-      const data = zip.subarray(start, start + compressed);
-      return method === 8 ? inflateRawSync(data) : data;
-    }
-    p += 46 + nameLength + zip.readUInt16LE(p + 30) + zip.readUInt16LE(p + 32);
-  }
-  throw new Error(`${entry} not in the bundle`);
 }
 
 interface Invocation {
@@ -318,12 +297,8 @@ const specEnv = resolveEnv(loaded.spec, {
 });
 const built = await bundleFunction(loaded, { outDir: scratch });
 const bundle = process.env.BENCH_BUNDLE ?? join(scratch, 'index.mjs');
-if (!process.env.BENCH_BUNDLE) {
-  const zip = readFileSync(built.zipPath);
-  writeFileSync(bundle, extractEntry(zip, 'index.mjs'));
-  // Beside the code as in Lambda's /var/task: Node reads it (--enable-source-maps, PLATFORM_ENV).
-  writeFileSync(`${bundle}.map`, extractEntry(zip, 'index.mjs.map'));
-}
+// Unzipped as in Lambda's /var/task: index.mjs and, beside it, the map Node reads (--enable-source-maps, PLATFORM_ENV).
+if (!process.env.BENCH_BUNDLE) await extractZip(built.zipPath, scratch);
 
 const s3 = await startS3({ directory: join(dataDir, 's3'), buckets: [BUCKET] });
 const dynamo = await startDynamoDB();

@@ -118,7 +118,12 @@ export class CsvReader {
     const breaks = this.#countBetween(from, cursor, nl);
     const terminated = cursor > 0 && this.#charAt(cursor - 1) === nl;
     // Before the texts are let go: a record holding CR + quote is looked at in the text (rarely).
-    if (linebreak === '\n') stripLineEndCrs(rows, () => (this.#has(from, cursor, '\r"') ? this.#slice(from, cursor) : undefined));
+    if (linebreak === '\n') {
+      stripLineEndCrs(rows, () => {
+        const text = this.#slice(from, cursor);
+        return text.includes('\r"') ? text : undefined;
+      });
+    }
     this.#consumed = cursor;
     while (this.#texts.length > 0) {
       const first = this.#texts[0] as { text: string; start: number };
@@ -175,22 +180,6 @@ export class CsvReader {
       text += t.text.slice(Math.max(from, t.start) - t.start, Math.min(to, end) - t.start);
     }
     return text;
-  }
-
-  /** Whether the two characters `pair` occur between `from` and `to`, across texts too. */
-  #has(from: number, to: number, pair: string): boolean {
-    let previous = '';
-    for (const t of this.#texts) {
-      const end = t.start + t.text.length;
-      if (end <= from || t.start >= to) continue;
-      const i = Math.max(from, t.start) - t.start;
-      const stop = Math.min(to, end) - t.start;
-      if (previous === pair.charAt(0) && i === 0 && t.text.charAt(0) === pair.charAt(1)) return true;
-      const at = t.text.indexOf(pair, i);
-      if (at !== -1 && at + 1 < stop) return true;
-      previous = t.text.charAt(stop - 1);
-    }
-    return false;
   }
 
   #countBetween(from: number, to: number, char: string): number {

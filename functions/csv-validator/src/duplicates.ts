@@ -796,23 +796,22 @@ class SpillFile {
 
   /** Fills `into` from the file; a multiple of 8 bytes unless the file ends; 0 at its end. */
   read(into: Buffer): number {
-    if (this.fd === undefined) return 0;
-    let n = 0;
-    while (n < into.length) {
-      const got = readSync(this.fd, into, n, into.length - n, this.positional ? this.#position : null);
-      if (got === 0) break;
-      n += got;
-      this.#position += got;
-    }
+    const n = this.#fill(into, this.positional ? this.#position : null);
+    this.#position += n;
     return n;
   }
 
   /** Fills `into` from `position` on, or up to the file's end; returns the bytes read. */
   readFrom(into: Buffer, position: number): number {
+    return this.#fill(into, position);
+  }
+
+  /** Reads until `into` is full or the file ends: at `position` on, or (null) where the descriptor is. */
+  #fill(into: Buffer, position: number | null): number {
     if (this.fd === undefined) return 0;
     let n = 0;
     while (n < into.length) {
-      const got = readSync(this.fd, into, n, into.length - n, position + n);
+      const got = readSync(this.fd, into, n, into.length - n, position === null ? null : position + n);
       if (got === 0) break;
       n += got;
     }

@@ -23,6 +23,9 @@ const server = new S3rver({
 const noSuchUpload = (uploadId) =>
   new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: uploadId });
 
+/** The folder s3rver keeps a multipart upload's key, metadata and parts in. */
+const uploadDirOf = (store, bucket, uploadId) => path.join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
+
 /** S3's smallest part, except for the last one. */
 const MIN_PART_BYTES = 5 * 1024 * 1024;
 
@@ -36,7 +39,7 @@ const MIN_PART_BYTES = 5 * 1024 * 1024;
  * ETag is S3's multipart ETag, the MD5 of the parts' MD5s followed by "-<part count>".
  */
 async function putObjectMultipart(bucket, uploadId, parts) {
-  const uploadDir = path.join(this.getResourcePath(bucket, undefined, 'uploads'), uploadId);
+  const uploadDir = uploadDirOf(this, bucket, uploadId);
   const [key, metadata] = await Promise.all([
     fs.readFile(path.join(uploadDir, 'key'), 'utf8'),
     fs.readFile(path.join(uploadDir, 'metadata'), 'utf8').then(JSON.parse),
@@ -113,7 +116,7 @@ async function concatenate(files, target) {
  * its MD5: an ETag always names exactly the bytes it was given for, as in S3.
  */
 async function putPart(bucket, uploadId, partNumber, content) {
-  const uploadDir = path.join(this.getResourcePath(bucket, undefined, 'uploads'), uploadId);
+  const uploadDir = uploadDirOf(this, bucket, uploadId);
   const uploadExists = async () => (await fs.stat(path.join(uploadDir, 'key')).catch(() => undefined)) !== undefined;
   if (!(await uploadExists())) throw noSuchUpload(uploadId);
   const partial = path.join(uploadDir, `${partNumber}.${randomBytes(8).toString('hex')}.partial`);
@@ -166,7 +169,7 @@ async function abortMultipartUpload(ctx, next) {
   }
   const uploadId = String(ctx.query.uploadId);
   // s3rver's upload ids are hex: anything else names no upload (and no path outside the store).
-  const uploadDir = /^[0-9a-f]+$/.test(uploadId) ? path.join(server.store.getResourcePath(bucket, undefined, 'uploads'), uploadId) : undefined;
+  const uploadDir = /^[0-9a-f]+$/.test(uploadId) ? uploadDirOf(server.store, bucket, uploadId) : undefined;
   const uploadKey = uploadDir ? await fs.readFile(path.join(uploadDir, 'key'), 'utf8').catch(() => undefined) : undefined;
   if (uploadKey === undefined || uploadKey !== key) throw noSuchUpload(uploadId);
   // Retried: a part still being written into the folder can make one removal find it not empty.
