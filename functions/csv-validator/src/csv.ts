@@ -45,9 +45,20 @@ export class CsvReader {
   #consumed = 0;
   #nextLine = 1;
   #linebreak: string | undefined;
+  /**
+   * Rejected by abort(). run() races it: a source that is waiting for bytes (a stalled S3 stream)
+   * ends only once it yields again, and the caller must not wait for that to learn it stopped.
+   */
+  readonly #aborted: Promise<never>;
+  #rejectAborted: (error: Error) => void = () => undefined;
 
   constructor(options: CsvReaderOptions) {
     this.#options = options;
+    this.#aborted = new Promise<never>((_, reject) => {
+      this.#rejectAborted = reject;
+    });
+    // Only ever awaited through run(): not an unhandled rejection when the reader was never run.
+    this.#aborted.catch(() => undefined);
   }
 
   /** The line break records are split on: "\n" (CRLF too, see peekLinebreak) or "\r". */
@@ -55,7 +66,12 @@ export class CsvReader {
     return this.#linebreak;
   }
 
-  async run(texts: AsyncIterable<string>): Promise<void> {
+  /** Reads every text; rejects with the first error: the source's, onBatch's, a refusal, or abort()'s at once. */
+  run(texts: AsyncIterable<string>): Promise<void> {
+    return Promise.race([this.#run(texts), this.#aborted]);
+  }
+
+  async #run(texts: AsyncIterable<string>): Promise<void> {
     const { linebreak, source: rest } = await peekLinebreak(texts, this.#options.maxRecordChars);
     this.#linebreak = linebreak;
     const source = Readable.from(rest, { objectMode: true, highWaterMark: 1 });
@@ -104,8 +120,9 @@ export class CsvReader {
     this.#source?.resume();
   }
 
-  /** Stops reading (an upload failed, the deadline came): run() rejects with `error`. */
+  /** Stops reading (an upload failed, the deadline came): run() rejects with `error` at once. */
   abort(error: Error): void {
+    this.#rejectAborted(error);
     this.#source?.destroy(error);
   }
 

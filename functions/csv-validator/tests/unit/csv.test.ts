@@ -158,6 +158,51 @@ describe('CsvReader', () => {
     await expect(reader.run(failing)).rejects.toThrow('socket hang up');
   });
 
+  it('takes no more text while paused, and goes on from where it stopped once resumed', async () => {
+    let pulled = 0;
+    const batches: number[] = [];
+    const reader = new CsvReader({
+      maxRecordChars: 1000,
+      onBatch: ({ rows }) => {
+        batches.push(rows.length);
+        if (batches.length === 2) reader.pause();
+      },
+    });
+    const running = reader.run(
+      (async function* () {
+        for (let i = 0; i < 5; i++) {
+          pulled++;
+          yield `${i},a\n${i},b\n`;
+        }
+      })(),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The second batch paused the reader: one text read ahead at most, none parsed.
+    expect(batches).toEqual([2, 2]);
+    expect(pulled).toBeLessThanOrEqual(3);
+    reader.resume();
+    await running;
+    expect(batches.filter((rows) => rows > 0)).toEqual([2, 2, 2, 2, 2]);
+  });
+
+  it('rejects at once when aborted, even while its source has nothing to give', async () => {
+    const reader = new CsvReader({ maxRecordChars: 1000, onBatch: () => undefined });
+    const stalled = (async function* () {
+      yield 'a,b\n1,2\n';
+      await new Promise(() => undefined);
+    })();
+    const running = reader.run(stalled);
+    setTimeout(() => reader.abort(new Error('deadline')), 10);
+    await expect(running).rejects.toThrow('deadline');
+  });
+
+  it('rejects at once when aborted while paused', async () => {
+    const reader = new CsvReader({ maxRecordChars: 1000, onBatch: () => reader.pause() });
+    const running = reader.run((async function* () { yield 'a,b\n1,2\n'; yield '3,4\n'; })());
+    setTimeout(() => reader.abort(new Error('upload failed')), 10);
+    await expect(running).rejects.toThrow('upload failed');
+  });
+
   it('stops with the error of its batch handler', async () => {
     const reader = new CsvReader({
       maxRecordChars: 1000,
