@@ -76,6 +76,13 @@ describe('the fast validator derived from the zod schema', () => {
     ['nested object', z.object({ a: z.number().lt(5), b: z.enum(['x', 'y']).optional() }).refine((o) => o.a !== 3), [{ a: 1 }, { a: 3 }, { a: 1, b: 'z' }, null, []]],
     ['int32 and bounds', z.number().int().gt(-3).lte(10), [-3, -2, 10, 11, 2.5, Number.NaN, Number.POSITIVE_INFINITY]],
     ['strict object', z.strictObject({ a: z.string() }), [{ a: 'x' }, { a: 1 }]],
+    // Enums of short codes (currency, country) and their near misses: case, spaces, NUL, Latin-1.
+    [
+      'short enum values',
+      z.enum(['', 'U', 'US', 'USD', 'Us', '\u007f']),
+      ['', 'U', 'US', 'USD', 'Us', '\u007f', 'us', 'UD', 'SU', 'USDX', 'US ', ' US', 'U\u0000', '\u0000US', 'ÜS', 'U\u0080', 'USD\u0000', '\u00d5SD', 'V', 1, null, undefined, ['US']],
+    ],
+    ['longer enum values', z.enum(['paid', 'USD', 'é']), ['paid', 'USD', 'é', 'pai', 'paid ', 'e', 'usd', 3]],
   ];
   it.each(cases)('matches zod for %s', (_, schema, inputs) => {
     const fast = deriveFastParser(schema);
