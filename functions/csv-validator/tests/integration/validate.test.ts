@@ -459,4 +459,34 @@ describe('events and idempotency', () => {
     const retry = validated(await processor().process(ref, scope('req-again')));
     expect(retry).toMatchObject({ status: 'validated', rowsRead: stats.rows });
   });
+
+  it('stops at the deadline while the download has stalled, even if the stalled stream ignores it', async () => {
+    const stats: GeneratedStats = { rows: 0, bytes: 0, invalid: 0 };
+    const ref = await put('bronze/orders/stalled.csv', Buffer.from([...generateOrders(2e6, stats, 6)].join('')));
+    // A client whose downloads deliver 256 KiB and then nothing, never ending nor failing: the
+    // worst a socket can do. Only the invocation's own stop can end the run.
+    const stalling = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
+    const send = stalling.send.bind(stalling) as (command: unknown, options?: unknown) => Promise<Record<string, unknown>>;
+    stalling.send = (async (command: unknown, options?: unknown) => {
+      const out = await send(command, options);
+      if (!(command instanceof GetObjectCommand)) return out;
+      const stalled = new Readable({ read: () => undefined });
+      void (async () => {
+        let passed = 0;
+        for await (const chunk of out.Body as Readable) {
+          if (passed >= 256 * 1024) break;
+          stalled.push(chunk);
+          passed += (chunk as Buffer).length;
+        }
+      })();
+      return { ...out, Body: stalled };
+    }) as typeof stalling.send;
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(new DeadlineExceededError('stopping: 900 ms left')), 300);
+    await expect(processor(stalling).process(ref, { ...scope('req-stalled'), signal: stop.signal })).rejects.toThrow(DeadlineExceededError);
+    stalling.destroy();
+    expect(await keysUnder('silver/orders/stalled/')).toEqual([]);
+    const retry = validated(await processor().process(ref, scope('req-after-stall')));
+    expect(retry).toMatchObject({ status: 'validated', rowsRead: stats.rows });
+  });
 });
