@@ -133,7 +133,7 @@ export class CsvReader {
     const nl = linebreak;
     const from = this.#consumed;
     const breaks = this.#countBetween(from, cursor, nl);
-    const terminated = cursor > 0 && this.#charAt(cursor - 1) === nl;
+    const terminated = cursor > 0 && this.#slice(cursor - 1, cursor) === nl;
     // Before the texts are let go: a record holding CR + quote is looked at in the text (rarely).
     if (linebreak === '\n') {
       stripLineEndCrs(rows, () => {
@@ -179,13 +179,6 @@ export class CsvReader {
       );
     }
     this.#options.onBatch({ rows, firstLine, lines, problems });
-  }
-
-  #charAt(offset: number): string {
-    for (const t of this.#texts) {
-      if (offset >= t.start && offset < t.start + t.text.length) return t.text.charAt(offset - t.start);
-    }
-    return '';
   }
 
   /** The text from `from` to `to`, which must still be held. */

@@ -20,9 +20,12 @@ let dynamo: DynamoEmulator;
 let client: S3Client;
 let db: DynamoDBClient;
 
+/** A client of the embedded S3. */
+const s3Client = () => createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
+
 beforeAll(async () => {
   [s3, dynamo] = await Promise.all([startS3({ buckets: [BUCKET] }), startDynamoDB()]);
-  client = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
+  client = s3Client();
   db = createDynamoDBClient({ region: dynamo.region, endpoint: dynamo.endpoint, credentials: dynamo.credentials });
   await ensureTable(db, TABLE, 'idempotency');
 });
@@ -281,7 +284,7 @@ describe('files, clean and awkward', () => {
 describe('events and idempotency', () => {
   it('validates each object version once: a second delivery replays the stored result', async () => {
     const sent: string[] = [];
-    const counting = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
+    const counting = s3Client();
     counting.middlewareStack.add((next, context) => (args) => {
       sent.push(context.commandName as string);
       return next(args);
@@ -304,7 +307,7 @@ describe('events and idempotency', () => {
     // ~9 MB: the silver output goes multipart before the failure.
     const body = Buffer.from([...generateOrders(9e6, stats, 3)].join(''));
     const ref = await put('bronze/orders/crash.csv', body);
-    const flaky = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
+    const flaky = s3Client();
     const sent: string[] = [];
     let partSent: () => void = () => undefined;
     const firstPart = new Promise<void>((resolve) => {
@@ -401,7 +404,7 @@ describe('events and idempotency', () => {
   it('skips an object replaced since its event (the GET is pinned to the event\'s ETag)', async () => {
     const ref = await put('bronze/orders/replaced.csv', [HEADER, row(1)].join('\n'));
     const ifMatch: (string | undefined)[] = [];
-    const pinned = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
+    const pinned = s3Client();
     // s3rver ignores If-Match: answer as S3 does when the ETag no longer matches.
     pinned.middlewareStack.add((next, context) => async (args) => {
       if (context.commandName !== 'GetObjectCommand') return next(args);
@@ -465,7 +468,7 @@ describe('events and idempotency', () => {
     const ref = await put('bronze/orders/stalled.csv', Buffer.from([...generateOrders(2e6, stats, 6)].join('')));
     // A client whose downloads deliver 256 KiB and then nothing, never ending nor failing: the
     // worst a socket can do. Only the invocation's own stop can end the run.
-    const stalling = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
+    const stalling = s3Client();
     const send = stalling.send.bind(stalling) as (command: unknown, options?: unknown) => Promise<Record<string, unknown>>;
     stalling.send = (async (command: unknown, options?: unknown) => {
       const out = await send(command, options);
