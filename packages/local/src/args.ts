@@ -47,7 +47,7 @@ export const USAGE = `Usage:
       --speed N         run schedule time N times faster (rate(15 minutes) with --speed 60: every 15 s)
       --keep, --watch   keep running (endpoints printed) until Ctrl-C, even without schedules
       --live            no fixture server: functions fetch the URLs of their specs (the internet)
-      --fresh           forget the DynamoDB data of earlier runs (.laminar/dynamodb): everything is new again
+      --fresh           forget the DynamoDB data of earlier runs (.laminar/dynamodb, or LAMINAR_STATE_DIR's): everything is new again
       --scenario        run only these scenarios (default: all whose functions exist)
       --duplicate-events  deliver every S3 event twice (EventBridge delivers at least once): shows idempotency
       --retry-delay-scale X  async retry waits are Lambda's (1 and 2 min) × X (default 1/60: 1 s and 2 s; 1 = real)

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { findRoot, loadAllSpecs, withFunctionsTable } from '@laminar/spec';
 import { type Command, UsageError } from './args.ts';
 import { UnknownFunctionError } from './invoker.ts';
@@ -12,6 +12,7 @@ import { startConsole } from './console/server.ts';
 import { pipelineStages } from './pipeline-summary.ts';
 import { type Local, MissingBuildError, resolveS3Target, startLocal } from './runner.ts';
 import { ScheduleExpressionError } from './schedule.ts';
+import { stateDirectory } from './state-directory.ts';
 import { type ScheduledRun, type ScheduleEntry, Scheduler, scheduleEntries } from './scheduler.ts';
 import { emptyTable } from './services.ts';
 import { scenarios as allScenarios, type Scenario } from './scenarios/index.ts';
@@ -77,9 +78,15 @@ async function readEvent(file: string | undefined, io: Io): Promise<unknown> {
   }
 }
 
+/** A folder as the summary names it: from the repository root when inside it, else in full. */
+function shownPath(root: string, path: string): string {
+  const rel = relative(root, path);
+  return rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+}
+
 /** Where `dev` and `invoke` keep the embedded DynamoDB's tables, so dedup state survives runs. */
-function dynamodbDirectory(root: string): string {
-  return join(root, '.laminar', 'dynamodb');
+function dynamodbDirectory(root: string, env: NodeJS.ProcessEnv): string {
+  return join(stateDirectory(root, env), 'dynamodb');
 }
 
 async function invokeCommand(cmd: Extract<Command, { command: 'invoke' }>, io: Io): Promise<number> {
@@ -91,8 +98,8 @@ async function invokeCommand(cmd: Extract<Command, { command: 'invoke' }>, io: I
     root,
     functions: [cmd.functionName],
     // Not wiped: what `laminar dev` seeded and deduplicated stays there to be invoked against.
-    s3Directory: join(root, '.laminar', 's3'),
-    dynamodbDirectory: dynamodbDirectory(root),
+    s3Directory: join(stateDirectory(root, io.env), 's3'),
+    dynamodbDirectory: dynamodbDirectory(root, io.env),
     live: cmd.live,
     output: prefixedOutput(logs),
     env: io.env,
@@ -131,20 +138,20 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
     throw new UsageError(`unknown scenario ${unknown.join(', ')} (known: ${allScenarios.map((s) => s.name).join(', ')})`);
   }
 
-  const s3Directory = join(root, '.laminar', 's3');
+  const s3Directory = join(stateDirectory(root, io.env), 's3');
   // A fresh embedded S3 every run, so dev is repeatable; an external S3 is never wiped. DynamoDB
   // is kept: it holds what the producers have already seen, so a second run produces only news.
   const freshS3 = resolveS3Target(undefined, io.env).kind === 'embedded';
   if (freshS3) rmSync(s3Directory, { recursive: true, force: true });
-  if (cmd.fresh) rmSync(dynamodbDirectory(root), { recursive: true, force: true });
+  if (cmd.fresh) rmSync(dynamodbDirectory(root, io.env), { recursive: true, force: true });
   // Queues start empty like the S3 they describe; the files stay after the run for `laminar dlq list`.
-  clearQueueDirectory(queuesDirectory(root));
+  clearQueueDirectory(queuesDirectory(root, io.env));
   const started = Date.now();
   const local = await startLocal({
     root,
     s3Directory,
-    dynamodbDirectory: dynamodbDirectory(root),
-    queuesDirectory: queuesDirectory(root),
+    dynamodbDirectory: dynamodbDirectory(root, io.env),
+    queuesDirectory: queuesDirectory(root, io.env),
     live: cmd.live,
     output: prefixedOutput(out),
     env: io.env,
@@ -260,7 +267,7 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
       for (const s of stages) say(`    ${s.text}`);
     }
     if (local.dynamodb?.embedded && entries.length) {
-      say(`DynamoDB keeps its data in ${relative(root, dynamodbDirectory(root))}: the next run produces only new items (--fresh forgets them).`);
+      say(`DynamoDB keeps its data in ${shownPath(root, dynamodbDirectory(root, io.env))}: the next run produces only new items (--fresh forgets them).`);
     }
     printQueues(local, say);
     if (results.length === 0 && entries.length === 0) say('no scenario ran and no function has a schedule');
@@ -281,7 +288,7 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
         say(`  invoke against it: ${vars.join(' ')} AWS_ACCESS_KEY_ID=${accessKeyId} AWS_SECRET_ACCESS_KEY=${secretAccessKey} pnpm invoke <function> --event <file>`);
       }
       printDropHint(local, say, '  ');
-      say(`  queues: pnpm dlq list, pnpm queue list <name> (files in ${relative(root, queuesDirectory(root))}/)`);
+      say(`  queues: pnpm dlq list, pnpm queue list <name> (files in ${shownPath(root, queuesDirectory(root, io.env))}/)`);
       say('Ctrl-C to stop.');
       await io.interrupted;
       say('stopping');

@@ -42,8 +42,10 @@ export interface AwsCredentials {
 }
 
 export interface InvokerOptions {
-  /** Repository root: unzipped code goes to `<root>/.laminar/envs/`. */
+  /** Repository root. */
   root: string;
+  /** Unzipped code (`envs/`), layers (`layers/`) and each environment's /tmp (`tmp/`) go here (state-directory.ts); `<root>/.laminar` when absent. */
+  stateDirectory?: string;
   functions: FunctionDeployment[];
   region: string;
   credentials?: AwsCredentials;
@@ -346,20 +348,24 @@ export class Invoker {
     return pool.idle.pop();
   }
 
+  private get stateDirectory(): string {
+    return this.options.stateDirectory ?? join(this.options.root, '.laminar');
+  }
+
   /** Each environment's /tmp folder is made here (ephemeral-storage.ts). */
   private get tmpRoot(): string {
-    return join(this.options.root, '.laminar', 'tmp');
+    return join(this.stateDirectory, 'tmp');
   }
 
   private get envsDir(): string {
-    return join(this.options.root, '.laminar', 'envs');
+    return join(this.stateDirectory, 'envs');
   }
 
   /** The unzipped code and layers of the current build (reused while the zips are unchanged). */
   private async prepare(d: FunctionDeployment): Promise<{ taskRoot: string; optDir: string | undefined; build: string }> {
     const [{ dir: taskRoot }, optDir] = await Promise.all([
       prepareTaskRoot(this.envsDir, d.spec.name, d.zipPath),
-      prepareLayers(join(this.options.root, '.laminar', 'layers'), d.layers ?? []),
+      prepareLayers(join(this.stateDirectory, 'layers'), d.layers ?? []),
     ]);
     return { taskRoot, optDir, build: `${taskRoot}\n${optDir ?? ''}` };
   }

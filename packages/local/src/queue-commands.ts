@@ -6,6 +6,7 @@ import type { DestinationRecord } from './async.ts';
 import { prefixedOutput } from './output.ts';
 import { localDlqName, LocalQueues, type QueueMessage, queueFiles, localQueueName, readQueueFile } from './queues.ts';
 import { startLocal } from './runner.ts';
+import { stateDirectory } from './state-directory.ts';
 
 export interface QueueIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -16,8 +17,8 @@ export interface QueueIo {
 }
 
 /** Where `laminar dev` keeps its queues, for the commands that read them from another process. */
-export function queuesDirectory(root: string): string {
-  return join(root, '.laminar', 'queues');
+export function queuesDirectory(root: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(stateDirectory(root, env), 'queues');
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -72,7 +73,7 @@ function plural(n: number, word: string): string {
 }
 
 export function dlqListCommand(cmd: Extract<Command, { command: 'dlq-list' }>, io: QueueIo): number {
-  const dir = queuesDirectory(findRoot(io.cwd));
+  const dir = queuesDirectory(findRoot(io.cwd), io.env);
   const files = queueFiles(dir);
   const wanted = cmd.functionName ? [localDlqName(cmd.functionName)] : [...files.keys()].filter((n) => n.endsWith('-dlq'));
   const lists = wanted.map((name) => ({ name, messages: files.has(name) ? readQueueFile(files.get(name) as string) : [] }));
@@ -98,7 +99,7 @@ export function dlqListCommand(cmd: Extract<Command, { command: 'dlq-list' }>, i
 }
 
 export function queueListCommand(cmd: Extract<Command, { command: 'queue-list' }>, io: QueueIo): number {
-  const dir = queuesDirectory(findRoot(io.cwd));
+  const dir = queuesDirectory(findRoot(io.cwd), io.env);
   const files = queueFiles(dir);
   if (!cmd.queue) {
     if (cmd.json) {
@@ -138,7 +139,7 @@ export function queueListCommand(cmd: Extract<Command, { command: 'queue-list' }
  */
 export async function dlqReplayCommand(cmd: Extract<Command, { command: 'dlq-replay' }>, io: QueueIo): Promise<number> {
   const root = findRoot(io.cwd);
-  const queues = new LocalQueues(queuesDirectory(root));
+  const queues = new LocalQueues(queuesDirectory(root, io.env));
   const name = localDlqName(cmd.functionName);
   const dlq = queues.declare(name, 'dlq', cmd.functionName);
   const message = dlq.messages().find((m) => m.messageId === cmd.messageId);
@@ -155,9 +156,9 @@ export async function dlqReplayCommand(cmd: Extract<Command, { command: 'dlq-rep
   const local = await startLocal({
     root,
     functions: [cmd.functionName],
-    s3Directory: join(root, '.laminar', 's3'),
-    dynamodbDirectory: join(root, '.laminar', 'dynamodb'),
-    queuesDirectory: queuesDirectory(root),
+    s3Directory: join(stateDirectory(root, io.env), 's3'),
+    dynamodbDirectory: join(stateDirectory(root, io.env), 'dynamodb'),
+    queuesDirectory: queuesDirectory(root, io.env),
     output: prefixedOutput(logs),
     env: io.env,
   });

@@ -29,6 +29,7 @@ import { KafkaEventSource } from './kafka-source.ts';
 import { LocalQueues, localDlqName } from './queues.ts';
 import { describeRoute, type S3Route, s3Routes } from './s3-events.ts';
 import { S3EventRouter } from './s3-router.ts';
+import { stateDirectory } from './state-directory.ts';
 import { XRayDaemon } from './xray-daemon.ts';
 import {
   ambientRegion,
@@ -66,7 +67,9 @@ export interface LocalOptions {
   /** Real bucket name = prefix + logical name. LAMINAR_BUCKET_PREFIX, else "laminar-local-". */
   bucketPrefix?: string;
   invoker?: Pick<InvokerOptions, 'timeoutMs' | 'initTimeoutMs' | 'maxConcurrency' | 'memorySampleMs'>;
-  /** Where local queues (DLQs, declared queues) keep their messages; `<root>/.laminar/queues` when absent, in memory when false. */
+  /** What outlives the process (state-directory.ts): `<root>/.laminar`, or LAMINAR_STATE_DIR, when absent. */
+  stateDirectory?: string;
+  /** Where local queues (DLQs, declared queues) keep their messages; `queues/` in the state directory when absent, in memory when false. */
   queuesDirectory?: string | false;
   /** Local async retry wait = Lambda's wait × this. LAMINAR_RETRY_DELAY_SCALE, else 1/60 (a minute lasts a second). */
   retryDelayScale?: number;
@@ -238,6 +241,7 @@ async function startAll<T extends unknown[]>(starts: { [K in keyof T]: Promise<T
 export async function startLocal(options: LocalOptions = {}): Promise<Local> {
   const env = options.env ?? process.env;
   const root = options.root ?? findRoot();
+  const state = options.stateDirectory ?? stateDirectory(root, env);
   const all = await loadAllSpecs(root);
   const known = all.map((l) => l.spec.name);
   for (const name of options.functions ?? []) {
@@ -386,6 +390,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
 
     const invoker = new Invoker({
       root,
+      stateDirectory: state,
       functions: specs.map((l) => ({
         spec: l.spec,
         zipPath: l.zipPath,
@@ -403,7 +408,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
       ...(xray ? { xrayDaemonAddress: xray.address } : {}),
       ...options.invoker,
     });
-    const queues = new LocalQueues(options.queuesDirectory === false ? undefined : (options.queuesDirectory ?? join(root, '.laminar', 'queues')));
+    const queues = new LocalQueues(options.queuesDirectory === false ? undefined : (options.queuesDirectory ?? join(state, 'queues')));
     const asyncInvoker = new AsyncInvoker({
       invoker,
       functions: specs.map((l) => l.spec),

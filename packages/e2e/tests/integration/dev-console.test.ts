@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
@@ -13,6 +14,9 @@ const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && process.env.CI) throw new Error(`${CHROMIUM} is missing: this test needs Chromium (apt-get install chromium)`);
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
+// The run's state (seen items, S3, queues) in a folder of its own: the developer's .laminar/ is
+// left as it was, so the next `pnpm dev` still counts as new what it has not yet produced.
+const state = mkdtempSync(join(tmpdir(), 'laminar-e2e-state-'));
 let dev: ChildProcess;
 let output = '';
 let url = '';
@@ -38,7 +42,7 @@ beforeAll(async () => {
   if (!haveChromium) return;
   dev = spawn(process.execPath, [join(root, 'packages/local/bin/laminar.js'), 'dev', '--once', '--keep'], {
     cwd: root,
-    env: { ...process.env, LAMINAR_CONSOLE_PORT: '0', NO_COLOR: '1' },
+    env: { ...process.env, LAMINAR_CONSOLE_PORT: '0', NO_COLOR: '1', LAMINAR_STATE_DIR: state },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   dev.stdout?.on('data', (d: Buffer) => {
@@ -60,6 +64,7 @@ afterAll(async () => {
     dev.kill('SIGINT');
     await exited;
   }
+  rmSync(state, { recursive: true, force: true });
 });
 
 describe.skipIf(!haveChromium)('pnpm dev, seen through its console', () => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DescribeTableCommand, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -193,12 +193,13 @@ describe('DynamoDB, Kafka and schedules', () => {
 
 const BIN = fileURLToPath(new URL('../../bin/laminar.js', import.meta.url));
 
-function laminar(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function laminar(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env = { ...process.env };
   delete env.INIT_CWD;
   for (const k of Object.keys(env)) if (k.startsWith('LAMINAR_') || k.startsWith('AWS_ENDPOINT_URL') || k === 'KAFKA_BOOTSTRAP_SERVERS') delete env[k];
   // Any free port: a developer's own `laminar dev` may hold the default one.
   env.LAMINAR_FIXTURES_PORT = '0';
+  Object.assign(env, extraEnv);
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: root.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -230,5 +231,27 @@ describe('laminar dev --once', () => {
     const second = await laminar(['dev', '--once']);
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('    new 0, duplicate 3, produced 0');
+  });
+
+  it('keeps its state in LAMINAR_STATE_DIR when set, and leaves .laminar/ as it was', async () => {
+    // The repository's own state, as a developer's earlier runs left it: seen items, queue files.
+    const seeded = await laminar(['dev', '--once', '--fresh']);
+    expect(seeded.code).toBe(0);
+    const ownQueues = join(root.dir, '.laminar', 'queues');
+    mkdirSync(ownQueues, { recursive: true });
+    writeFileSync(join(ownQueues, 'kept.jsonl'), '');
+
+    const state = mkdtempSync(join(root.dir, 'state-'));
+    const isolated = await laminar(['dev', '--once'], { LAMINAR_STATE_DIR: state });
+    expect(isolated.stderr).toBe('');
+    expect(isolated.code).toBe(0);
+    // Nothing seen yet in this state: the repository's seen items were not read.
+    expect(isolated.stdout).toContain('    new 3, duplicate 0, produced 0');
+    expect(isolated.stdout).toMatch(/embedded DynamoDB at http:\/\/127\.0\.0\.1:\d+ \(data: .*\/state-[^/]+\/dynamodb\)/);
+    for (const dir of ['dynamodb', 'queues', 'envs', 'tmp']) expect(existsSync(join(state, dir)), dir).toBe(true);
+    // Nor written: dev empties the queue folder of the state it runs in, here the chosen one only.
+    expect(existsSync(join(ownQueues, 'kept.jsonl'))).toBe(true);
+    const again = await laminar(['dev', '--once']);
+    expect(again.stdout).toContain('    new 0, duplicate 3, produced 0');
   });
 });

@@ -3,6 +3,7 @@ import { heapArgs, newLogStreamName } from '../../src/environment.ts';
 import { localBucketName, resolveS3Target } from '../../src/runner.ts';
 import { expectedKeys, HAND_WRITTEN_KEYS, seedObjects } from '../../src/scenarios/pdf-manifest.ts';
 import { samplePdf } from '../../src/scenarios/sample-pdf.ts';
+import { stateDirectory } from '../../src/state-directory.ts';
 
 describe('S3 target', () => {
   it('is embedded unless an endpoint is configured', () => {
@@ -75,5 +76,15 @@ describe('pdf-manifest scenario data', () => {
     expect(expected).not.toContain('Reports/upper-case-prefix.pdf');
     expect(expected).not.toContain('archive/2025/old.pdf');
     expect(expected.length).toBe(1_050 + HAND_WRITTEN_KEYS.filter((k) => k.startsWith('reports/') && /\.pdf$/i.test(k)).length);
+  });
+});
+
+describe('state directory', () => {
+  it('is .laminar under the repository root unless LAMINAR_STATE_DIR names another', () => {
+    expect(stateDirectory('/repo', {})).toBe('/repo/.laminar');
+    expect(stateDirectory('/repo', { LAMINAR_STATE_DIR: '  ' })).toBe('/repo/.laminar');
+    expect(stateDirectory('/repo', { LAMINAR_STATE_DIR: '/tmp/ci-state' })).toBe('/tmp/ci-state');
+    // Relative to the root, not to wherever the command ran.
+    expect(stateDirectory('/repo', { LAMINAR_STATE_DIR: '.laminar-ci' })).toBe('/repo/.laminar-ci');
   });
 });
