@@ -68,6 +68,14 @@ afterAll(async () => {
 });
 
 describe.skipIf(!haveChromium)('pnpm dev, seen through its console', () => {
+  it('ran every scenario to a pass: the sample CSVs reconcile row by row, the poison file reached the DLQ', () => {
+    expect(output).not.toContain('FAIL ');
+    expect(output).toMatch(/✔ bronze-silver\n/);
+    // The samples' rows, over the first delivery of each validated file: orders.csv holds 6 bad rows.
+    expect(output).toContain('rows read 35 = valid 29 + rejected 6 over 5 validated files ✔');
+    expect(output).toMatch(/poison file: failed after 3 attempts → laminar-local-csv-validator-dlq/);
+  });
+
   it('shows the pipeline graph, every function’s invocations and statistics, the DLQs, S3 and the cost', async () => {
     const page = await browser.newPage({ viewport: { width: 1500, height: 1200 } });
     page.setDefaultTimeout(20_000);

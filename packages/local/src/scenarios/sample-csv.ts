@@ -81,14 +81,14 @@ export function sampleFiles(): SampleFile[] {
   const excel = Array.from({ length: 5 }, (_, i) => orderRow(i + 1, 'excel'));
   const awkward = Array.from({ length: 4 }, (_, i) => orderRow(i + 1, 'cafe'));
   return [
-    { key: 'bronze/orders.csv', body: Buffer.from(csv([ORDER_HEADER, ...good])), purpose: 'clean orders', dataRows: 12, badRows: 0 },
     {
-      key: 'bronze/orders-with-errors.csv',
+      key: 'bronze/orders.csv',
       body: Buffer.from(csv([ORDER_HEADER, ...mixed])),
       purpose: '8 good rows, 6 bad ones (quantity 0, unknown status, month 13, negative amount, no customer, duplicate id)',
       dataRows: 14,
       badRows: 6,
     },
+    { key: 'bronze/orders-clean.csv', body: Buffer.from(csv([ORDER_HEADER, ...good])), purpose: 'clean orders', dataRows: 12, badRows: 0 },
     {
       key: 'bronze/excel-export.csv',
       body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(csv([ORDER_HEADER, ...excel], '\r\n'))]),
