@@ -24,8 +24,9 @@ export interface HeaderOutcome {
 /**
  * Compares a header row with the expected columns. Names are compared exactly after trimming;
  * order does not matter. A required column that is missing rejects the file, naming the unknown
- * column it most likely became ("Order ID" → order_id); extra columns are accepted and reported,
- * so a producer adding a column does not stop the pipeline.
+ * column it most likely became ("Order ID" → order_id), and so does an optional one found under
+ * another spelling of its name ("Email"); extra columns are accepted and reported, so a producer
+ * adding a column does not stop the pipeline.
  */
 export function checkHeader(cells: readonly string[], expected: readonly ExpectedColumn[]): HeaderOutcome {
   const columns = cells.map((c) => c.trim());
@@ -41,13 +42,21 @@ export function checkHeader(cells: readonly string[], expected: readonly Expecte
     extra,
   );
   const missingRequired = missing.filter((m) => m.required).map((m) => m.name);
+  // An optional column under another spelling ("Email", "E-mail" for email) would pass every row
+  // with its values dropped: its data is lost without a row being rejected, so the file is.
+  // Merely similar names ("email_verified") are only pointed out: they may be new columns.
+  const respelled = suggestions.filter((s) => !missingRequired.includes(s.expected) && normalize(s.found) === normalize(s.expected));
 
-  const rejected = missingRequired.length > 0 || duplicates.length > 0;
+  const rejected = missingRequired.length > 0 || duplicates.length > 0 || respelled.length > 0;
   const parts: string[] = [];
   if (missingRequired.length > 0) parts.push(`missing required column(s): ${missingRequired.join(', ')}`);
   if (duplicates.length > 0) parts.push(`column(s) named more than once: ${duplicates.join(', ')}`);
-  for (const s of suggestions) parts.push(`"${s.found}" looks like "${s.expected}"`);
-  const optionalMissing = missing.filter((m) => !m.required).map((m) => m.name);
+  if (respelled.length > 0) {
+    const named = respelled.map((s) => `"${s.found}" for ${s.expected}`).join(', ');
+    parts.push(`optional column(s) spelled otherwise: ${named} (read as unknown columns, their values would be dropped)`);
+  }
+  for (const s of suggestions) if (!respelled.includes(s)) parts.push(`"${s.found}" looks like "${s.expected}"`);
+  const optionalMissing = missing.filter((m) => !m.required && !respelled.some((s) => s.expected === m.name)).map((m) => m.name);
   if (optionalMissing.length > 0) parts.push(`optional column(s) absent: ${optionalMissing.join(', ')}`);
   const unexplained = extra.filter((e) => !suggestions.some((s) => s.found === e));
   if (unexplained.length > 0) {

@@ -47,6 +47,18 @@ describe('checkHeader', () => {
     expect(h.message).toBe('missing required column(s): order_id; optional column(s) absent: email; unknown column(s): "a", "qty"');
   });
 
+  it('rejects an optional column found under another spelling: its values would be dropped', () => {
+    const h = checkHeader(['order_id', 'customer_id', 'amount', 'country', 'E-Mail'], EXPECTED);
+    expect(h).toMatchObject({ status: 'rejected', missing: ['email'], extra: ['E-Mail'], suggestions: [{ found: 'E-Mail', expected: 'email' }] });
+    expect(h.message).toBe('optional column(s) spelled otherwise: "E-Mail" for email (read as unknown columns, their values would be dropped)');
+  });
+
+  it('only points out an unknown column merely like an absent optional one: it may be a new column', () => {
+    const h = checkHeader(['order_id', 'customer_id', 'amount', 'country', 'email_verified'], EXPECTED);
+    expect(h).toMatchObject({ status: 'extra-columns', missing: ['email'], suggestions: [{ found: 'email_verified', expected: 'email' }] });
+    expect(h.message).toBe('"email_verified" looks like "email"; optional column(s) absent: email');
+  });
+
   it('rejects an expected column named twice', () => {
     const h = checkHeader(['order_id', 'customer_id', 'amount', 'amount', 'country'], EXPECTED);
     expect(h).toMatchObject({ status: 'rejected', duplicates: ['amount'] });
