@@ -1,9 +1,9 @@
 import { IdempotencyAlreadyInProgressError, IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isObjectCreated, type S3ObjectRef } from '@laminar/aws';
 import type { Context } from 'aws-lambda';
+import { LeasedDynamoDBPersistenceLayer } from './claim-lease.ts';
 import type { Config } from './config.ts';
 import { BRONZE_PREFIX, bareEtag } from './keys.ts';
 import { type ValidateDeps, type ValidationResult, validateObject } from './validate.ts';
@@ -27,6 +27,12 @@ export interface ProcessorDeps {
   s3: S3Client;
   dynamo: DynamoDBClient;
   config: Pick<Config, 'LAKE_BUCKET' | 'SILVER_PREFIX' | 'QUARANTINE_PREFIX' | 'IDEMPOTENCY_TABLE' | 'IDEMPOTENCY_EXPIRY_SECONDS'>;
+  /**
+   * How long an object's in-progress claim outlives the last renewal by the invocation holding it
+   * (renewed every third of it; claim-lease.ts). Default 60 s: a crashed invocation's object is
+   * free again before Lambda's second retry, ~3 minutes after the crash.
+   */
+  claimLeaseMs?: number;
   /** Test seam: options passed through to validateObject (part size, temp folder…). */
   validateOptions?: Partial<Pick<ValidateDeps, 'partSize' | 'tmpRoot' | 'maxRecordChars' | 'now'>>;
 }
@@ -41,12 +47,14 @@ interface ObjectVersion {
 }
 
 /** Another invocation holds the object: retry later (Lambda does), its result will be stored. */
+export const DEFAULT_CLAIM_LEASE_MS = 60_000;
+
 export class ObjectInProgressError extends Error {
   override name = 'ObjectInProgressError';
 }
 
 export interface Processor {
-  /** Ties the in-progress claim's expiry to this invocation's remaining time. */
+  /** Caps the in-progress claim's expiry (and its renewals) at this invocation's remaining time. */
   registerLambdaContext(context: Context): void;
   process(ref: S3ObjectRef, scope: InvocationScope): Promise<ObjectOutcome>;
 }
@@ -55,14 +63,16 @@ export interface Processor {
  * Validates each object version once. Powertools Idempotency keeps a record per
  * bucket/key/versionId/etag in DynamoDB:
  *
- * - first delivery: an IN_PROGRESS claim (expiring with the invocation), then the result;
+ * - first delivery: an IN_PROGRESS claim, a lease renewed while the work goes on and never past
+ *   the invocation's deadline (claim-lease.ts), then the result;
  * - a second delivery (EventBridge and Lambda both deliver at least once): the stored result comes
  *   back, marked `replayed`, and nothing is read or written;
  * - a failure: validateObject aborted its uploads, the claim is deleted, the error is rethrown and
  *   Lambda's retry starts over;
- * - a crash (timeout, out of memory): the claim stays until the dead invocation's deadline, after
- *   which a retry takes it over and rewrites the same deterministic keys. Until then a retry gets
- *   ObjectInProgressError (and is retried again, or ends in the DLQ with that reason).
+ * - a crash (timeout, out of memory): nothing renews the claim, which expires within a lease
+ *   (60 s); the next retry takes it over and rewrites the same deterministic keys. A retry that
+ *   comes earlier gets ObjectInProgressError (and is retried again, or ends in the DLQ with that
+ *   reason).
  */
 export function createProcessor(deps: ProcessorDeps): Processor {
   const { config } = deps;
@@ -72,7 +82,20 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     expiresAfterSeconds: config.IDEMPOTENCY_EXPIRY_SECONDS,
     responseHook: (response) => ({ ...(response as Record<string, never>), replayed: true }),
   });
-  const persistenceStore = new DynamoDBPersistenceLayer({ tableName: config.IDEMPOTENCY_TABLE, awsSdkV3Client: deps.dynamo });
+  /** The object under way's warn(), for a renewal that fails while it is validated. */
+  let warn: InvocationScope['warn'];
+  const persistenceStore = new LeasedDynamoDBPersistenceLayer({
+    tableName: config.IDEMPOTENCY_TABLE,
+    awsSdkV3Client: deps.dynamo,
+    leaseMs: deps.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS,
+    onRenewalFailure: ({ error, lost }) =>
+      warn?.(
+        lost
+          ? 'the claim on this object expired and another invocation took it over: both write the same keys, the last one to finish stands'
+          : 'could not renew the claim on this object; trying again',
+        { error: String(error) },
+      ),
+  });
 
   const validateOnce = makeIdempotent(
     // The scope (second argument) is not part of the key: dataIndexArgument picks the version.
@@ -123,6 +146,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
           return { status: 'ignored', source: { bucket: ref.bucket, key: ref.key }, detail: 'gone before it could be read; the event named no version or etag' };
         }
       }
+      warn = scope.warn;
       try {
         return await validateOnce(version, scope);
       } catch (error) {

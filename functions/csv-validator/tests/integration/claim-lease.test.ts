@@ -1,0 +1,158 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createDynamoDBClient, createS3Client, ensureTable, type S3ObjectRef } from '@laminar/aws';
+import { type DynamoEmulator, type S3Emulator, startDynamoDB, startS3 } from '@laminar/emulators';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProcessor, ObjectInProgressError, type ObjectOutcome, type ProcessorDeps } from '../../src/processor.ts';
+import type { ValidationResult } from '../../src/validate.ts';
+
+// In-progress claims as leases (claim-lease.ts), against the embedded S3 and DynamoDB: renewed
+// while the work goes on, lapsing soon after a crash so that the retry finishes the file.
+const BUCKET = 'lake';
+const HEADER = 'order_id,customer_id,customer_name,order_date,status,currency,quantity,unit_price,amount,country,email';
+const CRASH_FIXTURE = fileURLToPath(new URL('./fixtures/crash-mid-file.ts', import.meta.url));
+
+let s3: S3Emulator;
+let dynamo: DynamoEmulator;
+let client: S3Client;
+let db: DynamoDBClient;
+let tables = 0;
+
+beforeAll(async () => {
+  [s3, dynamo] = await Promise.all([startS3({ buckets: [BUCKET] }), startDynamoDB()]);
+  client = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
+  db = createDynamoDBClient({ region: dynamo.region, endpoint: dynamo.endpoint, credentials: dynamo.credentials });
+});
+afterAll(async () => {
+  client?.destroy();
+  db?.destroy();
+  await Promise.all([s3?.stop(), dynamo?.stop()]);
+});
+
+/** A table of its own per test: its one claim is the item the test looks at. */
+async function freshTable(): Promise<string> {
+  const table = `claims-${++tables}`;
+  await ensureTable(db, table, 'idempotency');
+  return table;
+}
+
+const config = (table: string): ProcessorDeps['config'] => ({
+  LAKE_BUCKET: BUCKET,
+  SILVER_PREFIX: 'silver/',
+  QUARANTINE_PREFIX: 'quarantine/',
+  IDEMPOTENCY_TABLE: table,
+  IDEMPOTENCY_EXPIRY_SECONDS: 3600,
+});
+
+function processor(table: string, options: { s3?: S3Client; claimLeaseMs?: number } = {}) {
+  const p = createProcessor({ s3: options.s3 ?? client, dynamo: db, config: config(table), ...(options.claimLeaseMs ? { claimLeaseMs: options.claimLeaseMs } : {}) });
+  p.registerLambdaContext({ getRemainingTimeInMillis: () => 60_000 } as never);
+  return p;
+}
+
+const scope = (requestId: string) => ({ requestId, checkDeadline: () => undefined });
+
+/** `rows` orders, every 10th with a negative amount. */
+function orders(rows: number): { body: string; bad: number } {
+  const lines = [HEADER];
+  let bad = 0;
+  for (let i = 1; i <= rows; i++) {
+    const negative = i % 10 === 0;
+    if (negative) bad++;
+    lines.push(`ORD-${i},CUST-${i % 7},Zoë Müller,2026-11-25,paid,EUR,2,9.95,${negative ? '-19.90' : '19.90'},DE,zoe@example.com`);
+  }
+  return { body: `${lines.join('\n')}\n`, bad };
+}
+
+async function put(key: string, body: string): Promise<S3ObjectRef> {
+  const out = await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+  return { bucket: BUCKET, key, etag: (out.ETag ?? '').replaceAll('"', ''), size: Buffer.byteLength(body), eventTime: new Date().toISOString(), eventName: 'ObjectCreated:Put', source: 's3-notification' };
+}
+
+/** The table's one idempotency record. */
+async function claim(table: string): Promise<{ status: string; until: number | undefined }> {
+  const out = await db.send(new ScanCommand({ TableName: table }));
+  expect(out.Items).toHaveLength(1);
+  const item = out.Items?.[0] ?? {};
+  return { status: item.status?.S ?? '', until: item.in_progress_expiration?.N ? Number(item.in_progress_expiration.N) : undefined };
+}
+
+function validated(o: ObjectOutcome): ValidationResult {
+  if (o.status === 'ignored') throw new Error(`ignored: ${o.detail}`);
+  return o;
+}
+
+async function silverLines(r: ValidationResult): Promise<number> {
+  const out = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: r.outputs.silver as string }));
+  return (await (out.Body as { transformToString(): Promise<string> }).transformToString()).split('\n').filter(Boolean).length;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('claims held as leases', () => {
+  it('renews the claim while the work goes on: a duplicate past the lease is told the object is in progress', async () => {
+    const table = await freshTable();
+    const LEASE = 600;
+    const { body, bad } = orders(50);
+    const ref = await put('bronze/orders/slow.csv', body);
+    // A download that takes three leases to start: the claim must be renewed to hold that long.
+    const slow = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
+    slow.middlewareStack.add(
+      (next, context) => async (input) => {
+        if (context.commandName === 'GetObjectCommand') await sleep(3 * LEASE);
+        return next(input);
+      },
+      { step: 'initialize', name: 'slowDownload' },
+    );
+    const working = processor(table, { s3: slow, claimLeaseMs: LEASE }).process(ref, scope('req-slow'));
+
+    await sleep(2 * LEASE);
+    const held = await claim(table);
+    expect(held.status).toBe('INPROGRESS');
+    // Renewed: later than a lease after the claim was taken, at most a lease from now.
+    expect(held.until).toBeGreaterThan(Date.now());
+    expect(held.until).toBeLessThanOrEqual(Date.now() + LEASE);
+    await expect(processor(table, { claimLeaseMs: LEASE }).process(ref, scope('req-duplicate'))).rejects.toThrow(ObjectInProgressError);
+
+    const r = validated(await working);
+    expect(r).toMatchObject({ status: 'validated', rowsRead: 50, valid: 50 - bad, rejected: bad });
+    expect((await claim(table)).status).toBe('COMPLETED');
+    // No renewal outlives the work: the record stays as Powertools completed it.
+    await sleep(LEASE);
+    expect(await claim(table)).toMatchObject({ status: 'COMPLETED' });
+    slow.destroy();
+  });
+
+  it('a crash mid-file leaves a claim that lapses within a lease; the retry then finishes the file', async () => {
+    const table = await freshTable();
+    const LEASE = 1_500;
+    const { body, bad } = orders(2_000);
+    const ref = await put('bronze/orders/crashing.csv', body);
+
+    const endpoint = (e: S3Emulator | DynamoEmulator) => ({ endpoint: e.endpoint, region: e.region, credentials: e.credentials });
+    const args = { s3: endpoint(s3), dynamo: endpoint(dynamo), table, bucket: BUCKET, ref, leaseMs: LEASE, remainingMs: 600_000 };
+    const died = await new Promise<{ signal: NodeJS.Signals | null; output: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', CRASH_FIXTURE, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d));
+      child.stderr.on('data', (d: Buffer) => (output += d));
+      child.on('exit', (_code, signal) => resolve({ signal, output }));
+    });
+    const diedAt = Date.now();
+    expect(died.signal, died.output).toBe('SIGKILL');
+
+    // What the dead invocation left: a claim good for a lease, not for the ten minutes it had left.
+    const left = await claim(table);
+    expect(left.status).toBe('INPROGRESS');
+    expect(left.until).toBeLessThanOrEqual(diedAt + LEASE);
+    await expect(processor(table).process(ref, scope('req-early-retry'))).rejects.toThrow(ObjectInProgressError);
+
+    await sleep(Math.max(0, (left.until ?? 0) - Date.now()) + 50);
+    const r = validated(await processor(table).process(ref, scope('req-retry')));
+    expect(r).toMatchObject({ status: 'validated', rowsRead: 2_000, valid: 2_000 - bad, rejected: bad });
+    expect(await silverLines(r)).toBe(2_000 - bad);
+    expect((await claim(table)).status).toBe('COMPLETED');
+  });
+});
