@@ -303,6 +303,7 @@ export class LaminarStack extends TerraformStack {
         bucket: this.buckets.get(g.pattern.bucket) as DataBucket,
         functions: g.functions,
         queues: g.queues,
+        alarmTopicArn: this.alarmTopic.arn,
       });
       this.routes.push(route);
       for (const q of g.queues) rulesPerQueue.set(q, [...(rulesPerQueue.get(q) ?? []), route.rule.arn]);

@@ -53,9 +53,37 @@ describe('bronze → silver fan-out', () => {
     for (const p of permissions) expect(p).toMatchObject({ principal: 'events.amazonaws.com', source_arn: ref('aws_cloudwatch_event_rule', 'name', rule.name, 'arn') });
   });
 
+  it('keeps what EventBridge cannot deliver to a target in an encrypted queue of the rule, with an alarm', () => {
+    const [rule] = all('aws_cloudwatch_event_rule') as { name: string }[];
+    const name = (rule as { name: string }).name;
+    const queueId = idOf('aws_sqs_queue', 'name', `${name}-undelivered`);
+    const queueArn = `\${aws_sqs_queue.${queueId}.arn}`;
+    expect(all('aws_sqs_queue').find((q) => q.name === `${name}-undelivered`)).toMatchObject({ sqs_managed_sse_enabled: true, message_retention_seconds: 14 * 86_400 });
+    // Every target of the rule — both functions and the downstream queue.
+    const targets = all('aws_cloudwatch_event_target');
+    expect(targets).toHaveLength(3);
+    for (const t of targets) expect(t).toMatchObject({ dead_letter_config: { arn: queueArn } });
+    const policy = all('aws_sqs_queue_policy').find((p) => p.queue_url === `\${aws_sqs_queue.${queueId}.url}`) as { policy: string };
+    expect(JSON.parse(policy.policy).Statement).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: queueArn,
+        Condition: { ArnEquals: { 'aws:SourceArn': ref('aws_cloudwatch_event_rule', 'name', name, 'arn') } },
+      }),
+    ]);
+    expect(all('aws_cloudwatch_metric_alarm').find((a) => a.alarm_name === `${name}-undelivered-not-empty`)).toMatchObject({
+      namespace: 'AWS/SQS',
+      metric_name: 'ApproximateNumberOfMessagesVisible',
+      dimensions: { QueueName: `\${aws_sqs_queue.${queueId}.name}` },
+      threshold: 0,
+    });
+  });
+
   it('lets only that rule send to the encrypted downstream queue', () => {
     expect(all('aws_sqs_queue').every((q) => q.sqs_managed_sse_enabled === true)).toBe(true);
-    const [policy] = all('aws_sqs_queue_policy');
+    const arrivals = `\${aws_sqs_queue.${idOf('aws_sqs_queue', 'name', 'laminar-dev-bronze-arrivals')}.url}`;
+    const policy = all('aws_sqs_queue_policy').find((p) => p.queue_url === arrivals);
     const doc = JSON.parse((policy as { policy: string }).policy) as { Statement: Array<Record<string, unknown>> };
     expect(doc.Statement).toEqual([
       expect.objectContaining({
@@ -73,7 +101,7 @@ describe('bronze → silver fan-out', () => {
       expect(c).toMatchObject({ maximum_retry_attempts: 2, maximum_event_age_in_seconds: 3600 });
       expect((c.destination_config as { on_failure: { destination: string } }).on_failure.destination).toMatch(/^\$\{aws_sqs_queue\.[\w-]*dlq[\w-]*\.arn\}$/);
     }
-    const dlqAlarms = all('aws_cloudwatch_metric_alarm').filter((a) => a.namespace === 'AWS/SQS');
+    const dlqAlarms = all('aws_cloudwatch_metric_alarm').filter((a) => a.namespace === 'AWS/SQS' && String(a.alarm_name).endsWith('-dlq-not-empty'));
     expect(dlqAlarms.map((a) => a.alarm_name).sort()).toEqual([
       'laminar-dev-csv-validator-dlq-not-empty',
       'laminar-dev-object-audit-dlq-not-empty',

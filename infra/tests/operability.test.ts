@@ -123,9 +123,14 @@ describe('alarms per function, from the specs', () => {
   });
 
   it('DLQ alarms notify the topic as well', () => {
-    const dlqAlarms = resourcesOf(json, 'aws_cloudwatch_metric_alarm').filter((a) => a.namespace === 'AWS/SQS');
+    const queueAlarms = resourcesOf(json, 'aws_cloudwatch_metric_alarm').filter((a) => a.namespace === 'AWS/SQS');
+    const dlqAlarms = queueAlarms.filter((a) => String(a.alarm_name).endsWith('-dlq-not-empty'));
     expect(dlqAlarms.length).toBe(specs.filter((s) => s.async?.onFailure === 'dlq' || s.triggers.some((t) => t.kind === 'kafka')).length);
-    for (const a of dlqAlarms) expect(a).toMatchObject({ alarm_actions: [TOPIC()], ok_actions: [TOPIC()] });
+    // And one per S3 event rule, on the events it could not deliver.
+    const undelivered = queueAlarms.filter((a) => String(a.alarm_name).endsWith('-undelivered-not-empty'));
+    expect(undelivered.length).toBe(resourcesOf(json, 'aws_cloudwatch_event_rule').filter((r) => String(r.name).includes('-s3-')).length);
+    expect(dlqAlarms.length + undelivered.length).toBe(queueAlarms.length);
+    for (const a of queueAlarms) expect(a).toMatchObject({ alarm_actions: [TOPIC()], ok_actions: [TOPIC()] });
   });
 
   it('every alarm of the stack is named laminar-<stage>-… (the topic and key policies match that prefix)', () => {

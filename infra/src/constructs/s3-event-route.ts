@@ -1,6 +1,9 @@
 import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-rule/index.js';
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target/index.js';
+import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
+import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
+import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy/index.js';
 import { type S3Pattern, s3EventPattern, s3PatternKey, s3RuleName } from '@laminar/spec';
 import { Construct } from 'constructs';
 import type { DataBucket } from './data-bucket.ts';
@@ -13,16 +16,27 @@ export interface S3EventRouteProps {
   bucket: DataBucket;
   functions: NodeFunction[];
   queues: EventQueue[];
+  /** Where the alarm on undelivered events goes. */
+  alarmTopicArn: string;
 }
+
+/** As long as the functions' DLQs keep theirs. */
+const UNDELIVERED_RETENTION_S = 14 * 24 * 3600;
 
 /**
  * One EventBridge rule for one S3 event pattern, with every function and queue that declared that
  * pattern as its targets: the fan-out. A rule rather than S3's own notifications because S3 allows
  * one destination per event type and prefix/suffix overlap, while a rule takes up to five targets
  * and more rules can match the same event without coordination.
+ *
+ * Events EventBridge cannot deliver to a target — after its retries, or at once when it may not
+ * (a function or queue deleted, a permission or queue policy wrong) — go to the rule's
+ * `-undelivered` queue (encrypted, its own alarm) with the error in their attributes, instead of
+ * being dropped unseen.
  */
 export class S3EventRoute extends Construct {
   readonly rule: CloudwatchEventRule;
+  readonly undelivered: SqsQueue;
 
   constructor(scope: Construct, id: string, props: S3EventRouteProps) {
     super(scope, id);
@@ -35,6 +49,46 @@ export class S3EventRoute extends Construct {
     if (props.functions.length + props.queues.length > 5) {
       throw new Error(`S3 pattern ${s3PatternKey(pattern)} has more than the 5 targets an EventBridge rule allows`);
     }
+    const name = s3RuleName(props.stage, pattern);
+    this.undelivered = new SqsQueue(this, 'undelivered', {
+      name: `${name}-undelivered`,
+      sqsManagedSseEnabled: true,
+      messageRetentionSeconds: UNDELIVERED_RETENTION_S,
+    });
+    new SqsQueuePolicy(this, 'undelivered-policy', {
+      queueUrl: this.undelivered.url,
+      policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'UndeliveredFromTheRule',
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: 'sqs:SendMessage',
+            Resource: this.undelivered.arn,
+            Condition: { ArnEquals: { 'aws:SourceArn': this.rule.arn } },
+          },
+        ],
+      }),
+    });
+    // Maximum over 5 minutes, as the functions' DLQ alarms: one message drained quickly still counts.
+    new CloudwatchMetricAlarm(this, 'undelivered-alarm', {
+      alarmName: `${name}-undelivered-not-empty`,
+      alarmDescription: `Events matching ${s3PatternKey(pattern)} that EventBridge could not deliver to a target wait in ${name}-undelivered`,
+      namespace: 'AWS/SQS',
+      metricName: 'ApproximateNumberOfMessagesVisible',
+      dimensions: { QueueName: this.undelivered.name },
+      statistic: 'Maximum',
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: 'GreaterThanThreshold',
+      treatMissingData: 'notBreaching',
+      alarmActions: [props.alarmTopicArn],
+      okActions: [props.alarmTopicArn],
+    });
+    const deadLetterConfig = { arn: this.undelivered.arn };
+
     for (const fn of props.functions) {
       const target = fn.node.id;
       new CloudwatchEventTarget(this, `target-${target}`, {
@@ -42,6 +96,7 @@ export class S3EventRoute extends Construct {
         arn: fn.fn.arn,
         // EventBridge's own retries cover delivery to Lambda; the function's async config covers its errors.
         retryPolicy: { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86_400 },
+        deadLetterConfig,
       });
       new LambdaPermission(this, `permission-${target}`, {
         statementId: `events-${this.rule.friendlyUniqueId}`.slice(0, 100),
@@ -53,7 +108,7 @@ export class S3EventRoute extends Construct {
     }
     // The queues' access policies (which rules may send to them) are made once per queue by the stack.
     for (const q of props.queues) {
-      new CloudwatchEventTarget(this, `target-${q.node.id}`, { rule: this.rule.name, arn: q.arn });
+      new CloudwatchEventTarget(this, `target-${q.node.id}`, { rule: this.rule.name, arn: q.arn, deadLetterConfig });
     }
   }
 }
