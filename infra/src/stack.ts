@@ -54,6 +54,9 @@ export interface LaminarStackProps {
   alarmEmail?: string;
 }
 
+/** How long an overwritten or deleted object of a data bucket stays recoverable. */
+const DATA_NONCURRENT_VERSION_DAYS = 30;
+
 export class LaminarStack extends TerraformStack {
   readonly buckets = new Map<string, DataBucket>();
   readonly functions = new Map<string, NodeFunction>();
@@ -121,6 +124,9 @@ export class LaminarStack extends TerraformStack {
           ...(props.bucketSuffix ? { suffix: props.bucketSuffix } : {}),
           versioned: written,
           abortIncompleteUploads: written,
+          // Versions overwritten (a retry rewrites its outputs) or deleted stay recoverable for a
+          // month, then go: without this rule every rewrite is kept, and billed, for good.
+          ...(written ? { noncurrentVersionDays: DATA_NONCURRENT_VERSION_DAYS } : {}),
         }),
       );
     }
