@@ -50,4 +50,7 @@ export default defineFunction({
     },
   ],
   async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' },
+  // A file quarantined whole succeeds (retrying cannot help), so neither Errors nor the DLQ alarm
+  // would say so; poison files fail into the DLQ and page through its alarm.
+  metricAlarms: [{ metric: 'FilesRejected', description: 'a CSV was quarantined whole (header, empty file, a record too large): its quarantine manifest says why' }],
 });

@@ -94,6 +94,19 @@ describe('bronze → silver fan-out', () => {
     ]);
   });
 
+  it('alarms when a CSV is quarantined whole: the invocation succeeds, so no other alarm would', () => {
+    expect(all('aws_cloudwatch_metric_alarm').find((a) => a.alarm_name === 'laminar-dev-csv-validator-files-rejected')).toMatchObject({
+      namespace: 'Laminar',
+      metric_name: 'FilesRejected',
+      dimensions: { service: 'csv-validator' },
+      statistic: 'Sum',
+      threshold: 0,
+      comparison_operator: 'GreaterThanThreshold',
+      period: 300,
+      treat_missing_data: 'notBreaching',
+    });
+  });
+
   it('gives each async function two retries, an encrypted DLQ and an alarm on it', () => {
     const configs = all('aws_lambda_function_event_invoke_config');
     expect(configs).toHaveLength(2);

@@ -276,6 +276,20 @@ export class NodeFunction extends Construct {
       ...everyFiveMinutes,
     });
 
+    // The spec's alarms on its own EMF metrics: outcomes that succeed yet want a human.
+    for (const a of spec.metricAlarms) {
+      this.alarm(`metric-${a.metric}-alarm`, spec.name, {
+        alarmName: `${name}-${kebabCase(a.metric)}`,
+        alarmDescription: `${name}: ${a.description}`,
+        namespace: spec.env.POWERTOOLS_METRICS_NAMESPACE as string,
+        metricName: a.metric,
+        dimensions: { service: spec.env.POWERTOOLS_SERVICE_NAME as string },
+        statistic: 'Sum',
+        threshold: a.above,
+        ...everyFiveMinutes,
+      });
+    }
+
     const asyncDlq = spec.async?.onFailure === 'dlq' ? this.dlq : undefined;
     if (spec.async) {
       new LambdaFunctionEventInvokeConfig(this, 'async', {
@@ -417,4 +431,9 @@ function kafkaSource(stage: string, fn: string, trigger: KafkaTrigger, k: number
       { Effect: 'Allow', Action: MSK_VPC_ACTIONS, Resource: ['*'] },
     ],
   };
+}
+
+/** "FilesRejected" → "files-rejected": alarm names as the stack's others are written. */
+function kebabCase(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 }

@@ -171,6 +171,19 @@ export const tableDecl = z.strictObject({
   kind: z.enum(Object.keys(TABLE_KINDS) as [TableKind, ...TableKind[]]),
 });
 
+/**
+ * An alarm on one of the function's own metrics (EMF, as the runtime writes them: namespace
+ * POWERTOOLS_METRICS_NAMESPACE, dimension `service` = POWERTOOLS_SERVICE_NAME): the sum over five
+ * minutes above `above`. For outcomes that succeed yet want a human (a file quarantined whole).
+ */
+export const metricAlarm = z.strictObject({
+  metric: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,99}$/, 'a metric name the function emits (letters and digits)'),
+  above: z.number().min(0).default(0),
+  description: z.string().min(1),
+});
+
+export type MetricAlarm = z.output<typeof metricAlarm>;
+
 /** Lambda's ephemeral storage (/tmp) when a spec does not set it: also the part that costs nothing. */
 export const DEFAULT_EPHEMERAL_STORAGE_MB = 512;
 
@@ -204,6 +217,7 @@ export const functionSpec = z
     triggers: z.array(trigger).min(1),
     permissions: z.array(permission).default([]),
     async: asyncConfig.optional(),
+    metricAlarms: z.array(metricAlarm).default([]),
     /**
      * How the local runner differs from AWS: env overrides (e.g. PLAINTEXT to the embedded broker,
      * feed URLs on the local fixture server). "{fixtures}" becomes the base URL under which the
@@ -232,6 +246,17 @@ export const functionSpec = z
     const kafkaTriggers = spec.triggers.filter((t) => t.kind === 'kafka');
     if (kafkaTriggers.length > 0 && spec.async) {
       ctx.addIssue({ code: 'custom', path: ['async'], message: 'a Kafka event source mapping invokes synchronously: its retries and DLQ are set on the trigger, not in async' });
+    }
+    if (spec.metricAlarms.length > 0) {
+      for (const name of ['POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME']) {
+        if (typeof spec.env[name] !== 'string') {
+          ctx.addIssue({ code: 'custom', path: ['metricAlarms'], message: `metric alarms need env.${name} as a plain string: it names the metrics' namespace and service` });
+        }
+      }
+    }
+    const alarmed = spec.metricAlarms.map((a) => a.metric);
+    for (const [i, m] of alarmed.entries()) {
+      if (alarmed.indexOf(m) !== i) ctx.addIssue({ code: 'custom', path: ['metricAlarms', i], message: `metric ${m} has two alarms` });
     }
     for (const s of spec.secrets) {
       if (s.name in spec.env) ctx.addIssue({ code: 'custom', path: ['secrets'], message: `${s.name} is both a secret reference and a plain env var` });

@@ -28,6 +28,24 @@ describe('defineFunction', () => {
     expect(() => defineFunction({ ...base, env: { KAFKA_API_SECRET: 'x' } })).toThrow(/env\.KAFKA_API_SECRET: .*secret material/);
   });
 
+  it('takes alarms on the function\'s own metrics only where the env names their namespace and service', () => {
+    const env = { POWERTOOLS_METRICS_NAMESPACE: 'Laminar', POWERTOOLS_SERVICE_NAME: 'demo' };
+    const spec = defineFunction({ ...base, env, metricAlarms: [{ metric: 'FilesRejected', description: 'a file was quarantined whole' }] });
+    expect(spec.metricAlarms).toEqual([{ metric: 'FilesRejected', above: 0, description: 'a file was quarantined whole' }]);
+    expect(() => defineFunction({ ...base, metricAlarms: [{ metric: 'FilesRejected', description: 'x' }] })).toThrow(/metricAlarms: metric alarms need env\.POWERTOOLS_METRICS_NAMESPACE/);
+    expect(() =>
+      defineFunction({
+        ...base,
+        env,
+        metricAlarms: [
+          { metric: 'FilesRejected', description: 'x' },
+          { metric: 'FilesRejected', above: 3, description: 'y' },
+        ],
+      }),
+    ).toThrow(/metric FilesRejected has two alarms/);
+    expect(() => defineFunction({ ...base, env, metricAlarms: [{ metric: 'Files Rejected', description: 'x' }] })).toThrow(/letters and digits/);
+  });
+
   it('refuses Lambda-reserved env vars', () => {
     expect(() => defineFunction({ ...base, env: { AWS_REGION: 'eu-west-1' } })).toThrow(SpecError);
   });
