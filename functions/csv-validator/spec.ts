@@ -36,6 +36,9 @@ export default defineFunction({
     // grows its young generation during the load).
     GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072',
   },
+  // The local runner waits 1 and 2 s where Lambda waits 1 and 2 minutes before a retry; a claim
+  // left by a crash lapses on the same scale (src/config.ts).
+  local: { env: { IDEMPOTENCY_LEASE_SECONDS: '2' } },
   tables: [{ name: 'csv-idempotency', kind: 'idempotency' }],
   triggers: [{ kind: 's3', bucket: 'lake', prefix: 'bronze/', suffix: '.csv' }],
   permissions: [

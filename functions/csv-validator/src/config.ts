@@ -20,5 +20,11 @@ export const configSchema = s3EnvSchema.extend(dynamoEnvSchema.shape).extend({
    * same keys with the same content.
    */
   IDEMPOTENCY_EXPIRY_SECONDS: envInt(60, 7 * 86_400).default(86_400),
+  /**
+   * How long an in-progress claim outlives its last renewal (claim-lease.ts): after a crash, the
+   * object is free again within this. 60 s on AWS, where Lambda retries ~1 and ~3 minutes after a
+   * failure; the spec's local env shortens it as the local runner shortens those waits.
+   */
+  IDEMPOTENCY_LEASE_SECONDS: envInt(1, 900).default(60),
 });
 export type Config = z.output<typeof configSchema>;

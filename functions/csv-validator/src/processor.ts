@@ -26,12 +26,9 @@ export interface InvocationScope {
 export interface ProcessorDeps {
   s3: S3Client;
   dynamo: DynamoDBClient;
-  config: Pick<Config, 'LAKE_BUCKET' | 'SILVER_PREFIX' | 'QUARANTINE_PREFIX' | 'IDEMPOTENCY_TABLE' | 'IDEMPOTENCY_EXPIRY_SECONDS'>;
-  /**
-   * How long an object's in-progress claim outlives the last renewal by the invocation holding it
-   * (renewed every third of it; claim-lease.ts). Default 60 s: a crashed invocation's object is
-   * free again before Lambda's second retry, ~3 minutes after the crash.
-   */
+  config: Pick<Config, 'LAKE_BUCKET' | 'SILVER_PREFIX' | 'QUARANTINE_PREFIX' | 'IDEMPOTENCY_TABLE' | 'IDEMPOTENCY_EXPIRY_SECONDS'> &
+    Partial<Pick<Config, 'IDEMPOTENCY_LEASE_SECONDS'>>;
+  /** Test seam: the claim's lease in ms, instead of config.IDEMPOTENCY_LEASE_SECONDS. */
   claimLeaseMs?: number;
   /** Test seam: options passed through to validateObject (part size, temp folder…). */
   validateOptions?: Partial<Pick<ValidateDeps, 'partSize' | 'tmpRoot' | 'maxRecordChars' | 'now'>>;
@@ -47,7 +44,11 @@ interface ObjectVersion {
 }
 
 /** Another invocation holds the object: retry later (Lambda does), its result will be stored. */
-export const DEFAULT_CLAIM_LEASE_MS = 60_000;
+/**
+ * An in-progress claim's lease (renewed every third of it; claim-lease.ts): a crashed invocation's
+ * object is free again before Lambda's second retry, ~3 minutes after the crash.
+ */
+export const DEFAULT_CLAIM_LEASE_S = 60;
 
 export class ObjectInProgressError extends Error {
   override name = 'ObjectInProgressError';
@@ -87,7 +88,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   const persistenceStore = new LeasedDynamoDBPersistenceLayer({
     tableName: config.IDEMPOTENCY_TABLE,
     awsSdkV3Client: deps.dynamo,
-    leaseMs: deps.claimLeaseMs ?? DEFAULT_CLAIM_LEASE_MS,
+    leaseMs: deps.claimLeaseMs ?? (config.IDEMPOTENCY_LEASE_SECONDS ?? DEFAULT_CLAIM_LEASE_S) * 1000,
     onRenewalFailure: ({ error, lost }) =>
       warn?.(
         lost
