@@ -175,3 +175,27 @@ describe('s3EventPattern', () => {
     });
   });
 });
+
+describe('an on-success destination declared in a spec', () => {
+  it('sends successful invocation records to the declared queue, which the role may send to', async () => {
+    const root = fakeRoot();
+    const { specs, queues } = await lake(root);
+    const withSuccess = specs.map((l) =>
+      l.spec.name === 'csv-validator' && l.spec.async ? { ...l, spec: { ...l.spec, async: { ...l.spec.async, onSuccess: { queue: 'bronze-arrivals' } } } } : l,
+    );
+    const stack = synthInto(root, withSuccess, {}, [], queues).json('laminar-dev');
+    const of = (type: string) => resourcesOf(stack, type);
+    const queueId = Object.entries(stack.resource.aws_sqs_queue ?? {}).find(([, q]) => q.name === 'laminar-dev-bronze-arrivals')?.[0];
+    const fnId = Object.entries(stack.resource.aws_lambda_function ?? {}).find(([, f]) => f.function_name === 'laminar-dev-csv-validator')?.[0];
+    const config = of('aws_lambda_function_event_invoke_config').find((c) => c.function_name === `\${aws_lambda_function.${fnId}.function_name}`);
+    expect(config?.destination_config).toEqual({
+      on_failure: { destination: expect.stringMatching(/^\$\{aws_sqs_queue\.[\w-]*dlq[\w-]*\.arn\}$/) },
+      on_success: { destination: `\${aws_sqs_queue.${queueId}.arn}` },
+    });
+    const policy = JSON.parse((of('aws_iam_role_policy').find((p) => p.name === 'laminar-dev-csv-validator') as { policy: string }).policy) as PolicyDocument;
+    expect(policy.Statement).toContainEqual({ Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [`\${aws_sqs_queue.${queueId}.arn}`] });
+    // The other function keeps a failure destination only.
+    const audit = of('aws_lambda_function_event_invoke_config').find((c) => c !== config);
+    expect(Object.keys(audit?.destination_config as object)).toEqual(['on_failure']);
+  });
+});
