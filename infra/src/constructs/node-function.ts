@@ -10,6 +10,7 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js
 import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config/index.js';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
+import { queueNotEmpty } from './queue-alarm.ts';
 import {
   dlqName,
   hasDlq,
@@ -160,19 +161,10 @@ export class NodeFunction extends Construct {
         messageRetentionSeconds: DLQ_RETENTION_S,
         tags,
       });
-      // Maximum over 5 minutes so a single message that is quickly drained still trips the alarm.
       this.alarm('dlq-alarm', spec.name, {
         alarmName: `${name}-dlq-not-empty`,
         alarmDescription: `Events for ${name} failed after all retries and wait in ${name}-dlq`,
-        namespace: 'AWS/SQS',
-        metricName: 'ApproximateNumberOfMessagesVisible',
-        dimensions: { QueueName: this.dlq.name },
-        statistic: 'Maximum',
-        period: 300,
-        evaluationPeriods: 1,
-        threshold: 0,
-        comparisonOperator: 'GreaterThanThreshold',
-        treatMissingData: 'notBreaching',
+        ...queueNotEmpty(this.dlq.name),
       });
     }
 

@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import type { DataBucket } from './data-bucket.ts';
 import type { EventQueue } from './event-queue.ts';
 import type { NodeFunction } from './node-function.ts';
+import { queueNotEmpty } from './queue-alarm.ts';
 
 export interface S3EventRouteProps {
   stage: string;
@@ -71,19 +72,10 @@ export class S3EventRoute extends Construct {
         ],
       }),
     });
-    // Maximum over 5 minutes, as the functions' DLQ alarms: one message drained quickly still counts.
     new CloudwatchMetricAlarm(this, 'undelivered-alarm', {
       alarmName: `${name}-undelivered-not-empty`,
       alarmDescription: `Events matching ${s3PatternKey(pattern)} that EventBridge could not deliver to a target wait in ${name}-undelivered`,
-      namespace: 'AWS/SQS',
-      metricName: 'ApproximateNumberOfMessagesVisible',
-      dimensions: { QueueName: this.undelivered.name },
-      statistic: 'Maximum',
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: 0,
-      comparisonOperator: 'GreaterThanThreshold',
-      treatMissingData: 'notBreaching',
+      ...queueNotEmpty(this.undelivered.name),
       alarmActions: [props.alarmTopicArn],
       okActions: [props.alarmTopicArn],
     });
