@@ -1,5 +1,5 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { ConditionalCheckFailedException, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, ConditionalCheckFailedException, type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 
 /** Powertools' attribute names (PERSISTENCE_ATTRIBUTE_KEY_MAPPINGS), which createProcessor keeps. */
 const STATUS_ATTR = 'status';
@@ -21,12 +21,20 @@ export interface LeasedPersistenceOptions {
 }
 
 interface HeldClaim {
-  timer: NodeJS.Timeout;
+  /** The next renewal; one at a time, the next scheduled once the last has settled. */
+  timer: NodeJS.Timeout | undefined;
   /** The in-progress expiry last written (ms): renewals are conditional on it. */
   until: number;
+  /**
+   * Expiries this process tried to write, the last few: a renewal whose response was lost after
+   * it landed (the SDK then retries it and fails the condition) is recognised as its own.
+   */
+  tried: number[];
   /** The invocation's own deadline (ms): a claim never outlives it. */
   deadline: number;
 }
+
+const TRIED_KEPT = 8;
 
 /**
  * Powertools' DynamoDB persistence, with in-progress claims held as leases.
@@ -39,6 +47,9 @@ interface HeldClaim {
  * of that, never past its own deadline; a crashed one stops renewing, so a retry takes over within
  * a lease. Powertools has no renewal (its record is written once), so this adds one: a
  * conditional UpdateItem of the in-progress expiry, which fails when the claim changed hands.
+ * Renewals go one at a time (the next is scheduled once the last has settled), and a renewal that
+ * landed without its answer — the SDK's retry of it then fails the condition — is recognised by
+ * the value it wrote, so a slow or flaky connection does not give up a claim that is still ours.
  */
 export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
   readonly #client: DynamoDBClient;
@@ -63,7 +74,8 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
   }
 
   override async saveInProgress(data: JSONValue, remainingTimeInMillis?: number): Promise<void> {
-    const deadline = Date.now() + (remainingTimeInMillis ?? this.#leaseMs);
+    // Without a Lambda context there is no deadline to stop at: renewals go on until released.
+    const deadline = remainingTimeInMillis === undefined ? Number.POSITIVE_INFINITY : Date.now() + remainingTimeInMillis;
     const key = this.getHashedIdempotencyKey(data);
     this.#deadlines.set(key, deadline);
     try {
@@ -95,24 +107,41 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
 
   #hold(key: string, until: number, deadline: number): void {
     this.#release(key);
-    const timer = setInterval(() => void this.#renew(key), Math.max(1, Math.floor(this.#leaseMs / 3)));
+    const held: HeldClaim = { timer: undefined, until, tried: [until], deadline };
+    this.#held.set(key, held);
+    this.#schedule(key, held);
+  }
+
+  #schedule(key: string, held: HeldClaim): void {
+    held.timer = setTimeout(() => void this.#renew(key, held), Math.max(1, Math.floor(this.#leaseMs / 3)));
     // A claim must not keep a process alive that has nothing else to do (a test, a local run).
-    timer.unref();
-    this.#held.set(key, { timer, until, deadline });
+    held.timer.unref();
   }
 
   #release(key: string): void {
     const held = this.#held.get(key);
     if (!held) return;
-    clearInterval(held.timer);
+    clearTimeout(held.timer);
     this.#held.delete(key);
   }
 
-  async #renew(key: string): Promise<void> {
-    const held = this.#held.get(key);
-    if (!held) return;
+  /** The record as it is now, for a failed condition that came back without it (dynalite). */
+  async #read(key: string): Promise<Record<string, AttributeValue> | undefined> {
+    try {
+      const out = await this.#client.send(new GetItemCommand({ TableName: this.#tableName, Key: this.getKey(key), ConsistentRead: true }));
+      return out.Item;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #renew(key: string, held: HeldClaim): Promise<void> {
+    if (this.#held.get(key) !== held) return;
     const until = Math.min(Date.now() + this.#leaseMs, held.deadline);
+    // At the deadline: nothing left to extend, and the claim ends with the invocation.
     if (until <= held.until) return;
+    held.tried = [...held.tried.slice(1 - TRIED_KEPT), until];
+    let outcome: { error: unknown; lost: boolean } | undefined;
     try {
       await this.#client.send(
         new UpdateItemCommand({
@@ -122,16 +151,24 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
           ConditionExpression: '#status = :inProgress AND #until = :held',
           ExpressionAttributeNames: { '#status': STATUS_ATTR, '#until': IN_PROGRESS_EXPIRY_ATTR },
           ExpressionAttributeValues: { ':inProgress': { S: IN_PROGRESS }, ':held': { N: String(held.until) }, ':until': { N: String(until) } },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      // Released meanwhile (the work ended while the update was in flight): nothing to record.
-      if (this.#held.get(key) === held) held.until = until;
+      held.until = until;
     } catch (error) {
-      const lost = error instanceof ConditionalCheckFailedException;
-      // The claim completed or was released while the update was in flight: not a failure.
-      if (this.#held.get(key) !== held) return;
-      if (lost) this.#release(key);
-      this.#onRenewalFailure?.({ error, lost });
+      const found = error instanceof ConditionalCheckFailedException ? (error.Item ?? (await this.#read(key))) : undefined;
+      const foundUntil = Number(found?.[IN_PROGRESS_EXPIRY_ATTR]?.N);
+      if (found?.[STATUS_ATTR]?.S === IN_PROGRESS && held.tried.includes(foundUntil)) {
+        // One of our own writes landed without its answer: the claim is still ours.
+        held.until = foundUntil;
+      } else {
+        outcome = { error, lost: error instanceof ConditionalCheckFailedException };
+      }
     }
+    // The claim completed or was released while the update was in flight: nothing to report.
+    if (this.#held.get(key) !== held) return;
+    if (outcome?.lost) this.#release(key);
+    else this.#schedule(key, held);
+    if (outcome) this.#onRenewalFailure?.(outcome);
   }
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createDynamoDBClient, createS3Client, ensureTable, type S3ObjectRef } from '@laminar/aws';
 import { type DynamoEmulator, type S3Emulator, startDynamoDB, startS3 } from '@laminar/emulators';
@@ -15,20 +15,20 @@ const HEADER = 'order_id,customer_id,customer_name,order_date,status,currency,qu
 const CRASH_FIXTURE = fileURLToPath(new URL('./fixtures/crash-mid-file.ts', import.meta.url));
 
 let s3: S3Emulator;
-let dynamo: DynamoEmulator;
+let dynamo_: DynamoEmulator;
 let client: S3Client;
 let db: DynamoDBClient;
 let tables = 0;
 
 beforeAll(async () => {
-  [s3, dynamo] = await Promise.all([startS3({ buckets: [BUCKET] }), startDynamoDB()]);
+  [s3, dynamo_] = await Promise.all([startS3({ buckets: [BUCKET] }), startDynamoDB()]);
   client = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
-  db = createDynamoDBClient({ region: dynamo.region, endpoint: dynamo.endpoint, credentials: dynamo.credentials });
+  db = createDynamoDBClient({ region: dynamo_.region, endpoint: dynamo_.endpoint, credentials: dynamo_.credentials });
 });
 afterAll(async () => {
   client?.destroy();
   db?.destroy();
-  await Promise.all([s3?.stop(), dynamo?.stop()]);
+  await Promise.all([s3?.stop(), dynamo_?.stop()]);
 });
 
 /** A table of its own per test: its one claim is the item the test looks at. */
@@ -46,13 +46,49 @@ const config = (table: string): ProcessorDeps['config'] => ({
   IDEMPOTENCY_EXPIRY_SECONDS: 3600,
 });
 
-function processor(table: string, options: { s3?: S3Client; claimLeaseMs?: number } = {}) {
-  const p = createProcessor({ s3: options.s3 ?? client, dynamo: db, config: config(table), ...(options.claimLeaseMs ? { claimLeaseMs: options.claimLeaseMs } : {}) });
-  p.registerLambdaContext({ getRemainingTimeInMillis: () => 60_000 } as never);
+function processor(table: string, options: { s3?: S3Client; dynamo?: DynamoDBClient; claimLeaseMs?: number; remainingMs?: number } = {}) {
+  const p = createProcessor({
+    s3: options.s3 ?? client,
+    dynamo: options.dynamo ?? db,
+    config: config(table),
+    ...(options.claimLeaseMs ? { claimLeaseMs: options.claimLeaseMs } : {}),
+  });
+  const deadline = Date.now() + (options.remainingMs ?? 60_000);
+  p.registerLambdaContext({ getRemainingTimeInMillis: () => deadline - Date.now() } as never);
   return p;
 }
 
-const scope = (requestId: string) => ({ requestId, checkDeadline: () => undefined });
+const warnings: string[] = [];
+const scope = (requestId: string) => ({ requestId, checkDeadline: () => undefined, warn: (message: string) => void warnings.push(message) });
+
+/** An S3 client whose downloads start only after `ms`: work that outlasts leases. */
+function slowS3(ms: number): S3Client {
+  const slow = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
+  slow.middlewareStack.add(
+    (next, context) => async (input) => {
+      if (context.commandName === 'GetObjectCommand') await sleep(ms);
+      return next(input);
+    },
+    { step: 'initialize', name: 'slowDownload' },
+  );
+  return slow;
+}
+
+/** A DynamoDB client that counts the lease renewals it sends (and may interfere with them). */
+function renewalClient(interfere?: (n: number, send: () => Promise<unknown>) => Promise<unknown>): { dynamo: DynamoDBClient; renewals: () => number } {
+  let renewals = 0;
+  const dynamo = createDynamoDBClient({ region: dynamo_.region, endpoint: dynamo_.endpoint, credentials: dynamo_.credentials });
+  dynamo.middlewareStack.add(
+    (next, context) => async (args) => {
+      const renewal = context.commandName === 'UpdateItemCommand' && (args.input as { UpdateExpression?: string }).UpdateExpression === 'SET #until = :until';
+      if (!renewal) return next(args);
+      renewals++;
+      return interfere ? ((await interfere(renewals, () => next(args))) as Awaited<ReturnType<typeof next>>) : next(args);
+    },
+    { step: 'initialize', name: 'countRenewals' },
+  );
+  return { dynamo, renewals: () => renewals };
+}
 
 /** `rows` orders, every 10th with a negative amount. */
 function orders(rows: number): { body: string; bad: number } {
@@ -94,19 +130,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('claims held as leases', () => {
   it('renews the claim while the work goes on: a duplicate past the lease is told the object is in progress', async () => {
     const table = await freshTable();
-    const LEASE = 600;
+    const LEASE = 1_500;
     const { body, bad } = orders(50);
     const ref = await put('bronze/orders/slow.csv', body);
     // A download that takes three leases to start: the claim must be renewed to hold that long.
-    const slow = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
-    slow.middlewareStack.add(
-      (next, context) => async (input) => {
-        if (context.commandName === 'GetObjectCommand') await sleep(3 * LEASE);
-        return next(input);
-      },
-      { step: 'initialize', name: 'slowDownload' },
-    );
-    const working = processor(table, { s3: slow, claimLeaseMs: LEASE }).process(ref, scope('req-slow'));
+    const slow = slowS3(3 * LEASE);
+    const { dynamo, renewals } = renewalClient();
+    const working = processor(table, { s3: slow, dynamo, claimLeaseMs: LEASE }).process(ref, scope('req-slow'));
 
     await sleep(2 * LEASE);
     const held = await claim(table);
@@ -119,9 +149,72 @@ describe('claims held as leases', () => {
     const r = validated(await working);
     expect(r).toMatchObject({ status: 'validated', rowsRead: 50, valid: 50 - bad, rejected: bad });
     expect((await claim(table)).status).toBe('COMPLETED');
-    // No renewal outlives the work: the record stays as Powertools completed it.
+    // The renewals stop with the work.
+    const sent = renewals();
+    expect(sent).toBeGreaterThanOrEqual(4);
     await sleep(LEASE);
-    expect(await claim(table)).toMatchObject({ status: 'COMPLETED' });
+    expect(renewals()).toBe(sent);
+    slow.destroy();
+    dynamo.destroy();
+  });
+
+  it('stops renewing a claim another invocation took over, and says so', async () => {
+    const table = await freshTable();
+    const LEASE = 1_500;
+    const ref = await put('bronze/orders/taken.csv', orders(20).body);
+    const slow = slowS3(3 * LEASE);
+    const { dynamo, renewals } = renewalClient();
+    warnings.length = 0;
+    const working = processor(table, { s3: slow, dynamo, claimLeaseMs: LEASE }).process(ref, scope('req-slow'));
+    await sleep(LEASE / 2);
+    // What a takeover writes: the claim of another invocation, with an expiry of its own.
+    const { Items } = await db.send(new ScanCommand({ TableName: table }));
+    await db.send(new PutItemCommand({ TableName: table, Item: { ...Items?.[0], in_progress_expiration: { N: String(Date.now() + 60_000) } } }));
+    await sleep(LEASE);
+    expect(warnings).toEqual([expect.stringMatching(/expired and another invocation took it over/)]);
+    const sent = renewals();
+    await sleep(LEASE);
+    expect(renewals()).toBe(sent);
+    await working;
+    slow.destroy();
+    dynamo.destroy();
+  });
+
+  it('knows its own renewal when the answer was lost after the write landed', async () => {
+    const table = await freshTable();
+    const LEASE = 1_500;
+    const ref = await put('bronze/orders/lost-answer.csv', orders(20).body);
+    const slow = slowS3(3 * LEASE);
+    // The first renewal is written, then its connection dies before the answer arrives.
+    const { dynamo } = renewalClient(async (n, send) => {
+      const out = await send();
+      if (n === 1) throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      return out;
+    });
+    warnings.length = 0;
+    const working = processor(table, { s3: slow, dynamo, claimLeaseMs: LEASE }).process(ref, scope('req-slow'));
+    await sleep(2 * LEASE);
+    // Reported once as a failed renewal; the next one found its own value and carried on.
+    expect(warnings).toEqual([expect.stringMatching(/could not renew the claim/)]);
+    const held = await claim(table);
+    expect(held.status).toBe('INPROGRESS');
+    expect(held.until).toBeGreaterThan(Date.now());
+    await working;
+    slow.destroy();
+    dynamo.destroy();
+  });
+
+  it('never holds a claim past the invocation\'s deadline', async () => {
+    const table = await freshTable();
+    const ref = await put('bronze/orders/deadline.csv', orders(20).body);
+    const slow = slowS3(2_000);
+    const start = Date.now();
+    const working = processor(table, { s3: slow, claimLeaseMs: 600, remainingMs: 1_000 }).process(ref, scope('req-short'));
+    await sleep(1_500);
+    const held = await claim(table);
+    expect(held.status).toBe('INPROGRESS');
+    expect(held.until).toBeLessThanOrEqual(start + 1_000 + 50);
+    await working;
     slow.destroy();
   });
 
@@ -132,7 +225,7 @@ describe('claims held as leases', () => {
     const ref = await put('bronze/orders/crashing.csv', body);
 
     const endpoint = (e: S3Emulator | DynamoEmulator) => ({ endpoint: e.endpoint, region: e.region, credentials: e.credentials });
-    const args = { s3: endpoint(s3), dynamo: endpoint(dynamo), table, bucket: BUCKET, ref, leaseMs: LEASE, remainingMs: 600_000 };
+    const args = { s3: endpoint(s3), dynamo: endpoint(dynamo_), table, bucket: BUCKET, ref, leaseMs: LEASE, remainingMs: 600_000 };
     const died = await new Promise<{ signal: NodeJS.Signals | null; output: string }>((resolve) => {
       const child = spawn(process.execPath, ['--import', 'tsx', CRASH_FIXTURE, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
