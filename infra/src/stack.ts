@@ -125,8 +125,9 @@ export class LaminarStack extends TerraformStack {
           versioned: written,
           abortIncompleteUploads: written,
           // Versions overwritten (a retry rewrites its outputs) or deleted stay recoverable for a
-          // month, then go: without this rule every rewrite is kept, and billed, for good.
-          ...(written ? { noncurrentVersionDays: DATA_NONCURRENT_VERSION_DAYS } : {}),
+          // month, then go, with the delete markers they leave: without this rule every rewrite is
+          // kept, and billed, for good.
+          ...(written ? { noncurrentVersionDays: DATA_NONCURRENT_VERSION_DAYS, noncurrentVersionsKept: 0 } : {}),
         }),
       );
     }

@@ -259,12 +259,13 @@ describe('buckets', () => {
         filter: [{}],
         abort_incomplete_multipart_upload: [{ days_after_initiation: 1 }],
       },
-      // Overwritten and deleted versions are kept a month (the newest ten of a key regardless), not for good.
+      // Overwritten and deleted versions are kept a month, not for good, nor their delete markers.
       {
         id: 'expire-old-versions',
         status: 'Enabled',
         filter: [{}],
-        noncurrent_version_expiration: [{ noncurrent_days: 30, newer_noncurrent_versions: 10 }],
+        noncurrent_version_expiration: [{ noncurrent_days: 30 }],
+        expiration: [{ expired_object_delete_marker: true }],
       },
     ]);
   });

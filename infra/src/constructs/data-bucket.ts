@@ -20,8 +20,13 @@ export interface DataBucketProps {
   abortIncompleteUploads: boolean;
   /** A name not derived from stage and logical name (the Terraform state bucket's, with the account id in it). */
   name?: string;
-  /** Expire overwritten object versions after this many days (keeping the newest ten regardless). */
+  /** Expire overwritten object versions after this many days. */
   noncurrentVersionDays?: number;
+  /**
+   * Of a key's overwritten versions, this many newest are kept whatever their age (default 10).
+   * With 0, the rule also removes delete markers left with no version behind them.
+   */
+  noncurrentVersionsKept?: number;
   /** Terraform refuses to destroy the bucket (lifecycle prevent_destroy). */
   preventDestroy?: boolean;
 }
@@ -112,7 +117,13 @@ export class DataBucket extends Construct {
                   id: 'expire-old-versions',
                   status: 'Enabled',
                   filter: [{}],
-                  noncurrentVersionExpiration: [{ noncurrentDays: props.noncurrentVersionDays, newerNoncurrentVersions: 10 }],
+                  noncurrentVersionExpiration: [
+                    {
+                      noncurrentDays: props.noncurrentVersionDays,
+                      ...((props.noncurrentVersionsKept ?? 10) > 0 ? { newerNoncurrentVersions: props.noncurrentVersionsKept ?? 10 } : {}),
+                    },
+                  ],
+                  ...(props.noncurrentVersionsKept === 0 ? { expiration: [{ expiredObjectDeleteMarker: true }] } : {}),
                 },
               ]
             : []),
