@@ -15,7 +15,7 @@ export interface DashboardFunction {
   /** The DLQ's name, when the function has one. */
   dlqName?: string;
   /** EMF namespace and `service` dimension (POWERTOOLS_METRICS_NAMESPACE / POWERTOOLS_SERVICE_NAME), when set. */
-  emf?: { namespace: string; service: string; metrics: readonly string[]; coldStart: boolean };
+  emf?: { namespace: string; service: string; stage: string; metrics: readonly string[]; coldStart: boolean };
 }
 
 /** Fraction of the timeout at which the duration alarm fires; the dashboard draws the same line. */
@@ -82,8 +82,8 @@ export function dashboardBody(region: string, functions: readonly DashboardFunct
     if (emf && (emf.metrics.length > 0 || emf.coldStart)) {
       row.push(
         widget(20, y, `${f.name}: ${emf.namespace} metrics`, region, 'Sum', [
-          ...emf.metrics.map((m) => [emf.namespace, m, 'service', emf.service]),
-          ...(emf.coldStart ? [[emf.namespace, COLD_START_METRIC, 'function_name', f.functionName, 'service', emf.service]] : []),
+          ...emf.metrics.map((m) => [emf.namespace, m, 'service', emf.service, 'stage', emf.stage]),
+          ...(emf.coldStart ? [[emf.namespace, COLD_START_METRIC, 'function_name', f.functionName, 'service', emf.service, 'stage', emf.stage]] : []),
         ]),
       );
     } else {

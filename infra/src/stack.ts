@@ -332,7 +332,7 @@ function dashboardFunction(stage: string, spec: LoadedSpec['spec'], fn: NodeFunc
     functionName: fn.functionName,
     timeoutS: spec.timeoutS,
     ...(fn.dlq ? { dlqName: dlqName(stage, spec.name) } : {}),
-    ...(namespace && service ? { emf: { namespace, service, metrics: EMF_METRICS[spec.name] ?? [], coldStart: true } } : {}),
+    ...(namespace && service ? { emf: { namespace, service, stage, metrics: EMF_METRICS[spec.name] ?? [], coldStart: true } } : {}),
   };
 }
 

@@ -98,7 +98,8 @@ describe('bronze → silver fan-out', () => {
     expect(all('aws_cloudwatch_metric_alarm').find((a) => a.alarm_name === 'laminar-dev-csv-validator-files-rejected')).toMatchObject({
       namespace: 'Laminar',
       metric_name: 'FilesRejected',
-      dimensions: { service: 'csv-validator' },
+      // This stage's files only: stages may share an account.
+      dimensions: { service: 'csv-validator', stage: 'dev' },
       statistic: 'Sum',
       threshold: 0,
       comparison_operator: 'GreaterThanThreshold',

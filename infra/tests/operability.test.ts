@@ -174,8 +174,9 @@ describe('dashboard', () => {
       const service = spec.env.POWERTOOLS_SERVICE_NAME;
       expect(namespace).toBe('Laminar');
       expect(emf.properties.metrics).toEqual([
-        ...(EMF_METRICS[spec.name] ?? []).map((m) => [namespace, m, 'service', service]),
-        [namespace, 'ColdStart', 'function_name', name, 'service', service],
+        // The stage's own series: the runtime adds LAMINAR_STAGE as a dimension.
+        ...(EMF_METRICS[spec.name] ?? []).map((m) => [namespace, m, 'service', service, 'stage', 'dev']),
+        [namespace, 'ColdStart', 'function_name', name, 'service', service, 'stage', 'dev'],
       ]);
       for (const w of row) expect(w.properties.region).toBe('eu-west-1');
     }

@@ -78,6 +78,7 @@ describe('functions', () => {
       POWERTOOLS_METRICS_NAMESPACE: 'Laminar',
       POWERTOOLS_SERVICE_NAME: 'pdf-manifest',
       URL_EXPIRY_SECONDS: '900',
+      LAMINAR_STAGE: 'dev',
     });
     expect(fn.logging_config).toEqual({
       log_format: 'JSON',

@@ -205,6 +205,9 @@ export class NodeFunction extends Construct {
         setting: (name) => resources.setting(name),
       }),
       ...Object.fromEntries(secrets.map(({ ref, grant }) => [ref.name, grant.envValue])),
+      // The runtime adds it to every EMF metric as the `stage` dimension, which dashboards and
+      // alarms name (stages may share an account).
+      LAMINAR_STAGE: stage,
     };
     this.fn = new LambdaFunction(this, 'function', {
       functionName: name,
@@ -275,7 +278,7 @@ export class NodeFunction extends Construct {
         alarmDescription: `${name}: ${a.description}`,
         namespace: spec.env.POWERTOOLS_METRICS_NAMESPACE as string,
         metricName: a.metric,
-        dimensions: { service: spec.env.POWERTOOLS_SERVICE_NAME as string },
+        dimensions: { service: spec.env.POWERTOOLS_SERVICE_NAME as string, stage },
         statistic: 'Sum',
         threshold: a.above,
         ...everyFiveMinutes,

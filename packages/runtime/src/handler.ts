@@ -43,7 +43,10 @@ export type LambdaHandler<E, R> = (event: E, context: Context) => Promise<R>;
 export function defineHandler<S extends z.ZodType, D, E, R>(def: HandlerDefinition<S, D, E, R>): LambdaHandler<E, R> {
   const config = loadConfig(def.config);
   const logger = new Logger();
-  const metrics = new Metrics();
+  // A stage of its own for every metric (infra sets LAMINAR_STAGE): stages that share an account
+  // and a namespace would otherwise add up into one series, and trip each other's alarms.
+  const stage = process.env.LAMINAR_STAGE?.trim();
+  const metrics = new Metrics(stage ? { defaultDimensions: { stage } } : {});
   // Off outside Lambda (tests) and with POWERTOOLS_TRACE_ENABLED=false; then every call is a no-op.
   const tracer = new Tracer();
   let deps: Promise<D> | undefined;

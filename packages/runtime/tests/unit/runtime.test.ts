@@ -90,5 +90,36 @@ describe('defineHandler', () => {
     expect(logs.find((l) => l.level === 'ERROR')).toMatchObject({ message: 'invocation failed' });
     const emf = lines.filter((l) => '_aws' in l);
     expect(emf.some((l) => l.Things === 1)).toBe(true);
+    // No stage set (tests, the local runner): the service alone.
+    expect(emf.find((l) => l.Things === 1)).not.toHaveProperty('stage');
+  });
+
+  it('puts LAMINAR_STAGE on every metric, the cold start too, as the stage dimension', async () => {
+    process.env = { TABLE: 't', POWERTOOLS_METRICS_NAMESPACE: 'Test', POWERTOOLS_SERVICE_NAME: 'demo', LAMINAR_STAGE: 'prod', AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand' };
+    const out: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      out.push(String(chunk));
+      return true;
+    });
+    const handler = defineHandler({
+      config: schema,
+      init: () => ({}),
+      handle: async (_event: unknown, { metrics }) => {
+        metrics.addMetric('Things', 'Count', 1);
+        return 'ok';
+      },
+    });
+    await handler({}, context());
+    const emf = out
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { _aws?: { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] }; stage?: string })
+      .filter((l) => l._aws);
+    expect(emf.flatMap((l) => l._aws?.CloudWatchMetrics[0]?.Metrics.map((m) => m.Name)).sort()).toEqual(['ColdStart', 'Things']);
+    for (const l of emf) {
+      expect(l.stage).toBe('prod');
+      expect(l._aws?.CloudWatchMetrics[0]?.Dimensions[0]).toContain('stage');
+    }
   });
 });
