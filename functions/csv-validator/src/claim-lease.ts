@@ -68,11 +68,6 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
     this.#onRenewalFailure = options.onRenewalFailure;
   }
 
-  /** Claims held (and renewed) by this process now. */
-  get heldClaims(): number {
-    return this.#held.size;
-  }
-
   override async saveInProgress(data: JSONValue, remainingTimeInMillis?: number): Promise<void> {
     // Without a Lambda context there is no deadline to stop at: renewals go on until released.
     const deadline = remainingTimeInMillis === undefined ? Number.POSITIVE_INFINITY : Date.now() + remainingTimeInMillis;

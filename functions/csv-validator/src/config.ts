@@ -7,6 +7,12 @@ const prefix = z
   .max(512)
   .refine((p) => p !== '' && p.endsWith('/') && !p.startsWith('/'), 'must end with "/" and not start with "/"');
 
+/**
+ * An in-progress claim's lease (renewed every third of it; claim-lease.ts): a crashed invocation's
+ * object is free again before Lambda's second retry, ~3 minutes after the crash.
+ */
+export const DEFAULT_LEASE_SECONDS = 60;
+
 export const configSchema = s3EnvSchema.extend(dynamoEnvSchema.shape).extend({
   /** The lake bucket (logical `lake`): sources are read from it and outputs written to it. */
   LAKE_BUCKET: z.string().min(3).max(63),
@@ -25,6 +31,6 @@ export const configSchema = s3EnvSchema.extend(dynamoEnvSchema.shape).extend({
    * object is free again within this. 60 s on AWS, where Lambda retries ~1 and ~3 minutes after a
    * failure; the spec's local env shortens it as the local runner shortens those waits.
    */
-  IDEMPOTENCY_LEASE_SECONDS: envInt(1, 900).default(60),
+  IDEMPOTENCY_LEASE_SECONDS: envInt(1, 900).default(DEFAULT_LEASE_SECONDS),
 });
 export type Config = z.output<typeof configSchema>;

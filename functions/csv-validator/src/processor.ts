@@ -4,7 +4,7 @@ import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isObjectCreated, type S3ObjectRef } from '@laminar/aws';
 import type { Context } from 'aws-lambda';
 import { LeasedDynamoDBPersistenceLayer } from './claim-lease.ts';
-import type { Config } from './config.ts';
+import { type Config, DEFAULT_LEASE_SECONDS } from './config.ts';
 import { BRONZE_PREFIX, bareEtag } from './keys.ts';
 import { type ValidateDeps, type ValidationResult, validateObject } from './validate.ts';
 
@@ -44,12 +44,6 @@ interface ObjectVersion {
 }
 
 /** Another invocation holds the object: retry later (Lambda does), its result will be stored. */
-/**
- * An in-progress claim's lease (renewed every third of it; claim-lease.ts): a crashed invocation's
- * object is free again before Lambda's second retry, ~3 minutes after the crash.
- */
-export const DEFAULT_CLAIM_LEASE_S = 60;
-
 export class ObjectInProgressError extends Error {
   override name = 'ObjectInProgressError';
 }
@@ -88,7 +82,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   const persistenceStore = new LeasedDynamoDBPersistenceLayer({
     tableName: config.IDEMPOTENCY_TABLE,
     awsSdkV3Client: deps.dynamo,
-    leaseMs: deps.claimLeaseMs ?? (config.IDEMPOTENCY_LEASE_SECONDS ?? DEFAULT_CLAIM_LEASE_S) * 1000,
+    leaseMs: deps.claimLeaseMs ?? (config.IDEMPOTENCY_LEASE_SECONDS ?? DEFAULT_LEASE_SECONDS) * 1000,
     onRenewalFailure: ({ error, lost }) =>
       warn?.(
         lost

@@ -22,6 +22,7 @@ import {
   timeoutMessage,
 } from './report.ts';
 import { type LayerArtifact, lambdaPaths, prepareLayers } from './layers.ts';
+import { stateDirectory } from './state-directory.ts';
 import { prepareTaskRoot } from './task-root.ts';
 import { traceIdOf } from './xray-daemon.ts';
 
@@ -349,7 +350,7 @@ export class Invoker {
   }
 
   private get stateDirectory(): string {
-    return this.options.stateDirectory ?? join(this.options.root, '.laminar');
+    return this.options.stateDirectory ?? stateDirectory(this.options.root, {});
   }
 
   /** Each environment's /tmp folder is made here (ephemeral-storage.ts). */

@@ -127,16 +127,32 @@ async function silverLines(r: ValidationResult): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The lease of the tests whose work outlasts it. */
+const LEASE = 1_500;
+
+/** Validation of `rows` orders whose download waits three leases, so the claim must be renewed. */
+async function slowWork(key: string, rows: number, interfere?: Parameters<typeof renewalClient>[0]) {
+  const table = await freshTable();
+  const { body, bad } = orders(rows);
+  const ref = await put(key, body);
+  const slow = slowS3(3 * LEASE);
+  const { dynamo, renewals } = renewalClient(interfere);
+  warnings.length = 0;
+  const working = processor(table, { s3: slow, dynamo, claimLeaseMs: LEASE }).process(ref, scope('req-slow'));
+  const finished = async () => {
+    try {
+      return await working;
+    } finally {
+      slow.destroy();
+      dynamo.destroy();
+    }
+  };
+  return { table, ref, bad, renewals, finished };
+}
+
 describe('claims held as leases', () => {
   it('renews the claim while the work goes on: a duplicate past the lease is told the object is in progress', async () => {
-    const table = await freshTable();
-    const LEASE = 1_500;
-    const { body, bad } = orders(50);
-    const ref = await put('bronze/orders/slow.csv', body);
-    // A download that takes three leases to start: the claim must be renewed to hold that long.
-    const slow = slowS3(3 * LEASE);
-    const { dynamo, renewals } = renewalClient();
-    const working = processor(table, { s3: slow, dynamo, claimLeaseMs: LEASE }).process(ref, scope('req-slow'));
+    const { table, ref, bad, renewals, finished } = await slowWork('bronze/orders/slow.csv', 50);
 
     await sleep(2 * LEASE);
     const held = await claim(table);
@@ -146,7 +162,7 @@ describe('claims held as leases', () => {
     expect(held.until).toBeLessThanOrEqual(Date.now() + LEASE);
     await expect(processor(table, { claimLeaseMs: LEASE }).process(ref, scope('req-duplicate'))).rejects.toThrow(ObjectInProgressError);
 
-    const r = validated(await working);
+    const r = validated(await finished());
     expect(r).toMatchObject({ status: 'validated', rowsRead: 50, valid: 50 - bad, rejected: bad });
     expect((await claim(table)).status).toBe('COMPLETED');
     // The renewals stop with the work.
@@ -154,18 +170,10 @@ describe('claims held as leases', () => {
     expect(sent).toBeGreaterThanOrEqual(4);
     await sleep(LEASE);
     expect(renewals()).toBe(sent);
-    slow.destroy();
-    dynamo.destroy();
   });
 
   it('stops renewing a claim another invocation took over, and says so', async () => {
-    const table = await freshTable();
-    const LEASE = 1_500;
-    const ref = await put('bronze/orders/taken.csv', orders(20).body);
-    const slow = slowS3(3 * LEASE);
-    const { dynamo, renewals } = renewalClient();
-    warnings.length = 0;
-    const working = processor(table, { s3: slow, dynamo, claimLeaseMs: LEASE }).process(ref, scope('req-slow'));
+    const { table, renewals, finished } = await slowWork('bronze/orders/taken.csv', 20);
     await sleep(LEASE / 2);
     // What a takeover writes: the claim of another invocation, with an expiry of its own.
     const { Items } = await db.send(new ScanCommand({ TableName: table }));
@@ -175,33 +183,23 @@ describe('claims held as leases', () => {
     const sent = renewals();
     await sleep(LEASE);
     expect(renewals()).toBe(sent);
-    await working;
-    slow.destroy();
-    dynamo.destroy();
+    await finished();
   });
 
   it('knows its own renewal when the answer was lost after the write landed', async () => {
-    const table = await freshTable();
-    const LEASE = 1_500;
-    const ref = await put('bronze/orders/lost-answer.csv', orders(20).body);
-    const slow = slowS3(3 * LEASE);
     // The first renewal is written, then its connection dies before the answer arrives.
-    const { dynamo } = renewalClient(async (n, send) => {
+    const { table, finished } = await slowWork('bronze/orders/lost-answer.csv', 20, async (n, send) => {
       const out = await send();
       if (n === 1) throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
       return out;
     });
-    warnings.length = 0;
-    const working = processor(table, { s3: slow, dynamo, claimLeaseMs: LEASE }).process(ref, scope('req-slow'));
     await sleep(2 * LEASE);
     // Reported once as a failed renewal; the next one found its own value and carried on.
     expect(warnings).toEqual([expect.stringMatching(/could not renew the claim/)]);
     const held = await claim(table);
     expect(held.status).toBe('INPROGRESS');
     expect(held.until).toBeGreaterThan(Date.now());
-    await working;
-    slow.destroy();
-    dynamo.destroy();
+    await finished();
   });
 
   it('never holds a claim past the invocation\'s deadline', async () => {
@@ -220,7 +218,6 @@ describe('claims held as leases', () => {
 
   it('a crash mid-file leaves a claim that lapses within a lease; the retry then finishes the file', async () => {
     const table = await freshTable();
-    const LEASE = 1_500;
     const { body, bad } = orders(2_000);
     const ref = await put('bronze/orders/crashing.csv', body);
 

@@ -230,7 +230,8 @@ export const bronzeSilverScenario: Scenario = {
       for (const [i, o] of validator.entries()) {
         const last = o.attempts.at(-1);
         if (i > 0 && sameResult(o, validator[0] as AsyncOutcome)) {
-          const replayed = fileOutcomeOf(last?.result)?.replayed ? ' (replayed from the idempotency store)' : '';
+          const wasReplayed = fileOutcomeOf(last?.result)?.replayed === true;
+          const replayed = wasReplayed ? ' (replayed from the idempotency store)' : '';
           const earlier = o.attempts
             .slice(0, -1)
             .map((a) => a.error?.errorType)
@@ -239,7 +240,7 @@ export const bronzeSilverScenario: Scenario = {
           const retried = earlier.length ? ` after a retry (${earlier.join(', ')}${busy})` : '';
           print(`  ${VALIDATOR} (delivery ${i + 1}) ✔ the same result as delivery 1${replayed}${retried}: a duplicate changes nothing`);
           // Equal results are not enough: validating the file again would give them too.
-          if (!replayed) failures.push(`${f.key}: delivery ${i + 1} was validated again, not replayed from the idempotency store`);
+          if (!wasReplayed) failures.push(`${f.key}: delivery ${i + 1} was validated again, not replayed from the idempotency store`);
           continue;
         }
         if (i > 0 && o.status === 'succeeded' && validator[0]?.status === 'succeeded') {
