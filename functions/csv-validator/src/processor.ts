@@ -2,6 +2,7 @@ import { IdempotencyAlreadyInProgressError, IdempotencyConfig, makeIdempotent } 
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isObjectCreated, type S3ObjectRef } from '@laminar/aws';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from 'aws-lambda';
 import { LeasedDynamoDBPersistenceLayer } from './claim-lease.ts';
 import { type Config, DEFAULT_LEASE_SECONDS } from './config.ts';
@@ -43,7 +44,10 @@ interface ObjectVersion {
   size: number | null;
 }
 
-/** Another invocation holds the object: retry later (Lambda does), its result will be stored. */
+/**
+ * Another invocation held the object for as long as this one could wait: retry later (Lambda
+ * does); by then its result is stored, or its claim has lapsed and the retry takes it over.
+ */
 export class ObjectInProgressError extends Error {
   override name = 'ObjectInProgressError';
 }
@@ -65,9 +69,16 @@ export interface Processor {
  * - a failure: validateObject aborted its uploads, the claim is deleted, the error is rethrown and
  *   Lambda's retry starts over;
  * - a crash (timeout, out of memory): nothing renews the claim, which expires within a lease
- *   (60 s); the next retry takes it over and rewrites the same deterministic keys. A retry that
- *   comes earlier gets ObjectInProgressError (and is retried again, or ends in the DLQ with that
- *   reason).
+ *   (60 s); the next retry takes it over and rewrites the same deterministic keys;
+ * - a delivery that finds the object claimed (a duplicate while the first is at work, or a retry
+ *   that came before the dead attempt's lease lapsed) waits for the claim's outcome — the stored
+ *   result, a released claim or a lapsed lease, each of which it then acts on — for up to half of
+ *   its own remaining time, and only then fails with ObjectInProgressError for Lambda to retry.
+ *   Why wait: the holder may be minutes into a large file, longer than Lambda's two retries
+ *   (~1 and ~3 minutes) span, and a duplicate that only failed would end in the DLQ — a false
+ *   alarm for an object that was processed. Waiting costs the duplicate's duration (rare: at-least-
+ *   once deliveries) and a conditional write every few seconds; half the time is kept for the work
+ *   should the claim lapse.
  */
 export function createProcessor(deps: ProcessorDeps): Processor {
   const { config } = deps;
@@ -79,10 +90,15 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   });
   /** The object under way's warn(), for a renewal that fails while it is validated. */
   let warn: InvocationScope['warn'];
+  let lambda: Context | undefined;
+  const leaseMs = deps.claimLeaseMs ?? (config.IDEMPOTENCY_LEASE_SECONDS ?? DEFAULT_LEASE_SECONDS) * 1000;
+  // A crashed holder's claim is taken over within this of its lapse: a few seconds against the
+  // 60 s lease, one conditional write (and a read) per look.
+  const claimPollMs = Math.min(5_000, Math.max(100, Math.floor(leaseMs / 12)));
   const persistenceStore = new LeasedDynamoDBPersistenceLayer({
     tableName: config.IDEMPOTENCY_TABLE,
     awsSdkV3Client: deps.dynamo,
-    leaseMs: deps.claimLeaseMs ?? (config.IDEMPOTENCY_LEASE_SECONDS ?? DEFAULT_LEASE_SECONDS) * 1000,
+    leaseMs,
     onRenewalFailure: ({ error, lost }) =>
       warn?.(
         lost
@@ -119,7 +135,10 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   );
 
   return {
-    registerLambdaContext: (context) => idempotency.registerLambdaContext(context),
+    registerLambdaContext: (context) => {
+      lambda = context;
+      idempotency.registerLambdaContext(context);
+    },
     async process(ref, scope) {
       const ignored = whyIgnored(ref, config.LAKE_BUCKET);
       if (ignored) {
@@ -142,16 +161,27 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         }
       }
       warn = scope.warn;
-      try {
-        return await validateOnce(version, scope);
-      } catch (error) {
-        if (error instanceof IdempotencyAlreadyInProgressError) {
-          throw new ObjectInProgressError(
-            `s3://${ref.bucket}/${ref.key} (${version.versionId ?? version.etag}) is claimed by another invocation, or by one that died before its timeout; a later retry will find the result or take the claim over`,
-            { cause: error },
-          );
+      // Set when the object is first found claimed: how long this delivery waits for the holder.
+      let waitUntil: number | undefined;
+      for (;;) {
+        try {
+          return await validateOnce(version, scope);
+        } catch (error) {
+          if (!(error instanceof IdempotencyAlreadyInProgressError)) throw error;
+          if (waitUntil === undefined) {
+            waitUntil = Date.now() + Math.floor((lambda?.getRemainingTimeInMillis() ?? 0) / 2);
+            if (Date.now() < waitUntil) {
+              scope.warn?.('another invocation holds this object: waiting for its result, or for its claim to lapse', { waitMs: waitUntil - Date.now() });
+            }
+          }
+          if (Date.now() >= waitUntil || scope.signal?.aborted) {
+            throw new ObjectInProgressError(
+              `s3://${ref.bucket}/${ref.key} (${version.versionId ?? version.etag}) is claimed by another invocation, or by one that died before its timeout; a later retry will find the result or take the claim over`,
+              { cause: error },
+            );
+          }
+          await sleep(Math.min(claimPollMs, waitUntil - Date.now()));
         }
-        throw error;
       }
     },
   };

@@ -43,9 +43,10 @@ const config: ProcessorDeps['config'] = {
   IDEMPOTENCY_EXPIRY_SECONDS: 3600,
 };
 
-function processor(s3Client: S3Client = client) {
+function processor(s3Client: S3Client = client, remainingMs = 60_000) {
   const p = createProcessor({ s3: s3Client, dynamo: db, config });
-  p.registerLambdaContext({ getRemainingTimeInMillis: () => 60_000 } as never);
+  const deadline = Date.now() + remainingMs;
+  p.registerLambdaContext({ getRemainingTimeInMillis: () => deadline - Date.now() } as never);
   return p;
 }
 
@@ -394,7 +395,10 @@ describe('events and idempotency', () => {
         }),
       );
     await claim(Date.now() + 60_000);
-    await expect(processor().process(ref, scope())).rejects.toThrow(ObjectInProgressError);
+    // It waits for the holder half of its remaining time (here 1 of 2 s), then leaves it to a retry.
+    const asked = Date.now();
+    await expect(processor(client, 2_000).process(ref, scope())).rejects.toThrow(ObjectInProgressError);
+    expect(Date.now() - asked).toBeGreaterThanOrEqual(900);
     expect(await keysUnder('silver/orders/claimed/')).toEqual([]);
 
     await claim(Date.now() - 1_000);
