@@ -52,6 +52,10 @@ const PARTITION_BUFFER_BYTES = 1 << 16;
  */
 const WINDOW_BYTES = 1 << 16;
 const NEEDS_ESCAPE = /[\n\r"\\]/;
+/** Loop iterations of settling between two looks at the clock (see settle()). */
+const STEP_ITERATIONS = 4096;
+/** The longest settling runs before the event loop gets a turn. */
+const SLICE_MS = 20;
 
 /**
  * "order_id is unique within the file", exactly, in bounded memory, for files of any size.
@@ -97,6 +101,10 @@ export class DuplicateDetector {
   readonly #hashBuffer = new Uint32Array(ROW_WORDS * Math.floor(BUFFER_BYTES / 4 / ROW_WORDS));
   #hashUsed = 0;
   #deferred = 0;
+  /** What settle() worked out, for resolve() to read back. */
+  #settled: Settled | undefined;
+  /** Settling's loop iterations, counted for its pauses (#step). */
+  #steps = 0;
   /** FNV-1a's starting state, random per detector (see idHash). */
   readonly #seed = randomBytes(4).readUInt32LE(0);
   readonly #seed2 = randomBytes(4).readUInt32LE(0);
@@ -283,13 +291,50 @@ export class DuplicateDetector {
   }
 
   /**
+   * Settles the held-back ids, for resolve() to read back: the same work resolve() does on its own
+   * when not called first, but it gives the event loop a turn every 20 ms and calls `between()`
+   * there (a deadline check, say). Why: settling millions of held-back rows — a file concatenated
+   * with itself — is tens of seconds of synchronous work, during which no timer would fire: not
+   * the claim's renewals (claim-lease.ts), whose lease would lapse under a live invocation, nor the
+   * deadline's abort.
+   */
+  async settle(between: () => void = () => undefined): Promise<void> {
+    if (this.#deferred === 0 || this.#settled) return;
+    const steps = this.#settleSteps();
+    try {
+      let sliceEnd = performance.now() + SLICE_MS;
+      for (;;) {
+        const step = steps.next();
+        if (step.done) {
+          this.#settled = step.value;
+          return;
+        }
+        if (performance.now() >= sliceEnd) {
+          await new Promise((resolve) => setImmediate(resolve));
+          between();
+          sliceEnd = performance.now() + SLICE_MS;
+        }
+      }
+    } finally {
+      // Stopped part way (between() threw): the steps' own cleanup runs.
+      steps.return(undefined as never);
+    }
+  }
+
+  /**
    * The deferred records in file order, each with the line its id first appeared on if that is
    * earlier than its own (a duplicate), else undefined (a false alarm of the filter).
    */
   *resolve(): Generator<{ record: DeferredRecord; duplicateOf: number | undefined }> {
     if (this.#deferred === 0) return;
-    this.#commitHashes();
-    const settled = this.#deferredIdBytes <= this.#budget ? this.#settleInMemory() : this.#settlePartitioned();
+    let settled = this.#settled;
+    if (!settled) {
+      const steps = this.#settleSteps();
+      let step = steps.next();
+      while (!step.done) step = steps.next();
+      settled = step.value;
+    }
+    this.#settled = undefined;
     let deferred: SpillLines | undefined;
     try {
       deferred = this.#deferredFile.lines();
@@ -302,6 +347,17 @@ export class DuplicateDetector {
       deferred?.close();
       settled.close();
     }
+  }
+
+  /** Settling, as steps: it yields every STEP_ITERATIONS iterations of its loops (#step). */
+  *#settleSteps(): Generator<void, Settled> {
+    this.#commitHashes();
+    return this.#deferredIdBytes <= this.#budget ? yield* this.#settleInMemory() : yield* this.#settlePartitioned();
+  }
+
+  /** True every STEP_ITERATIONS calls: where settling's loops yield. */
+  #step(): boolean {
+    return ++this.#steps % STEP_ITERATIONS === 0;
   }
 
   close(): void {
@@ -318,7 +374,7 @@ export class DuplicateDetector {
   }
 
   /** The held-back ids fit the budget: one Map, one pass over the spill. */
-  #settleInMemory(): Settled {
+  *#settleInMemory(): Generator<void, Settled> {
     const flagged = new Map<string, number>();
     // The flagged hashes, sorted: 4 bytes each, where a Set of numbers costs ~40 (most 32-bit
     // hashes are no small integers to V8, so each would be a heap number of its own).
@@ -329,11 +385,13 @@ export class DuplicateDetector {
       flagged.set(id, 0);
       flaggedHashes[n++] = hash;
       screen.add(hash);
+      if (this.#step()) yield;
     }
     flaggedHashes.sort();
     // Few rows share a flagged id's hash: each one's id is read on its own, the rest skipped unread.
     for (const row of this.#rows((hash) => screen.has(hash) && sortedHas(flaggedHashes, hash), 'seek')) {
       if (flagged.get(row.id) === 0) flagged.set(row.id, row.line);
+      if (this.#step()) yield;
     }
     return { firstLine: (record) => flagged.get(record.id) ?? 0, close: () => undefined };
   }
@@ -343,21 +401,29 @@ export class DuplicateDetector {
    * into partition files until a partition's flagged ids fit the budget; each verdict (the id's
    * first line) lands in a file at its record's index, read back in order.
    */
-  #settlePartitioned(): Settled {
+  *#settlePartitioned(): Generator<void, Settled> {
     const verdictPath = join(this.#dir, 'verdicts');
     const verdicts = openSync(verdictPath, 'w+');
+    let joined = false;
     try {
       // The flagged side is the entries defer() wrote; a bitmap of their hashes screens the rows.
       const flagged = this.#flagged as Spill;
       const screen = new HashScreen();
-      for (const { hash } of readEntries(flagged)) screen.add(hash);
+      for (const { hash } of readEntries(flagged)) {
+        screen.add(hash);
+        if (this.#step()) yield;
+      }
       const rows = this.#partitionFile('a');
       // Many rows may pass the screen: the ids are read through, not sought one by one.
-      for (const row of this.#rows((hash) => screen.has(hash), 'scan')) appendEntry(rows, row.line, row.hash, row.id);
-      this.#join(flagged, this.#deferredIdBytes, rows, 0, verdicts);
-    } catch (error) {
-      closeSync(verdicts);
-      throw error;
+      for (const row of this.#rows((hash) => screen.has(hash), 'scan')) {
+        appendEntry(rows, row.line, row.hash, row.id);
+        if (this.#step()) yield;
+      }
+      yield* this.#join(flagged, this.#deferredIdBytes, rows, 0, verdicts);
+      joined = true;
+    } finally {
+      // Failed, or stopped part way (settle()): the partitions go with close().
+      if (!joined) closeSync(verdicts);
     }
     // Verdicts come back in record order, one per call, read 64 KiB at a time.
     const file = new SpillFile(verdicts, true);
@@ -379,11 +445,12 @@ export class DuplicateDetector {
   }
 
   /** Settles the flagged entries of `flagged` against `rows` (both partition files, consumed). */
-  #join(flagged: Spill, flaggedBytes: number, rows: Spill, depth: number, verdicts: number): void {
+  *#join(flagged: Spill, flaggedBytes: number, rows: Spill, depth: number, verdicts: number): Generator<void, void> {
     if (flaggedBytes <= this.#budget || depth >= MAX_DEPTH) {
       const first = new Map<string, number>();
       let bytes = 0;
       for (const entry of readEntries(flagged)) {
+        if (this.#step()) yield;
         if (first.has(entry.id)) continue;
         first.set(entry.id, 0);
         bytes += mapBytes(entry.id);
@@ -396,9 +463,11 @@ export class DuplicateDetector {
       for (const row of readEntries(rows)) {
         const seen = first.get(row.id);
         if (seen === 0 || (seen !== undefined && row.number < seen)) first.set(row.id, row.number);
+        if (this.#step()) yield;
       }
       const word = Buffer.alloc(4);
       for (const entry of readEntries(flagged)) {
+        if (this.#step()) yield;
         word.writeUInt32LE(first.get(entry.id) ?? 0, 0);
         try {
           writeSync(verdicts, word, 0, 4, entry.number * 4);
@@ -417,17 +486,19 @@ export class DuplicateDetector {
       const part = parts[(entry.hash >>> shift) & (FAN_OUT - 1)] as (typeof parts)[number];
       appendEntry(part.flagged, entry.number, entry.hash, entry.id);
       part.bytes += mapBytes(entry.id);
+      if (this.#step()) yield;
     }
     flagged.remove();
     for (const row of readEntries(rows)) {
       appendEntry((parts[(row.hash >>> shift) & (FAN_OUT - 1)] as (typeof parts)[number]).rows, row.number, row.hash, row.id);
+      if (this.#step()) yield;
     }
     rows.remove();
     for (const part of parts) {
       // Every flagged entry fell in one part: the same few ids over and over (a Map holds each
       // once), or ids sharing their hash — splitting again would only copy them. Settle it now.
       const shrank = part.bytes < flaggedBytes;
-      this.#join(part.flagged, part.bytes, part.rows, shrank ? depth + 1 : MAX_DEPTH, verdicts);
+      yield* this.#join(part.flagged, part.bytes, part.rows, shrank ? depth + 1 : MAX_DEPTH, verdicts);
     }
   }
 

@@ -537,8 +537,16 @@ class Run {
         quarantine = '';
       }
     };
+    // Long, for files with millions of held-back rows: both halves give the event loop turns, so
+    // that the claim's renewals and the deadline's abort still fire (DuplicateDetector.settle).
+    await duplicates.settle(() => this.#deps.checkDeadline('settling duplicate order ids'));
+    let sliceEnd = performance.now() + 20;
     for (const { record, duplicateOf } of duplicates.resolve()) {
       this.#deps.checkDeadline('settling duplicate order ids');
+      if (performance.now() >= sliceEnd) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceEnd = performance.now() + 20;
+      }
       if (duplicateOf !== undefined) record.reasons.push(`order_id: ${shown(record.id)} already appears on line ${duplicateOf}`);
       if (record.reasons.length === 0 && record.silver !== null) {
         silver += record.silver;

@@ -222,4 +222,47 @@ describe('DuplicateDetector', () => {
     d.close();
     expect(readdirSync(tmpdir()).filter((n) => n.startsWith('csv-validator-')).length).toBe(before);
   });
+  it('settles in slices: timers fire while millions of held-back rows would take seconds, and the verdicts are the same', async () => {
+    // Every id twice: half the rows are held back. The second detector settles partitioned on disk.
+    const ids = Array.from({ length: 100_000 }, (_, i) => `ORD-${i % 50_000}`);
+    for (const settleBudgetBytes of [undefined, 64 * 1024]) {
+      const detector = new DuplicateDetector({ expectedRows: ids.length, ...(settleBudgetBytes ? { settleBudgetBytes } : {}) });
+      ids.forEach((id, i) => {
+        if (detector.add(id, i + 2)) detector.defer({ line: i + 2, id, raw: [id], silver: null, reasons: [] });
+      });
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 1);
+      let turns = 0;
+      await detector.settle(() => turns++);
+      clearInterval(timer);
+      // The event loop had turns, and the timer ran in them.
+      expect(turns, `budget ${settleBudgetBytes}`).toBeGreaterThan(0);
+      expect(ticks, `budget ${settleBudgetBytes}`).toBeGreaterThan(0);
+      const verdicts = new Map<number, number | undefined>();
+      for (const { record, duplicateOf } of detector.resolve()) verdicts.set(record.line, duplicateOf);
+      detector.close();
+      const expected = truth(ids);
+      expect(verdicts.size).toBeGreaterThanOrEqual(expected.size);
+      for (const [line, first] of expected) expect(verdicts.get(line), `line ${line}`).toBe(first);
+    }
+  });
+
+  it('a settling stopped part way (the deadline) leaves nothing open: close() removes it all', async () => {
+    const openFiles = () => readdirSync('/proc/self/fd').length;
+    const before = openFiles();
+    const ids = Array.from({ length: 100_000 }, (_, i) => `ORD-${i % 50_000}`);
+    const detector = new DuplicateDetector({ expectedRows: ids.length, settleBudgetBytes: 64 * 1024 });
+    ids.forEach((id, i) => {
+      if (detector.add(id, i + 2)) detector.defer({ line: i + 2, id, raw: [id], silver: null, reasons: [] });
+    });
+    const deadline = new Error('deadline');
+    await expect(
+      detector.settle(() => {
+        throw deadline;
+      }),
+    ).rejects.toBe(deadline);
+    expect(openFiles()).toBeGreaterThan(before);
+    detector.close();
+    expect(openFiles()).toBe(before);
+  });
 });
