@@ -1,9 +1,12 @@
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { type AttributeValue, ConditionalCheckFailedException, type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, ConditionalCheckFailedException, DeleteItemCommand, type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 
 /** Powertools' attribute names (PERSISTENCE_ATTRIBUTE_KEY_MAPPINGS), which createProcessor keeps. */
 const STATUS_ATTR = 'status';
 const IN_PROGRESS_EXPIRY_ATTR = 'in_progress_expiration';
+const EXPIRY_ATTR = 'expiration';
+const DATA_ATTR = 'data';
 const IN_PROGRESS = 'INPROGRESS';
 
 /** What Powertools hashes into a record's key (its JSONValue). */
@@ -18,6 +21,8 @@ export interface LeasedPersistenceOptions {
   leaseMs: number;
   /** A renewal failed; `lost`: another invocation holds the claim now (it had expired). */
   onRenewalFailure?: (detail: { error: unknown; lost: boolean }) => void;
+  /** The result was not stored: the claim had passed to another invocation, whose result will be. */
+  onResultNotStored?: () => void;
 }
 
 interface HeldClaim {
@@ -32,6 +37,11 @@ interface HeldClaim {
   tried: number[];
   /** The invocation's own deadline (ms): a claim never outlives it. */
   deadline: number;
+}
+
+/** A finished claim's last write: only if the claim is still the one this process wrote. */
+interface Closing {
+  tried: number[];
 }
 
 const TRIED_KEPT = 8;
@@ -56,7 +66,16 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
   readonly #tableName: string;
   readonly #leaseMs: number;
   readonly #onRenewalFailure: LeasedPersistenceOptions['onRenewalFailure'];
+  readonly #onResultNotStored: LeasedPersistenceOptions['onResultNotStored'];
+  /** Claims being renewed, by record key. */
   readonly #held = new Map<string, HeldClaim>();
+  /**
+   * The last claim this process wrote per record key, renewed or not (a claim lost to another
+   * invocation stops renewing but is still what completing or releasing must check against).
+   */
+  readonly #written = new Map<string, HeldClaim>();
+  /** Claims being completed or released, by record key: their writes are conditional (#closing). */
+  readonly #closing = new Map<string, Closing>();
   /** Deadlines of the claims being taken, by record key, for _putRecord. */
   readonly #deadlines = new Map<string, number>();
 
@@ -66,6 +85,7 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
     this.#tableName = options.tableName;
     this.#leaseMs = options.leaseMs;
     this.#onRenewalFailure = options.onRenewalFailure;
+    this.#onResultNotStored = options.onResultNotStored;
   }
 
   override async saveInProgress(data: JSONValue, remainingTimeInMillis?: number): Promise<void> {
@@ -90,25 +110,93 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
     }
   }
 
+  // Completing and releasing stop the renewals and write only over this process's own claim: a
+  // claim that lapsed (a stalled process, a DynamoDB outage longer than the lease) and was taken
+  // over belongs to the invocation now at work, whose result or release is the one that counts.
+  // Powertools writes both unconditionally.
   override async saveSuccess(data: JSONValue, result: JSONValue): Promise<void> {
-    this.#release(this.getHashedIdempotencyKey(data));
-    await super.saveSuccess(data, result);
+    await this.#closingWith(this.getHashedIdempotencyKey(data), () => super.saveSuccess(data, result));
   }
 
   override async deleteRecord(data: JSONValue): Promise<void> {
-    this.#release(this.getHashedIdempotencyKey(data));
-    await super.deleteRecord(data);
+    await this.#closingWith(this.getHashedIdempotencyKey(data), () => super.deleteRecord(data));
+  }
+
+  async #closingWith(key: string, write: () => Promise<void>): Promise<void> {
+    this.#release(key);
+    const written = this.#written.get(key);
+    this.#written.delete(key);
+    if (written) this.#closing.set(key, { tried: written.tried });
+    try {
+      await write();
+    } finally {
+      this.#closing.delete(key);
+    }
+  }
+
+  protected override async _updateRecord(record: IdempotencyRecord): Promise<void> {
+    const closing = this.#closing.get(record.idempotencyKey);
+    if (!closing || this.isPayloadValidationEnabled()) return super._updateRecord(record);
+    const values: Record<string, unknown> = { ':expiry': record.expiryTimestamp, ':status': record.getStatus() };
+    const names: Record<string, string> = { '#expiry': EXPIRY_ATTR, '#status': STATUS_ATTR };
+    let set = '#expiry = :expiry, #status = :status';
+    if (record.responseData !== undefined) {
+      set += ', #data = :data';
+      names['#data'] = DATA_ATTR;
+      values[':data'] = record.responseData;
+    }
+    try {
+      await this.#client.send(
+        new UpdateItemCommand({
+          TableName: this.#tableName,
+          Key: this.getKey(record.idempotencyKey),
+          UpdateExpression: `SET ${set}`,
+          ...this.#stillOurs(closing, names, values),
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      this.#onResultNotStored?.();
+    }
+  }
+
+  protected override async _deleteRecord(record: IdempotencyRecord): Promise<void> {
+    const closing = this.#closing.get(record.idempotencyKey);
+    if (!closing) return super._deleteRecord(record);
+    try {
+      await this.#client.send(
+        new DeleteItemCommand({ TableName: this.#tableName, Key: this.getKey(record.idempotencyKey), ...this.#stillOurs(closing, {}, {}) }),
+      );
+    } catch (error) {
+      // Another invocation's claim, or gone already: not ours to delete.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** The condition of a write over our own claim: in progress, with an expiry we wrote. */
+  #stillOurs(closing: Closing, names: Record<string, string>, values: Record<string, unknown>) {
+    const tried = closing.tried.map((_, i) => `:tried${i}`);
+    closing.tried.forEach((until, i) => {
+      values[`:tried${i}`] = until;
+    });
+    return {
+      ConditionExpression: `#status = :inProgress AND #until IN (${tried.join(', ')})`,
+      ExpressionAttributeNames: { ...names, '#status': STATUS_ATTR, '#until': IN_PROGRESS_EXPIRY_ATTR },
+      ExpressionAttributeValues: marshall({ ...values, ':inProgress': IN_PROGRESS }),
+    };
   }
 
   #hold(key: string, until: number, deadline: number): void {
     this.#release(key);
     const held: HeldClaim = { timer: undefined, until, tried: [until], deadline };
     this.#held.set(key, held);
+    this.#written.set(key, held);
     this.#schedule(key, held);
   }
 
-  #schedule(key: string, held: HeldClaim): void {
-    held.timer = setTimeout(() => void this.#renew(key, held), Math.max(1, Math.floor(this.#leaseMs / 3)));
+  /** The next renewal in a third of a lease; after a failed one, in a twelfth (the lease is running out). */
+  #schedule(key: string, held: HeldClaim, soon = false): void {
+    held.timer = setTimeout(() => void this.#renew(key, held), Math.max(1, Math.floor(this.#leaseMs / (soon ? 12 : 3))));
     // A claim must not keep a process alive that has nothing else to do (a test, a local run).
     held.timer.unref();
   }
@@ -148,6 +236,9 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
           ExpressionAttributeValues: { ':inProgress': { S: IN_PROGRESS }, ':held': { N: String(held.until) }, ':until': { N: String(until) } },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
+        // A renewal stuck on a slow connection (the SDK's retries included) gives way to the next
+        // one well within the lease; one that landed all the same is recognised by its value.
+        { abortSignal: AbortSignal.timeout(Math.max(1, Math.floor(this.#leaseMs / 4))) },
       );
       held.until = until;
     } catch (error) {
@@ -163,7 +254,7 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
     // The claim completed or was released while the update was in flight: nothing to report.
     if (this.#held.get(key) !== held) return;
     if (outcome?.lost) this.#release(key);
-    else this.#schedule(key, held);
+    else this.#schedule(key, held, outcome !== undefined);
     if (outcome) this.#onRenewalFailure?.(outcome);
   }
 }

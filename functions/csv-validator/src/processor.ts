@@ -1,4 +1,4 @@
-import { IdempotencyAlreadyInProgressError, IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { IdempotencyAlreadyInProgressError, IdempotencyConfig, IdempotencyPersistenceLayerError, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isObjectCreated, type S3ObjectRef } from '@laminar/aws';
@@ -90,6 +90,10 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   });
   /** The object under way's warn(), for a renewal that fails while it is validated. */
   let warn: InvocationScope['warn'];
+  /** Stops the object under way: its claim passed to another invocation (see process()). */
+  let claimLost: AbortController | undefined;
+  /** The object under way's own error, which Powertools replaces when releasing the claim fails. */
+  let workError: unknown;
   let lambda: Context | undefined;
   const leaseMs = deps.claimLeaseMs ?? (config.IDEMPOTENCY_LEASE_SECONDS ?? DEFAULT_LEASE_SECONDS) * 1000;
   // A crashed holder's claim is taken over within this of its lapse: a few seconds against the
@@ -99,38 +103,47 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     tableName: config.IDEMPOTENCY_TABLE,
     awsSdkV3Client: deps.dynamo,
     leaseMs,
-    onRenewalFailure: ({ error, lost }) =>
+    onRenewalFailure: ({ error, lost }) => {
       warn?.(
         lost
-          ? 'the claim on this object expired and another invocation took it over: both write the same keys, the last one to finish stands'
+          ? 'the claim on this object lapsed and another invocation took it over: stopping this one, and waiting for its result'
           : 'could not renew the claim on this object; trying again',
         { error: String(error) },
-      ),
+      );
+      if (lost) claimLost?.abort(new ClaimLostError('the claim on this object passed to another invocation'));
+    },
+    onResultNotStored: () => warn?.('finished, but the claim on this object had passed to another invocation: its result is the one stored'),
   });
 
   const validateOnce = makeIdempotent(
     // The scope (second argument) is not part of the key: dataIndexArgument picks the version.
-    async (version: ObjectVersion, scope: InvocationScope): Promise<ValidationResult> =>
-      validateObject(
-        {
-          bucket: version.bucket,
-          key: version.key,
-          versionId: version.versionId ?? undefined,
-          etag: version.etag ?? undefined,
-          size: version.size ?? undefined,
-        },
-        {
-          s3: deps.s3,
-          bucket: config.LAKE_BUCKET,
-          silverPrefix: config.SILVER_PREFIX,
-          quarantinePrefix: config.QUARANTINE_PREFIX,
-          requestId: scope.requestId,
-          checkDeadline: scope.checkDeadline,
-          ...(scope.signal ? { signal: scope.signal } : {}),
-          ...(scope.warn ? { warn: scope.warn } : {}),
-          ...deps.validateOptions,
-        },
-      ),
+    async (version: ObjectVersion, scope: InvocationScope): Promise<ValidationResult> => {
+      try {
+        return await validateObject(
+          {
+            bucket: version.bucket,
+            key: version.key,
+            versionId: version.versionId ?? undefined,
+            etag: version.etag ?? undefined,
+            size: version.size ?? undefined,
+          },
+          {
+            s3: deps.s3,
+            bucket: config.LAKE_BUCKET,
+            silverPrefix: config.SILVER_PREFIX,
+            quarantinePrefix: config.QUARANTINE_PREFIX,
+            requestId: scope.requestId,
+            checkDeadline: scope.checkDeadline,
+            ...(scope.signal ? { signal: scope.signal } : {}),
+            ...(scope.warn ? { warn: scope.warn } : {}),
+            ...deps.validateOptions,
+          },
+        );
+      } catch (error) {
+        workError = error;
+        throw error;
+      }
+    },
     { persistenceStore, config: idempotency, keyPrefix: 'csv-validator', dataIndexArgument: 0 },
   );
 
@@ -164,13 +177,25 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       // Set when the object is first found claimed: how long this delivery waits for the holder.
       let waitUntil: number | undefined;
       for (;;) {
+        claimLost = new AbortController();
+        workError = undefined;
+        const signal = scope.signal ? AbortSignal.any([scope.signal, claimLost.signal]) : claimLost.signal;
         try {
-          return await validateOnce(version, scope);
+          return await validateOnce(version, { ...scope, signal });
         } catch (error) {
-          if (!(error instanceof IdempotencyAlreadyInProgressError)) throw error;
+          const lost = claimLost.signal.aborted;
+          if (!lost && !(error instanceof IdempotencyAlreadyInProgressError)) {
+            // Releasing the claim failed too (it lapses within a lease): the work's own error is
+            // the one that says what happened, and the one the DLQ should keep.
+            if (error instanceof IdempotencyPersistenceLayerError && workError !== undefined && workError !== error) {
+              scope.warn?.('could not release the claim on this object after a failure; it lapses within a lease', { error: String(error) });
+              throw workError;
+            }
+            throw error;
+          }
           if (waitUntil === undefined) {
             waitUntil = Date.now() + Math.floor((lambda?.getRemainingTimeInMillis() ?? 0) / 2);
-            if (Date.now() < waitUntil) {
+            if (Date.now() < waitUntil && !lost) {
               scope.warn?.('another invocation holds this object: waiting for its result, or for its claim to lapse', { waitMs: waitUntil - Date.now() });
             }
           }
@@ -181,10 +206,17 @@ export function createProcessor(deps: ProcessorDeps): Processor {
             );
           }
           await sleep(Math.min(claimPollMs, waitUntil - Date.now()));
+        } finally {
+          claimLost = undefined;
         }
       }
     },
   };
+}
+
+/** This invocation's claim lapsed and another took it over: it stops, and waits for that one. */
+class ClaimLostError extends Error {
+  override name = 'ClaimLostError';
 }
 
 function whyIgnored(ref: S3ObjectRef, lakeBucket: string): string | undefined {

@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { type DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, type DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createDynamoDBClient, createS3Client, ensureTable, type S3ObjectRef } from '@laminar/aws';
 import { type DynamoEmulator, type S3Emulator, startDynamoDB, startS3 } from '@laminar/emulators';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LeasedDynamoDBPersistenceLayer } from '../../src/claim-lease.ts';
+import { PoisonFileError } from '../../src/outcome.ts';
 import { createProcessor, type ObjectOutcome, type ProcessorDeps } from '../../src/processor.ts';
 import type { ValidationResult } from '../../src/validate.ts';
 
@@ -178,18 +180,77 @@ describe('claims held as leases', () => {
     expect(renewals()).toBe(sent);
   });
 
-  it('stops renewing a claim another invocation took over, and says so', async () => {
+  it('a claim another invocation took over: the renewals and the work stop, and it waits for that one', async () => {
     const { table, renewals, finished } = await slowWork('bronze/orders/taken.csv', 20);
     await sleep(LEASE / 2);
     // What a takeover writes: the claim of another invocation, with an expiry of its own.
     const { Items } = await db.send(new ScanCommand({ TableName: table }));
-    await db.send(new PutItemCommand({ TableName: table, Item: { ...Items?.[0], in_progress_expiration: { N: String(Date.now() + 60_000) } } }));
+    const taken = { ...Items?.[0], in_progress_expiration: { N: String(Date.now() + 60_000) } };
+    await db.send(new PutItemCommand({ TableName: table, Item: taken }));
     await sleep(LEASE);
-    expect(warnings).toEqual([expect.stringMatching(/expired and another invocation took it over/)]);
+    expect(warnings).toEqual([expect.stringMatching(/lapsed and another invocation took it over: stopping this one/)]);
     const sent = renewals();
     await sleep(LEASE);
     expect(renewals()).toBe(sent);
-    await finished();
+    // Its work stopped, its own release left the other's claim alone.
+    expect(await claim(table)).toEqual({ status: 'INPROGRESS', until: Number(taken.in_progress_expiration.N) });
+    // The other invocation fails and releases the claim: this one, waiting, takes it and finishes.
+    await db.send(new DeleteItemCommand({ TableName: table, Key: { id: Items?.[0]?.id as { S: string } } }));
+    const r = validated(await finished());
+    expect(r).toMatchObject({ status: 'validated', rowsRead: 20 });
+    expect(await silverLines(r)).toBe(r.valid);
+    expect((await claim(table)).status).toBe('COMPLETED');
+  });
+
+  it('completes or releases only its own claim: one taken over in the meantime stays as the other left it', async () => {
+    const table = await freshTable();
+    const notStored: number[] = [];
+    const layer = new LeasedDynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: db, leaseMs: 60_000, onResultNotStored: () => notStored.push(1) });
+    const record = { bucket: BUCKET, key: 'bronze/orders/layer.csv', versionId: null, etag: 'abc', size: 1 };
+    for (const finish of ['complete', 'release'] as const) {
+      await layer.saveInProgress(record, 30_000);
+      const { Items } = await db.send(new ScanCommand({ TableName: table }));
+      const taken = { ...Items?.[0], in_progress_expiration: { N: String(Date.now() + 45_000) } };
+      await db.send(new PutItemCommand({ TableName: table, Item: taken }));
+      if (finish === 'complete') await layer.saveSuccess(record, { status: 'validated' });
+      else await layer.deleteRecord(record);
+      expect(await claim(table), finish).toEqual({ status: 'INPROGRESS', until: Number(taken.in_progress_expiration.N) });
+      // Lapsed, so that the next round can claim it.
+      await db.send(new PutItemCommand({ TableName: table, Item: { ...taken, in_progress_expiration: { N: String(Date.now() - 1) } } }));
+    }
+    expect(notStored).toEqual([1]);
+
+    // Its own claim, untouched by anyone: completed as Powertools would.
+    const mine = { ...record, key: 'bronze/orders/mine.csv' };
+    const own = await freshTable();
+    const ownLayer = new LeasedDynamoDBPersistenceLayer({ tableName: own, awsSdkV3Client: db, leaseMs: 60_000 });
+    await ownLayer.saveInProgress(mine, 30_000);
+    await ownLayer.saveSuccess(mine, { status: 'validated', rowsRead: 3 });
+    const done = await db.send(new ScanCommand({ TableName: own }));
+    expect(done.Items?.[0]?.status?.S).toBe('COMPLETED');
+    expect(done.Items?.[0]?.data?.M?.rowsRead?.N).toBe('3');
+  });
+
+  it('keeps the work\'s own error when releasing the claim fails too', async () => {
+    const table = await freshTable();
+    const ref = await put('bronze/poison/release-fails.csv', `%PDF-1.4\n${'\u0000'.repeat(64)}`);
+    const failingDeletes = createDynamoDBClient({ region: dynamo_.region, endpoint: dynamo_.endpoint, credentials: dynamo_.credentials });
+    failingDeletes.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'DeleteItemCommand') throw Object.assign(new Error('service unavailable'), { name: 'ServiceUnavailable' });
+        return next(args);
+      },
+      { step: 'initialize', name: 'failDeletes' },
+    );
+    warnings.length = 0;
+    const error = await processor(table, { dynamo: failingDeletes })
+      .process(ref, scope('req-poison'))
+      .catch((e: unknown) => e);
+    failingDeletes.destroy();
+    expect(error).toBeInstanceOf(PoisonFileError);
+    expect(warnings).toContain('could not release the claim on this object after a failure; it lapses within a lease');
+    // Not released, but not held for longer than a lease either.
+    expect((await claim(table)).until).toBeLessThanOrEqual(Date.now() + 60_000);
   });
 
   it('knows its own renewal when the answer was lost after the write landed', async () => {
