@@ -164,6 +164,19 @@ export class CsvReader {
       // A complaint about the record the piece ended in (row = rows.length) names no record of
       // this batch: that record is parsed again, whole, with the next piece, and judged then.
       if (e.row === undefined || e.row >= rows.length) continue;
+      // A bad quote whose record runs over line breaks has swallowed the lines after it (up to the
+      // next quote, or the end of the file): which of them were rows can no longer be told, so the
+      // file is refused rather than counted as one bad row. On one line, it costs that row only.
+      const unclosed = results.errors.some((x) => x.row === e.row && x.code === 'MissingQuotes');
+      const swallowed = e.type === 'Quotes' ? linesSwallowed(rows[e.row] as string[], nl, unclosed) : 0;
+      if (swallowed > 0) {
+        const line = lines ? (lines[e.row] as number) : firstLine + e.row;
+        const what = unclosed && e.code === 'MissingQuotes' ? 'is never closed' : 'is malformed (text after a closing quote, or a stray quote at the start of a field)';
+        throw new FileRejection(
+          'unbalanced-quotes',
+          `a quote on line ${line} ${what}, and its record runs over ${swallowed + 1} lines (to line ${line + swallowed}): the rows in them cannot be told apart from quoted text`,
+        );
+      }
       problems ??= new Map();
       const list = problems.get(e.row) ?? [];
       const problem = e.code === 'MissingQuotes' ? 'a quoted field is never closed' : 'malformed quotes (text after a closing quote, or a stray quote)';
@@ -327,6 +340,16 @@ function recordEnds(text: string): number[] {
   const ends: number[] = [];
   Papa.parse<string[]>(text, { ...PARSE_OPTIONS, newline: '\n', step: (results) => ends.push(results.meta.cursor) });
   return ends;
+}
+
+/**
+ * The lines after its own that a record with a quote problem took in: the line breaks in its
+ * fields, less the file's final one when the quote is never closed (a last line `3,"open` takes in
+ * only the line break that ends the file).
+ */
+function linesSwallowed(row: string[], nl: string, unclosed: boolean): number {
+  const breaks = breaksInFields(row, nl);
+  return unclosed && breaks > 0 && (row[row.length - 1] as string).endsWith(nl) ? breaks - 1 : breaks;
 }
 
 function breaksInFields(row: string[], nl: string): number {

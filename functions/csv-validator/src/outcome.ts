@@ -11,7 +11,9 @@ export type FileRejectReason =
   /** Required columns missing (maybe renamed), or a column named twice. */
   | 'header'
   /** A record longer than the limit: usually a quote that is never closed. */
-  | 'record-too-large';
+  | 'record-too-large'
+  /** A quote never closed, or malformed, whose record runs over several lines: row boundaries are lost. */
+  | 'unbalanced-quotes';
 
 /**
  * The file can be read but is not an orders CSV: retrying cannot help, so the invocation ends

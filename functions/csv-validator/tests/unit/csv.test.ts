@@ -60,20 +60,29 @@ describe('CsvReader', () => {
     expect(rows.map((r) => r.fields)).toEqual([['a', 'b'], ['1', '2'], ['3', '4']]);
   });
 
-  it('reports malformed and unterminated quotes on the record', async () => {
-    // As in papaparse (and RFC 4180), a quote that is not closed where it should be runs on to the
-    // next quote or the end of the file: the damage is one record, reported with its start line.
-    const malformed = await read('a,b\n1,"x"y\n2,ok\n', 4);
+  it('reports a malformed or unclosed quote on its record when it stays on that record\'s line', async () => {
+    // Text after a closing quote, then a quote that closes the field on the same line.
+    const malformed = await read('a,b\n1,"x"y"\n2,ok\n', 4);
     expect(malformed).toEqual([
       { line: 1, fields: ['a', 'b'] },
-      {
-        line: 2,
-        fields: ['1', 'x"y\n2,ok\n'],
-        problems: ['malformed quotes (text after a closing quote, or a stray quote)', 'a quoted field is never closed'],
-      },
+      { line: 2, fields: ['1', 'x"y'], problems: ['malformed quotes (text after a closing quote, or a stray quote)'] },
+      { line: 3, fields: ['2', 'ok'] },
     ]);
+    // Unclosed on the last line: it takes in only the file's final line break.
     const open = await read('a,b\n1,2\n3,"open\n', 3);
     expect(open.at(-1)).toEqual({ line: 3, fields: ['3', 'open\n'], problems: ['a quoted field is never closed'] });
+  });
+
+  it('rejects the file when a malformed or unclosed quote runs over the lines after it', async () => {
+    // As in papaparse (and RFC 4180), such a quote runs on to the next quote or the end of the
+    // file: the lines it takes in may have been rows, and no count of them could be trusted.
+    await expect(read('a,b\n1,"x"y\n2,ok\n', 4)).rejects.toThrow(
+      new FileRejection('unbalanced-quotes', 'a quote on line 2 is malformed (text after a closing quote, or a stray quote at the start of a field), and its record runs over 2 lines (to line 3): the rows in them cannot be told apart from quoted text'),
+    );
+    const rows = Array.from({ length: 50 }, (_, i) => `${i + 3},ok`).join('\n');
+    await expect(read(`a,b\n1,ok\n2,"open\n${rows}\n`, 64)).rejects.toThrow(/quote on line 3 is never closed, and its record runs over 51 lines \(to line 53\)/);
+    // A closed quote that opens a field and is followed by text swallows up to the next quote.
+    await expect(read('a,b\n1,"Zo"e\n2,"Bob"\n3,ok\n', 5)).rejects.toThrow(/quote on line 2 is malformed/);
   });
 
   it('reads a file whose lines end in a lone CR', async () => {
