@@ -20,8 +20,14 @@ interface Decoder {
 
 /** Enough to judge a file by its start (signatures, NULs, control characters). */
 const SNIFF_BYTES = 4096;
-/** How far past the first non-ASCII byte we look before calling a file UTF-8. */
-const DECIDE_BYTES = 16;
+/**
+ * The bytes from the first non-ASCII one that decide between UTF-8 and windows-1252: always this
+ * many (or the rest of a shorter file), however the stream happens to be cut, so that the same
+ * object decodes the same way on every read.
+ */
+const DECIDE_BYTES = 65_536;
+/** U+FFFD as UTF-8: a replacement character the file itself holds, not one the decoder made. */
+const REPLACEMENT_UTF8 = Buffer.from([0xef, 0xbf, 0xbd]);
 
 const SIGNATURES: [string, number[]][] = [
   ['gzip', [0x1f, 0x8b]],
@@ -57,8 +63,11 @@ export class SniffingDecoder {
   #head: Buffer[] = [];
   #headBytes = 0;
   #mode: 'sniff' | 'ascii' | 'decided' = 'sniff';
-  /** Undecided bytes held back until enough follow them. */
-  #pending: Buffer | undefined;
+  /** Undecided bytes, from the first non-ASCII one, held back until DECIDE_BYTES of them are in. */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  /** The last two bytes decoded as UTF-8, for a U+FFFD of the file's own cut between two chunks. */
+  #tail: Buffer = Buffer.alloc(0);
   #decoder: Decoder | undefined;
   #bytesIn = 0;
   /** Where the undecided (all-ASCII so far) text ends, in bytes from the start of the file. */
@@ -130,10 +139,15 @@ export class SniffingDecoder {
   #decode(chunk: Buffer, final: boolean): string {
     this.#bytesIn += chunk.length;
     if (this.#mode !== 'ascii') return this.#decodeDecided(chunk, final);
-    const start = this.#asciiEnd;
-    if (this.#pending) {
-      chunk = Buffer.concat([this.#pending, chunk]);
-      this.#pending = undefined;
+    if (this.#pending.length > 0) {
+      this.#pending.push(chunk);
+      this.#pendingBytes += chunk.length;
+      if (this.#pendingBytes < DECIDE_BYTES && !final) return '';
+      const rest = Buffer.concat(this.#pending);
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      this.#decide(...judge(rest, this.#asciiEnd));
+      return this.#decodeDecided(rest, final);
     }
     if (isAscii(chunk)) {
       this.#asciiEnd += chunk.length;
@@ -142,19 +156,36 @@ export class SniffingDecoder {
     const at = firstNonAscii(chunk);
     const before = chunk.toString('latin1', 0, at);
     const rest = chunk.subarray(at);
-    this.#asciiEnd = start + at;
+    this.#asciiEnd += at;
     if (rest.length < DECIDE_BYTES && !final) {
-      this.#pending = Buffer.from(rest);
+      this.#pending = [Buffer.from(rest)];
+      this.#pendingBytes = rest.length;
       return before;
     }
-    this.#decide(...judge(rest, start + at));
+    this.#decide(...judge(rest, this.#asciiEnd));
     return before + this.#decodeDecided(rest, final);
   }
 
   #decodeDecided(chunk: Buffer, final: boolean): string {
     const text = (this.#decoder as Decoder).decode(chunk, { stream: !final });
-    if (!this.#report.invalidBytes && text.includes('\uFFFD')) this.#report.invalidBytes = true;
+    if (!this.#report.invalidBytes && text.includes('\uFFFD') && !this.#ownReplacements(text, chunk)) this.#report.invalidBytes = true;
+    if (this.#report.encoding === 'utf-8' && chunk.length > 0) this.#tail = Buffer.from(chunk.subarray(-2));
     return text;
+  }
+
+  /**
+   * Whether every U+FFFD in `text` is one the UTF-8 file holds (bytes EF BF BD), not one the
+   * decoder put in for invalid bytes: a genuine replacement character is data, and its row valid.
+   */
+  #ownReplacements(text: string, chunk: Buffer): boolean {
+    if (this.#report.encoding !== 'utf-8') return false;
+    let made = 0;
+    for (let i = text.indexOf('\uFFFD'); i !== -1; i = text.indexOf('\uFFFD', i + 1)) made++;
+    // The previous chunk's last two bytes: a sequence cut there is decoded with this chunk.
+    const bytes = this.#tail.length > 0 ? Buffer.concat([this.#tail, chunk]) : chunk;
+    let own = 0;
+    for (let i = bytes.indexOf(REPLACEMENT_UTF8); i !== -1; i = bytes.indexOf(REPLACEMENT_UTF8, i + 3)) own++;
+    return own === made;
   }
 }
 
@@ -175,24 +206,36 @@ const windows1252 = {
 };
 
 /**
- * UTF-8 or windows-1252, judged on the bytes from the first non-ASCII one to the end of the chunk
- * (up to 64 KiB): UTF-8 when they hold more valid UTF-8 sequences than invalid bytes. Latin-1 text
- * almost never forms valid sequences (é is 0xE9, a lead byte that must be followed by two
- * continuation bytes), while a UTF-8 file with one damaged byte still holds many — so one bad byte
- * does not turn a whole UTF-8 file into mojibake, it just costs the row that holds it.
+ * UTF-8 or windows-1252, judged on the DECIDE_BYTES bytes from the first non-ASCII one: UTF-8 when
+ * they hold at least as many valid UTF-8 sequences as damaged ones. Latin-1 text almost never forms valid
+ * sequences (é is 0xE9, a lead byte that must be followed by two continuation bytes), while a UTF-8
+ * file with a damaged character still holds many — so one bad byte does not turn a whole UTF-8
+ * file into mojibake, it just costs the row that holds it.
  */
 function judge(bytes: Buffer, position: number): [TextEncoding, string] {
-  const { valid, invalid } = countUtf8(bytes.subarray(0, 65_536));
-  return valid > invalid
-    ? ['utf-8', `UTF-8 from byte ${position}: ${valid} valid multi-byte sequence(s), ${invalid} invalid byte(s)`]
-    : ['windows-1252', `not UTF-8 from byte ${position}: ${invalid} invalid byte(s), ${valid} valid multi-byte sequence(s)`];
+  const { valid, invalid } = countUtf8(bytes.subarray(0, DECIDE_BYTES));
+  // A tie goes to UTF-8: its mistakes are loud (a windows-1252 file's accented rows rejected for
+  // invalid bytes), windows-1252's silent (a UTF-8 file's accents turned into mojibake in silver).
+  return valid > 0 && valid >= invalid
+    ? ['utf-8', `UTF-8 from byte ${position}: ${valid} valid multi-byte sequence(s), ${invalid} invalid one(s)`]
+    : ['windows-1252', `not UTF-8 from byte ${position}: ${invalid} invalid sequence(s), ${valid} valid multi-byte one(s)`];
 }
 
-/** Valid multi-byte UTF-8 sequences and invalid bytes (a sequence cut off at the end counts as neither). */
+/**
+ * Valid multi-byte UTF-8 sequences, and damaged ones: a byte that cannot start a sequence or starts
+ * one that breaks off, counted once with the continuation bytes right after it (a character cut
+ * short, or the surrogate ED A0 80, is one damaged character, not two or three). A sequence cut off
+ * at the end counts as neither.
+ */
 function countUtf8(bytes: Buffer): { valid: number; invalid: number } {
   let valid = 0;
   let invalid = 0;
   let i = 0;
+  const damaged = () => {
+    invalid++;
+    i++;
+    while (i < bytes.length && (bytes[i] as number) >= 0x80 && (bytes[i] as number) <= 0xbf) i++;
+  };
   while (i < bytes.length) {
     const b = bytes[i] as number;
     if (b < 0x80) {
@@ -201,8 +244,7 @@ function countUtf8(bytes: Buffer): { valid: number; invalid: number } {
     }
     const length = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
     if (length === 0) {
-      invalid++;
-      i++;
+      damaged();
       continue;
     }
     if (i + length > bytes.length) break;
@@ -220,8 +262,7 @@ function countUtf8(bytes: Buffer): { valid: number; invalid: number } {
       valid++;
       i += length;
     } else {
-      invalid++;
-      i++;
+      damaged();
     }
   }
   return { valid, invalid };

@@ -46,7 +46,7 @@ describe('SniffingDecoder', () => {
     const { text, decoder } = decode(latin, 4);
     expect(text).toBe('name,price\nZoë,5 €\nMüller,6 €\n');
     expect(decoder.report).toMatchObject({ encoding: 'windows-1252', bom: false, invalidBytes: false });
-    expect(decoder.report.evidence).toBe('not UTF-8 from byte 13: 4 invalid byte(s), 0 valid multi-byte sequence(s)');
+    expect(decoder.report.evidence).toBe('not UTF-8 from byte 13: 4 invalid sequence(s), 0 valid multi-byte one(s)');
   });
 
   it('decides at the first non-ASCII byte, however late it comes', () => {
@@ -60,7 +60,7 @@ describe('SniffingDecoder', () => {
     const utf8 = Buffer.concat([Buffer.from(ascii), Buffer.from('y,Françoise\n', 'utf8')]);
     const u = decode(utf8, 65_536);
     expect(u.text.endsWith('y,Françoise\n')).toBe(true);
-    expect(u.decoder.report).toMatchObject({ encoding: 'utf-8', evidence: `UTF-8 from byte ${ascii.length + 6}: 1 valid multi-byte sequence(s), 0 invalid byte(s)` });
+    expect(u.decoder.report).toMatchObject({ encoding: 'utf-8', evidence: `UTF-8 from byte ${ascii.length + 6}: 1 valid multi-byte sequence(s), 0 invalid one(s)` });
   });
 
   it('does not call a file UTF-8 on a lead byte cut off by the chunk end', () => {
@@ -89,6 +89,36 @@ describe('SniffingDecoder', () => {
     const { text, decoder } = decode(bytes, 4096);
     expect(text).toBe(`${head}a\uFFFD\n`);
     expect(decoder.report).toMatchObject({ encoding: 'utf-8', invalidBytes: true });
+  });
+
+  it('decides on the same bytes however the stream is cut, and counts a damaged character once', () => {
+    // ~4 KiB of ASCII, then one good "ë", a "€" cut short (E2 82) and a good "ü": UTF-8 with one
+    // damaged character, which costs its row. Judged on the 64 KiB from the first non-ASCII byte,
+    // not on what the first chunk happened to hold.
+    const bytes = Buffer.concat([
+      Buffer.from(`id,name\n${'x,plain ascii row\n'.repeat(240)}y,Zoë\n`),
+      Buffer.from('z,Price '),
+      Buffer.from([0xe2, 0x82]),
+      Buffer.from(',2\nw,Müller\n'),
+    ]);
+    const first = bytes.indexOf(0xc3);
+    for (const step of [1, 17, first + 3, first + 12, 4096, bytes.length]) {
+      const { text, decoder } = decode(bytes, step);
+      expect(decoder.report, `step ${step}`).toMatchObject({ encoding: 'utf-8', invalidBytes: true, evidence: `UTF-8 from byte ${first}: 2 valid multi-byte sequence(s), 1 invalid one(s)` });
+      expect(text.endsWith('y,Zoë\nz,Price \uFFFD,2\nw,Müller\n'), `step ${step}`).toBe(true);
+    }
+  });
+
+  it('keeps a U+FFFD the file itself holds as data, cut between chunks or not', () => {
+    const own = Buffer.from(`a,b\nzoë,1\nx,a\uFFFDb\n${'y,2\n'.repeat(2000)}w,\uFFFD\n`);
+    for (const step of [1, 2, 4096, own.length]) {
+      const { text, decoder } = decode(own, step);
+      expect(text, `step ${step}`).toBe(own.toString('utf8'));
+      expect(decoder.report.invalidBytes, `step ${step}`).toBe(false);
+    }
+    // Beside a byte that is invalid, the decoder's own U+FFFD still says so.
+    const both = Buffer.concat([own, Buffer.from([0x61, 0xff, 0x0a])]);
+    expect(decode(both, 4096).decoder.report.invalidBytes).toBe(true);
   });
 
   it('maps all of windows-1252 0x80–0x9F as WHATWG does (not as Latin-1)', () => {
