@@ -184,6 +184,21 @@ export class CsvReader {
       problems.set(e.row, list);
     }
 
+    // A record over the limit that ended within this piece (the check below sees only the one
+    // still open): looked for only when the piece itself is longer than the limit.
+    if (cursor - from > this.#options.maxRecordChars) {
+      for (let r = 0; r < rows.length; r++) {
+        const row = rows[r] as string[];
+        let chars = row.length - 1;
+        for (const field of row) chars += field.length;
+        if (chars > this.#options.maxRecordChars) {
+          throw new FileRejection(
+            'record-too-large',
+            `the record starting on line ${lines ? lines[r] : firstLine + r} is longer than ${this.#options.maxRecordChars} characters — is a quote never closed?`,
+          );
+        }
+      }
+    }
     const unconsumed = this.#fed - cursor;
     if (unconsumed > this.#options.maxRecordChars) {
       throw new FileRejection(
@@ -223,11 +238,16 @@ export class CsvReader {
   }
 }
 
+/** Line breaks outside quotes that settle which one a file uses. */
+const SAMPLE_BREAKS = 64;
+
 /**
- * The line break to split records on, from the first one outside quotes: "\r" for (old Mac) files
- * whose lines end in a lone CR, "\n" for everything else — LF, CRLF and a mix of both, the CR
- * being stripped from each record's last field. (papaparse's own guess reads the first chunk only,
- * can mistake CRLF cut at a chunk boundary for CR, and a guess of CRLF glues LF-only rows together.)
+ * The line break to split records on, by a count of the first SAMPLE_BREAKS outside quotes: "\r"
+ * when lone CRs (old Mac files) are the most, "\n" otherwise — LF, CRLF and a mix of both, the CR
+ * being stripped from each record's last field. A count rather than the first one: a file whose
+ * header alone ends in a lone CR is still read by its rows' CRLF. (papaparse's own guess reads the
+ * first chunk only, can mistake CRLF cut at a chunk boundary for CR, and a guess of CRLF glues
+ * LF-only rows together.)
  *
  * Quotes are counted, not parsed: each toggles "inside", so a doubled quote changes nothing. A
  * stray quote in an unquoted field can leave no line break outside quotes: then, and when the first
@@ -243,32 +263,36 @@ async function peekLinebreak(texts: AsyncIterable<string>, limit: number): Promi
   /** An unquoted CR ended the text so far: the next character says CRLF or CR. */
   let crAtEnd = false;
   let done = false;
-  let linebreak: '\n' | '\r' | undefined;
-  while (linebreak === undefined && chars <= limit) {
+  let loneCrs = 0;
+  let lfs = 0;
+  while (loneCrs + lfs < SAMPLE_BREAKS && chars <= limit) {
     const next = await iterator.next();
     if (next.done) {
       done = true;
-      if (crAtEnd) linebreak = '\r';
+      if (crAtEnd) loneCrs++;
       break;
     }
     const text = next.value;
     if (text === '') continue;
     peeked.push(text);
     chars += text.length;
-    if (crAtEnd) {
-      linebreak = text.charCodeAt(0) === 10 ? '\n' : '\r';
-      break;
-    }
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
+      if (crAtEnd) {
+        crAtEnd = false;
+        if (c === 10) {
+          lfs++;
+          continue;
+        }
+        loneCrs++;
+      }
       if (c === 34) quoted = !quoted;
-      else if (quoted || (c !== 10 && c !== 13)) continue;
-      else if (c === 10) linebreak = '\n';
-      else if (i + 1 < text.length) linebreak = text.charCodeAt(i + 1) === 10 ? '\n' : '\r';
-      else crAtEnd = true;
-      if (linebreak !== undefined) break;
+      else if (quoted) continue;
+      else if (c === 10) lfs++;
+      else if (c === 13) crAtEnd = true;
     }
   }
+  let linebreak: '\n' | '\r' | undefined = loneCrs + lfs > 0 ? (loneCrs > lfs ? '\r' : '\n') : undefined;
   linebreak ??= firstLinebreak(peeked.join(''), done);
   return {
     linebreak,

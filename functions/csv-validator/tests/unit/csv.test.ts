@@ -99,7 +99,28 @@ describe('CsvReader', () => {
     await expect(read(text, 512, 2048)).rejects.toThrow(/record starting on line 2 is longer than 2048 characters/);
   });
 
-  it('takes the line break from the first one outside quotes', async () => {
+  it('rejects the file for a record over the limit that ends in the piece where it crossed it', async () => {
+    const text = `a,b\n1,"${'x'.repeat(3000)}"\n2,3\n`;
+    await expect(read(text, text.length, 2048)).rejects.toThrow(/record starting on line 2 is longer than 2048 characters/);
+    // Under the limit, with the same piece: read.
+    expect(await read(text, text.length, 4096)).toHaveLength(3);
+  });
+
+  it('takes the line break most lines use, outside quotes', async () => {
+    // A header ending in a lone CR, rows in CRLF: the rows decide.
+    for (let size = 1; size <= 12; size++) {
+      expect(await read('a,b\r1,2\r\n3,4\r\n', size), `chunks of ${size}`).toEqual([
+        { line: 1, fields: ['a', 'b\r1', '2'] },
+        { line: 2, fields: ['3', '4'] },
+      ]);
+    }
+    // Mostly lone CRs: a stray LF stays in its field.
+    const cr = await read(`a,b\r${'1,2\r'.repeat(5)}x,y\nz\r`, 4);
+    expect(cr).toHaveLength(7);
+    expect(cr.at(-1)).toEqual({ line: 7, fields: ['x', 'y\nz'] });
+  });
+
+  it('takes no quoted line break for the file\'s', async () => {
     // A quoted CR (or LF) ahead of the first real line break is data, not the file's line ending.
     for (let size = 1; size <= 12; size++) {
       expect(await read('"a\rb",c\n1,2\n', size), `chunks of ${size}`).toEqual([
@@ -179,19 +200,20 @@ describe('CsvReader', () => {
     });
     const running = reader.run(
       (async function* () {
+        // 40 lines a text: the line-break count (64) is settled by the second.
         for (let i = 0; i < 5; i++) {
           pulled++;
-          yield `${i},a\n${i},b\n`;
+          yield `${i},a\n`.repeat(40);
         }
       })(),
     );
     await new Promise((resolve) => setTimeout(resolve, 20));
     // The second batch paused the reader: one text read ahead at most, none parsed.
-    expect(batches).toEqual([2, 2]);
+    expect(batches).toEqual([40, 40]);
     expect(pulled).toBeLessThanOrEqual(3);
     reader.resume();
     await running;
-    expect(batches.filter((rows) => rows > 0)).toEqual([2, 2, 2, 2, 2]);
+    expect(batches.filter((rows) => rows > 0)).toEqual([40, 40, 40, 40, 40]);
   });
 
   it('rejects at once when aborted, even while its source has nothing to give', async () => {
