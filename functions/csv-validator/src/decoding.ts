@@ -73,9 +73,18 @@ export class SniffingDecoder {
   /** Where the undecided (all-ASCII so far) text ends, in bytes from the start of the file. */
   #asciiEnd = 0;
   #report: EncodingReport = { encoding: 'utf-8', bom: false, evidence: 'ASCII only', invalidBytes: false };
+  #sawNul = false;
 
   get report(): Readonly<EncodingReport> {
     return this.#report;
+  }
+
+  /**
+   * The text past the start held a NUL character (the start is judged by rejectBinary): the rows
+   * holding one are rejected, as databases (PostgreSQL, Redshift) refuse it in text.
+   */
+  get sawNul(): boolean {
+    return this.#sawNul;
   }
 
   /** Bytes consumed so far. */
@@ -151,9 +160,11 @@ export class SniffingDecoder {
     }
     if (isAscii(chunk)) {
       this.#asciiEnd += chunk.length;
+      if (!this.#sawNul && chunk.indexOf(0) !== -1) this.#sawNul = true;
       return chunk.toString('latin1');
     }
     const at = firstNonAscii(chunk);
+    if (!this.#sawNul && chunk.subarray(0, at).indexOf(0) !== -1) this.#sawNul = true;
     const before = chunk.toString('latin1', 0, at);
     const rest = chunk.subarray(at);
     this.#asciiEnd += at;
@@ -168,6 +179,8 @@ export class SniffingDecoder {
 
   #decodeDecided(chunk: Buffer, final: boolean): string {
     const text = (this.#decoder as Decoder).decode(chunk, { stream: !final });
+    // One memchr over the bytes; UTF-16 holds zero bytes in most characters, so its text is searched.
+    if (!this.#sawNul && (this.#report.encoding.startsWith('utf-16') ? text.includes('\u0000') : chunk.indexOf(0) !== -1)) this.#sawNul = true;
     if (!this.#report.invalidBytes && text.includes('\uFFFD') && !this.#ownReplacements(text, chunk)) this.#report.invalidBytes = true;
     if (this.#report.encoding === 'utf-8' && chunk.length > 0) this.#tail = Buffer.from(chunk.subarray(-2));
     return text;

@@ -431,7 +431,7 @@ class Run {
     const parseRow = this.#parseRow as (fields: readonly string[]) => unknown;
     const width = this.#width;
     const idColumn = this.#orderIdColumn;
-    const checkBytes = this.decoder.report.invalidBytes;
+    const checkBytes = this.decoder.report.invalidBytes || this.decoder.sawNul;
     this.#duplicates ??= new DuplicateDetector({
       expectedRows: this.#expectedRows(rows.length),
       ...(this.#deps.tmpRoot ? { tmpRoot: this.#deps.tmpRoot } : {}),
@@ -467,7 +467,7 @@ class Run {
       counts.rowsRead++;
       const line = lines ? (lines[i] as number) : batch.firstLine + i;
       const trouble = problems?.get(i);
-      const value = fields.length === width && trouble === undefined && !(checkBytes && hasReplacement(fields)) ? parseRow(fields) : INVALID;
+      const value = fields.length === width && trouble === undefined && !(checkBytes && hasSuspectChar(fields)) ? parseRow(fields) : INVALID;
       const id = idColumn >= 0 ? fields[idColumn] : undefined;
       const maybeSeen = id ? seen[probed++] === 1 : false;
 
@@ -501,8 +501,11 @@ class Run {
     const reasons: string[] = [];
     if (trouble) for (const t of trouble) reasons.push(`csv: ${t}`);
     if (fields.length !== this.#width) reasons.push(`csv: ${fields.length} field(s), the header has ${this.#width}`);
-    if (this.decoder.report.invalidBytes && hasReplacement(fields)) {
+    if (this.decoder.report.invalidBytes && fields.some((f) => f.includes('\uFFFD'))) {
       reasons.push(`encoding: bytes that are not valid ${this.decoder.report.encoding} (shown as U+FFFD)`);
+    }
+    if (this.decoder.sawNul && fields.some((f) => f.includes('\u0000'))) {
+      reasons.push('text: a NUL character (U+0000), which databases refuse in text');
     }
     const columns = this.#columnsOfKeys;
     const values: (string | undefined)[] = new Array(columns.length);
@@ -572,7 +575,8 @@ function isBlank(row: string[]): boolean {
   return row.length === 1 && (row[0] as string).trim() === '';
 }
 
-function hasReplacement(fields: string[]): boolean {
-  for (const f of fields) if (f.includes('\uFFFD')) return true;
+/** A U+FFFD (an invalid byte, when the decoder met any) or a NUL: #explain says which. */
+function hasSuspectChar(fields: string[]): boolean {
+  for (const f of fields) if (f.includes('\uFFFD') || f.includes('\u0000')) return true;
   return false;
 }

@@ -192,6 +192,16 @@ describe('files, clean and awkward', () => {
     expect((await jsonLines(r.outputs.quarantine))[0].reasons).toEqual(['encoding: bytes that are not valid utf-8 (shown as U+FFFD)']);
   });
 
+  it('keeps a U+FFFD the file holds, and rejects a row holding a NUL past the start of the file', async () => {
+    const good = [HEADER, ...Array.from({ length: 100 }, (_, i) => row(i))].join('\n');
+    const body = [good, row(100, { customer_name: 'Zo\uFFFD' }), row(101, { customer_name: 'Zo\u0000e' }), row(102)].join('\n');
+    const r = await validate('bronze/enc/nul.csv', `${body}\n`);
+    expect(r).toMatchObject({ rowsRead: 103, valid: 102, rejected: 1, encoding: { encoding: 'utf-8', invalidBytes: false } });
+    const [rejected] = await jsonLines(r.outputs.quarantine);
+    expect(rejected).toMatchObject({ row: 103, reasons: ['text: a NUL character (U+0000), which databases refuse in text'] });
+    expect((await jsonLines(r.outputs.silver)).find((s) => s.order_id === 'ORD-100')?.customer_name).toBe('Zo\uFFFD');
+  });
+
   it('handles CRLF, quoted commas, quotes and line breaks, with each record on its first line', async () => {
     const body = [
       HEADER,
