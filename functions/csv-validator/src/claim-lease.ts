@@ -223,7 +223,8 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
     const until = Math.min(Date.now() + this.#leaseMs, held.deadline);
     // At the deadline: nothing left to extend, and the claim ends with the invocation.
     if (until <= held.until) return;
-    held.tried = [...held.tried.slice(1 - TRIED_KEPT), until];
+    // The value last confirmed stays, whatever else is dropped: completing checks against these.
+    held.tried = [held.until, ...held.tried.filter((t) => t !== held.until).slice(2 - TRIED_KEPT), until];
     let outcome: { error: unknown; lost: boolean } | undefined;
     try {
       await this.#client.send(

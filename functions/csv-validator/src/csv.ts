@@ -244,10 +244,12 @@ const SAMPLE_BREAKS = 64;
 /**
  * The line break to split records on, by a count of the first SAMPLE_BREAKS outside quotes: "\r"
  * when lone CRs (old Mac files) are the most, "\n" otherwise — LF, CRLF and a mix of both, the CR
- * being stripped from each record's last field. A count rather than the first one: a file whose
- * header alone ends in a lone CR is still read by its rows' CRLF. (papaparse's own guess reads the
- * first chunk only, can mistake CRLF cut at a chunk boundary for CR, and a guess of CRLF glues
- * LF-only rows together.)
+ * being stripped from each record's last field. A count rather than the first one, as quotes are
+ * only counted here (a stray one can make a quoted CR look like a line break). Lone CRs are not
+ * made line breaks beside LFs: with quotes only counted, a quoted CR would be cut. A record they
+ * join is refused instead: a row by its field count, the header by a cell holding a line break
+ * (header.ts). (papaparse's own guess reads the first chunk only, can mistake CRLF cut at a chunk
+ * boundary for CR, and a guess of CRLF glues LF-only rows together.)
  *
  * Quotes are counted, not parsed: each toggles "inside", so a doubled quote changes nothing. A
  * stray quote in an unquoted field can leave no line break outside quotes: then, and when the first
@@ -367,12 +369,18 @@ function recordEnds(text: string): number[] {
 }
 
 /**
- * The lines after its own that a record with a quote problem took in: the line breaks in its
- * fields, less the file's final one when the quote is never closed (a last line `3,"open` takes in
- * only the line break that ends the file).
+ * The lines after its own that a record with a quote problem took in: the line breaks in the
+ * fields the bad quote ran through — a field holding a quote (text after a closing quote keeps it)
+ * and, when the quote is never closed, the last field, which runs to the end of the file — less
+ * the file's final line break, which a quote never closed on the last line takes in. A well-quoted
+ * multi-line field beside the bad one swallowed nothing.
  */
 function linesSwallowed(row: string[], nl: string, unclosed: boolean): number {
-  const breaks = breaksInFields(row, nl);
+  let breaks = 0;
+  for (let f = 0; f < row.length; f++) {
+    const field = row[f] as string;
+    if ((unclosed && f === row.length - 1) || field.includes('"')) breaks += breaksInFields([field], nl);
+  }
   return unclosed && breaks > 0 && (row[row.length - 1] as string).endsWith(nl) ? breaks - 1 : breaks;
 }
 

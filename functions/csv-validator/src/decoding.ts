@@ -182,7 +182,8 @@ export class SniffingDecoder {
     // One memchr over the bytes; UTF-16 holds zero bytes in most characters, so its text is searched.
     if (!this.#sawNul && (this.#report.encoding.startsWith('utf-16') ? text.includes('\u0000') : chunk.indexOf(0) !== -1)) this.#sawNul = true;
     if (!this.#report.invalidBytes && text.includes('\uFFFD') && !this.#ownReplacements(text, chunk)) this.#report.invalidBytes = true;
-    if (this.#report.encoding === 'utf-8' && chunk.length > 0) this.#tail = Buffer.from(chunk.subarray(-2));
+    // Two bytes, even from a chunk of one (S3's reads are cut into pieces; the last may be a byte).
+    if (this.#report.encoding === 'utf-8' && chunk.length > 0) this.#tail = Buffer.from((chunk.length >= 2 ? chunk : Buffer.concat([this.#tail, chunk])).subarray(-2));
     return text;
   }
 

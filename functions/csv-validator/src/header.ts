@@ -47,8 +47,14 @@ export function checkHeader(cells: readonly string[], expected: readonly Expecte
   // Merely similar names ("email_verified") are only pointed out: they may be new columns.
   const respelled = suggestions.filter((s) => !missingRequired.includes(s.expected) && normalize(s.found) === normalize(s.expected));
 
-  const rejected = missingRequired.length > 0 || duplicates.length > 0 || respelled.length > 0;
+  // A cell holding a line break is two lines joined (a header ending in a lone CR in a CRLF file):
+  // the first row's cells would be read as more columns, and the row itself lost.
+  const joined = columns.filter((c) => c.includes('\r') || c.includes('\n'));
+  const rejected = missingRequired.length > 0 || duplicates.length > 0 || respelled.length > 0 || joined.length > 0;
   const parts: string[] = [];
+  if (joined.length > 0) {
+    parts.push(`header cell(s) holding a line break: ${joined.map((c) => JSON.stringify(c.length > 40 ? `${c.slice(0, 40)}…` : c)).join(', ')} — the header and the line after it joined (a lone CR among LF or CRLF line ends?)`);
+  }
   if (missingRequired.length > 0) parts.push(`missing required column(s): ${missingRequired.join(', ')}`);
   if (duplicates.length > 0) parts.push(`column(s) named more than once: ${duplicates.join(', ')}`);
   if (respelled.length > 0) {

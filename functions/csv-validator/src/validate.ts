@@ -542,7 +542,11 @@ class Run {
     };
     // Long, for files with millions of held-back rows: both halves give the event loop turns, so
     // that the claim's renewals and the deadline's abort still fire (DuplicateDetector.settle).
-    await duplicates.settle(() => this.#deps.checkDeadline('settling duplicate order ids'));
+    await duplicates.settle(() => {
+      this.#deps.checkDeadline('settling duplicate order ids');
+      // Stopped meanwhile (an upload failed, the claim passed to another invocation).
+      this.#stop.signal.throwIfAborted();
+    });
     let sliceEnd = performance.now() + 20;
     for (const { record, duplicateOf } of duplicates.resolve()) {
       this.#deps.checkDeadline('settling duplicate order ids');

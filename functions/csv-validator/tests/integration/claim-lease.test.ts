@@ -231,6 +231,23 @@ describe('claims held as leases', () => {
     expect(done.Items?.[0]?.data?.M?.rowsRead?.N).toBe('3');
   });
 
+  it('completes its own claim after many failed renewals: the value last written is always checked', async () => {
+    const table = await freshTable();
+    // Throttled renewals that fail at once: more of them than the attempts it remembers (8).
+    const { dynamo, renewals } = renewalClient(async () => {
+      throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+    });
+    const notStored: number[] = [];
+    const layer = new LeasedDynamoDBPersistenceLayer({ tableName: table, awsSdkV3Client: dynamo, leaseMs: 1_200, onResultNotStored: () => notStored.push(1) });
+    const record = { bucket: BUCKET, key: 'bronze/orders/throttled.csv', versionId: null, etag: 'abc', size: 1 };
+    await layer.saveInProgress(record, 30_000);
+    while (renewals() < 10) await sleep(50);
+    await layer.saveSuccess(record, { status: 'validated' });
+    dynamo.destroy();
+    expect(notStored).toEqual([]);
+    expect((await claim(table)).status).toBe('COMPLETED');
+  });
+
   it('keeps the work\'s own error when releasing the claim fails too', async () => {
     const table = await freshTable();
     const ref = await put('bronze/poison/release-fails.csv', `%PDF-1.4\n${'\u0000'.repeat(64)}`);
@@ -243,13 +260,13 @@ describe('claims held as leases', () => {
       { step: 'initialize', name: 'failDeletes' },
     );
     warnings.length = 0;
-    const error = await processor(table, { dynamo: failingDeletes })
+    const error = await processor(table, { dynamo: failingDeletes, remainingMs: 600_000 })
       .process(ref, scope('req-poison'))
       .catch((e: unknown) => e);
     failingDeletes.destroy();
     expect(error).toBeInstanceOf(PoisonFileError);
     expect(warnings).toContain('could not release the claim on this object after a failure; it lapses within a lease');
-    // Not released, but not held for longer than a lease either.
+    // Not released, but held for a lease (60 s), not for the ten minutes the invocation had left.
     expect((await claim(table)).until).toBeLessThanOrEqual(Date.now() + 60_000);
   });
 

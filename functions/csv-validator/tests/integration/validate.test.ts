@@ -239,6 +239,7 @@ describe('files, clean and awkward', () => {
     ['a renamed and a missing column', 'bronze/bad/renamed.csv', `${HEADER.replace('amount', 'Amount ').replace(',country', '')}\n${row(1)}\n`, 'header', /missing required column\(s\): amount, country; "Amount" looks like "amount"/],
     ['an optional column spelled otherwise', 'bronze/bad/respelled.csv', `${HEADER.replace('email', 'Email')}\n${row(1)}\n`, 'header', /optional column\(s\) spelled otherwise: "Email" for email/],
     ['semicolons', 'bronze/bad/semicolons.csv', `${HEADER.replaceAll(',', ';')}\n`, 'header', /delimited by ";"/],
+    ['a header ending in a lone CR among CRLF rows', 'bronze/bad/header-cr.csv', `${HEADER}\r${[row(1), row(2), row(3)].join('\r\n')}\r\n`, 'header', /header cell\(s\) holding a line break: "email\\rORD-1"/],
     ['a quote never closed, over the rows after it', 'bronze/bad/unbalanced.csv', `${HEADER}\n${row(1)}\n${row(2, { customer_name: '"open' })}\n${row(3)}\n${row(4)}\n`, 'unbalanced-quotes', /quote on line 3 is never closed, and its record runs over 3 lines \(to line 5\)/],
     ['a quote never closed', 'bronze/bad/unclosed.csv', `${HEADER}\n${row(1, { customer_name: '"open' })}\n${row(2).repeat(1).padEnd(2 ** 21, 'x')}\n`, 'record-too-large', /line 2 is longer than/],
   ])('quarantines a file that is not an orders CSV: %s', async (_, key, body, reason, detail) => {

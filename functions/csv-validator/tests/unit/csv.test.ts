@@ -106,8 +106,9 @@ describe('CsvReader', () => {
     expect(await read(text, text.length, 4096)).toHaveLength(3);
   });
 
-  it('takes the line break most lines use, outside quotes', async () => {
-    // A header ending in a lone CR, rows in CRLF: the rows decide.
+  it('takes the line break most of the first lines use, outside quotes', async () => {
+    // A header ending in a lone CR, rows in CRLF: split on LF, the header joins the first row (which
+    // the header check then refuses: header.test.ts).
     for (let size = 1; size <= 12; size++) {
       expect(await read('a,b\r1,2\r\n3,4\r\n', size), `chunks of ${size}`).toEqual([
         { line: 1, fields: ['a', 'b\r1', '2'] },
@@ -118,6 +119,14 @@ describe('CsvReader', () => {
     const cr = await read(`a,b\r${'1,2\r'.repeat(5)}x,y\nz\r`, 4);
     expect(cr).toHaveLength(7);
     expect(cr.at(-1)).toEqual({ line: 7, fields: ['x', 'y\nz'] });
+  });
+
+  it('rejects a row, not the file, for a bad quote on one line beside a well-quoted multi-line field', async () => {
+    expect(await read('a,b,c\n1,"multi\nline","x"y"\n2,ok,ok\n', 5)).toEqual([
+      { line: 1, fields: ['a', 'b', 'c'] },
+      { line: 2, fields: ['1', 'multi\nline', 'x"y'], problems: ['malformed quotes (text after a closing quote, or a stray quote)'] },
+      { line: 4, fields: ['2', 'ok', 'ok'] },
+    ]);
   });
 
   it('takes no quoted line break for the file\'s', async () => {

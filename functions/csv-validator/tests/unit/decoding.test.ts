@@ -113,9 +113,17 @@ describe('SniffingDecoder', () => {
     const own = Buffer.from(`a,b\nzoë,1\nx,a\uFFFDb\n${'y,2\n'.repeat(2000)}w,\uFFFD\n`);
     for (const step of [1, 2, 4096, own.length]) {
       const { text, decoder } = decode(own, step);
+      expect(decoder.report.invalidBytes, `step ${step}`).toBe(false);
       expect(text, `step ${step}`).toBe(own.toString('utf8'));
       expect(decoder.report.invalidBytes, `step ${step}`).toBe(false);
     }
+    // EF | BF | BD over three pieces, the middle one a byte, past the decision (64 KiB in).
+    const long = Buffer.from(`a,b\nzoë,1\n${'y,2\n'.repeat(20_000)}w,\uFFFD\n`);
+    const at = long.lastIndexOf(Buffer.from([0xef, 0xbf, 0xbd]));
+    const pieces = new SniffingDecoder();
+    const cuts = [long.subarray(0, at + 1), long.subarray(at + 1, at + 2), long.subarray(at + 2)];
+    expect(cuts.map((c) => pieces.write(c)).join('') + pieces.end()).toBe(long.toString('utf8'));
+    expect(pieces.report.invalidBytes).toBe(false);
     // Beside a byte that is invalid, the decoder's own U+FFFD still says so.
     const both = Buffer.concat([own, Buffer.from([0x61, 0xff, 0x0a])]);
     expect(decode(both, 4096).decoder.report.invalidBytes).toBe(true);

@@ -22,6 +22,12 @@ describe('checkHeader', () => {
     expect(h.message).toBe('ignored unknown column(s): "note", "source"');
   });
 
+  it('rejects a header cell holding a line break: the header joined with the line after it', () => {
+    const h = checkHeader(['order_id', 'customer_id', 'amount', 'country', 'email\rORD-1', 'CUST-1', '19.90', 'DE', 'a@b.co'], EXPECTED);
+    expect(h.status).toBe('rejected');
+    expect(h.message).toMatch(/^header cell\(s\) holding a line break: "email\\rORD-1" — the header and the line after it joined/);
+  });
+
   it('accepts a missing optional column', () => {
     const h = checkHeader(['order_id', 'customer_id', 'amount', 'country'], EXPECTED);
     expect(h).toMatchObject({ status: 'ok', missing: ['email'], message: 'optional column(s) absent: email' });
