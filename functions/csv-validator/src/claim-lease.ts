@@ -37,11 +37,8 @@ interface HeldClaim {
   tried: number[];
   /** The invocation's own deadline (ms): a claim never outlives it. */
   deadline: number;
-}
-
-/** A finished claim's last write: only if the claim is still the one this process wrote. */
-interface Closing {
-  tried: number[];
+  /** Renewals go on: false once completed, released or lost (a lost claim still guards the last write). */
+  renewing: boolean;
 }
 
 const TRIED_KEPT = 8;
@@ -67,15 +64,11 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
   readonly #leaseMs: number;
   readonly #onRenewalFailure: LeasedPersistenceOptions['onRenewalFailure'];
   readonly #onResultNotStored: LeasedPersistenceOptions['onResultNotStored'];
-  /** Claims being renewed, by record key. */
-  readonly #held = new Map<string, HeldClaim>();
   /**
-   * The last claim this process wrote per record key, renewed or not (a claim lost to another
-   * invocation stops renewing but is still what completing or releasing must check against).
+   * The last claim this process wrote per record key, until it is completed or released: renewed,
+   * or lost to another invocation (no longer renewed, but what completing or releasing checks).
    */
-  readonly #written = new Map<string, HeldClaim>();
-  /** Claims being completed or released, by record key: their writes are conditional (#closing). */
-  readonly #closing = new Map<string, Closing>();
+  readonly #claims = new Map<string, HeldClaim>();
   /** Deadlines of the claims being taken, by record key, for _putRecord. */
   readonly #deadlines = new Map<string, number>();
 
@@ -124,19 +117,16 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
 
   async #closingWith(key: string, write: () => Promise<void>): Promise<void> {
     this.#release(key);
-    const written = this.#written.get(key);
-    this.#written.delete(key);
-    if (written) this.#closing.set(key, { tried: written.tried });
     try {
       await write();
     } finally {
-      this.#closing.delete(key);
+      this.#claims.delete(key);
     }
   }
 
   protected override async _updateRecord(record: IdempotencyRecord): Promise<void> {
-    const closing = this.#closing.get(record.idempotencyKey);
-    if (!closing || this.isPayloadValidationEnabled()) return super._updateRecord(record);
+    const claim = this.#claims.get(record.idempotencyKey);
+    if (!claim || this.isPayloadValidationEnabled()) return super._updateRecord(record);
     const values: Record<string, unknown> = { ':expiry': record.expiryTimestamp, ':status': record.getStatus() };
     const names: Record<string, string> = { '#expiry': EXPIRY_ATTR, '#status': STATUS_ATTR };
     let set = '#expiry = :expiry, #status = :status';
@@ -151,7 +141,7 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
           TableName: this.#tableName,
           Key: this.getKey(record.idempotencyKey),
           UpdateExpression: `SET ${set}`,
-          ...this.#stillOurs(closing, names, values),
+          ...this.#stillOurs(claim, names, values),
         }),
       );
     } catch (error) {
@@ -161,11 +151,11 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
   }
 
   protected override async _deleteRecord(record: IdempotencyRecord): Promise<void> {
-    const closing = this.#closing.get(record.idempotencyKey);
-    if (!closing) return super._deleteRecord(record);
+    const claim = this.#claims.get(record.idempotencyKey);
+    if (!claim) return super._deleteRecord(record);
     try {
       await this.#client.send(
-        new DeleteItemCommand({ TableName: this.#tableName, Key: this.getKey(record.idempotencyKey), ...this.#stillOurs(closing, {}, {}) }),
+        new DeleteItemCommand({ TableName: this.#tableName, Key: this.getKey(record.idempotencyKey), ...this.#stillOurs(claim, {}, {}) }),
       );
     } catch (error) {
       // Another invocation's claim, or gone already: not ours to delete.
@@ -174,9 +164,9 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
   }
 
   /** The condition of a write over our own claim: in progress, with an expiry we wrote. */
-  #stillOurs(closing: Closing, names: Record<string, string>, values: Record<string, unknown>) {
-    const tried = closing.tried.map((_, i) => `:tried${i}`);
-    closing.tried.forEach((until, i) => {
+  #stillOurs(claim: HeldClaim, names: Record<string, string>, values: Record<string, unknown>) {
+    const tried = claim.tried.map((_, i) => `:tried${i}`);
+    claim.tried.forEach((until, i) => {
       values[`:tried${i}`] = until;
     });
     return {
@@ -188,9 +178,8 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
 
   #hold(key: string, until: number, deadline: number): void {
     this.#release(key);
-    const held: HeldClaim = { timer: undefined, until, tried: [until], deadline };
-    this.#held.set(key, held);
-    this.#written.set(key, held);
+    const held: HeldClaim = { timer: undefined, until, tried: [until], deadline, renewing: true };
+    this.#claims.set(key, held);
     this.#schedule(key, held);
   }
 
@@ -201,11 +190,12 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
     held.timer.unref();
   }
 
+  /** Stops the renewals (the claim stays known until completed or released). */
   #release(key: string): void {
-    const held = this.#held.get(key);
+    const held = this.#claims.get(key);
     if (!held) return;
     clearTimeout(held.timer);
-    this.#held.delete(key);
+    held.renewing = false;
   }
 
   /** The record as it is now, for a failed condition that came back without it (dynalite). */
@@ -219,7 +209,7 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
   }
 
   async #renew(key: string, held: HeldClaim): Promise<void> {
-    if (this.#held.get(key) !== held) return;
+    if (!held.renewing) return;
     const until = Math.min(Date.now() + this.#leaseMs, held.deadline);
     // At the deadline: nothing left to extend, and the claim ends with the invocation.
     if (until <= held.until) return;
@@ -253,7 +243,7 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
       }
     }
     // The claim completed or was released while the update was in flight: nothing to report.
-    if (this.#held.get(key) !== held) return;
+    if (!held.renewing) return;
     if (outcome?.lost) this.#release(key);
     else this.#schedule(key, held, outcome !== undefined);
     if (outcome) this.#onRenewalFailure?.(outcome);

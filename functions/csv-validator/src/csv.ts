@@ -191,22 +191,16 @@ export class CsvReader {
         const row = rows[r] as string[];
         let chars = row.length - 1;
         for (const field of row) chars += field.length;
-        if (chars > this.#options.maxRecordChars) {
-          throw new FileRejection(
-            'record-too-large',
-            `the record starting on line ${lines ? lines[r] : firstLine + r} is longer than ${this.#options.maxRecordChars} characters — is a quote never closed?`,
-          );
-        }
+        if (chars > this.#options.maxRecordChars) throw this.#tooLarge(lines ? (lines[r] as number) : firstLine + r);
       }
     }
     const unconsumed = this.#fed - cursor;
-    if (unconsumed > this.#options.maxRecordChars) {
-      throw new FileRejection(
-        'record-too-large',
-        `the record starting on line ${this.#nextLine} is longer than ${this.#options.maxRecordChars} characters — is a quote never closed?`,
-      );
-    }
+    if (unconsumed > this.#options.maxRecordChars) throw this.#tooLarge(this.#nextLine);
     this.#options.onBatch({ rows, firstLine, lines, problems });
+  }
+
+  #tooLarge(line: number): FileRejection {
+    return new FileRejection('record-too-large', `the record starting on line ${line} is longer than ${this.#options.maxRecordChars} characters — is a quote never closed?`);
   }
 
   /** The text from `from` to `to`, which must still be held. */
@@ -294,8 +288,7 @@ async function peekLinebreak(texts: AsyncIterable<string>, limit: number): Promi
       else if (c === 13) crAtEnd = true;
     }
   }
-  let linebreak: '\n' | '\r' | undefined = loneCrs + lfs > 0 ? (loneCrs > lfs ? '\r' : '\n') : undefined;
-  linebreak ??= firstLinebreak(peeked.join(''), done);
+  const linebreak = loneCrs + lfs > 0 ? (loneCrs > lfs ? '\r' : '\n') : firstLinebreak(peeked.join(''), done);
   return {
     linebreak,
     source: (async function* () {

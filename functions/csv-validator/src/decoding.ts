@@ -147,6 +147,8 @@ export class SniffingDecoder {
 
   #decode(chunk: Buffer, final: boolean): string {
     this.#bytesIn += chunk.length;
+    // One memchr over the bytes; UTF-16 holds zero bytes in most characters (its text is searched).
+    if (!this.#sawNul && !this.#report.encoding.startsWith('utf-16') && chunk.indexOf(0) !== -1) this.#sawNul = true;
     if (this.#mode !== 'ascii') return this.#decodeDecided(chunk, final);
     if (this.#pending.length > 0) {
       this.#pending.push(chunk);
@@ -160,11 +162,9 @@ export class SniffingDecoder {
     }
     if (isAscii(chunk)) {
       this.#asciiEnd += chunk.length;
-      if (!this.#sawNul && chunk.indexOf(0) !== -1) this.#sawNul = true;
       return chunk.toString('latin1');
     }
     const at = firstNonAscii(chunk);
-    if (!this.#sawNul && chunk.subarray(0, at).indexOf(0) !== -1) this.#sawNul = true;
     const before = chunk.toString('latin1', 0, at);
     const rest = chunk.subarray(at);
     this.#asciiEnd += at;
@@ -179,8 +179,7 @@ export class SniffingDecoder {
 
   #decodeDecided(chunk: Buffer, final: boolean): string {
     const text = (this.#decoder as Decoder).decode(chunk, { stream: !final });
-    // One memchr over the bytes; UTF-16 holds zero bytes in most characters, so its text is searched.
-    if (!this.#sawNul && (this.#report.encoding.startsWith('utf-16') ? text.includes('\u0000') : chunk.indexOf(0) !== -1)) this.#sawNul = true;
+    if (!this.#sawNul && this.#report.encoding.startsWith('utf-16') && text.includes('\u0000')) this.#sawNul = true;
     if (!this.#report.invalidBytes && text.includes('\uFFFD') && !this.#ownReplacements(text, chunk)) this.#report.invalidBytes = true;
     // Two bytes, even from a chunk of one (S3's reads are cut into pieces; the last may be a byte).
     if (this.#report.encoding === 'utf-8' && chunk.length > 0) this.#tail = Buffer.from((chunk.length >= 2 ? chunk : Buffer.concat([this.#tail, chunk])).subarray(-2));

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { TimeSlices } from './time-slices.ts';
 
 /** A record whose id the filter had (maybe) seen: held back until the end of the file. */
 export interface DeferredRecord {
@@ -54,8 +55,6 @@ const WINDOW_BYTES = 1 << 16;
 const NEEDS_ESCAPE = /[\n\r"\\]/;
 /** Loop iterations of settling between two looks at the clock (see settle()). */
 const STEP_ITERATIONS = 4096;
-/** The longest settling runs before the event loop gets a turn. */
-const SLICE_MS = 20;
 
 /**
  * "order_id is unique within the file", exactly, in bounded memory, for files of any size.
@@ -302,18 +301,14 @@ export class DuplicateDetector {
     if (this.#deferred === 0 || this.#settled) return;
     const steps = this.#settleSteps();
     try {
-      let sliceEnd = performance.now() + SLICE_MS;
+      const slices = new TimeSlices();
       for (;;) {
         const step = steps.next();
         if (step.done) {
           this.#settled = step.value;
           return;
         }
-        if (performance.now() >= sliceEnd) {
-          await new Promise((resolve) => setImmediate(resolve));
-          between();
-          sliceEnd = performance.now() + SLICE_MS;
-        }
+        if (await slices.turn()) between();
       }
     } finally {
       // Stopped part way (between() threw): the steps' own cleanup runs.

@@ -12,6 +12,7 @@ import { rejectedLine } from './jsonl.ts';
 import { bareEtag, type OutputKeys, outputKeys } from './keys.ts';
 import { type FileRejectReason, FileRejection, POISON_REASONS, PoisonFileError } from './outcome.ts';
 import { ORDER_COLUMNS, type OrderRow, orderRowSchema, shown } from './schema.ts';
+import { TimeSlices } from './time-slices.ts';
 import { YoungGenerationCap } from './young-generation.ts';
 
 /** The object to validate: an event's object, with the version or etag that pins its content. */
@@ -547,13 +548,10 @@ class Run {
       // Stopped meanwhile (an upload failed, the claim passed to another invocation).
       this.#stop.signal.throwIfAborted();
     });
-    let sliceEnd = performance.now() + 20;
+    const slices = new TimeSlices();
     for (const { record, duplicateOf } of duplicates.resolve()) {
       this.#deps.checkDeadline('settling duplicate order ids');
-      if (performance.now() >= sliceEnd) {
-        await new Promise((resolve) => setImmediate(resolve));
-        sliceEnd = performance.now() + 20;
-      }
+      await slices.turn();
       if (duplicateOf !== undefined) record.reasons.push(`order_id: ${shown(record.id)} already appears on line ${duplicateOf}`);
       if (record.reasons.length === 0 && record.silver !== null) {
         silver += record.silver;
