@@ -500,14 +500,17 @@ describe('events and idempotency', () => {
       const out = await send(command, options);
       if (!(command instanceof GetObjectCommand)) return out;
       const stalled = new Readable({ read: () => undefined });
-      void (async () => {
+      (async () => {
         let passed = 0;
         for await (const chunk of out.Body as Readable) {
           if (passed >= 256 * 1024) break;
           stalled.push(chunk);
           passed += (chunk as Buffer).length;
         }
-      })();
+      })().catch(() => {
+        // On a loaded machine the deadline can come before 256 KiB have passed: the real download
+        // is then still being read here when the test destroys the client, and fails with "aborted".
+      });
       return { ...out, Body: stalled };
     }) as typeof stalling.send;
     const stop = new AbortController();
