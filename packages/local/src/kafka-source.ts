@@ -103,6 +103,21 @@ export const LOCAL_ON_DEMAND_ATTEMPTS = 10;
 /** Lambda's poller keeps a batch's retries close together; locally the wait is scaled like the rest. */
 const RETRY_WAIT_MS = 1_000;
 const POLL_MS = 100;
+const COMMIT_ATTEMPTS = 5;
+const DISCONNECT_WAIT_MS = 10_000;
+
+/** In the client's JavaScript (lib/kafka-consumer.js) but not in its type declarations. */
+interface CallbackCommit {
+  commitCb(offsets: { topic: string; partition: number; offset: number }[], cb: (err: LibrdKafkaError | null) => void): void;
+}
+
+function safeAssignments(consumer: KafkaConsumer): { topic: string; partition: number }[] {
+  try {
+    return consumer.assignments();
+  } catch {
+    return [];
+  }
+}
 
 /**
  * Lambda's Kafka event source mapping, locally: a consumer group reads the topics, batches are cut
@@ -123,8 +138,12 @@ export class KafkaEventSource {
   readonly #options: KafkaSourceOptions;
   readonly #output: Output;
   readonly #stopper = new AbortController();
+  /** Settles when stop() is called: an invocation in flight is not waited for (its batch, uncommitted, is delivered again to the group's next consumer). */
+  readonly #stopped = new Promise<undefined>((resolve) => this.#stopper.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
   #busy = false;
   #loop: Promise<void> | undefined;
+  /** Why the polling loop ended on its own (idle() reports it instead of waiting forever). */
+  #failure: Error | undefined;
   readonly #listeners = new Set<(o: BatchOutcome) => void>();
 
   constructor(options: KafkaSourceOptions) {
@@ -147,6 +166,9 @@ export class KafkaEventSource {
         'enable.auto.commit': false,
         'allow.auto.create.topics': true,
         'client.id': `laminar-esm-${this.#options.functionName}`,
+        // A broker answers one connection's requests in order, so the watermark and metadata
+        // requests idle() sends wait behind an empty fetch for up to this long (500 ms by default).
+        'fetch.wait.max.ms': 100,
       },
       { 'auto.offset.reset': trigger.startingPosition === 'LATEST' ? 'latest' : 'earliest' },
     );
@@ -160,7 +182,9 @@ export class KafkaEventSource {
     consumer.setDefaultConsumeTimeout(POLL_MS);
     this.#consumer = consumer;
     this.#loop = this.#run().catch((err: unknown) => {
-      if (!this.#stopper.signal.aborted) this.#say(`stopped polling: ${(err as Error).message}`);
+      if (this.#stopper.signal.aborted) return;
+      this.#failure = new Error(`the event source mapping of ${this.functionName} (group ${this.groupId}) stopped polling: ${(err as Error).message}`, { cause: err });
+      this.#say(`stopped polling: ${(err as Error).message}`);
     });
   }
 
@@ -171,14 +195,36 @@ export class KafkaEventSource {
 
   /**
    * Resolves once no batch is in flight and the group has committed up to every partition's end:
-   * everything produced so far has been delivered (or sent to the DLQ).
+   * everything produced so far has been delivered (or sent to the DLQ). Rejects when the polling
+   * loop has ended on its own, or when `timeoutMs` passes first — saying which partitions lag and
+   * what the consumer is assigned, so a stuck mapping explains itself.
    */
-  async idle(signal?: AbortSignal): Promise<void> {
+  async idle(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
     const consumer = this.#consumer;
     if (!consumer) return;
+    const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
+    let last = 'not checked yet';
     for (;;) {
-      if (signal?.aborted || this.#stopper.signal.aborted) return;
-      if (!this.#busy && (await this.#caughtUp(consumer))) return;
+      if (this.#failure) throw this.#failure;
+      if (options.signal?.aborted || this.#stopper.signal.aborted) return;
+      if (!this.#busy) {
+        try {
+          const lagging = await this.#lagging(consumer);
+          if (lagging.length === 0 && !this.#busy) return;
+          last = lagging.map((l) => `${l.topic}-${l.partition} committed ${l.committed < 0 ? 'nothing' : l.committed} of ${l.high}`).join(', ') || 'a batch in flight';
+        } catch (err) {
+          // A broker slow to answer (a loaded machine) is asked again, until the deadline.
+          last = `the broker did not answer: ${(err as Error).message}`;
+        }
+      } else {
+        last = 'a batch in flight';
+      }
+      if (Date.now() >= deadline) {
+        const assigned = safeAssignments(consumer).map((a) => `${a.topic}-${a.partition}`).join(', ') || 'nothing';
+        throw new Error(
+          `the event source mapping of ${this.functionName} (group ${this.groupId}) did not catch up within ${options.timeoutMs} ms: ${last}; assigned ${assigned}; ${this.stats.batches} batches delivered so far`,
+        );
+      }
       await sleep(POLL_MS);
     }
   }
@@ -188,11 +234,15 @@ export class KafkaEventSource {
     await this.#loop;
     const consumer = this.#consumer;
     this.#consumer = undefined;
-    if (consumer) await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
+    if (!consumer) return;
+    // librdkafka's close waits for the group to be left; a broker gone or stuck must not hang the runner's exit.
+    const closed = new Promise<boolean>((resolve) => consumer.disconnect(() => resolve(true)));
+    const gaveUp = sleep(DISCONNECT_WAIT_MS, false, { ref: false });
+    if (!(await Promise.race([closed, gaveUp]))) this.#say(`the consumer did not close within ${DISCONNECT_WAIT_MS} ms; left behind`);
   }
 
-  /** The group's committed offsets (the broker's, not this instance's memory) against each partition's end. */
-  async #caughtUp(consumer: KafkaConsumer): Promise<boolean> {
+  /** Partitions whose committed offset (the group's, on the broker, not this instance's memory) is short of their end. */
+  async #lagging(consumer: KafkaConsumer): Promise<{ topic: string; partition: number; high: number; committed: number }[]> {
     const ends: { topic: string; partition: number; high: number }[] = [];
     for (const topic of this.#options.topics) {
       const meta = await call<{ topics: { name: string; partitions: { id: number }[] }[] }>((cb) => consumer.getMetadata({ topic, timeout: 5_000 }, cb as never));
@@ -201,11 +251,13 @@ export class KafkaEventSource {
         if (w.highOffset > 0) ends.push({ topic, partition: id, high: w.highOffset });
       }
     }
-    if (ends.length === 0) return true;
-    const committed = await call<{ topic: string; partition: number; offset: number }[]>((cb) =>
+    if (ends.length === 0) return [];
+    const committed = await call<{ topic: string; partition: number; offset?: number }[]>((cb) =>
       consumer.committed(ends.map(({ topic, partition }) => ({ topic, partition })), 5_000, cb as never),
     );
-    return ends.every((e) => (committed.find((c) => c.topic === e.topic && c.partition === e.partition)?.offset ?? -1) >= e.high);
+    return ends
+      .map((e) => ({ ...e, committed: committed.find((c) => c.topic === e.topic && c.partition === e.partition)?.offset ?? -1 }))
+      .filter((e) => e.committed < e.high);
   }
 
   async #run(): Promise<void> {
@@ -224,7 +276,7 @@ export class KafkaEventSource {
         // Transient (a topic not created yet, a broker restarting): the poller keeps polling.
         if (signal.aborted) return;
         this.#warnOnce(`poll: ${(err as Error).message}`);
-        await sleep(POLL_MS * 5);
+        await sleep(POLL_MS * 5, undefined, { signal });
         continue;
       }
       if (signal.aborted) return;
@@ -254,10 +306,14 @@ export class KafkaEventSource {
     const maxAttempts = trigger.provisioned ? (trigger.maxRetries ?? 0) + 1 : LOCAL_ON_DEMAND_ATTEMPTS;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (this.#stopper.signal.aborted) return;
-      const result = await this.#options.invoker.invoke(functionName, event, {
-        invocationType: 'RequestResponse',
-        trigger: { kind: 'kafka', groupId: this.groupId, batch: n, records: messages.length, topics: Object.keys(event.records) },
-      });
+      const result = await Promise.race([
+        this.#options.invoker.invoke(functionName, event, {
+          invocationType: 'RequestResponse',
+          trigger: { kind: 'kafka', groupId: this.groupId, batch: n, records: messages.length, topics: Object.keys(event.records) },
+        }),
+        this.#stopped,
+      ]);
+      if (!result) return;
       attempts.push(result);
       if (!result.error) {
         outcome = { batch: n, records: messages.length, attempts, status: 'succeeded' };
@@ -267,7 +323,7 @@ export class KafkaEventSource {
       const why = `${result.error.errorType}: ${result.error.errorMessage}`;
       if (attempt < maxAttempts) {
         this.#say(`batch ${n} (${messages.length} records) attempt ${attempt} of ${maxAttempts} failed (${why}); retrying`);
-        await sleep(RETRY_WAIT_MS * attempt * this.#options.timeScale);
+        await sleep(RETRY_WAIT_MS * attempt * this.#options.timeScale, undefined, { signal: this.#stopper.signal });
       } else {
         const record = this.#failureRecord(event, messages, attempts);
         const message = (this.#options.queues.get(this.#options.dlq) ?? this.#options.queues.declare(this.#options.dlq, 'dlq', functionName)).send(record, {
@@ -289,9 +345,29 @@ export class KafkaEventSource {
       const offset = Math.max(next.get(key)?.offset ?? 0, m.offset + 1);
       next.set(key, { topic: m.topic, partition: m.partition, offset });
     }
-    consumer.commitSync([...next.values()]);
+    await this.#commit(consumer, [...next.values()]);
     this.outcomes.push(outcome);
     for (const l of this.#listeners) l(outcome);
+  }
+
+  /**
+   * Commits through the callback API (commitSync blocks Node's thread for the round trip) and
+   * retries a failed commit a few times (a coordinator moving, a member rejoining); past that the
+   * loop ends and idle() says why, rather than waiting forever for offsets that will not move.
+   */
+  async #commit(consumer: KafkaConsumer, offsets: { topic: string; partition: number; offset: number }[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await call<void>((cb) => (consumer as unknown as CallbackCommit).commitCb(offsets, cb as never));
+        return;
+      } catch (err) {
+        if (attempt >= COMMIT_ATTEMPTS || this.#stopper.signal.aborted) {
+          throw new Error(`committing ${offsets.map((o) => `${o.topic}-${o.partition}@${o.offset}`).join(', ')} failed ${attempt} times: ${(err as Error).message}`, { cause: err });
+        }
+        this.#warnOnce(`commit failed (${(err as Error).message}); retrying`);
+        await sleep(POLL_MS * 2 ** attempt, undefined, { signal: this.#stopper.signal });
+      }
+    }
   }
 
   #failureRecord(event: SelfManagedKafkaEvent, messages: Message[], attempts: InvokeResult[]): KafkaFailureRecord {

@@ -66,6 +66,9 @@ function source(name: string, topics: string[], invoker: ReturnType<typeof fakeI
   });
 }
 
+/** Well inside the test's own timeout, so a mapping that does not catch up says why. */
+const IDLE_MS = 30_000;
+
 const valuesOf = (e: SelfManagedKafkaEvent) => Object.values(e.records).flat().map((r) => Buffer.from(r.value as string, 'base64').toString());
 
 describe('the local Kafka event source mapping', () => {
@@ -77,7 +80,7 @@ describe('the local Kafka event source mapping', () => {
     try {
       await produce('t.a', Array.from({ length: 23 }, (_, i) => `a${i}`));
       await produce('t.b', ['b0', 'b1'], 2);
-      await esm.idle();
+      await esm.idle({ timeoutMs: IDLE_MS });
       const delivered = fake.calls.flatMap((c) => valuesOf(c.event));
       expect(delivered.sort()).toEqual([...Array.from({ length: 23 }, (_, i) => `a${i}`), 'b0', 'b1'].sort());
       for (const c of fake.calls) expect(valuesOf(c.event).length).toBeLessThanOrEqual(10);
@@ -101,9 +104,9 @@ describe('the local Kafka event source mapping', () => {
     await esm.start();
     try {
       await produce('t.c', ['c0', 'poison', 'c2']);
-      await esm.idle();
+      await esm.idle({ timeoutMs: IDLE_MS });
       await produce('t.c', ['c3']);
-      await esm.idle();
+      await esm.idle({ timeoutMs: IDLE_MS });
       const withPoison = fake.calls.filter((c) => valuesOf(c.event).includes('poison'));
       expect(withPoison).toHaveLength(3);
       const dlq = queues.get('archiver-b-dlq')?.messages() ?? [];
@@ -123,10 +126,30 @@ describe('the local Kafka event source mapping', () => {
     const restarted = source('archiver-b', ['t.c'], again.invoker, new LocalQueues(undefined), 100);
     await restarted.start();
     try {
-      await restarted.idle();
+      await restarted.idle({ timeoutMs: IDLE_MS });
       expect(again.calls).toHaveLength(0);
     } finally {
       await restarted.stop();
+    }
+  });
+
+  it('says why when it cannot catch up, and when its loop has ended on its own, instead of waiting forever', async () => {
+    const queues = new LocalQueues(undefined);
+    const stuck = source('archiver-c', ['t.d'], { invoke: () => new Promise<InvokeResult>(() => undefined) }, queues);
+    await stuck.start();
+    try {
+      await produce('t.d', ['d0']);
+      await expect(stuck.idle({ timeoutMs: 3_000 })).rejects.toThrow(/archiver-c .*did not catch up within 3000 ms: a batch in flight; assigned .*t\.d-0/);
+    } finally {
+      await stuck.stop();
+    }
+    const broken = source('archiver-d', ['t.e'], { invoke: () => Promise.reject(new Error('the invoker broke')) }, queues);
+    await broken.start();
+    try {
+      await produce('t.e', ['e0']);
+      await expect(broken.idle({ timeoutMs: IDLE_MS })).rejects.toThrow(/archiver-d .*stopped polling: the invoker broke/);
+    } finally {
+      await broken.stop();
     }
   });
 });
