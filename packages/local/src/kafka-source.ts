@@ -142,6 +142,8 @@ export class KafkaEventSource {
   readonly #stopped = new Promise<undefined>((resolve) => this.#stopper.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
   #busy = false;
   #loop: Promise<void> | undefined;
+  /** When records were last consumed or a batch last done with (idle()'s stall check). */
+  #progressAt = 0;
   /** Why the polling loop ended on its own (idle() reports it instead of waiting forever). */
   #failure: Error | undefined;
   readonly #listeners = new Set<(o: BatchOutcome) => void>();
@@ -196,14 +198,20 @@ export class KafkaEventSource {
   /**
    * Resolves once no batch is in flight and the group has committed up to every partition's end:
    * everything produced so far has been delivered (or sent to the DLQ). Rejects when the polling
-   * loop has ended on its own, or when `timeoutMs` passes first — saying which partitions lag and
-   * what the consumer is assigned, so a stuck mapping explains itself.
+   * loop has ended on its own, when `timeoutMs` passes first, or when partitions lag with no batch
+   * in flight and nothing has been consumed for `stallMs` — saying which partitions lag and what
+   * the consumer is assigned, so a stuck mapping explains itself.
    */
-  async idle(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
+  async idle(options: { signal?: AbortSignal; timeoutMs?: number; stallMs?: number } = {}): Promise<void> {
     const consumer = this.#consumer;
     if (!consumer) return;
-    const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
+    const started = Date.now();
+    const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : started + options.timeoutMs;
     let last = 'not checked yet';
+    const stuck = (why: string) => {
+      const assigned = safeAssignments(consumer).map((a) => `${a.topic}-${a.partition}`).join(', ') || 'nothing';
+      return new Error(`the event source mapping of ${this.functionName} (group ${this.groupId}) ${why}: ${last}; assigned ${assigned}; ${this.stats.batches} batches delivered so far`);
+    };
     for (;;) {
       if (this.#failure) throw this.#failure;
       if (options.signal?.aborted || this.#stopper.signal.aborted) return;
@@ -216,15 +224,12 @@ export class KafkaEventSource {
           // A broker slow to answer (a loaded machine) is asked again, until the deadline.
           last = `the broker did not answer: ${(err as Error).message}`;
         }
+        const quietMs = Date.now() - Math.max(started, this.#progressAt);
+        if (!this.#busy && options.stallMs !== undefined && quietMs >= options.stallMs) throw stuck(`has consumed nothing for ${quietMs} ms while behind`);
       } else {
         last = 'a batch in flight';
       }
-      if (Date.now() >= deadline) {
-        const assigned = safeAssignments(consumer).map((a) => `${a.topic}-${a.partition}`).join(', ') || 'nothing';
-        throw new Error(
-          `the event source mapping of ${this.functionName} (group ${this.groupId}) did not catch up within ${options.timeoutMs} ms: ${last}; assigned ${assigned}; ${this.stats.batches} batches delivered so far`,
-        );
-      }
+      if (Date.now() >= deadline) throw stuck(`did not catch up within ${options.timeoutMs} ms`);
       await sleep(POLL_MS);
     }
   }
@@ -281,6 +286,7 @@ export class KafkaEventSource {
       }
       if (signal.aborted) return;
       if (got.length > 0) {
+        this.#progressAt = Date.now();
         if (batch.length === 0) firstAt = Date.now();
         this.#busy = true;
         batch.push(...got);
@@ -289,6 +295,7 @@ export class KafkaEventSource {
       const windowOver = batch.length > 0 && Date.now() - firstAt >= windowMs;
       if (full || windowOver) {
         await this.#deliver(batch);
+        this.#progressAt = Date.now();
         batch = [];
       }
       this.#busy = batch.length > 0;

@@ -474,7 +474,9 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
         await s3?.embedded?.flushEvents();
         await asyncInvoker.idle();
         // Batches of what the producers wrote, then what those batches wrote in turn.
-        await Promise.all(kafkaSources.map((k) => k.idle()));
+        // A mapping behind with nothing consumed for this long is stuck (a healthy one polls every
+        // 100 ms): settle fails saying where, rather than waiting forever.
+        await Promise.all(kafkaSources.map((k) => k.idle({ stallMs: 45_000 })));
         // What the functions wrote may have emitted events of its own.
         await s3?.embedded?.flushEvents();
         if (asyncInvoker.pending === 0) return;
