@@ -104,7 +104,10 @@ export async function readKafkaTopic(
   options: ReadTopicOptions = {},
 ): Promise<ConsumedKafkaMessage[]> {
   const Kafka = createRequire(import.meta.url)('@confluentinc/kafka-javascript') as KafkaModule;
-  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const deadline = Date.now() + timeoutMs;
+  // Every request gets what is left of the one budget, so a slow or gone broker fails within it.
+  const left = () => Math.max(1, deadline - Date.now());
   const consumer = new Kafka.KafkaConsumer(
     {
       'bootstrap.servers': bootstrapServers,
@@ -115,10 +118,10 @@ export async function readKafkaTopic(
     },
     { 'auto.offset.reset': 'earliest' },
   );
-  await call((cb) => consumer.connect({ timeout: 10_000 }, cb));
+  await call((cb) => consumer.connect({ timeout: left() }, cb));
   try {
     const metadata = await call<{ topics: { name: string; partitions: { id: number }[] }[] }>((cb) =>
-      consumer.getMetadata({ topic, timeout: 10_000 }, cb),
+      consumer.getMetadata({ topic, timeout: left() }, cb),
     );
     const partitions = metadata.topics.find((t) => t.name === topic)?.partitions.map((p) => p.id) ?? [];
     let wanted = options.count;
@@ -126,7 +129,7 @@ export async function readKafkaTopic(
       wanted = 0;
       for (const partition of partitions) {
         const w = await call<{ highOffset: number; lowOffset: number }>((cb) =>
-          consumer.queryWatermarkOffsets(topic, partition, 10_000, cb),
+          consumer.queryWatermarkOffsets(topic, partition, left(), cb),
         );
         wanted += w.highOffset - w.lowOffset;
       }
@@ -136,7 +139,7 @@ export async function readKafkaTopic(
     const out: ConsumedKafkaMessage[] = [];
     while (out.length < wanted) {
       if (Date.now() > deadline) {
-        throw new Error(`read ${out.length} of ${wanted} messages from ${topic} before the timeout`);
+        throw new Error(`read ${out.length} of ${wanted} messages from ${topic} within ${timeoutMs} ms`);
       }
       const batch = await call<Message[]>((cb) => consumer.consume(1000, cb));
       for (const m of batch) {

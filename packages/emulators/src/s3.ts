@@ -87,7 +87,13 @@ export async function startS3(options: S3EmulatorOptions = {}): Promise<S3Emulat
       const id = ++flushId;
       return new Promise<void>((resolve) => {
         flushes.set(id, resolve);
-        child.send({ type: 'flush', id });
+        // The channel can close between the check above and this send (the emulator exiting):
+        // then there is nothing left to flush, and an unhandled send error would crash the caller.
+        child.send({ type: 'flush', id }, (err) => {
+          if (!err) return;
+          flushes.delete(id);
+          resolve();
+        });
       });
     },
     stop() {

@@ -8,14 +8,21 @@ const Kafka = createRequire(import.meta.url)('@confluentinc/kafka-javascript') a
 async function produce(bootstrapServers: string, topic: string, messages: { key: string; value: string }[]) {
   const producer = new Kafka.Producer({ 'bootstrap.servers': bootstrapServers, dr_cb: true });
   let delivered = 0;
+  const failed: string[] = [];
   producer.on('delivery-report', (err) => {
-    if (!err) delivered++;
+    if (err) failed.push(err.message);
+    else delivered++;
   });
   await new Promise<void>((resolve, reject) => producer.connect({}, (err) => (err ? reject(err) : resolve())));
   for (const m of messages) producer.produce(topic, null, Buffer.from(m.value), m.key, null, undefined, [{ source: 'test' }]);
   await new Promise<void>((resolve, reject) => producer.flush(10_000, (err) => (err ? reject(err) : resolve())));
   // Delivery reports reach JS asynchronously after flush returns.
-  while (delivered < messages.length) await new Promise((r) => setTimeout(r, 5));
+  const deadline = Date.now() + 10_000;
+  while (delivered + failed.length < messages.length) {
+    if (Date.now() > deadline) throw new Error(`${delivered + failed.length} of ${messages.length} delivery reports within 10 s`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  expect(failed).toEqual([]);
   await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
   return delivered;
 }
