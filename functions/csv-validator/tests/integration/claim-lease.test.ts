@@ -129,8 +129,11 @@ async function silverLines(r: ValidationResult): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The lease of the tests whose work outlasts it. */
-const LEASE = 1_500;
+/**
+ * The lease of the tests whose work outlasts it. Each renewal gives up after a quarter of it: 3 s
+ * leaves a renewal 750 ms against dynalite, which four test suites side by side can slow past 375.
+ */
+const LEASE = 3_000;
 
 /** Validation of `rows` orders whose download waits three leases, so the claim must be renewed. */
 async function slowWork(key: string, rows: number, interfere?: Parameters<typeof renewalClient>[0]) {
@@ -188,7 +191,8 @@ describe('claims held as leases', () => {
     const taken = { ...Items?.[0], in_progress_expiration: { N: String(Date.now() + 60_000) } };
     await db.send(new PutItemCommand({ TableName: table, Item: taken }));
     await sleep(LEASE);
-    expect(warnings).toEqual([expect.stringMatching(/lapsed and another invocation took it over: stopping this one/)]);
+    // A renewal slowed past its quarter lease is one more warning, not a failure of what this shows.
+    expect(warnings.filter((w) => !/could not renew the claim/.test(w))).toEqual([expect.stringMatching(/lapsed and another invocation took it over: stopping this one/)]);
     const sent = renewals();
     await sleep(LEASE);
     expect(renewals()).toBe(sent);
@@ -278,8 +282,10 @@ describe('claims held as leases', () => {
       return out;
     });
     await sleep(2 * LEASE);
-    // Reported once as a failed renewal; the next one found its own value and carried on.
-    expect(warnings).toEqual([expect.stringMatching(/could not renew the claim/)]);
+    // Reported as a failed renewal (more than once only if a renewal was also slow); the next one
+    // found its own value and carried on rather than taking the claim for lost.
+    expect(warnings).toContainEqual(expect.stringMatching(/could not renew the claim/));
+    expect(warnings.filter((w) => !/could not renew the claim/.test(w))).toEqual([]);
     const held = await claim(table);
     expect(held.status).toBe('INPROGRESS');
     expect(held.until).toBeGreaterThan(Date.now());

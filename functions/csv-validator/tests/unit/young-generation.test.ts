@@ -28,7 +28,7 @@ function largestYoungGenerationMb(cap: boolean): number {
     }
     process.stdout.write(String(largest / 2 ** 20));
   `;
-  const out = execFileSync(process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 50_000 });
   return Number(out);
 }
 

@@ -22,6 +22,8 @@ function runBundle(dir: string, env: Record<string, string>, event: unknown): { 
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
     env: { PATH: process.env.PATH, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_NAMESPACE: 'Test', ...env },
     encoding: 'utf8',
+    // A sync call blocks this worker, so vitest's own timeout could not end a hung child.
+    timeout: 50_000,
     // Powertools' "no metrics to publish" notice goes to stderr: noise here.
     stdio: ['ignore', 'pipe', 'ignore'],
   });

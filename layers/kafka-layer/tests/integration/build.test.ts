@@ -93,6 +93,7 @@ describe('the Kafka layer build', () => {
       cwd: work,
       encoding: 'utf8',
       env: { PATH: process.env.PATH, NODE_PATH: join(dir, 'nodejs/node_modules'), LD_LIBRARY_PATH: join(dir, 'lib') },
+      timeout: 50_000,
     });
     expect(run.stderr).toBe('');
     const out = JSON.parse(run.stdout) as { version: string; from: string; libs: string[] };
@@ -127,7 +128,7 @@ describe('the Kafka layer build', () => {
   });
 
   it('passes the check from the command line on the zip and prints the verdict table', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/check.ts', first.zipPath], { cwd: PACKAGE_DIR, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/check.ts', first.zipPath], { cwd: PACKAGE_DIR, encoding: 'utf8', timeout: 50_000 });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^kafka-layer: OK on x86_64 for nodejs20\.x \(Amazon Linux 2023\)/);

@@ -48,7 +48,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('the layer check on crafted ELF files', () => {
   it('fails a library that needs glibc 2.36, from the command line, naming file, version, symbol and why', () => {
     const dir = layer({ [`${PKG}/package.json`]: src('package.json'), [ADDON]: src('libarc.so') });
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/check.ts', dir], { cwd: PACKAGE_DIR, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/check.ts', dir], { cwd: PACKAGE_DIR, encoding: 'utf8', timeout: 50_000 });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('kafka-layer: FAILED the Lambda compatibility check');
     expect(run.stderr).toContain(
@@ -100,7 +100,7 @@ describe('the layer check on crafted ELF files', () => {
 
   it('says how to fix a Kafka package without its compiled addon', () => {
     const dir = layer({ [`${PKG}/package.json`]: src('package.json') });
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/check.ts', dir], { cwd: PACKAGE_DIR, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/check.ts', dir], { cwd: PACKAGE_DIR, encoding: 'utf8', timeout: 50_000 });
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('@confluentinc/kafka-javascript has no compiled addon (no build/Release/*.node)');
     expect(run.stderr).toContain('CKJS_LINKING=dynamic npm_config_nodedir=');

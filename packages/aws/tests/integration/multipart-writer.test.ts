@@ -131,7 +131,7 @@ describe('MultipartWriter against the embedded S3', () => {
     const w = new MultipartWriter({ client: c, bucket: BUCKET, key: 'aborted/object.jsonl', contentType: 'application/x-ndjson', onAbortFailure: (e) => abortFailures.push(e) });
     for (const text of lines(MIN_PART_SIZE + 100_000)) if (!w.write(text)) await w.drained();
     // Let the first part reach the server before aborting.
-    while (!sent.includes('UploadPartCommand')) await new Promise((r) => setTimeout(r, 5));
+    await expect.poll(() => sent.includes('UploadPartCommand')).toBe(true);
     await w.abort(new Error('stop'));
     await expect(w.end()).rejects.toThrow('stop');
     expect(sent).toContain('AbortMultipartUploadCommand');

@@ -51,7 +51,7 @@ describe('deterministicZip', () => {
     const script =
       "import('./src/zip.ts').then(async m=>process.stdout.write(m.sourceCodeHash(await m.deterministicZip([{name:'x',data:Buffer.from('y')}]))))";
     const run = (tz: string) =>
-      execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { env: { ...process.env, TZ: tz }, encoding: 'utf8' });
+      execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { env: { ...process.env, TZ: tz }, encoding: 'utf8', timeout: 50_000 });
     expect(run('Pacific/Kiritimati')).toBe(run('America/Los_Angeles'));
   });
 });

@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runLaminar } from './laminar-process.ts';
 import { probeRoot } from './root-fixture.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/laminar.js', import.meta.url));
 let root: Awaited<ReturnType<typeof probeRoot>>;
 
 beforeAll(async () => {
@@ -11,20 +9,7 @@ beforeAll(async () => {
 });
 afterAll(() => root.remove());
 
-function laminar(args: string[], cwd = root.dir): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env };
-  // As if run by hand in `cwd` (pnpm sets INIT_CWD for the scripts it runs, vitest included).
-  delete env.INIT_CWD;
-  for (const k of Object.keys(env)) if (k.startsWith('LAMINAR_') || k === 'AWS_ENDPOINT_URL_S3') delete env[k];
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const laminar = (args: string[], cwd = root.dir) => runLaminar(args, { cwd });
 
 // Every call starts a runner process (tsx, the embedded S3, a function environment): about a second
 // each on an idle machine, but a test of several took over 60 s while every package's suite ran.

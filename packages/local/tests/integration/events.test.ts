@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AsyncOutcome } from '../../src/async.ts';
 import { type Local, startLocal } from '../../src/runner.ts';
 import { eventsRoot } from './events-root.ts';
+import { runLaminar } from './laminar-process.ts';
 
 let root: Awaited<ReturnType<typeof eventsRoot>>;
 
@@ -179,18 +178,4 @@ describe('S3 → EventBridge → targets', () => {
   });
 });
 
-const BIN = fileURLToPath(new URL('../../bin/laminar.js', import.meta.url));
-
-function laminar(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env };
-  delete env.INIT_CWD;
-  for (const k of Object.keys(env)) if (k.startsWith('LAMINAR_') || k.startsWith('AWS_ENDPOINT_URL')) delete env[k];
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: root.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const laminar = (args: string[]) => runLaminar(args, { cwd: root.dir });

@@ -76,7 +76,9 @@ export const handler = async (event) => {
   }
   for (let i = 0; i < (event?.chunks ?? 0); i++) {
     held.push(Buffer.alloc(8 * 1024 * 1024, 1));
-    await new Promise((r) => setTimeout(r, 2));
+    // Slow enough (64 chunks: ~0.6 s) that the runner's memory sampler, every 20-25 ms, sees it
+    // over its memory on a loaded machine too, before the handler could return.
+    await new Promise((r) => setTimeout(r, 10));
   }
   return { held: held.length, pid: process.pid };
 };

@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DescribeTableCommand, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MissingBuildError, startLocal } from '../../src/runner.ts';
 import { Scheduler, scheduleEntries } from '../../src/scheduler.ts';
 import { emptyTable } from '../../src/services.ts';
+import { runLaminar } from './laminar-process.ts';
 import { servicesRoot } from './services-root.ts';
 
 let root: Awaited<ReturnType<typeof servicesRoot>>;
@@ -191,24 +190,8 @@ describe('DynamoDB, Kafka and schedules', () => {
   });
 });
 
-const BIN = fileURLToPath(new URL('../../bin/laminar.js', import.meta.url));
-
-function laminar(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env };
-  delete env.INIT_CWD;
-  for (const k of Object.keys(env)) if (k.startsWith('LAMINAR_') || k.startsWith('AWS_ENDPOINT_URL') || k === 'KAFKA_BOOTSTRAP_SERVERS') delete env[k];
-  // Any free port: a developer's own `laminar dev` may hold the default one.
-  env.LAMINAR_FIXTURES_PORT = '0';
-  Object.assign(env, extraEnv);
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: root.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+// Any free port for the fixtures: a developer's own `laminar dev` may hold the default one.
+const laminar = (args: string[], env: Record<string, string> = {}) => runLaminar(args, { cwd: root.dir, env: { LAMINAR_FIXTURES_PORT: '0', ...env } });
 
 describe('laminar dev --once', () => {
   it('fires each schedule once, prints REPORT lines and a summary; a second run sees only duplicates', async () => {
