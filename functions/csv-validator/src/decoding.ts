@@ -194,10 +194,15 @@ export class SniffingDecoder {
     if (this.#report.encoding !== 'utf-8') return false;
     let made = 0;
     for (let i = text.indexOf('\uFFFD'); i !== -1; i = text.indexOf('\uFFFD', i + 1)) made++;
-    // The previous chunk's last two bytes: a sequence cut there is decoded with this chunk.
-    const bytes = this.#tail.length > 0 ? Buffer.concat([this.#tail, chunk]) : chunk;
     let own = 0;
-    for (let i = bytes.indexOf(REPLACEMENT_UTF8); i !== -1; i = bytes.indexOf(REPLACEMENT_UTF8, i + 3)) own++;
+    for (let i = chunk.indexOf(REPLACEMENT_UTF8); i !== -1; i = chunk.indexOf(REPLACEMENT_UTF8, i + 3)) own++;
+    // One cut between the previous chunk's last two bytes and this one's first two is decoded with
+    // this chunk: looked for in those four bytes only, not by copying the chunk behind them.
+    if (this.#tail.length > 0) {
+      const seam = Buffer.concat([this.#tail, chunk.subarray(0, 2)]);
+      const at = seam.indexOf(REPLACEMENT_UTF8);
+      if (at !== -1 && at < this.#tail.length) own++;
+    }
     return own === made;
   }
 }

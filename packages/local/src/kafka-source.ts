@@ -185,9 +185,14 @@ export class KafkaEventSource {
     this.#consumer = consumer;
     this.#loop = this.#run().catch((err: unknown) => {
       if (this.#stopper.signal.aborted) return;
-      this.#failure = new Error(`the event source mapping of ${this.functionName} (group ${this.groupId}) stopped polling: ${(err as Error).message}`, { cause: err });
+      this.#failure = new Error(`${this.#what} stopped polling: ${(err as Error).message}`, { cause: err });
       this.#say(`stopped polling: ${(err as Error).message}`);
     });
+  }
+
+  /** How its errors name it. */
+  get #what(): string {
+    return `the event source mapping of ${this.functionName} (group ${this.groupId})`;
   }
 
   onBatch(listener: (o: BatchOutcome) => void): () => void {
@@ -202,7 +207,7 @@ export class KafkaEventSource {
    * in flight and nothing has been consumed for `stallMs` — saying which partitions lag and what
    * the consumer is assigned, so a stuck mapping explains itself.
    */
-  async idle(options: { signal?: AbortSignal; timeoutMs?: number; stallMs?: number } = {}): Promise<void> {
+  async idle(options: { timeoutMs?: number; stallMs?: number } = {}): Promise<void> {
     const consumer = this.#consumer;
     if (!consumer) return;
     const started = Date.now();
@@ -210,11 +215,11 @@ export class KafkaEventSource {
     let last = 'not checked yet';
     const stuck = (why: string) => {
       const assigned = safeAssignments(consumer).map((a) => `${a.topic}-${a.partition}`).join(', ') || 'nothing';
-      return new Error(`the event source mapping of ${this.functionName} (group ${this.groupId}) ${why}: ${last}; assigned ${assigned}; ${this.stats.batches} batches delivered so far`);
+      return new Error(`${this.#what} ${why}: ${last}; assigned ${assigned}; ${this.stats.batches} batches delivered so far`);
     };
     for (;;) {
       if (this.#failure) throw this.#failure;
-      if (options.signal?.aborted || this.#stopper.signal.aborted) return;
+      if (this.#stopper.signal.aborted) return;
       if (!this.#busy) {
         try {
           const lagging = await this.#lagging(consumer);
