@@ -9,6 +9,7 @@ export default defineFunction({
   entry: './src/handler.ts',
   memoryMb: 256,
   timeoutS: 300,
+  runtime: kafka.runtime,
   architecture: kafka.architecture,
   layers: [...kafka.layers],
   env: {

@@ -62,7 +62,7 @@ describe('functions', () => {
         memory_size: 256,
         timeout: 300,
         architectures: ['arm64'],
-        runtime: 'nodejs20.x',
+        runtime: 'nodejs22.x',
         handler: 'index.handler',
       }),
     ).toBe(true);

@@ -21,6 +21,7 @@ import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectsV
 import { bundleFunction } from '@laminar/bundler';
 import { createDynamoDBClient, createS3Client, ensureTable, uploadStream } from '@laminar/aws';
 import { startDynamoDB, startS3 } from '@laminar/emulators';
+import { nodeForRuntime } from '@laminar/lambda-node';
 import { extractZip } from '@laminar/local';
 import { findRoot, loadSpec, resolveEnv } from '@laminar/spec';
 import Papa from 'papaparse';
@@ -70,9 +71,9 @@ function emulatorClient(endpoint: string) {
   return createS3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
 }
 
-/** node with `args`, on the handler's core when there is one (pinCores). */
+/** The function's runtime's node with `args`, on the handler's core when there is one (pinCores). */
 function onHandlerCore(args: string[]): [string, string[]] {
-  return handlerCore === undefined ? [process.execPath, args] : ['taskset', ['-c', String(handlerCore), process.execPath, ...args]];
+  return handlerCore === undefined ? [handlerNode.path, args] : ['taskset', ['-c', String(handlerCore), handlerNode.path, ...args]];
 }
 
 /** Generates and uploads a file once (streamed: never in memory); later runs reuse it. */
@@ -306,6 +307,13 @@ console.log(`embedded S3 files: ${dataDir} (${storage.kind})`);
 const handlerCore = pinCores();
 const scratch = mkdtempSync(join(tmpdir(), 'csv-validator-bench-'));
 const loaded = await loadSpec(fnDir);
+// The Node Lambda runs the function on (its spec's runtime), as the local runner does; BENCH_NODE=<path>
+// to compare another.
+const handlerNode = process.env.BENCH_NODE
+  ? { path: process.env.BENCH_NODE, version: execFileSync(process.env.BENCH_NODE, ['--version'], { encoding: 'utf8', timeout: 20_000 }).trim().replace(/^v/, ''), exact: false }
+  : nodeForRuntime(loaded.spec.runtime);
+if (!process.env.BENCH_NODE && !handlerNode.exact) console.warn(`not the runtime's Node: ${handlerNode.note}`);
+console.log(`handler: ${loaded.spec.runtime} on node ${handlerNode.version} (${handlerNode.path})`);
 // The function's environment as infra gives it (resolveEnv): the platform's NODE_OPTIONS
 // (--enable-source-maps: Node then holds the bundle's map) and the spec's settings, its bucket and
 // table references pointing at the bench's own resources.
@@ -386,6 +394,7 @@ try {
       peakIn: run.atPeak.invocation === 0 ? 'cold' : 'warm',
       parserOnlyRowsPerS: Math.round((parse.rows / parse.ms) * 1000),
       parserOnlyRowsPerMainThreadCpuS: Math.round((parse.rows / parse.mainThreadCpuMs) * 1000),
+      handlerNode: handlerNode.version,
     });
   }
 } finally {
@@ -410,7 +419,10 @@ const endToEnd = [...earlier.filter((e) => e.at && !sizesMb.includes(e.sizeMb)),
 const results = {
   benchmark: 'csv-validator',
   at,
+  // The bench's own node; the handler's (its runtime's) is handlerNode, also per size.
   node: process.version,
+  runtime: loaded.spec.runtime,
+  handlerNode: handlerNode.version,
   cpus: cpus().length,
   // The handler's process was started as Lambda starts it for the spec's memory.
   memoryMb,

@@ -7,6 +7,9 @@ import type { FunctionSpecInput } from '@laminar/spec';
  */
 export function kafkaProducerSpec(options: { clientId: string; topic: string }) {
   return {
+    // The layer's addon is compiled against Node 20's ABI (NODE_MODULE_VERSION 115), which Node 22
+    // refuses to load: the producers stay on nodejs20.x until the layer carries a Node 22 build.
+    runtime: 'nodejs20.x',
     architecture: 'x86_64',
     layers: ['kafka-layer'],
     env: {
@@ -18,5 +21,5 @@ export function kafkaProducerSpec(options: { clientId: string; topic: string }) 
     },
     secrets: [{ name: 'KAFKA_CREDENTIALS_SECRET_ARN', from: 'secretsmanager', id: 'kafka-credentials' }],
     localEnv: { KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT' },
-  } as const satisfies Pick<FunctionSpecInput, 'architecture' | 'layers' | 'env' | 'secrets'> & { localEnv: Record<string, string> };
+  } as const satisfies Pick<FunctionSpecInput, 'runtime' | 'architecture' | 'layers' | 'env' | 'secrets'> & { localEnv: Record<string, string> };
 }

@@ -36,6 +36,8 @@ export interface EnvironmentOptions {
   ephemeralStorage?: { root: string; limitMb: number };
   /** Called once per environment when its /tmp holds more than the limit (Lambda's writes would fail). */
   onStorageFull?: (usedBytes: number, limitMb: number) => void;
+  /** The node binary: the function's runtime's Node (@laminar/lambda-node). Default: this process's. */
+  nodePath?: string;
 }
 
 export type InitOutcome =
@@ -179,6 +181,7 @@ export class ExecutionEnvironment {
       env: { ...this.options.env, ...tmp, AWS_LAMBDA_LOG_STREAM_NAME: this.logStreamName },
       // Explicit, so the runner's own flags (tsx, vitest, inspectors) never leak into the function.
       execArgv: heapArgs(this.options.memoryMb),
+      execPath: this.options.nodePath ?? process.execPath,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
     });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { type NodeBinary, nodeForRuntime } from '@laminar/lambda-node';
 import { type FunctionSpec, PLATFORM_ENV } from '@laminar/spec';
 import {
   DEFAULT_INIT_TIMEOUT_MS,
@@ -151,6 +152,8 @@ export class Invoker {
   private readonly builds = new WeakMap<ExecutionEnvironment, string>();
   private readonly output: Output;
   private stopped = false;
+  /** Runtimes whose Node this process's stands in for (said once each). */
+  private readonly standIns = new Set<FunctionSpec['runtime']>();
 
   constructor(private readonly options: InvokerOptions) {
     this.output = options.output ?? silentOutput;
@@ -371,11 +374,23 @@ export class Invoker {
     return { taskRoot, optDir, build: `${taskRoot}\n${optDir ?? ''}` };
   }
 
+  /** The runtime's Node for a function; says once per runtime when this process's Node stands in. */
+  private nodeFor(spec: FunctionSpec): NodeBinary {
+    const node = nodeForRuntime(spec.runtime);
+    if (!node.exact && !this.standIns.has(spec.runtime)) {
+      this.standIns.add(spec.runtime);
+      this.output.line(spec.name, `notice: ${node.note}`, 'stderr');
+    }
+    return node;
+  }
+
   private async createEnvironment(pool: Pool): Promise<ExecutionEnvironment> {
     const { spec, env: specEnv } = pool.deployment;
     const { taskRoot, optDir, build } = await this.prepare(pool.deployment);
+    const node = this.nodeFor(spec);
     const env = new ExecutionEnvironment({
       functionName: spec.name,
+      nodePath: node.path,
       taskRoot,
       handler: `index.${spec.handler}`,
       memoryMb: spec.memoryMb,

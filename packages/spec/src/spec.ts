@@ -195,7 +195,13 @@ export const functionSpec = z
     entry: z.string().default('./src/handler.ts'),
     /** Exported handler name inside the entry module. */
     handler: z.string().regex(/^[A-Za-z_$][\w$]*$/).default('handler'),
-    runtime: z.enum(['nodejs20.x', 'nodejs22.x']).default('nodejs20.x'),
+    /**
+     * Lambda's runtime. nodejs20.x was deprecated on 2026-04-30, and Lambda has since stopped
+     * creating and then updating functions on it: nodejs22.x (supported to 2027-04-30) unless a
+     * layer's native code pins a function to Node 20 (kafkaProducerSpec). The bundler targets its
+     * Node, the local runner runs the function on it (@laminar/lambda-node).
+     */
+    runtime: z.enum(['nodejs20.x', 'nodejs22.x']).default('nodejs22.x'),
     architecture: z.enum(['arm64', 'x86_64']).default('arm64'),
     memoryMb: z.number().int().min(128).max(10240),
     timeoutS: z.number().int().min(1).max(900),

@@ -31,6 +31,7 @@ beforeAll(async () => {
       // The env as resolveEnv gives it: the platform's NODE_OPTIONS with the spec's own after them.
       fixture(dir, { name: 'counter', memoryMb: 256 }, sources.counter, { TABLE: 'laminar-local-table', NODE_OPTIONS: '--enable-source-maps --stack-trace-limit=50' }),
       fixture(dir, { name: 'sleepy', timeoutS: 1 }, sources.counter),
+      fixture(dir, { name: 'node20', runtime: 'nodejs20.x' }, sources.counter),
       fixture(dir, { name: 'parallel' }, sources.counter),
       fixture(dir, { name: 'hog', memoryMb: 128 }, sources.hog),
       fixture(dir, { name: 'init-throws' }, sources.initThrows),
@@ -61,6 +62,7 @@ type CounterResult = {
   env: Record<string, string>;
   sourceMaps: boolean;
   execArgv: string[];
+  nodeVersion: string;
   event: unknown;
 };
 
@@ -104,7 +106,7 @@ describe('execution environments', () => {
       AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/counter',
       AWS_REGION: 'eu-west-1',
       AWS_DEFAULT_REGION: 'eu-west-1',
-      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x',
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       _HANDLER: 'index.handler',
       LAMBDA_TASK_ROOT: r.cwd,
@@ -123,6 +125,19 @@ describe('execution environments', () => {
     expect(r.sourceMaps).toBe(true);
     // Only the heap limits: none of the runner's own flags (tsx, vitest) reach the function.
     expect(r.execArgv).toEqual(['--max-semi-space-size=12', '--max-old-space-size=231']);
+  });
+
+  it('runs each function on its runtime’s Node, as Lambda does', async () => {
+    // nodejs22.x (the default) from @laminar/lambda-node's packaged build on Linux x64/arm64 hosts
+    // (CI's); nodejs20.x on this workspace's own Node 20.
+    expect(((await invoker.invoke('counter', {})).result as CounterResult).nodeVersion).toMatch(/^v22\./);
+    lines.length = 0;
+    const on20 = (await invoker.invoke('node20', {})).result as CounterResult;
+    expect(on20.nodeVersion).toMatch(/^v20\./);
+    expect(on20.env.AWS_EXECUTION_ENV).toBe('AWS_Lambda_nodejs20.x');
+    expect(on20.execArgv).toEqual(['--max-semi-space-size=6', '--max-old-space-size=116']);
+    expect(lines[0]).toBe('[node20] INIT_START Runtime Version: nodejs:20.local\tRuntime Version ARN: local');
+    expect(lines.some((l) => l.includes('notice:'))).toBe(false);
   });
 
   it('captures the invocation’s log lines in Lambda’s console format and prints platform lines', async () => {

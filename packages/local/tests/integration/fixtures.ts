@@ -61,6 +61,7 @@ export const handler = async (event, context) => {
     env: { ...process.env },
     sourceMaps: process.sourceMapsEnabled,
     execArgv: process.execArgv,
+    nodeVersion: process.version,
     event,
   };
 };

