@@ -820,7 +820,9 @@ async function runCase(spec: CaseSpec): Promise<void> {
   }
 }
 
-describe('validateObject against a whole-text reference (seeded)', () => {
+// The last test checks what the cases before it covered (some of it only seen while they ran):
+// the order is pinned, or a shuffled run (vitest --sequence.shuffle.tests) would skip the check.
+describe('validateObject against a whole-text reference (seeded)', { shuffle: false }, () => {
   it.each(CASES.map((spec) => [spec.seed, spec] as const))('seed %i', async (_seed, spec) => {
     await runCase(spec);
   });

@@ -84,7 +84,9 @@ afterAll(async () => {
   await Promise.all([kafka?.stop(), dynamo?.stop(), fixtures?.stop()]);
 });
 
-describe('the handler', () => {
+describe('the handler', { shuffle: false }, () => {
+  // One environment's life: a scheduled run, a warm manual run that finds it all produced, then
+  // Kafka stopped under a producer already connected (the last test: it stops the broker).
   it('runs on a scheduled event, produces every tick and publishes a metric per count', async () => {
     const { handler } = await import('../../src/handler.ts');
     const { value, metrics } = await emfDuring(() => handler(scheduled, context(60_000, 'req-1')));

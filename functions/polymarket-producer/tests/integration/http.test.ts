@@ -9,7 +9,8 @@ beforeAll(async () => {
 afterAll(() => server?.stop());
 
 const ok = (body: unknown) => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-const hits = (path: string) => server.requests.filter((r) => r.url.startsWith(path)).length;
+/** Requests for exactly this path (query aside): "/slow" is not "/slow-deadline". */
+const hits = (path: string) => server.requests.filter((r) => new URL(r.url, 'http://fixtures').pathname === path).length;
 /** Small waits so the suite stays fast; the logic is the same at any scale. */
 const fast = { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 40, maxRetryAfterMs: 5_000 };
 

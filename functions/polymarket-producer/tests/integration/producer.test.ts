@@ -83,7 +83,9 @@ function updated(id: string, updatedAt: string, prices: [string, string]) {
   return markets.map((m) => (m.id === id ? { ...m, updatedAt, outcomePrices: JSON.stringify(prices) } : m));
 }
 
-describe('polymarket-producer end to end (fixtures → Kafka, dedup in DynamoDB)', () => {
+describe('polymarket-producer end to end (fixtures → Kafka, dedup in DynamoDB)', { shuffle: false }, () => {
+  // Steps of one scenario: each test continues from the state the one before left (the dedup
+  // table, the topic, the fixture markets), so the order is pinned (vitest --sequence.shuffle.tests leaves it).
   it('produces one tick per outcome of every valid market on the first run', async () => {
     const result = await run();
     expect(result).toEqual({

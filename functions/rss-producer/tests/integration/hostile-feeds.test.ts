@@ -89,7 +89,8 @@ const BAD = [
   '/missing',
 ];
 
-describe('hostile feeds over real HTTP', () => {
+describe('hostile feeds over real HTTP', { shuffle: false }, () => {
+  // Two runs of one producer: the second finds the first's validators and dedup records.
   const state = memoryState();
   const dedup = memoryDedup();
   const { producer, sent } = fakeProducer();

@@ -83,10 +83,13 @@ function run(topic = TOPIC): Promise<RunResult> {
 
 const envelopeOf = (m: ConsumedKafkaMessage) => JSON.parse(String(m.value)) as Envelope<RssItem>;
 
-describe('the producer against embedded Kafka and DynamoDB', () => {
+describe('the producer against embedded Kafka and DynamoDB', { shuffle: false }, () => {
+  // Steps of one scenario: each test continues from the state the one before left (the dedup
+  // table, the topic, the feeds' validators), so the order is pinned (vitest --sequence.shuffle.tests leaves it).
   let firstMessages: ConsumedKafkaMessage[];
 
   it('first run produces every unique item once, keyed by item id, in the versioned envelope', async () => {
+    serveFixtures(1);
     const result = await run();
     expect(result.totals).toEqual({ feeds: 3, fetched: 39, new: 34, duplicate: 3, inFlight: 0, rejected: 2, failedFeeds: 0, produced: 34 });
     expectAccounted(result);
@@ -154,6 +157,8 @@ describe('the Lambda handler', () => {
       POWERTOOLS_METRICS_NAMESPACE: 'Test',
       POWERTOOLS_LOG_LEVEL: 'ERROR',
     });
+    // The feeds as the producer's second run left them (the new item in world.xml): its own, in any order.
+    serveFixtures(2, fixture('world.xml').replace('<item>', NEW_ITEM));
     const { handler } = await import('../../src/handler.ts');
     const { default: scheduled } = await import('../../events/scheduled.json', { with: { type: 'json' } });
 

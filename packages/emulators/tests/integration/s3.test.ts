@@ -36,11 +36,11 @@ describe('embedded S3', () => {
     await Promise.all(
       Array.from({ length: 7 }, (_, i) => client.send(new PutObjectCommand({ Bucket: 'seeded', Key: `k/${i}`, Body: `v${i}` }))),
     );
-    const first = await client.send(new ListObjectsV2Command({ Bucket: 'seeded', MaxKeys: 5 }));
+    const first = await client.send(new ListObjectsV2Command({ Bucket: 'seeded', Prefix: 'k/', MaxKeys: 5 }));
     expect(first.KeyCount).toBe(5);
     expect(first.IsTruncated).toBe(true);
     const second = await client.send(
-      new ListObjectsV2Command({ Bucket: 'seeded', MaxKeys: 5, ContinuationToken: first.NextContinuationToken }),
+      new ListObjectsV2Command({ Bucket: 'seeded', Prefix: 'k/', MaxKeys: 5, ContinuationToken: first.NextContinuationToken }),
     );
     expect(second.KeyCount).toBe(2);
     await expect.poll(() => seen.length).toBe(7);

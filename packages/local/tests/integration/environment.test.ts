@@ -38,6 +38,10 @@ beforeAll(async () => {
       fixture(dir, { name: 'import-fails' }, sources.importFails),
       fixture(dir, { name: 'no-handler' }, sources.noHandler),
       fixture(dir, { name: 'typed-error' }, sources.typedError),
+      // Functions of one test each, whose first invocation must find no warm environment left by
+      // another test (the suite passes in any order: vitest --sequence.shuffle.tests).
+      fixture(dir, { name: 'module-scope', memoryMb: 256 }, sources.counter),
+      fixture(dir, { name: 'warm-errors' }, sources.typedError),
       fixture(dir, { name: 'callback' }, sources.callback),
       fixture(dir, { name: 'custom-handler', handler: 'main' }, 'export const main = async () => "custom";'),
     ]),
@@ -68,8 +72,8 @@ type CounterResult = {
 
 describe('execution environments', () => {
   it('runs module scope once and reuses the warm environment', async () => {
-    const first = await invoker.invoke('counter', { n: 1 });
-    const second = await invoker.invoke('counter', { n: 2 });
+    const first = await invoker.invoke('module-scope', { n: 1 });
+    const second = await invoker.invoke('module-scope', { n: 2 });
     const a = first.result as CounterResult;
     const b = second.result as CounterResult;
     expect(a.count).toBe(1);
@@ -84,7 +88,7 @@ describe('execution environments', () => {
     expect(second.report.maxMemoryUsedMb).toBeLessThan(256);
     expect(b.event).toEqual({ n: 2 });
     // Module-scope output belongs to the cold invocation, as it precedes START in CloudWatch.
-    expect(first.logs.some((l) => /\tundefined\tINFO\tinit in counter$/.test(l.text))).toBe(true);
+    expect(first.logs.some((l) => /\tundefined\tINFO\tinit in module-scope$/.test(l.text))).toBe(true);
     expect(second.logs.some((l) => l.text.includes('init in'))).toBe(false);
   });
 
@@ -234,15 +238,15 @@ describe('execution environments', () => {
   });
 
   it('returns a typed error as Lambda does and keeps the environment warm', async () => {
-    const res = await invoker.invoke('typed-error', { kind: 'typed' });
+    const res = await invoker.invoke('warm-errors', { kind: 'typed' });
     expect(res.error).toMatchObject({ errorType: 'ValidationError', errorMessage: 'amount must be positive' });
     expect(res.error?.trace[0]).toBe('ValidationError: amount must be positive');
     expect(res.error?.trace[1]).toMatch(/^\s+at .*index\.mjs/);
     expect(res.report.status).toBeUndefined();
     expect(res.logs.some((l) => l.text.includes(`${res.requestId}\tERROR\tInvoke Error`) && l.text.includes('"stack":['))).toBe(true);
-    const str = await invoker.invoke('typed-error', { kind: 'string' });
+    const str = await invoker.invoke('warm-errors', { kind: 'string' });
     expect(str.error).toEqual({ errorType: 'string', errorMessage: 'plain string', trace: [] });
-    const ok = await invoker.invoke('typed-error', {});
+    const ok = await invoker.invoke('warm-errors', {});
     expect(ok.report.cold).toBe(false);
     expect(ok.result).toMatchObject({ invocations: 3 });
   });
