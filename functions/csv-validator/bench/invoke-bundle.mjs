@@ -43,7 +43,10 @@ let invocation = 0;
 const sampler = setInterval(() => {
   if (mb(process.memoryUsage.rss()) <= atPeak.rssMb) return;
   const m = process.memoryUsage();
-  atPeak = { rssMb: mb(m.rss), heapTotalMb: mb(m.heapTotal), heapUsedMb: mb(m.heapUsed), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers), invocation };
+  // Anonymous (the process's own) and file-backed (node's binary, shared libraries) resident pages.
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+  atPeak = { rssMb: mb(m.rss), heapTotalMb: mb(m.heapTotal), heapUsedMb: mb(m.heapUsed), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers), rssAnonMb: mb(kb('RssAnon')), rssFileMb: mb(kb('RssFile')), invocation };
 }, 20);
 
 const runs = [];

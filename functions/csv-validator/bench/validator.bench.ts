@@ -391,6 +391,9 @@ try {
       peakRssMb: +run.peakRssMb.toFixed(1),
       heapAtPeakMb: run.atPeak.heapTotalMb,
       arrayBuffersAtPeakMb: run.atPeak.arrayBuffersMb,
+      // RSS at the peak by kind: the process's own memory, and mapped file pages (node's binary).
+      rssAnonAtPeakMb: run.atPeak.rssAnonMb,
+      rssFileAtPeakMb: run.atPeak.rssFileMb,
       peakIn: run.atPeak.invocation === 0 ? 'cold' : 'warm',
       parserOnlyRowsPerS: Math.round((parse.rows / parse.ms) * 1000),
       parserOnlyRowsPerMainThreadCpuS: Math.round((parse.rows / parse.mainThreadCpuMs) * 1000),
