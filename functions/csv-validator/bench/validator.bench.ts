@@ -8,6 +8,7 @@
 // The handler's process starts with the heap flags Lambda gives the spec's memory. For digging:
 // BENCH_CPU_PROF=<dir> (a CPU profile of the handler run from source), BENCH_NODE_ARGS="<flags>"
 // (e.g. --trace-gc), BENCH_CHILD_LOG=<file> (what the handler's process printed),
+// BENCH_NODE=<node binary> (run the handler on another Node than its runtime's, to compare),
 // BENCH_BUNDLE=<index.mjs> (measure another build, an older one say, instead of this one; its
 // index.mjs.map beside it, as unzipped, or Node has no map to hold),
 // BENCH_PIN=0 (no pinning).

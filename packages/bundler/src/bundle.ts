@@ -32,7 +32,7 @@ function topInputs(metafile: Metafile, root: string): { path: string; bytes: num
 }
 
 /**
- * esbuild → one minified ESM file for Node 20 (+ a source map of the function's own code,
+ * esbuild → one minified ESM file for the spec's runtime's Node (+ a source map of the function's own code,
  * source-map.ts) → deterministic zip with `index.mjs` at its root (handler `index.<export>`), and
  * the zip's base64 SHA-256 beside it.
  */

