@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyDocument } from '../src/policy.ts';
 import { fakeRoot, producers, resourcesOf, type StackJson, synthInto } from './fixtures.ts';
@@ -5,6 +7,7 @@ import { fakeRoot, producers, resourcesOf, type StackJson, synthInto } from './f
 const STACK = 'laminar-dev';
 let json: StackJson;
 let raw: string;
+let outdir: string;
 
 beforeAll(async () => {
   const root = fakeRoot();
@@ -12,6 +15,7 @@ beforeAll(async () => {
   const synth = synthInto(root, specs, {}, layers);
   json = synth.json(STACK);
   raw = synth.raw(STACK);
+  outdir = synth.outdir;
 });
 
 const one = (type: string, key: string, value: string) => {
@@ -26,6 +30,14 @@ const idOf = (type: string, key: string, value: string) => {
 };
 
 describe('Kafka producers', () => {
+  it('warns at synth that their runtime, nodejs20.x, can no longer be deployed', () => {
+    const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { annotations?: { level: string; message: string }[] }> };
+    const warnings = (manifest.stacks[STACK]?.annotations ?? []).filter((a) => a.level === '@cdktf/warn').map((a) => a.message);
+    expect(warnings).toEqual(
+      expect.arrayContaining(['rss-producer', 'polymarket-producer'].map((name) => expect.stringMatching(new RegExp(`^${name} runs nodejs20.x, on which Lambda no longer creates or updates functions`)))),
+    );
+  });
+
   it('publishes the Kafka layer once, for x86_64 and the Node runtime it was compiled for', () => {
     const layer = one('aws_lambda_layer_version', 'layer_name', 'laminar-dev-kafka-layer');
     expect(layer).toMatchObject({

@@ -54,6 +54,12 @@ function allFiles(dir: string): string[] {
 }
 
 describe('functions', () => {
+  it('warns about no runtime when every function is on nodejs22.x', () => {
+    const manifest = JSON.parse(readFileSync(join(synth.outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { annotations?: { level: string }[] }> };
+    expect(manifest.stacks[STACK]).toBeDefined();
+    expect((manifest.stacks[STACK]?.annotations ?? []).filter((a) => a.level === '@cdktf/warn')).toEqual([]);
+  });
+
   it('builds pdf-manifest from its spec', () => {
     const raw = synth.raw(STACK);
     expect(

@@ -21,6 +21,7 @@ import {
   type SecretRef,
   type Setting,
 } from '@laminar/spec';
+import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
 import { readArtifact } from '../artifacts.ts';
 import { DURATION_ALARM_FRACTION } from '../dashboard.ts';
@@ -235,6 +236,13 @@ export class NodeFunction extends Construct {
       // create the log group themselves with infinite retention.
       dependsOn: [this.logGroup, rolePolicy, tracing],
     });
+    if (spec.runtime === 'nodejs20.x') {
+      // Said at synth, before Lambda refuses the deploy: it deprecated nodejs20.x on 2026-04-30 and
+      // has since blocked creating, then updating, functions on it.
+      Annotations.of(this.fn).addWarning(
+        `${spec.name} runs nodejs20.x, on which Lambda no longer creates or updates functions (deprecated 2026-04-30): a deploy that creates or changes it will be refused`,
+      );
+    }
 
     // One alarm per failure mode, on the function's own metrics over 5 minutes. No data (no
     // invocations) is not a failure.
