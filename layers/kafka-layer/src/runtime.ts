@@ -3,7 +3,9 @@
  * run on Amazon Linux 2023: glibc 2.34 and GCC 11's libstdc++/libgcc_s.
  */
 
-export type LambdaRuntime = 'nodejs20.x' | 'nodejs22.x';
+import { type LambdaRuntime, RUNTIME_NODE_MAJOR } from '@laminar/spec';
+
+export type { LambdaRuntime };
 export type Architecture = 'x86_64' | 'arm64';
 
 export interface RuntimeFacts {
@@ -15,8 +17,8 @@ export interface RuntimeFacts {
 }
 
 export const RUNTIMES: Record<LambdaRuntime, RuntimeFacts> = {
-  'nodejs20.x': { os: 'Amazon Linux 2023', glibc: '2.34', nodeModuleVersion: 115, nodeMajor: 20 },
-  'nodejs22.x': { os: 'Amazon Linux 2023', glibc: '2.34', nodeModuleVersion: 127, nodeMajor: 22 },
+  'nodejs20.x': { os: 'Amazon Linux 2023', glibc: '2.34', nodeModuleVersion: 115, nodeMajor: RUNTIME_NODE_MAJOR['nodejs20.x'] },
+  'nodejs22.x': { os: 'Amazon Linux 2023', glibc: '2.34', nodeModuleVersion: 127, nodeMajor: RUNTIME_NODE_MAJOR['nodejs22.x'] },
 };
 
 /**

@@ -1,12 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { FunctionSpec } from '@laminar/spec';
-
-export type LambdaRuntime = FunctionSpec['runtime'];
-
-/** The Node.js major each Lambda runtime runs. */
-export const RUNTIME_NODE_MAJOR: Record<LambdaRuntime, number> = { 'nodejs20.x': 20, 'nodejs22.x': 22 };
+import { type LambdaRuntime, RUNTIME_NODE_MAJOR } from '@laminar/spec';
 
 /** The node binary to run a function of a runtime with, and whether it is that runtime's Node. */
 export interface NodeBinary {

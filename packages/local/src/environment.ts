@@ -188,10 +188,12 @@ export class ExecutionEnvironment {
       serialization: 'json',
     });
     this.child = child;
-    let markExited: () => void = () => {};
     this.exited = new Promise((resolve) => {
-      markExited = resolve;
       child.once('exit', () => resolve());
+      // A spawn that fails never exits (below).
+      child.once('error', () => {
+        if (child.pid === undefined) resolve();
+      });
     });
     this.readLines(child, 'stdout');
     this.readLines(child, 'stderr');
@@ -204,7 +206,6 @@ export class ExecutionEnvironment {
       if (child.pid !== undefined) return;
       this.state = 'dead';
       this.storage?.remove();
-      markExited();
       this.phase?.finish({ how: 'not-started', error });
     });
 

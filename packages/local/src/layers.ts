@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { type LambdaRuntime, RUNTIME_NODE_MAJOR } from '@laminar/spec';
 import { prepareExtracted, zipSha256 } from './task-root.ts';
 
 /** A layer as the invoker needs it: its name and its built zip. */
@@ -34,12 +35,12 @@ export async function prepareLayers(layersDir: string, layers: LayerArtifact[]):
  * Lambda (nodejs20.x): NODE_PATH=/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:/var/runtime/node_modules:/var/runtime:/var/task
  * LD_LIBRARY_PATH=/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib
  */
-export function lambdaPaths(options: { taskRoot: string; optDir: string | undefined; runtime: string }): {
+export function lambdaPaths(options: { taskRoot: string; optDir: string | undefined; runtime: LambdaRuntime }): {
   NODE_PATH: string;
   LD_LIBRARY_PATH: string;
 } {
   const { taskRoot, optDir, runtime } = options;
-  const major = /^nodejs(\d+)\.x$/.exec(runtime)?.[1] ?? '20';
+  const major = RUNTIME_NODE_MAJOR[runtime];
   const opt = (...parts: string[]) => (optDir ? [join(optDir, ...parts)] : []);
   return {
     NODE_PATH: [...opt('nodejs', `node${major}`, 'node_modules'), ...opt('nodejs', 'node_modules'), taskRoot].join(':'),

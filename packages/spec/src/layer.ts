@@ -3,14 +3,14 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { logicalName } from './resources.ts';
-import { type FunctionSpec, SpecError } from './spec.ts';
+import { type FunctionSpec, lambdaRuntime, SpecError } from './spec.ts';
 
 export const layerSpec = z.strictObject({
   name: logicalName,
   description: z.string().default(''),
   /** A native layer is built for one CPU architecture; functions using it must match. */
   architectures: z.array(z.enum(['arm64', 'x86_64'])).min(1),
-  runtimes: z.array(z.enum(['nodejs20.x', 'nodejs22.x'])).min(1),
+  runtimes: z.array(lambdaRuntime).min(1),
   /** Packages the layer provides under nodejs/node_modules: bundles keep them external. */
   modules: z.array(z.string().min(1)).min(1),
 });

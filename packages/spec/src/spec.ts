@@ -187,6 +187,11 @@ export type MetricAlarm = z.output<typeof metricAlarm>;
 /** Lambda's ephemeral storage (/tmp) when a spec does not set it: also the part that costs nothing. */
 export const DEFAULT_EPHEMERAL_STORAGE_MB = 512;
 
+/** Lambda's Node.js runtimes this project builds for, with the Node major each runs. */
+export const RUNTIME_NODE_MAJOR = { 'nodejs20.x': 20, 'nodejs22.x': 22 } as const;
+export type LambdaRuntime = keyof typeof RUNTIME_NODE_MAJOR;
+export const lambdaRuntime = z.enum(Object.keys(RUNTIME_NODE_MAJOR) as [LambdaRuntime, ...LambdaRuntime[]]);
+
 export const functionSpec = z
   .strictObject({
     name: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'function names are lower-case kebab-case'),
@@ -202,7 +207,7 @@ export const functionSpec = z
      * (kafkaProducerSpec), csv-validator its memory on Node 22 (its spec). The bundler targets its
      * Node, the local runner runs the function on it (@laminar/lambda-node).
      */
-    runtime: z.enum(['nodejs20.x', 'nodejs22.x']).default('nodejs22.x'),
+    runtime: lambdaRuntime.default('nodejs22.x'),
     architecture: z.enum(['arm64', 'x86_64']).default('arm64'),
     memoryMb: z.number().int().min(128).max(10240),
     timeoutS: z.number().int().min(1).max(900),
