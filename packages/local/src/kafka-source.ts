@@ -76,6 +76,11 @@ export interface KafkaSourceOptions {
   region: string;
   /** Local batching window and retry waits = the configured ones × this (a minute lasts a second by default). */
   timeScale: number;
+  /**
+   * Whether the mapping's consumer asks the broker to create topics it does not have (default
+   * true: the embedded broker, where nothing persists). Lambda's own mapping never creates topics.
+   */
+  createTopics?: boolean;
   output?: Output;
 }
 
@@ -105,6 +110,9 @@ const RETRY_WAIT_MS = 1_000;
 const POLL_MS = 100;
 const COMMIT_ATTEMPTS = 5;
 const DISCONNECT_WAIT_MS = 10_000;
+/** One metadata request's timeout, and how often topics the broker did not have are asked for again. */
+const TOPIC_ASK_MS = 10_000;
+const TOPIC_RECHECK_MS = 1_000;
 
 /** In the client's JavaScript (lib/kafka-consumer.js) but not in its type declarations. */
 interface CallbackCommit {
@@ -146,6 +154,9 @@ export class KafkaEventSource {
   #progressAt = 0;
   /** Why the polling loop ended on its own (idle() reports it instead of waiting forever). */
   #failure: Error | undefined;
+  /** Topics the broker did not list when the consumer subscribed (see #subscribeAgainWhenListed). */
+  #unlisted: string[] = [];
+  #topicsCheckedAt = 0;
   readonly #listeners = new Set<(o: BatchOutcome) => void>();
 
   constructor(options: KafkaSourceOptions) {
@@ -166,7 +177,7 @@ export class KafkaEventSource {
         // KIP-848 groups: no 3 s join round as with the classic protocol.
         'group.protocol': 'consumer',
         'enable.auto.commit': false,
-        'allow.auto.create.topics': true,
+        'allow.auto.create.topics': this.#options.createTopics ?? true,
         'client.id': `laminar-esm-${this.#options.functionName}`,
         // A broker answers one connection's requests in order, so the watermark and metadata
         // requests idle() sends wait behind an empty fetch for up to this long (500 ms by default).
@@ -175,10 +186,9 @@ export class KafkaEventSource {
       { 'auto.offset.reset': trigger.startingPosition === 'LATEST' ? 'latest' : 'earliest' },
     );
     await call((cb) => consumer.connect({ timeout: 10_000 }, cb as never));
-    // A topic's metadata request creates it where the broker auto-creates topics (the embedded one
-    // does): a KIP-848 subscription made before its topic exists is never assigned it there.
-    for (const topic of this.#options.topics) {
-      await call((cb) => consumer.getMetadata({ topic, timeout: 10_000 }, cb as never)).catch(() => undefined);
+    this.#unlisted = await this.#unlistedOf(consumer, this.#options.topics);
+    if (this.#unlisted.length > 0) {
+      this.#say(`the broker does not list ${this.#unlisted.join(', ')} yet; the mapping subscribes again when it does`);
     }
     consumer.subscribe(this.#options.topics);
     consumer.setDefaultConsumeTimeout(POLL_MS);
@@ -188,6 +198,44 @@ export class KafkaEventSource {
       this.#failure = new Error(`${this.#what} stopped polling: ${(err as Error).message}`, { cause: err });
       this.#say(`stopped polling: ${(err as Error).message}`);
     });
+  }
+
+  /**
+   * The topics the broker does not have. The embedded broker (librdkafka's mock cluster) assigns a
+   * KIP-848 member the partitions of the topics that exist when its subscription arrives, and
+   * never again when one is created later, so start() asks for each topic before subscribing: the
+   * ask creates it where the broker and `createTopics` allow. `allTopics: false` matters: the
+   * client's default asks for every topic the broker has, answers from that, and leaves the named
+   * topic's creation to a request of its own that can land after the subscription (a new topic then
+   * stayed unassigned and its records undelivered).
+   */
+  async #unlistedOf(consumer: KafkaConsumer, topics: readonly string[]): Promise<string[]> {
+    const unlisted: string[] = [];
+    for (const topic of topics) {
+      const meta = await call<{ topics: { name: string; partitions: unknown[] }[] }>((cb) =>
+        consumer.getMetadata({ topic, allTopics: false, timeout: TOPIC_ASK_MS }, cb as never),
+      ).catch(() => undefined);
+      if (!meta?.topics.some((m) => m.name === topic && m.partitions.length > 0)) unlisted.push(topic);
+    }
+    return unlisted;
+  }
+
+  /**
+   * Topics the broker did not list at start (one without auto-creation, a topic not created yet):
+   * the mock cluster would never assign them, so when one of them is listed the consumer subscribes
+   * again, which makes the group recompute its assignment. Only between batches, so no record held
+   * in a batch is fetched twice.
+   */
+  async #subscribeAgainWhenListed(consumer: KafkaConsumer): Promise<void> {
+    if (this.#unlisted.length === 0 || Date.now() < this.#topicsCheckedAt + TOPIC_RECHECK_MS) return;
+    this.#topicsCheckedAt = Date.now();
+    const before = this.#unlisted;
+    this.#unlisted = await this.#unlistedOf(consumer, before);
+    const listed = before.filter((t) => !this.#unlisted.includes(t));
+    if (listed.length === 0) return;
+    consumer.unsubscribe();
+    consumer.subscribe(this.#options.topics);
+    this.#say(`${listed.join(', ')} now listed by the broker: subscribed again`);
   }
 
   /** How its errors name it. */
@@ -255,7 +303,7 @@ export class KafkaEventSource {
   async #lagging(consumer: KafkaConsumer): Promise<{ topic: string; partition: number; high: number; committed: number }[]> {
     const ends: { topic: string; partition: number; high: number }[] = [];
     for (const topic of this.#options.topics) {
-      const meta = await call<{ topics: { name: string; partitions: { id: number }[] }[] }>((cb) => consumer.getMetadata({ topic, timeout: 5_000 }, cb as never));
+      const meta = await call<{ topics: { name: string; partitions: { id: number }[] }[] }>((cb) => consumer.getMetadata({ topic, allTopics: false, timeout: 5_000 }, cb as never));
       for (const { id } of meta.topics.find((t) => t.name === topic)?.partitions ?? []) {
         const w = await call<{ highOffset: number }>((cb) => consumer.queryWatermarkOffsets(topic, id, 5_000, cb as never));
         if (w.highOffset > 0) ends.push({ topic, partition: id, high: w.highOffset });
@@ -278,6 +326,7 @@ export class KafkaEventSource {
     let batch: Message[] = [];
     let firstAt = 0;
     while (!signal.aborted) {
+      if (batch.length === 0) await this.#subscribeAgainWhenListed(consumer);
       const room = trigger.batchSize - batch.length;
       let got: Message[];
       try {

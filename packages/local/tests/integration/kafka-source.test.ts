@@ -5,6 +5,7 @@ import { defineFunction, kafkaTriggersOf } from '@laminar/spec';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InvokeOptions, InvokeResult } from '../../src/invoker.ts';
 import { type KafkaFailureRecord, KafkaEventSource, type SelfManagedKafkaEvent } from '../../src/kafka-source.ts';
+import type { Output } from '../../src/output.ts';
 import { LocalQueues } from '../../src/queues.ts';
 
 const Kafka = createRequire(import.meta.url)('@confluentinc/kafka-javascript') as { Producer: typeof Producer; KafkaConsumer: typeof KafkaConsumer };
@@ -46,7 +47,7 @@ function fakeInvoker(fail: (event: SelfManagedKafkaEvent) => boolean) {
   };
 }
 
-function source(name: string, topics: string[], invoker: ReturnType<typeof fakeInvoker>['invoker'], queues: LocalQueues, batchSize = 10) {
+function source(name: string, topics: string[], invoker: ReturnType<typeof fakeInvoker>['invoker'], queues: LocalQueues, batchSize = 10, extra: { createTopics?: boolean; output?: Output } = {}) {
   const spec = defineFunction({
     name,
     memoryMb: 128,
@@ -63,6 +64,7 @@ function source(name: string, topics: string[], invoker: ReturnType<typeof fakeI
     dlq: `${name}-dlq`,
     region: 'us-east-1',
     timeScale: 0.1,
+    ...extra,
   });
 }
 
@@ -92,6 +94,44 @@ describe('the local Kafka event source mapping', () => {
       expect(Buffer.from(records[0]?.key as string, 'base64').toString()).toMatch(/^k-/);
       expect(fake.calls[0]?.options).toMatchObject({ invocationType: 'RequestResponse', trigger: { kind: 'kafka', groupId: 'laminar-local-archiver-a' } });
       expect(esm.stats).toMatchObject({ records: 25, dlqBatches: 0 });
+    } finally {
+      await esm.stop();
+    }
+  });
+
+  it('is assigned every partition of every topic it names, however many are new to the broker when it starts', async () => {
+    // The embedded broker assigns only topics that exist when the subscription arrives, and the
+    // client's first answer about a new topic can predate its creation: with six new topics, some
+    // went unassigned (and their records undelivered) when that answer was trusted.
+    const topics = Array.from({ length: 6 }, (_, i) => `t.new${i}`);
+    const fake = fakeInvoker(() => false);
+    const esm = source('archiver-new-topics', topics, fake.invoker, new LocalQueues(undefined), 50);
+    await esm.start();
+    try {
+      for (const topic of topics) for (let p = 0; p < 4; p++) await produce(topic, [`${topic}/${p}`], p);
+      await esm.idle({ timeoutMs: IDLE_MS, stallMs: 10_000 });
+      const delivered = fake.calls.flatMap((c) => valuesOf(c.event));
+      expect(delivered.sort()).toEqual(topics.flatMap((t) => [0, 1, 2, 3].map((p) => `${t}/${p}`)).sort());
+    } finally {
+      await esm.stop();
+    }
+  });
+
+  it('subscribes again when a topic the broker did not have at its start is created, and delivers its records', async () => {
+    const lines: string[] = [];
+    const output: Output = { line: (_fn, line) => void lines.push(line) };
+    const fake = fakeInvoker(() => false);
+    const esm = source('archiver-later-topic', ['t.exists', 't.later'], fake.invoker, new LocalQueues(undefined), 10, { createTopics: false, output });
+    await produce('t.exists', ['e0']);
+    await esm.start();
+    try {
+      expect(lines.join('\n')).toContain('does not list t.later yet');
+      // Once e0 is delivered the group has settled its assignment without t.later.
+      await esm.idle({ timeoutMs: IDLE_MS, stallMs: 10_000 });
+      await produce('t.later', ['l0', 'l1'], 1);
+      await esm.idle({ timeoutMs: IDLE_MS, stallMs: 10_000 });
+      expect(fake.calls.flatMap((c) => valuesOf(c.event)).sort()).toEqual(['e0', 'l0', 'l1']);
+      expect(lines.join('\n')).toContain('t.later now listed by the broker: subscribed again');
     } finally {
       await esm.stop();
     }
