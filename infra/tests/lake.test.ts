@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { s3EventPattern } from '@laminar/spec';
 import type { PolicyDocument } from '../src/policy.ts';
@@ -5,6 +7,7 @@ import { fakeRoot, lake, resourcesOf, type StackJson, synthInto } from './fixtur
 
 let json: StackJson;
 let raw: string;
+let outdir: string;
 
 beforeAll(async () => {
   const root = fakeRoot();
@@ -12,6 +15,7 @@ beforeAll(async () => {
   const synth = synthInto(root, specs, {}, [], queues);
   raw = synth.raw('laminar-dev');
   json = synth.json('laminar-dev');
+  outdir = synth.outdir;
 });
 
 const all = (type: string) => resourcesOf(json, type);
@@ -23,6 +27,13 @@ const idOf = (type: string, key: string, value: string) => {
 const ref = (type: string, key: string, value: string, attr: string) => `\${${type}.${idOf(type, key, value)}.${attr}}`;
 
 describe('bronze → silver fan-out', () => {
+  it('warns at synth about csv-validator on nodejs20.x, which Lambda no longer deploys, and about object-audit not at all', () => {
+    const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { annotations?: { level: string; message: string }[] }> };
+    const warnings = (manifest.stacks['laminar-dev']?.annotations ?? []).filter((a) => a.level === '@cdktf/warn').map((a) => a.message);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^csv-validator runs nodejs20.x, on which Lambda no longer creates or updates functions/);
+  });
+
   it('sends the lake bucket’s events to EventBridge', () => {
     const notifications = all('aws_s3_bucket_notification');
     expect(notifications).toHaveLength(1);

@@ -5,9 +5,9 @@ export default defineLayer({
   description: "Confluent's Kafka client for Node.js (librdkafka) with the shared libraries it needs on Amazon Linux 2023.",
   // Built on the machine that installs it: x86_64 here and on GitHub's runners.
   architectures: ['x86_64'],
-  // The addon is a NAN (not Node-API) module: it loads only on the Node major it was compiled with
-  // (NODE_MODULE_VERSION 115 = Node 20, as installed here). The layer check refuses a runtime whose
-  // Node would reject it; add nodejs22.x only for a layer built under Node 22.
-  runtimes: ['nodejs20.x'],
+  // The addon is a NAN (not Node-API) module: it loads only on the Node major it was compiled for
+  // (NODE_MODULE_VERSION 127 = Node 22). The installed one is for the workspace's Node; the build
+  // compiles it again for this runtime's Node (src/addon.ts), and the check refuses a mismatch.
+  runtimes: ['nodejs22.x'],
   modules: ['@confluentinc/kafka-javascript'],
 });

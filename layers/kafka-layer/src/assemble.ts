@@ -174,7 +174,12 @@ const toPosix = (p: string) => p.split(sep).join('/');
  * or in lib/ when they come from the system), and every runtime dependency, walked through
  * `dependencies` as Node would resolve them.
  */
-export function assembleLayer(fromDir: string, modules: readonly string[], arch: Architecture): Assembled {
+export interface AssembleOptions {
+  /** The addon to ship in place of an installed one (one compiled for the layer's Node): addon.ts. */
+  addonFor?: (installed: string, packageDir: string) => string;
+}
+
+export function assembleLayer(fromDir: string, modules: readonly string[], arch: Architecture, options: AssembleOptions = {}): Assembled {
   const entries = new Map<string, LayerEntry>();
   const add = (name: string, source: string, data?: Buffer, mode?: number) => {
     if (entries.has(name)) return;
@@ -201,7 +206,7 @@ export function assembleLayer(fromDir: string, modules: readonly string[], arch:
       const release = join(dir, 'build', 'Release');
       const addons = existsSync(release) ? readdirSync(release).filter((f) => f.endsWith('.node')).sort() : [];
       if (addons.length === 0) throw new Error(missingAddonMessage(mod, dir));
-      for (const f of addons) nativeRoots.push({ source: join(release, f), name: `${at}/build/Release/${f}` });
+      for (const f of addons) nativeRoots.push({ source: options.addonFor?.(join(release, f), dir) ?? join(release, f), name: `${at}/build/Release/${f}` });
     }
     for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies }).sort()) queue.push({ dir, parentPath: at, name: dep });
   }

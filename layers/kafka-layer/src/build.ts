@@ -2,8 +2,9 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { deterministicZip, sourceCodeHash } from '@laminar/bundler';
-import type { LayerSpec } from '@laminar/spec';
+import { type LayerSpec, RUNTIME_NODE_MAJOR } from '@laminar/spec';
 import spec from '../layer.ts';
+import { addonForRuntime, type RuntimeAddon } from './addon.ts';
 import { type Assembled, assembleLayer } from './assemble.ts';
 import { type CheckResult, checkLayer } from './check.ts';
 
@@ -12,6 +13,8 @@ const PACKAGE_DIR = resolve(import.meta.dirname, '..');
 export interface BuildOptions {
   /** Defaults to dist/ beside layer.ts. */
   outDir?: string;
+  /** Where addons compiled for the layer's Node are kept; defaults to .addon/ beside layer.ts. */
+  addonCacheDir?: string;
   spec?: LayerSpec;
 }
 
@@ -24,6 +27,8 @@ export interface BuildResult {
   files: number;
   packages: Assembled['packages'];
   systemLibraries: Assembled['systemLibraries'];
+  /** Each addon shipped and where it came from (installed, or compiled for the layer's Node). */
+  addons: RuntimeAddon[];
   check: CheckResult;
 }
 
@@ -55,7 +60,20 @@ export async function buildLayer(options: BuildOptions = {}): Promise<BuildResul
     throw new Error(`${layer.name} is an ${arch} layer but this machine is ${process.arch}: its installed addon and system libraries are for the wrong CPU`);
   }
 
-  const assembled = assembleLayer(PACKAGE_DIR, layer.modules, arch);
+  // A NAN addon loads on one Node major only, so one layer serves the runtimes of one major.
+  const majors = [...new Set(layer.runtimes.map((r) => RUNTIME_NODE_MAJOR[r]))];
+  const [runtime] = layer.runtimes;
+  if (majors.length !== 1 || !runtime) {
+    throw new Error(`${layer.name}: a layer with a native addon serves the runtimes of one Node major (layer.ts says ${layer.runtimes.join(', ') || 'none'})`);
+  }
+  const addons: RuntimeAddon[] = [];
+  const assembled = assembleLayer(PACKAGE_DIR, layer.modules, arch, {
+    addonFor: (installedAddon, packageDir) => {
+      const addon = addonForRuntime({ packageDir, installedAddon, runtime, cacheDir: options.addonCacheDir ?? join(PACKAGE_DIR, '.addon') });
+      addons.push(addon);
+      return addon.path;
+    },
+  });
   const stage = mkdtempSync(join(tmpdir(), `${layer.name}-`));
   let check: CheckResult;
   try {
@@ -85,6 +103,7 @@ export async function buildLayer(options: BuildOptions = {}): Promise<BuildResul
     files: assembled.entries.length,
     packages: assembled.packages,
     systemLibraries: assembled.systemLibraries,
+    addons,
     check,
   };
 }
@@ -106,7 +125,8 @@ if (process.argv[1] && resolve(process.argv[1]) === import.meta.filename) {
     console.log(r.check.report);
     console.log(
       `${spec.name}: ${relative(process.cwd(), r.zipPath)} ${mib(r.zipBytes)} (${mib(r.unpackedBytes)} unpacked, ${r.files} files, ` +
-        `${r.packages.length} packages; from the system into lib/: ${r.systemLibraries.map((l) => l.soname).join(', ') || 'none'}) ` +
+        `${r.packages.length} packages; from the system into lib/: ${r.systemLibraries.map((l) => l.soname).join(', ') || 'none'}; ` +
+        `addons: ${r.addons.map((a) => `${relative(process.cwd(), a.path)} (${a.origin})`).join(', ')}) ` +
         `sha256=${r.hash} in ${Math.round(performance.now() - started)} ms`,
     );
   } catch (err) {

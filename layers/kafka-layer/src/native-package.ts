@@ -13,7 +13,7 @@ export function missingAddonMessage(packageName: string, where: string): string 
     'Fix, then rebuild the layer:',
     `  - offline (as on this project's machines): CKJS_LINKING=dynamic npm_config_nodedir=<node's prefix, e.g. /usr> pnpm rebuild ${packageName}`,
     '    builds librdkafka from source (~3 min; needs g++, make, python3, pkg-config, zlib1g-dev, libssl-dev); ./run sets both variables.',
-    `  - where GitHub is reachable (GitHub Actions): install with CKJS_LINKING unset (LAMINAR_KAFKA_PREBUILT=1 for ./run) and the install downloads the prebuilt addon from the project's GitHub releases.`,
+    `  - where GitHub is reachable: with CKJS_LINKING unset (LAMINAR_KAFKA_PREBUILT=1 for ./run) the install downloads the prebuilt addon from the project's GitHub releases; it serves the workspace's Node, but the layer cannot be built from it (no build/deps/librdkafka.so to link its runtime's addon against).`,
     `  Either way pnpm-workspace.yaml's allowBuilds must say '${packageName}': true, or pnpm skips the install script.`,
   ].join('\n');
 }

@@ -7,9 +7,9 @@ import type { FunctionSpecInput } from '@laminar/spec';
  */
 export function kafkaProducerSpec(options: { clientId: string; topic: string }) {
   return {
-    // The layer's addon is compiled against Node 20's ABI (NODE_MODULE_VERSION 115), which Node 22
-    // refuses to load: the producers stay on nodejs20.x until the layer carries a Node 22 build.
-    runtime: 'nodejs20.x',
+    // The layer's addon is compiled for Node 22 (NODE_MODULE_VERSION 127), the layer's one runtime:
+    // another major refuses to load it, and the spec check refuses a function on another runtime.
+    runtime: 'nodejs22.x',
     architecture: 'x86_64',
     layers: ['kafka-layer'],
     env: {

@@ -3,10 +3,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { sourceCodeHash } from '@laminar/bundler';
+import { nodeForRuntime } from '@laminar/lambda-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findPackageDir } from '../../src/assemble.ts';
 import { type BuildResult, buildLayer } from '../../src/build.ts';
 import { isElf } from '../../src/readelf.ts';
+import spec from '../../layer.ts';
 import { extractZip, readZip, type ZipRecord } from '../../src/unzip.ts';
 
 // Builds the real layer from the installed client, twice, into temporary directories.
@@ -18,6 +20,8 @@ const installedPkg = JSON.parse(readFileSync(join(installed, 'package.json'), 'u
 // Built from source here (CKJS_LINKING=dynamic): librdkafka is a shared library beside the addon.
 // The prebuilt addon (GitHub Actions) links it statically and has no build/deps.
 const dynamic = existsSync(join(installed, 'build/deps/librdkafka.so.1'));
+// The layer is loaded by its runtime's Node (the addon loads on no other major).
+const runtimeNode = nodeForRuntime(spec.runtimes[0]!);
 
 let work: string;
 let first: BuildResult;
@@ -28,12 +32,15 @@ let opt: string;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'kafka-layer-build-'));
-  first = await buildLayer({ outDir: join(work, 'a') });
-  second = await buildLayer({ outDir: join(work, 'b') });
+  // An empty addon cache: the first build compiles the addon for the runtime's Node when the
+  // workspace runs another major, the second takes it from the cache.
+  const addonCacheDir = join(work, 'addon-cache');
+  first = await buildLayer({ outDir: join(work, 'a'), addonCacheDir });
+  second = await buildLayer({ outDir: join(work, 'b'), addonCacheDir });
   entries = readZip(readFileSync(first.zipPath));
   opt = join(work, 'opt');
   extractZip(readFileSync(first.zipPath), opt);
-});
+}, 300_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the Kafka layer build', () => {
@@ -43,6 +50,27 @@ describe('the Kafka layer build', () => {
     expect(readFileSync(first.hashPath, 'utf8')).toBe(`${sourceCodeHash(a)}\n`);
     expect(first.hash).toMatch(/^[A-Za-z0-9+/]{43}=$/);
     expect(first.check.ok).toBe(true);
+  });
+
+  it("ships an addon compiled for its runtime's Node, which a Node of another major refuses", () => {
+    const hostMajor = Number(process.versions.node.split('.')[0]);
+    const runtimeMajor = Number(runtimeNode.version.split('.')[0]);
+    expect(runtimeNode.exact).toBe(true);
+    if (hostMajor === runtimeMajor) {
+      expect(first.addons.map((a) => a.origin)).toEqual(['installed']);
+      return;
+    }
+    expect(first.addons.map((a) => a.origin)).toEqual(['compiled']);
+    expect(second.addons.map((a) => a.origin)).toEqual(['cached']);
+    expect(first.check.report).toContain(`NODE_MODULE_VERSION 127, matches ${spec.runtimes[0]} (Node ${runtimeMajor})`);
+    const refused = spawnSync(process.execPath, ['-e', "require('@confluentinc/kafka-javascript')"], {
+      cwd: work,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, NODE_PATH: join(opt, 'nodejs/node_modules'), LD_LIBRARY_PATH: join(opt, 'lib') },
+      timeout: 50_000,
+    });
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain('NODE_MODULE_VERSION 127');
   });
 
   it('holds the addon, its shared libraries and the system libraries they need', () => {
@@ -89,7 +117,7 @@ describe('the Kafka layer build', () => {
       'const libs = [...new Set(maps.split("\\n").map((l) => l.split(/\\s+/)[5]).filter((p) => p && /(rdkafka|libssl|libcrypto|libz|\\.node$)/.test(p)))];',
       "console.log(JSON.stringify({ version: k.librdkafkaVersion, from: require.resolve('@confluentinc/kafka-javascript'), libs }));",
     ].join('\n');
-    const run = spawnSync(process.execPath, ['-e', script], {
+    const run = spawnSync(runtimeNode.path, ['-e', script], {
       cwd: work,
       encoding: 'utf8',
       env: { PATH: process.env.PATH, NODE_PATH: join(dir, 'nodejs/node_modules'), LD_LIBRARY_PATH: join(dir, 'lib') },
@@ -118,7 +146,7 @@ describe('the Kafka layer build', () => {
       p.on('delivery-report', (err, r) => { clearTimeout(t); console.log(JSON.stringify({ err: err ? String(err) : null, topic: r.topic, offset: r.offset })); p.disconnect(); });
       p.on('ready', () => { p.produce('layer-smoke', null, Buffer.from('hello'.repeat(100)), 'key'); p.setPollInterval(20); });
       p.connect();`;
-    const run = spawnSync(process.execPath, ['-e', script], {
+    const run = spawnSync(runtimeNode.path, ['-e', script], {
       cwd: work,
       encoding: 'utf8',
       env: { PATH: process.env.PATH, NODE_PATH: join(dir, 'nodejs/node_modules'), LD_LIBRARY_PATH: join(dir, 'lib') },
@@ -131,9 +159,9 @@ describe('the Kafka layer build', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/check.ts', first.zipPath], { cwd: PACKAGE_DIR, encoding: 'utf8', timeout: 50_000 });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^kafka-layer: OK on x86_64 for nodejs20\.x \(Amazon Linux 2023\)/);
+    expect(run.stdout).toMatch(/^kafka-layer: OK on x86_64 for nodejs22\.x \(Amazon Linux 2023\)/);
     expect(run.stdout).toContain('file ');
     expect(run.stdout).toMatch(/\$pkg\/build\/Release\/confluent-kafka-javascript\.node +2\.\d+ +3\.4\.\d+/);
-    expect(run.stdout).toContain('NODE_MODULE_VERSION 115');
+    expect(run.stdout).toContain('NODE_MODULE_VERSION 127, matches nodejs22.x (Node 22)');
   });
 });

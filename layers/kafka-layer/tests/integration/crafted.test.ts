@@ -52,7 +52,7 @@ describe('the layer check on crafted ELF files', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('kafka-layer: FAILED the Lambda compatibility check');
     expect(run.stderr).toContain(
-      `${ADDON}: needs GLIBC_2.36 (arc4random) from libc.so.6 but Lambda's nodejs20.x (Amazon Linux 2023) has glibc 2.34`,
+      `${ADDON}: needs GLIBC_2.36 (arc4random) from libc.so.6 but Lambda's nodejs22.x (Amazon Linux 2023) has glibc 2.34`,
     );
     // A hand-made .node has no NODE_MODULE struct: said, not fatal.
     expect(run.stderr).toContain('Node ABI cannot be read');
@@ -105,5 +105,6 @@ describe('the layer check on crafted ELF files', () => {
     expect(run.stderr).toContain('@confluentinc/kafka-javascript has no compiled addon (no build/Release/*.node)');
     expect(run.stderr).toContain('CKJS_LINKING=dynamic npm_config_nodedir=');
     expect(run.stderr).toContain('downloads the prebuilt addon');
+    expect(run.stderr).toContain('the layer cannot be built from it');
   });
 });

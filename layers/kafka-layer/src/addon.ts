@@ -1,0 +1,134 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { nodeForRuntime } from '@laminar/lambda-node';
+import { type LambdaRuntime, RUNTIME_NODE_MAJOR } from '@laminar/spec';
+import { nodeModuleVersion, readElf } from './readelf.ts';
+import { RUNTIMES } from './runtime.ts';
+
+const require = createRequire(import.meta.url);
+
+/** An addon for the layer's runtime: the installed one, or one compiled for that runtime's Node. */
+export interface RuntimeAddon {
+  path: string;
+  /** How it came to be, for the build's report. */
+  origin: 'installed' | 'compiled' | 'cached';
+}
+
+export interface AddonOptions {
+  /** The installed package (its build/Release addon, build/deps libraries, sources and binding.gyp). */
+  packageDir: string;
+  /** The compiled addon as installed (build/Release/<name>.node). */
+  installedAddon: string;
+  runtime: LambdaRuntime;
+  /** Where compiled addons are kept, one folder per inputs' hash. */
+  cacheDir: string;
+  /** The node to compile for; default: `@laminar/lambda-node`'s binary for the runtime. */
+  node?: { path: string; version: string };
+}
+
+/**
+ * The Kafka client's addon for `runtime`. It is a NAN module, not Node-API: Node loads it only when
+ * compiled for its own NODE_MODULE_VERSION. pnpm installs it for the workspace's Node; when the
+ * layer's runtime runs another major, it is compiled again here, against that Node's headers (the
+ * npm build `@laminar/lambda-node` installs ships them in include/node) with node-gyp.
+ *
+ * Why by hand rather than `pnpm rebuild`: that rebuilds librdkafka too (~3 min) and replaces the
+ * workspace's own addon, which its tests and the local runner's Node load. Here only the client's
+ * 11 C++ files compile (~50 s on 2 cores), linked against the librdkafka the install built
+ * (build/deps, found at run time through the same `$ORIGIN/../deps` RUNPATH), and the result is
+ * kept per hash of its inputs, so a layer build after the first takes no compiler at all.
+ */
+export function addonForRuntime(options: AddonOptions): RuntimeAddon {
+  const want = RUNTIMES[options.runtime].nodeModuleVersion;
+  if (nodeModuleVersion(options.installedAddon, readElf(options.installedAddon)) === want) return { path: options.installedAddon, origin: 'installed' };
+  const major = RUNTIME_NODE_MAJOR[options.runtime];
+  const node = options.node ?? exactNode(options.runtime);
+  const nodeDir = dirname(dirname(node.path));
+  if (!existsSync(join(nodeDir, 'include', 'node', 'node_version.h'))) {
+    throw new Error(`cannot compile the Kafka addon for Node ${major}: no headers at ${join(nodeDir, 'include', 'node')} (beside ${node.path})`);
+  }
+  const name = basename(options.installedAddon);
+  const key = inputsHash(options.packageDir, node.version);
+  const entry = join(options.cacheDir, `node${node.version}-${process.arch}-${key}`);
+  const cached = join(entry, 'build', 'Release', name);
+  if (existsSync(cached)) return { path: cached, origin: 'cached' };
+
+  mkdirSync(options.cacheDir, { recursive: true });
+  const stage = mkdtempSync(join(options.cacheDir, 'stage-'));
+  try {
+    for (const f of ['binding.gyp', 'package.json', 'src', 'util']) cpSync(join(options.packageDir, f), join(stage, f), { recursive: true });
+    // binding.gyp finds NAN's headers with require('nan') from its own folder.
+    cpSync(dirname(require.resolve('nan/package.json', { paths: [options.packageDir] })), join(stage, 'node_modules', 'nan'), { recursive: true });
+    const deps = join(options.packageDir, 'build', 'deps');
+    const libraries = existsSync(deps) ? readdirSync(deps).filter((f) => /^librdkafka(\+\+)?\.so/.test(f)) : [];
+    if (!libraries.includes('librdkafka.so') || !libraries.includes('librdkafka++.so')) {
+      throw new Error(
+        `cannot compile the Kafka addon for Node ${major}: ${deps} has no librdkafka.so to link against (an install that downloaded a prebuilt, statically linked addon); install with CKJS_LINKING=dynamic, as ./run does`,
+      );
+    }
+    mkdirSync(join(stage, 'build', 'deps'), { recursive: true });
+    for (const lib of libraries) symlinkSync(join(deps, lib), join(stage, 'build', 'deps', lib));
+    const librdkafka = join(options.packageDir, 'deps', 'librdkafka');
+    try {
+      execFileSync(process.execPath, [require.resolve('node-gyp/bin/node-gyp.js'), 'configure', 'build', `--nodedir=${nodeDir}`, `--jobs=${availableParallelism()}`], {
+        cwd: stage,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        maxBuffer: 64 * 1024 * 1024,
+        env: {
+          ...process.env,
+          // Link the librdkafka already built (build/deps) instead of building it again.
+          BUILD_LIBRDKAFKA: '0',
+          // No path of this machine in the addon (assert() keeps __FILE__): the same sources give the same bytes anywhere.
+          CXXFLAGS: [
+            `-I${join(librdkafka, 'src')}`,
+            `-I${join(librdkafka, 'src-cpp')}`,
+            `-ffile-prefix-map=${options.packageDir}=kafka-javascript`,
+            `-ffile-prefix-map=${nodeDir}=node`,
+            `-ffile-prefix-map=${stage}=stage`,
+          ].join(' '),
+          // make would expand a bare $ORIGIN: $$ for make, quotes for the shell.
+          LDFLAGS: `-L${join(stage, 'build', 'deps')} -Wl,-rpath,'$$ORIGIN/../deps'`,
+        },
+      });
+    } catch (err) {
+      const e = err as { stdout?: Buffer; stderr?: Buffer; message: string };
+      const said = `${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`.split('\n').filter((l) => /error|Error|not found/.test(l)).slice(-12).join('\n');
+      throw new Error(`compiling the Kafka addon for Node ${node.version} failed (node-gyp in ${stage}):\n${said || e.message}`, { cause: err });
+    }
+    const built = join(stage, 'build', 'Release', name);
+    const abi = nodeModuleVersion(built, readElf(built));
+    if (abi !== want) throw new Error(`the addon compiled against Node ${node.version}'s headers reports NODE_MODULE_VERSION ${abi}, not ${want}`);
+    // Keep only what the layer takes: the addon and the libraries its RUNPATH finds.
+    for (const f of readdirSync(join(stage, 'build'))) if (f !== 'Release' && f !== 'deps') rmSync(join(stage, 'build', f), { recursive: true, force: true });
+    for (const f of readdirSync(join(stage, 'build', 'Release'))) if (f !== name) rmSync(join(stage, 'build', 'Release', f), { recursive: true, force: true });
+    for (const f of readdirSync(stage)) if (f !== 'build') rmSync(join(stage, f), { recursive: true, force: true });
+    try {
+      renameSync(stage, entry);
+    } catch (err) {
+      // Another build compiled the same inputs meanwhile: its result is the same bytes.
+      if (!existsSync(cached)) throw err;
+    }
+    return { path: cached, origin: 'compiled' };
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
+}
+
+function exactNode(runtime: LambdaRuntime): { path: string; version: string } {
+  const node = nodeForRuntime(runtime);
+  if (!node.exact) throw new Error(`cannot compile the Kafka addon for ${runtime}: ${node.note ?? `no Node ${RUNTIME_NODE_MAJOR[runtime]} here`}`);
+  return node;
+}
+
+/** What the compiled addon depends on: the client's sources and build file, NAN, the Node version, the CPU. */
+function inputsHash(packageDir: string, nodeVersion: string): string {
+  const hash = createHash('sha256').update(`${nodeVersion}\n${process.arch}\n`);
+  const files = ['binding.gyp', 'package.json', ...readdirSync(join(packageDir, 'src')).sort().map((f) => join('src', f))];
+  for (const f of files) hash.update(`${f}\n`).update(readFileSync(join(packageDir, f)));
+  hash.update(readFileSync(require.resolve('nan/package.json', { paths: [packageDir] })));
+  return hash.digest('hex').slice(0, 16);
+}
