@@ -110,8 +110,9 @@ const RETRY_WAIT_MS = 1_000;
 const POLL_MS = 100;
 const COMMIT_ATTEMPTS = 5;
 const DISCONNECT_WAIT_MS = 10_000;
-/** One metadata request's timeout, and how often topics the broker did not have are asked for again. */
+/** One metadata request's timeout at start and when asking again, and how often topics the broker did not have are asked for again. */
 const TOPIC_ASK_MS = 10_000;
+const TOPIC_RECHECK_ASK_MS = 1_000;
 const TOPIC_RECHECK_MS = 1_000;
 
 /** In the client's JavaScript (lib/kafka-consumer.js) but not in its type declarations. */
@@ -186,7 +187,7 @@ export class KafkaEventSource {
       { 'auto.offset.reset': trigger.startingPosition === 'LATEST' ? 'latest' : 'earliest' },
     );
     await call((cb) => consumer.connect({ timeout: 10_000 }, cb as never));
-    this.#unlisted = await this.#unlistedOf(consumer, this.#options.topics);
+    this.#unlisted = await this.#unlistedOf(consumer, this.#options.topics, TOPIC_ASK_MS);
     if (this.#unlisted.length > 0) {
       this.#say(`the broker does not list ${this.#unlisted.join(', ')} yet; the mapping subscribes again when it does`);
     }
@@ -209,12 +210,14 @@ export class KafkaEventSource {
    * topic's creation to a request of its own that can land after the subscription (a new topic then
    * stayed unassigned and its records undelivered).
    */
-  async #unlistedOf(consumer: KafkaConsumer, topics: readonly string[]): Promise<string[]> {
+  async #unlistedOf(consumer: KafkaConsumer, topics: readonly string[], timeoutMs: number): Promise<string[]> {
     const unlisted: string[] = [];
     for (const topic of topics) {
-      const meta = await call<{ topics: { name: string; partitions: unknown[] }[] }>((cb) =>
-        consumer.getMetadata({ topic, allTopics: false, timeout: TOPIC_ASK_MS }, cb as never),
-      ).catch(() => undefined);
+      const meta = this.#stopper.signal.aborted
+        ? undefined
+        : await call<{ topics: { name: string; partitions: unknown[] }[] }>((cb) =>
+            consumer.getMetadata({ topic, allTopics: false, timeout: timeoutMs }, cb as never),
+          ).catch(() => undefined);
       if (!meta?.topics.some((m) => m.name === topic && m.partitions.length > 0)) unlisted.push(topic);
     }
     return unlisted;
@@ -224,15 +227,21 @@ export class KafkaEventSource {
    * Topics the broker did not list at start (one without auto-creation, a topic not created yet):
    * the mock cluster would never assign them, so when one of them is listed the consumer subscribes
    * again, which makes the group recompute its assignment. Only between batches, so no record held
-   * in a batch is fetched twice.
+   * in a batch is fetched twice; and the positions reached are committed first, or a partition
+   * with no commit yet would start over from `startingPosition` (LATEST: skipping what arrived
+   * since). Each ask is short and the next waits a second, so a broker that does not answer slows
+   * the polling little.
    */
   async #subscribeAgainWhenListed(consumer: KafkaConsumer): Promise<void> {
     if (this.#unlisted.length === 0 || Date.now() < this.#topicsCheckedAt + TOPIC_RECHECK_MS) return;
-    this.#topicsCheckedAt = Date.now();
     const before = this.#unlisted;
-    this.#unlisted = await this.#unlistedOf(consumer, before);
+    this.#unlisted = await this.#unlistedOf(consumer, before, TOPIC_RECHECK_ASK_MS);
+    this.#topicsCheckedAt = Date.now();
     const listed = before.filter((t) => !this.#unlisted.includes(t));
-    if (listed.length === 0) return;
+    if (listed.length === 0 || this.#stopper.signal.aborted) return;
+    const positions = (consumer.position(safeAssignments(consumer)) as { topic: string; partition: number; offset?: number }[])
+      .filter((p): p is { topic: string; partition: number; offset: number } => typeof p.offset === 'number' && p.offset >= 0);
+    if (positions.length > 0) await this.#commit(consumer, positions);
     consumer.unsubscribe();
     consumer.subscribe(this.#options.topics);
     this.#say(`${listed.join(', ')} now listed by the broker: subscribed again`);
