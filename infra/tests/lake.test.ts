@@ -19,6 +19,15 @@ beforeAll(async () => {
 });
 
 const all = (type: string) => resourcesOf(json, type);
+const one = (type: string, key: string, value: string) => {
+  const found = Object.values(json.resource[type] ?? {}).filter((r) => r[key] === value);
+  expect(found, `${type} ${key}=${value}`).toHaveLength(1);
+  return found[0] as Record<string, unknown>;
+};
+function warningsIn(dir: string): string[] {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { annotations?: { level: string; message: string }[] }> };
+  return (manifest.stacks['laminar-dev']?.annotations ?? []).filter((a) => a.level === '@cdktf/warn').map((a) => a.message);
+}
 const idOf = (type: string, key: string, value: string) => {
   const entries = Object.entries(json.resource[type] ?? {}).filter(([, r]) => r[key] === value);
   expect(entries, `${type} ${key}=${value}`).toHaveLength(1);
@@ -27,9 +36,16 @@ const idOf = (type: string, key: string, value: string) => {
 const ref = (type: string, key: string, value: string, attr: string) => `\${${type}.${idOf(type, key, value)}.${attr}}`;
 
 describe('bronze → silver fan-out', () => {
-  it('warns at synth about csv-validator on nodejs20.x, which Lambda no longer deploys, and about object-audit not at all', () => {
-    const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { annotations?: { level: string; message: string }[] }> };
-    const warnings = (manifest.stacks['laminar-dev']?.annotations ?? []).filter((a) => a.level === '@cdktf/warn').map((a) => a.message);
+  it('warns at synth about no runtime: every function of the lake runs nodejs22.x', () => {
+    expect(warningsIn(outdir)).toEqual([]);
+    for (const name of ['csv-validator', 'object-audit']) expect(one('aws_lambda_function', 'function_name', `laminar-dev-${name}`).runtime).toBe('nodejs22.x');
+  });
+
+  it('warns at synth, per function, about one still on nodejs20.x, which Lambda no longer deploys', async () => {
+    const root = fakeRoot();
+    const { specs, queues } = await lake(root);
+    const back = specs.map((l) => (l.spec.name === 'csv-validator' ? { ...l, spec: { ...l.spec, runtime: 'nodejs20.x' as const } } : l));
+    const warnings = warningsIn(synthInto(root, back, {}, [], queues).outdir);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^csv-validator runs nodejs20.x, on which Lambda no longer creates or updates functions/);
   });
