@@ -1,6 +1,7 @@
 import { createDynamoDBClient, createS3Client, dynamoOptionsFromEnv, parseS3Event, s3OptionsFromEnv } from '@laminar/aws';
 import { DeadlineExceededError, defineHandler, MetricUnit } from '@laminar/runtime';
 import { configSchema } from './config.ts';
+import { settleOldGeneration } from './old-generation.ts';
 import { PoisonFileError } from './outcome.ts';
 import { createProcessor, type ObjectOutcome } from './processor.ts';
 
@@ -16,13 +17,16 @@ export interface InvocationResult {
 
 export const handler = defineHandler({
   config: configSchema,
-  init: ({ config, tracer }) => ({
-    processor: createProcessor({
+  init: ({ config, tracer }) => {
+    const processor = createProcessor({
       s3: tracer.captureAWSv3Client(createS3Client(s3OptionsFromEnv(config))),
       dynamo: tracer.captureAWSv3Client(createDynamoDBClient(dynamoOptionsFromEnv(config))),
       config,
-    }),
-  }),
+    });
+    // Once everything long-lived is loaded: V8's old generation sized from it (src/old-generation.ts).
+    settleOldGeneration();
+    return { processor };
+  },
   handle: async (event: unknown, { deps, lambda, deadline, logger, metrics }): Promise<InvocationResult> => {
     // Not an S3 event: InputValidationError, which retries cannot fix — it goes to the DLQ as is.
     const refs = parseS3Event(event);

@@ -14,8 +14,10 @@ export interface OldGenerationHeap {
 const v8Heap: OldGenerationHeap = {
   setFlags: setFlagsFromString,
   collect: () => {
-    // The one documented way to a full collection without --expose-gc on the command line: expose
-    // gc() for a fresh context, take it, and withdraw the flag again.
+    const exposed = (globalThis as { gc?: () => void }).gc;
+    if (typeof exposed === 'function') return exposed();
+    // Node started without --expose-gc: gc() is exposed to a fresh context alone, taken, and the
+    // flag withdrawn again, so that no later context (nor this one) sees a gc it was not given.
     setFlagsFromString('--expose-gc');
     try {
       (runInNewContext('gc') as () => void)();
@@ -34,8 +36,9 @@ const v8Heap: OldGenerationHeap = {
  * away). The validator's live data is a few MB, but a long file's settling and spill buffers pass
  * through the old generation, which then grows around their garbage: on Node 22 (whose initial
  * limit is higher than Node 20's) the 2 GB benchmark peaked with 44 MB of heap, against 30 MB on
- * Node 20. One full collection at init (the module and SDK loaded: a few ms, before any invocation
- * is timed) sets the limit from the real live size, and the growth factor at 1.5× keeps it there.
+ * Node 20. One full collection at init (the code, the SDK and the clients loaded: a few ms, once
+ * per environment) sets the limit from the real live size, and the growth factor at 1.5× keeps it
+ * there.
  * Neither can go through Lambda's NODE_OPTIONS (`--initial-old-space-size` would, on a command
  * line, but V8 reads it only at start-up), and V8 reads the growth flag at every collection, so
  * both are done from here, like the young generation's cap.
@@ -46,7 +49,7 @@ export function settleOldGeneration(percent = OLD_GENERATION_GROWING_PERCENT, he
     heap.collect();
     return true;
   } catch {
-    // A runtime that refuses flag changes keeps V8's own limits: more memory, same results.
+    // No gc() to be had (a runtime that refuses flag changes): V8's own limits, more memory, same results.
     return false;
   }
 }

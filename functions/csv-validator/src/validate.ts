@@ -13,7 +13,6 @@ import { bareEtag, type OutputKeys, outputKeys } from './keys.ts';
 import { type FileRejectReason, FileRejection, POISON_REASONS, PoisonFileError } from './outcome.ts';
 import { ORDER_COLUMNS, type OrderRow, orderRowSchema, shown } from './schema.ts';
 import { TimeSlices } from './time-slices.ts';
-import { settleOldGeneration } from './old-generation.ts';
 import { YoungGenerationCap } from './young-generation.ts';
 
 /** The object to validate: an event's object, with the version or etag that pins its content. */
@@ -251,7 +250,6 @@ export function partBuffers(filterBytes: number, partSize: number): { silver: nu
 
 /** 4 MB semi-spaces (an 8 MB young generation) whatever Lambda's memory setting: young-generation.ts. */
 const youngGeneration = new YoungGenerationCap(4);
-settleOldGeneration();
 
 /**
  * Row parsers by where the schema's columns sit in the file, kept for the environment's later

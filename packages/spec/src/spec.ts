@@ -203,9 +203,9 @@ export const functionSpec = z
     /**
      * Lambda's runtime. nodejs20.x was deprecated on 2026-04-30, and Lambda has since stopped
      * creating and then updating functions on it: nodejs22.x (supported to 2027-04-30) unless a
-     * function says otherwise — a layer's native code pins the producers to Node 20
-     * (kafkaProducerSpec), csv-validator its memory on Node 22 (its spec). The bundler targets its
-     * Node, the local runner runs the function on it (@laminar/lambda-node).
+     * function says otherwise (none here does; infra warns at synth about one on nodejs20.x). A
+     * layer with a native addon must be built for the same Node (the layer check). The bundler
+     * targets its Node, the local runner runs the function on it (@laminar/lambda-node).
      */
     runtime: lambdaRuntime.default('nodejs22.x'),
     architecture: z.enum(['arm64', 'x86_64']).default('arm64'),
