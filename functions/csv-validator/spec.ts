@@ -4,10 +4,6 @@ export default defineFunction({
   name: 'csv-validator',
   description: 'Validates CSV files landing in bronze/ and writes valid rows to silver/, rejected rows to quarantine/.',
   entry: './src/handler.ts',
-  // nodejs22.x, the default, stated because this function was the last to move: on Node 22 V8's
-  // old generation grew more (2 GB benchmark: 158.7 MB peak RSS against 137.2 on Node 20) until
-  // src/old-generation.ts settled it at init, and Node 22's larger binary adds ~9.5 MB of mapped pages.
-  runtime: 'nodejs22.x',
   // Not for memory — the function holds < 150 MB up to 1 GB files (fixed part buffers, a capped
   // young generation: src/young-generation.ts) — but for CPU, which follows memory on Lambda:
   // 1,769 MB is one full vCPU, the single core the ≥ 300k rows/s goal and the benchmark assume

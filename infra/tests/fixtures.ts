@@ -140,3 +140,9 @@ export function synthInto(
 export function resourcesOf(json: StackJson, type: string): Array<Record<string, unknown>> {
   return Object.values(json.resource[type] ?? {});
 }
+
+/** The messages of the warnings synth left in a stack's manifest entry (cdktf annotations). */
+export function synthWarnings(outdir: string, stack = 'laminar-dev'): string[] {
+  const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { annotations?: { level: string; message: string }[] }> };
+  return (manifest.stacks[stack]?.annotations ?? []).filter((a) => a.level === '@cdktf/warn').map((a) => a.message);
+}

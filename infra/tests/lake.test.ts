@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { s3EventPattern } from '@laminar/spec';
 import type { PolicyDocument } from '../src/policy.ts';
-import { fakeRoot, lake, resourcesOf, type StackJson, synthInto } from './fixtures.ts';
+import { fakeRoot, lake, resourcesOf, type StackJson, synthInto, synthWarnings } from './fixtures.ts';
 
 let json: StackJson;
 let raw: string;
@@ -24,10 +22,6 @@ const one = (type: string, key: string, value: string) => {
   expect(found, `${type} ${key}=${value}`).toHaveLength(1);
   return found[0] as Record<string, unknown>;
 };
-function warningsIn(dir: string): string[] {
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { annotations?: { level: string; message: string }[] }> };
-  return (manifest.stacks['laminar-dev']?.annotations ?? []).filter((a) => a.level === '@cdktf/warn').map((a) => a.message);
-}
 const idOf = (type: string, key: string, value: string) => {
   const entries = Object.entries(json.resource[type] ?? {}).filter(([, r]) => r[key] === value);
   expect(entries, `${type} ${key}=${value}`).toHaveLength(1);
@@ -37,7 +31,7 @@ const ref = (type: string, key: string, value: string, attr: string) => `\${${ty
 
 describe('bronze → silver fan-out', () => {
   it('warns at synth about no runtime: every function of the lake runs nodejs22.x', () => {
-    expect(warningsIn(outdir)).toEqual([]);
+    expect(synthWarnings(outdir)).toEqual([]);
     for (const name of ['csv-validator', 'object-audit']) expect(one('aws_lambda_function', 'function_name', `laminar-dev-${name}`).runtime).toBe('nodejs22.x');
   });
 
@@ -45,7 +39,7 @@ describe('bronze → silver fan-out', () => {
     const root = fakeRoot();
     const { specs, queues } = await lake(root);
     const back = specs.map((l) => (l.spec.name === 'csv-validator' ? { ...l, spec: { ...l.spec, runtime: 'nodejs20.x' as const } } : l));
-    const warnings = warningsIn(synthInto(root, back, {}, [], queues).outdir);
+    const warnings = synthWarnings(synthInto(root, back, {}, [], queues).outdir);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^csv-validator runs nodejs20.x, on which Lambda no longer creates or updates functions/);
   });

@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyDocument } from '../src/policy.ts';
-import { fakeRoot, producers, resourcesOf, type StackJson, synthInto } from './fixtures.ts';
+import { fakeRoot, producers, resourcesOf, type StackJson, synthInto, synthWarnings } from './fixtures.ts';
 
 const STACK = 'laminar-dev';
 let json: StackJson;
@@ -31,8 +29,7 @@ const idOf = (type: string, key: string, value: string) => {
 
 describe('Kafka producers', () => {
   it('run nodejs22.x, the Node their layer is compiled for, with no warning about a runtime Lambda refuses', () => {
-    const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { annotations?: { level: string; message: string }[] }> };
-    const warnings = (manifest.stacks[STACK]?.annotations ?? []).filter((a) => a.level === '@cdktf/warn').map((a) => a.message);
+    const warnings = synthWarnings(outdir);
     expect(warnings.filter((w) => /producer/.test(w))).toEqual([]);
     for (const name of ['rss-producer', 'polymarket-producer']) expect(one('aws_lambda_function', 'function_name', `laminar-dev-${name}`).runtime).toBe('nodejs22.x');
   });

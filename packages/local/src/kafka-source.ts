@@ -129,6 +129,18 @@ function safeAssignments(consumer: KafkaConsumer): { topic: string; partition: n
 }
 
 /**
+ * A topic's partitions as the broker lists them (none: it does not have the topic). Asked for that
+ * topic alone (`allTopics: false`): the client's default asks for every topic and answers from that
+ * (see #unlistedOf).
+ */
+async function partitionsOf(consumer: KafkaConsumer, topic: string, timeoutMs: number): Promise<{ id: number }[]> {
+  const meta = await call<{ topics: { name: string; partitions: { id: number }[] }[] }>((cb) =>
+    consumer.getMetadata({ topic, allTopics: false, timeout: timeoutMs }, cb as never),
+  );
+  return meta.topics.find((t) => t.name === topic)?.partitions ?? [];
+}
+
+/**
  * Lambda's Kafka event source mapping, locally: a consumer group reads the topics, batches are cut
  * at `batchSize` records or when `batchingWindowS` has passed since the batch's first record,
  * the function is invoked synchronously with the real event shape, and offsets are committed only
@@ -213,12 +225,8 @@ export class KafkaEventSource {
   async #unlistedOf(consumer: KafkaConsumer, topics: readonly string[], timeoutMs: number): Promise<string[]> {
     const unlisted: string[] = [];
     for (const topic of topics) {
-      const meta = this.#stopper.signal.aborted
-        ? undefined
-        : await call<{ topics: { name: string; partitions: unknown[] }[] }>((cb) =>
-            consumer.getMetadata({ topic, allTopics: false, timeout: timeoutMs }, cb as never),
-          ).catch(() => undefined);
-      if (!meta?.topics.some((m) => m.name === topic && m.partitions.length > 0)) unlisted.push(topic);
+      const partitions = this.#stopper.signal.aborted ? [] : await partitionsOf(consumer, topic, timeoutMs).catch(() => []);
+      if (partitions.length === 0) unlisted.push(topic);
     }
     return unlisted;
   }
@@ -312,8 +320,7 @@ export class KafkaEventSource {
   async #lagging(consumer: KafkaConsumer): Promise<{ topic: string; partition: number; high: number; committed: number }[]> {
     const ends: { topic: string; partition: number; high: number }[] = [];
     for (const topic of this.#options.topics) {
-      const meta = await call<{ topics: { name: string; partitions: { id: number }[] }[] }>((cb) => consumer.getMetadata({ topic, allTopics: false, timeout: 5_000 }, cb as never));
-      for (const { id } of meta.topics.find((t) => t.name === topic)?.partitions ?? []) {
+      for (const { id } of await partitionsOf(consumer, topic, 5_000)) {
         const w = await call<{ highOffset: number }>((cb) => consumer.queryWatermarkOffsets(topic, id, 5_000, cb as never));
         if (w.highOffset > 0) ends.push({ topic, partition: id, high: w.highOffset });
       }

@@ -43,6 +43,19 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/**
+ * `script` on `node` with only the unpacked layer to load from, as Lambda's NODE_PATH and
+ * LD_LIBRARY_PATH give it (/opt), from outside the repository so the workspace's copy cannot be found.
+ */
+function runInLayer(node: string, script: string, timeout: number) {
+  return spawnSync(node, ['-e', script], {
+    cwd: work,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, NODE_PATH: join(opt, 'nodejs/node_modules'), LD_LIBRARY_PATH: join(opt, 'lib') },
+    timeout,
+  });
+}
+
 describe('the Kafka layer build', () => {
   it('is byte-identical across builds, with its base64 SHA-256 on one line', () => {
     const a = readFileSync(first.zipPath);
@@ -63,12 +76,7 @@ describe('the Kafka layer build', () => {
     expect(first.addons.map((a) => a.origin)).toEqual(['compiled']);
     expect(second.addons.map((a) => a.origin)).toEqual(['cached']);
     expect(first.check.report).toContain(`NODE_MODULE_VERSION 127, matches ${spec.runtimes[0]} (Node ${runtimeMajor})`);
-    const refused = spawnSync(process.execPath, ['-e', "require('@confluentinc/kafka-javascript')"], {
-      cwd: work,
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH, NODE_PATH: join(opt, 'nodejs/node_modules'), LD_LIBRARY_PATH: join(opt, 'lib') },
-      timeout: 50_000,
-    });
+    const refused = runInLayer(process.execPath, "require('@confluentinc/kafka-javascript')", 50_000);
     expect(refused.status).not.toBe(0);
     expect(refused.stderr).toContain('NODE_MODULE_VERSION 127');
   });
@@ -109,20 +117,14 @@ describe('the Kafka layer build', () => {
 
   it('loads from the unpacked layer alone, as Lambda sees /opt', () => {
     const dir = opt;
-    // From a directory outside the repository so the workspace's copy cannot be resolved; the maps
-    // show which files the loader really used.
+    // The maps show which files the loader really used.
     const script = [
       "const k = require('@confluentinc/kafka-javascript');",
       'const maps = require("fs").readFileSync("/proc/self/maps", "utf8");',
       'const libs = [...new Set(maps.split("\\n").map((l) => l.split(/\\s+/)[5]).filter((p) => p && /(rdkafka|libssl|libcrypto|libz|\\.node$)/.test(p)))];',
       "console.log(JSON.stringify({ version: k.librdkafkaVersion, from: require.resolve('@confluentinc/kafka-javascript'), libs }));",
     ].join('\n');
-    const run = spawnSync(runtimeNode.path, ['-e', script], {
-      cwd: work,
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH, NODE_PATH: join(dir, 'nodejs/node_modules'), LD_LIBRARY_PATH: join(dir, 'lib') },
-      timeout: 50_000,
-    });
+    const run = runInLayer(runtimeNode.path, script, 50_000);
     expect(run.stderr).toBe('');
     const out = JSON.parse(run.stdout) as { version: string; from: string; libs: string[] };
     expect(out.version).toBe(installedPkg.librdkafka);
@@ -138,7 +140,6 @@ describe('the Kafka layer build', () => {
   });
 
   it('produces through librdkafka from the unpacked layer (mock cluster, idempotent, gzip via the shipped zlib)', () => {
-    const dir = opt;
     const script = `
       const { Producer } = require('@confluentinc/kafka-javascript');
       const p = new Producer({ 'bootstrap.servers': 'dummy:9092', 'test.mock.num.brokers': 1, dr_cb: true, 'enable.idempotence': true, 'compression.type': 'gzip' });
@@ -146,12 +147,7 @@ describe('the Kafka layer build', () => {
       p.on('delivery-report', (err, r) => { clearTimeout(t); console.log(JSON.stringify({ err: err ? String(err) : null, topic: r.topic, offset: r.offset })); p.disconnect(); });
       p.on('ready', () => { p.produce('layer-smoke', null, Buffer.from('hello'.repeat(100)), 'key'); p.setPollInterval(20); });
       p.connect();`;
-    const run = spawnSync(runtimeNode.path, ['-e', script], {
-      cwd: work,
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH, NODE_PATH: join(dir, 'nodejs/node_modules'), LD_LIBRARY_PATH: join(dir, 'lib') },
-      timeout: 30_000,
-    });
+    const run = runInLayer(runtimeNode.path, script, 30_000);
     expect(JSON.parse(run.stdout)).toEqual({ err: null, topic: 'layer-smoke', offset: 0 });
   });
 
