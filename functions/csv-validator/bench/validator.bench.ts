@@ -22,7 +22,7 @@ import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, ListObjectsV
 import { bundleFunction } from '@laminar/bundler';
 import { createDynamoDBClient, createS3Client, ensureTable, uploadStream } from '@laminar/aws';
 import { startDynamoDB, startS3 } from '@laminar/emulators';
-import { nodeForRuntime } from '@laminar/lambda-node';
+import { lambdaNodeArgs, nodeForRuntime } from '@laminar/lambda-node';
 import { extractZip } from '@laminar/local';
 import { findRoot, loadSpec, resolveEnv } from '@laminar/spec';
 import Papa from 'papaparse';
@@ -131,18 +131,6 @@ interface HandlerRun {
   emf: Record<string, number>[];
 }
 
-/**
- * The heap flags Lambda's Node.js bootstrap puts on node's command line for the function's memory
- * (packages/local's heapArgs does the same for `laminar dev`): a tenth of it for the young
- * generation, half per semi-space, the rest for the old one. Without them a bench process would
- * get V8's defaults (16 MB semi-spaces) and understate what the function holds on Lambda; on the
- * command line they win over NODE_OPTIONS, there as here.
- */
-function lambdaHeapArgs(memoryMb: number): string[] {
-  const newSpace = Math.floor(memoryMb / 10);
-  return [`--max-semi-space-size=${Math.max(1, Math.floor(newSpace / 2))}`, `--max-old-space-size=${memoryMb - newSpace}`];
-}
-
 function runHandler(bundle: string, files: Seeded[], s3Endpoint: string, dynamoEndpoint: string, table: string): HandlerRun {
   const events = files.map((seeded) => ({
     version: '0',
@@ -160,7 +148,9 @@ function runHandler(bundle: string, files: Seeded[], s3Endpoint: string, dynamoE
   const target = profileDir ? ['--import', 'tsx', '--cpu-prof', `--cpu-prof-dir=${profileDir}`, join(here, 'invoke-bundle.mjs'), join(fnDir, 'src', 'handler.ts')] : [join(here, 'invoke-bundle.mjs'), bundle];
   // BENCH_NODE_ARGS: more node flags, for experiments (they come after Lambda's, so they win).
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const args = [...lambdaHeapArgs(memoryMb), ...extra, ...target, JSON.stringify(events)];
+  // node's flags as Lambda's bootstrap sets them (gc() exposed, the heap sized from the memory: without
+  // them V8's 16 MB default semi-spaces would understate what the function holds on Lambda).
+  const args = [...lambdaNodeArgs(memoryMb), ...extra, ...target, JSON.stringify(events)];
   // On one core of its own, as on Lambda at this memory size (one vCPU); S3 and DynamoDB are on the others.
   const [command, argv] = onHandlerCore(args);
   const out = execFileSync(command, argv, {
@@ -430,7 +420,7 @@ const results = {
   cpus: cpus().length,
   // The handler's process was started as Lambda starts it for the spec's memory.
   memoryMb,
-  handlerNodeArgs: lambdaHeapArgs(memoryMb),
+  handlerNodeArgs: lambdaNodeArgs(memoryMb),
   // The handler's process had this core to itself (undefined: not pinned).
   handlerCore,
   // Where the embedded S3 kept its files: tmpfs (memory) or disk.

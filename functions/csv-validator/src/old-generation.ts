@@ -14,6 +14,7 @@ export interface OldGenerationHeap {
 const v8Heap: OldGenerationHeap = {
   setFlags: setFlagsFromString,
   collect: () => {
+    // Lambda's bootstrap starts node with --expose-gc (and so do laminar dev and the benchmark).
     const exposed = (globalThis as { gc?: () => void }).gc;
     if (typeof exposed === 'function') return exposed();
     // Node started without --expose-gc: gc() is exposed to a fresh context alone, taken, and the

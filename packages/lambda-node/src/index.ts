@@ -75,3 +75,22 @@ export function runsAsMajor(path: string, major: number): string | { problem: st
   if (Number(version.split('.')[0]) !== major) return { problem: `${path} is Node ${version}, not Node ${major}` };
   return version;
 }
+
+/**
+ * Lambda's Node.js bootstrap sizes V8's heap from the configured memory: a tenth for the young
+ * generation (half of it per semi-space), the rest for the old generation.
+ */
+export function heapArgs(memoryMb: number): string[] {
+  const newSpace = Math.floor(memoryMb / 10);
+  return [`--max-semi-space-size=${Math.max(1, Math.floor(newSpace / 2))}`, `--max-old-space-size=${memoryMb - newSpace}`];
+}
+
+/**
+ * node's command-line flags as Lambda's Node.js bootstrap (/var/runtime/bootstrap) gives them: gc()
+ * exposed, the HTTP header limit raised to 80 KiB, and the heap sized from the memory (heapArgs).
+ * The function sees them in process.execArgv; code that reaches for globalThis.gc finds it wherever
+ * these start it (laminar dev, the benchmarks) as on Lambda.
+ */
+export function lambdaNodeArgs(memoryMb: number): string[] {
+  return ['--expose-gc', '--max-http-header-size=81920', ...heapArgs(memoryMb)];
+}

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { lambdaNodeArgs } from '@laminar/lambda-node';
 import type { LambdaError } from './runtime/errors.mjs';
 import { EphemeralStorage } from './ephemeral-storage.ts';
 import { timeoutMessage } from './report.ts';
@@ -96,15 +97,6 @@ const HAS_PROC = existsSync('/proc/self/status');
 /** /tmp is measured every this many memory samples (a folder walk costs more than reading /proc). */
 const STORAGE_EVERY_SAMPLES = 25;
 
-/**
- * Lambda's Node.js bootstrap sizes V8's heap from the configured memory: a tenth for the young
- * generation (half of it per semi-space), the rest for the old generation.
- */
-export function heapArgs(memoryMb: number): string[] {
-  const newSpace = Math.floor(memoryMb / 10);
-  return [`--max-semi-space-size=${Math.max(1, Math.floor(newSpace / 2))}`, `--max-old-space-size=${memoryMb - newSpace}`];
-}
-
 /** "2026/01/31/[$LATEST]<32 hex>", the shape of a Lambda log stream name. */
 export function newLogStreamName(now = new Date()): string {
   const day = now.toISOString().slice(0, 10).replaceAll('-', '/');
@@ -182,7 +174,7 @@ export class ExecutionEnvironment {
       cwd: this.options.taskRoot,
       env: { ...this.options.env, ...tmp, AWS_LAMBDA_LOG_STREAM_NAME: this.logStreamName },
       // Explicit, so the runner's own flags (tsx, vitest, inspectors) never leak into the function.
-      execArgv: heapArgs(this.options.memoryMb),
+      execArgv: lambdaNodeArgs(this.options.memoryMb),
       execPath: this.options.nodePath ?? process.execPath,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',

@@ -69,6 +69,7 @@ type CounterResult = {
   env: Record<string, string>;
   sourceMaps: boolean;
   execArgv: string[];
+  gcExposed: boolean;
   nodeVersion: string;
   event: unknown;
 };
@@ -130,8 +131,9 @@ describe('execution environments', () => {
     expect(r.env.LAMINAR_RUNNER_ONLY_SECRET).toBeUndefined();
     expect(r.env.VITEST).toBeUndefined();
     expect(r.sourceMaps).toBe(true);
-    // Only the heap limits: none of the runner's own flags (tsx, vitest) reach the function.
-    expect(r.execArgv).toEqual(['--max-semi-space-size=12', '--max-old-space-size=231']);
+    // Lambda bootstrap's flags only: none of the runner's own (tsx, vitest) reach the function.
+    expect(r.execArgv).toEqual(['--expose-gc', '--max-http-header-size=81920', '--max-semi-space-size=12', '--max-old-space-size=231']);
+    expect(r.gcExposed).toBe(true);
   });
 
   it('runs each function on its runtime’s Node, as Lambda does', async () => {
@@ -144,7 +146,7 @@ describe('execution environments', () => {
     const on20 = (await invoker.invoke('node20', {})).result as CounterResult;
     expect(on20.nodeVersion.startsWith(major('nodejs20.x'))).toBe(true);
     expect(on20.env.AWS_EXECUTION_ENV).toBe('AWS_Lambda_nodejs20.x');
-    expect(on20.execArgv).toEqual(['--max-semi-space-size=6', '--max-old-space-size=116']);
+    expect(on20.execArgv).toEqual(['--expose-gc', '--max-http-header-size=81920', '--max-semi-space-size=6', '--max-old-space-size=116']);
     expect(lines[0]).toBe('[node20] INIT_START Runtime Version: nodejs:20.local\tRuntime Version ARN: local');
   });
 

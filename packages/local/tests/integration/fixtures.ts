@@ -61,6 +61,7 @@ export const handler = async (event, context) => {
     env: { ...process.env },
     sourceMaps: process.sourceMapsEnabled,
     execArgv: process.execArgv,
+    gcExposed: typeof globalThis.gc === 'function',
     nodeVersion: process.version,
     event,
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { heapArgs, newLogStreamName } from '../../src/environment.ts';
+import { newLogStreamName } from '../../src/environment.ts';
 import { localBucketName, resolveS3Target } from '../../src/runner.ts';
 import { expectedKeys, HAND_WRITTEN_KEYS, seedObjects } from '../../src/scenarios/pdf-manifest.ts';
 import { samplePdf } from '../../src/scenarios/sample-pdf.ts';
@@ -41,11 +41,6 @@ describe('S3 target', () => {
 });
 
 describe('environment settings', () => {
-  it('sizes the V8 heap from the memory setting as Lambda does', () => {
-    expect(heapArgs(128)).toEqual(['--max-semi-space-size=6', '--max-old-space-size=116']);
-    expect(heapArgs(1024)).toEqual(['--max-semi-space-size=51', '--max-old-space-size=922']);
-  });
-
   it('names log streams like Lambda', () => {
     expect(newLogStreamName(new Date('2026-03-04T05:06:07Z'))).toMatch(/^2026\/03\/04\/\[\$LATEST\][0-9a-f]{32}$/);
   });
