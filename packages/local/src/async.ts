@@ -46,7 +46,12 @@ export function asyncConfigOf(spec: Pick<FunctionSpec, 'name' | 'async'>, stage 
   };
 }
 
-export type DestinationCondition = 'Success' | 'RetriesExhausted' | 'EventAgeExceeded';
+/**
+ * Lambda's conditions, and one of the local runner's own: Interrupted, an event the runner stopped
+ * (Ctrl-C) while it was queued, running or waiting for a retry. Lambda would still hold it in its
+ * queue; locally it would be lost, so it goes to the function's DLQ to be seen and replayed.
+ */
+export type DestinationCondition = 'Success' | 'RetriesExhausted' | 'EventAgeExceeded' | 'Interrupted';
 
 /** The invocation record Lambda sends to a destination. */
 export interface DestinationRecord {
@@ -197,7 +202,10 @@ export class AsyncInvoker {
     return () => this.listeners.delete(listener);
   }
 
-  /** Stops waiting: events waiting for a retry end as "stopped", with no destination. */
+  /**
+   * Stops waiting: events queued or waiting for a retry end as "stopped" at once, an attempt under
+   * way once it returns; each goes to its function's DLQ as Interrupted (see DestinationCondition).
+   */
   stop(): void {
     this.stopper.abort();
     for (const list of this.waiting.values()) for (const w of list.splice(0)) w();
@@ -266,8 +274,9 @@ export class AsyncInvoker {
           await this.clock.sleep(backoff * this.retryDelayScale, signal);
           continue;
         }
-        outcome.status = signal.aborted ? 'stopped' : 'not-invoked';
         outcome.error = err as Error;
+        if (signal.aborted) return this.interrupted(outcome);
+        outcome.status = 'not-invoked';
         return this.finish(outcome);
       }
       this.release(functionName);
@@ -298,7 +307,14 @@ export class AsyncInvoker {
       ageMs += wait;
       await this.clock.sleep(localWait, signal);
     }
+    return this.interrupted(outcome);
+  }
+
+  /** An event the stop cut short: kept in the function's DLQ (its on-failure one, else the local name). */
+  private interrupted(outcome: AsyncOutcome): AsyncOutcome {
     outcome.status = 'stopped';
+    const queue = this.configs.get(outcome.functionName)?.onFailure ?? localDlqName(outcome.functionName);
+    this.deliver(outcome, queue, 'Interrupted');
     return this.finish(outcome);
   }
 
@@ -320,7 +336,8 @@ export class AsyncInvoker {
     const target = this.options.queues.get(queue) ?? this.options.queues.declare(queue, condition === 'Success' ? 'queue' : 'dlq', outcome.functionName);
     const message = target.send(record, { function: outcome.functionName, condition });
     outcome.destination = { queue, messageId: message.messageId, condition };
-    say(`${condition === 'Success' ? 'on-success' : 'on-failure'} record (${condition}) → ${queue} (message ${message.messageId})`);
+    const kind = condition === 'Success' ? 'on-success record' : condition === 'Interrupted' ? 'unfinished at stop, record' : 'on-failure record';
+    say(`${kind} (${condition}) → ${queue} (message ${message.messageId})`);
   }
 
   private finish(outcome: AsyncOutcome): AsyncOutcome {

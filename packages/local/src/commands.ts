@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { findRoot, loadAllSpecs, withFunctionsTable } from '@laminar/spec';
 import { type Command, UsageError } from './args.ts';
 import { UnknownFunctionError } from './invoker.ts';
@@ -160,7 +161,12 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
   });
   io.onInterrupt(() => local.stop());
   const stop = new AbortController();
-  void io.interrupted.then(() => stop.abort());
+  // Ctrl-C: events queued or waiting for a retry end at once (kept in their DLQs, see
+  // AsyncInvoker.stop), so that nothing waits on a retry minutes away.
+  void io.interrupted.then(() => {
+    stop.abort();
+    local.asyncInvoker.stop();
+  });
   // The console serves while the runner stays up; a --once run ends before anyone could look.
   const web = cmd.console && (cmd.keep || !cmd.once) ? await startConsole(local, { port: consolePort(cmd.consolePort, io.env), graphSvg: graphRenderer(root) }) : undefined;
   try {
@@ -241,6 +247,8 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
     }
 
     await counted;
+    // After Ctrl-C, attempts under way get a moment to return before the summary counts them.
+    if (stop.signal.aborted) await Promise.race([local.asyncInvoker.idle(), sleep(INTERRUPT_GRACE_MS, undefined, { ref: false })]);
     // Retries of anything still failing, and what functions wrote in turn, finish before the summary.
     if (!stop.signal.aborted) await Promise.race([local.settle(), io.interrupted]);
     // What Firehose still buffers would reach S3 within its interval; the summary counts it now.
@@ -271,7 +279,8 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
     }
     printQueues(local, say);
     if (results.length === 0 && entries.length === 0) say('no scenario ran and no function has a schedule');
-    const ok = results.every((r) => r.ok) && scheduleOk && stages.every((s) => s.ok);
+    let ok = results.every((r) => r.ok) && scheduleOk && stages.every((s) => s.ok);
+    if (stop.signal.aborted) ok = reportUnfinished(local, say) && ok;
 
     if (cmd.keep && !stop.signal.aborted) {
       say();
@@ -292,6 +301,8 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
       say('Ctrl-C to stop.');
       await io.interrupted;
       say('stopping');
+      await Promise.race([local.asyncInvoker.idle(), sleep(INTERRUPT_GRACE_MS, undefined, { ref: false })]);
+      ok = reportUnfinished(local, say) && ok;
     }
     unsubscribe();
     return ok ? 0 : 1;
@@ -299,6 +310,27 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
     await web?.stop();
     await local.stop();
   }
+}
+
+/** How long Ctrl-C waits for attempts under way to return before the summary. */
+const INTERRUPT_GRACE_MS = 5_000;
+
+/**
+ * Async events the stop cut short: each is in its function's DLQ as Interrupted (Lambda would
+ * still hold it). Says so and returns false when there are any, or attempts still under way.
+ */
+function reportUnfinished(local: Local, say: (line?: string) => void): boolean {
+  const kept = local.asyncInvoker.outcomes.filter((o) => o.status === 'stopped');
+  const running = local.asyncInvoker.pending;
+  if (kept.length === 0 && running === 0) return true;
+  const byFunction = [...new Set(kept.map((o) => o.functionName))].map((f) => `${f} ${kept.filter((o) => o.functionName === f).length}`);
+  if (kept.length) {
+    say(
+      `✘ stopped with ${kept.length} async event${kept.length === 1 ? '' : 's'} unfinished (${byFunction.join(', ')}): kept in the DLQs as Interrupted — pnpm dlq list, pnpm dlq replay <function> <message id>`,
+    );
+  }
+  if (running) say(`✘ ${running} attempt${running === 1 ? '' : 's'} still under way: their events go to the DLQs as Interrupted as the environments stop`);
+  return false;
 }
 
 /** LAMINAR_CONSOLE_PORT, else 4600: a stable URL to keep open across runs. */

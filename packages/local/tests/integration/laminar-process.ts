@@ -15,9 +15,12 @@ export interface LaminarRun {
  * Runs the `laminar` CLI as a person would in `cwd`: none of this process's LAMINAR_* settings or
  * endpoint overrides, no INIT_CWD (pnpm sets it for the scripts it runs, vitest included). A run
  * over `timeoutMs` is killed, so a hung one fails its test with its output instead of running on
- * after the test has timed out.
+ * after the test has timed out. `interruptWhen` sends SIGINT (Ctrl-C) once stdout first satisfies it.
  */
-export function runLaminar(args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<LaminarRun> {
+export function runLaminar(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; timeoutMs?: number; interruptWhen?: (stdout: string) => boolean },
+): Promise<LaminarRun> {
   const env = { ...process.env };
   delete env.INIT_CWD;
   for (const k of Object.keys(env)) if (k.startsWith('LAMINAR_') || k.startsWith('AWS_ENDPOINT_URL') || k === 'KAFKA_BOOTSTRAP_SERVERS') delete env[k];
@@ -32,7 +35,15 @@ export function runLaminar(args: string[], options: { cwd: string; env?: Record<
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    let interrupted = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+      // Ctrl-C, once, when the output first shows what the test waits for.
+      if (!interrupted && options.interruptWhen?.(stdout)) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
     child.stderr.on('data', (d: Buffer) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));

@@ -169,7 +169,10 @@ describe('async retries', () => {
     expect(clock.sleeps).toEqual([1_000 / 60, 2_000 / 60]);
   });
 
-  it('stop() ends events waiting for a retry without sending them anywhere', async () => {
+  it.each([
+    ['with an on-failure DLQ', { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' as const }],
+    ['without one', { maxRetries: 2, maxEventAgeS: 3600 }],
+  ])('stop() ends an event waiting for a retry and keeps it in the DLQ as Interrupted (%s)', async (_, async) => {
     const clock = fakeClock();
     const invoker = scripted(clock, ['fail']);
     const queues = new LocalQueues(undefined);
@@ -179,19 +182,63 @@ describe('async retries', () => {
     });
     const asyncInvoker = new AsyncInvoker({
       invoker,
-      functions: [spec({ async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' } })],
+      functions: [spec({ async })],
       queues,
       region: 'us-east-1',
       // A retry wait that only the stop ends.
       clock: { now: clock.now, sleep: (_ms, signal) => new Promise((r) => { waiting(); signal.addEventListener('abort', () => r()); }) },
     });
-    const { done } = asyncInvoker.submit('worker', event);
+    const { requestId, done } = asyncInvoker.submit('worker', event);
     await asleep;
     asyncInvoker.stop();
     const outcome = await done;
     expect(outcome.status).toBe('stopped');
     expect(outcome.attempts).toHaveLength(1);
-    expect(queues.get('laminar-local-worker-dlq')?.depth).toBe(0);
+    // Lambda would still hold the event; locally it is kept where `laminar dlq list` shows it and
+    // `laminar dlq replay` sends it again.
+    const [message] = queues.get('laminar-local-worker-dlq')?.messages() ?? [];
+    expect(message?.body).toMatchObject({
+      requestContext: { requestId, condition: 'Interrupted', approximateInvokeCount: 1 },
+      requestPayload: event,
+      responsePayload: { errorType: 'CsvError' },
+    });
+    expect(outcome.destination).toMatchObject({ queue: 'laminar-local-worker-dlq', condition: 'Interrupted' });
+  });
+
+  it('stop() keeps an event still queued behind the concurrency limit, never attempted', async () => {
+    const clock = fakeClock();
+    let release: () => void = () => {};
+    const busy = new Promise<void>((r) => {
+      release = r;
+    });
+    const base = scripted(clock, ['ok']);
+    const queues = new LocalQueues(undefined);
+    const asyncInvoker = new AsyncInvoker({
+      invoker: {
+        invoke: async (...args: Parameters<typeof base.invoke>) => {
+          await busy;
+          return base.invoke(...args);
+        },
+      },
+      functions: [spec({ async: { maxRetries: 2, maxEventAgeS: 3600 } })],
+      queues,
+      region: 'us-east-1',
+      maxConcurrency: 1,
+      clock,
+    });
+    const first = asyncInvoker.submit('worker', { n: 1 });
+    const second = asyncInvoker.submit('worker', { n: 2 });
+    await new Promise((r) => setTimeout(r, 10));
+    asyncInvoker.stop();
+    release();
+    expect((await second.done).status).toBe('stopped');
+    expect((await first.done).status).toBe('stopped');
+    const bodies = (queues.get('laminar-local-worker-dlq')?.messages() ?? []).map((m) => m.body as { requestContext: { condition: string; approximateInvokeCount: number }; requestPayload: unknown });
+    // The queued one at once, the one under way once its attempt returned (a stop cuts it short).
+    expect(bodies.map((b) => [b.requestPayload, b.requestContext.condition, b.requestContext.approximateInvokeCount])).toEqual([
+      [{ n: 2 }, 'Interrupted', 0],
+      [{ n: 1 }, 'Interrupted', 1],
+    ]);
   });
 });
 

@@ -1,0 +1,47 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempRoot, zipBuffer } from './fixtures.ts';
+import { runLaminar } from './laminar-process.ts';
+
+let root: ReturnType<typeof tempRoot>;
+
+beforeAll(async () => {
+  root = tempRoot();
+  writeFileSync(join(root.dir, 'pnpm-workspace.yaml'), 'packages: []\n');
+  mkdirSync(join(root.dir, 'functions', 'flaky', 'dist'), { recursive: true });
+  writeFileSync(
+    join(root.dir, 'functions', 'flaky', 'spec.ts'),
+    `import { defineFunction } from '@laminar/spec';
+export default defineFunction({
+  name: 'flaky',
+  memoryMb: 128,
+  timeoutS: 5,
+  triggers: [{ kind: 'schedule', expression: 'rate(1 hour)' }],
+  async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' },
+});
+`,
+  );
+  const source = "export const handler = async () => { throw new Error('upstream is down'); };\n";
+  writeFileSync(join(root.dir, 'functions', 'flaky', 'dist', 'flaky.zip'), await zipBuffer({ 'index.mjs': source }));
+});
+afterAll(() => root.remove());
+
+describe('laminar dev stopped with Ctrl-C', { timeout: 120_000 }, () => {
+  it('keeps an event waiting for its retry in the DLQ as Interrupted, says so and exits 1', async () => {
+    // Retries as far apart as on Lambda (1 min): Ctrl-C comes while the first one is waiting.
+    const run = await runLaminar(['dev', '--retry-delay-scale', '1'], { cwd: root.dir, interruptWhen: (out) => out.includes('retry in 60.0 s') });
+    expect(run.signal, run.stdout + run.stderr).toBeNull();
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(run.stdout).toContain('unfinished at stop, record (Interrupted) → laminar-local-flaky-dlq');
+    expect(run.stdout).toContain('✘ stopped with 1 async event unfinished (flaky 1): kept in the DLQs as Interrupted');
+
+    const listed = await runLaminar(['dlq', 'list', 'flaky', '--json'], { cwd: root.dir });
+    const [record] = (JSON.parse(listed.stdout) as Record<string, { body: Record<string, unknown> }[]>)['laminar-local-flaky-dlq'] ?? [];
+    expect(record?.body).toMatchObject({
+      requestContext: { condition: 'Interrupted', approximateInvokeCount: 1 },
+      requestPayload: { 'detail-type': 'Scheduled Event', source: 'aws.events' },
+      responsePayload: { errorType: 'Error', errorMessage: 'upstream is down' },
+    });
+  });
+});
