@@ -196,6 +196,14 @@ describe('s3EventPattern', () => {
       object: { key: [{ wildcard: 'a\\*b/*.csv' }] },
     });
   });
+
+  it('holds prefix and suffix encoded as S3 events carry keys (a Hive partition, a space)', () => {
+    const base = { bucket: 'lake', events: ['Object Created' as const] };
+    expect(s3EventPattern('b', { ...base, prefix: 'bronze/dt=2026-01-30/', suffix: ' final.csv' }).detail).toEqual({
+      bucket: { name: ['b'] },
+      object: { key: [{ wildcard: 'bronze/dt%3D2026-01-30/*+final.csv' }] },
+    });
+  });
 });
 
 describe('an on-success destination declared in a spec', () => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type S3Trigger, s3PatternKey } from './spec.ts';
+import { encodeS3EventKey } from './s3-keys.ts';
 
 /**
  * Names and event patterns infra and the local runner must agree on — the runner names its local
@@ -42,15 +43,21 @@ function wildcardEscape(s: string): string {
  * The EventBridge pattern matching S3's events for a bucket, key prefix and suffix: prefix or
  * suffix matchers alone, a wildcard when both are given (EventBridge cannot AND two matchers on one
  * field).
+ *
+ * Events carry keys encoded (s3-keys.ts): `dt=2026-01-30/` arrives as `dt%3D2026-01-30/`, a space
+ * as '+'. The spec's prefix and suffix are the real key's, so the pattern holds them encoded the
+ * same way; written as is, a Hive-style partition prefix would never match.
  */
 export function s3EventPattern(bucketName: string, t: S3Pattern): Record<string, unknown> {
+  const prefix = encodeS3EventKey(t.prefix);
+  const suffix = encodeS3EventKey(t.suffix);
   const key =
-    t.prefix && t.suffix
-      ? [{ wildcard: `${wildcardEscape(t.prefix)}*${wildcardEscape(t.suffix)}` }]
-      : t.prefix
-        ? [{ prefix: t.prefix }]
-        : t.suffix
-          ? [{ suffix: t.suffix }]
+    prefix && suffix
+      ? [{ wildcard: `${wildcardEscape(prefix)}*${wildcardEscape(suffix)}` }]
+      : prefix
+        ? [{ prefix }]
+        : suffix
+          ? [{ suffix }]
           : undefined;
   return {
     source: ['aws.s3'],

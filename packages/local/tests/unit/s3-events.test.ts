@@ -124,13 +124,21 @@ describe('rule patterns', () => {
     expect(matchesEventPattern(p, ev('a/x/'))).toBe(true);
   });
 
-  it('see the key as delivered (encoded): a literal "*" or a space in the pattern is taken literally', () => {
+  it('see the key as delivered (encoded), and hold the spec\'s prefix and suffix encoded alike; a literal "*" is taken literally', () => {
     const star = s3EventPattern('laminar-local-lake', { bucket: 'lake', prefix: 'in*/', suffix: '.csv', events: ['Object Created'] });
     expect(matches(star, 'in*/x.csv')).toBe(true);
     expect(matches(star, 'inbox/x.csv')).toBe(false);
-    // As in AWS: the event carries "my+folder/…", so a prefix with a space never matches.
+    // The event carries "my+folder/…", "dt%3D2026-01-30/…", "r%C3%A9gion/…": so does the pattern.
     const spaced = s3EventPattern('laminar-local-lake', { bucket: 'lake', prefix: 'my folder/', suffix: '', events: ['Object Created'] });
-    expect(matches(spaced, 'my folder/x.csv')).toBe(false);
+    expect(spaced.detail).toMatchObject({ object: { key: [{ prefix: 'my+folder/' }] } });
+    expect(matches(spaced, 'my folder/x.csv')).toBe(true);
+    expect(matches(spaced, 'my+folder/x.csv')).toBe(false);
+    const hive = s3EventPattern('laminar-local-lake', { bucket: 'lake', prefix: 'bronze/dt=2026-01-30/', suffix: '.csv', events: ['Object Created'] });
+    expect(matches(hive, 'bronze/dt=2026-01-30/orders.csv')).toBe(true);
+    expect(matches(hive, 'bronze/dt=2026-01-31/orders.csv')).toBe(false);
+    const accented = s3EventPattern('laminar-local-lake', { bucket: 'lake', prefix: 'bronze/région/', suffix: ' (1).csv', events: ['Object Created'] });
+    expect(matches(accented, 'bronze/région/orders (1).csv')).toBe(true);
+    expect(matches(accented, 'bronze/region/orders (1).csv')).toBe(false);
     expect(matches(bronze, 'bronze/Q1 orders – café.csv')).toBe(true);
   });
 
