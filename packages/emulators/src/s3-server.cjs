@@ -248,6 +248,45 @@ async function abortMultipartUpload(ctx, next) {
 // The router is s3rver's last middleware.
 server.middleware.splice(server.middleware.length - 1, 0, abortMultipartUpload);
 
+// s3rver's DeleteObjects removes the objects without an event; S3 reports each object a batch
+// removes (ObjectRemoved:Delete, EventBridge "Object Deleted"), as it does for DeleteObject. The
+// request's store is wrapped to learn which keys it removed (keys that did not exist send nothing).
+// Its removals also run one at a time: s3rver starts them all at once, and two removals in one
+// folder race to remove the emptied folder (ENOENT), which failed the request halfway.
+const objectController = require('s3rver/lib/controllers/object');
+const S3Event = require('s3rver/lib/models/event');
+const deleteMultipleObjects = objectController.deleteMultipleObjects;
+objectController.deleteMultipleObjects = async function deleteMultipleObjectsWithEvents(ctx) {
+  const store = ctx.store;
+  const removed = [];
+  let previous = Promise.resolve();
+  const deleteObject = (bucket, key) => {
+    const removal = previous.then(async () => {
+      await store.deleteObject(bucket, key);
+      removed.push(key);
+    });
+    previous = removal.catch(() => undefined);
+    return removal;
+  };
+  // The store's own methods run on the store itself.
+  ctx.store = new Proxy(store, {
+    get: (target, name) => {
+      if (name === 'deleteObject') return deleteObject;
+      const value = Reflect.get(target, name, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  try {
+    await deleteMultipleObjects(ctx);
+  } finally {
+    ctx.store = store;
+    // What was removed is gone, whatever became of the rest of the request.
+    for (const key of removed) {
+      ctx.app.emit('event', new S3Event({ bucket: ctx.params.bucket, eventType: 'Delete', S3Item: { key } }, { reqHeaders: ctx.headers, sourceIp: ctx.ip }));
+    }
+  }
+};
+
 // s3rver's notification records say neither which API call wrote the object (a multipart upload
 // and a form POST are both "ObjectCreated:Post") nor, for a copy, the new ETag. Each request runs
 // in its own async context; its events are sent once the handler is done, with what the request was.
@@ -257,7 +296,7 @@ function operationOf(ctx) {
   const q = ctx.query ?? {};
   if (ctx.method === 'DELETE') return 'DeleteObject';
   if (ctx.method === 'PUT') return ctx.get('x-amz-copy-source') ? 'CopyObject' : 'PutObject';
-  if (ctx.method === 'POST') return 'uploadId' in q ? 'CompleteMultipartUpload' : 'PostObject';
+  if (ctx.method === 'POST') return 'uploadId' in q ? 'CompleteMultipartUpload' : 'delete' in q ? 'DeleteObjects' : 'PostObject';
   return ctx.method;
 }
 
