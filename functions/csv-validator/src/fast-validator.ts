@@ -176,12 +176,20 @@ class Emitter {
         if (pattern.global || pattern.sticky) throw unsupported(path, 'a global or sticky pattern');
         return `if (!${this.ref(pattern)}.test(${x})) ${fail}\n`;
       }
-      case 'min_length':
-        return `if (${x}.length < ${Number(def.minimum)}) ${fail}\n`;
-      case 'max_length':
-        return `if (${x}.length > ${Number(def.maximum)}) ${fail}\n`;
-      case 'length_equals':
-        return `if (${x}.length !== ${Number(def.length)}) ${fail}\n`;
+      // zod measures strings in code points: a pair of surrogates is one. A code point is one or two
+      // UTF-16 units, so the units settle most strings, and only the others are counted (as zod does).
+      case 'min_length': {
+        const n = Number(def.minimum);
+        return `if (${x}.length < ${n} || (${x}.length < ${2 * n} && ${this.ref(codePointLength)}(${x}) < ${n})) ${fail}\n`;
+      }
+      case 'max_length': {
+        const n = Number(def.maximum);
+        return `if (${x}.length > ${n} && ${this.ref(codePointLength)}(${x}) > ${n}) ${fail}\n`;
+      }
+      case 'length_equals': {
+        const n = Number(def.length);
+        return `if (${x}.length < ${n} || ${x}.length > ${2 * n} || ${this.ref(codePointLength)}(${x}) !== ${n}) ${fail}\n`;
+      }
       case 'greater_than':
         return `if (!(${x} ${def.inclusive ? '>=' : '>'} ${this.ref(def.value)})) ${fail}\n`;
       case 'less_than':
@@ -203,6 +211,18 @@ class Emitter {
         throw unsupported(path, `check "${String(def.check)}"`);
     }
   }
+}
+
+/** Code points in `s`, as zod counts a string's length: a high surrogate followed by a low one is one. */
+export function codePointLength(s: string): number {
+  let count = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    if ((s.charCodeAt(i) & 0xfc00) === 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      count--;
+      i++;
+    }
+  }
+  return count;
 }
 
 /**

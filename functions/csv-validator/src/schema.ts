@@ -21,7 +21,9 @@ export function shown(value: unknown): string {
 
 const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const INTEGER = /^-?\d{1,9}$/;
-const DECIMAL = /^-?\d{1,12}(?:\.\d{1,4})?$/;
+// At most 11 digits before the point and 4 after: every such decimal (≤ 15 significant digits)
+// survives the trip through a double and silver's JSON unchanged, and amountMatches is exact on it.
+const DECIMAL = /^-?\d{1,11}(?:\.\d{1,4})?$/;
 
 const text = z.string({ error: (iss) => (iss.input === undefined ? 'missing' : 'not text') });
 
@@ -37,7 +39,7 @@ const integer = text
 
 const decimal = text
   .min(1, { error: 'required', abort: true })
-  .regex(DECIMAL, { error: (iss) => `${shown(iss.input)} is not a decimal number (digits, optionally "." and up to 4 decimals)` })
+  .regex(DECIMAL, { error: (iss) => `${shown(iss.input)} is not a decimal number (up to 11 digits, optionally "." and up to 4 decimals)` })
   .transform(Number);
 
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T, what: string) =>
@@ -87,12 +89,30 @@ export type OrderRow = z.output<typeof orderRowSchema>;
 /** The columns in declaration order: the order of keys in every silver record. */
 export const ORDER_COLUMNS = Object.keys(orderRowSchema.shape) as (keyof OrderRow)[];
 
+/** DECIMAL's finest step, 10^-4, as the unit amountMatches counts in. */
+const UNITS_PER_ONE = 10_000;
+const CENT_IN_UNITS = 100;
 /**
- * amount = quantity × unit_price, allowing for rounding to the cent: a difference of a whole cent
- * or more is an error. (1e-9 absorbs binary floating-point noise in the product.)
+ * Below this (DECIMAL's bound) a double read from a decimal of up to 4 places gives that decimal
+ * back exactly in units: |x|·10^4 < 10^15, where the double's error stays under 0.2 of a unit.
+ */
+const EXACT_BELOW = 1e11;
+
+/**
+ * amount = quantity × unit_price, allowing for rounding to the cent either way: a difference of a
+ * whole cent or more is an error. Counted in whole units of 10^-4, exactly: on doubles the product
+ * of a large price carries rounding noise larger than any fixed allowance (at ~1.7·10^7 an amount
+ * a whole cent off computed as 0.0099945 off, and passed).
  */
 export function amountMatches(amount: number, quantity: number, unitPrice: number): boolean {
-  return Math.abs(amount - quantity * unitPrice) < 0.01 - 1e-9;
+  if (Number.isInteger(quantity) && Math.abs(amount) < EXACT_BELOW && Math.abs(unitPrice) < EXACT_BELOW) {
+    const product = quantity * Math.round(unitPrice * UNITS_PER_ONE);
+    // Past 2^53 no longer exact — and far above any amount below EXACT_BELOW.
+    if (!Number.isSafeInteger(product)) return false;
+    return Math.abs(Math.round(amount * UNITS_PER_ONE) - product) < CENT_IN_UNITS;
+  }
+  // Values DECIMAL and INTEGER never let through (zod runs the refinement after a failed check too).
+  return Math.abs(amount - quantity * unitPrice) < 0.01;
 }
 
 function round4(n: number): number {

@@ -461,7 +461,8 @@ class Run {
 
     for (; i < rows.length; i++) {
       const fields = rows[i] as string[];
-      if (fields.length === 1 && fields[0] === '') {
+      // Blank as before the header: empty or only whitespace (one field, no row of this schema).
+      if (fields.length === 1 && isBlank(fields)) {
         counts.blankLines++;
         continue;
       }

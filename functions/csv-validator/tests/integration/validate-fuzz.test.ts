@@ -510,7 +510,8 @@ interface Reference {
 function reference(text: string): Reference {
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
   const parsed = splitCsv(body);
-  const isBlank = (r: ParsedRecord) => r.fields.length === 1 && r.fields[0] === '';
+  // README: blank lines are empty or only whitespace, before the header or after it.
+  const isBlank = (r: ParsedRecord) => r.fields.length === 1 && (r.fields[0] as string).trim() === '';
   let h = 0;
   while (h < parsed.length && isBlank(parsed[h] as ParsedRecord)) h++;
   const header = parsed[h];

@@ -217,6 +217,12 @@ describe('files, clean and awkward', () => {
     expect((await jsonLines(r.outputs.quarantine)).map((q) => q.row)).toEqual([5, 7]);
   });
 
+  it('counts whitespace-only lines after the header as blank lines, as before it', async () => {
+    const r = await validate('bronze/orders/spaced.csv', ['  ', HEADER, row(1), '  ', row(2), '\t', ''].join('\n'));
+    expect(r).toMatchObject({ status: 'validated', rowsRead: 2, valid: 2, rejected: 0, blankLines: 2 });
+    expect(r.outputs.quarantine).toBeNull();
+  });
+
   it('quarantines a repeated order_id, pointing at its first line', async () => {
     const body = [HEADER, row(1), row(2), row(1, { customer_id: 'OTHER' }), row(3), row(2)].join('\n');
     const r = await validate('bronze/orders/dups.csv', body);

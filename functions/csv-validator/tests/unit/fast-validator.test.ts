@@ -13,7 +13,7 @@ const CANDIDATES: Record<(typeof ORDER_COLUMNS)[number], [valid: string[], inval
   status: [['pending', 'paid', 'shipped', 'delivered', 'cancelled', 'refunded', 'returned'], ['Shipped', 'lost', '']],
   currency: [['EUR', 'USD', 'JPY'], ['eur', 'EURO', 'XAU', '']],
   quantity: [['1', '3', '12', '1000000', '007'], ['0', '-1', '1000001', '1.5', ' 1', '+1', '1e3', '', '9999999999']],
-  unit_price: [['0', '0.00', '19.99', '0.3333', '999999.9999'], ['-1', '1.23456', '1e3', '12.', '.5', '', '1,5', 'NaN']],
+  unit_price: [['0', '0.00', '19.99', '0.3333', '999999.9999', '99999999999.9999'], ['-1', '1.23456', '1e3', '12.', '.5', '', '1,5', 'NaN', '100000000000']],
   amount: [['0', '59.97', '1.00'], ['59.98', '-0', '', 'Infinity', '100000000000000']],
   country: [['DE', 'US', 'JP'], ['de', 'XX', 'UK', 'EU', '']],
   email: [['', 'a@b.co', 'jane.doe+tag@mail.example.org'], ['bad', 'a@b', '"q"@x.com', ' a@b.co', 'a@b.co ']],
@@ -83,6 +83,10 @@ describe('the fast validator derived from the zod schema', () => {
       ['', 'U', 'US', 'USD', 'Us', '\u007f', 'us', 'UD', 'SU', 'USDX', 'US ', ' US', 'U\u0000', '\u0000US', 'ÜS', 'U\u0080', 'USD\u0000', '\u00d5SD', 'V', 1, null, undefined, ['US']],
     ],
     ['longer enum values', z.enum(['paid', 'USD', 'é']), ['paid', 'USD', 'é', 'pai', 'paid ', 'e', 'usd', 3]],
+    // Lengths in code points, as zod counts them: a surrogate pair is one, a lone surrogate one too.
+    ['min length', z.string().min(2), ['😀', '😀😀', 'ab', 'a', 'a😀', '\ud83d', '\ud83d\ud83d', '\ude00\ud83d', '']],
+    ['max length', z.string().max(2), ['😀😀', '😀😀😀', 'abc', '😀a', 'a😀b', '\ud83d\ud83d\ud83d', '']],
+    ['exact length', z.string().length(2), ['😀', '😀😀', 'ab', 'a😀', '😀😀😀', 'abcd', '\ude00\ud83d', '\ud83d\ude00\ude00']],
   ];
   it.each(cases)('matches zod for %s', (_, schema, inputs) => {
     const fast = deriveFastParser(schema);

@@ -67,6 +67,27 @@ describe('the orders row schema', () => {
     expect(reasonsOf({ ...good, amount: '59.98' })).toEqual(['amount: 59.98 is not quantity × unit_price (3 × 19.99 = 59.97) to the cent']);
   });
 
+  it('counts a whole cent off as off at any size, exactly', () => {
+    // On doubles these differences came out just under a cent and passed.
+    expect(amountMatches(16777936.82, 1, 16777936.83)).toBe(false);
+    expect(amountMatches(99999999999.99, 1, 99999999999.98)).toBe(false);
+    expect(amountMatches(99999999900.01, 1_000_000, 99999.9999)).toBe(false);
+    // Under a cent: a match, whatever the size.
+    expect(amountMatches(99999999999.9999, 1, 99999999999.99)).toBe(true);
+    expect(amountMatches(99999999900.0099, 1_000_000, 99999.9999)).toBe(true);
+    expect(amountMatches(99999999900, 1_000_000, 99999.9999)).toBe(true);
+    // A million × the largest price is past 2^53 units: refused, not rounded into a match.
+    expect(amountMatches(99999999999.9999, 1_000_000, 99999999999.9999)).toBe(false);
+  });
+
+  it('takes decimals of at most 11 digits before the point, which doubles keep exactly', () => {
+    expect(orderRowSchema.parse({ ...good, quantity: '1', unit_price: '99999999999.9999', amount: '99999999999.9999' }).amount).toBe(99999999999.9999);
+    expect(reasonsOf({ ...good, quantity: '1', unit_price: '900000000000.0003', amount: '900000000000.0003' })).toEqual([
+      'unit_price: "900000000000.0003" is not a decimal number (up to 11 digits, optionally "." and up to 4 decimals)',
+      'amount: "900000000000.0003" is not a decimal number (up to 11 digits, optionally "." and up to 4 decimals)',
+    ]);
+  });
+
   it('makes the e-mail optional: absent column, empty cell, or an address', () => {
     expect(orderRowSchema.parse({ ...good, email: undefined }).email).toBeUndefined();
     expect(orderRowSchema.parse({ ...good, email: '' }).email).toBeUndefined();
