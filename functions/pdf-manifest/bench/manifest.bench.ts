@@ -8,12 +8,20 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createBatchPresigner, createS3Client } from '@laminar/aws';
 import { seedS3Directory, startS3 } from '@laminar/emulators';
-import { findRoot } from '@laminar/spec';
+import { lambdaNodeArgs, nodeForRuntime } from '@laminar/lambda-node';
+import { findRoot, loadSpec } from '@laminar/spec';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = findRoot(here);
 const sizes = (process.env.BENCH_SIZES ?? '10000,100000').split(',').map(Number);
 const BUCKET = 'bench-documents';
+// The runs' Node is the one Lambda runs the function on (its spec's runtime), started with the flags
+// Lambda's bootstrap gives it for the spec's memory (V8's heap sized from it), as the local runner's.
+const { spec } = await loadSpec(join(here, '..'));
+const runtimeNode = nodeForRuntime(spec.runtime);
+const nodeArgs = lambdaNodeArgs(spec.memoryMb);
+if (!runtimeNode.exact) console.warn(`not the runtime's Node: ${runtimeNode.note}`);
+console.log(`runs: ${spec.runtime} on node ${runtimeNode.version} (${runtimeNode.path}) ${nodeArgs.join(' ')}`);
 
 async function presignRates() {
   const client = createS3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token' } });
@@ -58,8 +66,8 @@ interface Run {
 
 function run(endpoint: string, mode: 'list' | 'manifest'): Run {
   const out = execFileSync(
-    process.execPath,
-    ['--import', 'tsx', join(here, 'one-manifest.ts'), JSON.stringify({ endpoint, bucket: BUCKET, prefix: 'scan/', mode })],
+    runtimeNode.path,
+    [...nodeArgs, '--import', 'tsx', join(here, 'one-manifest.ts'), JSON.stringify({ endpoint, bucket: BUCKET, prefix: 'scan/', mode })],
     { encoding: 'utf8', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
   );
   return JSON.parse(out) as Run;
@@ -104,7 +112,7 @@ if (rows.length > 1) {
 console.log('\npresigning (one core)');
 console.table([presign]);
 
-const results = { benchmark: 'pdf-manifest', at: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, endToEnd: rows, presign };
+const results = { benchmark: 'pdf-manifest', at: new Date().toISOString(), node: process.version, runtime: spec.runtime, runsNode: runtimeNode.version, runsNodeArgs: nodeArgs, cpus: (await import('node:os')).cpus().length, endToEnd: rows, presign };
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 const file = join(root, 'bench', 'results', 'pdf-manifest.json');
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
