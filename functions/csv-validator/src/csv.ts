@@ -364,17 +364,19 @@ function recordEnds(text: string): number[] {
 /**
  * The lines after its own that a record with a quote problem took in: the line breaks in the
  * fields the bad quote ran through — a field holding a quote (text after a closing quote keeps it)
- * and, when the quote is never closed, the last field, which runs to the end of the file — less
- * the file's final line break, which a quote never closed on the last line takes in. A well-quoted
- * multi-line field beside the bad one swallowed nothing.
+ * and, when the quote is never closed, the last field, which runs to the end of the file. That one
+ * is counted up to its last non-blank character: the blank lines the file ends with (its final line
+ * break among them) were no rows, so a quote never closed on the last row costs that row only. A
+ * well-quoted multi-line field beside the bad one swallowed nothing.
  */
 function linesSwallowed(row: string[], nl: string, unclosed: boolean): number {
   let breaks = 0;
   for (let f = 0; f < row.length; f++) {
     const field = row[f] as string;
-    if ((unclosed && f === row.length - 1) || field.includes('"')) breaks += breaksInFields([field], nl);
+    if (unclosed && f === row.length - 1) breaks += breaksInFields([field.trimEnd()], nl);
+    else if (field.includes('"')) breaks += breaksInFields([field], nl);
   }
-  return unclosed && breaks > 0 && (row[row.length - 1] as string).endsWith(nl) ? breaks - 1 : breaks;
+  return breaks;
 }
 
 function breaksInFields(row: string[], nl: string): number {

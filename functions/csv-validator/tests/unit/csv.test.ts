@@ -71,6 +71,11 @@ describe('CsvReader', () => {
     // Unclosed on the last line: it takes in only the file's final line break.
     const open = await read('a,b\n1,2\n3,"open\n', 3);
     expect(open.at(-1)).toEqual({ line: 3, fields: ['3', 'open\n'], problems: ['a quoted field is never closed'] });
+    // …and the blank lines the file ends with, which were no rows either.
+    const trailing = await read('a,b\n1,2\n3,"open\n\n \n\n', 3);
+    expect(trailing.at(-1)).toEqual({ line: 3, fields: ['3', 'open\n\n \n\n'], problems: ['a quoted field is never closed'] });
+    const cr = await read('a,b\r1,2\r3,"open\r\r', 3);
+    expect(cr.at(-1)).toEqual({ line: 3, fields: ['3', 'open\r\r'], problems: ['a quoted field is never closed'] });
   });
 
   it('rejects the file when a malformed or unclosed quote runs over the lines after it', async () => {
@@ -81,6 +86,8 @@ describe('CsvReader', () => {
     );
     const rows = Array.from({ length: 50 }, (_, i) => `${i + 3},ok`).join('\n');
     await expect(read(`a,b\n1,ok\n2,"open\n${rows}\n`, 64)).rejects.toThrow(/quote on line 3 is never closed, and its record runs over 51 lines \(to line 53\)/);
+    // Blank lines after the rows it took in change nothing: those rows were swallowed all the same.
+    await expect(read(`a,b\n1,ok\n2,"open\n${rows}\n\n\n`, 64)).rejects.toThrow(/quote on line 3 is never closed, and its record runs over 51 lines \(to line 53\)/);
     // A closed quote that opens a field and is followed by text swallows up to the next quote.
     await expect(read('a,b\n1,"Zo"e\n2,"Bob"\n3,ok\n', 5)).rejects.toThrow(/quote on line 2 is malformed/);
   });
