@@ -256,10 +256,17 @@ export class AsyncInvoker {
         return this.finish(outcome);
       }
       const attempt = outcome.attempts.length + 1;
+      // Waiting for a free environment is waiting in Lambda's queue: the event ages meanwhile.
+      const queued = this.clock.now();
       await this.acquire(functionName);
+      ageMs += this.clock.now() - queued;
       if (signal.aborted) {
         this.release(functionName);
         break;
+      }
+      if (ageMs > maxAgeMs) {
+        this.release(functionName);
+        continue;
       }
       const started = this.clock.now();
       let result: InvokeResult;

@@ -150,6 +150,35 @@ describe('async retries', () => {
     expect(m?.body).toMatchObject({ requestContext: { condition: 'EventAgeExceeded', approximateInvokeCount: 1 }, requestPayload: event });
   });
 
+  it('ages an event while it waits for a free environment, and drops it when too old', async () => {
+    const clock = fakeClock();
+    const base = scripted(clock, ['ok']);
+    const queues = new LocalQueues(undefined);
+    const asyncInvoker = new AsyncInvoker({
+      // Each attempt takes 70 s: the event behind the first waits that long for the one environment.
+      invoker: {
+        invoke: async (...args: Parameters<typeof base.invoke>) => {
+          await new Promise((r) => setTimeout(r, 5));
+          clock.t += 70_000;
+          return base.invoke(...args);
+        },
+      },
+      functions: [spec({ async: { maxRetries: 2, maxEventAgeS: 60, onFailure: 'dlq' } })],
+      queues,
+      region: 'us-east-1',
+      maxConcurrency: 1,
+      clock,
+    });
+    const first = asyncInvoker.submit('worker', { n: 1 });
+    const second = asyncInvoker.submit('worker', { n: 2 });
+    expect((await first.done).status).toBe('succeeded');
+    const late = await second.done;
+    expect(late.status).toBe('expired');
+    expect(late.attempts).toHaveLength(0);
+    const [message] = queues.get('laminar-local-worker-dlq')?.messages() ?? [];
+    expect(message?.body).toMatchObject({ requestContext: { condition: 'EventAgeExceeded', approximateInvokeCount: 0 }, requestPayload: { n: 2 } });
+  });
+
   it('without an async configuration: Lambda\'s defaults (2 retries), and a failed event is discarded', async () => {
     expect(asyncConfigOf(spec())).toEqual({ maxRetries: 2, maxEventAgeS: 21_600 });
     const { invoker, queues, asyncInvoker } = setup(['fail'], {});
