@@ -201,6 +201,8 @@ function matchesValue(filter: unknown, value: unknown, present: boolean): boolea
  */
 export function matchesEventPattern(pattern: Record<string, unknown>, event: unknown): boolean {
   for (const [field, expected] of Object.entries(pattern)) {
+    // Not matched as a field named "$or" (which no event has): refused, like other unsupported parts.
+    if (field === '$or') throw new Error(`unsupported "$or" in event pattern: ${JSON.stringify(expected)}`);
     const present = isPlainObject(event) && field in event;
     const value = present ? (event as Record<string, unknown>)[field] : undefined;
     if (Array.isArray(expected)) {

@@ -159,6 +159,12 @@ describe('rule patterns', () => {
     expect(matchesEventPattern({ detail: { object: { size: [120] } } }, e)).toBe(true);
     expect(matchesEventPattern({ detail: { object: { size: ['120'] } } }, e)).toBe(false);
   });
+
+  it('refuses what it does not implement instead of not matching', () => {
+    const e = event('bronze/x.csv');
+    expect(() => matchesEventPattern({ $or: [{ source: ['aws.s3'] }] }, e)).toThrow(/unsupported "\$or"/);
+    expect(() => matchesEventPattern({ detail: { object: { size: [{ numeric: ['>', 0] }] } } }, e)).toThrow(/unsupported content filter/);
+  });
 });
 
 describe('rules grouped as infra groups them', () => {
