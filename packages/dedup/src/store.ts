@@ -49,7 +49,7 @@ const MAX_KEY_BYTES = 2048;
 // `status` and `owner` are DynamoDB reserved words, so expressions name attributes indirectly.
 const NAMES = { '#pk': PK, '#st': 'status', '#lease': 'leaseUntil', '#exp': TTL };
 
-type Stored = { status?: string; leaseUntil?: number; expiresAt?: number };
+type Stored = { status?: string; leaseUntil?: number; expiresAt?: number; owner?: string };
 type State = 'free' | 'done' | 'held';
 
 /**
@@ -155,7 +155,15 @@ export class DedupStore {
           won.push(id);
         } catch (err) {
           if (!(err instanceof ConditionalCheckFailedException)) throw err;
-          const state = err.Item ? stateOf(fromAttributes(err.Item), now) : undefined;
+          const stored = err.Item ? fromAttributes(err.Item) : undefined;
+          // Our own claim: the SDK retried a put that had been applied (its answer lost, a 5xx)
+          // and the retry met it. It is ours to publish, not another run's in flight.
+          if (ownClaim(stored, owner)) {
+            this.held.set(pk, owner);
+            won.push(id);
+            return;
+          }
+          const state = stored ? stateOf(stored, now) : undefined;
           if (state === 'done') result.duplicates.push(id);
           else if (state === 'held') result.inFlight.push(id);
           else lost.push(id);
@@ -173,7 +181,12 @@ export class DedupStore {
     if (lost.length > 0) {
       const again = await this.read(lost.map((id) => keyOf(scope, id)));
       for (const id of lost) {
-        if (stateOf(again.get(keyOf(scope, id)), now) === 'done') result.duplicates.push(id);
+        const pk = keyOf(scope, id);
+        const stored = again.get(pk);
+        if (ownClaim(stored, owner)) {
+          this.held.set(pk, owner);
+          won.push(id);
+        } else if (stateOf(stored, now) === 'done') result.duplicates.push(id);
         else result.inFlight.push(id);
       }
     }
@@ -238,14 +251,14 @@ export class DedupStore {
         let request: NonNullable<BatchGetCommandInput['RequestItems']>[string] = {
           Keys: part.map((pk) => ({ [PK]: pk })),
           ConsistentRead: true,
-          ProjectionExpression: '#pk, #st, #lease, #exp',
-          ExpressionAttributeNames: NAMES,
+          ProjectionExpression: '#pk, #st, #lease, #exp, #owner',
+          ExpressionAttributeNames: { ...NAMES, '#owner': 'owner' },
         };
         for (let attempt = 0; ; attempt++) {
           const out = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: request } }));
           for (const item of out.Responses?.[this.table] ?? []) {
             // Number(): another document client's `wrapNumbers` may hand numbers over as NumberValue.
-            found.set(String(item[PK]), { status: item.status, leaseUntil: toNumber(item.leaseUntil), expiresAt: toNumber(item[TTL]) });
+            found.set(String(item[PK]), { status: item.status, leaseUntil: toNumber(item.leaseUntil), expiresAt: toNumber(item[TTL]), owner: item.owner });
           }
           const rest = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
           if (rest.length === 0) return;
@@ -286,5 +299,10 @@ const toNumber = (v: unknown): number | undefined => (v === undefined || v === n
 
 /** The winner's item from a failed condition check comes back in wire format. */
 function fromAttributes(item: Record<string, AttributeValue>): Stored {
-  return { status: item.status?.S, leaseUntil: toNumber(item.leaseUntil?.N), expiresAt: toNumber(item[TTL]?.N) };
+  return { status: item.status?.S, leaseUntil: toNumber(item.leaseUntil?.N), expiresAt: toNumber(item[TTL]?.N), owner: item.owner?.S };
+}
+
+/** A pending claim written by this very claim() call (owners are per call). */
+function ownClaim(item: Stored | undefined, owner: string): boolean {
+  return item?.status === 'pending' && item.owner === owner;
 }

@@ -36,7 +36,7 @@ describe('DedupStore.claim', () => {
     expect(maxInFlightGets).toBe(3);
     const get = gets[0]?.input.RequestItems[TABLE];
     expect(get.ConsistentRead).toBe(true);
-    expect(get.ProjectionExpression).toBe('#pk, #st, #lease, #exp');
+    expect(get.ProjectionExpression).toBe('#pk, #st, #lease, #exp, #owner');
     expect(keysOf(gets[0]?.input)[0]).toBe('feed#id0');
 
     const puts = calls.filter((c) => c.op === 'PutItem');
@@ -85,7 +85,7 @@ describe('DedupStore.claim', () => {
     const result = await store.claim('s', ids(8));
     const gets = calls.filter((c) => c.op === 'BatchGetItem');
     expect(gets.map((c) => keysOf(c.input).length)).toEqual([8, 4, 2]);
-    expect(gets[2]?.input.RequestItems[TABLE]).toMatchObject({ ConsistentRead: true, ProjectionExpression: '#pk, #st, #lease, #exp' });
+    expect(gets[2]?.input.RequestItems[TABLE]).toMatchObject({ ConsistentRead: true, ProjectionExpression: '#pk, #st, #lease, #exp, #owner' });
     expect(result.duplicates.sort()).toEqual(ids(8).sort());
     expect(calls.some((c) => c.op === 'PutItem')).toBe(false);
   });
@@ -143,6 +143,31 @@ describe('DedupStore.claim', () => {
     expect(result.inFlight.sort()).toEqual(['raced-gone', 'winner-says-held']);
     const reread = calls.filter((c) => c.op === 'BatchGetItem')[1];
     expect(keysOf(reread?.input).sort()).toEqual(['s#raced-done', 's#raced-gone']);
+  });
+
+  it('takes as won a claim its own retried put meets (the first was applied, its answer lost)', async () => {
+    // The SDK retries a put whose answer was a 5xx; the put had been applied, so the retry fails
+    // the condition against our own pending claim. With the item returned, and without (a re-read).
+    let gets = 0;
+    const owners = new Map<string, string>();
+    const { client } = stubClient((op, input) => {
+      if (op === 'BatchGetItem') {
+        gets++;
+        if (gets === 1) return { body: { Responses: { [TABLE]: [] } } };
+        const pk = 's#no-item';
+        return { body: { Responses: { [TABLE]: [{ pk: { S: pk }, status: { S: 'pending' }, owner: { S: owners.get(pk) }, leaseUntil: { N: String(NOW + 60_000) } }] } } };
+      }
+      const pk = input.Item.pk.S as string;
+      owners.set(pk, input.Item.owner.S);
+      const mine = { ...input.Item };
+      if (pk === 's#with-item') return { error: 'ConditionalCheckFailedException', body: { Item: mine } };
+      if (pk === 's#no-item') return { error: 'ConditionalCheckFailedException' };
+      return ok;
+    });
+    const store = new DedupStore({ client, tableName: TABLE, now: () => NOW });
+    const result = await store.claim('s', ['fresh', 'with-item', 'no-item']);
+    expect(result.claimed).toEqual(['fresh', 'with-item', 'no-item']);
+    expect(result.inFlight).toEqual([]);
   });
 
   it('hands back its claims when a put fails for another reason, then throws', async () => {
