@@ -31,17 +31,20 @@ const CATEGORY_MAX_CHARS = 100;
 const MAX_CATEGORIES = 20;
 // Only so much of an HTML body is read for a 1,000-character summary.
 const HTML_READ_CHARS = 64 * 1024;
+/** Longer links are refused with their entry: a message must stay far below Kafka's 1 MB limit. */
+export const LINK_MAX_CHARS = 8192;
 
 /**
  * The URL used for identity: lower-case scheme and host (URL does both), default port dropped,
  * no fragment, no utm_* parameters — the same article linked from two feeds, or with two
  * campaigns, is one item. Null for anything but an absolute http(s) URL after resolving.
+ * `keepFragment`: for entries of one document that differ only by fragment (see normalizeEntries).
  */
-export function canonicalUrl(raw: string, base?: string): string | null {
+export function canonicalUrl(raw: string, base?: string, keepFragment = false): string | null {
   const url = absoluteUrl(raw, base);
   if (!url) return null;
   const u = new URL(url);
-  u.hash = '';
+  if (!keepFragment) u.hash = '';
   const tracking = [...u.searchParams.keys()].filter((k) => /^utm_/i.test(k));
   for (const k of tracking) u.searchParams.delete(k);
   if (u.search === '?') u.search = '';
@@ -82,21 +85,23 @@ export type IdentitySource = 'guid' | 'link' | 'title';
  * The scope is the host alone — not the scheme, port or path — so a feed moving to https or to
  * another path keeps its ids, and one story in two feeds of the same site stays one item.
  * A guid is unusable when it is blank, longer than 2,048 characters, equal to the feed's or its
- * home page's URL, or shared by two entries of the same document (broken feeds give every item
- * one guid): it then identifies nothing, and the link decides.
+ * home page's URL, or shared by entries of the same document with different links (or, without
+ * links, different titles: broken feeds give every item one guid): it then identifies nothing, and
+ * the link decides. (Shared by entries with one link, it is one story listed twice: one item.)
  * The key is hashed so ids have one length and no characters Kafka keys or DynamoDB mind.
  */
 export function itemIdentity(
   entry: { guid?: string | undefined; link: string | null; title: string | null },
   feedUrl: string,
   usableGuid: (guid: string) => boolean,
+  keepFragment = false,
 ): { key: string; from: IdentitySource } | null {
   const guid = entry.guid?.trim();
   if (guid && usableGuid(guid)) {
-    if (isAbsoluteHttpUrl(guid)) return { key: `url:${canonicalUrl(guid)}`, from: 'guid' };
+    if (isAbsoluteHttpUrl(guid)) return { key: `url:${canonicalUrl(guid, undefined, keepFragment)}`, from: 'guid' };
     return { key: `guid:${scopeOf(feedUrl)}\n${guid}`, from: 'guid' };
   }
-  const link = entry.link === null ? null : canonicalUrl(entry.link);
+  const link = entry.link === null ? null : canonicalUrl(entry.link, undefined, keepFragment);
   if (link) return { key: `url:${link}`, from: 'link' };
   if (entry.title) return { key: `title:${scopeOf(feedUrl)}\n${entry.title}`, from: 'title' };
   return null;
@@ -127,41 +132,70 @@ export function normalizeEntries(
   entries: RawEntry[],
   homepage?: string,
 ): { items: RssItem[]; rejected: RejectedEntry[] } {
-  const guidCounts = new Map<string, number>();
+  const rejected: RejectedEntry[] = [];
+  // Each entry read on its own: one that cannot be read is refused with the reason, the others go on.
+  const read: { e: RawEntry; title: string | null; link: string | null }[] = [];
   for (const e of entries) {
+    try {
+      const title = plain(e.title, e.titleIsHtml, TITLE_MAX_CHARS);
+      // RSS 2.0: a guid without isPermaLink="false" is the item's URL, for items that give no link.
+      const permalink = e.guidIsPermaLink !== false && e.guid && isAbsoluteHttpUrl(e.guid.trim()) ? e.guid.trim() : undefined;
+      const link = absoluteUrl(e.link, e.base) ?? absoluteUrl(permalink);
+      if (link !== null && link.length > LINK_MAX_CHARS) {
+        rejected.push({ reason: `link longer than ${LINK_MAX_CHARS.toLocaleString('en')} characters`, guid: e.guid });
+        continue;
+      }
+      read.push({ e, title, link });
+    } catch (err) {
+      rejected.push({ reason: `entry could not be read: ${(err as Error).message}`, guid: e.guid });
+    }
+  }
+
+  // What each guid stands for in this document: one link (or, without one, one title) → one story.
+  const guidStories = new Map<string, Set<string>>();
+  for (const { e, title, link } of read) {
     const g = e.guid?.trim();
-    if (g) guidCounts.set(g, (guidCounts.get(g) ?? 0) + 1);
+    if (!g) continue;
+    const stories = guidStories.get(g) ?? new Set<string>();
+    stories.add(link === null ? `title:${title}` : `url:${canonicalUrl(link)}`);
+    guidStories.set(g, stories);
   }
   const notItems = new Set([feedUrl, homepage].flatMap((u) => (u ? [canonicalUrl(u) ?? u] : [])));
   const usableGuid = (g: string) =>
-    g.length <= 2048 && guidCounts.get(g) === 1 && !notItems.has(isAbsoluteHttpUrl(g) ? (canonicalUrl(g) ?? g) : g);
+    g.length <= 2048 && guidStories.get(g)?.size === 1 && !notItems.has(isAbsoluteHttpUrl(g) ? (canonicalUrl(g) ?? g) : g);
+
+  // Entries whose URLs differ only by fragment (a changelog's "#v1-3", a comment feed's
+  // "#comment-456") would share an id and all but one be dropped as duplicates: those keep theirs.
+  const identities = read.map(({ e, title, link }) => itemIdentity({ guid: e.guid, link, title }, feedUrl, usableGuid));
+  const keyCounts = new Map<string, number>();
+  for (const identity of identities) if (identity) keyCounts.set(identity.key, (keyCounts.get(identity.key) ?? 0) + 1);
 
   const items: RssItem[] = [];
-  const rejected: RejectedEntry[] = [];
-  for (const e of entries) {
-    const title = plain(e.title, e.titleIsHtml, TITLE_MAX_CHARS);
-    // RSS 2.0: a guid without isPermaLink="false" is the item's URL, for items that give no link.
-    const permalink = e.guidIsPermaLink !== false && e.guid && isAbsoluteHttpUrl(e.guid.trim()) ? e.guid.trim() : undefined;
-    const link = absoluteUrl(e.link, e.base) ?? absoluteUrl(permalink);
-    const identity = itemIdentity({ guid: e.guid, link, title }, feedUrl, usableGuid);
+  read.forEach(({ e, title, link }, i) => {
+    let identity = identities[i] ?? null;
     if (!identity || (title === null && link === null)) {
       rejected.push({ reason: 'no title and no link', guid: e.guid });
-      continue;
+      return;
     }
-    const categories = [
-      ...new Set(e.categories.map((c) => truncate(collapse(c), CATEGORY_MAX_CHARS)).filter((c) => c !== '')),
-    ].slice(0, MAX_CATEGORIES);
-    const author = plain(e.author, false, AUTHOR_MAX_CHARS);
-    items.push({
-      id: sha256(identity.key),
-      feedUrl,
-      title,
-      link,
-      publishedAt: firstDate(e.dates),
-      summary: plain(e.summary, e.summaryIsHtml, SUMMARY_MAX_CHARS),
-      categories,
-      ...(author ? { author } : {}),
-    });
-  }
+    if ((keyCounts.get(identity.key) ?? 0) > 1) identity = itemIdentity({ guid: e.guid, link, title }, feedUrl, usableGuid, true) ?? identity;
+    try {
+      const categories = [
+        ...new Set(e.categories.map((c) => truncate(collapse(c), CATEGORY_MAX_CHARS)).filter((c) => c !== '')),
+      ].slice(0, MAX_CATEGORIES);
+      const author = plain(e.author, false, AUTHOR_MAX_CHARS);
+      items.push({
+        id: sha256(identity.key),
+        feedUrl,
+        title,
+        link,
+        publishedAt: firstDate(e.dates),
+        summary: plain(e.summary, e.summaryIsHtml, SUMMARY_MAX_CHARS),
+        categories,
+        ...(author ? { author } : {}),
+      });
+    } catch (err) {
+      rejected.push({ reason: `entry could not be read: ${(err as Error).message}`, guid: e.guid });
+    }
+  });
   return { items, rejected };
 }

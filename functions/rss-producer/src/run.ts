@@ -103,8 +103,10 @@ function digest(outcome: FetchOutcome, log: Log): FeedWork {
       validators: outcome.validators,
     };
   } catch (err) {
-    if (!(err instanceof FeedParseError)) throw err;
-    return { report: { url, status: 'failed', reason: err.message, ...counts }, items: [] };
+    // Whatever went wrong with this feed stays with it: the other feeds' items are produced.
+    if (!(err instanceof FeedParseError)) log.warn('feed could not be digested', { url, error: String((err as Error)?.stack ?? err) });
+    const reason = err instanceof FeedParseError ? err.message : `${(err as Error)?.name ?? 'Error'}: ${(err as Error)?.message ?? String(err)}`;
+    return { report: { url, status: 'failed', reason, ...counts }, items: [] };
   }
 }
 

@@ -8,6 +8,9 @@ import { compile } from 'html-to-text';
  */
 const convert = compile({
   wordwrap: false,
+  // Deeper nodes are not looked at: thousands of unclosed tags overflowed the stack (a RangeError
+  // that failed the whole run), and no summary needs text that deep.
+  limits: { maxDepth: 200 },
   selectors: [
     { selector: 'a', options: { ignoreHref: true } },
     { selector: 'img', format: 'skip' },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalUrl, itemIdentity, normalizeEntries, SUMMARY_MAX_CHARS, sha256 } from '../../src/normalize.ts';
+import { canonicalUrl, itemIdentity, LINK_MAX_CHARS, normalizeEntries, SUMMARY_MAX_CHARS, sha256 } from '../../src/normalize.ts';
 import type { RawEntry } from '../../src/parse.ts';
 import { htmlToText, truncate } from '../../src/text.ts';
 
@@ -108,6 +108,26 @@ describe('item identity', () => {
     expect(self.item?.id).toBe(sha256('url:https://x.example/a'));
     const blank = one({ guid: '   ', title: 'A', link: 'https://x.example/a' });
     expect(blank.item?.id).toBe(sha256('url:https://x.example/a'));
+    // Without links, different titles under one guid are different stories too.
+    const titled = one({ guid: 'same', title: 'A' }, [{ guid: 'same', title: 'B' }]);
+    expect(new Set(titled.items.map((i) => i.id)).size).toBe(2);
+  });
+
+  it('keeps a guid listed twice for one story: the same id as when listed once', () => {
+    const once = one({ guid: '42', title: 'A', link: 'https://x.example/a' });
+    const twice = one({ guid: '42', title: 'A', link: 'https://x.example/a' }, [{ guid: '42', title: 'A', link: 'https://x.example/a?utm_source=top' }]);
+    expect(twice.items.map((i) => i.id)).toEqual([once.item?.id, once.item?.id]);
+  });
+
+  it('keeps the fragment of entries that differ only by it, so none is dropped as a duplicate', () => {
+    const versions = ['3', '2', '1'].map((v) => ({ guid: `https://app.test/changelog#v1-${v}`, title: `v1.${v}` }));
+    const { items } = normalizeEntries(FEED, versions.map(entry));
+    expect(new Set(items.map((i) => i.id)).size).toBe(3);
+    expect(items[0]?.id).toBe(sha256('url:https://app.test/changelog#v1-3'));
+    const comments = normalizeEntries(FEED, [entry({ title: 'c1', link: 'https://x.example/post/#comment-1' }), entry({ title: 'c2', link: 'https://x.example/post/#comment-2' })]);
+    expect(new Set(comments.items.map((i) => i.id)).size).toBe(2);
+    // Alone, a fragment is still no part of the id (tracking fragments such as #xtor=RSS-1).
+    expect(one({ title: 'A', link: 'https://x.example/a#xtor=RSS-1' }).item?.id).toBe(sha256('url:https://x.example/a'));
   });
 });
 
@@ -151,6 +171,18 @@ describe('normalizeEntries', () => {
   it('uses a permalink guid as the link when there is none, but not an isPermaLink="false" one', () => {
     expect(one({ guid: 'https://x.example/p', title: 'T' }).item?.link).toBe('https://x.example/p');
     expect(one({ guid: 'https://x.example/p', guidIsPermaLink: false, title: 'T' }).item?.link).toBeNull();
+  });
+
+  it('reads deeply nested markup without overflowing the stack', () => {
+    const { item } = one({ title: 'T', link: 'https://x.example/a', summary: `${'<span>'.repeat(5000)}deep text` });
+    expect(item?.title).toBe('T');
+  });
+
+  it('refuses an entry whose link is too long for a message, with a reason', () => {
+    const long = `https://x.example/${'a'.repeat(LINK_MAX_CHARS)}`;
+    const { items, rejected } = normalizeEntries(FEED, [entry({ guid: 'g1', title: 'long', link: long }), entry({ title: 'kept', link: 'https://x.example/b' })]);
+    expect(rejected).toEqual([{ reason: 'link longer than 8,192 characters', guid: 'g1' }]);
+    expect(items.map((i) => i.title)).toEqual(['kept']);
   });
 
   it('rejects entries with neither title nor link, with a reason, and keeps the rest', () => {

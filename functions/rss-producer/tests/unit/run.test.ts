@@ -61,6 +61,24 @@ describe('runOnce', () => {
     expect(body.payload).toMatchObject({ id: first.key, feedUrl: FEEDS[0], title: expect.stringContaining('Ceasefire') });
   });
 
+  it('produces the other entries and feeds past a hostile entry (deep markup, an endless link)', async () => {
+    const item = (title: string, link: string, summary = '') =>
+      `<item><title>${title}</title><link>${link}</link><description><![CDATA[${summary}]]></description></item>`;
+    const hostile = `<?xml version="1.0"?><rss version="2.0"><channel><title>H</title><link>${HOST}/</link>${[
+      item('deep', `${HOST}/deep`, `${'<span>'.repeat(5000)}text`),
+      item('long', `${HOST}/${'x'.repeat(10_000)}`),
+      item('fine', `${HOST}/fine`),
+    ].join('')}</channel></rss>`;
+    const fetchWithHostile = (async (url: string, init: RequestInit) =>
+      url.endsWith('/hostile.xml') ? new Response(hostile, { headers: { 'content-type': 'application/rss+xml' } }) : fakeFetch(url, init)) as typeof fetch;
+    const { producer, sent } = fakeProducer();
+    const result = await runOnce({ ...options, feedUrls: [`${HOST}/feeds/hostile.xml`, FEEDS[0] as string] }, deps({ producer: async () => producer, fetch: fetchWithHostile }));
+    expect(result.feeds[0]).toMatchObject({ status: 'ok', fetched: 3, new: 2, rejected: 1 });
+    expect(result.feeds[1]).toMatchObject({ status: 'ok', new: 14 });
+    expectAccounted(result);
+    expect(sent.flat()).toHaveLength(16);
+  });
+
   it('second run: nothing new, nothing sent; unchanged feeds answer 304', async () => {
     const state = memoryState();
     const dedup = memoryDedup();
