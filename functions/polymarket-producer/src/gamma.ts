@@ -91,11 +91,12 @@ const timestamp = z.string().transform((s, ctx) => {
  */
 export const gammaMarketSchema = z
   .looseObject({
-    id: z.union([z.string().regex(/^\S+$/, 'must be a non-empty id'), z.number().int().nonnegative().transform(String)]),
+    id: z.union([z.string().max(100, 'ids are at most 100 characters').regex(/^\S+$/, 'must be a non-empty id'), z.number().int().nonnegative().transform(String)]),
     question: z.string().trim().min(1),
     conditionId: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x followed by 64 hex digits'),
     slug: z.string().trim().min(1),
-    outcomes: jsonArray(z.string().trim().min(1)).pipe(z.array(z.string()).min(1, 'has no outcomes')),
+    // Bounded: an outcome is part of the dedup key, which DynamoDB caps at 2,048 bytes.
+    outcomes: jsonArray(z.string().trim().min(1).max(200, 'outcome names are at most 200 characters')).pipe(z.array(z.string()).min(1, 'has no outcomes')),
     clobTokenIds: jsonArray(z.string().regex(/^\d+$/, 'token ids are decimal integers')),
     outcomePrices: jsonArray(probability).nullish(),
     updatedAt: timestamp,

@@ -30,9 +30,15 @@ export interface PriceTick {
 export const TICK_TYPE = 'polymarket.price_tick';
 export const TICK_SCHEMA_VERSION = 1;
 
-/** The dedup id: one tick per (market, outcome, price timestamp), as the issue asks. */
-export function tickId(t: Pick<PriceTick, 'marketId' | 'outcome' | 'observedAt'>): string {
-  return `${t.marketId}:${t.outcome}:${t.observedAt}`;
+/**
+ * The dedup id: one tick per (market, outcome, price timestamp), as the issue asks — and, for a
+ * price that fell back to Gamma's copy (the CLOB failed), a suffix: without it, the CLOB's price
+ * for the same record, read once the CLOB answers again, would be dropped as a duplicate of the
+ * stale one.
+ */
+export function tickId(t: Pick<PriceTick, 'marketId' | 'outcome' | 'observedAt' | 'priceSource'>): string {
+  const id = `${t.marketId}:${t.outcome}:${t.observedAt}`;
+  return t.priceSource === 'gamma-outcome-prices' ? `${id}:gamma` : id;
 }
 
 export interface BuiltTicks {

@@ -90,6 +90,9 @@ describe('parseMarket (Gamma /markets records)', () => {
     expect(rejectionOf({ ...base, outcomes: '[]' })).toBe('outcomes: has no outcomes; clobTokenIds: has 2 token ids for 0 outcomes; outcomePrices: has 2 prices for 0 outcomes');
     expect(rejectionOf({ ...base, clobTokenIds: '["1"]' })).toBe('clobTokenIds: has 1 token ids for 2 outcomes');
     expect(rejectionOf({ ...base, outcomes: '["Yes","Yes"]' })).toBe('outcomes: has repeated outcome names');
+    // Part of the dedup key, which DynamoDB caps at 2,048 bytes: one market refused, not the run.
+    expect(rejectionOf({ ...base, outcomes: JSON.stringify(['Yes', 'N'.repeat(201)]) })).toBe('outcomes.1: outcome names are at most 200 characters');
+    expect(rejectionOf({ ...base, id: '7'.repeat(101) })).toMatch(/^id: .*ids are at most 100 characters/);
     expect(rejectionOf('not an object')).toMatch(/^\(record\): /);
   });
 

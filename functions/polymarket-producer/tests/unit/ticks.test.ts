@@ -67,15 +67,21 @@ describe('buildTicks', () => {
 describe('tick ids and messages', () => {
   const [yes, no] = buildTicks([market('5')], new Map(), FETCHED).ticks as [PriceTick, PriceTick];
 
-  it('identifies a tick by market, outcome and price timestamp', () => {
-    expect(tickId(yes)).toBe('5:Yes:2026-11-25T20:58:41.391Z');
-    expect(tickId(no)).toBe('5:No:2026-11-25T20:58:41.391Z');
+  it('identifies a tick by market, outcome and price timestamp; a price from Gamma\'s copy apart', () => {
+    const clob = new Map([
+      [tokenIdOf('5:Yes'), 0.7],
+      [tokenIdOf('5:No'), 0.3],
+    ]);
+    const [clobYes, clobNo] = buildTicks([market('5')], clob, FETCHED).ticks as [PriceTick, PriceTick];
+    expect(tickId(clobYes)).toBe('5:Yes:2026-11-25T20:58:41.391Z');
+    expect(tickId(clobNo)).toBe('5:No:2026-11-25T20:58:41.391Z');
     // The same market record read again (a retry, an overlapping run) gives the same ids...
-    const again = buildTicks([market('5')], new Map([[tokenIdOf('5:Yes'), 0.7]]), new Date()).ticks;
-    expect(again.map(tickId)).toEqual([tickId(yes), tickId(no)]);
+    expect(buildTicks([market('5')], clob, new Date()).ticks.map(tickId)).toEqual([tickId(clobYes), tickId(clobNo)]);
     // ...and a newer record new ones.
-    const newer = buildTicks([market('5', { updatedAt: '2026-11-25T21:03:00.000001Z' })], new Map(), FETCHED).ticks;
+    const newer = buildTicks([market('5', { updatedAt: '2026-11-25T21:03:00.000001Z' })], clob, FETCHED).ticks;
     expect(newer.map(tickId)).toEqual(['5:Yes:2026-11-25T21:03:00.000Z', '5:No:2026-11-25T21:03:00.000Z']);
+    // Gamma's copy (the CLOB failed) does not take the id the CLOB's price of that record gets.
+    expect([tickId(yes), tickId(no)]).toEqual(['5:Yes:2026-11-25T20:58:41.391Z:gamma', '5:No:2026-11-25T20:58:41.391Z:gamma']);
   });
 
   it('keys the message by market id and wraps the tick in the shared envelope', () => {
