@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createFirehoseClient, type FailedRecord, firehoseOptionsFromEnv, putRecords } from '@laminar/firehose';
 import { defineHandler, MetricUnit } from '@laminar/runtime';
 import type { InventoryRecord } from './columns.ts';
@@ -43,8 +44,11 @@ export const handler = defineHandler({
   init: ({ config, tracer }) => ({ firehose: tracer.captureAWSv3Client(createFirehoseClient(firehoseOptionsFromEnv(config))) }),
   handle: async (event: unknown, { config, deps, lambda, deadline, logger, metrics }): Promise<RunResult> => {
     const request = parseRunRequest(event, config.MAX_RECORDS);
-    const seed = request.seed ?? Math.floor(Math.random() * 2 ** 31);
-    const at = request.at ? new Date(request.at) : new Date();
+    // Lambda keeps an event's request id across its async retries: a retry regenerates the same
+    // records (the same record_ids), so what the failed attempt delivered can be deduplicated
+    // downstream and what it did not is sent again — a random seed sent a different set each time.
+    const seed = request.seed ?? seedOf(lambda.awsRequestId);
+    const at = request.at ? new Date(request.at) : (scheduledTime(event) ?? new Date());
     logger.appendKeys({ seed, stores: request.stores, recordsPerStore: request.recordsPerStore });
 
     const stop = new AbortController();
@@ -93,6 +97,18 @@ export const handler = defineHandler({
     return result;
   },
 });
+
+/** A seed from the request id: the first 31 bits of its SHA-256. */
+export function seedOf(requestId: string): number {
+  return createHash('sha256').update(requestId).digest().readUInt32BE(0) >>> 1;
+}
+
+/** A schedule without constant input delivers EventBridge's event, whose `time` is the firing's. */
+function scheduledTime(event: unknown): Date | undefined {
+  const time = (event as { 'detail-type'?: unknown; time?: unknown } | null)?.['detail-type'] === 'Scheduled Event' ? (event as { time?: unknown }).time : undefined;
+  const date = typeof time === 'string' ? new Date(time) : undefined;
+  return date && !Number.isNaN(date.getTime()) ? date : undefined;
+}
 
 function failureOf(chunk: InventoryRecord[], f: FailedRecord) {
   return { recordId: (chunk[f.index] as InventoryRecord).record_id, errorCode: f.errorCode, errorMessage: f.errorMessage, attempts: f.attempts };

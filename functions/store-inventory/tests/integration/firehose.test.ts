@@ -62,6 +62,25 @@ describe('store-inventory → Firehose → S3', () => {
     expect(stats?.failed).toBeGreaterThanOrEqual(40);
   });
 
+  it('a retry of the same event (same request id, no seed) generates the same records, so the refused ones arrive', async () => {
+    const refused = new Set<string>();
+    local.firehose?.injectFailures((_stream, record) => {
+      const text = record.toString();
+      if (!text.includes('"store_id":"S0002"')) return undefined;
+      refused.add(JSON.parse(text).record_id);
+      return { code: 'InternalFailure', message: 'broken' };
+    });
+    const first = await local.invoke('store-inventory', { stores: 3, recordsPerStore: 4, at }, { requestId: 'retried-event-1' });
+    expect(first.error?.errorType).toBe('DeliveryIncompleteError');
+    local.firehose?.injectFailures(undefined);
+    const before = new Set(await deliveredLines());
+    const retry = await local.invoke('store-inventory', { stores: 3, recordsPerStore: 4, at }, { requestId: 'retried-event-1' });
+    expect(retry.result).toMatchObject({ generated: 12, delivered: 12, failed: 0 });
+    const ids = (await deliveredLines()).filter((l) => !before.has(l)).map((l) => JSON.parse(l).record_id as string);
+    expect(refused.size).toBe(4);
+    for (const id of refused) expect(ids).toContain(id);
+  });
+
   it('refuses a run beyond its bounds with the reason, sending nothing', async () => {
     const calls = local.firehose?.stats()['laminar-local-store-inventory']?.calls;
     const res = await local.invoke('store-inventory', { stores: 0 });
