@@ -430,6 +430,8 @@ export function deployPolicies(scope: DeployScope): DeployPolicy[] {
             'glue:DeleteDatabase',
             'glue:DeleteTable',
             'glue:GetDatabase',
+            // The provider reads a table's partition indexes with it, right after creating it too.
+            'glue:GetPartitionIndexes',
             'glue:GetTable',
             'glue:GetTags',
             'glue:TagResource',

@@ -54,6 +54,7 @@ export type RuleId =
   | 'lambda-env-secret'
   | 'async-on-failure'
   | 'mapping-on-failure'
+  | 'mapping-one-topic'
   | 'failure-alarm'
   | 'alarm-actions'
   | 'lambda-timeout'
@@ -577,6 +578,10 @@ class Context {
       const source = String(m.event_source_arn ?? '');
       const kafka = m.self_managed_event_source !== undefined || m.amazon_managed_kafka_event_source_config !== undefined || /:kafka:/.test(source) || m.topics !== undefined;
       const sqs = this.refId(source, 'aws_sqs_queue', 'arn') !== undefined || /:sqs:/.test(source);
+      // CreateEventSourceMapping takes exactly one Kafka topic; the provider lets a list through to apply.
+      if (Array.isArray(m.topics) && m.topics.length !== 1) {
+        this.breach('mapping-one-topic', where, `names ${m.topics.length} topics (${m.topics.join(', ')}): AWS takes exactly one per event source mapping`);
+      }
       if (sqs) continue; // SQS sources retry through the queue and dead-letter by its redrive policy.
       const dest = ((m.destination_config as Json | undefined)?.on_failure as Json | undefined)?.destination_arn;
       if (!dest) {

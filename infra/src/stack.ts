@@ -17,6 +17,7 @@ import {
   type SecretRef,
   type Setting,
   s3PatternKey,
+  s3RuleName,
   s3TriggersOf,
   writesTo,
 } from '@laminar/spec';
@@ -304,7 +305,10 @@ export class LaminarStack extends TerraformStack {
     }
     const rulesPerQueue = new Map<EventQueue, string[]>();
     for (const [, g] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
-      const route = new S3EventRoute(this, `route-${this.routes.length}`, {
+      // Named by the pattern's digest (as its rule is), never by position: a new pattern sorting
+      // before this one would otherwise move its rule and queue to other addresses, and Terraform
+      // would delete the same-named resources it had just created in their place.
+      const route = new S3EventRoute(this, `route-${s3RuleName(stage, g.pattern).split('-').at(-1)}`, {
         stage,
         pattern: g.pattern,
         bucket: this.buckets.get(g.pattern.bucket) as DataBucket,

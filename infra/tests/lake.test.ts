@@ -72,6 +72,11 @@ describe('bronze → silver fan-out', () => {
     const permissions = all('aws_lambda_permission');
     expect(permissions).toHaveLength(2);
     for (const p of permissions) expect(p).toMatchObject({ principal: 'events.amazonaws.com', source_arn: ref('aws_cloudwatch_event_rule', 'name', rule.name, 'arn') });
+    // Addresses carry the pattern's digest, as the rule's name does: another pattern added
+    // before it in sort order moves nothing (positional ids made Terraform delete and recreate).
+    const digest = rule.name.split('-').at(-1) as string;
+    expect(idOf('aws_cloudwatch_event_rule', 'name', rule.name)).toMatch(new RegExp(`^route-${digest}_`));
+    expect(idOf('aws_sqs_queue', 'name', `${rule.name}-undelivered`)).toMatch(new RegExp(`^route-${digest}_`));
   });
 
   it('keeps what EventBridge cannot deliver to a target in an encrypted queue of the rule, with an alarm', () => {

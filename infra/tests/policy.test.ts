@@ -168,6 +168,9 @@ describe('policy suite over every synthesized stack', () => {
       expect(CREATE[type], `${type}: add it to CREATE here and its calls to deploy-permissions.ts`).toBeDefined();
       expect(granted.has(CREATE[type] as string), `${type}: the deploy role lacks ${CREATE[type]}`).toBe(true);
     }
+    // Reads the provider makes after a create (a missing one taints the new resource, and every
+    // later refresh fails): aws_glue_catalog_table reads its partition indexes.
+    for (const action of ['glue:GetTable', 'glue:GetPartitionIndexes']) expect(granted.has(action), `the deploy role lacks ${action}`).toBe(true);
   });
 });
 
@@ -323,7 +326,7 @@ describe('the suite fails, with a clear message, on deliberately broken stacks',
     // cdktf's logical ids end in a hash of the construct path; the rest of each message is stable.
     const unhashed = (text: string) => text.replace(/_[0-9A-F]{8}\b/g, '');
     expect(breaches.map((b) => unhashed(`${b.rule} ${b.resource}: ${b.message}`))).toEqual([
-      'async-on-failure aws_lambda_function.fn-csv-validator_function (laminar-dev-csv-validator): is invoked asynchronously (an async invoke config; EventBridge target route-0_target-fn-csv-validator; permission route-0_permission-fn-csv-validator for events.amazonaws.com) but has no on-failure destination (aws_lambda_function_event_invoke_config.destination_config.on_failure)',
+      'async-on-failure aws_lambda_function.fn-csv-validator_function (laminar-dev-csv-validator): is invoked asynchronously (an async invoke config; EventBridge target route-6e86aa89_target-fn-csv-validator; permission route-6e86aa89_permission-fn-csv-validator for events.amazonaws.com) but has no on-failure destination (aws_lambda_function_event_invoke_config.destination_config.on_failure)',
       'async-on-failure aws_lambda_function.fn-polymarket-producer_function (laminar-dev-polymarket-producer): is invoked asynchronously (EventBridge target fn-polymarket-producer_schedule-0-target; permission fn-polymarket-producer_schedule-0-permission for events.amazonaws.com) but has no on-failure destination (aws_lambda_function_event_invoke_config.destination_config.on_failure)',
       'failure-alarm aws_lambda_function.fn-rss-producer_function (laminar-dev-rss-producer): on-failure destination aws_sqs_queue.fn-rss-producer_dlq (laminar-dev-rss-producer-dlq) has no CloudWatch alarm (AWS/SQS, QueueName)',
     ]);
@@ -342,6 +345,13 @@ describe('the suite fails, with a clear message, on deliberately broken stacks',
       'lambda-timeout: timeout is not set (Lambda would use 3 s)',
       'mapping-on-failure: Kafka event source mapping has no on-failure destination (destination_config.on_failure.destination_arn)',
     ]);
+  });
+
+  it('a Kafka mapping with more than one topic, which AWS refuses at apply', () => {
+    const json = dev();
+    const [, mapping] = Object.entries(json.resource['aws_lambda_event_source_mapping'] ?? {})[0] as [string, Json];
+    mapping.topics = ['dev.a', 'dev.b'];
+    expect(checkStack(json).map((b) => `${b.rule}: ${b.message}`)).toEqual(['mapping-one-topic: names 2 topics (dev.a, dev.b): AWS takes exactly one per event source mapping']);
   });
 
   it('an SQS-triggered function whose timeout outlasts the visibility timeout', () => {

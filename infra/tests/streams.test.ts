@@ -237,19 +237,24 @@ describe('partition helpers', () => {
 });
 
 describe('kafka-archiver event source mapping', () => {
-  it('reads both topics of the stage as a stable consumer group from the self-managed cluster', () => {
-    const esm = one('aws_lambda_event_source_mapping', 'function_name', ref('aws_lambda_function', 'function_name', 'laminar-dev-kafka-archiver', 'arn'));
+  it('reads each topic of the stage through a mapping of its own (AWS takes one topic per mapping), as a stable consumer group', () => {
+    const fn = ref('aws_lambda_function', 'function_name', 'laminar-dev-kafka-archiver', 'arn');
+    const mappings = resourcesOf(json, 'aws_lambda_event_source_mapping').filter((m) => m.function_name === fn);
+    expect(mappings.map((m) => [m.topics, (m.self_managed_kafka_event_source_config as Json).consumer_group_id])).toEqual([
+      [['dev.polymarket-prices'], 'laminar-dev-kafka-archiver.dev.polymarket-prices'],
+      [['dev.rss-items'], 'laminar-dev-kafka-archiver.dev.rss-items'],
+    ]);
+    for (const m of mappings) expect(m.topics).toHaveLength(1);
+    const esm = mappings[0] as Json;
     const secret = Object.entries(data('aws_secretsmanager_secret')).filter(([, d]) => d.name === 'laminar/dev/kafka-consumer-credentials');
     expect(secret).toHaveLength(1);
     const secretArn = `\${data.aws_secretsmanager_secret.${(secret[0] as [string, unknown])[0]}.arn}`;
     expect(esm).toMatchObject({
-      topics: ['dev.polymarket-prices', 'dev.rss-items'],
       batch_size: 1000,
       maximum_batching_window_in_seconds: 5,
       starting_position: 'TRIM_HORIZON',
       self_managed_event_source: { endpoints: { KAFKA_BOOTSTRAP_SERVERS: '${var.kafka_bootstrap_servers}' } },
       source_access_configuration: [{ type: 'BASIC_AUTH', uri: secretArn }],
-      self_managed_kafka_event_source_config: { consumer_group_id: 'laminar-dev-kafka-archiver' },
       destination_config: { on_failure: { destination_arn: ref('aws_sqs_queue', 'name', 'laminar-dev-kafka-archiver-dlq', 'arn') } },
     });
     // On-demand pollers: no poller-hours, and no retry limit (Lambda honours one only when provisioned).

@@ -84,8 +84,11 @@ const DLQ_RETENTION_S = 14 * 24 * 3600;
 /** What a Kafka trigger becomes: its mapping's settings and the role statements the pollers need. */
 interface KafkaSource {
   trigger: KafkaTrigger;
-  topics: string[];
-  consumerGroupId: string;
+  /**
+   * One mapping per topic: AWS takes exactly one topic per event source mapping (CreateEventSourceMapping's
+   * Topics: "Fixed number of 1 item"), and each mapping needs a consumer group of its own.
+   */
+  mappings: { topic: string; consumerGroupId: string; constructId: string }[];
   statements: PolicyStatement[];
   cluster:
     | { kind: 'self-managed'; bootstrapServers: string; auth: string; secretArn: string }
@@ -324,9 +327,10 @@ export class NodeFunction extends Construct {
           const source = kafkaSources.find((k) => k.trigger === trigger) as KafkaSource;
           const dlq = this.dlq;
           if (!dlq) throw new Error(`function "${spec.name}": a Kafka trigger needs the function's DLQ (hasDlq)`);
-          new LambdaEventSourceMapping(this, `kafka-${i}`, {
+          for (const mapping of source.mappings) {
+          new LambdaEventSourceMapping(this, `kafka-${i}${mapping.constructId}`, {
             functionName: this.fn.arn,
-            topics: source.topics,
+            topics: [mapping.topic],
             batchSize: trigger.batchSize,
             maximumBatchingWindowInSeconds: trigger.batchingWindowS,
             startingPosition: trigger.startingPosition,
@@ -334,11 +338,11 @@ export class NodeFunction extends Construct {
               ? {
                   selfManagedEventSource: { endpoints: { KAFKA_BOOTSTRAP_SERVERS: source.cluster.bootstrapServers } },
                   sourceAccessConfiguration: [{ type: source.cluster.auth, uri: source.cluster.secretArn }],
-                  selfManagedKafkaEventSourceConfig: { consumerGroupId: source.consumerGroupId },
+                  selfManagedKafkaEventSourceConfig: { consumerGroupId: mapping.consumerGroupId },
                 }
               : {
                   eventSourceArn: source.cluster.arn,
-                  amazonManagedKafkaEventSourceConfig: { consumerGroupId: source.consumerGroupId },
+                  amazonManagedKafkaEventSourceConfig: { consumerGroupId: mapping.consumerGroupId },
                 }),
             // Records of batches that keep failing go to the function's DLQ (sent with its role).
             // MaximumRetryAttempts is honoured only in provisioned poller mode; on demand, a failing
@@ -354,6 +358,7 @@ export class NodeFunction extends Construct {
             // Lambda checks the role (secret, DLQ, cluster access) when it enables the mapping.
             dependsOn: [rolePolicy],
           });
+          }
           return;
         }
         case 'schedule': {
@@ -399,19 +404,27 @@ export class NodeFunction extends Construct {
 }
 
 /**
- * A Kafka trigger's mapping settings. The consumer group is stable (`laminar-<stage>-<function>`,
- * with `-<n>` for a function's later Kafka triggers): renaming it would make the mapping start over
- * from its starting position.
+ * A Kafka trigger's mapping settings: one mapping per topic. The consumer group is stable
+ * (`laminar-<stage>-<function>`, with `-<n>` for a function's later Kafka triggers, and `.<topic>`
+ * when the trigger names several topics): renaming it would make the mapping start over from its
+ * starting position. Construct ids are the topic's too, never its position, so adding a topic
+ * moves no other mapping's address.
  */
 function kafkaSource(stage: string, fn: string, trigger: KafkaTrigger, k: number, resources: StageResources): KafkaSource {
   const topics = [...new Set(trigger.topics.map((t) => resources.topic(t)))].sort();
-  const consumerGroupId = resourceName(stage, k === 0 ? fn : `${fn}-${k + 1}`, 255);
+  const group = resourceName(stage, k === 0 ? fn : `${fn}-${k + 1}`, 255);
+  const single = topics.length === 1;
+  const mappings = topics.map((topic) => ({
+    topic,
+    consumerGroupId: single ? group : `${group}.${topic}`.slice(0, 255),
+    constructId: single ? '' : `-${topic.replace(/[^A-Za-z0-9-]/g, '-')}`,
+  }));
+  const groups = mappings.map((m) => m.consumerGroupId);
   if (trigger.cluster.kind === 'self-managed') {
     const grant = resources.secret({ from: 'secretsmanager', id: trigger.cluster.secret });
     return {
       trigger,
-      topics,
-      consumerGroupId,
+      mappings,
       cluster: {
         kind: 'self-managed',
         bootstrapServers: resources.setting('kafkaBootstrapServers'),
@@ -424,13 +437,12 @@ function kafkaSource(stage: string, fn: string, trigger: KafkaTrigger, k: number
   const msk = resources.mskCluster();
   return {
     trigger,
-    topics,
-    consumerGroupId,
+    mappings,
     cluster: { kind: 'msk', arn: msk.arn },
     statements: [
       { Effect: 'Allow', Action: ['kafka:DescribeClusterV2', 'kafka:GetBootstrapBrokers', ...MSK_CLUSTER_ACTIONS], Resource: [msk.arn] },
       { Effect: 'Allow', Action: MSK_TOPIC_ACTIONS, Resource: topics.map((t) => `${msk.topicArnPrefix}/${t}`) },
-      { Effect: 'Allow', Action: MSK_GROUP_ACTIONS, Resource: [`${msk.groupArnPrefix}/${consumerGroupId}`] },
+      { Effect: 'Allow', Action: MSK_GROUP_ACTIONS, Resource: groups.map((g) => `${msk.groupArnPrefix}/${g}`) },
       { Effect: 'Allow', Action: MSK_VPC_ACTIONS, Resource: ['*'] },
     ],
   };
