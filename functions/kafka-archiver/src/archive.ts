@@ -1,8 +1,9 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { envelopeSchema } from '@laminar/kafka/envelope';
 import { mapLimit } from '@laminar/runtime';
+import { z } from 'zod';
 import type { KafkaEvent, KafkaEventRecord } from './event.ts';
-import { type ObjectGroup, objectKey, partitionOf } from './layout.ts';
+import { isFileableTimestamp, type ObjectGroup, objectKey, partitionOf } from './layout.ts';
 
 export interface ArchiveDeps {
   s3: S3Client;
@@ -39,12 +40,16 @@ export interface ArchivedLine {
   timestamp: string;
   timestampType: string | undefined;
   key: string | null;
-  headers: Record<string, string>[];
+  /** Header values as UTF-8 text; null for a header with no value. */
+  headers: Record<string, string | null>[];
   value: unknown;
 }
 
 /** One refused record: the same coordinates, the bytes as they came (base64) and every reason. */
 export interface QuarantinedLine extends Omit<ArchivedLine, 'value'> {
+  /** The timestamp or key as delivered, when it was what sent the record here. */
+  timestampRaw?: unknown;
+  keyRaw?: unknown;
   reasons: string[];
   valueBase64: string | null;
 }
@@ -121,22 +126,34 @@ export async function archiveBatch(event: KafkaEvent, deps: ArchiveDeps): Promis
  * the raw string on bad JSON (logging the whole value) where this function must quarantine with a
  * reason, and its optional Avro/Protobuf deserializers become static imports in an ESM bundle.
  */
-function decodeHeaders(headers: KafkaEventRecord['headers']): Record<string, string>[] {
-  return (headers ?? []).map((h) => Object.fromEntries(Object.entries(h).map(([k, bytes]) => [k, Buffer.from(bytes).toString('utf8')])));
+function decodeHeaders(headers: unknown, reasons: string[]): Record<string, string | null>[] {
+  if (headers === undefined || headers === null) return [];
+  const parsed = headersSchema.safeParse(headers);
+  if (!parsed.success) {
+    reasons.push('headers: not a list of {name: bytes} as the event source mapping delivers them');
+    return [];
+  }
+  // A header may carry no value (null): kept as null, as Kafka has it.
+  return parsed.data.map((h) => Object.fromEntries(Object.entries(h).map(([k, bytes]) => [k, bytes === null ? null : Buffer.from(bytes).toString('utf8')])));
 }
 
+const headersSchema = z.array(z.record(z.string(), z.array(z.number().int().min(-128).max(255)).nullable()));
+
 function lineOf(record: KafkaEventRecord): { line: string; reasons: string[] } {
+  const reasons: string[] = [];
+  const fileable = isFileableTimestamp(record.timestamp);
+  if (!fileable) reasons.push(`timestamp: ${JSON.stringify(record.timestamp) ?? 'missing'} is not whole milliseconds since 1970 up to year 9999 (microseconds or nanoseconds?)`);
+  if (record.key !== undefined && record.key !== null && typeof record.key !== 'string') reasons.push('key: not base64 text');
   const base = {
     topic: record.topic,
     partition: record.partition,
     offset: record.offset,
-    timestamp: new Date(Math.max(0, record.timestamp)).toISOString(),
+    timestamp: new Date(fileable ? Math.max(0, record.timestamp as number) : 0).toISOString(),
     timestampType: record.timestampType,
-    key: record.key == null ? null : Buffer.from(record.key, 'base64').toString('utf8'),
-    headers: decodeHeaders(record.headers),
+    key: typeof record.key === 'string' ? Buffer.from(record.key, 'base64').toString('utf8') : null,
+    headers: decodeHeaders(record.headers, reasons),
   };
   const raw = record.value;
-  const reasons: string[] = [];
   let text: string | undefined;
   let value: unknown;
   const bytes = raw === null || raw === undefined ? undefined : decodeBase64(raw);
@@ -161,7 +178,13 @@ function lineOf(record: KafkaEventRecord): { line: string; reasons: string[] } {
     }
   }
   if (reasons.length > 0) {
-    const line: QuarantinedLine = { ...base, reasons, valueBase64: raw ?? null };
+    const line: QuarantinedLine = {
+      ...base,
+      ...(fileable ? {} : { timestampRaw: record.timestamp }),
+      ...(record.key !== undefined && record.key !== null && typeof record.key !== 'string' ? { keyRaw: record.key } : {}),
+      reasons,
+      valueBase64: raw ?? null,
+    };
     return { line: `${JSON.stringify(line)}\n`, reasons };
   }
   // The value's own JSON text goes into the line as it came (it parsed, so it is valid JSON):

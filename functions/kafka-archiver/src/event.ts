@@ -4,17 +4,19 @@ import { z } from 'zod';
 /**
  * The event a Kafka event source mapping delivers (self-managed or MSK): records grouped by
  * "topic-partition", keys and values base64, headers as arrays of byte arrays. A record without
- * its coordinates could not be archived under a deterministic key, so the shape is checked first.
+ * its coordinates could not be archived under a deterministic key, so those are checked first;
+ * its timestamp, key and headers are what a producer wrote, and a bad one sends that record to
+ * quarantine with the reason (archive.ts) — never the batch to a retry that could not succeed.
  */
 const kafkaRecord = z.looseObject({
   topic: z.string().min(1),
   partition: z.number().int().min(0),
   offset: z.number().int().min(0),
-  timestamp: z.number().int(),
+  timestamp: z.unknown(),
   timestampType: z.string().optional(),
-  key: z.string().nullable().optional(),
+  key: z.unknown(),
   value: z.string().nullable().optional(),
-  headers: z.array(z.record(z.string(), z.array(z.number().int().min(-128).max(255)))).nullable().optional(),
+  headers: z.unknown(),
 });
 
 export type KafkaEventRecord = z.output<typeof kafkaRecord>;

@@ -21,8 +21,19 @@ export function objectKey(prefix: string, g: Pick<ObjectGroup, 'topic' | 'partit
   return `${prefix}${g.topic}/dt=${g.dt}/hour=${g.hour}/${g.topic}+${g.partition}+${pad(g.firstOffset)}-${pad(g.lastOffset)}.jsonl`;
 }
 
-/** The UTC partition of a record timestamp; one before 1970 or unset (-1) is filed under 1970-01-01. */
-export function partitionOf(timestampMs: number): { dt: string; hour: string } {
-  const iso = new Date(Math.max(0, timestampMs)).toISOString();
+/** 9999-12-31T23:59:59.999Z: past it a date no longer has a four-digit year (Hive's dt= format). */
+export const LATEST_TIMESTAMP_MS = 253_402_300_799_999;
+
+/** A record timestamp the layout can file: whole milliseconds up to year 9999. */
+export function isFileableTimestamp(timestampMs: unknown): timestampMs is number {
+  return Number.isSafeInteger(timestampMs) && (timestampMs as number) <= LATEST_TIMESTAMP_MS;
+}
+
+/**
+ * The UTC partition of a record timestamp; one before 1970 or unset (-1) is filed under 1970-01-01,
+ * and so is one the layout cannot file (microseconds, say: such a record is quarantined).
+ */
+export function partitionOf(timestampMs: unknown): { dt: string; hour: string } {
+  const iso = new Date(isFileableTimestamp(timestampMs) ? Math.max(0, timestampMs) : 0).toISOString();
   return { dt: iso.slice(0, 10), hour: iso.slice(11, 13) };
 }

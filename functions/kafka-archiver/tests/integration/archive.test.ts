@@ -119,6 +119,29 @@ describe('archiveBatch', () => {
     expect(refused.find((r) => r.offset === 8)?.reasons[0]).toMatch(/UTF-8/);
   });
 
+  it('quarantines a record with a timestamp, key or headers it cannot file, and archives the rest of the batch', async () => {
+    const event = kafkaEvent('t', { 0: [{ offset: 1, value: item('ok') }, { offset: 2, value: item('micro') }, { offset: 3, value: item('nano') }, { offset: 4, value: item('odd') }] });
+    const recs = (event.records as Record<string, Record<string, unknown>[]>)['t-0'] as Record<string, unknown>[];
+    (recs[1] as Record<string, unknown>).timestamp = Date.UTC(2026, 10, 26) * 1000; // microseconds: year ~58,000
+    (recs[2] as Record<string, unknown>).timestamp = Date.UTC(2026, 10, 26) * 1_000_000; // nanoseconds: not a safe integer
+    (recs[3] as Record<string, unknown>).headers = [{ trace: null }, { bad: 'text' }];
+    (recs[0] as Record<string, unknown>).headers = [{ empty: null }];
+    const r = await archiveBatch(parseKafkaEvent(event), deps());
+    expect(r).toMatchObject({ records: 4, archived: 1, quarantined: 3 });
+    const [archived] = await lines<ArchivedLine>((await list('bronze/'))[0] as string);
+    expect(archived?.headers).toEqual([{ empty: null }]);
+    const quarantineKeys = await list('quarantine/');
+    const refused = (await Promise.all(quarantineKeys.map((k) => lines<QuarantinedLine>(k)))).flat().sort((a, b) => a.offset - b.offset);
+    expect(refused.map((q) => [q.offset, q.reasons[0]?.split(':')[0]])).toEqual([
+      [2, 'timestamp'],
+      [3, 'timestamp'],
+      [4, 'headers'],
+    ]);
+    expect(refused[0]?.timestampRaw).toBe(Date.UTC(2026, 10, 26) * 1000);
+    // Filed where a date can be read: 1970-01-01, as an unset timestamp is.
+    expect(quarantineKeys.some((k) => k.includes('/dt=1970-01-01/hour=00/'))).toBe(true);
+  });
+
   it('keeps each archived record on one line, even when its value was pretty-printed JSON', async () => {
     const pretty = JSON.stringify(JSON.parse(item('p')), null, 2);
     const compact = item('q');
