@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createFirehoseClient, type FailedRecord, firehoseOptionsFromEnv, putRecords } from '@laminar/firehose';
-import { defineHandler, MetricUnit } from '@laminar/runtime';
+import { DeadlineExceededError, defineHandler, MetricUnit } from '@laminar/runtime';
 import type { InventoryRecord } from './columns.ts';
 import { configSchema } from './config.ts';
 import { parseRunRequest } from './event.ts';
@@ -25,13 +25,15 @@ export class DeliveryIncompleteError extends Error {
   constructor(
     readonly result: RunResult,
     readonly failures: { recordId: string; errorCode: string; errorMessage: string; attempts: number }[],
+    stopped?: Error,
   ) {
     const codes = new Map<string, number>();
     for (const f of failures) codes.set(f.errorCode, (codes.get(f.errorCode) ?? 0) + 1);
     super(
       `${result.failed} of ${result.generated} records were not delivered to ${result.deliveryStream} (${[...codes]
         .map(([c, n]) => `${c} ×${n}`)
-        .join(', ')}); the others were`,
+        .join(', ')}); the others were${stopped ? `; stopped before the rest were generated: ${stopped.message}` : ''}`,
+      stopped ? { cause: stopped } : undefined,
     );
   }
 }
@@ -56,11 +58,13 @@ export const handler = defineHandler({
     const result: RunResult = { deliveryStream: config.DELIVERY_STREAM, seed, generated: 0, delivered: 0, failed: 0, needsRestock: 0, calls: 0, recordsPerCall: 0, bytes: 0 };
     const failures: DeliveryIncompleteError['failures'] = [];
     let sent = 0;
+    let chunk: InventoryRecord[] = [];
+    let stopped: Error | undefined;
     try {
-      let chunk: InventoryRecord[] = [];
       const flush = async () => {
         if (chunk.length === 0) return;
         deadline.check('sending inventory records');
+        stop.signal.throwIfAborted();
         // Firehose concatenates records as they are: the newline makes the objects JSON Lines.
         const out = await putRecords(
           chunk.map((r) => Buffer.from(`${JSON.stringify(r)}\n`)),
@@ -81,6 +85,14 @@ export const handler = defineHandler({
         if (chunk.length === CHUNK) await flush();
       }
       await flush();
+    } catch (error) {
+      // Stopped by the deadline: the records generated and not sent are failed, so generated =
+      // delivered + failed still holds and each is named below; the run's remaining records were
+      // never generated (the retry generates them all again).
+      if (!(error instanceof DeadlineExceededError) && !stop.signal.aborted) throw error;
+      stopped = error as Error;
+      for (const r of chunk) failures.push({ recordId: r.record_id, errorCode: 'NotSent', errorMessage: stopped.message, attempts: 0 });
+      result.failed += chunk.length;
     } finally {
       clearTimeout(timer);
       result.recordsPerCall = result.calls === 0 ? 0 : Math.round((sent / result.calls) * 10) / 10;
@@ -89,9 +101,10 @@ export const handler = defineHandler({
       metrics.addMetric('RecordsFailed', MetricUnit.Count, result.failed);
       metrics.addMetric('PutRecordBatchCalls', MetricUnit.Count, result.calls);
     }
-    if (result.failed > 0) {
+    if (result.failed > 0 || stopped) {
       for (const f of failures.slice(0, 50)) logger.error('record not delivered', f);
-      throw new DeliveryIncompleteError(result, failures);
+      if (failures.length > 50) logger.error('records not delivered (more than logged)', { count: failures.length });
+      throw new DeliveryIncompleteError(result, failures, stopped);
     }
     logger.info('inventory delivered', { ...result });
     return result;

@@ -44,6 +44,18 @@ export interface PutRecordsResult {
   bytes: number;
 }
 
+/** Errors worth another round after a backoff: throttling and the service's own failures. */
+function isTransient(error: Error): boolean {
+  const e = error as Error & { $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode ?? 0;
+  return (
+    e.$retryable !== undefined ||
+    status === 429 ||
+    status >= 500 ||
+    ['ThrottlingException', 'ServiceUnavailableException', 'LimitExceededException', 'InternalFailure', 'InternalFailureException'].includes(e.name)
+  );
+}
+
 /**
  * Sends records with PutRecordBatch, filling each call up to Firehose's limits (500 records, 4 MiB),
  * and retries only the entries a response reports as failed — PutRecordBatch is not atomic: a call
@@ -53,8 +65,10 @@ export interface PutRecordsResult {
  * per-entry failures inside a 200 response, and lib-storage has no Firehose counterpart.
  *
  * Every record ends in `delivered` or in `failed` with its reason: an oversized record is failed
- * up front; a call that fails as a whole (after the SDK's own retries) fails every record it
- * carried and the records not yet sent, without further calls.
+ * up front; a call that fails as a whole (after the SDK's own retries) with a throttle or a 5xx
+ * makes the round back off and try again, within the records' attempts; any other whole-call
+ * failure, or the signal, ends the run with every record not delivered failed — never thrown, so
+ * the caller always learns what was delivered.
  */
 export async function putRecords(records: readonly Uint8Array[], options: PutRecordsOptions): Promise<PutRecordsResult> {
   const maxAttempts = options.maxAttempts ?? 4;
@@ -77,7 +91,15 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
   }
 
   for (let round = 0; pending.length > 0; round++) {
-    if (round > 0) await sleep(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** round), options.signal);
+    if (round > 0) {
+      try {
+        await sleep(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** round), options.signal);
+      } catch (error) {
+        // Stopped (the invocation's deadline): what was delivered stays counted, the rest is failed.
+        for (const i of pending) if (!failed.has(i)) failed.set(i, { index: i, errorCode: 'Aborted', errorMessage: (error as Error).message, attempts: attempts[i] as number });
+        return finish();
+      }
+    }
     const retry: number[] = [];
     const batches = batchesOf(pending, records);
     for (let b = 0; b < batches.length; b++) {
@@ -92,14 +114,19 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
         );
         response = out.RequestResponses ?? [];
       } catch (error) {
-        // The SDK has already retried what is retryable; what is left is not going to pass now.
         const e = error as Error;
-        const notSent = [...batch, ...batches.slice(b + 1).flat()];
-        for (const i of notSent) {
-          attempts[i] = (attempts[i] as number) + (batch.includes(i) ? 1 : 0);
+        const notSent = batches.slice(b + 1).flat();
+        for (const i of batch) {
+          attempts[i] = (attempts[i] as number) + 1;
           failed.set(i, { index: i, errorCode: e.name || 'Error', errorMessage: e.message, attempts: attempts[i] as number });
         }
-        return finish();
+        for (const i of notSent) failed.set(i, { index: i, errorCode: e.name || 'Error', errorMessage: e.message, attempts: attempts[i] as number });
+        // A throttle or a 5xx the SDK's own retries did not outlast: the whole round backs off and
+        // tries again (this batch counting an attempt, the ones not sent yet none). Anything else
+        // (a missing stream, no permission, the stop) is not going to pass: every record is failed.
+        if (!isTransient(e) || options.signal?.aborted) return finish();
+        retry.push(...batch.filter((i) => (attempts[i] as number) < maxAttempts), ...notSent);
+        break;
       }
       for (let k = 0; k < batch.length; k++) {
         const i = batch[k] as number;

@@ -3,14 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { batchesOf, FIREHOSE_LIMITS, putRecords } from '../../src/put-records.ts';
 
 /** A stub answering each call with a per-record verdict; it records what each call carried. */
-function stubClient(verdict: (data: string, call: number) => string | undefined | 'throw') {
+function stubClient(verdict: (data: string, call: number) => string | undefined | 'throw', thrown = 'ResourceNotFoundException') {
   const calls: string[][] = [];
   const client = {
     send: async (command: PutRecordBatchCommand) => {
       const data = (command.input.Records ?? []).map((r) => Buffer.from(r.Data as Uint8Array).toString());
       calls.push(data);
       const verdicts = data.map((d) => verdict(d, calls.length));
-      if (verdicts.includes('throw')) throw Object.assign(new Error('service down'), { name: 'ServiceUnavailableException' });
+      if (verdicts.includes('throw')) throw Object.assign(new Error('service down'), { name: thrown });
       return {
         FailedPutCount: verdicts.filter(Boolean).length,
         RequestResponses: verdicts.map((v, i) => (v ? { ErrorCode: v, ErrorMessage: `no ${data[i]}` } : { RecordId: `id-${calls.length}-${i}` })),
@@ -55,9 +55,33 @@ describe('putRecords', () => {
     expect(result.delivered).toBe(0);
     expect(result.failed).toHaveLength(601);
     expect(result.failed[0]).toMatchObject({ index: 0, errorCode: 'RecordTooLarge', attempts: 0 });
-    expect(result.failed[1]).toMatchObject({ errorCode: 'ServiceUnavailableException', attempts: 1 });
+    expect(result.failed[1]).toMatchObject({ errorCode: 'ResourceNotFoundException', attempts: 1 });
     // The second call was never made: its records are reported with attempts 0.
-    expect(result.failed[600]).toMatchObject({ errorCode: 'ServiceUnavailableException', attempts: 0 });
+    expect(result.failed[600]).toMatchObject({ errorCode: 'ResourceNotFoundException', attempts: 0 });
     expect(result.calls).toBe(1);
+  });
+
+  it('backs off and tries again when a whole call is throttled, until it passes', async () => {
+    // Throttled as a whole for the first three calls (past the SDK's own retries), then accepted.
+    const { client, calls } = stubClient((_d, call) => (call <= 3 ? 'throw' : undefined), 'ThrottlingException');
+    const result = await putRecords(records(600), { client, deliveryStreamName: 's', maxAttempts: 5, sleep: noWait });
+    expect(result).toMatchObject({ records: 600, delivered: 600, failed: [] });
+    expect(calls.map((c) => c.length)).toEqual([500, 500, 500, 500, 100]);
+  });
+
+  it('returns what was delivered when stopped during a backoff, the rest failed as Aborted', async () => {
+    const { client } = stubClient((d) => (d.startsWith('3') ? 'ServiceUnavailableException' : undefined));
+    const stop = new AbortController();
+    const result = await putRecords(records(10), {
+      client,
+      deliveryStreamName: 's',
+      signal: stop.signal,
+      sleep: async () => {
+        stop.abort(new Error('the deadline'));
+        throw stop.signal.reason;
+      },
+    });
+    expect(result.delivered).toBe(9);
+    expect(result.failed).toEqual([{ index: 3, errorCode: 'ServiceUnavailableException', errorMessage: 'no 3.........', attempts: 1 }]);
   });
 });
