@@ -2,7 +2,7 @@ import { defineFunction } from '@laminar/spec';
 
 export default defineFunction({
   name: 'object-audit',
-  description: 'Records every object arriving in bronze/ (key, size, etag, time) in a DynamoDB ledger (one item per arrival; a redelivered event overwrites its own item).',
+  description: 'Records every CSV arriving in bronze/ (key, size, etag, time) in a DynamoDB ledger (one item per arrival; a redelivered event overwrites its own item).',
   entry: './src/handler.ts',
   memoryMb: 128,
   timeoutS: 30,
@@ -15,6 +15,9 @@ export default defineFunction({
   },
   tables: [{ name: 'object-arrivals', kind: 'ledger' }],
   // Same pattern as csv-validator and the bronze-arrivals queue: one EventBridge rule feeds all three.
+  // So the ledger holds the CSV uploads (what the issue's fan-out audits), not kafka-archiver's
+  // .jsonl batches, which also land in bronze/: auditing those would take a rule of its own (a
+  // `suffix: ''` pattern), invoked for every archived batch.
   triggers: [{ kind: 's3', bucket: 'lake', prefix: 'bronze/', suffix: '.csv' }],
   permissions: [{ actions: ['dynamodb:PutItem'], resource: { table: 'object-arrivals' } }],
   async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' },
