@@ -44,7 +44,8 @@ export default defineFunction({
   permissions: [
     // Lets S3 answer 404 rather than 403 for an object deleted before processing: a clean skip, not a retry.
     { actions: ['s3:ListBucket'], resource: { bucket: 'lake', prefix: 'bronze/*' } },
-    { actions: ['s3:GetObject', 's3:GetObjectVersion'], resource: { bucket: 'lake', prefix: 'bronze/*' } },
+    // The CSVs its trigger delivers, not the rest of bronze/ (kafka-archiver's batches live there too).
+    { actions: ['s3:GetObject', 's3:GetObjectVersion'], resource: { bucket: 'lake', prefix: 'bronze/*.csv' } },
     { actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resource: { bucket: 'lake', prefix: 'silver/*' } },
     { actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resource: { bucket: 'lake', prefix: 'quarantine/*' } },
     {

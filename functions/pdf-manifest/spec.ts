@@ -19,7 +19,7 @@ export default defineFunction({
     { actions: ['s3:ListBucket'], resource: { bucket: 'documents' } },
     { actions: ['s3:GetObject'], resource: { bucket: 'documents', prefix: '*' } },
     {
-      actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
       resource: { bucket: 'documents', prefix: 'manifests/*' },
     },
   ],

@@ -183,7 +183,7 @@ describe('bronze → silver fan-out', () => {
     const s3 = policy.Statement.filter((s) => s.Action.some((a) => a.startsWith('s3:')));
     expect(s3).toEqual([
       { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucket], Condition: { StringLike: { 's3:prefix': ['bronze/*'] } } },
-      { Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: [`${bucket}/bronze/*`] },
+      { Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: [`${bucket}/bronze/*.csv`] },
       { Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: [`${bucket}/silver/*`] },
       { Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: [`${bucket}/quarantine/*`] },
     ]);

@@ -132,7 +132,7 @@ describe('functions', () => {
         { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${docs}/*`] },
         {
           Effect: 'Allow',
-          Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+          Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
           Resource: [`${docs}/manifests/*`],
         },
       ],
