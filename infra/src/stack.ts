@@ -203,6 +203,14 @@ export class LaminarStack extends TerraformStack {
         }),
       );
     }
+    // Before the streams and functions: both alarm on it.
+    this.alarmTopic = new AlarmTopic(this, 'alarm-topic', {
+      stage,
+      region: props.region,
+      partition: partition().partition,
+      accountId: caller().accountId,
+      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
+    });
     const tableNames = new Set<string>();
     for (const { owner, decl } of streams) {
       if (decl.table) {
@@ -220,6 +228,7 @@ export class LaminarStack extends TerraformStack {
           accountId: caller().accountId,
           logRetentionDays: owner.spec.logRetentionDays,
           permissionsBoundary,
+          alarmTopicArn: this.alarmTopic.arn,
           ...(decl.table ? { database: this.glueDatabases.get(decl.table.database) as GlueCatalogDatabase } : {}),
         }),
       );
@@ -261,13 +270,6 @@ export class LaminarStack extends TerraformStack {
       topic: (logical) => `${stage}.${logical}`,
       deliveryStream: (logical) => resourceName(stage, logical),
     };
-    this.alarmTopic = new AlarmTopic(this, 'alarm-topic', {
-      stage,
-      region: props.region,
-      partition: partition().partition,
-      accountId: caller().accountId,
-      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
-    });
     for (const loaded of specs) {
       this.functions.set(
         loaded.spec.name,

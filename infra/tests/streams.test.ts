@@ -72,6 +72,20 @@ describe('store-inventory delivery stream', () => {
     });
   });
 
+  it('alarms when delivery to S3 falls behind (records a producer handed over are not in S3 yet)', () => {
+    const alarm = one('aws_cloudwatch_metric_alarm', 'alarm_name', 'laminar-dev-store-inventory-delivery-behind');
+    expect(alarm).toMatchObject({
+      namespace: 'AWS/Firehose',
+      metric_name: 'DeliveryToS3.DataFreshness',
+      dimensions: { DeliveryStreamName: 'laminar-dev-store-inventory' },
+      statistic: 'Maximum',
+      comparison_operator: 'GreaterThanThreshold',
+      threshold: 900,
+    });
+    expect(alarm.alarm_actions).toEqual(alarm.ok_actions);
+    expect((alarm.alarm_actions as string[])[0]).toMatch(/^\$\{aws_sns_topic\./);
+  });
+
   it('has its own role: assumable by Firehose for this account only', () => {
     const role = one('aws_iam_role', 'name', 'laminar-dev-store-inventory-firehose');
     expect(JSON.parse(role.assume_role_policy as string)).toEqual({

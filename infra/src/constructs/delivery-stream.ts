@@ -1,5 +1,6 @@
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js';
 import { CloudwatchLogStream } from '@cdktf/provider-aws/lib/cloudwatch-log-stream/index.js';
+import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import type { GlueCatalogDatabase } from '@cdktf/provider-aws/lib/glue-catalog-database/index.js';
 import { GlueCatalogTable } from '@cdktf/provider-aws/lib/glue-catalog-table/index.js';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
@@ -25,6 +26,8 @@ export interface DeliveryStreamProps {
   database?: GlueCatalogDatabase;
   /** ARN of the stage's permissions boundary (bootstrap stack). */
   permissionsBoundary: string;
+  /** The stage's alarm topic: told when delivery to S3 falls behind. */
+  alarmTopicArn: string;
 }
 
 /** Firehose's own name for the stream of S3 delivery errors inside the log group. */
@@ -128,6 +131,27 @@ export class DeliveryStream extends Construct {
       tags,
       // Firehose checks that it can assume the role and write at creation; IAM is eventually consistent.
       dependsOn: [rolePolicy],
+    });
+
+    // A producer's PutRecordBatch succeeds once Firehose holds the records; delivery to S3 happens
+    // later, and Firehose drops what it could not deliver within a day. The age of the oldest
+    // record not yet in S3 says when that is failing or behind: over three buffering intervals
+    // (and 15 min) for 15 min, someone is told.
+    new CloudwatchMetricAlarm(this, 'freshness-alarm', {
+      alarmName: `${this.name}-delivery-behind`,
+      alarmDescription: `Records wait in ${this.name} longer than three buffering intervals: delivery to S3 is failing or behind (the ${DELIVERY_LOG_STREAM} log and the error prefix say why); Firehose drops what it cannot deliver within 24 h`,
+      namespace: 'AWS/Firehose',
+      metricName: 'DeliveryToS3.DataFreshness',
+      dimensions: { DeliveryStreamName: this.name },
+      statistic: 'Maximum',
+      period: 300,
+      evaluationPeriods: 3,
+      threshold: Math.max(900, 3 * decl.buffering.intervalS),
+      comparisonOperator: 'GreaterThanThreshold',
+      treatMissingData: 'notBreaching',
+      alarmActions: [props.alarmTopicArn],
+      okActions: [props.alarmTopicArn],
+      tags,
     });
 
     if (decl.table) {
