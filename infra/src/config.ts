@@ -38,7 +38,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): AppSettin
   return {
     stages,
     region,
-    gitSha: env.GITHUB_SHA || 'local',
+    gitSha: env.LAMINAR_GIT_SHA || env.GITHUB_SHA || 'local',
     backend: stateBucket
       ? { kind: 's3', bucket: stateBucket, region, ...(lockTable ? { lockTable } : {}) }
       : { kind: 'local' },
