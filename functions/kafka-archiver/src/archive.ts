@@ -39,8 +39,10 @@ export interface ArchivedLine {
   offset: number;
   timestamp: string;
   timestampType: string | undefined;
+  /** The key as UTF-8 text; null when absent or not text (then in `keyBase64`). */
   key: string | null;
-  /** Header values as UTF-8 text; null for a header with no value. */
+  keyBase64?: string;
+  /** Header values as UTF-8 text; null for a header with no value; `<name>:base64` for bytes that are not text. */
   headers: Record<string, string | null>[];
   value: unknown;
 }
@@ -133,8 +135,41 @@ function decodeHeaders(headers: unknown, reasons: string[]): Record<string, stri
     reasons.push('headers: not a list of {name: bytes} as the event source mapping delivers them');
     return [];
   }
-  // A header may carry no value (null): kept as null, as Kafka has it.
-  return parsed.data.map((h) => Object.fromEntries(Object.entries(h).map(([k, bytes]) => [k, bytes === null ? null : Buffer.from(bytes).toString('utf8')])));
+  // A header may carry no value (null): kept as null, as Kafka has it. Bytes that are not UTF-8
+  // text (a signature, a trace id in binary) are kept as base64 under "<name>:base64".
+  return parsed.data.map((h) =>
+    Object.fromEntries(
+      Object.entries(h).map(([k, bytes]) => {
+        if (bytes === null) return [k, null];
+        const text = textOf(Buffer.from(bytes));
+        return text === undefined ? [`${k}:base64`, Buffer.from(bytes).toString('base64')] : [k, text];
+      }),
+    ),
+  );
+}
+
+/**
+ * The record key as text, or — bytes that are not UTF-8 (a Schema Registry frame, a binary id) —
+ * null with the bytes as `keyBase64`. A key that is not base64 at all is a reason to quarantine.
+ */
+function keyOf(key: unknown, reasons: string[]): { key: string | null; keyBase64?: string } {
+  if (typeof key !== 'string') return { key: null };
+  const bytes = decodeBase64(key);
+  if (!bytes) {
+    reasons.push('key: not base64, as the event source mapping delivers keys');
+    return { key: null, keyBase64: key };
+  }
+  const text = textOf(bytes);
+  return text === undefined ? { key: null, keyBase64: key } : { key: text };
+}
+
+/** The bytes as UTF-8 text, or undefined when they are not (replacement characters would lose them). */
+function textOf(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 const headersSchema = z.array(z.record(z.string(), z.array(z.number().int().min(-128).max(255)).nullable()));
@@ -150,7 +185,7 @@ function lineOf(record: KafkaEventRecord): { line: string; reasons: string[] } {
     offset: record.offset,
     timestamp: new Date(fileable ? Math.max(0, record.timestamp as number) : 0).toISOString(),
     timestampType: record.timestampType,
-    key: typeof record.key === 'string' ? Buffer.from(record.key, 'base64').toString('utf8') : null,
+    ...keyOf(record.key, reasons),
     headers: decodeHeaders(record.headers, reasons),
   };
   const raw = record.value;

@@ -142,6 +142,21 @@ describe('archiveBatch', () => {
     expect(quarantineKeys.some((k) => k.includes('/dt=1970-01-01/hour=00/'))).toBe(true);
   });
 
+  it('keeps keys and header values that are not text as base64, never as replacement characters', async () => {
+    const event = kafkaEvent('t', { 0: [{ offset: 1, value: item('framed') }, { offset: 2, value: item('bad-key') }] });
+    const recs = (event.records as Record<string, Record<string, unknown>[]>)['t-0'] as Record<string, unknown>[];
+    const framed = Buffer.from([0, 0, 0, 0, 7, 0xde, 0xad, 0xbe, 0xef]);
+    (recs[0] as Record<string, unknown>).key = framed.toString('base64');
+    (recs[0] as Record<string, unknown>).headers = [{ trace: [...Buffer.from([0xff, 0xfe])] }, { type: [...Buffer.from('rss.item')] }];
+    (recs[1] as Record<string, unknown>).key = 'not base64!';
+    const r = await archiveBatch(parseKafkaEvent(event), deps());
+    expect(r).toMatchObject({ records: 2, archived: 1, quarantined: 1 });
+    const [archived] = await lines<ArchivedLine>((await list('bronze/'))[0] as string);
+    expect(archived).toMatchObject({ key: null, keyBase64: framed.toString('base64'), headers: [{ 'trace:base64': '//4=' }, { type: 'rss.item' }] });
+    const [refused] = await lines<QuarantinedLine>((await list('quarantine/'))[0] as string);
+    expect(refused?.reasons).toEqual(['key: not base64, as the event source mapping delivers keys']);
+  });
+
   it('keeps each archived record on one line, even when its value was pretty-printed JSON', async () => {
     const pretty = JSON.stringify(JSON.parse(item('p')), null, 2);
     const compact = item('q');
