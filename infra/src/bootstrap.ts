@@ -67,6 +67,13 @@ export function bootstrapSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): 
     ),
   ].map(assertStage);
   if (stages.length === 0) throw new Error('LAMINAR_BOOTSTRAP_STAGES names no stage');
+  // A stage's deploy role may manage `laminar-<stage>-*` roles: with stages "dev" and "dev-eu",
+  // dev's role would match dev-eu's roles (its deploy role's trust policy included) and could
+  // take it over. Such names are refused rather than guarded statement by statement.
+  for (const a of stages) {
+    const b = stages.find((t) => t !== a && t.startsWith(`${a}-`));
+    if (b) throw new Error(`stages "${a}" and "${b}": "${b}" starts with "${a}-", so ${a}'s deploy role would match ${b}'s resources (laminar-${a}-*); rename one`);
+  }
   const region = env.LAMINAR_AWS_REGION || 'eu-west-1';
   const repo = env.LAMINAR_GITHUB_REPOSITORY;
   if (repo && !REPOSITORY.test(repo)) throw new Error(`LAMINAR_GITHUB_REPOSITORY "${repo}" must be "owner/name"`);

@@ -68,6 +68,11 @@ describe('bootstrap settings', () => {
     expect(() => bootstrapSettingsFromEnv({ LAMINAR_GITHUB_REPOSITORY: 'laminar' })).toThrow(/owner\/name/);
     expect(() => bootstrapSettingsFromEnv({ LAMINAR_BOOTSTRAP_STAGES: 'Prod' })).toThrow(/stage "Prod"/);
   });
+
+  it('refuses a stage name that another one extends with "-": its deploy role would match the other\'s roles', () => {
+    expect(() => bootstrapSettingsFromEnv({ LAMINAR_BOOTSTRAP_STAGES: 'dev,dev-eu,prod' })).toThrow(/stages "dev" and "dev-eu"/);
+    expect(bootstrapSettingsFromEnv({ LAMINAR_BOOTSTRAP_STAGES: 'dev,deveu' }).stages).toEqual(['dev', 'deveu']);
+  });
 });
 
 describe('state bucket', () => {
