@@ -127,9 +127,14 @@ describe('alarms per function, from the specs', () => {
     const dlqAlarms = queueAlarms.filter((a) => String(a.alarm_name).endsWith('-dlq-not-empty'));
     expect(dlqAlarms.length).toBe(specs.filter((s) => s.async?.onFailure === 'dlq' || s.triggers.some((t) => t.kind === 'kafka')).length);
     // And one per S3 event rule, on the events it could not deliver.
-    const undelivered = queueAlarms.filter((a) => String(a.alarm_name).endsWith('-undelivered-not-empty'));
+    const undelivered = queueAlarms.filter((a) => String(a.alarm_name).endsWith('-undelivered-not-empty') && !String(a.alarm_name).includes('-schedule-'));
     expect(undelivered.length).toBe(resourcesOf(json, 'aws_cloudwatch_event_rule').filter((r) => String(r.name).includes('-s3-')).length);
-    expect(dlqAlarms.length + undelivered.length).toBe(queueAlarms.length);
+    // And one per function with schedules, on the firings EventBridge could not deliver.
+    const schedules = queueAlarms.filter((a) => String(a.alarm_name).endsWith('-schedule-undelivered-not-empty'));
+    expect(schedules.map((a) => a.alarm_name).sort()).toEqual(
+      specs.filter((s) => s.triggers.some((t) => t.kind === 'schedule')).map((s) => `laminar-dev-${s.name}-schedule-undelivered-not-empty`).sort(),
+    );
+    expect(dlqAlarms.length + undelivered.length + schedules.length).toBe(queueAlarms.length);
     for (const a of queueAlarms) expect(a).toMatchObject({ alarm_actions: [TOPIC()], ok_actions: [TOPIC()] });
   });
 

@@ -146,6 +146,22 @@ describe('store-inventory delivery stream', () => {
       ref('aws_lambda_function', 'function_name', 'laminar-dev-store-inventory', 'function_name'),
     );
     expect(config.destination_config).toEqual({ on_failure: { destination: ref('aws_sqs_queue', 'name', 'laminar-dev-store-inventory-dlq', 'arn') } });
+    // A firing EventBridge cannot deliver waits in an encrypted queue only the schedule may fill.
+    const undelivered = ref('aws_sqs_queue', 'name', 'laminar-dev-store-inventory-schedule-undelivered', 'arn');
+    expect(target).toMatchObject({ dead_letter_config: { arn: undelivered }, retry_policy: { maximum_retry_attempts: 185, maximum_event_age_in_seconds: 86_400 } });
+    expect(one('aws_sqs_queue', 'name', 'laminar-dev-store-inventory-schedule-undelivered').sqs_managed_sse_enabled).toBe(true);
+    const policies = resourcesOf(json, 'aws_sqs_queue_policy').filter((p) => p.queue_url === ref('aws_sqs_queue', 'name', 'laminar-dev-store-inventory-schedule-undelivered', 'url'));
+    expect(policies).toHaveLength(1);
+    expect(JSON.parse((policies[0] as Json).policy as string).Statement).toEqual([
+      {
+        Sid: 'UndeliveredFromTheSchedules',
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: undelivered,
+        Condition: { ArnEquals: { 'aws:SourceArn': [ref('aws_cloudwatch_event_rule', 'name', 'laminar-dev-store-inventory-schedule-1', 'arn')] } },
+      },
+    ]);
   });
 });
 

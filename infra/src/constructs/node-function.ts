@@ -10,6 +10,7 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js
 import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config/index.js';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
+import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy/index.js';
 import { queueNotEmpty } from './queue-alarm.ts';
 import {
   dlqName,
@@ -315,6 +316,27 @@ export class NodeFunction extends Construct {
       });
     }
 
+    // What EventBridge cannot hand a schedule's firing to (after its retries, or at once when it may
+    // not: the function or its permission gone) waits in a queue of the function's schedules, with
+    // an alarm, instead of being dropped unseen — as the S3 routes do (s3-event-route.ts).
+    const scheduleRules: CloudwatchEventRule[] = [];
+    const hasSchedules = spec.triggers.some((t) => t.kind === 'schedule');
+    const undelivered = hasSchedules
+      ? new SqsQueue(this, 'schedule-undelivered', {
+          name: resourceName(stage, `${spec.name}-schedule-undelivered`),
+          sqsManagedSseEnabled: true,
+          messageRetentionSeconds: DLQ_RETENTION_S,
+          tags,
+        })
+      : undefined;
+    if (undelivered) {
+      this.alarm('schedule-undelivered-alarm', spec.name, {
+        alarmName: `${name}-schedule-undelivered-not-empty`,
+        alarmDescription: `Scheduled firings of ${name} that EventBridge could not deliver wait in ${name}-schedule-undelivered`,
+        ...queueNotEmpty(undelivered.name),
+      });
+    }
+
     spec.triggers.forEach((trigger, i) => {
       switch (trigger.kind) {
         case 'invoke':
@@ -368,10 +390,14 @@ export class NodeFunction extends Construct {
             scheduleExpression: trigger.expression,
             tags,
           });
+          scheduleRules.push(rule);
           new CloudwatchEventTarget(this, `schedule-${i}-target`, {
             rule: rule.name,
             arn: this.fn.arn,
             ...(trigger.input ? { input: JSON.stringify(trigger.input) } : {}),
+            // EventBridge's own retries cover delivery to Lambda; the function's async config covers its errors.
+            retryPolicy: { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86_400 },
+            deadLetterConfig: { arn: (undelivered as SqsQueue).arn },
           });
           new LambdaPermission(this, `schedule-${i}-permission`, {
             statementId: `events-schedule-${i}`,
@@ -388,6 +414,24 @@ export class NodeFunction extends Construct {
         }
       }
     });
+    if (undelivered) {
+      new SqsQueuePolicy(this, 'schedule-undelivered-policy', {
+        queueUrl: undelivered.url,
+        policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'UndeliveredFromTheSchedules',
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sqs:SendMessage',
+              Resource: undelivered.arn,
+              Condition: { ArnEquals: { 'aws:SourceArn': scheduleRules.map((r) => r.arn) } },
+            },
+          ],
+        }),
+      });
+    }
   }
 
   /** An alarm of this function: tagged, notifying the stage's alarm topic on ALARM and on OK. */
