@@ -350,36 +350,36 @@ export class NodeFunction extends Construct {
           const dlq = this.dlq;
           if (!dlq) throw new Error(`function "${spec.name}": a Kafka trigger needs the function's DLQ (hasDlq)`);
           for (const mapping of source.mappings) {
-          new LambdaEventSourceMapping(this, `kafka-${i}${mapping.constructId}`, {
-            functionName: this.fn.arn,
-            topics: [mapping.topic],
-            batchSize: trigger.batchSize,
-            maximumBatchingWindowInSeconds: trigger.batchingWindowS,
-            startingPosition: trigger.startingPosition,
-            ...(source.cluster.kind === 'self-managed'
-              ? {
-                  selfManagedEventSource: { endpoints: { KAFKA_BOOTSTRAP_SERVERS: source.cluster.bootstrapServers } },
-                  sourceAccessConfiguration: [{ type: source.cluster.auth, uri: source.cluster.secretArn }],
-                  selfManagedKafkaEventSourceConfig: { consumerGroupId: mapping.consumerGroupId },
-                }
-              : {
-                  eventSourceArn: source.cluster.arn,
-                  amazonManagedKafkaEventSourceConfig: { consumerGroupId: mapping.consumerGroupId },
-                }),
-            // Records of batches that keep failing go to the function's DLQ (sent with its role).
-            // MaximumRetryAttempts is honoured only in provisioned poller mode; on demand, a failing
-            // batch is retried until its records expire.
-            ...(trigger.provisioned
-              ? {
-                  provisionedPollerConfig: { minimumPollers: trigger.provisioned.minPollers, maximumPollers: trigger.provisioned.maxPollers },
-                  ...(trigger.maxRetries !== undefined ? { maximumRetryAttempts: trigger.maxRetries } : {}),
-                }
-              : {}),
-            destinationConfig: { onFailure: { destinationArn: dlq.arn } },
-            tags,
-            // Lambda checks the role (secret, DLQ, cluster access) when it enables the mapping.
-            dependsOn: [rolePolicy],
-          });
+            new LambdaEventSourceMapping(this, `kafka-${i}${mapping.constructId}`, {
+              functionName: this.fn.arn,
+              topics: [mapping.topic],
+              batchSize: trigger.batchSize,
+              maximumBatchingWindowInSeconds: trigger.batchingWindowS,
+              startingPosition: trigger.startingPosition,
+              ...(source.cluster.kind === 'self-managed'
+                ? {
+                    selfManagedEventSource: { endpoints: { KAFKA_BOOTSTRAP_SERVERS: source.cluster.bootstrapServers } },
+                    sourceAccessConfiguration: [{ type: source.cluster.auth, uri: source.cluster.secretArn }],
+                    selfManagedKafkaEventSourceConfig: { consumerGroupId: mapping.consumerGroupId },
+                  }
+                : {
+                    eventSourceArn: source.cluster.arn,
+                    amazonManagedKafkaEventSourceConfig: { consumerGroupId: mapping.consumerGroupId },
+                  }),
+              // Records of batches that keep failing go to the function's DLQ (sent with its role).
+              // MaximumRetryAttempts is honoured only in provisioned poller mode; on demand, a failing
+              // batch is retried until its records expire.
+              ...(trigger.provisioned
+                ? {
+                    provisionedPollerConfig: { minimumPollers: trigger.provisioned.minPollers, maximumPollers: trigger.provisioned.maxPollers },
+                    ...(trigger.maxRetries !== undefined ? { maximumRetryAttempts: trigger.maxRetries } : {}),
+                  }
+                : {}),
+              destinationConfig: { onFailure: { destinationArn: dlq.arn } },
+              tags,
+              // Lambda checks the role (secret, DLQ, cluster access) when it enables the mapping.
+              dependsOn: [rolePolicy],
+            });
           }
           return;
         }

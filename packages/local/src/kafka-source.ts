@@ -68,6 +68,8 @@ export interface KafkaSourceOptions {
   trigger: KafkaTrigger;
   /** Real topic names (the runner's names for the trigger's logical topics). */
   topics: string[];
+  /** The consumer group (default `laminar-local-<function>`). */
+  groupId?: string;
   bootstrapServers: string;
   invoker: Pick<Invoker, 'invoke'>;
   queues: LocalQueues;
@@ -175,7 +177,7 @@ export class KafkaEventSource {
   constructor(options: KafkaSourceOptions) {
     this.#options = options;
     this.#output = options.output ?? silentOutput;
-    this.groupId = `laminar-local-${options.functionName}`;
+    this.groupId = options.groupId ?? `laminar-local-${options.functionName}`;
     this.topics = options.topics;
     this.functionName = options.functionName;
   }

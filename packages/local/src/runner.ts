@@ -448,25 +448,31 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
         if (!kafka) throw new Error(`${spec.name} has a Kafka trigger but no Kafka was started`);
         const dlq = localDlqName(spec.name);
         queues.declare(dlq, 'dlq', spec.name);
-        const source = new KafkaEventSource({
-          functionName: spec.name,
-          trigger,
-          topics: trigger.topics.map((t) => namer.topic(t)),
-          bootstrapServers: kafka.bootstrapServers,
-          invoker,
-          queues,
-          dlq,
-          region,
-          timeScale: delayScale,
-          ...(options.output ? { output: options.output } : {}),
-        });
-        kafkaSources.push(source);
-        await source.start();
-        services.push(
-          `Kafka → ${spec.name}: event source mapping on ${trigger.topics.map((t) => namer.topic(t)).join(', ')} (group ${source.groupId}, batch ≤ ${trigger.batchSize}, window ${trigger.batchingWindowS} s, locally ${formatSeconds(trigger.batchingWindowS * delayScale)}; ${
-            trigger.provisioned ? `${trigger.maxRetries ?? 0} retries` : 'on demand: retried until the records expire, locally 10 attempts'
-          }, then ${dlq})`,
-        );
+        // One mapping per topic, each with a consumer group of its own, as infra creates them (AWS
+        // takes one topic per event source mapping): a batch never mixes topics, here as there.
+        const topics = [...new Set(trigger.topics.map((t) => namer.topic(t)))].sort();
+        for (const topic of topics) {
+          const source = new KafkaEventSource({
+            functionName: spec.name,
+            trigger,
+            topics: [topic],
+            ...(topics.length > 1 ? { groupId: `laminar-local-${spec.name}.${topic}` } : {}),
+            bootstrapServers: kafka.bootstrapServers,
+            invoker,
+            queues,
+            dlq,
+            region,
+            timeScale: delayScale,
+            ...(options.output ? { output: options.output } : {}),
+          });
+          kafkaSources.push(source);
+          await source.start();
+          services.push(
+            `Kafka → ${spec.name}: event source mapping on ${topic} (group ${source.groupId}, batch ≤ ${trigger.batchSize}, window ${trigger.batchingWindowS} s, locally ${formatSeconds(trigger.batchingWindowS * delayScale)}; ${
+              trigger.provisioned ? `${trigger.maxRetries ?? 0} retries` : 'on demand: retried until the records expire, locally 10 attempts'
+            }, then ${dlq})`,
+          );
+        }
       }
     }
     const settle = async () => {
