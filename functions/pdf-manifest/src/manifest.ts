@@ -107,6 +107,15 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
     ...(deps.onAbortFailure ? { onAbortFailure: deps.onAbortFailure } : {}),
   });
 
+  // Every URL counts its lifetime from the run's start: a run that outlasted it hands out dead links.
+  const finished = deps.now?.() ?? new Date();
+  if (presigner.expiresAt.getTime() <= finished.getTime()) {
+    throw new Error(
+      `the manifest's URLs expired at ${presigner.expiresAt.toISOString()}, before the run ended (${finished.toISOString()}): ask for a longer expiresIn (${presigner.expiresIn} s${
+        presigner.expiresIn < input.expiresIn ? ', capped by the signing credentials\' expiry' : ''
+      })`,
+    );
+  }
   return {
     count,
     scanned,

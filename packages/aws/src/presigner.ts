@@ -14,7 +14,10 @@ export interface BatchPresigner {
   /** Presigned GET URL for a key; byte-identical to the SDK's getSignedUrl for the same inputs. */
   presign(key: string): string;
   signingDate: Date;
+  /** When the URLs stop working: the signing time + expiresIn, or the credentials' expiry if sooner. */
   expiresAt: Date;
+  /** The lifetime signed into the URLs, in seconds (expiresIn, capped by the credentials' expiry). */
+  expiresIn: number;
 }
 
 const PROBE_KEY = 'laminar-presign-probe';
@@ -46,8 +49,12 @@ function hmac(key: Buffer | string, data: string): Buffer {
  */
 export async function createBatchPresigner(client: S3Client, options: PresignBatchOptions): Promise<BatchPresigner> {
   const signingDate = new Date(Math.floor((options.signingDate ?? new Date()).getTime() / 1000) * 1000);
+  // A URL signed with temporary credentials (a Lambda role's session) stops working when they
+  // expire, whatever its X-Amz-Expires says: the lifetime is capped there, so expiresAt is true.
+  const credentials = await client.config.credentials();
+  const expiresIn = cappedLifetime(options.expiresIn, signingDate, credentials.expiration);
   const probeUrl = await getSignedUrl(client, new GetObjectCommand({ Bucket: options.bucket, Key: PROBE_KEY }), {
-    expiresIn: options.expiresIn,
+    expiresIn,
     signingDate,
   });
   const url = new URL(probeUrl);
@@ -81,7 +88,6 @@ export async function createBatchPresigner(client: S3Client, options: PresignBat
   const canonicalTail = `\n${canonicalQuery}\nhost:${url.host}\n\nhost\nUNSIGNED-PAYLOAD`;
   const stringToSignHead = `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n`;
 
-  const credentials = await client.config.credentials();
   const signingKey = hmac(
     hmac(hmac(hmac(`AWS4${credentials.secretAccessKey}`, date as string), region as string), service as string),
     'aws4_request',
@@ -99,6 +105,15 @@ export async function createBatchPresigner(client: S3Client, options: PresignBat
   return {
     presign: (key) => signPath(pathPrefix + encodeKeyPath(key)),
     signingDate,
-    expiresAt: new Date(signingDate.getTime() + options.expiresIn * 1000),
+    expiresIn,
+    expiresAt: new Date(signingDate.getTime() + expiresIn * 1000),
   };
+}
+
+/** `expiresIn`, or fewer seconds when the credentials expire sooner; refuses credentials already expired. */
+export function cappedLifetime(expiresIn: number, signingDate: Date, credentialsExpire: Date | undefined): number {
+  if (!credentialsExpire) return expiresIn;
+  const left = Math.floor((credentialsExpire.getTime() - signingDate.getTime()) / 1000);
+  if (left < 1) throw new Error(`the signing credentials expired at ${credentialsExpire.toISOString()}: no URL signed with them would work`);
+  return Math.min(expiresIn, left);
 }

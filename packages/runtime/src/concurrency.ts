@@ -3,6 +3,8 @@
  * first failure no new item starts, the ones in flight finish, and that failure is thrown.
  */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  // Fewer than one worker would run nothing and return holes as if every item were done.
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`mapLimit: limit must be a whole number ≥ 1, got ${limit}`);
   const results = new Array<R>(items.length);
   let next = 0;
   let failed = false;

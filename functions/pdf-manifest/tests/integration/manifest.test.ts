@@ -97,6 +97,16 @@ describe('writeManifest against a real S3 server', () => {
     expect(line.url).toContain('X-Amz-Date=20261125T120000Z');
   });
 
+  it('fails, saying why, when the run outlasted the URLs it hands out', async () => {
+    await put(['late/a.pdf']);
+    // The run starts at 12:00 and ends 20 s later; the URLs were asked to live 10 s.
+    let calls = 0;
+    const clock = () => new Date(Date.UTC(2026, 10, 25, 12, 0, calls++ === 0 ? 0 : 20));
+    await expect(writeManifest(schema.parse({ prefix: 'late/', expiresIn: 10 }), 'req-late', { s3: client, checkDeadline: noDeadline, now: clock })).rejects.toThrow(
+      /the manifest's URLs expired at 2026-11-25T12:00:10.000Z, before the run ended \(2026-11-25T12:00:20.000Z\): ask for a longer expiresIn \(10 s\)/,
+    );
+  });
+
   it('leaves no manifest when listing fails midway through a multipart upload', async () => {
     // Synthetic listing pages (long unicode keys make ~3 MB pages) so the upload goes multipart
     // against the real server before page 5 fails; everything else is real S3 traffic.

@@ -73,6 +73,19 @@ describe('createBatchPresigner', () => {
     expect(a.presign('k')).not.toBe(b.presign('k'));
   });
 
+  it('caps the URLs\' lifetime at the credentials\' expiry (a role session), so expiresAt is when they stop working', async () => {
+    const expiration = new Date(signingDate.getTime() + 10 * 60 * 1000);
+    const client = createS3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 's', sessionToken: 't', expiration } });
+    const capped = await createBatchPresigner(client, { bucket: 'documents', expiresIn: 604_800, signingDate });
+    expect(capped.expiresIn).toBe(600);
+    expect(capped.expiresAt).toEqual(expiration);
+    expect(new URL(capped.presign('a.pdf')).searchParams.get('X-Amz-Expires')).toBe('600');
+    // Shorter than the session: as asked.
+    expect((await createBatchPresigner(client, { bucket: 'documents', expiresIn: 300, signingDate })).expiresIn).toBe(300);
+    const expired = createS3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'A', secretAccessKey: 's', expiration: signingDate } });
+    await expect(createBatchPresigner(expired, { bucket: 'documents', expiresIn: 300, signingDate })).rejects.toThrow(/credentials expired/);
+  });
+
   it('encodes keys as S3 expects', () => {
     expect(encodeKeyPath("a b/c+d/é/!'()*")).toBe('a%20b/c%2Bd/%C3%A9/%21%27%28%29%2A');
   });
