@@ -63,6 +63,30 @@ function setup(steps: Step[], input: Partial<FunctionSpecInput>, retryDelayScale
   return { clock, invoker, queues, asyncInvoker };
 }
 
+/**
+ * One environment (maxConcurrency 1) whose attempts each run `before` first, then succeed: a second
+ * event waits behind the first for as long as `before` takes.
+ */
+function oneEnvironment(before: (clock: { t: number }) => Promise<void>, async: FunctionSpecInput['async']) {
+  const clock = fakeClock();
+  const base = scripted(clock, ['ok']);
+  const queues = new LocalQueues(undefined);
+  const asyncInvoker = new AsyncInvoker({
+    invoker: {
+      invoke: async (...args: Parameters<typeof base.invoke>) => {
+        await before(clock);
+        return base.invoke(...args);
+      },
+    },
+    functions: [spec({ async })],
+    queues,
+    region: 'us-east-1',
+    maxConcurrency: 1,
+    clock,
+  });
+  return { queues, asyncInvoker };
+}
+
 const event = { 'detail-type': 'Object Created', detail: { object: { key: 'bronze/poison.csv' } } };
 
 describe('async retries', () => {
@@ -151,24 +175,14 @@ describe('async retries', () => {
   });
 
   it('ages an event while it waits for a free environment, and drops it when too old', async () => {
-    const clock = fakeClock();
-    const base = scripted(clock, ['ok']);
-    const queues = new LocalQueues(undefined);
-    const asyncInvoker = new AsyncInvoker({
-      // Each attempt takes 70 s: the event behind the first waits that long for the one environment.
-      invoker: {
-        invoke: async (...args: Parameters<typeof base.invoke>) => {
-          await new Promise((r) => setTimeout(r, 5));
-          clock.t += 70_000;
-          return base.invoke(...args);
-        },
+    // Each attempt takes 70 s: the event behind the first waits that long for the one environment.
+    const { queues, asyncInvoker } = oneEnvironment(
+      async (clock) => {
+        await new Promise((r) => setTimeout(r, 5));
+        clock.t += 70_000;
       },
-      functions: [spec({ async: { maxRetries: 2, maxEventAgeS: 60, onFailure: 'dlq' } })],
-      queues,
-      region: 'us-east-1',
-      maxConcurrency: 1,
-      clock,
-    });
+      { maxRetries: 2, maxEventAgeS: 60, onFailure: 'dlq' },
+    );
     const first = asyncInvoker.submit('worker', { n: 1 });
     const second = asyncInvoker.submit('worker', { n: 2 });
     expect((await first.done).status).toBe('succeeded');
@@ -235,26 +249,11 @@ describe('async retries', () => {
   });
 
   it('stop() keeps an event still queued behind the concurrency limit, never attempted', async () => {
-    const clock = fakeClock();
     let release: () => void = () => {};
     const busy = new Promise<void>((r) => {
       release = r;
     });
-    const base = scripted(clock, ['ok']);
-    const queues = new LocalQueues(undefined);
-    const asyncInvoker = new AsyncInvoker({
-      invoker: {
-        invoke: async (...args: Parameters<typeof base.invoke>) => {
-          await busy;
-          return base.invoke(...args);
-        },
-      },
-      functions: [spec({ async: { maxRetries: 2, maxEventAgeS: 3600 } })],
-      queues,
-      region: 'us-east-1',
-      maxConcurrency: 1,
-      clock,
-    });
+    const { queues, asyncInvoker } = oneEnvironment(() => busy, { maxRetries: 2, maxEventAgeS: 3600 });
     const first = asyncInvoker.submit('worker', { n: 1 });
     const second = asyncInvoker.submit('worker', { n: 2 });
     await new Promise((r) => setTimeout(r, 10));
