@@ -63,13 +63,15 @@ describe('produce → Kafka → event source mapping → kafka-archiver → S3',
     expect(quarantined[0]).toMatchObject({ key: 'junk', valueBase64: Buffer.from('<rss>not json</rss>').toString('base64') });
     expect(quarantined[0]?.reasons[0]).toMatch(/not JSON/);
 
-    // Every record is accounted for, and the mapping committed past all of them.
-    const stats = local.kafkaSources[0]?.stats;
+    // Every record is accounted for, and the topic's mapping (one per topic, as on AWS) committed past all of them.
+    const source = local.kafkaSources.find((k) => k.topics.includes(topic));
+    expect(local.kafkaSources.map((k) => k.topics)).toEqual([[local.topics['polymarket-prices']], [topic]]);
+    const stats = source?.stats;
     expect(stats).toMatchObject({ records: 31, dlqBatches: 0 });
     expect(lines.length + quarantined.length).toBe(31);
 
     // Each invocation's X-Ray spans reach the runner's collector: the handler, then its S3 writes.
-    const traceId = local.kafkaSources[0]?.outcomes[0]?.attempts[0]?.traceId as string;
+    const traceId = source?.outcomes[0]?.attempts[0]?.traceId as string;
     expect(traceId).toMatch(/^1-[0-9a-f]{8}-[0-9a-f]{24}$/);
     await expect.poll(() => local.xray?.spans(traceId).map((s) => s.operation ?? s.name)).toEqual(expect.arrayContaining(['## index.handler', 'PutObject']));
   });
