@@ -17,7 +17,8 @@ export interface S3ClientOptions {
   region: string;
   endpoint?: string | undefined;
   forcePathStyle?: boolean;
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Static credentials; `expiration` when they are temporary (the presigner caps URL lifetimes at it). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date };
   maxSockets?: number;
 }
 
