@@ -452,7 +452,10 @@ class Run {
     // misses overlap instead of stalling one row each (see probeQueued).
     if (idColumn >= 0) {
       for (let r = i; r < rows.length; r++) {
-        const id = (rows[r] as string[])[idColumn];
+        const row = rows[r] as string[];
+        // Blank lines are skipped below before they take an answer: they must not queue one.
+        if (isBlank(row)) continue;
+        const id = row[idColumn];
         if (id) duplicates.queue(id, lines ? (lines[r] as number) : batch.firstLine + r);
       }
     }
@@ -462,7 +465,7 @@ class Run {
     for (; i < rows.length; i++) {
       const fields = rows[i] as string[];
       // Blank as before the header: empty or only whitespace (one field, no row of this schema).
-      if (fields.length === 1 && isBlank(fields)) {
+      if (isBlank(fields)) {
         counts.blankLines++;
         continue;
       }

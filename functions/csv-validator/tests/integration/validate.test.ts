@@ -221,6 +221,10 @@ describe('files, clean and awkward', () => {
     const r = await validate('bronze/orders/spaced.csv', ['  ', HEADER, row(1), '  ', row(2), '\t', ''].join('\n'));
     expect(r).toMatchObject({ status: 'validated', rowsRead: 2, valid: 2, rejected: 0, blankLines: 2 });
     expect(r.outputs.quarantine).toBeNull();
+    // A whitespace line in the order_id column takes no duplicate-check answer meant for a row.
+    const dup = await validate('bronze/orders/spaced-dup.csv', [HEADER, row(1), '  ', row(1), '  ', row(2)].join('\n'));
+    expect(dup).toMatchObject({ rowsRead: 3, valid: 2, rejected: 1, blankLines: 2 });
+    expect((await jsonLines(dup.outputs.quarantine))[0]).toMatchObject({ row: 4 });
   });
 
   it('quarantines a repeated order_id, pointing at its first line', async () => {
