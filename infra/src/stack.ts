@@ -16,8 +16,8 @@ import {
   type S3Trigger,
   type SecretRef,
   type Setting,
+  s3PatternDigest,
   s3PatternKey,
-  s3RuleName,
   s3TriggersOf,
   writesTo,
 } from '@laminar/spec';
@@ -310,7 +310,7 @@ export class LaminarStack extends TerraformStack {
       // Named by the pattern's digest (as its rule is), never by position: a new pattern sorting
       // before this one would otherwise move its rule and queue to other addresses, and Terraform
       // would delete the same-named resources it had just created in their place.
-      const route = new S3EventRoute(this, `route-${s3RuleName(stage, g.pattern).split('-').at(-1)}`, {
+      const route = new S3EventRoute(this, `route-${s3PatternDigest(g.pattern)}`, {
         stage,
         pattern: g.pattern,
         bucket: this.buckets.get(g.pattern.bucket) as DataBucket,

@@ -3,7 +3,7 @@ import { envelopeSchema } from '@laminar/kafka/envelope';
 import { mapLimit } from '@laminar/runtime';
 import { z } from 'zod';
 import type { KafkaEvent, KafkaEventRecord } from './event.ts';
-import { isFileableTimestamp, type ObjectGroup, objectKey, partitionOf } from './layout.ts';
+import { fileTime, isFileableTimestamp, type ObjectGroup, objectKey, partitionAt } from './layout.ts';
 
 export interface ArchiveDeps {
   s3: S3Client;
@@ -80,11 +80,11 @@ export async function archiveBatch(event: KafkaEvent, deps: ArchiveDeps): Promis
   let archived = 0;
   let quarantined = 0;
   for (const record of records) {
-    const { line, reasons } = lineOf(record);
+    const { line, reasons, timestamp } = lineOf(record);
     const kind = reasons.length === 0 ? 'archive' : 'quarantine';
     if (kind === 'archive') archived++;
     else quarantined++;
-    const { dt, hour } = partitionOf(record.timestamp);
+    const { dt, hour } = partitionAt(timestamp);
     const id = `${kind}\u0000${record.topic}\u0000${record.partition}\u0000${dt}\u0000${hour}`;
     let group = groups.get(id);
     if (!group) {
@@ -141,8 +141,9 @@ function decodeHeaders(headers: unknown, reasons: string[]): Record<string, stri
     Object.fromEntries(
       Object.entries(h).map(([k, bytes]) => {
         if (bytes === null) return [k, null];
-        const text = textOf(Buffer.from(bytes));
-        return text === undefined ? [`${k}:base64`, Buffer.from(bytes).toString('base64')] : [k, text];
+        const buffer = Buffer.from(bytes);
+        const text = textOf(buffer);
+        return text === undefined ? [`${k}:base64`, buffer.toString('base64')] : [k, text];
       }),
     ),
   );
@@ -150,10 +151,15 @@ function decodeHeaders(headers: unknown, reasons: string[]): Record<string, stri
 
 /**
  * The record key as text, or — bytes that are not UTF-8 (a Schema Registry frame, a binary id) —
- * null with the bytes as `keyBase64`. A key that is not base64 at all is a reason to quarantine.
+ * null with the bytes as `keyBase64`. A key that is not base64 at all, or not even a string (kept
+ * as `keyRaw`), is a reason to quarantine.
  */
-function keyOf(key: unknown, reasons: string[]): { key: string | null; keyBase64?: string } {
-  if (typeof key !== 'string') return { key: null };
+function keyOf(key: unknown, reasons: string[]): { key: string | null; keyBase64?: string; keyRaw?: unknown } {
+  if (key === undefined || key === null) return { key: null };
+  if (typeof key !== 'string') {
+    reasons.push('key: not base64 text');
+    return { key: null, keyRaw: key };
+  }
   const bytes = decodeBase64(key);
   if (!bytes) {
     reasons.push('key: not base64, as the event source mapping delivers keys');
@@ -174,16 +180,16 @@ function textOf(bytes: Uint8Array): string | undefined {
 
 const headersSchema = z.array(z.record(z.string(), z.array(z.number().int().min(-128).max(255)).nullable()));
 
-function lineOf(record: KafkaEventRecord): { line: string; reasons: string[] } {
+/** The record's line, the reasons it is quarantined (none: archived) and the time it is filed at. */
+function lineOf(record: KafkaEventRecord): { line: string; reasons: string[]; timestamp: string } {
   const reasons: string[] = [];
   const fileable = isFileableTimestamp(record.timestamp);
   if (!fileable) reasons.push(`timestamp: ${JSON.stringify(record.timestamp) ?? 'missing'} is not whole milliseconds since 1970 up to year 9999 (microseconds or nanoseconds?)`);
-  if (record.key !== undefined && record.key !== null && typeof record.key !== 'string') reasons.push('key: not base64 text');
   const base = {
     topic: record.topic,
     partition: record.partition,
     offset: record.offset,
-    timestamp: new Date(fileable ? Math.max(0, record.timestamp as number) : 0).toISOString(),
+    timestamp: fileTime(record.timestamp),
     timestampType: record.timestampType,
     ...keyOf(record.key, reasons),
     headers: decodeHeaders(record.headers, reasons),
@@ -195,11 +201,8 @@ function lineOf(record: KafkaEventRecord): { line: string; reasons: string[] } {
   if (raw === null || raw === undefined) reasons.push('value: null (a tombstone); the archive keeps envelopes only');
   else if (!bytes) reasons.push('value: not base64, as the event source mapping delivers values');
   else {
-    try {
-      text = utf8.decode(bytes);
-    } catch {
-      reasons.push('value: not valid UTF-8');
-    }
+    text = textOf(bytes);
+    if (text === undefined) reasons.push('value: not valid UTF-8');
     if (text !== undefined) {
       try {
         value = JSON.parse(text);
@@ -216,16 +219,15 @@ function lineOf(record: KafkaEventRecord): { line: string; reasons: string[] } {
     const line: QuarantinedLine = {
       ...base,
       ...(fileable ? {} : { timestampRaw: record.timestamp }),
-      ...(record.key !== undefined && record.key !== null && typeof record.key !== 'string' ? { keyRaw: record.key } : {}),
       reasons,
       valueBase64: raw ?? null,
     };
-    return { line: `${JSON.stringify(line)}\n`, reasons };
+    return { line: `${JSON.stringify(line)}\n`, reasons, timestamp: base.timestamp };
   }
   // The value's own JSON text goes into the line as it came (it parsed, so it is valid JSON):
   // re-serializing the parsed value would cost as much as the parse. Text spanning lines (pretty
   // printed) would break JSON Lines, so that is re-serialized compactly.
   const json = /[\n\r]/.test(text as string) ? JSON.stringify(value) : (text as string).trim();
   const head = JSON.stringify({ ...base, value: null } satisfies ArchivedLine);
-  return { line: `${head.slice(0, -'null}'.length)}${json}}\n`, reasons };
+  return { line: `${head.slice(0, -'null}'.length)}${json}}\n`, reasons, timestamp: base.timestamp };
 }

@@ -34,6 +34,15 @@ export function isFileableTimestamp(timestampMs: unknown): timestampMs is number
  * and so is one the layout cannot file (microseconds, say: such a record is quarantined).
  */
 export function partitionOf(timestampMs: unknown): { dt: string; hour: string } {
-  const iso = new Date(isFileableTimestamp(timestampMs) ? Math.max(0, timestampMs) : 0).toISOString();
+  return partitionAt(fileTime(timestampMs));
+}
+
+/** The time a record is filed at (ISO 8601, UTC): its timestamp, or 1970-01-01 as partitionOf says. */
+export function fileTime(timestampMs: unknown): string {
+  return new Date(isFileableTimestamp(timestampMs) ? Math.max(0, timestampMs) : 0).toISOString();
+}
+
+/** The partition of a fileTime. */
+export function partitionAt(iso: string): { dt: string; hour: string } {
   return { dt: iso.slice(0, 10), hour: iso.slice(11, 13) };
 }

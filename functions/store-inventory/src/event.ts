@@ -13,10 +13,19 @@ export const runRequestSchema = z.strictObject({
 export type RunRequest = z.output<typeof runRequestSchema>;
 
 /** A schedule without constant input delivers EventBridge's own event: generate the defaults. */
-const scheduledEvent = z.looseObject({ 'detail-type': z.literal('Scheduled Event'), source: z.literal('aws.events') });
+const scheduledEvent = z.looseObject({ 'detail-type': z.literal('Scheduled Event'), source: z.literal('aws.events'), time: z.unknown() });
+
+/** The defaults; for a bare scheduled event, starting at its firing's time (the same on a retry of it). */
+function inputOf(event: unknown): unknown {
+  if (event === undefined || event === null) return {};
+  const scheduled = scheduledEvent.safeParse(event);
+  if (!scheduled.success) return event;
+  const time = scheduled.data.time;
+  return typeof time === 'string' && !Number.isNaN(new Date(time).getTime()) ? { at: new Date(time).toISOString() } : {};
+}
 
 export function parseRunRequest(event: unknown, maxRecords: number): RunRequest {
-  const input = event === undefined || event === null || scheduledEvent.safeParse(event).success ? {} : event;
+  const input = inputOf(event);
   const parsed = runRequestSchema.safeParse(input);
   if (!parsed.success) throw new InputValidationError(issuesOf(parsed.error), 'event');
   const total = parsed.data.stores * parsed.data.recordsPerStore;

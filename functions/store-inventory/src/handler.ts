@@ -50,7 +50,7 @@ export const handler = defineHandler({
     // records (the same record_ids), so what the failed attempt delivered can be deduplicated
     // downstream and what it did not is sent again — a random seed sent a different set each time.
     const seed = request.seed ?? seedOf(lambda.awsRequestId);
-    const at = request.at ? new Date(request.at) : (scheduledTime(event) ?? new Date());
+    const at = request.at ? new Date(request.at) : new Date();
     logger.appendKeys({ seed, stores: request.stores, recordsPerStore: request.recordsPerStore });
 
     const stop = new AbortController();
@@ -114,13 +114,6 @@ export const handler = defineHandler({
 /** A seed from the request id: the first 31 bits of its SHA-256. */
 export function seedOf(requestId: string): number {
   return createHash('sha256').update(requestId).digest().readUInt32BE(0) >>> 1;
-}
-
-/** A schedule without constant input delivers EventBridge's event, whose `time` is the firing's. */
-function scheduledTime(event: unknown): Date | undefined {
-  const time = (event as { 'detail-type'?: unknown; time?: unknown } | null)?.['detail-type'] === 'Scheduled Event' ? (event as { time?: unknown }).time : undefined;
-  const date = typeof time === 'string' ? new Date(time) : undefined;
-  return date && !Number.isNaN(date.getTime()) ? date : undefined;
 }
 
 function failureOf(chunk: InventoryRecord[], f: FailedRecord) {

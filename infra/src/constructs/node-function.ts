@@ -10,12 +10,13 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js
 import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config/index.js';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
-import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy/index.js';
 import { queueNotEmpty } from './queue-alarm.ts';
+import { FUNCTION_TARGET_RETRY, undeliveredQueue } from './undelivered-queue.ts';
 import {
   dlqName,
   hasDlq,
   type KafkaTrigger,
+  kafkaMappings,
   kafkaTriggersOf,
   type LoadedSpec,
   resolveEnv,
@@ -89,7 +90,7 @@ interface KafkaSource {
    * One mapping per topic: AWS takes exactly one topic per event source mapping (CreateEventSourceMapping's
    * Topics: "Fixed number of 1 item"), and each mapping needs a consumer group of its own.
    */
-  mappings: { topic: string; consumerGroupId: string; constructId: string }[];
+  mappings: { topic: string; consumerGroupId: string }[];
   statements: PolicyStatement[];
   cluster:
     | { kind: 'self-managed'; bootstrapServers: string; auth: string; secretArn: string }
@@ -319,16 +320,29 @@ export class NodeFunction extends Construct {
     // What EventBridge cannot hand a schedule's firing to (after its retries, or at once when it may
     // not: the function or its permission gone) waits in a queue of the function's schedules, with
     // an alarm, instead of being dropped unseen — as the S3 routes do (s3-event-route.ts).
-    const scheduleRules: CloudwatchEventRule[] = [];
-    const hasSchedules = spec.triggers.some((t) => t.kind === 'schedule');
-    const undelivered = hasSchedules
-      ? new SqsQueue(this, 'schedule-undelivered', {
-          name: resourceName(stage, `${spec.name}-schedule-undelivered`),
-          sqsManagedSseEnabled: true,
-          messageRetentionSeconds: DLQ_RETENTION_S,
+    // The schedules' rules first: the queue's policy names them, their targets name the queue.
+    const scheduleRules = new Map<number, CloudwatchEventRule>();
+    spec.triggers.forEach((trigger, i) => {
+      if (trigger.kind !== 'schedule') return;
+      scheduleRules.set(
+        i,
+        new CloudwatchEventRule(this, `schedule-${i}`, {
+          name: resourceName(stage, `${spec.name}-schedule-${i}`),
+          description: `${trigger.expression} → ${name}`,
+          scheduleExpression: trigger.expression,
           tags,
-        })
-      : undefined;
+        }),
+      );
+    });
+    const undelivered =
+      scheduleRules.size > 0
+        ? undeliveredQueue(this, 'schedule-undelivered', {
+            name: resourceName(stage, `${spec.name}-schedule-undelivered`),
+            sid: 'UndeliveredFromTheSchedules',
+            sourceArn: [...scheduleRules.values()].map((r) => r.arn),
+            tags,
+          })
+        : undefined;
     if (undelivered) {
       this.alarm('schedule-undelivered-alarm', spec.name, {
         alarmName: `${name}-schedule-undelivered-not-empty`,
@@ -350,7 +364,9 @@ export class NodeFunction extends Construct {
           const dlq = this.dlq;
           if (!dlq) throw new Error(`function "${spec.name}": a Kafka trigger needs the function's DLQ (hasDlq)`);
           for (const mapping of source.mappings) {
-            new LambdaEventSourceMapping(this, `kafka-${i}${mapping.constructId}`, {
+            // Named by its topic when there are several, never by position: adding one moves no other.
+            const suffix = source.mappings.length === 1 ? '' : `-${mapping.topic.replace(/[^A-Za-z0-9-]/g, '-')}`;
+            new LambdaEventSourceMapping(this, `kafka-${i}${suffix}`, {
               functionName: this.fn.arn,
               topics: [mapping.topic],
               batchSize: trigger.batchSize,
@@ -384,19 +400,12 @@ export class NodeFunction extends Construct {
           return;
         }
         case 'schedule': {
-          const rule = new CloudwatchEventRule(this, `schedule-${i}`, {
-            name: resourceName(stage, `${spec.name}-schedule-${i}`),
-            description: `${trigger.expression} → ${name}`,
-            scheduleExpression: trigger.expression,
-            tags,
-          });
-          scheduleRules.push(rule);
+          const rule = scheduleRules.get(i) as CloudwatchEventRule;
           new CloudwatchEventTarget(this, `schedule-${i}-target`, {
             rule: rule.name,
             arn: this.fn.arn,
             ...(trigger.input ? { input: JSON.stringify(trigger.input) } : {}),
-            // EventBridge's own retries cover delivery to Lambda; the function's async config covers its errors.
-            retryPolicy: { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86_400 },
+            retryPolicy: FUNCTION_TARGET_RETRY,
             deadLetterConfig: { arn: (undelivered as SqsQueue).arn },
           });
           new LambdaPermission(this, `schedule-${i}-permission`, {
@@ -414,24 +423,6 @@ export class NodeFunction extends Construct {
         }
       }
     });
-    if (undelivered) {
-      new SqsQueuePolicy(this, 'schedule-undelivered-policy', {
-        queueUrl: undelivered.url,
-        policy: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Sid: 'UndeliveredFromTheSchedules',
-              Effect: 'Allow',
-              Principal: { Service: 'events.amazonaws.com' },
-              Action: 'sqs:SendMessage',
-              Resource: undelivered.arn,
-              Condition: { ArnEquals: { 'aws:SourceArn': scheduleRules.map((r) => r.arn) } },
-            },
-          ],
-        }),
-      });
-    }
   }
 
   /** An alarm of this function: tagged, notifying the stage's alarm topic on ALARM and on OK. */
@@ -455,14 +446,11 @@ export class NodeFunction extends Construct {
  * moves no other mapping's address.
  */
 function kafkaSource(stage: string, fn: string, trigger: KafkaTrigger, k: number, resources: StageResources): KafkaSource {
-  const topics = [...new Set(trigger.topics.map((t) => resources.topic(t)))].sort();
-  const group = resourceName(stage, k === 0 ? fn : `${fn}-${k + 1}`, 255);
-  const single = topics.length === 1;
-  const mappings = topics.map((topic) => ({
-    topic,
-    consumerGroupId: single ? group : `${group}.${topic}`.slice(0, 255),
-    constructId: single ? '' : `-${topic.replace(/[^A-Za-z0-9-]/g, '-')}`,
-  }));
+  const mappings = kafkaMappings(
+    resourceName(stage, k === 0 ? fn : `${fn}-${k + 1}`, 255),
+    trigger.topics.map((t) => resources.topic(t)),
+  );
+  const topics = mappings.map((m) => m.topic);
   const groups = mappings.map((m) => m.consumerGroupId);
   if (trigger.cluster.kind === 'self-managed') {
     const grant = resources.secret({ from: 'secretsmanager', id: trigger.cluster.secret });

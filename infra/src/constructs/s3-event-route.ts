@@ -2,14 +2,14 @@ import { CloudwatchEventRule } from '@cdktf/provider-aws/lib/cloudwatch-event-ru
 import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-target/index.js';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
-import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
-import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy/index.js';
+import type { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
 import { type S3Pattern, s3EventPattern, s3PatternKey, s3RuleName } from '@laminar/spec';
 import { Construct } from 'constructs';
 import type { DataBucket } from './data-bucket.ts';
 import type { EventQueue } from './event-queue.ts';
 import type { NodeFunction } from './node-function.ts';
 import { queueNotEmpty } from './queue-alarm.ts';
+import { FUNCTION_TARGET_RETRY, undeliveredQueue } from './undelivered-queue.ts';
 
 export interface S3EventRouteProps {
   stage: string;
@@ -20,9 +20,6 @@ export interface S3EventRouteProps {
   /** Where the alarm on undelivered events goes. */
   alarmTopicArn: string;
 }
-
-/** As long as the functions' DLQs keep theirs. */
-const UNDELIVERED_RETENTION_S = 14 * 24 * 3600;
 
 /**
  * One EventBridge rule for one S3 event pattern, with every function and queue that declared that
@@ -51,27 +48,7 @@ export class S3EventRoute extends Construct {
       throw new Error(`S3 pattern ${s3PatternKey(pattern)} has more than the 5 targets an EventBridge rule allows`);
     }
     const name = s3RuleName(props.stage, pattern);
-    this.undelivered = new SqsQueue(this, 'undelivered', {
-      name: `${name}-undelivered`,
-      sqsManagedSseEnabled: true,
-      messageRetentionSeconds: UNDELIVERED_RETENTION_S,
-    });
-    new SqsQueuePolicy(this, 'undelivered-policy', {
-      queueUrl: this.undelivered.url,
-      policy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'UndeliveredFromTheRule',
-            Effect: 'Allow',
-            Principal: { Service: 'events.amazonaws.com' },
-            Action: 'sqs:SendMessage',
-            Resource: this.undelivered.arn,
-            Condition: { ArnEquals: { 'aws:SourceArn': this.rule.arn } },
-          },
-        ],
-      }),
-    });
+    this.undelivered = undeliveredQueue(this, 'undelivered', { name: `${name}-undelivered`, sid: 'UndeliveredFromTheRule', sourceArn: this.rule.arn });
     new CloudwatchMetricAlarm(this, 'undelivered-alarm', {
       alarmName: `${name}-undelivered-not-empty`,
       alarmDescription: `Events matching ${s3PatternKey(pattern)} that EventBridge could not deliver to a target wait in ${name}-undelivered`,
@@ -86,8 +63,7 @@ export class S3EventRoute extends Construct {
       new CloudwatchEventTarget(this, `target-${target}`, {
         rule: this.rule.name,
         arn: fn.fn.arn,
-        // EventBridge's own retries cover delivery to Lambda; the function's async config covers its errors.
-        retryPolicy: { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86_400 },
+        retryPolicy: FUNCTION_TARGET_RETRY,
         deadLetterConfig,
       });
       new LambdaPermission(this, `permission-${target}`, {

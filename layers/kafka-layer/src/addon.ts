@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { nodeForRuntime } from '@laminar/lambda-node';
-import { type LambdaRuntime, RUNTIME_NODE_MAJOR } from '@laminar/spec';
+import type { LambdaRuntime } from '@laminar/spec';
 import { nodeModuleVersion, readElf } from './readelf.ts';
 import { RUNTIMES } from './runtime.ts';
 
@@ -26,8 +26,6 @@ export interface AddonOptions {
   runtime: LambdaRuntime;
   /** Where compiled addons are kept, one folder per inputs' hash. */
   cacheDir: string;
-  /** The node to compile for; default: `@laminar/lambda-node`'s binary for the runtime. */
-  node?: { path: string; version: string };
 }
 
 /**
@@ -43,14 +41,13 @@ export interface AddonOptions {
  * kept per hash of its inputs, so a layer build after the first takes no compiler at all.
  */
 export function addonForRuntime(options: AddonOptions): RuntimeAddon {
-  const want = RUNTIMES[options.runtime].nodeModuleVersion;
-  const major = RUNTIME_NODE_MAJOR[options.runtime];
+  const { nodeModuleVersion: want, nodeMajor: major } = RUNTIMES[options.runtime];
   const installedAbi = nodeModuleVersion(options.installedAddon, readElf(options.installedAddon));
   // An addon whose version cannot be read (a stripped symbol table) is taken when installed for this very major.
   if (installedAbi === want || (installedAbi === undefined && Number(process.versions.node.split('.')[0]) === major)) {
     return { path: options.installedAddon, origin: 'installed' };
   }
-  const node = options.node ?? exactNode(options.runtime);
+  const node = exactNode(options.runtime, major);
   const nodeDir = dirname(dirname(node.path));
   if (!existsSync(join(nodeDir, 'include', 'node', 'node_version.h'))) {
     throw new Error(`cannot compile the Kafka addon for Node ${major}: no headers at ${join(nodeDir, 'include', 'node')} (beside ${node.path})`);
@@ -156,9 +153,9 @@ function linkLibraries(from: string, libraries: readonly string[], dir: string):
   }
 }
 
-function exactNode(runtime: LambdaRuntime): { path: string; version: string } {
+function exactNode(runtime: LambdaRuntime, major: number): { path: string; version: string } {
   const node = nodeForRuntime(runtime);
-  if (!node.exact) throw new Error(`cannot compile the Kafka addon for ${runtime}: ${node.note ?? `no Node ${RUNTIME_NODE_MAJOR[runtime]} here`}`);
+  if (!node.exact) throw new Error(`cannot compile the Kafka addon for ${runtime}: ${node.note ?? `no Node ${major} here`}`);
   return node;
 }
 

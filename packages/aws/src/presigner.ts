@@ -111,7 +111,7 @@ export async function createBatchPresigner(client: S3Client, options: PresignBat
 }
 
 /** `expiresIn`, or fewer seconds when the credentials expire sooner; refuses credentials already expired. */
-export function cappedLifetime(expiresIn: number, signingDate: Date, credentialsExpire: Date | undefined): number {
+function cappedLifetime(expiresIn: number, signingDate: Date, credentialsExpire: Date | undefined): number {
   if (!credentialsExpire) return expiresIn;
   const left = Math.floor((credentialsExpire.getTime() - signingDate.getTime()) / 1000);
   if (left < 1) throw new Error(`the signing credentials expired at ${credentialsExpire.toISOString()}: no URL signed with them would work`);

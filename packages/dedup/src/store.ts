@@ -48,6 +48,9 @@ const MAX_KEY_BYTES = 2048;
 
 // `status` and `owner` are DynamoDB reserved words, so expressions name attributes indirectly.
 const NAMES = { '#pk': PK, '#st': 'status', '#lease': 'leaseUntil', '#exp': TTL };
+/** `owner` is one of DynamoDB's reserved words; apart from NAMES, as an expression must use every name it is given. */
+const OWNER = 'owner';
+const NAMES_WITH_OWNER = { ...NAMES, '#owner': OWNER };
 
 type Stored = { status?: string; leaseUntil?: number; expiresAt?: number; owner?: string };
 type State = 'free' | 'done' | 'held';
@@ -129,6 +132,10 @@ export class DedupStore {
     const nowSeconds = Math.floor(now / 1000);
     const lost: string[] = [];
     const won: string[] = [];
+    const take = (pk: string, id: string) => {
+      this.held.set(pk, owner);
+      won.push(id);
+    };
     try {
       await forEachLimit(candidates, this.concurrency, async (id) => {
         const pk = keyOf(scope, id);
@@ -151,16 +158,14 @@ export class DedupStore {
               ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             }),
           );
-          this.held.set(pk, owner);
-          won.push(id);
+          take(pk, id);
         } catch (err) {
           if (!(err instanceof ConditionalCheckFailedException)) throw err;
           const stored = err.Item ? fromAttributes(err.Item) : undefined;
           // Our own claim: the SDK retried a put that had been applied (its answer lost, a 5xx)
           // and the retry met it. It is ours to publish, not another run's in flight.
           if (ownClaim(stored, owner)) {
-            this.held.set(pk, owner);
-            won.push(id);
+            take(pk, id);
             return;
           }
           const state = stored ? stateOf(stored, now) : undefined;
@@ -184,8 +189,7 @@ export class DedupStore {
         const pk = keyOf(scope, id);
         const stored = again.get(pk);
         if (ownClaim(stored, owner)) {
-          this.held.set(pk, owner);
-          won.push(id);
+          take(pk, id);
         } else if (stateOf(stored, now) === 'done') result.duplicates.push(id);
         else result.inFlight.push(id);
       }
@@ -232,7 +236,7 @@ export class DedupStore {
             Key: { [PK]: pk },
             // Only our own pending claim: after a lease takeover (or a confirm) it is not ours to drop.
             ConditionExpression: '#st = :pending AND #owner = :owner',
-            ExpressionAttributeNames: { '#st': 'status', '#owner': 'owner' },
+            ExpressionAttributeNames: { '#st': 'status', '#owner': OWNER },
             ExpressionAttributeValues: { ':pending': 'pending', ':owner': this.held.get(pk) },
           }),
         );
@@ -252,7 +256,7 @@ export class DedupStore {
           Keys: part.map((pk) => ({ [PK]: pk })),
           ConsistentRead: true,
           ProjectionExpression: '#pk, #st, #lease, #exp, #owner',
-          ExpressionAttributeNames: { ...NAMES, '#owner': 'owner' },
+          ExpressionAttributeNames: NAMES_WITH_OWNER,
         };
         for (let attempt = 0; ; attempt++) {
           const out = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: request } }));

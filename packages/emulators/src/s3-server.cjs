@@ -248,30 +248,35 @@ async function abortMultipartUpload(ctx, next) {
 // The router is s3rver's last middleware.
 server.middleware.splice(server.middleware.length - 1, 0, abortMultipartUpload);
 
+// s3rver removes an object's file and then the folders it emptied: two removals in one folder at
+// once race to remove it (ENOENT) and one request fails half-way — a DeleteObjects of several keys
+// always did, s3rver starting its removals all at once. Removals run one at a time, whatever asked.
+const removeObject = server.store.deleteObject.bind(server.store);
+let removals = Promise.resolve();
+server.store.deleteObject = (bucket, key) => {
+  const removal = removals.then(() => removeObject(bucket, key));
+  removals = removal.catch(() => undefined);
+  return removal;
+};
+
 // s3rver's DeleteObjects removes the objects without an event; S3 reports each object a batch
 // removes (ObjectRemoved:Delete, EventBridge "Object Deleted"), as it does for DeleteObject. The
 // request's store is wrapped to learn which keys it removed (keys that did not exist send nothing).
-// Its removals also run one at a time: s3rver starts them all at once, and two removals in one
-// folder race to remove the emptied folder (ENOENT), which failed the request halfway.
 const objectController = require('s3rver/lib/controllers/object');
 const S3Event = require('s3rver/lib/models/event');
 const deleteMultipleObjects = objectController.deleteMultipleObjects;
 objectController.deleteMultipleObjects = async function deleteMultipleObjectsWithEvents(ctx) {
   const store = ctx.store;
   const removed = [];
-  let previous = Promise.resolve();
-  const deleteObject = (bucket, key) => {
-    const removal = previous.then(async () => {
-      await store.deleteObject(bucket, key);
-      removed.push(key);
-    });
-    previous = removal.catch(() => undefined);
-    return removal;
-  };
   // The store's own methods run on the store itself.
   ctx.store = new Proxy(store, {
     get: (target, name) => {
-      if (name === 'deleteObject') return deleteObject;
+      if (name === 'deleteObject') {
+        return async (bucket, key) => {
+          await target.deleteObject(bucket, key);
+          removed.push(key);
+        };
+      }
       const value = Reflect.get(target, name, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },

@@ -94,9 +94,9 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
     if (round > 0) {
       try {
         await sleep(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** round), options.signal);
-      } catch (error) {
-        // Stopped (the invocation's deadline): what was delivered stays counted, the rest is failed.
-        for (const i of pending) if (!failed.has(i)) failed.set(i, { index: i, errorCode: 'Aborted', errorMessage: (error as Error).message, attempts: attempts[i] as number });
+      } catch {
+        // Stopped (the invocation's deadline): what was delivered stays counted; the records waiting
+        // for this retry are failed already, with the reason they last failed with.
         return finish();
       }
     }

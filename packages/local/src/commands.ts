@@ -248,7 +248,7 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
 
     await counted;
     // After Ctrl-C, attempts under way get a moment to return before the summary counts them.
-    if (stop.signal.aborted) await Promise.race([local.asyncInvoker.idle(), sleep(INTERRUPT_GRACE_MS, undefined, { ref: false })]);
+    if (stop.signal.aborted) await graceForAttempts(local);
     // Retries of anything still failing, and what functions wrote in turn, finish before the summary.
     if (!stop.signal.aborted) await Promise.race([local.settle(), io.interrupted]);
     // What Firehose still buffers would reach S3 within its interval; the summary counts it now.
@@ -301,7 +301,7 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
       say('Ctrl-C to stop.');
       await io.interrupted;
       say('stopping');
-      await Promise.race([local.asyncInvoker.idle(), sleep(INTERRUPT_GRACE_MS, undefined, { ref: false })]);
+      await graceForAttempts(local);
       ok = reportUnfinished(local, say) && ok;
     }
     unsubscribe();
@@ -314,6 +314,11 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
 
 /** How long Ctrl-C waits for attempts under way to return before the summary. */
 const INTERRUPT_GRACE_MS = 5_000;
+
+/** After Ctrl-C: attempts under way get up to INTERRUPT_GRACE_MS to return before they are counted. */
+function graceForAttempts(local: Local): Promise<unknown> {
+  return Promise.race([local.asyncInvoker.idle(), sleep(INTERRUPT_GRACE_MS, undefined, { ref: false })]);
+}
 
 /**
  * Async events the stop cut short: each is in its function's DLQ as Interrupted (Lambda would

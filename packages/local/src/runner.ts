@@ -7,6 +7,7 @@ import { type FirehoseEmulator, type S3Emulator, startFirehose, startS3 } from '
 import {
   bucketsOf,
   type DeliveryStreamDecl,
+  kafkaMappings,
   kafkaTriggersOf,
   findRoot,
   type LoadedSpec,
@@ -450,13 +451,16 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
         queues.declare(dlq, 'dlq', spec.name);
         // One mapping per topic, each with a consumer group of its own, as infra creates them (AWS
         // takes one topic per event source mapping): a batch never mixes topics, here as there.
-        const topics = [...new Set(trigger.topics.map((t) => namer.topic(t)))].sort();
-        for (const topic of topics) {
+        const mappings = kafkaMappings(
+          `laminar-local-${spec.name}`,
+          trigger.topics.map((t) => namer.topic(t)),
+        );
+        for (const { topic, consumerGroupId } of mappings) {
           const source = new KafkaEventSource({
             functionName: spec.name,
             trigger,
             topics: [topic],
-            ...(topics.length > 1 ? { groupId: `laminar-local-${spec.name}.${topic}` } : {}),
+            groupId: consumerGroupId,
             bootstrapServers: kafka.bootstrapServers,
             invoker,
             queues,

@@ -28,10 +28,24 @@ export function dlqName(stage: string, functionName: string): string {
 
 export type S3Pattern = Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix' | 'events'>;
 
+/**
+ * A Kafka trigger's event source mappings: one per topic (AWS takes exactly one topic per mapping),
+ * topics once each and sorted, each with its consumer group — `group` itself for a single topic,
+ * `<group>.<topic>` each for several. Infra and the local runner both build theirs from it.
+ */
+export function kafkaMappings(group: string, topics: readonly string[]): { topic: string; consumerGroupId: string }[] {
+  const unique = [...new Set(topics)].sort();
+  return unique.map((topic) => ({ topic, consumerGroupId: unique.length === 1 ? group : `${group}.${topic}`.slice(0, 255) }));
+}
+
 /** One EventBridge rule per distinct S3 pattern; its name carries a digest of the pattern. */
 export function s3RuleName(stage: string, pattern: S3Pattern): string {
-  const digest = createHash('sha256').update(s3PatternKey(pattern)).digest('hex').slice(0, 8);
-  return resourceName(stage, `s3-${pattern.bucket}-${digest}`);
+  return resourceName(stage, `s3-${pattern.bucket}-${s3PatternDigest(pattern)}`);
+}
+
+/** 8 hex digits of the pattern's key: what names its rule (and addresses its resources in infra). */
+export function s3PatternDigest(pattern: S3Pattern): string {
+  return createHash('sha256').update(s3PatternKey(pattern)).digest('hex').slice(0, 8);
 }
 
 /** EventBridge's wildcard matcher treats "*" as any run of characters; literal ones are escaped. */

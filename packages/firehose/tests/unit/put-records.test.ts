@@ -69,7 +69,7 @@ describe('putRecords', () => {
     expect(calls.map((c) => c.length)).toEqual([500, 500, 500, 500, 100]);
   });
 
-  it('returns what was delivered when stopped during a backoff, the rest failed as Aborted', async () => {
+  it('returns what was delivered when stopped during a backoff, the rest failed with their last reason', async () => {
     const { client } = stubClient((d) => (d.startsWith('3') ? 'ServiceUnavailableException' : undefined));
     const stop = new AbortController();
     const result = await putRecords(records(10), {

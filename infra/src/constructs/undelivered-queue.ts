@@ -1,0 +1,48 @@
+import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
+import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy/index.js';
+import type { Construct } from 'constructs';
+
+/**
+ * A rule target's retries when it is a function: EventBridge's own (24 h, 185 attempts) cover
+ * delivery to Lambda; the function's async config covers its errors.
+ */
+export const FUNCTION_TARGET_RETRY = { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86_400 };
+
+/** As long as the functions' DLQs keep theirs: failed events should outlive a long weekend. */
+const UNDELIVERED_RETENTION_S = 14 * 24 * 3600;
+
+/**
+ * The queue an EventBridge rule's targets dead-letter into: what EventBridge could not deliver
+ * (after its retries, or at once when it may not) waits there, encrypted, with the error in its
+ * attributes, instead of being dropped unseen. Only the given rules may send to it. `id` names the
+ * queue's construct, `${id}-policy` its policy's; the caller alarms on it as its other queues.
+ */
+export function undeliveredQueue(
+  scope: Construct,
+  id: string,
+  props: { name: string; sid: string; sourceArn: string | string[]; tags?: Record<string, string> },
+): SqsQueue {
+  const queue = new SqsQueue(scope, id, {
+    name: props.name,
+    sqsManagedSseEnabled: true,
+    messageRetentionSeconds: UNDELIVERED_RETENTION_S,
+    ...(props.tags ? { tags: props.tags } : {}),
+  });
+  new SqsQueuePolicy(scope, `${id}-policy`, {
+    queueUrl: queue.url,
+    policy: JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: props.sid,
+          Effect: 'Allow',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: 'sqs:SendMessage',
+          Resource: queue.arn,
+          Condition: { ArnEquals: { 'aws:SourceArn': props.sourceArn } },
+        },
+      ],
+    }),
+  });
+  return queue;
+}
