@@ -8,7 +8,14 @@ const BUCKET_NAME = z
 /** SigV4 presigned URLs live at most 7 days. */
 export const MAX_EXPIRY_SECONDS = 604_800;
 
-/** The event, with deploy-time defaults from the environment. Unknown fields are refused (typos). */
+/**
+ * The event, with deploy-time defaults from the environment. Unknown fields are refused (typos).
+ *
+ * The function's role reads DEFAULT_BUCKET and writes only under MANIFEST_PREFIX there (spec.ts):
+ * an event naming another bucket, or a manifest prefix outside that one, is refused up front with
+ * the reason. On AWS it would list, presign and then fail on AccessDenied half-way; locally,
+ * where nothing checks IAM, it would succeed where the deployed function cannot.
+ */
 export function inputSchema(config: Config) {
   return z
     .strictObject({
@@ -26,7 +33,20 @@ export function inputSchema(config: Config) {
         ctx.addIssue({ code: 'custom', path: ['bucket'], message: 'required (no DEFAULT_BUCKET is configured)' });
         return z.NEVER;
       }
-      return { ...input, bucket };
+      let granted = true;
+      if (config.DEFAULT_BUCKET && bucket !== config.DEFAULT_BUCKET) {
+        ctx.addIssue({ code: 'custom', path: ['bucket'], message: `this function may read ${config.DEFAULT_BUCKET} only (its DEFAULT_BUCKET), not ${bucket}` });
+        granted = false;
+      }
+      if (!input.manifestPrefix.startsWith(config.MANIFEST_PREFIX)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['manifestPrefix'],
+          message: `this function may write manifests under ${JSON.stringify(config.MANIFEST_PREFIX)} only (its MANIFEST_PREFIX), not ${JSON.stringify(input.manifestPrefix)}`,
+        });
+        granted = false;
+      }
+      return granted ? { ...input, bucket } : z.NEVER;
     });
 }
 export type ManifestInput = z.output<ReturnType<typeof inputSchema>>;

@@ -35,6 +35,20 @@ describe('pdf-manifest input', () => {
     expect(JSON.stringify(result.error?.issues)).toMatch(/sufix/);
   });
 
+  it('refuses a bucket or manifest prefix the function is not granted, naming what it may use', () => {
+    const other = schema.safeParse({ bucket: 'someone-elses-bucket', manifestPrefix: 'exports/' });
+    expect(other.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['bucket', 'this function may read laminar-local-documents only (its DEFAULT_BUCKET), not someone-elses-bucket'],
+      ['manifestPrefix', 'this function may write manifests under "manifests/" only (its MANIFEST_PREFIX), not "exports/"'],
+    ]);
+    // Its own bucket named outright, and a folder inside the manifest prefix, are what the role allows.
+    expect(schema.parse({ bucket: 'laminar-local-documents', manifestPrefix: 'manifests/team-a/' })).toMatchObject({
+      bucket: 'laminar-local-documents',
+      manifestPrefix: 'manifests/team-a/',
+    });
+    expect(schema.safeParse({ manifestPrefix: '' }).success).toBe(false);
+  });
+
   it('needs a bucket from the event when no default is configured', () => {
     const noDefault = inputSchema(configSchema.parse({}));
     expect(noDefault.safeParse({}).error?.issues[0]?.message).toMatch(/no DEFAULT_BUCKET/);
