@@ -46,7 +46,8 @@ export function defineHandler<S extends z.ZodType, D, E, R>(def: HandlerDefiniti
   // A stage of its own for every metric (infra sets LAMINAR_STAGE): stages that share an account
   // and a namespace would otherwise add up into one series, and trip each other's alarms.
   const stage = process.env.LAMINAR_STAGE?.trim();
-  const metrics = new Metrics(stage ? { defaultDimensions: { stage } } : {});
+  // Metrics' own warnings go out as the function's structured log lines, not as plain text.
+  const metrics = new Metrics({ logger, ...(stage ? { defaultDimensions: { stage } } : {}) });
   // Off outside Lambda (tests) and with POWERTOOLS_TRACE_ENABLED=false; then every call is a no-op.
   const tracer = new Tracer();
   let deps: Promise<D> | undefined;
@@ -98,7 +99,9 @@ export function defineHandler<S extends z.ZodType, D, E, R>(def: HandlerDefiniti
     } finally {
       segment?.close();
       if (facade) tracer.setSegment(facade);
-      metrics.publishStoredMetrics();
+      // An invocation that recorded nothing (refused input, a failure before the first count) has
+      // nothing to publish: Powertools would print a warning saying so on every one of them.
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
       logger.resetKeys();
     }
   };

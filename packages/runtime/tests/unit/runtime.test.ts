@@ -94,6 +94,31 @@ describe('defineHandler', () => {
     expect(emf.find((l) => l.Things === 1)).not.toHaveProperty('stage');
   });
 
+  it('an invocation that records no metric writes no EMF document and no warning, on stdout or stderr', async () => {
+    process.env = { TABLE: 't', POWERTOOLS_METRICS_NAMESPACE: 'Test', POWERTOOLS_SERVICE_NAME: 'demo', POWERTOOLS_LOG_LEVEL: 'WARN' };
+    const out: string[] = [];
+    for (const stream of [process.stdout, process.stderr]) {
+      vi.spyOn(stream, 'write').mockImplementation((chunk) => {
+        out.push(String(chunk));
+        return true;
+      });
+    }
+    const handler = defineHandler({
+      config: schema,
+      init: () => ({}),
+      handle: async (event: { count?: boolean }, { metrics }) => {
+        if (event.count) metrics.addMetric('Things', 'Count', 1);
+        return 'ok';
+      },
+    });
+    await handler({ count: true }, context());
+    const afterFirst = out.length;
+    expect(out.join('')).toContain('"Things":1');
+    await handler({}, context());
+    await handler({}, context());
+    expect(out.slice(afterFirst)).toEqual([]);
+  });
+
   it('puts LAMINAR_STAGE on every metric, the cold start too, as the stage dimension', async () => {
     process.env = { TABLE: 't', POWERTOOLS_METRICS_NAMESPACE: 'Test', POWERTOOLS_SERVICE_NAME: 'demo', LAMINAR_STAGE: 'prod', AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand' };
     const out: string[] = [];
