@@ -122,6 +122,26 @@ describe('alarms per function, from the specs', () => {
     }
   });
 
+  it('a function with a Kafka trigger alarms when its OffsetLag stays above the spec’s maxOffsetLag for 15 minutes', () => {
+    const consumers = specs.filter((s) => s.triggers.some((t) => t.kind === 'kafka'));
+    expect(consumers.map((s) => s.name)).toEqual(['kafka-archiver']);
+    const lagAlarms = resourcesOf(json, 'aws_cloudwatch_metric_alarm').filter((a) => a.metric_name === 'OffsetLag');
+    expect(lagAlarms).toHaveLength(consumers.length);
+    const name = 'laminar-dev-kafka-archiver';
+    expect(one('aws_cloudwatch_metric_alarm', 'alarm_name', `${name}-kafka-offset-lag`)[1]).toMatchObject({
+      namespace: 'AWS/Lambda',
+      dimensions: { FunctionName: ref('aws_lambda_function', 'function_name', name, 'function_name') },
+      statistic: 'Maximum',
+      threshold: 10_000,
+      period: 300,
+      evaluation_periods: 3,
+      comparison_operator: 'GreaterThanThreshold',
+      treat_missing_data: 'notBreaching',
+      alarm_actions: [TOPIC()],
+      ok_actions: [TOPIC()],
+    });
+  });
+
   it('DLQ alarms notify the topic as well', () => {
     const queueAlarms = resourcesOf(json, 'aws_cloudwatch_metric_alarm').filter((a) => a.namespace === 'AWS/SQS');
     const dlqAlarms = queueAlarms.filter((a) => String(a.alarm_name).endsWith('-dlq-not-empty'));

@@ -284,6 +284,28 @@ export class NodeFunction extends Construct {
       ...everyFiveMinutes,
     });
 
+    // A Kafka consumer that falls behind, or whose batch keeps failing (on demand, a mapping retries
+    // it for as long as the records last), shows as lag that stays up. OffsetLag is per topic; by
+    // FunctionName, the dimension every Lambda metric has, its Maximum is the worst of the
+    // function's mappings. 15 minutes, so that a burst the consumer works through does not page.
+    const kafkaTriggers = kafkaTriggersOf(spec);
+    if (kafkaTriggers.length > 0) {
+      const maxLag = Math.min(...kafkaTriggers.map((t) => t.maxOffsetLag));
+      this.alarm('offset-lag-alarm', spec.name, {
+        alarmName: `${name}-kafka-offset-lag`,
+        alarmDescription: `${name} stayed more than ${maxLag} records behind a topic for 15 minutes (it cannot keep up, or a batch keeps failing)`,
+        namespace: 'AWS/Lambda',
+        metricName: 'OffsetLag',
+        dimensions: fnDimensions,
+        statistic: 'Maximum',
+        threshold: maxLag,
+        period: 300,
+        evaluationPeriods: 3,
+        comparisonOperator: 'GreaterThanThreshold',
+        treatMissingData: 'notBreaching',
+      });
+    }
+
     // The spec's alarms on its own EMF metrics: outcomes that succeed yet want a human.
     for (const a of spec.metricAlarms) {
       this.alarm(`metric-${a.metric}-alarm`, spec.name, {

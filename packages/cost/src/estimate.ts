@@ -306,6 +306,7 @@ export function estimate(input: EstimateInput): Estimate {
     const storedGb = (logBytes / GB / MONTH_DAYS) * f.logRetentionDays;
     other.push({ service: 'CloudWatch', item: `log storage (${f.logRetentionDays} days)`, quantity: storedGb, unit: 'GB-month', cost: storedGb * p.cloudWatch.logsStorageGbMonth });
     if (hasDlq(f)) other.push({ service: 'CloudWatch', item: 'DLQ alarm', quantity: 1, unit: 'alarm', cost: p.cloudWatch.alarmMonth });
+    if (kafkaTriggersOf(f).length) other.push({ service: 'CloudWatch', item: 'Kafka offset lag alarm', quantity: 1, unit: 'alarm', cost: p.cloudWatch.alarmMonth });
     // Infra gives every function errors, throttles and duration-p95 alarms.
     other.push({ service: 'CloudWatch', item: 'errors, throttles, p95 duration alarms', quantity: 3, unit: 'alarms', cost: 3 * p.cloudWatch.alarmMonth });
 

@@ -71,6 +71,11 @@ export const kafkaTrigger = z.strictObject({
   provisioned: z.strictObject({ minPollers: z.number().int().min(1).max(200), maxPollers: z.number().int().min(1).max(2000) }).optional(),
   /** Retries of a failed batch before its coordinates go to the on-failure destination (the function's DLQ). Needs `provisioned`. */
   maxRetries: z.number().int().min(0).max(10).optional(),
+  /**
+   * Records the function may stay behind a topic's newest (Lambda's OffsetLag) for 15 minutes
+   * before its lag alarm fires: it cannot keep up, or a batch keeps failing and holds its partition.
+   */
+  maxOffsetLag: z.number().int().min(1).default(10_000),
 }).superRefine((t, ctx) => {
   if (t.maxRetries !== undefined && !t.provisioned) {
     ctx.addIssue({ code: 'custom', path: ['maxRetries'], message: 'Kafka mappings honour maxRetries only in provisioned poller mode: add provisioned: { minPollers, maxPollers }' });
