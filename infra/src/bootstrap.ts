@@ -43,7 +43,6 @@ export interface BootstrapSettings {
   /** Stages that get a deploy role and a boundary (GitHub environments of the same names). */
   stages: string[];
   region: string;
-  gitSha: string;
   /** Where the bootstrap stack keeps its own state. */
   backend: StateBackend;
   /** Default of the `github_repository` variable ("owner/name"); unset: asked at plan time. */
@@ -53,7 +52,7 @@ export interface BootstrapSettings {
 const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 /**
- * LAMINAR_BOOTSTRAP_STAGES (default "dev,prod"), LAMINAR_AWS_REGION, GITHUB_SHA,
+ * LAMINAR_BOOTSTRAP_STAGES (default "dev,prod"), LAMINAR_AWS_REGION,
  * LAMINAR_GITHUB_REPOSITORY, LAMINAR_STATE_BUCKET (after the first apply, to move this stack's
  * state into the bucket it created).
  */
@@ -80,7 +79,6 @@ export function bootstrapSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): 
   return {
     stages,
     region,
-    gitSha: env.GITHUB_SHA || 'local',
     backend: env.LAMINAR_STATE_BUCKET ? { kind: 's3', bucket: env.LAMINAR_STATE_BUCKET, region } : { kind: 'local' },
     ...(repo ? { githubRepository: repo } : {}),
   };
@@ -95,7 +93,7 @@ export class BootstrapStack extends TerraformStack {
     super(scope, BOOTSTRAP_STACK);
     new AwsProvider(this, 'aws', {
       region: settings.region,
-      defaultTags: [{ tags: { project: PROJECT, stage: 'bootstrap', git_sha: settings.gitSha } }],
+      defaultTags: [{ tags: { project: PROJECT, stage: 'bootstrap' } }],
     });
     if (settings.backend.kind === 's3') {
       const backend = new S3Backend(this, { bucket: settings.backend.bucket, key: BOOTSTRAP_STATE_KEY, region: settings.backend.region, encrypt: true });

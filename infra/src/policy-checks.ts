@@ -28,7 +28,8 @@
  *   EventBridge invocations); an SQS-triggered function's timeout is at most the queue's visibility
  *   timeout; a Kafka-triggered function's timeout is above the mapping's batching window.
  * - Every function writes to a log group of the stack (else Lambda creates one that never expires).
- * - The AWS provider tags everything through default_tags with project, stage and git_sha.
+ * - The AWS provider tags everything through default_tags with project and stage; every function
+ *   carries git_sha, the commit its code is from.
  */
 import { type AllowListEntry, type PolicyKind, WILDCARD_RESOURCE_ALLOWLIST } from './policy-allowlist.ts';
 
@@ -642,9 +643,13 @@ class Context {
     list.forEach((p, i) => {
       const dt = (Array.isArray(p.default_tags) ? p.default_tags[0] : p.default_tags) as Json | undefined;
       const tags = (dt?.tags ?? {}) as Record<string, unknown>;
-      const missing = ['project', 'stage', 'git_sha'].filter((k) => typeof tags[k] !== 'string' || tags[k] === '');
+      const missing = ['project', 'stage'].filter((k) => typeof tags[k] !== 'string' || tags[k] === '');
       if (missing.length > 0) this.breach('default-tags', `provider.aws[${i}]${p.alias ? ` (${String(p.alias)})` : ''}`, `default_tags lack ${missing.join(', ')}`);
     });
+    for (const [name, fn] of Object.entries(this.resources.aws_lambda_function ?? {})) {
+      const sha = (fn.tags as Record<string, unknown> | undefined)?.git_sha;
+      if (typeof sha !== 'string' || sha === '') this.breach('default-tags', `aws_lambda_function.${name}`, 'no git_sha tag (the commit its code is from)');
+    }
   }
 }
 

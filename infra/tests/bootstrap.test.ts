@@ -7,7 +7,7 @@ import { parsePolicy, type Statement } from '../src/policy-checks.ts';
 import { fakeRoot, INFRA, REPO_ROOT, type StackJson } from './fixtures.ts';
 
 type Json = Record<string, unknown>;
-const SETTINGS: BootstrapSettings = { stages: ['dev', 'prod'], region: 'eu-west-1', gitSha: 'abc123', backend: { kind: 'local' }, githubRepository: 'acme/laminar' };
+const SETTINGS: BootstrapSettings = { stages: ['dev', 'prod'], region: 'eu-west-1', backend: { kind: 'local' }, githubRepository: 'acme/laminar' };
 
 function synthBootstrap(settings: BootstrapSettings = SETTINGS): { json: StackJson & { variable: Record<string, Json>; output: Record<string, Json> }; raw: string; outdir: string } {
   const outdir = join(fakeRoot(), 'infra', 'cdktf.out', 'bootstrap');
@@ -46,7 +46,7 @@ function attached(role: string): Array<{ name: string; statements: Statement[]; 
 
 describe('bootstrap settings', () => {
   it('defaults: dev and prod, eu-west-1, local state, repository asked at plan time', () => {
-    expect(bootstrapSettingsFromEnv({})).toEqual({ stages: ['dev', 'prod'], region: 'eu-west-1', gitSha: 'local', backend: { kind: 'local' } });
+    expect(bootstrapSettingsFromEnv({})).toEqual({ stages: ['dev', 'prod'], region: 'eu-west-1', backend: { kind: 'local' } });
   });
 
   it('reads stages, region, repository and the state bucket to move its own state into', () => {
@@ -56,12 +56,10 @@ describe('bootstrap settings', () => {
         LAMINAR_AWS_REGION: 'us-east-2',
         LAMINAR_GITHUB_REPOSITORY: 'acme/laminar',
         LAMINAR_STATE_BUCKET: 'laminar-tfstate-123456789012-us-east-2',
-        GITHUB_SHA: 'f00',
       }),
     ).toEqual({
       stages: ['dev', 'staging', 'prod'],
       region: 'us-east-2',
-      gitSha: 'f00',
       backend: { kind: 's3', bucket: 'laminar-tfstate-123456789012-us-east-2', region: 'us-east-2' },
       githubRepository: 'acme/laminar',
     });
@@ -215,7 +213,7 @@ describe('deploy permissions', () => {
 
 describe('synthesis', () => {
   it('tags everything: project, stage "bootstrap", git sha', () => {
-    expect(json.provider.aws).toEqual([{ region: 'eu-west-1', default_tags: [{ tags: { project: 'laminar', stage: 'bootstrap', git_sha: 'abc123' } }] }]);
+    expect(json.provider.aws).toEqual([{ region: 'eu-west-1', default_tags: [{ tags: { project: 'laminar', stage: 'bootstrap' } }] }]);
   });
 
   it('local state next to the stages’ (infra/terraform.laminar-bootstrap.tfstate), or in the state bucket under its own key', () => {

@@ -90,7 +90,7 @@ describe('functions', () => {
       log_format: 'JSON',
       log_group: refTo('aws_cloudwatch_log_group', 'name', '/aws/lambda/laminar-dev-pdf-manifest', 'name'),
     });
-    expect(fn.tags).toEqual({ function: 'pdf-manifest' });
+    expect(fn.tags).toEqual({ function: 'pdf-manifest', git_sha: 'local' });
   });
 
   it('the zip path resolves from the stack folder to the artifact', () => {
@@ -283,7 +283,7 @@ describe('stack', () => {
     expect(json.provider.aws).toEqual([
       {
         region: 'eu-west-1',
-        default_tags: [{ tags: { project: 'laminar', stage: 'dev', git_sha: 'local' } }],
+        default_tags: [{ tags: { project: 'laminar', stage: 'dev' } }],
       },
     ]);
   });

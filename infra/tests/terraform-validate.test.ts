@@ -32,7 +32,6 @@ describe.skipIf(skip)('terraform validate (offline provider mirror)', () => {
         const { app } = buildBootstrapApp({
           stages: ['dev', 'prod'],
           region: 'eu-west-1',
-          gitSha: 'local',
           backend: kind === 'local' ? { kind } : { kind, bucket: 'laminar-tfstate-123456789012-eu-west-1', region: 'eu-west-1' },
           ...(kind === 'local' ? { githubRepository: 'acme/laminar' } : {}),
           outdir,

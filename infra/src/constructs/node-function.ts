@@ -68,6 +68,8 @@ export interface MskCluster {
 
 export interface NodeFunctionProps {
   stage: string;
+  /** The commit deployed: the function's git_sha tag. */
+  gitSha: string;
   loaded: LoadedSpec;
   resources: StageResources;
   /** Folder the stack's JSON is written to; the zip path is made relative to it. */
@@ -236,7 +238,7 @@ export class NodeFunction extends Construct {
       // Every invocation is sampled into X-Ray; the runtime wrapper's Tracer adds the handler, AWS
       // SDK calls, fetches and Kafka sends as subsegments.
       tracingConfig: { mode: 'Active' },
-      tags,
+      tags: { ...tags, git_sha: props.gitSha },
       // Without these, the first invocations can race the role policy (AccessDenied on S3) or
       // create the log group themselves with infinite retention.
       dependsOn: [this.logGroup, rolePolicy, tracing],
