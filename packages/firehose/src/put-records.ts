@@ -114,7 +114,10 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
         );
         response = out.RequestResponses ?? [];
       } catch (error) {
-        const e = error as Error;
+        // A call cut short by the signal fails with the SDK's bare "Request aborted": the records
+        // it carried, and those after it, say why it was stopped instead.
+        const stop = options.signal?.aborted ? options.signal.reason : undefined;
+        const e = stop === undefined ? (error as Error) : { name: 'Stopped', message: stop instanceof Error ? stop.message : String(stop) };
         const notSent = batches.slice(b + 1).flat();
         for (const i of batch) {
           attempts[i] = (attempts[i] as number) + 1;

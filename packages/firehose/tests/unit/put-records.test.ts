@@ -84,4 +84,24 @@ describe('putRecords', () => {
     expect(result.delivered).toBe(9);
     expect(result.failed).toEqual([{ index: 3, errorCode: 'ServiceUnavailableException', errorMessage: 'no 3.........', attempts: 1 }]);
   });
+
+  it('a call cut short by the stop fails its records and the ones after it with the stop’s reason, not the SDK’s "Request aborted"', async () => {
+    const stop = new AbortController();
+    let call = 0;
+    const client = {
+      send: async (command: PutRecordBatchCommand, options: { abortSignal: AbortSignal }) => {
+        if (++call === 1) return { FailedPutCount: 0, RequestResponses: (command.input.Records ?? []).map((_r, i) => ({ RecordId: `id-${i}` })) };
+        // As the SDK does: the request in flight rejects with its own AbortError.
+        stop.abort(new Error('stopped before the function timeout; 900 ms left'));
+        throw Object.assign(new Error('Request aborted'), { name: 'AbortError', signal: options.abortSignal });
+      },
+    } as unknown as FirehoseClient;
+    const result = await putRecords(records(1_200), { client, deliveryStreamName: 's', signal: stop.signal, sleep: noWait });
+    expect(result.delivered).toBe(500);
+    expect(result.failed).toHaveLength(700);
+    const reason = { errorCode: 'Stopped', errorMessage: 'stopped before the function timeout; 900 ms left' };
+    expect(result.failed[0]).toEqual({ index: 500, ...reason, attempts: 1 });
+    expect(result.failed[699]).toEqual({ index: 1_199, ...reason, attempts: 0 });
+    expect(result.failed.every((f) => f.errorCode === 'Stopped' && f.attempts === (f.index < 1_000 ? 1 : 0))).toBe(true);
+  });
 });
