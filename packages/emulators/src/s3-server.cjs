@@ -342,6 +342,11 @@ server.on('event', (event) => {
 // IPC keeps order: once this answer arrives, every event of a request answered before it has too.
 process.on('message', (m) => {
   if (m?.type === 'flush' && process.connected) process.send({ type: 'flushed', id: m.id });
+  if (m?.type === 'accept-key') {
+    // s3rver knows one key pair (S3RVER); it checks signatures against the pairs of its account.
+    require('s3rver/lib/models/account').DUMMY_ACCOUNT.createKeyPair(m.accessKeyId, m.secretAccessKey);
+    if (process.connected) process.send({ type: 'flushed', id: m.id });
+  }
 });
 
 server.run().then(

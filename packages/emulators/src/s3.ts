@@ -29,6 +29,11 @@ export interface S3Emulator {
   events: EventEmitter;
   /** Resolves once every event of the requests already answered has been emitted on `events`. */
   flushEvents(): Promise<void>;
+  /**
+   * Accepts another key pair besides `credentials` (requests signed with it pass): for clients that
+   * have one set of keys for every service, such as functions beside an external DynamoDB.
+   */
+  acceptCredentials(credentials: { accessKeyId: string; secretAccessKey: string }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -75,6 +80,21 @@ export async function startS3(options: S3EmulatorOptions = {}): Promise<S3Emulat
     for (const done of flushes.values()) done();
     flushes.clear();
   });
+  /** Sends the server a message and resolves on its answer (at once when it has gone away). */
+  const ask = (message: Record<string, unknown>): Promise<void> => {
+    if (child.exitCode !== null || !child.connected) return Promise.resolve();
+    const id = ++flushId;
+    return new Promise<void>((resolve) => {
+      flushes.set(id, resolve);
+      // The channel can close between the check above and this send (the emulator exiting): then
+      // there is nothing left to do, and an unhandled send error would crash the caller.
+      child.send({ ...message, id }, (err) => {
+        if (!err) return;
+        flushes.delete(id);
+        resolve();
+      });
+    });
+  };
   let stopped: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
@@ -82,20 +102,8 @@ export async function startS3(options: S3EmulatorOptions = {}): Promise<S3Emulat
     credentials: S3RVER_CREDENTIALS,
     directory,
     events,
-    flushEvents() {
-      if (child.exitCode !== null || !child.connected) return Promise.resolve();
-      const id = ++flushId;
-      return new Promise<void>((resolve) => {
-        flushes.set(id, resolve);
-        // The channel can close between the check above and this send (the emulator exiting):
-        // then there is nothing left to flush, and an unhandled send error would crash the caller.
-        child.send({ type: 'flush', id }, (err) => {
-          if (!err) return;
-          flushes.delete(id);
-          resolve();
-        });
-      });
-    },
+    flushEvents: () => ask({ type: 'flush' }),
+    acceptCredentials: ({ accessKeyId, secretAccessKey }) => ask({ type: 'accept-key', accessKeyId, secretAccessKey }),
     stop() {
       stopped ??= new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -26,8 +26,9 @@ async function main(): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     }
-    // dev keeps firing schedules until Ctrl-C, then prints its summary: it handles the signal itself.
-    keeping = cmd.command === 'dev' && (cmd.keep || !cmd.once);
+    // dev handles the signal itself, --once too: it keeps what the stop cut short in the DLQs,
+    // prints its summary and exits 1 (a second Ctrl-C exits at once).
+    keeping = cmd.command === 'dev';
     return await runCommand(cmd, {
       stdout: process.stdout,
       stderr: process.stderr,

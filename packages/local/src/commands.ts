@@ -146,7 +146,15 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
   if (freshS3) rmSync(s3Directory, { recursive: true, force: true });
   if (cmd.fresh) rmSync(dynamodbDirectory(root, io.env), { recursive: true, force: true });
   // Queues start empty like the S3 they describe; the files stay after the run for `laminar dlq list`.
-  clearQueueDirectory(queuesDirectory(root, io.env));
+  // What the last run left in its DLQs goes with them, and is said: its S3 events name objects just
+  // wiped, but a scheduled event kept as Interrupted could have been replayed.
+  const forgotten = [...clearQueueDirectory(queuesDirectory(root, io.env))].filter(([name]) => name.endsWith('-dlq')).flatMap(([, m]) => m);
+  if (forgotten.length > 0) {
+    const interrupted = forgotten.filter((m) => (m.body as { requestContext?: { condition?: string } } | null)?.requestContext?.condition === 'Interrupted').length;
+    say(
+      `laminar: forgot the ${forgotten.length} message${forgotten.length === 1 ? '' : 's'} the previous run left in its DLQs${interrupted ? ` (${interrupted} Interrupted)` : ''}: each run starts with empty queues and an empty S3`,
+    );
+  }
   const started = Date.now();
   const local = await startLocal({
     root,
@@ -331,7 +339,7 @@ function reportUnfinished(local: Local, say: (line?: string) => void): boolean {
   const byFunction = [...new Set(kept.map((o) => o.functionName))].map((f) => `${f} ${kept.filter((o) => o.functionName === f).length}`);
   if (kept.length) {
     say(
-      `✘ stopped with ${kept.length} async event${kept.length === 1 ? '' : 's'} unfinished (${byFunction.join(', ')}): kept in the DLQs as Interrupted — pnpm dlq list, pnpm dlq replay <function> <message id>`,
+      `✘ stopped with ${kept.length} async event${kept.length === 1 ? '' : 's'} unfinished (${byFunction.join(', ')}): kept in the DLQs as Interrupted — pnpm dlq list, pnpm dlq replay <function> <message id>, before the next laminar dev, which starts with empty queues`,
     );
   }
   if (running) say(`✘ ${running} attempt${running === 1 ? '' : 's'} still under way: their events go to the DLQs as Interrupted as the environments stop`);

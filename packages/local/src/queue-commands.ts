@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { decodeS3EventKey } from '@laminar/aws';
-import { findRoot } from '@laminar/spec';
+import { findRoot, loadAllSpecs } from '@laminar/spec';
 import { type Command, UsageError } from './args.ts';
 import type { DestinationRecord } from './async.ts';
 import { prefixedOutput } from './output.ts';
-import { localDlqName, LocalQueues, type QueueMessage, queueFiles, localQueueName, readQueueFile } from './queues.ts';
+import { localDlqName, type LocalQueue, LocalQueues, MessageClaimedError, type QueueMessage, queueFiles, localQueueName, readQueueFile } from './queues.ts';
 import { startLocal } from './runner.ts';
 import { stateDirectory } from './state-directory.ts';
 
@@ -72,8 +72,21 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-export function dlqListCommand(cmd: Extract<Command, { command: 'dlq-list' }>, io: QueueIo): number {
-  const dir = queuesDirectory(findRoot(io.cwd), io.env);
+/**
+ * The function a DLQ argument names: a function of the workspace, or its DLQ's own name
+ * (laminar-local-<function>-dlq). Anything else is refused: a typo must not read as "nothing failed".
+ */
+async function dlqFunction(root: string, given: string): Promise<string> {
+  const known = (await loadAllSpecs(root)).map((l) => l.spec.name);
+  const name = known.find((f) => f === given || localDlqName(f) === given);
+  if (!name) throw new UsageError(`no function "${given}" (known: ${known.join(', ') || 'none: no functions/*/spec.ts'})`);
+  return name;
+}
+
+export async function dlqListCommand(cmd: Extract<Command, { command: 'dlq-list' }>, io: QueueIo): Promise<number> {
+  const root = findRoot(io.cwd);
+  if (cmd.functionName) cmd = { ...cmd, functionName: await dlqFunction(root, cmd.functionName) };
+  const dir = queuesDirectory(root, io.env);
   const files = queueFiles(dir);
   const wanted = cmd.functionName ? [localDlqName(cmd.functionName)] : [...files.keys()].filter((n) => n.endsWith('-dlq'));
   const lists = wanted.map((name) => ({ name, messages: files.has(name) ? readQueueFile(files.get(name) as string) : [] }));
@@ -139,13 +152,33 @@ export function queueListCommand(cmd: Extract<Command, { command: 'queue-list' }
  */
 export async function dlqReplayCommand(cmd: Extract<Command, { command: 'dlq-replay' }>, io: QueueIo): Promise<number> {
   const root = findRoot(io.cwd);
-  const queues = new LocalQueues(queuesDirectory(root, io.env));
-  const name = localDlqName(cmd.functionName);
-  const dlq = queues.declare(name, 'dlq', cmd.functionName);
-  const message = dlq.messages().find((m) => m.messageId === cmd.messageId);
+  const functionName = await dlqFunction(root, cmd.functionName);
+  const name = localDlqName(functionName);
+  const dlq = new LocalQueues(queuesDirectory(root, io.env)).declare(name, 'dlq', functionName);
+  // Held for the whole replay: a second replay of the message (here or from the console) is
+  // refused rather than running the event twice.
+  let release: () => void;
+  try {
+    release = dlq.claim(cmd.messageId);
+  } catch (error) {
+    throw error instanceof MessageClaimedError ? new UsageError(error.message) : error;
+  }
+  try {
+    return await replay(cmd, io, { root, functionName, name, dlq });
+  } finally {
+    release();
+  }
+}
+
+async function replay(
+  cmd: Extract<Command, { command: 'dlq-replay' }>,
+  io: QueueIo,
+  { root, functionName, name, dlq }: { root: string; functionName: string; name: string; dlq: LocalQueue },
+): Promise<number> {
+  const messages = dlq.messages();
+  const message = messages.find((m) => m.messageId === cmd.messageId);
   if (!message) {
-    const ids = dlq.messages().map((m) => m.messageId);
-    throw new UsageError(`no message ${cmd.messageId} in ${name} (${ids.length ? `messages: ${ids.join(', ')}` : 'it is empty'})`);
+    throw new UsageError(`no message ${cmd.messageId} in ${name} (${messages.length ? `messages: ${messages.map((m) => m.messageId).join(', ')}` : 'it is empty'})`);
   }
   const record = message.body as Partial<DestinationRecord>;
   if (isRecord(record) && 'KafkaBatchInfo' in record) {
@@ -155,7 +188,7 @@ export async function dlqReplayCommand(cmd: Extract<Command, { command: 'dlq-rep
   const logs = cmd.json ? io.stderr : io.stdout;
   const local = await startLocal({
     root,
-    functions: [cmd.functionName],
+    functions: [functionName],
     s3Directory: join(stateDirectory(root, io.env), 's3'),
     dynamodbDirectory: join(stateDirectory(root, io.env), 'dynamodb'),
     queuesDirectory: queuesDirectory(root, io.env),
@@ -165,16 +198,21 @@ export async function dlqReplayCommand(cmd: Extract<Command, { command: 'dlq-rep
   io.onInterrupt(() => local.stop());
   try {
     logs.write(`laminar: replaying ${describeEvent(record.requestPayload)} from ${name} (message ${cmd.messageId})\n`);
-    const res = await local.invoke(cmd.functionName, record.requestPayload, {
+    const res = await local.invoke(functionName, record.requestPayload, {
       invocationType: 'RequestResponse',
       trigger: { kind: 'replay', queue: name, messageId: cmd.messageId },
     });
-    if (!res.error) dlq.delete(cmd.messageId);
+    const removed = !res.error && dlq.delete(cmd.messageId);
     if (cmd.json) {
-      const body = res.error ? { requestId: res.requestId, error: res.error, report: res.report } : { requestId: res.requestId, result: res.result, report: res.report };
+      const body = res.error ? { requestId: res.requestId, error: res.error, report: res.report } : { requestId: res.requestId, result: res.result, report: res.report, removed };
       io.stdout.write(`${JSON.stringify(body)}\n`);
     } else {
-      io.stdout.write(res.error ? '\nError (the message stays in the DLQ):\n' : `\nResult (message ${cmd.messageId} removed from ${name}):\n`);
+      const outcome = res.error
+        ? '\nError (the message stays in the DLQ):\n'
+        : removed
+          ? `\nResult (message ${cmd.messageId} removed from ${name}):\n`
+          : `\nResult (message ${cmd.messageId} was no longer in ${name}: laminar dev started afresh meanwhile):\n`;
+      io.stdout.write(outcome);
       io.stdout.write(`${JSON.stringify(res.error ?? res.result, null, 2)}\n`);
     }
     return res.error ? 1 : 0;

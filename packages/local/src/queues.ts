@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { dlqName, queueName } from '@laminar/spec';
 
@@ -46,8 +46,15 @@ export function readQueueFile(path: string): QueueMessage[] {
   return [...messages.values()];
 }
 
+/** Another process (or this one) is replaying the message: a second replay would run it twice. */
+export class MessageClaimedError extends Error {
+  override name = 'MessageClaimedError';
+}
+
 export class LocalQueue {
   private readonly memory = new Map<string, QueueMessage>();
+  /** Messages claimed in this process (queues without a file). */
+  private readonly claimed = new Set<string>();
 
   constructor(
     /** The real (local) name, e.g. laminar-local-csv-validator-dlq. */
@@ -80,6 +87,37 @@ export class LocalQueue {
     this.memory.delete(messageId);
     this.append({ deleted: messageId, at: new Date().toISOString() });
     return true;
+  }
+
+  /**
+   * Takes a message for replay until `release()`: a second claim, from this process or another
+   * (`laminar dlq replay` while the console replays it), fails with MessageClaimedError instead
+   * of invoking the function a second time. With a file, the claim is a file created exclusively
+   * beside it, holding the claimant's pid; a claim left by a process that died is taken over.
+   */
+  claim(messageId: string): () => void {
+    if (!this.file) {
+      if (this.claimed.has(messageId)) throw new MessageClaimedError(`message ${messageId} of ${this.name} is already being replayed`);
+      this.claimed.add(messageId);
+      return () => this.claimed.delete(messageId);
+    }
+    const path = `${this.file}.${messageId}.claim`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const fd = openSync(path, 'wx');
+        writeSync(fd, String(process.pid));
+        closeSync(fd);
+        return () => rmSync(path, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const pid = Number(readFileSync(path, 'utf8'));
+        if (attempt > 0 || (pid > 0 && isAlive(pid))) {
+          throw new MessageClaimedError(`message ${messageId} of ${this.name} is being replayed by process ${pid || '(unknown)'}; if no such process runs, remove ${path}`);
+        }
+        // Its claimant died mid-replay (its pid is gone): the claim is stale.
+        rmSync(path, { force: true });
+      }
+    }
   }
 
   private append(line: Line): void {
@@ -115,10 +153,32 @@ export class LocalQueues {
   }
 }
 
-/** Forgets every queue file (a new `laminar dev` run starts with empty queues, as it starts with an empty S3). */
-export function clearQueueDirectory(directory: string): void {
-  if (!existsSync(directory)) return;
-  for (const f of readdirSync(directory)) if (f.endsWith('.jsonl')) rmSync(join(directory, f), { force: true });
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Forgets every queue file (a new `laminar dev` run starts with empty queues, as it starts with an
+ * empty S3), and says what it forgot: the messages each queue still held, by queue.
+ */
+export function clearQueueDirectory(directory: string): Map<string, QueueMessage[]> {
+  const forgotten = new Map<string, QueueMessage[]>();
+  if (!existsSync(directory)) return forgotten;
+  for (const f of readdirSync(directory)) {
+    if (!f.endsWith('.jsonl') && !f.endsWith('.claim')) continue;
+    const path = join(directory, f);
+    if (f.endsWith('.jsonl')) {
+      const messages = readQueueFile(path);
+      if (messages.length > 0) forgotten.set(f.slice(0, -'.jsonl'.length), messages);
+    }
+    rmSync(path, { force: true });
+  }
+  return forgotten;
 }
 
 /** The queue files in a directory, by queue name. */

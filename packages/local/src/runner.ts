@@ -341,12 +341,14 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
         throw new Error(`setting "${name}" has no local value`);
       },
     };
-    // A function has one set of keys, as a Lambda role does. Emulators accept any keys, so an
-    // external service's real keys work everywhere; without one, the embedded emulators' own.
+    // A function has one set of keys, as a Lambda role does: an external service's real keys when
+    // there is one, which the embedded S3 is then told to accept too (the other emulators check
+    // none); without one, the embedded emulators' own.
     const external = (s3 && !s3.embedded ? s3 : undefined) ?? (dynamodb && !dynamodb.embedded ? dynamodb : undefined);
     const credentials: AwsCredentials = external?.credentials ??
       s3?.credentials ??
       dynamodb?.embedded?.credentials ?? { accessKeyId: 'LAMINAR', secretAccessKey: 'LAMINAR' };
+    if (s3?.embedded && credentials.accessKeyId !== s3.credentials.accessKeyId) await s3.embedded.acceptCredentials(credentials);
     const region = external?.region ?? s3?.region ?? dynamodb?.region ?? ambientRegion(env);
 
     if (needs.deliveryStreams.length) {

@@ -75,6 +75,20 @@ describe('embedded S3', () => {
   });
 });
 
+describe('embedded S3 credentials', () => {
+  it('refuses keys it does not know until told to accept them (functions beside an external DynamoDB sign with its keys)', async () => {
+    const keys = { accessKeyId: 'AKIAEXTERNAL', secretAccessKey: 'external-secret' };
+    const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials: keys, forcePathStyle: true, maxAttempts: 1 });
+    const put = () => client.send(new PutObjectCommand({ Bucket: 'seeded', Key: 'keys/one', Body: 'x' }));
+    await expect(put()).rejects.toMatchObject({ name: 'InvalidAccessKeyId' });
+    await s3.acceptCredentials(keys);
+    await put();
+    const got = await client.send(new GetObjectCommand({ Bucket: 'seeded', Key: 'keys/one' }));
+    expect(await got.Body?.transformToString()).toBe('x');
+    client.destroy();
+  });
+});
+
 describe('embedded S3 multipart uploads', () => {
   const MiB = 2 ** 20;
   const client = () =>

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { type Durations, estimate, loadAssumptions, pricesFor, s3PatternName } from '@laminar/cost';
 import type { DestinationRecord } from '../async.ts';
+import { MessageClaimedError } from '../queues.ts';
 import type { Local } from '../runner.ts';
 import { consolePage } from './page.ts';
 import { type ConsoleEvent, ConsoleState } from './state.ts';
@@ -193,10 +194,23 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
       throw new HttpError(400, 'this message holds no event to replay (a Kafka batch is re-read from its topic by offset)');
     }
     if (queue.kind !== 'dlq') throw new HttpError(400, `${queueName} is not a DLQ`);
-    const r = await local.invoke(queue.owner, record.requestPayload, { invocationType: 'RequestResponse', trigger: { kind: 'replay', queue: queueName, messageId } });
-    if (!r.error) queue.delete(messageId);
-    state.queuesChanged();
-    return { replayed: !r.error, requestId: r.requestId, error: r.error ?? null, result: r.result ?? null };
+    let release: () => void;
+    try {
+      release = queue.claim(messageId);
+    } catch (error) {
+      if (error instanceof MessageClaimedError) throw new HttpError(409, error.message);
+      throw error;
+    }
+    try {
+      // Under the claim: a replay that finished in the meantime has removed it.
+      if (!queue.messages().some((x) => x.messageId === messageId)) throw new HttpError(404, `no message ${messageId} in ${queueName} (already replayed)`);
+      const r = await local.invoke(queue.owner, record.requestPayload, { invocationType: 'RequestResponse', trigger: { kind: 'replay', queue: queueName, messageId } });
+      const removed = !r.error && queue.delete(messageId);
+      state.queuesChanged();
+      return { replayed: !r.error, removed, requestId: r.requestId, error: r.error ?? null, result: r.result ?? null };
+    } finally {
+      release();
+    }
   }
 
   function realBucket(name: string): string {

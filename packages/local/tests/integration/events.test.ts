@@ -1,3 +1,4 @@
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,9 +138,25 @@ describe('S3 → EventBridge → targets', () => {
     expect(queue.stdout).toContain('laminar-local-arrivals: 1 message');
     expect(queue.stdout).toContain('Object Created s3://laminar-local-lake/in/poison.csv');
 
+    // A typo is not "nothing failed"; the DLQ's own name is understood.
+    const typo = await laminar(['dlq', 'list', 'validater']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/no function "validater" \(known: .*validator/);
+    expect((await laminar(['dlq', 'list', 'laminar-local-validator-dlq'])).stdout).toContain('laminar-local-validator-dlq: 1 message');
+
+    // While another live process replays the message (its claim beside the queue's file), a second
+    // replay is refused instead of running the event twice.
+    const claim = join(root.dir, '.laminar', 'queues', `laminar-local-validator-dlq.jsonl.${messageId}.claim`);
+    writeFileSync(claim, String(process.pid));
+    const second = await laminar(['dlq', 'replay', 'validator', messageId]);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain(`message ${messageId} of laminar-local-validator-dlq is being replayed by process ${process.pid}`);
+    rmSync(claim);
+
     const replayed = await laminar(['dlq', 'replay', 'validator', messageId, '--json']);
     expect(replayed.code).toBe(0);
-    expect(JSON.parse(replayed.stdout)).toMatchObject({ result: { key: 'in/poison.csv', healed: true } });
+    expect(JSON.parse(replayed.stdout)).toMatchObject({ result: { key: 'in/poison.csv', healed: true }, removed: true });
+    expect(existsSync(claim)).toBe(false);
     expect((await laminar(['dlq', 'list', 'validator'])).stdout).toContain('laminar-local-validator-dlq: 0 messages');
   });
 

@@ -1,8 +1,8 @@
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clearQueueDirectory, localDlqName, LocalQueues, queueFiles, localQueueName, readQueueFile } from '../../src/queues.ts';
+import { clearQueueDirectory, localDlqName, LocalQueues, MessageClaimedError, queueFiles, localQueueName, readQueueFile } from '../../src/queues.ts';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -40,6 +40,45 @@ describe('local queues', () => {
     expect(other.messages().map((m) => m.body)).toEqual([{ n: 2 }]);
     clearQueueDirectory(dir);
     expect(queueFiles(dir).size).toBe(0);
+  });
+
+  it('let one claimant at a time replay a message, across processes; a dead claimant\'s claim is taken over', () => {
+    const dir = tempDir();
+    const q = new LocalQueues(dir).declare('laminar-local-x-dlq', 'dlq', 'x');
+    const m = q.send({ n: 1 });
+    const release = q.claim(m.messageId);
+    // Another process's view of the same queue.
+    const other = new LocalQueues(dir).declare('laminar-local-x-dlq', 'dlq', 'x');
+    expect(() => other.claim(m.messageId)).toThrow(MessageClaimedError);
+    expect(() => other.claim(m.messageId)).toThrow(new RegExp(`being replayed by process ${process.pid}`));
+    release();
+    other.claim(m.messageId)();
+    // A claim whose process is gone (pid 2^22 + 1 is above Linux's pid limit) is stale.
+    const path = join(dir, `laminar-local-x-dlq.jsonl.${m.messageId}.claim`);
+    writeFileSync(path, String(2 ** 22 + 1));
+    const taken = other.claim(m.messageId);
+    expect(existsSync(path)).toBe(true);
+    taken();
+    expect(existsSync(path)).toBe(false);
+    // In memory (no file), the same rule within the process.
+    const memory = new LocalQueues(undefined).declare('q', 'dlq', 'q');
+    const done = memory.claim('m');
+    expect(() => memory.claim('m')).toThrow(MessageClaimedError);
+    done();
+    memory.claim('m')();
+  });
+
+  it('forget their files on a new run, and say what each queue still held', () => {
+    const dir = tempDir();
+    const queues = new LocalQueues(dir);
+    const dlq = queues.declare('laminar-local-x-dlq', 'dlq', 'x');
+    const kept = dlq.send({ n: 1 });
+    dlq.delete(dlq.send({ n: 2 }).messageId);
+    queues.declare('laminar-local-empty', 'queue', 'empty').delete('none');
+    writeFileSync(join(dir, `laminar-local-x-dlq.jsonl.${kept.messageId}.claim`), '1');
+    expect(clearQueueDirectory(dir)).toEqual(new Map([['laminar-local-x-dlq', [kept]]]));
+    expect(queueFiles(dir).size).toBe(0);
+    expect(clearQueueDirectory(join(dir, 'absent'))).toEqual(new Map());
   });
 
   it('live in memory without a directory', () => {
