@@ -152,14 +152,17 @@ export function systemLibraries(arch: Architecture): Map<string, string> {
 /**
  * The library's bytes for the layer. Debug sections are dropped (`strip --strip-debug`): they are
  * most of librdkafka's size when built from source and they embed this checkout's absolute paths.
- * The symbol table stays, so stack traces and the addon's ABI stay readable.
+ * So is the GNU build-id of such a build: the linker hashed the whole file, debug paths included,
+ * so the same sources compiled in another folder (another machine, CI) differed in those 20 bytes
+ * and gave another layer zip. The symbol table stays, so stack traces and the addon's ABI stay
+ * readable. Libraries without debug sections (the system's) are shipped as they are.
  */
 function elfBytes(file: string, info: ElfInfo): Buffer {
   if (!info.sections.some((s) => s.name.startsWith('.debug_'))) return readFileSync(file);
   const dir = mkdtempSync(join(tmpdir(), 'kafka-layer-strip-'));
   try {
     const out = join(dir, basename(file));
-    execFileSync('strip', ['--strip-debug', '-o', out, file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('strip', ['--strip-debug', '--remove-section=.note.gnu.build-id', '-o', out, file], { stdio: ['ignore', 'ignore', 'pipe'] });
     return readFileSync(out);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -7,7 +7,7 @@ import { nodeForRuntime } from '@laminar/lambda-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findPackageDir } from '../../src/assemble.ts';
 import { type BuildResult, buildLayer } from '../../src/build.ts';
-import { isElf } from '../../src/readelf.ts';
+import { isElf, readElf } from '../../src/readelf.ts';
 import spec from '../../layer.ts';
 import { extractZip, readZip, type ZipRecord } from '../../src/unzip.ts';
 
@@ -113,6 +113,17 @@ describe('the Kafka layer build', () => {
   it('carries no path of this checkout (debug sections are stripped)', () => {
     const needle = Buffer.from(REPO_ROOT);
     expect(entries.filter((e) => e.data.includes(needle)).map((e) => e.name)).toEqual([]);
+  });
+
+  it.runIf(dynamic)('ships librdkafka without the GNU build-id its build folder shaped (another checkout would give another zip)', () => {
+    const built = ['librdkafka.so.1', 'librdkafka++.so.1'];
+    const shipped = entries.filter((e) => built.some((b) => e.name.endsWith(`/${b}`)));
+    expect(shipped.map((e) => e.name.split('/').pop()).sort()).toEqual([...built].sort());
+    for (const e of shipped) {
+      const sections = readElf(join(opt, e.name)).sections.map((x) => x.name);
+      expect(sections, e.name).not.toContain('.note.gnu.build-id');
+      expect(sections.filter((x) => x.startsWith('.debug_')), e.name).toEqual([]);
+    }
   });
 
   it('loads from the unpacked layer alone, as Lambda sees /opt', () => {
