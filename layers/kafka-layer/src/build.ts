@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { deterministicZip, sourceCodeHash } from '@laminar/bundler';
+import { assertWithinLambdaLimits, deterministicZip, sourceCodeHash } from '@laminar/bundler';
 import { type LayerSpec, RUNTIME_NODE_MAJOR } from '@laminar/spec';
 import spec from '../layer.ts';
 import { addonForRuntime, type RuntimeAddon } from './addon.ts';
@@ -90,6 +90,7 @@ export async function buildLayer(options: BuildOptions = {}): Promise<BuildResul
   if (!check.ok) throw new LayerCheckError(check);
 
   const zip = await deterministicZip(assembled.entries.map(({ name, data, mode }) => ({ name, data, mode })));
+  assertWithinLambdaLimits(`layer ${layer.name}`, zip, assembled.entries);
   const hash = sourceCodeHash(zip);
   mkdirSync(outDir, { recursive: true });
   writeFileSync(zipPath, zip);

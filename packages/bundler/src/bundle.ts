@@ -3,7 +3,7 @@ import { basename, join, relative } from 'node:path';
 import { findRoot, type LoadedLayer, type LoadedSpec, layersFor, loadAllLayers } from '@laminar/spec';
 import { build, type Metafile } from 'esbuild';
 import { ownCodeSourceMap } from './source-map.ts';
-import { deterministicZip, sourceCodeHash } from './zip.ts';
+import { assertWithinLambdaLimits, deterministicZip, sourceCodeHash } from './zip.ts';
 
 export interface BundleResult {
   name: string;
@@ -70,10 +70,12 @@ export async function bundleFunction(loaded: LoadedSpec, options: { outDir?: str
   const map = files.get('index.mjs.map');
   if (!code || !map) throw new Error(`esbuild produced ${[...files.keys()].join(', ')}, expected index.mjs and its map`);
 
-  const zip = await deterministicZip([
+  const entries = [
     { name: 'index.mjs', data: code },
     { name: 'index.mjs.map', data: Buffer.from(ownCodeSourceMap(map.toString('utf8'))) },
-  ]);
+  ];
+  const zip = await deterministicZip(entries);
+  assertWithinLambdaLimits(`function ${spec.name}`, zip, entries);
   const hash = sourceCodeHash(zip);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });

@@ -1,7 +1,11 @@
 import { decode, encode, type SourceMapMappings, type SourceMapSegment } from '@jridgewell/sourcemap-codec';
 
-/** A source is the function's own code unless it comes from a package. */
-export const isOwnSource = (source: string): boolean => !/(^|\/)node_modules\//.test(source);
+/**
+ * A source is the function's own code unless it comes from a package: a path through node_modules,
+ * or a URL — esbuild follows a package's own source map, and some (entities, domutils) name their
+ * sources by URL (https://raw.githubusercontent.com/…), which no path test catches.
+ */
+export const isOwnSource = (source: string): boolean => !/(^|\/)node_modules\//.test(source) && !/^[a-z][a-z0-9+.-]*:/i.test(source);
 
 interface RawSourceMap {
   version: number;

@@ -39,6 +39,28 @@ export async function deterministicZip(entries: ZipEntry[]): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/**
+ * Lambda's deployment package limits: a .zip uploaded directly (as infra does, no S3 hop), and
+ * what it unzips to (for a function, together with its layers).
+ */
+export const LAMBDA_PACKAGE_LIMITS = { zipBytes: 52_428_800, unzippedBytes: 262_144_000 } as const;
+
+export class PackageTooLargeError extends Error {
+  override name = 'PackageTooLargeError';
+}
+
+/** Fails the build that made a package Lambda would refuse, instead of the apply or update that sends it. */
+export function assertWithinLambdaLimits(what: string, zip: Buffer, entries: readonly { data: Buffer }[]): void {
+  const unzipped = entries.reduce((n, e) => n + e.data.length, 0);
+  const mb = (n: number) => `${(n / 1_048_576).toFixed(1)} MiB`;
+  if (zip.length > LAMBDA_PACKAGE_LIMITS.zipBytes) {
+    throw new PackageTooLargeError(`${what}: the zip is ${mb(zip.length)}; Lambda takes at most ${mb(LAMBDA_PACKAGE_LIMITS.zipBytes)} uploaded directly`);
+  }
+  if (unzipped > LAMBDA_PACKAGE_LIMITS.unzippedBytes) {
+    throw new PackageTooLargeError(`${what}: ${mb(unzipped)} unzipped; Lambda takes at most ${mb(LAMBDA_PACKAGE_LIMITS.unzippedBytes)} (a function with all its layers)`);
+  }
+}
+
 /** The base64 SHA-256 Terraform's `source_code_hash` expects. */
 export function sourceCodeHash(data: Buffer): string {
   return createHash('sha256').update(data).digest('base64');

@@ -64,4 +64,10 @@ describe('ownCodeSourceMap', () => {
     expect(isOwnSource('../../node_modules/.pnpm/x@1/node_modules/x/a.js')).toBe(false);
     expect(isOwnSource('../src/not_node_modules/a.ts')).toBe(true);
   });
+
+  it('counts a source named by URL as a dependency (packages that ship their own maps name sources so)', () => {
+    expect(isOwnSource('https://raw.githubusercontent.com/fb55/entities/abc/src/decode.ts')).toBe(false);
+    expect(isOwnSource('webpack://domutils/src/index.ts')).toBe(false);
+    expect(isOwnSource('src/handler.ts')).toBe(true);
+  });
 });

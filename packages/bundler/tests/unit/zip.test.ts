@@ -1,6 +1,6 @@
 import yauzl from 'yauzl';
 import { describe, expect, it } from 'vitest';
-import { deterministicZip, sourceCodeHash } from '../../src/index.ts';
+import { assertWithinLambdaLimits, deterministicZip, LAMBDA_PACKAGE_LIMITS, PackageTooLargeError, sourceCodeHash } from '../../src/index.ts';
 
 function entriesOf(zip: Buffer): Promise<{ name: string; mode: number; date: string }[]> {
   return new Promise((resolve, reject) => {
@@ -53,5 +53,17 @@ describe('deterministicZip', () => {
     const run = (tz: string) =>
       execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { env: { ...process.env, TZ: tz }, encoding: 'utf8', timeout: 50_000 });
     expect(run('Pacific/Kiritimati')).toBe(run('America/Los_Angeles'));
+  });
+});
+
+describe('Lambda package limits', () => {
+  it('refuses a zip over 50 MB uploaded directly, or contents over 250 MB unzipped, naming the package', () => {
+    const small = Buffer.alloc(10);
+    expect(() => assertWithinLambdaLimits('function f', small, [{ data: Buffer.alloc(LAMBDA_PACKAGE_LIMITS.unzippedBytes) }])).not.toThrow();
+    expect(() => assertWithinLambdaLimits('function f', small, [{ data: Buffer.alloc(LAMBDA_PACKAGE_LIMITS.unzippedBytes) }, { data: Buffer.alloc(1) }])).toThrow(
+      /^function f: 250\.0 MiB unzipped; Lambda takes at most 250\.0 MiB/,
+    );
+    expect(() => assertWithinLambdaLimits('layer l', Buffer.alloc(LAMBDA_PACKAGE_LIMITS.zipBytes + 1), [])).toThrow(PackageTooLargeError);
+    expect(() => assertWithinLambdaLimits('layer l', Buffer.alloc(LAMBDA_PACKAGE_LIMITS.zipBytes + 1), [])).toThrow(/^layer l: the zip is 50\.0 MiB; Lambda takes at most 50\.0 MiB uploaded directly/);
   });
 });
