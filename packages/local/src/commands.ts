@@ -104,6 +104,7 @@ async function invokeCommand(cmd: Extract<Command, { command: 'invoke' }>, io: I
     live: cmd.live,
     output: prefixedOutput(logs),
     env: io.env,
+    eventSources: false,
   });
   io.onInterrupt(() => local.stop());
   try {

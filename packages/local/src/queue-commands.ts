@@ -194,6 +194,7 @@ async function replay(
     queuesDirectory: queuesDirectory(root, io.env),
     output: prefixedOutput(logs),
     env: io.env,
+    eventSources: false,
   });
   io.onInterrupt(() => local.stop());
   try {

@@ -74,6 +74,12 @@ export interface LocalOptions {
   queuesDirectory?: string | false;
   /** Local async retry wait = Lambda's wait × this. LAMINAR_RETRY_DELAY_SCALE, else 1/60 (a minute lasts a second). */
   retryDelayScale?: number;
+  /**
+   * Start the functions' Kafka event source mappings (default true). `invoke` and `dlq replay` run
+   * one invocation without them: a consumer of theirs would join `dev`'s consumer groups, take
+   * partitions from it and archive and commit batches behind its back.
+   */
+  eventSources?: boolean;
   /** Deliver every S3 event twice, as EventBridge's at-least-once delivery may. */
   duplicateEvents?: boolean;
   /** Collect the functions' X-Ray segments (default true; LAMINAR_TRACING=off turns it off). */
@@ -446,7 +452,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
           : `S3 events are not emitted locally: ${s3?.description ?? 'no S3'} sends its own notifications (if any) elsewhere; ${routes.length} S3 rule${routes.length === 1 ? '' : 's'} stay idle`,
       );
     }
-    for (const { spec } of specs) {
+    for (const { spec } of options.eventSources === false ? [] : specs) {
       for (const trigger of kafkaTriggersOf(spec)) {
         if (!kafka) throw new Error(`${spec.name} has a Kafka trigger but no Kafka was started`);
         const dlq = localDlqName(spec.name);

@@ -76,3 +76,25 @@ describe('produce → Kafka → event source mapping → kafka-archiver → S3',
     await expect.poll(() => local.xray?.spans(traceId).map((s) => s.operation ?? s.name)).toEqual(expect.arrayContaining(['## index.handler', 'PutObject']));
   });
 });
+
+describe('one invocation beside a running pipeline (laminar invoke, dlq replay)', () => {
+  it('starts no event source mapping: it would join the pipeline’s consumer groups and take its partitions', async () => {
+    const lone = await startLocal({ root, functions: ['kafka-archiver'], queuesDirectory: false, eventSources: false, env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
+    try {
+      expect(local.services.filter((s) => s.startsWith('Kafka → kafka-archiver'))).toHaveLength(2);
+      expect(lone.services.filter((s) => s.startsWith('Kafka → '))).toEqual([]);
+      const topic = lone.topics['rss-items'] as string;
+      const value = Buffer.from(envelope({ type: 'rss.item', source: 'https://example.com/feed', id: 'lone', observedAt: new Date(Date.UTC(2026, 10, 26, 9)), payload: {} }).value).toString('base64');
+      const event = {
+        eventSource: 'SelfManagedKafka',
+        bootstrapServers: lone.kafka?.bootstrapServers,
+        records: { [`${topic}-0`]: [{ topic, partition: 0, offset: 7, timestamp: Date.UTC(2026, 10, 26, 9), timestampType: 'CREATE_TIME', key: Buffer.from('lone').toString('base64'), value, headers: [] }] },
+      };
+      const res = await lone.invoke('kafka-archiver', event);
+      expect(res.error).toBeUndefined();
+      expect(res.result).toMatchObject({ records: 1 });
+    } finally {
+      await lone.stop();
+    }
+  });
+});
