@@ -118,9 +118,15 @@ export function parseCli(argv: string[]): Command {
       const speed = values.speed === undefined ? 1 : Number(values.speed);
       if (!Number.isFinite(speed) || speed <= 0) throw new UsageError(`--speed wants a positive number, got "${values.speed}"`);
       if (values.once && values.speed !== undefined) throw new UsageError('--speed has no effect with --once (each schedule fires once, now)');
-      const consolePort = values['console-port'] === undefined ? undefined : Number(values['console-port']);
-      if (consolePort !== undefined && (!Number.isInteger(consolePort) || consolePort < 0 || consolePort > 65535)) {
-        throw new UsageError(`--console-port wants a port number, got "${values['console-port']}"`);
+      const rawPort = values['console-port'];
+      const consolePort = rawPort === undefined ? undefined : /^\d{1,5}$/.test(rawPort) ? Number(rawPort) : Number.NaN;
+      if (consolePort !== undefined && (!Number.isInteger(consolePort) || consolePort > 65535)) {
+        throw new UsageError(`--console-port wants a port number (0 = any free one), got "${rawPort}"`);
+      }
+      // As with --speed: a flag that would do nothing is refused rather than ignored.
+      if (consolePort !== undefined && values['no-console']) throw new UsageError('--console-port has no effect with --no-console');
+      if (consolePort !== undefined && values.once && !values.keep && !values.watch) {
+        throw new UsageError('--console-port has no effect with --once (the console serves only while the runner stays up: add --keep)');
       }
       return {
         command: 'dev',
@@ -175,9 +181,18 @@ export function parseCli(argv: string[]): Command {
 }
 
 /** "1/60", "0.5", "0": how much of Lambda's retry wait to keep. */
-function parseScale(raw: string): number {
-  const m = /^\s*([\d.]+)\s*(?:\/\s*([\d.]+)\s*)?$/.exec(raw);
-  const value = m ? Number(m[1]) / (m[2] === undefined ? 1 : Number(m[2])) : Number.NaN;
-  if (!Number.isFinite(value) || value < 0) throw new UsageError(`--retry-delay-scale wants a number ≥ 0 such as 0.1 or 1/60, got "${raw}"`);
+/** Largest retry-delay scale: Lambda's longest waits (6 h of event age) × this still fit a timer. */
+export const MAX_RETRY_DELAY_SCALE = 1_000;
+
+/**
+ * A retry-delay scale, from the flag or LAMINAR_RETRY_DELAY_SCALE alike: a number (0.1, 1e-3) or
+ * a fraction (1/60), between 0 and MAX_RETRY_DELAY_SCALE.
+ */
+export function parseScale(raw: string, what = '--retry-delay-scale'): number {
+  const m = /^\s*([^/\s]+)\s*\/\s*([^/\s]+)\s*$/.exec(raw);
+  const value = raw.trim() === '' ? Number.NaN : m ? Number(m[1]) / Number(m[2]) : Number(raw);
+  if (!Number.isFinite(value) || value < 0 || value > MAX_RETRY_DELAY_SCALE) {
+    throw new UsageError(`${what} wants a number from 0 to ${MAX_RETRY_DELAY_SCALE} such as 0.1, 1e-3 or 1/60 (1 = Lambda's real waits), got "${raw}"`);
+  }
   return value;
 }

@@ -32,7 +32,8 @@ async function main(): Promise<number> {
     return await runCommand(cmd, {
       stdout: process.stdout,
       stderr: process.stderr,
-      cwd: process.env.INIT_CWD ?? process.cwd(),
+      // ./run's folder of origin, else pnpm's (INIT_CWD), else our own.
+      cwd: process.env.LAMINAR_CWD ?? process.env.INIT_CWD ?? process.cwd(),
       env: process.env,
       interrupted,
       onInterrupt: (c) => cleanups.push(c),

@@ -1,9 +1,9 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findRoot, loadAllSpecs, withFunctionsTable } from '@laminar/spec';
 import { type Command, UsageError } from './args.ts';
-import { UnknownFunctionError } from './invoker.ts';
+import { MAX_REQUEST_BYTES, RequestTooLargeError, UnknownFunctionError } from './invoker.ts';
 import { prefixedOutput } from './output.ts';
 import { formatReport } from './report.ts';
 import type { AsyncOutcome } from './async.ts';
@@ -15,7 +15,7 @@ import { type Local, MissingBuildError, resolveS3Target, startLocal } from './ru
 import { ScheduleExpressionError } from './schedule.ts';
 import { stateDirectory } from './state-directory.ts';
 import { type ScheduledRun, type ScheduleEntry, Scheduler, scheduleEntries } from './scheduler.ts';
-import { emptyTable } from './services.ts';
+import { emptyTable, resolveDynamoTarget } from './services.ts';
 import { scenarios as allScenarios, type Scenario } from './scenarios/index.ts';
 import { countTopics, formatFields, itemLines, numericFields, sumFields, type TopicCount } from './summary.ts';
 
@@ -70,8 +70,13 @@ async function readEvent(file: string | undefined, io: Io): Promise<unknown> {
       : (() => {
           const path = resolve(io.cwd, file);
           if (!existsSync(path)) throw new UsageError(`event file not found: ${path} (given "${file}", relative to ${io.cwd})`);
+          if (!statSync(path).isFile()) throw new UsageError(`the event ${path} is not a file (given "${file}")`);
           return [readFileSync(path, 'utf8'), path] as const;
         })();
+  // Refused before any emulator starts, as Lambda refuses it before any environment does.
+  if (Buffer.byteLength(text) > MAX_REQUEST_BYTES) {
+    throw new UsageError(`the event in ${where} is ${Buffer.byteLength(text)} bytes; Lambda takes at most ${MAX_REQUEST_BYTES} in a synchronous invocation`);
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
@@ -145,7 +150,15 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
   // is kept: it holds what the producers have already seen, so a second run produces only news.
   const freshS3 = resolveS3Target(undefined, io.env).kind === 'embedded';
   if (freshS3) rmSync(s3Directory, { recursive: true, force: true });
-  if (cmd.fresh) rmSync(dynamodbDirectory(root, io.env), { recursive: true, force: true });
+  if (cmd.fresh) {
+    const dynamo = resolveDynamoTarget(undefined, io.env);
+    // An external DynamoDB's data is its owner's: refused rather than wiping an unused folder and
+    // letting the run look fresh when it is not.
+    if (dynamo.kind !== 'embedded') {
+      throw new UsageError(`--fresh forgets the embedded DynamoDB's data; DynamoDB is ${dynamo.endpoint ?? 'AWS'} here (${dynamo.source}): empty its tables there instead`);
+    }
+    rmSync(dynamodbDirectory(root, io.env), { recursive: true, force: true });
+  }
   // Queues start empty like the S3 they describe; the files stay after the run for `laminar dlq list`.
   // What the last run left in its DLQs goes with them, and is said: its S3 events name objects just
   // wiped, but a scheduled event kept as Interrupted could have been replayed.
@@ -488,7 +501,8 @@ export function describeFailure(err: unknown): { message: string; code: number }
     err instanceof UsageError ||
     err instanceof UnknownFunctionError ||
     err instanceof MissingBuildError ||
-    err instanceof ScheduleExpressionError
+    err instanceof ScheduleExpressionError ||
+    err instanceof RequestTooLargeError
   ) {
     return { message: err.message, code: 2 };
   }

@@ -112,7 +112,8 @@ export interface InvocationRecord extends InvokeResult {
 }
 
 /** Lambda's limit for a synchronous request payload. */
-const MAX_REQUEST_BYTES = 6_291_456;
+/** Lambda's largest synchronous invocation payload. */
+export const MAX_REQUEST_BYTES = 6_291_456;
 
 export class UnknownFunctionError extends Error {
   override name = 'ResourceNotFoundException';

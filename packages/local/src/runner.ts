@@ -29,6 +29,7 @@ import type { Output } from './output.ts';
 import { KafkaEventSource } from './kafka-source.ts';
 import { LocalQueues, localDlqName } from './queues.ts';
 import { describeRoute, type S3Route, s3Routes } from './s3-events.ts';
+import { parseScale } from './args.ts';
 import { S3EventRouter } from './s3-router.ts';
 import { stateDirectory } from './state-directory.ts';
 import { XRayDaemon } from './xray-daemon.ts';
@@ -185,9 +186,7 @@ export function retryDelayScale(explicit: number | undefined, env: NodeJS.Proces
   if (explicit !== undefined) return explicit;
   const raw = env.LAMINAR_RETRY_DELAY_SCALE;
   if (raw === undefined || raw.trim() === '') return DEFAULT_RETRY_DELAY_SCALE;
-  const scale = Number(raw);
-  if (!Number.isFinite(scale) || scale < 0) throw new Error(`LAMINAR_RETRY_DELAY_SCALE="${raw}" must be a number ≥ 0 (1 = Lambda's real 1 and 2 minutes)`);
-  return scale;
+  return parseScale(raw, 'LAMINAR_RETRY_DELAY_SCALE');
 }
 
 function fixturesPort(explicit: number | undefined, env: NodeJS.ProcessEnv): number {

@@ -55,18 +55,29 @@ export interface Clock {
 
 export const realClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      if (signal.aborted) return resolve();
-      const timer = setTimeout(done, Math.max(0, ms));
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      }
-      signal.addEventListener('abort', done, { once: true });
-    }),
+  sleep: async (ms, signal) => {
+    // Node fires a timer of more than 2^31 - 1 ms after 1 ms: a longer wait is taken in steps.
+    for (let left = Math.max(0, ms); !signal.aborted; ) {
+      const step = Math.min(left, MAX_TIMER_MS);
+      await sleepUpTo(step, signal);
+      left -= step;
+      if (left <= 0) return;
+    }
+  },
 };
+
+function sleepUpTo(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
 
 /** setTimeout's limit (~24.8 days): longer waits are taken in pieces. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

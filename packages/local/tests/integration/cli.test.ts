@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLaminar } from './laminar-process.ts';
 import { probeRoot } from './root-fixture.ts';
@@ -52,6 +54,13 @@ describe('laminar CLI', { timeout: 180_000 }, () => {
     const broken = await laminar(['invoke', 'probe', '--event', 'events/broken.json']);
     expect(broken.code).toBe(2);
     expect(broken.stderr).toMatch(/is not valid JSON/);
+
+    // A folder, and an event above Lambda's 6 MB: one line each, no stack, before anything starts.
+    const folder = await laminar(['invoke', 'probe', '--event', 'events']);
+    expect([folder.code, folder.stderr.trim()]).toEqual([2, `laminar: the event ${root.dir}/events is not a file (given "events")`]);
+    writeFileSync(join(root.dir, 'events', 'huge.json'), JSON.stringify({ blob: 'x'.repeat(6_300_000) }));
+    const huge = await laminar(['invoke', 'probe', '--event', 'events/huge.json']);
+    expect([huge.code, huge.stderr.trim()]).toEqual([2, `laminar: the event in ${root.dir}/events/huge.json is 6300011 bytes; Lambda takes at most 6291456 in a synchronous invocation`]);
 
     const unbuilt = await laminar(['invoke', 'unbuilt']);
     expect(unbuilt.code).toBe(2);

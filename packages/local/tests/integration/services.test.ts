@@ -194,6 +194,14 @@ describe('DynamoDB, Kafka and schedules', () => {
 const laminar = (args: string[], env: Record<string, string> = {}) => runLaminar(args, { cwd: root.dir, env: { LAMINAR_FIXTURES_PORT: '0', ...env } });
 
 describe('laminar dev --once', () => {
+  it('refuses --fresh beside an external DynamoDB, whose data it cannot forget, before anything runs', async () => {
+    const run = await laminar(['dev', '--once', '--fresh'], { LAMINAR_DYNAMODB_ENDPOINT: 'http://127.0.0.1:9' });
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toBe(
+      "laminar: --fresh forgets the embedded DynamoDB's data; DynamoDB is http://127.0.0.1:9 here (LAMINAR_DYNAMODB_ENDPOINT): empty its tables there instead",
+    );
+  });
+
   it('fires each schedule once, prints REPORT lines and a summary; a second run sees only duplicates', async () => {
     const first = await laminar(['dev', '--once', '--fresh']);
     expect(first.stderr).toBe('');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCli, UsageError } from '../../src/args.ts';
+import { retryDelayScale } from '../../src/runner.ts';
 
 describe('CLI arguments', () => {
   it('parses invoke with an event file and --json', () => {
@@ -25,6 +26,27 @@ describe('CLI arguments', () => {
     expect(parseCli(['dev', '--retry-delay-scale', '0'])).toEqual({ ...defaults, retryDelayScale: 0 });
     expect(() => parseCli(['dev', '--retry-delay-scale=-1'])).toThrow(/--retry-delay-scale wants a number/);
     expect(() => parseCli(['dev', '--retry-delay-scale', '1/0'])).toThrow(/--retry-delay-scale wants a number/);
+    // Any number JavaScript reads, or a fraction; bounded so that the longest wait still fits a timer.
+    expect(parseCli(['dev', '--retry-delay-scale', '1e-3'])).toMatchObject({ retryDelayScale: 0.001 });
+    expect(parseCli(['dev', '--retry-delay-scale', '1000'])).toMatchObject({ retryDelayScale: 1000 });
+    expect(() => parseCli(['dev', '--retry-delay-scale', '1001'])).toThrow(/from 0 to 1000/);
+    expect(() => parseCli(['dev', '--retry-delay-scale', ''])).toThrow(/--retry-delay-scale wants a number/);
+  });
+
+  it('reads LAMINAR_RETRY_DELAY_SCALE as the flag is read (the README\'s default, 1/60, included)', () => {
+    expect(retryDelayScale(undefined, { LAMINAR_RETRY_DELAY_SCALE: '1/60' })).toBe(1 / 60);
+    expect(retryDelayScale(undefined, { LAMINAR_RETRY_DELAY_SCALE: '1e-3' })).toBe(0.001);
+    expect(retryDelayScale(0.5, { LAMINAR_RETRY_DELAY_SCALE: '2' })).toBe(0.5);
+    expect(() => retryDelayScale(undefined, { LAMINAR_RETRY_DELAY_SCALE: 'fast' })).toThrow(UsageError);
+    expect(() => retryDelayScale(undefined, { LAMINAR_RETRY_DELAY_SCALE: 'fast' })).toThrow(/^LAMINAR_RETRY_DELAY_SCALE wants a number/);
+  });
+
+  it('refuses a --console-port that would do nothing, or is not a port', () => {
+    expect(parseCli(['dev', '--console-port', '5000'])).toMatchObject({ consolePort: 5000 });
+    expect(parseCli(['dev', '--once', '--keep', '--console-port', '0'])).toMatchObject({ consolePort: 0 });
+    expect(() => parseCli(['dev', '--once', '--console-port', '5000'])).toThrow(/no effect with --once/);
+    expect(() => parseCli(['dev', '--no-console', '--console-port', '5000'])).toThrow(/no effect with --no-console/);
+    for (const bad of ['', '0x10', '65536', '-1']) expect(() => parseCli(['dev', `--console-port=${bad}`])).toThrow(/wants a port number/);
   });
 
   it('parses dlq list / replay and queue list', () => {
