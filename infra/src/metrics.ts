@@ -4,8 +4,8 @@
  * declared here; tests/operability.test.ts reads the functions' sources and fails when this list and
  * the code disagree, in either direction.
  *
- * Every metric lands in the spec's POWERTOOLS_METRICS_NAMESPACE with the one dimension
- * `service` = POWERTOOLS_SERVICE_NAME (Powertools' default dimension; no others are added).
+ * Every metric lands in the spec's POWERTOOLS_METRICS_NAMESPACE with the dimensions
+ * `service` = POWERTOOLS_SERVICE_NAME (Powertools' default) and `stage` (the runtime adds LAMINAR_STAGE).
  */
 export const EMF_METRICS: Readonly<Record<string, readonly string[]>> = {
   'csv-validator': [

@@ -9,7 +9,8 @@ export const s3EnvSchema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   /** The SDK's own name for a per-service endpoint: the runner sets it, AWS leaves it unset. */
   AWS_ENDPOINT_URL_S3: z.url().optional(),
-  LAMINAR_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
+  /** Unset: path style exactly when AWS_ENDPOINT_URL_S3 is set. */
+  LAMINAR_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
 });
 export type S3Env = z.output<typeof s3EnvSchema>;
 
@@ -26,7 +27,9 @@ export function s3OptionsFromEnv(env: S3Env): S3ClientOptions {
   return {
     region: env.AWS_REGION,
     endpoint: env.AWS_ENDPOINT_URL_S3,
-    forcePathStyle: env.LAMINAR_S3_FORCE_PATH_STYLE === 'true' || env.AWS_ENDPOINT_URL_S3 !== undefined,
+    // Said outright, it wins (false: an endpoint that serves virtual-hosted buckets); else path
+    // style for a custom endpoint (emulators), virtual-hosted on AWS.
+    forcePathStyle: env.LAMINAR_S3_FORCE_PATH_STYLE !== undefined ? env.LAMINAR_S3_FORCE_PATH_STYLE === 'true' : env.AWS_ENDPOINT_URL_S3 !== undefined,
   };
 }
 

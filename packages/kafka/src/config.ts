@@ -74,14 +74,14 @@ export async function resolveKafkaConfig(env: KafkaEnv, options: ResolveOptions 
   if (env.KAFKA_SECURITY_PROTOCOL === 'PLAINTEXT') return { ...base, securityProtocol: 'PLAINTEXT' };
 
   const secretArn = env.KAFKA_CREDENTIALS_SECRET_ARN;
-  const parameter = env.KAFKA_CREDENTIALS_PARAMETER;
+  const parameter = env.KAFKA_CREDENTIALS_PARAMETER_NAME;
   if (!secretArn && !parameter) {
     throw new KafkaConfigError(
-      'KAFKA_SECURITY_PROTOCOL is SASL_SSL but no credentials are referenced: set KAFKA_CREDENTIALS_SECRET_ARN (a Secrets Manager secret) or KAFKA_CREDENTIALS_PARAMETER (an SSM SecureString)',
+      'KAFKA_SECURITY_PROTOCOL is SASL_SSL but no credentials are referenced: set KAFKA_CREDENTIALS_SECRET_ARN (a Secrets Manager secret) or KAFKA_CREDENTIALS_PARAMETER_NAME (an SSM SecureString)',
     );
   }
   if (secretArn && parameter) {
-    throw new KafkaConfigError('set only one of KAFKA_CREDENTIALS_SECRET_ARN and KAFKA_CREDENTIALS_PARAMETER');
+    throw new KafkaConfigError('set only one of KAFKA_CREDENTIALS_SECRET_ARN and KAFKA_CREDENTIALS_PARAMETER_NAME');
   }
   const fetchers = options.fetchers ?? (await powertoolsFetchers());
   const cache = { maxAge: CREDENTIALS_MAX_AGE_S, forceFetch: options.forceFetch ?? false };
@@ -89,7 +89,7 @@ export async function resolveKafkaConfig(env: KafkaEnv, options: ResolveOptions 
     ? parseCredentials(await fetchers.getSecret(secretArn, cache), 'KAFKA_CREDENTIALS_SECRET_ARN')
     : parseCredentials(
         await fetchers.getParameter(parameter as string, { ...cache, decrypt: true }),
-        'KAFKA_CREDENTIALS_PARAMETER',
+        'KAFKA_CREDENTIALS_PARAMETER_NAME',
       );
   return { ...base, securityProtocol: 'SASL_SSL', saslMechanism: env.KAFKA_SASL_MECHANISM, ...credentials };
 }

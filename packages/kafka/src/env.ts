@@ -13,7 +13,7 @@ export const kafkaEnvSchema = z.object({
   /** Secrets Manager secret whose JSON is {"username","password"} or {"key","secret"}. */
   KAFKA_CREDENTIALS_SECRET_ARN: z.string().min(1).optional(),
   /** SSM SecureString parameter holding the same JSON. */
-  KAFKA_CREDENTIALS_PARAMETER: z.string().min(1).optional(),
+  KAFKA_CREDENTIALS_PARAMETER_NAME: z.string().min(1).optional(),
   KAFKA_CLIENT_ID: z.string().min(1).optional(),
 });
 

@@ -71,7 +71,7 @@ describe('producerConfig (the exact librdkafka configuration)', () => {
   it('SASL_SSL with SCRAM-SHA-512 (MSK), credentials from SSM', async () => {
     powertools.getParameter.mockResolvedValue('{"username":"laminar","password":"pw"}');
     const config = await resolveKafkaConfig(
-      env({ KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_CREDENTIALS_PARAMETER: '/laminar/prod/kafka' }),
+      env({ KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_CREDENTIALS_PARAMETER_NAME: '/laminar/prod/kafka' }),
     );
     expect(producerConfig(config)).toEqual({
       ...COMMON,
@@ -110,7 +110,7 @@ describe('resolveKafkaConfig', () => {
 
   it('decrypts the SSM parameter', async () => {
     powertools.getParameter.mockResolvedValue('{"key":"k","secret":"s"}');
-    const config = await resolveKafkaConfig(env({ KAFKA_CREDENTIALS_PARAMETER: '/laminar/kafka' }));
+    const config = await resolveKafkaConfig(env({ KAFKA_CREDENTIALS_PARAMETER_NAME: '/laminar/kafka' }));
     expect(powertools.getParameter).toHaveBeenCalledWith('/laminar/kafka', {
       decrypt: true,
       maxAge: CREDENTIALS_MAX_AGE_S,
@@ -137,13 +137,13 @@ describe('resolveKafkaConfig', () => {
     const attempt = resolveKafkaConfig(env({}));
     await expect(attempt).rejects.toBeInstanceOf(KafkaConfigError);
     await expect(attempt).rejects.toThrow(/KAFKA_CREDENTIALS_SECRET_ARN/);
-    await expect(attempt).rejects.toThrow(/KAFKA_CREDENTIALS_PARAMETER/);
+    await expect(attempt).rejects.toThrow(/KAFKA_CREDENTIALS_PARAMETER_NAME/);
   });
 
   it('refuses two references at once', async () => {
     await expect(
-      resolveKafkaConfig(env({ KAFKA_CREDENTIALS_SECRET_ARN: SECRET_ARN, KAFKA_CREDENTIALS_PARAMETER: '/p' })),
-    ).rejects.toThrow(/only one of KAFKA_CREDENTIALS_SECRET_ARN and KAFKA_CREDENTIALS_PARAMETER/);
+      resolveKafkaConfig(env({ KAFKA_CREDENTIALS_SECRET_ARN: SECRET_ARN, KAFKA_CREDENTIALS_PARAMETER_NAME: '/p' })),
+    ).rejects.toThrow(/only one of KAFKA_CREDENTIALS_SECRET_ARN and KAFKA_CREDENTIALS_PARAMETER_NAME/);
   });
 
   it.each([

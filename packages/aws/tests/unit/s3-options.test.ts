@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { s3EnvSchema, s3OptionsFromEnv } from '../../src/index.ts';
+
+const options = (env: Record<string, string>) => s3OptionsFromEnv(s3EnvSchema.parse(env));
+
+describe('s3OptionsFromEnv', () => {
+  it('uses path style for a custom endpoint and virtual-hosted buckets on AWS, unless told otherwise', () => {
+    expect(options({}).forcePathStyle).toBe(false);
+    expect(options({ AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4569' }).forcePathStyle).toBe(true);
+    // An endpoint that serves virtual-hosted buckets (the runner passes the setting on to functions).
+    expect(options({ AWS_ENDPOINT_URL_S3: 'https://s3.example.com', LAMINAR_S3_FORCE_PATH_STYLE: 'false' }).forcePathStyle).toBe(false);
+    expect(options({ LAMINAR_S3_FORCE_PATH_STYLE: 'true' }).forcePathStyle).toBe(true);
+    expect(() => options({ LAMINAR_S3_FORCE_PATH_STYLE: 'yes' })).toThrow();
+  });
+});
