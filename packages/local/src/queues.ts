@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { dlqName, queueName } from '@laminar/spec';
 
@@ -74,8 +74,15 @@ export class LocalQueue {
 
   /** Messages in the queue, oldest first (from the file when there is one: another process may have deleted some). */
   messages(): QueueMessage[] {
-    return this.file ? readQueueFile(this.file) : [...this.memory.values()];
+    if (!this.file) return [...this.memory.values()];
+    // Read again only when the file changed (it only grows): the console polls depths twice a
+    // second, and a queue nothing drains locally grows for the whole session.
+    const size = existsSync(this.file) ? statSync(this.file).size : -1;
+    if (this.read?.size !== size) this.read = { size, messages: readQueueFile(this.file) };
+    return [...this.read.messages];
   }
+  /** The file's messages as last read, and its size then. */
+  private read: { size: number; messages: QueueMessage[] } | undefined;
 
   get depth(): number {
     return this.messages().length;

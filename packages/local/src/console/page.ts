@@ -200,6 +200,7 @@ async function renderS3() {
   for (const f of r.folders) rows.push(el('tr', {}, el('td', {}, el('button', { type: 'button', onclick: () => { s3prefix = f; renderS3(); } }, f.slice(s3prefix.length))), el('td'), el('td')));
   for (const o of r.objects) rows.push(el('tr', {}, el('td', {}, el('a', { href: '/api/s3/' + encodeURIComponent(bucket) + '/object?key=' + encodeURIComponent(o.key), download: '' }, o.key.slice(s3prefix.length))), el('td', { class: 'num' }, fmt(o.size)), el('td', {}, o.lastModified || '')));
   if (!rows.length) rows.push(el('tr', {}, el('td', { class: 'muted' }, '(empty)'), el('td'), el('td')));
+  if (r.truncated) rows.push(el('tr', {}, el('td', { class: 'muted', 'data-truncated': '' }, 'not everything here is shown (the listing stops at 50 pages and 500 objects a level): aws s3 ls --endpoint-url lists it all'), el('td'), el('td')));
   $('s3-rows').replaceChildren(...rows);
 }
 
@@ -223,24 +224,42 @@ async function renderGraph(state) {
   $('graph-body').replaceChildren(el('ul', {}, ...state.functions.map((f) => el('li', {}, f.name + ' ← ' + f.triggers.map((t) => t.kind === 'schedule' ? t.expression : t.kind === 's3' ? 's3 ' + t.bucket + '/' + t.prefix + '*' + t.suffix : t.kind === 'kafka' ? 'kafka ' + t.topics.join(', ') : t.kind).join(', ')))));
 }
 
-async function start() {
+// The whole page from one snapshot: at the start and after every reconnect (the runner may have
+// restarted on the same port, a new run with other functions and queues).
+let sinceOpen = [];
+async function resync() {
   const state = await api('/api/state');
-  invocations = state.invocations;
+  // What the stream delivered since it (re)opened may be in the snapshot too: one row each. What
+  // came before the reopen is the snapshot's to say (a restarted runner has none of it).
+  const ids = new Set(state.invocations.map((v) => v.id));
+  invocations = [...state.invocations, ...sinceOpen.filter((v) => !ids.has(v.id))].slice(-500);
   renderInvocations();
   renderStats(state.stats);
   renderQueues(state.queues);
   $('services').replaceChildren(...state.services.map((s) => el('li', {}, s)));
-  $('s3-bucket').replaceChildren(...Object.entries(state.buckets).map(([logical, real]) => el('option', { value: real }, logical + ' (' + real + ')')));
-  $('s3-bucket').addEventListener('change', () => { s3prefix = ''; renderS3(); });
+  const chosen = $('s3-bucket').value;
+  $('s3-bucket').replaceChildren(...Object.entries(state.buckets).map(([logical, real]) => el('option', { value: real, ...(real === chosen ? { selected: '' } : {}) }, logical + ' (' + real + ')')));
   renderS3().catch(() => {});
   renderGraph(state).catch(() => {});
   renderCost().catch((e) => { $('cost-note').textContent = 'no estimate: ' + e.message; });
+}
+
+async function start() {
+  $('s3-bucket').addEventListener('change', () => { s3prefix = ''; renderS3(); });
   $('cost-refresh').addEventListener('click', () => renderCost());
+  // The stream first, then the snapshot on each (re)open: nothing falls between the two.
   const events = new EventSource('/api/events');
-  events.addEventListener('open', () => { $('live').textContent = 'live'; });
+  events.addEventListener('open', () => {
+    sinceOpen = [];
+    $('live').textContent = 'live';
+    resync().catch((e) => { $('live').textContent = 'error: ' + e.message; });
+  });
   events.addEventListener('error', () => { $('live').textContent = 'reconnecting…'; });
   events.addEventListener('invocation', (e) => {
-    invocations.push(JSON.parse(e.data));
+    const v = JSON.parse(e.data);
+    if (invocations.some((x) => x.id === v.id)) return;
+    sinceOpen.push(v);
+    invocations.push(v);
     if (invocations.length > 500) invocations.shift();
     renderInvocations();
   });

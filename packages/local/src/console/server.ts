@@ -1,11 +1,12 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { type Durations, estimate, loadAssumptions, pricesFor, s3PatternName } from '@laminar/cost';
 import type { DestinationRecord } from '../async.ts';
 import { MessageClaimedError } from '../queues.ts';
+import { MAX_REQUEST_BYTES } from '../invoker.ts';
 import type { Local } from '../runner.ts';
 import { consolePage } from './page.ts';
 import { type ConsoleEvent, ConsoleState } from './state.ts';
@@ -74,6 +75,7 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
   heartbeat.unref();
 
   let origin = '';
+  let origins: string[] = [];
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       const status = err instanceof HttpError ? err.status : 500;
@@ -84,11 +86,12 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const host = req.headers.host ?? '';
-    if (!/^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(host)) throw new HttpError(403, `host ${host} is not the loopback console`);
+    // The server listens on 127.0.0.1: reached as that or as localhost (a DNS rebinding's name is neither).
+    if (!/^(127\.0\.0\.1|localhost)(:\d+)?$/.test(host)) throw new HttpError(403, `host ${host} is not the loopback console`);
     const url = new URL(req.url ?? '/', origin);
     const path = url.pathname;
     if (req.method === 'POST') {
-      if (req.headers.origin !== undefined && req.headers.origin !== origin) throw new HttpError(403, 'cross-origin request refused');
+      if (req.headers.origin !== undefined && !origins.includes(req.headers.origin)) throw new HttpError(403, 'cross-origin request refused');
       if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) throw new HttpError(415, 'POST bodies are application/json');
     } else if (req.method !== 'GET' && req.method !== 'HEAD') {
       throw new HttpError(405, `${req.method} is not allowed`);
@@ -221,27 +224,34 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
 
   /**
    * One folder level, grouped here rather than with Delimiter: s3rver's delimiter listing drops
-   * common prefixes (asked for bronze/, inventory/, silver/…, it answers some of them). Keys under
-   * the prefix are read page by page, up to 20,000 — a local bucket's scale.
+   * common prefixes (asked for bronze/, inventory/, silver/…, it answers some of them). A page that
+   * ends inside a folder is followed by a listing that starts past that folder (StartAfter its name
+   * and the highest code point), so a folder of any size costs about one page and the folders and
+   * objects after it are still found; 50 pages and 500 objects at most, `truncated` beyond.
    */
   async function list(bucket: string, params: URLSearchParams) {
     const prefix = params.get('prefix') ?? '';
     const folders = new Set<string>();
     const objects: { key: string; size: number; lastModified: string | null }[] = [];
-    let token: string | undefined;
-    let seen = 0;
-    do {
-      const out = await local.s3?.client.send(new ListObjectsV2Command({ Bucket: realBucket(bucket), Prefix: prefix, ContinuationToken: token }));
-      for (const o of out?.Contents ?? []) {
-        seen++;
+    let startAfter: string | undefined;
+    let more = false;
+    for (let page = 0; page < 50; page++) {
+      const out = await local.s3?.client.send(new ListObjectsV2Command({ Bucket: realBucket(bucket), Prefix: prefix, ...(startAfter ? { StartAfter: startAfter } : {}) }));
+      const contents = out?.Contents ?? [];
+      for (const o of contents) {
         const key = o.Key as string;
         const slash = key.indexOf('/', prefix.length);
         if (slash >= 0) folders.add(key.slice(0, slash + 1));
         else if (objects.length < 500) objects.push({ key, size: o.Size ?? 0, lastModified: o.LastModified?.toISOString() ?? null });
+        else more = true;
       }
-      token = out?.NextContinuationToken;
-    } while (token && seen < 20_000);
-    return { bucket, prefix, folders: [...folders].sort(), objects, truncated: Boolean(token) || objects.length === 500 };
+      const last = contents.at(-1)?.Key;
+      if (!out?.IsTruncated || last === undefined) break;
+      const slash = last.indexOf('/', prefix.length);
+      startAfter = slash >= 0 ? `${last.slice(0, slash + 1)}\u{10FFFF}` : last;
+      if (page === 49) more = true;
+    }
+    return { bucket, prefix, folders: [...folders].sort(), objects, truncated: more };
   }
 
   async function download(res: ServerResponse, bucket: string, key: string): Promise<void> {
@@ -255,7 +265,12 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
       ...(out.ContentLength !== undefined ? { 'content-length': out.ContentLength } : {}),
       'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(name)}`,
     });
-    (out.Body as Readable).pipe(res);
+    // pipeline, not pipe: a browser that cancels the download destroys the S3 response too (else
+    // its keep-alive socket stays taken, and the runner's S3 client runs out of them), and an S3
+    // response that breaks off ends the download instead of leaving it hanging.
+    pipeline(out.Body as Readable, res, (err) => {
+      if (err) res.destroy(err);
+    });
   }
 
   server.listen(options.port ?? 0, '127.0.0.1');
@@ -269,6 +284,8 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
   }
   const { port } = server.address() as AddressInfo;
   origin = `http://127.0.0.1:${port}`;
+  // The page's own POSTs carry the origin it was opened at.
+  origins = [origin, `http://localhost:${port}`];
 
   return {
     url: `${origin}/`,
@@ -291,11 +308,16 @@ function json(res: ServerResponse, value: unknown): void {
 }
 
 async function body(req: IncomingMessage): Promise<unknown> {
-  let text = '';
+  // Bytes first, decoded once: a character split between two reads stays whole, and the limit is
+  // Lambda's, in bytes.
+  const chunks: Buffer[] = [];
+  let bytes = 0;
   for await (const chunk of req) {
-    text += chunk;
-    if (text.length > 6_291_456) throw new HttpError(413, 'the event is over Lambda’s 6 MB limit');
+    bytes += (chunk as Buffer).length;
+    if (bytes > MAX_REQUEST_BYTES) throw new HttpError(413, `the event is over Lambda’s ${MAX_REQUEST_BYTES}-byte limit`);
+    chunks.push(chunk as Buffer);
   }
+  const text = Buffer.concat(chunks).toString('utf8');
   if (!text.trim()) return {};
   try {
     return JSON.parse(text);

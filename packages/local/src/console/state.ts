@@ -163,7 +163,8 @@ export class ConsoleState {
       kind: q.kind,
       owner: q.owner,
       depth: q.depth,
-      messages: q.messages().map((m) => ({
+      // The page lists the DLQs' messages only; the other queues' depth is enough.
+      messages: (q.kind === 'dlq' ? q.messages() : []).map((m) => ({
         messageId: m.messageId,
         sentAt: m.sentAt,
         lines: describeDestinationMessage(m),

@@ -108,4 +108,56 @@ describe.skipIf(!haveChromium)('the local console in Chromium', () => {
     });
     expect(rebound).toBe(403);
   });
+
+  it('takes the page\'s own POSTs when opened at localhost, and an event whose characters straddle two reads whole', async () => {
+    const port = new URL(web.url).port;
+    // The body in two writes, split inside the two bytes of "é".
+    const text = JSON.stringify({ key: 'in/café résumé.csv' });
+    const bytes = Buffer.from(text);
+    const cut = bytes.indexOf(Buffer.from('é')) + 1;
+    const answer = await new Promise<{ status: number | undefined; body: string }>((resolve, reject) => {
+      const req = request(`${web.url}api/functions/auditor/invoke`, { method: 'POST', headers: { host: `localhost:${port}`, origin: `http://localhost:${port}`, 'content-type': 'application/json', 'content-length': bytes.length } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+      });
+      req.on('error', reject);
+      req.write(bytes.subarray(0, cut));
+      setTimeout(() => req.end(bytes.subarray(cut)), 50);
+    });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body).result.event).toEqual({ key: 'in/café résumé.csv' });
+  });
+
+  it('lists a folder level past a folder of more than a page: the folders and objects after it are all there', async () => {
+    const bucket = local.bucket('lake');
+    // Outside the rules' in/*.csv: no invocations.
+    for (let i = 0; i < 1_100; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => put(`big/part-${String(i + j).padStart(5, '0')}.txt`, 'x')));
+    await put('later/one.txt', 'x');
+    await put('top-1.txt', 'x');
+    await put('zz-top-2.txt', 'x');
+    const level = (await (await fetch(`${web.url}api/s3/${bucket}?prefix=`)).json()) as { folders: string[]; objects: { key: string }[]; truncated: boolean };
+    expect(level.folders).toEqual(expect.arrayContaining(['big/', 'later/']));
+    expect(level.objects.map((o) => o.key)).toEqual(expect.arrayContaining(['top-1.txt', 'zz-top-2.txt']));
+    expect(level.truncated).toBe(false);
+    const inside = (await (await fetch(`${web.url}api/s3/${bucket}?prefix=big/`)).json()) as { objects: { key: string }[]; truncated: boolean };
+    expect([inside.objects.length, inside.truncated]).toEqual([500, true]);
+  });
+
+  it('stops reading an object from S3 when the browser cancels its download', async () => {
+    const bucket = local.bucket('lake');
+    await put('downloads/big.bin', 'y'.repeat(8 * 1024 * 1024));
+    // More cancelled downloads than the runner's S3 client has sockets (64): it would run out if
+    // each kept its S3 response open.
+    for (let i = 0; i < 70; i++) {
+      const controller = new AbortController();
+      const res = await fetch(`${web.url}api/s3/${bucket}/object?key=downloads/big.bin`, { signal: controller.signal });
+      const reader = res.body?.getReader();
+      await reader?.read();
+      controller.abort();
+    }
+    const whole = await fetch(`${web.url}api/s3/${bucket}/object?key=downloads/big.bin`);
+    expect((await whole.arrayBuffer()).byteLength).toBe(8 * 1024 * 1024);
+  });
 });
