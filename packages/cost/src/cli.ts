@@ -47,8 +47,8 @@ async function main(): Promise<number> {
   if (values.json && values.markdown) return usage('--json and --markdown exclude each other');
   if (values.out && values.check) return usage('--out and --check exclude each other');
 
-  // Paths are the user's, relative to where they ran `pnpm cost` (INIT_CWD), not the root pnpm runs from.
-  const cwd = process.env.INIT_CWD ?? process.cwd();
+  // Paths are the user's, relative to where they ran `./run cost` (LAMINAR_CWD) or `pnpm cost` (INIT_CWD), not the root pnpm runs from.
+  const cwd = process.env.LAMINAR_CWD ?? process.env.INIT_CWD ?? process.cwd();
   const root = findRoot(cwd);
   const assumptions = loadAssumptions(values.assumptions ? resolve(cwd, values.assumptions) : DEFAULT_ASSUMPTIONS_FILE);
   const [loaded, queues] = await Promise.all([loadAllSpecs(root), loadAllQueues(root)]);

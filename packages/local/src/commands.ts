@@ -149,16 +149,14 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
   // A fresh embedded S3 every run, so dev is repeatable; an external S3 is never wiped. DynamoDB
   // is kept: it holds what the producers have already seen, so a second run produces only news.
   const freshS3 = resolveS3Target(undefined, io.env).kind === 'embedded';
-  if (freshS3) rmSync(s3Directory, { recursive: true, force: true });
-  if (cmd.fresh) {
-    const dynamo = resolveDynamoTarget(undefined, io.env);
-    // An external DynamoDB's data is its owner's: refused rather than wiping an unused folder and
-    // letting the run look fresh when it is not.
-    if (dynamo.kind !== 'embedded') {
-      throw new UsageError(`--fresh forgets the embedded DynamoDB's data; DynamoDB is ${dynamo.endpoint ?? 'AWS'} here (${dynamo.source}): empty its tables there instead`);
-    }
-    rmSync(dynamodbDirectory(root, io.env), { recursive: true, force: true });
+  // An external DynamoDB's data is its owner's: --fresh is refused rather than wiping an unused
+  // folder and letting the run look fresh when it is not — before anything else is wiped.
+  const dynamo = resolveDynamoTarget(undefined, io.env);
+  if (cmd.fresh && dynamo.kind !== 'embedded') {
+    throw new UsageError(`--fresh forgets the embedded DynamoDB's data; DynamoDB is ${dynamo.endpoint ?? 'AWS'} here (${dynamo.source}): empty its tables there instead`);
   }
+  if (freshS3) rmSync(s3Directory, { recursive: true, force: true });
+  if (cmd.fresh) rmSync(dynamodbDirectory(root, io.env), { recursive: true, force: true });
   // Queues start empty like the S3 they describe; the files stay after the run for `laminar dlq list`.
   // What the last run left in its DLQs goes with them, and is said: its S3 events name objects just
   // wiped, but a scheduled event kept as Interrupted could have been replayed.

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dlqName, queueName } from '@laminar/spec';
 
@@ -99,8 +99,11 @@ export class LocalQueue {
   /**
    * Takes a message for replay until `release()`: a second claim, from this process or another
    * (`laminar dlq replay` while the console replays it), fails with MessageClaimedError instead
-   * of invoking the function a second time. With a file, the claim is a file created exclusively
-   * beside it, holding the claimant's pid; a claim left by a process that died is taken over.
+   * of invoking the function a second time. With a file, the claim is a file beside the queue's
+   * holding the claimant's pid and a token of its own, created whole (written aside, then linked:
+   * a link fails if the name exists, and no one ever reads a claim half-written). A claim whose
+   * process is gone is stale: it is moved aside under a name of the taker's, and taken over only
+   * if what was moved is the stale claim that was read — two takers cannot both win.
    */
   claim(messageId: string): () => void {
     if (!this.file) {
@@ -109,21 +112,48 @@ export class LocalQueue {
       return () => this.claimed.delete(messageId);
     }
     const path = `${this.file}.${messageId}.claim`;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const fd = openSync(path, 'wx');
-        writeSync(fd, String(process.pid));
-        closeSync(fd);
-        return () => rmSync(path, { force: true });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const pid = Number(readFileSync(path, 'utf8'));
-        if (attempt > 0 || (pid > 0 && isAlive(pid))) {
-          throw new MessageClaimedError(`message ${messageId} of ${this.name} is being replayed by process ${pid || '(unknown)'}; if no such process runs, remove ${path}`);
+    const token = `${process.pid} ${randomUUID()}`;
+    const mine = `${path}.${randomUUID()}`;
+    writeFileSync(mine, token);
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          linkSync(mine, path);
+          return () => {
+            // Only our own claim: after a takeover the file may be another claimant's.
+            if (readIfThere(path) === token) rmSync(path, { force: true });
+          };
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         }
-        // Its claimant died mid-replay (its pid is gone): the claim is stale.
-        rmSync(path, { force: true });
+        const held = readIfThere(path);
+        if (held === undefined) continue; // released meanwhile: try again
+        const pid = Number(held.split(' ')[0]);
+        if (pid > 0 && isAlive(pid)) {
+          throw new MessageClaimedError(`message ${messageId} of ${this.name} is being replayed by process ${pid}; if no such process runs, remove ${path}`);
+        }
+        // Its claimant died mid-replay: move the claim aside, and drop it only if it is the one read.
+        const aside = `${path}.stale.${randomUUID()}`;
+        try {
+          renameSync(path, aside);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          throw error;
+        }
+        if (readIfThere(aside) !== held) {
+          // Another taker's live claim, created between the read and the move: put it back.
+          try {
+            linkSync(aside, path);
+          } finally {
+            rmSync(aside, { force: true });
+          }
+          throw new MessageClaimedError(`message ${messageId} of ${this.name} is being replayed by another process`);
+        }
+        rmSync(aside, { force: true });
       }
+      throw new MessageClaimedError(`message ${messageId} of ${this.name}: its claim keeps changing hands; try again`);
+    } finally {
+      rmSync(mine, { force: true });
     }
   }
 
@@ -160,6 +190,15 @@ export class LocalQueues {
   }
 }
 
+function readIfThere(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -177,7 +216,7 @@ export function clearQueueDirectory(directory: string): Map<string, QueueMessage
   const forgotten = new Map<string, QueueMessage[]>();
   if (!existsSync(directory)) return forgotten;
   for (const f of readdirSync(directory)) {
-    if (!f.endsWith('.jsonl') && !f.endsWith('.claim')) continue;
+    if (!f.endsWith('.jsonl') && !f.includes('.claim')) continue;
     const path = join(directory, f);
     if (f.endsWith('.jsonl')) {
       const messages = readQueueFile(path);

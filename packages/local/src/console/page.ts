@@ -227,12 +227,24 @@ async function renderGraph(state) {
 // The whole page from one snapshot: at the start and after every reconnect (the runner may have
 // restarted on the same port, a new run with other functions and queues).
 let sinceOpen = [];
+let resyncing = false;
+let resyncs = 0;
 async function resync() {
-  const state = await api('/api/state');
+  const mine = ++resyncs;
+  resyncing = true;
+  let state;
+  try {
+    state = await api('/api/state');
+  } finally {
+    if (mine === resyncs) resyncing = false;
+  }
+  // A later (re)open's snapshot is the newer one.
+  if (mine !== resyncs) return;
   // What the stream delivered since it (re)opened may be in the snapshot too: one row each. What
   // came before the reopen is the snapshot's to say (a restarted runner has none of it).
   const ids = new Set(state.invocations.map((v) => v.id));
   invocations = [...state.invocations, ...sinceOpen.filter((v) => !ids.has(v.id))].slice(-500);
+  sinceOpen = [];
   renderInvocations();
   renderStats(state.stats);
   renderQueues(state.queues);
@@ -258,7 +270,8 @@ async function start() {
   events.addEventListener('invocation', (e) => {
     const v = JSON.parse(e.data);
     if (invocations.some((x) => x.id === v.id)) return;
-    sinceOpen.push(v);
+    // Kept until the snapshot in flight is applied (none once it is: then nothing waits for it).
+    if (resyncing) sinceOpen.push(v);
     invocations.push(v);
     if (invocations.length > 500) invocations.shift();
     renderInvocations();

@@ -224,34 +224,30 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
 
   /**
    * One folder level, grouped here rather than with Delimiter: s3rver's delimiter listing drops
-   * common prefixes (asked for bronze/, inventory/, silver/…, it answers some of them). A page that
-   * ends inside a folder is followed by a listing that starts past that folder (StartAfter its name
-   * and the highest code point), so a folder of any size costs about one page and the folders and
-   * objects after it are still found; 50 pages and 500 objects at most, `truncated` beyond.
+   * common prefixes (asked for bronze/, inventory/, silver/…, it answers some of them). Every key
+   * under the prefix is read, page by page: s3rver returns keys in its folders' walk order, not in
+   * key order, so no page can be skipped (a StartAfter past a big folder lost the folders that sort
+   * before it but come after it). 50 pages and 500 objects a level at most; `truncated` beyond.
    */
   async function list(bucket: string, params: URLSearchParams) {
     const prefix = params.get('prefix') ?? '';
     const folders = new Set<string>();
     const objects: { key: string; size: number; lastModified: string | null }[] = [];
-    let startAfter: string | undefined;
+    let token: string | undefined;
     let more = false;
     for (let page = 0; page < 50; page++) {
-      const out = await local.s3?.client.send(new ListObjectsV2Command({ Bucket: realBucket(bucket), Prefix: prefix, ...(startAfter ? { StartAfter: startAfter } : {}) }));
-      const contents = out?.Contents ?? [];
-      for (const o of contents) {
+      const out = await local.s3?.client.send(new ListObjectsV2Command({ Bucket: realBucket(bucket), Prefix: prefix, ContinuationToken: token }));
+      for (const o of out?.Contents ?? []) {
         const key = o.Key as string;
         const slash = key.indexOf('/', prefix.length);
         if (slash >= 0) folders.add(key.slice(0, slash + 1));
         else if (objects.length < 500) objects.push({ key, size: o.Size ?? 0, lastModified: o.LastModified?.toISOString() ?? null });
         else more = true;
       }
-      const last = contents.at(-1)?.Key;
-      if (!out?.IsTruncated || last === undefined) break;
-      const slash = last.indexOf('/', prefix.length);
-      startAfter = slash >= 0 ? `${last.slice(0, slash + 1)}\u{10FFFF}` : last;
-      if (page === 49) more = true;
+      token = out?.NextContinuationToken;
+      if (!token) break;
     }
-    return { bucket, prefix, folders: [...folders].sort(), objects, truncated: more };
+    return { bucket, prefix, folders: [...folders].sort(), objects, truncated: more || token !== undefined };
   }
 
   async function download(res: ServerResponse, bucket: string, key: string): Promise<void> {

@@ -130,7 +130,7 @@ describe.skipIf(!haveChromium)('the local console in Chromium', () => {
     expect(JSON.parse(answer.body).result.event).toEqual({ key: 'in/café résumé.csv' });
   });
 
-  it('lists a folder level past a folder of more than a page: the folders and objects after it are all there', async () => {
+  it('lists a folder level whole past a folder of more than a page, and says when a level has more objects than it shows', async () => {
     const bucket = local.bucket('lake');
     // Outside the rules' in/*.csv: no invocations.
     for (let i = 0; i < 1_100; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => put(`big/part-${String(i + j).padStart(5, '0')}.txt`, 'x')));
