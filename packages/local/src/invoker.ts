@@ -111,7 +111,6 @@ export interface InvocationRecord extends InvokeResult {
   finishedAt: string;
 }
 
-/** Lambda's limit for a synchronous request payload. */
 /** Lambda's largest synchronous invocation payload. */
 export const MAX_REQUEST_BYTES = 6_291_456;
 

@@ -1,4 +1,5 @@
 import type { InvocationRecord, InvocationTrigger } from '../invoker.ts';
+import type { LogLine } from '../environment.ts';
 import { describeDestinationMessage } from '../queue-commands.ts';
 import type { LocalQueues } from '../queues.ts';
 import type { Span } from '../xray-daemon.ts';
@@ -78,13 +79,42 @@ export function percentile(sorted: readonly number[], p: number): number | undef
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
+/** Durations a function's percentiles are taken over: the latest this many. */
+const MAX_DURATIONS = 10_000;
+/** Log lines kept per invocation: its last this many (a chatty function would hold the runner's memory). */
+const MAX_LOG_LINES = 1_000;
+/** A result larger than this (as JSON) is kept as its first bytes only. */
+const MAX_RESULT_BYTES = 256 * 1024;
+
+/** The index after the last element ≤ value, in an ascending array. */
+function sortedIndex(sorted: number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** What the console keeps of an invocation: its last log lines and a bounded result. */
+function kept(r: InvocationRecord): InvocationRecord {
+  const logs = r.logs.length > MAX_LOG_LINES ? [{ ...(r.logs[0] as LogLine), text: `… ${r.logs.length - MAX_LOG_LINES} earlier log lines not kept by the console` }, ...r.logs.slice(-MAX_LOG_LINES)] : r.logs;
+  if (r.result === undefined) return logs === r.logs ? r : { ...r, logs };
+  const json = JSON.stringify(r.result) ?? '';
+  if (json.length <= MAX_RESULT_BYTES) return logs === r.logs ? r : { ...r, logs };
+  return { ...r, logs, result: { truncated: `the result is ${json.length} characters of JSON; the console keeps the first 4,096`, head: json.slice(0, 4096) } };
+}
+
 /**
  * What the console shows, fed by the invoker: the latest invocations with their logs, per-function
  * statistics and the queues. Listeners get each change as it happens (server-sent events).
  */
 export class ConsoleState {
   readonly #records: InvocationRecord[] = [];
-  readonly #durations = new Map<string, number[]>();
+  /** Per function, the latest durations sorted (for percentiles) and in arrival order (to drop the oldest). */
+  readonly #durations = new Map<string, { sorted: number[]; arrival: number[] }>();
   readonly #listeners = new Set<(e: ConsoleEvent) => void>();
   readonly #stats = new Map<string, FunctionStats>();
   readonly #max: number;
@@ -106,7 +136,7 @@ export class ConsoleState {
   }
 
   record(r: InvocationRecord): void {
-    this.#records.push(r);
+    this.#records.push(kept(r));
     if (this.#records.length > this.#max) this.#records.shift();
     const s = this.#stats.get(r.functionName) ?? emptyStats(r.functionName);
     s.invocations++;
@@ -115,13 +145,18 @@ export class ConsoleState {
     s.coldShare = s.coldStarts / s.invocations;
     s.maxMemoryUsedMb = Math.max(s.maxMemoryUsedMb, r.report.maxMemoryUsedMb);
     s.billedGbSeconds += (r.report.billedMs / 1000) * (r.report.memorySizeMb / 1024);
-    const durations = this.#durations.get(r.functionName) ?? [];
-    // Sorted insertion keeps percentiles cheap for the few thousand invocations of a dev session.
-    const i = durations.findIndex((d) => d > r.report.durationMs);
-    durations.splice(i < 0 ? durations.length : i, 0, r.report.durationMs);
+    const durations = this.#durations.get(r.functionName) ?? { sorted: [], arrival: [] };
+    // Percentiles over the latest MAX_DURATIONS, kept sorted (binary search, then one splice).
+    durations.sorted.splice(sortedIndex(durations.sorted, r.report.durationMs), 0, r.report.durationMs);
+    durations.arrival.push(r.report.durationMs);
+    if (durations.arrival.length > MAX_DURATIONS) {
+      const oldest = durations.arrival.shift() as number;
+      durations.sorted.splice(sortedIndex(durations.sorted, oldest) - 1, 1);
+    }
     this.#durations.set(r.functionName, durations);
-    s.p50Ms = percentile(durations, 50);
-    s.p95Ms = percentile(durations, 95);
+    const sorted = durations.sorted;
+    s.p50Ms = percentile(sorted, 50);
+    s.p95Ms = percentile(sorted, 95);
     this.#stats.set(r.functionName, s);
     this.#emit({ type: 'invocation', data: viewOf(r) });
     this.#emit({ type: 'stats', data: this.stats() });
