@@ -40,6 +40,19 @@ export default defineFunction({
   // left by a crash lapses on the same scale (src/config.ts).
   local: { env: { IDEMPOTENCY_LEASE_SECONDS: '2' } },
   tables: [{ name: 'csv-idempotency', kind: 'idempotency' }],
+  // The EMF metrics it emits (dashboard, cost; checked against src/ by infra's tests).
+  metrics: [
+    'RowsRead',
+    'RowsValid',
+    'RowsRejected',
+    'FilesProcessed',
+    'FilesPoisoned',
+    'FilesRejected',
+    'FilesSkipped',
+    'DuplicateDeliveries',
+    'ObjectsIgnored',
+    'FilesFailed',
+  ],
   triggers: [{ kind: 's3', bucket: 'lake', prefix: 'bronze/', suffix: '.csv' }],
   permissions: [
     // Lets S3 answer 404 rather than 403 for an object deleted before processing: a clean skip, not a retry.

@@ -14,6 +14,8 @@ export default defineFunction({
     POWERTOOLS_SERVICE_NAME: 'kafka-archiver',
     POWERTOOLS_METRICS_NAMESPACE: 'Laminar',
   },
+  // The EMF metrics it emits (dashboard, cost; checked against src/ by infra's tests).
+  metrics: ['RecordsArchived', 'RecordsQuarantined', 'ObjectsWritten'],
   triggers: [
     {
       kind: 'kafka',
@@ -26,7 +28,8 @@ export default defineFunction({
       // On-demand pollers: a batch that fails is retried until it succeeds (or its records expire).
       // That suits this function: bad records are quarantined, never thrown, so only S3 failures
       // fail a batch, and waiting them out loses nothing. Provisioned pollers would bound the
-      // retries (maxRetries, then the DLQ) for ~$133 a month per poller (pnpm cost).
+      // retries (maxRetries, then the DLQ) for ~$133 a month per poller and mapping — two topics, two
+      // mappings: ~$266 at one poller each (pnpm cost).
 
     },
   ],

@@ -18,6 +18,8 @@ export default defineFunction({
   // So the ledger holds the CSV uploads (what the issue's fan-out audits), not kafka-archiver's
   // .jsonl batches, which also land in bronze/: auditing those would take a rule of its own (a
   // `suffix: ''` pattern), invoked for every archived batch.
+  // The EMF metrics it emits (dashboard, cost; checked against src/ by infra's tests).
+  metrics: ['ObjectsRecorded'],
   triggers: [{ kind: 's3', bucket: 'lake', prefix: 'bronze/', suffix: '.csv' }],
   permissions: [{ actions: ['dynamodb:PutItem'], resource: { table: 'object-arrivals' } }],
   async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' },

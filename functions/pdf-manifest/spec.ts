@@ -14,6 +14,8 @@ export default defineFunction({
     POWERTOOLS_SERVICE_NAME: 'pdf-manifest',
     POWERTOOLS_METRICS_NAMESPACE: 'Laminar',
   },
+  // The EMF metrics it emits (dashboard, cost; checked against src/ by infra's tests).
+  metrics: ['ManifestObjects', 'ObjectsScanned', 'ManifestBytes'],
   triggers: [{ kind: 'invoke' }],
   permissions: [
     { actions: ['s3:ListBucket'], resource: { bucket: 'documents' } },

@@ -25,6 +25,23 @@ export default defineFunction({
   },
   secrets: [...kafka.secrets],
   tables: [{ name: 'polymarket-dedup', kind: 'dedup' }],
+  // The EMF metrics it emits (dashboard, cost; checked against src/ by infra's tests).
+  metrics: [
+    'MarketsFetched',
+    'MarketsAccepted',
+    'MarketsRejected',
+    'MarketsRepeated',
+    'PricesFromClob',
+    'PricesFromGamma',
+    'OutcomesUnpriced',
+    'ClobFailedBatches',
+    'TicksBuilt',
+    'TicksNew',
+    'TicksDuplicate',
+    'TicksInFlight',
+    'TicksProduced',
+    'ProducedBytes',
+  ],
   triggers: [{ kind: 'schedule', expression: 'rate(5 minutes)' }],
   permissions: [
     {

@@ -24,6 +24,16 @@ export default defineFunction({
   },
   secrets: [...kafka.secrets],
   tables: [{ name: 'rss-dedup', kind: 'dedup' }],
+  // The EMF metrics it emits (dashboard, cost; checked against src/ by infra's tests).
+  metrics: [
+    'FeedsFailed',
+    'ItemsFetched',
+    'ItemsNew',
+    'ItemsDuplicate',
+    'ItemsInFlight',
+    'ItemsRejected',
+    'MessagesProduced',
+  ],
   triggers: [{ kind: 'schedule', expression: 'rate(15 minutes)' }],
   permissions: [
     {

@@ -93,7 +93,7 @@ export function dashboardBody(region: string, functions: readonly DashboardFunct
         y,
         width: WIDGET.width,
         height: WIDGET.height,
-        properties: { markdown: 'No EMF metrics declared (infra/src/metrics.ts).' },
+        properties: { markdown: 'No EMF metrics declared (the spec lists none under metrics).' },
       });
     }
     widgets.push(...row);

@@ -26,7 +26,6 @@ import type { Construct } from 'constructs';
 import type { StateBackend } from './config.ts';
 import { AlarmTopic } from './constructs/alarm-topic.ts';
 import { type DashboardFunction, dashboardBody } from './dashboard.ts';
-import { EMF_METRICS } from './metrics.ts';
 import { DataBucket } from './constructs/data-bucket.ts';
 import { DataTable } from './constructs/data-table.ts';
 import { DeliveryStream } from './constructs/delivery-stream.ts';
@@ -340,7 +339,7 @@ function dashboardFunction(stage: string, spec: LoadedSpec['spec'], fn: NodeFunc
     functionName: fn.functionName,
     timeoutS: spec.timeoutS,
     ...(fn.dlq ? { dlqName: dlqName(stage, spec.name) } : {}),
-    ...(namespace && service ? { emf: { namespace, service, stage, metrics: EMF_METRICS[spec.name] ?? [], coldStart: true } } : {}),
+    ...(namespace && service ? { emf: { namespace, service, stage, metrics: spec.metrics, coldStart: true } } : {}),
   };
 }
 

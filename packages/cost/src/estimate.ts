@@ -11,7 +11,7 @@ import { firesPerMonth, MONTH_DAYS } from './schedule.ts';
  * out — the CLI prints them and the console can show the same.
  */
 
-export type Service = 'Lambda' | 'DynamoDB' | 'S3' | 'Firehose' | 'SQS' | 'Secrets Manager' | 'CloudWatch' | 'EventBridge' | 'Glue' | 'KMS';
+export type Service = 'Lambda' | 'DynamoDB' | 'S3' | 'Firehose' | 'SQS' | 'Secrets Manager' | 'CloudWatch' | 'EventBridge' | 'Glue' | 'KMS' | 'X-Ray';
 
 export interface LineItem {
   service: Service;
@@ -20,6 +20,8 @@ export interface LineItem {
   unit: string;
   cost: number;
   note?: string;
+  /** Not covered by the free tier (a dashboard over its metric limit). */
+  notFree?: true;
 }
 
 export type DurationSource = 'measured' | 'assumed' | 'default';
@@ -220,11 +222,12 @@ export function estimate(input: EstimateInput): Estimate {
         sources.push(`Kafka ${topic}: ${fmt(bursts, 1)} bursts × ⌈${fmt(perBurst, 1)}/${fmt(t.batchSize)}⌉`);
       }
       if (t.provisioned) {
-        // Provisioned pollers run around the clock, records or not: the minimum is a fixed cost.
-        const hours = t.provisioned.minPollers * MONTH_HOURS;
+        // Provisioned pollers run around the clock, records or not: the minimum is a fixed cost —
+        // per mapping, and infra creates one mapping per topic (AWS takes one topic per mapping).
+        const hours = t.provisioned.minPollers * t.topics.length * MONTH_HOURS;
         lambda.push({
           service: 'Lambda',
-          item: `Kafka ESM provisioned pollers (min ${t.provisioned.minPollers})`,
+          item: `Kafka ESM provisioned pollers (min ${t.provisioned.minPollers} × ${t.topics.length} mapping${t.topics.length === 1 ? '' : 's'}, one per topic)`,
           quantity: hours,
           unit: 'EPU-hours',
           cost: hours * p.lambda.eventPollerUnitHour,
@@ -307,6 +310,18 @@ export function estimate(input: EstimateInput): Estimate {
     other.push({ service: 'CloudWatch', item: `log storage (${f.logRetentionDays} days)`, quantity: storedGb, unit: 'GB-month', cost: storedGb * p.cloudWatch.logsStorageGbMonth });
     if (hasDlq(f)) other.push({ service: 'CloudWatch', item: 'DLQ alarm', quantity: 1, unit: 'alarm', cost: p.cloudWatch.alarmMonth });
     if (kafkaTriggersOf(f).length) other.push({ service: 'CloudWatch', item: 'Kafka offset lag alarm', quantity: 1, unit: 'alarm', cost: p.cloudWatch.alarmMonth });
+    // The other alarms infra gives a function from its spec: one per metricAlarms entry, one on its
+    // schedules' undelivered firings, one per Firehose stream it feeds.
+    const specAlarms = f.metricAlarms.length + (f.triggers.some((t) => t.kind === 'schedule') ? 1 : 0) + f.deliveryStreams.length;
+    if (specAlarms) {
+      other.push({ service: 'CloudWatch', item: 'metric, undelivered-schedule and delivery-stream alarms', quantity: specAlarms, unit: 'alarms', cost: specAlarms * p.cloudWatch.alarmMonth });
+    }
+    // Its EMF metrics and Powertools' ColdStart: each name × dimension set is a custom metric, billed
+    // by the hours it is sent in (a metric sent every hour costs the full month; counted so).
+    const metrics = f.metrics.length + 1;
+    other.push({ service: 'CloudWatch', item: 'custom metrics (EMF, and ColdStart)', quantity: metrics, unit: 'metrics', cost: metrics * p.cloudWatch.customMetricMonth, note: 'a full month each: fewer if some are sent in fewer hours' });
+    // Active tracing: these low-rate invocations are each sampled (1 a second, then 5 %).
+    other.push({ service: 'X-Ray', item: 'traces recorded', quantity: invocations, unit: 'traces', cost: (invocations / 1e6) * p.xray.tracesRecordedPerMillion });
     // Infra gives every function errors, throttles and duration-p95 alarms.
     other.push({ service: 'CloudWatch', item: 'errors, throttles, p95 duration alarms', quantity: 3, unit: 'alarms', cost: 3 * p.cloudWatch.alarmMonth });
 
@@ -391,6 +406,8 @@ function sharedItems(
   for (const t of tables) {
     const gb = a.storage.tablesGb[t] ?? 0;
     out.push({ service: 'DynamoDB', item: `storage ${t}`, quantity: gb, unit: 'GB-month', cost: gb * p.dynamodb.storageGbMonth });
+    // Infra enables point-in-time recovery on every table.
+    out.push({ service: 'DynamoDB', item: `continuous backups ${t}`, quantity: gb, unit: 'GB-month', cost: gb * p.dynamodb.pitrGbMonth });
   }
   if (buckets.length || tables.length) {
     assumed.push(
@@ -398,9 +415,22 @@ function sharedItems(
     );
   }
 
-  // What infra adds per stage for operations: the alarm topic's KMS key and the functions' dashboard.
-  out.push({ service: 'CloudWatch', item: 'dashboard', quantity: 1, unit: 'dashboard', cost: p.cloudWatch.dashboardMonth, note: 'free if the account has fewer than 3' });
-  out.push({ service: 'KMS', item: 'alarm topic key', quantity: 1, unit: 'key', cost: p.kms.keyMonth });
+  // What infra adds per stage for operations: the alarm topic's KMS key and the functions' dashboard
+  // (a row per function: 5 Lambda metrics, its DLQ's depth, its EMF metrics and ColdStart).
+  const dashboardMetrics = functions.reduce((n, f) => n + 5 + (hasDlq(f) ? 1 : 0) + f.metrics.length + 1, 0);
+  out.push({
+    service: 'CloudWatch',
+    item: `dashboard (${dashboardMetrics} metrics)`,
+    quantity: 1,
+    unit: 'dashboard',
+    cost: p.cloudWatch.dashboardMonth,
+    note: dashboardMetrics > FREE_TIER.cloudWatchDashboardMetrics ? `over the ${FREE_TIER.cloudWatchDashboardMetrics} metrics a free dashboard holds: billed even in a fresh account` : 'free if the account has fewer than 3',
+    ...(dashboardMetrics > FREE_TIER.cloudWatchDashboardMetrics ? { notFree: true } : {}),
+  });
+  // One alarm per S3 rule (distinct pattern), on the events EventBridge could not deliver to its targets.
+  const s3Rules = new Set([...functions.flatMap((f) => f.triggers), ...queues.flatMap((q) => q.subscribe)].flatMap((t) => (t.kind === 's3' ? [s3PatternName(t)] : []))).size;
+  if (s3Rules) out.push({ service: 'CloudWatch', item: 'S3 rules: undelivered-event alarms', quantity: s3Rules, unit: 'alarms', cost: s3Rules * p.cloudWatch.alarmMonth });
+  out.push({ service: 'KMS', item: 'alarm topic key', quantity: 1, unit: 'key', cost: p.kms.keyMonth, note: 'with yearly rotation, from year three ($1 in year one, $2 in year two)' });
 
   // Secrets: the functions' own (Secrets Manager ones; SSM standard parameters are free) and the Kafka mappings' credentials.
   const secrets = new Set<string>();
@@ -469,13 +499,19 @@ function freeTier(results: readonly FunctionEstimate[], shared: readonly LineIte
   const logs = results.flatMap((r) => r.other).filter((i) => i.item === 'log ingestion').reduce((n, i) => n + i.quantity, 0);
   const freeLogs = Math.min(logs, FREE_TIER.logsGb);
   out.push({ service: 'CloudWatch', item: 'free log ingestion', quantity: freeLogs, unit: 'GB', cost: -freeLogs * p.cloudWatch.logsIngestionPerGb });
-  const tableGb = shared.filter((i) => i.service === 'DynamoDB').reduce((n, i) => n + i.quantity, 0);
+  const tableGb = shared.filter((i) => i.service === 'DynamoDB' && i.item.startsWith('storage ')).reduce((n, i) => n + i.quantity, 0);
   const freeTables = Math.min(tableGb, FREE_TIER.dynamodbStorageGb);
   if (freeTables) out.push({ service: 'DynamoDB', item: 'free storage', quantity: freeTables, unit: 'GB-month', cost: -freeTables * p.dynamodb.storageGbMonth });
-  const alarms = results.flatMap((r) => r.other).filter((i) => i.unit === 'alarm' || i.unit === 'alarms').reduce((n, i) => n + i.quantity, 0);
+  const alarms = [...results.flatMap((r) => r.other), ...shared].filter((i) => i.unit === 'alarm' || i.unit === 'alarms').reduce((n, i) => n + i.quantity, 0);
   const freeAlarms = Math.min(alarms, FREE_TIER.cloudWatchAlarms);
   if (freeAlarms) out.push({ service: 'CloudWatch', item: 'free alarms', quantity: freeAlarms, unit: 'alarms', cost: -freeAlarms * p.cloudWatch.alarmMonth });
-  const dashboards = shared.filter((i) => i.unit === 'dashboard').reduce((n, i) => n + i.quantity, 0);
+  const metrics = results.flatMap((r) => r.other).filter((i) => i.unit === 'metrics').reduce((n, i) => n + i.quantity, 0);
+  const freeMetrics = Math.min(metrics, FREE_TIER.cloudWatchMetrics);
+  if (freeMetrics) out.push({ service: 'CloudWatch', item: 'free custom metrics', quantity: freeMetrics, unit: 'metrics', cost: -freeMetrics * p.cloudWatch.customMetricMonth });
+  const traces = results.flatMap((r) => r.other).filter((i) => i.service === 'X-Ray').reduce((n, i) => n + i.quantity, 0);
+  const freeTraces = Math.min(traces, FREE_TIER.xrayTracesRecorded);
+  if (freeTraces) out.push({ service: 'X-Ray', item: 'free traces recorded', quantity: freeTraces, unit: 'traces', cost: -(freeTraces / 1e6) * p.xray.tracesRecordedPerMillion });
+  const dashboards = shared.filter((i) => i.unit === 'dashboard' && !i.notFree).reduce((n, i) => n + i.quantity, 0);
   const freeDashboards = Math.min(dashboards, FREE_TIER.cloudWatchDashboards);
   if (freeDashboards) out.push({ service: 'CloudWatch', item: 'free dashboards', quantity: freeDashboards, unit: 'dashboards', cost: -freeDashboards * p.cloudWatch.dashboardMonth });
   return out;

@@ -6,7 +6,7 @@
  */
 export const PRICES_AS_OF = '2025-10';
 export const PRICES_SOURCE =
-  'aws.amazon.com/{lambda,eventbridge,dynamodb,s3,sqs,firehose,secrets-manager,cloudwatch}/pricing (public list prices, first tier); check before quoting';
+  'aws.amazon.com/{lambda,eventbridge,dynamodb,s3,sqs,firehose,secrets-manager,cloudwatch,kms,xray}/pricing (public list prices, first tier); check before quoting';
 
 export interface PriceTable {
   region: string;
@@ -37,6 +37,8 @@ export interface PriceTable {
     writeRequestUnitsPerMillion: number;
     readRequestUnitsPerMillion: number;
     storageGbMonth: number;
+    /** Continuous backups (point-in-time recovery, which infra enables on every table), per GB of table. */
+    pitrGbMonth: number;
   };
   s3: {
     /** S3 Standard, first 50 TB. */
@@ -64,12 +66,25 @@ export interface PriceTable {
     logsStorageGbMonth: number;
     /** Standard-resolution metric alarm. */
     alarmMonth: number;
-    /** A dashboard beyond the account's three free ones. */
+    /** A dashboard beyond the account's three free ones (free ones hold at most 50 metrics). */
     dashboardMonth: number;
+    /**
+     * A custom metric (each name × dimension set; the functions' EMF metrics and Powertools'
+     * ColdStart), first 10,000, prorated by the hours it is sent in.
+     */
+    customMetricMonth: number;
   };
   kms: {
-    /** A customer-managed key (the alarm topic's), rotation included. */
+    /**
+     * A customer-managed key (the alarm topic's) with yearly rotation, at steady state: $1 a month,
+     * plus $1 for each of its first two rotations (AWS stops charging from the third) — so $1 in
+     * year one, $2 in year two, $3 from then on.
+     */
     keyMonth: number;
+  };
+  xray: {
+    /** Traces recorded (active tracing samples each of these low-rate invocations). */
+    tracesRecordedPerMillion: number;
   };
 }
 
@@ -86,26 +101,29 @@ export const PRICES = {
     regionName: 'US East (N. Virginia)',
     lambda: { requestsPerMillion: 0.2, gbSecond: { x86_64: 0.0000166667, arm64: 0.0000133334 }, eventPollerUnitHour: 0.185, ephemeralStorageGbSecond: 0.0000000309 },
     eventBridge: { customEventsPerMillion: 1.0 },
-    dynamodb: { writeRequestUnitsPerMillion: 0.625, readRequestUnitsPerMillion: 0.125, storageGbMonth: 0.25 },
+    dynamodb: { writeRequestUnitsPerMillion: 0.625, readRequestUnitsPerMillion: 0.125, storageGbMonth: 0.25, pitrGbMonth: 0.2 },
     s3: { storageGbMonth: 0.023, putCopyPostListPer1000: 0.005, getPer1000: 0.0004 },
     sqs: { requestsPerMillion: 0.4 },
     firehose: { ingestionPerGb: 0.029 },
     secretsManager: { secretMonth: 0.4, apiCallsPer10000: 0.05 },
-    cloudWatch: { logsIngestionPerGb: 0.5, logsStorageGbMonth: 0.03, alarmMonth: 0.1, dashboardMonth: 3 },
-    kms: { keyMonth: 1 },
+    cloudWatch: { logsIngestionPerGb: 0.5, logsStorageGbMonth: 0.03, alarmMonth: 0.1, dashboardMonth: 3, customMetricMonth: 0.3 },
+    kms: { keyMonth: 3 },
+    xray: { tracesRecordedPerMillion: 5 },
   },
   'eu-west-1': {
     region: 'eu-west-1',
     regionName: 'Europe (Ireland)',
     lambda: { requestsPerMillion: 0.2, gbSecond: { x86_64: 0.0000166667, arm64: 0.0000133334 }, eventPollerUnitHour: 0.185, ephemeralStorageGbSecond: 0.000000034 },
     eventBridge: { customEventsPerMillion: 1.0 },
-    dynamodb: { writeRequestUnitsPerMillion: 0.7068, readRequestUnitsPerMillion: 0.1414, storageGbMonth: 0.283 },
+    // PITR: us-east-1's $0.20 scaled as the region's storage price is ($0.283 / $0.25): check it.
+    dynamodb: { writeRequestUnitsPerMillion: 0.7068, readRequestUnitsPerMillion: 0.1414, storageGbMonth: 0.283, pitrGbMonth: 0.2264 },
     s3: { storageGbMonth: 0.023, putCopyPostListPer1000: 0.005, getPer1000: 0.0004 },
     sqs: { requestsPerMillion: 0.4 },
     firehose: { ingestionPerGb: 0.031 },
     secretsManager: { secretMonth: 0.4, apiCallsPer10000: 0.05 },
-    cloudWatch: { logsIngestionPerGb: 0.57, logsStorageGbMonth: 0.03, alarmMonth: 0.1, dashboardMonth: 3 },
-    kms: { keyMonth: 1 },
+    cloudWatch: { logsIngestionPerGb: 0.57, logsStorageGbMonth: 0.03, alarmMonth: 0.1, dashboardMonth: 3, customMetricMonth: 0.3 },
+    kms: { keyMonth: 3 },
+    xray: { tracesRecordedPerMillion: 5 },
   },
 } as const satisfies Record<string, PriceTable>;
 
@@ -130,4 +148,8 @@ export const FREE_TIER = {
   dynamodbStorageGb: 25,
   cloudWatchAlarms: 10,
   cloudWatchDashboards: 3,
+  /** A free dashboard holds at most this many metrics. */
+  cloudWatchDashboardMetrics: 50,
+  cloudWatchMetrics: 10,
+  xrayTracesRecorded: 100_000,
 } as const;

@@ -234,6 +234,12 @@ export const functionSpec = z
     triggers: z.array(trigger).min(1),
     permissions: z.array(permission).default([]),
     async: asyncConfig.optional(),
+    /**
+     * The EMF metrics the function emits (Powertools `metrics.addMetric` names): infra charts them
+     * on the stage dashboard, the cost estimate counts each as a custom metric, and infra's tests
+     * compare the list with the function's code in both directions.
+     */
+    metrics: z.array(z.string().regex(/^[A-Z][A-Za-z0-9]*$/, 'a metric name in PascalCase')).default([]),
     metricAlarms: z.array(metricAlarm).default([]),
     /**
      * How the local runner differs from AWS: env overrides (e.g. PLAINTEXT to the embedded broker,
@@ -274,6 +280,10 @@ export const functionSpec = z
     const alarmed = spec.metricAlarms.map((a) => a.metric);
     for (const [i, m] of alarmed.entries()) {
       if (alarmed.indexOf(m) !== i) ctx.addIssue({ code: 'custom', path: ['metricAlarms', i], message: `metric ${m} has two alarms` });
+      if (!spec.metrics.includes(m)) ctx.addIssue({ code: 'custom', path: ['metricAlarms', i], message: `metric ${m} is not among the metrics the function emits (metrics)` });
+    }
+    for (const [i, m] of spec.metrics.entries()) {
+      if (spec.metrics.indexOf(m) !== i) ctx.addIssue({ code: 'custom', path: ['metrics', i], message: `metric ${m} is listed twice` });
     }
     for (const s of spec.secrets) {
       if (s.name in spec.env) ctx.addIssue({ code: 'custom', path: ['secrets'], message: `${s.name} is both a secret reference and a plain env var` });

@@ -48,24 +48,33 @@ describe('a tiny pipeline, by hand', () => {
     const ingest = e.functions.find((f) => f.name === 'ingest')!;
     expect(ingest.invocations).toBe(3000);
     expect(ingest.gbSeconds).toBeCloseTo(600, 10);
-    // …and the three alarms infra gives every function (errors, throttles, p95 duration), $0.10 each.
-    expect(ingest.total).toBeCloseTo(0.0006 + 600 * 0.0000166667 + 0.001875 + 0.0012 + 0.3, 12);
+    // …the three alarms infra gives every function (errors, throttles, p95 duration), $0.10 each,
+    // its one custom metric (ColdStart: it declares no metrics), $0.30, and a trace per invocation.
+    expect(ingest.total).toBeCloseTo(0.0006 + 600 * 0.0000166667 + 0.001875 + 0.0012 + 0.3 + 0.3 + 3000 * 5e-6, 12);
+    // tick's schedule adds the alarm on its undelivered firings.
+    expect(item(e, 'tick', 'metric, undelivered-schedule and delivery-stream alarms')).toMatchObject({ quantity: 1, cost: 0.1 });
+    expect(item(e, 'tick', 'traces recorded')).toMatchObject({ quantity: 720 });
     // Shared: 10 GB in S3, the queue's 3,000 messages × (send + receive + delete).
     expect(e.shared.find((i) => i.item === 'storage lake')?.cost).toBeCloseTo(0.23, 12);
     expect(e.shared.find((i) => i.item === 'queue arrivals')).toMatchObject({ quantity: 9000, cost: 0.0036 });
-    // Per stage: the dashboard ($3) and the alarm topic's KMS key ($1).
-    expect(e.shared.find((i) => i.item === 'dashboard')?.cost).toBe(3);
-    expect(e.shared.find((i) => i.item === 'alarm topic key')?.cost).toBe(1);
-    expect(e.totals.total).toBeCloseTo(0.004944024 + 0.3 + 0.01367502 + 0.3 + 0.23 + 0.0036 + 3 + 1, 12);
+    // Per stage: the dashboard ($3; 6 metrics a function), the alarm topic's KMS key ($1 + two
+    // yearly rotations at $1) and the S3 rule's alarm on undelivered events.
+    expect(e.shared.find((i) => i.item === 'dashboard (12 metrics)')?.cost).toBe(3);
+    expect(e.shared.find((i) => i.item === 'alarm topic key')?.cost).toBe(3);
+    expect(e.shared.find((i) => i.item === 'S3 rules: undelivered-event alarms')).toMatchObject({ quantity: 1, cost: 0.1 });
+    const tickTotal = 0.004944024 + 0.3 + 0.1 + 0.3 + 720 * 5e-6;
+    const ingestTotal = 0.01367502 + 0.3 + 0.3 + 3000 * 5e-6;
+    expect(e.totals.total).toBeCloseTo(tickTotal + ingestTotal + 0.23 + 0.0036 + 3 + 3 + 0.1, 12);
     expect(e.warnings).toEqual([]);
   });
 
   it('takes the always-free allowances off only when asked', () => {
     const e = estimate({ ...tiny, freeTier: true });
-    // Lambda, SQS, and CloudWatch's 10 alarms and 3 dashboards are free.
-    expect(e.totals.freeTier).toBeCloseTo(-(3720 * 0.2e-6 + 360 * 0.0000133334 + 600 * 0.0000166667 + 0.0036 + 0.6 + 3), 12);
+    // Lambda, SQS, CloudWatch's 10 alarms (8 here), 3 dashboards (of up to 50 metrics) and 10 custom
+    // metrics (2 here), and X-Ray's 100,000 traces are free.
+    expect(e.totals.freeTier).toBeCloseTo(-(3720 * 0.2e-6 + 360 * 0.0000133334 + 600 * 0.0000166667 + 0.0036 + 0.8 + 3 + 0.6 + 3720 * 5e-6), 12);
     // Left: S3 storage, DynamoDB writes, S3 GETs and the KMS key, which have no always-free allowance.
-    expect(e.totals.total).toBeCloseTo(0.23 + 0.001875 + 0.0012 + 1, 12);
+    expect(e.totals.total).toBeCloseTo(0.23 + 0.001875 + 0.0012 + 3, 12);
     expect(estimate(tiny).freeTierCredits).toEqual([]);
   });
 
@@ -91,8 +100,15 @@ describe('volumes', () => {
     const archiver = e.functions.find((f) => f.name === 'archiver')!;
     // 2,880 runs × 10 messages, in bursts of 10 → 2 batches of 5 each.
     expect(archiver.invocations).toBe(5760);
-    expect(item(e, 'archiver', 'Kafka ESM provisioned pollers (min 2)')).toMatchObject({ quantity: 1440 });
-    expect(item(e, 'archiver', 'Kafka ESM provisioned pollers (min 2)')?.cost).toBeCloseTo(1440 * 0.185, 10);
+    expect(item(e, 'archiver', 'Kafka ESM provisioned pollers (min 2 × 1 mapping, one per topic)')).toMatchObject({ quantity: 1440 });
+    expect(item(e, 'archiver', 'Kafka ESM provisioned pollers (min 2 × 1 mapping, one per topic)')?.cost).toBeCloseTo(1440 * 0.185, 10);
+    // Two topics are two mappings, each with its minimum pollers.
+    const two = estimate({
+      functions: [fn({ name: 'archiver', triggers: [{ kind: 'kafka', topics: ['orders', 'refunds'], cluster: { kind: 'msk' }, provisioned: { minPollers: 1, maxPollers: 2 } }] })],
+      assumptions: assume(),
+      prices: usEast,
+    });
+    expect(item(two, 'archiver', 'Kafka ESM provisioned pollers (min 1 × 2 mappings, one per topic)')).toMatchObject({ quantity: 1440 });
     expect(e.assumptions).toContain('Kafka items: 28,800 messages/month — 10 per producer run × 2,880 runs');
   });
 
@@ -172,7 +188,7 @@ describe('reports', () => {
     for (const out of [formatText(e), formatMarkdown(e)]) {
       expect(out).toContain('tick');
       expect(out).toContain('ingest');
-      expect(out).toContain('$4.85');
+      expect(out).toContain('$7.67');
       expect(out).toContain('lake/in/*.json: 100 objects/day');
     }
     expect(formatMarkdown(e)).toMatch(/^<!-- Generated by `pnpm cost --markdown --out docs\/cost.md`/);

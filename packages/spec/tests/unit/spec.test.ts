@@ -30,13 +30,19 @@ describe('defineFunction', () => {
 
   it('takes alarms on the function\'s own metrics only where the env names their namespace and service', () => {
     const env = { POWERTOOLS_METRICS_NAMESPACE: 'Laminar', POWERTOOLS_SERVICE_NAME: 'demo' };
-    const spec = defineFunction({ ...base, env, metricAlarms: [{ metric: 'FilesRejected', description: 'a file was quarantined whole' }] });
+    const metrics = ['FilesRejected', 'RowsRead'];
+    const spec = defineFunction({ ...base, env, metrics, metricAlarms: [{ metric: 'FilesRejected', description: 'a file was quarantined whole' }] });
     expect(spec.metricAlarms).toEqual([{ metric: 'FilesRejected', above: 0, description: 'a file was quarantined whole' }]);
-    expect(() => defineFunction({ ...base, metricAlarms: [{ metric: 'FilesRejected', description: 'x' }] })).toThrow(/metricAlarms: metric alarms need env\.POWERTOOLS_METRICS_NAMESPACE/);
+    expect(() => defineFunction({ ...base, metrics, metricAlarms: [{ metric: 'FilesRejected', description: 'x' }] })).toThrow(/metricAlarms: metric alarms need env\.POWERTOOLS_METRICS_NAMESPACE/);
+    // An alarm on a metric the function does not say it emits would watch nothing.
+    expect(() => defineFunction({ ...base, env, metrics, metricAlarms: [{ metric: 'RowsValid', description: 'x' }] })).toThrow(/metric RowsValid is not among the metrics the function emits/);
+    expect(() => defineFunction({ ...base, env, metrics: ['RowsRead', 'RowsRead'] })).toThrow(/metric RowsRead is listed twice/);
+    expect(() => defineFunction({ ...base, env, metrics: ['rows read'] })).toThrow(/a metric name in PascalCase/);
     expect(() =>
       defineFunction({
         ...base,
         env,
+        metrics,
         metricAlarms: [
           { metric: 'FilesRejected', description: 'x' },
           { metric: 'FilesRejected', above: 3, description: 'y' },
