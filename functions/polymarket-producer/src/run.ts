@@ -105,8 +105,10 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
     items: built.ticks,
     idOf: tickId,
     publish: async (fresh) => {
-      // Rejects with FlushTimeoutError when not every message is acknowledged in time; the
-      // claims are then released and the invocation fails, so Lambda's retry produces them.
+      // Rejects with FlushTimeoutError when not every message is acknowledged in time; the ticks
+      // it says were delivered are confirmed, the others released, and the invocation fails, so
+      // Lambda's retry produces those. (The send's messages are `fresh`, in order: its per-message
+      // `published` flags line up with the ticks.)
       sent = await deps.producer.send(
         fresh.map((t) => toMessage(t, target)),
         { timeoutMs: deadline.remainingMs() },

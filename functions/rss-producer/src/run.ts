@@ -121,8 +121,8 @@ const sameValidators = (a: Validators | undefined, b: Validators) => a?.etag ===
 /**
  * One scheduled run: fetch every feed (bounded concurrency, conditional GET), normalize, drop
  * items already produced, produce the rest and flush within the invocation's time. A feed that
- * fails is reported and skipped; a failed flush fails the run (publishOnce has released the
- * claims by then, so Lambda's retry produces those items again).
+ * fails is reported and skipped; a failed flush fails the run (publishOnce has confirmed the items
+ * the error says were delivered and released the others, so Lambda's retry produces those again).
  */
 export async function runOnce(options: RunOptions, deps: RunDeps): Promise<RunResult> {
   const now = deps.now ?? (() => new Date());

@@ -66,10 +66,13 @@ type State = 'free' | 'done' | 'held';
  *   publishes it: never two publishers of one item. (Claiming after a successful publish instead
  *   would let both invocations publish before either records anything.)
  * - confirm AFTER publishing turns the claim into `done` with the TTL.
- * - a failed publish releases the claims (only those still ours), so a retry takes them again.
- * - a crash between publish and confirm leaves a `pending` claim; after its lease another
- *   invocation takes it over and publishes again. That is the one way to get a duplicate
- *   (at-least-once); no order loses an item, because nothing is `done` before it was published.
+ * - a failed publish releases the claims (only those still ours), so a retry takes them again —
+ *   except those the failure says were published (publishOnce confirms them).
+ * - duplicates (at-least-once) come two ways: a crash between publish and confirm leaves a
+ *   `pending` claim that another invocation takes over after its lease and publishes again; and
+ *   an item whose publish outcome was unknown (sent, unacknowledged when the flush ran out of
+ *   time) is released and may be published twice. No order loses an item, because nothing is
+ *   `done` before it was published.
  *
  * Round trips: ids are deduplicated in memory, then one consistent BatchGetItem per 100 ids (all in
  * parallel) drops those done or in flight; only the rest are claimed, `concurrency` at a time. In
@@ -174,25 +177,26 @@ export class DedupStore {
           else lost.push(id);
         }
       });
+
+      // Someone else won these between our read and our write. One more read says whether they
+      // finished (duplicate) or are still at it; if the winner already released it again, it is
+      // still theirs to retry, so it counts as in flight — either way we must not publish it.
+      if (lost.length > 0) {
+        const again = await this.read(lost.map((id) => keyOf(scope, id)));
+        for (const id of lost) {
+          const pk = keyOf(scope, id);
+          const stored = again.get(pk);
+          if (ownClaim(stored, owner)) {
+            take(pk, id);
+          } else if (stateOf(stored, now) === 'done') result.duplicates.push(id);
+          else result.inFlight.push(id);
+        }
+      }
     } catch (err) {
-      // Do not leave half a batch blocked for a whole lease: hand back what this call took.
+      // Do not leave half a batch blocked for a whole lease: hand back what this call took (the
+      // re-read failing included).
       await this.release(scope, won).catch(() => undefined);
       throw err;
-    }
-
-    // Someone else won these between our read and our write. One more read says whether they
-    // finished (duplicate) or are still at it; if the winner already released it again, it is
-    // still theirs to retry, so it counts as in flight — either way we must not publish it.
-    if (lost.length > 0) {
-      const again = await this.read(lost.map((id) => keyOf(scope, id)));
-      for (const id of lost) {
-        const pk = keyOf(scope, id);
-        const stored = again.get(pk);
-        if (ownClaim(stored, owner)) {
-          take(pk, id);
-        } else if (stateOf(stored, now) === 'done') result.duplicates.push(id);
-        else result.inFlight.push(id);
-      }
     }
     // Keep the caller's order: claimed ids are published in the order they were given.
     const order = new Map(unique.map((id, i) => [id, i]));

@@ -13,6 +13,8 @@ export class FlushTimeoutError extends Error {
     readonly delivered: number,
     readonly expected: number,
     readonly timeoutMs: number,
+    /** Per message of the send, whether its delivery was confirmed (the others may yet arrive, or not). */
+    readonly published?: readonly boolean[],
   ) {
     super(`Kafka flush timed out after ${timeoutMs} ms: ${delivered} of ${expected} messages delivered`);
   }
@@ -26,8 +28,11 @@ export class DeliveryError extends Error {
     readonly delivered: number,
     readonly failed: number,
     readonly expected: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; published?: readonly boolean[] },
   ) {
     super(message, options);
+    if (options?.published) this.published = options.published;
   }
+  /** Per message of the send, whether its delivery was confirmed. */
+  readonly published?: readonly boolean[];
 }

@@ -41,7 +41,8 @@ export interface ProducerClient {
     value: Buffer,
     key: string,
     timestamp: null,
-    opaque: undefined,
+    /** The message's index in its send: its delivery report carries it back. */
+    opaque: number,
     headers: MessageHeader[] | undefined,
   ): unknown;
   flush(timeoutMs: number, cb: (err: LibrdKafkaError | null | undefined) => void): unknown;
@@ -50,6 +51,9 @@ export interface ProducerClient {
   on(event: 'delivery-report', listener: (err: LibrdKafkaError | null | undefined, report: DeliveryReport) => void): unknown;
   on(event: 'event.error', listener: (err: LibrdKafkaError) => void): unknown;
 }
+
+/** librdkafka's messages for errors a producer does not recover from (fatal, a refused login, TLS). */
+const UNRECOVERABLE = /fatal error|authentication fail|ssl/i;
 
 /** librdkafka error codes the producer reacts to. */
 export const ERR__QUEUE_FULL = -184;
@@ -80,6 +84,8 @@ interface Batch {
   /** Wakes the waiting sender: on any report when it waits for queue space, else on the last one. */
   wake: (() => void) | undefined;
   wantsSpace: boolean;
+  /** Per message of the send: 1 delivered, 2 failed, 0 not known (no report yet, or never enqueued). */
+  outcomes: Uint8Array;
 }
 
 /** @internal Exported for unit tests; use getProducer(). */
@@ -95,9 +101,12 @@ export class LibrdkafkaProducer implements KafkaProducer {
   ) {
     client.on('delivery-report', (err: LibrdKafkaError | null | undefined, report: DeliveryReport) => this.onReport(err, report));
     client.on('event.error', (err: LibrdKafkaError) => {
-      // Fatal errors (e.g. the idempotent producer's sequence state is broken) make this
-      // instance unusable; transient broker errors are retried by librdkafka itself.
-      if (err?.isFatal) this.reset(err);
+      // Fatal errors (e.g. the idempotent producer's sequence state is broken) make this instance
+      // unusable, and a refused login will not pass with the credentials it started with (they
+      // rotated): the next send gets a new producer, which fetches them again. Transient broker
+      // errors are retried by librdkafka itself. The binding's event carries only librdkafka's
+      // message (code -1, never isFatal), so the message is what tells them apart.
+      if (err?.isFatal || UNRECOVERABLE.test(err?.message ?? '')) this.reset(err);
     });
   }
 
@@ -111,6 +120,7 @@ export class LibrdkafkaProducer implements KafkaProducer {
       b.delivered++;
       b.bytes += report.size;
     }
+    if (typeof report?.opaque === 'number') b.outcomes[report.opaque] = err ? 2 : 1;
     if (b.wake && (b.wantsSpace || b.delivered + b.failed === b.expected)) b.wake();
   }
 
@@ -135,17 +145,21 @@ export class LibrdkafkaProducer implements KafkaProducer {
       firstError: undefined,
       wake: undefined,
       wantsSpace: false,
+      outcomes: new Uint8Array(messages.length),
     };
+    // Which messages are known to be in the topic, for the error a failed send throws: the caller
+    // can record those as done, and only the others are sent again.
+    const published = () => Array.from(b.outcomes, (o) => o === 1);
     this.batch = b;
     try {
-      for (const m of messages) {
+      for (const [index, m] of messages.entries()) {
         const value = typeof m.value === 'string' ? Buffer.from(m.value) : m.value;
         const headers: MessageHeader[] | undefined = m.headers
           ? Object.entries(m.headers).map(([k, v]) => ({ [k]: v }))
           : undefined;
         for (;;) {
           try {
-            this.client.produce(m.topic, null, value, m.key, null, undefined, headers);
+            this.client.produce(m.topic, null, value, m.key, null, index, headers);
             // No poll per message or per thousand: serving reports on this thread while enqueuing
             // costs ~10 % throughput; the flush serves them on a worker thread instead, and the
             // queue bound (see producerConfig) caps what waits in memory.
@@ -154,7 +168,7 @@ export class LibrdkafkaProducer implements KafkaProducer {
           } catch (err) {
             if ((err as LibrdKafkaError).code !== ERR__QUEUE_FULL) throw err;
             // The local queue is full (memory bound): let deliveries drain it, within the budget.
-            if (performance.now() >= deadline) throw new FlushTimeoutError(b.delivered, messages.length, timeoutMs);
+            if (performance.now() >= deadline) throw new FlushTimeoutError(b.delivered, messages.length, timeoutMs, published());
             await this.waitForReports(b, 5, true);
           }
         }
@@ -171,10 +185,10 @@ export class LibrdkafkaProducer implements KafkaProducer {
           b.delivered,
           b.failed,
           b.expected,
-          { cause: b.firstError },
+          { cause: b.firstError, published: published() },
         );
       }
-      if (b.delivered < b.expected) throw new FlushTimeoutError(b.delivered, b.expected, timeoutMs);
+      if (b.delivered < b.expected) throw new FlushTimeoutError(b.delivered, b.expected, timeoutMs, published());
       return { delivered: b.delivered, bytes: b.bytes, flushMs: performance.now() - flushStart };
     } catch (err) {
       this.reset(err);
@@ -184,7 +198,7 @@ export class LibrdkafkaProducer implements KafkaProducer {
         b.delivered,
         messages.length - b.expected,
         messages.length,
-        { cause: err },
+        { cause: err, published: published() },
       );
     } finally {
       this.batch = undefined;

@@ -168,6 +168,15 @@ describe('publishOnce against the embedded DynamoDB', () => {
     expect(again).toEqual({ fresh: [], duplicates: 40, inFlight: 0 });
   });
 
+  it('a publish that fails saying which items it did publish has those confirmed and only the others released', async () => {
+    const scope = freshScope();
+    const items = ids(0, 6);
+    const failure = Object.assign(new Error('flush timed out: 3 of 6 delivered'), { published: [true, false, true, false, true, false] });
+    await expect(publishOnce({ store: store(), scope, items, idOf: (i) => i, publish: () => Promise.reject(failure) })).rejects.toBe(failure);
+    const retry = await publishOnce({ store: store(), scope, items, idOf: (i) => i, publish: async () => {} });
+    expect(retry).toEqual({ fresh: [items[1], items[3], items[5]], duplicates: 3, inFlight: 0 });
+  });
+
   it('a crash between publish and confirm means a duplicate after the lease, never a lost item', async () => {
     const scope = freshScope();
     let now = 1_800_000_000_000;

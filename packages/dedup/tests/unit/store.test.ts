@@ -183,6 +183,18 @@ describe('DedupStore.claim', () => {
     expect(calls.filter((c) => c.op === 'PutItem').map((c) => c.input.Item.pk.S)).toEqual(['s#a', 's#b']);
   });
 
+  it('hands back its claims when the re-read of the ids it lost fails, then throws', async () => {
+    let gets = 0;
+    const { client, calls } = stubClient((op, input) => {
+      if (op === 'BatchGetItem') return ++gets === 1 ? { body: { Responses: {} } } : { error: 'InternalServerError' };
+      if (op === 'PutItem' && input.Item.pk.S === 's#raced') return { error: 'ConditionalCheckFailedException' };
+      return ok;
+    });
+    const store = new DedupStore({ client, tableName: TABLE, concurrency: 1 });
+    await expect(store.claim('s', ['a', 'raced', 'b'])).rejects.toThrow();
+    expect(calls.filter((c) => c.op === 'DeleteItem').map((c) => c.input.Key.pk.S).sort()).toEqual(['s#a', 's#b']);
+  });
+
   it("refuses scopes containing '#' and keys over DynamoDB's 2048 bytes", async () => {
     const { client, calls } = stubClient(() => ok);
     const store = new DedupStore({ client, tableName: TABLE });

@@ -20,6 +20,7 @@ interface Produced {
   value: Buffer;
   key: string;
   headers: MessageHeader[] | undefined;
+  opaque: number;
 }
 
 /**
@@ -35,11 +36,11 @@ class FakeClient extends EventEmitter implements ProducerClient {
   flushResult: 'ok' | 'timeout' = 'ok';
   disconnected = false;
 
-  produce(topic: string, _p: null, value: Buffer, key: string, _t: null, _o: undefined, headers: MessageHeader[] | undefined) {
+  produce(topic: string, _p: null, value: Buffer, key: string, _t: null, opaque: number, headers: MessageHeader[] | undefined) {
     if (this.queued.length >= this.queueLimit) throw kafkaError(ERR__QUEUE_FULL, 'Local: Queue full');
     if (value.length > 1000) throw kafkaError(10, 'Broker: Message size too large');
     this.log.push('produce');
-    this.queued.push({ topic, value, key, headers });
+    this.queued.push({ topic, value, key, headers, opaque });
     return true;
   }
   /** Serves up to `n` reports, as rd_kafka_poll would, delivering them to JS later. */
@@ -49,7 +50,7 @@ class FakeClient extends EventEmitter implements ProducerClient {
     setImmediate(() => {
       for (const m of served) {
         const err = this.failKeys.has(m.key) ? kafkaError(-192, 'Local: Message timed out') : null;
-        this.emit('delivery-report', err, { topic: m.topic, partition: 0, offset: 0, size: m.value.length, key: m.key });
+        this.emit('delivery-report', err, { topic: m.topic, partition: 0, offset: 0, size: m.value.length, key: m.key, opaque: m.opaque });
       }
     });
   }
@@ -88,7 +89,7 @@ describe('LibrdkafkaProducer.send', () => {
     expect(result).toMatchObject({ delivered: 25, bytes: messages(25).reduce((n, m) => n + String(m.value).length, 0) });
     expect(result.flushMs).toBeGreaterThanOrEqual(0);
     expect(client.log).toEqual([...Array(25).fill('produce'), 'flush >0']);
-    expect(client.produced[3]).toEqual({ topic: 't', value: Buffer.from('v3'), key: 'k3', headers: [{ type: 'x' }, { id: '3' }] });
+    expect(client.produced[3]).toEqual({ topic: 't', value: Buffer.from('v3'), key: 'k3', headers: [{ type: 'x' }, { id: '3' }], opaque: 3 });
     expect(onReset).not.toHaveBeenCalled();
   });
 
@@ -113,6 +114,8 @@ describe('LibrdkafkaProducer.send', () => {
     const err = await producer.send(messages(5), { timeoutMs: 5000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeliveryError);
     expect(err).toMatchObject({ delivered: 4, failed: 1, expected: 5, message: expect.stringMatching(/1 of 5 .*Message timed out/) });
+    // Which ones are known to be in the topic: the caller records those as done.
+    expect((err as DeliveryError).published).toEqual([true, true, false, true, true]);
     expect(onReset).toHaveBeenCalledWith(producer, err);
     await vi.waitFor(() => expect(client.disconnected).toBe(true));
   });
@@ -122,8 +125,21 @@ describe('LibrdkafkaProducer.send', () => {
     client.flushResult = 'timeout';
     const err = await producer.send(messages(3), { timeoutMs: 50 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FlushTimeoutError);
-    expect(err).toMatchObject({ delivered: 0, expected: 3, timeoutMs: 50 });
+    expect(err).toMatchObject({ delivered: 0, expected: 3, timeoutMs: 50, published: [false, false, false] });
     expect(onReset).toHaveBeenCalledWith(producer, err);
+  });
+
+  it('a flush that times out after some reports says which messages are known to be delivered', async () => {
+    const { client, producer } = setup();
+    // The queue holds 4: the 6 messages wait for room, polls deliver the first ones, and the
+    // flush then runs out of time with the last ones unreported.
+    client.queueLimit = 4;
+    client.flushResult = 'timeout';
+    const err = (await producer.send(messages(6), { timeoutMs: 200 }).catch((e: unknown) => e)) as FlushTimeoutError;
+    expect(err).toBeInstanceOf(FlushTimeoutError);
+    expect(err.published?.filter(Boolean).length).toBe(err.delivered);
+    expect(err.delivered).toBeGreaterThan(0);
+    expect(err.published?.slice(0, err.delivered)).toEqual(Array(err.delivered).fill(true));
   });
 
   it('rejects without producing when there is no time left', async () => {
@@ -156,12 +172,18 @@ describe('LibrdkafkaProducer.send', () => {
     expect(client.log.indexOf('flush >0')).toBe(7);
   });
 
-  it('resets on a fatal error event, not on a transient one', () => {
-    const { client, producer, onReset } = setup();
-    client.emit('event.error', kafkaError(-195, 'Local: Broker transport failure'));
-    expect(onReset).not.toHaveBeenCalled();
-    client.emit('event.error', kafkaError(-150, 'Local: Fatal error', { isFatal: true }));
-    expect(onReset).toHaveBeenCalledWith(producer, expect.objectContaining({ code: -150 }));
+  it('resets on a fatal error or a refused login, not on a transient error — told apart by the message, as the binding sends them', () => {
+    // The binding's 'event.error' carries librdkafka's message only: code -1, no isFatal.
+    for (const transient of ['all broker connections are down', 'broker transport failure', 'Local: Broker transport failure']) {
+      const { client, onReset } = setup();
+      client.emit('event.error', kafkaError(-1, transient));
+      expect(onReset, transient).not.toHaveBeenCalled();
+    }
+    for (const fatal of ['Local: Fatal error', 'fatal error', 'Local: Authentication failure', 'Local: SSL error']) {
+      const { client, producer, onReset } = setup();
+      client.emit('event.error', kafkaError(-1, fatal));
+      expect(onReset, fatal).toHaveBeenCalledWith(producer, expect.objectContaining({ message: fatal }));
+    }
   });
 
   it('refuses to send after close', async () => {
