@@ -116,7 +116,9 @@ export function producerConfig(config: ResolvedKafkaConfig): Record<string, unkn
     // Bounds memory in a 256 MB function: beyond this send() waits for deliveries before enqueuing more.
     'queue.buffering.max.messages': 100_000,
     'queue.buffering.max.kbytes': 65_536,
-    // A frozen Lambda leaves idle connections behind; notice dead ones quickly after a thaw.
+    // TCP keepalive (Linux's default: probes after 2 h idle) keeps long-lived idle connections alive
+    // through NATs and load balancers; it does not spot a dead one quickly after a thaw — the
+    // first request on it fails, and librdkafka reconnects.
     'socket.keepalive.enable': true,
     dr_cb: true,
   };
