@@ -1,5 +1,6 @@
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from './pids.ts';
 
 /** Entries walked per measurement at most: a folder of millions of files is not measured to the byte. */
 const MAX_ENTRIES = 100_000;
@@ -84,21 +85,11 @@ export function pruneOrphans(root: string): void {
   }
   for (const name of names) {
     const pid = Number(/-(\d+)-[^-]+$/.exec(name)?.[1]);
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue;
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
     try {
       rmSync(join(root, name), { recursive: true, force: true, maxRetries: 3 });
     } catch {
       // Still in use by a leftover process: tried again next time.
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive, another user's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

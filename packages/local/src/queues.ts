@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dlqName, queueName } from '@laminar/spec';
+import { processAlive } from './pids.ts';
 
 /**
  * Local stand-ins for the SQS queues infra creates: declared queues (queues/<name>.ts, targets of
@@ -129,7 +130,7 @@ export class LocalQueue {
         const held = readIfThere(path);
         if (held === undefined) continue; // released meanwhile: try again
         const pid = Number(held.split(' ')[0]);
-        if (pid > 0 && isAlive(pid)) {
+        if (pid > 0 && processAlive(pid)) {
           throw new MessageClaimedError(`message ${messageId} of ${this.name} is being replayed by process ${pid}; if no such process runs, remove ${path}`);
         }
         // Its claimant died mid-replay: move the claim aside, and drop it only if it is the one read.
@@ -199,14 +200,6 @@ function readIfThere(path: string): string | undefined {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Forgets every queue file (a new `laminar dev` run starts with empty queues, as it starts with an
