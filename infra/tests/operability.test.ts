@@ -91,22 +91,22 @@ describe('alarm topic', () => {
   });
 });
 
+/** What every alarm on a function's AWS/Lambda metrics has: its dimension, missing data as OK, the topic. */
+const lambdaAlarm = (name: string) => ({
+  namespace: 'AWS/Lambda',
+  dimensions: { FunctionName: ref('aws_lambda_function', 'function_name', name, 'function_name') },
+  comparison_operator: 'GreaterThanThreshold',
+  treat_missing_data: 'notBreaching',
+  alarm_actions: [TOPIC()],
+  ok_actions: [TOPIC()],
+});
+
 describe('alarms per function, from the specs', () => {
   it.each(['errors', 'throttles', 'duration-p95'])('every function has its %s alarm, notifying the topic on ALARM and OK', (kind) => {
     for (const spec of specs) {
       const name = `laminar-dev-${spec.name}`;
       const [, alarm] = one('aws_cloudwatch_metric_alarm', 'alarm_name', `${name}-${kind}`);
-      expect(alarm).toMatchObject({
-        namespace: 'AWS/Lambda',
-        dimensions: { FunctionName: ref('aws_lambda_function', 'function_name', name, 'function_name') },
-        period: 300,
-        evaluation_periods: 1,
-        comparison_operator: 'GreaterThanThreshold',
-        treat_missing_data: 'notBreaching',
-        alarm_actions: [TOPIC()],
-        ok_actions: [TOPIC()],
-        tags: { function: spec.name },
-      });
+      expect(alarm).toMatchObject({ ...lambdaAlarm(name), period: 300, evaluation_periods: 1, tags: { function: spec.name } });
     }
   });
 
@@ -128,16 +128,11 @@ describe('alarms per function, from the specs', () => {
     expect(lagAlarms).toHaveLength(consumers.length);
     const name = 'laminar-dev-kafka-archiver';
     expect(one('aws_cloudwatch_metric_alarm', 'alarm_name', `${name}-kafka-offset-lag`)[1]).toMatchObject({
-      namespace: 'AWS/Lambda',
-      dimensions: { FunctionName: ref('aws_lambda_function', 'function_name', name, 'function_name') },
+      ...lambdaAlarm(name),
       statistic: 'Maximum',
       threshold: 10_000,
       period: 300,
       evaluation_periods: 3,
-      comparison_operator: 'GreaterThanThreshold',
-      treat_missing_data: 'notBreaching',
-      alarm_actions: [TOPIC()],
-      ok_actions: [TOPIC()],
     });
   });
 
