@@ -1,14 +1,14 @@
 /**
- * Runs `fn` over `items` with at most `limit` in flight. After a failure no new work starts, and
- * the first error is thrown only once the calls already in flight have settled, so a caller that
- * cleans up after an error sees everything that happened.
+ * Runs `fn` over `items` with at most `limit` in flight. After a failure no new work starts (unless
+ * `everyItem`: then the rest still run), and the first error is thrown only once the calls already
+ * in flight have settled, so a caller that cleans up after an error sees everything that happened.
  */
-export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>, options: { everyItem?: boolean } = {}): Promise<void> {
   let next = 0;
   let failed = false;
   let error: unknown;
   const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
+    while ((options.everyItem || !failed) && next < items.length) {
       const item = items[next++] as T;
       try {
         await fn(item);
@@ -30,6 +30,11 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
 
 /** Unprocessed keys/items come back when a table throttles: retry them this many times. */
 export const MAX_UNPROCESSED_ATTEMPTS = 8;
+/**
+ * Confirming comes after the items were published: giving up then means publishing them again
+ * once their lease ends, so it tries longer (~4 s of backoff on average, ~8 s at most).
+ */
+export const MAX_CONFIRM_ATTEMPTS = 14;
 
 /** Exponential backoff with full jitter (25 ms base, 1 s cap), as AWS recommends for batch leftovers. */
 export function backoff(attempt: number): Promise<void> {

@@ -10,7 +10,7 @@ import {
   type TranslateConfig,
 } from '@aws-sdk/lib-dynamodb';
 import { TABLE_KINDS } from '@laminar/spec';
-import { backoff, chunk, forEachLimit, MAX_UNPROCESSED_ATTEMPTS } from './limits.ts';
+import { backoff, chunk, forEachLimit, MAX_CONFIRM_ATTEMPTS, MAX_UNPROCESSED_ATTEMPTS } from './limits.ts';
 
 export interface DedupOptions {
   client: DynamoDBClient;
@@ -211,20 +211,26 @@ export class DedupStore {
     if (keys.length === 0) return;
     const expiresAt = Math.floor(this.now() / 1000) + this.ttlSeconds;
     // BatchWriteItem cannot be conditional. That is fine here: whoever holds the claim now, the
-    // item was published, so `done` is the truth.
-    await forEachLimit(chunk(keys, BATCH_WRITE_ITEMS), this.concurrency, async (part) => {
-      let requests = part.map((pk) => ({ PutRequest: { Item: { [PK]: pk, status: 'done', [TTL]: expiresAt } } }));
-      for (let attempt = 0; ; attempt++) {
-        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
-        const rest = out.UnprocessedItems?.[this.table] ?? [];
-        if (rest.length === 0) break;
-        if (attempt + 1 >= MAX_UNPROCESSED_ATTEMPTS) {
-          throw new Error(`dedup confirm: ${rest.length} items still unprocessed after ${MAX_UNPROCESSED_ATTEMPTS} attempts`);
+    // item was published, so `done` is the truth. Every chunk is tried even when one fails: each
+    // item left unconfirmed is published again after its lease.
+    await forEachLimit(
+      chunk(keys, BATCH_WRITE_ITEMS),
+      this.concurrency,
+      async (part) => {
+        let requests = part.map((pk) => ({ PutRequest: { Item: { [PK]: pk, status: 'done', [TTL]: expiresAt } } }));
+        for (let attempt = 0; ; attempt++) {
+          const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
+          const rest = out.UnprocessedItems?.[this.table] ?? [];
+          if (rest.length === 0) break;
+          if (attempt + 1 >= MAX_CONFIRM_ATTEMPTS) {
+            throw new Error(`dedup confirm: ${rest.length} items still unprocessed after ${MAX_CONFIRM_ATTEMPTS} attempts`);
+          }
+          requests = rest as typeof requests;
+          await backoff(attempt);
         }
-        requests = rest as typeof requests;
-        await backoff(attempt);
-      }
-    });
+      },
+      { everyItem: true },
+    );
     for (const pk of keys) this.held.delete(pk);
   }
 

@@ -195,6 +195,24 @@ describe('DedupStore.claim', () => {
     expect(calls.filter((c) => c.op === 'DeleteItem').map((c) => c.input.Key.pk.S).sort()).toEqual(['s#a', 's#b']);
   });
 
+  it('confirms every chunk even when one is throttled past its attempts, and tries longer than a claim does', async () => {
+    let throttled = 0;
+    const { client, calls } = stubClient((op, input) => {
+      if (op !== 'BatchWriteItem') return ok;
+      const puts = input.RequestItems[TABLE] as { PutRequest: { Item: { pk: { S: string } } } }[];
+      // The chunk holding 's#a0' comes back unprocessed every time; 's#b*' after 10 tries.
+      if (puts.some((p) => p.PutRequest.Item.pk.S === 's#a0')) return { body: { UnprocessedItems: { [TABLE]: puts } } };
+      if (puts.some((p) => p.PutRequest.Item.pk.S.startsWith('s#b')) && ++throttled <= 10) return { body: { UnprocessedItems: { [TABLE]: puts } } };
+      return { body: { UnprocessedItems: {} } };
+    });
+    const store = new DedupStore({ client, tableName: TABLE, concurrency: 1 });
+    const ids = [...Array.from({ length: 25 }, (_, i) => `a${i}`), ...Array.from({ length: 5 }, (_, i) => `b${i}`)];
+    await expect(store.confirm('s', ids)).rejects.toThrow(/25 items still unprocessed after 14 attempts/);
+    const writes = calls.filter((c) => c.op === 'BatchWriteItem');
+    // The first chunk's 14 attempts, then the second chunk's 10 refusals and its success.
+    expect(writes).toHaveLength(14 + 11);
+  }, 30_000);
+
   it("refuses scopes containing '#' and keys over DynamoDB's 2048 bytes", async () => {
     const { client, calls } = stubClient(() => ok);
     const store = new DedupStore({ client, tableName: TABLE });
