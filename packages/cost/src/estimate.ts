@@ -1,4 +1,4 @@
-import { bucketsOf, DEFAULT_EPHEMERAL_STORAGE_MB, type FunctionSpec, hasDlq, kafkaTriggersOf, type QueueSpec, type S3Trigger } from '@laminar/spec';
+import { bucketsOf, DEFAULT_EPHEMERAL_STORAGE_MB, type FunctionSpec, hasDlq, kafkaTriggersOf, type QueueSpec, type S3Trigger, s3PatternKey } from '@laminar/spec';
 import type { Assumptions, FunctionAssumptions } from './assumptions.ts';
 import { type DurationStatistic, type Durations, pickDuration } from './durations.ts';
 import { FIREHOSE_RECORD_ROUNDING_BYTES, FREE_TIER, GB, MONTH_HOURS, PRICES_AS_OF, PRICES_SOURCE, type PriceTable } from './prices.ts';
@@ -427,8 +427,9 @@ function sharedItems(
     note: dashboardMetrics > FREE_TIER.cloudWatchDashboardMetrics ? `over the ${FREE_TIER.cloudWatchDashboardMetrics} metrics a free dashboard holds: billed even in a fresh account` : 'free if the account has fewer than 3',
     ...(dashboardMetrics > FREE_TIER.cloudWatchDashboardMetrics ? { notFree: true } : {}),
   });
-  // One alarm per S3 rule (distinct pattern), on the events EventBridge could not deliver to its targets.
-  const s3Rules = new Set([...functions.flatMap((f) => f.triggers), ...queues.flatMap((q) => q.subscribe)].flatMap((t) => (t.kind === 's3' ? [s3PatternName(t)] : []))).size;
+  // One alarm per S3 rule — a distinct pattern, event types included, as infra groups them — on the
+  // events EventBridge could not deliver to its targets.
+  const s3Rules = new Set([...functions.flatMap((f) => f.triggers), ...queues.flatMap((q) => q.subscribe)].flatMap((t) => (t.kind === 's3' ? [s3PatternKey(t)] : []))).size;
   if (s3Rules) out.push({ service: 'CloudWatch', item: 'S3 rules: undelivered-event alarms', quantity: s3Rules, unit: 'alarms', cost: s3Rules * p.cloudWatch.alarmMonth });
   out.push({ service: 'KMS', item: 'alarm topic key', quantity: 1, unit: 'key', cost: p.kms.keyMonth, note: 'with yearly rotation, from year three ($1 in year one, $2 in year two)' });
 

@@ -221,7 +221,11 @@ export class DedupStore {
         for (let attempt = 0; ; attempt++) {
           const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
           const rest = out.UnprocessedItems?.[this.table] ?? [];
-          if (rest.length === 0) break;
+          if (rest.length === 0) {
+            // This chunk is done: no longer ours to release, whatever the other chunks do.
+            for (const pk of part) this.held.delete(pk);
+            break;
+          }
           if (attempt + 1 >= MAX_CONFIRM_ATTEMPTS) {
             throw new Error(`dedup confirm: ${rest.length} items still unprocessed after ${MAX_CONFIRM_ATTEMPTS} attempts`);
           }
@@ -231,7 +235,6 @@ export class DedupStore {
       },
       { everyItem: true },
     );
-    for (const pk of keys) this.held.delete(pk);
   }
 
   /** Drops this store's claims on ids whose publish failed, so a retry can claim them again. */

@@ -52,8 +52,11 @@ export interface ProducerClient {
   on(event: 'event.error', listener: (err: LibrdKafkaError) => void): unknown;
 }
 
-/** librdkafka's messages for errors a producer does not recover from (fatal, a refused login, TLS). */
-const UNRECOVERABLE = /fatal error|authentication fail|ssl/i;
+/**
+ * librdkafka's messages for errors a producer does not recover from: fatal, a refused login. (Not
+ * its SSL error: librdkafka also reports a timeout or a broken pipe during a handshake as one.)
+ */
+const UNRECOVERABLE = /fatal error|authentication fail/i;
 
 /** librdkafka error codes the producer reacts to. */
 export const ERR__QUEUE_FULL = -184;
@@ -104,7 +107,7 @@ export class LibrdkafkaProducer implements KafkaProducer {
       // Fatal errors (e.g. the idempotent producer's sequence state is broken) make this instance
       // unusable, and a refused login will not pass with the credentials it started with (they
       // rotated): the next send gets a new producer, which fetches them again. Transient broker
-      // errors are retried by librdkafka itself. The binding's event carries only librdkafka's
+      // errors are retried by librdkafka itself (and a send they outlast resets it too). The binding's event carries only librdkafka's
       // message (code -1, never isFatal), so the message is what tells them apart.
       if (err?.isFatal || UNRECOVERABLE.test(err?.message ?? '')) this.reset(err);
     });
@@ -179,6 +182,10 @@ export class LibrdkafkaProducer implements KafkaProducer {
       while (flushed && b.delivered + b.failed < b.expected && performance.now() < deadline) {
         await this.waitForReports(b, deadline - performance.now(), false);
       }
+      // Out of time, reports librdkafka served before giving up may still be on their way to JS
+      // (100 an event-loop turn): take them in, so that the error names every message the broker
+      // acknowledged — those are not sent again.
+      if (b.delivered + b.failed < b.expected) await this.drainReports(b);
       if (b.failed > 0) {
         throw new DeliveryError(
           `${b.failed} of ${b.expected} Kafka messages failed: ${b.firstError?.message ?? 'unknown error'}`,
@@ -222,6 +229,15 @@ export class LibrdkafkaProducer implements KafkaProducer {
       }
       b.wake = done;
     });
+  }
+
+  /** Lets the reports already served reach JS: returns once a few milliseconds pass without one. */
+  private async drainReports(b: Batch): Promise<void> {
+    for (let round = 0; round < 50 && b.delivered + b.failed < b.expected; round++) {
+      const seen = b.delivered + b.failed;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      if (b.delivered + b.failed === seen) return;
+    }
   }
 
   /** True when librdkafka's queue drained in time, false on a timeout; rejects on other errors. */

@@ -34,6 +34,8 @@ class FakeClient extends EventEmitter implements ProducerClient {
   queueLimit = Number.POSITIVE_INFINITY;
   failKeys = new Set<string>();
   flushResult: 'ok' | 'timeout' = 'ok';
+  /** With a timing-out flush: reports librdkafka served before it gave up (they reach JS after its callback). */
+  servedBeforeTimeout = 0;
   disconnected = false;
 
   produce(topic: string, _p: null, value: Buffer, key: string, _t: null, opaque: number, headers: MessageHeader[] | undefined) {
@@ -57,7 +59,10 @@ class FakeClient extends EventEmitter implements ProducerClient {
   flush(timeoutMs: number, cb: (err: LibrdKafkaError | null) => void) {
     this.log.push(`flush ${timeoutMs > 0 ? '>0' : timeoutMs}`);
     setTimeout(() => {
-      if (this.flushResult === 'timeout') return cb(kafkaError(ERR__TIMED_OUT, 'Local: Timed out'));
+      if (this.flushResult === 'timeout') {
+        if (this.servedBeforeTimeout) this.serve(this.servedBeforeTimeout);
+        return cb(kafkaError(ERR__TIMED_OUT, 'Local: Timed out'));
+      }
       this.serve();
       cb(null);
     }, 1);
@@ -129,6 +134,14 @@ describe('LibrdkafkaProducer.send', () => {
     expect(onReset).toHaveBeenCalledWith(producer, err);
   });
 
+  it('takes in the reports served before a flush timed out, which reach JS after it: those messages count as delivered', async () => {
+    const { client, producer } = setup();
+    client.flushResult = 'timeout';
+    client.servedBeforeTimeout = 3;
+    const err = (await producer.send(messages(5), { timeoutMs: 50 }).catch((e: unknown) => e)) as FlushTimeoutError;
+    expect(err).toMatchObject({ delivered: 3, expected: 5, published: [true, true, true, false, false] });
+  });
+
   it('a flush that times out after some reports says which messages are known to be delivered', async () => {
     const { client, producer } = setup();
     // The queue holds 4: the 6 messages wait for room, polls deliver the first ones, and the
@@ -174,12 +187,12 @@ describe('LibrdkafkaProducer.send', () => {
 
   it('resets on a fatal error or a refused login, not on a transient error — told apart by the message, as the binding sends them', () => {
     // The binding's 'event.error' carries librdkafka's message only: code -1, no isFatal.
-    for (const transient of ['all broker connections are down', 'broker transport failure', 'Local: Broker transport failure']) {
+    for (const transient of ['all broker connections are down', 'broker transport failure', 'Local: Broker transport failure', 'Local: SSL error']) {
       const { client, onReset } = setup();
       client.emit('event.error', kafkaError(-1, transient));
       expect(onReset, transient).not.toHaveBeenCalled();
     }
-    for (const fatal of ['Local: Fatal error', 'fatal error', 'Local: Authentication failure', 'Local: SSL error']) {
+    for (const fatal of ['Local: Fatal error', 'fatal error', 'Local: Authentication failure', 'Broker: SASL Authentication failed']) {
       const { client, producer, onReset } = setup();
       client.emit('event.error', kafkaError(-1, fatal));
       expect(onReset, fatal).toHaveBeenCalledWith(producer, expect.objectContaining({ message: fatal }));

@@ -83,6 +83,8 @@ export function percentile(sorted: readonly number[], p: number): number | undef
 const MAX_DURATIONS = 10_000;
 /** Log lines kept per invocation: its last this many (a chatty function would hold the runner's memory). */
 const MAX_LOG_LINES = 1_000;
+/** Characters kept of one log line (a JSON line can be megabytes). */
+const MAX_LOG_LINE_CHARS = 16_384;
 /** A result larger than this (as JSON) is kept as its first bytes only. */
 const MAX_RESULT_BYTES = 256 * 1024;
 
@@ -100,7 +102,11 @@ function sortedIndex(sorted: number[], value: number): number {
 
 /** What the console keeps of an invocation: its last log lines and a bounded result. */
 function kept(r: InvocationRecord): InvocationRecord {
-  const logs = r.logs.length > MAX_LOG_LINES ? [{ ...(r.logs[0] as LogLine), text: `… ${r.logs.length - MAX_LOG_LINES} earlier log lines not kept by the console` }, ...r.logs.slice(-MAX_LOG_LINES)] : r.logs;
+  const last = r.logs.length > MAX_LOG_LINES ? r.logs.slice(-MAX_LOG_LINES) : r.logs;
+  const cut = last.some((l) => l.text.length > MAX_LOG_LINE_CHARS)
+    ? last.map((l) => (l.text.length > MAX_LOG_LINE_CHARS ? { ...l, text: `${l.text.slice(0, MAX_LOG_LINE_CHARS)}… (${l.text.length - MAX_LOG_LINE_CHARS} more characters not kept by the console)` } : l))
+    : last;
+  const logs = r.logs.length > MAX_LOG_LINES ? [{ ...(r.logs[0] as LogLine), text: `… ${r.logs.length - MAX_LOG_LINES} earlier log lines not kept by the console` }, ...cut] : cut;
   if (r.result === undefined) return logs === r.logs ? r : { ...r, logs };
   const json = JSON.stringify(r.result) ?? '';
   if (json.length <= MAX_RESULT_BYTES) return logs === r.logs ? r : { ...r, logs };
@@ -136,7 +142,8 @@ export class ConsoleState {
   }
 
   record(r: InvocationRecord): void {
-    this.#records.push(kept(r));
+    const stored = kept(r);
+    this.#records.push(stored);
     if (this.#records.length > this.#max) this.#records.shift();
     const s = this.#stats.get(r.functionName) ?? emptyStats(r.functionName);
     s.invocations++;
@@ -158,7 +165,7 @@ export class ConsoleState {
     s.p50Ms = percentile(sorted, 50);
     s.p95Ms = percentile(sorted, 95);
     this.#stats.set(r.functionName, s);
-    this.#emit({ type: 'invocation', data: viewOf(r) });
+    this.#emit({ type: 'invocation', data: viewOf(stored) });
     this.#emit({ type: 'stats', data: this.stats() });
   }
 

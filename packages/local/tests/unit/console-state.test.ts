@@ -25,6 +25,9 @@ describe('the console state', () => {
     expect(kept?.logs[0]?.text).toBe('… 500 earlier log lines not kept by the console');
     expect(kept?.logs.at(-1)?.text).toBe('line 1499');
     expect(kept?.result).toMatchObject({ truncated: expect.stringMatching(/^the result is 300011 characters of JSON/), head: expect.stringMatching(/^\{"blob":"xxx/) });
+    // A line too long to keep whole is cut, saying so.
+    state.record(record(3, { logs: [{ stream: 'stdout', text: 'y'.repeat(40_000), time: 0 }] }));
+    expect(state.invocation('req-3#1')?.logs[0]?.text).toMatch(/^y{16384}… \(23616 more characters not kept by the console\)$/);
     // Small ones are kept as they are.
     state.record(record(2));
     expect(state.invocation('req-2#1')).toMatchObject({ logs: [{ text: 'line of 2' }], result: { n: 2 } });
