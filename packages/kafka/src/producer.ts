@@ -89,6 +89,8 @@ interface Batch {
   wantsSpace: boolean;
   /** Per message of the send: 1 delivered, 2 failed, 0 not known (no report yet, or never enqueued). */
   outcomes: Uint8Array;
+  /** Messages produce() refused outright (never enqueued). */
+  refused: number;
 }
 
 /** @internal Exported for unit tests; use getProducer(). */
@@ -149,6 +151,7 @@ export class LibrdkafkaProducer implements KafkaProducer {
       wake: undefined,
       wantsSpace: false,
       outcomes: new Uint8Array(messages.length),
+      refused: 0,
     };
     // Which messages are known to be in the topic, for the error a failed send throws: the caller
     // can record those as done, and only the others are sent again.
@@ -169,7 +172,14 @@ export class LibrdkafkaProducer implements KafkaProducer {
             b.expected++;
             break;
           } catch (err) {
-            if ((err as LibrdKafkaError).code !== ERR__QUEUE_FULL) throw err;
+            if ((err as LibrdKafkaError).code !== ERR__QUEUE_FULL) {
+              // Refused on its own (too large, a bad header…): it fails, the others still go, and
+              // the send fails naming it — one such message no longer holds back every other.
+              b.outcomes[index] = 2;
+              b.refused++;
+              b.firstError ??= err as LibrdKafkaError;
+              break;
+            }
             // The local queue is full (memory bound): let deliveries drain it, within the budget.
             if (performance.now() >= deadline) throw new FlushTimeoutError(b.delivered, messages.length, timeoutMs, published());
             await this.waitForReports(b, 5, true);
@@ -186,12 +196,12 @@ export class LibrdkafkaProducer implements KafkaProducer {
       // (100 an event-loop turn): take them in, so that the error names every message the broker
       // acknowledged — those are not sent again.
       if (b.delivered + b.failed < b.expected) await this.drainReports(b);
-      if (b.failed > 0) {
+      if (b.failed + b.refused > 0) {
         throw new DeliveryError(
-          `${b.failed} of ${b.expected} Kafka messages failed: ${b.firstError?.message ?? 'unknown error'}`,
+          `${b.failed + b.refused} of ${messages.length} Kafka messages failed${b.refused ? ` (${b.refused} refused before sending)` : ''}: ${b.firstError?.message ?? 'unknown error'}`,
           b.delivered,
-          b.failed,
-          b.expected,
+          b.failed + b.refused,
+          messages.length,
           { cause: b.firstError, published: published() },
         );
       }

@@ -161,10 +161,14 @@ describe('LibrdkafkaProducer.send', () => {
     expect(client.log).toEqual([]);
   });
 
-  it('turns a message librdkafka refuses into a DeliveryError', async () => {
-    const { producer, onReset } = setup();
-    const batch = [...messages(2), { topic: 't', key: 'big', value: Buffer.alloc(2000) }];
-    await expect(producer.send(batch, { timeoutMs: 1000 })).rejects.toThrow(/refused a message after 2 of 3.*too large/);
+  it('a message librdkafka refuses fails alone: the others are sent, and the DeliveryError names which were', async () => {
+    const { client, producer, onReset } = setup();
+    const batch = [...messages(2), { topic: 't', key: 'big', value: Buffer.alloc(2000) }, ...messages(3).slice(2)];
+    const err = (await producer.send(batch, { timeoutMs: 1000 }).catch((e: unknown) => e)) as DeliveryError;
+    expect(err).toBeInstanceOf(DeliveryError);
+    expect(err.message).toMatch(/^1 of 4 Kafka messages failed \(1 refused before sending\): .*too large/);
+    expect(err).toMatchObject({ delivered: 3, failed: 1, expected: 4, published: [true, true, false, true] });
+    expect(client.produced.map((m) => m.key)).toEqual(['k0', 'k1', 'k2']);
     expect(onReset).toHaveBeenCalledTimes(1);
   });
 
