@@ -181,7 +181,10 @@ class Emitter {
       // UTF-16 units, so the units settle most strings, and only the others are counted (as zod does).
       case 'min_length': {
         const n = Number(def.minimum);
-        return `if (${x}.length < ${n} || (${x}.length < ${2 * n} && ${this.ref(util.codePointLength)}(${x}) < ${n})) ${fail}\n`;
+        // Fewer than n code points fit in at most 2n - 2 units; for n ≤ 1 the units alone decide
+        // (the schema's every `required` is min(1): no count on the row path).
+        if (n <= 1) return `if (${x}.length < ${n}) ${fail}\n`;
+        return `if (${x}.length < ${n} || (${x}.length < ${2 * n - 1} && ${this.ref(util.codePointLength)}(${x}) < ${n})) ${fail}\n`;
       }
       case 'max_length': {
         const n = Number(def.maximum);

@@ -116,5 +116,5 @@ export function amountMatches(amount: number, quantity: number, unitPrice: numbe
 }
 
 function round4(n: number): number {
-  return Math.round(n * 10_000) / 10_000;
+  return Math.round(n * UNITS_PER_ONE) / UNITS_PER_ONE;
 }

@@ -11,7 +11,7 @@ import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
 import { queueNotEmpty } from './queue-alarm.ts';
-import { FUNCTION_TARGET_RETRY, undeliveredQueue } from './undelivered-queue.ts';
+import { DLQ_RETENTION_S, FUNCTION_TARGET_RETRY, undeliveredQueue } from './undelivered-queue.ts';
 import {
   dlqName,
   hasDlq,
@@ -81,9 +81,6 @@ export interface NodeFunctionProps {
   /** The AWS partition (a data source token): managed policy ARNs are per partition. */
   partition: string;
 }
-
-/** Two weeks, SQS's maximum: failed events should outlive a long weekend before anyone looks. */
-const DLQ_RETENTION_S = 14 * 24 * 3600;
 
 /** What a Kafka trigger becomes: its mapping's settings and the role statements the pollers need. */
 interface KafkaSource {
@@ -290,9 +287,8 @@ export class NodeFunction extends Construct {
     // it for as long as the records last), shows as lag that stays up. OffsetLag is per topic; by
     // FunctionName, the dimension every Lambda metric has, its Maximum is the worst of the
     // function's mappings. 15 minutes, so that a burst the consumer works through does not page.
-    const kafkaTriggers = kafkaTriggersOf(spec);
-    if (kafkaTriggers.length > 0) {
-      const maxLag = Math.min(...kafkaTriggers.map((t) => t.maxOffsetLag));
+    if (kafkaSources.length > 0) {
+      const maxLag = Math.min(...kafkaSources.map((k) => k.trigger.maxOffsetLag));
       this.alarm('offset-lag-alarm', spec.name, {
         alarmName: `${name}-kafka-offset-lag`,
         alarmDescription: `${name} stayed more than ${maxLag} records behind a topic for 15 minutes (it cannot keep up, or a batch keeps failing)`,

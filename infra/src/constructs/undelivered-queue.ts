@@ -8,8 +8,11 @@ import type { Construct } from 'constructs';
  */
 export const FUNCTION_TARGET_RETRY = { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86_400 };
 
-/** As long as the functions' DLQs keep theirs: failed events should outlive a long weekend. */
-const UNDELIVERED_RETENTION_S = 14 * 24 * 3600;
+/**
+ * How long a DLQ keeps a message — a function's, and the undelivered-events queues alike: two
+ * weeks, SQS's maximum, so that failed events outlive a long weekend before anyone looks.
+ */
+export const DLQ_RETENTION_S = 14 * 24 * 3600;
 
 /**
  * The queue an EventBridge rule's targets dead-letter into: what EventBridge could not deliver
@@ -25,7 +28,7 @@ export function undeliveredQueue(
   const queue = new SqsQueue(scope, id, {
     name: props.name,
     sqsManagedSseEnabled: true,
-    messageRetentionSeconds: UNDELIVERED_RETENTION_S,
+    messageRetentionSeconds: DLQ_RETENTION_S,
     ...(props.tags ? { tags: props.tags } : {}),
   });
   new SqsQueuePolicy(scope, `${id}-policy`, {

@@ -1,4 +1,4 @@
-import { bucketsOf, DEFAULT_EPHEMERAL_STORAGE_MB, type FunctionSpec, hasDlq, kafkaTriggersOf, type QueueSpec, type S3Trigger, s3PatternKey } from '@laminar/spec';
+import { bucketsOf, DEFAULT_EPHEMERAL_STORAGE_MB, type FunctionSpec, hasDlq, kafkaMappings, kafkaTriggersOf, type QueueSpec, type S3Trigger, s3PatternKey, s3TriggersOf } from '@laminar/spec';
 import type { Assumptions, FunctionAssumptions } from './assumptions.ts';
 import { type DurationStatistic, type Durations, pickDuration } from './durations.ts';
 import { FIREHOSE_RECORD_ROUNDING_BYTES, FREE_TIER, GB, MONTH_HOURS, PRICES_AS_OF, PRICES_SOURCE, type PriceTable } from './prices.ts';
@@ -135,7 +135,7 @@ export function estimate(input: EstimateInput): Estimate {
   const names = new Set(functions.map((f) => f.name));
   for (const n of Object.keys(a.functions)) if (!names.has(n)) throw new Error(`assumptions name function "${n}", which functions/ does not have`);
   for (const n of Object.keys(input.durations ?? {})) if (!names.has(n)) throw new Error(`durations name function "${n}", which functions/ does not have`);
-  const patterns = new Set([...functions.flatMap((f) => f.triggers), ...queues.flatMap((q) => q.subscribe)].flatMap((t) => (t.kind === 's3' ? [s3PatternName(t)] : [])));
+  const patterns = new Set(s3Patterns(functions, queues).map(s3PatternName));
   for (const k of Object.keys(a.s3Events)) if (!patterns.has(k)) throw new Error(`assumptions give s3Events "${k}", which no trigger or queue subscribes to (known: ${[...patterns].join(', ') || 'none'})`);
   for (const k of Object.keys(a.queues)) if (!queues.some((q) => q.name === k)) throw new Error(`assumptions name queue "${k}", which queues/ does not declare`);
 
@@ -224,10 +224,11 @@ export function estimate(input: EstimateInput): Estimate {
       if (t.provisioned) {
         // Provisioned pollers run around the clock, records or not: the minimum is a fixed cost —
         // per mapping, and infra creates one mapping per topic (AWS takes one topic per mapping).
-        const hours = t.provisioned.minPollers * t.topics.length * MONTH_HOURS;
+        const mappings = kafkaMappings('', t.topics).length;
+        const hours = t.provisioned.minPollers * mappings * MONTH_HOURS;
         lambda.push({
           service: 'Lambda',
-          item: `Kafka ESM provisioned pollers (min ${t.provisioned.minPollers} × ${t.topics.length} mapping${t.topics.length === 1 ? '' : 's'}, one per topic)`,
+          item: `Kafka ESM provisioned pollers (min ${t.provisioned.minPollers} × ${mappings} mapping${mappings === 1 ? '' : 's'}, one per topic)`,
           quantity: hours,
           unit: 'EPU-hours',
           cost: hours * p.lambda.eventPollerUnitHour,
@@ -318,7 +319,7 @@ export function estimate(input: EstimateInput): Estimate {
     }
     // Its EMF metrics and Powertools' ColdStart: each name × dimension set is a custom metric, billed
     // by the hours it is sent in (a metric sent every hour costs the full month; counted so).
-    const metrics = f.metrics.length + 1;
+    const metrics = customMetricsOf(f);
     other.push({ service: 'CloudWatch', item: 'custom metrics (EMF, and ColdStart)', quantity: metrics, unit: 'metrics', cost: metrics * p.cloudWatch.customMetricMonth, note: 'a full month each: fewer if some are sent in fewer hours' });
     // Active tracing: these low-rate invocations are each sampled (1 a second, then 5 %).
     other.push({ service: 'X-Ray', item: 'traces recorded', quantity: invocations, unit: 'traces', cost: (invocations / 1e6) * p.xray.tracesRecordedPerMillion });
@@ -417,7 +418,7 @@ function sharedItems(
 
   // What infra adds per stage for operations: the alarm topic's KMS key and the functions' dashboard
   // (a row per function: 5 Lambda metrics, its DLQ's depth, its EMF metrics and ColdStart).
-  const dashboardMetrics = functions.reduce((n, f) => n + 5 + (hasDlq(f) ? 1 : 0) + f.metrics.length + 1, 0);
+  const dashboardMetrics = functions.reduce((n, f) => n + 5 + (hasDlq(f) ? 1 : 0) + customMetricsOf(f), 0);
   out.push({
     service: 'CloudWatch',
     item: `dashboard (${dashboardMetrics} metrics)`,
@@ -429,7 +430,7 @@ function sharedItems(
   });
   // One alarm per S3 rule — a distinct pattern, event types included, as infra groups them — on the
   // events EventBridge could not deliver to its targets.
-  const s3Rules = new Set([...functions.flatMap((f) => f.triggers), ...queues.flatMap((q) => q.subscribe)].flatMap((t) => (t.kind === 's3' ? [s3PatternKey(t)] : []))).size;
+  const s3Rules = new Set(s3Patterns(functions, queues).map(s3PatternKey)).size;
   if (s3Rules) out.push({ service: 'CloudWatch', item: 'S3 rules: undelivered-event alarms', quantity: s3Rules, unit: 'alarms', cost: s3Rules * p.cloudWatch.alarmMonth });
   out.push({ service: 'KMS', item: 'alarm topic key', quantity: 1, unit: 'key', cost: p.kms.keyMonth, note: 'with yearly rotation, from year three ($1 in year one, $2 in year two)' });
 
@@ -470,7 +471,7 @@ function sharedItems(
     (n, f) => n + f.triggers.reduce((m, t) => m + (t.kind === 'schedule' ? firesPerMonth(t.expression, a.cronReferenceYear).perMonth : 0), 0),
     0,
   );
-  const s3Events = [...new Map([...functions.flatMap((f) => f.triggers), ...queues.flatMap((q) => q.subscribe)].flatMap((t) => (t.kind === 's3' ? [[s3PatternName(t), t] as const] : []))).values()].reduce(
+  const s3Events = [...new Map(s3Patterns(functions, queues).map((t) => [s3PatternName(t), t] as const)).values()].reduce(
     (n, t) => n + patternPerMonth(t).n,
     0,
   );
@@ -480,6 +481,12 @@ function sharedItems(
   if (glue.length) out.push({ service: 'Glue', item: `Data Catalog tables (${glue.join(', ')})`, quantity: glue.length, unit: 'tables', cost: 0, note: 'partition projection stores no partitions: far below the free million objects' });
   return out;
 }
+
+/** A function's custom metrics: its EMF metrics and Powertools' ColdStart. */
+const customMetricsOf = (f: FunctionSpec): number => f.metrics.length + 1;
+
+/** Every S3 pattern something subscribes to: the functions' triggers and the queues' subscriptions. */
+const s3Patterns = (functions: readonly FunctionSpec[], queues: readonly QueueSpec[]): S3Trigger[] => [...functions.flatMap(s3TriggersOf), ...queues.flatMap((q) => q.subscribe)];
 
 /** The account's always-free allowances, taken off what this pipeline uses (never below zero). */
 function freeTier(results: readonly FunctionEstimate[], shared: readonly LineItem[], p: PriceTable): LineItem[] {
@@ -497,19 +504,20 @@ function freeTier(results: readonly FunctionEstimate[], shared: readonly LineIte
     const free = Math.min(sqs, FREE_TIER.sqsRequests);
     out.push({ service: 'SQS', item: 'free requests', quantity: free, unit: 'requests', cost: -(free / 1e6) * p.sqs.requestsPerMillion });
   }
-  const logs = results.flatMap((r) => r.other).filter((i) => i.item === 'log ingestion').reduce((n, i) => n + i.quantity, 0);
+  const other = results.flatMap((r) => r.other);
+  const logs = other.filter((i) => i.item === 'log ingestion').reduce((n, i) => n + i.quantity, 0);
   const freeLogs = Math.min(logs, FREE_TIER.logsGb);
   out.push({ service: 'CloudWatch', item: 'free log ingestion', quantity: freeLogs, unit: 'GB', cost: -freeLogs * p.cloudWatch.logsIngestionPerGb });
   const tableGb = shared.filter((i) => i.service === 'DynamoDB' && i.item.startsWith('storage ')).reduce((n, i) => n + i.quantity, 0);
   const freeTables = Math.min(tableGb, FREE_TIER.dynamodbStorageGb);
   if (freeTables) out.push({ service: 'DynamoDB', item: 'free storage', quantity: freeTables, unit: 'GB-month', cost: -freeTables * p.dynamodb.storageGbMonth });
-  const alarms = [...results.flatMap((r) => r.other), ...shared].filter((i) => i.unit === 'alarm' || i.unit === 'alarms').reduce((n, i) => n + i.quantity, 0);
+  const alarms = [...other, ...shared].filter((i) => i.unit === 'alarm' || i.unit === 'alarms').reduce((n, i) => n + i.quantity, 0);
   const freeAlarms = Math.min(alarms, FREE_TIER.cloudWatchAlarms);
   if (freeAlarms) out.push({ service: 'CloudWatch', item: 'free alarms', quantity: freeAlarms, unit: 'alarms', cost: -freeAlarms * p.cloudWatch.alarmMonth });
-  const metrics = results.flatMap((r) => r.other).filter((i) => i.unit === 'metrics').reduce((n, i) => n + i.quantity, 0);
+  const metrics = other.filter((i) => i.unit === 'metrics').reduce((n, i) => n + i.quantity, 0);
   const freeMetrics = Math.min(metrics, FREE_TIER.cloudWatchMetrics);
   if (freeMetrics) out.push({ service: 'CloudWatch', item: 'free custom metrics', quantity: freeMetrics, unit: 'metrics', cost: -freeMetrics * p.cloudWatch.customMetricMonth });
-  const traces = results.flatMap((r) => r.other).filter((i) => i.service === 'X-Ray').reduce((n, i) => n + i.quantity, 0);
+  const traces = other.filter((i) => i.service === 'X-Ray').reduce((n, i) => n + i.quantity, 0);
   const freeTraces = Math.min(traces, FREE_TIER.xrayTracesRecorded);
   if (freeTraces) out.push({ service: 'X-Ray', item: 'free traces recorded', quantity: freeTraces, unit: 'traces', cost: -(freeTraces / 1e6) * p.xray.tracesRecordedPerMillion });
   const dashboards = shared.filter((i) => i.unit === 'dashboard' && !i.notFree).reduce((n, i) => n + i.quantity, 0);

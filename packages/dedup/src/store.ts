@@ -182,9 +182,10 @@ export class DedupStore {
       // finished (duplicate) or are still at it; if the winner already released it again, it is
       // still theirs to retry, so it counts as in flight — either way we must not publish it.
       if (lost.length > 0) {
-        const again = await this.read(lost.map((id) => keyOf(scope, id)));
-        for (const id of lost) {
-          const pk = keyOf(scope, id);
+        const lostKeys = lost.map((id) => keyOf(scope, id));
+        const again = await this.read(lostKeys);
+        for (const [i, id] of lost.entries()) {
+          const pk = lostKeys[i] as string;
           const stored = again.get(pk);
           if (ownClaim(stored, owner)) {
             take(pk, id);

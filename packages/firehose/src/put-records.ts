@@ -119,15 +119,12 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
         const stop = options.signal?.aborted ? options.signal.reason : undefined;
         const e = stop === undefined ? (error as Error) : { name: 'Stopped', message: stop instanceof Error ? stop.message : String(stop) };
         const notSent = batches.slice(b + 1).flat();
-        for (const i of batch) {
-          attempts[i] = (attempts[i] as number) + 1;
-          failed.set(i, { index: i, errorCode: e.name || 'Error', errorMessage: e.message, attempts: attempts[i] as number });
-        }
-        for (const i of notSent) failed.set(i, { index: i, errorCode: e.name || 'Error', errorMessage: e.message, attempts: attempts[i] as number });
+        for (const i of batch) attempts[i] = (attempts[i] as number) + 1;
+        for (const i of [...batch, ...notSent]) failed.set(i, { index: i, errorCode: e.name || 'Error', errorMessage: e.message, attempts: attempts[i] as number });
         // A throttle or a 5xx the SDK's own retries did not outlast: the whole round backs off and
         // tries again (this batch counting an attempt, the ones not sent yet none). Anything else
         // (a missing stream, no permission, the stop) is not going to pass: every record is failed.
-        if (!isTransient(e) || options.signal?.aborted) return finish();
+        if (stop !== undefined || !isTransient(e)) return finish();
         retry.push(...batch.filter((i) => (attempts[i] as number) < maxAttempts), ...notSent);
         break;
       }

@@ -130,8 +130,8 @@ export class LibrdkafkaProducer implements KafkaProducer {
   }
 
   send(messages: OutgoingMessage[], options: { timeoutMs: number }): Promise<SendResult> {
-    // Sends run one at a time: delivery reports are then counted per send without tagging each
-    // message, and a flush would wait for every queued message anyway.
+    // Sends run one at a time: each delivery report belongs to the send under way (its message's
+    // index within it as the opaque), and a flush would wait for every queued message anyway.
     const run = this.tail.then(() => this.sendNow(messages, options.timeoutMs));
     this.tail = run.catch(() => undefined);
     return run;
@@ -211,7 +211,7 @@ export class LibrdkafkaProducer implements KafkaProducer {
       this.reset(err);
       if (err instanceof FlushTimeoutError || err instanceof DeliveryError) throw err;
       throw new DeliveryError(
-        `Kafka refused a message after ${b.expected} of ${messages.length} were enqueued: ${(err as Error).message}`,
+        `Kafka send failed after ${b.expected} of ${messages.length} messages were enqueued: ${(err as Error).message}`,
         b.delivered,
         messages.length - b.expected,
         messages.length,

@@ -160,9 +160,9 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
   // Queues start empty like the S3 they describe; the files stay after the run for `laminar dlq list`.
   // What the last run left in its DLQs goes with them, and is said: its S3 events name objects just
   // wiped, but a scheduled event kept as Interrupted could have been replayed.
-  const forgotten = [...clearQueueDirectory(queuesDirectory(root, io.env))].filter(([name]) => name.endsWith('-dlq')).flatMap(([, m]) => m);
+  const forgotten = [...clearQueueDirectory(queuesDirectory(root, io.env)).values()].flat();
   if (forgotten.length > 0) {
-    const interrupted = forgotten.filter((m) => (m.body as { requestContext?: { condition?: string } } | null)?.requestContext?.condition === 'Interrupted').length;
+    const interrupted = forgotten.filter((m) => m.attributes.condition === 'Interrupted').length;
     say(
       `laminar: forgot the ${forgotten.length} message${forgotten.length === 1 ? '' : 's'} the previous run left in its DLQs${interrupted ? ` (${interrupted} Interrupted)` : ''}: each run starts with empty queues and an empty S3`,
     );

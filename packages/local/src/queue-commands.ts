@@ -157,17 +157,9 @@ export async function dlqReplayCommand(cmd: Extract<Command, { command: 'dlq-rep
   const dlq = new LocalQueues(queuesDirectory(root, io.env)).declare(name, 'dlq', functionName);
   // Held for the whole replay: a second replay of the message (here or from the console) is
   // refused rather than running the event twice.
-  let release: () => void;
-  try {
-    release = dlq.claim(cmd.messageId);
-  } catch (error) {
+  return dlq.withClaim(cmd.messageId, () => replay(cmd, io, { root, functionName, name, dlq })).catch((error: unknown) => {
     throw error instanceof MessageClaimedError ? new UsageError(error.message) : error;
-  }
-  try {
-    return await replay(cmd, io, { root, functionName, name, dlq });
-  } finally {
-    release();
-  }
+  });
 }
 
 async function replay(

@@ -78,9 +78,22 @@ export class LocalQueue {
     if (!this.file) return [...this.memory.values()];
     // Read again only when the file changed (it only grows): the console polls depths twice a
     // second, and a queue nothing drains locally grows for the whole session.
-    const size = existsSync(this.file) ? statSync(this.file).size : -1;
+    const size = statSync(this.file, { throwIfNoEntry: false })?.size ?? -1;
     if (this.read?.size !== size) this.read = { size, messages: readQueueFile(this.file) };
     return [...this.read.messages];
+  }
+
+  /**
+   * Runs `work` holding the message's claim (see claim()), releasing it however `work` ends: the one
+   * shape every replay takes. A message already claimed rejects with MessageClaimedError.
+   */
+  async withClaim<T>(messageId: string, work: () => Promise<T>): Promise<T> {
+    const release = this.claim(messageId);
+    try {
+      return await work();
+    } finally {
+      release();
+    }
   }
   /** The file's messages as last read, and its size then. */
   private read: { size: number; messages: QueueMessage[] } | undefined;
@@ -200,10 +213,10 @@ function readIfThere(path: string): string | undefined {
   }
 }
 
-
 /**
  * Forgets every queue file (a new `laminar dev` run starts with empty queues, as it starts with an
- * empty S3), and says what it forgot: the messages each queue still held, by queue.
+ * empty S3), and says what it forgot: the messages each DLQ still held, by DLQ (only those are
+ * read; the other queues can be long and nothing is said about them).
  */
 export function clearQueueDirectory(directory: string): Map<string, QueueMessage[]> {
   const forgotten = new Map<string, QueueMessage[]>();
@@ -211,7 +224,7 @@ export function clearQueueDirectory(directory: string): Map<string, QueueMessage
   for (const f of readdirSync(directory)) {
     if (!f.endsWith('.jsonl') && !f.includes('.claim')) continue;
     const path = join(directory, f);
-    if (f.endsWith('.jsonl')) {
+    if (f.endsWith('-dlq.jsonl')) {
       const messages = readQueueFile(path);
       if (messages.length > 0) forgotten.set(f.slice(0, -'.jsonl'.length), messages);
     }

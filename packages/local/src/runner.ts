@@ -459,7 +459,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
         // One mapping per topic, each with a consumer group of its own, as infra creates them (AWS
         // takes one topic per event source mapping): a batch never mixes topics, here as there.
         const mappings = kafkaMappings(
-          `laminar-local-${spec.name}`,
+          resourceName('local', spec.name, 255),
           trigger.topics.map((t) => namer.topic(t)),
         );
         for (const { topic, consumerGroupId } of mappings) {

@@ -197,23 +197,18 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
       throw new HttpError(400, 'this message holds no event to replay (a Kafka batch is re-read from its topic by offset)');
     }
     if (queue.kind !== 'dlq') throw new HttpError(400, `${queueName} is not a DLQ`);
-    let release: () => void;
-    try {
-      release = queue.claim(messageId);
-    } catch (error) {
-      if (error instanceof MessageClaimedError) throw new HttpError(409, error.message);
-      throw error;
-    }
-    try {
-      // Under the claim: a replay that finished in the meantime has removed it.
-      if (!queue.messages().some((x) => x.messageId === messageId)) throw new HttpError(404, `no message ${messageId} in ${queueName} (already replayed)`);
-      const r = await local.invoke(queue.owner, record.requestPayload, { invocationType: 'RequestResponse', trigger: { kind: 'replay', queue: queueName, messageId } });
-      const removed = !r.error && queue.delete(messageId);
-      state.queuesChanged();
-      return { replayed: !r.error, removed, requestId: r.requestId, error: r.error ?? null, result: r.result ?? null };
-    } finally {
-      release();
-    }
+    return queue
+      .withClaim(messageId, async () => {
+        // Under the claim: a replay that finished in the meantime has removed it.
+        if (!queue.messages().some((x) => x.messageId === messageId)) throw new HttpError(404, `no message ${messageId} in ${queueName} (already replayed)`);
+        const r = await local.invoke(queue.owner, record.requestPayload, { invocationType: 'RequestResponse', trigger: { kind: 'replay', queue: queueName, messageId } });
+        const removed = !r.error && queue.delete(messageId);
+        state.queuesChanged();
+        return { replayed: !r.error, removed, requestId: r.requestId, error: r.error ?? null, result: r.result ?? null };
+      })
+      .catch((error: unknown) => {
+        throw error instanceof MessageClaimedError ? new HttpError(409, error.message) : error;
+      });
   }
 
   function realBucket(name: string): string {

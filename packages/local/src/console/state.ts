@@ -200,19 +200,22 @@ export class ConsoleState {
   }
 
   queueViews(): QueueView[] {
-    return this.queues.all().map((q) => ({
-      name: q.name,
-      kind: q.kind,
-      owner: q.owner,
-      depth: q.depth,
-      // The page lists the DLQs' messages only; the other queues' depth is enough.
-      messages: (q.kind === 'dlq' ? q.messages() : []).map((m) => ({
-        messageId: m.messageId,
-        sentAt: m.sentAt,
-        lines: describeDestinationMessage(m),
-        replayable: typeof m.body === 'object' && m.body !== null && 'requestPayload' in m.body,
-      })),
-    }));
+    return this.queues.all().map((q) => {
+      const all = q.messages();
+      return {
+        name: q.name,
+        kind: q.kind,
+        owner: q.owner,
+        depth: all.length,
+        // The page lists the DLQs' messages only; the other queues' depth is enough.
+        messages: (q.kind === 'dlq' ? all : []).map((m) => ({
+          messageId: m.messageId,
+          sentAt: m.sentAt,
+          lines: describeDestinationMessage(m),
+          replayable: typeof m.body === 'object' && m.body !== null && 'requestPayload' in m.body,
+        })),
+      };
+    });
   }
 
   /** Tells listeners about the queues (the server calls it when their depths change). */
