@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { relative, sep } from 'node:path';
-import type { LoadedSpec } from '@laminar/spec';
+import { assertFunctionWithLayersFits, LAMBDA_PACKAGE_LIMITS, unzippedBytes } from '@laminar/bundler';
+import type { LoadedLayer, LoadedSpec } from '@laminar/spec';
 
 export class MissingArtifactError extends Error {
   override name = 'MissingArtifactError';
@@ -39,4 +40,37 @@ export function readArtifact(
   }
   const rel = relative(stackDir, zipPath).split(sep).join('/');
   return { filename: `\${path.module}/${rel}`, sourceCodeHash: hash };
+}
+
+/**
+ * Refuses a function whose code and layers together unzip past Lambda's limit: each build checks
+ * only its own zip, and on AWS the function's create or update would fail mid-apply. Zips not
+ * built yet are left to readArtifact, which says how to build them.
+ */
+export async function checkUnzippedSizes(
+  specs: readonly LoadedSpec[],
+  layers: readonly LoadedLayer[],
+  limit: number = LAMBDA_PACKAGE_LIMITS.unzippedBytes,
+): Promise<void> {
+  const sizes = new Map<string, Promise<number>>();
+  const sizeOf = (path: string) => {
+    let size = sizes.get(path);
+    if (!size) {
+      size = unzippedBytes(path);
+      sizes.set(path, size);
+    }
+    return size;
+  };
+  for (const loaded of specs) {
+    const zips = [
+      { what: 'its code', path: loaded.zipPath },
+      ...loaded.spec.layers.flatMap((name) => {
+        const layer = layers.find((l) => l.spec.name === name);
+        return layer ? [{ what: `layer ${name}`, path: layer.zipPath }] : [];
+      }),
+    ];
+    if (zips.length < 2 || !zips.every((z) => existsSync(z.path))) continue;
+    const parts = await Promise.all(zips.map(async (z) => ({ what: z.what, unzippedBytes: await sizeOf(z.path) })));
+    assertFunctionWithLayersFits(loaded.spec.name, parts, limit);
+  }
 }

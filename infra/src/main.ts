@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findRoot, loadAllLayers, loadAllQueues, loadAllSpecs } from '@laminar/spec';
 import { buildApp } from './app.ts';
+import { checkUnzippedSizes } from './artifacts.ts';
 import { settingsFromEnv } from './config.ts';
 
 /** infra/cdktf.out, wherever the command is started from. */
@@ -11,6 +12,7 @@ export async function synth(): Promise<{ outdir: string; stacks: string[] }> {
   const settings = settingsFromEnv();
   const root = findRoot(fileURLToPath(new URL('.', import.meta.url)));
   const [specs, layers, queues] = await Promise.all([loadAllSpecs(root), loadAllLayers(root), loadAllQueues(root)]);
+  await checkUnzippedSizes(specs, layers);
   const { app, stacks } = buildApp({ ...settings, specs, layers, queues, outdir: OUTDIR });
   app.synth();
   return { outdir: OUTDIR, stacks: stacks.map((s) => s.node.id) };

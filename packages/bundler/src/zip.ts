@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import yauzl from 'yauzl';
 import yazl from 'yazl';
 
 export interface ZipEntry {
@@ -59,6 +60,43 @@ export function assertWithinLambdaLimits(what: string, zip: Buffer, entries: rea
   if (unzipped > LAMBDA_PACKAGE_LIMITS.unzippedBytes) {
     throw new PackageTooLargeError(`${what}: ${mb(unzipped)} unzipped; Lambda takes at most ${mb(LAMBDA_PACKAGE_LIMITS.unzippedBytes)} (a function with all its layers)`);
   }
+}
+
+/** What a zip unzips to: the sum of its entries' sizes, as its central directory states them. */
+export async function unzippedBytes(zipPath: string): Promise<number> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
+    yauzl.open(zipPath, { lazyEntries: true, autoClose: false }, (err, z) => (err ? reject(err) : resolve(z))),
+  );
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      let total = 0;
+      zip.on('error', reject);
+      zip.on('end', () => resolve(total));
+      zip.on('entry', (entry: yauzl.Entry) => {
+        total += entry.uncompressedSize;
+        zip.readEntry();
+      });
+      zip.readEntry();
+    });
+  } finally {
+    zip.close();
+  }
+}
+
+/**
+ * Lambda's 250 MB counts a function's code together with every layer it uses, which neither
+ * build sees alone: checked where both zips are at hand (infra's synth).
+ */
+export function assertFunctionWithLayersFits(
+  fn: string,
+  parts: readonly { what: string; unzippedBytes: number }[],
+  limit: number = LAMBDA_PACKAGE_LIMITS.unzippedBytes,
+): void {
+  const total = parts.reduce((n, p) => n + p.unzippedBytes, 0);
+  if (total <= limit) return;
+  const mb = (n: number) => `${(n / 1_048_576).toFixed(1)} MiB`;
+  const list = parts.map((p) => `${p.what} ${mb(p.unzippedBytes)}`).join(', ');
+  throw new PackageTooLargeError(`function ${fn} with its layers unzips to ${mb(total)} (${list}); Lambda takes at most ${mb(limit)}`);
 }
 
 /** The base64 SHA-256 Terraform's `source_code_hash` expects. */
