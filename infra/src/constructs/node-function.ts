@@ -16,6 +16,7 @@ import {
   dlqName,
   hasDlq,
   type KafkaTrigger,
+  kafkaGroupStem,
   kafkaMappings,
   kafkaTriggersOf,
   type LoadedSpec,
@@ -467,7 +468,7 @@ export class NodeFunction extends Construct {
  */
 function kafkaSource(stage: string, fn: string, trigger: KafkaTrigger, k: number, resources: StageResources): KafkaSource {
   const mappings = kafkaMappings(
-    resourceName(stage, k === 0 ? fn : `${fn}-${k + 1}`, 255),
+    resourceName(stage, kafkaGroupStem(fn, k), 255),
     trigger.topics.map((t) => resources.topic(t)),
   );
   const topics = mappings.map((m) => m.topic);

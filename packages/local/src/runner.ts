@@ -7,6 +7,7 @@ import { type FirehoseEmulator, type S3Emulator, startFirehose, startS3 } from '
 import {
   bucketsOf,
   type DeliveryStreamDecl,
+  kafkaGroupStem,
   kafkaMappings,
   kafkaTriggersOf,
   findRoot,
@@ -452,14 +453,14 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
       );
     }
     for (const { spec } of options.eventSources === false ? [] : specs) {
-      for (const trigger of kafkaTriggersOf(spec)) {
+      for (const [k, trigger] of kafkaTriggersOf(spec).entries()) {
         if (!kafka) throw new Error(`${spec.name} has a Kafka trigger but no Kafka was started`);
         const dlq = localDlqName(spec.name);
         queues.declare(dlq, 'dlq', spec.name);
         // One mapping per topic, each with a consumer group of its own, as infra creates them (AWS
         // takes one topic per event source mapping): a batch never mixes topics, here as there.
         const mappings = kafkaMappings(
-          resourceName('local', spec.name, 255),
+          resourceName('local', kafkaGroupStem(spec.name, k), 255),
           trigger.topics.map((t) => namer.topic(t)),
         );
         for (const { topic, consumerGroupId } of mappings) {

@@ -29,6 +29,14 @@ export function dlqName(stage: string, functionName: string): string {
 export type S3Pattern = Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix' | 'events'>;
 
 /**
+ * The consumer-group stem of a function's Kafka trigger number `k` (from 0): the function's name
+ * for the first, `<name>-<k+1>` after it, so that two triggers on one topic never share a group.
+ */
+export function kafkaGroupStem(functionName: string, k: number): string {
+  return k === 0 ? functionName : `${functionName}-${k + 1}`;
+}
+
+/**
  * A Kafka trigger's event source mappings: one per topic (AWS takes exactly one topic per mapping),
  * topics once each and sorted, each with its consumer group — `group` itself for a single topic,
  * `<group>.<topic>` each for several. Infra and the local runner both build theirs from it.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketsOf, defineFunction, defineLayer, hasDlq, kafkaTriggersOf, layersFor, resolveEnv, SpecError, topicsOf, writesTo } from '../../src/index.ts';
+import { bucketsOf, defineFunction, defineLayer, hasDlq, kafkaGroupStem, kafkaMappings, kafkaTriggersOf, layersFor, resolveEnv, SpecError, topicsOf, writesTo } from '../../src/index.ts';
 
 const base = {
   name: 'demo',
@@ -139,5 +139,17 @@ describe('defineFunction', () => {
     // The default runtime (nodejs22.x) would not load a layer built for Node 20 only.
     expect(() => layersFor(defineFunction({ ...base, architecture: 'x86_64', layers: ['kafka-layer'] }), [layer])).toThrow(/runs nodejs22.x but layer kafka-layer supports nodejs20.x/);
     expect(() => layersFor(defineFunction({ ...base, layers: ['nope'] }), [layer])).toThrow(/unknown layer/);
+  });
+});
+
+describe('Kafka consumer groups', () => {
+  it('gives each Kafka trigger of a function its own group, and each topic of a trigger its own mapping', () => {
+    expect(kafkaGroupStem('archiver', 0)).toBe('archiver');
+    expect(kafkaGroupStem('archiver', 1)).toBe('archiver-2');
+    expect(kafkaMappings(kafkaGroupStem('archiver', 1), ['b', 'a', 'b'])).toEqual([
+      { topic: 'a', consumerGroupId: 'archiver-2.a' },
+      { topic: 'b', consumerGroupId: 'archiver-2.b' },
+    ]);
+    expect(kafkaMappings('archiver', ['only'])).toEqual([{ topic: 'only', consumerGroupId: 'archiver' }]);
   });
 });
