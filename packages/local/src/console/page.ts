@@ -227,6 +227,14 @@ async function renderGraph(state) {
 // The whole page from one snapshot: at the start and after every reconnect (the runner may have
 // restarted on the same port, a new run with other functions and queues).
 let sinceOpen = [];
+// The id of the newest stats and queues shown: a snapshot that was taken before an event the
+// stream has already delivered (its response was slower) does not undo it.
+let shown = { stats: 0, queues: 0 };
+function newer(kind, seq) {
+  if (seq < shown[kind]) return false;
+  shown[kind] = seq;
+  return true;
+}
 let resyncing = false;
 let resyncs = 0;
 async function resync() {
@@ -246,8 +254,8 @@ async function resync() {
   invocations = [...state.invocations, ...sinceOpen.filter((v) => !ids.has(v.id))].slice(-500);
   sinceOpen = [];
   renderInvocations();
-  renderStats(state.stats);
-  renderQueues(state.queues);
+  if (newer('stats', state.seq)) renderStats(state.stats);
+  if (newer('queues', state.seq)) renderQueues(state.queues);
   $('services').replaceChildren(...state.services.map((s) => el('li', {}, s)));
   const chosen = $('s3-bucket').value;
   $('s3-bucket').replaceChildren(...Object.entries(state.buckets).map(([logical, real]) => el('option', { value: real, ...(real === chosen ? { selected: '' } : {}) }, logical + ' (' + real + ')')));
@@ -263,6 +271,8 @@ async function start() {
   const events = new EventSource('/api/events');
   events.addEventListener('open', () => {
     sinceOpen = [];
+    // A runner restarted on this port counts its events from 1 again.
+    shown = { stats: 0, queues: 0 };
     $('live').textContent = 'live';
     resync().catch((e) => { $('live').textContent = 'error: ' + e.message; });
   });
@@ -276,8 +286,11 @@ async function start() {
     if (invocations.length > 500) invocations.shift();
     renderInvocations();
   });
-  events.addEventListener('stats', (e) => renderStats(JSON.parse(e.data)));
-  events.addEventListener('queues', (e) => { renderQueues(JSON.parse(e.data)); renderS3().catch(() => {}); });
+  events.addEventListener('stats', (e) => { if (newer('stats', Number(e.lastEventId))) renderStats(JSON.parse(e.data)); });
+  events.addEventListener('queues', (e) => {
+    if (newer('queues', Number(e.lastEventId))) renderQueues(JSON.parse(e.data));
+    renderS3().catch(() => {});
+  });
 }
 start().catch((e) => { $('live').textContent = 'error: ' + e.message; });
 </script>

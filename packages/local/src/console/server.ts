@@ -51,7 +51,7 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
   );
   const unsubscribe = local.invoker.onInvocation((r) => state.record(r));
   const streams = new Set<ServerResponse>();
-  const send = (res: ServerResponse, e: ConsoleEvent) => res.write(`event: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`);
+  const send = (res: ServerResponse, e: ConsoleEvent) => res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`);
   state.subscribe((e) => {
     for (const res of streams) send(res, e);
   });
@@ -142,6 +142,7 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
 
   function snapshot() {
     return {
+      seq: state.seq,
       services: local.services,
       functions: local.specs.map(({ spec }) => ({
         name: spec.name,

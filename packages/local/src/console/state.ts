@@ -54,10 +54,16 @@ export interface QueueView {
   messages: { messageId: string; sentAt: string; lines: string[]; replayable: boolean }[];
 }
 
-export type ConsoleEvent =
+export type ConsoleEvent = (
   | { type: 'invocation'; data: InvocationView }
   | { type: 'stats'; data: FunctionStats[] }
-  | { type: 'queues'; data: QueueView[] };
+  | { type: 'queues'; data: QueueView[] }
+) & {
+  /** Counts every event from 1: the page keeps a snapshot (taken at `seq`) from undoing a newer event. */
+  id: number;
+};
+
+type Unnumbered<E> = E extends ConsoleEvent ? Omit<E, 'id'> : never;
 
 export function describeTrigger(t: InvocationTrigger | undefined, invocationType: string): string {
   if (!t) return invocationType === 'Event' ? 'async invoke' : 'invoke';
@@ -223,8 +229,16 @@ export class ConsoleState {
     this.#emit({ type: 'queues', data: this.queueViews() });
   }
 
-  #emit(e: ConsoleEvent): void {
-    for (const l of this.#listeners) l(e);
+  /** The id of the last event emitted (0 before any): what a snapshot taken now already holds. */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  #seq = 0;
+
+  #emit(e: Unnumbered<ConsoleEvent>): void {
+    const numbered = { ...e, id: ++this.#seq } as ConsoleEvent;
+    for (const l of this.#listeners) l(numbered);
   }
 }
 

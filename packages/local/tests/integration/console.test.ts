@@ -109,6 +109,32 @@ describe.skipIf(!haveChromium)('the local console in Chromium', () => {
     expect(rebound).toBe(403);
   });
 
+  it('keeps the statistics the stream delivered while an older snapshot was still on its way', async () => {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(15_000);
+    let released = false;
+    // The snapshot is taken, then an invocation's stats event overtakes it on the way to the page.
+    await page.route(
+      '**/api/state',
+      async (route) => {
+        const response = await route.fetch();
+        await local.invoke('auditor', { id: 'while-the-snapshot-travels' }, { invocationType: 'RequestResponse' });
+        await page.locator('#inv-rows tr[data-function="auditor"]', { hasText: 'invoke' }).last().waitFor();
+        await route.fulfill({ response });
+        released = true;
+      },
+      { times: 1 },
+    );
+    await page.goto(web.url);
+    await expect.poll(() => released).toBe(true);
+    await page.locator('#services li').first().waitFor({ state: 'attached' });
+    const latest = (await (await fetch(`${web.url}api/state`)).json()) as { stats: { functionName: string; invocations: number }[] };
+    const invocations = latest.stats.find((s) => s.functionName === 'auditor')?.invocations;
+    expect(invocations).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('#fn-rows tr[data-function="auditor"] td').first().textContent()).toBe(String(invocations));
+    await page.close();
+  });
+
   it('takes the page\'s own POSTs when opened at localhost, and an event whose characters straddle two reads whole', async () => {
     const port = new URL(web.url).port;
     // The body in two writes, split inside the two bytes of "é".
