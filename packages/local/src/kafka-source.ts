@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KafkaConsumer, LibrdKafkaError, Message } from '@confluentinc/kafka-javascript';
 import type { KafkaTrigger } from '@laminar/spec';
-import type { InvokeResult, Invoker } from './invoker.ts';
+import { type InvokeResult, type Invoker, MAX_REQUEST_BYTES, RequestTooLargeError, ThrottledError } from './invoker.ts';
 import { type Output, silentOutput } from './output.ts';
 import type { LocalQueues } from './queues.ts';
 
@@ -19,34 +19,66 @@ export interface KafkaEventRecord {
   headers: Record<string, number[]>[];
 }
 
-/** The event Lambda builds for a self-managed Kafka mapping: records grouped by "topic-partition". */
-export interface SelfManagedKafkaEvent {
-  eventSource: 'SelfManagedKafka';
+/**
+ * The event Lambda builds for a Kafka mapping: records grouped by "topic-partition". A self-managed
+ * cluster's says "SelfManagedKafka"; an MSK cluster's says "aws:kafka" and names the cluster.
+ */
+export interface KafkaEvent {
+  eventSource: 'SelfManagedKafka' | 'aws:kafka';
+  eventSourceArn?: string;
   bootstrapServers: string;
   records: Record<string, KafkaEventRecord[]>;
 }
 
-export function kafkaEventOf(messages: readonly Message[], bootstrapServers: string): SelfManagedKafkaEvent {
+/** Where the event says it comes from: a self-managed cluster, or an MSK cluster by its ARN. */
+export type KafkaEventOrigin = { kind: 'self-managed' } | { kind: 'msk'; clusterArn: string };
+
+/** One record as the mapping puts it in the event. */
+export function kafkaRecordOf(m: Message): KafkaEventRecord {
+  const headers: Record<string, number[]>[] = [];
+  for (const h of m.headers ?? []) {
+    for (const [k, v] of Object.entries(h)) {
+      // Lambda's pollers are Java: a header value arrives as a byte[] of signed bytes ("é" is [-61,-87]).
+      const bytes = Buffer.from(v as Buffer | string);
+      headers.push({ [k]: Array.from(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length)) });
+    }
+  }
+  return {
+    topic: m.topic,
+    partition: m.partition,
+    offset: m.offset,
+    timestamp: m.timestamp ?? -1,
+    // The client does not say whether a timestamp is the producer's or the broker's.
+    timestampType: 'CREATE_TIME',
+    key: m.key == null ? null : Buffer.from(m.key).toString('base64'),
+    value: m.value == null ? null : m.value.toString('base64'),
+    headers,
+  };
+}
+
+export function kafkaEventOf(messages: readonly Message[], bootstrapServers: string, origin: KafkaEventOrigin = { kind: 'self-managed' }): KafkaEvent {
   const records: Record<string, KafkaEventRecord[]> = {};
   for (const m of messages) {
     const id = `${m.topic}-${m.partition}`;
-    const headers: Record<string, number[]>[] = [];
-    for (const h of m.headers ?? []) for (const [k, v] of Object.entries(h)) headers.push({ [k]: [...Buffer.from(v as Buffer | string)] });
     const group = records[id] ?? [];
     records[id] = group;
-    group.push({
-      topic: m.topic,
-      partition: m.partition,
-      offset: m.offset,
-      timestamp: m.timestamp ?? -1,
-      timestampType: 'CREATE_TIME',
-      key: m.key == null ? null : Buffer.from(m.key).toString('base64'),
-      value: m.value == null ? null : m.value.toString('base64'),
-      headers,
-    });
+    group.push(kafkaRecordOf(m));
   }
-  return { eventSource: 'SelfManagedKafka', bootstrapServers, records };
+  return origin.kind === 'msk'
+    ? { eventSource: 'aws:kafka', eventSourceArn: origin.clusterArn, bootstrapServers, records }
+    : { eventSource: 'SelfManagedKafka', bootstrapServers, records };
 }
+
+/**
+ * A record's bytes in the event's JSON, with the comma that joins it and a share of its group's
+ * key (most batches hold few partitions): what a batch is cut by, below Lambda's 6 MB payload.
+ */
+export function kafkaRecordBytes(m: Message): number {
+  return Buffer.byteLength(JSON.stringify(kafkaRecordOf(m))) + 1;
+}
+
+/** Room kept in a batch's 6 MB for the event's own fields and its "topic-partition" keys. */
+const EVENT_ENVELOPE_BYTES = 64 * 1024;
 
 /** What the mapping sends to the on-failure destination: the batch's coordinates, not its records (as with SQS on AWS). */
 export interface KafkaFailureRecord {
@@ -174,8 +206,15 @@ export class KafkaEventSource {
   #topicsCheckedAt = 0;
   readonly #listeners = new Set<(o: BatchOutcome) => void>();
 
+  /** An MSK trigger's events name a cluster: locally a stand-in ARN in the runner's account. */
+  readonly #origin: KafkaEventOrigin;
+
   constructor(options: KafkaSourceOptions) {
     this.#options = options;
+    this.#origin =
+      options.trigger.cluster.kind === 'msk'
+        ? { kind: 'msk', clusterArn: `arn:aws:kafka:${options.region}:000000000000:cluster/laminar-local/00000000-0000-0000-0000-000000000000-1` }
+        : { kind: 'self-managed' };
     this.#output = options.output ?? silentOutput;
     this.groupId = options.groupId ?? `laminar-local-${options.functionName}`;
     this.topics = options.topics;
@@ -342,6 +381,7 @@ export class KafkaEventSource {
     const windowMs = trigger.batchingWindowS * 1000 * this.#options.timeScale;
     const signal = this.#stopper.signal;
     let batch: Message[] = [];
+    let batchBytes = 0;
     let firstAt = 0;
     while (!signal.aborted) {
       if (batch.length === 0) await this.#subscribeAgainWhenListed(consumer);
@@ -359,9 +399,22 @@ export class KafkaEventSource {
       if (signal.aborted) return;
       if (got.length > 0) {
         this.#progressAt = Date.now();
-        if (batch.length === 0) firstAt = Date.now();
         this.#busy = true;
-        batch.push(...got);
+      }
+      for (const m of got) {
+        const bytes = kafkaRecordBytes(m);
+        // Lambda cuts a batch short of batchSize when the next record would take the event past
+        // the 6 MB a synchronous invoke takes; the record opens the next batch.
+        if (batch.length > 0 && batchBytes + bytes > MAX_REQUEST_BYTES - EVENT_ENVELOPE_BYTES) {
+          await this.#deliver(batch);
+          if (signal.aborted) return;
+          this.#progressAt = Date.now();
+          batch = [];
+          batchBytes = 0;
+        }
+        if (batch.length === 0) firstAt = Date.now();
+        batch.push(m);
+        batchBytes += bytes;
       }
       const full = batch.length >= trigger.batchSize;
       const windowOver = batch.length > 0 && Date.now() - firstAt >= windowMs;
@@ -369,6 +422,7 @@ export class KafkaEventSource {
         await this.#deliver(batch);
         this.#progressAt = Date.now();
         batch = [];
+        batchBytes = 0;
       }
       this.#busy = batch.length > 0;
     }
@@ -377,7 +431,7 @@ export class KafkaEventSource {
   async #deliver(messages: Message[]): Promise<void> {
     const { trigger, functionName } = this.#options;
     const consumer = this.#consumer as KafkaConsumer;
-    const event = kafkaEventOf(messages, this.#options.bootstrapServers);
+    const event = kafkaEventOf(messages, this.#options.bootstrapServers, this.#origin);
     const n = ++this.stats.batches;
     this.stats.records += messages.length;
     const attempts: InvokeResult[] = [];
@@ -385,13 +439,31 @@ export class KafkaEventSource {
     const maxAttempts = trigger.provisioned ? (trigger.maxRetries ?? 0) + 1 : LOCAL_ON_DEMAND_ATTEMPTS;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (this.#stopper.signal.aborted) return;
-      const result = await Promise.race([
-        this.#options.invoker.invoke(functionName, event, {
-          invocationType: 'RequestResponse',
-          trigger: { kind: 'kafka', groupId: this.groupId, batch: n, records: messages.length, topics: Object.keys(event.records) },
-        }),
-        this.#stopped,
-      ]);
+      let result: InvokeResult | undefined;
+      try {
+        result = await Promise.race([
+          this.#options.invoker.invoke(functionName, event, {
+            invocationType: 'RequestResponse',
+            trigger: { kind: 'kafka', groupId: this.groupId, batch: n, records: messages.length, topics: Object.keys(event.records) },
+          }),
+          this.#stopped,
+        ]);
+      } catch (err) {
+        if (err instanceof ThrottledError) {
+          // Lambda's pollers wait out a throttle; it is not one of the batch's attempts.
+          this.#warnOnce(`batch ${n} throttled (${err.message}); waiting`);
+          attempt--;
+          await sleep(RETRY_WAIT_MS * this.#options.timeScale, undefined, { signal: this.#stopper.signal }).catch(() => undefined);
+          continue;
+        }
+        if (!(err instanceof RequestTooLargeError)) throw err;
+        // One record alone past 6 MB: no invoke can carry it, so no retry can help. Its
+        // coordinates go to the DLQ (the batches are cut so that only a lone record gets here).
+        this.stats.failedAttempts++;
+        this.#toDlq(n, event, messages, attempts, `${err.name}: ${err.message}`, { errorType: err.name, errorMessage: err.message });
+        outcome = { batch: n, records: messages.length, attempts, status: 'dlq', messageId: this.#lastDlqMessage };
+        break;
+      }
       if (!result) return;
       attempts.push(result);
       if (!result.error) {
@@ -404,16 +476,9 @@ export class KafkaEventSource {
         this.#say(`batch ${n} (${messages.length} records) attempt ${attempt} of ${maxAttempts} failed (${why}); retrying`);
         await sleep(RETRY_WAIT_MS * attempt * this.#options.timeScale, undefined, { signal: this.#stopper.signal });
       } else {
-        const record = this.#failureRecord(event, messages, attempts);
-        const message = (this.#options.queues.get(this.#options.dlq) ?? this.#options.queues.declare(this.#options.dlq, 'dlq', functionName)).send(record, {
-          function: functionName,
-          condition: 'RetryAttemptsExhausted',
-        });
-        this.stats.dlqBatches++;
-        this.stats.dlqRecords += messages.length;
         const note = trigger.provisioned ? '' : ` (on demand, Lambda would keep retrying until the records expire; locally ${LOCAL_ON_DEMAND_ATTEMPTS} attempts)`;
-        this.#say(`batch ${n} (${messages.length} records) failed ${attempt} times (${why}): its coordinates → ${this.#options.dlq} (message ${message.messageId}); moving past it${note}`);
-        outcome = { batch: n, records: messages.length, attempts, status: 'dlq', messageId: message.messageId };
+        this.#toDlq(n, event, messages, attempts, `failed ${attempt} times (${why})`, result.error, note);
+        outcome = { batch: n, records: messages.length, attempts, status: 'dlq', messageId: this.#lastDlqMessage };
       }
     }
     if (!outcome) return;
@@ -427,6 +492,22 @@ export class KafkaEventSource {
     await this.#commit(consumer, [...next.values()]);
     this.outcomes.push(outcome);
     for (const l of this.#listeners) l(outcome);
+  }
+
+  #lastDlqMessage: string | undefined;
+
+  /** Sends a batch's coordinates to the function's DLQ, as the mapping's on-failure destination does. */
+  #toDlq(n: number, event: KafkaEvent, messages: Message[], attempts: InvokeResult[], what: string, error: unknown, note = ''): void {
+    const { functionName } = this.#options;
+    const record = this.#failureRecord(event, messages, attempts, error);
+    const message = (this.#options.queues.get(this.#options.dlq) ?? this.#options.queues.declare(this.#options.dlq, 'dlq', functionName)).send(record, {
+      function: functionName,
+      condition: 'RetryAttemptsExhausted',
+    });
+    this.stats.dlqBatches++;
+    this.stats.dlqRecords += messages.length;
+    this.#lastDlqMessage = message.messageId;
+    this.#say(`batch ${n} (${messages.length} records) ${what}: its coordinates → ${this.#options.dlq} (message ${message.messageId}); moving past it${note}`);
   }
 
   /**
@@ -449,7 +530,7 @@ export class KafkaEventSource {
     }
   }
 
-  #failureRecord(event: SelfManagedKafkaEvent, messages: Message[], attempts: InvokeResult[]): KafkaFailureRecord {
+  #failureRecord(event: KafkaEvent, messages: Message[], attempts: InvokeResult[], error: unknown): KafkaFailureRecord {
     const last = attempts.at(-1);
     const recordsInfo: KafkaFailureRecord['KafkaBatchInfo']['recordsInfo'] = {};
     for (const [id, records] of Object.entries(event.records)) {
@@ -472,7 +553,7 @@ export class KafkaEventSource {
         approximateInvokeCount: attempts.length,
       },
       responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
-      responsePayload: last?.error ?? null,
+      responsePayload: error ?? null,
       KafkaBatchInfo: {
         batchSize: messages.length,
         bootstrapServers: this.#options.bootstrapServers,

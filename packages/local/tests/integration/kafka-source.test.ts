@@ -3,8 +3,8 @@ import type { KafkaConsumer, Producer } from '@confluentinc/kafka-javascript';
 import { type KafkaEmulator, startKafka } from '@laminar/emulators';
 import { defineFunction, kafkaTriggersOf } from '@laminar/spec';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { InvokeOptions, InvokeResult } from '../../src/invoker.ts';
-import { type KafkaFailureRecord, KafkaEventSource, type SelfManagedKafkaEvent } from '../../src/kafka-source.ts';
+import { type InvokeOptions, type InvokeResult, MAX_REQUEST_BYTES, RequestTooLargeError, ThrottledError } from '../../src/invoker.ts';
+import { type KafkaFailureRecord, KafkaEventSource, type KafkaEvent } from '../../src/kafka-source.ts';
 import type { Output } from '../../src/output.ts';
 import { LocalQueues } from '../../src/queues.ts';
 
@@ -29,14 +29,14 @@ async function produce(topic: string, values: string[], partition = 0): Promise<
 }
 
 /** A stand-in for the invoker: records every call, fails when told to. */
-function fakeInvoker(fail: (event: SelfManagedKafkaEvent) => boolean) {
-  const calls: { event: SelfManagedKafkaEvent; options: InvokeOptions | undefined }[] = [];
+function fakeInvoker(fail: (event: KafkaEvent) => boolean) {
+  const calls: { event: KafkaEvent; options: InvokeOptions | undefined }[] = [];
   return {
     calls,
     invoker: {
       invoke: async (functionName: string, event: unknown, options?: InvokeOptions): Promise<InvokeResult> => {
-        calls.push({ event: event as SelfManagedKafkaEvent, options });
-        const failed = fail(event as SelfManagedKafkaEvent);
+        calls.push({ event: event as KafkaEvent, options });
+        const failed = fail(event as KafkaEvent);
         return {
           requestId: `r${calls.length}`,
           functionName,
@@ -47,12 +47,30 @@ function fakeInvoker(fail: (event: SelfManagedKafkaEvent) => boolean) {
   };
 }
 
-function source(name: string, topics: string[], invoker: ReturnType<typeof fakeInvoker>['invoker'], queues: LocalQueues, batchSize = 10, extra: { createTopics?: boolean; output?: Output } = {}) {
+function source(
+  name: string,
+  topics: string[],
+  invoker: ReturnType<typeof fakeInvoker>['invoker'],
+  queues: LocalQueues,
+  batchSize = 10,
+  extra: { createTopics?: boolean; output?: Output; msk?: boolean } = {},
+) {
+  const { msk, ...options } = extra;
   const spec = defineFunction({
     name,
     memoryMb: 128,
     timeoutS: 10,
-    triggers: [{ kind: 'kafka', topics: ['xx'], cluster: { kind: 'self-managed', auth: 'BASIC_AUTH', secret: 'kafka-creds' }, batchSize, batchingWindowS: 1, provisioned: { minPollers: 1, maxPollers: 1 }, maxRetries: 2 }],
+    triggers: [
+      {
+        kind: 'kafka',
+        topics: ['xx'],
+        cluster: msk ? { kind: 'msk' } : { kind: 'self-managed', auth: 'BASIC_AUTH', secret: 'kafka-creds' },
+        batchSize,
+        batchingWindowS: 1,
+        provisioned: { minPollers: 1, maxPollers: 1 },
+        maxRetries: 2,
+      },
+    ],
   });
   return new KafkaEventSource({
     functionName: name,
@@ -64,14 +82,14 @@ function source(name: string, topics: string[], invoker: ReturnType<typeof fakeI
     dlq: `${name}-dlq`,
     region: 'us-east-1',
     timeScale: 0.1,
-    ...extra,
+    ...options,
   });
 }
 
 /** Well inside the test's own timeout, so a mapping that does not catch up says why. */
 const IDLE_MS = 30_000;
 
-const valuesOf = (e: SelfManagedKafkaEvent) => Object.values(e.records).flat().map((r) => Buffer.from(r.value as string, 'base64').toString());
+const valuesOf = (e: KafkaEvent) => Object.values(e.records).flat().map((r) => Buffer.from(r.value as string, 'base64').toString());
 
 describe('the local Kafka event source mapping', () => {
   it('delivers every record once in batches of the real event shape, topics created after it started included', async () => {
@@ -86,9 +104,9 @@ describe('the local Kafka event source mapping', () => {
       const delivered = fake.calls.flatMap((c) => valuesOf(c.event));
       expect(delivered.sort()).toEqual([...Array.from({ length: 23 }, (_, i) => `a${i}`), 'b0', 'b1'].sort());
       for (const c of fake.calls) expect(valuesOf(c.event).length).toBeLessThanOrEqual(10);
-      const first = fake.calls[0]?.event as SelfManagedKafkaEvent;
+      const first = fake.calls[0]?.event as KafkaEvent;
       expect(first.eventSource).toBe('SelfManagedKafka');
-      const [id, records] = Object.entries(first.records)[0] as [string, SelfManagedKafkaEvent['records'][string]];
+      const [id, records] = Object.entries(first.records)[0] as [string, KafkaEvent['records'][string]];
       expect(id).toMatch(/^t\.[ab]-\d$/);
       expect(records[0]).toMatchObject({ timestampType: 'CREATE_TIME', headers: [{ source: [...Buffer.from('test')] }] });
       expect(Buffer.from(records[0]?.key as string, 'base64').toString()).toMatch(/^k-/);
@@ -156,7 +174,7 @@ describe('the local Kafka event source mapping', () => {
       expect(record.KafkaBatchInfo.recordsInfo['t.c-0']).toMatchObject({ firstRecordOffset: '0', lastRecordOffset: '2' });
       expect(record.responsePayload).toMatchObject({ errorMessage: 'poison batch' });
       // The batch after the poison one went through once.
-      expect(fake.calls.at(-1) && valuesOf((fake.calls.at(-1) as { event: SelfManagedKafkaEvent }).event)).toEqual(['c3']);
+      expect(fake.calls.at(-1) && valuesOf((fake.calls.at(-1) as { event: KafkaEvent }).event)).toEqual(['c3']);
       expect(esm.stats).toMatchObject({ dlqBatches: 1, dlqRecords: 3, failedAttempts: 3 });
     } finally {
       await esm.stop();
@@ -226,6 +244,62 @@ describe('the local Kafka event source mapping', () => {
     } finally {
       await new Promise<void>((resolve) => hog.disconnect(() => resolve()));
       await esm.stop();
+    }
+  });
+
+  it('cuts batches below the 6 MB an invoke takes, sends a record no invoke can carry to the DLQ, and waits out throttles', async () => {
+    // A producer that may send records past librdkafka's default 1 MB, one record a request (the
+    // embedded broker drops a record batch of several such records).
+    const big = new Kafka.Producer({ 'bootstrap.servers': kafka.bootstrapServers, 'message.max.bytes': 10_000_000, 'batch.num.messages': 1 });
+    await new Promise<void>((resolve, reject) => big.connect({}, (err) => (err ? reject(err) : resolve())));
+    const sizes: number[] = [];
+    let throttles = 0;
+    const fake = fakeInvoker(() => false);
+    const invoke = fake.invoker.invoke;
+    // The invoker's own refusals, as the runner's invoker makes them.
+    fake.invoker.invoke = async (name, event, options) => {
+      const bytes = Buffer.byteLength(JSON.stringify(event));
+      if (bytes > MAX_REQUEST_BYTES) throw new RequestTooLargeError(`Request must be smaller than ${MAX_REQUEST_BYTES} bytes for the InvokeFunction operation`);
+      if (throttles++ < 2) throw new ThrottledError('Rate Exceeded');
+      sizes.push(bytes);
+      return invoke(name, event, options);
+    };
+    const queues = new LocalQueues(undefined);
+    const esm = source('archiver-big', ['t.big'], fake.invoker, queues, 100, { msk: true });
+    await esm.start();
+    try {
+      // The embedded broker keeps ~5 MB a partition (older records are dropped), so the batch's
+      // 8.4 MB are spread over three partitions and the huge record has the fourth to itself.
+      const records = [
+        ...[0, 1, 2].flatMap((partition) => [0, 1, 2].map((i) => ({ partition, value: `${partition}-${i}`.padEnd(700_000, 'x') }))),
+        { partition: 3, value: 'huge'.padEnd(5_000_000, 'y') },
+        { partition: 0, value: 'after' },
+      ];
+      for (const { partition, value } of records) {
+        big.produce('t.big', partition, Buffer.from(value), null, Date.now(), undefined, [{ enc: Buffer.from('é') }]);
+        await new Promise<void>((resolve, reject) => big.flush(10_000, (err) => (err ? reject(err) : resolve())));
+      }
+      await esm.idle({ timeoutMs: IDLE_MS });
+
+      // Every record reached the function, or the DLQ: nine big ones in batches under 6 MB, the huge one alone in the DLQ.
+      const delivered = fake.calls.flatMap((c) => valuesOf(c.event)).map((v) => v.slice(0, 5));
+      expect(delivered.sort()).toEqual(['0-0xx', '0-1xx', '0-2xx', '1-0xx', '1-1xx', '1-2xx', '2-0xx', '2-1xx', '2-2xx', 'after']);
+      expect(fake.calls.length).toBeGreaterThanOrEqual(2);
+      for (const size of sizes) expect(size).toBeLessThanOrEqual(MAX_REQUEST_BYTES);
+      const dlq = queues.get('archiver-big-dlq')?.messages() ?? [];
+      expect(dlq).toHaveLength(1);
+      const failure = dlq[0]?.body as KafkaFailureRecord;
+      expect(failure.KafkaBatchInfo).toMatchObject({ batchSize: 1, recordsInfo: { 't.big-3': { firstRecordOffset: '0', lastRecordOffset: '0' } } });
+      expect(failure.responsePayload).toMatchObject({ errorType: 'RequestTooLargeException' });
+      expect(esm.stats).toMatchObject({ records: 11, dlqBatches: 1, dlqRecords: 1 });
+
+      // MSK's event shape; header bytes signed, as Lambda's Java pollers send them.
+      const event = fake.calls[0]?.event as KafkaEvent;
+      expect(event).toMatchObject({ eventSource: 'aws:kafka', eventSourceArn: expect.stringMatching(/^arn:aws:kafka:us-east-1:\d{12}:cluster\//) });
+      expect(Object.values(event.records)[0]?.[0]?.headers).toEqual([{ enc: [-61, -87] }]);
+    } finally {
+      await esm.stop();
+      await new Promise<void>((resolve) => big.disconnect(() => resolve()));
     }
   });
 });
