@@ -80,7 +80,7 @@ export async function archiveBatch(event: KafkaEvent, deps: ArchiveDeps): Promis
   let archived = 0;
   let quarantined = 0;
   for (const record of records) {
-    const { line, reasons, timestamp } = lineOf(record);
+    const { line, reasons, timestamp } = lineOrQuarantine(record);
     const kind = reasons.length === 0 ? 'archive' : 'quarantine';
     if (kind === 'archive') archived++;
     else quarantined++;
@@ -180,6 +180,26 @@ function textOf(bytes: Uint8Array): string | undefined {
 
 const headersSchema = z.array(z.record(z.string(), z.array(z.number().int().min(-128).max(255)).nullable()));
 
+/** lineOf, or a quarantine line saying what failed: one record's surprise must not fail the batch. */
+function lineOrQuarantine(record: KafkaEventRecord): { line: string; reasons: string[]; timestamp: string } {
+  try {
+    return lineOf(record);
+  } catch (error) {
+    const reasons = [`internal: could not file this record (${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)})`];
+    const timestamp = fileTime(record.timestamp);
+    const line = {
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      timestamp,
+      timestampType: record.timestampType,
+      reasons,
+      valueBase64: typeof record.value === 'string' ? record.value : null,
+    };
+    return { line: `${JSON.stringify(line)}\n`, reasons, timestamp };
+  }
+}
+
 /** The record's line, the reasons it is quarantined (none: archived) and the time it is filed at. */
 function lineOf(record: KafkaEventRecord): { line: string; reasons: string[]; timestamp: string } {
   const reasons: string[] = [];
@@ -224,10 +244,12 @@ function lineOf(record: KafkaEventRecord): { line: string; reasons: string[]; ti
     };
     return { line: `${JSON.stringify(line)}\n`, reasons, timestamp: base.timestamp };
   }
-  // The value's own JSON text goes into the line as it came (it parsed, so it is valid JSON):
-  // re-serializing the parsed value would cost as much as the parse. Text spanning lines (pretty
-  // printed) would break JSON Lines, so that is re-serialized compactly.
-  const json = /[\n\r]/.test(text as string) ? JSON.stringify(value) : (text as string).trim();
+  // The value's own JSON text goes into the line as it came (it parsed, so it is valid JSON).
+  // Re-serializing the parsed value would cost as much as the parse, change numbers past 2^53
+  // (a 77-digit token id became 7.13e+76) and overflow the stack on deep nesting. A raw CR or LF
+  // in valid JSON can only be whitespace between tokens (never inside a string), so turning it
+  // into a space keeps the value and makes it one line.
+  const json = (text as string).replace(/[\r\n]/g, ' ').trim();
   const head = JSON.stringify({ ...base, value: null } satisfies ArchivedLine);
   return { line: `${head.slice(0, -'null}'.length)}${json}}\n`, reasons, timestamp: base.timestamp };
 }

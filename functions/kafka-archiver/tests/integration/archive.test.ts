@@ -168,6 +168,21 @@ describe('archiveBatch', () => {
     expect(text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as ArchivedLine).value)).toEqual([JSON.parse(pretty), JSON.parse(compact)]);
   });
 
+  it('keeps a multi-line value exactly as sent: big integers, exponents and deep nesting unchanged, never a failed batch', async () => {
+    const token = '71321045679252212594626385532706912750332728571942532289631379312455583992563';
+    const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    const withPayload = (id: string, payload: string) => item(id).replace('{"title":"t-' + id + '"}', payload);
+    const exact = `${withPayload('big', `{\n  "tokenId": ${token},\n  "size": 1e2,\n  "neg": -0\n}`)}\n`;
+    const nested = `${withPayload('deep', `{"nest":${deep}}`)}\n`;
+    const result = await archiveBatch(parseKafkaEvent(kafkaEvent('dev.exact', { 0: [{ offset: 1, value: exact }, { offset: 2, value: nested }] })), deps());
+    expect(result).toMatchObject({ records: 2, archived: 2, quarantined: 0 });
+    const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: result.objects[0]?.key }));
+    const text = (await out.Body?.transformToString()) ?? '';
+    const [first, second] = text.split('\n').filter(Boolean);
+    expect(first).toContain(`"tokenId": ${token},   "size": 1e2,   "neg": -0 }`);
+    expect(second).toContain(`{"nest":${deep}}`);
+  });
+
   it('writes a redelivered batch to the same keys: an overwrite, never a duplicate', async () => {
     const event = parseKafkaEvent(kafkaEvent('dev.prices', { 2: [{ offset: 100, value: item('x') }, { offset: 101, value: item('y') }] }));
     const first = await archiveBatch(event, deps());
