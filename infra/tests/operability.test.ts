@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type FunctionSpec, loadAllLayers, loadAllQueues, loadAllSpecs } from '@laminar/spec';
+import { defineFunction, type FunctionSpec, type KafkaTrigger, loadAllLayers, loadAllQueues, loadAllSpecs } from '@laminar/spec';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { settingsFromEnv } from '../src/config.ts';
 import { DURATION_ALARM_FRACTION } from '../src/dashboard.ts';
@@ -136,20 +136,89 @@ describe('alarms per function, from the specs', () => {
     });
   });
 
+  it('a function with a Kafka trigger alarms when it goes maxIdleMinutes (default 60) without an invocation: a mapping that cannot poll reports nothing else', () => {
+    const consumers = specs.filter((s) => s.triggers.some((t) => t.kind === 'kafka'));
+    const idleAlarms = resourcesOf(json, 'aws_cloudwatch_metric_alarm').filter((a) => a.metric_name === 'Invocations');
+    expect(idleAlarms.map((a) => a.alarm_name)).toEqual(consumers.map((s) => `laminar-dev-${s.name}-kafka-idle`));
+    const name = 'laminar-dev-kafka-archiver';
+    expect(one('aws_cloudwatch_metric_alarm', 'alarm_name', `${name}-kafka-idle`)[1]).toMatchObject({
+      ...lambdaAlarm(name),
+      metric_name: 'Invocations',
+      statistic: 'Sum',
+      // Fewer than one invocation in each of twelve 5-minute periods; no datapoint at all is the
+      // usual form of that (Lambda sends none for a function not invoked), hence breaching.
+      comparison_operator: 'LessThanThreshold',
+      threshold: 1,
+      period: 300,
+      evaluation_periods: 12,
+      treat_missing_data: 'breaching',
+      tags: { function: 'kafka-archiver' },
+    });
+  });
+
+  it('the idle alarm takes the shortest maxIdleMinutes of a function’s Kafka triggers, and an MSK consumer gets one too', async () => {
+    const root = fakeRoot();
+    const loaded = await loadAllSpecs(REPO_ROOT);
+    const archiver = loaded.find((l) => l.spec.name === 'kafka-archiver')?.spec as FunctionSpec;
+    const [first] = archiver.triggers as [KafkaTrigger];
+    const spec = defineFunction({
+      ...archiver,
+      triggers: [
+        { ...first, maxIdleMinutes: 240 },
+        { ...first, topics: ['orders'], cluster: { kind: 'msk' }, maxIdleMinutes: 25 },
+      ],
+    });
+    const other = synthInto(root, [fakeArtifact(root, spec)]);
+    const alarms = resourcesOf(other.json('laminar-dev'), 'aws_cloudwatch_metric_alarm').filter((a) => a.metric_name === 'Invocations');
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]).toMatchObject({ alarm_name: 'laminar-dev-kafka-archiver-kafka-idle', period: 300, evaluation_periods: 5, treat_missing_data: 'breaching' });
+  });
+
   it('DLQ alarms notify the topic as well', () => {
     const queueAlarms = resourcesOf(json, 'aws_cloudwatch_metric_alarm').filter((a) => a.namespace === 'AWS/SQS');
     const dlqAlarms = queueAlarms.filter((a) => String(a.alarm_name).endsWith('-dlq-not-empty'));
     expect(dlqAlarms.length).toBe(specs.filter((s) => s.async?.onFailure === 'dlq' || s.triggers.some((t) => t.kind === 'kafka')).length);
-    // And one per S3 event rule, on the events it could not deliver.
-    const undelivered = queueAlarms.filter((a) => String(a.alarm_name).endsWith('-undelivered-not-empty') && !String(a.alarm_name).includes('-schedule-'));
-    expect(undelivered.length).toBe(resourcesOf(json, 'aws_cloudwatch_event_rule').filter((r) => String(r.name).includes('-s3-')).length);
-    // And one per function with schedules, on the firings EventBridge could not deliver.
-    const schedules = queueAlarms.filter((a) => String(a.alarm_name).endsWith('-schedule-undelivered-not-empty'));
-    expect(schedules.map((a) => a.alarm_name).sort()).toEqual(
-      specs.filter((s) => s.triggers.some((t) => t.kind === 'schedule')).map((s) => `laminar-dev-${s.name}-schedule-undelivered-not-empty`).sort(),
-    );
-    expect(dlqAlarms.length + undelivered.length + schedules.length).toBe(queueAlarms.length);
+    // And two per S3 event rule, on the events it could not deliver: one while any wait, one on each new one.
+    const s3Rules = resourcesOf(json, 'aws_cloudwatch_event_rule').filter((r) => String(r.name).includes('-s3-'));
+    for (const suffix of ['-undelivered-not-empty', '-undelivered-arrivals']) {
+      const undelivered = queueAlarms.filter((a) => String(a.alarm_name).endsWith(suffix) && !String(a.alarm_name).includes('-schedule-'));
+      expect(undelivered.map((a) => a.alarm_name).sort()).toEqual(s3Rules.map((r) => `${r.name}${suffix}`).sort());
+    }
+    // And two per function with schedules, on the firings EventBridge could not deliver.
+    const scheduled = specs.filter((s) => s.triggers.some((t) => t.kind === 'schedule'));
+    for (const suffix of ['-schedule-undelivered-not-empty', '-schedule-undelivered-arrivals']) {
+      const schedules = queueAlarms.filter((a) => String(a.alarm_name).endsWith(suffix));
+      expect(schedules.map((a) => a.alarm_name).sort()).toEqual(scheduled.map((s) => `laminar-dev-${s.name}${suffix}`).sort());
+    }
+    expect(dlqAlarms.length + 2 * s3Rules.length + 2 * scheduled.length).toBe(queueAlarms.length);
     for (const a of queueAlarms) expect(a).toMatchObject({ alarm_actions: [TOPIC()], ok_actions: [TOPIC()] });
+  });
+
+  it('an undelivered-events queue alarms on each new arrival as well as while it holds any: it keeps them 14 days', () => {
+    const queueAlarms = resourcesOf(json, 'aws_cloudwatch_metric_alarm').filter((a) => a.namespace === 'AWS/SQS');
+    const undeliveredQueues = resourcesOf(json, 'aws_sqs_queue').filter((q) => String(q.name).endsWith('-undelivered'));
+    expect(undeliveredQueues.length).toBeGreaterThan(0);
+    for (const q of undeliveredQueues) {
+      const queueName = ref('aws_sqs_queue', 'name', q.name, 'name');
+      const on = queueAlarms.filter((a) => (a.dimensions as Json).QueueName === queueName);
+      expect(on.map((a) => a.alarm_name).sort()).toEqual([`${q.name}-arrivals`, `${q.name}-not-empty`]);
+      // Not-empty: the Maximum depth, which stays above 0 until someone drains the queue.
+      expect(on.find((a) => a.alarm_name === `${q.name}-not-empty`)).toMatchObject({ metric_name: 'ApproximateNumberOfMessagesVisible', statistic: 'Maximum' });
+      // Arrivals: what EventBridge sent in the last 5 minutes (SendMessage, which NumberOfMessagesSent
+      // counts), back to OK when 5 minutes pass without one, so the next failure notifies again.
+      expect(on.find((a) => a.alarm_name === `${q.name}-arrivals`)).toMatchObject({
+        namespace: 'AWS/SQS',
+        metric_name: 'NumberOfMessagesSent',
+        statistic: 'Sum',
+        period: 300,
+        evaluation_periods: 1,
+        threshold: 0,
+        comparison_operator: 'GreaterThanThreshold',
+        treat_missing_data: 'notBreaching',
+        alarm_actions: [TOPIC()],
+        ok_actions: [TOPIC()],
+      });
+    }
   });
 
   it('every alarm of the stack is named laminar-<stage>-… (the topic and key policies match that prefix)', () => {

@@ -10,7 +10,7 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js
 import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config/index.js';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
-import { queueNotEmpty } from './queue-alarm.ts';
+import { queueArrivals, queueNotEmpty } from './queue-alarm.ts';
 import { DLQ_RETENTION_S, FUNCTION_TARGET_RETRY, undeliveredQueue } from './undelivered-queue.ts';
 import {
   dlqName,
@@ -167,6 +167,9 @@ export class NodeFunction extends Construct {
         messageRetentionSeconds: DLQ_RETENTION_S,
         tags,
       });
+      // Not-empty only, without the arrivals alarm the undelivered queues have: what lands here failed
+      // in the function first (or waited out its throttling), so -errors or -throttles, which clear
+      // after 5 minutes, report each later failure while this one stays in ALARM.
       this.alarm('dlq-alarm', spec.name, {
         alarmName: `${name}-dlq-not-empty`,
         alarmDescription: `Events for ${name} failed after all retries and wait in ${name}-dlq`,
@@ -303,6 +306,26 @@ export class NodeFunction extends Construct {
         comparisonOperator: 'GreaterThanThreshold',
         treatMissingData: 'notBreaching',
       });
+
+      // A mapping that cannot poll at all (rotated credentials, wrong bootstrap servers, a disabled
+      // mapping) invokes nothing and reports no OffsetLag, so every alarm above stays OK. What it
+      // cannot hide is the absence of invocations: fewer than one in every 5-minute period for the
+      // spec's maxIdleMinutes, missing data (Lambda sends none for a function not invoked) counted as
+      // a breach. The shortest of the triggers' values: any one of them expects traffic that often.
+      const idleMinutes = Math.min(...kafkaSources.map((k) => k.trigger.maxIdleMinutes));
+      this.alarm('kafka-idle-alarm', spec.name, {
+        alarmName: `${name}-kafka-idle`,
+        alarmDescription: `${name} was not invoked for ${idleMinutes} minutes: its Kafka mappings may not be polling (credentials, bootstrap servers, a disabled mapping), or the topics had no records`,
+        namespace: 'AWS/Lambda',
+        metricName: 'Invocations',
+        dimensions: fnDimensions,
+        statistic: 'Sum',
+        threshold: 1,
+        period: 300,
+        evaluationPeriods: idleMinutes / 5,
+        comparisonOperator: 'LessThanThreshold',
+        treatMissingData: 'breaching',
+      });
     }
 
     // The spec's alarms on its own EMF metrics: outcomes that succeed yet want a human.
@@ -365,10 +388,18 @@ export class NodeFunction extends Construct {
           })
         : undefined;
     if (undelivered) {
+      // Both alarms, as on the S3 routes' queues: not-empty stays in ALARM while firings wait (14
+      // days), arrivals fires on each new one. A firing never delivered runs nothing, so no other
+      // alarm of the function moves.
       this.alarm('schedule-undelivered-alarm', spec.name, {
         alarmName: `${name}-schedule-undelivered-not-empty`,
         alarmDescription: `Scheduled firings of ${name} that EventBridge could not deliver wait in ${name}-schedule-undelivered`,
         ...queueNotEmpty(undelivered.name),
+      });
+      this.alarm('schedule-undelivered-arrivals-alarm', spec.name, {
+        alarmName: `${name}-schedule-undelivered-arrivals`,
+        alarmDescription: `EventBridge could not deliver a scheduled firing of ${name} in the last 5 minutes: it is in ${name}-schedule-undelivered`,
+        ...queueArrivals(undelivered.name),
       });
     }
 

@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import type { DataBucket } from './data-bucket.ts';
 import type { EventQueue } from './event-queue.ts';
 import type { NodeFunction } from './node-function.ts';
-import { queueNotEmpty } from './queue-alarm.ts';
+import { queueArrivals, queueNotEmpty } from './queue-alarm.ts';
 import { FUNCTION_TARGET_RETRY, undeliveredQueue } from './undelivered-queue.ts';
 
 export interface S3EventRouteProps {
@@ -49,10 +49,22 @@ export class S3EventRoute extends Construct {
     }
     const name = s3RuleName(props.stage, pattern);
     this.undelivered = undeliveredQueue(this, 'undelivered', { name: `${name}-undelivered`, sid: 'UndeliveredFromTheRule', sourceArn: this.rule.arn });
+    // Two alarms, because the queue keeps its events for 14 days: the not-empty one stays in ALARM
+    // while any wait for a redrive, so after the first it tells no one of later failures; the
+    // arrivals one fires on each new one and clears after 5 quiet minutes, which alone would leave no
+    // sign that events still wait. Nothing else reports an event EventBridge could not deliver: the
+    // target never ran, so none of its alarms moves.
     new CloudwatchMetricAlarm(this, 'undelivered-alarm', {
       alarmName: `${name}-undelivered-not-empty`,
       alarmDescription: `Events matching ${s3PatternKey(pattern)} that EventBridge could not deliver to a target wait in ${name}-undelivered`,
       ...queueNotEmpty(this.undelivered.name),
+      alarmActions: [props.alarmTopicArn],
+      okActions: [props.alarmTopicArn],
+    });
+    new CloudwatchMetricAlarm(this, 'undelivered-arrivals-alarm', {
+      alarmName: `${name}-undelivered-arrivals`,
+      alarmDescription: `EventBridge could not deliver new events matching ${s3PatternKey(pattern)} to a target in the last 5 minutes: they are in ${name}-undelivered`,
+      ...queueArrivals(this.undelivered.name),
       alarmActions: [props.alarmTopicArn],
       okActions: [props.alarmTopicArn],
     });

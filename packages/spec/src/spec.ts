@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envRef, logicalName, type ResourceNamer, resourceRef, TABLE_KINDS, type TableKind, topicName } from './resources.ts';
+import { cronFields, ratePeriodMs, ScheduleExpressionError, translateCron } from './schedule-expression.ts';
 
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
 /** Lambda reserves these; setting them is refused by the API. */
@@ -21,7 +22,19 @@ export const permission = z.strictObject({
 });
 export type Permission = z.infer<typeof permission>;
 
-const rateExpression = z.string().regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/);
+/**
+ * An EventBridge schedule expression, checked by the parsers the local runner and the cost estimate
+ * use: what they refuse (`rate(5 minute)`, `rate(0 minutes)`, a 5-field cron, a cron without `?`)
+ * EventBridge refuses too, but only at PutRule, midway through an apply that synth let through.
+ */
+export const scheduleExpression = z.string().superRefine((expression, ctx) => {
+  try {
+    if (ratePeriodMs(expression) === null) translateCron(cronFields(expression) as string);
+  } catch (err) {
+    if (!(err instanceof ScheduleExpressionError)) throw err;
+    ctx.addIssue({ code: 'custom', message: `EventBridge would refuse this schedule: ${err.message}` });
+  }
+});
 
 /**
  * Objects landing in (or leaving) a bucket, delivered as S3 → EventBridge events. Every target
@@ -76,6 +89,15 @@ export const kafkaTrigger = z.strictObject({
    * before its lag alarm fires: it cannot keep up, or a batch keeps failing and holds its partition.
    */
   maxOffsetLag: z.number().int().min(1).default(10_000),
+  /**
+   * Minutes the function may go without a single invocation before its idle alarm fires: the
+   * longest the topics can go without a record in normal traffic. A mapping that cannot poll
+   * (rotated credentials, wrong bootstrap servers, a disabled mapping) invokes nothing and reports
+   * no OffsetLag, so this is the only alarm that sees it. In steps of 5 (the alarm's period), up to a
+   * day (CloudWatch's longest evaluation range at that period). The alarm counts the function's
+   * invocations from every trigger, and takes the shortest of its Kafka triggers' values.
+   */
+  maxIdleMinutes: z.number().int().min(5).max(1440).multipleOf(5).default(60),
 }).superRefine((t, ctx) => {
   if (t.maxRetries !== undefined && !t.provisioned) {
     ctx.addIssue({ code: 'custom', path: ['maxRetries'], message: 'Kafka mappings honour maxRetries only in provisioned poller mode: add provisioned: { minPollers, maxPollers }' });
@@ -145,7 +167,8 @@ export const trigger = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('invoke') }),
   z.strictObject({
     kind: z.literal('schedule'),
-    expression: rateExpression,
+    /** `rate(N unit)` (singular exactly when N is 1) or `cron(min hour dom month dow year)`, one of dom/dow `?`; UTC. */
+    expression: scheduleExpression,
     /** The event the schedule delivers (EventBridge "Scheduled Event" detail). */
     input: z.record(z.string(), z.unknown()).optional(),
   }),

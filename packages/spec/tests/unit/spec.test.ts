@@ -132,6 +132,55 @@ describe('defineFunction', () => {
     expect(() => defineFunction({ ...base, triggers: [kafka], async: { maxRetries: 1, maxEventAgeS: 60, onFailure: 'dlq' } })).toThrow(/synchronously/);
   });
 
+  it('gives a Kafka trigger an idle limit for its no-invocations alarm: 60 minutes unless set, in steps of 5 up to a day', () => {
+    const kafka = { kind: 'kafka' as const, topics: ['rss-items'], cluster: { kind: 'msk' as const } };
+    expect(kafkaTriggersOf(defineFunction({ ...base, triggers: [kafka] }))[0]?.maxIdleMinutes).toBe(60);
+    expect(kafkaTriggersOf(defineFunction({ ...base, triggers: [{ ...kafka, maxIdleMinutes: 1440 }] }))[0]?.maxIdleMinutes).toBe(1440);
+    expect(kafkaTriggersOf(defineFunction({ ...base, triggers: [{ ...kafka, maxIdleMinutes: 5 }] }))[0]?.maxIdleMinutes).toBe(5);
+    // The alarm's period is 5 minutes, and CloudWatch evaluates at most a day of such periods.
+    expect(() => defineFunction({ ...base, triggers: [{ ...kafka, maxIdleMinutes: 0 }] })).toThrow(/triggers\.0\.maxIdleMinutes/);
+    expect(() => defineFunction({ ...base, triggers: [{ ...kafka, maxIdleMinutes: 7 }] })).toThrow(/triggers\.0\.maxIdleMinutes: .*multiple of 5/);
+    expect(() => defineFunction({ ...base, triggers: [{ ...kafka, maxIdleMinutes: 1445 }] })).toThrow(/triggers\.0\.maxIdleMinutes/);
+  });
+});
+
+describe('schedule triggers', () => {
+  const schedule = (expression: string) => defineFunction({ ...base, triggers: [{ kind: 'schedule', expression }] });
+
+  it.each([
+    'rate(1 minute)',
+    'rate(5 minutes)',
+    'rate(1 hour)',
+    'rate(12 hours)',
+    'rate(1 day)',
+    'rate(7 days)',
+    'cron(0 2 * * ? *)',
+    'cron(0/15 8-17 ? * MON-FRI *)',
+    'cron(0 6 L * ? *)',
+    'cron(30 9 ? * 6L 2030)',
+  ])('takes %s, which EventBridge takes', (expression) => {
+    expect(schedule(expression).triggers[0]).toEqual({ kind: 'schedule', expression });
+  });
+
+  // Each of these passed the old pattern, synthesized, and failed at PutRule midway through an apply.
+  it.each([
+    ['rate(1 minutes)', /wants "1 minute"/],
+    ['rate(5 minute)', /wants "5 minutes"/],
+    ['rate(1 days)', /wants "1 day"/],
+    ['rate(0 minutes)', /positive integer/],
+    ['cron(0 2 * * * *)', /exactly one of day-of-month and day-of-week must be "\?"/],
+    ['cron(0 2 ? * ? *)', /exactly one of day-of-month and day-of-week must be "\?"/],
+    ['cron(0 2 * * ?)', /has 5 fields; EventBridge wants 6/],
+    ['cron(0 0 2 * * ? *)', /has 7 fields; EventBridge wants 6/],
+    ['cron(60 2 * * ? *)', /minutes "60" is outside 0-59/],
+    ['rate(5 weeks)', /neither rate\(N unit\) nor cron/],
+    ['every 5 minutes', /neither rate\(N unit\) nor cron/],
+  ])('refuses %s, as EventBridge does, at definition time', (expression, why) => {
+    expect(() => schedule(expression)).toThrow(SpecError);
+    expect(() => schedule(expression)).toThrow(/triggers\.0\.expression: EventBridge would refuse this schedule/);
+    expect(() => schedule(expression)).toThrow(why);
+  });
+
   it('refuses a layer built for another architecture', () => {
     const layer = { spec: defineLayer({ name: 'kafka-layer', architectures: ['x86_64'], runtimes: ['nodejs20.x'], modules: ['m'] }), dir: '', zipPath: '', hashPath: '' };
     expect(() => layersFor(defineFunction({ ...base, layers: ['kafka-layer'] }), [layer])).toThrow(/arm64 but layer kafka-layer is built for x86_64/);
