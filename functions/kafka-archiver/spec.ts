@@ -34,7 +34,8 @@ export default defineFunction({
     },
   ],
   permissions: [
-    { actions: ['s3:PutObject'], resource: { bucket: 'lake', prefix: 'bronze/*' } },
-    { actions: ['s3:PutObject'], resource: { bucket: 'lake', prefix: 'quarantine/kafka/*' } },
+    // JSON Lines only: an archiver that could write bronze/*.csv would set off csv-validator's rule.
+    { actions: ['s3:PutObject'], resource: { bucket: 'lake', prefix: 'bronze/*.jsonl' } },
+    { actions: ['s3:PutObject'], resource: { bucket: 'lake', prefix: 'quarantine/kafka/*.jsonl' } },
   ],
 });

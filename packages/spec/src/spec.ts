@@ -82,7 +82,7 @@ export const kafkaTrigger = z.strictObject({
    * from the topic, blocking its partition meanwhile.
    */
   provisioned: z.strictObject({ minPollers: z.number().int().min(1).max(200), maxPollers: z.number().int().min(1).max(2000) }).optional(),
-  /** Retries of a failed batch before its coordinates go to the on-failure destination (the function's DLQ). Needs `provisioned`. */
+  /** Retries of a failed batch before its coordinates go to the on-failure destination (the function's DLQ). Needs, and is required by, `provisioned`. */
   maxRetries: z.number().int().min(0).max(10).optional(),
   /**
    * Records the function may stay behind a topic's newest (Lambda's OffsetLag) for 15 minutes
@@ -101,6 +101,11 @@ export const kafkaTrigger = z.strictObject({
 }).superRefine((t, ctx) => {
   if (t.maxRetries !== undefined && !t.provisioned) {
     ctx.addIssue({ code: 'custom', path: ['maxRetries'], message: 'Kafka mappings honour maxRetries only in provisioned poller mode: add provisioned: { minPollers, maxPollers }' });
+  }
+  if (t.provisioned && t.maxRetries === undefined) {
+    // Left out, AWS's own default applies (retries without end, or a cap that depends on the
+    // destination), which the local runner could only guess at: say it.
+    ctx.addIssue({ code: 'custom', path: ['maxRetries'], message: 'with provisioned pollers, say how many times a failed batch is retried before its coordinates go to the DLQ: maxRetries (0-10)' });
   }
   if (t.provisioned && t.provisioned.minPollers > t.provisioned.maxPollers) {
     ctx.addIssue({ code: 'custom', path: ['provisioned'], message: 'minPollers is above maxPollers' });

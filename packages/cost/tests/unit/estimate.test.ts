@@ -106,7 +106,7 @@ describe('volumes', () => {
     expect(item(e, 'archiver', 'Kafka offset lag and idle alarms')).toMatchObject({ quantity: 2, cost: 0.2 });
     // Two topics are two mappings, each with its minimum pollers.
     const two = estimate({
-      functions: [fn({ name: 'archiver', triggers: [{ kind: 'kafka', topics: ['orders', 'refunds'], cluster: { kind: 'msk' }, provisioned: { minPollers: 1, maxPollers: 2 } }] })],
+      functions: [fn({ name: 'archiver', triggers: [{ kind: 'kafka', topics: ['orders', 'refunds'], cluster: { kind: 'msk' }, provisioned: { minPollers: 1, maxPollers: 2 }, maxRetries: 2 }] })],
       assumptions: assume(),
       prices: usEast,
     });

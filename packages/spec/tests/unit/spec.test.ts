@@ -126,6 +126,8 @@ describe('defineFunction', () => {
     expect(() => defineFunction({ ...base, triggers: [{ ...kafka, maxRetries: 2 }] })).toThrow(/provisioned poller mode/);
     const provisioned = defineFunction({ ...base, triggers: [{ ...kafka, provisioned: { minPollers: 1, maxPollers: 2 }, maxRetries: 2 }] });
     expect(kafkaTriggersOf(provisioned)[0]?.maxRetries).toBe(2);
+    // Left to AWS, the retries would be unbounded or capped by rules the runner could not follow.
+    expect(() => defineFunction({ ...base, triggers: [{ ...kafka, provisioned: { minPollers: 1, maxPollers: 2 } }] })).toThrow(/say how many times a failed batch is retried/);
     expect(topicsOf(spec)).toEqual(['prices', 'rss-items']);
     expect(hasDlq(spec)).toBe(true);
     expect(() => defineFunction({ ...base, triggers: [{ ...kafka, batchSize: 10_001 }] })).toThrow(/batchSize/);
