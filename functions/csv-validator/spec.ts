@@ -55,7 +55,9 @@ export default defineFunction({
   ],
   triggers: [{ kind: 's3', bucket: 'lake', prefix: 'bronze/', suffix: '.csv' }],
   permissions: [
-    // Lets S3 answer 404 rather than 403 for an object deleted before processing: a clean skip, not a retry.
+    // A GET of an object deleted before processing is answered 403 (the GET carries no s3:prefix
+    // for this grant to match): a listing of that one key tells it apart from a real denial, so
+    // it is a clean skip, not retries and the DLQ.
     { actions: ['s3:ListBucket'], resource: { bucket: 'lake', prefix: 'bronze/*' } },
     // The CSVs its trigger delivers, not the rest of bronze/ (kafka-archiver's batches live there too).
     { actions: ['s3:GetObject', 's3:GetObjectVersion'], resource: { bucket: 'lake', prefix: 'bronze/*.csv' } },

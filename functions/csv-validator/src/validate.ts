@@ -1,5 +1,5 @@
 import { PassThrough, pipeline, type Readable } from 'node:stream';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { MIN_PART_SIZE, MultipartWriter } from '@laminar/aws';
 import { CsvReader } from './csv.ts';
 import { type EncodingReport, SniffingDecoder } from './decoding.ts';
@@ -140,13 +140,15 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
     if (!source.versionId && object.VersionId && object.VersionId !== 'null') source.versionId = object.VersionId;
     if (!source.etag && object.ETag) source.etag = bareEtag(object.ETag) as string;
   } catch (error) {
-    const skip = skipReason(error);
+    let skip = skipReason(error);
     if (!skip && (error as { name?: string }).name === 'AccessDenied') {
-      // S3 answers 403, not 404, for a missing key when the role may not list the bucket.
-      throw new Error(
-        `AccessDenied reading s3://${ref.bucket}/${ref.key}: the role may not read it, or the object is gone (without s3:ListBucket S3 says 403 for a missing key)`,
-        { cause: error },
-      );
+      // S3 answers a GET for a missing key 403, not 404, unless the caller may list the bucket, and
+      // a GET carries no s3:prefix for the role's prefix-scoped ListBucket to match. A listing of
+      // the key itself does: it tells a deleted object (a clean skip) from a real denial.
+      if (await isGone(deps, ref.bucket, ref.key)) skip = { reason: 'source-missing', detail: 'the object no longer exists: it was deleted before it could be read (S3 said AccessDenied, a listing found no such key)' };
+      else {
+        throw new Error(`AccessDenied reading s3://${ref.bucket}/${ref.key}: the object exists, and the role may not read it`, { cause: error });
+      }
     }
     if (!skip) throw error;
     deps.warn?.(skip.detail, { key: ref.key, versionId: ref.versionId, etag: ref.etag });
@@ -202,6 +204,16 @@ function readAhead(source: Readable): Readable {
   // Errors reach the reader through `buffered`; destroying it (close()) stops the source too.
   pipeline(source, buffered, () => undefined);
   return buffered;
+}
+
+/** Whether a listing of `key` as a prefix finds no object named `key`; false when it cannot tell. */
+async function isGone(deps: Pick<ValidateDeps, 's3' | 'signal'>, bucket: string, key: string): Promise<boolean> {
+  try {
+    const listed = await deps.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }), { abortSignal: deps.signal });
+    return !(listed.Contents ?? []).some((o) => o.Key === key);
+  } catch {
+    return false;
+  }
 }
 
 /** NoSuchKey/NoSuchVersion: the object (version) is gone; PreconditionFailed: replaced since. */

@@ -437,6 +437,22 @@ describe('events and idempotency', () => {
     await expectReconciled(r);
   });
 
+  it('tells a deleted object from a real denial when S3 answers AccessDenied, as it does a role that may not list the bucket', async () => {
+    const gone = await put('bronze/orders/gone-403.csv', [HEADER, row(1)].join('\n'));
+    const kept = await put('bronze/orders/denied-403.csv', [HEADER, row(1)].join('\n'));
+    await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: gone.key }));
+    const denying = s3Client();
+    // S3's answer to a GET without s3:ListBucket, whether or not the key exists.
+    denying.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName !== 'GetObjectCommand') return next(args);
+      throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    }, { step: 'initialize', name: 'deny' });
+    const skipped = validated(await processor(denying).process(gone, scope()));
+    expect(skipped).toMatchObject({ status: 'skipped', reason: 'source-missing', rowsRead: 0 });
+    await expect(processor(denying).process(kept, scope('req-denied'))).rejects.toThrow(/AccessDenied reading s3:\/\/.*denied-403\.csv: the object exists, and the role may not read it/);
+    denying.destroy();
+  });
+
   it('skips an object replaced since its event (the GET is pinned to the event\'s ETag)', async () => {
     const ref = await put('bronze/orders/replaced.csv', [HEADER, row(1)].join('\n'));
     const ifMatch: (string | undefined)[] = [];
