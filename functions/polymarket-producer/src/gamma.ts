@@ -85,6 +85,25 @@ const timestamp = z.string().transform((s, ctx) => {
 });
 
 /**
+ * Every text field a tick carries is bounded, so one tick stays far below Kafka's 1 MB
+ * message.max.bytes whatever Gamma sends: a single oversized tick would fail the flush of every
+ * run until the market closed. The question is display text: cut, with "…" to show it was.
+ * A slug is an address, useless cut short, and an id is a key: too long, they refuse the market,
+ * with the reason, counted. Real questions and slugs are a few hundred characters at most.
+ */
+export const QUESTION_MAX_CHARS = 1000;
+const SLUG_MAX_CHARS = 500;
+const END_DATE_MAX_CHARS = 64;
+
+/** At most `max` characters ending in "…" when cut; never splits a surrogate pair. */
+function truncate(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const cut = s.slice(0, max - 1);
+  const last = cut.charCodeAt(cut.length - 1);
+  return `${last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut}…`;
+}
+
+/**
  * What a market record must have to give price ticks. Loose: Gamma sends ~80 more fields (and
  * adds new ones); they are tolerated and ignored. Required fields missing or malformed reject
  * that record only, with the reason.
@@ -92,12 +111,12 @@ const timestamp = z.string().transform((s, ctx) => {
 export const gammaMarketSchema = z
   .looseObject({
     id: z.union([z.string().max(100, 'ids are at most 100 characters').regex(/^\S+$/, 'must be a non-empty id'), z.number().int().nonnegative().transform(String)]),
-    question: z.string().trim().min(1),
+    question: z.string().trim().min(1).transform((q) => truncate(q, QUESTION_MAX_CHARS)),
     conditionId: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x followed by 64 hex digits'),
-    slug: z.string().trim().min(1),
+    slug: z.string().trim().min(1).max(SLUG_MAX_CHARS, `slugs are at most ${SLUG_MAX_CHARS} characters`),
     // Bounded: an outcome is part of the dedup key, which DynamoDB caps at 2,048 bytes.
     outcomes: jsonArray(z.string().trim().min(1).max(200, 'outcome names are at most 200 characters')).pipe(z.array(z.string()).min(1, 'has no outcomes')),
-    clobTokenIds: jsonArray(z.string().regex(/^\d+$/, 'token ids are decimal integers')),
+    clobTokenIds: jsonArray(z.string().regex(/^\d+$/, 'token ids are decimal integers').max(100, 'token ids are at most 100 digits')),
     outcomePrices: jsonArray(probability).nullish(),
     updatedAt: timestamp,
     active: z.boolean().nullish(),
@@ -107,7 +126,7 @@ export const gammaMarketSchema = z
     volumeNum: amount.optional().catch(undefined),
     liquidity: amount.optional().catch(undefined),
     liquidityNum: amount.optional().catch(undefined),
-    endDate: z.string().optional().catch(undefined),
+    endDate: z.string().max(END_DATE_MAX_CHARS).optional().catch(undefined),
   })
   .superRefine((m, ctx) => {
     if (m.clobTokenIds.length !== m.outcomes.length) {

@@ -31,6 +31,7 @@ export const handler = defineHandler({
       () => stop.abort(new DeadlineExceededError(`stopped before the function timeout; ${lambda.getRemainingTimeInMillis()} ms left`)),
       Math.max(0, deadline.remainingMs()),
     );
+    const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
     try {
       const result = await runOnce({
         config,
@@ -39,17 +40,20 @@ export const handler = defineHandler({
         deadline,
         signal: stop.signal,
         log: { info: (message, attributes = {}) => logger.info(message, attributes), warn: (message, attributes = {}) => logger.warn(message, attributes) },
+        // Recorded before producing: a run that then fails (a flush timeout) still reports what
+        // it read — the runtime publishes stored metrics whether the handler throws or not.
+        onBuilt: ({ markets, prices, ticks }) => {
+          count('MarketsFetched', markets.fetched);
+          count('MarketsAccepted', markets.accepted);
+          count('MarketsRejected', markets.rejected);
+          count('MarketsRepeated', markets.repeated);
+          count('PricesFromClob', prices.clob);
+          count('PricesFromGamma', prices.gamma);
+          count('OutcomesUnpriced', prices.unpriced);
+          count('ClobFailedBatches', prices.clobFailedBatches);
+          count('TicksBuilt', ticks);
+        },
       });
-      const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
-      count('MarketsFetched', result.markets.fetched);
-      count('MarketsAccepted', result.markets.accepted);
-      count('MarketsRejected', result.markets.rejected);
-      count('MarketsRepeated', result.markets.repeated);
-      count('PricesFromClob', result.prices.clob);
-      count('PricesFromGamma', result.prices.gamma);
-      count('OutcomesUnpriced', result.prices.unpriced);
-      count('ClobFailedBatches', result.prices.clobFailedBatches);
-      count('TicksBuilt', result.ticks);
       count('TicksNew', result.new);
       count('TicksDuplicate', result.duplicate);
       count('TicksInFlight', result.inFlight);

@@ -30,6 +30,11 @@ export interface RunDeps {
   gammaPageSize?: number;
   midpointBatch?: number;
   log?: Log;
+  /**
+   * Told the listing, price and tick counts before anything is produced, so they are known (to
+   * metrics, say) even when producing then fails the run.
+   */
+  onBuilt?: (counts: Pick<RunResult, 'markets' | 'prices' | 'ticks'>) => void;
   now?: () => Date;
 }
 
@@ -95,6 +100,24 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
     },
   );
   const built = buildTicks(listing.markets, midpoints.prices, fetchedAt);
+  const counts = {
+    markets: {
+      fetched: listing.fetched,
+      accepted: listing.markets.length,
+      rejected: listing.rejected.length,
+      repeated: listing.repeated,
+      pages: listing.pages,
+    },
+    prices: {
+      clob: built.fromClob,
+      gamma: built.fromGamma,
+      unpriced: built.unpriced.length,
+      clobRequests: midpoints.requests,
+      clobFailedBatches: midpoints.failedBatches,
+    },
+    ticks: built.ticks.length,
+  };
+  deps.onBuilt?.(counts);
 
   deadline.check('producing ticks');
   const target = { topic: config.KAFKA_TOPIC, gammaUrl: config.GAMMA_API_URL, clobUrl: config.CLOB_API_URL };
@@ -117,22 +140,10 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
   });
 
   return {
-    markets: {
-      fetched: listing.fetched,
-      accepted: listing.markets.length,
-      rejected: listing.rejected.length,
-      repeated: listing.repeated,
-      pages: listing.pages,
-    },
+    markets: counts.markets,
     rejections,
-    prices: {
-      clob: built.fromClob,
-      gamma: built.fromGamma,
-      unpriced: built.unpriced.length,
-      clobRequests: midpoints.requests,
-      clobFailedBatches: midpoints.failedBatches,
-    },
-    ticks: built.ticks.length,
+    prices: counts.prices,
+    ticks: counts.ticks,
     new: outcome.fresh.length,
     duplicate: outcome.duplicates,
     inFlight: outcome.inFlight,

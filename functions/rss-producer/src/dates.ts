@@ -8,7 +8,9 @@
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 
 // RFC 822 zones, plus zone names feeds use although RFC 822 does not define them. Any other name
-// (military letters, unknown abbreviations) counts as UTC, the reading RFC 2822 §4.3 prescribes.
+// makes the date unreadable: RFC 2822 §4.3 would read it as UTC, but feeds that write IST or SGT
+// mean India or Singapore, and a date hours off is worse than none. (RFC 822's military letters
+// other than Z were defined with the wrong sign, so they say nothing either.)
 const ZONES: Record<string, number> = {
   ut: 0,
   utc: 0,
@@ -45,14 +47,16 @@ const ZONES: Record<string, number> = {
 
 const ISO =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T\s](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+// A numeric zone may be followed by the zone's name as a comment: "-0400 (EDT)".
 const RFC822 =
-  /^(?:[a-z]{2,9}\.?,?\s*)?(\d{1,2})[\s-]+([a-z]{3,9})\.?[\s-]+(\d{2}|\d{4}),?\s+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(?:([+-]\d{2}:?\d{2})|\(?([a-z]{1,5})\)?)?$/i;
+  /^(?:[a-z]{2,9}\.?,?\s*)?(\d{1,2})[\s-]+([a-z]{3,9})\.?[\s-]+(\d{2}|\d{4}),?\s+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(?:([+-]\d{2}:?\d{2})(?:\s*\([a-z]{1,5}\))?|\(?([a-z]{1,5})\)?)?$/i;
 
-function offsetMinutes(zone: string | undefined): number {
+/** Minutes east of UTC; null for a zone name not in ZONES. */
+function offsetMinutes(zone: string | undefined): number | null {
   if (!zone) return 0;
   const m = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone);
   if (m) return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0));
-  return ZONES[zone.toLowerCase()] ?? 0;
+  return ZONES[zone.toLowerCase()] ?? null;
 }
 
 function build(year: number, month: number, day: number, h: number, min: number, s: number, ms: number, offset: number): Date | null {
@@ -68,7 +72,7 @@ function build(year: number, month: number, day: number, h: number, min: number,
 
 /**
  * Parses RFC 822/1123/2822 dates (day name optional, 2-digit years, seconds optional, numeric or
- * named zones) and ISO 8601 / W3C-DTF ("2024-05-06", "2024-05-06T10:00:00.123+02:00", with or
+ * known named zones) and ISO 8601 / W3C-DTF ("2024-05-06", "2024-05-06T10:00:00.123+02:00", with or
  * without a zone). A missing zone means UTC. Anything else is null: no date is better than a
  * guessed one.
  */
@@ -79,7 +83,9 @@ export function parseFeedDate(raw: string | undefined | null): Date | null {
   if (iso) {
     const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '0', zone] = iso;
     const ms = Math.round(Number(`0.${frac}`) * 1000);
-    return build(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(sec), Math.min(ms, 999), offsetMinutes(zone));
+    const offset = offsetMinutes(zone);
+    if (offset === null) return null;
+    return build(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(sec), Math.min(ms, 999), offset);
   }
   const rfc = RFC822.exec(s);
   if (rfc) {
@@ -89,7 +95,9 @@ export function parseFeedDate(raw: string | undefined | null): Date | null {
     let year = Number(y);
     // RFC 2822 §4.3: two-digit years 00–49 are 20xx, 50–99 are 19xx.
     if ((y as string).length === 2) year += year < 50 ? 2000 : 1900;
-    return build(year, month, Number(d), Number(h), Number(mi), Number(sec), 0, offsetMinutes(numericZone ?? namedZone));
+    const offset = offsetMinutes(numericZone ?? namedZone);
+    if (offset === null) return null;
+    return build(year, month, Number(d), Number(h), Number(mi), Number(sec), 0, offset);
   }
   return null;
 }

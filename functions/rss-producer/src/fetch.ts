@@ -5,12 +5,20 @@ export interface Validators {
 }
 
 export type FetchOutcome =
-  | { url: string; status: 'ok'; body: Uint8Array; contentType: string | undefined; validators: Validators }
+  | {
+      url: string;
+      status: 'ok';
+      /** Where the body came from after redirects: what its relative links resolve against. */
+      finalUrl: string;
+      body: Uint8Array;
+      contentType: string | undefined;
+      validators: Validators;
+    }
   | { url: string; status: 'not-modified' }
   | { url: string; status: 'failed'; reason: string };
 
 export interface FetchOptions {
-  /** Per feed, for the headers and the whole body. */
+  /** Per feed, for the headers and the whole body (time the event loop was blocked excepted). */
   timeoutMs: number;
   /** Decoded bytes: a gzip bomb counts at its inflated size. */
   maxBytes: number;
@@ -59,6 +67,32 @@ export async function readBounded(body: ReadableStream<Uint8Array>, maxBytes: nu
   return out;
 }
 
+/** How often a feed's timer looks at the clock; at most this much of a blocked loop is counted. */
+const TICK_MS = 100;
+
+/**
+ * A feed's time limit, counting only time the event loop was free to serve it. Another feed's
+ * synchronous parse can hold the loop for seconds; a plain timer would then fire the moment it is
+ * released and fail a healthy feed whose body sat unread in the socket. Here each tick counts at
+ * most TICK_MS however late it fires, so a blocked loop costs a feed one tick, not its limit. The
+ * invocation's own deadline (options.signal) is wall-clock and still stops everything.
+ */
+function feedTimeout(timeoutMs: number): { signal: AbortSignal; stop: () => void } {
+  const controller = new AbortController();
+  let counted = 0;
+  let last = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const tick = () => {
+    const now = performance.now();
+    counted += Math.min(now - last, TICK_MS);
+    last = now;
+    if (counted >= timeoutMs) controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError'));
+    else timer = setTimeout(tick, Math.min(TICK_MS, timeoutMs - counted));
+  };
+  timer = setTimeout(tick, Math.min(TICK_MS, timeoutMs));
+  return { signal: controller.signal, stop: () => clearTimeout(timer) };
+}
+
 function describeError(err: unknown, timeoutMs: number, timeout: AbortSignal, run?: AbortSignal): string {
   if (run?.aborted) return "stopped: the invocation's time ran out";
   if (timeout.aborted) return `timed out after ${timeoutMs} ms`;
@@ -70,12 +104,13 @@ function describeError(err: unknown, timeoutMs: number, timeout: AbortSignal, ru
 
 /**
  * One feed: a conditional GET when validators are known, bounded in time and size. Never throws:
- * every failure becomes an outcome with a reason, so one bad feed cannot stop the others.
+ * every failure becomes an outcome with a reason, so one bad feed cannot stop the others. The
+ * time limit ends with the body: what the caller then does with it is no part of the fetch.
  */
 export async function fetchFeed(url: string, known: Validators | undefined, options: FetchOptions): Promise<FetchOutcome> {
   if (options.signal?.aborted) return { url, status: 'failed', reason: "stopped: the invocation's time ran out" };
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+  const timeout = feedTimeout(options.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([timeout.signal, options.signal]) : timeout.signal;
   const headers: Record<string, string> = { accept: ACCEPT, 'user-agent': options.userAgent ?? USER_AGENT };
   if (known?.etag) headers['if-none-match'] = known.etag;
   if (known?.lastModified) headers['if-modified-since'] = known.lastModified;
@@ -100,9 +135,12 @@ export async function fetchFeed(url: string, known: Validators | undefined, opti
     }
     const body = res.body ? await readBounded(res.body, options.maxBytes) : new Uint8Array(0);
     const validators = { etag: res.headers.get('etag') ?? undefined, lastModified: res.headers.get('last-modified') ?? undefined };
-    return { url, status: 'ok', body, contentType, validators };
+    // A hand-made Response (a stub) has no URL.
+    return { url, status: 'ok', finalUrl: res.url || url, body, contentType, validators };
   } catch (err) {
-    return { url, status: 'failed', reason: describeError(err, options.timeoutMs, timeout, options.signal) };
+    return { url, status: 'failed', reason: describeError(err, options.timeoutMs, timeout.signal, options.signal) };
+  } finally {
+    timeout.stop();
   }
 }
 

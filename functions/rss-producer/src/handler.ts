@@ -47,16 +47,20 @@ export const handler = defineHandler({
         producer: async () => tracedProducer(await getProducer(deps.kafkaEnv), trace),
         deadline,
         log: logger,
+        // Recorded before producing: a run that then fails (a flush timeout) still reports what
+        // its feeds gave — the runtime publishes stored metrics whether the handler throws or not.
+        onFetched: (counts) => {
+          metrics.addMetric('FeedsFailed', MetricUnit.Count, counts.failedFeeds);
+          metrics.addMetric('ItemsFetched', MetricUnit.Count, counts.fetched);
+          metrics.addMetric('ItemsRejected', MetricUnit.Count, counts.rejected);
+        },
       },
     );
 
     const { totals } = result;
-    metrics.addMetric('FeedsFailed', MetricUnit.Count, totals.failedFeeds);
-    metrics.addMetric('ItemsFetched', MetricUnit.Count, totals.fetched);
     metrics.addMetric('ItemsNew', MetricUnit.Count, totals.new);
     metrics.addMetric('ItemsDuplicate', MetricUnit.Count, totals.duplicate);
     metrics.addMetric('ItemsInFlight', MetricUnit.Count, totals.inFlight);
-    metrics.addMetric('ItemsRejected', MetricUnit.Count, totals.rejected);
     metrics.addMetric('MessagesProduced', MetricUnit.Count, totals.produced);
     logger.info('run complete', { totals, feeds: result.feeds });
     return result;

@@ -36,15 +36,16 @@ export const LINK_MAX_CHARS = 8192;
 
 /**
  * The URL used for identity: lower-case scheme and host (URL does both), default port dropped,
- * no fragment, no utm_* parameters — the same article linked from two feeds, or with two
- * campaigns, is one item. Null for anything but an absolute http(s) URL after resolving.
- * `keepFragment`: for entries of one document that differ only by fragment (see normalizeEntries).
+ * no utm_* parameters — the same article linked from two feeds, or with two campaigns, is one
+ * item. The fragment stays: it can be all that tells two items apart (a comment feed's
+ * "#comment-456", a changelog's "#v1-3"); only an empty one and an "#xtor=…" campaign marker go.
+ * Null for anything but an absolute http(s) URL after resolving.
  */
-export function canonicalUrl(raw: string, base?: string, keepFragment = false): string | null {
+export function canonicalUrl(raw: string, base?: string): string | null {
   const url = absoluteUrl(raw, base);
   if (!url) return null;
   const u = new URL(url);
-  if (!keepFragment) u.hash = '';
+  if (/^#?(?:xtor=.*)?$/i.test(u.hash)) u.hash = '';
   const tracking = [...u.searchParams.keys()].filter((k) => /^utm_/i.test(k));
   for (const k of tracking) u.searchParams.delete(k);
   if (u.search === '?') u.search = '';
@@ -88,20 +89,22 @@ export type IdentitySource = 'guid' | 'link' | 'title';
  * home page's URL, or shared by entries of the same document with different links (or, without
  * links, different titles: broken feeds give every item one guid): it then identifies nothing, and
  * the link decides. (Shared by entries with one link, it is one story listed twice: one item.)
+ * Apart from `usableGuid`, the key depends on the entry alone, never on what else its document
+ * lists: an id that changed with its neighbours would drop a later, different item as a
+ * duplicate of an earlier one.
  * The key is hashed so ids have one length and no characters Kafka keys or DynamoDB mind.
  */
 export function itemIdentity(
   entry: { guid?: string | undefined; link: string | null; title: string | null },
   feedUrl: string,
   usableGuid: (guid: string) => boolean,
-  keepFragment = false,
 ): { key: string; from: IdentitySource } | null {
   const guid = entry.guid?.trim();
   if (guid && usableGuid(guid)) {
-    if (isAbsoluteHttpUrl(guid)) return { key: `url:${canonicalUrl(guid, undefined, keepFragment)}`, from: 'guid' };
+    if (isAbsoluteHttpUrl(guid)) return { key: `url:${canonicalUrl(guid)}`, from: 'guid' };
     return { key: `guid:${scopeOf(feedUrl)}\n${guid}`, from: 'guid' };
   }
-  const link = entry.link === null ? null : canonicalUrl(entry.link, undefined, keepFragment);
+  const link = entry.link === null ? null : canonicalUrl(entry.link);
   if (link) return { key: `url:${link}`, from: 'link' };
   if (entry.title) return { key: `title:${scopeOf(feedUrl)}\n${entry.title}`, from: 'title' };
   return null;
@@ -164,20 +167,13 @@ export function normalizeEntries(
   const usableGuid = (g: string) =>
     g.length <= 2048 && guidStories.get(g)?.size === 1 && !notItems.has(isAbsoluteHttpUrl(g) ? (canonicalUrl(g) ?? g) : g);
 
-  // Entries whose URLs differ only by fragment (a changelog's "#v1-3", a comment feed's
-  // "#comment-456") would share an id and all but one be dropped as duplicates: those keep theirs.
-  const identities = read.map(({ e, title, link }) => itemIdentity({ guid: e.guid, link, title }, feedUrl, usableGuid));
-  const keyCounts = new Map<string, number>();
-  for (const identity of identities) if (identity) keyCounts.set(identity.key, (keyCounts.get(identity.key) ?? 0) + 1);
-
   const items: RssItem[] = [];
-  read.forEach(({ e, title, link }, i) => {
-    let identity = identities[i] ?? null;
+  for (const { e, title, link } of read) {
+    const identity = itemIdentity({ guid: e.guid, link, title }, feedUrl, usableGuid);
     if (!identity || (title === null && link === null)) {
       rejected.push({ reason: 'no title and no link', guid: e.guid });
-      return;
+      continue;
     }
-    if ((keyCounts.get(identity.key) ?? 0) > 1) identity = itemIdentity({ guid: e.guid, link, title }, feedUrl, usableGuid, true) ?? identity;
     try {
       const categories = [
         ...new Set(e.categories.map((c) => truncate(collapse(c), CATEGORY_MAX_CHARS)).filter((c) => c !== '')),
@@ -196,6 +192,6 @@ export function normalizeEntries(
     } catch (err) {
       rejected.push({ reason: `entry could not be read: ${(err as Error).message}`, guid: e.guid });
     }
-  });
+  }
   return { items, rejected };
 }

@@ -1,5 +1,6 @@
 import { TextDecoder } from 'node:util';
 import { type AnyFeed, DetectError, MalformedError, parseFeed } from 'feedsmith';
+import iconv from 'iconv-lite';
 
 /** A feed that cannot be read; `reason` goes to the log and the result as it is. */
 export class FeedParseError extends Error {
@@ -18,7 +19,7 @@ export interface RawEntry {
   /** Atom type="text" titles are plain text; RSS/RDF titles are treated as HTML, which feeds put there. */
   titleIsHtml: boolean;
   link?: string | undefined;
-  /** What a relative link is resolved against (xml:base, else the feed URL). */
+  /** What a relative link is resolved against (xml:base, else the URL the feed was served from). */
   base: string;
   /** Candidate dates, the preferred first. */
   dates: (string | undefined)[];
@@ -49,39 +50,98 @@ function charsetOf(contentType: string | undefined): string | undefined {
   return /;\s*charset\s*=\s*"?([\w.:-]+)"?/i.exec(contentType ?? '')?.[1];
 }
 
-function decoderFor(label: string | undefined): TextDecoder | undefined {
+/** The WHATWG name for a charset label — TextDecoder knows the label table (latin1 → windows-1252). */
+function encodingName(label: string | undefined): string | undefined {
   if (!label) return undefined;
   try {
-    return new TextDecoder(label);
+    return new TextDecoder(label).encoding;
   } catch {
     return undefined;
   }
+}
+
+function decodeAs(body: Uint8Array, encoding: string): string {
+  if (encoding === 'utf-8' || encoding === 'utf-16le' || encoding === 'utf-16be') return new TextDecoder(encoding).decode(body);
+  // Node's TextDecoder reads windows-1252's 0x80–0x9F as C1 controls (nodejs/node#56542, #60888):
+  // smart quotes, dashes, € and ™ came out as invisible characters. iconv-lite has the real tables.
+  if (iconv.encodingExists(encoding)) return iconv.decode(body, encoding);
+  return new TextDecoder(encoding).decode(body);
 }
 
 /**
  * Bytes → text. Order: byte-order mark, then the Content-Type charset (RFC 7303) — but only when
  * the server labels the body as XML: a charset on text/html or text/plain comes from a server
  * default, not from whoever wrote the feed, so the XML declaration wins there — then the XML
- * declaration, then UTF-8. Undecodable bytes become U+FFFD instead of failing the feed.
+ * declaration, then UTF-8. Labels mean what the WHATWG Encoding Standard says (latin1, iso-8859-1
+ * and us-ascii are windows-1252, as browsers read them). A body read as UTF-8 that is not UTF-8
+ * was mislabelled: it is read in the XML declaration's encoding, else — when no byte of it is
+ * UTF-8 beyond ASCII — as windows-1252, the usual culprit, and `warn` hears of it. Bytes still
+ * undecodable become U+FFFD instead of failing the feed.
  */
-export function decodeBody(body: Uint8Array, contentType?: string): string {
+export function decodeBody(body: Uint8Array, contentType?: string, warn: (message: string) => void = () => undefined): string {
   if (body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) return new TextDecoder('utf-8').decode(body);
   if (body[0] === 0xff && body[1] === 0xfe) return new TextDecoder('utf-16le').decode(body);
   if (body[0] === 0xfe && body[1] === 0xff) return new TextDecoder('utf-16be').decode(body);
-  const head = new TextDecoder('latin1').decode(body.subarray(0, 256));
-  const declared = /^\s*<\?xml[^>]*\bencoding\s*=\s*["']([\w.:-]+)["']/i.exec(head)?.[1];
-  const fromHeader = charsetOf(contentType);
-  const labelled = XML_TYPES.test(mediaType(contentType)) ? (fromHeader ?? declared) : (declared ?? fromHeader);
-  return (decoderFor(labelled) ?? new TextDecoder('utf-8')).decode(body);
+  const head = Buffer.from(body.buffer, body.byteOffset, Math.min(body.byteLength, 256)).toString('latin1');
+  const declaredLabel = encodingName(/^\s*<\?xml[^>]*\bencoding\s*=\s*["']([\w.:-]+)["']/i.exec(head)?.[1]);
+  // A declaration legible as single bytes is not in UTF-16, whatever it claims.
+  const declared = declaredLabel?.startsWith('utf-16') ? undefined : declaredLabel;
+  const fromHeader = encodingName(charsetOf(contentType));
+  const chosen = (XML_TYPES.test(mediaType(contentType)) ? (fromHeader ?? declared) : (declared ?? fromHeader)) ?? 'utf-8';
+  if (chosen !== 'utf-8') return decodeAs(body, chosen);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    // Not UTF-8, whatever the label said: see below.
+  }
+  if (declared && declared !== 'utf-8') {
+    warn(`body is not valid UTF-8: read as ${declared}, the encoding its XML declaration names`);
+    return decodeAs(body, declared);
+  }
+  const lenient = new TextDecoder('utf-8').decode(body);
+  // Valid multi-byte sequences mean UTF-8 with a few damaged bytes: re-reading it all as
+  // windows-1252 would garble every accent to spare a few replacement characters.
+  if (!/[^\x00-\x7f\ufffd]/.test(lenient)) {
+    warn('body is not valid UTF-8: read as windows-1252');
+    return decodeAs(body, 'windows-1252');
+  }
+  warn('body is not valid UTF-8: undecodable bytes replaced with U+FFFD');
+  return lenient;
 }
 
-const HTML_START = /^\s*(?:<\?xml[^>]*>\s*)?(?:<!--[\s\S]*?-->\s*)*<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])/i;
+/**
+ * Whether a document starts like an HTML page: an optional XML declaration and comments, then
+ * <!doctype html>, <html>, <head> or <body>. Scanned by hand and within a bounded prefix: a regex
+ * with a repeated lazy comment group backtracked exponentially on a body opening with a few dozen
+ * comments, blocking the event loop (and so every feed of the run) for minutes.
+ */
+function startsLikeHtml(text: string): boolean {
+  const head = text.slice(0, 16 * 1024);
+  let at = 0;
+  const skipSpace = () => {
+    while (at < head.length && /\s/.test(head[at] as string)) at++;
+  };
+  skipSpace();
+  if (head.startsWith('<?xml', at)) {
+    const end = head.indexOf('>', at);
+    if (end < 0) return false;
+    at = end + 1;
+    skipSpace();
+  }
+  while (head.startsWith('<!--', at)) {
+    const end = head.indexOf('-->', at + 4);
+    if (end < 0) return false;
+    at = end + 3;
+    skipSpace();
+  }
+  return /^<(?:!doctype\s+html|html[\s>]|head[\s>]|body[\s>])/i.test(head.slice(at));
+}
 
 function describeUnrecognized(text: string, contentType: string | undefined): string {
   const type = contentType ? `content-type ${contentType}` : 'no content-type';
   const trimmed = text.trim();
   if (trimmed === '') return `not a feed: the body is empty (${type})`;
-  if (HTML_START.test(trimmed) || mediaType(contentType) === 'text/html') return `not a feed: got an HTML page (${type})`;
+  if (startsLikeHtml(trimmed) || mediaType(contentType) === 'text/html') return `not a feed: got an HTML page (${type})`;
   const start = JSON.stringify(trimmed.slice(0, 60));
   return `not a feed: no RSS, RDF or Atom root element (${type}; starts with ${start})`;
 }
@@ -97,8 +157,8 @@ function resolveBase(base: string | undefined, against: string): string {
   }
 }
 
-function rssEntries(feed: FeedOf<'rss'>, feedUrl: string): RawEntry[] {
-  const base = resolveBase(feed.xml?.base, feedUrl);
+function rssEntries(feed: FeedOf<'rss'>, baseUrl: string): RawEntry[] {
+  const base = resolveBase(feed.xml?.base, baseUrl);
   return (feed.items ?? []).map((item) => ({
     guid: item.guid?.value,
     guidIsPermaLink: item.guid?.isPermaLink,
@@ -122,8 +182,8 @@ function atomLink(links: AtomLinks | undefined): string | undefined {
   return (alternates.find((l) => !l.type || /html/i.test(l.type)) ?? alternates[0])?.href;
 }
 
-function atomEntries(feed: FeedOf<'atom'>, feedUrl: string): RawEntry[] {
-  const base = resolveBase(feed.xml?.base, feedUrl);
+function atomEntries(feed: FeedOf<'atom'>, baseUrl: string): RawEntry[] {
+  const base = resolveBase(feed.xml?.base, baseUrl);
   return (feed.entries ?? []).map((entry) => {
     // content with src points elsewhere, and a non-text media type is not a summary.
     const content = entry.content && !entry.content.src && (!entry.content.type || /^(text|html|xhtml)$/.test(entry.content.type)) ? entry.content : undefined;
@@ -145,8 +205,8 @@ function atomEntries(feed: FeedOf<'atom'>, feedUrl: string): RawEntry[] {
   });
 }
 
-function rdfEntries(feed: FeedOf<'rdf'>, feedUrl: string): RawEntry[] {
-  const base = resolveBase(feed.xml?.base, feedUrl);
+function rdfEntries(feed: FeedOf<'rdf'>, baseUrl: string): RawEntry[] {
+  const base = resolveBase(feed.xml?.base, baseUrl);
   return (feed.items ?? []).map((item) => ({
     guid: item.rdf?.about,
     title: item.title ?? item.dc?.titles?.[0],
@@ -165,8 +225,10 @@ function rdfEntries(feed: FeedOf<'rdf'>, feedUrl: string): RawEntry[] {
  * Detects RSS 0.9x/2.0, RSS 1.0 (RDF) or Atom and returns its entries. Throws FeedParseError with
  * a reason a person can act on: an HTML page, malformed XML, an empty body, a JSON Feed.
  * The content type is reported but not trusted: a valid feed served as text/plain still parses.
+ * `baseUrl` is where the document was served from — after redirects, as a browser resolves its
+ * relative links — not necessarily the URL configured.
  */
-export function parseFeedDocument(text: string, feedUrl: string, contentType?: string): ParsedFeed {
+export function parseFeedDocument(text: string, baseUrl: string, contentType?: string): ParsedFeed {
   let parsed: Parsed;
   try {
     parsed = parseFeed(text);
@@ -180,11 +242,11 @@ export function parseFeedDocument(text: string, feedUrl: string, contentType?: s
   }
   switch (parsed.format) {
     case 'rss':
-      return { format: 'rss', homepage: parsed.feed.link, entries: rssEntries(parsed.feed, feedUrl) };
+      return { format: 'rss', homepage: parsed.feed.link, entries: rssEntries(parsed.feed, baseUrl) };
     case 'atom':
-      return { format: 'atom', homepage: atomLink(parsed.feed.links), entries: atomEntries(parsed.feed, feedUrl) };
+      return { format: 'atom', homepage: atomLink(parsed.feed.links), entries: atomEntries(parsed.feed, baseUrl) };
     case 'rdf':
-      return { format: 'rdf', homepage: parsed.feed.link, entries: rdfEntries(parsed.feed, feedUrl) };
+      return { format: 'rdf', homepage: parsed.feed.link, entries: rdfEntries(parsed.feed, baseUrl) };
     default:
       throw new FeedParseError('not supported: a JSON Feed (this function reads RSS 2.0, RSS 1.0/RDF and Atom)');
   }

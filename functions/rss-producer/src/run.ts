@@ -58,6 +58,11 @@ export interface RunDeps {
   producer: () => Promise<KafkaProducer>;
   deadline: { remainingMs(): number };
   log: Log;
+  /**
+   * Told what fetching and parsing gave before anything is produced, so those counts are known
+   * (to metrics, say) even when producing then fails the run.
+   */
+  onFetched?: (counts: { feeds: number; fetched: number; rejected: number; failedFeeds: number }) => void;
   now?: () => Date;
   fetch?: typeof fetch;
 }
@@ -93,8 +98,10 @@ function digest(outcome: FetchOutcome, log: Log): FeedWork {
   if (outcome.status === 'not-modified') return { report: { url, status: 'not-modified', ...counts }, items: [] };
   if (outcome.status === 'failed') return { report: { url, status: 'failed', reason: outcome.reason, ...counts }, items: [] };
   try {
-    const text = decodeBody(outcome.body, outcome.contentType);
-    const parsed = parseFeedDocument(text, url, outcome.contentType);
+    const text = decodeBody(outcome.body, outcome.contentType, (message) => log.warn('feed charset', { url, message }));
+    // Relative links resolve against where the body came from; the configured URL stays the
+    // feed's name (its state, its report, its items' feedUrl and id scope).
+    const parsed = parseFeedDocument(text, outcome.finalUrl, outcome.contentType);
     const { items, rejected } = normalizeEntries(url, parsed.entries, parsed.homepage);
     if (rejected.length > 0) logRejected(url, rejected, log);
     return {
@@ -147,6 +154,9 @@ export async function runOnce(options: RunOptions, deps: RunDeps): Promise<RunRe
   for (const w of work) {
     if (w.report.status === 'failed') deps.log.warn('feed failed', { url: w.report.url, reason: w.report.reason });
   }
+  const sum = (k: 'fetched' | 'rejected') => work.reduce((n, w) => n + w.report[k], 0);
+  const failedFeeds = work.filter((w) => w.report.status === 'failed').length;
+  deps.onFetched?.({ feeds: work.length, fetched: sum('fetched'), rejected: sum('rejected'), failedFeeds });
 
   // The same item in two feeds (or twice in one) is produced once: the first feed listed keeps it.
   const unique = new Map<string, RssItem>();
@@ -210,7 +220,6 @@ export async function runOnce(options: RunOptions, deps: RunDeps): Promise<RunRe
   if (toSave.length > 0) await deps.feedState.save(toSave);
 
   const feeds = work.map((w) => w.report);
-  const sum = (k: 'fetched' | 'rejected') => feeds.reduce((n, f) => n + f[k], 0);
   return {
     feeds,
     totals: {
@@ -220,7 +229,7 @@ export async function runOnce(options: RunOptions, deps: RunDeps): Promise<RunRe
       duplicate: duplicates + repeated,
       inFlight,
       rejected: sum('rejected'),
-      failedFeeds: feeds.filter((f) => f.status === 'failed').length,
+      failedFeeds,
       produced,
     },
   };

@@ -29,7 +29,7 @@ let markets = JSON.parse(fixture('http/gamma/markets.json')) as Record<string, u
 
 const context = (remainingMs: number, requestId: string) => lambdaContext('polymarket-producer', { remainingMs, requestId });
 
-/** EMF documents written to stdout during `fn`. */
+/** EMF documents written to stdout during `fn`, whether it resolves or rejects (then rethrown). */
 async function emfDuring<T>(fn: () => Promise<T>): Promise<{ value: T; metrics: Record<string, unknown> }> {
   const lines: string[] = [];
   const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
@@ -39,13 +39,19 @@ async function emfDuring<T>(fn: () => Promise<T>): Promise<{ value: T; metrics: 
   const logSpy = vi.spyOn(console, 'log').mockImplementation((...args) => {
     lines.push(args.map(String).join(' '));
   });
+  const metrics = () =>
+    Object.assign(
+      {},
+      ...lines
+        .flatMap((l) => l.split('\n'))
+        .filter((l) => l.includes('"_aws"'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    ) as Record<string, unknown>;
   try {
     const value = await fn();
-    const docs = lines
-      .flatMap((l) => l.split('\n'))
-      .filter((l) => l.includes('"_aws"'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    return { value, metrics: Object.assign({}, ...docs) };
+    return { value, metrics: metrics() };
+  } catch (error) {
+    throw Object.assign(error as Error, { metrics: metrics() });
   } finally {
     spy.mockRestore();
     logSpy.mockRestore();
@@ -134,7 +140,11 @@ describe('the handler', { shuffle: false }, () => {
     await kafka.stop();
     // 5 s left: the runtime keeps 1 s back, and the fetches and claims before the flush have ~4 s
     // even on a loaded machine; the stopped broker is what runs the flush out of time.
-    await expect(handler(scheduled, context(5_000, 'req-4'))).rejects.toMatchObject({ name: 'FlushTimeoutError' });
+    // What the run read is still in its metrics: a failed run is when they matter.
+    await expect(emfDuring(() => handler(scheduled, context(5_000, 'req-4')))).rejects.toMatchObject({
+      name: 'FlushTimeoutError',
+      metrics: { MarketsFetched: 6, MarketsAccepted: 4, MarketsRejected: 2, TicksBuilt: 8 },
+    });
     // The claims were released: the retry can take (and produce) both ticks.
     const store = new DedupStore({ client, tableName: TABLE });
     const ids = ['601204:Yes:2026-11-25T21:20:00.000Z', '601204:No:2026-11-25T21:20:00.000Z'];

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseMarket } from '../../src/gamma.ts';
+import { parseMarket, QUESTION_MAX_CHARS } from '../../src/gamma.ts';
 import { conditionIdOf, gammaRecord, tokenIdOf } from '../support/records.ts';
 
 const fixture = (path: string) => JSON.parse(readFileSync(new URL(`../../fixtures/http/${path}`, import.meta.url), 'utf8')) as unknown;
@@ -93,6 +93,9 @@ describe('parseMarket (Gamma /markets records)', () => {
     // Part of the dedup key, which DynamoDB caps at 2,048 bytes: one market refused, not the run.
     expect(rejectionOf({ ...base, outcomes: JSON.stringify(['Yes', 'N'.repeat(201)]) })).toBe('outcomes.1: outcome names are at most 200 characters');
     expect(rejectionOf({ ...base, id: '7'.repeat(101) })).toMatch(/^id: .*ids are at most 100 characters/);
+    // Every field a tick carries is bounded: one oversized tick would fail every run's flush.
+    expect(rejectionOf({ ...base, slug: 's'.repeat(501) })).toBe('slug: slugs are at most 500 characters');
+    expect(rejectionOf({ ...base, clobTokenIds: JSON.stringify(['1'.repeat(101), '2']) })).toBe('clobTokenIds.0: token ids are at most 100 digits');
     expect(rejectionOf('not an object')).toMatch(/^\(record\): /);
   });
 
@@ -119,10 +122,23 @@ describe('parseMarket (Gamma /markets records)', () => {
   });
 });
 
+describe('parseMarket: bounded text', () => {
+  it('cuts an over-long question with a marker, keeping the market and its prices', () => {
+    const r = parseMarket({ ...gammaRecord({ id: '700030', question: 'Q?' }), question: `Will ${'it '.repeat(1_000_000)}rain?` });
+    expect(r.ok && r.market.question.length).toBe(QUESTION_MAX_CHARS);
+    expect(r.ok && r.market.question.endsWith('…')).toBe(true);
+    expect(r.ok && r.market.gammaPrices).toHaveLength(2);
+    const emoji = parseMarket({ ...gammaRecord({ id: '700031', question: 'Q?' }), question: '😀'.repeat(QUESTION_MAX_CHARS) });
+    expect(emoji.ok && emoji.market.question).toBe(`${'😀'.repeat((QUESTION_MAX_CHARS - 2) / 2)}…`);
+  });
+});
+
 describe('parseMarket: optional fields', () => {
   it('drops unusable informational fields instead of rejecting the market', () => {
     const raw = { ...gammaRecord({ id: '700020', question: 'Q?' }), volume: null, volumeNum: 'lots', liquidity: -1, liquidityNum: null, endDate: 42, outcomePrices: null };
     const r = parseMarket(raw);
     expect(r.ok && r.market).toMatchObject({ volume: undefined, liquidity: undefined, endDate: undefined, gammaPrices: undefined });
+    const longEnd = parseMarket({ ...gammaRecord({ id: '700021', question: 'Q?' }), endDate: '2026'.repeat(500_000) });
+    expect(longEnd.ok && longEnd.market.endDate).toBeUndefined();
   });
 });

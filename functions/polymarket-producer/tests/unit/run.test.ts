@@ -145,7 +145,18 @@ describe('runOnce', () => {
   it('fails the run on a flush timeout and releases the claims, so a retry produces every tick', async () => {
     const memory = memoryStore();
     const failing = recordingProducer(() => new FlushTimeoutError(1, 4, 42_000));
-    await expect(runOnce(deps({ store: memory.store, producer: failing.producer }))).rejects.toBeInstanceOf(FlushTimeoutError);
+    const built: unknown[] = [];
+    await expect(runOnce(deps({ store: memory.store, producer: failing.producer, onBuilt: (c) => built.push(c) }))).rejects.toBeInstanceOf(
+      FlushTimeoutError,
+    );
+    // What was read is reported before producing, so the failed run still has its counts.
+    expect(built).toEqual([
+      {
+        markets: { fetched: 3, accepted: 2, rejected: 1, repeated: 0, pages: 1 },
+        prices: { clob: 2, gamma: 2, unpriced: 0, clobRequests: 1, clobFailedBatches: 0 },
+        ticks: 4,
+      },
+    ]);
     expect(memory.calls).toEqual(['claim', 'release']);
     expect(memory.state.size).toBe(0);
 

@@ -49,6 +49,16 @@ beforeAll(async () => {
       headers: { 'content-type': 'application/rss+xml', 'content-encoding': 'gzip' },
     },
     '/bad/empty': { body: '', headers: { 'content-type': 'application/rss+xml' } },
+    // Redirected to a page whose links are relative to where it now lives.
+    '/moved/rss': { status: 301, headers: { location: '/news/world/rss.xml' } },
+    '/news/world/rss.xml': {
+      body:
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>W</title><link>/news/world/</link>' +
+        '<item><title>Story</title><link>story-1.html</link></item></channel></rss>',
+      headers: { 'content-type': 'application/rss+xml' },
+    },
+    '/busy/big.xml': { body: world, headers: { 'content-type': 'application/rss+xml' } },
+    '/busy/healthy.xml': { delayMs: 200, body: feed('tech-atom.xml'), headers: { 'content-type': 'application/atom+xml' } },
   });
   // 64 KB every 20 ms, for ever: the limit must end it, and the server must see the client leave.
   endless = createHttpServer((_req, res) => {
@@ -131,9 +141,9 @@ describe('hostile feeds over real HTTP', { shuffle: false }, () => {
     expect(GOOD.map((p) => byPath.get(p)?.status)).toEqual(['ok', 'ok', 'ok']);
     // Served as text/plain behind a redirect, still RSS 1.0.
     expect(byPath.get('/good/moved')).toMatchObject({ format: 'rdf', fetched: 11 });
-    expect(result.totals).toMatchObject({ failedFeeds: BAD.length + 2, new: 34, produced: 34 });
+    expect(result.totals).toMatchObject({ failedFeeds: BAD.length + 2, new: 35, produced: 35 });
     expectAccounted(result);
-    expect(sent.flat()).toHaveLength(34);
+    expect(sent.flat()).toHaveLength(35);
 
     // The endless body was abandoned at the limit: the server saw the connection close.
     await new Promise((r) => setTimeout(r, 100));
@@ -156,5 +166,46 @@ describe('hostile feeds over real HTTP', { shuffle: false }, () => {
     expect(result.totals).toMatchObject({ new: 0, produced: 0 });
     expectAccounted(result);
     expect(sent).toHaveLength(1);
+  });
+});
+
+describe('good feeds among trouble', () => {
+  const run = (paths: string[], timeoutMs: number, fetch?: typeof globalThis.fetch) => {
+    const { producer, sent } = fakeProducer();
+    const deps = { feedState: memoryState().store, publishOnce: memoryDedup(), producer: async () => producer, deadline: { remainingMs: () => 60_000 }, log: quiet };
+    const result = runOnce(
+      { feedUrls: paths.map((p) => http.url + p), topic: 'rss-items', timeoutMs, maxBytes: MAX_BYTES, concurrency: 8 },
+      { ...deps, ...(fetch ? { fetch } : {}) },
+    );
+    return { result, sent };
+  };
+
+  it('resolves relative links against the URL the feed was served from after redirects, and keeps its configured URL', async () => {
+    const { result, sent } = run(['/moved/rss'], TIMEOUT_MS);
+    expect((await result).feeds).toMatchObject([{ url: `${http.url}/moved/rss`, status: 'ok', new: 1 }]);
+    const payload = JSON.parse(String(sent.flat()[0]?.value)).payload;
+    expect(payload).toMatchObject({ link: `${http.url}/news/world/story-1.html`, feedUrl: `${http.url}/moved/rss` });
+  });
+
+  it("does not fail a healthy feed for the time the event loop spent on another feed's parse", async () => {
+    const limitMs = 1_500;
+    // Stands in for a large feed's synchronous parse: it holds the loop for twice the limit while
+    // the healthy feed's answer arrives (200 ms); a plain timer fired the moment the loop was free.
+    const busyFetch = (async (url: string, init: RequestInit) => {
+      const res = await fetch(url, init);
+      if (url.endsWith('/busy/big.xml')) {
+        const until = performance.now() + 2 * limitMs;
+        while (performance.now() < until);
+      }
+      return res;
+    }) as typeof fetch;
+    const { result } = run(['/busy/big.xml', '/busy/healthy.xml', '/bad/slow-headers'], limitMs, busyFetch);
+    const feeds = (await result).feeds;
+    expect(feeds.map((f) => [f.url.replace(http.url, ''), f.status, f.reason])).toEqual([
+      ['/busy/big.xml', 'ok', undefined],
+      ['/busy/healthy.xml', 'ok', undefined],
+      // A feed that really is slow still times out.
+      ['/bad/slow-headers', 'failed', `timed out after ${limitMs} ms`],
+    ]);
   });
 });

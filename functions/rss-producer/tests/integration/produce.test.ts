@@ -91,13 +91,13 @@ describe('the producer against embedded Kafka and DynamoDB', { shuffle: false },
   it('first run produces every unique item once, keyed by item id, in the versioned envelope', async () => {
     serveFixtures(1);
     const result = await run();
-    expect(result.totals).toEqual({ feeds: 3, fetched: 39, new: 34, duplicate: 3, inFlight: 0, rejected: 2, failedFeeds: 0, produced: 34 });
+    expect(result.totals).toEqual({ feeds: 3, fetched: 39, new: 35, duplicate: 2, inFlight: 0, rejected: 2, failedFeeds: 0, produced: 35 });
     expectAccounted(result);
 
     firstMessages = await readKafkaTopic(kafka.bootstrapServers, TOPIC);
-    expect(firstMessages).toHaveLength(34);
+    expect(firstMessages).toHaveLength(35);
     const keys = firstMessages.map((m) => m.key);
-    expect(new Set(keys).size).toBe(34);
+    expect(new Set(keys).size).toBe(35);
     for (const m of firstMessages) {
       const e = envelopeOf(m);
       expect(e).toMatchObject({ schemaVersion: 1, type: 'rss.item', id: m.key, source: e.payload.feedUrl });
@@ -106,9 +106,9 @@ describe('the producer against embedded Kafka and DynamoDB', { shuffle: false },
       expect(Date.parse(e.observedAt)).not.toBeNaN();
       expect(m.headers).toMatchObject({ type: 'rss.item', id: m.key, source: e.source, 'content-type': 'application/json' });
     }
-    // The story both world.xml and science-rdf.xml carry went out once, from the feed listed first.
-    const climate = firstMessages.map(envelopeOf).filter((e) => e.payload.title?.startsWith('Climate talks'));
-    expect(climate.map((e) => e.source)).toEqual([`${http.url}/feeds/world.xml`]);
+    // The story both world.xml and tech-atom.xml carry went out once, from the feed listed first.
+    const chips = firstMessages.map(envelopeOf).filter((e) => e.payload.title?.startsWith('New chip'));
+    expect(chips.map((e) => e.source)).toEqual([`${http.url}/feeds/world.xml`]);
   });
 
   it('second run produces only the item added meanwhile; unchanged feeds answer 304 from stored validators', async () => {
@@ -126,7 +126,7 @@ describe('the producer against embedded Kafka and DynamoDB', { shuffle: false },
     expect(http.requests.find((r) => r.url === '/feeds/science-rdf.xml')?.headers['if-modified-since']).toBe('Wed, 25 Nov 2026 18:30:00 GMT');
 
     const all = await readKafkaTopic(kafka.bootstrapServers, TOPIC);
-    expect(all).toHaveLength(35);
+    expect(all).toHaveLength(36);
     const added = all.filter((m) => !firstMessages.some((f) => f.key === m.key));
     expect(added.map((m) => envelopeOf(m).payload.title)).toEqual(['Breaking: talks collapse after midnight']);
 
@@ -173,16 +173,16 @@ describe('the Lambda handler', () => {
     expect(JSON.parse(emf as string)).toMatchObject({
       FeedsFailed: 1,
       ItemsFetched: 40,
-      ItemsNew: 35,
-      ItemsDuplicate: 3,
+      ItemsNew: 36,
+      ItemsDuplicate: 2,
       ItemsInFlight: 0,
       ItemsRejected: 2,
-      MessagesProduced: 35,
+      MessagesProduced: 36,
       service: 'rss-producer',
     });
-    expect(result.totals).toMatchObject({ new: 35, produced: 35, failedFeeds: 1 });
+    expect(result.totals).toMatchObject({ new: 36, produced: 36, failedFeeds: 1 });
     expect(result.feeds[3]).toMatchObject({ status: 'failed', reason: 'HTTP 404 Not Found' });
-    expect(await readKafkaTopic(kafka.bootstrapServers, 'rss-items-handler')).toHaveLength(35);
+    expect(await readKafkaTopic(kafka.bootstrapServers, 'rss-items-handler')).toHaveLength(36);
 
     // A warm invocation (manual, {}) reuses the producer: nothing changed, nothing sent.
     const again = await handler({}, context(30_000, 'req-2'));

@@ -17,7 +17,8 @@ describe('parseFeedDate', () => {
     ['Wed, 5 Nov 2026 9:05:00 +05:30', '2026-11-05T03:35:00.000Z'],
     ['Wed, 25 Nov 2026 09:15:00 (CET)', '2026-11-25T08:15:00.000Z'],
     ['Wed, 25 Nov 2026 09:15:00', '2026-11-25T09:15:00.000Z'],
-    ['Wed, 25 Nov 2026 09:15:00 A', '2026-11-25T09:15:00.000Z'],
+    ['Wed, 25 Nov 2026 09:15:00 -0500 (EST)', '2026-11-25T14:15:00.000Z'],
+    ['Wed, 1 Jul 2026 09:15:00 -0400 (EDT)', '2026-07-01T13:15:00.000Z'],
     // ISO 8601 / W3C-DTF (Atom, dc:date), also found in pubDate
     ['2026-11-25T08:00:00Z', '2026-11-25T08:00:00.000Z'],
     ['2026-11-24T23:10:00+09:00', '2026-11-24T14:10:00.000Z'],
@@ -43,6 +44,10 @@ describe('parseFeedDate', () => {
     '11/25/2026',
     '1712345678',
     '2026-11-25T25:00:00Z',
+    // Zone names it does not know: India or Ireland? UTC would be hours off.
+    'Wed, 25 Nov 2026 09:15:00 IST',
+    'Wed, 25 Nov 2026 09:15:00 SGT',
+    'Wed, 25 Nov 2026 09:15:00 A',
   ])('refuses %j rather than guess', (raw) => {
     expect(parseFeedDate(raw)).toBeNull();
   });

@@ -56,11 +56,17 @@ describe('truncate', () => {
 });
 
 describe('canonicalUrl', () => {
-  it('lower-cases the host, drops the fragment and utm_* but keeps other parameters', () => {
+  it('lower-cases the host, drops utm_* but keeps other parameters and the fragment', () => {
     expect(canonicalUrl('HTTPS://News.Example.COM:443/a/B?utm_source=rss&id=7&UTM_Medium=x#top')).toBe(
-      'https://news.example.com/a/B?id=7',
+      'https://news.example.com/a/B?id=7#top',
     );
     expect(canonicalUrl('https://news.example.com/a?utm_source=rss')).toBe('https://news.example.com/a');
+  });
+
+  it('drops only an empty fragment and an #xtor= campaign marker', () => {
+    expect(canonicalUrl('https://news.example.com/a#')).toBe('https://news.example.com/a');
+    expect(canonicalUrl('https://news.example.com/a#xtor=RSS-1')).toBe('https://news.example.com/a');
+    expect(canonicalUrl('https://news.example.com/a#comment-456')).toBe('https://news.example.com/a#comment-456');
   });
 
   it('resolves relative links and refuses anything but http(s)', () => {
@@ -83,9 +89,10 @@ describe('item identity', () => {
 
   it('treats a URL guid as that URL, so it matches the same link in another feed', () => {
     const byGuid = itemIdentity({ guid: 'https://X.example/a?utm_campaign=z', link: null, title: 'T' }, FEED, always);
-    const byLink = itemIdentity({ link: 'https://x.example/a#frag', title: 'Other' }, 'https://other.example/feed', always);
+    const byLink = itemIdentity({ link: 'https://x.example/a', title: 'Other' }, 'https://other.example/feed', always);
     expect(byGuid?.key).toBe('url:https://x.example/a');
     expect(byLink).toEqual({ key: byGuid?.key, from: 'link' });
+    expect(itemIdentity({ guid: 'https://x.example/a#c-2', link: null, title: 'T' }, FEED, always)?.key).toBe('url:https://x.example/a#c-2');
   });
 
   it('falls back to the title, scoped to the feed host, and gives up without title and link', () => {
@@ -119,15 +126,19 @@ describe('item identity', () => {
     expect(twice.items.map((i) => i.id)).toEqual([once.item?.id, once.item?.id]);
   });
 
-  it('keeps the fragment of entries that differ only by it, so none is dropped as a duplicate', () => {
-    const versions = ['3', '2', '1'].map((v) => ({ guid: `https://app.test/changelog#v1-${v}`, title: `v1.${v}` }));
-    const { items } = normalizeEntries(FEED, versions.map(entry));
-    expect(new Set(items.map((i) => i.id)).size).toBe(3);
-    expect(items[0]?.id).toBe(sha256('url:https://app.test/changelog#v1-3'));
-    const comments = normalizeEntries(FEED, [entry({ title: 'c1', link: 'https://x.example/post/#comment-1' }), entry({ title: 'c2', link: 'https://x.example/post/#comment-2' })]);
-    expect(new Set(comments.items.map((i) => i.id)).size).toBe(2);
-    // Alone, a fragment is still no part of the id (tracking fragments such as #xtor=RSS-1).
-    expect(one({ title: 'A', link: 'https://x.example/a#xtor=RSS-1' }).item?.id).toBe(sha256('url:https://x.example/a'));
+  it('gives an entry the same id whatever else its document lists, fragment included', () => {
+    const comment = (n: number, post = 'post') => ({ guid: `https://x.example/${post}/#comment-${n}`, guidIsPermaLink: false, title: `c${n}` });
+    // A comments feed: a comment alone on its post once lost its fragment, so the next comment
+    // alone on that post got the same id and was dropped as a duplicate.
+    const alone = one(comment(1)).item?.id;
+    expect(alone).toBe(sha256('url:https://x.example/post/#comment-1'));
+    expect(one(comment(1), [comment(2), comment(3, 'other')]).item?.id).toBe(alone);
+    expect(one(comment(2)).item?.id).not.toBe(alone);
+    const linked = one({ title: 'c1', link: 'https://x.example/post/#comment-1' }).item?.id;
+    expect(linked).toBe(alone);
+    expect(one({ title: 'c2', link: 'https://x.example/post/#comment-2' }).item?.id).not.toBe(linked);
+    const versions = normalizeEntries(FEED, ['3', '2', '1'].map((v) => entry({ guid: `https://app.test/changelog#v1-${v}`, title: `v1.${v}` })));
+    expect(new Set(versions.items.map((i) => i.id)).size).toBe(3);
   });
 });
 

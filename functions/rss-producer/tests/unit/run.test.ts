@@ -43,17 +43,18 @@ describe('runOnce', () => {
     expect(result.feeds).toEqual([
       { url: FEEDS[0], status: 'ok', format: 'rss', fetched: 16, new: 14, duplicate: 1, rejected: 1 },
       { url: FEEDS[1], status: 'ok', format: 'atom', fetched: 12, new: 10, duplicate: 1, rejected: 1 },
-      { url: FEEDS[2], status: 'ok', format: 'rdf', fetched: 11, new: 10, duplicate: 1, rejected: 0 },
+      // Its climate story links world.xml's page with a #main fragment: a different id, so new here.
+      { url: FEEDS[2], status: 'ok', format: 'rdf', fetched: 11, new: 11, duplicate: 0, rejected: 0 },
       { url: `${HOST}/feeds/broken`, status: 'failed', reason: 'HTTP 500 Internal Server Error', fetched: 0, new: 0, duplicate: 0, rejected: 0 },
     ]);
-    expect(result.totals).toEqual({ feeds: 4, fetched: 39, new: 34, duplicate: 3, inFlight: 0, rejected: 2, failedFeeds: 1, produced: 34 });
+    expect(result.totals).toEqual({ feeds: 4, fetched: 39, new: 35, duplicate: 2, inFlight: 0, rejected: 2, failedFeeds: 1, produced: 35 });
     expectAccounted(result);
     expect(warnings).toEqual([['feed failed', { url: `${HOST}/feeds/broken`, reason: 'HTTP 500 Internal Server Error' }]]);
 
     // One send (one flush) for the run; keyed by item id; the envelope carries the item.
     expect(sent).toHaveLength(1);
     const messages = sent[0] as OutgoingMessage[];
-    expect(new Set(messages.map((m) => m.key)).size).toBe(34);
+    expect(new Set(messages.map((m) => m.key)).size).toBe(35);
     const first = messages[0] as OutgoingMessage;
     const body = JSON.parse(String(first.value));
     expect(first).toMatchObject({ topic: 'rss-items', key: body.id, headers: { type: 'rss.item', source: FEEDS[0], id: body.id } });
@@ -103,13 +104,19 @@ describe('runOnce', () => {
 
   it('a failed flush fails the run and saves no validators, so the retry fetches everything again', async () => {
     const state = memoryState();
-    const { producer } = fakeProducer(new FlushTimeoutError(3, 34, 500));
+    const { producer } = fakeProducer(new FlushTimeoutError(3, 35, 500));
     const done = new Set<string>();
+    const fetched: unknown[] = [];
     await expect(
-      runOnce({ ...options, feedUrls: FEEDS }, deps({ feedState: state.store, publishOnce: memoryDedup(done), producer: async () => producer })),
+      runOnce(
+        { ...options, feedUrls: [...FEEDS, `${HOST}/feeds/broken`] },
+        deps({ feedState: state.store, publishOnce: memoryDedup(done), producer: async () => producer, onFetched: (c) => fetched.push(c) }),
+      ),
     ).rejects.toBeInstanceOf(FlushTimeoutError);
     expect(state.saves).toEqual([]);
     expect(done.size).toBe(0);
+    // What the feeds gave is reported before producing, so a failed run still has its counts.
+    expect(fetched).toEqual([{ feeds: 4, fetched: 39, rejected: 2, failedFeeds: 1 }]);
   });
 
   it('stops before producing when no time is left', async () => {
@@ -128,9 +135,27 @@ describe('runOnce', () => {
     await runOnce({ ...options, feedUrls: [FEEDS[2] as string] }, deps({ publishOnce: memoryDedup(firstRun) }));
     const held = new Set([[...firstRun][0] as string]);
     const result = await runOnce({ ...options, feedUrls: FEEDS }, deps({ feedState: state.store, publishOnce: memoryDedup(new Set(), held) }));
-    expect(result.totals).toMatchObject({ new: 33, inFlight: 1 });
+    expect(result.totals).toMatchObject({ new: 34, inFlight: 1 });
     expectAccounted(result);
     expect([...state.map.keys()]).toEqual([FEEDS[0], FEEDS[1]]);
+  });
+
+  it('a comment alone on its post keeps its own id, so the next one on that post is produced too', async () => {
+    const comments = (...ids: [post: string, n: number][]) =>
+      `<?xml version="1.0"?><rss version="2.0"><channel><title>Comments</title><link>${HOST}/</link>${ids
+        .map(([post, n]) => `<item><title>On ${post}</title><link>${HOST}/${post}/#comment-${n}</link><guid isPermaLink="false">${HOST}/${post}/#comment-${n}</guid></item>`)
+        .join('')}</channel></rss>`;
+    let body = comments(['a', 101], ['b', 102]);
+    const fetch = (async () => new Response(body, { headers: { 'content-type': 'application/rss+xml' } })) as typeof globalThis.fetch;
+    const { producer, sent } = fakeProducer();
+    const d = deps({ fetch, producer: async () => producer });
+    const url = `${HOST}/comments/feed/`;
+    await runOnce({ ...options, feedUrls: [url] }, d);
+    body = comments(['a', 205], ['c', 204]);
+    const second = await runOnce({ ...options, feedUrls: [url] }, d);
+    expect(second.totals).toMatchObject({ new: 2, duplicate: 0 });
+    const links = sent.flat().map((m) => JSON.parse(String(m.value)).payload.link);
+    expect(links).toEqual(['a/#comment-101', 'b/#comment-102', 'a/#comment-205', 'c/#comment-204'].map((p) => `${HOST}/${p}`));
   });
 
   it('a producer that cannot be created does not fail a run with nothing to send', async () => {
