@@ -312,8 +312,8 @@ describe('kafka-archiver event source mapping', () => {
     const secret = Object.keys(data('aws_secretsmanager_secret'))[0];
     const statements = policyOf('laminar-dev-kafka-archiver').Statement.slice(1);
     expect(statements).toEqual([
-      { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${lake}/bronze/*`] },
-      { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${lake}/quarantine/kafka/*`] },
+      { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${lake}/bronze/*.jsonl`] },
+      { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [`${lake}/quarantine/kafka/*.jsonl`] },
       { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [ref('aws_sqs_queue', 'name', 'laminar-dev-kafka-archiver-dlq', 'arn')] },
       { Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [`\${data.aws_secretsmanager_secret.${secret}.arn}`] },
     ]);
@@ -327,7 +327,7 @@ describe('least privilege across the stack', () => {
     for (const p of policies) {
       for (const s of (JSON.parse(p.policy as string) as PolicyDocument).Statement) {
         for (const a of s.Action) expect(a).not.toContain('*');
-        for (const r of s.Resource) expect(r).toMatch(/^\$\{(aws_[a-z0-9_]+|data\.aws_[a-z0-9_]+)\.[^}]+\.arn\}(:\*|\/[\w/-]+\*)?$/);
+        for (const r of s.Resource) expect(r).toMatch(/^\$\{(aws_[a-z0-9_]+|data\.aws_[a-z0-9_]+)\.[^}]+\.arn\}(:\*|\/[\w/-]+\*(\.\w+)?)?$/);
       }
     }
   });
