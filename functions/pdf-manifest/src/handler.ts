@@ -8,6 +8,8 @@ export type { ManifestResult };
 
 export const handler = defineHandler({
   config: configSchema,
+  // The result holds the presigned manifest URL, which opens every PDF it lists: not for traces.
+  traceResponse: false,
   init: ({ config, tracer }) => ({ s3: tracer.captureAWSv3Client(createS3Client(s3OptionsFromEnv(config))), schema: inputSchema(config) }),
   handle: async (event: unknown, { deps, lambda, deadline, logger, metrics }): Promise<ManifestResult> => {
     const input = parseInput(deps.schema, event);

@@ -31,6 +31,12 @@ export interface HandlerDefinition<S extends z.ZodType, D, E, R> {
   handle: (event: E, ctx: InvocationContext<z.output<S>, D>) => Promise<R>;
   /** Overrides the cleanup reserve (default: 10 % of the remaining time, 1–10 s). */
   reserveMs?: (remainingMs: number) => number;
+  /**
+   * Whether the result goes into the X-Ray trace as metadata (default true, as Powertools does).
+   * False for a result that grants something — a presigned URL is a credential for as long as it
+   * lives, and whoever may read traces is not whoever may read the bucket.
+   */
+  traceResponse?: boolean;
 }
 
 export type LambdaHandler<E, R> = (event: E, context: Context) => Promise<R>;
@@ -89,7 +95,7 @@ export function defineHandler<S extends z.ZodType, D, E, R>(def: HandlerDefiniti
       const ready = await deps;
       const deadline = new Deadline(lambda, (def.reserveMs ?? defaultReserveMs)(lambda.getRemainingTimeInMillis()));
       const result = await def.handle(event, { config, logger, metrics, tracer, deps: ready, lambda, deadline, trace });
-      if (segment) tracer.addResponseAsMetadata(result, process.env._HANDLER);
+      if (segment && def.traceResponse !== false) tracer.addResponseAsMetadata(result, process.env._HANDLER);
       return result;
     } catch (err) {
       if (err instanceof ClientError) logger.warn(err.message, { errorType: err.name, details: err.details });
