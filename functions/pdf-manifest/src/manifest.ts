@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { createBatchPresigner, uploadStream } from '@laminar/aws';
+import { ClientError } from '@laminar/runtime';
 import type { ManifestInput } from './input.ts';
 
 export interface ManifestDeps {
@@ -94,7 +95,25 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
         yield buffer;
       }
     }
+    // Judged before the body ends, so that a failure aborts the upload: checked after it, the
+    // manifest of dead links was already visible when the run failed.
+    checkLifetime();
   }
+
+  // Every URL counts its lifetime from the run's start: a run that used up most of it hands out
+  // links about to die. A tenth of the lifetime asked for must be left.
+  const checkLifetime = () => {
+    const finished = deps.now?.() ?? new Date();
+    const leftMs = presigner.expiresAt.getTime() - finished.getTime();
+    if (leftMs >= (presigner.expiresIn * 1000) / 10) return;
+    const capped = presigner.expiresIn < input.expiresIn ? ", capped by the signing credentials' expiry" : '';
+    throw new ClientError(
+      leftMs <= 0
+        ? `the manifest's URLs expired at ${presigner.expiresAt.toISOString()}, before the run ended (${finished.toISOString()}): ask for a longer expiresIn (${presigner.expiresIn} s${capped}); no manifest was written`
+        : `the manifest's URLs would expire at ${presigner.expiresAt.toISOString()}, ${Math.round(leftMs / 1000)} s after the run ended (${finished.toISOString()}), under a tenth of their ${presigner.expiresIn} s${capped}: ask for a longer expiresIn; no manifest was written`,
+      { expiresIn: presigner.expiresIn, expiresAt: presigner.expiresAt.toISOString(), finishedAt: finished.toISOString() },
+    );
+  };
 
   await uploadStream({
     client: deps.s3,
@@ -107,15 +126,6 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
     ...(deps.onAbortFailure ? { onAbortFailure: deps.onAbortFailure } : {}),
   });
 
-  // Every URL counts its lifetime from the run's start: a run that outlasted it hands out dead links.
-  const finished = deps.now?.() ?? new Date();
-  if (presigner.expiresAt.getTime() <= finished.getTime()) {
-    throw new Error(
-      `the manifest's URLs expired at ${presigner.expiresAt.toISOString()}, before the run ended (${finished.toISOString()}): ask for a longer expiresIn (${presigner.expiresIn} s${
-        presigner.expiresIn < input.expiresIn ? ', capped by the signing credentials\' expiry' : ''
-      })`,
-    );
-  }
   return {
     count,
     scanned,

@@ -1,7 +1,7 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '@laminar/aws';
 import { type S3Emulator, startS3 } from '@laminar/emulators';
-import { DeadlineExceededError } from '@laminar/runtime';
+import { ClientError, DeadlineExceededError } from '@laminar/runtime';
 import { lambdaContext } from '@laminar/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config.ts';
@@ -97,14 +97,24 @@ describe('writeManifest against a real S3 server', () => {
     expect(line.url).toContain('X-Amz-Date=20261125T120000Z');
   });
 
-  it('fails, saying why, when the run outlasted the URLs it hands out', async () => {
+  it('fails, saying why and writing nothing, when the run outlasted the URLs it hands out or left them under a tenth of their life', async () => {
     await put(['late/a.pdf']);
-    // The run starts at 12:00 and ends 20 s later; the URLs were asked to live 10 s.
-    let calls = 0;
-    const clock = () => new Date(Date.UTC(2026, 10, 25, 12, 0, calls++ === 0 ? 0 : 20));
-    await expect(writeManifest(schema.parse({ prefix: 'late/', expiresIn: 10 }), 'req-late', { s3: client, checkDeadline: noDeadline, now: clock })).rejects.toThrow(
-      /the manifest's URLs expired at 2026-11-25T12:00:10.000Z, before the run ended \(2026-11-25T12:00:20.000Z\): ask for a longer expiresIn \(10 s\)/,
+    // Each run starts at 12:00; the URLs were asked to live 10 s, then 100 s.
+    const clockEndingAt = (seconds: number) => {
+      let calls = 0;
+      return () => new Date(Date.UTC(2026, 10, 25, 12, 0, calls++ === 0 ? 0 : seconds));
+    };
+    const late = writeManifest(schema.parse({ prefix: 'late/', expiresIn: 10 }), 'req-late', { s3: client, checkDeadline: noDeadline, now: clockEndingAt(20) });
+    await expect(late).rejects.toThrow(ClientError);
+    await expect(late).rejects.toThrow(
+      /the manifest's URLs expired at 2026-11-25T12:00:10.000Z, before the run ended \(2026-11-25T12:00:20.000Z\): ask for a longer expiresIn \(10 s\); no manifest was written/,
     );
+    const nearly = writeManifest(schema.parse({ prefix: 'late/', expiresIn: 100 }), 'req-nearly', { s3: client, checkDeadline: noDeadline, now: clockEndingAt(95) });
+    await expect(nearly).rejects.toThrow(/would expire at 2026-11-25T12:01:40.000Z, 5 s after the run ended .*under a tenth of their 100 s/);
+    expect(await exists('manifests/2026-11-25/req-late.jsonl')).toBe(false);
+    expect(await exists('manifests/2026-11-25/req-nearly.jsonl')).toBe(false);
+    const inTime = await writeManifest(schema.parse({ prefix: 'late/', expiresIn: 100 }), 'req-in-time', { s3: client, checkDeadline: noDeadline, now: clockEndingAt(80) });
+    expect(await exists(inTime.manifestKey)).toBe(true);
   });
 
   it('leaves no manifest when listing fails midway through a multipart upload', async () => {
