@@ -82,10 +82,17 @@ export async function recordArrivals(refs: readonly S3ObjectRef[], deps: RecordD
     const item = arrivalItem(ref, deps.ttlDays);
     items.set(`${item[PK]}\u0000${item[SK]}`, item);
   }
-  await Promise.all(
-    [...items.values()].map((Item) =>
-      deps.db.send(new PutCommand({ TableName: deps.tableName, Item }), deps.signal ? { abortSignal: deps.signal } : {}),
-    ),
-  );
+  try {
+    await Promise.all(
+      [...items.values()].map((Item) =>
+        deps.db.send(new PutCommand({ TableName: deps.tableName, Item }), deps.signal ? { abortSignal: deps.signal } : {}),
+      ),
+    );
+  } catch (error) {
+    // The SDK rejects a stopped request with its own "Request aborted"; why it stopped (the
+    // deadline) is the signal's reason, and the error the logs, alarms and DLQ should carry.
+    if (deps.signal?.aborted && deps.signal.reason instanceof Error) throw deps.signal.reason;
+    throw error;
+  }
   return { recorded: items.size };
 }

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDBClient, encodeS3EventKey, ensureTable, parseS3Event } from '@laminar/aws';
 import { type DynamoEmulator, startDynamoDB } from '@laminar/emulators';
+import { DeadlineExceededError } from '@laminar/runtime';
 import { lambdaContext } from '@laminar/runtime/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ArrivalItem, recordArrivals } from '../../src/audit.ts';
@@ -115,6 +117,26 @@ describe('recordArrivals against a real DynamoDB server', () => {
     const after = await historyOf('lake/bronze/dup once.csv');
     expect(after).toHaveLength(1);
     expect(after).toEqual(first);
+  });
+
+  it('stops at the deadline with the deadline\'s own error, not the SDK\'s "Request aborted"', async () => {
+    // A DynamoDB endpoint that takes the connection and never answers.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const stuck = createDynamoDBClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, credentials: dynamo.credentials });
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(new DeadlineExceededError('stopped before the function timeout; 900 ms left')), 200);
+    try {
+      const stopped = recordArrivals(parseS3Event(eventBridge('bronze/late.csv')), { db: DynamoDBDocumentClient.from(stuck), tableName: TABLE, ttlDays: TTL_DAYS, signal: stop.signal });
+      await expect(stopped).rejects.toThrow(DeadlineExceededError);
+      await expect(stopped).rejects.toThrow('stopped before the function timeout; 900 ms left');
+    } finally {
+      stuck.destroy();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('appends a new arrival of the same key and returns the history in time order', async () => {
