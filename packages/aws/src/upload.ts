@@ -11,7 +11,7 @@ export interface StreamUploadOptions {
   /** ≥ 5 MiB (S3's minimum part size). Memory held ≈ partSize × queueSize. */
   partSize?: number;
   queueSize?: number;
-  /** Aborting stops the upload; nothing becomes visible. */
+  /** Aborting stops the upload and nothing becomes visible — unless the body has ended: see below. */
   signal?: AbortSignal;
   onAbortFailure?: (error: unknown) => void;
 }
@@ -40,7 +40,18 @@ export async function uploadStream(options: StreamUploadOptions): Promise<Stream
     queueSize: options.queueSize ?? 2,
     leavePartsOnError: true,
   });
-  const onAbort = () => void upload.abort();
+  // Once the body has ended, what is left is at most the parts in flight (queueSize) and the last
+  // PUT or CompleteMultipartUpload, which lib-storage sends without the abort signal: "aborting"
+  // then made done() reject while the object still appeared, whole — a failure reported for an
+  // object that exists. So a stop that comes that late lets the upload finish (a few requests,
+  // which the deadline's reserve is there for).
+  let ended = false;
+  options.body.once('end', () => {
+    ended = true;
+  });
+  const onAbort = () => {
+    if (!ended) void upload.abort();
+  };
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const result = await upload.done();

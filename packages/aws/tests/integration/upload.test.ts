@@ -1,0 +1,61 @@
+import { Readable } from 'node:stream';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type S3Emulator, startS3 } from '@laminar/emulators';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createS3Client, uploadStream } from '../../src/index.ts';
+
+const BUCKET = 'documents';
+let s3: S3Emulator;
+
+beforeAll(async () => {
+  s3 = await startS3({ buckets: [BUCKET] });
+});
+afterAll(async () => {
+  await s3?.stop();
+});
+
+/** A client whose `commandName` request, once answered, fires `stop` before the answer is read. */
+function clientStoppingAfter(commandName: string, stop: AbortController): S3Client {
+  const client = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      if (context.commandName === commandName) {
+        stop.abort(new Error('deadline'));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return out;
+    },
+    { step: 'initialize', name: 'stop-after' },
+  );
+  return client;
+}
+
+const visible = (client: S3Client, key: string) =>
+  client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })).then(
+    (h) => h.ContentLength,
+    () => undefined,
+  );
+
+describe('uploadStream stopped by its signal', () => {
+  it('aborts while the body is still being read: nothing becomes visible, and the signal\'s reason is the error', async () => {
+    const stop = new AbortController();
+    const client = clientStoppingAfter('UploadPartCommand', stop);
+    const body = Readable.from((function* () {
+      for (let i = 0; i < 4; i++) yield Buffer.alloc(5 * 1024 * 1024, 97);
+    })());
+    await expect(uploadStream({ client, bucket: BUCKET, key: 'early.jsonl', body, contentType: 'text/plain', signal: stop.signal })).rejects.toThrow('deadline');
+    expect(await visible(client, 'early.jsonl')).toBeUndefined();
+    client.destroy();
+  });
+
+  it('finishes, and says so, when the stop comes after the body ended: the object appears whole either way', async () => {
+    const stop = new AbortController();
+    const client = clientStoppingAfter('CompleteMultipartUploadCommand', stop);
+    const body = Readable.from([Buffer.alloc(6 * 1024 * 1024, 97)]);
+    const done = await uploadStream({ client, bucket: BUCKET, key: 'late.jsonl', body, contentType: 'text/plain', signal: stop.signal });
+    expect(done.etag).toBeTruthy();
+    expect(await visible(client, 'late.jsonl')).toBe(6 * 1024 * 1024);
+    client.destroy();
+  });
+});
