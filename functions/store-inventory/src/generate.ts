@@ -1,12 +1,13 @@
+import { createHash } from 'node:crypto';
 import { Faker, en } from '@faker-js/faker';
 import type { InventoryRecord } from './columns.ts';
 
 export interface GenerateOptions {
   stores: number;
   recordsPerStore: number;
-  /** Same seed (and `at`) → the same records, byte for byte. */
-  seed: number;
-  /** The observation time of the first record; later ones follow a few seconds apart. */
+  /** Same seed (and `at`) → the same records, byte for byte. A number, or 32-bit words. */
+  seed: number | readonly number[];
+  /** The observation time of each store's first record; its later ones follow a few seconds apart. */
   at: Date;
 }
 
@@ -35,7 +36,9 @@ const CATALOG_SIZE = 200;
  * or repeated calls never share its random state.
  */
 export function* generateInventory(options: GenerateOptions): Generator<InventoryRecord> {
-  const faker = new Faker({ locale: [en], seed: options.seed });
+  const faker = new Faker({ locale: [en] });
+  if (typeof options.seed === 'number') faker.seed(options.seed);
+  else faker.seed([...options.seed]);
   const catalog: Product[] = Array.from({ length: CATALOG_SIZE }, (_, i) => ({
     id: `P${String(i + 1).padStart(5, '0')}`,
     name: faker.commerce.productName(),
@@ -49,8 +52,11 @@ export function* generateInventory(options: GenerateOptions): Generator<Inventor
     state: faker.location.state({ abbreviated: true }),
     country: 'US',
   }));
-  let t = options.at.getTime();
   for (const store of stores) {
+    // Each store reports from `at` on, as stores report side by side: one clock running through
+    // every store put the last observations days after `at` (83 h at 1,000 × 100), past the hour
+    // partition Firehose files them under.
+    let t = options.at.getTime();
     for (let r = 0; r < options.recordsPerStore; r++) {
       const product = faker.helpers.arrayElement(catalog);
       // Stock hovers around the threshold so a realistic share of records needs a restock.
@@ -73,4 +79,14 @@ export function* generateInventory(options: GenerateOptions): Generator<Inventor
       t += faker.number.int({ min: 1, max: 5 }) * 1000;
     }
   }
+}
+
+/**
+ * A seed from the request id: all 256 bits of its SHA-256, as Faker's eight 32-bit words. With 31
+ * bits, two runs of the hourly schedule shared a seed — and so 500 record_ids — within a few years
+ * (birthday odds ~2 % a year), and downstream deduplication on record_id dropped a real run.
+ */
+export function seedOf(requestId: string): number[] {
+  const digest = createHash('sha256').update(requestId).digest();
+  return Array.from({ length: 8 }, (_, i) => digest.readUInt32BE(i * 4));
 }

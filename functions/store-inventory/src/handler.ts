@@ -1,14 +1,14 @@
-import { createHash } from 'node:crypto';
 import { createFirehoseClient, type FailedRecord, firehoseOptionsFromEnv, putRecords } from '@laminar/firehose';
 import { DeadlineExceededError, defineHandler, MetricUnit } from '@laminar/runtime';
 import type { InventoryRecord } from './columns.ts';
 import { configSchema } from './config.ts';
 import { parseRunRequest } from './event.ts';
-import { generateInventory } from './generate.ts';
+import { generateInventory, seedOf } from './generate.ts';
 
 export interface RunResult {
   deliveryStream: string;
-  seed: number;
+  /** The request's own seed; absent when the records were seeded from the request id. */
+  seed?: number;
   /** generated = delivered + failed, always. */
   generated: number;
   delivered: number;
@@ -29,10 +29,11 @@ export class DeliveryIncompleteError extends Error {
   ) {
     const codes = new Map<string, number>();
     for (const f of failures) codes.set(f.errorCode, (codes.get(f.errorCode) ?? 0) + 1);
+    const inDoubt = codes.get('InDoubt') ?? 0;
     super(
       `${result.failed} of ${result.generated} records were not delivered to ${result.deliveryStream} (${[...codes]
         .map(([c, n]) => `${c} ×${n}`)
-        .join(', ')}); the others were${stopped ? `; stopped before the rest were generated: ${stopped.message}` : ''}`,
+        .join(', ')})${inDoubt ? `, of which the ${inDoubt} InDoubt may have arrived` : ''}; the others were${stopped ? `; stopped before the rest were generated: ${stopped.message}` : ''}`,
       stopped ? { cause: stopped } : undefined,
     );
   }
@@ -50,12 +51,13 @@ export const handler = defineHandler({
     // records (the same record_ids), so what the failed attempt delivered can be deduplicated
     // downstream and what it did not is sent again — a random seed sent a different set each time.
     const seed = request.seed ?? seedOf(lambda.awsRequestId);
+    const explicitSeed = request.seed === undefined ? {} : { seed: request.seed };
     const at = request.at ? new Date(request.at) : new Date();
-    logger.appendKeys({ seed, stores: request.stores, recordsPerStore: request.recordsPerStore });
+    logger.appendKeys({ ...explicitSeed, stores: request.stores, recordsPerStore: request.recordsPerStore });
 
     const stop = new AbortController();
     const timer = setTimeout(() => stop.abort(new Error(`stopped before the function timeout; ${lambda.getRemainingTimeInMillis()} ms left`)), Math.max(0, deadline.remainingMs()));
-    const result: RunResult = { deliveryStream: config.DELIVERY_STREAM, seed, generated: 0, delivered: 0, failed: 0, needsRestock: 0, calls: 0, recordsPerCall: 0, bytes: 0 };
+    const result: RunResult = { deliveryStream: config.DELIVERY_STREAM, ...explicitSeed, generated: 0, delivered: 0, failed: 0, needsRestock: 0, calls: 0, recordsPerCall: 0, bytes: 0 };
     const failures: DeliveryIncompleteError['failures'] = [];
     let sent = 0;
     let chunk: InventoryRecord[] = [];
@@ -110,11 +112,6 @@ export const handler = defineHandler({
     return result;
   },
 });
-
-/** A seed from the request id: the first 31 bits of its SHA-256. */
-export function seedOf(requestId: string): number {
-  return createHash('sha256').update(requestId).digest().readUInt32BE(0) >>> 1;
-}
 
 function failureOf(chunk: InventoryRecord[], f: FailedRecord) {
   return { recordId: (chunk[f.index] as InventoryRecord).record_id, errorCode: f.errorCode, errorMessage: f.errorMessage, attempts: f.attempts };

@@ -64,18 +64,25 @@ function isTransient(error: Error): boolean {
  * Written here because the SDK retries whole requests (throttling, 5xx) but knows nothing of
  * per-entry failures inside a 200 response, and lib-storage has no Firehose counterpart.
  *
- * Every record ends in `delivered` or in `failed` with its reason: an oversized record is failed
+ * Every record ends in `delivered` or in `failed` with its reason (`InDoubt` for the records of a
+ * call the signal cut short: Firehose may have taken them): an oversized record is failed
  * up front; a call that fails as a whole (after the SDK's own retries) with a throttle or a 5xx
  * makes the round back off and try again, within the records' attempts; any other whole-call
  * failure, or the signal, ends the run with every record not delivered failed — never thrown, so
  * the caller always learns what was delivered.
  */
+/** Attempts a record may take: what the counters below hold (a byte once wrapped at 256, and never ended). */
+const MAX_ATTEMPTS = 1_000;
+
 export async function putRecords(records: readonly Uint8Array[], options: PutRecordsOptions): Promise<PutRecordsResult> {
   const maxAttempts = options.maxAttempts ?? 4;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > MAX_ATTEMPTS) {
+    throw new RangeError(`maxAttempts must be a whole number from 1 to ${MAX_ATTEMPTS}, not ${maxAttempts}`);
+  }
   const baseDelayMs = options.baseDelayMs ?? 100;
   const maxDelayMs = options.maxDelayMs ?? 2_000;
   const sleep = options.sleep ?? ((ms: number, signal?: AbortSignal) => wait(ms, undefined, { signal }));
-  const attempts = new Uint8Array(records.length);
+  const attempts = new Uint16Array(records.length);
   const failed = new Map<number, FailedRecord>();
   let delivered = 0;
   let calls = 0;
@@ -114,17 +121,26 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
         );
         response = out.RequestResponses ?? [];
       } catch (error) {
-        // A call cut short by the signal fails with the SDK's bare "Request aborted": the records
-        // it carried, and those after it, say why it was stopped instead.
-        const stop = options.signal?.aborted ? options.signal.reason : undefined;
-        const e = stop === undefined ? (error as Error) : { name: 'Stopped', message: stop instanceof Error ? stop.message : String(stop) };
         const notSent = batches.slice(b + 1).flat();
         for (const i of batch) attempts[i] = (attempts[i] as number) + 1;
+        if (options.signal?.aborted) {
+          // Cut short by the stop: the SDK says only "Request aborted", and Firehose may have taken
+          // the call before it was cut — its records are in doubt, not failed; the ones after it
+          // were never sent. Either way the caller's retry sends them (again).
+          const stop = options.signal.reason;
+          const why = stop instanceof Error ? stop.message : String(stop);
+          for (const i of batch) {
+            failed.set(i, { index: i, errorCode: 'InDoubt', errorMessage: `its call was under way when the run stopped (${why}): Firehose may have taken it`, attempts: attempts[i] as number });
+          }
+          for (const i of notSent) failed.set(i, { index: i, errorCode: 'NotSent', errorMessage: why, attempts: attempts[i] as number });
+          return finish();
+        }
+        const e = error as Error;
         for (const i of [...batch, ...notSent]) failed.set(i, { index: i, errorCode: e.name || 'Error', errorMessage: e.message, attempts: attempts[i] as number });
         // A throttle or a 5xx the SDK's own retries did not outlast: the whole round backs off and
         // tries again (this batch counting an attempt, the ones not sent yet none). Anything else
-        // (a missing stream, no permission, the stop) is not going to pass: every record is failed.
-        if (stop !== undefined || !isTransient(e)) return finish();
+        // (a missing stream, no permission) is not going to pass: every record is failed.
+        if (!isTransient(e)) return finish();
         retry.push(...batch.filter((i) => (attempts[i] as number) < maxAttempts), ...notSent);
         break;
       }

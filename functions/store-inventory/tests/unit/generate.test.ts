@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import spec from '../../spec.ts';
 import { INVENTORY_COLUMNS } from '../../src/columns.ts';
 import { parseRunRequest } from '../../src/event.ts';
-import { generateInventory } from '../../src/generate.ts';
+import { generateInventory, seedOf } from '../../src/generate.ts';
 import { inventoryRecordSchema } from '../../src/schema.ts';
 
 const at = new Date('2026-11-26T09:00:00Z');
@@ -33,6 +33,25 @@ describe('generateInventory', () => {
     `);
   });
 
+  it('seeds from all of a request id: request ids whose first 31 bits agree still get their own record ids', () => {
+    // These two request ids share the first 31 bits of their SHA-256 (found by search): seeded
+    // from those bits alone, their runs had the same 500 record_ids.
+    const a = seedOf('6203c504-5a41-4d61-9ad2-23324e1637b1');
+    const b = seedOf('52c8a48e-b366-4a27-b76f-0ba53752f7b6');
+    expect(a).toHaveLength(8);
+    const ids = (seed: number[]) => new Set([...generateInventory({ stores: 10, recordsPerStore: 50, seed, at })].map((r) => r.record_id));
+    const shared = [...ids(a)].filter((id) => ids(b).has(id));
+    expect(shared).toEqual([]);
+    expect([...generateInventory({ stores: 2, recordsPerStore: 3, seed: a, at })]).toEqual([...generateInventory({ stores: 2, recordsPerStore: 3, seed: [...a], at })]);
+  });
+
+  it('starts every store at `at`, so a large run stays within minutes of it', () => {
+    const records = [...generateInventory({ stores: 100, recordsPerStore: 100, seed: 3, at })];
+    const latest = Math.max(...records.map((r) => Date.parse(r.recorded_at)));
+    expect(latest - at.getTime()).toBeLessThanOrEqual(99 * 5_000);
+    expect(records.filter((r) => r.recorded_at === at.toISOString())).toHaveLength(100);
+  });
+
   it('gives N stores × M records, every one matching the Glue columns, with a consistent restock flag', () => {
     const records = [...generateInventory({ stores: 7, recordsPerStore: 30, seed: 1, at })];
     expect(records).toHaveLength(210);
@@ -46,8 +65,11 @@ describe('generateInventory', () => {
     const share = records.filter((r) => r.needs_restock).length / records.length;
     expect(share).toBeGreaterThan(0.1);
     expect(share).toBeLessThan(0.5);
-    const times = records.map((r) => r.recorded_at);
-    expect([...times].sort()).toEqual(times);
+    // Each store's observations move forward in time.
+    for (const store of new Set(records.map((r) => r.store_id))) {
+      const times = records.filter((r) => r.store_id === store).map((r) => r.recorded_at);
+      expect([...times].sort()).toEqual(times);
+    }
   });
 
   it('declares its columns once: the spec gives infra the same list', () => {

@@ -48,6 +48,16 @@ describe('putRecords', () => {
     expect(result.delivered + result.failed.length).toBe(result.records);
   });
 
+  it('ends after maxAttempts however large, and refuses one it could not count to', async () => {
+    const { client, calls } = stubClient(() => 'InternalFailure');
+    const result = await putRecords(records(1), { client, deliveryStreamName: 's', maxAttempts: 300, sleep: noWait });
+    expect(result.failed).toEqual([expect.objectContaining({ attempts: 300 })]);
+    expect(calls).toHaveLength(300);
+    for (const maxAttempts of [0, 1.5, 1_001]) {
+      await expect(putRecords(records(1), { client, deliveryStreamName: 's', maxAttempts, sleep: noWait })).rejects.toThrow(RangeError);
+    }
+  });
+
   it('fails an oversized record up front and every record of a call that fails as a whole', async () => {
     const tooBig = Buffer.alloc(FIREHOSE_LIMITS.bytesPerRecord + 1, 'x');
     const { client } = stubClient(() => 'throw');
@@ -85,7 +95,7 @@ describe('putRecords', () => {
     expect(result.failed).toEqual([{ index: 3, errorCode: 'ServiceUnavailableException', errorMessage: 'no 3.........', attempts: 1 }]);
   });
 
-  it('a call cut short by the stop fails its records and the ones after it with the stop’s reason, not the SDK’s "Request aborted"', async () => {
+  it('a call cut short by the stop leaves its records in doubt and the ones after it not sent, with the stop’s reason, not the SDK’s "Request aborted"', async () => {
     const stop = new AbortController();
     let call = 0;
     const client = {
@@ -99,9 +109,14 @@ describe('putRecords', () => {
     const result = await putRecords(records(1_200), { client, deliveryStreamName: 's', signal: stop.signal, sleep: noWait });
     expect(result.delivered).toBe(500);
     expect(result.failed).toHaveLength(700);
-    const reason = { errorCode: 'Stopped', errorMessage: 'stopped before the function timeout; 900 ms left' };
-    expect(result.failed[0]).toEqual({ index: 500, ...reason, attempts: 1 });
-    expect(result.failed[699]).toEqual({ index: 1_199, ...reason, attempts: 0 });
-    expect(result.failed.every((f) => f.errorCode === 'Stopped' && f.attempts === (f.index < 1_000 ? 1 : 0))).toBe(true);
+    // The call under way may have reached Firehose: in doubt, not failed; the rest were never sent.
+    expect(result.failed[0]).toEqual({
+      index: 500,
+      errorCode: 'InDoubt',
+      errorMessage: 'its call was under way when the run stopped (stopped before the function timeout; 900 ms left): Firehose may have taken it',
+      attempts: 1,
+    });
+    expect(result.failed[699]).toEqual({ index: 1_199, errorCode: 'NotSent', errorMessage: 'stopped before the function timeout; 900 ms left', attempts: 0 });
+    expect(result.failed.every((f) => (f.index < 1_000 ? f.errorCode === 'InDoubt' && f.attempts === 1 : f.errorCode === 'NotSent' && f.attempts === 0))).toBe(true);
   });
 });
