@@ -139,7 +139,7 @@ export class DeliveryStream extends Construct {
     // (and 15 min) for 15 min, someone is told.
     new CloudwatchMetricAlarm(this, 'freshness-alarm', {
       alarmName: `${this.name}-delivery-behind`,
-      alarmDescription: `Records wait in ${this.name} longer than three buffering intervals: delivery to S3 is failing or behind (the ${DELIVERY_LOG_STREAM} log and the error prefix say why); Firehose drops what it cannot deliver within 24 h`,
+      alarmDescription: `Records wait in ${this.name} longer than three buffering intervals: delivery to S3 is failing or behind (the ${DELIVERY_LOG_STREAM} log says why: Firehose retries a failed S3 write, it never goes to the error prefix); Firehose drops what it cannot deliver within 24 h`,
       namespace: 'AWS/Firehose',
       metricName: 'DeliveryToS3.DataFreshness',
       dimensions: { DeliveryStreamName: this.name },

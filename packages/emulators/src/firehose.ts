@@ -6,8 +6,11 @@
  * `AWS_ENDPOINT_URL_FIREHOSE` differs — so this speaks the wire protocol the AWS SDK uses (AWS JSON
  * 1.1: `POST /`, `X-Amz-Target: Firehose_20150804.<Operation>`, base64 `Data` fields) and keeps
  * Firehose's delivery semantics for DirectPut streams with an S3 destination: records concatenated
- * byte for byte, buffers delivered by size or interval, Firehose's object-key layout. Signatures are
- * not checked. Operations: PutRecord, PutRecordBatch, DescribeDeliveryStream, ListDeliveryStreams.
+ * byte for byte, buffers delivered by size or interval, Firehose's object-key layout, and a failed S3
+ * delivery retried until it succeeds (Firehose keeps trying for 24 h, then discards the data; the
+ * error output prefix is only for processing and conversion failures, which this emulator does
+ * not have). Signatures are not checked. Operations: PutRecord, PutRecordBatch,
+ * DescribeDeliveryStream, ListDeliveryStreams.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -51,10 +54,20 @@ export interface FirehoseStreamStats {
   objects: number;
   /** Bytes written under `prefix`. */
   bytes: number;
-  /** Records `deliver` kept failing for, written under `errorOutputPrefix` instead. */
+  /** Failed `deliver` attempts (in AWS: DeliveryToS3.Success below 1, an entry in the DestinationDelivery log). */
+  s3Failures: number;
+  /** Records in buffers whose delivery has failed and is being retried. */
+  retrying: number;
+  /**
+   * Records written under `errorOutputPrefix`. Always 0: Firehose writes there only what data
+   * processing, format conversion or dynamic partitioning failed on, and the emulator does none of
+   * these; a failed S3 delivery is retried instead. Kept so that readers can treat any as a failure.
+   */
   errorOutput: number;
-  /** Records that could be written nowhere (each also reported by an 'error' event). */
-  lost: number;
+  /** Records still failing to reach S3 when the emulator stopped: lost, as Firehose discards them after 24 h. */
+  undelivered: number;
+  /** Buffers (objects never written) those records were in. */
+  undeliveredBuffers: number;
 }
 
 export interface FirehoseEmulatorOptions {
@@ -63,7 +76,10 @@ export interface FirehoseEmulatorOptions {
   deliver: (bucket: string, key: string, body: Buffer) => Promise<void>;
   /** 0 (default) picks a free port; binds 127.0.0.1. */
   port?: number;
-  /** Local buffering interval (and delivery retry backoff) = configured × this (default 1). */
+  /**
+   * Local buffering interval = configured × this (default 1). The wait between S3 delivery
+   * attempts is Firehose's 5 s × this, but never less than 1 s.
+   */
   intervalScale?: number;
   /** Clock for arrival times (test seam). */
   now?: () => Date;
@@ -77,26 +93,36 @@ export interface FirehoseEmulator {
   region: string;
   /** Test hook: per record, report it failed (PutRecordBatch: per-record ErrorCode; PutRecord: the call fails). */
   injectFailures(fn: FirehoseFailureInjector | undefined): void;
-  /** Delivers every buffered record now; resolves when every delivery under way has finished. */
+  /**
+   * Delivers every buffered record now. Resolves when each delivery under way has succeeded or failed
+   * one more attempt (a failing one is tried again at once, and then keeps being retried: see
+   * `stats().retrying`), so that a summary can count what is in S3 without waiting for S3 to return.
+   */
   flush(): Promise<void>;
   stats(): Record<string, FirehoseStreamStats>;
-  /** 'delivered' after each object under `prefix`; 'error' when `deliver` failed for good (records went to `errorOutputPrefix`, or were lost). */
+  /**
+   * 'delivered' after each object under `prefix`; 'error' when a buffer's delivery first fails (it is
+   * retried, `final` false) and, from `stop`, once per stream for records it never delivered (`final` true).
+   */
   on(event: 'delivered', listener: (d: FirehoseDelivery) => void): void;
   on(event: 'error', listener: (e: FirehoseDeliveryError) => void): void;
   /** The emitter behind `on` ('delivered', 'error'). */
   events: EventEmitter;
-  /** Flushes buffered records, then closes the server. */
+  /**
+   * Closes the server, then delivers what is buffered. A delivery that is failing gets one more
+   * attempt, then is given up: its records count as `undelivered`, reported by an 'error' event.
+   */
   stop(): Promise<void>;
 }
 
-/** Raised (as an 'error' event) when `deliver` kept failing for a buffer. */
+/** Raised (as an 'error' event) when `deliver` fails for a buffer, and when `stop` gives records up. */
 export class FirehoseDeliveryError extends Error {
   constructor(
     message: string,
     readonly stream: string,
     readonly records: number,
-    /** Where the records went instead, or undefined when they were lost. */
-    readonly errorOutputKey: string | undefined,
+    /** false: the delivery is being retried; true: the emulator stopped and the records are lost. */
+    readonly final: boolean,
     override readonly cause: unknown,
   ) {
     super(message);
@@ -109,8 +135,16 @@ const REGION = 'us-east-1';
 const MAX_RECORD = 1_024_000; // 1,000 KiB, before base64
 const MAX_BATCH_RECORDS = 500;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
-const RETRY_DELAYS_MS = [200, 400, 800]; // × intervalScale; Firehose itself retries S3 for up to 24 h
-const ERROR_OUTPUT_TYPE = 'S3Delivery-failed';
+/** Firehose retries a failed S3 delivery every 5 s (for up to 24 h, then discards the data). */
+const S3_RETRY_INTERVAL_MS = 5_000;
+/**
+ * The local retry wait never goes below this, whatever `intervalScale` (1/60 in the runner, 0 in
+ * some tests): an S3 that restarts or a bucket being created is away for a second or more, so
+ * millisecond retries would only spin, since they go on until the emulator stops.
+ */
+const MIN_RETRY_DELAY_MS = 1_000;
+/** Only checks that `errorOutputPrefix` evaluates: the types Firehose puts there (processing-failed, format-conversion-failed, …) never arise here. */
+const ERROR_OUTPUT_TYPE = 'processing-failed';
 
 /** An AWS error as the JSON protocol returns it. */
 class AwsError extends Error {
@@ -124,6 +158,8 @@ class AwsError extends Error {
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+const formatDelay = (ms: number) => `${Number((ms / 1000).toFixed(1))} s`;
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 /** Formats a Java DateTimeFormatter pattern (the subset Firehose prefixes use) in UTC. */
 function formatTimestamp(pattern: string, t: Date): string {
@@ -164,7 +200,6 @@ const objectName = (stream: string, t: Date) =>
 
 interface Buffered {
   records: Buffer[];
-  arrivals: number[];
   bytes: number;
   first: Date;
   timer?: NodeJS.Timeout;
@@ -175,6 +210,18 @@ interface Stream {
   created: Date;
   buffer?: Buffered;
   stats: FirehoseStreamStats;
+  /** Why the last delivery given up at stop failed, for the stream's one report. */
+  givenUp?: { cause: unknown };
+}
+
+/** A buffer being written to S3, retried until it is or the emulator stops. */
+interface Delivery {
+  /** Settles when the buffer is in S3 or given up. */
+  done: Promise<void>;
+  /** Called after each failed attempt (`flush` waits for one). */
+  onFailure: Set<() => void>;
+  /** Cuts the wait before the next attempt short, while there is one. */
+  wake?: () => void;
 }
 
 const description = (s: Stream) => {
@@ -240,7 +287,6 @@ export async function startFirehose(options: FirehoseEmulatorOptions): Promise<F
   const now = options.now ?? (() => new Date());
   const events = new EventEmitter();
   const streams = new Map<string, Stream>();
-  const inFlight = new Set<Promise<void>>();
   let inject: FirehoseFailureInjector | undefined;
 
   for (const config of options.streams) {
@@ -251,71 +297,90 @@ export async function startFirehose(options: FirehoseEmulatorOptions): Promise<F
       throw new Error(`${config.name}: bufferingIntervalS must be 0..900`);
     evaluatePrefix(config.prefix, new Date());
     evaluatePrefix(config.errorOutputPrefix, new Date(), ERROR_OUTPUT_TYPE);
-    const stats = { calls: 0, accepted: 0, failed: 0, delivered: 0, objects: 0, bytes: 0, errorOutput: 0, lost: 0 };
+    const stats = {
+      calls: 0,
+      accepted: 0,
+      failed: 0,
+      delivered: 0,
+      objects: 0,
+      bytes: 0,
+      s3Failures: 0,
+      retrying: 0,
+      errorOutput: 0,
+      undelivered: 0,
+      undeliveredBuffers: 0,
+    };
     streams.set(config.name, { config, created: new Date(), stats });
   }
 
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  async function write(bucket: string, key: string, body: Buffer): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await options.deliver(bucket, key, body);
-      } catch (err) {
-        const delay = RETRY_DELAYS_MS[attempt];
-        if (delay === undefined) throw err;
-        await sleep(delay * scale);
-      }
-    }
-  }
+  const retryDelay = Math.max(MIN_RETRY_DELAY_MS, S3_RETRY_INTERVAL_MS * scale);
+  /** Set once the server is closed: a failed attempt is then the last one. */
+  let stopping = false;
 
-  /** Writes one buffer; on lasting failure writes Firehose-style error records instead, never dropping silently. */
-  async function deliverBuffer(s: Stream, b: Buffered, reason: FirehoseDelivery['reason']): Promise<void> {
-    const { name, bucket, prefix, errorOutputPrefix } = s.config;
-    const key = evaluatePrefix(prefix, b.first) + objectName(name, b.first);
-    const body = Buffer.concat(b.records); // no delimiter: producers add their own newlines
+  const report = (error: FirehoseDeliveryError) => {
+    // An 'error' event without a listener would throw: log instead. A listener that throws must not
+    // end the delivery that reported, or its records would go uncounted.
     try {
-      await write(bucket, key, body);
-    } catch (cause) {
-      const errorKey =
-        evaluatePrefix(errorOutputPrefix || `${ERROR_OUTPUT_TYPE}/`, b.first, ERROR_OUTPUT_TYPE) + objectName(name, b.first);
-      const message = cause instanceof Error ? cause.message : String(cause);
-      // One JSON line per record, shaped like Firehose's processing-failed error records.
-      const lines = b.records.map((r, i) =>
-        JSON.stringify({
-          attemptsMade: RETRY_DELAYS_MS.length + 1,
-          arrivalTimestamp: b.arrivals[i],
-          errorCode: 'S3.PutObjectFailed',
-          errorMessage: message,
-          attemptEndingTimestamp: now().getTime(),
-          rawData: r.toString('base64'),
-        }),
-      );
-      let written: string | undefined;
-      try {
-        await write(bucket, errorKey, Buffer.from(lines.join('\n') + '\n'));
-        s.stats.errorOutput += b.records.length;
-        written = errorKey;
-      } catch {
-        s.stats.lost += b.records.length;
-      }
-      const error = new FirehoseDeliveryError(
-        `Firehose ${name}: could not write ${b.records.length} records to s3://${bucket}/${key}: ${message}` +
-          (written ? ` (written to s3://${bucket}/${written})` : ' (records lost)'),
-        name,
-        b.records.length,
-        written,
-        cause,
-      );
-      // An 'error' event without a listener would throw inside a timer: log instead.
       if (events.listenerCount('error') > 0) events.emit('error', error);
       else console.error(error.message);
-      return;
+    } catch (err) {
+      console.error(`Firehose ${error.stream}: 'error' listener failed:`, err);
     }
-    s.stats.delivered += b.records.length;
+  };
+
+  /** Writes one buffer, retrying as Firehose does; gives it up, counted, only once the emulator stops. */
+  async function deliverBuffer(s: Stream, b: Buffered, reason: FirehoseDelivery['reason'], d: Delivery): Promise<void> {
+    const { name, bucket, prefix } = s.config;
+    // One key for every attempt, as the object's name comes from the first record's arrival.
+    const key = evaluatePrefix(prefix, b.first) + objectName(name, b.first);
+    const body = Buffer.concat(b.records); // no delimiter: producers add their own newlines
+    const records = b.records.length;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await options.deliver(bucket, key, body);
+        if (attempt > 1) s.stats.retrying -= records;
+        break;
+      } catch (cause) {
+        s.stats.s3Failures += 1;
+        if (attempt === 1) s.stats.retrying += records;
+        const message = cause instanceof Error ? cause.message : String(cause);
+        if (stopping) {
+          s.stats.retrying -= records;
+          s.stats.undelivered += records;
+          s.stats.undeliveredBuffers += 1;
+          s.givenUp = { cause };
+          for (const f of d.onFailure) f();
+          return;
+        }
+        // One line when a buffer starts failing; the summary and stop() say how it ended.
+        if (attempt === 1)
+          report(
+            new FirehoseDeliveryError(
+              `Firehose ${name}: could not write ${plural(records, 'record')} to s3://${bucket}/${key}: ${message}; retrying every ${formatDelay(retryDelay)} until it succeeds or the emulator stops`,
+              name,
+              records,
+              false,
+              cause,
+            ),
+          );
+        for (const f of d.onFailure) f();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, retryDelay);
+          d.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        d.wake = undefined;
+      }
+    }
+    s.stats.delivered += records;
     s.stats.objects += 1;
     s.stats.bytes += body.length;
-    events.emit('delivered', { stream: name, bucket, key, records: b.records.length, bytes: body.length, reason } satisfies FirehoseDelivery);
+    events.emit('delivered', { stream: name, bucket, key, records, bytes: body.length, reason } satisfies FirehoseDelivery);
   }
+
+  const deliveries = new Set<Delivery>();
 
   /** Takes the stream's buffer (if any) and starts delivering it. */
   function cut(s: Stream, reason: FirehoseDelivery['reason']): void {
@@ -323,22 +388,22 @@ export async function startFirehose(options: FirehoseEmulatorOptions): Promise<F
     if (!b) return;
     s.buffer = undefined;
     clearTimeout(b.timer);
-    const p = deliverBuffer(s, b, reason)
+    const d: Delivery = { done: Promise.resolve(), onFailure: new Set() };
+    d.done = deliverBuffer(s, b, reason, d)
       .catch((err: unknown) => console.error(`Firehose ${s.config.name}: delivery listener failed:`, err))
-      .finally(() => inFlight.delete(p));
-    inFlight.add(p);
+      .finally(() => deliveries.delete(d));
+    deliveries.add(d);
   }
 
   function accept(s: Stream, record: Buffer): void {
     if (!s.buffer) {
       // The interval runs from the buffer's first record, whose arrival time also names the object.
-      const b: Buffered = { records: [], arrivals: [], bytes: 0, first: now() };
+      const b: Buffered = { records: [], bytes: 0, first: now() };
       b.timer = setTimeout(() => s.buffer === b && cut(s, 'interval'), s.config.bufferingIntervalS * 1000 * scale);
       b.timer.unref();
       s.buffer = b;
     }
     s.buffer.records.push(record);
-    s.buffer.arrivals.push(now().getTime());
     s.buffer.bytes += record.length;
     s.stats.accepted += 1;
     if (s.buffer.bytes >= s.config.bufferingSizeMb * 1024 * 1024) cut(s, 'size');
@@ -452,7 +517,21 @@ export async function startFirehose(options: FirehoseEmulatorOptions): Promise<F
 
   async function flush(): Promise<void> {
     for (const s of streams.values()) cut(s, 'flush');
-    while (inFlight.size > 0) await Promise.all(inFlight);
+    // Waiting for success instead would hang the caller for as long as S3 stays away.
+    await Promise.all(
+      [...deliveries].map(
+        (d) =>
+          new Promise<void>((resolve) => {
+            const failed = () => {
+              d.onFailure.delete(failed);
+              resolve();
+            };
+            d.onFailure.add(failed);
+            void d.done.then(failed);
+            d.wake?.();
+          }),
+      ),
+    );
   }
 
   let stopped: Promise<void> | undefined;
@@ -474,7 +553,27 @@ export async function startFirehose(options: FirehoseEmulatorOptions): Promise<F
         server.close(() => resolve());
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2000).unref();
-      }).then(flush);
+      }).then(async () => {
+        stopping = true;
+        for (const s of streams.values()) cut(s, 'flush');
+        for (const d of deliveries) d.wake?.();
+        while (deliveries.size > 0) await Promise.all([...deliveries].map((d) => d.done));
+        for (const s of streams.values()) {
+          if (!s.givenUp) continue;
+          const { cause } = s.givenUp;
+          const { undelivered: n, undeliveredBuffers: buffers, s3Failures } = s.stats;
+          const message = cause instanceof Error ? cause.message : String(cause);
+          report(
+            new FirehoseDeliveryError(
+              `Firehose ${s.config.name}: stopped with ${plural(n, 'record')} in ${plural(buffers, 'buffer')} not delivered to s3://${s.config.bucket}/${s.config.prefix} (S3 writes failed ${s3Failures} times in this run, the last with: ${message}); they are lost, as Firehose discards what it cannot deliver within 24 h`,
+              s.config.name,
+              n,
+              true,
+              cause,
+            ),
+          );
+        }
+      });
       return stopped;
     },
   };

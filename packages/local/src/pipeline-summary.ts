@@ -73,13 +73,24 @@ export async function pipelineStages(local: Local, topics: TopicCount[] | undefi
         if (!s) continue;
         const where = staticPrefix(d.prefix);
         const { objects, lines } = await countLines(client, local.bucket(d.bucket), where);
-        const held = s.accepted - s.delivered - s.errorOutput - s.lost;
-        const ok = s.lost === 0 && (!local.s3?.embedded || lines === s.delivered);
+        const held = s.accepted - s.delivered - s.retrying - s.undelivered - s.errorOutput;
+        // In S3 under the prefix is not enough: records still being retried, given up at stop or
+        // written to the error prefix never reached their readers.
+        const missing = s.retrying + s.undelivered + s.errorOutput;
+        const matches = lines === s.delivered;
+        const ok = missing === 0 && (!local.s3?.embedded || matches);
+        const problems = [
+          s.retrying ? `✘ ${s.retrying} not delivered: S3 writes failing, still retrying` : '',
+          s.undelivered ? `✘ ${s.undelivered} undelivered, lost when the emulator stopped` : '',
+          s.errorOutput ? `✘ ${s.errorOutput} to the error prefix` : '',
+        ].filter(Boolean);
+        const retried = s.s3Failures && !s.retrying && !s.undelivered ? ` (after ${s.s3Failures} failed S3 write(s), retried)` : '';
+        const check = local.s3?.embedded ? (!matches ? ' ✘ does not match' : missing ? `, matching the ${s.delivered} delivered` : ' ✔ all there') : '';
         out.push({
           ok,
-          text: `${spec.name} → Firehose ${name}: ${s.calls} call(s), ${s.accepted} records accepted${s.failed ? `, ${s.failed} refused (retried by the sender)` : ''} → ${s.delivered} delivered in ${s.objects} object(s)${
+          text: `${spec.name} → Firehose ${name}: ${s.calls} call(s), ${s.accepted} records accepted${s.failed ? `, ${s.failed} refused (retried by the sender)` : ''} → ${s.delivered} delivered in ${s.objects} object(s)${retried}${
             held > 0 ? `, ${held} still buffered` : ''
-          }${s.errorOutput ? `, ${s.errorOutput} to the error prefix` : ''}${s.lost ? `, ✘ ${s.lost} lost` : ''}; S3 ${where}: ${lines} JSON lines in ${objects} object(s)${local.s3?.embedded ? (lines === s.delivered ? ' ✔ all there' : ' ✘ does not match') : ''}`,
+          }${problems.map((p) => `, ${p}`).join('')}; S3 ${where}: ${lines} JSON lines in ${objects} object(s)${check}`,
         });
       }
     }

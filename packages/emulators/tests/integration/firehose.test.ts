@@ -11,7 +11,7 @@ import {
   ResourceNotFoundException,
   ServiceUnavailableException,
 } from '@aws-sdk/client-firehose';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type FirehoseDelivery,
@@ -94,7 +94,19 @@ describe('Firehose emulator: API over the real SDK', () => {
     const [key] = [...objects.keys()];
     expect(key).toMatch(new RegExp(`^lake/raw/2024/03/05/07/events-1-2024-03-05-07-08-09-${UUID}$`));
     expect(seen).toEqual([{ stream: 'events', bucket: 'lake', key: key?.slice('lake/'.length), records: 4, bytes: 21, reason: 'flush' }]);
-    expect(fh.stats().events).toEqual({ calls: 2, accepted: 4, failed: 0, delivered: 4, objects: 1, bytes: 21, errorOutput: 0, lost: 0 });
+    expect(fh.stats().events).toEqual({
+      calls: 2,
+      accepted: 4,
+      failed: 0,
+      delivered: 4,
+      objects: 1,
+      bytes: 21,
+      s3Failures: 0,
+      retrying: 0,
+      errorOutput: 0,
+      undelivered: 0,
+      undeliveredBuffers: 0,
+    });
   });
 
   it('evaluates timestamp expressions (Java DateTimeFormatter, UTC) at the first record’s arrival time', async () => {
@@ -305,53 +317,139 @@ describe('Firehose emulator: buffering', () => {
 });
 
 describe('Firehose emulator: delivery failures', () => {
-  it('retries, then writes Firehose-style error records under errorOutputPrefix and raises an error event', async () => {
-    const attempts: string[] = [];
-    const objects = new Map<string, Buffer>();
-    const { fh, client } = await start({
-      intervalScale: 0.01,
-      now: () => new Date('2024-06-01T12:00:00Z'),
-      streams: [stream({ errorOutputPrefix: 'firehose-errors/!{firehose:error-output-type}/!{timestamp:yyyy}/' })],
+  it('keeps retrying a failed S3 delivery, at least a second apart, until S3 takes it; nothing goes to the error prefix', async () => {
+    let down = true;
+    const attempts: { key: string; at: number }[] = [];
+    const { fh, client, objects } = await start({
+      // Scale 0 would make every wait 0 ms: the retry delay must not follow it below its floor.
+      intervalScale: 0,
       deliver: async (bucket, key, body) => {
-        attempts.push(key);
-        if (key.startsWith('raw/')) throw new Error('S3 is down');
+        attempts.push({ key, at: performance.now() });
+        if (down) throw new Error('S3 is down');
         objects.set(`${bucket}/${key}`, body);
       },
     });
     const errors: FirehoseDeliveryError[] = [];
     fh.on('error', (e) => errors.push(e));
-    await client.send(new PutRecordBatchCommand({ DeliveryStreamName: 'events', Records: [{ Data: Buffer.from('r1\n') }, { Data: Buffer.from([0, 1]) }] }));
+    await client.send(new PutRecordBatchCommand({ DeliveryStreamName: 'events', Records: [{ Data: Buffer.from('r1\n') }, { Data: Buffer.from('r2\n') }] }));
+    // flush() tries at once and returns when that attempt fails, rather than waiting for S3.
     await fh.flush();
-    expect(attempts.filter((k) => k.startsWith('raw/'))).toHaveLength(4); // first try + 3 retries
-    const [key, body] = [...objects][0] ?? [];
-    expect(key).toMatch(new RegExp(`^lake/firehose-errors/S3Delivery-failed/2024/events-1-2024-06-01-12-00-00-${UUID}$`));
-    const lines = body?.toString().trimEnd().split('\n').map((l) => JSON.parse(l)) ?? [];
-    expect(lines.map((l) => Buffer.from(l.rawData, 'base64'))).toEqual([Buffer.from('r1\n'), Buffer.from([0, 1])]);
-    expect(lines[0]).toMatchObject({ errorMessage: 'S3 is down', attemptsMade: 4, arrivalTimestamp: Date.parse('2024-06-01T12:00:00Z') });
+    const afterFlush = attempts.length;
+    expect(objects.size).toBe(0);
+    expect(fh.stats().events).toMatchObject({ accepted: 2, delivered: 0, retrying: 2, errorOutput: 0, undelivered: 0 });
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ stream: 'events', records: 2, errorOutputKey: key?.slice('lake/'.length) });
-    expect(fh.stats().events).toMatchObject({ accepted: 2, delivered: 0, objects: 0, errorOutput: 2, lost: 0 });
+    expect(errors[0]).toMatchObject({ stream: 'events', records: 2, final: false });
+    expect(errors[0]?.message).toMatch(/S3 is down.*retrying/);
+
+    await new Promise((r) => setTimeout(r, 2_100));
+    expect(attempts.length - afterFlush).toBeGreaterThanOrEqual(1);
+    expect(attempts.length - afterFlush).toBeLessThanOrEqual(3);
+    down = false;
+    const [d] = (await once(fh.events, 'delivered')) as [FirehoseDelivery];
+    expect(d).toMatchObject({ stream: 'events', records: 2 });
+    expect(d.key).toMatch(/^raw\//);
+    expect([...objects.keys()]).toEqual([`lake/${d.key}`]);
+    expect(objects.get(`lake/${d.key}`)?.toString()).toBe('r1\nr2\n');
+    // Every attempt wrote the same object; unprompted by flush(), each waited out the floor first.
+    expect(new Set(attempts.map((a) => a.key))).toEqual(new Set([d.key]));
+    for (let i = afterFlush; i < attempts.length; i++) expect((attempts[i]?.at ?? 0) - (attempts[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(990);
+    expect(errors).toHaveLength(1); // one line when delivery starts failing, not one per attempt
+    expect(fh.stats().events).toMatchObject({ accepted: 2, delivered: 2, objects: 1, retrying: 0, errorOutput: 0, undelivered: 0 });
+    expect(fh.stats().events?.s3Failures).toBe(attempts.length - 1);
   });
 
-  it('counts records it could write nowhere as lost, never silently', async () => {
-    const { fh, client } = await start({
-      intervalScale: 0.01,
-      deliver: async () => {
+  it('stop() tries each failing delivery once more, then reports the records it could not deliver', async () => {
+    let stopping = false;
+    const afterStop: string[] = [];
+    const { fh, client, objects } = await start({
+      deliver: async (_bucket, key) => {
+        if (stopping) afterStop.push(key);
         throw new Error('no bucket');
       },
     });
     const errors: FirehoseDeliveryError[] = [];
     fh.on('error', (e) => errors.push(e));
-    await client.send(new PutRecordCommand({ DeliveryStreamName: 'events', Record: { Data: Buffer.from('gone\n') } }));
+    await client.send(new PutRecordCommand({ DeliveryStreamName: 'events', Record: { Data: Buffer.from('a\n') } }));
     await fh.flush();
-    expect(errors).toHaveLength(1);
-    expect(errors[0]?.errorOutputKey).toBeUndefined();
-    expect(errors[0]?.message).toMatch(/records lost/);
-    expect(fh.stats().events).toMatchObject({ accepted: 1, delivered: 0, errorOutput: 0, lost: 1 });
+    await client.send(new PutRecordBatchCommand({ DeliveryStreamName: 'events', Records: [{ Data: Buffer.from('b\n') }, { Data: Buffer.from('c\n') }] }));
+    await fh.flush();
+    expect(fh.stats().events).toMatchObject({ accepted: 3, retrying: 3, undelivered: 0 });
+    stopping = true;
+    const started = performance.now();
+    await fh.stop();
+    // One last attempt for each buffer, without waiting out the retry delay.
+    expect(afterStop).toHaveLength(2);
+    expect(performance.now() - started).toBeLessThan(900);
+    expect(objects.size).toBe(0);
+    expect(fh.stats().events).toMatchObject({
+      accepted: 3,
+      delivered: 0,
+      retrying: 0,
+      errorOutput: 0,
+      undelivered: 3,
+      undeliveredBuffers: 2,
+    });
+    const final = errors.filter((e) => e.final);
+    expect(final).toHaveLength(1);
+    expect(final[0]).toMatchObject({ stream: 'events', records: 3 });
+    expect(final[0]?.message).toMatch(/3 records in 2 buffers .*not delivered.*no bucket.*lost/);
+  });
+
+  it('stop() without an error listener logs the lost records rather than dropping them silently', async () => {
+    const { fh, client } = await start({
+      deliver: async () => {
+        throw new Error('no bucket');
+      },
+    });
+    await client.send(new PutRecordCommand({ DeliveryStreamName: 'events', Record: { Data: Buffer.from('gone\n') } }));
+    const logged: string[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void logged.push(args.map(String).join(' '));
+    try {
+      await fh.stop();
+    } finally {
+      console.error = original;
+    }
+    expect(logged.some((l) => /1 record in 1 buffer .*not delivered.*lost/.test(l))).toBe(true);
+    expect(fh.stats().events).toMatchObject({ undelivered: 1, undeliveredBuffers: 1 });
   });
 });
 
 describe('Firehose emulator with the embedded S3', () => {
+  it('delivers under the normal prefix once a bucket that refused writes exists, nothing under the error prefix', async () => {
+    const s3 = await startS3({ buckets: [] });
+    cleanups.push(() => s3.stop());
+    const s3client = new S3Client({
+      endpoint: s3.endpoint,
+      region: s3.region,
+      credentials: s3.credentials,
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+    cleanups.push(() => s3client.destroy());
+    const { fh, client } = await start({
+      streams: [stream({ prefix: 'inventory/', errorOutputPrefix: 'inventory-errors/!{firehose:error-output-type}/' })],
+      intervalScale: 1 / 60,
+      deliver: async (Bucket, Key, Body) => {
+        await s3client.send(new PutObjectCommand({ Bucket, Key, Body }));
+      },
+    });
+    const lines = ['{"sku":1}\n', '{"sku":2}\n', '{"sku":3}\n'].map((l) => Buffer.from(l));
+    await client.send(new PutRecordBatchCommand({ DeliveryStreamName: 'events', Records: lines.map((Data) => ({ Data })) }));
+    await fh.flush(); // the first attempt fails: NoSuchBucket
+    expect(fh.stats().events).toMatchObject({ delivered: 0, retrying: 3 });
+    const delivered = once(fh.events, 'delivered');
+    await s3client.send(new CreateBucketCommand({ Bucket: 'lake' }));
+    await delivered;
+    const listed = await s3client.send(new ListObjectsV2Command({ Bucket: 'lake' }));
+    const keys = (listed.Contents ?? []).map((o) => o.Key as string);
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatch(/^inventory\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/events-1-/);
+    const got = await s3client.send(new GetObjectCommand({ Bucket: 'lake', Key: keys[0] }));
+    expect(await got.Body?.transformToString()).toBe(lines.join(''));
+    expect(fh.stats().events).toMatchObject({ accepted: 3, delivered: 3, objects: 1, retrying: 0, errorOutput: 0, undelivered: 0 });
+  });
+
   it('delivers objects a real S3 client reads back byte for byte', async () => {
     const s3 = await startS3({ buckets: ['lake'] });
     cleanups.push(() => s3.stop());

@@ -1,0 +1,104 @@
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { FirehoseEmulator, FirehoseStreamStats } from '@laminar/emulators';
+import { describe, expect, it } from 'vitest';
+import { pipelineStages } from '../../src/pipeline-summary.ts';
+import type { Local } from '../../src/runner.ts';
+
+const STREAM = 'laminar-local-inventory';
+
+/** An embedded S3 holding `objects` (key → body) in bucket 'lake'. */
+function fakeS3(objects: Record<string, string>): S3Client {
+  return {
+    send: async (command: unknown) => {
+      if (command instanceof ListObjectsV2Command) {
+        const prefix = command.input.Prefix ?? '';
+        return { Contents: Object.keys(objects).filter((k) => k.startsWith(prefix)).map((Key) => ({ Key })) };
+      }
+      if (command instanceof GetObjectCommand) {
+        const text = objects[command.input.Key as string] ?? '';
+        return { Body: { transformToString: async () => text } };
+      }
+      throw new Error('unexpected command');
+    },
+  } as unknown as S3Client;
+}
+
+/** A runner with one function writing to one delivery stream, whose emulator reports `stats`. */
+function local(stats: Partial<FirehoseStreamStats>, objects: Record<string, string>): Local {
+  const all: FirehoseStreamStats = {
+    calls: 1,
+    accepted: 0,
+    failed: 0,
+    delivered: 0,
+    objects: 0,
+    bytes: 0,
+    s3Failures: 0,
+    retrying: 0,
+    errorOutput: 0,
+    undelivered: 0,
+    undeliveredBuffers: 0,
+    ...stats,
+  };
+  const firehose = { stats: () => ({ [STREAM]: all }) } as unknown as FirehoseEmulator;
+  const spec = {
+    name: 'store-inventory',
+    env: {},
+    deliveryStreams: [{ name: 'inventory', bucket: 'lake', prefix: 'inventory/year=!{timestamp:yyyy}/', errorOutputPrefix: 'errors/!{firehose:error-output-type}/' }],
+  };
+  return {
+    specs: [{ spec }],
+    kafkaSources: [],
+    s3: { embedded: {}, client: fakeS3(objects) },
+    kafka: undefined,
+    firehose,
+    deliveryStreams: { inventory: STREAM },
+    bucket: (b: string) => b,
+  } as unknown as Local;
+}
+
+const three = { 'inventory/year=2024/inventory-1-a': '{"a":1}\n{"a":2}\n{"a":3}\n' };
+
+describe('pipeline summary: Firehose stage', () => {
+  it('passes when every accepted record is in S3 under the prefix', async () => {
+    const [stage] = await pipelineStages(local({ accepted: 3, delivered: 3, objects: 1 }, three), undefined);
+    expect(stage?.ok).toBe(true);
+    expect(stage?.text).toMatch(/3 records accepted → 3 delivered in 1 object\(s\); S3 inventory\/: 3 JSON lines in 1 object\(s\) ✔ all there$/);
+  });
+
+  it('passes, saying so, when S3 writes failed but their retries got everything there', async () => {
+    const [stage] = await pipelineStages(local({ accepted: 3, delivered: 3, objects: 1, s3Failures: 2 }, three), undefined);
+    expect(stage?.ok).toBe(true);
+    expect(stage?.text).toContain('3 delivered in 1 object(s) (after 2 failed S3 write(s), retried)');
+    expect(stage?.text).toMatch(/✔ all there$/);
+  });
+
+  it('fails while records are still being retried, though S3 holds everything delivered so far', async () => {
+    const stats = { accepted: 5, delivered: 3, objects: 1, s3Failures: 4, retrying: 2 };
+    const [stage] = await pipelineStages(local(stats, three), undefined);
+    expect(stage?.ok).toBe(false);
+    expect(stage?.text).toContain('✘ 2 not delivered: S3 writes failing, still retrying');
+    expect(stage?.text).not.toContain('still buffered');
+    expect(stage?.text).not.toContain('✔');
+    expect(stage?.text).toMatch(/3 JSON lines in 1 object\(s\), matching the 3 delivered$/);
+  });
+
+  it('fails when the emulator stopped with records it could not deliver', async () => {
+    const stats = { accepted: 4, delivered: 3, objects: 1, s3Failures: 3, undelivered: 1, undeliveredBuffers: 1 };
+    const [stage] = await pipelineStages(local(stats, three), undefined);
+    expect(stage?.ok).toBe(false);
+    expect(stage?.text).toContain('✘ 1 undelivered, lost when the emulator stopped');
+  });
+
+  it('fails when records went to the error prefix', async () => {
+    const [stage] = await pipelineStages(local({ accepted: 4, delivered: 3, objects: 1, errorOutput: 1 }, three), undefined);
+    expect(stage?.ok).toBe(false);
+    expect(stage?.text).toContain('✘ 1 to the error prefix');
+    expect(stage?.text).not.toContain('✔');
+  });
+
+  it('fails when S3 does not hold what was delivered', async () => {
+    const [stage] = await pipelineStages(local({ accepted: 3, delivered: 3, objects: 1 }, {}), undefined);
+    expect(stage?.ok).toBe(false);
+    expect(stage?.text).toMatch(/0 JSON lines in 0 object\(s\) ✘ does not match$/);
+  });
+});
