@@ -1,6 +1,7 @@
 import { TextDecoder } from 'node:util';
 import { type AnyFeed, DetectError, MalformedError, parseFeed } from 'feedsmith';
 import iconv from 'iconv-lite';
+import { looksLikeHtml } from './text.ts';
 
 /** A feed that cannot be read; `reason` goes to the log and the result as it is. */
 export class FeedParseError extends Error {
@@ -163,7 +164,7 @@ function rssEntries(feed: FeedOf<'rss'>, baseUrl: string): RawEntry[] {
     guid: item.guid?.value,
     guidIsPermaLink: item.guid?.isPermaLink,
     title: item.title ?? item.dc?.titles?.[0],
-    titleIsHtml: true,
+    titleIsHtml: looksLikeHtml(item.title ?? item.dc?.titles?.[0]),
     link: item.link,
     base: resolveBase(item.xml?.base, base),
     dates: [item.pubDate, item.dc?.dates?.[0], item.dcterms?.issued?.[0], item.dcterms?.created?.[0], item.atom?.published, item.atom?.updated],
@@ -210,7 +211,7 @@ function rdfEntries(feed: FeedOf<'rdf'>, baseUrl: string): RawEntry[] {
   return (feed.items ?? []).map((item) => ({
     guid: item.rdf?.about,
     title: item.title ?? item.dc?.titles?.[0],
-    titleIsHtml: true,
+    titleIsHtml: looksLikeHtml(item.title ?? item.dc?.titles?.[0]),
     link: item.link ?? item.rdf?.about,
     base: resolveBase(item.xml?.base, base),
     dates: [item.dc?.dates?.[0], item.dcterms?.issued?.[0], item.dcterms?.created?.[0], item.dcterms?.modified?.[0]],

@@ -24,6 +24,18 @@ export function htmlToText(html: string): string {
   return collapse(convert(html));
 }
 
+/**
+ * Whether an RSS or RDF title holds markup: a tag HTML has (`<b>`, `<a href>`, `<br/>`…) or an
+ * entity left after XML's own decoding (a double-escaped `&amp;amp;`). Those formats say nothing
+ * of a title's type, and read as HTML, "Vector<int> in C++" lost "<int>" — and a title is an
+ * item's identity when it has no guid or link, so two such items were taken for one.
+ */
+const TITLE_MARKUP = /<\/?(?:a|abbr|b|big|br|cite|code|del|div|em|font|h[1-6]|i|img|ins|kbd|mark|p|q|s|small|span|strike|strong|sub|sup|tt|u)(?:\s[^<>]*)?\/?>|&(?:#\d{1,7}|#x[0-9a-f]{1,6}|[a-z][a-z0-9]{1,31});/i;
+
+export function looksLikeHtml(text: string | undefined): boolean {
+  return text !== undefined && TITLE_MARKUP.test(text);
+}
+
 /** Whitespace runs (including non-breaking and zero-width spaces, soft hyphens) → one space. */
 export function collapse(s: string): string {
   return s

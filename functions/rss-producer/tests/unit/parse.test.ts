@@ -108,6 +108,16 @@ describe('the fixture feeds', () => {
 });
 
 describe('documents that are not feeds', () => {
+  it('reads an RSS title as HTML only when it holds markup: "Vector<int>" keeps its "<int>"', () => {
+    const titles = ['Vector&lt;int&gt; in C++', '<![CDATA[x < y & Vector<char>]]>', '&lt;b&gt;Bold&lt;/b&gt; news', 'AT&amp;amp;T results', 'Plain &amp; simple'];
+    const doc = `<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://example.com/</link>${titles
+      .map((t, i) => `<item><title>${t}</title><guid isPermaLink="false">g${i}</guid></item>`)
+      .join('')}</channel></rss>`;
+    const parsed = parseFeedDocument(doc, BASE + 'titles.xml', 'application/rss+xml');
+    const { items } = normalizeEntries(BASE + 'titles.xml', parsed.entries, parsed.homepage);
+    expect(items.map((i) => i.title)).toEqual(['Vector<int> in C++', 'x < y & Vector<char>', 'Bold news', 'AT&T results', 'Plain & simple']);
+  });
+
   it('names an HTML page, even when served as XML', () => {
     const html = '<!DOCTYPE html>\n<html lang="en"><head><title>Subscribe</title></head><body><a href="/rss">RSS</a></body></html>';
     expect(reason(html, 'text/html; charset=utf-8')).toBe('not a feed: got an HTML page (content-type text/html; charset=utf-8)');
