@@ -142,12 +142,16 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
   } catch (error) {
     let skip = skipReason(error);
     if (!skip && (error as { name?: string }).name === 'AccessDenied') {
-      // S3 answers a GET for a missing key 403, not 404, unless the caller may list the bucket, and
-      // a GET carries no s3:prefix for the role's prefix-scoped ListBucket to match. A listing of
-      // the key itself does: it tells a deleted object (a clean skip) from a real denial.
-      if (await isGone(deps, ref.bucket, ref.key)) skip = { reason: 'source-missing', detail: 'the object no longer exists: it was deleted before it could be read (S3 said AccessDenied, a listing found no such key)' };
-      else {
-        throw new Error(`AccessDenied reading s3://${ref.bucket}/${ref.key}: the object exists, and the role may not read it`, { cause: error });
+      // A GET of a version deleted for good (or a key deleted without versioning) is answered 403
+      // to this role: a listing of the key tells a deleted object or a replaced version (clean
+      // skips) from a real denial.
+      const current = await currentVersionOf(deps, ref.bucket, ref.key);
+      if (current === null) skip = { reason: 'source-missing', detail: 'the object no longer exists: it was deleted before it could be read (S3 said AccessDenied, a listing found no such key)' };
+      else if (current !== undefined && source.etag && current.etag !== source.etag) {
+        skip = { reason: 'source-changed', detail: 'the version the event announced is gone and the key now holds other content (S3 said AccessDenied, a listing shows another ETag): that version has an event of its own' };
+      } else {
+        const known = current === undefined ? 'the object may be gone (a listing could not tell)' : 'the object exists';
+        throw new Error(`AccessDenied reading s3://${ref.bucket}/${ref.key}: ${known}, and the role may not read it`, { cause: error });
       }
     }
     if (!skip) throw error;
@@ -206,13 +210,21 @@ function readAhead(source: Readable): Readable {
   return buffered;
 }
 
-/** Whether a listing of `key` as a prefix finds no object named `key`; false when it cannot tell. */
-async function isGone(deps: Pick<ValidateDeps, 's3' | 'signal'>, bucket: string, key: string): Promise<boolean> {
+/**
+ * The key's current object as a listing of the key itself shows it (its ETag), null when there is
+ * none, undefined when the listing failed. Why a listing: S3 answers a GET for a missing key 403,
+ * not 404, to a role whose s3:ListBucket is scoped by prefix (a GET carries no s3:prefix), while a
+ * listing with Prefix = key is allowed — and the key, the shortest name with that prefix, comes first.
+ */
+async function currentVersionOf(deps: Pick<ValidateDeps, 's3' | 'signal'>, bucket: string, key: string): Promise<{ etag: string | undefined } | null | undefined> {
   try {
     const listed = await deps.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }), { abortSignal: deps.signal });
-    return !(listed.Contents ?? []).some((o) => o.Key === key);
-  } catch {
-    return false;
+    const object = (listed.Contents ?? []).find((o) => o.Key === key);
+    return object ? { etag: bareEtag(object.ETag) } : null;
+  } catch (error) {
+    // Stopped by the deadline: that is the news, not the denial.
+    if (deps.signal?.aborted && deps.signal.reason instanceof Error) throw deps.signal.reason;
+    return undefined;
   }
 }
 

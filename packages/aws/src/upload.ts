@@ -49,8 +49,12 @@ export async function uploadStream(options: StreamUploadOptions): Promise<Stream
   options.body.once('end', () => {
     ended = true;
   });
+  /** Set when the stop did abort the upload: only then is the stop's reason the error to report. */
+  let stoppedUs = false;
   const onAbort = () => {
-    if (!ended) void upload.abort();
+    if (ended) return;
+    stoppedUs = true;
+    void upload.abort();
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -64,7 +68,7 @@ export async function uploadStream(options: StreamUploadOptions): Promise<Stream
         .send(new AbortMultipartUploadCommand({ Bucket: options.bucket, Key: options.key, UploadId: uploadId }))
         .catch((abortError: unknown) => options.onAbortFailure?.(abortError));
     }
-    if (options.signal?.aborted && options.signal.reason instanceof Error) throw options.signal.reason;
+    if (stoppedUs && options.signal?.reason instanceof Error) throw options.signal.reason;
     throw err;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);

@@ -437,19 +437,35 @@ describe('events and idempotency', () => {
     await expectReconciled(r);
   });
 
-  it('tells a deleted object from a real denial when S3 answers AccessDenied, as it does a role that may not list the bucket', async () => {
+  it('tells a deleted object or a replaced version from a real denial when S3 answers AccessDenied, as it does a role that may not list the bucket', async () => {
     const gone = await put('bronze/orders/gone-403.csv', [HEADER, row(1)].join('\n'));
     const kept = await put('bronze/orders/denied-403.csv', [HEADER, row(1)].join('\n'));
+    const replaced = await put('bronze/orders/replaced-403.csv', [HEADER, row(1)].join('\n'));
+    await put('bronze/orders/replaced-403.csv', [HEADER, row(2)].join('\n'));
     await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: gone.key }));
     const denying = s3Client();
-    // S3's answer to a GET without s3:ListBucket, whether or not the key exists.
+    // S3's answer to a GET without s3:ListBucket, whether or not the key (or the version) exists.
     denying.middlewareStack.add((next, context) => async (args) => {
       if (context.commandName !== 'GetObjectCommand') return next(args);
       throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
     }, { step: 'initialize', name: 'deny' });
-    const skipped = validated(await processor(denying).process(gone, scope()));
-    expect(skipped).toMatchObject({ status: 'skipped', reason: 'source-missing', rowsRead: 0 });
+    expect(validated(await processor(denying).process(gone, scope()))).toMatchObject({ status: 'skipped', reason: 'source-missing', rowsRead: 0 });
+    expect(validated(await processor(denying).process(replaced, scope('req-replaced')))).toMatchObject({ status: 'skipped', reason: 'source-changed', rowsRead: 0 });
     await expect(processor(denying).process(kept, scope('req-denied'))).rejects.toThrow(/AccessDenied reading s3:\/\/.*denied-403\.csv: the object exists, and the role may not read it/);
+    denying.destroy();
+  });
+
+  it('says the deadline stopped it, not a denial, when the deadline comes while it looks into an AccessDenied', async () => {
+    const ref = await put('bronze/orders/deadline-403.csv', [HEADER, row(1)].join('\n'));
+    const stop = new AbortController();
+    const denying = s3Client();
+    denying.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName === 'GetObjectCommand') throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      if (context.commandName !== 'ListObjectsV2Command') return next(args);
+      stop.abort(new DeadlineExceededError('stopped before the function timeout; 900 ms left'));
+      throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+    }, { step: 'initialize', name: 'deny-then-stop' });
+    await expect(processor(denying).process(ref, { ...scope('req-deadline'), signal: stop.signal })).rejects.toThrow(DeadlineExceededError);
     denying.destroy();
   });
 

@@ -49,6 +49,23 @@ describe('uploadStream stopped by its signal', () => {
     client.destroy();
   });
 
+  it('reports S3\'s own error, not the stop\'s, when a request it let finish after the stop then fails', async () => {
+    const stop = new AbortController();
+    const client = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'CompleteMultipartUploadCommand') return next(args);
+        stop.abort(new Error('deadline'));
+        throw Object.assign(new Error('We encountered an internal error. Please try again.'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } });
+      },
+      { step: 'initialize', name: 'fail-complete' },
+    );
+    const body = Readable.from([Buffer.alloc(6 * 1024 * 1024, 97)]);
+    await expect(uploadStream({ client, bucket: BUCKET, key: 'failed-late.jsonl', body, contentType: 'text/plain', signal: stop.signal })).rejects.toThrow(/internal error/);
+    expect(await visible(client, 'failed-late.jsonl')).toBeUndefined();
+    client.destroy();
+  });
+
   it('finishes, and says so, when the stop comes after the body ended: the object appears whole either way', async () => {
     const stop = new AbortController();
     const client = clientStoppingAfter('CompleteMultipartUploadCommand', stop);
