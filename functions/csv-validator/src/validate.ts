@@ -221,7 +221,7 @@ async function currentVersionOf(deps: Pick<ValidateDeps, 's3' | 'signal'>, bucke
     const listed = await deps.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }), { abortSignal: deps.signal });
     const object = (listed.Contents ?? []).find((o) => o.Key === key);
     return object ? { etag: bareEtag(object.ETag) } : null;
-  } catch (error) {
+  } catch {
     // Stopped by the deadline: that is the news, not the denial.
     if (deps.signal?.aborted && deps.signal.reason instanceof Error) throw deps.signal.reason;
     return undefined;
