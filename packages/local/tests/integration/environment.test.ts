@@ -316,6 +316,37 @@ describe('execution environments', () => {
     }
   });
 
+  it('runs an init that outlasts the init phase again inside the first invocation, on the function\'s timeout, as Lambda does', async () => {
+    const slowLines: string[] = [];
+    const slow = new Invoker({
+      root: root.dir,
+      region: 'us-east-1',
+      // Stands for Lambda's 10 s init phase, so the test is quick.
+      initTimeoutMs: 500,
+      output: { line: (fn, text) => void slowLines.push(`[${fn}] ${text}`) },
+      functions: await Promise.all([
+        fixture(root.dir, { name: 'slow-init', timeoutS: 5 }, 'await new Promise((r) => setTimeout(r, 800)); export const handler = async () => "ready";'),
+        fixture(root.dir, { name: 'slower-init', timeoutS: 1 }, 'await new Promise((r) => setTimeout(r, 1500)); export const handler = async () => "never";'),
+      ]),
+    });
+    try {
+      const first = await slow.invoke('slow-init', {});
+      expect(first.error).toBeUndefined();
+      expect(first.result).toBe('ready');
+      // Cold, with the second init counted in its Duration and no Init Duration.
+      expect(first.report).toMatchObject({ cold: true });
+      expect(first.report.initDurationMs).toBeUndefined();
+      expect(first.report.durationMs).toBeGreaterThanOrEqual(800);
+      expect(slowLines.join('\n')).toMatch(/INIT_REPORT Init Duration: [\d.]+ ms\tPhase: init\tStatus: timeout/);
+      expect((await slow.invoke('slow-init', {})).report.cold).toBe(false);
+      // Longer than the function's own timeout too: then the invocation times out.
+      const never = await slow.invoke('slower-init', {});
+      expect(never.error).toMatchObject({ errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 1.00 seconds' });
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it('kills every environment on stop', async () => {
     const other = new Invoker({
       root: root.dir,
