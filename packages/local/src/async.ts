@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FunctionSpec } from '@laminar/spec';
-import { type InvocationTrigger, type InvokeResult, type Invoker, ThrottledError } from './invoker.ts';
+import { type InvocationTrigger, type InvokeResult, type Invoker, MAX_ASYNC_REQUEST_BYTES, RequestTooLargeError, ThrottledError } from './invoker.ts';
 import { type Output, silentOutput } from './output.ts';
 import { localDlqName, type LocalQueues, localQueueName } from './queues.ts';
 import { type Clock, realClock } from './scheduler.ts';
@@ -21,6 +21,8 @@ export const DEFAULT_RETRY_DELAY_SCALE = 1 / 60;
 export const DEFAULT_ASYNC = { maxRetries: 2, maxEventAgeS: 21_600 } as const;
 /** Throttled events go back to the queue: from 1 s, doubling, at most 5 min (Lambda's time, scaled like the retries). */
 const THROTTLE_BACKOFF_MS = { first: 1_000, max: 300_000 } as const;
+/** The least a throttled event waits locally, whatever the scale. */
+const THROTTLE_MIN_WAIT_MS = 50;
 
 /** The wait after failed attempt `n` (1-based), in Lambda's time. */
 export function retryDelayMs(failedAttempt: number): number {
@@ -172,8 +174,16 @@ export class AsyncInvoker {
     return this.inFlight.size;
   }
 
-  /** Accepts the event (Lambda answers 202) and works through it in the background. */
+  /**
+   * Accepts the event (Lambda answers 202) and works through it in the background. An event over
+   * the asynchronous payload limit is refused here, at once, as Invoke refuses it (413): accepted,
+   * it would fail later where nothing reports it.
+   */
   submit(functionName: string, event: unknown, options: { trigger?: InvocationTrigger; requestId?: string } = {}): AsyncSubmission {
+    const bytes = Buffer.byteLength(JSON.stringify(event === undefined ? null : event));
+    if (bytes > MAX_ASYNC_REQUEST_BYTES) {
+      throw new RequestTooLargeError(`Request must be smaller than ${MAX_ASYNC_REQUEST_BYTES} bytes for an asynchronous InvokeFunction operation (this one is ${bytes})`);
+    }
     const requestId = options.requestId ?? randomUUID();
     const done = this.process(functionName, event, requestId, options.trigger);
     this.inFlight.add(done);
@@ -275,14 +285,20 @@ export class AsyncInvoker {
       } catch (err) {
         this.release(functionName);
         if (err instanceof ThrottledError) {
+          // What throttles it (an environment busy with another invocation) runs in real time, so
+          // the event ages by the time really waited — counted at Lambda's length, a scaled wait
+          // aged it 1/scale times too fast and dropped events Lambda would have run. The floor
+          // keeps a scale of 0 from spinning.
           const backoff = Math.min(THROTTLE_BACKOFF_MS.first * 2 ** throttles++, THROTTLE_BACKOFF_MS.max);
-          ageMs += this.clock.now() - started + backoff;
-          say(`throttled (${err.message}); back in the queue for ${describeWait(backoff)}`);
-          await this.clock.sleep(backoff * this.retryDelayScale, signal);
+          const waitMs = Math.max(THROTTLE_MIN_WAIT_MS, backoff * this.retryDelayScale);
+          say(`throttled (${err.message}); back in the queue for ${describeWait(waitMs)}`);
+          await this.clock.sleep(waitMs, signal);
+          ageMs += this.clock.now() - started;
           continue;
         }
         outcome.error = err as Error;
         if (signal.aborted) return this.interrupted(outcome);
+        say(`not invoked: ${(err as Error).name}: ${(err as Error).message}`);
         outcome.status = 'not-invoked';
         return this.finish(outcome);
       }

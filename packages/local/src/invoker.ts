@@ -113,6 +113,8 @@ export interface InvocationRecord extends InvokeResult {
 
 /** Lambda's largest synchronous invocation payload. */
 export const MAX_REQUEST_BYTES = 6_291_456;
+/** An asynchronous invocation's payload limit (Lambda raised it from 256 KB to 1 MB in 2025). */
+export const MAX_ASYNC_REQUEST_BYTES = 1_048_576;
 
 export class UnknownFunctionError extends Error {
   override name = 'ResourceNotFoundException';

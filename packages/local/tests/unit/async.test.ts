@@ -1,7 +1,7 @@
 import { defineFunction, type FunctionSpecInput } from '@laminar/spec';
 import { describe, expect, it } from 'vitest';
 import { AsyncInvoker, asyncConfigOf, destinationRecord, RETRY_DELAYS_MS, retryDelayMs } from '../../src/async.ts';
-import { type InvokeOptions, type InvokeResult, ThrottledError } from '../../src/invoker.ts';
+import { type InvokeOptions, type InvokeResult, MAX_ASYNC_REQUEST_BYTES, RequestTooLargeError, ThrottledError } from '../../src/invoker.ts';
 import { LocalQueues } from '../../src/queues.ts';
 import { type Clock, Scheduler, scheduleEntries } from '../../src/scheduler.ts';
 
@@ -208,8 +208,26 @@ describe('async retries', () => {
     expect(outcome.status).toBe('succeeded');
     expect(outcome.attempts).toHaveLength(1);
     expect(invoker.calls).toHaveLength(3);
-    // 1 s then 2 s of backoff, scaled like the retries.
-    expect(clock.sleeps).toEqual([1_000 / 60, 2_000 / 60]);
+    // 1 s then 2 s of backoff scaled like the retries (17 and 33 ms), but never under 50 ms.
+    expect(clock.sleeps).toEqual([50, 50]);
+  });
+
+  it('a throttled event ages by the time it really waited, so a scaled run drops no event Lambda would run', async () => {
+    // Ten throttles: at Lambda's backoff (1 s, 2 s, 4 s…) the event would be 17 min old, past its
+    // 60 s; the environment that throttles it runs in real time, here 10 × 50 ms.
+    const { invoker, clock, asyncInvoker } = setup([...Array<Step>(10).fill('throttle'), 'ok'], { async: { maxRetries: 0, maxEventAgeS: 60 } }, 0);
+    const outcome = await asyncInvoker.submit('worker', event).done;
+    expect(outcome.status).toBe('succeeded');
+    expect(invoker.calls).toHaveLength(11);
+    expect(clock.sleeps).toEqual(Array(10).fill(50));
+  });
+
+  it('refuses an event over the asynchronous payload limit at once, as Invoke answers 413', () => {
+    const { asyncInvoker, invoker } = setup(['ok'], { async: { maxRetries: 0, maxEventAgeS: 60 } });
+    expect(() => asyncInvoker.submit('worker', { data: 'x'.repeat(MAX_ASYNC_REQUEST_BYTES) })).toThrow(RequestTooLargeError);
+    expect(() => asyncInvoker.submit('worker', { data: 'x'.repeat(MAX_ASYNC_REQUEST_BYTES) })).toThrow(/smaller than 1048576 bytes for an asynchronous InvokeFunction/);
+    expect(asyncInvoker.pending).toBe(0);
+    expect(invoker.calls).toHaveLength(0);
   });
 
   it.each([
