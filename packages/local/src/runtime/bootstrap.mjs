@@ -89,7 +89,7 @@ async function loadHandler() {
   return fn;
 }
 
-/** Promise handlers resolve with their value; callback handlers (and context.done) settle on the callback. */
+/** Promise handlers resolve with their value; callback handlers (and context.done) settle on the callback; anything else with null. */
 function callHandler(fn, event, context) {
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -105,7 +105,10 @@ function callHandler(fn, event, context) {
     try {
       const returned = fn(event, context, done);
       if (returned && typeof returned.then === 'function') returned.then((r) => done(null, r), (e) => done(e));
-      else if (fn.length < 3) done(null, returned);
+      // Lambda's runtime reads a return value only from a promise: a plain function's value is
+      // dropped and the invocation answers null (once the event loop is empty, which here the
+      // runner's channel never is).
+      else if (fn.length < 3) done(null, null);
     } catch (err) {
       done(err);
     }

@@ -47,6 +47,7 @@ beforeAll(async () => {
       fixture(dir, { name: 'warm-errors' }, sources.typedError),
       fixture(dir, { name: 'callback' }, sources.callback),
       fixture(dir, { name: 'custom-handler', handler: 'main' }, 'export const main = async () => "custom";'),
+      fixture(dir, { name: 'sync-return' }, 'export const handler = (event) => ({ answer: 42, event });'),
     ]),
   });
 });
@@ -291,6 +292,12 @@ describe('execution environments', () => {
     expect(big.error?.errorType).toBe('Function.ResponseSizeTooLarge');
     const none = await invoker.invoke('typed-error', { kind: 'callback' });
     expect(none.result).toBeNull();
+  });
+
+  it('answers null for a handler that returns a plain value, as Lambda drops any return that is not a promise', async () => {
+    const r = await invoker.invoke('sync-return', { n: 1 });
+    expect(r.error).toBeUndefined();
+    expect(r.result).toBeNull();
   });
 
   it('names the known functions when asked for an unknown one', async () => {
