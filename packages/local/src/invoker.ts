@@ -320,14 +320,22 @@ export class Invoker {
     const timeoutMs = Math.max(1, this.timeoutFor(spec) - (suppressedInitMs ?? 0));
     const header = this.options.xrayDaemonAddress ? traceHeader(true) : undefined;
     const traceId = traceIdOf(header);
-    const outcome = await env.invoke({
-      requestId,
-      eventJson,
-      timeoutMs,
-      ...(header ? { traceHeader: header } : {}),
-      invokedFunctionArn: `arn:aws:lambda:${this.options.region}:${this.options.accountId ?? '000000000000'}:function:${functionName}`,
-      clientContext: options.clientContext,
-    });
+    const running = env;
+    const outcome = await running
+      .invoke({
+        requestId,
+        eventJson,
+        timeoutMs,
+        ...(header ? { traceHeader: header } : {}),
+        invokedFunctionArn: `arn:aws:lambda:${this.options.region}:${this.options.accountId ?? '000000000000'}:function:${functionName}`,
+        clientContext: options.clientContext,
+      })
+      .catch(async (error: unknown) => {
+        // An environment that could not take the invocation must not hold a concurrency slot.
+        pool.busy.delete(running);
+        await running.kill();
+        throw error;
+      });
     pool.busy.delete(env);
     if (env.state === 'ready' && !this.stopped) pool.idle.push(env);
     else await env.kill();
