@@ -1,6 +1,6 @@
-import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildBootstrapApp, bootstrapSettingsFromEnv } from './bootstrap.ts';
+import { isEntryPoint } from './entry-point.ts';
 
 /** infra/cdktf.out/bootstrap: inside the ignored cdktf.out, apart from the stage app's manifest. */
 export const BOOTSTRAP_OUTDIR = fileURLToPath(new URL('../cdktf.out/bootstrap', import.meta.url));
@@ -12,7 +12,7 @@ export function synthBootstrap(env: NodeJS.ProcessEnv = process.env): { outdir: 
   return { outdir: BOOTSTRAP_OUTDIR, stack: stack.node.id };
 }
 
-if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
+if (isEntryPoint(import.meta.url)) {
   try {
     const { stack } = synthBootstrap();
     console.log(`synthesized ${stack} into infra/cdktf.out/bootstrap/stacks/${stack}`);

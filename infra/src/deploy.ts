@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertStage } from './naming.ts';
+import { sourceCodeHash } from '@laminar/bundler';
+import { isEntryPoint } from './entry-point.ts';
 
 /**
  * `pnpm --filter @laminar/infra run diff|deploy` for one stage (LAMINAR_STAGE): what `cdktf diff`
@@ -41,14 +43,18 @@ export function sha256Hex(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
-/** Refuses a plan file whose hash is not the expected one (hex, any case, surrounding blanks ignored). */
-export function assertPlanHash(planFile: string, expected: string): void {
+/**
+ * Refuses a plan file whose hash is not the expected one (hex, any case, surrounding blanks ignored);
+ * returns the hash.
+ */
+export function assertPlanHash(planFile: string, expected: string): string {
   const want = expected.trim().toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(want)) throw new Error(`LAMINAR_PLAN_SHA256 is not a hex SHA-256: "${expected}"`);
   const actual = sha256Hex(planFile);
   if (actual !== want) {
     throw new Error(`${planFile} has SHA-256 ${actual}, not ${want} (the plan that was published for review): plan again`);
   }
+  return actual;
 }
 
 interface PlanJson {
@@ -75,7 +81,7 @@ export function zipMismatches(plan: PlanJson, dir: string): { problems: string[]
       problems.push(`${rc.address}: ${shown} is missing`);
       continue;
     }
-    const actual = createHash('sha256').update(readFileSync(path)).digest('base64');
+    const actual = sourceCodeHash(readFileSync(path));
     if (actual !== planned) problems.push(`${rc.address}: ${shown} has SHA-256 ${actual}, the plan says ${planned}`);
   }
   return { problems, checked };
@@ -122,8 +128,8 @@ function main(verb: string | undefined): number {
 
   if (!existsSync(plan)) throw new Error(`no saved plan in ${dir}: run diff first (deploy applies exactly the plan diff showed)`);
   const expected = process.env.LAMINAR_PLAN_SHA256 ?? '';
-  if (expected.trim()) assertPlanHash(plan, expected);
-  else if (process.env.CI) throw new Error('LAMINAR_PLAN_SHA256 is unset: CI applies only the plan whose hash the plan job published');
+  if (!expected.trim() && process.env.CI) throw new Error('LAMINAR_PLAN_SHA256 is unset: CI applies only the plan whose hash the plan job published');
+  const sha = expected.trim() ? assertPlanHash(plan, expected) : sha256Hex(plan);
   // A job that only downloaded the plan has no .terraform yet. The lock file came with the plan:
   // readonly, so init installs exactly the providers the plan was made with or fails.
   if (terraform(dir, ['init', '-input=false', '-no-color', '-lockfile=readonly']).status !== 0) return 1;
@@ -131,12 +137,12 @@ function main(verb: string | undefined): number {
   if (shown.status !== 0) return 1;
   const { problems, checked } = zipMismatches(JSON.parse(shown.stdout) as PlanJson, dir);
   if (problems.length > 0) throw new Error(`the zips on disk are not the ones planned:\n  ${problems.join('\n  ')}`);
-  console.log(`deploy: plan ${sha256Hex(plan)}; ${checked} zip(s) match the plan's source_code_hash`);
+  console.log(`deploy: plan ${sha}; ${checked} zip(s) match the plan's source_code_hash`);
   return terraform(dir, ['apply', '-input=false', '-lock-timeout=10m', '-no-color', plan]).status;
 }
 
 // Run only as the entry point: the tests import the checks above.
-if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
+if (isEntryPoint(import.meta.url)) {
   try {
     process.exit(main(process.argv[2]));
   } catch (err) {

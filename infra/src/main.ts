@@ -1,9 +1,9 @@
-import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findRoot, loadAllLayers, loadAllQueues, loadAllSpecs } from '@laminar/spec';
 import { buildApp } from './app.ts';
 import { checkUnzippedSizes } from './artifacts.ts';
 import { settingsFromEnv } from './config.ts';
+import { isEntryPoint } from './entry-point.ts';
 
 /** infra/cdktf.out, wherever the command is started from. */
 export const OUTDIR = fileURLToPath(new URL('../cdktf.out', import.meta.url));
@@ -19,7 +19,7 @@ export async function synth(): Promise<{ outdir: string; stacks: string[] }> {
 }
 
 // Run only as the entry point: validate.ts imports synth() from here.
-if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
+if (isEntryPoint(import.meta.url)) {
   const started = performance.now();
   synth().then(
     ({ stacks }) => {

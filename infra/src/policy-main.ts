@@ -1,9 +1,9 @@
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { synthBootstrap } from './bootstrap-main.ts';
 import { OUTDIR } from './main.ts';
 import { checkStack, formatBreaches, type TerraformJson } from './policy-checks.ts';
+import { isEntryPoint } from './entry-point.ts';
 
 export interface SynthesizedStack {
   name: string;
@@ -36,7 +36,7 @@ export function checkStacks(stacks: readonly SynthesizedStack[], log: (line: str
  * `pnpm --filter @laminar/infra policy`: the policy suite over the stage stacks in infra/cdktf.out
  * (run `pnpm synth` first) and the bootstrap stack (synthesized here: it needs no builds).
  */
-if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
+if (isEntryPoint(import.meta.url)) {
   try {
     const stages = manifestStacks(OUTDIR);
     if (stages.length === 0) throw new Error('no synthesized stage stacks in infra/cdktf.out: run `pnpm synth` first');

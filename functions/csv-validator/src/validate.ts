@@ -1,6 +1,7 @@
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { MIN_PART_SIZE, MultipartWriter } from '@laminar/aws';
+import { stopReason } from '@laminar/runtime';
 import { CsvReader } from './csv.ts';
 import { type EncodingReport, SniffingDecoder } from './decoding.ts';
 import { DuplicateDetector, MAX_FILTER_BYTES } from './duplicates.ts';
@@ -223,7 +224,8 @@ async function currentVersionOf(deps: Pick<ValidateDeps, 's3' | 'signal'>, bucke
     return object ? { etag: bareEtag(object.ETag) } : null;
   } catch {
     // Stopped by the deadline: that is the news, not the denial.
-    if (deps.signal?.aborted && deps.signal.reason instanceof Error) throw deps.signal.reason;
+    const stopped = stopReason(deps.signal);
+    if (stopped) throw stopped;
     return undefined;
   }
 }
@@ -328,7 +330,7 @@ class Run {
     this.#body = body;
     this.#reader = new CsvReader({ maxRecordChars: deps.maxRecordChars ?? MAX_RECORD_CHARS, onBatch: (batch) => this.#onBatch(batch) });
     if (deps.signal) {
-      const onAbort = () => this.#fail(deps.signal?.reason instanceof Error ? deps.signal.reason : new Error('aborted'));
+      const onAbort = () => this.#fail(stopReason(deps.signal) ?? new Error('aborted'));
       if (deps.signal.aborted) onAbort();
       else deps.signal.addEventListener('abort', onAbort, { once: true });
     }

@@ -195,7 +195,7 @@ function lineOrQuarantine(record: KafkaEventRecord): { line: string; reasons: st
       timestampType: record.timestampType,
       reasons,
       valueBase64: typeof record.value === 'string' ? record.value : null,
-    };
+    } satisfies Omit<QuarantinedLine, 'key' | 'headers'>;
     return { line: `${JSON.stringify(line)}\n`, reasons, timestamp };
   }
 }

@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { S3ObjectRef } from '@laminar/aws';
+import { stopReason } from '@laminar/runtime';
 import { TABLE_KINDS } from '@laminar/spec';
 
 const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL } = TABLE_KINDS.ledger;
@@ -91,8 +92,7 @@ export async function recordArrivals(refs: readonly S3ObjectRef[], deps: RecordD
   } catch (error) {
     // The SDK rejects a stopped request with its own "Request aborted"; why it stopped (the
     // deadline) is the signal's reason, and the error the logs, alarms and DLQ should carry.
-    if (deps.signal?.aborted && deps.signal.reason instanceof Error) throw deps.signal.reason;
-    throw error;
+    throw stopReason(deps.signal) ?? error;
   }
   return { recorded: items.size };
 }

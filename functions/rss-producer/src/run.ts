@@ -33,6 +33,9 @@ export interface RunResult {
   };
 }
 
+/** What fetching and parsing gave, before anything is produced. */
+export type FetchedCounts = Pick<RunResult['totals'], 'feeds' | 'fetched' | 'rejected' | 'failedFeeds'>;
+
 export interface RunOptions {
   feedUrls: readonly string[];
   topic: string;
@@ -62,7 +65,7 @@ export interface RunDeps {
    * Told what fetching and parsing gave before anything is produced, so those counts are known
    * (to metrics, say) even when producing then fails the run.
    */
-  onFetched?: (counts: { feeds: number; fetched: number; rejected: number; failedFeeds: number }) => void;
+  onFetched?: (counts: FetchedCounts) => void;
   now?: () => Date;
   fetch?: typeof fetch;
 }
@@ -155,8 +158,14 @@ export async function runOnce(options: RunOptions, deps: RunDeps): Promise<RunRe
     if (w.report.status === 'failed') deps.log.warn('feed failed', { url: w.report.url, reason: w.report.reason });
   }
   const sum = (k: 'fetched' | 'rejected') => work.reduce((n, w) => n + w.report[k], 0);
-  const failedFeeds = work.filter((w) => w.report.status === 'failed').length;
-  deps.onFetched?.({ feeds: work.length, fetched: sum('fetched'), rejected: sum('rejected'), failedFeeds });
+  // Producing changes only new/duplicate: these are the run's totals as well.
+  const fetchedCounts: FetchedCounts = {
+    feeds: work.length,
+    fetched: sum('fetched'),
+    rejected: sum('rejected'),
+    failedFeeds: work.filter((w) => w.report.status === 'failed').length,
+  };
+  deps.onFetched?.(fetchedCounts);
 
   // The same item in two feeds (or twice in one) is produced once: the first feed listed keeps it.
   const unique = new Map<string, RssItem>();
@@ -223,13 +232,13 @@ export async function runOnce(options: RunOptions, deps: RunDeps): Promise<RunRe
   return {
     feeds,
     totals: {
-      feeds: feeds.length,
-      fetched: sum('fetched'),
+      feeds: fetchedCounts.feeds,
+      fetched: fetchedCounts.fetched,
       new: fresh.length,
       duplicate: duplicates + repeated,
       inFlight,
-      rejected: sum('rejected'),
-      failedFeeds,
+      rejected: fetchedCounts.rejected,
+      failedFeeds: fetchedCounts.failedFeeds,
       produced,
     },
   };

@@ -14,17 +14,7 @@ type QueueAlarmMetric = Pick<
  * is drained. Where nothing else reports each failure, pair it with queueArrivals.
  */
 export function queueNotEmpty(queueName: string): QueueAlarmMetric {
-  return {
-    namespace: 'AWS/SQS',
-    metricName: 'ApproximateNumberOfMessagesVisible',
-    dimensions: { QueueName: queueName },
-    statistic: 'Maximum',
-    period: 300,
-    evaluationPeriods: 1,
-    threshold: 0,
-    comparisonOperator: 'GreaterThanThreshold',
-    treatMissingData: 'notBreaching',
-  };
+  return queueAboveZero(queueName, 'ApproximateNumberOfMessagesVisible', 'Maximum');
 }
 
 /**
@@ -35,11 +25,16 @@ export function queueNotEmpty(queueName: string): QueueAlarmMetric {
  * what SQS moves there itself under a redrive policy.
  */
 export function queueArrivals(queueName: string): QueueAlarmMetric {
+  return queueAboveZero(queueName, 'NumberOfMessagesSent', 'Sum');
+}
+
+/** An SQS metric of the queue above 0 in one 5-minute period. */
+function queueAboveZero(queueName: string, metricName: string, statistic: 'Maximum' | 'Sum'): QueueAlarmMetric {
   return {
     namespace: 'AWS/SQS',
-    metricName: 'NumberOfMessagesSent',
+    metricName,
     dimensions: { QueueName: queueName },
-    statistic: 'Sum',
+    statistic,
     period: 300,
     evaluationPeriods: 1,
     threshold: 0,

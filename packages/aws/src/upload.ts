@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { stopReason } from '@laminar/runtime';
 
 export interface StreamUploadOptions {
   client: S3Client;
@@ -46,9 +47,11 @@ export async function uploadStream(options: StreamUploadOptions): Promise<Stream
   // object that exists. So a stop that comes that late lets the upload finish (a few requests,
   // which the deadline's reserve is there for).
   let ended = false;
-  options.body.once('end', () => {
-    ended = true;
-  });
+  if (options.signal) {
+    options.body.once('end', () => {
+      ended = true;
+    });
+  }
   /** Set when the stop did abort the upload: only then is the stop's reason the error to report. */
   let stoppedUs = false;
   const onAbort = () => {
@@ -68,8 +71,7 @@ export async function uploadStream(options: StreamUploadOptions): Promise<Stream
         .send(new AbortMultipartUploadCommand({ Bucket: options.bucket, Key: options.key, UploadId: uploadId }))
         .catch((abortError: unknown) => options.onAbortFailure?.(abortError));
     }
-    if (stoppedUs && options.signal?.reason instanceof Error) throw options.signal.reason;
-    throw err;
+    throw (stoppedUs ? stopReason(options.signal) : undefined) ?? err;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }

@@ -70,6 +70,11 @@ export interface FirehoseStreamStats {
   undeliveredBuffers: number;
 }
 
+/** A stream's stats before its first call. */
+export function emptyFirehoseStats(): FirehoseStreamStats {
+  return { calls: 0, accepted: 0, failed: 0, delivered: 0, objects: 0, bytes: 0, s3Failures: 0, retrying: 0, errorOutput: 0, undelivered: 0, undeliveredBuffers: 0 };
+}
+
 export interface FirehoseEmulatorOptions {
   streams: FirehoseStreamConfig[];
   /** Writes one delivered object; the runner passes a function using its S3 client. */
@@ -297,20 +302,7 @@ export async function startFirehose(options: FirehoseEmulatorOptions): Promise<F
       throw new Error(`${config.name}: bufferingIntervalS must be 0..900`);
     evaluatePrefix(config.prefix, new Date());
     evaluatePrefix(config.errorOutputPrefix, new Date(), ERROR_OUTPUT_TYPE);
-    const stats = {
-      calls: 0,
-      accepted: 0,
-      failed: 0,
-      delivered: 0,
-      objects: 0,
-      bytes: 0,
-      s3Failures: 0,
-      retrying: 0,
-      errorOutput: 0,
-      undelivered: 0,
-      undeliveredBuffers: 0,
-    };
-    streams.set(config.name, { config, created: new Date(), stats });
+    streams.set(config.name, { config, created: new Date(), stats: emptyFirehoseStats() });
   }
 
   const retryDelay = Math.max(MIN_RETRY_DELAY_MS, S3_RETRY_INTERVAL_MS * scale);

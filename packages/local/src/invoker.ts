@@ -238,25 +238,11 @@ export class Invoker {
       if (running >= (this.options.maxConcurrency ?? 10)) {
         throw new ThrottledError(`Rate Exceeded: ${functionName} already runs ${running} environments`);
       }
-      pool.starting++;
-      try {
-        env = await this.createEnvironment(pool);
-      } finally {
-        pool.starting--;
-      }
-      if (this.stopped) throw new Error('the invoker is stopped');
-      pool.busy.add(env);
+      const first = await this.startBusy(pool);
+      env = first;
       print(formatInitStart(spec.runtime));
       const initLimitMs = this.options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS;
-      let init: Awaited<ReturnType<ExecutionEnvironment['init']>>;
-      try {
-        init = await env.init(initLimitMs);
-      } catch (error) {
-        // The environment could not even start (its /tmp folder, say): it must not hold a slot.
-        pool.busy.delete(env);
-        await env.kill();
-        throw error;
-      }
+      let init = await this.releasingOnThrow(pool, first, () => first.init(initLimitMs));
       initDurationMs = init.initDurationMs;
       logs.push(...init.logs);
       if (!init.ok && init.cause === 'timeout' && this.timeoutFor(spec) > initLimitMs) {
@@ -266,19 +252,9 @@ export class Invoker {
         print(formatInitReport(init.initDurationMs, 'timeout', undefined));
         pool.busy.delete(env);
         await env.kill();
-        pool.starting++;
-        try {
-          env = await this.createEnvironment(pool);
-        } finally {
-          pool.starting--;
-        }
-        if (this.stopped) throw new Error('the invoker is stopped');
-        pool.busy.add(env);
-        const retried = await env.init(this.timeoutFor(spec)).catch(async (error: unknown) => {
-          pool.busy.delete(env as ExecutionEnvironment);
-          await (env as ExecutionEnvironment).kill();
-          throw error;
-        });
+        env = await this.startBusy(pool);
+        const fresh = env;
+        const retried = await this.releasingOnThrow(pool, fresh, () => fresh.init(this.timeoutFor(spec)));
         logs.push(...retried.logs);
         // Timed out again, it is the invocation that timed out, and Lambda says so in those words.
         init = !retried.ok && retried.cause === 'timeout' ? { ...retried, error: { ...retried.error, errorMessage: timeoutMessage(this.timeoutFor(spec)) } } : retried;
@@ -321,21 +297,16 @@ export class Invoker {
     const header = this.options.xrayDaemonAddress ? traceHeader(true) : undefined;
     const traceId = traceIdOf(header);
     const running = env;
-    const outcome = await running
-      .invoke({
+    const outcome = await this.releasingOnThrow(pool, running, () =>
+      running.invoke({
         requestId,
         eventJson,
         timeoutMs,
         ...(header ? { traceHeader: header } : {}),
         invokedFunctionArn: `arn:aws:lambda:${this.options.region}:${this.options.accountId ?? '000000000000'}:function:${functionName}`,
         clientContext: options.clientContext,
-      })
-      .catch(async (error: unknown) => {
-        // An environment that could not take the invocation must not hold a concurrency slot.
-        pool.busy.delete(running);
-        await running.kill();
-        throw error;
-      });
+      }),
+    );
     pool.busy.delete(env);
     if (env.state === 'ready' && !this.stopped) pool.idle.push(env);
     else await env.kill();
@@ -362,6 +333,34 @@ export class Invoker {
       return { ...record, result: JSON.parse(outcome.payload) as unknown, report: r, logs, ...(traceId ? { traceId } : {}) };
     }
     return { ...record, error: outcome.error, report: r, logs, ...(traceId ? { traceId } : {}) };
+  }
+
+  /** A new environment, counted as starting while it is made and busy once it is. */
+  private async startBusy(pool: Pool): Promise<ExecutionEnvironment> {
+    pool.starting++;
+    let env: ExecutionEnvironment;
+    try {
+      env = await this.createEnvironment(pool);
+    } finally {
+      pool.starting--;
+    }
+    if (this.stopped) throw new Error('the invoker is stopped');
+    pool.busy.add(env);
+    return env;
+  }
+
+  /**
+   * Runs `work` on a busy environment; if it throws (the environment could not even start, or take
+   * the invocation), the environment is killed and gives back its concurrency slot.
+   */
+  private async releasingOnThrow<T>(pool: Pool, env: ExecutionEnvironment, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      pool.busy.delete(env);
+      await env.kill();
+      throw error;
+    }
   }
 
   /** Kills every environment. */

@@ -56,13 +56,14 @@ export function kafkaRecordOf(m: Message): KafkaEventRecord {
   };
 }
 
-export function kafkaEventOf(messages: readonly Message[], bootstrapServers: string, origin: KafkaEventOrigin = { kind: 'self-managed' }): KafkaEvent {
+/** The event for a batch of records, grouped by "topic-partition" in the order they came. */
+export function kafkaEventOf(batch: readonly KafkaEventRecord[], bootstrapServers: string, origin: KafkaEventOrigin = { kind: 'self-managed' }): KafkaEvent {
   const records: Record<string, KafkaEventRecord[]> = {};
-  for (const m of messages) {
-    const id = `${m.topic}-${m.partition}`;
+  for (const r of batch) {
+    const id = `${r.topic}-${r.partition}`;
     const group = records[id] ?? [];
     records[id] = group;
-    group.push(kafkaRecordOf(m));
+    group.push(r);
   }
   return origin.kind === 'msk'
     ? { eventSource: 'aws:kafka', eventSourceArn: origin.clusterArn, bootstrapServers, records }
@@ -73,8 +74,8 @@ export function kafkaEventOf(messages: readonly Message[], bootstrapServers: str
  * A record's bytes in the event's JSON, with the comma that joins it and a share of its group's
  * key (most batches hold few partitions): what a batch is cut by, below Lambda's 6 MB payload.
  */
-export function kafkaRecordBytes(m: Message): number {
-  return Buffer.byteLength(JSON.stringify(kafkaRecordOf(m))) + 1;
+export function kafkaRecordBytes(r: KafkaEventRecord): number {
+  return Buffer.byteLength(JSON.stringify(r)) + 1;
 }
 
 /** Room kept in a batch's 6 MB for the event's own fields and its "topic-partition" keys. */
@@ -380,7 +381,7 @@ export class KafkaEventSource {
     const consumer = this.#consumer as KafkaConsumer;
     const windowMs = trigger.batchingWindowS * 1000 * this.#options.timeScale;
     const signal = this.#stopper.signal;
-    let batch: Message[] = [];
+    let batch: KafkaEventRecord[] = [];
     let batchBytes = 0;
     let firstAt = 0;
     while (!signal.aborted) {
@@ -402,7 +403,9 @@ export class KafkaEventSource {
         this.#busy = true;
       }
       for (const m of got) {
-        const bytes = kafkaRecordBytes(m);
+        // Converted once, here: the batch holds records in the event's shape, sized as they go.
+        const record = kafkaRecordOf(m);
+        const bytes = kafkaRecordBytes(record);
         // Lambda cuts a batch short of batchSize when the next record would take the event past
         // the 6 MB a synchronous invoke takes; the record opens the next batch.
         if (batch.length > 0 && batchBytes + bytes > MAX_REQUEST_BYTES - EVENT_ENVELOPE_BYTES) {
@@ -413,7 +416,7 @@ export class KafkaEventSource {
           batchBytes = 0;
         }
         if (batch.length === 0) firstAt = Date.now();
-        batch.push(m);
+        batch.push(record);
         batchBytes += bytes;
       }
       const full = batch.length >= trigger.batchSize;
@@ -428,7 +431,7 @@ export class KafkaEventSource {
     }
   }
 
-  async #deliver(messages: Message[]): Promise<void> {
+  async #deliver(messages: KafkaEventRecord[]): Promise<void> {
     const { trigger, functionName } = this.#options;
     const consumer = this.#consumer as KafkaConsumer;
     const event = kafkaEventOf(messages, this.#options.bootstrapServers, this.#origin);
@@ -460,8 +463,7 @@ export class KafkaEventSource {
         // One record alone past 6 MB: no invoke can carry it, so no retry can help. Its
         // coordinates go to the DLQ (the batches are cut so that only a lone record gets here).
         this.stats.failedAttempts++;
-        this.#toDlq(n, event, messages, attempts, `${err.name}: ${err.message}`, { errorType: err.name, errorMessage: err.message });
-        outcome = { batch: n, records: messages.length, attempts, status: 'dlq', messageId: this.#lastDlqMessage };
+        outcome = this.#toDlq(n, event, messages, attempts, `${err.name}: ${err.message}`, { errorType: err.name, errorMessage: err.message });
         break;
       }
       if (!result) return;
@@ -477,8 +479,7 @@ export class KafkaEventSource {
         await sleep(RETRY_WAIT_MS * attempt * this.#options.timeScale, undefined, { signal: this.#stopper.signal });
       } else {
         const note = trigger.provisioned ? '' : ` (on demand, Lambda would keep retrying until the records expire; locally ${LOCAL_ON_DEMAND_ATTEMPTS} attempts)`;
-        this.#toDlq(n, event, messages, attempts, `failed ${attempt} times (${why})`, result.error, note);
-        outcome = { batch: n, records: messages.length, attempts, status: 'dlq', messageId: this.#lastDlqMessage };
+        outcome = this.#toDlq(n, event, messages, attempts, `failed ${attempt} times (${why})`, result.error, note);
       }
     }
     if (!outcome) return;
@@ -494,10 +495,8 @@ export class KafkaEventSource {
     for (const l of this.#listeners) l(outcome);
   }
 
-  #lastDlqMessage: string | undefined;
-
   /** Sends a batch's coordinates to the function's DLQ, as the mapping's on-failure destination does. */
-  #toDlq(n: number, event: KafkaEvent, messages: Message[], attempts: InvokeResult[], what: string, error: unknown, note = ''): void {
+  #toDlq(n: number, event: KafkaEvent, messages: KafkaEventRecord[], attempts: InvokeResult[], what: string, error: unknown, note = ''): BatchOutcome {
     const { functionName } = this.#options;
     const record = this.#failureRecord(event, messages, attempts, error);
     const message = (this.#options.queues.get(this.#options.dlq) ?? this.#options.queues.declare(this.#options.dlq, 'dlq', functionName)).send(record, {
@@ -506,8 +505,8 @@ export class KafkaEventSource {
     });
     this.stats.dlqBatches++;
     this.stats.dlqRecords += messages.length;
-    this.#lastDlqMessage = message.messageId;
     this.#say(`batch ${n} (${messages.length} records) ${what}: its coordinates → ${this.#options.dlq} (message ${message.messageId}); moving past it${note}`);
+    return { batch: n, records: messages.length, attempts, status: 'dlq', messageId: message.messageId };
   }
 
   /**
@@ -530,7 +529,7 @@ export class KafkaEventSource {
     }
   }
 
-  #failureRecord(event: KafkaEvent, messages: Message[], attempts: InvokeResult[], error: unknown): KafkaFailureRecord {
+  #failureRecord(event: KafkaEvent, messages: KafkaEventRecord[], attempts: InvokeResult[], error: unknown): KafkaFailureRecord {
     const last = attempts.at(-1);
     const recordsInfo: KafkaFailureRecord['KafkaBatchInfo']['recordsInfo'] = {};
     for (const [id, records] of Object.entries(event.records)) {

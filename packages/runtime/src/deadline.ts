@@ -33,3 +33,11 @@ export class Deadline {
 export function defaultReserveMs(remainingMs: number): number {
   return Math.min(10_000, Math.max(1_000, Math.floor(remainingMs * 0.1)));
 }
+
+/**
+ * Why `signal` stopped the work, when it did with an Error (the handler's DeadlineExceededError,
+ * say): the error to report instead of the SDK's bare "Request aborted", which names no cause.
+ */
+export function stopReason(signal: AbortSignal | undefined): Error | undefined {
+  return signal?.aborted && signal.reason instanceof Error ? signal.reason : undefined;
+}

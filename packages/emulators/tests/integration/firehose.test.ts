@@ -415,18 +415,18 @@ describe('Firehose emulator: delivery failures', () => {
   });
 });
 
+/** The embedded S3 with these buckets and a client of it, both cleaned up after the test. */
+async function embeddedS3(buckets: string[]): Promise<S3Client> {
+  const s3 = await startS3({ buckets });
+  cleanups.push(() => s3.stop());
+  const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' });
+  cleanups.push(() => client.destroy());
+  return client;
+}
+
 describe('Firehose emulator with the embedded S3', () => {
   it('delivers under the normal prefix once a bucket that refused writes exists, nothing under the error prefix', async () => {
-    const s3 = await startS3({ buckets: [] });
-    cleanups.push(() => s3.stop());
-    const s3client = new S3Client({
-      endpoint: s3.endpoint,
-      region: s3.region,
-      credentials: s3.credentials,
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-    });
-    cleanups.push(() => s3client.destroy());
+    const s3client = await embeddedS3([]);
     const { fh, client } = await start({
       streams: [stream({ prefix: 'inventory/', errorOutputPrefix: 'inventory-errors/!{firehose:error-output-type}/' })],
       intervalScale: 1 / 60,
@@ -451,16 +451,7 @@ describe('Firehose emulator with the embedded S3', () => {
   });
 
   it('delivers objects a real S3 client reads back byte for byte', async () => {
-    const s3 = await startS3({ buckets: ['lake'] });
-    cleanups.push(() => s3.stop());
-    const s3client = new S3Client({
-      endpoint: s3.endpoint,
-      region: s3.region,
-      credentials: s3.credentials,
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-    });
-    cleanups.push(() => s3client.destroy());
+    const s3client = await embeddedS3(['lake']);
     const { fh, client } = await start({
       streams: [stream({ prefix: 'inventory/year=!{timestamp:yyyy}/month=!{timestamp:MM}/' })],
       now: () => new Date('2024-02-29T10:00:00Z'),

@@ -1,5 +1,5 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import type { FirehoseEmulator, FirehoseStreamStats } from '@laminar/emulators';
+import { emptyFirehoseStats, type FirehoseEmulator, type FirehoseStreamStats } from '@laminar/emulators';
 import { describe, expect, it } from 'vitest';
 import { pipelineStages } from '../../src/pipeline-summary.ts';
 import type { Local } from '../../src/runner.ts';
@@ -25,20 +25,7 @@ function fakeS3(objects: Record<string, string>): S3Client {
 
 /** A runner with one function writing to one delivery stream, whose emulator reports `stats`. */
 function local(stats: Partial<FirehoseStreamStats>, objects: Record<string, string>): Local {
-  const all: FirehoseStreamStats = {
-    calls: 1,
-    accepted: 0,
-    failed: 0,
-    delivered: 0,
-    objects: 0,
-    bytes: 0,
-    s3Failures: 0,
-    retrying: 0,
-    errorOutput: 0,
-    undelivered: 0,
-    undeliveredBuffers: 0,
-    ...stats,
-  };
+  const all: FirehoseStreamStats = { ...emptyFirehoseStats(), calls: 1, ...stats };
   const firehose = { stats: () => ({ [STREAM]: all }) } as unknown as FirehoseEmulator;
   const spec = {
     name: 'store-inventory',
