@@ -68,6 +68,11 @@ export interface InvokeRequest {
   requestId: string;
   eventJson: string;
   timeoutMs: number;
+  /**
+   * The function's configured timeout, which Lambda's timeout message names even when this
+   * invocation had less (what a suppressed init left of it); `timeoutMs` when absent.
+   */
+  functionTimeoutMs?: number;
   invokedFunctionArn: string;
   /** Lambda's X-Ray trace header for this invocation; a fresh unsampled one when absent. */
   traceHeader?: string;
@@ -270,7 +275,7 @@ export class ExecutionEnvironment {
         kind: 'timeout',
         error: {
           errorType: 'Sandbox.Timedout',
-          errorMessage: `RequestId: ${request.requestId} Error: ${timeoutMessage(request.timeoutMs)}`,
+          errorMessage: `RequestId: ${request.requestId} Error: ${timeoutMessage(request.functionTimeoutMs ?? request.timeoutMs)}`,
           trace: [],
         },
       };

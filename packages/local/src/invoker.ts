@@ -250,14 +250,19 @@ export class Invoker {
         // invocation, on the function's own timeout (a "suppressed init": the REPORT then has no
         // Init Duration, its Duration counts the init). A module scope slower than 10 s works.
         print(formatInitReport(init.initDurationMs, 'timeout', undefined));
-        pool.busy.delete(env);
+        // Killed while still counted busy, and handed to the new one with no await between, so the
+        // concurrency slot is never free for another invocation to take.
         await env.kill();
+        pool.busy.delete(env);
         env = await this.startBusy(pool);
         const fresh = env;
         const retried = await this.releasingOnThrow(pool, fresh, () => fresh.init(this.timeoutFor(spec)));
         logs.push(...retried.logs);
         // Timed out again, it is the invocation that timed out, and Lambda says so in those words.
-        init = !retried.ok && retried.cause === 'timeout' ? { ...retried, error: { ...retried.error, errorMessage: timeoutMessage(this.timeoutFor(spec)) } } : retried;
+        init =
+          !retried.ok && retried.cause === 'timeout'
+            ? { ...retried, error: { ...retried.error, errorMessage: `RequestId: ${requestId} Error: ${timeoutMessage(this.timeoutFor(spec))}` } }
+            : retried;
         initDurationMs = undefined;
         suppressedInitMs = retried.initDurationMs;
       }
@@ -302,6 +307,7 @@ export class Invoker {
         requestId,
         eventJson,
         timeoutMs,
+        functionTimeoutMs: this.timeoutFor(spec),
         ...(header ? { traceHeader: header } : {}),
         invokedFunctionArn: `arn:aws:lambda:${this.options.region}:${this.options.accountId ?? '000000000000'}:function:${functionName}`,
         clientContext: options.clientContext,
@@ -312,7 +318,7 @@ export class Invoker {
     else await env.kill();
     logs.push(...outcome.logs);
 
-    if (outcome.kind === 'timeout') print(`${new Date().toISOString()} ${requestId} ${timeoutMessage(timeoutMs)}`);
+    if (outcome.kind === 'timeout') print(`${new Date().toISOString()} ${requestId} ${timeoutMessage(this.timeoutFor(spec))}`);
     print(formatEnd(requestId));
     const platformError = outcome.kind === 'timeout' || outcome.kind === 'oom' || outcome.kind === 'exit';
     const r = report({

@@ -334,6 +334,11 @@ describe('execution environments', () => {
       functions: await Promise.all([
         fixture(root.dir, { name: 'slow-init', timeoutS: 5 }, 'await new Promise((r) => setTimeout(r, 800)); export const handler = async () => "ready";'),
         fixture(root.dir, { name: 'slower-init', timeoutS: 1 }, 'await new Promise((r) => setTimeout(r, 1500)); export const handler = async () => "never";'),
+        fixture(
+          root.dir,
+          { name: 'slow-init-slow-handler', timeoutS: 2 },
+          'await new Promise((r) => setTimeout(r, 800)); export const handler = async () => new Promise((r) => setTimeout(r, 5_000));',
+        ),
       ]),
     });
     try {
@@ -347,10 +352,44 @@ describe('execution environments', () => {
       expect(slowLines.join('\n')).toMatch(/INIT_REPORT Init Duration: [\d.]+ ms\tPhase: init\tStatus: timeout/);
       expect((await slow.invoke('slow-init', {})).report.cold).toBe(false);
       // Longer than the function's own timeout too: then the invocation times out.
-      const never = await slow.invoke('slower-init', {});
-      expect(never.error).toMatchObject({ errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 1.00 seconds' });
+      const never = await slow.invoke('slower-init', {}, { requestId: 'init-timeout' });
+      expect(never.error).toMatchObject({ errorType: 'Sandbox.Timedout', errorMessage: 'RequestId: init-timeout Error: Task timed out after 1.00 seconds' });
+      // A handler that then times out is said to have outlasted the function's timeout, not what the init left of it.
+      const late = await slow.invoke('slow-init-slow-handler', {}, { requestId: 'late' });
+      expect(late.error).toMatchObject({ errorType: 'Sandbox.Timedout', errorMessage: 'RequestId: late Error: Task timed out after 2.00 seconds' });
+      expect(slowLines.filter((l) => l.includes('late Task timed out'))).toEqual([expect.stringMatching(/late Task timed out after 2\.00 seconds$/)]);
     } finally {
       await slow.stop();
+    }
+  });
+
+  it('keeps the concurrency slot taken while an init that outlasted the init phase starts again', async () => {
+    const one = new Invoker({
+      root: root.dir,
+      region: 'us-east-1',
+      maxConcurrency: 1,
+      initTimeoutMs: 300,
+      functions: [await fixture(root.dir, { name: 'slow-init-alone', timeoutS: 5 }, 'await new Promise((r) => setTimeout(r, 500)); export const handler = async () => process.pid;')],
+    });
+    try {
+      let settled = false;
+      const first = one.invoke('slow-init-alone', {}).finally(() => {
+        settled = true;
+      });
+      // Knocks all through the first one's cold start, the hand-over between its two inits included.
+      const knocks: string[] = [];
+      while (!settled) {
+        knocks.push(await one.invoke('slow-init-alone', {}).then(
+          () => 'ran',
+          (e: unknown) => (e instanceof ThrottledError ? 'throttled' : String(e)),
+        ));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      expect((await first).result).toEqual(expect.any(Number));
+      expect(knocks.length).toBeGreaterThan(50);
+      expect(new Set(knocks.slice(0, -1))).toEqual(new Set(['throttled']));
+    } finally {
+      await one.stop();
     }
   });
 
