@@ -4,6 +4,7 @@ import { type InvocationTrigger, type InvokeResult, type Invoker, MAX_ASYNC_REQU
 import { type Output, silentOutput } from './output.ts';
 import { localDlqName, type LocalQueues, localQueueName } from './queues.ts';
 import { type Clock, realClock } from './scheduler.ts';
+import { describeDuration } from './report.ts';
 
 /**
  * Lambda's asynchronous invocation (InvocationType Event), as the service runs it: the event goes
@@ -137,8 +138,6 @@ export interface AsyncInvokerOptions {
   clock?: Clock;
   output?: Output;
 }
-
-const describeWait = (ms: number) => (ms >= 60_000 ? `${ms / 60_000} min` : `${ms / 1000} s`);
 
 export class AsyncInvoker {
   readonly outcomes: AsyncOutcome[] = [];
@@ -291,7 +290,7 @@ export class AsyncInvoker {
           // keeps a scale of 0 from spinning.
           const backoff = Math.min(THROTTLE_BACKOFF_MS.first * 2 ** throttles++, THROTTLE_BACKOFF_MS.max);
           const waitMs = Math.max(THROTTLE_MIN_WAIT_MS, backoff * this.retryDelayScale);
-          say(`throttled (${err.message}); back in the queue for ${describeWait(waitMs)}`);
+          say(`throttled (${err.message}); back in the queue for ${describeDuration(waitMs)}`);
           await this.clock.sleep(waitMs, signal);
           ageMs += this.clock.now() - started;
           continue;
@@ -323,9 +322,7 @@ export class AsyncInvoker {
       const wait = retryDelayMs(attempt);
       const localWait = wait * this.retryDelayScale;
       say(
-        `attempt ${attempt} of ${config.maxRetries + 1} failed (${why}); retry in ${
-          localWait < 1000 ? `${Math.round(localWait)} ms` : `${(localWait / 1000).toFixed(1)} s`
-        } (${describeWait(wait)} on Lambda)`,
+        `attempt ${attempt} of ${config.maxRetries + 1} failed (${why}); retry in ${describeDuration(localWait)} (${describeDuration(wait)} on Lambda)`,
       );
       ageMs += wait;
       await this.clock.sleep(localWait, signal);

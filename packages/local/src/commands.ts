@@ -5,7 +5,7 @@ import { findRoot, loadAllSpecs, withFunctionsTable } from '@laminar/spec';
 import { type Command, UsageError } from './args.ts';
 import { MAX_REQUEST_BYTES, RequestTooLargeError, UnknownFunctionError } from './invoker.ts';
 import { prefixedOutput } from './output.ts';
-import { formatReport } from './report.ts';
+import { describeDuration, formatReport } from './report.ts';
 import type { AsyncOutcome } from './async.ts';
 import { describeDestinationMessage, dlqListCommand, dlqReplayCommand, queueListCommand, queuesDirectory } from './queue-commands.ts';
 import { clearQueueDirectory } from './queues.ts';
@@ -258,7 +258,7 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
       say(`Firing on schedule${cmd.speed !== 1 ? ` (schedule time ×${cmd.speed})` : ''} until Ctrl-C. Next:`);
       for (const [i, e] of entries.entries()) {
         const t = upcoming[i];
-        say(`  ${e.functionName} ${e.expression}: ${t ? `${isoSeconds(t)} (in ${describeWait((t.getTime() - scheduler.now().getTime()) / cmd.speed)})` : 'never again'}`);
+        say(`  ${e.functionName} ${e.expression}: ${t ? `${isoSeconds(t)} (in ${describeDuration((t.getTime() - scheduler.now().getTime()) / cmd.speed)})` : 'never again'}`);
       }
       counting = true;
       counted = topicCounts(local).then((t) => (lastTopics = t));
@@ -377,13 +377,6 @@ function graphRenderer(root: string): () => Promise<string | undefined> {
 }
 
 const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-
-function describeWait(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
-  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
-  if (ms < 7_200_000) return `${(ms / 60_000).toFixed(1)} min`;
-  return `${(ms / 3_600_000).toFixed(1)} h`;
-}
 
 /** What one scheduled invocation did, in a few lines. */
 function runLines(run: ScheduledRun): string[] {

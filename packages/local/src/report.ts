@@ -68,3 +68,11 @@ export function formatInitReport(initDurationMs: number, status: 'error' | 'time
 export function timeoutMessage(timeoutMs: number): string {
   return `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`;
 }
+
+/** A wait or a delay for people to read: whole milliseconds, then tenths of seconds, minutes, hours. */
+export function describeDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 7_200_000) return `${(ms / 60_000).toFixed(1)} min`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
+}

@@ -212,6 +212,23 @@ describe('async retries', () => {
     expect(clock.sleeps).toEqual([50, 50]);
   });
 
+  it('says how long a throttled event waits in whole milliseconds', async () => {
+    const clock = fakeClock();
+    const lines: string[] = [];
+    const asyncInvoker = new AsyncInvoker({
+      invoker: scripted(clock, ['throttle', 'throttle', 'throttle', 'ok']),
+      functions: [spec({ async: { maxRetries: 0, maxEventAgeS: 3600 } })],
+      queues: new LocalQueues(undefined),
+      region: 'eu-west-1',
+      clock,
+      retryDelayScale: 1 / 60,
+      output: { line: (_fn, text) => void lines.push(text) },
+    });
+    expect((await asyncInvoker.submit('worker', event).done).status).toBe('succeeded');
+    // Lambda's 1 s, 2 s and 4 s at a sixtieth, the first two raised to the 50 ms floor.
+    expect(lines.filter((l) => l.includes('back in the queue')).map((l) => l.replace(/.*back in the queue for /, ''))).toEqual(['50 ms', '50 ms', '67 ms']);
+  });
+
   it('a throttled event ages by the time it really waited, so a scaled run drops no event Lambda would run', async () => {
     // Ten throttles: at Lambda's backoff (1 s, 2 s, 4 s…) the event would be 17 min old, past its
     // 60 s; the environment that throttles it runs in real time, here 10 × 50 ms.

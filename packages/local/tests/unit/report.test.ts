@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   billedDurationMs,
   bytesToMb,
+  describeDuration,
   formatEnd,
   formatInitReport,
   formatReport,
@@ -60,5 +61,19 @@ describe('REPORT line', () => {
     );
     expect(timeoutMessage(1000)).toBe('Task timed out after 1.00 seconds');
     expect(timeoutMessage(300_000)).toBe('Task timed out after 300.00 seconds');
+  });
+
+  it('describes a wait in the unit that reads best', () => {
+    expect([0.4, 66.666, 999.4, 1000, 60_000, 119_999, 120_000, 5_400_000, 7_200_000].map(describeDuration)).toEqual([
+      '0 ms',
+      '67 ms',
+      '999 ms',
+      '1.0 s',
+      '60.0 s',
+      '120.0 s',
+      '2.0 min',
+      '90.0 min',
+      '2.0 h',
+    ]);
   });
 });
