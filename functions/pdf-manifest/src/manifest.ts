@@ -101,16 +101,20 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
   }
 
   // Every URL counts its lifetime from the run's start: a run that used up most of it hands out
-  // links about to die. A tenth of the lifetime asked for must be left.
+  // links about to die. A tenth of their lifetime (what was asked for, or less when the signing
+  // credentials expire sooner) must be left.
   const checkLifetime = () => {
     const finished = deps.now?.() ?? new Date();
     const leftMs = presigner.expiresAt.getTime() - finished.getTime();
     if (leftMs >= (presigner.expiresIn * 1000) / 10) return;
-    const capped = presigner.expiresIn < input.expiresIn ? ", capped by the signing credentials' expiry" : '';
+    // Capped by the credentials the function signs with, a longer expiresIn cannot help.
+    const capped = presigner.expiresIn < input.expiresIn;
+    const lifetime = `${presigner.expiresIn} s${capped ? ` (the ${input.expiresIn} s asked for, capped by the signing credentials' expiry)` : ''}`;
+    const advice = capped ? 'the credentials the function signs with expire then, so a longer expiresIn cannot help' : 'ask for a longer expiresIn';
     throw new ClientError(
       leftMs <= 0
-        ? `the manifest's URLs expired at ${presigner.expiresAt.toISOString()}, before the run ended (${finished.toISOString()}): ask for a longer expiresIn (${presigner.expiresIn} s${capped}); no manifest was written`
-        : `the manifest's URLs would expire at ${presigner.expiresAt.toISOString()}, ${Math.round(leftMs / 1000)} s after the run ended (${finished.toISOString()}), under a tenth of their ${presigner.expiresIn} s${capped}: ask for a longer expiresIn; no manifest was written`,
+        ? `the manifest's URLs expired at ${presigner.expiresAt.toISOString()}, before the run ended (${finished.toISOString()}), after their ${lifetime}: ${advice}; no manifest was written`
+        : `the manifest's URLs would expire at ${presigner.expiresAt.toISOString()}, ${Math.round(leftMs / 1000)} s after the run ended (${finished.toISOString()}), under a tenth of their ${lifetime}: ${advice}; no manifest was written`,
       { expiresIn: presigner.expiresIn, expiresAt: presigner.expiresAt.toISOString(), finishedAt: finished.toISOString() },
     );
   };

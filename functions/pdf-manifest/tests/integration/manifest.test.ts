@@ -107,8 +107,19 @@ describe('writeManifest against a real S3 server', () => {
     const late = writeManifest(schema.parse({ prefix: 'late/', expiresIn: 10 }), 'req-late', { s3: client, checkDeadline: noDeadline, now: clockEndingAt(20) });
     await expect(late).rejects.toThrow(ClientError);
     await expect(late).rejects.toThrow(
-      /the manifest's URLs expired at 2026-11-25T12:00:10.000Z, before the run ended \(2026-11-25T12:00:20.000Z\): ask for a longer expiresIn \(10 s\); no manifest was written/,
+      /the manifest's URLs expired at 2026-11-25T12:00:10.000Z, before the run ended \(2026-11-25T12:00:20.000Z\), after their 10 s: ask for a longer expiresIn; no manifest was written/,
     );
+    // Signed with credentials that expire 30 s in, the URLs live 30 s whatever was asked for.
+    const shortLived = createS3Client({
+      region: s3.region,
+      endpoint: s3.endpoint,
+      credentials: { ...s3.credentials, expiration: new Date(Date.UTC(2026, 10, 25, 12, 0, 30)) },
+    });
+    const capped = writeManifest(schema.parse({ prefix: 'late/', expiresIn: 100 }), 'req-capped', { s3: shortLived, checkDeadline: noDeadline, now: clockEndingAt(40) });
+    await expect(capped).rejects.toThrow(
+      /expired at 2026-11-25T12:00:30.000Z, .*after their 30 s \(the 100 s asked for, capped by the signing credentials' expiry\): the credentials the function signs with expire then, so a longer expiresIn cannot help/,
+    );
+    expect(await exists('manifests/2026-11-25/req-capped.jsonl')).toBe(false);
     const nearly = writeManifest(schema.parse({ prefix: 'late/', expiresIn: 100 }), 'req-nearly', { s3: client, checkDeadline: noDeadline, now: clockEndingAt(95) });
     await expect(nearly).rejects.toThrow(/would expire at 2026-11-25T12:01:40.000Z, 5 s after the run ended .*under a tenth of their 100 s/);
     expect(await exists('manifests/2026-11-25/req-late.jsonl')).toBe(false);
