@@ -1,5 +1,5 @@
 import { PassThrough, pipeline, type Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { MIN_PART_SIZE, MultipartWriter } from '@laminar/aws';
 import { stopReason } from '@laminar/runtime';
 import { CsvReader } from './csv.ts';
@@ -150,6 +150,10 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
       if (current === null) skip = { reason: 'source-missing', detail: 'the object no longer exists: it was deleted before it could be read (S3 said AccessDenied, a listing found no such key)' };
       else if (current !== undefined && source.etag && current.etag !== source.etag) {
         skip = { reason: 'source-changed', detail: 'the version the event announced is gone and the key now holds other content (S3 said AccessDenied, a listing shows another ETag): that version has an event of its own' };
+      } else if (current !== undefined && ref.versionId && (await replacedVersion(deps, ref.bucket, ref.key, ref.versionId))) {
+        // The same bytes uploaded again give the same ETag: only the version id tells that the
+        // announced version was deleted for good under a newer one.
+        skip = { reason: 'source-changed', detail: 'the version the event announced is gone and the key now holds a newer version with the same content (S3 said AccessDenied, the current version has another id): that version has an event of its own' };
       } else {
         const known = current === undefined ? 'the object may be gone (a listing could not tell)' : 'the object exists';
         throw new Error(`AccessDenied reading s3://${ref.bucket}/${ref.key}: ${known}, and the role may not read it`, { cause: error });
@@ -209,6 +213,21 @@ function readAhead(source: Readable): Readable {
   // Errors reach the reader through `buffered`; destroying it (close()) stops the source too.
   pipeline(source, buffered, () => undefined);
   return buffered;
+}
+
+/**
+ * Whether the key's current object is another version than `versionId`, as a HEAD of it says (the
+ * GET grant covers it); false when it cannot say (no versioning, or the HEAD failed too).
+ */
+async function replacedVersion(deps: Pick<ValidateDeps, 's3' | 'signal'>, bucket: string, key: string, versionId: string): Promise<boolean> {
+  try {
+    const head = await deps.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: deps.signal });
+    return head.VersionId !== undefined && head.VersionId !== 'null' && head.VersionId !== versionId;
+  } catch {
+    const stopped = stopReason(deps.signal);
+    if (stopped) throw stopped;
+    return false;
+  }
 }
 
 /**

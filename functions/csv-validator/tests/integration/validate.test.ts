@@ -455,6 +455,26 @@ describe('events and idempotency', () => {
     denying.destroy();
   });
 
+  it('tells a version deleted for good under a re-upload of the same bytes from a real denial by the current version id', async () => {
+    const first = await put('bronze/orders/reuploaded-403.csv', [HEADER, row(1)].join('\n'));
+    const again = await put('bronze/orders/reuploaded-403.csv', [HEADER, row(1)].join('\n'));
+    expect(again.etag).toBe(first.etag);
+    const denying = s3Client();
+    // The embedded S3 keeps no versions: its HEAD answers as a versioned bucket's would, with the
+    // current version's id, and the GET of any version as S3 answers a role without s3:ListBucket.
+    denying.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName === 'GetObjectCommand') throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+      const out = await next(args);
+      if (context.commandName === 'HeadObjectCommand') Object.assign(out.output as object, { VersionId: 'v-current' });
+      return out;
+    }, { step: 'initialize', name: 'deny-versioned' });
+    const deleted = { ...first, versionId: 'v-deleted' };
+    expect(validated(await processor(denying).process(deleted, scope('req-v-deleted')))).toMatchObject({ status: 'skipped', reason: 'source-changed', rowsRead: 0 });
+    const current = { ...again, versionId: 'v-current' };
+    await expect(processor(denying).process(current, scope('req-v-current'))).rejects.toThrow(/AccessDenied reading s3:\/\/.*reuploaded-403\.csv: the object exists, and the role may not read it/);
+    denying.destroy();
+  });
+
   it('says the deadline stopped it, not a denial, when the deadline comes while it looks into an AccessDenied', async () => {
     const ref = await put('bronze/orders/deadline-403.csv', [HEADER, row(1)].join('\n'));
     const stop = new AbortController();
