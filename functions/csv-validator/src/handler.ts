@@ -32,13 +32,6 @@ export const handler = defineHandler({
     const refs = parseS3Event(event);
     deps.processor.registerLambdaContext(lambda);
 
-    // Cancels reads and uploads in flight when the reserve is reached, so the invocation fails
-    // cleanly (uploads aborted, claim released) instead of being killed by Lambda's timeout.
-    const stop = new AbortController();
-    const timer = setTimeout(
-      () => stop.abort(new DeadlineExceededError(`stopped before the function timeout; ${lambda.getRemainingTimeInMillis()} ms left`)),
-      Math.max(0, deadline.remainingMs()),
-    );
     const objects: ObjectOutcome[] = [];
     const failures: { key: string; error: unknown }[] = [];
     try {
@@ -50,7 +43,9 @@ export const handler = defineHandler({
           const outcome = await deps.processor.process(ref, {
             requestId: lambda.awsRequestId,
             checkDeadline: (what) => deadline.check(what),
-            signal: stop.signal,
+            // Cancels reads and uploads in flight when the reserve is reached, so the invocation
+            // fails cleanly (uploads aborted, claim released) instead of being killed by Lambda's timeout.
+            signal: deadline.signal,
             warn: (message, fields) => logger.warn(message, fields ?? {}),
           });
           objects.push(outcome);
@@ -62,11 +57,10 @@ export const handler = defineHandler({
           } else {
             logger.error('object failed; it will be retried', error as Error);
           }
-          if (error instanceof DeadlineExceededError || stop.signal.aborted) break;
+          if (error instanceof DeadlineExceededError || deadline.signal.aborted) break;
         }
       }
     } finally {
-      clearTimeout(timer);
       logger.removeKeys(['bucket', 'key']);
       recordMetrics(metrics, objects, failures);
     }

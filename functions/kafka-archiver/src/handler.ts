@@ -1,5 +1,5 @@
 import { createS3Client, s3OptionsFromEnv } from '@laminar/aws';
-import { DeadlineExceededError, defineHandler, MetricUnit } from '@laminar/runtime';
+import { defineHandler, MetricUnit } from '@laminar/runtime';
 import { type ArchiveResult, archiveBatch } from './archive.ts';
 import { configSchema } from './config.ts';
 import { parseKafkaEvent } from './event.ts';
@@ -9,32 +9,23 @@ export type { ArchiveResult };
 export const handler = defineHandler({
   config: configSchema,
   init: ({ config, tracer }) => ({ s3: tracer.captureAWSv3Client(createS3Client(s3OptionsFromEnv(config))) }),
-  handle: async (event: unknown, { config, deps, lambda, deadline, logger, metrics }): Promise<ArchiveResult> => {
+  handle: async (event: unknown, { config, deps, deadline, logger, metrics }): Promise<ArchiveResult> => {
     // Not a Kafka batch: InputValidationError. The mapping retries it and then sends it to the
     // on-failure destination, with this reason in the function's log.
     const batch = parseKafkaEvent(event);
-    const stop = new AbortController();
-    const timer = setTimeout(
-      () => stop.abort(new DeadlineExceededError(`stopped before the function timeout; ${lambda.getRemainingTimeInMillis()} ms left`)),
-      Math.max(0, deadline.remainingMs()),
-    );
-    try {
-      const result = await archiveBatch(batch, {
-        s3: deps.s3,
-        bucket: config.LAKE_BUCKET,
-        archivePrefix: config.ARCHIVE_PREFIX,
-        quarantinePrefix: config.QUARANTINE_PREFIX,
-        concurrency: config.PUT_CONCURRENCY,
-        signal: stop.signal,
-      });
-      metrics.addMetric('RecordsArchived', MetricUnit.Count, result.archived);
-      metrics.addMetric('RecordsQuarantined', MetricUnit.Count, result.quarantined);
-      metrics.addMetric('ObjectsWritten', MetricUnit.Count, result.objects.length);
-      if (result.quarantined > 0) logger.warn('records quarantined', { quarantined: result.quarantined, objects: result.objects.filter((o) => o.kind === 'quarantine').map((o) => o.key) });
-      logger.info('batch archived', { records: result.records, archived: result.archived, quarantined: result.quarantined, objects: result.objects.length });
-      return result;
-    } finally {
-      clearTimeout(timer);
-    }
+    const result = await archiveBatch(batch, {
+      s3: deps.s3,
+      bucket: config.LAKE_BUCKET,
+      archivePrefix: config.ARCHIVE_PREFIX,
+      quarantinePrefix: config.QUARANTINE_PREFIX,
+      concurrency: config.PUT_CONCURRENCY,
+      signal: deadline.signal,
+    });
+    metrics.addMetric('RecordsArchived', MetricUnit.Count, result.archived);
+    metrics.addMetric('RecordsQuarantined', MetricUnit.Count, result.quarantined);
+    metrics.addMetric('ObjectsWritten', MetricUnit.Count, result.objects.length);
+    if (result.quarantined > 0) logger.warn('records quarantined', { quarantined: result.quarantined, objects: result.objects.filter((o) => o.kind === 'quarantine').map((o) => o.key) });
+    logger.info('batch archived', { records: result.records, archived: result.archived, quarantined: result.quarantined, objects: result.objects.length });
+    return result;
   },
 });

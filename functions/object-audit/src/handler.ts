@@ -1,6 +1,6 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDBClient, dynamoOptionsFromEnv, parseS3Event } from '@laminar/aws';
-import { DeadlineExceededError, defineHandler, MetricUnit } from '@laminar/runtime';
+import { defineHandler, MetricUnit } from '@laminar/runtime';
 import { type RecordResult, recordArrivals } from './audit.ts';
 import { configSchema } from './config.ts';
 
@@ -9,7 +9,7 @@ export type { RecordResult };
 export const handler = defineHandler({
   config: configSchema,
   init: ({ config, tracer }) => ({ db: DynamoDBDocumentClient.from(tracer.captureAWSv3Client(createDynamoDBClient(dynamoOptionsFromEnv(config)))) }),
-  handle: async (event: unknown, { config, deps, lambda, deadline, logger, metrics }): Promise<RecordResult> => {
+  handle: async (event: unknown, { config, deps, deadline, logger, metrics }): Promise<RecordResult> => {
     // A shape that is not an S3 object event is an InputValidationError: async retries cannot help,
     // so it goes to the DLQ with the reason instead of being recorded as something it is not.
     const refs = parseS3Event(event);
@@ -17,23 +17,14 @@ export const handler = defineHandler({
 
     // Writes are idempotent, so stopping early only costs a retry; what it buys is a clear error
     // instead of Lambda's timeout killing a request the SDK is still retrying.
-    const stop = new AbortController();
-    const timer = setTimeout(
-      () => stop.abort(new DeadlineExceededError(`stopped before the function timeout; ${lambda.getRemainingTimeInMillis()} ms left`)),
-      Math.max(0, deadline.remainingMs()),
-    );
-    try {
-      const result = await recordArrivals(refs, {
-        db: deps.db,
-        tableName: config.AUDIT_TABLE,
-        ttlDays: config.AUDIT_TTL_DAYS,
-        signal: stop.signal,
-      });
-      metrics.addMetric('ObjectsRecorded', MetricUnit.Count, result.recorded);
-      logger.info('arrivals recorded', { recorded: result.recorded, events: refs.map((r) => r.eventName) });
-      return result;
-    } finally {
-      clearTimeout(timer);
-    }
+    const result = await recordArrivals(refs, {
+      db: deps.db,
+      tableName: config.AUDIT_TABLE,
+      ttlDays: config.AUDIT_TTL_DAYS,
+      signal: deadline.signal,
+    });
+    metrics.addMetric('ObjectsRecorded', MetricUnit.Count, result.recorded);
+    logger.info('arrivals recorded', { recorded: result.recorded, events: refs.map((r) => r.eventName) });
+    return result;
   },
 });

@@ -1,5 +1,5 @@
 import { createS3Client, s3OptionsFromEnv } from '@laminar/aws';
-import { DeadlineExceededError, defineHandler, MetricUnit, parseInput } from '@laminar/runtime';
+import { defineHandler, MetricUnit, parseInput } from '@laminar/runtime';
 import { configSchema } from './config.ts';
 import { inputSchema } from './input.ts';
 import { type ManifestResult, writeManifest } from './manifest.ts';
@@ -18,25 +18,16 @@ export const handler = defineHandler({
 
     // Cancels an upload in flight when the reserve is reached: the invocation then fails cleanly
     // (upload aborted, nothing visible) instead of being killed by Lambda's timeout mid-write.
-    const stop = new AbortController();
-    const timer = setTimeout(
-      () => stop.abort(new DeadlineExceededError(`stopped before the function timeout; ${lambda.getRemainingTimeInMillis()} ms left`)),
-      Math.max(0, deadline.remainingMs()),
-    );
-    try {
-      const result = await writeManifest(input, lambda.awsRequestId, {
-        s3: deps.s3,
-        checkDeadline: (what) => deadline.check(what),
-        signal: stop.signal,
-        onAbortFailure: (error) => logger.warn('could not abort the multipart upload; the bucket lifecycle rule will', { error: error as Error }),
-      });
-      metrics.addMetric('ManifestObjects', MetricUnit.Count, result.count);
-      metrics.addMetric('ObjectsScanned', MetricUnit.Count, result.scanned);
-      metrics.addMetric('ManifestBytes', MetricUnit.Bytes, result.bytes);
-      logger.info('manifest written', { count: result.count, scanned: result.scanned, manifestKey: result.manifestKey });
-      return result;
-    } finally {
-      clearTimeout(timer);
-    }
+    const result = await writeManifest(input, lambda.awsRequestId, {
+      s3: deps.s3,
+      checkDeadline: (what) => deadline.check(what),
+      signal: deadline.signal,
+      onAbortFailure: (error) => logger.warn('could not abort the multipart upload; the bucket lifecycle rule will', { error: error as Error }),
+    });
+    metrics.addMetric('ManifestObjects', MetricUnit.Count, result.count);
+    metrics.addMetric('ObjectsScanned', MetricUnit.Count, result.scanned);
+    metrics.addMetric('ManifestBytes', MetricUnit.Bytes, result.bytes);
+    logger.info('manifest written', { count: result.count, scanned: result.scanned, manifestKey: result.manifestKey });
+    return result;
   },
 });

@@ -1,7 +1,7 @@
 import { createDynamoDBClient, dynamoOptionsFromEnv } from '@laminar/aws';
 import { DedupStore } from '@laminar/dedup';
 import { getProducer, tracedProducer } from '@laminar/kafka';
-import { DeadlineExceededError, defineHandler, MetricUnit } from '@laminar/runtime';
+import { defineHandler, MetricUnit } from '@laminar/runtime';
 import { configSchema, kafkaEnvOf } from './config.ts';
 import { type RunResult, runOnce } from './run.ts';
 import { parseTrigger } from './trigger.ts';
@@ -17,61 +17,52 @@ export const handler = defineHandler({
       kafkaEnv: kafkaEnvOf(config),
     };
   },
-  handle: async (event: unknown, { config, deps, deadline, logger, metrics, lambda, trace }): Promise<RunResult> => {
+  handle: async (event: unknown, { config, deps, deadline, logger, metrics, trace }): Promise<RunResult> => {
     const trigger = parseTrigger(event);
     logger.appendKeys({ trigger: trigger.kind, ...(trigger.kind === 'schedule' ? { scheduledAt: trigger.time } : {}) });
     // The execution environment's producer: created on the first invocation, reused while warm,
     // replaced after a failed send.
     const producer = tracedProducer(await getProducer(deps.kafkaEnv), trace);
 
-    // Aborts HTTP requests (and waits between retries) in flight when the reserve is reached, so
-    // the invocation fails with a clear error rather than being killed by Lambda's timeout.
-    const stop = new AbortController();
-    const timer = setTimeout(
-      () => stop.abort(new DeadlineExceededError(`stopped before the function timeout; ${lambda.getRemainingTimeInMillis()} ms left`)),
-      Math.max(0, deadline.remainingMs()),
-    );
     const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
-    try {
-      const result = await runOnce({
-        config,
-        store: deps.store,
-        producer,
-        deadline,
-        signal: stop.signal,
-        log: { info: (message, attributes = {}) => logger.info(message, attributes), warn: (message, attributes = {}) => logger.warn(message, attributes) },
-        // Recorded before producing: a run that then fails (a flush timeout) still reports what
-        // it read — the runtime publishes stored metrics whether the handler throws or not.
-        onBuilt: ({ markets, prices, ticks }) => {
-          count('MarketsFetched', markets.fetched);
-          count('MarketsAccepted', markets.accepted);
-          count('MarketsRejected', markets.rejected);
-          count('MarketsRepeated', markets.repeated);
-          count('PricesFromClob', prices.clob);
-          count('PricesFromGamma', prices.gamma);
-          count('OutcomesUnpriced', prices.unpriced);
-          count('ClobFailedBatches', prices.clobFailedBatches);
-          count('TicksBuilt', ticks);
-        },
-      });
-      count('TicksNew', result.new);
-      count('TicksDuplicate', result.duplicate);
-      count('TicksInFlight', result.inFlight);
-      count('TicksProduced', result.produced);
-      metrics.addMetric('ProducedBytes', MetricUnit.Bytes, result.bytes);
-      logger.info('price ticks produced', {
-        markets: result.markets,
-        prices: result.prices,
-        ticks: result.ticks,
-        new: result.new,
-        duplicate: result.duplicate,
-        inFlight: result.inFlight,
-        produced: result.produced,
-        flushMs: result.flushMs,
-      });
-      return result;
-    } finally {
-      clearTimeout(timer);
-    }
+    const result = await runOnce({
+      config,
+      store: deps.store,
+      producer,
+      deadline,
+      // Aborts HTTP requests (and waits between retries) in flight when the reserve is reached, so
+      // the invocation fails with a clear error rather than being killed by Lambda's timeout.
+      signal: deadline.signal,
+      log: { info: (message, attributes = {}) => logger.info(message, attributes), warn: (message, attributes = {}) => logger.warn(message, attributes) },
+      // Recorded before producing: a run that then fails (a flush timeout) still reports what
+      // it read — the runtime publishes stored metrics whether the handler throws or not.
+      onBuilt: ({ markets, prices, ticks }) => {
+        count('MarketsFetched', markets.fetched);
+        count('MarketsAccepted', markets.accepted);
+        count('MarketsRejected', markets.rejected);
+        count('MarketsRepeated', markets.repeated);
+        count('PricesFromClob', prices.clob);
+        count('PricesFromGamma', prices.gamma);
+        count('OutcomesUnpriced', prices.unpriced);
+        count('ClobFailedBatches', prices.clobFailedBatches);
+        count('TicksBuilt', ticks);
+      },
+    });
+    count('TicksNew', result.new);
+    count('TicksDuplicate', result.duplicate);
+    count('TicksInFlight', result.inFlight);
+    count('TicksProduced', result.produced);
+    metrics.addMetric('ProducedBytes', MetricUnit.Bytes, result.bytes);
+    logger.info('price ticks produced', {
+      markets: result.markets,
+      prices: result.prices,
+      ticks: result.ticks,
+      new: result.new,
+      duplicate: result.duplicate,
+      inFlight: result.inFlight,
+      produced: result.produced,
+      flushMs: result.flushMs,
+    });
+    return result;
   },
 });

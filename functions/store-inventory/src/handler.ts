@@ -55,8 +55,7 @@ export const handler = defineHandler({
     const at = request.at ? new Date(request.at) : new Date();
     logger.appendKeys({ ...explicitSeed, stores: request.stores, recordsPerStore: request.recordsPerStore });
 
-    const stop = new AbortController();
-    const timer = setTimeout(() => stop.abort(new Error(`stopped before the function timeout; ${lambda.getRemainingTimeInMillis()} ms left`)), Math.max(0, deadline.remainingMs()));
+    const stop = deadline.signal;
     const result: RunResult = { deliveryStream: config.DELIVERY_STREAM, ...explicitSeed, generated: 0, delivered: 0, failed: 0, needsRestock: 0, calls: 0, recordsPerCall: 0, bytes: 0 };
     const failures: DeliveryIncompleteError['failures'] = [];
     let sent = 0;
@@ -66,11 +65,11 @@ export const handler = defineHandler({
       const flush = async () => {
         if (chunk.length === 0) return;
         deadline.check('sending inventory records');
-        stop.signal.throwIfAborted();
+        stop.throwIfAborted();
         // Firehose concatenates records as they are: the newline makes the objects JSON Lines.
         const out = await putRecords(
           chunk.map((r) => Buffer.from(`${JSON.stringify(r)}\n`)),
-          { client: deps.firehose, deliveryStreamName: config.DELIVERY_STREAM, maxAttempts: config.MAX_ATTEMPTS, signal: stop.signal },
+          { client: deps.firehose, deliveryStreamName: config.DELIVERY_STREAM, maxAttempts: config.MAX_ATTEMPTS, signal: stop },
         );
         result.delivered += out.delivered;
         result.failed += out.failed.length;
@@ -91,12 +90,11 @@ export const handler = defineHandler({
       // Stopped by the deadline: the records generated and not sent are failed, so generated =
       // delivered + failed still holds and each is named below; the run's remaining records were
       // never generated (the retry generates them all again).
-      if (!(error instanceof DeadlineExceededError) && !stop.signal.aborted) throw error;
+      if (!(error instanceof DeadlineExceededError) && !stop.aborted) throw error;
       stopped = error as Error;
       for (const r of chunk) failures.push({ recordId: r.record_id, errorCode: 'NotSent', errorMessage: stopped.message, attempts: 0 });
       result.failed += chunk.length;
     } finally {
-      clearTimeout(timer);
       result.recordsPerCall = result.calls === 0 ? 0 : Math.round((sent / result.calls) * 10) / 10;
       metrics.addMetric('RecordsGenerated', MetricUnit.Count, result.generated);
       metrics.addMetric('RecordsDelivered', MetricUnit.Count, result.delivered);

@@ -9,11 +9,36 @@ export interface RemainingTime {
  * own timeout kills the process with no chance to do either.
  */
 export class Deadline {
+  #stop: AbortController | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
   constructor(
     private readonly context: RemainingTime,
     /** Time kept back for cleanup and the response. */
     readonly reserveMs: number,
   ) {}
+
+  /**
+   * Aborted, with a DeadlineExceededError as its reason, once the remaining time reaches the
+   * reserve: hand it to requests and streams in flight, so they stop while there is still time to
+   * clean up. Its timer starts with the first read and ends with the invocation (`dispose`).
+   */
+  get signal(): AbortSignal {
+    if (this.#stop === undefined) {
+      const stop = new AbortController();
+      this.#stop = stop;
+      this.#timer = setTimeout(
+        () => stop.abort(new DeadlineExceededError(`stopped before the function timeout; ${this.context.getRemainingTimeInMillis()} ms left`)),
+        Math.max(0, this.remainingMs()),
+      );
+    }
+    return this.#stop.signal;
+  }
+
+  /** Ends the signal's timer; defineHandler calls it when the invocation ends. */
+  dispose(): void {
+    clearTimeout(this.#timer);
+  }
 
   remainingMs(): number {
     return this.context.getRemainingTimeInMillis() - this.reserveMs;

@@ -94,7 +94,12 @@ export function defineHandler<S extends z.ZodType, D, E, R>(def: HandlerDefiniti
       });
       const ready = await deps;
       const deadline = new Deadline(lambda, (def.reserveMs ?? defaultReserveMs)(lambda.getRemainingTimeInMillis()));
-      const result = await def.handle(event, { config, logger, metrics, tracer, deps: ready, lambda, deadline, trace });
+      let result: R;
+      try {
+        result = await def.handle(event, { config, logger, metrics, tracer, deps: ready, lambda, deadline, trace });
+      } finally {
+        deadline.dispose();
+      }
       if (segment && def.traceResponse !== false) tracer.addResponseAsMetadata(result, process.env._HANDLER);
       return result;
     } catch (err) {

@@ -46,6 +46,32 @@ describe('Deadline', () => {
     left = 900;
     expect(() => d.check('listing')).toThrow(DeadlineExceededError);
   });
+
+  it('aborts its signal with a DeadlineExceededError when the reserve is reached, and not after dispose', async () => {
+    vi.useFakeTimers();
+    try {
+      let left = 5_000;
+      const d = new Deadline({ getRemainingTimeInMillis: () => left }, 1_000);
+      const { signal } = d;
+      expect(d.signal).toBe(signal);
+      left = 1_001;
+      await vi.advanceTimersByTimeAsync(3_999);
+      expect(signal.aborted).toBe(false);
+      left = 1_000;
+      await vi.advanceTimersByTimeAsync(1);
+      expect(signal.aborted).toBe(true);
+      expect(signal.reason).toBeInstanceOf(DeadlineExceededError);
+      expect((signal.reason as Error).message).toBe('stopped before the function timeout; 1000 ms left');
+
+      const disposed = new Deadline({ getRemainingTimeInMillis: () => 5_000 }, 1_000);
+      const early = disposed.signal;
+      disposed.dispose();
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(early.aborted).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
 
 describe('defineHandler', () => {
@@ -92,6 +118,31 @@ describe('defineHandler', () => {
     expect(emf.some((l) => l.Things === 1)).toBe(true);
     // No stage set (tests, the local runner): the service alone.
     expect(emf.find((l) => l.Things === 1)).not.toHaveProperty('stage');
+  });
+
+  it('ends the deadline signal\'s timer with the invocation, returned or thrown', async () => {
+    process.env = { TABLE: 't', POWERTOOLS_METRICS_NAMESPACE: 'Test', POWERTOOLS_SERVICE_NAME: 'demo', POWERTOOLS_LOG_LEVEL: 'CRITICAL' };
+    const signals: AbortSignal[] = [];
+    const handler = defineHandler({
+      config: schema,
+      init: () => ({}),
+      handle: async (event: { fail?: boolean }, { deadline }) => {
+        signals.push(deadline.signal);
+        if (event.fail) throw new Error('boom');
+        return 'ok';
+      },
+    });
+    vi.useFakeTimers();
+    try {
+      expect(await handler({}, context(3_000))).toBe('ok');
+      await expect(handler({ fail: true }, context(3_000))).rejects.toThrow('boom');
+      expect(signals).toHaveLength(2);
+      // Each signal's timer was due 2 s in (3 s left, 1 s kept back): cleared when its invocation ended.
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(signals.map((s) => s.aborted)).toEqual([false, false]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('an invocation that records no metric writes no EMF document and no warning, on stdout or stderr', async () => {
