@@ -44,14 +44,16 @@ export const USAGE = `Usage:
       Starts the emulators the functions need, runs each scenario (seed, invoke, check), then fires
       every scheduled function once and keeps firing them on their schedules until Ctrl-C.
       --once            fire each schedule once, print the summary and exit
-      --speed N         run schedule time N times faster (rate(15 minutes) with --speed 60: every 15 s)
+      --speed N         run schedule time N times faster (rate(15 minutes) with --speed 60: every 15 s); refused with --once
       --keep, --watch   keep running (endpoints printed) until Ctrl-C, even without schedules
       --live            no fixture server: functions fetch the URLs of their specs (the internet)
-      --fresh           forget the DynamoDB data of earlier runs (.laminar/dynamodb, or LAMINAR_STATE_DIR's): everything is new again
+      --fresh           forget the DynamoDB data of earlier runs (.laminar/dynamodb, or LAMINAR_STATE_DIR's): everything is new again;
+                        refused with an external DynamoDB
       --scenario        run only these scenarios (default: all whose functions exist)
       --duplicate-events  deliver every S3 event twice (EventBridge delivers at least once): shows idempotency
       --retry-delay-scale X  async retry waits are Lambda's (1 and 2 min) × X (default 1/60: 1 s and 2 s; 1 = real)
-      --console-port N  the web console's loopback port (default LAMINAR_CONSOLE_PORT, else 4600; 0 = any)
+      --console-port N  the web console's loopback port (default LAMINAR_CONSOLE_PORT, else 4600; 0 = any);
+                        refused with --no-console, and with --once without --keep
       --no-console      no web console (it is served whenever the runner stays up: without --once, or with --keep)
   laminar dlq list [<function>] [--json]
       What failed: each message of the functions' on-failure queues (laminar-local-<function>-dlq)
@@ -69,7 +71,12 @@ Environment:
   LAMINAR_DYNAMODB_ENDPOINT / AWS_ENDPOINT_URL_DYNAMODB   use this DynamoDB endpoint ("aws" = AWS itself)
   KAFKA_BOOTSTRAP_SERVERS                                 use this Kafka broker (PLAINTEXT) instead of the embedded one
   LAMINAR_BUCKET_PREFIX / LAMINAR_TABLE_PREFIX            real name = prefix + logical name (default laminar-local-)
-  LAMINAR_RETRY_DELAY_SCALE                               async retry waits = Lambda's × this (default 1/60)`;
+  LAMINAR_S3_FORCE_PATH_STYLE                             "false" for an S3 endpoint that serves virtual-hosted buckets (default true)
+  LAMINAR_RETRY_DELAY_SCALE                               async retry waits = Lambda's × this (default 1/60)
+  LAMINAR_STATE_DIR                                       where what outlives a run is kept (default .laminar, relative to the repository root)
+  LAMINAR_FIXTURES_PORT                                   the fixture server's port (default 4599; 0 = any)
+  LAMINAR_CONSOLE_PORT                                    the web console's port (default 4600; 0 = any; --console-port wins)
+  LAMINAR_TRACING                                         "off": no local X-Ray daemon, so no traces in the console`;
 
 export function parseCli(argv: string[]): Command {
   const [command, ...rest] = argv;
