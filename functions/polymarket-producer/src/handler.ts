@@ -17,7 +17,7 @@ export const handler = defineHandler({
       kafkaEnv: kafkaEnvOf(config),
     };
   },
-  handle: async (event: unknown, { config, deps, deadline, logger, metrics, trace }): Promise<RunResult> => {
+  handle: async (event: unknown, { config, deps, deadline, logger, metrics, lambda, trace }): Promise<RunResult> => {
     const trigger = parseTrigger(event);
     logger.appendKeys({ trigger: trigger.kind, ...(trigger.kind === 'schedule' ? { scheduledAt: trigger.time } : {}) });
     // The execution environment's producer: created on the first invocation, reused while warm,
@@ -33,6 +33,7 @@ export const handler = defineHandler({
       // Aborts HTTP requests (and waits between retries) in flight when the reserve is reached, so
       // the invocation fails with a clear error rather than being killed by Lambda's timeout.
       signal: deadline.signal,
+      invocation: { requestId: lambda.awsRequestId, remainingMs: () => lambda.getRemainingTimeInMillis() },
       log: { info: (message, attributes = {}) => logger.info(message, attributes), warn: (message, attributes = {}) => logger.warn(message, attributes) },
       // Recorded before producing: a run that then fails (a flush timeout) still reports what
       // it read — the runtime publishes stored metrics whether the handler throws or not.

@@ -1,6 +1,6 @@
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import { createDynamoDBClient, dynamoOptionsFromEnv } from '@laminar/aws';
-import { DedupStore, publishOnce } from '@laminar/dedup';
+import { DedupStore, invocationLeaseMs, publishOnce } from '@laminar/dedup';
 import { getProducer, kafkaEnvSchema, tracedProducer } from '@laminar/kafka';
 import { defineHandler, MetricUnit, parseInput } from '@laminar/runtime';
 import { configSchema } from './config.ts';
@@ -26,7 +26,7 @@ export const handler = defineHandler({
       feedState: new DynamoFeedState({ client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds, log: logger }),
     };
   },
-  handle: async (event: unknown, { config, deps, deadline, logger, metrics, trace }): Promise<RunResult> => {
+  handle: async (event: unknown, { config, deps, deadline, logger, metrics, lambda, trace }): Promise<RunResult> => {
     const input = parseInput(scheduledEventSchema, event ?? {});
     if ('id' in input) logger.appendKeys({ scheduledEventId: input.id, scheduledTime: input.time });
 
@@ -41,7 +41,10 @@ export const handler = defineHandler({
       },
       {
         feedState: deps.feedState,
-        publishOnce: (a) => publishOnce({ store: deps.store, scope: DEDUP_SCOPE, ...a }),
+        // Claims name this invocation and last while it may run: a retry then tells, and outlives,
+        // claims its killed earlier attempt left (@laminar/dedup's README).
+        publishOnce: (a) =>
+          publishOnce({ store: deps.store, scope: DEDUP_SCOPE, origin: lambda.awsRequestId, leaseMs: invocationLeaseMs(lambda.getRemainingTimeInMillis()), ...a }),
         // The Kafka package keeps one producer per execution environment (and replaces it after a
         // fatal error), so asking each invocation costs nothing warm.
         producer: async () => tracedProducer(await getProducer(deps.kafkaEnv), trace),

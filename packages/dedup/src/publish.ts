@@ -10,6 +10,49 @@ export interface PublishOnceArgs<T> {
    * not published; the error may say which items were (`published`, see PartiallyPublished).
    */
   publish: (fresh: T[]) => Promise<void>;
+  /**
+   * The invocation's request id (Lambda keeps it across one event's retries), recorded with the
+   * claims: a retry finding claims its earlier attempt left (killed before it could release them)
+   * fails with EarlierAttemptClaimsError instead of counting them as another run's, in flight.
+   */
+  origin?: string;
+  /**
+   * How long the claims block others: the time the invocation may still run, plus a margin
+   * (`invocationLeaseMs`), so that claims a killed invocation left lapse before Lambda's retry.
+   */
+  leaseMs?: number;
+}
+
+/**
+ * A claim's lease for an invocation with `remainingMs` to run: past that Lambda has ended it, and
+ * its last messages have reached the broker or never will. The margin stays under the minute
+ * Lambda waits before retrying an asynchronous event, so claims a killed invocation left have
+ * lapsed when its retry claims them.
+ */
+export function invocationLeaseMs(remainingMs: number): number {
+  return Math.max(0, remainingMs) + LEASE_MARGIN_MS;
+}
+const LEASE_MARGIN_MS = 30_000;
+
+/**
+ * Claims an earlier attempt of this very invocation left held: it ended (Lambda starts a retry
+ * only then) without publishing or releasing them. Not counted as in flight — nobody is
+ * publishing them — the invocation fails, so Lambda retries it once they lapse, or its
+ * on-failure destination gets the event with this reason.
+ */
+export class EarlierAttemptClaimsError extends Error {
+  override name = 'EarlierAttemptClaimsError';
+  constructor(
+    readonly ids: string[],
+    readonly lapsesAt: Date,
+    readonly outcome: { fresh: number; duplicates: number; inFlight: number },
+  ) {
+    super(
+      `${ids.length} items are still claimed by an earlier attempt of this invocation, which ended without publishing or releasing them; ` +
+        `their claims lapse at ${lapsesAt.toISOString()}: failing so that the event is retried and publishes them then ` +
+        `(${outcome.fresh} new items were published, ${outcome.duplicates} were duplicates)`,
+    );
+  }
 }
 
 /**
@@ -40,7 +83,10 @@ function publishedOf(err: unknown, count: number): readonly boolean[] | undefine
 export async function publishOnce<T>(args: PublishOnceArgs<T>): Promise<{ fresh: T[]; duplicates: number; inFlight: number }> {
   const { store, scope, items, idOf, publish } = args;
   const ids = items.map(idOf);
-  const result = await store.claim(scope, ids);
+  const result = await store.claim(scope, ids, {
+    ...(args.origin !== undefined ? { origin: args.origin } : {}),
+    ...(args.leaseMs !== undefined ? { leaseMs: args.leaseMs } : {}),
+  });
   const won = new Set(result.claimed);
   // Only the first item with a claimed id: later ones were counted as duplicates by claim.
   const fresh = items.filter((_, i) => won.delete(ids[i] as string));
@@ -61,5 +107,8 @@ export async function publishOnce<T>(args: PublishOnceArgs<T>): Promise<{ fresh:
     }
     await store.confirm(scope, result.claimed);
   }
-  return { fresh, duplicates: result.duplicates.length, inFlight: result.inFlight.length };
+  const outcome = { fresh, duplicates: result.duplicates.length, inFlight: result.inFlight.length };
+  const earlier = result.heldByEarlierAttempt;
+  if (earlier) throw new EarlierAttemptClaimsError(earlier.ids, new Date(earlier.lapsesAt), { ...outcome, fresh: fresh.length });
+  return outcome;
 }

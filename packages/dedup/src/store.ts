@@ -17,7 +17,10 @@ export interface DedupOptions {
   tableName: string;
   /** How long a confirmed id stays remembered. Default 7 days. */
   ttlSeconds?: number;
-  /** How long a claim blocks others before it may be taken over. Default 900 s: longer than any Lambda timeout. */
+  /**
+   * How long a claim blocks others before it may be taken over, when claim() is not given a
+   * `leaseMs`. Default 900 s: longer than any Lambda timeout.
+   */
   leaseSeconds?: number;
   /** Conditional puts in flight at once (default 64, within the client's 64 keep-alive sockets). */
   concurrency?: number;
@@ -36,6 +39,22 @@ export interface ClaimResult {
   duplicates: string[];
   /** Ids another caller holds under a live lease (it is publishing them, or crashed less than a lease ago). */
   inFlight: string[];
+  /**
+   * Of `inFlight`, the ids held under this claim's own `origin`: by an earlier attempt of the same
+   * invocation, which ended without publishing or releasing them (killed, or its release failed).
+   * Present only when there are any; `lapsesAt` (epoch ms) is when the last of their leases ends.
+   */
+  heldByEarlierAttempt?: { ids: string[]; lapsesAt: number };
+}
+
+export interface ClaimOptions {
+  /**
+   * What the claims are made for, recorded with them: an invocation's request id, which Lambda
+   * keeps across the retries of one event, so a retry can tell claims its earlier attempt left.
+   */
+  origin?: string;
+  /** How long these claims block others (default: the store's `leaseSeconds`). */
+  leaseMs?: number;
 }
 
 const { partitionKey: PK, ttlAttribute: TTL } = TABLE_KINDS.dedup;
@@ -50,9 +69,9 @@ const MAX_KEY_BYTES = 2048;
 const NAMES = { '#pk': PK, '#st': 'status', '#lease': 'leaseUntil', '#exp': TTL };
 /** `owner` is one of DynamoDB's reserved words; apart from NAMES, as an expression must use every name it is given. */
 const OWNER = 'owner';
-const NAMES_WITH_OWNER = { ...NAMES, '#owner': OWNER };
+const NAMES_FOR_READ = { ...NAMES, '#owner': OWNER, '#origin': 'origin' };
 
-type Stored = { status?: string; leaseUntil?: number; expiresAt?: number; owner?: string };
+type Stored = { status?: string; leaseUntil?: number; expiresAt?: number; owner?: string; origin?: string };
 type State = 'free' | 'done' | 'held';
 
 /**
@@ -105,9 +124,22 @@ export class DedupStore {
     if (!(this.ttlSeconds > 0) || !(this.leaseMs > 0)) throw new RangeError('ttlSeconds and leaseSeconds must be positive');
   }
 
-  async claim(scope: string, ids: string[]): Promise<ClaimResult> {
+  async claim(scope: string, ids: string[], options: ClaimOptions = {}): Promise<ClaimResult> {
     checkScope(scope);
+    const leaseMs = options.leaseMs ?? this.leaseMs;
+    if (!(leaseMs > 0)) throw new RangeError(`leaseMs must be positive: ${leaseMs}`);
+    const { origin } = options;
     const result: ClaimResult = { claimed: [], duplicates: [], inFlight: [] };
+    const earlier: string[] = [];
+    let lapsesAt = 0;
+    /** A held id: in flight, and noted when an earlier attempt of this origin left it. */
+    const held = (id: string, stored: Stored | undefined) => {
+      result.inFlight.push(id);
+      if (origin !== undefined && stored?.origin === origin) {
+        earlier.push(id);
+        lapsesAt = Math.max(lapsesAt, stored.leaseUntil ?? 0);
+      }
+    };
     const unique: string[] = [];
     const seen = new Set<string>();
     for (const id of ids) {
@@ -124,12 +156,13 @@ export class DedupStore {
     const existing = await this.read(keys);
     const candidates: string[] = [];
     unique.forEach((id, i) => {
-      const state = stateOf(existing.get(keys[i] as string), now);
+      const stored = existing.get(keys[i] as string);
+      const state = stateOf(stored, now);
       if (state === 'done') result.duplicates.push(id);
-      else if (state === 'held') result.inFlight.push(id);
+      else if (state === 'held') held(id, stored);
       else candidates.push(id);
     });
-    if (candidates.length === 0) return result;
+    if (candidates.length === 0) return withEarlier(result, earlier, lapsesAt);
 
     const owner = randomUUID();
     const nowSeconds = Math.floor(now / 1000);
@@ -150,9 +183,10 @@ export class DedupStore {
                 [PK]: pk,
                 status: 'pending',
                 owner,
-                leaseUntil: now + this.leaseMs,
+                ...(origin !== undefined ? { origin } : {}),
+                leaseUntil: now + leaseMs,
                 // A claim abandoned by a crash is cleaned up by TTL like a done item.
-                [TTL]: nowSeconds + Math.max(this.ttlSeconds, Math.ceil(this.leaseMs / 1000)),
+                [TTL]: nowSeconds + Math.max(this.ttlSeconds, Math.ceil(leaseMs / 1000)),
               },
               ConditionExpression: 'attribute_not_exists(#pk) OR (#st = :pending AND #lease < :now) OR #exp < :nowSeconds',
               ExpressionAttributeNames: NAMES,
@@ -173,7 +207,7 @@ export class DedupStore {
           }
           const state = stored ? stateOf(stored, now) : undefined;
           if (state === 'done') result.duplicates.push(id);
-          else if (state === 'held') result.inFlight.push(id);
+          else if (state === 'held') held(id, stored);
           else lost.push(id);
         }
       });
@@ -190,7 +224,7 @@ export class DedupStore {
           if (ownClaim(stored, owner)) {
             take(pk, id);
           } else if (stateOf(stored, now) === 'done') result.duplicates.push(id);
-          else result.inFlight.push(id);
+          else held(id, stored);
         }
       }
     } catch (err) {
@@ -202,7 +236,7 @@ export class DedupStore {
     // Keep the caller's order: claimed ids are published in the order they were given.
     const order = new Map(unique.map((id, i) => [id, i]));
     result.claimed = won.sort((a, b) => (order.get(a) as number) - (order.get(b) as number));
-    return result;
+    return withEarlier(result, earlier, lapsesAt);
   }
 
   /** Marks ids done (for `ttlSeconds`) after they were published. */
@@ -269,14 +303,20 @@ export class DedupStore {
         let request: NonNullable<BatchGetCommandInput['RequestItems']>[string] = {
           Keys: part.map((pk) => ({ [PK]: pk })),
           ConsistentRead: true,
-          ProjectionExpression: '#pk, #st, #lease, #exp, #owner',
-          ExpressionAttributeNames: NAMES_WITH_OWNER,
+          ProjectionExpression: '#pk, #st, #lease, #exp, #owner, #origin',
+          ExpressionAttributeNames: NAMES_FOR_READ,
         };
         for (let attempt = 0; ; attempt++) {
           const out = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: request } }));
           for (const item of out.Responses?.[this.table] ?? []) {
             // Number(): another document client's `wrapNumbers` may hand numbers over as NumberValue.
-            found.set(String(item[PK]), { status: item.status, leaseUntil: toNumber(item.leaseUntil), expiresAt: toNumber(item[TTL]), owner: item.owner });
+            found.set(String(item[PK]), {
+              status: item.status,
+              leaseUntil: toNumber(item.leaseUntil),
+              expiresAt: toNumber(item[TTL]),
+              owner: item.owner,
+              origin: item.origin,
+            });
           }
           const rest = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
           if (rest.length === 0) return;
@@ -317,7 +357,11 @@ const toNumber = (v: unknown): number | undefined => (v === undefined || v === n
 
 /** The winner's item from a failed condition check comes back in wire format. */
 function fromAttributes(item: Record<string, AttributeValue>): Stored {
-  return { status: item.status?.S, leaseUntil: toNumber(item.leaseUntil?.N), expiresAt: toNumber(item[TTL]?.N), owner: item.owner?.S };
+  return { status: item.status?.S, leaseUntil: toNumber(item.leaseUntil?.N), expiresAt: toNumber(item[TTL]?.N), owner: item.owner?.S, origin: item.origin?.S };
+}
+
+function withEarlier(result: ClaimResult, ids: string[], lapsesAt: number): ClaimResult {
+  return ids.length > 0 ? { ...result, heldByEarlierAttempt: { ids, lapsesAt } } : result;
 }
 
 /** A pending claim written by this very claim() call (owners are per call). */

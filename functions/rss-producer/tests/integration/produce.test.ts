@@ -167,7 +167,15 @@ describe('the Lambda handler', () => {
     });
 
     const stdout = vi.spyOn(process.stdout, 'write');
+    const claims = vi.spyOn(DedupStore.prototype, 'claim');
     const result = await handler(scheduled, context(30_000, 'req-1'));
+    // The claims name the invocation and last while it may run, plus the margin (@laminar/dedup).
+    expect(claims).toHaveBeenCalledTimes(1);
+    const options = claims.mock.calls[0]?.[2];
+    claims.mockRestore();
+    expect(options).toMatchObject({ origin: 'req-1' });
+    expect(options?.leaseMs).toBeGreaterThan(50_000);
+    expect(options?.leaseMs).toBeLessThanOrEqual(60_000);
     const emf = stdout.mock.calls.map(([line]) => String(line)).find((line) => line.includes('"CloudWatchMetrics"'));
     stdout.mockRestore();
     expect(JSON.parse(emf as string)).toMatchObject({

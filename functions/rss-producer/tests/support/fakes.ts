@@ -42,16 +42,21 @@ export function memoryState(initial: [string, Validators][] = []) {
 
 export function fakeProducer(fail?: Error) {
   const sent: OutgoingMessage[][] = [];
+  /**
+   * Each send's timeoutMs, for the test to check: an expect failing in here would be thrown into
+   * the run as a producer error, which a test expecting the run to fail could take for its own.
+   */
+  const timeouts: number[] = [];
   const producer: KafkaProducer = {
     send: async (messages, { timeoutMs }) => {
-      expect(timeoutMs).toBeGreaterThan(0);
+      timeouts.push(timeoutMs);
       if (fail) throw fail;
       sent.push(messages);
       return { delivered: messages.length, bytes: messages.reduce((n, m) => n + m.value.length, 0), flushMs: 1 };
     },
     close: async () => undefined,
   };
-  return { producer, sent };
+  return { producer, sent, timeouts };
 }
 
 export const quiet = { info: () => undefined, warn: () => undefined } as unknown as RunDeps['log'];

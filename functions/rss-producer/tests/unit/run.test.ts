@@ -33,11 +33,24 @@ function deps(over: Partial<RunDeps> = {}): RunDeps {
   };
 }
 
+/** The 'entries rejected' lines by feed: feeds are fetched side by side, so their order is not fixed. */
+function rejectionsLogged(infos: [string, unknown][]): Record<string, unknown> {
+  const byFeed: Record<string, unknown> = {};
+  for (const [message, fields] of infos) {
+    if (message !== 'entries rejected') continue;
+    const { url, ...rest } = fields as { url: string };
+    expect(byFeed, `${url} logged twice`).not.toHaveProperty([url]);
+    byFeed[url] = rest;
+  }
+  return byFeed;
+}
+
 describe('runOnce', () => {
   it('accounts for every entry per feed, produces each unique item once, and survives a failing feed', async () => {
-    const { producer, sent } = fakeProducer();
+    const { producer, sent, timeouts } = fakeProducer();
     const warnings: unknown[] = [];
-    const log = { info: () => undefined, warn: (m: string, a: unknown) => warnings.push([m, a]) } as unknown as RunDeps['log'];
+    const infos: [string, unknown][] = [];
+    const log = { info: (m: string, a: unknown) => infos.push([m, a]), warn: (m: string, a: unknown) => warnings.push([m, a]) } as unknown as RunDeps['log'];
     const result = await runOnce({ ...options, feedUrls: [...FEEDS, `${HOST}/feeds/broken`] }, deps({ producer: async () => producer, log }));
 
     expect(result.feeds).toEqual([
@@ -50,9 +63,17 @@ describe('runOnce', () => {
     expect(result.totals).toEqual({ feeds: 4, fetched: 39, new: 35, duplicate: 2, inFlight: 0, rejected: 2, failedFeeds: 1, produced: 35 });
     expectAccounted(result);
     expect(warnings).toEqual([['feed failed', { url: `${HOST}/feeds/broken`, reason: 'HTTP 500 Internal Server Error' }]]);
+    // The log is where a rejected entry's reason goes (the report only counts them): each feed's
+    // one rejected entry is the fixture's item with neither title nor link.
+    expect(rejectionsLogged(infos)).toEqual({
+      [FEEDS[0] as string]: { rejected: 1, reasons: { 'no title and no link': 1 } },
+      [FEEDS[1] as string]: { rejected: 1, reasons: { 'no title and no link': 1 } },
+    });
 
-    // One send (one flush) for the run; keyed by item id; the envelope carries the item.
+    // One send (one flush) for the run, given the time the invocation has left; keyed by item id;
+    // the envelope carries the item.
     expect(sent).toHaveLength(1);
+    expect(timeouts).toEqual([60_000]);
     const messages = sent[0] as OutgoingMessage[];
     expect(new Set(messages.map((m) => m.key)).size).toBe(35);
     const first = messages[0] as OutgoingMessage;
@@ -73,8 +94,17 @@ describe('runOnce', () => {
     const fetchWithHostile = (async (url: string, init: RequestInit) =>
       url.endsWith('/hostile.xml') ? new Response(hostile, { headers: { 'content-type': 'application/rss+xml' } }) : fakeFetch(url, init)) as typeof fetch;
     const { producer, sent } = fakeProducer();
-    const result = await runOnce({ ...options, feedUrls: [`${HOST}/feeds/hostile.xml`, FEEDS[0] as string] }, deps({ producer: async () => producer, fetch: fetchWithHostile }));
+    const infos: [string, unknown][] = [];
+    const log = { info: (m: string, a: unknown) => infos.push([m, a]), warn: () => undefined } as unknown as RunDeps['log'];
+    const result = await runOnce(
+      { ...options, feedUrls: [`${HOST}/feeds/hostile.xml`, FEEDS[0] as string] },
+      deps({ producer: async () => producer, fetch: fetchWithHostile, log }),
+    );
     expect(result.feeds[0]).toMatchObject({ status: 'ok', fetched: 3, new: 2, rejected: 1 });
+    expect(rejectionsLogged(infos)).toEqual({
+      [`${HOST}/feeds/hostile.xml`]: { rejected: 1, reasons: { 'link longer than 8,192 characters': 1 } },
+      [FEEDS[0] as string]: { rejected: 1, reasons: { 'no title and no link': 1 } },
+    });
     expect(result.feeds[1]).toMatchObject({ status: 'ok', new: 14 });
     expectAccounted(result);
     expect(sent.flat()).toHaveLength(16);

@@ -1,7 +1,7 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { type DynamoEmulator, startDynamoDB } from '@laminar/emulators';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DedupStore, type DedupOptions, ensureTable, publishOnce } from '../../src/index.ts';
+import { DedupStore, type DedupOptions, EarlierAttemptClaimsError, ensureTable, invocationLeaseMs, publishOnce } from '../../src/index.ts';
 
 const TABLE = 'laminar-local-dedup';
 let db: DynamoEmulator;
@@ -185,6 +185,70 @@ describe('publishOnce against the embedded DynamoDB', () => {
     now += 61_000;
     const out = await publishOnce({ store: store({ now: () => now }), scope, items: ['m'], idOf: (i) => i, publish: async () => {} });
     expect(out.fresh).toEqual(['m']);
+  });
+});
+
+describe('claims an invocation left behind, and its retries', () => {
+  // A 300 s producer, started at T; Lambda retries a failed asynchronous event 1 min after the attempt ends.
+  const T = 1_800_000_000_000;
+  const TIMEOUT_MS = 300_000;
+
+  it('claims of an attempt killed at its timeout have lapsed when Lambda retries it: the retry publishes them', async () => {
+    const scope = freshScope();
+    let now = T;
+    const items = ids(0, 5);
+    // Claimed, then killed (timeout, OOM) before publishing or releasing anything.
+    await store({ now: () => now }).claim(scope, items, { origin: 'req-1', leaseMs: invocationLeaseMs(TIMEOUT_MS) });
+    now = T + TIMEOUT_MS + 60_000;
+    const published: string[] = [];
+    const retry = await publishOnce({
+      store: store({ client: newClient(), now: () => now }),
+      scope,
+      items,
+      idOf: (i) => i,
+      origin: 'req-1',
+      leaseMs: invocationLeaseMs(TIMEOUT_MS),
+      publish: async (fresh) => void published.push(...fresh),
+    });
+    expect(retry).toEqual({ fresh: items, duplicates: 0, inFlight: 0 });
+    expect(published).toEqual(items);
+  });
+
+  it('a retry that finds claims its earlier attempt left still live fails saying when they lapse; other runs count them in flight', async () => {
+    const scope = freshScope();
+    let now = T;
+    // The first attempt failed 20 s in and could not release its claims (DynamoDB refused the deletes).
+    await store({ now: () => now }).claim(scope, ids(0, 3), { origin: 'req-1', leaseMs: invocationLeaseMs(TIMEOUT_MS - 20_000) });
+    now = T + 20_000 + 60_000;
+    const published: string[] = [];
+    const retry = publishOnce({
+      store: store({ client: newClient(), now: () => now }),
+      scope,
+      items: ids(0, 5),
+      idOf: (i) => i,
+      origin: 'req-1',
+      leaseMs: invocationLeaseMs(TIMEOUT_MS),
+      publish: async (fresh) => void published.push(...fresh),
+    });
+    await expect(retry).rejects.toThrow(EarlierAttemptClaimsError);
+    const error = (await retry.catch((e: unknown) => e)) as EarlierAttemptClaimsError;
+    expect(error.ids).toEqual(ids(0, 3));
+    expect(error.lapsesAt).toEqual(new Date(T + TIMEOUT_MS - 20_000 + 30_000));
+    expect(error.message).toMatch(/^3 items are still claimed by an earlier attempt of this invocation, .*lapse at 2027-01-15T08:05:10\.000Z/);
+    // The items no earlier attempt held went out, and every item is accounted for.
+    expect(published).toEqual(ids(3, 5));
+    expect(error.outcome).toEqual({ fresh: 2, duplicates: 0, inFlight: 3 });
+    // Another invocation (the next schedule) cannot tell them from a run still publishing: in flight, no error.
+    expect(await publishOnce({ store: store({ now: () => now }), scope, items: ids(0, 5), idOf: (i) => i, origin: 'req-2', publish: async () => {} })).toEqual({
+      fresh: [],
+      duplicates: 2,
+      inFlight: 3,
+    });
+    // Once they lapse, whichever run comes next publishes them (the next schedule, say).
+    now = T + TIMEOUT_MS - 20_000 + 30_000 + 1;
+    const later = await publishOnce({ store: store({ now: () => now }), scope, items: ids(0, 5), idOf: (i) => i, origin: 'req-3', publish: async (fresh) => void published.push(...fresh) });
+    expect(later).toEqual({ fresh: ids(0, 3), duplicates: 2, inFlight: 0 });
+    expect(published).toEqual([...ids(3, 5), ...ids(0, 3)]);
   });
 });
 

@@ -36,7 +36,7 @@ describe('DedupStore.claim', () => {
     expect(maxInFlightGets).toBe(3);
     const get = gets[0]?.input.RequestItems[TABLE];
     expect(get.ConsistentRead).toBe(true);
-    expect(get.ProjectionExpression).toBe('#pk, #st, #lease, #exp, #owner');
+    expect(get.ProjectionExpression).toBe('#pk, #st, #lease, #exp, #owner, #origin');
     expect(keysOf(gets[0]?.input)[0]).toBe('feed#id0');
 
     const puts = calls.filter((c) => c.op === 'PutItem');
@@ -85,7 +85,7 @@ describe('DedupStore.claim', () => {
     const result = await store.claim('s', ids(8));
     const gets = calls.filter((c) => c.op === 'BatchGetItem');
     expect(gets.map((c) => keysOf(c.input).length)).toEqual([8, 4, 2]);
-    expect(gets[2]?.input.RequestItems[TABLE]).toMatchObject({ ConsistentRead: true, ProjectionExpression: '#pk, #st, #lease, #exp, #owner' });
+    expect(gets[2]?.input.RequestItems[TABLE]).toMatchObject({ ConsistentRead: true, ProjectionExpression: '#pk, #st, #lease, #exp, #owner, #origin' });
     expect(result.duplicates.sort()).toEqual(ids(8).sort());
     expect(calls.some((c) => c.op === 'PutItem')).toBe(false);
   });
