@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { findRoot, type LoadedLayer, type LoadedSpec, layersFor, loadAllLayers } from '@laminar/spec';
 import { build, type Metafile } from 'esbuild';
@@ -37,7 +37,9 @@ function topInputs(metafile: Metafile, root: string): { path: string; bytes: num
  * the zip's base64 SHA-256 beside it.
  */
 export async function bundleFunction(loaded: LoadedSpec, options: { outDir?: string } = {}): Promise<BundleResult> {
-  const { spec, dir } = loaded;
+  const { spec } = loaded;
+  // esbuild names its outputs by real path: a folder reached through a symlink would not match.
+  const dir = realpathSync(loaded.dir);
   const outDir = options.outDir ?? join(dir, 'dist');
   const zipPath = options.outDir ? join(outDir, basename(loaded.zipPath)) : loaded.zipPath;
   const hashPath = options.outDir ? join(outDir, basename(loaded.hashPath)) : loaded.hashPath;
@@ -77,8 +79,9 @@ export async function bundleFunction(loaded: LoadedSpec, options: { outDir?: str
   const zip = await deterministicZip(entries);
   assertWithinLambdaLimits(`function ${spec.name}`, zip, entries);
   const hash = sourceCodeHash(zip);
-  rmSync(outDir, { recursive: true, force: true });
+  // Only this function's files: an outDir may hold other functions' zips (or be no scratch folder at all).
   mkdirSync(outDir, { recursive: true });
+  for (const path of [zipPath, hashPath]) rmSync(path, { force: true });
   writeFileSync(zipPath, zip);
   writeFileSync(hashPath, `${hash}\n`);
   return {
