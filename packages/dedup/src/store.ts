@@ -262,7 +262,9 @@ export class DedupStore {
             break;
           }
           if (attempt + 1 >= MAX_CONFIRM_ATTEMPTS) {
-            throw new Error(`dedup confirm: ${rest.length} items still unprocessed after ${MAX_CONFIRM_ATTEMPTS} attempts`);
+            throw new Error(
+              `dedup confirm: ${rest.length} items still unprocessed after ${MAX_CONFIRM_ATTEMPTS} attempts (the table is throttling): they were published, and will be published again once their claims lapse`,
+            );
           }
           requests = rest as typeof requests;
           await backoff(attempt);
@@ -321,7 +323,7 @@ export class DedupStore {
           const rest = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
           if (rest.length === 0) return;
           if (attempt + 1 >= MAX_UNPROCESSED_ATTEMPTS) {
-            throw new Error(`dedup read: ${rest.length} keys still unprocessed after ${MAX_UNPROCESSED_ATTEMPTS} attempts`);
+            throw new Error(`dedup read: ${rest.length} keys still unprocessed after ${MAX_UNPROCESSED_ATTEMPTS} attempts (the table is throttling): nothing was claimed for them`);
           }
           // Keep our projection and consistency: not every server echoes them with the leftovers.
           request = { ...request, Keys: rest };

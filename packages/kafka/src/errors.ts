@@ -16,7 +16,10 @@ export class FlushTimeoutError extends Error {
     /** Per message of the send, whether its delivery was confirmed (the others may yet arrive, or not). */
     readonly published?: readonly boolean[],
   ) {
-    super(`Kafka flush timed out after ${timeoutMs} ms: ${delivered} of ${expected} messages delivered`);
+    super(
+      `Kafka flush timed out after ${timeoutMs} ms: ${delivered} of ${expected} messages delivered; the others are unconfirmed ` +
+        '(many land anyway): fail the invocation so they are sent again, and look at the broker\'s reachability or the time left for the send',
+    );
   }
 }
 

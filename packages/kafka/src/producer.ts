@@ -98,6 +98,8 @@ export class LibrdkafkaProducer implements KafkaProducer {
   private batch: Batch | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private closing: Promise<void> | undefined;
+  /** Why it was taken out of service, for the error a later send on it gets. */
+  private closedBecause: string | undefined;
 
   constructor(
     private readonly client: ProducerClient,
@@ -138,7 +140,7 @@ export class LibrdkafkaProducer implements KafkaProducer {
   }
 
   private async sendNow(messages: OutgoingMessage[], timeoutMs: number): Promise<SendResult> {
-    if (this.closing) throw new Error('Kafka producer is closed');
+    if (this.closing) throw new Error(`Kafka producer is closed (${this.closedBecause ?? 'closed'}): getProducer() gives a new one`);
     if (messages.length === 0) return { delivered: 0, bytes: 0, flushMs: 0 };
     if (!(timeoutMs > 0)) throw new FlushTimeoutError(0, messages.length, timeoutMs);
     const deadline = performance.now() + timeoutMs;
@@ -263,6 +265,7 @@ export class LibrdkafkaProducer implements KafkaProducer {
 
   /** Takes this instance out of service and disconnects it in the background. */
   private reset(error: unknown): void {
+    this.closedBecause ??= `reset after: ${error instanceof Error ? error.message : String(error)}`;
     this.onReset(this, error);
     this.disconnect(0).catch(() => undefined);
   }
@@ -279,6 +282,7 @@ export class LibrdkafkaProducer implements KafkaProducer {
   }
 
   async close(): Promise<void> {
+    this.closedBecause ??= 'closed by close()';
     this.onReset(this, undefined);
     await this.tail;
     await this.disconnect(CLOSE_FLUSH_MS);

@@ -120,18 +120,34 @@ describe('getProducer against a real Kafka-protocol broker (librdkafka mock clus
     const before = await getProducer(env);
     const err = await before.send(items('too-slow', 20_000, 100), { timeoutMs: 5 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FlushTimeoutError);
-    expect((err as FlushTimeoutError).delivered).toBeLessThan(20_000);
+    const { delivered, published } = err as FlushTimeoutError;
+    expect(delivered).toBeLessThan(20_000);
+    // What the error calls published (publishOnce confirms those, never to send them again) is in
+    // the topic, each: delivery reports carry a message's index back through the real binding.
+    expect(published).toHaveLength(20_000);
+    expect(published?.filter(Boolean)).toHaveLength(delivered);
+    const inTopic = new Set((await readKafkaTopic(kafka.bootstrapServers, 'too-slow')).map((m) => (JSON.parse(String(m.value)) as { id: string }).id));
+    expect(published?.flatMap((p, i) => (p && !inTopic.has(`tick-${i}`) ? [i] : []))).toEqual([]);
 
     const after = await getProducer(env);
     expect(after).not.toBe(before);
     expect((await after.send(items('after-reset', 3, 3), { timeoutMs: 5_000 })).delivered).toBe(3);
-    await expect(before.send(items('after-reset', 1, 1), { timeoutMs: 1_000 })).rejects.toThrow(/closed/);
+    // The old one says why it is out of service, and what to do.
+    await expect(before.send(items('after-reset', 1, 1), { timeoutMs: 1_000 })).rejects.toThrow(
+      /^Kafka producer is closed \(reset after: Kafka flush timed out after 5 ms: .*\): getProducer\(\) gives a new one$/,
+    );
   });
 
   it('a message the broker refuses rejects with DeliveryError and resets the producer', async () => {
     const before = await getProducer(env);
     const tooBig: OutgoingMessage = { topic: 'refused', key: 'k', value: Buffer.alloc(2_000_000) };
-    await expect(before.send([...items('refused', 2, 2), tooBig], { timeoutMs: 5_000 })).rejects.toBeInstanceOf(DeliveryError);
+    const sent = [...items('refused', 3, 3), tooBig, ...items('refused', 6, 6).slice(3)];
+    const err = await before.send(sent, { timeoutMs: 5_000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeliveryError);
+    // Only the refused one fails: the others went, and the error says so, message by message.
+    expect((err as DeliveryError).published).toEqual([true, true, true, false, true, true, true]);
+    const inTopic = (await readKafkaTopic(kafka.bootstrapServers, 'refused')).map((m) => (JSON.parse(String(m.value)) as { id: string }).id);
+    expect(inTopic.sort()).toEqual(['tick-0', 'tick-1', 'tick-2', 'tick-3', 'tick-4', 'tick-5']);
     expect(await getProducer(env)).not.toBe(before);
   });
 
