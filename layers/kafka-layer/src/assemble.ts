@@ -182,6 +182,17 @@ export interface AssembleOptions {
   addonFor?: (installed: string, packageDir: string) => string;
 }
 
+/** The node_modules folders Node searches for a require from the package at `path`, nearest first. */
+function lookupLevels(path: string): string[] {
+  const levels: string[] = [];
+  for (let p = path; ; ) {
+    levels.push(`${p}/node_modules`);
+    const i = p.lastIndexOf('/node_modules/');
+    if (i < 0) return levels;
+    p = p.slice(0, i);
+  }
+}
+
 export function assembleLayer(fromDir: string, modules: readonly string[], arch: Architecture, options: AssembleOptions = {}): Assembled {
   const entries = new Map<string, LayerEntry>();
   const add = (name: string, source: string, data?: Buffer, mode?: number) => {
@@ -227,11 +238,18 @@ export function assembleLayer(fromDir: string, modules: readonly string[], arch:
     }
     const pkg = readJson(join(depDir, 'package.json'));
     const id = `${pkg.name}@${pkg.version}`;
-    const top = `${LAYER_NODE_MODULES}/${name}`;
-    let at: string;
-    if (!placed.has(top) || placed.get(top) === id) at = top;
-    else at = `${parentPath}/node_modules/${name}`;
-    if (placed.get(at) === id) continue;
+    // Node looks in the requirer's node_modules, then in each enclosing one up to the top: the
+    // first `name` on that way is the one it loads. Nothing there: the top, shared by all.
+    let at = `${LAYER_NODE_MODULES}/${name}`;
+    let found = false;
+    for (const level of lookupLevels(parentPath as string)) {
+      const holder = placed.get(`${level}/${name}`);
+      if (holder === undefined) continue;
+      if (holder === id) found = true;
+      else at = `${parentPath}/node_modules/${name}`;
+      break;
+    }
+    if (found) continue;
     if (placed.has(at)) throw new Error(`cannot place ${id} at ${at}: ${placed.get(at)} is already there`);
     placed.set(at, id);
     packages.push({ name: pkg.name, version: pkg.version, path: at });

@@ -70,6 +70,36 @@ describe('assembleLayer', () => {
   });
 });
 
+describe('assembleLayer placing dependencies', () => {
+  it('puts each dependency where Node, looking from its requirer, finds that version first', () => {
+    // m needs x@1, p@2 and a; a needs x@3 and p@1; p@1 needs x@1 — which a's own x@3 would shadow.
+    const tree = join(root, 'nested');
+    const pkg = (dir: string, name: string, version: string, dependencies: Record<string, string> = {}) => {
+      write(join(dir, 'package.json'), JSON.stringify({ name, version, main: 'index.js', dependencies }));
+      write(join(dir, 'index.js'), '');
+    };
+    const m = join(tree, 'node_modules/m');
+    pkg(m, 'm', '1.0.0', { x: '1', p: '2', a: '1' });
+    pkg(join(m, 'node_modules/x'), 'x', '1.0.0');
+    pkg(join(m, 'node_modules/p'), 'p', '2.0.0');
+    const a = join(m, 'node_modules/a');
+    pkg(a, 'a', '1.0.0', { x: '3', p: '1' });
+    pkg(join(a, 'node_modules/x'), 'x', '3.0.0');
+    pkg(join(a, 'node_modules/p'), 'p', '1.0.0', { x: '1' });
+    pkg(join(a, 'node_modules/p/node_modules/x'), 'x', '1.0.0');
+    const placed = assembleLayer(tree, ['m'], 'x86_64').packages.map((p) => `${p.path} ${p.name}@${p.version}`);
+    expect(placed.sort()).toEqual([
+      'nodejs/node_modules/a a@1.0.0',
+      'nodejs/node_modules/a/node_modules/p p@1.0.0',
+      'nodejs/node_modules/a/node_modules/p/node_modules/x x@1.0.0',
+      'nodejs/node_modules/a/node_modules/x x@3.0.0',
+      'nodejs/node_modules/m m@1.0.0',
+      'nodejs/node_modules/p p@2.0.0',
+      'nodejs/node_modules/x x@1.0.0',
+    ]);
+  });
+});
+
 describe('readZip', () => {
   it("reads back deterministicZip's entries with their modes", async () => {
     const zip = await deterministicZip([
