@@ -127,10 +127,12 @@ function validated(o: ObjectOutcome): ValidationResult & { replayed?: boolean } 
   return o;
 }
 
-async function silverLines(r: ValidationResult): Promise<number> {
-  const out = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: r.outputs.silver as string }));
+async function linesOf(key: string | null): Promise<number> {
+  const out = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key as string }));
   return (await (out.Body as { transformToString(): Promise<string> }).transformToString()).split('\n').filter(Boolean).length;
 }
+const silverLines = (r: ValidationResult) => linesOf(r.outputs.silver);
+const quarantineLines = (r: ValidationResult) => linesOf(r.outputs.quarantine);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -189,7 +191,7 @@ describe('claims held as leases', () => {
   });
 
   it('a claim another invocation took over: the renewals and the work stop, and it waits for that one', async () => {
-    const { table, renewals, finished } = await slowWork('bronze/orders/taken.csv', 20);
+    const { table, bad, renewals, finished } = await slowWork('bronze/orders/taken.csv', 20);
     await sleep(LEASE / 2);
     // What a takeover writes: the claim of another invocation, with an expiry of its own.
     const { Items } = await db.send(new ScanCommand({ TableName: table }));
@@ -205,8 +207,10 @@ describe('claims held as leases', () => {
     // The other invocation fails and releases the claim: this one, waiting, takes it and finishes.
     await db.send(new DeleteItemCommand({ TableName: table, Key: { id: Items?.[0]?.id as { S: string } } }));
     const r = validated(await finished());
-    expect(r).toMatchObject({ status: 'validated', rowsRead: 20 });
-    expect(await silverLines(r)).toBe(r.valid);
+    // Every row accounted for after the wait: the valid ones in silver, the negative amounts in quarantine.
+    expect(r).toMatchObject({ status: 'validated', rowsRead: 20, valid: 20 - bad, rejected: bad });
+    expect(await silverLines(r)).toBe(20 - bad);
+    expect(await quarantineLines(r)).toBe(bad);
     expect((await claim(table)).status).toBe('COMPLETED');
   });
 
@@ -298,7 +302,8 @@ describe('claims held as leases', () => {
 
   it('never holds a claim past the invocation\'s deadline', async () => {
     const table = await freshTable();
-    const ref = await put('bronze/orders/deadline.csv', orders(20).body);
+    const { body, bad } = orders(20);
+    const ref = await put('bronze/orders/deadline.csv', body);
     const slow = slowS3(2_000);
     const start = Date.now();
     const working = processor(table, { s3: slow, claimLeaseMs: 600, remainingMs: 1_000 }).process(ref, scope('req-short'));
@@ -306,8 +311,13 @@ describe('claims held as leases', () => {
     const held = await claim(table);
     expect(held.status).toBe('INPROGRESS');
     expect(held.until).toBeLessThanOrEqual(start + 1_000 + 50);
-    await working;
+    // Only the claim is bounded by the deadline here (the scope never stops the work): the file
+    // is still validated whole, every row in silver or quarantine.
+    const r = validated(await working);
     slow.destroy();
+    expect(r).toMatchObject({ status: 'validated', rowsRead: 20, valid: 20 - bad, rejected: bad });
+    expect(await silverLines(r)).toBe(20 - bad);
+    expect(await quarantineLines(r)).toBe(bad);
   });
 
   it('a crash mid-file leaves a claim that lapses within a lease; the retry then finishes the file', async () => {

@@ -547,8 +547,12 @@ describe('events and idempotency', () => {
     };
     await expect(processor().process(ref, scope('req-late', stopAfter))).rejects.toThrow(DeadlineExceededError);
     expect(await keysUnder('silver/orders/deadline/')).toEqual([]);
-    const retry = validated(await processor().process(ref, scope('req-again')));
+    const retried = await processor().process(ref, scope('req-again'));
+    const retry = validated(retried);
     expect(retry).toMatchObject({ status: 'validated', rowsRead: stats.rows });
+    // Every row of the retry accounted for: read = valid + rejected, each in silver or quarantine.
+    expect(retry.rejected).toBeGreaterThan(stats.invalid * 0.9);
+    await expectReconciled(retried);
   });
 
   it('stops at the deadline while the download has stalled, even if the stalled stream ignores it', async () => {
@@ -580,7 +584,11 @@ describe('events and idempotency', () => {
     await expect(processor(stalling).process(ref, { ...scope('req-stalled'), signal: stop.signal })).rejects.toThrow(DeadlineExceededError);
     stalling.destroy();
     expect(await keysUnder('silver/orders/stalled/')).toEqual([]);
-    const retry = validated(await processor().process(ref, scope('req-after-stall')));
+    const retried = await processor().process(ref, scope('req-after-stall'));
+    const retry = validated(retried);
     expect(retry).toMatchObject({ status: 'validated', rowsRead: stats.rows });
+    // Every row of the retry accounted for: read = valid + rejected, each in silver or quarantine.
+    expect(retry.rejected).toBeGreaterThan(stats.invalid * 0.9);
+    await expectReconciled(retried);
   });
 });

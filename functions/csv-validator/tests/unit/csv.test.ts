@@ -207,11 +207,16 @@ describe('CsvReader', () => {
   it('takes no more text while paused, and goes on from where it stopped once resumed', async () => {
     let pulled = 0;
     const batches: number[] = [];
+    let secondBatch: () => void = () => undefined;
+    const paused = new Promise<void>((resolve) => (secondBatch = resolve));
     const reader = new CsvReader({
       maxRecordChars: 1000,
       onBatch: ({ rows }) => {
         batches.push(rows.length);
-        if (batches.length === 2) reader.pause();
+        if (batches.length === 2) {
+          reader.pause();
+          secondBatch();
+        }
       },
     });
     const running = reader.run(
@@ -223,7 +228,10 @@ describe('CsvReader', () => {
         }
       })(),
     );
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await paused;
+    // The texts are in memory and nothing on the way to onBatch waits on a timer: a reader that
+    // went on past the pause would have parsed them all before the next turn of the event loop.
+    await new Promise((resolve) => setImmediate(resolve));
     // The second batch paused the reader: one text read ahead at most, none parsed.
     expect(batches).toEqual([40, 40]);
     expect(pulled).toBeLessThanOrEqual(3);

@@ -54,12 +54,25 @@ describe('store-inventory → Firehose → S3', () => {
   });
 
   it('reports records Firehose keeps refusing, by id, and fails the invocation; the others are delivered', async () => {
+    const before = new Set(await deliveredLines());
+    // The emulator's counters live as long as the runner, so earlier tests' refusals are in them:
+    // only the change over this invocation is this run's.
+    const statsBefore = local.firehose?.stats()['laminar-local-store-inventory'];
     local.firehose?.injectFailures((_stream, record) => (record.toString().includes('"store_id":"S0002"') ? { code: 'InternalFailure', message: 'broken' } : undefined));
     const res = await local.invoke('store-inventory', { stores: 3, recordsPerStore: 10, seed: 5, at });
     expect(res.error?.errorType).toBe('DeliveryIncompleteError');
     expect(res.error?.errorMessage).toMatch(/^10 of 30 records were not delivered to laminar-local-store-inventory \(InternalFailure ×10\)/);
     const stats = local.firehose?.stats()['laminar-local-store-inventory'];
-    expect(stats?.failed).toBeGreaterThanOrEqual(40);
+    // S0002's 10 records are refused on each of MAX_ATTEMPTS' default 4 attempts; the other 20 are taken on the first.
+    expect((stats?.failed ?? 0) - (statsBefore?.failed ?? 0)).toBe(40);
+    expect((stats?.accepted ?? 0) - (statsBefore?.accepted ?? 0)).toBe(20);
+
+    // Every record accounted for: the 20 of S0001 and S0003 are in S3, S0002's 10 are named in the error and absent.
+    const generated = [...generateInventory({ stores: 3, recordsPerStore: 10, seed: 5, at: new Date(at) })].map((r) => JSON.stringify(r));
+    const refused = generated.filter((l) => l.includes('"store_id":"S0002"'));
+    expect(refused).toHaveLength(10);
+    const lines = (await deliveredLines()).filter((l) => !before.has(l));
+    expect(lines.sort()).toEqual(generated.filter((l) => !refused.includes(l)).sort());
   });
 
   it('a retry of the same event (same request id, no seed) generates the same records, so the refused ones arrive', async () => {

@@ -14,10 +14,18 @@ afterAll(async () => {
   await s3?.stop();
 });
 
-/** A client that records the commands it sends, and can fail one of them. */
-function client(options: { failOn?: (command: string, input: Record<string, unknown>) => Error | undefined } = {}): { client: S3Client; sent: string[] } {
+/**
+ * A client that records the commands it sends (as they start) and those S3 answered with
+ * success (as the answer arrives), and can fail one of them.
+ */
+function client(options: { failOn?: (command: string, input: Record<string, unknown>) => Error | undefined } = {}): {
+  client: S3Client;
+  sent: string[];
+  answered: string[];
+} {
   const c = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
   const sent: string[] = [];
+  const answered: string[] = [];
   c.middlewareStack.add(
     (next, context) => async (args) => {
       const name = context.commandName as string;
@@ -28,7 +36,18 @@ function client(options: { failOn?: (command: string, input: Record<string, unkn
     },
     { step: 'initialize', name: 'record' },
   );
-  return { client: c, sent };
+  // At the deserialize step next() returns once the server's answer is in, still unparsed: an
+  // error answer too, so only a 2xx one counts.
+  c.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      const status = (out.response as { statusCode?: number }).statusCode ?? 0;
+      if (status >= 200 && status < 300) answered.push(context.commandName as string);
+      return out;
+    },
+    { step: 'deserialize', name: 'recordAnswered' },
+  );
+  return { client: c, sent, answered };
 }
 
 async function read(c: S3Client, key: string): Promise<Buffer | undefined> {
@@ -121,7 +140,7 @@ describe('MultipartWriter against the embedded S3', () => {
 
   it('leaves no object and no upload when aborted halfway', async () => {
     let uploadId: string | undefined;
-    const { client: c, sent } = client({
+    const { client: c, sent, answered } = client({
       failOn: (name, input) => {
         if (name === 'UploadPartCommand') uploadId = input.UploadId as string;
         return undefined;
@@ -130,8 +149,8 @@ describe('MultipartWriter against the embedded S3', () => {
     const abortFailures: unknown[] = [];
     const w = new MultipartWriter({ client: c, bucket: BUCKET, key: 'aborted/object.jsonl', contentType: 'application/x-ndjson', onAbortFailure: (e) => abortFailures.push(e) });
     for (const text of lines(MIN_PART_SIZE + 100_000)) if (!w.write(text)) await w.drained();
-    // Let the first part reach the server before aborting.
-    await expect.poll(() => sent.includes('UploadPartCommand')).toBe(true);
+    // Abort once the server has stored the first part (answered it): the abort then has a part to remove.
+    await expect.poll(() => answered.includes('UploadPartCommand')).toBe(true);
     await w.abort(new Error('stop'));
     await expect(w.end()).rejects.toThrow('stop');
     expect(sent).toContain('AbortMultipartUploadCommand');

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -122,7 +124,15 @@ describe('embedded S3 multipart uploads', () => {
   it('completes with exactly the listed parts, whatever order they arrived in, re-uploaded or left out', async () => {
     const c = client();
     const [a, b, z, end] = [Buffer.alloc(5 * MiB, 'a'), Buffer.alloc(5 * MiB, 'b'), Buffer.alloc(5 * MiB + 1, 'z'), Buffer.from('the end')];
-    const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+    // The emulator appends parts that arrived in order to one file after it has answered them
+    // (s3-server.cjs, partArrived), and completion waits for that. Waiting until every part so far
+    // is in the file puts completion on the path where the file holds parts the list leaves out or
+    // replaces; the outcome must be the same either way, so this sets the case up, it hides no race.
+    const appended = async (UploadId: string, parts: Buffer[]) => {
+      const file = join(s3.directory, 'seeded', '._S3rver_uploads', UploadId, 'assembling');
+      const bytes = parts.reduce((n, p) => n + p.length, 0);
+      await expect.poll(async () => (await stat(file).catch(() => undefined))?.size, { interval: 20 }).toBe(bytes);
+    };
     const part = async (key: string, UploadId: string, PartNumber: number, Body: Buffer) =>
       (await c.send(new UploadPartCommand({ Bucket: 'seeded', Key: key, UploadId, PartNumber, Body }))).ETag as string;
     const complete = async (key: string, UploadId: string, parts: [number, string][]) => {
@@ -149,7 +159,7 @@ describe('embedded S3 multipart uploads', () => {
     const r1 = await part('mpu/replaced', UploadId as string, 1, a);
     await part('mpu/replaced', UploadId as string, 2, b);
     const r3 = await part('mpu/replaced', UploadId as string, 3, end);
-    await settle();
+    await appended(UploadId as string, [a, b, end]);
     const r2 = await part('mpu/replaced', UploadId as string, 2, z);
     result = await complete('mpu/replaced', UploadId as string, [[1, r1], [2, r2], [3, r3]]);
     expect(result.bytes.equals(Buffer.concat([a, z, end]))).toBe(true);
@@ -160,7 +170,7 @@ describe('embedded S3 multipart uploads', () => {
     await part('mpu/subset', UploadId as string, 2, b);
     const s3e = await part('mpu/subset', UploadId as string, 3, z);
     await part('mpu/subset', UploadId as string, 4, end);
-    await settle();
+    await appended(UploadId as string, [a, b, z, end]);
     result = await complete('mpu/subset', UploadId as string, [[1, s1], [3, s3e]]);
     expect(result.bytes.equals(Buffer.concat([a, z]))).toBe(true);
     expect(result.etag).toBe(multipartEtag([a, z]));
@@ -169,7 +179,7 @@ describe('embedded S3 multipart uploads', () => {
     const p1 = await part('mpu/prefix', UploadId as string, 1, a);
     const p2 = await part('mpu/prefix', UploadId as string, 2, b);
     await part('mpu/prefix', UploadId as string, 3, end);
-    await settle();
+    await appended(UploadId as string, [a, b, end]);
     result = await complete('mpu/prefix', UploadId as string, [[1, p1], [2, p2]]);
     expect(result.bytes.equals(Buffer.concat([a, b]))).toBe(true);
     c.destroy();
@@ -229,8 +239,14 @@ describe('embedded S3 multipart uploads', () => {
       () => 'uploaded',
       (error: { name?: string }) => error.name,
     );
-    // The part's first bytes are in the emulator's hands before the abort.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The part's first bytes are in the emulator's hands before the abort: its file of the part
+    // in progress holds them, so the part is past the upload's existence check and mid-write.
+    const uploadDir = join(s3.directory, 'seeded', '._S3rver_uploads', UploadId as string);
+    const partialBytes = async () => {
+      const partial = (await readdir(uploadDir)).find((f) => /^1\.[0-9a-f]+\.partial$/.test(f));
+      return partial === undefined ? undefined : (await stat(join(uploadDir, partial))).size;
+    };
+    await expect.poll(partialBytes, { interval: 20 }).toBe(65536);
     await c.send(new AbortMultipartUploadCommand({ Bucket: 'seeded', Key: 'mpu/raced', UploadId }));
     body.push(Buffer.alloc(65536, 'b'));
     body.push(null);
