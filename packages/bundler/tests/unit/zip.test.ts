@@ -2,13 +2,18 @@ import yauzl from 'yauzl';
 import { describe, expect, it } from 'vitest';
 import { assertWithinLambdaLimits, deterministicZip, LAMBDA_PACKAGE_LIMITS, PackageTooLargeError, sourceCodeHash } from '../../src/index.ts';
 
-function entriesOf(zip: Buffer): Promise<{ name: string; mode: number; date: string }[]> {
+function entriesOf(zip: Buffer): Promise<{ name: string; mode: number; date: string; dos: [number, number] }[]> {
   return new Promise((resolve, reject) => {
     yauzl.fromBuffer(zip, { lazyEntries: false }, (err, file) => {
       if (err || !file) return reject(err);
-      const out: { name: string; mode: number; date: string }[] = [];
+      const out: { name: string; mode: number; date: string; dos: [number, number] }[] = [];
       file.on('entry', (e: yauzl.Entry) =>
-        out.push({ name: e.fileName, mode: (e.externalFileAttributes >>> 16) & 0o777, date: e.getLastModDate().toString() }),
+        out.push({
+          name: e.fileName,
+          mode: (e.externalFileAttributes >>> 16) & 0o777,
+          date: e.getLastModDate().toString(),
+          dos: [e.lastModFileDate, e.lastModFileTime],
+        }),
       );
       file.on('end', () => resolve(out));
       file.on('error', reject);
@@ -22,7 +27,6 @@ describe('deterministicZip', () => {
       { name: 'b.txt', data: Buffer.from('bee') },
       { name: 'a.txt', data: Buffer.from('ay') },
     ]);
-    await new Promise((r) => setTimeout(r, 1100));
     const b = await deterministicZip([
       { name: 'a.txt', data: Buffer.from('ay') },
       { name: 'b.txt', data: Buffer.from('bee') },
@@ -32,6 +36,11 @@ describe('deterministicZip', () => {
     const entries = await entriesOf(a);
     expect(entries.map((e) => e.name)).toEqual(['a.txt', 'b.txt']);
     expect(entries.every((e) => e.mode === 0o644)).toBe(true);
+    // No clock in the bytes: every entry carries the DOS time of 1980-01-01 00:00:00 (date 33, time 0).
+    expect(entries.map((e) => e.dos)).toEqual([
+      [33, 0],
+      [33, 0],
+    ]);
   });
 
   it('changes when content changes and refuses duplicate names', async () => {
