@@ -34,7 +34,7 @@ describe('checkUnzippedSizes', () => {
     await expect(checkUnzippedSizes(specs, [layer], 1_200_000)).resolves.toBeUndefined();
     const refused = checkUnzippedSizes(specs, [layer], 1_000_000);
     await expect(refused).rejects.toThrow(PackageTooLargeError);
-    await expect(refused).rejects.toThrow('function consumer with its layers unzips to 1.0 MiB (its code 0.5 MiB, layer big-layer 0.6 MiB); Lambda takes at most 1.0 MiB');
+    await expect(refused).rejects.toThrow('function consumer with its layers unzips to 1100002 bytes = 1.0 MiB (its code 0.5 MiB, layer big-layer 0.6 MiB); Lambda takes at most 1000000 bytes = 1.0 MiB');
   });
 
   it('leaves a zip not built yet to readArtifact, which says how to build it', async () => {

@@ -53,13 +53,11 @@ export class PackageTooLargeError extends Error {
 /** Fails the build that made a package Lambda would refuse, instead of the apply or update that sends it. */
 export function assertWithinLambdaLimits(what: string, zip: Buffer, entries: readonly { data: Buffer }[]): void {
   const unzipped = entries.reduce((n, e) => n + e.data.length, 0);
-  // Bytes too: a package just over a limit reads "50.0 MiB" in MiB alone, as the limit does.
-  const mb = (n: number) => `${n} bytes (${(n / 1_048_576).toFixed(1)} MiB)`;
   if (zip.length > LAMBDA_PACKAGE_LIMITS.zipBytes) {
-    throw new PackageTooLargeError(`${what}: the zip is ${mb(zip.length)}; Lambda takes at most ${mb(LAMBDA_PACKAGE_LIMITS.zipBytes)} uploaded directly`);
+    throw new PackageTooLargeError(`${what}: the zip is ${size(zip.length)}; Lambda takes at most ${size(LAMBDA_PACKAGE_LIMITS.zipBytes)} uploaded directly`);
   }
   if (unzipped > LAMBDA_PACKAGE_LIMITS.unzippedBytes) {
-    throw new PackageTooLargeError(`${what}: ${mb(unzipped)} unzipped; Lambda takes at most ${mb(LAMBDA_PACKAGE_LIMITS.unzippedBytes)} (a function with all its layers)`);
+    throw new PackageTooLargeError(`${what}: ${size(unzipped)} unzipped; Lambda takes at most ${size(LAMBDA_PACKAGE_LIMITS.unzippedBytes)} (a function with all its layers)`);
   }
 }
 
@@ -95,11 +93,13 @@ export function assertFunctionWithLayersFits(
 ): void {
   const total = parts.reduce((n, p) => n + p.unzippedBytes, 0);
   if (total <= limit) return;
-  // Bytes too: a package just over a limit reads "50.0 MiB" in MiB alone, as the limit does.
-  const mb = (n: number) => `${n} bytes (${(n / 1_048_576).toFixed(1)} MiB)`;
-  const list = parts.map((p) => `${p.what} ${mb(p.unzippedBytes)}`).join(', ');
-  throw new PackageTooLargeError(`function ${fn} with its layers unzips to ${mb(total)} (${list}); Lambda takes at most ${mb(limit)}`);
+  const list = parts.map((p) => `${p.what} ${mib(p.unzippedBytes)}`).join(', ');
+  throw new PackageTooLargeError(`function ${fn} with its layers unzips to ${size(total)} (${list}); Lambda takes at most ${size(limit)}`);
 }
+
+const mib = (n: number) => `${(n / 1_048_576).toFixed(1)} MiB`;
+/** Bytes too: a package just over a limit reads "50.0 MiB" in MiB alone, as the limit does. */
+const size = (n: number) => `${n} bytes = ${mib(n)}`;
 
 /** The base64 SHA-256 Terraform's `source_code_hash` expects. */
 export function sourceCodeHash(data: Buffer): string {
