@@ -37,8 +37,8 @@ const LEASE_MARGIN_MS = 30_000;
 /**
  * Claims an earlier attempt of this very invocation left held: it ended (Lambda starts a retry
  * only then) without publishing or releasing them. Not counted as in flight — nobody is
- * publishing them — the invocation fails, so Lambda retries it once they lapse, or its
- * on-failure destination gets the event with this reason.
+ * publishing them — the invocation fails: Lambda retries it (by then they may have lapsed), and
+ * once the retries are spent its on-failure destination gets the event with this reason.
  */
 export class EarlierAttemptClaimsError extends Error {
   override name = 'EarlierAttemptClaimsError';
