@@ -9,7 +9,7 @@ import { describeDuration, formatReport } from './report.ts';
 import type { AsyncOutcome } from './async.ts';
 import { describeDestinationMessage, dlqListCommand, dlqReplayCommand, queueListCommand, queuesDirectory } from './queue-commands.ts';
 import { clearQueueDirectory } from './queues.ts';
-import { startConsole } from './console/server.ts';
+import { type ConsoleServer, startConsole } from './console/server.ts';
 import { pipelineStages } from './pipeline-summary.ts';
 import { type Local, MissingBuildError, resolveS3Target, startLocal } from './runner.ts';
 import { ScheduleExpressionError } from './schedule.ts';
@@ -155,6 +155,9 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
   if (cmd.fresh && dynamo.kind !== 'embedded') {
     throw new UsageError(`--fresh forgets the embedded DynamoDB's data; DynamoDB is ${dynamo.endpoint ?? 'AWS'} here (${dynamo.source}): empty its tables there instead`);
   }
+  // The console serves while the runner stays up; a --once run ends before anyone could look. Its
+  // port is checked with the flags: a bad one must not cost the previous run's S3 and DLQs.
+  const port = cmd.console && (cmd.keep || !cmd.once) ? consolePort(cmd.consolePort, io.env) : undefined;
   if (freshS3) rmSync(s3Directory, { recursive: true, force: true });
   if (cmd.fresh) rmSync(dynamodbDirectory(root, io.env), { recursive: true, force: true });
   // Queues start empty like the S3 they describe; the files stay after the run for `laminar dlq list`.
@@ -187,12 +190,13 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
     stop.abort();
     local.asyncInvoker.stop();
   });
-  // The console serves while the runner stays up; a --once run ends before anyone could look.
-  const web = cmd.console && (cmd.keep || !cmd.once) ? await startConsole(local, { port: consolePort(cmd.consolePort, io.env), graphSvg: graphRenderer(root) }) : undefined;
+  let web: ConsoleServer | undefined;
   try {
+    // Inside the try: a taken port stops the emulators like any other failure.
+    if (port) web = await startConsole(local, { ...port, graphSvg: graphRenderer(root) });
     const entries = scheduleEntries(local.specs);
     printHeader(local, entries, say);
-    if (web) say(`  console: ${web.url}`);
+    if (web) say(`  console: ${web.description}`);
     if (freshS3 && local.dynamodb?.embedded) {
       // Idempotency records name objects of the S3 just wiped: kept, a new upload of the same bytes
       // would "replay" outputs that no longer exist. Dedup and ledger tables are kept.
@@ -358,14 +362,17 @@ function reportUnfinished(local: Local, say: (line?: string) => void): boolean {
   return false;
 }
 
-/** LAMINAR_CONSOLE_PORT, else 4600: a stable URL to keep open across runs. */
-function consolePort(explicit: number | undefined, env: NodeJS.ProcessEnv): number {
-  if (explicit !== undefined) return explicit;
+/**
+ * The console's port: --console-port, else LAMINAR_CONSOLE_PORT, else 4600 (a stable URL to keep
+ * open across runs). Only that default, chosen by neither, may fall back to another when taken.
+ */
+function consolePort(explicit: number | undefined, env: NodeJS.ProcessEnv): { port: number; defaultPort: boolean } {
+  if (explicit !== undefined) return { port: explicit, defaultPort: false };
   const raw = env.LAMINAR_CONSOLE_PORT;
-  if (raw === undefined || raw.trim() === '') return 4600;
+  if (raw === undefined || raw.trim() === '') return { port: 4600, defaultPort: true };
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`LAMINAR_CONSOLE_PORT="${raw}" is not a port number`);
-  return port;
+  return { port, defaultPort: false };
 }
 
 /** The architecture graph from the specs, rendered by @laminar/graph when it is installed. */

@@ -134,10 +134,15 @@ function renderInvocations() {
   $('inv-count').textContent = '(' + invocations.length + ')';
 }
 
+// Each detail and S3 request is numbered: a slower answer to an earlier one (another row, another
+// folder, a refresh of the one left) must not overwrite what was asked for last.
+let detailRequests = 0;
 async function showInvocation(id) {
+  const mine = ++detailRequests;
   selected = id;
   renderInvocations();
   const v = await api('/api/invocations/' + encodeURIComponent(id));
+  if (mine !== detailRequests) return;
   $('inv-detail').replaceChildren(
     el('h3', {}, v.functionName + ' ' + v.requestId),
     el('p', { class: 'muted' }, v.trigger + ', ' + (v.cold ? 'cold start, init ' + fmt(v.initDurationMs, 2) + ' ms' : 'warm') + ', ' + fmt(v.durationMs, 2) + ' ms, billed ' + fmt(v.billedMs) + ' ms'),
@@ -190,15 +195,20 @@ async function replay(queue, id, button) {
 }
 
 let s3prefix = '';
+let s3requests = 0;
 async function renderS3() {
+  const mine = ++s3requests;
+  // This request's bucket and folder: s3prefix may change while the listing is on its way.
   const bucket = $('s3-bucket').value;
+  const prefix = s3prefix;
   if (!bucket) return;
-  const r = await api('/api/s3/' + encodeURIComponent(bucket) + '?prefix=' + encodeURIComponent(s3prefix));
-  $('s3-path').textContent = 's3://' + bucket + '/' + s3prefix;
+  const r = await api('/api/s3/' + encodeURIComponent(bucket) + '?prefix=' + encodeURIComponent(prefix));
+  if (mine !== s3requests) return;
+  $('s3-path').textContent = 's3://' + bucket + '/' + prefix;
   const rows = [];
-  if (s3prefix) rows.push(el('tr', {}, el('td', {}, el('button', { type: 'button', onclick: () => { s3prefix = s3prefix.replace(/[^/]*\\/$/, ''); renderS3(); } }, '.. (up)')), el('td'), el('td')));
-  for (const f of r.folders) rows.push(el('tr', {}, el('td', {}, el('button', { type: 'button', onclick: () => { s3prefix = f; renderS3(); } }, f.slice(s3prefix.length))), el('td'), el('td')));
-  for (const o of r.objects) rows.push(el('tr', {}, el('td', {}, el('a', { href: '/api/s3/' + encodeURIComponent(bucket) + '/object?key=' + encodeURIComponent(o.key), download: '' }, o.key.slice(s3prefix.length))), el('td', { class: 'num' }, fmt(o.size)), el('td', {}, o.lastModified || '')));
+  if (prefix) rows.push(el('tr', {}, el('td', {}, el('button', { type: 'button', onclick: () => { s3prefix = prefix.replace(/[^/]*\\/$/, ''); renderS3(); } }, '.. (up)')), el('td'), el('td')));
+  for (const f of r.folders) rows.push(el('tr', {}, el('td', {}, el('button', { type: 'button', onclick: () => { s3prefix = f; renderS3(); } }, f.slice(prefix.length))), el('td'), el('td')));
+  for (const o of r.objects) rows.push(el('tr', {}, el('td', {}, el('a', { href: '/api/s3/' + encodeURIComponent(bucket) + '/object?key=' + encodeURIComponent(o.key), download: '' }, o.key.slice(prefix.length))), el('td', { class: 'num' }, fmt(o.size)), el('td', {}, o.lastModified || '')));
   if (!rows.length) rows.push(el('tr', {}, el('td', { class: 'muted' }, '(empty)'), el('td'), el('td')));
   if (r.truncated) rows.push(el('tr', {}, el('td', { class: 'muted', 'data-truncated': '' }, 'not everything here is shown (the listing stops at 50 pages and 500 objects a level): aws s3 ls --endpoint-url lists it all'), el('td'), el('td')));
   $('s3-rows').replaceChildren(...rows);

@@ -5,28 +5,39 @@ import { pipeline, type Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { type Durations, estimate, loadAssumptions, pricesFor, s3PatternName } from '@laminar/cost';
 import type { DestinationRecord } from '../async.ts';
+import { UsageError } from '../args.ts';
 import { MessageClaimedError } from '../queues.ts';
-import { MAX_REQUEST_BYTES } from '../invoker.ts';
+import { MAX_REQUEST_BYTES, ThrottledError, UnknownFunctionError } from '../invoker.ts';
 import type { Local } from '../runner.ts';
 import { consolePage } from './page.ts';
-import { type ConsoleEvent, ConsoleState } from './state.ts';
+import { ConsoleState } from './state.ts';
 
 export interface ConsoleOptions {
   /** Loopback port; 0 picks a free one. */
   port?: number;
+  /**
+   * The port is the default, not one the developer chose: when it is taken (another dev session),
+   * any free one will do. A chosen port that is taken is refused instead.
+   */
+  defaultPort?: boolean;
   /** The architecture graph as SVG, when one can be rendered from the specs. */
   graphSvg?: () => Promise<string | undefined>;
   /** How often queue depths are compared (ms). */
   queuePollMs?: number;
+  /** Bytes an event stream may hold unsent before it is closed (the page reconnects and resyncs). */
+  maxStreamBufferBytes?: number;
 }
 
 export interface ConsoleServer {
   url: string;
+  /** What to print about where it serves: its URL, and why it is not the default port when that was taken. */
+  description: string;
   state: ConsoleState;
   stop(): Promise<void>;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+const MAX_STREAM_BUFFER_BYTES = 1024 * 1024;
 
 class HttpError extends Error {
   constructor(
@@ -35,6 +46,23 @@ class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/** A path segment, decoded: a malformed escape is the request's fault, not a server error. */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `malformed percent-encoding in ${JSON.stringify(segment)}`);
+  }
+}
+
+/** The status an error thrown while serving answers with. */
+function statusOf(err: unknown): number {
+  if (err instanceof HttpError) return err.status;
+  if (err instanceof UnknownFunctionError) return 404;
+  if (err instanceof ThrottledError) return 429;
+  return 500;
 }
 
 /**
@@ -51,9 +79,20 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
   );
   const unsubscribe = local.invoker.onInvocation((r) => state.record(r));
   const streams = new Set<ServerResponse>();
-  const send = (res: ServerResponse, e: ConsoleEvent) => res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`);
+  const maxBuffered = options.maxStreamBufferBytes ?? MAX_STREAM_BUFFER_BYTES;
+  // A client that stops reading would have the server buffer every later event for it: past the
+  // bound its stream is closed, and the page's EventSource reconnects and resyncs from a snapshot.
+  const send = (res: ServerResponse, frame: string) => {
+    res.write(frame);
+    if (res.writableLength > maxBuffered) {
+      streams.delete(res);
+      res.destroy();
+    }
+  };
   state.subscribe((e) => {
-    for (const res of streams) send(res, e);
+    if (streams.size === 0) return;
+    const frame = `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`;
+    for (const res of streams) send(res, frame);
   });
   // Queues change from several places (async destinations, S3 rules, replays): compare depths.
   let signature = '';
@@ -70,7 +109,7 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
   poll.unref();
   // Keeps proxies and the browser from dropping an idle stream.
   const heartbeat = setInterval(() => {
-    for (const res of streams) res.write(': keep-alive\n\n');
+    for (const res of streams) send(res, ': keep-alive\n\n');
   }, 15_000);
   heartbeat.unref();
 
@@ -78,8 +117,7 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
   let origins: string[] = [];
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      const status = err instanceof HttpError ? err.status : 500;
-      if (!res.headersSent) res.writeHead(status, { 'content-type': JSON_TYPE });
+      if (!res.headersSent) res.writeHead(statusOf(err), { 'content-type': JSON_TYPE });
       res.end(JSON.stringify({ error: (err as Error).message }));
     });
   });
@@ -120,23 +158,23 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
     }
     let m = /^\/api\/invocations\/([^/]+)$/.exec(path);
     if (req.method === 'GET' && m) {
-      const inv = state.invocation(decodeURIComponent(m[1] as string));
+      const inv = state.invocation(decoded(m[1] as string));
       if (!inv) throw new HttpError(404, 'no such invocation (the console keeps the latest 500)');
       return json(res, inv);
     }
     m = /^\/api\/functions\/([^/]+)\/invoke$/.exec(path);
     if (req.method === 'POST' && m) {
-      const name = decodeURIComponent(m[1] as string);
+      const name = decoded(m[1] as string);
       const event = await body(req);
       const r = await local.invoke(name, event, { invocationType: 'RequestResponse' });
       return json(res, { requestId: r.requestId, result: r.result ?? null, error: r.error ?? null });
     }
     m = /^\/api\/queues\/([^/]+)\/messages\/([^/]+)\/replay$/.exec(path);
-    if (req.method === 'POST' && m) return json(res, await replay(decodeURIComponent(m[1] as string), decodeURIComponent(m[2] as string)));
+    if (req.method === 'POST' && m) return json(res, await replay(decoded(m[1] as string), decoded(m[2] as string)));
     m = /^\/api\/s3\/([^/]+)$/.exec(path);
-    if (req.method === 'GET' && m) return json(res, await list(decodeURIComponent(m[1] as string), url.searchParams));
+    if (req.method === 'GET' && m) return json(res, await list(decoded(m[1] as string), url.searchParams));
     m = /^\/api\/s3\/([^/]+)\/object$/.exec(path);
-    if (req.method === 'GET' && m) return download(res, decodeURIComponent(m[1] as string), url.searchParams.get('key') ?? '');
+    if (req.method === 'GET' && m) return download(res, decoded(m[1] as string), url.searchParams.get('key') ?? '');
     throw new HttpError(404, `nothing at ${path}`);
   }
 
@@ -191,13 +229,14 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
   async function replay(queueName: string, messageId: string) {
     const queue = local.queues.get(queueName);
     if (!queue) throw new HttpError(404, `no queue ${queueName}`);
+    // The kind first: a message of another queue is not the console's to replay, whatever it holds.
+    if (queue.kind !== 'dlq') throw new HttpError(400, `${queueName} is not a DLQ: only dead-letter messages are replayed`);
     const message = queue.messages().find((x) => x.messageId === messageId);
     if (!message) throw new HttpError(404, `no message ${messageId} in ${queueName} (already replayed?)`);
     const record = message.body as Partial<DestinationRecord>;
     if (typeof record !== 'object' || record === null || !('requestPayload' in record)) {
       throw new HttpError(400, 'this message holds no event to replay (a Kafka batch is re-read from its topic by offset)');
     }
-    if (queue.kind !== 'dlq') throw new HttpError(400, `${queueName} is not a DLQ`);
     return queue
       .withClaim(messageId, async () => {
         // Under the claim: a replay that finished in the meantime has removed it.
@@ -212,10 +251,11 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
       });
   }
 
-  function realBucket(name: string): string {
-    if (!Object.values(local.buckets).includes(name)) throw new HttpError(404, `no local bucket ${name}`);
-    if (!local.s3) throw new HttpError(404, 'no S3');
-    return name;
+  /** The bucket's client, when it is one of the runner's and the runner has an S3. */
+  function s3For(bucket: string) {
+    if (!Object.values(local.buckets).includes(bucket)) throw new HttpError(404, `no local bucket ${bucket}`);
+    if (!local.s3) throw new HttpError(404, `no S3: the runner serves none, so ${bucket} cannot be browsed`);
+    return local.s3.client;
   }
 
   /**
@@ -227,20 +267,21 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
    */
   async function list(bucket: string, params: URLSearchParams) {
     const prefix = params.get('prefix') ?? '';
+    const client = s3For(bucket);
     const folders = new Set<string>();
     const objects: { key: string; size: number; lastModified: string | null }[] = [];
     let token: string | undefined;
     let more = false;
     for (let page = 0; page < 50; page++) {
-      const out = await local.s3?.client.send(new ListObjectsV2Command({ Bucket: realBucket(bucket), Prefix: prefix, ContinuationToken: token }));
-      for (const o of out?.Contents ?? []) {
+      const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const o of out.Contents ?? []) {
         const key = o.Key as string;
         const slash = key.indexOf('/', prefix.length);
         if (slash >= 0) folders.add(key.slice(0, slash + 1));
         else if (objects.length < 500) objects.push({ key, size: o.Size ?? 0, lastModified: o.LastModified?.toISOString() ?? null });
         else more = true;
       }
-      token = out?.NextContinuationToken;
+      token = out.NextContinuationToken;
       if (!token) break;
     }
     return { bucket, prefix, folders: [...folders].sort(), objects, truncated: more || token !== undefined };
@@ -248,9 +289,11 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
 
   async function download(res: ServerResponse, bucket: string, key: string): Promise<void> {
     if (!key) throw new HttpError(400, 'key= is required');
-    const client = local.s3?.client;
-    if (!client) throw new HttpError(404, 'no S3');
-    const out = await client.send(new GetObjectCommand({ Bucket: realBucket(bucket), Key: key }));
+    const client = s3For(bucket);
+    const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key })).catch((err: unknown) => {
+      const name = (err as Error).name;
+      throw name === 'NoSuchKey' || name === 'NotFound' ? new HttpError(404, `no object ${key} in ${bucket}`) : err;
+    });
     const name = key.split('/').pop() || 'object';
     res.writeHead(200, {
       'content-type': out.ContentType ?? 'application/octet-stream',
@@ -265,14 +308,26 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
     });
   }
 
-  server.listen(options.port ?? 0, '127.0.0.1');
+  const wanted = options.port ?? 0;
+  let fellBack = false;
+  server.listen(wanted, '127.0.0.1');
   try {
     await once(server, 'listening');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !options.port) throw err;
-    // The usual port is taken (another dev session): any free one will do.
+    const refuse = (error: unknown) => {
+      unsubscribe();
+      clearInterval(poll);
+      clearInterval(heartbeat);
+      return error;
+    };
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || wanted === 0) throw refuse(err);
+    // A port the developer chose is what they will open: serving elsewhere would leave them
+    // looking at whatever holds it.
+    if (!options.defaultPort) throw refuse(new UsageError(`the console's port ${wanted} is taken (another laminar dev?): choose another with --console-port or LAMINAR_CONSOLE_PORT (0 = any free port)`));
+    // The usual port is taken (another dev session): any free one will do, and the line says so.
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
+    fellBack = true;
   }
   const { port } = server.address() as AddressInfo;
   origin = `http://127.0.0.1:${port}`;
@@ -281,6 +336,7 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
 
   return {
     url: `${origin}/`,
+    description: fellBack ? `${wanted} is taken (another laminar dev?): serving on ${origin}/` : `${origin}/`,
     state,
     async stop() {
       unsubscribe();

@@ -1,5 +1,5 @@
 import type { InvocationRecord, InvocationTrigger } from '../invoker.ts';
-import type { LogLine } from '../environment.ts';
+import type { LambdaError, LogLine } from '../environment.ts';
 import { describeDestinationMessage } from '../queue-commands.ts';
 import type { LocalQueues } from '../queues.ts';
 import type { Span } from '../xray-daemon.ts';
@@ -91,8 +91,13 @@ const MAX_DURATIONS = 10_000;
 const MAX_LOG_LINES = 1_000;
 /** Characters kept of one log line (a JSON line can be megabytes). */
 const MAX_LOG_LINE_CHARS = 16_384;
-/** A result larger than this (as JSON) is kept as its first bytes only. */
+/** A result or error larger than this (bytes of JSON) is kept as its first characters only. */
 const MAX_RESULT_BYTES = 256 * 1024;
+/**
+ * Bytes of log lines, results and errors kept of all invocations together: the per-invocation
+ * limits alone allow 500 × 1,000 × 16 KB. Past it the oldest lose their logs, then themselves.
+ */
+const MAX_RETAINED_BYTES = 64 * 1024 * 1024;
 
 /** The index after the last element ≤ value, in an ascending array. */
 function sortedIndex(sorted: number[], value: number): number {
@@ -113,10 +118,41 @@ function kept(r: InvocationRecord): InvocationRecord {
     ? last.map((l) => (l.text.length > MAX_LOG_LINE_CHARS ? { ...l, text: `${l.text.slice(0, MAX_LOG_LINE_CHARS)}… (${l.text.length - MAX_LOG_LINE_CHARS} more characters not kept by the console)` } : l))
     : last;
   const logs = r.logs.length > MAX_LOG_LINES ? [{ ...(r.logs[0] as LogLine), text: `… ${r.logs.length - MAX_LOG_LINES} earlier log lines not kept by the console` }, ...cut] : cut;
-  if (r.result === undefined) return logs === r.logs ? r : { ...r, logs };
-  const json = JSON.stringify(r.result) ?? '';
-  if (json.length <= MAX_RESULT_BYTES) return logs === r.logs ? r : { ...r, logs };
-  return { ...r, logs, result: { truncated: `the result is ${json.length} characters of JSON; the console keeps the first 4,096`, head: json.slice(0, 4096) } };
+  const error = r.error && keptError(r.error);
+  const result = r.result === undefined ? undefined : keptResult(r.result);
+  if (logs === r.logs && error === r.error && result === r.result) return r;
+  return { ...r, logs, ...(error ? { error } : {}), ...(result !== undefined ? { result } : {}) };
+}
+
+function keptResult(result: unknown): unknown {
+  const json = JSON.stringify(result) ?? '';
+  const bytes = Buffer.byteLength(json);
+  if (bytes <= MAX_RESULT_BYTES) return result;
+  return { truncated: `the result is ${bytes} bytes of JSON; the console keeps the first 4,096 characters`, head: json.slice(0, 4096) };
+}
+
+/** An error keeps its shape (the page and the invocation list read its type and message), cut. */
+function keptError(error: LambdaError): LambdaError {
+  const bytes = Buffer.byteLength(JSON.stringify(error) ?? '');
+  if (bytes <= MAX_RESULT_BYTES) return error;
+  const note = `(the error is ${bytes} bytes of JSON; the console keeps the first 4,096 characters of its message and of its trace)`;
+  const trace: string[] = [];
+  let room = 4096;
+  for (const line of error.trace ?? []) {
+    if (room <= 0) break;
+    trace.push(line.slice(0, room));
+    room -= line.length;
+  }
+  return { errorType: String(error.errorType).slice(0, 256), errorMessage: `${String(error.errorMessage).slice(0, 4096)}… ${note}`, trace: [...trace, note] };
+}
+
+/** What a kept invocation holds in memory, roughly: its log lines, result and error as bytes. */
+function retainedBytes(r: InvocationRecord): number {
+  let bytes = 0;
+  for (const l of r.logs) bytes += Buffer.byteLength(l.text);
+  if (r.result !== undefined) bytes += Buffer.byteLength(JSON.stringify(r.result) ?? '');
+  if (r.error) bytes += Buffer.byteLength(JSON.stringify(r.error) ?? '');
+  return bytes;
 }
 
 /**
@@ -125,6 +161,12 @@ function kept(r: InvocationRecord): InvocationRecord {
  */
 export class ConsoleState {
   readonly #records: InvocationRecord[] = [];
+  /** retainedBytes of each record, in the same order. */
+  readonly #sizes: number[] = [];
+  #bytes = 0;
+  readonly #budget: number;
+  /** Records whose logs the budget took (they hold one line saying so). */
+  readonly #logsDropped = new WeakSet<InvocationRecord>();
   /** Per function, the latest durations sorted (for percentiles) and in arrival order (to drop the oldest). */
   readonly #durations = new Map<string, { sorted: number[]; arrival: number[] }>();
   readonly #listeners = new Set<(e: ConsoleEvent) => void>();
@@ -135,9 +177,10 @@ export class ConsoleState {
   constructor(
     readonly functions: string[],
     private readonly queues: LocalQueues,
-    options: { maxInvocations?: number; spans?: (traceId: string) => Span[] } = {},
+    options: { maxInvocations?: number; maxRetainedBytes?: number; spans?: (traceId: string) => Span[] } = {},
   ) {
     this.#max = options.maxInvocations ?? 500;
+    this.#budget = options.maxRetainedBytes ?? MAX_RETAINED_BYTES;
     this.#spans = options.spans;
     for (const f of functions) this.#stats.set(f, emptyStats(f));
   }
@@ -150,7 +193,10 @@ export class ConsoleState {
   record(r: InvocationRecord): void {
     const stored = kept(r);
     this.#records.push(stored);
-    if (this.#records.length > this.#max) this.#records.shift();
+    this.#sizes.push(retainedBytes(stored));
+    this.#bytes += this.#sizes.at(-1) as number;
+    if (this.#records.length > this.#max) this.#dropOldest();
+    this.#keepWithinBudget();
     const s = this.#stats.get(r.functionName) ?? emptyStats(r.functionName);
     s.invocations++;
     if (r.error) s.errors++;
@@ -173,6 +219,38 @@ export class ConsoleState {
     this.#stats.set(r.functionName, s);
     this.#emit({ type: 'invocation', data: viewOf(stored) });
     this.#emit({ type: 'stats', data: this.stats() });
+  }
+
+  /** Bytes the kept invocations hold (log lines, results, errors). */
+  get retainedBytes(): number {
+    return this.#bytes;
+  }
+
+  #dropOldest(): void {
+    this.#records.shift();
+    this.#bytes -= this.#sizes.shift() ?? 0;
+  }
+
+  /**
+   * Over the budget, the oldest invocations lose their log lines first (the newest are the ones
+   * being looked at, and a row without logs still says what ran and how it ended); if results and
+   * errors alone are still too much, the oldest go. The newest is always kept.
+   */
+  #keepWithinBudget(): void {
+    for (let i = 0; this.#bytes > this.#budget && i < this.#records.length - 1; i++) {
+      const r = this.#records[i] as InvocationRecord;
+      if (this.#logsDropped.has(r) || r.logs.length === 0) continue;
+      const lighter: InvocationRecord = {
+        ...r,
+        logs: [{ ...(r.logs[0] as LogLine), text: `… ${r.logs.length} log lines dropped: the console keeps ${describeBytes(this.#budget)} of invocations in all, the newest first` }],
+      };
+      this.#logsDropped.add(lighter);
+      this.#records[i] = lighter;
+      const size = retainedBytes(lighter);
+      this.#bytes += size - (this.#sizes[i] as number);
+      this.#sizes[i] = size;
+    }
+    while (this.#bytes > this.#budget && this.#records.length > 1) this.#dropOldest();
   }
 
   invocations(): InvocationView[] {
@@ -240,6 +318,10 @@ export class ConsoleState {
     const numbered = { ...e, id: ++this.#seq } as ConsoleEvent;
     for (const l of this.#listeners) l(numbered);
   }
+}
+
+function describeBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${Math.round(n / 1024 / 1024)} MB` : `${Math.round(n / 1024)} KB`;
 }
 
 function emptyStats(functionName: string): FunctionStats {

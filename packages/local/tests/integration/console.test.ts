@@ -1,11 +1,16 @@
+import { once } from 'node:events';
 import { existsSync, mkdirSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { type Browser, chromium } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { UsageError } from '../../src/args.ts';
 import { type ConsoleServer, startConsole } from '../../src/console/server.ts';
+import { ThrottledError } from '../../src/invoker.ts';
 import { type Local, startLocal } from '../../src/runner.ts';
 import { eventsRoot } from './events-root.ts';
 
@@ -185,5 +190,150 @@ describe.skipIf(!haveChromium)('the local console in Chromium', () => {
     }
     const whole = await fetch(`${web.url}api/s3/${bucket}/object?key=downloads/big.bin`);
     expect((await whole.arrayBuffer()).byteLength).toBe(8 * 1024 * 1024);
+  });
+
+  it('shows the folder clicked last when a slower listing of the one left answers after it', async () => {
+    await put('deep/y.txt', 'y');
+    const page = await browser.newPage();
+    page.setDefaultTimeout(15_000);
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    let asked = 0;
+    let answered = 0;
+    // Every listing of the bucket's top level takes 1.5 s.
+    await page.route(
+      (url) => url.pathname.startsWith('/api/s3/') && url.search === '?prefix=',
+      async (route) => {
+        asked++;
+        const response = await route.fetch();
+        await sleep(1_500);
+        await route.fulfill({ response });
+        answered++;
+      },
+    );
+    await page.goto(web.url);
+    await expect.poll(() => page.locator('#live').textContent()).toBe('live');
+    await page.selectOption('#s3-bucket', 'laminar-local-lake');
+    const deep = page.locator('#s3-rows button', { hasText: 'deep/' });
+    await deep.waitFor();
+    await expect.poll(() => answered, { timeout: 10_000 }).toBe(asked);
+    // A queues event refreshes the listing shown (the top level); deep/ is clicked while it travels.
+    const before = asked;
+    web.state.queuesChanged();
+    await expect.poll(() => asked).toBeGreaterThan(before);
+    await deep.click();
+    await page.locator('#s3-rows a', { hasText: 'y.txt' }).waitFor();
+    await expect.poll(() => answered, { timeout: 10_000 }).toBe(asked);
+    await sleep(200);
+    expect(await page.locator('#s3-path').textContent()).toBe('s3://laminar-local-lake/deep/');
+    expect(await page.locator('#s3-rows tr td:first-child').allTextContents()).toEqual(['.. (up)', 'y.txt']);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows the invocation selected last when the detail of the one before answers after it', async () => {
+    const first = await local.invoke('auditor', { id: 'selected first' }, { invocationType: 'RequestResponse' });
+    const second = await local.invoke('auditor', { id: 'selected second' }, { invocationType: 'RequestResponse' });
+    const page = await browser.newPage();
+    page.setDefaultTimeout(15_000);
+    let answered = false;
+    await page.route(
+      (url) => url.pathname === `/api/invocations/${encodeURIComponent(`${first.requestId}#1`)}`,
+      async (route) => {
+        const response = await route.fetch();
+        await sleep(1_500);
+        await route.fulfill({ response });
+        answered = true;
+      },
+    );
+    await page.goto(web.url);
+    await expect.poll(() => page.locator('#live').textContent()).toBe('live');
+    await page.locator(`#inv-rows tr[data-id="${first.requestId}#1"]`).click();
+    await page.locator(`#inv-rows tr[data-id="${second.requestId}#1"]`).click();
+    await expect.poll(() => page.locator('#inv-detail h3').textContent()).toContain(second.requestId);
+    await expect.poll(() => answered).toBe(true);
+    await sleep(200);
+    expect(await page.locator('#inv-detail h3').textContent()).toContain(second.requestId);
+    await page.close();
+  });
+
+  it('answers a malformed path, an unknown function or object and a throttled invoke with their own statuses', async () => {
+    const invoke = (name: string) => fetch(`${web.url}api/functions/${name}/invoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const answer = async (res: Response) => [res.status, ((await res.json()) as { error: string }).error];
+    expect(await answer(await fetch(`${web.url}api/invocations/%E0%A4%A`))).toEqual([400, 'malformed percent-encoding in "%E0%A4%A"']);
+    expect(await answer(await invoke('nope'))).toEqual([404, expect.stringContaining('Function not found: nope')]);
+    expect(await answer(await fetch(`${web.url}api/s3/${local.bucket('lake')}/object?key=no/such.csv`))).toEqual([404, `no object no/such.csv in ${local.bucket('lake')}`]);
+    const throttled = vi.spyOn(local, 'invoke').mockRejectedValueOnce(new ThrottledError('Rate Exceeded: auditor already runs 10 environments'));
+    try {
+      expect(await answer(await invoke('auditor'))).toEqual([429, 'Rate Exceeded: auditor already runs 10 environments']);
+    } finally {
+      throttled.mockRestore();
+    }
+  });
+
+  it('says why an S3 bucket cannot be browsed without an S3, and that only DLQ messages are replayed', async () => {
+    const noS3 = await startConsole({ ...local, s3: undefined }, { port: 0 });
+    try {
+      const res = await fetch(`${noS3.url}api/s3/${local.bucket('lake')}?prefix=`);
+      expect([res.status, ((await res.json()) as { error: string }).error]).toEqual([404, `no S3: the runner serves none, so ${local.bucket('lake')} cannot be browsed`]);
+    } finally {
+      await noS3.stop();
+    }
+    const arrivals = local.queues.get('laminar-local-arrivals');
+    const message = arrivals?.send({ source: 'aws.s3', detail: { object: { key: 'in/x.csv' } } });
+    const res = await fetch(`${web.url}api/queues/laminar-local-arrivals/messages/${message?.messageId}/replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect([res.status, ((await res.json()) as { error: string }).error]).toEqual([400, 'laminar-local-arrivals is not a DLQ: only dead-letter messages are replayed']);
+    if (message) arrivals?.delete(message.messageId);
+  });
+
+  it('falls back to a free port only when the default port is taken, saying so, and refuses a taken chosen port', async () => {
+    const taken = Number(new URL(web.url).port);
+    await expect(startConsole(local, { port: taken })).rejects.toThrow(UsageError);
+    await expect(startConsole(local, { port: taken })).rejects.toThrow(`the console's port ${taken} is taken (another laminar dev?)`);
+    const other = await startConsole(local, { port: taken, defaultPort: true });
+    try {
+      expect(other.url).not.toBe(web.url);
+      expect(other.description).toBe(`${taken} is taken (another laminar dev?): serving on ${other.url}`);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('closes the event stream of a client that stops reading once it holds more than its bound', async () => {
+    const bounded = await startConsole(local, { port: 0, maxStreamBufferBytes: 64 * 1024 });
+    const port = Number(new URL(bounded.url).port);
+    const socket = connect(port, '127.0.0.1');
+    try {
+      await once(socket, 'connect');
+      let closed = false;
+      socket.on('close', () => (closed = true));
+      socket.on('error', () => {});
+      // Never read: the answer piles up in the kernel's buffers, then in the server's.
+      socket.pause();
+      socket.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+      await sleep(200);
+      // Invocation events of 40 KB each (their error): 1,000 of them are more than loopback's
+      // socket buffers hold, so the rest stays in the server unless it closes the stream.
+      const failure = { errorType: 'Error', errorMessage: 'e'.repeat(40_000), trace: [] };
+      for (let i = 0; i < 1_000; i++) {
+        bounded.state.record({
+          requestId: `slow-reader-${i}`,
+          functionName: 'auditor',
+          invocationType: 'Event',
+          error: failure,
+          report: { durationMs: 1, billedMs: 1, memorySizeMb: 128, maxMemoryUsedMb: 60, cold: false },
+          logs: [],
+          startedAt: '2026-11-27T00:00:00.000Z',
+          finishedAt: '2026-11-27T00:00:00.001Z',
+        });
+        if (i % 50 === 0) await sleep(1);
+      }
+      // Reading again, the client gets what was sent, then the end of a stream the server closed.
+      socket.resume();
+      await expect.poll(() => closed, { timeout: 10_000 }).toBe(true);
+    } finally {
+      socket.destroy();
+      await bounded.stop();
+    }
   });
 });

@@ -24,13 +24,52 @@ describe('the console state', () => {
     expect(kept?.logs).toHaveLength(1_001);
     expect(kept?.logs[0]?.text).toBe('… 500 earlier log lines not kept by the console');
     expect(kept?.logs.at(-1)?.text).toBe('line 1499');
-    expect(kept?.result).toMatchObject({ truncated: expect.stringMatching(/^the result is 300011 characters of JSON/), head: expect.stringMatching(/^\{"blob":"xxx/) });
+    expect(kept?.result).toMatchObject({ truncated: expect.stringMatching(/^the result is 300011 bytes of JSON/), head: expect.stringMatching(/^\{"blob":"xxx/) });
     // A line too long to keep whole is cut, saying so.
     state.record(record(3, { logs: [{ stream: 'stdout', text: 'y'.repeat(40_000), time: 0 }] }));
     expect(state.invocation('req-3#1')?.logs[0]?.text).toMatch(/^y{16384}… \(23616 more characters not kept by the console\)$/);
     // Small ones are kept as they are.
     state.record(record(2));
     expect(state.invocation('req-2#1')).toMatchObject({ logs: [{ text: 'line of 2' }], result: { n: 2 } });
+  });
+
+  it('measures a result in bytes, and cuts a long error as it cuts a result, keeping its shape', () => {
+    const state = new ConsoleState(['f'], new LocalQueues(undefined));
+    // 150,011 characters, 300,011 bytes: over the limit only when counted in bytes.
+    state.record(record(1, { result: { blob: 'é'.repeat(150_000) } }));
+    expect(state.invocation('req-1#1')?.result).toMatchObject({ truncated: expect.stringMatching(/^the result is 300011 bytes of JSON/) });
+    const trace = Array.from({ length: 5_000 }, (_, i) => `    at frame${i} (file.js:1:1)`);
+    state.record(record(2, { result: undefined, error: { errorType: 'Error', errorMessage: 'm'.repeat(300_000), trace } }));
+    const error = state.invocation('req-2#1')?.result as { errorType: string; errorMessage: string; trace: string[] };
+    expect(error.errorType).toBe('Error');
+    expect(error.errorMessage).toMatch(/^m{4096}… \(the error is \d+ bytes of JSON; the console keeps the first 4,096 characters of its message and of its trace\)$/);
+    expect(error.trace.join('').length).toBeLessThan(4_096 + 200);
+    expect(state.invocations()[1]?.error).toMatch(/^Error: m{4096}… /);
+    expect(state.retainedBytes).toBeLessThan(300_000);
+  });
+
+  it('keeps all invocations within a byte budget: the oldest lose their log lines first, then themselves', () => {
+    const state = new ConsoleState(['f'], new LocalQueues(undefined), { maxRetainedBytes: 150_000 });
+    // 20,000 characters but 40,000 bytes each: five are 200 KB, over the budget only in bytes.
+    const logs = Array.from({ length: 10 }, (_, i) => ({ stream: 'stdout' as const, text: 'é'.repeat(2_000), time: i }));
+    for (let n = 1; n <= 5; n++) state.record(record(n, { logs }));
+    expect(state.retainedBytes).toBeLessThanOrEqual(150_000);
+    expect(state.invocations().map((v) => [v.requestId, v.logLines])).toEqual([
+      ['req-1', 1],
+      ['req-2', 1],
+      ['req-3', 10],
+      ['req-4', 10],
+      ['req-5', 10],
+    ]);
+    expect(state.invocation('req-1#1')?.logs[0]?.text).toBe('… 10 log lines dropped: the console keeps 146 KB of invocations in all, the newest first');
+    expect(state.invocation('req-1#1')?.result).toEqual({ n: 1 });
+    // Results alone over the budget: the oldest invocations go whole, the newest stays.
+    for (let n = 6; n <= 9; n++) state.record(record(n, { logs: [], result: { blob: 'r'.repeat(60_000) } }));
+    expect(state.retainedBytes).toBeLessThanOrEqual(150_000);
+    expect(state.invocations().map((v) => v.requestId)).toEqual(['req-8', 'req-9']);
+    const alone = new ConsoleState(['f'], new LocalQueues(undefined), { maxRetainedBytes: 1_000 });
+    alone.record(record(10, { logs }));
+    expect(alone.invocation('req-10#1')?.logs).toHaveLength(10);
   });
 
   it('takes percentiles over each function\'s latest 10,000 durations', () => {
