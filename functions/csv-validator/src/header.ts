@@ -53,23 +53,19 @@ export function checkHeader(cells: readonly string[], expected: readonly Expecte
   const rejected = missingRequired.length > 0 || duplicates.length > 0 || respelled.length > 0 || joined.length > 0;
   const parts: string[] = [];
   if (joined.length > 0) {
-    parts.push(`header cell(s) holding a line break: ${joined.map((c) => JSON.stringify(c.length > 40 ? `${c.slice(0, 40)}…` : c)).join(', ')} — the header and the line after it joined (a lone CR among LF or CRLF line ends?)`);
+    parts.push(`header cell(s) holding a line break: ${listed(joined)} — the header and the line after it joined (a lone CR among LF or CRLF line ends?)`);
   }
   if (missingRequired.length > 0) parts.push(`missing required column(s): ${missingRequired.join(', ')}`);
   if (duplicates.length > 0) parts.push(`column(s) named more than once: ${duplicates.join(', ')}`);
   if (respelled.length > 0) {
-    const named = respelled.map((s) => `"${s.found}" for ${s.expected}`).join(', ');
+    const named = respelled.map((s) => `${shown(s.found)} for ${s.expected}`).join(', ');
     parts.push(`optional column(s) spelled otherwise: ${named} (read as unknown columns, their values would be dropped)`);
   }
-  for (const s of suggestions) if (!respelled.includes(s)) parts.push(`"${s.found}" looks like "${s.expected}"`);
+  for (const s of suggestions) if (!respelled.includes(s)) parts.push(`${shown(s.found)} looks like "${s.expected}"`);
   const optionalMissing = missing.filter((m) => !m.required && !respelled.some((s) => s.expected === m.name)).map((m) => m.name);
   if (optionalMissing.length > 0) parts.push(`optional column(s) absent: ${optionalMissing.join(', ')}`);
   const unexplained = extra.filter((e) => !suggestions.some((s) => s.found === e));
-  if (unexplained.length > 0) {
-    const shown = unexplained.slice(0, 20).map((e) => JSON.stringify(e.length > 40 ? `${e.slice(0, 40)}…` : e));
-    const more = unexplained.length > 20 ? ` and ${unexplained.length - 20} more` : '';
-    parts.push(`${rejected ? 'unknown' : 'ignored unknown'} column(s): ${shown.join(', ')}${more}`);
-  }
+  if (unexplained.length > 0) parts.push(`${rejected ? 'unknown' : 'ignored unknown'} column(s): ${listed(unexplained)}`);
   if (rejected && columns.length === 1) {
     const delimiter = [';', '\t', '|'].find((d) => (columns[0] ?? '').includes(d));
     if (delimiter) parts.push(`the header is one column: is the file delimited by ${JSON.stringify(delimiter)} instead of ","?`);
@@ -86,13 +82,32 @@ export function checkHeader(cells: readonly string[], expected: readonly Expecte
   };
 }
 
+/** A header cell in a message: quoted, cut to 40 characters. */
+function shown(name: string): string {
+  return JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name);
+}
+
+/** At most 20 cells, each shown(), then how many more. */
+function listed(names: readonly string[]): string {
+  const more = names.length > 20 ? ` and ${names.length - 20} more` : '';
+  return `${names.slice(0, 20).map(shown).join(', ')}${more}`;
+}
+
 /**
- * The outcome as reported (result, manifest, idempotency record): lists cut to 100 names, so a
- * junk "header" of thousands of cells cannot outgrow a DynamoDB item (400 KB).
+ * The outcome as reported (result, manifest, idempotency record): names cut to 100 characters and
+ * lists to 100 names, so a junk "header" — thousands of cells, or one cell of megabytes (a quote
+ * never closed) — cannot outgrow a DynamoDB item (400 KB). The message names cells through shown().
  */
 export function headerReport(h: HeaderOutcome): HeaderOutcome & { columnCount: number } {
-  const cut = (names: string[]) => names.slice(0, 100).map((n) => (n.length > 100 ? `${n.slice(0, 100)}…` : n));
-  return { ...h, columns: cut(h.columns), extra: cut(h.extra), columnCount: h.columns.length };
+  const name = (n: string) => (n.length > 100 ? `${n.slice(0, 100)}…` : n);
+  const cut = (names: string[]) => names.slice(0, 100).map(name);
+  return {
+    ...h,
+    columns: cut(h.columns),
+    extra: cut(h.extra),
+    suggestions: h.suggestions.map((s) => ({ ...s, found: name(s.found) })),
+    columnCount: h.columns.length,
+  };
 }
 
 /** Pairs each missing name with the closest unknown column, when it is close enough. */

@@ -296,6 +296,23 @@ describe('files, clean and awkward', () => {
     expect(await processor().process({ bucket: BUCKET, key: 'bronze/bad/wide.csv', etag: r.source.etag as string, eventTime: '2026-11-25T12:00:00.000Z', eventName: 'ObjectCreated:Put', source: 's3-notification' }, scope())).toMatchObject({ replayed: true });
   });
 
+  it('reports a header cell of megabytes (a quote never closed) in a bounded result that is stored and replayed', async () => {
+    const long = 'x'.repeat(300_000);
+    // A required column under a long cell: rejected, with the cell named in 40 characters.
+    const rejected = await validate('bronze/bad/long-cell.csv', `order_id${long},${HEADER.split(',').slice(1).join(',')}\n${row(1)}\n`);
+    expect(rejected).toMatchObject({ status: 'rejected', reason: 'header' });
+    expect(rejected.detail).toMatch(/missing required column\(s\): order_id; "order_idx{32}…" looks like "order_id"/);
+    // An optional one: the file is validated, and its header report is as small.
+    const validated = await validate('bronze/bad/long-optional.csv', `${HEADER.replace(',email', '')},email${long}\n${row(1).replace(',zoe@example.com', ',x')}\n`);
+    expect(validated).toMatchObject({ status: 'validated', valid: 1 });
+    for (const r of [rejected, validated]) {
+      expect(JSON.stringify(r).length).toBeLessThan(8_000);
+      // Stored: a second delivery replays it instead of redoing the file and failing to store it again.
+      const again = await processor().process({ bucket: BUCKET, key: r.source.key, etag: r.source.etag as string, eventTime: '2026-11-25T12:00:00.000Z', eventName: 'ObjectCreated:Put', source: 's3-notification' }, scope());
+      expect(again).toMatchObject({ replayed: true });
+    }
+  });
+
   it('accepts extra columns (reported, not written) and a missing optional column', async () => {
     const header = `${HEADER.replace(',email', '')},note`;
     const body = `${header}\n${row(1).replace(',zoe@example.com', ',a note')}\n`;
