@@ -248,6 +248,31 @@ async function abortMultipartUpload(ctx, next) {
 // The router is s3rver's last middleware.
 server.middleware.splice(server.middleware.length - 1, 0, abortMultipartUpload);
 
+/**
+ * PutObject's conditional write (`If-None-Match: *`), which s3rver ignores: with an object already
+ * at the key it answers 412 PreconditionFailed and writes nothing, as S3 does. (A check before the
+ * write, not one atomic step: two such writes at the same instant could both pass here.)
+ */
+async function conditionalPut(ctx, next) {
+  if (ctx.method !== 'PUT' || ctx.get('if-none-match') !== '*' || ctx.get('x-amz-copy-source') || ctx.query?.uploadId !== undefined) return next();
+  const match = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
+  if (!match) return next();
+  const [, bucket, encodedKey] = match;
+  let key;
+  try {
+    key = decodeURIComponent(encodedKey);
+  } catch {
+    return next();
+  }
+  // A bucket that exists: nothing else becomes a path in the store (s3rver answers the rest).
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || !(await server.store.getBucket(bucket))) return next();
+  if (await server.store.existsObject(bucket, key)) {
+    throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match' });
+  }
+  return next();
+}
+server.middleware.splice(server.middleware.length - 1, 0, conditionalPut);
+
 // s3rver removes an object's file and then the folders it emptied: two removals in one folder at
 // once race to remove it (ENOENT) and one request fails half-way — a DeleteObjects of several keys
 // always did, s3rver starting its removals all at once. Removals run one at a time, whatever asked.

@@ -77,6 +77,22 @@ describe('embedded S3', () => {
   });
 });
 
+describe('embedded S3 conditional writes', () => {
+  it('writes with If-None-Match: * only where no object is, as S3 does (412 otherwise, the object kept)', async () => {
+    const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true, maxAttempts: 1 });
+    const put = (Key: string, Body: string) => client.send(new PutObjectCommand({ Bucket: 'seeded', Key, Body, IfNoneMatch: '*' }));
+    await put('cond/ünïcode key.json', 'first');
+    const refused = await put('cond/ünïcode key.json', 'second').catch((e: unknown) => e);
+    expect(refused).toMatchObject({ name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+    const kept = await client.send(new GetObjectCommand({ Bucket: 'seeded', Key: 'cond/ünïcode key.json' }));
+    expect(await kept.Body?.transformToString()).toBe('first');
+    // Without the condition, a write replaces the object as before.
+    await client.send(new PutObjectCommand({ Bucket: 'seeded', Key: 'cond/ünïcode key.json', Body: 'third' }));
+    expect(await (await client.send(new GetObjectCommand({ Bucket: 'seeded', Key: 'cond/ünïcode key.json' }))).Body?.transformToString()).toBe('third');
+    client.destroy();
+  });
+});
+
 describe('embedded S3 credentials', () => {
   it('refuses keys it does not know until told to accept them (functions beside an external DynamoDB sign with its keys)', async () => {
     const keys = { accessKeyId: 'AKIAEXTERNAL', secretAccessKey: 'external-secret' };
