@@ -119,7 +119,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
     // The scope (second argument) is not part of the key: dataIndexArgument picks the version.
     async (version: ObjectVersion, scope: InvocationScope): Promise<ValidationResult> => {
       try {
-        return await validateObject(
+        const result = await validateObject(
           {
             bucket: version.bucket,
             key: version.key,
@@ -139,6 +139,9 @@ export function createProcessor(deps: ProcessorDeps): Processor {
             ...deps.validateOptions,
           },
         );
+        // Thrown past the idempotency layer, which then deletes its record instead of storing it.
+        if (result.status === 'skipped') throw new NotStored(result);
+        return result;
       } catch (error) {
         workError = error;
         throw error;
@@ -183,6 +186,12 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         try {
           return await validateOnce(version, { ...scope, signal });
         } catch (error) {
+          if (error instanceof NotStored) return error.result;
+          // Its record could not be deleted either: it lapses within a lease, and the skip stands.
+          if (workError instanceof NotStored) {
+            scope.warn?.('could not release the claim on this object after a skip; it lapses within a lease', { error: String(error) });
+            return workError.result;
+          }
           const lost = claimLost.signal.aborted;
           if (!lost && !(error instanceof IdempotencyAlreadyInProgressError)) {
             // Releasing the claim failed too (it lapses within a lease): the work's own error is
@@ -212,6 +221,18 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       }
     },
   };
+}
+
+/**
+ * A skip (the version gone or replaced before it could be read) is not stored as the object's
+ * outcome: stored, it was replayed for a day — to a re-upload of the same bytes in an unversioned
+ * bucket (same key, same ETag), which was then never validated.
+ */
+class NotStored extends Error {
+  override name = 'NotStored';
+  constructor(readonly result: ValidationResult) {
+    super(`not stored: ${result.status}`);
+  }
 }
 
 /** This invocation's claim lapsed and another took it over: it stops, and waits for that one. */

@@ -109,17 +109,38 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
   if (ref.etag) source.etag = bareEtag(ref.etag) as string;
   if (ref.size !== undefined) source.size = ref.size;
 
-  const finish = async (partial: Omit<ValidationResult, 'source' | 'startedAt' | 'finishedAt' | 'outputs'>, outputs: Omit<ValidationResult['outputs'], 'manifests'>, manifestKeys: string[]) => {
+  /**
+   * Writes the manifests and returns the result naming them. `ifAbsent`: only where none is yet (a
+   * skip must not overwrite what an earlier run of the same version wrote there — an event
+   * redelivered after the idempotency record expired, the version deleted since); the result then
+   * names only the manifests it wrote.
+   */
+  const finish = async (
+    partial: Omit<ValidationResult, 'source' | 'startedAt' | 'finishedAt' | 'outputs'>,
+    outputs: Omit<ValidationResult['outputs'], 'manifests'>,
+    manifestKeys: string[],
+    options: { ifAbsent?: boolean } = {},
+  ) => {
     const result: ValidationResult = { source, ...partial, outputs: { ...outputs, manifests: manifestKeys }, startedAt, finishedAt: now().toISOString() };
     const manifest: Manifest = { manifestVersion: 1, ...result, requestId: deps.requestId };
     const body = `${JSON.stringify(manifest, null, 2)}\n`;
     // Both at once: each is written after every output it describes is complete.
-    await Promise.all(
-      manifestKeys.map((key) =>
-        deps.s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: body, ContentType: 'application/json' }), { abortSignal: deps.signal }),
-      ),
+    const written = await Promise.all(
+      manifestKeys.map(async (key) => {
+        try {
+          const put = new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: body, ContentType: 'application/json', ...(options.ifAbsent ? { IfNoneMatch: '*' } : {}) });
+          await deps.s3.send(put, { abortSignal: deps.signal });
+          return true;
+        } catch (error) {
+          if (options.ifAbsent && isPreconditionFailed(error)) return false;
+          throw error;
+        }
+      }),
     );
-    return result;
+    if (written.every(Boolean)) return result;
+    const kept = manifestKeys.filter((_, i) => !written[i]);
+    deps.warn?.('an earlier run of this object version left its manifest: kept, not replaced by this one', { manifests: kept });
+    return { ...result, outputs: { ...result.outputs, manifests: manifestKeys.filter((_, i) => written[i]) } };
   };
   const noRows = { rowsRead: 0, valid: 0, rejected: 0, blankLines: 0 };
 
@@ -161,7 +182,7 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
     }
     if (!skip) throw error;
     deps.warn?.(skip.detail, { key: ref.key, versionId: ref.versionId, etag: ref.etag });
-    return finish({ status: 'skipped', reason: skip.reason, detail: skip.detail, ...noRows }, { silver: null, quarantine: null }, [keys.quarantineManifest]);
+    return finish({ status: 'skipped', reason: skip.reason, detail: skip.detail, ...noRows }, { silver: null, quarantine: null }, [keys.quarantineManifest], { ifAbsent: true });
   }
 
   const run = new Run(deps, keys, source.size, body);
@@ -249,6 +270,11 @@ async function currentVersionOf(deps: Pick<ValidateDeps, 's3' | 'signal'>, bucke
   }
 }
 
+function isPreconditionFailed(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412;
+}
+
 /** NoSuchKey/NoSuchVersion: the object (version) is gone; PreconditionFailed: replaced since. */
 function skipReason(error: unknown): { reason: SkipReason; detail: string } | undefined {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -256,7 +282,7 @@ function skipReason(error: unknown): { reason: SkipReason; detail: string } | un
   if (e.name === 'NoSuchKey' || e.name === 'NoSuchVersion' || (status === 404 && e.name !== 'NoSuchBucket')) {
     return { reason: 'source-missing', detail: 'the object (version) no longer exists: it was deleted before it could be read' };
   }
-  if (e.name === 'PreconditionFailed' || status === 412) {
+  if (isPreconditionFailed(error)) {
     return { reason: 'source-changed', detail: 'the object was replaced since the event (its ETag no longer matches): the new version has an event of its own' };
   }
   return undefined;

@@ -28,6 +28,7 @@ beforeAll(async () => {
   client = s3Client();
   db = createDynamoDBClient({ region: dynamo.region, endpoint: dynamo.endpoint, credentials: dynamo.credentials });
   await ensureTable(db, TABLE, 'idempotency');
+  await ensureTable(db, `${TABLE}-fresh`, 'idempotency');
 });
 afterAll(async () => {
   client?.destroy();
@@ -520,6 +521,27 @@ describe('events and idempotency', () => {
     expect(ifMatch).toEqual([`"${ref.etag}"`]);
     expect(r).toMatchObject({ status: 'skipped', reason: 'source-changed' });
     pinned.destroy();
+    // The skip is not stored as this version's outcome: the same bytes uploaded again (in an
+    // unversioned bucket, the same key and ETag) are validated, not answered with the skip.
+    const again = await processor().process(await put('bronze/orders/replaced.csv', [HEADER, row(1)].join('\n')), scope('req-again'));
+    expect(again).toMatchObject({ status: 'validated', valid: 1 });
+    expect(again).not.toHaveProperty('replayed');
+  });
+
+  it('leaves the manifest an earlier run of the same version wrote when a late redelivery finds the version gone', async () => {
+    const ref = await put('bronze/orders/redelivered.csv', [HEADER, row(1), row(2, { quantity: '0' })].join('\n'));
+    const first = validated(await processor().process(ref, scope('req-first')));
+    expect(first).toMatchObject({ status: 'validated', valid: 1, rejected: 1 });
+    const manifestKey = first.outputs.manifests.find((k) => k.startsWith('quarantine/')) as string;
+    const before = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: manifestKey }));
+    const text = await before.Body?.transformToString();
+    // A day later (the idempotency record expired) the event comes again, and the version is gone.
+    await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: ref.key }));
+    const late = validated(await createProcessor({ s3: client, dynamo: db, config: { ...config, IDEMPOTENCY_TABLE: `${TABLE}-fresh` } }).process(ref, scope('req-late')));
+    expect(late).toMatchObject({ status: 'skipped', reason: 'source-missing', outputs: { manifests: [] } });
+    const after = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: manifestKey }));
+    expect(await after.Body?.transformToString()).toBe(text);
+    expect(JSON.parse(text as string)).toMatchObject({ status: 'validated', requestId: 'req-first' });
   });
 
   it('decodes keys with spaces, plus signs and unicode from classic notifications', async () => {
