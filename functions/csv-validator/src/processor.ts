@@ -243,7 +243,9 @@ class ClaimLostError extends Error {
 function whyIgnored(ref: S3ObjectRef, lakeBucket: string): string | undefined {
   if (!isObjectCreated(ref)) return `not an object-created event (${ref.eventName})`;
   if (ref.bucket !== lakeBucket) return `bucket ${ref.bucket} is not the lake bucket ${lakeBucket}`;
-  if (!ref.key.startsWith(BRONZE_PREFIX) || !ref.key.toLowerCase().endsWith('.csv')) return `key is not ${BRONZE_PREFIX}….csv`;
+  // Case-sensitive, as the trigger's suffix and the role's GetObject grant are: an `.CSV` key would
+  // only be denied, and end in the DLQ as a denial.
+  if (!ref.key.startsWith(BRONZE_PREFIX) || !ref.key.endsWith('.csv')) return `key is not ${BRONZE_PREFIX}….csv (lower-case suffix, as the trigger matches)`;
   return undefined;
 }
 

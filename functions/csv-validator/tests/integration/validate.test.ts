@@ -573,6 +573,8 @@ describe('events and idempotency', () => {
     const base = { size: 1, etag: 'e', eventTime: '2026-11-25T12:00:00.000Z', source: 'eventbridge' as const };
     const p = processor();
     expect(await p.process({ ...base, bucket: BUCKET, key: 'silver/x.csv', eventName: 'Object Created:PutObject' }, scope())).toMatchObject({ status: 'ignored' });
+    // Upper case: outside the trigger's suffix and the role's grant (a manual or redriven event).
+    expect(await p.process({ ...base, bucket: BUCKET, key: 'bronze/x.CSV', eventName: 'Object Created:PutObject' }, scope())).toMatchObject({ status: 'ignored' });
     expect(await p.process({ ...base, bucket: 'other', key: 'bronze/x.csv', eventName: 'Object Created:PutObject' }, scope())).toMatchObject({ status: 'ignored' });
     expect(await p.process({ ...base, bucket: BUCKET, key: 'bronze/x.csv', eventName: 'ObjectRemoved:Delete' }, scope())).toMatchObject({ status: 'ignored' });
   });
