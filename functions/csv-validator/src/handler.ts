@@ -95,7 +95,8 @@ function recordMetrics(metrics: Metrics, objects: ObjectOutcome[], failures: { e
   const count = { RowsRead: 0, RowsValid: 0, RowsRejected: 0, FilesProcessed: 0, FilesRejected: 0, FilesSkipped: 0, DuplicateDeliveries: 0, ObjectsIgnored: 0 };
   for (const o of objects) {
     if (o.status === 'ignored') count.ObjectsIgnored++;
-    else if (o.replayed) count.DuplicateDeliveries++;
+    // Superseded: another invocation took the claim over and stored (and counts) its own result.
+    else if (o.replayed || o.superseded) count.DuplicateDeliveries++;
     else {
       count.RowsRead += o.rowsRead;
       count.RowsValid += o.valid;

@@ -11,8 +11,12 @@ import { type ValidateDeps, type ValidationResult, validateObject } from './vali
 
 /** What one object of an event came to. */
 export type ObjectOutcome =
-  /** `replayed`: this object version was already done; the stored result, nothing redone. */
-  | (ValidationResult & { replayed?: boolean })
+  /**
+   * `replayed`: this object version was already done; the stored result, nothing redone.
+   * `superseded`: done, but its claim had lapsed and passed to another invocation meanwhile, whose
+   * result is the one stored and counted: this one's counts are not.
+   */
+  | (ValidationResult & { replayed?: boolean; superseded?: boolean })
   /** Not something this function validates (another bucket, prefix or event type): logged. */
   | { status: 'ignored'; source: { bucket: string; key: string }; detail: string };
 
@@ -94,6 +98,8 @@ export function createProcessor(deps: ProcessorDeps): Processor {
   let claimLost: AbortController | undefined;
   /** The object under way's own error, which Powertools replaces when releasing the claim fails. */
   let workError: unknown;
+  /** The object under way finished after its claim had passed to another invocation. */
+  let resultNotStored = false;
   let lambda: Context | undefined;
   const leaseMs = deps.claimLeaseMs ?? (config.IDEMPOTENCY_LEASE_SECONDS ?? DEFAULT_LEASE_SECONDS) * 1000;
   // A crashed holder's claim is taken over within this of its lapse: a few seconds against the
@@ -112,7 +118,10 @@ export function createProcessor(deps: ProcessorDeps): Processor {
       );
       if (lost) claimLost?.abort(new ClaimLostError('the claim on this object passed to another invocation'));
     },
-    onResultNotStored: () => warn?.('finished, but the claim on this object had passed to another invocation: its result is the one stored'),
+    onResultNotStored: () => {
+      resultNotStored = true;
+      warn?.('finished, but the claim on this object had passed to another invocation: its result is the one stored');
+    },
   });
 
   const validateOnce = makeIdempotent(
@@ -183,8 +192,10 @@ export function createProcessor(deps: ProcessorDeps): Processor {
         claimLost = new AbortController();
         workError = undefined;
         const signal = scope.signal ? AbortSignal.any([scope.signal, claimLost.signal]) : claimLost.signal;
+        resultNotStored = false;
         try {
-          return await validateOnce(version, { ...scope, signal });
+          const result = await validateOnce(version, { ...scope, signal });
+          return resultNotStored ? { ...result, superseded: true } : result;
         } catch (error) {
           if (error instanceof NotStored) return error.result;
           // Its record could not be deleted either: it lapses within a lease, and the skip stands.

@@ -214,6 +214,23 @@ describe('claims held as leases', () => {
     expect((await claim(table)).status).toBe('COMPLETED');
   });
 
+  it('says its result was superseded when its claim lapsed under it and another invocation took it over', async () => {
+    // Renewals throttled (a DynamoDB outage longer than the lease): the claim lapses while the work goes on.
+    const { table, bad, finished } = await slowWork('bronze/orders/superseded.csv', 20, async () => {
+      throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+    });
+    await sleep(LEASE * 1.5);
+    const { Items } = await db.send(new ScanCommand({ TableName: table }));
+    const taken = { ...Items?.[0], in_progress_expiration: { N: String(Date.now() + 60_000) } };
+    await db.send(new PutItemCommand({ TableName: table, Item: taken }));
+    const r = (await finished()) as ValidationResult & { superseded?: boolean; replayed?: boolean };
+    // Done, its outputs whole, but not the result stored: the handler counts it as a duplicate delivery.
+    expect(r).toMatchObject({ status: 'validated', rowsRead: 20, valid: 20 - bad, rejected: bad, superseded: true });
+    expect(r.replayed).toBeUndefined();
+    expect(await claim(table)).toEqual({ status: 'INPROGRESS', until: Number(taken.in_progress_expiration.N) });
+    expect(warnings).toContain('finished, but the claim on this object had passed to another invocation: its result is the one stored');
+  });
+
   it('completes or releases only its own claim: one taken over in the meantime stays as the other left it', async () => {
     const table = await freshTable();
     const notStored: number[] = [];
