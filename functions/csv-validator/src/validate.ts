@@ -132,7 +132,8 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
           await deps.s3.send(put, { abortSignal: deps.signal });
           return true;
         } catch (error) {
-          if (options.ifAbsent && isPreconditionFailed(error)) return false;
+          // 409 ConditionalRequestConflict: another write to the key was under way; it is there now.
+          if (options.ifAbsent && (isPreconditionFailed(error) || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 409)) return false;
           throw error;
         }
       }),

@@ -205,7 +205,7 @@ export function assembleLayer(fromDir: string, modules: readonly string[], arch:
   const nativeRoots: { source: string; name: string }[] = [];
 
   // Modules first, at the top of node_modules.
-  const queue: { dir: string; parentPath: string | undefined; name: string }[] = [];
+  const queue: { dir: string; parentPath: string; name: string }[] = [];
   for (const mod of [...modules].sort()) {
     const dir = findPackageDir(mod, fromDir);
     if (!dir) throw new Error(`${mod} is not installed for ${fromDir}: run pnpm install`);
@@ -242,7 +242,7 @@ export function assembleLayer(fromDir: string, modules: readonly string[], arch:
     // first `name` on that way is the one it loads. Nothing there: the top, shared by all.
     let at = `${LAYER_NODE_MODULES}/${name}`;
     let found = false;
-    for (const level of lookupLevels(parentPath as string)) {
+    for (const level of lookupLevels(parentPath)) {
       const holder = placed.get(`${level}/${name}`);
       if (holder === undefined) continue;
       if (holder === id) found = true;

@@ -43,7 +43,8 @@ export async function bundleFunction(loaded: LoadedSpec, options: { outDir?: str
   const outDir = options.outDir ?? join(dir, 'dist');
   const zipPath = options.outDir ? join(outDir, basename(loaded.zipPath)) : loaded.zipPath;
   const hashPath = options.outDir ? join(outDir, basename(loaded.hashPath)) : loaded.hashPath;
-  const external = externalsOf(loaded, await loadAllLayers(findRoot(dir)));
+  // The workspace the spec was loaded from: a function folder that is itself a link leads out of it.
+  const external = externalsOf(loaded, await loadAllLayers(findRoot(loaded.dir)));
   const result = await build({
     absWorkingDir: dir,
     entryPoints: [spec.entry],
@@ -79,9 +80,10 @@ export async function bundleFunction(loaded: LoadedSpec, options: { outDir?: str
   const zip = await deterministicZip(entries);
   assertWithinLambdaLimits(`function ${spec.name}`, zip, entries);
   const hash = sourceCodeHash(zip);
-  // Only this function's files: an outDir may hold other functions' zips (or be no scratch folder at all).
+  // Its own dist/ is emptied (nothing stale is cached with it); a given outDir may hold other
+  // functions' zips, or be no scratch folder at all: there only this function's files are replaced.
+  if (!options.outDir) rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  for (const path of [zipPath, hashPath]) rmSync(path, { force: true });
   writeFileSync(zipPath, zip);
   writeFileSync(hashPath, `${hash}\n`);
   return {

@@ -39,6 +39,8 @@ const LEASE_MARGIN_MS = 30_000;
  * only then) without publishing or releasing them. Not counted as in flight — nobody is
  * publishing them — the invocation fails: Lambda retries it (by then they may have lapsed), and
  * once the retries are spent its on-failure destination gets the event with this reason.
+ * (A copy of the same event that Lambda delivered twice, running at the same time, carries the same
+ * request id and fails here too: a false alarm, retried, that loses nothing — the other copy publishes.)
  */
 export class EarlierAttemptClaimsError extends Error {
   override name = 'EarlierAttemptClaimsError';
@@ -48,8 +50,9 @@ export class EarlierAttemptClaimsError extends Error {
     readonly outcome: { fresh: number; duplicates: number; inFlight: number },
   ) {
     super(
-      `${ids.length} items are still claimed by an earlier attempt of this invocation, which ended without publishing or releasing them; ` +
-        `their claims lapse at ${lapsesAt.toISOString()}: failing so that the event is retried and publishes them then ` +
+      `${ids.length} items are still claimed by an earlier attempt of this invocation, which ended without publishing or releasing them ` +
+        `(or by a copy of this event still running: Lambda may deliver one twice); their claims lapse at ${lapsesAt.toISOString()}: ` +
+        'a retry before then fails the same way, and the first run after then (a retry, or the next scheduled run) publishes them ' +
         `(${outcome.fresh} new items were published, ${outcome.duplicates} were duplicates)`,
     );
   }

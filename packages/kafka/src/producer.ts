@@ -140,7 +140,7 @@ export class LibrdkafkaProducer implements KafkaProducer {
   }
 
   private async sendNow(messages: OutgoingMessage[], timeoutMs: number): Promise<SendResult> {
-    if (this.closing) throw new Error(`Kafka producer is closed (${this.closedBecause ?? 'closed'}): getProducer() gives a new one`);
+    if (this.closing) throw new Error(`Kafka producer is closed (${this.closedBecause ?? 'by close()'}): getProducer() gives a new one`);
     if (messages.length === 0) return { delivered: 0, bytes: 0, flushMs: 0 };
     if (!(timeoutMs > 0)) throw new FlushTimeoutError(0, messages.length, timeoutMs);
     const deadline = performance.now() + timeoutMs;
@@ -282,7 +282,7 @@ export class LibrdkafkaProducer implements KafkaProducer {
   }
 
   async close(): Promise<void> {
-    this.closedBecause ??= 'closed by close()';
+    this.closedBecause ??= 'by close()';
     this.onReset(this, undefined);
     await this.tail;
     await this.disconnect(CLOSE_FLUSH_MS);

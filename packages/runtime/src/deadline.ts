@@ -11,6 +11,7 @@ export interface RemainingTime {
 export class Deadline {
   #stop: AbortController | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #disposed = false;
 
   constructor(
     private readonly context: RemainingTime,
@@ -24,6 +25,8 @@ export class Deadline {
    * clean up. Its timer starts with the first read and ends with the invocation (`dispose`).
    */
   get signal(): AbortSignal {
+    // Read after dispose() (the invocation is over): a signal, but no timer left behind.
+    if (this.#stop === undefined && this.#disposed) this.#stop = new AbortController();
     if (this.#stop === undefined) {
       const stop = new AbortController();
       this.#stop = stop;
@@ -37,6 +40,7 @@ export class Deadline {
 
   /** Ends the signal's timer; defineHandler calls it when the invocation ends. */
   dispose(): void {
+    this.#disposed = true;
     clearTimeout(this.#timer);
   }
 

@@ -326,7 +326,9 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
     if (!options.defaultPort) throw refuse(new UsageError(`the console's port ${wanted} is taken (another laminar dev?): choose another with --console-port or LAMINAR_CONSOLE_PORT (0 = any free port)`));
     // The usual port is taken (another dev session): any free one will do, and the line says so.
     server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
+    await once(server, 'listening').catch((error: unknown) => {
+      throw refuse(error);
+    });
     fellBack = true;
   }
   const { port } = server.address() as AddressInfo;

@@ -68,6 +68,11 @@ describe('Deadline', () => {
       disposed.dispose();
       await vi.advanceTimersByTimeAsync(10_000);
       expect(early.aborted).toBe(false);
+      // First read after the invocation ended: a signal, and no timer left running.
+      const late = new Deadline({ getRemainingTimeInMillis: () => 5_000 }, 1_000);
+      late.dispose();
+      expect(late.signal.aborted).toBe(false);
+      expect(vi.getTimerCount()).toBe(0);
     } finally {
       vi.useRealTimers();
     }
