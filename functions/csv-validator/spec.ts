@@ -63,6 +63,9 @@ export default defineFunction({
     { actions: ['s3:GetObject', 's3:GetObjectVersion'], resource: { bucket: 'lake', prefix: 'bronze/*.csv' } },
     { actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resource: { bucket: 'lake', prefix: 'silver/*' } },
     { actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resource: { bucket: 'lake', prefix: 'quarantine/*' } },
+    // Its own manifests, so that a skip never contradicts what a run of the same version wrote.
+    { actions: ['s3:GetObject'], resource: { bucket: 'lake', prefix: 'silver/*/_manifest.json' } },
+    { actions: ['s3:GetObject'], resource: { bucket: 'lake', prefix: 'quarantine/*/_manifest.json' } },
     {
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
       resource: { table: 'csv-idempotency' },

@@ -175,7 +175,7 @@ describe('bronze → silver fan-out', () => {
     });
   });
 
-  it('lets csv-validator read bronze/ and write silver/ and quarantine/ only', () => {
+  it('lets csv-validator read bronze/ CSVs and its own manifests, and write silver/ and quarantine/ only', () => {
     const policy = JSON.parse(
       (all('aws_iam_role_policy').find((p) => p.name === 'laminar-dev-csv-validator') as { policy: string }).policy,
     ) as PolicyDocument;
@@ -186,6 +186,8 @@ describe('bronze → silver fan-out', () => {
       { Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: [`${bucket}/bronze/*.csv`] },
       { Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: [`${bucket}/silver/*`] },
       { Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: [`${bucket}/quarantine/*`] },
+      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucket}/silver/*/_manifest.json`] },
+      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucket}/quarantine/*/_manifest.json`] },
     ]);
   });
 });

@@ -183,7 +183,14 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
     }
     if (!skip) throw error;
     deps.warn?.(skip.detail, { key: ref.key, versionId: ref.versionId, etag: ref.etag });
-    return finish({ status: 'skipped', reason: skip.reason, detail: skip.detail, ...noRows }, { silver: null, quarantine: null }, [keys.quarantineManifest], { ifAbsent: true });
+    const skipped = { status: 'skipped' as const, reason: skip.reason, detail: skip.detail, ...noRows };
+    // A run that validated this version left its silver manifest (the event came again after the
+    // idempotency record expired, the version gone since): a "skipped" beside it would contradict it.
+    if (await manifestExists(deps, keys.silverManifest)) {
+      deps.warn?.('an earlier run validated this object version: its manifests are kept, none written for this skip', { manifest: keys.silverManifest });
+      return finish(skipped, { silver: null, quarantine: null }, []);
+    }
+    return finish(skipped, { silver: null, quarantine: null }, [keys.quarantineManifest], { ifAbsent: true });
   }
 
   const run = new Run(deps, keys, source.size, body);
@@ -193,7 +200,9 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
     return await finish(
       { status: 'validated', ...counts, encoding: { ...run.decoder.report }, header: headerReport(run.header as HeaderOutcome) },
       outputs,
-      counts.rejected > 0 ? [keys.silverManifest, keys.quarantineManifest] : [keys.silverManifest],
+      // A clean file writes no quarantine manifest — unless one is there from a skip of the same
+      // version (unversioned: the same bytes uploaded again), which this one replaces.
+      counts.rejected > 0 || (await manifestExists(deps, keys.quarantineManifest)) ? [keys.silverManifest, keys.quarantineManifest] : [keys.silverManifest],
     );
   } catch (error) {
     await run.abort(error);
@@ -268,6 +277,21 @@ async function currentVersionOf(deps: Pick<ValidateDeps, 's3' | 'signal'>, bucke
     const stopped = stopReason(deps.signal);
     if (stopped) throw stopped;
     return undefined;
+  }
+}
+
+/**
+ * Whether a manifest is at `key` (a HEAD: the role may read manifests). Without s3:ListBucket on
+ * that prefix S3 answers a missing key 403, not 404: with the read granted, both mean absent.
+ */
+async function manifestExists(deps: Pick<ValidateDeps, 's3' | 'bucket' | 'signal'>, key: string): Promise<boolean> {
+  try {
+    await deps.s3.send(new HeadObjectCommand({ Bucket: deps.bucket, Key: key }), { abortSignal: deps.signal });
+    return true;
+  } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 404 || status === 403 || (error as { name?: string }).name === 'NotFound') return false;
+    throw stopReason(deps.signal) ?? error;
   }
 }
 

@@ -526,6 +526,13 @@ describe('events and idempotency', () => {
     const again = await processor().process(await put('bronze/orders/replaced.csv', [HEADER, row(1)].join('\n')), scope('req-again'));
     expect(again).toMatchObject({ status: 'validated', valid: 1 });
     expect(again).not.toHaveProperty('replayed');
+    // The skip's quarantine manifest (same folder: same ETag) is replaced, not left contradicting silver's.
+    const manifests = validated(again).outputs.manifests;
+    expect(manifests).toEqual([expect.stringMatching(/^silver\//), expect.stringMatching(/^quarantine\//)]);
+    for (const key of manifests) {
+      const text = await (await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body?.transformToString();
+      expect(JSON.parse(text as string)).toMatchObject({ status: 'validated', requestId: 'req-again' });
+    }
   });
 
   it('leaves the manifest an earlier run of the same version wrote when a late redelivery finds the version gone', async () => {
@@ -542,6 +549,15 @@ describe('events and idempotency', () => {
     const after = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: manifestKey }));
     expect(await after.Body?.transformToString()).toBe(text);
     expect(JSON.parse(text as string)).toMatchObject({ status: 'validated', requestId: 'req-first' });
+
+    // A clean file's run left only silver's manifest: the late skip writes none beside it.
+    const clean = await put('bronze/orders/redelivered-clean.csv', [HEADER, row(1)].join('\n'));
+    const validatedRun = validated(await processor().process(clean, scope('req-clean')));
+    expect(validatedRun.outputs.manifests).toEqual([expect.stringMatching(/^silver\//)]);
+    await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: clean.key }));
+    const lateClean = validated(await createProcessor({ s3: client, dynamo: db, config: { ...config, IDEMPOTENCY_TABLE: `${TABLE}-fresh` } }).process(clean, scope('req-late-clean')));
+    expect(lateClean).toMatchObject({ status: 'skipped', reason: 'source-missing', outputs: { manifests: [] } });
+    expect(await keysUnder(`quarantine/orders/redelivered-clean/`)).toEqual([]);
   });
 
   it('decodes keys with spaces, plus signs and unicode from classic notifications', async () => {
