@@ -189,6 +189,11 @@ export const asyncConfig = z.strictObject({
   onSuccess: z.strictObject({ queue: logicalName }).optional(),
 });
 
+/** The retention periods CloudWatch Logs accepts for a log group, in days. */
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+/** Lambda's limit on a function's environment variables, names and values together. */
+const MAX_ENV_BYTES = 4096;
+
 export const secretRef = z.strictObject({
   /** The environment variable that receives the secret's ARN / parameter name (never its value). */
   name: z.string().regex(ENV_NAME),
@@ -228,7 +233,7 @@ export const lambdaRuntime = z.enum(Object.keys(RUNTIME_NODE_MAJOR) as [LambdaRu
 export const functionSpec = z
   .strictObject({
     name: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'function names are lower-case kebab-case'),
-    description: z.string().default(''),
+    description: z.string().max(256, "Lambda takes a description of at most 256 characters").default(''),
     /** Entry module, relative to the function's folder. */
     entry: z.string().default('./src/handler.ts'),
     /** Exported handler name inside the entry module. */
@@ -252,7 +257,7 @@ export const functionSpec = z
     /** Plain configuration only. Secrets go through `secrets`. */
     env: z.record(z.string().regex(ENV_NAME), z.union([z.string(), envRef])).default({}),
     secrets: z.array(secretRef).default([]),
-    layers: z.array(logicalName).default([]),
+    layers: z.array(logicalName).max(5, 'Lambda takes at most 5 layers').default([]),
     /** DynamoDB tables this function uses, with their kind (key schema and TTL come from the kind). */
     tables: z.array(tableDecl).default([]),
     /** Firehose delivery streams this function produces into (created with it). */
@@ -275,7 +280,11 @@ export const functionSpec = z
      * runner serves this function's `fixtures/http/` folder.
      */
     local: z.strictObject({ env: z.record(z.string().regex(ENV_NAME), z.string()).default({}) }).default({ env: {} }),
-    logRetentionDays: z.number().int().default(30),
+    logRetentionDays: z
+      .number()
+      .int()
+      .refine((d) => LOG_RETENTION_DAYS.includes(d), { error: `CloudWatch Logs keeps a log group ${LOG_RETENTION_DAYS.join(', ')} days, nothing else` })
+      .default(30),
   })
   .superRefine((spec, ctx) => {
     const declared = new Set(spec.tables.map((t) => t.name));
@@ -315,6 +324,16 @@ export const functionSpec = z
     }
     for (const s of spec.secrets) {
       if (s.name in spec.env) ctx.addIssue({ code: 'custom', path: ['secrets'], message: `${s.name} is both a secret reference and a plain env var` });
+      // A secret's name becomes an env var as well (its ARN or parameter name).
+      if (RESERVED_ENV.has(s.name) || s.name in PLATFORM_ENV) {
+        ctx.addIssue({ code: 'custom', path: ['secrets'], message: `${s.name} is reserved (by Lambda, or set by the platform): name the secret's variable otherwise` });
+      }
+    }
+    // Lambda refuses a function whose variables (names and values) pass 4 KB together; references
+    // resolve to names of similar length, counted here as their logical names.
+    const envBytes = Object.entries(spec.env).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(typeof v === 'string' ? v : JSON.stringify(v.ref)), 0);
+    if (envBytes > MAX_ENV_BYTES) {
+      ctx.addIssue({ code: 'custom', path: ['env'], message: `the environment holds ${envBytes} bytes; Lambda takes at most ${MAX_ENV_BYTES} for all variables together` });
     }
     for (const name of Object.keys(spec.env)) {
       if (RESERVED_ENV.has(name)) {

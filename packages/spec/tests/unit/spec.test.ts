@@ -54,6 +54,19 @@ describe('defineFunction', () => {
 
   it('refuses Lambda-reserved env vars', () => {
     expect(() => defineFunction({ ...base, env: { AWS_REGION: 'eu-west-1' } })).toThrow(SpecError);
+    // A secret's name is an env var too; NODE_OPTIONS would replace the platform's flags.
+    for (const name of ['AWS_REGION', 'NODE_OPTIONS']) {
+      expect(() => defineFunction({ ...base, secrets: [{ name, from: 'ssm', id: 'api-key' }] })).toThrow(new RegExp(`${name} is reserved`));
+    }
+  });
+
+  it('refuses what Lambda or CloudWatch would refuse at apply: env past 4 KB, a long description, six layers, a retention CloudWatch has not', () => {
+    expect(defineFunction({ ...base, env: { BIG: 'x'.repeat(4093) } }).env.BIG).toHaveLength(4093);
+    expect(() => defineFunction({ ...base, env: { BIG: 'x'.repeat(4094) } })).toThrow(/the environment holds 4097 bytes; Lambda takes at most 4096/);
+    expect(() => defineFunction({ ...base, description: 'd'.repeat(257) })).toThrow(/at most 256 characters/);
+    expect(() => defineFunction({ ...base, layers: ['a1', 'b1', 'c1', 'd1', 'e1', 'f1'] })).toThrow(/at most 5 layers/);
+    expect(() => defineFunction({ ...base, logRetentionDays: 10 })).toThrow(/logRetentionDays: CloudWatch Logs keeps a log group 1, 3, 5/);
+    expect(defineFunction({ ...base, logRetentionDays: 14 }).logRetentionDays).toBe(14);
   });
 
   it('refuses wildcard actions and out-of-range limits', () => {
