@@ -9,6 +9,8 @@ export const dynamoEnvSchema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   /** The SDK's own per-service endpoint variable: the runner sets it, AWS leaves it unset. */
   AWS_ENDPOINT_URL_DYNAMODB: z.url().optional(),
+  /** The SDK's endpoint for every service, which it honours too when the per-service one is unset. */
+  AWS_ENDPOINT_URL: z.url().optional(),
 });
 export type DynamoEnv = z.output<typeof dynamoEnvSchema>;
 
@@ -20,7 +22,7 @@ export interface DynamoClientOptions {
 }
 
 export function dynamoOptionsFromEnv(env: DynamoEnv): DynamoClientOptions {
-  return { region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_DYNAMODB };
+  return { region: env.AWS_REGION, endpoint: env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL };
 }
 
 /**

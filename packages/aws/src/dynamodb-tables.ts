@@ -31,13 +31,14 @@ export async function ensureTable(client: DynamoDBClient, name: string, kind: Ta
       // Someone else created it meanwhile: fall through to the schema check.
       if (!(err instanceof ResourceInUseException)) throw err;
     }
-    // Emulators, like DynamoDB, answer CREATING and flip to ACTIVE later.
-    if (table?.TableStatus !== 'ACTIVE') {
-      await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 0.05, maxDelay: 1 }, { TableName: name });
-      table = await describe(client, name);
-    }
-    if (outcome === 'created') await enableTtl(client, name, TABLE_KINDS[kind].ttlAttribute);
   }
+  // Emulators, like DynamoDB, answer CREATING and flip to ACTIVE later — also to a caller that
+  // found the table another process is still creating.
+  if (table?.TableStatus !== 'ACTIVE') {
+    await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 0.05, maxDelay: 1 }, { TableName: name });
+    table = await describe(client, name);
+  }
+  if (outcome === 'created') await enableTtl(client, name, TABLE_KINDS[kind].ttlAttribute);
   const actual = JSON.stringify(table?.KeySchema ?? []);
   if (actual !== JSON.stringify(keys.KeySchema)) {
     throw new Error(`table ${name} exists with key ${actual}, but a ${kind} table needs ${JSON.stringify(keys.KeySchema)}`);

@@ -429,7 +429,7 @@ export class MultipartWriter {
     this.#stopped = this.#abortUpload();
     this.#wake();
     this.#release();
-    this.#options.onError?.(error);
+    report(this.#options.onError, error);
   }
 
   async #abortUpload(): Promise<void> {
@@ -452,7 +452,7 @@ export class MultipartWriter {
     try {
       await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
     } catch (abortError) {
-      this.#options.onAbortFailure?.(abortError);
+      report(this.#options.onAbortFailure, abortError);
     }
   }
 
@@ -471,5 +471,17 @@ export class MultipartWriter {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w();
+  }
+}
+
+/**
+ * Tells a caller's callback, which must not throw into the writer: called from parts uploading in
+ * the background, a throw there became an unhandled rejection, which ends a Lambda environment.
+ */
+function report(callback: ((error: unknown) => void) | undefined, error: unknown): void {
+  try {
+    callback?.(error);
+  } catch (callbackError) {
+    console.error('a MultipartWriter callback threw (ignored):', callbackError);
   }
 }

@@ -9,7 +9,9 @@ export const s3EnvSchema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   /** The SDK's own name for a per-service endpoint: the runner sets it, AWS leaves it unset. */
   AWS_ENDPOINT_URL_S3: z.url().optional(),
-  /** Unset: path style exactly when AWS_ENDPOINT_URL_S3 is set. */
+  /** The SDK's endpoint for every service, which it honours too when the per-service one is unset. */
+  AWS_ENDPOINT_URL: z.url().optional(),
+  /** Unset: path style exactly when an endpoint is set. */
   LAMINAR_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
 });
 export type S3Env = z.output<typeof s3EnvSchema>;
@@ -24,12 +26,15 @@ export interface S3ClientOptions {
 }
 
 export function s3OptionsFromEnv(env: S3Env): S3ClientOptions {
+  // Named here rather than left to the SDK, so that a custom endpoint also gets path style and
+  // only required checksums (createS3Client), whichever variable named it.
+  const endpoint = env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   return {
     region: env.AWS_REGION,
-    endpoint: env.AWS_ENDPOINT_URL_S3,
+    endpoint,
     // Said outright, it wins (false: an endpoint that serves virtual-hosted buckets); else path
     // style for a custom endpoint (emulators), virtual-hosted on AWS.
-    forcePathStyle: env.LAMINAR_S3_FORCE_PATH_STYLE !== undefined ? env.LAMINAR_S3_FORCE_PATH_STYLE === 'true' : env.AWS_ENDPOINT_URL_S3 !== undefined,
+    forcePathStyle: env.LAMINAR_S3_FORCE_PATH_STYLE !== undefined ? env.LAMINAR_S3_FORCE_PATH_STYLE === 'true' : endpoint !== undefined,
   };
 }
 

@@ -61,6 +61,8 @@ export async function uploadStream(options: StreamUploadOptions): Promise<Stream
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
+    // Already stopped: 'abort' will not fire again, and lib-storage would upload the whole body.
+    if (options.signal?.aborted) throw stopReason(options.signal) ?? new Error('the upload was stopped before it began');
     const result = await upload.done();
     return { etag: result.ETag, versionId: result.VersionId };
   } catch (err) {

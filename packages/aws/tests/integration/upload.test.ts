@@ -38,6 +38,16 @@ const visible = (client: S3Client, key: string) =>
   );
 
 describe('uploadStream stopped by its signal', () => {
+  it('uploads nothing when the signal stopped before the upload began (no abort event will come)', async () => {
+    const client = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials });
+    const stop = new AbortController();
+    stop.abort(new Error('deadline'));
+    const upload = uploadStream({ client, bucket: BUCKET, key: 'stopped/before.txt', contentType: 'text/plain', body: Readable.from([Buffer.from('hello')]), signal: stop.signal });
+    await expect(upload).rejects.toThrow('deadline');
+    expect(await visible(client, 'stopped/before.txt')).toBeUndefined();
+    client.destroy();
+  });
+
   it('aborts while the body is still being read: nothing becomes visible, and the signal\'s reason is the error', async () => {
     const stop = new AbortController();
     const client = clientStoppingAfter('UploadPartCommand', stop);

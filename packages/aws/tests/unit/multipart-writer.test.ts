@@ -423,6 +423,34 @@ describe('MultipartWriter', () => {
     expect(() => w.write('more')).toThrow('part 2 failed');
   });
 
+  it('keeps a caller\'s callback that throws from becoming an unhandled rejection', async () => {
+    const { client } = fakeS3({ failPart: 2, failAbort: true });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const quiet = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const w = writer(client, {
+        onError: () => {
+          throw new Error('callback bug');
+        },
+        onAbortFailure: () => {
+          throw new Error('callback bug too');
+        },
+      });
+      const done = (async () => {
+        for (let i = 0; i < 4; i++) if (!w.write(bytes(PART))) await w.drained();
+        await w.end();
+      })();
+      await expect(done).rejects.toMatchObject({ message: 'part 2 failed' });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      quiet.mockRestore();
+    }
+  });
+
   it('stops on its signal: requests in flight cancelled, upload aborted, end() rejects with the reason', async () => {
     const { client, calls, open } = fakeS3({ held: true });
     const stop = new AbortController();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { s3EnvSchema, s3OptionsFromEnv } from '../../src/index.ts';
+import { dynamoEnvSchema, dynamoOptionsFromEnv, s3EnvSchema, s3OptionsFromEnv } from '../../src/index.ts';
 
 const options = (env: Record<string, string>) => s3OptionsFromEnv(s3EnvSchema.parse(env));
 
@@ -11,5 +11,13 @@ describe('s3OptionsFromEnv', () => {
     expect(options({ AWS_ENDPOINT_URL_S3: 'https://s3.example.com', LAMINAR_S3_FORCE_PATH_STYLE: 'false' }).forcePathStyle).toBe(false);
     expect(options({ LAMINAR_S3_FORCE_PATH_STYLE: 'true' }).forcePathStyle).toBe(true);
     expect(() => options({ LAMINAR_S3_FORCE_PATH_STYLE: 'yes' })).toThrow();
+  });
+
+  it('takes the SDK\'s endpoint for every service when the per-service one is unset, as the SDK would', () => {
+    expect(options({ AWS_ENDPOINT_URL: 'http://127.0.0.1:9000' })).toMatchObject({ endpoint: 'http://127.0.0.1:9000', forcePathStyle: true });
+    expect(options({ AWS_ENDPOINT_URL: 'http://127.0.0.1:9000', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4569' }).endpoint).toBe('http://127.0.0.1:4569');
+    const dynamo = (env: Record<string, string>) => dynamoOptionsFromEnv(dynamoEnvSchema.parse(env));
+    expect(dynamo({ AWS_ENDPOINT_URL: 'http://127.0.0.1:9000' }).endpoint).toBe('http://127.0.0.1:9000');
+    expect(dynamo({ AWS_ENDPOINT_URL: 'http://127.0.0.1:9000', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:8000' }).endpoint).toBe('http://127.0.0.1:8000');
   });
 });
