@@ -82,6 +82,18 @@ export interface GraphInput {
 }
 
 /** The part of a key pattern before its first wildcard: "silver/*" → "silver/", "*" → "". */
+/**
+ * The keys a permission pattern or an S3 rule covers, as one node: a prefix, or a prefix and a
+ * file-name suffix ("bronze/*.csv") — kept apart, so that what writes bronze/*.jsonl is not drawn
+ * feeding the rule on bronze/*.csv. Other patterns are drawn as their static prefix.
+ */
+export function keySpace(pattern: string | undefined): string {
+  if (!pattern) return '';
+  const star = pattern.indexOf('*');
+  const suffix = star < 0 ? '' : pattern.slice(star + 1);
+  return star >= 0 && suffix !== '' && !suffix.includes('*') && !suffix.includes('/') ? pattern : staticPrefix(pattern);
+}
+
 export function staticPrefix(pattern: string | undefined): string {
   if (!pattern) return '';
   const star = pattern.indexOf('*');
@@ -172,7 +184,7 @@ export function buildGraph(input: GraphInput): ArchitectureGraph {
       tooltip: `One EventBridge rule per distinct pattern (key ${s3PatternKey(t)}); every target with the same pattern hangs off it.`,
     });
     // The rule matches events of objects under its prefix: the arrow shows where they come from.
-    addEdge({ from: prefixNode(t.bucket, t.prefix), to: id, kind: 'emits' });
+    addEdge({ from: prefixNode(t.bucket, keySpace(t.suffix ? `${t.prefix}*${t.suffix}` : t.prefix)), to: id, kind: 'emits' });
     return id;
   };
 
@@ -242,7 +254,7 @@ export function buildGraph(input: GraphInput): ArchitectureGraph {
 
     for (const p of spec.permissions) {
       if (!('bucket' in p.resource)) continue;
-      const prefix = staticPrefix(p.resource.prefix);
+      const prefix = keySpace(p.resource.prefix);
       if (p.actions.some((a) => /^s3:Put/.test(a))) addEdge({ from: fn, to: prefixNode(p.resource.bucket, prefix), kind: 'writes' });
       if (p.actions.includes('s3:GetObject')) addEdge({ from: prefixNode(p.resource.bucket, prefix), to: fn, kind: 'reads' });
     }

@@ -42,8 +42,22 @@ describe('sources', () => {
     const rule = nodeId.rule({ ...csv, events: ['Object Created'] });
     expect(edgesOf(g).filter((e) => e.startsWith(`${rule} `))).toEqual([`${rule} -> fn-audit`, `${rule} -> fn-validator`, `${rule} -> sqs-arrivals`]);
     expect(g.edges.find((e) => e.to === 'sqs-arrivals')?.kind).toBe('delivers');
-    // The rule's events come from the prefix it watches.
-    expect(edgesOf(g, 'emits')).toContain(`s3-lake-bronze -> ${rule}`);
+    // The rule's events come from the keys it watches.
+    expect(edgesOf(g, 'emits')).toContain(`${nodeId.prefix('lake', 'bronze/*.csv')} -> ${rule}`);
+  });
+
+  it('keeps a writer of other files under a rule\'s prefix apart from that rule (bronze/*.jsonl does not feed bronze/*.csv)', () => {
+    const g = buildGraph({
+      functions: [
+        fn({ name: 'validator', triggers: [csv], permissions: [{ actions: ['s3:GetObject'], resource: { bucket: 'lake', prefix: 'bronze/*.csv' } }] }),
+        fn({ name: 'archiver', triggers: [{ kind: 'invoke' }], permissions: [{ actions: ['s3:PutObject'], resource: { bucket: 'lake', prefix: 'bronze/*.jsonl' } }] }),
+      ],
+    });
+    const written = g.edges.filter((e) => e.from === 'fn-archiver' && e.kind === 'writes').map((e) => e.to);
+    expect(written).toEqual([nodeId.prefix('lake', 'bronze/*.jsonl')]);
+    expect(g.edges.filter((e) => e.kind === 'emits' && written.includes(e.from))).toEqual([]);
+    // The validator reads the keys its rule watches: one node.
+    expect(edgesOf(g, 'reads')).toEqual([`${nodeId.prefix('lake', 'bronze/*.csv')} -> fn-validator`]);
   });
 
   it('rule ids follow infra’s rule names (bucket and pattern digest), distinct per event set', () => {

@@ -39,7 +39,7 @@ describe('DOT', () => {
 
   it('arrows against the columns do not rank (a consumer stays with the functions)', () => {
     const dot = toDot(buildGraph(input));
-    expect(dot).toMatch(/"s3-lake-bronze" -> "rule-s3-lake-[0-9a-f]{8}" \[[^\]]*constraint="false"/);
+    expect(dot).toMatch(/"s3-lake-bronze-\.csv" -> "rule-s3-lake-[0-9a-f]{8}" \[[^\]]*constraint="false"/);
     expect(dot).not.toMatch(/"fn-validator" -> "s3-lake-silver" \[[^\]]*constraint/);
   });
 });
