@@ -244,7 +244,8 @@ export function estimate(input: EstimateInput): Estimate {
     const durationMs = picked?.ms ?? own.durationMs ?? a.defaults.durationMs;
     const initMs = measured?.initMs ?? own.initMs ?? a.defaults.initMs;
     const coldStartShare = measured?.coldStartShare ?? own.coldStartShare ?? a.defaults.coldStartShare;
-    const billed = billedMs(durationMs, initMs, coldStartShare);
+    // Measured records each rounded up, where known: the mean's rounding would bill less.
+    const billed = picked?.statistic === 'avg' && measured?.avgBilledMs !== undefined ? measured.avgBilledMs : billedMs(durationMs, initMs, coldStartShare);
     const gbs = gbSeconds(invocations, billed, f.memoryMb);
     lambda.unshift(
       { service: 'Lambda', item: 'requests', quantity: invocations, unit: 'requests', cost: (invocations / 1e6) * p.lambda.requestsPerMillion },

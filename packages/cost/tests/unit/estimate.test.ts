@@ -2,6 +2,7 @@ import { defineFunction, defineQueue, type FunctionSpecInput } from '@laminar/sp
 import { describe, expect, it } from 'vitest';
 import { type AssumptionsInput, parseAssumptions } from '../../src/assumptions.ts';
 import { type Estimate, estimate } from '../../src/estimate.ts';
+import { parseDurations } from '../../src/durations.ts';
 import { formatMarkdown, formatText } from '../../src/format.ts';
 import { PRICES } from '../../src/prices.ts';
 
@@ -181,6 +182,12 @@ describe('durations', () => {
     expect(e.assumptions.some((a) => a.startsWith('ingest: 50.4 ms measured (avg, local runner)'))).toBe(true);
     const p95 = estimate({ ...tiny, durations: { ingest: { avgMs: 50.4, p95Ms: 120 } }, durationStatistic: 'p95' });
     expect(p95.functions.find((f) => f.name === 'ingest')?.duration.ms).toBe(120);
+  });
+
+  it('bills the mean of each measured invocation rounded up, not the mean rounded up', () => {
+    const reports = [1.5, 2.5, 1.5, 2.5].map((durationMs) => ({ durationMs, cold: false }));
+    const e = estimate({ ...tiny, durations: parseDurations({ ingest: reports }) });
+    expect(e.functions.find((f) => f.name === 'ingest')?.billedMsPerInvocation).toBe(2.5);
   });
 });
 

@@ -38,7 +38,11 @@ describe('Firehose', () => {
 describe('measured durations', () => {
   it('summarizes REPORT records: mean, nearest-rank percentiles, INIT and cold share', () => {
     const reports = [10, 20, 30, 40, 1000].map((d, i) => ({ durationMs: d, ...(i === 0 ? { initDurationMs: 300, cold: true } : { cold: false }) }));
-    expect(summarize(reports)).toEqual({ avgMs: 220, p50Ms: 30, p95Ms: 1000, initMs: 300, coldStartShare: 0.2, count: 5, source: '5 REPORT records' });
+    // Billed: the cold one's INIT with its duration, each rounded up (310, 20, 30, 40, 1000).
+    expect(summarize(reports)).toEqual({ avgMs: 220, avgBilledMs: 280, p50Ms: 30, p95Ms: 1000, initMs: 300, coldStartShare: 0.2, count: 5, source: '5 REPORT records' });
+    // Each invocation is billed whole milliseconds: 1.5 ms bills 2, so the mean of 1.5 and 2.5 bills 2.5, not 2.
+    const fractional = summarize([1.5, 2.5, 1.5, 2.5].map((durationMs) => ({ durationMs, cold: false })));
+    expect(fractional).toMatchObject({ avgMs: 2, avgBilledMs: 2.5 });
     expect(percentile([1, 2, 3, 4], 50)).toBe(2);
   });
 
@@ -47,7 +51,7 @@ describe('measured durations', () => {
     expect(pickDuration(d.a!, 'avg')).toEqual({ ms: 12, statistic: 'p50' });
     expect(pickDuration(d.a!, 'p95')).toEqual({ ms: 40, statistic: 'p95' });
     expect(pickDuration(d.b!, 'avg')).toEqual({ ms: 5, statistic: 'avg' });
-    expect(() => parseDurations({ a: { p50: 12 } })).toThrow(/a/);
+    expect(() => parseDurations({ a: { p50: 12 } })).toThrow(/^durations:\n {2}- a/);
   });
 });
 
