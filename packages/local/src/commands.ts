@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findRoot, loadAllSpecs, withFunctionsTable } from '@laminar/spec';
@@ -158,6 +159,7 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
   // The console serves while the runner stays up; a --once run ends before anyone could look. Its
   // port is checked with the flags: a bad one must not cost the previous run's S3 and DLQs.
   const port = cmd.console && (cmd.keep || !cmd.once) ? consolePort(cmd.consolePort, io.env) : undefined;
+  if (port && !port.defaultPort && port.port !== 0) await assertPortFree(port.port);
   if (freshS3) rmSync(s3Directory, { recursive: true, force: true });
   if (cmd.fresh) rmSync(dynamodbDirectory(root, io.env), { recursive: true, force: true });
   // Queues start empty like the S3 they describe; the files stay after the run for `laminar dlq list`.
@@ -360,6 +362,27 @@ function reportUnfinished(local: Local, say: (line?: string) => void): boolean {
   }
   if (running) say(`✘ ${running} attempt${running === 1 ? '' : 's'} still under way: their events go to the DLQs as Interrupted as the environments stop`);
   return false;
+}
+
+/**
+ * A chosen console port another process holds is refused before anything is wiped (startConsole
+ * refuses it too, but only once the emulators run; a port taken in between is refused there).
+ */
+async function assertPortFree(port: number): Promise<void> {
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(port, '127.0.0.1', () => resolve());
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new UsageError(`the console's port ${port} is taken (another laminar dev?): choose another with --console-port or LAMINAR_CONSOLE_PORT (0 = any free port)`);
+    }
+    throw error;
+  } finally {
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,5 +43,18 @@ describe('laminar dev and its console', () => {
     expect(readFileSync(dlq, 'utf8')).toBe(`${JSON.stringify(message)}\n`);
     expect(existsSync(object)).toBe(true);
     expect(String(stdout.read() ?? '')).toBe('');
+
+    // A chosen port another process holds: refused before anything is wiped as well.
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', () => resolve()));
+    const taken = (holder.address() as AddressInfo).port;
+    try {
+      const held = runCommand(parseCli(['dev', '--keep', '--console-port', String(taken)]), { ...io, env: {} });
+      await expect(held).rejects.toThrow(`the console's port ${taken} is taken`);
+      expect(readFileSync(dlq, 'utf8')).toBe(`${JSON.stringify(message)}\n`);
+      expect(existsSync(object)).toBe(true);
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
   });
 });
