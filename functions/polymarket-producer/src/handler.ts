@@ -33,7 +33,7 @@ export const handler = defineHandler({
       // Aborts HTTP requests (and waits between retries) in flight when the reserve is reached, so
       // the invocation fails with a clear error rather than being killed by Lambda's timeout.
       signal: deadline.signal,
-      invocation: { requestId: lambda.awsRequestId, remainingMs: () => lambda.getRemainingTimeInMillis() },
+      invocation: lambda,
       log: { info: (message, attributes = {}) => logger.info(message, attributes), warn: (message, attributes = {}) => logger.warn(message, attributes) },
       // Recorded before producing: a run that then fails (a flush timeout) still reports what
       // it read — the runtime publishes stored metrics whether the handler throws or not.

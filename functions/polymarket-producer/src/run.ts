@@ -1,4 +1,4 @@
-import { type DedupStore, invocationLeaseMs, publishOnce } from '@laminar/dedup';
+import { type ClaimingInvocation, type DedupStore, invocationClaims, publishOnce } from '@laminar/dedup';
 import type { KafkaProducer } from '@laminar/kafka';
 import type { Config } from './config.ts';
 import { listActiveMarkets, type Rejection } from './gamma.ts';
@@ -28,7 +28,7 @@ export interface RunDeps {
    * The invocation the dedup claims are made for (its request id) and the time it may still run:
    * claims then last that long, and a retry tells claims its killed earlier attempt left.
    */
-  invocation?: { requestId: string; remainingMs(): number };
+  invocation?: ClaimingInvocation;
   /** Overrides the HTTP client built from the config (tests). */
   http?: JsonClient;
   retry?: Partial<RetryPolicy>;
@@ -132,7 +132,7 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
     scope: DEDUP_SCOPE,
     items: built.ticks,
     idOf: tickId,
-    ...(deps.invocation ? { origin: deps.invocation.requestId, leaseMs: invocationLeaseMs(deps.invocation.remainingMs()) } : {}),
+    ...(deps.invocation ? invocationClaims(deps.invocation) : {}),
     publish: async (fresh) => {
       // Rejects with FlushTimeoutError when not every message is acknowledged in time; the ticks
       // it says were delivered are confirmed, the others released, and the invocation fails, so

@@ -1,6 +1,6 @@
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import { createDynamoDBClient, dynamoOptionsFromEnv } from '@laminar/aws';
-import { DedupStore, invocationLeaseMs, publishOnce } from '@laminar/dedup';
+import { DedupStore, invocationClaims, publishOnce } from '@laminar/dedup';
 import { getProducer, kafkaEnvSchema, tracedProducer } from '@laminar/kafka';
 import { defineHandler, MetricUnit, parseInput } from '@laminar/runtime';
 import { configSchema } from './config.ts';
@@ -44,7 +44,7 @@ export const handler = defineHandler({
         // Claims name this invocation and last while it may run: a retry then tells, and outlives,
         // claims its killed earlier attempt left (@laminar/dedup's README).
         publishOnce: (a) =>
-          publishOnce({ store: deps.store, scope: DEDUP_SCOPE, origin: lambda.awsRequestId, leaseMs: invocationLeaseMs(lambda.getRemainingTimeInMillis()), ...a }),
+          publishOnce({ store: deps.store, scope: DEDUP_SCOPE, ...invocationClaims(lambda), ...a }),
         // The Kafka package keeps one producer per execution environment (and replaces it after a
         // fatal error), so asking each invocation costs nothing warm.
         producer: async () => tracedProducer(await getProducer(deps.kafkaEnv), trace),

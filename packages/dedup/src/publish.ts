@@ -34,6 +34,17 @@ export function invocationLeaseMs(remainingMs: number): number {
 }
 const LEASE_MARGIN_MS = 30_000;
 
+/** A Lambda invocation, as far as its claims need it (the handler's `lambda` context). */
+export interface ClaimingInvocation {
+  awsRequestId: string;
+  getRemainingTimeInMillis(): number;
+}
+
+/** `origin` and `leaseMs` for claims made now by `invocation`: what the producers pass publishOnce. */
+export function invocationClaims(invocation: ClaimingInvocation): { origin: string; leaseMs: number } {
+  return { origin: invocation.awsRequestId, leaseMs: invocationLeaseMs(invocation.getRemainingTimeInMillis()) };
+}
+
 /**
  * Claims an earlier attempt of this very invocation left held: it ended (Lambda starts a retry
  * only then) without publishing or releasing them. Not counted as in flight — nobody is

@@ -216,25 +216,34 @@ async function putPart(bucket, uploadId, partNumber, content) {
 server.store.putPart = putPart;
 
 /**
+ * The bucket and key a path-style object request names, undefined when it names no object. A
+ * bucket must be a name S3 could hold and exist, and the key decode, else S3's error is thrown:
+ * nothing else becomes a path in the store.
+ */
+async function objectOf(ctx) {
+  const match = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
+  if (!match) return undefined;
+  const [, bucket, encodedKey] = match;
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || !(await server.store.getBucket(bucket))) {
+    throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
+  }
+  try {
+    return { bucket, key: decodeURIComponent(encodedKey) };
+  } catch {
+    throw new S3Error('InvalidURI', "Couldn't parse the specified URI.", { URI: ctx.path });
+  }
+}
+
+/**
  * AbortMultipartUpload, which s3rver refuses (MethodNotAllowed): the upload's parts are removed and
  * later requests naming it answer NoSuchUpload, as in S3. Before s3rver's router, after its error
  * handling (an S3Error thrown here is answered as its own are).
  */
 async function abortMultipartUpload(ctx, next) {
   if (ctx.method !== 'DELETE' || ctx.query?.uploadId === undefined) return next();
-  const match = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
-  if (!match) return next();
-  const [, bucket, encodedKey] = match;
-  // A name S3 could hold, and a bucket that exists: nothing else becomes a path in the store.
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || !(await server.store.getBucket(bucket))) {
-    throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
-  }
-  let key;
-  try {
-    key = decodeURIComponent(encodedKey);
-  } catch {
-    throw new S3Error('InvalidURI', "Couldn't parse the specified URI.", { URI: ctx.path });
-  }
+  const object = await objectOf(ctx);
+  if (!object) return next();
+  const { bucket, key } = object;
   const uploadId = String(ctx.query.uploadId);
   // s3rver's upload ids are hex: anything else names no upload (and no path outside the store).
   const uploadDir = /^[0-9a-f]+$/.test(uploadId) ? uploadDirOf(server.store, bucket, uploadId) : undefined;
@@ -255,18 +264,9 @@ server.middleware.splice(server.middleware.length - 1, 0, abortMultipartUpload);
  */
 async function conditionalPut(ctx, next) {
   if (ctx.method !== 'PUT' || ctx.get('if-none-match') !== '*' || ctx.get('x-amz-copy-source') || ctx.query?.uploadId !== undefined) return next();
-  const match = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
-  if (!match) return next();
-  const [, bucket, encodedKey] = match;
-  let key;
-  try {
-    key = decodeURIComponent(encodedKey);
-  } catch {
-    return next();
-  }
-  // A bucket that exists: nothing else becomes a path in the store (s3rver answers the rest).
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || !(await server.store.getBucket(bucket))) return next();
-  if (await server.store.existsObject(bucket, key)) {
+  const object = await objectOf(ctx);
+  if (!object) return next();
+  if (await server.store.existsObject(object.bucket, object.key)) {
     throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match' });
   }
   return next();

@@ -10,7 +10,7 @@ import { describeDuration, formatReport } from './report.ts';
 import type { AsyncOutcome } from './async.ts';
 import { describeDestinationMessage, dlqListCommand, dlqReplayCommand, queueListCommand, queuesDirectory } from './queue-commands.ts';
 import { clearQueueDirectory } from './queues.ts';
-import { type ConsoleServer, startConsole } from './console/server.ts';
+import { type ConsoleServer, portTakenError, startConsole } from './console/server.ts';
 import { pipelineStages } from './pipeline-summary.ts';
 import { type Local, MissingBuildError, resolveS3Target, startLocal } from './runner.ts';
 import { ScheduleExpressionError } from './schedule.ts';
@@ -377,7 +377,7 @@ async function assertPortFree(port: number): Promise<void> {
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new UsageError(`the console's port ${port} is taken (another laminar dev?): choose another with --console-port or LAMINAR_CONSOLE_PORT (0 = any free port)`);
+      throw portTakenError(port);
     }
     throw error;
   } finally {

@@ -228,6 +228,7 @@ export class Invoker {
     }
 
     const print = (line: string) => this.output.line(functionName, line);
+    const configuredTimeoutMs = this.timeoutFor(spec);
     let env = await this.takeIdle(pool);
     let initDurationMs: number | undefined;
     /** The init Lambda ran again inside this invocation, when the first one outlasted its 10 s. */
@@ -245,7 +246,7 @@ export class Invoker {
       let init = await this.releasingOnThrow(pool, first, () => first.init(initLimitMs));
       initDurationMs = init.initDurationMs;
       logs.push(...init.logs);
-      if (!init.ok && init.cause === 'timeout' && this.timeoutFor(spec) > initLimitMs) {
+      if (!init.ok && init.cause === 'timeout' && configuredTimeoutMs > initLimitMs) {
         // Lambda gives the init phase 10 s; past them it starts the init again inside the first
         // invocation, on the function's own timeout (a "suppressed init": the REPORT then has no
         // Init Duration, its Duration counts the init). A module scope slower than 10 s works.
@@ -256,12 +257,12 @@ export class Invoker {
         pool.busy.delete(env);
         env = await this.startBusy(pool);
         const fresh = env;
-        const retried = await this.releasingOnThrow(pool, fresh, () => fresh.init(this.timeoutFor(spec)));
+        const retried = await this.releasingOnThrow(pool, fresh, () => fresh.init(configuredTimeoutMs));
         logs.push(...retried.logs);
         // Timed out again, it is the invocation that timed out, and Lambda says so in those words.
         init =
           !retried.ok && retried.cause === 'timeout'
-            ? { ...retried, error: { ...retried.error, errorMessage: `RequestId: ${requestId} Error: ${timeoutMessage(this.timeoutFor(spec))}` } }
+            ? { ...retried, error: { ...retried.error, errorMessage: `RequestId: ${requestId} Error: ${timeoutMessage(configuredTimeoutMs)}` } }
             : retried;
         initDurationMs = undefined;
         suppressedInitMs = retried.initDurationMs;
@@ -279,7 +280,7 @@ export class Invoker {
               : undefined;
         if (suppressedInitMs === undefined) print(formatInitReport(init.initDurationMs, status, errorType));
         print(formatStart(requestId));
-        if (suppressedInitMs !== undefined && init.cause === 'timeout') print(`${new Date().toISOString()} ${requestId} ${timeoutMessage(this.timeoutFor(spec))}`);
+        if (suppressedInitMs !== undefined && init.cause === 'timeout') print(`${new Date().toISOString()} ${requestId} ${timeoutMessage(configuredTimeoutMs)}`);
         print(formatEnd(requestId));
         const r = report({
           durationMs: init.initDurationMs,
@@ -298,7 +299,7 @@ export class Invoker {
 
     print(formatStart(requestId));
     // After a suppressed init, what is left of the function's timeout.
-    const timeoutMs = Math.max(1, this.timeoutFor(spec) - (suppressedInitMs ?? 0));
+    const timeoutMs = Math.max(1, configuredTimeoutMs - (suppressedInitMs ?? 0));
     const header = this.options.xrayDaemonAddress ? traceHeader(true) : undefined;
     const traceId = traceIdOf(header);
     const running = env;
@@ -307,7 +308,7 @@ export class Invoker {
         requestId,
         eventJson,
         timeoutMs,
-        functionTimeoutMs: this.timeoutFor(spec),
+        functionTimeoutMs: configuredTimeoutMs,
         ...(header ? { traceHeader: header } : {}),
         invokedFunctionArn: `arn:aws:lambda:${this.options.region}:${this.options.accountId ?? '000000000000'}:function:${functionName}`,
         clientContext: options.clientContext,
@@ -318,7 +319,7 @@ export class Invoker {
     else await env.kill();
     logs.push(...outcome.logs);
 
-    if (outcome.kind === 'timeout') print(`${new Date().toISOString()} ${requestId} ${timeoutMessage(this.timeoutFor(spec))}`);
+    if (outcome.kind === 'timeout') print(`${new Date().toISOString()} ${requestId} ${timeoutMessage(configuredTimeoutMs)}`);
     print(formatEnd(requestId));
     const platformError = outcome.kind === 'timeout' || outcome.kind === 'oom' || outcome.kind === 'exit';
     const r = report({

@@ -48,6 +48,11 @@ class HttpError extends Error {
   }
 }
 
+/** A console port the developer chose that another process holds. */
+export function portTakenError(port: number): UsageError {
+  return new UsageError(`the console's port ${port} is taken (another laminar dev?): choose another with --console-port or LAMINAR_CONSOLE_PORT (0 = any free port)`);
+}
+
 /** A path segment, decoded: a malformed escape is the request's fault, not a server error. */
 function decoded(segment: string): string {
   try {
@@ -323,7 +328,7 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || wanted === 0) throw refuse(err);
     // A port the developer chose is what they will open: serving elsewhere would leave them
     // looking at whatever holds it.
-    if (!options.defaultPort) throw refuse(new UsageError(`the console's port ${wanted} is taken (another laminar dev?): choose another with --console-port or LAMINAR_CONSOLE_PORT (0 = any free port)`));
+    if (!options.defaultPort) throw refuse(portTakenError(wanted));
     // The usual port is taken (another dev session): any free one will do, and the line says so.
     server.listen(0, '127.0.0.1');
     await once(server, 'listening').catch((error: unknown) => {
