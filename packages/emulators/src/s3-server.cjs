@@ -2,7 +2,6 @@
 // provider, which must not leak into the runner's or a test's own process.
 'use strict';
 const { AsyncLocalStorage } = require('node:async_hooks');
-const { spawn } = require('node:child_process');
 const { createHash, randomBytes } = require('node:crypto');
 const { createWriteStream } = require('node:fs');
 const fs = require('node:fs/promises');
@@ -143,33 +142,40 @@ async function putObjectMultipart(bucket, uploadId, parts) {
 }
 server.store.putObjectMultipart = putObjectMultipart;
 
+/** Bytes moved per read and write when parts are copied. */
+const COPY_CHUNK_BYTES = 1 << 20;
+
 /**
  * Writes `files` one after the other into `target` (after what it holds, with `append`); returns
- * its size. `cat` first: coreutils copies inside the kernel (copy_file_range), ~5× faster here
- * than reading and writing each part through JavaScript — which remains the fallback where there
- * is no `cat`.
+ * its size. Reads and writes go through libuv's thread pool, a reused buffer at a time: the event
+ * loop only hands them over.
+ *
+ * Why not `cat` (copy_file_range, in the kernel, which this used before): spawning a child forks
+ * this process, and the fork blocks the event loop for as long as copying its page tables takes —
+ * 12 ms at 150 MB of RSS, 30 ms at 570 MB, measured here. Once per 5 MiB part, that held up every
+ * request in flight: ~1 s of each csv-validator benchmark run at 100 MB, which the function's
+ * uploads and reads waited through.
  */
 async function concatenate(files, target, { append = false } = {}) {
   const out = await fs.open(target, append ? 'a' : 'w');
   try {
-    const start = append ? (await out.stat()).size : 0;
-    if (files.length === 0) return start;
-    const viaCat = await new Promise((resolve) => {
-      const child = spawn('cat', ['--', ...files], { stdio: ['ignore', out.fd, 'ignore'] });
-      child.on('error', () => resolve(false));
-      child.on('close', (code) => resolve(code === 0));
-    });
-    if (!viaCat) {
-      await out.truncate(start);
-      let position = start;
-      for (const file of files) {
-        const data = await fs.readFile(file);
-        let written = 0;
-        while (written < data.length) written += (await out.write(data, written, data.length - written, position + written)).bytesWritten;
-        position += data.length;
+    let position = append ? (await out.stat()).size : 0;
+    const buffer = Buffer.allocUnsafeSlow(COPY_CHUNK_BYTES);
+    for (const file of files) {
+      const source = await fs.open(file, 'r');
+      try {
+        for (;;) {
+          const { bytesRead } = await source.read(buffer, 0, buffer.length, null);
+          if (bytesRead === 0) break;
+          let written = 0;
+          while (written < bytesRead) written += (await out.write(buffer, written, bytesRead - written, position + written)).bytesWritten;
+          position += bytesRead;
+        }
+      } finally {
+        await source.close();
       }
     }
-    return (await out.stat()).size;
+    return position;
   } finally {
     await out.close();
   }
