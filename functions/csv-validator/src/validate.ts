@@ -228,10 +228,12 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
 const READ_AHEAD_BYTES = 1 << 20;
 /**
  * The most bytes handed to the decoder (and so the parser) at once. A batch's rows stay alive
- * until the batch is done; batches of a few hundred rows die young in V8's heap, while batches
- * of megabytes survive scavenges and fill the old generation.
+ * until the batch is done, and every scavenge copies the batch in hand: batches of megabytes
+ * survive scavenges and fill the old generation. 16 KiB (~170 rows) against 64 KiB, measured at
+ * 100 MB: 12 % fewer scavenges taking 20–30 % less time, 1.5 % fewer instructions in all; 8 KiB
+ * gained nothing more.
  */
-const PIECE_BYTES = 1 << 16;
+const PIECE_BYTES = 1 << 14;
 
 /**
  * The object's stream with a read-ahead buffer. A response stream reads its socket only while its
