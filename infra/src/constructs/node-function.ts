@@ -23,6 +23,8 @@ import {
   resolveEnv,
   type SecretRef,
   type Setting,
+  scheduleRuleName,
+  scheduleUndeliveredQueueName,
 } from '@laminar/spec';
 import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
@@ -371,7 +373,7 @@ export class NodeFunction extends Construct {
       scheduleRules.set(
         i,
         new CloudwatchEventRule(this, `schedule-${i}`, {
-          name: resourceName(stage, `${spec.name}-schedule-${i}`),
+          name: scheduleRuleName(stage, spec.name, i),
           description: `${trigger.expression} → ${name}`,
           scheduleExpression: trigger.expression,
           tags,
@@ -381,7 +383,7 @@ export class NodeFunction extends Construct {
     const undelivered =
       scheduleRules.size > 0
         ? undeliveredQueue(this, 'schedule-undelivered', {
-            name: resourceName(stage, `${spec.name}-schedule-undelivered`),
+            name: scheduleUndeliveredQueueName(stage, spec.name),
             sid: 'UndeliveredFromTheSchedules',
             sourceArn: [...scheduleRules.values()].map((r) => r.arn),
             tags,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { cronFields, ratePeriodMs, ScheduleExpressionError, translateCron } from '@laminar/spec';
+import { cronFields, ratePeriodMs, ScheduleExpressionError, scheduleRuleName as ruleNameOf, translateCron } from '@laminar/spec';
 import { Cron } from 'croner';
 
 /**
@@ -73,9 +73,9 @@ export interface ScheduledEvent {
   detail: Record<string, never>;
 }
 
-/** The rule name infra gives a function's n-th schedule (`resourceName(stage, …)`), here for stage "local". */
+/** The rule name infra gives a function's n-th schedule, here for stage "local". */
 export function scheduleRuleName(functionName: string, index: number, stage = 'local'): string {
-  return `laminar-${stage}-${functionName}-schedule-${index}`;
+  return ruleNameOf(stage, functionName, index);
 }
 
 /** EventBridge's "Scheduled Event", key for key in AWS's order; `time` has no milliseconds. */

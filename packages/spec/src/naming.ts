@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type S3Trigger, s3PatternKey } from './spec.ts';
+import { resourceName } from './resource-name.ts';
 import { encodeS3EventKey } from './s3-keys.ts';
 
 /**
@@ -7,23 +8,9 @@ import { encodeS3EventKey } from './s3-keys.ts';
  * queues and rules as stage "local" exactly as infra names them for "dev" or "prod".
  */
 
-/** Every resource name starts with this, so one account can host several projects side by side. */
-export const PROJECT = 'laminar';
-
-export function resourceName(stage: string, name: string, limit = 64): string {
-  const full = `${PROJECT}-${stage}-${name}`;
-  if (full.length > limit) throw new Error(`resource name "${full}" is longer than ${limit} characters`);
-  return full;
-}
-
 /** A declared queue (queues/<name>.ts). SQS names allow 80 characters. */
 export function queueName(stage: string, logical: string): string {
   return resourceName(stage, logical, 80);
-}
-
-/** A function's on-failure destination. */
-export function dlqName(stage: string, functionName: string): string {
-  return resourceName(stage, `${functionName}-dlq`, 80);
 }
 
 export type S3Pattern = Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix' | 'events'>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { functionDerivedNames, MAX_STAGE_CHARS } from './resource-name.ts';
 import { envRef, logicalName, type ResourceNamer, resourceRef, TABLE_KINDS, type TableKind, topicName } from './resources.ts';
 import { cronFields, ratePeriodMs, ScheduleExpressionError, translateCron } from './schedule-expression.ts';
 
@@ -287,6 +288,17 @@ export const functionSpec = z
       .default(30),
   })
   .superRefine((spec, ctx) => {
+    // Checked here, not at synth: a name that fits "dev" but not a longer stage would otherwise
+    // fail only in the pipeline that deploys that stage.
+    const scheduleIndexes = spec.triggers.flatMap((t, i) => (t.kind === 'schedule' ? [i] : []));
+    for (const derived of functionDerivedNames('x'.repeat(MAX_STAGE_CHARS), spec.name, scheduleIndexes)) {
+      if (derived.name.length <= derived.limit) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['name'],
+        message: `"${spec.name}" is ${derived.name.length - derived.limit} character(s) too long: on a ${MAX_STAGE_CHARS}-character stage its ${derived.what} would be named "${derived.name}" (${derived.name.length} characters; AWS takes ${derived.limit})`,
+      });
+    }
     const declared = new Set(spec.tables.map((t) => t.name));
     const usedTables = [
       ...spec.permissions.flatMap((p) => ('table' in p.resource ? [p.resource.table] : [])),

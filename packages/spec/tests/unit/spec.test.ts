@@ -69,6 +69,17 @@ describe('defineFunction', () => {
     expect(defineFunction({ ...base, logRetentionDays: 14 }).logRetentionDays).toBe(14);
   });
 
+  it('refuses a name that the longest stage would push past a derived name\'s limit, when the spec is defined', () => {
+    const scheduled = (name: string) => ({ ...base, name, triggers: [{ kind: 'invoke' as const }, { kind: 'schedule' as const, expression: 'rate(1 hour)' }] });
+    // Without schedules the function's own name is the longest: "laminar-<12>-" + 41 = 62 of 64.
+    expect(defineFunction({ ...base, name: 'a'.repeat(41) }).name).toHaveLength(41);
+    // With one, its rule "laminar-<12>-<name>-schedule-1" must fit EventBridge's 64.
+    expect(defineFunction(scheduled('a'.repeat(32))).name).toHaveLength(32);
+    expect(() => defineFunction(scheduled('a'.repeat(33)))).toThrow(
+      `"${'a'.repeat(33)}" is 1 character(s) too long: on a 12-character stage its schedule 1's EventBridge rule would be named "laminar-xxxxxxxxxxxx-${'a'.repeat(33)}-schedule-1" (65 characters; AWS takes 64)`,
+    );
+  });
+
   it('refuses wildcard actions and out-of-range limits', () => {
     expect(() => defineFunction({ ...base, permissions: [{ actions: ['s3:*'], resource: { bucket: 'documents' } }] })).toThrow(/no wildcards/);
     expect(() => defineFunction({ ...base, timeoutS: 901 })).toThrow(/timeoutS/);
