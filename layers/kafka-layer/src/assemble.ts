@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix, sep } from 'node:path';
+import { byCodePoint } from '@laminar/spec';
 import { isNativePackage, missingAddonMessage } from './native-package.ts';
 import { type ElfInfo, isElf, readElf } from './readelf.ts';
 import { ARCHITECTURES, type Architecture, LAYER_LIB_DIR, LAYER_NODE_MODULES, RUNTIME_LIBRARIES } from './runtime.ts';
@@ -302,6 +303,6 @@ export function assembleLayer(fromDir: string, modules: readonly string[], arch:
     }
   }
 
-  const sorted = [...entries.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { entries: sorted, packages: packages.sort((a, b) => a.path.localeCompare(b.path)), systemLibraries: systemCopied, unresolved };
+  const sorted = [...entries.values()].sort((a, b) => byCodePoint(a.name, b.name));
+  return { entries: sorted, packages: packages.sort((a, b) => byCodePoint(a.path, b.path)), systemLibraries: systemCopied, unresolved };
 }

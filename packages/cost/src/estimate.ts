@@ -1,4 +1,4 @@
-import { bucketsOf, DEFAULT_EPHEMERAL_STORAGE_MB, type FunctionSpec, hasDlq, kafkaMappings, kafkaTriggersOf, type QueueSpec, type S3Trigger, s3PatternKey, s3TriggersOf } from '@laminar/spec';
+import { bucketsOf, byCodePoint, DEFAULT_EPHEMERAL_STORAGE_MB, type FunctionSpec, hasDlq, kafkaMappings, kafkaTriggersOf, type QueueSpec, type S3Trigger, s3PatternKey, s3TriggersOf } from '@laminar/spec';
 import type { Assumptions, FunctionAssumptions } from './assumptions.ts';
 import { type DurationStatistic, type Durations, pickDuration } from './durations.ts';
 import { FIREHOSE_RECORD_ROUNDING_BYTES, FREE_TIER, GB, MONTH_HOURS, PRICES_AS_OF, PRICES_SOURCE, type PriceTable } from './prices.ts';
@@ -125,8 +125,8 @@ export function firehoseBilledBytes(records: number, recordBytes: number): numbe
 export function estimate(input: EstimateInput): Estimate {
   const { assumptions: a, prices: p } = input;
   const statistic = input.durationStatistic ?? 'avg';
-  const functions = [...input.functions].sort((x, y) => x.name.localeCompare(y.name));
-  const queues = [...(input.queues ?? [])].sort((x, y) => x.name.localeCompare(y.name));
+  const functions = [...input.functions].sort((x, y) => byCodePoint(x.name, y.name));
+  const queues = [...(input.queues ?? [])].sort((x, y) => byCodePoint(x.name, y.name));
   const assumed: string[] = [];
   const warnings: string[] = [];
   const fa = (name: string): FunctionAssumptions => a.functions[name] ?? {};
@@ -199,7 +199,7 @@ export function estimate(input: EstimateInput): Estimate {
       text: [`${fmt(v.messagesPerDay)}/day in ${fmt(v.burstsPerDay ?? v.messagesPerDay)} bursts/day (assumed${v.note ? `: ${v.note}` : ''})`],
     });
   }
-  for (const [name, t] of [...topics].sort(([x], [y]) => x.localeCompare(y))) {
+  for (const [name, t] of [...topics].sort(([x], [y]) => byCodePoint(x, y))) {
     assumed.push(`Kafka ${name}: ${fmt(t.messages)} messages/month — ${t.text.join(' + ')}`);
   }
 

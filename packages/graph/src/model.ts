@@ -1,4 +1,4 @@
-import { DEFAULT_EPHEMERAL_STORAGE_MB, type FunctionSpec, hasDlq, PROJECT, type QueueSpec, type S3Trigger, s3PatternKey, s3RuleName } from '@laminar/spec';
+import { byCodePoint, DEFAULT_EPHEMERAL_STORAGE_MB, type FunctionSpec, hasDlq, PROJECT, type QueueSpec, type S3Trigger, s3PatternKey, s3RuleName } from '@laminar/spec';
 
 /**
  * The architecture as plain data: what starts each function, what it writes and where its failures
@@ -188,8 +188,8 @@ export function buildGraph(input: GraphInput): ArchitectureGraph {
     return id;
   };
 
-  const functions = [...input.functions].sort((a, b) => a.name.localeCompare(b.name));
-  const queues = [...(input.queues ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+  const functions = [...input.functions].sort((a, b) => byCodePoint(a.name, b.name));
+  const queues = [...(input.queues ?? [])].sort((a, b) => byCodePoint(a.name, b.name));
 
   for (const spec of functions) {
     const fn = addNode({
@@ -248,7 +248,7 @@ export function buildGraph(input: GraphInput): ArchitectureGraph {
       }
     });
 
-    for (const [, v] of Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [, v] of Object.entries(spec.env).sort(([a], [b]) => byCodePoint(a, b))) {
       if (typeof v !== 'string' && 'topic' in v.ref) addEdge({ from: fn, to: topicNode(addNode, v.ref.topic), kind: 'produces' });
     }
 
@@ -313,8 +313,8 @@ export function buildGraph(input: GraphInput): ArchitectureGraph {
   }
 
   return {
-    nodes: [...nodes.values()].sort((a, b) => a.id.localeCompare(b.id)),
-    edges: [...edges.values()].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to) || a.kind.localeCompare(b.kind)),
+    nodes: [...nodes.values()].sort((a, b) => byCodePoint(a.id, b.id)),
+    edges: [...edges.values()].sort((a, b) => byCodePoint(a.from, b.from) || byCodePoint(a.to, b.to) || byCodePoint(a.kind, b.kind)),
   };
 }
 

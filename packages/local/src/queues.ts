@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dlqName, queueName } from '@laminar/spec';
+import { byCodePoint, dlqName, queueName } from '@laminar/spec';
 import { processAlive } from './pids.ts';
 
 /**
@@ -200,7 +200,7 @@ export class LocalQueues {
   }
 
   all(): LocalQueue[] {
-    return [...this.queues.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.queues.values()].sort((a, b) => byCodePoint(a.name, b.name));
   }
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { encodeS3EventKey } from '@laminar/aws';
-import { type QueueSpec, type S3Pattern, type S3Trigger, s3EventPattern, s3PatternKey, s3RuleName } from '@laminar/spec';
+import { byCodePoint, type QueueSpec, type S3Pattern, type S3Trigger, s3EventPattern, s3PatternKey, s3RuleName } from '@laminar/spec';
 
 /**
  * S3 → EventBridge, as AWS does it: every object write or delete in a bucket becomes an
@@ -260,7 +260,7 @@ export function s3Routes(
   };
   for (const f of functions) for (const t of f.triggers) if (t.kind === 's3') add(t as S3Trigger, { fn: f.name });
   for (const q of queues) for (const t of q.subscribe) add(t, { queue: q.name });
-  return [...routes.values()].sort((a, b) => a.ruleName.localeCompare(b.ruleName));
+  return [...routes.values()].sort((a, b) => byCodePoint(a.ruleName, b.ruleName));
 }
 
 /** "bronze/*.csv in laminar-local-lake (Object Created)", for listings. */

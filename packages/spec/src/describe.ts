@@ -1,3 +1,4 @@
+import { byCodePoint } from './order.ts';
 import { DEFAULT_EPHEMERAL_STORAGE_MB, type FunctionSpec, type Trigger } from './spec.ts';
 
 /** Markers around the generated part of a markdown file (README's function list). */
@@ -64,7 +65,7 @@ function describeLimits(spec: FunctionSpec): string {
  */
 export function functionsTable(specs: FunctionSpec[]): string {
   const rows = [...specs]
-    .sort((a, b) => a.name.localeCompare(b.name))
+    .sort((a, b) => byCodePoint(a.name, b.name))
     .map((s) =>
       [
         `\`${s.name}\``,

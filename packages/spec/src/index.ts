@@ -4,6 +4,7 @@ export * from './load.ts';
 export * from './layer.ts';
 export * from './queue.ts';
 export * from './naming.ts';
+export * from './order.ts';
 export * from './resource-name.ts';
 export * from './s3-keys.ts';
 export * from './describe.ts';

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { byCodePoint } from './order.ts';
 import { logicalName } from './resources.ts';
 import { type FunctionSpec, lambdaRuntime, SpecError } from './spec.ts';
 
@@ -47,7 +48,7 @@ export async function loadAllLayers(root: string): Promise<LoadedLayer[]> {
       return { spec: mod.default, dir, zipPath: join(dir, 'dist', `${d.name}.zip`), hashPath: join(dir, 'dist', `${d.name}.zip.sha256`) };
     }),
   );
-  return loaded.sort((a, b) => a.spec.name.localeCompare(b.spec.name));
+  return loaded.sort((a, b) => byCodePoint(a.spec.name, b.spec.name));
 }
 
 /**

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { layersFor, loadAllLayers } from './layer.ts';
 import { loadAllQueues } from './queue.ts';
+import { byCodePoint } from './order.ts';
 import { type FunctionSpec, SpecError } from './spec.ts';
 
 export interface LoadedSpec {
@@ -75,5 +76,5 @@ export async function loadAllSpecs(root = findRoot()): Promise<LoadedSpec[]> {
       streamOwners.set(d.name, l.spec.name);
     }
   }
-  return loaded.sort((a, b) => a.spec.name.localeCompare(b.spec.name));
+  return loaded.sort((a, b) => byCodePoint(a.spec.name, b.spec.name));
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { byCodePoint } from './order.ts';
 import { functionDerivedNames, MAX_STAGE_CHARS } from './resource-name.ts';
 import { envRef, logicalName, type ResourceNamer, resourceRef, TABLE_KINDS, type TableKind, topicName } from './resources.ts';
 import { cronFields, ratePeriodMs, ScheduleExpressionError, translateCron } from './schedule-expression.ts';
@@ -440,7 +441,7 @@ export const PLATFORM_ENV = { NODE_OPTIONS: '--enable-source-maps' } as const;
  */
 export function resolveEnv(spec: FunctionSpec, namer: ResourceNamer): Record<string, string> {
   const out: Record<string, string> = { ...PLATFORM_ENV };
-  for (const [k, v] of Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [k, v] of Object.entries(spec.env).sort(([a], [b]) => byCodePoint(a, b))) {
     if (typeof v === 'string') out[k] = v;
     else if ('bucket' in v.ref) out[k] = namer.bucket(v.ref.bucket);
     else if ('table' in v.ref) out[k] = namer.table(v.ref.table);

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { defineFunction, defineQueue, type FunctionSpecInput } from '@laminar/spec';
 import { describe, expect, it } from 'vitest';
 import { type ArchitectureGraph, buildGraph, describeGraph, nodeId, splitFirehosePrefix, staticPrefix } from '../../src/model.ts';
@@ -216,5 +218,28 @@ describe('determinism and text', () => {
     expect(splitFirehosePrefix('inventory/year=!{timestamp:yyyy}/month=!{timestamp:MM}/')).toEqual({ base: 'inventory/', partitions: 'year=yyyy/month=MM/' });
     expect(splitFirehosePrefix('errs/!{firehose:error-output-type}/')).toEqual({ base: 'errs/', partitions: '{firehose:error-output-type}/' });
     expect(splitFirehosePrefix('plain/')).toEqual({ base: 'plain/', partitions: '' });
+  });
+});
+
+describe('order', () => {
+  it('does not follow the machine\'s locale: under et_EE (where "zip" sorts before "tap") the graph is the same', () => {
+    // A child process: Node takes its default locale from LANG when it starts.
+    const script = `
+      import { defineFunction } from '@laminar/spec';
+      import { buildGraph } from './src/model.ts';
+      const fns = ['zip-a', 'tap-a', 's-a'].map((name) => defineFunction({ name, memoryMb: 128, timeoutS: 3, triggers: [{ kind: 'invoke' }] }));
+      console.log(JSON.stringify({
+        localeOrder: ['tap', 'zip'].sort((a, b) => a.localeCompare(b)),
+        functions: buildGraph({ functions: fns }).nodes.filter((n) => n.kind === 'function').map((n) => n.id),
+      }));`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: { ...process.env, LANG: 'et_EE.UTF-8', LC_ALL: 'et_EE.UTF-8' },
+      encoding: 'utf8',
+    });
+    const { localeOrder, functions } = JSON.parse(out) as { localeOrder: string[]; functions: string[] };
+    // The premise: this Node does sort by the Estonian collation there.
+    expect(localeOrder).toEqual(['zip', 'tap']);
+    expect(functions).toEqual(['fn-s-a', 'fn-tap-a', 'fn-zip-a']);
   });
 });

@@ -1,3 +1,4 @@
+import { byCodePoint } from '@laminar/spec';
 import type { InvocationRecord, InvocationTrigger } from '../invoker.ts';
 import type { LambdaError, LogLine } from '../environment.ts';
 import { describeDestinationMessage } from '../queue-commands.ts';
@@ -280,7 +281,7 @@ export class ConsoleState {
   }
 
   stats(): FunctionStats[] {
-    return [...this.#stats.values()].sort((a, b) => a.functionName.localeCompare(b.functionName));
+    return [...this.#stats.values()].sort((a, b) => byCodePoint(a.functionName, b.functionName));
   }
 
   queueViews(): QueueView[] {
