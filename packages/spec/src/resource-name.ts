@@ -15,8 +15,13 @@ export const STAGE_PATTERN = /^[a-z](?:[a-z0-9-]{0,10}[a-z0-9])?$/;
 /** The longest stage STAGE_PATTERN takes: the one a function name must leave room for. */
 export const MAX_STAGE_CHARS = 12;
 
+/** `laminar-<stage>-<name>`, whatever its length (resourceName checks it). */
+export function fullResourceName(stage: string, name: string): string {
+  return `${PROJECT}-${stage}-${name}`;
+}
+
 export function resourceName(stage: string, name: string, limit = 64): string {
-  const full = `${PROJECT}-${stage}-${name}`;
+  const full = fullResourceName(stage, name);
   if (full.length > limit) throw new Error(`resource name "${full}" is longer than ${limit} characters`);
   return full;
 }
@@ -36,6 +41,32 @@ export function scheduleUndeliveredQueueName(stage: string, functionName: string
   return resourceName(stage, `${functionName}-schedule-undelivered`, 80);
 }
 
+/** The stem of an S3 pattern's EventBridge rule name: the bucket, and a digest of the pattern. */
+export function s3RuleStem(bucket: string, patternDigest: string): string {
+  return `s3-${bucket}-${patternDigest}`;
+}
+
+/** The stem of the role Firehose assumes to deliver a declared stream. */
+export function firehoseRoleStem(stream: string): string {
+  return `${stream}-firehose`;
+}
+
+/** The role Firehose assumes to deliver a declared stream (IAM role names: 64). */
+export function firehoseRoleName(stage: string, stream: string): string {
+  return resourceName(stage, firehoseRoleStem(stream));
+}
+
+/**
+ * Why `logical` is refused, when the longest stage would push `derive(stage)` past `limit`;
+ * undefined when every stage fits. Checked when a spec is defined, not at synth: a name that fits
+ * "dev" but not a longer stage would otherwise fail only in the pipeline deploying that stage.
+ */
+export function tooLongForSomeStage(logical: string, what: string, derive: (stage: string) => string, limit: number): string | undefined {
+  const name = derive('x'.repeat(MAX_STAGE_CHARS));
+  if (name.length <= limit) return undefined;
+  return `"${logical}" is ${name.length - limit} character(s) too long: on a ${MAX_STAGE_CHARS}-character stage its ${what} would be named "${name}" (${name.length} characters; AWS takes ${limit})`;
+}
+
 /** A name derived from a function's, what it names, and the limit its service sets. */
 export interface DerivedName {
   what: string;
@@ -49,7 +80,7 @@ export interface DerivedName {
  * and for functions with schedules each schedule's rule and the undelivered-firings queue.
  */
 export function functionDerivedNames(stage: string, functionName: string, scheduleIndexes: readonly number[]): DerivedName[] {
-  const full = (name: string) => `${PROJECT}-${stage}-${name}`;
+  const full = (name: string) => fullResourceName(stage, name);
   const names: DerivedName[] = [
     { what: 'Lambda function and IAM role', name: full(functionName), limit: 64 },
     { what: 'on-failure queue', name: full(`${functionName}-dlq`), limit: 80 },

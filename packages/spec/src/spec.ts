@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { byCodePoint } from './order.ts';
-import { functionDerivedNames, MAX_STAGE_CHARS } from './resource-name.ts';
+import { firehoseRoleStem, fullResourceName, functionDerivedNames, MAX_STAGE_CHARS, s3RuleStem, tooLongForSomeStage } from './resource-name.ts';
 import { envRef, logicalName, type ResourceNamer, resourceRef, TABLE_KINDS, type TableKind, topicName } from './resources.ts';
 import { cronFields, ratePeriodMs, ScheduleExpressionError, translateCron } from './schedule-expression.ts';
 
@@ -42,9 +42,17 @@ export const scheduleExpression = z.string().superRefine((expression, ctx) => {
  * Objects landing in (or leaving) a bucket, delivered as S3 → EventBridge events. Every target
  * (function or queue) with the same pattern shares one EventBridge rule: that is the fan-out.
  */
+/** The longest an S3 pattern's digest makes its rule name (naming.ts: s3PatternDigest). */
+const S3_PATTERN_DIGEST_CHARS = 8;
+
 export const s3Trigger = z.strictObject({
   kind: z.literal('s3'),
-  bucket: logicalName,
+  // The pattern's EventBridge rule is named after the bucket (rule names: 64 characters).
+  bucket: logicalName.superRefine((bucket, ctx) => {
+    const stem = s3RuleStem(bucket, '0'.repeat(S3_PATTERN_DIGEST_CHARS));
+    const message = tooLongForSomeStage(bucket, "S3 pattern's EventBridge rule", (stage) => fullResourceName(stage, stem), 64);
+    if (message) ctx.addIssue({ code: 'custom', message });
+  }),
   prefix: z.string().max(1024).default(''),
   suffix: z.string().max(64).default(''),
   events: z.array(z.enum(['Object Created', 'Object Deleted'])).min(1).default(['Object Created']),
@@ -129,7 +137,11 @@ export type GlueColumn = z.infer<typeof glueColumn>;
  */
 export const deliveryStreamDecl = z
   .strictObject({
-    name: logicalName,
+    // Its delivery role is named after it: laminar-<stage>-<name>-firehose (IAM role names: 64).
+    name: logicalName.superRefine((name, ctx) => {
+      const message = tooLongForSomeStage(name, 'Firehose delivery role', (stage) => fullResourceName(stage, firehoseRoleStem(name)), 64);
+      if (message) ctx.addIssue({ code: 'custom', message });
+    }),
     bucket: logicalName,
     /** Object prefix; may hold Firehose's `!{timestamp:…}` expressions (then errorOutputPrefix is required by AWS). */
     prefix: z.string().min(1).max(1024).regex(/\/$/, 'end the prefix with "/"'),
@@ -289,16 +301,10 @@ export const functionSpec = z
       .default(30),
   })
   .superRefine((spec, ctx) => {
-    // Checked here, not at synth: a name that fits "dev" but not a longer stage would otherwise
-    // fail only in the pipeline that deploys that stage.
     const scheduleIndexes = spec.triggers.flatMap((t, i) => (t.kind === 'schedule' ? [i] : []));
     for (const derived of functionDerivedNames('x'.repeat(MAX_STAGE_CHARS), spec.name, scheduleIndexes)) {
-      if (derived.name.length <= derived.limit) continue;
-      ctx.addIssue({
-        code: 'custom',
-        path: ['name'],
-        message: `"${spec.name}" is ${derived.name.length - derived.limit} character(s) too long: on a ${MAX_STAGE_CHARS}-character stage its ${derived.what} would be named "${derived.name}" (${derived.name.length} characters; AWS takes ${derived.limit})`,
-      });
+      const message = tooLongForSomeStage(spec.name, derived.what, () => derived.name, derived.limit);
+      if (message) ctx.addIssue({ code: 'custom', path: ['name'], message });
     }
     const declared = new Set(spec.tables.map((t) => t.name));
     const usedTables = [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketsOf, defineFunction, defineLayer, hasDlq, kafkaGroupStem, kafkaMappings, kafkaTriggersOf, layersFor, resolveEnv, SpecError, topicsOf, writesTo } from '../../src/index.ts';
+import { bucketsOf, defineFunction, defineLayer, defineQueue, hasDlq, kafkaGroupStem, kafkaMappings, kafkaTriggersOf, layersFor, resolveEnv, SpecError, topicsOf, writesTo } from '../../src/index.ts';
 
 const base = {
   name: 'demo',
@@ -77,6 +77,22 @@ describe('defineFunction', () => {
     expect(defineFunction(scheduled('a'.repeat(32))).name).toHaveLength(32);
     expect(() => defineFunction(scheduled('a'.repeat(33)))).toThrow(
       `"${'a'.repeat(33)}" is 1 character(s) too long: on a 12-character stage its schedule 1's EventBridge rule would be named "laminar-xxxxxxxxxxxx-${'a'.repeat(33)}-schedule-1" (65 characters; AWS takes 64)`,
+    );
+  });
+
+  it('refuses a bucket or delivery stream name that would push its rule or Firehose role past 64 characters on some stage', () => {
+    const s3 = (bucket: string) => ({ ...base, triggers: [{ kind: 's3' as const, bucket, prefix: 'in/' }] });
+    // "laminar-<12>-s3-<bucket>-<8 hex>": 31 characters of bucket fit, 32 do not.
+    expect(defineFunction(s3('b'.repeat(31))).triggers).toHaveLength(1);
+    expect(() => defineFunction(s3('b'.repeat(32)))).toThrow(
+      `"${'b'.repeat(32)}" is 1 character(s) too long: on a 12-character stage its S3 pattern's EventBridge rule would be named "laminar-xxxxxxxxxxxx-s3-${'b'.repeat(32)}-00000000" (65 characters; AWS takes 64)`,
+    );
+    expect(() => defineQueue({ name: 'arrivals', subscribe: [{ kind: 's3', bucket: 'b'.repeat(32) }] })).toThrow(/S3 pattern's EventBridge rule/);
+    // "laminar-<12>-<stream>-firehose": 34 characters of stream fit, 35 do not.
+    const stream = { bucket: 'lake', prefix: 'in/', errorOutputPrefix: 'errors/!{firehose:error-output-type}/' };
+    expect(defineFunction({ ...base, deliveryStreams: [{ ...stream, name: 's'.repeat(34) }] }).deliveryStreams).toHaveLength(1);
+    expect(() => defineFunction({ ...base, deliveryStreams: [{ ...stream, name: 's'.repeat(35) }] })).toThrow(
+      `its Firehose delivery role would be named "laminar-xxxxxxxxxxxx-${'s'.repeat(35)}-firehose" (65 characters; AWS takes 64)`,
     );
   });
 
