@@ -8,6 +8,7 @@ import {
   DynamoDBDocumentClient,
   PutCommand,
   type TranslateConfig,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { TABLE_KINDS } from '@laminar/spec';
 import { backoff, chunk, forEachLimit, MAX_CONFIRM_ATTEMPTS, MAX_UNPROCESSED_ATTEMPTS } from './limits.ts';
@@ -45,6 +46,8 @@ export interface ClaimResult {
    * Present only when there are any; `lapsesAt` (epoch ms) is when the last of their leases ends.
    */
   heldByEarlierAttempt?: { ids: string[]; lapsesAt: number };
+  /** Of `duplicates`, how many had their expiry put a TTL ahead (they were past half of it); present only when any. */
+  refreshed?: number;
 }
 
 export interface ClaimOptions {
@@ -155,14 +158,73 @@ export class DedupStore {
     const now = this.now();
     const existing = await this.read(keys);
     const candidates: string[] = [];
+    const fading: { pk: string; expiresAt: number }[] = [];
     unique.forEach((id, i) => {
-      const stored = existing.get(keys[i] as string);
+      const pk = keys[i] as string;
+      const stored = existing.get(pk);
       const state = stateOf(stored, now);
-      if (state === 'done') result.duplicates.push(id);
-      else if (state === 'held') held(id, stored);
+      if (state === 'done') {
+        result.duplicates.push(id);
+        if (stored?.expiresAt !== undefined && stored.expiresAt - Math.floor(now / 1000) < this.ttlSeconds / 2) fading.push({ pk, expiresAt: stored.expiresAt });
+      } else if (state === 'held') held(id, stored);
       else candidates.push(id);
     });
-    if (candidates.length === 0) return withEarlier(result, earlier, lapsesAt);
+    const refreshed = this.refresh(fading, now);
+    try {
+      if (candidates.length === 0) return withEarlier(result, earlier, lapsesAt);
+      return await this.claimCandidates(scope, candidates, unique, { now, leaseMs, origin, result, held, earlier, lapsesAt: () => lapsesAt });
+    } finally {
+      const n = await refreshed;
+      if (n > 0) result.refreshed = n;
+    }
+  }
+
+  /**
+   * Puts the expiry of ids still seen (done, past half their TTL) a full TTL ahead; returns how
+   * many. Without it an item a source keeps listing (an RSS feed keeps items for weeks) would be
+   * forgotten a TTL after it was first published and published again. Conditional on the record
+   * still being the done one read, so a claim taken meanwhile is never overwritten. At most one
+   * write per id and half-TTL. Best effort: an id left unrefreshed (throttled, lost race) keeps its
+   * expiry, the at-least-once the store already allows.
+   */
+  private async refresh(items: { pk: string; expiresAt: number }[], now: number): Promise<number> {
+    let n = 0;
+    const next = Math.floor(now / 1000) + this.ttlSeconds;
+    await forEachLimit(items, this.concurrency, async ({ pk, expiresAt }) => {
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { [PK]: pk },
+            UpdateExpression: 'SET #exp = :next',
+            ConditionExpression: '#st = :done AND #exp = :seen',
+            ExpressionAttributeNames: { '#st': 'status', '#exp': TTL },
+            ExpressionAttributeValues: { ':done': 'done', ':seen': expiresAt, ':next': next },
+          }),
+        );
+        n++;
+      } catch {
+        // See above: the record keeps the expiry it had.
+      }
+    }).catch(() => undefined);
+    return n;
+  }
+
+  private async claimCandidates(
+    scope: string,
+    candidates: string[],
+    unique: string[],
+    c: {
+      now: number;
+      leaseMs: number;
+      origin: string | undefined;
+      result: ClaimResult;
+      held: (id: string, stored: Stored | undefined) => void;
+      earlier: string[];
+      lapsesAt: () => number;
+    },
+  ): Promise<ClaimResult> {
+    const { now, leaseMs, origin, result, held, earlier } = c;
 
     const owner = randomUUID();
     const nowSeconds = Math.floor(now / 1000);
@@ -236,7 +298,7 @@ export class DedupStore {
     // Keep the caller's order: claimed ids are published in the order they were given.
     const order = new Map(unique.map((id, i) => [id, i]));
     result.claimed = won.sort((a, b) => (order.get(a) as number) - (order.get(b) as number));
-    return withEarlier(result, earlier, lapsesAt);
+    return withEarlier(result, earlier, c.lapsesAt());
   }
 
   /** Marks ids done (for `ttlSeconds`) after they were published. */

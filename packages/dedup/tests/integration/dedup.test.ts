@@ -92,10 +92,32 @@ describe('DedupStore against the embedded DynamoDB', () => {
     let now = 1_800_000_000_000;
     const s = store({ now: () => now, ttlSeconds: 60 });
     await s.confirm(scope, (await s.claim(scope, ['old'])).claimed);
-    now += 59_000;
+    now += 29_000;
     expect((await s.claim(scope, ['old'])).duplicates).toEqual(['old']);
-    now += 2_000;
+    now += 32_000;
     expect((await s.claim(scope, ['old'])).claimed).toEqual(['old']);
+  });
+
+  it('keeps an id that is still being seen: past half its TTL, a sighting puts its expiry a TTL ahead', async () => {
+    const scope = freshScope();
+    let now = 1_800_000_000_000;
+    const s = store({ now: () => now, ttlSeconds: 60 });
+    const expiryOf = async (id: string) =>
+      Number((await client.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `${scope}#${id}` } }, ConsistentRead: true }))).Item?.expiresAt?.N);
+    await s.confirm(scope, (await s.claim(scope, ['listed', 'gone'])).claimed);
+    const first = await expiryOf('listed');
+    expect(first).toBe(Math.floor(now / 1000) + 60);
+    // Before half the TTL a sighting writes nothing.
+    now += 25_000;
+    expect(await s.claim(scope, ['listed'])).toEqual({ claimed: [], duplicates: ['listed'], inFlight: [] });
+    expect(await expiryOf('listed')).toBe(first);
+    // Past it, the expiry moves a TTL ahead of now…
+    now += 10_000;
+    expect(await s.claim(scope, ['listed'])).toEqual({ claimed: [], duplicates: ['listed'], inFlight: [], refreshed: 1 });
+    expect(await expiryOf('listed')).toBe(Math.floor(now / 1000) + 60);
+    // …so past the first expiry it is still a duplicate, while the id no longer seen is new again.
+    now += 30_000;
+    expect(await s.claim(scope, ['listed', 'gone'])).toMatchObject({ claimed: ['gone'], duplicates: ['listed'] });
   });
 
   it('lets another caller take over a claim only after its lease, and the old owner cannot release it then', async () => {

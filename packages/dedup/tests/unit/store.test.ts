@@ -114,8 +114,11 @@ describe('DedupStore.claim', () => {
       claimed: ['new', 'done-expired', 'lease-over', 'held-expired'],
       duplicates: ['new', 'done', 'done'],
       inFlight: ['held'],
+      // 'done' lapses in 10 s, far past half the week's TTL: its expiry is put a week ahead, once.
+      refreshed: 1,
     });
     expect(calls.filter((c) => c.op === 'PutItem')).toHaveLength(4);
+    expect(calls.filter((c) => c.op === 'UpdateItem').map((c) => c.input.Key.pk.S)).toEqual(['s#done']);
   });
 
   it('classifies lost conditional puts from the returned item, else by one re-read', async () => {
@@ -241,7 +244,7 @@ describe('DedupStore.claim', () => {
     DynamoDBDocumentClient.from(client, translateConfig);
     const store = new DedupStore({ client, tableName: TABLE, now: () => NOW });
     expect((client.config as { translateConfig?: unknown }).translateConfig).toBe(translateConfig);
-    expect(await store.claim('s', ['done', 'held', 'new'])).toEqual({ claimed: ['new'], duplicates: ['done'], inFlight: ['held'] });
+    expect(await store.claim('s', ['done', 'held', 'new'])).toEqual({ claimed: ['new'], duplicates: ['done'], inFlight: ['held'], refreshed: 1 });
   });
 
   it('makes no calls for an empty batch', async () => {
