@@ -1,9 +1,9 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { envelopeSchema } from '@laminar/kafka/envelope';
 import { mapLimit } from '@laminar/runtime';
-import { z } from 'zod';
 import type { KafkaEvent, KafkaEventRecord } from './event.ts';
-import { fileTime, isFileableTimestamp, type ObjectGroup, objectKey, partitionAt } from './layout.ts';
+import { duplicateKey } from './json.ts';
+import { fileTime, isFileableTimestamp, type ObjectGroup, objectKey, partitionAt, recordTime } from './layout.ts';
 
 export interface ArchiveDeps {
   s3: S3Client;
@@ -32,18 +32,25 @@ export interface ArchiveResult {
   objects: WrittenObject[];
 }
 
+/**
+ * A header value: UTF-8 text, null (a header with no value) or, for bytes that are not text, their
+ * base64 — an object, so no header name or text value can be mistaken for it.
+ */
+export type HeaderValue = string | null | { base64: string };
+
 /** One archived record: its coordinates, and the envelope as JSON (not base64) for queries. */
 export interface ArchivedLine {
   topic: string;
   partition: number;
   offset: number;
-  timestamp: string;
+  /** ISO 8601; null when the record has none (Kafka's -1, timestampType NO_TIMESTAMP_TYPE). */
+  timestamp: string | null;
   timestampType: string | undefined;
   /** The key as UTF-8 text; null when absent or not text (then in `keyBase64`). */
   key: string | null;
   keyBase64?: string;
-  /** Header values as UTF-8 text; null for a header with no value; `<name>:base64` for bytes that are not text. */
-  headers: Record<string, string | null>[];
+  /** The headers in order, each `{ name: value }` as the mapping delivers them. */
+  headers: Record<string, HeaderValue>[];
   value: unknown;
 }
 
@@ -53,20 +60,32 @@ export interface QuarantinedLine extends Omit<ArchivedLine, 'value'> {
   timestampRaw?: unknown;
   keyRaw?: unknown;
   reasons: string[];
-  valueBase64: string | null;
+  /** The value's bytes; null for a tombstone; absent when the value was not base64 (then `valueRaw`). */
+  valueBase64?: string | null;
+  valueRaw?: string;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// A key or header is kept as bytes: a leading BOM is part of them (the default decoder drops it).
+const utf8Bytes = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+// A value is kept as JSON, which may start with a BOM (RFC 8259 lets parsers ignore it) and is
+// archived as text without it.
+const utf8Json = new TextDecoder('utf-8', { fatal: true });
 
-/**
- * Node's base64 decoder skips characters outside the alphabet instead of failing; a decoded length
- * that differs from what the text's length implies means the text was not base64.
- */
+// The standard alphabet, padded to a multiple of 4: then every decoder (a replay tool's) reads the
+// same bytes from it as Node. Node's own decoder is no check: it skips characters outside the
+// alphabet and takes base64url's too. Stray bits before the padding are allowed: AWS's own sample
+// key has them, and decoders ignore them alike.
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The bytes of base64 text, or undefined when it is not base64. */
 function decodeBase64(text: string): Buffer | undefined {
-  if (text.length % 4 !== 0) return undefined;
-  const bytes = Buffer.from(text, 'base64');
-  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  return bytes.length === (text.length / 4) * 3 - padding ? bytes : undefined;
+  return text.length % 4 === 0 && BASE64.test(text) ? Buffer.from(text, 'base64') : undefined;
+}
+
+/** A delivered value as quarantine keeps it: base64 that decodes to its bytes, or the text as it came. */
+function valueAsDelivered(raw: string | null | undefined): Pick<QuarantinedLine, 'valueBase64' | 'valueRaw'> {
+  if (raw === null || raw === undefined) return { valueBase64: null };
+  return decodeBase64(raw) ? { valueBase64: raw } : { valueRaw: raw };
 }
 
 /**
@@ -80,11 +99,11 @@ export async function archiveBatch(event: KafkaEvent, deps: ArchiveDeps): Promis
   let archived = 0;
   let quarantined = 0;
   for (const record of records) {
-    const { line, reasons, timestamp } = lineOrQuarantine(record);
+    const { line, reasons, filedAt } = lineOrQuarantine(record);
     const kind = reasons.length === 0 ? 'archive' : 'quarantine';
     if (kind === 'archive') archived++;
     else quarantined++;
-    const { dt, hour } = partitionAt(timestamp);
+    const { dt, hour } = partitionAt(filedAt);
     const id = `${kind}\u0000${record.topic}\u0000${record.partition}\u0000${dt}\u0000${hour}`;
     let group = groups.get(id);
     if (!group) {
@@ -128,31 +147,46 @@ export async function archiveBatch(event: KafkaEvent, deps: ArchiveDeps): Promis
  * the raw string on bad JSON (logging the whole value) where this function must quarantine with a
  * reason, and its optional Avro/Protobuf deserializers become static imports in an ESM bundle.
  */
-function decodeHeaders(headers: unknown, reasons: string[]): Record<string, string | null>[] {
+function decodeHeaders(headers: unknown, reasons: string[]): Record<string, HeaderValue>[] {
   if (headers === undefined || headers === null) return [];
-  const parsed = headersSchema.safeParse(headers);
-  if (!parsed.success) {
+  if (!isHeaderList(headers)) {
     reasons.push('headers: not a list of {name: bytes} as the event source mapping delivers them');
     return [];
   }
   // A header may carry no value (null): kept as null, as Kafka has it. Bytes that are not UTF-8
-  // text (a signature, a trace id in binary) are kept as base64 under "<name>:base64".
-  return parsed.data.map((h) =>
+  // text (a signature, a trace id in binary) are kept as { base64 }: renaming the header instead
+  // ("<name>:base64") would collide with a real header of that name. Object.fromEntries, because
+  // it keeps a header named "__proto__" as an own property, as JSON.parse delivered it.
+  return headers.map((h) =>
     Object.fromEntries(
       Object.entries(h).map(([k, bytes]) => {
         if (bytes === null) return [k, null];
         const buffer = Buffer.from(bytes);
-        const text = textOf(buffer);
-        return text === undefined ? [`${k}:base64`, buffer.toString('base64')] : [k, text];
+        const text = textOf(buffer, utf8Bytes);
+        return [k, text === undefined ? { base64: buffer.toString('base64') } : text];
       }),
     ),
   );
 }
 
 /**
+ * `[{ name: bytes | null }]` with bytes signed (Java's) or not. Checked by hand: zod's record
+ * rebuilds the object by assignment, which drops a header named "__proto__" without a word.
+ */
+function isHeaderList(headers: unknown): headers is Record<string, number[] | null>[] {
+  const isByte = (b: unknown) => Number.isInteger(b) && (b as number) >= -128 && (b as number) <= 255;
+  return (
+    Array.isArray(headers) &&
+    headers.every(
+      (h) => typeof h === 'object' && h !== null && !Array.isArray(h) && Object.values(h).every((v) => v === null || (Array.isArray(v) && v.every(isByte))),
+    )
+  );
+}
+
+/**
  * The record key as text, or — bytes that are not UTF-8 (a Schema Registry frame, a binary id) —
- * null with the bytes as `keyBase64`. A key that is not base64 at all, or not even a string (kept
- * as `keyRaw`), is a reason to quarantine.
+ * null with the bytes as `keyBase64`. A key that is not base64 at all, or not even a string, is a
+ * reason to quarantine, and kept as `keyRaw`: under `keyBase64` it would pass for bytes it is not.
  */
 function keyOf(key: unknown, reasons: string[]): { key: string | null; keyBase64?: string; keyRaw?: unknown } {
   if (key === undefined || key === null) return { key: null };
@@ -163,76 +197,84 @@ function keyOf(key: unknown, reasons: string[]): { key: string | null; keyBase64
   const bytes = decodeBase64(key);
   if (!bytes) {
     reasons.push('key: not base64, as the event source mapping delivers keys');
-    return { key: null, keyBase64: key };
+    return { key: null, keyRaw: key };
   }
-  const text = textOf(bytes);
+  const text = textOf(bytes, utf8Bytes);
   return text === undefined ? { key: null, keyBase64: key } : { key: text };
 }
 
 /** The bytes as UTF-8 text, or undefined when they are not (replacement characters would lose them). */
-function textOf(bytes: Uint8Array): string | undefined {
+function textOf(bytes: Uint8Array, decoder: typeof utf8Bytes): string | undefined {
   try {
-    return utf8.decode(bytes);
+    return decoder.decode(bytes);
   } catch {
     return undefined;
   }
 }
 
-const headersSchema = z.array(z.record(z.string(), z.array(z.number().int().min(-128).max(255)).nullable()));
-
 /** lineOf, or a quarantine line saying what failed: one record's surprise must not fail the batch. */
-function lineOrQuarantine(record: KafkaEventRecord): { line: string; reasons: string[]; timestamp: string } {
+function lineOrQuarantine(record: KafkaEventRecord): { line: string; reasons: string[]; filedAt: string } {
   try {
     return lineOf(record);
   } catch (error) {
     const reasons = [`internal: could not file this record (${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)})`];
-    const timestamp = fileTime(record.timestamp);
     const line = {
       topic: record.topic,
       partition: record.partition,
       offset: record.offset,
-      timestamp,
+      timestamp: recordTime(record.timestamp),
       timestampType: record.timestampType,
+      ...(isFileableTimestamp(record.timestamp) ? {} : { timestampRaw: record.timestamp }),
       reasons,
-      valueBase64: typeof record.value === 'string' ? record.value : null,
+      ...valueAsDelivered(record.value),
     } satisfies Omit<QuarantinedLine, 'key' | 'headers'>;
-    return { line: `${JSON.stringify(line)}\n`, reasons, timestamp };
+    return { line: `${JSON.stringify(line)}\n`, reasons, filedAt: fileTime(record.timestamp) };
   }
 }
 
 /** The record's line, the reasons it is quarantined (none: archived) and the time it is filed at. */
-function lineOf(record: KafkaEventRecord): { line: string; reasons: string[]; timestamp: string } {
+function lineOf(record: KafkaEventRecord): { line: string; reasons: string[]; filedAt: string } {
   const reasons: string[] = [];
   const fileable = isFileableTimestamp(record.timestamp);
   if (!fileable) reasons.push(`timestamp: ${JSON.stringify(record.timestamp) ?? 'missing'} is not whole milliseconds since 1970 up to year 9999 (microseconds or nanoseconds?)`);
+  const filedAt = fileTime(record.timestamp);
   const base = {
     topic: record.topic,
     partition: record.partition,
     offset: record.offset,
-    timestamp: fileTime(record.timestamp),
+    timestamp: recordTime(record.timestamp),
     timestampType: record.timestampType,
     ...keyOf(record.key, reasons),
     headers: decodeHeaders(record.headers, reasons),
   };
   const raw = record.value;
   let text: string | undefined;
-  let value: unknown;
   const bytes = raw === null || raw === undefined ? undefined : decodeBase64(raw);
   if (raw === null || raw === undefined) reasons.push('value: null (a tombstone); the archive keeps envelopes only');
   else if (!bytes) reasons.push('value: not base64, as the event source mapping delivers values');
   else {
-    text = textOf(bytes);
+    text = textOf(bytes, utf8Json);
     if (text === undefined) reasons.push('value: not valid UTF-8');
-    if (text !== undefined) {
+    else {
+      let value: unknown;
+      let parsed = false;
       try {
         value = JSON.parse(text);
+        parsed = true;
       } catch (error) {
         reasons.push(`value: not JSON (${(error as Error).message})`);
       }
-    }
-    if (reasons.length === 0) {
-      const parsed = envelopeSchema.safeParse(value);
-      if (!parsed.success) for (const i of parsed.error.issues) reasons.push(`value.${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+      // Checked whatever else is wrong with the record, so that its quarantine line says everything
+      // its producer has to fix, not one thing per round.
+      if (parsed) {
+        const dup = duplicateKey(text);
+        if (dup !== undefined) {
+          const name = JSON.stringify(dup.length > 100 ? `${dup.slice(0, 100)}…` : dup);
+          reasons.push(`value: the key ${name} appears twice in one object (JSON.parse keeps the last, a reader of the archived text may keep the first or refuse it)`);
+        }
+        const envelope = envelopeSchema.safeParse(value);
+        if (!envelope.success) for (const i of envelope.error.issues) reasons.push(`value.${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+      }
     }
   }
   if (reasons.length > 0) {
@@ -240,9 +282,9 @@ function lineOf(record: KafkaEventRecord): { line: string; reasons: string[]; ti
       ...base,
       ...(fileable ? {} : { timestampRaw: record.timestamp }),
       reasons,
-      valueBase64: raw ?? null,
+      ...valueAsDelivered(raw),
     };
-    return { line: `${JSON.stringify(line)}\n`, reasons, timestamp: base.timestamp };
+    return { line: `${JSON.stringify(line)}\n`, reasons, filedAt };
   }
   // The value's own JSON text goes into the line as it came (it parsed, so it is valid JSON).
   // Re-serializing the parsed value would cost as much as the parse, change numbers past 2^53
@@ -251,5 +293,5 @@ function lineOf(record: KafkaEventRecord): { line: string; reasons: string[]; ti
   // into a space keeps the value and makes it one line.
   const json = (text as string).replace(/[\r\n]/g, ' ').trim();
   const head = JSON.stringify({ ...base, value: null } satisfies ArchivedLine);
-  return { line: `${head.slice(0, -'null}'.length)}${json}}\n`, reasons, timestamp: base.timestamp };
+  return { line: `${head.slice(0, -'null}'.length)}${json}}\n`, reasons, filedAt };
 }

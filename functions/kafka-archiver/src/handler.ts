@@ -10,8 +10,9 @@ export const handler = defineHandler({
   config: configSchema,
   init: ({ config, tracer }) => ({ s3: tracer.captureAWSv3Client(createS3Client(s3OptionsFromEnv(config))) }),
   handle: async (event: unknown, { config, deps, deadline, logger, metrics }): Promise<ArchiveResult> => {
-    // Not a Kafka batch: InputValidationError. The mapping retries it and then sends it to the
-    // on-failure destination, with this reason in the function's log.
+    // Not a Kafka batch: InputValidationError, with the reason in the function's log. It cannot
+    // succeed on a retry, yet the on-demand mapping (no maxRetries) retries it until its records
+    // expire, holding its partition back for the topic's retention: see the README's "The mapping".
     const batch = parseKafkaEvent(event);
     const result = await archiveBatch(batch, {
       s3: deps.s3,

@@ -24,14 +24,30 @@ export function objectKey(prefix: string, g: Pick<ObjectGroup, 'topic' | 'partit
 /** 9999-12-31T23:59:59.999Z: past it a date no longer has a four-digit year (Hive's dt= format). */
 export const LATEST_TIMESTAMP_MS = 253_402_300_799_999;
 
-/** A record timestamp the layout can file: whole milliseconds up to year 9999. */
+/** Kafka's "no timestamp" (a record from before message format v1, timestampType NO_TIMESTAMP_TYPE). */
+export const NO_TIMESTAMP = -1;
+
+/**
+ * A record timestamp the layout can file: whole milliseconds from 1970 up to year 9999, or unset
+ * (-1). Kafka has no other negative timestamps; one would be filed as 1970 and archived as a time
+ * the record never had.
+ */
 export function isFileableTimestamp(timestampMs: unknown): timestampMs is number {
-  return Number.isSafeInteger(timestampMs) && (timestampMs as number) <= LATEST_TIMESTAMP_MS;
+  return Number.isSafeInteger(timestampMs) && (timestampMs === NO_TIMESTAMP || ((timestampMs as number) >= 0 && (timestampMs as number) <= LATEST_TIMESTAMP_MS));
 }
 
 /**
- * The UTC partition of a record timestamp; one before 1970 or unset (-1) is filed under 1970-01-01,
- * and so is one the layout cannot file (microseconds, say: such a record is quarantined).
+ * The record's timestamp as written to its line (ISO 8601, UTC), or null when it has none: unset
+ * (-1), or one the layout cannot file (then quarantined, with the value as delivered). The 1970 it
+ * is filed under is where it is stored, never when it happened.
+ */
+export function recordTime(timestampMs: unknown): string | null {
+  return isFileableTimestamp(timestampMs) && timestampMs !== NO_TIMESTAMP ? new Date(timestampMs).toISOString() : null;
+}
+
+/**
+ * The UTC partition of a record timestamp; one unset (-1) is filed under 1970-01-01, and so is one
+ * the layout cannot file (microseconds, say: such a record is quarantined).
  */
 export function partitionOf(timestampMs: unknown): { dt: string; hour: string } {
   return partitionAt(fileTime(timestampMs));

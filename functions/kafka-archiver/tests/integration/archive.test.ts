@@ -152,9 +152,115 @@ describe('archiveBatch', () => {
     const r = await archiveBatch(parseKafkaEvent(event), deps());
     expect(r).toMatchObject({ records: 2, archived: 1, quarantined: 1 });
     const [archived] = await lines<ArchivedLine>((await list('bronze/'))[0] as string);
-    expect(archived).toMatchObject({ key: null, keyBase64: framed.toString('base64'), headers: [{ 'trace:base64': '//4=' }, { type: 'rss.item' }] });
+    expect(archived).toMatchObject({ key: null, keyBase64: framed.toString('base64'), headers: [{ trace: { base64: '//4=' } }, { type: 'rss.item' }] });
     const [refused] = await lines<QuarantinedLine>((await list('quarantine/'))[0] as string);
     expect(refused?.reasons).toEqual(['key: not base64, as the event source mapping delivers keys']);
+    expect(refused).toMatchObject({ key: null, keyRaw: 'not base64!' });
+    expect(refused).not.toHaveProperty('keyBase64');
+  });
+
+  it('keeps every key, header and value so that it decodes back to exactly the bytes delivered', async () => {
+    const event = kafkaEvent('t', { 0: [{ offset: 1, value: item('bytes') }, { offset: 2, value: '<rss>not json</rss>' }] });
+    const recs = (event.records as Record<string, Record<string, unknown>[]>)['t-0'] as Record<string, unknown>[];
+    const bom = Buffer.from([0xef, 0xbb, 0xbf, ...Buffer.from('k')]);
+    // A real text header named "sig:base64" beside binary bytes in a header "sig": once the same line.
+    // JSON.parse, as Lambda's runtime builds the event: a header named "__proto__" is an own property.
+    const headers = JSON.parse(
+      JSON.stringify([
+        { sig: [0xff] },
+        { 'sig:base64': [...Buffer.from('/w==')] },
+        { sig: [-1, -2] },
+        { trace: null },
+        { bom: [...bom] },
+        { type: [...Buffer.from('rss.item')] },
+      ]).replace('"trace"', '"__proto__"'),
+    ) as Record<string, number[] | null>[];
+    (recs[0] as Record<string, unknown>).key = bom.toString('base64');
+    (recs[0] as Record<string, unknown>).headers = headers;
+    (recs[1] as Record<string, unknown>).key = Buffer.from([0xff, 0xad]).toString('base64');
+    (recs[1] as Record<string, unknown>).headers = headers;
+    const r = await archiveBatch(parseKafkaEvent(event), deps());
+    expect(r).toMatchObject({ records: 2, archived: 1, quarantined: 1 });
+    const [archived] = await lines<ArchivedLine>((await list('bronze/'))[0] as string);
+    const [refused] = await lines<QuarantinedLine>((await list('quarantine/'))[0] as string);
+
+    const bytesOf = (v: string | null | { base64: string }) => (v === null ? null : typeof v === 'string' ? [...Buffer.from(v, 'utf8')] : [...Buffer.from(v.base64, 'base64')]);
+    const delivered = headers.map((h) => Object.entries(h).map(([name, v]) => [name, v === null ? null : v.map((b) => b & 0xff)]));
+    for (const line of [archived, refused] as (ArchivedLine | QuarantinedLine)[]) {
+      expect(line.headers.map((h) => Object.entries(h).map(([name, v]) => [name, bytesOf(v)]))).toEqual(delivered);
+    }
+    expect(archived?.headers.slice(0, 3)).toEqual([{ sig: { base64: '/w==' } }, { 'sig:base64': '/w==' }, { sig: { base64: '//4=' } }]);
+    expect(Buffer.from(archived?.key as string, 'utf8').equals(bom)).toBe(true);
+    expect(Buffer.from(refused?.keyBase64 as string, 'base64').equals(Buffer.from([0xff, 0xad]))).toBe(true);
+    expect(Buffer.from(refused?.valueBase64 as string, 'base64').toString()).toBe('<rss>not json</rss>');
+  });
+
+  it('quarantines a key or value that is not base64 as delivered, under keyRaw / valueRaw, never as base64 it is not', async () => {
+    const b = item('b');
+    const event = kafkaEvent('t', { 0: [{ offset: 1, value: item('a') }, { offset: 2, value: b }, { offset: 3, value: item('c') }] });
+    const recs = (event.records as Record<string, Record<string, unknown>[]>)['t-0'] as Record<string, unknown>[];
+    // Node decodes each of these to some bytes: it skips "!" and " ", and reads base64url ("-_") too.
+    (recs[0] as Record<string, unknown>).value = 'not base64!!';
+    (recs[1] as Record<string, unknown>).key = '-_-_';
+    (recs[2] as Record<string, unknown>).value = '-_-_';
+    const r = await archiveBatch(parseKafkaEvent(event), deps());
+    expect(r).toMatchObject({ records: 3, archived: 0, quarantined: 3 });
+    const refused = (await lines<QuarantinedLine>((await list('quarantine/'))[0] as string)).sort((a, b) => a.offset - b.offset);
+    expect(refused.map((q) => q.reasons)).toEqual([
+      ['value: not base64, as the event source mapping delivers values'],
+      ['key: not base64, as the event source mapping delivers keys'],
+      ['value: not base64, as the event source mapping delivers values'],
+    ]);
+    expect(refused[0]).toMatchObject({ valueRaw: 'not base64!!' });
+    expect(refused[0]).not.toHaveProperty('valueBase64');
+    expect(refused[1]).toMatchObject({ key: null, keyRaw: '-_-_', valueBase64: Buffer.from(b).toString('base64') });
+    expect(refused[1]).not.toHaveProperty('keyBase64');
+    expect(refused[2]).toMatchObject({ valueRaw: '-_-_' });
+    expect(refused[2]).not.toHaveProperty('valueBase64');
+  });
+
+  it('lists every reason: a timestamp in microseconds and a value that is not an envelope', async () => {
+    const event = kafkaEvent('t', { 0: [{ offset: 1, value: '{"not":"an envelope"}', timestamp: Date.UTC(2026, 10, 26) * 1000 }] });
+    const r = await archiveBatch(parseKafkaEvent(event), deps());
+    expect(r).toMatchObject({ records: 1, archived: 0, quarantined: 1 });
+    const [refused] = await lines<QuarantinedLine>((await list('quarantine/'))[0] as string);
+    expect(refused?.reasons[0]).toMatch(/^timestamp: /);
+    expect(refused?.reasons.slice(1).every((reason) => reason.startsWith('value.'))).toBe(true);
+    expect(refused?.reasons.some((reason) => reason.startsWith('value.schemaVersion:'))).toBe(true);
+    expect(refused).toMatchObject({ timestamp: null, timestampRaw: Date.UTC(2026, 10, 26) * 1000 });
+  });
+
+  it('quarantines a value with a key twice in one object: JSON.parse keeps the last, the archived text has both', async () => {
+    const twice = item('dup').replace('"id":"dup"', '"id":"","id":"dup"');
+    const nested = item('nested').replace('{"title":"t-nested"}', '{"title":"t-nested","\\u0074itle":"other"}');
+    const apart = item('apart').replace('{"title":"t-apart"}', '[{"title":"a"},{"title":"b"}]');
+    expect((JSON.parse(twice) as { id: string }).id).toBe('dup');
+    const r = await archiveBatch(parseKafkaEvent(kafkaEvent('t', { 0: [{ offset: 1, value: twice }, { offset: 2, value: nested }, { offset: 3, value: apart }] })), deps());
+    // The same key in two objects is no duplicate.
+    expect(r).toMatchObject({ records: 3, archived: 1, quarantined: 2 });
+    const refused = (await lines<QuarantinedLine>((await list('quarantine/'))[0] as string)).sort((a, b) => a.offset - b.offset);
+    expect(refused.map((q) => q.reasons)).toEqual([
+      ['value: the key "id" appears twice in one object (JSON.parse keeps the last, a reader of the archived text may keep the first or refuse it)'],
+      ['value: the key "title" appears twice in one object (JSON.parse keeps the last, a reader of the archived text may keep the first or refuse it)'],
+    ]);
+    expect(Buffer.from(refused[0]?.valueBase64 as string, 'base64').toString()).toBe(twice);
+  });
+
+  it('archives a record without a timestamp (-1) with timestamp null, filed under 1970-01-01, never a made-up time', async () => {
+    const event = kafkaEvent('t', { 0: [{ offset: 1, value: item('none'), timestamp: -1 }, { offset: 2, value: item('before'), timestamp: -5 }] });
+    ((event.records as Record<string, Record<string, unknown>[]>)['t-0'] as Record<string, unknown>[]).forEach((rec) => {
+      rec.timestampType = 'NO_TIMESTAMP_TYPE';
+    });
+    const r = await archiveBatch(parseKafkaEvent(event), deps());
+    expect(r).toMatchObject({ records: 2, archived: 1, quarantined: 1 });
+    const keys = await list('bronze/');
+    expect(keys).toEqual(['bronze/t/dt=1970-01-01/hour=00/t+0+0000000000000000001-0000000000000000001.jsonl']);
+    const [archived] = await lines<ArchivedLine>(keys[0] as string);
+    expect(archived).toMatchObject({ offset: 1, timestamp: null, timestampType: 'NO_TIMESTAMP_TYPE', value: { id: 'none' } });
+    // Kafka has no other negative timestamp: archiving one as 1970 would make a time up.
+    const [refused] = await lines<QuarantinedLine>((await list('quarantine/'))[0] as string);
+    expect(refused).toMatchObject({ offset: 2, timestamp: null, timestampRaw: -5 });
+    expect(refused?.reasons[0]).toMatch(/^timestamp: -5 /);
   });
 
   it('keeps each archived record on one line, even when its value was pretty-printed JSON', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseKafkaEvent } from '../../src/event.ts';
-import { objectKey, partitionOf } from '../../src/layout.ts';
+import { isFileableTimestamp, objectKey, partitionOf, recordTime } from '../../src/layout.ts';
 
 describe('object layout', () => {
   it('names objects by topic-partition and offset range, zero-padded so keys sort by offset', () => {
@@ -13,6 +13,16 @@ describe('object layout', () => {
   it('partitions by the record timestamp in UTC', () => {
     expect(partitionOf(Date.UTC(2026, 10, 26, 23, 59, 59))).toEqual({ dt: '2026-11-26', hour: '23' });
     expect(partitionOf(-1)).toEqual({ dt: '1970-01-01', hour: '00' });
+  });
+
+  it('gives a record without a timestamp (-1) no time: filed under 1970, never dated then', () => {
+    expect(recordTime(-1)).toBeNull();
+    expect(recordTime(0)).toBe('1970-01-01T00:00:00.000Z');
+    expect(recordTime(Date.UTC(2026, 10, 26, 23, 59, 59))).toBe('2026-11-26T23:59:59.000Z');
+    expect(recordTime(Date.UTC(2026, 10, 26) * 1000)).toBeNull();
+    expect(recordTime('1')).toBeNull();
+    // Kafka has no negative timestamp but -1; one could only be archived as a made-up 1970.
+    expect([-1, 0, -2, -5000, 1.5].map(isFileableTimestamp)).toEqual([true, true, false, false, false]);
   });
 });
 
