@@ -11,7 +11,9 @@
  * - per stage: the permissions boundary `laminar-<stage>-boundary` every role of the stage stack
  *   carries, and the deploy role `laminar-<stage>-deploy`, assumable only by workflow runs of the
  *   repository `github_repository` in the GitHub environment named like the stage, with the managed
- *   policies `laminar-<stage>-deploy-{state,compute,data,observability}` (deploy-permissions.ts).
+ *   policies `laminar-<stage>-deploy-{state,compute,data,observability}` (deploy-permissions.ts),
+ *   and the KMS key of the stage's alarm topic (`alias/laminar-<stage>-alarm-topic`): the deploy
+ *   roles have no KMS rights, so the stage stack can only name it.
  *
  * A separate app (bootstrap-main.ts, `pnpm --filter @laminar/infra synth:bootstrap`), not a stack
  * of the stage app: it is applied by a human with administrator credentials rather than by the
@@ -30,6 +32,7 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { App, LocalBackend, S3Backend, TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf';
 import type { Construct } from 'constructs';
 import type { StateBackend } from './config.ts';
+import { AlarmTopicKey } from './constructs/alarm-topic.ts';
 import { DataBucket } from './constructs/data-bucket.ts';
 import { boundaryPolicyName, boundaryStatements, deployPolicies, deployRoleName, stateKey } from './deploy-permissions.ts';
 import { assertStage, PROJECT, resourceName } from './naming.ts';
@@ -155,6 +158,7 @@ export class BootstrapStack extends TerraformStack {
         tags: { stage },
       });
       this.boundaries.set(stage, boundary);
+      new AlarmTopicKey(this, `${stage}-alarm-topic-key`, { stage, region: settings.region, partition, accountId, tags: { stage } });
 
       const role = new IamRole(this, `${stage}-deploy`, {
         name: deployRoleName(stage),

@@ -4,6 +4,7 @@
  * EMF metrics). Pure and literal (names known at synth time, no Terraform references), so the JSON
  * is the same bytes on every synth.
  */
+import { byCodePoint } from '@laminar/spec';
 import { COLD_START_METRIC } from './metrics.ts';
 
 export interface DashboardFunction {
@@ -41,7 +42,7 @@ function widget(x: number, y: number, title: string, region: string, stat: strin
 export function dashboardBody(region: string, functions: readonly DashboardFunction[]): string {
   const widgets: unknown[] = [];
   let y = 0;
-  for (const f of [...functions].sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const f of [...functions].sort((a, b) => byCodePoint(a.name, b.name))) {
     const fn = ['FunctionName', f.functionName];
     widgets.push({
       type: 'text',

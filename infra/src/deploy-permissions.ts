@@ -7,6 +7,11 @@
  * The action lists follow the AWS provider's create / read / update / delete calls for the resource
  * types the stage stack uses (infra/src/stack.ts and constructs/). A resource type added to the
  * stack needs its calls here too; AWS answers a missing one with an AccessDenied naming the action.
+ *
+ * No KMS action at all: key ids are random, so rights on the keys a role creates can only follow tags
+ * it sets itself, and a role that may tag keys can claim any untagged key of the account, then
+ * rewrite its policy or delete it. The stage's one key (its alarm topic's) is the bootstrap stack's;
+ * the policy suite refuses KMS writes here.
  */
 import { MSK_VPC_ACTIONS } from './msk.ts';
 import { PROJECT, resourceName } from './naming.ts';
@@ -77,8 +82,6 @@ function arns(scope: AccountScope & { stage: string }) {
     alarm: `arn:${p}:cloudwatch:${r}:${a}:alarm:${prefix}`,
     dashboard: `arn:${p}:cloudwatch::${a}:dashboard/${prefix}`,
     topic: `arn:${p}:sns:${r}:${a}:${prefix}`,
-    key: `arn:${p}:kms:${r}:${a}:key/*`,
-    alias: `arn:${p}:kms:${r}:${a}:alias/${prefix}`,
     secret: `arn:${p}:secretsmanager:${r}:${a}:secret:${PROJECT}/${stage}/*`,
     parameter: `arn:${p}:ssm:${r}:${a}:parameter/${PROJECT}/${stage}/*`,
     glueCatalog: `arn:${p}:glue:${r}:${a}:catalog`,
@@ -201,7 +204,6 @@ export function deployPolicies(scope: DeployScope): DeployPolicy[] {
   const boundary = boundaryPolicyArn(scope.stage, scope);
   const key = stateKey(scope.stage);
   const stageFunctions = { ArnLike: { 'lambda:FunctionArn': a.function } };
-  const ownStage = { StringEquals: { 'aws:ResourceTag/stage': scope.stage } };
   return [
     {
       part: 'state',
@@ -468,7 +470,7 @@ export function deployPolicies(scope: DeployScope): DeployPolicy[] {
           ],
           Resource: [a.lambdaLogs, a.firehoseLogs],
         },
-        { Sid: 'ListCalls', Effect: 'Allow', Action: ['kms:ListAliases', 'logs:DescribeLogGroups'], Resource: ['*'] },
+        { Sid: 'ListCalls', Effect: 'Allow', Action: ['logs:DescribeLogGroups'], Resource: ['*'] },
         {
           Sid: 'Alarms',
           Effect: 'Allow',
@@ -502,38 +504,6 @@ export function deployPolicies(scope: DeployScope): DeployPolicy[] {
           ],
           Resource: [a.topic],
         },
-        // Keys have random ids: created only with the stage tag, managed only while they carry it.
-        { Sid: 'KeyCreate', Effect: 'Allow', Action: ['kms:CreateKey'], Resource: ['*'], Condition: { StringEquals: { 'aws:RequestTag/stage': scope.stage } } },
-        // Tags in CreateKey need TagResource too; never on a key that already belongs to another stage.
-        {
-          Sid: 'KeyTagOnCreate',
-          Effect: 'Allow',
-          Action: ['kms:TagResource'],
-          Resource: [a.key],
-          Condition: { StringEquals: { 'aws:RequestTag/stage': scope.stage }, StringEqualsIfExists: { 'aws:ResourceTag/stage': scope.stage } },
-        },
-        {
-          Sid: 'Keys',
-          Effect: 'Allow',
-          Action: [
-            'kms:CreateAlias',
-            'kms:DeleteAlias',
-            'kms:DescribeKey',
-            'kms:EnableKeyRotation',
-            'kms:GetKeyPolicy',
-            'kms:GetKeyRotationStatus',
-            'kms:ListResourceTags',
-            'kms:PutKeyPolicy',
-            'kms:ScheduleKeyDeletion',
-            'kms:TagResource',
-            'kms:UntagResource',
-            'kms:UpdateAlias',
-            'kms:UpdateKeyDescription',
-          ],
-          Resource: [a.key],
-          Condition: ownStage,
-        },
-        { Sid: 'KeyAliases', Effect: 'Allow', Action: ['kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias'], Resource: [a.alias] },
       ],
     },
   ];

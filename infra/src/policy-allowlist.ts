@@ -101,21 +101,11 @@ export const WILDCARD_RESOURCE_ALLOWLIST: readonly AllowListEntry[] = [
       "through the lambda:FunctionArn condition, which the deploy role sets to the stage's functions.",
   },
   {
-    id: 'kms-create-key',
-    actions: ['kms:CreateKey'],
-    kinds: ['identity'],
-    requireConditions: ['aws:RequestTag/stage'],
-    reason:
-      'CreateKey has no resource type (the key does not exist yet). The deploy role may create only keys tagged ' +
-      "with its own stage (aws:RequestTag/stage), and manages only keys carrying that tag afterwards.",
-  },
-  {
     id: 'deploy-list-calls',
-    actions: ['kms:ListAliases', 'logs:DescribeLogGroups'],
+    actions: ['logs:DescribeLogGroups'],
     kinds: ['identity'],
     reason:
-      'List calls the AWS provider makes to read aliases and log groups back (ListAliases has no resource type; ' +
-      'DescribeLogGroups is authorised account-wide, not per group). They return names and settings, never key ' +
-      'material or log events.',
+      'The list call the AWS provider makes to read log groups back: DescribeLogGroups is authorised account-wide, ' +
+      'not per group. It returns names and settings, never log events.',
   },
 ];

@@ -9,7 +9,10 @@
  *   Allow statements grant no wildcard action (`*`, `s3:*`, `s3:Get*`) and use no NotAction /
  *   NotResource; Resource "*" (or an ARN whose resource part is "*") only as an allow-list entry
  *   permits; no Allow to Principal "*" without a source condition; GitHub OIDC trust pinned by
- *   audience and an exact subject. Deny statements may use wildcards: they only take away.
+ *   audience and an exact subject. Deny statements may use wildcards: they only take away. No Allow
+ *   of a tagging action under an `…IfExists` condition on `aws:ResourceTag/…` (an untagged resource
+ *   passes it, so whoever holds it can tag, and so claim, any untagged resource); no KMS write action
+ *   in a deploy role's policies (a role GitHub OIDC can assume).
  * - S3: every bucket has a public access block with all four flags, a default encryption
  *   configuration, a bucket policy denying requests without TLS on the bucket and its objects, and
  *   versioning enabled when some policy lets anything write objects into it (or Firehose delivers).
@@ -31,6 +34,7 @@
  * - The AWS provider tags everything through default_tags with project and stage; every function
  *   carries git_sha, the commit its code is from.
  */
+import { byCodePoint } from '@laminar/spec';
 import { type AllowListEntry, type PolicyKind, WILDCARD_RESOURCE_ALLOWLIST } from './policy-allowlist.ts';
 
 export type RuleId =
@@ -40,6 +44,8 @@ export type RuleId =
   | 'iam-wildcard-resource'
   | 'iam-public-principal'
   | 'iam-oidc-trust'
+  | 'iam-tag-if-exists'
+  | 'deploy-kms-write'
   | 's3-public-access-block'
   | 's3-encryption'
   | 's3-tls-only'
@@ -92,7 +98,7 @@ export function checkStack(json: TerraformJson, options: CheckOptions = {}): Bre
   ctx.failureHandling();
   ctx.timeouts();
   ctx.tags();
-  return ctx.breaches.sort((a, b) => a.rule.localeCompare(b.rule) || a.resource.localeCompare(b.resource) || a.message.localeCompare(b.message));
+  return ctx.breaches.sort((a, b) => byCodePoint(a.rule, b.rule) || byCodePoint(a.resource, b.resource) || byCodePoint(a.message, b.message));
 }
 
 /** One line per breach, for test failures and the CLI. */
@@ -207,6 +213,10 @@ const GITHUB_OIDC = 'token.actions.githubusercontent.com';
 const ASYNC_PRINCIPALS = new Set(['events.amazonaws.com', 's3.amazonaws.com', 'sns.amazonaws.com', 'logs.amazonaws.com', 'ses.amazonaws.com', 'iot.amazonaws.com']);
 /** Conditions that pin a "*" principal to this account or a source. */
 const SOURCE_CONDITIONS = new Set(['aws:sourceaccount', 'aws:sourceowner', 'aws:sourcearn', 'aws:principalaccount', 'aws:principalorgid', 'aws:sourceorgid']);
+/** Actions that set tags on a resource (TagResource, TagRole, TagQueue…, PutBucketTagging…). */
+const TAGGING = /:(Tag[A-Za-z]*|Put[A-Za-z]*Tagging)$/;
+/** KMS calls that change nothing: all a deploy role could ever need of KMS, which today is none. */
+const KMS_READ = /^kms:(Describe|Get|List)[A-Za-z]*$/;
 /** Object-writing S3 actions: a bucket anyone may write into must be versioned. */
 const S3_WRITE = /^s3:(PutObject|DeleteObject|RestoreObject|ReplicateObject|ReplicateDelete|\*|Put\*|\*Object)/;
 const SECRET_NAME = /(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)/;
@@ -238,7 +248,7 @@ class Context {
   }
 
   of(type: string): Array<[string, Json]> {
-    return Object.entries(this.resources[type] ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    return Object.entries(this.resources[type] ?? {}).sort(([a], [b]) => byCodePoint(a, b));
   }
 
   /** `type.id (name)` for messages. */
@@ -293,18 +303,58 @@ class Context {
     return out;
   }
 
+  /** The `where` of each identity policy (inline, role policy, attached managed policy) of a deploy role: a role GitHub OIDC may assume. */
+  deployRolePolicies(): Set<string> {
+    const roles = new Set(
+      this.policySources()
+        .filter((p) => p.kind === 'trust')
+        .filter((p) =>
+          p.statements.some((s) => s.effect === 'Allow' && s.principals !== undefined && s.principals !== '*' && (s.principals.Federated ?? []).some((f) => f.includes(GITHUB_OIDC))),
+        )
+        .map((p) => p.where),
+    );
+    const ofDeployRole = (role: unknown) => {
+      const id = this.refId(role, 'aws_iam_role', 'name');
+      return id !== undefined && roles.has(this.label('aws_iam_role', id));
+    };
+    const out = new Set<string>();
+    for (const [id, p] of this.of('aws_iam_role_policy')) if (ofDeployRole(p.role)) out.add(this.label('aws_iam_role_policy', id));
+    for (const [, a] of this.of('aws_iam_role_policy_attachment')) {
+      const policy = this.refId(a.policy_arn, 'aws_iam_policy', 'arn');
+      if (policy && ofDeployRole(a.role)) out.add(this.label('aws_iam_policy', policy));
+    }
+    for (const source of this.policySources()) {
+      if ([...roles].some((role) => source.where.startsWith(`${role} inline `))) out.add(source.where);
+    }
+    return out;
+  }
+
   iam(): void {
+    const deploy = this.deployRolePolicies();
     for (const source of this.policySources()) {
       source.statements.forEach((s, i) => {
-        this.statement(source, s, i);
+        this.statement(source, s, i, deploy.has(source.where));
       });
     }
   }
 
-  statement(source: PolicySource, s: Statement, index: number): void {
+  statement(source: PolicySource, s: Statement, index: number, deployRole = false): void {
     const where = source.where;
     const which = `statement ${s.sid ? `"${s.sid}"` : `#${index + 1}`}`;
     if (s.effect === 'Deny') return; // Wildcards in a Deny take away more, never grant.
+    const tagging = (s.actions ?? []).filter((a) => TAGGING.test(a));
+    const ifExists = s.conditions.filter((c) => /IfExists$/i.test(c.op) && c.key.toLowerCase().startsWith('aws:resourcetag/'));
+    for (const c of tagging.length > 0 ? ifExists : []) {
+      this.breach(
+        'iam-tag-if-exists',
+        where,
+        `${which} allows ${tagging.join(', ')} under ${c.op} ${c.key}, which a resource without that tag passes: whoever holds it can tag, and so claim, any untagged resource; require the tag without IfExists`,
+      );
+    }
+    const kmsWrites = deployRole ? (s.actions ?? []).filter((a) => a.toLowerCase().startsWith('kms:') && !KMS_READ.test(a)) : [];
+    if (kmsWrites.length > 0) {
+      this.breach('deploy-kms-write', where, `${which} allows ${kmsWrites.join(', ')} to a deploy role; deploy roles get no KMS write rights (the bootstrap stack creates the stage's key)`);
+    }
     if (s.notActions) this.breach('iam-not-action', where, `${which} uses NotAction (allows every other action); list the actions`);
     if (s.notResources) this.breach('iam-not-action', where, `${which} uses NotResource (allows every other resource); list the resources`);
     if (s.notPrincipals) this.breach('iam-not-action', where, `${which} uses NotPrincipal with Allow`);
@@ -507,7 +557,7 @@ class Context {
       const env = (Array.isArray(fn.environment) ? fn.environment[0] : fn.environment) as Json | undefined;
       const vars = (env?.variables ?? {}) as Record<string, unknown>;
       const where = this.label('aws_lambda_function', id);
-      for (const [name, raw] of Object.entries(vars).sort(([a], [b]) => a.localeCompare(b))) {
+      for (const [name, raw] of Object.entries(vars).sort(([a], [b]) => byCodePoint(a, b))) {
         const value = String(raw);
         if (SECRET_NAME.test(name)) {
           const byReference = /_(ARN|NAME)$/.test(name) && isArnOrParameterName(value);
@@ -564,7 +614,7 @@ class Context {
   failureHandling(): void {
     const configs = this.of('aws_lambda_function_event_invoke_config');
     const fnId = (v: unknown) => this.refId(v, 'aws_lambda_function', 'function_name') ?? this.refId(v, 'aws_lambda_function', 'arn');
-    for (const [id, why] of [...this.asyncFunctions()].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [id, why] of [...this.asyncFunctions()].sort(([a], [b]) => byCodePoint(a, b))) {
       const where = this.label('aws_lambda_function', id);
       const config = configs.find(([, c]) => fnId(c.function_name) === id)?.[1];
       const dest = ((config?.destination_config as Json | undefined)?.on_failure as Json | undefined)?.destination;

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { byCodePoint } from '@laminar/spec';
 import { synthBootstrap } from './bootstrap-main.ts';
 import { OUTDIR } from './main.ts';
 import { checkStack, formatBreaches, type TerraformJson } from './policy-checks.ts';
@@ -17,7 +18,7 @@ export function manifestStacks(outdir: string): SynthesizedStack[] {
   const manifest = JSON.parse(readFileSync(file, 'utf8')) as { stacks: Record<string, { workingDirectory: string }> };
   return Object.entries(manifest.stacks)
     .map(([name, s]) => ({ name, dir: join(outdir, s.workingDirectory) }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .sort((a, b) => byCodePoint(a.name, b.name));
 }
 
 /** Runs the policy suite over synthesized stacks; prints one line per stack and every breach. */

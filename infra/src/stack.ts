@@ -8,6 +8,7 @@ import { GlueCatalogDatabase } from '@cdktf/provider-aws/lib/glue-catalog-databa
 import { S3BucketNotification } from '@cdktf/provider-aws/lib/s3-bucket-notification/index.js';
 import {
   bucketsOf,
+  byCodePoint,
   dlqName,
   type DeliveryStreamDecl,
   type LoadedLayer,
@@ -99,8 +100,8 @@ export class LaminarStack extends TerraformStack {
       new LocalBackend(this, { path: `../../../terraform.${name}.tfstate` });
     }
 
-    const specs = [...props.specs].sort((a, b) => a.spec.name.localeCompare(b.spec.name));
-    const queueSpecs = [...(props.queues ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+    const specs = [...props.specs].sort((a, b) => byCodePoint(a.spec.name, b.spec.name));
+    const queueSpecs = [...(props.queues ?? [])].sort((a, b) => byCodePoint(a.name, b.name));
     const logical = [
       ...new Set([...specs.flatMap((l) => bucketsOf(l.spec)), ...queueSpecs.flatMap((q) => q.subscribe.map((t) => t.bucket))]),
     ].sort();
@@ -113,7 +114,7 @@ export class LaminarStack extends TerraformStack {
         streams.push({ owner: l, decl });
       }
     }
-    streams.sort((a, b) => a.decl.name.localeCompare(b.decl.name));
+    streams.sort((a, b) => byCodePoint(a.decl.name, b.decl.name));
 
     for (const b of logical) {
       // Firehose writes too (multipart for large buffers): the same versioning and upload cleanup.
@@ -143,7 +144,7 @@ export class LaminarStack extends TerraformStack {
     }
 
     const tableKinds = new Map(specs.flatMap((l) => l.spec.tables.map((t) => [t.name, t.kind] as const)));
-    for (const [logical, kind] of [...tableKinds].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [logical, kind] of [...tableKinds].sort(([a], [b]) => byCodePoint(a, b))) {
       this.tables.set(logical, new DataTable(this, `table-${logical}`, { stage, logical, kind }));
     }
 
@@ -307,7 +308,7 @@ export class LaminarStack extends TerraformStack {
       new S3BucketNotification(this, `bucket-${b}-events`, { bucket: (this.buckets.get(b) as DataBucket).bucket.id, eventbridge: true });
     }
     const rulesPerQueue = new Map<EventQueue, string[]>();
-    for (const [, g] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [, g] of [...groups].sort(([a], [b]) => byCodePoint(a, b))) {
       // Named by the pattern's digest (as its rule is), never by position: a new pattern sorting
       // before this one would otherwise move its rule and queue to other addresses, and Terraform
       // would delete the same-named resources it had just created in their place.

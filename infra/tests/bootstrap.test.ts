@@ -2,7 +2,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BOOTSTRAP_STACK, type BootstrapSettings, bootstrapSettingsFromEnv, buildBootstrapApp } from '../src/bootstrap.ts';
+import { settingsFromEnv } from '../src/config.ts';
 import { deployPolicies } from '../src/deploy-permissions.ts';
+import { assertStage, RESERVED_STAGES } from '../src/naming.ts';
 import { parsePolicy, type Statement } from '../src/policy-checks.ts';
 import { fakeRoot, INFRA, REPO_ROOT, type StackJson } from './fixtures.ts';
 
@@ -70,6 +72,24 @@ describe('bootstrap settings', () => {
   it('refuses a stage name that another one extends with "-": its deploy role would match the other\'s roles', () => {
     expect(() => bootstrapSettingsFromEnv({ LAMINAR_BOOTSTRAP_STAGES: 'dev,dev-eu,prod' })).toThrow(/stages "dev" and "dev-eu"/);
     expect(bootstrapSettingsFromEnv({ LAMINAR_BOOTSTRAP_STAGES: 'dev,deveu' }).stages).toEqual(['dev', 'deveu']);
+  });
+
+  it('refuses the names the bootstrap stack uses itself: that stage’s deploy role would control the state bucket, or the bootstrap’s state', () => {
+    for (const stage of ['tfstate', 'bootstrap']) {
+      const reserved = new RegExp(`stage "${stage}" is reserved`);
+      expect(() => bootstrapSettingsFromEnv({ LAMINAR_BOOTSTRAP_STAGES: stage })).toThrow(reserved);
+      expect(() => bootstrapSettingsFromEnv({ LAMINAR_BOOTSTRAP_STAGES: `dev,${stage}` })).toThrow(reserved);
+      expect(() => assertStage(stage)).toThrow(reserved);
+      expect(() => settingsFromEnv({ LAMINAR_STAGE: stage })).toThrow(reserved);
+    }
+    expect(assertStage('tfstate2')).toBe('tfstate2');
+  });
+
+  it('names nothing laminar-<x>-… but for its stages and the reserved names', () => {
+    const prefixes = new Set([...raw.matchAll(/\blaminar-([a-z0-9]+)-/g)].map((m) => m[1] as string));
+    expect(prefixes.size).toBeGreaterThan(0);
+    for (const x of prefixes) expect([...SETTINGS.stages, ...RESERVED_STAGES], `laminar-${x}-…`).toContain(x);
+    expect(prefixes).toContain('tfstate');
   });
 });
 
@@ -166,7 +186,7 @@ describe('deploy permissions', () => {
     const bucketArn = `\${aws_s3_bucket.${STATE()[0]}.arn}`;
     const stageArn = new RegExp(
       `^arn:\\$\\{data\\.aws_partition\\.partition\\.partition\\}:[a-z0-9-]+:(eu-west-1)?:(\\$\\{data\\.aws_caller_identity\\.caller\\.account_id\\})?:` +
-        `(.*laminar-${stage}-\\*.*|secret:laminar/${stage}/\\*|parameter/laminar/${stage}/\\*|key/\\*|event-source-mapping:\\*|catalog|database/\\*_${stage}|table/\\*_${stage}/\\*|cluster/\\*|topic/\\*/\\*/${stage}\\.\\*|group/\\*/\\*/laminar-${stage}-\\*|policy/laminar-${stage}-boundary|role/laminar-${stage}-deploy)$`,
+        `(.*laminar-${stage}-\\*.*|secret:laminar/${stage}/\\*|parameter/laminar/${stage}/\\*|event-source-mapping:\\*|catalog|database/\\*_${stage}|table/\\*_${stage}/\\*|cluster/\\*|topic/\\*/\\*/${stage}\\.\\*|group/\\*/\\*/laminar-${stage}-\\*|policy/laminar-${stage}-boundary|role/laminar-${stage}-deploy)$`,
     );
     for (const p of attached(`laminar-${stage}-deploy`)) {
       for (const s of p.statements) {
@@ -209,6 +229,37 @@ describe('deploy permissions', () => {
     expect(condition).toEqual({ StringEquals: { 'iam:PermissionsBoundary': 'arn:aws:iam::123456789012:policy/laminar-dev-boundary' } });
   });
 
+});
+
+describe('alarm topic keys', () => {
+  it.each(['dev', 'prod'])('%s: a rotating key, aliased as the stage’s alarm topic names it, that CloudWatch may use for the stage’s alarms only', (stage) => {
+    const [, alias] = one('aws_kms_alias', 'name', `alias/laminar-${stage}-alarm-topic`);
+    const [id, k] = one('aws_kms_key', 'description', `Laminar ${stage}: encrypts the alarm topic laminar-${stage}-alarms`);
+    expect(alias.target_key_id).toBe(`\${aws_kms_key.${id}.key_id}`);
+    expect(k).toMatchObject({ enable_key_rotation: true, deletion_window_in_days: 30, tags: { stage } });
+    const statements = JSON.parse(k.policy as string).Statement as Json[];
+    expect(statements.map((s) => s.Sid)).toEqual(['AccountAdministration', 'CloudWatchAlarmsPublish']);
+    expect(statements[0]).toMatchObject({ Principal: { AWS: 'arn:${data.aws_partition.partition.partition}:iam::${data.aws_caller_identity.caller.account_id}:root' }, Resource: '*' });
+    expect(statements[1]).toEqual({
+      Sid: 'CloudWatchAlarmsPublish',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: '*',
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': '${data.aws_caller_identity.caller.account_id}' },
+        ArnLike: { 'aws:SourceArn': `arn:\${data.aws_partition.partition.partition}:cloudwatch:eu-west-1:\${data.aws_caller_identity.caller.account_id}:alarm:laminar-${stage}-*` },
+      },
+    });
+  });
+
+  it('the deploy roles get no KMS action: a key they could create or tag, they could also re-policy or delete', () => {
+    for (const stage of ['dev', 'prod']) {
+      for (const p of attached(`laminar-${stage}-deploy`)) {
+        for (const s of p.statements) expect(s.actions?.filter((a) => a.startsWith('kms:')), `${p.name} ${s.sid}`).toEqual([]);
+      }
+    }
+  });
 });
 
 describe('synthesis', () => {

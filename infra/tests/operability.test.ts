@@ -37,26 +37,12 @@ const ref = (type: string, key: string, value: unknown, attr: string) => `\${${t
 const TOPIC = () => ref('aws_sns_topic', 'name', 'laminar-dev-alarms', 'arn');
 
 describe('alarm topic', () => {
-  it('is laminar-<stage>-alarms, encrypted with a rotating customer managed key CloudWatch alarms may use', () => {
+  it('is laminar-<stage>-alarms, encrypted with the stage’s key by alias: the bootstrap stack creates the key, the stage stack creates none', () => {
     const [, topic] = one('aws_sns_topic', 'name', 'laminar-dev-alarms');
-    const [keyId, key] = ids('aws_kms_key')[0] as [string, Json];
-    expect(ids('aws_kms_key')).toHaveLength(1);
-    expect(topic.kms_master_key_id).toBe(`\${aws_kms_key.${keyId}.arn}`);
-    expect(key).toMatchObject({ enable_key_rotation: true, deletion_window_in_days: 30 });
-    const policy = JSON.parse(key.policy as string) as { Statement: Json[] };
-    const cloudwatch = policy.Statement.find((s) => s.Sid === 'CloudWatchAlarmsPublish');
-    expect(cloudwatch).toEqual({
-      Sid: 'CloudWatchAlarmsPublish',
-      Effect: 'Allow',
-      Principal: { Service: 'cloudwatch.amazonaws.com' },
-      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-      Resource: '*',
-      Condition: {
-        StringEquals: { 'aws:SourceAccount': '${data.aws_caller_identity.caller.account_id}' },
-        ArnLike: { 'aws:SourceArn': 'arn:${data.aws_partition.partition.partition}:cloudwatch:eu-west-1:${data.aws_caller_identity.caller.account_id}:alarm:laminar-dev-*' },
-      },
-    });
-    expect(one('aws_kms_alias', 'name', 'alias/laminar-dev-alarms')[1].target_key_id).toBe(`\${aws_kms_key.${keyId}.key_id}`);
+    expect(topic.kms_master_key_id).toBe('alias/laminar-dev-alarm-topic');
+    // The deploy role has no KMS rights at all: the stack neither creates nor reads a key or an alias.
+    for (const type of ['aws_kms_key', 'aws_kms_alias']) expect(ids(type), type).toEqual([]);
+    expect(Object.keys((json as unknown as { data?: Json }).data ?? {}).filter((t) => t.startsWith('aws_kms_'))).toEqual([]);
   });
 
   it('lets only this stage’s alarms publish', () => {
@@ -172,6 +158,34 @@ describe('alarms per function, from the specs', () => {
     const alarms = resourcesOf(other.json('laminar-dev'), 'aws_cloudwatch_metric_alarm').filter((a) => a.metric_name === 'Invocations');
     expect(alarms).toHaveLength(1);
     expect(alarms[0]).toMatchObject({ alarm_name: 'laminar-dev-kafka-archiver-kafka-idle', period: 300, evaluation_periods: 5, treat_missing_data: 'breaching' });
+  });
+
+  it('a function with an async invoke config alarms when Lambda cannot deliver to its destination, and when it drops an event', () => {
+    const configs = resourcesOf(json, 'aws_lambda_function_event_invoke_config');
+    const async = specs.filter((s) => s.async);
+    expect(configs).toHaveLength(async.length);
+    expect(async.length).toBeGreaterThan(0);
+    for (const spec of async) {
+      const name = `laminar-dev-${spec.name}`;
+      for (const [kind, metric] of [
+        ['destination-failures', 'DestinationDeliveryFailures'],
+        ['async-events-dropped', 'AsyncEventsDropped'],
+      ] as const) {
+        expect(one('aws_cloudwatch_metric_alarm', 'alarm_name', `${name}-${kind}`)[1]).toMatchObject({
+          ...lambdaAlarm(name),
+          metric_name: metric,
+          statistic: 'Sum',
+          threshold: 0,
+          period: 300,
+          evaluation_periods: 1,
+          tags: { function: spec.name },
+        });
+      }
+    }
+    // Only those: a function without an invoke config has no asynchronous destination to fail.
+    for (const metric of ['DestinationDeliveryFailures', 'AsyncEventsDropped']) {
+      expect(resourcesOf(json, 'aws_cloudwatch_metric_alarm').filter((a) => a.metric_name === metric)).toHaveLength(async.length);
+    }
   });
 
   it('DLQ alarms notify the topic as well', () => {

@@ -77,8 +77,11 @@ describe('policy suite over every synthesized stack', () => {
 
   it('the suite looked at what it claims to: policies, buckets, queues, functions', () => {
     const json = stacks['laminar-dev'] as TerraformJson;
-    for (const type of ['aws_iam_role_policy', 'aws_s3_bucket_policy', 'aws_sqs_queue', 'aws_lambda_function_event_invoke_config', 'aws_lambda_event_source_mapping', 'aws_kms_key', 'aws_sns_topic_policy']) {
+    for (const type of ['aws_iam_role_policy', 'aws_s3_bucket_policy', 'aws_sqs_queue', 'aws_lambda_function_event_invoke_config', 'aws_lambda_event_source_mapping', 'aws_sns_topic_policy']) {
       expect(Object.keys(json.resource?.[type] ?? {}).length, type).toBeGreaterThan(0);
+    }
+    for (const type of ['aws_iam_policy', 'aws_iam_role_policy_attachment', 'aws_kms_key']) {
+      expect(Object.keys(stacks['laminar-bootstrap']?.resource?.[type] ?? {}).length, type).toBeGreaterThan(0);
     }
   });
 
@@ -126,8 +129,6 @@ describe('policy suite over every synthesized stack', () => {
       aws_iam_role: 'iam:CreateRole',
       aws_iam_role_policy: 'iam:PutRolePolicy',
       aws_kinesis_firehose_delivery_stream: 'firehose:CreateDeliveryStream',
-      aws_kms_alias: 'kms:CreateAlias',
-      aws_kms_key: 'kms:CreateKey',
       aws_lambda_event_source_mapping: 'lambda:CreateEventSourceMapping',
       aws_lambda_function: 'lambda:CreateFunction',
       aws_lambda_function_event_invoke_config: 'lambda:PutFunctionEventInvokeConfig',
@@ -419,6 +420,53 @@ describe('the suite fails, with a clear message, on deliberately broken stacks',
       'iam-public-principal aws_sqs_queue_policy.qp: statement #1 allows Principal "*" without a source account / ARN condition',
       'iam-wildcard-action aws_sqs_queue_policy.qp: statement #1 allows wildcard action "sqs:*"; grant the exact actions instead',
       'iam-wildcard-resource aws_iam_role.r (r) inline inline: statement #1 allows logs:PutLogEvents on Resource "*"; not in policy-allowlist.ts: logs:PutLogEvents',
+    ]);
+  });
+
+  it('a deploy role with KMS write rights, and tagging allowed where the resource tag only "IfExists" (the stage alarm key’s old statements)', () => {
+    const json = structuredClone(stacks['laminar-bootstrap']) as TerraformJson;
+    const [id, policy] = find(json, 'aws_iam_policy', 'name', 'laminar-dev-deploy-observability');
+    const doc = JSON.parse(policy.policy as string) as { Statement: Json[] };
+    const key = 'arn:aws:kms:eu-west-1:123456789012:key/*';
+    doc.Statement.push(
+      // An untagged key passes StringEqualsIfExists: the role could tag any such key with its stage, then own it through Keys.
+      {
+        Sid: 'KeyTagOnCreate',
+        Effect: 'Allow',
+        Action: ['kms:TagResource'],
+        Resource: [key],
+        Condition: { StringEquals: { 'aws:RequestTag/stage': 'dev' }, StringEqualsIfExists: { 'aws:ResourceTag/stage': 'dev' } },
+      },
+      {
+        Sid: 'Keys',
+        Effect: 'Allow',
+        Action: ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:ScheduleKeyDeletion'],
+        Resource: [key],
+        Condition: { StringEquals: { 'aws:ResourceTag/stage': 'dev' } },
+      },
+    );
+    policy.policy = JSON.stringify(doc);
+    const where = `aws_iam_policy.${id} (laminar-dev-deploy-observability)`;
+    expect(checkStack(json).map((b) => `${b.rule} ${b.resource}: ${b.message}`)).toEqual([
+      `deploy-kms-write ${where}: statement "KeyTagOnCreate" allows kms:TagResource to a deploy role; deploy roles get no KMS write rights (the bootstrap stack creates the stage's key)`,
+      `deploy-kms-write ${where}: statement "Keys" allows kms:PutKeyPolicy, kms:ScheduleKeyDeletion to a deploy role; deploy roles get no KMS write rights (the bootstrap stack creates the stage's key)`,
+      `iam-tag-if-exists ${where}: statement "KeyTagOnCreate" allows kms:TagResource under StringEqualsIfExists aws:ResourceTag/stage, which a resource without that tag passes: whoever holds it can tag, and so claim, any untagged resource; require the tag without IfExists`,
+    ]);
+  });
+
+  it('tagging on an "IfExists" resource-tag condition in any policy; the same tag required outright is fine', () => {
+    const json = dev();
+    const [, policy] = find(json, 'aws_iam_role_policy', 'name', 'laminar-dev-pdf-manifest');
+    const doc = JSON.parse(policy.policy as string) as { Statement: Json[] };
+    const queue = 'arn:aws:sqs:eu-west-1:123456789012:laminar-dev-*';
+    doc.Statement.push(
+      { Effect: 'Allow', Action: ['sqs:TagQueue'], Resource: [queue], Condition: { 'ForAllValues:StringLikeIfExists': { 'aws:ResourceTag/owner': ['pdf-*'] } } },
+      { Effect: 'Allow', Action: ['sqs:TagQueue'], Resource: [queue], Condition: { StringEquals: { 'aws:ResourceTag/owner': 'pdf-manifest' } } },
+      { Effect: 'Allow', Action: ['sqs:GetQueueUrl'], Resource: [queue], Condition: { StringEqualsIfExists: { 'aws:ResourceTag/owner': 'pdf-manifest' } } },
+    );
+    policy.policy = JSON.stringify(doc);
+    expect(checkStack(json).map((b) => `${b.rule}: ${b.message}`)).toEqual([
+      `iam-tag-if-exists: statement #${doc.Statement.length - 2} allows sqs:TagQueue under ForAllValues:StringLikeIfExists aws:ResourceTag/owner, which a resource without that tag passes: whoever holds it can tag, and so claim, any untagged resource; require the tag without IfExists`,
     ]);
   });
 

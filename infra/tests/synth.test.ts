@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Testing } from 'cdktf';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyDocument } from '../src/policy.ts';
@@ -17,6 +19,7 @@ import {
 } from './fixtures.ts';
 
 const STACK = 'laminar-dev';
+const execFileAsync = promisify(execFile);
 let synth: Synthesized;
 let json: StackJson;
 let root: string;
@@ -307,5 +310,44 @@ describe('stack', () => {
     expect(readFileSync(join(again.outdir, 'manifest.json'), 'utf8')).toBe(
       readFileSync(join(synth.outdir, 'manifest.json'), 'utf8'),
     );
+  });
+
+  it('is the same whatever the locale of the machine: Estonian sorts "z" between "s" and "t"', async () => {
+    // Node takes its default locale from the environment at start, so each synth is a process of its own.
+    const script = `
+      import { defineFunction, defineQueue } from '@laminar/spec';
+      import { fakeArtifact, fakeRoot, synthInto } from './tests/fixtures.ts';
+      const fn = (name, prefix) => defineFunction({
+        name,
+        memoryMb: 128,
+        timeoutS: 10,
+        env: { POWERTOOLS_SERVICE_NAME: name, POWERTOOLS_METRICS_NAMESPACE: 'Laminar' },
+        tables: [{ name: \`\${prefix}-ledger\`, kind: 'ledger' }],
+        triggers: [{ kind: 's3', bucket: 'inbox', prefix: \`\${prefix}/\` }],
+        permissions: [{ actions: ['dynamodb:PutItem'], resource: { table: \`\${prefix}-ledger\` } }],
+        async: { maxRetries: 1, maxEventAgeS: 600, onFailure: 'dlq' },
+      });
+      const root = fakeRoot();
+      const specs = [fn('zip-export', 'zip'), fn('tap-reader', 'tap')].map((s) => fakeArtifact(root, s));
+      // Its policy lists the rules of both patterns: in the order of their pattern keys.
+      const queue = defineQueue({ name: 'inbox-arrivals', subscribe: [{ kind: 's3', bucket: 'inbox', prefix: 'zip/' }, { kind: 's3', bucket: 'inbox', prefix: 'tap/' }] });
+      process.stdout.write(synthInto(root, specs, {}, [], [queue]).raw('laminar-dev'));
+    `;
+    const synthIn = async (lang: string) => {
+      const run = await execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        cwd: INFRA,
+        env: { ...process.env, LANG: lang, LC_ALL: lang },
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      return run.stdout;
+    };
+    const [c, estonian] = await Promise.all([synthIn('C.UTF-8'), synthIn('et_EE.UTF-8')]);
+    const rows = (raw: string) => {
+      const body = Object.values((JSON.parse(raw) as StackJson).resource.aws_cloudwatch_dashboard ?? {})[0]?.dashboard_body as string;
+      return [...body.matchAll(/"### ([a-z-]+)/g)].map((m) => m[1]);
+    };
+    expect(rows(c)).toEqual(['tap-reader', 'zip-export']);
+    expect(rows(estonian)).toEqual(rows(c));
+    expect(estonian).toBe(c);
   });
 });

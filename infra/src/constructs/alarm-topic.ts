@@ -18,6 +18,22 @@ export interface AlarmTopicProps {
 }
 
 /**
+ * The alias of the key that encrypts the stage's alarm topic (the bootstrap stack creates both).
+ * Not `alias/laminar-<stage>-alarms`, the stage stack's own key until it moved: that stack destroys
+ * its key and alias on its next apply, which may come after the bootstrap has created this one.
+ */
+export function alarmKeyAlias(stage: string): string {
+  return `alias/${resourceName(stage, 'alarm-topic', 256 - 'alias/'.length)}`;
+}
+
+/** Alarms of the stage: the only ones that may publish to its topic and use its key. */
+function fromStageAlarms(props: Pick<AlarmTopicProps, 'stage' | 'region' | 'partition' | 'accountId'>) {
+  const { stage, partition, accountId, region } = props;
+  const alarms = `arn:${partition}:cloudwatch:${region}:${accountId}:alarm:${resourceName(stage, '*')}`;
+  return { StringEquals: { 'aws:SourceAccount': accountId }, ArnLike: { 'aws:SourceArn': alarms } };
+}
+
+/**
  * What the account administrators may do with the key, through IAM policies (the account principal
  * delegates to IAM). Enumerated rather than "kms:*": the alias calls are needed to create the
  * alias, Decrypt/GenerateDataKey let an operator publish a test message.
@@ -49,27 +65,23 @@ export const KEY_ADMIN_ACTIONS = [
 ];
 
 /**
- * The stage's alarm topic `laminar-<stage>-alarms`: every alarm's alarm and OK action.
+ * The key of a stage's alarm topic, created by the bootstrap stack (administrator credentials): a
+ * deploy role that may create, tag or re-policy keys could take over any key of the account, so
+ * deploy roles get no KMS rights at all, and the stage stack names the key by its alias only.
  *
- * Encrypted with a customer managed KMS key, not the AWS managed `alias/aws/sns`: CloudWatch alarms
- * cannot publish to a topic under the AWS managed key (its key policy does not let
- * cloudwatch.amazonaws.com use it, and AWS managed key policies cannot be changed), so alarm
- * actions would fail silently. This key's policy lets CloudWatch use it for this stage's alarms only.
+ * A customer managed key, not the AWS managed `alias/aws/sns`: CloudWatch alarms cannot publish to
+ * a topic under the AWS managed key (its key policy does not let cloudwatch.amazonaws.com use it,
+ * and AWS managed key policies cannot be changed), so alarm actions would fail silently. This key's
+ * policy lets CloudWatch use it for the stage's alarms only.
  */
-export class AlarmTopic extends Construct {
-  readonly topic: SnsTopic;
+export class AlarmTopicKey extends Construct {
   readonly key: KmsKey;
-  readonly email: TerraformVariable;
 
-  constructor(scope: Construct, id: string, props: AlarmTopicProps) {
+  constructor(scope: Construct, id: string, props: Pick<AlarmTopicProps, 'stage' | 'region' | 'partition' | 'accountId'> & { tags?: Record<string, string> }) {
     super(scope, id);
-    const { stage, partition, accountId, region } = props;
-    const name = resourceName(stage, 'alarms');
-    const alarms = `arn:${partition}:cloudwatch:${region}:${accountId}:alarm:${resourceName(stage, '*')}`;
-    const fromAlarms = { StringEquals: { 'aws:SourceAccount': accountId }, ArnLike: { 'aws:SourceArn': alarms } };
-
+    const { stage, partition, accountId } = props;
     this.key = new KmsKey(this, 'key', {
-      description: `Laminar ${stage}: encrypts the alarm topic ${name}`,
+      description: `Laminar ${stage}: encrypts the alarm topic ${resourceName(stage, 'alarms')}`,
       enableKeyRotation: true,
       deletionWindowInDays: 30,
       policy: JSON.stringify({
@@ -88,14 +100,32 @@ export class AlarmTopic extends Construct {
             Principal: { Service: 'cloudwatch.amazonaws.com' },
             Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
             Resource: '*',
-            Condition: fromAlarms,
+            Condition: fromStageAlarms(props),
           },
         ],
       }),
+      ...(props.tags ? { tags: props.tags } : {}),
     });
-    new KmsAlias(this, 'alias', { name: `alias/${name}`, targetKeyId: this.key.keyId });
+    new KmsAlias(this, 'alias', { name: alarmKeyAlias(stage), targetKeyId: this.key.keyId });
+  }
+}
 
-    this.topic = new SnsTopic(this, 'topic', { name, kmsMasterKeyId: this.key.arn });
+/**
+ * The stage's alarm topic `laminar-<stage>-alarms`: every alarm's alarm and OK action, encrypted
+ * with the stage's AlarmTopicKey, which the bootstrap stack must have created first.
+ */
+export class AlarmTopic extends Construct {
+  readonly topic: SnsTopic;
+  readonly email: TerraformVariable;
+
+  constructor(scope: Construct, id: string, props: AlarmTopicProps) {
+    super(scope, id);
+    const { stage } = props;
+    const name = resourceName(stage, 'alarms');
+    const fromAlarms = fromStageAlarms(props);
+
+    // By alias, which SNS accepts: reading the key would take KMS rights the deploy role does not have.
+    this.topic = new SnsTopic(this, 'topic', { name, kmsMasterKeyId: alarmKeyAlias(stage) });
     new SnsTopicPolicy(this, 'policy', {
       arn: this.topic.arn,
       policy: JSON.stringify({

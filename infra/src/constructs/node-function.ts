@@ -361,6 +361,30 @@ export class NodeFunction extends Construct {
         // Lambda checks at configuration time that the role may send to the destination.
         dependsOn: [rolePolicy],
       });
+      // A failed event Lambda cannot hand to its destination (the queue deleted, its policy or the
+      // role's grant wrong) never reaches the DLQ, so -dlq-not-empty stays OK: only this metric shows it.
+      this.alarm('destination-failures-alarm', spec.name, {
+        alarmName: `${name}-destination-failures`,
+        alarmDescription: `Lambda could not deliver events of ${name} to their async destination (on-failure or on-success queue): they are lost`,
+        namespace: 'AWS/Lambda',
+        metricName: 'DestinationDeliveryFailures',
+        dimensions: fnDimensions,
+        statistic: 'Sum',
+        threshold: 0,
+        ...everyFiveMinutes,
+      });
+      // Events given up on (older than maxEventAgeS, retries spent, reserved concurrency 0): sent to
+      // the DLQ first when there is one, lost otherwise. One that expired before it ever ran is in no -errors.
+      this.alarm('async-events-dropped-alarm', spec.name, {
+        alarmName: `${name}-async-events-dropped`,
+        alarmDescription: `Lambda dropped asynchronous events of ${name} without a successful run (${asyncDlq ? 'they went to its DLQ unless -destination-failures fired too' : 'no DLQ: they are lost'})`,
+        namespace: 'AWS/Lambda',
+        metricName: 'AsyncEventsDropped',
+        dimensions: fnDimensions,
+        statistic: 'Sum',
+        threshold: 0,
+        ...everyFiveMinutes,
+      });
     }
 
     // What EventBridge cannot hand a schedule's firing to (after its retries, or at once when it may
