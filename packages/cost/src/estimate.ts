@@ -327,6 +327,8 @@ export function estimate(input: EstimateInput): Estimate {
     other.push({ service: 'X-Ray', item: 'traces recorded', quantity: invocations, unit: 'traces', cost: (invocations / 1e6) * p.xray.tracesRecordedPerMillion });
     // Infra gives every function errors, throttles and duration-p95 alarms.
     other.push({ service: 'CloudWatch', item: 'errors, throttles, p95 duration alarms', quantity: 3, unit: 'alarms', cost: 3 * p.cloudWatch.alarmMonth });
+    // And one with an async invoke config, alarms on events Lambda dropped or could not hand to a destination.
+    if (f.async) other.push({ service: 'CloudWatch', item: 'async dropped-event and destination-failure alarms', quantity: 2, unit: 'alarms', cost: 2 * p.cloudWatch.alarmMonth });
 
     const lambdaCost = sum(lambda);
     const otherCost = sum(other);
