@@ -27,7 +27,10 @@ export const handler = defineHandler({
     metrics.addMetric('ManifestObjects', MetricUnit.Count, result.count);
     metrics.addMetric('ObjectsScanned', MetricUnit.Count, result.scanned);
     metrics.addMetric('ManifestBytes', MetricUnit.Bytes, result.bytes);
-    logger.info('manifest written', { count: result.count, scanned: result.scanned, manifestKey: result.manifestKey });
+    if (result.expiresIn < input.expiresIn) {
+      logger.warn('the URLs live less than asked: the signing credentials cap them', { expiresIn: result.expiresIn, asked: input.expiresIn, expiresAt: result.expiresAt });
+    }
+    logger.info('manifest written', { count: result.count, scanned: result.scanned, manifestKey: result.manifestKey, expiresAt: result.expiresAt });
     return result;
   },
 });

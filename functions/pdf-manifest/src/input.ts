@@ -5,7 +5,12 @@ const BUCKET_NAME = z
   .string()
   .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not a valid S3 bucket name (3–63 of a-z 0-9 . -)');
 
-/** SigV4 presigned URLs live at most 7 days. */
+/**
+ * SigV4 presigned URLs live at most 7 days, and only when signed with long-term keys. Signed with a
+ * session (the role's credentials, as on Lambda) they die with it: the presigner caps the lifetime
+ * (UNKNOWN_SESSION_LIFETIME_SECONDS in @laminar/aws) and the result's expiresAt says so. A longer
+ * expiresIn is still accepted rather than refused: what the credentials are is known only at signing.
+ */
 export const MAX_EXPIRY_SECONDS = 604_800;
 
 /**

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { createBatchPresigner, uploadStream } from '@laminar/aws';
 import { ClientError } from '@laminar/runtime';
 import type { ManifestInput } from './input.ts';
@@ -22,6 +22,8 @@ export interface ManifestResult {
   manifestKey: string;
   manifestUrl: string;
   expiresAt: string;
+  /** The URLs' lifetime in seconds: expiresIn, or less when the signing credentials cap it. */
+  expiresIn: number;
   bytes: number;
 }
 
@@ -41,6 +43,51 @@ export function manifestKeyFor(input: ManifestInput, requestId: string, at: Date
 }
 
 /**
+ * How long after one attempt Lambda may retry the same async event (same request id): its maximum
+ * event age, 6 h at most (and by default), plus a margin for clocks that differ between hosts.
+ */
+export const RETRY_SPAN_MS = 6 * 3_600_000 + 10 * 60_000;
+
+/**
+ * The manifest's key: dated by the run's UTC day, unless an earlier attempt at this request (a
+ * retry keeps the request id) wrote one dated the day before — then that key, so that a retry
+ * across midnight rewrites the manifest rather than leaving a second one. Neither the event (it
+ * carries no time) nor the request id (random) says when the first attempt ran, so the day before
+ * is looked at, once, only while a retry could still reach back to it.
+ */
+export async function resolveManifestKey(
+  input: ManifestInput,
+  requestId: string,
+  at: Date,
+  s3: S3Client,
+  signal?: AbortSignal,
+): Promise<string> {
+  const key = manifestKeyFor(input, requestId, at);
+  const earlier = manifestKeyFor(input, requestId, new Date(at.getTime() - RETRY_SPAN_MS));
+  if (earlier === key) return key;
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: input.bucket, Key: earlier }), { abortSignal: signal });
+    return earlier;
+  } catch (err) {
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return key;
+    throw err;
+  }
+}
+
+/**
+ * A key as ListObjectsV2 returns it under EncodingType 'url'. S3 form-encodes keys there ("a b" as
+ * "a+b", "a+b" as "a%2Bb"), so "+" is a space; "%20" decodes to one too, so a server that
+ * percent-encodes spaces instead is read right as well. A literal "+" always comes as "%2B".
+ */
+export function decodeListedKey(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded.replaceAll('+', ' '));
+  } catch {
+    throw new Error(`ListObjectsV2 returned a key that is not URL-encoded as asked (EncodingType url): ${JSON.stringify(encoded)}`);
+  }
+}
+
+/**
  * Lists `prefix`, presigns every key ending in `suffix` (case-insensitive) and streams JSONL lines
  * into one S3 upload. Listing runs one page ahead of presigning, and the stream's high-water mark
  * of one page makes the listing wait for the upload: memory stays at about two pages plus the
@@ -48,7 +95,6 @@ export function manifestKeyFor(input: ManifestInput, requestId: string, at: Date
  */
 export async function writeManifest(input: ManifestInput, requestId: string, deps: ManifestDeps): Promise<ManifestResult> {
   const now = deps.now?.() ?? new Date();
-  const manifestKey = manifestKeyFor(input, requestId, now);
   const suffix = input.suffix.toLowerCase();
   let count = 0;
   let scanned = 0;
@@ -56,8 +102,11 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
 
   const list = (token: string | undefined): Promise<ListObjectsV2CommandOutput> => {
     deps.checkDeadline('listing');
+    // Encoded: in plain XML a key's "\r" comes back as "\n" (XML's end-of-line handling) and a
+    // character XML 1.0 cannot carry breaks the whole listing; the manifest would hand out a dead
+    // link for the first and count it a success.
     const page = deps.s3.send(
-      new ListObjectsV2Command({ Bucket: input.bucket, Prefix: input.prefix, ContinuationToken: token, MaxKeys: 1000 }),
+      new ListObjectsV2Command({ Bucket: input.bucket, Prefix: input.prefix, ContinuationToken: token, MaxKeys: 1000, EncodingType: 'url' }),
       { abortSignal: deps.signal },
     );
     // Read-ahead: this page may be abandoned if the upload fails first; its error is handled there.
@@ -65,19 +114,31 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
     return page;
   };
 
-  // The first page is requested while the presigner is prepared: neither waits for the other.
+  // The first page is requested while the presigner and the key are prepared: none waits for another.
   const firstPage = list(undefined);
-  const presigner = await createBatchPresigner(deps.s3, { bucket: input.bucket, expiresIn: input.expiresIn, signingDate: now });
+  const [presigner, manifestKey] = await Promise.all([
+    createBatchPresigner(deps.s3, { bucket: input.bucket, expiresIn: input.expiresIn, signingDate: now }),
+    resolveManifestKey(input, requestId, now, deps.s3, deps.signal),
+  ]);
 
   async function* lines(): AsyncGenerator<Buffer> {
     let pending: Promise<ListObjectsV2CommandOutput> | undefined = firstPage;
     while (pending) {
       const page: ListObjectsV2CommandOutput = await pending;
-      pending = page.IsTruncated && page.NextContinuationToken ? list(page.NextContinuationToken) : undefined;
+      if (page.IsTruncated && !page.NextContinuationToken) {
+        // Ending here would write a manifest missing the rest of the prefix, and call it complete.
+        throw new Error(
+          `ListObjectsV2 of s3://${input.bucket}/${input.prefix} said more keys follow (IsTruncated) but gave no NextContinuationToken after ${scanned + (page.Contents?.length ?? 0)} keys: the listing cannot go on, so no manifest was written`,
+        );
+      }
+      pending = page.IsTruncated ? list(page.NextContinuationToken) : undefined;
+      // Servers that ignore EncodingType (s3rver) send raw keys and say no encoding: decoding
+      // those would turn a "+" or "%xx" in a key into something else.
+      const encoded = page.EncodingType === 'url';
       let chunk = '';
       for (const object of page.Contents ?? []) {
         scanned++;
-        const key = object.Key;
+        const key = object.Key === undefined ? undefined : encoded ? decodeListedKey(object.Key) : object.Key;
         if (key === undefined || !key.toLowerCase().endsWith(suffix) || key === manifestKey) continue;
         const line: ManifestLine = {
           key,
@@ -102,15 +163,25 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
 
   // Every URL counts its lifetime from the run's start: a run that used up most of it hands out
   // links about to die. A tenth of their lifetime (what was asked for, or less when the signing
-  // credentials expire sooner) must be left.
+  // credentials expire sooner, or may) must be left.
   const checkLifetime = () => {
     const finished = deps.now?.() ?? new Date();
     const leftMs = presigner.expiresAt.getTime() - finished.getTime();
     if (leftMs >= (presigner.expiresIn * 1000) / 10) return;
     // Capped by the credentials the function signs with, a longer expiresIn cannot help.
-    const capped = presigner.expiresIn < input.expiresIn;
-    const lifetime = `${presigner.expiresIn} s${capped ? ` (the ${input.expiresIn} s asked for, capped by the signing credentials' expiry)` : ''}`;
-    const advice = capped ? 'the credentials the function signs with expire then, so a longer expiresIn cannot help' : 'ask for a longer expiresIn';
+    const cap =
+      presigner.cappedBy === 'credentials-expire'
+        ? "capped by the signing credentials' expiry"
+        : presigner.cappedBy === 'session-expiry-unknown'
+          ? 'capped because the signing credentials are a session of unknown expiry'
+          : undefined;
+    const lifetime = `${presigner.expiresIn} s${cap ? ` (the ${input.expiresIn} s asked for, ${cap})` : ''}`;
+    const advice =
+      presigner.cappedBy === 'credentials-expire'
+        ? 'the credentials the function signs with expire then, so a longer expiresIn cannot help'
+        : presigner.cappedBy === 'session-expiry-unknown'
+          ? 'with session credentials a longer expiresIn cannot help; longer-lived links need long-term keys'
+          : 'ask for a longer expiresIn';
     throw new ClientError(
       leftMs <= 0
         ? `the manifest's URLs expired at ${presigner.expiresAt.toISOString()}, before the run ended (${finished.toISOString()}), after their ${lifetime}: ${advice}; no manifest was written`
@@ -136,6 +207,7 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
     manifestKey,
     manifestUrl: presigner.presign(manifestKey),
     expiresAt: presigner.expiresAt.toISOString(),
+    expiresIn: presigner.expiresIn,
     bytes,
   };
 }

@@ -14,11 +14,31 @@ export interface BatchPresigner {
   /** Presigned GET URL for a key; byte-identical to the SDK's getSignedUrl for the same inputs. */
   presign(key: string): string;
   signingDate: Date;
-  /** When the URLs stop working: the signing time + expiresIn, or the credentials' expiry if sooner. */
+  /** When the URLs stop working: the signing time + expiresIn, or sooner when the credentials cap it. */
   expiresAt: Date;
-  /** The lifetime signed into the URLs, in seconds (expiresIn, capped by the credentials' expiry). */
+  /** The lifetime signed into the URLs, in seconds: expiresIn, or less when the credentials cap it. */
   expiresIn: number;
+  /**
+   * Why expiresIn is shorter than asked, when it is: `credentials-expire` (they state their expiry),
+   * `session-expiry-unknown` (temporary credentials that do not: see UNKNOWN_SESSION_LIFETIME_SECONDS).
+   */
+  cappedBy?: LifetimeCap;
 }
+
+export type LifetimeCap = 'credentials-expire' | 'session-expiry-unknown';
+
+/**
+ * The most a URL signed with temporary credentials of unknown expiry is claimed to live, in seconds.
+ *
+ * Such a URL stops working when the session does, whatever its X-Amz-Expires says. Lambda hands a
+ * function its role's session as environment variables (a session token, no expiry), and AWS
+ * documents no length for those sessions ("services that assume a role, such as the Lambda
+ * execution role, don't necessarily comply with the role's session duration settings"), nor how
+ * long before an invocation they were issued. So no bound is known; 15 minutes is the shortest
+ * session STS issues at all (DurationSeconds' minimum), and pdf-manifest's default expiry: a
+ * conservative claim, not a guarantee. Links meant to last days need long-term keys (an IAM user's).
+ */
+export const UNKNOWN_SESSION_LIFETIME_SECONDS = 900;
 
 const PROBE_KEY = 'laminar-presign-probe';
 
@@ -52,7 +72,7 @@ export async function createBatchPresigner(client: S3Client, options: PresignBat
   // A URL signed with temporary credentials (a Lambda role's session) stops working when they
   // expire, whatever its X-Amz-Expires says: the lifetime is capped there, so expiresAt is true.
   const credentials = await client.config.credentials();
-  const expiresIn = cappedLifetime(options.expiresIn, signingDate, credentials.expiration);
+  const { expiresIn, cappedBy } = cappedLifetime(options.expiresIn, signingDate, credentials);
   const probeUrl = await getSignedUrl(client, new GetObjectCommand({ Bucket: options.bucket, Key: PROBE_KEY }), {
     expiresIn,
     signingDate,
@@ -107,13 +127,28 @@ export async function createBatchPresigner(client: S3Client, options: PresignBat
     signingDate,
     expiresIn,
     expiresAt: new Date(signingDate.getTime() + expiresIn * 1000),
+    ...(cappedBy ? { cappedBy } : {}),
   };
 }
 
-/** `expiresIn`, or fewer seconds when the credentials expire sooner; refuses credentials already expired. */
-function cappedLifetime(expiresIn: number, signingDate: Date, credentialsExpire: Date | undefined): number {
-  if (!credentialsExpire) return expiresIn;
-  const left = Math.floor((credentialsExpire.getTime() - signingDate.getTime()) / 1000);
-  if (left < 1) throw new Error(`the signing credentials expired at ${credentialsExpire.toISOString()}: no URL signed with them would work`);
-  return Math.min(expiresIn, left);
+/**
+ * `expiresIn`, or fewer seconds when the credentials expire sooner, or may (a session token with no
+ * stated expiry); refuses credentials already expired. Long-term keys (no session token) are not
+ * capped: their URLs live as long as the keys stay active.
+ */
+function cappedLifetime(
+  expiresIn: number,
+  signingDate: Date,
+  credentials: { sessionToken?: string | undefined; expiration?: Date | undefined },
+): { expiresIn: number; cappedBy?: LifetimeCap } {
+  const expiration = credentials.expiration;
+  if (expiration) {
+    const left = Math.floor((expiration.getTime() - signingDate.getTime()) / 1000);
+    if (left < 1) throw new Error(`the signing credentials expired at ${expiration.toISOString()}: no URL signed with them would work`);
+    return left < expiresIn ? { expiresIn: left, cappedBy: 'credentials-expire' } : { expiresIn };
+  }
+  if (credentials.sessionToken && expiresIn > UNKNOWN_SESSION_LIFETIME_SECONDS) {
+    return { expiresIn: UNKNOWN_SESSION_LIFETIME_SECONDS, cappedBy: 'session-expiry-unknown' };
+  }
+  return { expiresIn };
 }

@@ -1,7 +1,7 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { describe, expect, it } from 'vitest';
-import { createBatchPresigner, createS3Client, encodeKeyPath } from '../../src/index.ts';
+import { createBatchPresigner, createS3Client, encodeKeyPath, UNKNOWN_SESSION_LIFETIME_SECONDS } from '../../src/index.ts';
 
 const AWKWARD_KEYS = [
   'reports/2026/q1.pdf',
@@ -78,12 +78,31 @@ describe('createBatchPresigner', () => {
     const client = createS3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 's', sessionToken: 't', expiration } });
     const capped = await createBatchPresigner(client, { bucket: 'documents', expiresIn: 604_800, signingDate });
     expect(capped.expiresIn).toBe(600);
+    expect(capped.cappedBy).toBe('credentials-expire');
     expect(capped.expiresAt).toEqual(expiration);
     expect(new URL(capped.presign('a.pdf')).searchParams.get('X-Amz-Expires')).toBe('600');
     // Shorter than the session: as asked.
     expect((await createBatchPresigner(client, { bucket: 'documents', expiresIn: 300, signingDate })).expiresIn).toBe(300);
     const expired = createS3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'A', secretAccessKey: 's', expiration: signingDate } });
     await expect(createBatchPresigner(expired, { bucket: 'documents', expiresIn: 300, signingDate })).rejects.toThrow(/credentials expired/);
+  });
+
+  it('caps the lifetime of URLs signed with a session of unknown expiry (Lambda\'s environment credentials), saying why', async () => {
+    // What Lambda gives a function: the role's session as environment variables, with no expiry.
+    const client = createS3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 's', sessionToken: 't' } });
+    const capped = await createBatchPresigner(client, { bucket: 'documents', expiresIn: 604_800, signingDate });
+    expect(UNKNOWN_SESSION_LIFETIME_SECONDS).toBe(900);
+    expect(capped.expiresIn).toBe(900);
+    expect(capped.cappedBy).toBe('session-expiry-unknown');
+    expect(capped.expiresAt.toISOString()).toBe('2026-03-04T05:21:07.000Z');
+    expect(new URL(capped.presign('a.pdf')).searchParams.get('X-Amz-Expires')).toBe('900');
+    // Within the bound: as asked, nothing reported.
+    const short = await createBatchPresigner(client, { bucket: 'documents', expiresIn: 600, signingDate });
+    expect([short.expiresIn, short.cappedBy]).toEqual([600, undefined]);
+    // Long-term keys (no session token) sign URLs that live as long as asked, up to SigV4's 7 days.
+    const longTerm = createS3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 's' } });
+    const week = await createBatchPresigner(longTerm, { bucket: 'documents', expiresIn: 604_800, signingDate });
+    expect([week.expiresIn, week.cappedBy]).toEqual([604_800, undefined]);
   });
 
   it('encodes keys as S3 expects', () => {
