@@ -54,8 +54,9 @@ export function* generateInventory(options: GenerateOptions): Generator<Inventor
   }));
   for (const store of stores) {
     // Each store reports from `at` on, as stores report side by side: one clock running through
-    // every store put the last observations days after `at` (83 h at 1,000 × 100), past the hour
-    // partition Firehose files them under.
+    // every store put the last observations days after `at` (83 h at 1,000 × 100), far from when
+    // the run happened. (Firehose files records under the hour they arrive in, not their
+    // `recorded_at`: a partition's rows can be observations from another hour.)
     let t = options.at.getTime();
     for (let r = 0; r < options.recordsPerStore; r++) {
       const product = faker.helpers.arrayElement(catalog);

@@ -19,21 +19,26 @@ export interface RunResult {
   bytes: number;
 }
 
-/** Records Firehose would not take after every retry: the run fails and names them. */
+/** Records Firehose would not take after every retry, or a run stopped short: the run fails and names them. */
 export class DeliveryIncompleteError extends Error {
   override name = 'DeliveryIncompleteError';
   constructor(
     readonly result: RunResult,
     readonly failures: { recordId: string; errorCode: string; errorMessage: string; attempts: number }[],
     stopped?: Error,
+    /** The records the request asked for: more than `generated` when the stop came first. */
+    requested = result.generated,
   ) {
     const codes = new Map<string, number>();
     for (const f of failures) codes.set(f.errorCode, (codes.get(f.errorCode) ?? 0) + 1);
     const inDoubt = codes.get('InDoubt') ?? 0;
+    const notGenerated = requested - result.generated;
     super(
-      `${result.failed} of ${result.generated} records were not delivered to ${result.deliveryStream} (${[...codes]
-        .map(([c, n]) => `${c} ×${n}`)
-        .join(', ')})${inDoubt ? `, of which the ${inDoubt} InDoubt may have arrived` : ''}; the others were${stopped ? `; stopped before the rest were generated: ${stopped.message}` : ''}`,
+      `${result.failed} of ${result.generated} records were not delivered to ${result.deliveryStream}${codes.size ? ` (${[...codes].map(([c, n]) => `${c} ×${n}`).join(', ')})` : ''}${
+        inDoubt ? `, of which the ${inDoubt} InDoubt may have arrived` : ''
+      }; delivered: ${result.delivered}${
+        stopped ? `; the run was stopped${notGenerated > 0 ? ` before the other ${notGenerated} of the ${requested} requested were generated` : ''}: ${stopped.message}` : ''
+      }`,
       stopped ? { cause: stopped } : undefined,
     );
   }
@@ -55,6 +60,7 @@ export const handler = defineHandler({
     const at = request.at ? new Date(request.at) : new Date();
     logger.appendKeys({ ...explicitSeed, stores: request.stores, recordsPerStore: request.recordsPerStore });
 
+    const requested = request.stores * request.recordsPerStore;
     const stop = deadline.signal;
     const result: RunResult = { deliveryStream: config.DELIVERY_STREAM, ...explicitSeed, generated: 0, delivered: 0, failed: 0, needsRestock: 0, calls: 0, recordsPerCall: 0, bytes: 0 };
     const failures: DeliveryIncompleteError['failures'] = [];
@@ -78,6 +84,9 @@ export const handler = defineHandler({
         sent += out.sent;
         for (const f of out.failed) failures.push(failureOf(chunk, f));
         chunk = [];
+        // Stopped during these calls, putRecords returns rather than throws: without this the run
+        // would generate another chunk in the cleanup reserve only to find it cannot send it.
+        stop.throwIfAborted();
       };
       for (const record of generateInventory({ stores: request.stores, recordsPerStore: request.recordsPerStore, seed, at })) {
         result.generated++;
@@ -101,10 +110,11 @@ export const handler = defineHandler({
       metrics.addMetric('RecordsFailed', MetricUnit.Count, result.failed);
       metrics.addMetric('PutRecordBatchCalls', MetricUnit.Count, result.calls);
     }
-    if (result.failed > 0 || stopped) {
+    // A stop that came after the last record was delivered cost nothing: the run is complete.
+    if (result.failed > 0 || result.generated < requested) {
       for (const f of failures.slice(0, 50)) logger.error('record not delivered', f);
       if (failures.length > 50) logger.error('records not delivered (more than logged)', { count: failures.length });
-      throw new DeliveryIncompleteError(result, failures, stopped);
+      throw new DeliveryIncompleteError(result, failures, stopped, requested);
     }
     logger.info('inventory delivered', { ...result });
     return result;

@@ -42,7 +42,7 @@ export interface FirehoseDelivery {
 }
 
 export interface FirehoseStreamStats {
-  /** PutRecord / PutRecordBatch calls naming this stream (valid ones, and those over the 4 MiB limit). */
+  /** PutRecord / PutRecordBatch calls naming this stream (valid ones, those over the 4 MiB limit, and those failed by `injectCallFailure`). */
   calls: number;
   /** Records taken into the buffer. */
   accepted: number;
@@ -88,9 +88,25 @@ export interface FirehoseEmulatorOptions {
   intervalScale?: number;
   /** Clock for arrival times (test seam). */
   now?: () => Date;
+  /**
+   * Starts the wait before a failed S3 delivery is tried again; returns what cancels it (test seam:
+   * a test steps the retries itself instead of sleeping through them). Default: setTimeout.
+   */
+  retryTimer?: (retry: () => void, ms: number) => () => void;
 }
 
 export type FirehoseFailureInjector = (stream: string, record: Buffer, index: number) => { code: string; message: string } | undefined;
+
+/**
+ * Per PutRecord / PutRecordBatch call (`records` it carries): an error for the whole call, as
+ * Firehose answers a throttled one (ServiceUnavailableException, 503) or its own failure
+ * (InternalFailure, 500). The status decides what the SDK retries.
+ */
+export type FirehoseCallFailureInjector = (
+  stream: string,
+  operation: 'PutRecord' | 'PutRecordBatch',
+  records: number,
+) => { code: string; status: number; message?: string } | undefined;
 
 export interface FirehoseEmulator {
   /** http://127.0.0.1:PORT */
@@ -98,6 +114,8 @@ export interface FirehoseEmulator {
   region: string;
   /** Test hook: per record, report it failed (PutRecordBatch: per-record ErrorCode; PutRecord: the call fails). */
   injectFailures(fn: FirehoseFailureInjector | undefined): void;
+  /** Test hook: per call, fail it as a whole (nothing of it is taken; `stats().calls` counts it). */
+  injectCallFailure(fn: FirehoseCallFailureInjector | undefined): void;
   /**
    * Delivers every buffered record now. Resolves when each delivery under way has succeeded or failed
    * one more attempt (a failing one is tried again at once, and then keeps being retried: see
@@ -150,6 +168,11 @@ const S3_RETRY_INTERVAL_MS = 5_000;
 const MIN_RETRY_DELAY_MS = 1_000;
 /** Only checks that `errorOutputPrefix` evaluates: the types Firehose puts there (processing-failed, format-conversion-failed, …) never arise here. */
 const ERROR_OUTPUT_TYPE = 'processing-failed';
+/**
+ * The status Firehose answers a failed PutRecord with: the SDK retries the 5xx ones. Any other
+ * code a test injects is a client error.
+ */
+const PUT_RECORD_FAILURE_STATUS: Record<string, number> = { ServiceUnavailableException: 503, InternalFailure: 500 };
 
 /** An AWS error as the JSON protocol returns it. */
 class AwsError extends Error {
@@ -293,6 +316,13 @@ export async function startFirehose(options: FirehoseEmulatorOptions): Promise<F
   const events = new EventEmitter();
   const streams = new Map<string, Stream>();
   let inject: FirehoseFailureInjector | undefined;
+  let injectCall: FirehoseCallFailureInjector | undefined;
+  const retryTimer =
+    options.retryTimer ??
+    ((retry: () => void, ms: number) => {
+      const timer = setTimeout(retry, ms);
+      return () => clearTimeout(timer);
+    });
 
   for (const config of options.streams) {
     // Catch configurations AWS would refuse at deploy time here rather than at the first delivery.
@@ -357,9 +387,9 @@ export async function startFirehose(options: FirehoseEmulatorOptions): Promise<F
           );
         for (const f of d.onFailure) f();
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, retryDelay);
+          const cancel = retryTimer(resolve, retryDelay);
           d.wake = () => {
-            clearTimeout(timer);
+            cancel();
             resolve();
           };
         });
@@ -412,16 +442,22 @@ export async function startFirehose(options: FirehoseEmulatorOptions): Promise<F
 
   const recordId = () => randomBytes(150).toString('base64');
 
+  function failCall(s: Stream, operation: 'PutRecord' | 'PutRecordBatch', records: number): void {
+    const failure = injectCall?.(s.config.name, operation, records);
+    if (failure) throw new AwsError(failure.code, failure.message ?? `${failure.code} (injected by the test)`, failure.status);
+  }
+
   const operations: Record<string, (input: Record<string, unknown>) => unknown> = {
     PutRecord(input) {
       const problems: string[] = [];
       const data = decodeData((input.Record as { Data?: unknown } | undefined)?.Data, 'record.data', problems);
       const s = stream(input, problems);
       s.stats.calls += 1;
+      failCall(s, 'PutRecord', 1);
       const failure = inject?.(s.config.name, data, 0);
       if (failure) {
         s.stats.failed += 1;
-        throw new AwsError(failure.code, failure.message, failure.code === 'ServiceUnavailableException' ? 503 : 400);
+        throw new AwsError(failure.code, failure.message, PUT_RECORD_FAILURE_STATUS[failure.code] ?? 400);
       }
       accept(s, data);
       return { RecordId: recordId(), Encrypted: false };
@@ -438,6 +474,7 @@ export async function startFirehose(options: FirehoseEmulatorOptions): Promise<F
       const records = (list ?? []).map((r, i) => decodeData(r?.Data, `records.${i + 1}.member.data`, problems));
       const s = stream(input, problems);
       s.stats.calls += 1;
+      failCall(s, 'PutRecordBatch', records.length);
       if (records.reduce((n, r) => n + r.length, 0) > MAX_BATCH_BYTES)
         throw new AwsError('InvalidArgumentException', 'Records size exceeds 4 MB limit');
       let failed = 0;
@@ -532,6 +569,9 @@ export async function startFirehose(options: FirehoseEmulatorOptions): Promise<F
     region: REGION,
     injectFailures(fn) {
       inject = fn;
+    },
+    injectCallFailure(fn) {
+      injectCall = fn;
     },
     flush,
     stats: () => Object.fromEntries([...streams].map(([name, s]) => [name, { ...s.stats }])),

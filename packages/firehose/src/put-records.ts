@@ -1,5 +1,6 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import { type FirehoseClient, PutRecordBatchCommand, type PutRecordBatchResponseEntry } from '@aws-sdk/client-firehose';
+import { isRetryableByTrait, isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 
 /** Firehose's PutRecordBatch limits (per call, and per record before base64). */
 export const FIREHOSE_LIMITS = {
@@ -44,17 +45,24 @@ export interface PutRecordsResult {
   bytes: number;
 }
 
-/** Errors worth another round after a backoff: throttling and the service's own failures. */
+/**
+ * Errors worth another round after a backoff, classified as the SDK's own retry strategy does:
+ * throttling, 5xx, timeouts and dropped connections (a reset or a hang-up carries no status code,
+ * so a hand-made list of statuses and names missed it). Anything else (a missing stream, no
+ * permission) will not pass by waiting.
+ */
 function isTransient(error: Error): boolean {
-  const e = error as Error & { $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
-  const status = e.$metadata?.httpStatusCode ?? 0;
-  return (
-    e.$retryable !== undefined ||
-    status === 429 ||
-    status >= 500 ||
-    ['ThrottlingException', 'ServiceUnavailableException', 'LimitExceededException', 'InternalFailure', 'InternalFailureException'].includes(e.name)
-  );
+  const e = error as unknown as Parameters<typeof isTransientError>[0];
+  return isRetryableByTrait(e) || isThrottlingError(e) || isTransientError(e) || isServerError(e);
 }
+
+/** No HTTP response came back: the request may have reached Firehose before the connection broke. */
+const unanswered = (error: Error) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === undefined;
+
+const stopReason = (signal: AbortSignal) => (signal.reason instanceof Error ? signal.reason.message : String(signal.reason));
+
+/** Attempts a record may take: what the counters below hold (a byte once wrapped at 256, and never ended). */
+const MAX_ATTEMPTS = 1_000;
 
 /**
  * Sends records with PutRecordBatch, filling each call up to Firehose's limits (500 records, 4 MiB),
@@ -64,16 +72,14 @@ function isTransient(error: Error): boolean {
  * Written here because the SDK retries whole requests (throttling, 5xx) but knows nothing of
  * per-entry failures inside a 200 response, and lib-storage has no Firehose counterpart.
  *
- * Every record ends in `delivered` or in `failed` with its reason (`InDoubt` for the records of a
- * call the signal cut short: Firehose may have taken them): an oversized record is failed
- * up front; a call that fails as a whole (after the SDK's own retries) with a throttle or a 5xx
- * makes the round back off and try again, within the records' attempts; any other whole-call
- * failure, or the signal, ends the run with every record not delivered failed — never thrown, so
- * the caller always learns what was delivered.
+ * Every record ends in `delivered` or in `failed` with its reason: an oversized record is failed
+ * up front; a call that fails as a whole (after the SDK's own retries) with a throttle, a 5xx, a
+ * timeout or a dropped connection makes the round back off and try again, within the records'
+ * attempts; any other whole-call failure, or the signal, ends the run with every record not
+ * delivered failed — never thrown, so the caller always learns what was delivered. The records of
+ * a call that got no response (cut by the signal, or its connection dropped) are `InDoubt`:
+ * Firehose may have taken them. Records no call carried are `NotSent`.
  */
-/** Attempts a record may take: what the counters below hold (a byte once wrapped at 256, and never ended). */
-const MAX_ATTEMPTS = 1_000;
-
 export async function putRecords(records: readonly Uint8Array[], options: PutRecordsOptions): Promise<PutRecordsResult> {
   const maxAttempts = options.maxAttempts ?? 4;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > MAX_ATTEMPTS) {
@@ -104,6 +110,7 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
       } catch {
         // Stopped (the invocation's deadline): what was delivered stays counted; the records waiting
         // for this retry are failed already, with the reason they last failed with.
+        if (options.signal?.aborted) leftOut(pending, stopReason(options.signal));
         return finish();
       }
     }
@@ -111,6 +118,12 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
     const batches = batchesOf(pending, records);
     for (let b = 0; b < batches.length; b++) {
       const batch = batches[b] as number[];
+      if (options.signal?.aborted) {
+        // The SDK would refuse the call at once, before it reached Firehose: neither this batch nor
+        // the ones after it were sent, and no call was made.
+        leftOut(batches.slice(b).flat(), stopReason(options.signal));
+        return finish();
+      }
       let response: PutRecordBatchResponseEntry[];
       try {
         calls++;
@@ -127,20 +140,31 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
           // Cut short by the stop: the SDK says only "Request aborted", and Firehose may have taken
           // the call before it was cut — its records are in doubt, not failed; the ones after it
           // were never sent. Either way the caller's retry sends them (again).
-          const stop = options.signal.reason;
-          const why = stop instanceof Error ? stop.message : String(stop);
+          const why = stopReason(options.signal);
           for (const i of batch) {
             failed.set(i, { index: i, errorCode: 'InDoubt', errorMessage: `its call was under way when the run stopped (${why}): Firehose may have taken it`, attempts: attempts[i] as number });
           }
-          for (const i of notSent) failed.set(i, { index: i, errorCode: 'NotSent', errorMessage: why, attempts: attempts[i] as number });
+          leftOut(notSent, why);
           return finish();
         }
         const e = error as Error;
-        for (const i of [...batch, ...notSent]) failed.set(i, { index: i, errorCode: e.name || 'Error', errorMessage: e.message, attempts: attempts[i] as number });
-        // A throttle or a 5xx the SDK's own retries did not outlast: the whole round backs off and
-        // tries again (this batch counting an attempt, the ones not sent yet none). Anything else
-        // (a missing stream, no permission) is not going to pass: every record is failed.
-        if (!isTransient(e)) return finish();
+        const code = e.name || 'Error';
+        const transient = isTransient(e);
+        // Only a transient failure can be a request that got out: one that failed before it was
+        // sent (no credentials, say) has no response either, yet never reached Firehose.
+        for (const i of batch) {
+          failed.set(
+            i,
+            transient && unanswered(e)
+              ? { index: i, errorCode: 'InDoubt', errorMessage: `its call got no response (${code}: ${e.message}): Firehose may have taken it`, attempts: attempts[i] as number }
+              : { index: i, errorCode: code, errorMessage: e.message, attempts: attempts[i] as number },
+          );
+        }
+        leftOut(notSent, `an earlier call failed (${code}: ${e.message})`);
+        // A throttle, a 5xx or a dropped connection the SDK's own retries did not outlast: the whole
+        // round backs off and tries again (this batch counting an attempt, the ones not sent yet
+        // none). Anything else is not going to pass: every record is failed.
+        if (!transient) return finish();
         retry.push(...batch.filter((i) => (attempts[i] as number) < maxAttempts), ...notSent);
         break;
       }
@@ -167,6 +191,17 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
     pending = retry;
   }
   return finish();
+
+  /**
+   * Records a run ends without sending this round: `NotSent` if no call carried them yet; sent
+   * before, they keep the reason they last failed with (an `InDoubt` one may have arrived).
+   */
+  function leftOut(indexes: readonly number[], why: string): void {
+    for (const i of indexes) {
+      const last = failed.get(i);
+      if (!last || last.errorCode === 'NotSent') failed.set(i, { index: i, errorCode: 'NotSent', errorMessage: why, attempts: attempts[i] as number });
+    }
+  }
 
   function finish(): PutRecordsResult {
     return {

@@ -15,7 +15,10 @@ beforeAll(async () => {
   local = await startLocal({ root, functions: ['store-inventory'], queuesDirectory: false, env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } });
 });
 afterAll(() => local?.stop());
-beforeEach(() => local.firehose?.injectFailures(undefined));
+beforeEach(() => {
+  local.firehose?.injectFailures(undefined);
+  local.firehose?.injectCallFailure(undefined);
+});
 
 async function deliveredLines(): Promise<string[]> {
   await local.firehose?.flush();
@@ -49,6 +52,29 @@ describe('store-inventory → Firehose → S3', () => {
     expect(result.calls).toBe(3);
 
     const expected = [...generateInventory({ stores: 6, recordsPerStore: 150, seed: 11, at: new Date(at) })].map((r) => JSON.stringify(r));
+    const lines = (await deliveredLines()).filter((l) => !before.has(l));
+    expect(lines.sort()).toEqual(expected.sort());
+  });
+
+  it('outlasts whole calls throttled past the SDK’s own retries, and delivers every record once', async () => {
+    const before = new Set(await deliveredLines());
+    // Throttled as Firehose throttles (ServiceUnavailableException, 503): the first call's three
+    // SDK attempts and the first attempt of putRecords' next round.
+    let throttled = 0;
+    local.firehose?.injectCallFailure(() => {
+      if (throttled === 4) return undefined;
+      throttled++;
+      return { code: 'ServiceUnavailableException', status: 503, message: 'Slow down.' };
+    });
+    const res = await local.invoke('store-inventory', { stores: 4, recordsPerStore: 150, seed: 13, at });
+    expect(res.error).toBeUndefined();
+    expect(throttled).toBe(4);
+    const result = res.result as RunResult;
+    expect(result).toMatchObject({ generated: 600, delivered: 600, failed: 0 });
+    // 600 records are two calls; the first failed as a whole once (after the SDK's 3 attempts) and was made again.
+    expect(result.calls).toBe(3);
+
+    const expected = [...generateInventory({ stores: 4, recordsPerStore: 150, seed: 13, at: new Date(at) })].map((r) => JSON.stringify(r));
     const lines = (await deliveredLines()).filter((l) => !before.has(l));
     expect(lines.sort()).toEqual(expected.sort());
   });

@@ -179,6 +179,60 @@ describe('Firehose emulator: API over the real SDK', () => {
     expect(fh.stats().events).toMatchObject({ calls: 3, accepted: 0, failed: 3 });
   });
 
+  it('a PutRecord failure Firehose answers with a 500 (InternalFailure) is a 500, which the SDK retries', async () => {
+    const { fh, client } = await start();
+    fh.injectFailures(() => ({ code: 'InternalFailure', message: 'broken' }));
+    const error = await client
+      .send(new PutRecordCommand({ DeliveryStreamName: 'events', Record: { Data: Buffer.from('x') } }))
+      .catch((e: unknown) => e as FirehoseServiceException);
+    expect((error as FirehoseServiceException).name).toBe('InternalFailure');
+    expect((error as FirehoseServiceException).$metadata).toMatchObject({ httpStatusCode: 500, attempts: 3 });
+    expect(fh.stats().events).toMatchObject({ calls: 3, accepted: 0, failed: 3 });
+    // Any other code is the client's error: not retried.
+    fh.injectFailures(() => ({ code: 'InvalidArgumentException', message: 'no' }));
+    const refused = await client
+      .send(new PutRecordCommand({ DeliveryStreamName: 'events', Record: { Data: Buffer.from('x') } }))
+      .catch((e: unknown) => e as FirehoseServiceException);
+    expect((refused as FirehoseServiceException).$metadata).toMatchObject({ httpStatusCode: 400, attempts: 1 });
+  });
+
+  it('injectCallFailure fails whole calls, throttled or 5xx, with the status the SDK retries on; nothing of them is taken', async () => {
+    const { fh, client, objects } = await start();
+    const seen: string[] = [];
+    let calls = 0;
+    fh.injectCallFailure((name, operation, records) => {
+      seen.push(`${name} ${operation} ${records}`);
+      calls++;
+      if (calls === 1) return { code: 'ServiceUnavailableException', status: 503, message: 'Slow down.' };
+      if (calls === 2) return { code: 'InternalFailure', status: 500 };
+      return undefined;
+    });
+    // Consulted for a failed call's records it must not be: the call fails before any record.
+    const perRecord: number[] = [];
+    fh.injectFailures((_name, _record, index) => void perRecord.push(index));
+    const out = await client.send(
+      new PutRecordBatchCommand({ DeliveryStreamName: 'events', Records: [{ Data: Buffer.from('a\n') }, { Data: Buffer.from('b\n') }] }),
+    );
+    // The SDK's standard retry outlasted two failed calls: the third was taken.
+    expect(out.$metadata.attempts).toBe(3);
+    expect(out.FailedPutCount).toBe(0);
+    expect(seen).toEqual(['events PutRecordBatch 2', 'events PutRecordBatch 2', 'events PutRecordBatch 2']);
+    expect(perRecord).toEqual([0, 1]);
+    expect(fh.stats().events).toMatchObject({ calls: 3, accepted: 2, failed: 0 });
+
+    // Past the SDK's attempts, the caller sees the last failure, as from Firehose.
+    fh.injectCallFailure((_name, operation) => (operation === 'PutRecord' ? { code: 'ServiceUnavailableException', status: 503 } : undefined));
+    const error = await client
+      .send(new PutRecordCommand({ DeliveryStreamName: 'events', Record: { Data: Buffer.from('c\n') } }))
+      .catch((e: unknown) => e as FirehoseServiceException);
+    expect(error).toBeInstanceOf(ServiceUnavailableException);
+    expect((error as ServiceUnavailableException).$metadata).toMatchObject({ httpStatusCode: 503, attempts: 3 });
+    expect(fh.stats().events).toMatchObject({ calls: 6, accepted: 2 });
+    fh.injectCallFailure(undefined);
+    await fh.flush();
+    expect([...objects.values()].map(String)).toEqual(['a\nb\n']);
+  });
+
   it('describes and lists delivery streams', async () => {
     const { client } = await start({
       streams: [stream(), stream({ name: 'audit', bucket: 'audit-bucket', prefix: 'a/!{timestamp:yyyy}/', bufferingSizeMb: 5, bufferingIntervalS: 60 })],
@@ -321,14 +375,21 @@ describe('Firehose emulator: buffering', () => {
 });
 
 describe('Firehose emulator: delivery failures', () => {
-  it('keeps retrying a failed S3 delivery, at least a second apart, until S3 takes it; nothing goes to the error prefix', async () => {
+  it('keeps retrying a failed S3 delivery, each after the retry wait (never under a second), until S3 takes it; nothing goes to the error prefix', async () => {
     let down = true;
-    const attempts: { key: string; at: number }[] = [];
+    const attempts: string[] = [];
+    // The retry waits, stepped by hand: which ones were asked for, and for how long.
+    const waits: { ms: number; fire: () => void }[] = [];
     const { fh, client, objects } = await start({
-      // Scale 0 would make every wait 0 ms: the retry delay must not follow it below its floor.
-      intervalScale: 0,
+      // Scaled, the retry wait would be 0.5 s: it must not follow the scale below its floor. (The
+      // buffer's 90 s interval does not cut it meanwhile: only flush() starts the delivery.)
+      intervalScale: 0.1,
+      retryTimer: (fire, ms) => {
+        waits.push({ ms, fire });
+        return () => {};
+      },
       deliver: async (bucket, key, body) => {
-        attempts.push({ key, at: performance.now() });
+        attempts.push(key);
         if (down) throw new Error('S3 is down');
         objects.set(`${bucket}/${key}`, body);
       },
@@ -338,28 +399,36 @@ describe('Firehose emulator: delivery failures', () => {
     await client.send(new PutRecordBatchCommand({ DeliveryStreamName: 'events', Records: [{ Data: Buffer.from('r1\n') }, { Data: Buffer.from('r2\n') }] }));
     // flush() tries at once and returns when that attempt fails, rather than waiting for S3.
     await fh.flush();
-    const afterFlush = attempts.length;
+    expect(attempts).toHaveLength(1);
     expect(objects.size).toBe(0);
     expect(fh.stats().events).toMatchObject({ accepted: 2, delivered: 0, retrying: 2, errorOutput: 0, undelivered: 0 });
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ stream: 'events', records: 2, final: false });
-    expect(errors[0]?.message).toMatch(/S3 is down.*retrying/);
+    expect(errors[0]?.message).toMatch(/S3 is down.*retrying every 1 s/);
 
-    await new Promise((r) => setTimeout(r, 2_100));
-    expect(attempts.length - afterFlush).toBeGreaterThanOrEqual(1);
-    expect(attempts.length - afterFlush).toBeLessThanOrEqual(3);
+    // Each failed attempt waits before the next; none comes until its wait is over.
+    for (let n = 1; n <= 3; n++) {
+      await expect.poll(() => waits.length).toBe(n);
+      expect(attempts).toHaveLength(n);
+      waits[n - 1]?.fire();
+      await expect.poll(() => attempts.length).toBe(n + 1);
+    }
+    await expect.poll(() => waits.length).toBe(4);
+    expect(waits.map((w) => w.ms)).toEqual([1_000, 1_000, 1_000, 1_000]);
     down = false;
-    const [d] = (await once(fh.events, 'delivered')) as [FirehoseDelivery];
+    const delivered = once(fh.events, 'delivered');
+    waits[3]?.fire();
+    const [d] = (await delivered) as [FirehoseDelivery];
     expect(d).toMatchObject({ stream: 'events', records: 2 });
     expect(d.key).toMatch(/^raw\//);
     expect([...objects.keys()]).toEqual([`lake/${d.key}`]);
     expect(objects.get(`lake/${d.key}`)?.toString()).toBe('r1\nr2\n');
-    // Every attempt wrote the same object; unprompted by flush(), each waited out the floor first.
-    expect(new Set(attempts.map((a) => a.key))).toEqual(new Set([d.key]));
-    for (let i = afterFlush; i < attempts.length; i++) expect((attempts[i]?.at ?? 0) - (attempts[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(990);
+    // Every attempt wrote the same object.
+    expect(attempts).toHaveLength(5);
+    expect(new Set(attempts)).toEqual(new Set([d.key]));
+    expect(waits).toHaveLength(4); // no wait after the attempt that succeeded
     expect(errors).toHaveLength(1); // one line when delivery starts failing, not one per attempt
-    expect(fh.stats().events).toMatchObject({ accepted: 2, delivered: 2, objects: 1, retrying: 0, errorOutput: 0, undelivered: 0 });
-    expect(fh.stats().events?.s3Failures).toBe(attempts.length - 1);
+    expect(fh.stats().events).toMatchObject({ accepted: 2, delivered: 2, objects: 1, retrying: 0, errorOutput: 0, undelivered: 0, s3Failures: 4 });
   });
 
   it('stop() tries each failing delivery once more, then reports the records it could not deliver', async () => {

@@ -66,8 +66,8 @@ describe('putRecords', () => {
     expect(result.failed).toHaveLength(601);
     expect(result.failed[0]).toMatchObject({ index: 0, errorCode: 'RecordTooLarge', attempts: 0 });
     expect(result.failed[1]).toMatchObject({ errorCode: 'ResourceNotFoundException', attempts: 1 });
-    // The second call was never made: its records are reported with attempts 0.
-    expect(result.failed[600]).toMatchObject({ errorCode: 'ResourceNotFoundException', attempts: 0 });
+    // The second call was never made: its records were never sent, not refused.
+    expect(result.failed[600]).toMatchObject({ errorCode: 'NotSent', errorMessage: 'an earlier call failed (ResourceNotFoundException: service down)', attempts: 0 });
     expect(result.calls).toBe(1);
   });
 
