@@ -26,7 +26,21 @@ export interface FetchOptions {
   signal?: AbortSignal | undefined;
   fetch?: typeof fetch;
   userAgent?: string;
+  /** What the per-feed limit reads the time from and waits with (a seam: tests drive it by hand). */
+  clock?: FeedClock | undefined;
 }
+
+export interface FeedClock {
+  now(): number;
+  setTimeout(tick: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realClock: FeedClock = {
+  now: () => performance.now(),
+  setTimeout: (tick, ms) => setTimeout(tick, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 export class BodyTooLargeError extends Error {
   override name = 'BodyTooLargeError';
@@ -77,20 +91,20 @@ const TICK_MS = 100;
  * most TICK_MS however late it fires, so a blocked loop costs a feed one tick, not its limit. The
  * invocation's own deadline (options.signal) is wall-clock and still stops everything.
  */
-function feedTimeout(timeoutMs: number): { signal: AbortSignal; stop: () => void } {
+function feedTimeout(timeoutMs: number, clock: FeedClock): { signal: AbortSignal; stop: () => void } {
   const controller = new AbortController();
   let counted = 0;
-  let last = performance.now();
-  let timer: NodeJS.Timeout | undefined;
+  let last = clock.now();
+  let timer: unknown;
   const tick = () => {
-    const now = performance.now();
+    const now = clock.now();
     counted += Math.min(now - last, TICK_MS);
     last = now;
     if (counted >= timeoutMs) controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError'));
-    else timer = setTimeout(tick, Math.min(TICK_MS, timeoutMs - counted));
+    else timer = clock.setTimeout(tick, Math.min(TICK_MS, timeoutMs - counted));
   };
-  timer = setTimeout(tick, Math.min(TICK_MS, timeoutMs));
-  return { signal: controller.signal, stop: () => clearTimeout(timer) };
+  timer = clock.setTimeout(tick, Math.min(TICK_MS, timeoutMs));
+  return { signal: controller.signal, stop: () => clock.clearTimeout(timer) };
 }
 
 function describeError(err: unknown, timeoutMs: number, timeout: AbortSignal, run?: AbortSignal): string {
@@ -109,7 +123,7 @@ function describeError(err: unknown, timeoutMs: number, timeout: AbortSignal, ru
  */
 export async function fetchFeed(url: string, known: Validators | undefined, options: FetchOptions): Promise<FetchOutcome> {
   if (options.signal?.aborted) return { url, status: 'failed', reason: "stopped: the invocation's time ran out" };
-  const timeout = feedTimeout(options.timeoutMs);
+  const timeout = feedTimeout(options.timeoutMs, options.clock ?? realClock);
   const signal = options.signal ? AbortSignal.any([timeout.signal, options.signal]) : timeout.signal;
   const headers: Record<string, string> = { accept: ACCEPT, 'user-agent': options.userAgent ?? USER_AGENT };
   if (known?.etag) headers['if-none-match'] = known.etag;

@@ -23,7 +23,10 @@ export const handler = defineHandler({
       // Only the Kafka settings: getProducer keys its per-environment producer on what it is given.
       kafkaEnv: kafkaEnvSchema.parse(config),
       store: new DedupStore({ client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds }),
-      feedState: new DynamoFeedState({ client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds, log: logger }),
+      // Validators lapse at half the items' TTL: a feed answering 304 for longer is then fetched
+      // whole, and its still-listed items, past half their TTL, get their dedup records renewed
+      // (@laminar/dedup) instead of lapsing with the validators and being produced again.
+      feedState: new DynamoFeedState({ client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds: Math.floor(ttlSeconds / 2), log: logger }),
     };
   },
   handle: async (event: unknown, { config, deps, deadline, logger, metrics, lambda, trace }): Promise<RunResult> => {

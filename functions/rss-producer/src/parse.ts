@@ -1,4 +1,5 @@
 import { TextDecoder } from 'node:util';
+import { XMLValidator } from 'fast-xml-parser';
 import { type AnyFeed, DetectError, MalformedError, parseFeed } from 'feedsmith';
 import iconv from 'iconv-lite';
 import { looksLikeHtml } from './text.ts';
@@ -35,6 +36,11 @@ export interface ParsedFeed {
   /** The feed's own home page: a guid equal to it identifies no item. */
   homepage?: string | undefined;
   entries: RawEntry[];
+  /**
+   * Entries the document starts but malformed XML kept the parser from reading: they are
+   * counted as fetched and rejected, with this reason, rather than vanishing from every count.
+   */
+  unread?: { count: number; reason: string } | undefined;
 }
 
 type Parsed = AnyFeed<string>;
@@ -61,6 +67,17 @@ function encodingName(label: string | undefined): string | undefined {
   }
 }
 
+/** WHATWG encodings of one byte per character: any byte sequence is valid in them, so nothing checks the label. */
+const SINGLE_BYTE = /^(?:ibm866|iso-8859-\d+|koi8-[ru]|macintosh|windows-\d+|x-mac-cyrillic)$/;
+
+function strictUtf8(body: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    return undefined;
+  }
+}
+
 function decodeAs(body: Uint8Array, encoding: string): string {
   if (encoding === 'utf-8' || encoding === 'utf-16le' || encoding === 'utf-16be') return new TextDecoder(encoding).decode(body);
   // Node's TextDecoder reads windows-1252's 0x80–0x9F as C1 controls (nodejs/node#56542, #60888):
@@ -76,7 +93,9 @@ function decodeAs(body: Uint8Array, encoding: string): string {
  * declaration, then UTF-8. Labels mean what the WHATWG Encoding Standard says (latin1, iso-8859-1
  * and us-ascii are windows-1252, as browsers read them). A body read as UTF-8 that is not UTF-8
  * was mislabelled: it is read in the XML declaration's encoding, else — when no byte of it is
- * UTF-8 beyond ASCII — as windows-1252, the usual culprit, and `warn` hears of it. Bytes still
+ * UTF-8 beyond ASCII — as windows-1252, the usual culprit, and `warn` hears of it. The other way
+ * round too: a single-byte charset in the Content-Type on a body that is valid UTF-8 beyond ASCII,
+ * whose declaration says UTF-8 or nothing, is read as UTF-8, with a warning. Bytes still
  * undecodable become U+FFFD instead of failing the feed.
  */
 export function decodeBody(body: Uint8Array, contentType?: string, warn: (message: string) => void = () => undefined): string {
@@ -89,12 +108,21 @@ export function decodeBody(body: Uint8Array, contentType?: string, warn: (messag
   const declared = declaredLabel?.startsWith('utf-16') ? undefined : declaredLabel;
   const fromHeader = encodingName(charsetOf(contentType));
   const chosen = (XML_TYPES.test(mediaType(contentType)) ? (fromHeader ?? declared) : (declared ?? fromHeader)) ?? 'utf-8';
-  if (chosen !== 'utf-8') return decodeAs(body, chosen);
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(body);
-  } catch {
-    // Not UTF-8, whatever the label said: see below.
+  const rawDeclared = /^\s*<\?xml[^>]*\bencoding\s*=/i.test(head) ? declaredLabel : 'utf-8';
+  if (chosen === fromHeader && fromHeader && SINGLE_BYTE.test(fromHeader) && rawDeclared === 'utf-8') {
+    // A server's default charset on a document written in UTF-8: read as the header says, every
+    // accent became mojibake ("CafÃ©"). Legacy text is almost never valid UTF-8 once it has a byte
+    // over 0x7F, so a body that is, and whose own declaration says UTF-8 or nothing, is UTF-8.
+    const utf8 = body.some((b) => b > 0x7f) ? strictUtf8(body) : undefined;
+    if (utf8 !== undefined) {
+      warn(`Content-Type says ${fromHeader}, but the body is valid UTF-8 and declares no other encoding: read as UTF-8`);
+      return utf8;
+    }
   }
+  if (chosen !== 'utf-8') return decodeAs(body, chosen);
+  const strict = strictUtf8(body);
+  if (strict !== undefined) return strict;
+  // Not UTF-8, whatever the label said: see below.
   if (declared && declared !== 'utf-8') {
     warn(`body is not valid UTF-8: read as ${declared}, the encoding its XML declaration names`);
     return decodeAs(body, declared);
@@ -241,14 +269,65 @@ export function parseFeedDocument(text: string, baseUrl: string, contentType?: s
     }
     throw new FeedParseError(`invalid feed: ${(err as Error).message}`);
   }
+  let feed: ParsedFeed;
   switch (parsed.format) {
     case 'rss':
-      return { format: 'rss', homepage: parsed.feed.link, entries: rssEntries(parsed.feed, baseUrl) };
+      feed = { format: 'rss', homepage: parsed.feed.link, entries: rssEntries(parsed.feed, baseUrl) };
+      break;
     case 'atom':
-      return { format: 'atom', homepage: atomLink(parsed.feed.links), entries: atomEntries(parsed.feed, baseUrl) };
+      feed = { format: 'atom', homepage: atomLink(parsed.feed.links), entries: atomEntries(parsed.feed, baseUrl) };
+      break;
     case 'rdf':
-      return { format: 'rdf', homepage: parsed.feed.link, entries: rdfEntries(parsed.feed, baseUrl) };
+      feed = { format: 'rdf', homepage: parsed.feed.link, entries: rdfEntries(parsed.feed, baseUrl) };
+      break;
     default:
       throw new FeedParseError('not supported: a JSON Feed (this function reads RSS 2.0, RSS 1.0/RDF and Atom)');
   }
+  const unread = unreadEntries(text, feed);
+  return unread ? { ...feed, unread } : feed;
+}
+
+const ENTRY_TAG = { item: /<(?:[A-Za-z_][\w.-]*:)?item[\s/>]/y, entry: /<(?:[A-Za-z_][\w.-]*:)?entry[\s/>]/y };
+
+/**
+ * Start tags of the format's entries (`<item`, `<entry`, any namespace prefix), outside comments
+ * and CDATA. Scanned with indexOf, not a regex over the document: linear however it is broken.
+ */
+
+function countEntryTags(text: string, name: 'item' | 'entry'): number {
+  const tag = ENTRY_TAG[name];
+  let count = 0;
+  for (let at = text.indexOf('<'); at >= 0; at = text.indexOf('<', at + 1)) {
+    if (text.startsWith('<!--', at)) {
+      const end = text.indexOf('-->', at + 4);
+      if (end < 0) break;
+      at = end + 2;
+    } else if (text.startsWith('<![CDATA[', at)) {
+      const end = text.indexOf(']]>', at + 9);
+      if (end < 0) break;
+      at = end + 2;
+    } else {
+      tag.lastIndex = at;
+      if (tag.test(text)) count++;
+    }
+  }
+  return count;
+}
+
+/**
+ * feedsmith's parser is lenient: with an <item> left unclosed it nests the next ones inside it and
+ * reports one item where the document has three, without an error, and those entries were in no
+ * count. When fewer entries came out than the document starts, a strict validator says why. A bare
+ * '&' (common, and read fine by feedsmith) is masked first, one character for one so line:col
+ * stay right, so that the error named is the one that lost the entries. A document that validates
+ * lost nothing: the extra start tags were something else (in a namespace's own element, say).
+ */
+function unreadEntries(text: string, feed: ParsedFeed): ParsedFeed['unread'] {
+  const started = countEntryTags(text, feed.format === 'atom' ? 'entry' : 'item');
+  if (started <= feed.entries.length) return undefined;
+  const masked = text.replace(/&(?![A-Za-z_][\w.-]*;|#[0-9]+;|#x[0-9A-Fa-f]+;)/g, '_');
+  const result = XMLValidator.validate(masked);
+  if (result === true) return undefined;
+  const { msg, line, col } = result.err;
+  return { count: started - feed.entries.length, reason: `malformed XML at line ${line}:${col}: ${msg}` };
 }

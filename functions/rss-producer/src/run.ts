@@ -1,7 +1,7 @@
 import { envelope, type KafkaProducer, type OutgoingMessage } from '@laminar/kafka';
 import { DeadlineExceededError, type InitContext } from '@laminar/runtime';
 import type { FeedStateStore } from './feed-state.ts';
-import { type FetchOutcome, fetchFeed, mapLimit, type Validators } from './fetch.ts';
+import { type FeedClock, type FetchOutcome, fetchFeed, mapLimit, type Validators } from './fetch.ts';
 import { type RejectedEntry, type RssItem, normalizeEntries } from './normalize.ts';
 import { decodeBody, FeedParseError, type FeedFormat, parseFeedDocument } from './parse.ts';
 
@@ -68,6 +68,8 @@ export interface RunDeps {
   onFetched?: (counts: FetchedCounts) => void;
   now?: () => Date;
   fetch?: typeof fetch;
+  /** The clock of each feed's time limit (tests). */
+  clock?: FeedClock;
 }
 
 export const MESSAGE_TYPE = 'rss.item';
@@ -106,9 +108,12 @@ function digest(outcome: FetchOutcome, log: Log): FeedWork {
     // feed's name (its state, its report, its items' feedUrl and id scope).
     const parsed = parseFeedDocument(text, outcome.finalUrl, outcome.contentType);
     const { items, rejected } = normalizeEntries(url, parsed.entries, parsed.homepage);
+    // Entries malformed XML kept from the parser are the document's too: counted, with the reason.
+    const unread = parsed.unread;
+    if (unread) for (let i = 0; i < unread.count; i++) rejected.push({ reason: unread.reason });
     if (rejected.length > 0) logRejected(url, rejected, log);
     return {
-      report: { url, status: 'ok', format: parsed.format, ...counts, fetched: parsed.entries.length, rejected: rejected.length },
+      report: { url, status: 'ok', format: parsed.format, ...counts, fetched: parsed.entries.length + (unread?.count ?? 0), rejected: rejected.length },
       items,
       validators: outcome.validators,
     };
@@ -147,6 +152,7 @@ export async function runOnce(options: RunOptions, deps: RunDeps): Promise<RunRe
     maxBytes: options.maxBytes,
     signal: AbortSignal.timeout(Math.max(0, left - produceReserveMs(left))),
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(deps.clock ? { clock: deps.clock } : {}),
   };
   // Each body is parsed as soon as it arrives and then dropped: at most `concurrency` bodies are
   // held at once, never one per feed.

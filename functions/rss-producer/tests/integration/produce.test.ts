@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createDynamoDBClient } from '@laminar/aws';
 import { lambdaContext } from '@laminar/runtime/testing';
 import { DedupStore, ensureTable, publishOnce } from '@laminar/dedup';
@@ -168,7 +168,15 @@ describe('the Lambda handler', () => {
 
     const stdout = vi.spyOn(process.stdout, 'write');
     const claims = vi.spyOn(DedupStore.prototype, 'claim');
+    const before = Math.floor(Date.now() / 1000);
     const result = await handler(scheduled, context(30_000, 'req-1'));
+    const after = Math.ceil(Date.now() / 1000);
+    // A feed's validators lapse at half the items' TTL (7 days): the feed is then fetched whole and
+    // its still-listed items renew their dedup records before those lapse.
+    const validators = await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `feedstate#${feedUrls()[0]}` } }, ConsistentRead: true }));
+    const halfTtl = (7 * 86_400) / 2;
+    expect(Number(validators.Item?.expiresAt?.N)).toBeGreaterThanOrEqual(before + halfTtl);
+    expect(Number(validators.Item?.expiresAt?.N)).toBeLessThanOrEqual(after + halfTtl);
     // The claims name the invocation and last while it may run, plus the margin (@laminar/dedup).
     expect(claims).toHaveBeenCalledTimes(1);
     const options = claims.mock.calls[0]?.[2];

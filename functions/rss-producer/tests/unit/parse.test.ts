@@ -131,6 +131,28 @@ describe('documents that are not feeds', () => {
     expect(reason(broken)).toMatch(/^malformed XML: .+/);
   });
 
+  it('counts the entries an unclosed <item> hides from the lenient parser, with the XML error and where it is', () => {
+    const items = ['<item><title>One</title><link>https://x.test/1</link>', '<item><title>Two</title><link>https://x.test/2</link></item>', '<item><title>Three</title><link>https://x.test/3</link></item>'];
+    const doc = `<?xml version="1.0"?>\n<rss version="2.0"><channel><title>t</title>\n${items.join('\n')}\n</channel></rss>`;
+    const parsed = parseFeedDocument(doc, `${BASE}unclosed.xml`, 'application/rss+xml');
+    expect(parsed.entries.map((e) => e.title)).toEqual(['One']);
+    expect(parsed.unread).toEqual({ count: 2, reason: "malformed XML at line 6:1: Expected closing tag 'item' (opened in line 3, col 1) instead of closing tag 'channel'." });
+    // A bare '&' (tolerated) does not hide the error that lost the entries.
+    const withAmpersand = doc.replace('<title>Two</title>', '<title>Tom & Jerry</title>');
+    expect(parseFeedDocument(withAmpersand, `${BASE}unclosed.xml`).unread?.reason).toMatch(/^malformed XML at line 6:1: Expected closing tag 'item'/);
+    const atom = `<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>\n<entry><id>1</id><title>One</title>\n<entry><id>2</id><title>Two</title></entry></feed>`;
+    expect(parseFeedDocument(atom, `${BASE}unclosed.atom`).unread).toMatchObject({ count: 1, reason: expect.stringMatching(/^malformed XML at line 3:\d+: /) });
+  });
+
+  it('leaves a document alone when every entry it starts was read: a bare "&", an <item> in a comment or CDATA', () => {
+    const doc =
+      '<?xml version="1.0"?><rss version="2.0"><channel><title>A & B</title><!-- <item> -->' +
+      '<item><title>Tom & Jerry</title><description><![CDATA[<item>x</item><item>]]></description><link>https://x.test/1</link></item></channel></rss>';
+    const parsed = parseFeedDocument(doc, `${BASE}amp.xml`);
+    expect(parsed.entries.map((e) => e.title)).toEqual(['Tom & Jerry']);
+    expect(parsed.unread).toBeUndefined();
+  });
+
   it('names a document behind a few dozen comments at once (no regex backtracking)', () => {
     // The old pattern took seconds at 26 comments and twice as long for each one more: at 32 the
     // test would run for minutes, so a time-out here is the failure.
@@ -172,9 +194,33 @@ describe('decodeBody', () => {
 
   it('lets an XML content type charset win (RFC 7303), but not a text/html server default', () => {
     const utf8Declared = Buffer.from('<?xml version="1.0" encoding="utf-8"?><t>é</t>');
-    expect(decodeBody(utf8Declared, 'application/rss+xml; charset=ISO-8859-1')).toContain('<t>Ã©</t>');
+    const latin1Declared = Buffer.from('<?xml version="1.0" encoding="utf-8"?><t>\xe9</t>', 'latin1');
+    expect(decodeBody(latin1Declared, 'application/rss+xml; charset=ISO-8859-1')).toContain('<t>é</t>');
     expect(decodeBody(utf8Declared, 'text/html; charset=ISO-8859-1')).toContain('<t>é</t>');
     expect(decodeBody(latin1Feed, 'text/plain; charset=utf-8')).toContain('Café');
+  });
+
+  it('reads a body that is valid UTF-8 as UTF-8 when only a single-byte header charset says otherwise, and says so', () => {
+    const warnings: string[] = [];
+    const warn = (m: string) => warnings.push(m);
+    const utf8 = (declaration: string) => Buffer.from(`${declaration}<rss version="2.0"><channel><title>Café “quoted” — Zürich</title></channel></rss>`);
+    expect(decodeBody(utf8('<?xml version="1.0" encoding="utf-8"?>'), 'text/xml; charset=ISO-8859-1', warn)).toContain('<title>Café “quoted” — Zürich</title>');
+    expect(decodeBody(utf8('<?xml version="1.0"?>'), 'application/rss+xml; charset=windows-1250', warn)).toContain('<title>Café “quoted” — Zürich</title>');
+    expect(decodeBody(utf8(''), 'text/html; charset=iso-8859-1', warn)).toContain('<title>Café “quoted” — Zürich</title>');
+    expect(warnings).toEqual([
+      'Content-Type says windows-1252, but the body is valid UTF-8 and declares no other encoding: read as UTF-8',
+      'Content-Type says windows-1250, but the body is valid UTF-8 and declares no other encoding: read as UTF-8',
+      'Content-Type says windows-1252, but the body is valid UTF-8 and declares no other encoding: read as UTF-8',
+    ]);
+    warnings.length = 0;
+    // The document's own declaration of a legacy charset, a body that is not UTF-8, or nothing
+    // beyond ASCII: the header is followed, without a word.
+    expect(decodeBody(utf8('<?xml version="1.0" encoding="windows-1252"?>'), 'text/xml; charset=ISO-8859-1', warn)).toContain('CafÃ©');
+    expect(decodeBody(latin1Feed, 'text/xml; charset=ISO-8859-1', warn)).toContain('<title>Café</title>');
+    expect(decodeBody(Buffer.from('<t>plain</t>'), 'text/xml; charset=ISO-8859-1', warn)).toBe('<t>plain</t>');
+    // Not a single-byte charset: Shift_JIS text can be valid UTF-8 by accident less rarely, and is not second-guessed.
+    expect(decodeBody(utf8(''), 'text/xml; charset=shift_jis', warn)).not.toContain('Café');
+    expect(warnings).toEqual([]);
   });
 
   it('falls back to UTF-8 on unknown labels', () => {
