@@ -34,6 +34,7 @@ export default defineFunction({
     'PricesFromClob',
     'PricesFromGamma',
     'OutcomesUnpriced',
+    'GammaPricesUnusable',
     'ClobFailedBatches',
     'TicksBuilt',
     'TicksNew',

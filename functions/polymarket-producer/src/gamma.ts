@@ -13,6 +13,8 @@ export interface Market {
   tokenIds: string[];
   /** Gamma's own price per outcome (its `outcomePrices`), when it has them: the fallback price. */
   gammaPrices: number[] | undefined;
+  /** Why `outcomePrices` was there but could not be used (the market then has the CLOB's prices only). */
+  gammaPricesProblem?: string | undefined;
   /** When Gamma last wrote this market record: the price timestamp of its ticks. */
   updatedAt: Date;
   volume: number | undefined;
@@ -58,7 +60,7 @@ function jsonArray<T extends z.ZodType>(item: T) {
 /** Numbers that Gamma and the CLOB write either as JSON numbers or as decimal strings ("0.615"). */
 const decimal = z.unknown().transform((v, ctx) => {
   if (typeof v === 'number') return v;
-  if (typeof v === 'string' && /^\s*\d+(\.\d+)?([eE][-+]?\d+)?\s*$/.test(v)) return Number(v);
+  if (typeof v === 'string' && /^\s*(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/.test(v)) return Number(v);
   ctx.addIssue({ code: 'custom', message: 'not a decimal number' });
   return z.NEVER;
 });
@@ -75,7 +77,11 @@ const amount = decimal.pipe(z.number().finite().nonnegative());
  * one the instant would depend on the machine's time zone.
  */
 const timestamp = z.string().transform((s, ctx) => {
-  const iso = s.trim().replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00');
+  const iso = s
+    .trim()
+    .replace(' ', 'T')
+    .replace(/([+-]\d{2})(\d{2})$/, '$1:$2')
+    .replace(/([+-]\d{2})$/, '$1:00');
   const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i.test(iso) ? Date.parse(iso) : Number.NaN;
   if (Number.isNaN(ms)) {
     ctx.addIssue({ code: 'custom', message: `not an ISO 8601 timestamp with a zone: ${JSON.stringify(s.slice(0, 40))}` });
@@ -117,7 +123,9 @@ export const gammaMarketSchema = z
     // Bounded: an outcome is part of the dedup key, which DynamoDB caps at 2,048 bytes.
     outcomes: jsonArray(z.string().trim().min(1).max(200, 'outcome names are at most 200 characters')).pipe(z.array(z.string()).min(1, 'has no outcomes')),
     clobTokenIds: jsonArray(z.string().regex(/^\d+$/, 'token ids are decimal integers').max(100, 'token ids are at most 100 digits')),
-    outcomePrices: jsonArray(probability).nullish(),
+    // Only the fallback where the CLOB has no price: read apart (readOutcomePrices), so a bad one
+    // costs the fallback, never the market.
+    outcomePrices: z.unknown().optional(),
     updatedAt: timestamp,
     active: z.boolean().nullish(),
     closed: z.boolean().nullish(),
@@ -136,13 +144,6 @@ export const gammaMarketSchema = z
         message: `has ${m.clobTokenIds.length} token ids for ${m.outcomes.length} outcomes`,
       });
     }
-    if (m.outcomePrices && m.outcomePrices.length !== m.outcomes.length) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['outcomePrices'],
-        message: `has ${m.outcomePrices.length} prices for ${m.outcomes.length} outcomes`,
-      });
-    }
     if (new Set(m.outcomes).size !== m.outcomes.length) {
       ctx.addIssue({ code: 'custom', path: ['outcomes'], message: 'has repeated outcome names' });
     }
@@ -150,6 +151,24 @@ export const gammaMarketSchema = z
     if (m.closed === true) ctx.addIssue({ code: 'custom', path: ['closed'], message: 'market is closed' });
     if (m.active === false) ctx.addIssue({ code: 'custom', path: ['active'], message: 'market is not active' });
   });
+
+const outcomePricesSchema = jsonArray(probability).nullish();
+
+/**
+ * Gamma's outcomePrices, index-aligned with the outcomes, or why they cannot be used: then none
+ * of them are (one bad value or a wrong count says the list is not to be trusted), and each
+ * outcome has only its CLOB price. Absent is not a problem.
+ */
+function readOutcomePrices(raw: unknown, outcomes: number): { prices: number[] | undefined; problem?: string } {
+  const parsed = outcomePricesSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { prices: undefined, problem: `${['outcomePrices', ...(issue?.path ?? []).map(String)].join('.')}: ${issue?.message ?? 'unreadable'}` };
+  }
+  const prices = parsed.data ?? undefined;
+  if (prices && prices.length !== outcomes) return { prices: undefined, problem: `outcomePrices: has ${prices.length} prices for ${outcomes} outcomes` };
+  return { prices };
+}
 
 /** Validates one raw record; never throws. */
 export function parseMarket(raw: unknown): { ok: true; market: Market } | { ok: false; rejection: Rejection } {
@@ -170,6 +189,7 @@ export function parseMarket(raw: unknown): { ok: true; market: Market } | { ok: 
     };
   }
   const m = parsed.data;
+  const gamma = readOutcomePrices(m.outcomePrices, m.outcomes.length);
   return {
     ok: true,
     market: {
@@ -179,7 +199,8 @@ export function parseMarket(raw: unknown): { ok: true; market: Market } | { ok: 
       slug: m.slug,
       outcomes: m.outcomes,
       tokenIds: m.clobTokenIds,
-      gammaPrices: m.outcomePrices ?? undefined,
+      gammaPrices: gamma.prices,
+      ...(gamma.problem ? { gammaPricesProblem: gamma.problem } : {}),
       updatedAt: m.updatedAt,
       volume: m.volumeNum ?? m.volume,
       liquidity: m.liquidityNum ?? m.liquidity,

@@ -45,6 +45,7 @@ export const handler = defineHandler({
         count('PricesFromClob', prices.clob);
         count('PricesFromGamma', prices.gamma);
         count('OutcomesUnpriced', prices.unpriced);
+        count('GammaPricesUnusable', prices.gammaUnusable);
         count('ClobFailedBatches', prices.clobFailedBatches);
         count('TicksBuilt', ticks);
       },

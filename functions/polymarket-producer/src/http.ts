@@ -9,6 +9,11 @@
  * this Lambda invocation has left. Built on Node's fetch, so the rest is ~100 lines.
  */
 
+/**
+ * 'deadline': not attempted, the invocation has no time left for any request — the caller must
+ * stop. A request that failed and whose retry would not fit in the time left keeps the kind of
+ * its failure: that request is lost, not the invocation, and a caller with a fallback uses it.
+ */
 export type HttpFailureKind = 'status' | 'timeout' | 'network' | 'invalid-json' | 'rate-limited' | 'deadline';
 
 export class HttpRequestError extends Error {
@@ -49,6 +54,8 @@ export interface HttpClientOptions {
   fetch?: typeof fetch;
   random?: () => number;
   now?: () => number;
+  /** Waits between attempts; rejects with the signal's reason when it aborts (a seam for tests). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Told about every retry before its wait, e.g. to log it. */
   onRetry?: (info: { url: string; attempt: number; waitMs: number; reason: string }) => void;
 }
@@ -117,6 +124,7 @@ export function createJsonClient(options: HttpClientOptions): JsonClient {
   const doFetch = options.fetch ?? fetch;
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
+  const wait = options.sleep ?? sleep;
   const remaining = options.remainingMs ?? (() => Number.POSITIVE_INFINITY);
 
   async function attempt(url: string, request: JsonRequest, n: number, timeoutMs: number): Promise<Attempt> {
@@ -195,11 +203,11 @@ export function createJsonClient(options: HttpClientOptions): JsonClient {
         if (remaining() - waitMs < MIN_ATTEMPT_MS) {
           throw new HttpRequestError(
             `${error.message}; no retry: waiting ${waitMs} ms would leave no time in this invocation (attempt ${n})`,
-            error.kind === 'rate-limited' ? 'rate-limited' : 'deadline', url, n, error.status, { cause: error },
+            error.kind, url, n, error.status, { cause: error },
           );
         }
         options.onRetry?.({ url, attempt: n, waitMs, reason: error.message });
-        await sleep(waitMs, options.signal);
+        await wait(waitMs, options.signal);
       }
     },
   };

@@ -53,7 +53,8 @@ export interface RunResult {
   markets: { fetched: number; accepted: number; rejected: number; repeated: number; pages: number };
   /** Up to REJECTION_SAMPLE rejected records with their reasons. */
   rejections: Rejection[];
-  prices: { clob: number; gamma: number; unpriced: number; clobRequests: number; clobFailedBatches: number };
+  /** gammaUnusable: accepted markets whose outcomePrices could not be read (CLOB prices only). */
+  prices: { clob: number; gamma: number; unpriced: number; gammaUnusable: number; clobRequests: number; clobFailedBatches: number };
   ticks: number;
   new: number;
   duplicate: number;
@@ -92,6 +93,11 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
     log.warn('rejected Gamma market records', { rejected: listing.rejected.length, sample: rejections });
   }
 
+  const unusable = listing.markets.flatMap((m) => (m.gammaPricesProblem ? [{ marketId: m.id, reason: m.gammaPricesProblem }] : []));
+  if (unusable.length > 0) {
+    log.warn('unusable Gamma outcomePrices: those markets are priced by the CLOB only', { markets: unusable.length, sample: unusable.slice(0, REJECTION_SAMPLE) });
+  }
+
   deadline.check('fetching CLOB prices');
   const fetchedAt = now();
   const midpoints = await fetchMidpoints(
@@ -117,11 +123,15 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
       clob: built.fromClob,
       gamma: built.fromGamma,
       unpriced: built.unpriced.length,
+      gammaUnusable: unusable.length,
       clobRequests: midpoints.requests,
       clobFailedBatches: midpoints.failedBatches,
     },
     ticks: built.ticks.length,
   };
+  if (built.unpriced.length > 0) {
+    log.warn('outcomes without a price: no CLOB midpoint and no usable Gamma price', { outcomes: built.unpriced.length, sample: built.unpriced.slice(0, REJECTION_SAMPLE) });
+  }
   deps.onBuilt?.(counts);
 
   deadline.check('producing ticks');

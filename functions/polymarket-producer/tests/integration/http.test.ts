@@ -14,29 +14,39 @@ const hits = (path: string) => server.requests.filter((r) => new URL(r.url, 'htt
 /** Small waits so the suite stays fast; the logic is the same at any scale. */
 const fast = { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 40, maxRetryAfterMs: 5_000 };
 
+/** Records the waits the client asks for and returns at once: what is checked is the wait asked, not the clock. */
+function recordedSleep() {
+  const waits: number[] = [];
+  return { waits, sleep: async (ms: number) => void waits.push(ms) };
+}
+
 describe('createJsonClient against a real HTTP server', () => {
   it('waits as long as Retry-After (seconds) says after a 429, then succeeds', async () => {
     server.route('/ra-seconds', [{ status: 429, headers: { 'retry-after': '1' }, body: 'Too Many Requests' }, ok({ page: 1 })]);
-    const waits: number[] = [];
-    const client = createJsonClient({ timeoutMs: 2000, retry: fast, onRetry: ({ waitMs }) => waits.push(waitMs) });
+    const { waits, sleep } = recordedSleep();
+    const client = createJsonClient({ timeoutMs: 2000, retry: fast, sleep });
     await expect(client.json(`${server.url}/ra-seconds`)).resolves.toEqual({ page: 1 });
     expect(waits).toEqual([1000]);
     expect(hits('/ra-seconds')).toBe(2);
   });
 
   it('honours Retry-After given as an HTTP date', async () => {
-    const at = new Date(Math.ceil((Date.now() + 1000) / 1000) * 1000);
-    server.route('/ra-date', [{ status: 429, headers: { 'retry-after': at.toUTCString() } }, ok([])]);
-    const client = createJsonClient({ timeoutMs: 2000, retry: fast });
+    const now = Date.parse('2026-11-25T21:00:00Z');
+    server.route('/ra-date', [{ status: 429, headers: { 'retry-after': new Date(now + 3000).toUTCString() } }, ok([])]);
+    const { waits, sleep } = recordedSleep();
+    const client = createJsonClient({ timeoutMs: 2000, retry: fast, now: () => now, sleep });
     await expect(client.json(`${server.url}/ra-date`)).resolves.toEqual([]);
-    expect(Date.now()).toBeGreaterThanOrEqual(at.getTime() - 5);
+    expect(waits).toEqual([3000]);
+    expect(hits('/ra-date')).toBe(2);
   });
 
   it('backs off on a 429 without Retry-After', async () => {
     server.route('/ra-none', [{ status: 429 }, { status: 429 }, ok('fine')]);
-    const client = createJsonClient({ timeoutMs: 2000, retry: fast });
+    const { waits, sleep } = recordedSleep();
+    const client = createJsonClient({ timeoutMs: 2000, retry: fast, sleep, random: () => 1 });
     await expect(client.json(`${server.url}/ra-none`)).resolves.toBe('fine');
     expect(hits('/ra-none')).toBe(3);
+    expect(waits).toEqual([20, 40]);
   });
 
   it('retries 5xx a bounded number of times, then fails naming the status and the attempts', async () => {
@@ -81,23 +91,18 @@ describe('createJsonClient against a real HTTP server', () => {
   });
 
   it('shortens an attempt to the time the invocation has left and does not retry past it', async () => {
-    server.route('/slow-deadline', { delayMs: 5000, ...ok({}) });
-    const end = Date.now() + 2000;
-    // What the client was told it had left before its first attempt (a busy machine may take a
-    // while between here and there, so it is recorded rather than assumed to be 2000).
-    const told: number[] = [];
-    const remainingMs = () => {
-      const left = end - Date.now();
-      told.push(left);
-      return left;
-    };
-    const client = createJsonClient({ timeoutMs: 10_000, retry: fast, remainingMs });
+    server.route('/slow-deadline', { delayMs: 10_000, ...ok({}) });
+    // The invocation's time as the client is told it: 1 s before the attempt, then (that second
+    // spent) too little for a retry's wait.
+    const told = [1000, 100];
+    const remainingMs = () => told.shift() ?? 0;
+    const { waits, sleep } = recordedSleep();
+    const client = createJsonClient({ timeoutMs: 10_000, retry: fast, remainingMs, sleep });
     const err = await client.json(`${server.url}/slow-deadline`).catch((e: unknown) => e);
-    // Cut at the invocation's time left, not the server's 5 s: the client's own measure, in the message.
-    const first = told[0] as number;
-    expect(first).toBeGreaterThan(0);
-    expect(first).toBeLessThanOrEqual(2000);
-    expect(err).toMatchObject({ kind: 'deadline', message: expect.stringContaining(`timed out after ${first} ms; no retry`) });
+    // Cut at the invocation's time left, not the client's 10 s; the request is lost (its own kind,
+    // for a caller with a fallback), without a wait.
+    expect(err).toMatchObject({ kind: 'timeout', attempts: 1, message: expect.stringContaining('timed out after 1000 ms; no retry') });
+    expect(waits).toEqual([]);
   });
 
   it('reports a body that is not JSON clearly, without retrying', async () => {

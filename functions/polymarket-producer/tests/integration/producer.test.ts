@@ -94,7 +94,7 @@ describe('polymarket-producer end to end (fixtures → Kafka, dedup in DynamoDB)
         { marketId: '604001', reason: 'conditionId: missing' },
         { marketId: '604002', reason: expect.stringMatching(/^clobTokenIds: not a JSON-encoded array/) },
       ],
-      prices: { clob: 6, gamma: 2, unpriced: 0, clobRequests: 1, clobFailedBatches: 0 },
+      prices: { clob: 6, gamma: 2, unpriced: 0, gammaUnusable: 0, clobRequests: 1, clobFailedBatches: 0 },
       ticks: 8,
       new: 8,
       duplicate: 0,

@@ -60,6 +60,8 @@ describe('parseMarket (Gamma /markets records)', () => {
     expect(at('2026-11-25T20:58:41.391224Z')).toBe('2026-11-25T20:58:41.391Z');
     expect(at('2026-11-25 20:58:41.391224+00')).toBe('2026-11-25T20:58:41.391Z');
     expect(at('2026-11-25T22:58:41+02:00')).toBe('2026-11-25T20:58:41.000Z');
+    expect(at('2026-11-25 20:58:41.391224+0000')).toBe('2026-11-25T20:58:41.391Z');
+    expect(at('2026-11-25T15:28:41.391-0530')).toBe('2026-11-25T20:58:41.391Z');
     expect(at('2026-11-25T20:58:41')).toMatch(/^updatedAt: not an ISO 8601 timestamp with a zone/);
     expect(at('yesterday')).toMatch(/^updatedAt: not an ISO 8601 timestamp/);
   });
@@ -83,11 +85,9 @@ describe('parseMarket (Gamma /markets records)', () => {
     const base = gammaRecord({ id: '700011', question: 'Q?' });
     expect(rejectionOf({ ...base, clobTokenIds: '["123", "456"' })).toMatch(/^clobTokenIds: not a JSON-encoded array/);
     expect(rejectionOf({ ...base, clobTokenIds: '["0xabc", "456"]' })).toBe('clobTokenIds.0: token ids are decimal integers');
-    expect(rejectionOf({ ...base, outcomePrices: '["1.2", "-0.2"]' })).toMatch(/outcomePrices\.0: .*<=1.*outcomePrices\.1/s);
-    expect(rejectionOf({ ...base, outcomePrices: '["n/a", "0.5"]' })).toBe('outcomePrices.0: not a decimal number');
     expect(rejectionOf({ ...base, conditionId: '0x1234' })).toBe('conditionId: must be 0x followed by 64 hex digits');
     expect(rejectionOf({ ...base, question: '   ' })).toMatch(/^question: /);
-    expect(rejectionOf({ ...base, outcomes: '[]' })).toBe('outcomes: has no outcomes; clobTokenIds: has 2 token ids for 0 outcomes; outcomePrices: has 2 prices for 0 outcomes');
+    expect(rejectionOf({ ...base, outcomes: '[]' })).toBe('outcomes: has no outcomes; clobTokenIds: has 2 token ids for 0 outcomes');
     expect(rejectionOf({ ...base, clobTokenIds: '["1"]' })).toBe('clobTokenIds: has 1 token ids for 2 outcomes');
     expect(rejectionOf({ ...base, outcomes: '["Yes","Yes"]' })).toBe('outcomes: has repeated outcome names');
     // Part of the dedup key, which DynamoDB caps at 2,048 bytes: one market refused, not the run.
@@ -130,6 +130,26 @@ describe('parseMarket: bounded text', () => {
     expect(r.ok && r.market.gammaPrices).toHaveLength(2);
     const emoji = parseMarket({ ...gammaRecord({ id: '700031', question: 'Q?' }), question: '😀'.repeat(QUESTION_MAX_CHARS) });
     expect(emoji.ok && emoji.market.question).toBe(`${'😀'.repeat((QUESTION_MAX_CHARS - 2) / 2)}…`);
+  });
+});
+
+describe('parseMarket: outcomePrices, only a fallback', () => {
+  it('keeps the market when outcomePrices cannot be used, without them and saying why', () => {
+    const base = gammaRecord({ id: '700040', question: 'Q?' });
+    const read = (outcomePrices: unknown) => {
+      const r = parseMarket({ ...base, outcomePrices });
+      if (!r.ok) throw new Error(`rejected: ${r.rejection.reason}`);
+      return [r.market.gammaPrices, r.market.gammaPricesProblem];
+    };
+    expect(read('[]')).toEqual([undefined, 'outcomePrices: has 0 prices for 2 outcomes']);
+    expect(read('["0.2", "0.3", "0.5"]')).toEqual([undefined, 'outcomePrices: has 3 prices for 2 outcomes']);
+    expect(read('["1.0000001", "0"]')).toEqual([undefined, expect.stringMatching(/^outcomePrices\.0: .*<=1/)]);
+    expect(read('["1.2", "-0.2"]')).toEqual([undefined, expect.stringMatching(/^outcomePrices\.0: /)]);
+    expect(read('["n/a", "0.5"]')).toEqual([undefined, 'outcomePrices.0: not a decimal number']);
+    expect(read('["0.5", "0.5"')).toEqual([undefined, expect.stringMatching(/^outcomePrices: not a JSON-encoded array/)]);
+    // A leading dot is a decimal all the same.
+    expect(read('[".5", ".5"]')).toEqual([[0.5, 0.5], undefined]);
+    expect(read(null)).toEqual([undefined, undefined]);
   });
 });
 

@@ -84,6 +84,29 @@ describe('createJsonClient (stubbed fetch)', () => {
     expect(s.calls).toHaveLength(1);
   });
 
+  it("keeps the failure's kind when its retry would not fit in the time left: that request is lost, not the invocation", async () => {
+    const s = scripted([json({}, 503)]);
+    const slept: number[] = [];
+    const client = createJsonClient({
+      timeoutMs: 1000,
+      fetch: s.fetch,
+      remainingMs: () => 3000,
+      retry: { baseDelayMs: 4000, maxDelayMs: 4000 },
+      random: () => 1,
+      sleep: async (ms) => {
+        slept.push(ms);
+      },
+    });
+    await expect(client.json('http://x/midpoints')).rejects.toMatchObject({
+      kind: 'status',
+      status: 503,
+      attempts: 1,
+      message: expect.stringMatching(/no retry: waiting 4000 ms would leave no time in this invocation \(attempt 1\)$/),
+    });
+    expect(s.calls).toHaveLength(1);
+    expect(slept).toEqual([]);
+  });
+
   it('makes no attempt when the invocation is out of time', async () => {
     const s = scripted([json([])]);
     await expect(createJsonClient({ timeoutMs: 1000, fetch: s.fetch, remainingMs: () => 100 }).json('http://x/a')).rejects.toMatchObject({
@@ -127,9 +150,9 @@ describe('createJsonClient (stubbed fetch)', () => {
   it('stops waiting between retries when the outer signal aborts, with its reason', async () => {
     const s = scripted([json({}, 503)]);
     const stop = new AbortController();
-    const client = createJsonClient({ timeoutMs: 1000, fetch: s.fetch, signal: stop.signal, retry: { baseDelayMs: 10_000, maxDelayMs: 10_000 } });
-    const pending = client.json('http://x/a');
-    setTimeout(() => stop.abort(new Error('deadline reached')), 50);
-    await expect(pending).rejects.toThrow('deadline reached');
+    // Aborted once the 10 s wait has begun (onRetry comes just before it), not after some time.
+    const onRetry = () => queueMicrotask(() => stop.abort(new Error('deadline reached')));
+    const client = createJsonClient({ timeoutMs: 1000, fetch: s.fetch, signal: stop.signal, retry: { baseDelayMs: 10_000, maxDelayMs: 10_000 }, onRetry });
+    await expect(client.json('http://x/a')).rejects.toThrow('deadline reached');
   });
 });

@@ -1,7 +1,7 @@
 import type { DedupStore } from '@laminar/dedup';
 import { FlushTimeoutError, type KafkaProducer, type OutgoingMessage } from '@laminar/kafka';
 import { describe, expect, it } from 'vitest';
-import { HttpRequestError, type JsonClient } from '../../src/http.ts';
+import { createJsonClient, HttpRequestError, type JsonClient } from '../../src/http.ts';
 import { type RunDeps, runOnce } from '../../src/run.ts';
 import { gammaRecord, midpointsFor } from '../support/records.ts';
 
@@ -93,7 +93,7 @@ describe('runOnce', () => {
     expect(result).toEqual({
       markets: { fetched: 3, accepted: 2, rejected: 1, repeated: 0, pages: 1 },
       rejections: [{ marketId: '13', reason: 'conditionId: missing' }],
-      prices: { clob: 2, gamma: 2, unpriced: 0, clobRequests: 1, clobFailedBatches: 0 },
+      prices: { clob: 2, gamma: 2, unpriced: 0, gammaUnusable: 0, clobRequests: 1, clobFailedBatches: 0 },
       ticks: 4,
       new: 4,
       duplicate: 0,
@@ -153,7 +153,7 @@ describe('runOnce', () => {
     expect(built).toEqual([
       {
         markets: { fetched: 3, accepted: 2, rejected: 1, repeated: 0, pages: 1 },
-        prices: { clob: 2, gamma: 2, unpriced: 0, clobRequests: 1, clobFailedBatches: 0 },
+        prices: { clob: 2, gamma: 2, unpriced: 0, gammaUnusable: 0, clobRequests: 1, clobFailedBatches: 0 },
         ticks: 4,
       },
     ]);
@@ -175,7 +175,7 @@ describe('runOnce', () => {
       },
     });
     const result = await runOnce(deps({ store, producer, http, midpointBatch: 2 }));
-    expect(result.prices).toEqual({ clob: 2, gamma: 2, unpriced: 0, clobRequests: 2, clobFailedBatches: 1 });
+    expect(result.prices).toEqual({ clob: 2, gamma: 2, unpriced: 0, gammaUnusable: 0, clobRequests: 2, clobFailedBatches: 1 });
     const payloads = sent[0]?.map((m) => JSON.parse(m.value as string).payload) ?? [];
     expect(payloads.map((p) => [p.outcome, p.price, p.priceSource])).toEqual([
       ['Yes', 0.6, 'gamma-outcome-prices'],
@@ -183,6 +183,93 @@ describe('runOnce', () => {
       ['Red', 0.99, 'clob-midpoint'],
       ['Blue', 0.99, 'clob-midpoint'],
     ]);
+  });
+
+  it("takes the CLOB's prices for markets whose outcomePrices cannot be used, and counts them", async () => {
+    const { store } = memoryStore();
+    const { producer, sent } = recordingProducer();
+    const broken = [
+      { ...gammaRecord({ id: '21', question: 'Empty?' }), outcomePrices: '[]' },
+      { ...gammaRecord({ id: '22', question: 'Over one?' }), outcomePrices: '["1.0000001", "0"]' },
+      { ...gammaRecord({ id: '23', question: 'Leading dot?' }), outcomePrices: '[".5", ".5"]' },
+      { ...gammaRecord({ id: '24', question: 'Not JSON?' }), outcomePrices: '["0.5",' },
+    ];
+    const warnings: [string, Record<string, unknown> | undefined][] = [];
+    const log = { info: () => undefined, warn: (m: string, a?: Record<string, unknown>) => warnings.push([m, a]) };
+    const http = api({ markets: () => broken, midpoints: () => midpointsFor(broken.map((r) => ({ ...r, outcomePrices: '["0.61", "0.39"]' }))) });
+    const result = await runOnce(deps({ store, producer, http, log }));
+    expect(result.markets).toMatchObject({ fetched: 4, accepted: 4, rejected: 0 });
+    expect(result.prices).toEqual({ clob: 8, gamma: 0, unpriced: 0, gammaUnusable: 3, clobRequests: 1, clobFailedBatches: 0 });
+    const payloads = sent[0]?.map((m) => JSON.parse(m.value as string).payload) ?? [];
+    expect(payloads.map((p) => [p.marketId, p.outcome, p.price, p.priceSource])).toEqual(
+      ['21', '22', '23', '24'].flatMap((id) => [
+        [id, 'Yes', 0.61, 'clob-midpoint'],
+        [id, 'No', 0.39, 'clob-midpoint'],
+      ]),
+    );
+    expect(warnings).toEqual([
+      [
+        'unusable Gamma outcomePrices: those markets are priced by the CLOB only',
+        {
+          markets: 3,
+          sample: [
+            { marketId: '21', reason: 'outcomePrices: has 0 prices for 2 outcomes' },
+            { marketId: '22', reason: expect.stringMatching(/^outcomePrices\.0: /) },
+            { marketId: '24', reason: expect.stringMatching(/^outcomePrices: not a JSON-encoded array/) },
+          ],
+        },
+      ],
+    ]);
+  });
+
+  it('counts an outcome neither source can price, saying why', async () => {
+    const { store } = memoryStore();
+    const { producer } = recordingProducer();
+    const warnings: [string, Record<string, unknown> | undefined][] = [];
+    const log = { info: () => undefined, warn: (m: string, a?: Record<string, unknown>) => warnings.push([m, a]) };
+    const broken = [{ ...gammaRecord({ id: '31', question: 'Unpriced?' }), outcomePrices: '[]' }];
+    const result = await runOnce(deps({ store, producer, log, http: api({ markets: () => broken, midpoints: () => ({}) }) }));
+    expect(result).toMatchObject({ markets: { accepted: 1 }, prices: { clob: 0, gamma: 0, unpriced: 2, gammaUnusable: 1 }, ticks: 0 });
+    expect(warnings.map(([m]) => m)).toEqual([
+      'unusable Gamma outcomePrices: those markets are priced by the CLOB only',
+      'outcomes without a price: no CLOB midpoint and no usable Gamma price',
+    ]);
+  });
+
+  it("falls back to Gamma's prices when a CLOB batch's retry would not fit in the time left, and stops only when no request fits", async () => {
+    const { store } = memoryStore();
+    const clobAnswers: number[] = [];
+    const fetchStub = (async (url: string) => {
+      if (url.includes('/markets?')) return new Response(JSON.stringify(records), { headers: { 'content-type': 'application/json' } });
+      clobAnswers.push(503);
+      return new Response('busy', { status: 503 });
+    }) as unknown as typeof fetch;
+    const slept: number[] = [];
+    // 3 s left, and the backoff before the retry is 4 s: that retry cannot be made, the run can go on.
+    const client = (remainingMs: () => number) =>
+      createJsonClient({
+        timeoutMs: 1000,
+        fetch: fetchStub,
+        remainingMs,
+        retry: { baseDelayMs: 4000, maxDelayMs: 4000 },
+        random: () => 1,
+        sleep: async (ms) => {
+          slept.push(ms);
+        },
+      });
+    const { producer, sent } = recordingProducer();
+    const result = await runOnce(deps({ store, producer, http: client(() => 3000), deadline: deadline(3000) }));
+    expect(clobAnswers).toEqual([503]);
+    expect(slept).toEqual([]);
+    expect(result.prices).toMatchObject({ clob: 0, gamma: 4, clobFailedBatches: 1 });
+    expect(sent[0]?.map((m) => JSON.parse(m.value as string).payload.priceSource)).toEqual(Array(4).fill('gamma-outcome-prices'));
+
+    // Out of time for any request once the listing is read: the run stops, it does not go on without prices.
+    let calls = 0;
+    const late = client(() => (calls++ === 0 ? 3000 : 100));
+    const stopped = await runOnce(deps({ store: memoryStore().store, producer: recordingProducer().producer, http: late })).catch((e: unknown) => e);
+    expect(stopped).toBeInstanceOf(HttpRequestError);
+    expect(stopped).toMatchObject({ kind: 'deadline', message: expect.stringContaining('/midpoints not attempted: only 100 ms of the invocation left') });
   });
 
   it('fails without producing when the Gamma listing cannot be read', async () => {
