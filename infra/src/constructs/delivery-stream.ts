@@ -6,7 +6,7 @@ import { GlueCatalogTable } from '@cdktf/provider-aws/lib/glue-catalog-table/ind
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
 import { KinesisFirehoseDeliveryStream } from '@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream/index.js';
-import type { DeliveryStreamDecl } from '@laminar/spec';
+import { type DeliveryStreamDecl, firehoseRoleName } from '@laminar/spec';
 import { Construct } from 'constructs';
 import { resourceName } from '../naming.ts';
 import { escapeInterpolation, partitionProjection, staticPrefix } from '../partitions.ts';
@@ -73,7 +73,7 @@ export class DeliveryStream extends Construct {
     const logStream = new CloudwatchLogStream(this, 'log-stream', { name: DELIVERY_LOG_STREAM, logGroupName: this.logGroup.name });
 
     this.role = new IamRole(this, 'role', {
-      name: resourceName(stage, `${decl.name}-firehose`),
+      name: firehoseRoleName(stage, decl.name),
       permissionsBoundary: props.permissionsBoundary,
       assumeRolePolicy: JSON.stringify({
         Version: '2012-10-17',
