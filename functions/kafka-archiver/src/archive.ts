@@ -77,15 +77,20 @@ const utf8Json = new TextDecoder('utf-8', { fatal: true });
 // key has them, and decoders ignore them alike.
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
+const isBase64 = (text: string) => text.length % 4 === 0 && BASE64.test(text);
+
 /** The bytes of base64 text, or undefined when it is not base64. */
 function decodeBase64(text: string): Buffer | undefined {
-  return text.length % 4 === 0 && BASE64.test(text) ? Buffer.from(text, 'base64') : undefined;
+  return isBase64(text) ? Buffer.from(text, 'base64') : undefined;
 }
 
-/** A delivered value as quarantine keeps it: base64 that decodes to its bytes, or the text as it came. */
-function valueAsDelivered(raw: string | null | undefined): Pick<QuarantinedLine, 'valueBase64' | 'valueRaw'> {
+/**
+ * A delivered value as quarantine keeps it: base64 that decodes to its bytes, or the text as it
+ * came. `decoded`: whether the caller already found it to be base64 (it is not checked again).
+ */
+function valueAsDelivered(raw: string | null | undefined, decoded = raw != null && isBase64(raw)): Pick<QuarantinedLine, 'valueBase64' | 'valueRaw'> {
   if (raw === null || raw === undefined) return { valueBase64: null };
-  return decodeBase64(raw) ? { valueBase64: raw } : { valueRaw: raw };
+  return decoded ? { valueBase64: raw } : { valueRaw: raw };
 }
 
 /**
@@ -282,7 +287,7 @@ function lineOf(record: KafkaEventRecord): { line: string; reasons: string[]; fi
       ...base,
       ...(fileable ? {} : { timestampRaw: record.timestamp }),
       reasons,
-      ...valueAsDelivered(raw),
+      ...valueAsDelivered(raw, bytes !== undefined),
     };
     return { line: `${JSON.stringify(line)}\n`, reasons, filedAt };
   }

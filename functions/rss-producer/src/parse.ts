@@ -70,9 +70,11 @@ function encodingName(label: string | undefined): string | undefined {
 /** WHATWG encodings of one byte per character: any byte sequence is valid in them, so nothing checks the label. */
 const SINGLE_BYTE = /^(?:ibm866|iso-8859-\d+|koi8-[ru]|macintosh|windows-\d+|x-mac-cyrillic)$/;
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function strictUtf8(body: Uint8Array): string | undefined {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(body);
+    return STRICT_UTF8.decode(body);
   } catch {
     return undefined;
   }

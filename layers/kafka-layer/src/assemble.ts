@@ -70,7 +70,7 @@ const SKIP_FILES = /\.(md|markdown|d\.[cm]?ts|ts|[cm]ts|map|h|hh|hpp|c|cc|cpp|gy
 /** A dependency's files minus tests, docs and sources. */
 function dependencyFiles(pkgDir: string, rel = ''): string[] {
   const out: string[] = [];
-  const entries = readdirSync(join(pkgDir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const entries = readdirSync(join(pkgDir, rel), { withFileTypes: true }).sort((a, b) => byCodePoint(a.name, b.name));
   for (const entry of entries) {
     const p = rel ? `${rel}/${entry.name}` : entry.name;
     const isDir = entry.isDirectory() || (entry.isSymbolicLink() && statSync(join(pkgDir, p)).isDirectory());

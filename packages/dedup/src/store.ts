@@ -156,6 +156,7 @@ export class DedupStore {
     const keys = unique.map((id) => keyOf(scope, id));
 
     const now = this.now();
+    const nowSeconds = Math.floor(now / 1000);
     const existing = await this.read(keys);
     const candidates: string[] = [];
     const fading: { pk: string; expiresAt: number }[] = [];
@@ -165,14 +166,86 @@ export class DedupStore {
       const state = stateOf(stored, now);
       if (state === 'done') {
         result.duplicates.push(id);
-        if (stored?.expiresAt !== undefined && stored.expiresAt - Math.floor(now / 1000) < this.ttlSeconds / 2) fading.push({ pk, expiresAt: stored.expiresAt });
+        if (stored?.expiresAt !== undefined && stored.expiresAt - nowSeconds < this.ttlSeconds / 2) fading.push({ pk, expiresAt: stored.expiresAt });
       } else if (state === 'held') held(id, stored);
       else candidates.push(id);
     });
     const refreshed = this.refresh(fading, now);
     try {
       if (candidates.length === 0) return withEarlier(result, earlier, lapsesAt);
-      return await this.claimCandidates(scope, candidates, unique, { now, leaseMs, origin, result, held, earlier, lapsesAt: () => lapsesAt });
+
+      const owner = randomUUID();
+      const lost: string[] = [];
+      const won: string[] = [];
+      const take = (pk: string, id: string) => {
+        this.held.set(pk, owner);
+        won.push(id);
+      };
+      try {
+        await forEachLimit(candidates, this.concurrency, async (id) => {
+          const pk = keyOf(scope, id);
+          try {
+            await this.doc.send(
+              new PutCommand({
+                TableName: this.table,
+                Item: {
+                  [PK]: pk,
+                  status: 'pending',
+                  owner,
+                  ...(origin !== undefined ? { origin } : {}),
+                  leaseUntil: now + leaseMs,
+                  // A claim abandoned by a crash is cleaned up by TTL like a done item.
+                  [TTL]: nowSeconds + Math.max(this.ttlSeconds, Math.ceil(leaseMs / 1000)),
+                },
+                ConditionExpression: 'attribute_not_exists(#pk) OR (#st = :pending AND #lease < :now) OR #exp < :nowSeconds',
+                ExpressionAttributeNames: NAMES,
+                ExpressionAttributeValues: { ':pending': 'pending', ':now': now, ':nowSeconds': nowSeconds },
+                // DynamoDB returns the item that won, saving a re-read; dynalite ignores this.
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              }),
+            );
+            take(pk, id);
+          } catch (err) {
+            if (!(err instanceof ConditionalCheckFailedException)) throw err;
+            const stored = err.Item ? fromAttributes(err.Item) : undefined;
+            // Our own claim: the SDK retried a put that had been applied (its answer lost, a 5xx)
+            // and the retry met it. It is ours to publish, not another run's in flight.
+            if (ownClaim(stored, owner)) {
+              take(pk, id);
+              return;
+            }
+            const state = stored ? stateOf(stored, now) : undefined;
+            if (state === 'done') result.duplicates.push(id);
+            else if (state === 'held') held(id, stored);
+            else lost.push(id);
+          }
+        });
+
+        // Someone else won these between our read and our write. One more read says whether they
+        // finished (duplicate) or are still at it; if the winner already released it again, it is
+        // still theirs to retry, so it counts as in flight — either way we must not publish it.
+        if (lost.length > 0) {
+          const lostKeys = lost.map((id) => keyOf(scope, id));
+          const again = await this.read(lostKeys);
+          for (const [i, id] of lost.entries()) {
+            const pk = lostKeys[i] as string;
+            const stored = again.get(pk);
+            if (ownClaim(stored, owner)) {
+              take(pk, id);
+            } else if (stateOf(stored, now) === 'done') result.duplicates.push(id);
+            else held(id, stored);
+          }
+        }
+      } catch (err) {
+        // Do not leave half a batch blocked for a whole lease: hand back what this call took (the
+        // re-read failing included).
+        await this.release(scope, won).catch(() => undefined);
+        throw err;
+      }
+      // Keep the caller's order: claimed ids are published in the order they were given.
+      const order = new Map(unique.map((id, i) => [id, i]));
+      result.claimed = won.sort((a, b) => (order.get(a) as number) - (order.get(b) as number));
+      return withEarlier(result, earlier, lapsesAt);
     } finally {
       const n = await refreshed;
       if (n > 0) result.refreshed = n;
@@ -206,99 +279,8 @@ export class DedupStore {
       } catch {
         // See above: the record keeps the expiry it had.
       }
-    }).catch(() => undefined);
+    });
     return n;
-  }
-
-  private async claimCandidates(
-    scope: string,
-    candidates: string[],
-    unique: string[],
-    c: {
-      now: number;
-      leaseMs: number;
-      origin: string | undefined;
-      result: ClaimResult;
-      held: (id: string, stored: Stored | undefined) => void;
-      earlier: string[];
-      lapsesAt: () => number;
-    },
-  ): Promise<ClaimResult> {
-    const { now, leaseMs, origin, result, held, earlier } = c;
-
-    const owner = randomUUID();
-    const nowSeconds = Math.floor(now / 1000);
-    const lost: string[] = [];
-    const won: string[] = [];
-    const take = (pk: string, id: string) => {
-      this.held.set(pk, owner);
-      won.push(id);
-    };
-    try {
-      await forEachLimit(candidates, this.concurrency, async (id) => {
-        const pk = keyOf(scope, id);
-        try {
-          await this.doc.send(
-            new PutCommand({
-              TableName: this.table,
-              Item: {
-                [PK]: pk,
-                status: 'pending',
-                owner,
-                ...(origin !== undefined ? { origin } : {}),
-                leaseUntil: now + leaseMs,
-                // A claim abandoned by a crash is cleaned up by TTL like a done item.
-                [TTL]: nowSeconds + Math.max(this.ttlSeconds, Math.ceil(leaseMs / 1000)),
-              },
-              ConditionExpression: 'attribute_not_exists(#pk) OR (#st = :pending AND #lease < :now) OR #exp < :nowSeconds',
-              ExpressionAttributeNames: NAMES,
-              ExpressionAttributeValues: { ':pending': 'pending', ':now': now, ':nowSeconds': nowSeconds },
-              // DynamoDB returns the item that won, saving a re-read; dynalite ignores this.
-              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-            }),
-          );
-          take(pk, id);
-        } catch (err) {
-          if (!(err instanceof ConditionalCheckFailedException)) throw err;
-          const stored = err.Item ? fromAttributes(err.Item) : undefined;
-          // Our own claim: the SDK retried a put that had been applied (its answer lost, a 5xx)
-          // and the retry met it. It is ours to publish, not another run's in flight.
-          if (ownClaim(stored, owner)) {
-            take(pk, id);
-            return;
-          }
-          const state = stored ? stateOf(stored, now) : undefined;
-          if (state === 'done') result.duplicates.push(id);
-          else if (state === 'held') held(id, stored);
-          else lost.push(id);
-        }
-      });
-
-      // Someone else won these between our read and our write. One more read says whether they
-      // finished (duplicate) or are still at it; if the winner already released it again, it is
-      // still theirs to retry, so it counts as in flight — either way we must not publish it.
-      if (lost.length > 0) {
-        const lostKeys = lost.map((id) => keyOf(scope, id));
-        const again = await this.read(lostKeys);
-        for (const [i, id] of lost.entries()) {
-          const pk = lostKeys[i] as string;
-          const stored = again.get(pk);
-          if (ownClaim(stored, owner)) {
-            take(pk, id);
-          } else if (stateOf(stored, now) === 'done') result.duplicates.push(id);
-          else held(id, stored);
-        }
-      }
-    } catch (err) {
-      // Do not leave half a batch blocked for a whole lease: hand back what this call took (the
-      // re-read failing included).
-      await this.release(scope, won).catch(() => undefined);
-      throw err;
-    }
-    // Keep the caller's order: claimed ids are published in the order they were given.
-    const order = new Map(unique.map((id, i) => [id, i]));
-    result.claimed = won.sort((a, b) => (order.get(a) as number) - (order.get(b) as number));
-    return withEarlier(result, earlier, c.lapsesAt());
   }
 
   /** Marks ids done (for `ttlSeconds`) after they were published. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type S3Trigger, s3PatternKey } from './spec.ts';
-import { resourceName, s3RuleStem } from './resource-name.ts';
+import { derivedName, resourceName, s3Rule } from './resource-name.ts';
 import { encodeS3EventKey } from './s3-keys.ts';
 
 /**
@@ -35,7 +35,7 @@ export function kafkaMappings(group: string, topics: readonly string[]): { topic
 
 /** One EventBridge rule per distinct S3 pattern; its name carries a digest of the pattern. */
 export function s3RuleName(stage: string, pattern: S3Pattern): string {
-  return resourceName(stage, s3RuleStem(pattern.bucket, s3PatternDigest(pattern)));
+  return derivedName(stage, s3Rule(pattern.bucket, s3PatternDigest(pattern)));
 }
 
 /** 8 hex digits of the pattern's key: what names its rule (and addresses its resources in infra). */

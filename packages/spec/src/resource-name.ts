@@ -16,7 +16,7 @@ export const STAGE_PATTERN = /^[a-z](?:[a-z0-9-]{0,10}[a-z0-9])?$/;
 export const MAX_STAGE_CHARS = 12;
 
 /** `laminar-<stage>-<name>`, whatever its length (resourceName checks it). */
-export function fullResourceName(stage: string, name: string): string {
+function fullResourceName(stage: string, name: string): string {
   return `${PROJECT}-${stage}-${name}`;
 }
 
@@ -26,66 +26,76 @@ export function resourceName(stage: string, name: string, limit = 64): string {
   return full;
 }
 
-/** A function's on-failure destination (SQS names allow 80 characters). */
-export function dlqName(stage: string, functionName: string): string {
-  return resourceName(stage, `${functionName}-dlq`, 80);
-}
-
-/** The EventBridge rule of a function's schedule trigger number `index` (rule names: 64). */
-export function scheduleRuleName(stage: string, functionName: string, index: number): string {
-  return resourceName(stage, `${functionName}-schedule-${index}`);
-}
-
-/** The queue that keeps schedule firings EventBridge could not deliver (SQS names: 80). */
-export function scheduleUndeliveredQueueName(stage: string, functionName: string): string {
-  return resourceName(stage, `${functionName}-schedule-undelivered`, 80);
-}
-
-/** The stem of an S3 pattern's EventBridge rule name: the bucket, and a digest of the pattern. */
-export function s3RuleStem(bucket: string, patternDigest: string): string {
-  return `s3-${bucket}-${patternDigest}`;
-}
-
-/** The stem of the role Firehose assumes to deliver a declared stream. */
-export function firehoseRoleStem(stream: string): string {
-  return `${stream}-firehose`;
-}
-
-/** The role Firehose assumes to deliver a declared stream (IAM role names: 64). */
-export function firehoseRoleName(stage: string, stream: string): string {
-  return resourceName(stage, firehoseRoleStem(stream));
-}
-
 /**
- * Why `logical` is refused, when the longest stage would push `derive(stage)` past `limit`;
- * undefined when every stage fits. Checked when a spec is defined, not at synth: a name that fits
- * "dev" but not a longer stage would otherwise fail only in the pipeline deploying that stage.
+ * A name derived from another one (a function's, a bucket's, a stream's): what follows
+ * "laminar-<stage>-", what it names, and the limit its service sets. One description serves both
+ * the name infra gives and the spec's check that every stage leaves it within the limit.
  */
-export function tooLongForSomeStage(logical: string, what: string, derive: (stage: string) => string, limit: number): string | undefined {
-  const name = derive('x'.repeat(MAX_STAGE_CHARS));
-  if (name.length <= limit) return undefined;
-  return `"${logical}" is ${name.length - limit} character(s) too long: on a ${MAX_STAGE_CHARS}-character stage its ${what} would be named "${name}" (${name.length} characters; AWS takes ${limit})`;
-}
-
-/** A name derived from a function's, what it names, and the limit its service sets. */
 export interface DerivedName {
   what: string;
-  name: string;
+  stem: string;
   limit: number;
 }
 
+const functionItself = (functionName: string): DerivedName => ({ what: 'Lambda function and IAM role', stem: functionName, limit: 64 });
+/** SQS names allow 80 characters. */
+const dlq = (functionName: string): DerivedName => ({ what: 'on-failure queue', stem: `${functionName}-dlq`, limit: 80 });
+const scheduleRule = (functionName: string, index: number): DerivedName => ({
+  what: `schedule ${index}'s EventBridge rule`,
+  stem: `${functionName}-schedule-${index}`,
+  limit: 64,
+});
+const scheduleUndelivered = (functionName: string): DerivedName => ({ what: 'undelivered-schedule queue', stem: `${functionName}-schedule-undelivered`, limit: 80 });
+/** An S3 pattern's rule carries the bucket and a digest of the pattern (naming.ts: s3PatternDigest). */
+export const s3Rule = (bucket: string, patternDigest: string): DerivedName => ({ what: "S3 pattern's EventBridge rule", stem: `s3-${bucket}-${patternDigest}`, limit: 64 });
+export const firehoseRole = (stream: string): DerivedName => ({ what: 'Firehose delivery role', stem: `${stream}-firehose`, limit: 64 });
+
+/** The derived name on `stage`; throws past its limit. */
+export function derivedName(stage: string, derived: DerivedName): string {
+  return resourceName(stage, derived.stem, derived.limit);
+}
+
+/** A function's on-failure destination. */
+export function dlqName(stage: string, functionName: string): string {
+  return derivedName(stage, dlq(functionName));
+}
+
+/** The EventBridge rule of a function's schedule trigger number `index`. */
+export function scheduleRuleName(stage: string, functionName: string, index: number): string {
+  return derivedName(stage, scheduleRule(functionName, index));
+}
+
+/** The queue that keeps schedule firings EventBridge could not deliver. */
+export function scheduleUndeliveredQueueName(stage: string, functionName: string): string {
+  return derivedName(stage, scheduleUndelivered(functionName));
+}
+
+/** The role Firehose assumes to deliver a declared stream. */
+export function firehoseRoleName(stage: string, stream: string): string {
+  return derivedName(stage, firehoseRole(stream));
+}
+
 /**
- * Every name infra derives from a function's name that a long name can push past its limit,
- * built without the limit checks (the caller compares): the function and its role (64), its DLQ,
- * and for functions with schedules each schedule's rule and the undelivered-firings queue.
+ * Why `logical` is refused, when the longest stage would push `derived` past its limit; undefined
+ * when every stage fits. Checked when a spec is defined, not at synth: a name that fits "dev" but
+ * not a longer stage would otherwise fail only in the pipeline deploying that stage.
  */
-export function functionDerivedNames(stage: string, functionName: string, scheduleIndexes: readonly number[]): DerivedName[] {
-  const full = (name: string) => fullResourceName(stage, name);
-  const names: DerivedName[] = [
-    { what: 'Lambda function and IAM role', name: full(functionName), limit: 64 },
-    { what: 'on-failure queue', name: full(`${functionName}-dlq`), limit: 80 },
+export function tooLongForSomeStage(logical: string, derived: DerivedName): string | undefined {
+  const name = fullResourceName('x'.repeat(MAX_STAGE_CHARS), derived.stem);
+  if (name.length <= derived.limit) return undefined;
+  return `"${logical}" is ${name.length - derived.limit} character(s) too long: on a ${MAX_STAGE_CHARS}-character stage its ${derived.what} would be named "${name}" (${name.length} characters; AWS takes ${derived.limit})`;
+}
+
+/**
+ * Every name infra derives from a function's name that a long name can push past its limit: the
+ * function and its role, its DLQ, and for functions with schedules each schedule's rule and the
+ * undelivered-firings queue.
+ */
+export function functionDerivedNames(functionName: string, scheduleIndexes: readonly number[]): DerivedName[] {
+  return [
+    functionItself(functionName),
+    dlq(functionName),
+    ...scheduleIndexes.map((i) => scheduleRule(functionName, i)),
+    ...(scheduleIndexes.length > 0 ? [scheduleUndelivered(functionName)] : []),
   ];
-  for (const i of scheduleIndexes) names.push({ what: `schedule ${i}'s EventBridge rule`, name: full(`${functionName}-schedule-${i}`), limit: 64 });
-  if (scheduleIndexes.length > 0) names.push({ what: 'undelivered-schedule queue', name: full(`${functionName}-schedule-undelivered`), limit: 80 });
-  return names;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { byCodePoint } from './order.ts';
-import { firehoseRoleStem, fullResourceName, functionDerivedNames, MAX_STAGE_CHARS, s3RuleStem, tooLongForSomeStage } from './resource-name.ts';
+import { firehoseRole, functionDerivedNames, s3Rule, tooLongForSomeStage } from './resource-name.ts';
 import { envRef, logicalName, type ResourceNamer, resourceRef, TABLE_KINDS, type TableKind, topicName } from './resources.ts';
 import { cronFields, ratePeriodMs, ScheduleExpressionError, translateCron } from './schedule-expression.ts';
 
@@ -49,8 +49,7 @@ export const s3Trigger = z.strictObject({
   kind: z.literal('s3'),
   // The pattern's EventBridge rule is named after the bucket (rule names: 64 characters).
   bucket: logicalName.superRefine((bucket, ctx) => {
-    const stem = s3RuleStem(bucket, '0'.repeat(S3_PATTERN_DIGEST_CHARS));
-    const message = tooLongForSomeStage(bucket, "S3 pattern's EventBridge rule", (stage) => fullResourceName(stage, stem), 64);
+    const message = tooLongForSomeStage(bucket, s3Rule(bucket, '0'.repeat(S3_PATTERN_DIGEST_CHARS)));
     if (message) ctx.addIssue({ code: 'custom', message });
   }),
   prefix: z.string().max(1024).default(''),
@@ -139,7 +138,7 @@ export const deliveryStreamDecl = z
   .strictObject({
     // Its delivery role is named after it: laminar-<stage>-<name>-firehose (IAM role names: 64).
     name: logicalName.superRefine((name, ctx) => {
-      const message = tooLongForSomeStage(name, 'Firehose delivery role', (stage) => fullResourceName(stage, firehoseRoleStem(name)), 64);
+      const message = tooLongForSomeStage(name, firehoseRole(name));
       if (message) ctx.addIssue({ code: 'custom', message });
     }),
     bucket: logicalName,
@@ -302,8 +301,8 @@ export const functionSpec = z
   })
   .superRefine((spec, ctx) => {
     const scheduleIndexes = spec.triggers.flatMap((t, i) => (t.kind === 'schedule' ? [i] : []));
-    for (const derived of functionDerivedNames('x'.repeat(MAX_STAGE_CHARS), spec.name, scheduleIndexes)) {
-      const message = tooLongForSomeStage(spec.name, derived.what, () => derived.name, derived.limit);
+    for (const derived of functionDerivedNames(spec.name, scheduleIndexes)) {
+      const message = tooLongForSomeStage(spec.name, derived);
       if (message) ctx.addIssue({ code: 'custom', path: ['name'], message });
     }
     const declared = new Set(spec.tables.map((t) => t.name));
