@@ -10,6 +10,8 @@ export interface CsvBatch {
   lines: Uint32Array | undefined;
   /** Parser complaints (malformed or unterminated quotes) by index in `rows`. */
   problems: Map<number, string[]> | undefined;
+  /** Characters of text the batch's records took (line breaks included). */
+  chars: number;
 }
 
 export interface CsvReaderOptions {
@@ -23,7 +25,13 @@ export interface CsvReaderOptions {
 const PARSE_OPTIONS = { delimiter: ',', header: false, dynamicTyping: false, skipEmptyLines: false } as const;
 
 /**
- * Streams CSV records out of text chunks with papaparse, one batch per chunk.
+ * What the reader reads: texts, one at a time or several together. Each text is parsed as one
+ * batch; a run of texts handed over together costs one asynchronous step instead of one each.
+ */
+export type CsvTexts = AsyncIterable<string | readonly string[]>;
+
+/**
+ * Streams CSV records out of text chunks with papaparse, one batch per text.
  *
  * Why this shape: papaparse's documented Node-stream form (`Papa.parse(Papa.NODE_STREAM_INPUT)`)
  * pushes every record through a stream on its own and managed ~100–350k rows/s here, while
@@ -39,6 +47,10 @@ const PARSE_OPTIONS = { delimiter: ',', header: false, dynamicTyping: false, ski
 export class CsvReader {
   readonly #options: CsvReaderOptions;
   #source: Readable | undefined;
+  /** pause() was called and resume() not yet: the feed hands over no more text. */
+  #paused = false;
+  /** Wakes the feed waiting for resume() (or for abort()). */
+  #wake: (() => void) | undefined;
   /** Text fed to the parser and not yet consumed, with the offset of its first character. */
   #texts: { text: string; start: number }[] = [];
   #fed = 0;
@@ -67,20 +79,25 @@ export class CsvReader {
   }
 
   /** Reads every text; rejects with the first error: the source's, onBatch's, a refusal, or abort()'s at once. */
-  run(texts: AsyncIterable<string>): Promise<void> {
+  run(texts: CsvTexts): Promise<void> {
     return Promise.race([this.#run(texts), this.#aborted]);
   }
 
-  async #run(texts: AsyncIterable<string>): Promise<void> {
-    const { linebreak, source: rest } = await peekLinebreak(texts, this.#options.maxRecordChars);
+  async #run(texts: CsvTexts): Promise<void> {
+    const iterator = texts[Symbol.asyncIterator]();
+    const { linebreak, peeked } = await peekLinebreak(iterator, this.#options.maxRecordChars);
     this.#linebreak = linebreak;
-    const source = Readable.from(rest, { objectMode: true, highWaterMark: 1 });
+    // Fed by #feed(); read() has nothing to do, as the feed pushes whenever it has text.
+    const source = new Readable({ objectMode: true, highWaterMark: 1, read: () => undefined });
     this.#source = source;
     // Registered before papaparse's own listener, so each chunk is recorded before it is parsed.
     source.on('data', (text: string) => {
       this.#texts.push({ text, start: this.#fed });
       this.#fed += text.length;
+      this.#wakeFeed();
     });
+    source.on('resume', () => this.#wakeFeed());
+    source.on('close', () => this.#wakeFeed());
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const fail = (error: unknown) => {
@@ -109,21 +126,75 @@ export class CsvReader {
         },
         error: (error: Error) => fail(error),
       });
+      this.#feed(peeked, iterator, source).catch(fail);
     });
   }
 
+  /**
+   * Pushes the texts into the stream papaparse listens to, each as its own chunk. Why not
+   * Readable.from(texts): it takes one text per asynchronous step, and every step of an async
+   * iterator is a handful of promises — ~7 per 16 KiB piece through the layers it went through,
+   * half of the 84k promises a 100 MB file made in all, each also seen by every async hook in the
+   * process (the X-Ray SDK installs one). A push into a flowing stream reaches papaparse's listener at once, so the
+   * texts the source hands over together are parsed in one go, and the feed waits only for the
+   * source, or for resume() after a pause().
+   */
+  async #feed(peeked: readonly string[], iterator: AsyncIterator<string | readonly string[]>, source: Readable): Promise<void> {
+    try {
+      if (!(await this.#push(peeked, source))) return;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) break;
+        const texts = next.value;
+        if (!(await this.#push(typeof texts === 'string' ? [texts] : texts, source))) return;
+      }
+      if (!source.destroyed) source.push(null);
+    } finally {
+      // Stopped early (an abort, a refusal): the source's own cleanup runs — the object's stream
+      // is let go. (Called after its end too, where it does nothing.)
+      await iterator.return?.();
+    }
+  }
+
+  /**
+   * Pushes each text once papaparse can take it at once: the stream flowing, nothing buffered in
+   * it. Else the feed waits — for the stream to flow, to hand its buffer over ('data'), or for
+   * resume() — so that no more than one text waits in the stream, whatever the source holds.
+   * False once the reader stopped (the stream destroyed): nothing more is to be pushed.
+   */
+  async #push(texts: readonly string[], source: Readable): Promise<boolean> {
+    for (const text of texts) {
+      while (!source.destroyed && (this.#paused || source.readableFlowing !== true || source.readableLength > 0)) {
+        await new Promise<void>((wake) => (this.#wake = wake));
+      }
+      if (source.destroyed) return false;
+      source.push(text);
+    }
+    return !source.destroyed;
+  }
+
   pause(): void {
+    this.#paused = true;
     this.#source?.pause();
   }
 
   resume(): void {
+    this.#paused = false;
     this.#source?.resume();
+    this.#wakeFeed();
   }
 
   /** Stops reading (an upload failed, the deadline came): run() rejects with `error` at once. */
   abort(error: Error): void {
     this.#rejectAborted(error);
     this.#source?.destroy(error);
+    this.#wakeFeed();
+  }
+
+  #wakeFeed(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
   }
 
   #onChunk(results: Papa.ParseResult<string[]>): void {
@@ -196,7 +267,7 @@ export class CsvReader {
     }
     const unconsumed = this.#fed - cursor;
     if (unconsumed > this.#options.maxRecordChars) throw this.#tooLarge(this.#nextLine);
-    this.#options.onBatch({ rows, firstLine, lines, problems });
+    this.#options.onBatch({ rows, firstLine, lines, problems, chars: cursor - from });
   }
 
   #tooLarge(line: number): FileRejection {
@@ -249,10 +320,9 @@ const SAMPLE_BREAKS = 64;
  * stray quote in an unquoted field can leave no line break outside quotes: then, and when the first
  * `limit` characters hold none, the first line break at all decides. Peeking stops there — what it
  * reads is held until the parser takes it, and a longer first record is refused by the reader
- * anyway. Returns the texts with the peeked ones put back in front.
+ * anyway. Returns the line break and the texts it read, for the parser to take first.
  */
-async function peekLinebreak(texts: AsyncIterable<string>, limit: number): Promise<{ linebreak: '\n' | '\r'; source: AsyncIterable<string> }> {
-  const iterator = texts[Symbol.asyncIterator]();
+async function peekLinebreak(iterator: AsyncIterator<string | readonly string[]>, limit: number): Promise<{ linebreak: '\n' | '\r'; peeked: string[] }> {
   const peeked: string[] = [];
   let chars = 0;
   let quoted = false;
@@ -261,45 +331,39 @@ async function peekLinebreak(texts: AsyncIterable<string>, limit: number): Promi
   let done = false;
   let loneCrs = 0;
   let lfs = 0;
-  while (loneCrs + lfs < SAMPLE_BREAKS && chars <= limit) {
+  const sampling = () => loneCrs + lfs < SAMPLE_BREAKS && chars <= limit;
+  while (sampling()) {
     const next = await iterator.next();
     if (next.done) {
       done = true;
       if (crAtEnd) loneCrs++;
       break;
     }
-    const text = next.value;
-    if (text === '') continue;
-    peeked.push(text);
-    chars += text.length;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (crAtEnd) {
-        crAtEnd = false;
-        if (c === 10) {
-          lfs++;
-          continue;
+    for (const text of typeof next.value === 'string' ? [next.value] : next.value) {
+      if (text === '') continue;
+      peeked.push(text);
+      // The rest of a run of texts is held, not sampled.
+      if (!sampling()) continue;
+      chars += text.length;
+      for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (crAtEnd) {
+          crAtEnd = false;
+          if (c === 10) {
+            lfs++;
+            continue;
+          }
+          loneCrs++;
         }
-        loneCrs++;
+        if (c === 34) quoted = !quoted;
+        else if (quoted) continue;
+        else if (c === 10) lfs++;
+        else if (c === 13) crAtEnd = true;
       }
-      if (c === 34) quoted = !quoted;
-      else if (quoted) continue;
-      else if (c === 10) lfs++;
-      else if (c === 13) crAtEnd = true;
     }
   }
   const linebreak = loneCrs + lfs > 0 ? (loneCrs > lfs ? '\r' : '\n') : firstLinebreak(peeked.join(''), done);
-  return {
-    linebreak,
-    source: (async function* () {
-      yield* peeked;
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        yield next.value;
-      }
-    })(),
-  };
+  return { linebreak, peeked };
 }
 
 /** The first line break in `text`, quoted or not ("\n" without any, or a CR last in a text that goes on). */

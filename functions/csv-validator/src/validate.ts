@@ -2,7 +2,7 @@ import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { MIN_PART_SIZE, MultipartWriter } from '@laminar/aws';
 import { stopReason } from '@laminar/runtime';
-import { CsvReader } from './csv.ts';
+import { type CsvBatch, CsvReader } from './csv.ts';
 import { type EncodingReport, SniffingDecoder } from './decoding.ts';
 import { DuplicateDetector, MAX_FILTER_BYTES } from './duplicates.ts';
 import { deriveExplainer, reasonOf } from './explain.ts';
@@ -439,17 +439,20 @@ class Run {
     this.#reader.abort(error);
   }
 
-  async *#texts(): AsyncGenerator<string> {
+  /** The object's text, a run of pieces per chunk of the stream (CsvTexts). */
+  async *#texts(): AsyncGenerator<string[]> {
     for await (const chunk of this.#body) {
       this.#deps.checkDeadline('reading the object');
       // A stream's read() hands over everything it has buffered at once: cut it into pieces.
+      const pieces: string[] = [];
       for (let offset = 0; offset < (chunk as Buffer).length; offset += PIECE_BYTES) {
         const text = this.decoder.write((chunk as Buffer).subarray(offset, offset + PIECE_BYTES));
-        if (text) yield text;
+        if (text) pieces.push(text);
       }
+      if (pieces.length > 0) yield pieces;
     }
     const rest = this.decoder.end();
-    if (rest) yield rest;
+    if (rest) yield [rest];
   }
 
   /**
@@ -517,7 +520,7 @@ class Run {
     this.#orderIdColumn = header.columns.indexOf('order_id');
   }
 
-  #onBatch(batch: { rows: string[][]; firstLine: number; lines: Uint32Array | undefined; problems: Map<number, string[]> | undefined }): void {
+  #onBatch(batch: CsvBatch): void {
     const { rows, lines, problems } = batch;
     youngGeneration.check();
     let i = 0;
@@ -532,7 +535,7 @@ class Run {
     const idColumn = this.#orderIdColumn;
     const checkBytes = this.decoder.report.invalidBytes || this.decoder.sawNul;
     this.#duplicates ??= new DuplicateDetector({
-      expectedRows: this.#expectedRows(rows.length),
+      expectedRows: expectedRows(this.#size, batch.chars, rows.length),
       ...(this.#deps.tmpRoot ? { tmpRoot: this.#deps.tmpRoot } : {}),
     });
     const duplicates = this.#duplicates;
@@ -666,13 +669,18 @@ class Run {
     }
     await flush(true);
   }
+}
 
-  /** Rows the file probably holds, from its size and the first batch's bytes per row. */
-  #expectedRows(rowsInFirstBatch: number): number {
-    const read = this.decoder.bytesIn;
-    if (this.#size === undefined || read === 0 || rowsInFirstBatch === 0) return 1_000_000;
-    return Math.ceil(((this.#size / read) * rowsInFirstBatch) * 1.2) + 1_000;
-  }
+/**
+ * Rows a file of `size` bytes probably holds, from the first batch: its records (header included)
+ * over the characters they took. Characters, not bytes decoded: the decoder runs ahead of the
+ * parser by up to a chunk of the stream, and bytes decoded over the first batch's rows counted
+ * ~60× too few rows once it did — a filter sized for them flagged most rows of a large file.
+ * A character takes at least a byte, so the estimate errs high, as it should (the filter is capped).
+ */
+export function expectedRows(size: number | undefined, charsOfBatch: number, rowsOfBatch: number): number {
+  if (size === undefined || charsOfBatch === 0 || rowsOfBatch === 0) return 1_000_000;
+  return Math.ceil((size / charsOfBatch) * rowsOfBatch * 1.2) + 1_000;
 }
 
 function isBlank(row: string[]): boolean {

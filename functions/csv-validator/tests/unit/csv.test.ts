@@ -240,6 +240,69 @@ describe('CsvReader', () => {
     expect(batches.filter((rows) => rows > 0)).toEqual([40, 40, 40, 40, 40]);
   });
 
+  it('parses each text of a run handed over together as a batch of its own, saying the characters each took', async () => {
+    const batches: { rows: string[][]; chars: number }[] = [];
+    const reader = new CsvReader({ maxRecordChars: 1000, onBatch: ({ rows, chars }) => batches.push({ rows, chars }) });
+    const texts = ['id,n\n1,a\n2', ',b\n3,c\n', '4,d\n', '5,e\n6,f\n'];
+    await reader.run(
+      (async function* () {
+        yield [texts[0] as string, texts[1] as string];
+        yield texts[2] as string;
+        yield [texts[3] as string];
+      })(),
+    );
+    expect(batches.flatMap((b) => b.rows).filter((r) => r.join() !== '')).toEqual([['id', 'n'], ['1', 'a'], ['2', 'b'], ['3', 'c'], ['4', 'd'], ['5', 'e'], ['6', 'f']]);
+    // The record cut at the end of the first text waits for the second: it is that batch's.
+    expect(batches.slice(0, 4).map((b) => b.rows.length)).toEqual([2, 2, 1, 2]);
+    expect(batches.reduce((sum, b) => sum + b.chars, 0)).toBe(texts.join('').length);
+    expect(batches[0]?.chars).toBe('id,n\n1,a\n'.length);
+  });
+
+  it('stops in the middle of a run of texts when paused, and goes on with the rest once resumed', async () => {
+    const batches: number[] = [];
+    let paused: () => void = () => undefined;
+    const pausedNow = new Promise<void>((resolve) => (paused = resolve));
+    const reader = new CsvReader({
+      maxRecordChars: 1000,
+      onBatch: ({ rows }) => {
+        batches.push(rows.length);
+        if (batches.length === 3) {
+          reader.pause();
+          paused();
+        }
+      },
+    });
+    const running = reader.run(
+      (async function* () {
+        yield Array.from({ length: 6 }, (_, i) => `${i},a\n`.repeat(40));
+      })(),
+    );
+    await pausedNow;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([40, 40, 40]);
+    reader.resume();
+    await running;
+    expect(batches.filter((rows) => rows > 0)).toEqual([40, 40, 40, 40, 40, 40]);
+  });
+
+  it('holds at most one text in the stream while papaparse cannot take it, whatever the source has ready', async () => {
+    let pulled = 0;
+    const reader = new CsvReader({ maxRecordChars: 1000, onBatch: () => reader.pause() });
+    const running = reader.run(
+      (async function* () {
+        for (let i = 0; i < 1000; i++) {
+          pulled++;
+          yield `${i},a\n`.repeat(40);
+        }
+      })(),
+    );
+    // A source that never waits: a feed that pushed without looking would have taken it all by now.
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(pulled).toBeLessThanOrEqual(3);
+    reader.abort(new Error('done'));
+    await expect(running).rejects.toThrow('done');
+  });
+
   it('rejects at once when aborted, even while its source has nothing to give', async () => {
     const reader = new CsvReader({ maxRecordChars: 1000, onBatch: () => undefined });
     const stalled = (async function* () {
