@@ -2,7 +2,7 @@ import { createS3Client, s3OptionsFromEnv } from '@laminar/aws';
 import { defineHandler, MetricUnit, parseInput } from '@laminar/runtime';
 import { configSchema } from './config.ts';
 import { inputSchema } from './input.ts';
-import { type ManifestResult, writeManifest } from './manifest.ts';
+import { LIFETIME_CAPS, type ManifestResult, writeManifest } from './manifest.ts';
 
 export type { ManifestResult };
 
@@ -27,8 +27,13 @@ export const handler = defineHandler({
     metrics.addMetric('ManifestObjects', MetricUnit.Count, result.count);
     metrics.addMetric('ObjectsScanned', MetricUnit.Count, result.scanned);
     metrics.addMetric('ManifestBytes', MetricUnit.Bytes, result.bytes);
-    if (result.expiresIn < input.expiresIn) {
-      logger.warn('the URLs live less than asked: the signing credentials cap them', { expiresIn: result.expiresIn, asked: input.expiresIn, expiresAt: result.expiresAt });
+    if (result.cappedBy) {
+      logger.warn(`the URLs live ${result.expiresIn} s, not the ${input.expiresIn} s asked for: ${LIFETIME_CAPS[result.cappedBy].why}`, {
+        expiresIn: result.expiresIn,
+        asked: input.expiresIn,
+        expiresAt: result.expiresAt,
+        cappedBy: result.cappedBy,
+      });
     }
     logger.info('manifest written', { count: result.count, scanned: result.scanned, manifestKey: result.manifestKey, expiresAt: result.expiresAt });
     return result;

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { HeadObjectCommand, ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
-import { createBatchPresigner, uploadStream } from '@laminar/aws';
+import { createBatchPresigner, type LifetimeCap, uploadStream } from '@laminar/aws';
 import { ClientError } from '@laminar/runtime';
 import type { ManifestInput } from './input.ts';
 
@@ -24,8 +24,22 @@ export interface ManifestResult {
   expiresAt: string;
   /** The URLs' lifetime in seconds: expiresIn, or less when the signing credentials cap it. */
   expiresIn: number;
+  /** Why expiresIn is shorter than asked, when it is (LIFETIME_CAPS says it in words). */
+  cappedBy?: LifetimeCap;
   bytes: number;
 }
+
+/** What each cap on the URLs' lifetime means, and why a longer expiresIn cannot lift it. */
+export const LIFETIME_CAPS: Record<LifetimeCap, { why: string; advice: string }> = {
+  'credentials-expire': {
+    why: "capped by the signing credentials' expiry",
+    advice: 'the credentials the function signs with expire then, so a longer expiresIn cannot help',
+  },
+  'session-expiry-unknown': {
+    why: 'capped because the signing credentials are a session of unknown expiry',
+    advice: 'with session credentials a longer expiresIn cannot help; longer-lived links need long-term keys',
+  },
+};
 
 /** One manifest line per matching object. */
 export interface ManifestLine {
@@ -169,19 +183,9 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
     const leftMs = presigner.expiresAt.getTime() - finished.getTime();
     if (leftMs >= (presigner.expiresIn * 1000) / 10) return;
     // Capped by the credentials the function signs with, a longer expiresIn cannot help.
-    const cap =
-      presigner.cappedBy === 'credentials-expire'
-        ? "capped by the signing credentials' expiry"
-        : presigner.cappedBy === 'session-expiry-unknown'
-          ? 'capped because the signing credentials are a session of unknown expiry'
-          : undefined;
-    const lifetime = `${presigner.expiresIn} s${cap ? ` (the ${input.expiresIn} s asked for, ${cap})` : ''}`;
-    const advice =
-      presigner.cappedBy === 'credentials-expire'
-        ? 'the credentials the function signs with expire then, so a longer expiresIn cannot help'
-        : presigner.cappedBy === 'session-expiry-unknown'
-          ? 'with session credentials a longer expiresIn cannot help; longer-lived links need long-term keys'
-          : 'ask for a longer expiresIn';
+    const cap = presigner.cappedBy ? LIFETIME_CAPS[presigner.cappedBy] : undefined;
+    const lifetime = `${presigner.expiresIn} s${cap ? ` (the ${input.expiresIn} s asked for, ${cap.why})` : ''}`;
+    const advice = cap?.advice ?? 'ask for a longer expiresIn';
     throw new ClientError(
       leftMs <= 0
         ? `the manifest's URLs expired at ${presigner.expiresAt.toISOString()}, before the run ended (${finished.toISOString()}), after their ${lifetime}: ${advice}; no manifest was written`
@@ -208,6 +212,7 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
     manifestUrl: presigner.presign(manifestKey),
     expiresAt: presigner.expiresAt.toISOString(),
     expiresIn: presigner.expiresIn,
+    ...(presigner.cappedBy ? { cappedBy: presigner.cappedBy } : {}),
     bytes,
   };
 }

@@ -167,6 +167,9 @@ describe('writeManifest against a real S3 server', () => {
     expect(await exists('manifests/2026-11-25/req-nearly.jsonl')).toBe(false);
     const inTime = await writeManifest(schema.parse({ prefix: 'late/', expiresIn: 100 }), 'req-in-time', { s3: client, checkDeadline: noDeadline, now: clockEndingAt(80) });
     expect(await exists(inTime.manifestKey)).toBe(true);
+    // Long-term keys: the lifetime asked for, and no cap to report.
+    expect(inTime.expiresIn).toBe(100);
+    expect(inTime).not.toHaveProperty('cappedBy');
   });
 
   it('leaves no manifest when listing fails midway through a multipart upload', async () => {
@@ -322,6 +325,7 @@ describe('writeManifest against a real S3 server', () => {
     });
     expect(result.expiresAt).toBe(new Date(now.getTime() + 900_000).toISOString());
     expect(result.expiresIn).toBe(900);
+    expect(result.cappedBy).toBe('session-expiry-unknown');
     expect(result.manifestUrl).toContain('X-Amz-Expires=900');
     const [line] = await readManifest(result.manifestUrl);
     expect(line?.url).toContain('X-Amz-Expires=900');
@@ -383,5 +387,6 @@ describe('the handler', () => {
     const signedAt = url.searchParams.get('X-Amz-Date')!.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z');
     expect(Date.parse(result.expiresAt) - Date.parse(signedAt)).toBe(900_000);
     expect(result.expiresIn).toBe(900);
+    expect(result.cappedBy).toBe('session-expiry-unknown');
   });
 });
