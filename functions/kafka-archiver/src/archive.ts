@@ -59,6 +59,8 @@ export interface QuarantinedLine extends Omit<ArchivedLine, 'value'> {
   /** The timestamp or key as delivered, when it was what sent the record here. */
   timestampRaw?: unknown;
   keyRaw?: unknown;
+  /** The headers as delivered, when they could not be decoded (an `internal:` reason). */
+  headersRaw?: unknown;
   reasons: string[];
   /** The value's bytes; null for a tombstone; absent when the value was not base64 (then `valueRaw`). */
   valueBase64?: string | null;
@@ -217,12 +219,16 @@ function textOf(bytes: Uint8Array, decoder: typeof utf8Bytes): string | undefine
   }
 }
 
-/** lineOf, or a quarantine line saying what failed: one record's surprise must not fail the batch. */
+/**
+ * lineOf, or a quarantine line saying what failed: one record's surprise must not fail the batch.
+ * Whatever failed may lie in the key or the headers, so they are kept as delivered (`keyRaw`,
+ * `headersRaw`) beside the value's bytes: the line still holds all the record held.
+ */
 function lineOrQuarantine(record: KafkaEventRecord): { line: string; reasons: string[]; filedAt: string } {
   try {
     return lineOf(record);
   } catch (error) {
-    const reasons = [`internal: could not file this record (${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)})`];
+    const reasons = [`internal: could not file this record (${describe(error)})`];
     const line = {
       topic: record.topic,
       partition: record.partition,
@@ -230,11 +236,29 @@ function lineOrQuarantine(record: KafkaEventRecord): { line: string; reasons: st
       timestamp: recordTime(record.timestamp),
       timestampType: record.timestampType,
       ...(isFileableTimestamp(record.timestamp) ? {} : { timestampRaw: record.timestamp }),
+      key: null,
+      headers: [],
       reasons,
       ...valueAsDelivered(record.value),
-    } satisfies Omit<QuarantinedLine, 'key' | 'headers'>;
-    return { line: `${JSON.stringify(line)}\n`, reasons, filedAt: fileTime(record.timestamp) };
+    } satisfies QuarantinedLine;
+    const asDelivered = {
+      ...(record.key === undefined ? {} : { keyRaw: record.key }),
+      ...(record.headers === undefined ? {} : { headersRaw: record.headers }),
+    } satisfies Pick<QuarantinedLine, 'keyRaw' | 'headersRaw'>;
+    let text: string;
+    try {
+      text = JSON.stringify({ ...line, ...asDelivered });
+    } catch (writeError) {
+      // What the headers or key hold cannot even be written: the line says so, and keeps the rest.
+      reasons.push(`internal: the key and headers as delivered could not be written either (${describe(writeError)})`);
+      text = JSON.stringify(line);
+    }
+    return { line: `${text}\n`, reasons, filedAt: fileTime(record.timestamp) };
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : `Error: ${String(error)}`;
 }
 
 /** The record's line, the reasons it is quarantined (none: archived) and the time it is filed at. */

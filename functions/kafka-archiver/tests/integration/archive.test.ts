@@ -263,6 +263,39 @@ describe('archiveBatch', () => {
     expect(refused?.reasons[0]).toMatch(/^timestamp: -5 /);
   });
 
+  it('quarantines a record it fails to file for a reason of its own with the key, headers and value as delivered', async () => {
+    const event = kafkaEvent('t', { 0: [{ offset: 1, value: item('ok') }, { offset: 2, value: item('odd'), key: 'k-2' }, { offset: 3, value: item('worse') }] });
+    const recs = (event.records as Record<string, Record<string, unknown>[]>)['t-0'] as Record<string, unknown>[];
+    // Stand-ins for a failure nobody foresaw: headers that throw when walked, yet serialize; and
+    // headers that cannot even be written.
+    const surprising = <T extends object[]>(headers: T): T =>
+      new Proxy(headers, {
+        get: (target, prop, receiver) => {
+          if (prop === 'every' || prop === 'map') throw new TypeError('walked into a surprise');
+          return Reflect.get(target, prop, receiver);
+        },
+      });
+    const delivered = [{ trace: [...Buffer.from('abc')] }];
+    (recs[1] as Record<string, unknown>).headers = surprising(delivered);
+    (recs[2] as Record<string, unknown>).headers = surprising([{ big: [1n] }]);
+    const r = await archiveBatch(parseKafkaEvent(event), deps());
+    expect(r).toMatchObject({ records: 3, archived: 1, quarantined: 2 });
+    const refused = (await lines<QuarantinedLine>((await list('quarantine/'))[0] as string)).sort((a, b) => a.offset - b.offset);
+    expect(refused[0]).toMatchObject({
+      offset: 2,
+      reasons: ['internal: could not file this record (TypeError: walked into a surprise)'],
+      keyRaw: Buffer.from('k-2').toString('base64'),
+      headersRaw: delivered,
+      valueBase64: recs[1]?.value,
+    });
+    expect(refused[1]?.reasons).toEqual([
+      expect.stringMatching(/^internal: could not file this record \(/),
+      expect.stringMatching(/^internal: the key and headers as delivered could not be written either \(TypeError: .*BigInt/),
+    ]);
+    expect(refused[1]).toMatchObject({ offset: 3, valueBase64: recs[2]?.value });
+    expect(refused[1]).not.toHaveProperty('headersRaw');
+  });
+
   it('keeps each archived record on one line, even when its value was pretty-printed JSON', async () => {
     const pretty = JSON.stringify(JSON.parse(item('p')), null, 2);
     const compact = item('q');
