@@ -230,11 +230,7 @@ function lineOrQuarantine(record: KafkaEventRecord): { line: string; reasons: st
   } catch (error) {
     const reasons = [`internal: could not file this record (${describe(error)})`];
     const line = {
-      topic: record.topic,
-      partition: record.partition,
-      offset: record.offset,
-      timestamp: recordTime(record.timestamp),
-      timestampType: record.timestampType,
+      ...coordinatesOf(record),
       ...(isFileableTimestamp(record.timestamp) ? {} : { timestampRaw: record.timestamp }),
       key: null,
       headers: [],
@@ -257,6 +253,11 @@ function lineOrQuarantine(record: KafkaEventRecord): { line: string; reasons: st
   }
 }
 
+/** Where the record sits in Kafka, and when: the first fields of every line, archived or not. */
+function coordinatesOf(record: KafkaEventRecord): Pick<ArchivedLine, 'topic' | 'partition' | 'offset' | 'timestamp' | 'timestampType'> {
+  return { topic: record.topic, partition: record.partition, offset: record.offset, timestamp: recordTime(record.timestamp), timestampType: record.timestampType };
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : `Error: ${String(error)}`;
 }
@@ -268,11 +269,7 @@ function lineOf(record: KafkaEventRecord): { line: string; reasons: string[]; fi
   if (!fileable) reasons.push(`timestamp: ${JSON.stringify(record.timestamp) ?? 'missing'} is not whole milliseconds since 1970 up to year 9999 (microseconds or nanoseconds?)`);
   const filedAt = fileTime(record.timestamp);
   const base = {
-    topic: record.topic,
-    partition: record.partition,
-    offset: record.offset,
-    timestamp: recordTime(record.timestamp),
-    timestampType: record.timestampType,
+    ...coordinatesOf(record),
     ...keyOf(record.key, reasons),
     headers: decodeHeaders(record.headers, reasons),
   };
