@@ -105,12 +105,14 @@ export function decodeBody(body: Uint8Array, contentType?: string, warn: (messag
   if (body[0] === 0xff && body[1] === 0xfe) return new TextDecoder('utf-16le').decode(body);
   if (body[0] === 0xfe && body[1] === 0xff) return new TextDecoder('utf-16be').decode(body);
   const head = Buffer.from(body.buffer, body.byteOffset, Math.min(body.byteLength, 256)).toString('latin1');
-  const declaredLabel = encodingName(/^\s*<\?xml[^>]*\bencoding\s*=\s*["']([\w.:-]+)["']/i.exec(head)?.[1]);
+  // The declaration's encoding attribute, if any, and its label, if legible.
+  const declaration = /^\s*<\?xml[^>]*\bencoding\s*=\s*(?:["']([\w.:-]+)["'])?/i.exec(head);
+  const declaredLabel = encodingName(declaration?.[1]);
   // A declaration legible as single bytes is not in UTF-16, whatever it claims.
   const declared = declaredLabel?.startsWith('utf-16') ? undefined : declaredLabel;
   const fromHeader = encodingName(charsetOf(contentType));
   const chosen = (XML_TYPES.test(mediaType(contentType)) ? (fromHeader ?? declared) : (declared ?? fromHeader)) ?? 'utf-8';
-  const rawDeclared = /^\s*<\?xml[^>]*\bencoding\s*=/i.test(head) ? declaredLabel : 'utf-8';
+  const rawDeclared = declaration ? declaredLabel : 'utf-8';
   if (chosen === fromHeader && fromHeader && SINGLE_BYTE.test(fromHeader) && rawDeclared === 'utf-8') {
     // A server's default charset on a document written in UTF-8: read as the header says, every
     // accent became mojibake ("CafÃ©"). Legacy text is almost never valid UTF-8 once it has a byte
