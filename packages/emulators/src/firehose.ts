@@ -100,13 +100,14 @@ export type FirehoseFailureInjector = (stream: string, record: Buffer, index: nu
 /**
  * Per PutRecord / PutRecordBatch call (`records` it carries): an error for the whole call, as
  * Firehose answers a throttled one (ServiceUnavailableException, 503) or its own failure
- * (InternalFailure, 500). The status decides what the SDK retries.
+ * (InternalFailure, 500). The status decides what the SDK retries; without one, Firehose's own
+ * for the code (FAILURE_STATUS), else 400.
  */
 export type FirehoseCallFailureInjector = (
   stream: string,
   operation: 'PutRecord' | 'PutRecordBatch',
   records: number,
-) => { code: string; status: number; message?: string } | undefined;
+) => { code: string; status?: number; message?: string } | undefined;
 
 export interface FirehoseEmulator {
   /** http://127.0.0.1:PORT */
@@ -169,10 +170,11 @@ const MIN_RETRY_DELAY_MS = 1_000;
 /** Only checks that `errorOutputPrefix` evaluates: the types Firehose puts there (processing-failed, format-conversion-failed, …) never arise here. */
 const ERROR_OUTPUT_TYPE = 'processing-failed';
 /**
- * The status Firehose answers a failed PutRecord with: the SDK retries the 5xx ones. Any other
- * code a test injects is a client error.
+ * The status Firehose answers a failed call with, for the codes it fails calls with: the SDK
+ * retries the 5xx ones. Any other code a test injects is a client error (400).
  */
-const PUT_RECORD_FAILURE_STATUS: Record<string, number> = { ServiceUnavailableException: 503, InternalFailure: 500 };
+const FAILURE_STATUS: Record<string, number> = { ServiceUnavailableException: 503, InternalFailure: 500 };
+const failureStatus = (code: string) => FAILURE_STATUS[code] ?? 400;
 
 /** An AWS error as the JSON protocol returns it. */
 class AwsError extends Error {
@@ -444,7 +446,7 @@ export async function startFirehose(options: FirehoseEmulatorOptions): Promise<F
 
   function failCall(s: Stream, operation: 'PutRecord' | 'PutRecordBatch', records: number): void {
     const failure = injectCall?.(s.config.name, operation, records);
-    if (failure) throw new AwsError(failure.code, failure.message ?? `${failure.code} (injected by the test)`, failure.status);
+    if (failure) throw new AwsError(failure.code, failure.message ?? `${failure.code} (injected by the test)`, failure.status ?? failureStatus(failure.code));
   }
 
   const operations: Record<string, (input: Record<string, unknown>) => unknown> = {
@@ -457,7 +459,7 @@ export async function startFirehose(options: FirehoseEmulatorOptions): Promise<F
       const failure = inject?.(s.config.name, data, 0);
       if (failure) {
         s.stats.failed += 1;
-        throw new AwsError(failure.code, failure.message, PUT_RECORD_FAILURE_STATUS[failure.code] ?? 400);
+        throw new AwsError(failure.code, failure.message, failureStatus(failure.code));
       }
       accept(s, data);
       return { RecordId: recordId(), Encrypted: false };
