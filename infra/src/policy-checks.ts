@@ -129,6 +129,8 @@ export interface PolicySource {
   kind: PolicyKind;
   /** Resource that holds the document. */
   where: string;
+  /** The role an inline policy is part of (its label): where says so only in words. */
+  inlineOf?: string;
   statements: Statement[];
 }
 
@@ -278,17 +280,18 @@ class Context {
     if (this.sources) return this.sources;
     const out: PolicySource[] = [];
     this.sources = out;
-    const add = (kind: PolicyKind, where: string, text: unknown) => {
+    const add = (kind: PolicyKind, where: string, text: unknown, inlineOf?: string) => {
       if (typeof text !== 'string') return;
+      const of = inlineOf === undefined ? {} : { inlineOf };
       const ref = /^\$\{data\.aws_iam_policy_document\.([^.}]+)\.json\}$/.exec(text);
       if (ref) {
         const doc = this.data.aws_iam_policy_document?.[ref[1] as string];
-        if (doc) out.push({ kind, where, statements: policyDocumentStatements(doc) });
+        if (doc) out.push({ kind, where, ...of, statements: policyDocumentStatements(doc) });
         else this.breach('iam-unparsable', where, `refers to a policy document ${text} that is not in the stack`);
         return;
       }
       try {
-        out.push({ kind, where, statements: parsePolicy(text) });
+        out.push({ kind, where, ...of, statements: parsePolicy(text) });
       } catch (err) {
         this.breach('iam-unparsable', where, `policy is not a JSON policy document the suite can read (${(err as Error).message})`);
       }
@@ -298,7 +301,8 @@ class Context {
     }
     for (const [id, r] of this.of('aws_iam_role')) {
       const inline = (Array.isArray(r.inline_policy) ? r.inline_policy : r.inline_policy ? [r.inline_policy] : []) as Json[];
-      for (const p of inline) add('identity', `${this.label('aws_iam_role', id)} inline ${String(p.name)}`, p.policy);
+      const role = this.label('aws_iam_role', id);
+      for (const p of inline) add('identity', `${role} inline ${String(p.name)}`, p.policy, role);
     }
     return out;
   }
@@ -323,9 +327,7 @@ class Context {
       const policy = this.refId(a.policy_arn, 'aws_iam_policy', 'arn');
       if (policy && ofDeployRole(a.role)) out.add(this.label('aws_iam_policy', policy));
     }
-    for (const source of this.policySources()) {
-      if ([...roles].some((role) => source.where.startsWith(`${role} inline `))) out.add(source.where);
-    }
+    for (const source of this.policySources()) if (source.inlineOf !== undefined && roles.has(source.inlineOf)) out.add(source.where);
     return out;
   }
 

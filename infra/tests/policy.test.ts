@@ -423,6 +423,29 @@ describe('the suite fails, with a clear message, on deliberately broken stacks',
     ]);
   });
 
+  it('holds a deploy role\'s inline policies to the deploy-role rules, and no other role\'s', () => {
+    const trust = (federated: boolean) =>
+      JSON.stringify({
+        Statement: {
+          Effect: 'Allow',
+          Principal: federated ? { Federated: 'arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com' } : { Service: 'lambda.amazonaws.com' },
+          Action: federated ? 'sts:AssumeRoleWithWebIdentity' : 'sts:AssumeRole',
+        },
+      });
+    const keyWrite = JSON.stringify({ Statement: [{ Sid: 'Keys', Effect: 'Allow', Action: 'kms:PutKeyPolicy', Resource: 'arn:aws:kms:eu-west-1:123456789012:key/k' }] });
+    const json: TerraformJson = {
+      provider: { aws: [{ default_tags: [{ tags: { project: 'x', stage: 'dev' } }] }] },
+      resource: {
+        aws_iam_role: {
+          deploy: { name: 'deploy', assume_role_policy: trust(true), inline_policy: [{ name: 'keys', policy: keyWrite }] },
+          // Named so that the deploy role's label is the start of its own.
+          deployer: { name: 'deployer', assume_role_policy: trust(false), inline_policy: [{ name: 'keys', policy: keyWrite }] },
+        },
+      },
+    };
+    expect(checkStack(json).filter((b) => b.rule === 'deploy-kms-write').map((b) => b.resource)).toEqual(['aws_iam_role.deploy (deploy) inline keys']);
+  });
+
   it('a deploy role with KMS write rights, and tagging allowed where the resource tag only "IfExists" (the stage alarm key’s old statements)', () => {
     const json = structuredClone(stacks['laminar-bootstrap']) as TerraformJson;
     const [id, policy] = find(json, 'aws_iam_policy', 'name', 'laminar-dev-deploy-observability');
