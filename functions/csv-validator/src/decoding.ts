@@ -228,7 +228,8 @@ const windows1252 = {
  * they hold at least as many valid UTF-8 sequences as damaged ones. Latin-1 text almost never forms valid
  * sequences (é is 0xE9, a lead byte that must be followed by two continuation bytes), while a UTF-8
  * file with a damaged character still holds many — so one bad byte does not turn a whole UTF-8
- * file into mojibake, it just costs the row that holds it.
+ * file into mojibake, it just costs the row that holds it. Valid sequences that windows-1252
+ * text forms by accident are no evidence (see countUtf8).
  */
 function judge(bytes: Buffer, position: number): [TextEncoding, string] {
   const { valid, invalid } = countUtf8(bytes.subarray(0, DECIDE_BYTES));
@@ -243,7 +244,10 @@ function judge(bytes: Buffer, position: number): [TextEncoding, string] {
  * Valid multi-byte UTF-8 sequences, and damaged ones: a byte that cannot start a sequence or starts
  * one that breaks off, counted once with the continuation bytes right after it (a character cut
  * short, or the surrogate ED A0 80, is one damaged character, not two or three). A sequence cut off
- * at the end counts as neither.
+ * at the end counts as neither, and so does a valid one that windows-1252 text forms by accident
+ * and UTF-8 text all but never holds: a C1 control (C2 80–9F: "Â" then €, curly quotes, dashes…)
+ * or a letter of IPA or a spacing modifier (U+0250–U+02FF: "É", "Ê", "Ë" then a no-break space,
+ * ™, », ¼…). Counted, one "RENÉ\xA0DUPONT" made a windows-1252 file UTF-8, and its name "RENɠDUPONT".
  */
 function countUtf8(bytes: Buffer): { valid: number; invalid: number } {
   let valid = 0;
@@ -277,13 +281,18 @@ function countUtf8(bytes: Buffer): { valid: number; invalid: number } {
       ok = c >= 0x80 && c <= 0xbf;
     }
     if (ok) {
-      valid++;
+      if (!(length === 2 && accidental(b, second))) valid++;
       i += length;
     } else {
       damaged();
     }
   }
   return { valid, invalid };
+}
+
+/** A valid two-byte sequence that decodes to U+0080–U+009F or U+0250–U+02FF (see countUtf8). */
+function accidental(lead: number, second: number): boolean {
+  return (lead === 0xc2 && second < 0xa0) || (lead === 0xc9 && second >= 0x90) || lead === 0xca || lead === 0xcb;
 }
 
 function firstNonAscii(chunk: Buffer): number {

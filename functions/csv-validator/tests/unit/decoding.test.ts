@@ -82,6 +82,21 @@ describe('SniffingDecoder', () => {
     expect(decoder.report).toMatchObject({ encoding: 'utf-8', invalidBytes: true });
   });
 
+  it('takes no accidental UTF-8 as evidence: an accented capital before a no-break space or ™, and C1 controls', () => {
+    // windows-1252 bytes that happen to form valid UTF-8 pairs: É + NBSP is C9 A0 (U+0260 ɠ), É + ™
+    // is C9 99 (U+0259 ə), Â + € is C2 80 (a C1 control).
+    const latin = 'id,name\n1,RENÉ\u00a0DUPONT\n2,JOSÉ\u00a0ALVAREZ\n3,CAFÉ\u2122 Ltd\n4,Â€\n';
+    const { text, decoder } = decode(Buffer.from(latin.replace('\u2122', '\x99').replace('€', '\x80'), 'latin1'));
+    expect(decoder.report.encoding).toBe('windows-1252');
+    expect(text).toBe(latin);
+    expect(decoder.report.invalidBytes).toBe(false);
+    // UTF-8 that holds such characters among others stays UTF-8.
+    const utf8 = 'id,name\n1,ɠ Zoë\n2,\u0085 Søren\n';
+    const mixed = decode(Buffer.from(utf8, 'utf8'));
+    expect(mixed.text).toBe(utf8);
+    expect(mixed.decoder.report.encoding).toBe('utf-8');
+  });
+
   it('marks invalid bytes after the decision instead of failing the file', () => {
     // Decided on the first 4 KiB (valid UTF-8); a stray byte further on becomes U+FFFD.
     const head = `a,b\nzoë,1\n${'x,2\n'.repeat(2000)}`;
