@@ -12,6 +12,11 @@ export interface EncodingReport {
   evidence: string;
   /** Some bytes were not valid in the encoding and became U+FFFD (rows holding one are rejected). */
   invalidBytes: boolean;
+  /**
+   * Read as windows-1252, yet some of the text is UTF-8 ("Ã¼" where "ü" was meant: files joined
+   * from two sources): the rows holding it are rejected (utf8Read says where).
+   */
+  utf8Inside?: true;
 }
 
 interface Decoder {
@@ -74,6 +79,8 @@ export class SniffingDecoder {
   #asciiEnd = 0;
   #report: EncodingReport = { encoding: 'utf-8', bom: false, evidence: 'ASCII only', invalidBytes: false };
   #sawNul = false;
+  /** windows-1252: the last characters decoded, for UTF-8 read as windows-1252 cut between two chunks. */
+  #seam = '';
 
   get report(): Readonly<EncodingReport> {
     return this.#report;
@@ -179,6 +186,12 @@ export class SniffingDecoder {
 
   #decodeDecided(chunk: Buffer, final: boolean): string {
     const text = (this.#decoder as Decoder).decode(chunk, { stream: !final });
+    if (this.#report.encoding === 'windows-1252' && !this.#report.utf8Inside && text.length > 0) {
+      // Looked for in the text, with the seam, so that the verdict does not depend on where the
+      // stream happened to be cut.
+      if (UTF8_READ_AS_WINDOWS_1252.test(this.#seam + text)) this.#report.utf8Inside = true;
+      this.#seam = (this.#seam + text).slice(-3);
+    }
     if (!this.#sawNul && this.#report.encoding.startsWith('utf-16') && text.includes('\u0000')) this.#sawNul = true;
     if (!this.#report.invalidBytes && text.includes('\uFFFD') && !this.#ownReplacements(text, chunk)) this.#report.invalidBytes = true;
     // Two bytes, even from a chunk of one (S3's reads are cut into pieces; the last may be a byte).
@@ -214,6 +227,8 @@ export class SniffingDecoder {
  * (nodejs/node#56542, #60888).
  */
 const WINDOWS_1252_HIGH = '\u20AC\u0081\u201A\u0192\u201E\u2026\u2020\u2021\u02C6\u2030\u0160\u2039\u0152\u008D\u017D\u008F\u0090\u2018\u2019\u201C\u201D\u2022\u2013\u2014\u02DC\u2122\u0161\u203A\u0153\u009D\u017E\u0178';
+/** windows-1252's characters for 0x80–0x9F, back to their bytes. */
+const WINDOWS_1252_BYTES = new Map([...WINDOWS_1252_HIGH].map((ch, i) => [ch, 0x80 + i]));
 const HAS_C1 = /[\u0080-\u009f]/;
 const C1 = /[\u0080-\u009f]/g;
 const windows1252 = {
@@ -288,6 +303,49 @@ function countUtf8(bytes: Buffer): { valid: number; invalid: number } {
     }
   }
   return { valid, invalid };
+}
+
+/** The characters windows-1252 gives bytes `from`–`to` (0x80–0xFF), as a regex class body. */
+function windows1252Class(from: number, to: number): string {
+  let chars = '';
+  for (let b = from; b <= to; b++) chars += `\\u${windows1252.decode(Buffer.from([b])).charCodeAt(0).toString(16).padStart(4, '0')}`;
+  return `[${chars}]`;
+}
+
+/**
+ * UTF-8 text as windows-1252 shows it: a valid multi-byte sequence's bytes, each read as its
+ * windows-1252 character ("ü", C3 BC, shows as "Ã¼") — the sequences countUtf8 counts as evidence,
+ * accidental ones left out, so that a windows-1252 file's own "RENÉ\u00a0DUPONT" is not one.
+ */
+const UTF8_READ_AS_WINDOWS_1252 = (() => {
+  const c = windows1252Class;
+  const any = c(0x80, 0xbf);
+  return new RegExp(
+    [
+      `${c(0xc2, 0xc2)}${c(0xa0, 0xbf)}`,
+      `${c(0xc3, 0xc8)}${any}`,
+      `${c(0xc9, 0xc9)}${c(0x80, 0x8f)}`,
+      `${c(0xcc, 0xdf)}${any}`,
+      `${c(0xe0, 0xe0)}${c(0xa0, 0xbf)}${any}`,
+      `${c(0xe1, 0xec)}${any}${any}`,
+      `${c(0xed, 0xed)}${c(0x80, 0x9f)}${any}`,
+      `${c(0xee, 0xef)}${any}${any}`,
+      `${c(0xf0, 0xf0)}${c(0x90, 0xbf)}${any}${any}`,
+      `${c(0xf1, 0xf3)}${any}${any}${any}`,
+      `${c(0xf4, 0xf4)}${c(0x80, 0x8f)}${any}${any}`,
+    ].join('|'),
+  );
+})();
+
+/**
+ * The first stretch of `text` that is UTF-8 read as windows-1252, and what it says as UTF-8; undefined
+ * when there is none. For a rejected row's reason.
+ */
+export function utf8Read(text: string): { shown: string; meant: string } | undefined {
+  const match = UTF8_READ_AS_WINDOWS_1252.exec(text);
+  if (!match) return undefined;
+  const bytes = Buffer.from([...match[0]].map((ch) => WINDOWS_1252_BYTES.get(ch) ?? ch.charCodeAt(0)));
+  return { shown: match[0], meant: bytes.toString('utf8') };
 }
 
 /** A valid two-byte sequence that decodes to U+0080–U+009F or U+0250–U+02FF (see countUtf8). */

@@ -3,7 +3,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCom
 import { MIN_PART_SIZE, MultipartWriter } from '@laminar/aws';
 import { stopReason } from '@laminar/runtime';
 import { type CsvBatch, CsvReader } from './csv.ts';
-import { type EncodingReport, SniffingDecoder } from './decoding.ts';
+import { type EncodingReport, SniffingDecoder, utf8Read } from './decoding.ts';
 import { DuplicateDetector, MAX_FILTER_BYTES } from './duplicates.ts';
 import { deriveExplainer, reasonOf } from './explain.ts';
 import { deriveRowParser, INVALID } from './fast-validator.ts';
@@ -533,7 +533,8 @@ class Run {
     const parseRow = this.#parseRow as (fields: readonly string[]) => unknown;
     const width = this.#width;
     const idColumn = this.#orderIdColumn;
-    const checkBytes = this.decoder.report.invalidBytes || this.decoder.sawNul;
+    const utf8Inside = this.decoder.report.utf8Inside === true;
+    const checkBytes = this.decoder.report.invalidBytes || this.decoder.sawNul || utf8Inside;
     this.#duplicates ??= new DuplicateDetector({
       expectedRows: expectedRows(this.#size, batch.chars, rows.length),
       ...(this.#deps.tmpRoot ? { tmpRoot: this.#deps.tmpRoot } : {}),
@@ -573,7 +574,7 @@ class Run {
       counts.rowsRead++;
       const line = lines ? (lines[i] as number) : batch.firstLine + i;
       const trouble = problems?.get(i);
-      const value = fields.length === width && trouble === undefined && !(checkBytes && hasSuspectChar(fields)) ? parseRow(fields) : INVALID;
+      const value = fields.length === width && trouble === undefined && !(checkBytes && hasSuspectChar(fields, utf8Inside)) ? parseRow(fields) : INVALID;
       const id = idColumn >= 0 ? fields[idColumn] : undefined;
       const maybeSeen = id ? seen[probed++] === 1 : false;
 
@@ -609,6 +610,10 @@ class Run {
     if (fields.length !== this.#width) reasons.push(`csv: ${fields.length} field(s), the header has ${this.#width}`);
     if (this.decoder.report.invalidBytes && fields.some((f) => f.includes('\uFFFD'))) {
       reasons.push(`encoding: bytes that are not valid ${this.decoder.report.encoding} (shown as U+FFFD)`);
+    }
+    if (this.decoder.report.utf8Inside) {
+      const read = fields.map(utf8Read).find((r) => r !== undefined);
+      if (read) reasons.push(`encoding: UTF-8 in a file read as windows-1252 (${JSON.stringify(read.shown)} is ${JSON.stringify(read.meant)} in UTF-8): save the whole file in one encoding`);
     }
     if (this.decoder.sawNul && fields.some((f) => f.includes('\u0000'))) {
       reasons.push('text: a NUL character (U+0000), which databases refuse in text');
@@ -687,8 +692,11 @@ function isBlank(row: string[]): boolean {
   return row.length === 1 && (row[0] as string).trim() === '';
 }
 
-/** A U+FFFD (an invalid byte, when the decoder met any) or a NUL: #explain says which. */
-function hasSuspectChar(fields: string[]): boolean {
-  for (const f of fields) if (f.includes('\uFFFD') || f.includes('\u0000')) return true;
+/**
+ * A U+FFFD (an invalid byte, when the decoder met any), a NUL, or — in a windows-1252 file that
+ * holds UTF-8 — UTF-8 read as windows-1252: #explain says which.
+ */
+function hasSuspectChar(fields: string[], utf8Inside: boolean): boolean {
+  for (const f of fields) if (f.includes('\uFFFD') || f.includes('\u0000') || (utf8Inside && utf8Read(f) !== undefined)) return true;
   return false;
 }

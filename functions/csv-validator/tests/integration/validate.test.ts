@@ -185,6 +185,18 @@ describe('files, clean and awkward', () => {
     expect((await jsonLines(r.outputs.silver)).map((s) => s.customer_name)).toEqual(['Café 5 €', 'Zoë Müller']);
   });
 
+  it('rejects the rows of a windows-1252 file that hold UTF-8 (files joined from two sources), not the file', async () => {
+    // The first 64 KiB past the first accent decide windows-1252; a UTF-8 row comes far later.
+    const latin = Buffer.from([HEADER, ...Array.from({ length: 2000 }, (_, i) => row(i, { customer_name: 'Müller' }))].join('\n'), 'latin1');
+    const body = Buffer.concat([latin, Buffer.from(`\n${row(2000, { customer_name: 'Müller' })}\n`, 'utf8'), Buffer.from(`${row(2001, { customer_name: 'RENÉ\u00a0DUPONT' })}\n`, 'latin1')]);
+    const r = await validate('bronze/enc/joined.csv', body);
+    expect(r).toMatchObject({ rowsRead: 2002, valid: 2001, rejected: 1, encoding: { encoding: 'windows-1252', invalidBytes: false, utf8Inside: true } });
+    const [rejected] = await jsonLines(r.outputs.quarantine);
+    expect(rejected).toMatchObject({ row: 2002, reasons: ['encoding: UTF-8 in a file read as windows-1252 ("Ã¼" is "ü" in UTF-8): save the whole file in one encoding'] });
+    // The windows-1252 file's own accented capital before a no-break space is not UTF-8.
+    expect((await jsonLines(r.outputs.silver)).find((s) => s.order_id === 'ORD-2001')?.customer_name).toBe('RENÉ\u00a0DUPONT');
+  });
+
   it('rejects rows holding bytes that are invalid in the detected encoding, not the file', async () => {
     const good = [HEADER, ...Array.from({ length: 100 }, (_, i) => row(i))].join('\n');
     const bad = Buffer.concat([Buffer.from(`${good}\n`), Buffer.from('ORD-X,C,Zo'), Buffer.from([0xeb]), Buffer.from(',2026-11-25,paid,EUR,2,9.95,19.90,DE,\n')]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SniffingDecoder } from '../../src/decoding.ts';
+import { SniffingDecoder, utf8Read } from '../../src/decoding.ts';
 import { FileRejection } from '../../src/outcome.ts';
 
 /** Decodes `bytes` fed in pieces of `step` bytes (1 = every possible split point). */
@@ -95,6 +95,19 @@ describe('SniffingDecoder', () => {
     const mixed = decode(Buffer.from(utf8, 'utf8'));
     expect(mixed.text).toBe(utf8);
     expect(mixed.decoder.report.encoding).toBe('utf-8');
+  });
+
+  it('says when a windows-1252 file holds UTF-8 further on, however the stream is cut', () => {
+    const latin = Buffer.from(`id,name\n${'x,Müller\n'.repeat(8000)}`, 'latin1');
+    const joined = Buffer.concat([latin, Buffer.from('y,Müller\n', 'utf8')]);
+    for (const step of [1, 2, 3, 4096, joined.length]) {
+      const { text, decoder } = decode(joined, step);
+      expect(decoder.report, `pieces of ${step}`).toMatchObject({ encoding: 'windows-1252', invalidBytes: false, utf8Inside: true });
+      expect(text.endsWith('y,MÃ¼ller\n')).toBe(true);
+    }
+    expect(decode(latin, 7).decoder.report.utf8Inside).toBeUndefined();
+    expect(utf8Read('y,MÃ¼ller â€™')).toEqual({ shown: 'Ã¼', meant: 'ü' });
+    expect(utf8Read('RENÉ\u00a0DUPONT, CAFÉ\u2122, Â€')).toBeUndefined();
   });
 
   it('marks invalid bytes after the decision instead of failing the file', () => {
