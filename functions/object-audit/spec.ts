@@ -2,7 +2,7 @@ import { defineFunction } from '@laminar/spec';
 
 export default defineFunction({
   name: 'object-audit',
-  description: 'Records every CSV arriving in bronze/ (key, size, etag, time) in a DynamoDB ledger (one item per arrival; a redelivered event overwrites its own item).',
+  description: 'Records every CSV arriving in bronze/ (key, size, etag, time) in a DynamoDB ledger (one item per arrival; a redelivered event is recognized, not recorded again).',
   entry: './src/handler.ts',
   memoryMb: 128,
   timeoutS: 30,
@@ -19,7 +19,9 @@ export default defineFunction({
   // .jsonl batches, which also land in bronze/: auditing those would take a rule of its own (a
   // `suffix: ''` pattern), invoked for every archived batch.
   // The EMF metrics it emits (dashboard, cost; checked against src/ by infra's tests).
-  metrics: ['ObjectsRecorded'],
+  // ObjectsRecorded counts ledger items created; DuplicateDeliveries the redeliveries whose item was
+  // already there (the conditional PutItem needs no permission beyond dynamodb:PutItem).
+  metrics: ['ObjectsRecorded', 'DuplicateDeliveries'],
   triggers: [{ kind: 's3', bucket: 'lake', prefix: 'bronze/', suffix: '.csv' }],
   permissions: [{ actions: ['dynamodb:PutItem'], resource: { table: 'object-arrivals' } }],
   async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' },

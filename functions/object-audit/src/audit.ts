@@ -1,3 +1,4 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { S3ObjectRef } from '@laminar/aws';
 import { stopReason } from '@laminar/runtime';
@@ -6,7 +7,7 @@ import { TABLE_KINDS } from '@laminar/spec';
 const { partitionKey: PK, sortKey: SK, ttlAttribute: TTL } = TABLE_KINDS.ledger;
 const DAY_S = 86_400;
 
-/** One arrival in the ledger: every field comes from the event, so a redelivery writes the same item. */
+/** One arrival in the ledger: every field comes from the event, so a redelivery names the same item. */
 export interface ArrivalItem {
   /** `<bucket>/<key>`: one object's history is one partition. */
   [PK]: string;
@@ -38,7 +39,7 @@ export function sortKeyOf(ref: Pick<S3ObjectRef, 'eventTime' | 'sequencer' | 'et
 
 /**
  * The ledger item for one arrival. The TTL counts from the event's time rather than from now, so
- * the item is a pure function of the event: a duplicate delivery rewrites it byte for byte.
+ * the item is a pure function of the event: a duplicate delivery would write it byte for byte.
  */
 export function arrivalItem(ref: S3ObjectRef, ttlDays: number): ArrivalItem {
   const item: ArrivalItem = {
@@ -63,36 +64,57 @@ export interface RecordDeps {
   tableName: string;
   ttlDays: number;
   signal?: AbortSignal;
+  /**
+   * Counted into as each write settles, so an invocation that fails part-way still tells what it
+   * wrote (its retry sees those items as already recorded). recordArrivals returns it.
+   */
+  counts?: RecordResult;
 }
 
 export interface RecordResult {
-  /** Ledger items written: distinct arrivals in the event. */
+  /** Ledger items this invocation created: arrivals the ledger had not seen. */
   recorded: number;
+  /**
+   * Arrivals whose item was already in the ledger: a redelivered event, or a retry after a write
+   * that had in fact succeeded. Not an error, and not counted again in `recorded`.
+   */
+  alreadyRecorded: number;
 }
 
 /**
- * Writes one item per arrival with a plain PutItem — no condition, no read first. An at-least-once
- * delivery (S3, EventBridge and Lambda's async retries all redeliver) lands on the same pk + sk and
- * overwrites an identical item, so the ledger keeps one entry per event however often it arrives,
- * and needs neither a conditional write nor dynamodb:GetItem. A failed write fails the invocation;
- * its retry rewrites whatever had already been written, harmlessly.
+ * Writes one item per arrival with a PutItem conditional on the item not existing yet — no read
+ * first. S3, EventBridge and Lambda's async retries all redeliver: a delivery that lands on a pk + sk
+ * already written fails the condition and counts as `alreadyRecorded`, so the ledger keeps one entry
+ * per event however often it arrives and `recorded` counts each arrival once. The condition takes no
+ * IAM action beyond dynamodb:PutItem. Every write settles before a failure is thrown, so `counts`
+ * holds all of this invocation's writes; the retry skips what had already been written.
  */
 export async function recordArrivals(refs: readonly S3ObjectRef[], deps: RecordDeps): Promise<RecordResult> {
+  const counts = deps.counts ?? { recorded: 0, alreadyRecorded: 0 };
   const items = new Map<string, ArrivalItem>();
   for (const ref of refs) {
     const item = arrivalItem(ref, deps.ttlDays);
     items.set(`${item[PK]}\u0000${item[SK]}`, item);
   }
-  try {
-    await Promise.all(
-      [...items.values()].map((Item) =>
-        deps.db.send(new PutCommand({ TableName: deps.tableName, Item }), deps.signal ? { abortSignal: deps.signal } : {}),
-      ),
-    );
-  } catch (error) {
-    // The SDK rejects a stopped request with its own "Request aborted"; why it stopped (the
-    // deadline) is the signal's reason, and the error the logs, alarms and DLQ should carry.
-    throw stopReason(deps.signal) ?? error;
-  }
-  return { recorded: items.size };
+  const writes = await Promise.allSettled(
+    [...items.values()].map(async (Item) => {
+      try {
+        await deps.db.send(
+          // On a composite key the condition is evaluated against the item with this pk + sk: it
+          // fails only for this very arrival, not for other arrivals of the same object.
+          new PutCommand({ TableName: deps.tableName, Item, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': PK } }),
+          deps.signal ? { abortSignal: deps.signal } : {},
+        );
+        counts.recorded++;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        counts.alreadyRecorded++;
+      }
+    }),
+  );
+  const failed = writes.find((w) => w.status === 'rejected');
+  // The SDK rejects a stopped request with its own "Request aborted"; why it stopped (the
+  // deadline) is the signal's reason, and the error the logs, alarms and DLQ should carry.
+  if (failed) throw stopReason(deps.signal) ?? failed.reason;
+  return counts;
 }

@@ -17,14 +17,16 @@ export const handler = defineHandler({
 
     // Writes are idempotent, so stopping early only costs a retry; what it buys is a clear error
     // instead of Lambda's timeout killing a request the SDK is still retrying.
-    const result = await recordArrivals(refs, {
-      db: deps.db,
-      tableName: config.AUDIT_TABLE,
-      ttlDays: config.AUDIT_TTL_DAYS,
-      signal: deadline.signal,
-    });
-    metrics.addMetric('ObjectsRecorded', MetricUnit.Count, result.recorded);
-    logger.info('arrivals recorded', { recorded: result.recorded, events: refs.map((r) => r.eventName) });
-    return result;
+    const counts: RecordResult = { recorded: 0, alreadyRecorded: 0 };
+    try {
+      await recordArrivals(refs, { db: deps.db, tableName: config.AUDIT_TABLE, ttlDays: config.AUDIT_TTL_DAYS, signal: deadline.signal, counts });
+    } finally {
+      // Published even when a write failed: its retry counts what this invocation wrote as
+      // DuplicateDeliveries, so ObjectsRecorded adds up to the ledger's items only if these count.
+      metrics.addMetric('ObjectsRecorded', MetricUnit.Count, counts.recorded);
+      metrics.addMetric('DuplicateDeliveries', MetricUnit.Count, counts.alreadyRecorded);
+    }
+    logger.info('arrivals recorded', { ...counts, events: refs.map((r) => r.eventName) });
+    return counts;
   },
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, type PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDBClient, encodeS3EventKey, ensureTable, parseS3Event } from '@laminar/aws';
 import { type DynamoEmulator, startDynamoDB } from '@laminar/emulators';
 import { DeadlineExceededError } from '@laminar/runtime';
@@ -80,7 +80,7 @@ afterAll(async () => {
 
 describe('recordArrivals against a real DynamoDB server', () => {
   it('records an EventBridge arrival under its decoded key, with every field', async () => {
-    expect(await record(sample('eventbridge-object-created.json'))).toEqual({ recorded: 1 });
+    expect(await record(sample('eventbridge-object-created.json'))).toEqual({ recorded: 1, alreadyRecorded: 0 });
     const items = await historyOf('laminar-local-lake/bronze/orders 2026-11 été.csv');
     expect(items).toEqual([
       {
@@ -101,7 +101,7 @@ describe('recordArrivals against a real DynamoDB server', () => {
 
   it('records every record of a classic notification, keys with spaces, "+", "%" and unicode intact', async () => {
     const keys = ['bronze/with space.csv', 'bronze/c++/a+b.csv', 'bronze/100% sure.csv', 'bronze/日本語/é😀.csv'];
-    expect(await record(notification(keys))).toEqual({ recorded: 4 });
+    expect(await record(notification(keys))).toEqual({ recorded: 4, alreadyRecorded: 0 });
     for (const [i, key] of keys.entries()) {
       const items = await historyOf(`lake/${key}`);
       expect(items, key).toHaveLength(1);
@@ -109,14 +109,39 @@ describe('recordArrivals against a real DynamoDB server', () => {
     }
   });
 
-  it('keeps one item when the same event is delivered again, even concurrently', async () => {
+  it('keeps one item when the same event is delivered again, even concurrently, and counts the repeats as already recorded', async () => {
     const event = eventBridge('bronze/dup once.csv', { sequencer: '00D1' });
-    await record(event);
+    expect(await record(event)).toEqual({ recorded: 1, alreadyRecorded: 0 });
     const first = await historyOf('lake/bronze/dup once.csv');
-    await Promise.all([record(event), record(structuredClone(event)), record(event)]);
+    const repeats = await Promise.all([record(event), record(structuredClone(event)), record(event)]);
+    expect(repeats).toEqual(Array(3).fill({ recorded: 0, alreadyRecorded: 1 }));
     const after = await historyOf('lake/bronze/dup once.csv');
     expect(after).toHaveLength(1);
     expect(after).toEqual(first);
+  });
+
+  it('counts a first arrival once when its deliveries race each other', async () => {
+    const event = eventBridge('bronze/race.csv', { sequencer: '00E1' });
+    const results = await Promise.all(Array.from({ length: 5 }, () => record(structuredClone(event))));
+    expect(results.reduce((n, r) => n + r.recorded, 0)).toBe(1);
+    expect(results.reduce((n, r) => n + r.alreadyRecorded, 0)).toBe(4);
+    expect(await historyOf('lake/bronze/race.csv')).toHaveLength(1);
+  });
+
+  it('counts what a failing invocation wrote, so its retry does not count it again', async () => {
+    const keys = ['bronze/part-a.csv', 'bronze/part-b.csv'];
+    // DynamoDB refuses one of the two writes (a throttle, say); the other goes through.
+    const flaky = {
+      send: (command: PutCommand, options?: object) =>
+        command.input.Item?.key === 'bronze/part-b.csv' ? Promise.reject(new Error('throttled')) : db.send(command, options),
+    } as unknown as DynamoDBDocumentClient;
+    const counts = { recorded: 0, alreadyRecorded: 0 };
+    const refs = parseS3Event(notification(keys, '2026-11-27T09:00:00.000Z'));
+    await expect(recordArrivals(refs, { db: flaky, tableName: TABLE, ttlDays: TTL_DAYS, counts })).rejects.toThrow('throttled');
+    expect(counts).toEqual({ recorded: 1, alreadyRecorded: 0 });
+    // Lambda's retry: the written arrival is already recorded, the other one is recorded now.
+    expect(await recordArrivals(refs, { db, tableName: TABLE, ttlDays: TTL_DAYS })).toEqual({ recorded: 1, alreadyRecorded: 1 });
+    for (const key of keys) expect(await historyOf(`lake/${key}`), key).toHaveLength(1);
   });
 
   it('stops at the deadline with the deadline\'s own error, not the SDK\'s "Request aborted"', async () => {
@@ -185,7 +210,8 @@ describe('the handler', () => {
     }
   }
 
-  it('records the sample events, publishes ObjectsRecorded and refuses a non-S3 event writing nothing', async () => {
+  let handler: typeof import('../../src/handler.ts').handler;
+  beforeAll(async () => {
     Object.assign(process.env, {
       AWS_REGION: dynamo.region,
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
@@ -197,22 +223,26 @@ describe('the handler', () => {
       POWERTOOLS_METRICS_NAMESPACE: 'Test',
       POWERTOOLS_LOG_LEVEL: 'ERROR',
     });
-    const { handler } = await import('../../src/handler.ts');
+    ({ handler } = await import('../../src/handler.ts'));
+  });
 
+  it('records the sample events, publishes ObjectsRecorded and refuses a non-S3 event writing nothing', async () => {
     const eb = await emfDuring(() => handler(sample('eventbridge-object-created.json'), context(30_000, 'req-eb')));
-    expect(eb.value).toEqual({ recorded: 1 });
-    expect(eb.metrics).toMatchObject({ ObjectsRecorded: 1 });
+    expect(eb.value).toEqual({ recorded: 1, alreadyRecorded: 0 });
+    expect(eb.metrics).toMatchObject({ ObjectsRecorded: 1, DuplicateDeliveries: 0 });
 
     const classic = await emfDuring(() => handler(sample('s3-notification-object-created.json'), context(30_000, 'req-classic')));
-    expect(classic.value).toEqual({ recorded: 1 });
-    expect(classic.metrics).toMatchObject({ ObjectsRecorded: 1 });
+    expect(classic.value).toEqual({ recorded: 1, alreadyRecorded: 0 });
+    expect(classic.metrics).toMatchObject({ ObjectsRecorded: 1, DuplicateDeliveries: 0 });
     expect(await historyOf('laminar-local-lake/bronze/c++ exports/orders.csv', HANDLER_TABLE)).toEqual([
       expect.objectContaining({ expiresAt: Math.floor(Date.parse('2026-11-25T12:00:00.250Z') / 1000) + 30 * 86_400 }),
     ]);
 
-    // A redelivery of the same event (Lambda async retry, EventBridge at-least-once) changes nothing.
+    // A redelivery of the same event (Lambda async retry, EventBridge at-least-once) changes nothing:
+    // it is already recorded, and counted as a duplicate rather than as another arrival.
     const again = await emfDuring(() => handler(sample('eventbridge-object-created.json'), context(30_000, 'req-eb-again')));
-    expect(again.value).toEqual({ recorded: 1 });
+    expect(again.value).toEqual({ recorded: 0, alreadyRecorded: 1 });
+    expect(again.metrics).toMatchObject({ ObjectsRecorded: 0, DuplicateDeliveries: 1 });
 
     const bad = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} };
     await emfDuring(() =>
@@ -226,5 +256,17 @@ describe('the handler', () => {
       'laminar-local-lake/bronze/c++ exports/orders.csv',
       'laminar-local-lake/bronze/orders 2026-11 été.csv',
     ]);
+  });
+
+  it('counts an event delivered twice once in ObjectsRecorded (1, then 0) and once in DuplicateDeliveries (0, then 1)', async () => {
+    const event = eventBridge('bronze/delivered twice.csv', { sequencer: '00F1' });
+    const first = await emfDuring(() => handler(event, context(30_000, 'req-twice-1')));
+    expect(first.value).toEqual({ recorded: 1, alreadyRecorded: 0 });
+    expect(first.metrics).toMatchObject({ ObjectsRecorded: 1, DuplicateDeliveries: 0 });
+
+    const second = await emfDuring(() => handler(structuredClone(event), context(30_000, 'req-twice-2')));
+    expect(second.value).toEqual({ recorded: 0, alreadyRecorded: 1 });
+    expect(second.metrics).toMatchObject({ ObjectsRecorded: 0, DuplicateDeliveries: 1 });
+    expect(await historyOf('lake/bronze/delivered twice.csv', HANDLER_TABLE)).toHaveLength(1);
   });
 });

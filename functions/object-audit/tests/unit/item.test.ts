@@ -80,15 +80,16 @@ describe('arrivalItem', () => {
 });
 
 describe('recordArrivals', () => {
-  it('writes one unconditional PutItem per distinct arrival', async () => {
-    const sent: { TableName?: string; Item?: Record<string, unknown>; ConditionExpression?: string }[] = [];
+  it('writes one PutItem per distinct arrival, conditional on the item not being there yet', async () => {
+    const sent: { TableName?: string; Item?: Record<string, unknown>; ConditionExpression?: string; ExpressionAttributeNames?: Record<string, string> }[] = [];
     const db = { send: async (command: { input: (typeof sent)[number] }) => sent.push(command.input) } as unknown as DynamoDBDocumentClient;
     const other = { ...ref, key: 'bronze/other.csv' };
     const result = await recordArrivals([ref, other, { ...ref }], { db, tableName: 'arrivals', ttlDays: 7 });
-    expect(result).toEqual({ recorded: 2 });
-    expect(sent.map((s) => [s.TableName, s.Item?.pk, s.ConditionExpression])).toEqual([
-      ['arrivals', 'lake/bronze/orders 2026.csv', undefined],
-      ['arrivals', 'lake/bronze/other.csv', undefined],
+    expect(result).toEqual({ recorded: 2, alreadyRecorded: 0 });
+    // The ledger's partition key (kind `ledger`: pk); on a pk + sk table the condition concerns this one item.
+    expect(sent.map((s) => [s.TableName, s.Item?.pk, s.ConditionExpression, s.ExpressionAttributeNames])).toEqual([
+      ['arrivals', 'lake/bronze/orders 2026.csv', 'attribute_not_exists(#pk)', { '#pk': 'pk' }],
+      ['arrivals', 'lake/bronze/other.csv', 'attribute_not_exists(#pk)', { '#pk': 'pk' }],
     ]);
   });
 });
