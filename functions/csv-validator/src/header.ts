@@ -1,3 +1,5 @@
+import { shown } from './schema.ts';
+
 export interface ExpectedColumn {
   name: string;
   /** A required column must be in the header; an optional one may be left out. */
@@ -13,7 +15,10 @@ export interface HeaderOutcome {
   missing: string[];
   /** Columns we do not know; their values are not validated and not written to silver. */
   extra: string[];
-  /** Expected columns named more than once: which one holds the value is ambiguous. */
+  /**
+   * Expected columns named more than once, exactly or under another spelling ("Email" beside
+   * email): which one holds the value is ambiguous.
+   */
   duplicates: string[];
   /** An unknown column that is probably an expected one renamed. */
   suggestions: { found: string; expected: string }[];
@@ -25,8 +30,8 @@ export interface HeaderOutcome {
  * Compares a header row with the expected columns. Names are compared exactly after trimming;
  * order does not matter. A required column that is missing rejects the file, naming the unknown
  * column it most likely became ("Order ID" → order_id), and so does an optional one found under
- * another spelling of its name ("Email"); extra columns are accepted and reported, so a producer
- * adding a column does not stop the pipeline.
+ * another spelling of its name ("Email"), or named twice, even under two spellings; extra columns
+ * are accepted and reported, so a producer adding a column does not stop the pipeline.
  */
 export function checkHeader(cells: readonly string[], expected: readonly ExpectedColumn[]): HeaderOutcome {
   const columns = cells.map((c) => c.trim());
@@ -36,10 +41,23 @@ export function checkHeader(cells: readonly string[], expected: readonly Expecte
 
   const missing = expected.filter((e) => !seen.has(e.name));
   const extra = columns.filter((c) => !wanted.has(c));
-  const duplicates = expected.filter((e) => (seen.get(e.name) ?? 0) > 1).map((e) => e.name);
+  // Another spelling of a column that is there ("Email" beside email) is the same column twice:
+  // which one holds the value is as ambiguous as with an exact repeat, and read as unknown, its
+  // values would be dropped without a word.
+  const present = new Map(expected.filter((e) => seen.has(e.name)).map((e) => [normalize(e.name), e.name]));
+  const respellingsOf = new Map<string, string[]>();
+  for (const found of extra) {
+    const of = present.get(normalize(found));
+    if (of === undefined) continue;
+    const respellings = respellingsOf.get(of) ?? [];
+    respellings.push(found);
+    respellingsOf.set(of, respellings);
+  }
+  const repeated = new Set([...respellingsOf.values()].flat());
+  const duplicates = expected.filter((e) => (seen.get(e.name) ?? 0) > 1 || respellingsOf.has(e.name)).map((e) => e.name);
   const suggestions = suggest(
     missing.map((m) => m.name),
-    extra,
+    extra.filter((e) => !repeated.has(e)),
   );
   const missingRequired = missing.filter((m) => m.required).map((m) => m.name);
   // An optional column under another spelling ("Email", "E-mail" for email) would pass every row
@@ -56,7 +74,10 @@ export function checkHeader(cells: readonly string[], expected: readonly Expecte
     parts.push(`header cell(s) holding a line break: ${listed(joined)} — the header and the line after it joined (a lone CR among LF or CRLF line ends?)`);
   }
   if (missingRequired.length > 0) parts.push(`missing required column(s): ${missingRequired.join(', ')}`);
-  if (duplicates.length > 0) parts.push(`column(s) named more than once: ${duplicates.join(', ')}`);
+  if (duplicates.length > 0) {
+    const named = duplicates.map((d) => (respellingsOf.has(d) ? `${d} (also as ${listed(respellingsOf.get(d) ?? [])})` : d)).join(', ');
+    parts.push(`column(s) named more than once: ${named}`);
+  }
   if (respelled.length > 0) {
     const named = respelled.map((s) => `${shown(s.found)} for ${s.expected}`).join(', ');
     parts.push(`optional column(s) spelled otherwise: ${named} (read as unknown columns, their values would be dropped)`);
@@ -64,7 +85,7 @@ export function checkHeader(cells: readonly string[], expected: readonly Expecte
   for (const s of suggestions) if (!respelled.includes(s)) parts.push(`${shown(s.found)} looks like "${s.expected}"`);
   const optionalMissing = missing.filter((m) => !m.required && !respelled.some((s) => s.expected === m.name)).map((m) => m.name);
   if (optionalMissing.length > 0) parts.push(`optional column(s) absent: ${optionalMissing.join(', ')}`);
-  const unexplained = extra.filter((e) => !suggestions.some((s) => s.found === e));
+  const unexplained = extra.filter((e) => !suggestions.some((s) => s.found === e) && !repeated.has(e));
   if (unexplained.length > 0) parts.push(`${rejected ? 'unknown' : 'ignored unknown'} column(s): ${listed(unexplained)}`);
   if (rejected && columns.length === 1) {
     const delimiter = [';', '\t', '|'].find((d) => (columns[0] ?? '').includes(d));
@@ -80,11 +101,6 @@ export function checkHeader(cells: readonly string[], expected: readonly Expecte
     suggestions,
     message: parts.length > 0 ? parts.join('; ') : 'header as expected',
   };
-}
-
-/** A header cell in a message: quoted, cut to 40 characters. */
-function shown(name: string): string {
-  return JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name);
 }
 
 /** At most 20 cells, each shown(), then how many more. */
@@ -110,20 +126,30 @@ export function headerReport(h: HeaderOutcome): HeaderOutcome & { columnCount: n
   };
 }
 
-/** Pairs each missing name with the closest unknown column, when it is close enough. */
-function suggest(missing: string[], extra: string[]): { found: string; expected: string }[] {
+/**
+ * Pairs each missing name with the closest unknown column, when it is close enough.
+ * `distance` is a test seam: the edit distance, to count what is compared.
+ */
+export function suggest(missing: string[], extra: string[], distance = levenshtein): { found: string; expected: string }[] {
   const candidates: { found: string; expected: string; distance: number }[] = [];
+  // Normalized once each: a cell can be a megabyte long (a quote never closed on line 1).
+  const normalized = extra.map((found) => ({ found, f: normalize(found) }));
   for (const expected of missing) {
     const e = normalize(expected);
-    for (const found of extra) {
-      const f = normalize(found);
+    const allowed = Math.max(1, Math.floor(e.length / 3));
+    for (const { found, f } of normalized) {
       if (f === '') continue;
-      const distance = levenshtein(e, f);
       // Close: up to a third of the letters differ ("ammount", "Unit Price"), or one name starts
       // the other ("country_code" for country, "qty" is too short to count).
       const prefix = Math.min(e.length, f.length) >= 4 && (f.startsWith(e) || e.startsWith(f));
-      if (distance <= Math.max(1, Math.floor(e.length / 3)) || prefix) {
-        candidates.push({ found, expected, distance });
+      // The distance is at least the difference in length, and exactly that when one name starts
+      // the other: no pair needs the quadratic distance of a long cell (1 MB against 11 names
+      // took 17 s), only of one at most a third longer than an expected name.
+      const gap = Math.abs(e.length - f.length);
+      if (prefix) candidates.push({ found, expected, distance: gap });
+      else if (gap <= allowed) {
+        const d = distance(e, f);
+        if (d <= allowed) candidates.push({ found, expected, distance: d });
       }
     }
   }
@@ -144,7 +170,7 @@ function normalize(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9]/g, '');
 }
 
-function levenshtein(a: string, b: string): number {
+export function levenshtein(a: string, b: string): number {
   if (a === b) return 0;
   let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {

@@ -12,11 +12,23 @@ import { COUNTRY_CODES, CURRENCY_CODES } from './iso-codes.ts';
 
 export const ORDER_STATUSES = ['pending', 'paid', 'shipped', 'delivered', 'cancelled', 'refunded', 'returned'] as const;
 
-/** A cell value as it appears in a reason: quoted, and cut short when long. */
+/** A cell value or header name as a message shows it: quoted, cut short when long, invisible characters written out. */
 export function shown(value: unknown): string {
   if (value === undefined) return '(missing)';
   const s = String(value);
-  return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
+  return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s).replace(INVISIBLE, escaped);
+}
+
+// JSON escapes only C0 controls: a zero-width space, a soft hyphen, a no-break space or a C1
+// control would be printed as is, and "order_id\u200B" would read exactly like "order_id". Lone
+// surrogates (Cs) JSON escapes itself.
+const INVISIBLE = /(?! )[\p{Cc}\p{Cf}\p{Z}]/gu;
+
+/** \u200B, as JSON writes an escape (an astral character as its two UTF-16 halves). */
+function escaped(c: string): string {
+  let out = '';
+  for (let i = 0; i < c.length; i++) out += `\\u${c.charCodeAt(i).toString(16).toUpperCase().padStart(4, '0')}`;
+  return out;
 }
 
 const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { COUNTRY_CODES, CURRENCY_CODES } from '../../src/iso-codes.ts';
-import { amountMatches, ORDER_COLUMNS, orderRowSchema } from '../../src/schema.ts';
+import { amountMatches, ORDER_COLUMNS, ORDER_STATUSES, orderRowSchema } from '../../src/schema.ts';
 
 const good = {
   order_id: 'ORD-0001',
@@ -35,6 +35,11 @@ describe('the orders row schema', () => {
       expect(reasonsOf({ ...good, order_date: d }), d).toHaveLength(1);
     }
     expect(reasonsOf({ ...good, order_date: '2024-03-15T10:22:33' })[0]).toMatch(/^order_date: "2024-03-15T10:22:33" is not an ISO 8601 date/);
+  });
+
+  it('writes out invisible characters of a cell in its reason, which JSON leaves as they are', () => {
+    expect(reasonsOf({ ...good, status: 'paid\u200b' })[0]).toBe(`status: "paid\\u200B" is not one of ${ORDER_STATUSES.join(', ')}`);
+    expect(reasonsOf({ ...good, country: 'D\u00adE' })[0]).toMatch(/^country: "D\\u00ADE" is not/);
   });
 
   it('reads numbers strictly: no blanks, spaces, exponents or hex', () => {
