@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { FunctionSpec } from '@laminar/spec';
-import { type InvocationTrigger, type InvokeResult, type Invoker, MAX_ASYNC_REQUEST_BYTES, RequestTooLargeError, ThrottledError } from './invoker.ts';
+import {
+  type InvocationTrigger,
+  type InvokeResult,
+  type Invoker,
+  InvokerStoppedError,
+  MAX_ASYNC_REQUEST_BYTES,
+  RequestTooLargeError,
+  ThrottledError,
+  UnknownFunctionError,
+} from './invoker.ts';
 import { type Output, silentOutput } from './output.ts';
 import { localDlqName, type LocalQueues, localQueueName } from './queues.ts';
 import { type Clock, realClock } from './scheduler.ts';
@@ -117,6 +126,8 @@ export interface AsyncOutcome {
   destination?: { queue: string; messageId: string; condition: DestinationCondition };
   /** Why the event could not be invoked at all (unknown function, runner stopping…). */
   error?: Error;
+  /** The record could not be written to its destination (e.g. a queue file write failed). */
+  deliveryError?: Error;
 }
 
 export interface AsyncSubmission {
@@ -186,10 +197,14 @@ export class AsyncInvoker {
     const requestId = options.requestId ?? randomUUID();
     const done = this.process(functionName, event, requestId, options.trigger);
     this.inFlight.add(done);
-    void done.finally(() => {
-      this.inFlight.delete(done);
-      if (this.inFlight.size === 0) for (const w of [...this.idleWaiters]) w();
-    });
+    // The caller may never await `done` (the S3 router does not): a rejection must not become an
+    // unhandled one, which would crash the runner.
+    void done
+      .catch((err: unknown) => this.output.line(functionName, `async ${requestId.slice(0, 8)}: failed: ${describeError(err)}`))
+      .finally(() => {
+        this.inFlight.delete(done);
+        if (this.inFlight.size === 0) for (const w of [...this.idleWaiters]) w();
+      });
     return { requestId, done };
   }
 
@@ -213,7 +228,8 @@ export class AsyncInvoker {
 
   /**
    * Stops waiting: events queued or waiting for a retry end as "stopped" at once, an attempt under
-   * way once it returns; each goes to its function's DLQ as Interrupted (see DestinationCondition).
+   * way once it returns failed with retries left; each goes to its function's DLQ as Interrupted
+   * (see DestinationCondition). An attempt that returns a success, or its last failure, ends as usual.
    */
   stop(): void {
     this.stopper.abort();
@@ -257,10 +273,13 @@ export class AsyncInvoker {
     // The event's age in Lambda's time: attempts as they ran, waits as long as Lambda's.
     let ageMs = 0;
     let throttles = 0;
+    // The last failure of the runner's own (not the function's), said when the event expires of it.
+    let serviceError: Error | undefined;
     while (!signal.aborted) {
       if (ageMs > maxAgeMs) {
         say(`event older than maxEventAgeS ${config.maxEventAgeS} s after ${outcome.attempts.length} attempt(s): dropped`);
         outcome.status = 'expired';
+        if (serviceError) outcome.error = serviceError;
         this.deliver(outcome, config.onFailure, 'EventAgeExceeded');
         return this.finish(outcome);
       }
@@ -283,29 +302,40 @@ export class AsyncInvoker {
         result = await this.options.invoker.invoke(functionName, event, { invocationType: 'Event', requestId, attempt, ...(trigger ? { trigger } : {}) });
       } catch (err) {
         this.release(functionName);
-        if (err instanceof ThrottledError) {
-          // What throttles it (an environment busy with another invocation) runs in real time, so
-          // the event ages by the time really waited — counted at Lambda's length, a scaled wait
-          // aged it 1/scale times too fast and dropped events Lambda would have run. The floor
-          // keeps a scale of 0 from spinning.
-          const backoff = Math.min(THROTTLE_BACKOFF_MS.first * 2 ** throttles++, THROTTLE_BACKOFF_MS.max);
-          const waitMs = Math.max(THROTTLE_MIN_WAIT_MS, backoff * this.retryDelayScale);
-          say(`throttled (${err.message}); back in the queue for ${describeDuration(waitMs)}`);
-          await this.clock.sleep(waitMs, signal);
-          ageMs += this.clock.now() - started;
-          continue;
+        if (signal.aborted) {
+          outcome.error = err as Error;
+          return this.interrupted(outcome);
         }
-        outcome.error = err as Error;
-        if (signal.aborted) return this.interrupted(outcome);
-        say(`not invoked: ${(err as Error).name}: ${(err as Error).message}`);
-        outcome.status = 'not-invoked';
-        return this.finish(outcome);
+        if (isNotInvocable(err)) {
+          outcome.error = err as Error;
+          say(`not invoked: ${describeError(err)}`);
+          outcome.status = 'not-invoked';
+          return this.finish(outcome);
+        }
+        // Lambda treats its own failures (here a task root rewritten by a rebuild, an environment
+        // that died before taking the event, a spawn failure) as it treats throttles: the event
+        // stays queued and ages, then expires to the on-failure destination. Dropping it lost it.
+        // What throttles it (an environment busy with another invocation) runs in real time, so
+        // the event ages by the time really waited — counted at Lambda's length, a scaled wait
+        // aged it 1/scale times too fast and dropped events Lambda would have run. The floor
+        // keeps a scale of 0 from spinning.
+        const backoff = Math.min(THROTTLE_BACKOFF_MS.first * 2 ** throttles++, THROTTLE_BACKOFF_MS.max);
+        const waitMs = Math.max(THROTTLE_MIN_WAIT_MS, backoff * this.retryDelayScale);
+        if (err instanceof ThrottledError) {
+          say(`throttled (${err.message}); back in the queue for ${describeDuration(waitMs)}`);
+        } else {
+          serviceError = err as Error;
+          say(`could not invoke (${describeError(err)}); back in the queue for ${describeDuration(waitMs)}`);
+        }
+        await this.clock.sleep(waitMs, signal);
+        ageMs += this.clock.now() - started;
+        continue;
       }
       this.release(functionName);
       ageMs += this.clock.now() - started;
       outcome.attempts.push(result);
-      // An attempt the shutdown cut short says nothing about the function.
-      if (signal.aborted) break;
+      // A success is one even when it returns after the stop (dev's grace after Ctrl-C): as
+      // Lambda would, it is delivered, not kept as unfinished to be replayed and run twice.
       if (!result.error) {
         outcome.status = 'succeeded';
         if (attempt > 1) say(`attempt ${attempt} succeeded`);
@@ -319,6 +349,8 @@ export class AsyncInvoker {
         this.deliver(outcome, config.onFailure, 'RetriesExhausted');
         return this.finish(outcome);
       }
+      // A failure with retries left, once stopping, is kept as unfinished: the retry will not run.
+      if (signal.aborted) break;
       const wait = retryDelayMs(attempt);
       const localWait = wait * this.retryDelayScale;
       say(
@@ -338,7 +370,17 @@ export class AsyncInvoker {
     return this.finish(outcome);
   }
 
+  /** Sends the record; a failure to write it is said and kept on the outcome, never thrown (the outcome must still be recorded). */
   private deliver(outcome: AsyncOutcome, queue: string | undefined, condition: DestinationCondition): void {
+    try {
+      this.send(outcome, queue, condition);
+    } catch (err) {
+      outcome.deliveryError = err as Error;
+      this.output.line(outcome.functionName, `async ${outcome.requestId.slice(0, 8)}: ✘ ${condition} record not delivered to ${queue}: ${describeError(err)}`);
+    }
+  }
+
+  private send(outcome: AsyncOutcome, queue: string | undefined, condition: DestinationCondition): void {
     const say = (line: string) => this.output.line(outcome.functionName, `async ${outcome.requestId.slice(0, 8)}: ${line}`);
     if (!queue) {
       if (condition !== 'Success') say('no on-failure destination: the event is discarded, as Lambda does');
@@ -362,7 +404,23 @@ export class AsyncInvoker {
 
   private finish(outcome: AsyncOutcome): AsyncOutcome {
     this.outcomes.push(outcome);
-    for (const l of this.listeners) l(outcome);
+    for (const l of this.listeners) {
+      // One listener's bug must not keep the outcome from the others, nor crash the runner.
+      try {
+        l(outcome);
+      } catch (err) {
+        this.output.line(outcome.functionName, `async ${outcome.requestId.slice(0, 8)}: an outcome listener failed: ${describeError(err)}`);
+      }
+    }
     return outcome;
   }
+}
+
+/** Failures no wait can cure: the event is not invoked at all. */
+function isNotInvocable(err: unknown): boolean {
+  return err instanceof UnknownFunctionError || err instanceof InvokerStoppedError || err instanceof RequestTooLargeError;
+}
+
+function describeError(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

@@ -236,6 +236,8 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
       entries,
       region: local.region,
       ...(cmd.speed !== 1 ? { speed: cmd.speed } : {}),
+      onSkip: (entry, skipped, time) =>
+        say(`\n${entry.functionName} ← ${entry.expression}: ${skipped} firing${skipped === 1 ? '' : 's'} missed (the machine slept or the runner was blocked) not made up, as EventBridge does not backfill; firing once for ${isoSeconds(time)}`),
       onFire: (entry, time) =>
         say(`\n▶ ${entry.functionName} ← ${entry.expression} (rule ${entry.ruleName}, async Event, scheduled ${isoSeconds(time)})`),
       onRun: (run) => {
@@ -424,6 +426,7 @@ function runLines(run: ScheduledRun): string[] {
 
 function destinationNote(outcome: AsyncOutcome | undefined): string {
   if (!outcome) return '';
+  if (outcome.deliveryError) return ` (✘ its record could not be written: ${outcome.deliveryError.message})`;
   if (outcome.destination) return ` → ${outcome.destination.queue}`;
   return outcome.status === 'failed' || outcome.status === 'expired' ? ' (no on-failure destination: discarded)' : '';
 }
@@ -462,7 +465,7 @@ function printLiveOutcomes(local: Local, say: (line?: string) => void): () => vo
     const head = `${o.status === 'succeeded' ? '✔' : '✘'} ${o.functionName} ← ${o.trigger.key}`;
     if (o.status === 'succeeded') {
       const fields = numericFields(last?.result);
-      say(`${head}: ${fields.length ? formatFields(fields) : JSON.stringify(last?.result)?.slice(0, 200)}${n > 1 ? ` (attempt ${n})` : ''}`);
+      say(`${head}: ${fields.length ? formatFields(fields) : JSON.stringify(last?.result)?.slice(0, 200)}${n > 1 ? ` (attempt ${n})` : ''}${o.deliveryError ? destinationNote(o) : ''}`);
     } else {
       say(`${head}: ${o.status}${last?.error ? ` after ${n} attempt${n === 1 ? '' : 's'} (${last.error.errorType}: ${last.error.errorMessage})` : ''}${destinationNote(o)}`);
     }

@@ -128,6 +128,13 @@ export class UnknownFunctionError extends Error {
   }
 }
 
+/** The invoker was stopped (the runner is shutting down): nothing more runs. */
+export class InvokerStoppedError extends Error {
+  constructor() {
+    super('the invoker is stopped');
+  }
+}
+
 export class ThrottledError extends Error {
   override name = 'TooManyRequestsException';
 }
@@ -194,7 +201,7 @@ export class Invoker {
   }
 
   private async run(functionName: string, event: unknown, options: InvokeOptions): Promise<InvokeResult> {
-    if (this.stopped) throw new Error('the invoker is stopped');
+    if (this.stopped) throw new InvokerStoppedError();
     const pool = this.pools.get(functionName);
     if (!pool) throw new UnknownFunctionError(functionName, this.functionNames());
     const eventJson = JSON.stringify(event === undefined ? null : event);
@@ -351,7 +358,7 @@ export class Invoker {
     } finally {
       pool.starting--;
     }
-    if (this.stopped) throw new Error('the invoker is stopped');
+    if (this.stopped) throw new InvokerStoppedError();
     pool.busy.add(env);
     return env;
   }

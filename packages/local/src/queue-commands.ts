@@ -191,6 +191,9 @@ async function replay(
   io.onInterrupt(() => local.stop());
   try {
     logs.write(`laminar: replaying ${describeEvent(record.requestPayload)} from ${name} (message ${cmd.messageId})\n`);
+    // Only this function runs here, so the rest of the pipeline does not see what it writes: said,
+    // lest a missing downstream result be taken for a bug.
+    logs.write(`laminar: ${functionName} runs alone: what it writes triggers no downstream function (laminar dev runs the whole pipeline)\n`);
     const res = await local.invoke(functionName, record.requestPayload, {
       invocationType: 'RequestResponse',
       trigger: { kind: 'replay', queue: name, messageId: cmd.messageId },

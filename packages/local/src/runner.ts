@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join, relative } from 'node:path';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '@laminar/aws';
@@ -531,8 +532,13 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
       settle,
       stop() {
         stopped ??= (async () => {
-          s3Events?.stop();
           asyncInvoker.stop();
+          // Writes already answered (an attempt that returned in dev's grace after Ctrl-C) may have
+          // events still on their way from the emulator: routed before the router lets go, they
+          // reach their queues and end in the DLQs as Interrupted instead of being lost. Bounded:
+          // an emulator that no longer answers must not hold the stop.
+          if (s3Events) await Promise.race([s3?.embedded?.flushEvents(), sleep(STOP_FLUSH_MS, undefined, { ref: false })]);
+          s3Events?.stop();
           await Promise.allSettled(kafkaSources.map((k) => k.stop()));
           await invoker.stop();
           await stopServices();
@@ -545,6 +551,9 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
     throw err;
   }
 }
+
+/** The longest the stop waits for the embedded S3's events still in flight. */
+const STOP_FLUSH_MS = 2_000;
 
 async function connectS3(target: S3Target, env: NodeJS.ProcessEnv, buckets: string[], directory?: string): Promise<S3Access> {
   if (target.kind === 'embedded') {

@@ -11,8 +11,8 @@ import { byCodePoint, type QueueSpec, type S3Pattern, type S3Trigger, s3EventPat
 
 export type S3DetailType = 'Object Created' | 'Object Deleted';
 
-/** S3's `reason` for the event (the API call behind it). */
-export type S3EventReason = 'PutObject' | 'PostObject' | 'CopyObject' | 'CompleteMultipartUpload' | 'DeleteObject';
+/** S3's `reason` for the event (the API call behind it); a browser form upload is "POST Object", as AWS spells it. */
+export type S3EventReason = 'PutObject' | 'POST Object' | 'CopyObject' | 'CompleteMultipartUpload' | 'DeleteObject';
 
 /** One change to one object, whatever reported it. */
 export interface S3ObjectChange {
@@ -122,7 +122,7 @@ export interface EmulatorRequest {
 
 const REASONS: Record<string, S3EventReason> = {
   PutObject: 'PutObject',
-  PostObject: 'PostObject',
+  PostObject: 'POST Object',
   CopyObject: 'CopyObject',
   CompleteMultipartUpload: 'CompleteMultipartUpload',
   DeleteObject: 'DeleteObject',

@@ -81,6 +81,8 @@ function sleepUpTo(ms: number, signal: AbortSignal): Promise<void> {
 
 /** setTimeout's limit (~24.8 days): longer waits are taken in pieces. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Missed firings counted one by one up to this many (a rate(1 minute) asleep for ~70 days); beyond, skipped at once. */
+const MAX_SKIPPED_COUNTED = 100_000;
 
 export interface SchedulerOptions {
   invoker: Pick<Invoker, 'invoke'>;
@@ -98,6 +100,11 @@ export interface SchedulerOptions {
   /** Called before each invocation and after it ends. */
   onFire?: (entry: ScheduleEntry, scheduledTime: Date) => void;
   onRun?: (run: ScheduledRun) => void;
+  /**
+   * Called when the scheduler woke up late by more than a period (the machine slept, the event
+   * loop was blocked): `skipped` firings were missed and are not made up; `firing` is the one made.
+   */
+  onSkip?: (entry: ScheduleEntry, skipped: number, firing: Date) => void;
 }
 
 /**
@@ -196,8 +203,22 @@ export class Scheduler {
       if (signal.aborted) break;
       const entry = this.options.entries[soonest] as ScheduleEntry;
       const entryAnchor = new Date(this.startReal);
-      next[soonest] = entry.schedule.kind === 'rate' ? entry.schedule.next(at, entryAnchor) : entry.schedule.next(at);
-      const p = this.fire(entry, at);
+      const after = (t: Date) => (entry.schedule.kind === 'rate' ? entry.schedule.next(t, entryAnchor) : entry.schedule.next(t));
+      // EventBridge does not backfill: after a sleep of the laptop or a blocked event loop, the
+      // firings missed meanwhile are not made up one after the other; the latest is made once.
+      const now = this.now();
+      let due = at;
+      let following = after(at);
+      let skipped = 0;
+      while (following && following <= now && skipped < MAX_SKIPPED_COUNTED) {
+        due = following;
+        following = after(following);
+        skipped++;
+      }
+      if (following && following <= now) following = after(now);
+      if (skipped > 0) this.options.onSkip?.(entry, skipped, due);
+      next[soonest] = following;
+      const p = this.fire(entry, due);
       this.inFlight.add(p);
       void p.finally(() => this.inFlight.delete(p));
     }

@@ -156,8 +156,43 @@ describe('S3 → EventBridge → targets', () => {
     const replayed = await laminar(['dlq', 'replay', 'validator', messageId, '--json']);
     expect(replayed.code).toBe(0);
     expect(JSON.parse(replayed.stdout)).toMatchObject({ result: { key: 'in/poison.csv', healed: true }, removed: true });
+    // The replay runs the function alone, and says so: nothing downstream sees what it writes.
+    expect(replayed.stderr).toContain('laminar: validator runs alone: what it writes triggers no downstream function');
     expect(existsSync(claim)).toBe(false);
     expect((await laminar(['dlq', 'list', 'validator'])).stdout).toContain('laminar-local-validator-dlq: 0 messages');
+  });
+
+  it('stop() routes the events still on their way from the emulator: the queue gets its message, the functions an Interrupted record', async () => {
+    const local = await startLocal({ root: root.dir, env: {}, queuesDirectory: false, retryDelayScale: SCALE });
+    const embedded = local.s3?.embedded;
+    if (!embedded) throw new Error('no embedded S3');
+    // Events held back until a flush asks for them: those of a write answered just before the stop
+    // (an attempt that returned in dev's grace) that have not crossed from the emulator yet.
+    const held: unknown[][] = [];
+    const emit = embedded.events.emit.bind(embedded.events);
+    embedded.events.emit = (name: string | symbol, ...args: unknown[]) => (name === 'event' ? held.push(args) > 0 : emit(name, ...args));
+    const flush = embedded.flushEvents.bind(embedded);
+    embedded.flushEvents = async () => {
+      await flush();
+      for (const args of held.splice(0)) emit('event', ...args);
+    };
+    let stopped = false;
+    try {
+      await put(local, 'in/late.csv');
+      await flush();
+      expect(held).toHaveLength(1);
+      await local.stop();
+      stopped = true;
+      await local.asyncInvoker.idle();
+      expect(local.queues.get('laminar-local-arrivals')?.depth).toBe(1);
+      expect(local.asyncInvoker.outcomes.map((o) => [o.functionName, o.status, keyOf(o)]).sort()).toEqual([
+        ['auditor', 'stopped', 'in/late.csv'],
+        ['validator', 'stopped', 'in/late.csv'],
+      ]);
+      expect(local.queues.get('laminar-local-validator-dlq')?.messages()[0]?.body).toMatchObject({ requestContext: { condition: 'Interrupted', approximateInvokeCount: 0 } });
+    } finally {
+      if (!stopped) await local.stop();
+    }
   });
 
   it('--duplicate-events delivers every event twice: same event id, two invocations per function, two queue messages', async () => {

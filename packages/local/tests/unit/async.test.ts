@@ -1,7 +1,7 @@
 import { defineFunction, type FunctionSpecInput } from '@laminar/spec';
 import { describe, expect, it } from 'vitest';
 import { AsyncInvoker, asyncConfigOf, destinationRecord, RETRY_DELAYS_MS, retryDelayMs } from '../../src/async.ts';
-import { type InvokeOptions, type InvokeResult, MAX_ASYNC_REQUEST_BYTES, RequestTooLargeError, ThrottledError } from '../../src/invoker.ts';
+import { type InvokeOptions, type InvokeResult, MAX_ASYNC_REQUEST_BYTES, RequestTooLargeError, ThrottledError, UnknownFunctionError } from '../../src/invoker.ts';
 import { LocalQueues } from '../../src/queues.ts';
 import { type Clock, Scheduler, scheduleEntries } from '../../src/scheduler.ts';
 
@@ -283,7 +283,7 @@ describe('async retries', () => {
     expect(outcome.destination).toMatchObject({ queue: 'laminar-local-worker-dlq', condition: 'Interrupted' });
   });
 
-  it('stop() keeps an event still queued behind the concurrency limit, never attempted', async () => {
+  it('stop() keeps an event still queued behind the concurrency limit, never attempted; the one under way ends as it returns', async () => {
     let release: () => void = () => {};
     const busy = new Promise<void>((r) => {
       release = r;
@@ -295,13 +295,181 @@ describe('async retries', () => {
     asyncInvoker.stop();
     release();
     expect((await second.done).status).toBe('stopped');
-    expect((await first.done).status).toBe('stopped');
+    // The one under way returned a success after the stop: a success, as on Lambda.
+    expect((await first.done).status).toBe('succeeded');
     const bodies = (queues.get('laminar-local-worker-dlq')?.messages() ?? []).map((m) => m.body as { requestContext: { condition: string; approximateInvokeCount: number }; requestPayload: unknown });
-    // The queued one at once, the one under way once its attempt returned (a stop cuts it short).
-    expect(bodies.map((b) => [b.requestPayload, b.requestContext.condition, b.requestContext.approximateInvokeCount])).toEqual([
-      [{ n: 2 }, 'Interrupted', 0],
-      [{ n: 1 }, 'Interrupted', 1],
-    ]);
+    expect(bodies.map((b) => [b.requestPayload, b.requestContext.condition, b.requestContext.approximateInvokeCount])).toEqual([[{ n: 2 }, 'Interrupted', 0]]);
+  });
+
+  /** One attempt held until `release(step)`: what it returns is decided after the test stops the invoker. */
+  function gated(async: FunctionSpecInput['async']) {
+    const clock = fakeClock();
+    const queues = new LocalQueues(undefined);
+    let started: () => void = () => {};
+    const running = new Promise<void>((r) => {
+      started = r;
+    });
+    const steps: Step[] = [];
+    let release: (step: Step) => void = () => {};
+    const base = scripted(clock, steps);
+    const asyncInvoker = new AsyncInvoker({
+      invoker: {
+        invoke: async (...args: Parameters<typeof base.invoke>) => {
+          started();
+          steps.push(await new Promise<Step>((r) => {
+            release = r;
+          }));
+          return base.invoke(...args);
+        },
+      },
+      functions: [spec({ async })],
+      queues,
+      region: 'us-east-1',
+      clock,
+    });
+    return { queues, asyncInvoker, running, release: (step: Step) => release(step), calls: base.calls };
+  }
+
+  it('an attempt that succeeds after stop() (dev\'s grace after Ctrl-C) is a success: delivered, not kept to run again', async () => {
+    const { queues, asyncInvoker, running, release } = gated({ maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq', onSuccess: { queue: 'done' } });
+    const { done } = asyncInvoker.submit('worker', event);
+    await running;
+    asyncInvoker.stop();
+    release('ok');
+    const outcome = await done;
+    expect(outcome.status).toBe('succeeded');
+    expect(outcome.destination).toMatchObject({ queue: 'laminar-local-done', condition: 'Success' });
+    expect(queues.get('laminar-local-worker-dlq')?.depth).toBe(0);
+    expect(queues.get('laminar-local-done')?.depth).toBe(1);
+  });
+
+  it('an attempt that fails after stop(): Interrupted with retries left, RetriesExhausted when it was the last', async () => {
+    const left = gated({ maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' });
+    const withRetries = left.asyncInvoker.submit('worker', event);
+    await left.running;
+    left.asyncInvoker.stop();
+    left.release('fail');
+    expect((await withRetries.done).status).toBe('stopped');
+    expect(left.queues.get('laminar-local-worker-dlq')?.messages()[0]?.body).toMatchObject({ requestContext: { condition: 'Interrupted' } });
+
+    const last = gated({ maxRetries: 0, maxEventAgeS: 3600, onFailure: 'dlq' });
+    const lastAttempt = last.asyncInvoker.submit('worker', event);
+    await last.running;
+    last.asyncInvoker.stop();
+    last.release('fail');
+    expect((await lastAttempt.done).status).toBe('failed');
+    expect(last.queues.get('laminar-local-worker-dlq')?.messages()[0]?.body).toMatchObject({ requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 1 } });
+  });
+
+  /** An invoker that throws `error` (the runner's own failure, not the function's) `times` times, then runs `steps`. */
+  function throwing(times: number, error: () => Error, async: FunctionSpecInput['async']) {
+    const clock = fakeClock();
+    const base = scripted(clock, ['ok']);
+    const queues = new LocalQueues(undefined);
+    const lines: string[] = [];
+    let thrown = 0;
+    const asyncInvoker = new AsyncInvoker({
+      invoker: {
+        invoke: async (...args: Parameters<typeof base.invoke>) => {
+          if (thrown < times) {
+            thrown++;
+            throw error();
+          }
+          return base.invoke(...args);
+        },
+      },
+      functions: [spec({ async })],
+      queues,
+      region: 'us-east-1',
+      clock,
+      output: { line: (_fn, text) => void lines.push(text) },
+    });
+    return { queues, asyncInvoker, lines, thrown: () => thrown };
+  }
+
+  it('an invoker failure of the runner\'s own (task root mid-rebuild, dead environment) is retried like a throttle, not dropped', async () => {
+    const { asyncInvoker, lines, queues } = throwing(2, () => new Error('ENOENT: no such file or directory, open \'.laminar/worker.zip\''), { maxRetries: 0, maxEventAgeS: 3600, onFailure: 'dlq' });
+    const outcome = await asyncInvoker.submit('worker', event).done;
+    expect(outcome.status).toBe('succeeded');
+    // Not attempts of the function: maxRetries 0 still allowed the one that ran.
+    expect(outcome.attempts).toHaveLength(1);
+    expect(outcome.error).toBeUndefined();
+    expect(queues.get('laminar-local-worker-dlq')?.depth).toBe(0);
+    expect(lines.filter((l) => l.includes('could not invoke (Error: ENOENT'))).toHaveLength(2);
+  });
+
+  it('an invoker that keeps failing ages the event out to the on-failure destination (EventAgeExceeded)', async () => {
+    const { asyncInvoker, queues, thrown } = throwing(Number.POSITIVE_INFINITY, () => new Error('spawn ENOMEM'), { maxRetries: 2, maxEventAgeS: 60, onFailure: 'dlq' });
+    const outcome = await asyncInvoker.submit('worker', event).done;
+    expect(outcome.status).toBe('expired');
+    expect(outcome.error?.message).toBe('spawn ENOMEM');
+    expect(thrown()).toBeGreaterThan(2);
+    const [m] = queues.get('laminar-local-worker-dlq')?.messages() ?? [];
+    expect(m?.body).toMatchObject({ requestContext: { condition: 'EventAgeExceeded', approximateInvokeCount: 0 }, requestPayload: event });
+  });
+
+  it('an unknown function is not invoked, and not retried', async () => {
+    const { asyncInvoker, thrown } = throwing(Number.POSITIVE_INFINITY, () => new UnknownFunctionError('worker', []), { maxRetries: 2, maxEventAgeS: 60, onFailure: 'dlq' });
+    const outcome = await asyncInvoker.submit('worker', event).done;
+    expect(outcome.status).toBe('not-invoked');
+    expect(thrown()).toBe(1);
+  });
+
+  it('an outcome listener that throws does not crash the runner; the outcome is still recorded and others still hear of it', async () => {
+    const lines: string[] = [];
+    const clock = fakeClock();
+    const asyncInvoker = new AsyncInvoker({
+      invoker: scripted(clock, ['ok']),
+      functions: [spec({ async: { maxRetries: 0, maxEventAgeS: 3600 } })],
+      queues: new LocalQueues(undefined),
+      region: 'us-east-1',
+      clock,
+      output: { line: (_fn, text) => void lines.push(text) },
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const heard: string[] = [];
+      asyncInvoker.onOutcome(() => {
+        throw new Error('listener bug');
+      });
+      asyncInvoker.onOutcome((o) => void heard.push(o.status));
+      // Not awaited, as the S3 router leaves its submissions.
+      asyncInvoker.submit('worker', event);
+      await asyncInvoker.idle();
+      await new Promise((r) => setTimeout(r, 10));
+      expect(asyncInvoker.outcomes.map((o) => o.status)).toEqual(['succeeded']);
+      expect(heard).toEqual(['succeeded']);
+      expect(lines.some((l) => l.includes('listener failed: Error: listener bug'))).toBe(true);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('a record that cannot be written is said and kept on the outcome, which is still recorded', async () => {
+    const lines: string[] = [];
+    const clock = fakeClock();
+    const queues = new LocalQueues(undefined);
+    const asyncInvoker = new AsyncInvoker({
+      invoker: scripted(clock, ['fail']),
+      functions: [spec({ async: { maxRetries: 0, maxEventAgeS: 3600, onFailure: 'dlq' } })],
+      queues,
+      region: 'us-east-1',
+      clock,
+      output: { line: (_fn, text) => void lines.push(text) },
+    });
+    const dlq = queues.get('laminar-local-worker-dlq');
+    if (!dlq) throw new Error('no DLQ declared');
+    dlq.send = () => {
+      throw new Error('ENOSPC: no space left on device');
+    };
+    const outcome = await asyncInvoker.submit('worker', event).done;
+    expect(outcome.status).toBe('failed');
+    expect(outcome.deliveryError?.message).toMatch(/ENOSPC/);
+    expect(asyncInvoker.outcomes).toHaveLength(1);
+    expect(lines.some((l) => l.includes('RetriesExhausted record not delivered to laminar-local-worker-dlq: Error: ENOSPC'))).toBe(true);
   });
 });
 

@@ -83,6 +83,10 @@ describe('S3 → EventBridge event', () => {
     expect(d).toMatchObject({ detailType: 'Object Deleted', reason: 'DeleteObject' });
     // Two writes in the same millisecond still order.
     expect((d as S3ObjectChange).sequencer > (c as S3ObjectChange).sequencer).toBe(true);
+    // A browser form upload is "POST Object" in S3's EventBridge events, not the API's name.
+    const [post] = changesFromNotification(notification, { operation: 'PostObject', requestId: 'R2', sourceIp: '10.0.0.1' }, seq);
+    expect(post?.reason).toBe('POST Object');
+    expect(s3EventBridgeEvent(post as S3ObjectChange, { region: 'us-east-1' }).detail.reason).toBe('POST Object');
     expect(changesFromNotification({ Records: [{ eventName: 'ObjectRestore:Completed', s3: { bucket: { name: 'b' }, object: { key: 'k' } } }] }, undefined, seq)).toEqual([]);
   });
 });

@@ -222,6 +222,39 @@ describe('Scheduler', () => {
     expect(scheduler.runs).toHaveLength(7);
   });
 
+  it('does not backfill firings missed while the machine slept: fires once for the stretch, says how many it skipped', async () => {
+    const controller = new AbortController();
+    const invoker = recorder(Number.POSITIVE_INFINITY, controller);
+    const start = Date.parse('2026-01-30T10:00:00Z');
+    const waits: number[] = [];
+    const clock: Clock & { t: number } = {
+      t: start,
+      now: () => clock.t,
+      sleep: async (ms) => {
+        waits.push(ms);
+        // The first wait (to 10:01) ends an hour late, as after a laptop's sleep; the next one is
+        // where the test stops.
+        if (waits.length === 1) clock.t += ms + 3_600_000;
+        else controller.abort();
+      },
+    };
+    const skips: [string, number, string][] = [];
+    const scheduler = new Scheduler({
+      invoker,
+      entries: scheduleEntries([loaded({ name: 'minutely', triggers: [{ kind: 'schedule', expression: 'rate(1 minute)' }] })]),
+      region: 'us-east-1',
+      clock,
+      onSkip: (entry, skipped, time) => void skips.push([entry.functionName, skipped, time.toISOString()]),
+    });
+    await scheduler.run(controller.signal);
+    await Promise.all(scheduler.pending());
+    // 10:01 to 11:01 were due: the latest is fired, the 60 before it are not made up.
+    expect(invoker.calls.map((c) => (c.options?.trigger?.kind === 'schedule' ? c.options.trigger.scheduledTime : undefined))).toEqual(['2026-01-30T11:01:00.000Z']);
+    expect(skips).toEqual([['minutely', 60, '2026-01-30T11:01:00.000Z']]);
+    // Back on schedule: the next firing is a minute after the wake-up.
+    expect(waits).toEqual([60_000, 60_000]);
+  });
+
   it('records an invocation that could not run instead of stopping', async () => {
     const scheduler = new Scheduler({
       invoker: {
