@@ -73,6 +73,8 @@ export class SniffingDecoder {
   #pendingBytes = 0;
   /** The last two bytes decoded as UTF-8, for a U+FFFD of the file's own cut between two chunks. */
   #tail: Buffer = Buffer.alloc(0);
+  /** UTF-16: the byte of a code unit the last chunk cut in two (else empty). */
+  #oddByte: Buffer = Buffer.alloc(0);
   #decoder: Decoder | undefined;
   #bytesIn = 0;
   /** Where the undecided (all-ASCII so far) text ends, in bytes from the start of the file. */
@@ -196,17 +198,29 @@ export class SniffingDecoder {
     if (!this.#report.invalidBytes && text.includes('\uFFFD') && !this.#ownReplacements(text, chunk)) this.#report.invalidBytes = true;
     // Two bytes, even from a chunk of one (S3's reads are cut into pieces; the last may be a byte).
     if (this.#report.encoding === 'utf-8' && chunk.length > 0) this.#tail = Buffer.from((chunk.length >= 2 ? chunk : Buffer.concat([this.#tail, chunk])).subarray(-2));
+    if (this.#report.encoding.startsWith('utf-16') && (this.#oddByte.length + chunk.length) % 2 === 1) this.#oddByte = Buffer.from(chunk.subarray(-1));
+    else this.#oddByte = Buffer.alloc(0);
     return text;
   }
 
   /**
-   * Whether every U+FFFD in `text` is one the UTF-8 file holds (bytes EF BF BD), not one the
-   * decoder put in for invalid bytes: a genuine replacement character is data, and its row valid.
+   * Whether every U+FFFD in `text` is one the file holds (UTF-8 EF BF BD, UTF-16 code unit FFFD),
+   * not one the decoder put in for invalid bytes: a genuine replacement character is data, and its
+   * row valid.
    */
   #ownReplacements(text: string, chunk: Buffer): boolean {
-    if (this.#report.encoding !== 'utf-8') return false;
     let made = 0;
     for (let i = text.indexOf('\uFFFD'); i !== -1; i = text.indexOf('\uFFFD', i + 1)) made++;
+    if (this.#report.encoding.startsWith('utf-16')) {
+      // The file's own code units FFFD, counted on the units' boundaries (a unit the last chunk cut
+      // in two is completed first); the decoder's are the lone surrogates and a last odd byte.
+      const units = this.#oddByte.length > 0 ? Buffer.concat([this.#oddByte, chunk]) : chunk;
+      const [first, second] = this.#report.encoding === 'utf-16le' ? [0xfd, 0xff] : [0xff, 0xfd];
+      let own = 0;
+      for (let i = 0; i + 1 < units.length; i += 2) if (units[i] === first && units[i + 1] === second) own++;
+      return own === made;
+    }
+    if (this.#report.encoding !== 'utf-8') return false;
     let own = 0;
     for (let i = chunk.indexOf(REPLACEMENT_UTF8); i !== -1; i = chunk.indexOf(REPLACEMENT_UTF8, i + 3)) own++;
     // One cut between the previous chunk's last two bytes and this one's first two is decoded with

@@ -157,6 +157,25 @@ describe('SniffingDecoder', () => {
     expect(decode(both, 4096).decoder.report.invalidBytes).toBe(true);
   });
 
+  it('keeps a U+FFFD a UTF-16 file holds as data, and flags a lone surrogate, however the stream is cut', () => {
+    const text = 'a,b\nx,\uFFFD\ny,z\uFFFD\n';
+    for (const [encoding, bom] of [['utf16le', [0xff, 0xfe]], ['utf16be', [0xfe, 0xff]]] as const) {
+      const units = Buffer.from(text, 'utf16le');
+      if (encoding === 'utf16be') units.swap16();
+      const file = Buffer.concat([Buffer.from(bom), units]);
+      for (const step of [1, 2, 3, 5, file.length]) {
+        const own = decode(file, step);
+        expect(own.text, `${encoding} pieces of ${step}`).toBe(text);
+        expect(own.decoder.report.invalidBytes, `${encoding} pieces of ${step}`).toBe(false);
+      }
+      // A lone high surrogate (D800) before the second row: the decoder's U+FFFD, beside the file's own.
+      const lone = Buffer.from([0x00, 0xd8]);
+      if (encoding === 'utf16be') lone.swap16();
+      const damaged = Buffer.concat([Buffer.from(bom), units.subarray(0, 16), lone, units.subarray(16)]);
+      for (const step of [1, 3, damaged.length]) expect(decode(damaged, step).decoder.report.invalidBytes, `${encoding} damaged, pieces of ${step}`).toBe(true);
+    }
+  });
+
   it('maps all of windows-1252 0x80–0x9F as WHATWG does (not as Latin-1)', () => {
     const bytes = Buffer.from(Array.from({ length: 32 }, (_, i) => 0x80 + i));
     const { text } = decode(Buffer.concat([Buffer.from('a\n'), bytes, Buffer.from([0xe9, 0x0a])]));
