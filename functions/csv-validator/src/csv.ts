@@ -26,9 +26,10 @@ const PARSE_OPTIONS = { delimiter: ',', header: false, dynamicTyping: false, ski
 
 /**
  * What the reader reads: texts, one at a time or several together. Each text is parsed as one
- * batch; a run of texts handed over together costs one asynchronous step instead of one each.
+ * batch; a run of texts handed over together (an array, or a generator that makes each as it is
+ * taken) costs one asynchronous step instead of one each.
  */
-export type CsvTexts = AsyncIterable<string | readonly string[]>;
+export type CsvTexts = AsyncIterable<string | Iterable<string>>;
 
 /**
  * Streams CSV records out of text chunks with papaparse, one batch per text.
@@ -139,7 +140,7 @@ export class CsvReader {
    * texts the source hands over together are parsed in one go, and the feed waits only for the
    * source, or for resume() after a pause().
    */
-  async #feed(peeked: readonly string[], iterator: AsyncIterator<string | readonly string[]>, source: Readable): Promise<void> {
+  async #feed(peeked: readonly string[], iterator: AsyncIterator<string | Iterable<string>>, source: Readable): Promise<void> {
     try {
       if (!(await this.#push(peeked, source))) return;
       for (;;) {
@@ -162,7 +163,7 @@ export class CsvReader {
    * resume() — so that no more than one text waits in the stream, whatever the source holds.
    * False once the reader stopped (the stream destroyed): nothing more is to be pushed.
    */
-  async #push(texts: readonly string[], source: Readable): Promise<boolean> {
+  async #push(texts: Iterable<string>, source: Readable): Promise<boolean> {
     for (const text of texts) {
       while (!source.destroyed && (this.#paused || source.readableFlowing !== true || source.readableLength > 0)) {
         await new Promise<void>((wake) => (this.#wake = wake));
@@ -322,7 +323,7 @@ const SAMPLE_BREAKS = 64;
  * reads is held until the parser takes it, and a longer first record is refused by the reader
  * anyway. Returns the line break and the texts it read, for the parser to take first.
  */
-async function peekLinebreak(iterator: AsyncIterator<string | readonly string[]>, limit: number): Promise<{ linebreak: '\n' | '\r'; peeked: string[] }> {
+async function peekLinebreak(iterator: AsyncIterator<string | Iterable<string>>, limit: number): Promise<{ linebreak: '\n' | '\r'; peeked: string[] }> {
   const peeked: string[] = [];
   let chars = 0;
   let quoted = false;

@@ -440,19 +440,25 @@ class Run {
   }
 
   /** The object's text, a run of pieces per chunk of the stream (CsvTexts). */
-  async *#texts(): AsyncGenerator<string[]> {
+  async *#texts(): AsyncGenerator<Iterable<string>> {
     for await (const chunk of this.#body) {
       this.#deps.checkDeadline('reading the object');
-      // A stream's read() hands over everything it has buffered at once: cut it into pieces.
-      const pieces: string[] = [];
-      for (let offset = 0; offset < (chunk as Buffer).length; offset += PIECE_BYTES) {
-        const text = this.decoder.write((chunk as Buffer).subarray(offset, offset + PIECE_BYTES));
-        if (text) pieces.push(text);
-      }
-      if (pieces.length > 0) yield pieces;
+      yield this.#pieces(chunk as Buffer);
     }
     const rest = this.decoder.end();
     if (rest) yield [rest];
+  }
+
+  /**
+   * A stream's read() hands over everything it has buffered at once (up to the read-ahead's 1 MiB):
+   * cut into pieces, each decoded as the reader takes it. Decoded all at once, a chunk's text
+   * outlived the scavenges while its pieces were parsed: +5 MB of heap at the 1 GB peak.
+   */
+  *#pieces(chunk: Buffer): Generator<string> {
+    for (let offset = 0; offset < chunk.length; offset += PIECE_BYTES) {
+      const text = this.decoder.write(chunk.subarray(offset, offset + PIECE_BYTES));
+      if (text) yield text;
+    }
   }
 
   /**
