@@ -48,9 +48,7 @@ export type CsvTexts = AsyncIterable<string | Iterable<string>>;
 export class CsvReader {
   readonly #options: CsvReaderOptions;
   #source: Readable | undefined;
-  /** pause() was called and resume() not yet: the feed hands over no more text. */
-  #paused = false;
-  /** Wakes the feed waiting for resume() (or for abort()). */
+  /** Wakes the feed waiting for the stream (see #push). */
   #wake: (() => void) | undefined;
   /** Text fed to the parser and not yet consumed, with the offset of its first character. */
   #texts: { text: string; start: number }[] = [];
@@ -97,6 +95,7 @@ export class CsvReader {
       this.#fed += text.length;
       this.#wakeFeed();
     });
+    // Flowing again (papaparse's listener starts it; resume() after a pause()), or stopped.
     source.on('resume', () => this.#wakeFeed());
     source.on('close', () => this.#wakeFeed());
     return new Promise<void>((resolve, reject) => {
@@ -136,9 +135,9 @@ export class CsvReader {
    * Readable.from(texts): it takes one text per asynchronous step, and every step of an async
    * iterator is a handful of promises — ~7 per 16 KiB piece through the layers it went through,
    * half of the 84k promises a 100 MB file made in all, each also seen by every async hook in the
-   * process (the X-Ray SDK installs one). A push into a flowing stream reaches papaparse's listener at once, so the
-   * texts the source hands over together are parsed in one go, and the feed waits only for the
-   * source, or for resume() after a pause().
+   * process (the X-Ray SDK installs one). A push into a flowing stream reaches papaparse's listener
+   * at once, so the texts the source hands over together are parsed in one go, and the feed waits
+   * only for the source, or for the stream (see #push).
    */
   async #feed(peeked: readonly string[], iterator: AsyncIterator<string | Iterable<string>>, source: Readable): Promise<void> {
     try {
@@ -146,8 +145,7 @@ export class CsvReader {
       for (;;) {
         const next = await iterator.next();
         if (next.done) break;
-        const texts = next.value;
-        if (!(await this.#push(typeof texts === 'string' ? [texts] : texts, source))) return;
+        if (!(await this.#push(textsOf(next.value), source))) return;
       }
       if (!source.destroyed) source.push(null);
     } finally {
@@ -158,14 +156,15 @@ export class CsvReader {
   }
 
   /**
-   * Pushes each text once papaparse can take it at once: the stream flowing, nothing buffered in
-   * it. Else the feed waits — for the stream to flow, to hand its buffer over ('data'), or for
-   * resume() — so that no more than one text waits in the stream, whatever the source holds.
-   * False once the reader stopped (the stream destroyed): nothing more is to be pushed.
+   * Pushes each text once papaparse can take it at once: the stream flowing (not yet started, or
+   * paused by pause(), it is not), nothing buffered in it. Else the feed waits — for the stream to
+   * flow ('resume') or to hand its buffer over ('data') — so that no more than one text waits in the
+   * stream, whatever the source holds. False once the reader stopped (the stream destroyed,
+   * 'close'): nothing more is to be pushed.
    */
   async #push(texts: Iterable<string>, source: Readable): Promise<boolean> {
     for (const text of texts) {
-      while (!source.destroyed && (this.#paused || source.readableFlowing !== true || source.readableLength > 0)) {
+      while (!source.destroyed && (source.readableFlowing !== true || source.readableLength > 0)) {
         await new Promise<void>((wake) => (this.#wake = wake));
       }
       if (source.destroyed) return false;
@@ -175,21 +174,17 @@ export class CsvReader {
   }
 
   pause(): void {
-    this.#paused = true;
     this.#source?.pause();
   }
 
   resume(): void {
-    this.#paused = false;
     this.#source?.resume();
-    this.#wakeFeed();
   }
 
   /** Stops reading (an upload failed, the deadline came): run() rejects with `error` at once. */
   abort(error: Error): void {
     this.#rejectAborted(error);
     this.#source?.destroy(error);
-    this.#wakeFeed();
   }
 
   #wakeFeed(): void {
@@ -340,7 +335,7 @@ async function peekLinebreak(iterator: AsyncIterator<string | Iterable<string>>,
       if (crAtEnd) loneCrs++;
       break;
     }
-    for (const text of typeof next.value === 'string' ? [next.value] : next.value) {
+    for (const text of textsOf(next.value)) {
       if (text === '') continue;
       peeked.push(text);
       // The rest of a run of texts is held, not sampled.
@@ -365,6 +360,11 @@ async function peekLinebreak(iterator: AsyncIterator<string | Iterable<string>>,
   }
   const linebreak = loneCrs + lfs > 0 ? (loneCrs > lfs ? '\r' : '\n') : firstLinebreak(peeked.join(''), done);
   return { linebreak, peeked };
+}
+
+/** One item of CsvTexts as the texts it holds. */
+function textsOf(item: string | Iterable<string>): Iterable<string> {
+  return typeof item === 'string' ? [item] : item;
 }
 
 /** The first line break in `text`, quoted or not ("\n" without any, or a CR last in a text that goes on). */

@@ -31,6 +31,7 @@ const SNIFF_BYTES = 4096;
  * object decodes the same way on every read.
  */
 const DECIDE_BYTES = 65_536;
+const NO_BYTES = Buffer.alloc(0);
 /** U+FFFD as UTF-8: a replacement character the file itself holds, not one the decoder made. */
 const REPLACEMENT_UTF8 = Buffer.from([0xef, 0xbf, 0xbd]);
 
@@ -74,7 +75,7 @@ export class SniffingDecoder {
   /** The last two bytes decoded as UTF-8, for a U+FFFD of the file's own cut between two chunks. */
   #tail: Buffer = Buffer.alloc(0);
   /** UTF-16: the byte of a code unit the last chunk cut in two (else empty). */
-  #oddByte: Buffer = Buffer.alloc(0);
+  #oddByte: Buffer = NO_BYTES;
   #decoder: Decoder | undefined;
   #bytesIn = 0;
   /** Where the undecided (all-ASCII so far) text ends, in bytes from the start of the file. */
@@ -191,15 +192,16 @@ export class SniffingDecoder {
     if (this.#report.encoding === 'windows-1252' && !this.#report.utf8Inside && text.length > 0) {
       // Looked for in the text, with the seam, so that the verdict does not depend on where the
       // stream happened to be cut.
-      if (UTF8_READ_AS_WINDOWS_1252.test(this.#seam + text)) this.#report.utf8Inside = true;
-      this.#seam = (this.#seam + text).slice(-3);
+      // A sequence is at most 4 characters: across the seam, at most 3 on either side. (The seam
+      // and the piece together would copy the whole piece to search it.)
+      if (UTF8_READ_AS_WINDOWS_1252.test(text) || UTF8_READ_AS_WINDOWS_1252.test(this.#seam + text.slice(0, 3))) this.#report.utf8Inside = true;
+      this.#seam = text.length >= 3 ? text.slice(-3) : (this.#seam + text).slice(-3);
     }
     if (!this.#sawNul && this.#report.encoding.startsWith('utf-16') && text.includes('\u0000')) this.#sawNul = true;
     if (!this.#report.invalidBytes && text.includes('\uFFFD') && !this.#ownReplacements(text, chunk)) this.#report.invalidBytes = true;
     // Two bytes, even from a chunk of one (S3's reads are cut into pieces; the last may be a byte).
     if (this.#report.encoding === 'utf-8' && chunk.length > 0) this.#tail = Buffer.from((chunk.length >= 2 ? chunk : Buffer.concat([this.#tail, chunk])).subarray(-2));
-    if (this.#report.encoding.startsWith('utf-16') && (this.#oddByte.length + chunk.length) % 2 === 1) this.#oddByte = Buffer.from(chunk.subarray(-1));
-    else this.#oddByte = Buffer.alloc(0);
+    if (this.#report.encoding.startsWith('utf-16')) this.#oddByte = (this.#oddByte.length + chunk.length) % 2 === 1 ? Buffer.from(chunk.subarray(-1)) : NO_BYTES;
     return text;
   }
 

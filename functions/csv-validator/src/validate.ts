@@ -685,8 +685,9 @@ class Run {
 /**
  * Rows a file of `size` bytes probably holds, from the first batch: its records (header included)
  * over the characters they took. Characters, not bytes decoded: the decoder runs ahead of the
- * parser by up to a chunk of the stream, and bytes decoded over the first batch's rows counted
- * ~60× too few rows once it did — a filter sized for them flagged most rows of a large file.
+ * parser by up to a chunk of the stream (the reader peeks at the first one whole), and bytes
+ * decoded over the first batch's rows counted up to 64× too few rows once it did — a filter sized
+ * for them flagged most rows of a large file.
  * A character takes at least a byte, so the estimate errs high, as it should (the filter is capped).
  */
 export function expectedRows(size: number | undefined, charsOfBatch: number, rowsOfBatch: number): number {
