@@ -38,12 +38,12 @@ interface Check {
 const CTX = { async: false } as const;
 
 /** Mirrors util.aborted: an issue that does not say `continue: true` stops later checks. */
-function aborted(payload: Payload): boolean {
-  return payload.aborted === true || payload.issues.some((i) => (i as { continue?: boolean }).continue !== true);
+function stopsChecks(issues: readonly $ZodRawIssue[]): boolean {
+  return issues.some((i) => (i as { continue?: boolean }).continue !== true);
 }
 /** Mirrors util.explicitlyAborted: what stops even a check with a `when`. */
-function explicitlyAborted(payload: Payload): boolean {
-  return payload.aborted === true || payload.issues.some((i) => (i as { continue?: boolean }).continue === false);
+function stopsAllChecks(issues: readonly $ZodRawIssue[]): boolean {
+  return issues.some((i) => (i as { continue?: boolean }).continue === false);
 }
 
 /**
@@ -58,6 +58,13 @@ interface FieldResult {
   value: unknown;
   issues: $ZodRawIssue[];
   final: readonly $ZodIssue[];
+  /**
+   * What its issues say about the object's checks, read once here: read row by row, zod's issue
+   * objects (a map per kind of issue, and more as zod adds keys to them) kept the explainer's
+   * optimized code failing its map checks — dozens of deoptimizations and recompiles a file.
+   */
+  stopsChecks: boolean;
+  stopsAllChecks: boolean;
 }
 /** Distinct bad values remembered per field; the map starts over when full, so memory is bounded. */
 const MEMO_ENTRIES = 256;
@@ -95,6 +102,8 @@ export function deriveExplainer<S extends z.ZodObject>(schema: S): (values: read
     const issues: $ZodRawIssue[] = [];
     const final: $ZodIssue[] = [];
     const row: Record<string, unknown> = {};
+    let isAborted = false;
+    let isExplicitlyAborted = false;
     parseFields(values, parsed);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
@@ -111,7 +120,7 @@ export function deriveExplainer<S extends z.ZodObject>(schema: S): (values: read
           const run = (def.shape[key] as Runnable)._zod.run({ value: cell, issues: [] }, CTX);
           if (run instanceof Promise) throw new Error(`explain: ${key} has an async schema`);
           const raw = util.prefixIssues(key, run.issues);
-          result = { value: run.value, issues: raw, final: raw.map(finalize) };
+          result = { value: run.value, issues: raw, final: raw.map(finalize), stopsChecks: stopsChecks(raw), stopsAllChecks: stopsAllChecks(raw) };
           if (memorable) {
             if (seen.size >= MEMO_ENTRIES) seen.clear();
             seen.set(cell, result);
@@ -119,6 +128,8 @@ export function deriveExplainer<S extends z.ZodObject>(schema: S): (values: read
         }
         for (const issue of result.issues) issues.push(issue);
         for (const issue of result.final) final.push(issue);
+        if (result.stopsChecks) isAborted = true;
+        if (result.stopsAllChecks) isExplicitlyAborted = true;
         value = result.value;
       }
       // Every key is present in the input (an absent column is `undefined`), so zod keeps it too.
@@ -126,18 +137,19 @@ export function deriveExplainer<S extends z.ZodObject>(schema: S): (values: read
     }
 
     const payload: Payload = { value: row, issues };
-    let isAborted = aborted(payload);
     for (const check of checks) {
       const when = check._zod.def.when;
       if (when) {
-        if (explicitlyAborted(payload) || !when(payload)) continue;
-      } else if (isAborted) continue;
+        if (payload.aborted === true || isExplicitlyAborted || !when(payload)) continue;
+      } else if (payload.aborted === true || isAborted) continue;
       const before = issues.length;
       if (check._zod.check(payload) instanceof Promise) throw new Error('explain: an async refinement');
       if (issues.length === before) continue;
       // zod stamps the owner so that finalizeIssue can fall back on the object's error map.
       util.attachSchema(issues, before, schema);
-      if (!isAborted) isAborted = issues.slice(before).some((i) => (i as { continue?: boolean }).continue !== true);
+      const added = issues.slice(before);
+      if (!isAborted) isAborted = stopsChecks(added);
+      if (!isExplicitlyAborted) isExplicitlyAborted = stopsAllChecks(added);
     }
 
     if (issues.length === 0) return { success: true, data: payload.value as z.output<S> };
