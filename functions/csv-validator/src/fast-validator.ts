@@ -269,10 +269,19 @@ export function deriveFastParser(schema: z.ZodType): (value: unknown) => unknown
 }
 
 /**
- * A parser for an object schema whose input arrives as CSV fields: `columnOf(key)` is the index of
- * the key's column in the row (or -1: the column is absent and the value is undefined).
+ * Parses a CSV record as an object schema: `columns[i]` is the record's field for the shape's i-th
+ * key, or -1 when the file has no such column (the value is then undefined).
  */
-export function deriveRowParser(schema: z.ZodObject, columnOf: (key: string) => number): (fields: readonly string[]) => unknown {
+export type RowParser = (fields: readonly string[], columns: readonly number[]) => unknown;
+
+/**
+ * The row parser of an object schema, one for every column layout: the layout is an argument, not
+ * compiled in. A function per layout starts cold in V8 (interpreted, then optimized after ~100k
+ * rows): a file with the columns in another order, or one left out, would pay that warm-up again,
+ * and the warm-up done at init (prime.ts) would help the layout it used alone. Reading the column
+ * from an array costs a load and a compare per field, next to the checks' regexes.
+ */
+export function deriveRowParser(schema: z.ZodObject): RowParser {
   const def = internals(schema).def;
   if (def.type !== 'object') throw unsupported('', `a "${def.type}" schema as a row`);
   const emitter = new Emitter();
@@ -281,13 +290,17 @@ export function deriveRowParser(schema: z.ZodObject, columnOf: (key: string) => 
   const keys = Object.keys(shape);
   let code = '';
   keys.forEach((key, i) => {
-    const column = columnOf(key);
-    code += `let v${i} = ${column < 0 ? 'undefined' : `f[${column}]`};\n${emitter.node(shape[key], `v${i}`, 'return INVALID;', key)}`;
+    code += `const c${i} = c[${i}];\nlet v${i} = c${i} < 0 ? undefined : f[c${i}];\n${emitter.node(shape[key], `v${i}`, 'return INVALID;', key)}`;
   });
   // One object literal: every row object gets the same shape (fast property access downstream).
   code += `let x = {${keys.map((k, i) => `${JSON.stringify(k)}: v${i}`).join(', ')}};\n`;
   code += emitter.checks(def, 'x', 'return INVALID;', '');
-  return build(emitter, `return function parseRow(f) {\n${code}return x;\n};`);
+  return build(emitter, `return function parseRow(f, c) {\n${code}return x;\n};`);
+}
+
+/** The `columns` of a RowParser: per key of the schema's shape, `columnOf(key)` (-1: absent). */
+export function columnsOf(schema: z.ZodObject, columnOf: (key: string) => number): number[] {
+  return Object.keys(internals(schema).def.shape as Record<string, unknown>).map((key) => columnOf(key));
 }
 
 /**

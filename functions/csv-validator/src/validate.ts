@@ -350,25 +350,10 @@ export function partBuffers(filterBytes: number, partSize: number): { silver: nu
 const youngGeneration = new YoungGenerationCap(4);
 
 /**
- * Row parsers by where the schema's columns sit in the file, kept for the environment's later
- * invocations: a parser is a new function, and a new function starts cold in V8 (interpreted,
- * then optimized after ~100k rows), so a warm invocation deriving its own would pay that warm-up
- * again on every file. Files that differ only in extra columns share one.
+ * The row parser, one for every file and column layout (fast-validator.ts): a new function starts
+ * cold in V8, so a parser per file or per layout would pay the warm-up again.
  */
-const rowParsers = new Map<string, (fields: readonly string[]) => unknown>();
-const MAX_ROW_PARSERS = 16;
-
-/** `columnsOfKeys[i]`: the file's column of ORDER_COLUMNS[i], or -1. */
-function rowParserFor(columnsOfKeys: readonly number[]): (fields: readonly string[]) => unknown {
-  const layout = columnsOfKeys.join(',');
-  let parser = rowParsers.get(layout);
-  if (parser === undefined) {
-    if (rowParsers.size >= MAX_ROW_PARSERS) rowParsers.delete(rowParsers.keys().next().value as string);
-    parser = deriveRowParser(orderRowSchema, (key) => columnsOfKeys[ORDER_COLUMNS.indexOf(key as keyof OrderRow)] ?? -1);
-    rowParsers.set(layout, parser);
-  }
-  return parser;
-}
+const parseRow = deriveRowParser(orderRowSchema);
 
 /** The state of one validation: reader, decoder, uploads, counts. */
 class Run {
@@ -388,7 +373,6 @@ class Run {
   /** One silver line at a time, for the records held back by the duplicate check. */
   readonly #lineBytes = new JsonLineBuffer(1024);
   #duplicates: DuplicateDetector | undefined;
-  #parseRow: ((fields: readonly string[]) => unknown) | undefined;
   #width = 0;
   #orderIdColumn = -1;
   /** Per schema key (ORDER_COLUMNS' order), its column in the file, or -1 when absent. */
@@ -521,7 +505,6 @@ class Run {
     this.header = header;
     if (header.status === 'rejected') throw new FileRejection('header', header.message);
     this.#columnsOfKeys = ORDER_COLUMNS.map((key) => header.columns.indexOf(key));
-    this.#parseRow = rowParserFor(this.#columnsOfKeys);
     this.#width = header.columns.length;
     this.#orderIdColumn = header.columns.indexOf('order_id');
   }
@@ -536,7 +519,7 @@ class Run {
       this.#acceptHeader(rows[i] as string[]);
       i++;
     }
-    const parseRow = this.#parseRow as (fields: readonly string[]) => unknown;
+    const columns = this.#columnsOfKeys;
     const width = this.#width;
     const idColumn = this.#orderIdColumn;
     const utf8Inside = this.decoder.report.utf8Inside === true;
@@ -580,7 +563,7 @@ class Run {
       counts.rowsRead++;
       const line = lines ? (lines[i] as number) : batch.firstLine + i;
       const trouble = problems?.get(i);
-      const value = fields.length === width && trouble === undefined && !(checkBytes && hasSuspectChar(fields, utf8Inside)) ? parseRow(fields) : INVALID;
+      const value = fields.length === width && trouble === undefined && !(checkBytes && hasSuspectChar(fields, utf8Inside)) ? parseRow(fields, columns) : INVALID;
       const id = idColumn >= 0 ? fields[idColumn] : undefined;
       const maybeSeen = id ? seen[probed++] === 1 : false;
 

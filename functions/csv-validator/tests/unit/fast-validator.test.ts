@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { random } from '../../bench/generate.ts';
 import { z } from 'zod';
-import { deriveFastParser, deriveRowParser, INVALID, numberOf, UnsupportedSchemaError } from '../../src/fast-validator.ts';
+import { columnsOf, deriveFastParser, deriveRowParser, INVALID, numberOf, UnsupportedSchemaError } from '../../src/fast-validator.ts';
 import { ORDER_COLUMNS, orderRowSchema } from '../../src/schema.ts';
 
 /** Per column: valid values first, then near misses and junk. */
@@ -40,11 +40,12 @@ function generateRow(rnd: () => number): { fields: string[]; input: Record<strin
 describe('the fast validator derived from the zod schema', () => {
   it('agrees with zod on verdict and value for 50,000 generated rows', () => {
     const rnd = random(20261125);
-    const parse = deriveRowParser(orderRowSchema, (k) => ORDER_COLUMNS.indexOf(k as (typeof ORDER_COLUMNS)[number]));
+    const parseRow = deriveRowParser(orderRowSchema);
+    const columns = columnsOf(orderRowSchema, (k) => ORDER_COLUMNS.indexOf(k as (typeof ORDER_COLUMNS)[number]));
     let valid = 0;
     for (let i = 0; i < 50_000; i++) {
       const { fields, input } = generateRow(rnd);
-      const fast = parse(fields);
+      const fast = parseRow(fields, columns);
       const zod = orderRowSchema.safeParse(input);
       if (zod.success !== (fast !== INVALID)) throw new Error(`row ${i} disagrees (zod ${zod.success}): ${JSON.stringify(input)}`);
       if (zod.success) {
@@ -58,14 +59,19 @@ describe('the fast validator derived from the zod schema', () => {
     expect(valid).toBeLessThan(40_000);
   });
 
-  it('reads columns by the header position, and an absent column as undefined', () => {
+  it('reads columns by the header position, and an absent column as undefined, one parser for every layout', () => {
+    const parseRow = deriveRowParser(orderRowSchema);
     const order = ['email', ...ORDER_COLUMNS.filter((c) => c !== 'email')].reverse();
-    const parse = deriveRowParser(orderRowSchema, (k) => order.indexOf(k));
     const row = { order_id: 'ORD-1', customer_id: 'C1', order_date: '2024-01-02', status: 'paid', currency: 'EUR', quantity: '2', unit_price: '1.50', amount: '3.00', country: 'FR' };
     const fields = order.map((c) => (row as Record<string, string>)[c] ?? '');
-    expect(parse(fields)).toEqual({ ...row, quantity: 2, unit_price: 1.5, amount: 3, email: undefined });
-    const withoutEmail = deriveRowParser(orderRowSchema, (k) => (k === 'email' ? -1 : ORDER_COLUMNS.indexOf(k as never)));
-    expect(withoutEmail(ORDER_COLUMNS.map((c) => (row as Record<string, string>)[c] ?? 'x'))).toMatchObject({ email: undefined });
+    expect(parseRow(fields, columnsOf(orderRowSchema, (k) => order.indexOf(k)))).toEqual({ ...row, quantity: 2, unit_price: 1.5, amount: 3, email: undefined });
+    const withoutEmail = columnsOf(orderRowSchema, (k) => (k === 'email' ? -1 : ORDER_COLUMNS.indexOf(k as never)));
+    expect(parseRow(ORDER_COLUMNS.map((c) => (row as Record<string, string>)[c] ?? 'x'), withoutEmail)).toMatchObject({ email: undefined });
+    // A required column left out: refused, whatever the record holds where it would be.
+    const withoutAmount = columnsOf(orderRowSchema, (k) => (k === 'amount' ? -1 : ORDER_COLUMNS.indexOf(k as never)));
+    expect(parseRow(ORDER_COLUMNS.map((c) => (row as Record<string, string>)[c] ?? ''), withoutAmount)).toBe(INVALID);
+    // And the first layout still reads as before, after the others.
+    expect(parseRow(fields, columnsOf(orderRowSchema, (k) => order.indexOf(k)))).toMatchObject({ amount: 3 });
   });
 
   const cases: [string, z.ZodType, unknown[]][] = [
