@@ -12,8 +12,16 @@ export class TimeSlices {
     this.#end = performance.now() + ms;
   }
 
+  /**
+   * Whether a turn is due. A loop over many small items asks this first: turn() is an async call,
+   * a promise each time even when it has nothing to do.
+   */
+  get due(): boolean {
+    return performance.now() >= this.#end;
+  }
+
   async turn(): Promise<boolean> {
-    if (performance.now() < this.#end) return false;
+    if (!this.due) return false;
     await new Promise((resolve) => setImmediate(resolve));
     this.#end = performance.now() + this.#ms;
     return true;
