@@ -228,8 +228,9 @@ export class AsyncInvoker {
 
   /**
    * Stops waiting: events queued or waiting for a retry end as "stopped" at once, an attempt under
-   * way once it returns failed with retries left; each goes to its function's DLQ as Interrupted
-   * (see DestinationCondition). An attempt that returns a success, or its last failure, ends as usual.
+   * way once it returns failed with retries left, or killed by the runner's stop; each goes to its
+   * function's DLQ as Interrupted (see DestinationCondition). An attempt that returns a success, or
+   * its last failure of its own, ends as usual.
    */
   stop(): void {
     this.stopper.abort();
@@ -277,7 +278,8 @@ export class AsyncInvoker {
     let serviceError: Error | undefined;
     while (!signal.aborted) {
       if (ageMs > maxAgeMs) {
-        say(`event older than maxEventAgeS ${config.maxEventAgeS} s after ${outcome.attempts.length} attempt(s): dropped`);
+        const cause = serviceError ? `, the runner unable to invoke it (${describeError(serviceError)})` : '';
+        say(`event older than maxEventAgeS ${config.maxEventAgeS} s after ${outcome.attempts.length} attempt(s)${cause}: dropped (EventAgeExceeded)`);
         outcome.status = 'expired';
         if (serviceError) outcome.error = serviceError;
         this.deliver(outcome, config.onFailure, 'EventAgeExceeded');
@@ -333,6 +335,8 @@ export class AsyncInvoker {
       }
       this.release(functionName);
       ageMs += this.clock.now() - started;
+      // The runner invoked it after all: an expiry from now on is not the runner's doing.
+      serviceError = undefined;
       outcome.attempts.push(result);
       // A success is one even when it returns after the stop (dev's grace after Ctrl-C): as
       // Lambda would, it is delivered, not kept as unfinished to be replayed and run twice.
@@ -342,6 +346,9 @@ export class AsyncInvoker {
         this.deliver(outcome, config.onSuccess, 'Success');
         return this.finish(outcome);
       }
+      // Killed by the stop, even the last attempt did not exhaust its retries of its own failure:
+      // Interrupted, as an earlier one is, to be replayed.
+      if (result.interrupted) break;
       const why = `${result.error.errorType}: ${result.error.errorMessage}`;
       if (attempt > config.maxRetries) {
         say(`attempt ${attempt} of ${config.maxRetries + 1} failed (${why}): retries exhausted`);
@@ -396,7 +403,11 @@ export class AsyncInvoker {
       ...(last ? { last } : {}),
     });
     const target = this.options.queues.get(queue) ?? this.options.queues.declare(queue, condition === 'Success' ? 'queue' : 'dlq', outcome.functionName);
-    const message = target.send(record, { function: outcome.functionName, condition });
+    // Lambda's record has no room for why it could not invoke the event: the local one keeps the
+    // runner's last error beside it, for `laminar dlq list`, and the record keeps Lambda's shape.
+    const attributes: Record<string, string> = { function: outcome.functionName, condition };
+    if (condition === 'EventAgeExceeded' && outcome.error) attributes.runnerError = describeError(outcome.error);
+    const message = target.send(record, attributes);
     outcome.destination = { queue, messageId: message.messageId, condition };
     const kind = condition === 'Success' ? 'on-success record' : condition === 'Interrupted' ? 'unfinished at stop, record' : 'on-failure record';
     say(`${kind} (${condition}) → ${queue} (message ${message.messageId})`);

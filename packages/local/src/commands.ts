@@ -193,6 +193,16 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
     local.asyncInvoker.stop();
   });
   let web: ConsoleServer | undefined;
+  // After Ctrl-C the runner stops before the summary: the attempts its stop cuts short are filed
+  // (Interrupted) as they return, and the summary must count them. No longer than when the stop
+  // came after the summary: the grace, then the stop.
+  const stopForSummary = async () => {
+    await graceForAttempts(local);
+    await web?.stop();
+    web = undefined;
+    await local.stop();
+    await graceForAttempts(local);
+  };
   try {
     // Inside the try: a taken port stops the emulators like any other failure.
     if (port) web = await startConsole(local, { ...port, graphSvg: graphRenderer(root) });
@@ -275,12 +285,11 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
     }
 
     await counted;
-    // After Ctrl-C, attempts under way get a moment to return before the summary counts them.
-    if (stop.signal.aborted) await graceForAttempts(local);
     // Retries of anything still failing, and what functions wrote in turn, finish before the summary.
     if (!stop.signal.aborted) await Promise.race([local.settle(), io.interrupted]);
     // What Firehose still buffers would reach S3 within its interval; the summary counts it now.
     if (!stop.signal.aborted) await local.firehose?.flush();
+    if (stop.signal.aborted) await stopForSummary();
     const topics = stop.signal.aborted ? lastTopics : await topicCounts(local);
     const stages = stop.signal.aborted ? [] : await pipelineStages(local, topics);
     say();
@@ -329,7 +338,7 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
       say('Ctrl-C to stop.');
       await io.interrupted;
       say('stopping');
-      await graceForAttempts(local);
+      await stopForSummary();
       ok = reportUnfinished(local, say) && ok;
     }
     unsubscribe();
@@ -340,10 +349,10 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
   }
 }
 
-/** How long Ctrl-C waits for attempts under way to return before the summary. */
+/** How long Ctrl-C waits for attempts under way to return before the stop. */
 const INTERRUPT_GRACE_MS = 5_000;
 
-/** After Ctrl-C: attempts under way get up to INTERRUPT_GRACE_MS to return before they are counted. */
+/** After Ctrl-C: attempts under way get up to INTERRUPT_GRACE_MS to return before the stop kills them. */
 function graceForAttempts(local: Local): Promise<unknown> {
   return Promise.race([local.asyncInvoker.idle(), sleep(INTERRUPT_GRACE_MS, undefined, { ref: false })]);
 }
@@ -411,7 +420,9 @@ function graphRenderer(root: string): () => Promise<string | undefined> {
 const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** What one scheduled invocation did, in a few lines. */
-function runLines(run: ScheduledRun): string[] {
+export function runLines(run: ScheduledRun): string[] {
+  const expired = expiredByRunner(run.outcome);
+  if (expired) return [`✘ ${expired}${destinationNote(run.outcome)}`];
   if (run.error) return [`✘ not invoked: ${run.error.name}: ${run.error.message}`];
   const r = run.result;
   if (!r) return [`✘ ${run.outcome?.status ?? 'no result'}${destinationNote(run.outcome)}`];
@@ -422,6 +433,16 @@ function runLines(run: ScheduledRun): string[] {
     `✔ ${fields.length ? formatFields(fields) : `returned ${JSON.stringify(r.result)?.slice(0, 200)}`}${attempts}`,
     ...itemLines(r.result).map((l) => `  ${l}`),
   ];
+}
+
+/**
+ * An event dropped for its age while the runner itself could not invoke it (its errors are retried
+ * as throttles are): EventAgeExceeded, as its record says, with the runner's last error. "Not
+ * invoked" is for an event no wait could have run.
+ */
+function expiredByRunner(outcome: AsyncOutcome | undefined): string | undefined {
+  if (outcome?.status !== 'expired' || !outcome.error) return undefined;
+  return `EventAgeExceeded (the runner could not invoke it: ${outcome.error.name}: ${outcome.error.message})`;
 }
 
 function destinationNote(outcome: AsyncOutcome | undefined): string {
@@ -467,7 +488,9 @@ function printLiveOutcomes(local: Local, say: (line?: string) => void): () => vo
       const fields = numericFields(last?.result);
       say(`${head}: ${fields.length ? formatFields(fields) : JSON.stringify(last?.result)?.slice(0, 200)}${n > 1 ? ` (attempt ${n})` : ''}${o.deliveryError ? destinationNote(o) : ''}`);
     } else {
-      say(`${head}: ${o.status}${last?.error ? ` after ${n} attempt${n === 1 ? '' : 's'} (${last.error.errorType}: ${last.error.errorMessage})` : ''}${destinationNote(o)}`);
+      const expired = expiredByRunner(o);
+      if (expired) say(`${head}: ${expired}${destinationNote(o)}`);
+      else say(`${head}: ${o.status}${last?.error ? ` after ${n} attempt${n === 1 ? '' : 's'} (${last.error.errorType}: ${last.error.errorMessage})` : ''}${destinationNote(o)}`);
     }
   });
 }
@@ -485,11 +508,11 @@ function printScheduleSummary(runs: ScheduledRun[], entries: ScheduleEntry[], sa
     if (totals.length) say(`    ${mine.length > 1 ? 'total: ' : ''}${formatFields(totals)}`);
     if (mine.length === 1) for (const line of itemLines(results[0])) say(`    ${line}`);
     for (const f of failed.slice(0, 3)) {
-      const why = f.error
+      const why = expiredByRunner(f.outcome) ?? (f.error
         ? `${f.error.name}: ${f.error.message}`
         : f.result?.error
           ? `${f.result.error.errorType}: ${f.result.error.errorMessage}`
-          : (f.outcome?.status ?? 'failed');
+          : (f.outcome?.status ?? 'failed'));
       say(`    ✘ ${why}${f.outcome && f.outcome.attempts.length > 1 ? ` (after ${f.outcome.attempts.length} attempts)` : ''}${destinationNote(f.outcome)}`);
     }
     const last = mine.at(-1)?.result;

@@ -103,6 +103,8 @@ export interface InvokeResult {
   logs: LogLine[];
   /** The X-Ray trace id ("1-…-…") the invocation ran under, when traces are collected. */
   traceId?: string;
+  /** The runner's stop killed the environment under way: the error is the stop's, not a failure of the function's own. */
+  interrupted?: true;
 }
 
 /** An invocation as the console lists it: the result, and when it ran. */
@@ -161,6 +163,8 @@ export class Invoker {
   private readonly builds = new WeakMap<ExecutionEnvironment, string>();
   private readonly output: Output;
   private stopped = false;
+  /** Environments stop() found busy: what they return failed because the runner stopped. */
+  private readonly cutShort = new WeakSet<ExecutionEnvironment>();
   /** Runtimes whose Node this process's stands in for (said once each). */
   private readonly standIns = new Set<FunctionSpec['runtime']>();
 
@@ -298,7 +302,7 @@ export class Invoker {
           initError: true,
         });
         print(formatReport(requestId, r));
-        return { ...record, error: init.error, report: r, logs };
+        return { ...record, error: init.error, report: r, logs, ...(this.cutShort.has(env) ? { interrupted: true as const } : {}) };
       }
     } else {
       pool.busy.add(env);
@@ -346,7 +350,7 @@ export class Invoker {
     if (outcome.kind === 'success') {
       return { ...record, result: JSON.parse(outcome.payload) as unknown, report: r, logs, ...(traceId ? { traceId } : {}) };
     }
-    return { ...record, error: outcome.error, report: r, logs, ...(traceId ? { traceId } : {}) };
+    return { ...record, error: outcome.error, report: r, logs, ...(traceId ? { traceId } : {}), ...(this.cutShort.has(env) ? { interrupted: true as const } : {}) };
   }
 
   /** A new environment, counted as starting while it is made and busy once it is. */
@@ -381,6 +385,7 @@ export class Invoker {
   async stop(): Promise<void> {
     this.stopped = true;
     const all = [...this.pools.values()].flatMap((p) => [...p.idle, ...p.busy]);
+    for (const p of this.pools.values()) for (const e of p.busy) this.cutShort.add(e);
     for (const p of this.pools.values()) p.idle = [];
     await Promise.all(all.map((e) => e.kill()));
   }

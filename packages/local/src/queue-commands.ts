@@ -49,12 +49,14 @@ export function describeDestinationMessage(m: QueueMessage): string[] {
   const ctx = r.requestContext;
   const error = isRecord(r.responsePayload) && typeof r.responsePayload.errorType === 'string' ? r.responsePayload : undefined;
   const attempts = `${ctx.approximateInvokeCount} attempt${ctx.approximateInvokeCount === 1 ? '' : 's'}`;
+  const runnerError = ctx.condition === 'EventAgeExceeded' ? m.attributes.runnerError : undefined;
   return [
     `${m.messageId}  ${r.timestamp ?? m.sentAt}  ${ctx.condition} after ${attempts}`,
     `    event:   ${'KafkaBatchInfo' in r ? describeKafkaBatch(r.KafkaBatchInfo) : describeEvent(r.requestPayload)}`,
-    ...(error
-      ? [`    error:   ${String(error.errorType)}: ${String(error.errorMessage ?? '').split('\n')[0]}`]
-      : ctx.condition === 'EventAgeExceeded'
+    ...(error ? [`    error:   ${String(error.errorType)}: ${String(error.errorMessage ?? '').split('\n')[0]}`] : []),
+    ...(runnerError
+      ? [`    expired: older than maxEventAgeS while the runner could not invoke it (${runnerError})`]
+      : !error && ctx.condition === 'EventAgeExceeded'
         ? ['    error:   the event grew older than maxEventAgeS before it could be retried']
         : []),
     `    request: ${ctx.requestId} (${ctx.functionArn})`,

@@ -5,8 +5,36 @@ import { tempRoot, zipBuffer } from './fixtures.ts';
 import { runLaminar } from './laminar-process.ts';
 
 let root: ReturnType<typeof tempRoot>;
+let holding: ReturnType<typeof tempRoot>;
 
 beforeAll(async () => {
+  holding = tempRoot();
+  writeFileSync(join(holding.dir, 'pnpm-workspace.yaml'), 'packages: []\n');
+  mkdirSync(join(holding.dir, 'functions', 'holder', 'dist'), { recursive: true });
+  writeFileSync(
+    join(holding.dir, 'functions', 'holder', 'spec.ts'),
+    `import { defineFunction } from '@laminar/spec';
+export default defineFunction({
+  name: 'holder',
+  memoryMb: 128,
+  timeoutS: 60,
+  triggers: [{ kind: 'schedule', expression: 'rate(1 minute)' }],
+  async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' },
+});
+`,
+  );
+  // The first firing (dev fires each schedule once and waits for it) returns; the next one, on
+  // schedule, holds its environment past the grace Ctrl-C gives it.
+  const holder = `let n = 0;
+export const handler = async () => {
+  if (++n === 1) return { n };
+  console.log('holding the event');
+  await new Promise((r) => setTimeout(r, 50_000));
+  return { n };
+};
+`;
+  writeFileSync(join(holding.dir, 'functions', 'holder', 'dist', 'holder.zip'), await zipBuffer({ 'index.mjs': holder }));
+
   root = tempRoot();
   writeFileSync(join(root.dir, 'pnpm-workspace.yaml'), 'packages: []\n');
   mkdirSync(join(root.dir, 'functions', 'flaky', 'dist'), { recursive: true });
@@ -25,7 +53,10 @@ export default defineFunction({
   const source = "export const handler = async () => { throw new Error('upstream is down'); };\n";
   writeFileSync(join(root.dir, 'functions', 'flaky', 'dist', 'flaky.zip'), await zipBuffer({ 'index.mjs': source }));
 });
-afterAll(() => root.remove());
+afterAll(() => {
+  root.remove();
+  holding.remove();
+});
 
 describe('laminar dev stopped with Ctrl-C', { timeout: 120_000 }, () => {
   it('keeps an event waiting for its retry in the DLQ as Interrupted, says so and exits 1', async () => {
@@ -43,5 +74,20 @@ describe('laminar dev stopped with Ctrl-C', { timeout: 120_000 }, () => {
       requestPayload: { 'detail-type': 'Scheduled Event', source: 'aws.events' },
       responsePayload: { errorType: 'Error', errorMessage: 'upstream is down' },
     });
+  });
+
+  it('stops before its summary: an attempt the stop cuts short after the grace is counted there, in its DLQ as Interrupted', async () => {
+    const run = await runLaminar(['dev', '--speed', '60', '--no-console'], { cwd: holding.dir, interruptWhen: (out) => out.includes('holding the event') });
+    expect(run.signal, run.stdout + run.stderr).toBeNull();
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    const at = run.stdout.lastIndexOf('Summary (');
+    expect(at, run.stdout).toBeGreaterThan(0);
+    // Filed while the runner stopped, before the summary that counts it.
+    expect(run.stdout.slice(0, at)).toContain('unfinished at stop, record (Interrupted) → laminar-local-holder-dlq');
+    const summary = run.stdout.slice(at);
+    expect(summary).toContain('✘ holder (rate(1 minute)): 2 scheduled invocations, 1 failed');
+    expect(summary).toContain('laminar-local-holder-dlq: 1 message (on-failure of holder)');
+    expect(summary).toContain('✘ stopped with 1 async event unfinished (holder 1): kept in the DLQs as Interrupted');
+    expect(summary).not.toContain('still under way');
   });
 });

@@ -409,4 +409,20 @@ describe('execution environments', () => {
     expect(pids.some(alive)).toBe(false);
     await expect(other.invoke('stopper', {})).rejects.toThrow(/stopped/);
   });
+
+  it('marks an invocation the stop kills as interrupted: the runner cut it short, the function did not fail', async () => {
+    const other = new Invoker({
+      root: root.dir,
+      region: 'us-east-1',
+      functions: [await fixture(root.dir, { name: 'cut-short' }, sources.counter)],
+    });
+    const done = await other.invoke('cut-short', {});
+    expect(done.interrupted).toBeUndefined();
+    const held = other.invoke('cut-short', { sleepMs: 60_000 });
+    while (!other.environments('cut-short').some((e) => e.state === 'busy')) await new Promise((r) => setTimeout(r, 10));
+    await other.stop();
+    const res = await held;
+    expect(res.error?.errorType).toBe('Runtime.ExitError');
+    expect(res.interrupted).toBe(true);
+  });
 });

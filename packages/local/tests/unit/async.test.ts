@@ -1,7 +1,9 @@
 import { defineFunction, type FunctionSpecInput } from '@laminar/spec';
 import { describe, expect, it } from 'vitest';
 import { AsyncInvoker, asyncConfigOf, destinationRecord, RETRY_DELAYS_MS, retryDelayMs } from '../../src/async.ts';
+import { runLines } from '../../src/commands.ts';
 import { type InvokeOptions, type InvokeResult, MAX_ASYNC_REQUEST_BYTES, RequestTooLargeError, ThrottledError, UnknownFunctionError } from '../../src/invoker.ts';
+import { describeDestinationMessage } from '../../src/queue-commands.ts';
 import { LocalQueues } from '../../src/queues.ts';
 import { type Clock, Scheduler, scheduleEntries } from '../../src/scheduler.ts';
 
@@ -22,7 +24,8 @@ function fakeClock(): Clock & { t: number; sleeps: number[] } {
   return clock;
 }
 
-type Step = 'ok' | 'fail' | 'throttle';
+/** killed: the runner's stop killed the environment under the attempt (Invoker.stop). */
+type Step = 'ok' | 'fail' | 'throttle' | 'killed';
 
 function scripted(clock: { t: number }, steps: Step[]) {
   const calls: { event: unknown; options: InvokeOptions | undefined }[] = [];
@@ -40,6 +43,9 @@ function scripted(clock: { t: number }, steps: Step[]) {
         report: { durationMs: 10, billedMs: 10, memorySizeMb: 128, maxMemoryUsedMb: 50, cold: false },
         logs: [],
       };
+      if (step === 'killed') {
+        return { ...base, error: { errorType: 'Runtime.ExitError', errorMessage: 'RequestId: r Error: Runtime exited with error: signal: killed', trace: [] }, interrupted: true };
+      }
       return step === 'ok'
         ? { ...base, result: { done: calls.length } }
         : { ...base, error: { errorType: 'CsvError', errorMessage: `bad bytes (attempt ${calls.length})`, trace: ['CsvError: bad bytes', '    at parse'] } };
@@ -361,10 +367,26 @@ describe('async retries', () => {
     expect(last.queues.get('laminar-local-worker-dlq')?.messages()[0]?.body).toMatchObject({ requestContext: { condition: 'RetriesExhausted', approximateInvokeCount: 1 } });
   });
 
+  it('an attempt the stop killed is Interrupted, the last one too: it was cut short, it did not exhaust its retries', async () => {
+    for (const maxRetries of [2, 0]) {
+      const { queues, asyncInvoker, running, release } = gated({ maxRetries, maxEventAgeS: 3600, onFailure: 'dlq' });
+      const { done } = asyncInvoker.submit('worker', event);
+      await running;
+      asyncInvoker.stop();
+      release('killed');
+      const outcome = await done;
+      expect(outcome.status, `maxRetries ${maxRetries}`).toBe('stopped');
+      expect(outcome.destination, `maxRetries ${maxRetries}`).toMatchObject({ queue: 'laminar-local-worker-dlq', condition: 'Interrupted' });
+      expect(queues.get('laminar-local-worker-dlq')?.messages().map((m) => m.body)).toMatchObject([
+        { requestContext: { condition: 'Interrupted', approximateInvokeCount: 1 }, requestPayload: event, responsePayload: { errorType: 'Runtime.ExitError' } },
+      ]);
+    }
+  });
+
   /** An invoker that throws `error` (the runner's own failure, not the function's) `times` times, then runs `steps`. */
-  function throwing(times: number, error: () => Error, async: FunctionSpecInput['async']) {
+  function throwing(times: number, error: () => Error, async: FunctionSpecInput['async'], steps: Step[] = ['ok']) {
     const clock = fakeClock();
-    const base = scripted(clock, ['ok']);
+    const base = scripted(clock, steps);
     const queues = new LocalQueues(undefined);
     const lines: string[] = [];
     let thrown = 0;
@@ -406,6 +428,37 @@ describe('async retries', () => {
     expect(thrown()).toBeGreaterThan(2);
     const [m] = queues.get('laminar-local-worker-dlq')?.messages() ?? [];
     expect(m?.body).toMatchObject({ requestContext: { condition: 'EventAgeExceeded', approximateInvokeCount: 0 }, requestPayload: event });
+  });
+
+  it('an event the runner could not invoke until it aged out is said EventAgeExceeded with the runner\'s last error, not "not invoked"', async () => {
+    const { asyncInvoker, queues, lines } = throwing(Number.POSITIVE_INFINITY, () => new Error('spawn ENOMEM'), { maxRetries: 2, maxEventAgeS: 60, onFailure: 'dlq' });
+    const specs = [{ spec: spec({ triggers: [{ kind: 'schedule', expression: 'rate(5 minutes)' }] }), dir: '', zipPath: '', hashPath: '' }];
+    const unused = { invoke: async (): Promise<InvokeResult> => Promise.reject(new Error('the async invoker runs every firing')) };
+    const scheduler = new Scheduler({ invoker: unused, asyncInvoker, entries: scheduleEntries(specs), region: 'us-east-1' });
+    const [run] = await scheduler.fireAll();
+    if (!run) throw new Error('no run');
+    expect(run.outcome?.status).toBe('expired');
+    expect(lines.filter((l) => l.includes('dropped'))).toEqual([
+      `async ${run.outcome?.requestId.slice(0, 8)}: event older than maxEventAgeS 60 s after 0 attempt(s), the runner unable to invoke it (Error: spawn ENOMEM): dropped (EventAgeExceeded)`,
+    ]);
+    expect(runLines(run)).toEqual(['✘ EventAgeExceeded (the runner could not invoke it: Error: spawn ENOMEM) → laminar-local-worker-dlq']);
+    // The record keeps Lambda's shape; the runner's error goes beside it, for `laminar dlq list`.
+    const [m] = queues.get('laminar-local-worker-dlq')?.messages() ?? [];
+    if (!m) throw new Error('no record');
+    expect(m.attributes).toEqual({ function: 'worker', condition: 'EventAgeExceeded', runnerError: 'Error: spawn ENOMEM' });
+    expect(describeDestinationMessage(m)).toContain('    expired: older than maxEventAgeS while the runner could not invoke it (Error: spawn ENOMEM)');
+  });
+
+  it('an event that ran after the runner\'s failures, then aged out waiting for its retry, expired of its own failure', async () => {
+    const { asyncInvoker, queues } = throwing(1, () => new Error('spawn ENOMEM'), { maxRetries: 2, maxEventAgeS: 60, onFailure: 'dlq' }, ['fail']);
+    const outcome = await asyncInvoker.submit('worker', event).done;
+    expect(outcome.status).toBe('expired');
+    expect(outcome.attempts).toHaveLength(1);
+    expect(outcome.error).toBeUndefined();
+    const [m] = queues.get('laminar-local-worker-dlq')?.messages() ?? [];
+    if (!m) throw new Error('no record');
+    expect(m.attributes).toEqual({ function: 'worker', condition: 'EventAgeExceeded' });
+    expect(describeDestinationMessage(m)).toContain('    error:   CsvError: bad bytes (attempt 1)');
   });
 
   it('an unknown function is not invoked, and not retried', async () => {
