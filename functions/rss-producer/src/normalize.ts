@@ -65,7 +65,8 @@ function absoluteUrl(raw: string | undefined, base?: string): string | null {
 
 const isAbsoluteHttpUrl = (s: string) => /^https?:\/\//i.test(s) && absoluteUrl(s) !== null;
 
-function scopeOf(feedUrl: string): string {
+/** The feed's host, for titles and tag:/urn: guids: one story in two feeds of the same site stays one item. */
+function hostOf(feedUrl: string): string {
   try {
     return new URL(feedUrl).hostname;
   } catch {
@@ -73,40 +74,104 @@ function scopeOf(feedUrl: string): string {
   }
 }
 
-export type IdentitySource = 'guid' | 'link' | 'title';
+/**
+ * The feed's host and path, for guids that are not URLs. A guid like "1234" is unique per
+ * publisher, and one host can serve many publishers (feeds.feedburner.com/PublisherA and
+ * /PublisherB, rss.app, fetchrss): the host alone made their numbering collide. Scheme, port,
+ * query and trailing slashes are left out, so a feed moving to https or gaining a parameter keeps
+ * its ids; a feed moving to another path produces its items once more. A feed at its host's root
+ * has the host alone as scope, as every feed had before.
+ */
+function publisherOf(feedUrl: string): string {
+  try {
+    const u = new URL(feedUrl);
+    return u.hostname + u.pathname.replace(/\/+$/, '');
+  } catch {
+    return feedUrl;
+  }
+}
+
+/**
+ * tag: (RFC 4151) and urn: guids — most Atom ids — name their authority or namespace, so they are
+ * unique whatever feed lists them. They keep the host scope they always had: scoping them by path
+ * too would change their ids for nothing.
+ */
+const isGlobalName = (guid: string) => /^(?:tag|urn):/i.test(guid);
+
+/**
+ * A URL compared as a page: canonical, without the scheme or trailing slashes, so that the home
+ * page "http://status.example.com" and a link "https://status.example.com/" are one page.
+ */
+function pageOf(raw: string, base?: string): string | null {
+  const url = canonicalUrl(raw, base);
+  if (!url) return null;
+  const u = new URL(url);
+  return u.host + u.pathname.replace(/\/+$/, '') + u.search + u.hash;
+}
+
+/**
+ * Whether a URL names a page that many entries link to rather than one item: the feed itself,
+ * its home page, or any site's front page (a bare root: no path, query or fragment), which shows
+ * whatever is newest. Status pages and some publishers link every entry there; as an identity it
+ * made every entry after the first a duplicate, forever. A fragment still tells items apart
+ * ("https://app.test/#v1-3"). This depends on the URL, the feed's URL and its home page, never on
+ * the other entries, so an entry's id does not change with what its document lists.
+ */
+export function sharedPage(feedUrl: string, homepage?: string): (url: string) => boolean {
+  const pages = new Set([pageOf(feedUrl), homepage === undefined ? null : pageOf(homepage, feedUrl)].filter((p) => p !== null));
+  return (url) => {
+    const page = pageOf(url);
+    return page !== null && (pages.has(page) || /^[^/?#]+$/.test(page));
+  };
+}
+
+export type IdentitySource = 'guid' | 'link' | 'page' | 'title';
 
 /**
  * The identity rule, first that applies:
  *  1. a usable guid (RSS guid, Atom id, RDF rdf:about) that is an absolute http(s) URL → its
  *     canonical URL — so it matches the same URL given as a link elsewhere;
- *  2. any other usable guid → the guid, scoped to the feed's host (guids like "12345" are unique
- *     per publisher, not worldwide);
- *  3. the link → its canonical URL (cross-feed duplicates collapse here);
- *  4. the title → scoped to the feed's host.
- * The scope is the host alone — not the scheme, port or path — so a feed moving to https or to
- * another path keeps its ids, and one story in two feeds of the same site stays one item.
- * A guid is unusable when it is blank, longer than 2,048 characters, equal to the feed's or its
- * home page's URL, or shared by entries of the same document with different links (or, without
- * links, different titles: broken feeds give every item one guid): it then identifies nothing, and
- * the link decides. (Shared by entries with one link, it is one story listed twice: one item.)
- * Apart from `usableGuid`, the key depends on the entry alone, never on what else its document
- * lists: an id that changed with its neighbours would drop a later, different item as a
- * duplicate of an earlier one.
+ *  2. any other usable guid → the guid, scoped to the feed's host and path (publisherOf), or to
+ *     its host alone for tag: and urn: guids (isGlobalName);
+ *  3. a link that is not a shared page (sharedPage) → its canonical URL (cross-feed duplicates
+ *     collapse here);
+ *  4. a link that is a shared page → that page with the title and the date: the page says where,
+ *     the title and date say which entry;
+ *  5. the title and the date, scoped to the feed's host.
+ * The date is the item's publishedAt, when it has one: a status feed's "Scheduled maintenance"
+ * every week is one title for many entries. It is the parsed date, so "+0000" and "GMT" agree.
+ * An entry whose date changes between fetches (an Atom entry with only an `updated` date that is
+ * updated) gets a new id under rules 4 and 5 and is produced again; without the date, every later
+ * entry of that title was lost.
+ * A guid is unusable when it is blank, longer than 2,048 characters, a URL that is a shared page,
+ * or shared by entries of the same document that are different stories — different links, or,
+ * where the link is missing or a shared page, different titles (broken feeds give every item one
+ * guid): it then identifies nothing, and the link decides. (Shared by entries of one story, it is
+ * one story listed twice: one item.)
+ * Apart from `usableGuid`, the key depends on the entry, the feed's URL and its home page alone,
+ * never on what else its document lists: an id that changed with its neighbours would drop a
+ * later, different item as a duplicate of an earlier one. That is why several entries sharing one
+ * ordinary link (not a shared page) still share one id: telling them apart by their neighbours
+ * would change an entry's id when it is listed alone.
  * The key is hashed so ids have one length and no characters Kafka keys or DynamoDB mind.
  */
 export function itemIdentity(
-  entry: { guid?: string | undefined; link: string | null; title: string | null },
+  entry: { guid?: string | undefined; link: string | null; title: string | null; publishedAt?: string | null | undefined },
   feedUrl: string,
   usableGuid: (guid: string) => boolean,
+  isSharedPage: (url: string) => boolean = sharedPage(feedUrl),
 ): { key: string; from: IdentitySource } | null {
   const guid = entry.guid?.trim();
   if (guid && usableGuid(guid)) {
     if (isAbsoluteHttpUrl(guid)) return { key: `url:${canonicalUrl(guid)}`, from: 'guid' };
-    return { key: `guid:${scopeOf(feedUrl)}\n${guid}`, from: 'guid' };
+    return { key: `guid:${isGlobalName(guid) ? hostOf(feedUrl) : publisherOf(feedUrl)}\n${guid}`, from: 'guid' };
   }
+  // A date is added only when there is one, so title-only items without a date keep their ids.
+  const dated = (key: string) => (entry.publishedAt ? `${key}\n${entry.publishedAt}` : key);
   const link = entry.link === null ? null : canonicalUrl(entry.link);
-  if (link) return { key: `url:${link}`, from: 'link' };
-  if (entry.title) return { key: `title:${scopeOf(feedUrl)}\n${entry.title}`, from: 'title' };
+  if (link && !isSharedPage(link)) return { key: `url:${link}`, from: 'link' };
+  if (link) return { key: dated(`page:${pageOf(link)}\n${entry.title ?? ''}`), from: 'page' };
+  if (entry.title) return { key: dated(`title:${hostOf(feedUrl)}\n${entry.title}`), from: 'title' };
   return null;
 }
 
@@ -137,7 +202,7 @@ export function normalizeEntries(
 ): { items: RssItem[]; rejected: RejectedEntry[] } {
   const rejected: RejectedEntry[] = [];
   // Each entry read on its own: one that cannot be read is refused with the reason, the others go on.
-  const read: { e: RawEntry; title: string | null; link: string | null }[] = [];
+  const read: { e: RawEntry; title: string | null; link: string | null; publishedAt: string | null }[] = [];
   for (const e of entries) {
     try {
       const title = plain(e.title, e.titleIsHtml, TITLE_MAX_CHARS);
@@ -148,28 +213,28 @@ export function normalizeEntries(
         rejected.push({ reason: `link longer than ${LINK_MAX_CHARS.toLocaleString('en')} characters`, guid: e.guid });
         continue;
       }
-      read.push({ e, title, link });
+      read.push({ e, title, link, publishedAt: firstDate(e.dates) });
     } catch (err) {
       rejected.push({ reason: `entry could not be read: ${(err as Error).message}`, guid: e.guid });
     }
   }
 
-  // What each guid stands for in this document: one link (or, without one, one title) → one story.
+  const isSharedPage = sharedPage(feedUrl, homepage);
+  // What each guid stands for in this document: one link → one story; without a link, or with a
+  // shared page for one (every entry of a status feed links to the status page), one title.
   const guidStories = new Map<string, Set<string>>();
   for (const { e, title, link } of read) {
     const g = e.guid?.trim();
     if (!g) continue;
     const stories = guidStories.get(g) ?? new Set<string>();
-    stories.add(link === null ? `title:${title}` : `url:${canonicalUrl(link)}`);
+    stories.add(link === null || isSharedPage(link) ? `title:${title}` : `url:${canonicalUrl(link)}`);
     guidStories.set(g, stories);
   }
-  const notItems = new Set([feedUrl, homepage].flatMap((u) => (u ? [canonicalUrl(u) ?? u] : [])));
-  const usableGuid = (g: string) =>
-    g.length <= 2048 && guidStories.get(g)?.size === 1 && !notItems.has(isAbsoluteHttpUrl(g) ? (canonicalUrl(g) ?? g) : g);
+  const usableGuid = (g: string) => g.length <= 2048 && guidStories.get(g)?.size === 1 && !(isAbsoluteHttpUrl(g) && isSharedPage(g));
 
   const items: RssItem[] = [];
-  for (const { e, title, link } of read) {
-    const identity = itemIdentity({ guid: e.guid, link, title }, feedUrl, usableGuid);
+  for (const { e, title, link, publishedAt } of read) {
+    const identity = itemIdentity({ guid: e.guid, link, title, publishedAt }, feedUrl, usableGuid, isSharedPage);
     if (!identity || (title === null && link === null)) {
       rejected.push({ reason: 'no title and no link', guid: e.guid });
       continue;
@@ -184,7 +249,7 @@ export function normalizeEntries(
         feedUrl,
         title,
         link,
-        publishedAt: firstDate(e.dates),
+        publishedAt,
         summary: plain(e.summary, e.summaryIsHtml, SUMMARY_MAX_CHARS),
         categories,
         ...(author ? { author } : {}),

@@ -80,10 +80,12 @@ describe('canonicalUrl', () => {
 describe('item identity', () => {
   const always = () => true;
 
-  it('uses a non-URL guid scoped to the feed host, whatever the scheme, port or path', () => {
+  it('uses a non-URL guid scoped to the feed host and path, whatever the scheme, port or query', () => {
     const id = itemIdentity({ guid: 'nw-1', link: 'https://x.example/a', title: 'T' }, FEED, always);
-    expect(id).toEqual({ key: 'guid:feeds.example.com\nnw-1', from: 'guid' });
-    expect(itemIdentity({ guid: 'nw-1', link: null, title: 'T' }, 'http://FEEDS.example.com:8080/tech.xml', always)).toEqual(id);
+    expect(id).toEqual({ key: 'guid:feeds.example.com/world.xml\nnw-1', from: 'guid' });
+    expect(itemIdentity({ guid: 'nw-1', link: null, title: 'T' }, 'http://FEEDS.example.com:8080/world.xml?v=2', always)).toEqual(id);
+    // Another path is another publisher's numbering (feeds.feedburner.com/A and /B).
+    expect(itemIdentity({ guid: 'nw-1', link: null, title: 'T' }, 'https://feeds.example.com/tech.xml', always)?.key).not.toBe(id?.key);
     expect(itemIdentity({ guid: 'nw-1', link: null, title: 'T' }, 'https://other.example/world.xml', always)?.key).not.toBe(id?.key);
   });
 
@@ -102,7 +104,7 @@ describe('item identity', () => {
 
   it('ids are sha256 hex of the key', () => {
     const { item } = one({ guid: 'nw-1', title: 'T' });
-    expect(item?.id).toBe(sha256('guid:feeds.example.com\nnw-1'));
+    expect(item?.id).toBe(sha256('guid:feeds.example.com/world.xml\nnw-1'));
     expect(item?.id).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -154,7 +156,7 @@ describe('normalizeEntries', () => {
       author: '  Jane   Doe ',
     });
     expect(item).toEqual({
-      id: sha256('guid:feeds.example.com\ng1'),
+      id: sha256('guid:feeds.example.com/world.xml\ng1'),
       feedUrl: FEED,
       title: 'Q&A: rates',
       link: 'https://feeds.example.com/world/a?utm_source=rss',
