@@ -1,3 +1,5 @@
+import { BodyTooLargeError, readBoundedBody } from '@laminar/runtime';
+
 /**
  * A small JSON-over-HTTP client for public APIs that rate-limit: per-attempt timeout, bounded
  * retries with exponential backoff and jitter on 5xx / 408 / network errors / timeouts, HTTP 429
@@ -14,7 +16,7 @@
  * stop. A request that failed and whose retry would not fit in the time left keeps the kind of
  * its failure: that request is lost, not the invocation, and a caller with a fallback uses it.
  */
-export type HttpFailureKind = 'status' | 'timeout' | 'network' | 'invalid-json' | 'rate-limited' | 'deadline';
+export type HttpFailureKind = 'status' | 'timeout' | 'network' | 'invalid-json' | 'too-large' | 'rate-limited' | 'deadline';
 
 export class HttpRequestError extends Error {
   override name = 'HttpRequestError';
@@ -45,6 +47,12 @@ export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 250, ma
 export interface HttpClientOptions {
   /** Per attempt, for the headers and the whole body. */
   timeoutMs: number;
+  /**
+   * Largest body read, decoded bytes (default 10 MB: a Gamma page of 100 markets is ~0.5 MB).
+   * Past it the request fails with kind 'too-large', not retried, the connection cut: memory
+   * stays bounded whatever a server (or something in between) sends.
+   */
+  maxBodyBytes?: number;
   retry?: Partial<RetryPolicy>;
   /** Time the invocation still has for work; attempts and waits never go past it. */
   remainingMs?: () => number;
@@ -74,6 +82,7 @@ const USER_AGENT = 'laminar-polymarket-producer/1.0';
 /** No attempt starts with less time than this left: it could not finish anyway. */
 const MIN_ATTEMPT_MS = 250;
 const BODY_SNIPPET = 200;
+export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 /**
  * Retry-After as milliseconds to wait: delta-seconds ("120") or an HTTP-date (IMF-fixdate,
@@ -126,6 +135,7 @@ export function createJsonClient(options: HttpClientOptions): JsonClient {
   const now = options.now ?? Date.now;
   const wait = options.sleep ?? sleep;
   const remaining = options.remainingMs ?? (() => Number.POSITIVE_INFINITY);
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   async function attempt(url: string, request: JsonRequest, n: number, timeoutMs: number): Promise<Attempt> {
     const method = request.method ?? 'GET';
@@ -147,9 +157,13 @@ export function createJsonClient(options: HttpClientOptions): JsonClient {
       status = res.status;
       retryAfter = res.headers.get('retry-after');
       // The body is read under the same timeout: a server that stalls mid-body is a timeout too.
-      text = await res.text();
+      text = new TextDecoder().decode(await readBoundedBody(res, maxBodyBytes));
     } catch (err) {
       if (options.signal?.aborted) throw options.signal.reason ?? err;
+      // Not retried: the same request gets the same body next time.
+      if (err instanceof BodyTooLargeError) {
+        return { ok: false, retry: false, error: new HttpRequestError(`${what} failed: ${err.message}`, 'too-large', url, n, undefined, { cause: err }) };
+      }
       if (timeout.aborted) {
         return { ok: false, retry: true, error: new HttpRequestError(`${what} timed out after ${timeoutMs} ms`, 'timeout', url, n) };
       }

@@ -1,3 +1,5 @@
+import { BodyTooLargeError, readBoundedBody } from '@laminar/runtime';
+
 /** HTTP validators remembered per feed for conditional GETs. */
 export interface Validators {
   etag?: string | undefined;
@@ -42,44 +44,9 @@ const realClock: FeedClock = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
-export class BodyTooLargeError extends Error {
-  override name = 'BodyTooLargeError';
-}
-
 const ACCEPT =
   'application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1';
 const USER_AGENT = 'laminar-rss-producer/1.0 (conditional GET; polls every 15 minutes)';
-
-/**
- * Reads a body up to `maxBytes`, cancelling the stream (and so the connection) the moment it
- * would exceed them: memory stays bounded by the limit whatever the server sends.
- */
-export async function readBounded(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) {
-        await reader.cancel('over the size limit').catch(() => undefined);
-        throw new BodyTooLargeError(`body exceeds MAX_FEED_BYTES (${maxBytes} bytes)`);
-      }
-      chunks.push(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
-}
 
 /** How often a feed's timer looks at the clock; at most this much of a blocked loop is counted. */
 const TICK_MS = 100;
@@ -110,7 +77,11 @@ function feedTimeout(timeoutMs: number, clock: FeedClock): { signal: AbortSignal
 function describeError(err: unknown, timeoutMs: number, timeout: AbortSignal, run?: AbortSignal): string {
   if (run?.aborted) return "stopped: the invocation's time ran out";
   if (timeout.aborted) return `timed out after ${timeoutMs} ms`;
-  if (err instanceof BodyTooLargeError) return err.message;
+  if (err instanceof BodyTooLargeError) {
+    return err.declaredBytes === undefined
+      ? `body exceeds MAX_FEED_BYTES (${err.maxBytes} bytes)`
+      : `body is ${err.declaredBytes} bytes, over MAX_FEED_BYTES (${err.maxBytes} bytes)`;
+  }
   const e = err as Error & { cause?: { code?: string; message?: string } };
   const cause = e.cause?.code ?? e.cause?.message;
   return `network error: ${e.message}${cause && cause !== e.message ? ` (${cause})` : ''}`;
@@ -139,15 +110,9 @@ export async function fetchFeed(url: string, known: Validators | undefined, opti
       await res.body?.cancel().catch(() => undefined);
       return { url, status: 'failed', reason: `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}` };
     }
-    // Refuse early when the server says how big it is; the streamed count below catches the rest
-    // (chunked bodies, lying or compressed lengths).
-    const declared = Number(res.headers.get('content-length'));
-    const encoded = res.headers.get('content-encoding');
-    if (!encoded && Number.isFinite(declared) && declared > options.maxBytes) {
-      await res.body?.cancel().catch(() => undefined);
-      return { url, status: 'failed', reason: `body is ${declared} bytes, over MAX_FEED_BYTES (${options.maxBytes} bytes)` };
-    }
-    const body = res.body ? await readBounded(res.body, options.maxBytes) : new Uint8Array(0);
+    // Refused early when the server says how big it is, else cut off as it streams (chunked
+    // bodies, lying or compressed lengths): describeError says which.
+    const body = await readBoundedBody(res, options.maxBytes);
     const validators = { etag: res.headers.get('etag') ?? undefined, lastModified: res.headers.get('last-modified') ?? undefined };
     // A hand-made Response (a stub) has no URL.
     return { url, status: 'ok', finalUrl: res.url || url, body, contentType, validators };

@@ -1,3 +1,4 @@
+export * from './bounded-body.ts';
 export * from './concurrency.ts';
 export * from './config.ts';
 export * from './deadline.ts';

@@ -1,6 +1,8 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type HttpFixtures, startHttpFixtures } from '@laminar/emulators';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJsonClient, HttpRequestError } from '../../src/http.ts';
+import { createJsonClient, DEFAULT_MAX_BODY_BYTES, HttpRequestError } from '../../src/http.ts';
 
 let server: HttpFixtures;
 beforeAll(async () => {
@@ -121,5 +123,61 @@ describe('createJsonClient against a real HTTP server', () => {
     await gone.stop();
     const client = createJsonClient({ timeoutMs: 1000, retry: fast });
     await expect(client.json(url)).rejects.toMatchObject({ kind: 'network', attempts: 3, message: expect.stringMatching(/ECONNREFUSED/) });
+  });
+});
+
+describe('createJsonClient against a server sending an oversized body', () => {
+  // A plain node:http server: the body is streamed chunk by chunk, as long as the client reads,
+  // and the server sees when the client hangs up.
+  const CHUNK = Buffer.alloc(64 * 1024, 0x20);
+  let endless: Server;
+  let url: string;
+  const written = { bytes: 0, closed: false };
+  beforeAll(async () => {
+    endless = createServer((req, res) => {
+      if (req.url === '/declared') {
+        // Says its size up front: refused before any of the body is read.
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(DEFAULT_MAX_BODY_BYTES + 1) });
+        res.write('[');
+        return;
+      }
+      // Chunked, no length: '[' then blanks without end (valid JSON so far), until the client leaves.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('[');
+      res.on('close', () => {
+        written.closed = true;
+      });
+      const pump = () => {
+        while (!res.destroyed && written.bytes < 20 * DEFAULT_MAX_BODY_BYTES) {
+          written.bytes += CHUNK.length;
+          if (!res.write(CHUNK)) return void res.once('drain', pump);
+        }
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(endless.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => endless?.close(() => resolve())));
+
+  it('stops reading past 10 MB and fails with kind too-large, without retrying', async () => {
+    const client = createJsonClient({ timeoutMs: 20_000, retry: fast });
+    const err = await client.json(`${url}/endless`).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HttpRequestError);
+    expect(err).toMatchObject({ kind: 'too-large', attempts: 1, message: expect.stringContaining(`exceeds the ${DEFAULT_MAX_BODY_BYTES} bytes`) });
+    // The connection was cut: the server stopped well before the 200 MB it would send.
+    await expect.poll(() => written.closed).toBe(true);
+    expect(written.bytes).toBeLessThan(2 * DEFAULT_MAX_BODY_BYTES);
+  });
+
+  it('refuses a body whose Content-Length is over the limit before reading it', async () => {
+    const client = createJsonClient({ timeoutMs: 5_000, retry: fast });
+    await expect(client.json(`${url}/declared`)).rejects.toMatchObject({ kind: 'too-large', attempts: 1, message: expect.stringContaining(`${DEFAULT_MAX_BODY_BYTES + 1} bytes`) });
+  });
+
+  it('reads a body just under a smaller limit, and refuses one just over it', async () => {
+    server.route('/sized', ok('x'.repeat(998)));
+    await expect(createJsonClient({ timeoutMs: 2000, maxBodyBytes: 1_000 }).json(`${server.url}/sized`)).resolves.toHaveLength(998);
+    await expect(createJsonClient({ timeoutMs: 2000, maxBodyBytes: 999 }).json(`${server.url}/sized`)).rejects.toMatchObject({ kind: 'too-large' });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BodyTooLargeError, fetchFeed, mapLimit, readBounded } from '../../src/fetch.ts';
+import { fetchFeed, mapLimit } from '../../src/fetch.ts';
 
 /** A stream that hands out `chunks` chunks of `size` bytes on demand and records how far it was read. */
 function source(chunks: number, size: number) {
@@ -18,20 +18,6 @@ function source(chunks: number, size: number) {
 }
 
 const options = { timeoutMs: 1_000, maxBytes: 1_000 };
-
-describe('readBounded', () => {
-  it('returns the whole body when it fits, exactly at the limit too', async () => {
-    const { stream } = source(10, 100);
-    expect((await readBounded(stream, 1_000)).byteLength).toBe(1_000);
-  });
-
-  it('stops pulling and cancels the stream as soon as the limit is passed', async () => {
-    const { stream, seen } = source(1_000_000, 100);
-    await expect(readBounded(stream, 1_000)).rejects.toBeInstanceOf(BodyTooLargeError);
-    expect(seen.pulled).toBe(11);
-    expect(seen.cancelled).toBe('over the size limit');
-  });
-});
 
 describe('fetchFeed with a stubbed fetch', () => {
   it('sends the remembered validators and reads a 304 as not modified', async () => {
