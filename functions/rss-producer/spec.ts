@@ -33,11 +33,15 @@ export default defineFunction({
     'ItemsInFlight',
     'ItemsRejected',
     'MessagesProduced',
+    'DedupRefreshFailed',
   ],
   triggers: [{ kind: 'schedule', expression: 'rate(15 minutes)' }],
   permissions: [
     {
-      actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'],
+      // @laminar/dedup's DEDUP_ACTIONS (its tests list the calls; this function's tests check the
+      // grant): UpdateItem renews the expiry of items still seen — without it they are forgotten a
+      // TTL after their first publish and produced again.
+      actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'],
       resource: { table: 'rss-dedup' },
     },
   ],

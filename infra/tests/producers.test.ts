@@ -79,7 +79,8 @@ describe('Kafka producers', () => {
     expect(secret).toHaveLength(1);
     expect(policy.Statement).toContainEqual({
       Effect: 'Allow',
-      Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem'],
+      // UpdateItem: @laminar/dedup renews the expiry of items still seen.
+      Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       Resource: [table],
     });
     expect(policy.Statement).toContainEqual({
@@ -93,6 +94,12 @@ describe('Kafka producers', () => {
       expect(s.Resource).not.toContain('*');
       expect(JSON.stringify(s.Resource)).not.toContain('polymarket');
     }
+    const polymarket = JSON.parse(one('aws_iam_role_policy', 'name', 'laminar-dev-polymarket-producer').policy as string) as PolicyDocument;
+    expect(polymarket.Statement).toContainEqual({
+      Effect: 'Allow',
+      Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      Resource: [`\${aws_dynamodb_table.${idOf('aws_dynamodb_table', 'name', 'laminar-dev-polymarket-dedup')}.arn}`],
+    });
   });
 
   it('schedules each producer from its spec, asynchronously with a DLQ', () => {

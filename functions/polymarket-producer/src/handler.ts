@@ -49,12 +49,17 @@ export const handler = defineHandler({
         count('ClobFailedBatches', prices.clobFailedBatches);
         count('TicksBuilt', ticks);
       },
+      // Recorded when producing is over, also when the run then fails: ticks a failed flush
+      // delivered are done (the retry counts them duplicates), so only this run can count them.
+      onProduced: (produced) => {
+        count('TicksNew', produced.new);
+        count('TicksDuplicate', produced.duplicate);
+        count('TicksInFlight', produced.inFlight);
+        count('TicksProduced', produced.produced);
+        metrics.addMetric('ProducedBytes', MetricUnit.Bytes, produced.bytes);
+        count('DedupRefreshFailed', produced.refreshFailed);
+      },
     });
-    count('TicksNew', result.new);
-    count('TicksDuplicate', result.duplicate);
-    count('TicksInFlight', result.inFlight);
-    count('TicksProduced', result.produced);
-    metrics.addMetric('ProducedBytes', MetricUnit.Bytes, result.bytes);
     logger.info('price ticks produced', {
       markets: result.markets,
       prices: result.prices,

@@ -6,7 +6,7 @@ import { createJsonClient, type JsonClient, type RetryPolicy } from './http.ts';
 import { fetchMidpoints } from './prices.ts';
 import { buildTicks, type PriceTick, tickId, toMessage } from './ticks.ts';
 
-/** The dedup scope of price ticks in the table (ids are `market:outcome:timestamp`). */
+/** The dedup scope of price ticks in the table (ids are `market:outcome:timestamp:price`, tickId). */
 export const DEDUP_SCOPE = 'polymarket';
 /** Rejections carried in the result and the log; the count covers all of them. */
 export const REJECTION_SAMPLE = 10;
@@ -40,6 +40,13 @@ export interface RunDeps {
    * metrics, say) even when producing then fails the run.
    */
   onBuilt?: (counts: Pick<RunResult, 'markets' | 'prices' | 'ticks'>) => void;
+  /**
+   * Told what producing did as soon as it is over, also when the run then fails: ticks a failed
+   * flush delivered are done (the retry finds them duplicates), and an EarlierAttemptClaimsError
+   * comes after everything else was produced — counted only on success, neither would be counted
+   * anywhere. Not called when claiming fails (nothing was produced).
+   */
+  onProduced?: (counts: ProducedCounts) => void;
   now?: () => Date;
 }
 
@@ -63,6 +70,13 @@ export interface RunResult {
   bytes: number;
   flushMs: number;
 }
+
+/**
+ * What producing did, in the result's terms; `refreshFailed`: dedup records of ticks still built
+ * whose expiry could not be renewed (they are forgotten, and produced again, a TTL after their
+ * last renewal).
+ */
+export type ProducedCounts = Pick<RunResult, 'new' | 'duplicate' | 'inFlight' | 'produced' | 'bytes'> & { refreshFailed: number };
 
 const quiet: Log = { info: () => undefined, warn: () => undefined };
 
@@ -148,10 +162,30 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
       // it says were delivered are confirmed, the others released, and the invocation fails, so
       // Lambda's retry produces those. (The send's messages are `fresh`, in order: its per-message
       // `published` flags line up with the ticks.)
-      sent = await deps.producer.send(
-        fresh.map((t) => toMessage(t, target)),
-        { timeoutMs: deadline.remainingMs() },
-      );
+      const messages = fresh.map((t) => toMessage(t, target));
+      try {
+        sent = await deps.producer.send(messages, { timeoutMs: deadline.remainingMs() });
+      } catch (err) {
+        // What was delivered is produced, whatever the run does next: counted as a send counts it.
+        sent = { ...deliveredOf(err, messages), flushMs: 0 };
+        throw err;
+      }
+    },
+    onOutcome: (o) => {
+      if (o.refreshFailed) {
+        log.warn('dedup expiry refresh failed: those ticks are forgotten, and produced again, a TTL after they were last renewed', {
+          ticks: o.refreshFailed,
+          error: String((o.refreshError as Error | undefined)?.stack ?? o.refreshError),
+        });
+      }
+      deps.onProduced?.({
+        new: o.fresh.length,
+        duplicate: o.duplicates,
+        inFlight: o.inFlight,
+        produced: sent.delivered,
+        bytes: sent.bytes,
+        refreshFailed: o.refreshFailed ?? 0,
+      });
     },
   });
 
@@ -167,4 +201,19 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
     bytes: sent.bytes,
     flushMs: Math.round(sent.flushMs),
   };
+}
+
+/**
+ * Messages a failed send says were delivered, and their value bytes (what a send's `bytes`
+ * counts): from the per-message `published` flags of FlushTimeoutError and DeliveryError, else
+ * their `delivered` count alone.
+ */
+function deliveredOf(err: unknown, messages: readonly { value: { length: number } }[]): { delivered: number; bytes: number } {
+  const e = err as { delivered?: unknown; published?: unknown } | null;
+  const published = e?.published;
+  if (Array.isArray(published) && published.length === messages.length) {
+    const delivered = messages.filter((_, i) => published[i] === true);
+    return { delivered: delivered.length, bytes: delivered.reduce((n, m) => n + m.value.length, 0) };
+  }
+  return { delivered: typeof e?.delivered === 'number' ? e.delivered : 0, bytes: 0 };
 }

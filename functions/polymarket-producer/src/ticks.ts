@@ -31,13 +31,17 @@ export const TICK_TYPE = 'polymarket.price_tick';
 export const TICK_SCHEMA_VERSION = 1;
 
 /**
- * The dedup id: one tick per (market, outcome, price timestamp), as the issue asks — and, for a
- * price that fell back to Gamma's copy (the CLOB failed), a suffix: without it, the CLOB's price
- * for the same record, read once the CLOB answers again, would be dropped as a duplicate of the
- * stale one.
+ * The dedup id: one tick per (market, outcome, price timestamp, price). The timestamp is Gamma's
+ * `updatedAt` (README "Price timestamps"); the price is in it because the CLOB's midpoint moves
+ * between rewrites of Gamma's record, and a moved price under the same `updatedAt` is news, not a
+ * duplicate. A price that moves and comes back to an earlier value under the same `updatedAt`
+ * (within the dedup TTL) gives that earlier id again and is still dropped. A price that fell back
+ * to Gamma's copy (the CLOB failed) gets a suffix: without it, the CLOB's price for the same
+ * record, equal to Gamma's, would be dropped as a duplicate of the stale one once the CLOB answers.
  */
-export function tickId(t: Pick<PriceTick, 'marketId' | 'outcome' | 'observedAt' | 'priceSource'>): string {
-  const id = `${t.marketId}:${t.outcome}:${t.observedAt}`;
+export function tickId(t: Pick<PriceTick, 'marketId' | 'outcome' | 'observedAt' | 'price' | 'priceSource'>): string {
+  // String(number): the shortest text that reads back as that number, so one price is one id.
+  const id = `${t.marketId}:${t.outcome}:${t.observedAt}:${String(t.price)}`;
   return t.priceSource === 'gamma-outcome-prices' ? `${id}:gamma` : id;
 }
 

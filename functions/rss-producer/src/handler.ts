@@ -7,7 +7,7 @@ import { configSchema } from './config.ts';
 import { resolveFeedUrls } from './feed-list.ts';
 import { DynamoFeedState } from './feed-state.ts';
 import { scheduledEventSchema } from './input.ts';
-import { type RunResult, runOnce } from './run.ts';
+import { type RunResult, runOnce, validatorTtlSeconds } from './run.ts';
 
 export type { RunResult };
 
@@ -23,10 +23,8 @@ export const handler = defineHandler({
       // Only the Kafka settings: getProducer keys its per-environment producer on what it is given.
       kafkaEnv: kafkaEnvSchema.parse(config),
       store: new DedupStore({ client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds }),
-      // Validators lapse at half the items' TTL: a feed answering 304 for longer is then fetched
-      // whole, and its still-listed items, past half their TTL, get their dedup records renewed
-      // (@laminar/dedup) instead of lapsing with the validators and being produced again.
-      feedState: new DynamoFeedState({ client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds: Math.floor(ttlSeconds / 2), log: logger }),
+      // Validators lapse before the records of the items they hide can (validatorTtlSeconds).
+      feedState: new DynamoFeedState({ client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds: validatorTtlSeconds(ttlSeconds), log: logger }),
     };
   },
   handle: async (event: unknown, { config, deps, deadline, logger, metrics, lambda, trace }): Promise<RunResult> => {
@@ -60,14 +58,19 @@ export const handler = defineHandler({
           metrics.addMetric('ItemsFetched', MetricUnit.Count, counts.fetched);
           metrics.addMetric('ItemsRejected', MetricUnit.Count, counts.rejected);
         },
+        // Recorded when producing is over, also when the run then fails: items a failed flush
+        // delivered are done (the retry counts them duplicates), so only this run can count them.
+        onProduced: (counts) => {
+          metrics.addMetric('ItemsNew', MetricUnit.Count, counts.new);
+          metrics.addMetric('ItemsDuplicate', MetricUnit.Count, counts.duplicate);
+          metrics.addMetric('ItemsInFlight', MetricUnit.Count, counts.inFlight);
+          metrics.addMetric('MessagesProduced', MetricUnit.Count, counts.produced);
+          metrics.addMetric('DedupRefreshFailed', MetricUnit.Count, counts.refreshFailed);
+        },
       },
     );
 
     const { totals } = result;
-    metrics.addMetric('ItemsNew', MetricUnit.Count, totals.new);
-    metrics.addMetric('ItemsDuplicate', MetricUnit.Count, totals.duplicate);
-    metrics.addMetric('ItemsInFlight', MetricUnit.Count, totals.inFlight);
-    metrics.addMetric('MessagesProduced', MetricUnit.Count, totals.produced);
     logger.info('run complete', { totals, feeds: result.feeds });
     return result;
   },

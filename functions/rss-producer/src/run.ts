@@ -44,12 +44,31 @@ export interface RunOptions {
   concurrency: number;
 }
 
+/** What publishOnce did (@laminar/dedup's PublishOutcome), as far as a run uses it. */
+export interface PublishOutcome {
+  fresh: RssItem[];
+  duplicates: number;
+  inFlight: number;
+  /** Expiry refreshes the table refused, and the first error (@laminar/dedup's ClaimResult). */
+  refreshFailed?: number;
+  refreshError?: unknown;
+}
+
 /** @laminar/dedup's publishOnce with its store and scope bound (a seam for unit tests). */
 export type PublishOnce = (a: {
   items: RssItem[];
   idOf: (item: RssItem) => string;
   publish: (fresh: RssItem[]) => Promise<void>;
-}) => Promise<{ fresh: RssItem[]; duplicates: number; inFlight: number }>;
+  /** Told what was done once publishing is over, whether publishOnce then returns or throws. */
+  onOutcome: (outcome: PublishOutcome) => void;
+}) => Promise<PublishOutcome>;
+
+/**
+ * What producing did, in the totals' terms; `refreshFailed`: dedup records of items still listed
+ * whose expiry could not be renewed (they are forgotten, and produced again, a TTL after their
+ * last renewal).
+ */
+export type ProducedCounts = Pick<RunResult['totals'], 'new' | 'duplicate' | 'inFlight' | 'produced'> & { refreshFailed: number };
 
 /** The Powertools logger the runtime hands out, as far as this module uses it. */
 export type Log = Pick<InitContext<unknown>['logger'], 'info' | 'warn'>;
@@ -66,10 +85,32 @@ export interface RunDeps {
    * (to metrics, say) even when producing then fails the run.
    */
   onFetched?: (counts: FetchedCounts) => void;
+  /**
+   * Told what producing did as soon as it is over, also when the run then fails: a flush that
+   * delivered 30 of 35 items confirmed those 30 (the retry finds them duplicates), and an
+   * EarlierAttemptClaimsError comes after everything else was produced — counted only on
+   * success, neither would be counted anywhere. Not called when claiming fails (nothing was
+   * produced).
+   */
+  onProduced?: (counts: ProducedCounts) => void;
   now?: () => Date;
   fetch?: typeof fetch;
   /** The clock of each feed's time limit (tests). */
   clock?: FeedClock;
+}
+
+/**
+ * How long a feed's validators live: 40 % of the items' TTL. A feed answering 304 is not read, so
+ * its items are not seen and their dedup records not renewed; once the validators lapse the feed
+ * is fetched whole and its still-listed items, past half their TTL, are renewed (@laminar/dedup).
+ * After every whole fetch each listed item has at least half its TTL left — so validators living
+ * exactly half the TTL could lapse at the very moment the records do (the validators are saved
+ * after the records were read), and the next run would produce those items again. The tenth of
+ * the TTL between the two (16.8 h at 7 days, 2.4 h at the 1-day minimum) covers the schedule
+ * period until the next run (15 min), a run's length, and feeds failing for that long.
+ */
+export function validatorTtlSeconds(ttlSeconds: number): number {
+  return Math.floor(ttlSeconds * 0.4);
 }
 
 export const MESSAGE_TYPE = 'rss.item';
@@ -190,6 +231,15 @@ export async function runOnce(options: RunOptions, deps: RunDeps): Promise<RunRe
   let fresh: RssItem[] = [];
   let duplicates = 0;
   let inFlight = 0;
+  const report = (o: Pick<PublishOutcome, 'fresh' | 'duplicates' | 'inFlight' | 'refreshFailed' | 'refreshError'>) => {
+    if (o.refreshFailed) {
+      deps.log.warn('dedup expiry refresh failed: those items are forgotten, and produced again, a TTL after they were last renewed', {
+        items: o.refreshFailed,
+        error: String((o.refreshError as Error | undefined)?.stack ?? o.refreshError),
+      });
+    }
+    deps.onProduced?.({ new: o.fresh.length, duplicate: o.duplicates + repeated, inFlight: o.inFlight, produced, refreshFailed: o.refreshFailed ?? 0 });
+  };
   if (unique.size > 0) {
     ({ fresh, duplicates, inFlight } = await deps.publishOnce({
       items: [...unique.values()],
@@ -198,14 +248,22 @@ export async function runOnce(options: RunOptions, deps: RunDeps): Promise<RunRe
         if (batch.length === 0) return;
         const left = deps.deadline.remainingMs();
         if (left <= 0) throw new DeadlineExceededError(`stopped before producing ${batch.length} items: no time left to flush`);
-        const result = await (await producer).send(
-          batch.map((item) => toMessage(options.topic, item, observedAt)),
-          { timeoutMs: left },
-        );
+        const messages = batch.map((item) => toMessage(options.topic, item, observedAt));
+        let result: Awaited<ReturnType<KafkaProducer['send']>>;
+        try {
+          result = await (await producer).send(messages, { timeoutMs: left });
+        } catch (err) {
+          // FlushTimeoutError and DeliveryError say how many were delivered: produced, whatever the run does next.
+          produced += deliveredOf(err);
+          throw err;
+        }
         produced += result.delivered;
         deps.log.info('produced', { topic: options.topic, messages: result.delivered, bytes: result.bytes, flushMs: result.flushMs });
       },
+      onOutcome: report,
     }));
+  } else {
+    report({ fresh: [], duplicates: 0, inFlight: 0 });
   }
 
   const freshIds = new Set(fresh.map((i) => i.id));
@@ -248,4 +306,10 @@ export async function runOnce(options: RunOptions, deps: RunDeps): Promise<RunRe
       produced,
     },
   };
+}
+
+/** Messages a failed send says were delivered (FlushTimeoutError, DeliveryError); 0 when it does not say. */
+function deliveredOf(err: unknown): number {
+  const delivered = (err as { delivered?: unknown } | null)?.delivered;
+  return typeof delivered === 'number' && delivered > 0 ? delivered : 0;
 }

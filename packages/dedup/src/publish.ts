@@ -21,6 +21,26 @@ export interface PublishOnceArgs<T> {
    * (`invocationLeaseMs`), so that claims a killed invocation left lapse before Lambda's retry.
    */
   leaseMs?: number;
+  /**
+   * Told what this call did once publishing is over, whether it then returns or throws (a failed
+   * publish, EarlierAttemptClaimsError, a failed confirm), so a caller's counts of new and
+   * published items include runs that fail after delivering. On a failed publish `fresh` holds
+   * only the items the error says were published (confirmed): the others were released, and
+   * belong to the retry that claims them again. Not called when claiming itself fails: then
+   * nothing was published.
+   */
+  onOutcome?: (outcome: PublishOutcome<T>) => void;
+}
+
+/** What publishOnce did: also what it returns. */
+export interface PublishOutcome<T> {
+  fresh: T[];
+  duplicates: number;
+  inFlight: number;
+  /** Of `duplicates`, records whose expiry was put a TTL ahead; and those the table refused, with the first error (ClaimResult). */
+  refreshed?: number;
+  refreshFailed?: number;
+  refreshError?: unknown;
 }
 
 /**
@@ -94,7 +114,7 @@ function publishedOf(err: unknown, count: number): readonly boolean[] | undefine
  * and if confirm fails after a successful publish, its error propagates and the claims stay
  * pending until their lease ends, when they are retaken.
  */
-export async function publishOnce<T>(args: PublishOnceArgs<T>): Promise<{ fresh: T[]; duplicates: number; inFlight: number }> {
+export async function publishOnce<T>(args: PublishOnceArgs<T>): Promise<PublishOutcome<T>> {
   const { store, scope, items, idOf, publish } = args;
   const ids = items.map(idOf);
   const result = await store.claim(scope, ids, {
@@ -104,25 +124,41 @@ export async function publishOnce<T>(args: PublishOnceArgs<T>): Promise<{ fresh:
   const won = new Set(result.claimed);
   // Only the first item with a claimed id: later ones were counted as duplicates by claim.
   const fresh = items.filter((_, i) => won.delete(ids[i] as string));
+  const outcomeOf = (published: T[]): PublishOutcome<T> => ({
+    fresh: published,
+    duplicates: result.duplicates.length,
+    inFlight: result.inFlight.length,
+    ...(result.refreshed !== undefined ? { refreshed: result.refreshed } : {}),
+    ...(result.refreshFailed !== undefined ? { refreshFailed: result.refreshFailed, refreshError: result.refreshError } : {}),
+  });
+  const outcome = outcomeOf(fresh);
   if (fresh.length > 0) {
     try {
       await publish(fresh);
     } catch (err) {
       const published = publishedOf(err, fresh.length);
-      const done = published ? fresh.filter((_, i) => published[i]).map(idOf) : [];
+      const doneItems = published ? fresh.filter((_, i) => published[i]) : [];
       const undone = published ? fresh.filter((_, i) => !published[i]).map(idOf) : result.claimed;
       // A failed confirm or release only delays those items until the lease ends (a confirm that
       // failed: a duplicate then); the publish error is the news.
       await Promise.all([
-        done.length ? store.confirm(scope, done).catch(() => undefined) : undefined,
+        doneItems.length ? store.confirm(scope, doneItems.map(idOf)).catch(() => undefined) : undefined,
         store.release(scope, undone).catch(() => undefined),
       ]);
+      args.onOutcome?.(outcomeOf(doneItems));
       throw err;
     }
-    await store.confirm(scope, result.claimed);
+    // Published, confirmed or not: a failed confirm publishes them again after their lease, and
+    // that is a second publish, counted then.
+    try {
+      await store.confirm(scope, result.claimed);
+    } finally {
+      args.onOutcome?.(outcome);
+    }
+  } else {
+    args.onOutcome?.(outcome);
   }
-  const outcome = { fresh, duplicates: result.duplicates.length, inFlight: result.inFlight.length };
   const earlier = result.heldByEarlierAttempt;
-  if (earlier) throw new EarlierAttemptClaimsError(earlier.ids, new Date(earlier.lapsesAt), { ...outcome, fresh: fresh.length });
+  if (earlier) throw new EarlierAttemptClaimsError(earlier.ids, new Date(earlier.lapsesAt), { fresh: fresh.length, duplicates: outcome.duplicates, inFlight: outcome.inFlight });
   return outcome;
 }

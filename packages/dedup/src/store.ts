@@ -48,6 +48,14 @@ export interface ClaimResult {
   heldByEarlierAttempt?: { ids: string[]; lapsesAt: number };
   /** Of `duplicates`, how many had their expiry put a TTL ahead (they were past half of it); present only when any. */
   refreshed?: number;
+  /**
+   * Of `duplicates`, how many were due a refresh the table refused (throttled, or the role may not
+   * UpdateItem): they keep their expiry, and are forgotten and published again once it passes
+   * while still listed. Present only when any, with the first such error in `refreshError`: this
+   * is a fault to report, not the lost race a refresh may meet.
+   */
+  refreshFailed?: number;
+  refreshError?: unknown;
 }
 
 export interface ClaimOptions {
@@ -59,6 +67,13 @@ export interface ClaimOptions {
   /** How long these claims block others (default: the store's `leaseSeconds`). */
   leaseMs?: number;
 }
+
+/**
+ * The IAM actions DedupStore's calls need on its table: what a function's spec grants on it.
+ * Without UpdateItem the expiry refresh is refused and records lapse a TTL after their first
+ * publish (counted in `refreshFailed`). The unit tests check every call the store makes is here.
+ */
+export const DEDUP_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'] as const;
 
 const { partitionKey: PK, ttlAttribute: TTL } = TABLE_KINDS.dedup;
 const DEFAULT_TTL_SECONDS = 7 * 24 * 3600;
@@ -247,21 +262,27 @@ export class DedupStore {
       result.claimed = won.sort((a, b) => (order.get(a) as number) - (order.get(b) as number));
       return withEarlier(result, earlier, lapsesAt);
     } finally {
-      const n = await refreshed;
+      const { n, failed, error } = await refreshed;
       if (n > 0) result.refreshed = n;
+      if (failed > 0) Object.assign(result, { refreshFailed: failed, refreshError: error });
     }
   }
 
   /**
    * Puts the expiry of ids still seen (done, past half their TTL) a full TTL ahead; returns how
-   * many. Without it an item a source keeps listing (an RSS feed keeps items for weeks) would be
-   * forgotten a TTL after it was first published and published again. Conditional on the record
-   * still being the done one read, so a claim taken meanwhile is never overwritten. At most one
-   * write per id and half-TTL. Best effort: an id left unrefreshed (throttled, lost race) keeps its
-   * expiry, the at-least-once the store already allows.
+   * many, and how many the table refused. Without it an item a source keeps listing (an RSS feed
+   * keeps items for weeks) would be forgotten a TTL after it was first published and published
+   * again. Conditional on the record still being the done one read, so a claim taken meanwhile is
+   * never overwritten: losing that race is expected and leaves the record as the winner wrote it.
+   * At most one write per id and half-TTL. Never throws — a refresh is not worth failing the run's
+   * publishing for — but any other error (throttling, a role without dynamodb:UpdateItem) is
+   * counted and handed back, so it shows instead of every record silently lapsing a TTL after
+   * its first publish.
    */
-  private async refresh(items: { pk: string; expiresAt: number }[], now: number): Promise<number> {
+  private async refresh(items: { pk: string; expiresAt: number }[], now: number): Promise<{ n: number; failed: number; error?: unknown }> {
     let n = 0;
+    let failed = 0;
+    let error: unknown;
     const next = Math.floor(now / 1000) + this.ttlSeconds;
     await forEachLimit(items, this.concurrency, async ({ pk, expiresAt }) => {
       try {
@@ -276,11 +297,13 @@ export class DedupStore {
           }),
         );
         n++;
-      } catch {
-        // See above: the record keeps the expiry it had.
+      } catch (err) {
+        if (err instanceof ConditionalCheckFailedException) return;
+        failed++;
+        error ??= err;
       }
     });
-    return n;
+    return { n, failed, error };
   }
 
   /** Marks ids done (for `ttlSeconds`) after they were published. */
@@ -406,8 +429,10 @@ function fromAttributes(item: Record<string, AttributeValue>): Stored {
   return { status: item.status?.S, leaseUntil: toNumber(item.leaseUntil?.N), expiresAt: toNumber(item[TTL]?.N), owner: item.owner?.S, origin: item.origin?.S };
 }
 
+/** Sets it on `result` itself, not a copy: claim()'s `finally` adds the refresh counts to that object after this returns. */
 function withEarlier(result: ClaimResult, ids: string[], lapsesAt: number): ClaimResult {
-  return ids.length > 0 ? { ...result, heldByEarlierAttempt: { ids, lapsesAt } } : result;
+  if (ids.length > 0) result.heldByEarlierAttempt = { ids, lapsesAt };
+  return result;
 }
 
 /** A pending claim written by this very claim() call (owners are per call). */

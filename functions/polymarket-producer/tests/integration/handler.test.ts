@@ -13,6 +13,8 @@ import {
   startKafka,
 } from '@laminar/emulators';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { FlushTimeoutError, getProducer } from '@laminar/kafka';
+import { configSchema, kafkaEnvOf } from '../../src/config.ts';
 import { DEDUP_SCOPE } from '../../src/run.ts';
 
 /** The Lambda entry point as the runtime calls it: env at import, a context, EMF on stdout. */
@@ -137,13 +139,36 @@ describe('the handler', { shuffle: false }, () => {
   it('a retry that finds claims its killed earlier attempt left fails saying so; another run counts them in flight', async () => {
     const { handler } = await import('../../src/handler.ts');
     markets = markets.map((m) => (m.id === '601204' ? { ...m, updatedAt: '2026-11-25T21:10:00Z' } : m));
-    const ids = ['601204:Yes:2026-11-25T21:10:00.000Z', '601204:No:2026-11-25T21:10:00.000Z'];
+    const ids = ['601204:Yes:2026-11-25T21:10:00.000Z:0.72', '601204:No:2026-11-25T21:10:00.000Z:0.29'];
     // Attempt 1 of request req-5 claimed both ticks, then was killed before it could produce or release them.
     await new DedupStore({ client, tableName: TABLE }).claim(DEDUP_SCOPE, ids, { origin: 'req-5', leaseMs: 60_000 });
     await expect(handler(scheduled, context(60_000, 'req-5'))).rejects.toMatchObject({ name: 'EarlierAttemptClaimsError', ids, outcome: { fresh: 0, duplicates: 6, inFlight: 2 } });
     const other = (await handler(scheduled, context(60_000, 'req-6'))) as { new: number; duplicate: number; inFlight: number };
     expect(other).toMatchObject({ new: 0, duplicate: 6, inFlight: 2 });
     expect(await readKafkaTopic(kafka.bootstrapServers, TOPIC)).toHaveLength(8);
+  });
+
+  it('a flush that fails after delivering some ticks still counts them in its metrics; the retry counts the rest', async () => {
+    const { handler } = await import('../../src/handler.ts');
+    markets = markets.map((m) => (m.id === '601204' ? { ...m, updatedAt: '2026-11-25T21:15:00Z' } : m));
+    // The environment's producer (getProducer keeps one per configuration): its next send delivers
+    // the first tick for real, then fails as a flush that ran out of time for the second.
+    const producer = await getProducer(kafkaEnvOf(configSchema.parse(process.env)));
+    const send = producer.send.bind(producer);
+    const spy = vi.spyOn(producer, 'send').mockImplementationOnce(async (messages, options) => {
+      const sent = await send(messages.slice(0, 1), options);
+      throw new FlushTimeoutError(sent.delivered, messages.length, options.timeoutMs, messages.map((_, i) => i === 0));
+    });
+    const failed = await emfDuring(() => handler(scheduled, context(60_000, 'req-7'))).catch((err: Error & { metrics: Record<string, unknown> }) => err);
+    spy.mockRestore();
+    expect(failed).toBeInstanceOf(FlushTimeoutError);
+    // One of the two new ticks was delivered, and confirmed: this run's to count.
+    const metrics = (failed as unknown as { metrics: Record<string, number> }).metrics;
+    expect(metrics).toMatchObject({ TicksBuilt: 8, TicksNew: 1, TicksDuplicate: 6, TicksInFlight: 0, TicksProduced: 1, DedupRefreshFailed: 0 });
+    expect(metrics.ProducedBytes).toBeGreaterThan(0);
+    const retry = await emfDuring(() => handler(scheduled, context(60_000, 'req-7')));
+    expect(retry.metrics).toMatchObject({ TicksNew: 1, TicksDuplicate: 7, TicksProduced: 1 });
+    expect(await readKafkaTopic(kafka.bootstrapServers, TOPIC)).toHaveLength(10);
   });
 
   it('fails the invocation when Kafka cannot take the ticks in time, leaving them to the retry', async () => {
@@ -159,7 +184,7 @@ describe('the handler', { shuffle: false }, () => {
     });
     // The claims were released: the retry can take (and produce) both ticks.
     const store = new DedupStore({ client, tableName: TABLE });
-    const ids = ['601204:Yes:2026-11-25T21:20:00.000Z', '601204:No:2026-11-25T21:20:00.000Z'];
+    const ids = ['601204:Yes:2026-11-25T21:20:00.000Z:0.72', '601204:No:2026-11-25T21:20:00.000Z:0.29'];
     await expect(store.claim(DEDUP_SCOPE, ids)).resolves.toEqual({ claimed: ids, duplicates: [], inFlight: [] });
   });
 });

@@ -110,12 +110,12 @@ describe('polymarket-producer end to end (fixtures → Kafka, dedup in DynamoDB)
     // All outcomes of a market on one partition.
     for (const id of GOOD_IDS) expect(new Set(messages.filter((m) => m.key === id).map((m) => m.partition)).size).toBe(1);
 
-    const ecbYes = messages.find((m) => m.headers.id === '601204:Yes:2026-11-25T20:58:41.391Z');
+    const ecbYes = messages.find((m) => m.headers.id === '601204:Yes:2026-11-25T20:58:41.391Z:0.72');
     expect(ecbYes?.headers).toMatchObject({ type: 'polymarket.price_tick', 'schema-version': '1', source: `${fixtures.url}/clob` });
     expect(JSON.parse(String(ecbYes?.value))).toMatchObject({
       schemaVersion: 1,
       type: 'polymarket.price_tick',
-      id: '601204:Yes:2026-11-25T20:58:41.391Z',
+      id: '601204:Yes:2026-11-25T20:58:41.391Z:0.72',
       observedAt: '2026-11-25T20:58:41.391Z',
       payload: { marketId: '601204', outcome: 'Yes', price: 0.72, priceSource: 'clob-midpoint', question: expect.stringMatching(/ECB/) },
     });
@@ -134,9 +134,14 @@ describe('polymarket-producer end to end (fixtures → Kafka, dedup in DynamoDB)
     expect(await readKafkaTopic(kafka.bootstrapServers, TOPIC)).toHaveLength(8);
   });
 
-  it('keeps a CLOB move for the next market update: the price timestamp is Gamma\'s updatedAt', async () => {
+  it('produces a CLOB move while Gamma\'s record (its updatedAt) stays as it was: the price is part of the id', async () => {
     const [yesToken] = JSON.parse(markets.find((m) => m.id === '601377')?.clobTokenIds as string) as string[];
     midpoints = { ...MIDPOINTS, [yesToken as string]: '0.5' };
+    await expect(run()).resolves.toMatchObject({ new: 1, duplicate: 7, produced: 1 });
+    const messages = await readKafkaTopic(kafka.bootstrapServers, TOPIC);
+    expect(messages).toHaveLength(9);
+    expect(messages.map((m) => [m.key, payloadOf(m).outcome, payloadOf(m).price])).toContainEqual(['601377', 'Lakers', 0.5]);
+    // Read again unchanged: nothing new.
     await expect(run()).resolves.toMatchObject({ new: 0, duplicate: 8, produced: 0 });
   });
 
@@ -145,7 +150,7 @@ describe('polymarket-producer end to end (fixtures → Kafka, dedup in DynamoDB)
     const result = await run();
     expect(result).toMatchObject({ ticks: 8, new: 2, duplicate: 6, produced: 2 });
     const messages = await readKafkaTopic(kafka.bootstrapServers, TOPIC);
-    expect(messages).toHaveLength(10);
+    expect(messages).toHaveLength(11);
     const fresh = messages.filter((m) => payloadOf(m).observedAt === '2026-11-25T21:06:12.250Z');
     expect(fresh.map((m) => [m.key, payloadOf(m).outcome, payloadOf(m).price, payloadOf(m).priceSource])).toEqual(
       expect.arrayContaining([
@@ -161,6 +166,6 @@ describe('polymarket-producer end to end (fixtures → Kafka, dedup in DynamoDB)
     const results = await Promise.all([run(), run()]);
     expect(results.map((r) => r.new).reduce((a, b) => a + b)).toBe(2);
     for (const r of results) expect(r.new + r.duplicate + r.inFlight).toBe(8);
-    expect(await readKafkaTopic(kafka.bootstrapServers, TOPIC)).toHaveLength(12);
+    expect(await readKafkaTopic(kafka.bootstrapServers, TOPIC)).toHaveLength(13);
   });
 });

@@ -105,11 +105,11 @@ describe('runOnce', () => {
     expect(sent).toHaveLength(1);
     expect(sent[0]?.map((m) => m.key)).toEqual(['11', '11', '12', '12']);
     expect(sent[0]?.map((m) => m.headers?.id)).toEqual([
-      '11:Yes:2026-11-25T20:58:41.391Z',
-      '11:No:2026-11-25T20:58:41.391Z',
+      '11:Yes:2026-11-25T20:58:41.391Z:0.6',
+      '11:No:2026-11-25T20:58:41.391Z:0.4',
       // Priced from Gamma's copy (the CLOB had no midpoint for them): apart from a CLOB price.
-      '12:Red:2026-11-25T20:58:41.391Z:gamma',
-      '12:Blue:2026-11-25T20:58:41.391Z:gamma',
+      '12:Red:2026-11-25T20:58:41.391Z:0.25:gamma',
+      '12:Blue:2026-11-25T20:58:41.391Z:0.75:gamma',
     ]);
     // The flush gets the invocation's remaining time, reserve already deducted by the deadline.
     expect(timeouts).toEqual([42_000]);
@@ -126,11 +126,11 @@ describe('runOnce', () => {
     expect(second.sent).toEqual([]);
 
     const updated = [gammaRecord({ id: '11', question: 'Eleven?', prices: ['0.7', '0.3'], updatedAt: '2026-11-25T21:04:00Z' }), records[1]];
-    memory.hold('11:No:2026-11-25T21:04:00.000Z:gamma');
+    memory.hold('11:No:2026-11-25T21:04:00.000Z:0.3:gamma');
     const third = recordingProducer();
     const result = await runOnce(deps({ store: memory.store, producer: third.producer, http: api({ markets: () => updated, midpoints: () => ({}) }) }));
     expect(result).toMatchObject({ ticks: 4, new: 1, duplicate: 2, inFlight: 1, produced: 1 });
-    expect(third.sent[0]?.map((m) => m.headers?.id)).toEqual(['11:Yes:2026-11-25T21:04:00.000Z:gamma']);
+    expect(third.sent[0]?.map((m) => m.headers?.id)).toEqual(['11:Yes:2026-11-25T21:04:00.000Z:0.7:gamma']);
 
     // The CLOB answers again for that same record: its prices are produced, not taken for the
     // Gamma copies already sent.
@@ -139,7 +139,20 @@ describe('runOnce', () => {
       deps({ store: memory.store, producer: fourth.producer, http: api({ markets: () => updated, midpoints: () => midpointsFor(updated as Record<string, unknown>[]) }) }),
     );
     expect(clobAgain).toMatchObject({ new: 4, produced: 4 });
-    expect(fourth.sent[0]?.map((m) => m.headers?.id)).toContain('11:Yes:2026-11-25T21:04:00.000Z');
+    expect(fourth.sent[0]?.map((m) => m.headers?.id)).toContain('11:Yes:2026-11-25T21:04:00.000Z:0.7');
+
+    // The CLOB's midpoint moves while Gamma's record stays as it was (same updatedAt): the moved
+    // prices are produced, not dropped as duplicates of the earlier ones.
+    const fifth = recordingProducer();
+    const moved = await runOnce(
+      deps({
+        store: memory.store,
+        producer: fifth.producer,
+        http: api({ markets: () => updated, midpoints: () => midpointsFor(updated as Record<string, unknown>[], (_t, gamma) => String(Number(gamma) + 0.01)) }),
+      }),
+    );
+    expect(moved).toMatchObject({ new: 4, duplicate: 0, produced: 4 });
+    expect(fifth.sent[0]?.map((m) => m.headers?.id)).toContain('11:Yes:2026-11-25T21:04:00.000Z:0.71');
   });
 
   it('fails the run on a flush timeout and releases the claims, so a retry produces every tick', async () => {

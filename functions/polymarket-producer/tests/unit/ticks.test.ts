@@ -67,21 +67,26 @@ describe('buildTicks', () => {
 describe('tick ids and messages', () => {
   const [yes, no] = buildTicks([market('5')], new Map(), FETCHED).ticks as [PriceTick, PriceTick];
 
-  it('identifies a tick by market, outcome and price timestamp; a price from Gamma\'s copy apart', () => {
+  it('identifies a tick by market, outcome, price timestamp and price; a price from Gamma\'s copy apart', () => {
     const clob = new Map([
       [tokenIdOf('5:Yes'), 0.7],
       [tokenIdOf('5:No'), 0.3],
     ]);
     const [clobYes, clobNo] = buildTicks([market('5')], clob, FETCHED).ticks as [PriceTick, PriceTick];
-    expect(tickId(clobYes)).toBe('5:Yes:2026-11-25T20:58:41.391Z');
-    expect(tickId(clobNo)).toBe('5:No:2026-11-25T20:58:41.391Z');
+    expect(tickId(clobYes)).toBe('5:Yes:2026-11-25T20:58:41.391Z:0.7');
+    expect(tickId(clobNo)).toBe('5:No:2026-11-25T20:58:41.391Z:0.3');
     // The same market record read again (a retry, an overlapping run) gives the same ids...
     expect(buildTicks([market('5')], clob, new Date()).ticks.map(tickId)).toEqual([tickId(clobYes), tickId(clobNo)]);
     // ...and a newer record new ones.
     const newer = buildTicks([market('5', { updatedAt: '2026-11-25T21:03:00.000001Z' })], clob, FETCHED).ticks;
-    expect(newer.map(tickId)).toEqual(['5:Yes:2026-11-25T21:03:00.000Z', '5:No:2026-11-25T21:03:00.000Z']);
+    expect(newer.map(tickId)).toEqual(['5:Yes:2026-11-25T21:03:00.000Z:0.7', '5:No:2026-11-25T21:03:00.000Z:0.3']);
+    // The CLOB's midpoint moved while Gamma's record (its updatedAt) did not: new ticks, not
+    // duplicates of the earlier price. Back to the earlier price, the earlier id again.
+    const moved = buildTicks([market('5')], new Map([[tokenIdOf('5:Yes'), 0.72], [tokenIdOf('5:No'), 0.28]]), FETCHED).ticks;
+    expect(moved.map(tickId)).toEqual(['5:Yes:2026-11-25T20:58:41.391Z:0.72', '5:No:2026-11-25T20:58:41.391Z:0.28']);
+    expect(buildTicks([market('5')], clob, new Date()).ticks.map(tickId)).toEqual([tickId(clobYes), tickId(clobNo)]);
     // Gamma's copy (the CLOB failed) does not take the id the CLOB's price of that record gets.
-    expect([tickId(yes), tickId(no)]).toEqual(['5:Yes:2026-11-25T20:58:41.391Z:gamma', '5:No:2026-11-25T20:58:41.391Z:gamma']);
+    expect([tickId(yes), tickId(no)]).toEqual(['5:Yes:2026-11-25T20:58:41.391Z:0.6:gamma', '5:No:2026-11-25T20:58:41.391Z:0.4:gamma']);
   });
 
   it('keys the message by market id and wraps the tick in the shared envelope', () => {
@@ -95,14 +100,14 @@ describe('tick ids and messages', () => {
       'schema-version': '1',
       source: 'https://clob.polymarket.com',
       type: TICK_TYPE,
-      id: '5:Yes:2026-11-25T20:58:41.391Z',
+      id: tickId(clobTick),
     });
     const value = JSON.parse(m.value as string);
     expect(value).toMatchObject({
       schemaVersion: 1,
       type: 'polymarket.price_tick',
       source: 'https://clob.polymarket.com',
-      id: '5:Yes:2026-11-25T20:58:41.391Z',
+      id: tickId(clobTick),
       observedAt: '2026-11-25T20:58:41.391Z',
       producedAt: expect.any(String),
       payload: clobTick,

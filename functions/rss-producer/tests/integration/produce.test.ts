@@ -13,7 +13,7 @@ import {
   startHttpFixtures,
   startKafka,
 } from '@laminar/emulators';
-import { type Envelope, getProducer, type KafkaEnv } from '@laminar/kafka';
+import { type Envelope, FlushTimeoutError, getProducer, type KafkaEnv } from '@laminar/kafka';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoFeedState } from '../../src/feed-state.ts';
 import type { RssItem } from '../../src/normalize.ts';
@@ -171,12 +171,13 @@ describe('the Lambda handler', () => {
     const before = Math.floor(Date.now() / 1000);
     const result = await handler(scheduled, context(30_000, 'req-1'));
     const after = Math.ceil(Date.now() / 1000);
-    // A feed's validators lapse at half the items' TTL (7 days): the feed is then fetched whole and
-    // its still-listed items renew their dedup records before those lapse.
+    // A feed's validators lapse at 40 % of the items' TTL (7 days), a margin before any record they
+    // hide can (those have half the TTL left after a whole fetch): the feed is then fetched whole
+    // and its still-listed items renew their dedup records before those lapse.
     const validators = await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `feedstate#${feedUrls()[0]}` } }, ConsistentRead: true }));
-    const halfTtl = (7 * 86_400) / 2;
-    expect(Number(validators.Item?.expiresAt?.N)).toBeGreaterThanOrEqual(before + halfTtl);
-    expect(Number(validators.Item?.expiresAt?.N)).toBeLessThanOrEqual(after + halfTtl);
+    const validatorTtl = Math.floor(7 * 86_400 * 0.4);
+    expect(Number(validators.Item?.expiresAt?.N)).toBeGreaterThanOrEqual(before + validatorTtl);
+    expect(Number(validators.Item?.expiresAt?.N)).toBeLessThanOrEqual(after + validatorTtl);
     // The claims name the invocation and last while it may run, plus the margin (@laminar/dedup).
     expect(claims).toHaveBeenCalledTimes(1);
     const options = claims.mock.calls[0]?.[2];
@@ -204,5 +205,47 @@ describe('the Lambda handler', () => {
     const again = await handler({}, context(30_000, 'req-2'));
     expect(again.feeds.slice(0, 3).map((f) => f.status)).toEqual(['not-modified', 'not-modified', 'not-modified']);
     expect(again.totals.produced).toBe(0);
+  });
+
+  it('a flush that fails after delivering some items still counts them in its metrics; the retry counts the rest', async () => {
+    // Runs after the test above, in the environment it set up (the handler's table and producer).
+    const extra = (n: number) => `<item><title>Late story ${n}</title><link>https://news.example.com/world/late-${n}</link></item>\n    `;
+    serveFixtures(3, fixture('world.xml').replace('<item>', `${extra(1)}${extra(2)}${NEW_ITEM}`));
+    const { handler } = await import('../../src/handler.ts');
+    // The environment's producer (getProducer keeps one per configuration): its next send delivers
+    // the first message for real, then fails as a flush that ran out of time for the second.
+    const producer = await getProducer(kafkaEnv);
+    const send = producer.send.bind(producer);
+    const spy = vi.spyOn(producer, 'send').mockImplementationOnce(async (messages, options) => {
+      const sent = await send(messages.slice(0, 1), options);
+      throw new FlushTimeoutError(sent.delivered, messages.length, options.timeoutMs, messages.map((_, i) => i === 0));
+    });
+    /** The EMF documents written during `run` (to stdout, or through console.log), merged. */
+    const emf = async (run: () => Promise<unknown>) => {
+      const lines: string[] = [];
+      const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => lines.push(String(chunk)) > 0);
+      const log = vi.spyOn(console, 'log').mockImplementation((...args) => void lines.push(args.map(String).join(' ')));
+      try {
+        await run();
+      } finally {
+        stdout.mockRestore();
+        log.mockRestore();
+      }
+      const docs = lines.flatMap((l) => l.split('\n')).filter((l) => l.includes('"CloudWatchMetrics"'));
+      return Object.assign({}, ...docs.map((l) => JSON.parse(l))) as Record<string, unknown>;
+    };
+    let failure: unknown;
+    const failed = await emf(() =>
+      handler({}, context(30_000, 'req-3')).catch((err: unknown) => {
+        failure = err;
+      }),
+    );
+    spy.mockRestore();
+    expect(failure).toBeInstanceOf(FlushTimeoutError);
+    // One of the two new items was delivered, and confirmed: this run's to count.
+    expect(failed).toMatchObject({ ItemsNew: 1, MessagesProduced: 1, ItemsInFlight: 0, DedupRefreshFailed: 0 });
+    const retried = await emf(() => handler({}, context(30_000, 'req-3')));
+    expect(retried).toMatchObject({ ItemsNew: 1, MessagesProduced: 1, ItemsDuplicate: (failed.ItemsDuplicate as number) + 1 });
+    expect(await readKafkaTopic(kafka.bootstrapServers, 'rss-items-handler')).toHaveLength(38);
   });
 });

@@ -9,7 +9,7 @@ import type { PublishOnce, RunDeps, RunResult } from '../../src/run.ts';
 
 /** publishOnce's contract over a Set: first of each id, publish, then remember. */
 export function memoryDedup(done = new Set<string>(), inFlightIds = new Set<string>()): PublishOnce {
-  return async ({ items, idOf, publish }) => {
+  return async ({ items, idOf, publish, onOutcome }) => {
     const fresh: RssItem[] = [];
     let duplicates = 0;
     let inFlight = 0;
@@ -21,8 +21,20 @@ export function memoryDedup(done = new Set<string>(), inFlightIds = new Set<stri
       else fresh.push(item);
       seen.add(id);
     }
-    if (fresh.length > 0) await publish(fresh);
+    if (fresh.length > 0) {
+      try {
+        await publish(fresh);
+      } catch (err) {
+        // As publishOnce: the items the error says were published are done, the others released.
+        const published = (err as { published?: boolean[] }).published;
+        const delivered = published ? fresh.filter((_, i) => published[i]) : [];
+        for (const i of delivered) done.add(idOf(i));
+        onOutcome({ fresh: delivered, duplicates, inFlight });
+        throw err;
+      }
+    }
     for (const i of fresh) done.add(idOf(i));
+    onOutcome({ fresh, duplicates, inFlight });
     return { fresh, duplicates, inFlight };
   };
 }

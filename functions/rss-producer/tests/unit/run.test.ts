@@ -149,6 +149,37 @@ describe('runOnce', () => {
     expect(fetched).toEqual([{ feeds: 4, fetched: 39, rejected: 2, failedFeeds: 1 }]);
   });
 
+  it('a flush that delivered some items still reports them produced and new, and the retry counts only the rest', async () => {
+    const done = new Set<string>();
+    const counts: unknown[] = [];
+    const published = Array.from({ length: 35 }, (_, i) => i < 30);
+    const failing = deps({ publishOnce: memoryDedup(done), producer: async () => fakeProducer(new FlushTimeoutError(30, 35, 500, published)).producer, onProduced: (c) => counts.push(c) });
+    await expect(runOnce({ ...options, feedUrls: FEEDS }, failing)).rejects.toBeInstanceOf(FlushTimeoutError);
+    // The 30 delivered are done: the retry finds them duplicates, so only this run can count them.
+    expect(counts).toEqual([{ new: 30, duplicate: 2, inFlight: 0, produced: 30, refreshFailed: 0 }]);
+    expect(done.size).toBe(30);
+
+    counts.length = 0;
+    const retry = await runOnce({ ...options, feedUrls: FEEDS }, deps({ publishOnce: memoryDedup(done), onProduced: (c) => counts.push(c) }));
+    expect(counts).toEqual([{ new: 5, duplicate: 32, inFlight: 0, produced: 5, refreshFailed: 0 }]);
+    expect(retry.totals).toMatchObject({ new: 5, duplicate: 32, produced: 5 });
+  });
+
+  it('reports what it produced before an error that comes after producing, and warns of refused dedup refreshes', async () => {
+    const counts: unknown[] = [];
+    const warnings: [string, unknown][] = [];
+    const log = { info: () => undefined, warn: (m: string, a: unknown) => warnings.push([m, a]) } as unknown as RunDeps['log'];
+    const late = new Error('EarlierAttemptClaimsError, say');
+    const publishOnce: PublishOnce = async (a) => {
+      await memoryDedup()({ ...a, onOutcome: () => undefined });
+      a.onOutcome({ fresh: a.items.slice(0, 35), duplicates: 0, inFlight: 0, refreshFailed: 4, refreshError: new Error('AccessDeniedException') });
+      throw late;
+    };
+    await expect(runOnce({ ...options, feedUrls: FEEDS }, deps({ publishOnce, log, onProduced: (c) => counts.push(c) }))).rejects.toBe(late);
+    expect(counts).toEqual([{ new: 35, duplicate: 2, inFlight: 0, produced: 35, refreshFailed: 4 }]);
+    expect(warnings).toEqual([[expect.stringMatching(/^dedup expiry refresh failed/), { items: 4, error: expect.stringContaining('AccessDeniedException') }]]);
+  });
+
   it('stops before producing when no time is left', async () => {
     let left = 60_000;
     const d = deps({ deadline: { remainingMs: () => left } });

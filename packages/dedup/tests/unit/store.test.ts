@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DedupStore, publishOnce } from '../../src/index.ts';
+import { DEDUP_ACTIONS, DedupStore, EarlierAttemptClaimsError, type PublishOutcome, publishOnce } from '../../src/index.ts';
 import { type Answer, stubClient, wireItem } from './stub-client.ts';
 
 const NOW = 1_700_000_000_000;
@@ -247,6 +247,42 @@ describe('DedupStore.claim', () => {
     expect(await store.claim('s', ['done', 'held', 'new'])).toEqual({ claimed: ['new'], duplicates: ['done'], inFlight: ['held'], refreshed: 1 });
   });
 
+  it('counts and hands back a refresh the table refuses (a role without UpdateItem), but not a lost race', async () => {
+    const stored = [wireItem('s#denied', 'done', NOW_S + 10), wireItem('s#raced', 'done', NOW_S + 10), wireItem('s#denied-too', 'done', NOW_S + 10)];
+    const { client } = stubClient((op, input) => {
+      if (op === 'BatchGetItem') return { body: { Responses: { [TABLE]: stored } } };
+      if (op === 'UpdateItem') return input.Key.pk.S === 's#raced' ? { error: 'ConditionalCheckFailedException' } : { error: 'AccessDeniedException' };
+      return ok;
+    });
+    const result = await new DedupStore({ client, tableName: TABLE, now: () => NOW }).claim('s', ['denied', 'raced', 'denied-too', 'new']);
+    expect(result).toMatchObject({ claimed: ['new'], duplicates: ['denied', 'raced', 'denied-too'], inFlight: [], refreshFailed: 2 });
+    expect(result.refreshed).toBeUndefined();
+    expect((result.refreshError as Error).name).toBe('AccessDeniedException');
+  });
+
+  it('keeps the refresh counts when an earlier attempt of its origin holds some ids', async () => {
+    const stored = [
+      wireItem('s#done', 'done', NOW_S + 10),
+      { ...wireItem('s#held', 'pending', NOW_S + 999, NOW + 5), origin: { S: 'req-1' } },
+    ];
+    const { client } = stubClient((op) => (op === 'BatchGetItem' ? { body: { Responses: { [TABLE]: stored } } } : ok));
+    const result = await new DedupStore({ client, tableName: TABLE, now: () => NOW }).claim('s', ['done', 'held', 'new'], { origin: 'req-1' });
+    expect(result).toEqual({ claimed: ['new'], duplicates: ['done'], inFlight: ['held'], heldByEarlierAttempt: { ids: ['held'], lapsesAt: NOW + 5 }, refreshed: 1 });
+  });
+
+  it('calls nothing on its table but DEDUP_ACTIONS, the actions a spec grants it', async () => {
+    // Every path that reaches DynamoDB: read, claim, refresh, confirm, release.
+    const stored = [wireItem('s#done', 'done', NOW_S + 10)];
+    const { client, calls } = stubClient((op) => (op === 'BatchGetItem' ? { body: { Responses: { [TABLE]: stored } } } : op === 'BatchWriteItem' ? { body: {} } : ok));
+    const store = new DedupStore({ client, tableName: TABLE, now: () => NOW });
+    await store.claim('s', ['done', 'a', 'b']);
+    await store.confirm('s', ['a']);
+    await store.release('s', ['b']);
+    const used = [...new Set(calls.map((c) => `dynamodb:${c.op}`))].sort();
+    expect(used).toEqual(['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect([...DEDUP_ACTIONS].sort()).toEqual(used);
+  });
+
   it('makes no calls for an empty batch', async () => {
     const { client, calls } = stubClient(() => ok);
     expect(await new DedupStore({ client, tableName: TABLE }).claim('s', [])).toEqual({ claimed: [], duplicates: [], inFlight: [] });
@@ -336,6 +372,75 @@ describe('publishOnce', () => {
       },
     });
     expect(called).toBe(false);
-    expect(out).toEqual({ fresh: [], duplicates: 1, inFlight: 0 });
+    expect(out).toEqual({ fresh: [], duplicates: 1, inFlight: 0, refreshed: 1 });
+  });
+
+  it('reports a refresh the table refused in its outcome, and still publishes', async () => {
+    const { client } = stubClient((op) =>
+      op === 'BatchGetItem'
+        ? { body: { Responses: { [TABLE]: [wireItem('s#seen', 'done', NOW_S + 10)] } } }
+        : op === 'UpdateItem'
+          ? { error: 'AccessDeniedException' }
+          : op === 'BatchWriteItem'
+            ? { body: {} }
+            : ok,
+    );
+    const told: PublishOutcome<string>[] = [];
+    const out = await publishOnce({
+      store: new DedupStore({ client, tableName: TABLE, now: () => NOW }),
+      scope: 's',
+      items: ['seen', 'new'],
+      idOf: (i) => i,
+      publish: async () => undefined,
+      onOutcome: (o) => told.push(o),
+    });
+    expect(out).toMatchObject({ fresh: ['new'], duplicates: 1, inFlight: 0, refreshFailed: 1 });
+    expect((out.refreshError as Error).name).toBe('AccessDeniedException');
+    expect(told).toEqual([out]);
+  });
+
+  it('tells onOutcome what a failed publish delivered (confirmed), before rethrowing', async () => {
+    const { client, calls } = stubClient((op) =>
+      op === 'BatchGetItem' ? { body: { Responses: { [TABLE]: [wireItem('s#seen', 'done', Date.now() / 1000 + 8 * 86400)] } } } : op === 'BatchWriteItem' ? { body: {} } : ok,
+    );
+    const told: PublishOutcome<string>[] = [];
+    const flush = Object.assign(new Error('flush timed out'), { published: [true, false, true] });
+    await expect(
+      publishOnce({
+        store: new DedupStore({ client, tableName: TABLE }),
+        scope: 's',
+        items: ['a', 'b', 'seen', 'c'],
+        idOf: (i) => i,
+        publish: () => Promise.reject(flush),
+        onOutcome: (o) => told.push(o),
+      }),
+    ).rejects.toBe(flush);
+    // a and c were delivered and confirmed: this run's new items. b was released: the retry's.
+    expect(told).toEqual([{ fresh: ['a', 'c'], duplicates: 1, inFlight: 0 }]);
+    expect(calls.filter((c) => c.op === 'DeleteItem').map((c) => c.input.Key.pk.S)).toEqual(['s#b']);
+    // Without per-item flags nothing is known delivered: everything is released, nothing counted new.
+    told.length = 0;
+    await expect(
+      publishOnce({ store: new DedupStore({ client, tableName: TABLE }), scope: 's', items: ['d'], idOf: (i) => i, publish: () => Promise.reject(new Error('down')), onOutcome: (o) => told.push(o) }),
+    ).rejects.toThrow('down');
+    expect(told).toEqual([{ fresh: [], duplicates: 0, inFlight: 0 }]);
+  });
+
+  it('tells onOutcome what it published before failing with EarlierAttemptClaimsError', async () => {
+    const held = { ...wireItem('s#held', 'pending', NOW_S + 999, NOW + 5), origin: { S: 'req-1' } };
+    const { client } = stubClient((op) => (op === 'BatchGetItem' ? { body: { Responses: { [TABLE]: [held] } } } : op === 'BatchWriteItem' ? { body: {} } : ok));
+    const told: PublishOutcome<string>[] = [];
+    await expect(
+      publishOnce({
+        store: new DedupStore({ client, tableName: TABLE, now: () => NOW }),
+        scope: 's',
+        items: ['held', 'a', 'b'],
+        idOf: (i) => i,
+        origin: 'req-1',
+        publish: async () => undefined,
+        onOutcome: (o) => told.push(o),
+      }),
+    ).rejects.toBeInstanceOf(EarlierAttemptClaimsError);
+    expect(told).toEqual([{ fresh: ['a', 'b'], duplicates: 0, inFlight: 1 }]);
   });
 });
