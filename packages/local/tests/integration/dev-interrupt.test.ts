@@ -7,22 +7,27 @@ import { runLaminar } from './laminar-process.ts';
 let root: ReturnType<typeof tempRoot>;
 let holding: ReturnType<typeof tempRoot>;
 
-beforeAll(async () => {
-  holding = tempRoot();
-  writeFileSync(join(holding.dir, 'pnpm-workspace.yaml'), 'packages: []\n');
-  mkdirSync(join(holding.dir, 'functions', 'holder', 'dist'), { recursive: true });
+/** A project of one scheduled function, built: its spec's settings and its index.mjs. */
+async function oneFunctionProject(name: string, settings: string, source: string): Promise<ReturnType<typeof tempRoot>> {
+  const project = tempRoot();
+  writeFileSync(join(project.dir, 'pnpm-workspace.yaml'), 'packages: []\n');
+  mkdirSync(join(project.dir, 'functions', name, 'dist'), { recursive: true });
   writeFileSync(
-    join(holding.dir, 'functions', 'holder', 'spec.ts'),
+    join(project.dir, 'functions', name, 'spec.ts'),
     `import { defineFunction } from '@laminar/spec';
 export default defineFunction({
-  name: 'holder',
+  name: '${name}',
   memoryMb: 128,
-  timeoutS: 60,
-  triggers: [{ kind: 'schedule', expression: 'rate(1 minute)' }],
+${settings}
   async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' },
 });
 `,
   );
+  writeFileSync(join(project.dir, 'functions', name, 'dist', `${name}.zip`), await zipBuffer({ 'index.mjs': source }));
+  return project;
+}
+
+beforeAll(async () => {
   // The first firing (dev fires each schedule once and waits for it) returns; the next one, on
   // schedule, holds its environment past the grace Ctrl-C gives it.
   const holder = `let n = 0;
@@ -33,25 +38,14 @@ export const handler = async () => {
   return { n };
 };
 `;
-  writeFileSync(join(holding.dir, 'functions', 'holder', 'dist', 'holder.zip'), await zipBuffer({ 'index.mjs': holder }));
-
-  root = tempRoot();
-  writeFileSync(join(root.dir, 'pnpm-workspace.yaml'), 'packages: []\n');
-  mkdirSync(join(root.dir, 'functions', 'flaky', 'dist'), { recursive: true });
-  writeFileSync(
-    join(root.dir, 'functions', 'flaky', 'spec.ts'),
-    `import { defineFunction } from '@laminar/spec';
-export default defineFunction({
-  name: 'flaky',
-  memoryMb: 128,
-  timeoutS: 5,
-  triggers: [{ kind: 'schedule', expression: 'rate(1 hour)' }],
-  async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' },
-});
-`,
+  holding = await oneFunctionProject('holder', `  timeoutS: 60,
+  triggers: [{ kind: 'schedule', expression: 'rate(1 minute)' }],`, holder);
+  root = await oneFunctionProject(
+    'flaky',
+    `  timeoutS: 5,
+  triggers: [{ kind: 'schedule', expression: 'rate(1 hour)' }],`,
+    "export const handler = async () => { throw new Error('upstream is down'); };\n",
   );
-  const source = "export const handler = async () => { throw new Error('upstream is down'); };\n";
-  writeFileSync(join(root.dir, 'functions', 'flaky', 'dist', 'flaky.zip'), await zipBuffer({ 'index.mjs': source }));
 });
 afterAll(() => {
   root.remove();
