@@ -23,6 +23,25 @@ export function externalsOf(loaded: LoadedSpec, layers: readonly LoadedLayer[]):
   return [...new Set([...fromLayers, ...loaded.spec.external])].sort();
 }
 
+/**
+ * External modules the bundle loads with an ESM `import` (static or dynamic). On Lambda a layer's
+ * modules live in /opt/nodejs/node_modules, which require() finds through NODE_PATH and ESM
+ * resolution never looks at: such an import builds, runs in tests (they resolve it from the
+ * workspace's node_modules), and fails the first cold start with ERR_MODULE_NOT_FOUND. Loaded
+ * with require() — createRequire(import.meta.url), or a CommonJS dependency's own require — it
+ * resolves.
+ */
+export function esmImportsOf(metafile: Metafile, external: readonly string[]): string[] {
+  const isExternal = (path: string) => external.some((name) => path === name || path.startsWith(`${name}/`));
+  const found = new Set<string>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const { path, kind } of output.imports) {
+      if ((kind === 'import-statement' || kind === 'dynamic-import') && isExternal(path)) found.add(path);
+    }
+  }
+  return [...found].sort();
+}
+
 function topInputs(metafile: Metafile, root: string): { path: string; bytes: number }[] {
   const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined);
   return Object.entries(output?.inputs ?? {})
@@ -68,6 +87,12 @@ export async function bundleFunction(loaded: LoadedSpec, options: { outDir?: str
     // ESM output still meets CommonJS dependencies (the AWS SDK's) that call require().
     banner: { js: "import{createRequire as __laminarRequire}from'node:module';const require=__laminarRequire(import.meta.url);" },
   });
+  const imported = esmImportsOf(result.metafile, external);
+  if (imported.length > 0) {
+    throw new Error(
+      `function ${spec.name}: ${imported.join(', ')} ${imported.length === 1 ? 'is' : 'are'} imported with an ESM import, which cannot resolve on Lambda (ESM resolution does not read NODE_PATH, where layers are): load ${imported.length === 1 ? 'it' : 'them'} with createRequire(import.meta.url)(…)`,
+    );
+  }
   const files = new Map(result.outputFiles.map((f) => [relative(dir, f.path), Buffer.from(f.contents)]));
   const code = files.get('index.mjs');
   const map = files.get('index.mjs.map');

@@ -65,6 +65,28 @@ describe('deterministicZip', () => {
   });
 });
 
+describe('the zip bytes across machines', () => {
+  it("are the ones every build so far gave: Node's deflate did not change", async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 4000; i++) lines.push(`export const value${i} = { id: ${i}, name: "item-${(i * 7919) % 1000}", tags: ["a${i % 13}", "b${i % 29}"] };`);
+    const zip = await deterministicZip([
+      { name: 'index.mjs', data: Buffer.from(lines.join('\n')) },
+      { name: 'index.mjs.map', data: Buffer.from('{"version":3}') },
+    ]);
+    // Measured on Node 20.20.2 and 22.23.3 (zlib 1.3.1-e00f703, Chromium's fork, which Node ships).
+    // Deflate's output is no standard: another zlib gives other bytes for the same entries (stock
+    // zlib 1.2.13: 1,333 bytes fewer on object-audit's bundle), and every function's
+    // source_code_hash, so every plan, with them. If this fails, the Node that builds the zips
+    // changed its zlib (${process.versions.zlib} here): zips built here differ from those built
+    // before with the same sources — pin the toolchain's Node, or rebuild and deploy them all.
+    expect({ bytes: zip.length, sha256: sourceCodeHash(zip), zlib: process.versions.zlib }).toEqual({
+      bytes: 38_790,
+      sha256: 'N4o2JhaVfQIgGdYWZRciGgX/+Tk2Oa7aBVDHSGmEWxI=',
+      zlib: process.versions.zlib,
+    });
+  });
+});
+
 describe('Lambda package limits', () => {
   it('refuses a zip over 50 MB uploaded directly, or contents over 250 MB unzipped, naming the package', () => {
     const small = Buffer.alloc(10);
