@@ -294,8 +294,26 @@ function pinCores(): number | undefined {
   }
 }
 
+/**
+ * The page cache's file pages held in huge folios (/proc/meminfo FileHugePages), in MB. Files read
+ * in large folios — node's binary right after pnpm extracted it, say — are mapped a folio at a
+ * time: the handler's RSS then counts 10–17 MB more of node's binary (rssFileAtPeakMb 62–68
+ * against 51) for the same work. Recorded beside the peak so that runs can be compared; dropping
+ * the page cache (root: `echo 1 > /proc/sys/vm/drop_caches`) before a run brings it back to 0.
+ */
+function fileHugePagesMb(): number | undefined {
+  try {
+    const kb = /^FileHugePages:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1];
+    return kb === undefined ? undefined : Math.round(Number(kb) / 1024);
+  } catch {
+    return undefined;
+  }
+}
+
 mkdirSync(dataDir, { recursive: true });
 console.log(`embedded S3 files: ${dataDir} (${storage.kind})`);
+const hugeAtStart = fileHugePagesMb();
+if (hugeAtStart) console.warn(`page cache: ${hugeAtStart} MB of file pages in huge folios — node's mapped binary, and so peak RSS, may count 10–17 MB more than after a drop of the page cache`);
 const handlerCore = pinCores();
 const scratch = mkdtempSync(join(tmpdir(), 'csv-validator-bench-'));
 const loaded = await loadSpec(fnDir);
@@ -386,6 +404,7 @@ try {
       // RSS at the peak by kind: the process's own memory, and mapped file pages (node's binary).
       rssAnonAtPeakMb: run.atPeak.rssAnonMb,
       rssFileAtPeakMb: run.atPeak.rssFileMb,
+      fileHugePagesMb: fileHugePagesMb(),
       peakIn: run.atPeak.invocation === 0 ? 'cold' : 'warm',
       parserOnlyRowsPerS: Math.round((parse.rows / parse.ms) * 1000),
       parserOnlyRowsPerMainThreadCpuS: Math.round((parse.rows / parse.mainThreadCpuMs) * 1000),
