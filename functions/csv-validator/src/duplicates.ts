@@ -308,7 +308,10 @@ export class DuplicateDetector {
           this.#settled = step.value;
           return;
         }
-        if (slices.due && (await slices.turn())) between();
+        if (slices.due) {
+          await slices.turn();
+          between();
+        }
       }
     } finally {
       // Stopped part way (between() threw): the steps' own cleanup runs.

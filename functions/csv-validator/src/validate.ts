@@ -629,13 +629,13 @@ class Run {
     let silver = '';
     let quarantine = '';
     const FLUSH_CHARS = 1 << 16;
-    const flush = async (force: boolean) => {
-      if (silver && (force || silver.length > FLUSH_CHARS)) {
+    const flush = async () => {
+      if (silver) {
         const writer = this.#silver as MultipartWriter;
         if (!writer.write(silver)) await writer.drained();
         silver = '';
       }
-      if (quarantine && (force || quarantine.length > FLUSH_CHARS)) {
+      if (quarantine) {
         const writer = this.#quarantineWriter();
         if (!writer.write(quarantine)) await writer.drained();
         quarantine = '';
@@ -662,9 +662,9 @@ class Run {
         quarantine += rejectedLine(record.line, record.raw, record.reasons);
         this.#counts.rejected++;
       }
-      if (silver.length > FLUSH_CHARS || quarantine.length > FLUSH_CHARS) await flush(false);
+      if (silver.length > FLUSH_CHARS || quarantine.length > FLUSH_CHARS) await flush();
     }
-    await flush(true);
+    await flush();
   }
 }
 

@@ -1,5 +1,5 @@
 import { type ClaimingInvocation, type DedupStore, invocationClaims, publishOnce } from '@laminar/dedup';
-import type { KafkaProducer } from '@laminar/kafka';
+import { deliveredBefore, type KafkaProducer } from '@laminar/kafka';
 import type { Config } from './config.ts';
 import { listActiveMarkets, type Rejection } from './gamma.ts';
 import { createJsonClient, type JsonClient, type RetryPolicy } from './http.ts';
@@ -167,7 +167,7 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
         sent = await deps.producer.send(messages, { timeoutMs: deadline.remainingMs() });
       } catch (err) {
         // What was delivered is produced, whatever the run does next: counted as a send counts it.
-        sent = { ...deliveredOf(err, messages), flushMs: 0 };
+        sent = { ...deliveredBefore(err, messages), flushMs: 0 };
         throw err;
       }
     },
@@ -201,19 +201,4 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
     bytes: sent.bytes,
     flushMs: Math.round(sent.flushMs),
   };
-}
-
-/**
- * Messages a failed send says were delivered, and their value bytes (what a send's `bytes`
- * counts): from the per-message `published` flags of FlushTimeoutError and DeliveryError, else
- * their `delivered` count alone.
- */
-function deliveredOf(err: unknown, messages: readonly { value: { length: number } }[]): { delivered: number; bytes: number } {
-  const e = err as { delivered?: unknown; published?: unknown } | null;
-  const published = e?.published;
-  if (Array.isArray(published) && published.length === messages.length) {
-    const delivered = messages.filter((_, i) => published[i] === true);
-    return { delivered: delivered.length, bytes: delivered.reduce((n, m) => n + m.value.length, 0) };
-  }
-  return { delivered: typeof e?.delivered === 'number' ? e.delivered : 0, bytes: 0 };
 }

@@ -1,4 +1,5 @@
-import { envelope, type KafkaProducer, type OutgoingMessage } from '@laminar/kafka';
+import { deliveredBefore, envelope, type KafkaProducer, type OutgoingMessage } from '@laminar/kafka';
+import type { PublishOutcome as DedupOutcome } from '@laminar/dedup';
 import { DeadlineExceededError, type InitContext } from '@laminar/runtime';
 import type { FeedStateStore } from './feed-state.ts';
 import { type FeedClock, type FetchOutcome, fetchFeed, mapLimit, type Validators } from './fetch.ts';
@@ -44,15 +45,8 @@ export interface RunOptions {
   concurrency: number;
 }
 
-/** What publishOnce did (@laminar/dedup's PublishOutcome), as far as a run uses it. */
-export interface PublishOutcome {
-  fresh: RssItem[];
-  duplicates: number;
-  inFlight: number;
-  /** Expiry refreshes the table refused, and the first error (@laminar/dedup's ClaimResult). */
-  refreshFailed?: number;
-  refreshError?: unknown;
-}
+/** What publishOnce did, its items feed items. */
+export type PublishOutcome = DedupOutcome<RssItem>;
 
 /** @laminar/dedup's publishOnce with its store and scope bound (a seam for unit tests). */
 export type PublishOnce = (a: {
@@ -254,7 +248,7 @@ export async function runOnce(options: RunOptions, deps: RunDeps): Promise<RunRe
           result = await (await producer).send(messages, { timeoutMs: left });
         } catch (err) {
           // FlushTimeoutError and DeliveryError say how many were delivered: produced, whatever the run does next.
-          produced += deliveredOf(err);
+          produced += deliveredBefore(err, messages).delivered;
           throw err;
         }
         produced += result.delivered;
@@ -306,10 +300,4 @@ export async function runOnce(options: RunOptions, deps: RunDeps): Promise<RunRe
       produced,
     },
   };
-}
-
-/** Messages a failed send says were delivered (FlushTimeoutError, DeliveryError); 0 when it does not say. */
-function deliveredOf(err: unknown): number {
-  const delivered = (err as { delivered?: unknown } | null)?.delivered;
-  return typeof delivered === 'number' && delivered > 0 ? delivered : 0;
 }

@@ -39,3 +39,23 @@ export class DeliveryError extends Error {
   /** Per message of the send, whether its delivery was confirmed. */
   readonly published?: readonly boolean[];
 }
+
+/**
+ * What a failed send still delivered, counted as a send counts it: the messages its error says
+ * were confirmed (FlushTimeoutError, DeliveryError) and their value bytes (what delivery reports
+ * give: UTF-8 bytes, not characters). Bytes are known only from the per-message `published` flags;
+ * an error without them gives its `delivered` count and 0 bytes, any other error nothing.
+ */
+export function deliveredBefore(err: unknown, messages: readonly { value: string | Buffer }[]): { delivered: number; bytes: number } {
+  if (!(err instanceof FlushTimeoutError || err instanceof DeliveryError)) return { delivered: 0, bytes: 0 };
+  const { published } = err;
+  if (published === undefined || published.length !== messages.length) return { delivered: Math.max(0, err.delivered), bytes: 0 };
+  let delivered = 0;
+  let bytes = 0;
+  messages.forEach((m, i) => {
+    if (!published[i]) return;
+    delivered++;
+    bytes += typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length;
+  });
+  return { delivered, bytes };
+}
