@@ -1,4 +1,4 @@
-import { type ClaimingInvocation, type DedupStore, invocationClaims, publishOnce } from '@laminar/dedup';
+import { type ClaimingInvocation, type DedupStore, invocationClaims, publishOnce, warnRefreshFailed } from '@laminar/dedup';
 import { deliveredBefore, type KafkaProducer } from '@laminar/kafka';
 import type { Config } from './config.ts';
 import { listActiveMarkets, type Rejection } from './gamma.ts';
@@ -172,12 +172,7 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
       }
     },
     onOutcome: (o) => {
-      if (o.refreshFailed) {
-        log.warn('dedup expiry refresh failed: those ticks are forgotten, and produced again, a TTL after they were last renewed', {
-          ticks: o.refreshFailed,
-          error: String((o.refreshError as Error | undefined)?.stack ?? o.refreshError),
-        });
-      }
+      warnRefreshFailed(log, o, 'ticks');
       deps.onProduced?.({
         new: o.fresh.length,
         duplicate: o.duplicates,

@@ -1,5 +1,5 @@
 import { deliveredBefore, envelope, type KafkaProducer, type OutgoingMessage } from '@laminar/kafka';
-import type { PublishOutcome as DedupOutcome } from '@laminar/dedup';
+import { type PublishOutcome as DedupOutcome, warnRefreshFailed } from '@laminar/dedup';
 import { DeadlineExceededError, type InitContext } from '@laminar/runtime';
 import type { FeedStateStore } from './feed-state.ts';
 import { type FeedClock, type FetchOutcome, fetchFeed, mapLimit, type Validators } from './fetch.ts';
@@ -226,12 +226,7 @@ export async function runOnce(options: RunOptions, deps: RunDeps): Promise<RunRe
   let duplicates = 0;
   let inFlight = 0;
   const report = (o: Pick<PublishOutcome, 'fresh' | 'duplicates' | 'inFlight' | 'refreshFailed' | 'refreshError'>) => {
-    if (o.refreshFailed) {
-      deps.log.warn('dedup expiry refresh failed: those items are forgotten, and produced again, a TTL after they were last renewed', {
-        items: o.refreshFailed,
-        error: String((o.refreshError as Error | undefined)?.stack ?? o.refreshError),
-      });
-    }
+    warnRefreshFailed(deps.log, o, 'items');
     deps.onProduced?.({ new: o.fresh.length, duplicate: o.duplicates + repeated, inFlight: o.inFlight, produced, refreshFailed: o.refreshFailed ?? 0 });
   };
   if (unique.size > 0) {

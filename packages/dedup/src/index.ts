@@ -1,4 +1,4 @@
-export { type ClaimingInvocation, EarlierAttemptClaimsError, invocationClaims, invocationLeaseMs, type PartiallyPublished, type PublishOnceArgs, type PublishOutcome, publishOnce } from './publish.ts';
+export { type ClaimingInvocation, EarlierAttemptClaimsError, invocationClaims, invocationLeaseMs, type PartiallyPublished, type PublishOnceArgs, type PublishOutcome, publishOnce, type WarnLogger, warnRefreshFailed } from './publish.ts';
 export { type ClaimOptions, type ClaimResult, DEDUP_ACTIONS, DedupStore, type DedupOptions } from './store.ts';
 // Table creation is generic over table kinds; re-exported here for callers that only know dedup.
 export { ensureTable } from '@laminar/aws';

@@ -43,6 +43,25 @@ export interface PublishOutcome<T> {
   refreshError?: unknown;
 }
 
+/** What a producer logs with: Powertools' Logger, or anything with its `warn`. */
+export interface WarnLogger {
+  warn(message: string, attributes: Record<string, unknown>): void;
+}
+
+/**
+ * Says, once per publish, that the table refused to renew the expiry of records still seen (no
+ * UpdateItem grant, throttling): they will be forgotten, and produced again, a TTL after their
+ * last renewal. Counted by the caller too (`DedupRefreshFailed`); the log carries the error.
+ */
+export function warnRefreshFailed(log: WarnLogger, outcome: Pick<PublishOutcome<unknown>, 'refreshFailed' | 'refreshError'>, records = 'records'): void {
+  if (!outcome.refreshFailed) return;
+  const error = outcome.refreshError as Error | undefined;
+  log.warn(`dedup expiry refresh failed: those ${records} are forgotten, and produced again, a TTL after they were last renewed`, {
+    [records]: outcome.refreshFailed,
+    error: String(error?.stack ?? error),
+  });
+}
+
 /**
  * A claim's lease for an invocation with `remainingMs` to run: past that Lambda has ended it, and
  * its last messages have reached the broker or never will. The margin stays under the minute
