@@ -135,11 +135,21 @@ describe('store-inventory delivery stream', () => {
     expect(resourcesOf(only, 'aws_s3_bucket_lifecycle_configuration').map((v) => v.bucket)).toEqual([id]);
   });
 
-  it('runs on its schedule with the constant input, and failed async events go to its DLQ', () => {
+  it('runs on its schedule with the constant input and the firing’s id and time, and failed async events go to its DLQ', () => {
     const rule = one('aws_cloudwatch_event_rule', 'name', 'laminar-dev-store-inventory-schedule-1');
     expect(rule.schedule_expression).toBe('rate(1 hour)');
     const target = one('aws_cloudwatch_event_target', 'rule', ref('aws_cloudwatch_event_rule', 'name', 'laminar-dev-store-inventory-schedule-1', 'name'));
-    expect(JSON.parse(target.input as string)).toEqual({ stores: 10, recordsPerStore: 50 });
+    // An input transformer, not a constant Input: a retry or a DLQ replay of the firing's event
+    // carries the firing's id (the records' seed) and time (their `at`).
+    expect(target.input).toBeUndefined();
+    expect(target.input_transformer).toEqual({
+      input_paths: { runId: '$.id', at: '$.time' },
+      input_template: '{"stores":10,"recordsPerStore":50,"runId":<runId>,"at":<at>}',
+    });
+    // EventBridge puts a string value in quotes at a bare placeholder: the result is the input as JSON.
+    const { input_template: template } = target.input_transformer as { input_template: string };
+    const delivered = template.replace('<runId>', '"7bf73129-1428-4cd3-a780-95db273d1602"').replace('<at>', '"2026-11-26T09:00:00Z"');
+    expect(JSON.parse(delivered)).toEqual({ stores: 10, recordsPerStore: 50, runId: '7bf73129-1428-4cd3-a780-95db273d1602', at: '2026-11-26T09:00:00Z' });
     const config = one(
       'aws_lambda_function_event_invoke_config',
       'function_name',

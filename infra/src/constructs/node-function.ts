@@ -24,6 +24,7 @@ import {
   type SecretRef,
   type Setting,
   scheduleRuleName,
+  scheduleTargetInput,
   scheduleUndeliveredQueueName,
 } from '@laminar/spec';
 import { Annotations } from 'cdktf';
@@ -479,10 +480,13 @@ export class NodeFunction extends Construct {
         }
         case 'schedule': {
           const rule = scheduleRules.get(i) as CloudwatchEventRule;
+          // The local runner delivers a firing from the same description (scheduleTargetInput).
+          const target = scheduleTargetInput(trigger);
           new CloudwatchEventTarget(this, `schedule-${i}-target`, {
             rule: rule.name,
             arn: this.fn.arn,
-            ...(trigger.input ? { input: JSON.stringify(trigger.input) } : {}),
+            ...(target.kind === 'constant' ? { input: target.input } : {}),
+            ...(target.kind === 'transformer' ? { inputTransformer: { inputPaths: target.inputPaths, inputTemplate: target.inputTemplate } } : {}),
             retryPolicy: FUNCTION_TARGET_RETRY,
             deadLetterConfig: { arn: (undelivered as SqsQueue).arn },
           });

@@ -8,6 +8,7 @@ export * from './report.ts';
 export * from './runner.ts';
 export * from './s3-events.ts';
 export * from './s3-router.ts';
+export * from './scheduler.ts';
 export * from './state-directory.ts';
 export * from './task-root.ts';
 export { scenarios } from './scenarios/index.ts';

@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { cronFields, ratePeriodMs, ScheduleExpressionError, scheduleRuleName as ruleNameOf, translateCron } from '@laminar/spec';
+import {
+  applyScheduleTargetInput,
+  cronFields,
+  ratePeriodMs,
+  type ScheduledEventField,
+  ScheduleExpressionError,
+  scheduleRuleName as ruleNameOf,
+  scheduleTargetInput,
+  translateCron,
+} from '@laminar/spec';
 import { Cron } from 'croner';
 
 /**
@@ -94,10 +103,16 @@ export function scheduledEvent(options: { ruleName: string; time: Date; region: 
   };
 }
 
-/** What the target receives: the trigger's constant input when given (as an EventBridge target's Input), else the scheduled event. */
+/**
+ * What the target receives, from the description infra deploys: the scheduled event; the
+ * trigger's constant input (an EventBridge target's Input); or, with `inputFromEvent`, that input
+ * with the firing's id and time put in by the target's input transformer.
+ */
 export function scheduleTargetEvent(
   input: Record<string, unknown> | undefined,
   options: Parameters<typeof scheduledEvent>[0],
+  inputFromEvent?: Record<string, ScheduledEventField>,
 ): unknown {
-  return input ?? scheduledEvent(options);
+  const event = scheduledEvent(options) as unknown as Record<string, unknown>;
+  return applyScheduleTargetInput(scheduleTargetInput({ input, inputFromEvent }), event);
 }

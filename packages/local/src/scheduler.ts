@@ -1,4 +1,4 @@
-import type { LoadedSpec } from '@laminar/spec';
+import type { LoadedSpec, ScheduledEventField } from '@laminar/spec';
 import type { AsyncInvoker, AsyncOutcome } from './async.ts';
 import type { InvokeResult, Invoker } from './invoker.ts';
 import { parseSchedule, type Schedule, scheduleRuleName, scheduleTargetEvent } from './schedule.ts';
@@ -12,6 +12,8 @@ export interface ScheduleEntry {
   expression: string;
   schedule: Schedule;
   input: Record<string, unknown> | undefined;
+  /** Input keys the target fills from the firing's event (its id, its time). */
+  inputFromEvent: Record<string, ScheduledEventField> | undefined;
 }
 
 /** Every schedule trigger, in spec order then trigger order. */
@@ -27,6 +29,7 @@ export function scheduleEntries(specs: LoadedSpec[]): ScheduleEntry[] {
               expression: t.expression,
               schedule: parseSchedule(t.expression),
               input: t.input,
+              inputFromEvent: t.inputFromEvent,
             },
           ]
         : [],
@@ -133,12 +136,16 @@ export class Scheduler {
   }
 
   async fire(entry: ScheduleEntry, scheduledTime = this.now()): Promise<ScheduledRun> {
-    const event = scheduleTargetEvent(entry.input, {
-      ruleName: entry.ruleName,
-      time: scheduledTime,
-      region: this.options.region,
-      ...(this.options.accountId ? { account: this.options.accountId } : {}),
-    });
+    const event = scheduleTargetEvent(
+      entry.input,
+      {
+        ruleName: entry.ruleName,
+        time: scheduledTime,
+        region: this.options.region,
+        ...(this.options.accountId ? { account: this.options.accountId } : {}),
+      },
+      entry.inputFromEvent,
+    );
     this.options.onFire?.(entry, scheduledTime);
     const run: ScheduledRun = { entry, scheduledTime, event };
     const trigger = { kind: 'schedule' as const, ruleName: entry.ruleName, expression: entry.expression, scheduledTime: scheduledTime.toISOString() };

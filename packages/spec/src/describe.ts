@@ -11,8 +11,11 @@ function describeTrigger(t: Trigger): string {
   switch (t.kind) {
     case 'invoke':
       return 'invoke (sync or async)';
-    case 'schedule':
-      return `schedule \`${t.expression}\`${t.input ? ` with input \`${JSON.stringify(t.input)}\`` : ''}`;
+    case 'schedule': {
+      const fromEvent = Object.entries(t.inputFromEvent ?? {}).map(([key, field]) => `\`${key}\` = the firing's \`${field}\``);
+      const input = t.input ? ` with input \`${JSON.stringify(t.input)}\`` : fromEvent.length ? ' with input' : '';
+      return `schedule \`${t.expression}\`${input}${fromEvent.length ? `${t.input ? ' plus' : ''} ${fromEvent.join(', ')}` : ''}`;
+    }
     case 's3':
       return `S3 → EventBridge \`${t.events.join('/')}\` on \`${t.bucket}\`: \`${t.prefix}*${t.suffix}\``;
     case 'kafka':

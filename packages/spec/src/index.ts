@@ -9,3 +9,4 @@ export * from './resource-name.ts';
 export * from './s3-keys.ts';
 export * from './describe.ts';
 export * from './schedule-expression.ts';
+export * from './schedule-input.ts';

@@ -3,6 +3,7 @@ import { byCodePoint } from './order.ts';
 import { firehoseRole, functionDerivedNames, s3Rule, tooLongForSomeStage } from './resource-name.ts';
 import { envRef, logicalName, type ResourceNamer, resourceRef, TABLE_KINDS, type TableKind, topicName } from './resources.ts';
 import { cronFields, ratePeriodMs, ScheduleExpressionError, translateCron } from './schedule-expression.ts';
+import { SCHEDULED_EVENT_FIELDS, scheduleInputProblems } from './schedule-input.ts';
 
 const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
 /** Lambda reserves these; setting them is refused by the API. */
@@ -183,13 +184,23 @@ export const trigger = z.discriminatedUnion('kind', [
   s3Trigger,
   kafkaTrigger,
   z.strictObject({ kind: z.literal('invoke') }),
-  z.strictObject({
-    kind: z.literal('schedule'),
-    /** `rate(N unit)` (singular exactly when N is 1) or `cron(min hour dom month dow year)`, one of dom/dow `?`; UTC. */
-    expression: scheduleExpression,
-    /** The event the schedule delivers (EventBridge "Scheduled Event" detail). */
-    input: z.record(z.string(), z.unknown()).optional(),
-  }),
+  z
+    .strictObject({
+      kind: z.literal('schedule'),
+      /** `rate(N unit)` (singular exactly when N is 1) or `cron(min hour dom month dow year)`, one of dom/dow `?`; UTC. */
+      expression: scheduleExpression,
+      /** The event the schedule delivers (EventBridge "Scheduled Event" detail). */
+      input: z.record(z.string(), z.unknown()).optional(),
+      /**
+       * Input keys filled from the firing's own event (its `id`, its `time`), through an input
+       * transformer: a constant input alone carries nothing of the firing, so a Lambda retry or a
+       * DLQ replay of it could not tell which run it repeats, nor when that run was due.
+       */
+      inputFromEvent: z.record(z.string(), z.enum(SCHEDULED_EVENT_FIELDS)).optional(),
+    })
+    .superRefine((t, ctx) => {
+      for (const p of scheduleInputProblems(t)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
+    }),
 ]);
 export type Trigger = z.infer<typeof trigger>;
 

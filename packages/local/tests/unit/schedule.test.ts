@@ -177,4 +177,18 @@ describe('scheduled event', () => {
     expect(scheduleTargetEvent({ feeds: ['a'] }, options)).toEqual({ feeds: ['a'] });
     expect(scheduleTargetEvent(undefined, options)).toMatchObject({ 'detail-type': 'Scheduled Event' });
   });
+
+  it('with inputFromEvent, is the constant input plus the firing\'s id and time, as the target\'s input transformer makes it', () => {
+    const options = { ruleName: 'r', time: at('2026-01-30T10:15:00.123Z'), region: 'us-east-1', id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa' };
+    const event = scheduleTargetEvent({ stores: 10, recordsPerStore: 50 }, options, { runId: 'id', at: 'time' });
+    // The time as the scheduled event has it (no milliseconds), keys in the template's order.
+    expect(event).toEqual({ stores: 10, recordsPerStore: 50, runId: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa', at: '2026-01-30T10:15:00Z' });
+    expect(Object.keys(event as object)).toEqual(['stores', 'recordsPerStore', 'runId', 'at']);
+    expect(scheduleTargetEvent(undefined, options, { firing: 'id' })).toEqual({ firing: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa' });
+    // Each firing is its own event, with its own id.
+    const { id: _, ...unnamed } = options;
+    const ids = [1, 2].map(() => (scheduleTargetEvent({ stores: 1 }, unnamed, { runId: 'id' }) as { runId: string }).runId);
+    expect(ids[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(ids[0]).not.toBe(ids[1]);
+  });
 });

@@ -4,7 +4,7 @@ import { contentTypeFor, localEnvOverrides, usesFixtures } from '../../src/fixtu
 import type { InvokeOptions, InvokeResult } from '../../src/invoker.ts';
 import { lambdaPaths } from '../../src/layers.ts';
 import { needsOf } from '../../src/runner.ts';
-import { type Clock, Scheduler, scheduleEntries } from '../../src/scheduler.ts';
+import { type Clock, type ScheduleEntry, Scheduler, scheduleEntries } from '../../src/scheduler.ts';
 import { resolveDynamoTarget, resolveKafkaTarget } from '../../src/services.ts';
 import { itemLines, numericFields, sumFields } from '../../src/summary.ts';
 
@@ -253,6 +253,21 @@ describe('Scheduler', () => {
     expect(skips).toEqual([['minutely', 60, '2026-01-30T11:01:00.000Z']]);
     // Back on schedule: the next firing is a minute after the wake-up.
     expect(waits).toEqual([60_000, 60_000]);
+  });
+
+  it('a firing with inputFromEvent delivers its input with the firing\'s id and time; each firing its own id', async () => {
+    const invoker = recorder(Number.POSITIVE_INFINITY, new AbortController());
+    const entries = scheduleEntries([
+      loaded({ name: 'inventory', triggers: [{ kind: 'schedule', expression: 'rate(1 hour)', input: { stores: 10 }, inputFromEvent: { runId: 'id', at: 'time' } }] }),
+    ]);
+    expect(entries[0]?.inputFromEvent).toEqual({ runId: 'id', at: 'time' });
+    const scheduler = new Scheduler({ invoker, entries, region: 'us-east-1' });
+    const entry = entries[0] as ScheduleEntry;
+    const first = await scheduler.fire(entry, new Date('2026-01-30T10:00:00.250Z'));
+    const second = await scheduler.fire(entry);
+    expect(first.event).toEqual({ stores: 10, runId: expect.stringMatching(/^[0-9a-f-]{36}$/), at: '2026-01-30T10:00:00Z' });
+    expect(invoker.calls[0]?.event).toBe(first.event);
+    expect((second.event as { runId: string }).runId).not.toBe((first.event as { runId: string }).runId);
   });
 
   it('records an invocation that could not run instead of stopping', async () => {
