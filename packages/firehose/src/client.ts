@@ -1,4 +1,5 @@
 import { FirehoseClient } from '@aws-sdk/client-firehose';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { z } from 'zod';
 
 /** What a function's config needs for Firehose: AWS leaves the endpoint unset, the local runner sets it. */
@@ -12,6 +13,13 @@ export interface FirehoseClientOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string | undefined };
   /** Whole-request attempts the SDK makes on throttling and 5xx (default 3). */
   maxAttempts?: number;
+  /** Time to open a connection before the attempt fails (default 3 s). */
+  connectionTimeoutMs?: number;
+  /**
+   * Time a request may take, from its first byte sent to its response's last, before the attempt
+   * fails with a TimeoutError (default 10 s): a 4 MiB call takes well under a second.
+   */
+  requestTimeoutMs?: number;
 }
 
 export function firehoseOptionsFromEnv(env: z.output<typeof firehoseEnvSchema>): FirehoseClientOptions {
@@ -21,10 +29,21 @@ export function firehoseOptionsFromEnv(env: z.output<typeof firehoseEnvSchema>):
 /**
  * One client per execution environment. The same code reaches AWS or the runner's endpoint: only
  * the endpoint differs.
+ *
+ * The SDK's own handler gives up on a silent connection after 300 s of silence, past any
+ * function's timeout: here a call that gets no answer fails in seconds, as a transient TimeoutError
+ * (retried by the SDK, then by putRecords; its records in doubt if every attempt fails), while the
+ * invocation still has time to report them.
  */
 export function createFirehoseClient(options: FirehoseClientOptions = {}): FirehoseClient {
   return new FirehoseClient({
     maxAttempts: options.maxAttempts ?? 3,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+      requestTimeout: options.requestTimeoutMs ?? 10_000,
+      // Without it a request past requestTimeout only logs a warning and keeps waiting.
+      throwOnRequestTimeout: true,
+    }),
     ...(options.region ? { region: options.region } : {}),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),

@@ -12,11 +12,22 @@ export const FIREHOSE_LIMITS = {
 export interface PutRecordsOptions {
   client: FirehoseClient;
   deliveryStreamName: string;
-  /** Attempts per record, the first included (default 4). */
+  /** Attempts per record failing for any reason but throttling, the first included (default 4). */
   maxAttempts?: number;
-  /** Backoff before retry n: random in [0, min(maxDelayMs, baseDelayMs × 2^n)] ("full jitter"). */
+  /**
+   * Attempts per record while Firehose throttles it (default: `maxAttempts`). A throttle passes
+   * with time, not with attempts: with a `remainingMs`, set it high and let the time left end them.
+   */
+  maxThrottledAttempts?: number;
+  /** Backoff before round n: random in [0, min(maxDelayMs, baseDelayMs × 2^n)] ("full jitter"); 100 ms and 5 s by default. */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * The time left for sending, in ms (a Lambda's: its deadline's `remainingMs`). A backoff it would
+   * not outlast is not begun: the run returns then, its records failed with their last reason,
+   * instead of sleeping until the signal cuts it short.
+   */
+  remainingMs?: () => number;
   signal?: AbortSignal;
   /** Test seam for the backoff wait. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -56,12 +67,22 @@ function isTransient(error: Error): boolean {
   return isRetryableByTrait(e) || isThrottlingError(e) || isTransientError(e) || isServerError(e);
 }
 
+/**
+ * Firehose's throttle: ServiceUnavailableException, for an entry of a response or a whole call (503),
+ * and whatever the SDK's classifier counts as throttling.
+ */
+const THROTTLED = 'ServiceUnavailableException';
+const isThrottle = (error: Error) => error.name === THROTTLED || isThrottlingError(error as unknown as Parameters<typeof isThrottlingError>[0]);
+
 /** No HTTP response came back: the request may have reached Firehose before the connection broke. */
 const unanswered = (error: Error) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === undefined;
 
 const stopReason = (signal: AbortSignal) => (signal.reason instanceof Error ? signal.reason.message : String(signal.reason));
 
-/** Attempts a record may take: what the counters below hold (a byte once wrapped at 256, and never ended). */
+/**
+ * The most attempts of either kind: a record makes fewer than the two together, which the counters
+ * below hold (a byte once wrapped at 256, and never ended).
+ */
 const MAX_ATTEMPTS = 1_000;
 
 /**
@@ -75,20 +96,24 @@ const MAX_ATTEMPTS = 1_000;
  * Every record ends in `delivered` or in `failed` with its reason: an oversized record is failed
  * up front; a call that fails as a whole (after the SDK's own retries) with a throttle, a 5xx, a
  * timeout or a dropped connection makes the round back off and try again, within the records'
- * attempts; any other whole-call failure, or the signal, ends the run with every record not
- * delivered failed — never thrown, so the caller always learns what was delivered. The records of
+ * attempts; any other whole-call failure, the signal, or a backoff longer than the time left ends
+ * the run with every record not delivered failed — never thrown, so the caller always learns what
+ * was delivered. A throttled record has attempts of its own (`maxThrottledAttempts`): Firehose
+ * throttles for seconds at a time, longer than a few faults' worth of backoff. The records of
  * a call that got no response (cut by the signal, or its connection dropped) are `InDoubt`:
  * Firehose may have taken them. Records no call carried are `NotSent`.
  */
 export async function putRecords(records: readonly Uint8Array[], options: PutRecordsOptions): Promise<PutRecordsResult> {
-  const maxAttempts = options.maxAttempts ?? 4;
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > MAX_ATTEMPTS) {
-    throw new RangeError(`maxAttempts must be a whole number from 1 to ${MAX_ATTEMPTS}, not ${maxAttempts}`);
-  }
+  const maxAttempts = attemptsOption('maxAttempts', options.maxAttempts ?? 4);
+  const maxThrottledAttempts = attemptsOption('maxThrottledAttempts', options.maxThrottledAttempts ?? maxAttempts);
   const baseDelayMs = options.baseDelayMs ?? 100;
-  const maxDelayMs = options.maxDelayMs ?? 2_000;
+  const maxDelayMs = options.maxDelayMs ?? 5_000;
   const sleep = options.sleep ?? ((ms: number, signal?: AbortSignal) => wait(ms, undefined, { signal }));
+  /** Calls that carried each record, and of those the ones that throttled it. */
   const attempts = new Uint16Array(records.length);
+  const throttles = new Uint16Array(records.length);
+  const mayRetry = (i: number, throttled: boolean) =>
+    throttled ? (throttles[i] as number) < maxThrottledAttempts : (attempts[i] as number) - (throttles[i] as number) < maxAttempts;
   const failed = new Map<number, FailedRecord>();
   let delivered = 0;
   let calls = 0;
@@ -105,8 +130,16 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
 
   for (let round = 0; pending.length > 0; round++) {
     if (round > 0) {
+      const delay = Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** round);
+      const left = options.remainingMs?.();
+      if (left !== undefined && delay >= left) {
+        // The stop would come before this wait ended, and cut the call after it: the records keep
+        // the reason they last failed with rather than a stop's.
+        leftOut(pending, `no time left to try again: a ${Math.ceil(delay)} ms backoff with ${Math.max(0, Math.floor(left))} ms left`);
+        return finish();
+      }
       try {
-        await sleep(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** round), options.signal);
+        await sleep(delay, options.signal);
       } catch {
         // Stopped (the invocation's deadline): what was delivered stays counted; the records waiting
         // for this retry are failed already, with the reason they last failed with.
@@ -150,6 +183,8 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
         const e = error as Error;
         const code = e.name || 'Error';
         const transient = isTransient(e);
+        const throttled = transient && isThrottle(e);
+        if (throttled) for (const i of batch) throttles[i] = (throttles[i] as number) + 1;
         // Only a transient failure can be a request that got out: one that failed before it was
         // sent (no credentials, say) has no response either, yet never reached Firehose.
         for (const i of batch) {
@@ -165,7 +200,7 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
         // round backs off and tries again (this batch counting an attempt, the ones not sent yet
         // none). Anything else is not going to pass: every record is failed.
         if (!transient) return finish();
-        retry.push(...batch.filter((i) => (attempts[i] as number) < maxAttempts), ...notSent);
+        retry.push(...batch.filter((i) => mayRetry(i, throttled)), ...notSent);
         break;
       }
       for (let k = 0; k < batch.length; k++) {
@@ -185,7 +220,9 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
           attempts: attempts[i] as number,
         };
         failed.set(i, failure);
-        if ((attempts[i] as number) < maxAttempts) retry.push(i);
+        const throttled = failure.errorCode === THROTTLED;
+        if (throttled) throttles[i] = (throttles[i] as number) + 1;
+        if (mayRetry(i, throttled)) retry.push(i);
       }
     }
     pending = retry;
@@ -214,6 +251,13 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
       bytes,
     };
   }
+}
+
+function attemptsOption(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > MAX_ATTEMPTS) {
+    throw new RangeError(`${name} must be a whole number from 1 to ${MAX_ATTEMPTS}, not ${value}`);
+  }
+  return value;
 }
 
 /** Splits record indexes into calls of at most 500 records and 4 MiB. */
