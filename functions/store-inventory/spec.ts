@@ -24,10 +24,12 @@ export default defineFunction({
       table: { database: 'laminar', name: 'store_inventory', columns: [...INVENTORY_COLUMNS], partitionKeys: ['year', 'month', 'day', 'hour'] },
     },
   ],
-  // Manual runs by default; a schedule is one line, with the run's size as its constant input.
   // The EMF metrics it emits (dashboard, cost; checked against src/ by infra's tests).
   metrics: ['RecordsGenerated', 'RecordsDelivered', 'RecordsFailed', 'PutRecordBatchCalls'],
-  triggers: [{ kind: 'invoke' }, { kind: 'schedule', expression: 'rate(1 hour)', input: { stores: 10, recordsPerStore: 50 } }],
+  // Manual runs by default; a schedule is one line, with the run's size as its constant input and
+  // the firing's id and time added to it: they seed the records and time them, so a Lambda retry
+  // and a DLQ replay of the firing's event regenerate the same records.
+  triggers: [{ kind: 'invoke' }, { kind: 'schedule', expression: 'rate(1 hour)', input: { stores: 10, recordsPerStore: 50 }, inputFromEvent: { runId: 'id', at: 'time' } }],
   permissions: [{ actions: ['firehose:PutRecordBatch'], resource: { deliveryStream: 'store-inventory' } }],
   async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' },
 });

@@ -7,8 +7,15 @@ import { generateInventory, seedOf } from './generate.ts';
 
 export interface RunResult {
   deliveryStream: string;
-  /** The request's own seed; absent when the records were seeded from the request id. */
+  /** The request's own seed; absent when the records were seeded from the run id. */
   seed?: number;
+  /**
+   * What the records were seeded from without a seed: the event's `runId` (a scheduled firing's
+   * event id), else the request id. An event with it (and `at`) regenerates the same records.
+   */
+  runId?: string;
+  /** The first observation's time (ISO 8601): with the seed or runId, it fixes the records. */
+  at: string;
   /** generated = delivered + failed, always. */
   generated: number;
   delivered: number;
@@ -22,9 +29,19 @@ export interface RunResult {
 /** Records Firehose would not take after every retry, or a run stopped short: the run fails and names them. */
 export class DeliveryIncompleteError extends Error {
   override name = 'DeliveryIncompleteError';
+  /**
+   * Every record not delivered, with its reason. Not enumerable: the runtime's "invocation failed"
+   * line, and Lambda's own log of the error, copy an error's enumerable properties, and 10,000
+   * failed records made that one line 1.35 MB. The log has `failuresByCode` and the first ids.
+   */
+  declare readonly failures: { recordId: string; errorCode: string; errorMessage: string; attempts: number }[];
+  /** How many failed with each reason, as the message says: what a log query filters on. */
+  readonly failuresByCode: Record<string, number>;
+  /** The first few failed record ids; the handler logs the first 50 failures with their reasons. */
+  readonly firstFailedRecordIds: string[];
   constructor(
     readonly result: RunResult,
-    readonly failures: { recordId: string; errorCode: string; errorMessage: string; attempts: number }[],
+    failures: DeliveryIncompleteError['failures'],
     stopped?: Error,
     /** The records the request asked for: more than `generated` when the stop came first. */
     requested = result.generated,
@@ -37,10 +54,15 @@ export class DeliveryIncompleteError extends Error {
       `${result.failed} of ${result.generated} records were not delivered to ${result.deliveryStream}${codes.size ? ` (${[...codes].map(([c, n]) => `${c} ×${n}`).join(', ')})` : ''}${
         inDoubt ? `, of which the ${inDoubt} InDoubt may have arrived` : ''
       }; delivered: ${result.delivered}${
+        result.runId ? `; an event with runId ${result.runId} and at ${result.at} regenerates these records` : ''
+      }${
         stopped ? `; the run was stopped${notGenerated > 0 ? ` before the other ${notGenerated} of the ${requested} requested were generated` : ''}: ${stopped.message}` : ''
       }`,
       stopped ? { cause: stopped } : undefined,
     );
+    Object.defineProperty(this, 'failures', { value: failures, enumerable: false });
+    this.failuresByCode = Object.fromEntries(codes);
+    this.firstFailedRecordIds = failures.slice(0, 5).map((f) => f.recordId);
   }
 }
 
@@ -52,17 +74,20 @@ export const handler = defineHandler({
   init: ({ config, tracer }) => ({ firehose: tracer.captureAWSv3Client(createFirehoseClient(firehoseOptionsFromEnv(config))) }),
   handle: async (event: unknown, { config, deps, lambda, deadline, logger, metrics }): Promise<RunResult> => {
     const request = parseRunRequest(event, config.MAX_RECORDS);
-    // Lambda keeps an event's request id across its async retries: a retry regenerates the same
-    // records (the same record_ids), so what the failed attempt delivered can be deduplicated
-    // downstream and what it did not is sent again — a random seed sent a different set each time.
-    const seed = request.seed ?? seedOf(lambda.awsRequestId);
-    const explicitSeed = request.seed === undefined ? {} : { seed: request.seed };
+    // A retry or a replay must regenerate the same records (the same record_ids), so that what the
+    // failed attempt delivered can be deduplicated downstream and what it did not is sent again — a
+    // random seed sent a different set each time. Lambda keeps the request id across its own
+    // retries only: a replay from the DLQ is a new request, so a scheduled firing names its run in
+    // the event (runId, the firing's event id), and a manual run's result names the one it used.
+    const runId = request.runId ?? lambda.awsRequestId;
+    const seed = request.seed ?? seedOf(runId);
+    const seededBy = request.seed === undefined ? { runId } : { seed: request.seed };
     const at = request.at ? new Date(request.at) : new Date();
-    logger.appendKeys({ ...explicitSeed, stores: request.stores, recordsPerStore: request.recordsPerStore });
+    logger.appendKeys({ ...seededBy, stores: request.stores, recordsPerStore: request.recordsPerStore });
 
     const requested = request.stores * request.recordsPerStore;
     const stop = deadline.signal;
-    const result: RunResult = { deliveryStream: config.DELIVERY_STREAM, ...explicitSeed, generated: 0, delivered: 0, failed: 0, needsRestock: 0, calls: 0, recordsPerCall: 0, bytes: 0 };
+    const result: RunResult = { deliveryStream: config.DELIVERY_STREAM, ...seededBy, at: at.toISOString(), generated: 0, delivered: 0, failed: 0, needsRestock: 0, calls: 0, recordsPerCall: 0, bytes: 0 };
     const failures: DeliveryIncompleteError['failures'] = [];
     let sent = 0;
     let chunk: InventoryRecord[] = [];
@@ -75,7 +100,16 @@ export const handler = defineHandler({
         // Firehose concatenates records as they are: the newline makes the objects JSON Lines.
         const out = await putRecords(
           chunk.map((r) => Buffer.from(`${JSON.stringify(r)}\n`)),
-          { client: deps.firehose, deliveryStreamName: config.DELIVERY_STREAM, maxAttempts: config.MAX_ATTEMPTS, signal: stop },
+          {
+            client: deps.firehose,
+            deliveryStreamName: config.DELIVERY_STREAM,
+            maxAttempts: config.MAX_ATTEMPTS,
+            // A throttle lasts seconds: records it holds back wait for it as long as the deadline
+            // allows, rather than fail the run for Lambda to resend every record a minute later.
+            maxThrottledAttempts: config.MAX_THROTTLED_ATTEMPTS,
+            remainingMs: () => deadline.remainingMs(),
+            signal: stop,
+          },
         );
         result.delivered += out.delivered;
         result.failed += out.failed.length;

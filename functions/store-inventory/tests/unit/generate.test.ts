@@ -80,7 +80,7 @@ describe('generateInventory', () => {
 describe('the run request', () => {
   it('takes defaults for a manual run or a bare scheduled event, and the schedule’s constant input', () => {
     expect(parseRunRequest({}, 1000)).toEqual({ stores: 5, recordsPerStore: 20 });
-    expect(parseRunRequest({ 'detail-type': 'Scheduled Event', source: 'aws.events', id: 'x', time: 't' }, 1000)).toEqual({ stores: 5, recordsPerStore: 20 });
+    expect(parseRunRequest({ 'detail-type': 'Scheduled Event', source: 'aws.events', id: 'x', time: 't' }, 1000)).toEqual({ stores: 5, recordsPerStore: 20, runId: 'x' });
     expect(parseRunRequest({ stores: 2, recordsPerStore: 3, seed: 9 }, 1000)).toEqual({ stores: 2, recordsPerStore: 3, seed: 9 });
   });
 

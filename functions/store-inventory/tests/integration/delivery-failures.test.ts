@@ -1,0 +1,113 @@
+import { type FirehoseEmulator, startFirehose } from '@laminar/emulators';
+import { lambdaContext } from '@laminar/runtime/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { DeliveryIncompleteError, RunResult } from '../../src/handler.ts';
+
+const STREAM = 'inventory-failures';
+const at = '2026-11-26T09:15:00.000Z';
+let firehose: FirehoseEmulator;
+
+beforeAll(async () => {
+  firehose = await startFirehose({
+    streams: [{ name: STREAM, bucket: 'lake', prefix: 'inventory/', errorOutputPrefix: 'errors/', bufferingSizeMb: 64, bufferingIntervalS: 900 }],
+    deliver: async () => {},
+  });
+  Object.assign(process.env, {
+    AWS_REGION: firehose.region,
+    AWS_ENDPOINT_URL_FIREHOSE: firehose.endpoint,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    DELIVERY_STREAM: STREAM,
+    POWERTOOLS_SERVICE_NAME: 'store-inventory',
+    POWERTOOLS_METRICS_NAMESPACE: 'Test',
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+  });
+});
+afterAll(() => firehose?.stop());
+afterEach(() => {
+  firehose.injectFailures(undefined);
+  vi.restoreAllMocks();
+});
+
+/** Invokes the handler with `remainingMs` left; resolves to its result or its error, and the lines it logged. */
+async function invoke(event: object, remainingMs = 60_000) {
+  const { handler } = await import('../../src/handler.ts');
+  const lines: string[] = [];
+  const capture = (chunk: unknown) => {
+    lines.push(...String(chunk).split('\n').filter(Boolean));
+    return true;
+  };
+  vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+  vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+  const started = performance.now();
+  try {
+    const outcome = await handler(event, lambdaContext('store-inventory', { remainingMs })).then(
+      (result) => ({ result: result as RunResult, error: undefined }),
+      (error: unknown) => ({ result: undefined, error: error as DeliveryIncompleteError }),
+    );
+    return { ...outcome, lines, tookMs: performance.now() - started };
+  } finally {
+    vi.mocked(process.stdout.write).mockRestore();
+    vi.mocked(process.stderr.write).mockRestore();
+  }
+}
+
+/** Firehose throttles each record (ServiceUnavailableException) on its first `times` attempts, or on all of them. */
+function throttle(times = Number.POSITIVE_INFINITY) {
+  const seen = new Map<string, number>();
+  firehose.injectFailures((_stream, record) => {
+    const text = record.toString();
+    const n = (seen.get(text) ?? 0) + 1;
+    seen.set(text, n);
+    return n <= times ? { code: 'ServiceUnavailableException', message: 'Slow down.' } : undefined;
+  });
+}
+
+describe('a run Firehose throttles', () => {
+  it('waits out a throttle longer than MAX_ATTEMPTS’ worth of backoff, and delivers every record', async () => {
+    // Short draws of the jitter keep the six backoffs to about a second.
+    vi.spyOn(Math, 'random').mockReturnValue(0.1);
+    throttle(6);
+    const { result, error } = await invoke({ stores: 2, recordsPerStore: 10, seed: 3, at });
+    expect(error).toBeUndefined();
+    expect(result).toMatchObject({ generated: 20, delivered: 20, failed: 0, calls: 7 });
+  });
+
+  it('stops backing off when the wait would outlast the time left, the records failed with Firehose’s reason rather than cut by the deadline', async () => {
+    // Draws near the top: waits of 198, 396, 792 and 1,584 ms; the next, 3,168 ms, would end past
+    // the 4 s the run has before its deadline (5 s left, 1 s of it kept for cleanup).
+    vi.spyOn(Math, 'random').mockReturnValue(0.99);
+    throttle();
+    const { error, tookMs } = await invoke({ stores: 1, recordsPerStore: 10, seed: 4, at }, 5_000);
+    expect(error?.name).toBe('DeliveryIncompleteError');
+    expect(error?.message).toBe(`10 of 10 records were not delivered to ${STREAM} (ServiceUnavailableException ×10); delivered: 0`);
+    expect(error?.failures.every((f) => f.errorCode === 'ServiceUnavailableException' && f.attempts === 5)).toBe(true);
+    expect(tookMs).toBeLessThan(3_900);
+  });
+});
+
+describe('a run with many records refused', () => {
+  it('logs its failure in a line of a few KB that names the counts, 10,000 failed records or not; the error keeps every one for its caller', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.1);
+    firehose.injectFailures(() => ({ code: 'InternalFailure', message: 'broken' }));
+    const { error, lines } = await invoke({ stores: 10, recordsPerStore: 1_000, seed: 5, at });
+    expect(error?.name).toBe('DeliveryIncompleteError');
+    expect(error?.failures).toHaveLength(10_000);
+    expect(error?.failures[9_999]).toMatchObject({ errorCode: 'InternalFailure', errorMessage: 'broken', attempts: 4 });
+
+    const line = lines.find((l) => l.includes('"invocation failed"'));
+    if (!line) throw new Error(`no "invocation failed" line among ${lines.length}`);
+    expect(line.length).toBeLessThan(20_000);
+    const logged = JSON.parse(line) as { error: Record<string, unknown> };
+    expect(logged.error).toMatchObject({
+      name: 'DeliveryIncompleteError',
+      message: `10000 of 10000 records were not delivered to ${STREAM} (InternalFailure ×10000); delivered: 0`,
+      failuresByCode: { InternalFailure: 10_000 },
+      firstFailedRecordIds: error?.failures.slice(0, 5).map((f) => f.recordId),
+      result: { generated: 10_000, delivered: 0, failed: 10_000 },
+    });
+    expect(logged.error.failures).toBeUndefined();
+    // As Lambda's own runtime logs a thrown error: its enumerable properties, whatever they hold.
+    expect(JSON.stringify({ ...error }).length).toBeLessThan(20_000);
+  });
+});
