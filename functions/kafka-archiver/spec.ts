@@ -33,6 +33,9 @@ export default defineFunction({
 
     },
   ],
+  // Quarantined records succeed (retrying cannot mend them), so neither Errors nor a DLQ would say
+  // a producer is sending what the archive refuses; the quarantine line says why.
+  metricAlarms: [{ metric: 'RecordsQuarantined', description: 'Kafka records were quarantined (not envelopes, or keys, headers or timestamps the archive cannot keep): their lines under quarantine/kafka/ say why' }],
   permissions: [
     // JSON Lines only: an archiver that could write bronze/*.csv would set off csv-validator's rule.
     { actions: ['s3:PutObject'], resource: { bucket: 'lake', prefix: 'bronze/*.jsonl' } },

@@ -56,15 +56,16 @@ export interface ArchivedLine {
 
 /** One refused record: the same coordinates, the bytes as they came (base64) and every reason. */
 export interface QuarantinedLine extends Omit<ArchivedLine, 'value'> {
-  /** The timestamp or key as delivered, when it was what sent the record here. */
+  /** The timestamp, its type or the key as delivered, when it was what sent the record here. */
   timestampRaw?: unknown;
+  timestampTypeRaw?: unknown;
   keyRaw?: unknown;
   /** The headers as delivered, when they could not be decoded (an `internal:` reason). */
   headersRaw?: unknown;
   reasons: string[];
   /** The value's bytes; null for a tombstone; absent when the value was not base64 (then `valueRaw`). */
   valueBase64?: string | null;
-  valueRaw?: string;
+  valueRaw?: unknown;
 }
 
 // A key or header is kept as bytes: a leading BOM is part of them (the default decoder drops it).
@@ -90,9 +91,9 @@ function decodeBase64(text: string): Buffer | undefined {
  * A delivered value as quarantine keeps it: base64 that decodes to its bytes, or the text as it
  * came. `decoded`: whether the caller already found it to be base64 (it is not checked again).
  */
-function valueAsDelivered(raw: string | null | undefined, decoded = raw != null && isBase64(raw)): Pick<QuarantinedLine, 'valueBase64' | 'valueRaw'> {
+function valueAsDelivered(raw: unknown, decoded = typeof raw === 'string' && isBase64(raw)): Pick<QuarantinedLine, 'valueBase64' | 'valueRaw'> {
   if (raw === null || raw === undefined) return { valueBase64: null };
-  return decoded ? { valueBase64: raw } : { valueRaw: raw };
+  return decoded && typeof raw === 'string' ? { valueBase64: raw } : { valueRaw: raw };
 }
 
 /**
@@ -232,6 +233,7 @@ function lineOrQuarantine(record: KafkaEventRecord): { line: string; reasons: st
     const line = {
       ...coordinatesOf(record),
       ...(isFileableTimestamp(record.timestamp) ? {} : { timestampRaw: record.timestamp }),
+      ...timestampTypeAsDelivered(record.timestampType),
       key: null,
       headers: [],
       reasons,
@@ -255,7 +257,13 @@ function lineOrQuarantine(record: KafkaEventRecord): { line: string; reasons: st
 
 /** Where the record sits in Kafka, and when: the first fields of every line, archived or not. */
 function coordinatesOf(record: KafkaEventRecord): Pick<ArchivedLine, 'topic' | 'partition' | 'offset' | 'timestamp' | 'timestampType'> {
-  return { topic: record.topic, partition: record.partition, offset: record.offset, timestamp: recordTime(record.timestamp), timestampType: record.timestampType };
+  const timestampType = typeof record.timestampType === 'string' ? record.timestampType : undefined;
+  return { topic: record.topic, partition: record.partition, offset: record.offset, timestamp: recordTime(record.timestamp), timestampType };
+}
+
+/** A timestamp type that is not text, kept as delivered beside the line's (then absent) own. */
+function timestampTypeAsDelivered(type: unknown): Pick<QuarantinedLine, 'timestampTypeRaw'> {
+  return type === undefined || typeof type === 'string' ? {} : { timestampTypeRaw: type };
 }
 
 function describe(error: unknown): string {
@@ -268,6 +276,8 @@ function lineOf(record: KafkaEventRecord): { line: string; reasons: string[]; fi
   const fileable = isFileableTimestamp(record.timestamp);
   if (!fileable) reasons.push(`timestamp: ${JSON.stringify(record.timestamp) ?? 'missing'} is not whole milliseconds since 1970 up to year 9999 (microseconds or nanoseconds?)`);
   const filedAt = fileTime(record.timestamp);
+  const oddType = timestampTypeAsDelivered(record.timestampType);
+  if ('timestampTypeRaw' in oddType) reasons.push(`timestampType: ${JSON.stringify(record.timestampType)} is not text (CREATE_TIME, LOG_APPEND_TIME…)`);
   const base = {
     ...coordinatesOf(record),
     ...keyOf(record.key, reasons),
@@ -275,8 +285,9 @@ function lineOf(record: KafkaEventRecord): { line: string; reasons: string[]; fi
   };
   const raw = record.value;
   let text: string | undefined;
-  const bytes = raw === null || raw === undefined ? undefined : decodeBase64(raw);
+  const bytes = typeof raw === 'string' ? decodeBase64(raw) : undefined;
   if (raw === null || raw === undefined) reasons.push('value: null (a tombstone); the archive keeps envelopes only');
+  else if (typeof raw !== 'string') reasons.push('value: not base64 text, as the event source mapping delivers values');
   else if (!bytes) reasons.push('value: not base64, as the event source mapping delivers values');
   else {
     text = textOf(bytes, utf8Json);
@@ -307,6 +318,7 @@ function lineOf(record: KafkaEventRecord): { line: string; reasons: string[]; fi
     const line: QuarantinedLine = {
       ...base,
       ...(fileable ? {} : { timestampRaw: record.timestamp }),
+      ...oddType,
       reasons,
       ...valueAsDelivered(raw, bytes !== undefined),
     };

@@ -219,6 +219,24 @@ describe('archiveBatch', () => {
     expect(refused[2]).not.toHaveProperty('valueBase64');
   });
 
+  it('quarantines a record whose value or timestampType is not text, and archives the rest: one odd record never stalls its partition', async () => {
+    const b = item('b');
+    const event = kafkaEvent('t', { 0: [{ offset: 1, value: item('a') }, { offset: 2, value: b }, { offset: 3, value: item('c') }] });
+    const recs = (event.records as Record<string, Record<string, unknown>[]>)['t-0'] as Record<string, unknown>[];
+    (recs[0] as Record<string, unknown>).value = { title: 'an object, not base64' };
+    (recs[1] as Record<string, unknown>).timestampType = 7;
+    const r = await archiveBatch(parseKafkaEvent(event), deps());
+    expect(r).toMatchObject({ records: 3, archived: 1, quarantined: 2 });
+    const refused = (await lines<QuarantinedLine>((await list('quarantine/'))[0] as string)).sort((a, b) => a.offset - b.offset);
+    expect(refused.map((q) => q.reasons)).toEqual([['value: not base64 text, as the event source mapping delivers values'], ['timestampType: 7 is not text (CREATE_TIME, LOG_APPEND_TIME…)']]);
+    expect(refused[0]).toMatchObject({ valueRaw: { title: 'an object, not base64' } });
+    expect(refused[0]).not.toHaveProperty('valueBase64');
+    expect(refused[1]).toMatchObject({ timestampTypeRaw: 7, valueBase64: Buffer.from(b).toString('base64') });
+    expect(refused[1]).not.toHaveProperty('timestampType');
+    const [archived] = await lines<ArchivedLine>((await list('bronze/'))[0] as string);
+    expect(archived?.offset).toBe(3);
+  });
+
   it('lists every reason: a timestamp in microseconds and a value that is not an envelope', async () => {
     const event = kafkaEvent('t', { 0: [{ offset: 1, value: '{"not":"an envelope"}', timestamp: Date.UTC(2026, 10, 26) * 1000 }] });
     const r = await archiveBatch(parseKafkaEvent(event), deps());
