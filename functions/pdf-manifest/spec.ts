@@ -17,6 +17,9 @@ export default defineFunction({
   // The EMF metrics it emits (dashboard, cost; checked against src/ by infra's tests).
   metrics: ['ManifestObjects', 'ObjectsScanned', 'ManifestBytes'],
   triggers: [{ kind: 'invoke' }],
+  // An async request that fails its retries lands in the DLQ (alarmed) instead of being dropped:
+  // Lambda's default keeps no record of it. An hour: a manifest asked for later is stale anyway.
+  async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' },
   permissions: [
     { actions: ['s3:ListBucket'], resource: { bucket: 'documents' } },
     { actions: ['s3:GetObject'], resource: { bucket: 'documents', prefix: '*' } },

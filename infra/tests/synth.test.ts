@@ -127,6 +127,7 @@ describe('functions', () => {
   it("grants exactly pdf-manifest's actions on exact ARNs", () => {
     const docs = refTo('aws_s3_bucket', 'bucket', 'laminar-dev-documents', 'arn');
     const logs = refTo('aws_cloudwatch_log_group', 'name', '/aws/lambda/laminar-dev-pdf-manifest', 'arn');
+    const dlq = refTo('aws_sqs_queue', 'name', 'laminar-dev-pdf-manifest-dlq', 'arn');
     expect(rolePolicy('pdf-manifest')).toEqual({
       Version: '2012-10-17',
       Statement: [
@@ -138,6 +139,8 @@ describe('functions', () => {
           Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
           Resource: [`${docs}/manifests/*`],
         },
+        // Lambda sends a failed async request to the on-failure destination as the function's role.
+        { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [dlq] },
       ],
     });
   });
@@ -176,7 +179,11 @@ describe('functions', () => {
 
   it('async spec: invoke config, encrypted DLQ destination and an alarm on it', () => {
     const dlqArn = refTo('aws_sqs_queue', 'name', 'laminar-dev-nightly-report-dlq', 'arn');
-    const cfg = only(resourcesOf(json, 'aws_lambda_function_event_invoke_config'), 'one invoke config');
+    const fnName = refTo('aws_lambda_function', 'function_name', 'laminar-dev-nightly-report', 'function_name');
+    const cfg = only(
+      resourcesOf(json, 'aws_lambda_function_event_invoke_config').filter((c) => c.function_name === fnName),
+      'one invoke config',
+    );
     expect(cfg).toMatchObject({
       maximum_retry_attempts: 1,
       maximum_event_age_in_seconds: 600,
@@ -212,18 +219,16 @@ describe('functions', () => {
     expect(resourcesOf(json, 'aws_lambda_permission')).toHaveLength(2);
   });
 
-  it('an invoke-only function gets no triggers, invoke config or queue', () => {
+  it('an invoke-only function gets no rules, targets or invoke permissions; its async config only its DLQ', () => {
     const mentions = (type: string) =>
       resourcesOf(json, type).filter((r) => JSON.stringify(r).includes('fn-pdf-manifest'));
-    for (const type of [
-      'aws_cloudwatch_event_rule',
-      'aws_cloudwatch_event_target',
-      'aws_lambda_permission',
-      'aws_lambda_function_event_invoke_config',
-      'aws_sqs_queue',
-    ]) {
+    for (const type of ['aws_cloudwatch_event_rule', 'aws_cloudwatch_event_target', 'aws_lambda_permission']) {
       expect(mentions(type), type).toEqual([]);
     }
+    expect(mentions('aws_lambda_function_event_invoke_config')).toMatchObject([
+      { maximum_retry_attempts: 2, maximum_event_age_in_seconds: 3600, destination_config: { on_failure: { destination: refTo('aws_sqs_queue', 'name', 'laminar-dev-pdf-manifest-dlq', 'arn') } } },
+    ]);
+    expect(resourcesOf(json, 'aws_sqs_queue').map((q) => q.name)).toEqual(expect.arrayContaining(['laminar-dev-pdf-manifest-dlq']));
   });
 });
 

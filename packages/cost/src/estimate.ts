@@ -317,7 +317,7 @@ export function estimate(input: EstimateInput): Estimate {
     // schedules' undelivered firings (while any wait, and on each new one), one per Firehose stream it feeds.
     const specAlarms = f.metricAlarms.length + (f.triggers.some((t) => t.kind === 'schedule') ? 2 : 0) + f.deliveryStreams.length;
     if (specAlarms) {
-      other.push({ service: 'CloudWatch', item: 'metric, undelivered-schedule and delivery-stream alarms', quantity: specAlarms, unit: 'alarms', cost: specAlarms * p.cloudWatch.alarmMonth });
+      other.push({ service: 'CloudWatch', item: 'metric, undelivered-schedule and delivery-stream alarms', quantity: specAlarms, unit: specAlarms === 1 ? 'alarm' : 'alarms', cost: specAlarms * p.cloudWatch.alarmMonth });
     }
     // Its EMF metrics and Powertools' ColdStart: each name × dimension set is a custom metric, billed
     // by the hours it is sent in (a metric sent every hour costs the full month; counted so).
