@@ -35,6 +35,12 @@ export const handler = defineHandler({
         cappedBy: result.cappedBy,
       });
     }
+    if (result.unreachable > 0) {
+      logger.warn(`${result.unreachable} matching keys are not in the manifest: a "." or ".." path segment, which no URL reaches`, {
+        unreachable: result.unreachable,
+        firstKeys: result.unreachableKeys,
+      });
+    }
     logger.info('manifest written', { count: result.count, scanned: result.scanned, manifestKey: result.manifestKey, expiresAt: result.expiresAt });
     return result;
   },

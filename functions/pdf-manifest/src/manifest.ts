@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { HeadObjectCommand, ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
-import { createBatchPresigner, type LifetimeCap, uploadStream } from '@laminar/aws';
+import { createBatchPresigner, type LifetimeCap, unreachableByUrl, uploadStream } from '@laminar/aws';
 import { ClientError } from '@laminar/runtime';
 import type { ManifestInput } from './input.ts';
 
@@ -27,7 +27,13 @@ export interface ManifestResult {
   /** Why expiresIn is shorter than asked, when it is (LIFETIME_CAPS says it in words). */
   cappedBy?: LifetimeCap;
   bytes: number;
+  /** Matching keys left out because no URL can reach them (unreachableByUrl): how many, and the first few. */
+  unreachable: number;
+  unreachableKeys: string[];
 }
+
+/** How many unreachable keys the result names; the count has them all. */
+export const MAX_UNREACHABLE_KEYS = 20;
 
 /** What each cap on the URLs' lifetime means, and why a longer expiresIn cannot lift it. */
 export const LIFETIME_CAPS: Record<LifetimeCap, { why: string; advice: string }> = {
@@ -114,6 +120,8 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
   let count = 0;
   let scanned = 0;
   let bytes = 0;
+  const unreachableKeys: string[] = [];
+  let unreachable = 0;
 
   const list = (token: string | undefined): Promise<ListObjectsV2CommandOutput> => {
     deps.checkDeadline('listing');
@@ -155,6 +163,12 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
         scanned++;
         const key = object.Key === undefined ? undefined : encoded ? decodeListedKey(object.Key) : object.Key;
         if (key === undefined || !key.toLowerCase().endsWith(suffix) || key === manifestKey) continue;
+        // A line for it would be a link that opens another key, or none: counted and named instead.
+        if (unreachableByUrl(key)) {
+          unreachable++;
+          if (unreachableKeys.length < MAX_UNREACHABLE_KEYS) unreachableKeys.push(key);
+          continue;
+        }
         const line: ManifestLine = {
           key,
           url: presigner.presign(key),
@@ -215,5 +229,7 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
     expiresIn: presigner.expiresIn,
     ...(presigner.cappedBy ? { cappedBy: presigner.cappedBy } : {}),
     bytes,
+    unreachable,
+    unreachableKeys,
   };
 }

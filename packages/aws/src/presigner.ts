@@ -52,6 +52,17 @@ export function encodeKeyPath(key: string): string {
     .join('/');
 }
 
+/**
+ * Why no URL can reach this key, or undefined when one can. A "." or ".." path segment is resolved
+ * away by every URL parser before the request is sent (RFC 3986 §5.2.4; WHATWG URL treats "%2e"
+ * as a dot too, so no encoding escapes it): a presigned URL to `a/../b.pdf` asks for `b.pdf`,
+ * whose signature it does not carry. S3 itself stores such keys.
+ */
+export function unreachableByUrl(key: string): string | undefined {
+  const dots = key.split('/').find((segment) => segment === '.' || segment === '..');
+  return dots === undefined ? undefined : `a "${dots}" path segment, which URL parsers resolve away before the request is sent`;
+}
+
 function hmac(key: Buffer | string, data: string): Buffer {
   return createHmac('sha256', key).update(data, 'utf8').digest();
 }

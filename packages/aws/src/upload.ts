@@ -67,7 +67,10 @@ export async function uploadStream(options: StreamUploadOptions): Promise<Stream
     return { etag: result.ETag, versionId: result.VersionId };
   } catch (err) {
     options.body.destroy();
-    const uploadId = (upload as unknown as { uploadId?: string }).uploadId;
+    // A stop during CreateMultipartUpload rejects done() before lib-storage has the upload's id:
+    // the create still completes, and without waiting for it the upload it opened stays open.
+    const started = upload as unknown as { uploadId?: string; createMultiPartPromise?: Promise<{ UploadId?: string }> };
+    const uploadId = started.uploadId ?? (await started.createMultiPartPromise?.then((r) => r.UploadId, () => undefined));
     if (uploadId) {
       await options.client
         .send(new AbortMultipartUploadCommand({ Bucket: options.bucket, Key: options.key, UploadId: uploadId }))

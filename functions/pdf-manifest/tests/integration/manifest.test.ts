@@ -116,6 +116,19 @@ describe('writeManifest against a real S3 server', () => {
     }
   });
 
+  it('leaves out, counts and names the keys with a "." or ".." segment, which no URL reaches; the others get their lines', async () => {
+    const keys = ['dots/./a.pdf', 'dots/x/../b.pdf', 'dots/ok.pdf', 'dots/..c.pdf', 'dots/.../d.pdf', 'dots/..'];
+    const { client: listing } = clientWithListing(() => ({
+      Contents: keys.map((Key) => ({ Key, Size: 1, ETag: '"0"', LastModified: new Date() })),
+      IsTruncated: false,
+    }));
+    const result = await writeManifest(schema.parse({ prefix: 'dots/', suffix: '' }), 'req-dots', { s3: listing, checkDeadline: noDeadline });
+    expect(result).toMatchObject({ scanned: 6, count: 3, unreachable: 3, unreachableKeys: ['dots/./a.pdf', 'dots/x/../b.pdf', 'dots/..'] });
+    const lines = await readManifest(result.manifestUrl);
+    expect(lines.map((l) => l.key)).toEqual(['dots/ok.pdf', 'dots/..c.pdf', 'dots/.../d.pdf']);
+    listing.destroy();
+  });
+
   it('writes a valid empty manifest for a prefix with nothing under it', async () => {
     const result = await writeManifest(schema.parse({ prefix: 'nothing-here/' }), 'req-empty', { s3: client, checkDeadline: noDeadline });
     expect(result).toMatchObject({ count: 0, scanned: 0, bytes: 0 });

@@ -59,6 +59,31 @@ describe('uploadStream stopped by its signal', () => {
     client.destroy();
   });
 
+  it('aborts the multipart upload a stop during CreateMultipartUpload opened, once S3 answers with its id', async () => {
+    const stop = new AbortController();
+    const client = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials });
+    const created: string[] = [];
+    const aborted: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'AbortMultipartUploadCommand') aborted.push((args.input as { UploadId: string }).UploadId);
+        if (context.commandName !== 'CreateMultipartUploadCommand') return next(args);
+        stop.abort(new Error('deadline'));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const out = await next(args);
+        created.push((out.output as { UploadId: string }).UploadId);
+        return out;
+      },
+      { step: 'initialize', name: 'stop-during-create' },
+    );
+    const body = Readable.from([Buffer.alloc(6 * 1024 * 1024, 97)]);
+    await expect(uploadStream({ client, bucket: BUCKET, key: 'stopped-creating.jsonl', body, contentType: 'text/plain', signal: stop.signal })).rejects.toThrow('deadline');
+    expect(created).toHaveLength(1);
+    expect(aborted).toEqual(created);
+    expect(await visible(client, 'stopped-creating.jsonl')).toBeUndefined();
+    client.destroy();
+  });
+
   it('reports S3\'s own error, not the stop\'s, when a request it let finish after the stop then fails', async () => {
     const stop = new AbortController();
     const client = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials });

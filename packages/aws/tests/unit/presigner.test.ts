@@ -1,7 +1,7 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { describe, expect, it } from 'vitest';
-import { createBatchPresigner, createS3Client, encodeKeyPath, UNKNOWN_SESSION_LIFETIME_SECONDS } from '../../src/index.ts';
+import { createBatchPresigner, createS3Client, encodeKeyPath, UNKNOWN_SESSION_LIFETIME_SECONDS, unreachableByUrl } from '../../src/index.ts';
 
 const AWKWARD_KEYS = [
   'reports/2026/q1.pdf',
@@ -107,5 +107,19 @@ describe('createBatchPresigner', () => {
 
   it('encodes keys as S3 expects', () => {
     expect(encodeKeyPath("a b/c+d/é/!'()*")).toBe('a%20b/c%2Bd/%C3%A9/%21%27%28%29%2A');
+  });
+
+  it('says which keys no URL reaches: a "." or ".." segment is resolved away, encoded or not', () => {
+    for (const key of ['a/../b.pdf', './a.pdf', 'a/./b.pdf', 'a/..']) {
+      expect(unreachableByUrl(key), key).toMatch(/path segment/);
+      // What a client sends for the URL: not the key's path, whose signature the URL carries.
+      const sent = new URL(`https://b.s3.amazonaws.com/${encodeKeyPath(key)}`).pathname;
+      expect(sent, key).not.toBe(`/${encodeKeyPath(key)}`);
+      expect(new URL(`https://b.s3.amazonaws.com/${key.replaceAll('.', '%2E')}`).pathname, key).not.toContain('%2E%2E/');
+    }
+    for (const key of ['a/..b.pdf', 'a/.../b.pdf', '.hidden/a.pdf', 'a//b.pdf', 'a/%2e%2e/b.pdf']) {
+      expect(unreachableByUrl(key), key).toBeUndefined();
+      expect(new URL(`https://b.s3.amazonaws.com/${encodeKeyPath(key)}`).pathname, key).toBe(`/${encodeKeyPath(key)}`);
+    }
   });
 });
