@@ -5,6 +5,7 @@ import { type Local, startLocal } from '@laminar/local';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateInventory } from '../../src/generate.ts';
 import type { RunResult } from '../../src/handler.ts';
+import { refuseStore } from './refuse.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 let local: Local;
@@ -102,13 +103,7 @@ describe('store-inventory → Firehose → S3', () => {
   });
 
   it('a retry of the same event (same request id, no seed) generates the same records, so the refused ones arrive', async () => {
-    const refused = new Set<string>();
-    local.firehose?.injectFailures((_stream, record) => {
-      const text = record.toString();
-      if (!text.includes('"store_id":"S0002"')) return undefined;
-      refused.add(JSON.parse(text).record_id);
-      return { code: 'InternalFailure', message: 'broken' };
-    });
+    const refused = refuseStore(local.firehose, 'S0002');
     const first = await local.invoke('store-inventory', { stores: 3, recordsPerStore: 4, at }, { requestId: 'retried-event-1' });
     expect(first.error?.errorType).toBe('DeliveryIncompleteError');
     local.firehose?.injectFailures(undefined);

@@ -4,6 +4,7 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { type Local, localDlqName, Scheduler, scheduleEntries, startLocal } from '@laminar/local';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/handler.ts';
+import { refuseStore } from './refuse.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 let local: Local;
@@ -72,13 +73,7 @@ describe('a run id in the event', () => {
     const entry = scheduleEntries(local.specs).find((e) => e.functionName === 'store-inventory');
     if (!entry) throw new Error('store-inventory has no schedule');
     // Firehose refuses store S0002's records on every attempt: the event fails Lambda's retries.
-    const refused = new Set<string>();
-    local.firehose?.injectFailures((_stream, record) => {
-      const text = record.toString();
-      if (!text.includes('"store_id":"S0002"')) return undefined;
-      refused.add(JSON.parse(text).record_id);
-      return { code: 'InternalFailure', message: 'broken' };
-    });
+    const refused = refuseStore(local.firehose, 'S0002');
     const scheduler = new Scheduler({ invoker: local.invoker, asyncInvoker: local.asyncInvoker, entries: [entry], region: local.region });
     let run: Awaited<ReturnType<Scheduler['fire']>> | undefined;
     const attempted = await idsDelivered(async () => {
