@@ -361,7 +361,10 @@ export class DedupStore {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
       }
       this.held.delete(pk);
-    });
+    },
+    // A failed delete must not keep the rest from being released: each claim left pending blocks
+    // its item for a whole lease, and a retry meets it as an earlier attempt's claim.
+    { everyItem: true });
   }
 
   /** Consistent BatchGetItem over all keys, 100 per call, all calls in parallel. */

@@ -9,6 +9,8 @@ describe('the spec', () => {
     // Without UpdateItem the store's expiry refresh is refused: an item still listed past the TTL would be produced again.
     // The feed validators (src/feed-state.ts) live in the same table: BatchGetItem and PutItem.
     for (const action of [...DEDUP_ACTIONS, 'dynamodb:BatchGetItem', 'dynamodb:PutItem']) expect(granted, action).toContain(action);
+    // And nothing more: a wider grant fails here.
+    expect([...new Set(granted)].sort()).toEqual([...new Set([...DEDUP_ACTIONS, 'dynamodb:BatchGetItem', 'dynamodb:PutItem'])].sort());
   });
 
   it("lets a feed's validators lapse, and the next scheduled run fetch it whole, before the records of the items they hide can", () => {

@@ -332,6 +332,21 @@ describe('DedupStore.release', () => {
   });
 });
 
+describe('DedupStore.release after a failed delete', () => {
+  it('still releases every other claim, then reports the failure', async () => {
+    const { client, calls } = stubClient((op, input) => {
+      if (op === 'BatchGetItem') return { body: { Responses: {} } };
+      if (op === 'DeleteItem' && input.Key.pk.S === 's#a') return { error: 'ValidationException' };
+      return ok;
+    });
+    const store = new DedupStore({ client, tableName: TABLE, concurrency: 1 });
+    const ids = Array.from({ length: 5 }, (_, i) => (i === 0 ? 'a' : `x${i}`));
+    await store.claim('s', ids);
+    await expect(store.release('s', ids)).rejects.toThrow();
+    expect(calls.filter((c) => c.op === 'DeleteItem').map((c) => c.input.Key.pk.S).sort()).toEqual(ids.map((id) => `s#${id}`).sort());
+  });
+});
+
 describe('publishOnce', () => {
   const everythingNew = () =>
     stubClient((op) => (op === 'BatchGetItem' ? { body: { Responses: {} } } : op === 'BatchWriteItem' ? { body: {} } : ok));
