@@ -65,7 +65,8 @@ export function manifestKeyFor(input: ManifestInput, requestId: string, at: Date
 /**
  * How long after one attempt Lambda may retry the same async event (same request id): its maximum
  * event age, 6 h at most whatever the spec sets (an hour today: looking back further costs one
- * HEAD request in the first hours of a day and survives a longer setting), plus a margin for clocks that differ between hosts.
+ * HEAD request in the first hours of a day and survives a longer setting), plus a margin for
+ * clocks that differ between hosts.
  */
 export const RETRY_SPAN_MS = 6 * 3_600_000 + 10 * 60_000;
 

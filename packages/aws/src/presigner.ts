@@ -59,9 +59,12 @@ export function encodeKeyPath(key: string): string {
  * whose signature it does not carry. S3 itself stores such keys.
  */
 export function unreachableByUrl(key: string): string | undefined {
-  const dots = key.split('/').find((segment) => segment === '.' || segment === '..');
+  // Asked of every key a manifest lists: one regex test, no array of segments per key.
+  const dots = DOT_SEGMENT.exec(key)?.[1];
   return dots === undefined ? undefined : `a "${dots}" path segment, which URL parsers resolve away before the request is sent`;
 }
+
+const DOT_SEGMENT = /(?:^|\/)(\.\.?)(?:\/|$)/;
 
 function hmac(key: Buffer | string, data: string): Buffer {
   return createHmac('sha256', key).update(data, 'utf8').digest();

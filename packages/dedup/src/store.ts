@@ -345,6 +345,8 @@ export class DedupStore {
   async release(scope: string, ids: string[]): Promise<void> {
     checkScope(scope);
     const mine = [...new Set(ids.map((id) => keyOf(scope, id)))].filter((pk) => this.held.has(pk));
+    // everyItem: a failed delete must not keep the rest from being released — each claim left
+    // pending blocks its item for a whole lease, and a retry meets it as an earlier attempt's claim.
     await forEachLimit(mine, this.concurrency, async (pk) => {
       try {
         await this.doc.send(
@@ -361,10 +363,7 @@ export class DedupStore {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
       }
       this.held.delete(pk);
-    },
-    // A failed delete must not keep the rest from being released: each claim left pending blocks
-    // its item for a whole lease, and a retry meets it as an earlier attempt's claim.
-    { everyItem: true });
+    }, { everyItem: true });
   }
 
   /** Consistent BatchGetItem over all keys, 100 per call, all calls in parallel. */
