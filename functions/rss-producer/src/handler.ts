@@ -1,5 +1,5 @@
-import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
-import { createDynamoDBClient, dynamoOptionsFromEnv } from '@laminar/aws';
+import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
+import { createDynamoDBClient, dynamoOptionsFromEnv, parameterClientConfig } from '@laminar/aws';
 import { DedupStore, invocationClaims, publishOnce } from '@laminar/dedup';
 import { getProducer, kafkaEnvSchema, tracedProducer } from '@laminar/kafka';
 import { defineHandler, MetricUnit, parseInput } from '@laminar/runtime';
@@ -22,6 +22,8 @@ export const handler = defineHandler({
     return {
       // Only the Kafka settings: getProducer keys its per-environment producer on what it is given.
       kafkaEnv: kafkaEnvSchema.parse(config),
+      // Reads of FEED_URLS_PARAMETER that fail in seconds, not never; cached 5 min (a changed list applies within that).
+      feedListParameters: new SSMProvider({ clientConfig: parameterClientConfig() }),
       store: new DedupStore({ client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds }),
       // Validators lapse before the records of the items they hide can (validatorTtlSeconds).
       feedState: new DynamoFeedState({ client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds: validatorTtlSeconds(ttlSeconds), log: logger }),
@@ -31,7 +33,7 @@ export const handler = defineHandler({
     const input = parseInput(scheduledEventSchema, event ?? {});
     if ('id' in input) logger.appendKeys({ scheduledEventId: input.id, scheduledTime: input.time });
 
-    const feedUrls = await resolveFeedUrls(config, (name) => getParameter(name, { maxAge: 300 }));
+    const feedUrls = await resolveFeedUrls(config, (name) => deps.feedListParameters.get(name, { maxAge: 300 }));
     const result = await runOnce(
       {
         feedUrls,

@@ -1,8 +1,6 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { z } from 'zod';
+import { sdkHttpHandler } from './http-handler.ts';
 
 /** The part of a function's environment that says how to reach DynamoDB. */
 export const dynamoEnvSchema = z.object({
@@ -37,11 +35,6 @@ export function createDynamoDBClient(options: DynamoClientOptions): DynamoDBClie
     ...(options.credentials ? { credentials: options.credentials } : {}),
     maxAttempts: 5,
     retryMode: 'adaptive',
-    requestHandler: new NodeHttpHandler({
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
-      connectionTimeout: 2_000,
-      requestTimeout: 5_000,
-    }),
+    requestHandler: sdkHttpHandler({ connectionTimeoutMs: 2_000, requestTimeoutMs: 5_000, maxSockets }),
   });
 }

@@ -1,8 +1,6 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { S3Client } from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { z } from 'zod';
+import { sdkHttpHandler } from './http-handler.ts';
 
 /** The part of a function's environment that says how to reach S3. */
 export const s3EnvSchema = z.object({
@@ -55,11 +53,7 @@ export function createS3Client(options: S3ClientOptions): S3Client {
     requestChecksumCalculation: custom ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
     responseChecksumValidation: custom ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
     maxAttempts: 4,
-    requestHandler: new NodeHttpHandler({
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
-      connectionTimeout: 3_000,
-      requestTimeout: 30_000,
-    }),
+    // Up to a part's response: a 5 MiB part needs ~170 KB/s to be sent within it.
+    requestHandler: sdkHttpHandler({ connectionTimeoutMs: 3_000, requestTimeoutMs: 30_000, maxSockets }),
   });
 }

@@ -1,3 +1,4 @@
+import { parameterClientConfig } from '@laminar/aws';
 import type { KafkaEnv } from './env.ts';
 import { KafkaConfigError } from './errors.ts';
 
@@ -30,16 +31,30 @@ export interface ResolveOptions {
 export const CREDENTIALS_MAX_AGE_S = 900;
 export const DEFAULT_CLIENT_ID = 'laminar-producer';
 
-// Loaded on demand so PLAINTEXT (local) runs never load the SSM / Secrets Manager SDKs.
-async function powertoolsFetchers(): Promise<CredentialFetchers> {
-  const [{ getSecret }, { getParameter }] = await Promise.all([
-    import('@aws-lambda-powertools/parameters/secrets'),
-    import('@aws-lambda-powertools/parameters/ssm'),
-  ]);
-  return {
-    getSecret: (name, options) => getSecret(name, options),
-    getParameter: (name, options) => getParameter(name, options),
-  };
+let defaultFetchers: Promise<CredentialFetchers> | undefined;
+/**
+ * Powertools Parameters' providers, made once per environment (their cache lives in them), with
+ * clients whose reads fail in seconds (parameterClientConfig) rather than never. Loaded on demand
+ * so PLAINTEXT (local) runs never load the SSM / Secrets Manager SDKs.
+ */
+function powertoolsFetchers(): Promise<CredentialFetchers> {
+  defaultFetchers ??= (async () => {
+    const [{ SecretsProvider }, { SSMProvider }] = await Promise.all([
+      import('@aws-lambda-powertools/parameters/secrets'),
+      import('@aws-lambda-powertools/parameters/ssm'),
+    ]);
+    const secrets = new SecretsProvider({ clientConfig: parameterClientConfig() });
+    const ssm = new SSMProvider({ clientConfig: parameterClientConfig() });
+    return {
+      getSecret: (name, options) => secrets.get(name, options),
+      getParameter: (name, options) => ssm.get(name, options),
+    };
+  })();
+  // A failed load is not kept: the next producer tries again.
+  defaultFetchers.catch(() => {
+    defaultFetchers = undefined;
+  });
+  return defaultFetchers;
 }
 
 /** Never echoes the secret's content: errors about it end up in logs. */

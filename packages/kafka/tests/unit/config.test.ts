@@ -1,9 +1,24 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 // Stands in for Powertools Parameters (which would call Secrets Manager / SSM).
-const powertools = vi.hoisted(() => ({ getSecret: vi.fn(), getParameter: vi.fn() }));
-vi.mock('@aws-lambda-powertools/parameters/secrets', () => ({ getSecret: powertools.getSecret }));
-vi.mock('@aws-lambda-powertools/parameters/ssm', () => ({ getParameter: powertools.getParameter }));
+// Powertools' providers, their reads recorded (getSecret: SecretsProvider#get, getParameter: SSMProvider#get) with the options each was made with.
+const powertools = vi.hoisted(() => ({ getSecret: vi.fn(), getParameter: vi.fn(), providerOptions: [] as unknown[] }));
+vi.mock('@aws-lambda-powertools/parameters/secrets', () => ({
+  SecretsProvider: class {
+    constructor(options: unknown) {
+      powertools.providerOptions.push(options);
+    }
+    get = powertools.getSecret;
+  },
+}));
+vi.mock('@aws-lambda-powertools/parameters/ssm', () => ({
+  SSMProvider: class {
+    constructor(options: unknown) {
+      powertools.providerOptions.push(options);
+    }
+    get = powertools.getParameter;
+  },
+}));
 
 import {
   CREDENTIALS_MAX_AGE_S,
@@ -106,6 +121,14 @@ describe('resolveKafkaConfig', () => {
     expect(powertools.getSecret).toHaveBeenCalledWith(SECRET_ARN, { maxAge: CREDENTIALS_MAX_AGE_S, forceFetch: false });
     await resolveKafkaConfig(env({ KAFKA_CREDENTIALS_SECRET_ARN: SECRET_ARN }), { forceFetch: true });
     expect(powertools.getSecret).toHaveBeenLastCalledWith(SECRET_ARN, { maxAge: CREDENTIALS_MAX_AGE_S, forceFetch: true });
+    // One provider of each kind for the environment (their cache lives in them), on clients whose
+    // reads fail in seconds: @laminar/aws's parameterClientConfig.
+    expect(powertools.providerOptions).toHaveLength(2);
+    for (const options of powertools.providerOptions) {
+      const { clientConfig } = options as { clientConfig: { maxAttempts: number; requestHandler: { httpHandlerConfigs(): unknown } } };
+      expect(clientConfig.maxAttempts).toBe(3);
+      expect(clientConfig.requestHandler.constructor.name).toBe('NodeHttpHandler');
+    }
   });
 
   it('decrypts the SSM parameter', async () => {
