@@ -1,5 +1,5 @@
 import { type ClaimingInvocation, type DedupStore, invocationClaims, publishOnce, warnRefreshFailed } from '@laminar/dedup';
-import { deliveredBefore, type KafkaProducer } from '@laminar/kafka';
+import { deliveredBefore, type KafkaProducer, lazyMessages } from '@laminar/kafka';
 import type { Config } from './config.ts';
 import { listActiveMarkets, type Rejection } from './gamma.ts';
 import { createJsonClient, type JsonClient, type RetryPolicy } from './http.ts';
@@ -162,7 +162,7 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
       // it says were delivered are confirmed, the others released, and the invocation fails, so
       // Lambda's retry produces those. (The send's messages are `fresh`, in order: its per-message
       // `published` flags line up with the ticks.)
-      const messages = fresh.map((t) => toMessage(t, target));
+      const messages = lazyMessages(fresh, (t) => toMessage(t, target));
       try {
         sent = await deps.producer.send(messages, { timeoutMs: deadline.remainingMs() });
       } catch (err) {

@@ -21,6 +21,8 @@ export interface RssItem {
 
 export interface RejectedEntry {
   reason: string;
+  /** Its place among the document's entries, from 1 (absent for entries the XML parser could not read at all). */
+  entry?: number;
   guid?: string | undefined;
 }
 
@@ -202,20 +204,21 @@ export function normalizeEntries(
 ): { items: RssItem[]; rejected: RejectedEntry[] } {
   const rejected: RejectedEntry[] = [];
   // Each entry read on its own: one that cannot be read is refused with the reason, the others go on.
-  const read: { e: RawEntry; title: string | null; link: string | null; publishedAt: string | null }[] = [];
-  for (const e of entries) {
+  const read: { e: RawEntry; entry: number; title: string | null; link: string | null; publishedAt: string | null }[] = [];
+  for (const [index, e] of entries.entries()) {
+    const entry = index + 1;
     try {
       const title = plain(e.title, e.titleIsHtml, TITLE_MAX_CHARS);
       // RSS 2.0: a guid without isPermaLink="false" is the item's URL, for items that give no link.
       const permalink = e.guidIsPermaLink !== false && e.guid && isAbsoluteHttpUrl(e.guid.trim()) ? e.guid.trim() : undefined;
       const link = absoluteUrl(e.link, e.base) ?? absoluteUrl(permalink);
       if (link !== null && link.length > LINK_MAX_CHARS) {
-        rejected.push({ reason: `link longer than ${LINK_MAX_CHARS.toLocaleString('en')} characters`, guid: e.guid });
+        rejected.push({ reason: `link longer than ${LINK_MAX_CHARS.toLocaleString('en')} characters`, entry, guid: e.guid });
         continue;
       }
-      read.push({ e, title, link, publishedAt: firstDate(e.dates) });
+      read.push({ e, entry, title, link, publishedAt: firstDate(e.dates) });
     } catch (err) {
-      rejected.push({ reason: `entry could not be read: ${(err as Error).message}`, guid: e.guid });
+      rejected.push({ reason: `entry could not be read: ${(err as Error).message}`, entry, guid: e.guid });
     }
   }
 
@@ -233,10 +236,10 @@ export function normalizeEntries(
   const usableGuid = (g: string) => g.length <= 2048 && guidStories.get(g)?.size === 1 && !(isAbsoluteHttpUrl(g) && isSharedPage(g));
 
   const items: RssItem[] = [];
-  for (const { e, title, link, publishedAt } of read) {
+  for (const { e, entry, title, link, publishedAt } of read) {
     const identity = itemIdentity({ guid: e.guid, link, title, publishedAt }, feedUrl, usableGuid, isSharedPage);
     if (!identity || (title === null && link === null)) {
-      rejected.push({ reason: 'no title and no link', guid: e.guid });
+      rejected.push({ reason: 'no title and no link', entry, guid: e.guid });
       continue;
     }
     try {
@@ -255,7 +258,7 @@ export function normalizeEntries(
         ...(author ? { author } : {}),
       });
     } catch (err) {
-      rejected.push({ reason: `entry could not be read: ${(err as Error).message}`, guid: e.guid });
+      rejected.push({ reason: `entry could not be read: ${(err as Error).message}`, entry, guid: e.guid });
     }
   }
   return { items, rejected };

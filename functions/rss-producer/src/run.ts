@@ -1,4 +1,4 @@
-import { deliveredBefore, envelope, type KafkaProducer, type OutgoingMessage } from '@laminar/kafka';
+import { deliveredBefore, envelope, type KafkaProducer, lazyMessages, type OutgoingMessage } from '@laminar/kafka';
 import { type PublishOutcome as DedupOutcome, warnRefreshFailed } from '@laminar/dedup';
 import { DeadlineExceededError, type InitContext } from '@laminar/runtime';
 import type { FeedStateStore } from './feed-state.ts';
@@ -160,10 +160,20 @@ function digest(outcome: FetchOutcome, log: Log): FeedWork {
   }
 }
 
+/** Rejected entries named in the log line, each by its place in the document and its guid. */
+const REJECTED_SAMPLE = 10;
+const GUID_LOGGED_CHARS = 200;
+
 function logRejected(url: string, rejected: RejectedEntry[], log: Log): void {
   const reasons: Record<string, number> = {};
   for (const r of rejected) reasons[r.reason] = (reasons[r.reason] ?? 0) + 1;
-  log.info('entries rejected', { url, rejected: rejected.length, reasons });
+  // Enough to find them in the feed: counts alone leave the feed's owner nothing to look up.
+  const sample = rejected.slice(0, REJECTED_SAMPLE).map((r) => ({
+    ...(r.entry !== undefined ? { entry: r.entry } : {}),
+    ...(r.guid ? { guid: r.guid.length > GUID_LOGGED_CHARS ? `${r.guid.slice(0, GUID_LOGGED_CHARS)}…` : r.guid } : {}),
+    reason: r.reason,
+  }));
+  log.info('entries rejected', { url, rejected: rejected.length, reasons, sample });
 }
 
 const sameValidators = (a: Validators | undefined, b: Validators) => a?.etag === b.etag && a?.lastModified === b.lastModified;
@@ -235,12 +245,16 @@ export async function runOnce(options: RunOptions, deps: RunDeps): Promise<RunRe
       idOf: (item) => item.id,
       publish: async (batch) => {
         if (batch.length === 0) return;
+        // Connecting (and fetching credentials) may still be under way: the send's budget is what is left after it.
+        const ready = await producer;
         const left = deps.deadline.remainingMs();
         if (left <= 0) throw new DeadlineExceededError(`stopped before producing ${batch.length} items: no time left to flush`);
-        const messages = batch.map((item) => toMessage(options.topic, item, observedAt));
+        // Each message is encoded as the producer enqueues it: a run with tens of thousands of
+        // items would otherwise hold all their envelopes at once, on top of the items.
+        const messages = lazyMessages(batch, (item) => toMessage(options.topic, item, observedAt));
         let result: Awaited<ReturnType<KafkaProducer['send']>>;
         try {
-          result = await (await producer).send(messages, { timeoutMs: left });
+          result = await ready.send(messages, { timeoutMs: left });
         } catch (err) {
           // FlushTimeoutError and DeliveryError say how many were delivered: produced, whatever the run does next.
           produced += deliveredBefore(err, messages).delivered;

@@ -1,3 +1,4 @@
+import type { MessageSource } from './producer.ts';
 /** The Kafka configuration can never work as given (a missing or malformed setting or secret). */
 export class KafkaConfigError extends Error {
   override name = 'KafkaConfigError';
@@ -46,14 +47,15 @@ export class DeliveryError extends Error {
  * give: UTF-8 bytes, not characters). Bytes are known only from the per-message `published` flags;
  * an error without them gives its `delivered` count and 0 bytes, any other error nothing.
  */
-export function deliveredBefore(err: unknown, messages: readonly { value: string | Buffer }[]): { delivered: number; bytes: number } {
+export function deliveredBefore(err: unknown, messages: MessageSource): { delivered: number; bytes: number } {
   if (!(err instanceof FlushTimeoutError || err instanceof DeliveryError)) return { delivered: 0, bytes: 0 };
   const { published } = err;
   if (published === undefined || published.length !== messages.length) return { delivered: Math.max(0, err.delivered), bytes: 0 };
   let delivered = 0;
   let bytes = 0;
-  messages.forEach((m, i) => {
-    if (!published[i]) return;
+  published.forEach((done, i) => {
+    const m = done ? messages.at(i) : undefined;
+    if (m === undefined) return;
     delivered++;
     bytes += typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length;
   });

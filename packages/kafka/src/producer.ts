@@ -12,6 +12,34 @@ export interface OutgoingMessage {
   headers?: Record<string, string>;
 }
 
+/**
+ * The messages of one send, in order: an array, or anything that makes its i-th message when
+ * asked (`lazyMessages`). A send asks for each message once, as it enqueues it, so a large send
+ * never holds all its encoded messages at once: what waits is bounded by librdkafka's queue
+ * (producerConfig), not by the send's size.
+ */
+export interface MessageSource {
+  readonly length: number;
+  at(index: number): OutgoingMessage | undefined;
+}
+
+/** `items` as a send's messages, each made only when the send (or `deliveredBefore`) asks for it. */
+export function lazyMessages<T>(items: readonly T[], toMessage: (item: T) => OutgoingMessage): MessageSource {
+  return {
+    length: items.length,
+    at: (index) => (index >= 0 && index < items.length ? toMessage(items[index] as T) : undefined),
+  };
+}
+
+/** Every message of a source, made now (for tests and small sends; a send itself asks one at a time). */
+export function messagesOf(source: MessageSource): OutgoingMessage[] {
+  return Array.from({ length: source.length }, (_, index) => {
+    const m = source.at(index);
+    if (m === undefined) throw new TypeError(`the message source has no message ${index} of ${source.length}`);
+    return m;
+  });
+}
+
 export interface SendResult {
   /** Messages acknowledged by the brokers (acks=all). */
   delivered: number;
@@ -27,7 +55,7 @@ export interface KafkaProducer {
    * within `timeoutMs` (counted from the call); otherwise rejects with FlushTimeoutError or
    * DeliveryError, and the shared producer is reset.
    */
-  send(messages: OutgoingMessage[], options: { timeoutMs: number }): Promise<SendResult>;
+  send(messages: MessageSource, options: { timeoutMs: number }): Promise<SendResult>;
   close(): Promise<void>;
 }
 
@@ -131,7 +159,7 @@ export class LibrdkafkaProducer implements KafkaProducer {
     if (b.wake && (b.wantsSpace || b.delivered + b.failed === b.expected)) b.wake();
   }
 
-  send(messages: OutgoingMessage[], options: { timeoutMs: number }): Promise<SendResult> {
+  send(messages: MessageSource, options: { timeoutMs: number }): Promise<SendResult> {
     // Sends run one at a time: each delivery report belongs to the send under way (its message's
     // index within it as the opaque), and a flush would wait for every queued message anyway.
     const run = this.tail.then(() => this.sendNow(messages, options.timeoutMs));
@@ -139,7 +167,7 @@ export class LibrdkafkaProducer implements KafkaProducer {
     return run;
   }
 
-  private async sendNow(messages: OutgoingMessage[], timeoutMs: number): Promise<SendResult> {
+  private async sendNow(messages: MessageSource, timeoutMs: number): Promise<SendResult> {
     if (this.closing) throw new Error(`Kafka producer is closed (${this.closedBecause ?? 'by close()'}): getProducer() gives a new one`);
     if (messages.length === 0) return { delivered: 0, bytes: 0, flushMs: 0 };
     if (!(timeoutMs > 0)) throw new FlushTimeoutError(0, messages.length, timeoutMs);
@@ -160,7 +188,9 @@ export class LibrdkafkaProducer implements KafkaProducer {
     const published = () => Array.from(b.outcomes, (o) => o === 1);
     this.batch = b;
     try {
-      for (const [index, m] of messages.entries()) {
+      for (let index = 0; index < messages.length; index++) {
+        const m = messages.at(index);
+        if (m === undefined) throw new TypeError(`the send's message source has no message ${index} of ${messages.length}`);
         const value = typeof m.value === 'string' ? Buffer.from(m.value) : m.value;
         const headers: MessageHeader[] | undefined = m.headers
           ? Object.entries(m.headers).map(([k, v]) => ({ [k]: v }))

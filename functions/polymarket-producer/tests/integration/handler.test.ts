@@ -13,7 +13,7 @@ import {
   startKafka,
 } from '@laminar/emulators';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FlushTimeoutError, getProducer } from '@laminar/kafka';
+import { FlushTimeoutError, getProducer, messagesOf } from '@laminar/kafka';
 import { configSchema, kafkaEnvOf } from '../../src/config.ts';
 import { DEDUP_SCOPE } from '../../src/run.ts';
 
@@ -156,8 +156,8 @@ describe('the handler', { shuffle: false }, () => {
     const producer = await getProducer(kafkaEnvOf(configSchema.parse(process.env)));
     const send = producer.send.bind(producer);
     const spy = vi.spyOn(producer, 'send').mockImplementationOnce(async (messages, options) => {
-      const sent = await send(messages.slice(0, 1), options);
-      throw new FlushTimeoutError(sent.delivered, messages.length, options.timeoutMs, messages.map((_, i) => i === 0));
+      const sent = await send(messagesOf(messages).slice(0, 1), options);
+      throw new FlushTimeoutError(sent.delivered, messages.length, options.timeoutMs, messagesOf(messages).map((_, i) => i === 0));
     });
     const failed = await emfDuring(() => handler(scheduled, context(60_000, 'req-7'))).catch((err: Error & { metrics: Record<string, unknown> }) => err);
     spy.mockRestore();

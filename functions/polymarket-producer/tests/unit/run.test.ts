@@ -1,5 +1,5 @@
 import type { DedupStore } from '@laminar/dedup';
-import { FlushTimeoutError, type KafkaProducer, type OutgoingMessage } from '@laminar/kafka';
+import { FlushTimeoutError, type KafkaProducer, messagesOf, type OutgoingMessage } from '@laminar/kafka';
 import { describe, expect, it } from 'vitest';
 import { createJsonClient, HttpRequestError, type JsonClient } from '../../src/http.ts';
 import { type RunDeps, runOnce } from '../../src/run.ts';
@@ -45,8 +45,9 @@ function recordingProducer(fail?: () => Error) {
     async send(messages, { timeoutMs }) {
       timeouts.push(timeoutMs);
       if (fail) throw fail();
-      sent.push(messages);
-      return { delivered: messages.length, bytes: messages.reduce((n, m) => n + Buffer.byteLength(m.value), 0), flushMs: 3 };
+      const made = messagesOf(messages);
+      sent.push(made);
+      return { delivered: made.length, bytes: made.reduce((n, m) => n + Buffer.byteLength(m.value), 0), flushMs: 3 };
     },
     async close() {},
   };

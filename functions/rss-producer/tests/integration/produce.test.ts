@@ -13,7 +13,7 @@ import {
   startHttpFixtures,
   startKafka,
 } from '@laminar/emulators';
-import { type Envelope, FlushTimeoutError, getProducer, type KafkaEnv } from '@laminar/kafka';
+import { type Envelope, FlushTimeoutError, getProducer, type KafkaEnv, messagesOf } from '@laminar/kafka';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoFeedState } from '../../src/feed-state.ts';
 import type { RssItem } from '../../src/normalize.ts';
@@ -217,8 +217,8 @@ describe('the Lambda handler', () => {
     const producer = await getProducer(kafkaEnv);
     const send = producer.send.bind(producer);
     const spy = vi.spyOn(producer, 'send').mockImplementationOnce(async (messages, options) => {
-      const sent = await send(messages.slice(0, 1), options);
-      throw new FlushTimeoutError(sent.delivered, messages.length, options.timeoutMs, messages.map((_, i) => i === 0));
+      const sent = await send(messagesOf(messages).slice(0, 1), options);
+      throw new FlushTimeoutError(sent.delivered, messages.length, options.timeoutMs, messagesOf(messages).map((_, i) => i === 0));
     });
     /** The EMF documents written during `run` (to stdout, or through console.log), merged. */
     const emf = async (run: () => Promise<unknown>) => {

@@ -1,4 +1,4 @@
-import type { KafkaProducer, OutgoingMessage } from '@laminar/kafka';
+import { type KafkaProducer, messagesOf, type OutgoingMessage } from '@laminar/kafka';
 import { expect } from 'vitest';
 import type { FeedStateStore } from '../../src/feed-state.ts';
 import type { Validators } from '../../src/fetch.ts';
@@ -63,8 +63,9 @@ export function fakeProducer(fail?: Error) {
     send: async (messages, { timeoutMs }) => {
       timeouts.push(timeoutMs);
       if (fail) throw fail;
-      sent.push(messages);
-      return { delivered: messages.length, bytes: messages.reduce((n, m) => n + m.value.length, 0), flushMs: 1 };
+      const made = messagesOf(messages);
+      sent.push(made);
+      return { delivered: made.length, bytes: made.reduce((n, m) => n + m.value.length, 0), flushMs: 1 };
     },
     close: async () => undefined,
   };

@@ -194,7 +194,7 @@ describe('normalizeEntries', () => {
   it('refuses an entry whose link is too long for a message, with a reason', () => {
     const long = `https://x.example/${'a'.repeat(LINK_MAX_CHARS)}`;
     const { items, rejected } = normalizeEntries(FEED, [entry({ guid: 'g1', title: 'long', link: long }), entry({ title: 'kept', link: 'https://x.example/b' })]);
-    expect(rejected).toEqual([{ reason: 'link longer than 8,192 characters', guid: 'g1' }]);
+    expect(rejected).toEqual([{ reason: 'link longer than 8,192 characters', entry: 1, guid: 'g1' }]);
     expect(items.map((i) => i.title)).toEqual(['kept']);
   });
 
@@ -205,8 +205,8 @@ describe('normalizeEntries', () => {
       entry({ title: 'kept' }),
     ]);
     expect(rejected).toEqual([
-      { reason: 'no title and no link', guid: undefined },
-      { reason: 'no title and no link', guid: 'urn:uuid:1' },
+      { reason: 'no title and no link', entry: 1, guid: undefined },
+      { reason: 'no title and no link', entry: 2, guid: 'urn:uuid:1' },
     ]);
     expect(items.map((i) => i.title)).toEqual(['kept']);
   });

@@ -66,8 +66,12 @@ describe('runOnce', () => {
     // The log is where a rejected entry's reason goes (the report only counts them): each feed's
     // one rejected entry is the fixture's item with neither title nor link.
     expect(rejectionsLogged(infos)).toEqual({
-      [FEEDS[0] as string]: { rejected: 1, reasons: { 'no title and no link': 1 } },
-      [FEEDS[1] as string]: { rejected: 1, reasons: { 'no title and no link': 1 } },
+      [FEEDS[0] as string]: { rejected: 1, reasons: { 'no title and no link': 1 }, sample: [{ entry: 11, reason: 'no title and no link' }] },
+      [FEEDS[1] as string]: {
+        rejected: 1,
+        reasons: { 'no title and no link': 1 },
+        sample: [{ entry: 11, guid: 'tag:tech.example.org,2026:draft-17', reason: 'no title and no link' }],
+      },
     });
 
     // One send (one flush) for the run, given the time the invocation has left; keyed by item id;
@@ -102,8 +106,12 @@ describe('runOnce', () => {
     );
     expect(result.feeds[0]).toMatchObject({ status: 'ok', fetched: 3, new: 2, rejected: 1 });
     expect(rejectionsLogged(infos)).toEqual({
-      [`${HOST}/feeds/hostile.xml`]: { rejected: 1, reasons: { 'link longer than 8,192 characters': 1 } },
-      [FEEDS[0] as string]: { rejected: 1, reasons: { 'no title and no link': 1 } },
+      [`${HOST}/feeds/hostile.xml`]: {
+        rejected: 1,
+        reasons: { 'link longer than 8,192 characters': 1 },
+        sample: [{ entry: 2, reason: 'link longer than 8,192 characters' }],
+      },
+      [FEEDS[0] as string]: { rejected: 1, reasons: { 'no title and no link': 1 }, sample: [{ entry: 11, reason: 'no title and no link' }] },
     });
     expect(result.feeds[1]).toMatchObject({ status: 'ok', new: 14 });
     expectAccounted(result);
@@ -130,6 +138,47 @@ describe('runOnce', () => {
     expect(refetch.totals).toEqual({ feeds: 3, fetched: 39, new: 0, duplicate: 37, inFlight: 0, rejected: 2, failedFeeds: 0, produced: 0 });
     expectAccounted(refetch);
     expect(sent).toHaveLength(1);
+  });
+
+  it('names the first ten rejected entries of a feed in its log line, by place and guid (cut at 200 characters)', async () => {
+    const entries = Array.from({ length: 12 }, (_, i) => `<item><guid isPermaLink="false">${'g'.repeat(300)}-${i}</guid><description>no title, no link</description></item>`);
+    const body = `<?xml version="1.0"?><rss version="2.0"><channel><title>R</title><link>${HOST}/</link>${entries.join('')}</channel></rss>`;
+    const fetchRejects = (async () => new Response(body, { headers: { 'content-type': 'application/rss+xml' } })) as typeof fetch;
+    const infos: [string, unknown][] = [];
+    const log = { info: (m: string, a: unknown) => infos.push([m, a]), warn: () => undefined } as unknown as RunDeps['log'];
+    const result = await runOnce({ ...options, feedUrls: [`${HOST}/feeds/rejects.xml`] }, deps({ fetch: fetchRejects, log }));
+    expect(result.totals).toMatchObject({ fetched: 12, rejected: 12, new: 0 });
+    const logged = rejectionsLogged(infos)[`${HOST}/feeds/rejects.xml`] as { rejected: number; sample: { entry: number; guid: string; reason: string }[] };
+    expect(logged.rejected).toBe(12);
+    expect(logged.sample.map((r) => r.entry)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(logged.sample[0]).toEqual({ entry: 1, guid: `${'g'.repeat(200)}…`, reason: 'no title and no link' });
+  });
+
+  it('gives the send the time left once the producer is ready, not what was left while it was still connecting', async () => {
+    const { producer, timeouts } = fakeProducer();
+    let remaining = 60_000;
+    let connected!: () => void;
+    const connecting = new Promise<void>((resolve) => {
+      connected = resolve;
+    });
+    const dedup = memoryDedup();
+    // The producer becomes ready only once publishing has begun, 19 s later by the invocation's clock.
+    const publishOnce: PublishOnce = (a) =>
+      dedup({
+        ...a,
+        publish: (batch) => {
+          const publishing = a.publish(batch);
+          remaining = 41_000;
+          connected();
+          return publishing;
+        },
+      });
+    const result = await runOnce(
+      { ...options, feedUrls: FEEDS },
+      deps({ publishOnce, producer: () => connecting.then(() => producer), deadline: { remainingMs: () => remaining } }),
+    );
+    expect(result.totals.produced).toBe(35);
+    expect(timeouts).toEqual([41_000]);
   });
 
   it('a failed flush fails the run and saves no validators, so the retry fetches everything again', async () => {

@@ -3,11 +3,14 @@ import type { LibrdKafkaError, MessageHeader } from '@confluentinc/kafka-javascr
 import { describe, expect, it, vi } from 'vitest';
 import {
   DeliveryError,
+  deliveredBefore,
   ERR__QUEUE_FULL,
   ERR__TIMED_OUT,
   FlushTimeoutError,
   LibrdkafkaProducer,
+  lazyMessages,
   loadKafkaClient,
+  messagesOf,
   type OutgoingMessage,
   type ProducerClient,
 } from '../../src/index.ts';
@@ -104,6 +107,33 @@ describe('LibrdkafkaProducer.send', () => {
     await producer.send([{ topic: 't', key: 'k', value }], { timeoutMs: 1000 });
     expect(client.produced[0]?.value).toBe(value);
     expect(client.produced[0]?.headers).toBeUndefined();
+  });
+
+  it('makes each message of a lazy source once, just before enqueuing it, also when it waits for queue space', async () => {
+    const { client, producer } = setup();
+    client.queueLimit = 4;
+    const items = Array.from({ length: 9 }, (_, i) => i);
+    const made: number[] = [];
+    const source = lazyMessages(items, (i) => {
+      made.push(i);
+      client.log.push(`make ${i}`);
+      return { topic: 't', key: `k${i}`, value: `v${i}` };
+    });
+    expect((await producer.send(source, { timeoutMs: 5000 })).delivered).toBe(9);
+    expect(made).toEqual(items);
+    // Never more than one message made ahead of what librdkafka holds.
+    const order = client.log.filter((l) => l !== 'poll');
+    expect(order.slice(0, 4)).toEqual(['make 0', 'produce', 'make 1', 'produce']);
+    expect(order.filter((l) => l === 'produce')).toHaveLength(9);
+    expect(order.at(-1)).toBe('flush >0');
+  });
+
+  it('fails a send whose source runs short, naming the message it lacked, and counts what it delivered', async () => {
+    const { producer } = setup();
+    const short = { length: 3, at: (i: number) => (i < 2 ? { topic: 't', key: `k${i}`, value: `v${i}` } : undefined) };
+    const err = (await producer.send(short, { timeoutMs: 1000 }).catch((e: unknown) => e)) as DeliveryError;
+    expect(err).toBeInstanceOf(DeliveryError);
+    expect(err.message).toMatch(/after 2 of 3 messages were enqueued: .*no message 2 of 3/);
   });
 
   it('waits for queue space when librdkafka says the local queue is full', async () => {
@@ -214,5 +244,18 @@ describe('LibrdkafkaProducer.send', () => {
     const { CODES } = loadKafkaClient() as unknown as { CODES: { ERRORS: Record<string, number> } };
     expect(CODES.ERRORS.ERR__QUEUE_FULL).toBe(ERR__QUEUE_FULL);
     expect(CODES.ERRORS.ERR__TIMED_OUT).toBe(ERR__TIMED_OUT);
+  });
+});
+
+describe('deliveredBefore', () => {
+  it('counts the messages a failed send confirmed, and their UTF-8 bytes, from a lazy source too', () => {
+    const values = ['a', 'é', 'ccc'];
+    const source = lazyMessages(values, (value) => ({ topic: 't', key: value, value }));
+    const err = new FlushTimeoutError(2, 3, 100, [true, true, false]);
+    expect(deliveredBefore(err, source)).toEqual({ delivered: 2, bytes: 3 });
+    expect(deliveredBefore(err, messagesOf(source))).toEqual({ delivered: 2, bytes: 3 });
+    // Flags for another send: the error's own count, bytes unknown.
+    expect(deliveredBefore(err, messagesOf(source).slice(0, 2))).toEqual({ delivered: 2, bytes: 0 });
+    expect(deliveredBefore(new Error('other'), source)).toEqual({ delivered: 0, bytes: 0 });
   });
 });
