@@ -206,8 +206,11 @@ export function matchesEventPattern(pattern: Record<string, unknown>, event: unk
     const present = isPlainObject(event) && field in event;
     const value = present ? (event as Record<string, unknown>)[field] : undefined;
     if (Array.isArray(expected)) {
-      const values = Array.isArray(value) ? value : [value];
-      if (!expected.some((f) => values.some((v) => matchesValue(f, v, present)))) return false;
+      // Values are matched on leaves only: to a filter an object there is no value at all, so
+      // `exists: true` and `anything-but` do not match it and `exists: false` does.
+      const leaf = present && !isPlainObject(value);
+      const values = leaf && Array.isArray(value) ? value : [leaf ? value : undefined];
+      if (!expected.some((f) => values.some((v) => matchesValue(f, v, leaf)))) return false;
     } else if (isPlainObject(expected)) {
       if (!matchesEventPattern(expected, value)) return false;
     } else {

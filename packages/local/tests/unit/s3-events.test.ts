@@ -164,6 +164,14 @@ describe('rule patterns', () => {
     expect(matchesEventPattern({ detail: { object: { size: ['120'] } } }, e)).toBe(false);
   });
 
+  it('match content filters on leaves only, as EventBridge does: an object is no value to them', () => {
+    const e = event('bronze/x.csv');
+    expect(matchesEventPattern({ detail: { object: [{ exists: true }] } }, e)).toBe(false);
+    expect(matchesEventPattern({ detail: { object: [{ exists: false }] } }, e)).toBe(true);
+    expect(matchesEventPattern({ detail: { bucket: [{ 'anything-but': ['laminar-local-other'] }] } }, e)).toBe(false);
+    expect(matchesEventPattern({ detail: { bucket: { name: [{ 'anything-but': ['laminar-local-other'] }] } } }, e)).toBe(true);
+  });
+
   it('refuses what it does not implement instead of not matching', () => {
     const e = event('bronze/x.csv');
     expect(() => matchesEventPattern({ $or: [{ source: ['aws.s3'] }] }, e)).toThrow(/unsupported "\$or"/);
