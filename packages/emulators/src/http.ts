@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 
 /** One canned response. */
 export interface FixtureResponse {
@@ -115,5 +115,38 @@ export async function startHttpFixtures(routes: Record<string, FixtureRoute> = {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+export interface SilentEndpoint {
+  /** Base URL, e.g. http://127.0.0.1:PORT */
+  url: string;
+  /** Data events received on its connections (at least one per request sent). */
+  requests: { count: number };
+  stop(): Promise<void>;
+}
+
+/**
+ * A TCP endpoint that takes connections and what is sent on them and never answers: the peer that
+ * hangs, for testing that clients give up in time instead of waiting on it.
+ */
+export async function startSilentEndpoint(): Promise<SilentEndpoint> {
+  const sockets = new Set<Socket>();
+  const requests = { count: 0 };
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('data', () => requests.count++);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    stop: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }

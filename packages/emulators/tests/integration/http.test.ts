@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HttpFixtures, startHttpFixtures } from '../../src/index.ts';
+import { type HttpFixtures, startHttpFixtures, startSilentEndpoint } from '../../src/index.ts';
 
 let http: HttpFixtures;
 beforeAll(async () => {
@@ -23,5 +23,19 @@ describe('HTTP fixtures', () => {
     expect(await (await fetch(`${http.url}/dynamic?offset=20`)).text()).toBe('offset=20');
     expect((await fetch(`${http.url}/missing`)).status).toBe(404);
     expect(http.requests.map((r) => r.url)).toContain('/dynamic?offset=20');
+  });
+});
+
+describe('startSilentEndpoint', () => {
+  it('takes a request and never answers, until stopped', async () => {
+    const silent = await startSilentEndpoint();
+    try {
+      const err = await fetch(`${silent.url}/anything`, { signal: AbortSignal.timeout(200) }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ name: 'TimeoutError' });
+      expect(silent.requests.count).toBeGreaterThanOrEqual(1);
+    } finally {
+      await silent.stop();
+    }
+    await expect(fetch(`${silent.url}/anything`)).rejects.toThrow();
   });
 });

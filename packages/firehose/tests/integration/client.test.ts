@@ -1,6 +1,6 @@
-import { createServer, type Socket } from 'node:net';
 import { PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
+import { startSilentEndpoint } from '@laminar/emulators';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFirehoseClient } from '../../src/client.ts';
 import { putRecords } from '../../src/put-records.ts';
@@ -11,22 +11,10 @@ afterEach(async () => {
 });
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-/** A TCP endpoint that takes connections and the requests sent on them, and never answers. */
 async function silentEndpoint() {
-  const sockets = new Set<Socket>();
-  const requests = { count: 0 };
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('data', () => requests.count++);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise((resolve) => server.close(resolve));
-  });
-  const { port } = server.address() as { port: number };
-  return { endpoint: `http://127.0.0.1:${port}`, requests };
+  const silent = await startSilentEndpoint();
+  cleanups.push(() => silent.stop());
+  return { endpoint: silent.url, requests: silent.requests };
 }
 
 describe('createFirehoseClient', () => {
