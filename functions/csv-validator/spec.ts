@@ -37,7 +37,11 @@ export default defineFunction({
     GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072',
   },
   // The local runner waits 1 and 2 s where Lambda waits 1 and 2 minutes before a retry; a claim
-  // left by a crash lapses on the same scale (src/config.ts).
+  // left by a crash lapses on about that scale (src/config.ts). 2 s, not the 1 s that would scale
+  // AWS's 60 exactly: a claim is renewed every third of its lease, and a 1 s lease would lapse under
+  // a live invocation whose event loop stalls ~0.7 s on a busy machine (the runner shares it with
+  // the emulators). The cost: a crashed attempt's first retry still finds the claim, fails, and the
+  // second one finishes the file, where on AWS the first one usually does.
   local: { env: { IDEMPOTENCY_LEASE_SECONDS: '2' } },
   tables: [{ name: 'csv-idempotency', kind: 'idempotency' }],
   // The EMF metrics it emits (dashboard, cost; checked against src/ by infra's tests).
