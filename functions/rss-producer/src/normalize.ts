@@ -21,7 +21,7 @@ export interface RssItem {
 
 export interface RejectedEntry {
   reason: string;
-  /** Its place among the document's entries, from 1 (absent for entries the XML parser could not read at all). */
+  /** Its place among the entries the parser read from the document, from 1 (absent for those it could not read at all). */
   entry?: number;
   guid?: string | undefined;
 }

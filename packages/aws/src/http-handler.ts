@@ -5,7 +5,11 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 export interface SdkHttpHandlerOptions {
   /** Time to open a connection before the attempt fails. */
   connectionTimeoutMs: number;
-  /** Time from sending a request to its response's headers before the attempt fails (TimeoutError, retried by the SDK). */
+  /**
+   * Time from starting a request — waiting for a socket, connecting, sending its body — to its
+   * response's headers before the attempt fails (TimeoutError, retried by the SDK). A call may
+   * set its own (`client.send(command, { requestTimeout })`), e.g. for a large body.
+   */
   requestTimeoutMs: number;
   /** Keep-alive sockets per host (default 64). */
   maxSockets?: number;

@@ -36,6 +36,19 @@ export function s3OptionsFromEnv(env: S3Env): S3ClientOptions {
   };
 }
 
+const S3_REQUEST_TIMEOUT_MS = 30_000;
+/** The upload rate a request's timeout allows for its body (256 KiB/s). */
+const SLOWEST_UPLOAD_BYTES_PER_MS = 256;
+
+/**
+ * The request timeout for a call that uploads `bytes` in one request (`client.send(command, {
+ * requestTimeout })`): the client's 30 s, or more for a body that needs longer at 256 KiB/s —
+ * 64 MB in one PutObject gets ~4.3 minutes.
+ */
+export function uploadRequestTimeoutMs(bytes: number): number {
+  return Math.max(S3_REQUEST_TIMEOUT_MS, Math.ceil(bytes / SLOWEST_UPLOAD_BYTES_PER_MS));
+}
+
 /**
  * One S3 client per execution environment. Keep-alive sockets are reused by warm invocations.
  * Checksums: against AWS the SDK's default CRC32 protects uploads; against a custom endpoint
@@ -53,7 +66,8 @@ export function createS3Client(options: S3ClientOptions): S3Client {
     requestChecksumCalculation: custom ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
     responseChecksumValidation: custom ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
     maxAttempts: 4,
-    // Up to a part's response: a 5 MiB part needs ~170 KB/s to be sent within it.
-    requestHandler: sdkHttpHandler({ connectionTimeoutMs: 3_000, requestTimeoutMs: 30_000, maxSockets }),
+    // Up to a part's response, its upload included: a 5 MiB part needs ~175 KB/s to make it. A
+    // larger body sets its own (uploadRequestTimeoutMs).
+    requestHandler: sdkHttpHandler({ connectionTimeoutMs: 3_000, requestTimeoutMs: S3_REQUEST_TIMEOUT_MS, maxSockets }),
   });
 }

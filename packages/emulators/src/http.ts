@@ -123,6 +123,8 @@ export interface SilentEndpoint {
   url: string;
   /** Data events received on its connections (at least one per request sent). */
   requests: { count: number };
+  /** Connections it took. */
+  connections: { count: number };
   stop(): Promise<void>;
 }
 
@@ -133,7 +135,9 @@ export interface SilentEndpoint {
 export async function startSilentEndpoint(): Promise<SilentEndpoint> {
   const sockets = new Set<Socket>();
   const requests = { count: 0 };
+  const connections = { count: 0 };
   const server = createNetServer((socket) => {
+    connections.count++;
     sockets.add(socket);
     socket.on('data', () => requests.count++);
     socket.on('close', () => sockets.delete(socket));
@@ -144,6 +148,7 @@ export async function startSilentEndpoint(): Promise<SilentEndpoint> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    connections,
     stop: () => {
       for (const s of sockets) s.destroy();
       return new Promise<void>((resolve) => server.close(() => resolve()));

@@ -16,6 +16,8 @@ export class FlushTimeoutError extends Error {
     readonly timeoutMs: number,
     /** Per message of the send, whether its delivery was confirmed (the others may yet arrive, or not). */
     readonly published?: readonly boolean[],
+    /** Value bytes of the confirmed messages, as their delivery reports gave them. */
+    readonly deliveredBytes?: number,
   ) {
     super(
       `Kafka flush timed out after ${timeoutMs} ms: ${delivered} of ${expected} messages delivered; the others are unconfirmed ` +
@@ -32,32 +34,36 @@ export class DeliveryError extends Error {
     readonly delivered: number,
     readonly failed: number,
     readonly expected: number,
-    options?: { cause?: unknown; published?: readonly boolean[] },
+    options?: { cause?: unknown; published?: readonly boolean[]; deliveredBytes?: number },
   ) {
     super(message, options);
     if (options?.published) this.published = options.published;
+    if (options?.deliveredBytes !== undefined) this.deliveredBytes = options.deliveredBytes;
   }
   /** Per message of the send, whether its delivery was confirmed. */
   readonly published?: readonly boolean[];
+  /** Value bytes of the confirmed messages, as their delivery reports gave them. */
+  readonly deliveredBytes?: number;
 }
 
 /**
  * What a failed send still delivered, counted as a send counts it: the messages its error says
  * were confirmed (FlushTimeoutError, DeliveryError) and their value bytes (what delivery reports
- * give: UTF-8 bytes, not characters). Bytes are known only from the per-message `published` flags;
- * an error without them gives its `delivered` count and 0 bytes, any other error nothing.
+ * give: UTF-8 bytes, not characters). The producer's errors carry those bytes; for an error without
+ * them they are summed from `messages` — which makes the confirmed messages of a lazy source again.
+ * An error without per-message flags gives its `delivered` count and 0 bytes, any other error nothing.
  */
 export function deliveredBefore(err: unknown, messages: MessageSource): { delivered: number; bytes: number } {
   if (!(err instanceof FlushTimeoutError || err instanceof DeliveryError)) return { delivered: 0, bytes: 0 };
   const { published } = err;
   if (published === undefined || published.length !== messages.length) return { delivered: Math.max(0, err.delivered), bytes: 0 };
   let delivered = 0;
+  for (const done of published) if (done) delivered++;
+  if (err.deliveredBytes !== undefined) return { delivered, bytes: err.deliveredBytes };
   let bytes = 0;
   published.forEach((done, i) => {
     const m = done ? messages.at(i) : undefined;
-    if (m === undefined) return;
-    delivered++;
-    bytes += typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length;
+    if (m !== undefined) bytes += typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length;
   });
   return { delivered, bytes };
 }

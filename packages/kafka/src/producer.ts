@@ -189,8 +189,18 @@ export class LibrdkafkaProducer implements KafkaProducer {
     this.batch = b;
     try {
       for (let index = 0; index < messages.length; index++) {
-        const m = messages.at(index);
-        if (m === undefined) throw new TypeError(`the send's message source has no message ${index} of ${messages.length}`);
+        let m: OutgoingMessage | undefined;
+        try {
+          m = messages.at(index);
+          if (m === undefined) throw new TypeError(`the send's message source has no message ${index} of ${messages.length}`);
+        } catch (err) {
+          // A message that cannot be made (its item cannot be encoded) fails on its own, as one
+          // librdkafka refuses: the others still go, and the send fails naming it.
+          b.outcomes[index] = 2;
+          b.refused++;
+          b.firstError ??= err as LibrdKafkaError;
+          continue;
+        }
         const value = typeof m.value === 'string' ? Buffer.from(m.value) : m.value;
         const headers: MessageHeader[] | undefined = m.headers
           ? Object.entries(m.headers).map(([k, v]) => ({ [k]: v }))
@@ -213,7 +223,7 @@ export class LibrdkafkaProducer implements KafkaProducer {
               break;
             }
             // The local queue is full (memory bound): let deliveries drain it, within the budget.
-            if (performance.now() >= deadline) throw new FlushTimeoutError(b.delivered, messages.length, timeoutMs, published());
+            if (performance.now() >= deadline) throw new FlushTimeoutError(b.delivered, messages.length, timeoutMs, published(), b.bytes);
             await this.waitForReports(b, 5, true);
           }
         }
@@ -234,10 +244,10 @@ export class LibrdkafkaProducer implements KafkaProducer {
           b.delivered,
           b.failed + b.refused,
           messages.length,
-          { cause: b.firstError, published: published() },
+          { cause: b.firstError, published: published(), deliveredBytes: b.bytes },
         );
       }
-      if (b.delivered < b.expected) throw new FlushTimeoutError(b.delivered, b.expected, timeoutMs, published());
+      if (b.delivered < b.expected) throw new FlushTimeoutError(b.delivered, b.expected, timeoutMs, published(), b.bytes);
       return { delivered: b.delivered, bytes: b.bytes, flushMs: performance.now() - flushStart };
     } catch (err) {
       this.reset(err);
@@ -247,7 +257,7 @@ export class LibrdkafkaProducer implements KafkaProducer {
         b.delivered,
         messages.length - b.expected,
         messages.length,
-        { cause: err, published: published() },
+        { cause: err, published: published(), deliveredBytes: b.bytes },
       );
     } finally {
       this.batch = undefined;

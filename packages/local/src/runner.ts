@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join, relative } from 'node:path';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createS3Client } from '@laminar/aws';
+import { createS3Client, uploadRequestTimeoutMs } from '@laminar/aws';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { type FirehoseEmulator, type S3Emulator, startFirehose, startS3 } from '@laminar/emulators';
 import {
@@ -371,7 +371,8 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
           bufferingIntervalS: d.buffering.intervalS,
         })),
         deliver: async (b, key, body) => {
-          await client.send(new PutObjectCommand({ Bucket: b, Key: key, Body: body }));
+          // One request for the whole buffer (up to 128 MB), given the time such a body needs.
+          await client.send(new PutObjectCommand({ Bucket: b, Key: key, Body: body }), { requestTimeout: uploadRequestTimeoutMs(body.length) });
         },
         // Buffering intervals pass at the speed of retry waits: a minute lasts a second by default.
         intervalScale: delayScale,

@@ -18,20 +18,28 @@ const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 describe('sdkHttpHandler', () => {
   it('fails an attempt whose response does not come within the request timeout, instead of only warning', async () => {
     const client = new SSMClient({ endpoint: silent.url, region, credentials, maxAttempts: 2, requestHandler: sdkHttpHandler({ connectionTimeoutMs: 1_000, requestTimeoutMs: 300 }) });
-    const before = silent.requests.count;
+    const before = silent.connections.count;
     const started = performance.now();
     const err = await client.send(new GetParameterCommand({ Name: '/laminar/x' })).catch((e: unknown) => e);
     const took = performance.now() - started;
     client.destroy();
     expect(err).toMatchObject({ name: 'TimeoutError' });
     expect((err as Error).message).toMatch(/300 ms requestTimeout/);
-    // Both attempts, each cut at 300 ms.
-    expect(silent.requests.count - before).toBe(2);
+    // Both attempts, each cut at 300 ms (a timed-out request's socket is destroyed: one connection each).
+    expect(silent.connections.count - before).toBe(2);
     expect(took).toBeGreaterThanOrEqual(2 * 300 - 50);
     expect(took).toBeLessThan(5_000);
   }, 15_000);
 
-  it('is what the S3, DynamoDB and parameter clients use: every request timeout fails the attempt', async () => {
+  it('a call may give itself a longer or shorter request timeout than its client\'s', async () => {
+    const s3 = createS3Client({ endpoint: silent.url, region, forcePathStyle: true, credentials });
+    const err = await s3.send(new HeadObjectCommand({ Bucket: 'b', Key: 'k' }), { requestTimeout: 200 }).catch((e: unknown) => e);
+    s3.destroy();
+    expect(err).toMatchObject({ name: 'TimeoutError' });
+    expect((err as Error).message).toMatch(/200 ms requestTimeout/);
+  }, 15_000);
+
+  it('configures the S3, DynamoDB and parameter clients with it: request timeouts that fail the attempt', async () => {
     const endpoint = silent.url;
     const s3 = createS3Client({ endpoint, region, forcePathStyle: true, credentials });
     const dynamo = createDynamoDBClient({ endpoint, region, credentials });

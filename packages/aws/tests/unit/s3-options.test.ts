@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dynamoEnvSchema, dynamoOptionsFromEnv, s3EnvSchema, s3OptionsFromEnv } from '../../src/index.ts';
+import { dynamoEnvSchema, dynamoOptionsFromEnv, s3EnvSchema, s3OptionsFromEnv, uploadRequestTimeoutMs } from '../../src/index.ts';
 
 const options = (env: Record<string, string>) => s3OptionsFromEnv(s3EnvSchema.parse(env));
 
@@ -19,5 +19,13 @@ describe('s3OptionsFromEnv', () => {
     const dynamo = (env: Record<string, string>) => dynamoOptionsFromEnv(dynamoEnvSchema.parse(env));
     expect(dynamo({ AWS_ENDPOINT_URL: 'http://127.0.0.1:9000' }).endpoint).toBe('http://127.0.0.1:9000');
     expect(dynamo({ AWS_ENDPOINT_URL: 'http://127.0.0.1:9000', AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:8000' }).endpoint).toBe('http://127.0.0.1:8000');
+  });
+});
+
+describe('uploadRequestTimeoutMs', () => {
+  it("is the client's 30 s for a part, and longer for a body that needs it at 256 KiB/s", () => {
+    expect(uploadRequestTimeoutMs(0)).toBe(30_000);
+    expect(uploadRequestTimeoutMs(5 * 2 ** 20)).toBe(30_000);
+    expect(uploadRequestTimeoutMs(64 * 2 ** 20)).toBe(262_144);
   });
 });

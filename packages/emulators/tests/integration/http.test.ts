@@ -33,6 +33,7 @@ describe('startSilentEndpoint', () => {
       const err = await fetch(`${silent.url}/anything`, { signal: AbortSignal.timeout(200) }).catch((e: unknown) => e);
       expect(err).toMatchObject({ name: 'TimeoutError' });
       expect(silent.requests.count).toBeGreaterThanOrEqual(1);
+      expect(silent.connections.count).toBe(1);
     } finally {
       await silent.stop();
     }

@@ -128,12 +128,30 @@ describe('LibrdkafkaProducer.send', () => {
     expect(order.at(-1)).toBe('flush >0');
   });
 
-  it('fails a send whose source runs short, naming the message it lacked, and counts what it delivered', async () => {
+  it('fails a message its source cannot make on its own: the others are sent, and the error says which were delivered', async () => {
+    const { client, producer } = setup();
+    const made: number[] = [];
+    const source = lazyMessages([0, 1, 2], (i) => {
+      made.push(i);
+      if (i === 1) throw new RangeError('Invalid time value');
+      return { topic: 't', key: `k${i}`, value: `v${i}` };
+    });
+    const err = (await producer.send(source, { timeoutMs: 1000 }).catch((e: unknown) => e)) as DeliveryError;
+    expect(err).toBeInstanceOf(DeliveryError);
+    expect(err.message).toBe('1 of 3 Kafka messages failed (1 refused before sending): Invalid time value');
+    expect(err.published).toEqual([true, false, true]);
+    expect(client.produced.map((m) => m.key)).toEqual(['k0', 'k2']);
+    // What was delivered is counted from the error, without making the messages again.
+    expect(deliveredBefore(err, source)).toEqual({ delivered: 2, bytes: 4 });
+    expect(made).toEqual([0, 1, 2]);
+  });
+
+  it('fails a message a short source lacks, naming it', async () => {
     const { producer } = setup();
     const short = { length: 3, at: (i: number) => (i < 2 ? { topic: 't', key: `k${i}`, value: `v${i}` } : undefined) };
     const err = (await producer.send(short, { timeoutMs: 1000 }).catch((e: unknown) => e)) as DeliveryError;
-    expect(err).toBeInstanceOf(DeliveryError);
-    expect(err.message).toMatch(/after 2 of 3 messages were enqueued: .*no message 2 of 3/);
+    expect(err.message).toMatch(/^1 of 3 Kafka messages failed \(1 refused before sending\): the send's message source has no message 2 of 3$/);
+    expect(err.published).toEqual([true, true, false]);
   });
 
   it('waits for queue space when librdkafka says the local queue is full', async () => {
@@ -252,7 +270,9 @@ describe('deliveredBefore', () => {
     const values = ['a', 'é', 'ccc'];
     const source = lazyMessages(values, (value) => ({ topic: 't', key: value, value }));
     const err = new FlushTimeoutError(2, 3, 100, [true, true, false]);
+    // An error without the bytes its reports gave: summed from the messages.
     expect(deliveredBefore(err, source)).toEqual({ delivered: 2, bytes: 3 });
+    expect(deliveredBefore(new FlushTimeoutError(2, 3, 100, [true, true, false], 7), source)).toEqual({ delivered: 2, bytes: 7 });
     expect(deliveredBefore(err, messagesOf(source))).toEqual({ delivered: 2, bytes: 3 });
     // Flags for another send: the error's own count, bytes unknown.
     expect(deliveredBefore(err, messagesOf(source).slice(0, 2))).toEqual({ delivered: 2, bytes: 0 });
