@@ -28,5 +28,8 @@ export default defineFunction({
       resource: { bucket: 'documents', prefix: 'manifests/*' },
     },
   ],
+  // A manifest is worth nothing once its links are dead: they live URL_EXPIRY_SECONDS, capped
+  // by the signing credentials, and SigV4 signs for 7 days at most.
+  expiringOutputs: [{ bucket: 'documents', prefix: 'manifests/', days: 8 }],
   logRetentionDays: 30,
 });

@@ -131,6 +131,7 @@ export class LaminarStack extends TerraformStack {
           // month, then go, with the delete markers they leave: without this rule every rewrite is
           // kept, and billed, for good.
           ...(written ? { noncurrentVersionDays: DATA_NONCURRENT_VERSION_DAYS, noncurrentVersionsKept: 0 } : {}),
+          expirations: specs.flatMap((l) => l.spec.expiringOutputs.filter((o) => o.bucket === b)),
         }),
       );
     }

@@ -282,6 +282,18 @@ describe('buckets', () => {
         noncurrent_version_expiration: [{ noncurrent_days: 30 }],
         expiration: [{ expired_object_delete_marker: true }],
       },
+      // pdf-manifest's expiringOutputs: its manifests go once their links are dead.
+      ...(b === 'documents'
+        ? [
+            {
+              id: 'expire-manifests-after-8d',
+              status: 'Enabled',
+              filter: [{ prefix: 'manifests/' }],
+              expiration: [{ days: 8 }],
+              noncurrent_version_expiration: [{ noncurrent_days: 1 }],
+            },
+          ]
+        : []),
     ]);
   });
 });

@@ -27,6 +27,11 @@ export interface DataBucketProps {
    * With 0, the rule also removes delete markers left with no version behind them.
    */
   noncurrentVersionsKept?: number;
+  /**
+   * Prefixes whose objects expire (specs' expiringOutputs): the current version after `days`, a
+   * noncurrent one (overwritten, or expired into a delete marker) a day later.
+   */
+  expirations?: readonly { prefix: string; days: number }[];
   /** Terraform refuses to destroy the bucket (lifecycle prevent_destroy). */
   preventDestroy?: boolean;
 }
@@ -95,7 +100,8 @@ export class DataBucket extends Construct {
         })
       : undefined;
 
-    if (props.abortIncompleteUploads || props.noncurrentVersionDays !== undefined) {
+    const expirations = [...(props.expirations ?? [])].sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : a.days - b.days));
+    if (props.abortIncompleteUploads || props.noncurrentVersionDays !== undefined || expirations.length > 0) {
       // Parts of an upload that never completes are billed yet invisible to listings.
       // The provider asks lifecycle rules to wait for versioning when both change in one apply.
       new S3BucketLifecycleConfiguration(this, 'lifecycle', {
@@ -127,6 +133,14 @@ export class DataBucket extends Construct {
                 },
               ]
             : []),
+          // Where rules overlap, S3 applies the earliest expiration: these win over the month above.
+          ...expirations.map((e) => ({
+            id: `expire-${e.prefix.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-|-$/g, '')}-after-${e.days}d`.slice(0, 255),
+            status: 'Enabled',
+            filter: [{ prefix: e.prefix }],
+            expiration: [{ days: e.days }],
+            noncurrentVersionExpiration: [{ noncurrentDays: 1 }],
+          })),
         ],
         ...(versioning ? { dependsOn: [versioning] } : {}),
       });

@@ -254,6 +254,19 @@ export const RUNTIME_NODE_MAJOR = { 'nodejs20.x': 20, 'nodejs22.x': 22 } as cons
 export type LambdaRuntime = keyof typeof RUNTIME_NODE_MAJOR;
 export const lambdaRuntime = z.enum(Object.keys(RUNTIME_NODE_MAJOR) as [LambdaRuntime, ...LambdaRuntime[]]);
 
+/**
+ * Objects a function writes that are worth nothing after a while (pdf-manifest's manifests, whose
+ * links die with their signatures): infra expires them — the current version after `days`, an
+ * overwritten or expired one a day later — instead of keeping them, and billing them, for good.
+ */
+export const expiringOutput = z.strictObject({
+  bucket: logicalName,
+  prefix: z.string().min(1).max(1024).regex(/\/$/, 'end the prefix with "/"'),
+  days: z.number().int().min(1).max(3650),
+});
+
+export type ExpiringOutput = z.output<typeof expiringOutput>;
+
 export const functionSpec = z
   .strictObject({
     name: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'function names are lower-case kebab-case'),
@@ -290,6 +303,7 @@ export const functionSpec = z
     external: z.array(z.string()).default([]),
     triggers: z.array(trigger).min(1),
     permissions: z.array(permission).default([]),
+    expiringOutputs: z.array(expiringOutput).default([]),
     async: asyncConfig.optional(),
     /**
      * The EMF metrics the function emits (Powertools `metrics.addMetric` names): infra charts them
@@ -331,6 +345,20 @@ export const functionSpec = z
     ];
     for (const d of usedStreams) {
       if (!streams.has(d)) ctx.addIssue({ code: 'custom', path: ['deliveryStreams'], message: `delivery stream "${d}" is used but not declared in deliveryStreams` });
+    }
+    for (const [i, o] of spec.expiringOutputs.entries()) {
+      // Only what this function may write there: a rule over others' objects would delete them.
+      const writes = spec.permissions.some(
+        (p) =>
+          'bucket' in p.resource &&
+          p.resource.bucket === o.bucket &&
+          p.actions.includes('s3:PutObject') &&
+          p.resource.prefix?.endsWith('*') === true &&
+          o.prefix.startsWith(p.resource.prefix.slice(0, -1)),
+      );
+      if (!writes) {
+        ctx.addIssue({ code: 'custom', path: ['expiringOutputs', i], message: `the function has no s3:PutObject grant on ${o.bucket}/${o.prefix}*: it expires only objects it writes` });
+      }
     }
     const kafkaTriggers = spec.triggers.filter((t) => t.kind === 'kafka');
     if (kafkaTriggers.length > 0 && spec.async) {

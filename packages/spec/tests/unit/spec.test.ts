@@ -24,6 +24,20 @@ describe('defineFunction', () => {
     expect(() => defineFunction({ ...base, ephemeralStorageMb: 1024.5 })).toThrow(/ephemeralStorageMb: .*expected int/);
   });
 
+  it('expires only outputs the function may write: a rule over others\' objects would delete them', () => {
+    const writes = { actions: ['s3:PutObject'], resource: { bucket: 'docs', prefix: 'out/*' } };
+    const spec = defineFunction({ ...base, permissions: [writes], expiringOutputs: [{ bucket: 'docs', prefix: 'out/manifests/', days: 8 }] });
+    expect(spec.expiringOutputs).toEqual([{ bucket: 'docs', prefix: 'out/manifests/', days: 8 }]);
+    expect(defineFunction(base).expiringOutputs).toEqual([]);
+    expect(() => defineFunction({ ...base, permissions: [writes], expiringOutputs: [{ bucket: 'docs', prefix: 'in/', days: 8 }] })).toThrow(
+      /expiringOutputs\.0: the function has no s3:PutObject grant on docs\/in\/\*/,
+    );
+    const reads = { actions: ['s3:GetObject'], resource: { bucket: 'docs', prefix: '*' } };
+    expect(() => defineFunction({ ...base, permissions: [reads], expiringOutputs: [{ bucket: 'docs', prefix: 'out/', days: 8 }] })).toThrow(/no s3:PutObject grant/);
+    expect(() => defineFunction({ ...base, permissions: [writes], expiringOutputs: [{ bucket: 'docs', prefix: 'out', days: 8 }] })).toThrow(/end the prefix with "\/"/);
+    expect(() => defineFunction({ ...base, permissions: [writes], expiringOutputs: [{ bucket: 'docs', prefix: 'out/', days: 0 }] })).toThrow(/days/);
+  });
+
   it('refuses secret-looking env vars and names the variable', () => {
     expect(() => defineFunction({ ...base, env: { KAFKA_API_SECRET: 'x' } })).toThrow(/env\.KAFKA_API_SECRET: .*secret material/);
   });
