@@ -214,6 +214,7 @@ export class LaminarStack extends TerraformStack {
       accountId: caller().accountId,
       ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
     });
+    for (const q of this.queues.values()) q.alarmOnAge(this.alarmTopic.arn);
     const tableNames = new Set<string>();
     for (const { owner, decl } of streams) {
       if (decl.table) {

@@ -204,8 +204,26 @@ describe('alarms per function, from the specs', () => {
       const schedules = queueAlarms.filter((a) => String(a.alarm_name).endsWith(suffix));
       expect(schedules.map((a) => a.alarm_name).sort()).toEqual(scheduled.map((s) => `laminar-dev-${s.name}${suffix}`).sort());
     }
-    expect(dlqAlarms.length + 2 * s3Rules.length + 2 * scheduled.length).toBe(queueAlarms.length);
+    // And one per declared queue, on its oldest message's age.
+    const ageAlarms = queueAlarms.filter((a) => String(a.alarm_name).endsWith('-oldest-message-age'));
+    expect(ageAlarms.map((a) => a.alarm_name)).toEqual(['laminar-dev-bronze-arrivals-oldest-message-age']);
+    expect(dlqAlarms.length + 2 * s3Rules.length + 2 * scheduled.length + ageAlarms.length).toBe(queueAlarms.length);
     for (const a of queueAlarms) expect(a).toMatchObject({ alarm_actions: [TOPIC()], ok_actions: [TOPIC()] });
+  });
+
+  it('a declared queue alarms once its oldest message has waited half its retention: SQS deletes it unread at the end', () => {
+    const [queue] = resourcesOf(json, 'aws_sqs_queue').filter((q) => q.name === 'laminar-dev-bronze-arrivals');
+    expect(queue?.message_retention_seconds).toBe(4 * 86_400);
+    const [alarm] = resourcesOf(json, 'aws_cloudwatch_metric_alarm').filter((a) => a.alarm_name === 'laminar-dev-bronze-arrivals-oldest-message-age');
+    expect(alarm).toMatchObject({
+      namespace: 'AWS/SQS',
+      metric_name: 'ApproximateAgeOfOldestMessage',
+      dimensions: { QueueName: 'laminar-dev-bronze-arrivals' },
+      statistic: 'Maximum',
+      threshold: 2 * 86_400,
+      comparison_operator: 'GreaterThanThreshold',
+      treat_missing_data: 'notBreaching',
+    });
   });
 
   it('an undelivered-events queue alarms on each new arrival as well as while it holds any: it keeps them 14 days', () => {

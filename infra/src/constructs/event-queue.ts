@@ -1,3 +1,4 @@
+import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy/index.js';
 import { type QueueSpec, queueName } from '@laminar/spec';
@@ -11,9 +12,11 @@ export interface EventQueueProps {
 /** A declared queue (queues/<name>.ts) for downstream consumers: encrypted, bounded retention. */
 export class EventQueue extends Construct {
   readonly queue: SqsQueue;
+  readonly #props: EventQueueProps;
 
   constructor(scope: Construct, id: string, props: EventQueueProps) {
     super(scope, id);
+    this.#props = props;
     this.queue = new SqsQueue(this, 'queue', {
       name: queueName(props.stage, props.queue.name),
       sqsManagedSseEnabled: true,
@@ -24,6 +27,30 @@ export class EventQueue extends Construct {
 
   get arn(): string {
     return this.queue.arn;
+  }
+
+  /**
+   * An alarm once the oldest message has waited half the retention. SQS deletes a message when its
+   * retention ends, read or not: a consumer that stopped would otherwise lose events unnoticed.
+   */
+  alarmOnAge(alarmTopicArn: string): void {
+    const name = queueName(this.#props.stage, this.#props.queue.name);
+    const limitS = (this.#props.queue.retentionDays * 86_400) / 2;
+    new CloudwatchMetricAlarm(this, 'age-alarm', {
+      alarmName: `${name}-oldest-message-age`,
+      alarmDescription: `A message has waited in ${name} over ${limitS / 3600} h, half its ${this.#props.queue.retentionDays}-day retention: is its consumer running? SQS deletes messages unread at the end.`,
+      namespace: 'AWS/SQS',
+      metricName: 'ApproximateAgeOfOldestMessage',
+      dimensions: { QueueName: name },
+      statistic: 'Maximum',
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: limitS,
+      comparisonOperator: 'GreaterThanThreshold',
+      treatMissingData: 'notBreaching',
+      alarmActions: [alarmTopicArn],
+      okActions: [alarmTopicArn],
+    });
   }
 
   /** Lets exactly these EventBridge rules send to the queue (SQS has one policy per queue). */

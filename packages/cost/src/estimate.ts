@@ -469,6 +469,8 @@ function sharedItems(
     });
     assumed.push(`queue ${q.name}: consumers make ${fmt(consumer, 1)} requests per message${a.queues[q.name]?.note ? ` — ${a.queues[q.name]?.note}` : ''}`);
   }
+  // One alarm per declared queue, on its oldest message's age (infra's EventQueue.alarmOnAge).
+  if (queues.length) out.push({ service: 'CloudWatch', item: 'declared queues: oldest-message-age alarms', quantity: queues.length, unit: queues.length === 1 ? 'alarm' : 'alarms', cost: queues.length * p.cloudWatch.alarmMonth });
 
   // Free, and listed so the reader sees they were not forgotten.
   const scheduled = functions.reduce(
