@@ -50,12 +50,18 @@ export interface BootstrapSettings {
   backend: StateBackend;
   /** Default of the `github_repository` variable ("owner/name"); unset: asked at plan time. */
   githubRepository?: string;
+  /**
+   * Stages whose functions may read from Amazon MSK: only their boundaries let through the MSK
+   * pollers' rights, network interfaces in any VPC among them (AWS gives them no narrower scope
+   * the stack knows). Every other stage's roles cannot be granted those, whoever deploys it.
+   */
+  mskStages?: string[];
 }
 
 const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 /**
- * LAMINAR_BOOTSTRAP_STAGES (default "dev,prod"), LAMINAR_AWS_REGION,
+ * LAMINAR_BOOTSTRAP_STAGES (default "dev,prod"), LAMINAR_BOOTSTRAP_MSK_STAGES (default none), LAMINAR_AWS_REGION,
  * LAMINAR_GITHUB_REPOSITORY, LAMINAR_STATE_BUCKET (after the first apply, to move this stack's
  * state into the bucket it created).
  */
@@ -76,6 +82,17 @@ export function bootstrapSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): 
     const b = stages.find((t) => t !== a && t.startsWith(`${a}-`));
     if (b) throw new Error(`stages "${a}" and "${b}": "${b}" starts with "${a}-", so ${a}'s deploy role would match ${b}'s resources (laminar-${a}-*); rename one`);
   }
+  const mskStages = [
+    ...new Set(
+      (env.LAMINAR_BOOTSTRAP_MSK_STAGES ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
+  for (const s of mskStages) {
+    if (!stages.includes(s)) throw new Error(`LAMINAR_BOOTSTRAP_MSK_STAGES names "${s}", which is not in LAMINAR_BOOTSTRAP_STAGES (${stages.join(', ')})`);
+  }
   const region = env.LAMINAR_AWS_REGION || 'eu-west-1';
   const repo = env.LAMINAR_GITHUB_REPOSITORY;
   if (repo && !REPOSITORY.test(repo)) throw new Error(`LAMINAR_GITHUB_REPOSITORY "${repo}" must be "owner/name"`);
@@ -84,6 +101,7 @@ export function bootstrapSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): 
     region,
     backend: env.LAMINAR_STATE_BUCKET ? { kind: 's3', bucket: env.LAMINAR_STATE_BUCKET, region } : { kind: 'local' },
     ...(repo ? { githubRepository: repo } : {}),
+    ...(mskStages.length ? { mskStages } : {}),
   };
 }
 
@@ -153,7 +171,7 @@ export class BootstrapStack extends TerraformStack {
       const boundary = new IamPolicy(this, `${stage}-boundary`, {
         name: boundaryPolicyName(stage),
         description: `Laminar ${stage}: the most any function or Firehose role of the stage may be granted`,
-        policy: JSON.stringify({ Version: '2012-10-17', Statement: boundaryStatements({ ...account, stage }) }),
+        policy: JSON.stringify({ Version: '2012-10-17', Statement: boundaryStatements({ ...account, stage, msk: settings.mskStages?.includes(stage) ?? false }) }),
         // The provider's default tags say stage "bootstrap"; what a policy is for is its own stage.
         tags: { stage },
       });

@@ -99,7 +99,7 @@ function arns(scope: AccountScope & { stage: string }) {
  * grants nothing, so a deploy role that can write role policies still cannot hand out more than this.
  * tests/policy.test.ts proves every action the stage stacks grant is inside.
  */
-export function boundaryStatements(scope: AccountScope & { stage: string }): IamStatement[] {
+export function boundaryStatements(scope: AccountScope & { stage: string; msk?: boolean }): IamStatement[] {
   const a = arns(scope);
   return [
     {
@@ -174,6 +174,14 @@ export function boundaryStatements(scope: AccountScope & { stage: string }): Iam
     { Sid: 'StageQueues', Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [a.queue] },
     { Sid: 'StageSecrets', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [a.secret] },
     { Sid: 'StageParameters', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: [a.parameter] },
+    // Only for a stage that reads from MSK (LAMINAR_BOOTSTRAP_MSK_STAGES): its pollers' network
+    // interfaces may go in any VPC, which no other stage's roles should ever be able to get.
+    ...(scope.msk ? mskStatements(a) : []),
+  ];
+}
+
+function mskStatements(a: ReturnType<typeof arns>): IamStatement[] {
+  return [
     {
       Sid: 'MskCluster',
       Effect: 'Allow',

@@ -69,6 +69,18 @@ describe('bootstrap settings', () => {
     expect(() => bootstrapSettingsFromEnv({ LAMINAR_BOOTSTRAP_STAGES: 'Prod' })).toThrow(/stage "Prod"/);
   });
 
+  it('lets MSK rights into the boundaries of the stages named in LAMINAR_BOOTSTRAP_MSK_STAGES only', () => {
+    expect(bootstrapSettingsFromEnv({ LAMINAR_BOOTSTRAP_MSK_STAGES: 'prod' }).mskStages).toEqual(['prod']);
+    expect(() => bootstrapSettingsFromEnv({ LAMINAR_BOOTSTRAP_MSK_STAGES: 'staging' })).toThrow(/names "staging", which is not in LAMINAR_BOOTSTRAP_STAGES/);
+    const { json: withMsk } = synthBootstrap({ ...SETTINGS, mskStages: ['prod'] });
+    const boundary = (stage: string) => {
+      const policy = Object.values(withMsk.resource.aws_iam_policy ?? {}).find((p) => p.name === `laminar-${stage}-boundary`) as Json;
+      return parsePolicy(policy.policy as string).flatMap((st) => st.actions ?? []);
+    };
+    expect(boundary('prod')).toEqual(expect.arrayContaining(['kafka-cluster:Connect', 'ec2:CreateNetworkInterface']));
+    expect(boundary('dev').filter((a) => a.startsWith('ec2:') || a.startsWith('kafka'))).toEqual([]);
+  });
+
   it('refuses a stage name that another one extends with "-": its deploy role would match the other\'s roles', () => {
     expect(() => bootstrapSettingsFromEnv({ LAMINAR_BOOTSTRAP_STAGES: 'dev,dev-eu,prod' })).toThrow(/stages "dev" and "dev-eu"/);
     expect(bootstrapSettingsFromEnv({ LAMINAR_BOOTSTRAP_STAGES: 'dev,deveu' }).stages).toEqual(['dev', 'deveu']);
