@@ -49,6 +49,8 @@ export type RuleId =
   | 's3-public-access-block'
   | 's3-encryption'
   | 's3-tls-only'
+  | 'sqs-tls-only'
+  | 'sns-tls-only'
   | 's3-versioning'
   | 'sqs-encryption'
   | 'dynamodb-encryption'
@@ -526,6 +528,19 @@ class Context {
     for (const [id, r] of this.of('aws_sns_topic')) {
       if (!r.kms_master_key_id) this.breach('sns-encryption', this.label('aws_sns_topic', id), 'kms_master_key_id is required');
     }
+    // Encrypted in transit too: each queue's and topic's own policy refuses requests without TLS.
+    for (const [id] of this.of('aws_sqs_queue')) {
+      const policies = this.of('aws_sqs_queue_policy').filter(([, p]) => this.refId(p.queue_url, 'aws_sqs_queue') === id);
+      if (!policies.some(([, p]) => deniesInsecure(p.policy, ['sqs:*', '*'], `\${aws_sqs_queue.${id}.arn}`))) {
+        this.breach('sqs-tls-only', this.label('aws_sqs_queue', id), 'no queue policy statement denying sqs:* to Principal "*" on the queue when aws:SecureTransport is false');
+      }
+    }
+    for (const [id] of this.of('aws_sns_topic')) {
+      const policies = this.of('aws_sns_topic_policy').filter(([, p]) => this.refId(p.arn, 'aws_sns_topic') === id);
+      if (!policies.some(([, p]) => deniesInsecure(p.policy, ['sns:Publish', 'sns:*', '*'], `\${aws_sns_topic.${id}.arn}`))) {
+        this.breach('sns-tls-only', this.label('aws_sns_topic', id), 'no topic policy statement denying sns:Publish to Principal "*" on the topic when aws:SecureTransport is false');
+      }
+    }
     for (const [id, r] of this.of('aws_kinesis_stream')) {
       if (r.encryption_type !== 'KMS') this.breach('kinesis-encryption', this.label('aws_kinesis_stream', id), 'encryption_type = "KMS" is required');
     }
@@ -725,4 +740,23 @@ export function secretInValue(value: string): string | undefined {
     if (/[A-Z]/.test(run) && /[a-z]/.test(run) && /[0-9]/.test(run)) return 'a long base64 blob (key material)';
   }
   return undefined;
+}
+
+/** Whether policy text holds a Deny of one of `actions` on `resource` to everyone when aws:SecureTransport is false. */
+function deniesInsecure(text: unknown, actions: readonly string[], resource: string): boolean {
+  if (typeof text !== 'string') return false;
+  let statements: Statement[];
+  try {
+    statements = parsePolicy(text);
+  } catch {
+    return false;
+  }
+  return statements.some(
+    (st) =>
+      st.effect === 'Deny' &&
+      (st.principals === '*' || (st.principals !== undefined && (st.principals.AWS ?? []).includes('*'))) &&
+      (st.actions ?? []).some((a) => actions.includes(a)) &&
+      (st.resources ?? []).includes(resource) &&
+      st.conditions.some((c) => (c.op === 'Bool' || c.op === 'BoolIfExists') && c.key.toLowerCase() === 'aws:securetransport' && c.values.map(String).includes('false')),
+  );
 }

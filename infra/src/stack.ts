@@ -325,7 +325,7 @@ export class LaminarStack extends TerraformStack {
       this.routes.push(route);
       for (const q of g.queues) rulesPerQueue.set(q, [...(rulesPerQueue.get(q) ?? []), route.rule.arn]);
     }
-    for (const [q, arns] of rulesPerQueue) q.allowRules(arns);
+    for (const q of this.queues.values()) q.setPolicy(rulesPerQueue.get(q) ?? []);
   }
 }
 

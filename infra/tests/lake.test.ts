@@ -97,6 +97,7 @@ describe('bronze → silver fan-out', () => {
         Resource: queueArn,
         Condition: { ArnEquals: { 'aws:SourceArn': ref('aws_cloudwatch_event_rule', 'name', name, 'arn') } },
       }),
+      { Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: '*', Action: 'sqs:*', Resource: queueArn, Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
     ]);
     expect(all('aws_cloudwatch_metric_alarm').find((a) => a.alarm_name === `${name}-undelivered-not-empty`)).toMatchObject({
       namespace: 'AWS/SQS',
@@ -117,7 +118,19 @@ describe('bronze → silver fan-out', () => {
         Action: 'sqs:SendMessage',
         Condition: { ArnEquals: { 'aws:SourceArn': [expect.stringMatching(/^\$\{aws_cloudwatch_event_rule\.[\w-]+\.arn\}$/)] } },
       }),
+      expect.objectContaining({ Effect: 'Deny', Principal: '*', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
     ]);
+  });
+
+  it('every queue refuses requests without TLS, a function\'s DLQ too', () => {
+    const queues = all('aws_sqs_queue');
+    expect(queues.length).toBeGreaterThan(2);
+    for (const q of queues) {
+      const id = idOf('aws_sqs_queue', 'name', String(q.name));
+      const policies = all('aws_sqs_queue_policy').filter((p) => p.queue_url === `\${aws_sqs_queue.${id}.url}`) as { policy: string }[];
+      expect(policies, String(q.name)).toHaveLength(1);
+      expect(JSON.parse((policies[0] as { policy: string }).policy).Statement, String(q.name)).toContainEqual({ Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: '*', Action: 'sqs:*', Resource: `\${aws_sqs_queue.${id}.arn}`, Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
+    }
   });
 
   it('alarms when a CSV is quarantined whole: the invocation succeeds, so no other alarm would', () => {

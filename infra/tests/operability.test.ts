@@ -59,6 +59,8 @@ describe('alarm topic', () => {
           ArnLike: { 'aws:SourceArn': 'arn:${data.aws_partition.partition.partition}:cloudwatch:eu-west-1:${data.aws_caller_identity.caller.account_id}:alarm:laminar-dev-*' },
         },
       },
+      // Nor anything without TLS (policy rule sns-tls-only).
+      { Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: '*', Action: 'sns:Publish', Resource: TOPIC(), Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
     ]);
   });
 

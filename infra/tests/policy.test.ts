@@ -250,6 +250,23 @@ describe('the suite fails, with a clear message, on deliberately broken stacks',
     expect(breaches[0]?.message).toBe('no bucket policy statement denying s3:* to Principal "*" on the bucket and its objects when aws:SecureTransport is false');
   });
 
+  it('a queue without a policy denying it to requests without TLS; a topic whose deny names another action', () => {
+    const json = dev();
+    const policies = json.resource['aws_sqs_queue_policy'] ?? {};
+    const queues = Object.entries(json.resource['aws_sqs_queue'] ?? {});
+    const [dlqId] = queues.find(([, q]) => q.name === 'laminar-dev-csv-validator-dlq') as [string, Json];
+    for (const [id, p] of Object.entries(policies)) if (p.queue_url === `\${aws_sqs_queue.${dlqId}.url}`) delete policies[id];
+    const [topicPolicyId, topicPolicy] = Object.entries(json.resource['aws_sns_topic_policy'] ?? {})[0] as [string, Json];
+    const doc = JSON.parse(topicPolicy.policy as string);
+    doc.Statement = doc.Statement.map((st: Json) => (st.Effect === 'Deny' ? { ...st, Action: 'sns:Subscribe' } : st));
+    (json.resource['aws_sns_topic_policy'] as Record<string, Json>)[topicPolicyId] = { ...topicPolicy, policy: JSON.stringify(doc) };
+    const breaches = checkStack(json);
+    expect(breaches.map((b) => `${b.rule} ${b.resource}`)).toEqual([
+      expect.stringMatching(/^sns-tls-only aws_sns_topic\.[\w-]+ \(laminar-dev-alarms\)$/),
+      `sqs-tls-only aws_sqs_queue.${dlqId} (laminar-dev-csv-validator-dlq)`,
+    ]);
+  });
+
   it('a written bucket without versioning, a public access block with a flag off', () => {
     const json = dev();
     for (const id of ofBucket(json, 'aws_s3_bucket_versioning', 'laminar-dev-lake')) delete json.resource['aws_s3_bucket_versioning']?.[id];

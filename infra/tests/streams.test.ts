@@ -171,6 +171,8 @@ describe('store-inventory delivery stream', () => {
         Resource: undelivered,
         Condition: { ArnEquals: { 'aws:SourceArn': [ref('aws_cloudwatch_event_rule', 'name', 'laminar-dev-store-inventory-schedule-1', 'arn')] } },
       },
+      // And nothing without TLS, as on every queue and topic (policy rule sqs-tls-only).
+      { Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: '*', Action: 'sqs:*', Resource: undelivered, Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
     ]);
   });
 });

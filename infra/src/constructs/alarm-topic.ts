@@ -5,6 +5,7 @@ import { SnsTopicPolicy } from '@cdktf/provider-aws/lib/sns-topic-policy/index.j
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription/index.js';
 import { TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
+import { denyInsecureTransport } from './tls-only.ts';
 import { resourceName } from '../naming.ts';
 
 export interface AlarmTopicProps {
@@ -139,6 +140,7 @@ export class AlarmTopic extends Construct {
             Resource: this.topic.arn,
             Condition: fromAlarms,
           },
+          denyInsecureTransport('sns:Publish', this.topic.arn),
         ],
       }),
     });

@@ -7,6 +7,7 @@ import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning/index.js';
 import { Construct } from 'constructs';
 import { resourceName } from '../naming.ts';
+import { denyInsecureTransport } from './tls-only.ts';
 
 export interface DataBucketProps {
   stage: string;
@@ -79,16 +80,7 @@ export class DataBucket extends Construct {
       bucket,
       policy: JSON.stringify({
         Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'DenyInsecureTransport',
-            Effect: 'Deny',
-            Principal: '*',
-            Action: 's3:*',
-            Resource: [this.bucket.arn, `${this.bucket.arn}/*`],
-            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-          },
-        ],
+        Statement: [denyInsecureTransport('s3:*', [this.bucket.arn, `${this.bucket.arn}/*`])],
       }),
       dependsOn: [publicAccess],
     });

@@ -3,6 +3,7 @@ import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy/index.js';
 import { type QueueSpec, queueName } from '@laminar/spec';
 import { Construct } from 'constructs';
+import { denyInsecureTransport } from './tls-only.ts';
 
 export interface EventQueueProps {
   stage: string;
@@ -53,22 +54,29 @@ export class EventQueue extends Construct {
     });
   }
 
-  /** Lets exactly these EventBridge rules send to the queue (SQS has one policy per queue). */
-  allowRules(ruleArns: string[]): void {
-    if (ruleArns.length === 0) return;
+  /**
+   * The queue's policy (SQS has one per queue): exactly these EventBridge rules may send to it, and
+   * nothing reaches it without TLS. Called once, also with no rules.
+   */
+  setPolicy(ruleArns: string[]): void {
     new SqsQueuePolicy(this, 'policy', {
       queueUrl: this.queue.url,
       policy: JSON.stringify({
         Version: '2012-10-17',
         Statement: [
-          {
-            Sid: 'FromSubscribedRules',
-            Effect: 'Allow',
-            Principal: { Service: 'events.amazonaws.com' },
-            Action: 'sqs:SendMessage',
-            Resource: this.queue.arn,
-            Condition: { ArnEquals: { 'aws:SourceArn': ruleArns } },
-          },
+          ...(ruleArns.length > 0
+            ? [
+                {
+                  Sid: 'FromSubscribedRules',
+                  Effect: 'Allow',
+                  Principal: { Service: 'events.amazonaws.com' },
+                  Action: 'sqs:SendMessage',
+                  Resource: this.queue.arn,
+                  Condition: { ArnEquals: { 'aws:SourceArn': ruleArns } },
+                },
+              ]
+            : []),
+          denyInsecureTransport('sqs:*', this.queue.arn),
         ],
       }),
     });

@@ -10,7 +10,9 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js
 import { LambdaFunctionEventInvokeConfig } from '@cdktf/provider-aws/lib/lambda-function-event-invoke-config/index.js';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
+import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy/index.js';
 import { queueArrivals, queueNotEmpty } from './queue-alarm.ts';
+import { denyInsecureTransport } from './tls-only.ts';
 import { DLQ_RETENTION_S, FUNCTION_TARGET_RETRY, undeliveredQueue } from './undelivered-queue.ts';
 import {
   dlqName,
@@ -169,6 +171,11 @@ export class NodeFunction extends Construct {
         sqsManagedSseEnabled: true,
         messageRetentionSeconds: DLQ_RETENTION_S,
         tags,
+      });
+      // Lambda sends with the function's role (an identity grant): the policy only refuses plain HTTP.
+      new SqsQueuePolicy(this, 'dlq-policy', {
+        queueUrl: this.dlq.url,
+        policy: JSON.stringify({ Version: '2012-10-17', Statement: [denyInsecureTransport('sqs:*', this.dlq.arn)] }),
       });
       // Not-empty only, without the arrivals alarm the undelivered queues have: what lands here failed
       // in the function first (or waited out its throttling), so -errors or -throttles, which clear

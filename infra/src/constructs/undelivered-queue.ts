@@ -1,6 +1,7 @@
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy/index.js';
 import type { Construct } from 'constructs';
+import { denyInsecureTransport } from './tls-only.ts';
 
 /**
  * A rule target's retries when it is a function: EventBridge's own (24 h, 185 attempts) cover
@@ -44,6 +45,7 @@ export function undeliveredQueue(
           Resource: queue.arn,
           Condition: { ArnEquals: { 'aws:SourceArn': props.sourceArn } },
         },
+        denyInsecureTransport('sqs:*', queue.arn),
       ],
     }),
   });
