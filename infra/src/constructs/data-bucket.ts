@@ -92,7 +92,15 @@ export class DataBucket extends Construct {
         })
       : undefined;
 
-    const expirations = [...(props.expirations ?? [])].sort((a, b) => (a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : a.days - b.days));
+    // Two specs may name the same prefix and days: one rule. S3 refuses a configuration with two
+    // rules of one id, at apply; two different ones that would share an id are refused here.
+    const expirations = [...new Map((props.expirations ?? []).map((e) => [`${e.days}:${e.prefix}`, e])).values()].sort((a, b) =>
+      a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : a.days - b.days,
+    );
+    const ruleId = (e: { prefix: string; days: number }) => `expire-${e.prefix.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-|-$/g, '')}-after-${e.days}d`.slice(0, 255);
+    const ids = expirations.map(ruleId);
+    const clash = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (clash) throw new Error(`bucket ${props.logical}: two expiringOutputs prefixes give the lifecycle rule id "${clash}"; rename one`);
     if (props.abortIncompleteUploads || props.noncurrentVersionDays !== undefined || expirations.length > 0) {
       // Parts of an upload that never completes are billed yet invisible to listings.
       // The provider asks lifecycle rules to wait for versioning when both change in one apply.
@@ -127,7 +135,7 @@ export class DataBucket extends Construct {
             : []),
           // Where rules overlap, S3 applies the earliest expiration: these win over the month above.
           ...expirations.map((e) => ({
-            id: `expire-${e.prefix.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-|-$/g, '')}-after-${e.days}d`.slice(0, 255),
+            id: ruleId(e),
             status: 'Enabled',
             filter: [{ prefix: e.prefix }],
             expiration: [{ days: e.days }],
