@@ -467,16 +467,11 @@ class Context {
         .filter((s) => s.kind === 'resource' && policies.includes(s.where))
         .some((s) =>
           s.statements.some((st) => {
-            if (st.effect !== 'Deny') return false;
-            const everyone = st.principals === '*' || (st.principals !== undefined && (st.principals.AWS ?? []).includes('*'));
-            const allActions = (st.actions ?? []).some((a) => a === 's3:*' || a === '*');
-            const insecure = st.conditions.some(
-              (c) => (c.op === 'Bool' || c.op === 'BoolIfExists') && c.key.toLowerCase() === 'aws:securetransport' && c.values.map(String).includes('false'),
-            );
+            if (!deniesInsecureTransport(st, ['s3:*', '*'])) return false;
             const resources = st.resources ?? [];
             const bucket = resources.some((r) => arnOf(r) === 'bucket');
             const allObjects = resources.some((r) => r.endsWith('/*') && arnOf(r.slice(0, -2)) === 'bucket');
-            return everyone && allActions && insecure && bucket && allObjects;
+            return bucket && allObjects;
           }),
         );
       if (!tlsOnly) {
@@ -751,12 +746,15 @@ function deniesInsecure(text: unknown, actions: readonly string[], resource: str
   } catch {
     return false;
   }
-  return statements.some(
-    (st) =>
-      st.effect === 'Deny' &&
-      (st.principals === '*' || (st.principals !== undefined && (st.principals.AWS ?? []).includes('*'))) &&
-      (st.actions ?? []).some((a) => actions.includes(a)) &&
-      (st.resources ?? []).includes(resource) &&
-      st.conditions.some((c) => (c.op === 'Bool' || c.op === 'BoolIfExists') && c.key.toLowerCase() === 'aws:securetransport' && c.values.map(String).includes('false')),
+  return statements.some((st) => deniesInsecureTransport(st, actions) && (st.resources ?? []).includes(resource));
+}
+
+/** A Deny to everyone of one of `actions` when aws:SecureTransport is false (on whatever resources). */
+function deniesInsecureTransport(st: Statement, actions: readonly string[]): boolean {
+  return (
+    st.effect === 'Deny' &&
+    (st.principals === '*' || (st.principals !== undefined && (st.principals.AWS ?? []).includes('*'))) &&
+    (st.actions ?? []).some((a) => actions.includes(a)) &&
+    st.conditions.some((c) => (c.op === 'Bool' || c.op === 'BoolIfExists') && c.key.toLowerCase() === 'aws:securetransport' && c.values.map(String).includes('false'))
   );
 }

@@ -14,6 +14,13 @@ export type { RunResult };
 /** The dedup scope of RSS items; feed validators live beside them under "feedstate#". */
 export const DEDUP_SCOPE = 'rss';
 
+let ssm: SSMProvider | undefined;
+/**
+ * Reads of FEED_URLS_PARAMETER that fail in seconds, not never; cached 5 min (a changed list
+ * applies within that). Made on first use: with FEED_URLS inline no SSM client is made at all.
+ */
+const feedListParameters = () => (ssm ??= new SSMProvider({ clientConfig: parameterClientConfig() }));
+
 export const handler = defineHandler({
   config: configSchema,
   init: ({ config, logger, tracer }) => {
@@ -22,8 +29,6 @@ export const handler = defineHandler({
     return {
       // Only the Kafka settings: getProducer keys its per-environment producer on what it is given.
       kafkaEnv: kafkaEnvSchema.parse(config),
-      // Reads of FEED_URLS_PARAMETER that fail in seconds, not never; cached 5 min (a changed list applies within that).
-      feedListParameters: new SSMProvider({ clientConfig: parameterClientConfig() }),
       store: new DedupStore({ client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds }),
       // Validators lapse before the records of the items they hide can (validatorTtlSeconds).
       feedState: new DynamoFeedState({ client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds: validatorTtlSeconds(ttlSeconds), log: logger }),
@@ -33,7 +38,7 @@ export const handler = defineHandler({
     const input = parseInput(scheduledEventSchema, event ?? {});
     if ('id' in input) logger.appendKeys({ scheduledEventId: input.id, scheduledTime: input.time });
 
-    const feedUrls = await resolveFeedUrls(config, (name) => deps.feedListParameters.get(name, { maxAge: 300 }));
+    const feedUrls = await resolveFeedUrls(config, (name) => feedListParameters().get(name, { maxAge: 300 }));
     const result = await runOnce(
       {
         feedUrls,

@@ -190,15 +190,18 @@ export class LibrdkafkaProducer implements KafkaProducer {
     try {
       for (let index = 0; index < messages.length; index++) {
         let m: OutgoingMessage | undefined;
+        let unmade: unknown;
         try {
           m = messages.at(index);
-          if (m === undefined) throw new TypeError(`the send's message source has no message ${index} of ${messages.length}`);
         } catch (err) {
+          unmade = err;
+        }
+        if (m === undefined) {
           // A message that cannot be made (its item cannot be encoded) fails on its own, as one
           // librdkafka refuses: the others still go, and the send fails naming it.
           b.outcomes[index] = 2;
           b.refused++;
-          b.firstError ??= err as LibrdKafkaError;
+          b.firstError ??= (unmade ?? new TypeError(`the send's message source has no message ${index} of ${messages.length}`)) as LibrdKafkaError;
           continue;
         }
         const value = typeof m.value === 'string' ? Buffer.from(m.value) : m.value;
