@@ -1,5 +1,5 @@
 import { createDynamoDBClient, dynamoOptionsFromEnv } from '@laminar/aws';
-import { DedupStore } from '@laminar/dedup';
+import { DedupStore, LatestValueStore } from '@laminar/dedup';
 import { getProducer, tracedProducer } from '@laminar/kafka';
 import { defineHandler, MetricUnit } from '@laminar/runtime';
 import { configSchema, kafkaEnvOf } from './config.ts';
@@ -12,8 +12,10 @@ export const handler = defineHandler({
   config: configSchema,
   init: ({ config, tracer }) => {
     const dynamo = tracer.captureAWSv3Client(createDynamoDBClient(dynamoOptionsFromEnv(config)));
+    const table = { client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds: config.DEDUP_TTL_DAYS * 86_400 };
     return {
-      store: new DedupStore({ client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds: config.DEDUP_TTL_DAYS * 86_400 }),
+      store: new DedupStore(table),
+      latest: new LatestValueStore(table),
       kafkaEnv: kafkaEnvOf(config),
     };
   },
@@ -28,6 +30,7 @@ export const handler = defineHandler({
     const result = await runOnce({
       config,
       store: deps.store,
+      latest: deps.latest,
       producer,
       deadline,
       // Aborts HTTP requests (and waits between retries) in flight when the reserve is reached, so

@@ -1,13 +1,15 @@
-import { type ClaimingInvocation, type DedupStore, invocationClaims, publishOnce, warnRefreshFailed } from '@laminar/dedup';
+import { type ClaimingInvocation, type DedupStore, invocationClaims, type LatestEntry, type LatestValueStore, type PublishOutcome, publishOnce, warnRefreshFailed } from '@laminar/dedup';
 import { deliveredBefore, type KafkaProducer, lazyMessages } from '@laminar/kafka';
 import type { Config } from './config.ts';
 import { listActiveMarkets, type Rejection } from './gamma.ts';
 import { createJsonClient, type JsonClient, type RetryPolicy } from './http.ts';
 import { fetchMidpoints } from './prices.ts';
-import { buildTicks, type PriceTick, tickId, toMessage } from './ticks.ts';
+import { buildTicks, outcomeKey, type PriceTick, tickId, tickState, toMessage } from './ticks.ts';
 
-/** The dedup scope of price ticks in the table (ids are `market:outcome:timestamp:price`, tickId). */
+/** The dedup scope of price ticks in the table (ids are `market:outcome:timestamp:price#change`, tickId). */
 export const DEDUP_SCOPE = 'polymarket';
+/** The scope of each outcome's last produced state (`market:outcome`, LatestValueStore), in the same table. */
+export const LATEST_SCOPE = 'polymarket-latest';
 /** Rejections carried in the result and the log; the count covers all of them. */
 export const REJECTION_SAMPLE = 10;
 
@@ -19,6 +21,8 @@ export interface Log {
 export interface RunDeps {
   config: Pick<Config, 'GAMMA_API_URL' | 'CLOB_API_URL' | 'MAX_MARKETS' | 'HTTP_TIMEOUT_MS' | 'KAFKA_TOPIC'>;
   store: DedupStore;
+  /** Each outcome's last produced state: a tick is produced only when its outcome's state changed. */
+  latest: LatestValueStore;
   producer: KafkaProducer;
   /** The invocation's time: every request, wait and the Kafka flush fit inside remainingMs(). */
   deadline: { remainingMs(): number; check(what: string): void };
@@ -54,7 +58,9 @@ export interface RunDeps {
  * Every record is accounted for:
  * markets.fetched = accepted + rejected + repeated;
  * outcomes of accepted markets = ticks + prices.unpriced;
- * ticks = new + duplicate + inFlight; produced = new (each acknowledged by Kafka).
+ * ticks = new + duplicate + inFlight, where a duplicate is a tick whose outcome's state has not
+ * changed since it was last produced (or whose change another run already produced);
+ * produced = new (each acknowledged by Kafka).
  */
 export interface RunResult {
   markets: { fetched: number; accepted: number; rejected: number; repeated: number; pages: number };
@@ -74,13 +80,21 @@ export interface RunResult {
 /**
  * What producing did, in the result's terms; `refreshFailed`: dedup records of ticks still built
  * whose expiry could not be renewed (they are forgotten, and produced again, a TTL after their
- * last renewal).
+ * last renewal), and outcomes' last states the table would not write (a later run writes them).
  */
 export type ProducedCounts = Pick<RunResult, 'new' | 'duplicate' | 'inFlight' | 'produced' | 'bytes'> & { refreshFailed: number };
 
+/** A tick whose outcome's state changed, with the change's number and the outcome's key and new state. */
+interface TickChange {
+  tick: PriceTick;
+  seq: number;
+  key: string;
+  state: string;
+}
+
 const quiet: Log = { info: () => undefined, warn: () => undefined };
 
-/** Markets → prices → ticks → Kafka, each tick at most once per (market, outcome, price timestamp). */
+/** Markets → prices → ticks → Kafka: a tick for each change of an outcome's state (price, timestamp, source), once. */
 export async function runOnce(deps: RunDeps): Promise<RunResult> {
   const { config, deadline } = deps;
   const log = deps.log ?? quiet;
@@ -150,39 +164,80 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
 
   deadline.check('producing ticks');
   const target = { topic: config.KAFKA_TOPIC, gammaUrl: config.GAMMA_API_URL, clobUrl: config.CLOB_API_URL };
+  const seen = await deps.latest.read(LATEST_SCOPE, built.ticks.map(outcomeKey));
+  const changes: TickChange[] = [];
+  // Unchanged outcomes: their records are renewed when due, so they outlive the claims under them.
+  const unchanged: LatestEntry[] = [];
+  for (const tick of built.ticks) {
+    const key = outcomeKey(tick);
+    const state = tickState(tick);
+    const last = seen.get(key);
+    if (last?.value === state) unchanged.push({ key, value: state, seq: last.seq, seen: last });
+    else changes.push({ tick, seq: (last?.seq ?? 0) + 1, key, state });
+  }
+
   let sent = { delivered: 0, bytes: 0, flushMs: 0 };
-  const outcome = await publishOnce<PriceTick>({
-    store: deps.store,
-    scope: DEDUP_SCOPE,
-    items: built.ticks,
-    idOf: tickId,
-    ...(deps.invocation ? invocationClaims(deps.invocation) : {}),
-    publish: async (fresh) => {
-      // Rejects with FlushTimeoutError when not every message is acknowledged in time; the ticks
-      // it says were delivered are confirmed, the others released, and the invocation fails, so
-      // Lambda's retry produces those. (The send's messages are `fresh`, in order: its per-message
-      // `published` flags line up with the ticks.)
-      const messages = lazyMessages(fresh, (t) => toMessage(t, target));
-      try {
-        sent = await deps.producer.send(messages, { timeoutMs: deadline.remainingMs() });
-      } catch (err) {
-        // What was delivered is produced, whatever the run does next: counted as a send counts it.
-        sent = { ...deliveredBefore(err, messages), flushMs: 0 };
-        throw err;
+  let produced: PublishOutcome<TickChange> | undefined;
+  let alreadyProduced: TickChange[] = [];
+  let outcome: PublishOutcome<TickChange> | undefined;
+  try {
+    outcome = await publishOnce<TickChange>({
+      store: deps.store,
+      scope: DEDUP_SCOPE,
+      items: changes,
+      idOf: (c) => tickId(c.tick, c.seq),
+      ...(deps.invocation ? invocationClaims(deps.invocation) : {}),
+      // Produced by a run that ended before recording them: recorded now.
+      onDuplicates: (done) => {
+        alreadyProduced = done;
+      },
+      publish: async (fresh) => {
+        // Rejects with FlushTimeoutError when not every message is acknowledged in time; the ticks
+        // it says were delivered are confirmed, the others released, and the invocation fails, so
+        // Lambda's retry produces those. (The send's messages are `fresh`, in order: its per-message
+        // `published` flags line up with the ticks.)
+        const messages = lazyMessages(fresh, (c) => toMessage(c.tick, c.seq, target));
+        try {
+          sent = await deps.producer.send(messages, { timeoutMs: deadline.remainingMs() });
+        } catch (err) {
+          // What was delivered is produced, whatever the run does next: counted as a send counts it.
+          sent = { ...deliveredBefore(err, messages), flushMs: 0 };
+          throw err;
+        }
+      },
+      onOutcome: (o) => {
+        produced = o;
+      },
+    });
+  } finally {
+    // After producing, also when the run then fails: what was delivered is each outcome's last state.
+    if (produced) {
+      const done = produced;
+      const entry = (c: TickChange): LatestEntry => ({ key: c.key, value: c.state, seq: c.seq });
+      // Not once the deadline's reserve is reached (a flush that ran out of time): the invocation
+      // must end with its own error, and the next run that sees these changes records them.
+      const recorded =
+        deadline.remainingMs() > 0
+          ? await deps.latest.record(LATEST_SCOPE, [...done.fresh.map(entry), ...alreadyProduced.map(entry), ...unchanged])
+          : { written: 0, failed: 0 };
+      if (recorded.failed > 0) {
+        const error = recorded.error as Error | undefined;
+        log.warn("outcomes' last produced states not written: a later run writes them (until then their changes are numbered from the older state)", {
+          ticks: recorded.failed,
+          error: String(error?.stack ?? error),
+        });
       }
-    },
-    onOutcome: (o) => {
-      warnRefreshFailed(log, o, 'ticks');
+      warnRefreshFailed(log, done, 'ticks');
       deps.onProduced?.({
-        new: o.fresh.length,
-        duplicate: o.duplicates,
-        inFlight: o.inFlight,
+        new: done.fresh.length,
+        duplicate: unchanged.length + done.duplicates,
+        inFlight: done.inFlight,
         produced: sent.delivered,
         bytes: sent.bytes,
-        refreshFailed: o.refreshFailed ?? 0,
+        refreshFailed: (done.refreshFailed ?? 0) + recorded.failed,
       });
-    },
-  });
+    }
+  }
 
   return {
     markets: counts.markets,
@@ -190,7 +245,7 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
     prices: counts.prices,
     ticks: counts.ticks,
     new: outcome.fresh.length,
-    duplicate: outcome.duplicates,
+    duplicate: unchanged.length + outcome.duplicates,
     inFlight: outcome.inFlight,
     produced: sent.delivered,
     bytes: sent.bytes,

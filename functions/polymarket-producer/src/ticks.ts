@@ -31,18 +31,32 @@ export const TICK_TYPE = 'polymarket.price_tick';
 export const TICK_SCHEMA_VERSION = 1;
 
 /**
- * The dedup id: one tick per (market, outcome, price timestamp, price). The timestamp is Gamma's
- * `updatedAt` (README "Price timestamps"); the price is in it because the CLOB's midpoint moves
- * between rewrites of Gamma's record, and a moved price under the same `updatedAt` is news, not a
- * duplicate. A price that moves and comes back to an earlier value under the same `updatedAt`
- * (within the dedup TTL) gives that earlier id again and is still dropped. A price that fell back
- * to Gamma's copy (the CLOB failed) gets a suffix: without it, the CLOB's price for the same
- * record, equal to Gamma's, would be dropped as a duplicate of the stale one once the CLOB answers.
+ * What a tick says about its outcome: the price, its timestamp (Gamma's `updatedAt`, README "Price
+ * timestamps") and where the price came from. An outcome's tick is produced when this differs from
+ * the last one produced for that outcome (LatestValueStore); the CLOB's midpoint moves between
+ * rewrites of Gamma's record, so a moved price under the same `updatedAt` is news. A price that
+ * fell back to Gamma's copy (the CLOB failed) is marked: the CLOB's price for the same record,
+ * equal to Gamma's, is then news too once the CLOB answers.
  */
-export function tickId(t: Pick<PriceTick, 'marketId' | 'outcome' | 'observedAt' | 'price' | 'priceSource'>): string {
-  // String(number): the shortest text that reads back as that number, so one price is one id.
-  const id = `${t.marketId}:${t.outcome}:${t.observedAt}:${String(t.price)}`;
-  return t.priceSource === 'gamma-outcome-prices' ? `${id}:gamma` : id;
+export function tickState(t: Pick<PriceTick, 'marketId' | 'outcome' | 'observedAt' | 'price' | 'priceSource'>): string {
+  // String(number): the shortest text that reads back as that number, so one price is one state.
+  const state = `${t.marketId}:${t.outcome}:${t.observedAt}:${String(t.price)}`;
+  return t.priceSource === 'gamma-outcome-prices' ? `${state}:gamma` : state;
+}
+
+/** The outcome a tick is about: the key of its last produced state. */
+export function outcomeKey(t: Pick<PriceTick, 'marketId' | 'outcome'>): string {
+  return `${t.marketId}:${t.outcome}`;
+}
+
+/**
+ * The tick's id (dedup claim and envelope): its state and the number of the change, counted per
+ * outcome. The number is what tells a price that returns to an earlier value (A#1, B#2, A#3) from
+ * a repeat of that value, which a state alone could not: the return would be dropped as a
+ * duplicate and consumers left holding B.
+ */
+export function tickId(t: Pick<PriceTick, 'marketId' | 'outcome' | 'observedAt' | 'price' | 'priceSource'>, seq: number): string {
+  return `${tickState(t)}#${seq}`;
 }
 
 export interface BuiltTicks {
@@ -107,11 +121,11 @@ export interface MessageTarget {
  * market's outcome prices in the order they were produced and can keep per-market state (the
  * outcomes of a binary market sum to ~1) without joining across partitions.
  */
-export function toMessage(tick: PriceTick, target: MessageTarget): OutgoingMessage {
+export function toMessage(tick: PriceTick, seq: number, target: MessageTarget): OutgoingMessage {
   const { value, headers } = envelope({
     type: TICK_TYPE,
     source: tick.priceSource === 'clob-midpoint' ? target.clobUrl : target.gammaUrl,
-    id: tickId(tick),
+    id: tickId(tick, seq),
     observedAt: new Date(tick.observedAt),
     payload: tick,
     schemaVersion: TICK_SCHEMA_VERSION,

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type AttributeValue, ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
-  type BatchGetCommandInput,
   BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -10,8 +8,8 @@ import {
   type TranslateConfig,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { TABLE_KINDS } from '@laminar/spec';
-import { backoff, chunk, forEachLimit, MAX_CONFIRM_ATTEMPTS, MAX_UNPROCESSED_ATTEMPTS } from './limits.ts';
+import { backoff, chunk, forEachLimit, MAX_CONFIRM_ATTEMPTS } from './limits.ts';
+import { BATCH_WRITE_ITEMS, checkScope, keyOf, PK, readConsistent, TTL, toNumber } from './table.ts';
 
 export interface DedupOptions {
   client: DynamoDBClient;
@@ -75,13 +73,8 @@ export interface ClaimOptions {
  */
 export const DEDUP_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'] as const;
 
-const { partitionKey: PK, ttlAttribute: TTL } = TABLE_KINDS.dedup;
 const DEFAULT_TTL_SECONDS = 7 * 24 * 3600;
 const DEFAULT_LEASE_SECONDS = 900;
-/** DynamoDB's limits per BatchGetItem / BatchWriteItem call and for a partition key value. */
-const BATCH_GET_KEYS = 100;
-const BATCH_WRITE_ITEMS = 25;
-const MAX_KEY_BYTES = 2048;
 
 // `status` and `owner` are DynamoDB reserved words, so expressions name attributes indirectly.
 const NAMES = { '#pk': PK, '#st': 'status', '#lease': 'leaseUntil', '#exp': TTL };
@@ -369,50 +362,24 @@ export class DedupStore {
   /** Consistent BatchGetItem over all keys, 100 per call, all calls in parallel. */
   private async read(keys: string[]): Promise<Map<string, Stored>> {
     const found = new Map<string, Stored>();
-    await Promise.all(
-      chunk(keys, BATCH_GET_KEYS).map(async (part) => {
-        let request: NonNullable<BatchGetCommandInput['RequestItems']>[string] = {
-          Keys: part.map((pk) => ({ [PK]: pk })),
-          ConsistentRead: true,
-          ProjectionExpression: '#pk, #st, #lease, #exp, #owner, #origin',
-          ExpressionAttributeNames: NAMES_FOR_READ,
-        };
-        for (let attempt = 0; ; attempt++) {
-          const out = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: request } }));
-          for (const item of out.Responses?.[this.table] ?? []) {
-            // Number(): another document client's `wrapNumbers` may hand numbers over as NumberValue.
-            found.set(String(item[PK]), {
-              status: item.status,
-              leaseUntil: toNumber(item.leaseUntil),
-              expiresAt: toNumber(item[TTL]),
-              owner: item.owner,
-              origin: item.origin,
-            });
-          }
-          const rest = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
-          if (rest.length === 0) return;
-          if (attempt + 1 >= MAX_UNPROCESSED_ATTEMPTS) {
-            throw new Error(`dedup read: ${rest.length} keys still unprocessed after ${MAX_UNPROCESSED_ATTEMPTS} attempts (the table is throttling): nothing was claimed for them`);
-          }
-          // Keep our projection and consistency: not every server echoes them with the leftovers.
-          request = { ...request, Keys: rest };
-          await backoff(attempt);
-        }
-      }),
+    await readConsistent(
+      this.doc,
+      this.table,
+      keys,
+      { expression: '#pk, #st, #lease, #exp, #owner, #origin', names: NAMES_FOR_READ },
+      (item) =>
+        found.set(String(item[PK]), {
+          status: item.status as string | undefined,
+          leaseUntil: toNumber(item.leaseUntil),
+          expiresAt: toNumber(item[TTL]),
+          owner: item.owner as string | undefined,
+          origin: item.origin as string | undefined,
+        }),
+      'dedup read',
+      'nothing was claimed for them',
     );
     return found;
   }
-}
-
-// "a#b" + "c" and "a" + "b#c" would share a key; ids may contain '#', scopes may not.
-function checkScope(scope: string): void {
-  if (scope.length === 0 || scope.includes('#')) throw new RangeError(`dedup scope must be non-empty and free of '#': ${scope}`);
-}
-
-function keyOf(scope: string, id: string): string {
-  const pk = `${scope}#${id}`;
-  if (Buffer.byteLength(pk) > MAX_KEY_BYTES) throw new RangeError(`dedup key longer than ${MAX_KEY_BYTES} bytes: ${pk.slice(0, 80)}…`);
-  return pk;
 }
 
 /** The same rule as the claim's condition, so a read and a write never disagree about an item. */
@@ -423,8 +390,6 @@ function stateOf(item: Stored | undefined, nowMs: number): State {
   if (item.status === 'pending' && item.leaseUntil !== undefined && item.leaseUntil >= nowMs) return 'held';
   return 'free';
 }
-
-const toNumber = (v: unknown): number | undefined => (v === undefined || v === null ? undefined : Number(v));
 
 /** The winner's item from a failed condition check comes back in wire format. */
 function fromAttributes(item: Record<string, AttributeValue>): Stored {

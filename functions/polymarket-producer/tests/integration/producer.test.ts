@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDBClient } from '@laminar/aws';
-import { DedupStore, ensureTable } from '@laminar/dedup';
+import { DedupStore, ensureTable, LatestValueStore } from '@laminar/dedup';
 import {
   type ConsumedKafkaMessage,
   type DynamoEmulator,
@@ -59,7 +59,7 @@ afterAll(async () => {
   await Promise.all([kafka?.stop(), dynamo?.stop(), fixtures?.stop()]);
 });
 
-function run(store = new DedupStore({ client, tableName: TABLE })): ReturnType<typeof runOnce> {
+function run(store = new DedupStore({ client, tableName: TABLE }), latest = new LatestValueStore({ client, tableName: TABLE })): ReturnType<typeof runOnce> {
   const deps: RunDeps = {
     config: {
       GAMMA_API_URL: `${fixtures.url}/gamma`,
@@ -69,6 +69,7 @@ function run(store = new DedupStore({ client, tableName: TABLE })): ReturnType<t
       KAFKA_TOPIC: TOPIC,
     },
     store,
+    latest,
     producer,
     deadline: { remainingMs: () => 30_000, check: () => undefined },
   };
@@ -110,12 +111,12 @@ describe('polymarket-producer end to end (fixtures → Kafka, dedup in DynamoDB)
     // All outcomes of a market on one partition.
     for (const id of GOOD_IDS) expect(new Set(messages.filter((m) => m.key === id).map((m) => m.partition)).size).toBe(1);
 
-    const ecbYes = messages.find((m) => m.headers.id === '601204:Yes:2026-11-25T20:58:41.391Z:0.72');
+    const ecbYes = messages.find((m) => m.headers.id === '601204:Yes:2026-11-25T20:58:41.391Z:0.72#1');
     expect(ecbYes?.headers).toMatchObject({ type: 'polymarket.price_tick', 'schema-version': '1', source: `${fixtures.url}/clob` });
     expect(JSON.parse(String(ecbYes?.value))).toMatchObject({
       schemaVersion: 1,
       type: 'polymarket.price_tick',
-      id: '601204:Yes:2026-11-25T20:58:41.391Z:0.72',
+      id: '601204:Yes:2026-11-25T20:58:41.391Z:0.72#1',
       observedAt: '2026-11-25T20:58:41.391Z',
       payload: { marketId: '601204', outcome: 'Yes', price: 0.72, priceSource: 'clob-midpoint', question: expect.stringMatching(/ECB/) },
     });
@@ -134,7 +135,7 @@ describe('polymarket-producer end to end (fixtures → Kafka, dedup in DynamoDB)
     expect(await readKafkaTopic(kafka.bootstrapServers, TOPIC)).toHaveLength(8);
   });
 
-  it('produces a CLOB move while Gamma\'s record (its updatedAt) stays as it was: the price is part of the id', async () => {
+  it('produces a CLOB move while Gamma\'s record (its updatedAt) stays as it was: the price is part of the state', async () => {
     const [yesToken] = JSON.parse(markets.find((m) => m.id === '601377')?.clobTokenIds as string) as string[];
     midpoints = { ...MIDPOINTS, [yesToken as string]: '0.5' };
     await expect(run()).resolves.toMatchObject({ new: 1, duplicate: 7, produced: 1 });
@@ -145,12 +146,43 @@ describe('polymarket-producer end to end (fixtures → Kafka, dedup in DynamoDB)
     await expect(run()).resolves.toMatchObject({ new: 0, duplicate: 8, produced: 0 });
   });
 
+  it('produces a price that moves back to its earlier value under the same updatedAt (A → B → A), as a new change', async () => {
+    midpoints = MIDPOINTS;
+    await expect(run()).resolves.toMatchObject({ new: 1, duplicate: 7, produced: 1 });
+    const messages = await readKafkaTopic(kafka.bootstrapServers, TOPIC);
+    expect(messages).toHaveLength(10);
+    const lakers = messages.filter((m) => m.key === '601377' && payloadOf(m).outcome === 'Lakers');
+    // The same state as the first tick, under the next number: consumers end on the price that holds.
+    expect(lakers.map((m) => [payloadOf(m).price, m.headers.id?.replace(/^.*#/, '#')])).toEqual([
+      [payloadOf(lakers[0] as ConsumedKafkaMessage).price, '#1'],
+      [0.5, '#2'],
+      [payloadOf(lakers[0] as ConsumedKafkaMessage).price, '#3'],
+    ]);
+    await expect(run()).resolves.toMatchObject({ new: 0, duplicate: 8, produced: 0 });
+  });
+
+  it('catches up on a change a run produced but did not record (it ended first): no second tick', async () => {
+    const [yesToken] = JSON.parse(markets.find((m) => m.id === '601377')?.clobTokenIds as string) as string[];
+    midpoints = { ...MIDPOINTS, [yesToken as string]: '0.45' };
+    const forgetful = new LatestValueStore({ client, tableName: TABLE });
+    forgetful.record = async () => ({ written: 0, failed: 0 });
+    await expect(run(undefined, forgetful)).resolves.toMatchObject({ new: 1, produced: 1 });
+    // The next run sees the change again: its claim is done, so it is a duplicate, and recorded now.
+    await expect(run()).resolves.toMatchObject({ new: 0, duplicate: 8, produced: 0 });
+    expect((await new LatestValueStore({ client, tableName: TABLE }).read('polymarket-latest', ['601377:Lakers'])).get('601377:Lakers')).toMatchObject({
+      value: expect.stringMatching(/^601377:Lakers:.*:0\.45$/),
+      seq: 4,
+    });
+    expect(await readKafkaTopic(kafka.bootstrapServers, TOPIC)).toHaveLength(11);
+    midpoints = { ...MIDPOINTS, [yesToken as string]: '0.5' };
+  });
+
   it('produces just the changed market\'s ticks once its record changes', async () => {
     markets = updated('601377', '2026-11-25T21:06:12.250113Z', ['0.49', '0.51']);
     const result = await run();
     expect(result).toMatchObject({ ticks: 8, new: 2, duplicate: 6, produced: 2 });
     const messages = await readKafkaTopic(kafka.bootstrapServers, TOPIC);
-    expect(messages).toHaveLength(11);
+    expect(messages).toHaveLength(13);
     const fresh = messages.filter((m) => payloadOf(m).observedAt === '2026-11-25T21:06:12.250Z');
     expect(fresh.map((m) => [m.key, payloadOf(m).outcome, payloadOf(m).price, payloadOf(m).priceSource])).toEqual(
       expect.arrayContaining([
@@ -166,6 +198,6 @@ describe('polymarket-producer end to end (fixtures → Kafka, dedup in DynamoDB)
     const results = await Promise.all([run(), run()]);
     expect(results.map((r) => r.new).reduce((a, b) => a + b)).toBe(2);
     for (const r of results) expect(r.new + r.duplicate + r.inFlight).toBe(8);
-    expect(await readKafkaTopic(kafka.bootstrapServers, TOPIC)).toHaveLength(13);
+    expect(await readKafkaTopic(kafka.bootstrapServers, TOPIC)).toHaveLength(15);
   });
 });

@@ -1,4 +1,4 @@
-import type { DedupStore } from '@laminar/dedup';
+import type { DedupStore, LatestEntry, LatestValue, LatestValueStore } from '@laminar/dedup';
 import { FlushTimeoutError, type KafkaProducer, messagesOf, type OutgoingMessage } from '@laminar/kafka';
 import { describe, expect, it } from 'vitest';
 import { createJsonClient, HttpRequestError, type JsonClient } from '../../src/http.ts';
@@ -37,6 +37,34 @@ function memoryStore() {
   };
   return { store: store as unknown as DedupStore, state, calls, hold: (id: string) => state.set(`polymarket#${id}`, 'pending') };
 }
+
+/** The LatestValueStore contract in memory: read, and record forward only. */
+function memoryLatest() {
+  const state = new Map<string, LatestValue>();
+  const latest = {
+    async read(scope: string, keys: readonly string[]) {
+      const out = new Map<string, LatestValue>();
+      for (const key of keys) {
+        const found = state.get(`${scope}#${key}`);
+        if (found) out.set(key, found);
+      }
+      return out;
+    },
+    async record(scope: string, entries: readonly LatestEntry[]) {
+      let written = 0;
+      for (const { key, value, seq } of entries) {
+        const stored = state.get(`${scope}#${key}`);
+        if (stored && (stored.seq > seq || (stored.seq === seq && stored.value !== value))) continue;
+        state.set(`${scope}#${key}`, { value, seq, expiresAt: Number.MAX_SAFE_INTEGER });
+        written++;
+      }
+      return { written, failed: 0 };
+    },
+  };
+  return latest as unknown as LatestValueStore;
+}
+/** One latest-state memory per dedup store: the runs of a test that share a store share it too. */
+const latestOf = new WeakMap<DedupStore, LatestValueStore>();
 
 function recordingProducer(fail?: () => Error) {
   const sent: OutgoingMessage[][] = [];
@@ -83,7 +111,9 @@ const config = {
 const deadline = (ms = 60_000) => ({ remainingMs: () => ms, check: () => undefined });
 
 function deps(overrides: Partial<RunDeps> & Pick<RunDeps, 'store' | 'producer'>): RunDeps {
-  return { config, deadline: deadline(), http: api({}), now: () => new Date('2026-11-25T21:05:00Z'), ...overrides };
+  if (!latestOf.has(overrides.store)) latestOf.set(overrides.store, memoryLatest());
+  const latest = latestOf.get(overrides.store) as LatestValueStore;
+  return { config, deadline: deadline(), http: api({}), now: () => new Date('2026-11-25T21:05:00Z'), latest, ...overrides };
 }
 
 describe('runOnce', () => {
@@ -106,11 +136,11 @@ describe('runOnce', () => {
     expect(sent).toHaveLength(1);
     expect(sent[0]?.map((m) => m.key)).toEqual(['11', '11', '12', '12']);
     expect(sent[0]?.map((m) => m.headers?.id)).toEqual([
-      '11:Yes:2026-11-25T20:58:41.391Z:0.6',
-      '11:No:2026-11-25T20:58:41.391Z:0.4',
+      '11:Yes:2026-11-25T20:58:41.391Z:0.6#1',
+      '11:No:2026-11-25T20:58:41.391Z:0.4#1',
       // Priced from Gamma's copy (the CLOB had no midpoint for them): apart from a CLOB price.
-      '12:Red:2026-11-25T20:58:41.391Z:0.25:gamma',
-      '12:Blue:2026-11-25T20:58:41.391Z:0.75:gamma',
+      '12:Red:2026-11-25T20:58:41.391Z:0.25:gamma#1',
+      '12:Blue:2026-11-25T20:58:41.391Z:0.75:gamma#1',
     ]);
     // The flush gets the invocation's remaining time, reserve already deducted by the deadline.
     expect(timeouts).toEqual([42_000]);
@@ -127,11 +157,11 @@ describe('runOnce', () => {
     expect(second.sent).toEqual([]);
 
     const updated = [gammaRecord({ id: '11', question: 'Eleven?', prices: ['0.7', '0.3'], updatedAt: '2026-11-25T21:04:00Z' }), records[1]];
-    memory.hold('11:No:2026-11-25T21:04:00.000Z:0.3:gamma');
+    memory.hold('11:No:2026-11-25T21:04:00.000Z:0.3:gamma#2');
     const third = recordingProducer();
     const result = await runOnce(deps({ store: memory.store, producer: third.producer, http: api({ markets: () => updated, midpoints: () => ({}) }) }));
     expect(result).toMatchObject({ ticks: 4, new: 1, duplicate: 2, inFlight: 1, produced: 1 });
-    expect(third.sent[0]?.map((m) => m.headers?.id)).toEqual(['11:Yes:2026-11-25T21:04:00.000Z:0.7:gamma']);
+    expect(third.sent[0]?.map((m) => m.headers?.id)).toEqual(['11:Yes:2026-11-25T21:04:00.000Z:0.7:gamma#2']);
 
     // The CLOB answers again for that same record: its prices are produced, not taken for the
     // Gamma copies already sent.
@@ -140,7 +170,7 @@ describe('runOnce', () => {
       deps({ store: memory.store, producer: fourth.producer, http: api({ markets: () => updated, midpoints: () => midpointsFor(updated as Record<string, unknown>[]) }) }),
     );
     expect(clobAgain).toMatchObject({ new: 4, produced: 4 });
-    expect(fourth.sent[0]?.map((m) => m.headers?.id)).toContain('11:Yes:2026-11-25T21:04:00.000Z:0.7');
+    expect(fourth.sent[0]?.map((m) => m.headers?.id)).toContain('11:Yes:2026-11-25T21:04:00.000Z:0.7#3');
 
     // The CLOB's midpoint moves while Gamma's record stays as it was (same updatedAt): the moved
     // prices are produced, not dropped as duplicates of the earlier ones.
@@ -153,7 +183,21 @@ describe('runOnce', () => {
       }),
     );
     expect(moved).toMatchObject({ new: 4, duplicate: 0, produced: 4 });
-    expect(fifth.sent[0]?.map((m) => m.headers?.id)).toContain('11:Yes:2026-11-25T21:04:00.000Z:0.71');
+    expect(fifth.sent[0]?.map((m) => m.headers?.id)).toContain('11:Yes:2026-11-25T21:04:00.000Z:0.71#4');
+
+    // And back to where they were, still under the same updatedAt (A → B → A): the return is a
+    // change too, produced under the next number, not dropped as a repeat of the first A.
+    const sixth = recordingProducer();
+    const back = await runOnce(
+      deps({ store: memory.store, producer: sixth.producer, http: api({ markets: () => updated, midpoints: () => midpointsFor(updated as Record<string, unknown>[]) }) }),
+    );
+    expect(back).toMatchObject({ new: 4, duplicate: 0, produced: 4 });
+    expect(sixth.sent[0]?.map((m) => m.headers?.id)).toContain('11:Yes:2026-11-25T21:04:00.000Z:0.7#5');
+    const seventh = recordingProducer();
+    await expect(
+      runOnce(deps({ store: memory.store, producer: seventh.producer, http: api({ markets: () => updated, midpoints: () => midpointsFor(updated as Record<string, unknown>[]) }) })),
+    ).resolves.toMatchObject({ new: 0, duplicate: 4, produced: 0 });
+    expect(seventh.sent).toEqual([]);
   });
 
   it('fails the run on a flush timeout and releases the claims, so a retry produces every tick', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Market, parseMarket } from '../../src/gamma.ts';
-import { buildTicks, type PriceTick, TICK_TYPE, tickId, toMessage } from '../../src/ticks.ts';
+import { buildTicks, outcomeKey, type PriceTick, TICK_TYPE, tickId, tickState, toMessage } from '../../src/ticks.ts';
 import { gammaRecord, tokenIdOf } from '../support/records.ts';
 
 function market(id: string, overrides: Parameters<typeof gammaRecord>[0] | object = {}): Market {
@@ -67,32 +67,32 @@ describe('buildTicks', () => {
 describe('tick ids and messages', () => {
   const [yes, no] = buildTicks([market('5')], new Map(), FETCHED).ticks as [PriceTick, PriceTick];
 
-  it('identifies a tick by market, outcome, price timestamp and price; a price from Gamma\'s copy apart', () => {
+  it("states a tick by market, outcome, price timestamp and price, a price from Gamma's copy apart; its id adds the change's number", () => {
     const clob = new Map([
       [tokenIdOf('5:Yes'), 0.7],
       [tokenIdOf('5:No'), 0.3],
     ]);
     const [clobYes, clobNo] = buildTicks([market('5')], clob, FETCHED).ticks as [PriceTick, PriceTick];
-    expect(tickId(clobYes)).toBe('5:Yes:2026-11-25T20:58:41.391Z:0.7');
-    expect(tickId(clobNo)).toBe('5:No:2026-11-25T20:58:41.391Z:0.3');
-    // The same market record read again (a retry, an overlapping run) gives the same ids...
-    expect(buildTicks([market('5')], clob, new Date()).ticks.map(tickId)).toEqual([tickId(clobYes), tickId(clobNo)]);
+    expect(tickState(clobYes)).toBe('5:Yes:2026-11-25T20:58:41.391Z:0.7');
+    expect(tickState(clobNo)).toBe('5:No:2026-11-25T20:58:41.391Z:0.3');
+    expect([outcomeKey(clobYes), outcomeKey(clobNo)]).toEqual(['5:Yes', '5:No']);
+    expect(tickId(clobYes, 3)).toBe('5:Yes:2026-11-25T20:58:41.391Z:0.7#3');
+    // The same market record read again (a retry, an overlapping run) gives the same states...
+    expect(buildTicks([market('5')], clob, new Date()).ticks.map(tickState)).toEqual([tickState(clobYes), tickState(clobNo)]);
     // ...and a newer record new ones.
     const newer = buildTicks([market('5', { updatedAt: '2026-11-25T21:03:00.000001Z' })], clob, FETCHED).ticks;
-    expect(newer.map(tickId)).toEqual(['5:Yes:2026-11-25T21:03:00.000Z:0.7', '5:No:2026-11-25T21:03:00.000Z:0.3']);
-    // The CLOB's midpoint moved while Gamma's record (its updatedAt) did not: new ticks, not
-    // duplicates of the earlier price. Back to the earlier price, the earlier id again.
+    expect(newer.map(tickState)).toEqual(['5:Yes:2026-11-25T21:03:00.000Z:0.7', '5:No:2026-11-25T21:03:00.000Z:0.3']);
+    // The CLOB's midpoint moved while Gamma's record (its updatedAt) did not: new states.
     const moved = buildTicks([market('5')], new Map([[tokenIdOf('5:Yes'), 0.72], [tokenIdOf('5:No'), 0.28]]), FETCHED).ticks;
-    expect(moved.map(tickId)).toEqual(['5:Yes:2026-11-25T20:58:41.391Z:0.72', '5:No:2026-11-25T20:58:41.391Z:0.28']);
-    expect(buildTicks([market('5')], clob, new Date()).ticks.map(tickId)).toEqual([tickId(clobYes), tickId(clobNo)]);
-    // Gamma's copy (the CLOB failed) does not take the id the CLOB's price of that record gets.
-    expect([tickId(yes), tickId(no)]).toEqual(['5:Yes:2026-11-25T20:58:41.391Z:0.6:gamma', '5:No:2026-11-25T20:58:41.391Z:0.4:gamma']);
+    expect(moved.map(tickState)).toEqual(['5:Yes:2026-11-25T20:58:41.391Z:0.72', '5:No:2026-11-25T20:58:41.391Z:0.28']);
+    // Gamma's copy (the CLOB failed) does not take the state the CLOB's price of that record gets.
+    expect([tickState(yes), tickState(no)]).toEqual(['5:Yes:2026-11-25T20:58:41.391Z:0.6:gamma', '5:No:2026-11-25T20:58:41.391Z:0.4:gamma']);
   });
 
   it('keys the message by market id and wraps the tick in the shared envelope', () => {
     const target = { topic: 'polymarket-prices', gammaUrl: 'https://gamma-api.polymarket.com', clobUrl: 'https://clob.polymarket.com' };
     const clobTick: PriceTick = { ...yes, priceSource: 'clob-midpoint' };
-    const m = toMessage(clobTick, target);
+    const m = toMessage(clobTick, 2, target);
     expect(m.topic).toBe('polymarket-prices');
     expect(m.key).toBe('5');
     expect(m.headers).toEqual({
@@ -100,18 +100,18 @@ describe('tick ids and messages', () => {
       'schema-version': '1',
       source: 'https://clob.polymarket.com',
       type: TICK_TYPE,
-      id: tickId(clobTick),
+      id: '5:Yes:2026-11-25T20:58:41.391Z:0.6#2',
     });
     const value = JSON.parse(m.value as string);
     expect(value).toMatchObject({
       schemaVersion: 1,
       type: 'polymarket.price_tick',
       source: 'https://clob.polymarket.com',
-      id: tickId(clobTick),
+      id: '5:Yes:2026-11-25T20:58:41.391Z:0.6#2',
       observedAt: '2026-11-25T20:58:41.391Z',
       producedAt: expect.any(String),
       payload: clobTick,
     });
-    expect(toMessage(no, target).headers?.source).toBe('https://gamma-api.polymarket.com');
+    expect(toMessage(no, 1, target).headers?.source).toBe('https://gamma-api.polymarket.com');
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DEDUP_ACTIONS, DedupStore, EarlierAttemptClaimsError, type PublishOutcome, publishOnce } from '../../src/index.ts';
+import { DEDUP_ACTIONS, DedupStore, EarlierAttemptClaimsError, LatestValueStore, type PublishOutcome, publishOnce } from '../../src/index.ts';
 import { type Answer, stubClient, wireItem } from './stub-client.ts';
 
 const NOW = 1_700_000_000_000;
@@ -281,6 +281,16 @@ describe('DedupStore.claim', () => {
     const used = [...new Set(calls.map((c) => `dynamodb:${c.op}`))].sort();
     expect(used).toEqual(['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     expect([...DEDUP_ACTIONS].sort()).toEqual(used);
+  });
+
+  it('LatestValueStore, reading and recording in the same table, calls nothing outside DEDUP_ACTIONS', async () => {
+    const { client, calls } = stubClient(() => ({ body: { Responses: { [TABLE]: [] } } }));
+    const latest = new LatestValueStore({ client, tableName: TABLE, now: () => NOW });
+    await latest.read('s', ['a']);
+    expect(await latest.record('s', [{ key: 'a', value: 'A', seq: 1 }])).toEqual({ written: 1, failed: 0 });
+    const used = [...new Set(calls.map((c) => `dynamodb:${c.op}`))].sort();
+    expect(used).toEqual(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
+    for (const action of used) expect(DEDUP_ACTIONS).toContain(action);
   });
 
   it('makes no calls for an empty batch', async () => {
