@@ -49,7 +49,8 @@ export default defineFunction({
     {
       // @laminar/dedup's DEDUP_ACTIONS (its tests list the calls; this function's tests check the
       // grant): UpdateItem renews the expiry of items still seen — without it they are forgotten a
-      // TTL after their first publish and produced again.
+      // TTL after their first publish and produced again — and records each outcome's changes
+      // (LatestValueStore): without it no change can be numbered, and every run fails.
       actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'],
       resource: { table: 'polymarket-dedup' },
     },

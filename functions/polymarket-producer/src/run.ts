@@ -1,4 +1,4 @@
-import { type ClaimingInvocation, type DedupStore, invocationClaims, type LatestEntry, type LatestValueStore, type PublishOutcome, publishOnce, warnRefreshFailed } from '@laminar/dedup';
+import { type ClaimingInvocation, type DedupStore, invocationClaims, type LatestChange, type LatestRenewal, type LatestValueStore, publishOnce, warnRefreshFailed } from '@laminar/dedup';
 import { deliveredBefore, type KafkaProducer, lazyMessages } from '@laminar/kafka';
 import type { Config } from './config.ts';
 import { listActiveMarkets, type Rejection } from './gamma.ts';
@@ -21,7 +21,7 @@ export interface Log {
 export interface RunDeps {
   config: Pick<Config, 'GAMMA_API_URL' | 'CLOB_API_URL' | 'MAX_MARKETS' | 'HTTP_TIMEOUT_MS' | 'KAFKA_TOPIC'>;
   store: DedupStore;
-  /** Each outcome's last produced state: a tick is produced only when its outcome's state changed. */
+  /** Each outcome's last recorded state and change number (LatestValueStore, same table as `store`). */
   latest: LatestValueStore;
   producer: KafkaProducer;
   /** The invocation's time: every request, wait and the Kafka flush fit inside remainingMs(). */
@@ -58,9 +58,9 @@ export interface RunDeps {
  * Every record is accounted for:
  * markets.fetched = accepted + rejected + repeated;
  * outcomes of accepted markets = ticks + prices.unpriced;
- * ticks = new + duplicate + inFlight, where a duplicate is a tick whose outcome's state has not
- * changed since it was last produced (or whose change another run already produced);
- * produced = new (each acknowledged by Kafka).
+ * ticks = new + duplicate + inFlight, where a duplicate is a tick already produced (its outcome's
+ * state unchanged), and in flight one another run holds: it claimed the tick, or recorded another
+ * change of its outcome from the same state first; produced = new (each acknowledged by Kafka).
  */
 export interface RunResult {
   markets: { fetched: number; accepted: number; rejected: number; repeated: number; pages: number };
@@ -80,16 +80,14 @@ export interface RunResult {
 /**
  * What producing did, in the result's terms; `refreshFailed`: dedup records of ticks still built
  * whose expiry could not be renewed (they are forgotten, and produced again, a TTL after their
- * last renewal), and outcomes' last states the table would not write (a later run writes them).
+ * last renewal), outcomes' last-state records among them.
  */
 export type ProducedCounts = Pick<RunResult, 'new' | 'duplicate' | 'inFlight' | 'produced' | 'bytes'> & { refreshFailed: number };
 
-/** A tick whose outcome's state changed, with the change's number and the outcome's key and new state. */
-interface TickChange {
+/** A tick with its outcome's change number: the id it is claimed and produced under. */
+interface NumberedTick {
   tick: PriceTick;
   seq: number;
-  key: string;
-  state: string;
 }
 
 const quiet: Log = { info: () => undefined, warn: () => undefined };
@@ -164,89 +162,81 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
 
   deadline.check('producing ticks');
   const target = { topic: config.KAFKA_TOPIC, gammaUrl: config.GAMMA_API_URL, clobUrl: config.CLOB_API_URL };
+  // Each outcome's last recorded state and number (LatestValueStore). A changed state is recorded
+  // as the next number before anything is produced; then every tick, changed or not, goes through
+  // the claims under its id: produced ones are duplicates, and a change recorded by a run that
+  // never produced it (killed, its flush failed) is produced now.
   const seen = await deps.latest.read(LATEST_SCOPE, built.ticks.map(outcomeKey));
-  const changes: TickChange[] = [];
-  // Unchanged outcomes: their records are renewed when due, so they outlive the claims under them.
-  const unchanged: LatestEntry[] = [];
+  const changes: LatestChange[] = [];
+  const renewals: LatestRenewal[] = [];
   for (const tick of built.ticks) {
     const key = outcomeKey(tick);
     const state = tickState(tick);
     const last = seen.get(key);
-    if (last?.value === state) unchanged.push({ key, value: state, seq: last.seq, seen: last });
-    else changes.push({ tick, seq: (last?.seq ?? 0) + 1, key, state });
+    if (last?.value === state) renewals.push({ key, seen: last });
+    else changes.push({ key, value: state, seen: last });
+  }
+  const numbers = await deps.latest.advance(LATEST_SCOPE, changes);
+  // Unchanged outcomes' records, renewed when due (once a TTL) so that they outlive the claims under them.
+  const renewed = await deps.latest.renew(LATEST_SCOPE, renewals);
+  if (renewed.failed > 0) {
+    const error = renewed.error as Error | undefined;
+    log.warn("outcomes' last-state records not renewed: one that lapses while its outcome is still listed numbers that outcome's changes from 1 again", {
+      outcomes: renewed.failed,
+      error: String(error?.stack ?? error),
+    });
+  }
+  const numbered: NumberedTick[] = [];
+  // Outcomes another run moved to another state first, from the same one: theirs to produce.
+  let raced = 0;
+  for (const tick of built.ticks) {
+    const key = outcomeKey(tick);
+    const seq = numbers.get(key) ?? (seen.get(key)?.value === tickState(tick) ? seen.get(key)?.seq : undefined);
+    if (seq === undefined) raced++;
+    else numbered.push({ tick, seq });
   }
 
   let sent = { delivered: 0, bytes: 0, flushMs: 0 };
-  let produced: PublishOutcome<TickChange> | undefined;
-  let alreadyProduced: TickChange[] = [];
-  let outcome: PublishOutcome<TickChange> | undefined;
-  try {
-    outcome = await publishOnce<TickChange>({
-      store: deps.store,
-      scope: DEDUP_SCOPE,
-      items: changes,
-      idOf: (c) => tickId(c.tick, c.seq),
-      ...(deps.invocation ? invocationClaims(deps.invocation) : {}),
-      // Produced by a run that ended before recording them: recorded now.
-      onDuplicates: (done) => {
-        alreadyProduced = done;
-      },
-      publish: async (fresh) => {
-        // Rejects with FlushTimeoutError when not every message is acknowledged in time; the ticks
-        // it says were delivered are confirmed, the others released, and the invocation fails, so
-        // Lambda's retry produces those. (The send's messages are `fresh`, in order: its per-message
-        // `published` flags line up with the ticks.)
-        const messages = lazyMessages(fresh, (c) => toMessage(c.tick, c.seq, target));
-        try {
-          sent = await deps.producer.send(messages, { timeoutMs: deadline.remainingMs() });
-        } catch (err) {
-          // What was delivered is produced, whatever the run does next: counted as a send counts it.
-          sent = { ...deliveredBefore(err, messages), flushMs: 0 };
-          throw err;
-        }
-      },
-      onOutcome: (o) => {
-        produced = o;
-      },
-    });
-  } finally {
-    // After producing, also when the run then fails: what was delivered is each outcome's last state.
-    if (produced) {
-      const done = produced;
-      const entry = (c: TickChange): LatestEntry => ({ key: c.key, value: c.state, seq: c.seq });
-      // Not once the deadline's reserve is reached (a flush that ran out of time): the invocation
-      // must end with its own error, and the next run that sees these changes records them.
-      const recorded =
-        deadline.remainingMs() > 0
-          ? await deps.latest.record(LATEST_SCOPE, [...done.fresh.map(entry), ...alreadyProduced.map(entry), ...unchanged])
-          : { written: 0, failed: 0 };
-      if (recorded.failed > 0) {
-        const error = recorded.error as Error | undefined;
-        log.warn("outcomes' last produced states not written: a later run writes them (until then their changes are numbered from the older state)", {
-          ticks: recorded.failed,
-          error: String(error?.stack ?? error),
-        });
+  const outcome = await publishOnce<NumberedTick>({
+    store: deps.store,
+    scope: DEDUP_SCOPE,
+    items: numbered,
+    idOf: (n) => tickId(n.tick, n.seq),
+    ...(deps.invocation ? invocationClaims(deps.invocation) : {}),
+    publish: async (fresh) => {
+      // Rejects with FlushTimeoutError when not every message is acknowledged in time; the ticks
+      // it says were delivered are confirmed, the others released, and the invocation fails, so
+      // Lambda's retry produces those. (The send's messages are `fresh`, in order: its per-message
+      // `published` flags line up with the ticks.)
+      const messages = lazyMessages(fresh, (n) => toMessage(n.tick, n.seq, target));
+      try {
+        sent = await deps.producer.send(messages, { timeoutMs: deadline.remainingMs() });
+      } catch (err) {
+        // What was delivered is produced, whatever the run does next: counted as a send counts it.
+        sent = { ...deliveredBefore(err, messages), flushMs: 0 };
+        throw err;
       }
-      warnRefreshFailed(log, done, 'ticks');
+    },
+    onOutcome: (o) => {
+      warnRefreshFailed(log, o, 'ticks');
       deps.onProduced?.({
-        new: done.fresh.length,
-        duplicate: unchanged.length + done.duplicates,
-        inFlight: done.inFlight,
+        new: o.fresh.length,
+        duplicate: o.duplicates,
+        inFlight: o.inFlight + raced,
         produced: sent.delivered,
         bytes: sent.bytes,
-        refreshFailed: (done.refreshFailed ?? 0) + recorded.failed,
+        refreshFailed: (o.refreshFailed ?? 0) + renewed.failed,
       });
-    }
-  }
-
+    },
+  });
   return {
     markets: counts.markets,
     rejections,
     prices: counts.prices,
     ticks: counts.ticks,
     new: outcome.fresh.length,
-    duplicate: unchanged.length + outcome.duplicates,
-    inFlight: outcome.inFlight,
+    duplicate: outcome.duplicates,
+    inFlight: outcome.inFlight + raced,
     produced: sent.delivered,
     bytes: sent.bytes,
     flushMs: Math.round(sent.flushMs),

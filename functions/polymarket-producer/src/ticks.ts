@@ -32,8 +32,8 @@ export const TICK_SCHEMA_VERSION = 1;
 
 /**
  * What a tick says about its outcome: the price, its timestamp (Gamma's `updatedAt`, README "Price
- * timestamps") and where the price came from. An outcome's tick is produced when this differs from
- * the last one produced for that outcome (LatestValueStore); the CLOB's midpoint moves between
+ * timestamps") and where the price came from. An outcome's change is recorded when this differs
+ * from the last one recorded for that outcome (LatestValueStore); the CLOB's midpoint moves between
  * rewrites of Gamma's record, so a moved price under the same `updatedAt` is news. A price that
  * fell back to Gamma's copy (the CLOB failed) is marked: the CLOB's price for the same record,
  * equal to Gamma's, is then news too once the CLOB answers.

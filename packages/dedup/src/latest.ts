@@ -25,18 +25,23 @@ export interface LatestValue {
   expiresAt: number;
 }
 
-export interface LatestEntry {
+/** A key whose value changed from what was read (`seen`, absent for a key never recorded). */
+export interface LatestChange {
   key: string;
   value: string;
-  seq: number;
-  /** The record read for this key before publishing, if any: an unchanged one is written only to renew it. */
   seen?: LatestValue | undefined;
 }
 
-export interface RecordResult {
-  /** Records written: a new value, or a renewed expiry. */
-  written: number;
-  /** Writes the table refused (throttled, no UpdateItem grant), with the first error. */
+/** Unchanged records to renew, as read. */
+export interface LatestRenewal {
+  key: string;
+  seen: LatestValue;
+}
+
+export interface RenewResult {
+  /** Records whose expiry was put ahead. */
+  renewed: number;
+  /** Renewals the table refused (throttled, no UpdateItem grant), with the first error. */
   failed: number;
   error?: unknown;
 }
@@ -45,25 +50,28 @@ const DEFAULT_TTL_SECONDS = 7 * 24 * 3600;
 const NAMES = { '#pk': PK, '#val': 'value', '#seq': 'seq', '#exp': TTL };
 
 /**
- * The last value published per key (a market's outcome, say), in the same table of kind `dedup` as
- * the claims (`pk = "<scope>#<key>"`, `value`, `seq`, `expiresAt`).
+ * The last value per key (a market's outcome, say) and a number counted per key, in the same
+ * table of kind `dedup` as the claims (`pk = "<scope>#<key>"`, `value`, `seq`, `expiresAt`).
  *
  * Why it exists: claims remember ids, and an id made of the value alone comes back when the value
  * does. A price that goes A → B → A would have its return to A dropped as a duplicate of the first
- * A, and consumers would be left holding B. With the last value kept per key, a producer publishes
- * a value only when it differs from the last one, under an id that carries the change's sequence
- * number (A#1, B#2, A#3): each change is a new id, which the claims still guard against a second
- * publisher, and a retry or an overlapping run that sees the same change builds the same id.
+ * A, and consumers would be left holding B. With the last value kept per key, each change gets the
+ * next number and an id that carries it (A#1, B#2, A#3); the claims then guard that id as any other.
  *
- * Written after publishing (`record`), never before: a run that dies before recording left the
- * claims done, so the next run builds the same id, finds it a duplicate, and records it then.
- * A write only moves a record forward (a higher `seq`, or the same value to renew it), so two runs
- * recording at once cannot set it back.
+ * A change is recorded BEFORE it is published (`advance`), as a conditional write that succeeds
+ * only while the record is still the one read: the numbers of a key go up by one per recorded
+ * change, and of two runs that saw different changes from the same record, one records its change
+ * and the other learns it lost (it publishes nothing for that key; the next run reads the winner's
+ * record). The caller then publishes every key's current id, changed or not, through the claims:
+ * a recorded change whose publish never happened (the run was killed, its flush failed) has a
+ * free claim and is published by the next run that still sees it; one that was published is a
+ * duplicate. Recording after publishing instead would lose a return: A#1 recorded, B#2 published
+ * but not recorded, then A seen again — equal to the record, and never published.
  *
  * Lifetime: a record is written with twice the claims' TTL and renewed once less than one TTL is
- * left, so it outlives every claim made under it (a claim lives one TTL from its confirm). Once a
- * key has not been seen for that long, its record and all its claims are gone and numbering starts
- * again at 1 without meeting an old id.
+ * left, so it outlives every claim made under it (a claim lives one TTL after it was last seen).
+ * Once a key has not been seen for that long, its record and all its claims are gone and numbering
+ * starts again at 1 without meeting an old id.
  */
 export class LatestValueStore {
   private readonly doc: DynamoDBDocumentClient;
@@ -109,32 +117,83 @@ export class LatestValueStore {
   }
 
   /**
-   * Records what was published. An entry equal to the record it read (`seen`) is written only when
-   * less than one TTL is left on it. Never throws: a write not made is made by a later run (see
-   * the class); failures are counted for the caller to report.
+   * Records each change as its key's next number, if the record is still the one read: the
+   * numbers it got, by key. A key another run moved on first is absent from the answer when that
+   * run recorded another value; when it recorded the same value, the answer has that run's number
+   * (the same change: the claims let one of the two publish it). Throws on anything but a lost
+   * race (throttled after the SDK's retries, no UpdateItem grant): without the number, nothing
+   * may be published for the key.
    */
-  async record(scope: string, entries: readonly LatestEntry[]): Promise<RecordResult> {
+  async advance(scope: string, changes: readonly LatestChange[]): Promise<Map<string, number>> {
     checkScope(scope);
-    const now = this.now();
-    const nowSeconds = Math.floor(now / 1000);
-    const due = entries.filter(({ value, seq, seen }) => !(seen && seen.seq === seq && seen.value === value && seen.expiresAt - nowSeconds >= this.ttlSeconds));
-    const result: RecordResult = { written: 0, failed: 0 };
-    await forEachLimit(due, this.concurrency, async ({ key, value, seq }) => {
+    const nowSeconds = Math.floor(this.now() / 1000);
+    const numbers = new Map<string, number>();
+    const raced: LatestChange[] = [];
+    await forEachLimit(changes, this.concurrency, async (change) => {
+      const seq = (change.seen?.seq ?? 0) + 1;
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { [PK]: keyOf(scope, change.key) },
+            UpdateExpression: 'SET #val = :val, #seq = :seq, #exp = :exp',
+            // Still the record read: absent (or past its TTL, which counts as absent), or that one.
+            ConditionExpression: change.seen ? '#seq = :seen AND #val = :seenVal' : 'attribute_not_exists(#pk) OR #exp < :nowSeconds',
+            ExpressionAttributeNames: change.seen ? { '#val': 'value', '#seq': 'seq', '#exp': TTL } : NAMES,
+            ExpressionAttributeValues: {
+              ':val': change.value,
+              ':seq': seq,
+              ':exp': nowSeconds + 2 * this.ttlSeconds,
+              ...(change.seen ? { ':seen': change.seen.seq, ':seenVal': change.seen.value } : { ':nowSeconds': nowSeconds }),
+            },
+          }),
+        );
+        numbers.set(change.key, seq);
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        raced.push(change);
+      }
+    });
+    if (raced.length > 0) {
+      const now = await this.read(
+        scope,
+        raced.map((c) => c.key),
+      );
+      for (const change of raced) {
+        const record = now.get(change.key);
+        if (record?.value === change.value) numbers.set(change.key, record.seq);
+      }
+    }
+    return numbers;
+  }
+
+  /**
+   * Puts the expiry of unchanged records (as read) ahead, those with less than one TTL left: at
+   * most one write per key and TTL. Conditional on the record still being the one read. Never
+   * throws: a renewal missed is tried again by the next run; failures are counted for the caller
+   * to report (a record that lapses while its key is still seen restarts numbering at 1, and may
+   * then meet a claim of an earlier 1).
+   */
+  async renew(scope: string, renewals: readonly LatestRenewal[]): Promise<RenewResult> {
+    checkScope(scope);
+    const nowSeconds = Math.floor(this.now() / 1000);
+    const due = renewals.filter(({ seen }) => seen.expiresAt - nowSeconds < this.ttlSeconds);
+    const result: RenewResult = { renewed: 0, failed: 0 };
+    await forEachLimit(due, this.concurrency, async ({ key, seen }) => {
       try {
         await this.doc.send(
           new UpdateCommand({
             TableName: this.table,
             Key: { [PK]: keyOf(scope, key) },
-            UpdateExpression: 'SET #val = :val, #seq = :seq, #exp = :exp',
-            // Forward only: a later change, the same one renewed, or a record past its TTL.
-            ConditionExpression: 'attribute_not_exists(#pk) OR #seq < :seq OR (#seq = :seq AND #val = :val) OR #exp < :nowSeconds',
-            ExpressionAttributeNames: NAMES,
-            ExpressionAttributeValues: { ':val': value, ':seq': seq, ':exp': nowSeconds + 2 * this.ttlSeconds, ':nowSeconds': nowSeconds },
+            UpdateExpression: 'SET #exp = :exp',
+            ConditionExpression: '#seq = :seq AND #val = :val',
+            ExpressionAttributeNames: { '#val': 'value', '#seq': 'seq', '#exp': TTL },
+            ExpressionAttributeValues: { ':val': seen.value, ':seq': seen.seq, ':exp': nowSeconds + 2 * this.ttlSeconds },
           }),
         );
-        result.written++;
+        result.renewed++;
       } catch (err) {
-        // Another run recorded a later change first: the record is already past this one.
+        // Moved on meanwhile: the run that moved it wrote a fresh expiry.
         if (err instanceof ConditionalCheckFailedException) return;
         result.failed++;
         result.error ??= err;

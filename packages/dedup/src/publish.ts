@@ -30,12 +30,6 @@ export interface PublishOnceArgs<T> {
    * nothing was published.
    */
   onOutcome?: (outcome: PublishOutcome<T>) => void;
-  /**
-   * Told, before publishing, the items whose ids were already published (done, not in flight):
-   * what a caller that records per-item state after publishing (LatestValueStore) catches up on.
-   * Repeats of an id within `items` are not among them.
-   */
-  onDuplicates?: (items: T[]) => void;
 }
 
 /** What publishOnce did: also what it returns. */
@@ -146,12 +140,6 @@ export async function publishOnce<T>(args: PublishOnceArgs<T>): Promise<PublishO
     ...(args.origin !== undefined ? { origin: args.origin } : {}),
     ...(args.leaseMs !== undefined ? { leaseMs: args.leaseMs } : {}),
   });
-  if (args.onDuplicates) {
-    // `duplicates` also lists repeats within the batch, of ids this call may have claimed.
-    const claimed = new Set(result.claimed);
-    const done = new Set(result.duplicates.filter((id) => !claimed.has(id)));
-    args.onDuplicates(items.filter((_, i) => done.delete(ids[i] as string)));
-  }
   const won = new Set(result.claimed);
   // Only the first item with a claimed id: later ones were counted as duplicates by claim.
   const fresh = items.filter((_, i) => won.delete(ids[i] as string));

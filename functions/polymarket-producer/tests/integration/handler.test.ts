@@ -142,7 +142,7 @@ describe('the handler', { shuffle: false }, () => {
     const ids = ['601204:Yes:2026-11-25T21:10:00.000Z:0.72#2', '601204:No:2026-11-25T21:10:00.000Z:0.29#2'];
     // Attempt 1 of request req-5 claimed both ticks, then was killed before it could produce or release them.
     await new DedupStore({ client, tableName: TABLE }).claim(DEDUP_SCOPE, ids, { origin: 'req-5', leaseMs: 60_000 });
-    await expect(handler(scheduled, context(60_000, 'req-5'))).rejects.toMatchObject({ name: 'EarlierAttemptClaimsError', ids, outcome: { fresh: 0, duplicates: 0, inFlight: 2 } });
+    await expect(handler(scheduled, context(60_000, 'req-5'))).rejects.toMatchObject({ name: 'EarlierAttemptClaimsError', ids, outcome: { fresh: 0, duplicates: 6, inFlight: 2 } });
     const other = (await handler(scheduled, context(60_000, 'req-6'))) as { new: number; duplicate: number; inFlight: number };
     expect(other).toMatchObject({ new: 0, duplicate: 6, inFlight: 2 });
     expect(await readKafkaTopic(kafka.bootstrapServers, TOPIC)).toHaveLength(8);

@@ -161,19 +161,20 @@ describe('polymarket-producer end to end (fixtures → Kafka, dedup in DynamoDB)
     await expect(run()).resolves.toMatchObject({ new: 0, duplicate: 8, produced: 0 });
   });
 
-  it('catches up on a change a run produced but did not record (it ended first): no second tick', async () => {
+  it('produces a change a run recorded and was killed before producing, under the number it recorded', async () => {
     const [yesToken] = JSON.parse(markets.find((m) => m.id === '601377')?.clobTokenIds as string) as string[];
     midpoints = { ...MIDPOINTS, [yesToken as string]: '0.45' };
-    const forgetful = new LatestValueStore({ client, tableName: TABLE });
-    forgetful.record = async () => ({ written: 0, failed: 0 });
-    await expect(run(undefined, forgetful)).resolves.toMatchObject({ new: 1, produced: 1 });
-    // The next run sees the change again: its claim is done, so it is a duplicate, and recorded now.
+    // What the killed run did before it died: read the outcome's record, record the move as change 4.
+    const latest = new LatestValueStore({ client, tableName: TABLE });
+    const seen = (await latest.read('polymarket-latest', ['601377:Lakers'])).get('601377:Lakers');
+    expect(seen?.seq).toBe(3);
+    const state = `${seen?.value.replace(/:[^:]*$/, '')}:0.45`;
+    expect(await latest.advance('polymarket-latest', [{ key: '601377:Lakers', value: state, seen }])).toEqual(new Map([['601377:Lakers', 4]]));
+    await expect(run()).resolves.toMatchObject({ new: 1, duplicate: 7, produced: 1 });
+    const messages = await readKafkaTopic(kafka.bootstrapServers, TOPIC);
+    expect(messages).toHaveLength(11);
+    expect(messages.at(-1)?.headers.id).toBe(`${state}#4`);
     await expect(run()).resolves.toMatchObject({ new: 0, duplicate: 8, produced: 0 });
-    expect((await new LatestValueStore({ client, tableName: TABLE }).read('polymarket-latest', ['601377:Lakers'])).get('601377:Lakers')).toMatchObject({
-      value: expect.stringMatching(/^601377:Lakers:.*:0\.45$/),
-      seq: 4,
-    });
-    expect(await readKafkaTopic(kafka.bootstrapServers, TOPIC)).toHaveLength(11);
     midpoints = { ...MIDPOINTS, [yesToken as string]: '0.5' };
   });
 

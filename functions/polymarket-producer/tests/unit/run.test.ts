@@ -1,4 +1,4 @@
-import type { DedupStore, LatestEntry, LatestValue, LatestValueStore } from '@laminar/dedup';
+import type { DedupStore, LatestChange, LatestValue, LatestValueStore } from '@laminar/dedup';
 import { FlushTimeoutError, type KafkaProducer, messagesOf, type OutgoingMessage } from '@laminar/kafka';
 import { describe, expect, it } from 'vitest';
 import { createJsonClient, HttpRequestError, type JsonClient } from '../../src/http.ts';
@@ -38,7 +38,7 @@ function memoryStore() {
   return { store: store as unknown as DedupStore, state, calls, hold: (id: string) => state.set(`polymarket#${id}`, 'pending') };
 }
 
-/** The LatestValueStore contract in memory: read, and record forward only. */
+/** The LatestValueStore contract in memory: read; advance only over the record read; renew. */
 function memoryLatest() {
   const state = new Map<string, LatestValue>();
   const latest = {
@@ -50,21 +50,26 @@ function memoryLatest() {
       }
       return out;
     },
-    async record(scope: string, entries: readonly LatestEntry[]) {
-      let written = 0;
-      for (const { key, value, seq } of entries) {
+    async advance(scope: string, changes: readonly LatestChange[]) {
+      const numbers = new Map<string, number>();
+      for (const { key, value, seen } of changes) {
         const stored = state.get(`${scope}#${key}`);
-        if (stored && (stored.seq > seq || (stored.seq === seq && stored.value !== value))) continue;
-        state.set(`${scope}#${key}`, { value, seq, expiresAt: Number.MAX_SAFE_INTEGER });
-        written++;
+        if (stored?.seq === seen?.seq && stored?.value === seen?.value) {
+          const seq = (seen?.seq ?? 0) + 1;
+          state.set(`${scope}#${key}`, { value, seq, expiresAt: Number.MAX_SAFE_INTEGER });
+          numbers.set(key, seq);
+        } else if (stored?.value === value) numbers.set(key, stored.seq);
       }
-      return { written, failed: 0 };
+      return numbers;
+    },
+    async renew() {
+      return { renewed: 0, failed: 0 };
     },
   };
-  return latest as unknown as LatestValueStore;
+  return { latest: latest as unknown as LatestValueStore, state };
 }
 /** One latest-state memory per dedup store: the runs of a test that share a store share it too. */
-const latestOf = new WeakMap<DedupStore, LatestValueStore>();
+const latestOf = new WeakMap<DedupStore, ReturnType<typeof memoryLatest>>();
 
 function recordingProducer(fail?: () => Error) {
   const sent: OutgoingMessage[][] = [];
@@ -112,7 +117,7 @@ const deadline = (ms = 60_000) => ({ remainingMs: () => ms, check: () => undefin
 
 function deps(overrides: Partial<RunDeps> & Pick<RunDeps, 'store' | 'producer'>): RunDeps {
   if (!latestOf.has(overrides.store)) latestOf.set(overrides.store, memoryLatest());
-  const latest = latestOf.get(overrides.store) as LatestValueStore;
+  const { latest } = latestOf.get(overrides.store) as ReturnType<typeof memoryLatest>;
   return { config, deadline: deadline(), http: api({}), now: () => new Date('2026-11-25T21:05:00Z'), latest, ...overrides };
 }
 
@@ -220,6 +225,44 @@ describe('runOnce', () => {
 
     const retry = recordingProducer();
     await expect(runOnce(deps({ store: memory.store, producer: retry.producer }))).resolves.toMatchObject({ new: 4, produced: 4 });
+  });
+
+  it('produces a change a failed run recorded but did not produce, and a return to the price before it', async () => {
+    const at = (prices: string[]) => api({ markets: () => [gammaRecord({ id: '11', question: 'Eleven?', prices })], midpoints: () => ({}) });
+    const ids = (p: ReturnType<typeof recordingProducer>) => p.sent.flat().map((m) => m.headers?.id);
+    for (const [name, next, expected] of [
+      ['the move is still there', ['0.7', '0.3'], ['11:Yes:2026-11-25T20:58:41.391Z:0.7:gamma#2', '11:No:2026-11-25T20:58:41.391Z:0.3:gamma#2']],
+      ['the price went back (A → B → A)', ['0.6', '0.4'], ['11:Yes:2026-11-25T20:58:41.391Z:0.6:gamma#3', '11:No:2026-11-25T20:58:41.391Z:0.4:gamma#3']],
+    ] as const) {
+      const memory = memoryStore();
+      const first = recordingProducer();
+      await runOnce(deps({ store: memory.store, producer: first.producer, http: at(['0.6', '0.4']) }));
+      expect(ids(first), name).toEqual(['11:Yes:2026-11-25T20:58:41.391Z:0.6:gamma#1', '11:No:2026-11-25T20:58:41.391Z:0.4:gamma#1']);
+      // The move is recorded as change 2 before producing; the flush then fails with nothing delivered.
+      const failing = recordingProducer(() => new FlushTimeoutError(0, 2, 1_000));
+      await expect(runOnce(deps({ store: memory.store, producer: failing.producer, http: at(['0.7', '0.3']) })), name).rejects.toBeInstanceOf(FlushTimeoutError);
+      const after = recordingProducer();
+      await expect(runOnce(deps({ store: memory.store, producer: after.producer, http: at([...next]) })), name).resolves.toMatchObject({ new: 2, produced: 2 });
+      expect(ids(after), name).toEqual(expected);
+    }
+  });
+
+  it('leaves an outcome another run moved to another state first to that run, counted in flight', async () => {
+    const memory = memoryStore();
+    await runOnce(deps({ store: memory.store, producer: recordingProducer().producer }));
+    const { latest, state } = latestOf.get(memory.store) as ReturnType<typeof memoryLatest>;
+    // Between this run's read and its write, another run records its own observation of 11:Yes.
+    const read = latest.read.bind(latest);
+    latest.read = async (scope, keys) => {
+      const out = await read(scope, keys);
+      state.set(`${scope}#11:Yes`, { value: '11:Yes:2026-11-25T20:58:41.391Z:0.9', seq: 2, expiresAt: Number.MAX_SAFE_INTEGER });
+      return out;
+    };
+    const moved = midpointsFor(records.slice(0, 1), (_t, gamma) => String(Number(gamma) + 0.05));
+    const { producer, sent } = recordingProducer();
+    const result = await runOnce(deps({ store: memory.store, producer, http: api({ midpoints: () => moved }) }));
+    expect(result).toMatchObject({ ticks: 4, new: 1, duplicate: 2, inFlight: 1, produced: 1 });
+    expect(sent.flat().map((m) => m.headers?.id)).toEqual(['11:No:2026-11-25T20:58:41.391Z:0.45#2']);
   });
 
   it("falls back to Gamma's prices for a CLOB batch that fails, and counts it", async () => {

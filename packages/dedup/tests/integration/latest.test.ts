@@ -1,7 +1,7 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { type DynamoEmulator, startDynamoDB } from '@laminar/emulators';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DedupStore, ensureTable, LatestValueStore, publishOnce } from '../../src/index.ts';
+import { ensureTable, LatestValueStore } from '../../src/index.ts';
 
 const TABLE = 'laminar-local-latest';
 const TTL = 3600;
@@ -23,75 +23,68 @@ afterAll(async () => {
 });
 
 describe('LatestValueStore', () => {
-  it('reads nothing for unseen keys, then what was recorded, kept twice the TTL', async () => {
+  it('numbers a key from 1 and +1 per change, each recorded only over the record read, kept twice the TTL', async () => {
     const scope = freshScope();
     const store = latest();
     expect(await store.read(scope, ['m1:Yes', 'm1:No'])).toEqual(new Map());
-    expect(await store.record(scope, [{ key: 'm1:Yes', value: 'A', seq: 1 }])).toEqual({ written: 1, failed: 0 });
+    expect(await store.advance(scope, [{ key: 'm1:Yes', value: 'A' }])).toEqual(new Map([['m1:Yes', 1]]));
     const read = await store.read(scope, ['m1:Yes', 'm1:No', 'm1:Yes']);
     expect([...read]).toEqual([['m1:Yes', { value: 'A', seq: 1, expiresAt: clock / 1000 + 2 * TTL }]]);
     const { Item } = await client.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `${scope}#m1:Yes` } } }));
     expect(Item).toEqual({ pk: { S: `${scope}#m1:Yes` }, value: { S: 'A' }, seq: { N: '1' }, expiresAt: { N: String(clock / 1000 + 2 * TTL) } });
+
+    const b = await store.advance(scope, [{ key: 'm1:Yes', value: 'B', seen: read.get('m1:Yes') }]);
+    expect(b).toEqual(new Map([['m1:Yes', 2]]));
+    const again = (await store.read(scope, ['m1:Yes'])).get('m1:Yes');
+    expect(await store.advance(scope, [{ key: 'm1:Yes', value: 'A', seen: again }])).toEqual(new Map([['m1:Yes', 3]]));
+    expect((await store.read(scope, ['m1:Yes'])).get('m1:Yes')).toMatchObject({ value: 'A', seq: 3 });
   });
 
-  it('only moves forward: a later change wins, an earlier one or another value under the same number is not written', async () => {
+  it('of two runs that read the same record, the first records its change; the other gets no number, or the same one for the same value', async () => {
     const scope = freshScope();
     const store = latest();
-    await store.record(scope, [{ key: 'k', value: 'B', seq: 2 }]);
-    // Two runs recording at once, one with an older view: the record stays at the later change.
-    expect(await store.record(scope, [{ key: 'k', value: 'A', seq: 1 }])).toEqual({ written: 0, failed: 0 });
-    expect(await store.record(scope, [{ key: 'k', value: 'C', seq: 2 }])).toEqual({ written: 0, failed: 0 });
-    expect((await store.read(scope, ['k'])).get('k')).toMatchObject({ value: 'B', seq: 2 });
-    expect(await store.record(scope, [{ key: 'k', value: 'A', seq: 3 }])).toEqual({ written: 1, failed: 0 });
-    expect((await store.read(scope, ['k'])).get('k')).toMatchObject({ value: 'A', seq: 3 });
-  });
-
-  it('renews an unchanged record only once less than one TTL is left on it', async () => {
-    const scope = freshScope();
-    const store = latest();
-    await store.record(scope, [{ key: 'k', value: 'A', seq: 1 }]);
+    await store.advance(scope, [{ key: 'k', value: 'A' }, { key: 'fresh', value: 'X' }]);
     const seen = (await store.read(scope, ['k'])).get('k');
-    expect(await store.record(scope, [{ key: 'k', value: 'A', seq: 1, seen }])).toEqual({ written: 0, failed: 0 });
+    expect(await store.advance(scope, [{ key: 'k', value: 'B', seen }])).toEqual(new Map([['k', 2]]));
+    // The other run saw C from the same record: no number, nothing to publish for k.
+    expect(await store.advance(scope, [{ key: 'k', value: 'C', seen }])).toEqual(new Map());
+    // A third saw B too: the same change, under the winner's number.
+    expect(await store.advance(scope, [{ key: 'k', value: 'B', seen }])).toEqual(new Map([['k', 2]]));
+    // A run that read no record where another has since been made.
+    expect(await store.advance(scope, [{ key: 'fresh', value: 'Y' }])).toEqual(new Map());
+    expect((await store.read(scope, ['k', 'fresh'])).get('k')).toMatchObject({ value: 'B', seq: 2 });
+  });
+
+  it('renews an unchanged record only once less than one TTL is left on it, and never one moved on', async () => {
+    const scope = freshScope();
+    const store = latest();
+    await store.advance(scope, [{ key: 'k', value: 'A' }, { key: 'moved', value: 'A' }]);
+    const read = await store.read(scope, ['k', 'moved']);
+    const seen = read.get('k') as NonNullable<ReturnType<typeof read.get>>;
+    expect(await store.renew(scope, [{ key: 'k', seen }])).toEqual({ renewed: 0, failed: 0 });
     clock += (TTL + 60) * 1000;
-    expect(await store.record(scope, [{ key: 'k', value: 'A', seq: 1, seen }])).toEqual({ written: 1, failed: 0 });
+    await store.advance(scope, [{ key: 'moved', value: 'B', seen: read.get('moved') }]);
+    expect(await store.renew(scope, [{ key: 'k', seen }, { key: 'moved', seen: read.get('moved') as typeof seen }])).toEqual({ renewed: 1, failed: 0 });
     expect((await store.read(scope, ['k'])).get('k')?.expiresAt).toBe(clock / 1000 + 2 * TTL);
+    expect((await store.read(scope, ['moved'])).get('moved')).toMatchObject({ value: 'B', seq: 2 });
   });
 
   it('takes a record past its TTL for absent, and lets numbering start again over it', async () => {
     const scope = freshScope();
     const store = latest();
-    await store.record(scope, [{ key: 'k', value: 'B', seq: 7 }]);
+    await store.advance(scope, [{ key: 'k', value: 'B' }]);
     clock += (2 * TTL + 1) * 1000;
     expect(await store.read(scope, ['k'])).toEqual(new Map());
-    expect(await store.record(scope, [{ key: 'k', value: 'A', seq: 1 }])).toEqual({ written: 1, failed: 0 });
+    expect(await store.advance(scope, [{ key: 'k', value: 'A' }])).toEqual(new Map([['k', 1]]));
     expect((await store.read(scope, ['k'])).get('k')).toMatchObject({ value: 'A', seq: 1 });
   });
 
-  it('counts writes the table refuses instead of throwing', async () => {
+  it('fails a change the table refuses (nothing may be published without its number), counts refused renewals', async () => {
     const missing = new LatestValueStore({ client, tableName: 'no-such-table', ttlSeconds: TTL });
-    const out = await missing.record('s', [{ key: 'a', value: 'A', seq: 1 }, { key: 'b', value: 'B', seq: 1 }]);
-    expect(out).toMatchObject({ written: 0, failed: 2 });
+    await expect(missing.advance('s', [{ key: 'a', value: 'A' }])).rejects.toThrow(/ResourceNotFound|non-existent table|not found/i);
+    const seen = { value: 'A', seq: 1, expiresAt: 0 };
+    const out = await missing.renew('s', [{ key: 'a', seen }, { key: 'b', seen }]);
+    expect(out).toMatchObject({ renewed: 0, failed: 2 });
     expect(String(out.error)).toMatch(/ResourceNotFound|non-existent table|not found/i);
-  });
-});
-
-describe('publishOnce onDuplicates', () => {
-  it('names the items whose ids were already published, once each, not those claimed or repeated', async () => {
-    const scope = freshScope();
-    const store = new DedupStore({ client, tableName: TABLE });
-    await publishOnce({ store, scope, items: ['a', 'b'], idOf: (x) => x, publish: async () => undefined });
-    let told: string[] | undefined;
-    const out = await publishOnce({
-      store,
-      scope,
-      items: ['a', 'c', 'a', 'c', 'b'],
-      idOf: (x) => x,
-      publish: async () => undefined,
-      onDuplicates: (items) => {
-        told = items;
-      },
-    });
-    expect(out).toMatchObject({ fresh: ['c'], duplicates: 4, inFlight: 0 });
-    expect(told).toEqual(['a', 'b']);
   });
 });
