@@ -60,7 +60,9 @@ export interface RunDeps {
  * outcomes of accepted markets = ticks + prices.unpriced;
  * ticks = new + duplicate + inFlight, where a duplicate is a tick already produced (its outcome's
  * state unchanged), and in flight one another run holds: it claimed the tick, or recorded another
- * change of its outcome from the same state first; produced = new (each acknowledged by Kafka).
+ * change of its outcome from the same state first (or, when the run then fails with
+ * ChangesNotRecordedError, one whose change the table refused to record); produced = new (each
+ * acknowledged by Kafka).
  */
 export interface RunResult {
   markets: { fetched: number; accepted: number; rejected: number; repeated: number; pages: number };
@@ -88,6 +90,25 @@ export type ProducedCounts = Pick<RunResult, 'new' | 'duplicate' | 'inFlight' | 
 interface NumberedTick {
   tick: PriceTick;
   seq: number;
+}
+
+/**
+ * Changes the table refused to record (throttled past the SDK's retries, or a role without
+ * dynamodb:UpdateItem): nothing was produced for those outcomes, everything else was. Thrown so
+ * that Lambda retries the run (and the DLQ gets it once the retries are spent).
+ */
+export class ChangesNotRecordedError extends Error {
+  override name = 'ChangesNotRecordedError';
+  constructor(
+    readonly outcomes: string[],
+    cause: unknown,
+  ) {
+    super(
+      `${outcomes.length} outcomes' price changes could not be recorded (${String((cause as Error | undefined)?.message ?? cause)}), so none of them was produced; ` +
+        `the other ticks were. Retried, the run records and produces them (first: ${outcomes.slice(0, 3).join(', ')})`,
+      { cause },
+    );
+  }
 }
 
 const quiet: Log = { info: () => undefined, warn: () => undefined };
@@ -176,7 +197,7 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
     if (last?.value === state) renewals.push({ key, seen: last });
     else changes.push({ key, value: state, seen: last });
   }
-  const numbers = await deps.latest.advance(LATEST_SCOPE, changes);
+  const { numbers, failed: unrecorded, error: recordError } = await deps.latest.advance(LATEST_SCOPE, changes);
   // Unchanged outcomes' records, renewed when due (once a TTL) so that they outlive the claims under them.
   const renewed = await deps.latest.renew(LATEST_SCOPE, renewals);
   if (renewed.failed > 0) {
@@ -187,13 +208,21 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
     });
   }
   const numbered: NumberedTick[] = [];
-  // Outcomes another run moved to another state first, from the same one: theirs to produce.
+  // Outcomes another run moved to another state first, from the same one (theirs to produce), and
+  // changes the table refused to record (this run fails once the others are produced).
   let raced = 0;
   for (const tick of built.ticks) {
     const key = outcomeKey(tick);
     const seq = numbers.get(key) ?? (seen.get(key)?.value === tickState(tick) ? seen.get(key)?.seq : undefined);
     if (seq === undefined) raced++;
     else numbered.push({ tick, seq });
+  }
+  if (unrecorded.length > 0) {
+    log.warn("outcomes' changes not recorded: nothing is produced for them; the run fails after producing the rest, and its retry records them", {
+      outcomes: unrecorded.length,
+      sample: unrecorded.slice(0, REJECTION_SAMPLE),
+      error: String((recordError as Error | undefined)?.stack ?? recordError),
+    });
   }
 
   let sent = { delivered: 0, bytes: 0, flushMs: 0 };
@@ -229,6 +258,7 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
       });
     },
   });
+  if (unrecorded.length > 0) throw new ChangesNotRecordedError(unrecorded, recordError);
   return {
     markets: counts.markets,
     rejections,

@@ -3,7 +3,7 @@ import type { Market } from './gamma.ts';
 
 export type PriceSource = 'clob-midpoint' | 'gamma-outcome-prices';
 
-/** One outcome's price at one moment: the payload of a `polymarket.price_tick` message. */
+/** One outcome's price at one moment: what a `polymarket.price_tick` message carries (PriceTickPayload). */
 export interface PriceTick {
   marketId: string;
   conditionId: string;
@@ -26,6 +26,13 @@ export interface PriceTick {
   liquidity?: number;
   endDate?: string;
 }
+
+/**
+ * A message's payload: the tick, and `change`, the number of its outcome's state change (1, 2, …
+ * per outcome; the `#n` of its id). Consumers that keep each outcome's latest price keep the
+ * highest number: two overlapping runs may produce an outcome's changes out of order.
+ */
+export type PriceTickPayload = PriceTick & { change: number };
 
 export const TICK_TYPE = 'polymarket.price_tick';
 export const TICK_SCHEMA_VERSION = 1;
@@ -127,7 +134,7 @@ export function toMessage(tick: PriceTick, seq: number, target: MessageTarget): 
     source: tick.priceSource === 'clob-midpoint' ? target.clobUrl : target.gammaUrl,
     id: tickId(tick, seq),
     observedAt: new Date(tick.observedAt),
-    payload: tick,
+    payload: { ...tick, change: seq } satisfies PriceTickPayload,
     schemaVersion: TICK_SCHEMA_VERSION,
   });
   return { topic: target.topic, key: tick.marketId, value, headers };

@@ -2,4 +2,4 @@ export { type ClaimingInvocation, EarlierAttemptClaimsError, invocationClaims, i
 export { type ClaimOptions, type ClaimResult, DEDUP_ACTIONS, DedupStore, type DedupOptions } from './store.ts';
 // Table creation is generic over table kinds; re-exported here for callers that only know dedup.
 export { ensureTable } from '@laminar/aws';
-export { type LatestChange, type LatestRenewal, type LatestValue, type LatestValueOptions, LatestValueStore, type RenewResult } from './latest.ts';
+export { type AdvanceResult, type LatestChange, type LatestRenewal, type LatestValue, type LatestValueOptions, LatestValueStore, type RenewResult } from './latest.ts';

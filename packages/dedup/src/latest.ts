@@ -38,6 +38,14 @@ export interface LatestRenewal {
   seen: LatestValue;
 }
 
+export interface AdvanceResult {
+  /** The number each recorded change got (or the same change recorded by another run), by key. */
+  numbers: Map<string, number>;
+  /** Keys whose change the table refused to record (not a lost race), with the first error. */
+  failed: string[];
+  error?: unknown;
+}
+
 export interface RenewResult {
   /** Records whose expiry was put ahead. */
   renewed: number;
@@ -68,7 +76,7 @@ const NAMES = { '#pk': PK, '#val': 'value', '#seq': 'seq', '#exp': TTL };
  * duplicate. Recording after publishing instead would lose a return: A#1 recorded, B#2 published
  * but not recorded, then A seen again — equal to the record, and never published.
  *
- * Lifetime: a record is written with twice the claims' TTL and renewed once less than one TTL is
+ * Lifetime: a record is written with twice the claims' TTL and renewed once less than 1.5 TTL is
  * left, so it outlives every claim made under it (a claim lives one TTL after it was last seen).
  * Once a key has not been seen for that long, its record and all its claims are gone and numbering
  * starts again at 1 without meeting an old id.
@@ -117,18 +125,21 @@ export class LatestValueStore {
   }
 
   /**
-   * Records each change as its key's next number, if the record is still the one read: the
-   * numbers it got, by key. A key another run moved on first is absent from the answer when that
-   * run recorded another value; when it recorded the same value, the answer has that run's number
-   * (the same change: the claims let one of the two publish it). Throws on anything but a lost
-   * race (throttled after the SDK's retries, no UpdateItem grant): without the number, nothing
-   * may be published for the key.
+   * Records each change as its key's next number, if the record is still the one read: `numbers`,
+   * by key. A key another run moved on first is absent from it when that run recorded another
+   * value; when it recorded the same value, `numbers` has that run's number (the same change: the
+   * claims let one of the two publish it). A write the table refuses for another reason
+   * (throttled after the SDK's retries, no UpdateItem grant) leaves its key out too, listed in
+   * `failed` with the first error: nothing may be published for a key without its number, but the
+   * other keys need not wait for it.
    */
-  async advance(scope: string, changes: readonly LatestChange[]): Promise<Map<string, number>> {
+  async advance(scope: string, changes: readonly LatestChange[]): Promise<AdvanceResult> {
     checkScope(scope);
     const nowSeconds = Math.floor(this.now() / 1000);
     const numbers = new Map<string, number>();
     const raced: LatestChange[] = [];
+    const failed: string[] = [];
+    let error: unknown;
     await forEachLimit(changes, this.concurrency, async (change) => {
       const seq = (change.seen?.seq ?? 0) + 1;
       try {
@@ -150,8 +161,11 @@ export class LatestValueStore {
         );
         numbers.set(change.key, seq);
       } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
-        raced.push(change);
+        if (err instanceof ConditionalCheckFailedException) raced.push(change);
+        else {
+          failed.push(change.key);
+          error ??= err;
+        }
       }
     });
     if (raced.length > 0) {
@@ -164,12 +178,13 @@ export class LatestValueStore {
         if (record?.value === change.value) numbers.set(change.key, record.seq);
       }
     }
-    return numbers;
+    return { numbers, failed, ...(failed.length > 0 ? { error } : {}) };
   }
 
   /**
-   * Puts the expiry of unchanged records (as read) ahead, those with less than one TTL left: at
-   * most one write per key and TTL. Conditional on the record still being the one read. Never
+   * Puts the expiry of unchanged records (as read) ahead, those with less than 1.5 TTL left: at
+   * most one write per key and half-TTL, and a record keeps at least one TTL past its key's last
+   * sighting plus the half TTL's margin, past the claims refreshed at that sighting. Conditional on the record still being the one read. Never
    * throws: a renewal missed is tried again by the next run; failures are counted for the caller
    * to report (a record that lapses while its key is still seen restarts numbering at 1, and may
    * then meet a claim of an earlier 1).
@@ -177,7 +192,7 @@ export class LatestValueStore {
   async renew(scope: string, renewals: readonly LatestRenewal[]): Promise<RenewResult> {
     checkScope(scope);
     const nowSeconds = Math.floor(this.now() / 1000);
-    const due = renewals.filter(({ seen }) => seen.expiresAt - nowSeconds < this.ttlSeconds);
+    const due = renewals.filter(({ seen }) => seen.expiresAt - nowSeconds < 1.5 * this.ttlSeconds);
     const result: RenewResult = { renewed: 0, failed: 0 };
     await forEachLimit(due, this.concurrency, async ({ key, seen }) => {
       try {

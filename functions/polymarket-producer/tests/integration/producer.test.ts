@@ -15,7 +15,7 @@ import {
 import { getProducer, type KafkaProducer } from '@laminar/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunDeps, runOnce } from '../../src/run.ts';
-import type { PriceTick } from '../../src/ticks.ts';
+import type { PriceTickPayload } from '../../src/ticks.ts';
 
 /**
  * The whole function against real servers: the local fixture set served over HTTP the way the
@@ -76,7 +76,7 @@ function run(store = new DedupStore({ client, tableName: TABLE }), latest = new 
   return runOnce(deps);
 }
 
-const payloadOf = (m: ConsumedKafkaMessage) => JSON.parse(String(m.value)).payload as PriceTick;
+const payloadOf = (m: ConsumedKafkaMessage) => JSON.parse(String(m.value)).payload as PriceTickPayload;
 const GOOD_IDS = ['601204', '603550', '601377', '602015'];
 
 /** A copy of the fixture market `id` with a new updatedAt and Gamma prices. */
@@ -153,10 +153,10 @@ describe('polymarket-producer end to end (fixtures → Kafka, dedup in DynamoDB)
     expect(messages).toHaveLength(10);
     const lakers = messages.filter((m) => m.key === '601377' && payloadOf(m).outcome === 'Lakers');
     // The same state as the first tick, under the next number: consumers end on the price that holds.
-    expect(lakers.map((m) => [payloadOf(m).price, m.headers.id?.replace(/^.*#/, '#')])).toEqual([
-      [payloadOf(lakers[0] as ConsumedKafkaMessage).price, '#1'],
-      [0.5, '#2'],
-      [payloadOf(lakers[0] as ConsumedKafkaMessage).price, '#3'],
+    expect(lakers.map((m) => [payloadOf(m).price, m.headers.id?.replace(/^.*#/, '#'), payloadOf(m).change])).toEqual([
+      [payloadOf(lakers[0] as ConsumedKafkaMessage).price, '#1', 1],
+      [0.5, '#2', 2],
+      [payloadOf(lakers[0] as ConsumedKafkaMessage).price, '#3', 3],
     ]);
     await expect(run()).resolves.toMatchObject({ new: 0, duplicate: 8, produced: 0 });
   });
@@ -169,7 +169,7 @@ describe('polymarket-producer end to end (fixtures → Kafka, dedup in DynamoDB)
     const seen = (await latest.read('polymarket-latest', ['601377:Lakers'])).get('601377:Lakers');
     expect(seen?.seq).toBe(3);
     const state = `${seen?.value.replace(/:[^:]*$/, '')}:0.45`;
-    expect(await latest.advance('polymarket-latest', [{ key: '601377:Lakers', value: state, seen }])).toEqual(new Map([['601377:Lakers', 4]]));
+    expect((await latest.advance('polymarket-latest', [{ key: '601377:Lakers', value: state, seen }])).numbers).toEqual(new Map([['601377:Lakers', 4]]));
     await expect(run()).resolves.toMatchObject({ new: 1, duplicate: 7, produced: 1 });
     const messages = await readKafkaTopic(kafka.bootstrapServers, TOPIC);
     expect(messages).toHaveLength(11);

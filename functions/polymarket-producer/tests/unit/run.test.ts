@@ -1,4 +1,4 @@
-import type { DedupStore, LatestChange, LatestValue, LatestValueStore } from '@laminar/dedup';
+import type { DedupStore, LatestChange, LatestRenewal, LatestValue, LatestValueStore } from '@laminar/dedup';
 import { FlushTimeoutError, type KafkaProducer, messagesOf, type OutgoingMessage } from '@laminar/kafka';
 import { describe, expect, it } from 'vitest';
 import { createJsonClient, HttpRequestError, type JsonClient } from '../../src/http.ts';
@@ -52,7 +52,12 @@ function memoryLatest() {
     },
     async advance(scope: string, changes: readonly LatestChange[]) {
       const numbers = new Map<string, number>();
+      const failed: string[] = [];
       for (const { key, value, seen } of changes) {
+        if (refuse.has(key)) {
+          failed.push(key);
+          continue;
+        }
         const stored = state.get(`${scope}#${key}`);
         if (stored?.seq === seen?.seq && stored?.value === seen?.value) {
           const seq = (seen?.seq ?? 0) + 1;
@@ -60,13 +65,16 @@ function memoryLatest() {
           numbers.set(key, seq);
         } else if (stored?.value === value) numbers.set(key, stored.seq);
       }
-      return numbers;
+      return { numbers, failed, ...(failed.length > 0 ? { error: new Error('ProvisionedThroughputExceededException') } : {}) };
     },
-    async renew() {
-      return { renewed: 0, failed: 0 };
+    async renew(_scope: string, renewals: readonly LatestRenewal[]) {
+      const failed = renewals.filter((r) => refuse.has(r.key)).length;
+      return { renewed: 0, failed, ...(failed > 0 ? { error: new Error('AccessDeniedException') } : {}) };
     },
   };
-  return { latest: latest as unknown as LatestValueStore, state };
+  /** Keys whose writes the table refuses. */
+  const refuse = new Set<string>();
+  return { latest: latest as unknown as LatestValueStore, state, refuse };
 }
 /** One latest-state memory per dedup store: the runs of a test that share a store share it too. */
 const latestOf = new WeakMap<DedupStore, ReturnType<typeof memoryLatest>>();
@@ -263,6 +271,30 @@ describe('runOnce', () => {
     const result = await runOnce(deps({ store: memory.store, producer, http: api({ midpoints: () => moved }) }));
     expect(result).toMatchObject({ ticks: 4, new: 1, duplicate: 2, inFlight: 1, produced: 1 });
     expect(sent.flat().map((m) => m.headers?.id)).toEqual(['11:No:2026-11-25T20:58:41.391Z:0.45#2']);
+  });
+
+  it('produces every other tick when the table refuses to record some changes, then fails so that the retry produces those', async () => {
+    const memory = memoryStore();
+    const { refuse } = (latestOf.set(memory.store, memoryLatest()).get(memory.store)) as ReturnType<typeof memoryLatest>;
+    refuse.add('11:Yes');
+    const produced: unknown[] = [];
+    const { producer, sent } = recordingProducer();
+    await expect(runOnce(deps({ store: memory.store, producer, onProduced: (c) => produced.push(c) }))).rejects.toMatchObject({
+      name: 'ChangesNotRecordedError',
+      outcomes: ['11:Yes'],
+      message: expect.stringMatching(/^1 outcomes' price changes could not be recorded \(ProvisionedThroughputExceededException\)/),
+    });
+    expect(sent.flat().map((m) => m.headers?.id)).toEqual(['11:No:2026-11-25T20:58:41.391Z:0.4#1', '12:Red:2026-11-25T20:58:41.391Z:0.25:gamma#1', '12:Blue:2026-11-25T20:58:41.391Z:0.75:gamma#1']);
+    expect(produced).toEqual([{ new: 3, duplicate: 0, inFlight: 1, produced: 3, bytes: expect.any(Number), refreshFailed: 0 }]);
+    refuse.clear();
+    const retry = recordingProducer();
+    await expect(runOnce(deps({ store: memory.store, producer: retry.producer }))).resolves.toMatchObject({ new: 1, duplicate: 3, produced: 1 });
+    expect(retry.sent.flat().map((m) => m.headers?.id)).toEqual(['11:Yes:2026-11-25T20:58:41.391Z:0.6#1']);
+    // Unchanged outcomes whose records the table will not renew: counted with the claims' refusals.
+    refuse.add('12:Red');
+    const counts: { refreshFailed: number }[] = [];
+    await runOnce(deps({ store: memory.store, producer: recordingProducer().producer, onProduced: (c) => counts.push(c) }));
+    expect(counts).toMatchObject([{ new: 0, duplicate: 4, refreshFailed: 1 }]);
   });
 
   it("falls back to Gamma's prices for a CLOB batch that fails, and counts it", async () => {

@@ -110,7 +110,7 @@ describe('tick ids and messages', () => {
       id: '5:Yes:2026-11-25T20:58:41.391Z:0.6#2',
       observedAt: '2026-11-25T20:58:41.391Z',
       producedAt: expect.any(String),
-      payload: clobTick,
+      payload: { ...clobTick, change: 2 },
     });
     expect(toMessage(no, 1, target).headers?.source).toBe('https://gamma-api.polymarket.com');
   });

@@ -27,16 +27,16 @@ describe('LatestValueStore', () => {
     const scope = freshScope();
     const store = latest();
     expect(await store.read(scope, ['m1:Yes', 'm1:No'])).toEqual(new Map());
-    expect(await store.advance(scope, [{ key: 'm1:Yes', value: 'A' }])).toEqual(new Map([['m1:Yes', 1]]));
+    expect((await store.advance(scope, [{ key: 'm1:Yes', value: 'A' }])).numbers).toEqual(new Map([['m1:Yes', 1]]));
     const read = await store.read(scope, ['m1:Yes', 'm1:No', 'm1:Yes']);
     expect([...read]).toEqual([['m1:Yes', { value: 'A', seq: 1, expiresAt: clock / 1000 + 2 * TTL }]]);
     const { Item } = await client.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `${scope}#m1:Yes` } } }));
     expect(Item).toEqual({ pk: { S: `${scope}#m1:Yes` }, value: { S: 'A' }, seq: { N: '1' }, expiresAt: { N: String(clock / 1000 + 2 * TTL) } });
 
     const b = await store.advance(scope, [{ key: 'm1:Yes', value: 'B', seen: read.get('m1:Yes') }]);
-    expect(b).toEqual(new Map([['m1:Yes', 2]]));
+    expect(b).toEqual({ numbers: new Map([['m1:Yes', 2]]), failed: [] });
     const again = (await store.read(scope, ['m1:Yes'])).get('m1:Yes');
-    expect(await store.advance(scope, [{ key: 'm1:Yes', value: 'A', seen: again }])).toEqual(new Map([['m1:Yes', 3]]));
+    expect((await store.advance(scope, [{ key: 'm1:Yes', value: 'A', seen: again }])).numbers).toEqual(new Map([['m1:Yes', 3]]));
     expect((await store.read(scope, ['m1:Yes'])).get('m1:Yes')).toMatchObject({ value: 'A', seq: 3 });
   });
 
@@ -45,24 +45,26 @@ describe('LatestValueStore', () => {
     const store = latest();
     await store.advance(scope, [{ key: 'k', value: 'A' }, { key: 'fresh', value: 'X' }]);
     const seen = (await store.read(scope, ['k'])).get('k');
-    expect(await store.advance(scope, [{ key: 'k', value: 'B', seen }])).toEqual(new Map([['k', 2]]));
+    expect((await store.advance(scope, [{ key: 'k', value: 'B', seen }])).numbers).toEqual(new Map([['k', 2]]));
     // The other run saw C from the same record: no number, nothing to publish for k.
-    expect(await store.advance(scope, [{ key: 'k', value: 'C', seen }])).toEqual(new Map());
+    expect((await store.advance(scope, [{ key: 'k', value: 'C', seen }])).numbers).toEqual(new Map());
     // A third saw B too: the same change, under the winner's number.
-    expect(await store.advance(scope, [{ key: 'k', value: 'B', seen }])).toEqual(new Map([['k', 2]]));
+    expect((await store.advance(scope, [{ key: 'k', value: 'B', seen }])).numbers).toEqual(new Map([['k', 2]]));
     // A run that read no record where another has since been made.
-    expect(await store.advance(scope, [{ key: 'fresh', value: 'Y' }])).toEqual(new Map());
+    expect((await store.advance(scope, [{ key: 'fresh', value: 'Y' }])).numbers).toEqual(new Map());
     expect((await store.read(scope, ['k', 'fresh'])).get('k')).toMatchObject({ value: 'B', seq: 2 });
   });
 
-  it('renews an unchanged record only once less than one TTL is left on it, and never one moved on', async () => {
+  it('renews an unchanged record only once less than 1.5 TTL is left on it, and never one moved on', async () => {
     const scope = freshScope();
     const store = latest();
     await store.advance(scope, [{ key: 'k', value: 'A' }, { key: 'moved', value: 'A' }]);
     const read = await store.read(scope, ['k', 'moved']);
     const seen = read.get('k') as NonNullable<ReturnType<typeof read.get>>;
     expect(await store.renew(scope, [{ key: 'k', seen }])).toEqual({ renewed: 0, failed: 0 });
-    clock += (TTL + 60) * 1000;
+    clock += (TTL / 2 - 60) * 1000;
+    expect(await store.renew(scope, [{ key: 'k', seen }])).toEqual({ renewed: 0, failed: 0 });
+    clock += 120 * 1000;
     await store.advance(scope, [{ key: 'moved', value: 'B', seen: read.get('moved') }]);
     expect(await store.renew(scope, [{ key: 'k', seen }, { key: 'moved', seen: read.get('moved') as typeof seen }])).toEqual({ renewed: 1, failed: 0 });
     expect((await store.read(scope, ['k'])).get('k')?.expiresAt).toBe(clock / 1000 + 2 * TTL);
@@ -75,13 +77,15 @@ describe('LatestValueStore', () => {
     await store.advance(scope, [{ key: 'k', value: 'B' }]);
     clock += (2 * TTL + 1) * 1000;
     expect(await store.read(scope, ['k'])).toEqual(new Map());
-    expect(await store.advance(scope, [{ key: 'k', value: 'A' }])).toEqual(new Map([['k', 1]]));
+    expect((await store.advance(scope, [{ key: 'k', value: 'A' }])).numbers).toEqual(new Map([['k', 1]]));
     expect((await store.read(scope, ['k'])).get('k')).toMatchObject({ value: 'A', seq: 1 });
   });
 
-  it('fails a change the table refuses (nothing may be published without its number), counts refused renewals', async () => {
+  it('lists the changes the table refuses (no number: nothing may be published for them), counts refused renewals', async () => {
     const missing = new LatestValueStore({ client, tableName: 'no-such-table', ttlSeconds: TTL });
-    await expect(missing.advance('s', [{ key: 'a', value: 'A' }])).rejects.toThrow(/ResourceNotFound|non-existent table|not found/i);
+    const advanced = await missing.advance('s', [{ key: 'a', value: 'A' }, { key: 'b', value: 'B' }]);
+    expect(advanced).toMatchObject({ numbers: new Map(), failed: expect.arrayContaining(['a', 'b']) });
+    expect(String(advanced.error)).toMatch(/ResourceNotFound|non-existent table|not found/i);
     const seen = { value: 'A', seq: 1, expiresAt: 0 };
     const out = await missing.renew('s', [{ key: 'a', seen }, { key: 'b', seen }]);
     expect(out).toMatchObject({ renewed: 0, failed: 2 });

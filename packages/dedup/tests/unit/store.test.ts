@@ -287,7 +287,7 @@ describe('DedupStore.claim', () => {
     const { client, calls } = stubClient(() => ({ body: { Responses: { [TABLE]: [] } } }));
     const latest = new LatestValueStore({ client, tableName: TABLE, now: () => NOW });
     await latest.read('s', ['a']);
-    expect(await latest.advance('s', [{ key: 'a', value: 'A' }])).toEqual(new Map([['a', 1]]));
+    expect(await latest.advance('s', [{ key: 'a', value: 'A' }])).toEqual({ numbers: new Map([['a', 1]]), failed: [] });
     expect(await latest.renew('s', [{ key: 'a', seen: { value: 'A', seq: 1, expiresAt: 0 } }])).toEqual({ renewed: 1, failed: 0 });
     const used = [...new Set(calls.map((c) => `dynamodb:${c.op}`))].sort();
     expect(used).toEqual(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
