@@ -169,13 +169,19 @@ export class LatestValueStore {
       }
     });
     if (raced.length > 0) {
-      const now = await this.read(
-        scope,
-        raced.map((c) => c.key),
-      );
-      for (const change of raced) {
-        const record = now.get(change.key);
-        if (record?.value === change.value) numbers.set(change.key, record.seq);
+      try {
+        const now = await this.read(
+          scope,
+          raced.map((c) => c.key),
+        );
+        for (const change of raced) {
+          const record = now.get(change.key);
+          if (record?.value === change.value) numbers.set(change.key, record.seq);
+        }
+      } catch (err) {
+        // Whether the winner recorded the same change is unknown: as refused, like a failed write.
+        failed.push(...raced.map((c) => c.key));
+        error ??= err;
       }
     }
     return { numbers, failed, ...(failed.length > 0 ? { error } : {}) };
@@ -183,11 +189,11 @@ export class LatestValueStore {
 
   /**
    * Puts the expiry of unchanged records (as read) ahead, those with less than 1.5 TTL left: at
-   * most one write per key and half-TTL, and a record keeps at least one TTL past its key's last
-   * sighting plus the half TTL's margin, past the claims refreshed at that sighting. Conditional on the record still being the one read. Never
-   * throws: a renewal missed is tried again by the next run; failures are counted for the caller
-   * to report (a record that lapses while its key is still seen restarts numbering at 1, and may
-   * then meet a claim of an earlier 1).
+   * most one write per key and half-TTL, and a record keeps at least 1.5 TTL past its key's last
+   * sighting, past the claims refreshed at that sighting (one TTL). Conditional on the record
+   * still being the one read. Never throws: a renewal missed is tried again by the next run;
+   * failures are counted for the caller to report (a record that lapses while its key is still
+   * seen restarts numbering at 1, and may then meet a claim of an earlier 1).
    */
   async renew(scope: string, renewals: readonly LatestRenewal[]): Promise<RenewResult> {
     checkScope(scope);

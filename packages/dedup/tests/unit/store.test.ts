@@ -294,6 +294,13 @@ describe('DedupStore.claim', () => {
     for (const action of used) expect(DEDUP_ACTIONS).toContain(action);
   });
 
+  it('LatestValueStore.advance lists a lost race as refused when reading the winner fails too', async () => {
+    const { client } = stubClient((op) => (op === 'UpdateItem' ? { error: 'ConditionalCheckFailedException' } : { error: 'ProvisionedThroughputExceededException' }));
+    const out = await new LatestValueStore({ client, tableName: TABLE, now: () => NOW }).advance('s', [{ key: 'a', value: 'A' }]);
+    expect(out).toMatchObject({ numbers: new Map(), failed: ['a'] });
+    expect(String(out.error)).toMatch(/ProvisionedThroughputExceeded/);
+  });
+
   it('makes no calls for an empty batch', async () => {
     const { client, calls } = stubClient(() => ok);
     expect(await new DedupStore({ client, tableName: TABLE }).claim('s', [])).toEqual({ claimed: [], duplicates: [], inFlight: [] });
