@@ -1,3 +1,4 @@
+import { unreachableByUrl } from '@laminar/aws';
 import { z } from 'zod';
 import { type Config, S3_KEY_PREFIX } from './config.ts';
 
@@ -28,9 +29,10 @@ export function inputSchema(config: Config) {
       prefix: S3_KEY_PREFIX.default(''),
       suffix: z.string().max(64).default('.pdf'),
       expiresIn: z.number().int().min(1).max(MAX_EXPIRY_SECONDS).default(config.URL_EXPIRY_SECONDS),
-      manifestPrefix: S3_KEY_PREFIX.refine((p) => p === '' || p.endsWith('/'), 'must end with "/"').default(
-        config.MANIFEST_PREFIX,
-      ),
+      manifestPrefix: S3_KEY_PREFIX.refine((p) => p === '' || p.endsWith('/'), 'must end with "/"')
+        // The manifest's own link would be dead: its key would keep the segment, its URL would not.
+        .refine((p) => unreachableByUrl(p) === undefined, { error: (iss) => `must not hold ${unreachableByUrl(String(iss.input))}: the manifest's link could not reach it` })
+        .default(config.MANIFEST_PREFIX),
     })
     .transform((input, ctx) => {
       const bucket = input.bucket ?? config.DEFAULT_BUCKET;

@@ -49,6 +49,15 @@ describe('pdf-manifest input', () => {
     expect(schema.safeParse({ manifestPrefix: '' }).success).toBe(false);
   });
 
+  it('refuses a manifest prefix with a "." or ".." segment, whose manifest no URL could reach', () => {
+    for (const manifestPrefix of ['manifests/../', 'manifests/./team/', 'manifests/team/../']) {
+      expect(schema.safeParse({ manifestPrefix }).error?.issues.map((i) => [i.path.join('.'), i.message]), manifestPrefix).toEqual([
+        ['manifestPrefix', expect.stringMatching(/^must not hold a "\.\.?" path segment, which URL parsers resolve away before the request is sent: the manifest's link could not reach it$/)],
+      ]);
+    }
+    expect(schema.parse({ manifestPrefix: 'manifests/v1.2/' }).manifestPrefix).toBe('manifests/v1.2/');
+  });
+
   it('needs a bucket from the event when no default is configured', () => {
     const noDefault = inputSchema(configSchema.parse({}));
     expect(noDefault.safeParse({}).error?.issues[0]?.message).toMatch(/no DEFAULT_BUCKET/);
