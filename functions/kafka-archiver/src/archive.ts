@@ -274,7 +274,7 @@ function describe(error: unknown): string {
 function lineOf(record: KafkaEventRecord): { line: string; reasons: string[]; filedAt: string } {
   const reasons: string[] = [];
   const fileable = isFileableTimestamp(record.timestamp);
-  if (!fileable) reasons.push(`timestamp: ${JSON.stringify(record.timestamp) ?? 'missing'} is not whole milliseconds since 1970 up to year 9999 (microseconds or nanoseconds?)`);
+  if (!fileable) reasons.push(`timestamp: ${JSON.stringify(record.timestamp) ?? 'missing'} is not whole milliseconds from 1973 up to year 9999 (seconds, microseconds or nanoseconds?)`);
   const filedAt = fileTime(record.timestamp);
   const oddType = timestampTypeAsDelivered(record.timestampType);
   if ('timestampTypeRaw' in oddType) reasons.push(`timestampType: ${JSON.stringify(record.timestampType)} is not text (CREATE_TIME, LOG_APPEND_TIME…)`);

@@ -28,12 +28,23 @@ export const LATEST_TIMESTAMP_MS = 253_402_300_799_999;
 export const NO_TIMESTAMP = -1;
 
 /**
- * A record timestamp the layout can file: whole milliseconds from 1970 up to year 9999, or unset
- * (-1). Kafka has no other negative timestamps; one would be filed as 1970 and archived as a time
- * the record never had.
+ * The earliest timestamp filed as a time: 10^11 ms, 1973-03-03. Below it a timestamp is far more
+ * likely a producer's seconds than a real millisecond time (now is ~1.8·10^9 in seconds, and will be
+ * under 10^11 for three thousand years): filed as 1970-01-21, say, it would land in an hour readers
+ * processed long ago.
+ */
+export const EARLIEST_TIMESTAMP_MS = 100_000_000_000;
+
+/**
+ * A record timestamp the layout can file: whole milliseconds from 1973 (EARLIEST_TIMESTAMP_MS) up
+ * to year 9999, or unset (-1). Kafka has no other negative timestamps; one would be filed as 1970
+ * and archived as a time the record never had.
  */
 export function isFileableTimestamp(timestampMs: unknown): timestampMs is number {
-  return Number.isSafeInteger(timestampMs) && (timestampMs === NO_TIMESTAMP || ((timestampMs as number) >= 0 && (timestampMs as number) <= LATEST_TIMESTAMP_MS));
+  return (
+    Number.isSafeInteger(timestampMs) &&
+    (timestampMs === NO_TIMESTAMP || ((timestampMs as number) >= EARLIEST_TIMESTAMP_MS && (timestampMs as number) <= LATEST_TIMESTAMP_MS))
+  );
 }
 
 /**

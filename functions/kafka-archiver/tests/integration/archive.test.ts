@@ -248,6 +248,15 @@ describe('archiveBatch', () => {
     expect(refused).toMatchObject({ timestamp: null, timestampRaw: Date.UTC(2026, 10, 26) * 1000 });
   });
 
+  it('quarantines a timestamp in seconds instead of filing it under January 1970', async () => {
+    const seconds = Math.floor(Date.UTC(2026, 10, 26, 10) / 1000);
+    const event = kafkaEvent('secs', { 0: [{ offset: 7, value: item('s'), timestamp: seconds }] });
+    await expect(archiveBatch(parseKafkaEvent(event), deps())).resolves.toMatchObject({ records: 1, archived: 0, quarantined: 1 });
+    expect(await list('bronze/secs/')).toEqual([]);
+    const [refused] = await lines<QuarantinedLine>((await list('quarantine/kafka/secs/'))[0] as string);
+    expect(refused).toMatchObject({ offset: 7, timestamp: null, timestampRaw: seconds, reasons: [`timestamp: ${seconds} is not whole milliseconds from 1973 up to year 9999 (seconds, microseconds or nanoseconds?)`] });
+  });
+
   it('quarantines a value with a key twice in one object: JSON.parse keeps the last, the archived text has both', async () => {
     const twice = item('dup').replace('"id":"dup"', '"id":"","id":"dup"');
     const nested = item('nested').replace('{"title":"t-nested"}', '{"title":"t-nested","\\u0074itle":"other"}');

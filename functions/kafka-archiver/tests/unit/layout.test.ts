@@ -17,12 +17,14 @@ describe('object layout', () => {
 
   it('gives a record without a timestamp (-1) no time: filed under 1970, never dated then', () => {
     expect(recordTime(-1)).toBeNull();
-    expect(recordTime(0)).toBe('1970-01-01T00:00:00.000Z');
+    expect(recordTime(100_000_000_000)).toBe('1973-03-03T09:46:40.000Z');
     expect(recordTime(Date.UTC(2026, 10, 26, 23, 59, 59))).toBe('2026-11-26T23:59:59.000Z');
     expect(recordTime(Date.UTC(2026, 10, 26) * 1000)).toBeNull();
     expect(recordTime('1')).toBeNull();
     // Kafka has no negative timestamp but -1; one could only be archived as a made-up 1970.
-    expect([-1, 0, -2, -5000, 1.5].map(isFileableTimestamp)).toEqual([true, true, false, false, false]);
+    expect([-1, 100_000_000_000, -2, -5000, 1.5].map(isFileableTimestamp)).toEqual([true, true, false, false, false]);
+    // Seconds, not milliseconds (a producer's clock read in the wrong unit), and 0: not filed as 1970.
+    expect([Math.floor(Date.UTC(2026, 10, 26) / 1000), 0, 99_999_999_999].map(isFileableTimestamp)).toEqual([false, false, false]);
   });
 });
 
