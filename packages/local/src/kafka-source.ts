@@ -126,6 +126,8 @@ export interface KafkaSourceStats {
   /** Batches that went to the DLQ after their retries, and the records they held. */
   dlqBatches: number;
   dlqRecords: number;
+  /** dlqRecords by topic: what `laminar dev`'s summary reconciles each topic's messages with. */
+  dlqRecordsByTopic: Record<string, number>;
 }
 
 export type BatchOutcome = { batch: number; records: number; attempts: InvokeResult[]; status: 'succeeded' | 'dlq'; messageId?: string };
@@ -183,7 +185,7 @@ async function partitionsOf(consumer: KafkaConsumer, topic: string, timeoutMs: n
  * DLQ and the consumer moves past it — as a mapping with an on-failure destination does.
  */
 export class KafkaEventSource {
-  readonly stats: KafkaSourceStats = { batches: 0, records: 0, failedAttempts: 0, dlqBatches: 0, dlqRecords: 0 };
+  readonly stats: KafkaSourceStats = { batches: 0, records: 0, failedAttempts: 0, dlqBatches: 0, dlqRecords: 0, dlqRecordsByTopic: {} };
   readonly groupId: string;
   readonly functionName: string;
   /** Real topic names it consumes. */
@@ -505,6 +507,7 @@ export class KafkaEventSource {
     });
     this.stats.dlqBatches++;
     this.stats.dlqRecords += messages.length;
+    for (const m of messages) this.stats.dlqRecordsByTopic[m.topic] = (this.stats.dlqRecordsByTopic[m.topic] ?? 0) + 1;
     this.#say(`batch ${n} (${messages.length} records) ${what}: its coordinates → ${this.#options.dlq} (message ${message.messageId}); moving past it${note}`);
     return { batch: n, records: messages.length, attempts, status: 'dlq', messageId: message.messageId };
   }

@@ -48,19 +48,28 @@ export async function pipelineStages(local: Local, topics: TopicCount[] | undefi
     const dlq = source.stats.dlqBatches ? `; ${source.stats.dlqBatches} batch(es), ${source.stats.dlqRecords} records to the DLQ` : '';
     out.push({ ok: source.stats.dlqBatches === 0, text: `Kafka → ${fn}: ${source.stats.batches} batch(es), ${source.stats.records} records${totals ? ` → ${totals}` : ''}${dlq}` });
     const prefix = typeof spec?.env.ARCHIVE_PREFIX === 'string' ? spec.env.ARCHIVE_PREFIX : undefined;
+    const quarantinePrefix = typeof spec?.env.QUARANTINE_PREFIX === 'string' ? spec.env.QUARANTINE_PREFIX : undefined;
     const bucketRef = spec?.env.LAKE_BUCKET;
     if (!client || !prefix || typeof bucketRef === 'string' || !bucketRef || !('bucket' in bucketRef.ref)) continue;
+    const bucket = local.bucket(bucketRef.ref.bucket);
     for (const t of topics ?? []) {
       if (!source.topics.includes(t.topic)) continue;
       const where = `${prefix}${t.topic}/`;
-      const { objects, lines } = await countLines(client, local.bucket(bucketRef.ref.bucket), where);
-      const quarantinedNote = `quarantined records are under their own prefix`;
-      const match = !comparable || lines <= t.messages;
+      const { objects, lines } = await countLines(client, bucket, where);
+      const quarantined = quarantinePrefix ? (await countLines(client, bucket, `${quarantinePrefix}${t.topic}/`)).lines : 0;
+      const dlq = source.stats.dlqRecordsByTopic[t.topic] ?? 0;
+      // Every message produced is archived, quarantined with its reasons, or named in the DLQ.
+      const accounted = lines + quarantined + dlq;
+      const parts = [quarantined ? `${quarantined} quarantined under s3://${bucket}/${quarantinePrefix}${t.topic}/` : '', dlq ? `${dlq} in the DLQ` : ''].filter(Boolean);
+      const verdict =
+        accounted === t.messages
+          ? ' ✔ all accounted for'
+          : accounted < t.messages
+            ? ` ✘ ${t.messages - accounted} neither archived, quarantined nor in the DLQ`
+            : ' ✘ more lines than messages';
       out.push({
-        ok: match,
-        text: `  ${t.topic}: ${t.messages} produced → ${lines} archived lines in ${objects} object(s) under s3://${local.bucket(bucketRef.ref.bucket)}/${where}${
-          comparable ? (lines === t.messages ? ' ✔ all there' : lines < t.messages ? ` (${t.messages - lines} not archived: ${quarantinedNote} or in the DLQ)` : ' ✘ more lines than messages') : ''
-        }`,
+        ok: !comparable || accounted === t.messages,
+        text: `  ${t.topic}: ${t.messages} produced → ${lines} archived lines in ${objects} object(s) under s3://${bucket}/${where}${parts.length ? `, ${parts.join(', ')}` : ''}${comparable ? verdict : ''}`,
       });
     }
   }

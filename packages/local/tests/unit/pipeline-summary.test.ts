@@ -89,3 +89,44 @@ describe('pipeline summary: Firehose stage', () => {
     expect(stage?.text).toMatch(/0 JSON lines in 0 object\(s\) ✘ does not match$/);
   });
 });
+
+describe('pipeline summary: Kafka stage', () => {
+  /** A runner whose kafka-archiver consumed topic `t` (3 messages), with `objects` in the lake. */
+  function kafkaLocal(objects: Record<string, string>, dlqRecordsByTopic: Record<string, number> = {}): Local {
+    const spec = {
+      name: 'kafka-archiver',
+      env: { ARCHIVE_PREFIX: 'bronze/', QUARANTINE_PREFIX: 'quarantine/kafka/', LAKE_BUCKET: { ref: { bucket: 'lake' } } },
+      deliveryStreams: [],
+    };
+    const dlqRecords = Object.values(dlqRecordsByTopic).reduce((a, b) => a + b, 0);
+    const source = {
+      functionName: 'kafka-archiver',
+      topics: ['t'],
+      outcomes: [],
+      stats: { batches: 1, records: 3, failedAttempts: 0, dlqBatches: dlqRecords ? 1 : 0, dlqRecords, dlqRecordsByTopic },
+    };
+    return {
+      specs: [{ spec }],
+      kafkaSources: [source],
+      s3: { embedded: {}, client: fakeS3(objects) },
+      kafka: { embedded: {} },
+      firehose: undefined,
+      deliveryStreams: {},
+      bucket: (b: string) => b,
+    } as unknown as Local;
+  }
+  const topics = [{ topic: 't', messages: 3, keys: 1 }] as unknown as Parameters<typeof pipelineStages>[1];
+
+  it('reconciles each topic: archived + quarantined + in the DLQ = produced', async () => {
+    const archivedTwo = { 'bronze/t/dt=2026-11-29/hour=10/t-0-1-2.jsonl': '{"offset":1}\n{"offset":2}\n' };
+    const [, ok] = await pipelineStages(kafkaLocal({ ...archivedTwo, 'quarantine/kafka/t/dt=1970-01-01/hour=00/t-0-0-0.jsonl': '{"offset":0}\n' }), topics);
+    expect(ok).toMatchObject({ ok: true, text: expect.stringMatching(/3 produced → 2 archived lines in 1 object\(s\) under s3:\/\/lake\/bronze\/t\/, 1 quarantined under s3:\/\/lake\/quarantine\/kafka\/t\/ ✔ all accounted for$/) });
+    const [, viaDlq] = await pipelineStages(kafkaLocal(archivedTwo, { t: 1 }), topics);
+    expect(viaDlq).toMatchObject({ ok: true, text: expect.stringMatching(/, 1 in the DLQ ✔ all accounted for$/) });
+  });
+
+  it('fails a topic with a record neither archived, quarantined nor in the DLQ', async () => {
+    const [, missing] = await pipelineStages(kafkaLocal({ 'bronze/t/dt=2026-11-29/hour=10/t-0-1-2.jsonl': '{"offset":1}\n{"offset":2}\n' }), topics);
+    expect(missing).toMatchObject({ ok: false, text: expect.stringMatching(/✘ 1 neither archived, quarantined nor in the DLQ$/) });
+  });
+});
