@@ -19,7 +19,9 @@ export default defineFunction({
   triggers: [{ kind: 'invoke' }],
   // An async request that fails its retries lands in the DLQ (alarmed) instead of being dropped:
   // Lambda's default keeps no record of it. An hour: a manifest asked for later is stale anyway.
-  async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' },
+  // One that succeeds sends its result (the manifest URL, its only output, which Lambda discards
+  // for an async caller) to queues/pdf-manifest-results.
+  async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq', onSuccess: { queue: 'pdf-manifest-results' } },
   permissions: [
     { actions: ['s3:ListBucket'], resource: { bucket: 'documents' } },
     { actions: ['s3:GetObject'], resource: { bucket: 'documents', prefix: '*' } },

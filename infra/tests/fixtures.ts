@@ -121,12 +121,21 @@ export type StackJson = {
   resource: Record<string, Record<string, Record<string, unknown>>>;
 };
 
+/** The repository's queues/ declarations. */
+const REPO_QUEUES = await loadAllQueues(REPO_ROOT);
+
+/** The declared queues these specs send their async successes to (pdf-manifest's results, say). */
+function successQueuesOf(specs: readonly LoadedSpec[]): QueueSpec[] {
+  const named = new Set(specs.flatMap((l) => (l.spec.async?.onSuccess ? [l.spec.async.onSuccess.queue] : [])));
+  return REPO_QUEUES.filter((q) => named.has(q.name));
+}
+
 export function synthInto(
   root: string,
   specs: LoadedSpec[],
   settings: Partial<AppSettings> = {},
   layers: LoadedLayer[] = [],
-  queues: QueueSpec[] = [],
+  queues: QueueSpec[] = successQueuesOf(specs),
 ): Synthesized {
   const outdir = join(root, 'infra', 'cdktf.out');
   const { app } = buildApp({ ...defaultSettings, ...settings, specs, layers, queues, outdir });

@@ -208,7 +208,7 @@ describe('alarms per function, from the specs', () => {
     }
     // And one per declared queue, on its oldest message's age.
     const ageAlarms = queueAlarms.filter((a) => String(a.alarm_name).endsWith('-oldest-message-age'));
-    expect(ageAlarms.map((a) => a.alarm_name)).toEqual(['laminar-dev-bronze-arrivals-oldest-message-age']);
+    expect(ageAlarms.map((a) => a.alarm_name)).toEqual(['laminar-dev-bronze-arrivals-oldest-message-age', 'laminar-dev-pdf-manifest-results-oldest-message-age']);
     expect(dlqAlarms.length + 2 * s3Rules.length + 2 * scheduled.length + ageAlarms.length).toBe(queueAlarms.length);
     for (const a of queueAlarms) expect(a).toMatchObject({ alarm_actions: [TOPIC()], ok_actions: [TOPIC()] });
   });

@@ -128,6 +128,7 @@ describe('functions', () => {
     const docs = refTo('aws_s3_bucket', 'bucket', 'laminar-dev-documents', 'arn');
     const logs = refTo('aws_cloudwatch_log_group', 'name', '/aws/lambda/laminar-dev-pdf-manifest', 'arn');
     const dlq = refTo('aws_sqs_queue', 'name', 'laminar-dev-pdf-manifest-dlq', 'arn');
+    const results = refTo('aws_sqs_queue', 'name', 'laminar-dev-pdf-manifest-results', 'arn');
     expect(rolePolicy('pdf-manifest')).toEqual({
       Version: '2012-10-17',
       Statement: [
@@ -139,8 +140,10 @@ describe('functions', () => {
           Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
           Resource: [`${docs}/manifests/*`],
         },
-        // Lambda sends a failed async request to the on-failure destination as the function's role.
+        // Lambda sends a failed async request to the on-failure destination as the function's role,
+        // and a succeeded one's result to the on-success destination.
         { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [dlq] },
+        { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [results] },
       ],
     });
   });
