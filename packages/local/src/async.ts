@@ -172,6 +172,8 @@ export class AsyncInvoker {
       const config = asyncConfigOf(f);
       this.configs.set(f.name, config);
       if (config.onFailure) options.queues.declare(config.onFailure, 'dlq', f.name);
+      // Listed (and `laminar queue list`-able) from the start, as the on-failure queue is.
+      if (config.onSuccess) options.queues.declare(config.onSuccess, 'queue', f.name);
     }
   }
 

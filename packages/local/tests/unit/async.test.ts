@@ -150,6 +150,8 @@ describe('async retries', () => {
     const { invoker, queues, asyncInvoker } = setup(['fail', 'ok'], {
       async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq', onSuccess: { queue: 'done' } },
     });
+    // Both destinations exist (and are listed) before anything is sent to them.
+    expect([queues.get('laminar-local-worker-dlq')?.kind, queues.get('laminar-local-done')?.kind]).toEqual(['dlq', 'queue']);
     const outcome = await asyncInvoker.submit('worker', event).done;
     expect(outcome.status).toBe('succeeded');
     expect(invoker.calls).toHaveLength(2);
