@@ -126,9 +126,17 @@ export const handler = defineHandler({
         result.generated++;
         if (record.needs_restock) result.needsRestock++;
         chunk.push(record);
-        if (chunk.length === CHUNK) await flush();
+        if (chunk.length === CHUNK) {
+          await flush();
+          // Refused for good: the run fails, and its retry regenerates and resends every record.
+          // Chunks sent after this one would only reach S3 twice.
+          if (result.failed > 0) {
+            stopped = new Error(`a chunk had ${result.failed} records refused after every attempt: the retry sends every record again, so sending the rest now would only deliver them twice`);
+            break;
+          }
+        }
       }
-      await flush();
+      if (!stopped) await flush();
     } catch (error) {
       // Stopped by the deadline: the records generated and not sent are failed, so generated =
       // delivered + failed still holds and each is named below; the run's remaining records were

@@ -63,6 +63,21 @@ function throttle(times = Number.POSITIVE_INFINITY) {
   });
 }
 
+describe('a run Firehose refuses for good', () => {
+  it('stops after the first chunk with records refused on every attempt: the retry resends everything, so later chunks would arrive twice', async () => {
+    firehose.injectFailures((_stream, record) => (record.toString().includes('"store_id":"S0001"') ? { code: 'InternalFailure', message: 'broken' } : undefined));
+    const before = firehose.stats()[STREAM]?.accepted ?? 0;
+    const { error } = await invoke({ stores: 10, recordsPerStore: 1_000, seed: 9, at });
+    expect(error?.name).toBe('DeliveryIncompleteError');
+    // One chunk of 5,000 generated and sent; the other 5,000 never generated.
+    expect(error?.result).toMatchObject({ generated: 5_000 });
+    expect((error?.result.delivered ?? 0) + (error?.result.failed ?? 0)).toBe(5_000);
+    expect(error?.result.failed).toBeGreaterThan(0);
+    expect((firehose.stats()[STREAM]?.accepted ?? 0) - before).toBe(error?.result.delivered);
+    expect(error?.message).toMatch(/the run was stopped before the other 5000 of the 10000 requested were generated: a chunk had \d+ records refused after every attempt/);
+  });
+});
+
 describe('a run Firehose throttles', () => {
   it('waits out a throttle longer than MAX_ATTEMPTS’ worth of backoff, and delivers every record', async () => {
     // Short draws of the jitter keep the six backoffs to about a second.
@@ -87,13 +102,14 @@ describe('a run Firehose throttles', () => {
 });
 
 describe('a run with many records refused', () => {
-  it('logs its failure in a line of a few KB that names the counts, 10,000 failed records or not; the error keeps every one for its caller', async () => {
+  it('logs its failure in a line of a few KB that names the counts, 5,000 failed records or not; the error keeps every one for its caller', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.1);
     firehose.injectFailures(() => ({ code: 'InternalFailure', message: 'broken' }));
     const { error, lines } = await invoke({ stores: 10, recordsPerStore: 1_000, seed: 5, at });
     expect(error?.name).toBe('DeliveryIncompleteError');
-    expect(error?.failures).toHaveLength(10_000);
-    expect(error?.failures[9_999]).toMatchObject({ errorCode: 'InternalFailure', errorMessage: 'broken', attempts: 4 });
+    // The first chunk's 5,000, all refused: the run stops there (the retry resends everything).
+    expect(error?.failures).toHaveLength(5_000);
+    expect(error?.failures[4_999]).toMatchObject({ errorCode: 'InternalFailure', errorMessage: 'broken', attempts: 4 });
 
     const line = lines.find((l) => l.includes('"invocation failed"'));
     if (!line) throw new Error(`no "invocation failed" line among ${lines.length}`);
@@ -101,10 +117,10 @@ describe('a run with many records refused', () => {
     const logged = JSON.parse(line) as { error: Record<string, unknown> };
     expect(logged.error).toMatchObject({
       name: 'DeliveryIncompleteError',
-      message: `10000 of 10000 records were not delivered to ${STREAM} (InternalFailure ×10000); delivered: 0`,
-      failuresByCode: { InternalFailure: 10_000 },
+      message: expect.stringMatching(new RegExp(`^5000 of 5000 records were not delivered to ${STREAM} \\(InternalFailure ×5000\\); delivered: 0; the run was stopped before the other 5000 of the 10000 requested were generated: `)),
+      failuresByCode: { InternalFailure: 5_000 },
       firstFailedRecordIds: error?.failures.slice(0, 5).map((f) => f.recordId),
-      result: { generated: 10_000, delivered: 0, failed: 10_000 },
+      result: { generated: 5_000, delivered: 0, failed: 5_000 },
     });
     expect(logged.error.failures).toBeUndefined();
     // As Lambda's own runtime logs a thrown error: its enumerable properties, whatever they hold.
