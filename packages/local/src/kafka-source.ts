@@ -13,7 +13,7 @@ export interface KafkaEventRecord {
   partition: number;
   offset: number;
   timestamp: number;
-  timestampType: 'CREATE_TIME' | 'LOG_APPEND_TIME';
+  timestampType: 'CREATE_TIME' | 'LOG_APPEND_TIME' | 'NO_TIMESTAMP_TYPE';
   key: string | null;
   value: string | null;
   headers: Record<string, number[]>[];
@@ -48,8 +48,10 @@ export function kafkaRecordOf(m: Message): KafkaEventRecord {
     partition: m.partition,
     offset: m.offset,
     timestamp: m.timestamp ?? -1,
-    // The client does not say whether a timestamp is the producer's or the broker's.
-    timestampType: 'CREATE_TIME',
+    // Kafka's -1 is "no timestamp", which the mapping types NO_TIMESTAMP_TYPE. Otherwise the
+    // client does not say whether a timestamp is the producer's or the broker's (LOG_APPEND_TIME
+    // topics are typed CREATE_TIME here).
+    timestampType: (m.timestamp ?? -1) === -1 ? 'NO_TIMESTAMP_TYPE' : 'CREATE_TIME',
     key: m.key == null ? null : Buffer.from(m.key).toString('base64'),
     value: m.value == null ? null : m.value.toString('base64'),
     headers,
