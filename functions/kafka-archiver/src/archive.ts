@@ -251,7 +251,7 @@ function lineOrQuarantine(record: KafkaEventRecord): { line: string; reasons: st
       reasons.push(`internal: the key and headers as delivered could not be written either (${describe(writeError)})`);
       text = JSON.stringify(line);
     }
-    return { line: `${text}\n`, reasons, filedAt: fileTime(record.timestamp) };
+    return { line: `${oneLine(text)}\n`, reasons, filedAt: fileTime(record.timestamp) };
   }
 }
 
@@ -322,14 +322,26 @@ function lineOf(record: KafkaEventRecord): { line: string; reasons: string[]; fi
       reasons,
       ...valueAsDelivered(raw, bytes !== undefined),
     };
-    return { line: `${JSON.stringify(line)}\n`, reasons, filedAt };
+    return { line: `${oneLine(JSON.stringify(line))}\n`, reasons, filedAt };
   }
   // The value's own JSON text goes into the line as it came (it parsed, so it is valid JSON).
   // Re-serializing the parsed value would cost as much as the parse, change numbers past 2^53
   // (a 77-digit token id became 7.13e+76) and overflow the stack on deep nesting. A raw CR or LF
   // in valid JSON can only be whitespace between tokens (never inside a string), so turning it
   // into a space keeps the value and makes it one line.
-  const json = (text as string).replace(/[\r\n]/g, ' ').trim();
-  const head = JSON.stringify({ ...base, value: null } satisfies ArchivedLine);
+  const json = (text as string).replace(/[\r\n\u2028\u2029]/g, (c) => (c === '\r' || c === '\n' ? ' ' : escapedSeparator(c))).trim();
+  const head = oneLine(JSON.stringify({ ...base, value: null } satisfies ArchivedLine));
   return { line: `${head.slice(0, -'null}'.length)}${json}}\n`, reasons, filedAt };
 }
+
+/**
+ * JSON text with U+2028 and U+2029 escaped. JSON.stringify leaves them raw (valid JSON, and valid
+ * JavaScript since ES2019), but readers that split lines on every Unicode line break — Python's
+ * str.splitlines(), some editors — would cut a line in two there. In JSON text they can only be
+ * inside strings, where the escape means the same character.
+ */
+function oneLine(json: string): string {
+  return json.replace(/[\u2028\u2029]/g, escapedSeparator);
+}
+
+const escapedSeparator = (c: string) => (c === '\u2028' ? '\\u2028' : '\\u2029');

@@ -58,6 +58,10 @@ async function list(prefix = ''): Promise<string[]> {
   const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
   return (out.Contents ?? []).map((o) => o.Key as string).sort();
 }
+async function body(key: string): Promise<string> {
+  const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return (await out.Body?.transformToString()) ?? '';
+}
 async function lines<T>(key: string): Promise<T[]> {
   const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const text = await out.Body?.transformToString();
@@ -246,6 +250,22 @@ describe('archiveBatch', () => {
     expect(refused?.reasons.slice(1).every((reason) => reason.startsWith('value.'))).toBe(true);
     expect(refused?.reasons.some((reason) => reason.startsWith('value.schemaVersion:'))).toBe(true);
     expect(refused).toMatchObject({ timestamp: null, timestampRaw: Date.UTC(2026, 10, 26) * 1000 });
+  });
+
+  it('escapes U+2028 and U+2029, so that no line reader splits a line on them; the values read back the same', async () => {
+    const title = 'before\u2028between\u2029after';
+    const value = envelope({ type: 'rss.item', source: 'https://example.com/feed', id: 'ls', observedAt: new Date('2026-11-26T10:00:00Z'), payload: { title } }).value;
+    const event = kafkaEvent('seps', { 0: [{ offset: 1, value }, { offset: 2, value: `{"not":"an envelope","title":"${title}"}` }] });
+    await expect(archiveBatch(parseKafkaEvent(event), deps())).resolves.toMatchObject({ records: 2, archived: 1, quarantined: 1 });
+    for (const key of [...(await list('bronze/seps/')), ...(await list('quarantine/kafka/seps/'))]) {
+      const text = await body(key);
+      expect(text, key).not.toMatch(/[\u2028\u2029]/);
+      expect(text.split('\n').filter(Boolean)).toHaveLength(1);
+    }
+    // The archived value's strings keep the characters, as escapes (the quarantined one is base64).
+    expect(await body((await list('bronze/seps/'))[0] as string)).toContain('before\\u2028between\\u2029after');
+    const [archived] = await lines<ArchivedLine>((await list('bronze/seps/'))[0] as string);
+    expect((archived?.value as { payload: { title: string } }).payload.title).toBe(title);
   });
 
   it('quarantines a timestamp in seconds instead of filing it under January 1970', async () => {
