@@ -102,6 +102,13 @@ describe('archiveBatch', () => {
     expect(result.records).toBe(7);
     expect(result.archived + result.quarantined).toBe(result.records);
     expect(result).toMatchObject({ archived: 4, quarantined: 3 });
+    // Counted from what was written, not from the counts: each record of the event is in exactly
+    // one line, archived or quarantined.
+    const written: string[] = [];
+    for (const key of [...(await list('bronze/dev.rss-items/')), ...(await list('quarantine/kafka/dev.rss-items/'))]) {
+      written.push(...(await lines<{ partition: number; offset: number }>(key)).map((l) => `${l.partition}:${l.offset}`));
+    }
+    expect(written.sort()).toEqual(['0:40', '0:41', '0:42', '0:43', '1:7', '1:8', '1:9']);
     expect(await list('bronze/')).toEqual([
       'bronze/dev.rss-items/dt=2026-11-26/hour=10/dev.rss-items+0+0000000000000000040-0000000000000000042.jsonl',
       'bronze/dev.rss-items/dt=2026-11-26/hour=10/dev.rss-items+1+0000000000000000009-0000000000000000009.jsonl',
