@@ -376,7 +376,7 @@ describe('archiveBatch', () => {
     expect(second).toContain(`{"nest":${deep}}`);
   });
 
-  it('writes a redelivered batch to the same keys: an overwrite, never a duplicate', async () => {
+  it('writes the same batch delivered again to the same keys: an overwrite, not a second copy (a batch cut differently may overlap: README)', async () => {
     const event = parseKafkaEvent(kafkaEvent('dev.prices', { 2: [{ offset: 100, value: item('x') }, { offset: 101, value: item('y') }] }));
     const first = await archiveBatch(event, deps());
     const keys = await list();
