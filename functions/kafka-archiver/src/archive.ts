@@ -329,19 +329,20 @@ function lineOf(record: KafkaEventRecord): { line: string; reasons: string[]; fi
   // (a 77-digit token id became 7.13e+76) and overflow the stack on deep nesting. A raw CR or LF
   // in valid JSON can only be whitespace between tokens (never inside a string), so turning it
   // into a space keeps the value and makes it one line.
-  const json = (text as string).replace(/[\r\n\u2028\u2029]/g, (c) => (c === '\r' || c === '\n' ? ' ' : escapedSeparator(c))).trim();
+  const json = (text as string).replace(/[\r\n\u0085\u2028\u2029]/g, (c) => (c === '\r' || c === '\n' ? ' ' : escapedSeparator(c))).trim();
   const head = oneLine(JSON.stringify({ ...base, value: null } satisfies ArchivedLine));
   return { line: `${head.slice(0, -'null}'.length)}${json}}\n`, reasons, filedAt };
 }
 
 /**
- * JSON text with U+2028 and U+2029 escaped. JSON.stringify leaves them raw (valid JSON, and valid
- * JavaScript since ES2019), but readers that split lines on every Unicode line break — Python's
- * str.splitlines(), some editors — would cut a line in two there. In JSON text they can only be
- * inside strings, where the escape means the same character.
+ * JSON text with U+0085, U+2028 and U+2029 escaped. JSON.stringify leaves them raw (valid JSON),
+ * but readers that split lines on every Unicode line break — Python's str.splitlines(), some
+ * editors — would cut a line in two there. (The other breaks splitlines knows are control
+ * characters, which JSON never has raw.) In JSON text they can only be inside strings, where the
+ * escape means the same character.
  */
 function oneLine(json: string): string {
-  return json.replace(/[\u2028\u2029]/g, escapedSeparator);
+  return json.replace(/[\u0085\u2028\u2029]/g, escapedSeparator);
 }
 
-const escapedSeparator = (c: string) => (c === '\u2028' ? '\\u2028' : '\\u2029');
+const escapedSeparator = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;

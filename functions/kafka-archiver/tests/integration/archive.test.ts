@@ -259,20 +259,22 @@ describe('archiveBatch', () => {
     expect(refused).toMatchObject({ timestamp: null, timestampRaw: Date.UTC(2026, 10, 26) * 1000 });
   });
 
-  it('escapes U+2028 and U+2029, so that no line reader splits a line on them; the values read back the same', async () => {
-    const title = 'before\u2028between\u2029after';
+  it('escapes U+0085, U+2028 and U+2029 in values, keys and quarantined lines, so that no line reader splits a line on them; they read back the same', async () => {
+    const title = 'before\u2028between\u2029after\u0085end';
     const value = envelope({ type: 'rss.item', source: 'https://example.com/feed', id: 'ls', observedAt: new Date('2026-11-26T10:00:00Z'), payload: { title } }).value;
-    const event = kafkaEvent('seps', { 0: [{ offset: 1, value }, { offset: 2, value: `{"not":"an envelope","title":"${title}"}` }] });
+    const event = kafkaEvent('seps', { 0: [{ offset: 1, value, key: 'k\u2028ey' }, { offset: 2, value: `{"not":"an envelope","title":"${title}"}`, key: 'q\u2029k' }] });
     await expect(archiveBatch(parseKafkaEvent(event), deps())).resolves.toMatchObject({ records: 2, archived: 1, quarantined: 1 });
-    for (const key of [...(await list('bronze/seps/')), ...(await list('quarantine/kafka/seps/'))]) {
+    const keys = [...(await list('bronze/seps/')), ...(await list('quarantine/kafka/seps/'))];
+    expect(keys).toHaveLength(2);
+    for (const key of keys) {
       const text = await body(key);
-      expect(text, key).not.toMatch(/[\u2028\u2029]/);
+      expect(text, key).not.toMatch(/[\u0085\u2028\u2029]/);
       expect(text.split('\n').filter(Boolean)).toHaveLength(1);
     }
-    // The archived value's strings keep the characters, as escapes (the quarantined one is base64).
-    expect(await body((await list('bronze/seps/'))[0] as string)).toContain('before\\u2028between\\u2029after');
     const [archived] = await lines<ArchivedLine>((await list('bronze/seps/'))[0] as string);
-    expect(archived?.value).toMatchObject({ payload: { title } });
+    expect(archived).toMatchObject({ key: 'k\u2028ey', value: { payload: { title } } });
+    const [quarantined] = await lines<QuarantinedLine>((await list('quarantine/kafka/seps/'))[0] as string);
+    expect(quarantined).toMatchObject({ offset: 2, key: 'q\u2029k' });
   });
 
   it('quarantines a timestamp in seconds instead of filing it under January 1970', async () => {
