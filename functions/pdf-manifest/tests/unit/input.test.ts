@@ -56,6 +56,8 @@ describe('pdf-manifest input', () => {
       ]);
     }
     expect(schema.parse({ manifestPrefix: 'manifests/v1.2/' }).manifestPrefix).toBe('manifests/v1.2/');
+    // The deploy-time default is checked too: an event that names none would take it unchecked.
+    expect(configSchema.safeParse({ MANIFEST_PREFIX: 'manifests/./' }).error?.issues[0]?.message).toMatch(/^must not hold a "\." path segment/);
   });
 
   it('needs a bucket from the event when no default is configured', () => {
