@@ -130,7 +130,7 @@ export const handler = defineHandler({
           await flush();
           // Refused for good: the run fails, and its retry regenerates and resends every record.
           // Chunks sent after this one would only reach S3 twice.
-          if (result.failed > 0) {
+          if (result.failed > 0 && result.generated < requested) {
             stopped = new Error(`a chunk had ${result.failed} records refused after every attempt: the retry sends every record again, so sending the rest now would only deliver them twice`);
             break;
           }

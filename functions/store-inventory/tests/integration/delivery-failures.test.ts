@@ -76,6 +76,14 @@ describe('a run Firehose refuses for good', () => {
     expect((firehose.stats()[STREAM]?.accepted ?? 0) - before).toBe(error?.result.delivered);
     expect(error?.message).toMatch(/the run was stopped before the other 5000 of the 10000 requested were generated: a chunk had \d+ records refused after every attempt/);
   });
+
+  it('does not call itself stopped when the chunk with refused records was the last one', async () => {
+    firehose.injectFailures((_stream, record) => (record.toString().includes('"store_id":"S0001"') ? { code: 'InternalFailure', message: 'broken' } : undefined));
+    const { error } = await invoke({ stores: 10, recordsPerStore: 500, seed: 9, at });
+    expect(error?.result).toMatchObject({ generated: 5_000, failed: 500, delivered: 4_500 });
+    expect(error?.message).toMatch(/^500 of 5000 records were not delivered/);
+    expect(error?.message).not.toMatch(/stopped/);
+  });
 });
 
 describe('a run Firehose throttles', () => {
