@@ -123,6 +123,12 @@ describe('pipeline summary: Kafka stage', () => {
     expect(ok).toMatchObject({ ok: true, text: expect.stringMatching(/3 produced → 2 archived lines in 1 object\(s\) under s3:\/\/lake\/bronze\/t\/, 1 quarantined under s3:\/\/lake\/quarantine\/kafka\/t\/ ✔ all accounted for$/) });
     const [, viaDlq] = await pipelineStages(kafkaLocal(archivedTwo, { t: 1 }), topics);
     expect(viaDlq).toMatchObject({ ok: true, text: expect.stringMatching(/, 1 in the DLQ ✔ all accounted for$/) });
+    // A batch that failed into the DLQ after writing one of its objects: its records count twice.
+    const [, overlap] = await pipelineStages(kafkaLocal(archivedTwo, { t: 2 }), topics);
+    expect(overlap).toMatchObject({ ok: true, text: expect.stringMatching(/, 2 in the DLQ ✔ all accounted for$/) });
+    // A topic that could not be counted has no line to reconcile.
+    const uncounted = await pipelineStages(kafkaLocal(archivedTwo), [{ topic: 't', messages: 0, keys: 0, error: 'timed out' }]);
+    expect(uncounted).toHaveLength(1);
   });
 
   it('fails a topic with a record neither archived, quarantined nor in the DLQ', async () => {
