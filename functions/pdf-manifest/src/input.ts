@@ -1,6 +1,5 @@
-import { unreachableByUrl } from '@laminar/aws';
 import { z } from 'zod';
-import { type Config, S3_KEY_PREFIX } from './config.ts';
+import { type Config, MANIFEST_PREFIX_SCHEMA, S3_KEY_PREFIX } from './config.ts';
 
 const BUCKET_NAME = z
   .string()
@@ -29,10 +28,7 @@ export function inputSchema(config: Config) {
       prefix: S3_KEY_PREFIX.default(''),
       suffix: z.string().max(64).default('.pdf'),
       expiresIn: z.number().int().min(1).max(MAX_EXPIRY_SECONDS).default(config.URL_EXPIRY_SECONDS),
-      manifestPrefix: S3_KEY_PREFIX.refine((p) => p === '' || p.endsWith('/'), 'must end with "/"')
-        // The manifest's own link would be dead: its key would keep the segment, its URL would not.
-        .refine((p) => unreachableByUrl(p) === undefined, { error: (iss) => `must not hold ${unreachableByUrl(String(iss.input))}: the manifest's link could not reach it` })
-        .default(config.MANIFEST_PREFIX),
+      manifestPrefix: MANIFEST_PREFIX_SCHEMA.default(config.MANIFEST_PREFIX),
     })
     .transform((input, ctx) => {
       const bucket = input.bucket ?? config.DEFAULT_BUCKET;

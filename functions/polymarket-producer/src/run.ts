@@ -187,12 +187,14 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
   // as the next number before anything is produced; then every tick, changed or not, goes through
   // the claims under its id: produced ones are duplicates, and a change recorded by a run that
   // never produced it (killed, its flush failed) is produced now.
-  const seen = await deps.latest.read(LATEST_SCOPE, built.ticks.map(outcomeKey));
+  const outcomes = built.ticks.map((tick) => ({ tick, key: outcomeKey(tick), state: tickState(tick) }));
+  const seen = await deps.latest.read(
+    LATEST_SCOPE,
+    outcomes.map((o) => o.key),
+  );
   const changes: LatestChange[] = [];
   const renewals: LatestRenewal[] = [];
-  for (const tick of built.ticks) {
-    const key = outcomeKey(tick);
-    const state = tickState(tick);
+  for (const { key, state } of outcomes) {
     const last = seen.get(key);
     if (last?.value === state) renewals.push({ key, seen: last });
     else changes.push({ key, value: state, seen: last });
@@ -211,9 +213,9 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
   // Outcomes another run moved to another state first, from the same one (theirs to produce), and
   // changes the table refused to record (this run fails once the others are produced).
   let raced = 0;
-  for (const tick of built.ticks) {
-    const key = outcomeKey(tick);
-    const seq = numbers.get(key) ?? (seen.get(key)?.value === tickState(tick) ? seen.get(key)?.seq : undefined);
+  for (const { tick, key, state } of outcomes) {
+    const last = seen.get(key);
+    const seq = numbers.get(key) ?? (last?.value === state ? last.seq : undefined);
     if (seq === undefined) raced++;
     else numbered.push({ tick, seq });
   }

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, type TranslateConfig, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { forEachLimit } from './limits.ts';
-import { checkScope, keyOf, PK, readConsistent, TTL, toNumber } from './table.ts';
+import { checkScope, documentClientOf, keyOf, PK, readConsistent, TTL, toNumber } from './table.ts';
 
 export interface LatestValueOptions {
   client: DynamoDBClient;
@@ -55,7 +55,10 @@ export interface RenewResult {
 }
 
 const DEFAULT_TTL_SECONDS = 7 * 24 * 3600;
-const NAMES = { '#pk': PK, '#val': 'value', '#seq': 'seq', '#exp': TTL };
+// `value` is one of DynamoDB's reserved words: expressions name the attributes indirectly.
+const RECORD_NAMES = { '#val': 'value', '#seq': 'seq', '#exp': TTL };
+/** With the key too: an expression must use every name it is given, and only some use #pk. */
+const NAMES = { '#pk': PK, ...RECORD_NAMES };
 
 /**
  * The last value per key (a market's outcome, say) and a number counted per key, in the same
@@ -89,9 +92,7 @@ export class LatestValueStore {
   private readonly now: () => number;
 
   constructor(options: LatestValueOptions) {
-    // As DedupStore: keep the translate config another document client of this client set.
-    const existing = (options.client.config as { translateConfig?: TranslateConfig }).translateConfig;
-    this.doc = DynamoDBDocumentClient.from(options.client, existing);
+    this.doc = documentClientOf(options.client);
     this.table = options.tableName;
     this.ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
     this.concurrency = Math.max(1, options.concurrency ?? 64);
@@ -150,7 +151,7 @@ export class LatestValueStore {
             UpdateExpression: 'SET #val = :val, #seq = :seq, #exp = :exp',
             // Still the record read: absent (or past its TTL, which counts as absent), or that one.
             ConditionExpression: change.seen ? '#seq = :seen AND #val = :seenVal' : 'attribute_not_exists(#pk) OR #exp < :nowSeconds',
-            ExpressionAttributeNames: change.seen ? { '#val': 'value', '#seq': 'seq', '#exp': TTL } : NAMES,
+            ExpressionAttributeNames: change.seen ? RECORD_NAMES : NAMES,
             ExpressionAttributeValues: {
               ':val': change.value,
               ':seq': seq,
@@ -208,7 +209,7 @@ export class LatestValueStore {
             Key: { [PK]: keyOf(scope, key) },
             UpdateExpression: 'SET #exp = :exp',
             ConditionExpression: '#seq = :seq AND #val = :val',
-            ExpressionAttributeNames: { '#val': 'value', '#seq': 'seq', '#exp': TTL },
+            ExpressionAttributeNames: RECORD_NAMES,
             ExpressionAttributeValues: { ':val': seen.value, ':seq': seen.seq, ':exp': nowSeconds + 2 * this.ttlSeconds },
           }),
         );

@@ -3,13 +3,12 @@ import { type AttributeValue, ConditionalCheckFailedException, type DynamoDBClie
 import {
   BatchWriteCommand,
   DeleteCommand,
-  DynamoDBDocumentClient,
+  type DynamoDBDocumentClient,
   PutCommand,
-  type TranslateConfig,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { backoff, chunk, forEachLimit, MAX_CONFIRM_ATTEMPTS } from './limits.ts';
-import { BATCH_WRITE_ITEMS, checkScope, keyOf, PK, readConsistent, TTL, toNumber } from './table.ts';
+import { BATCH_WRITE_ITEMS, checkScope, documentClientOf, keyOf, PK, readConsistent, TTL, toNumber } from './table.ts';
 
 export interface DedupOptions {
   client: DynamoDBClient;
@@ -122,11 +121,7 @@ export class DedupStore {
   private readonly held = new Map<string, string>();
 
   constructor(options: DedupOptions) {
-    // The document client shares the given client's connections, middleware AND config object:
-    // `from` writes its translateConfig there for every document client of that client. Pass on
-    // the one already set, so a producer's own document client keeps its settings (ours need none).
-    const existing = (options.client.config as { translateConfig?: TranslateConfig }).translateConfig;
-    this.doc = DynamoDBDocumentClient.from(options.client, existing);
+    this.doc = documentClientOf(options.client);
     this.table = options.tableName;
     this.ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
     this.leaseMs = (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000;

@@ -1,4 +1,5 @@
-import { BatchGetCommand, type BatchGetCommandInput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, type BatchGetCommandInput, DynamoDBDocumentClient, type TranslateConfig } from '@aws-sdk/lib-dynamodb';
 import { TABLE_KINDS } from '@laminar/spec';
 import { backoff, chunk, MAX_UNPROCESSED_ATTEMPTS } from './limits.ts';
 
@@ -7,6 +8,17 @@ export const { partitionKey: PK, ttlAttribute: TTL } = TABLE_KINDS.dedup;
 export const BATCH_GET_KEYS = 100;
 export const BATCH_WRITE_ITEMS = 25;
 const MAX_KEY_BYTES = 2048;
+
+/**
+ * A document client over `client`. It shares the client's connections, middleware AND config
+ * object: `from` writes its translateConfig there for every document client of that client, so
+ * the one already set is passed on and a caller's own document client keeps its settings (the
+ * stores need none).
+ */
+export function documentClientOf(client: DynamoDBClient): DynamoDBDocumentClient {
+  const existing = (client.config as { translateConfig?: TranslateConfig }).translateConfig;
+  return DynamoDBDocumentClient.from(client, existing);
+}
 
 // "a#b" + "c" and "a" + "b#c" would share a key; ids may contain '#', scopes may not.
 export function checkScope(scope: string): void {
