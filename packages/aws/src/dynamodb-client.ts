@@ -1,14 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
-import { sdkHttpHandler } from './http-handler.ts';
+import { endpointUrlSchema, sdkHttpHandler } from './http-handler.ts';
 
 /** The part of a function's environment that says how to reach DynamoDB. */
 export const dynamoEnvSchema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   /** The SDK's own per-service endpoint variable: the runner sets it, AWS leaves it unset. */
-  AWS_ENDPOINT_URL_DYNAMODB: z.url().optional(),
+  AWS_ENDPOINT_URL_DYNAMODB: endpointUrlSchema.optional(),
   /** The SDK's endpoint for every service, which it honours too when the per-service one is unset. */
-  AWS_ENDPOINT_URL: z.url().optional(),
+  AWS_ENDPOINT_URL: endpointUrlSchema.optional(),
 });
 export type DynamoEnv = z.output<typeof dynamoEnvSchema>;
 

@@ -81,6 +81,16 @@ function hmac(key: Buffer | string, data: string): Buffer {
  * per key compute only the canonical request hash and the signature. The template is verified
  * against the SDK's own signature before use, so a future SDK change fails loudly, not silently.
  */
+/**
+ * A presigned URL for an error message: its parameters' names, not their values. The values hold
+ * the access key id and the session token, and an error message is logged, traced and kept in the
+ * DLQ's error context.
+ */
+export function redactedUrl(url: URL): string {
+  const names = [...url.searchParams.keys()];
+  return `${url.origin}${url.pathname}${names.length > 0 ? `?${names.map((n) => `${n}=…`).join('&')}` : ''}`;
+}
+
 export async function createBatchPresigner(client: S3Client, options: PresignBatchOptions): Promise<BatchPresigner> {
   const signingDate = new Date(Math.floor((options.signingDate ?? new Date()).getTime() / 1000) * 1000);
   // A URL signed with temporary credentials (a Lambda role's session) stops working when they
@@ -93,7 +103,7 @@ export async function createBatchPresigner(client: S3Client, options: PresignBat
   });
   const url = new URL(probeUrl);
   const encodedProbe = encodeKeyPath(PROBE_KEY);
-  if (!url.pathname.endsWith(encodedProbe)) throw new Error(`unexpected presigned URL shape: ${probeUrl}`);
+  if (!url.pathname.endsWith(encodedProbe)) throw new Error(`unexpected presigned URL shape: ${redactedUrl(url)}`);
   const pathPrefix = url.pathname.slice(0, -encodedProbe.length);
   const origin = `${url.protocol}//${url.host}`;
 
@@ -105,7 +115,7 @@ export async function createBatchPresigner(client: S3Client, options: PresignBat
   const credential = param('X-Amz-Credential');
   const signedHeaders = param('X-Amz-SignedHeaders');
   if (sigIndex < 0 || !amzDate || !credential || signedHeaders !== 'host') {
-    throw new Error(`presigned URL lacks the expected SigV4 query parameters: ${probeUrl}`);
+    throw new Error(`presigned URL lacks the expected SigV4 query parameters: ${redactedUrl(url)}`);
   }
   const [, date, region, service] = decodeURIComponent(credential).split('/');
   const scope = `${date}/${region}/${service}/aws4_request`;

@@ -14,6 +14,8 @@ export interface StreamUploadOptions {
   queueSize?: number;
   /** Aborting stops the upload and nothing becomes visible — unless the body has ended: see below. */
   signal?: AbortSignal;
+  /** How long a stop that comes after the body ended lets the upload finish (default 3 s): see below. */
+  lateStopGraceMs?: number;
   onAbortFailure?: (error: unknown) => void;
 }
 
@@ -45,8 +47,12 @@ export async function uploadStream(options: StreamUploadOptions): Promise<Stream
   // PUT or CompleteMultipartUpload, which lib-storage sends without the abort signal: "aborting"
   // then made done() reject while the object still appeared, whole — a failure reported for an
   // object that exists. So a stop that comes that late lets the upload finish (a few requests,
-  // which the deadline's reserve is there for).
+  // which the deadline's reserve is there for) — for lateStopGraceMs: a request S3 is slow to
+  // answer has the client's whole budget (attempts × request timeout), more than any reserve, and
+  // past the grace the stop is reported, not Lambda's "Task timed out" with nothing said. The
+  // object may then still appear, whole, as before: the caller's retry writes the same key.
   let ended = false;
+  let lateStop: NodeJS.Timeout | undefined;
   if (options.signal) {
     options.body.once('end', () => {
       ended = true;
@@ -54,10 +60,13 @@ export async function uploadStream(options: StreamUploadOptions): Promise<Stream
   }
   /** Set when the stop did abort the upload: only then is the stop's reason the error to report. */
   let stoppedUs = false;
-  const onAbort = () => {
-    if (ended) return;
+  const stop = () => {
     stoppedUs = true;
     void upload.abort();
+  };
+  const onAbort = () => {
+    if (ended) lateStop = setTimeout(stop, options.lateStopGraceMs ?? 3_000);
+    else stop();
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -74,10 +83,16 @@ export async function uploadStream(options: StreamUploadOptions): Promise<Stream
     if (uploadId) {
       await options.client
         .send(new AbortMultipartUploadCommand({ Bucket: options.bucket, Key: options.key, UploadId: uploadId }))
-        .catch((abortError: unknown) => options.onAbortFailure?.(abortError));
+        .catch((abortError: unknown) => {
+          // A reporter that throws must not replace the upload's own error, which is the one to rethrow.
+          try {
+            options.onAbortFailure?.(abortError);
+          } catch {}
+        });
     }
     throw (stoppedUs ? stopReason(options.signal) : undefined) ?? err;
   } finally {
+    clearTimeout(lateStop);
     options.signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -4,7 +4,8 @@ import { z } from 'zod';
 
 /** What a function's config needs for Firehose: AWS leaves the endpoint unset, the local runner sets it. */
 export const firehoseEnvSchema = z.object({
-  AWS_ENDPOINT_URL_FIREHOSE: z.url().optional(),
+  // http or https only: plain url() would take `localhost:4573` (no scheme) and every send would fail.
+  AWS_ENDPOINT_URL_FIREHOSE: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
 });
 
 export interface FirehoseClientOptions {

@@ -101,6 +101,55 @@ describe('uploadStream stopped by its signal', () => {
     client.destroy();
   });
 
+  it('gives a stop after the body ended a grace, then reports the stop: a completion S3 does not answer is not waited out', async () => {
+    const stop = new AbortController();
+    const client = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials });
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'CompleteMultipartUploadCommand') return next(args);
+        // S3 slow to answer the completion: the deadline comes while it waits, after the body ended.
+        stop.abort(new Error('deadline'));
+        await held;
+        return next(args);
+      },
+      { step: 'initialize', name: 'hold-complete' },
+    );
+    const body = Readable.from([Buffer.alloc(6 * 1024 * 1024, 97)]);
+    const started = Date.now();
+    const upload = uploadStream({ client, bucket: BUCKET, key: 'held.jsonl', body, contentType: 'text/plain', signal: stop.signal, lateStopGraceMs: 200 });
+    const outcome = await Promise.race([upload.then(() => 'finished', (e: Error) => e.message), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 5_000))]);
+    expect(outcome).toBe('deadline');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    release();
+    client.destroy();
+  });
+
+  it('rethrows the upload\'s own error when the abort after it fails and its reporter throws too', async () => {
+    const client = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UploadPartCommand') throw Object.assign(new Error('part refused'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } });
+        if (context.commandName === 'AbortMultipartUploadCommand') throw new Error('abort refused');
+        return next(args);
+      },
+      { step: 'initialize', name: 'fail-part-and-abort' },
+    );
+    const reported: unknown[] = [];
+    const onAbortFailure = (e: unknown) => {
+      reported.push(e);
+      throw new Error('reporter failed');
+    };
+    const body = Readable.from([Buffer.alloc(6 * 1024 * 1024, 97)]);
+    await expect(uploadStream({ client, bucket: BUCKET, key: 'refused.jsonl', body, contentType: 'text/plain', onAbortFailure })).rejects.toThrow('part refused');
+    expect(reported).toHaveLength(1);
+    expect(String(reported[0])).toContain('abort refused');
+    client.destroy();
+  });
+
   it('finishes, and says so, when the stop comes after the body ended: the object appears whole either way', async () => {
     const stop = new AbortController();
     const client = clientStoppingAfter('CompleteMultipartUploadCommand', stop);

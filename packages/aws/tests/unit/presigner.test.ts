@@ -1,7 +1,7 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { describe, expect, it } from 'vitest';
-import { createBatchPresigner, createS3Client, encodeKeyPath, UNKNOWN_SESSION_LIFETIME_SECONDS, unreachableByUrl } from '../../src/index.ts';
+import { createBatchPresigner, createS3Client, encodeKeyPath, redactedUrl, UNKNOWN_SESSION_LIFETIME_SECONDS, unreachableByUrl } from '../../src/index.ts';
 
 const AWKWARD_KEYS = [
   'reports/2026/q1.pdf',
@@ -103,6 +103,17 @@ describe('createBatchPresigner', () => {
     const longTerm = createS3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 's' } });
     const week = await createBatchPresigner(longTerm, { bucket: 'documents', expiresIn: 604_800, signingDate });
     expect([week.expiresIn, week.cappedBy]).toEqual([604_800, undefined]);
+  });
+
+  it('names a URL in an error by its parameters, without their values (the access key id and session token)', async () => {
+    const session = createS3Client({ region: 'eu-west-1', credentials: { accessKeyId: 'ASIASECRETID', secretAccessKey: 's', sessionToken: 'TOKEN-VALUE' } });
+    const signed = new URL(await getSignedUrl(session, new GetObjectCommand({ Bucket: 'documents', Key: 'a b.pdf' }), { expiresIn: 60 }));
+    const shown = redactedUrl(signed);
+    expect(shown).toMatch(/^https:\/\/documents\.s3\.eu-west-1\.amazonaws\.com\/a%20b\.pdf\?/);
+    expect(shown).toContain('X-Amz-Security-Token=…');
+    expect(shown).toContain('X-Amz-Credential=…');
+    for (const secret of ['ASIASECRETID', 'TOKEN-VALUE', signed.searchParams.get('X-Amz-Signature') ?? 'no signature']) expect(shown).not.toContain(secret);
+    expect(redactedUrl(new URL('https://b.s3.amazonaws.com/k'))).toBe('https://b.s3.amazonaws.com/k');
   });
 
   it('encodes keys as S3 expects', () => {

@@ -22,6 +22,25 @@ describe('s3OptionsFromEnv', () => {
   });
 });
 
+describe('endpoint settings', () => {
+  it('refuse an endpoint without http:// or https://, which the SDK could never reach, and name the variable', () => {
+    for (const [schema, name] of [
+      [s3EnvSchema, 'AWS_ENDPOINT_URL_S3'],
+      [dynamoEnvSchema, 'AWS_ENDPOINT_URL_DYNAMODB'],
+      [s3EnvSchema, 'AWS_ENDPOINT_URL'],
+      [dynamoEnvSchema, 'AWS_ENDPOINT_URL'],
+    ] as const) {
+      for (const bad of ['localhost:8000', '127.0.0.1:4569', 'ftp://127.0.0.1:21']) {
+        const parsed = schema.safeParse({ [name]: bad });
+        expect(parsed.success, `${name}=${bad}`).toBe(false);
+        expect(parsed.error?.issues[0]?.path).toEqual([name]);
+      }
+      expect(schema.safeParse({ [name]: 'http://localhost:8000' }).success).toBe(true);
+      expect(schema.safeParse({ [name]: 'https://s3.eu-west-1.amazonaws.com' }).success).toBe(true);
+    }
+  });
+});
+
 describe('uploadRequestTimeoutMs', () => {
   it("is the client's 30 s for a part, and longer for a body that needs it at 256 KiB/s", () => {
     expect(uploadRequestTimeoutMs(0)).toBe(30_000);
