@@ -277,8 +277,12 @@ function judge(bytes: Buffer, position: number): [TextEncoding, string] {
  * short, or the surrogate ED A0 80, is one damaged character, not two or three). A sequence cut off
  * at the end counts as neither, and so does a valid one that windows-1252 text forms by accident
  * and UTF-8 text all but never holds: a C1 control (C2 80–9F: "Â" then €, curly quotes, dashes…)
- * or a letter of IPA or a spacing modifier (U+0250–U+02FF: "É", "Ê", "Ë" then a no-break space,
- * ™, », ¼…). Counted, one "RENÉ\xA0DUPONT" made a windows-1252 file UTF-8, and its name "RENɠDUPONT".
+ * or a letter of IPA (U+0250–U+02AF: "É" or "Ê" then a no-break space, ™, »…). Counted, one
+ * "RENÉ\xA0DUPONT" made a windows-1252 file UTF-8, and its name "RENɠDUPONT". The spacing
+ * modifier letters after them (U+02B0–U+02FF, CA B0–CB BF: "Ê" or "Ë" then °, », ’, ™…) do count:
+ * they are letters of real orthographies — Uzbek's oʻ and gʻ (U+02BB), the Hawaiian ʻokina, the
+ * apostrophe letter ʼ (U+02BC) — whose UTF-8 may be all the evidence a file holds (Uzbek Latin is
+ * ASCII otherwise), while windows-1252 text rarely puts those symbols right after Ê or Ë.
  */
 function countUtf8(bytes: Buffer): { valid: number; invalid: number } {
   let valid = 0;
@@ -341,7 +345,8 @@ const UTF8_READ_AS_WINDOWS_1252 = (() => {
       `${c(0xc2, 0xc2)}${c(0xa0, 0xbf)}`,
       `${c(0xc3, 0xc8)}${any}`,
       `${c(0xc9, 0xc9)}${c(0x80, 0x8f)}`,
-      `${c(0xcc, 0xdf)}${any}`,
+      `${c(0xca, 0xca)}${c(0xb0, 0xbf)}`,
+      `${c(0xcb, 0xdf)}${any}`,
       `${c(0xe0, 0xe0)}${c(0xa0, 0xbf)}${any}`,
       `${c(0xe1, 0xec)}${any}${any}`,
       `${c(0xed, 0xed)}${c(0x80, 0x9f)}${any}`,
@@ -364,9 +369,9 @@ export function utf8Read(text: string): { shown: string; meant: string } | undef
   return { shown: match[0], meant: bytes.toString('utf8') };
 }
 
-/** A valid two-byte sequence that decodes to U+0080–U+009F or U+0250–U+02FF (see countUtf8). */
+/** A valid two-byte sequence that decodes to U+0080–U+009F or U+0250–U+02AF (see countUtf8). */
 function accidental(lead: number, second: number): boolean {
-  return (lead === 0xc2 && second < 0xa0) || (lead === 0xc9 && second >= 0x90) || lead === 0xca || lead === 0xcb;
+  return (lead === 0xc2 && second < 0xa0) || (lead === 0xc9 && second >= 0x90) || (lead === 0xca && second < 0xb0);
 }
 
 function firstNonAscii(chunk: Buffer): number {

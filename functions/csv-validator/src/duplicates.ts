@@ -1,8 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { TimeSlices } from './time-slices.ts';
+
+/** What each detector's spill folder is named: this, then mkdtemp's six characters. */
+const SPILL_FOLDER = 'csv-validator-';
+
+/**
+ * Removes the spill folders an earlier process left in `root` and returns their names. A crash
+ * (out of memory, Lambda's timeout) skips close(), and the environment's /tmp outlives the process
+ * Lambda starts again in it: each crash on a large file would leave up to gigabytes that the retry,
+ * often in that same environment, then lacks. Only for a root that is one environment's own
+ * (Lambda's /tmp, the local runner's TMPDIR for each environment), where one process runs at a
+ * time: in a shared one, another process's live spill would be taken from under it.
+ */
+export function removeLeftSpills(root: string = tmpdir()): string[] {
+  const left = readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name.startsWith(SPILL_FOLDER) && e.name.length === SPILL_FOLDER.length + 6);
+  for (const e of left) rmSync(join(root, e.name), { recursive: true, force: true });
+  return left.map((e) => e.name);
+}
 
 /** A record whose id the filter had (maybe) seen: held back until the end of the file. */
 export interface DeferredRecord {
@@ -144,7 +161,7 @@ export class DuplicateDetector {
       this.#bits = this.#filter;
     }
     this.#budget = options.settleBudgetBytes ?? SETTLE_BUDGET_BYTES;
-    this.#dir = mkdtempSync(join(options.tmpRoot ?? tmpdir(), 'csv-validator-'));
+    this.#dir = mkdtempSync(join(options.tmpRoot ?? tmpdir(), SPILL_FOLDER));
     this.#ids = new Spill(join(this.#dir, 'ids'));
     this.#hashes = new Spill(join(this.#dir, 'hashes'));
     this.#deferredFile = new Spill(join(this.#dir, 'deferred'));

@@ -1,6 +1,7 @@
 import { createDynamoDBClient, createS3Client, dynamoOptionsFromEnv, parseS3Event, s3OptionsFromEnv } from '@laminar/aws';
 import { DeadlineExceededError, defineHandler, MetricUnit } from '@laminar/runtime';
 import { configSchema } from './config.ts';
+import { removeLeftSpills } from './duplicates.ts';
 import { settleOldGeneration } from './old-generation.ts';
 import { PoisonFileError } from './outcome.ts';
 import { createProcessor, type ObjectOutcome } from './processor.ts';
@@ -17,7 +18,13 @@ export interface InvocationResult {
 
 export const handler = defineHandler({
   config: configSchema,
-  init: ({ config, tracer }) => {
+  init: ({ config, tracer, logger }) => {
+    // Lambda (and each local environment) gives this process a /tmp of its own: what an earlier
+    // process there left, it left by crashing.
+    if (process.env.LAMBDA_TASK_ROOT) {
+      const removed = removeLeftSpills();
+      if (removed.length > 0) logger.warn('removed the duplicate-check spill folders a crashed invocation left in /tmp', { folders: removed });
+    }
     const processor = createProcessor({
       s3: tracer.captureAWSv3Client(createS3Client(s3OptionsFromEnv(config))),
       dynamo: tracer.captureAWSv3Client(createDynamoDBClient(dynamoOptionsFromEnv(config))),

@@ -7,7 +7,7 @@ import type { Context } from 'aws-lambda';
 import { LeasedDynamoDBPersistenceLayer } from './claim-lease.ts';
 import { type Config, DEFAULT_LEASE_SECONDS } from './config.ts';
 import { BRONZE_PREFIX, bareEtag } from './keys.ts';
-import { type ValidateDeps, type ValidationResult, validateObject } from './validate.ts';
+import { currentVersionOf, type ValidateDeps, type ValidationResult, validateObject } from './validate.ts';
 
 /** What one object of an event came to. */
 export type ObjectOutcome =
@@ -269,7 +269,11 @@ async function pin(s3: S3Client, version: ObjectVersion, signal: AbortSignal | u
     if (head.ContentLength !== undefined) version.size = head.ContentLength;
     return version.etag !== null || version.versionId !== null;
   } catch (error) {
-    if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 404) return false;
+    // S3 answers a HEAD of a missing key 403 to this role, as a GET (validate.ts): a listing of the
+    // key tells a deleted object from a real denial.
+    if (status === 403 && (await currentVersionOf({ s3, signal }, version.bucket, version.key)) === null) return false;
     throw error;
   }
 }

@@ -269,7 +269,7 @@ async function replacedVersion(deps: Pick<ValidateDeps, 's3' | 'signal'>, bucket
  * not 404, to a role whose s3:ListBucket is scoped by prefix (a GET carries no s3:prefix), while a
  * listing with Prefix = key is allowed — and the key, the shortest name with that prefix, comes first.
  */
-async function currentVersionOf(deps: Pick<ValidateDeps, 's3' | 'signal'>, bucket: string, key: string): Promise<{ etag: string | undefined } | null | undefined> {
+export async function currentVersionOf(deps: Pick<ValidateDeps, 's3' | 'signal'>, bucket: string, key: string): Promise<{ etag: string | undefined } | null | undefined> {
   try {
     const listed = await deps.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, MaxKeys: 1 }), { abortSignal: deps.signal });
     const object = (listed.Contents ?? []).find((o) => o.Key === key);
@@ -514,7 +514,7 @@ class Run {
     youngGeneration.check();
     let i = 0;
     if (!this.header) {
-      while (i < rows.length && isBlank(rows[i] as string[])) i++;
+      for (; i < rows.length && isBlank(rows[i] as string[]); i++) this.#counts.blankLines++;
       if (i === rows.length) return;
       this.#acceptHeader(rows[i] as string[]);
       i++;

@@ -513,7 +513,8 @@ function reference(text: string): Reference {
   // README: blank lines are empty or only whitespace, before the header or after it.
   const isBlank = (r: ParsedRecord) => r.fields.length === 1 && (r.fields[0] as string).trim() === '';
   let h = 0;
-  while (h < parsed.length && isBlank(parsed[h] as ParsedRecord)) h++;
+  let blankLines = 0;
+  for (; h < parsed.length && isBlank(parsed[h] as ParsedRecord); h++) blankLines++;
   const header = parsed[h];
   if (!header) throw new Error('reference: no header');
   const headerColumns = header.fields.map((c) => c.trim());
@@ -524,7 +525,6 @@ function reference(text: string): Reference {
   // record with a non-empty order_id cell counts as an occurrence, valid or not.
   const firstLineOf = new Map<string, number>();
   const records: RefRecord[] = [];
-  let blankLines = 0;
   for (const record of parsed.slice(h + 1)) {
     if (isBlank(record)) {
       blankLines++;
@@ -632,7 +632,7 @@ async function runCase(spec: CaseSpec): Promise<void> {
     ref.records.map((r) => [r.line, r.fields]),
     `${label}: the reference's splitter disagrees with the generator (a bug of this test)`,
   ).toEqual(written.map((r) => [r.line, r.fields]));
-  expect(ref.blankLines, `${label}: reference blank lines`).toBe(file.records.length - written.length);
+  expect(ref.blankLines, `${label}: reference blank lines`).toBe(shape.leadingBlankLines + file.records.length - written.length);
 
   const key = `bronze/fuzz/case-${shape.seed}.csv`;
   const put = await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from(file.text, 'utf8') }));

@@ -185,6 +185,14 @@ describe('files, clean and awkward', () => {
     expect((await jsonLines(r.outputs.silver)).map((s) => s.customer_name)).toEqual(['Café 5 €', 'Zoë Müller']);
   });
 
+  it('keeps a UTF-8 file whose only non-ASCII letter is a spacing modifier (Uzbek oʻ, gʻ) as UTF-8, accented rows after it valid', async () => {
+    const rows = [...Array.from({ length: 3000 }, (_, i) => row(i, { customer_name: 'Oʻktam Gʻulomov' })), ...Array.from({ length: 100 }, (_, i) => row(3000 + i))];
+    const r = await validate('bronze/enc/uzbek.csv', Buffer.from([HEADER, ...rows].join('\n'), 'utf8'));
+    expect(r).toMatchObject({ rowsRead: 3100, valid: 3100, rejected: 0, encoding: { encoding: 'utf-8', invalidBytes: false } });
+    const names = new Set((await jsonLines(r.outputs.silver)).map((s) => s.customer_name));
+    expect(names).toEqual(new Set(['Oʻktam Gʻulomov', 'Zoë Müller']));
+  });
+
   it('rejects the rows of a windows-1252 file that hold UTF-8 (files joined from two sources), not the file', async () => {
     // The first 64 KiB past the first accent decide windows-1252; a UTF-8 row comes far later.
     const latin = Buffer.from([HEADER, ...Array.from({ length: 2000 }, (_, i) => row(i, { customer_name: 'Müller' }))].join('\n'), 'latin1');
@@ -230,9 +238,9 @@ describe('files, clean and awkward', () => {
     expect((await jsonLines(r.outputs.quarantine)).map((q) => q.row)).toEqual([5, 7]);
   });
 
-  it('counts whitespace-only lines after the header as blank lines, as before it', async () => {
-    const r = await validate('bronze/orders/spaced.csv', ['  ', HEADER, row(1), '  ', row(2), '\t', ''].join('\n'));
-    expect(r).toMatchObject({ status: 'validated', rowsRead: 2, valid: 2, rejected: 0, blankLines: 2 });
+  it('counts whitespace-only and empty lines before the header and after it as blank lines', async () => {
+    const r = await validate('bronze/orders/spaced.csv', ['  ', '', HEADER, row(1), '  ', row(2), '\t', ''].join('\n'));
+    expect(r).toMatchObject({ status: 'validated', rowsRead: 2, valid: 2, rejected: 0, blankLines: 4 });
     expect(r.outputs.quarantine).toBeNull();
     // A whitespace line in the order_id column takes no duplicate-check answer meant for a row.
     const dup = await validate('bronze/orders/spaced-dup.csv', [HEADER, row(1), '  ', row(1), '  ', row(2)].join('\n'));
@@ -605,6 +613,24 @@ describe('events and idempotency', () => {
     expect(await p.process({ ...base, bucket: BUCKET, key: 'bronze/x.CSV', eventName: 'Object Created:PutObject' }, scope())).toMatchObject({ status: 'ignored' });
     expect(await p.process({ ...base, bucket: 'other', key: 'bronze/x.csv', eventName: 'Object Created:PutObject' }, scope())).toMatchObject({ status: 'ignored' });
     expect(await p.process({ ...base, bucket: BUCKET, key: 'bronze/x.csv', eventName: 'ObjectRemoved:Delete' }, scope())).toMatchObject({ status: 'ignored' });
+  });
+
+  it('ignores an event that named no version or ETag for an object already deleted, which S3 answers 403 to this role', async () => {
+    const denying = s3Client();
+    const heads: string[] = [];
+    // As S3 answers a role whose s3:ListBucket is scoped by prefix: a HEAD of a missing key is 403.
+    denying.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName !== 'HeadObjectCommand') return next(args);
+      heads.push((args.input as { Key: string }).Key);
+      throw Object.assign(new Error('Forbidden'), { name: '403', $metadata: { httpStatusCode: 403 } });
+    }, { step: 'initialize', name: 'deny-head' });
+    const gone = { bucket: BUCKET, key: 'bronze/orders/never-there.csv', eventName: 'Object Created:PutObject', eventTime: '2026-11-25T12:00:00.000Z', source: 'eventbridge' as const };
+    expect(await processor(denying).process(gone, scope())).toMatchObject({ status: 'ignored', detail: expect.stringMatching(/gone before it could be read/) });
+    expect(heads).toEqual([gone.key]);
+    // A 403 for an object that is there is a denial, not a deletion: it fails, for the retries and the DLQ.
+    const there = await put('bronze/orders/denied.csv', [HEADER, row(1)].join('\n'));
+    await expect(processor(denying).process({ ...gone, key: there.key }, scope())).rejects.toThrow('Forbidden');
+    denying.destroy();
   });
 
   it('stops at the deadline: uploads aborted, nothing visible, the claim released for the retry', async () => {

@@ -97,6 +97,19 @@ describe('SniffingDecoder', () => {
     expect(mixed.decoder.report.encoding).toBe('utf-8');
   });
 
+  it('takes spacing modifier letters as UTF-8: an Uzbek or Hawaiian file whose only non-ASCII letter is ʻ (U+02BB)', () => {
+    // Uzbek Latin is ASCII but for oʻ and gʻ; read as windows-1252 each ʻ (CA BB) became "Ê»" in silver.
+    const uzbek = `id,name,city\n${Array.from({ length: 3000 }, (_, i) => `${i},Oʻktam Gʻulomov,Fargʻona`).join('\n')}\n`;
+    for (const step of [1, 7, 4096]) {
+      const { text, decoder } = decode(Buffer.from(uzbek, 'utf8'), step);
+      expect(text, `pieces of ${step}`).toBe(uzbek);
+      expect(decoder.report, `pieces of ${step}`).toMatchObject({ encoding: 'utf-8', invalidBytes: false });
+    }
+    for (const name of ['Keʻeaumoku', 'naʼo', 'ˈstres', 'aː']) expect(decode(Buffer.from(`id,name\n1,${name}\n`, 'utf8')).decoder.report.encoding, name).toBe('utf-8');
+    // Joined onto a windows-1252 file, such a letter is UTF-8 read as windows-1252: its row is told so.
+    expect(utf8Read('Oʻktam'.replace('ʻ', 'Ê»'))).toEqual({ shown: 'Ê»', meant: 'ʻ' });
+  });
+
   it('says when a windows-1252 file holds UTF-8 further on, however the stream is cut', () => {
     const latin = Buffer.from(`id,name\n${'x,Müller\n'.repeat(8000)}`, 'latin1');
     const joined = Buffer.concat([latin, Buffer.from('y,Müller\n', 'utf8')]);

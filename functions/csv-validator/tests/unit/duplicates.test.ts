@@ -1,8 +1,9 @@
-import { readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { random } from '../../bench/generate.ts';
-import { DuplicateDetector, idHash, idHashState } from '../../src/duplicates.ts';
+import { DuplicateDetector, idHash, idHashState, removeLeftSpills } from '../../src/duplicates.ts';
 
 /** Feeds ids on lines 2, 3, …; defers what the filter flags; returns line → duplicateOf. */
 function run(ids: string[], expectedRows: number, settleBudgetBytes?: number): { flagged: number; verdicts: Map<number, number | undefined> } {
@@ -264,5 +265,25 @@ describe('DuplicateDetector', () => {
     expect(openFiles()).toBeGreaterThan(before);
     detector.close();
     expect(openFiles()).toBe(before);
+  });
+});
+
+describe('removeLeftSpills', () => {
+  it('removes the spill folders a crashed process left, and nothing else in /tmp', () => {
+    const root = mkdtempSync(join(tmpdir(), 'left-spills-'));
+    try {
+      // A detector never closed, as a crash leaves it, with a spill file in its folder.
+      const crashed = new DuplicateDetector({ expectedRows: 10, tmpRoot: root });
+      crashed.add('ORD-1', 2);
+      mkdirSync(join(root, 'csv-validator-fuzz-abcdef'));
+      mkdirSync(join(root, 'other'));
+      writeFileSync(join(root, 'csv-validator-x.csv'), 'a file, not a spill');
+      const [spill] = readdirSync(root).filter((n) => /^csv-validator-.{6}$/.test(n));
+      expect(removeLeftSpills(root)).toEqual([spill]);
+      expect(readdirSync(root).sort()).toEqual(['csv-validator-fuzz-abcdef', 'csv-validator-x.csv', 'other']);
+      expect(removeLeftSpills(root)).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
