@@ -279,6 +279,54 @@ async function conditionalPut(ctx, next) {
 }
 server.middleware.splice(server.middleware.length - 1, 0, conditionalPut);
 
+/** Whether an `If-Match` header (`*`, or a list of entity tags, quoted or not) names `etag`. */
+function etagMatches(header, etag) {
+  const bare = (tag) => tag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+  return header.split(',').some((tag) => tag.trim() === '*' || bare(tag) === bare(etag));
+}
+
+/**
+ * GetObject's and HeadObject's `If-Match`, which s3rver ignores: an object whose ETag the header
+ * does not name is answered 412 PreconditionFailed, as S3 does, instead of being served. Readers
+ * pin the version an event announced this way (csv-validator): without it, an object replaced
+ * before its first event was handled was read as the new bytes under the old ETag's outputs.
+ * A missing object falls through to s3rver's NoSuchKey, as in S3 (404 before 412).
+ */
+async function conditionalRead(ctx, next) {
+  const header = ctx.get('if-match');
+  if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || !header || ctx.query?.uploadId !== undefined) return next();
+  const object = await objectOf(ctx);
+  if (!object) return next();
+  const metadata = await server.store.getMetadata(object.bucket, object.key).catch(() => undefined);
+  if (metadata && !etagMatches(header, metadata.etag)) {
+    throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
+  }
+  return next();
+}
+server.middleware.splice(server.middleware.length - 1, 0, conditionalRead);
+
+/**
+ * CopyObject's source as S3 reads it: s3rver decodes `x-amz-copy-source` with decodeURI, which
+ * leaves %2B, %3D, %2C, %3A, %40 (and the rest of the reserved characters) encoded, so a source key
+ * with `+` or a Hive-style `dt=` segment, encoded as S3 asks, was NoSuchKey. The header is decoded
+ * here as S3 does, then encoded again so that decodeURI gives back exactly that key. A
+ * `?versionId=` is dropped: the store keeps one version of each key.
+ */
+async function copySource(ctx, next) {
+  const header = ctx.get('x-amz-copy-source');
+  if (ctx.method !== 'PUT' || !header) return next();
+  const at = header.indexOf('?');
+  let source;
+  try {
+    source = decodeURIComponent(at === -1 ? header : header.slice(0, at));
+  } catch {
+    throw new S3Error('InvalidArgument', 'Invalid copy source encoding', { ArgumentName: 'x-amz-copy-source', ArgumentValue: header });
+  }
+  ctx.request.headers['x-amz-copy-source'] = encodeURI(source);
+  return next();
+}
+server.middleware.splice(server.middleware.length - 1, 0, copySource);
+
 // s3rver removes an object's file and then the folders it emptied: two removals in one folder at
 // once race to remove it (ENOENT) and one request fails half-way — a DeleteObjects of several keys
 // always did, s3rver starting its removals all at once. Removals run one at a time, whatever asked.

@@ -14,7 +14,7 @@ export interface S3EmulatorOptions {
   buckets?: string[];
 }
 
-/** Credentials s3rver accepts (it never checks signatures, but the SDK needs some). */
+/** Credentials s3rver accepts: it checks signatures against the key pairs it knows (acceptCredentials adds one). */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 export interface S3Emulator {

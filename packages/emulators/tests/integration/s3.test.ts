@@ -5,11 +5,13 @@ import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -89,6 +91,41 @@ describe('embedded S3 conditional writes', () => {
     // Without the condition, a write replaces the object as before.
     await client.send(new PutObjectCommand({ Bucket: 'seeded', Key: 'cond/ünïcode key.json', Body: 'third' }));
     expect(await (await client.send(new GetObjectCommand({ Bucket: 'seeded', Key: 'cond/ünïcode key.json' }))).Body?.transformToString()).toBe('third');
+    client.destroy();
+  });
+});
+
+describe('embedded S3 conditional reads', () => {
+  it('serves a GET or HEAD with If-Match only while the object has that ETag, as S3 does (412 once it was replaced)', async () => {
+    const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true, maxAttempts: 1 });
+    const Key = 'cond/read ünïcode+key.csv';
+    const first = await client.send(new PutObjectCommand({ Bucket: 'seeded', Key, Body: 'first' }));
+    const get = (IfMatch: string) => client.send(new GetObjectCommand({ Bucket: 'seeded', Key, IfMatch })).then((r) => r.Body?.transformToString(), (e: unknown) => e);
+    expect(await get(first.ETag as string)).toBe('first');
+    expect(await get((first.ETag as string).replaceAll('"', ''))).toBe('first');
+    expect(await get('*')).toBe('first');
+    await client.send(new PutObjectCommand({ Bucket: 'seeded', Key, Body: 'second' }));
+    expect(await get(first.ETag as string)).toMatchObject({ name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+    const head = await client.send(new HeadObjectCommand({ Bucket: 'seeded', Key, IfMatch: first.ETag })).catch((e: unknown) => e);
+    expect(head).toMatchObject({ $metadata: { httpStatusCode: 412 } });
+    // A list naming the current ETag matches; a missing object is NoSuchKey, not 412.
+    const current = (await client.send(new HeadObjectCommand({ Bucket: 'seeded', Key }))).ETag as string;
+    expect(await get(`${first.ETag}, ${current}`)).toBe('second');
+    expect(await client.send(new GetObjectCommand({ Bucket: 'seeded', Key: 'cond/never-there.csv', IfMatch: current })).catch((e: unknown) => e)).toMatchObject({ name: 'NoSuchKey' });
+    client.destroy();
+  });
+});
+
+describe('embedded S3 CopyObject', () => {
+  it('reads the copy source URL-encoded, as S3 does: keys with +, =, %, ?, spaces and unicode', async () => {
+    const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true, maxAttempts: 1 });
+    for (const Key of ['copy/dt=2026-11-25/a+b c%(1)?.csv', 'copy/ünïcode, @:;.csv']) {
+      await client.send(new PutObjectCommand({ Bucket: 'seeded', Key, Body: Key }));
+      const encoded = `seeded/${Key.split('/').map(encodeURIComponent).join('/')}`;
+      await client.send(new CopyObjectCommand({ Bucket: 'seeded', Key: `${Key}.copy`, CopySource: encoded }));
+      const copy = await client.send(new GetObjectCommand({ Bucket: 'seeded', Key: `${Key}.copy` }));
+      expect(await copy.Body?.transformToString(), Key).toBe(Key);
+    }
     client.destroy();
   });
 });
