@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KafkaConsumer, LibrdKafkaError, Message } from '@confluentinc/kafka-javascript';
 import type { KafkaTrigger } from '@laminar/spec';
-import { type InvokeResult, type Invoker, MAX_REQUEST_BYTES, RequestTooLargeError, ThrottledError } from './invoker.ts';
+import { type InvokeResult, type Invoker, InvokerStoppedError, MAX_REQUEST_BYTES, RequestTooLargeError, ThrottledError, UnknownFunctionError } from './invoker.ts';
 import { type Output, silentOutput } from './output.ts';
 import type { LocalQueues } from './queues.ts';
 
@@ -241,6 +241,11 @@ export class KafkaEventSource {
         // A broker answers one connection's requests in order, so the watermark and metadata
         // requests idle() sends wait behind an empty fetch for up to this long (500 ms by default).
         'fetch.wait.max.ms': 100,
+        // The mapping polls nothing while a batch is invoked and retried; past this limit (5 min by
+        // default) librdkafka takes the consumer out of its group and the batch is delivered again
+        // — kafka-archiver (120 s) failing three times would have been. Lambda's pollers hold a
+        // batch for as long as its invocations take: librdkafka's maximum, a day.
+        'max.poll.interval.ms': 86_400_000,
       },
       { 'auto.offset.reset': trigger.startingPosition === 'LATEST' ? 'latest' : 'earliest' },
     );
@@ -456,14 +461,19 @@ export class KafkaEventSource {
           this.#stopped,
         ]);
       } catch (err) {
-        if (err instanceof ThrottledError) {
-          // Lambda's pollers wait out a throttle; it is not one of the batch's attempts.
-          this.#warnOnce(`batch ${n} throttled (${err.message}); waiting`);
+        // A function the runner does not know, or a runner stopping: nothing to wait for.
+        if (err instanceof UnknownFunctionError || err instanceof InvokerStoppedError) throw err;
+        if (!(err instanceof RequestTooLargeError)) {
+          // Lambda's pollers wait out a throttle, and a failure of the service itself (here an
+          // environment that died before taking the batch, a spawn failure, a task root being
+          // rebuilt): neither is one of the batch's attempts. Thrown, it ended the mapping for the
+          // rest of the session.
+          const why = err instanceof ThrottledError ? `throttled (${err.message})` : `could not be invoked (${(err as Error).name}: ${(err as Error).message})`;
+          this.#warnOnce(`batch ${n} ${why}; waiting`);
           attempt--;
           await sleep(RETRY_WAIT_MS * this.#options.timeScale, undefined, { signal: this.#stopper.signal }).catch(() => undefined);
           continue;
         }
-        if (!(err instanceof RequestTooLargeError)) throw err;
         // One record alone past 6 MB: no invoke can carry it, so no retry can help. Its
         // coordinates go to the DLQ (the batches are cut so that only a lone record gets here).
         this.stats.failedAttempts++;
