@@ -94,7 +94,10 @@ export async function recordArrivals(refs: readonly S3ObjectRef[], deps: RecordD
   const items = new Map<string, ArrivalItem>();
   for (const ref of refs) {
     const item = arrivalItem(ref, deps.ttlDays);
-    items.set(`${item[PK]}\u0000${item[SK]}`, item);
+    const key = `${item[PK]}\u0000${item[SK]}`;
+    // The same arrival twice in one event: one write, and the second is a duplicate delivery.
+    if (items.has(key)) counts.alreadyRecorded++;
+    else items.set(key, item);
   }
   const writes = await Promise.allSettled(
     [...items.values()].map(async (Item) => {
@@ -112,9 +115,11 @@ export async function recordArrivals(refs: readonly S3ObjectRef[], deps: RecordD
       }
     }),
   );
-  const failed = writes.find((w) => w.status === 'rejected');
-  // The SDK rejects a stopped request with its own "Request aborted"; why it stopped (the
-  // deadline) is the signal's reason, and the error the logs, alarms and DLQ should carry.
-  if (failed) throw stopReason(deps.signal) ?? failed.reason;
-  return counts;
+  const failures = writes.flatMap((w) => (w.status === 'rejected' ? [w.reason as unknown] : []));
+  if (failures.length === 0) return counts;
+  // A write DynamoDB refused (AccessDenied, a missing table) is the news even when the deadline then
+  // stopped the others. The SDK rejects a stopped request with its own "Request aborted"; why it
+  // stopped (the deadline) is the signal's reason, and the error to carry when nothing else failed.
+  const refused = failures.find((e) => (e as { name?: string }).name !== 'AbortError');
+  throw refused ?? stopReason(deps.signal) ?? failures[0];
 }

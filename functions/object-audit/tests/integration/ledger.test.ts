@@ -164,6 +164,26 @@ describe('recordArrivals against a real DynamoDB server', () => {
     }
   });
 
+  it('reports a write DynamoDB refused, not the deadline that then stopped the others', async () => {
+    const stop = new AbortController();
+    // One write refused at once (a role without the grant); the other never answered until the deadline stops it.
+    const mixed = {
+      send: (command: PutCommand, options?: { abortSignal?: AbortSignal }) =>
+        command.input.Item?.key === 'bronze/denied.csv'
+          ? Promise.reject(Object.assign(new Error('not authorized to perform: dynamodb:PutItem'), { name: 'AccessDeniedException' }))
+          : new Promise((_, reject) => options?.abortSignal?.addEventListener('abort', () => reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' })))),
+    } as unknown as DynamoDBDocumentClient;
+    setTimeout(() => stop.abort(new DeadlineExceededError('stopped before the function timeout; 900 ms left')), 100);
+    const refs = parseS3Event(notification(['bronze/denied.csv', 'bronze/slow.csv']));
+    await expect(recordArrivals(refs, { db: mixed, tableName: TABLE, ttlDays: TTL_DAYS, signal: stop.signal })).rejects.toThrow('not authorized');
+  });
+
+  it('writes an arrival listed twice in one event once, and counts the second as a duplicate delivery', async () => {
+    const refs = parseS3Event(notification(['bronze/twice in one.csv'], '2026-11-27T10:00:00.000Z'));
+    expect(await recordArrivals([...refs, ...refs], { db, tableName: TABLE, ttlDays: TTL_DAYS })).toEqual({ recorded: 1, alreadyRecorded: 1 });
+    expect(await historyOf('lake/bronze/twice in one.csv')).toHaveLength(1);
+  });
+
   it('appends a new arrival of the same key and returns the history in time order', async () => {
     const key = 'bronze/daily.csv';
     // Written out of order, as deliveries may arrive; two writes in the same second differ by sequencer.

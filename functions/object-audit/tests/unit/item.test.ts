@@ -85,7 +85,8 @@ describe('recordArrivals', () => {
     const db = { send: async (command: { input: (typeof sent)[number] }) => sent.push(command.input) } as unknown as DynamoDBDocumentClient;
     const other = { ...ref, key: 'bronze/other.csv' };
     const result = await recordArrivals([ref, other, { ...ref }], { db, tableName: 'arrivals', ttlDays: 7 });
-    expect(result).toEqual({ recorded: 2, alreadyRecorded: 0 });
+    // The repeated arrival is one write, and counted as a duplicate delivery (it was delivered twice).
+    expect(result).toEqual({ recorded: 2, alreadyRecorded: 1 });
     // The ledger's partition key (kind `ledger`: pk); on a pk + sk table the condition concerns this one item.
     expect(sent.map((s) => [s.TableName, s.Item?.pk, s.ConditionExpression, s.ExpressionAttributeNames])).toEqual([
       ['arrivals', 'lake/bronze/orders 2026.csv', 'attribute_not_exists(#pk)', { '#pk': 'pk' }],
