@@ -141,7 +141,9 @@ export type IdentitySource = 'guid' | 'link' | 'page' | 'title';
  *     the title and date say which entry;
  *  5. the title and the date, scoped to the feed's host.
  * The date is the item's publishedAt, when it has one: a status feed's "Scheduled maintenance"
- * every week is one title for many entries. It is the parsed date, so "+0000" and "GMT" agree.
+ * every week is one title for many entries. It is the parsed date, so "+0000" and "GMT" agree; a
+ * date that cannot be read (a zone such as "IST", which names three) is keyed as written, so that
+ * it still tells the entries apart.
  * An entry whose date changes between fetches (an Atom entry with only an `updated` date that is
  * updated) gets a new id under rules 4 and 5 and is produced again; without the date, every later
  * entry of that title was lost.
@@ -237,7 +239,8 @@ export function normalizeEntries(
 
   const items: RssItem[] = [];
   for (const { e, entry, title, link, publishedAt } of read) {
-    const identity = itemIdentity({ guid: e.guid, link, title, publishedAt }, feedUrl, usableGuid, isSharedPage);
+    const writtenDate = e.dates.find((d) => d?.trim())?.trim();
+    const identity = itemIdentity({ guid: e.guid, link, title, publishedAt: publishedAt ?? writtenDate }, feedUrl, usableGuid, isSharedPage);
     if (!identity || (title === null && link === null)) {
       rejected.push({ reason: 'no title and no link', entry, guid: e.guid });
       continue;

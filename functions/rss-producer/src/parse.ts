@@ -292,14 +292,16 @@ export function parseFeedDocument(text: string, baseUrl: string, contentType?: s
 }
 
 const ENTRY_TAG = { item: /<(?:[A-Za-z_][\w.-]*:)?item[\s/>]/y, entry: /<(?:[A-Za-z_][\w.-]*:)?entry[\s/>]/y };
+/** The format's own entry start tags only, without a namespace prefix. */
+const UNPREFIXED_ENTRY_TAG = { item: /<item[\s/>]/y, entry: /<entry[\s/>]/y };
 
 /**
  * Start tags of the format's entries (`<item`, `<entry`, any namespace prefix), outside comments
  * and CDATA. Scanned with indexOf, not a regex over the document: linear however it is broken.
  */
 
-function countEntryTags(text: string, name: 'item' | 'entry'): number {
-  const tag = ENTRY_TAG[name];
+function countEntryTags(text: string, name: 'item' | 'entry', tags: typeof ENTRY_TAG = ENTRY_TAG): number {
+  const tag = tags[name];
   let count = 0;
   for (let at = text.indexOf('<'); at >= 0; at = text.indexOf('<', at + 1)) {
     if (text.startsWith('<!--', at)) {
@@ -324,14 +326,22 @@ function countEntryTags(text: string, name: 'item' | 'entry'): number {
  * count. When fewer entries came out than the document starts, a strict validator says why. A bare
  * '&' (common, and read fine by feedsmith) is masked first, one character for one so line:col
  * stay right, so that the error named is the one that lost the entries. A document that validates
- * lost nothing: the extra start tags were something else (in a namespace's own element, say).
+ * can still hold entries where its format reads none (an <item> after </channel>, a second
+ * <channel>): the format's own unprefixed start tags beyond those read are counted then, while
+ * prefixed ones are left alone (another namespace's element of that name, say).
  */
 function unreadEntries(text: string, feed: ParsedFeed): ParsedFeed['unread'] {
-  const started = countEntryTags(text, feed.format === 'atom' ? 'entry' : 'item');
+  const name = feed.format === 'atom' ? 'entry' : 'item';
+  const started = countEntryTags(text, name);
   if (started <= feed.entries.length) return undefined;
   const masked = text.replace(/&(?![A-Za-z_][\w.-]*;|#[0-9]+;|#x[0-9A-Fa-f]+;)/g, '_');
   const result = XMLValidator.validate(masked);
-  if (result === true) return undefined;
+  if (result === true) {
+    const own = countEntryTags(text, name, UNPREFIXED_ENTRY_TAG);
+    if (own <= feed.entries.length) return undefined;
+    const where = feed.format === 'atom' ? 'outside its <feed>' : feed.format === 'rdf' ? 'outside its <rdf:RDF>' : 'outside its <channel>, or in a second <channel>';
+    return { count: own - feed.entries.length, reason: `<${name}> elements where the ${feed.format.toUpperCase()} format reads none (${where}): not read` };
+  }
   const { msg, line, col } = result.err;
   return { count: started - feed.entries.length, reason: `malformed XML at line ${line}:${col}: ${msg}` };
 }

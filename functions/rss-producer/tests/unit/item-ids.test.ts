@@ -123,6 +123,16 @@ describe('a title is told apart by its date', () => {
     expect(new Set(ids).size).toBe(2);
   });
 
+  it('tells them apart by the date as written when it cannot be read (a zone such as IST names three)', () => {
+    const ids = idsOf(STATUS_FEED, [
+      { title: 'Scheduled maintenance', dates: ['Tue, 24 Nov 2026 02:00:00 IST'] },
+      { title: 'Scheduled maintenance', dates: ['Tue, 17 Nov 2026 02:00:00 IST'] },
+    ]);
+    expect(new Set(ids).size).toBe(2);
+    // The same entry fetched again keeps its id.
+    expect(idsOf(STATUS_FEED, [{ title: 'Scheduled maintenance', dates: ['Tue, 24 Nov 2026 02:00:00 IST'] }])[0]).toBe(ids[0]);
+  });
+
   it('keeps the id when the same date is written another way, and the old id without a date', () => {
     const at = (date: string) => idsOf(STATUS_FEED, [{ title: 'Scheduled maintenance', dates: [date] }])[0];
     expect(at('Tue, 24 Nov 2026 02:00:00 GMT')).toBe(at('2026-11-24T03:00:00+01:00'));

@@ -144,6 +144,21 @@ describe('documents that are not feeds', () => {
     expect(parseFeedDocument(atom, `${BASE}unclosed.atom`).unread).toMatchObject({ count: 1, reason: expect.stringMatching(/^malformed XML at line 3:\d+: /) });
   });
 
+  it('counts the entries of a well-formed document that its format does not read: after </channel>, in a second <channel>', () => {
+    const item = (n: number) => `<item><title>T${n}</title><link>https://x.test/${n}</link></item>`;
+    const after = `<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>${item(1)}</channel>${item(2)}${item(3)}</rss>`;
+    const parsed = parseFeedDocument(after, `${BASE}after.xml`);
+    expect(parsed.entries.map((e) => e.title)).toEqual(['T1']);
+    expect(parsed.unread).toEqual({ count: 2, reason: '<item> elements where the RSS format reads none (outside its <channel>, or in a second <channel>): not read' });
+    const twoChannels = `<?xml version="1.0"?><rss version="2.0"><channel><title>a</title>${item(1)}</channel><channel><title>b</title>${item(2)}</channel></rss>`;
+    const both = parseFeedDocument(twoChannels, `${BASE}two.xml`);
+    expect(both.entries.map((e) => e.title)).toEqual(['T1']);
+    expect(both.unread).toMatchObject({ count: 1 });
+    // Another namespace's element of that name is not an entry.
+    const prefixed = `<?xml version="1.0"?><rss version="2.0" xmlns:x="urn:x"><channel><title>t</title>${item(1)}<x:list><x:item>a</x:item></x:list></channel></rss>`;
+    expect(parseFeedDocument(prefixed, `${BASE}prefixed.xml`).unread).toBeUndefined();
+  });
+
   it('leaves a document alone when every entry it starts was read: a bare "&", an <item> in a comment or CDATA', () => {
     const doc =
       '<?xml version="1.0"?><rss version="2.0"><channel><title>A & B</title><!-- <item> -->' +
