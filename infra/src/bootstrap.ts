@@ -78,9 +78,13 @@ export function bootstrapSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): 
   // A stage's deploy role may manage `laminar-<stage>-*` roles: with stages "dev" and "dev-eu",
   // dev's role would match dev-eu's roles (its deploy role's trust policy included) and could
   // take it over. Such names are refused rather than guarded statement by statement.
+  // The same the other way round for Glue, whose names end with the stage (`<name>_<stage>`,
+  // granted as `*_<stage>`): with "eu" and "dev-eu", eu's role would match laminar_dev_eu.
   for (const a of stages) {
     const b = stages.find((t) => t !== a && t.startsWith(`${a}-`));
     if (b) throw new Error(`stages "${a}" and "${b}": "${b}" starts with "${a}-", so ${a}'s deploy role would match ${b}'s resources (laminar-${a}-*); rename one`);
+    const c = stages.find((t) => t !== a && t.endsWith(`-${a}`));
+    if (c) throw new Error(`stages "${a}" and "${c}": "${c}" ends with "-${a}", so ${a}'s deploy role would match ${c}'s Glue databases (*_${a}); rename one`);
   }
   const mskStages = [
     ...new Set(

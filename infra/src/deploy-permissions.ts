@@ -308,7 +308,8 @@ export function deployPolicies(scope: DeployScope): DeployPolicy[] {
             'iam:ListRoleTags',
             'iam:TagRole',
             'iam:UntagRole',
-            'iam:UpdateAssumeRolePolicy',
+            // Not iam:UpdateAssumeRolePolicy: a stage role's trust is set when it is created
+            // (lambda or firehose) and never changes; with it, the role could be made to trust anyone.
             'iam:UpdateRole',
             'iam:UpdateRoleDescription',
           ],

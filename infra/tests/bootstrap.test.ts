@@ -86,6 +86,11 @@ describe('bootstrap settings', () => {
     expect(bootstrapSettingsFromEnv({ LAMINAR_BOOTSTRAP_STAGES: 'dev,deveu' }).stages).toEqual(['dev', 'deveu']);
   });
 
+  it('refuses a stage name that another one ends with after "-": its deploy role would match the other\'s Glue databases (*_<stage>)', () => {
+    expect(() => bootstrapSettingsFromEnv({ LAMINAR_BOOTSTRAP_STAGES: 'eu,dev-eu' })).toThrow(/stages "eu" and "dev-eu": "dev-eu" ends with "-eu"/);
+    expect(bootstrapSettingsFromEnv({ LAMINAR_BOOTSTRAP_STAGES: 'eu,deveu' }).stages).toEqual(['eu', 'deveu']);
+  });
+
   it('refuses the names the bootstrap stack uses itself: that stage’s deploy role would control the state bucket, or the bootstrap’s state', () => {
     for (const stage of ['tfstate', 'bootstrap']) {
       const reserved = new RegExp(`stage "${stage}" is reserved`);
