@@ -119,8 +119,11 @@ function pageOf(raw: string, base?: string): string | null {
  * ("https://app.test/#v1-3"). This depends on the URL, the feed's URL and its home page, never on
  * the other entries, so an entry's id does not change with what its document lists.
  */
-export function sharedPage(feedUrl: string, homepage?: string): (url: string) => boolean {
-  const pages = new Set([pageOf(feedUrl), homepage === undefined ? null : pageOf(homepage, feedUrl)].filter((p) => p !== null));
+export function sharedPage(feedUrl: string, homepage?: string, servedFrom?: string): (url: string) => boolean {
+  // The feed itself is also where it was served from after redirects.
+  const pages = new Set(
+    [pageOf(feedUrl), servedFrom === undefined ? null : pageOf(servedFrom), homepage === undefined ? null : pageOf(homepage, feedUrl)].filter((p) => p !== null),
+  );
   return (url) => {
     const page = pageOf(url);
     return page !== null && (pages.has(page) || /^[^/?#]+$/.test(page));
@@ -203,6 +206,7 @@ export function normalizeEntries(
   feedUrl: string,
   entries: RawEntry[],
   homepage?: string,
+  servedFrom?: string,
 ): { items: RssItem[]; rejected: RejectedEntry[] } {
   const rejected: RejectedEntry[] = [];
   // Each entry read on its own: one that cannot be read is refused with the reason, the others go on.
@@ -224,7 +228,7 @@ export function normalizeEntries(
     }
   }
 
-  const isSharedPage = sharedPage(feedUrl, homepage);
+  const isSharedPage = sharedPage(feedUrl, homepage, servedFrom);
   // What each guid stands for in this document: one link → one story; without a link, or with a
   // shared page for one (every entry of a status feed links to the status page), one title.
   const guidStories = new Map<string, Set<string>>();

@@ -190,6 +190,21 @@ function resolveBase(base: string | undefined, against: string): string {
   }
 }
 
+/**
+ * The feed's home page, resolved as its entries' links are (the feed's xml:base, else where the
+ * document was served from): against the configured URL instead, a feed redirected to another
+ * host named a page its entries never link to, and their shared page went unrecognized.
+ */
+function homepageOf(link: string | undefined, feedBase: string | undefined, baseUrl: string): string | undefined {
+  const s = link?.trim();
+  if (!s) return undefined;
+  try {
+    return new URL(s, resolveBase(feedBase, baseUrl)).href;
+  } catch {
+    return s;
+  }
+}
+
 function rssEntries(feed: FeedOf<'rss'>, baseUrl: string): RawEntry[] {
   const base = resolveBase(feed.xml?.base, baseUrl);
   return (feed.items ?? []).map((item) => ({
@@ -276,13 +291,13 @@ export function parseFeedDocument(text: string, baseUrl: string, contentType?: s
   let feed: ParsedFeed;
   switch (parsed.format) {
     case 'rss':
-      feed = { format: 'rss', homepage: parsed.feed.link, entries: rssEntries(parsed.feed, baseUrl) };
+      feed = { format: 'rss', homepage: homepageOf(parsed.feed.link, parsed.feed.xml?.base, baseUrl), entries: rssEntries(parsed.feed, baseUrl) };
       break;
     case 'atom':
-      feed = { format: 'atom', homepage: atomLink(parsed.feed.links), entries: atomEntries(parsed.feed, baseUrl) };
+      feed = { format: 'atom', homepage: homepageOf(atomLink(parsed.feed.links), parsed.feed.xml?.base, baseUrl), entries: atomEntries(parsed.feed, baseUrl) };
       break;
     case 'rdf':
-      feed = { format: 'rdf', homepage: parsed.feed.link, entries: rdfEntries(parsed.feed, baseUrl) };
+      feed = { format: 'rdf', homepage: homepageOf(parsed.feed.link, parsed.feed.xml?.base, baseUrl), entries: rdfEntries(parsed.feed, baseUrl) };
       break;
     default:
       throw new FeedParseError('not supported: a JSON Feed (this function reads RSS 2.0, RSS 1.0/RDF and Atom)');

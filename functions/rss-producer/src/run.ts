@@ -142,7 +142,7 @@ function digest(outcome: FetchOutcome, log: Log): FeedWork {
     // Relative links resolve against where the body came from; the configured URL stays the
     // feed's name (its state, its report, its items' feedUrl and id scope).
     const parsed = parseFeedDocument(text, outcome.finalUrl, outcome.contentType);
-    const { items, rejected } = normalizeEntries(url, parsed.entries, parsed.homepage);
+    const { items, rejected } = normalizeEntries(url, parsed.entries, parsed.homepage, outcome.finalUrl);
     // Entries malformed XML kept from the parser are the document's too: counted, with the reason.
     const unread = parsed.unread;
     if (unread) for (let i = 0; i < unread.count; i++) rejected.push({ reason: unread.reason });

@@ -69,6 +69,22 @@ describe('a link many entries share is not an identity', () => {
     expect(listed[0]).toBe(alone[0]);
   });
 
+  it('recognizes the home page of a feed redirected to another host, resolved as its entries\' links are', () => {
+    // Configured on .com, served from .net; channel and entries link relatively to one history page.
+    const xml = `<?xml version="1.0"?><rss version="2.0"><channel><title>Status</title><link>/history</link>
+      <item><title>Outage 1</title><link>/history</link><pubDate>Tue, 24 Nov 2026 02:00:00 GMT</pubDate></item>
+      <item><title>Outage 2</title><link>/history</link><pubDate>Tue, 17 Nov 2026 02:00:00 GMT</pubDate></item></channel></rss>`;
+    const configured = 'https://status.example.com/feed.rss';
+    const servedFrom = 'https://status.example.net/feed.rss';
+    const parsed = parseFeedDocument(xml, servedFrom, 'application/rss+xml');
+    expect(parsed.homepage).toBe('https://status.example.net/history');
+    const { items } = normalizeEntries(configured, parsed.entries, parsed.homepage, servedFrom);
+    expect(new Set(items.map((i) => i.id)).size).toBe(2);
+    // An entry linking to the document it was served from names no item either.
+    const self = normalizeEntries(configured, [entry({ title: 'A', link: servedFrom }, servedFrom), entry({ title: 'B', link: servedFrom }, servedFrom)], undefined, servedFrom);
+    expect(new Set(self.items.map((i) => i.id)).size).toBe(2);
+  });
+
   it('does not take the home page, the feed itself or any site root for an item, whatever the scheme or trailing slash', () => {
     const feed = 'https://www.example.org/blog/feed.xml';
     const two = (link: string, homepage?: string) =>
