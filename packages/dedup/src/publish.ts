@@ -100,9 +100,10 @@ export class EarlierAttemptClaimsError extends Error {
     readonly outcome: { fresh: number; duplicates: number; inFlight: number },
   ) {
     super(
-      `${ids.length} items are still claimed by an earlier attempt of this invocation, which ended without publishing or releasing them ` +
+      `${ids.length} items are still claimed by an earlier attempt of this invocation, which ended without confirming or releasing them ` +
+        '(killed, or its confirm or release failed: they may have been published) ' +
         `(or by a copy of this event still running: Lambda may deliver one twice); their claims lapse at ${lapsesAt.toISOString()}: ` +
-        'a retry before then fails the same way, and the first run after then (a retry, or the next scheduled run) publishes them ' +
+        'a retry before then fails the same way, and the first run after then (a retry, or the next scheduled run) publishes them (again, if they were) ' +
         `(${outcome.fresh} new items were published, ${outcome.duplicates} were duplicates)`,
     );
   }

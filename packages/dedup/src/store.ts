@@ -39,7 +39,8 @@ export interface ClaimResult {
   inFlight: string[];
   /**
    * Of `inFlight`, the ids held under this claim's own `origin`: by an earlier attempt of the same
-   * invocation, which ended without publishing or releasing them (killed, or its release failed).
+   * invocation, which ended without confirming or releasing them (killed, or its confirm or release
+   * failed: they may have been published).
    * Present only when there are any; `lapsesAt` (epoch ms) is when the last of their leases ends.
    */
   heldByEarlierAttempt?: { ids: string[]; lapsesAt: number };
