@@ -355,7 +355,7 @@ export function estimate(input: EstimateInput): Estimate {
     assumed.push(`${f.name} per invocation: ${extra.join('; ')}`);
   }
 
-  const shared = sharedItems(functions, queues, a, p, patternPerMonth, assumed, warnings);
+  const shared = sharedItems(functions, queues, a, p, patternPerMonth, assumed, warnings, results);
   const freeTierCredits = input.freeTier ? freeTier(results, shared, p) : [];
 
   const lambdaTotal = results.reduce((x, r) => x + r.lambdaCost, 0);
@@ -399,6 +399,7 @@ function sharedItems(
   patternPerMonth: (t: S3Trigger) => { n: number },
   assumed: string[],
   warnings: string[],
+  results: readonly FunctionEstimate[],
 ): LineItem[] {
   const out: LineItem[] = [];
   const buckets = [...new Set([...functions.flatMap(bucketsOf), ...queues.flatMap((q) => q.subscribe.map((t) => t.bucket))])].sort();
@@ -455,9 +456,14 @@ function sharedItems(
   }
 
   for (const q of queues) {
-    const messages = q.subscribe.reduce((n, t) => n + patternPerMonth(t).n, 0);
+    const subscribed = q.subscribe.reduce((n, t) => n + patternPerMonth(t).n, 0);
+    // A function's async successes, when this queue is its on-success destination: every one of its
+    // invocations counted as asynchronous, an upper bound (a synchronous call sends nothing).
+    const senders = functions.filter((f) => f.async?.onSuccess?.queue === q.name).map((f) => f.name);
+    const successes = results.filter((r) => senders.includes(r.name)).reduce((n, r) => n + r.invocations, 0);
+    const messages = subscribed + successes;
     const consumer = a.queues[q.name]?.consumerRequestsPerMessage ?? 2;
-    // EventBridge's SendMessage, then the consumers' receive and delete.
+    // EventBridge's (or Lambda's) SendMessage, then the consumers' receive and delete.
     const requests = messages * (1 + consumer);
     out.push({
       service: 'SQS',
@@ -465,7 +471,7 @@ function sharedItems(
       quantity: requests,
       unit: 'requests',
       cost: (requests / 1e6) * p.sqs.requestsPerMillion,
-      note: `${fmt(messages)} messages × (1 send + ${fmt(consumer, 1)} consumer requests)`,
+      note: `${fmt(messages)} messages${successes ? ` (${senders.join(', ')}: every invocation's success, at most)` : ''} × (1 send + ${fmt(consumer, 1)} consumer requests)`,
     });
     assumed.push(`queue ${q.name}: consumers make ${fmt(consumer, 1)} requests per message${a.queues[q.name]?.note ? ` — ${a.queues[q.name]?.note}` : ''}`);
   }

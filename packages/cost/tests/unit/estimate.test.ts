@@ -143,6 +143,14 @@ describe('volumes', () => {
     expect(e.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/manual: no invocationsPerDay/), expect.stringMatching(/no s3Events assumption for lake\/in\/\*\.json/)]));
   });
 
+  it('counts a function\'s async successes as messages of the queue that is its on-success destination', () => {
+    const results = defineQueue({ name: 'results', subscribe: [] });
+    const sender = fn({ name: 'sender', triggers: [{ kind: 'invoke' }], async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq', onSuccess: { queue: 'results' } } });
+    const e = estimate({ functions: [sender], queues: [results], assumptions: assume({ functions: { sender: { invocationsPerDay: 20 } } }), prices: usEast });
+    // 20/day × 30 = 600 successes at most, each sent, received and deleted.
+    expect(e.shared.find((i) => i.item === 'queue results')).toMatchObject({ quantity: 1800, note: expect.stringMatching(/^600 messages \(sender: every invocation's success, at most\)/) });
+  });
+
   it('refuses assumptions about functions, patterns or queues that do not exist', () => {
     const functions = [fn({ name: 'real', triggers: [pattern] })];
     expect(() => estimate({ functions, assumptions: assume({ functions: { typo: {} } }), prices: usEast })).toThrow(/function "typo"/);
