@@ -42,6 +42,7 @@ export interface S3EventBridgeEvent {
   resources: string[];
   detail: {
     version: '0';
+    'event-version': '1.0';
     bucket: { name: string };
     object: { key: string; size?: number; etag?: string; 'version-id'?: string; sequencer: string };
     'request-id': string;
@@ -72,6 +73,8 @@ export function s3EventBridgeEvent(
     resources: [`arn:aws:s3:::${change.bucket}`],
     detail: {
       version: '0',
+      // As AWS's "EventBridge event message structure" shows S3's events today.
+      'event-version': '1.0',
       bucket: { name: change.bucket },
       object: {
         // Form-encoded as S3 sends it ("a b.csv" → "a+b.csv"); @laminar/aws decodes it back.

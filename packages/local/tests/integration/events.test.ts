@@ -57,6 +57,7 @@ describe('S3 → EventBridge → targets', () => {
         resources: ['arn:aws:s3:::laminar-local-lake'],
         detail: {
           version: '0',
+          'event-version': '1.0',
           bucket: { name: 'laminar-local-lake' },
           object: { key: r.raw, size: 8, etag: expect.stringMatching(/^[0-9a-f]{32}$/), sequencer: expect.stringMatching(/^[0-9A-F]{16}$/) },
           'request-id': expect.stringMatching(/^[0-9A-F]{16}$/),

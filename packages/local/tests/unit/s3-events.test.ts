@@ -40,6 +40,7 @@ describe('S3 → EventBridge event', () => {
       resources: ['arn:aws:s3:::laminar-local-lake'],
       detail: {
         version: '0',
+        'event-version': '1.0',
         bucket: { name: 'laminar-local-lake' },
         object: { key: 'bronze/orders.csv', size: 120, etag: 'b1946ac92492d2347c6235b4d2611184', sequencer: '0006408CAD69598B' },
         'request-id': 'N4N7GDK58NMKJ12R',
