@@ -278,11 +278,12 @@ function judge(bytes: Buffer, position: number): [TextEncoding, string] {
  * at the end counts as neither, and so does a valid one that windows-1252 text forms by accident
  * and UTF-8 text all but never holds: a C1 control (C2 80–9F: "Â" then €, curly quotes, dashes…)
  * or a letter of IPA (U+0250–U+02AF: "É" or "Ê" then a no-break space, ™, »…). Counted, one
- * "RENÉ\xA0DUPONT" made a windows-1252 file UTF-8, and its name "RENɠDUPONT". The spacing
- * modifier letters after them (U+02B0–U+02FF, CA B0–CB BF: "Ê" or "Ë" then °, », ’, ™…) do count:
- * they are letters of real orthographies — Uzbek's oʻ and gʻ (U+02BB), the Hawaiian ʻokina, the
+ * "RENÉ\xA0DUPONT" made a windows-1252 file UTF-8, and its name "RENɠDUPONT". The modifier
+ * letters U+02B0–U+02C1 (CA B0–CB 81: "Ê" then °…¿, "Ë" then € or 0x81) and ˈ ˌ ː do count: they
+ * are letters of real orthographies — Uzbek's oʻ and gʻ (U+02BB), the Hawaiian ʻokina, the
  * apostrophe letter ʼ (U+02BC) — whose UTF-8 may be all the evidence a file holds (Uzbek Latin is
- * ASCII otherwise), while windows-1252 text rarely puts those symbols right after Ê or Ë.
+ * ASCII otherwise), while windows-1252 text rarely puts those symbols right after Ê. The rest of
+ * the block (CB's other pairs: "Ë" then a no-break space, ’, »…) stays accidental.
  */
 function countUtf8(bytes: Buffer): { valid: number; invalid: number } {
   let valid = 0;
@@ -325,6 +326,13 @@ function countUtf8(bytes: Buffer): { valid: number; invalid: number } {
   return { valid, invalid };
 }
 
+/**
+ * Second bytes after CB of the modifier letters real orthographies and transcriptions write:
+ * ˀ ˁ (U+02C0–U+02C1), ˈ (U+02C8), ˌ (U+02CC), ː (U+02D0). The rest of CB's pairs ("Ë" then a
+ * no-break space, ’, »…) stay accidental: "ZOË\xA0DUPONT" is windows-1252.
+ */
+const MODIFIER_AFTER_CB = [0x80, 0x81, 0x88, 0x8c, 0x90];
+
 /** The characters windows-1252 gives bytes `from`–`to` (0x80–0xFF), as a regex class body. */
 function windows1252Class(from: number, to: number): string {
   let chars = '';
@@ -346,7 +354,8 @@ const UTF8_READ_AS_WINDOWS_1252 = (() => {
       `${c(0xc3, 0xc8)}${any}`,
       `${c(0xc9, 0xc9)}${c(0x80, 0x8f)}`,
       `${c(0xca, 0xca)}${c(0xb0, 0xbf)}`,
-      `${c(0xcb, 0xdf)}${any}`,
+      `${c(0xcb, 0xcb)}[${MODIFIER_AFTER_CB.map((b) => c(b, b).slice(1, -1)).join('')}]`,
+      `${c(0xcc, 0xdf)}${any}`,
       `${c(0xe0, 0xe0)}${c(0xa0, 0xbf)}${any}`,
       `${c(0xe1, 0xec)}${any}${any}`,
       `${c(0xed, 0xed)}${c(0x80, 0x9f)}${any}`,
@@ -369,9 +378,16 @@ export function utf8Read(text: string): { shown: string; meant: string } | undef
   return { shown: match[0], meant: bytes.toString('utf8') };
 }
 
-/** A valid two-byte sequence that decodes to U+0080–U+009F or U+0250–U+02AF (see countUtf8). */
+/**
+ * A valid two-byte sequence that decodes to U+0080–U+009F, U+0250–U+02AF or a spacing modifier
+ * letter past U+02C1 other than ˈ ˌ ː (see countUtf8).
+ */
 function accidental(lead: number, second: number): boolean {
-  return (lead === 0xc2 && second < 0xa0) || (lead === 0xc9 && second >= 0x90) || (lead === 0xca && second < 0xb0);
+  if (lead === 0xc2) return second < 0xa0;
+  if (lead === 0xc9) return second >= 0x90;
+  if (lead === 0xca) return second < 0xb0;
+  if (lead === 0xcb) return !MODIFIER_AFTER_CB.includes(second);
+  return false;
 }
 
 function firstNonAscii(chunk: Buffer): number {

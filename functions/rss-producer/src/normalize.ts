@@ -116,8 +116,9 @@ function pageOf(raw: string, base?: string): string | null {
  * its home page, or any site's front page (a bare root: no path, query or fragment), which shows
  * whatever is newest. Status pages and some publishers link every entry there; as an identity it
  * made every entry after the first a duplicate, forever. A fragment still tells items apart
- * ("https://app.test/#v1-3"). This depends on the URL, the feed's URL and its home page, never on
- * the other entries, so an entry's id does not change with what its document lists.
+ * ("https://app.test/#v1-3"). This depends on the URL, the feed's URL, its home page and where it
+ * was served from (a redirect that moves changes it), never on the other entries, so an entry's id
+ * does not change with what its document lists.
  */
 export function sharedPage(feedUrl: string, homepage?: string, servedFrom?: string): (url: string) => boolean {
   // The feed itself is also where it was served from after redirects.

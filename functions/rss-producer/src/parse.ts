@@ -354,8 +354,7 @@ function unreadEntries(text: string, feed: ParsedFeed): ParsedFeed['unread'] {
   if (result === true) {
     const own = countEntryTags(text, name, UNPREFIXED_ENTRY_TAG);
     if (own <= feed.entries.length) return undefined;
-    const where = feed.format === 'atom' ? 'outside its <feed>' : feed.format === 'rdf' ? 'outside its <rdf:RDF>' : 'outside its <channel>, or in a second <channel>';
-    return { count: own - feed.entries.length, reason: `<${name}> elements where the ${feed.format.toUpperCase()} format reads none (${where}): not read` };
+    return { count: own - feed.entries.length, reason: `<${name}> start tags the parser returned no entry for (after </channel>, a second <channel>, an empty <${name}/>…)` };
   }
   const { msg, line, col } = result.err;
   return { count: started - feed.entries.length, reason: `malformed XML at line ${line}:${col}: ${msg}` };

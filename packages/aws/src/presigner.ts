@@ -71,6 +71,16 @@ function hmac(key: Buffer | string, data: string): Buffer {
 }
 
 /**
+ * A presigned URL for an error message: its parameters' names, not their values. The values hold
+ * the access key id and the session token, and an error message is logged, traced and kept in the
+ * DLQ's error context.
+ */
+export function redactedUrl(url: URL): string {
+  const names = [...url.searchParams.keys()];
+  return `${url.origin}${url.pathname}${names.length > 0 ? `?${names.map((n) => `${n}=…`).join('&')}` : ''}`;
+}
+
+/**
  * Presigns many GET URLs for one bucket at ~SHA-256 + HMAC cost per URL.
  *
  * Why by hand: the SDK's getSignedUrl runs the client's whole middleware stack per URL (endpoint
@@ -81,16 +91,6 @@ function hmac(key: Buffer | string, data: string): Buffer {
  * per key compute only the canonical request hash and the signature. The template is verified
  * against the SDK's own signature before use, so a future SDK change fails loudly, not silently.
  */
-/**
- * A presigned URL for an error message: its parameters' names, not their values. The values hold
- * the access key id and the session token, and an error message is logged, traced and kept in the
- * DLQ's error context.
- */
-export function redactedUrl(url: URL): string {
-  const names = [...url.searchParams.keys()];
-  return `${url.origin}${url.pathname}${names.length > 0 ? `?${names.map((n) => `${n}=…`).join('&')}` : ''}`;
-}
-
 export async function createBatchPresigner(client: S3Client, options: PresignBatchOptions): Promise<BatchPresigner> {
   const signingDate = new Date(Math.floor((options.signingDate ?? new Date()).getTime() / 1000) * 1000);
   // A URL signed with temporary credentials (a Lambda role's session) stops working when they

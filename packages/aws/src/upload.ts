@@ -75,6 +75,8 @@ export async function uploadStream(options: StreamUploadOptions): Promise<Stream
     const result = await upload.done();
     return { etag: result.ETag, versionId: result.VersionId };
   } catch (err) {
+    // Failed on its own during a late stop's grace: the grace's stop must not claim the failure.
+    clearTimeout(lateStop);
     options.body.destroy();
     // A stop during CreateMultipartUpload rejects done() before lib-storage has the upload's id:
     // the create still completes, and without waiting for it the upload it opened stays open.

@@ -146,6 +146,8 @@ export const LOCAL_ON_DEMAND_ATTEMPTS = 10;
 
 /** Lambda's poller keeps a batch's retries close together; locally the wait is scaled like the rest. */
 const RETRY_WAIT_MS = 1_000;
+/** The runner's own invoke failures in a row on one batch before the mapping gives up on it. */
+const SERVICE_ERRORS_MAX = 10;
 const POLL_MS = 100;
 const COMMIT_ATTEMPTS = 5;
 const DISCONNECT_WAIT_MS = 10_000;
@@ -449,6 +451,7 @@ export class KafkaEventSource {
     const attempts: InvokeResult[] = [];
     let outcome: BatchOutcome | undefined;
     const maxAttempts = trigger.provisioned ? (trigger.maxRetries ?? 0) + 1 : LOCAL_ON_DEMAND_ATTEMPTS;
+    let serviceErrors = 0;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (this.#stopper.signal.aborted) return;
       let result: InvokeResult | undefined;
@@ -467,7 +470,9 @@ export class KafkaEventSource {
           // Lambda's pollers wait out a throttle, and a failure of the service itself (here an
           // environment that died before taking the batch, a spawn failure, a task root being
           // rebuilt): neither is one of the batch's attempts. Thrown, it ended the mapping for the
-          // rest of the session.
+          // rest of the session. One that keeps failing (a runner bug, a missing node binary) ends
+          // it after SERVICE_ERRORS_MAX in a row, saying why, rather than waiting in silence.
+          if (!(err instanceof ThrottledError) && ++serviceErrors >= SERVICE_ERRORS_MAX) throw err;
           const why = err instanceof ThrottledError ? `throttled (${err.message})` : `could not be invoked (${(err as Error).name}: ${(err as Error).message})`;
           this.#warnOnce(`batch ${n} ${why}; waiting`);
           attempt--;

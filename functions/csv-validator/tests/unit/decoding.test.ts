@@ -110,6 +110,17 @@ describe('SniffingDecoder', () => {
     expect(utf8Read('Oʻktam'.replace('ʻ', 'Ê»'))).toEqual({ shown: 'Ê»', meant: 'ʻ' });
   });
 
+  it('keeps a windows-1252 Ë before a no-break space, ’ or » windows-1252 (CB A0, CB 92, CB BB are no evidence)', () => {
+    const latin = 'id,name\n1,ZOË\u00a0DUPONT\n2,NOË’S\n3,«ZOË»\n';
+    const { text, decoder } = decode(Buffer.from(latin.replace('’', '\x92'), 'latin1'));
+    expect(decoder.report).toMatchObject({ encoding: 'windows-1252', invalidBytes: false });
+    expect(decoder.report.utf8Inside).toBeUndefined();
+    expect(text).toBe(latin);
+    expect(utf8Read('ZOË\u00a0DUPONT, NOË’S, «ZOË»')).toBeUndefined();
+    // ˈ ˌ ː (CB 88, CB 8C, CB 90) are letters of transcriptions: UTF-8.
+    expect(decode(Buffer.from('id,name\n1,ˈstresː\n', 'utf8')).decoder.report.encoding).toBe('utf-8');
+  });
+
   it('says when a windows-1252 file holds UTF-8 further on, however the stream is cut', () => {
     const latin = Buffer.from(`id,name\n${'x,Müller\n'.repeat(8000)}`, 'latin1');
     const joined = Buffer.concat([latin, Buffer.from('y,Müller\n', 'utf8')]);

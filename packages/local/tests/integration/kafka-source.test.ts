@@ -212,6 +212,22 @@ describe('the local Kafka event source mapping', () => {
     } finally {
       await broken.stop();
     }
+    // A runner failure that never mends (a missing node binary, say) ends the mapping after ten in a row, saying why.
+    let calls = 0;
+    const failing = source('archiver-g', ['t.g'], {
+      invoke: () => {
+        calls++;
+        return Promise.reject(new Error('spawn node ENOENT'));
+      },
+    }, queues);
+    await failing.start();
+    try {
+      await produce('t.g', ['g0']);
+      await expect(failing.idle({ timeoutMs: IDLE_MS })).rejects.toThrow(/archiver-g .*stopped polling: spawn node ENOENT/);
+      expect(calls).toBe(10);
+    } finally {
+      await failing.stop();
+    }
   });
 
   it('says it is stuck when it stays behind with nothing to consume: another member holding partitions and never polling', async () => {
