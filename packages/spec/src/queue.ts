@@ -12,7 +12,12 @@ import { s3Trigger, SpecError } from './spec.ts';
  * runner (a local queue `laminar queue list <name>` shows).
  */
 export const queueSpec = z.strictObject({
-  name: logicalName,
+  // Not a name the stack gives a function's own queues (`<function>-dlq`,
+  // `<function>-schedule-undelivered`): the two would be one SQS name, and the runner's DLQ
+  // commands tell DLQs by that suffix.
+  name: logicalName.refine((n) => !/-(dlq|schedule-undelivered)$/.test(n), {
+    error: 'a declared queue\'s name may not end in "-dlq" or "-schedule-undelivered": those name functions\' own queues',
+  }),
   description: z.string().default(''),
   subscribe: z.array(s3Trigger).default([]),
   retentionDays: z.number().int().min(1).max(14).default(4),

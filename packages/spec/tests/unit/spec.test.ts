@@ -102,6 +102,10 @@ describe('defineFunction', () => {
       `"${'b'.repeat(32)}" is 1 character(s) too long: on a 12-character stage its S3 pattern's EventBridge rule would be named "laminar-xxxxxxxxxxxx-s3-${'b'.repeat(32)}-00000000" (65 characters; AWS takes 64)`,
     );
     expect(() => defineQueue({ name: 'arrivals', subscribe: [{ kind: 's3', bucket: 'b'.repeat(32) }] })).toThrow(/S3 pattern's EventBridge rule/);
+    // A function's own queues' names: one SQS name for two queues, and a DLQ to the runner's commands.
+    expect(() => defineQueue({ name: 'csv-validator-dlq' })).toThrow(/name: a declared queue's name may not end in "-dlq"/);
+    expect(() => defineQueue({ name: 'rss-producer-schedule-undelivered' })).toThrow(/-schedule-undelivered/);
+    expect(defineQueue({ name: 'dlq-watchers' }).name).toBe('dlq-watchers');
     // "laminar-<12>-<stream>-firehose": 34 characters of stream fit, 35 do not.
     const stream = { bucket: 'lake', prefix: 'in/', errorOutputPrefix: 'errors/!{firehose:error-output-type}/' };
     expect(defineFunction({ ...base, deliveryStreams: [{ ...stream, name: 's'.repeat(34) }] }).deliveryStreams).toHaveLength(1);
