@@ -333,10 +333,13 @@ function countUtf8(bytes: Buffer): { valid: number; invalid: number } {
  */
 const MODIFIER_AFTER_CB = [0x80, 0x81, 0x88, 0x8c, 0x90];
 
-/** The characters windows-1252 gives bytes `from`–`to` (0x80–0xFF), as a regex class body. */
-function windows1252Class(from: number, to: number): string {
+/** The bytes `from`–`to`. */
+const bytesFrom = (from: number, to = from): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** The characters windows-1252 gives these bytes (0x80–0xFF), as a regex class. */
+function windows1252Class(bytes: readonly number[]): string {
   let chars = '';
-  for (let b = from; b <= to; b++) chars += `\\u${windows1252.decode(Buffer.from([b])).charCodeAt(0).toString(16).padStart(4, '0')}`;
+  for (const b of bytes) chars += `\\u${windows1252.decode(Buffer.from([b])).charCodeAt(0).toString(16).padStart(4, '0')}`;
   return `[${chars}]`;
 }
 
@@ -346,23 +349,25 @@ function windows1252Class(from: number, to: number): string {
  * accidental ones left out, so that a windows-1252 file's own "RENÉ\u00a0DUPONT" is not one.
  */
 const UTF8_READ_AS_WINDOWS_1252 = (() => {
-  const c = windows1252Class;
+  const c = (from: number, to = from) => windows1252Class(bytesFrom(from, to));
   const any = c(0x80, 0xbf);
+  // Two-byte sequences from `accidental` itself, so the evidence is stated once: each lead with
+  // the second bytes that are not accidental after it, leads taking the same ones in one class.
+  const leadsBySeconds = new Map<string, number[]>();
+  for (const lead of bytesFrom(0xc2, 0xdf)) {
+    const seconds = windows1252Class(bytesFrom(0x80, 0xbf).filter((second) => !accidental(lead, second)));
+    leadsBySeconds.set(seconds, [...(leadsBySeconds.get(seconds) ?? []), lead]);
+  }
   return new RegExp(
     [
-      `${c(0xc2, 0xc2)}${c(0xa0, 0xbf)}`,
-      `${c(0xc3, 0xc8)}${any}`,
-      `${c(0xc9, 0xc9)}${c(0x80, 0x8f)}`,
-      `${c(0xca, 0xca)}${c(0xb0, 0xbf)}`,
-      `${c(0xcb, 0xcb)}[${MODIFIER_AFTER_CB.map((b) => c(b, b).slice(1, -1)).join('')}]`,
-      `${c(0xcc, 0xdf)}${any}`,
-      `${c(0xe0, 0xe0)}${c(0xa0, 0xbf)}${any}`,
+      ...[...leadsBySeconds].map(([seconds, leads]) => `${windows1252Class(leads)}${seconds}`),
+      `${c(0xe0)}${c(0xa0, 0xbf)}${any}`,
       `${c(0xe1, 0xec)}${any}${any}`,
-      `${c(0xed, 0xed)}${c(0x80, 0x9f)}${any}`,
+      `${c(0xed)}${c(0x80, 0x9f)}${any}`,
       `${c(0xee, 0xef)}${any}${any}`,
-      `${c(0xf0, 0xf0)}${c(0x90, 0xbf)}${any}${any}`,
+      `${c(0xf0)}${c(0x90, 0xbf)}${any}${any}`,
       `${c(0xf1, 0xf3)}${any}${any}${any}`,
-      `${c(0xf4, 0xf4)}${c(0x80, 0x8f)}${any}${any}`,
+      `${c(0xf4)}${c(0x80, 0x8f)}${any}${any}`,
     ].join('|'),
   );
 })();

@@ -1,14 +1,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { envEndpointUrl } from '@laminar/runtime';
 import { z } from 'zod';
-import { endpointUrlSchema, sdkHttpHandler } from './http-handler.ts';
+import { sdkHttpHandler } from './http-handler.ts';
 
 /** The part of a function's environment that says how to reach DynamoDB. */
 export const dynamoEnvSchema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   /** The SDK's own per-service endpoint variable: the runner sets it, AWS leaves it unset. */
-  AWS_ENDPOINT_URL_DYNAMODB: endpointUrlSchema.optional(),
+  AWS_ENDPOINT_URL_DYNAMODB: envEndpointUrl.optional(),
   /** The SDK's endpoint for every service, which it honours too when the per-service one is unset. */
-  AWS_ENDPOINT_URL: endpointUrlSchema.optional(),
+  AWS_ENDPOINT_URL: envEndpointUrl.optional(),
 });
 export type DynamoEnv = z.output<typeof dynamoEnvSchema>;
 

@@ -1,14 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { z } from 'zod';
-
-/**
- * An endpoint setting (AWS_ENDPOINT_URL…): http or https only. zod's plain `url()` takes
- * `localhost:8000` (a missing `http://`) as a URL of scheme `localhost:`, which then passed the
- * cold start and failed every request with the SDK's UnknownError instead of naming the variable.
- */
-export const endpointUrlSchema = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
 
 export interface SdkHttpHandlerOptions {
   /** Time to open a connection before the attempt fails. */

@@ -1,14 +1,15 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { envEndpointUrl } from '@laminar/runtime';
 import { z } from 'zod';
-import { endpointUrlSchema, sdkHttpHandler } from './http-handler.ts';
+import { sdkHttpHandler } from './http-handler.ts';
 
 /** The part of a function's environment that says how to reach S3. */
 export const s3EnvSchema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   /** The SDK's own name for a per-service endpoint: the runner sets it, AWS leaves it unset. */
-  AWS_ENDPOINT_URL_S3: endpointUrlSchema.optional(),
+  AWS_ENDPOINT_URL_S3: envEndpointUrl.optional(),
   /** The SDK's endpoint for every service, which it honours too when the per-service one is unset. */
-  AWS_ENDPOINT_URL: endpointUrlSchema.optional(),
+  AWS_ENDPOINT_URL: envEndpointUrl.optional(),
   /** Unset: path style exactly when an endpoint is set. */
   LAMINAR_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
 });

@@ -1,11 +1,11 @@
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { envEndpointUrl } from '@laminar/runtime';
 import { z } from 'zod';
 
 /** What a function's config needs for Firehose: AWS leaves the endpoint unset, the local runner sets it. */
 export const firehoseEnvSchema = z.object({
-  // http or https only: plain url() would take `localhost:4573` (no scheme) and every send would fail.
-  AWS_ENDPOINT_URL_FIREHOSE: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
+  AWS_ENDPOINT_URL_FIREHOSE: envEndpointUrl.optional(),
 });
 
 export interface FirehoseClientOptions {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { decodeS3EventKey } from '@laminar/aws';
-import { findRoot, loadAllSpecs } from '@laminar/spec';
+import { DLQ_SUFFIX, findRoot, loadAllSpecs } from '@laminar/spec';
 import { type Command, UsageError } from './args.ts';
 import type { DestinationRecord } from './async.ts';
 import { prefixedOutput } from './output.ts';
@@ -90,7 +90,7 @@ export async function dlqListCommand(cmd: Extract<Command, { command: 'dlq-list'
   if (cmd.functionName) cmd = { ...cmd, functionName: await dlqFunction(root, cmd.functionName) };
   const dir = queuesDirectory(root, io.env);
   const files = queueFiles(dir);
-  const wanted = cmd.functionName ? [localDlqName(cmd.functionName)] : [...files.keys()].filter((n) => n.endsWith('-dlq'));
+  const wanted = cmd.functionName ? [localDlqName(cmd.functionName)] : [...files.keys()].filter((n) => n.endsWith(DLQ_SUFFIX));
   const lists = wanted.map((name) => ({ name, messages: files.has(name) ? readQueueFile(files.get(name) as string) : [] }));
   if (cmd.json) {
     io.stdout.write(`${JSON.stringify(Object.fromEntries(lists.map((l) => [l.name, l.messages])))}\n`);

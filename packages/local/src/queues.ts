@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { byCodePoint, dlqName, queueName } from '@laminar/spec';
+import { byCodePoint, DLQ_SUFFIX, dlqName, queueName } from '@laminar/spec';
 import { processAlive } from './pids.ts';
 
 /**
@@ -224,7 +224,7 @@ export function clearQueueDirectory(directory: string): Map<string, QueueMessage
   for (const f of readdirSync(directory)) {
     if (!f.endsWith('.jsonl') && !f.includes('.claim')) continue;
     const path = join(directory, f);
-    if (f.endsWith('-dlq.jsonl')) {
+    if (f.endsWith(`${DLQ_SUFFIX}.jsonl`)) {
       const messages = readQueueFile(path);
       if (messages.length > 0) forgotten.set(f.slice(0, -'.jsonl'.length), messages);
     }

@@ -23,3 +23,9 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what 
 /** Environment values are strings; these read them as what they mean. */
 export const envInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 export const envBool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+/**
+ * An endpoint setting (AWS_ENDPOINT_URL…): http or https only. zod's plain `url()` takes
+ * `localhost:8000` (a missing `http://`) as a URL of scheme `localhost:`, which then passed the
+ * cold start and failed every request with the SDK's UnknownError instead of naming the variable.
+ */
+export const envEndpointUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });

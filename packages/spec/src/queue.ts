@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { DLQ_SUFFIX, SCHEDULE_UNDELIVERED_SUFFIX } from './resource-name.ts';
 import { logicalName } from './resources.ts';
 import { s3Trigger, SpecError } from './spec.ts';
 
@@ -12,11 +13,10 @@ import { s3Trigger, SpecError } from './spec.ts';
  * runner (a local queue `laminar queue list <name>` shows).
  */
 export const queueSpec = z.strictObject({
-  // Not a name the stack gives a function's own queues (`<function>-dlq`,
-  // `<function>-schedule-undelivered`): the two would be one SQS name, and the runner's DLQ
-  // commands tell DLQs by that suffix.
-  name: logicalName.refine((n) => !/-(dlq|schedule-undelivered)$/.test(n), {
-    error: 'a declared queue\'s name may not end in "-dlq" or "-schedule-undelivered": those name functions\' own queues',
+  // Not a name the stack gives a function's own queues: the two would be one SQS name, and the
+  // runner's DLQ commands tell DLQs by that suffix.
+  name: logicalName.refine((n) => !n.endsWith(DLQ_SUFFIX) && !n.endsWith(SCHEDULE_UNDELIVERED_SUFFIX), {
+    error: `a declared queue's name may not end in "${DLQ_SUFFIX}" or "${SCHEDULE_UNDELIVERED_SUFFIX}": those name functions' own queues`,
   }),
   description: z.string().default(''),
   subscribe: z.array(s3Trigger).default([]),

@@ -38,14 +38,18 @@ export interface DerivedName {
 }
 
 const functionItself = (functionName: string): DerivedName => ({ what: 'Lambda function and IAM role', stem: functionName, limit: 64 });
+/** What follows a function's name in the names of its own queues: a declared queue may not end so. */
+export const DLQ_SUFFIX = '-dlq';
+export const SCHEDULE_UNDELIVERED_SUFFIX = '-schedule-undelivered';
+
 /** SQS names allow 80 characters. */
-const dlq = (functionName: string): DerivedName => ({ what: 'on-failure queue', stem: `${functionName}-dlq`, limit: 80 });
+const dlq = (functionName: string): DerivedName => ({ what: 'on-failure queue', stem: `${functionName}${DLQ_SUFFIX}`, limit: 80 });
 const scheduleRule = (functionName: string, index: number): DerivedName => ({
   what: `schedule ${index}'s EventBridge rule`,
   stem: `${functionName}-schedule-${index}`,
   limit: 64,
 });
-const scheduleUndelivered = (functionName: string): DerivedName => ({ what: 'undelivered-schedule queue', stem: `${functionName}-schedule-undelivered`, limit: 80 });
+const scheduleUndelivered = (functionName: string): DerivedName => ({ what: 'undelivered-schedule queue', stem: `${functionName}${SCHEDULE_UNDELIVERED_SUFFIX}`, limit: 80 });
 /** An S3 pattern's rule carries the bucket and a digest of the pattern (naming.ts: s3PatternDigest). */
 export const s3Rule = (bucket: string, patternDigest: string): DerivedName => ({ what: "S3 pattern's EventBridge rule", stem: `s3-${bucket}-${patternDigest}`, limit: 64 });
 export const firehoseRole = (stream: string): DerivedName => ({ what: 'Firehose delivery role', stem: `${stream}-firehose`, limit: 64 });
