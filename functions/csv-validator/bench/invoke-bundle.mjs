@@ -2,7 +2,7 @@
 // its own and without a TypeScript loader, so memory and CPU are what Lambda's would be: the first
 // as after a cold start, the next ones as Lambda reuses the warm environment for later events.
 // argv: <path to index.mjs> <JSON array of events>. The environment configures the handler.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 const [bundle, eventsJson] = process.argv.slice(2);
@@ -13,6 +13,26 @@ function mainThreadCpuMs() {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime and stime (fields 14 and 15 of proc(5)), in clock ticks of 10 ms.
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * CPU time of the process's other threads (V8's compiler and GC workers, libuv's pool): on one
+ * vCPU they take turns with the JavaScript thread, so their time is wall clock too.
+ */
+function otherThreadsCpuMs() {
+  let sum = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    if (tid === String(process.pid)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended between the listing and the read
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    sum += (Number(fields[11]) + Number(fields[12])) * 10;
+  }
+  return sum;
 }
 
 const { handler } = await import(pathToFileURL(bundle).href);
@@ -53,12 +73,16 @@ const runs = [];
 for (const [i, event] of JSON.parse(eventsJson).entries()) {
   invocation = i;
   const cpu0 = mainThreadCpuMs();
+  const others0 = otherThreadsCpuMs();
   const all0 = process.cpuUsage();
+  const loop0 = performance.eventLoopUtilization();
   const t0 = performance.now();
   const result = await handler(event, { ...context, awsRequestId: `${context.awsRequestId}-${i}` });
   const ms = performance.now() - t0;
   const all = process.cpuUsage(all0);
-  runs.push({ ms, mainThreadCpuMs: mainThreadCpuMs() - cpu0, processCpuMs: (all.user + all.system) / 1000, systemCpuMs: all.system / 1000, result });
+  // Time the event loop sat waiting for I/O (the emulators' answers, the disk): wall clock the handler did not compute.
+  const loopIdleMs = performance.eventLoopUtilization(loop0).idle;
+  runs.push({ ms, mainThreadCpuMs: mainThreadCpuMs() - cpu0, processCpuMs: (all.user + all.system) / 1000, systemCpuMs: all.system / 1000, otherThreadsCpuMs: otherThreadsCpuMs() - others0, loopIdleMs, result });
 }
 clearInterval(sampler);
 process.stdout.write(`\n${JSON.stringify({ bench: 'csv-validator', runs, rssAfterInitMb, peakRssMb: process.resourceUsage().maxRSS / 1024, atPeak })}\n`);

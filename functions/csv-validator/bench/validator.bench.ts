@@ -3,7 +3,8 @@
 // a process of its own, pinned to a core of its own (S3 stream → silver + quarantine + manifest,
 // idempotency in dynalite): a cold invocation (the first in the process) and a warm one (a second
 // object, as Lambda reuses an environment), BENCH_REPEAT processes per size (3 up to 200 MB, else
-// 1; medians reported), with rows/s, process CPU and peak RSS; beside it the parser alone on the
+// 1; medians reported), with rows/s, CPU (the JavaScript thread's, the other threads', the kernel's),
+// the time spent waiting and peak RSS; beside it the parser alone on the
 // same stream, and the measurements behind the parser and validator choices.
 // The handler's process starts with the heap flags Lambda gives the spec's memory. For digging:
 // BENCH_CPU_PROF=<dir> (a CPU profile of the handler run from source), BENCH_NODE_ARGS="<flags>"
@@ -117,6 +118,10 @@ interface Invocation {
   processCpuMs: number;
   /** The kernel's share of processCpuMs (I/O, page faults, reclaim when memory runs short). */
   systemCpuMs: number;
+  /** Of processCpuMs, the threads besides the JavaScript one (V8's compiler and GC workers, libuv's pool). */
+  otherThreadsCpuMs: number;
+  /** Wall clock the event loop sat waiting (for the emulators' answers, the disk), not computing. */
+  loopIdleMs: number;
   result: { rowsRead: number; valid: number; rejected: number; objects: { status: string; outputs: unknown }[] };
 }
 
@@ -396,6 +401,12 @@ try {
       // The JavaScript thread's own CPU (the rest: GC helpers, the JIT compiler, the kernel's I/O).
       mainThreadCpuS: +(median(colds.map((c) => c.mainThreadCpuMs)) / 1000).toFixed(1),
       warmMainThreadCpuS: +(median(warms.map((w) => w.mainThreadCpuMs)) / 1000).toFixed(1),
+      // What the other threads took of the one core (seconds): the JIT's compiles, GC helpers.
+      otherThreadsCpuS: +(median(colds.map((c) => c.otherThreadsCpuMs)) / 1000).toFixed(1),
+      warmOtherThreadsCpuS: +(median(warms.map((w) => w.otherThreadsCpuMs)) / 1000).toFixed(1),
+      // Wall clock spent waiting on I/O rather than computing (seconds).
+      waitS: +(median(colds.map((c) => c.loopIdleMs)) / 1000).toFixed(2),
+      warmWaitS: +(median(warms.map((w) => w.loopIdleMs)) / 1000).toFixed(2),
       bestRowsPerS: perS(Math.min(...colds.map((c) => c.ms), ...warms.map((w) => w.ms))),
       rssAfterInitMb: +run.rssAfterInitMb.toFixed(1),
       peakRssMb: +run.peakRssMb.toFixed(1),
