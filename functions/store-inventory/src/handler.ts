@@ -19,6 +19,11 @@ export interface RunResult {
   /** generated = delivered + failed, always. */
   generated: number;
   delivered: number;
+  /**
+   * Of `delivered`, the records a call also carried without getting a response before another
+   * delivered them: Firehose may have taken both, so S3 may hold them twice (same record_id).
+   */
+  possibleDuplicates: number;
   failed: number;
   needsRestock: number;
   calls: number;
@@ -34,7 +39,7 @@ export class DeliveryIncompleteError extends Error {
    * line, and Lambda's own log of the error, copy an error's enumerable properties, and 10,000
    * failed records made that one line 1.35 MB. The log has `failuresByCode` and the first ids.
    */
-  declare readonly failures: { recordId: string; errorCode: string; errorMessage: string; attempts: number }[];
+  declare readonly failures: { recordId: string; errorCode: string; errorMessage: string; attempts: number; mayHaveArrived?: true }[];
   /** How many failed with each reason, as the message says: what a log query filters on. */
   readonly failuresByCode: Record<string, number>;
   /** The first few failed record ids; the handler logs the first 50 failures with their reasons. */
@@ -48,11 +53,12 @@ export class DeliveryIncompleteError extends Error {
   ) {
     const codes = new Map<string, number>();
     for (const f of failures) codes.set(f.errorCode, (codes.get(f.errorCode) ?? 0) + 1);
-    const inDoubt = codes.get('InDoubt') ?? 0;
+    // InDoubt ones, and those a later call refused after an earlier one got no response.
+    const inDoubt = failures.filter((f) => f.mayHaveArrived).length;
     const notGenerated = requested - result.generated;
     super(
       `${result.failed} of ${result.generated} records were not delivered to ${result.deliveryStream}${codes.size ? ` (${[...codes].map(([c, n]) => `${c} ×${n}`).join(', ')})` : ''}${
-        inDoubt ? `, of which the ${inDoubt} InDoubt may have arrived` : ''
+        inDoubt ? `, of which ${inDoubt} may have arrived (a call that carried them got no response)` : ''
       }; delivered: ${result.delivered}${
         result.runId ? `; an event with runId ${result.runId} and at ${result.at} regenerates these records` : ''
       }${
@@ -87,7 +93,7 @@ export const handler = defineHandler({
 
     const requested = request.stores * request.recordsPerStore;
     const stop = deadline.signal;
-    const result: RunResult = { deliveryStream: config.DELIVERY_STREAM, ...seededBy, at: at.toISOString(), generated: 0, delivered: 0, failed: 0, needsRestock: 0, calls: 0, recordsPerCall: 0, bytes: 0 };
+    const result: RunResult = { deliveryStream: config.DELIVERY_STREAM, ...seededBy, at: at.toISOString(), generated: 0, delivered: 0, possibleDuplicates: 0, failed: 0, needsRestock: 0, calls: 0, recordsPerCall: 0, bytes: 0 };
     const failures: DeliveryIncompleteError['failures'] = [];
     let sent = 0;
     let chunk: InventoryRecord[] = [];
@@ -112,6 +118,7 @@ export const handler = defineHandler({
           },
         );
         result.delivered += out.delivered;
+        result.possibleDuplicates += out.possibleDuplicates;
         result.failed += out.failed.length;
         result.calls += out.calls;
         result.bytes += out.bytes;
@@ -131,7 +138,7 @@ export const handler = defineHandler({
           // Refused for good: the run fails, and its retry regenerates and resends every record.
           // Chunks sent after this one would only reach S3 twice.
           if (result.failed > 0 && result.generated < requested) {
-            stopped = new Error(`a chunk had ${result.failed} records refused after every attempt: the retry sends every record again, so sending the rest now would only deliver them twice`);
+            stopped = new Error(`a chunk had ${result.failed} records not delivered (${reasonsOf(failures)}): the retry sends every record again, so sending the rest now would only deliver them twice`);
             break;
           }
         }
@@ -164,5 +171,22 @@ export const handler = defineHandler({
 });
 
 function failureOf(chunk: InventoryRecord[], f: FailedRecord) {
-  return { recordId: (chunk[f.index] as InventoryRecord).record_id, errorCode: f.errorCode, errorMessage: f.errorMessage, attempts: f.attempts };
+  return {
+    recordId: (chunk[f.index] as InventoryRecord).record_id,
+    errorCode: f.errorCode,
+    errorMessage: f.errorMessage,
+    attempts: f.attempts,
+    ...(f.mayHaveArrived ? { mayHaveArrived: true as const } : {}),
+  };
+}
+
+/** Why records were not delivered, as putRecords last said, by code: a refusal, a deadline or a permission alike. */
+function reasonsOf(failures: DeliveryIncompleteError['failures']): string {
+  const byCode = new Map<string, { count: number; message: string }>();
+  for (const f of failures) {
+    const seen = byCode.get(f.errorCode);
+    if (seen) seen.count++;
+    else byCode.set(f.errorCode, { count: 1, message: f.errorMessage });
+  }
+  return [...byCode].map(([code, { count, message }]) => `${code} ×${count}: ${message}`).join('; ');
 }

@@ -12,7 +12,12 @@ export interface FirehoseClientOptions {
   region?: string;
   endpoint?: string | undefined;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string | undefined };
-  /** Whole-request attempts the SDK makes on throttling and 5xx (default 3). */
+  /**
+   * Whole-request attempts the SDK makes on throttling, 5xx and timeouts (default 1: putRecords
+   * retries). The SDK's retries are not seen by putRecords: a call that timed out, then a retry
+   * answered by a 503 or a success, would report its records as surely not delivered, or delivered
+   * once, when the unanswered attempt may have delivered them.
+   */
   maxAttempts?: number;
   /** Time to open a connection before the attempt fails (default 3 s). */
   connectionTimeoutMs?: number;
@@ -33,12 +38,12 @@ export function firehoseOptionsFromEnv(env: z.output<typeof firehoseEnvSchema>):
  *
  * The SDK's own handler gives up on a silent connection after 300 s of silence, past any
  * function's timeout: here a call that gets no answer fails in seconds, as a transient TimeoutError
- * (retried by the SDK, then by putRecords; its records in doubt if every attempt fails), while the
- * invocation still has time to report them.
+ * (retried by putRecords, which remembers that its records may have arrived), while the invocation
+ * still has time to report them.
  */
 export function createFirehoseClient(options: FirehoseClientOptions = {}): FirehoseClient {
   return new FirehoseClient({
-    maxAttempts: options.maxAttempts ?? 3,
+    maxAttempts: options.maxAttempts ?? 1,
     requestHandler: new NodeHttpHandler({
       connectionTimeout: options.connectionTimeoutMs ?? 3_000,
       requestTimeout: options.requestTimeoutMs ?? 10_000,

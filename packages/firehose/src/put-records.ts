@@ -40,6 +40,11 @@ export interface FailedRecord {
   errorCode: string;
   errorMessage: string;
   attempts: number;
+  /**
+   * Set when a call that carried it got no response, whatever its last reason: Firehose may hold
+   * it already, so sending it again may deliver it twice.
+   */
+  mayHaveArrived?: true;
 }
 
 export interface PutRecordsResult {
@@ -54,6 +59,11 @@ export interface PutRecordsResult {
   recordsPerCall: number;
   /** Bytes of record data accepted. */
   bytes: number;
+  /**
+   * Of `delivered`, the records an earlier call also carried without getting a response: Firehose
+   * may have taken them then too, and delivered them twice.
+   */
+  possibleDuplicates: number;
 }
 
 /**
@@ -94,14 +104,17 @@ const MAX_ATTEMPTS = 1_000;
  * per-entry failures inside a 200 response, and lib-storage has no Firehose counterpart.
  *
  * Every record ends in `delivered` or in `failed` with its reason: an oversized record is failed
- * up front; a call that fails as a whole (after the SDK's own retries) with a throttle, a 5xx, a
- * timeout or a dropped connection makes the round back off and try again, within the records'
+ * up front; a call that fails as a whole (after the SDK's own retries, if its client makes any)
+ * with a throttle, a 5xx, a timeout or a dropped connection makes the round back off and try
+ * again, within the records'
  * attempts; any other whole-call failure, the signal, or a backoff longer than the time left ends
  * the run with every record not delivered failed — never thrown, so the caller always learns what
  * was delivered. A throttled record has attempts of its own (`maxThrottledAttempts`): Firehose
  * throttles for seconds at a time, longer than a few faults' worth of backoff. The records of
  * a call that got no response (cut by the signal, or its connection dropped) are `InDoubt`:
- * Firehose may have taken them. Records no call carried are `NotSent`.
+ * Firehose may have taken them. Records no call carried are `NotSent`. That a call went
+ * unanswered is not forgotten when a later one answers: a record failed otherwise afterwards is
+ * still `mayHaveArrived`, and one delivered afterwards counts in `possibleDuplicates`.
  */
 export async function putRecords(records: readonly Uint8Array[], options: PutRecordsOptions): Promise<PutRecordsResult> {
   const maxAttempts = attemptsOption('maxAttempts', options.maxAttempts ?? 4);
@@ -112,10 +125,13 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
   /** Calls that carried each record, and of those the ones that throttled it. */
   const attempts = new Uint16Array(records.length);
   const throttles = new Uint16Array(records.length);
+  /** 1 once a call carrying the record got no response (Firehose may have taken it). */
+  const unansweredCall = new Uint8Array(records.length);
   const mayRetry = (i: number, throttled: boolean) =>
     throttled ? (throttles[i] as number) < maxThrottledAttempts : (attempts[i] as number) - (throttles[i] as number) < maxAttempts;
   const failed = new Map<number, FailedRecord>();
   let delivered = 0;
+  let possibleDuplicates = 0;
   let calls = 0;
   let sent = 0;
   let bytes = 0;
@@ -175,6 +191,7 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
           // were never sent. Either way the caller's retry sends them (again).
           const why = stopReason(options.signal);
           for (const i of batch) {
+            unansweredCall[i] = 1;
             failed.set(i, { index: i, errorCode: 'InDoubt', errorMessage: `its call was under way when the run stopped (${why}): Firehose may have taken it`, attempts: attempts[i] as number });
           }
           leftOut(notSent, why);
@@ -185,19 +202,21 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
         const transient = isTransient(e);
         const throttled = transient && isThrottle(e);
         if (throttled) for (const i of batch) throttles[i] = (throttles[i] as number) + 1;
+        const inDoubt = transient && unanswered(e);
         // Only a transient failure can be a request that got out: one that failed before it was
         // sent (no credentials, say) has no response either, yet never reached Firehose.
         for (const i of batch) {
+          if (inDoubt) unansweredCall[i] = 1;
           failed.set(
             i,
-            transient && unanswered(e)
+            inDoubt
               ? { index: i, errorCode: 'InDoubt', errorMessage: `its call got no response (${code}: ${e.message}): Firehose may have taken it`, attempts: attempts[i] as number }
               : { index: i, errorCode: code, errorMessage: e.message, attempts: attempts[i] as number },
           );
         }
         leftOut(notSent, `an earlier call failed (${code}: ${e.message})`);
-        // A throttle, a 5xx or a dropped connection the SDK's own retries did not outlast: the whole
-        // round backs off and tries again (this batch counting an attempt, the ones not sent yet
+        // A throttle, a 5xx or a dropped connection (that the SDK's own retries, if any, did not
+        // outlast): the whole round backs off and tries again (this batch counting an attempt, the ones not sent yet
         // none). Anything else is not going to pass: every record is failed.
         if (!transient) return finish();
         retry.push(...batch.filter((i) => mayRetry(i, throttled)), ...notSent);
@@ -209,6 +228,7 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
         const entry = response[k];
         if (entry && !entry.ErrorCode && entry.RecordId) {
           delivered++;
+          if (unansweredCall[i]) possibleDuplicates++;
           bytes += (records[i] as Uint8Array).byteLength;
           failed.delete(i);
           continue;
@@ -244,11 +264,12 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
     return {
       records: records.length,
       delivered,
-      failed: [...failed.values()].sort((a, b) => a.index - b.index),
+      failed: [...failed.values()].sort((a, b) => a.index - b.index).map((f) => (unansweredCall[f.index] ? { ...f, mayHaveArrived: true } : f)),
       calls,
       sent,
       recordsPerCall: calls === 0 ? 0 : sent / calls,
       bytes,
+      possibleDuplicates,
     };
   }
 }

@@ -116,7 +116,7 @@ describe('a run stopped by its deadline', () => {
 
     expect(error?.name).toBe('DeliveryIncompleteError');
     expect(error.message).toBe(
-      `1000 of 5000 records were not delivered to ${STREAM} (InDoubt ×500, NotSent ×500), of which the 500 InDoubt may have arrived; delivered: 4000; the run was stopped before the other 7000 of the 12000 requested were generated: ${STOP_REASON}`,
+      `1000 of 5000 records were not delivered to ${STREAM} (InDoubt ×500, NotSent ×500), of which 500 may have arrived (a call that carried them got no response); delivered: 4000; the run was stopped before the other 7000 of the 12000 requested were generated: ${STOP_REASON}`,
     );
     const { result, failures } = error;
     // Only the first chunk of 5,000 was generated; the retry generates all 12,000 again.
@@ -149,7 +149,7 @@ describe('a run stopped by its deadline', () => {
     const error = await run({ stores: 3, recordsPerStore: 1_000, seed: 8, at }, 2);
     expect(error?.name).toBe('DeliveryIncompleteError');
     expect(error.message).toBe(
-      `2000 of 3000 records were not delivered to ${STREAM} (InDoubt ×500, NotSent ×1500), of which the 500 InDoubt may have arrived; delivered: 1000; the run was stopped: ${STOP_REASON}`,
+      `2000 of 3000 records were not delivered to ${STREAM} (InDoubt ×500, NotSent ×1500), of which 500 may have arrived (a call that carried them got no response); delivered: 1000; the run was stopped: ${STOP_REASON}`,
     );
     expect(error.result).toMatchObject({ generated: 3_000, delivered: 1_000, failed: 2_000, calls: 3 });
     deliveredLines.splice(0);

@@ -74,7 +74,7 @@ describe('a run Firehose refuses for good', () => {
     expect((error?.result.delivered ?? 0) + (error?.result.failed ?? 0)).toBe(5_000);
     expect(error?.result.failed).toBeGreaterThan(0);
     expect((firehose.stats()[STREAM]?.accepted ?? 0) - before).toBe(error?.result.delivered);
-    expect(error?.message).toMatch(/the run was stopped before the other 5000 of the 10000 requested were generated: a chunk had \d+ records refused after every attempt/);
+    expect(error?.message).toMatch(/the run was stopped before the other 5000 of the 10000 requested were generated: a chunk had (\d+) records not delivered \(InternalFailure ×\1: [^)]+\): the retry sends every record again/);
   });
 
   it('does not call itself stopped when the chunk with refused records was the last one', async () => {

@@ -38,7 +38,7 @@ describe('createFirehoseClient', () => {
     }
   }, 15_000);
 
-  it('sets a 3 s connect and a 10 s request timeout by default, the latter failing the request rather than warning', async () => {
+  it('sets a 3 s connect and a 10 s request timeout by default, the latter failing the request rather than warning, and leaves retries to putRecords', async () => {
     const { endpoint } = await silentEndpoint();
     const client = createFirehoseClient({ endpoint, region: 'us-east-1', credentials });
     cleanups.push(() => client.destroy());
@@ -46,5 +46,7 @@ describe('createFirehoseClient', () => {
     await client.send(new PutRecordBatchCommand({ DeliveryStreamName: 'events', Records: [{ Data: Buffer.from('a') }] }), { abortSignal: AbortSignal.timeout(100) }).catch(() => {});
     const handler = client.config.requestHandler as NodeHttpHandler;
     expect(handler.httpHandlerConfigs()).toMatchObject({ connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true });
+    // putRecords makes the retries, and so sees which calls went unanswered: the SDK's own would hide them.
+    expect(await client.config.maxAttempts()).toBe(1);
   });
 });

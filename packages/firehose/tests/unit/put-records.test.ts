@@ -115,8 +115,25 @@ describe('putRecords', () => {
       errorCode: 'InDoubt',
       errorMessage: 'its call was under way when the run stopped (stopped before the function timeout; 900 ms left): Firehose may have taken it',
       attempts: 1,
+      mayHaveArrived: true,
     });
     expect(result.failed[699]).toEqual({ index: 1_199, errorCode: 'NotSent', errorMessage: 'stopped before the function timeout; 900 ms left', attempts: 0 });
     expect(result.failed.every((f) => (f.index < 1_000 ? f.errorCode === 'InDoubt' && f.attempts === 1 : f.errorCode === 'NotSent' && f.attempts === 0))).toBe(true);
+  });
+
+  it('remembers a call that got no response: a record refused by a later call may still have arrived, and one delivered by it may be there twice', async () => {
+    // Call 1 times out (no response at all); call 2 refuses record 3 and takes the others.
+    const { client, calls } = stubClient((d, call) => (call === 1 ? 'throw' : d.startsWith('3') ? 'InternalFailure' : undefined), 'TimeoutError');
+    const result = await putRecords(records(5), { client, deliveryStreamName: 's', maxAttempts: 2, sleep: noWait });
+    expect(calls).toHaveLength(2);
+    expect(result.delivered).toBe(4);
+    expect(result.possibleDuplicates).toBe(4);
+    expect(result.failed).toEqual([{ index: 3, errorCode: 'InternalFailure', errorMessage: 'no 3.........', attempts: 2, mayHaveArrived: true }]);
+  });
+
+  it('counts no possible duplicates when every call was answered', async () => {
+    const { client } = stubClient((d, call) => (call === 1 && d.startsWith('1') ? 'InternalFailure' : undefined));
+    const result = await putRecords(records(5), { client, deliveryStreamName: 's', sleep: noWait });
+    expect(result).toMatchObject({ delivered: 5, possibleDuplicates: 0, failed: [] });
   });
 });
