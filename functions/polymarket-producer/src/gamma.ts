@@ -226,7 +226,7 @@ export const GAMMA_PAGE_SIZE = 100;
  * Reads active, open markets page by page (`limit`/`offset`) until a page comes back shorter than
  * asked for or `maxMarkets` records were read. The busiest markets first (24 h volume), so the
  * cap keeps the ones that matter. Offset pages can shift while the ranking changes between
- * requests: a market seen twice is counted once (`repeated`); one that moved across a page
+ * requests: a market seen twice (accepted or rejected) is counted once, its repeat in `repeated`; one that moved across a page
  * boundary the other way is picked up on the next run, five minutes later.
  */
 export async function listActiveMarkets(options: ListOptions): Promise<MarketListing> {
@@ -253,16 +253,16 @@ export async function listActiveMarkets(options: ListOptions): Promise<MarketLis
     for (const raw of page.slice(0, limit)) {
       out.fetched++;
       const result = parseMarket(raw);
-      if (!result.ok) {
-        out.rejected.push(result.rejection);
-        continue;
-      }
-      if (seen.has(result.market.id)) {
+      // A rejected record with an id is one market too: served again on a later page, it is a
+      // repeat, not a second rejection.
+      const id = result.ok ? result.market.id : result.rejection.marketId;
+      if (id !== undefined && seen.has(id)) {
         out.repeated++;
         continue;
       }
-      seen.add(result.market.id);
-      out.markets.push(result.market);
+      if (id !== undefined) seen.add(id);
+      if (result.ok) out.markets.push(result.market);
+      else out.rejected.push(result.rejection);
     }
     if (page.length < limit) break;
   }

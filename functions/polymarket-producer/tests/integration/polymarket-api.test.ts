@@ -77,6 +77,24 @@ describe('listActiveMarkets (Gamma /markets, real HTTP)', () => {
     expect(listing.rejected).toEqual([{ marketId: universe[5]?.id, reason: 'clobTokenIds: not a JSON-encoded array: "not json"' }]);
   });
 
+  it('counts a rejected market served again on the next page as a repeat, not a second rejection', async () => {
+    let served = 0;
+    // The bad record is the last of page 1; a newcomer pushes it to the start of page 2.
+    const broken = { ...universe[4], clobTokenIds: 'not json' };
+    const first = [...universe.slice(0, 4), broken, ...universe.slice(5, 10)];
+    const shifted = [gammaRecord({ id: '900001', question: 'Newcomer?' }), ...first];
+    server.route('/g5/markets', (_req, url) => {
+      served++;
+      const listing = served === 1 ? first : shifted;
+      const offset = Number(url.searchParams.get('offset'));
+      return json(listing.slice(offset, offset + Number(url.searchParams.get('limit'))));
+    });
+    const listing = await listActiveMarkets({ baseUrl: `${server.url}/g5`, http, maxMarkets: 100, pageSize: 5 });
+    expect(listing.rejected).toEqual([{ marketId: universe[4]?.id, reason: 'clobTokenIds: not a JSON-encoded array: "not json"' }]);
+    expect(listing).toMatchObject({ fetched: 11, repeated: 1, pages: 3 });
+    expect(listing.fetched).toBe(listing.markets.length + listing.rejected.length + listing.repeated);
+  });
+
   it('rides out a 429 with Retry-After in the middle of the listing', async () => {
     let calls = 0;
     server.route('/g5/markets', (req, url) => {
