@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { lambdaNodeArgs } from '@laminar/lambda-node';
@@ -39,6 +39,11 @@ export interface EnvironmentOptions {
   onStorageFull?: (usedBytes: number, limitMb: number) => void;
   /** The node binary: the function's runtime's Node (@laminar/lambda-node). Default: this process's. */
   nodePath?: string;
+  /**
+   * Freeze the process between invocations, as Lambda does (default: on, where the platform can
+   * also make a frozen process die with the runner: Linux with util-linux's setpriv).
+   */
+  freezeBetweenInvocations?: boolean;
 }
 
 export type InitOutcome =
@@ -99,8 +104,24 @@ export const DEFAULT_INIT_TIMEOUT_MS = 10_000;
 /** How long to wait for log lines still in the pipes once a phase has ended. */
 const LOG_DRAIN_MS = 1_000;
 const HAS_PROC = existsSync('/proc/self/status');
+/**
+ * util-linux's setpriv, which starts node with a parent-death signal. A frozen process cannot
+ * notice that its channel to the runner closed: were the runner killed, it would stay stopped for
+ * good. With SIGKILL as its parent-death signal (which a stopped process receives too) the kernel
+ * ends it with the runner. Node has no binding for prctl(PR_SET_PDEATHSIG), hence the wrapper.
+ */
+const SETPRIV = process.platform === 'linux' ? ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path)) : undefined;
 /** /tmp is measured every this many memory samples (a folder walk costs more than reading /proc). */
 const STORAGE_EVERY_SAMPLES = 25;
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** "2026/01/31/[$LATEST]<32 hex>", the shape of a Lambda log stream name. */
 export function newLogStreamName(now = new Date()): string {
@@ -147,6 +168,8 @@ export class ExecutionEnvironment {
   private exited: Promise<void> = Promise.resolve();
   private storage: EphemeralStorage | undefined;
   private samples = 0;
+  /** Frozen between invocations (freezeBetweenInvocations, where the process dies with the runner). */
+  private freezing = false;
 
   constructor(readonly options: EnvironmentOptions) {}
 
@@ -175,12 +198,18 @@ export class ExecutionEnvironment {
     const { ephemeralStorage } = this.options;
     if (ephemeralStorage) this.storage = new EphemeralStorage(ephemeralStorage.root, this.options.functionName, ephemeralStorage.limitMb);
     const tmp = this.storage ? { TMPDIR: this.storage.path } : {};
+    const node = this.options.nodePath ?? process.execPath;
+    // Explicit, so the runner's own flags (tsx, vitest, inspectors) never leak into the function.
+    const nodeArgs = lambdaNodeArgs(this.options.memoryMb);
+    // A node that cannot run is spawned as it is, so that the spawn's own error says why.
+    this.freezing = (this.options.freezeBetweenInvocations ?? true) && SETPRIV !== undefined && executable(node);
     const child = fork(BOOTSTRAP, HAS_PROC ? [] : ['--report-memory'], {
       cwd: this.options.taskRoot,
       env: { ...this.options.env, ...tmp, AWS_LAMBDA_LOG_STREAM_NAME: this.logStreamName },
-      // Explicit, so the runner's own flags (tsx, vitest, inspectors) never leak into the function.
-      execArgv: lambdaNodeArgs(this.options.memoryMb),
-      execPath: this.options.nodePath ?? process.execPath,
+      // setpriv execs node in its own place (same process, same channel), dying with the runner.
+      ...(this.freezing
+        ? { execPath: SETPRIV as string, execArgv: ['--pdeathsig', 'SIGKILL', '--', node, ...nodeArgs] }
+        : { execPath: node, execArgv: nodeArgs }),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
     });
@@ -211,6 +240,7 @@ export class ExecutionEnvironment {
     const logs = this.takeLogs();
     if (end.how === 'message' && end.message.type === 'ready') {
       this.state = 'ready';
+      this.freeze();
       return { ok: true, initDurationMs, logs };
     }
     await this.kill();
@@ -240,6 +270,7 @@ export class ExecutionEnvironment {
     const started = performance.now();
     const deadlineMs = Date.now() + request.timeoutMs;
     const ended = this.runPhase('invoke', request.requestId, request.timeoutMs);
+    this.thaw();
     child.send({
       type: 'invoke',
       requestId: request.requestId,
@@ -263,6 +294,7 @@ export class ExecutionEnvironment {
         await this.kill();
         return { ...base, kind: 'oom', error: this.oomError(request.requestId, end) };
       }
+      this.freeze();
       if (end.message.ok) return { ...base, kind: 'success', payload: end.message.payload ?? 'null' };
       return { ...base, kind: 'handled', error: end.message.error as LambdaError };
     }
@@ -291,6 +323,20 @@ export class ExecutionEnvironment {
             trace: [],
           };
     return { ...base, durationMs: elapsed, kind: 'exit', error };
+  }
+
+  /**
+   * Stops the process once it has answered, as Lambda freezes an environment between invocations:
+   * what the handler left running without awaiting it (a timer, an unawaited upload or flush) waits
+   * for the next invocation, and an error it throws then fails that invocation, as on AWS, instead
+   * of finishing unseen in the background.
+   */
+  private freeze(): void {
+    if (this.freezing) this.child?.kill('SIGSTOP');
+  }
+
+  private thaw(): void {
+    if (this.freezing) this.child?.kill('SIGCONT');
   }
 
   /** Ends the process at once (Lambda gives a discarded environment no grace either). */

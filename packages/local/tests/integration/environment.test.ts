@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeForRuntime } from '@laminar/lambda-node';
 import { ExecutionEnvironment } from '../../src/environment.ts';
@@ -10,6 +11,12 @@ const root = tempRoot();
 const lines: string[] = [];
 const output: Output = { line: (fn, text) => lines.push(`[${fn}] ${text}`) };
 let invoker: Invoker;
+
+/** The kernel's state of a process: R running, S sleeping, T stopped (frozen). */
+function processState(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+}
 
 function alive(pid: number | undefined): boolean {
   if (pid === undefined) return false;
@@ -276,10 +283,32 @@ describe('execution environments', () => {
     expect(next.result).toMatchObject({ invocations: 1 });
   });
 
-  it('drops an environment whose process dies between invocations', async () => {
+  it('freezes an environment between invocations, as Lambda does: a timer the handler left fires in the next invocation, and fails it', async () => {
+    lines.length = 0;
     const res = await invoker.invoke('typed-error', { kind: 'after' });
     const { pid } = res.result as { pid: number };
-    const exitLine = '[typed-error] environment exited between invocations: Runtime exited with error: exit status 129';
+    // The handler's timer (100 ms) would have fired by now in a running process.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(alive(pid)).toBe(true);
+    expect(processState(pid)).toBe('T');
+    expect(lines.some((l) => l.includes('environment exited between invocations'))).toBe(false);
+    const next = await invoker.invoke('typed-error', {});
+    expect(next.error).toMatchObject({ errorType: 'Error', errorMessage: 'thrown while idle' });
+    expect(next.report).toMatchObject({ status: 'error', errorType: 'Runtime.ExitError' });
+    expect(alive(pid)).toBe(false);
+    const after = await invoker.invoke('typed-error', {});
+    expect(after.report.cold).toBe(true);
+    expect(processState((after.result as { pid: number }).pid)).toBe('T');
+  });
+
+  it('drops an environment whose process dies between invocations', async () => {
+    const res = await invoker.invoke('typed-error', {});
+    const { pid } = res.result as { pid: number };
+    // Ended from outside while frozen (the kernel's OOM killer, say): a stopped process takes a
+    // SIGTERM once it runs again.
+    process.kill(pid, 'SIGTERM');
+    process.kill(pid, 'SIGCONT');
+    const exitLine = '[typed-error] environment exited between invocations: Runtime exited with error: signal: SIGTERM';
     for (let i = 0; i < 500 && !lines.includes(exitLine); i++) await new Promise((r) => setTimeout(r, 20));
     expect(lines).toContain(exitLine);
     expect(alive(pid)).toBe(false);

@@ -113,7 +113,7 @@ export const handler = async (event) => {
     return 'rejected';
   }
   if (event.kind === 'after') {
-    // Lambda would freeze this timer; here it fires while the environment is idle.
+    // Lambda freezes the environment once this returns: the timer fires in the next invocation.
     setTimeout(() => { throw new Error('thrown while idle'); }, 100);
     return { pid: process.pid };
   }
