@@ -111,7 +111,9 @@ export function sampleFiles(): SampleFile[] {
 export const VANISHING: SampleFile = {
   key: 'bronze/vanished.csv',
   body: Buffer.from(csv([ORDER_HEADER, orderRow(1, 'gone')])),
-  purpose: 'deleted right after the upload: its event names an object that no longer exists',
+  // The embedded S3 keeps no versions. On AWS the lake bucket is versioned: the event names a
+  // version that outlives the delete (behind a delete marker), and the validator reads it.
+  purpose: 'deleted right after the upload: its event names an object that no longer exists (here: S3 keeps no versions locally; on AWS the versioned lake still holds it, and it is validated)',
 };
 
 /** Keys no rule matches: another prefix, another suffix, the suffix in upper case (matching is case-sensitive). */
