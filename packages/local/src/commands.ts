@@ -336,9 +336,11 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
       printDropHint(local, say, '  ');
       say(`  queues: pnpm dlq list, pnpm queue list <name> (files in ${shownPath(root, queuesDirectory(root, io.env))}/)`);
       say('Ctrl-C to stop.');
+      const keptFrom = local.asyncInvoker.outcomes.length;
       await io.interrupted;
       say('stopping');
       await stopForSummary();
+      ok = reportKeptEvents(local.asyncInvoker.outcomes.slice(keptFrom), say) && ok;
       ok = reportUnfinished(local, say) && ok;
     }
     unsubscribe();
@@ -355,6 +357,24 @@ const INTERRUPT_GRACE_MS = 5_000;
 /** After Ctrl-C: attempts under way get up to INTERRUPT_GRACE_MS to return before the stop kills them. */
 function graceForAttempts(local: Local): Promise<unknown> {
   return Promise.race([local.asyncInvoker.idle(), sleep(INTERRUPT_GRACE_MS, undefined, { ref: false })]);
+}
+
+/**
+ * The async events of the session's kept-running part (files dropped in, invocations by hand): the
+ * summary above was printed before them. False when any failed (its DLQ holds it, or nothing
+ * does when the function has no on-failure destination), expired or could not be invoked.
+ */
+export function reportKeptEvents(outcomes: readonly AsyncOutcome[], say: (line?: string) => void): boolean {
+  // Those the stop cut short are reportUnfinished's.
+  const done = outcomes.filter((o) => o.status !== 'stopped');
+  if (done.length === 0) return true;
+  const bad = done.filter((o) => o.status !== 'succeeded');
+  say(`${bad.length ? '✘' : '✔'} while running: ${done.length} async event${done.length === 1 ? '' : 's'}, ${done.length - bad.length} succeeded${bad.length ? `, ${bad.length} not` : ''}`);
+  for (const o of bad) {
+    const where = o.destination ? `→ ${o.destination.queue}` : 'no on-failure destination: discarded, as Lambda does';
+    say(`    ${o.functionName} ${o.status}${o.attempts.length ? ` after ${o.attempts.length} attempt${o.attempts.length === 1 ? '' : 's'}` : ''} ${where}`);
+  }
+  return bad.length === 0;
 }
 
 /**
