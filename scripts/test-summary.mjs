@@ -1,6 +1,9 @@
-// Sums every package's vitest JSON report into the one closing line CI reads.
+// Sums every package's vitest JSON report into the one closing line CI reads. Counted as failed
+// besides failed tests: a test file that failed without a failed test (an import that throws, a
+// beforeAll that does: its tests are reported skipped), a package whose run left no report, and
+// each check `./run test` names in LAMINAR_FAILED_CHECKS (lint, typecheck: space-separated).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 let passed = 0;
@@ -23,11 +26,21 @@ for (const pkg of rows.sort()) {
     continue;
   }
   const r = JSON.parse(readFileSync(report, 'utf8'));
+  const brokenFiles = (r.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed'));
+  // A run that says it failed with nothing above to show for it still failed.
+  const unexplained = r.success === false && r.numFailedTests === 0 && brokenFiles.length === 0 ? 1 : 0;
   passed += r.numPassedTests;
-  failed += r.numFailedTests;
+  failed += r.numFailedTests + brokenFiles.length + unexplained;
   skipped += r.numPendingTests + (r.numTodoTests ?? 0);
-  console.log(`${pkg.padEnd(32)} ${r.numPassedTests} passed, ${r.numFailedTests} failed${r.numPendingTests ? `, ${r.numPendingTests} skipped` : ''}`);
+  const notes = [
+    ...brokenFiles.map((f) => `${relative(join(root, pkg), f.name)} failed to run${f.message ? `: ${String(f.message).split('\n')[0]}` : ''}`),
+    ...(unexplained ? ['the run failed'] : []),
+  ];
+  console.log(`${pkg.padEnd(32)} ${r.numPassedTests} passed, ${r.numFailedTests + brokenFiles.length + unexplained} failed${r.numPendingTests ? `, ${r.numPendingTests} skipped` : ''}${notes.length ? ` (${notes.join('; ')})` : ''}`);
 }
 for (const pkg of missing) console.log(`${pkg.padEnd(32)} no test report (its test run did not finish)`);
-console.log(`${passed} passed, ${failed + missing.length} failed${skipped ? `, ${skipped} skipped` : ''}`);
-process.exit(failed + missing.length > 0 ? 1 : 0);
+const checks = (process.env.LAMINAR_FAILED_CHECKS ?? '').split(/\s+/).filter(Boolean);
+for (const check of checks) console.log(`${check.padEnd(32)} failed`);
+const failures = failed + missing.length + checks.length;
+console.log(`${passed} passed, ${failures} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failures > 0 ? 1 : 0);

@@ -64,6 +64,10 @@ export async function bundleFunction(loaded: LoadedSpec, options: { outDir?: str
   const hashPath = options.outDir ? join(outDir, basename(loaded.hashPath)) : loaded.hashPath;
   // The workspace the spec was loaded from: a function folder that is itself a link leads out of it.
   const external = externalsOf(loaded, await loadAllLayers(findRoot(loaded.dir)));
+  // A build that fails leaves no zip behind: the last good one, kept, would be what infra plans
+  // and the local runner runs next, with nothing saying it is not this source's.
+  rmSync(zipPath, { force: true });
+  rmSync(hashPath, { force: true });
   const result = await build({
     absWorkingDir: dir,
     entryPoints: [spec.entry],

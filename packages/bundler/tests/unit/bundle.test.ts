@@ -25,6 +25,16 @@ describe('bundleFunction', () => {
     expect(readFileSync(linked.hashPath, 'utf8').trim()).toBe(real.sourceCodeHash);
   });
 
+  it('leaves no zip behind when a build fails: the last good one would be taken for this source', async () => {
+    const out = join(scratch, 'failing');
+    const loaded = await loadSpec(join(repo, 'functions', 'object-audit'));
+    const good = await bundleFunction(loaded, { outDir: out });
+    expect([good.zipPath, good.hashPath].map(existsSync)).toEqual([true, true]);
+    const broken = { ...loaded, spec: { ...loaded.spec, entry: 'src/no-such-handler.ts' } };
+    await expect(bundleFunction(broken, { outDir: out })).rejects.toThrow(/no-such-handler/);
+    expect([good.zipPath, good.hashPath].map(existsSync)).toEqual([false, false]);
+  });
+
   it('is rebuilt by turbo when a layer spec changes, as it reads them to choose its externals', () => {
     const turbo = JSON.parse(readFileSync(join(repo, 'turbo.json'), 'utf8')) as { tasks: { build: { inputs: string[] } } };
     expect(turbo.tasks.build.inputs).toContain('$TURBO_ROOT$/layers/*/layer.ts');
