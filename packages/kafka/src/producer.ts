@@ -306,6 +306,24 @@ export class LibrdkafkaProducer implements KafkaProducer {
     });
   }
 
+  /**
+   * Whether it is still fit to hand out, once the events librdkafka queued meanwhile are served.
+   * Its errors reach JS only through a poll or a flush, and nothing polls an idle producer: a
+   * fatal error or a refused login that came between invocations (or while Lambda froze the
+   * environment) would otherwise be served by the next send's first poll, resetting the producer
+   * in the middle of that send and failing its invocation — and an old one, long recovered from,
+   * would reset a healthy producer there.
+   */
+  async inService(): Promise<boolean> {
+    if (this.closedBecause !== undefined) return false;
+    this.client.poll();
+    // The binding hands what a poll served to JS from its next pass through the event loop's poll
+    // phase: two turns of the loop see it delivered.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    return this.closedBecause === undefined;
+  }
+
   /** Takes this instance out of service and disconnects it in the background. */
   private reset(error: unknown): void {
     this.closedBecause ??= `reset after: ${error instanceof Error ? error.message : String(error)}`;
@@ -385,11 +403,22 @@ async function create(env: KafkaEnv, owner: () => Current | undefined): Promise<
 /**
  * The execution environment's one producer: created (and connected) on the first call, handed to
  * every warm invocation after, and replaced on the next call once it has been reset by a fatal
- * error or a failed send (or closed). Credentials are fetched when it is created.
+ * error or a failed send (or closed). Before a cached one is handed out, the events librdkafka
+ * queued while it sat idle are served (LibrdkafkaProducer.inService): one that a fatal error or a
+ * refused login took out of service meanwhile is replaced then, not in the middle of a send.
+ * Credentials are fetched when it is created.
  */
 export function getProducer(env: KafkaEnv): Promise<KafkaProducer> {
   const key = JSON.stringify(env);
-  if (current?.key === key) return current.producer;
+  const cached = current;
+  if (cached?.key === key) {
+    return cached.producer.then(async (producer) => {
+      if (!(producer instanceof LibrdkafkaProducer) || (await producer.inService())) return producer;
+      // Reset by an event served just now (its onReset dropped it already, unless another call did).
+      if (current === cached) current = undefined;
+      return getProducer(env);
+    });
+  }
   // A different configuration (tests, a runner switching brokers) replaces the producer.
   if (current) void current.producer.then((p) => p.close()).catch(() => undefined);
   const entry: Current = { key, producer: create(env, () => entry) };

@@ -8,7 +8,10 @@ import {
   getProducer,
   KafkaConfigError,
   type KafkaEnv,
+  LibrdkafkaProducer,
+  loadKafkaClient,
   type OutgoingMessage,
+  producerConfig,
   resolveKafkaConfig,
 } from '../../src/index.ts';
 
@@ -162,6 +165,27 @@ describe('getProducer against a real Kafka-protocol broker (librdkafka mock clus
     } finally {
       await producer.close();
       await doomed.stop();
+    }
+  });
+
+  it('serves the events librdkafka queued while the producer sat idle only when asked: inService() gets them to JS', async () => {
+    const doomed = await startKafka();
+    const config = await resolveKafkaConfig({ ...env, KAFKA_BOOTSTRAP_SERVERS: doomed.bootstrapServers });
+    const client = new (loadKafkaClient().Producer)(producerConfig(config));
+    await new Promise<void>((resolve, reject) => client.connect({ allTopics: false, timeout: 5_000 }, (err) => (err ? reject(err) : resolve())));
+    const events: string[] = [];
+    client.on('event.error', (err) => events.push(err.message));
+    const producer = new LibrdkafkaProducer(client as unknown as ConstructorParameters<typeof LibrdkafkaProducer>[0]);
+    try {
+      await doomed.stop();
+      // The broker is gone: librdkafka knows within a second, JS hears nothing while nobody polls.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(events).toEqual([]);
+      // Transport errors are transient (librdkafka reconnects): served, and still in service.
+      expect(await producer.inService()).toBe(true);
+      expect(events.length).toBeGreaterThan(0);
+    } finally {
+      await producer.close();
     }
   });
 

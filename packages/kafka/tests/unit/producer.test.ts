@@ -70,9 +70,15 @@ class FakeClient extends EventEmitter implements ProducerClient {
       cb(null);
     }, 1);
   }
+  /** Errors librdkafka raised meanwhile: as the binding does, it hands them to JS only after a poll. */
+  pendingErrors: LibrdKafkaError[] = [];
   poll() {
     this.log.push('poll');
     this.serve(10);
+    const errors = this.pendingErrors.splice(0);
+    setImmediate(() => {
+      for (const e of errors) this.emit('event.error', e);
+    });
   }
   disconnect(_flushMs: number, cb: () => void) {
     this.disconnected = true;
@@ -89,6 +95,28 @@ function setup() {
   const producer = new LibrdkafkaProducer(client, onReset);
   return { client, onReset, producer };
 }
+
+describe('LibrdkafkaProducer.inService', () => {
+  it('serves the errors queued while idle before it is handed out: a fatal one takes it out of service then, not in the next send', async () => {
+    const { client, producer, onReset } = setup();
+    client.pendingErrors.push(Object.assign(kafkaError(-1, 'Broker: Fatal idempotent producer error'), { isFatal: true }));
+    expect(await producer.inService()).toBe(false);
+    expect(onReset).toHaveBeenCalledTimes(1);
+    expect(client.disconnected).toBe(true);
+    // Already out of service: no poll.
+    const polls = client.log.filter((l) => l === 'poll').length;
+    expect(await producer.inService()).toBe(false);
+    expect(client.log.filter((l) => l === 'poll').length).toBe(polls);
+  });
+
+  it('stays in service after transient errors, or none', async () => {
+    const { client, producer, onReset } = setup();
+    expect(await producer.inService()).toBe(true);
+    client.pendingErrors.push(kafkaError(-1, 'Local: Broker transport failure'));
+    expect(await producer.inService()).toBe(true);
+    expect(onReset).not.toHaveBeenCalled();
+  });
+});
 
 describe('LibrdkafkaProducer.send', () => {
   it('enqueues every message, then flushes once, and counts the delivery reports', async () => {
@@ -180,6 +208,20 @@ describe('LibrdkafkaProducer.send', () => {
     expect(err).toBeInstanceOf(FlushTimeoutError);
     expect(err).toMatchObject({ delivered: 0, expected: 3, timeoutMs: 50, published: [false, false, false] });
     expect(onReset).toHaveBeenCalledWith(producer, err);
+  });
+
+  it('keeps the per-message flags of a failed send out of what logs copy (enumerable properties), the counts in', async () => {
+    const { client, producer } = setup();
+    client.flushResult = 'timeout';
+    const err = (await producer.send(messages(5_000), { timeoutMs: 50 }).catch((e: unknown) => e)) as FlushTimeoutError;
+    expect(err.published).toHaveLength(5_000);
+    expect(Object.keys(err)).not.toContain('published');
+    expect(Object.keys(err)).toEqual(expect.arrayContaining(['delivered', 'expected', 'timeoutMs']));
+    // What Powertools' formatError and Lambda's Invoke Error line would copy: a few hundred bytes.
+    expect(JSON.stringify({ ...err }).length).toBeLessThan(500);
+    const delivery = new DeliveryError('refused', 1, 1, 2, { published: [true, false] });
+    expect(delivery.published).toEqual([true, false]);
+    expect(Object.keys(delivery)).not.toContain('published');
   });
 
   it('takes in the reports served before a flush timed out, which reach JS after it: those messages count as delivered', async () => {
