@@ -185,10 +185,36 @@ const sameValidators = (a: Validators | undefined, b: Validators) => a?.etag ===
  * the error says were delivered and released the others, so Lambda's retry produces those again).
  */
 export async function runOnce(options: RunOptions, deps: RunDeps): Promise<RunResult> {
-  const now = deps.now ?? (() => new Date());
   const producer = deps.producer();
   // Only awaited if there is something to produce; a failure then surfaces there.
   producer.catch(() => undefined);
+  try {
+    return await runWith(producer, options, deps);
+  } finally {
+    await settledWithin(producer, deps.deadline.remainingMs());
+  }
+}
+
+/**
+ * Waits for a promise to settle, or for `ms` to pass. A run with nothing to produce returns while
+ * the producer may still be connecting (fetching credentials, the SASL handshake): Lambda would
+ * freeze the environment in the middle of it, and the next invocation, 15 minutes later, would
+ * find a connect that timed out meanwhile and fail on it. A failed connect is not kept (the next
+ * run tries again).
+ */
+const ignore = () => undefined;
+
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, ms));
+  });
+  await Promise.race([promise.then(ignore, ignore), elapsed]);
+  clearTimeout(timer);
+}
+
+async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, deps: RunDeps): Promise<RunResult> {
+  const now = deps.now ?? (() => new Date());
 
   const known = await deps.feedState.load(options.feedUrls);
   const left = deps.deadline.remainingMs();

@@ -268,6 +268,24 @@ describe('runOnce', () => {
     expect(links).toEqual(['a/#comment-101', 'b/#comment-102', 'a/#comment-205', 'c/#comment-204'].map((p) => `${HOST}/${p}`));
   });
 
+  it('a run with nothing to send returns once the producer is connected (or failed), not with the connect under way: Lambda would freeze it midway', async () => {
+    let connected = false;
+    const { producer } = fakeProducer();
+    const slowConnect = () => new Promise<typeof producer>((resolve) => setTimeout(() => {
+      connected = true;
+      resolve(producer);
+    }, 200));
+    const result = await runOnce({ ...options, feedUrls: [] }, deps({ producer: slowConnect }));
+    expect(result.totals.produced).toBe(0);
+    expect(connected).toBe(true);
+    // Bounded by the time left: a connect that outlasts the invocation is not waited for.
+    let late = false;
+    const never = () => new Promise<typeof producer>((resolve) => setTimeout(() => { late = true; resolve(producer); }, 5_000));
+    const started = Date.now();
+    await runOnce({ ...options, feedUrls: [] }, deps({ producer: never, deadline: { remainingMs: () => Math.max(0, started + 300 - Date.now()) } }));
+    expect(late).toBe(false);
+  });
+
   it('a producer that cannot be created does not fail a run with nothing to send', async () => {
     const d = deps({ producer: async () => Promise.reject(new Error('no broker')) });
     const first = await runOnce({ ...options, feedUrls: [] }, d);
