@@ -100,7 +100,7 @@ export function defineHandler<S extends z.ZodType, D, E, R>(def: HandlerDefiniti
       } finally {
         deadline.dispose();
       }
-      if (segment && def.traceResponse !== false) tracer.addResponseAsMetadata(result, process.env._HANDLER);
+      if (segment && def.traceResponse !== false) tracer.addResponseAsMetadata(traceable(result), process.env._HANDLER);
       return result;
     } catch (err) {
       if (err instanceof ClientError) logger.warn(err.message, { errorType: err.name, details: err.details });
@@ -116,4 +116,23 @@ export function defineHandler<S extends z.ZodType, D, E, R>(def: HandlerDefiniti
       logger.resetKeys();
     }
   };
+}
+
+/**
+ * The most JSON of a result the trace records. X-Ray's daemon takes a segment in one UDP datagram
+ * of at most 64 KB: a larger result (rss-producer's report over hundreds of feeds, say) would lose
+ * the whole handler subsegment, its timings and annotations with it, for a log line only.
+ */
+export const MAX_TRACED_RESPONSE_BYTES = 16 * 1024;
+
+/** The result as the trace records it: itself when small, else a note of its size. */
+export function traceable(result: unknown): unknown {
+  let bytes: number;
+  try {
+    bytes = Buffer.byteLength(JSON.stringify(result) ?? '');
+  } catch {
+    return { omitted: 'the response could not be serialized as JSON' };
+  }
+  if (bytes <= MAX_TRACED_RESPONSE_BYTES) return result;
+  return { omitted: `the response is ${bytes} bytes of JSON, more than the ${MAX_TRACED_RESPONSE_BYTES} a trace segment keeps (X-Ray takes segments of up to 64 KB)` };
 }

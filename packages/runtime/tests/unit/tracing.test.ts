@@ -40,6 +40,13 @@ describe('a handler traced by X-Ray', () => {
       metadata.mockClear();
       await make(false)({}, lambdaContext('traced'));
       expect(JSON.stringify(metadata.mock.calls)).not.toContain(url);
+      // A result larger than a segment can carry is noted by its size, not recorded.
+      metadata.mockClear();
+      const big = defineHandler({ config: z.object({}), init: () => ({}), handle: async () => ({ feeds: Array.from({ length: 500 }, (_, i) => ({ url: `https://feeds.example/${i}`, fetched: 12, status: 200 })) }) });
+      await big({}, lambdaContext('traced'));
+      const recorded = JSON.stringify(metadata.mock.calls);
+      expect(recorded).not.toContain('feeds.example');
+      expect(recorded).toMatch(/the response is \d+ bytes of JSON, more than the 16384 a trace segment keeps/);
     } finally {
       vi.restoreAllMocks();
     }
