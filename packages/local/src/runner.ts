@@ -534,14 +534,16 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
       stop() {
         stopped ??= (async () => {
           asyncInvoker.stop();
-          // Writes already answered (an attempt that returned in dev's grace after Ctrl-C) may have
-          // events still on their way from the emulator: routed before the router lets go, they
-          // reach their queues and end in the DLQs as Interrupted instead of being lost. Bounded:
-          // an emulator that no longer answers must not hold the stop.
-          if (s3Events) await Promise.race([s3?.embedded?.flushEvents(), sleep(STOP_FLUSH_MS, undefined, { ref: false })]);
-          s3Events?.stop();
+          // Nothing writes once the mappings and the environments are stopped: an attempt that
+          // outlasted dev's grace after Ctrl-C is killed here, before the router lets go, so no
+          // object it writes meanwhile has an event with nobody listening.
           await Promise.allSettled(kafkaSources.map((k) => k.stop()));
           await invoker.stop();
+          // Writes already answered may have events still on their way from the emulator: routed
+          // before the router lets go, they reach their queues and end in the DLQs as Interrupted
+          // instead of being lost. Bounded: an emulator that no longer answers must not hold the stop.
+          if (s3Events) await Promise.race([s3?.embedded?.flushEvents(), sleep(STOP_FLUSH_MS, undefined, { ref: false })]);
+          s3Events?.stop();
           await stopServices();
         })();
         return stopped;
