@@ -9,6 +9,9 @@ const path = require('node:path');
 const { pipeline } = require('node:stream/promises');
 const S3rver = require('s3rver');
 const S3Error = require('s3rver/lib/models/error');
+const S3Object = require('s3rver/lib/models/object');
+const FilesystemStore = require('s3rver/lib/stores/filesystem');
+const { walk } = require('s3rver/lib/utils');
 
 const options = JSON.parse(process.argv[2] ?? '{}');
 const server = new S3rver({
@@ -221,6 +224,103 @@ async function putPart(bucket, uploadId, partNumber, content) {
 }
 server.store.putPart = putPart;
 
+/** S3 lists keys in the byte order of their UTF-8 encoding. */
+const byteOrder = (a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+/** The end of the file name s3rver stores an object's bytes under (`<last key segment>._S3rver_object`). */
+const OBJECT_SUFFIX = '._S3rver_object';
+
+/**
+ * ListObjects in S3's order, in place of s3rver's. s3rver walks its folders in file-name order, so
+ * a folder `a/` came before the file of key `a`, and `file-2` before `file`: a page could end on a
+ * key that sorts after keys not listed yet, which the next page (everything after that key) then
+ * never gave, while others came twice. Here every key under the prefix is gathered, sorted by its
+ * UTF-8 bytes, and the page taken from that. (A common prefix still does not count towards
+ * MaxKeys, as in s3rver: no function here lists with a delimiter.)
+ */
+async function listObjects(bucket, options) {
+  const { delimiter = '', startAfter = '', prefix = '', maxKeys = Number.POSITIVE_INFINITY } = options ?? {};
+  const bucketPath = this.getBucketPath(bucket);
+  const prefixPath = [bucketPath, FilesystemStore.encodeKeyPath(prefix)].join('/');
+  const found = [];
+  for (const file of walk(bucketPath, (dir) => dir.startsWith(prefixPath) || prefixPath.startsWith(dir))) {
+    if (!file.endsWith(OBJECT_SUFFIX)) continue;
+    const key = FilesystemStore.decodeKeyPath(file.slice(bucketPath.length + 1, -OBJECT_SUFFIX.length));
+    if (key.startsWith(prefix) && (!startAfter || byteOrder(key, startAfter) > 0)) found.push(key);
+  }
+  found.sort(byteOrder);
+  const commonPrefixes = new Set();
+  const keys = [];
+  let isTruncated = false;
+  for (const key of found) {
+    const at = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
+    if (at !== -1) {
+      commonPrefixes.add(key.slice(0, at + delimiter.length));
+      continue;
+    }
+    if (keys.length === maxKeys) {
+      isTruncated = true;
+      break;
+    }
+    keys.push(key);
+  }
+  const metadata = await Promise.all(keys.map((key) => this.getMetadata(bucket, key).catch((error) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)))));
+  return {
+    objects: keys.flatMap((key, i) => (metadata[i] === undefined ? [] : [new S3Object(bucket, key, null, metadata[i])])),
+    commonPrefixes: [...commonPrefixes].sort(byteOrder),
+    isTruncated,
+  };
+}
+server.store.listObjects = listObjects;
+
+/**
+ * PutObject, in place of s3rver's, which wrote the new bytes over the old object as they arrived
+ * (a reader meanwhile got part of the new bytes under the old ETag, and an upload cut off left a
+ * truncated object with no event) and answered before the file was complete. As in S3, the
+ * object changes only once every byte has arrived: written beside it, then renamed into place
+ * (the ETag just before, so the two differ for an instant only). A key whose last segment is too
+ * long for a file name is refused with a clear error instead of taking the emulator down.
+ */
+async function putObject(object) {
+  const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+  const partial = path.join(this.getBucketPath(object.bucket), `.partial-${randomBytes(8).toString('hex')}`);
+  const md5 = createHash('md5');
+  let size = 0;
+  try {
+    await fs.mkdir(path.dirname(objectPath), { recursive: true });
+    const content = Buffer.isBuffer(object.content) ? [object.content] : object.content;
+    await pipeline(
+      content,
+      async function* (chunks) {
+        for await (const chunk of chunks) {
+          md5.update(chunk);
+          size += chunk.length;
+          yield chunk;
+        }
+      },
+      createWriteStream(partial),
+    );
+    const digest = md5.digest('hex');
+    await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+    await fs.rename(partial, objectPath);
+    return { size, md5: digest };
+  } catch (error) {
+    await fs.rm(partial, { force: true });
+    if (error?.code === 'ENAMETOOLONG') throw keyTooLong(object.key);
+    throw error;
+  }
+}
+server.store.putObject = putObject;
+
+/** What this emulator answers for a key it cannot store (AWS takes any key up to 1,024 bytes). */
+function keyTooLong(key) {
+  const longest = Math.max(...key.split('/').map((segment) => Buffer.byteLength(segment)));
+  return new S3Error(
+    'KeyTooLongError',
+    `The embedded S3 keeps each key segment in a file name, and this key's longest segment (${longest} bytes) does not fit one; AWS accepts it (any key up to 1,024 bytes).`,
+    { Key: key },
+  );
+}
+
 /**
  * The bucket and key a path-style object request names, undefined when it names no object. A
  * bucket must be a name S3 could hold and exist, and the key decode, else S3's error is thrown:
@@ -304,6 +404,27 @@ async function conditionalRead(ctx, next) {
   return next();
 }
 server.middleware.splice(server.middleware.length - 1, 0, conditionalRead);
+
+/**
+ * A suffix range (`Range: bytes=-N`, the last N bytes, as a footer read asks), which s3rver reads
+ * as `bytes=0-N`: rewritten to the absolute range S3 serves. A suffix of 0 bytes is not satisfiable
+ * (InvalidRange, as S3 answers).
+ */
+async function suffixRange(ctx, next) {
+  const suffix = ctx.method === 'GET' ? /^bytes=-(\d+)$/.exec(ctx.get('range')) : null;
+  if (!suffix) return next();
+  const object = await objectOf(ctx);
+  const metadata = object ? await server.store.getMetadata(object.bucket, object.key).catch(() => undefined) : undefined;
+  if (!metadata) return next();
+  const size = Number(metadata['content-length']);
+  const wanted = Number(suffix[1]);
+  if (wanted === 0 || size === 0) {
+    throw new S3Error('InvalidRange', 'The requested range is not satisfiable', { RangeRequested: ctx.get('range'), ActualObjectSize: size });
+  }
+  ctx.request.headers.range = `bytes=${Math.max(0, size - wanted)}-${size - 1}`;
+  return next();
+}
+server.middleware.splice(server.middleware.length - 1, 0, suffixRange);
 
 /**
  * CopyObject's source as S3 reads it: s3rver decodes `x-amz-copy-source` with decodeURI, which
@@ -422,7 +543,7 @@ server.on('event', (event) => {
 process.on('message', (m) => {
   if (m?.type === 'flush' && process.connected) process.send({ type: 'flushed', id: m.id });
   if (m?.type === 'accept-key') {
-    // s3rver knows one key pair (S3RVER); it checks signatures against the pairs of its account.
+    // s3rver knows one key pair (S3RVER); it refuses an access key id its account does not hold.
     require('s3rver/lib/models/account').DUMMY_ACCOUNT.createKeyPair(m.accessKeyId, m.secretAccessKey);
     if (process.connected) process.send({ type: 'flushed', id: m.id });
   }

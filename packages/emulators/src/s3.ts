@@ -14,7 +14,10 @@ export interface S3EmulatorOptions {
   buckets?: string[];
 }
 
-/** Credentials s3rver accepts: it checks signatures against the key pairs it knows (acceptCredentials adds one). */
+/**
+ * Credentials s3rver accepts: it refuses an access key id it does not know (acceptCredentials adds
+ * one), but does not verify signatures (its SigV4 check is unimplemented).
+ */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 export interface S3Emulator {

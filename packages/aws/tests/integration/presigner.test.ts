@@ -15,6 +15,8 @@ afterAll(async () => {
 });
 
 describe('presigned URLs against a real S3 server', () => {
+  // What this shows is the path: each URL names its key as S3 decodes it. The embedded S3 does not
+  // verify signatures; the unit tests compare every URL with the SDK's presigner, byte for byte.
   it('download exactly the object named, for awkward keys', async () => {
     const keys = ['plain.pdf', 'with space.pdf', 'plus+sign.pdf', 'percent%41.pdf', 'unicode/é日本😀.pdf', "bang!'()*.pdf"];
     await Promise.all(keys.map((k) => client.send(new PutObjectCommand({ Bucket: 'docs', Key: k, Body: `body of ${k}` }))));

@@ -20,6 +20,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type S3Emulator, startS3 } from '../../src/index.ts';
 
+const MiB = 2 ** 20;
 let s3: S3Emulator;
 beforeAll(async () => {
   s3 = await startS3({ buckets: ['seeded'] });
@@ -76,6 +77,75 @@ describe('embedded S3', () => {
     const removed = seen.flatMap((s) => s.event.Records.map((r) => [r.eventName, decodeURIComponent(r.s3.object.key), s.request.operation]));
     expect(removed.sort()).toEqual(keys.map((k) => ['ObjectRemoved:Delete', k, 'DeleteObjects']).sort());
     client.destroy();
+  });
+});
+
+describe('embedded S3 listings and writes, as S3 orders and commits them', () => {
+  const client = () => new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', maxAttempts: 1 });
+
+  it('lists keys in UTF-8 byte order, so pages neither skip nor repeat keys (a key that is a prefix of others, a folder beside a file)', async () => {
+    const c = client();
+    const keys = ['order/file', 'order/file-2', 'order/a/b', 'order/a.txt', 'order/a-c', 'order/a', 'order/z', 'order/é', 'order/Z'];
+    for (const Key of keys) await c.send(new PutObjectCommand({ Bucket: 'seeded', Key, Body: Key }));
+    const listed: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await c.send(new ListObjectsV2Command({ Bucket: 'seeded', Prefix: 'order/', MaxKeys: 2, ContinuationToken: token }));
+      listed.push(...(page.Contents ?? []).map((o) => o.Key as string));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    const byteOrder = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    expect(listed).toEqual(byteOrder);
+    expect(byteOrder.slice(0, 5)).toEqual(['order/Z', 'order/a', 'order/a-c', 'order/a.txt', 'order/a/b']);
+    // The first key under a prefix is the key itself when it exists (a "does it exist" listing).
+    const one = await c.send(new ListObjectsV2Command({ Bucket: 'seeded', Prefix: 'order/file', MaxKeys: 1 }));
+    expect(one.Contents?.map((o) => o.Key)).toEqual(['order/file']);
+    c.destroy();
+  });
+
+  it('changes an object only once a PutObject has every byte: readers meanwhile get the old one, and a cut-off upload leaves it', async () => {
+    const c = client();
+    const old = Buffer.alloc(1024, 'o');
+    const { ETag: oldEtag } = await c.send(new PutObjectCommand({ Bucket: 'seeded', Key: 'atomic/object', Body: old }));
+    const body = new Readable({ read() {} });
+    body.push(Buffer.alloc(MiB, 'n'));
+    const cut = new AbortController();
+    const upload = c.send(new PutObjectCommand({ Bucket: 'seeded', Key: 'atomic/object', Body: body, ContentLength: 4 * MiB }), { abortSignal: cut.signal });
+    upload.catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const during = await c.send(new GetObjectCommand({ Bucket: 'seeded', Key: 'atomic/object' }));
+    expect(during.ETag).toBe(oldEtag);
+    expect(Buffer.from(await (during.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()).equals(old)).toBe(true);
+    cut.abort(new Error('cut off'));
+    await expect(upload).rejects.toThrow();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const after = await c.send(new GetObjectCommand({ Bucket: 'seeded', Key: 'atomic/object' }));
+    expect(after.ETag).toBe(oldEtag);
+    expect(Buffer.from(await (after.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()).equals(old)).toBe(true);
+    // Nothing of the cut-off upload is listed.
+    const listed = await c.send(new ListObjectsV2Command({ Bucket: 'seeded', Prefix: 'atomic/' }));
+    expect(listed.Contents?.map((o) => o.Key)).toEqual(['atomic/object']);
+    c.destroy();
+  });
+
+  it('refuses a key segment too long for a file name with a clear error, and keeps serving', async () => {
+    const c = client();
+    const key = `long/${'漢'.repeat(100)}.csv`;
+    await expect(c.send(new PutObjectCommand({ Bucket: 'seeded', Key: key, Body: 'x' }))).rejects.toThrow(/longest segment \(304 bytes\) does not fit/);
+    await c.send(new PutObjectCommand({ Bucket: 'seeded', Key: 'long/short.csv', Body: 'x' }));
+    expect((await c.send(new HeadObjectCommand({ Bucket: 'seeded', Key: 'long/short.csv' }))).ContentLength).toBe(1);
+    c.destroy();
+  });
+
+  it('serves a suffix range (the last N bytes), as S3 does', async () => {
+    const c = client();
+    await c.send(new PutObjectCommand({ Bucket: 'seeded', Key: 'range/digits', Body: '0123456789' }));
+    const tail = await c.send(new GetObjectCommand({ Bucket: 'seeded', Key: 'range/digits', Range: 'bytes=-3' }));
+    expect(await (tail.Body as { transformToString(): Promise<string> }).transformToString()).toBe('789');
+    expect(tail.ContentRange).toBe('bytes 7-9/10');
+    const more = await c.send(new GetObjectCommand({ Bucket: 'seeded', Key: 'range/digits', Range: 'bytes=-20' }));
+    expect(await (more.Body as { transformToString(): Promise<string> }).transformToString()).toBe('0123456789');
+    c.destroy();
   });
 });
 
@@ -145,7 +215,6 @@ describe('embedded S3 credentials', () => {
 });
 
 describe('embedded S3 multipart uploads', () => {
-  const MiB = 2 ** 20;
   const client = () =>
     new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' });
   const md5 = (data: Buffer) => createHash('md5').update(data).digest();
