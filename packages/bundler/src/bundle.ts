@@ -56,18 +56,31 @@ function topInputs(metafile: Metafile, root: string): { path: string; bytes: num
  * the zip's base64 SHA-256 beside it.
  */
 export async function bundleFunction(loaded: LoadedSpec, options: { outDir?: string } = {}): Promise<BundleResult> {
-  const { spec } = loaded;
   // esbuild names its outputs by real path: a folder reached through a symlink would not match.
   const dir = realpathSync(loaded.dir);
   const outDir = options.outDir ?? join(dir, 'dist');
   const zipPath = options.outDir ? join(outDir, basename(loaded.zipPath)) : loaded.zipPath;
   const hashPath = options.outDir ? join(outDir, basename(loaded.hashPath)) : loaded.hashPath;
-  // The workspace the spec was loaded from: a function folder that is itself a link leads out of it.
-  const external = externalsOf(loaded, await loadAllLayers(findRoot(loaded.dir)));
-  // A build that fails leaves no zip behind: the last good one, kept, would be what infra plans
-  // and the local runner runs next, with nothing saying it is not this source's.
-  rmSync(zipPath, { force: true });
-  rmSync(hashPath, { force: true });
+  try {
+    // The workspace the spec was loaded from: a function folder that is itself a link leads out of it.
+    const external = externalsOf(loaded, await loadAllLayers(findRoot(loaded.dir)));
+    return await bundleInto(loaded, options, { dir, outDir, zipPath, hashPath, external });
+  } catch (error) {
+    // A build that fails leaves no zip behind: the last good one, kept, would be what infra plans
+    // and the local runner runs next, with nothing saying it is not this source's. (Until then it
+    // stays: a runner up meanwhile keeps serving it while the build runs.)
+    rmSync(zipPath, { force: true });
+    rmSync(hashPath, { force: true });
+    throw error;
+  }
+}
+
+async function bundleInto(
+  loaded: LoadedSpec,
+  options: { outDir?: string },
+  { dir, outDir, zipPath, hashPath, external }: { dir: string; outDir: string; zipPath: string; hashPath: string; external: string[] },
+): Promise<BundleResult> {
+  const { spec } = loaded;
   const result = await build({
     absWorkingDir: dir,
     entryPoints: [spec.entry],

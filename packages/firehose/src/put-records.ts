@@ -84,8 +84,17 @@ function isTransient(error: Error): boolean {
 const THROTTLED = 'ServiceUnavailableException';
 const isThrottle = (error: Error) => error.name === THROTTLED || isThrottlingError(error as unknown as Parameters<typeof isThrottlingError>[0]);
 
-/** No HTTP response came back: the request may have reached Firehose before the connection broke. */
-const unanswered = (error: Error) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === undefined;
+/**
+ * The request never left: no connection was made (refused, no such host, the connect timed out —
+ * the Firehose client's connectionTimeout says "without establishing a connection").
+ */
+const neverSent = (error: Error) => {
+  const code = (error as { code?: string }).code;
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || /without establishing a connection/.test(error.message);
+};
+
+/** No HTTP response came back to a request that was sent: it may have reached Firehose before the connection broke. */
+const unanswered = (error: Error) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === undefined && !neverSent(error);
 
 const stopReason = (signal: AbortSignal) => (signal.reason instanceof Error ? signal.reason.message : String(signal.reason));
 

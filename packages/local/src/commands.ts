@@ -371,7 +371,11 @@ export function reportKeptEvents(outcomes: readonly AsyncOutcome[], say: (line?:
   const bad = done.filter((o) => o.status !== 'succeeded');
   say(`${bad.length ? '✘' : '✔'} while running: ${done.length} async event${done.length === 1 ? '' : 's'}, ${done.length - bad.length} succeeded${bad.length ? `, ${bad.length} not` : ''}`);
   for (const o of bad) {
-    const where = o.destination ? `→ ${o.destination.queue}` : 'no on-failure destination: discarded, as Lambda does';
+    const where = o.destination
+      ? `→ ${o.destination.queue}`
+      : o.deliveryError
+        ? `its record could not be written to its destination: ${o.deliveryError.message}`
+        : 'no on-failure destination: discarded, as Lambda does';
     say(`    ${o.functionName} ${o.status}${o.attempts.length ? ` after ${o.attempts.length} attempt${o.attempts.length === 1 ? '' : 's'}` : ''} ${where}`);
   }
   return bad.length === 0;

@@ -1,4 +1,4 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -105,12 +105,28 @@ export const DEFAULT_INIT_TIMEOUT_MS = 10_000;
 const LOG_DRAIN_MS = 1_000;
 const HAS_PROC = existsSync('/proc/self/status');
 /**
- * util-linux's setpriv, which starts node with a parent-death signal. A frozen process cannot
- * notice that its channel to the runner closed: were the runner killed, it would stay stopped for
- * good. With SIGKILL as its parent-death signal (which a stopped process receives too) the kernel
+ * util-linux's setpriv (looked for once, when first needed), which starts node with a parent-death
+ * signal. A frozen process cannot notice that its channel to the runner closed: were the runner
+ * killed, it would stay stopped for good. With SIGKILL as its parent-death signal (which a stopped process receives too) the kernel
  * ends it with the runner. Node has no binding for prctl(PR_SET_PDEATHSIG), hence the wrapper.
  */
-const SETPRIV = process.platform === 'linux' ? ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path)) : undefined;
+let setprivFound: string | null | undefined;
+function setpriv(): string | undefined {
+  setprivFound ??= (process.platform === 'linux' ? ['/usr/bin/setpriv', '/bin/setpriv'].find(takesPdeathsig) : undefined) ?? null;
+  return setprivFound ?? undefined;
+}
+
+/** Whether `path` is a setpriv that knows --pdeathsig (util-linux 2.33 and later; older ones refuse it). */
+function takesPdeathsig(path: string): boolean {
+  if (!existsSync(path)) return false;
+  try {
+    execFileSync(path, ['--pdeathsig', 'SIGKILL', '--', 'true'], { stdio: 'ignore', timeout: 5_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** /tmp is measured every this many memory samples (a folder walk costs more than reading /proc). */
 const STORAGE_EVERY_SAMPLES = 25;
 
@@ -202,13 +218,14 @@ export class ExecutionEnvironment {
     // Explicit, so the runner's own flags (tsx, vitest, inspectors) never leak into the function.
     const nodeArgs = lambdaNodeArgs(this.options.memoryMb);
     // A node that cannot run is spawned as it is, so that the spawn's own error says why.
-    this.freezing = (this.options.freezeBetweenInvocations ?? true) && SETPRIV !== undefined && executable(node);
+    const wrapper = (this.options.freezeBetweenInvocations ?? true) && executable(node) ? setpriv() : undefined;
+    this.freezing = wrapper !== undefined;
     const child = fork(BOOTSTRAP, HAS_PROC ? [] : ['--report-memory'], {
       cwd: this.options.taskRoot,
       env: { ...this.options.env, ...tmp, AWS_LAMBDA_LOG_STREAM_NAME: this.logStreamName },
       // setpriv execs node in its own place (same process, same channel), dying with the runner.
       ...(this.freezing
-        ? { execPath: SETPRIV as string, execArgv: ['--pdeathsig', 'SIGKILL', '--', node, ...nodeArgs] }
+        ? { execPath: wrapper as string, execArgv: ['--pdeathsig', 'SIGKILL', '--', node, ...nodeArgs] }
         : { execPath: node, execArgv: nodeArgs }),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',

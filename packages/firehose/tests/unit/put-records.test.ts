@@ -131,6 +131,26 @@ describe('putRecords', () => {
     expect(result.failed).toEqual([{ index: 3, errorCode: 'InternalFailure', errorMessage: 'no 3.........', attempts: 2, mayHaveArrived: true }]);
   });
 
+  it('does not count a call that never connected (refused, connect timed out) as one Firehose may have taken', async () => {
+    let call = 0;
+    const client = {
+      send: async (command: PutRecordBatchCommand) => {
+        call++;
+        if (call === 1) throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' });
+        if (call === 2) throw Object.assign(new Error('Socket timed out without establishing a connection within 3000 ms'), { name: 'TimeoutError' });
+        return { FailedPutCount: 0, RequestResponses: (command.input.Records ?? []).map((_r, i) => ({ RecordId: `id-${i}` })) };
+      },
+    } as unknown as FirehoseClient;
+    const result = await putRecords(records(3), { client, deliveryStreamName: 's', sleep: noWait });
+    expect(result).toMatchObject({ delivered: 3, possibleDuplicates: 0, failed: [], calls: 3 });
+    // Refused every time: failed with the refusal, not in doubt.
+    let refused = 0;
+    const down = { send: async () => { refused++; throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' }); } } as unknown as FirehoseClient;
+    const failed = await putRecords(records(1), { client: down, deliveryStreamName: 's', maxAttempts: 2, sleep: noWait });
+    expect(refused).toBe(2);
+    expect(failed.failed).toEqual([{ index: 0, errorCode: 'Error', errorMessage: 'connect ECONNREFUSED 10.0.0.1:443', attempts: 2 }]);
+  });
+
   it('counts no possible duplicates when every call was answered', async () => {
     const { client } = stubClient((d, call) => (call === 1 && d.startsWith('1') ? 'InternalFailure' : undefined));
     const result = await putRecords(records(5), { client, deliveryStreamName: 's', sleep: noWait });

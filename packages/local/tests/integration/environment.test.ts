@@ -298,7 +298,8 @@ describe('execution environments', () => {
     expect(alive(pid)).toBe(false);
     const after = await invoker.invoke('typed-error', {});
     expect(after.report.cold).toBe(true);
-    expect(processState((after.result as { pid: number }).pid)).toBe('T');
+    // The stop takes effect once the process is next scheduled: a moment after the answer.
+    await expect.poll(() => processState((after.result as { pid: number }).pid)).toBe('T');
   });
 
   it('drops an environment whose process dies between invocations', async () => {

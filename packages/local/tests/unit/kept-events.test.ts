@@ -34,6 +34,13 @@ describe('reportKeptEvents (laminar dev --keep, after Ctrl-C)', () => {
     ]);
   });
 
+  it('names a record its destination could not take as such, not as discarded', () => {
+    const lines: string[] = [];
+    const failed = { ...outcome('failed', 3), deliveryError: new Error('EACCES: permission denied') } as AsyncOutcome;
+    expect(reportKeptEvents([failed], (l = '') => lines.push(l))).toBe(false);
+    expect(lines[1]).toBe('    csv-validator failed after 3 attempts its record could not be written to its destination: EACCES: permission denied');
+  });
+
   it('passes when every event succeeded', () => {
     const lines: string[] = [];
     expect(reportKeptEvents([outcome('succeeded', 1), outcome('succeeded', 2)], (l = '') => lines.push(l))).toBe(true);
