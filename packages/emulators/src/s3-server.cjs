@@ -4,6 +4,7 @@
 const { AsyncLocalStorage } = require('node:async_hooks');
 const { createHash, randomBytes } = require('node:crypto');
 const { createWriteStream } = require('node:fs');
+const { crc32 } = require('node:zlib');
 const fs = require('node:fs/promises');
 const path = require('node:path');
 const { pipeline } = require('node:stream/promises');
@@ -185,6 +186,33 @@ async function concatenate(files, target, { append = false } = {}) {
 }
 
 /**
+ * The integrity headers of the request being served (`Content-MD5`, `x-amz-checksum-crc32`), which
+ * s3rver ignores: S3 refuses a body that does not match them (BadDigest), and so does this, so
+ * that a checksum a client computes itself (@laminar/aws's MultipartWriter signs each part's CRC32
+ * instead of hashing it) is checked locally as it will be on AWS.
+ */
+function expectedDigests() {
+  const headers = requests.getStore()?.headers ?? {};
+  const md5 = headers['content-md5'];
+  const crc = headers['x-amz-checksum-crc32'];
+  if (md5 !== undefined && !/^[A-Za-z0-9+/]{22}==$/.test(md5)) throw new S3Error('InvalidDigest', 'The Content-MD5 you specified was invalid.', { 'Content-MD5': md5 });
+  if (crc !== undefined && !/^[A-Za-z0-9+/]{6}==$/.test(crc)) throw new S3Error('InvalidRequest', 'Value for x-amz-checksum-crc32 header is invalid.');
+  return { md5, crc };
+}
+
+/** Throws S3's BadDigest when the bytes received do not match what the request declared. */
+function checkDigests(expected, md5Hex, crcValue) {
+  if (expected.md5 !== undefined && Buffer.from(md5Hex, 'hex').toString('base64') !== expected.md5) {
+    throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.', { ExpectedDigest: expected.md5, CalculatedDigest: Buffer.from(md5Hex, 'hex').toString('base64') });
+  }
+  if (expected.crc !== undefined) {
+    const calculated = Buffer.alloc(4);
+    calculated.writeUInt32BE(crcValue >>> 0);
+    if (calculated.toString('base64') !== expected.crc) throw new S3Error('BadDigest', 'The CRC32 you specified did not match the calculated checksum.');
+  }
+}
+
+/**
  * UploadPart, in place of s3rver's, which answers once its hashing stream has finished — the
  * part's file may still be being written when the client goes on to complete the upload — and
  * writes over the part in place, so an upload of it cut short leaves the earlier ETag naming
@@ -195,8 +223,10 @@ async function putPart(bucket, uploadId, partNumber, content) {
   const uploadDir = uploadDirOf(this, bucket, uploadId);
   const uploadExists = async () => (await fs.stat(path.join(uploadDir, 'key')).catch(() => undefined)) !== undefined;
   if (!(await uploadExists())) throw noSuchUpload(uploadId);
+  const expected = expectedDigests();
   const partial = path.join(uploadDir, `${partNumber}.${randomBytes(8).toString('hex')}.partial`);
   const md5 = createHash('md5');
+  let crc = 0;
   let size = 0;
   try {
     await pipeline(
@@ -204,6 +234,7 @@ async function putPart(bucket, uploadId, partNumber, content) {
       async function* (chunks) {
         for await (const chunk of chunks) {
           md5.update(chunk);
+          if (expected.crc !== undefined) crc = crc32(chunk, crc);
           size += chunk.length;
           yield chunk;
         }
@@ -211,11 +242,13 @@ async function putPart(bucket, uploadId, partNumber, content) {
       createWriteStream(partial),
     );
     const digest = md5.digest('hex');
+    checkDigests(expected, digest, crc);
     await fs.rename(partial, path.join(uploadDir, `${partNumber}.${digest}`));
     partArrived(uploadDir, Number(partNumber), digest);
     return { size, md5: digest };
   } catch (error) {
     await fs.rm(partial, { force: true });
+    if (error instanceof S3Error) throw error;
     // Aborted while this part was on its way (its folder, or the file in it, removed): S3 answers
     // such a part NoSuchUpload, not an internal error.
     if (!(await uploadExists())) throw noSuchUpload(uploadId);
@@ -282,8 +315,10 @@ server.store.listObjects = listObjects;
  */
 async function putObject(object) {
   const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+  const expected = expectedDigests();
   const partial = path.join(this.getBucketPath(object.bucket), `.partial-${randomBytes(8).toString('hex')}`);
   const md5 = createHash('md5');
+  let crc = 0;
   let size = 0;
   try {
     await fs.mkdir(path.dirname(objectPath), { recursive: true });
@@ -293,6 +328,7 @@ async function putObject(object) {
       async function* (chunks) {
         for await (const chunk of chunks) {
           md5.update(chunk);
+          if (expected.crc !== undefined) crc = crc32(chunk, crc);
           size += chunk.length;
           yield chunk;
         }
@@ -300,6 +336,7 @@ async function putObject(object) {
       createWriteStream(partial),
     );
     const digest = md5.digest('hex');
+    checkDigests(expected, digest, crc);
     await this.putMetadata(object.bucket, object.key, object.metadata, digest);
     await fs.rename(partial, objectPath);
     return { size, md5: digest };
@@ -512,7 +549,7 @@ function copiedEtag(body) {
 }
 
 server.middleware.unshift(async (ctx, next) => {
-  const store = { events: [] };
+  const store = { events: [], headers: ctx.headers };
   try {
     await requests.run(store, next);
   } finally {

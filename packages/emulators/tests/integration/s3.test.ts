@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -134,6 +135,29 @@ describe('embedded S3 listings and writes, as S3 orders and commits them', () =>
     await expect(c.send(new PutObjectCommand({ Bucket: 'seeded', Key: key, Body: 'x' }))).rejects.toThrow(/longest segment \(304 bytes\) does not fit/);
     await c.send(new PutObjectCommand({ Bucket: 'seeded', Key: 'long/short.csv', Body: 'x' }));
     expect((await c.send(new HeadObjectCommand({ Bucket: 'seeded', Key: 'long/short.csv' }))).ContentLength).toBe(1);
+    c.destroy();
+  });
+
+  it('refuses a body that does not match its Content-MD5 or CRC32 (BadDigest), as S3 does, and keeps the object', async () => {
+    const c = client();
+    const crc = (data: string) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(crc32(data));
+      return b.toString('base64');
+    };
+    await c.send(new PutObjectCommand({ Bucket: 'seeded', Key: 'digest/object', Body: 'kept', ChecksumCRC32: crc('kept') }));
+    await expect(c.send(new PutObjectCommand({ Bucket: 'seeded', Key: 'digest/object', Body: 'other', ChecksumCRC32: crc('kept') }))).rejects.toMatchObject({ name: 'BadDigest' });
+    const md5 = createHash('md5').update('kept').digest('base64');
+    await expect(c.send(new PutObjectCommand({ Bucket: 'seeded', Key: 'digest/object', Body: 'other', ContentMD5: md5 }))).rejects.toMatchObject({ name: 'BadDigest' });
+    const got = await c.send(new GetObjectCommand({ Bucket: 'seeded', Key: 'digest/object' }));
+    expect(await (got.Body as { transformToString(): Promise<string> }).transformToString()).toBe('kept');
+    // A part too: the one S3 would refuse is not kept, the right one is.
+    const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket: 'seeded', Key: 'digest/mpu', ChecksumAlgorithm: 'CRC32' }));
+    await expect(c.send(new UploadPartCommand({ Bucket: 'seeded', Key: 'digest/mpu', UploadId, PartNumber: 1, Body: 'part', ChecksumCRC32: crc('trap') }))).rejects.toMatchObject({ name: 'BadDigest' });
+    const part = await c.send(new UploadPartCommand({ Bucket: 'seeded', Key: 'digest/mpu', UploadId, PartNumber: 1, Body: 'part', ChecksumCRC32: crc('part') }));
+    await c.send(new CompleteMultipartUploadCommand({ Bucket: 'seeded', Key: 'digest/mpu', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag, ChecksumCRC32: crc('part') }] } }));
+    const assembled = await c.send(new GetObjectCommand({ Bucket: 'seeded', Key: 'digest/mpu' }));
+    expect(await (assembled.Body as { transformToString(): Promise<string> }).transformToString()).toBe('part');
     c.destroy();
   });
 
