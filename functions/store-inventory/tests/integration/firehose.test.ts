@@ -57,10 +57,10 @@ describe('store-inventory → Firehose → S3', () => {
     expect(lines.sort()).toEqual(expected.sort());
   });
 
-  it('outlasts whole calls throttled past the SDK’s own retries, and delivers every record once', async () => {
+  it('outlasts whole calls throttled four times over, and delivers every record once', async () => {
     const before = new Set(await deliveredLines());
-    // Throttled as Firehose throttles (ServiceUnavailableException, 503): the first call's three
-    // SDK attempts and the first attempt of putRecords' next round.
+    // Throttled as Firehose throttles (ServiceUnavailableException, 503): the first four calls. The
+    // client makes one attempt per call, so each is a round of putRecords, which backs off.
     let throttled = 0;
     local.firehose?.injectCallFailure(() => {
       if (throttled === 4) return undefined;
@@ -72,8 +72,9 @@ describe('store-inventory → Firehose → S3', () => {
     expect(throttled).toBe(4);
     const result = res.result as RunResult;
     expect(result).toMatchObject({ generated: 600, delivered: 600, failed: 0 });
-    // 600 records are two calls; the first failed as a whole once (after the SDK's 3 attempts) and was made again.
-    expect(result.calls).toBe(3);
+    // 600 records are two calls (500 + 100): the first was throttled as a whole four times (the 100
+    // waiting behind it, not sent), then both went.
+    expect(result.calls).toBe(6);
 
     const expected = [...generateInventory({ stores: 4, recordsPerStore: 150, seed: 13, at: new Date(at) })].map((r) => JSON.stringify(r));
     const lines = (await deliveredLines()).filter((l) => !before.has(l));

@@ -83,7 +83,7 @@ describe('putRecords backoff', () => {
     expect(result.failed).toEqual([{ index: 1, errorCode: 'InternalFailure', errorMessage: 'Slow down.', attempts: 4 }]);
     expect(waits).toHaveLength(9);
 
-    // A whole call throttled (503) six times over, past the SDK's own retries: the seventh passes.
+    // A whole call throttled (503) six times over: the seventh passes.
     const whole = stubClient((_i, call) => (call <= 6 ? throttledCall() : undefined));
     const out = await putRecords(records(600), { client: whole.client, deliveryStreamName: 's', maxThrottledAttempts: 10, sleep });
     expect(out).toMatchObject({ delivered: 600, failed: [] });

@@ -72,7 +72,7 @@ describe('putRecords', () => {
   });
 
   it('backs off and tries again when a whole call is throttled, until it passes', async () => {
-    // Throttled as a whole for the first three calls (past the SDK's own retries), then accepted.
+    // Throttled as a whole for the first three calls, then accepted.
     const { client, calls } = stubClient((_d, call) => (call <= 3 ? 'throw' : undefined), 'ThrottlingException');
     const result = await putRecords(records(600), { client, deliveryStreamName: 's', maxAttempts: 5, sleep: noWait });
     expect(result).toMatchObject({ records: 600, delivered: 600, failed: [] });
