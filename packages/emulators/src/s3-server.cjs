@@ -213,6 +213,32 @@ function checkDigests(expected, md5Hex, crcValue) {
 }
 
 /**
+ * Writes a request's body to `file` (a name of its own, renamed into place by the caller once this
+ * resolves): its size and MD5, once its Content-MD5 and CRC32, when the request gave them, match.
+ */
+async function receive(content, file) {
+  const expected = expectedDigests();
+  const md5 = createHash('md5');
+  let crc = 0;
+  let size = 0;
+  await pipeline(
+    content,
+    async function* (chunks) {
+      for await (const chunk of chunks) {
+        md5.update(chunk);
+        if (expected.crc !== undefined) crc = crc32(chunk, crc);
+        size += chunk.length;
+        yield chunk;
+      }
+    },
+    createWriteStream(file),
+  );
+  const digest = md5.digest('hex');
+  checkDigests(expected, digest, crc);
+  return { size, digest };
+}
+
+/**
  * UploadPart, in place of s3rver's, which answers once its hashing stream has finished — the
  * part's file may still be being written when the client goes on to complete the upload — and
  * writes over the part in place, so an upload of it cut short leaves the earlier ETag naming
@@ -223,26 +249,9 @@ async function putPart(bucket, uploadId, partNumber, content) {
   const uploadDir = uploadDirOf(this, bucket, uploadId);
   const uploadExists = async () => (await fs.stat(path.join(uploadDir, 'key')).catch(() => undefined)) !== undefined;
   if (!(await uploadExists())) throw noSuchUpload(uploadId);
-  const expected = expectedDigests();
   const partial = path.join(uploadDir, `${partNumber}.${randomBytes(8).toString('hex')}.partial`);
-  const md5 = createHash('md5');
-  let crc = 0;
-  let size = 0;
   try {
-    await pipeline(
-      content,
-      async function* (chunks) {
-        for await (const chunk of chunks) {
-          md5.update(chunk);
-          if (expected.crc !== undefined) crc = crc32(chunk, crc);
-          size += chunk.length;
-          yield chunk;
-        }
-      },
-      createWriteStream(partial),
-    );
-    const digest = md5.digest('hex');
-    checkDigests(expected, digest, crc);
+    const { size, digest } = await receive(content, partial);
     await fs.rename(partial, path.join(uploadDir, `${partNumber}.${digest}`));
     partArrived(uploadDir, Number(partNumber), digest);
     return { size, md5: digest };
@@ -315,28 +324,10 @@ server.store.listObjects = listObjects;
  */
 async function putObject(object) {
   const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
-  const expected = expectedDigests();
   const partial = path.join(this.getBucketPath(object.bucket), `.partial-${randomBytes(8).toString('hex')}`);
-  const md5 = createHash('md5');
-  let crc = 0;
-  let size = 0;
   try {
     await fs.mkdir(path.dirname(objectPath), { recursive: true });
-    const content = Buffer.isBuffer(object.content) ? [object.content] : object.content;
-    await pipeline(
-      content,
-      async function* (chunks) {
-        for await (const chunk of chunks) {
-          md5.update(chunk);
-          if (expected.crc !== undefined) crc = crc32(chunk, crc);
-          size += chunk.length;
-          yield chunk;
-        }
-      },
-      createWriteStream(partial),
-    );
-    const digest = md5.digest('hex');
-    checkDigests(expected, digest, crc);
+    const { size, digest } = await receive(Buffer.isBuffer(object.content) ? [object.content] : object.content, partial);
     await this.putMetadata(object.bucket, object.key, object.metadata, digest);
     await fs.rename(partial, objectPath);
     return { size, md5: digest };
