@@ -58,19 +58,23 @@ describe('listActiveMarkets (Gamma /markets, real HTTP)', () => {
     ]);
   });
 
-  it('counts a market that moved across a page boundary once, and rejects bad records without stopping', async () => {
-    // Between page 1 and page 2 a new market enters the top of the ranking: the last market of
-    // page 1 is served again at the start of page 2.
+  /** Serves `first` as Gamma's ranking for the first page, then with a newcomer on top (offsets shift by one). */
+  function shiftAfterFirstPage(path: string, first: unknown[], newcomerId: string) {
     let served = 0;
-    const broken = { ...universe[5], clobTokenIds: 'not json' };
-    const first = [...universe.slice(0, 5), broken, ...universe.slice(6, 10)];
-    const shifted = [gammaRecord({ id: '900000', question: 'Newcomer?' }), ...first];
-    server.route('/g4/markets', (_req, url) => {
+    const shifted = [gammaRecord({ id: newcomerId, question: 'Newcomer?' }), ...first];
+    server.route(path, (_req, url) => {
       served++;
       const listing = served === 1 ? first : shifted;
       const offset = Number(url.searchParams.get('offset'));
       return json(listing.slice(offset, offset + Number(url.searchParams.get('limit'))));
     });
+  }
+
+  it('counts a market that moved across a page boundary once, and rejects bad records without stopping', async () => {
+    // Between page 1 and page 2 a new market enters the top of the ranking: the last market of
+    // page 1 is served again at the start of page 2.
+    const broken = { ...universe[5], clobTokenIds: 'not json' };
+    shiftAfterFirstPage('/g4/markets', [...universe.slice(0, 5), broken, ...universe.slice(6, 10)], '900000');
     const listing = await listActiveMarkets({ baseUrl: `${server.url}/g4`, http, maxMarkets: 100, pageSize: 5 });
     expect(listing.fetched).toBe(listing.markets.length + listing.rejected.length + listing.repeated);
     expect(listing).toMatchObject({ fetched: 11, repeated: 1, pages: 3 });
@@ -78,17 +82,9 @@ describe('listActiveMarkets (Gamma /markets, real HTTP)', () => {
   });
 
   it('counts a rejected market served again on the next page as a repeat, not a second rejection', async () => {
-    let served = 0;
     // The bad record is the last of page 1; a newcomer pushes it to the start of page 2.
     const broken = { ...universe[4], clobTokenIds: 'not json' };
-    const first = [...universe.slice(0, 4), broken, ...universe.slice(5, 10)];
-    const shifted = [gammaRecord({ id: '900001', question: 'Newcomer?' }), ...first];
-    server.route('/g5/markets', (_req, url) => {
-      served++;
-      const listing = served === 1 ? first : shifted;
-      const offset = Number(url.searchParams.get('offset'));
-      return json(listing.slice(offset, offset + Number(url.searchParams.get('limit'))));
-    });
+    shiftAfterFirstPage('/g5/markets', [...universe.slice(0, 4), broken, ...universe.slice(5, 10)], '900001');
     const listing = await listActiveMarkets({ baseUrl: `${server.url}/g5`, http, maxMarkets: 100, pageSize: 5 });
     expect(listing.rejected).toEqual([{ marketId: universe[4]?.id, reason: 'clobTokenIds: not a JSON-encoded array: "not json"' }]);
     expect(listing).toMatchObject({ fetched: 11, repeated: 1, pages: 3 });
