@@ -477,6 +477,9 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
             dlq,
             region,
             timeScale: delayScale,
+            // Lambda's mapping creates no topic: only the embedded broker, which starts empty, has
+            // the mapping's topics made for it.
+            createTopics: kafka.embedded !== undefined,
             ...(options.output ? { output: options.output } : {}),
           });
           kafkaSources.push(source);

@@ -117,6 +117,29 @@ describe('the local Kafka event source mapping', () => {
     }
   });
 
+  it('invokes when the batching window ends while records keep arriving, not only once the batch is full', async () => {
+    const fake = fakeInvoker(() => false);
+    const queues = new LocalQueues(undefined);
+    // Window 1 s × 0.1 = 100 ms, batches of up to 1,000; a record every 40 ms for 1.2 s.
+    const esm = source('archiver-window', ['t.window'], fake.invoker, queues, 1_000);
+    await esm.start();
+    try {
+      await produce('t.window', ['w-first']);
+      for (let i = 0; i < 30; i++) {
+        producer.produce('t.window', 0, Buffer.from(`w${i}`), Buffer.from(`k-w${i}`), Date.now());
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      }
+      await new Promise<void>((resolve, reject) => producer.flush(10_000, (err) => (err ? reject(err) : resolve())));
+      await esm.idle({ timeoutMs: IDLE_MS });
+      expect(fake.calls.flatMap((c) => valuesOf(c.event)).sort()).toEqual(['w-first', ...Array.from({ length: 30 }, (_, i) => `w${i}`)].sort());
+      // ~1.2 s of records in 100 ms windows: many batches, none near 1,000.
+      expect(fake.calls.length).toBeGreaterThanOrEqual(4);
+      for (const c of fake.calls) expect(valuesOf(c.event).length).toBeLessThan(15);
+    } finally {
+      await esm.stop();
+    }
+  });
+
   it('is assigned every partition of every topic it names, however many are new to the broker when it starts', async () => {
     // The embedded broker assigns only topics that exist when the subscription arrives, and the
     // client's first answer about a new topic can predate its creation: with six new topics, some
