@@ -258,10 +258,6 @@ export class KafkaEventSource {
     }
     consumer.subscribe(this.#options.topics);
     consumer.setDefaultConsumeTimeout(POLL_MS);
-    // The poll timeout bounds the wait for a batch's first record only; by default the client
-    // waits that long again after each record, so a steady stream (a record every < 100 ms) kept
-    // one consume() going until batchSize records, past the batching window Lambda invokes at.
-    (consumer as unknown as { setDefaultIsTimeoutOnlyForFirstMessage(first: boolean): void }).setDefaultIsTimeoutOnlyForFirstMessage(true);
     this.#consumer = consumer;
     this.#loop = this.#run().catch((err: unknown) => {
       if (this.#stopper.signal.aborted) return;
