@@ -23,9 +23,11 @@ export const configSchema = s3EnvSchema.extend(dynamoEnvSchema.shape).extend({
   /**
    * How long a finished object stays "done". A day covers EventBridge's own delivery retries (24 h
    * by default) on top of Lambda's async ones; a later duplicate is only processed again, into the
-   * same keys with the same content.
+   * same keys with the same content. At least Lambda's longest timeout (900 s): the claim's lease is
+   * renewed, its record's expiry is not, and a record expired under a run still going lets a
+   * duplicate take the object over and do the work a second time.
    */
-  IDEMPOTENCY_EXPIRY_SECONDS: envInt(60, 7 * 86_400).default(86_400),
+  IDEMPOTENCY_EXPIRY_SECONDS: envInt(900, 7 * 86_400).default(86_400),
   /**
    * How long an in-progress claim outlives its last renewal (claim-lease.ts): after a crash, the
    * object is free again within this. 60 s on AWS, where Lambda retries ~1 and ~3 minutes after a
