@@ -30,13 +30,14 @@ for (const pkg of rows.sort()) {
   // A run that says it failed with nothing above to show for it still failed.
   const unexplained = r.success === false && r.numFailedTests === 0 && brokenFiles.length === 0 ? 1 : 0;
   passed += r.numPassedTests;
-  failed += r.numFailedTests + brokenFiles.length + unexplained;
+  const packageFailed = r.numFailedTests + brokenFiles.length + unexplained;
+  failed += packageFailed;
   skipped += r.numPendingTests + (r.numTodoTests ?? 0);
   const notes = [
     ...brokenFiles.map((f) => `${relative(join(root, pkg), f.name)} failed to run${f.message ? `: ${String(f.message).split('\n')[0]}` : ''}`),
     ...(unexplained ? ['the run failed'] : []),
   ];
-  console.log(`${pkg.padEnd(32)} ${r.numPassedTests} passed, ${r.numFailedTests + brokenFiles.length + unexplained} failed${r.numPendingTests ? `, ${r.numPendingTests} skipped` : ''}${notes.length ? ` (${notes.join('; ')})` : ''}`);
+  console.log(`${pkg.padEnd(32)} ${r.numPassedTests} passed, ${packageFailed} failed${r.numPendingTests ? `, ${r.numPendingTests} skipped` : ''}${notes.length ? ` (${notes.join('; ')})` : ''}`);
 }
 for (const pkg of missing) console.log(`${pkg.padEnd(32)} no test report (its test run did not finish)`);
 const checks = (process.env.LAMINAR_FAILED_CHECKS ?? '').split(/\s+/).filter(Boolean);

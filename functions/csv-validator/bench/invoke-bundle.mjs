@@ -7,13 +7,15 @@ import { pathToFileURL } from 'node:url';
 
 const [bundle, eventsJson] = process.argv.slice(2);
 
-/** CPU time of the main (JavaScript) thread alone, from Linux's per-thread accounting. */
-function mainThreadCpuMs() {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+/** A thread's CPU time (utime + stime, fields 14 and 15 of proc(5), in clock ticks of 10 ms). */
+function threadCpuMs(tid) {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime (fields 14 and 15 of proc(5)), in clock ticks of 10 ms.
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
+
+/** CPU time of the main (JavaScript) thread alone, from Linux's per-thread accounting. */
+const mainThreadCpuMs = () => threadCpuMs(process.pid);
 
 /**
  * CPU time of the process's other threads (V8's compiler and GC workers, libuv's pool): on one
@@ -23,14 +25,11 @@ function otherThreadsCpuMs() {
   let sum = 0;
   for (const tid of readdirSync('/proc/self/task')) {
     if (tid === String(process.pid)) continue;
-    let stat;
     try {
-      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      sum += threadCpuMs(tid);
     } catch {
-      continue; // the thread ended between the listing and the read
+      // The thread ended between the listing and the read.
     }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    sum += (Number(fields[11]) + Number(fields[12])) * 10;
   }
   return sum;
 }

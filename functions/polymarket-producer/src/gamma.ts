@@ -226,8 +226,9 @@ export const GAMMA_PAGE_SIZE = 100;
  * Reads active, open markets page by page (`limit`/`offset`) until a page comes back shorter than
  * asked for or `maxMarkets` records were read. The busiest markets first (24 h volume), so the
  * cap keeps the ones that matter. Offset pages can shift while the ranking changes between
- * requests: a market seen twice (accepted or rejected) is counted once, its repeat in `repeated`; one that moved across a page
- * boundary the other way is picked up on the next run, five minutes later.
+ * requests: a market seen twice (accepted or rejected) is counted once, its repeat in `repeated`;
+ * one that moved across a page boundary the other way is picked up on the next run, five minutes
+ * later.
  */
 export async function listActiveMarkets(options: ListOptions): Promise<MarketListing> {
   const pageSize = options.pageSize ?? GAMMA_PAGE_SIZE;

@@ -195,6 +195,8 @@ export async function runOnce(options: RunOptions, deps: RunDeps): Promise<RunRe
   }
 }
 
+const ignore = () => undefined;
+
 /**
  * Waits for a promise to settle, or for `ms` to pass. A run with nothing to produce returns while
  * the producer may still be connecting (fetching credentials, the SASL handshake): Lambda would
@@ -202,8 +204,6 @@ export async function runOnce(options: RunOptions, deps: RunDeps): Promise<RunRe
  * find a connect that timed out meanwhile and fail on it. A failed connect is not kept (the next
  * run tries again).
  */
-const ignore = () => undefined;
-
 async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const elapsed = new Promise<void>((resolve) => {

@@ -51,8 +51,7 @@ export class DeliveryIncompleteError extends Error {
     /** The records the request asked for: more than `generated` when the stop came first. */
     requested = result.generated,
   ) {
-    const codes = new Map<string, number>();
-    for (const f of failures) codes.set(f.errorCode, (codes.get(f.errorCode) ?? 0) + 1);
+    const codes = new Map([...byCode(failures)].map(([code, { count }]) => [code, count]));
     // InDoubt ones, and those a later call refused after an earlier one got no response.
     const inDoubt = failures.filter((f) => f.mayHaveArrived).length;
     const notGenerated = requested - result.generated;
@@ -170,23 +169,22 @@ export const handler = defineHandler({
   },
 });
 
-function failureOf(chunk: InventoryRecord[], f: FailedRecord) {
-  return {
-    recordId: (chunk[f.index] as InventoryRecord).record_id,
-    errorCode: f.errorCode,
-    errorMessage: f.errorMessage,
-    attempts: f.attempts,
-    ...(f.mayHaveArrived ? { mayHaveArrived: true as const } : {}),
-  };
+function failureOf(chunk: InventoryRecord[], { index, ...failure }: FailedRecord) {
+  return { recordId: (chunk[index] as InventoryRecord).record_id, ...failure };
+}
+
+/** Failures by error code, in the order first met: how many, and the first one's message. */
+function byCode(failures: DeliveryIncompleteError['failures']): Map<string, { count: number; message: string }> {
+  const codes = new Map<string, { count: number; message: string }>();
+  for (const f of failures) {
+    const seen = codes.get(f.errorCode);
+    if (seen) seen.count++;
+    else codes.set(f.errorCode, { count: 1, message: f.errorMessage });
+  }
+  return codes;
 }
 
 /** Why records were not delivered, as putRecords last said, by code: a refusal, a deadline or a permission alike. */
 function reasonsOf(failures: DeliveryIncompleteError['failures']): string {
-  const byCode = new Map<string, { count: number; message: string }>();
-  for (const f of failures) {
-    const seen = byCode.get(f.errorCode);
-    if (seen) seen.count++;
-    else byCode.set(f.errorCode, { count: 1, message: f.errorMessage });
-  }
-  return [...byCode].map(([code, { count, message }]) => `${code} ×${count}: ${message}`).join('; ');
+  return [...byCode(failures)].map(([code, { count, message }]) => `${code} ×${count}: ${message}`).join('; ');
 }

@@ -202,8 +202,9 @@ function expectedDigests() {
 
 /** Throws S3's BadDigest when the bytes received do not match what the request declared. */
 function checkDigests(expected, md5Hex, crcValue) {
-  if (expected.md5 !== undefined && Buffer.from(md5Hex, 'hex').toString('base64') !== expected.md5) {
-    throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.', { ExpectedDigest: expected.md5, CalculatedDigest: Buffer.from(md5Hex, 'hex').toString('base64') });
+  const md5 = Buffer.from(md5Hex, 'hex').toString('base64');
+  if (expected.md5 !== undefined && md5 !== expected.md5) {
+    throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.', { ExpectedDigest: expected.md5, CalculatedDigest: md5 });
   }
   if (expected.crc !== undefined) {
     const calculated = Buffer.alloc(4);
@@ -268,6 +269,8 @@ server.store.putPart = putPart;
 
 /** S3 lists keys in the byte order of their UTF-8 encoding. */
 const byteOrder = (a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+/** The same order over keys encoded once (`{ key, bytes }`), for sorting many. */
+const byBytes = (a, b) => Buffer.compare(a.bytes, b.bytes);
 /** The end of the file name s3rver stores an object's bytes under (`<last key segment>._S3rver_object`). */
 const OBJECT_SUFFIX = '._S3rver_object';
 
@@ -283,17 +286,19 @@ async function listObjects(bucket, options) {
   const { delimiter = '', startAfter = '', prefix = '', maxKeys = Number.POSITIVE_INFINITY } = options ?? {};
   const bucketPath = this.getBucketPath(bucket);
   const prefixPath = [bucketPath, FilesystemStore.encodeKeyPath(prefix)].join('/');
+  const after = Buffer.from(startAfter, 'utf8');
   const found = [];
   for (const file of walk(bucketPath, (dir) => dir.startsWith(prefixPath) || prefixPath.startsWith(dir))) {
     if (!file.endsWith(OBJECT_SUFFIX)) continue;
     const key = FilesystemStore.decodeKeyPath(file.slice(bucketPath.length + 1, -OBJECT_SUFFIX.length));
-    if (key.startsWith(prefix) && (!startAfter || byteOrder(key, startAfter) > 0)) found.push(key);
+    const bytes = Buffer.from(key, 'utf8');
+    if (key.startsWith(prefix) && Buffer.compare(bytes, after) > 0) found.push({ key, bytes });
   }
-  found.sort(byteOrder);
+  found.sort(byBytes);
   const commonPrefixes = new Set();
   const keys = [];
   let isTruncated = false;
-  for (const key of found) {
+  for (const { key } of found) {
     const at = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
     if (at !== -1) {
       commonPrefixes.add(key.slice(0, at + delimiter.length));
@@ -407,6 +412,12 @@ async function conditionalPut(ctx, next) {
 }
 server.middleware.splice(server.middleware.length - 1, 0, conditionalPut);
 
+/** The metadata of the object a request names, undefined when it names none or none is there. */
+async function metadataOf(ctx) {
+  const object = await objectOf(ctx);
+  return object ? server.store.getMetadata(object.bucket, object.key).catch(() => undefined) : undefined;
+}
+
 /** Whether an `If-Match` header (`*`, or a list of entity tags, quoted or not) names `etag`. */
 function etagMatches(header, etag) {
   const bare = (tag) => tag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
@@ -423,9 +434,7 @@ function etagMatches(header, etag) {
 async function conditionalRead(ctx, next) {
   const header = ctx.get('if-match');
   if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || !header || ctx.query?.uploadId !== undefined) return next();
-  const object = await objectOf(ctx);
-  if (!object) return next();
-  const metadata = await server.store.getMetadata(object.bucket, object.key).catch(() => undefined);
+  const metadata = await metadataOf(ctx);
   if (metadata && !etagMatches(header, metadata.etag)) {
     throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
   }
@@ -441,8 +450,7 @@ server.middleware.splice(server.middleware.length - 1, 0, conditionalRead);
 async function suffixRange(ctx, next) {
   const suffix = ctx.method === 'GET' ? /^bytes=-(\d+)$/.exec(ctx.get('range')) : null;
   if (!suffix) return next();
-  const object = await objectOf(ctx);
-  const metadata = object ? await server.store.getMetadata(object.bucket, object.key).catch(() => undefined) : undefined;
+  const metadata = await metadataOf(ctx);
   if (!metadata) return next();
   const size = Number(metadata['content-length']);
   const wanted = Number(suffix[1]);

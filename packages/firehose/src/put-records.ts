@@ -115,8 +115,7 @@ const MAX_ATTEMPTS = 1_000;
  * Every record ends in `delivered` or in `failed` with its reason: an oversized record is failed
  * up front; a call that fails as a whole (after the SDK's own retries, if its client makes any)
  * with a throttle, a 5xx, a timeout or a dropped connection makes the round back off and try
- * again, within the records'
- * attempts; any other whole-call failure, the signal, or a backoff longer than the time left ends
+ * again, within the records' attempts; any other whole-call failure, the signal, or a backoff longer than the time left ends
  * the run with every record not delivered failed — never thrown, so the caller always learns what
  * was delivered. A throttled record has attempts of its own (`maxThrottledAttempts`): Firehose
  * throttles for seconds at a time, longer than a few faults' worth of backoff. The records of
@@ -225,8 +224,8 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
         }
         leftOut(notSent, `an earlier call failed (${code}: ${e.message})`);
         // A throttle, a 5xx or a dropped connection (that the SDK's own retries, if any, did not
-        // outlast): the whole round backs off and tries again (this batch counting an attempt, the ones not sent yet
-        // none). Anything else is not going to pass: every record is failed.
+        // outlast): the whole round backs off and tries again (this batch counting an attempt, the
+        // ones not sent yet none). Anything else is not going to pass: every record is failed.
         if (!transient) return finish();
         retry.push(...batch.filter((i) => mayRetry(i, throttled)), ...notSent);
         break;

@@ -12,7 +12,7 @@ export class FlushTimeoutError extends Error {
   override name = 'FlushTimeoutError';
   /**
    * Per message of the send, whether its delivery was confirmed (the others may yet arrive, or not).
-   * Not enumerable (see hideFromLogs).
+   * Not enumerable (see hidePublished).
    */
   declare readonly published?: readonly boolean[];
   constructor(
@@ -27,7 +27,7 @@ export class FlushTimeoutError extends Error {
       `Kafka flush timed out after ${timeoutMs} ms: ${delivered} of ${expected} messages delivered; the others are unconfirmed ` +
         '(many land anyway): fail the invocation so they are sent again, and look at the broker\'s reachability or the time left for the send',
     );
-    hideFromLogs(this, 'published', published);
+    hidePublished(this, published);
   }
 }
 
@@ -42,23 +42,23 @@ export class DeliveryError extends Error {
     options?: { cause?: unknown; published?: readonly boolean[]; deliveredBytes?: number },
   ) {
     super(message, options);
-    hideFromLogs(this, 'published', options?.published);
+    hidePublished(this, options?.published);
     if (options?.deliveredBytes !== undefined) this.deliveredBytes = options.deliveredBytes;
   }
-  /** Per message of the send, whether its delivery was confirmed. Not enumerable (see hideFromLogs). */
+  /** Per message of the send, whether its delivery was confirmed. Not enumerable (see hidePublished). */
   declare readonly published?: readonly boolean[];
   /** Value bytes of the confirmed messages, as their delivery reports gave them. */
   readonly deliveredBytes?: number;
 }
 
 /**
- * Sets a per-message property that logs must not copy. Powertools' error formatting and Lambda's
+ * Sets `published`, one flag per message, where logs do not copy it. Powertools' error formatting and Lambda's
  * own "Invoke Error" line copy an error's enumerable properties: one flag per message of a
  * 50,000-message send made a 285 KB log line, past CloudWatch's 256 KB event (the structured
  * ERROR line that alarms and queries read, split or cut). The counts stay enumerable.
  */
-function hideFromLogs(error: Error, key: 'published', value: readonly boolean[] | undefined): void {
-  if (value !== undefined) Object.defineProperty(error, key, { value, enumerable: false, writable: false, configurable: true });
+function hidePublished(error: Error, published: readonly boolean[] | undefined): void {
+  if (published !== undefined) Object.defineProperty(error, 'published', { value: published, enumerable: false, writable: false, configurable: true });
 }
 
 /**

@@ -107,13 +107,14 @@ const HAS_PROC = existsSync('/proc/self/status');
 /**
  * util-linux's setpriv (looked for once, when first needed), which starts node with a parent-death
  * signal. A frozen process cannot notice that its channel to the runner closed: were the runner
- * killed, it would stay stopped for good. With SIGKILL as its parent-death signal (which a stopped process receives too) the kernel
- * ends it with the runner. Node has no binding for prctl(PR_SET_PDEATHSIG), hence the wrapper.
+ * killed, it would stay stopped for good. With SIGKILL as its parent-death signal (which a stopped
+ * process receives too) the kernel ends it with the runner. Node has no binding for
+ * prctl(PR_SET_PDEATHSIG), hence the wrapper.
  */
-let setprivFound: string | null | undefined;
+let setprivLookup: { path: string | undefined } | undefined;
 function setpriv(): string | undefined {
-  setprivFound ??= (process.platform === 'linux' ? ['/usr/bin/setpriv', '/bin/setpriv'].find(takesPdeathsig) : undefined) ?? null;
-  return setprivFound ?? undefined;
+  setprivLookup ??= { path: process.platform === 'linux' ? ['/usr/bin/setpriv', '/bin/setpriv'].find(takesPdeathsig) : undefined };
+  return setprivLookup.path;
 }
 
 /** Whether `path` is a setpriv that knows --pdeathsig (util-linux 2.33 and later; older ones refuse it). */
