@@ -118,24 +118,32 @@ describe('the local Kafka event source mapping', () => {
   });
 
   it('invokes when the batching window ends while records keep arriving, not only once the batch is full', async () => {
-    const fake = fakeInvoker(() => false);
+    const invokedAt: number[] = [];
+    const fake = fakeInvoker(() => {
+      invokedAt.push(Date.now());
+      return false;
+    });
     const queues = new LocalQueues(undefined);
-    // Window 1 s × 0.1 = 100 ms, batches of up to 1,000; a record every 5 ms for a second.
+    // Window 1 s × 0.1 = 100 ms, batches of up to 1,000; a record every 5 ms for 1.5 s or more.
     const esm = source('archiver-window', ['t.window'], fake.invoker, queues, 1_000);
     await esm.start();
-    const sent = Array.from({ length: 200 }, (_, i) => `w${i}`);
+    const sent = Array.from({ length: 300 }, (_, i) => `w${i}`);
     try {
       await produce('t.window', ['w-first']);
       for (const value of sent) {
         producer.produce('t.window', 0, Buffer.from(value), Buffer.from(`k-${value}`), Date.now());
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
+      const streamEndedAt = Date.now();
       await new Promise<void>((resolve, reject) => producer.flush(10_000, (err) => (err ? reject(err) : resolve())));
       await esm.idle({ timeoutMs: IDLE_MS });
       expect(fake.calls.flatMap((c) => valuesOf(c.event)).sort()).toEqual(['w-first', ...sent].sort());
-      // About a second of records in 100 ms windows: many batches, none near 1,000.
-      expect(fake.calls.length).toBeGreaterThanOrEqual(5);
-      for (const c of fake.calls) expect(valuesOf(c.event).length).toBeLessThan(100);
+      // Not a timing floor: the embedded broker hands records over once per fetch (~100 ms here,
+      // slower on a loaded machine), so windows close at 100–400 ms. A window timed from the last
+      // record, or none, takes this steady stream in one batch once it stops.
+      expect(invokedAt.some((t) => t < streamEndedAt)).toBe(true);
+      expect(fake.calls.length).toBeGreaterThanOrEqual(3);
+      for (const c of fake.calls) expect(valuesOf(c.event).length).toBeLessThan(sent.length / 2);
     } finally {
       await esm.stop();
     }
