@@ -30,7 +30,7 @@ describe('startSilentEndpoint', () => {
   it('takes a request and never answers, until stopped', async () => {
     const silent = await startSilentEndpoint();
     try {
-      const err = await fetch(`${silent.url}/anything`, { signal: AbortSignal.timeout(200) }).catch((e: unknown) => e);
+      const err = await fetch(`${silent.url}/anything`, { signal: AbortSignal.timeout(1_000) }).catch((e: unknown) => e);
       expect(err).toMatchObject({ name: 'TimeoutError' });
       expect(silent.requests.count).toBeGreaterThanOrEqual(1);
       expect(silent.connections.count).toBe(1);

@@ -286,9 +286,12 @@ describe('execution environments', () => {
   it('freezes an environment between invocations, as Lambda does: a timer the handler left fires in the next invocation, and fails it', async () => {
     lines.length = 0;
     const res = await invoker.invoke('typed-error', { kind: 'after' });
-    const { pid } = res.result as { pid: number };
-    // The handler's timer (100 ms) would have fired by now in a running process.
-    await new Promise((r) => setTimeout(r, 400));
+    const { pid, armedAt } = res.result as { pid: number; armedAt: number };
+    // The stop takes effect once the process is next scheduled: a moment after the answer.
+    await expect.poll(() => processState(pid)).toBe('T');
+    // The handler's timer (1.5 s, room for a loaded machine to freeze it first) would have fired
+    // by now in a running process.
+    await new Promise((r) => setTimeout(r, Math.max(0, armedAt + 1_800 - Date.now())));
     expect(alive(pid)).toBe(true);
     expect(processState(pid)).toBe('T');
     expect(lines.some((l) => l.includes('environment exited between invocations'))).toBe(false);

@@ -114,8 +114,8 @@ export const handler = async (event) => {
   }
   if (event.kind === 'after') {
     // Lambda freezes the environment once this returns: the timer fires in the next invocation.
-    setTimeout(() => { throw new Error('thrown while idle'); }, 100);
-    return { pid: process.pid };
+    setTimeout(() => { throw new Error('thrown while idle'); }, 1500);
+    return { pid: process.pid, armedAt: Date.now() };
   }
   if (event.kind === 'big') return 'x'.repeat(7 * 1024 * 1024);
   if (event.kind === 'callback') return undefined;
