@@ -2,6 +2,7 @@ import { IdempotencyAlreadyInProgressError, IdempotencyConfig, IdempotencyPersis
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isObjectCreated, type S3ObjectRef } from '@laminar/aws';
+import { stopReason } from '@laminar/runtime';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from 'aws-lambda';
 import { LeasedDynamoDBPersistenceLayer } from './claim-lease.ts';
@@ -274,6 +275,6 @@ async function pin(s3: S3Client, version: ObjectVersion, signal: AbortSignal | u
     // S3 answers a HEAD of a missing key 403 to this role, as a GET (validate.ts): a listing of the
     // key tells a deleted object from a real denial.
     if (status === 403 && (await currentVersionOf({ s3, signal }, version.bucket, version.key)) === null) return false;
-    throw error;
+    throw stopReason(signal) ?? error;
   }
 }

@@ -134,7 +134,7 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
         } catch (error) {
           // 409 ConditionalRequestConflict: another write to the key was under way; it is there now.
           if (options.ifAbsent && (isPreconditionFailed(error) || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 409)) return false;
-          throw error;
+          throw stopReason(deps.signal) ?? error;
         }
       }),
     );
@@ -181,7 +181,8 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
         throw new Error(`AccessDenied reading s3://${ref.bucket}/${ref.key}: ${known}, and the role may not read it`, { cause: error });
       }
     }
-    if (!skip) throw error;
+    // Stopped mid-request, the SDK throws its own AbortError: the deadline is what happened.
+    if (!skip) throw stopReason(deps.signal) ?? error;
     deps.warn?.(skip.detail, { key: ref.key, versionId: ref.versionId, etag: ref.etag });
     const skipped = { status: 'skipped' as const, reason: skip.reason, detail: skip.detail, ...noRows };
     // A run that validated this version left its silver manifest (the event came again after the

@@ -650,6 +650,23 @@ describe('events and idempotency', () => {
     await expectReconciled(retried);
   });
 
+  it('names the deadline, not the SDK\'s abort, when the stop comes during a request', async () => {
+    const ref = await put('bronze/orders/stopped-mid-request.csv', Buffer.from('order_id\n'));
+    // Every S3 request waits half a second before it goes: the stop comes while one is pending.
+    const slow = s3Client();
+    slow.middlewareStack.add((next) => async (args) => {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      return next(args);
+    }, { step: 'build', name: 'slowRequests' });
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(new DeadlineExceededError('stopping: 900 ms left')), 50);
+    const error = await processor(slow).process(ref, { ...scope('req-stopped-mid-request'), signal: stop.signal }).catch((e: unknown) => e);
+    slow.destroy();
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+    expect(await keysUnder('silver/orders/stopped-mid-request/')).toEqual([]);
+    expect(await keysUnder('quarantine/orders/stopped-mid-request/')).toEqual([]);
+  });
+
   it('stops at the deadline while the download has stalled, even if the stalled stream ignores it', async () => {
     const stats: GeneratedStats = { rows: 0, bytes: 0, invalid: 0 };
     const ref = await put('bronze/orders/stalled.csv', Buffer.from([...generateOrders(2e6, stats, 6)].join('')));
