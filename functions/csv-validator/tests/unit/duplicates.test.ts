@@ -217,11 +217,17 @@ describe('DuplicateDetector', () => {
   });
 
   it('removes its spill files when closed', () => {
-    const before = readdirSync(tmpdir()).filter((n) => n.startsWith('csv-validator-')).length;
-    const d = new DuplicateDetector({ expectedRows: 10 });
-    d.add('x', 2);
-    d.close();
-    expect(readdirSync(tmpdir()).filter((n) => n.startsWith('csv-validator-')).length).toBe(before);
+    // A folder of its own: other test files' detectors spill into the shared tmpdir meanwhile.
+    const root = mkdtempSync(join(tmpdir(), 'dup-close-'));
+    try {
+      const d = new DuplicateDetector({ expectedRows: 10, tmpRoot: root });
+      d.add('x', 2);
+      expect(readdirSync(root)).toHaveLength(1);
+      d.close();
+      expect(readdirSync(root)).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
   it('settles in slices: timers fire while millions of held-back rows would take seconds, and the verdicts are the same', async () => {
     // Every id twice: half the rows are held back. The second detector settles partitioned on disk.

@@ -79,11 +79,13 @@ function* lines(bytes: number): Generator<string> {
 describe('MultipartWriter against the embedded S3', () => {
   it('sends each part with its CRC32 in a signed header and the payload unsigned (no SHA-256 of the body)', async () => {
     const c = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials, forcePathStyle: true });
-    const seen: Record<string, string>[] = [];
+    const seen: { part: number; headers: Record<string, string> }[] = [];
     // At the deserialize step the request is the one on the wire: built, checksummed and signed.
     c.middlewareStack.add(
       (next, context) => async (args) => {
-        if (context.commandName === 'UploadPartCommand') seen.push({ ...(args.request as { headers: Record<string, string> }).headers });
+        if (context.commandName === 'UploadPartCommand') {
+          seen.push({ part: (args.input as { PartNumber: number }).PartNumber, headers: { ...(args.request as { headers: Record<string, string> }).headers } });
+        }
         return next(args);
       },
       { step: 'deserialize', name: 'recordSigned' },
@@ -97,8 +99,10 @@ describe('MultipartWriter against the embedded S3', () => {
       value.writeUInt32BE(zlib.crc32(data));
       return value.toString('base64');
     };
-    expect(seen.map((h) => h['x-amz-checksum-crc32'])).toEqual([crc(body.subarray(0, MIN_PART_SIZE)), crc(body.subarray(MIN_PART_SIZE))]);
-    for (const headers of seen) {
+    // Both parts are in flight at once: ordered by part number, not by arrival here.
+    seen.sort((a, b) => a.part - b.part);
+    expect(seen.map(({ headers }) => headers['x-amz-checksum-crc32'])).toEqual([crc(body.subarray(0, MIN_PART_SIZE)), crc(body.subarray(MIN_PART_SIZE))]);
+    for (const { headers } of seen) {
       expect(headers['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD');
       expect(headers.authorization).toMatch(/SignedHeaders=[^,]*x-amz-checksum-crc32[^,]*x-amz-content-sha256/);
     }

@@ -5,8 +5,9 @@
  *
  * A failure names its seed and scenario. To replay one seed alone:
  *   MULTIPART_FUZZ_SEED=<seed> node_modules/.bin/vitest run tests/unit/multipart-writer-fuzz.test.ts
- * Delays drawn as timers (a minority) make the exact interleaving differ from run to run; the
- * scenario itself (sizes, writes, faults) is always the same for a seed.
+ * Delays are counted in turns of the event loop, never on the clock: a seed plays the same
+ * interleaving on every run, however loaded the machine, as well as the same scenario (sizes,
+ * writes, faults).
  *
  * A stop that lands after S3 has stored the object but before the writer has read S3's answer is
  * a failure to the writer (abort()'s doc): onError hears it and end() rejects with it, while the
@@ -111,11 +112,18 @@ function textOf(r: Rng, bytes: number, dense = r.chance(0.3)): string {
 
 type Delay = { kind: 'now' | 'microtasks' | 'immediate' | 'timer'; n: number };
 
+/**
+ * `timer` stands for a wait of n ms: later than any `immediate` delay, as a timer is, but counted
+ * in turns of the event loop (4 + 4n) rather than on the clock, so that a seed plays the same
+ * interleaving however loaded the machine is.
+ */
 function after(delay: Delay, fn: () => void): void {
-  let n = delay.n;
+  let n = delay.kind === 'timer' ? 4 + 4 * delay.n : delay.n;
   if (delay.kind === 'now') fn();
-  else if (delay.kind === 'timer') setTimeout(fn, n);
-  else {
+  else if (delay.kind === 'timer') {
+    const step = () => (n-- > 0 ? setImmediate(step) : fn());
+    setImmediate(step);
+  } else {
     const defer = delay.kind === 'microtasks' ? queueMicrotask : setImmediate;
     const step = () => (n-- > 0 ? defer(step) : fn());
     defer(step);
@@ -1023,8 +1031,9 @@ describe('MultipartWriter, randomized', () => {
     }
     // Each outcome is checked by a different function above: fault injection that stopped firing
     // (or stops that all land too early or too late) would leave one unchecked and still pass.
-    // Seen: about 105 failures, 3 late stops, 52 successes; the floors leave room for timer-drawn
-    // delays shifting a few scenarios, not for a branch going quiet.
+    // Every delay is counted in turns of the event loop, so each seed plays the same: 104 failures,
+    // 3 late stops, 53 successes. The floors leave room for a change to the writer shifting a few
+    // scenarios, not for a branch going quiet.
     if (ONLY_SEED === undefined) {
       expect(outcomes.failure, `scenarios per outcome: ${JSON.stringify(outcomes)}`).toBeGreaterThanOrEqual(80);
       expect(outcomes['late stop'], `scenarios per outcome: ${JSON.stringify(outcomes)}`).toBeGreaterThanOrEqual(1);

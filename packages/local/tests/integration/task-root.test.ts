@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { prepareTaskRoot } from '../../src/task-root.ts';
@@ -23,11 +23,14 @@ describe('task roots', () => {
   it('keeps the three latest builds of a function', async () => {
     const envs = join(root.dir, 'pruned');
     const dirs: string[] = [];
+    // Builds a second apart (set, not waited for): a file system's coarse timestamps tie nothing.
+    const t0 = Math.floor(Date.now() / 1000) - 100;
     for (let i = 0; i < 5; i++) {
       const zip = join(root.dir, `v${i}.zip`);
       writeFileSync(zip, await zipBuffer({ 'index.mjs': `export const handler = () => ${i};` }));
-      dirs.push((await prepareTaskRoot(envs, 'fn', zip)).dir);
-      await new Promise((r) => setTimeout(r, 15));
+      const { dir } = await prepareTaskRoot(envs, 'fn', zip);
+      utimesSync(dir, t0 + i, t0 + i);
+      dirs.push(dir);
     }
     const other = join(root.dir, 'other.zip');
     writeFileSync(other, await zipBuffer({ 'index.mjs': 'export const handler = () => "other";' }));
