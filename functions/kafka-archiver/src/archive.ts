@@ -1,6 +1,6 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { envelopeSchema } from '@laminar/kafka/envelope';
-import { mapLimit } from '@laminar/runtime';
+import { mapLimit, stopReason } from '@laminar/runtime';
 import type { KafkaEvent, KafkaEventRecord } from './event.ts';
 import { duplicateKey } from './json.ts';
 import { fileTime, isFileableTimestamp, type ObjectGroup, objectKey, partitionAt, recordTime } from './layout.ts';
@@ -127,12 +127,18 @@ export async function archiveBatch(event: KafkaEvent, deps: ArchiveDeps): Promis
     key: objectKey(g.kind === 'archive' ? deps.archivePrefix : deps.quarantinePrefix, g),
     group: g,
   }));
-  await mapLimit(objects, deps.concurrency, ({ key, group }) => {
+  await mapLimit(objects, deps.concurrency, async ({ key, group }) => {
     deps.signal?.throwIfAborted();
-    return deps.s3.send(
-      new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: group.lines.join(''), ContentType: 'application/x-ndjson' }),
-      { abortSignal: deps.signal },
-    );
+    try {
+      return await deps.s3.send(
+        new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: group.lines.join(''), ContentType: 'application/x-ndjson' }),
+        { abortSignal: deps.signal },
+      );
+    } catch (error) {
+      // A PUT the stop cut short fails with the SDK's AbortError: the batch failed for want of
+      // time (the timeout, the concurrency or the batch size to look at), not because of S3.
+      throw stopReason(deps.signal) ?? error;
+    }
   });
   return {
     records: records.length,

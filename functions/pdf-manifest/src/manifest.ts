@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { HeadObjectCommand, ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { createBatchPresigner, type LifetimeCap, unreachableByUrl, uploadStream } from '@laminar/aws';
-import { ClientError } from '@laminar/runtime';
+import { ClientError, stopReason } from '@laminar/runtime';
 import type { ManifestInput } from './input.ts';
 
 export interface ManifestDeps {
@@ -92,7 +92,7 @@ export async function resolveManifestKey(
     return earlier;
   } catch (err) {
     if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return key;
-    throw err;
+    throw stopReason(signal) ?? err;
   }
 }
 

@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { loadConfig } from './config.ts';
 import { Deadline, defaultReserveMs } from './deadline.ts';
-import { ClientError } from './errors.ts';
+import { ClientError, DeadlineExceededError } from './errors.ts';
 
 export interface InitContext<C> {
   config: C;
@@ -102,7 +102,8 @@ export function defineHandler<S extends z.ZodType, D, E, R>(def: HandlerDefiniti
       }
       if (segment && def.traceResponse !== false) tracer.addResponseAsMetadata(traceable(result), process.env._HANDLER);
       return result;
-    } catch (err) {
+    } catch (thrown) {
+      const err = deadlineBehind(thrown);
       if (err instanceof ClientError) logger.warn(err.message, { errorType: err.name, details: err.details });
       else logger.error('invocation failed', err as Error);
       if (segment) tracer.addErrorAsMetadata(err as Error);
@@ -135,4 +136,16 @@ export function traceable(result: unknown): unknown {
   }
   if (bytes <= MAX_TRACED_RESPONSE_BYTES) return result;
   return { omitted: `the response is ${bytes} bytes of JSON, more than the ${MAX_TRACED_RESPONSE_BYTES} a trace segment keeps (X-Ray takes segments of up to 64 KB)` };
+}
+
+/**
+ * The deadline's stop, when what reached the top is an abort it caused: the SDK rejects a request
+ * the stop cut short with its own AbortError ("Request aborted", the stop as its cause), and Lambda
+ * takes the error's name as the invocation's errorType — the DLQ would say AbortError where the
+ * function ran out of time. Call sites that know their signal throw its reason themselves; this
+ * catches the ones that do not.
+ */
+function deadlineBehind(err: unknown): unknown {
+  if (err instanceof Error && err.name === 'AbortError' && err.cause instanceof DeadlineExceededError) return err.cause;
+  return err;
 }

@@ -3,6 +3,7 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, type S3Cli
 import { createS3Client } from '@laminar/aws';
 import { type S3Emulator, startS3 } from '@laminar/emulators';
 import { envelope } from '@laminar/kafka/envelope';
+import { DeadlineExceededError } from '@laminar/runtime';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ArchivedLine, archiveBatch, type QuarantinedLine } from '../../src/archive.ts';
 import { parseKafkaEvent } from '../../src/event.ts';
@@ -392,5 +393,22 @@ describe('archiveBatch', () => {
   it('fails the batch when S3 refuses a write, so the mapping retries it', async () => {
     const event = parseKafkaEvent(kafkaEvent('dev.prices', { 0: [{ offset: 1, value: item('z') }] }));
     await expect(archiveBatch(event, { ...deps(), bucket: 'no-such-bucket' })).rejects.toMatchObject({ name: 'NoSuchBucket' });
+  });
+
+  it('fails the batch with the deadline, not the SDK\'s abort, when the stop cuts its writes short', async () => {
+    const event = parseKafkaEvent(kafkaEvent('dev.prices', { 0: [{ offset: 1, value: item('a') }], 1: [{ offset: 1, value: item('b') }] }));
+    // Every PUT waits half a second before it goes: the stop comes while both are pending.
+    const slow = createS3Client({ region: s3.region, endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+    slow.middlewareStack.add((next) => async (args) => {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      return next(args);
+    }, { step: 'build', name: 'slowRequests' });
+    const stop = new AbortController();
+    const reason = new DeadlineExceededError('stopped before the function timeout; 900 ms left');
+    setTimeout(() => stop.abort(reason), 50);
+    const error = await archiveBatch(event, { ...deps(), s3: slow, signal: stop.signal }).catch((e: unknown) => e);
+    slow.destroy();
+    expect(error).toBe(reason);
+    expect(await list()).toEqual([]);
   });
 });

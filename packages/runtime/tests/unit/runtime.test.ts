@@ -125,6 +125,24 @@ describe('defineHandler', () => {
     expect(emf.find((l) => l.Things === 1)).not.toHaveProperty('stage');
   });
 
+  it('throws the deadline, not the AbortError of a request it cut short', async () => {
+    process.env = { TABLE: 't', POWERTOOLS_METRICS_NAMESPACE: 'Test', POWERTOOLS_SERVICE_NAME: 'demo', POWERTOOLS_LOG_LEVEL: 'CRITICAL' };
+    const stop = new DeadlineExceededError('stopping: 900 ms left');
+    const handler = defineHandler({
+      config: schema,
+      init: () => ({}),
+      handle: async (event: { cause?: 'deadline' | 'other' }) => {
+        // As the SDK rejects a request whose abortSignal fired: its own error, the reason as cause.
+        const aborted = new Error('Request aborted', { cause: event.cause === 'deadline' ? stop : new Error('a timeout of its own') });
+        aborted.name = 'AbortError';
+        throw aborted;
+      },
+    });
+    await expect(handler({ cause: 'deadline' }, context())).rejects.toBe(stop);
+    // An abort the deadline did not cause stays what it is.
+    await expect(handler({ cause: 'other' }, context())).rejects.toMatchObject({ name: 'AbortError', message: 'Request aborted' });
+  });
+
   it('ends the deadline signal\'s timer with the invocation, returned or thrown', async () => {
     process.env = { TABLE: 't', POWERTOOLS_METRICS_NAMESPACE: 'Test', POWERTOOLS_SERVICE_NAME: 'demo', POWERTOOLS_LOG_LEVEL: 'CRITICAL' };
     const signals: AbortSignal[] = [];
