@@ -216,6 +216,8 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
     // The value last confirmed stays, whatever else is dropped: completing checks against these.
     held.tried = [held.until, ...held.tried.filter((t) => t !== held.until).slice(2 - TRIED_KEPT), until];
     let outcome: { error: unknown; lost: boolean } | undefined;
+    const giveUpMs = Math.max(1, Math.floor(this.#leaseMs / 4));
+    const giveUp = AbortSignal.timeout(giveUpMs);
     try {
       await this.#client.send(
         new UpdateItemCommand({
@@ -229,7 +231,7 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
         }),
         // A renewal stuck on a slow connection (the SDK's retries included) gives way to the next
         // one well within the lease; one that landed all the same is recognised by its value.
-        { abortSignal: AbortSignal.timeout(Math.max(1, Math.floor(this.#leaseMs / 4))) },
+        { abortSignal: giveUp },
       );
       held.until = until;
     } catch (error) {
@@ -238,6 +240,9 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
       if (found?.[STATUS_ATTR]?.S === IN_PROGRESS && held.tried.includes(foundUntil)) {
         // One of our own writes landed without its answer: the claim is still ours.
         held.until = foundUntil;
+      } else if (giveUp.aborted) {
+        // The SDK's own words would be "Request aborted": say it was this renewal's time limit.
+        outcome = { error: new Error(`no answer within ${giveUpMs} ms (a quarter of the lease)`, { cause: error }), lost: false };
       } else {
         outcome = { error, lost: error instanceof ConditionalCheckFailedException };
       }

@@ -66,7 +66,16 @@ const warnings: string[] = [];
  * machine) is one more of those, not a failure of what a test shows.
  */
 const besidesFailedRenewals = () => warnings.filter((w) => !/could not renew the claim/.test(w));
-const scope = (requestId: string) => ({ requestId, checkDeadline: () => undefined, warn: (message: string) => void warnings.push(message) });
+/** Each warning's details, as logged (its error as a string). */
+const warningDetails: string[] = [];
+const scope = (requestId: string) => ({
+  requestId,
+  checkDeadline: () => undefined,
+  warn: (message: string, detail?: Record<string, unknown>) => {
+    warnings.push(message);
+    warningDetails.push(JSON.stringify(detail ?? {}));
+  },
+});
 
 /** An S3 client whose downloads start only after `ms`: work that outlasts leases. */
 function slowS3(ms: number): S3Client {
@@ -315,6 +324,19 @@ describe('claims held as leases', () => {
     expect(held.status).toBe('INPROGRESS');
     expect(held.until).toBeGreaterThan(Date.now());
     await finished();
+  });
+
+  it('says a renewal that got no answer in time gave up, not that a request was aborted', async () => {
+    warningDetails.length = 0;
+    // The first renewal is held past its quarter lease (750 ms) before it goes.
+    const { finished } = await slowWork('bronze/orders/unanswered-renewal.csv', 20, async (n, send) => {
+      if (n === 1) await sleep(LEASE / 4 + 250);
+      return send();
+    });
+    await finished();
+    const renewal = warningDetails[warnings.findIndex((w) => /could not renew the claim/.test(w))];
+    expect(renewal).toMatch(/no answer within 750 ms/);
+    expect(renewal).not.toMatch(/Request aborted/);
   });
 
   it('never holds a claim past the invocation\'s deadline', async () => {
