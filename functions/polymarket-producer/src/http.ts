@@ -1,4 +1,4 @@
-import { BodyTooLargeError, readBoundedBody } from '@laminar/runtime';
+import { BodyTooLargeError, DeadlineExceededError, readBoundedBody } from '@laminar/runtime';
 
 /**
  * A small JSON-over-HTTP client for public APIs that rate-limit: per-attempt timeout, bounded
@@ -12,11 +12,12 @@ import { BodyTooLargeError, readBoundedBody } from '@laminar/runtime';
  */
 
 /**
- * 'deadline': not attempted, the invocation has no time left for any request — the caller must
- * stop. A request that failed and whose retry would not fit in the time left keeps the kind of
- * its failure: that request is lost, not the invocation, and a caller with a fallback uses it.
+ * Why a request failed. The invocation's own time is not among them: a request it leaves no time
+ * for, or cuts short, throws DeadlineExceededError — the caller must stop. A request that failed
+ * and whose retry would not fit in the time left keeps the kind of its failure: that request is
+ * lost, not the invocation, and a caller with a fallback uses it.
  */
-export type HttpFailureKind = 'status' | 'timeout' | 'network' | 'invalid-json' | 'too-large' | 'rate-limited' | 'deadline';
+export type HttpFailureKind = 'status' | 'timeout' | 'network' | 'invalid-json' | 'too-large' | 'rate-limited';
 
 export class HttpRequestError extends Error {
   override name = 'HttpRequestError';
@@ -165,6 +166,11 @@ export function createJsonClient(options: HttpClientOptions): JsonClient {
         return { ok: false, retry: false, error: new HttpRequestError(`${what} failed: ${err.message}`, 'too-large', url, n, undefined, { cause: err }) };
       }
       if (timeout.aborted) {
+        // Its timeout was cut to the invocation's time, which has run out: it fired at the instant
+        // the deadline's own stop was due, and may have come first. Not the server's slowness.
+        if (timeoutMs < options.timeoutMs) {
+          throw new DeadlineExceededError(`${what} stopped: the invocation's time ran out (${timeoutMs} ms were left for it)`, { cause: err });
+        }
         return { ok: false, retry: true, error: new HttpRequestError(`${what} timed out after ${timeoutMs} ms`, 'timeout', url, n) };
       }
       const e = err as Error & { cause?: { code?: string; message?: string } };
@@ -198,7 +204,7 @@ export function createJsonClient(options: HttpClientOptions): JsonClient {
       for (let n = 1; ; n++) {
         const left = remaining();
         if (left < MIN_ATTEMPT_MS) {
-          throw new HttpRequestError(`${request.method ?? 'GET'} ${url} not attempted: only ${Math.max(0, Math.round(left))} ms of the invocation left`, 'deadline', url, n - 1);
+          throw new DeadlineExceededError(`${request.method ?? 'GET'} ${url} not attempted: only ${Math.max(0, Math.round(left))} ms of the invocation left`);
         }
         const result = await attempt(url, request, n, Math.min(options.timeoutMs, left));
         if (result.ok) return result.value;

@@ -64,9 +64,9 @@ export async function fetchMidpoints(tokenIds: readonly string[], options: Midpo
       if (!parsed.success) throw new UnexpectedResponseError(`CLOB /midpoints answered ${Array.isArray(body) ? 'an array' : typeof body} instead of an object of token prices`);
       answer = parsed.data;
     } catch (err) {
-      // No time for any request: nothing useful can follow. A batch whose retry did not fit in the
-      // time left has its failure's own kind and falls back below, like any other failed batch.
-      if (err instanceof HttpRequestError && err.kind === 'deadline') throw err;
+      // The invocation's time ran out (DeadlineExceededError) or something unforeseen: nothing useful
+      // can follow. A batch whose retry did not fit in the time left has its failure's own kind and
+      // falls back below, like any other failed batch.
       if (!(err instanceof HttpRequestError || err instanceof UnexpectedResponseError)) throw err;
       out.failedBatches++;
       options.onBatchError?.(err, batch);

@@ -1,3 +1,4 @@
+import { DeadlineExceededError } from '@laminar/runtime';
 import { describe, expect, it } from 'vitest';
 import { backoffMs, createJsonClient, DEFAULT_RETRY, HttpRequestError, parseRetryAfter } from '../../src/http.ts';
 
@@ -107,12 +108,27 @@ describe('createJsonClient (stubbed fetch)', () => {
     expect(slept).toEqual([]);
   });
 
-  it('makes no attempt when the invocation is out of time', async () => {
+  it('makes no attempt when the invocation is out of time, and says the deadline stopped it', async () => {
     const s = scripted([json([])]);
-    await expect(createJsonClient({ timeoutMs: 1000, fetch: s.fetch, remainingMs: () => 100 }).json('http://x/a')).rejects.toMatchObject({
-      kind: 'deadline',
-    });
+    const error = await createJsonClient({ timeoutMs: 1000, fetch: s.fetch, remainingMs: () => 100 }).json('http://x/a').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+    expect(error).toMatchObject({ message: 'GET http://x/a not attempted: only 100 ms of the invocation left' });
     expect(s.calls).toHaveLength(0);
+  });
+
+  it('says the deadline, not the server, stopped a request whose timeout was cut to the time left', async () => {
+    // A server that never answers; the attempt's 1 s is cut to the 300 ms the invocation has left.
+    const hanging = (async (_url: string | URL | Request, init?: RequestInit) =>
+      new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason), { once: true }))) as typeof fetch;
+    const error = await createJsonClient({ timeoutMs: 1000, fetch: hanging, remainingMs: () => 300 }).json('http://x/a').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+    expect(error).toMatchObject({ message: "GET http://x/a stopped: the invocation's time ran out (300 ms were left for it)" });
+    // Its own timeout, with time to spare, is the server's: retried, then reported as a timeout.
+    const slow = await createJsonClient({ timeoutMs: 100, fetch: hanging, remainingMs: () => 60_000, retry: { maxAttempts: 1 } })
+      .json('http://x/a')
+      .catch((e: unknown) => e);
+    expect(slow).toBeInstanceOf(HttpRequestError);
+    expect(slow).toMatchObject({ kind: 'timeout' });
   });
 
   it('does not retry other 4xx answers', async () => {

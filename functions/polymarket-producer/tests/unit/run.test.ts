@@ -1,5 +1,6 @@
 import type { DedupStore, LatestChange, LatestRenewal, LatestValue, LatestValueStore } from '@laminar/dedup';
 import { FlushTimeoutError, type KafkaProducer, messagesOf, type OutgoingMessage } from '@laminar/kafka';
+import { DeadlineExceededError } from '@laminar/runtime';
 import { describe, expect, it } from 'vitest';
 import { createJsonClient, HttpRequestError, type JsonClient } from '../../src/http.ts';
 import { type RunDeps, runOnce } from '../../src/run.ts';
@@ -401,8 +402,8 @@ describe('runOnce', () => {
     let calls = 0;
     const late = client(() => (calls++ === 0 ? 3000 : 100));
     const stopped = await runOnce(deps({ store: memoryStore().store, producer: recordingProducer().producer, http: late })).catch((e: unknown) => e);
-    expect(stopped).toBeInstanceOf(HttpRequestError);
-    expect(stopped).toMatchObject({ kind: 'deadline', message: expect.stringContaining('/midpoints not attempted: only 100 ms of the invocation left') });
+    expect(stopped).toBeInstanceOf(DeadlineExceededError);
+    expect(stopped).toMatchObject({ message: expect.stringContaining('/midpoints not attempted: only 100 ms of the invocation left') });
   });
 
   it('fails without producing when the Gamma listing cannot be read', async () => {
