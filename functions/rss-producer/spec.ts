@@ -27,6 +27,7 @@ export default defineFunction({
   // The EMF metrics it emits (dashboard, cost; checked against src/ by infra's tests).
   metrics: [
     'FeedsFailed',
+    'FeedsStopped',
     'ItemsFetched',
     'ItemsNew',
     'ItemsDuplicate',

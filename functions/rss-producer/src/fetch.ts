@@ -17,7 +17,9 @@ export type FetchOutcome =
       validators: Validators;
     }
   | { url: string; status: 'not-modified' }
-  | { url: string; status: 'failed'; reason: string };
+  | { url: string; status: 'failed'; reason: string }
+  /** Not fetched, or cut short, because the invocation's time ran out: no fault of the feed's. */
+  | { url: string; status: 'stopped'; reason: string };
 
 export interface FetchOptions {
   /** Per feed, for the headers and the whole body (time the event loop was blocked excepted). */
@@ -74,8 +76,9 @@ function feedTimeout(timeoutMs: number, clock: FeedClock): { signal: AbortSignal
   return { signal: controller.signal, stop: () => clock.clearTimeout(timer) };
 }
 
-function describeError(err: unknown, timeoutMs: number, timeout: AbortSignal, run?: AbortSignal): string {
-  if (run?.aborted) return "stopped: the invocation's time ran out";
+const STOPPED = "stopped: the invocation's time ran out";
+
+function describeError(err: unknown, timeoutMs: number, timeout: AbortSignal): string {
   if (timeout.aborted) return `timed out after ${timeoutMs} ms`;
   if (err instanceof BodyTooLargeError) {
     return err.declaredBytes === undefined
@@ -93,7 +96,7 @@ function describeError(err: unknown, timeoutMs: number, timeout: AbortSignal, ru
  * time limit ends with the body: what the caller then does with it is no part of the fetch.
  */
 export async function fetchFeed(url: string, known: Validators | undefined, options: FetchOptions): Promise<FetchOutcome> {
-  if (options.signal?.aborted) return { url, status: 'failed', reason: "stopped: the invocation's time ran out" };
+  if (options.signal?.aborted) return { url, status: 'stopped', reason: STOPPED };
   const timeout = feedTimeout(options.timeoutMs, options.clock ?? realClock);
   const signal = options.signal ? AbortSignal.any([timeout.signal, options.signal]) : timeout.signal;
   const headers: Record<string, string> = { accept: ACCEPT, 'user-agent': options.userAgent ?? USER_AGENT };
@@ -117,7 +120,8 @@ export async function fetchFeed(url: string, known: Validators | undefined, opti
     // A hand-made Response (a stub) has no URL.
     return { url, status: 'ok', finalUrl: res.url || url, body, contentType, validators };
   } catch (err) {
-    return { url, status: 'failed', reason: describeError(err, options.timeoutMs, timeout.signal, options.signal) };
+    if (options.signal?.aborted) return { url, status: 'stopped', reason: STOPPED };
+    return { url, status: 'failed', reason: describeError(err, options.timeoutMs, timeout.signal) };
   } finally {
     timeout.stop();
   }

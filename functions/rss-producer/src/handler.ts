@@ -62,6 +62,7 @@ export const handler = defineHandler({
         // its feeds gave — the runtime publishes stored metrics whether the handler throws or not.
         onFetched: (counts) => {
           metrics.addMetric('FeedsFailed', MetricUnit.Count, counts.failedFeeds);
+          metrics.addMetric('FeedsStopped', MetricUnit.Count, counts.stoppedFeeds);
           metrics.addMetric('ItemsFetched', MetricUnit.Count, counts.fetched);
           metrics.addMetric('ItemsRejected', MetricUnit.Count, counts.rejected);
         },

@@ -8,7 +8,8 @@ import { decodeBody, FeedParseError, type FeedFormat, parseFeedDocument } from '
 
 export interface FeedReport {
   url: string;
-  status: 'ok' | 'not-modified' | 'failed';
+  /** `stopped`: not fetched, or cut short, for want of the invocation's time — the next run reads it. */
+  status: 'ok' | 'not-modified' | 'failed' | 'stopped';
   reason?: string;
   format?: FeedFormat;
   /** Entries in the document; fetched = new + duplicate + rejected. */
@@ -30,12 +31,14 @@ export interface RunResult {
     inFlight: number;
     rejected: number;
     failedFeeds: number;
+    /** Feeds the invocation's time did not reach: not bad feeds, a run too short for its feeds. */
+    stoppedFeeds: number;
     produced: number;
   };
 }
 
 /** What fetching and parsing gave, before anything is produced. */
-export type FetchedCounts = Pick<RunResult['totals'], 'feeds' | 'fetched' | 'rejected' | 'failedFeeds'>;
+export type FetchedCounts = Pick<RunResult['totals'], 'feeds' | 'fetched' | 'rejected' | 'failedFeeds' | 'stoppedFeeds'>;
 
 export interface RunOptions {
   feedUrls: readonly string[];
@@ -136,7 +139,7 @@ function digest(outcome: FetchOutcome, log: Log): FeedWork {
   const counts = { fetched: 0, new: 0, duplicate: 0, rejected: 0 };
   const { url } = outcome;
   if (outcome.status === 'not-modified') return { report: { url, status: 'not-modified', ...counts }, items: [] };
-  if (outcome.status === 'failed') return { report: { url, status: 'failed', reason: outcome.reason, ...counts }, items: [] };
+  if (outcome.status === 'failed' || outcome.status === 'stopped') return { report: { url, status: outcome.status, reason: outcome.reason, ...counts }, items: [] };
   try {
     const text = decodeBody(outcome.body, outcome.contentType, (message) => log.warn('feed charset', { url, message }));
     // Relative links resolve against where the body came from; the configured URL stays the
@@ -159,6 +162,9 @@ function digest(outcome: FetchOutcome, log: Log): FeedWork {
     return { report: { url, status: 'failed', reason, ...counts }, items: [] };
   }
 }
+
+/** Feeds named in the line that says the time ran out before them (the count says how many in all). */
+const STOPPED_URLS_LOGGED = 20;
 
 /** Rejected entries named in the log line, each by its place in the document and its guid. */
 const REJECTED_SAMPLE = 10;
@@ -234,6 +240,14 @@ async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, de
   for (const w of work) {
     if (w.report.status === 'failed') deps.log.warn('feed failed', { url: w.report.url, reason: w.report.reason });
   }
+  const stopped = work.filter((w) => w.report.status === 'stopped').map((w) => w.report.url);
+  if (stopped.length > 0) {
+    // One line, not one per feed: the run was too short for its feeds, none of them is at fault.
+    deps.log.warn("feeds not read: the invocation's time ran out; the next run reads them", {
+      count: stopped.length,
+      urls: stopped.slice(0, STOPPED_URLS_LOGGED),
+    });
+  }
   const sum = (k: 'fetched' | 'rejected') => work.reduce((n, w) => n + w.report[k], 0);
   // Producing changes only new/duplicate: these are the run's totals as well.
   const fetchedCounts: FetchedCounts = {
@@ -241,6 +255,7 @@ async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, de
     fetched: sum('fetched'),
     rejected: sum('rejected'),
     failedFeeds: work.filter((w) => w.report.status === 'failed').length,
+    stoppedFeeds: stopped.length,
   };
   deps.onFetched?.(fetchedCounts);
 
@@ -332,6 +347,7 @@ async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, de
       inFlight,
       rejected: fetchedCounts.rejected,
       failedFeeds: fetchedCounts.failedFeeds,
+      stoppedFeeds: fetchedCounts.stoppedFeeds,
       produced,
     },
   };

@@ -91,7 +91,7 @@ describe('the producer against embedded Kafka and DynamoDB', { shuffle: false },
   it('first run produces every unique item once, keyed by item id, in the versioned envelope', async () => {
     serveFixtures(1);
     const result = await run();
-    expect(result.totals).toEqual({ feeds: 3, fetched: 39, new: 35, duplicate: 2, inFlight: 0, rejected: 2, failedFeeds: 0, produced: 35 });
+    expect(result.totals).toEqual({ feeds: 3, fetched: 39, new: 35, duplicate: 2, inFlight: 0, rejected: 2, failedFeeds: 0, stoppedFeeds: 0, produced: 35 });
     expectAccounted(result);
 
     firstMessages = await readKafkaTopic(kafka.bootstrapServers, TOPIC);

@@ -46,6 +46,29 @@ function rejectionsLogged(infos: [string, unknown][]): Record<string, unknown> {
 }
 
 describe('runOnce', () => {
+  it('counts feeds the invocation\'s time did not reach as stopped, in one line, not as failed feeds', async () => {
+    // /hang/… never answers: the run's fetching time (600 ms left, a third kept for producing) ends them.
+    const hanging = (async (url: string, init: RequestInit) => {
+      if (!url.includes('/hang/')) return fakeFetch(url, init);
+      return new Promise<Response>((_resolve, reject) => init.signal?.addEventListener('abort', () => reject(init.signal?.reason), { once: true }));
+    }) as typeof fetch;
+    const warnings: [string, unknown][] = [];
+    const log = { info: () => undefined, warn: (m: string, a: unknown) => warnings.push([m, a]) } as unknown as RunDeps['log'];
+    const feeds = [FEEDS[0] as string, `${HOST}/hang/a.xml`, `${HOST}/feeds/broken`, `${HOST}/hang/b.xml`];
+    const result = await runOnce({ ...options, feedUrls: feeds }, deps({ fetch: hanging, log, deadline: { remainingMs: () => 600 } }));
+    expect(result.feeds.map((f) => [f.url, f.status])).toEqual([
+      [feeds[0], 'ok'],
+      [feeds[1], 'stopped'],
+      [feeds[2], 'failed'],
+      [feeds[3], 'stopped'],
+    ]);
+    expect(result.totals).toMatchObject({ feeds: 4, failedFeeds: 1, stoppedFeeds: 2, new: 14, produced: 14 });
+    expect(warnings.filter(([m]) => m === 'feed failed')).toEqual([['feed failed', { url: feeds[2], reason: 'HTTP 500 Internal Server Error' }]]);
+    expect(warnings.filter(([m]) => m.startsWith('feeds not read'))).toEqual([
+      ["feeds not read: the invocation's time ran out; the next run reads them", { count: 2, urls: [feeds[1], feeds[3]] }],
+    ]);
+  });
+
   it('accounts for every entry per feed, produces each unique item once, and survives a failing feed', async () => {
     const { producer, sent, timeouts } = fakeProducer();
     const warnings: unknown[] = [];
@@ -60,7 +83,7 @@ describe('runOnce', () => {
       { url: FEEDS[2], status: 'ok', format: 'rdf', fetched: 11, new: 11, duplicate: 0, rejected: 0 },
       { url: `${HOST}/feeds/broken`, status: 'failed', reason: 'HTTP 500 Internal Server Error', fetched: 0, new: 0, duplicate: 0, rejected: 0 },
     ]);
-    expect(result.totals).toEqual({ feeds: 4, fetched: 39, new: 35, duplicate: 2, inFlight: 0, rejected: 2, failedFeeds: 1, produced: 35 });
+    expect(result.totals).toEqual({ feeds: 4, fetched: 39, new: 35, duplicate: 2, inFlight: 0, rejected: 2, failedFeeds: 1, stoppedFeeds: 0, produced: 35 });
     expectAccounted(result);
     expect(warnings).toEqual([['feed failed', { url: `${HOST}/feeds/broken`, reason: 'HTTP 500 Internal Server Error' }]]);
     // The log is where a rejected entry's reason goes (the report only counts them): each feed's
@@ -135,7 +158,7 @@ describe('runOnce', () => {
 
     // Without validators (say they expired) the same items are fetched and all are duplicates.
     const refetch = await runOnce({ ...options, feedUrls: FEEDS }, { ...d, feedState: memoryState().store });
-    expect(refetch.totals).toEqual({ feeds: 3, fetched: 39, new: 0, duplicate: 37, inFlight: 0, rejected: 2, failedFeeds: 0, produced: 0 });
+    expect(refetch.totals).toEqual({ feeds: 3, fetched: 39, new: 0, duplicate: 37, inFlight: 0, rejected: 2, failedFeeds: 0, stoppedFeeds: 0, produced: 0 });
     expectAccounted(refetch);
     expect(sent).toHaveLength(1);
   });
@@ -195,7 +218,7 @@ describe('runOnce', () => {
     expect(state.saves).toEqual([]);
     expect(done.size).toBe(0);
     // What the feeds gave is reported before producing, so a failed run still has its counts.
-    expect(fetched).toEqual([{ feeds: 4, fetched: 39, rejected: 2, failedFeeds: 1 }]);
+    expect(fetched).toEqual([{ feeds: 4, fetched: 39, rejected: 2, failedFeeds: 1, stoppedFeeds: 0 }]);
   });
 
   it('a flush that delivered some items still reports them produced and new, and the retry counts only the rest', async () => {
