@@ -198,12 +198,17 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
   try {
     const counts = await run.execute();
     const outputs = { silver: keys.silverPart, quarantine: counts.rejected > 0 ? keys.rejected : null };
+    // A clean file writes no quarantine manifest — unless one is there from an earlier run of the
+    // same version (a skip of the same bytes uploaded again, unversioned; a run before a validator
+    // fix), which this one replaces, with any rows that run quarantined.
+    const earlier = counts.rejected === 0 ? await earlierManifest(deps, keys.quarantineManifest) : null;
+    const replacesQuarantine = earlier !== null;
+    // Only this version's own output key: a manifest is data, not a list of keys to overwrite.
+    if (earlier?.outputs?.quarantine === keys.rejected) await emptyStale(deps, keys.rejected);
     return await finish(
       { status: 'validated', ...counts, encoding: { ...run.decoder.report }, header: headerReport(run.header as HeaderOutcome) },
       outputs,
-      // A clean file writes no quarantine manifest — unless one is there from a skip of the same
-      // version (unversioned: the same bytes uploaded again), which this one replaces.
-      counts.rejected > 0 || (await manifestExists(deps, keys.quarantineManifest)) ? [keys.silverManifest, keys.quarantineManifest] : [keys.silverManifest],
+      counts.rejected > 0 || replacesQuarantine ? [keys.silverManifest, keys.quarantineManifest] : [keys.silverManifest],
     );
   } catch (error) {
     await run.abort(error);
@@ -213,10 +218,16 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
     if (!poison) deps.warn?.(`file rejected: ${error.message}`, { key: ref.key, reason: error.reason });
     const encoding = run.decoder.bytesIn > 0 ? { encoding: { ...run.decoder.report } } : {};
     const header = run.header ? { header: headerReport(run.header) } : {};
+    // An earlier run validated this version (before a validator fix, say): its silver manifest
+    // would contradict this one, and its rows would still be read by whoever lists silver/.
+    const earlier = await earlierManifest(deps, keys.silverManifest);
+    const replacesSilver = earlier !== null;
+    const stale = [keys.silverPart, keys.rejected].filter((key) => key === earlier?.outputs?.silver || key === earlier?.outputs?.quarantine);
+    await Promise.all(stale.map((key) => emptyStale(deps, key)));
     const result = await finish(
       { status: 'rejected', reason: error.reason, detail: error.message, ...noRows, ...encoding, ...header },
       { silver: null, quarantine: null },
-      [keys.quarantineManifest],
+      replacesSilver ? [keys.silverManifest, keys.quarantineManifest] : [keys.quarantineManifest],
     );
     if (poison) throw new PoisonFileError(error.reason, { bucket: ref.bucket, key: ref.key }, keys.quarantineManifest, error.message);
     return result;
@@ -294,6 +305,43 @@ async function manifestExists(deps: Pick<ValidateDeps, 's3' | 'bucket' | 'signal
   } catch (error) {
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
     if (status === 404 || status === 403 || (error as { name?: string }).name === 'NotFound') return false;
+    throw stopReason(deps.signal) ?? error;
+  }
+}
+
+/**
+ * The manifest an earlier run of this version left at `key`, or null. Read, not just looked for:
+ * it names the outputs that run wrote (a skip's names none). One that cannot be parsed counts as
+ * there, naming nothing.
+ */
+async function earlierManifest(deps: Pick<ValidateDeps, 's3' | 'bucket' | 'signal'>, key: string): Promise<Partial<Manifest> | null> {
+  let text: string | undefined;
+  try {
+    const object = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }), { abortSignal: deps.signal });
+    text = await object.Body?.transformToString();
+  } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    // Without s3:ListBucket on that prefix S3 answers a missing key 403, not 404 (manifestExists).
+    if (status === 404 || status === 403 || (error as { name?: string }).name === 'NoSuchKey') return null;
+    throw stopReason(deps.signal) ?? error;
+  }
+  try {
+    const parsed = JSON.parse(text ?? '') as Partial<Manifest>;
+    return typeof parsed === 'object' && parsed !== null ? parsed : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Empties an output an earlier run of the same version wrote and this one does not replace. An
+ * empty object rather than a deletion: the role writes outputs but deletes nothing, and a reader
+ * that lists the prefix instead of following the manifests then reads no stale rows.
+ */
+async function emptyStale(deps: Pick<ValidateDeps, 's3' | 'bucket' | 'signal'>, key: string): Promise<void> {
+  try {
+    await deps.s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: new Uint8Array(0), ContentType: JSONL_CONTENT_TYPE }), { abortSignal: deps.signal });
+  } catch (error) {
     throw stopReason(deps.signal) ?? error;
   }
 }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GeneratedStats, generateOrders } from '../../bench/generate.ts';
 import { PoisonFileError } from '../../src/outcome.ts';
 import { createProcessor, ObjectInProgressError, type ObjectOutcome, type ProcessorDeps } from '../../src/processor.ts';
+import { outputKeys } from '../../src/keys.ts';
 import type { Manifest, ValidationResult } from '../../src/validate.ts';
 
 const BUCKET = 'lake';
@@ -553,6 +554,44 @@ describe('events and idempotency', () => {
       const text = await (await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body?.transformToString();
       expect(JSON.parse(text as string)).toMatchObject({ status: 'validated', requestId: 'req-again' });
     }
+    // The skip wrote no rows: no empty stand-in for them either.
+    expect(await keysUnder('quarantine/orders/replaced/')).toEqual([manifests[1]]);
+  });
+
+  it('replaces what an earlier run of the same version wrote when this run ends otherwise: no stale rows, no contradicting manifest', async () => {
+    // What a run before a validator fix left: outputs and manifests under this version's keys.
+    const earlierRun = async (ref: S3ObjectRef, outputs: { silver: boolean; quarantine: boolean }) => {
+      const keys = outputKeys(ref, { silver: 'silver/', quarantine: 'quarantine/' });
+      const manifest = JSON.stringify({ manifestVersion: 1, status: 'validated', requestId: 'req-earlier', outputs: { silver: outputs.silver ? keys.silverPart : null, quarantine: outputs.quarantine ? keys.rejected : null } });
+      if (outputs.silver) await put(keys.silverPart, '{"order_id":"ORD-stale"}\n');
+      if (outputs.quarantine) await put(keys.rejected, '{"line":2}\n');
+      await put(keys.silverManifest, manifest);
+      await put(keys.quarantineManifest, manifest);
+      return keys;
+    };
+
+    // Now quarantined whole (its header is no orders header): silver's manifest and rows go too.
+    const rejectedWhole = await put('bronze/orders/rerun-rejected.csv', 'id,name\n1,x\n');
+    const a = await earlierRun(rejectedWhole, { silver: true, quarantine: true });
+    const r = validated(await processor().process(rejectedWhole, scope('req-rerun-rejected')));
+    expect(r).toMatchObject({ status: 'rejected', reason: 'header', outputs: { silver: null, quarantine: null, manifests: [a.silverManifest, a.quarantineManifest] } });
+    expect(await text(a.silverPart)).toBe('');
+    expect(await text(a.rejected)).toBe('');
+    for (const key of [a.silverManifest, a.quarantineManifest]) expect(JSON.parse((await text(key)) as string)).toMatchObject({ status: 'rejected', requestId: 'req-rerun-rejected' });
+
+    // Now clean: the rows that run quarantined go, and its quarantine manifest says validated.
+    const clean = await put('bronze/orders/rerun-clean.csv', [HEADER, row(1)].join('\n'));
+    const b = await earlierRun(clean, { silver: true, quarantine: true });
+    const c = validated(await processor().process(clean, scope('req-rerun-clean')));
+    expect(c).toMatchObject({ status: 'validated', valid: 1, rejected: 0, outputs: { silver: b.silverPart, quarantine: null, manifests: [b.silverManifest, b.quarantineManifest] } });
+    expect(await text(b.rejected)).toBe('');
+    expect(JSON.parse((await text(b.quarantineManifest)) as string)).toMatchObject({ status: 'validated', requestId: 'req-rerun-clean' });
+
+    // A first run writes no empty outputs: nothing was there to replace.
+    const fresh = await put('bronze/orders/first-run-rejected.csv', 'id,name\n1,x\n');
+    expect(validated(await processor().process(fresh, scope('req-first-run')))).toMatchObject({ status: 'rejected', outputs: { manifests: [expect.stringMatching(/^quarantine\//)] } });
+    expect(await keysUnder('silver/orders/first-run-rejected/')).toEqual([]);
+    expect(await keysUnder('quarantine/orders/first-run-rejected/')).toEqual([expect.stringMatching(/_manifest\.json$/)]);
   });
 
   it('leaves the manifest an earlier run of the same version wrote when a late redelivery finds the version gone', async () => {
