@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type HttpFixtures, startHttpFixtures } from '@laminar/emulators';
+import { DeadlineExceededError } from '@laminar/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJsonClient, DEFAULT_MAX_BODY_BYTES, HttpRequestError } from '../../src/http.ts';
 
@@ -92,17 +93,27 @@ describe('createJsonClient against a real HTTP server', () => {
     await expect(client.json(`${server.url}/trickle`)).rejects.toMatchObject({ kind: 'timeout' });
   });
 
-  it('shortens an attempt to the time the invocation has left and does not retry past it', async () => {
+  it('shortens an attempt to the time the invocation has left: cut there, it is the deadline, not the server', async () => {
     server.route('/slow-deadline', { delayMs: 10_000, ...ok({}) });
-    // The invocation's time as the client is told it: 1 s before the attempt, then (that second
-    // spent) too little for a retry's wait.
-    const told = [1000, 100];
+    const { waits, sleep } = recordedSleep();
+    const client = createJsonClient({ timeoutMs: 10_000, retry: fast, remainingMs: () => 1000, sleep });
+    const started = Date.now();
+    const err = await client.json(`${server.url}/slow-deadline`).catch((e: unknown) => e);
+    // Cut at the invocation's time left, not the client's 10 s, and no retry.
+    expect(Date.now() - started).toBeLessThan(9_000);
+    expect(err).toBeInstanceOf(DeadlineExceededError);
+    expect(err).toMatchObject({ message: expect.stringContaining("stopped: the invocation's time ran out (1000 ms were left for it)") });
+    expect(waits).toEqual([]);
+  });
+
+  it('does not retry past the invocation\'s time: the request is lost with its own kind, for a caller with a fallback', async () => {
+    server.route('/slow-no-retry', { delayMs: 10_000, ...ok({}) });
+    // Its own 1 s timeout, with 5 s left; then (that second spent) too little for a retry's wait.
+    const told = [5000, 100];
     const remainingMs = () => told.shift() ?? 0;
     const { waits, sleep } = recordedSleep();
-    const client = createJsonClient({ timeoutMs: 10_000, retry: fast, remainingMs, sleep });
-    const err = await client.json(`${server.url}/slow-deadline`).catch((e: unknown) => e);
-    // Cut at the invocation's time left, not the client's 10 s; the request is lost (its own kind,
-    // for a caller with a fallback), without a wait.
+    const client = createJsonClient({ timeoutMs: 1000, retry: fast, remainingMs, sleep });
+    const err = await client.json(`${server.url}/slow-no-retry`).catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'timeout', attempts: 1, message: expect.stringContaining('timed out after 1000 ms; no retry') });
     expect(waits).toEqual([]);
   });
