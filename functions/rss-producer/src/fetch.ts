@@ -76,7 +76,7 @@ function feedTimeout(timeoutMs: number, clock: FeedClock): { signal: AbortSignal
   return { signal: controller.signal, stop: () => clock.clearTimeout(timer) };
 }
 
-const STOPPED = "stopped: the invocation's time ran out";
+const STOPPED = "the invocation's time ran out";
 
 function describeError(err: unknown, timeoutMs: number, timeout: AbortSignal): string {
   if (timeout.aborted) return `timed out after ${timeoutMs} ms`;

@@ -190,6 +190,7 @@ describe('the Lambda handler', { shuffle: false }, () => {
     stdout.mockRestore();
     expect(JSON.parse(emf as string)).toMatchObject({
       FeedsFailed: 1,
+      FeedsStopped: 0,
       ItemsFetched: 40,
       ItemsNew: 36,
       ItemsDuplicate: 2,

@@ -69,7 +69,7 @@ describe('fetchFeed with a stubbed fetch', () => {
       throw new Error('must not be called');
     }) as unknown as typeof fetch;
     const out = await fetchFeed('https://x.example/f', undefined, { ...options, signal: AbortSignal.abort(), fetch: fetchStub });
-    expect(out).toMatchObject({ status: 'stopped', reason: "stopped: the invocation's time ran out" });
+    expect(out).toMatchObject({ status: 'stopped', reason: "the invocation's time ran out" });
   });
 });
 

@@ -47,7 +47,8 @@ function rejectionsLogged(infos: [string, unknown][]): Record<string, unknown> {
 
 describe('runOnce', () => {
   it('counts feeds the invocation\'s time did not reach as stopped, in one line, not as failed feeds', async () => {
-    // /hang/… never answers: the run's fetching time (600 ms left, a third kept for producing) ends them.
+    // /hang/… never answers: the run's fetching time (3 s left, a third kept for producing) ends
+    // them, well before their own 10 s; all four start at once, so the others are answered by then.
     const hanging = (async (url: string, init: RequestInit) => {
       if (!url.includes('/hang/')) return fakeFetch(url, init);
       return new Promise<Response>((_resolve, reject) => init.signal?.addEventListener('abort', () => reject(init.signal?.reason), { once: true }));
@@ -55,7 +56,7 @@ describe('runOnce', () => {
     const warnings: [string, unknown][] = [];
     const log = { info: () => undefined, warn: (m: string, a: unknown) => warnings.push([m, a]) } as unknown as RunDeps['log'];
     const feeds = [FEEDS[0] as string, `${HOST}/hang/a.xml`, `${HOST}/feeds/broken`, `${HOST}/hang/b.xml`];
-    const result = await runOnce({ ...options, feedUrls: feeds }, deps({ fetch: hanging, log, deadline: { remainingMs: () => 600 } }));
+    const result = await runOnce({ ...options, timeoutMs: 10_000, concurrency: 4, feedUrls: feeds }, deps({ fetch: hanging, log, deadline: { remainingMs: () => 3_000 } }));
     expect(result.feeds.map((f) => [f.url, f.status])).toEqual([
       [feeds[0], 'ok'],
       [feeds[1], 'stopped'],
