@@ -235,12 +235,14 @@ export class LeasedDynamoDBPersistenceLayer extends DynamoDBPersistenceLayer {
       );
       held.until = until;
     } catch (error) {
+      // Read before anything else is awaited: a refused condition (a lost claim) is never a timeout.
+      const timedOut = giveUp.aborted && (error as { name?: string }).name === 'AbortError';
       const found = error instanceof ConditionalCheckFailedException ? (error.Item ?? (await this.#read(key))) : undefined;
       const foundUntil = Number(found?.[IN_PROGRESS_EXPIRY_ATTR]?.N);
       if (found?.[STATUS_ATTR]?.S === IN_PROGRESS && held.tried.includes(foundUntil)) {
         // One of our own writes landed without its answer: the claim is still ours.
         held.until = foundUntil;
-      } else if (giveUp.aborted) {
+      } else if (timedOut) {
         // The SDK's own words would be "Request aborted": say it was this renewal's time limit.
         outcome = { error: new Error(`no answer within ${giveUpMs} ms (a quarter of the lease)`, { cause: error }), lost: false };
       } else {

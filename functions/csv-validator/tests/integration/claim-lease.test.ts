@@ -158,7 +158,9 @@ async function slowWork(key: string, rows: number, interfere?: Parameters<typeof
   const ref = await put(key, body);
   const slow = slowS3(3 * LEASE);
   const { dynamo, renewals } = renewalClient(interfere);
+  // Both at once: a warning and its details are pushed together, so their indexes stay paired.
   warnings.length = 0;
+  warningDetails.length = 0;
   const working = processor(table, { s3: slow, dynamo, claimLeaseMs: LEASE }).process(ref, scope('req-slow'));
   const finished = async () => {
     try {
@@ -327,7 +329,6 @@ describe('claims held as leases', () => {
   });
 
   it('says a renewal that got no answer in time gave up, not that a request was aborted', async () => {
-    warningDetails.length = 0;
     // The first renewal is held past its quarter lease (750 ms) before it goes.
     const { finished } = await slowWork('bronze/orders/unanswered-renewal.csv', 20, async (n, send) => {
       if (n === 1) await sleep(LEASE / 4 + 250);
