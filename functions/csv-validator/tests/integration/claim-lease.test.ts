@@ -225,6 +225,28 @@ describe('claims held as leases', () => {
     expect((await claim(table)).status).toBe('COMPLETED');
   });
 
+  it('takes a refused renewal for a lost claim even when the refusal comes after the renewal\'s quarter lease', async () => {
+    // Every refusal is answered late: past the 750 ms after which an unanswered renewal gives up.
+    const { table, finished } = await slowWork('bronze/orders/taken-late-answer.csv', 20, async (_n, send) => {
+      try {
+        return await send();
+      } catch (error) {
+        if ((error as { name?: string }).name === 'ConditionalCheckFailedException') await sleep(LEASE / 4 + 250);
+        throw error;
+      }
+    });
+    await sleep(LEASE / 2);
+    const { Items } = await db.send(new ScanCommand({ TableName: table }));
+    const taken = { ...Items?.[0], in_progress_expiration: { N: String(Date.now() + 60_000) } };
+    await db.send(new PutItemCommand({ TableName: table, Item: taken }));
+    await sleep(2 * LEASE);
+    expect(besidesFailedRenewals()).toEqual([expect.stringMatching(/lapsed and another invocation took it over: stopping this one/)]);
+    expect(warningDetails.some((d) => d.includes('no answer within'))).toBe(false);
+    // The other invocation releases the claim: this one, waiting, takes it and finishes.
+    await db.send(new DeleteItemCommand({ TableName: table, Key: { id: Items?.[0]?.id as { S: string } } }));
+    expect(validated(await finished())).toMatchObject({ status: 'validated', rowsRead: 20 });
+  });
+
   it('says its result was superseded when its claim lapsed under it and another invocation took it over', async () => {
     // Renewals throttled (a DynamoDB outage longer than the lease): the claim lapses while the work goes on.
     const { table, bad, finished } = await slowWork('bronze/orders/superseded.csv', 20, async () => {
