@@ -15,7 +15,7 @@ export default defineFunction({
     POWERTOOLS_METRICS_NAMESPACE: 'Laminar',
   },
   // The EMF metrics it emits (dashboard, cost; checked against src/ by infra's tests).
-  metrics: ['ManifestObjects', 'ObjectsScanned', 'ManifestBytes'],
+  metrics: ['ManifestObjects', 'ObjectsScanned', 'ManifestBytes', 'ObjectsArchived'],
   triggers: [{ kind: 'invoke' }],
   // An async request that fails its retries lands in the DLQ (alarmed) instead of being dropped:
   // Lambda's default keeps no record of it. An hour: a manifest asked for later is stale anyway.

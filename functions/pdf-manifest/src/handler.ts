@@ -27,6 +27,7 @@ export const handler = defineHandler({
     metrics.addMetric('ManifestObjects', MetricUnit.Count, result.count);
     metrics.addMetric('ObjectsScanned', MetricUnit.Count, result.scanned);
     metrics.addMetric('ManifestBytes', MetricUnit.Bytes, result.bytes);
+    metrics.addMetric('ObjectsArchived', MetricUnit.Count, result.archived);
     if (result.cappedBy) {
       logger.warn(`the URLs live ${result.expiresIn} s, not the ${input.expiresIn} s asked for: ${LIFETIME_CAPS[result.cappedBy].why}`, {
         expiresIn: result.expiresIn,
@@ -39,6 +40,12 @@ export const handler = defineHandler({
       logger.warn(`${result.unreachable} matching keys are not in the manifest: a "." or ".." path segment, which no URL reaches`, {
         unreachable: result.unreachable,
         firstKeys: result.unreachableKeys,
+      });
+    }
+    if (result.archived > 0) {
+      logger.warn(`${result.archived} matching keys are not in the manifest: archived (GLACIER or DEEP_ARCHIVE) and not restored for the links' lifetime`, {
+        archived: result.archived,
+        firstKeys: result.archivedKeys,
       });
     }
     logger.info('manifest written', { count: result.count, scanned: result.scanned, manifestKey: result.manifestKey, expiresAt: result.expiresAt });

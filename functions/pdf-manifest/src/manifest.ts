@@ -30,7 +30,19 @@ export interface ManifestResult {
   /** Matching keys left out because no URL can reach them (unreachableByUrl): how many, and the first few. */
   unreachable: number;
   unreachableKeys: string[];
+  /**
+   * Matching keys left out because they sit in an archive storage class (a GET answers 403
+   * InvalidObjectState until restored): how many, and the first few.
+   */
+  archived: number;
+  archivedKeys: string[];
 }
+
+/**
+ * Storage classes whose objects a GET refuses until restored. (GLACIER_IR reads as any other;
+ * Intelligent-Tiering's opt-in archive tiers are not visible in a listing: such a key gets a line.)
+ */
+const ARCHIVED_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
 
 /** How many unreachable keys the result names; the count has them all. */
 export const MAX_UNREACHABLE_KEYS = 20;
@@ -123,6 +135,8 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
   let bytes = 0;
   const unreachableKeys: string[] = [];
   let unreachable = 0;
+  const archivedKeys: string[] = [];
+  let archived = 0;
 
   const list = (token: string | undefined): Promise<ListObjectsV2CommandOutput> => {
     deps.checkDeadline('listing');
@@ -168,6 +182,15 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
         if (unreachableByUrl(key)) {
           unreachable++;
           if (unreachableKeys.length < MAX_UNREACHABLE_KEYS) unreachableKeys.push(key);
+          continue;
+        }
+        // A link to an archived object would answer 403 InvalidObjectState: counted and named, not
+        // handed out. A restored copy is left out too: a listing tells whether one exists (and until
+        // when) only when asked for RestoreStatus, a request option whose IAM needs are not checked
+        // here, and a HEAD per archived object would slow the listing down.
+        if (object.StorageClass && ARCHIVED_CLASSES.has(object.StorageClass)) {
+          archived++;
+          if (archivedKeys.length < MAX_UNREACHABLE_KEYS) archivedKeys.push(key);
           continue;
         }
         const line: ManifestLine = {
@@ -232,5 +255,7 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
     bytes,
     unreachable,
     unreachableKeys,
+    archived,
+    archivedKeys,
   };
 }

@@ -285,6 +285,27 @@ describe('writeManifest against a real S3 server', () => {
     percent.destroy();
   });
 
+  it('leaves out, counts and names archived objects, whose links S3 would refuse', async () => {
+    // The embedded S3 lists every object as STANDARD: the listing is stubbed as S3 answers it.
+    const classes: Record<string, string | undefined> = {
+      'arch/standard.pdf': 'STANDARD',
+      'arch/instant.pdf': 'GLACIER_IR',
+      'arch/tiered.pdf': 'INTELLIGENT_TIERING',
+      'arch/unsaid.pdf': undefined,
+      'arch/cold.pdf': 'GLACIER',
+      'arch/deep.pdf': 'DEEP_ARCHIVE',
+    };
+    const { client: listing } = clientWithListing(() => ({
+      Contents: Object.entries(classes).map(([Key, StorageClass]) => ({ Key, Size: 1, ETag: '"0"', LastModified: new Date(), ...(StorageClass ? { StorageClass } : {}) })),
+      IsTruncated: false,
+      EncodingType: 'url',
+    }));
+    const result = await writeManifest(schema.parse({ prefix: 'arch/' }), 'req-arch', { s3: listing, checkDeadline: noDeadline });
+    listing.destroy();
+    expect((await readManifest(result.manifestUrl)).map((l) => l.key)).toEqual(['arch/standard.pdf', 'arch/instant.pdf', 'arch/tiered.pdf', 'arch/unsaid.pdf']);
+    expect(result).toMatchObject({ count: 4, scanned: 6, archived: 2, archivedKeys: ['arch/cold.pdf', 'arch/deep.pdf'] });
+  });
+
   it('fails, writing nothing, when a page says more keys follow but gives no continuation token', async () => {
     const { client: listing, sent } = clientWithListing((_, n) => ({
       Contents: [{ Key: `cut/${n}.pdf`, Size: 1, ETag: '"0"', LastModified: new Date() }],
