@@ -213,7 +213,7 @@ export const bronzeSilverScenario: Scenario = {
     const failures: string[] = [];
     const notes: string[] = [];
     /** Over each file's first delivery: what the summary reconciles. */
-    const rowTotals = { files: 0, read: 0, valid: 0, rejected: 0 };
+    const rowTotals = { files: 0, otherFiles: 0, read: 0, valid: 0, rejected: 0 };
     const summary: string[] = [];
     const silver = await listKeys(local, bucket, 'silver/');
     const quarantine = await listKeys(local, bucket, 'quarantine/');
@@ -266,7 +266,9 @@ export const bronzeSilverScenario: Scenario = {
           if (f.dataRows !== undefined && counts.read !== f.dataRows) failures.push(`${f.key}: read ${counts.read} rows, the file has ${f.dataRows}`);
           if (f.badRows !== undefined && counts.rejected !== f.badRows) failures.push(`${f.key}: rejected ${counts.rejected} rows, ${f.badRows} are bad`);
           if (i === 0) {
-            rowTotals.files++;
+            // A skip (the object gone) reports zero counts: no validated file for the total.
+            if (file?.status === 'validated') rowTotals.files++;
+            else rowTotals.otherFiles++;
             rowTotals.read += counts.read;
             rowTotals.valid += counts.valid;
             rowTotals.rejected += counts.rejected;
@@ -314,7 +316,7 @@ export const bronzeSilverScenario: Scenario = {
 
     const dlqs = local.queues.all().filter((q) => q.kind === 'dlq');
     const dlqMessages = dlqs.flatMap((q) => q.messages().map((m) => ({ q, m })));
-    print(`DLQ: ${dlqMessages.length} message${dlqMessages.length === 1 ? '' : 's'}${dlqMessages.length ? ' (laminar dlq list shows them from another shell)' : ''}`);
+    print(`DLQ: ${dlqMessages.length} message${dlqMessages.length === 1 ? '' : 's'}${dlqMessages.length ? ' (pnpm dlq list shows them from another shell, pnpm dlq replay <function> <message-id> sends one again)' : ''}`);
     for (const q of dlqs.filter((x) => x.depth > 0)) {
       print(`  ${q.name}:`);
       for (const m of q.messages()) for (const line of describeDestinationMessage(m)) print(`    ${line}`);
@@ -341,8 +343,8 @@ export const bronzeSilverScenario: Scenario = {
       byStatus(VALIDATOR),
       byStatus(AUDIT),
       `rows read ${rowTotals.read} = valid ${rowTotals.valid} + rejected ${rowTotals.rejected} over ${rowTotals.files} validated file${rowTotals.files === 1 ? '' : 's'}${
-        rowTotals.read === rowTotals.valid + rowTotals.rejected ? ' ✔' : ' ✘'
-      }`,
+        rowTotals.otherFiles ? ` (and ${rowTotals.otherFiles} skipped or quarantined whole, no rows)` : ''
+      }${rowTotals.read === rowTotals.valid + rowTotals.rejected ? ' ✔' : ' ✘'}`,
       `silver ${silver.length} objects, quarantine ${quarantine.length}, manifests ${manifests.length}`,
       `malformed async event: ${injected.status} after ${injected.attempts.length} attempts${injected.destination ? ` → ${injected.destination.queue}` : ''}`,
       poison.summary,
