@@ -46,7 +46,7 @@ export async function pipelineStages(local: Local, topics: TopicCount[] | undefi
     const results = source.outcomes.filter((o) => o.status === 'succeeded').map((o) => o.attempts.at(-1)?.result);
     const totals = formatFields(sumFields(results));
     const dlq = source.stats.dlqBatches ? `; ${source.stats.dlqBatches} batch(es), ${source.stats.dlqRecords} records to the DLQ` : '';
-    out.push({ ok: source.stats.dlqBatches === 0, text: `Kafka → ${fn}: ${source.stats.batches} batch(es), ${source.stats.records} records${totals ? ` → ${totals}` : ''}${dlq}` });
+    out.push({ ok: source.stats.dlqBatches === 0, text: `Kafka (${source.topics.join(', ')}) → ${fn}: ${source.stats.batches} batch(es), ${source.stats.records} records${totals ? ` → ${totals}` : ''}${dlq}` });
     const prefix = typeof spec?.env.ARCHIVE_PREFIX === 'string' ? spec.env.ARCHIVE_PREFIX : undefined;
     const quarantinePrefix = typeof spec?.env.QUARANTINE_PREFIX === 'string' ? spec.env.QUARANTINE_PREFIX : undefined;
     const bucketRef = spec?.env.LAKE_BUCKET;
@@ -66,7 +66,9 @@ export async function pipelineStages(local: Local, topics: TopicCount[] | undefi
       const ok = written <= t.messages && t.messages <= written + dlq;
       const parts = [quarantined ? `${quarantined} quarantined under s3://${bucket}/${quarantinePrefix}${t.topic}/` : '', dlq ? `${dlq} in the DLQ` : ''].filter(Boolean);
       const verdict = ok
-        ? ' ✔ all accounted for'
+        ? t.messages === 0
+          ? ' — nothing produced this run: the producers had seen every item before (their dedup tables are kept; --fresh forgets them)'
+          : ' ✔ all accounted for'
         : written > t.messages
           ? ' ✘ more lines than messages'
           : ` ✘ ${t.messages - written - dlq} neither archived, quarantined nor in the DLQ`;
