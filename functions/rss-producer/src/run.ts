@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { deliveredBefore, envelope, type KafkaProducer, lazyMessages, type OutgoingMessage } from '@laminar/kafka';
 import { type PublishOutcome as DedupOutcome, warnRefreshFailed } from '@laminar/dedup';
 import { DeadlineExceededError, type InitContext } from '@laminar/runtime';
@@ -127,6 +128,15 @@ export function toMessage(topic: string, item: RssItem, observedAt: Date): Outgo
  * Time kept for producing once fetching is cut off: a third of what is left, at most 30 s. Feeds
  * still downloading then fail as "stopped" and the run produces what the others gave.
  */
+/**
+ * Where in the feed list a run starts fetching: a hash of the run's minute, so that runs on any
+ * schedule (every 15 minutes with 3, 5 or 15 feeds, say) do not all start at the same feed.
+ */
+export function fetchStart(at: Date, feeds: number): number {
+  if (feeds <= 1) return 0;
+  return createHash('sha256').update(String(Math.floor(at.getTime() / 60_000))).digest().readUInt32BE(0) % feeds;
+}
+
 const produceReserveMs = (remainingMs: number) => Math.min(30_000, Math.floor(remainingMs / 3));
 
 interface FeedWork {
@@ -233,9 +243,17 @@ async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, de
   };
   // Each body is parsed as soon as it arrives and then dropped: at most `concurrency` bodies are
   // held at once, never one per feed.
-  const work = await mapLimit(options.feedUrls, options.concurrency, async (url) =>
-    digest(await fetchFeed(url, known.get(url), fetchOptions), deps.log),
-  );
+  // Fetched from a starting point that moves from run to run (the report keeps the configured
+  // order): a run too short for its list stops another tail of it each time, so every feed is read
+  // now and then while the FeedsStopped alarm says the runs are too short.
+  const urls = options.feedUrls;
+  const start = fetchStart(now(), urls.length);
+  const order = urls.map((_, i) => (i + start) % urls.length);
+  const fetched = await mapLimit(order, options.concurrency, async (i) => digest(await fetchFeed(urls[i] as string, known.get(urls[i] as string), fetchOptions), deps.log));
+  const work: FeedWork[] = new Array(urls.length);
+  order.forEach((i, j) => {
+    work[i] = fetched[j] as FeedWork;
+  });
   const observedAt = now();
   for (const w of work) {
     if (w.report.status === 'failed') deps.log.warn('feed failed', { url: w.report.url, reason: w.report.reason });

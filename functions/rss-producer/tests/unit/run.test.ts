@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { FlushTimeoutError, type OutgoingMessage } from '@laminar/kafka';
 import { DeadlineExceededError } from '@laminar/runtime';
 import { describe, expect, it } from 'vitest';
-import { type PublishOnce, type RunDeps, runOnce } from '../../src/run.ts';
+import { fetchStart, type PublishOnce, type RunDeps, runOnce } from '../../src/run.ts';
 import { expectAccounted, fakeProducer, memoryDedup, memoryState, quiet } from '../support/fakes.ts';
 
 const HOST = 'http://feeds.test';
@@ -46,6 +46,27 @@ function rejectionsLogged(infos: [string, unknown][]): Record<string, unknown> {
 }
 
 describe('runOnce', () => {
+  it('starts fetching at another feed from run to run, and reports in the configured order', async () => {
+    const feeds = [...FEEDS, `${HOST}/feeds/broken`];
+    const runAt = async (minute: number) => {
+      const fetchedOrder: string[] = [];
+      const recording = (async (url: string, init: RequestInit) => {
+        fetchedOrder.push(url);
+        return fakeFetch(url, init);
+      }) as typeof fetch;
+      const at = new Date(Date.UTC(2026, 10, 25, 21, minute));
+      const result = await runOnce({ ...options, concurrency: 1, feedUrls: feeds }, deps({ fetch: recording, now: () => at }));
+      expect(result.feeds.map((f) => f.url)).toEqual(feeds);
+      const start = fetchStart(at, feeds.length);
+      expect(fetchedOrder).toEqual([...feeds.slice(start), ...feeds.slice(0, start)]);
+      return start;
+    };
+    // Runs every 15 minutes over four feeds: a start that only counted minutes would stay put.
+    const starts = new Set<number>();
+    for (const minute of [0, 15, 30, 45, 60, 75, 90, 105]) starts.add(await runAt(minute));
+    expect(starts.size).toBeGreaterThan(1);
+  });
+
   it('counts feeds the invocation\'s time did not reach as stopped, in one line, not as failed feeds', async () => {
     // /hang/… never answers: the run's fetching time (3 s left, a third kept for producing) ends
     // them, well before their own 10 s; all four start at once, so the others are answered by then.
