@@ -2,7 +2,7 @@ import { defineFunction } from '@laminar/spec';
 
 export default defineFunction({
   name: 'object-audit',
-  description: 'Records every CSV arriving in bronze/ (key, size, etag, time) in a DynamoDB ledger (one item per arrival; a redelivered event is recognized, not recorded again).',
+  description: 'Records every .csv (lower-case suffix, as the rule matches) arriving in bronze/ (key, size, etag, time) in a DynamoDB ledger (one item per arrival; a redelivered event is recognized, not recorded again).',
   entry: './src/handler.ts',
   memoryMb: 128,
   timeoutS: 30,
