@@ -36,8 +36,9 @@ export default defineFunction({
     'MessagesProduced',
     'DedupRefreshFailed',
   ],
-  // A run too short for its feed list stops the same tail of it every time: those feeds are then
-  // never read, and nothing fails. Bad feeds (FeedsFailed) are the publishers' business; these are ours.
+  // Runs too short for their feed list leave feeds unread (each run starts at another feed, so all
+  // are read now and then), and nothing fails. Bad feeds (FeedsFailed) are the publishers'
+  // business; these are ours.
   metricAlarms: [{ metric: 'FeedsStopped', description: "feeds were not read because the invocation's time ran out: raise the timeout or FEED_CONCURRENCY, or split the feed list" }],
   triggers: [{ kind: 'schedule', expression: 'rate(15 minutes)' }],
   permissions: [

@@ -43,7 +43,7 @@ export const handler = defineHandler({
       });
     }
     if (result.archived > 0) {
-      logger.warn(`${result.archived} matching keys are not in the manifest: archived (GLACIER or DEEP_ARCHIVE) and not restored for the links' lifetime`, {
+      logger.warn(`${result.archived} matching keys are not in the manifest: archived (GLACIER or DEEP_ARCHIVE), whose links S3 refuses until restored; restored copies are left out too (a listing does not tell them apart)`, {
         archived: result.archived,
         firstKeys: result.archivedKeys,
       });

@@ -125,10 +125,6 @@ export function toMessage(topic: string, item: RssItem, observedAt: Date): Outgo
 }
 
 /**
- * Time kept for producing once fetching is cut off: a third of what is left, at most 30 s. Feeds
- * still downloading then fail as "stopped" and the run produces what the others gave.
- */
-/**
  * Where in the feed list a run starts fetching: a hash of the run's minute, so that runs on any
  * schedule (every 15 minutes with 3, 5 or 15 feeds, say) do not all start at the same feed.
  */
@@ -137,6 +133,10 @@ export function fetchStart(at: Date, feeds: number): number {
   return createHash('sha256').update(String(Math.floor(at.getTime() / 60_000))).digest().readUInt32BE(0) % feeds;
 }
 
+/**
+ * Time kept for producing once fetching is cut off: a third of what is left, at most 30 s. Feeds
+ * still downloading then stop ("stopped") and the run produces what the others gave.
+ */
 const produceReserveMs = (remainingMs: number) => Math.min(30_000, Math.floor(remainingMs / 3));
 
 interface FeedWork {
@@ -261,7 +261,7 @@ async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, de
   const stopped = work.filter((w) => w.report.status === 'stopped').map((w) => w.report.url);
   if (stopped.length > 0) {
     // One line, not one per feed: the run was too short for its feeds, none of them is at fault.
-    deps.log.warn("feeds not read: the invocation's time ran out; the next run reads them", {
+    deps.log.warn("feeds not read: the invocation's time ran out; later runs read them", {
       count: stopped.length,
       urls: stopped.slice(0, STOPPED_URLS_LOGGED),
     });

@@ -67,7 +67,7 @@ export async function pipelineStages(local: Local, topics: TopicCount[] | undefi
       const parts = [quarantined ? `${quarantined} quarantined under s3://${bucket}/${quarantinePrefix}${t.topic}/` : '', dlq ? `${dlq} in the DLQ` : ''].filter(Boolean);
       const verdict = ok
         ? t.messages === 0
-          ? ' — nothing produced this run: the producers had seen every item before (their dedup tables are kept; --fresh forgets them)'
+          ? ' — nothing produced this run (see the producers above: their dedup tables are kept, so a second run produces only new items; --fresh forgets them)'
           : ' ✔ all accounted for'
         : written > t.messages
           ? ' ✘ more lines than messages'

@@ -87,7 +87,7 @@ describe('runOnce', () => {
     expect(result.totals).toMatchObject({ feeds: 4, failedFeeds: 1, stoppedFeeds: 2, new: 14, produced: 14 });
     expect(warnings.filter(([m]) => m === 'feed failed')).toEqual([['feed failed', { url: feeds[2], reason: 'HTTP 500 Internal Server Error' }]]);
     expect(warnings.filter(([m]) => m.startsWith('feeds not read'))).toEqual([
-      ["feeds not read: the invocation's time ran out; the next run reads them", { count: 2, urls: [feeds[1], feeds[3]] }],
+      ["feeds not read: the invocation's time ran out; later runs read them", { count: 2, urls: [feeds[1], feeds[3]] }],
     ]);
   });
 

@@ -131,7 +131,7 @@ describe('pipeline summary: Kafka stage', () => {
     expect(heading?.text).toMatch(/^Kafka \(t\) → kafka-archiver: 1 batch\(es\), 3 records/);
     // Nothing produced (the producers had seen it all): not a check passed, and says why.
     const [, idle] = await pipelineStages(kafkaLocal({}), [{ topic: 't', messages: 0, keys: 0 }] as unknown as Parameters<typeof pipelineStages>[1]);
-    expect(idle).toMatchObject({ ok: true, text: expect.stringMatching(/0 produced → 0 archived lines .* — nothing produced this run: .*--fresh forgets them\)$/) });
+    expect(idle).toMatchObject({ ok: true, text: expect.stringMatching(/0 produced → 0 archived lines .* — nothing produced this run \(see the producers above: .*--fresh forgets them\)$/) });
     expect(idle?.text).not.toContain('✔');
     // A topic that could not be counted has no line to reconcile.
     const uncounted = await pipelineStages(kafkaLocal(archivedTwo), [{ topic: 't', messages: 0, keys: 0, error: 'timed out' }]);
