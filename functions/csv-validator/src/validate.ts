@@ -202,13 +202,12 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
     // same version (a skip of the same bytes uploaded again, unversioned; a run before a validator
     // fix), which this one replaces, with any rows that run quarantined.
     const earlier = counts.rejected === 0 ? await earlierManifest(deps, keys.quarantineManifest) : null;
-    const replacesQuarantine = earlier !== null;
     // Only this version's own output key: a manifest is data, not a list of keys to overwrite.
     if (earlier?.outputs?.quarantine === keys.rejected) await emptyStale(deps, keys.rejected);
     return await finish(
       { status: 'validated', ...counts, encoding: { ...run.decoder.report }, header: headerReport(run.header as HeaderOutcome) },
       outputs,
-      counts.rejected > 0 || replacesQuarantine ? [keys.silverManifest, keys.quarantineManifest] : [keys.silverManifest],
+      counts.rejected > 0 || earlier !== null ? [keys.silverManifest, keys.quarantineManifest] : [keys.silverManifest],
     );
   } catch (error) {
     await run.abort(error);
@@ -221,13 +220,12 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
     // An earlier run validated this version (before a validator fix, say): its silver manifest
     // would contradict this one, and its rows would still be read by whoever lists silver/.
     const earlier = await earlierManifest(deps, keys.silverManifest);
-    const replacesSilver = earlier !== null;
     const stale = [keys.silverPart, keys.rejected].filter((key) => key === earlier?.outputs?.silver || key === earlier?.outputs?.quarantine);
     await Promise.all(stale.map((key) => emptyStale(deps, key)));
     const result = await finish(
       { status: 'rejected', reason: error.reason, detail: error.message, ...noRows, ...encoding, ...header },
       { silver: null, quarantine: null },
-      replacesSilver ? [keys.silverManifest, keys.quarantineManifest] : [keys.quarantineManifest],
+      earlier !== null ? [keys.silverManifest, keys.quarantineManifest] : [keys.quarantineManifest],
     );
     if (poison) throw new PoisonFileError(error.reason, { bucket: ref.bucket, key: ref.key }, keys.quarantineManifest, error.message);
     return result;
@@ -294,19 +292,24 @@ export async function currentVersionOf(deps: Pick<ValidateDeps, 's3' | 'signal'>
   }
 }
 
-/**
- * Whether a manifest is at `key` (a HEAD: the role may read manifests). Without s3:ListBucket on
- * that prefix S3 answers a missing key 403, not 404: with the read granted, both mean absent.
- */
+/** Whether a manifest is at `key` (a HEAD: the role may read manifests). */
 async function manifestExists(deps: Pick<ValidateDeps, 's3' | 'bucket' | 'signal'>, key: string): Promise<boolean> {
   try {
     await deps.s3.send(new HeadObjectCommand({ Bucket: deps.bucket, Key: key }), { abortSignal: deps.signal });
     return true;
   } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status === 404 || status === 403 || (error as { name?: string }).name === 'NotFound') return false;
+    if (isAbsentManifest(error)) return false;
     throw stopReason(deps.signal) ?? error;
   }
+}
+
+/**
+ * Whether reading a manifest failed because there is none. Without s3:ListBucket on that prefix S3
+ * answers a missing key 403, not 404: with the read granted, both mean absent.
+ */
+function isAbsentManifest(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.$metadata?.httpStatusCode === 404 || e.$metadata?.httpStatusCode === 403 || e.name === 'NotFound' || e.name === 'NoSuchKey';
 }
 
 /**
@@ -320,9 +323,7 @@ async function earlierManifest(deps: Pick<ValidateDeps, 's3' | 'bucket' | 'signa
     const object = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }), { abortSignal: deps.signal });
     text = await object.Body?.transformToString();
   } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    // Without s3:ListBucket on that prefix S3 answers a missing key 403, not 404 (manifestExists).
-    if (status === 404 || status === 403 || (error as { name?: string }).name === 'NoSuchKey') return null;
+    if (isAbsentManifest(error)) return null;
     throw stopReason(deps.signal) ?? error;
   }
   try {

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { HeadObjectCommand, ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { createBatchPresigner, type LifetimeCap, unreachableByUrl, uploadStream } from '@laminar/aws';
-import { ClientError, stopReason } from '@laminar/runtime';
+import { ClientError } from '@laminar/runtime';
 import type { ManifestInput } from './input.ts';
 
 export interface ManifestDeps {
@@ -44,7 +44,7 @@ export interface ManifestResult {
  */
 const ARCHIVED_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
 
-/** How many unreachable keys the result names; the count has them all. */
+/** How many keys of each kind left out (unreachable, archived) the result names; the count has them all. */
 export const MAX_UNREACHABLE_KEYS = 20;
 
 /** What each cap on the URLs' lifetime means, and why a longer expiresIn cannot lift it. */
@@ -104,7 +104,7 @@ export async function resolveManifestKey(
     return earlier;
   } catch (err) {
     if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return key;
-    throw stopReason(signal) ?? err;
+    throw err;
   }
 }
 
@@ -133,10 +133,8 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
   let count = 0;
   let scanned = 0;
   let bytes = 0;
-  const unreachableKeys: string[] = [];
-  let unreachable = 0;
-  const archivedKeys: string[] = [];
-  let archived = 0;
+  const unreachable = leftOut();
+  const archived = leftOut();
 
   const list = (token: string | undefined): Promise<ListObjectsV2CommandOutput> => {
     deps.checkDeadline('listing');
@@ -180,8 +178,7 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
         if (key === undefined || !key.toLowerCase().endsWith(suffix) || key === manifestKey) continue;
         // A line for it would be a link that opens another key, or none: counted and named instead.
         if (unreachableByUrl(key)) {
-          unreachable++;
-          if (unreachableKeys.length < MAX_UNREACHABLE_KEYS) unreachableKeys.push(key);
+          unreachable.add(key);
           continue;
         }
         // A link to an archived object would answer 403 InvalidObjectState: counted and named, not
@@ -189,8 +186,7 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
         // when) only when asked for RestoreStatus, a request option whose IAM needs are not checked
         // here, and a HEAD per archived object would slow the listing down.
         if (object.StorageClass && ARCHIVED_CLASSES.has(object.StorageClass)) {
-          archived++;
-          if (archivedKeys.length < MAX_UNREACHABLE_KEYS) archivedKeys.push(key);
+          archived.add(key);
           continue;
         }
         const line: ManifestLine = {
@@ -253,9 +249,22 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
     expiresIn: presigner.expiresIn,
     ...(presigner.cappedBy ? { cappedBy: presigner.cappedBy } : {}),
     bytes,
-    unreachable,
-    unreachableKeys,
-    archived,
-    archivedKeys,
+    unreachable: unreachable.count,
+    unreachableKeys: unreachable.keys,
+    archived: archived.count,
+    archivedKeys: archived.keys,
   };
+}
+
+/** Keys of one kind left out of the manifest: all counted, the first few named. */
+function leftOut(): { count: number; keys: string[]; add(key: string): void } {
+  const kind = {
+    count: 0,
+    keys: [] as string[],
+    add(key: string) {
+      kind.count++;
+      if (kind.keys.length < MAX_UNREACHABLE_KEYS) kind.keys.push(key);
+    },
+  };
+  return kind;
 }

@@ -9,7 +9,7 @@ import { decodeBody, FeedParseError, type FeedFormat, parseFeedDocument } from '
 
 export interface FeedReport {
   url: string;
-  /** `stopped`: not fetched, or cut short, for want of the invocation's time — the next run reads it. */
+  /** `stopped`: not fetched, or cut short, for want of the invocation's time — later runs read it. */
   status: 'ok' | 'not-modified' | 'failed' | 'stopped';
   reason?: string;
   format?: FeedFormat;
@@ -249,10 +249,10 @@ async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, de
   const urls = options.feedUrls;
   const start = fetchStart(now(), urls.length);
   const order = urls.map((_, i) => (i + start) % urls.length);
-  const fetched = await mapLimit(order, options.concurrency, async (i) => digest(await fetchFeed(urls[i] as string, known.get(urls[i] as string), fetchOptions), deps.log));
   const work: FeedWork[] = new Array(urls.length);
-  order.forEach((i, j) => {
-    work[i] = fetched[j] as FeedWork;
+  await mapLimit(order, options.concurrency, async (i) => {
+    const url = urls[i] as string;
+    work[i] = digest(await fetchFeed(url, known.get(url), fetchOptions), deps.log);
   });
   const observedAt = now();
   for (const w of work) {
