@@ -1,4 +1,4 @@
-import type { FunctionSpec } from '@laminar/spec';
+import { type FunctionSpec, keyPatternsOf } from '@laminar/spec';
 
 export interface PolicyStatement {
   Effect: 'Allow';
@@ -81,7 +81,7 @@ export function permissionStatements(spec: FunctionSpec, arns: ResourceArns): Po
       throw new Error(`function "${spec.name}": only s3: actions apply to bucket "${p.resource.bucket}", got ${unknown.join(', ')}`);
     }
     const arn = arns.bucket(p.resource.bucket);
-    const { prefix } = p.resource;
+    const patterns = keyPatternsOf(p.resource);
     const bucketLevel = p.actions.filter((a) => BUCKET_ACTIONS.has(a));
     const objectLevel = p.actions.filter((a) => !BUCKET_ACTIONS.has(a));
 
@@ -93,18 +93,18 @@ export function permissionStatements(spec: FunctionSpec, arns: ResourceArns): Po
         Action: listing,
         Resource: [arn],
         // A prefix on a listing grant narrows which keys can be listed, not the bucket ARN.
-        ...(prefix ? { Condition: { StringLike: { 's3:prefix': [prefix] } } } : {}),
+        ...(patterns.length ? { Condition: { StringLike: { 's3:prefix': patterns } } } : {}),
       });
     }
     if (otherBucket.length > 0) out.push({ Effect: 'Allow', Action: otherBucket, Resource: [arn] });
     if (objectLevel.length > 0) {
-      if (!prefix) {
+      if (patterns.length === 0) {
         throw new Error(
           `function "${spec.name}": ${objectLevel.join(', ')} act on objects; give the permission a prefix ` +
             `(e.g. "*" or "reports/*") on bucket "${p.resource.bucket}"`,
         );
       }
-      out.push({ Effect: 'Allow', Action: objectLevel, Resource: [`${arn}/${prefix}`] });
+      out.push({ Effect: 'Allow', Action: objectLevel, Resource: patterns.map((pattern) => `${arn}/${pattern}`) });
     }
   }
   return out;

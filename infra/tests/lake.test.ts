@@ -57,7 +57,11 @@ describe('bronze → silver fan-out', () => {
     expect(JSON.parse(rule.event_pattern)).toEqual({
       source: ['aws.s3'],
       'detail-type': ['Object Created'],
-      detail: { bucket: { name: ['laminar-dev-lake'] }, object: { key: [{ wildcard: 'bronze/*.csv' }] } },
+      // .csv in any case: one wildcard per spelling (EventBridge's wildcard is case-sensitive).
+      detail: {
+        bucket: { name: ['laminar-dev-lake'] },
+        object: { key: ['csv', 'Csv', 'cSv', 'CSv', 'csV', 'CsV', 'cSV', 'CSV'].map((s) => ({ wildcard: `bronze/*.${s}` })) },
+      },
     });
     const ruleName = ref('aws_cloudwatch_event_rule', 'name', rule.name, 'name');
     const targets = all('aws_cloudwatch_event_target');
@@ -196,7 +200,11 @@ describe('bronze → silver fan-out', () => {
     const s3 = policy.Statement.filter((s) => s.Action.some((a) => a.startsWith('s3:')));
     expect(s3).toEqual([
       { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [bucket], Condition: { StringLike: { 's3:prefix': ['bronze/*'] } } },
-      { Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: [`${bucket}/bronze/*.csv`] },
+      {
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:GetObjectVersion'],
+        Resource: ['csv', 'Csv', 'cSv', 'CSv', 'csV', 'CsV', 'cSV', 'CSV'].map((s) => `${bucket}/bronze/*.${s}`),
+      },
       { Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: [`${bucket}/silver/*`] },
       { Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: [`${bucket}/quarantine/*`] },
       { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucket}/silver/*/_manifest.json`] },
@@ -214,6 +222,19 @@ describe('s3EventPattern', () => {
     expect(s3EventPattern('b', { ...base, prefix: 'a*b/', suffix: '.csv' }).detail).toEqual({
       bucket: { name: ['b'] },
       object: { key: [{ wildcard: 'a\\*b/*.csv' }] },
+    });
+  });
+
+  it('lists one wildcard per spelling of a suffix matched in any case, each encoded as events carry it', () => {
+    const base = { bucket: 'lake', events: ['Object Created' as const], ignoreSuffixCase: true };
+    expect(s3EventPattern('b', { ...base, prefix: '', suffix: '.gz' }).detail).toEqual({
+      bucket: { name: ['b'] },
+      object: { key: [{ wildcard: '*.gz' }, { wildcard: '*.Gz' }, { wildcard: '*.gZ' }, { wildcard: '*.GZ' }] },
+    });
+    // A "+" arrives as %2B: the escape's hex digit is not a letter of the key, and keeps its case.
+    expect(s3EventPattern('b', { ...base, prefix: 'in/', suffix: '+x' }).detail).toEqual({
+      bucket: { name: ['b'] },
+      object: { key: [{ wildcard: 'in/*%2Bx' }, { wildcard: 'in/*%2BX' }] },
     });
   });
 

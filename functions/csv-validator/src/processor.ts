@@ -252,12 +252,15 @@ class ClaimLostError extends Error {
   override name = 'ClaimLostError';
 }
 
+const CSV_SUFFIX = /\.csv$/i;
+
 function whyIgnored(ref: S3ObjectRef, lakeBucket: string): string | undefined {
   if (!isObjectCreated(ref)) return `not an object-created event (${ref.eventName})`;
   if (ref.bucket !== lakeBucket) return `bucket ${ref.bucket} is not the lake bucket ${lakeBucket}`;
-  // Case-sensitive, as the trigger's suffix and the role's GetObject grant are: an `.CSV` key would
-  // only be denied, and end in the DLQ as a denial.
-  if (!ref.key.startsWith(BRONZE_PREFIX) || !ref.key.endsWith('.csv')) return `key is not ${BRONZE_PREFIX}….csv (lower-case suffix, as the trigger matches)`;
+  // The suffix in any case of its ASCII letters, as the trigger matches and the role's GetObject
+  // grant spells it (non-unicode /i folds no other character onto c, s or v): any key beyond those
+  // would only be denied, and end in the DLQ as a denial.
+  if (!ref.key.startsWith(BRONZE_PREFIX) || !CSV_SUFFIX.test(ref.key)) return `key is not ${BRONZE_PREFIX}….csv (the suffix in any case, as the trigger matches)`;
   return undefined;
 }
 

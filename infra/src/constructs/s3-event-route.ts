@@ -3,7 +3,7 @@ import { CloudwatchEventTarget } from '@cdktf/provider-aws/lib/cloudwatch-event-
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import { LambdaPermission } from '@cdktf/provider-aws/lib/lambda-permission/index.js';
 import type { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
-import { type S3Pattern, s3EventPattern, s3PatternKey, s3RuleName } from '@laminar/spec';
+import { describeS3KeyPattern, type S3Pattern, s3EventPattern, s3PatternKey, s3RuleName } from '@laminar/spec';
 import { Construct } from 'constructs';
 import type { DataBucket } from './data-bucket.ts';
 import type { EventQueue } from './event-queue.ts';
@@ -41,7 +41,7 @@ export class S3EventRoute extends Construct {
     const { pattern } = props;
     this.rule = new CloudwatchEventRule(this, 'rule', {
       name: s3RuleName(props.stage, pattern),
-      description: `${pattern.events.join(', ')} in ${props.bucket.name} matching ${pattern.prefix || ''}*${pattern.suffix || ''}`,
+      description: `${pattern.events.join(', ')} in ${props.bucket.name} matching ${describeS3KeyPattern(pattern)}`,
       eventPattern: JSON.stringify(s3EventPattern(props.bucket.name, pattern)),
     });
     if (props.functions.length + props.queues.length > 5) {

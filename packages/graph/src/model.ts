@@ -1,4 +1,4 @@
-import { byCodePoint, DEFAULT_EPHEMERAL_STORAGE_MB, type FunctionSpec, hasDlq, PROJECT, type QueueSpec, type S3Trigger, s3PatternKey, s3RuleName } from '@laminar/spec';
+import { byCodePoint, DEFAULT_EPHEMERAL_STORAGE_MB, describeS3KeyPattern, type FunctionSpec, hasDlq, keyPatternsOf, PROJECT, type QueueSpec, type S3Trigger, s3PatternKey, s3RuleName } from '@laminar/spec';
 
 /**
  * The architecture as plain data: what starts each function, what it writes and where its failures
@@ -121,7 +121,7 @@ export const nodeId = {
   invoke: () => 'invoke',
   kafkaMapping: (fn: string, index: number) => `esm-${fn}-${index}`,
   /** The name infra gives the rule, less the stage: `s3-<bucket>-<digest of the pattern>`. */
-  rule: (t: Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix' | 'events'>) => `rule-${s3RuleName(RULE_STAGE, t).slice(`${PROJECT}-${RULE_STAGE}-`.length)}`,
+  rule: (t: Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix' | 'events'> & { ignoreSuffixCase?: boolean | undefined }) => `rule-${s3RuleName(RULE_STAGE, t).slice(`${PROJECT}-${RULE_STAGE}-`.length)}`,
   topic: (topic: string) => `topic-${topic}`,
   stream: (name: string) => `firehose-${name}`,
   prefix: (bucket: string, prefix: string) => `s3-${bucket}-${slug(prefix) || 'root'}`,
@@ -137,8 +137,18 @@ function slug(s: string): string {
 }
 
 /** How people write an S3 pattern: bucket/prefix*suffix. */
-export function patternText(t: Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix'>): string {
-  return `${t.bucket}/${t.prefix}*${t.suffix}`;
+export function patternText(t: Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix'> & { ignoreSuffixCase?: boolean | undefined }): string {
+  return `${t.bucket}/${describeS3KeyPattern(t)}`;
+}
+
+/**
+ * The key patterns a grant draws as nodes: the spellings of one any-case suffix (all equal but for
+ * case) are one node, the first spelling's, as the trigger's rule draws it; other lists, each.
+ */
+export function grantKeySpaces(patterns: readonly string[]): (string | undefined)[] {
+  if (patterns.length === 0) return [undefined];
+  const first = patterns[0] as string;
+  return patterns.every((p) => p.toLowerCase() === first.toLowerCase()) ? [first] : [...patterns];
 }
 
 const num = (n: number) => n.toLocaleString('en-US');
@@ -254,9 +264,11 @@ export function buildGraph(input: GraphInput): ArchitectureGraph {
 
     for (const p of spec.permissions) {
       if (!('bucket' in p.resource)) continue;
-      const prefix = keySpace(p.resource.prefix);
-      if (p.actions.some((a) => /^s3:Put/.test(a))) addEdge({ from: fn, to: prefixNode(p.resource.bucket, prefix), kind: 'writes' });
-      if (p.actions.includes('s3:GetObject')) addEdge({ from: prefixNode(p.resource.bucket, prefix), to: fn, kind: 'reads' });
+      for (const pattern of grantKeySpaces(keyPatternsOf(p.resource))) {
+        const prefix = keySpace(pattern);
+        if (p.actions.some((a) => /^s3:Put/.test(a))) addEdge({ from: fn, to: prefixNode(p.resource.bucket, prefix), kind: 'writes' });
+        if (p.actions.includes('s3:GetObject')) addEdge({ from: prefixNode(p.resource.bucket, prefix), to: fn, kind: 'reads' });
+      }
     }
 
     for (const t of spec.tables) {

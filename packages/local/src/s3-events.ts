@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { encodeS3EventKey } from '@laminar/aws';
-import { byCodePoint, type QueueSpec, type S3Pattern, type S3Trigger, s3EventPattern, s3PatternKey, s3RuleName } from '@laminar/spec';
+import { byCodePoint, describeS3KeyPattern, type QueueSpec, type S3Pattern, type S3Trigger, s3EventPattern, s3PatternKey, s3RuleName } from '@laminar/spec';
 
 /**
  * S3 → EventBridge, as AWS does it: every object write or delete in a bucket becomes an
@@ -256,7 +256,7 @@ export function s3Routes(
     const key = s3PatternKey(t);
     let route = routes.get(key);
     if (!route) {
-      const trigger = { bucket: t.bucket, prefix: t.prefix, suffix: t.suffix, events: [...t.events].sort() };
+      const trigger = { bucket: t.bucket, prefix: t.prefix, suffix: t.suffix, ignoreSuffixCase: t.ignoreSuffixCase === true, events: [...t.events].sort() };
       route = { ruleName: s3RuleName(stage, t), patternKey: key, trigger, bucketName: real, pattern: s3EventPattern(real, t), functions: [], queues: [] };
       routes.set(key, route);
     }
@@ -271,6 +271,5 @@ export function s3Routes(
 
 /** "bronze/*.csv in laminar-local-lake (Object Created)", for listings. */
 export function describeRoute(route: S3Route): string {
-  const { prefix, suffix, events } = route.trigger;
-  return `${prefix}*${suffix} in ${route.bucketName} (${events.join(', ')})`;
+  return `${describeS3KeyPattern(route.trigger)} in ${route.bucketName} (${route.trigger.events.join(', ')})`;
 }

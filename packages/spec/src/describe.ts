@@ -1,4 +1,5 @@
 import { byCodePoint } from './order.ts';
+import { keyPatternsOf } from './resources.ts';
 import { DEFAULT_EPHEMERAL_STORAGE_MB, type FunctionSpec, type Trigger } from './spec.ts';
 
 /** Markers around the generated part of a markdown file (README's function list). */
@@ -17,7 +18,7 @@ function describeTrigger(t: Trigger): string {
       return `schedule \`${t.expression}\`${input}${fromEvent.length ? `${t.input ? ' plus' : ''} ${fromEvent.join(', ')}` : ''}`;
     }
     case 's3':
-      return `S3 → EventBridge \`${t.events.join('/')}\` on \`${t.bucket}\`: \`${t.prefix}*${t.suffix}\``;
+      return `S3 → EventBridge \`${t.events.join('/')}\` on \`${t.bucket}\`: \`${t.prefix}*${t.suffix}\`${t.ignoreSuffixCase ? ' (suffix in any case)' : ''}`;
     case 'kafka':
       return `Kafka mapping on ${t.topics.map((x) => `\`${x}\``).join(', ')} (${t.cluster.kind}${t.cluster.kind === 'self-managed' ? `, ${t.cluster.auth}` : ''}; batch ≤ ${t.batchSize}, window ${t.batchingWindowS} s, ${t.startingPosition}${
         t.provisioned ? `, ${t.provisioned.minPollers}–${t.provisioned.maxPollers} pollers, ${t.maxRetries ?? 0} retries` : ', on demand'
@@ -29,7 +30,9 @@ function describeTrigger(t: Trigger): string {
 function describeOutputs(spec: FunctionSpec): string[] {
   const out: string[] = [];
   for (const p of spec.permissions) {
-    if ('bucket' in p.resource && p.actions.some((a) => /^s3:Put/.test(a))) out.push(`s3 \`${p.resource.bucket}/${p.resource.prefix ?? ''}\``);
+    if (!('bucket' in p.resource) || !p.actions.some((a) => /^s3:Put/.test(a))) continue;
+    const patterns = keyPatternsOf(p.resource);
+    for (const pattern of patterns.length ? patterns : ['']) out.push(`s3 \`${p.resource.bucket}/${pattern}\``);
   }
   for (const v of Object.values(spec.env)) {
     if (typeof v === 'string') continue;

@@ -8,10 +8,18 @@ export const logicalName = z.string().regex(/^[a-z0-9][a-z0-9-]{1,40}$/, 'logica
 
 export const bucketRef = z.strictObject({
   bucket: logicalName,
-  /** Object key pattern inside the bucket, e.g. "manifests/*" or "*". Absent = the bucket itself. */
-  prefix: z.string().optional(),
+  /**
+   * Object key pattern inside the bucket, e.g. "manifests/*" or "*", or several (one grant over
+   * each: the spellings of an any-case suffix, say). Absent = the bucket itself.
+   */
+  prefix: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
 });
 export type BucketRef = z.infer<typeof bucketRef>;
+
+/** A bucket grant's key patterns as a list (none: the bucket itself). */
+export function keyPatternsOf(ref: BucketRef): string[] {
+  return ref.prefix === undefined ? [] : typeof ref.prefix === 'string' ? [ref.prefix] : ref.prefix;
+}
 
 export const tableRef = z.strictObject({ table: logicalName });
 export type TableRef = z.infer<typeof tableRef>;

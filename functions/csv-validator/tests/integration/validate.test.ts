@@ -644,12 +644,23 @@ describe('events and idempotency', () => {
     for (const o of outcomes) expect(await jsonLines(o.outputs.silver)).toHaveLength(1);
   });
 
+  it('validates a key whose .csv is in another case, as its trigger matches it', async () => {
+    const p = processor();
+    for (const key of ['bronze/exports/ORDERS.CSV', 'bronze/exports/Orders.Csv']) {
+      const ref = await put(key, [HEADER, row(1), row(2, { quantity: '0' })].join('\n'));
+      const outcome = validated(await p.process(ref, scope()));
+      expect(outcome).toMatchObject({ status: 'validated', rowsRead: 2, valid: 1, rejected: 1 });
+      expect(await jsonLines(outcome.outputs.silver)).toHaveLength(1);
+    }
+  });
+
   it('ignores what is not a bronze CSV in the lake bucket', async () => {
     const base = { size: 1, etag: 'e', eventTime: '2026-11-25T12:00:00.000Z', source: 'eventbridge' as const };
     const p = processor();
     expect(await p.process({ ...base, bucket: BUCKET, key: 'silver/x.csv', eventName: 'Object Created:PutObject' }, scope())).toMatchObject({ status: 'ignored' });
-    // Upper case: outside the trigger's suffix and the role's grant (a manual or redriven event).
-    expect(await p.process({ ...base, bucket: BUCKET, key: 'bronze/x.CSV', eventName: 'Object Created:PutObject' }, scope())).toMatchObject({ status: 'ignored' });
+    // Outside the trigger's suffix and the role's grant (a manual or redriven event).
+    expect(await p.process({ ...base, bucket: BUCKET, key: 'bronze/x.txt', eventName: 'Object Created:PutObject' }, scope())).toMatchObject({ status: 'ignored' });
+    expect(await p.process({ ...base, bucket: BUCKET, key: 'bronze/x.csv.gz', eventName: 'Object Created:PutObject' }, scope())).toMatchObject({ status: 'ignored' });
     expect(await p.process({ ...base, bucket: 'other', key: 'bronze/x.csv', eventName: 'Object Created:PutObject' }, scope())).toMatchObject({ status: 'ignored' });
     expect(await p.process({ ...base, bucket: BUCKET, key: 'bronze/x.csv', eventName: 'ObjectRemoved:Delete' }, scope())).toMatchObject({ status: 'ignored' });
   });

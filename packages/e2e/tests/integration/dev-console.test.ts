@@ -72,7 +72,7 @@ describe.skipIf(!haveChromium)('pnpm dev, seen through its console', () => {
     expect(output).not.toContain('FAIL ');
     expect(output).toMatch(/✔ bronze-silver\n/);
     // The samples' rows, over the first delivery of each validated file: orders.csv holds 6 bad rows.
-    expect(output).toContain('rows read 35 = valid 29 + rejected 6 over 4 validated files (and 1 skipped or quarantined whole, no rows) ✔');
+    expect(output).toContain('rows read 38 = valid 32 + rejected 6 over 5 validated files (and 1 skipped or quarantined whole, no rows) ✔');
     expect(output).toMatch(/poison file: failed after 3 attempts → laminar-local-csv-validator-dlq/);
   });
 
@@ -104,7 +104,8 @@ describe.skipIf(!haveChromium)('pnpm dev, seen through its console', () => {
     await page.locator('#q-body [data-queue="laminar-local-csv-validator-dlq"] button').first().waitFor();
     // The lake bucket, with what the pipeline wrote.
     await page.selectOption('#s3-bucket', 'laminar-local-lake');
-    for (const folder of ['bronze/', 'silver/', 'quarantine/', 'inventory/']) await page.locator('#s3-rows button', { hasText: folder }).waitFor();
+    // Exact names: a text filter alone ignores case, and the sample seeds a Bronze/ decoy beside bronze/.
+    for (const folder of ['bronze/', 'silver/', 'quarantine/', 'inventory/']) await page.getByRole('button', { name: folder, exact: true }).and(page.locator('#s3-rows button')).waitFor();
     // The cost estimate.
     await page.locator('#cost-rows tr[data-function="store-inventory"]').waitFor();
 

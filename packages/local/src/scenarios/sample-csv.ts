@@ -103,6 +103,13 @@ export function sampleFiles(): SampleFile[] {
       dataRows: 4,
       badRows: 0,
     },
+    {
+      key: 'bronze/EXPORT.CSV',
+      body: Buffer.from(csv([ORDER_HEADER, ...Array.from({ length: 3 }, (_, i) => orderRow(i + 1, 'upper'))])),
+      purpose: 'the suffix in upper case, as some tools write it: the rule matches .csv in any case',
+      dataRows: 3,
+      badRows: 0,
+    },
     { key: 'bronze/poison.csv', body: junk(), purpose: 'binary junk named .csv' },
   ];
 }
@@ -116,9 +123,9 @@ export const VANISHING: SampleFile = {
   purpose: 'deleted right after the upload: its event names an object that no longer exists (here: S3 keeps no versions locally; on AWS the versioned lake still holds it, and it is validated)',
 };
 
-/** Keys no rule matches: another prefix, another suffix, the suffix in upper case (matching is case-sensitive). */
+/** Keys no rule matches: another prefix, another suffix, the prefix in another case (a path: matched as written). */
 export const DECOYS: SampleFile[] = [
   { key: 'landing/orders.csv', body: Buffer.from(csv([ORDER_HEADER, orderRow(1, 'landing')])), purpose: 'outside bronze/' },
   { key: 'bronze/notes.txt', body: Buffer.from('not a CSV\n'), purpose: 'not .csv' },
-  { key: 'bronze/SHOUTING.CSV', body: Buffer.from(csv([ORDER_HEADER, orderRow(1, 'upper')])), purpose: '.CSV: suffix matching is case-sensitive' },
+  { key: 'Bronze/orders.csv', body: Buffer.from(csv([ORDER_HEADER, orderRow(1, 'prefix-case')])), purpose: 'Bronze/: the prefix is a path, matched case-sensitively' },
 ];

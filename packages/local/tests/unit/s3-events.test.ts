@@ -121,6 +121,12 @@ describe('rule patterns', () => {
     expect(matches(bronze, 'bronze-old/orders.csv')).toBe(false);
   });
 
+  it('match a suffix declared in any case in every case, and the prefix still as written', () => {
+    const anyCase = s3EventPattern('laminar-local-lake', { bucket: 'lake', prefix: 'bronze/', suffix: '.csv', ignoreSuffixCase: true, events: ['Object Created'] });
+    for (const key of ['bronze/orders.csv', 'bronze/ORDERS.CSV', 'bronze/a b/Orders.Csv', 'bronze/x.cSv']) expect(matches(anyCase, key)).toBe(true);
+    for (const key of ['Bronze/orders.CSV', 'bronze/orders.csv.bak', 'bronze/orders.tsv', 'bronze/orders.CS']) expect(matches(anyCase, key)).toBe(false);
+  });
+
   it('need room for both prefix and suffix: they may not overlap', () => {
     const p = s3EventPattern('b', { bucket: 'x', prefix: 'a/', suffix: '/', events: ['Object Created'] });
     const ev = (key: string) => ({ ...event(key), detail: { ...event(key).detail, bucket: { name: 'b' } } });

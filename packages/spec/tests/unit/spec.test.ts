@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketsOf, defineFunction, defineLayer, defineQueue, hasDlq, kafkaGroupStem, kafkaMappings, kafkaTriggersOf, layersFor, resolveEnv, SpecError, topicsOf, writesTo } from '../../src/index.ts';
+import { bucketsOf, defineFunction, defineLayer, defineQueue, hasDlq, kafkaGroupStem, kafkaMappings, kafkaTriggersOf, layersFor, resolveEnv, s3PatternKey, SpecError, suffixCaseVariants, topicsOf, writesTo } from '../../src/index.ts';
 
 const base = {
   name: 'demo',
@@ -201,6 +201,33 @@ describe('defineFunction', () => {
     expect(() => defineFunction({ ...base, triggers: [{ ...kafka, maxIdleMinutes: 0 }] })).toThrow(/triggers\.0\.maxIdleMinutes/);
     expect(() => defineFunction({ ...base, triggers: [{ ...kafka, maxIdleMinutes: 7 }] })).toThrow(/triggers\.0\.maxIdleMinutes: .*multiple of 5/);
     expect(() => defineFunction({ ...base, triggers: [{ ...kafka, maxIdleMinutes: 1445 }] })).toThrow(/triggers\.0\.maxIdleMinutes/);
+  });
+});
+
+describe('S3 triggers with a suffix in any case', () => {
+  const s3 = (t: Record<string, unknown>) => defineFunction({ ...base, triggers: [{ kind: 's3', bucket: 'lake', prefix: 'in/', ...t }] as never });
+
+  it('spells the suffix every way, as written first, in a fixed order', () => {
+    expect(suffixCaseVariants('.csv')).toEqual(['.csv', '.Csv', '.cSv', '.CSv', '.csV', '.CsV', '.cSV', '.CSV']);
+    expect(suffixCaseVariants('.CSV')[0]).toBe('.CSV');
+    expect(new Set(suffixCaseVariants('.CSV'))).toEqual(new Set(suffixCaseVariants('.csv')));
+    expect(suffixCaseVariants('_1.Z')).toEqual(['_1.Z', '_1.z']);
+  });
+
+  it('refuses a suffix with no letters, too many, or a non-ASCII letter, and says why', () => {
+    expect(s3({ suffix: '.csv', ignoreSuffixCase: true }).triggers[0]).toMatchObject({ ignoreSuffixCase: true });
+    expect(() => s3({ suffix: '.7z', ignoreSuffixCase: true })).not.toThrow();
+    expect(() => s3({ suffix: '_2026', ignoreSuffixCase: true })).toThrow(/ignoreSuffixCase: the suffix has no letters/);
+    expect(() => s3({ suffix: '', ignoreSuffixCase: true })).toThrow(/no letters/);
+    expect(() => s3({ suffix: '.parquet', ignoreSuffixCase: true })).toThrow(/7 letters: 128 spellings, more than the 32/);
+    expect(() => s3({ suffix: '.été', ignoreSuffixCase: true })).toThrow(/only ASCII letters/);
+  });
+
+  it('keeps the pattern key (and so the rule name) of a case-sensitive pattern, and gives an any-case one its own', () => {
+    const t = { bucket: 'lake', prefix: 'in/', suffix: '.csv', events: ['Object Created' as const] };
+    expect(s3PatternKey(t)).toBe('["lake","in/",".csv",["Object Created"]]');
+    expect(s3PatternKey({ ...t, ignoreSuffixCase: false })).toBe(s3PatternKey(t));
+    expect(s3PatternKey({ ...t, ignoreSuffixCase: true })).not.toBe(s3PatternKey(t));
   });
 });
 
