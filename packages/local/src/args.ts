@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 
 export type Command =
-  | { command: 'invoke'; functionName: string; eventFile: string | undefined; json: boolean; live: boolean }
+  | { command: 'invoke'; functionName: string; eventFile: string | undefined; json: boolean; live: boolean; rawLogs: boolean }
   | {
       command: 'dev';
       keep: boolean;
@@ -21,9 +21,11 @@ export type Command =
       console: boolean;
       /** Its loopback port (0: any); undefined: LAMINAR_CONSOLE_PORT or 4600. */
       consolePort: number | undefined;
+      /** Function logs as written (JSON), not made readable. */
+      rawLogs: boolean;
     }
   | { command: 'dlq-list'; functionName: string | undefined; json: boolean }
-  | { command: 'dlq-replay'; functionName: string; messageId: string; json: boolean }
+  | { command: 'dlq-replay'; functionName: string; messageId: string; json: boolean; rawLogs: boolean }
   | { command: 'queue-list'; queue: string | undefined; json: boolean }
   | { command: 'docs'; check: boolean }
   | { command: 'help' };
@@ -33,14 +35,17 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `Usage:
-  laminar invoke <function> [--event <file.json>|-] [--json] [--live]
+  laminar invoke <function> [--event <file.json>|-] [--json] [--live] [--raw-logs]
       Runs the built function once (RequestResponse) in a local execution environment, with the
       emulators it needs (S3, DynamoDB, Kafka, HTTP fixtures).
       --event   the event file (JSON), relative to where you ran the command; "-" reads stdin; default {}
       --json    print only {requestId, result|error, report} on stdout (logs go to stderr)
       --live    no fixture server: the function fetches the URLs of its spec (the internet)
+      --raw-logs  the function's log lines as it wrote them (Powertools JSON, EMF), as CloudWatch
+                  Logs stores them; by default they are shortened to "LEVEL message key=value …"
+                  and "metrics Name=value …"
   laminar dev [--once] [--speed N] [--keep|--watch] [--live] [--fresh] [--scenario <name>]...
-              [--duplicate-events] [--retry-delay-scale X] [--console-port N] [--no-console]
+              [--duplicate-events] [--retry-delay-scale X] [--console-port N] [--no-console] [--raw-logs]
       Starts the emulators the functions need, runs each scenario (seed, invoke, check), then fires
       every scheduled function once and keeps firing them on their schedules until Ctrl-C.
       --once            fire each schedule once, print the summary and exit
@@ -55,10 +60,11 @@ export const USAGE = `Usage:
       --console-port N  the web console's loopback port (default LAMINAR_CONSOLE_PORT, else 4600; 0 = any);
                         refused with --no-console, and with --once without --keep
       --no-console      no web console (it is served whenever the runner stays up: without --once, or with --keep)
+      --raw-logs        function logs as written (JSON), not shortened (see invoke)
   laminar dlq list [<function>] [--json]
       What failed: each message of the functions' on-failure queues (laminar-local-<function>-dlq)
       with when, why (the error), after how many attempts and the original event.
-  laminar dlq replay <function> <message-id> [--json]
+  laminar dlq replay <function> <message-id> [--json] [--raw-logs]
       Invokes the function once more with the message's original event (RequestResponse); on
       success the message leaves the DLQ.
   laminar queue list [<queue>] [--json]
@@ -90,6 +96,7 @@ export function parseCli(argv: string[]): Command {
           event: { type: 'string', short: 'e' },
           json: { type: 'boolean', default: false },
           live: { type: 'boolean', default: false },
+          'raw-logs': { type: 'boolean', default: false },
           help: { type: 'boolean', short: 'h', default: false },
         },
       });
@@ -97,7 +104,7 @@ export function parseCli(argv: string[]): Command {
       const [functionName, ...extra] = positionals;
       if (!functionName) throw new UsageError('invoke needs a function name: laminar invoke <function> --event <file.json>');
       if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
-      return { command: 'invoke', functionName, eventFile: values.event, json: values.json, live: values.live };
+      return { command: 'invoke', functionName, eventFile: values.event, json: values.json, live: values.live, rawLogs: values['raw-logs'] };
     }
     if (command === 'dev') {
       const { values, positionals } = parseArgs({
@@ -115,6 +122,7 @@ export function parseCli(argv: string[]): Command {
           'retry-delay-scale': { type: 'string' },
           'no-console': { type: 'boolean', default: false },
           'console-port': { type: 'string' },
+          'raw-logs': { type: 'boolean', default: false },
           help: { type: 'boolean', short: 'h', default: false },
         },
       });
@@ -147,6 +155,7 @@ export function parseCli(argv: string[]): Command {
         retryDelayScale,
         console: !values['no-console'],
         consolePort,
+        rawLogs: values['raw-logs'],
       };
     }
     if (command === 'docs') {
@@ -158,10 +167,11 @@ export function parseCli(argv: string[]): Command {
       const { values, positionals } = parseArgs({
         args: rest,
         allowPositionals: true,
-        options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+        options: { json: { type: 'boolean', default: false }, 'raw-logs': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
       });
       if (values.help) return { command: 'help' };
       const [verb, ...args] = positionals;
+      if (values['raw-logs'] && (command === 'queue' || verb !== 'replay')) throw new UsageError('--raw-logs has an effect only with dlq replay (the listings run no function)');
       if (command === 'queue') {
         if (verb !== 'list') throw new UsageError(`queue wants "list": laminar queue list [<queue>]`);
         if (args.length > 1) throw new UsageError(`unexpected arguments: ${args.slice(1).join(' ')}`);
@@ -175,7 +185,7 @@ export function parseCli(argv: string[]): Command {
         const [functionName, messageId, ...extra] = args;
         if (!functionName || !messageId) throw new UsageError('replay needs a function and a message id: laminar dlq replay <function> <message-id>');
         if (extra.length) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
-        return { command: 'dlq-replay', functionName, messageId, json: values.json };
+        return { command: 'dlq-replay', functionName, messageId, json: values.json, rawLogs: values['raw-logs'] };
       }
       throw new UsageError('dlq wants "list" or "replay": laminar dlq list [<function>] | laminar dlq replay <function> <message-id>');
     }

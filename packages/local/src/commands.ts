@@ -108,7 +108,7 @@ async function invokeCommand(cmd: Extract<Command, { command: 'invoke' }>, io: I
     s3Directory: join(stateDirectory(root, io.env), 's3'),
     dynamodbDirectory: dynamodbDirectory(root, io.env),
     live: cmd.live,
-    output: prefixedOutput(logs),
+    output: prefixedOutput(logs, { raw: cmd.rawLogs }),
     env: io.env,
     eventSources: false,
   });
@@ -179,7 +179,7 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
     dynamodbDirectory: dynamodbDirectory(root, io.env),
     queuesDirectory: queuesDirectory(root, io.env),
     live: cmd.live,
-    output: prefixedOutput(out),
+    output: prefixedOutput(out, { raw: cmd.rawLogs }),
     env: io.env,
     duplicateEvents: cmd.duplicateEvents,
     ...(cmd.retryDelayScale !== undefined ? { retryDelayScale: cmd.retryDelayScale } : {}),

@@ -186,7 +186,7 @@ async function replay(
     s3Directory: join(stateDirectory(root, io.env), 's3'),
     dynamodbDirectory: join(stateDirectory(root, io.env), 'dynamodb'),
     queuesDirectory: queuesDirectory(root, io.env),
-    output: prefixedOutput(logs),
+    output: prefixedOutput(logs, { raw: cmd.rawLogs }),
     env: io.env,
     eventSources: false,
   });

@@ -10,14 +10,16 @@ describe('CLI arguments', () => {
       eventFile: 'functions/pdf-manifest/events/reports.json',
       json: true,
       live: false,
+      rawLogs: false,
     });
-    expect(parseCli(['invoke', 'f', '-e', 'x.json'])).toEqual({ command: 'invoke', functionName: 'f', eventFile: 'x.json', json: false, live: false });
-    expect(parseCli(['invoke', 'f', '--live'])).toEqual({ command: 'invoke', functionName: 'f', eventFile: undefined, json: false, live: true });
+    expect(parseCli(['invoke', 'f', '-e', 'x.json'])).toEqual({ command: 'invoke', functionName: 'f', eventFile: 'x.json', json: false, live: false, rawLogs: false });
+    expect(parseCli(['invoke', 'f', '--live', '--raw-logs'])).toEqual({ command: 'invoke', functionName: 'f', eventFile: undefined, json: false, live: true, rawLogs: true });
   });
 
   it('parses dev; --watch is --keep', () => {
-    const defaults = { command: 'dev', keep: false, scenarios: [], once: false, speed: 1, live: false, fresh: false, duplicateEvents: false, retryDelayScale: undefined, console: true, consolePort: undefined };
+    const defaults = { command: 'dev', keep: false, scenarios: [], once: false, speed: 1, live: false, fresh: false, duplicateEvents: false, retryDelayScale: undefined, console: true, consolePort: undefined, rawLogs: false };
     expect(parseCli(['dev'])).toEqual(defaults);
+    expect(parseCli(['dev', '--raw-logs'])).toEqual({ ...defaults, rawLogs: true });
     expect(parseCli(['dev', '--watch'])).toEqual({ ...defaults, keep: true });
     expect(parseCli(['dev', '--keep', '--scenario', 'a', '--scenario', 'b'])).toEqual({ ...defaults, keep: true, scenarios: ['a', 'b'] });
     expect(parseCli(['dev', '--once', '--live', '--fresh'])).toEqual({ ...defaults, once: true, live: true, fresh: true });
@@ -52,7 +54,11 @@ describe('CLI arguments', () => {
   it('parses dlq list / replay and queue list', () => {
     expect(parseCli(['dlq', 'list'])).toEqual({ command: 'dlq-list', functionName: undefined, json: false });
     expect(parseCli(['dlq', 'list', 'csv-validator', '--json'])).toEqual({ command: 'dlq-list', functionName: 'csv-validator', json: true });
-    expect(parseCli(['dlq', 'replay', 'csv-validator', 'm-1'])).toEqual({ command: 'dlq-replay', functionName: 'csv-validator', messageId: 'm-1', json: false });
+    expect(parseCli(['dlq', 'replay', 'csv-validator', 'm-1'])).toEqual({ command: 'dlq-replay', functionName: 'csv-validator', messageId: 'm-1', json: false, rawLogs: false });
+    expect(parseCli(['dlq', 'replay', 'csv-validator', 'm-1', '--raw-logs'])).toMatchObject({ command: 'dlq-replay', rawLogs: true });
+    // Listings run no function: the flag would do nothing, so it is refused.
+    expect(() => parseCli(['dlq', 'list', '--raw-logs'])).toThrow(/--raw-logs has an effect only with dlq replay/);
+    expect(() => parseCli(['queue', 'list', '--raw-logs'])).toThrow(/--raw-logs has an effect only with dlq replay/);
     expect(parseCli(['queue', 'list', 'bronze-arrivals'])).toEqual({ command: 'queue-list', queue: 'bronze-arrivals', json: false });
     expect(parseCli(['queue', 'list'])).toEqual({ command: 'queue-list', queue: undefined, json: false });
     expect(() => parseCli(['dlq', 'replay', 'csv-validator'])).toThrow(/needs a function and a message id/);

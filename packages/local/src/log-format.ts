@@ -1,0 +1,105 @@
+/**
+ * Function log lines as a terminal reader wants them, for `dev` and `invoke` (`--raw-logs` prints
+ * them verbatim, as CloudWatch Logs stores them).
+ *
+ * Why by hand: Powertools writes one JSON object per line, most of it the same on every line (the
+ * function's ARN, memory, request and trace ids, the sampling rate), and its metrics as Embedded
+ * Metric Format documents; no library turns those back into a short line. This reads only what
+ * Powertools' Logger and Metrics write (see isPowertoolsLog / isEmfDocument) and passes every other
+ * line through untouched: START/END/REPORT, plain console output, anything that is not JSON.
+ */
+
+/** Keys Powertools' Logger adds to every line: the context START and REPORT already give. */
+const CONTEXT_KEYS = new Set([
+  'level',
+  'message',
+  'timestamp',
+  'service',
+  'cold_start',
+  'function_arn',
+  'function_memory_size',
+  'function_name',
+  'function_request_id',
+  'sampling_rate',
+  'xray_trace_id',
+]);
+
+type Json = Record<string, unknown>;
+
+/** Stack frames shown under an error. */
+const MAX_FRAMES = 3;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function parseObject(text: string): Json | undefined {
+  if (!text.startsWith('{') || !text.endsWith('}')) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return isObject(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A Powertools Logger line: a level and a message, both strings. */
+function isPowertoolsLog(o: Json): boolean {
+  return typeof o.level === 'string' && typeof o.message === 'string';
+}
+
+/** An EMF document: `_aws.CloudWatchMetrics[].Metrics[].Name`, each a key of the document. */
+function metricNames(o: Json): string[] | undefined {
+  const aws = o._aws;
+  if (!isObject(aws) || !Array.isArray(aws.CloudWatchMetrics)) return undefined;
+  const names: string[] = [];
+  for (const directive of aws.CloudWatchMetrics) {
+    if (!isObject(directive) || !Array.isArray(directive.Metrics)) return undefined;
+    for (const m of directive.Metrics) if (isObject(m) && typeof m.Name === 'string') names.push(m.Name);
+  }
+  return names;
+}
+
+/** `key=value`: bare when the value reads unambiguously so, else as JSON. */
+function pair(key: string, value: unknown): string {
+  if (typeof value === 'string') return `${key}=${value !== '' && /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value)}`;
+  return `${key}=${value === undefined ? 'undefined' : JSON.stringify(value)}`;
+}
+
+/** Powertools' error shape (name, message, location, stack, cause): a line, then the stack's frames. */
+function errorText(key: string, e: Json): { head: string; frames: string[] } {
+  const name = typeof e.name === 'string' ? e.name : 'Error';
+  const message = typeof e.message === 'string' ? e.message : JSON.stringify(e.message);
+  const cause = isObject(e.cause) ? ` (cause: ${typeof e.cause.name === 'string' ? `${e.cause.name}: ` : ''}${String(e.cause.message ?? '')})` : '';
+  const stack = typeof e.stack === 'string' ? e.stack.split('\n') : [];
+  const frames = stack.filter((l) => /^\s+at /.test(l)).map((l) => `    ${l.trim()}`);
+  // Where it was thrown and its callers; the rest (the runtime's and the wrapper's frames) only
+  // lengthen a log that repeats on each retry.
+  const shown = frames.slice(0, MAX_FRAMES);
+  if (frames.length > MAX_FRAMES) shown.push(`    … ${frames.length - MAX_FRAMES} more frames (--raw-logs shows them)`);
+  return { head: `${key}=${name}: ${message}${cause}`, frames: shown };
+}
+
+/**
+ * One log line made readable: `INFO message key=value …` for a Powertools log (its error's stack
+ * frames on the lines after), `metrics Name=value …` for an EMF document, anything else unchanged.
+ * May return several lines (joined with "\n").
+ */
+export function readableLogLine(text: string): string {
+  const o = parseObject(text.trim());
+  if (!o) return text;
+  if (isPowertoolsLog(o)) {
+    const parts = [(o.level as string).toUpperCase(), o.message as string];
+    const frames: string[] = [];
+    for (const [key, value] of Object.entries(o)) {
+      if (CONTEXT_KEYS.has(key)) continue;
+      if (isObject(value) && typeof value.message === 'string' && ('stack' in value || 'name' in value)) {
+        const e = errorText(key, value);
+        parts.push(e.head);
+        frames.push(...e.frames);
+      } else parts.push(pair(key, value));
+    }
+    return [parts.join(' '), ...frames].join('\n');
+  }
+  const names = metricNames(o);
+  if (names) return `metrics ${names.map((n) => pair(n, o[n])).join(' ')}`;
+  return text;
+}
