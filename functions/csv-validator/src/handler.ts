@@ -60,7 +60,8 @@ export const handler = defineHandler({
         } catch (error) {
           failures.push({ key: ref.key, error });
           if (error instanceof PoisonFileError) {
-            logger.error('poison file: quarantine manifest written; failing so that the event reaches the DLQ after the retries', error);
+            // Once, when found; a retry's failure is still logged by the runtime wrapper (a warning).
+            if (!error.repeated) logger.error('poison file: quarantine manifest written; failing so that the event reaches the DLQ after the retries', error);
           } else {
             logger.error('object failed; it will be retried', error as Error);
           }
@@ -96,7 +97,8 @@ type Logger = Parameters<Parameters<typeof defineHandler>[0]['init']>[0]['logger
  * row), FilesRejected (quarantined whole) and FilesSkipped (its version was gone); replays did no
  * work and count only as DuplicateDeliveries. Row metrics reconcile: RowsRead = RowsValid + RowsRejected.
  * A file that failed counts in FilesPoisoned (no text at all: manifest written, failing on purpose
- * so that the event reaches the DLQ) or else in FilesFailed (an error a retry may get past).
+ * so that the event reaches the DLQ; counted by the attempt that found it, not its retries) or else
+ * in FilesFailed (an error a retry may get past).
  */
 function recordMetrics(metrics: Metrics, objects: ObjectOutcome[], failures: { error: unknown }[]): void {
   const count = { RowsRead: 0, RowsValid: 0, RowsRejected: 0, FilesProcessed: 0, FilesRejected: 0, FilesSkipped: 0, DuplicateDeliveries: 0, ObjectsIgnored: 0 };
@@ -114,9 +116,11 @@ function recordMetrics(metrics: Metrics, objects: ObjectOutcome[], failures: { e
     }
   }
   for (const [name, value] of Object.entries(count)) metrics.addMetric(name, MetricUnit.Count, value);
-  const poisoned = failures.filter((f) => f.error instanceof PoisonFileError).length;
-  if (poisoned > 0) metrics.addMetric('FilesPoisoned', MetricUnit.Count, poisoned);
-  if (failures.length > poisoned) metrics.addMetric('FilesFailed', MetricUnit.Count, failures.length - poisoned);
+  const poison = failures.filter((f) => f.error instanceof PoisonFileError);
+  // Files, not attempts: a poison file fails each of its attempts, and counts when first found.
+  const found = poison.filter((f) => !(f.error as PoisonFileError).repeated).length;
+  if (found > 0) metrics.addMetric('FilesPoisoned', MetricUnit.Count, found);
+  if (failures.length > poison.length) metrics.addMetric('FilesFailed', MetricUnit.Count, failures.length - poison.length);
 }
 
 function logOutcome(logger: Logger, o: ObjectOutcome): void {

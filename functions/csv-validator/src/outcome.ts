@@ -46,11 +46,14 @@ export const POISON_REASONS: ReadonlySet<FileRejectReason> = new Set<FileRejectR
  */
 export class PoisonFileError extends ClientError {
   override name = 'PoisonFileError';
+  /** Its manifest already named it poison: an earlier attempt (or upload of the same version) found it. */
+  readonly repeated: boolean;
   constructor(
     readonly reason: FileRejectReason,
     readonly source: { bucket: string; key: string },
     readonly manifest: string,
     detail: string,
+    { repeated = false }: { repeated?: boolean } = {},
   ) {
     super(`poison file s3://${source.bucket}/${source.key} (${reason}): ${detail}; quarantine manifest ${manifest}`, {
       reason,
@@ -58,5 +61,6 @@ export class PoisonFileError extends ClientError {
       key: source.key,
       manifest,
     });
+    this.repeated = repeated;
   }
 }

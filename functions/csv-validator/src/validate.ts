@@ -220,6 +220,11 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
     // An earlier run validated this version (before a validator fix, say): its silver manifest
     // would contradict this one, and its rows would still be read by whoever lists silver/.
     const earlier = await earlierManifest(deps, keys.silverManifest);
+    // A poison file fails every attempt on purpose; one whose manifest already says so for this
+    // version was found before (an earlier attempt, the same bytes uploaded again): it is counted
+    // and logged as found once, not once per retry.
+    const before = poison ? await earlierManifest(deps, keys.quarantineManifest) : null;
+    const repeated = before?.status === 'rejected' && before.reason === error.reason;
     const stale = [keys.silverPart, keys.rejected].filter((key) => key === earlier?.outputs?.silver || key === earlier?.outputs?.quarantine);
     await Promise.all(stale.map((key) => emptyStale(deps, key)));
     const result = await finish(
@@ -227,7 +232,7 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
       { silver: null, quarantine: null },
       earlier !== null ? [keys.silverManifest, keys.quarantineManifest] : [keys.quarantineManifest],
     );
-    if (poison) throw new PoisonFileError(error.reason, { bucket: ref.bucket, key: ref.key }, keys.quarantineManifest, error.message);
+    if (poison) throw new PoisonFileError(error.reason, { bucket: ref.bucket, key: ref.key }, keys.quarantineManifest, error.message, { repeated });
     return result;
   } finally {
     run.close();

@@ -550,6 +550,12 @@ async function topicCounts(local: Local): Promise<TopicCount[] | undefined> {
   return countTopics(local.kafka.bootstrapServers, Object.values(local.topics));
 }
 
+/** The spec's architecture, and the host's when it differs: the runner runs every function on the host's. */
+function describeArchitecture(architecture: string): string {
+  const host = process.arch === 'x64' ? 'x86_64' : process.arch;
+  return architecture === host ? architecture : `${architecture} (run here on this ${host} host)`;
+}
+
 function printHeader(local: Local, entries: ScheduleEntry[], say: (line?: string) => void): void {
   say('laminar dev');
   for (const line of local.services) say(`  ${line}`);
@@ -559,7 +565,7 @@ function printHeader(local: Local, entries: ScheduleEntry[], say: (line?: string
     const layers = l.spec.layers.length ? `, layers ${l.spec.layers.join(', ')}` : '';
     const schedules = entries.filter((e) => e.functionName === l.spec.name).map((e) => e.expression);
     say(
-      `  function ${l.spec.name}: ${l.spec.memoryMb} MB, ${l.spec.timeoutS} s, ${l.spec.runtime}, ${relative(local.root, l.zipPath)}${layers}${
+      `  function ${l.spec.name}: ${l.spec.memoryMb} MB, ${l.spec.timeoutS} s, ${l.spec.runtime}, ${describeArchitecture(l.spec.architecture)}, ${relative(local.root, l.zipPath)}${layers}${
         schedules.length ? `, schedule ${schedules.join(', ')}` : ''
       }`,
     );

@@ -343,7 +343,7 @@ export const bronzeSilverScenario: Scenario = {
       byStatus(VALIDATOR),
       byStatus(AUDIT),
       `rows read ${rowTotals.read} = valid ${rowTotals.valid} + rejected ${rowTotals.rejected} over ${rowTotals.files} validated file${rowTotals.files === 1 ? '' : 's'}${
-        rowTotals.otherFiles ? ` (and ${rowTotals.otherFiles} skipped or quarantined whole, no rows)` : ''
+        rowTotals.otherFiles ? ` (and ${rowTotals.otherFiles} not read row by row: skipped or quarantined whole, rows not counted)` : ''
       }${rowTotals.read === rowTotals.valid + rowTotals.rejected ? ' ✔' : ' ✘'}`,
       `silver ${silver.length} objects, quarantine ${quarantine.length}, manifests ${manifests.length}`,
       `malformed async event: ${injected.status} after ${injected.attempts.length} attempts${injected.destination ? ` → ${injected.destination.queue}` : ''}`,
