@@ -1,4 +1,4 @@
-import { defineFunction, suffixCaseVariants } from '@laminar/spec';
+import { defineFunction } from '@laminar/spec';
 
 export default defineFunction({
   name: 'csv-validator',
@@ -57,17 +57,17 @@ export default defineFunction({
     'ObjectsIgnored',
     'FilesFailed',
   ],
-  // `.csv` in any case: spreadsheet tools and Windows exports write `ORDERS.CSV`, which a
-  // case-sensitive rule would leave in bronze/ with nothing said about it.
-  triggers: [{ kind: 's3', bucket: 'lake', prefix: 'bronze/', suffix: '.csv', ignoreSuffixCase: true }],
+  // `.CSV` too: Windows tools and old exporters write `ORDERS.CSV`, which a case-sensitive rule
+  // would leave in bronze/ with nothing said about it. (Mixed case, `.Csv`, is not matched.)
+  triggers: [{ kind: 's3', bucket: 'lake', prefix: 'bronze/', suffix: '.csv', alsoUpperCaseSuffix: true }],
   permissions: [
     // A GET of an object deleted before processing is answered 403 (the GET carries no s3:prefix
     // for this grant to match): a listing of that one key tells it apart from a real denial, so
     // it is a clean skip, not retries and the DLQ.
     { actions: ['s3:ListBucket'], resource: { bucket: 'lake', prefix: 'bronze/*' } },
-    // The CSVs its trigger delivers, every spelling of the suffix it matches, not the rest of
-    // bronze/ (kafka-archiver's batches live there too).
-    { actions: ['s3:GetObject', 's3:GetObjectVersion'], resource: { bucket: 'lake', prefix: suffixCaseVariants('.csv').map((s) => `bronze/*${s}`) } },
+    // The CSVs its trigger delivers, both spellings, not the rest of bronze/ (kafka-archiver's
+    // batches live there too).
+    { actions: ['s3:GetObject', 's3:GetObjectVersion'], resource: { bucket: 'lake', prefix: ['bronze/*.csv', 'bronze/*.CSV'] } },
     { actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resource: { bucket: 'lake', prefix: 'silver/*' } },
     { actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resource: { bucket: 'lake', prefix: 'quarantine/*' } },
     // Its own manifests, so that a skip never contradicts what a run of the same version wrote.

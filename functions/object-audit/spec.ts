@@ -2,7 +2,7 @@ import { defineFunction } from '@laminar/spec';
 
 export default defineFunction({
   name: 'object-audit',
-  description: 'Records every .csv (in any case: .CSV too, as the rule matches) arriving in bronze/ (key, size, etag, time) in a DynamoDB ledger (one item per arrival; a redelivered event is recognized, not recorded again).',
+  description: 'Records every .csv (or .CSV, as the rule matches) arriving in bronze/ (key, size, etag, time) in a DynamoDB ledger (one item per arrival; a redelivered event is recognized, not recorded again).',
   entry: './src/handler.ts',
   memoryMb: 128,
   timeoutS: 30,
@@ -22,7 +22,7 @@ export default defineFunction({
   // ObjectsRecorded counts ledger items created; DuplicateDeliveries the redeliveries whose item was
   // already there (the conditional PutItem needs no permission beyond dynamodb:PutItem).
   metrics: ['ObjectsRecorded', 'DuplicateDeliveries'],
-  triggers: [{ kind: 's3', bucket: 'lake', prefix: 'bronze/', suffix: '.csv', ignoreSuffixCase: true }],
+  triggers: [{ kind: 's3', bucket: 'lake', prefix: 'bronze/', suffix: '.csv', alsoUpperCaseSuffix: true }],
   permissions: [{ actions: ['dynamodb:PutItem'], resource: { table: 'object-arrivals' } }],
   async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' },
 });

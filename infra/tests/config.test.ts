@@ -118,6 +118,23 @@ describe('synth errors', () => {
       permissions: [{ actions: ['s3:PutObject'], resource: { bucket: 'out' } }],
     });
     expect(() => permissionStatements(spec, { bucket: (b) => `arn:aws:s3:::${b}`, table: (t) => t, deliveryStream: (d) => d })).toThrow(/give the permission a prefix/);
+    // An empty prefix is no prefix: granted as "<bucket>/" it would match no object at all.
+    const empty = defineFunction({ ...spec, permissions: [{ actions: ['s3:PutObject'], resource: { bucket: 'out', prefix: '' } }] });
+    expect(() => permissionStatements(empty, { bucket: (b) => `arn:aws:s3:::${b}`, table: (t) => t, deliveryStream: (d) => d })).toThrow(/give the permission a prefix/);
+  });
+
+  it('grants a permission over several key patterns in one statement', () => {
+    const spec = defineFunction({
+      name: 'reader',
+      memoryMb: 128,
+      timeoutS: 10,
+      triggers: [{ kind: 'invoke' }],
+      permissions: [{ actions: ['s3:GetObject', 's3:ListBucket'], resource: { bucket: 'in', prefix: ['a/*.csv', 'a/*.CSV'] } }],
+    });
+    expect(permissionStatements(spec, { bucket: (b) => `arn:aws:s3:::${b}`, table: (t) => t, deliveryStream: (d) => d })).toEqual([
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: ['arn:aws:s3:::in'], Condition: { StringLike: { 's3:prefix': ['a/*.csv', 'a/*.CSV'] } } },
+      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::in/a/*.csv', 'arn:aws:s3:::in/a/*.CSV'] },
+    ]);
   });
 
   it('a layer that is not in the repository stops the synth', () => {

@@ -57,11 +57,8 @@ describe('bronze → silver fan-out', () => {
     expect(JSON.parse(rule.event_pattern)).toEqual({
       source: ['aws.s3'],
       'detail-type': ['Object Created'],
-      // .csv in any case: one wildcard per spelling (EventBridge's wildcard is case-sensitive).
-      detail: {
-        bucket: { name: ['laminar-dev-lake'] },
-        object: { key: ['csv', 'Csv', 'cSv', 'CSv', 'csV', 'CsV', 'cSV', 'CSV'].map((s) => ({ wildcard: `bronze/*.${s}` })) },
-      },
+      // .csv and .CSV: one wildcard per spelling (EventBridge's wildcard is case-sensitive).
+      detail: { bucket: { name: ['laminar-dev-lake'] }, object: { key: [{ wildcard: 'bronze/*.csv' }, { wildcard: 'bronze/*.CSV' }] } },
     });
     const ruleName = ref('aws_cloudwatch_event_rule', 'name', rule.name, 'name');
     const targets = all('aws_cloudwatch_event_target');
@@ -203,7 +200,7 @@ describe('bronze → silver fan-out', () => {
       {
         Effect: 'Allow',
         Action: ['s3:GetObject', 's3:GetObjectVersion'],
-        Resource: ['csv', 'Csv', 'cSv', 'CSv', 'csV', 'CsV', 'cSV', 'CSV'].map((s) => `${bucket}/bronze/*.${s}`),
+        Resource: [`${bucket}/bronze/*.csv`, `${bucket}/bronze/*.CSV`],
       },
       { Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: [`${bucket}/silver/*`] },
       { Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: [`${bucket}/quarantine/*`] },
@@ -225,13 +222,10 @@ describe('s3EventPattern', () => {
     });
   });
 
-  it('lists one wildcard per spelling of a suffix matched in any case, each encoded as events carry it', () => {
-    const base = { bucket: 'lake', events: ['Object Created' as const], ignoreSuffixCase: true };
-    expect(s3EventPattern('b', { ...base, prefix: '', suffix: '.gz' }).detail).toEqual({
-      bucket: { name: ['b'] },
-      object: { key: [{ wildcard: '*.gz' }, { wildcard: '*.Gz' }, { wildcard: '*.gZ' }, { wildcard: '*.GZ' }] },
-    });
-    // A "+" arrives as %2B: the escape's hex digit is not a letter of the key, and keeps its case.
+  it('lists one matcher per spelling of a suffix also matched in upper case, each encoded as events carry it', () => {
+    const base = { bucket: 'lake', events: ['Object Created' as const], alsoUpperCaseSuffix: true };
+    expect(s3EventPattern('b', { ...base, prefix: '', suffix: '.gz' }).detail).toEqual({ bucket: { name: ['b'] }, object: { key: [{ suffix: '.gz' }, { suffix: '.GZ' }] } });
+    // A "+" arrives as %2B: the escape's hex digit is S3's, not the key's, and keeps its case.
     expect(s3EventPattern('b', { ...base, prefix: 'in/', suffix: '+x' }).detail).toEqual({
       bucket: { name: ['b'] },
       object: { key: [{ wildcard: 'in/*%2Bx' }, { wildcard: 'in/*%2BX' }] },

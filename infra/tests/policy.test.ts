@@ -346,7 +346,7 @@ describe('the suite fails, with a clear message, on deliberately broken stacks',
     // cdktf's logical ids end in a hash of the construct path; the rest of each message is stable.
     const unhashed = (text: string) => text.replace(/_[0-9A-F]{8}\b/g, '');
     expect(breaches.map((b) => unhashed(`${b.rule} ${b.resource}: ${b.message}`))).toEqual([
-      'async-on-failure aws_lambda_function.fn-csv-validator_function (laminar-dev-csv-validator): is invoked asynchronously (an async invoke config; EventBridge target route-af3cee9c_target-fn-csv-validator; permission route-af3cee9c_permission-fn-csv-validator for events.amazonaws.com) but has no on-failure destination (aws_lambda_function_event_invoke_config.destination_config.on_failure)',
+      'async-on-failure aws_lambda_function.fn-csv-validator_function (laminar-dev-csv-validator): is invoked asynchronously (an async invoke config; EventBridge target route-4c80ae18_target-fn-csv-validator; permission route-4c80ae18_permission-fn-csv-validator for events.amazonaws.com) but has no on-failure destination (aws_lambda_function_event_invoke_config.destination_config.on_failure)',
       'async-on-failure aws_lambda_function.fn-polymarket-producer_function (laminar-dev-polymarket-producer): is invoked asynchronously (EventBridge target fn-polymarket-producer_schedule-0-target; permission fn-polymarket-producer_schedule-0-permission for events.amazonaws.com) but has no on-failure destination (aws_lambda_function_event_invoke_config.destination_config.on_failure)',
       'failure-alarm aws_lambda_function.fn-rss-producer_function (laminar-dev-rss-producer): on-failure destination aws_sqs_queue.fn-rss-producer_dlq (laminar-dev-rss-producer-dlq) has no CloudWatch alarm (AWS/SQS, QueueName)',
     ]);

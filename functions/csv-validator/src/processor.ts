@@ -252,15 +252,14 @@ class ClaimLostError extends Error {
   override name = 'ClaimLostError';
 }
 
-const CSV_SUFFIX = /\.csv$/i;
+const CSV_SUFFIX = /\.(?:csv|CSV)$/;
 
 function whyIgnored(ref: S3ObjectRef, lakeBucket: string): string | undefined {
   if (!isObjectCreated(ref)) return `not an object-created event (${ref.eventName})`;
   if (ref.bucket !== lakeBucket) return `bucket ${ref.bucket} is not the lake bucket ${lakeBucket}`;
-  // The suffix in any case of its ASCII letters, as the trigger matches and the role's GetObject
-  // grant spells it (non-unicode /i folds no other character onto c, s or v): any key beyond those
+  // The two spellings the trigger matches and the role's GetObject grant names: any other key
   // would only be denied, and end in the DLQ as a denial.
-  if (!ref.key.startsWith(BRONZE_PREFIX) || !CSV_SUFFIX.test(ref.key)) return `key is not ${BRONZE_PREFIX}….csv (the suffix in any case, as the trigger matches)`;
+  if (!ref.key.startsWith(BRONZE_PREFIX) || !CSV_SUFFIX.test(ref.key)) return `key is not ${BRONZE_PREFIX}….csv or ….CSV (as the trigger matches)`;
   return undefined;
 }
 

@@ -121,7 +121,7 @@ export const nodeId = {
   invoke: () => 'invoke',
   kafkaMapping: (fn: string, index: number) => `esm-${fn}-${index}`,
   /** The name infra gives the rule, less the stage: `s3-<bucket>-<digest of the pattern>`. */
-  rule: (t: Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix' | 'events'> & { ignoreSuffixCase?: boolean | undefined }) => `rule-${s3RuleName(RULE_STAGE, t).slice(`${PROJECT}-${RULE_STAGE}-`.length)}`,
+  rule: (t: Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix' | 'events'> & { alsoUpperCaseSuffix?: boolean | undefined }) => `rule-${s3RuleName(RULE_STAGE, t).slice(`${PROJECT}-${RULE_STAGE}-`.length)}`,
   topic: (topic: string) => `topic-${topic}`,
   stream: (name: string) => `firehose-${name}`,
   prefix: (bucket: string, prefix: string) => `s3-${bucket}-${slug(prefix) || 'root'}`,
@@ -137,13 +137,13 @@ function slug(s: string): string {
 }
 
 /** How people write an S3 pattern: bucket/prefix*suffix. */
-export function patternText(t: Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix'> & { ignoreSuffixCase?: boolean | undefined }): string {
+export function patternText(t: Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix'> & { alsoUpperCaseSuffix?: boolean | undefined }): string {
   return `${t.bucket}/${describeS3KeyPattern(t)}`;
 }
 
 /**
- * The key patterns a grant draws as nodes: the spellings of one any-case suffix (all equal but for
- * case) are one node, the first spelling's, as the trigger's rule draws it; other lists, each.
+ * The key patterns a grant draws as nodes: the spellings of one suffix (equal but for case) are
+ * one node, the first spelling's, as the trigger's rule draws it; other lists, each.
  */
 export function grantKeySpaces(patterns: readonly string[]): (string | undefined)[] {
   if (patterns.length === 0) return [undefined];

@@ -41,9 +41,8 @@ export const USAGE = `Usage:
       --event   the event file (JSON), relative to where you ran the command; "-" reads stdin; default {}
       --json    print only {requestId, result|error, report} on stdout (logs go to stderr)
       --live    no fixture server: the function fetches the URLs of its spec (the internet)
-      --raw-logs  the function's log lines as it wrote them (Powertools JSON, EMF), as CloudWatch
-                  Logs stores them; by default they are shortened to "LEVEL message key=value …"
-                  and "metrics Name=value …"
+      --raw-logs  the function's log lines as it wrote them (Powertools JSON, EMF); by default
+                  they are shortened to "LEVEL message key=value …" and "metrics Name=value …"
   laminar dev [--once] [--speed N] [--keep|--watch] [--live] [--fresh] [--scenario <name>]...
               [--duplicate-events] [--retry-delay-scale X] [--console-port N] [--no-console] [--raw-logs]
       Starts the emulators the functions need, runs each scenario (seed, invoke, check), then fires

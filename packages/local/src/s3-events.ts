@@ -256,7 +256,7 @@ export function s3Routes(
     const key = s3PatternKey(t);
     let route = routes.get(key);
     if (!route) {
-      const trigger = { bucket: t.bucket, prefix: t.prefix, suffix: t.suffix, ignoreSuffixCase: t.ignoreSuffixCase === true, events: [...t.events].sort() };
+      const trigger = { bucket: t.bucket, prefix: t.prefix, suffix: t.suffix, alsoUpperCaseSuffix: t.alsoUpperCaseSuffix === true, events: [...t.events].sort() };
       route = { ruleName: s3RuleName(stage, t), patternKey: key, trigger, bucketName: real, pattern: s3EventPattern(real, t), functions: [], queues: [] };
       routes.set(key, route);
     }

@@ -18,7 +18,7 @@ function describeTrigger(t: Trigger): string {
       return `schedule \`${t.expression}\`${input}${fromEvent.length ? `${t.input ? ' plus' : ''} ${fromEvent.join(', ')}` : ''}`;
     }
     case 's3':
-      return `S3 → EventBridge \`${t.events.join('/')}\` on \`${t.bucket}\`: \`${t.prefix}*${t.suffix}\`${t.ignoreSuffixCase ? ' (suffix in any case)' : ''}`;
+      return `S3 → EventBridge \`${t.events.join('/')}\` on \`${t.bucket}\`: \`${t.prefix}*${t.suffix}\`${t.alsoUpperCaseSuffix ? ` (or \`${t.suffix.toUpperCase()}\`)` : ''}`;
     case 'kafka':
       return `Kafka mapping on ${t.topics.map((x) => `\`${x}\``).join(', ')} (${t.cluster.kind}${t.cluster.kind === 'self-managed' ? `, ${t.cluster.auth}` : ''}; batch ≤ ${t.batchSize}, window ${t.batchingWindowS} s, ${t.startingPosition}${
         t.provisioned ? `, ${t.provisioned.minPollers}–${t.provisioned.maxPollers} pollers, ${t.maxRetries ?? 0} retries` : ', on demand'

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type S3Trigger, s3PatternKey, suffixCaseVariants } from './spec.ts';
+import { type S3Trigger, s3PatternKey, suffixSpellings } from './spec.ts';
 import { derivedName, resourceName, s3Rule } from './resource-name.ts';
 import { encodeS3EventKey } from './s3-keys.ts';
 
@@ -13,8 +13,8 @@ export function queueName(stage: string, logical: string): string {
   return resourceName(stage, logical, 80);
 }
 
-/** What an S3 rule matches on; `ignoreSuffixCase` absent is false, as the spec's default. */
-export type S3Pattern = Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix' | 'events'> & { ignoreSuffixCase?: boolean | undefined };
+/** What an S3 rule matches on; `alsoUpperCaseSuffix` absent is false, as the spec's default. */
+export type S3Pattern = Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix' | 'events'> & { alsoUpperCaseSuffix?: boolean | undefined };
 
 /**
  * The consumer-group stem of a function's Kafka trigger number `k` (from 0): the function's name
@@ -52,8 +52,9 @@ function wildcardEscape(s: string): string {
 /**
  * The EventBridge pattern matching S3's events for a bucket, key prefix and suffix: prefix or
  * suffix matchers alone, a wildcard when both are given (EventBridge cannot AND two matchers on one
- * field). A suffix matched in any case is one wildcard per spelling (EventBridge's wildcard is
- * case-sensitive, and `equals-ignore-case` cannot be combined with a prefix on the same field).
+ * field). A suffix also matched in upper case is one matcher per spelling (EventBridge's wildcard
+ * is case-sensitive, and `equals-ignore-case` cannot be combined with a prefix on one field; it
+ * would also take mixed case, which the role's grant does not).
  *
  * Events carry keys encoded (s3-keys.ts): `dt=2026-01-30/` arrives as `dt%3D2026-01-30/`, a space
  * as '+'. The spec's prefix and suffix are the real key's, so the pattern holds them encoded the
@@ -62,9 +63,9 @@ function wildcardEscape(s: string): string {
 export function s3EventPattern(bucketName: string, t: S3Pattern): Record<string, unknown> {
   const prefix = encodeS3EventKey(t.prefix);
   const suffix = encodeS3EventKey(t.suffix);
-  const key = t.ignoreSuffixCase
-    ? // Each spelling encoded on its own: the case of a %XX escape's hex digits is not the key's to vary.
-      suffixCaseVariants(t.suffix).map((s) => ({ wildcard: `${wildcardEscape(prefix)}*${wildcardEscape(encodeS3EventKey(s))}` }))
+  const key = t.alsoUpperCaseSuffix
+    ? // Each spelling encoded on its own: an escape's hex digits are S3's, not the key's, to case.
+      suffixSpellings(t).map((s) => (prefix ? { wildcard: `${wildcardEscape(prefix)}*${wildcardEscape(encodeS3EventKey(s))}` } : { suffix: encodeS3EventKey(s) }))
     : prefix && suffix
       ? [{ wildcard: `${wildcardEscape(prefix)}*${wildcardEscape(suffix)}` }]
       : prefix

@@ -12,13 +12,13 @@ export const bucketRef = z.strictObject({
    * Object key pattern inside the bucket, e.g. "manifests/*" or "*", or several (one grant over
    * each: the spellings of an any-case suffix, say). Absent = the bucket itself.
    */
-  prefix: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
+  prefix: z.union([z.string(), z.array(z.string().min(1)).min(1)]).optional(),
 });
 export type BucketRef = z.infer<typeof bucketRef>;
 
-/** A bucket grant's key patterns as a list (none: the bucket itself). */
+/** A bucket grant's key patterns as a list (none: the bucket itself, as an empty prefix is). */
 export function keyPatternsOf(ref: BucketRef): string[] {
-  return ref.prefix === undefined ? [] : typeof ref.prefix === 'string' ? [ref.prefix] : ref.prefix;
+  return ref.prefix === undefined || ref.prefix === '' ? [] : typeof ref.prefix === 'string' ? [ref.prefix] : ref.prefix;
 }
 
 export const tableRef = z.strictObject({ table: logicalName });

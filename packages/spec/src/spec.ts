@@ -56,50 +56,29 @@ export const s3Trigger = z.strictObject({
   prefix: z.string().max(1024).default(''),
   suffix: z.string().max(64).default(''),
   /**
-   * Match the suffix in any case of its ASCII letters (`.csv`, `.CSV`, `.Csv`…): a file extension,
-   * which tools write in either case. The prefix stays case-sensitive (it is a path). EventBridge
-   * has no case-insensitive wildcard, so the rule lists one wildcard per spelling: at most
-   * {@link MAX_SUFFIX_CASE_LETTERS} letters.
+   * Match the suffix in upper case as well (`.csv` and `.CSV`): a file extension, which Windows
+   * tools and old exporters write in capitals. Mixed case (`.Csv`) is not matched: each spelling is
+   * one more wildcard in the rule (EventBridge's wildcard is case-sensitive), and EventBridge
+   * refuses a rule whose wildcards make it "too complex" — two are far from that. The prefix stays
+   * case-sensitive (it is a path).
    */
-  ignoreSuffixCase: z.boolean().default(false),
+  alsoUpperCaseSuffix: z.boolean().default(false),
   events: z.array(z.enum(['Object Created', 'Object Deleted'])).min(1).default(['Object Created']),
 }).superRefine((t, ctx) => {
-  if (!t.ignoreSuffixCase) return;
-  const letters = t.suffix.match(/[A-Za-z]/g)?.length ?? 0;
-  if (letters === 0) ctx.addIssue({ code: 'custom', path: ['ignoreSuffixCase'], message: 'the suffix has no letters whose case could differ' });
-  else if (letters > MAX_SUFFIX_CASE_LETTERS) {
-    ctx.addIssue({ code: 'custom', path: ['ignoreSuffixCase'], message: `the suffix has ${letters} letters: ${2 ** letters} spellings, more than the ${2 ** MAX_SUFFIX_CASE_LETTERS} one rule lists (at most ${MAX_SUFFIX_CASE_LETTERS} letters)` });
-  }
-  // Only ASCII letters are varied: any other letter with a case would match as written alone.
-  if ([...t.suffix].some((c) => c > '\u007f' && c.toLowerCase() !== c.toUpperCase())) {
-    ctx.addIssue({ code: 'custom', path: ['ignoreSuffixCase'], message: 'only ASCII letters can be matched in any case' });
+  if (t.alsoUpperCaseSuffix && t.suffix.toUpperCase() === t.suffix) {
+    ctx.addIssue({ code: 'custom', path: ['alsoUpperCaseSuffix'], message: `the suffix "${t.suffix}" is its own upper case: write it in lower case` });
   }
 });
 export type S3Trigger = z.output<typeof s3Trigger>;
 
-/** The most letters an any-case suffix may have: 2^5 = 32 spellings, one wildcard each in the rule. */
-export const MAX_SUFFIX_CASE_LETTERS = 5;
-
-/**
- * Every spelling of `suffix` in upper and lower case of its ASCII letters, the suffix as written
- * first, then in a fixed order (so patterns and policies are the same at every synthesis).
- */
-export function suffixCaseVariants(suffix: string): string[] {
-  const positions = [...suffix].flatMap((c, i) => (/[A-Za-z]/.test(c) ? [i] : []));
-  const out = new Set<string>([suffix]);
-  for (let mask = 0; mask < 2 ** positions.length; mask++) {
-    const chars = [...suffix.toLowerCase()];
-    positions.forEach((at, bit) => {
-      if (mask & (1 << bit)) chars[at] = (chars[at] as string).toUpperCase();
-    });
-    out.add(chars.join(''));
-  }
-  return [...out];
+/** The suffixes a trigger matches: its own, and its upper case when `alsoUpperCaseSuffix`. */
+export function suffixSpellings(t: Pick<S3Trigger, 'suffix'> & { alsoUpperCaseSuffix?: boolean | undefined }): string[] {
+  return t.alsoUpperCaseSuffix ? [t.suffix, t.suffix.toUpperCase()] : [t.suffix];
 }
 
-/** `bronze/*.csv`, with "(suffix in any case)" when it is matched so: how listings name a pattern. */
-export function describeS3KeyPattern(t: Pick<S3Trigger, 'prefix' | 'suffix'> & { ignoreSuffixCase?: boolean | undefined }): string {
-  return `${t.prefix}*${t.suffix}${t.ignoreSuffixCase ? ' (suffix in any case)' : ''}`;
+/** `bronze/*.csv`, or `bronze/*.csv (or .CSV)`: how listings name a pattern. */
+export function describeS3KeyPattern(t: Pick<S3Trigger, 'prefix' | 'suffix'> & { alsoUpperCaseSuffix?: boolean | undefined }): string {
+  return `${t.prefix}*${t.suffix}${t.alsoUpperCaseSuffix ? ` (or ${t.suffix.toUpperCase()})` : ''}`;
 }
 
 /**
@@ -482,10 +461,10 @@ export function s3TriggersOf(spec: FunctionSpec): S3Trigger[] {
 }
 
 /** A stable key for an S3 event pattern: targets with equal keys share one EventBridge rule. */
-export function s3PatternKey(t: Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix' | 'events'> & { ignoreSuffixCase?: boolean | undefined }): string {
-  // The any-case flag joins the key only when set: case-sensitive patterns keep the keys (and so
-  // the rule names) they had before it existed.
-  return JSON.stringify([t.bucket, t.prefix, t.suffix, [...t.events].sort(), ...(t.ignoreSuffixCase ? ['suffix in any case'] : [])]);
+export function s3PatternKey(t: Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix' | 'events'> & { alsoUpperCaseSuffix?: boolean | undefined }): string {
+  // The flag joins the key only when set: other patterns keep the keys (and so the rule names)
+  // they had before it existed.
+  return JSON.stringify([t.bucket, t.prefix, t.suffix, [...t.events].sort(), ...(t.alsoUpperCaseSuffix ? ['also upper-case suffix'] : [])]);
 }
 
 /** Every Kafka topic a spec names: in its env (produced to) and in its Kafka triggers (consumed). */

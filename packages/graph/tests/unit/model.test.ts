@@ -124,23 +124,23 @@ describe('outputs', () => {
     expect(node(g, 's3-docs-root')).toMatchObject({ group: 'docs', label: ['(whole bucket)'], cluster: 'storage' });
   });
 
-  it('a grant over several key patterns draws each, and the spellings of one any-case suffix as the one node its rule draws', () => {
+  it('a grant over several key patterns draws each, and the spellings of one suffix as the one node its rule draws', () => {
     const g = buildGraph({
       functions: [
         fn({
           name: 'reader',
-          triggers: [{ ...csv, ignoreSuffixCase: true }],
+          triggers: [{ ...csv, alsoUpperCaseSuffix: true }],
           permissions: [
-            { actions: ['s3:GetObject'], resource: { bucket: 'lake', prefix: ['bronze/*.csv', 'bronze/*.CSV', 'bronze/*.Csv'] } },
+            { actions: ['s3:GetObject'], resource: { bucket: 'lake', prefix: ['bronze/*.csv', 'bronze/*.CSV'] } },
             { actions: ['s3:PutObject'], resource: { bucket: 'lake', prefix: ['silver/*', 'quarantine/*'] } },
           ],
         }),
       ],
     });
     expect(edgesOf(g, 'reads')).toEqual(['s3-lake-bronze-.csv -> fn-reader']);
-    expect(edgesOf(g, 'emits')).toEqual([`s3-lake-bronze-.csv -> ${nodeId.rule({ ...csv, events: ['Object Created'], ignoreSuffixCase: true })}`]);
+    expect(edgesOf(g, 'emits')).toEqual([`s3-lake-bronze-.csv -> ${nodeId.rule({ ...csv, events: ['Object Created'], alsoUpperCaseSuffix: true })}`]);
     expect(edgesOf(g, 'writes').sort()).toEqual(['fn-reader -> s3-lake-quarantine', 'fn-reader -> s3-lake-silver']);
-    expect(node(g, nodeId.rule({ ...csv, events: ['Object Created'], ignoreSuffixCase: true })).label).toEqual(['S3 event rule', 'lake/bronze/*.csv (suffix in any case)', 'Object Created']);
+    expect(node(g, nodeId.rule({ ...csv, events: ['Object Created'], alsoUpperCaseSuffix: true })).label).toEqual(['S3 event rule', 'lake/bronze/*.csv (or .CSV)', 'Object Created']);
   });
 
   it('DynamoDB tables carry their kind', () => {

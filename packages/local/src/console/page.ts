@@ -231,7 +231,7 @@ async function renderGraph(state) {
     return;
   }
   // Without a renderer: the same facts as a list.
-  $('graph-body').replaceChildren(el('ul', {}, ...state.functions.map((f) => el('li', {}, f.name + ' ← ' + f.triggers.map((t) => t.kind === 'schedule' ? t.expression : t.kind === 's3' ? 's3 ' + t.bucket + '/' + t.prefix + '*' + t.suffix + (t.ignoreSuffixCase ? ' (suffix in any case)' : '') : t.kind === 'kafka' ? 'kafka ' + t.topics.join(', ') : t.kind).join(', ')))));
+  $('graph-body').replaceChildren(el('ul', {}, ...state.functions.map((f) => el('li', {}, f.name + ' ← ' + f.triggers.map((t) => t.kind === 'schedule' ? t.expression : t.kind === 's3' ? 's3 ' + t.bucket + '/' + t.prefix + '*' + t.suffix + (t.alsoUpperCaseSuffix ? ' (or ' + t.suffix.toUpperCase() + ')' : '') : t.kind === 'kafka' ? 'kafka ' + t.topics.join(', ') : t.kind).join(', ')))));
 }
 
 // The whole page from one snapshot: at the start and after every reconnect (the runner may have

@@ -106,7 +106,7 @@ export function sampleFiles(): SampleFile[] {
     {
       key: 'bronze/EXPORT.CSV',
       body: Buffer.from(csv([ORDER_HEADER, ...Array.from({ length: 3 }, (_, i) => orderRow(i + 1, 'upper'))])),
-      purpose: 'the suffix in upper case, as some tools write it: the rule matches .csv in any case',
+      purpose: 'the suffix in upper case, as Windows tools write it: the rule matches .csv and .CSV',
       dataRows: 3,
       badRows: 0,
     },

@@ -43,6 +43,30 @@ describe('function log lines made readable', () => {
     expect(readableLogLine(line).split('\n')).toEqual(['ERROR failed error=E: m', '    at f0 (x.js:0:1)', '    at f1 (x.js:1:1)', '    at f2 (x.js:2:1)', '    … 2 more frames (--raw-logs shows them)']);
   });
 
+  it("keeps an error's other properties and its whole chain of causes, a string cause too", () => {
+    const s3Denied = {
+      name: 'AccessDenied',
+      location: 'x.js:1:1',
+      message: 'Access Denied',
+      stack: 'AccessDenied: Access Denied\n    at f (x.js:1:1)',
+      $metadata: { httpStatusCode: 403, requestId: 'R1' },
+      Code: 'AccessDenied',
+      cause: { name: 'HttpRequestError', message: 'fetch failed', kind: 'network', cause: { name: 'Error', message: 'connect ECONNREFUSED', code: 'ECONNREFUSED' } },
+    };
+    const line = JSON.stringify({ level: 'ERROR', message: 'read failed', ...context, error: s3Denied });
+    expect(readableLogLine(line).split('\n')[0]).toBe(
+      'ERROR read failed error=AccessDenied: Access Denied error.$metadata={"httpStatusCode":403,"requestId":"R1"} error.Code=AccessDenied' +
+        ' (cause: HttpRequestError: fetch failed {kind=network} ← Error: connect ECONNREFUSED {code=ECONNREFUSED})',
+    );
+    const timedOut = JSON.stringify({ level: 'WARN', message: 'slow', ...context, error: { name: 'E', message: 'm', stack: 'E: m', cause: 'ETIMEDOUT' } });
+    expect(readableLogLine(timedOut)).toBe('WARN slow error=E: m (cause: ETIMEDOUT)');
+  });
+
+  it('reads only what is unambiguous bare: strings that look like numbers or literals, odd keys and multi-line messages are quoted', () => {
+    const line = JSON.stringify({ level: 'INFO', message: 'two\nlines', ...context, id: '42', n: 42, none: 'null', 'odd key': 'v', notice: { name: 'daily', message: 'hi', to: ['a'] } });
+    expect(readableLogLine(line)).toBe('INFO "two\\nlines" id="42" n=42 none="null" "odd key"=v notice={"name":"daily","message":"hi","to":["a"]}');
+  });
+
   it('an EMF document: its metrics and values', () => {
     const emf = JSON.stringify({
       _aws: { Timestamp: 1795986099810, CloudWatchMetrics: [{ Namespace: 'Laminar', Dimensions: [['service']], Metrics: [{ Name: 'RowsRead', Unit: 'Count' }, { Name: 'RowsValid', Unit: 'Count' }] }] },
@@ -59,6 +83,10 @@ describe('function log lines made readable', () => {
       'REPORT RequestId: 53cd62c6\tDuration: 486.85 ms\tBilled Duration: 921 ms',
       'plain console.log output',
       '{"errorType":"Error","errorMessage":"boom"}',
+      // Another logger's JSON (no Powertools sampling rate): its timestamp and service are its own.
+      '{"level":"info","message":"x","timestamp":"2026-11-29T00:00:00Z","service":"billing"}',
+      // An EMF document with no metrics.
+      '{"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"N","Dimensions":[],"Metrics":[]}]}}',
       '{"level":"INFO","message":',
       '[1,2,3]',
     ]) {

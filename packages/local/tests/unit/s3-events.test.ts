@@ -121,10 +121,14 @@ describe('rule patterns', () => {
     expect(matches(bronze, 'bronze-old/orders.csv')).toBe(false);
   });
 
-  it('match a suffix declared in any case in every case, and the prefix still as written', () => {
-    const anyCase = s3EventPattern('laminar-local-lake', { bucket: 'lake', prefix: 'bronze/', suffix: '.csv', ignoreSuffixCase: true, events: ['Object Created'] });
-    for (const key of ['bronze/orders.csv', 'bronze/ORDERS.CSV', 'bronze/a b/Orders.Csv', 'bronze/x.cSv']) expect(matches(anyCase, key)).toBe(true);
-    for (const key of ['Bronze/orders.CSV', 'bronze/orders.csv.bak', 'bronze/orders.tsv', 'bronze/orders.CS']) expect(matches(anyCase, key)).toBe(false);
+  it('match a suffix declared alsoUpperCaseSuffix as written and in upper case, not in mixed case; the prefix as written', () => {
+    const both = s3EventPattern('laminar-local-lake', { bucket: 'lake', prefix: 'bronze/', suffix: '.csv', alsoUpperCaseSuffix: true, events: ['Object Created'] });
+    for (const key of ['bronze/orders.csv', 'bronze/ORDERS.CSV', 'bronze/a b/Orders.CSV']) expect(matches(both, key)).toBe(true);
+    for (const key of ['Bronze/orders.CSV', 'bronze/orders.Csv', 'bronze/orders.csv.bak', 'bronze/orders.tsv', 'bronze/orders.CS']) expect(matches(both, key)).toBe(false);
+    // Without a prefix: one suffix matcher per spelling, no wildcard (rules with wildcards are few per bus).
+    const bare = s3EventPattern('laminar-local-lake', { bucket: 'lake', prefix: '', suffix: '.csv', alsoUpperCaseSuffix: true, events: ['Object Created'] });
+    expect(bare.detail).toMatchObject({ object: { key: [{ suffix: '.csv' }, { suffix: '.CSV' }] } });
+    expect(matches(bare, 'x/ORDERS.CSV')).toBe(true);
   });
 
   it('need room for both prefix and suffix: they may not overlap', () => {

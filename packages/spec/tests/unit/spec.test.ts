@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketsOf, defineFunction, defineLayer, defineQueue, hasDlq, kafkaGroupStem, kafkaMappings, kafkaTriggersOf, layersFor, resolveEnv, s3PatternKey, SpecError, suffixCaseVariants, topicsOf, writesTo } from '../../src/index.ts';
+import { bucketsOf, defineFunction, defineLayer, defineQueue, hasDlq, kafkaGroupStem, kafkaMappings, kafkaTriggersOf, layersFor, resolveEnv, keyPatternsOf, s3PatternKey, SpecError, suffixSpellings, topicsOf, writesTo } from '../../src/index.ts';
 
 const base = {
   name: 'demo',
@@ -204,30 +204,38 @@ describe('defineFunction', () => {
   });
 });
 
-describe('S3 triggers with a suffix in any case', () => {
+describe('S3 triggers with the suffix also in upper case', () => {
   const s3 = (t: Record<string, unknown>) => defineFunction({ ...base, triggers: [{ kind: 's3', bucket: 'lake', prefix: 'in/', ...t }] as never });
 
-  it('spells the suffix every way, as written first, in a fixed order', () => {
-    expect(suffixCaseVariants('.csv')).toEqual(['.csv', '.Csv', '.cSv', '.CSv', '.csV', '.CsV', '.cSV', '.CSV']);
-    expect(suffixCaseVariants('.CSV')[0]).toBe('.CSV');
-    expect(new Set(suffixCaseVariants('.CSV'))).toEqual(new Set(suffixCaseVariants('.csv')));
-    expect(suffixCaseVariants('_1.Z')).toEqual(['_1.Z', '_1.z']);
+  it('match the suffix as written and in upper case, no other spelling', () => {
+    expect(suffixSpellings({ suffix: '.csv', alsoUpperCaseSuffix: true })).toEqual(['.csv', '.CSV']);
+    expect(suffixSpellings({ suffix: '.csv' })).toEqual(['.csv']);
+    expect(s3({ suffix: '.csv', alsoUpperCaseSuffix: true }).triggers[0]).toMatchObject({ alsoUpperCaseSuffix: true });
   });
 
-  it('refuses a suffix with no letters, too many, or a non-ASCII letter, and says why', () => {
-    expect(s3({ suffix: '.csv', ignoreSuffixCase: true }).triggers[0]).toMatchObject({ ignoreSuffixCase: true });
-    expect(() => s3({ suffix: '.7z', ignoreSuffixCase: true })).not.toThrow();
-    expect(() => s3({ suffix: '_2026', ignoreSuffixCase: true })).toThrow(/ignoreSuffixCase: the suffix has no letters/);
-    expect(() => s3({ suffix: '', ignoreSuffixCase: true })).toThrow(/no letters/);
-    expect(() => s3({ suffix: '.parquet', ignoreSuffixCase: true })).toThrow(/7 letters: 128 spellings, more than the 32/);
-    expect(() => s3({ suffix: '.été', ignoreSuffixCase: true })).toThrow(/only ASCII letters/);
+  it('refuse a suffix that is its own upper case, and say why', () => {
+    expect(() => s3({ suffix: '.CSV', alsoUpperCaseSuffix: true })).toThrow(/alsoUpperCaseSuffix: the suffix ".CSV" is its own upper case/);
+    expect(() => s3({ suffix: '_2026', alsoUpperCaseSuffix: true })).toThrow(/its own upper case/);
+    expect(() => s3({ suffix: '', alsoUpperCaseSuffix: true })).toThrow(/its own upper case/);
   });
 
-  it('keeps the pattern key (and so the rule name) of a case-sensitive pattern, and gives an any-case one its own', () => {
+  it('keep the pattern key (and so the rule name) of a pattern without it, and give one with it its own', () => {
     const t = { bucket: 'lake', prefix: 'in/', suffix: '.csv', events: ['Object Created' as const] };
     expect(s3PatternKey(t)).toBe('["lake","in/",".csv",["Object Created"]]');
-    expect(s3PatternKey({ ...t, ignoreSuffixCase: false })).toBe(s3PatternKey(t));
-    expect(s3PatternKey({ ...t, ignoreSuffixCase: true })).not.toBe(s3PatternKey(t));
+    expect(s3PatternKey({ ...t, alsoUpperCaseSuffix: false })).toBe(s3PatternKey(t));
+    expect(s3PatternKey({ ...t, alsoUpperCaseSuffix: true })).not.toBe(s3PatternKey(t));
+  });
+});
+
+describe('bucket grants', () => {
+  it('take one key pattern or several; an empty one is the bucket itself, as before', () => {
+    const grant = (prefix: unknown) => defineFunction({ ...base, permissions: [{ actions: ['s3:GetObject'], resource: { bucket: 'lake', prefix } }] as never });
+    expect(keyPatternsOf({ bucket: 'lake', prefix: 'a/*' })).toEqual(['a/*']);
+    expect(keyPatternsOf({ bucket: 'lake', prefix: ['a/*.csv', 'a/*.CSV'] })).toEqual(['a/*.csv', 'a/*.CSV']);
+    expect(keyPatternsOf({ bucket: 'lake', prefix: '' })).toEqual([]);
+    expect(keyPatternsOf({ bucket: 'lake' })).toEqual([]);
+    expect(() => grant([])).toThrow(/invalid spec/);
+    expect(() => grant(['a/*', ''])).toThrow(/invalid spec/);
   });
 });
 
