@@ -266,10 +266,14 @@ export function deployPolicies(scope: DeployScope): DeployPolicy[] {
         {
           Sid: 'Mappings',
           Effect: 'Allow',
-          Action: ['lambda:DeleteEventSourceMapping', 'lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping'],
+          Action: ['lambda:DeleteEventSourceMapping', 'lambda:UpdateEventSourceMapping'],
           Resource: [a.eventSourceMapping],
           Condition: stageFunctions,
         },
+        // Reading a mapping (every plan's refresh): Lambda's guide names lambda:FunctionArn for the
+        // create, update and delete calls only, and a condition on a key the request does not
+        // carry never matches — the refresh would be denied. A read changes nothing.
+        { Sid: 'MappingRead', Effect: 'Allow', Action: ['lambda:GetEventSourceMapping'], Resource: [a.eventSourceMapping] },
         { Sid: 'MappingTags', Effect: 'Allow', Action: ['lambda:ListTags', 'lambda:TagResource', 'lambda:UntagResource'], Resource: [a.eventSourceMapping] },
         {
           Sid: 'PassStageRoles',

@@ -95,7 +95,7 @@ describe('store-inventory delivery stream', () => {
           Effect: 'Allow',
           Principal: { Service: 'firehose.amazonaws.com' },
           Action: 'sts:AssumeRole',
-          Condition: { StringEquals: { 'aws:SourceAccount': '${data.aws_caller_identity.caller.account_id}' } },
+          Condition: { StringEquals: { 'sts:ExternalId': '${data.aws_caller_identity.caller.account_id}' } },
         },
       ],
     });

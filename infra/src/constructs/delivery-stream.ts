@@ -82,8 +82,12 @@ export class DeliveryStream extends Construct {
             Effect: 'Allow',
             Principal: { Service: 'firehose.amazonaws.com' },
             Action: 'sts:AssumeRole',
-            // Confused-deputy guard: only Firehose acting for this account.
-            Condition: { StringEquals: { 'aws:SourceAccount': props.accountId } },
+            // Confused-deputy guard: only Firehose acting for this account. The external id is the
+            // condition Firehose's guide gives ("Allow Firehose to assume an IAM role"): Firehose
+            // passes the account as sts:ExternalId; that it also sets aws:SourceAccount when
+            // assuming a role is documented nowhere, and a condition on a key it does not send
+            // would refuse every delivery.
+            Condition: { StringEquals: { 'sts:ExternalId': props.accountId } },
           },
         ],
       }),
