@@ -47,6 +47,36 @@ export function fileOutcomeOf(result: unknown): FileOutcome | undefined {
   return isRecord(first) && typeof first.status === 'string' ? (first as FileOutcome) : undefined;
 }
 
+/**
+ * Where each file's first delivery to the validator left it: validated, quarantined whole, skipped
+ * (gone before it was read), in the DLQ, or nowhere (failed without a destination, or never
+ * delivered). `parts` names the non-empty ones, `accounted` counts the files in the first four.
+ */
+export function fileLedger(firstDeliveries: (AsyncOutcome | undefined)[]): { parts: string[]; accounted: number; toDlq: number; nowhere: number } {
+  const n = { validated: 0, rejected: 0, skipped: 0, toDlq: 0, nowhere: 0 };
+  for (const o of firstDeliveries) {
+    if (!o) n.nowhere++;
+    else if (o.status !== 'succeeded') {
+      if (o.destination) n.toDlq++;
+      else n.nowhere++;
+    } else {
+      const status = fileOutcomeOf(o.attempts.at(-1)?.result)?.status;
+      if (status === 'validated') n.validated++;
+      else if (status === 'rejected') n.rejected++;
+      else if (status === 'skipped') n.skipped++;
+      else n.nowhere++;
+    }
+  }
+  const parts = [
+    n.validated ? `${n.validated} validated` : '',
+    n.rejected ? `${n.rejected} quarantined whole` : '',
+    n.skipped ? `${n.skipped} skipped (gone before it was read)` : '',
+    n.toDlq ? `${n.toDlq} in the DLQ` : '',
+    n.nowhere ? `${n.nowhere} unaccounted for` : '',
+  ].filter(Boolean);
+  return { parts, accounted: n.validated + n.rejected + n.skipped + n.toDlq, toDlq: n.toDlq, nowhere: n.nowhere };
+}
+
 /** The result without what differs between a first delivery and its replay. */
 function comparable(result: unknown): string {
   return JSON.stringify(result, (k, v) => (k === 'replayed' ? undefined : v));
@@ -243,6 +273,14 @@ export const bronzeSilverScenario: Scenario = {
           if (!wasReplayed) failures.push(`${f.key}: delivery ${i + 1} was validated again, not replayed from the idempotency store`);
           continue;
         }
+        const firstFile = fileOutcomeOf(validator[0]?.attempts.at(-1)?.result);
+        const thisFile = fileOutcomeOf(last?.result);
+        if (i > 0 && firstFile?.status === 'skipped' && thisFile?.status === 'skipped' && thisFile.reason === firstFile.reason) {
+          // A skip is not stored (the object may come back: a later delivery checks again), so a
+          // duplicate skips again, and finds the manifest the first one wrote, which it keeps.
+          print(`  ${VALIDATOR} (delivery ${i + 1}) ✔ skipped again (${thisFile.reason}): a skip is not stored, so each delivery checks the object; the first one's manifest is kept`);
+          continue;
+        }
         if (i > 0 && o.status === 'succeeded' && validator[0]?.status === 'succeeded') {
           failures.push(`${f.key}: delivery ${i + 1} came to a different result than delivery 1`);
         }
@@ -314,6 +352,14 @@ export const bronzeSilverScenario: Scenario = {
     print(`  ${VALIDATOR} ${describeOutcome(injected)}`);
     if (injected.status !== 'failed' || !injected.destination) failures.push(`the malformed event did not end in ${VALIDATOR}'s DLQ (${injected.status})`);
 
+    // Every uploaded CSV in exactly one place, by its first delivery; the validator's DLQ holds
+    // the files that failed into it and the malformed event, nothing else.
+    const ledger = fileLedger(all.map((f) => outcomes.find((o) => o.functionName === VALIDATOR && keyOf(o) === f.key)));
+    const ledgerOk = ledger.accounted === all.length && ledger.nowhere === 0;
+    const ledgerLine = `files: ${all.length} CSVs = ${ledger.parts.join(' + ') || 'none'}${ledgerOk ? ' ✔' : ' ✘'}`;
+    print(ledgerLine);
+    if (!ledgerOk) failures.push(`the CSVs are not all accounted for: ${ledgerLine}`);
+
     const dlqs = local.queues.all().filter((q) => q.kind === 'dlq');
     const dlqMessages = dlqs.flatMap((q) => q.messages().map((m) => ({ q, m })));
     print(`DLQ: ${dlqMessages.length} message${dlqMessages.length === 1 ? '' : 's'}${dlqMessages.length ? ' (pnpm dlq list shows them from another shell, pnpm dlq replay <function> <message-id> sends one again)' : ''}`);
@@ -321,6 +367,14 @@ export const bronzeSilverScenario: Scenario = {
       print(`  ${q.name}:`);
       for (const m of q.messages()) for (const line of describeDestinationMessage(m)) print(`    ${line}`);
     }
+    const validatorDlq = injected.destination?.queue;
+    const inValidatorDlq = dlqMessages.filter(({ q }) => q.name === validatorDlq).length;
+    // Every delivery that failed into it (with --duplicate-events a poison file's copies each do).
+    const failedDeliveries = outcomes.filter((o) => o.functionName === VALIDATOR && o.status !== 'succeeded' && o.destination?.queue === validatorDlq).length;
+    const expectedInDlq = failedDeliveries + (injected.destination ? 1 : 0);
+    const dlqLine = `${validatorDlq ?? `${VALIDATOR}'s DLQ`}: ${inValidatorDlq} message${inValidatorDlq === 1 ? '' : 's'} = ${failedDeliveries} failed CSV deliver${failedDeliveries === 1 ? 'y' : 'ies'} + ${injected.destination ? 1 : 0} malformed event${inValidatorDlq === expectedInDlq ? ' ✔' : ' ✘'}`;
+    print(dlqLine);
+    if (inValidatorDlq !== expectedInDlq) failures.push(`unexpected messages in the DLQ: ${dlqLine}`);
     print('');
     const poison = await checkPoison(local, bucket, {
       outcomes: outcomes.filter((o) => o.functionName === VALIDATOR && keyOf(o) === POISON),
@@ -342,6 +396,8 @@ export const bronzeSilverScenario: Scenario = {
       `${all.length} CSVs into bronze/ → ${deliveries.length} rule deliveries`,
       byStatus(VALIDATOR),
       byStatus(AUDIT),
+      ledgerLine,
+      dlqLine,
       `rows read ${rowTotals.read} = valid ${rowTotals.valid} + rejected ${rowTotals.rejected} over ${rowTotals.files} validated file${rowTotals.files === 1 ? '' : 's'}${
         rowTotals.otherFiles ? ` (and ${rowTotals.otherFiles} not read row by row: skipped or quarantined whole, rows not counted)` : ''
       }${rowTotals.read === rowTotals.valid + rowTotals.rejected ? ' ✔' : ' ✘'}`,
