@@ -220,11 +220,14 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
     // An earlier run validated this version (before a validator fix, say): its silver manifest
     // would contradict this one, and its rows would still be read by whoever lists silver/.
     const earlier = await earlierManifest(deps, keys.silverManifest);
-    // A poison file fails every attempt on purpose; one whose manifest already says so for this
-    // version was found before (an earlier attempt, the same bytes uploaded again): it is counted
-    // and logged as found once, not once per retry.
+    // A poison file fails every attempt on purpose. Lambda's retries of an async event keep its
+    // request id: a manifest this request already wrote for the same reason means an earlier
+    // attempt found it, counted and logged it — once per event, not once per attempt. Another
+    // request (the same bytes uploaded again, a redrive from the DLQ) is an arrival of its own and
+    // counts. (An attempt that wrote the manifest and then died uncounted leaves the retries
+    // silent: the DLQ and its alarm still say it.)
     const before = poison ? await earlierManifest(deps, keys.quarantineManifest) : null;
-    const repeated = before?.status === 'rejected' && before.reason === error.reason;
+    const repeated = before?.status === 'rejected' && before.reason === error.reason && before.requestId === deps.requestId;
     const stale = [keys.silverPart, keys.rejected].filter((key) => key === earlier?.outputs?.silver || key === earlier?.outputs?.quarantine);
     await Promise.all(stale.map((key) => emptyStale(deps, key)));
     const result = await finish(

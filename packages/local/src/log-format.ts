@@ -94,7 +94,8 @@ function errorText(key: string, e: Json): { head: string; frames: string[] } {
     .map(([k, v]) => ` ${pair(`${key}.${k}`, v)}`)
     .join('');
   const cause = 'cause' in e && e.cause !== undefined ? ` (cause: ${causeText(e.cause)})` : '';
-  const stack = typeof e.stack === 'string' ? e.stack.split('\n') : [];
+  // A string; with POWERTOOLS_DEV set, Powertools writes it as an array of lines.
+  const stack = typeof e.stack === 'string' ? e.stack.split('\n') : Array.isArray(e.stack) ? e.stack.map(String) : [];
   const frames = stack.filter((l) => /^\s+at /.test(l)).map((l) => `    ${l.trim()}`);
   // Where it was thrown and its callers; the rest (the runtime's and the wrapper's frames) only
   // lengthen a log that repeats on each retry.
@@ -118,7 +119,7 @@ export function readableLogLine(text: string): string {
     const frames: string[] = [];
     for (const [key, value] of Object.entries(o)) {
       if (CONTEXT_KEYS.has(key)) continue;
-      if (isObject(value) && typeof value.message === 'string' && typeof value.stack === 'string') {
+      if (isObject(value) && typeof value.message === 'string' && (typeof value.stack === 'string' || Array.isArray(value.stack))) {
         const e = errorText(key, value);
         parts.push(e.head);
         frames.push(...e.frames);

@@ -65,8 +65,10 @@ export const s3Trigger = z.strictObject({
   alsoUpperCaseSuffix: z.boolean().default(false),
   events: z.array(z.enum(['Object Created', 'Object Deleted'])).min(1).default(['Object Created']),
 }).superRefine((t, ctx) => {
-  if (t.alsoUpperCaseSuffix && t.suffix.toUpperCase() === t.suffix) {
-    ctx.addIssue({ code: 'custom', path: ['alsoUpperCaseSuffix'], message: `the suffix "${t.suffix}" is its own upper case: write it in lower case` });
+  // Written in lower case, ASCII: the two spellings are then exactly it and its capitals (a mixed
+  // ".Csv" would pair with ".CSV" and miss ".csv"; "ß" upper-cases to "SS").
+  if (t.alsoUpperCaseSuffix && !/^[\x20-\x40\x5b-\x7e]*[a-z][\x20-\x40\x5b-\x7e]*$/.test(t.suffix)) {
+    ctx.addIssue({ code: 'custom', path: ['alsoUpperCaseSuffix'], message: `the suffix "${t.suffix}" must be ASCII, in lower case, with a letter: its upper case is the other spelling` });
   }
 });
 export type S3Trigger = z.output<typeof s3Trigger>;

@@ -287,6 +287,8 @@ export const bronzeSilverScenario: Scenario = {
         print(`  ${VALIDATOR}${validator.length > 1 ? ` (delivery ${i + 1})` : ''} ${describeOutcome(o)}`);
         if (o.status !== 'succeeded') {
           if (!o.destination) failures.push(`${f.key}: ${VALIDATOR} ${o.status} and its event went nowhere`);
+          // Only the poison file may fail: the others are validated, quarantined whole or skipped.
+          else if (f.key !== POISON) failures.push(`${f.key}: ${VALIDATOR} ${o.status} into ${o.destination.queue}; only ${POISON} should fail`);
           continue;
         }
         const file = fileOutcomeOf(last?.result);
@@ -369,10 +371,11 @@ export const bronzeSilverScenario: Scenario = {
     }
     const validatorDlq = injected.destination?.queue;
     const inValidatorDlq = dlqMessages.filter(({ q }) => q.name === validatorDlq).length;
-    // Every delivery that failed into it (with --duplicate-events a poison file's copies each do).
-    const failedDeliveries = outcomes.filter((o) => o.functionName === VALIDATOR && o.status !== 'succeeded' && o.destination?.queue === validatorDlq).length;
-    const expectedInDlq = failedDeliveries + (injected.destination ? 1 : 0);
-    const dlqLine = `${validatorDlq ?? `${VALIDATOR}'s DLQ`}: ${inValidatorDlq} message${inValidatorDlq === 1 ? '' : 's'} = ${failedDeliveries} failed CSV deliver${failedDeliveries === 1 ? 'y' : 'ies'} + ${injected.destination ? 1 : 0} malformed event${inValidatorDlq === expectedInDlq ? ' ✔' : ' ✘'}`;
+    // What belongs there: every delivery of the poison file (with --duplicate-events each copy fails
+    // into it) and the malformed event. Any other file that failed is a failure of the run.
+    const poisonDeliveries = outcomes.filter((o) => o.functionName === VALIDATOR && keyOf(o) === POISON).length;
+    const expectedInDlq = poisonDeliveries + 1;
+    const dlqLine = `${validatorDlq ?? `${VALIDATOR}'s DLQ`}: ${inValidatorDlq} message${inValidatorDlq === 1 ? '' : 's'} = ${poisonDeliveries} deliver${poisonDeliveries === 1 ? 'y' : 'ies'} of ${POISON} + 1 malformed event${inValidatorDlq === expectedInDlq ? ' ✔' : ' ✘'}`;
     print(dlqLine);
     if (inValidatorDlq !== expectedInDlq) failures.push(`unexpected messages in the DLQ: ${dlqLine}`);
     print('');

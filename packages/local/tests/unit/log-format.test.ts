@@ -67,6 +67,11 @@ describe('function log lines made readable', () => {
     expect(readableLogLine(line)).toBe('INFO "two\\nlines" id="42" n=42 none="null" "odd key"=v notice={"name":"daily","message":"hi","to":["a"]}');
   });
 
+  it('reads a stack written as an array of lines (POWERTOOLS_DEV) as one written as a string', () => {
+    const line = JSON.stringify({ level: 'ERROR', message: 'failed', ...context, error: { name: 'E', message: 'm', stack: ['E: m', '    at f (x.js:1:1)'] } });
+    expect(readableLogLine(line).split('\n')).toEqual(['ERROR failed error=E: m', '    at f (x.js:1:1)']);
+  });
+
   it('an EMF document: its metrics and values', () => {
     const emf = JSON.stringify({
       _aws: { Timestamp: 1795986099810, CloudWatchMetrics: [{ Namespace: 'Laminar', Dimensions: [['service']], Metrics: [{ Name: 'RowsRead', Unit: 'Count' }, { Name: 'RowsValid', Unit: 'Count' }] }] },

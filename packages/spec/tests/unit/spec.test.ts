@@ -213,10 +213,11 @@ describe('S3 triggers with the suffix also in upper case', () => {
     expect(s3({ suffix: '.csv', alsoUpperCaseSuffix: true }).triggers[0]).toMatchObject({ alsoUpperCaseSuffix: true });
   });
 
-  it('refuse a suffix that is its own upper case, and say why', () => {
-    expect(() => s3({ suffix: '.CSV', alsoUpperCaseSuffix: true })).toThrow(/alsoUpperCaseSuffix: the suffix ".CSV" is its own upper case/);
-    expect(() => s3({ suffix: '_2026', alsoUpperCaseSuffix: true })).toThrow(/its own upper case/);
-    expect(() => s3({ suffix: '', alsoUpperCaseSuffix: true })).toThrow(/its own upper case/);
+  it('refuse a suffix not written in lower-case ASCII with a letter, and say why', () => {
+    expect(() => s3({ suffix: '.CSV', alsoUpperCaseSuffix: true })).toThrow(/alsoUpperCaseSuffix: the suffix ".CSV" must be ASCII, in lower case, with a letter/);
+    for (const suffix of ['.Csv', '_2026', '', '.straße']) expect(() => s3({ suffix, alsoUpperCaseSuffix: true })).toThrow(/must be ASCII, in lower case, with a letter/);
+    expect(() => s3({ suffix: '.tar.gz', alsoUpperCaseSuffix: true })).not.toThrow();
+    expect(() => s3({ suffix: '_v2.json', alsoUpperCaseSuffix: true })).not.toThrow();
   });
 
   it('keep the pattern key (and so the rule name) of a pattern without it, and give one with it its own', () => {
