@@ -97,7 +97,7 @@ type Logger = Parameters<Parameters<typeof defineHandler>[0]['init']>[0]['logger
  * row), FilesRejected (quarantined whole) and FilesSkipped (its version was gone); replays did no
  * work and count only as DuplicateDeliveries. Row metrics reconcile: RowsRead = RowsValid + RowsRejected.
  * A file that failed counts in FilesPoisoned (no text at all: manifest written, failing on purpose
- * so that the event reaches the DLQ; counted by the attempt that found it, not its retries) or else
+ * so that the event reaches the DLQ; counted by a request's first attempt, not its retries) or else
  * in FilesFailed (an error a retry may get past).
  */
 function recordMetrics(metrics: Metrics, objects: ObjectOutcome[], failures: { error: unknown }[]): void {
@@ -117,7 +117,7 @@ function recordMetrics(metrics: Metrics, objects: ObjectOutcome[], failures: { e
   }
   for (const [name, value] of Object.entries(count)) metrics.addMetric(name, MetricUnit.Count, value);
   const poison = failures.filter((f) => f.error instanceof PoisonFileError);
-  // Files, not attempts: a poison file fails each of its attempts, and counts when first found.
+  // Not attempts: a poison file fails each of its attempts, and counts on the first (outcome.ts).
   const found = poison.filter((f) => !(f.error as PoisonFileError).repeated).length;
   if (found > 0) metrics.addMetric('FilesPoisoned', MetricUnit.Count, found);
   if (failures.length > poison.length) metrics.addMetric('FilesFailed', MetricUnit.Count, failures.length - poison.length);

@@ -46,7 +46,7 @@ export const POISON_REASONS: ReadonlySet<FileRejectReason> = new Set<FileRejectR
  */
 export class PoisonFileError extends ClientError {
   override name = 'PoisonFileError';
-  /** Its manifest already named it poison: an earlier attempt (or upload of the same version) found it. */
+  /** An earlier attempt of this request found it (its manifest, with this request id, says so): counted and logged then. */
   readonly repeated: boolean;
   constructor(
     readonly reason: FileRejectReason,

@@ -224,8 +224,8 @@ export async function validateObject(ref: SourceRef, deps: ValidateDeps): Promis
     // request id: a manifest this request already wrote for the same reason means an earlier
     // attempt found it, counted and logged it — once per request, not once per attempt. Another
     // request (a duplicate delivery, the same bytes uploaded again, a redrive from the DLQ) is an
-    // arrival of its own and counts. (An attempt that wrote the manifest and then died uncounted leaves the retries
-    // silent: the DLQ and its alarm still say it.)
+    // arrival of its own and counts. (An attempt that wrote the manifest and then died uncounted
+    // leaves the retries silent: the DLQ and its alarm still say it.)
     const before = poison ? await earlierManifest(deps, keys.quarantineManifest) : null;
     const repeated = before?.status === 'rejected' && before.reason === error.reason && before.requestId === deps.requestId;
     const stale = [keys.silverPart, keys.rejected].filter((key) => key === earlier?.outputs?.silver || key === earlier?.outputs?.quarantine);

@@ -1,4 +1,4 @@
-import { bucketsOf, byCodePoint, DEFAULT_EPHEMERAL_STORAGE_MB, describeS3KeyPattern, type FunctionSpec, hasDlq, kafkaMappings, kafkaTriggersOf, type QueueSpec, type S3Trigger, s3PatternKey, s3TriggersOf } from '@laminar/spec';
+import { bucketsOf, byCodePoint, DEFAULT_EPHEMERAL_STORAGE_MB, describeS3KeyPattern, type FunctionSpec, hasDlq, kafkaMappings, kafkaTriggersOf, type QueueSpec, type S3Pattern, type S3Trigger, s3PatternKey, s3TriggersOf } from '@laminar/spec';
 import type { Assumptions, FunctionAssumptions } from './assumptions.ts';
 import { type DurationStatistic, type Durations, pickDuration } from './durations.ts';
 import { FIREHOSE_RECORD_ROUNDING_BYTES, FREE_TIER, GB, MONTH_HOURS, PRICES_AS_OF, PRICES_SOURCE, type PriceTable } from './prices.ts';
@@ -81,7 +81,7 @@ const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFracti
 const sum = (items: readonly { cost: number }[]) => items.reduce((a, i) => a + i.cost, 0);
 
 /** S3 event volume key: how the assumptions file names a pattern. */
-export function s3PatternName(t: Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix'> & { alsoUpperCaseSuffix?: boolean | undefined }): string {
+export function s3PatternName(t: Pick<S3Pattern, 'bucket' | 'prefix' | 'suffix' | 'alsoUpperCaseSuffix'>): string {
   // As listings name it: a pattern that also takes the upper-case suffix is another rule, whose
   // volume is assumed on its own.
   return `${t.bucket}/${describeS3KeyPattern(t)}`;

@@ -1,4 +1,4 @@
-import { byCodePoint, DEFAULT_EPHEMERAL_STORAGE_MB, describeS3KeyPattern, type FunctionSpec, hasDlq, keyPatternsOf, PROJECT, type QueueSpec, type S3Trigger, s3PatternKey, s3RuleName } from '@laminar/spec';
+import { byCodePoint, DEFAULT_EPHEMERAL_STORAGE_MB, describeS3KeyPattern, type FunctionSpec, hasDlq, keyPatternsOf, PROJECT, type QueueSpec, type S3Pattern, type S3Trigger, s3PatternKey, s3RuleName } from '@laminar/spec';
 
 /**
  * The architecture as plain data: what starts each function, what it writes and where its failures
@@ -121,7 +121,7 @@ export const nodeId = {
   invoke: () => 'invoke',
   kafkaMapping: (fn: string, index: number) => `esm-${fn}-${index}`,
   /** The name infra gives the rule, less the stage: `s3-<bucket>-<digest of the pattern>`. */
-  rule: (t: Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix' | 'events'> & { alsoUpperCaseSuffix?: boolean | undefined }) => `rule-${s3RuleName(RULE_STAGE, t).slice(`${PROJECT}-${RULE_STAGE}-`.length)}`,
+  rule: (t: S3Pattern) => `rule-${s3RuleName(RULE_STAGE, t).slice(`${PROJECT}-${RULE_STAGE}-`.length)}`,
   topic: (topic: string) => `topic-${topic}`,
   stream: (name: string) => `firehose-${name}`,
   prefix: (bucket: string, prefix: string) => `s3-${bucket}-${slug(prefix) || 'root'}`,
@@ -137,7 +137,7 @@ function slug(s: string): string {
 }
 
 /** How people write an S3 pattern: bucket/prefix*suffix. */
-export function patternText(t: Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix'> & { alsoUpperCaseSuffix?: boolean | undefined }): string {
+export function patternText(t: Pick<S3Pattern, 'bucket' | 'prefix' | 'suffix' | 'alsoUpperCaseSuffix'>): string {
   return `${t.bucket}/${describeS3KeyPattern(t)}`;
 }
 

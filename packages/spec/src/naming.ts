@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type S3Trigger, s3PatternKey, suffixSpellings } from './spec.ts';
+import { type S3Pattern, s3PatternKey, suffixSpellings } from './spec.ts';
 import { derivedName, resourceName, s3Rule } from './resource-name.ts';
 import { encodeS3EventKey } from './s3-keys.ts';
 
@@ -13,8 +13,6 @@ export function queueName(stage: string, logical: string): string {
   return resourceName(stage, logical, 80);
 }
 
-/** What an S3 rule matches on; `alsoUpperCaseSuffix` absent is false, as the spec's default. */
-export type S3Pattern = Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix' | 'events'> & { alsoUpperCaseSuffix?: boolean | undefined };
 
 /**
  * The consumer-group stem of a function's Kafka trigger number `k` (from 0): the function's name

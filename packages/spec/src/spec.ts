@@ -73,13 +73,19 @@ export const s3Trigger = z.strictObject({
 });
 export type S3Trigger = z.output<typeof s3Trigger>;
 
+/**
+ * What an S3 rule matches on: a trigger's or a queue subscription's pattern (`alsoUpperCaseSuffix`
+ * absent is false, the spec's default). Equal patterns share one rule.
+ */
+export type S3Pattern = Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix' | 'events'> & { alsoUpperCaseSuffix?: boolean | undefined };
+
 /** The suffixes a trigger matches: its own, and its upper case when `alsoUpperCaseSuffix`. */
-export function suffixSpellings(t: Pick<S3Trigger, 'suffix'> & { alsoUpperCaseSuffix?: boolean | undefined }): string[] {
+export function suffixSpellings(t: Pick<S3Pattern, 'suffix' | 'alsoUpperCaseSuffix'>): string[] {
   return t.alsoUpperCaseSuffix ? [t.suffix, t.suffix.toUpperCase()] : [t.suffix];
 }
 
 /** `bronze/*.csv`, or `bronze/*.csv (or .CSV)`: how listings name a pattern. */
-export function describeS3KeyPattern(t: Pick<S3Trigger, 'prefix' | 'suffix'> & { alsoUpperCaseSuffix?: boolean | undefined }): string {
+export function describeS3KeyPattern(t: Pick<S3Pattern, 'prefix' | 'suffix' | 'alsoUpperCaseSuffix'>): string {
   return `${t.prefix}*${t.suffix}${t.alsoUpperCaseSuffix ? ` (or ${t.suffix.toUpperCase()})` : ''}`;
 }
 
@@ -463,7 +469,7 @@ export function s3TriggersOf(spec: FunctionSpec): S3Trigger[] {
 }
 
 /** A stable key for an S3 event pattern: targets with equal keys share one EventBridge rule. */
-export function s3PatternKey(t: Pick<S3Trigger, 'bucket' | 'prefix' | 'suffix' | 'events'> & { alsoUpperCaseSuffix?: boolean | undefined }): string {
+export function s3PatternKey(t: S3Pattern): string {
   // The flag joins the key only when set: other patterns keep the keys (and so the rule names)
   // they had before it existed.
   return JSON.stringify([t.bucket, t.prefix, t.suffix, [...t.events].sort(), ...(t.alsoUpperCaseSuffix ? ['also upper-case suffix'] : [])]);
