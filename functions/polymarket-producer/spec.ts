@@ -1,7 +1,10 @@
+import { rejectsSpec } from '@laminar/aws/spec';
 import { kafkaProducerSpec } from '@laminar/kafka/spec';
 import { defineFunction } from '@laminar/spec';
 
 const kafka = kafkaProducerSpec({ clientId: 'polymarket-producer', topic: 'polymarket-prices' });
+// Market records it cannot use, each kept once with its reasons and the record as Gamma sent it.
+const rejects = rejectsSpec({ functionName: 'polymarket-producer' });
 
 export default defineFunction({
   name: 'polymarket-producer',
@@ -20,6 +23,7 @@ export default defineFunction({
     DEDUP_TABLE: { ref: { table: 'polymarket-dedup' } },
     DEDUP_TTL_DAYS: '7',
     ...kafka.env,
+    ...rejects.env,
     POWERTOOLS_SERVICE_NAME: 'polymarket-producer',
     POWERTOOLS_METRICS_NAMESPACE: 'Laminar',
   },
@@ -30,6 +34,7 @@ export default defineFunction({
     'MarketsFetched',
     'MarketsAccepted',
     'MarketsRejected',
+    'RejectsNotKept',
     'MarketsRepeated',
     'PricesFromClob',
     'PricesFromGamma',
@@ -44,6 +49,9 @@ export default defineFunction({
     'ProducedBytes',
     'DedupRefreshFailed',
   ],
+  metricAlarms: [
+    { metric: 'RejectsNotKept', description: 'rejected Gamma market records could not be written under rejected/polymarket-producer/ in the lake bucket (the log says why); each run tries again' },
+  ],
   triggers: [{ kind: 'schedule', expression: 'rate(5 minutes)' }],
   permissions: [
     {
@@ -54,6 +62,7 @@ export default defineFunction({
       actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'],
       resource: { table: 'polymarket-dedup' },
     },
+    rejects.permission,
   ],
   async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' },
   local: {

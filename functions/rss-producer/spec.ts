@@ -1,7 +1,10 @@
+import { rejectsSpec } from '@laminar/aws/spec';
 import { kafkaProducerSpec } from '@laminar/kafka/spec';
 import { defineFunction } from '@laminar/spec';
 
 const kafka = kafkaProducerSpec({ clientId: 'rss-producer', topic: 'rss-items' });
+// Entries it cannot use (no title and no link, unreadable), each kept once with its reasons.
+const rejects = rejectsSpec({ functionName: 'rss-producer' });
 
 export default defineFunction({
   name: 'rss-producer',
@@ -19,6 +22,7 @@ export default defineFunction({
     DEDUP_TABLE: { ref: { table: 'rss-dedup' } },
     DEDUP_TTL_DAYS: '7',
     ...kafka.env,
+    ...rejects.env,
     POWERTOOLS_SERVICE_NAME: 'rss-producer',
     POWERTOOLS_METRICS_NAMESPACE: 'Laminar',
   },
@@ -33,13 +37,17 @@ export default defineFunction({
     'ItemsDuplicate',
     'ItemsInFlight',
     'ItemsRejected',
+    'RejectsNotKept',
     'MessagesProduced',
     'DedupRefreshFailed',
   ],
   // Runs too short for their feed list leave feeds unread (each run starts at another feed, so all
   // are read now and then), and nothing fails. Bad feeds (FeedsFailed) are the publishers'
   // business; these are ours.
-  metricAlarms: [{ metric: 'FeedsStopped', description: "feeds were not read because the invocation's time ran out: raise the timeout or FEED_CONCURRENCY, or split the feed list" }],
+  metricAlarms: [
+    { metric: 'FeedsStopped', description: "feeds were not read because the invocation's time ran out: raise the timeout or FEED_CONCURRENCY, or split the feed list" },
+    { metric: 'RejectsNotKept', description: 'rejected feed entries could not be written under rejected/rss-producer/ in the lake bucket (the log says why); their feeds are read whole again each run until they are' },
+  ],
   triggers: [{ kind: 'schedule', expression: 'rate(15 minutes)' }],
   permissions: [
     {
@@ -49,6 +57,7 @@ export default defineFunction({
       actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'],
       resource: { table: 'rss-dedup' },
     },
+    rejects.permission,
   ],
   async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' },
   local: {

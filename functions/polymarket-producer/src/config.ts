@@ -1,4 +1,4 @@
-import { dynamoEnvSchema } from '@laminar/aws';
+import { dynamoEnvSchema, rejectsEnvSchema } from '@laminar/aws';
 import { kafkaEnvSchema } from '@laminar/kafka';
 import { envInt } from '@laminar/runtime';
 import { z } from 'zod';
@@ -21,7 +21,7 @@ const ownSchema = {
 };
 
 /** kafkaEnvSchema is the base so any cross-field rules it carries survive (safeExtend keeps them). */
-export const configSchema = kafkaEnvSchema.safeExtend({ ...dynamoEnvSchema.shape, ...ownSchema });
+export const configSchema = kafkaEnvSchema.safeExtend({ ...dynamoEnvSchema.shape, ...rejectsEnvSchema.shape, ...ownSchema });
 export type Config = z.output<typeof configSchema>;
 
 /**

@@ -25,12 +25,19 @@ export interface Market {
 export interface Rejection {
   /** The record's id when it had a usable one. */
   marketId: string | undefined;
+  /** Every reason, joined with "; ". */
   reason: string;
+}
+
+/** A rejection with what is kept in S3: each reason on its own, and the record as Gamma sent it. */
+export interface RejectedMarket extends Rejection {
+  reasons: string[];
+  record: unknown;
 }
 
 export interface MarketListing {
   markets: Market[];
-  rejected: Rejection[];
+  rejected: RejectedMarket[];
   /** Records received over all pages; = markets + rejected + repeated. */
   fetched: number;
   /** Records whose id an earlier page already gave (offset pages shift while the listing changes). */
@@ -171,21 +178,19 @@ function readOutcomePrices(raw: unknown, outcomes: number): { prices: number[] |
 }
 
 /** Validates one raw record; never throws. */
-export function parseMarket(raw: unknown): { ok: true; market: Market } | { ok: false; rejection: Rejection } {
+export function parseMarket(raw: unknown): { ok: true; market: Market } | { ok: false; rejection: RejectedMarket } {
   const parsed = gammaMarketSchema.safeParse(raw);
   if (!parsed.success) {
     const record = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
     const id = record.id;
-    const reason = parsed.error.issues
-      .map((i) => {
-        const field = i.path[0];
-        const missing = i.path.length === 1 && typeof field === 'string' && (record[field] === undefined || record[field] === null);
-        return `${i.path.map(String).join('.') || '(record)'}: ${missing ? 'missing' : i.message}`;
-      })
-      .join('; ');
+    const reasons = parsed.error.issues.map((i) => {
+      const field = i.path[0];
+      const missing = i.path.length === 1 && typeof field === 'string' && (record[field] === undefined || record[field] === null);
+      return `${i.path.map(String).join('.') || '(record)'}: ${missing ? 'missing' : i.message}`;
+    });
     return {
       ok: false,
-      rejection: { marketId: typeof id === 'string' || typeof id === 'number' ? String(id) : undefined, reason },
+      rejection: { marketId: typeof id === 'string' || typeof id === 'number' ? String(id) : undefined, reason: reasons.join('; '), reasons, record: raw ?? null },
     };
   }
   const m = parsed.data;

@@ -1,4 +1,4 @@
-import { createDynamoDBClient, dynamoOptionsFromEnv } from '@laminar/aws';
+import { createDynamoDBClient, createS3Client, dynamoOptionsFromEnv, keepRejectedRecords, s3OptionsFromEnv } from '@laminar/aws';
 import { DedupStore, LatestValueStore } from '@laminar/dedup';
 import { getProducer, tracedProducer } from '@laminar/kafka';
 import { defineHandler, MetricUnit } from '@laminar/runtime';
@@ -13,7 +13,9 @@ export const handler = defineHandler({
   init: ({ config, tracer }) => {
     const dynamo = tracer.captureAWSv3Client(createDynamoDBClient(dynamoOptionsFromEnv(config)));
     const table = { client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds: config.DEDUP_TTL_DAYS * 86_400 };
+    const s3 = tracer.captureAWSv3Client(createS3Client(s3OptionsFromEnv(config)));
     return {
+      keepRejected: { client: s3, bucket: config.REJECTS_BUCKET, prefix: config.REJECTS_PREFIX, rejectedBy: 'polymarket-producer' },
       store: new DedupStore(table),
       latest: new LatestValueStore(table),
       kafkaEnv: kafkaEnvOf(config),
@@ -37,6 +39,12 @@ export const handler = defineHandler({
       // the invocation fails with a clear error rather than being killed by Lambda's timeout.
       signal: deadline.signal,
       invocation: lambda,
+      // Counted as soon as it is known, also when producing then fails the run.
+      keepRejected: async (records) => {
+        const kept = await keepRejectedRecords(records, { ...deps.keepRejected, signal: deadline.signal });
+        count('RejectsNotKept', kept.failed);
+        return kept;
+      },
       log: { info: (message, attributes = {}) => logger.info(message, attributes), warn: (message, attributes = {}) => logger.warn(message, attributes) },
       // Recorded before producing: a run that then fails (a flush timeout) still reports what
       // it read — the runtime publishes stored metrics whether the handler throws or not.
@@ -63,8 +71,11 @@ export const handler = defineHandler({
         count('DedupRefreshFailed', produced.refreshFailed);
       },
     });
+    // A zero too when there was nothing to keep: the alarm then sees every run.
+    if (result.markets.rejected === 0) count('RejectsNotKept', 0);
     logger.info('price ticks produced', {
       markets: result.markets,
+      rejects: result.rejects,
       prices: result.prices,
       ticks: result.ticks,
       new: result.new,

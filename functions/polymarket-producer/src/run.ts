@@ -1,3 +1,4 @@
+import { type KeptRejected, noneKept, type RejectedRecord, type RejectsReport, rejectsReport } from '@laminar/aws';
 import { type ClaimingInvocation, type DedupStore, invocationClaims, type LatestChange, type LatestRenewal, type LatestValueStore, publishOnce, warnRefreshFailed } from '@laminar/dedup';
 import { deliveredBefore, type KafkaProducer, lazyMessages } from '@laminar/kafka';
 import type { Config } from './config.ts';
@@ -33,6 +34,12 @@ export interface RunDeps {
    * claims then last that long, and a retry tells claims its killed earlier attempt left.
    */
   invocation?: ClaimingInvocation;
+  /**
+   * Keeps the rejected market records, each with its reasons and the record as Gamma sent it
+   * (@laminar/aws's keepRejectedRecords into the function's own prefix). Without it they are
+   * counted and logged only.
+   */
+  keepRejected?: (records: RejectedRecord[]) => Promise<KeptRejected>;
   /** Overrides the HTTP client built from the config (tests). */
   http?: JsonClient;
   retry?: Partial<RetryPolicy>;
@@ -68,6 +75,12 @@ export interface RunResult {
   markets: { fetched: number; accepted: number; rejected: number; repeated: number; pages: number };
   /** Up to REJECTION_SAMPLE rejected records with their reasons. */
   rejections: Rejection[];
+  /**
+   * Where the rejected records went (only when the run was given somewhere to keep them):
+   * markets.rejected = kept + notKept. A record not kept is read, rejected and kept again by the
+   * next run (every run reads the whole listing).
+   */
+  rejects?: RejectsReport;
   /** gammaUnusable: accepted markets whose outcomePrices could not be read (CLOB prices only). */
   prices: { clob: number; gamma: number; unpriced: number; gammaUnusable: number; clobRequests: number; clobFailedBatches: number };
   ticks: number;
@@ -117,7 +130,6 @@ const quiet: Log = { info: () => undefined, warn: () => undefined };
 export async function runOnce(deps: RunDeps): Promise<RunResult> {
   const { config, deadline } = deps;
   const log = deps.log ?? quiet;
-  const now = deps.now ?? (() => new Date());
   const http =
     deps.http ??
     createJsonClient({
@@ -135,10 +147,34 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
     checkDeadline: (what) => deadline.check(what),
     ...(deps.gammaPageSize ? { pageSize: deps.gammaPageSize } : {}),
   });
-  const rejections = listing.rejected.slice(0, REJECTION_SAMPLE);
+  const rejections = listing.rejected.slice(0, REJECTION_SAMPLE).map(({ marketId, reason }) => ({ marketId, reason }));
   if (listing.rejected.length > 0) {
     log.warn('rejected Gamma market records', { rejected: listing.rejected.length, sample: rejections });
   }
+  // Kept while the run goes on; a failure here fails nothing else (see RunResult.rejects).
+  // A market's record changes from poll to poll (prices, volumes): its id names it, so that one
+  // bad market is one object, not one per run.
+  const source = `${config.GAMMA_API_URL}/markets`;
+  const toKeep: RejectedRecord[] = listing.rejected.map((r) => ({ source, reasons: r.reasons, record: r.record, ...(r.marketId !== undefined ? { identity: `market ${r.marketId}` } : {}) }));
+  const keeping = deps.keepRejected && toKeep.length > 0 ? deps.keepRejected(toKeep).catch((error) => noneKept(toKeep, error)) : undefined;
+  try {
+    return await priceAndProduce(deps, http, listing, rejections, keeping);
+  } finally {
+    // Awaited however the run ends: the writes must not run on past the invocation.
+    await keeping;
+  }
+}
+
+async function priceAndProduce(
+  deps: RunDeps,
+  http: JsonClient,
+  listing: Awaited<ReturnType<typeof listActiveMarkets>>,
+  rejections: Rejection[],
+  keeping: Promise<KeptRejected> | undefined,
+): Promise<RunResult> {
+  const { config, deadline } = deps;
+  const log = deps.log ?? quiet;
+  const now = deps.now ?? (() => new Date());
 
   const unusable = listing.markets.flatMap((m) => (m.gammaPricesProblem ? [{ marketId: m.id, reason: m.gammaPricesProblem }] : []));
   if (unusable.length > 0) {
@@ -261,9 +297,14 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
     },
   });
   if (unrecorded.length > 0) throw new ChangesNotRecordedError(unrecorded, recordError);
+  const kept = await keeping;
+  if (kept && kept.failed > 0) {
+    log.warn('rejected market records not kept: the next run keeps them', { notKept: kept.failed, error: kept.firstError });
+  }
   return {
     markets: counts.markets,
     rejections,
+    ...(deps.keepRejected ? { rejects: rejectsReport(kept ?? { written: 0, alreadyKept: 0, failed: 0, failedSources: [] }) } : {}),
     prices: counts.prices,
     ticks: counts.ticks,
     new: outcome.fresh.length,

@@ -1,4 +1,4 @@
-import { dynamoEnvSchema } from '@laminar/aws';
+import { dynamoEnvSchema, rejectsEnvSchema } from '@laminar/aws';
 import { kafkaEnvSchema } from '@laminar/kafka';
 import { envInt } from '@laminar/runtime';
 import { z } from 'zod';
@@ -36,7 +36,7 @@ const ownSchema = {
 };
 
 export const configSchema = z
-  .object({ ...kafkaEnvSchema.shape, ...dynamoEnvSchema.shape, ...ownSchema })
+  .object({ ...kafkaEnvSchema.shape, ...dynamoEnvSchema.shape, ...rejectsEnvSchema.shape, ...ownSchema })
   .refine((c) => (c.FEED_URLS === undefined) !== (c.FEED_URLS_PARAMETER === undefined), {
     path: ['FEED_URLS'],
     message: 'set exactly one of FEED_URLS and FEED_URLS_PARAMETER',

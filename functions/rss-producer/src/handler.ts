@@ -1,5 +1,5 @@
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
-import { createDynamoDBClient, dynamoOptionsFromEnv, parameterClientConfig } from '@laminar/aws';
+import { createDynamoDBClient, createS3Client, dynamoOptionsFromEnv, keepRejectedRecords, parameterClientConfig, s3OptionsFromEnv } from '@laminar/aws';
 import { DedupStore, invocationClaims, publishOnce } from '@laminar/dedup';
 import { getProducer, kafkaEnvSchema, tracedProducer } from '@laminar/kafka';
 import { defineHandler, MetricUnit, parseInput } from '@laminar/runtime';
@@ -26,7 +26,9 @@ export const handler = defineHandler({
   init: ({ config, logger, tracer }) => {
     const dynamo = tracer.captureAWSv3Client(createDynamoDBClient(dynamoOptionsFromEnv(config)));
     const ttlSeconds = config.DEDUP_TTL_DAYS * 86_400;
+    const s3 = tracer.captureAWSv3Client(createS3Client(s3OptionsFromEnv(config)));
     return {
+      keepRejected: { client: s3, bucket: config.REJECTS_BUCKET, prefix: config.REJECTS_PREFIX, rejectedBy: 'rss-producer' },
       // Only the Kafka settings: getProducer keys its per-environment producer on what it is given.
       kafkaEnv: kafkaEnvSchema.parse(config),
       store: new DedupStore({ client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds }),
@@ -56,6 +58,12 @@ export const handler = defineHandler({
         // The Kafka package keeps one producer per execution environment (and replaces it after a
         // fatal error), so asking each invocation costs nothing warm.
         producer: async () => tracedProducer(await getProducer(deps.kafkaEnv), trace),
+        // Counted as soon as it is known, also when producing then fails the run.
+        keepRejected: async (records) => {
+          const kept = await keepRejectedRecords(records, { ...deps.keepRejected, signal: AbortSignal.timeout(Math.max(0, deadline.remainingMs())) });
+          metrics.addMetric('RejectsNotKept', MetricUnit.Count, kept.failed);
+          return kept;
+        },
         deadline,
         log: logger,
         // Recorded before producing: a run that then fails (a flush timeout) still reports what
@@ -78,8 +86,10 @@ export const handler = defineHandler({
       },
     );
 
-    const { totals } = result;
-    logger.info('run complete', { totals, feeds: result.feeds });
+    const { totals, rejects } = result;
+    // A zero too when there was nothing to keep: the alarm then sees every run.
+    if (totals.rejected === 0) metrics.addMetric('RejectsNotKept', MetricUnit.Count, 0);
+    logger.info('run complete', { totals, rejects, feeds: result.feeds });
     return result;
   },
 });

@@ -24,6 +24,8 @@ export interface RejectedEntry {
   /** Its place among the entries the parser read from the document, from 1 (absent for those it could not read at all). */
   entry?: number;
   guid?: string | undefined;
+  /** The entry as the parser read it: what is kept in S3 (absent for those it could not read at all). */
+  record?: RawEntry;
 }
 
 export const SUMMARY_MAX_CHARS = 1000;
@@ -220,12 +222,12 @@ export function normalizeEntries(
       const permalink = e.guidIsPermaLink !== false && e.guid && isAbsoluteHttpUrl(e.guid.trim()) ? e.guid.trim() : undefined;
       const link = absoluteUrl(e.link, e.base) ?? absoluteUrl(permalink);
       if (link !== null && link.length > LINK_MAX_CHARS) {
-        rejected.push({ reason: `link longer than ${LINK_MAX_CHARS.toLocaleString('en')} characters`, entry, guid: e.guid });
+        rejected.push({ reason: `link longer than ${LINK_MAX_CHARS.toLocaleString('en')} characters`, entry, guid: e.guid, record: e });
         continue;
       }
       read.push({ e, entry, title, link, publishedAt: firstDate(e.dates) });
     } catch (err) {
-      rejected.push({ reason: `entry could not be read: ${(err as Error).message}`, entry, guid: e.guid });
+      rejected.push({ reason: `entry could not be read: ${(err as Error).message}`, entry, guid: e.guid, record: e });
     }
   }
 
@@ -247,7 +249,7 @@ export function normalizeEntries(
     const writtenDate = e.dates.find((d) => d?.trim())?.trim();
     const identity = itemIdentity({ guid: e.guid, link, title, publishedAt: publishedAt ?? writtenDate }, feedUrl, usableGuid, isSharedPage);
     if (!identity || (title === null && link === null)) {
-      rejected.push({ reason: 'no title and no link', entry, guid: e.guid });
+      rejected.push({ reason: 'no title and no link', entry, guid: e.guid, record: e });
       continue;
     }
     try {
@@ -266,7 +268,7 @@ export function normalizeEntries(
         ...(author ? { author } : {}),
       });
     } catch (err) {
-      rejected.push({ reason: `entry could not be read: ${(err as Error).message}`, entry, guid: e.guid });
+      rejected.push({ reason: `entry could not be read: ${(err as Error).message}`, entry, guid: e.guid, record: e });
     }
   }
   return { items, rejected };

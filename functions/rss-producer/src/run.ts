@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { deliveredBefore, envelope, type KafkaProducer, lazyMessages, type OutgoingMessage } from '@laminar/kafka';
+import { type KeptRejected, noneKept, type RejectedRecord, type RejectsReport, rejectsReport } from '@laminar/aws';
 import { type PublishOutcome as DedupOutcome, warnRefreshFailed } from '@laminar/dedup';
 import { DeadlineExceededError, type InitContext } from '@laminar/runtime';
 import type { FeedStateStore } from './feed-state.ts';
@@ -36,6 +37,13 @@ export interface RunResult {
     stoppedFeeds: number;
     produced: number;
   };
+  /**
+   * Where the rejected entries went (only when the run was given somewhere to keep them):
+   * totals.rejected = kept + notKept. Kept: in S3, written now or by an earlier run (the same
+   * entry still served). Not kept: the write failed, and their feeds are read whole again next
+   * run (their validators are not saved), which tries again.
+   */
+  rejects?: RejectsReport;
 }
 
 /** What fetching and parsing gave, before anything is produced. */
@@ -91,6 +99,11 @@ export interface RunDeps {
    * produced).
    */
   onProduced?: (counts: ProducedCounts) => void;
+  /**
+   * Keeps the rejected entries, each with its reasons and the entry as read (@laminar/aws's
+   * keepRejectedRecords into the function's own prefix). Without it they are counted and logged only.
+   */
+  keepRejected?: (records: RejectedRecord[]) => Promise<KeptRejected>;
   now?: () => Date;
   fetch?: typeof fetch;
   /** The clock of each feed's time limit (tests). */
@@ -142,7 +155,20 @@ const produceReserveMs = (remainingMs: number) => Math.min(30_000, Math.floor(re
 interface FeedWork {
   report: FeedReport;
   items: RssItem[];
+  rejects?: RejectedRecord[];
   validators?: Validators;
+}
+
+/**
+ * A feed's rejected entries as kept: each entry as the parser read it, with its reason; the
+ * entries malformed XML kept from the parser, which cannot be told apart, as one record with
+ * their count. Not the entry's place in the document: it shifts as the feed grows, and the same
+ * entry would be kept again on every poll.
+ */
+function rejectsOf(url: string, rejected: RejectedEntry[], unread: { count: number; reason: string } | undefined): RejectedRecord[] {
+  const records: RejectedRecord[] = rejected.map((r) => ({ source: url, reasons: [r.reason], record: r.record ?? null }));
+  if (unread && unread.count > 0) records.push({ source: url, reasons: [unread.reason], record: null, count: unread.count });
+  return records;
 }
 
 function digest(outcome: FetchOutcome, log: Log): FeedWork {
@@ -156,6 +182,7 @@ function digest(outcome: FetchOutcome, log: Log): FeedWork {
     // feed's name (its state, its report, its items' feedUrl and id scope).
     const parsed = parseFeedDocument(text, outcome.finalUrl, outcome.contentType);
     const { items, rejected } = normalizeEntries(url, parsed.entries, parsed.homepage, outcome.finalUrl);
+    const rejects = rejectsOf(url, rejected, parsed.unread);
     // Entries malformed XML kept from the parser are the document's too: counted, with the reason.
     const unread = parsed.unread;
     if (unread) for (let i = 0; i < unread.count; i++) rejected.push({ reason: unread.reason });
@@ -163,6 +190,7 @@ function digest(outcome: FetchOutcome, log: Log): FeedWork {
     return {
       report: { url, status: 'ok', format: parsed.format, ...counts, fetched: parsed.entries.length + (unread?.count ?? 0), rejected: rejected.length },
       items,
+      ...(rejects.length > 0 ? { rejects } : {}),
       validators: outcome.validators,
     };
   } catch (err) {
@@ -277,6 +305,11 @@ async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, de
   };
   deps.onFetched?.(fetchedCounts);
 
+  // Kept while the items are produced; a failure here fails nothing else (see RunResult.rejects).
+  const rejects = work.flatMap((w) => w.rejects ?? []);
+  const keeping = deps.keepRejected && rejects.length > 0 ? deps.keepRejected(rejects) : undefined;
+  const keptRejects = keeping?.catch((error) => noneKept(rejects, error));
+
   // The same item in two feeds (or twice in one) is produced once: the first feed listed keeps it.
   const unique = new Map<string, RssItem>();
   let repeated = 0;
@@ -298,34 +331,44 @@ async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, de
     warnRefreshFailed(deps.log, o, 'items');
     deps.onProduced?.({ new: o.fresh.length, duplicate: o.duplicates + repeated, inFlight: o.inFlight, produced, refreshFailed: o.refreshFailed ?? 0 });
   };
-  if (unique.size > 0) {
-    ({ fresh, duplicates, inFlight } = await deps.publishOnce({
-      items: [...unique.values()],
-      idOf: (item) => item.id,
-      publish: async (batch) => {
-        if (batch.length === 0) return;
-        // Connecting (and fetching credentials) may still be under way: the send's budget is what is left after it.
-        const ready = await producer;
-        const left = deps.deadline.remainingMs();
-        if (left <= 0) throw new DeadlineExceededError(`stopped before producing ${batch.length} items: no time left to flush`);
-        // Each message is encoded as the producer enqueues it: a run with tens of thousands of
-        // items would otherwise hold all their envelopes at once, on top of the items.
-        const messages = lazyMessages(batch, (item) => toMessage(options.topic, item, observedAt));
-        let result: Awaited<ReturnType<KafkaProducer['send']>>;
-        try {
-          result = await ready.send(messages, { timeoutMs: left });
-        } catch (err) {
-          // FlushTimeoutError and DeliveryError say how many were delivered: produced, whatever the run does next.
-          produced += deliveredBefore(err, messages).delivered;
-          throw err;
-        }
-        produced += result.delivered;
-        deps.log.info('produced', { topic: options.topic, messages: result.delivered, bytes: result.bytes, flushMs: result.flushMs });
-      },
-      onOutcome: report,
-    }));
-  } else {
-    report({ fresh: [], duplicates: 0, inFlight: 0 });
+  // Awaited however producing ends: a failed flush must not leave the writes running past the invocation.
+  try {
+    if (unique.size > 0) {
+      ({ fresh, duplicates, inFlight } = await deps.publishOnce({
+        items: [...unique.values()],
+        idOf: (item) => item.id,
+        publish: async (batch) => {
+          if (batch.length === 0) return;
+          // Connecting (and fetching credentials) may still be under way: the send's budget is what is left after it.
+          const ready = await producer;
+          const left = deps.deadline.remainingMs();
+          if (left <= 0) throw new DeadlineExceededError(`stopped before producing ${batch.length} items: no time left to flush`);
+          // Each message is encoded as the producer enqueues it: a run with tens of thousands of
+          // items would otherwise hold all their envelopes at once, on top of the items.
+          const messages = lazyMessages(batch, (item) => toMessage(options.topic, item, observedAt));
+          let result: Awaited<ReturnType<KafkaProducer['send']>>;
+          try {
+            result = await ready.send(messages, { timeoutMs: left });
+          } catch (err) {
+            // FlushTimeoutError and DeliveryError say how many were delivered: produced, whatever the run does next.
+            produced += deliveredBefore(err, messages).delivered;
+            throw err;
+          }
+          produced += result.delivered;
+          deps.log.info('produced', { topic: options.topic, messages: result.delivered, bytes: result.bytes, flushMs: result.flushMs });
+        },
+        onOutcome: report,
+      }));
+    } else {
+      report({ fresh: [], duplicates: 0, inFlight: 0 });
+    }
+  } finally {
+    await keptRejects;
+  }
+  const kept = await keptRejects;
+  const notKeptFeeds = new Set(kept?.failedSources ?? []);
+  if (kept && kept.failed > 0) {
+    deps.log.warn('rejected entries not kept: their feeds are read whole again next run', { notKept: kept.failed, feeds: [...notKeptFeeds], error: kept.firstError });
   }
 
   const freshIds = new Set(fresh.map((i) => i.id));
@@ -348,7 +391,9 @@ async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, de
     w.validators &&
     (w.validators.etag || w.validators.lastModified) &&
     !sameValidators(known.get(w.report.url), w.validators) &&
-    !(inFlight > 0 && feedsWithSeenItems.has(w.report.url))
+    !(inFlight > 0 && feedsWithSeenItems.has(w.report.url)) &&
+    // A 304 next run would not show the entries again, and they would never be kept.
+    !notKeptFeeds.has(w.report.url)
       ? [[w.report.url, w.validators] as const]
       : [],
   );
@@ -368,5 +413,6 @@ async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, de
       stoppedFeeds: fetchedCounts.stoppedFeeds,
       produced,
     },
+    ...(deps.keepRejected ? { rejects: rejectsReport(kept ?? { written: 0, alreadyKept: 0, failed: 0, failedSources: [] }) } : {}),
   };
 }

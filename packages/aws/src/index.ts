@@ -6,3 +6,4 @@ export * from './dynamodb-tables.ts';
 export * from './s3-events.ts';
 export * from './multipart-writer.ts';
 export * from './http-handler.ts';
+export * from './rejected-records.ts';

@@ -25,6 +25,29 @@ async function countLines(client: S3Client, bucket: string, prefix: string): Pro
   return { objects, lines };
 }
 
+/** Objects under a prefix of rejected records, and the records they stand for (`count`, else 1). */
+async function countRejected(client: S3Client, bucket: string, prefix: string): Promise<{ objects: number; records: number }> {
+  let objects = 0;
+  let records = 0;
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) {
+      const body = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }));
+      let count: unknown;
+      try {
+        ({ count } = JSON.parse((await body.Body?.transformToString()) ?? '{}') as { count?: unknown });
+      } catch {
+        // Not one the functions wrote: one record all the same, the summary does not fail on it.
+      }
+      objects++;
+      records += typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1;
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  return { objects, records };
+}
+
 /** The static part of a prefix, before its first Firehose `!{…}` expression. */
 const staticPrefix = (prefix: string) => {
   const head = prefix.split('!{')[0] as string;
@@ -77,6 +100,15 @@ export async function pipelineStages(local: Local, topics: TopicCount[] | undefi
         text: `  ${t.topic}: ${t.messages} produced → ${lines} archived lines in ${objects} object(s) under s3://${bucket}/${where}${parts.length ? `, ${parts.join(', ')}` : ''}${comparable ? verdict : ''}`,
       });
     }
+  }
+  // Records the producers rejected, each kept once with its reasons (@laminar/aws keepRejectedRecords).
+  for (const spec of local.specs.map((l) => l.spec)) {
+    const prefix = spec.env.REJECTS_PREFIX;
+    const bucketRef = spec.env.REJECTS_BUCKET;
+    if (!client || !local.s3?.embedded || typeof prefix !== 'string' || typeof bucketRef !== 'object' || !('bucket' in bucketRef.ref)) continue;
+    const bucket = local.bucket(bucketRef.ref.bucket);
+    const { objects, records } = await countRejected(client, bucket, prefix);
+    out.push({ ok: true, text: `${spec.name} → rejected records: ${records} kept in ${objects} object(s) under s3://${bucket}/${prefix}, each with its reasons` });
   }
   if (local.firehose && client) {
     const stats = local.firehose.stats();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createDynamoDBClient } from '@laminar/aws';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { createDynamoDBClient, createS3Client } from '@laminar/aws';
 import { lambdaContext } from '@laminar/runtime/testing';
 import { DedupStore, ensureTable } from '@laminar/dedup';
 import {
@@ -8,9 +9,11 @@ import {
   type HttpFixtures,
   type KafkaEmulator,
   readKafkaTopic,
+  type S3Emulator,
   startDynamoDB,
   startHttpFixtures,
   startKafka,
+  startS3,
 } from '@laminar/emulators';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FlushTimeoutError, getProducer, messagesOf } from '@laminar/kafka';
@@ -26,6 +29,8 @@ const TABLE = 'polymarket-dedup-handler';
 let kafka: KafkaEmulator;
 let dynamo: DynamoEmulator;
 let fixtures: HttpFixtures;
+let s3: S3Emulator;
+const LAKE = 'laminar-local-lake';
 let client: DynamoDBClient;
 let markets = JSON.parse(fixture('http/gamma/markets.json')) as Record<string, unknown>[];
 
@@ -61,19 +66,25 @@ async function emfDuring<T>(fn: () => Promise<T>): Promise<{ value: T; metrics: 
 }
 
 beforeAll(async () => {
-  [kafka, dynamo, fixtures] = await Promise.all([
+  [kafka, dynamo, s3, fixtures] = await Promise.all([
     startKafka(),
     startDynamoDB(),
+    startS3({ buckets: [LAKE] }),
     startHttpFixtures({
       '/gamma/markets': () => ({ body: JSON.stringify(markets) }),
       '/clob/midpoints': { body: fixture('http/clob/midpoints.json') },
     }),
   ]);
   client = createDynamoDBClient({ region: dynamo.region, endpoint: dynamo.endpoint, credentials: dynamo.credentials });
+  // The handler signs every client with the one key pair its environment holds (dynalite's).
+  await s3.acceptCredentials(dynamo.credentials);
   await ensureTable(client, TABLE, 'dedup');
   Object.assign(process.env, {
     AWS_REGION: dynamo.region,
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    REJECTS_BUCKET: LAKE,
+    REJECTS_PREFIX: 'rejected/polymarket-producer/',
     AWS_ACCESS_KEY_ID: dynamo.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: dynamo.credentials.secretAccessKey,
     GAMMA_API_URL: `${fixtures.url}/gamma`,
@@ -89,8 +100,18 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   client?.destroy();
-  await Promise.all([kafka?.stop(), dynamo?.stop(), fixtures?.stop()]);
+  await Promise.all([kafka?.stop(), dynamo?.stop(), fixtures?.stop(), s3?.stop()]);
 });
+
+async function rejectedObjects(): Promise<{ source: string; reasons: string[]; rejectedBy: string; record: { id: string } }[]> {
+  const lake = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials });
+  try {
+    const listed = (await lake.send(new ListObjectsV2Command({ Bucket: LAKE, Prefix: 'rejected/polymarket-producer/' }))).Contents ?? [];
+    return await Promise.all(listed.map(async (o) => JSON.parse(await (await lake.send(new GetObjectCommand({ Bucket: LAKE, Key: o.Key }))).Body!.transformToString())));
+  } finally {
+    lake.destroy();
+  }
+}
 
 describe('the handler', { shuffle: false }, () => {
   // One environment's life: a scheduled run, a warm manual run that finds it all produced, then
@@ -103,6 +124,7 @@ describe('the handler', { shuffle: false }, () => {
       MarketsFetched: 6,
       MarketsAccepted: 4,
       MarketsRejected: 2,
+      RejectsNotKept: 0,
       MarketsRepeated: 0,
       PricesFromClob: 6,
       PricesFromGamma: 2,
@@ -119,12 +141,25 @@ describe('the handler', { shuffle: false }, () => {
     expect(messages).toHaveLength(8);
     // CLOB_API_URL was given with a trailing slash: the source names the base URL without it.
     expect(messages.filter((m) => m.headers.source === `${fixtures.url}/clob`)).toHaveLength(6);
+    // Both rejected records are in S3, each with its reasons and the record as Gamma sent it.
+    expect(value).toMatchObject({ rejects: { kept: 2, keptNow: 2, notKept: 0 } });
+    const kept = await rejectedObjects();
+    expect(kept.map((o) => o.record.id).sort()).toEqual(['604001', '604002']);
+    expect(kept.find((o) => o.record.id === '604001')).toMatchObject({
+      source: `${fixtures.url}/gamma/markets`,
+      reasons: ['conditionId: missing'],
+      rejectedBy: 'polymarket-producer',
+      record: markets.find((m) => m.id === '604001'),
+    });
   });
 
   it('takes {} as a manual run and, warm, finds everything already produced', async () => {
     const { handler } = await import('../../src/handler.ts');
     const { value, metrics } = await emfDuring(() => handler({}, context(60_000, 'req-2')));
     expect(value).toMatchObject({ ticks: 8, new: 0, duplicate: 8, produced: 0 });
+    // Rejected again, the same markets: kept already, no new objects.
+    expect(value).toMatchObject({ rejects: { kept: 2, keptNow: 0, notKept: 0 } });
+    expect(await rejectedObjects()).toHaveLength(2);
     expect(metrics).toMatchObject({ TicksBuilt: 8, TicksNew: 0, TicksDuplicate: 8, TicksProduced: 0 });
     expect(await readKafkaTopic(kafka.bootstrapServers, TOPIC)).toHaveLength(8);
   });

@@ -78,7 +78,9 @@ describe('listActiveMarkets (Gamma /markets, real HTTP)', () => {
     const listing = await listActiveMarkets({ baseUrl: `${server.url}/g4`, http, maxMarkets: 100, pageSize: 5 });
     expect(listing.fetched).toBe(listing.markets.length + listing.rejected.length + listing.repeated);
     expect(listing).toMatchObject({ fetched: 11, repeated: 1, pages: 3 });
-    expect(listing.rejected).toEqual([{ marketId: universe[5]?.id, reason: 'clobTokenIds: not a JSON-encoded array: "not json"' }]);
+    expect(listing.rejected).toEqual([
+      { marketId: universe[5]?.id, reason: 'clobTokenIds: not a JSON-encoded array: "not json"', reasons: ['clobTokenIds: not a JSON-encoded array: "not json"'], record: broken },
+    ]);
   });
 
   it('counts a rejected market served again on the next page as a repeat, not a second rejection', async () => {
@@ -86,7 +88,9 @@ describe('listActiveMarkets (Gamma /markets, real HTTP)', () => {
     const broken = { ...universe[4], clobTokenIds: 'not json' };
     shiftAfterFirstPage('/g5/markets', [...universe.slice(0, 4), broken, ...universe.slice(5, 10)], '900001');
     const listing = await listActiveMarkets({ baseUrl: `${server.url}/g5`, http, maxMarkets: 100, pageSize: 5 });
-    expect(listing.rejected).toEqual([{ marketId: universe[4]?.id, reason: 'clobTokenIds: not a JSON-encoded array: "not json"' }]);
+    expect(listing.rejected).toEqual([
+      { marketId: universe[4]?.id, reason: 'clobTokenIds: not a JSON-encoded array: "not json"', reasons: ['clobTokenIds: not a JSON-encoded array: "not json"'], record: broken },
+    ]);
     expect(listing).toMatchObject({ fetched: 11, repeated: 1, pages: 3 });
     expect(listing.fetched).toBe(listing.markets.length + listing.rejected.length + listing.repeated);
   });

@@ -113,11 +113,18 @@ describe('parseMarket (Gamma /markets records)', () => {
   });
 
   it('the local fixture set: four usable markets, two rejected records', () => {
-    const results = (fixture('gamma/markets.json') as unknown[]).map(parseMarket);
+    const raws = fixture('gamma/markets.json') as { id: string }[];
+    const results = raws.map(parseMarket);
     expect(results.filter((r) => r.ok)).toHaveLength(4);
+    // The record goes with its reasons, as Gamma sent it: it is what the function keeps in S3.
     expect(results.flatMap((r) => (r.ok ? [] : [r.rejection]))).toEqual([
-      { marketId: '604001', reason: 'conditionId: missing' },
-      { marketId: '604002', reason: expect.stringMatching(/^clobTokenIds: not a JSON-encoded array/) },
+      { marketId: '604001', reason: 'conditionId: missing', reasons: ['conditionId: missing'], record: raws.find((m) => m.id === '604001') },
+      {
+        marketId: '604002',
+        reason: expect.stringMatching(/^clobTokenIds: not a JSON-encoded array/),
+        reasons: [expect.stringMatching(/^clobTokenIds: not a JSON-encoded array/)],
+        record: raws.find((m) => m.id === '604002'),
+      },
     ]);
   });
 });

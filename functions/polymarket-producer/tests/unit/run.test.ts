@@ -1,5 +1,6 @@
 import type { DedupStore, LatestChange, LatestRenewal, LatestValue, LatestValueStore } from '@laminar/dedup';
 import { FlushTimeoutError, type KafkaProducer, messagesOf, type OutgoingMessage } from '@laminar/kafka';
+import type { KeptRejected, RejectedRecord } from '@laminar/aws';
 import { DeadlineExceededError } from '@laminar/runtime';
 import { describe, expect, it } from 'vitest';
 import { createJsonClient, HttpRequestError, type JsonClient } from '../../src/http.ts';
@@ -131,6 +132,41 @@ function deps(overrides: Partial<RunDeps> & Pick<RunDeps, 'store' | 'producer'>)
 }
 
 describe('runOnce', () => {
+  it('keeps each rejected record with its reasons, named by its market id, beside producing the rest', async () => {
+    const kept: RejectedRecord[][] = [];
+    const keepRejected = async (r: RejectedRecord[]): Promise<KeptRejected> => {
+      kept.push(r);
+      return { written: r.length, alreadyKept: 0, failed: 0, failedSources: [] };
+    };
+    const { producer, sent } = recordingProducer();
+    const result = await runOnce(deps({ store: memoryStore().store, producer, keepRejected }));
+    expect(result.rejects).toEqual({ kept: 1, keptNow: 1, notKept: 0 });
+    expect(result.rejects!.kept + result.rejects!.notKept).toBe(result.markets.rejected);
+    expect(kept).toEqual([[{ source: 'http://gamma/markets', reasons: ['conditionId: missing'], record: records[2], identity: 'market 13' }]]);
+    // The result carries the sample without the records themselves.
+    expect(result.rejections).toEqual([{ marketId: '13', reason: 'conditionId: missing' }]);
+    expect(sent.flat()).toHaveLength(4);
+  });
+
+  it('counts the rejected records not kept when keeping fails, and produces all the same', async () => {
+    const { producer, sent } = recordingProducer();
+    const result = await runOnce(deps({ store: memoryStore().store, producer, keepRejected: () => Promise.reject(new Error('AccessDenied')) }));
+    expect(result.rejects).toEqual({ kept: 0, keptNow: 0, notKept: 1, error: 'AccessDenied' });
+    expect(sent.flat()).toHaveLength(4);
+  });
+
+  it('waits for the rejected records to be kept also when producing fails the run', async () => {
+    let done = false;
+    const keepRejected = async (r: RejectedRecord[]): Promise<KeptRejected> => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      done = true;
+      return { written: r.length, alreadyKept: 0, failed: 0, failedSources: [] };
+    };
+    const { producer } = recordingProducer(() => new Error('broker down'));
+    await expect(runOnce(deps({ store: memoryStore().store, producer, keepRejected }))).rejects.toThrow('broker down');
+    expect(done).toBe(true);
+  });
+
   it('accounts for every record and produces one keyed message per new tick', async () => {
     const { store } = memoryStore();
     const { producer, sent, timeouts } = recordingProducer();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { createDynamoDBClient } from '@laminar/aws';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { createDynamoDBClient, createS3Client } from '@laminar/aws';
 import { lambdaContext } from '@laminar/runtime/testing';
 import { DedupStore, ensureTable, publishOnce } from '@laminar/dedup';
 import {
@@ -9,9 +10,11 @@ import {
   type HttpFixtures,
   type KafkaEmulator,
   readKafkaTopic,
+  type S3Emulator,
   startDynamoDB,
   startHttpFixtures,
   startKafka,
+  startS3,
 } from '@laminar/emulators';
 import { type Envelope, FlushTimeoutError, getProducer, type KafkaEnv, messagesOf } from '@laminar/kafka';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -37,6 +40,8 @@ const NEW_ITEM = `<item>
 let kafka: KafkaEmulator;
 let db: DynamoEmulator;
 let http: HttpFixtures;
+let s3: S3Emulator;
+const LAKE = 'laminar-local-lake';
 let client: DynamoDBClient;
 let kafkaEnv: KafkaEnv;
 
@@ -51,9 +56,11 @@ function serveFixtures(version: number, world = fixture('world.xml')) {
 }
 
 beforeAll(async () => {
-  [kafka, db, http] = await Promise.all([startKafka(), startDynamoDB(), startHttpFixtures()]);
+  [kafka, db, http, s3] = await Promise.all([startKafka(), startDynamoDB(), startHttpFixtures(), startS3({ buckets: [LAKE] })]);
   serveFixtures(1);
   client = createDynamoDBClient({ region: db.region, endpoint: db.endpoint, credentials: db.credentials });
+  // The handler signs every client with the one key pair its environment holds (dynalite's).
+  await s3.acceptCredentials(db.credentials);
   await ensureTable(client, TABLE, 'dedup');
   kafkaEnv = { KAFKA_BOOTSTRAP_SERVERS: kafka.bootstrapServers, KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT', KAFKA_SASL_MECHANISM: 'PLAIN' };
 });
@@ -61,7 +68,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await (await getProducer(kafkaEnv).catch(() => undefined))?.close();
   client?.destroy();
-  await Promise.all([kafka?.stop(), db?.stop(), http?.stop()]);
+  await Promise.all([kafka?.stop(), db?.stop(), http?.stop(), s3?.stop()]);
 });
 
 const feedUrls = () => NAMES.map((n) => `${http.url}/feeds/${n}`);
@@ -146,6 +153,9 @@ describe('the Lambda handler', { shuffle: false }, () => {
     Object.assign(process.env, {
       AWS_REGION: db.region,
       AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      REJECTS_BUCKET: LAKE,
+      REJECTS_PREFIX: 'rejected/rss-producer/',
       AWS_ACCESS_KEY_ID: db.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: db.credentials.secretAccessKey,
       FEED_URLS: [...feedUrls(), `${http.url}/feeds/gone.xml`].join(','),
@@ -196,9 +206,19 @@ describe('the Lambda handler', { shuffle: false }, () => {
       ItemsDuplicate: 2,
       ItemsInFlight: 0,
       ItemsRejected: 2,
+      RejectsNotKept: 0,
       MessagesProduced: 36,
       service: 'rss-producer',
     });
+    // Both rejected entries are in S3, each once, with its reason and the entry as the parser read it.
+    expect(result.rejects).toEqual({ kept: 2, keptNow: 2, notKept: 0 });
+    const lake = createS3Client({ region: s3.region, endpoint: s3.endpoint, credentials: s3.credentials });
+    const listRejected = async () => (await lake.send(new ListObjectsV2Command({ Bucket: LAKE, Prefix: 'rejected/rss-producer/' }))).Contents ?? [];
+    const kept = await listRejected();
+    expect(kept).toHaveLength(2);
+    const bodies = await Promise.all(kept.map(async (o) => JSON.parse(await (await lake.send(new GetObjectCommand({ Bucket: LAKE, Key: o.Key }))).Body!.transformToString())));
+    expect(bodies.map((b) => b.source).sort()).toEqual([feedUrls()[0], feedUrls()[1]].sort());
+    for (const b of bodies) expect(b).toMatchObject({ reasons: ['no title and no link'], rejectedBy: 'rss-producer', record: { titleIsHtml: expect.any(Boolean) } });
     expect(result.totals).toMatchObject({ new: 36, produced: 36, failedFeeds: 1 });
     expect(result.feeds[3]).toMatchObject({ status: 'failed', reason: 'HTTP 404 Not Found' });
     expect(await readKafkaTopic(kafka.bootstrapServers, 'rss-items-handler')).toHaveLength(36);
@@ -207,6 +227,8 @@ describe('the Lambda handler', { shuffle: false }, () => {
     const again = await handler({}, context(30_000, 'req-2'));
     expect(again.feeds.slice(0, 3).map((f) => f.status)).toEqual(['not-modified', 'not-modified', 'not-modified']);
     expect(again.totals.produced).toBe(0);
+    expect(await listRejected()).toHaveLength(2);
+    lake.destroy();
   });
 
   it('a flush that fails after delivering some items still counts them in its metrics; the retry counts the rest', async () => {

@@ -1,3 +1,4 @@
+import { type KeptRejected, type RejectedRecord, rejectedRecordKey } from '@laminar/aws';
 import { type KafkaProducer, messagesOf, type OutgoingMessage } from '@laminar/kafka';
 import { expect } from 'vitest';
 import type { FeedStateStore } from '../../src/feed-state.ts';
@@ -81,4 +82,31 @@ export function expectAccounted(result: RunResult) {
   for (const f of result.feeds) expect(f.fetched, f.url).toBe(f.new + f.duplicate + f.rejected);
   expect(result.feeds.reduce((n, f) => n + f.new, 0)).toBe(t.new);
   expect(result.feeds.reduce((n, f) => n + f.duplicate, 0)).toBe(t.duplicate + t.inFlight);
+  // Each rejected entry kept in S3 or counted as not kept (when the run had somewhere to keep them).
+  if (result.rejects) expect(result.rejects.kept + result.rejects.notKept).toBe(t.rejected);
+}
+
+/** keepRejectedRecords' contract over a Map by key: each record once, `fail` sources not kept. */
+export function memoryRejects(fail = new Set<string>()) {
+  const kept = new Map<string, RejectedRecord>();
+  const calls: RejectedRecord[][] = [];
+  const keep = async (records: RejectedRecord[]): Promise<KeptRejected> => {
+    calls.push(records);
+    const out: KeptRejected = { written: 0, alreadyKept: 0, failed: 0, failedSources: [] };
+    for (const r of records) {
+      const n = r.count ?? 1;
+      const key = rejectedRecordKey('rejected/', r);
+      if (fail.has(r.source)) {
+        out.failed += n;
+        if (!out.failedSources.includes(r.source)) out.failedSources.push(r.source);
+        out.firstError = 'AccessDenied: not allowed';
+      } else if (kept.has(key)) out.alreadyKept += n;
+      else {
+        kept.set(key, r);
+        out.written += n;
+      }
+    }
+    return out;
+  };
+  return { keep, kept, calls };
 }

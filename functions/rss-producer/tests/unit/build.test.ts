@@ -46,6 +46,8 @@ describe('rss-producer build', () => {
     const env = {
       FEED_URLS: 'https://feeds.example.com/rss.xml',
       DEDUP_TABLE: 'laminar-local-rss-dedup',
+      REJECTS_BUCKET: 'laminar-local-lake',
+      REJECTS_PREFIX: 'rejected/rss-producer/',
       KAFKA_TOPIC: 'rss-items',
       KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:9',
       KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT',

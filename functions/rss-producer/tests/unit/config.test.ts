@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config.ts';
 import { scheduledEventSchema } from '../../src/input.ts';
 
-const base = { DEDUP_TABLE: 'laminar-dev-rss-dedup', KAFKA_TOPIC: 'rss-items', KAFKA_BOOTSTRAP_SERVERS: 'b:9092' };
+const base = { DEDUP_TABLE: 'laminar-dev-rss-dedup', REJECTS_BUCKET: 'laminar-dev-lake', REJECTS_PREFIX: 'rejected/rss-producer/', KAFKA_TOPIC: 'rss-items', KAFKA_BOOTSTRAP_SERVERS: 'b:9092' };
 
 describe('configuration', () => {
   it('reads the feed list (commas, newlines, repeats) with defaults for the rest', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/config.ts';
 import { resolveFeedUrls } from '../../src/feed-list.ts';
 
-const base = { KAFKA_BOOTSTRAP_SERVERS: 'b:9092', KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT', DEDUP_TABLE: 'dedup', KAFKA_TOPIC: 'rss-items' };
+const base = { KAFKA_BOOTSTRAP_SERVERS: 'b:9092', KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT', DEDUP_TABLE: 'dedup', REJECTS_BUCKET: 'lake', REJECTS_PREFIX: 'rejected/rss-producer/', KAFKA_TOPIC: 'rss-items' };
 
 describe('feed list from env or SSM', () => {
   it('needs exactly one of FEED_URLS and FEED_URLS_PARAMETER', () => {

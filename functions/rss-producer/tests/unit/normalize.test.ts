@@ -193,20 +193,19 @@ describe('normalizeEntries', () => {
 
   it('refuses an entry whose link is too long for a message, with a reason', () => {
     const long = `https://x.example/${'a'.repeat(LINK_MAX_CHARS)}`;
-    const { items, rejected } = normalizeEntries(FEED, [entry({ guid: 'g1', title: 'long', link: long }), entry({ title: 'kept', link: 'https://x.example/b' })]);
-    expect(rejected).toEqual([{ reason: 'link longer than 8,192 characters', entry: 1, guid: 'g1' }]);
+    const refused = entry({ guid: 'g1', title: 'long', link: long });
+    const { items, rejected } = normalizeEntries(FEED, [refused, entry({ title: 'kept', link: 'https://x.example/b' })]);
+    // The entry as read goes with the reason: it is what the function keeps in S3.
+    expect(rejected).toEqual([{ reason: 'link longer than 8,192 characters', entry: 1, guid: 'g1', record: refused }]);
     expect(items.map((i) => i.title)).toEqual(['kept']);
   });
 
   it('rejects entries with neither title nor link, with a reason, and keeps the rest', () => {
-    const { items, rejected } = normalizeEntries(FEED, [
-      entry({ summary: 'only text' }),
-      entry({ guid: 'urn:uuid:1', title: '<b></b>', link: 'javascript:void(0)' }),
-      entry({ title: 'kept' }),
-    ]);
+    const entries = [entry({ summary: 'only text' }), entry({ guid: 'urn:uuid:1', title: '<b></b>', link: 'javascript:void(0)' }), entry({ title: 'kept' })];
+    const { items, rejected } = normalizeEntries(FEED, entries);
     expect(rejected).toEqual([
-      { reason: 'no title and no link', entry: 1, guid: undefined },
-      { reason: 'no title and no link', entry: 2, guid: 'urn:uuid:1' },
+      { reason: 'no title and no link', entry: 1, guid: undefined, record: entries[0] },
+      { reason: 'no title and no link', entry: 2, guid: 'urn:uuid:1', record: entries[1] },
     ]);
     expect(items.map((i) => i.title)).toEqual(['kept']);
   });

@@ -27,7 +27,7 @@ describe('the fixture feeds', () => {
     const { parsed, items, rejected } = parseFixture('world.xml');
     expect(parsed.format).toBe('rss');
     expect(parsed.entries).toHaveLength(16);
-    expect(rejected).toEqual([{ reason: 'no title and no link', entry: 11, guid: undefined }]);
+    expect(rejected).toEqual([{ reason: 'no title and no link', entry: 11, guid: undefined, record: parsed.entries[10] }]);
     expect(items).toHaveLength(15);
     expect(new Set(items.map((i) => i.id)).size).toBe(14); // the port strike is listed twice
 
@@ -53,7 +53,7 @@ describe('the fixture feeds', () => {
     const { parsed, items, rejected } = parseFixture('tech-atom.xml');
     expect(parsed.format).toBe('atom');
     expect(parsed.entries).toHaveLength(12);
-    expect(rejected).toEqual([{ reason: 'no title and no link', entry: 11, guid: 'tag:tech.example.org,2026:draft-17' }]);
+    expect(rejected).toEqual([{ reason: 'no title and no link', entry: 11, guid: 'tag:tech.example.org,2026:draft-17', record: parsed.entries[10] }]);
     const byTitle = (t: string) => items.find((i) => i.title?.startsWith(t));
     expect(byTitle('Rust & Go')).toMatchObject({
       summary: 'What we learned running tokio and net/http side by side.',

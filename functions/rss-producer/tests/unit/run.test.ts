@@ -3,7 +3,7 @@ import { FlushTimeoutError, type OutgoingMessage } from '@laminar/kafka';
 import { DeadlineExceededError } from '@laminar/runtime';
 import { describe, expect, it } from 'vitest';
 import { fetchStart, type PublishOnce, type RunDeps, runOnce } from '../../src/run.ts';
-import { expectAccounted, fakeProducer, memoryDedup, memoryState, quiet } from '../support/fakes.ts';
+import { expectAccounted, fakeProducer, memoryDedup, memoryRejects, memoryState, quiet } from '../support/fakes.ts';
 
 const HOST = 'http://feeds.test';
 const feed = (name: string) => readFileSync(new URL(`../../fixtures/http/feeds/${name}`, import.meta.url));
@@ -161,6 +161,61 @@ describe('runOnce', () => {
     expect(result.feeds[1]).toMatchObject({ status: 'ok', new: 14 });
     expectAccounted(result);
     expect(sent.flat()).toHaveLength(16);
+  });
+
+  it('keeps each rejected entry once, as read and with its reason, beside producing the others', async () => {
+    const rejects = memoryRejects();
+    const state = memoryState();
+    const d = deps({ keepRejected: rejects.keep, feedState: state.store });
+    const result = await runOnce({ ...options, feedUrls: FEEDS }, d);
+    expect(result.rejects).toEqual({ kept: 2, keptNow: 2, notKept: 0 });
+    expectAccounted(result);
+    expect(rejects.calls).toHaveLength(1);
+    const byFeed = new Map([...rejects.kept.values()].map((r) => [r.source, r]));
+    expect(byFeed.get(FEEDS[1] as string)).toEqual({
+      source: FEEDS[1],
+      reasons: ['no title and no link'],
+      record: expect.objectContaining({ guid: 'tag:tech.example.org,2026:draft-17', summary: expect.any(String) }),
+    });
+    expect(byFeed.get(FEEDS[0] as string)?.record).toMatchObject({ title: undefined, link: undefined });
+
+    // Read again (validators gone): the same entries are the same records, kept already.
+    const again = await runOnce({ ...options, feedUrls: FEEDS }, { ...d, feedState: memoryState().store });
+    expect(again.rejects).toEqual({ kept: 2, keptNow: 0, notKept: 0 });
+    expect(rejects.kept.size).toBe(2);
+  });
+
+  it("reads a feed whose rejected entries were not kept whole again next run (its validators are not saved), and the run's other work is done", async () => {
+    const rejects = memoryRejects(new Set([FEEDS[0] as string]));
+    const state = memoryState();
+    const { producer, sent } = fakeProducer();
+    const warnings: [string, unknown][] = [];
+    const log = { info: () => undefined, warn: (m: string, a: unknown) => warnings.push([m, a]) } as unknown as RunDeps['log'];
+    const d = deps({ keepRejected: rejects.keep, feedState: state.store, producer: async () => producer, log });
+    const result = await runOnce({ ...options, feedUrls: FEEDS }, d);
+    expect(result.rejects).toEqual({ kept: 1, keptNow: 1, notKept: 1, error: 'AccessDenied: not allowed' });
+    expectAccounted(result);
+    expect(sent.flat()).toHaveLength(35);
+    expect([...state.map.keys()].sort()).toEqual([FEEDS[1], FEEDS[2]].sort());
+    expect(warnings).toContainEqual(['rejected entries not kept: their feeds are read whole again next run', { notKept: 1, feeds: [FEEDS[0]], error: 'AccessDenied: not allowed' }]);
+
+    // The next run reads that feed again (the others answer 304) and keeps its entry once S3 takes it.
+    const fixed = memoryRejects();
+    const next = await runOnce({ ...options, feedUrls: FEEDS }, { ...d, keepRejected: fixed.keep });
+    expect(next.feeds.map((f) => f.status)).toEqual(['ok', 'not-modified', 'not-modified']);
+    expect(next.rejects).toEqual({ kept: 1, keptNow: 1, notKept: 0 });
+    expect([...state.map.keys()].sort()).toEqual([...FEEDS].sort());
+  });
+
+  it('counts every rejected entry not kept when keeping throws, and still produces', async () => {
+    const { producer, sent } = fakeProducer();
+    const result = await runOnce(
+      { ...options, feedUrls: FEEDS },
+      deps({ producer: async () => producer, keepRejected: async () => Promise.reject(new Error('socket hang up')) }),
+    );
+    expect(result.rejects).toEqual({ kept: 0, keptNow: 0, notKept: 2, error: 'socket hang up' });
+    expectAccounted(result);
+    expect(sent.flat()).toHaveLength(35);
   });
 
   it('second run: nothing new, nothing sent; unchanged feeds answer 304', async () => {

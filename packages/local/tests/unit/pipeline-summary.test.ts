@@ -143,3 +143,19 @@ describe('pipeline summary: Kafka stage', () => {
     expect(missing).toMatchObject({ ok: false, text: expect.stringMatching(/✘ 1 neither archived, quarantined nor in the DLQ$/) });
   });
 });
+
+describe('pipeline summary: rejected records', () => {
+  it('counts the records each producer kept under its prefix, an object with a count as that many', async () => {
+    const producer = { name: 'rss-producer', env: { REJECTS_BUCKET: { ref: { bucket: 'lake' } }, REJECTS_PREFIX: 'rejected/rss-producer/' }, deliveryStreams: [] };
+    const objects = {
+      'rejected/rss-producer/a.json': '{"source":"f","reasons":["no title and no link"],"record":{}}\n',
+      'rejected/rss-producer/b.json': '{"source":"f","reasons":["malformed XML"],"count":3,"record":null}\n',
+      'rejected/rss-producer/c.json': 'not one the function wrote',
+      'rejected/other/d.json': '{}',
+    };
+    const runner = { ...local({}, objects), specs: [{ spec: producer }], firehose: undefined } as unknown as Local;
+    expect(await pipelineStages(runner, undefined)).toEqual([
+      { ok: true, text: 'rss-producer → rejected records: 5 kept in 3 object(s) under s3://lake/rejected/rss-producer/, each with its reasons' },
+    ]);
+  });
+});

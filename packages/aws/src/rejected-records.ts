@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { s3EnvSchema } from './s3-client.ts';
+
+/** Where a function keeps its rejected records (set by its spec through rejectsSpec). */
+export const rejectsEnvSchema = s3EnvSchema.extend({
+  REJECTS_BUCKET: z.string().min(3).max(63),
+  REJECTS_PREFIX: z
+    .string()
+    .max(512)
+    .refine((p) => p !== '' && p.endsWith('/') && !p.startsWith('/'), 'must end with "/" and not start with "/"'),
+});
+
+/**
+ * A record a function read and could not use. Counting it is not enough to account for it: kept
+ * in S3 with every reason, the record itself can be found, shown to whoever sends it, and replayed.
+ */
+export interface RejectedRecord {
+  /** Where it was read: a feed's URL, an API's endpoint. */
+  source: string;
+  reasons: string[];
+  /** The record as read (JSON-serializable); null when it could not be read at all. */
+  record: unknown;
+  /** How many records this one stands for when they could not be told apart (unreadable entries of one document). */
+  count?: number;
+  /**
+   * What makes two rejections the same record, when its content changes from read to read (a
+   * market's prices and volumes): kept once per identity and reasons, as first read. Without it
+   * the record's content is its identity.
+   */
+  identity?: string;
+}
+
+export interface KeepRejectedOptions {
+  client: S3Client;
+  bucket: string;
+  /** Ends with "/": the function's own prefix, which its role may write and nothing else may. */
+  prefix: string;
+  /** Named in each object: which function rejected the record. */
+  rejectedBy: string;
+  /** Writes at once (default 8). */
+  concurrency?: number;
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+/** Counted in records (a record with a `count` counts that many), not in objects. */
+export interface KeptRejected {
+  /** Written by this call. */
+  written: number;
+  /** Records an earlier call kept already: the same record, from the same source, for the same reasons. */
+  alreadyKept: number;
+  /** Records not kept (the write failed or was stopped): the caller must see them again later. */
+  failed: number;
+  /** The failed records' sources (each once), for the caller to read them again. */
+  failedSources: string[];
+  firstError?: string;
+}
+
+/**
+ * The key a rejected record is kept under: a hash of what it is, so that a record rejected again
+ * on every poll (a feed keeps serving a bad entry until its publisher fixes it) is one object, not
+ * one per poll, and a record that changes is kept again.
+ */
+export function rejectedRecordKey(prefix: string, r: RejectedRecord): string {
+  const hash = createHash('sha256')
+    .update(JSON.stringify(r.identity !== undefined ? [r.source, r.reasons, { identity: r.identity }] : [r.source, r.reasons, r.record ?? null, r.count ?? 1]))
+    .digest('hex')
+    .slice(0, 32);
+  return `${prefix}${hash}.json`;
+}
+
+const statusOf = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+
+/**
+ * Writes each record to its own object, once: `If-None-Match: *` leaves an object an earlier run
+ * wrote as it is (412), so it keeps the time the record was first rejected, and a concurrent
+ * write of the same record (409 ConditionalRequestConflict) is the same object too. A failed
+ * write does not stop the others; the result says how many were not kept and why.
+ */
+export async function keepRejectedRecords(records: readonly RejectedRecord[], options: KeepRejectedOptions): Promise<KeptRejected> {
+  const out: KeptRejected = { written: 0, alreadyKept: 0, failed: 0, failedSources: [] };
+  if (records.length === 0) return out;
+  const now = (options.now ?? (() => new Date()))().toISOString();
+  const failedSources = new Set<string>();
+  const keys = new Set<string>();
+  let next = 0;
+  const keepOne = async (r: RejectedRecord) => {
+    const key = rejectedRecordKey(options.prefix, r);
+    const n = r.count ?? 1;
+    // The same record twice in one call (a feed repeating an entry) is one object.
+    if (keys.has(key)) {
+      out.alreadyKept += n;
+      return;
+    }
+    keys.add(key);
+    const body = `${JSON.stringify({ source: r.source, reasons: r.reasons, ...(r.count !== undefined ? { count: r.count } : {}), rejectedBy: options.rejectedBy, firstRejectedAt: now, record: r.record ?? null })}\n`;
+    try {
+      options.signal?.throwIfAborted();
+      await options.client.send(
+        new PutObjectCommand({ Bucket: options.bucket, Key: key, Body: body, ContentType: 'application/json', IfNoneMatch: '*' }),
+        options.signal ? { abortSignal: options.signal } : {},
+      );
+      out.written += n;
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 412 || status === 409) {
+        out.alreadyKept += n;
+        return;
+      }
+      out.failed += n;
+      failedSources.add(r.source);
+      out.firstError ??= `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`;
+    }
+  };
+  const worker = async () => {
+    while (next < records.length) await keepOne(records[next++] as RejectedRecord);
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, records.length) }, worker));
+  out.failedSources = [...failedSources];
+  return out;
+}
+
+/** How a run reports where its rejected records went: kept + notKept = the records it rejected. */
+export interface RejectsReport {
+  /** In S3: written by this run or, the same record rejected again, by an earlier one. */
+  kept: number;
+  keptNow: number;
+  notKept: number;
+  error?: string;
+}
+
+export function rejectsReport(k: KeptRejected): RejectsReport {
+  return { kept: k.written + k.alreadyKept, keptNow: k.written, notKept: k.failed, ...(k.firstError ? { error: k.firstError } : {}) };
+}
+
+/**
+ * What a keeper that threw kept, for callers handed one that may (keepRejectedRecords itself does
+ * not): nothing — every record counts as not kept, rather than the run failing on it.
+ */
+export function noneKept(records: readonly RejectedRecord[], error: unknown): KeptRejected {
+  return {
+    written: 0,
+    alreadyKept: 0,
+    failed: records.reduce((n, r) => n + (r.count ?? 1), 0),
+    failedSources: [...new Set(records.map((r) => r.source))],
+    firstError: String((error as Error)?.message ?? error),
+  };
+}
