@@ -84,13 +84,19 @@ function isTransient(error: Error): boolean {
 const THROTTLED = 'ServiceUnavailableException';
 const isThrottle = (error: Error) => error.name === THROTTLED || isThrottlingError(error as unknown as Parameters<typeof isThrottlingError>[0]);
 
+/** Connect-phase failures: the request never reached a server. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
 /**
- * The request never left: no connection was made (refused, no such host, the connect timed out —
- * the Firehose client's connectionTimeout says "without establishing a connection").
+ * The request never left: no connection was made (refused, no such host or route, the connect
+ * timed out). @smithy/node-http-handler's connectionTimeout error has no code, only its message:
+ * "the request socket did not establish a connection with the server" in 4.x, "…without
+ * establishing a connection…" before; a test against a listener that never accepts pins the
+ * wording of the version installed.
  */
 const neverSent = (error: Error) => {
   const code = (error as { code?: string }).code;
-  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || /without establishing a connection/.test(error.message);
+  return (code !== undefined && NOT_CONNECTED.has(code)) || /did not establish a connection|without establishing a connection/.test(error.message);
 };
 
 /** No HTTP response came back to a request that was sent: it may have reached Firehose before the connection broke. */

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
 import { PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startSilentEndpoint } from '@laminar/emulators';
@@ -10,6 +12,23 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/**
+ * A port that is listened on and never accepted from: a child process listens (backlog 1) and then
+ * blocks its event loop, so the kernel's accept queue fills and later handshakes go unanswered.
+ */
+async function unacceptingListener(): Promise<{ port: number; stop: () => void }> {
+  const script = `const server = require('node:net').createServer();
+server.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+  process.stdout.write(server.address().port + '\\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000));
+});`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once('data', (d) => resolve(Number(String(d).trim())));
+    child.once('error', reject);
+  });
+  return { port, stop: () => child.kill('SIGKILL') };
+}
 
 async function silentEndpoint() {
   const silent = await startSilentEndpoint();
@@ -35,6 +54,29 @@ describe('createFirehoseClient', () => {
     for (const f of result.failed) {
       expect(f).toMatchObject({ errorCode: 'InDoubt', attempts: 2 });
       expect(f.errorMessage).toMatch(/^its call got no response \(TimeoutError: .*300 ms requestTimeout.*\): Firehose may have taken it$/);
+    }
+  }, 15_000);
+
+  it('does not count a call whose connection was never made (connect timed out) as one Firehose may have taken', async () => {
+    const listener = await unacceptingListener();
+    cleanups.push(listener.stop);
+    // Fill its accept queue: the kernel then answers no more handshakes, so the client's connection
+    // neither fails nor opens, and its connect timeout ends it.
+    const fillers: Socket[] = [];
+    cleanups.push(() => {
+      for (const f of fillers) f.destroy();
+    });
+    for (let i = 0; i < 4; i++) fillers.push(connect({ port: listener.port, host: '127.0.0.1' }).on('error', () => undefined));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const client = createFirehoseClient({ endpoint: `http://127.0.0.1:${listener.port}`, region: 'us-east-1', credentials, maxAttempts: 1, connectionTimeoutMs: 300 });
+    cleanups.push(() => client.destroy());
+    const result = await putRecords([Buffer.from('a\n'), Buffer.from('b\n')], { client, deliveryStreamName: 'events', maxAttempts: 1, sleep: async () => {} });
+    expect(result.delivered).toBe(0);
+    expect(result.possibleDuplicates).toBe(0);
+    expect(result.failed).toHaveLength(2);
+    for (const f of result.failed) {
+      // The handler's own words: this is the connect timeout, not another failure.
+      expect(f).toEqual({ index: expect.any(Number), errorCode: 'TimeoutError', errorMessage: expect.stringMatching(/did not establish a connection/), attempts: 1 });
     }
   }, 15_000);
 

@@ -137,12 +137,17 @@ describe('putRecords', () => {
       send: async (command: PutRecordBatchCommand) => {
         call++;
         if (call === 1) throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' });
-        if (call === 2) throw Object.assign(new Error('Socket timed out without establishing a connection within 3000 ms'), { name: 'TimeoutError' });
+        if (call === 2) {
+          throw Object.assign(new Error('@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 3000 ms.'), {
+            name: 'TimeoutError',
+          });
+        }
+        if (call === 3) throw Object.assign(new Error('connect EHOSTUNREACH 10.0.0.1:443'), { code: 'EHOSTUNREACH' });
         return { FailedPutCount: 0, RequestResponses: (command.input.Records ?? []).map((_r, i) => ({ RecordId: `id-${i}` })) };
       },
     } as unknown as FirehoseClient;
     const result = await putRecords(records(3), { client, deliveryStreamName: 's', sleep: noWait });
-    expect(result).toMatchObject({ delivered: 3, possibleDuplicates: 0, failed: [], calls: 3 });
+    expect(result).toMatchObject({ delivered: 3, possibleDuplicates: 0, failed: [], calls: 4 });
     // Refused every time: failed with the refusal, not in doubt.
     let refused = 0;
     const down = { send: async () => { refused++; throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' }); } } as unknown as FirehoseClient;
