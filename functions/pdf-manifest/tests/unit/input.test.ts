@@ -49,6 +49,20 @@ describe('pdf-manifest input', () => {
     expect(schema.safeParse({ manifestPrefix: '' }).success).toBe(false);
   });
 
+  it('refuses, before any listing, a manifest prefix whose manifest key S3 would refuse (keys end at 1,024 bytes of UTF-8)', () => {
+    const fits = `manifests/${'a'.repeat(1024 - 53 - 'manifests/'.length - 1)}/`;
+    expect(Buffer.byteLength(fits)).toBe(971);
+    const parsed = schema.parse({ manifestPrefix: fits });
+    expect(Buffer.byteLength(manifestKeyFor(parsed, '8c0f5f4e-2d2a-4c8e-9d55-3f1a1c2b7e90', new Date('2026-11-29T00:00:00Z')))).toBe(1024);
+    const tooLong = `manifests/${'a'.repeat(980)}/`;
+    expect(schema.safeParse({ manifestPrefix: tooLong }).error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['manifestPrefix', "must be at most 971 bytes (UTF-8): the manifest's key adds 53 to it, and S3 keys end at 1,024"],
+    ]);
+    // Bytes, not characters: 400 three-byte characters are 1,200 bytes.
+    expect(schema.safeParse({ manifestPrefix: `manifests/${'€'.repeat(400)}/` }).success).toBe(false);
+    expect(schema.safeParse({ prefix: 'é'.repeat(600) }).error?.issues.map((i) => i.path.join('.'))).toEqual(['prefix']);
+  });
+
   it('refuses a manifest prefix with a "." or ".." segment, whose manifest no URL could reach', () => {
     for (const manifestPrefix of ['manifests/../', 'manifests/./team/', 'manifests/team/../']) {
       expect(schema.safeParse({ manifestPrefix }).error?.issues.map((i) => [i.path.join('.'), i.message]), manifestPrefix).toEqual([
