@@ -25,9 +25,11 @@ export default defineFunction({
       batchSize: 1_000,
       batchingWindowS: 5,
       startingPosition: 'TRIM_HORIZON',
-      // On-demand pollers: a batch that fails is retried until it succeeds (or its records expire).
+      // On-demand pollers: a batch that fails is retried until it succeeds or its records expire —
+      // or, if the cap AWS documents for provisioned mode (10 retries with an on-failure
+      // destination) applies here too, until its coordinates go to the DLQ (README, "The mapping").
       // That suits this function: bad records are quarantined, never thrown, so only S3 failures
-      // fail a batch, and waiting them out loses nothing. Provisioned pollers would bound the
+      // fail a batch. Provisioned pollers would bound the
       // retries (maxRetries, then the DLQ) for ~$133 a month per poller and mapping — two topics, two
       // mappings: ~$266 at one poller each (pnpm cost).
 

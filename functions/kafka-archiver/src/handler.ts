@@ -11,8 +11,9 @@ export const handler = defineHandler({
   init: ({ config, tracer }) => ({ s3: tracer.captureAWSv3Client(createS3Client(s3OptionsFromEnv(config))) }),
   handle: async (event: unknown, { config, deps, deadline, logger, metrics }): Promise<ArchiveResult> => {
     // Not a Kafka batch: InputValidationError, with the reason in the function's log. It cannot
-    // succeed on a retry, yet the on-demand mapping (no maxRetries) retries it until its records
-    // expire, holding its partition back for the topic's retention: see the README's "The mapping".
+    // succeed on a retry, yet the on-demand mapping (no maxRetries) retries it — until its records
+    // expire, or up to the 10 retries AWS documents with an on-failure destination, holding its
+    // partition back meanwhile: see the README's "The mapping".
     const batch = parseKafkaEvent(event);
     const result = await archiveBatch(batch, {
       s3: deps.s3,
