@@ -60,7 +60,7 @@ export const handler = defineHandler({
         producer: async () => tracedProducer(await getProducer(deps.kafkaEnv), trace),
         // Counted as soon as it is known, also when producing then fails the run.
         keepRejected: async (records) => {
-          const kept = await keepRejectedRecords(records, { ...deps.keepRejected, signal: AbortSignal.timeout(Math.max(0, deadline.remainingMs())) });
+          const kept = await keepRejectedRecords(records, { ...deps.keepRejected, signal: deadline.signal });
           metrics.addMetric('RejectsNotKept', MetricUnit.Count, kept.failed);
           return kept;
         },
