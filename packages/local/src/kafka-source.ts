@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KafkaConsumer, LibrdKafkaError, Message } from '@confluentinc/kafka-javascript';
+import type { ConsumerGlobalConfig, ConsumerTopicConfig, KafkaConsumer, LibrdKafkaError, Message } from '@confluentinc/kafka-javascript';
 import type { KafkaTrigger } from '@laminar/spec';
 import { type InvokeResult, type Invoker, InvokerStoppedError, MAX_REQUEST_BYTES, RequestTooLargeError, ThrottledError, UnknownFunctionError } from './invoker.ts';
 import { type Output, silentOutput } from './output.ts';
@@ -106,6 +106,8 @@ export interface KafkaSourceOptions {
   /** The consumer group (default `laminar-local-<function>`). */
   groupId?: string;
   bootstrapServers: string;
+  /** Which broker `bootstrapServers` names: the runner's embedded mock cluster or an external one (see kafkaConsumerConfig). */
+  broker: KafkaBroker;
   invoker: Pick<Invoker, 'invoke'>;
   queues: LocalQueues;
   /** The function's DLQ (the mapping's on-failure destination). */
@@ -114,8 +116,8 @@ export interface KafkaSourceOptions {
   /** Local batching window and retry waits = the configured ones × this (a minute lasts a second by default). */
   timeScale: number;
   /**
-   * Whether the mapping's consumer asks the broker to create topics it does not have (default
-   * true: the embedded broker, where nothing persists). Lambda's own mapping never creates topics.
+   * Whether the mapping's consumer asks the broker to create topics it does not have (default: with
+   * the embedded broker only, which starts empty every run). Lambda's own mapping never creates topics.
    */
   createTopics?: boolean;
   output?: Output;
@@ -133,6 +135,55 @@ export interface KafkaSourceStats {
 }
 
 export type BatchOutcome = { batch: number; records: number; attempts: InvokeResult[]; status: 'succeeded' | 'dlq'; messageId?: string };
+
+/** The runner's embedded mock cluster (`@laminar/emulators`), or a broker KAFKA_BOOTSTRAP_SERVERS names. */
+export type KafkaBroker = 'embedded' | 'external';
+
+/**
+ * The mapping's consumer configuration. The group protocol depends on the broker: the embedded mock
+ * cluster makes a classic member wait ~3 s to join, so it gets KIP-848's 'consumer'; an external
+ * broker gets 'classic', because librdkafka's KIP-848 consumer needs Kafka 4.0 or later — against
+ * Kafka 3.x or Redpanda it is never assigned a partition, the function is never invoked, and
+ * settle() gives up after 45 s.
+ */
+export function kafkaConsumerConfig(
+  options: Pick<KafkaSourceOptions, 'functionName' | 'bootstrapServers' | 'broker' | 'createTopics'> & {
+    groupId: string;
+    startingPosition: KafkaTrigger['startingPosition'];
+  },
+): { global: ConsumerGlobalConfig; topic: ConsumerTopicConfig } {
+  const embedded = options.broker === 'embedded';
+  return {
+    global: {
+      'bootstrap.servers': options.bootstrapServers,
+      'group.id': options.groupId,
+      'group.protocol': embedded ? 'consumer' : 'classic',
+      'enable.auto.commit': false,
+      'allow.auto.create.topics': options.createTopics ?? embedded,
+      'client.id': `laminar-esm-${options.functionName}`,
+      // A broker answers one connection's requests in order, so the watermark and metadata
+      // requests idle() sends wait behind an empty fetch for up to this long (500 ms by default).
+      'fetch.wait.max.ms': 100,
+      // The mapping polls nothing while a batch is invoked and retried; past this limit (5 min by
+      // default) librdkafka takes the consumer out of its group and the batch is delivered again
+      // — kafka-archiver (120 s) failing three times would have been. Lambda's pollers hold a
+      // batch for as long as its invocations take: librdkafka's maximum, a day.
+      'max.poll.interval.ms': 86_400_000,
+    },
+    topic: { 'auto.offset.reset': options.startingPosition === 'LATEST' ? 'latest' : 'earliest' },
+  };
+}
+
+/**
+ * A record's Kafka timestamp (epoch milliseconds) as the DLQ record's ISO time. Kafka's timestamp
+ * is any int64 — a producer writing nanoseconds sends ~1.8e18 — and past JS Date's ±8.64e15 ms
+ * toISOString throws, which stopped the mapping with the batch neither committed nor in the DLQ:
+ * such a timestamp is given as its number instead. No timestamp (-1) reads as the epoch.
+ */
+export function kafkaTimestampText(timestamp: number): string {
+  const date = new Date(Math.max(0, timestamp));
+  return Number.isFinite(date.getTime()) ? date.toISOString() : String(timestamp);
+}
 
 type KafkaModule = { KafkaConsumer: typeof KafkaConsumer };
 const call = <T>(fn: (cb: (err: LibrdKafkaError | null | undefined, value: T) => void) => void) =>
@@ -230,27 +281,8 @@ export class KafkaEventSource {
 
   async start(): Promise<void> {
     const Kafka = createRequire(import.meta.url)('@confluentinc/kafka-javascript') as KafkaModule;
-    const { trigger } = this.#options;
-    const consumer = new Kafka.KafkaConsumer(
-      {
-        'bootstrap.servers': this.#options.bootstrapServers,
-        'group.id': this.groupId,
-        // KIP-848 groups: no 3 s join round as with the classic protocol.
-        'group.protocol': 'consumer',
-        'enable.auto.commit': false,
-        'allow.auto.create.topics': this.#options.createTopics ?? true,
-        'client.id': `laminar-esm-${this.#options.functionName}`,
-        // A broker answers one connection's requests in order, so the watermark and metadata
-        // requests idle() sends wait behind an empty fetch for up to this long (500 ms by default).
-        'fetch.wait.max.ms': 100,
-        // The mapping polls nothing while a batch is invoked and retried; past this limit (5 min by
-        // default) librdkafka takes the consumer out of its group and the batch is delivered again
-        // — kafka-archiver (120 s) failing three times would have been. Lambda's pollers hold a
-        // batch for as long as its invocations take: librdkafka's maximum, a day.
-        'max.poll.interval.ms': 86_400_000,
-      },
-      { 'auto.offset.reset': trigger.startingPosition === 'LATEST' ? 'latest' : 'earliest' },
-    );
+    const config = kafkaConsumerConfig({ ...this.#options, groupId: this.groupId, startingPosition: this.#options.trigger.startingPosition });
+    const consumer = new Kafka.KafkaConsumer(config.global, config.topic);
     await call((cb) => consumer.connect({ timeout: 10_000 }, cb as never));
     this.#unlisted = await this.#unlistedOf(consumer, this.#options.topics, TOPIC_ASK_MS);
     if (this.#unlisted.length > 0) {
@@ -557,9 +589,9 @@ export class KafkaEventSource {
       const lastRecord = records.at(-1) as KafkaEventRecord;
       recordsInfo[id] = {
         firstRecordOffset: String(first.offset),
-        firstRecordTimestamp: new Date(Math.max(0, first.timestamp)).toISOString(),
+        firstRecordTimestamp: kafkaTimestampText(first.timestamp),
         lastRecordOffset: String(lastRecord.offset),
-        lastRecordTimestamp: new Date(Math.max(0, lastRecord.timestamp)).toISOString(),
+        lastRecordTimestamp: kafkaTimestampText(lastRecord.timestamp),
       };
     }
     return {

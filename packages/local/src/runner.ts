@@ -472,14 +472,15 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
             topics: [topic],
             groupId: consumerGroupId,
             bootstrapServers: kafka.bootstrapServers,
+            // The consumer's group protocol follows the broker (kafkaConsumerConfig); so does topic
+            // creation: Lambda's mapping creates no topic, only the embedded broker, which starts
+            // empty, has the mapping's topics made for it.
+            broker: kafka.embedded ? 'embedded' : 'external',
             invoker,
             queues,
             dlq,
             region,
             timeScale: delayScale,
-            // Lambda's mapping creates no topic: only the embedded broker, which starts empty, has
-            // the mapping's topics made for it.
-            createTopics: kafka.embedded !== undefined,
             ...(options.output ? { output: options.output } : {}),
           });
           kafkaSources.push(source);

@@ -77,7 +77,9 @@ export function s3EventBridgeEvent(
       'event-version': '1.0',
       bucket: { name: change.bucket },
       object: {
-        // Form-encoded as S3 sends it ("a b.csv" → "a+b.csv"); @laminar/aws decodes it back.
+        // Form-encoded ("a b.csv" → "a+b.csv"), as classic notification keys are documented to be.
+        // AWS documents nothing for EventBridge; AWS's Powertools (Python) decode this key with
+        // unquote_plus. @laminar/aws decodes it back.
         key: encodeS3EventKey(change.key),
         ...(created && change.size !== undefined ? { size: change.size } : {}),
         ...(created && change.etag ? { etag: change.etag } : {}),
@@ -238,10 +240,14 @@ export interface S3Route {
   queues: string[];
 }
 
+/** EventBridge's quota of targets per rule; infra's S3EventRoute refuses a pattern with more. */
+export const MAX_TARGETS_PER_RULE = 5;
+
 /**
  * Groups every S3 trigger of the functions and every queue subscription by pattern, one rule per
  * pattern as infra makes them. Patterns on buckets without a local name (none of the chosen
- * functions uses the bucket) are left out.
+ * functions uses the bucket) are left out. A pattern with more targets than a rule takes is
+ * refused, as infra's synth refuses it: run locally, it would pass here and fail at deploy.
  */
 export function s3Routes(
   functions: { name: string; triggers: readonly { kind: string }[] }[],
@@ -266,6 +272,14 @@ export function s3Routes(
   };
   for (const f of functions) for (const t of f.triggers) if (t.kind === 's3') add(t as S3Trigger, { fn: f.name });
   for (const q of queues) for (const t of q.subscribe) add(t, { queue: q.name });
+  for (const route of routes.values()) {
+    const targets = [...route.functions, ...route.queues.map((q) => `queue ${q}`)];
+    if (targets.length > MAX_TARGETS_PER_RULE) {
+      throw new Error(
+        `S3 pattern ${route.patternKey} has ${targets.length} targets (${targets.join(', ')}): more than the ${MAX_TARGETS_PER_RULE} targets an EventBridge rule allows, which infra refuses as well`,
+      );
+    }
+  }
   return [...routes.values()].sort((a, b) => byCodePoint(a.ruleName, b.ruleName));
 }
 

@@ -1,5 +1,5 @@
 import { decodeS3EventKey, encodeS3EventKey } from '@laminar/aws';
-import { defineFunction, defineQueue, type FunctionSpecInput, s3EventPattern, s3RuleName } from '@laminar/spec';
+import { defineFunction, defineQueue, type FunctionSpecInput, s3EventPattern, s3PatternKey, s3RuleName } from '@laminar/spec';
 import { describe, expect, it } from 'vitest';
 import {
   changesFromNotification,
@@ -216,5 +216,17 @@ describe('rules grouped as infra groups them', () => {
     expect(shared?.ruleName).toMatch(/^laminar-local-s3-lake-[0-9a-f]{8}$/);
     expect(routes.find((r) => r.functions.includes('sweeper'))?.ruleName).not.toBe(shared?.ruleName);
     expect(routes.flatMap((r) => r.functions)).not.toContain('elsewhere');
+  });
+
+  it('refuses a pattern with more than the 5 targets an EventBridge rule takes, as infra does; 5 pass', () => {
+    const many = (n: number) => Array.from({ length: n }, (_, i) => fn(`f${i}`, { triggers: [bronzeCsv] }));
+    expect(s3Routes(many(4), queues, (l) => names[l]).find((r) => r.functions.includes('f0'))?.functions).toHaveLength(4);
+    const key = s3PatternKey({ ...bronzeCsv, events: ['Object Created'] });
+    expect(() => s3Routes(many(5), queues, (l) => names[l])).toThrow(
+      `S3 pattern ${key} has 6 targets (f0, f1, f2, f3, f4, queue bronze-arrivals): more than the 5 targets an EventBridge rule allows`,
+    );
+    expect(() => s3Routes(many(6), [], (l) => names[l])).toThrow(/has 6 targets .*the 5 targets an EventBridge rule allows/);
+    // A bucket not used locally has no rule here, so its pattern's targets are not counted.
+    expect(s3Routes(many(6), [], () => undefined)).toEqual([]);
   });
 });
