@@ -32,6 +32,8 @@ export interface Rejection {
 /** A rejection with what is kept in S3: each reason on its own, and the record as Gamma sent it. */
 export interface RejectedMarket extends Rejection {
   reasons: string[];
+  /** The fields the reasons are about, without the values they quote (which change from poll to poll). */
+  fields: string[];
   record: unknown;
 }
 
@@ -183,14 +185,15 @@ export function parseMarket(raw: unknown): { ok: true; market: Market } | { ok: 
   if (!parsed.success) {
     const record = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
     const id = record.id;
-    const reasons = parsed.error.issues.map((i) => {
+    const fields = parsed.error.issues.map((i) => i.path.map(String).join('.') || '(record)');
+    const reasons = parsed.error.issues.map((i, n) => {
       const field = i.path[0];
       const missing = i.path.length === 1 && typeof field === 'string' && (record[field] === undefined || record[field] === null);
-      return `${i.path.map(String).join('.') || '(record)'}: ${missing ? 'missing' : i.message}`;
+      return `${fields[n]}: ${missing ? 'missing' : i.message}`;
     });
     return {
       ok: false,
-      rejection: { marketId: typeof id === 'string' || typeof id === 'number' ? String(id) : undefined, reason: reasons.join('; '), reasons, record: raw ?? null },
+      rejection: { marketId: typeof id === 'string' || typeof id === 'number' ? String(id) : undefined, reason: reasons.join('; '), reasons, fields, record: raw ?? null },
     };
   }
   const m = parsed.data;

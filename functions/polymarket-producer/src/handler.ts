@@ -15,7 +15,8 @@ export const handler = defineHandler({
     const table = { client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds: config.DEDUP_TTL_DAYS * 86_400 };
     const s3 = tracer.captureAWSv3Client(createS3Client(s3OptionsFromEnv(config)));
     return {
-      keepRejected: { client: s3, bucket: config.REJECTS_BUCKET, prefix: config.REJECTS_PREFIX, rejectedBy: 'polymarket-producer' },
+      // keptKeys: rejected records this environment has seen kept, so a warm one asks S3 once per record.
+      keepRejected: { client: s3, bucket: config.REJECTS_BUCKET, prefix: config.REJECTS_PREFIX, rejectedBy: 'polymarket-producer', keptKeys: new Set<string>() },
       store: new DedupStore(table),
       latest: new LatestValueStore(table),
       kafkaEnv: kafkaEnvOf(config),

@@ -2,7 +2,7 @@ import { type KeptRejected, noneKept, type RejectedRecord, type RejectsReport, r
 import { type ClaimingInvocation, type DedupStore, invocationClaims, type LatestChange, type LatestRenewal, type LatestValueStore, publishOnce, warnRefreshFailed } from '@laminar/dedup';
 import { deliveredBefore, type KafkaProducer, lazyMessages } from '@laminar/kafka';
 import type { Config } from './config.ts';
-import { listActiveMarkets, type Rejection } from './gamma.ts';
+import { listActiveMarkets, type RejectedMarket, type Rejection } from './gamma.ts';
 import { createJsonClient, type JsonClient, type RetryPolicy } from './http.ts';
 import { fetchMidpoints } from './prices.ts';
 import { buildTicks, outcomeKey, type PriceTick, tickId, tickState, toMessage } from './ticks.ts';
@@ -126,6 +126,19 @@ export class ChangesNotRecordedError extends Error {
 
 const quiet: Log = { info: () => undefined, warn: () => undefined };
 
+/**
+ * What names a rejected market from poll to poll: a market's record changes every few minutes
+ * (prices, volumes, updatedAt) and a reason may quote a value that changed, so the market — by id,
+ * else condition id, else slug — and the fields at fault name it, and one bad market is one object,
+ * not one per run. A record with none of the three is named by its content.
+ */
+function marketIdentity(r: RejectedMarket): { identity?: string } {
+  const record = (typeof r.record === 'object' && r.record !== null ? r.record : {}) as Record<string, unknown>;
+  const named = (v: unknown) => (typeof v === 'string' && v.trim() !== '') || typeof v === 'number';
+  const market = r.marketId !== undefined ? `market ${r.marketId}` : named(record.conditionId) ? `condition ${String(record.conditionId)}` : named(record.slug) ? `slug ${String(record.slug)}` : undefined;
+  return market === undefined ? {} : { identity: `${market}: ${[...new Set(r.fields)].sort().join(', ')}` };
+}
+
 /** Markets → prices → ticks → Kafka: a tick for each change of an outcome's state (price, timestamp, source), once. */
 export async function runOnce(deps: RunDeps): Promise<RunResult> {
   const { config, deadline } = deps;
@@ -152,10 +165,8 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
     log.warn('rejected Gamma market records', { rejected: listing.rejected.length, sample: rejections });
   }
   // Kept while the run goes on; a failure here fails nothing else (see RunResult.rejects).
-  // A market's record changes from poll to poll (prices, volumes): its id names it, so that one
-  // bad market is one object, not one per run.
   const source = `${config.GAMMA_API_URL}/markets`;
-  const toKeep: RejectedRecord[] = listing.rejected.map((r) => ({ source, reasons: r.reasons, record: r.record, ...(r.marketId !== undefined ? { identity: `market ${r.marketId}` } : {}) }));
+  const toKeep: RejectedRecord[] = listing.rejected.map((r) => ({ source, reasons: r.reasons, record: r.record, ...marketIdentity(r) }));
   const keeping = deps.keepRejected && toKeep.length > 0 ? deps.keepRejected(toKeep).catch((error) => noneKept(toKeep, error)) : undefined;
   try {
     return await priceAndProduce(deps, http, listing, rejections, keeping);

@@ -28,7 +28,8 @@ export const handler = defineHandler({
     const ttlSeconds = config.DEDUP_TTL_DAYS * 86_400;
     const s3 = tracer.captureAWSv3Client(createS3Client(s3OptionsFromEnv(config)));
     return {
-      keepRejected: { client: s3, bucket: config.REJECTS_BUCKET, prefix: config.REJECTS_PREFIX, rejectedBy: 'rss-producer' },
+      // keptKeys: rejected records this environment has seen kept, so a warm one asks S3 once per record.
+      keepRejected: { client: s3, bucket: config.REJECTS_BUCKET, prefix: config.REJECTS_PREFIX, rejectedBy: 'rss-producer', keptKeys: new Set<string>() },
       // Only the Kafka settings: getProducer keys its per-environment producer on what it is given.
       kafkaEnv: kafkaEnvSchema.parse(config),
       store: new DedupStore({ client: dynamo, tableName: config.DEDUP_TABLE, ttlSeconds }),

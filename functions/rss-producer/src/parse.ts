@@ -31,6 +31,17 @@ export interface RawEntry {
   author?: string | undefined;
 }
 
+/** Entries the document starts and the parser could not read. */
+export interface UnreadEntries {
+  count: number;
+  /** Why, with where in the document (line:col) when the XML is malformed. */
+  reason: string;
+  /** The reason without its position, which moves as the feed grows: what names these entries from poll to poll. */
+  kind: string;
+  /** The document's lines around the error (malformed XML), for whoever reads the kept record. */
+  excerpt?: string;
+}
+
 export interface ParsedFeed {
   format: FeedFormat;
   /** The feed's own home page: a guid equal to it identifies no item. */
@@ -40,7 +51,7 @@ export interface ParsedFeed {
    * Entries the document starts but malformed XML kept the parser from reading: they are
    * counted as fetched and rejected, with this reason, rather than vanishing from every count.
    */
-  unread?: { count: number; reason: string } | undefined;
+  unread?: UnreadEntries | undefined;
 }
 
 type Parsed = AnyFeed<string>;
@@ -354,8 +365,20 @@ function unreadEntries(text: string, feed: ParsedFeed): ParsedFeed['unread'] {
   if (result === true) {
     const own = countEntryTags(text, name, UNPREFIXED_ENTRY_TAG);
     if (own <= feed.entries.length) return undefined;
-    return { count: own - feed.entries.length, reason: `<${name}> start tags the parser returned no entry for (after </channel>, a second <channel>, an empty <${name}/>…)` };
+    const reason = `<${name}> start tags the parser returned no entry for (after </channel>, a second <channel>, an empty <${name}/>…)`;
+    return { count: own - feed.entries.length, reason, kind: reason };
   }
   const { msg, line, col } = result.err;
-  return { count: started - feed.entries.length, reason: `malformed XML at line ${line}:${col}: ${msg}` };
+  return { count: started - feed.entries.length, reason: `malformed XML at line ${line}:${col}: ${msg}`, kind: `malformed XML: ${msg.replace(/\b(line|col(?:umn)?)\s+\d+/gi, '$1 …')}`, excerpt: linesAround(text, line) };
+}
+
+const EXCERPT_LINES = 3;
+const EXCERPT_MAX_CHARS = 4_000;
+
+/** Lines `line` ± EXCERPT_LINES of a document (1-based), at most EXCERPT_MAX_CHARS. */
+function linesAround(text: string, line: number): string {
+  const lines = text.split(/\r\n|\n|\r/);
+  const from = Math.max(0, line - 1 - EXCERPT_LINES);
+  const excerpt = lines.slice(from, line + EXCERPT_LINES).join('\n');
+  return excerpt.length > EXCERPT_MAX_CHARS ? `${excerpt.slice(0, EXCERPT_MAX_CHARS)}…` : excerpt;
 }

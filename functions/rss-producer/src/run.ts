@@ -6,7 +6,7 @@ import { DeadlineExceededError, type InitContext } from '@laminar/runtime';
 import type { FeedStateStore } from './feed-state.ts';
 import { type FeedClock, type FetchOutcome, fetchFeed, mapLimit, type Validators } from './fetch.ts';
 import { type RejectedEntry, type RssItem, normalizeEntries } from './normalize.ts';
-import { decodeBody, FeedParseError, type FeedFormat, parseFeedDocument } from './parse.ts';
+import { decodeBody, FeedParseError, type FeedFormat, parseFeedDocument, type RawEntry, type UnreadEntries } from './parse.ts';
 
 export interface FeedReport {
   url: string;
@@ -165,10 +165,20 @@ interface FeedWork {
  * their count. Not the entry's place in the document: it shifts as the feed grows, and the same
  * entry would be kept again on every poll.
  */
-function rejectsOf(url: string, rejected: RejectedEntry[], unread: { count: number; reason: string } | undefined): RejectedRecord[] {
-  const records: RejectedRecord[] = rejected.map((r) => ({ source: url, reasons: [r.reason], record: r.record ?? null }));
-  if (unread && unread.count > 0) records.push({ source: url, reasons: [unread.reason], record: null, count: unread.count });
+function rejectsOf(url: string, rejected: RejectedEntry[], unread: UnreadEntries | undefined): RejectedRecord[] {
+  // Without `base`, the URL the feed was served from: a redirect that rotates (a CDN, a signed
+  // URL) would make the same entry another record on every poll.
+  const records: RejectedRecord[] = rejected.map((r) => ({ source: url, reasons: [r.reason], record: r.record ? entryAsRead(r.record) : null }));
+  if (unread && unread.count > 0) {
+    // Named by their count and what is wrong, not where: the error's line moves as the feed grows.
+    records.push({ source: url, reasons: [unread.reason], record: unread.excerpt !== undefined ? { excerpt: unread.excerpt } : null, count: unread.count, identity: `${unread.count} unread: ${unread.kind}` });
+  }
   return records;
+}
+
+function entryAsRead(entry: RawEntry): Omit<RawEntry, 'base'> {
+  const { base: _servedFrom, ...rest } = entry;
+  return rest;
 }
 
 function digest(outcome: FetchOutcome, log: Log): FeedWork {

@@ -25,9 +25,10 @@ export interface RejectedRecord {
   /** How many records this one stands for when they could not be told apart (unreadable entries of one document). */
   count?: number;
   /**
-   * What makes two rejections the same record, when its content changes from read to read (a
-   * market's prices and volumes): kept once per identity and reasons, as first read. Without it
-   * the record's content is its identity.
+   * What makes two rejections the same, when the record's content or its reasons' wording change
+   * from read to read (a market's prices; a reason quoting a timestamp, or a line number that moves
+   * as a feed grows): kept once per source and identity, with the reasons and record as first
+   * read. Without it the record's content and reasons are its identity.
    */
   identity?: string;
 }
@@ -43,7 +44,17 @@ export interface KeepRejectedOptions {
   concurrency?: number;
   signal?: AbortSignal;
   now?: () => Date;
+  /**
+   * Keys this execution environment has seen kept, shared by its invocations: a record rejected on
+   * every poll then costs one request per cold start rather than one (billed, even when answered
+   * 412) per poll. Bounded: cleared past KEPT_KEYS_LIMIT.
+   */
+  keptKeys?: Set<string>;
+  /** Waits between attempts of a write S3 answered 409 (tests pass shorter ones). */
+  conflictRetryMs?: readonly number[];
 }
+
+export const KEPT_KEYS_LIMIT = 100_000;
 
 /** Counted in records (a record with a `count` counts that many), not in objects. */
 export interface KeptRejected {
@@ -65,7 +76,7 @@ export interface KeptRejected {
  */
 export function rejectedRecordKey(prefix: string, r: RejectedRecord): string {
   const hash = createHash('sha256')
-    .update(JSON.stringify(r.identity !== undefined ? [r.source, r.reasons, { identity: r.identity }] : [r.source, r.reasons, r.record ?? null, r.count ?? 1]))
+    .update(JSON.stringify(r.identity !== undefined ? [r.source, { identity: r.identity }] : [r.source, r.reasons, r.record ?? null, r.count ?? 1]))
     .digest('hex')
     .slice(0, 32);
   return `${prefix}${hash}.json`;
@@ -75,51 +86,80 @@ const statusOf = (error: unknown) => (error as { $metadata?: { httpStatusCode?: 
 
 /**
  * Writes each record to its own object, once: `If-None-Match: *` leaves an object an earlier run
- * wrote as it is (412), so it keeps the time the record was first rejected, and a concurrent
- * write of the same record (409 ConditionalRequestConflict) is the same object too. A failed
- * write does not stop the others; the result says how many were not kept and why.
+ * wrote as it is (412), so it keeps the time the record was first rejected. A 409
+ * (ConditionalRequestConflict: another write to the key was under way) is tried again, as S3 asks,
+ * and counts as failed if it persists. A failed write does not stop the others; the result says
+ * how many were not kept and why.
  */
 export async function keepRejectedRecords(records: readonly RejectedRecord[], options: KeepRejectedOptions): Promise<KeptRejected> {
   const out: KeptRejected = { written: 0, alreadyKept: 0, failed: 0, failedSources: [] };
   if (records.length === 0) return out;
   const now = (options.now ?? (() => new Date()))().toISOString();
   const failedSources = new Set<string>();
-  const keys = new Set<string>();
-  let next = 0;
-  const keepOne = async (r: RejectedRecord) => {
-    const key = rejectedRecordKey(options.prefix, r);
-    const n = r.count ?? 1;
-    // The same record twice in one call (a feed repeating an entry) is one object.
-    if (keys.has(key)) {
-      out.alreadyKept += n;
-      return;
-    }
-    keys.add(key);
+  const retries = options.conflictRetryMs ?? [200, 1_000];
+  // The same record twice in one call (a feed repeating an entry) is one write, whose outcome both take.
+  const writes = new Map<string, Promise<'written' | 'kept' | 'failed'>>();
+  const write = async (key: string, r: RejectedRecord): Promise<'written' | 'kept' | 'failed'> => {
+    if (options.keptKeys?.has(key)) return 'kept';
     const body = `${JSON.stringify({ source: r.source, reasons: r.reasons, ...(r.count !== undefined ? { count: r.count } : {}), rejectedBy: options.rejectedBy, firstRejectedAt: now, record: r.record ?? null })}\n`;
-    try {
-      options.signal?.throwIfAborted();
-      await options.client.send(
-        new PutObjectCommand({ Bucket: options.bucket, Key: key, Body: body, ContentType: 'application/json', IfNoneMatch: '*' }),
-        options.signal ? { abortSignal: options.signal } : {},
-      );
-      out.written += n;
-    } catch (error) {
-      const status = statusOf(error);
-      if (status === 412 || status === 409) {
-        out.alreadyKept += n;
-        return;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        options.signal?.throwIfAborted();
+        await options.client.send(
+          new PutObjectCommand({ Bucket: options.bucket, Key: key, Body: body, ContentType: 'application/json', IfNoneMatch: '*' }),
+          options.signal ? { abortSignal: options.signal } : {},
+        );
+        remember(options.keptKeys, key);
+        return 'written';
+      } catch (error) {
+        const status = statusOf(error);
+        if (status === 412) {
+          remember(options.keptKeys, key);
+          return 'kept';
+        }
+        const wait = retries[attempt];
+        if (status === 409 && wait !== undefined && !options.signal?.aborted) {
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          continue;
+        }
+        out.firstError ??= `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`;
+        return 'failed';
       }
-      out.failed += n;
-      failedSources.add(r.source);
-      out.firstError ??= `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`;
     }
   };
+  const keepOne = async (r: RejectedRecord) => {
+    const key = rejectedRecordKey(options.prefix, r);
+    let outcome = writes.get(key);
+    if (outcome === undefined) {
+      outcome = write(key, r);
+      writes.set(key, outcome);
+    } else if ((await outcome) === 'written') {
+      // Written by this call for the record's first copy: this one was kept already.
+      out.alreadyKept += r.count ?? 1;
+      return;
+    }
+    const n = r.count ?? 1;
+    const result = await outcome;
+    if (result === 'written') out.written += n;
+    else if (result === 'kept') out.alreadyKept += n;
+    else {
+      out.failed += n;
+      failedSources.add(r.source);
+    }
+  };
+  let next = 0;
   const worker = async () => {
     while (next < records.length) await keepOne(records[next++] as RejectedRecord);
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, records.length) }, worker));
   out.failedSources = [...failedSources];
   return out;
+}
+
+function remember(keys: Set<string> | undefined, key: string): void {
+  if (!keys) return;
+  if (keys.size >= KEPT_KEYS_LIMIT) keys.clear();
+  keys.add(key);
 }
 
 /** How a run reports where its rejected records went: kept + notKept = the records it rejected. */

@@ -11,7 +11,7 @@ import type { AsyncOutcome } from './async.ts';
 import { describeDestinationMessage, dlqListCommand, dlqReplayCommand, queueListCommand, queuesDirectory } from './queue-commands.ts';
 import { clearQueueDirectory } from './queues.ts';
 import { type ConsoleServer, portTakenError, startConsole } from './console/server.ts';
-import { pipelineStages } from './pipeline-summary.ts';
+import { pipelineStages, rejectsByFunction } from './pipeline-summary.ts';
 import { type Local, MissingBuildError, resolveS3Target, startLocal } from './runner.ts';
 import { ScheduleExpressionError } from './schedule.ts';
 import { stateDirectory } from './state-directory.ts';
@@ -291,7 +291,8 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
     if (!stop.signal.aborted) await local.firehose?.flush();
     if (stop.signal.aborted) await stopForSummary();
     const topics = stop.signal.aborted ? lastTopics : await topicCounts(local);
-    const stages = stop.signal.aborted ? [] : await pipelineStages(local, topics);
+    const rejects = rejectsByFunction(scheduler.runs.flatMap((r) => (r.result && !r.result.error ? [{ functionName: r.entry.functionName, result: r.result.result }] : [])));
+    const stages = stop.signal.aborted ? [] : await pipelineStages(local, topics, rejects);
     say();
     say(`Summary (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     for (const r of results) {

@@ -2,6 +2,24 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import type { Local } from './runner.ts';
 import { formatFields, sumFields, type TopicCount } from './summary.ts';
 
+/** What a function's runs said of their rejected records (the sum of their results' `rejects`). */
+export interface RejectsReported {
+  kept: number;
+  notKept: number;
+}
+
+/** The `rejects` of results that report one (the producers' RunResult), summed by function. */
+export function rejectsByFunction(results: { functionName: string; result: unknown }[]): Record<string, RejectsReported> {
+  const out: Record<string, RejectsReported> = {};
+  for (const { functionName, result } of results) {
+    const rejects = (result as { rejects?: { kept?: unknown; notKept?: unknown } } | null | undefined)?.rejects;
+    if (typeof rejects?.kept !== 'number' || typeof rejects.notKept !== 'number') continue;
+    const sum = out[functionName] ?? { kept: 0, notKept: 0 };
+    out[functionName] = { kept: sum.kept + rejects.kept, notKept: sum.notKept + rejects.notKept };
+  }
+  return out;
+}
+
 export interface StageLine {
   ok: boolean;
   text: string;
@@ -59,7 +77,7 @@ const staticPrefix = (prefix: string) => {
  * producers → Kafka → event source mapping → S3 bronze/, and a function → Firehose → S3. Counts
  * are compared only where they describe this run alone (embedded S3 and broker, fresh each run).
  */
-export async function pipelineStages(local: Local, topics: TopicCount[] | undefined): Promise<StageLine[]> {
+export async function pipelineStages(local: Local, topics: TopicCount[] | undefined, rejectsReported: Record<string, RejectsReported> = {}): Promise<StageLine[]> {
   const out: StageLine[] = [];
   const client = local.s3?.client;
   const comparable = Boolean(local.s3?.embedded && local.kafka?.embedded);
@@ -108,7 +126,10 @@ export async function pipelineStages(local: Local, topics: TopicCount[] | undefi
     if (!client || !local.s3?.embedded || typeof prefix !== 'string' || typeof bucketRef !== 'object' || !('bucket' in bucketRef.ref)) continue;
     const bucket = local.bucket(bucketRef.ref.bucket);
     const { objects, records } = await countRejected(client, bucket, prefix);
-    out.push({ ok: true, text: `${spec.name} → rejected records: ${records} kept in ${objects} object(s) under s3://${bucket}/${prefix}, each with its reasons` });
+    const reported = rejectsReported[spec.name];
+    // A record the function could not keep is in no object: the run's own count is the only trace.
+    const verdict = reported === undefined ? '' : reported.notKept > 0 ? ` ✘ the runs could not keep ${reported.notKept} (see their logs)` : ' ✔';
+    out.push({ ok: (reported?.notKept ?? 0) === 0, text: `${spec.name} → rejected records: ${records} kept in ${objects} object(s) under s3://${bucket}/${prefix}, each with its reasons${verdict}` });
   }
   if (local.firehose && client) {
     const stats = local.firehose.stats();

@@ -79,7 +79,7 @@ describe('listActiveMarkets (Gamma /markets, real HTTP)', () => {
     expect(listing.fetched).toBe(listing.markets.length + listing.rejected.length + listing.repeated);
     expect(listing).toMatchObject({ fetched: 11, repeated: 1, pages: 3 });
     expect(listing.rejected).toEqual([
-      { marketId: universe[5]?.id, reason: 'clobTokenIds: not a JSON-encoded array: "not json"', reasons: ['clobTokenIds: not a JSON-encoded array: "not json"'], record: broken },
+      { marketId: universe[5]?.id, reason: 'clobTokenIds: not a JSON-encoded array: "not json"', reasons: ['clobTokenIds: not a JSON-encoded array: "not json"'], fields: ['clobTokenIds'], record: broken },
     ]);
   });
 
@@ -89,7 +89,7 @@ describe('listActiveMarkets (Gamma /markets, real HTTP)', () => {
     shiftAfterFirstPage('/g5/markets', [...universe.slice(0, 4), broken, ...universe.slice(5, 10)], '900001');
     const listing = await listActiveMarkets({ baseUrl: `${server.url}/g5`, http, maxMarkets: 100, pageSize: 5 });
     expect(listing.rejected).toEqual([
-      { marketId: universe[4]?.id, reason: 'clobTokenIds: not a JSON-encoded array: "not json"', reasons: ['clobTokenIds: not a JSON-encoded array: "not json"'], record: broken },
+      { marketId: universe[4]?.id, reason: 'clobTokenIds: not a JSON-encoded array: "not json"', reasons: ['clobTokenIds: not a JSON-encoded array: "not json"'], fields: ['clobTokenIds'], record: broken },
     ]);
     expect(listing).toMatchObject({ fetched: 11, repeated: 1, pages: 3 });
     expect(listing.fetched).toBe(listing.markets.length + listing.rejected.length + listing.repeated);

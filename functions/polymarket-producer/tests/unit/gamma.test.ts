@@ -118,11 +118,12 @@ describe('parseMarket (Gamma /markets records)', () => {
     expect(results.filter((r) => r.ok)).toHaveLength(4);
     // The record goes with its reasons, as Gamma sent it: it is what the function keeps in S3.
     expect(results.flatMap((r) => (r.ok ? [] : [r.rejection]))).toEqual([
-      { marketId: '604001', reason: 'conditionId: missing', reasons: ['conditionId: missing'], record: raws.find((m) => m.id === '604001') },
+      { marketId: '604001', reason: 'conditionId: missing', reasons: ['conditionId: missing'], fields: ['conditionId'], record: raws.find((m) => m.id === '604001') },
       {
         marketId: '604002',
         reason: expect.stringMatching(/^clobTokenIds: not a JSON-encoded array/),
         reasons: [expect.stringMatching(/^clobTokenIds: not a JSON-encoded array/)],
+        fields: ['clobTokenIds'],
         record: raws.find((m) => m.id === '604002'),
       },
     ]);

@@ -1,6 +1,6 @@
 import type { DedupStore, LatestChange, LatestRenewal, LatestValue, LatestValueStore } from '@laminar/dedup';
 import { FlushTimeoutError, type KafkaProducer, messagesOf, type OutgoingMessage } from '@laminar/kafka';
-import type { KeptRejected, RejectedRecord } from '@laminar/aws';
+import { type KeptRejected, type RejectedRecord, rejectedRecordKey } from '@laminar/aws';
 import { DeadlineExceededError } from '@laminar/runtime';
 import { describe, expect, it } from 'vitest';
 import { createJsonClient, HttpRequestError, type JsonClient } from '../../src/http.ts';
@@ -142,10 +142,30 @@ describe('runOnce', () => {
     const result = await runOnce(deps({ store: memoryStore().store, producer, keepRejected }));
     expect(result.rejects).toEqual({ kept: 1, keptNow: 1, notKept: 0 });
     expect(result.rejects!.kept + result.rejects!.notKept).toBe(result.markets.rejected);
-    expect(kept).toEqual([[{ source: 'http://gamma/markets', reasons: ['conditionId: missing'], record: records[2], identity: 'market 13' }]]);
+    expect(kept).toEqual([[{ source: 'http://gamma/markets', reasons: ['conditionId: missing'], record: records[2], identity: 'market 13: conditionId' }]]);
     // The result carries the sample without the records themselves.
     expect(result.rejections).toEqual([{ marketId: '13', reason: 'conditionId: missing' }]);
     expect(sent.flat()).toHaveLength(4);
+  });
+
+  it('names a rejected market the same from poll to poll, whatever its changing values and the values its reasons quote', async () => {
+    const keys: string[][] = [];
+    const keepRejected = async (r: RejectedRecord[]): Promise<KeptRejected> => {
+      keys.push(r.map((x) => rejectedRecordKey('rejected/', x)));
+      return { written: r.length, alreadyKept: 0, failed: 0, failedSources: [] };
+    };
+    const poll = async (updatedAt: string, volume: number) => {
+      const zoneless = { ...gammaRecord({ id: '21', question: 'Zoneless?' }), updatedAt, volume: String(volume) };
+      const idless = { ...gammaRecord({ id: '22', question: 'No id?' }), id: undefined, volume: String(volume) };
+      const markets = () => [...records, zoneless, idless];
+      const { producer } = recordingProducer();
+      await runOnce(deps({ store: memoryStore().store, producer, keepRejected, http: api({ markets }) }));
+    };
+    await poll('2026-11-25T20:58:41.391224', 100);
+    await poll('2026-11-25T21:03:12.004117', 250);
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toHaveLength(3);
+    expect(keys[1]).toEqual(keys[0]);
   });
 
   it('counts the rejected records not kept when keeping fails, and produces all the same', async () => {

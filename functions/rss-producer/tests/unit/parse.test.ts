@@ -136,7 +136,14 @@ describe('documents that are not feeds', () => {
     const doc = `<?xml version="1.0"?>\n<rss version="2.0"><channel><title>t</title>\n${items.join('\n')}\n</channel></rss>`;
     const parsed = parseFeedDocument(doc, `${BASE}unclosed.xml`, 'application/rss+xml');
     expect(parsed.entries.map((e) => e.title)).toEqual(['One']);
-    expect(parsed.unread).toEqual({ count: 2, reason: "malformed XML at line 6:1: Expected closing tag 'item' (opened in line 3, col 1) instead of closing tag 'channel'." });
+    expect(parsed.unread).toEqual({
+      count: 2,
+      reason: "malformed XML at line 6:1: Expected closing tag 'item' (opened in line 3, col 1) instead of closing tag 'channel'.",
+      // Without positions, which move as the feed grows: what names these entries from poll to poll.
+      kind: "malformed XML: Expected closing tag 'item' (opened in line …, col …) instead of closing tag 'channel'.",
+      // Lines 3–9 of the document around the error on line 6, for whoever reads the kept record.
+      excerpt: `${items.join('\n')}\n</channel></rss>`,
+    });
     // A bare '&' (tolerated) does not hide the error that lost the entries.
     const withAmpersand = doc.replace('<title>Two</title>', '<title>Tom & Jerry</title>');
     expect(parseFeedDocument(withAmpersand, `${BASE}unclosed.xml`).unread?.reason).toMatch(/^malformed XML at line 6:1: Expected closing tag 'item'/);
@@ -149,7 +156,8 @@ describe('documents that are not feeds', () => {
     const after = `<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>${item(1)}</channel>${item(2)}${item(3)}</rss>`;
     const parsed = parseFeedDocument(after, `${BASE}after.xml`);
     expect(parsed.entries.map((e) => e.title)).toEqual(['T1']);
-    expect(parsed.unread).toEqual({ count: 2, reason: '<item> start tags the parser returned no entry for (after </channel>, a second <channel>, an empty <item/>…)' });
+    const reason = '<item> start tags the parser returned no entry for (after </channel>, a second <channel>, an empty <item/>…)';
+    expect(parsed.unread).toEqual({ count: 2, reason, kind: reason });
     const twoChannels = `<?xml version="1.0"?><rss version="2.0"><channel><title>a</title>${item(1)}</channel><channel><title>b</title>${item(2)}</channel></rss>`;
     const both = parseFeedDocument(twoChannels, `${BASE}two.xml`);
     expect(both.entries.map((e) => e.title)).toEqual(['T1']);

@@ -185,6 +185,27 @@ describe('runOnce', () => {
     expect(rejects.kept.size).toBe(2);
   });
 
+  it('keeps the same rejected entries as the same records however the feed is served: another redirect target, a malformed part that moved down', async () => {
+    const item = (n: number) => `<item><title>Story ${n}</title><link>https://news.example/${n}</link></item>`;
+    const doc = (extra: string) =>
+      `<?xml version="1.0"?>\n<rss version="2.0"><channel><title>R</title><link>https://news.example/</link>\n${extra}<item><description>no title, no link</description></item>\n<item><title>unclosed</title><link>https://news.example/u</link>\n<item><title>Two</title><link>https://news.example/2</link></item>\n<item><title>Three</title><link>https://news.example/3</link></item>\n</channel></rss>`;
+    const serve = (body: string, servedFrom: string) =>
+      (async () => Object.defineProperty(new Response(body, { headers: { 'content-type': 'application/rss+xml' } }), 'url', { value: servedFrom })) as unknown as typeof fetch;
+    const rejects = memoryRejects();
+    const url = `${HOST}/feeds/moving.xml`;
+    const first = await runOnce({ ...options, feedUrls: [url] }, deps({ keepRejected: rejects.keep, fetch: serve(doc(''), 'https://cdn-1.example/feed.xml?sig=a') }));
+    expect(first.feeds[0]).toMatchObject({ status: 'ok', rejected: 3 });
+    // The entry without title and link, and the two the unclosed <item> hid, as one record with their count.
+    expect(first.rejects).toEqual({ kept: 3, keptNow: 3, notKept: 0 });
+    const unread = [...rejects.kept.values()].find((r) => r.count !== undefined);
+    expect(unread).toMatchObject({ count: 2, reasons: [expect.stringMatching(/^malformed XML at line 7:1: /)], record: { excerpt: expect.stringContaining('<title>unclosed</title>') } });
+    // Served from elsewhere, with a new story on top: the malformed part is a line further down.
+    const second = await runOnce({ ...options, feedUrls: [url] }, deps({ keepRejected: rejects.keep, fetch: serve(doc(`${item(1)}\n`), 'https://cdn-2.example/feed.xml?sig=b') }));
+    expect(second.feeds[0]).toMatchObject({ status: 'ok', rejected: 3 });
+    expect(second.rejects).toEqual({ kept: 3, keptNow: 0, notKept: 0 });
+    expect(rejects.kept.size).toBe(2);
+  });
+
   it("reads a feed whose rejected entries were not kept whole again next run (its validators are not saved), and the run's other work is done", async () => {
     const rejects = memoryRejects(new Set([FEEDS[0] as string]));
     const state = memoryState();

@@ -1,7 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { emptyFirehoseStats, type FirehoseEmulator, type FirehoseStreamStats } from '@laminar/emulators';
 import { describe, expect, it } from 'vitest';
-import { pipelineStages } from '../../src/pipeline-summary.ts';
+import { pipelineStages, rejectsByFunction } from '../../src/pipeline-summary.ts';
 import type { Local } from '../../src/runner.ts';
 
 const STREAM = 'laminar-local-inventory';
@@ -157,5 +157,21 @@ describe('pipeline summary: rejected records', () => {
     expect(await pipelineStages(runner, undefined)).toEqual([
       { ok: true, text: 'rss-producer → rejected records: 5 kept in 3 object(s) under s3://lake/rejected/rss-producer/, each with its reasons' },
     ]);
+  });
+
+  it("fails when a producer's runs said they could not keep some of their rejected records", async () => {
+    const producer = { name: 'rss-producer', env: { REJECTS_BUCKET: { ref: { bucket: 'lake' } }, REJECTS_PREFIX: 'rejected/rss-producer/' }, deliveryStreams: [] };
+    const objects = { 'rejected/rss-producer/a.json': '{"source":"f","reasons":["r"],"record":{}}\n' };
+    const runner = { ...local({}, objects), specs: [{ spec: producer }], firehose: undefined } as unknown as Local;
+    const reported = rejectsByFunction([
+      { functionName: 'rss-producer', result: { rejects: { kept: 1, keptNow: 1, notKept: 0 } } },
+      { functionName: 'rss-producer', result: { rejects: { kept: 0, keptNow: 0, notKept: 2 } } },
+      { functionName: 'other', result: { totals: {} } },
+    ]);
+    expect(reported).toEqual({ 'rss-producer': { kept: 1, notKept: 2 } });
+    expect(await pipelineStages(runner, undefined, reported)).toEqual([
+      { ok: false, text: 'rss-producer → rejected records: 1 kept in 1 object(s) under s3://lake/rejected/rss-producer/, each with its reasons ✘ the runs could not keep 2 (see their logs)' },
+    ]);
+    expect((await pipelineStages(runner, undefined, { 'rss-producer': { kept: 1, notKept: 0 } }))[0]?.text).toMatch(/ ✔$/);
   });
 });
