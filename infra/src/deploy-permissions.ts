@@ -13,6 +13,7 @@
  * rewrite its policy or delete it. The stage's one key (its alarm topic's) is the bootstrap stack's;
  * the policy suite refuses KMS writes here.
  */
+import { DEPLOY_ROLE_STEM } from '@laminar/spec';
 import { MSK_VPC_ACTIONS } from './msk.ts';
 import { PROJECT, resourceName } from './naming.ts';
 
@@ -46,9 +47,12 @@ export function boundaryPolicyArn(stage: string, scope: Pick<AccountScope, 'part
   return `arn:${scope.partition}:iam::${scope.accountId}:policy/${boundaryPolicyName(stage)}`;
 }
 
-/** The deploy role of a stage (the GitHub environment of the same name assumes it). */
+/**
+ * The deploy role of a stage (the GitHub environment of the same name assumes it). Its stem is
+ * @laminar/spec's, which refuses a function of that name: the function's role would be this one.
+ */
 export function deployRoleName(stage: string): string {
-  return resourceName(stage, 'deploy');
+  return resourceName(stage, DEPLOY_ROLE_STEM);
 }
 
 /** Where the stage's state lives in the state bucket (the stage stack's S3 backend key). */

@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { s3EventPattern } from '@laminar/spec';
+import { defineFunction, s3EventPattern } from '@laminar/spec';
+import { ALARM_DESCRIPTION_BYTES, fitDescription, RULE_DESCRIPTION_BYTES } from '../src/descriptions.ts';
 import type { PolicyDocument } from '../src/policy.ts';
-import { fakeRoot, lake, resourcesOf, type StackJson, synthInto, synthWarnings } from './fixtures.ts';
+import { fakeArtifact, fakeRoot, lake, resourcesOf, type StackJson, synthInto, synthWarnings } from './fixtures.ts';
 
 let json: StackJson;
 let raw: string;
@@ -108,6 +109,25 @@ describe('bronze → silver fan-out', () => {
     });
   });
 
+  it('alarms on events that reached neither a target nor the rule’s queue: lost, and unseen by the queue’s alarms', () => {
+    const rules = all('aws_cloudwatch_event_rule') as { name: string }[];
+    expect(rules).toHaveLength(1);
+    for (const { name } of rules) {
+      expect(one('aws_cloudwatch_metric_alarm', 'alarm_name', `${name}-undelivered-lost`)).toMatchObject({
+        namespace: 'AWS/Events',
+        metric_name: 'InvocationsFailedToBeSentToDlq',
+        dimensions: { RuleName: ref('aws_cloudwatch_event_rule', 'name', name, 'name') },
+        statistic: 'Sum',
+        threshold: 0,
+        comparison_operator: 'GreaterThanThreshold',
+        period: 300,
+        treat_missing_data: 'notBreaching',
+        alarm_actions: [expect.stringMatching(/^\$\{aws_sns_topic\./)],
+        ok_actions: [expect.stringMatching(/^\$\{aws_sns_topic\./)],
+      });
+    }
+  });
+
   it('lets only that rule send to the encrypted downstream queue', () => {
     expect(all('aws_sqs_queue').every((q) => q.sqs_managed_sse_enabled === true)).toBe(true);
     const arrivals = `\${aws_sqs_queue.${idOf('aws_sqs_queue', 'name', 'laminar-dev-bronze-arrivals')}.url}`;
@@ -207,6 +227,59 @@ describe('bronze → silver fan-out', () => {
       { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucket}/silver/*/_manifest.json`] },
       { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`${bucket}/quarantine/*/_manifest.json`] },
     ]);
+  });
+});
+
+describe('a long S3 prefix (the spec takes 1,024 characters)', () => {
+  const bytes = (s: unknown) => Buffer.byteLength(String(s));
+  /** The route of a function on a prefix of `length` characters, synthesized. */
+  const route = (length: number) => {
+    const prefix = 'deep/'.repeat(Math.ceil(length / 5)).slice(0, length);
+    const spec = defineFunction({ name: 'deep-reader', memoryMb: 256, timeoutS: 30, triggers: [{ kind: 's3', bucket: 'lake', prefix, suffix: '.csv' }] });
+    const root = fakeRoot();
+    const stack = synthInto(root, [fakeArtifact(root, spec)]).json('laminar-dev');
+    const [rule] = resourcesOf(stack, 'aws_cloudwatch_event_rule') as [{ name: string; description: string; event_pattern: string }];
+    const alarms = resourcesOf(stack, 'aws_cloudwatch_metric_alarm');
+    const ruleAlarms = alarms.filter((a) => String(a.alarm_name).startsWith(rule.name));
+    expect(ruleAlarms.map((a) => String(a.alarm_name).slice(rule.name.length)).sort()).toEqual(['-undelivered-arrivals', '-undelivered-lost', '-undelivered-not-empty']);
+    // Whatever is cut, the event pattern keeps the whole prefix: it is what matches.
+    expect(JSON.parse(rule.event_pattern).detail.object.key).toEqual([{ wildcard: `${prefix}*.csv` }]);
+    for (const a of alarms) expect(bytes(a.alarm_description), String(a.alarm_name)).toBeLessThanOrEqual(ALARM_DESCRIPTION_BYTES);
+    return { prefix, rule, ruleAlarms };
+  };
+
+  it('of 600 characters is cut short in the rule’s description, which EventBridge caps at 512', () => {
+    const { prefix, rule, ruleAlarms } = route(600);
+    expect(bytes(rule.description)).toBeLessThanOrEqual(RULE_DESCRIPTION_BYTES);
+    expect(rule.description).toMatch(/^Object Created in laminar-dev-lake matching deep\/deep\/.*…$/);
+    // The alarms' 1,024 still take it whole.
+    for (const a of ruleAlarms) expect(a.alarm_description).toContain(prefix);
+  });
+
+  it('of 1,024 characters is cut short in the alarms’ descriptions too, where the words saying what happened stay whole', () => {
+    const { rule, ruleAlarms } = route(1024);
+    expect(bytes(rule.description)).toBeLessThanOrEqual(RULE_DESCRIPTION_BYTES);
+    for (const a of ruleAlarms) {
+      expect(a.alarm_description).toContain('…');
+      expect(a.alarm_description).toContain(`${rule.name}-undelivered`);
+    }
+  });
+
+  it('whose encoded form passes the 4,096 characters of an event pattern is refused at synth: cut, the pattern would match other keys', () => {
+    // "é" arrives as %C3%A9: 1,024 of them are 6,144 characters of pattern.
+    const spec = defineFunction({ name: 'deep-reader', memoryMb: 256, timeoutS: 30, triggers: [{ kind: 's3', bucket: 'lake', prefix: 'é'.repeat(1024) }] });
+    const root = fakeRoot();
+    expect(() => synthInto(root, [fakeArtifact(root, spec)])).toThrow(/its EventBridge event pattern is \d+ characters .* EventBridge takes at most 4096: shorten the prefix/);
+  });
+
+  it('is cut by bytes, as the provider counts them, and never inside a character', () => {
+    expect(fitDescription('short', 512)).toBe('short');
+    // 300 "é" are 600 bytes: the provider refuses them as a 512-character description.
+    const cut = fitDescription('é'.repeat(300), 512);
+    expect(bytes(cut)).toBeLessThanOrEqual(512);
+    expect(cut).toBe(`${'é'.repeat(254)}…`);
+    // A character outside the BMP (a surrogate pair in JavaScript) is kept whole or left out.
+    expect(fitDescription('😀'.repeat(200), 10)).toBe('😀…');
   });
 });
 

@@ -184,9 +184,54 @@ describe('alarms per function, from the specs', () => {
         });
       }
     }
-    // Only those: a function without an invoke config has no asynchronous destination to fail.
-    for (const metric of ['DestinationDeliveryFailures', 'AsyncEventsDropped']) {
-      expect(resourcesOf(json, 'aws_cloudwatch_metric_alarm').filter((a) => a.metric_name === metric)).toHaveLength(async.length);
+    // AsyncEventsDropped only for those; DestinationDeliveryFailures for the Kafka consumers too (below).
+    expect(resourcesOf(json, 'aws_cloudwatch_metric_alarm').filter((a) => a.metric_name === 'AsyncEventsDropped')).toHaveLength(async.length);
+  });
+
+  it('a function with a Kafka trigger alarms when Lambda cannot send a failed batch’s record to the DLQ, its mappings’ on-failure destination', () => {
+    const consumers = specs.filter((s) => s.triggers.some((t) => t.kind === 'kafka'));
+    expect(consumers.length).toBeGreaterThan(0);
+    for (const spec of consumers) {
+      const name = `laminar-dev-${spec.name}`;
+      const [, alarm] = one('aws_cloudwatch_metric_alarm', 'alarm_name', `${name}-destination-failures`);
+      expect(alarm).toMatchObject({
+        ...lambdaAlarm(name),
+        metric_name: 'DestinationDeliveryFailures',
+        statistic: 'Sum',
+        threshold: 0,
+        period: 300,
+        evaluation_periods: 1,
+        tags: { function: spec.name },
+      });
+      expect(alarm.alarm_description).toContain(`${name}-dlq`);
+    }
+    // Those and the async functions, no other: only they have a destination to fail.
+    const withDestination = specs.filter((s) => s.async || consumers.includes(s)).map((s) => `laminar-dev-${s.name}-destination-failures`);
+    expect(resourcesOf(json, 'aws_cloudwatch_metric_alarm').filter((a) => a.metric_name === 'DestinationDeliveryFailures').map((a) => a.alarm_name).sort()).toEqual(withDestination.sort());
+  });
+
+  it('every EventBridge rule, an S3 pattern’s or a schedule’s, alarms when an event reached neither a target nor its -undelivered queue', () => {
+    const rules = resourcesOf(json, 'aws_cloudwatch_event_rule');
+    expect(rules.some((r) => String(r.name).includes('-s3-'))).toBe(true);
+    expect(rules.some((r) => r.schedule_expression)).toBe(true);
+    const lost = resourcesOf(json, 'aws_cloudwatch_metric_alarm').filter((a) => a.metric_name === 'InvocationsFailedToBeSentToDlq');
+    expect(lost.map((a) => a.alarm_name).sort()).toEqual(rules.map((r) => `${r.name}-undelivered-lost`).sort());
+    for (const rule of rules) {
+      const [, alarm] = one('aws_cloudwatch_metric_alarm', 'alarm_name', `${rule.name}-undelivered-lost`);
+      expect(alarm).toMatchObject({
+        namespace: 'AWS/Events',
+        metric_name: 'InvocationsFailedToBeSentToDlq',
+        // The default bus's rules: their metrics carry RuleName alone.
+        dimensions: { RuleName: ref('aws_cloudwatch_event_rule', 'name', rule.name, 'name') },
+        statistic: 'Sum',
+        threshold: 0,
+        comparison_operator: 'GreaterThanThreshold',
+        period: 300,
+        evaluation_periods: 1,
+        treat_missing_data: 'notBreaching',
+        alarm_actions: [TOPIC()],
+        ok_actions: [TOPIC()],
+      });
     }
   });
 

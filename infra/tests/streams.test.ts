@@ -175,6 +175,24 @@ describe('store-inventory delivery stream', () => {
       { Sid: 'DenyInsecureTransport', Effect: 'Deny', Principal: '*', Action: 'sqs:*', Resource: undelivered, Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
     ]);
   });
+
+  it('alarms, per schedule rule, on a firing that reached neither the function nor that queue: the queue’s alarms cannot see it', () => {
+    const rules = resourcesOf(json, 'aws_cloudwatch_event_rule');
+    expect(rules.map((r) => r.name)).toEqual(['laminar-dev-store-inventory-schedule-1']);
+    for (const rule of rules) {
+      expect(one('aws_cloudwatch_metric_alarm', 'alarm_name', `${rule.name}-undelivered-lost`)).toMatchObject({
+        namespace: 'AWS/Events',
+        metric_name: 'InvocationsFailedToBeSentToDlq',
+        dimensions: { RuleName: ref('aws_cloudwatch_event_rule', 'name', rule.name, 'name') },
+        statistic: 'Sum',
+        threshold: 0,
+        comparison_operator: 'GreaterThanThreshold',
+        treat_missing_data: 'notBreaching',
+        alarm_actions: [expect.stringMatching(/^\$\{aws_sns_topic\./)],
+        tags: { function: 'store-inventory' },
+      });
+    }
+  });
 });
 
 describe('Glue table over the stream', () => {
@@ -368,16 +386,16 @@ describe('Amazon MSK trigger', () => {
     expect(viaMsk).toMatchObject({
       event_source_arn: '${var.msk_cluster_arn}',
       topics: ['dev.orders'],
-      amazon_managed_kafka_event_source_config: { consumer_group_id: 'laminar-dev-msk-reader' },
+      amazon_managed_kafka_event_source_config: { consumer_group_id: 'laminar-dev-msk-reader.dev.orders' },
       destination_config: { on_failure: { destination_arn: expect.stringMatching(/^\$\{aws_sqs_queue\.fn-msk-reader_dlq[\w-]*\.arn\}$/) } },
     });
     expect(viaMsk.source_access_configuration).toBeUndefined();
     expect(viaMsk.self_managed_event_source).toBeUndefined();
-    // A function's later Kafka triggers get their own group; the first keeps the plain name.
+    // A function's later Kafka triggers get groups of their own (`-2`); the first, the function's name.
     expect(selfManaged).toMatchObject({
       starting_position: 'LATEST',
       source_access_configuration: [{ type: 'SASL_SCRAM_512_AUTH' }],
-      self_managed_kafka_event_source_config: { consumer_group_id: 'laminar-dev-msk-reader-2' },
+      self_managed_kafka_event_source_config: { consumer_group_id: 'laminar-dev-msk-reader-2.dev.refunds' },
     });
     const variable = (msk as unknown as { variable: Record<string, Json> }).variable.msk_cluster_arn;
     expect(variable).toMatchObject({ type: 'string', nullable: false });
@@ -396,7 +414,7 @@ describe('Amazon MSK trigger', () => {
         {
           Effect: 'Allow',
           Action: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
-          Resource: ['${local.msk_group_arn_prefix}/laminar-dev-msk-reader'],
+          Resource: ['${local.msk_group_arn_prefix}/laminar-dev-msk-reader.dev.orders'],
         },
       ]),
     );
@@ -408,6 +426,39 @@ describe('Amazon MSK trigger', () => {
       msk_topic_arn_prefix: '${replace(var.msk_cluster_arn, ":cluster/", ":topic/")}',
       msk_group_arn_prefix: '${replace(var.msk_cluster_arn, ":cluster/", ":group/")}',
     });
+  });
+});
+
+describe('a Kafka trigger’s topics coming and going', () => {
+  const reader = (topics: string[]) =>
+    defineFunction({
+      name: 'reader',
+      memoryMb: 256,
+      timeoutS: 60,
+      triggers: [{ kind: 'kafka', topics, cluster: { kind: 'self-managed', auth: 'BASIC_AUTH', secret: 'creds' } }],
+    });
+  /** Each mapping of the synthesized stack by its topic: its Terraform address and consumer group. */
+  const mappings = (topics: string[]) => {
+    const root = fakeRoot();
+    const stack = synthInto(root, [fakeArtifact(root, reader(topics))]).json(STACK);
+    return Object.fromEntries(
+      Object.entries(stack.resource.aws_lambda_event_source_mapping ?? {}).map(([address, m]) => [
+        (m.topics as string[])[0],
+        { address, group: (m.self_managed_kafka_event_source_config as Json).consumer_group_id },
+      ]),
+    );
+  };
+
+  it('leave every other topic’s mapping as it was: its address and its consumer group, where its offsets are', () => {
+    const one = mappings(['orders']);
+    const two = mappings(['orders', 'refunds']);
+    // A trigger's only topic is named as one of several would be: adding a second renames nothing
+    // (a renamed group would read the topic again from TRIM_HORIZON, and the lake would get it twice).
+    expect(one).toEqual({ 'dev.orders': { address: expect.stringMatching(/^fn-reader_kafka-0-dev-orders_/), group: 'laminar-dev-reader.dev.orders' } });
+    expect(two['dev.orders']).toEqual(one['dev.orders']);
+    expect(two['dev.refunds']).toEqual({ address: expect.stringMatching(/^fn-reader_kafka-0-dev-refunds_/), group: 'laminar-dev-reader.dev.refunds' });
+    // And removing the first leaves the second where it was.
+    expect(mappings(['refunds'])).toEqual({ 'dev.refunds': two['dev.refunds'] });
   });
 });
 

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { defineFunction } from '@laminar/spec';
 import { describe, expect, it } from 'vitest';
 import { BOOTSTRAP_STACK, buildBootstrapApp } from '../src/bootstrap.ts';
 import { terraformPrerequisites, validateStackDir, writeCliConfig } from '../src/terraform.ts';
@@ -19,8 +20,10 @@ describe.skipIf(skip)('terraform validate (offline provider mirror)', () => {
     const s3 = fakeRoot();
     const kafka = await producers(local);
     const bronze = await lake(local);
-    // Every kind of resource the stack makes: Firehose + Glue (store-inventory) and a Kafka mapping (kafka-archiver) too.
-    const everything = [await pdfManifest(local), fakeArtifact(local, nightlyReport), ...kafka.specs, ...bronze.specs, ...(await streams(local))];
+    // Every kind of resource the stack makes: Firehose + Glue (store-inventory) and a Kafka mapping (kafka-archiver) too,
+    // and descriptions quoting the longest S3 prefix a spec takes (the provider checks their lengths).
+    const longPrefix = defineFunction({ name: 'deep-reader', memoryMb: 256, timeoutS: 30, triggers: [{ kind: 's3', bucket: 'lake', prefix: `${'é'.repeat(300)}${'x'.repeat(723)}/` }] });
+    const everything = [await pdfManifest(local), fakeArtifact(local, nightlyReport), fakeArtifact(local, longPrefix), ...kafka.specs, ...bronze.specs, ...(await streams(local))];
     const stacks = [
       synthInto(local, everything, {}, kafka.layers, bronze.queues).stackDir('laminar-dev'),
       synthInto(s3, [await pdfManifest(s3)], {

@@ -13,7 +13,7 @@ import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy/index.js';
 import { queueArrivals, queueNotEmpty } from './queue-alarm.ts';
 import { denyInsecureTransport } from './tls-only.ts';
-import { DLQ_RETENTION_S, FUNCTION_TARGET_RETRY, undeliveredQueue } from './undelivered-queue.ts';
+import { DLQ_RETENTION_S, FUNCTION_TARGET_RETRY, undeliveredLost, undeliveredQueue } from './undelivered-queue.ts';
 import {
   dlqName,
   hasDlq,
@@ -33,6 +33,7 @@ import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
 import { readArtifact } from '../artifacts.ts';
 import { DURATION_ALARM_FRACTION } from '../dashboard.ts';
+import { ALARM_DESCRIPTION_BYTES, fitDescription, RULE_DESCRIPTION_BYTES } from '../descriptions.ts';
 import { MSK_VPC_ACTIONS } from '../msk.ts';
 import { resourceName } from '../naming.ts';
 import { type PolicyDocument, type PolicyStatement, permissionStatements } from '../policy.ts';
@@ -369,18 +370,6 @@ export class NodeFunction extends Construct {
         // Lambda checks at configuration time that the role may send to the destination.
         dependsOn: [rolePolicy],
       });
-      // A failed event Lambda cannot hand to its destination (the queue deleted, its policy or the
-      // role's grant wrong) never reaches the DLQ, so -dlq-not-empty stays OK: only this metric shows it.
-      this.alarm('destination-failures-alarm', spec.name, {
-        alarmName: `${name}-destination-failures`,
-        alarmDescription: `Lambda could not deliver events of ${name} to their async destination (on-failure or on-success queue): they are lost`,
-        namespace: 'AWS/Lambda',
-        metricName: 'DestinationDeliveryFailures',
-        dimensions: fnDimensions,
-        statistic: 'Sum',
-        threshold: 0,
-        ...everyFiveMinutes,
-      });
       // Events given up on (older than maxEventAgeS, retries spent, reserved concurrency 0): sent to
       // the DLQ first when there is one, lost otherwise. One that expired before it ever ran is in no -errors.
       this.alarm('async-events-dropped-alarm', spec.name, {
@@ -388,6 +377,26 @@ export class NodeFunction extends Construct {
         alarmDescription: `Lambda dropped asynchronous events of ${name} without a successful run (${asyncDlq ? 'they went to its DLQ unless -destination-failures fired too' : 'no DLQ: they are lost'})`,
         namespace: 'AWS/Lambda',
         metricName: 'AsyncEventsDropped',
+        dimensions: fnDimensions,
+        statistic: 'Sum',
+        threshold: 0,
+        ...everyFiveMinutes,
+      });
+    }
+
+    // A record Lambda cannot hand to its destination (the queue deleted, its policy or the role's
+    // grant wrong; for MSK, no way from the cluster's VPC to SQS) never reaches the queue, so
+    // -dlq-not-empty stays OK: only this metric shows it. Lambda counts it for an async invocation's
+    // destinations and for an event source mapping's on-failure destination alike, and every Kafka
+    // mapping has one (the DLQ, below). A spec has async or Kafka triggers, never both.
+    if (spec.async || kafkaSources.length > 0) {
+      this.alarm('destination-failures-alarm', spec.name, {
+        alarmName: `${name}-destination-failures`,
+        alarmDescription: spec.async
+          ? `Lambda could not deliver events of ${name} to their async destination (on-failure or on-success queue): they are lost`
+          : `Lambda could not send the record of a Kafka batch of ${name} that failed for good to ${name}-dlq, so nothing there names its offsets${kafkaSources.some((k) => k.cluster.kind === 'msk') ? " (MSK: the cluster's VPC needs a VPC endpoint for SQS)" : ''}`,
+        namespace: 'AWS/Lambda',
+        metricName: 'DestinationDeliveryFailures',
         dimensions: fnDimensions,
         statistic: 'Sum',
         threshold: 0,
@@ -406,7 +415,7 @@ export class NodeFunction extends Construct {
         i,
         new CloudwatchEventRule(this, `schedule-${i}`, {
           name: scheduleRuleName(stage, spec.name, i),
-          description: `${trigger.expression} → ${name}`,
+          description: fitDescription(`${trigger.expression} → ${name}`, RULE_DESCRIPTION_BYTES),
           scheduleExpression: trigger.expression,
           tags,
         }),
@@ -436,6 +445,15 @@ export class NodeFunction extends Construct {
         ...queueArrivals(undelivered.name),
       });
     }
+    // And per rule, a firing that reached neither the function nor that queue: lost, and in neither
+    // alarm above, which watch the queue.
+    for (const [i, rule] of scheduleRules) {
+      this.alarm(`schedule-${i}-undelivered-lost-alarm`, spec.name, {
+        alarmName: `${scheduleRuleName(stage, spec.name, i)}-undelivered-lost`,
+        alarmDescription: `EventBridge delivered a firing of schedule ${i} of ${name} neither to it nor to ${name}-schedule-undelivered (the queue gone, its policy): the firing is lost`,
+        ...undeliveredLost(rule.name),
+      });
+    }
 
     spec.triggers.forEach((trigger, i) => {
       switch (trigger.kind) {
@@ -450,9 +468,9 @@ export class NodeFunction extends Construct {
           const dlq = this.dlq;
           if (!dlq) throw new Error(`function "${spec.name}": a Kafka trigger needs the function's DLQ (hasDlq)`);
           for (const mapping of source.mappings) {
-            // Named by its topic when there are several, never by position: adding one moves no other.
-            const suffix = source.mappings.length === 1 ? '' : `-${mapping.topic.replace(/[^A-Za-z0-9-]/g, '-')}`;
-            new LambdaEventSourceMapping(this, `kafka-${i}${suffix}`, {
+            // Named by its topic, a trigger's only one too: never by its position, nor by how many
+            // topics there are, so adding or removing a topic moves no other mapping's address.
+            new LambdaEventSourceMapping(this, `kafka-${i}-${mapping.topic.replace(/[^A-Za-z0-9-]/g, '-')}`, {
               functionName: this.fn.arn,
               topics: [mapping.topic],
               batchSize: trigger.batchSize,
@@ -514,10 +532,15 @@ export class NodeFunction extends Construct {
     });
   }
 
-  /** An alarm of this function: tagged, notifying the stage's alarm topic on ALARM and on OK. */
+  /**
+   * An alarm of this function: tagged, notifying the stage's alarm topic on ALARM and on OK. Its
+   * description is cut to CloudWatch's limit should it pass it (the spec's metricAlarms are
+   * refused before that, so none of those is ever cut).
+   */
   private alarm(id: string, fn: string, config: Omit<CloudwatchMetricAlarmConfig, 'alarmActions' | 'okActions' | 'tags'>): CloudwatchMetricAlarm {
     const alarm = new CloudwatchMetricAlarm(this, id, {
       ...config,
+      ...(config.alarmDescription ? { alarmDescription: fitDescription(config.alarmDescription, ALARM_DESCRIPTION_BYTES) } : {}),
       alarmActions: [this.alarmTopicArn],
       okActions: [this.alarmTopicArn],
       tags: { function: fn },
@@ -529,10 +552,9 @@ export class NodeFunction extends Construct {
 
 /**
  * A Kafka trigger's mapping settings: one mapping per topic. The consumer group is stable
- * (`laminar-<stage>-<function>`, with `-<n>` for a function's later Kafka triggers, and `.<topic>`
- * when the trigger names several topics): renaming it would make the mapping start over from its
- * starting position. Construct ids are the topic's too, never its position, so adding a topic
- * moves no other mapping's address.
+ * (`laminar-<stage>-<function>.<topic>`, with `-<n>` after the function's name for its later Kafka
+ * triggers; kafkaMappings): renaming it would make the mapping start over from its starting
+ * position. Construct ids are the topic's too, so adding or removing a topic moves no other mapping.
  */
 function kafkaSource(stage: string, fn: string, trigger: KafkaTrigger, k: number, resources: StageResources): KafkaSource {
   const mappings = kafkaMappings(

@@ -1,3 +1,4 @@
+import type { CloudwatchMetricAlarmConfig } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue/index.js';
 import { SqsQueuePolicy } from '@cdktf/provider-aws/lib/sqs-queue-policy/index.js';
 import type { Construct } from 'constructs';
@@ -50,4 +51,28 @@ export function undeliveredQueue(
     }),
   });
   return queue;
+}
+
+/**
+ * The metric half of an alarm on a rule's events that reached neither a target nor the queue
+ * above: EventBridge's InvocationsFailedToBeSentToDlq (the queue deleted, its policy refusing the
+ * rule, an event too large for SQS), summed over 5 minutes. Such an event is lost, and the queue's
+ * own alarms cannot see it: it never arrived. EventBridge sends the metric only when it is not
+ * zero, so no data is no failure.
+ */
+export function undeliveredLost(
+  ruleName: string,
+): Pick<CloudwatchMetricAlarmConfig, 'namespace' | 'metricName' | 'dimensions' | 'statistic' | 'period' | 'evaluationPeriods' | 'threshold' | 'comparisonOperator' | 'treatMissingData'> {
+  return {
+    namespace: 'AWS/Events',
+    metricName: 'InvocationsFailedToBeSentToDlq',
+    // The rule alone: the rules are on the default event bus, whose metrics carry no EventBusName.
+    dimensions: { RuleName: ruleName },
+    statistic: 'Sum',
+    period: 300,
+    evaluationPeriods: 1,
+    threshold: 0,
+    comparisonOperator: 'GreaterThanThreshold',
+    treatMissingData: 'notBreaching',
+  };
 }

@@ -313,11 +313,16 @@ export function estimate(input: EstimateInput): Estimate {
     const storedGb = (logBytes / GB / MONTH_DAYS) * f.logRetentionDays;
     other.push({ service: 'CloudWatch', item: `log storage (${f.logRetentionDays} days)`, quantity: storedGb, unit: 'GB-month', cost: storedGb * p.cloudWatch.logsStorageGbMonth });
     if (hasDlq(f)) other.push({ service: 'CloudWatch', item: 'DLQ alarm', quantity: 1, unit: 'alarm', cost: p.cloudWatch.alarmMonth });
-    // A Kafka consumer's alarms on its OffsetLag and on going without invocations (a mapping that cannot poll).
-    if (kafkaTriggersOf(f).length) other.push({ service: 'CloudWatch', item: 'Kafka offset lag and idle alarms', quantity: 2, unit: 'alarms', cost: 2 * p.cloudWatch.alarmMonth });
+    // A Kafka consumer's alarms on its OffsetLag, on going without invocations (a mapping that cannot
+    // poll) and on batches its mappings could not hand to their on-failure destination.
+    if (kafkaTriggersOf(f).length) {
+      other.push({ service: 'CloudWatch', item: 'Kafka offset lag, idle and destination-failure alarms', quantity: 3, unit: 'alarms', cost: 3 * p.cloudWatch.alarmMonth });
+    }
     // The other alarms infra gives a function from its spec: one per metricAlarms entry, two on its
-    // schedules' undelivered firings (while any wait, and on each new one), one per Firehose stream it feeds.
-    const specAlarms = f.metricAlarms.length + (f.triggers.some((t) => t.kind === 'schedule') ? 2 : 0) + f.deliveryStreams.length;
+    // schedules' undelivered firings (while any wait, and on each new one) and one per schedule rule
+    // on firings EventBridge could not put in that queue either, one per Firehose stream it feeds.
+    const schedules = f.triggers.filter((t) => t.kind === 'schedule').length;
+    const specAlarms = f.metricAlarms.length + (schedules ? 2 + schedules : 0) + f.deliveryStreams.length;
     if (specAlarms) {
       other.push({ service: 'CloudWatch', item: 'metric, undelivered-schedule and delivery-stream alarms', quantity: specAlarms, unit: specAlarms === 1 ? 'alarm' : 'alarms', cost: specAlarms * p.cloudWatch.alarmMonth });
     }
@@ -435,10 +440,11 @@ function sharedItems(
     note: dashboardMetrics > FREE_TIER.cloudWatchDashboardMetrics ? `over the ${FREE_TIER.cloudWatchDashboardMetrics} metrics a free dashboard holds: billed even in a fresh account` : 'free if the account has fewer than 3',
     ...(dashboardMetrics > FREE_TIER.cloudWatchDashboardMetrics ? { notFree: true } : {}),
   });
-  // Two alarms per S3 rule — a distinct pattern, event types included, as infra groups them — on the
-  // events EventBridge could not deliver to its targets: while any wait, and on each new one.
+  // Three alarms per S3 rule — a distinct pattern, event types included, as infra groups them — on the
+  // events EventBridge could not deliver to its targets (while any wait, and on each new one) and on
+  // those it could not put in the rule's queue either.
   const s3Rules = new Set(s3Patterns(functions, queues).map(s3PatternKey)).size;
-  if (s3Rules) out.push({ service: 'CloudWatch', item: 'S3 rules: undelivered-event alarms', quantity: 2 * s3Rules, unit: 'alarms', cost: 2 * s3Rules * p.cloudWatch.alarmMonth });
+  if (s3Rules) out.push({ service: 'CloudWatch', item: 'S3 rules: undelivered-event alarms', quantity: 3 * s3Rules, unit: 'alarms', cost: 3 * s3Rules * p.cloudWatch.alarmMonth });
   out.push({ service: 'KMS', item: 'alarm topic key', quantity: 1, unit: 'key', cost: p.kms.keyMonth, note: 'with yearly rotation, from year three ($1 in year one, $2 in year two)' });
 
   // Secrets: the functions' own (Secrets Manager ones; SSM standard parameters are free) and the Kafka mappings' credentials.

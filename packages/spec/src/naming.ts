@@ -24,12 +24,14 @@ export function kafkaGroupStem(functionName: string, k: number): string {
 
 /**
  * A Kafka trigger's event source mappings: one per topic (AWS takes exactly one topic per mapping),
- * topics once each and sorted, each with its consumer group — `group` itself for a single topic,
- * `<group>.<topic>` each for several. Infra and the local runner both build theirs from it.
+ * topics once each and sorted, each with its consumer group `<group>.<topic>` — a trigger's only
+ * topic too. A group is where the committed offsets live: one that depended on how many topics
+ * the trigger names would be renamed when a topic is added or removed, and the renamed mapping
+ * would read its topic again from its starting position (duplicates downstream). Infra and the
+ * local runner both build theirs from it.
  */
 export function kafkaMappings(group: string, topics: readonly string[]): { topic: string; consumerGroupId: string }[] {
-  const unique = [...new Set(topics)].sort();
-  return unique.map((topic) => ({ topic, consumerGroupId: unique.length === 1 ? group : `${group}.${topic}`.slice(0, 255) }));
+  return [...new Set(topics)].sort().map((topic) => ({ topic, consumerGroupId: `${group}.${topic}`.slice(0, 255) }));
 }
 
 /** One EventBridge rule per distinct S3 pattern; its name carries a digest of the pattern. */

@@ -52,7 +52,11 @@ const scheduleRule = (functionName: string, index: number): DerivedName => ({
 const scheduleUndelivered = (functionName: string): DerivedName => ({ what: 'undelivered-schedule queue', stem: `${functionName}${SCHEDULE_UNDELIVERED_SUFFIX}`, limit: 80 });
 /** An S3 pattern's rule carries the bucket and a digest of the pattern (naming.ts: s3PatternDigest). */
 export const s3Rule = (bucket: string, patternDigest: string): DerivedName => ({ what: "S3 pattern's EventBridge rule", stem: `s3-${bucket}-${patternDigest}`, limit: 64 });
-export const firehoseRole = (stream: string): DerivedName => ({ what: 'Firehose delivery role', stem: `${stream}-firehose`, limit: 64 });
+/** What follows a delivery stream's name in the name of its Firehose role: a function's may not end so. */
+export const FIREHOSE_ROLE_SUFFIX = '-firehose';
+export const firehoseRole = (stream: string): DerivedName => ({ what: 'Firehose delivery role', stem: `${stream}${FIREHOSE_ROLE_SUFFIX}`, limit: 64 });
+/** The stage's deploy role, `laminar-<stage>-deploy` (infra's bootstrap stack): no function may be named so. */
+export const DEPLOY_ROLE_STEM = 'deploy';
 
 /** The derived name on `stage`; throws past its limit. */
 export function derivedName(stage: string, derived: DerivedName): string {
@@ -88,6 +92,23 @@ export function tooLongForSomeStage(logical: string, derived: DerivedName): stri
   const name = fullResourceName('x'.repeat(MAX_STAGE_CHARS), derived.stem);
   if (name.length <= derived.limit) return undefined;
   return `"${logical}" is ${name.length - derived.limit} character(s) too long: on a ${MAX_STAGE_CHARS}-character stage its ${derived.what} would be named "${name}" (${name.length} characters; AWS takes ${derived.limit})`;
+}
+
+/**
+ * Why a function may not be called `functionName`, when its role (`laminar-<stage>-<name>`, as the
+ * function) would be one infra gives another role: IAM role names are unique in an account, so
+ * the apply would stop midway at creating it (the deploy role may not touch its own role at all).
+ * Undefined when the name is free.
+ */
+export function roleNameClash(functionName: string): string | undefined {
+  if (functionName === DEPLOY_ROLE_STEM) {
+    return `"${functionName}" would give the function the role ${PROJECT}-<stage>-${DEPLOY_ROLE_STEM}, the name of the stage's deploy role (bootstrap stack): name the function otherwise`;
+  }
+  if (functionName.endsWith(FIREHOSE_ROLE_SUFFIX)) {
+    const stream = functionName.slice(0, -FIREHOSE_ROLE_SUFFIX.length);
+    return `"${functionName}" would give the function the role ${PROJECT}-<stage>-${functionName}, the name of the Firehose role of a delivery stream "${stream}": a function's name may not end in "${FIREHOSE_ROLE_SUFFIX}"`;
+  }
+  return undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { byCodePoint } from './order.ts';
-import { firehoseRole, functionDerivedNames, s3Rule, tooLongForSomeStage } from './resource-name.ts';
+import { firehoseRole, functionDerivedNames, MAX_STAGE_CHARS, PROJECT, roleNameClash, s3Rule, tooLongForSomeStage } from './resource-name.ts';
 import { envRef, keyPatternsOf, logicalName, type ResourceNamer, resourceRef, TABLE_KINDS, type TableKind, topicName } from './resources.ts';
 import { cronFields, ratePeriodMs, ScheduleExpressionError, translateCron } from './schedule-expression.ts';
 import { SCHEDULED_EVENT_FIELDS, scheduleInputProblems } from './schedule-input.ts';
@@ -263,6 +263,19 @@ export const tableDecl = z.strictObject({
   kind: z.enum(Object.keys(TABLE_KINDS) as [TableKind, ...TableKind[]]),
 });
 
+/** The longest function name functionSpec takes. */
+const MAX_FUNCTION_NAME_CHARS = 41;
+/**
+ * CloudWatch's limit on an alarm's description (PutMetricAlarm AlarmDescription: 1,024 characters),
+ * as the provider checks it: in bytes of UTF-8, never fewer than the characters.
+ */
+export const ALARM_DESCRIPTION_BYTES = 1024;
+/**
+ * What is left of it for a metric alarm's own words after infra's `laminar-<stage>-<function>: `
+ * on the longest stage and function name: refused here rather than cut short in the alarm.
+ */
+const METRIC_ALARM_DESCRIPTION_BYTES = ALARM_DESCRIPTION_BYTES - `${PROJECT}-${'x'.repeat(MAX_STAGE_CHARS)}-${'x'.repeat(MAX_FUNCTION_NAME_CHARS)}: `.length;
+
 /**
  * An alarm on one of the function's own metrics (EMF, as the runtime writes them: namespace
  * POWERTOOLS_METRICS_NAMESPACE, dimension `service` = POWERTOOLS_SERVICE_NAME): the sum over five
@@ -271,7 +284,12 @@ export const tableDecl = z.strictObject({
 export const metricAlarm = z.strictObject({
   metric: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,99}$/, 'a metric name the function emits (letters and digits)'),
   above: z.number().min(0).default(0),
-  description: z.string().min(1),
+  description: z
+    .string()
+    .min(1)
+    .refine((d) => Buffer.byteLength(d) <= METRIC_ALARM_DESCRIPTION_BYTES, {
+      error: `CloudWatch takes an alarm description of at most ${ALARM_DESCRIPTION_BYTES} characters, and infra writes "${PROJECT}-<stage>-<function>: " before this one: at most ${METRIC_ALARM_DESCRIPTION_BYTES} bytes (UTF-8) here`,
+    }),
 });
 
 export type MetricAlarm = z.output<typeof metricAlarm>;
@@ -299,7 +317,7 @@ export type ExpiringOutput = z.output<typeof expiringOutput>;
 
 export const functionSpec = z
   .strictObject({
-    name: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/, 'function names are lower-case kebab-case'),
+    name: z.string().regex(new RegExp(`^[a-z][a-z0-9-]{1,${MAX_FUNCTION_NAME_CHARS - 1}}$`), 'function names are lower-case kebab-case'),
     description: z.string().max(256, "Lambda takes a description of at most 256 characters").default(''),
     /** Entry module, relative to the function's folder. */
     entry: z.string().default('./src/handler.ts'),
@@ -355,6 +373,8 @@ export const functionSpec = z
       .default(30),
   })
   .superRefine((spec, ctx) => {
+    const clash = roleNameClash(spec.name);
+    if (clash) ctx.addIssue({ code: 'custom', path: ['name'], message: clash });
     const scheduleIndexes = spec.triggers.flatMap((t, i) => (t.kind === 'schedule' ? [i] : []));
     for (const derived of functionDerivedNames(spec.name, scheduleIndexes)) {
       const message = tooLongForSomeStage(spec.name, derived);

@@ -52,33 +52,36 @@ describe('a tiny pipeline, by hand', () => {
     // …the three alarms infra gives every function (errors, throttles, p95 duration), $0.10 each,
     // its one custom metric (ColdStart: it declares no metrics), $0.30, and a trace per invocation.
     expect(ingest.total).toBeCloseTo(0.0006 + 600 * 0.0000166667 + 0.001875 + 0.0012 + 0.3 + 0.3 + 3000 * 5e-6, 12);
-    // tick's schedule adds the two alarms on its undelivered firings (while any wait, and on each new one).
-    expect(item(e, 'tick', 'metric, undelivered-schedule and delivery-stream alarms')).toMatchObject({ quantity: 2, cost: 0.2 });
+    // tick's schedule adds the two alarms on its undelivered firings (while any wait, and on each new
+    // one) and its rule's alarm on firings EventBridge could not queue either.
+    expect(item(e, 'tick', 'metric, undelivered-schedule and delivery-stream alarms')).toMatchObject({ quantity: 3 });
+    expect(item(e, 'tick', 'metric, undelivered-schedule and delivery-stream alarms')?.cost).toBeCloseTo(0.3, 12);
     expect(item(e, 'tick', 'traces recorded')).toMatchObject({ quantity: 720 });
     // Shared: 10 GB in S3, the queue's 3,000 messages × (send + receive + delete).
     expect(e.shared.find((i) => i.item === 'storage lake')?.cost).toBeCloseTo(0.23, 12);
     expect(e.shared.find((i) => i.item === 'queue arrivals')).toMatchObject({ quantity: 9000, cost: 0.0036 });
     // Per stage: the dashboard ($3; 6 metrics a function), the alarm topic's KMS key ($1 + two
-    // yearly rotations at $1) and the S3 rule's two alarms on undelivered events.
+    // yearly rotations at $1) and the S3 rule's three alarms on undelivered events.
     expect(e.shared.find((i) => i.item === 'dashboard (12 metrics)')?.cost).toBe(3);
     expect(e.shared.find((i) => i.item === 'alarm topic key')?.cost).toBe(3);
-    expect(e.shared.find((i) => i.item === 'S3 rules: undelivered-event alarms')).toMatchObject({ quantity: 2, cost: 0.2 });
+    expect(e.shared.find((i) => i.item === 'S3 rules: undelivered-event alarms')).toMatchObject({ quantity: 3 });
+    expect(e.shared.find((i) => i.item === 'S3 rules: undelivered-event alarms')?.cost).toBeCloseTo(0.3, 12);
     // And the declared queue's alarm on its oldest message's age.
     expect(e.shared.find((i) => i.item === 'declared queues: oldest-message-age alarms')).toMatchObject({ quantity: 1, cost: 0.1 });
-    const tickTotal = 0.004944024 + 0.3 + 0.2 + 0.3 + 720 * 5e-6;
+    const tickTotal = 0.004944024 + 0.3 + 0.3 + 0.3 + 720 * 5e-6;
     const ingestTotal = 0.01367502 + 0.3 + 0.3 + 3000 * 5e-6;
-    expect(e.totals.total).toBeCloseTo(tickTotal + ingestTotal + 0.23 + 0.0036 + 3 + 3 + 0.2 + 0.1, 12);
+    expect(e.totals.total).toBeCloseTo(tickTotal + ingestTotal + 0.23 + 0.0036 + 3 + 3 + 0.3 + 0.1, 12);
     expect(e.warnings).toEqual([]);
   });
 
   it('takes the always-free allowances off only when asked', () => {
     const e = estimate({ ...tiny, freeTier: true });
-    // Lambda, SQS, CloudWatch's 10 alarms (of 11 here), 3 dashboards (of up to 50 metrics) and 10 custom
+    // Lambda, SQS, CloudWatch's 10 alarms (of 13 here), 3 dashboards (of up to 50 metrics) and 10 custom
     // metrics (2 here), and X-Ray's 100,000 traces are free.
     expect(e.totals.freeTier).toBeCloseTo(-(3720 * 0.2e-6 + 360 * 0.0000133334 + 600 * 0.0000166667 + 0.0036 + 1 + 3 + 0.6 + 3720 * 5e-6), 12);
     // Left: S3 storage, DynamoDB writes, S3 GETs and the KMS key, which have no always-free
-    // allowance, and the eleventh alarm.
-    expect(e.totals.total).toBeCloseTo(0.23 + 0.001875 + 0.0012 + 3 + 0.1, 12);
+    // allowance, and the three alarms past the tenth.
+    expect(e.totals.total).toBeCloseTo(0.23 + 0.001875 + 0.0012 + 3 + 0.3, 12);
     expect(estimate(tiny).freeTierCredits).toEqual([]);
   });
 
@@ -106,8 +109,10 @@ describe('volumes', () => {
     expect(archiver.invocations).toBe(5760);
     expect(item(e, 'archiver', 'Kafka ESM provisioned pollers (min 2 × 1 mapping, one per topic)')).toMatchObject({ quantity: 1440 });
     expect(item(e, 'archiver', 'Kafka ESM provisioned pollers (min 2 × 1 mapping, one per topic)')?.cost).toBeCloseTo(1440 * 0.185, 10);
-    // Infra alarms on a consumer's OffsetLag and on its going without invocations.
-    expect(item(e, 'archiver', 'Kafka offset lag and idle alarms')).toMatchObject({ quantity: 2, cost: 0.2 });
+    // Infra alarms on a consumer's OffsetLag, on its going without invocations and on batches its
+    // mappings could not hand to their on-failure destination.
+    expect(item(e, 'archiver', 'Kafka offset lag, idle and destination-failure alarms')).toMatchObject({ quantity: 3 });
+    expect(item(e, 'archiver', 'Kafka offset lag, idle and destination-failure alarms')?.cost).toBeCloseTo(0.3, 12);
     // Two topics are two mappings, each with its minimum pollers.
     const two = estimate({
       functions: [fn({ name: 'archiver', triggers: [{ kind: 'kafka', topics: ['orders', 'refunds'], cluster: { kind: 'msk' }, provisioned: { minPollers: 1, maxPollers: 2 }, maxRetries: 2 }] })],
@@ -208,7 +213,7 @@ describe('reports', () => {
     for (const out of [formatText(e), formatMarkdown(e)]) {
       expect(out).toContain('tick');
       expect(out).toContain('ingest');
-      expect(out).toContain('$7.97');
+      expect(out).toContain('$8.17');
       expect(out).toContain('lake/in/*.json: 100 objects/day');
     }
     expect(formatMarkdown(e)).toMatch(/^<!-- Generated by `pnpm cost --markdown --out docs\/cost.md`/);

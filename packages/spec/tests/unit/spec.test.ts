@@ -114,6 +114,28 @@ describe('defineFunction', () => {
     );
   });
 
+  it('refuses a name whose role would be one infra gives another role: the stage\'s deploy role, a delivery stream\'s Firehose role', () => {
+    expect(() => defineFunction({ ...base, name: 'deploy' })).toThrow(SpecError);
+    expect(() => defineFunction({ ...base, name: 'deploy' })).toThrow(
+      'name: "deploy" would give the function the role laminar-<stage>-deploy, the name of the stage\'s deploy role (bootstrap stack): name the function otherwise',
+    );
+    expect(() => defineFunction({ ...base, name: 'inventory-firehose' })).toThrow(
+      'name: "inventory-firehose" would give the function the role laminar-<stage>-inventory-firehose, the name of the Firehose role of a delivery stream "inventory": a function\'s name may not end in "-firehose"',
+    );
+    expect(defineFunction({ ...base, name: 'deployer' }).name).toBe('deployer');
+    expect(defineFunction({ ...base, name: 'firehose-feeder' }).name).toBe('firehose-feeder');
+  });
+
+  it('refuses a metric alarm description that would pass CloudWatch\'s 1,024 characters with the function\'s name before it', () => {
+    const env = { POWERTOOLS_METRICS_NAMESPACE: 'Laminar', POWERTOOLS_SERVICE_NAME: 'demo' };
+    const alarm = (description: string) => defineFunction({ ...base, env, metrics: ['FilesRejected'], metricAlarms: [{ metric: 'FilesRejected', description }] });
+    // "laminar-<12>-<41>: " takes 64 of the 1,024.
+    expect(alarm('d'.repeat(960)).metricAlarms[0]?.description).toHaveLength(960);
+    expect(() => alarm('d'.repeat(961))).toThrow(/metricAlarms\.0\.description: CloudWatch takes an alarm description of at most 1024 characters, .* at most 960 bytes \(UTF-8\) here/);
+    // Bytes, as the provider counts them: 481 "é" are 962.
+    expect(() => alarm('é'.repeat(481))).toThrow(/at most 960 bytes/);
+  });
+
   it('refuses wildcard actions and out-of-range limits', () => {
     expect(() => defineFunction({ ...base, permissions: [{ actions: ['s3:*'], resource: { bucket: 'documents' } }] })).toThrow(/no wildcards/);
     expect(() => defineFunction({ ...base, timeoutS: 901 })).toThrow(/timeoutS/);
@@ -295,6 +317,13 @@ describe('Kafka consumer groups', () => {
       { topic: 'a', consumerGroupId: 'archiver-2.a' },
       { topic: 'b', consumerGroupId: 'archiver-2.b' },
     ]);
-    expect(kafkaMappings('archiver', ['only'])).toEqual([{ topic: 'only', consumerGroupId: 'archiver' }]);
+    expect(kafkaMappings('archiver', ['only'])).toEqual([{ topic: 'only', consumerGroupId: 'archiver.only' }]);
+  });
+
+  it('keeps a topic\'s group when another topic is added or removed: the group holds its offsets', () => {
+    const groupOf = (topics: string[], topic: string) => kafkaMappings('archiver', topics).find((m) => m.topic === topic)?.consumerGroupId;
+    expect(groupOf(['a'], 'a')).toBe('archiver.a');
+    expect(groupOf(['a', 'b'], 'a')).toBe(groupOf(['a'], 'a'));
+    expect(groupOf(['b'], 'b')).toBe(groupOf(['a', 'b'], 'b'));
   });
 });
