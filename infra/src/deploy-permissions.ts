@@ -91,6 +91,7 @@ function arns(scope: AccountScope & { stage: string }) {
     glueCatalog: `arn:${p}:glue:${r}:${a}:catalog`,
     glueDatabase: `arn:${p}:glue:${r}:${a}:database/*_${glueStage(stage)}`,
     glueTable: `arn:${p}:glue:${r}:${a}:table/*_${glueStage(stage)}/*`,
+    glueFunction: `arn:${p}:glue:${r}:${a}:userDefinedFunction/*_${glueStage(stage)}/*`,
     kafkaCluster: `arn:${p}:kafka:${r}:${a}:cluster/*`,
     kafkaTopic: `arn:${p}:kafka:${r}:${a}:topic/*/*/${stage}.*`,
     kafkaGroup: `arn:${p}:kafka:${r}:${a}:group/*/*/${prefix}`,
@@ -458,7 +459,10 @@ export function deployPolicies(scope: DeployScope): DeployPolicy[] {
             'glue:UpdateDatabase',
             'glue:UpdateTable',
           ],
-          Resource: [a.glueCatalog, a.glueDatabase, a.glueTable],
+          // DeleteDatabase is authorized on the database's tables and user-defined functions too
+          // (Glue's "Specifying AWS Glue resource ARNs"): without the functions' ARN, destroying a
+          // stage's database would stop midway with AccessDenied.
+          Resource: [a.glueCatalog, a.glueDatabase, a.glueTable, a.glueFunction],
         },
         // Secrets are created by hand (their values never pass through Terraform); the stack only looks them up.
         { Sid: 'SecretLookups', Effect: 'Allow', Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetResourcePolicy'], Resource: [a.secret] },

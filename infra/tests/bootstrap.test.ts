@@ -203,7 +203,7 @@ describe('deploy permissions', () => {
     const bucketArn = `\${aws_s3_bucket.${STATE()[0]}.arn}`;
     const stageArn = new RegExp(
       `^arn:\\$\\{data\\.aws_partition\\.partition\\.partition\\}:[a-z0-9-]+:(eu-west-1)?:(\\$\\{data\\.aws_caller_identity\\.caller\\.account_id\\})?:` +
-        `(.*laminar-${stage}-\\*.*|secret:laminar/${stage}/\\*|parameter/laminar/${stage}/\\*|event-source-mapping:\\*|catalog|database/\\*_${stage}|table/\\*_${stage}/\\*|cluster/\\*|topic/\\*/\\*/${stage}\\.\\*|group/\\*/\\*/laminar-${stage}-\\*|policy/laminar-${stage}-boundary|role/laminar-${stage}-deploy)$`,
+        `(.*laminar-${stage}-\\*.*|secret:laminar/${stage}/\\*|parameter/laminar/${stage}/\\*|event-source-mapping:\\*|catalog|database/\\*_${stage}|table/\\*_${stage}/\\*|userDefinedFunction/\\*_${stage}/\\*|cluster/\\*|topic/\\*/\\*/${stage}\\.\\*|group/\\*/\\*/laminar-${stage}-\\*|policy/laminar-${stage}-boundary|role/laminar-${stage}-deploy)$`,
     );
     for (const p of attached(`laminar-${stage}-deploy`)) {
       for (const s of p.statements) {
@@ -244,6 +244,19 @@ describe('deploy permissions', () => {
     const policies = deployPolicies({ stage: 'dev', partition: 'aws', region: 'eu-west-1', accountId: '123456789012', stateBucketArn: 'arn:aws:s3:::b' });
     const condition = policies.flatMap((p) => p.statements).find((s) => s.Sid === 'RolesWithBoundary')?.Condition;
     expect(condition).toEqual({ StringEquals: { 'iam:PermissionsBoundary': 'arn:aws:iam::123456789012:policy/laminar-dev-boundary' } });
+  });
+
+  it("may delete the stage's Glue databases: DeleteDatabase is authorized on their tables and user-defined functions too", () => {
+    const policies = deployPolicies({ stage: 'dev', partition: 'aws', region: 'eu-west-1', accountId: '123456789012', stateBucketArn: 'arn:aws:s3:::b' });
+    const glue = policies.flatMap((p) => p.statements).find((s) => s.Sid === 'GlueCatalog');
+    expect(glue?.Action).toContain('glue:DeleteDatabase');
+    expect(glue?.Resource).toEqual(
+      expect.arrayContaining([
+        'arn:aws:glue:eu-west-1:123456789012:database/*_dev',
+        'arn:aws:glue:eu-west-1:123456789012:table/*_dev/*',
+        'arn:aws:glue:eu-west-1:123456789012:userDefinedFunction/*_dev/*',
+      ]),
+    );
   });
 
 });
