@@ -155,3 +155,17 @@ export function synthWarnings(outdir: string, stack = 'laminar-dev'): string[] {
   const manifest = JSON.parse(readFileSync(join(outdir, 'manifest.json'), 'utf8')) as { stacks: Record<string, { annotations?: { level: string; message: string }[] }> };
   return (manifest.stacks[stack]?.annotations ?? []).filter((a) => a.level === '@cdktf/warn').map((a) => a.message);
 }
+
+/** What every `<rule>-undelivered-lost` alarm is, given a reference to its rule's name. */
+export function undeliveredLostAlarm(ruleNameRef: string): Record<string, unknown> {
+  return {
+    namespace: 'AWS/Events',
+    metric_name: 'InvocationsFailedToBeSentToDlq',
+    // The default bus's rules: their metrics carry RuleName alone.
+    dimensions: { RuleName: ruleNameRef },
+    statistic: 'Sum',
+    threshold: 0,
+    comparison_operator: 'GreaterThanThreshold',
+    treat_missing_data: 'notBreaching',
+  };
+}

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { defineFunction, s3EventPattern } from '@laminar/spec';
 import { ALARM_DESCRIPTION_BYTES, fitDescription, RULE_DESCRIPTION_BYTES } from '../src/descriptions.ts';
 import type { PolicyDocument } from '../src/policy.ts';
-import { fakeArtifact, fakeRoot, lake, resourcesOf, type StackJson, synthInto, synthWarnings } from './fixtures.ts';
+import { fakeArtifact, fakeRoot, lake, resourcesOf, type StackJson, synthInto, synthWarnings, undeliveredLostAlarm } from './fixtures.ts';
 
 let json: StackJson;
 let raw: string;
@@ -114,14 +114,8 @@ describe('bronze → silver fan-out', () => {
     expect(rules).toHaveLength(1);
     for (const { name } of rules) {
       expect(one('aws_cloudwatch_metric_alarm', 'alarm_name', `${name}-undelivered-lost`)).toMatchObject({
-        namespace: 'AWS/Events',
-        metric_name: 'InvocationsFailedToBeSentToDlq',
-        dimensions: { RuleName: ref('aws_cloudwatch_event_rule', 'name', name, 'name') },
-        statistic: 'Sum',
-        threshold: 0,
-        comparison_operator: 'GreaterThanThreshold',
+        ...undeliveredLostAlarm(ref('aws_cloudwatch_event_rule', 'name', name, 'name')),
         period: 300,
-        treat_missing_data: 'notBreaching',
         alarm_actions: [expect.stringMatching(/^\$\{aws_sns_topic\./)],
         ok_actions: [expect.stringMatching(/^\$\{aws_sns_topic\./)],
       });

@@ -4,7 +4,7 @@ import { defineFunction, type FunctionSpec, type KafkaTrigger, loadAllLayers, lo
 import { beforeAll, describe, expect, it } from 'vitest';
 import { settingsFromEnv } from '../src/config.ts';
 import { DURATION_ALARM_FRACTION } from '../src/dashboard.ts';
-import { fakeArtifact, fakeRoot, REPO_ROOT, resourcesOf, type StackJson, type Synthesized, synthInto } from './fixtures.ts';
+import { fakeArtifact, fakeRoot, REPO_ROOT, resourcesOf, type StackJson, type Synthesized, synthInto, undeliveredLostAlarm } from './fixtures.ts';
 
 type Json = Record<string, unknown>;
 let specs: FunctionSpec[];
@@ -219,16 +219,9 @@ describe('alarms per function, from the specs', () => {
     for (const rule of rules) {
       const [, alarm] = one('aws_cloudwatch_metric_alarm', 'alarm_name', `${rule.name}-undelivered-lost`);
       expect(alarm).toMatchObject({
-        namespace: 'AWS/Events',
-        metric_name: 'InvocationsFailedToBeSentToDlq',
-        // The default bus's rules: their metrics carry RuleName alone.
-        dimensions: { RuleName: ref('aws_cloudwatch_event_rule', 'name', rule.name, 'name') },
-        statistic: 'Sum',
-        threshold: 0,
-        comparison_operator: 'GreaterThanThreshold',
+        ...undeliveredLostAlarm(ref('aws_cloudwatch_event_rule', 'name', rule.name, 'name')),
         period: 300,
         evaluation_periods: 1,
-        treat_missing_data: 'notBreaching',
         alarm_actions: [TOPIC()],
         ok_actions: [TOPIC()],
       });

@@ -4,7 +4,7 @@ import storeInventory from '../../functions/store-inventory/spec.ts';
 import { INVENTORY_COLUMNS } from '../../functions/store-inventory/src/columns.ts';
 import { escapeInterpolation, glueDatabaseName, partitionProjection, staticPrefix } from '../src/partitions.ts';
 import { type PolicyDocument, permissionStatements } from '../src/policy.ts';
-import { fakeArtifact, fakeRoot, resourcesOf, type StackJson, streams, synthInto } from './fixtures.ts';
+import { fakeArtifact, fakeRoot, resourcesOf, type StackJson, streams, synthInto, undeliveredLostAlarm } from './fixtures.ts';
 
 const STACK = 'laminar-dev';
 let json: StackJson;
@@ -181,13 +181,7 @@ describe('store-inventory delivery stream', () => {
     expect(rules.map((r) => r.name)).toEqual(['laminar-dev-store-inventory-schedule-1']);
     for (const rule of rules) {
       expect(one('aws_cloudwatch_metric_alarm', 'alarm_name', `${rule.name}-undelivered-lost`)).toMatchObject({
-        namespace: 'AWS/Events',
-        metric_name: 'InvocationsFailedToBeSentToDlq',
-        dimensions: { RuleName: ref('aws_cloudwatch_event_rule', 'name', rule.name, 'name') },
-        statistic: 'Sum',
-        threshold: 0,
-        comparison_operator: 'GreaterThanThreshold',
-        treat_missing_data: 'notBreaching',
+        ...undeliveredLostAlarm(ref('aws_cloudwatch_event_rule', 'name', rule.name, 'name')),
         alarm_actions: [expect.stringMatching(/^\$\{aws_sns_topic\./)],
         tags: { function: 'store-inventory' },
       });

@@ -25,44 +25,43 @@ export interface StageLine {
   text: string;
 }
 
-/** Objects and JSON lines under a prefix of the embedded S3. */
-async function countLines(client: S3Client, bucket: string, prefix: string): Promise<{ objects: number; lines: number }> {
+/** Reads every object under a prefix of the embedded S3, handing each one's text to `read`; returns how many there were. */
+async function readObjects(client: S3Client, bucket: string, prefix: string, read: (text: string) => void): Promise<number> {
   let objects = 0;
-  let lines = 0;
   let token: string | undefined;
   do {
     const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
     for (const o of page.Contents ?? []) {
       const body = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }));
-      const text = (await body.Body?.transformToString()) ?? '';
+      read((await body.Body?.transformToString()) ?? '');
       objects++;
-      lines += text.split('\n').filter((l) => l.trim() !== '').length;
     }
     token = page.NextContinuationToken;
   } while (token);
+  return objects;
+}
+
+/** Objects and JSON lines under a prefix of the embedded S3. */
+async function countLines(client: S3Client, bucket: string, prefix: string): Promise<{ objects: number; lines: number }> {
+  let lines = 0;
+  const objects = await readObjects(client, bucket, prefix, (text) => {
+    lines += text.split('\n').filter((l) => l.trim() !== '').length;
+  });
   return { objects, lines };
 }
 
 /** Objects under a prefix of rejected records, and the records they stand for (`count`, else 1). */
 async function countRejected(client: S3Client, bucket: string, prefix: string): Promise<{ objects: number; records: number }> {
-  let objects = 0;
   let records = 0;
-  let token: string | undefined;
-  do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const o of page.Contents ?? []) {
-      const body = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }));
-      let count: unknown;
-      try {
-        ({ count } = JSON.parse((await body.Body?.transformToString()) ?? '{}') as { count?: unknown });
-      } catch {
-        // Not one the functions wrote: one record all the same, the summary does not fail on it.
-      }
-      objects++;
-      records += typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1;
+  const objects = await readObjects(client, bucket, prefix, (text) => {
+    let count: unknown;
+    try {
+      ({ count } = JSON.parse(text || '{}') as { count?: unknown });
+    } catch {
+      // Not one the functions wrote: one record all the same, the summary does not fail on it.
     }
-    token = page.NextContinuationToken;
-  } while (token);
+    records += typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1;
+  });
   return { objects, records };
 }
 
