@@ -19,6 +19,7 @@ import {
   hasDlq,
   type KafkaTrigger,
   kafkaGroupStem,
+  kafkaMappingId,
   kafkaMappings,
   kafkaTriggersOf,
   type LoadedSpec,
@@ -386,9 +387,10 @@ export class NodeFunction extends Construct {
 
     // A record Lambda cannot hand to its destination (the queue deleted, its policy or the role's
     // grant wrong; for MSK, no way from the cluster's VPC to SQS) never reaches the queue, so
-    // -dlq-not-empty stays OK: only this metric shows it. Lambda counts it for an async invocation's
-    // destinations and for an event source mapping's on-failure destination alike, and every Kafka
-    // mapping has one (the DLQ, below). A spec has async or Kafka triggers, never both.
+    // -dlq-not-empty stays OK: only this metric shows it. AWS documents it for an async invocation's
+    // destinations and for stream mappings' on-failure destinations; for Kafka mappings (every one
+    // has the DLQ as on-failure destination, below) it is undocumented, so this alarm may stay
+    // silent there (infra README). A spec has async or Kafka triggers, never both.
     if (spec.async || kafkaSources.length > 0) {
       this.alarm('destination-failures-alarm', spec.name, {
         alarmName: `${name}-destination-failures`,
@@ -470,7 +472,7 @@ export class NodeFunction extends Construct {
           for (const mapping of source.mappings) {
             // Named by its topic, a trigger's only one too: never by its position, nor by how many
             // topics there are, so adding or removing a topic moves no other mapping's address.
-            new LambdaEventSourceMapping(this, `kafka-${i}-${mapping.topic.replace(/[^A-Za-z0-9-]/g, '-')}`, {
+            new LambdaEventSourceMapping(this, `kafka-${i}-${kafkaMappingId(mapping.topic)}`, {
               functionName: this.fn.arn,
               topics: [mapping.topic],
               batchSize: trigger.batchSize,

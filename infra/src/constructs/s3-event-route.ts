@@ -86,7 +86,8 @@ export class S3EventRoute extends Construct {
     // And the events that did not reach the queue either: neither alarm above can see those.
     this.alarm('undelivered-lost-alarm', {
       alarmName: `${name}-undelivered-lost`,
-      alarmDescription: matching((key) => `EventBridge delivered events matching ${key} neither to a target nor to ${name}-undelivered (the queue gone, its policy, an event too large): they are lost`),
+      // Counted per target: the rule's other targets may well have had the event.
+      alarmDescription: matching((key) => `EventBridge could not deliver events matching ${key} to one of its targets, nor put them in ${name}-undelivered (the queue gone, its policy, an event too large): lost for that target`),
       ...undeliveredLost(this.rule.name),
     });
     const deadLetterConfig = { arn: this.undelivered.arn };

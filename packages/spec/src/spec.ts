@@ -150,7 +150,20 @@ export const kafkaTrigger = z.strictObject({
   if (t.provisioned && t.provisioned.minPollers > t.provisioned.maxPollers) {
     ctx.addIssue({ code: 'custom', path: ['provisioned'], message: 'minPollers is above maxPollers' });
   }
+  // Each topic's mapping is named by the topic with every character but letters, digits and "-"
+  // made "-" (kafkaMappingId): two topics that differ only there would claim one name.
+  const byId = new Map<string, string>();
+  for (const topic of new Set(t.topics)) {
+    const other = byId.get(kafkaMappingId(topic));
+    if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['topics'], message: `topics "${other}" and "${topic}" differ only in "." and "-", which their mappings' names cannot tell apart: rename one` });
+    byId.set(kafkaMappingId(topic), topic);
+  }
 });
+
+/** A topic as infra names its event source mapping: letters, digits and "-" only. */
+export function kafkaMappingId(topic: string): string {
+  return topic.replace(/[^A-Za-z0-9-]/g, '-');
+}
 export type KafkaTrigger = z.output<typeof kafkaTrigger>;
 
 /** Column types a Glue table declares (Hive DDL names). */

@@ -212,6 +212,9 @@ describe('defineFunction', () => {
     expect(hasDlq(spec)).toBe(true);
     expect(() => defineFunction({ ...base, triggers: [{ ...kafka, batchSize: 10_001 }] })).toThrow(/batchSize/);
     expect(() => defineFunction({ ...base, triggers: [kafka], async: { maxRetries: 1, maxEventAgeS: 60, onFailure: 'dlq' } })).toThrow(/synchronously/);
+    // Two topics infra would give one mapping name are refused, naming both.
+    expect(() => defineFunction({ ...base, triggers: [{ ...kafka, topics: ['orders.v1', 'orders-v1'] }] })).toThrow(/topics "orders\.v1" and "orders-v1" differ only in "\." and "-"/);
+    expect(() => defineFunction({ ...base, triggers: [{ ...kafka, topics: ['orders.v1', 'orders.v1'] }] })).not.toThrow();
   });
 
   it('gives a Kafka trigger an idle limit for its no-invocations alarm: 60 minutes unless set, in steps of 5 up to a day', () => {
