@@ -103,7 +103,7 @@ export interface KafkaSourceOptions {
   trigger: KafkaTrigger;
   /** Real topic names (the runner's names for the trigger's logical topics). */
   topics: string[];
-  /** The consumer group (default `laminar-local-<function>`). */
+  /** The consumer group (default `laminar-local-<function>`; the runner passes infra's `<group>.<topic>`). */
   groupId?: string;
   bootstrapServers: string;
   /** Which broker `bootstrapServers` names: the runner's embedded mock cluster or an external one (see kafkaConsumerConfig). */
@@ -529,7 +529,7 @@ export class KafkaEventSource {
         this.#say(`batch ${n} (${messages.length} records) attempt ${attempt} of ${maxAttempts} failed (${why}); retrying`);
         await sleep(RETRY_WAIT_MS * attempt * this.#options.timeScale, undefined, { signal: this.#stopper.signal });
       } else {
-        const note = trigger.provisioned ? '' : ` (on demand, Lambda would keep retrying until the records expire; locally ${LOCAL_ON_DEMAND_ATTEMPTS} attempts)`;
+        const note = trigger.provisioned ? '' : ` (on demand, Lambda would keep retrying until the records expire, or 10 times if it caps it as it does provisioned mappings with a destination; locally ${LOCAL_ON_DEMAND_ATTEMPTS} attempts)`;
         outcome = this.#toDlq(n, event, messages, attempts, `failed ${attempt} times (${why})`, result.error, note);
       }
     }

@@ -487,7 +487,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
           await source.start();
           services.push(
             `Kafka → ${spec.name}: event source mapping on ${topic} (group ${source.groupId}, batch ≤ ${trigger.batchSize}, window ${trigger.batchingWindowS} s, locally ${formatSeconds(trigger.batchingWindowS * delayScale)}; ${
-              trigger.provisioned ? `${trigger.maxRetries ?? 0} retries` : 'on demand: retried until the records expire, locally 10 attempts'
+              trigger.provisioned ? `${trigger.maxRetries ?? 0} retries` : 'on demand: retried until the records expire (or 10 times, if AWS caps it as it does provisioned mappings with a destination), locally 10 attempts'
             }, then ${dlq})`,
           );
         }

@@ -119,7 +119,8 @@ export const kafkaTrigger = z.strictObject({
   /**
    * Provisioned poller mode (billed per event poller unit-hour). Lambda honours `maxRetries` on a
    * Kafka mapping only in this mode; on demand, a failing batch is retried until its records expire
-   * from the topic, blocking its partition meanwhile.
+   * from the topic (or, unverified, up to the cap of 10 AWS documents with an on-failure
+   * destination), blocking its partition meanwhile.
    */
   provisioned: z.strictObject({ minPollers: z.number().int().min(1).max(200), maxPollers: z.number().int().min(1).max(2000) }).optional(),
   /** Retries of a failed batch before its coordinates go to the on-failure destination (the function's DLQ). Needs, and is required by, `provisioned`. */
