@@ -30,11 +30,12 @@ export const partitionKeyOf = (ref: Pick<S3ObjectRef, 'bucket' | 'key'>) => `${r
 
 /**
  * The sort key names one S3 event, not one delivery. The sequencer tells apart two writes of the
- * same key in the same instant (EventBridge times have whole seconds); the etag stands in where
- * S3 sends no sequencer. eventTime is already normalized to milliseconds, so keys sort by time.
+ * same key in the same instant (EventBridge times have whole seconds); where S3 sends none, the
+ * version id (one per write) stands in, and then the etag (the same bytes written twice in one
+ * second are one arrival then). eventTime is already normalized to milliseconds, so keys sort by time.
  */
 export function sortKeyOf(ref: Pick<S3ObjectRef, 'eventTime' | 'sequencer' | 'etag' | 'versionId'>): string {
-  return `${ref.eventTime}#${ref.sequencer ?? ref.etag ?? ref.versionId ?? '-'}`;
+  return `${ref.eventTime}#${ref.sequencer ?? ref.versionId ?? ref.etag ?? '-'}`;
 }
 
 /**

@@ -112,8 +112,14 @@ export function defineHandler<S extends z.ZodType, D, E, R>(def: HandlerDefiniti
       segment?.close();
       if (facade) tracer.setSegment(facade);
       // An invocation that recorded nothing (refused input, a failure before the first count) has
-      // nothing to publish: Powertools would print a warning saying so on every one of them.
+      // nothing to publish: Powertools would print a warning saying so on every one of them. Its
+      // dimensions and metadata are cleared all the same, which only publishing does otherwise:
+      // kept, they would land on the next invocation's metrics.
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+      else {
+        metrics.clearDimensions();
+        metrics.clearMetadata();
+      }
       logger.resetKeys();
     }
   };

@@ -55,10 +55,12 @@ describe('arrivalItem', () => {
     expect(Object.keys(item).sort()).toEqual(['bucket', 'eventName', 'eventTime', 'expiresAt', 'key', 'pk', 'sequencer', 'sk', 'source']);
   });
 
-  it('falls back from sequencer to etag to versionId in the sort key', () => {
+  it('falls back from sequencer to versionId to etag in the sort key', () => {
     const t = ref.eventTime;
     expect(sortKeyOf({ eventTime: t, sequencer: 's', etag: 'e', versionId: 'v' })).toBe(`${t}#s`);
-    expect(sortKeyOf({ eventTime: t, etag: 'e', versionId: 'v' })).toBe(`${t}#e`);
+    // Two versions of the same bytes in one second: two writes, two arrivals.
+    expect(sortKeyOf({ eventTime: t, etag: 'e', versionId: 'v1' })).not.toBe(sortKeyOf({ eventTime: t, etag: 'e', versionId: 'v2' }));
+    expect(sortKeyOf({ eventTime: t, etag: 'e' })).toBe(`${t}#e`);
     expect(sortKeyOf({ eventTime: t, versionId: 'v' })).toBe(`${t}#v`);
     expect(sortKeyOf({ eventTime: t })).toBe(`${t}#-`);
   });

@@ -193,6 +193,40 @@ describe('defineHandler', () => {
     expect(out.slice(afterFirst)).toEqual([]);
   });
 
+  it("leaves an invocation's dimensions and metadata behind when it published no metric: the next one's metrics carry none of them", async () => {
+    process.env = { TABLE: 't', POWERTOOLS_METRICS_NAMESPACE: 'Test', POWERTOOLS_SERVICE_NAME: 'demo', POWERTOOLS_LOG_LEVEL: 'CRITICAL' };
+    const out: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      out.push(String(chunk));
+      return true;
+    });
+    const handler = defineHandler({
+      config: schema,
+      init: () => ({}),
+      handle: async (event: { fail?: boolean }, { metrics }) => {
+        if (event.fail) {
+          metrics.addDimension('feed', 'A');
+          metrics.addMetadata('request', 'first');
+          throw new Error('failed before counting');
+        }
+        metrics.addMetric('Things', 'Count', 1);
+        return 'ok';
+      },
+    });
+    await expect(handler({ fail: true }, context())).rejects.toThrow('failed before counting');
+    await handler({}, context());
+    const things = out
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown> & { _aws?: { CloudWatchMetrics: { Dimensions: string[][] }[] } })
+      .find((l) => l.Things === 1);
+    expect(things).toBeDefined();
+    expect(things).not.toHaveProperty('feed');
+    expect(things).not.toHaveProperty('request');
+    expect(things?._aws?.CloudWatchMetrics[0]?.Dimensions[0]).not.toContain('feed');
+  });
+
   it('puts LAMINAR_STAGE on every metric, the cold start too, as the stage dimension', async () => {
     process.env = { TABLE: 't', POWERTOOLS_METRICS_NAMESPACE: 'Test', POWERTOOLS_SERVICE_NAME: 'demo', LAMINAR_STAGE: 'prod', AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand' };
     const out: string[] = [];
