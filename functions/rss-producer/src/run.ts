@@ -385,7 +385,12 @@ async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, de
   const feedsWithSeenItems = new Set<string>();
   for (const w of work) {
     for (const item of w.items) {
-      if (unique.get(item.id) !== item) continue; // a repeat, counted above
+      if (unique.get(item.id) !== item) {
+        // A repeat, counted above. Its feed lists an item that is not new all the same: if another
+        // invocation holds it and fails, this feed may be the one still listing it next run.
+        if (!freshIds.has(item.id)) feedsWithSeenItems.add(w.report.url);
+        continue;
+      }
       if (freshIds.has(item.id)) w.report.new++;
       else {
         w.report.duplicate++;

@@ -371,6 +371,18 @@ describe('runOnce', () => {
     expect([...state.map.keys()]).toEqual([FEEDS[0], FEEDS[1]]);
   });
 
+  it('a feed that only repeats an item a concurrent invocation holds keeps its old validators too: if the holder fails, either feed may be the one still listing it', async () => {
+    // "New chip" is listed in world.xml and again in tech-atom.xml (the repeat): hold its id.
+    const { producer, sent } = fakeProducer();
+    await runOnce({ ...options, feedUrls: [FEEDS[0] as string] }, deps({ producer: async () => producer }));
+    const chip = sent.flat().find((m) => String(JSON.parse(String(m.value)).payload.title).startsWith('New chip'));
+    expect(chip).toBeDefined();
+    const state = memoryState();
+    const result = await runOnce({ ...options, feedUrls: FEEDS }, deps({ feedState: state.store, publishOnce: memoryDedup(new Set(), new Set([String(chip?.key)])) }));
+    expect(result.totals.inFlight).toBe(1);
+    expect([...state.map.keys()]).toEqual([FEEDS[2]]);
+  });
+
   it('a comment alone on its post keeps its own id, so the next one on that post is produced too', async () => {
     const comments = (...ids: [post: string, n: number][]) =>
       `<?xml version="1.0"?><rss version="2.0"><channel><title>Comments</title><link>${HOST}/</link>${ids
