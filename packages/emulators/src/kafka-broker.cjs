@@ -14,6 +14,7 @@ const host = new Kafka.Producer({
   // Ignored by the mock cluster, but librdkafka requires one.
   'bootstrap.servers': 'mock:9092',
   'test.mock.num.brokers': options.brokers ?? 1,
+  'test.mock.broker.rtt': options.rttMs ?? 0,
   'client.id': 'laminar-kafka-emulator',
   event_cb: true,
 });

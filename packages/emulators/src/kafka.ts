@@ -6,6 +6,11 @@ import type { KafkaConsumer, Message } from '@confluentinc/kafka-javascript';
 export interface KafkaEmulatorOptions {
   /** Brokers in the mock cluster (default 1); replication factor is min(3, brokers). */
   brokers?: number;
+  /**
+   * A round trip every request takes (librdkafka's `test.mock.broker.rtt`, default 0): a slow
+   * broker, for tests whose outcome must not depend on how fast this machine is.
+   */
+  rttMs?: number;
 }
 
 export interface KafkaEmulator {
@@ -24,7 +29,7 @@ const START_TIMEOUT_MS = 15_000;
  * `group.protocol: consumer` or assigned partitions.
  */
 export async function startKafka(options: KafkaEmulatorOptions = {}): Promise<KafkaEmulator> {
-  const child: ChildProcess = fork(BROKER_SCRIPT, [JSON.stringify({ brokers: options.brokers ?? 1 })], {
+  const child: ChildProcess = fork(BROKER_SCRIPT, [JSON.stringify({ brokers: options.brokers ?? 1, rttMs: options.rttMs ?? 0 })], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   let stderr = '';

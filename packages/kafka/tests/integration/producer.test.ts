@@ -120,6 +120,21 @@ describe('getProducer against a real Kafka-protocol broker (librdkafka mock clus
   });
 
   it('a flush that cannot finish in time rejects with FlushTimeoutError; the next call gets a fresh, working producer', async () => {
+    // A broker whose every request takes 300 ms: the first acknowledgement comes ~2 round trips
+    // after the first message is enqueued (producer id, then produce), far past the 5 ms budget,
+    // however fast this machine enqueues the 20,000 (on the instant broker a fast run delivered
+    // them all while enqueuing, and the flush had nothing left to time out on).
+    const slowKafka = await startKafka({ rttMs: 300 });
+    const slow = { ...env, KAFKA_BOOTSTRAP_SERVERS: slowKafka.bootstrapServers };
+    try {
+      await flushTimesOut(slow, slowKafka);
+    } finally {
+      await (await getProducer(slow).catch(() => undefined))?.close();
+      await slowKafka.stop();
+    }
+  }, 60_000);
+
+  async function flushTimesOut(env: KafkaEnv, kafka: KafkaEmulator) {
     const before = await getProducer(env);
     const err = await before.send(items('too-slow', 20_000, 100), { timeoutMs: 5 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FlushTimeoutError);
@@ -139,7 +154,7 @@ describe('getProducer against a real Kafka-protocol broker (librdkafka mock clus
     await expect(before.send(items('after-reset', 1, 1), { timeoutMs: 1_000 })).rejects.toThrow(
       /^Kafka producer is closed \(reset after: Kafka flush timed out after 5 ms: .*\): getProducer\(\) gives a new one$/,
     );
-  });
+  }
 
   it('a message the broker refuses rejects with DeliveryError and resets the producer', async () => {
     const before = await getProducer(env);
