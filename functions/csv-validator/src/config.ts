@@ -1,11 +1,6 @@
-import { dynamoEnvSchema, s3EnvSchema } from '@laminar/aws';
+import { dynamoEnvSchema, s3EnvSchema, s3FolderPrefix } from '@laminar/aws';
 import { envInt } from '@laminar/runtime';
 import { z } from 'zod';
-
-const prefix = z
-  .string()
-  .max(512)
-  .refine((p) => p !== '' && p.endsWith('/') && !p.startsWith('/'), 'must end with "/" and not start with "/"');
 
 /**
  * An in-progress claim's lease (renewed every third of it; claim-lease.ts): a crashed invocation's
@@ -16,8 +11,8 @@ export const DEFAULT_LEASE_SECONDS = 60;
 export const configSchema = s3EnvSchema.extend(dynamoEnvSchema.shape).extend({
   /** The lake bucket (logical `lake`): sources are read from it and outputs written to it. */
   LAKE_BUCKET: z.string().min(3).max(63),
-  SILVER_PREFIX: prefix.default('silver/'),
-  QUARANTINE_PREFIX: prefix.default('quarantine/'),
+  SILVER_PREFIX: s3FolderPrefix.default('silver/'),
+  QUARANTINE_PREFIX: s3FolderPrefix.default('quarantine/'),
   /** Powertools idempotency records (table kind `idempotency`: key `id`, TTL `expiration`). */
   IDEMPOTENCY_TABLE: z.string().min(3).max(255),
   /**

@@ -1,4 +1,4 @@
-import { type KeptRejected, noneKept, type RejectedRecord, type RejectsReport, rejectsReport } from '@laminar/aws';
+import { type KeptRejected, type RejectedRecord, type RejectsReport, rejectsReport, startKeeping } from '@laminar/aws';
 import { type ClaimingInvocation, type DedupStore, invocationClaims, type LatestChange, type LatestRenewal, type LatestValueStore, publishOnce, warnRefreshFailed } from '@laminar/dedup';
 import { deliveredBefore, type KafkaProducer, lazyMessages } from '@laminar/kafka';
 import type { Config } from './config.ts';
@@ -167,7 +167,7 @@ export async function runOnce(deps: RunDeps): Promise<RunResult> {
   // Kept while the run goes on; a failure here fails nothing else (see RunResult.rejects).
   const source = `${config.GAMMA_API_URL}/markets`;
   const toKeep: RejectedRecord[] = listing.rejected.map((r) => ({ source, reasons: r.reasons, record: r.record, ...marketIdentity(r) }));
-  const keeping = deps.keepRejected && toKeep.length > 0 ? deps.keepRejected(toKeep).catch((error) => noneKept(toKeep, error)) : undefined;
+  const keeping = startKeeping(deps.keepRejected, toKeep);
   try {
     return await priceAndProduce(deps, http, listing, rejections, keeping);
   } finally {
@@ -315,7 +315,7 @@ async function priceAndProduce(
   return {
     markets: counts.markets,
     rejections,
-    ...(deps.keepRejected ? { rejects: rejectsReport(kept ?? { written: 0, alreadyKept: 0, failed: 0, failedSources: [] }) } : {}),
+    ...(deps.keepRejected ? { rejects: rejectsReport(kept) } : {}),
     prices: counts.prices,
     ticks: counts.ticks,
     new: outcome.fresh.length,

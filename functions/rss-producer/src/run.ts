@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { deliveredBefore, envelope, type KafkaProducer, lazyMessages, type OutgoingMessage } from '@laminar/kafka';
-import { type KeptRejected, noneKept, type RejectedRecord, type RejectsReport, rejectsReport } from '@laminar/aws';
+import { type KeptRejected, type RejectedRecord, type RejectsReport, rejectsReport, startKeeping } from '@laminar/aws';
 import { type PublishOutcome as DedupOutcome, warnRefreshFailed } from '@laminar/dedup';
 import { DeadlineExceededError, type InitContext } from '@laminar/runtime';
 import type { FeedStateStore } from './feed-state.ts';
@@ -317,8 +317,7 @@ async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, de
 
   // Kept while the items are produced; a failure here fails nothing else (see RunResult.rejects).
   const rejects = work.flatMap((w) => w.rejects ?? []);
-  const keeping = deps.keepRejected && rejects.length > 0 ? deps.keepRejected(rejects) : undefined;
-  const keptRejects = keeping?.catch((error) => noneKept(rejects, error));
+  const keeping = startKeeping(deps.keepRejected, rejects);
 
   // The same item in two feeds (or twice in one) is produced once: the first feed listed keeps it.
   const unique = new Map<string, RssItem>();
@@ -373,9 +372,9 @@ async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, de
       report({ fresh: [], duplicates: 0, inFlight: 0 });
     }
   } finally {
-    await keptRejects;
+    await keeping;
   }
-  const kept = await keptRejects;
+  const kept = await keeping;
   const notKeptFeeds = new Set(kept?.failedSources ?? []);
   if (kept && kept.failed > 0) {
     deps.log.warn('rejected entries not kept: their feeds are read whole again next run', { notKept: kept.failed, feeds: [...notKeptFeeds], error: kept.firstError });
@@ -428,6 +427,6 @@ async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, de
       stoppedFeeds: fetchedCounts.stoppedFeeds,
       produced,
     },
-    ...(deps.keepRejected ? { rejects: rejectsReport(kept ?? { written: 0, alreadyKept: 0, failed: 0, failedSources: [] }) } : {}),
+    ...(deps.keepRejected ? { rejects: rejectsReport(kept) } : {}),
   };
 }

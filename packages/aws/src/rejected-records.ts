@@ -1,15 +1,12 @@
 import { createHash } from 'node:crypto';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { s3EnvSchema } from './s3-client.ts';
+import { s3EnvSchema, s3FolderPrefix } from './s3-client.ts';
 
 /** Where a function keeps its rejected records (set by its spec through rejectsSpec). */
 export const rejectsEnvSchema = s3EnvSchema.extend({
   REJECTS_BUCKET: z.string().min(3).max(63),
-  REJECTS_PREFIX: z
-    .string()
-    .max(512)
-    .refine((p) => p !== '' && p.endsWith('/') && !p.startsWith('/'), 'must end with "/" and not start with "/"'),
+  REJECTS_PREFIX: s3FolderPrefix,
 });
 
 /**
@@ -171,15 +168,23 @@ export interface RejectsReport {
   error?: string;
 }
 
-export function rejectsReport(k: KeptRejected): RejectsReport {
+/** A run's report of `k`; nothing kept (no records, or none given to keep) when `k` is absent. */
+export function rejectsReport(k: KeptRejected | undefined): RejectsReport {
+  if (!k) return { kept: 0, keptNow: 0, notKept: 0 };
   return { kept: k.written + k.alreadyKept, keptNow: k.written, notKept: k.failed, ...(k.firstError ? { error: k.firstError } : {}) };
 }
 
 /**
- * What a keeper that threw kept, for callers handed one that may (keepRejectedRecords itself does
- * not): nothing — every record counts as not kept, rather than the run failing on it.
+ * Starts keeping `records` (undefined when there is no keeper or nothing to keep), to be awaited
+ * when the run is done. It never rejects: a keeper that throws (keepRejectedRecords itself does
+ * not) kept nothing, and every record counts as not kept rather than the run failing on it.
  */
-export function noneKept(records: readonly RejectedRecord[], error: unknown): KeptRejected {
+export function startKeeping(keep: ((records: RejectedRecord[]) => Promise<KeptRejected>) | undefined, records: RejectedRecord[]): Promise<KeptRejected> | undefined {
+  if (!keep || records.length === 0) return undefined;
+  return keep(records).catch((error) => noneKept(records, error));
+}
+
+function noneKept(records: readonly RejectedRecord[], error: unknown): KeptRejected {
   return {
     written: 0,
     alreadyKept: 0,

@@ -15,6 +15,12 @@ export const s3EnvSchema = z.object({
 });
 export type S3Env = z.output<typeof s3EnvSchema>;
 
+/** A key prefix that names a folder a function writes under: ends with "/", never starts with one. */
+export const s3FolderPrefix = z
+  .string()
+  .max(512)
+  .refine((p) => p !== '' && p.endsWith('/') && !p.startsWith('/'), 'must end with "/" and not start with "/"');
+
 export interface S3ClientOptions {
   region: string;
   endpoint?: string | undefined;

@@ -17,6 +17,26 @@ const context = (remainingMs = 30_000) => lambdaContext('demo', { remainingMs, r
 
 const schema = z.object({ TABLE: z.string().min(1), LIMIT: envInt(1, 10).default(5) });
 
+/** Everything written to `streams` from now on (their writes swallowed), in order. */
+function captureWrites(...streams: NodeJS.WriteStream[]): string[] {
+  const out: string[] = [];
+  for (const stream of streams) {
+    vi.spyOn(stream, 'write').mockImplementation((chunk) => {
+      out.push(String(chunk));
+      return true;
+    });
+  }
+  return out;
+}
+
+/** The JSON lines among what was captured. */
+const jsonLines = <T>(out: string[]): T[] =>
+  out
+    .join('')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as T);
+
 describe('loadConfig', () => {
   it('names every missing or invalid variable', () => {
     expect(() => loadConfig(schema, { LIMIT: '99' })).toThrow(ConfigError);
@@ -93,13 +113,7 @@ describe('defineHandler', () => {
 
   it('runs init once per environment, logs JSON with the request id, rethrows errors', async () => {
     process.env = { TABLE: 't', POWERTOOLS_METRICS_NAMESPACE: 'Test', POWERTOOLS_SERVICE_NAME: 'demo' };
-    const out: string[] = [];
-    for (const stream of [process.stdout, process.stderr]) {
-      vi.spyOn(stream, 'write').mockImplementation((chunk) => {
-        out.push(String(chunk));
-        return true;
-      });
-    }
+    const out = captureWrites(process.stdout, process.stderr);
     const init = vi.fn(() => ({ client: 'c' }));
     const handler = defineHandler({
       config: schema,
@@ -115,7 +129,7 @@ describe('defineHandler', () => {
     await expect(handler({ fail: 'client' }, context())).rejects.toThrow(ClientError);
     await expect(handler({ fail: 'server' }, context())).rejects.toThrow('boom');
     expect(init).toHaveBeenCalledTimes(1);
-    const lines = out.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = jsonLines<Record<string, unknown>>(out);
     const logs = lines.filter((l) => 'level' in l);
     expect(logs.find((l) => l.level === 'WARN')).toMatchObject({ message: 'bad thing', function_request_id: 'req-1' });
     expect(logs.find((l) => l.level === 'ERROR')).toMatchObject({ message: 'invocation failed' });
@@ -170,13 +184,7 @@ describe('defineHandler', () => {
 
   it('an invocation that records no metric writes no EMF document and no warning, on stdout or stderr', async () => {
     process.env = { TABLE: 't', POWERTOOLS_METRICS_NAMESPACE: 'Test', POWERTOOLS_SERVICE_NAME: 'demo', POWERTOOLS_LOG_LEVEL: 'WARN' };
-    const out: string[] = [];
-    for (const stream of [process.stdout, process.stderr]) {
-      vi.spyOn(stream, 'write').mockImplementation((chunk) => {
-        out.push(String(chunk));
-        return true;
-      });
-    }
+    const out = captureWrites(process.stdout, process.stderr);
     const handler = defineHandler({
       config: schema,
       init: () => ({}),
@@ -195,11 +203,7 @@ describe('defineHandler', () => {
 
   it("leaves an invocation's dimensions and metadata behind when it published no metric: the next one's metrics carry none of them", async () => {
     process.env = { TABLE: 't', POWERTOOLS_METRICS_NAMESPACE: 'Test', POWERTOOLS_SERVICE_NAME: 'demo', POWERTOOLS_LOG_LEVEL: 'CRITICAL' };
-    const out: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      out.push(String(chunk));
-      return true;
-    });
+    const out = captureWrites(process.stdout);
     const handler = defineHandler({
       config: schema,
       init: () => ({}),
@@ -215,12 +219,7 @@ describe('defineHandler', () => {
     });
     await expect(handler({ fail: true }, context())).rejects.toThrow('failed before counting');
     await handler({}, context());
-    const things = out
-      .join('')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown> & { _aws?: { CloudWatchMetrics: { Dimensions: string[][] }[] } })
-      .find((l) => l.Things === 1);
+    const things = jsonLines<Record<string, unknown> & { _aws?: { CloudWatchMetrics: { Dimensions: string[][] }[] } }>(out).find((l) => l.Things === 1);
     expect(things).toBeDefined();
     expect(things).not.toHaveProperty('feed');
     expect(things).not.toHaveProperty('request');
@@ -229,11 +228,7 @@ describe('defineHandler', () => {
 
   it('puts LAMINAR_STAGE on every metric, the cold start too, as the stage dimension', async () => {
     process.env = { TABLE: 't', POWERTOOLS_METRICS_NAMESPACE: 'Test', POWERTOOLS_SERVICE_NAME: 'demo', LAMINAR_STAGE: 'prod', AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand' };
-    const out: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      out.push(String(chunk));
-      return true;
-    });
+    const out = captureWrites(process.stdout);
     const handler = defineHandler({
       config: schema,
       init: () => ({}),
@@ -243,12 +238,7 @@ describe('defineHandler', () => {
       },
     });
     await handler({}, context());
-    const emf = out
-      .join('')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { _aws?: { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] }; stage?: string })
-      .filter((l) => l._aws);
+    const emf = jsonLines<{ _aws?: { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] }; stage?: string }>(out).filter((l) => l._aws);
     expect(emf.flatMap((l) => l._aws?.CloudWatchMetrics[0]?.Metrics.map((m) => m.Name)).sort()).toEqual(['ColdStart', 'Things']);
     for (const l of emf) {
       expect(l.stage).toBe('prod');
