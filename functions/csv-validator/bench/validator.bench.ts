@@ -178,7 +178,8 @@ function runHandler(bundle: string, files: Seeded[], s3Endpoint: string, dynamoE
   });
   if (process.env.BENCH_CHILD_LOG) writeFileSync(process.env.BENCH_CHILD_LOG, out);
   const lines = out.trim().split('\n');
-  const run = JSON.parse(lines.at(-1) as string) as Omit<HandlerRun, 'emf'>;
+  // The last JSON line: V8's tracing flags (BENCH_NODE_ARGS) print to stdout as well, after it too.
+  const run = JSON.parse(lines.findLast((l) => l.startsWith('{"')) as string) as Omit<HandlerRun, 'emf'>;
   // The EMF documents the handler printed, one per invocation: they must reconcile as the results do.
   const emf = lines
     .filter((l) => l.includes('"_aws"') && l.includes('RowsRead'))
