@@ -1,10 +1,13 @@
 import { rejectsSpec } from '@laminar/aws/spec';
+import { dedupSpec } from '@laminar/dedup/spec';
 import { kafkaProducerSpec } from '@laminar/kafka/spec';
 import { defineFunction } from '@laminar/spec';
 
 const kafka = kafkaProducerSpec({ clientId: 'polymarket-producer', topic: 'polymarket-prices' });
 // Market records it cannot use, each kept once with its reasons and the record as Gamma sent it.
 const rejects = rejectsSpec({ functionName: 'polymarket-producer' });
+// Ticks already produced, and each outcome's latest price (LatestValueStore) in the same table.
+const dedup = dedupSpec({ table: 'polymarket-dedup', ttlDays: 7 });
 
 export default defineFunction({
   name: 'polymarket-producer',
@@ -20,15 +23,14 @@ export default defineFunction({
     CLOB_API_URL: 'https://clob.polymarket.com',
     MAX_MARKETS: '500',
     HTTP_TIMEOUT_MS: '10000',
-    DEDUP_TABLE: { ref: { table: 'polymarket-dedup' } },
-    DEDUP_TTL_DAYS: '7',
+    ...dedup.env,
     ...kafka.env,
     ...rejects.env,
     POWERTOOLS_SERVICE_NAME: 'polymarket-producer',
     POWERTOOLS_METRICS_NAMESPACE: 'Laminar',
   },
   secrets: [...kafka.secrets],
-  tables: [{ name: 'polymarket-dedup', kind: 'dedup' }],
+  tables: [dedup.table],
   // The EMF metrics it emits (dashboard, cost; checked against src/ by infra's tests).
   metrics: [
     'MarketsFetched',
@@ -54,14 +56,7 @@ export default defineFunction({
   ],
   triggers: [{ kind: 'schedule', expression: 'rate(5 minutes)' }],
   permissions: [
-    {
-      // @laminar/dedup's DEDUP_ACTIONS (its tests list the calls; this function's tests check the
-      // grant): UpdateItem renews the expiry of items still seen — without it they are forgotten a
-      // TTL after their first publish and produced again — and records each outcome's changes
-      // (LatestValueStore): without it no change can be numbered, and every run fails.
-      actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'],
-      resource: { table: 'polymarket-dedup' },
-    },
+    dedup.permission,
     rejects.permission,
   ],
   async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' },

@@ -1,10 +1,14 @@
 import { rejectsSpec } from '@laminar/aws/spec';
+import { dedupSpec } from '@laminar/dedup/spec';
 import { kafkaProducerSpec } from '@laminar/kafka/spec';
 import { defineFunction } from '@laminar/spec';
 
 const kafka = kafkaProducerSpec({ clientId: 'rss-producer', topic: 'rss-items' });
 // Entries it cannot use (no title and no link, unreadable), each kept once with its reasons.
 const rejects = rejectsSpec({ functionName: 'rss-producer' });
+// Items already produced; the feeds' validators (src/feed-state.ts) live in the same table, through
+// calls among the store's own.
+const dedup = dedupSpec({ table: 'rss-dedup', ttlDays: 7 });
 
 export default defineFunction({
   name: 'rss-producer',
@@ -19,15 +23,14 @@ export default defineFunction({
     FEED_URLS: 'https://feeds.bbci.co.uk/news/world/rss.xml,https://www.theguardian.com/world/rss,https://rss.nytimes.com/services/xml/rss/nyt/World.xml',
     FETCH_TIMEOUT_MS: '10000',
     MAX_FEED_BYTES: '5242880',
-    DEDUP_TABLE: { ref: { table: 'rss-dedup' } },
-    DEDUP_TTL_DAYS: '7',
+    ...dedup.env,
     ...kafka.env,
     ...rejects.env,
     POWERTOOLS_SERVICE_NAME: 'rss-producer',
     POWERTOOLS_METRICS_NAMESPACE: 'Laminar',
   },
   secrets: [...kafka.secrets],
-  tables: [{ name: 'rss-dedup', kind: 'dedup' }],
+  tables: [dedup.table],
   // The EMF metrics it emits (dashboard, cost; checked against src/ by infra's tests).
   metrics: [
     'FeedsFailed',
@@ -50,13 +53,7 @@ export default defineFunction({
   ],
   triggers: [{ kind: 'schedule', expression: 'rate(15 minutes)' }],
   permissions: [
-    {
-      // @laminar/dedup's DEDUP_ACTIONS (its tests list the calls; this function's tests check the
-      // grant): UpdateItem renews the expiry of items still seen — without it they are forgotten a
-      // TTL after their first publish and produced again.
-      actions: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'],
-      resource: { table: 'rss-dedup' },
-    },
+    dedup.permission,
     rejects.permission,
   ],
   async: { maxRetries: 2, maxEventAgeS: 3600, onFailure: 'dlq' },

@@ -1,4 +1,5 @@
 import { dynamoEnvSchema, rejectsEnvSchema } from '@laminar/aws';
+import { dedupEnvSchema } from '@laminar/dedup';
 import { kafkaEnvSchema } from '@laminar/kafka';
 import { envInt } from '@laminar/runtime';
 import { z } from 'zod';
@@ -15,13 +16,11 @@ const ownSchema = {
   MAX_MARKETS: envInt(1, 10_000).default(500),
   /** Per HTTP attempt; retries get their own. */
   HTTP_TIMEOUT_MS: envInt(100, 120_000).default(10_000),
-  DEDUP_TABLE: z.string().min(3).max(255),
-  DEDUP_TTL_DAYS: envInt(1, 365).default(7),
   KAFKA_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'not a valid Kafka topic name'),
 };
 
 /** kafkaEnvSchema is the base so any cross-field rules it carries survive (safeExtend keeps them). */
-export const configSchema = kafkaEnvSchema.safeExtend({ ...dynamoEnvSchema.shape, ...rejectsEnvSchema.shape, ...ownSchema });
+export const configSchema = kafkaEnvSchema.safeExtend({ ...dynamoEnvSchema.shape, ...rejectsEnvSchema.shape, ...dedupEnvSchema.shape, ...ownSchema });
 export type Config = z.output<typeof configSchema>;
 
 /**

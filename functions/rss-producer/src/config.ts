@@ -1,4 +1,5 @@
 import { dynamoEnvSchema, rejectsEnvSchema } from '@laminar/aws';
+import { dedupEnvSchema } from '@laminar/dedup';
 import { kafkaEnvSchema } from '@laminar/kafka';
 import { envInt } from '@laminar/runtime';
 import { z } from 'zod';
@@ -30,13 +31,11 @@ const ownSchema = {
   /** A body larger than this (after decompression) fails its feed; it is never buffered whole. */
   MAX_FEED_BYTES: envInt(1024, 100 * 1024 * 1024).default(5 * 1024 * 1024),
   FEED_CONCURRENCY: envInt(1, 64).default(8),
-  DEDUP_TABLE: z.string().min(3).max(255),
-  DEDUP_TTL_DAYS: envInt(1, 365).default(7),
   KAFKA_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'not a valid Kafka topic name'),
 };
 
 export const configSchema = z
-  .object({ ...kafkaEnvSchema.shape, ...dynamoEnvSchema.shape, ...rejectsEnvSchema.shape, ...ownSchema })
+  .object({ ...kafkaEnvSchema.shape, ...dynamoEnvSchema.shape, ...rejectsEnvSchema.shape, ...dedupEnvSchema.shape, ...ownSchema })
   .refine((c) => (c.FEED_URLS === undefined) !== (c.FEED_URLS_PARAMETER === undefined), {
     path: ['FEED_URLS'],
     message: 'set exactly one of FEED_URLS and FEED_URLS_PARAMETER',

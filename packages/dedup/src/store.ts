@@ -66,13 +66,6 @@ export interface ClaimOptions {
   leaseMs?: number;
 }
 
-/**
- * The IAM actions DedupStore's calls need on its table: what a function's spec grants on it.
- * Without UpdateItem the expiry refresh is refused and records lapse a TTL after their first
- * publish (counted in `refreshFailed`). The unit tests check every call the store makes is here.
- */
-export const DEDUP_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem'] as const;
-
 const DEFAULT_TTL_SECONDS = 7 * 24 * 3600;
 const DEFAULT_LEASE_SECONDS = 900;
 
