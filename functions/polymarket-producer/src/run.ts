@@ -244,7 +244,9 @@ async function priceAndProduce(
   for (const { key, state } of outcomes) {
     const last = seen.get(key);
     if (last?.value === state) renewals.push({ key, seen: last });
-    else changes.push({ key, value: state, seen: last });
+    // Read at fetchedAt: over a record of a later reading (a run that started after this one and
+    // recorded first) this older price gets no number, so it cannot pass for the newest change.
+    else changes.push({ key, value: state, seen: last, observedAt: fetchedAt.getTime() });
   }
   const { numbers, failed: unrecorded, error: recordError } = await deps.latest.advance(LATEST_SCOPE, changes);
   // Unchanged outcomes' records, renewed when due (once a TTL) so that they outlive the claims under them.

@@ -23,6 +23,8 @@ export interface LatestValue {
   seq: number;
   /** Epoch seconds: the table's TTL attribute. */
   expiresAt: number;
+  /** Epoch milliseconds: when the value was read, as the run that recorded it said (LatestChange.observedAt). */
+  observedAt?: number;
 }
 
 /** A key whose value changed from what was read (`seen`, absent for a key never recorded). */
@@ -30,6 +32,12 @@ export interface LatestChange {
   key: string;
   value: string;
   seen?: LatestValue | undefined;
+  /**
+   * Epoch milliseconds: when this value was read at its source. Given, a change is recorded only
+   * over a record of an earlier reading: a run that read its source before another and reached
+   * the table after it (slow, retried) would otherwise record the older value as the newest change.
+   */
+  observedAt?: number;
 }
 
 /** Unchanged records to renew, as read. */
@@ -59,6 +67,8 @@ const DEFAULT_TTL_SECONDS = 7 * 24 * 3600;
 const RECORD_NAMES = { '#val': 'value', '#seq': 'seq', '#exp': TTL };
 /** With the key too: an expression must use every name it is given, and only some use #pk. */
 const NAMES = { '#pk': PK, ...RECORD_NAMES };
+const OBSERVED_AT = 'observedAt';
+const READ_NAMES = { ...NAMES, '#at': OBSERVED_AT };
 
 /**
  * The last value per key (a market's outcome, say) and a number counted per key, in the same
@@ -111,13 +121,14 @@ export class LatestValueStore {
       this.doc,
       this.table,
       [...byPk.keys()],
-      { expression: '#pk, #val, #seq, #exp', names: NAMES },
+      { expression: '#pk, #val, #seq, #exp, #at', names: READ_NAMES },
       (item) => {
         const key = byPk.get(String(item[PK]));
         const seq = toNumber(item.seq);
         const expiresAt = toNumber(item[TTL]);
         if (key === undefined || typeof item.value !== 'string' || seq === undefined || expiresAt === undefined || expiresAt < nowSeconds) return;
-        found.set(key, { value: item.value, seq, expiresAt });
+        const observedAt = toNumber(item[OBSERVED_AT]);
+        found.set(key, { value: item.value, seq, expiresAt, ...(observedAt === undefined ? {} : { observedAt }) });
       },
       'latest-value read',
       'nothing was published',
@@ -143,20 +154,30 @@ export class LatestValueStore {
     let error: unknown;
     await forEachLimit(changes, this.concurrency, async (change) => {
       const seq = (change.seen?.seq ?? 0) + 1;
+      // Read at the source no later than the record read: another run read it since and got here
+      // first. Its change stands, as when it moves the record on between this run's read and write
+      // (below); the condition keeps that record the one read, so comparing with it here suffices.
+      if (change.observedAt !== undefined && change.seen?.observedAt !== undefined && change.observedAt <= change.seen.observedAt) {
+        raced.push(change);
+        return;
+      }
+      const { seen, observedAt } = change;
       try {
         await this.doc.send(
           new UpdateCommand({
             TableName: this.table,
             Key: { [PK]: keyOf(scope, change.key) },
-            UpdateExpression: 'SET #val = :val, #seq = :seq, #exp = :exp',
+            // A record without a reading time has none from an earlier run left on it.
+            UpdateExpression: `SET #val = :val, #seq = :seq, #exp = :exp${observedAt === undefined ? ' REMOVE #at' : ', #at = :at'}`,
             // Still the record read: absent (or past its TTL, which counts as absent), or that one.
-            ConditionExpression: change.seen ? '#seq = :seen AND #val = :seenVal' : 'attribute_not_exists(#pk) OR #exp < :nowSeconds',
-            ExpressionAttributeNames: change.seen ? RECORD_NAMES : NAMES,
+            ConditionExpression: seen ? '#seq = :seen AND #val = :seenVal' : 'attribute_not_exists(#pk) OR #exp < :nowSeconds',
+            ExpressionAttributeNames: { ...(seen ? RECORD_NAMES : NAMES), '#at': OBSERVED_AT },
             ExpressionAttributeValues: {
               ':val': change.value,
               ':seq': seq,
               ':exp': nowSeconds + 2 * this.ttlSeconds,
-              ...(change.seen ? { ':seen': change.seen.seq, ':seenVal': change.seen.value } : { ':nowSeconds': nowSeconds }),
+              ...(observedAt === undefined ? {} : { ':at': observedAt }),
+              ...(seen ? { ':seen': seen.seq, ':seenVal': seen.value } : { ':nowSeconds': nowSeconds }),
             },
           }),
         );

@@ -55,7 +55,9 @@ function memoryLatest() {
     async advance(scope: string, changes: readonly LatestChange[]) {
       const numbers = new Map<string, number>();
       const failed: string[] = [];
-      for (const { key, value, seen } of changes) {
+      for (const { key, value, seen, observedAt } of changes) {
+        // Read no later than the record read: that reading stands (as LatestValueStore decides).
+        if (observedAt !== undefined && seen?.observedAt !== undefined && observedAt <= seen.observedAt) continue;
         if (refuse.has(key)) {
           failed.push(key);
           continue;
@@ -63,7 +65,7 @@ function memoryLatest() {
         const stored = state.get(`${scope}#${key}`);
         if (stored?.seq === seen?.seq && stored?.value === seen?.value) {
           const seq = (seen?.seq ?? 0) + 1;
-          state.set(`${scope}#${key}`, { value, seq, expiresAt: Number.MAX_SAFE_INTEGER });
+          state.set(`${scope}#${key}`, { value, seq, expiresAt: Number.MAX_SAFE_INTEGER, ...(observedAt === undefined ? {} : { observedAt }) });
           numbers.set(key, seq);
         } else if (stored?.value === value) numbers.set(key, stored.seq);
       }
@@ -125,10 +127,13 @@ const config = {
 };
 const deadline = (ms = 60_000) => ({ remainingMs: () => ms, check: () => undefined });
 
+let runsMade = 0;
 function deps(overrides: Partial<RunDeps> & Pick<RunDeps, 'store' | 'producer'>): RunDeps {
   if (!latestOf.has(overrides.store)) latestOf.set(overrides.store, memoryLatest());
   const { latest } = latestOf.get(overrides.store) as ReturnType<typeof memoryLatest>;
-  return { config, deadline: deadline(), http: api({}), now: () => new Date('2026-11-25T21:05:00Z'), latest, ...overrides };
+  // Each run reads its prices a minute after the run before it, as scheduled runs do.
+  const readAt = new Date(Date.parse('2026-11-25T21:05:00Z') + 60_000 * runsMade++);
+  return { config, deadline: deadline(), http: api({}), now: () => readAt, latest, ...overrides };
 }
 
 describe('runOnce', () => {
@@ -328,6 +333,23 @@ describe('runOnce', () => {
     const result = await runOnce(deps({ store: memory.store, producer, http: api({ midpoints: () => moved }) }));
     expect(result).toMatchObject({ ticks: 4, new: 1, duplicate: 2, inFlight: 1, produced: 1 });
     expect(sent.flat().map((m) => m.headers?.id)).toEqual(['11:No:2026-11-25T20:58:41.391Z:0.45#2']);
+  });
+
+  it('gives no number to a price read before the one another run recorded first, counted in flight', async () => {
+    const memory = memoryStore();
+    const at = (time: string) => () => new Date(`2026-11-25T${time}Z`);
+    await runOnce(deps({ store: memory.store, producer: recordingProducer().producer, now: at('21:05:00') }));
+    // Run B read the CLOB at 21:15 and recorded its prices; run C read it at 21:10, other prices,
+    // and reaches the table only now (slowed by a Retry-After, say).
+    const prices = (delta: number) => midpointsFor(records.slice(0, 1), (_t, gamma) => String(Number(gamma) + delta));
+    const b = recordingProducer();
+    await runOnce(deps({ store: memory.store, producer: b.producer, now: at('21:15:00'), http: api({ midpoints: () => prices(0.05) }) }));
+    expect(b.sent.flat().map((m) => m.headers?.id)).toEqual(['11:Yes:2026-11-25T20:58:41.391Z:0.65#2', '11:No:2026-11-25T20:58:41.391Z:0.45#2']);
+    const c = recordingProducer();
+    const result = await runOnce(deps({ store: memory.store, producer: c.producer, now: at('21:10:00'), http: api({ midpoints: () => prices(0.1) }) }));
+    // Numbered #3, C's older prices would be what consumers keeping the highest `change` hold.
+    expect(c.sent.flat()).toEqual([]);
+    expect(result).toMatchObject({ ticks: 4, new: 0, duplicate: 2, inFlight: 2, produced: 0 });
   });
 
   it('produces every other tick when the table refuses to record some changes, then fails so that the retry produces those', async () => {

@@ -55,6 +55,31 @@ describe('LatestValueStore', () => {
     expect((await store.read(scope, ['k', 'fresh'])).get('k')).toMatchObject({ value: 'B', seq: 2 });
   });
 
+  it('records a change only over a record of an earlier reading: a run that read its source first and reached the table last gets no number', async () => {
+    const scope = freshScope();
+    const store = latest();
+    await store.advance(scope, [{ key: 'k', value: 'A', observedAt: 1_000 }]);
+    // Run B read its source at 3,000 and recorded first.
+    const a = (await store.read(scope, ['k'])).get('k');
+    expect(a).toMatchObject({ value: 'A', seq: 1, observedAt: 1_000 });
+    expect((await store.advance(scope, [{ key: 'k', value: 'B', seen: a, observedAt: 3_000 }])).numbers).toEqual(new Map([['k', 2]]));
+    // Run C read at 2,000 (before B) but only now reads the record, B's: C's price is older than
+    // the one recorded as the newest change, and numbering it 3 would make consumers that keep
+    // the highest number hold it.
+    const b = (await store.read(scope, ['k'])).get('k');
+    expect(b).toMatchObject({ value: 'B', seq: 2, observedAt: 3_000 });
+    expect(await store.advance(scope, [{ key: 'k', value: 'C', seen: b, observedAt: 2_000 }])).toEqual({ numbers: new Map(), failed: [] });
+    // The same reading time is no later either; a later reading moves it on.
+    expect((await store.advance(scope, [{ key: 'k', value: 'C', seen: b, observedAt: 3_000 }])).numbers).toEqual(new Map());
+    expect((await store.advance(scope, [{ key: 'k', value: 'D', seen: b, observedAt: 4_000 }])).numbers).toEqual(new Map([['k', 3]]));
+    expect((await store.read(scope, ['k'])).get('k')).toMatchObject({ value: 'D', seq: 3, observedAt: 4_000 });
+    // A change without a reading time leaves none from the record before it.
+    const d = (await store.read(scope, ['k'])).get('k');
+    expect((await store.advance(scope, [{ key: 'k', value: 'E', seen: d }])).numbers).toEqual(new Map([['k', 4]]));
+    const e = (await store.read(scope, ['k'])).get('k');
+    expect(e).toEqual({ value: 'E', seq: 4, expiresAt: clock / 1000 + 2 * TTL });
+  });
+
   it('renews an unchanged record only once less than 1.5 TTL is left on it, and never one moved on', async () => {
     const scope = freshScope();
     const store = latest();
