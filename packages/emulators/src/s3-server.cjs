@@ -396,6 +396,28 @@ async function abortMultipartUpload(ctx, next) {
 // The router is s3rver's last middleware.
 server.middleware.splice(server.middleware.length - 1, 0, abortMultipartUpload);
 
+/** S3's limit on an object key, in bytes of UTF-8. */
+const MAX_KEY_BYTES = 1024;
+
+/**
+ * A key over S3's 1,024 bytes is refused (400 KeyTooLongError) whatever the request, as S3 does;
+ * s3rver would store it (segments permitting), so code that makes such keys passed here and failed
+ * on AWS.
+ */
+async function keyLength(ctx, next) {
+  const match = /^\/[^/]+\/(.+)$/.exec(ctx.path);
+  let key;
+  try {
+    key = match ? decodeURIComponent(match[1]) : undefined;
+  } catch {
+    // Not decodable: objectOf and s3rver answer that.
+  }
+  const size = key === undefined ? 0 : Buffer.byteLength(key);
+  if (size > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError', 'Your key is too long', { Size: size, MaxSizeAllowed: MAX_KEY_BYTES });
+  return next();
+}
+server.middleware.splice(server.middleware.length - 1, 0, keyLength);
+
 /**
  * PutObject's conditional write (`If-None-Match: *`), which s3rver ignores: with an object already
  * at the key it answers 412 PreconditionFailed and writes nothing, as S3 does. (A check before the

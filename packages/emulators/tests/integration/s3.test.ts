@@ -138,6 +138,20 @@ describe('embedded S3 listings and writes, as S3 orders and commits them', () =>
     c.destroy();
   });
 
+  it("refuses a key over S3's 1,024 bytes (KeyTooLongError) and takes one of exactly 1,024", async () => {
+    const c = client();
+    // Segments short enough for file names: only the key's whole length is at issue.
+    const segments = (n: number) => Array.from({ length: n }, () => 'é'.repeat(100)).join('/');
+    const exact = `long/${segments(5)}/${'x'.repeat(1024 - 5 - Buffer.byteLength(segments(5)) - 1)}`;
+    expect(Buffer.byteLength(exact)).toBe(1024);
+    await c.send(new PutObjectCommand({ Bucket: 'seeded', Key: exact, Body: 'x' }));
+    expect((await c.send(new HeadObjectCommand({ Bucket: 'seeded', Key: exact }))).ContentLength).toBe(1);
+    const over = `${exact}y`;
+    await expect(c.send(new PutObjectCommand({ Bucket: 'seeded', Key: over, Body: 'x' }))).rejects.toMatchObject({ name: 'KeyTooLongError' });
+    await expect(c.send(new CreateMultipartUploadCommand({ Bucket: 'seeded', Key: over }))).rejects.toMatchObject({ name: 'KeyTooLongError' });
+    c.destroy();
+  });
+
   it('refuses a body that does not match its Content-MD5 or CRC32 (BadDigest), as S3 does, and keeps the object', async () => {
     const c = client();
     const crc = (data: string) => {
