@@ -644,6 +644,24 @@ describe('events and idempotency', () => {
     for (const o of outcomes) expect(await jsonLines(o.outputs.silver)).toHaveLength(1);
   });
 
+  it("validates a source key of S3's full 1,024 bytes, its outputs under keys that S3 takes too", async () => {
+    // Segments the embedded S3 can keep as file names; only the key's whole length is at issue.
+    const folders = Array.from({ length: 4 }, (_, i) => `${i}${'é'.repeat(110)}`).join('/');
+    const key = `bronze/${folders}/${'o'.repeat(1024 - 'bronze/'.length - Buffer.byteLength(folders) - 1 - 4)}.csv`;
+    expect(Buffer.byteLength(key)).toBe(1024);
+    const ref = await put(key, [HEADER, row(1), row(2, { quantity: '0' })].join('\n'));
+    const outcome = validated(await processor().process(ref, scope()));
+    expect(outcome).toMatchObject({ status: 'validated', rowsRead: 2, valid: 1, rejected: 1 });
+    const written = [outcome.outputs.silver as string, outcome.outputs.quarantine as string, ...outcome.outputs.manifests];
+    for (const k of written) expect(Buffer.byteLength(k), k).toBeLessThanOrEqual(1024);
+    expect(outcome.outputs.silver).toMatch(/~[0-9a-f]{16}\//);
+    expect(await jsonLines(outcome.outputs.silver)).toHaveLength(1);
+    expect(await jsonLines(outcome.outputs.quarantine as string)).toHaveLength(1);
+    // The manifest names the source in full.
+    const manifest = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: outcome.outputs.manifests[0] }));
+    expect(JSON.parse((await manifest.Body?.transformToString()) as string)).toMatchObject({ source: { key } });
+  });
+
   it('validates a key ending in .CSV, as its trigger matches it', async () => {
     const p = processor();
     for (const key of ['bronze/exports/ORDERS.CSV']) {
