@@ -84,6 +84,6 @@ export class DynamoFeedState implements FeedStateStore {
       ),
     );
     const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ url: toWrite[i]?.[0], error: (r.reason as Error).message }] : []));
-    if (failed.length > 0) this.o.log.warn('could not save feed validators; next fetch of these feeds is unconditional', { failed });
+    if (failed.length > 0) this.o.log.warn('could not save feed validators; the next fetch of these feeds sends those saved before, if any', { failed });
   }
 }

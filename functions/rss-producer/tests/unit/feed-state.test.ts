@@ -72,7 +72,7 @@ describe('DynamoFeedState', () => {
       lastModified: { S: 'Wed, 25 Nov 2026 18:00:00 GMT' },
     });
     expect(warnings).toEqual([
-      ['could not save feed validators; next fetch of these feeds is unconditional', { failed: [{ url: 'https://b.example/', error: 'throttled' }] }],
+      ['could not save feed validators; the next fetch of these feeds sends those saved before, if any', { failed: [{ url: 'https://b.example/', error: 'throttled' }] }],
     ]);
   });
 });
