@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeS3EventKey } from '@laminar/aws';
 import { DLQ_SUFFIX, findRoot, loadAllSpecs } from '@laminar/spec';
@@ -96,14 +97,19 @@ export async function dlqListCommand(cmd: Extract<Command, { command: 'dlq-list'
     io.stdout.write(`${JSON.stringify(Object.fromEntries(lists.map((l) => [l.name, l.messages])))}\n`);
     return 0;
   }
+  // laminar dev creates every DLQ it declares (empty until something fails): no file is no such queue.
   if (cmd.functionName && !files.has(localDlqName(cmd.functionName))) {
     io.stdout.write(
-      `${localDlqName(cmd.functionName)}: empty (nothing has failed since laminar dev started, or ${cmd.functionName} has no async.onFailure: 'dlq')\n`,
+      `${localDlqName(cmd.functionName)}: empty (no such queue in ${dir}: ${cmd.functionName} has no async.onFailure: 'dlq', or laminar dev has not run here)\n`,
     );
     return 0;
   }
   if (lists.length === 0) {
-    io.stdout.write(`no DLQ messages (no queue files in ${dir}: run laminar dev first)\n`);
+    io.stdout.write(
+      existsSync(dir)
+        ? `no DLQ messages (no DLQ in ${dir}: laminar dev creates one per function with async.onFailure: 'dlq')\n`
+        : `no DLQ messages (no queue files in ${dir}: run laminar dev first)\n`,
+    );
     return 0;
   }
   for (const l of lists) {

@@ -7,8 +7,9 @@ import { processAlive } from './pids.ts';
 /**
  * Local stand-ins for the SQS queues infra creates: declared queues (queues/<name>.ts, targets of
  * S3 rules) and each function's on-failure DLQ. A queue lives in memory and, given a directory,
- * in `<dir>/<queue name>.jsonl` — one line per message sent, plus a line per message deleted — so
- * `laminar dlq list` / `laminar queue list` in another process see what the runner put there.
+ * in `<dir>/<queue name>.jsonl` — created when the queue is declared, then one line per message
+ * sent, plus a line per message deleted — so `laminar dlq list` / `laminar queue list` in another
+ * process see every queue and what the runner put there.
  */
 
 export interface QueueMessage<T = unknown> {
@@ -189,7 +190,11 @@ export class LocalQueues {
   declare(name: string, kind: QueueKind, owner: string): LocalQueue {
     let q = this.queues.get(name);
     if (!q) {
-      q = new LocalQueue(name, kind, owner, this.directory ? join(this.directory, `${name}.jsonl`) : undefined);
+      const file = this.directory ? join(this.directory, `${name}.jsonl`) : undefined;
+      // Another process knows a queue by its file: one that has received nothing yet is listed
+      // (0 messages), not unknown. Appending nothing keeps what the file already holds.
+      if (file) appendFileSync(file, '');
+      q = new LocalQueue(name, kind, owner, file);
       this.queues.set(name, q);
     }
     return q;

@@ -55,5 +55,11 @@ describe('pnpm dev --once --duplicate-events', () => {
     expect(output).toContain('files: 7 CSVs = 5 validated + 1 skipped (gone before it was read) + 1 in the DLQ ✔');
     // Both deliveries of the poison file fail into the DLQ, beside the malformed event.
     expect(output).toContain('laminar-local-csv-validator-dlq: 3 messages = 2 deliveries of bronze/poison.csv + 1 malformed event ✔');
+    // object-audit records each CSV's arrival once (the poison file's too): whichever delivery
+    // finishes second finds the ledger item there, and nothing goes to its DLQ.
+    expect(output.match(/object-audit \(delivery [12]\) ✔ recorded: a new ledger item/g)?.length).toBe(7);
+    expect(output.match(/object-audit \(delivery [12]\) ✔ already recorded: the redelivery adds no item/g)?.length).toBe(7);
+    expect(output.match(/ {2}audit ledger: 1 item \[/g)?.length).toBe(7);
+    expect(output).toContain('laminar-local-object-audit-dlq: 0 messages, expected 0 (object-audit records every arrival) ✔');
   });
 });

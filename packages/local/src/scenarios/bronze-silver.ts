@@ -2,7 +2,7 @@ import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { AsyncOutcome } from '../async.ts';
 import { describeDestinationMessage } from '../queue-commands.ts';
-import { localQueueName } from '../queues.ts';
+import { localDlqName, localQueueName } from '../queues.ts';
 import type { Local } from '../runner.ts';
 import { formatFields, numericFields } from '../summary.ts';
 import { DECOYS, type SampleFile, sampleFiles, VANISHING } from './sample-csv.ts';
@@ -135,6 +135,65 @@ function describeOutcome(o: AsyncOutcome): string {
   return `✘ ${o.status} after ${n} attempt${n === 1 ? '' : 's'}: ${why}${where}`;
 }
 
+/** What object-audit returns for one event (its RecordResult), when its result has that shape. */
+function recordCountsOf(result: unknown): { recorded: number; alreadyRecorded: number } | undefined {
+  if (!isRecord(result) || typeof result.recorded !== 'number' || typeof result.alreadyRecorded !== 'number') return undefined;
+  return { recorded: result.recorded, alreadyRecorded: result.alreadyRecorded };
+}
+
+/**
+ * What is wrong with object-audit's record of one file (nothing: an empty list), from the outcomes
+ * of every delivery of the file's event and the ledger's items for it this run. Every delivery must
+ * succeed (an arrival in the DLQ is one the ledger misses), the ledger must hold exactly one item,
+ * and exactly one delivery may have recorded it: each other one must find it already recorded, or a
+ * redelivery counts as a new arrival. One exception: an attempt whose write went through before it
+ * failed leaves its retry finding the item already there, so with a retried delivery none may
+ * report recording it — the ledger's one item still shows it was.
+ */
+export function auditVerdict(key: string, outcomes: readonly AsyncOutcome[], items: readonly unknown[]): string[] {
+  const failures: string[] = [];
+  if (outcomes.length === 0) failures.push(`${key}: no ${AUDIT} outcome: its arrival is not recorded`);
+  let recorded = 0;
+  let counted = 0;
+  for (const [i, o] of outcomes.entries()) {
+    const which = outcomes.length > 1 ? ` (delivery ${i + 1})` : '';
+    if (o.status !== 'succeeded') {
+      failures.push(`${key}: ${AUDIT}${which} ${o.status}${o.destination ? ` into ${o.destination.queue}` : ' and its event went nowhere'}: every arrival must be recorded`);
+      continue;
+    }
+    const counts = recordCountsOf(o.attempts.at(-1)?.result);
+    if (!counts) {
+      failures.push(`${key}: ${AUDIT}${which} returned no recorded / alreadyRecorded counts`);
+      continue;
+    }
+    // One S3 event names one arrival: each delivery either records it or finds it recorded.
+    if (counts.recorded + counts.alreadyRecorded !== 1) {
+      failures.push(`${key}: ${AUDIT}${which} counted ${counts.recorded} recorded + ${counts.alreadyRecorded} already recorded for one arrival`);
+    }
+    recorded += counts.recorded;
+    counted++;
+  }
+  if (recorded > 1) failures.push(`${key}: ${AUDIT} recorded it ${recorded} times: a redelivery must find it already recorded`);
+  else if (recorded === 0 && counted > 0 && counted === outcomes.length && !outcomes.some((o) => o.attempts.length > 1)) {
+    failures.push(`${key}: no delivery of ${AUDIT} recorded it (${counted === 1 ? 'it found' : 'each found'} it already recorded)`);
+  }
+  if (items.length !== 1) failures.push(`${key}: the audit ledger holds ${items.length} items for it this run, expected 1`);
+  return failures;
+}
+
+/**
+ * How many of a file's deliveries to the validator did the work rather than replay a stored result
+ * (a skip is not stored, so skips are left out): one at most, whatever the order. Deliveries run at
+ * once and are listed as they finish, so the one that validated the file may come after one that
+ * waited for it and replayed its result.
+ */
+export function validationsDone(deliveries: readonly AsyncOutcome[]): number {
+  return deliveries.filter((o) => {
+    const file = o.status === 'succeeded' ? fileOutcomeOf(o.attempts.at(-1)?.result) : undefined;
+    return file !== undefined && file.status !== 'skipped' && file.replayed !== true;
+  }).length;
+}
+
 /** Both succeeded with equal results (what an idempotent function answers a redelivery). */
 function sameResult(a: AsyncOutcome, b: AsyncOutcome): boolean {
   return a.status === 'succeeded' && b.status === 'succeeded' && comparable(a.attempts.at(-1)?.result) === comparable(b.attempts.at(-1)?.result);
@@ -257,11 +316,13 @@ export const bronzeSilverScenario: Scenario = {
       const audit = mine.filter((o) => o.functionName === AUDIT);
       const copies = deliveries.filter((d) => d.key === f.key && d.functions.some((x) => x.name === VALIDATOR)).length;
       if (copies === 0) failures.push(`${f.key}: no S3 event reached ${VALIDATOR}`);
+      const validatedHere = validationsDone(validator);
       for (const [i, o] of validator.entries()) {
         const last = o.attempts.at(-1);
         if (i > 0 && sameResult(o, validator[0] as AsyncOutcome)) {
           const wasReplayed = fileOutcomeOf(last?.result)?.replayed === true;
-          const replayed = wasReplayed ? ' (replayed from the idempotency store)' : '';
+          const firstReplayed = fileOutcomeOf(validator[0]?.attempts.at(-1)?.result)?.replayed === true;
+          const replayed = wasReplayed ? ' (replayed from the idempotency store)' : firstReplayed ? ' (it validated the file; delivery 1, done first, replayed its result)' : '';
           const earlier = o.attempts
             .slice(0, -1)
             .map((a) => a.error?.errorType)
@@ -270,7 +331,7 @@ export const bronzeSilverScenario: Scenario = {
           const retried = earlier.length ? ` after a retry (${earlier.join(', ')}${busy})` : '';
           print(`  ${VALIDATOR} (delivery ${i + 1}) ✔ the same result as delivery 1${replayed}${retried}: a duplicate changes nothing`);
           // Equal results are not enough: validating the file again would give them too.
-          if (!wasReplayed) failures.push(`${f.key}: delivery ${i + 1} was validated again, not replayed from the idempotency store`);
+          if (!wasReplayed && validatedHere > 1) failures.push(`${f.key}: delivery ${i + 1} was validated again, not replayed from the idempotency store`);
           continue;
         }
         const firstFile = fileOutcomeOf(validator[0]?.attempts.at(-1)?.result);
@@ -320,17 +381,21 @@ export const bronzeSilverScenario: Scenario = {
         for (const k of keys) print(`    → ${k}`);
       }
       for (const [i, o] of audit.entries()) {
-        if (i > 0 && sameResult(o, audit[0] as AsyncOutcome)) print(`  ${AUDIT} (delivery ${i + 1}) ✔ the same result as delivery 1`);
-        else print(`  ${AUDIT}${audit.length > 1 ? ` (delivery ${i + 1})` : ''} ${describeOutcome(o)}`);
+        const which = audit.length > 1 ? ` (delivery ${i + 1})` : '';
+        // Deliveries run at once, so the first to finish may be the one that found the item there.
+        const counts = o.status === 'succeeded' ? recordCountsOf(o.attempts.at(-1)?.result) : undefined;
+        const tries = o.attempts.length > 1 ? ` (${o.attempts.length} attempts)` : '';
+        if (counts?.recorded === 1 && counts.alreadyRecorded === 0) print(`  ${AUDIT}${which} ✔ recorded: a new ledger item${tries}`);
+        else if (counts?.recorded === 0 && counts.alreadyRecorded === 1) print(`  ${AUDIT}${which} ✔ already recorded: the redelivery adds no item${tries}`);
+        else print(`  ${AUDIT}${which} ${describeOutcome(o)}`);
       }
       const items = await auditItems(local, bucket, f.key, since);
-      if (local.tables['object-arrivals']) {
-        print(
-          `  audit ledger: ${items.length} item${items.length === 1 ? '' : 's'}${items
-            .map((it) => ` [${it.eventName ?? '?'} ${it.size ?? '?'} B etag ${(it.etag ?? '?').slice(0, 8)}…]`)
-            .join('')}`,
-        );
-      }
+      print(
+        `  audit ledger: ${items.length} item${items.length === 1 ? '' : 's'}${items
+          .map((it) => ` [${it.eventName ?? '?'} ${it.size ?? '?'} B etag ${(it.etag ?? '?').slice(0, 8)}…]`)
+          .join('')}`,
+      );
+      failures.push(...auditVerdict(f.key, audit, items));
       if (copies > 1) print(`  delivered ${copies}× (--duplicate-events): ${validator.length} validator and ${audit.length} audit outcomes, ${items.length} ledger item(s)`);
     }
 
@@ -378,6 +443,12 @@ export const bronzeSilverScenario: Scenario = {
     const dlqLine = `${validatorDlq ?? `${VALIDATOR}'s DLQ`}: ${inValidatorDlq} message${inValidatorDlq === 1 ? '' : 's'} = ${poisonDeliveries} deliver${poisonDeliveries === 1 ? 'y' : 'ies'} of ${POISON} + 1 malformed event${inValidatorDlq === expectedInDlq ? ' ✔' : ' ✘'}`;
     print(dlqLine);
     if (inValidatorDlq !== expectedInDlq) failures.push(`unexpected messages in the DLQ: ${dlqLine}`);
+    // object-audit records every arrival, the poison file's too: nothing of this run belongs in its DLQ.
+    const auditDlq = localDlqName(AUDIT);
+    const inAuditDlq = dlqMessages.filter(({ q }) => q.name === auditDlq).length;
+    const auditDlqLine = `${auditDlq}: ${inAuditDlq} message${inAuditDlq === 1 ? '' : 's'}, expected 0 (${AUDIT} records every arrival)${inAuditDlq === 0 ? ' ✔' : ' ✘'}`;
+    print(auditDlqLine);
+    if (inAuditDlq !== 0) failures.push(`${AUDIT} failed events into its DLQ: ${auditDlqLine}`);
     print('');
     const poison = await checkPoison(local, bucket, {
       outcomes: outcomes.filter((o) => o.functionName === VALIDATOR && keyOf(o) === POISON),
@@ -401,6 +472,7 @@ export const bronzeSilverScenario: Scenario = {
       byStatus(AUDIT),
       ledgerLine,
       dlqLine,
+      auditDlqLine,
       `rows read ${rowTotals.read} = valid ${rowTotals.valid} + rejected ${rowTotals.rejected} over ${rowTotals.files} validated file${rowTotals.files === 1 ? '' : 's'}${
         rowTotals.otherFiles ? ` (and ${rowTotals.otherFiles} not read row by row: skipped or quarantined whole, rows not counted)` : ''
       }${rowTotals.read === rowTotals.valid + rowTotals.rejected ? ' ✔' : ' ✘'}`,
