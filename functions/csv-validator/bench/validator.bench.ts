@@ -440,8 +440,33 @@ mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 const file = join(root, 'bench', 'results', 'csv-validator.json');
 // Sizes measured before and not now (BENCH_SIZES=2000 alone, say) stay in the file, with their date.
 const at = new Date().toISOString();
+/** The source measured: the commit, and whether the tree differed from it. */
+function sourceRevision(): string {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${commit} with uncommitted changes` : commit;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+// What each size was measured under, kept with its row: a run of some sizes keeps the others'
+// rows, which were measured by another build, maybe with other flags or storage.
+const conditions = {
+  source: process.env.BENCH_BUNDLE ? `bundle ${process.env.BENCH_BUNDLE}` : sourceRevision(),
+  cpus: cpus().length,
+  memoryMb,
+  handlerNodeArgs: lambdaNodeArgs(memoryMb),
+  extraNodeArgs: process.env.BENCH_NODE_ARGS ?? '',
+  handlerCore,
+  emulatorStorage: storage.kind,
+};
 const earlier = existsSync(file) ? ((JSON.parse(readFileSync(file, 'utf8')) as { endToEnd?: { sizeMb: number; at?: string }[] }).endToEnd ?? []) : [];
-const endToEnd = [...earlier.filter((e) => e.at && !sizesMb.includes(e.sizeMb)), ...rowsOut.map((r) => ({ ...r, at }))].sort((a, b) => a.sizeMb - b.sizeMb);
+const endToEnd = [
+  // Rows from before conditions were kept per row say so, rather than seem to share this run's.
+  ...earlier.filter((e) => e.at && !sizesMb.includes(e.sizeMb)).map((e) => ('conditions' in e ? e : { ...e, conditions: 'not recorded: measured before they were kept per row' })),
+  ...rowsOut.map((r) => ({ ...r, at, conditions })),
+].sort((a, b) => a.sizeMb - b.sizeMb);
 const results = {
   benchmark: 'csv-validator',
   at,
@@ -449,14 +474,10 @@ const results = {
   node: process.version,
   runtime: loaded.spec.runtime,
   handlerNode: handlerNode.version,
-  cpus: cpus().length,
-  // The handler's process was started as Lambda starts it for the spec's memory.
-  memoryMb,
-  handlerNodeArgs: lambdaNodeArgs(memoryMb),
-  // The handler's process had this core to itself (undefined: not pinned).
-  handlerCore,
-  // Where the embedded S3 kept its files: tmpfs (memory) or disk.
-  emulatorStorage: storage.kind,
+  // This run's (each endToEnd row has its own): the handler's process started as Lambda starts it
+  // for the spec's memory, pinned to handlerCore (undefined: not pinned), the embedded S3's files
+  // on emulatorStorage (tmpfs or disk).
+  ...conditions,
   endToEnd,
   choices: measured,
 };
