@@ -196,6 +196,8 @@ async function replay(queue, id, button) {
 
 let s3prefix = '';
 let s3requests = 0;
+// What the listing on screen is of, and its folders.
+let s3shown = { bucket: '', prefix: '', folders: new Set() };
 async function renderS3() {
   const mine = ++s3requests;
   // This request's bucket and folder: s3prefix may change while the listing is on its way.
@@ -205,6 +207,7 @@ async function renderS3() {
   const r = await api('/api/s3/' + encodeURIComponent(bucket) + '?prefix=' + encodeURIComponent(prefix));
   if (mine !== s3requests) return;
   $('s3-path').textContent = 's3://' + bucket + '/' + prefix;
+  s3shown = { bucket, prefix, folders: new Set(r.folders) };
   const rows = [];
   if (prefix) rows.push(el('tr', {}, el('td', {}, el('button', { type: 'button', onclick: () => { s3prefix = prefix.replace(/[^/]*\\/$/, ''); renderS3(); } }, '.. (up)')), el('td'), el('td')));
   for (const f of r.folders) rows.push(el('tr', {}, el('td', {}, el('button', { type: 'button', onclick: () => { s3prefix = f; renderS3(); } }, f.slice(prefix.length))), el('td'), el('td')));
@@ -212,6 +215,21 @@ async function renderS3() {
   if (!rows.length) rows.push(el('tr', {}, el('td', { class: 'muted' }, '(empty)'), el('td'), el('td')));
   if (r.truncated) rows.push(el('tr', {}, el('td', { class: 'muted', 'data-truncated': '' }, 'not everything here is shown (the listing stops at 50 pages and 500 objects a level): aws s3 ls --endpoint-url lists it all'), el('td'), el('td')));
   $('s3-rows').replaceChildren(...rows);
+}
+
+// An object written or removed (the s3 event): the listing shown is read again when the key is
+// under it, once, 250 ms after the first such change, however many follow in the meantime (a
+// pipeline writing a steady stream of objects still sees its listing refreshed). A new object in a
+// folder already shown changes nothing on screen; one removed may take the folder's last object.
+let s3refresh;
+function s3Changed(c) {
+  const bucket = $('s3-bucket').value;
+  if (typeof c.key !== 'string' || c.bucket !== bucket || !c.key.startsWith(s3prefix)) return;
+  const slash = c.key.indexOf('/', s3prefix.length);
+  const folder = slash >= 0 ? c.key.slice(0, slash + 1) : undefined;
+  if (c.change === 'created' && folder && s3shown.bucket === bucket && s3shown.prefix === s3prefix && s3shown.folders.has(folder)) return;
+  if (s3refresh) return;
+  s3refresh = setTimeout(() => { s3refresh = undefined; renderS3().catch(() => {}); }, 250);
 }
 
 async function renderCost() {
@@ -301,6 +319,7 @@ async function start() {
     if (newer('queues', Number(e.lastEventId))) renderQueues(JSON.parse(e.data));
     renderS3().catch(() => {});
   });
+  events.addEventListener('s3', (e) => s3Changed(JSON.parse(e.data)));
 }
 start().catch((e) => { $('live').textContent = 'error: ' + e.message; });
 </script>

@@ -9,6 +9,7 @@ import { UsageError } from '../args.ts';
 import { MessageClaimedError } from '../queues.ts';
 import { MAX_REQUEST_BYTES, ThrottledError, UnknownFunctionError } from '../invoker.ts';
 import type { Local } from '../runner.ts';
+import { changesFromNotification, type EmulatorRequest } from '../s3-events.ts';
 import { consolePage } from './page.ts';
 import { ConsoleState } from './state.ts';
 
@@ -72,9 +73,9 @@ function statusOf(err: unknown): number {
 
 /**
  * The local console: one page on loopback, its JSON API and a server-sent event stream of
- * invocations, statistics and queue changes. Requests must come from the console itself: the Host
- * must be loopback (no DNS rebinding) and changes need a same-origin JSON POST (no CSRF from other
- * pages the browser has open).
+ * invocations, statistics, queue changes and object changes in the runner's buckets. Requests must
+ * come from the console itself: the Host must be loopback (no DNS rebinding) and changes need a
+ * same-origin JSON POST (no CSRF from other pages the browser has open).
  */
 export async function startConsole(local: Local, options: ConsoleOptions = {}): Promise<ConsoleServer> {
   const state = new ConsoleState(
@@ -112,6 +113,19 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
     }
   }, options.queuePollMs ?? 500);
   poll.unref();
+  // Objects written or removed in the runner's buckets, as the embedded S3 reports them (the same
+  // notifications its EventBridge rules get): the page re-lists the folder it shows when the key is
+  // under it. Every write counts, not just those a rule matches (bronze/, inventory/, silver/…). An
+  // external S3 (LAMINAR_S3_ENDPOINT) reports nothing here: its listing is read again on a click or
+  // a queue change only.
+  const watched = new Set(Object.values(local.buckets));
+  const s3Events = local.s3?.embedded?.events;
+  const onS3Event = (event: unknown, request?: EmulatorRequest) => {
+    for (const c of changesFromNotification(event, request, () => '')) {
+      if (watched.has(c.bucket)) state.objectChanged({ bucket: c.bucket, key: c.key, change: c.detailType === 'Object Created' ? 'created' : 'removed' });
+    }
+  };
+  s3Events?.on('event', onS3Event);
   // Keeps proxies and the browser from dropping an idle stream.
   const heartbeat = setInterval(() => {
     for (const res of streams) send(res, ': keep-alive\n\n');
@@ -321,6 +335,7 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
   } catch (err) {
     const refuse = (error: unknown) => {
       unsubscribe();
+      s3Events?.off('event', onS3Event);
       clearInterval(poll);
       clearInterval(heartbeat);
       return error;
@@ -347,6 +362,7 @@ export async function startConsole(local: Local, options: ConsoleOptions = {}): 
     state,
     async stop() {
       unsubscribe();
+      s3Events?.off('event', onS3Event);
       clearInterval(poll);
       clearInterval(heartbeat);
       for (const res of streams) res.end();

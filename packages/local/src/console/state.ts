@@ -59,10 +59,18 @@ export type ConsoleEvent = (
   | { type: 'invocation'; data: InvocationView }
   | { type: 'stats'; data: FunctionStats[] }
   | { type: 'queues'; data: QueueView[] }
+  | { type: 's3'; data: ObjectChange }
 ) & {
   /** Counts every event from 1: the page keeps a snapshot (taken at `seq`) from undoing a newer event. */
   id: number;
 };
+
+/** An object the embedded S3 says was written or removed (its real key, not URL-encoded). */
+export interface ObjectChange {
+  bucket: string;
+  key: string;
+  change: 'created' | 'removed';
+}
 
 type Unnumbered<E> = E extends ConsoleEvent ? Omit<E, 'id'> : never;
 
@@ -306,6 +314,11 @@ export class ConsoleState {
   /** Tells listeners about the queues (the server calls it when their depths change). */
   queuesChanged(): void {
     this.#emit({ type: 'queues', data: this.queueViews() });
+  }
+
+  /** Tells listeners an object was written or removed (the page re-lists the folder it shows, if the key is under it). */
+  objectChanged(change: ObjectChange): void {
+    this.#emit({ type: 's3', data: change });
   }
 
   /** The id of the last event emitted (0 before any): what a snapshot taken now already holds. */

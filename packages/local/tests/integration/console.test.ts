@@ -231,6 +231,59 @@ describe.skipIf(!haveChromium)('the local console in Chromium', () => {
     await page.close();
   });
 
+  it('re-lists the S3 folder shown when an object under it is written or removed, whether or not a rule watches it', async () => {
+    await put('shown/a.txt', 'a');
+    const page = await browser.newPage();
+    page.setDefaultTimeout(15_000);
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const listing = (r: { url(): string }) => /^\/api\/s3\/[^/]+$/.test(new URL(r.url()).pathname);
+    const listings: string[] = [];
+    let answered = 0;
+    page.on('request', (r) => {
+      if (listing(r)) listings.push(new URL(r.url()).searchParams.get('prefix') ?? '');
+    });
+    page.on('requestfinished', (r) => {
+      if (listing(r)) answered++;
+    });
+    // Every listing asked for so far has been answered and shown: a later row comes from a re-list.
+    const settled = async () => {
+      await expect.poll(() => answered).toBe(listings.length);
+      await sleep(200);
+    };
+    await page.goto(web.url);
+    await expect.poll(() => page.locator('#live').textContent()).toBe('live');
+    await page.selectOption('#s3-bucket', 'laminar-local-lake');
+    await expect.poll(() => page.locator('#s3-path').textContent()).toBe('s3://laminar-local-lake/');
+    await page.locator('#s3-rows button', { hasText: 'shown/' }).waitFor();
+    await settled();
+
+    // No rule matches out/ (the functions watch in/*.csv), so no invocation or queue change follows.
+    await put('out/x.txt', 'x');
+    const out = page.locator('#s3-rows button', { hasText: 'out/' });
+    await out.waitFor();
+    await out.click();
+    await page.locator('#s3-rows a', { hasText: 'x.txt' }).waitFor();
+    await settled();
+    await put('out/y.txt', 'y');
+    await page.locator('#s3-rows a', { hasText: 'y.txt' }).waitFor();
+    await settled();
+    await local.s3?.client.send(new DeleteObjectCommand({ Bucket: local.bucket('lake'), Key: 'out/x.txt' }));
+    await expect.poll(() => page.locator('#s3-rows tr td:first-child').allTextContents()).toEqual(['.. (up)', 'y.txt']);
+
+    // A write outside the folder shown does not re-list it.
+    await local.s3?.embedded?.flushEvents();
+    await sleep(400);
+    await settled();
+    const before = listings.length;
+    await put('elsewhere/z.txt', 'z');
+    await local.s3?.embedded?.flushEvents();
+    await sleep(600);
+    expect(listings.slice(before)).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('shows the invocation selected last when the detail of the one before answers after it', async () => {
     const first = await local.invoke('auditor', { id: 'selected first' }, { invocationType: 'RequestResponse' });
     const second = await local.invoke('auditor', { id: 'selected second' }, { invocationType: 'RequestResponse' });

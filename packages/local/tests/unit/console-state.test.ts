@@ -81,4 +81,14 @@ describe('the console state', () => {
     expect(state.stats()[0]).toMatchObject({ invocations: 20_000 });
     expect(state.stats()[0]?.p95Ms).toBeLessThan(100);
   });
+
+  it('tells listeners about an object change, numbered with the other events', () => {
+    const state = new ConsoleState(['f'], new LocalQueues(undefined));
+    const events: unknown[] = [];
+    state.subscribe((e) => events.push(e));
+    state.record(record(1));
+    state.objectChanged({ bucket: 'lake', key: 'out/x.txt', change: 'created' });
+    expect(events.at(-1)).toEqual({ type: 's3', id: 3, data: { bucket: 'lake', key: 'out/x.txt', change: 'created' } });
+    expect(state.seq).toBe(3);
+  });
 });
