@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard/index.js';
+import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import { DataAwsCallerIdentity } from '@cdktf/provider-aws/lib/data-aws-caller-identity/index.js';
 import { DataAwsPartition } from '@cdktf/provider-aws/lib/data-aws-partition/index.js';
 import { DataAwsSecretsmanagerSecret } from '@cdktf/provider-aws/lib/data-aws-secretsmanager-secret/index.js';
@@ -20,6 +21,8 @@ import {
   s3PatternDigest,
   s3PatternKey,
   s3TriggersOf,
+  secretsManagerSecretName,
+  ssmParameterName,
   writesTo,
 } from '@laminar/spec';
 import { Fn, LocalBackend, S3Backend, TerraformLocal, TerraformStack, TerraformVariable } from 'cdktf';
@@ -179,10 +182,10 @@ export class LaminarStack extends TerraformStack {
       if (known) return known;
       let grant: SecretGrant;
       if (ref.from === 'secretsmanager') {
-        const data = new DataAwsSecretsmanagerSecret(this, `secret-${ref.id}`, { name: `${PROJECT}/${stage}/${ref.id}` });
+        const data = new DataAwsSecretsmanagerSecret(this, `secret-${ref.id}`, { name: secretsManagerSecretName(stage, ref.id) });
         grant = { envValue: data.arn, arn: data.arn, actions: ['secretsmanager:GetSecretValue'] };
       } else {
-        const parameter = `/${PROJECT}/${stage}/${ref.id}`;
+        const parameter = ssmParameterName(stage, ref.id);
         grant = {
           envValue: parameter,
           arn: `arn:${partition().partition}:ssm:${props.region}:${caller().accountId}:parameter${parameter}`,
@@ -289,6 +292,7 @@ export class LaminarStack extends TerraformStack {
         specs.map((l) => dashboardFunction(stage, l.spec, this.functions.get(l.spec.name) as NodeFunction)),
       ),
     });
+    assertUniqueAlarmNames(this);
   }
 
   /** S3 → EventBridge: each bucket with subscribers sends its events; one rule per distinct pattern. */
@@ -326,6 +330,29 @@ export class LaminarStack extends TerraformStack {
       for (const q of g.queues) rulesPerQueue.set(q, [...(rulesPerQueue.get(q) ?? []), route.rule.arn]);
     }
     for (const q of this.queues.values()) q.setPolicy(rulesPerQueue.get(q) ?? []);
+  }
+}
+
+/**
+ * Refuses two alarms of one name in the stack. CloudWatch's PutMetricAlarm creates an alarm or
+ * replaces the one of that name, so only one of the two would exist, each apply overwriting the
+ * other, and whatever the lost one watched would page no one. The spec refuses a metric alarm named
+ * as its own function's alarms; across names it cannot see: a function `csv` alarming on its
+ * metric ValidatorErrors and function csv-validator's errors alarm are both
+ * `laminar-<stage>-csv-validator-errors`.
+ */
+export function assertUniqueAlarmNames(scope: Construct): void {
+  const seen = new Map<string, CloudwatchMetricAlarm>();
+  const describe = (a: CloudwatchMetricAlarm) => `${a.node.path} (${a.namespaceInput ?? '?'} ${a.metricNameInput ?? '?'})`;
+  for (const c of scope.node.findAll()) {
+    if (!(c instanceof CloudwatchMetricAlarm) || c.alarmNameInput === undefined) continue;
+    const other = seen.get(c.alarmNameInput);
+    if (other) {
+      throw new Error(
+        `two alarms are named ${c.alarmNameInput}: ${describe(other)} and ${describe(c)}. CloudWatch keeps one alarm per name (PutMetricAlarm replaces it), so one would be lost: rename the function or the metric alarm's metric`,
+      );
+    }
+    seen.set(c.alarmNameInput, c);
   }
 }
 

@@ -1,6 +1,17 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { defineFunction, type FunctionSpec, type KafkaTrigger, loadAllLayers, loadAllQueues, loadAllSpecs } from '@laminar/spec';
+import {
+  defineFunction,
+  FUNCTION_ALARM_SUFFIXES,
+  type FunctionSpec,
+  type KafkaTrigger,
+  loadAllLayers,
+  loadAllQueues,
+  loadAllSpecs,
+  metricAlarmSuffix,
+  SCHEDULE_LOST_ALARM_SUFFIX,
+  worstCaseEnvironment,
+} from '@laminar/spec';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { settingsFromEnv } from '../src/config.ts';
 import { DURATION_ALARM_FRACTION } from '../src/dashboard.ts';
@@ -295,6 +306,91 @@ describe('alarms per function, from the specs', () => {
 
   it('every alarm of the stack is named laminar-<stage>-… (the topic and key policies match that prefix)', () => {
     for (const a of resourcesOf(json, 'aws_cloudwatch_metric_alarm')) expect(a.alarm_name).toMatch(/^laminar-dev-/);
+  });
+
+  it('a function\'s own alarms are named from the list the spec keeps its metric alarms off (FUNCTION_ALARM_SUFFIXES)', () => {
+    for (const spec of specs) {
+      const prefix = `laminar-dev-${spec.name}-`;
+      const own = resourcesOf(json, 'aws_cloudwatch_metric_alarm').filter((a) => (a.tags as Json | undefined)?.function === spec.name && !(a.tags as Json).delivery_stream);
+      const metricSuffixes = spec.metricAlarms.map((m) => metricAlarmSuffix(m.metric));
+      for (const a of own) {
+        const name = a.alarm_name as string;
+        expect(name.startsWith(prefix), name).toBe(true);
+        const suffix = name.slice(prefix.length);
+        const known = (FUNCTION_ALARM_SUFFIXES as readonly string[]).includes(suffix) || SCHEDULE_LOST_ALARM_SUFFIX.test(suffix) || metricSuffixes.includes(suffix);
+        expect(known, `${name}: add its suffix to FUNCTION_ALARM_SUFFIXES (@laminar/spec)`).toBe(true);
+      }
+    }
+  });
+
+  it('no two alarms of the stack share a name: PutMetricAlarm would replace one with the other', () => {
+    const names = resourcesOf(json, 'aws_cloudwatch_metric_alarm').map((a) => a.alarm_name as string);
+    expect(names.length).toBeGreaterThan(0);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('refuses at synth two alarms of one name across functions, naming both: function csv\'s ValidatorErrors and csv-validator\'s errors', () => {
+    const root = fakeRoot();
+    const validator = defineFunction({ name: 'csv-validator', memoryMb: 256, timeoutS: 30, triggers: [{ kind: 'invoke' }] });
+    const csv = defineFunction({
+      name: 'csv',
+      memoryMb: 256,
+      timeoutS: 30,
+      triggers: [{ kind: 'invoke' }],
+      env: { POWERTOOLS_METRICS_NAMESPACE: 'Laminar', POWERTOOLS_SERVICE_NAME: 'csv' },
+      metrics: ['ValidatorErrors'],
+      metricAlarms: [{ metric: 'ValidatorErrors', description: 'the validator failed' }],
+    });
+    expect(() => synthInto(root, [fakeArtifact(root, validator), fakeArtifact(root, csv)])).toThrow(
+      'two alarms are named laminar-dev-csv-validator-errors: laminar-dev/fn-csv/metric-ValidatorErrors-alarm (Laminar ValidatorErrors) and laminar-dev/fn-csv-validator/errors-alarm (AWS/Lambda Errors). CloudWatch keeps one alarm per name (PutMetricAlarm replaces it), so one would be lost: rename the function or the metric alarm\'s metric',
+    );
+  });
+});
+
+describe('function environments', () => {
+  const variables = (j: StackJson, fn: string) =>
+    resourcesOf(j, 'aws_lambda_function').find((f) => f.function_name === `laminar-dev-${fn}`)?.environment as { variables: Record<string, string> } | undefined;
+
+  // The spec's 4 KB check counts what worstCaseEnvironment names: every variable infra sets must be
+  // in it, no longer there than on the stage (the ARNs of secrets are references until apply).
+  const expectCounted = (j: StackJson, spec: FunctionSpec) => {
+    const deployed = variables(j, spec.name)?.variables ?? {};
+    const counted = worstCaseEnvironment(spec);
+    expect(Object.keys(deployed).sort(), spec.name).toEqual(Object.keys(counted).sort());
+    for (const [k, v] of Object.entries(deployed)) {
+      if (!v.includes('${')) expect(v.length, `${spec.name} ${k}`).toBeLessThanOrEqual((counted[k] as string).length);
+    }
+  };
+
+  it('every variable infra sets on a real function is counted in its spec\'s 4 KB check, at no less than its length', () => {
+    for (const spec of specs) expectCounted(json, spec);
+  });
+
+  it('so are secrets (Secrets Manager and SSM), every kind of reference, and a spec\'s own NODE_OPTIONS', () => {
+    const root = fakeRoot();
+    const spec = defineFunction({
+      name: 'env-check',
+      memoryMb: 256,
+      timeoutS: 30,
+      triggers: [{ kind: 'invoke' }],
+      env: {
+        NODE_OPTIONS: '--max-semi-space-size=8',
+        DOCS: { ref: { bucket: 'documents' } },
+        SEEN: { ref: { table: 'seen' } },
+        ITEMS: { ref: { topic: 'items' } },
+        EVENTS: { ref: { deliveryStream: 'events' } },
+        SERVERS: { ref: { setting: 'kafkaBootstrapServers' } },
+      },
+      secrets: [
+        { name: 'FEED_KEY_ARN', from: 'secretsmanager', id: 'feed-key' },
+        { name: 'FEED_PARAM', from: 'ssm', id: 'feed-param' },
+      ],
+      tables: [{ name: 'seen', kind: 'dedup' }],
+      deliveryStreams: [{ name: 'events', bucket: 'lake', prefix: 'events/', errorOutputPrefix: 'errors/!{firehose:error-output-type}/' }],
+    });
+    const other = synthInto(root, [fakeArtifact(root, spec)], { bucketSuffix: 'acme-1234', settings: { kafkaBootstrapServers: 'b-1.example:9098,b-2.example:9098' } }).json('laminar-dev');
+    expect(variables(other, 'env-check')?.variables).toMatchObject({ FEED_PARAM: '/laminar/dev/feed-param', DOCS: 'laminar-dev-documents-acme-1234', LAMINAR_STAGE: 'dev' });
+    expectCounted(other, spec);
   });
 });
 

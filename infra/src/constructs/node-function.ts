@@ -16,6 +16,7 @@ import { denyInsecureTransport } from './tls-only.ts';
 import { DLQ_RETENTION_S, FUNCTION_TARGET_RETRY, undeliveredLost, undeliveredQueue } from './undelivered-queue.ts';
 import {
   dlqName,
+  type FunctionAlarmSuffix,
   hasDlq,
   type KafkaTrigger,
   kafkaGroupStem,
@@ -23,12 +24,14 @@ import {
   kafkaMappings,
   kafkaTriggersOf,
   type LoadedSpec,
+  metricAlarmSuffix,
   resolveEnv,
   type SecretRef,
   type Setting,
   scheduleRuleName,
   scheduleTargetInput,
   scheduleUndeliveredQueueName,
+  STAGE_ENV,
 } from '@laminar/spec';
 import { Annotations } from 'cdktf';
 import { Construct } from 'constructs';
@@ -126,6 +129,8 @@ export class NodeFunction extends Construct {
 
     const name = resourceName(stage, spec.name);
     this.functionName = name;
+    // The function's own alarms, named from the list a spec's metric alarms may not take.
+    const alarmName = (suffix: FunctionAlarmSuffix) => `${name}-${suffix}`;
     const tags = { function: spec.name };
     const artifact = readArtifact(props.loaded, props.stackDir);
     const { resources } = props;
@@ -183,7 +188,7 @@ export class NodeFunction extends Construct {
       // in the function first (or waited out its throttling), so -errors or -throttles, which clear
       // after 5 minutes, report each later failure while this one stays in ALARM.
       this.alarm('dlq-alarm', spec.name, {
-        alarmName: `${name}-dlq-not-empty`,
+        alarmName: alarmName('dlq-not-empty'),
         alarmDescription: `Events for ${name} failed after all retries and wait in ${name}-dlq`,
         ...queueNotEmpty(this.dlq.name),
       });
@@ -228,7 +233,7 @@ export class NodeFunction extends Construct {
       ...Object.fromEntries(secrets.map(({ ref, grant }) => [ref.name, grant.envValue])),
       // The runtime adds it to every EMF metric as the `stage` dimension, which dashboards and
       // alarms name (stages may share an account).
-      LAMINAR_STAGE: stage,
+      [STAGE_ENV]: stage,
     };
     this.fn = new LambdaFunction(this, 'function', {
       functionName: name,
@@ -269,7 +274,7 @@ export class NodeFunction extends Construct {
     const fnDimensions = { FunctionName: this.fn.functionName };
     const everyFiveMinutes = { period: 300, evaluationPeriods: 1, comparisonOperator: 'GreaterThanThreshold', treatMissingData: 'notBreaching' };
     this.alarm('errors-alarm', spec.name, {
-      alarmName: `${name}-errors`,
+      alarmName: alarmName('errors'),
       alarmDescription: `${name} returned errors (failed events go on to retries and then its DLQ, if it has one)`,
       namespace: 'AWS/Lambda',
       metricName: 'Errors',
@@ -279,7 +284,7 @@ export class NodeFunction extends Construct {
       ...everyFiveMinutes,
     });
     this.alarm('throttles-alarm', spec.name, {
-      alarmName: `${name}-throttles`,
+      alarmName: alarmName('throttles'),
       alarmDescription: `${name} was throttled (account or reserved concurrency exhausted)`,
       namespace: 'AWS/Lambda',
       metricName: 'Throttles',
@@ -289,7 +294,7 @@ export class NodeFunction extends Construct {
       ...everyFiveMinutes,
     });
     this.alarm('duration-alarm', spec.name, {
-      alarmName: `${name}-duration-p95`,
+      alarmName: alarmName('duration-p95'),
       alarmDescription: `${name}: p95 duration above ${Math.round(DURATION_ALARM_FRACTION * 100)} % of its ${spec.timeoutS} s timeout`,
       namespace: 'AWS/Lambda',
       metricName: 'Duration',
@@ -306,7 +311,7 @@ export class NodeFunction extends Construct {
     if (kafkaSources.length > 0) {
       const maxLag = Math.min(...kafkaSources.map((k) => k.trigger.maxOffsetLag));
       this.alarm('offset-lag-alarm', spec.name, {
-        alarmName: `${name}-kafka-offset-lag`,
+        alarmName: alarmName('kafka-offset-lag'),
         alarmDescription: `${name} stayed more than ${maxLag} records behind a topic for 15 minutes (it cannot keep up, or a batch keeps failing)`,
         namespace: 'AWS/Lambda',
         metricName: 'OffsetLag',
@@ -326,7 +331,7 @@ export class NodeFunction extends Construct {
       // a breach. The shortest of the triggers' values: any one of them expects traffic that often.
       const idleMinutes = Math.min(...kafkaSources.map((k) => k.trigger.maxIdleMinutes));
       this.alarm('kafka-idle-alarm', spec.name, {
-        alarmName: `${name}-kafka-idle`,
+        alarmName: alarmName('kafka-idle'),
         alarmDescription: `${name} was not invoked for ${idleMinutes} minutes: its Kafka mappings may not be polling (credentials, bootstrap servers, a disabled mapping), or the topics had no records`,
         namespace: 'AWS/Lambda',
         metricName: 'Invocations',
@@ -343,7 +348,7 @@ export class NodeFunction extends Construct {
     // The spec's alarms on its own EMF metrics: outcomes that succeed yet want a human.
     for (const a of spec.metricAlarms) {
       this.alarm(`metric-${a.metric}-alarm`, spec.name, {
-        alarmName: `${name}-${kebabCase(a.metric)}`,
+        alarmName: `${name}-${metricAlarmSuffix(a.metric)}`,
         alarmDescription: `${name}: ${a.description}`,
         namespace: spec.env.POWERTOOLS_METRICS_NAMESPACE as string,
         metricName: a.metric,
@@ -374,7 +379,7 @@ export class NodeFunction extends Construct {
       // Events given up on (older than maxEventAgeS, retries spent, reserved concurrency 0): sent to
       // the DLQ first when there is one, lost otherwise. One that expired before it ever ran is in no -errors.
       this.alarm('async-events-dropped-alarm', spec.name, {
-        alarmName: `${name}-async-events-dropped`,
+        alarmName: alarmName('async-events-dropped'),
         alarmDescription: `Lambda dropped asynchronous events of ${name} without a successful run (${asyncDlq ? 'they went to its DLQ unless -destination-failures fired too' : 'no DLQ: they are lost'})`,
         namespace: 'AWS/Lambda',
         metricName: 'AsyncEventsDropped',
@@ -393,7 +398,7 @@ export class NodeFunction extends Construct {
     // silent there (infra README). A spec has async or Kafka triggers, never both.
     if (spec.async || kafkaSources.length > 0) {
       this.alarm('destination-failures-alarm', spec.name, {
-        alarmName: `${name}-destination-failures`,
+        alarmName: alarmName('destination-failures'),
         alarmDescription: spec.async
           ? `Lambda could not deliver events of ${name} to their async destination (on-failure or on-success queue): they are lost`
           : `Lambda could not send the record of a Kafka batch of ${name} that failed for good to ${name}-dlq, so nothing there names its offsets${kafkaSources.some((k) => k.cluster.kind === 'msk') ? " (MSK: the cluster's VPC needs a VPC endpoint for SQS)" : ''}`,
@@ -437,12 +442,12 @@ export class NodeFunction extends Construct {
       // days), arrivals fires on each new one. A firing never delivered runs nothing, so no other
       // alarm of the function moves.
       this.alarm('schedule-undelivered-alarm', spec.name, {
-        alarmName: `${name}-schedule-undelivered-not-empty`,
+        alarmName: alarmName('schedule-undelivered-not-empty'),
         alarmDescription: `Scheduled firings of ${name} that EventBridge could not deliver wait in ${name}-schedule-undelivered`,
         ...queueNotEmpty(undelivered.name),
       });
       this.alarm('schedule-undelivered-arrivals-alarm', spec.name, {
-        alarmName: `${name}-schedule-undelivered-arrivals`,
+        alarmName: alarmName('schedule-undelivered-arrivals'),
         alarmDescription: `EventBridge could not deliver a scheduled firing of ${name} in the last 5 minutes: it is in ${name}-schedule-undelivered`,
         ...queueArrivals(undelivered.name),
       });
@@ -591,9 +596,4 @@ function kafkaSource(stage: string, fn: string, trigger: KafkaTrigger, k: number
       { Effect: 'Allow', Action: MSK_VPC_ACTIONS, Resource: ['*'] },
     ],
   };
-}
-
-/** "FilesRejected" → "files-rejected": alarm names as the stack's others are written. */
-function kebabCase(name: string): string {
-  return name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 }

@@ -58,6 +58,52 @@ export const firehoseRole = (stream: string): DerivedName => ({ what: 'Firehose 
 /** The stage's deploy role, `laminar-<stage>-deploy` (infra's bootstrap stack): no function may be named so. */
 export const DEPLOY_ROLE_STEM = 'deploy';
 
+/**
+ * What follows `laminar-<stage>-<function>-` in the names of the alarms infra gives a function of
+ * its own: every function the first three, the others with a DLQ, Kafka triggers, an async config
+ * or schedule triggers (infra's NodeFunction names each from this list). A spec's metric alarm may
+ * not be named like any of them, whether or not the function has it yet (metricAlarmSuffix).
+ */
+export const FUNCTION_ALARM_SUFFIXES = [
+  'errors',
+  'throttles',
+  'duration-p95',
+  'dlq-not-empty',
+  'kafka-offset-lag',
+  'kafka-idle',
+  'async-events-dropped',
+  'destination-failures',
+  'schedule-undelivered-not-empty',
+  'schedule-undelivered-arrivals',
+] as const;
+export type FunctionAlarmSuffix = (typeof FUNCTION_ALARM_SUFFIXES)[number];
+
+/** And per schedule trigger `<i>`, its rule's alarm `laminar-<stage>-<function>-schedule-<i>-undelivered-lost`. */
+export const SCHEDULE_LOST_ALARM_SUFFIX = /^schedule-\d+-undelivered-lost$/;
+
+/** Whether `suffix` (after `laminar-<stage>-<function>-`) names one of the alarms infra gives a function of its own. */
+export function isFunctionAlarmSuffix(suffix: string): boolean {
+  return (FUNCTION_ALARM_SUFFIXES as readonly string[]).includes(suffix) || SCHEDULE_LOST_ALARM_SUFFIX.test(suffix);
+}
+
+/**
+ * What follows `laminar-<stage>-<function>-` in the name of a spec's alarm on its metric:
+ * "FilesRejected" → "files-rejected", as the stack's other alarms are written.
+ */
+export function metricAlarmSuffix(metric: string): string {
+  return metric.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+/** A secret's name in Secrets Manager, `laminar/<stage>/<id>` (created outside the stack). */
+export function secretsManagerSecretName(stage: string, id: string): string {
+  return `${PROJECT}/${stage}/${id}`;
+}
+
+/** A secret's SSM parameter name, `/laminar/<stage>/<id>` (created outside the stack). */
+export function ssmParameterName(stage: string, id: string): string {
+  return `/${PROJECT}/${stage}/${id}`;
+}
+
 /** The derived name on `stage`; throws past its limit. */
 export function derivedName(stage: string, derived: DerivedName): string {
   return resourceName(stage, derived.stem, derived.limit);

@@ -4,10 +4,27 @@ import { z } from 'zod';
  * Resources are named logically ("documents", "feed-dedup"); infra maps a name to a real resource
  * per stage, the local runner maps it to an emulator resource.
  */
-export const logicalName = z.string().regex(/^[a-z0-9][a-z0-9-]{1,40}$/, 'logical names are lower-case kebab-case');
+export const logicalName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,39}[a-z0-9]$/, 'logical names are lower-case kebab-case: 2-41 letters, digits and hyphens, starting and ending with a letter or digit');
+
+/**
+ * Endings S3 keeps for its own names (access point aliases, Object Lambda access points, directory
+ * buckets): CreateBucket refuses a bucket `laminar-<stage>-<logical>` that ends so.
+ */
+export const S3_RESERVED_BUCKET_SUFFIXES = ['-s3alias', '--ol-s3', '--x-s3'] as const;
+
+/**
+ * A logical bucket: a logical name (which, ending in a letter or digit, keeps the bucket's name
+ * `laminar-<stage>-<logical>` ending in one, as S3 requires) that ends in none of S3's reserved suffixes.
+ */
+export const bucketLogicalName = logicalName.superRefine((bucket, ctx) => {
+  const reserved = S3_RESERVED_BUCKET_SUFFIXES.find((suffix) => bucket.endsWith(suffix));
+  if (reserved) ctx.addIssue({ code: 'custom', message: `bucket "${bucket}" ends in "${reserved}", which S3 reserves: CreateBucket would refuse laminar-<stage>-${bucket}` });
+});
 
 export const bucketRef = z.strictObject({
-  bucket: logicalName,
+  bucket: bucketLogicalName,
   /**
    * Object key pattern inside the bucket, e.g. "manifests/*" or "*", or several (one grant over
    * each: the spellings of an any-case suffix, say). Absent = the bucket itself.
@@ -42,7 +59,7 @@ export type Setting = (typeof SETTINGS)[number];
 /** An env value that names a logical resource or a stage setting, resolved per stage / locally. */
 export const envRef = z.strictObject({
   ref: z.union([
-    z.strictObject({ bucket: logicalName }),
+    z.strictObject({ bucket: bucketLogicalName }),
     z.strictObject({ table: logicalName }),
     z.strictObject({ topic: topicName }),
     z.strictObject({ deliveryStream: logicalName }),

@@ -49,7 +49,14 @@ export function scheduleTargetInput(trigger: ScheduleInputSource): ScheduleTarge
 
 /** Why a trigger's `input` and `inputFromEvent` cannot make a target EventBridge would deliver as meant. */
 export function scheduleInputProblems(trigger: ScheduleInputSource): { path: string[]; message: string }[] {
-  if (trigger.inputFromEvent === undefined) return [];
+  if (trigger.inputFromEvent === undefined) {
+    // The constant input is the target's Input as its JSON: past the limit PutTargets refuses it.
+    const target = scheduleTargetInput(trigger);
+    if (target.kind === 'constant' && target.input.length > MAX_TARGET_INPUT_CHARS) {
+      return [{ path: ['input'], message: `the input is ${target.input.length} characters as JSON; EventBridge takes a target Input of at most ${MAX_TARGET_INPUT_CHARS}` }];
+    }
+    return [];
+  }
   const fromEvent = Object.keys(trigger.inputFromEvent);
   if (fromEvent.length === 0) return [{ path: ['inputFromEvent'], message: 'names no field: leave inputFromEvent out' }];
   const problems: { path: string[]; message: string }[] = [];

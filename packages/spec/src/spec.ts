@@ -1,11 +1,33 @@
 import { z } from 'zod';
 import { byCodePoint } from './order.ts';
-import { firehoseRole, functionDerivedNames, MAX_STAGE_CHARS, PROJECT, roleNameClash, s3Rule, tooLongForSomeStage } from './resource-name.ts';
-import { envRef, keyPatternsOf, logicalName, type ResourceNamer, resourceRef, TABLE_KINDS, type TableKind, topicName } from './resources.ts';
+import {
+  firehoseRole,
+  functionDerivedNames,
+  isFunctionAlarmSuffix,
+  MAX_STAGE_CHARS,
+  metricAlarmSuffix,
+  PROJECT,
+  roleNameClash,
+  s3Rule,
+  secretsManagerSecretName,
+  ssmParameterName,
+  tooLongForSomeStage,
+} from './resource-name.ts';
+import { bucketLogicalName, type EnvRef, envRef, keyPatternsOf, logicalName, type ResourceNamer, resourceRef, TABLE_KINDS, type TableKind, topicName } from './resources.ts';
 import { cronFields, ratePeriodMs, ScheduleExpressionError, translateCron } from './schedule-expression.ts';
 import { SCHEDULED_EVENT_FIELDS, scheduleInputProblems } from './schedule-input.ts';
 
-const ENV_NAME = /^[A-Z][A-Z0-9_]*$/;
+/**
+ * Env var names: Lambda's key pattern ([a-zA-Z]([a-zA-Z0-9_])+, so at least two characters), in
+ * upper case. A secret's `name` is one too.
+ */
+const ENV_NAME = /^[A-Z][A-Z0-9_]+$/;
+const ENV_NAME_RULE = 'an env var name is an upper-case letter, then upper-case letters, digits and "_": at least 2 characters (Lambda refuses a one-letter name)';
+const envName = z.string().regex(ENV_NAME, ENV_NAME_RULE);
+/** Variables by name: Zod's own message for a bad key ("Invalid key in record") says neither the rule nor why. */
+function envRecord<V extends z.ZodType>(value: V) {
+  return z.record(envName, value, { error: (issue) => (issue.code === 'invalid_key' ? ENV_NAME_RULE : undefined) });
+}
 /** Lambda reserves these; setting them is refused by the API. */
 const RESERVED_ENV = new Set([
   '_HANDLER', '_X_AMZN_TRACE_ID', 'AWS_DEFAULT_REGION', 'AWS_REGION', 'AWS_EXECUTION_ENV',
@@ -49,7 +71,7 @@ const S3_PATTERN_DIGEST_CHARS = 8;
 export const s3Trigger = z.strictObject({
   kind: z.literal('s3'),
   // The pattern's EventBridge rule is named after the bucket (rule names: 64 characters).
-  bucket: logicalName.superRefine((bucket, ctx) => {
+  bucket: bucketLogicalName.superRefine((bucket, ctx) => {
     const message = tooLongForSomeStage(bucket, s3Rule(bucket, '0'.repeat(S3_PATTERN_DIGEST_CHARS)));
     if (message) ctx.addIssue({ code: 'custom', message });
   }),
@@ -186,7 +208,7 @@ export const deliveryStreamDecl = z
       const message = tooLongForSomeStage(name, firehoseRole(name));
       if (message) ctx.addIssue({ code: 'custom', message });
     }),
-    bucket: logicalName,
+    bucket: bucketLogicalName,
     /** Object prefix; may hold Firehose's `!{timestamp:…}` expressions (then errorOutputPrefix is required by AWS). */
     prefix: z.string().min(1).max(1024).regex(/\/$/, 'end the prefix with "/"'),
     /** Where records that could not be delivered go, with `!{firehose:error-output-type}`. */
@@ -264,7 +286,7 @@ const MAX_ENV_BYTES = 4096;
 
 export const secretRef = z.strictObject({
   /** The environment variable that receives the secret's ARN / parameter name (never its value). */
-  name: z.string().regex(ENV_NAME),
+  name: envName,
   from: z.enum(['secretsmanager', 'ssm']),
   /** Logical id of the secret; infra maps it to `laminar/<stage>/<id>`. Read access is granted from this entry. */
   id: logicalName,
@@ -322,7 +344,7 @@ export const lambdaRuntime = z.enum(Object.keys(RUNTIME_NODE_MAJOR) as [LambdaRu
  * overwritten or expired one a day later — instead of keeping them, and billing them, for good.
  */
 export const expiringOutput = z.strictObject({
-  bucket: logicalName,
+  bucket: bucketLogicalName,
   prefix: z.string().min(1).max(1024).regex(/\/$/, 'end the prefix with "/"'),
   days: z.number().int().min(1).max(3650),
 });
@@ -354,7 +376,7 @@ export const functionSpec = z
      */
     ephemeralStorageMb: z.number().int().min(512).max(10240).default(DEFAULT_EPHEMERAL_STORAGE_MB),
     /** Plain configuration only. Secrets go through `secrets`. */
-    env: z.record(z.string().regex(ENV_NAME), z.union([z.string(), envRef])).default({}),
+    env: envRecord(z.union([z.string(), envRef])).default({}),
     secrets: z.array(secretRef).default([]),
     layers: z.array(logicalName).max(5, 'Lambda takes at most 5 layers').default([]),
     /** DynamoDB tables this function uses, with their kind (key schema and TTL come from the kind). */
@@ -379,7 +401,7 @@ export const functionSpec = z
      * feed URLs on the local fixture server). "{fixtures}" becomes the base URL under which the
      * runner serves this function's `fixtures/http/` folder.
      */
-    local: z.strictObject({ env: z.record(z.string().regex(ENV_NAME), z.string()).default({}) }).default({ env: {} }),
+    local: z.strictObject({ env: envRecord(z.string()).default({}) }).default({ env: {} }),
     logRetentionDays: z
       .number()
       .int()
@@ -438,26 +460,50 @@ export const functionSpec = z
     for (const [i, m] of alarmed.entries()) {
       if (alarmed.indexOf(m) !== i) ctx.addIssue({ code: 'custom', path: ['metricAlarms', i], message: `metric ${m} has two alarms` });
       if (!spec.metrics.includes(m)) ctx.addIssue({ code: 'custom', path: ['metricAlarms', i], message: `metric ${m} is not among the metrics the function emits (metrics)` });
+      // Infra names the alarm laminar-<stage>-<function>-<metric in kebab-case>, and PutMetricAlarm
+      // creates or replaces by name: a name the function's own alarms (or another metric's) have
+      // would leave one of the two alarms silently overwritten by the other.
+      const suffix = metricAlarmSuffix(m);
+      const alarmName = `${PROJECT}-<stage>-${spec.name}-${suffix}`;
+      if (isFunctionAlarmSuffix(suffix)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['metricAlarms', i, 'metric'],
+          message: `the alarm on metric ${m} would be named ${alarmName}, as infra names the function's own -${suffix} alarm: one would replace the other. Alarm on a metric named otherwise`,
+        });
+      }
+      const same = alarmed.findIndex((other) => other !== m && metricAlarmSuffix(other) === suffix);
+      if (same !== -1 && same < i) {
+        ctx.addIssue({ code: 'custom', path: ['metricAlarms', i, 'metric'], message: `the alarms on metrics ${alarmed[same]} and ${m} would both be named ${alarmName}: one would replace the other` });
+      }
     }
+    for (const problem of metricsOffProblems(spec.env, spec.metrics.length > 0 || spec.metricAlarms.length > 0)) ctx.addIssue({ code: 'custom', ...problem });
     for (const [i, m] of spec.metrics.entries()) {
       if (spec.metrics.indexOf(m) !== i) ctx.addIssue({ code: 'custom', path: ['metrics', i], message: `metric ${m} is listed twice` });
     }
     for (const s of spec.secrets) {
       if (s.name in spec.env) ctx.addIssue({ code: 'custom', path: ['secrets'], message: `${s.name} is both a secret reference and a plain env var` });
       // A secret's name becomes an env var as well (its ARN or parameter name).
-      if (RESERVED_ENV.has(s.name) || s.name in PLATFORM_ENV) {
+      if (RESERVED_ENV.has(s.name) || s.name in PLATFORM_ENV || s.name === STAGE_ENV) {
         ctx.addIssue({ code: 'custom', path: ['secrets'], message: `${s.name} is reserved (by Lambda, or set by the platform): name the secret's variable otherwise` });
       }
     }
-    // Lambda refuses a function whose variables (names and values) pass 4 KB together; references
-    // resolve to names of similar length, counted here as their logical names.
-    const envBytes = Object.entries(spec.env).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(typeof v === 'string' ? v : JSON.stringify(v.ref)), 0);
+    // Lambda refuses a function whose variables pass 4 KB together, measured as their JSON: the
+    // spec's, and what infra adds, on the stage and resource names that make them longest.
+    const envBytes = Buffer.byteLength(JSON.stringify(worstCaseEnvironment(spec)));
     if (envBytes > MAX_ENV_BYTES) {
-      ctx.addIssue({ code: 'custom', path: ['env'], message: `the environment holds ${envBytes} bytes; Lambda takes at most ${MAX_ENV_BYTES} for all variables together` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['env'],
+        message: `the environment can take ${envBytes} bytes, and Lambda takes at most ${MAX_ENV_BYTES} (the variables as JSON, counting what infra adds: NODE_OPTIONS, ${STAGE_ENV}, each secret's ARN or parameter name, resource names on a ${MAX_STAGE_CHARS}-character stage): shorten env or secrets`,
+      });
     }
     for (const name of Object.keys(spec.env)) {
       if (RESERVED_ENV.has(name)) {
         ctx.addIssue({ code: 'custom', path: ['env', name], message: `${name} is reserved by Lambda` });
+      }
+      if (name === STAGE_ENV) {
+        ctx.addIssue({ code: 'custom', path: ['env', name], message: `${name} is set by the platform (the stage, every metric's stage dimension): infra would replace this value` });
       }
       if (SECRET_LIKE.test(name)) {
         ctx.addIssue({
@@ -543,12 +589,94 @@ export function writesTo(spec: FunctionSpec, bucket: string): boolean {
  */
 export const PLATFORM_ENV = { NODE_OPTIONS: '--enable-source-maps' } as const;
 
+/** The variable infra sets to the stage on every function (the runtime's `stage` metric dimension). */
+export const STAGE_ENV = 'LAMINAR_STAGE';
+
+/** The longest bucket name S3 takes: `laminar-<stage>-<logical>`, with a LAMINAR_BUCKET_SUFFIX after it at most this long. */
+const MAX_BUCKET_NAME_CHARS = 63;
+/**
+ * A stage setting is given at plan time (a Terraform variable), so its length is unknown to a
+ * spec: counted at this many characters, which three MSK brokers' `host:port` fit in.
+ */
+const SETTING_ALLOWANCE_CHARS = 256;
+/** The longest partition ("aws-us-gov") and region ("us-isof-south-1") a secret's ARN can name. */
+const MAX_PARTITION_CHARS = 10;
+const MAX_REGION_CHARS = 15;
+
+/** What a function's environment is built from (a spec's env and secrets). */
+export interface EnvironmentSource {
+  env: Readonly<Record<string, string | EnvRef>>;
+  secrets?: readonly Pick<SecretRef, 'name' | 'from' | 'id'>[];
+}
+
+/**
+ * The variables infra gives a function, each at its longest: the spec's own and the platform's
+ * (resolveEnv), each secret's ARN (Secrets Manager, with its 6-character random suffix) or parameter
+ * name (SSM), and the stage, with the stage and resource names as on the longest stage (12
+ * characters). The spec's 4 KB check measures its JSON, as Lambda does (its refusal quotes the
+ * "String measured": the variables as JSON); infra's tests check that it names what infra sets.
+ */
+export function worstCaseEnvironment(spec: EnvironmentSource): Record<string, string> {
+  const stage = 'x'.repeat(MAX_STAGE_CHARS);
+  const named = (logical: string) => `${PROJECT}-${stage}-${logical}`;
+  const vars = resolveEnv(spec, {
+    bucket: () => 'x'.repeat(MAX_BUCKET_NAME_CHARS),
+    table: named,
+    // Infra prefixes topics with the stage (one cluster can serve several).
+    topic: (logical) => `${stage}.${logical}`,
+    deliveryStream: named,
+    setting: () => 'x'.repeat(SETTING_ALLOWANCE_CHARS),
+  });
+  for (const s of spec.secrets ?? []) {
+    vars[s.name] =
+      s.from === 'secretsmanager'
+        ? `arn:${'x'.repeat(MAX_PARTITION_CHARS)}:secretsmanager:${'x'.repeat(MAX_REGION_CHARS)}:${'0'.repeat(12)}:secret:${secretsManagerSecretName(stage, s.id)}-xxxxxx`
+        : ssmParameterName(stage, s.id);
+  }
+  vars[STAGE_ENV] = stage;
+  return vars;
+}
+
+/** How Powertools (2.35, getBooleanFromEnv with extended parsing) reads a boolean variable: anything else, it throws on. */
+const POWERTOOLS_TRUE = ['1', 'y', 'yes', 't', 'true', 'on'];
+const POWERTOOLS_FALSE = ['0', 'n', 'no', 'f', 'false', 'off'];
+function powertoolsBoolean(value: string | EnvRef): boolean | undefined {
+  if (typeof value !== 'string') return undefined;
+  const v = value.trim().toLowerCase();
+  return POWERTOOLS_TRUE.includes(v) ? true : POWERTOOLS_FALSE.includes(v) ? false : undefined;
+}
+
+/**
+ * Why the environment would keep the function's Powertools Metrics from working: a
+ * POWERTOOLS_METRICS_DISABLED Powertools cannot read (the Metrics constructor throws, and every
+ * function builds one at init), or, for a function with metrics, metrics turned off — by
+ * POWERTOOLS_METRICS_DISABLED, or by POWERTOOLS_DEV when that is not set (Powertools 2.35's
+ * Metrics.setDisabled). Turned off, Metrics writes no EMF at all: the dashboard stays empty and the
+ * metric alarms never fire, silently.
+ */
+function metricsOffProblems(env: EnvironmentSource['env'], hasMetrics: boolean): { path: string[]; message: string }[] {
+  const disabled = env.POWERTOOLS_METRICS_DISABLED;
+  const silent = 'the function would emit none of its metrics, and its metric alarms would never fire';
+  if (disabled !== undefined) {
+    const off = powertoolsBoolean(disabled);
+    if (off === undefined) {
+      return [{ path: ['env', 'POWERTOOLS_METRICS_DISABLED'], message: `Powertools Metrics throws at init on a value it cannot read as a boolean: write one of ${[...POWERTOOLS_TRUE, ...POWERTOOLS_FALSE].join(', ')}` }];
+    }
+    return off && hasMetrics ? [{ path: ['env', 'POWERTOOLS_METRICS_DISABLED'], message: `POWERTOOLS_METRICS_DISABLED turns Powertools Metrics off: ${silent}` }] : [];
+  }
+  const dev = env.POWERTOOLS_DEV;
+  if (dev !== undefined && powertoolsBoolean(dev) === true && hasMetrics) {
+    return [{ path: ['env', 'POWERTOOLS_DEV'], message: `POWERTOOLS_DEV turns Powertools Metrics off (unless POWERTOOLS_METRICS_DISABLED is set to a false value): ${silent}` }];
+  }
+  return [];
+}
+
 /**
  * The function's environment: plain strings as they are, references through the namer (a stage's
  * in infra, the emulators' in the runner). Secret references are not resolved here: infra sets
  * their ARNs, the runner leaves them unset (local mode needs no secrets).
  */
-export function resolveEnv(spec: FunctionSpec, namer: ResourceNamer): Record<string, string> {
+export function resolveEnv(spec: Pick<EnvironmentSource, 'env'>, namer: ResourceNamer): Record<string, string> {
   const out: Record<string, string> = { ...PLATFORM_ENV };
   for (const [k, v] of Object.entries(spec.env).sort(([a], [b]) => byCodePoint(a, b))) {
     if (typeof v === 'string') out[k] = v;

@@ -63,10 +63,10 @@ describe('NODE_PATH and LD_LIBRARY_PATH', () => {
 describe('what the runner starts', () => {
   it('only the services the chosen specs need', () => {
     const producer = spec({
-      env: { T: { ref: { table: 'seen' } }, TOPIC: { ref: { topic: 'items' } } },
+      env: { SEEN_TABLE: { ref: { table: 'seen' } }, TOPIC: { ref: { topic: 'items' } } },
       tables: [{ name: 'seen', kind: 'dedup' }],
     });
-    const broker = spec({ name: 'broker-only', env: { K: { ref: { setting: 'kafkaBootstrapServers' } } } });
+    const broker = spec({ name: 'broker-only', env: { KAFKA_SERVERS: { ref: { setting: 'kafkaBootstrapServers' } } } });
     const plain = spec({ name: 'plain', permissions: [{ actions: ['s3:GetObject'], resource: { bucket: 'docs', prefix: '*' } }] });
     const loaded = (s: typeof producer) => ({ spec: s, dir: `/nowhere/${s.name}`, zipPath: '', hashPath: '' });
     expect(needsOf([loaded(producer)], false)).toEqual({ buckets: [], tables: { seen: 'dedup' }, topics: ['items'], kafka: true, fixtureSites: [], deliveryStreams: [] });
@@ -78,9 +78,9 @@ describe('what the runner starts', () => {
     });
     expect(needsOf([loaded(consumer)], false)).toMatchObject({ kafka: true, topics: ['items'] });
     const stream = { name: 'events', bucket: 'lake', prefix: 'events/', errorOutputPrefix: 'errors/!{firehose:error-output-type}/' };
-    const sender = spec({ name: 'sender', deliveryStreams: [stream], env: { S: { ref: { deliveryStream: 'events' } } } });
+    const sender = spec({ name: 'sender', deliveryStreams: [stream], env: { STREAM: { ref: { deliveryStream: 'events' } } } });
     expect(needsOf([loaded(sender)], false)).toMatchObject({ buckets: ['lake'], deliveryStreams: [{ name: 'events', buffering: { sizeMb: 64, intervalS: 300 } }] });
-    const fetching = spec({ name: 'fetching', env: { U: 'https://x' }, local: { env: { U: '{fixtures}/u' } } });
+    const fetching = spec({ name: 'fetching', env: { FEED_URL: 'https://x' }, local: { env: { FEED_URL: '{fixtures}/u' } } });
     expect(needsOf([loaded(fetching)], false).fixtureSites).toEqual([{ functionName: 'fetching', dir: '/nowhere/fetching/fixtures/http' }]);
     expect(needsOf([loaded(fetching)], true).fixtureSites).toEqual([]);
   });

@@ -6,7 +6,7 @@ const spec = defineFunction({
   description: 'Archives | things',
   memoryMb: 512,
   timeoutS: 60,
-  env: { B: { ref: { bucket: 'lake' } } },
+  env: { LAKE: { ref: { bucket: 'lake' } } },
   triggers: [
     { kind: 'kafka', topics: ['items'], cluster: { kind: 'self-managed', auth: 'BASIC_AUTH', secret: 'creds' }, batchSize: 10 },
     { kind: 'schedule', expression: 'rate(1 hour)' },

@@ -68,6 +68,14 @@ describe('a schedule’s inputFromEvent', () => {
     expect(() => scheduled({ input: { blob: 'x'.repeat(8200) }, inputFromEvent: { runId: 'id' } })).toThrow(/EventBridge takes at most 8192/);
   });
 
+  it('refuses a constant input past EventBridge\'s 8,192 characters for a target\'s Input, as its JSON', () => {
+    // {"note":"…"}: 11 characters and the note.
+    expect(scheduled({ input: { note: 'x'.repeat(8181) } }).triggers[0]).toMatchObject({ input: { note: 'x'.repeat(8181) } });
+    expect(scheduleTargetInput({ input: { note: 'x'.repeat(8181) } })).toMatchObject({ kind: 'constant' });
+    expect(() => scheduled({ input: { note: 'x'.repeat(8182) } })).toThrow(SpecError);
+    expect(() => scheduled({ input: { note: 'x'.repeat(8182) } })).toThrow('triggers.0.input: the input is 8193 characters as JSON; EventBridge takes a target Input of at most 8192');
+  });
+
   it('is in the generated function table', () => {
     const spec = { ...scheduled({ input: { stores: 10 }, inputFromEvent: { runId: 'id', at: 'time' } }), name: 'inventory' };
     expect(functionsTable([spec])).toContain("schedule `rate(1 hour)` with input `{\"stores\":10}` plus `runId` = the firing's `id`, `at` = the firing's `time`");

@@ -1,5 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { bucketsOf, defineFunction, defineLayer, defineQueue, hasDlq, kafkaGroupStem, kafkaMappings, kafkaTriggersOf, layersFor, resolveEnv, keyPatternsOf, s3PatternKey, SpecError, suffixSpellings, topicsOf, writesTo } from '../../src/index.ts';
+import {
+  bucketsOf,
+  defineFunction,
+  defineLayer,
+  defineQueue,
+  FUNCTION_ALARM_SUFFIXES,
+  hasDlq,
+  kafkaGroupStem,
+  kafkaMappings,
+  kafkaTriggersOf,
+  keyPatternsOf,
+  layersFor,
+  metricAlarmSuffix,
+  resolveEnv,
+  s3PatternKey,
+  SpecError,
+  suffixSpellings,
+  topicsOf,
+  worstCaseEnvironment,
+  writesTo,
+} from '../../src/index.ts';
 
 const base = {
   name: 'demo',
@@ -75,12 +95,69 @@ describe('defineFunction', () => {
   });
 
   it('refuses what Lambda or CloudWatch would refuse at apply: env past 4 KB, a long description, six layers, a retention CloudWatch has not', () => {
-    expect(defineFunction({ ...base, env: { BIG: 'x'.repeat(4093) } }).env.BIG).toHaveLength(4093);
-    expect(() => defineFunction({ ...base, env: { BIG: 'x'.repeat(4094) } })).toThrow(/the environment holds 4097 bytes; Lambda takes at most 4096/);
+    // As Lambda measures it, the variables' JSON, with what infra adds:
+    // {"NODE_OPTIONS":"--enable-source-maps","BIG":"…","LAMINAR_STAGE":"<12 characters>"} is 79 bytes and the value.
+    expect(defineFunction({ ...base, env: { BIG: 'x'.repeat(4017) } }).env.BIG).toHaveLength(4017);
+    expect(() => defineFunction({ ...base, env: { BIG: 'x'.repeat(4018) } })).toThrow(/env: the environment can take 4097 bytes, and Lambda takes at most 4096/);
     expect(() => defineFunction({ ...base, description: 'd'.repeat(257) })).toThrow(/at most 256 characters/);
     expect(() => defineFunction({ ...base, layers: ['a1', 'b1', 'c1', 'd1', 'e1', 'f1'] })).toThrow(/at most 5 layers/);
     expect(() => defineFunction({ ...base, logRetentionDays: 10 })).toThrow(/logRetentionDays: CloudWatch Logs keeps a log group 1, 3, 5/);
     expect(defineFunction({ ...base, logRetentionDays: 14 }).logRetentionDays).toBe(14);
+  });
+
+  it('counts in the 4 KB what infra adds, at its longest: NODE_OPTIONS, LAMINAR_STAGE, each secret\'s ARN or parameter name, resource names', () => {
+    const stage = 'x'.repeat(12);
+    const secrets = [
+      { name: 'FEED_KEY_ARN', from: 'secretsmanager' as const, id: 'feed-key' },
+      { name: 'FEED_PARAM', from: 'ssm' as const, id: 'feed-param' },
+    ];
+    expect(worstCaseEnvironment({ env: { DOCS: { ref: { bucket: 'docs' } }, SEEN: { ref: { table: 'seen' } }, ITEMS: { ref: { topic: 'items' } } }, secrets })).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      // A bucket's name can take S3's 63 characters (LAMINAR_BUCKET_SUFFIX after the logical name).
+      DOCS: 'x'.repeat(63),
+      SEEN: `laminar-${stage}-seen`,
+      ITEMS: `${stage}.items`,
+      // A secret's ARN carries the longest partition and region, and Secrets Manager's 6 random characters.
+      FEED_KEY_ARN: `arn:${'x'.repeat(10)}:secretsmanager:${'x'.repeat(15)}:000000000000:secret:laminar/${stage}/feed-key-xxxxxx`,
+      FEED_PARAM: `/laminar/${stage}/feed-param`,
+      LAMINAR_STAGE: stage,
+    });
+    // 3,900 bytes of env alone passed before; with a secret's ARN and the platform's variables they do not.
+    expect(defineFunction({ ...base, env: { BIG: 'x'.repeat(3900) } }).env.BIG).toHaveLength(3900);
+    expect(() => defineFunction({ ...base, env: { BIG: 'x'.repeat(3900) }, secrets: [{ name: 'FEED_KEY_ARN', from: 'secretsmanager', id: 'x'.repeat(41) }] })).toThrow(
+      /env: the environment can take 4\d{3} bytes, and Lambda takes at most 4096 \(the variables as JSON, counting what infra adds: NODE_OPTIONS, LAMINAR_STAGE, each secret's ARN or parameter name/,
+    );
+    // A reference counts as the resource's name, not as the logical one.
+    expect(() => defineFunction({ ...base, env: { BIG: 'x'.repeat(3900), ...Object.fromEntries(['A', 'B'].map((c) => [`BUCKET_${c}`, { ref: { bucket: `bucket-${c.toLowerCase()}` } }])) } })).toThrow(/env: the environment can take/);
+    // What the platform sets is the platform's.
+    expect(() => defineFunction({ ...base, env: { LAMINAR_STAGE: 'prod' } })).toThrow(/env\.LAMINAR_STAGE: LAMINAR_STAGE is set by the platform/);
+    expect(() => defineFunction({ ...base, secrets: [{ name: 'LAMINAR_STAGE', from: 'ssm', id: 'stage' }] })).toThrow(/LAMINAR_STAGE is reserved/);
+  });
+
+  it('takes env var names as Lambda does: a letter and at least one more character, for env, local env and secrets alike', () => {
+    const rule = 'an env var name is an upper-case letter, then upper-case letters, digits and "_": at least 2 characters (Lambda refuses a one-letter name)';
+    expect(() => defineFunction({ ...base, env: { A: 'x' } })).toThrow(`env.A: ${rule}`);
+    expect(() => defineFunction({ ...base, local: { env: { U: 'x' } } })).toThrow(`local.env.U: ${rule}`);
+    expect(() => defineFunction({ ...base, secrets: [{ name: 'K', from: 'ssm', id: 'api-key' }] })).toThrow(`secrets.0.name: ${rule}`);
+    expect(() => defineFunction({ ...base, env: { '1A': 'x' } })).toThrow(`env.1A: ${rule}`);
+    expect(defineFunction({ ...base, env: { AB: 'x', A_: 'y' }, secrets: [{ name: 'K1', from: 'ssm', id: 'api-key' }] }).env).toEqual({ AB: 'x', A_: 'y' });
+  });
+
+  it('refuses a bucket name S3 would refuse: ending in "-", or in a suffix S3 keeps for itself', () => {
+    const kebab = 'logical names are lower-case kebab-case: 2-41 letters, digits and hyphens, starting and ending with a letter or digit';
+    expect(() => defineFunction({ ...base, triggers: [{ kind: 's3', bucket: 'docs-' }] })).toThrow(`triggers.0.bucket: ${kebab}`);
+    expect(() => defineFunction({ ...base, permissions: [{ actions: ['s3:GetObject'], resource: { bucket: 'docs-', prefix: '*' } }] })).toThrow(`permissions.0.resource.bucket: ${kebab}`);
+    expect(() => defineFunction({ ...base, env: { DOCS: { ref: { bucket: 'docs-' } } } })).toThrow(`env.DOCS.ref.bucket: ${kebab}`);
+    expect(() => defineQueue({ name: 'arrivals', subscribe: [{ kind: 's3', bucket: 'docs-' }] })).toThrow(`subscribe.0.bucket: ${kebab}`);
+    // And every other logical name with it: kebab-case ends in a letter or digit.
+    expect(() => defineFunction({ ...base, tables: [{ name: 'seen-', kind: 'dedup' }] })).toThrow(`tables.0.name: ${kebab}`);
+    for (const suffix of ['-s3alias', '--ol-s3', '--x-s3']) {
+      expect(() => defineFunction({ ...base, triggers: [{ kind: 's3', bucket: `docs${suffix}` }] })).toThrow(
+        `triggers.0.bucket: bucket "docs${suffix}" ends in "${suffix}", which S3 reserves: CreateBucket would refuse laminar-<stage>-docs${suffix}`,
+      );
+    }
+    expect(defineFunction({ ...base, triggers: [{ kind: 's3', bucket: 'd2' }] }).triggers).toHaveLength(1);
+    expect(defineFunction({ ...base, triggers: [{ kind: 's3', bucket: 's3alias-docs' }] }).triggers).toHaveLength(1);
   });
 
   it('refuses a name that the longest stage would push past a derived name\'s limit, when the spec is defined', () => {
@@ -126,6 +203,49 @@ describe('defineFunction', () => {
     expect(defineFunction({ ...base, name: 'firehose-feeder' }).name).toBe('firehose-feeder');
   });
 
+  it('refuses a metric alarm named as one of the function\'s own alarms, or as another metric\'s: PutMetricAlarm would replace one with the other', () => {
+    const env = { POWERTOOLS_METRICS_NAMESPACE: 'Laminar', POWERTOOLS_SERVICE_NAME: 'demo' };
+    const alarmOn = (...metrics: string[]) => defineFunction({ ...base, env, metrics, metricAlarms: metrics.map((metric) => ({ metric, description: 'x' })) });
+    expect(FUNCTION_ALARM_SUFFIXES).toEqual(expect.arrayContaining(['errors', 'throttles', 'duration-p95', 'kafka-idle', 'destination-failures', 'async-events-dropped', 'dlq-not-empty']));
+    for (const suffix of FUNCTION_ALARM_SUFFIXES) {
+      const metric = suffix.replace(/(^|-)([a-z0-9])/g, (_, _dash, c: string) => c.toUpperCase());
+      expect(metricAlarmSuffix(metric)).toBe(suffix);
+      expect(() => alarmOn(metric)).toThrow(
+        `metricAlarms.0.metric: the alarm on metric ${metric} would be named laminar-<stage>-demo-${suffix}, as infra names the function's own -${suffix} alarm: one would replace the other. Alarm on a metric named otherwise`,
+      );
+    }
+    expect(alarmOn('ErrorsRetried', 'RowsRejected').metricAlarms).toHaveLength(2);
+    // Two metric names infra's kebab-case makes one alarm name.
+    expect(() => alarmOn('FileSRejected', 'FileSrejected')).toThrow(
+      'metricAlarms.1.metric: the alarms on metrics FileSRejected and FileSrejected would both be named laminar-<stage>-demo-file-srejected: one would replace the other',
+    );
+  });
+
+  it('refuses metrics with Powertools Metrics turned off (POWERTOOLS_METRICS_DISABLED, or POWERTOOLS_DEV): none would be emitted, no alarm would fire', () => {
+    const env = { POWERTOOLS_METRICS_NAMESPACE: 'Laminar', POWERTOOLS_SERVICE_NAME: 'demo' };
+    const alarmed = (extra: Record<string, string>) => defineFunction({ ...base, env: { ...env, ...extra }, metrics: ['FilesRejected'], metricAlarms: [{ metric: 'FilesRejected', description: 'x' }] });
+    const silent = 'the function would emit none of its metrics, and its metric alarms would never fire';
+    // Powertools 2.35 reads these trimmed, in any case, as 1/y/yes/t/true/on.
+    for (const on of ['true', '1', ' Yes ', 'ON', 't']) {
+      expect(() => alarmed({ POWERTOOLS_DEV: on })).toThrow(`env.POWERTOOLS_DEV: POWERTOOLS_DEV turns Powertools Metrics off (unless POWERTOOLS_METRICS_DISABLED is set to a false value): ${silent}`);
+      expect(() => alarmed({ POWERTOOLS_METRICS_DISABLED: on })).toThrow(`env.POWERTOOLS_METRICS_DISABLED: POWERTOOLS_METRICS_DISABLED turns Powertools Metrics off: ${silent}`);
+    }
+    // Metrics without alarms too: the dashboard would chart nothing.
+    expect(() => defineFunction({ ...base, env: { ...env, POWERTOOLS_DEV: 'true' }, metrics: ['FilesRejected'] })).toThrow(/env\.POWERTOOLS_DEV: POWERTOOLS_DEV turns Powertools Metrics off/);
+    // POWERTOOLS_METRICS_DISABLED, when set, wins over POWERTOOLS_DEV.
+    expect(alarmed({ POWERTOOLS_DEV: 'true', POWERTOOLS_METRICS_DISABLED: 'false' }).metricAlarms).toHaveLength(1);
+    expect(() => alarmed({ POWERTOOLS_DEV: 'false', POWERTOOLS_METRICS_DISABLED: 'true' })).toThrow(/env\.POWERTOOLS_METRICS_DISABLED: /);
+    expect(alarmed({ POWERTOOLS_DEV: 'false' }).metricAlarms).toHaveLength(1);
+    // Powertools reads a POWERTOOLS_DEV it cannot parse as not dev mode.
+    expect(alarmed({ POWERTOOLS_DEV: 'maybe' }).metricAlarms).toHaveLength(1);
+    // Without metrics, dev mode is the function's own business.
+    expect(defineFunction({ ...base, env: { POWERTOOLS_DEV: 'true' } }).env.POWERTOOLS_DEV).toBe('true');
+    // A POWERTOOLS_METRICS_DISABLED it cannot parse makes the Metrics constructor throw, which every function runs at init.
+    for (const value of ['disabled', '']) {
+      expect(() => defineFunction({ ...base, env: { POWERTOOLS_METRICS_DISABLED: value } })).toThrow(/env\.POWERTOOLS_METRICS_DISABLED: Powertools Metrics throws at init on a value it cannot read as a boolean: write one of 1, y, yes/);
+    }
+  });
+
   it('refuses a metric alarm description that would pass CloudWatch\'s 1,024 characters with the function\'s name before it', () => {
     const env = { POWERTOOLS_METRICS_NAMESPACE: 'Laminar', POWERTOOLS_SERVICE_NAME: 'demo' };
     const alarm = (description: string) => defineFunction({ ...base, env, metrics: ['FilesRejected'], metricAlarms: [{ metric: 'FilesRejected', description }] });
@@ -145,7 +265,7 @@ describe('defineFunction', () => {
   it('derives buckets, write access and resolved env', () => {
     const spec = defineFunction({
       ...base,
-      env: { B: { ref: { bucket: 'documents' } }, A: 'plain' },
+      env: { BUCKET: { ref: { bucket: 'documents' } }, PLAIN: 'plain' },
       permissions: [
         { actions: ['s3:ListBucket'], resource: { bucket: 'documents' } },
         { actions: ['s3:GetObject'], resource: { bucket: 'archive', prefix: '*' } },
@@ -162,7 +282,7 @@ describe('defineFunction', () => {
       deliveryStream: (d: string) => `laminar-dev-${d}`,
       setting: () => 'broker:9092',
     };
-    expect(resolveEnv(spec, namer)).toEqual({ NODE_OPTIONS: '--enable-source-maps', A: 'plain', B: 'laminar-dev-documents' });
+    expect(resolveEnv(spec, namer)).toEqual({ NODE_OPTIONS: '--enable-source-maps', PLAIN: 'plain', BUCKET: 'laminar-dev-documents' });
     // A spec's node flags join the platform's instead of replacing them.
     const flagged = { ...spec, env: { ...spec.env, NODE_OPTIONS: '--max-semi-space-size=8' } };
     expect(resolveEnv(flagged, namer).NODE_OPTIONS).toBe('--enable-source-maps --max-semi-space-size=8');
@@ -171,14 +291,14 @@ describe('defineFunction', () => {
   it('resolves table, topic and setting refs and checks tables are declared', () => {
     const withRefs = {
       ...base,
-      env: { T: { ref: { table: 'feed-dedup' } }, K: { ref: { topic: 'rss-items' } }, S: { ref: { setting: 'kafkaBootstrapServers' as const } } },
+      env: { TABLE: { ref: { table: 'feed-dedup' } }, TOPIC: { ref: { topic: 'rss-items' } }, SERVERS: { ref: { setting: 'kafkaBootstrapServers' as const } } },
     };
     expect(() => defineFunction(withRefs)).toThrow(/table "feed-dedup" is used but not declared/);
     const spec = defineFunction({ ...withRefs, tables: [{ name: 'feed-dedup', kind: 'dedup' }] });
     expect(topicsOf(spec)).toEqual(['rss-items']);
     expect(
       resolveEnv(spec, { bucket: (b) => b, table: (t) => `tbl-${t}`, topic: (t) => `dev.${t}`, deliveryStream: (d) => d, setting: () => 'broker:9092' }),
-    ).toMatchObject({ T: 'tbl-feed-dedup', K: 'dev.rss-items', S: 'broker:9092' });
+    ).toMatchObject({ TABLE: 'tbl-feed-dedup', TOPIC: 'dev.rss-items', SERVERS: 'broker:9092' });
   });
 
   it('declares delivery streams with their Glue table, and refuses undeclared or inconsistent ones', () => {
