@@ -457,6 +457,10 @@ describe('events and idempotency', () => {
       );
     await claim(Date.now() + 60_000);
     // It waits for the holder half of its remaining time (here 1 of 2 s), then leaves it to a retry.
+    // A floor that holds on any machine: the 2 s are counted from after `asked` on the same clock,
+    // and the wait ends only once that clock reaches half of what was left, so however slowly it
+    // got there, about 1 s has passed (less any pause between the two clock reads that set the
+    // wait's end: 100 ms of room). A wait it skipped fails here; no ceiling is checked.
     const asked = Date.now();
     await expect(processor(client, 2_000).process(ref, scope())).rejects.toThrow(ObjectInProgressError);
     expect(Date.now() - asked).toBeGreaterThanOrEqual(900);

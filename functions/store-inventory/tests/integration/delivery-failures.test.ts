@@ -3,6 +3,28 @@ import { lambdaContext } from '@laminar/runtime/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DeliveryIncompleteError, RunResult } from '../../src/handler.ts';
 
+/**
+ * putRecords' backoff waits (node:timers/promises' setTimeout: nothing else here uses it). Real
+ * unless a test turns `virtual` on: then each wait is recorded and moves the faked clock (Date and
+ * setTimeout, vi.useFakeTimers) by its length at once, firing the deadline's timer if it falls
+ * due; calls take no time on that clock. What the run decides then depends on its waits, not on
+ * how fast the machine makes its calls.
+ */
+const backoff = vi.hoisted(() => ({ virtual: false, waits: [] as number[] }));
+vi.mock('node:timers/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:timers/promises')>();
+  const setTimeout = async <T>(ms?: number, value?: T, options?: { signal?: AbortSignal }): Promise<T | undefined> => {
+    if (!backoff.virtual) return real.setTimeout(ms, value, options);
+    options?.signal?.throwIfAborted();
+    backoff.waits.push(ms ?? 0);
+    vi.advanceTimersByTime(ms ?? 0);
+    // Stopped during the wait (the deadline's timer fell due in it): cut short, as the real one is.
+    options?.signal?.throwIfAborted();
+    return value;
+  };
+  return { ...real, default: { ...real, setTimeout }, setTimeout };
+});
+
 const STREAM = 'inventory-failures';
 const at = '2026-11-26T09:15:00.000Z';
 let firehose: FirehoseEmulator;
@@ -27,6 +49,8 @@ afterAll(() => firehose?.stop());
 afterEach(() => {
   firehose.injectFailures(undefined);
   vi.restoreAllMocks();
+  vi.useRealTimers();
+  Object.assign(backoff, { virtual: false, waits: [] });
 });
 
 /** Invokes the handler with `remainingMs` left; resolves to its result or its error, and the lines it logged. */
@@ -39,13 +63,12 @@ async function invoke(event: object, remainingMs = 60_000) {
   };
   vi.spyOn(process.stdout, 'write').mockImplementation(capture);
   vi.spyOn(process.stderr, 'write').mockImplementation(capture);
-  const started = performance.now();
   try {
     const outcome = await handler(event, lambdaContext('store-inventory', { remainingMs })).then(
       (result) => ({ result: result as RunResult, error: undefined }),
       (error: unknown) => ({ result: undefined, error: error as DeliveryIncompleteError }),
     );
-    return { ...outcome, lines, tookMs: performance.now() - started };
+    return { ...outcome, lines };
   } finally {
     vi.mocked(process.stdout.write).mockRestore();
     vi.mocked(process.stderr.write).mockRestore();
@@ -97,17 +120,20 @@ describe('a run Firehose throttles', () => {
   });
 
   it('stops backing off when the wait would outlast the time left, the records failed with Firehose’s reason rather than cut by the deadline', async () => {
-    // Draws near the top: waits of 198, 396, 792 and 1,584 ms (~3 s); the next, 3,168 ms, would end
-    // past the 5 s the run has before its deadline (6 s left, 1 s of it kept for cleanup). ~2 s of
-    // room for a loaded machine's slow calls either way.
+    // Draws near the top: waits of 198, 396, 792 and 1,584 ms (2,970 ms), on a clock only the waits
+    // move; the next, 3,168 ms, would end past the 5 s the run has before its deadline (6 s left,
+    // 1 s of it kept for cleanup), with 2,030 ms left.
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    backoff.virtual = true;
     vi.spyOn(Math, 'random').mockReturnValue(0.99);
     throttle();
-    const { error, tookMs } = await invoke({ stores: 1, recordsPerStore: 10, seed: 4, at }, 6_000);
+    const { error } = await invoke({ stores: 1, recordsPerStore: 10, seed: 4, at }, 6_000);
     expect(error?.name).toBe('DeliveryIncompleteError');
+    // No "the run was stopped": the deadline never came, the fifth wait was not begun.
     expect(error?.message).toBe(`10 of 10 records were not delivered to ${STREAM} (ServiceUnavailableException ×10); delivered: 0`);
+    expect(backoff.waits.map(Math.round)).toEqual([198, 396, 792, 1_584]);
+    expect(error?.result.calls).toBe(5);
     expect(error?.failures.every((f) => f.errorCode === 'ServiceUnavailableException' && f.attempts === 5)).toBe(true);
-    // Beginning the fifth wait would have taken the run past 6 s.
-    expect(tookMs).toBeLessThan(5_000);
   });
 });
 

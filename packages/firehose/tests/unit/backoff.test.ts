@@ -126,17 +126,26 @@ describe('putRecords backoff', () => {
   });
 
   it('a stop during a wait cuts it short: throttled and in-doubt records keep their reason, the ones never sent take the stop’s', async () => {
-    vi.spyOn(Math, 'random').mockReturnValue(0.99);
     // Record 3 is throttled; the second call's connection is reset (500–999 in doubt), so the third (1,000–1,199) is never made.
     const { client, calls } = stubClient((i) => (i === 3 ? 'ServiceUnavailableException' : i >= 500 && i < 1_000 ? reset() : undefined));
     const stop = new AbortController();
-    setTimeout(() => stop.abort(new Error('stopped before the function timeout; 900 ms left')), 30);
-    const started = performance.now();
-    // The real wait (no seam), of 19.8 s here: the stop ends it.
-    const result = await putRecords(records(1_200), { client, deliveryStreamName: 's', baseDelayMs: 10_000, maxDelayMs: 20_000, signal: stop.signal });
-    const took = performance.now() - started;
-    expect(took).toBeGreaterThanOrEqual(25);
-    expect(took).toBeLessThan(2_000);
+    // The backoff's jitter is drawn as its wait begins: the stop comes on the next turn of the event
+    // loop, while the real wait (no seam; 19.8 s here) is under way.
+    vi.spyOn(Math, 'random').mockImplementation(() => {
+      setImmediate(() => stop.abort(new Error('stopped before the function timeout; 900 ms left')));
+      return 0.99;
+    });
+    let settled = false;
+    const running = putRecords(records(1_200), { client, deliveryStreamName: 's', baseDelayMs: 10_000, maxDelayMs: 20_000, signal: stop.signal }).finally(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => stop.signal.addEventListener('abort', resolve, { once: true }));
+    // Cut short by the stop itself, not by the wait running out: settled by the event loop's next
+    // turn, 19.8 s before the wait would have ended.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(true);
+    expect(Math.random).toHaveBeenCalledTimes(1);
+    const result = await running;
     expect(calls()).toBe(2);
     expect(result.delivered).toBe(499);
     expect(result.delivered + result.failed.length).toBe(1_200);
