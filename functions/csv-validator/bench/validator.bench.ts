@@ -444,7 +444,8 @@ const at = new Date().toISOString();
 function sourceRevision(): string {
   try {
     const commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).trim() !== '';
+    // The results written by an earlier run are no change to what is measured.
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results'], { cwd: root, encoding: 'utf8' }).trim() !== '';
     return dirty ? `${commit} with uncommitted changes` : commit;
   } catch {
     return 'unknown (not a git checkout)';
