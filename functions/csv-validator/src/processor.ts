@@ -1,4 +1,4 @@
-import { IdempotencyAlreadyInProgressError, IdempotencyConfig, IdempotencyPersistenceLayerError, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { IdempotencyAlreadyInProgressError, IdempotencyConfig, IdempotencyItemNotFoundError, IdempotencyPersistenceLayerError, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isObjectCreated, type S3ObjectRef } from '@laminar/aws';
@@ -205,7 +205,12 @@ export function createProcessor(deps: ProcessorDeps): Processor {
             return workError.result;
           }
           const lost = claimLost.signal.aborted;
-          if (!lost && !(error instanceof IdempotencyAlreadyInProgressError)) {
+          // The claim was refused, and the record that held it was gone when Powertools read it:
+          // its holder released it meanwhile (a skip is not stored). The object is free: claim it
+          // again at once rather than fail this delivery (an empty-message error, and on Lambda a
+          // retry a minute later).
+          const released = error instanceof IdempotencyItemNotFoundError;
+          if (!lost && !released && !(error instanceof IdempotencyAlreadyInProgressError)) {
             // Releasing the claim failed too (it lapses within a lease): the work's own error is
             // the one that says what happened, and the one the DLQ should keep.
             if (error instanceof IdempotencyPersistenceLayerError && workError !== undefined && workError !== error) {
@@ -216,7 +221,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
           }
           if (waitUntil === undefined) {
             waitUntil = Date.now() + Math.floor((lambda?.getRemainingTimeInMillis() ?? 0) / 2);
-            if (Date.now() < waitUntil && !lost) {
+            if (Date.now() < waitUntil && !lost && !released) {
               scope.warn?.('another invocation holds this object: waiting for its result, or for its claim to lapse', { waitMs: waitUntil - Date.now() });
             }
           }
@@ -226,7 +231,7 @@ export function createProcessor(deps: ProcessorDeps): Processor {
               { cause: error },
             );
           }
-          await sleep(Math.min(claimPollMs, waitUntil - Date.now()));
+          if (!released) await sleep(Math.min(claimPollMs, waitUntil - Date.now()));
         } finally {
           claimLost = undefined;
         }

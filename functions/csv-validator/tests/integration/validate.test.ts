@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createDynamoDBClient, createS3Client, encodeS3EventKey, ensureTable, parseS3Event, type S3ObjectRef } from '@laminar/aws';
 import { type DynamoEmulator, type S3Emulator, startDynamoDB, startS3 } from '@laminar/emulators';
@@ -621,6 +621,34 @@ describe('events and idempotency', () => {
     const lateClean = validated(await createProcessor({ s3: client, dynamo: db, config: { ...config, IDEMPOTENCY_TABLE: `${TABLE}-fresh` } }).process(clean, scope('req-late-clean')));
     expect(lateClean).toMatchObject({ status: 'skipped', reason: 'source-missing', outputs: { manifests: [] } });
     expect(await keysUnder(`quarantine/orders/redelivered-clean/`)).toEqual([]);
+  });
+
+  it('claims an object again at once when the claim it was refused is released before it could be read (a skip is not stored)', async () => {
+    const ref = await put('bronze/orders/released-claim.csv', [HEADER, row(1)].join('\n'));
+    // As when another delivery held the claim and let it go (its skip is not stored) between this
+    // one's refused PutItem and Powertools' read of the holder's record: the read finds nothing.
+    const racing = createDynamoDBClient({ region: dynamo.region, endpoint: dynamo.endpoint, credentials: dynamo.credentials });
+    const calls: string[] = [];
+    racing.middlewareStack.add(
+      (next, context) => async (args) => {
+        calls.push(context.commandName as string);
+        if (context.commandName === 'PutItemCommand' && calls.filter((c) => c === 'PutItemCommand').length === 1) {
+          throw new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: { httpStatusCode: 400 } });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'holder-released' },
+    );
+    const p = createProcessor({ s3: client, dynamo: racing, config });
+    p.registerLambdaContext({ getRemainingTimeInMillis: () => 60_000 } as never);
+    const before = warnings.length;
+    const outcome = validated(await p.process(ref, scope('req-released')));
+    expect(outcome).toMatchObject({ status: 'validated', rowsRead: 1, valid: 1 });
+    expect((outcome as { replayed?: boolean }).replayed).toBeUndefined();
+    // Refused, read (nothing there), claimed: no wait for a holder that is gone.
+    expect(calls.slice(0, 3)).toEqual(['PutItemCommand', 'GetItemCommand', 'PutItemCommand']);
+    expect(warnings.slice(before)).not.toContainEqual(expect.stringMatching(/another invocation holds this object/));
+    racing.destroy();
   });
 
   it('decodes keys with spaces, plus signs and unicode from classic notifications', async () => {

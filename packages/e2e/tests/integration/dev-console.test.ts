@@ -72,7 +72,7 @@ describe.skipIf(!haveChromium)('pnpm dev, seen through its console', () => {
     expect(output).not.toContain('FAIL ');
     expect(output).toMatch(/✔ bronze-silver\n/);
     // The samples' rows, over the first delivery of each validated file: orders.csv holds 6 bad rows.
-    expect(output).toContain('rows read 38 = valid 32 + rejected 6 over 5 validated files (and 1 not read row by row: skipped or quarantined whole, rows not counted) ✔');
+    expect(output).toContain('rows read 38 = valid 32 + rejected 6 over 5 validated files (and 1 skipped or quarantined whole, 1 failed into the DLQ: not read row by row, rows not counted) ✔');
     expect(output).toMatch(/poison file: failed after 3 attempts → laminar-local-csv-validator-dlq/);
   });
 

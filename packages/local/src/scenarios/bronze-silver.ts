@@ -194,6 +194,15 @@ export function validationsDone(deliveries: readonly AsyncOutcome[]): number {
   }).length;
 }
 
+/**
+ * The files the row total leaves out, said with why: skipped or quarantined whole (a result with
+ * no rows), or failed with no result at all (the poison file, in the DLQ).
+ */
+export function notReadRowByRow(whole: number, failed: number): string {
+  const parts = [whole ? `${whole} skipped or quarantined whole` : '', failed ? `${failed} failed into the DLQ` : ''].filter(Boolean);
+  return parts.length ? ` (and ${parts.join(', ')}: not read row by row, rows not counted)` : '';
+}
+
 /** Both succeeded with equal results (what an idempotent function answers a redelivery). */
 function sameResult(a: AsyncOutcome, b: AsyncOutcome): boolean {
   return a.status === 'succeeded' && b.status === 'succeeded' && comparable(a.attempts.at(-1)?.result) === comparable(b.attempts.at(-1)?.result);
@@ -474,7 +483,7 @@ export const bronzeSilverScenario: Scenario = {
       dlqLine,
       auditDlqLine,
       `rows read ${rowTotals.read} = valid ${rowTotals.valid} + rejected ${rowTotals.rejected} over ${rowTotals.files} validated file${rowTotals.files === 1 ? '' : 's'}${
-        rowTotals.otherFiles ? ` (and ${rowTotals.otherFiles} not read row by row: skipped or quarantined whole, rows not counted)` : ''
+        notReadRowByRow(rowTotals.otherFiles, all.length - rowTotals.files - rowTotals.otherFiles)
       }${rowTotals.read === rowTotals.valid + rowTotals.rejected ? ' ✔' : ' ✘'}`,
       `silver ${silver.length} objects, quarantine ${quarantine.length}, manifests ${manifests.length}`,
       `malformed async event: ${injected.status} after ${injected.attempts.length} attempts${injected.destination ? ` → ${injected.destination.queue}` : ''}`,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AsyncOutcome } from '../../src/async.ts';
-import { auditVerdict, validationsDone } from '../../src/scenarios/bronze-silver.ts';
+import { auditVerdict, notReadRowByRow, validationsDone } from '../../src/scenarios/bronze-silver.ts';
 
 const KEY = 'bronze/orders.csv';
 const DLQ = 'laminar-local-object-audit-dlq';
@@ -73,5 +73,13 @@ describe("the bronze-silver scenario's count of the validator's work on duplicat
   it('counts a file validated twice, and leaves skips (never stored) and failures out', () => {
     expect(validationsDone([outcome('succeeded', validated()), outcome('succeeded', validated())])).toBe(2);
     expect(validationsDone([outcome('succeeded', skipped), outcome('succeeded', skipped), outcome('failed', undefined, 3)])).toBe(0);
+  });
+});
+
+describe("the bronze-silver scenario's row total", () => {
+  it('names the files it leaves out and why: skipped or quarantined whole, or failed with no result', () => {
+    expect(notReadRowByRow(1, 1)).toBe(' (and 1 skipped or quarantined whole, 1 failed into the DLQ: not read row by row, rows not counted)');
+    expect(notReadRowByRow(2, 0)).toBe(' (and 2 skipped or quarantined whole: not read row by row, rows not counted)');
+    expect(notReadRowByRow(0, 0)).toBe('');
   });
 });
