@@ -311,6 +311,9 @@ async function devCommand(cmd: Extract<Command, { command: 'dev' }>, io: Io): Pr
     if (stages.length) {
       say('Pipeline');
       for (const s of stages) say(`    ${s.text}`);
+    } else if (stop.signal.aborted) {
+      // Work cut short would read as records lost: the stage checks count only a run left to finish.
+      say('Pipeline: not checked (stopped before the run finished: its counts would not reconcile)');
     }
     if (local.dynamodb?.embedded && entries.length) {
       say(`DynamoDB keeps its data in ${shownPath(root, dynamodbDirectory(root, io.env))}: the next run produces only new items (--fresh forgets them).`);
