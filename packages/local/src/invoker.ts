@@ -35,6 +35,8 @@ export interface FunctionDeployment {
   env: Record<string, string>;
   /** The spec's layers in order, as built zips; mounted where Lambda's /opt would be. */
   layers?: LayerArtifact[];
+  /** The function's folder in this checkout: stack frames name its sources there. */
+  sourceDir?: string;
 }
 
 export interface AwsCredentials {
@@ -427,7 +429,7 @@ export class Invoker {
   /** The unzipped code and layers of the current build (reused while the zips are unchanged). */
   private async prepare(d: FunctionDeployment): Promise<{ taskRoot: string; optDir: string | undefined; build: string }> {
     const [{ dir: taskRoot }, optDir] = await Promise.all([
-      prepareTaskRoot(this.envsDir, d.spec.name, d.zipPath),
+      prepareTaskRoot(this.envsDir, d.spec.name, d.zipPath, d.sourceDir),
       prepareLayers(join(this.stateDirectory, 'layers'), d.layers ?? []),
     ]);
     return { taskRoot, optDir, build: `${taskRoot}\n${optDir ?? ''}` };

@@ -407,6 +407,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
         zipPath: l.zipPath,
         env: envs[l.spec.name] as Record<string, string>,
         layers: (layersOf.get(l.spec.name) ?? []).map((x) => ({ name: x.spec.name, zipPath: x.zipPath })),
+        sourceDir: l.dir,
       })),
       region,
       credentials,

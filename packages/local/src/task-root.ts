@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
 import yauzl from 'yauzl';
 
 export interface TaskRoot {
@@ -29,10 +30,30 @@ export async function zipSha256(zipPath: string): Promise<string> {
  * The unzipped code of one build, shared by every environment of that build: the folder name
  * carries the zip's hash, so a rebuild gets a new folder and running environments keep theirs.
  */
-export async function prepareTaskRoot(envsDir: string, name: string, zipPath: string): Promise<TaskRoot> {
+export async function prepareTaskRoot(envsDir: string, name: string, zipPath: string, sourceDir?: string): Promise<TaskRoot> {
   const sha256 = await zipSha256(zipPath);
   const dir = await prepareExtracted(envsDir, name, sha256.slice(0, 12), [zipPath]);
+  if (sourceDir) pointMapAtSources(join(dir, 'index.mjs.map'), sourceDir);
   return { dir, sha256 };
+}
+
+/**
+ * Points the bundle's source map at the function's sources in this checkout (its `sourceRoot`), so
+ * that a stack frame names a file one can open. The map's sources are relative to the function's
+ * folder, where the bundler ran, and the zip keeps them so (no absolute path, byte-identical
+ * builds); resolved from the unzipped copy under .laminar/envs/ they named files that do not
+ * exist (.laminar/packages/runtime/src/…). Only this local copy is changed, written whole and
+ * renamed into place: an environment loading the map meanwhile reads one or the other.
+ */
+function pointMapAtSources(mapPath: string, sourceDir: string): void {
+  if (!existsSync(mapPath)) return;
+  const map = JSON.parse(readFileSync(mapPath, 'utf8')) as { sourceRoot?: string };
+  const sourceRoot = pathToFileURL(`${sourceDir}${sep}`).href;
+  if (map.sourceRoot === sourceRoot) return;
+  map.sourceRoot = sourceRoot;
+  const tmp = `${mapPath}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  writeFileSync(tmp, JSON.stringify(map));
+  renameSync(tmp, mapPath);
 }
 
 /**

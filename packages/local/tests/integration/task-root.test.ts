@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -38,5 +39,22 @@ describe('task roots', () => {
     const left = readdirSync(envs).sort();
     expect(left.filter((d) => /^fn-[0-9a-f]{12}$/.test(d)).sort()).toEqual(dirs.slice(2).map((d) => d.split('/').pop()).sort());
     expect(left.some((d) => d.startsWith('fn-two-'))).toBe(true);
+  });
+
+  it("points the bundle's source map at the function's folder, so that a stack frame names a file that exists", async () => {
+    // As the bundler writes them: sources relative to the function's folder, no sourceRoot.
+    const map = { version: 3, sources: ['src/handler.ts', '../../packages/runtime/src/errors.ts'], names: [], mappings: 'AAAA,uBAAsB' };
+    const zip = join(root.dir, 'mapped.zip');
+    const bundle = "export function handler() { throw new Error('boom'); }\n//# sourceMappingURL=index.mjs.map\n";
+    writeFileSync(zip, await zipBuffer({ 'index.mjs': bundle, 'index.mjs.map': JSON.stringify(map) }));
+    const fnDir = join(root.dir, 'repo', 'functions', 'mapped');
+    const { dir } = await prepareTaskRoot(join(root.dir, 'mapped-envs'), 'mapped', zip, fnDir);
+    const script = `import(${JSON.stringify(join(dir, 'index.mjs'))}).then((m) => { try { m.handler(); } catch (e) { console.log(e.stack); } });`;
+    const stack = execFileSync(process.execPath, ['--enable-source-maps', '-e', script], { encoding: 'utf8' });
+    expect(stack).toContain(`(${join(fnDir, 'src', 'handler.ts')}:1:23)`);
+    // The zip's own map is as built; only the local copy knows this checkout.
+    expect(JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8'))).toEqual({ ...map, sourceRoot: `file://${fnDir}/` });
+    // Prepared again (the folder reused), it is left as it is.
+    expect((await prepareTaskRoot(join(root.dir, 'mapped-envs'), 'mapped', zip, fnDir)).dir).toBe(dir);
   });
 });
