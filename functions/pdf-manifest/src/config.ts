@@ -4,8 +4,12 @@ import { z } from 'zod';
 /** S3 limits a key to 1,024 bytes of UTF-8, not characters. */
 const S3_KEY_MAX_BYTES = 1024;
 
+// JSON can carry an unpaired surrogate (\uD800–\uDFFF), and the SDK's encodeURIComponent throws on
+// it (URIError: URI malformed) only once the request is made: a retried failure that names nothing.
 export const S3_KEY_PREFIX = z
   .string()
+  // In a /u pattern a pair is one code point: \p{Cs} matches only a surrogate left unpaired.
+  .refine((p) => !/\p{Cs}/u.test(p), 'must be valid Unicode: no unpaired surrogate (\\uD800–\\uDFFF), which no S3 key can hold')
   .refine((p) => Buffer.byteLength(p) <= S3_KEY_MAX_BYTES, `must be at most ${S3_KEY_MAX_BYTES.toLocaleString('en')} bytes (UTF-8), S3's limit for a key`)
   .refine((p) => !p.startsWith('/'), 'must not start with "/"');
 

@@ -49,6 +49,17 @@ describe('pdf-manifest input', () => {
     expect(schema.safeParse({ manifestPrefix: '' }).success).toBe(false);
   });
 
+  it('refuses a prefix or manifest prefix holding an unpaired surrogate, which JSON carries and no S3 request can', () => {
+    for (const input of ['{"prefix":"reports/\\ud800"}', '{"manifestPrefix":"manifests/\\udc00/"}']) {
+      const event = JSON.parse(input) as Record<string, string>;
+      const result = schema.safeParse(event);
+      expect(result.success, input).toBe(false);
+      expect(result.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toContainEqual(expect.stringMatching(new RegExp(`^${Object.keys(event)[0]}: must be valid Unicode`)));
+    }
+    // A pair (an emoji) is one character, and fine.
+    expect(schema.parse({ prefix: 'reports/😀/' }).prefix).toBe('reports/😀/');
+  });
+
   it('refuses, before any listing, a manifest prefix whose manifest key S3 would refuse (keys end at 1,024 bytes of UTF-8)', () => {
     const fits = `manifests/${'a'.repeat(1024 - 53 - 'manifests/'.length - 1)}/`;
     expect(Buffer.byteLength(fits)).toBe(971);
