@@ -40,6 +40,12 @@ export interface MultipartWriterOptions {
   signal?: AbortSignal;
   /** AbortMultipartUpload failed: the parts stay until the bucket's lifecycle rule removes them. */
   onAbortFailure?: (error: unknown) => void;
+  /**
+   * How long the AbortMultipartUpload after a failure may take (default 2 s) before it is given up
+   * and reported through onAbortFailure: a stop's cleanup must end within the deadline's reserve,
+   * where S3's slowest answer has the client's whole retry budget.
+   */
+  cleanupMs?: number;
   /** Called once, as soon as the writer fails (a part, the create, the signal…): stop producing. */
   onError?: (error: unknown) => void;
 }
@@ -51,6 +57,9 @@ export interface MultipartWriteResult {
   /** 0: the body fitted in one part and went up as a single PutObject. */
   parts: number;
 }
+
+/** The AbortMultipartUpload after a failure, at most (see cleanupMs). */
+export const DEFAULT_CLEANUP_MS = 2_000;
 
 type Pending = { bytes: Uint8Array; offset: number };
 
@@ -450,7 +459,9 @@ export class MultipartWriter {
     const { client, bucket, key } = this.#options;
     this.#createdUploadId = undefined;
     try {
-      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), {
+        abortSignal: AbortSignal.timeout(this.#options.cleanupMs ?? DEFAULT_CLEANUP_MS),
+      });
     } catch (abortError) {
       report(this.#options.onAbortFailure, abortError);
     }

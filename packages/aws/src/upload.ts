@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { stopReason } from '@laminar/runtime';
+import { DEFAULT_CLEANUP_MS } from './multipart-writer.ts';
 
 export interface StreamUploadOptions {
   client: S3Client;
@@ -16,6 +17,13 @@ export interface StreamUploadOptions {
   signal?: AbortSignal;
   /** How long a stop that comes after the body ended lets the upload finish (default 3 s): see below. */
   lateStopGraceMs?: number;
+  /**
+   * How long the clean-up after a failure may take (default 2 s): waiting for a create still in
+   * flight, then AbortMultipartUpload. Past it the clean-up is given up and reported through
+   * onAbortFailure, and the failure thrown: a stop's clean-up must end within the deadline's
+   * reserve, where S3's slowest answer has the client's whole retry budget.
+   */
+  cleanupMs?: number;
   onAbortFailure?: (error: unknown) => void;
 }
 
@@ -81,16 +89,19 @@ export async function uploadStream(options: StreamUploadOptions): Promise<Stream
     // A stop during CreateMultipartUpload rejects done() before lib-storage has the upload's id:
     // the create still completes, and without waiting for it the upload it opened stays open.
     const started = upload as unknown as { uploadId?: string; createMultiPartPromise?: Promise<{ UploadId?: string }> };
-    const uploadId = started.uploadId ?? (await started.createMultiPartPromise?.then((r) => r.UploadId, () => undefined));
-    if (uploadId) {
-      await options.client
-        .send(new AbortMultipartUploadCommand({ Bucket: options.bucket, Key: options.key, UploadId: uploadId }))
-        .catch((abortError: unknown) => {
-          // A reporter that throws must not replace the upload's own error, which is the one to rethrow.
-          try {
-            options.onAbortFailure?.(abortError);
-          } catch {}
-        });
+    const cleanup = AbortSignal.timeout(options.cleanupMs ?? DEFAULT_CLEANUP_MS);
+    const reportAbortFailure = (abortError: unknown) => {
+      // A reporter that throws must not replace the upload's own error, which is the one to rethrow.
+      try {
+        options.onAbortFailure?.(abortError);
+      } catch {}
+    };
+    const givenUp = new Promise<'given up'>((resolve) => cleanup.addEventListener('abort', () => resolve('given up'), { once: true }));
+    const created = started.uploadId ?? (started.createMultiPartPromise ? await Promise.race([started.createMultiPartPromise.then((r) => r.UploadId, () => undefined), givenUp]) : undefined);
+    if (created === 'given up') {
+      reportAbortFailure(new Error(`CreateMultipartUpload for s3://${options.bucket}/${options.key} did not answer within the clean-up's ${options.cleanupMs ?? DEFAULT_CLEANUP_MS} ms: an upload it opened is left to the bucket's lifecycle rule`));
+    } else if (created) {
+      await options.client.send(new AbortMultipartUploadCommand({ Bucket: options.bucket, Key: options.key, UploadId: created }), { abortSignal: cleanup }).catch(reportAbortFailure);
     }
     throw (stoppedUs ? stopReason(options.signal) : undefined) ?? err;
   } finally {
