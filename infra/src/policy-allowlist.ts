@@ -1,11 +1,14 @@
 /**
- * The one list of IAM statements that may Allow on Resource "*". The policy suite
- * (policy-checks.ts) refuses any other: a statement on "*" passes only when every one of its
- * actions is listed in a single entry here, the statement sits in a policy of one of the entry's
- * kinds, and it carries the condition keys the entry requires.
+ * The one list of IAM statements that may Allow on a wildcard resource: Resource "*", or an ARN
+ * naming every resource of its type (`table/*`, `function:*`, `event-source-mapping:*`, every
+ * object of every bucket; policy-checks.ts isWildcardResource). The policy suite refuses any other:
+ * such a statement passes only when every one of its actions is listed in a single entry here, that
+ * entry lists the wildcard resource (entries without `resources`: "*" only), the statement sits in a
+ * policy of one of the entry's kinds, and it carries the condition keys the entry requires.
  *
- * Keep the action lists literal (not imported from the constructs that use them): a construct that
- * starts granting a new action on "*" must then change this file too, which is what review sees.
+ * Keep the action and resource lists literal (not imported from the constructs that use them): a
+ * construct that starts granting a new action on a wildcard resource must then change this file
+ * too, which is what review sees.
  */
 
 /** Where a policy document comes from. */
@@ -22,8 +25,15 @@ export type PolicyKind =
 export interface AllowListEntry {
   /** Short id, printed in breach messages and the README. */
   id: string;
-  /** Exact actions (no wildcards) this entry lets a statement grant on "*". */
+  /** Exact actions (no wildcards) this entry lets a statement grant on its wildcard resources. */
   actions: readonly string[];
+  /**
+   * The wildcard resources the entry accepts, as ARNs in which `<partition>`, `<region>`,
+   * `<account>` and `<stage>` each stand for one name without wildcards (a literal or a Terraform
+   * reference) and everything else is literal, `*` included. Absent: Resource "*" (or an ARN whose
+   * resource part is only "*") and nothing else.
+   */
+  resources?: readonly string[];
   /** Policy kinds the entry applies to. */
   kinds: readonly PolicyKind[];
   /** Condition keys the statement must carry (any operator), so the grant stays narrowed. */
@@ -99,6 +109,66 @@ export const WILDCARD_RESOURCE_ALLOWLIST: readonly AllowListEntry[] = [
     reason:
       'CreateEventSourceMapping has no resource type (the mapping does not exist yet); Lambda scopes it only ' +
       "through the lambda:FunctionArn condition, which the deploy role sets to the stage's functions.",
+  },
+  {
+    id: 'lambda-event-source-mapping-changes',
+    actions: ['lambda:DeleteEventSourceMapping', 'lambda:UpdateEventSourceMapping'],
+    resources: ['arn:<partition>:lambda:<region>:<account>:event-source-mapping:*'],
+    kinds: ['identity'],
+    requireConditions: ['lambda:FunctionArn'],
+    reason:
+      "An event source mapping's ARN ends in a UUID Lambda assigns when it creates the mapping, so no pattern names " +
+      "a stage's mappings; Lambda scopes these calls through the lambda:FunctionArn condition, which the deploy role " +
+      "sets to the stage's functions.",
+  },
+  {
+    id: 'lambda-event-source-mapping-read',
+    actions: ['lambda:GetEventSourceMapping'],
+    resources: ['arn:<partition>:lambda:<region>:<account>:event-source-mapping:*'],
+    kinds: ['identity'],
+    reason:
+      "The provider's refresh of a mapping (every plan). Mapping ARNs end in a UUID Lambda assigns, and Lambda " +
+      'evaluates lambda:FunctionArn for create, update and delete only (a condition on a key the request lacks never ' +
+      'matches, so the read would be denied). It returns configuration, never records.',
+  },
+  {
+    id: 'lambda-event-source-mapping-tags',
+    actions: ['lambda:ListTags', 'lambda:TagResource', 'lambda:UntagResource'],
+    resources: ['arn:<partition>:lambda:<region>:<account>:event-source-mapping:*'],
+    kinds: ['identity'],
+    reason:
+      'The provider tags a mapping it creates (default_tags) and reads the tags back; mapping ARNs end in a UUID ' +
+      'Lambda assigns and lambda:FunctionArn does not apply to the tagging calls. No policy of the project decides ' +
+      "anything by a mapping's tags, so tags on another stage's mapping give nothing.",
+  },
+  {
+    id: 'msk-boundary-cluster',
+    actions: ['kafka-cluster:Connect', 'kafka-cluster:DescribeClusterDynamicConfiguration', 'kafka:DescribeClusterV2', 'kafka:GetBootstrapBrokers'],
+    resources: ['arn:<partition>:kafka:<region>:<account>:cluster/*'],
+    kinds: ['identity'],
+    reason:
+      "The permissions boundary of a stage that reads from MSK (a ceiling that grants nothing itself): the cluster " +
+      "is the stage stack's msk_cluster_arn variable, unknown when the bootstrap stack is applied. The function roles " +
+      "inside it are granted the one cluster's ARN.",
+  },
+  {
+    id: 'msk-boundary-topics',
+    actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'],
+    resources: ['arn:<partition>:kafka:<region>:<account>:topic/*/*/<stage>.*'],
+    kinds: ['identity'],
+    reason:
+      "The MSK stage's boundary: topic ARNs start with the cluster's name and UUID, which the bootstrap stack does " +
+      "not know (a stage variable); the topic name is narrowed to the stage's own (<stage>.…). Function roles are " +
+      'granted their topics on the one cluster.',
+  },
+  {
+    id: 'msk-boundary-groups',
+    actions: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
+    resources: ['arn:<partition>:kafka:<region>:<account>:group/*/*/laminar-<stage>-*'],
+    kinds: ['identity'],
+    reason:
+      "The MSK stage's boundary: consumer group ARNs start with the cluster's name and UUID, unknown to the " +
+      "bootstrap stack (a stage variable); the group name is narrowed to the stage's own (laminar-<stage>-…).",
   },
   {
     id: 'deploy-list-calls',

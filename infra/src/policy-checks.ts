@@ -6,10 +6,14 @@
  * What is checked (README "Policy suite" has the rationale):
  * - IAM, every policy document of the stack (role inline and managed policies, trust policies,
  *   bucket / queue / topic policies, KMS key policies, aws_iam_policy_document data sources):
- *   Allow statements grant no wildcard action (`*`, `s3:*`, `s3:Get*`) and use no NotAction /
- *   NotResource; Resource "*" (or an ARN whose resource part is "*") only as an allow-list entry
- *   permits; no Allow to Principal "*" without a source condition; GitHub OIDC trust pinned by
- *   audience and an exact subject. Deny statements may use wildcards: they only take away. No Allow
+ *   Allow statements grant no wildcard action (`*`, `s3:*`, `s3:Get*`, `s3:GetObjec?`) and use no
+ *   NotAction / NotResource; a wildcard resource (Resource "*", or an ARN naming every resource of
+ *   its type: `arn:aws:s3:::*`, every bucket's objects, `table/*`, `function:*`) only as an
+ *   allow-list entry permits; no Allow to Principal "*" without a source condition, nor to a
+ *   service principal in a resource or key policy without aws:SourceArn / aws:SourceAccount (the
+ *   confused deputy); GitHub OIDC trust pinned by audience and an exact subject. Deny statements
+ *   may use wildcards: they only take away. Lambda permissions for a service name its source
+ *   (source_arn or source_account; S3, whose bucket ARNs hold no account, source_account). No Allow
  *   of a tagging action under an `…IfExists` condition on `aws:ResourceTag/…` (an untagged resource
  *   passes it, so whoever holds it can tag, and so claim, any untagged resource); no KMS write action
  *   in a deploy role's policies (a role GitHub OIDC can assume).
@@ -43,6 +47,7 @@ export type RuleId =
   | 'iam-not-action'
   | 'iam-wildcard-resource'
   | 'iam-public-principal'
+  | 'iam-service-principal-unscoped'
   | 'iam-oidc-trust'
   | 'iam-tag-if-exists'
   | 'deploy-kms-write'
@@ -217,6 +222,13 @@ const GITHUB_OIDC = 'token.actions.githubusercontent.com';
 const ASYNC_PRINCIPALS = new Set(['events.amazonaws.com', 's3.amazonaws.com', 'sns.amazonaws.com', 'logs.amazonaws.com', 'ses.amazonaws.com', 'iot.amazonaws.com']);
 /** Conditions that pin a "*" principal to this account or a source. */
 const SOURCE_CONDITIONS = new Set(['aws:sourceaccount', 'aws:sourceowner', 'aws:sourcearn', 'aws:principalaccount', 'aws:principalorgid', 'aws:sourceorgid']);
+/**
+ * Conditions that pin what a service principal acts for to this account's resources: without one,
+ * any account's bucket, rule or alarm can have the service act on ours (the confused deputy).
+ */
+const SERVICE_SOURCE_CONDITIONS = new Set(['aws:sourcearn', 'aws:sourceaccount']);
+/** IAM's wildcards, in actions and resources alike: `*` any run of characters, `?` any one. */
+const WILDCARD = /[*?]/;
 /** Actions that set tags on a resource (TagResource, TagRole, TagQueue…, PutBucketTagging…). */
 const TAGGING = /:(Tag[A-Za-z]*|Put[A-Za-z]*Tagging)$/;
 /** KMS calls that change nothing: all a deploy role could ever need of KMS, which today is none. */
@@ -340,6 +352,7 @@ class Context {
         this.statement(source, s, i, deploy.has(source.where));
       });
     }
+    this.lambdaPermissions();
   }
 
   statement(source: PolicySource, s: Statement, index: number, deployRole = false): void {
@@ -362,41 +375,106 @@ class Context {
     if (s.notActions) this.breach('iam-not-action', where, `${which} uses NotAction (allows every other action); list the actions`);
     if (s.notResources) this.breach('iam-not-action', where, `${which} uses NotResource (allows every other resource); list the resources`);
     if (s.notPrincipals) this.breach('iam-not-action', where, `${which} uses NotPrincipal with Allow`);
-    const wildcardActions = (s.actions ?? []).filter((a) => a.includes('*'));
+    const wildcardActions = (s.actions ?? []).filter((a) => WILDCARD.test(a));
     for (const a of wildcardActions) {
       this.breach('iam-wildcard-action', where, `${which} allows wildcard action "${a}"; grant the exact actions instead`);
     }
-    if (source.kind !== 'trust') {
-      const wide = (s.resources ?? []).filter(isWildcardResource);
-      if (wide.length > 0) {
-        const actions = s.actions ?? [];
-        const entry = this.allowList.find(
-          (e) => e.kinds.includes(source.kind) && actions.length > 0 && actions.every((a) => e.actions.includes(a)),
-        );
-        if (!entry) {
-          const listed = new Set(this.allowList.filter((e) => e.kinds.includes(source.kind)).flatMap((e) => e.actions));
-          const missing = actions.filter((a) => !listed.has(a));
-          this.breach(
-            'iam-wildcard-resource',
-            where,
-            `${which} allows ${actions.join(', ') || '(no actions)'} on Resource "${wide.join('", "')}"` +
-              (missing.length > 0 ? `; not in policy-allowlist.ts: ${missing.join(', ')}` : '; no single allow-list entry covers them all'),
-          );
-        } else {
-          const keys = new Set(s.conditions.map((c) => c.key.toLowerCase()));
-          const absent = (entry.requireConditions ?? []).filter((k) => !keys.has(k.toLowerCase()));
-          if (absent.length > 0) {
-            this.breach('iam-wildcard-resource', where, `${which} is allow-listed as "${entry.id}" only with condition ${absent.join(', ')}`);
-          }
-        }
-      }
-    }
+    if (source.kind !== 'trust') this.wildcardResources(source, s, which);
     if (s.principals !== undefined) {
       const star = s.principals === '*' || (s.principals.AWS ?? []).includes('*');
-      const pinned = s.conditions.some((c) => SOURCE_CONDITIONS.has(c.key.toLowerCase()));
+      const pinned = s.conditions.some((c) => SOURCE_CONDITIONS.has(c.key.toLowerCase()) && pinsValue(c));
       if (star && !pinned) this.breach('iam-public-principal', where, `${which} allows Principal "*" without a source account / ARN condition`);
+      // A service acting on a bucket, queue, topic or key on behalf of whichever resource triggered it.
+      // Trust policies are not resource policies of this kind: a service assuming a role acts for that role.
+      const services = s.principals === '*' ? [] : (s.principals.Service ?? []);
+      if ((source.kind === 'resource' || source.kind === 'key') && services.length > 0) {
+        const pins = (keys: ReadonlySet<string>) => s.conditions.some((c) => keys.has(c.key.toLowerCase()) && pinsValue(c));
+        const actions = (s.actions ?? []).join(', ') || '(no actions)';
+        if (!pins(SERVICE_SOURCE_CONDITIONS)) {
+          this.breach(
+            'iam-service-principal-unscoped',
+            where,
+            `${which} allows ${actions} to service principal ${services.join(', ')} without an aws:SourceArn or aws:SourceAccount condition: ` +
+              "any account's resources could have the service act here (confused deputy)",
+          );
+        } else if (services.some((p) => p.startsWith('s3.')) && !pins(new Set(['aws:sourceaccount']))) {
+          this.breach(
+            'iam-service-principal-unscoped',
+            where,
+            `${which} allows ${actions} to s3.amazonaws.com without an aws:SourceAccount condition: a bucket ARN names no account, and a deleted bucket's name can be taken by another account`,
+          );
+        }
+      }
       const federated = s.principals === '*' ? [] : (s.principals.Federated ?? []);
       if (federated.some((f) => f.includes(GITHUB_OIDC))) this.oidcTrust(where, which, s);
+    }
+  }
+
+  /**
+   * Wildcard resources of an Allow pass only where one allow-list entry, for this kind of policy,
+   * covers the resource and every action of the statement, and the statement has the entry's conditions.
+   */
+  wildcardResources(source: PolicySource, s: Statement, which: string): void {
+    const wide = (s.resources ?? []).filter(isWildcardResource);
+    if (wide.length === 0) return;
+    const where = source.where;
+    const actions = s.actions ?? [];
+    const keys = new Set(s.conditions.map((c) => c.key.toLowerCase()));
+    const absentOf = (e: AllowListEntry) => (e.requireConditions ?? []).filter((k) => !keys.has(k.toLowerCase()));
+    const candidates = this.allowList.filter((e) => e.kinds.includes(source.kind) && actions.length > 0 && actions.every((a) => e.actions.includes(a)));
+    const uncovered = wide.filter((r) => !candidates.some((e) => allowListCovers(e, r)));
+    if (uncovered.length > 0) {
+      const listed = new Set(this.allowList.filter((e) => e.kinds.includes(source.kind) && uncovered.every((r) => allowListCovers(e, r))).flatMap((e) => e.actions));
+      const missing = actions.filter((a) => !listed.has(a));
+      this.breach(
+        'iam-wildcard-resource',
+        where,
+        `${which} allows ${actions.join(', ') || '(no actions)'} on Resource "${uncovered.join('", "')}"` +
+          (missing.length > 0 ? `; not in policy-allowlist.ts: ${missing.join(', ')}` : '; no single allow-list entry covers them all'),
+      );
+      return;
+    }
+    const reported = new Set<string>();
+    for (const r of wide) {
+      const covering = candidates.filter((e) => allowListCovers(e, r));
+      if (covering.some((e) => absentOf(e).length === 0)) continue;
+      const entry = covering[0] as AllowListEntry;
+      if (reported.has(entry.id)) continue;
+      reported.add(entry.id);
+      this.breach('iam-wildcard-resource', where, `${which} is allow-listed as "${entry.id}" only with condition ${absentOf(entry).join(', ')}`);
+    }
+  }
+
+  /**
+   * A Lambda permission is the function's resource policy, one statement per resource: a service may
+   * invoke only on behalf of a named source, and nobody may through principal "*" without one.
+   */
+  lambdaPermissions(): void {
+    for (const [id, p] of this.of('aws_lambda_permission')) {
+      const where = this.label('aws_lambda_permission', id);
+      const principal = String(p.principal ?? '');
+      const has = (attr: string) => typeof p[attr] === 'string' && p[attr] !== '' && !/^[*?]+$/.test(p[attr] as string);
+      const action = String(p.action ?? '');
+      if (WILDCARD.test(action)) this.breach('iam-wildcard-action', where, `allows wildcard action "${action}"; grant the exact actions instead`);
+      if (principal === '*') {
+        if (!has('source_arn') && !has('source_account') && !has('principal_org_id')) {
+          this.breach('iam-public-principal', where, 'lets principal "*" invoke the function with no source_arn, source_account or principal_org_id');
+        }
+      } else if (isServicePrincipal(principal)) {
+        if (!has('source_arn') && !has('source_account')) {
+          this.breach(
+            'iam-service-principal-unscoped',
+            where,
+            `lets ${principal} invoke the function with neither source_arn nor source_account: any account's resources could have the service invoke it (confused deputy)`,
+          );
+        } else if (principal.startsWith('s3.') && !has('source_account')) {
+          this.breach(
+            'iam-service-principal-unscoped',
+            where,
+            'lets s3.amazonaws.com invoke the function without source_account: a bucket ARN names no account, and a deleted bucket\'s name can be taken by another account',
+          );
+        }
+      }
     }
   }
 
@@ -715,11 +793,79 @@ class Context {
   }
 }
 
-/** "*" itself, or an ARN whose resource part is only "*" (arn:aws:s3:::*, arn:aws:sqs:eu-west-1:1234:*). */
+/** Services whose ARNs carry no resource type: the resource part starts with the resource's own name. */
+const UNTYPED_SERVICES = new Set(['sqs', 'sns', 'execute-api']);
+/** Only wildcards: matches anything (or, with `?`s alone, any name of that length). */
+const ONLY_WILDCARDS = /^[*?]+$/;
+
+/** The resource with each Terraform reference (`${…}`) replaced by a literal: a reference names one thing. */
+function withoutReferences(resource: string): string {
+  return resource.replace(/\$\{[^}]*\}/g, 'ref');
+}
+
+/**
+ * Whether a Resource names every resource of its type, rather than resources picked by name:
+ * - "*" itself;
+ * - an ARN with a wildcard in its service or resource type (`arn:aws:lambda:…:*:x`);
+ * - an ARN whose first name segment after the resource type is only wildcards: `table/*`,
+ *   `function:*`, `secret:*`, `event-source-mapping:*`, `cluster/*`, `log-group:*`. For S3
+ *   buckets and objects, SQS queues, SNS topics and API Gateway execute-api there is no type: the
+ *   first segment is the bucket (queue, topic, API) name, so `arn:aws:s3:::*`, every object of
+ *   every bucket and `arn:aws:sqs:…:*` are wildcards.
+ * Narrowed patterns pass: `…:::laminar-dev-lake/bronze/*` (one bucket's prefix), `…:::laminar-dev-*`,
+ * `table/laminar-dev-*`, `database/*_dev` (a literal part in the name), a reference's `${…arn}/*` or
+ * `${…arn}:*`. A wildcard region or account is not judged here.
+ */
 export function isWildcardResource(resource: string): boolean {
-  if (resource === '*') return true;
-  const m = /^arn:[^:]*:[^:]*:[^:]*:[^:]*:(.*)$/.exec(resource);
-  return m !== null && m[1] === '*';
+  const literal = withoutReferences(resource);
+  if (ONLY_WILDCARDS.test(literal)) return true;
+  const m = /^arn:[^:]*:([^:]*):([^:]*):([^:]*):(.*)$/.exec(literal);
+  if (!m) return false;
+  const [, service = '', region = '', account = '', rest = ''] = m;
+  if (WILDCARD.test(service)) return true;
+  const untyped = UNTYPED_SERVICES.has(service) || (service === 's3' && region === '' && account === '');
+  const firstSegment = (text: string) => /^[^/:]*/.exec(text)?.[0] ?? '';
+  if (untyped) return ONLY_WILDCARDS.test(firstSegment(rest));
+  const type = firstSegment(rest);
+  if (WILDCARD.test(type)) return true;
+  // The name after the type and its delimiter; log group names and SSM parameters may start with "/".
+  const name = rest.slice(type.length + 1).replace(/^\/+/, '');
+  return ONLY_WILDCARDS.test(firstSegment(name));
+}
+
+/** Whether allow-list entry `e` covers wildcard resource `resource` (its actions and conditions aside). */
+export function allowListCovers(e: AllowListEntry, resource: string): boolean {
+  const literal = withoutReferences(resource);
+  if (e.resources === undefined) {
+    // Resource "*", or an ARN whose resource part is only "*" (arn:aws:s3:::*, arn:aws:sqs:eu-west-1:1234:*).
+    return literal === '*' || /^arn:[^:]*:[^:]*:[^:]*:[^:]*:\*$/.test(literal);
+  }
+  return e.resources.some((pattern) => allowListPattern(pattern).test(literal));
+}
+
+/** An allow-list resource pattern as a regular expression: `<placeholder>` is one name without wildcards, the rest literal. */
+function allowListPattern(pattern: string): RegExp {
+  const source = pattern
+    .split(/(<[a-z]+>)/)
+    .map((part) => (/^<[a-z]+>$/.test(part) ? '[^*?:/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${source}$`);
+}
+
+/** A service principal (`events.amazonaws.com`), not an account id, an ARN or "*". */
+function isServicePrincipal(principal: string): boolean {
+  return /^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(principal) && !/^[0-9.]+$/.test(principal);
+}
+
+/**
+ * Whether a condition requires its key to be present with a value that narrows anything: not
+ * `…IfExists` or `ForAllValues:` (both pass a request without the key), not `Null`, not a negated
+ * operator (anyone but…), not only wildcards.
+ */
+function pinsValue(c: { op: string; values: string[] }): boolean {
+  const op = c.op.toLowerCase();
+  if (op.endsWith('ifexists') || op.startsWith('forallvalues:') || op === 'null' || op.includes('not')) return false;
+  return c.values.some((v) => !ONLY_WILDCARDS.test(v) && v !== '');
 }
 
 /** An ARN (literal or a Terraform reference to one) or an SSM parameter / secret name. */

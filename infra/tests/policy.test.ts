@@ -6,7 +6,7 @@ import { buildBootstrapApp } from '../src/bootstrap.ts';
 import { settingsFromEnv } from '../src/config.ts';
 import { boundaryStatements } from '../src/deploy-permissions.ts';
 import { WILDCARD_RESOURCE_ALLOWLIST } from '../src/policy-allowlist.ts';
-import { type Breach, checkStack, formatBreaches, parsePolicy, secretInValue, type TerraformJson } from '../src/policy-checks.ts';
+import { type Breach, checkStack, formatBreaches, isWildcardResource, parsePolicy, secretInValue, type TerraformJson } from '../src/policy-checks.ts';
 import { fakeArtifact, fakeRoot, REPO_ROOT, type StackJson, synthInto } from './fixtures.ts';
 
 /** Every stage the app synthesizes here (LAMINAR_STAGE) plus dev and prod, always. */
@@ -48,6 +48,18 @@ beforeAll(async () => {
   });
   boot.synth();
   stacks['laminar-bootstrap'] = JSON.parse(readFileSync(join(boot.outdir, 'stacks', 'laminar-bootstrap', 'cdk.tf.json'), 'utf8')) as TerraformJson;
+
+  // A stage that reads from MSK (LAMINAR_BOOTSTRAP_MSK_STAGES=dev): its boundary lets the Kafka calls through.
+  const { app: mskBoot } = buildBootstrapApp({
+    stages: STAGES,
+    region: 'eu-west-1',
+    backend: { kind: 'local' },
+    githubRepository: 'acme/laminar',
+    mskStages: ['dev'],
+    outdir: join(fakeRoot(), 'bootstrap.out'),
+  });
+  mskBoot.synth();
+  stacks['laminar-bootstrap-msk'] = JSON.parse(readFileSync(join(mskBoot.outdir, 'stacks', 'laminar-bootstrap', 'cdk.tf.json'), 'utf8')) as TerraformJson;
 });
 
 const dev = () => structuredClone(stacks['laminar-dev']) as TerraformJson & { resource: StackJson['resource'] };
@@ -69,7 +81,7 @@ function ofBucket(json: TerraformJson, type: string, name: string): string[] {
 const rules = (breaches: Breach[]) => [...new Set(breaches.map((b) => b.rule))].sort();
 
 describe('policy suite over every synthesized stack', () => {
-  it.each([...STAGES.map((s) => `laminar-${s}`), 'laminar-bootstrap', 'msk-variant'])('%s has no breaches', (name) => {
+  it.each([...STAGES.map((s) => `laminar-${s}`), 'laminar-bootstrap', 'laminar-bootstrap-msk', 'msk-variant'])('%s has no breaches', (name) => {
     const json = stacks[name] as TerraformJson;
     expect(Object.keys(json.resource ?? {}).length).toBeGreaterThan(5);
     expect(formatBreaches(name, checkStack(json))).toBe(`${name}: no policy breaches`);
@@ -91,6 +103,8 @@ describe('policy suite over every synthesized stack', () => {
     for (const e of WILDCARD_RESOURCE_ALLOWLIST) {
       expect(e.reason.length, e.id).toBeGreaterThan(40);
       for (const a of e.actions) expect(a, e.id).toMatch(/^[a-z0-9-]+:[A-Za-z0-9]+$/);
+      // An entry names wildcard resources only: a narrowed one needs no entry.
+      for (const r of e.resources ?? []) expect(isWildcardResource(r.replace(/<[a-z]+>/g, 'x')), `${e.id}: ${r}`).toBe(true);
       // Without the entry, some stack breaches: the entry is not stale.
       const without = WILDCARD_RESOURCE_ALLOWLIST.filter((x) => x.id !== e.id);
       const needed = Object.values(stacks).some((json) => checkStack(json, { allowList: without }).some((b) => b.rule === 'iam-wildcard-resource'));
@@ -208,6 +222,166 @@ describe('the suite fails, with a clear message, on deliberately broken stacks',
       'iam-wildcard-resource: statement "Buckets" allows s3:GetObject on Resource "arn:aws:s3:::*"; not in policy-allowlist.ts: s3:GetObject',
       'iam-wildcard-resource: statement "Everything" allows dynamodb:PutItem on Resource "*"; not in policy-allowlist.ts: dynamodb:PutItem',
       'iam-wildcard-resource: statement "Mapping" is allow-listed as "lambda-create-event-source-mapping" only with condition lambda:FunctionArn',
+    ]);
+  });
+
+  it('a resource naming every resource of its type: every object of every bucket, every table, every function; narrowed patterns pass', () => {
+    const json = dev();
+    const [, policy] = find(json, 'aws_iam_role_policy', 'name', 'laminar-dev-object-audit');
+    const doc = JSON.parse(policy.policy as string);
+    const account = 'arn:aws:dynamodb:eu-west-1:123456789012';
+    doc.Statement.push(
+      { Sid: 'AllObjects', Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::*/*'] },
+      { Sid: 'AllTables', Effect: 'Allow', Action: ['dynamodb:DeleteItem'], Resource: [`${account}:table/*`] },
+      { Sid: 'AllFunctions', Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: ['arn:${data.aws_partition.partition.partition}:lambda:eu-west-1:123456789012:function:*'] },
+      { Sid: 'AllSecrets', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:*'] },
+      { Sid: 'AnyType', Effect: 'Allow', Action: ['dynamodb:GetItem'], Resource: [`${account}:*/laminar-dev-x`] },
+      {
+        Sid: 'Narrowed',
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 'dynamodb:GetItem'],
+        Resource: [
+          'arn:aws:s3:::laminar-dev-lake/bronze/*',
+          'arn:aws:s3:::laminar-dev-lake/*',
+          'arn:aws:s3:::laminar-dev-*/*',
+          `${account}:table/laminar-dev-*`,
+          `${account}:table/laminar-dev-audit/index/*`,
+          'arn:aws:glue:eu-west-1:123456789012:table/*_dev/*',
+          'arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/laminar-dev-*',
+        ],
+      },
+    );
+    policy.policy = JSON.stringify(doc);
+    expect(checkStack(json).map((b) => `${b.rule}: ${b.message}`)).toEqual([
+      'iam-wildcard-resource: statement "AllFunctions" allows lambda:InvokeFunction on Resource "arn:${data.aws_partition.partition.partition}:lambda:eu-west-1:123456789012:function:*"; not in policy-allowlist.ts: lambda:InvokeFunction',
+      'iam-wildcard-resource: statement "AllObjects" allows s3:GetObject on Resource "arn:aws:s3:::*/*"; not in policy-allowlist.ts: s3:GetObject',
+      'iam-wildcard-resource: statement "AllSecrets" allows secretsmanager:GetSecretValue on Resource "arn:aws:secretsmanager:eu-west-1:123456789012:secret:*"; not in policy-allowlist.ts: secretsmanager:GetSecretValue',
+      `iam-wildcard-resource: statement "AllTables" allows dynamodb:DeleteItem on Resource "${account}:table/*"; not in policy-allowlist.ts: dynamodb:DeleteItem`,
+      `iam-wildcard-resource: statement "AnyType" allows dynamodb:GetItem on Resource "${account}:*/laminar-dev-x"; not in policy-allowlist.ts: dynamodb:GetItem`,
+    ]);
+  });
+
+  it('an allow-listed wildcard resource passes only for its entry\'s actions, resource and conditions', () => {
+    const json = structuredClone(stacks['laminar-bootstrap']) as TerraformJson;
+    const [id, policy] = find(json, 'aws_iam_policy', 'name', 'laminar-dev-deploy-compute');
+    const doc = JSON.parse(policy.policy as string) as { Statement: Json[] };
+    const mappings = doc.Statement.find((st) => st.Sid === 'Mappings') as Json;
+    expect(mappings.Resource).toEqual(['arn:${data.aws_partition.partition.partition}:lambda:eu-west-1:${data.aws_caller_identity.caller.account_id}:event-source-mapping:*']);
+    delete mappings.Condition;
+    doc.Statement.push(
+      // The mapping entries name event-source-mapping:* only: every function is another matter.
+      { Sid: 'AnyFunctionTags', Effect: 'Allow', Action: ['lambda:TagResource'], Resource: ['arn:aws:lambda:eu-west-1:123456789012:function:*'] },
+      // …and their own actions only.
+      { Sid: 'MappingInvoke', Effect: 'Allow', Action: ['lambda:GetEventSourceMapping', 'lambda:InvokeFunction'], Resource: [mappings.Resource as string[]].flat() },
+    );
+    policy.policy = JSON.stringify(doc);
+    const where = `aws_iam_policy.${id} (laminar-dev-deploy-compute)`;
+    expect(checkStack(json).map((b) => `${b.rule} ${b.resource}: ${b.message}`)).toEqual([
+      `iam-wildcard-resource ${where}: statement "AnyFunctionTags" allows lambda:TagResource on Resource "arn:aws:lambda:eu-west-1:123456789012:function:*"; not in policy-allowlist.ts: lambda:TagResource`,
+      `iam-wildcard-resource ${where}: statement "MappingInvoke" allows lambda:GetEventSourceMapping, lambda:InvokeFunction on Resource "${(mappings.Resource as string[])[0]}"; not in policy-allowlist.ts: lambda:InvokeFunction`,
+      `iam-wildcard-resource ${where}: statement "Mappings" is allow-listed as "lambda-event-source-mapping-changes" only with condition lambda:FunctionArn`,
+    ]);
+  });
+
+  it('the MSK boundary passes only through its allow-list entries', () => {
+    const json = stacks['laminar-bootstrap-msk'] as TerraformJson;
+    const without = WILDCARD_RESOURCE_ALLOWLIST.filter((e) => !e.id.startsWith('msk-boundary-'));
+    expect(checkStack(json, { allowList: without }).map((b) => b.message.replace(/\$\{[^}]+\}/g, '…'))).toEqual([
+      'statement "MskCluster" allows kafka-cluster:Connect, kafka-cluster:DescribeClusterDynamicConfiguration, kafka:DescribeClusterV2, kafka:GetBootstrapBrokers on Resource "arn:…:kafka:eu-west-1:…:cluster/*"; not in policy-allowlist.ts: kafka-cluster:Connect, kafka-cluster:DescribeClusterDynamicConfiguration, kafka:DescribeClusterV2, kafka:GetBootstrapBrokers',
+      'statement "MskGroups" allows kafka-cluster:AlterGroup, kafka-cluster:DescribeGroup on Resource "arn:…:kafka:eu-west-1:…:group/*/*/laminar-dev-*"; not in policy-allowlist.ts: kafka-cluster:AlterGroup, kafka-cluster:DescribeGroup',
+      'statement "MskTopics" allows kafka-cluster:DescribeTopic, kafka-cluster:ReadData on Resource "arn:…:kafka:eu-west-1:…:topic/*/*/dev.*"; not in policy-allowlist.ts: kafka-cluster:DescribeTopic, kafka-cluster:ReadData',
+    ]);
+  });
+
+  it('a wildcard action spelt with "?"', () => {
+    const json = dev();
+    const [, policy] = find(json, 'aws_iam_role_policy', 'name', 'laminar-dev-pdf-manifest');
+    const doc = JSON.parse(policy.policy as string);
+    doc.Statement[1].Action = ['s3:GetObjec?'];
+    policy.policy = JSON.stringify(doc);
+    expect(checkStack(json).map((b) => `${b.rule}: ${b.message}`)).toEqual(['iam-wildcard-action: statement #2 allows wildcard action "s3:GetObjec?"; grant the exact actions instead']);
+  });
+
+  it('a service principal in a queue, bucket, topic or key policy without a source condition (confused deputy)', () => {
+    const json = dev();
+    const [queuePolicyId, queuePolicy] = Object.entries(json.resource['aws_sqs_queue_policy'] ?? {}).find(([, p]) => String(p.policy).includes('"UndeliveredFromTheSchedules"')) as [string, Json];
+    const doc = JSON.parse(queuePolicy.policy as string) as { Statement: Json[] };
+    const undelivered = doc.Statement.find((st) => st.Sid === 'UndeliveredFromTheSchedules') as Json;
+    doc.Statement.push(
+      { Sid: 'AnyRule', Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: undelivered.Resource },
+      // Conditions a request without the key passes, or that exclude one account only, pin nothing.
+      {
+        Sid: 'IfExists',
+        Effect: 'Allow',
+        Principal: { Service: ['events.amazonaws.com'] },
+        Action: 'sqs:SendMessage',
+        Resource: undelivered.Resource,
+        Condition: { ArnEqualsIfExists: { 'aws:SourceArn': 'arn:aws:events:eu-west-1:123456789012:rule/x' }, StringNotEquals: { 'aws:SourceAccount': '999999999999' } },
+      },
+      // Any operator on either key will do.
+      { Sid: 'ByAccount', Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: undelivered.Resource, Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } } },
+      // S3 notifications: a bucket ARN names no account, so the account is wanted too.
+      { Sid: 'FromABucket', Effect: 'Allow', Principal: { Service: 's3.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: undelivered.Resource, Condition: { ArnLike: { 'aws:SourceArn': 'arn:aws:s3:::laminar-dev-lake' } } },
+      {
+        Sid: 'FromOurBucket',
+        Effect: 'Allow',
+        Principal: { Service: 's3.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: undelivered.Resource,
+        Condition: { ArnLike: { 'aws:SourceArn': 'arn:aws:s3:::laminar-dev-lake' }, StringEquals: { 'aws:SourceAccount': '123456789012' } },
+      },
+    );
+    queuePolicy.policy = JSON.stringify(doc);
+    // The alarm topic's policy: CloudWatch may publish for this account's stage alarms only.
+    const [topicPolicyId, topicPolicy] = Object.entries(json.resource['aws_sns_topic_policy'] ?? {})[0] as [string, Json];
+    const topicDoc = JSON.parse(topicPolicy.policy as string) as { Statement: Json[] };
+    const publish = topicDoc.Statement.find((st) => st.Sid === 'CloudWatchAlarmsPublish') as Json;
+    delete publish.Condition;
+    topicPolicy.policy = JSON.stringify(topicDoc);
+    const queueWhere = `aws_sqs_queue_policy.${queuePolicyId}`;
+    expect(checkStack(json).map((b) => `${b.rule} ${b.resource}: ${b.message}`)).toEqual([
+      `iam-service-principal-unscoped aws_sns_topic_policy.${topicPolicyId}: statement "CloudWatchAlarmsPublish" allows sns:Publish to service principal cloudwatch.amazonaws.com without an aws:SourceArn or aws:SourceAccount condition: any account's resources could have the service act here (confused deputy)`,
+      `iam-service-principal-unscoped ${queueWhere}: statement "AnyRule" allows sqs:SendMessage to service principal events.amazonaws.com without an aws:SourceArn or aws:SourceAccount condition: any account's resources could have the service act here (confused deputy)`,
+      `iam-service-principal-unscoped ${queueWhere}: statement "FromABucket" allows sqs:SendMessage to s3.amazonaws.com without an aws:SourceAccount condition: a bucket ARN names no account, and a deleted bucket's name can be taken by another account`,
+      `iam-service-principal-unscoped ${queueWhere}: statement "IfExists" allows sqs:SendMessage to service principal events.amazonaws.com without an aws:SourceArn or aws:SourceAccount condition: any account's resources could have the service act here (confused deputy)`,
+    ]);
+  });
+
+  it('a KMS key policy letting a service use the key for any account; a role trust policy needs no source condition', () => {
+    const json = structuredClone(stacks['laminar-bootstrap']) as TerraformJson;
+    const [keyId, key] = Object.entries(json.resource?.aws_kms_key ?? {}).find(([id]) => id.startsWith('dev-alarm-topic-key')) as [string, Json];
+    const doc = JSON.parse(key.policy as string) as { Statement: Json[] };
+    delete (doc.Statement.find((st) => st.Sid === 'CloudWatchAlarmsPublish') as Json).Condition;
+    key.policy = JSON.stringify(doc);
+    const [, role] = find(json, 'aws_iam_role', 'name', 'laminar-dev-deploy');
+    role.assume_role_policy = JSON.stringify({ Statement: { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' } });
+    expect(checkStack(json).map((b) => `${b.rule} ${b.resource}: ${b.message}`)).toEqual([
+      `iam-service-principal-unscoped aws_kms_key.${keyId}: statement "CloudWatchAlarmsPublish" allows kms:Decrypt, kms:GenerateDataKey to service principal cloudwatch.amazonaws.com without an aws:SourceArn or aws:SourceAccount condition: any account's resources could have the service act here (confused deputy)`,
+    ]);
+  });
+
+  it('a Lambda permission for a service without source_arn or source_account; S3 without source_account; principal "*"', () => {
+    const json = dev();
+    const [fnId] = find(json, 'aws_lambda_function', 'function_name', 'laminar-dev-csv-validator');
+    const permissions = json.resource['aws_lambda_permission'] as Record<string, Json>;
+    const [scheduleId, schedule] = Object.entries(permissions).find(([, p]) => p.principal === 'events.amazonaws.com') as [string, Json];
+    delete schedule.source_arn;
+    const fn = `\${aws_lambda_function.${fnId}.function_name}`;
+    permissions['from-any-bucket'] = { action: 'lambda:InvokeFunction', function_name: fn, principal: 's3.amazonaws.com' };
+    permissions['from-a-bucket-name'] = { action: 'lambda:InvokeFunction', function_name: fn, principal: 's3.amazonaws.com', source_arn: 'arn:aws:s3:::laminar-dev-lake' };
+    permissions['from-our-bucket'] = { action: 'lambda:InvokeFunction', function_name: fn, principal: 's3.amazonaws.com', source_arn: 'arn:aws:s3:::laminar-dev-lake', source_account: '123456789012' };
+    permissions['from-anyone'] = { action: 'lambda:Invoke*', function_name: fn, principal: '*' };
+    permissions['from-our-org'] = { action: 'lambda:InvokeFunction', function_name: fn, principal: '*', principal_org_id: 'o-abc123' };
+    permissions['from-another-account'] = { action: 'lambda:InvokeFunction', function_name: fn, principal: '210987654321' };
+    const messages = checkStack(json)
+      .filter((b) => b.rule.startsWith('iam-'))
+      .map((b) => `${b.rule} ${b.resource}: ${b.message}`);
+    expect(messages).toEqual([
+      'iam-public-principal aws_lambda_permission.from-anyone: lets principal "*" invoke the function with no source_arn, source_account or principal_org_id',
+      `iam-service-principal-unscoped aws_lambda_permission.${scheduleId}: lets events.amazonaws.com invoke the function with neither source_arn nor source_account: any account's resources could have the service invoke it (confused deputy)`,
+      "iam-service-principal-unscoped aws_lambda_permission.from-a-bucket-name: lets s3.amazonaws.com invoke the function without source_account: a bucket ARN names no account, and a deleted bucket's name can be taken by another account",
+      "iam-service-principal-unscoped aws_lambda_permission.from-any-bucket: lets s3.amazonaws.com invoke the function with neither source_arn nor source_account: any account's resources could have the service invoke it (confused deputy)",
+      'iam-wildcard-action aws_lambda_permission.from-anyone: allows wildcard action "lambda:Invoke*"; grant the exact actions instead',
     ]);
   });
 
@@ -494,6 +668,9 @@ describe('the suite fails, with a clear message, on deliberately broken stacks',
       `deploy-kms-write ${where}: statement "KeyTagOnCreate" allows kms:TagResource to a deploy role; deploy roles get no KMS write rights (the bootstrap stack creates the stage's key)`,
       `deploy-kms-write ${where}: statement "Keys" allows kms:PutKeyPolicy, kms:ScheduleKeyDeletion to a deploy role; deploy roles get no KMS write rights (the bootstrap stack creates the stage's key)`,
       `iam-tag-if-exists ${where}: statement "KeyTagOnCreate" allows kms:TagResource under StringEqualsIfExists aws:ResourceTag/stage, which a resource without that tag passes: whoever holds it can tag, and so claim, any untagged resource; require the tag without IfExists`,
+      // key/* is every key of the account, whatever the tag conditions narrow it to.
+      `iam-wildcard-resource ${where}: statement "KeyTagOnCreate" allows kms:TagResource on Resource "${key}"; not in policy-allowlist.ts: kms:TagResource`,
+      `iam-wildcard-resource ${where}: statement "Keys" allows kms:DescribeKey, kms:GetKeyPolicy, kms:PutKeyPolicy, kms:ScheduleKeyDeletion on Resource "${key}"; not in policy-allowlist.ts: kms:DescribeKey, kms:GetKeyPolicy, kms:PutKeyPolicy, kms:ScheduleKeyDeletion`,
     ]);
   });
 
