@@ -47,7 +47,14 @@ export async function prepareTaskRoot(envsDir: string, name: string, zipPath: st
  */
 function pointMapAtSources(mapPath: string, sourceDir: string): void {
   if (!existsSync(mapPath)) return;
-  const map = JSON.parse(readFileSync(mapPath, 'utf8')) as { sourceRoot?: string };
+  let map: { sourceRoot?: string };
+  try {
+    map = JSON.parse(readFileSync(mapPath, 'utf8'));
+  } catch {
+    // Not a map Node could use either: the bundle runs all the same, with frames in index.mjs.
+    return;
+  }
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) return;
   const sourceRoot = pathToFileURL(`${sourceDir}${sep}`).href;
   if (map.sourceRoot === sourceRoot) return;
   map.sourceRoot = sourceRoot;

@@ -596,9 +596,11 @@ export const STAGE_ENV = 'LAMINAR_STAGE';
 const MAX_BUCKET_NAME_CHARS = 63;
 /**
  * A stage setting is given at plan time (a Terraform variable), so its length is unknown to a
- * spec: counted at this many characters, which three MSK brokers' `host:port` fit in.
+ * spec: counted at this many characters, which three MSK brokers' `host:port` fit in with the
+ * longest cluster name (b-1.<64-character name>.<id>.c2.kafka.<region>.amazonaws.com:9096, ~113
+ * characters each).
  */
-const SETTING_ALLOWANCE_CHARS = 256;
+const SETTING_ALLOWANCE_CHARS = 352;
 /** The longest partition ("aws-us-gov") and region ("us-isof-south-1") a secret's ARN can name. */
 const MAX_PARTITION_CHARS = 10;
 const MAX_REGION_CHARS = 15;

@@ -196,7 +196,8 @@ export function validationsDone(deliveries: readonly AsyncOutcome[]): number {
 
 /**
  * The files the row total leaves out, said with why: skipped or quarantined whole (a result with
- * no rows), or failed with no result at all (the poison file, in the DLQ).
+ * no rows), or failed into the DLQ with no result at all (the poison file), as the file ledger
+ * counts them. A file that went nowhere is the ledger's to name (unaccounted for), not this line's.
  */
 export function notReadRowByRow(whole: number, failed: number): string {
   const parts = [whole ? `${whole} skipped or quarantined whole` : '', failed ? `${failed} failed into the DLQ` : ''].filter(Boolean);
@@ -483,7 +484,7 @@ export const bronzeSilverScenario: Scenario = {
       dlqLine,
       auditDlqLine,
       `rows read ${rowTotals.read} = valid ${rowTotals.valid} + rejected ${rowTotals.rejected} over ${rowTotals.files} validated file${rowTotals.files === 1 ? '' : 's'}${
-        notReadRowByRow(rowTotals.otherFiles, all.length - rowTotals.files - rowTotals.otherFiles)
+        notReadRowByRow(rowTotals.otherFiles, ledger.toDlq)
       }${rowTotals.read === rowTotals.valid + rowTotals.rejected ? ' ✔' : ' ✘'}`,
       `silver ${silver.length} objects, quarantine ${quarantine.length}, manifests ${manifests.length}`,
       `malformed async event: ${injected.status} after ${injected.attempts.length} attempts${injected.destination ? ` → ${injected.destination.queue}` : ''}`,

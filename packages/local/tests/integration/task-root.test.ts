@@ -57,4 +57,13 @@ describe('task roots', () => {
     // Prepared again (the folder reused), it is left as it is.
     expect((await prepareTaskRoot(join(root.dir, 'mapped-envs'), 'mapped', zip, fnDir)).dir).toBe(dir);
   });
+
+  it('leaves a source map it cannot read as it is, and the function runs', async () => {
+    const zip = join(root.dir, 'bad-map.zip');
+    writeFileSync(zip, await zipBuffer({ 'index.mjs': 'export const handler = () => 1;\n//# sourceMappingURL=index.mjs.map\n', 'index.mjs.map': '{not json' }));
+    const { dir } = await prepareTaskRoot(join(root.dir, 'bad-map-envs'), 'bad-map', zip, join(root.dir, 'repo', 'functions', 'bad-map'));
+    expect(readFileSync(join(dir, 'index.mjs.map'), 'utf8')).toBe('{not json');
+    const ran = execFileSync(process.execPath, ['--enable-source-maps', '-e', `import(${JSON.stringify(join(dir, 'index.mjs'))}).then((m) => console.log(m.handler()))`], { encoding: 'utf8' });
+    expect(ran.trim()).toBe('1');
+  });
 });
