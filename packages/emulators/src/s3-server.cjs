@@ -360,16 +360,24 @@ function keyTooLong(key) {
  * nothing else becomes a path in the store.
  */
 async function objectOf(ctx) {
-  const match = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
-  if (!match) return undefined;
-  const [, bucket, encodedKey] = match;
+  const named = namedInPath(ctx);
+  if (!named) return undefined;
+  const { bucket, key } = named;
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || !(await server.store.getBucket(bucket))) {
     throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
   }
+  if (key === undefined) throw new S3Error('InvalidURI', "Couldn't parse the specified URI.", { URI: ctx.path });
+  return { bucket, key };
+}
+
+/** The bucket and key a path-style object request names, as written: the key undefined when it does not decode. */
+function namedInPath(ctx) {
+  const match = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
+  if (!match) return undefined;
   try {
-    return { bucket, key: decodeURIComponent(encodedKey) };
+    return { bucket: match[1], key: decodeURIComponent(match[2]) };
   } catch {
-    throw new S3Error('InvalidURI', "Couldn't parse the specified URI.", { URI: ctx.path });
+    return { bucket: match[1], key: undefined };
   }
 }
 
@@ -405,13 +413,8 @@ const MAX_KEY_BYTES = 1024;
  * on AWS.
  */
 async function keyLength(ctx, next) {
-  const match = /^\/[^/]+\/(.+)$/.exec(ctx.path);
-  let key;
-  try {
-    key = match ? decodeURIComponent(match[1]) : undefined;
-  } catch {
-    // Not decodable: objectOf and s3rver answer that.
-  }
+  // Not decodable: objectOf and s3rver answer that.
+  const key = namedInPath(ctx)?.key;
   const size = key === undefined ? 0 : Buffer.byteLength(key);
   if (size > MAX_KEY_BYTES) throw new S3Error('KeyTooLongError', 'Your key is too long', { Size: size, MaxSizeAllowed: MAX_KEY_BYTES });
   return next();

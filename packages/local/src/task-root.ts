@@ -32,8 +32,9 @@ export async function zipSha256(zipPath: string): Promise<string> {
  */
 export async function prepareTaskRoot(envsDir: string, name: string, zipPath: string, sourceDir?: string): Promise<TaskRoot> {
   const sha256 = await zipSha256(zipPath);
-  const dir = await prepareExtracted(envsDir, name, sha256.slice(0, 12), [zipPath]);
-  if (sourceDir) pointMapAtSources(join(dir, 'index.mjs.map'), sourceDir);
+  // Once, as the folder is made: a warm invocation reuses it and reads nothing more.
+  const finish = sourceDir ? (extracted: string) => pointMapAtSources(join(extracted, 'index.mjs.map'), sourceDir) : undefined;
+  const dir = await prepareExtracted(envsDir, name, sha256.slice(0, 12), [zipPath], finish);
   return { dir, sha256 };
 }
 
@@ -42,8 +43,8 @@ export async function prepareTaskRoot(envsDir: string, name: string, zipPath: st
  * that a stack frame names a file one can open. The map's sources are relative to the function's
  * folder, where the bundler ran, and the zip keeps them so (no absolute path, byte-identical
  * builds); resolved from the unzipped copy under .laminar/envs/ they named files that do not
- * exist (.laminar/packages/runtime/src/…). Only this local copy is changed, written whole and
- * renamed into place: an environment loading the map meanwhile reads one or the other.
+ * exist (.laminar/packages/runtime/src/…). Only this local copy is changed, before the folder is
+ * renamed into place.
  */
 function pointMapAtSources(mapPath: string, sourceDir: string): void {
   if (!existsSync(mapPath)) return;
@@ -55,12 +56,8 @@ function pointMapAtSources(mapPath: string, sourceDir: string): void {
     return;
   }
   if (typeof map !== 'object' || map === null || Array.isArray(map)) return;
-  const sourceRoot = pathToFileURL(`${sourceDir}${sep}`).href;
-  if (map.sourceRoot === sourceRoot) return;
-  map.sourceRoot = sourceRoot;
-  const tmp = `${mapPath}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  writeFileSync(tmp, JSON.stringify(map));
-  renameSync(tmp, mapPath);
+  map.sourceRoot = pathToFileURL(`${sourceDir}${sep}`).href;
+  writeFileSync(mapPath, JSON.stringify(map));
 }
 
 /**
@@ -68,7 +65,7 @@ function pointMapAtSources(mapPath: string, sourceDir: string): void {
  * earlier one's, as Lambda merges layers into /opt). Reused while it exists; older keys of the
  * same name are pruned.
  */
-export async function prepareExtracted(baseDir: string, name: string, key: string, zipPaths: string[]): Promise<string> {
+export async function prepareExtracted(baseDir: string, name: string, key: string, zipPaths: string[], finish?: (extracted: string) => void): Promise<string> {
   const dir = join(baseDir, `${name}-${key}`);
   if (existsSync(dir)) {
     // Marks it as recently used, so pruning keeps a build someone went back to.
@@ -80,6 +77,7 @@ export async function prepareExtracted(baseDir: string, name: string, key: strin
   const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     for (const zipPath of zipPaths) await extractZip(zipPath, tmp);
+    finish?.(tmp);
     try {
       renameSync(tmp, dir);
     } catch (err) {
