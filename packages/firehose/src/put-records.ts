@@ -28,6 +28,12 @@ export interface PutRecordsOptions {
    * instead of sleeping until the signal cuts it short.
    */
   remainingMs?: () => number;
+  /**
+   * With `remainingMs`: the time a call needs after a backoff (default 1 s). A backoff is begun
+   * only if this much is left once it ends: a call the stop cuts leaves its records in doubt (the
+   * stop's reason, "Firehose may have taken it"), where they were only throttled, say.
+   */
+  callMarginMs?: number;
   signal?: AbortSignal;
   /** Test seam for the backoff wait. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -99,8 +105,22 @@ const neverSent = (error: Error) => {
   return (code !== undefined && NOT_CONNECTED.has(code)) || /did not establish a connection|without establishing a connection/.test(error.message);
 };
 
-/** No HTTP response came back to a request that was sent: it may have reached Firehose before the connection broke. */
-const unanswered = (error: Error) => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === undefined && !neverSent(error);
+/**
+ * No per-record results came back for a request that was sent: it may have reached Firehose before
+ * the connection broke. That is so with no response at all, and with a 2xx whose body was cut
+ * (reset, or stalled past the socket timeout): Firehose took the call, and the SDK's error carries
+ * the 200 it read before the body failed.
+ */
+const unanswered = (error: Error) => {
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return (status === undefined || (status >= 200 && status < 300)) && !neverSent(error);
+};
+
+/**
+ * The failure's name, or for a Node network error (all named "Error") its code (ECONNRESET,
+ * EAI_AGAIN…): `failuresByCode` would otherwise lump every network fault under "Error".
+ */
+const errorCodeOf = (error: Error) => (error.name && error.name !== 'Error' ? error.name : ((error as { code?: unknown }).code as string | undefined) ?? 'Error');
 
 const stopReason = (signal: AbortSignal) => (signal.reason instanceof Error ? signal.reason.message : String(signal.reason));
 
@@ -135,6 +155,7 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
   const maxThrottledAttempts = attemptsOption('maxThrottledAttempts', options.maxThrottledAttempts ?? maxAttempts);
   const baseDelayMs = options.baseDelayMs ?? 100;
   const maxDelayMs = options.maxDelayMs ?? 5_000;
+  const callMarginMs = options.callMarginMs ?? 1_000;
   const sleep = options.sleep ?? ((ms: number, signal?: AbortSignal) => wait(ms, undefined, { signal }));
   /** Calls that carried each record, and of those the ones that throttled it. */
   const attempts = new Uint16Array(records.length);
@@ -162,10 +183,10 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
     if (round > 0) {
       const delay = Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** round);
       const left = options.remainingMs?.();
-      if (left !== undefined && delay >= left) {
-        // The stop would come before this wait ended, and cut the call after it: the records keep
+      if (left !== undefined && delay + callMarginMs >= left) {
+        // The stop would come before this wait ended, or cut the call after it: the records keep
         // the reason they last failed with rather than a stop's.
-        leftOut(pending, `no time left to try again: a ${Math.ceil(delay)} ms backoff with ${Math.max(0, Math.floor(left))} ms left`);
+        leftOut(pending, `no time left to try again: a ${Math.ceil(delay)} ms backoff and a ${callMarginMs} ms call with ${Math.max(0, Math.floor(left))} ms left`);
         return finish();
       }
       try {
@@ -212,7 +233,7 @@ export async function putRecords(records: readonly Uint8Array[], options: PutRec
           return finish();
         }
         const e = error as Error;
-        const code = e.name || 'Error';
+        const code = errorCodeOf(e);
         const transient = isTransient(e);
         const throttled = transient && isThrottle(e);
         if (throttled) for (const i of batch) throttles[i] = (throttles[i] as number) + 1;

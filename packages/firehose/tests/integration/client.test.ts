@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { connect, type Socket } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startSilentEndpoint } from '@laminar/emulators';
@@ -37,7 +38,64 @@ async function silentEndpoint() {
   return { endpoint: silent.url, requests: silent.requests, connections: silent.connections };
 }
 
+/**
+ * An HTTP server that answers each call with `answer(call, req, res)`: Firehose as far as the
+ * response's bytes go, so that the SDK reads (or fails to read) a real one.
+ */
+async function answeringEndpoint(answer: (call: number, req: IncomingMessage, res: ServerResponse) => void) {
+  let calls = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => answer(++calls, req, res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(resolve);
+      }),
+  );
+  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls: () => calls };
+}
+
+/** A 200 whose body stops after its first bytes (the whole would be 500): Firehose took the call. */
+function cutAnswer(res: ServerResponse, then: () => void): void {
+  res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'content-length': '500' });
+  res.write('{"FailedPutCount":0,', then);
+}
+
+const fullAnswer = (res: ServerResponse, records: number) => {
+  const body = JSON.stringify({ FailedPutCount: 0, RequestResponses: Array.from({ length: records }, (_, i) => ({ RecordId: `r${i}` })) });
+  res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'content-length': String(Buffer.byteLength(body)) }).end(body);
+};
+
 describe('createFirehoseClient', () => {
+  it('counts a call whose 200 answer was cut mid-body as one Firehose took: its records sent again are possible duplicates', async () => {
+    const { endpoint, calls } = await answeringEndpoint((call, req, res) => (call !== 2 ? cutAnswer(res, () => setTimeout(() => req.socket.destroy(), 50)) : fullAnswer(res, 2)));
+    const client = createFirehoseClient({ endpoint, region: 'us-east-1', credentials });
+    cleanups.push(() => client.destroy());
+    const result = await putRecords([Buffer.from('a\n'), Buffer.from('b\n')], { client, deliveryStreamName: 'events', sleep: async () => {} });
+    expect(calls()).toBe(2);
+    expect(result).toMatchObject({ delivered: 2, possibleDuplicates: 2, failed: [] });
+
+    // With no attempt left, the records are in doubt, not failed as if Firehose had refused them.
+    const once = await putRecords([Buffer.from('a\n')], { client, deliveryStreamName: 'events', maxAttempts: 1, sleep: async () => {} });
+    expect(calls()).toBe(3);
+    expect(once.failed).toEqual([expect.objectContaining({ errorCode: 'InDoubt', attempts: 1, mayHaveArrived: true })]);
+  });
+
+  it('fails a call whose answer stalls after its headers within the request timeout, in doubt: it does not wait for the run to stop', async () => {
+    const { endpoint } = await answeringEndpoint((_call, _req, res) => cutAnswer(res, () => undefined));
+    const client = createFirehoseClient({ endpoint, region: 'us-east-1', credentials, requestTimeoutMs: 300 });
+    cleanups.push(() => client.destroy());
+    // The run's stop, well past the timeout: without the socket timeout the call waits for it.
+    const result = await putRecords([Buffer.from('a\n')], { client, deliveryStreamName: 'events', maxAttempts: 1, signal: AbortSignal.timeout(10_000), sleep: async () => {} });
+    expect(result.failed).toEqual([
+      expect.objectContaining({ errorCode: 'InDoubt', errorMessage: expect.stringMatching(/^its call got no response \(TimeoutError: .*300 ms of inactivity.*\): Firehose may have taken it$/s), mayHaveArrived: true }),
+    ]);
+  }, 20_000);
+
   it('fails a call that gets no answer within its request timeout, as a transient error: its records are in doubt, not stuck', async () => {
     const { endpoint, requests, connections } = await silentEndpoint();
     const client = createFirehoseClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1, requestTimeoutMs: 300 });
@@ -97,7 +155,7 @@ describe('createFirehoseClient', () => {
     // The handler reads its settings with its first request.
     await client.send(new PutRecordBatchCommand({ DeliveryStreamName: 'events', Records: [{ Data: Buffer.from('a') }] }), { abortSignal: AbortSignal.timeout(100) }).catch(() => {});
     const handler = client.config.requestHandler as NodeHttpHandler;
-    expect(handler.httpHandlerConfigs()).toMatchObject({ connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true });
+    expect(handler.httpHandlerConfigs()).toMatchObject({ connectionTimeout: 3_000, requestTimeout: 10_000, socketTimeout: 10_000, throwOnRequestTimeout: true });
     // putRecords makes the retries, and so sees which calls went unanswered: the SDK's own would hide them.
     expect(await client.config.maxAttempts()).toBe(1);
   });

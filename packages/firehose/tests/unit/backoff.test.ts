@@ -105,12 +105,18 @@ describe('putRecords backoff', () => {
     };
     const { client, calls } = stubClient(() => 'ServiceUnavailableException');
     const result = await putRecords(records(5), { client, deliveryStreamName: 's', maxThrottledAttempts: 50, remainingMs: left, sleep });
-    // Waits of 198, 396, 792 and 1,584 ms end with 30 ms left: the next (3,168 ms) is not begun.
-    expect(waits.map((w) => Math.round(w.ms))).toEqual([198, 396, 792, 1_584]);
-    for (const w of waits) expect(w.ms).toBeLessThan(w.left);
+    // Waits of 198, 396 and 792 ms leave 1,614 ms: the next (1,584 ms) would leave no second for its call.
+    expect(waits.map((w) => Math.round(w.ms))).toEqual([198, 396, 792]);
+    for (const w of waits) expect(w.ms + 1_000).toBeLessThan(w.left);
     expect(now).toBeLessThanOrEqual(3_000);
-    expect(calls()).toBe(5);
-    expect(result.failed).toEqual(records(5).map((_r, index) => ({ index, errorCode: 'ServiceUnavailableException', errorMessage: 'Slow down.', attempts: 5 })));
+    expect(calls()).toBe(4);
+    expect(result.failed).toEqual(records(5).map((_r, index) => ({ index, errorCode: 'ServiceUnavailableException', errorMessage: 'Slow down.', attempts: 4 })));
+
+    // A smaller margin lets the 1,584 ms wait begin (30 ms left after it, 20 for the call).
+    now = 0;
+    waits.length = 0;
+    await putRecords(records(5), { client, deliveryStreamName: 's', maxThrottledAttempts: 50, remainingMs: left, callMarginMs: 20, sleep });
+    expect(waits.map((w) => Math.round(w.ms))).toEqual([198, 396, 792, 1_584]);
 
     // Records no call carried yet are NotSent, and say why; in doubt ones stay in doubt.
     const broken = stubClient((i) => (i >= 500 && i < 1_000 ? reset() : undefined));
@@ -120,9 +126,35 @@ describe('putRecords backoff', () => {
     expect(stopped.failed[699]).toEqual({
       index: 1_199,
       errorCode: 'NotSent',
-      errorMessage: expect.stringMatching(/^no time left to try again: a 1\d\d ms backoff with 100 ms left$/),
+      errorMessage: expect.stringMatching(/^no time left to try again: a 1\d\d ms backoff and a 1000 ms call with 100 ms left$/),
       attempts: 0,
     });
+  });
+
+  it('leaves time for the call after a backoff: records only ever throttled fail with the throttle, not in doubt from a stop that cut their call', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.99);
+    // Calls take 100 ms and the run has 850 ms: the second backoff (396 ms) would end 56 ms before the
+    // deadline, which would cut the call begun then.
+    let now = 0;
+    const deadline = new AbortController();
+    const left = () => 850 - now;
+    const sleep = async (ms: number) => {
+      now += ms;
+    };
+    const { client: throttling } = stubClient(() => 'ServiceUnavailableException');
+    const client = {
+      send: async (command: PutRecordBatchCommand) => {
+        now += 100;
+        if (left() <= 0) {
+          deadline.abort(new Error('deadline'));
+          throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+        }
+        return throttling.send(command);
+      },
+    } as unknown as FirehoseClient;
+    const result = await putRecords(records(3), { client, deliveryStreamName: 's', maxThrottledAttempts: 50, remainingMs: left, signal: deadline.signal, sleep });
+    expect(deadline.signal.aborted).toBe(false);
+    expect(result.failed).toEqual(records(3).map((_r, index) => ({ index, errorCode: 'ServiceUnavailableException', errorMessage: 'Slow down.', attempts: 1 })));
   });
 
   it('a stop during a wait cuts it short: throttled and in-doubt records keep their reason, the ones never sent take the stop’s', async () => {

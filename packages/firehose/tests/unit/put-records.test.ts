@@ -153,7 +153,8 @@ describe('putRecords', () => {
     const down = { send: async () => { refused++; throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' }); } } as unknown as FirehoseClient;
     const failed = await putRecords(records(1), { client: down, deliveryStreamName: 's', maxAttempts: 2, sleep: noWait });
     expect(refused).toBe(2);
-    expect(failed.failed).toEqual([{ index: 0, errorCode: 'Error', errorMessage: 'connect ECONNREFUSED 10.0.0.1:443', attempts: 2 }]);
+    // Named by its code: every network error is an "Error".
+    expect(failed.failed).toEqual([{ index: 0, errorCode: 'ECONNREFUSED', errorMessage: 'connect ECONNREFUSED 10.0.0.1:443', attempts: 2 }]);
   });
 
   it('counts no possible duplicates when every call was answered', async () => {
