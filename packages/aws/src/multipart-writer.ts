@@ -8,6 +8,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import * as zlib from 'node:zlib';
+import { uploadRequestTimeoutMs } from './s3-client.ts';
 
 /** S3's smallest part (every part but the last must be at least this big). */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -332,7 +333,8 @@ export class MultipartWriter {
           { step: 'build', name: 'laminarUnsignedPayload' },
         );
       }
-      const out = await client.send(command, { abortSignal: this.#requests.signal });
+      // The client's request timeout is sized for a 5 MiB part; a larger one gets the time its bytes need.
+      const out = await client.send(command, { abortSignal: this.#requests.signal, requestTimeout: uploadRequestTimeoutMs(size) });
       if (!out.ETag) throw new Error(`S3 answered UploadPart ${partNumber} of s3://${bucket}/${key} without an ETag`);
       this.#parts.push({
         PartNumber: partNumber,
@@ -391,6 +393,7 @@ export class MultipartWriter {
         const body = this.#current ? this.#current.subarray(0, this.#used) : Buffer.alloc(0);
         const out = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }), {
           abortSignal: this.#requests.signal,
+          requestTimeout: uploadRequestTimeoutMs(body.length),
         });
         await this.#earlyAbort;
         // Stopped after S3 stored the object but before its answer was read: the stop wins (see abort()).

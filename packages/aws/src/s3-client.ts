@@ -74,7 +74,8 @@ export function createS3Client(options: S3ClientOptions): S3Client {
     responseChecksumValidation: custom ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
     maxAttempts: 4,
     // Up to a part's response, its upload included: a 5 MiB part needs ~175 KB/s to make it. A
-    // larger body sets its own (uploadRequestTimeoutMs).
+    // larger body sets its own (uploadRequestTimeoutMs, as MultipartWriter does; lib-storage, under
+    // uploadStream, cannot).
     requestHandler: sdkHttpHandler({ connectionTimeoutMs: 3_000, requestTimeoutMs: S3_REQUEST_TIMEOUT_MS, maxSockets }),
   });
 }

@@ -10,7 +10,10 @@ export interface StreamUploadOptions {
   key: string;
   body: Readable;
   contentType: string;
-  /** ≥ 5 MiB (S3's minimum part size). Memory held ≈ partSize × queueSize. */
+  /**
+   * ≥ 5 MiB (S3's minimum part size). Memory held ≈ partSize × queueSize. Each part has the S3
+   * client's 30 s request timeout (lib-storage passes no per-request one): past ~7 MiB a slow link fails parts.
+   */
   partSize?: number;
   queueSize?: number;
   /** Aborting stops the upload and nothing becomes visible — unless the body has ended: see below. */

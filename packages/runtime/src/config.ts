@@ -21,7 +21,16 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what 
 }
 
 /** Environment values are strings; these read them as what they mean. */
-export const envInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/**
+ * A whole number, written as one: `Number()` (z.coerce) would take "0x10", "1e2", " 7 " and "8.0",
+ * so a mistyped setting would pass the cold start as some other number.
+ */
+export const envInt = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^-?\d+$/, 'expected a whole number in decimal digits')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
 export const envBool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 /**
  * An endpoint setting (AWS_ENDPOINT_URL…): http or https only. zod's plain `url()` takes

@@ -115,11 +115,17 @@ export function defineHandler<S extends z.ZodType, D, E, R>(def: HandlerDefiniti
       // nothing to publish: Powertools would print a warning saying so on every one of them. Its
       // dimensions and metadata are cleared all the same, which only publishing does otherwise:
       // kept, they would land on the next invocation's metrics.
-      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-      else {
-        metrics.clearDimensions();
-        metrics.clearMetadata();
+      try {
+        if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+      } catch (error) {
+        // Powertools refuses some documents only as it publishes them (a metric named like a
+        // dimension or metadata key): the work is done, and throwing now would replace its result
+        // and have Lambda's retries do it again. What was not published is dropped, not carried over.
+        logger.error('metrics not published', error as Error);
+        metrics.clearMetrics();
       }
+      metrics.clearDimensions();
+      metrics.clearMetadata();
       logger.resetKeys();
     }
   };

@@ -20,6 +20,8 @@ interface Call {
   /** The body as the SDK got it (a view of the writer's buffer). */
   body?: Uint8Array;
   signal?: AbortSignal | undefined;
+  /** The request timeout the call asked for, if it set one. */
+  requestTimeout?: number | undefined;
 }
 
 /**
@@ -52,9 +54,9 @@ function fakeS3(
   });
   const client = {
     config: { requestChecksumCalculation: async () => (options.checksums ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED') },
-    async send(command: { input: Record<string, unknown> }, sendOptions?: { abortSignal?: AbortSignal }) {
+    async send(command: { input: Record<string, unknown> }, sendOptions?: { abortSignal?: AbortSignal; requestTimeout?: number }) {
       const name = command.constructor.name;
-      const call: Call = { name, input: command.input, signal: sendOptions?.abortSignal };
+      const call: Call = { name, input: command.input, signal: sendOptions?.abortSignal, requestTimeout: sendOptions?.requestTimeout };
       const body = command.input.Body;
       if (body instanceof Uint8Array) {
         call.body = body;
@@ -132,6 +134,23 @@ describe('MultipartWriter', () => {
     expect(await w.end()).toMatchObject({ parts: 0, bytes: PART });
     expect(names(one.calls)).toEqual(['PutObjectCommand']);
     expect(one.calls[0]?.sent?.equals(bytes(PART))).toBe(true);
+  });
+
+  it('gives a request that uploads more than 5 MiB the time its bytes need at 256 KiB/s, not the client\'s 30 s', async () => {
+    const { client, calls } = fakeS3();
+    const w = writer(client, { partSize: 16 * 2 ** 20 });
+    w.write(bytes(16 * 2 ** 20 + 1));
+    await w.end();
+    const timeouts = calls.filter((c) => c.name === 'UploadPartCommand').map((c) => [c.input.PartNumber, c.requestTimeout]);
+    expect(timeouts).toEqual([
+      [1, 65_536],
+      [2, 30_000],
+    ]);
+    const one = fakeS3();
+    const big = writer(one.client, { partSize: 16 * 2 ** 20 });
+    big.write(bytes(12 * 2 ** 20));
+    await big.end();
+    expect(one.calls.map((c) => [c.name, c.requestTimeout])).toEqual([['PutObjectCommand', 49_152]]);
   });
 
   it('creates the upload with the first write when expectedBytes says the body needs parts', async () => {

@@ -48,6 +48,13 @@ describe('loadConfig', () => {
     }
     expect(loadConfig(schema, { TABLE: 't' })).toEqual({ TABLE: 't', LIMIT: 5 });
   });
+
+  it('reads a whole number only as decimal digits: no hex, exponent, padding or fraction passes as another number', () => {
+    expect(loadConfig(schema, { TABLE: 't', LIMIT: '7' }).LIMIT).toBe(7);
+    for (const typo of ['0x10', '0b11', '1e1', ' 7 ', '8.0', '', '7 # comment']) {
+      expect(() => loadConfig(schema, { TABLE: 't', LIMIT: typo }), typo).toThrow(/LIMIT: invalid|LIMIT: expected a whole number/);
+    }
+  });
 });
 
 describe('parseInput', () => {
@@ -224,6 +231,33 @@ describe('defineHandler', () => {
     expect(things).not.toHaveProperty('feed');
     expect(things).not.toHaveProperty('request');
     expect(things?._aws?.CloudWatchMetrics[0]?.Dimensions[0]).not.toContain('feed');
+  });
+
+  it('keeps the outcome of work done when its metrics cannot be published: the error is logged, the result returned, and nothing carries over', async () => {
+    process.env = { TABLE: 't', POWERTOOLS_METRICS_NAMESPACE: 'Test', POWERTOOLS_SERVICE_NAME: 'demo', POWERTOOLS_LOG_LEVEL: 'ERROR' };
+    const out = captureWrites(process.stdout, process.stderr);
+    let done = 0;
+    const handler = defineHandler({
+      config: schema,
+      init: () => ({}),
+      handle: async (event: { collide?: boolean }, { metrics }) => {
+        done++;
+        // Powertools refuses, at publishing, a metric named like a metadata key.
+        if (event.collide) metrics.addMetadata('Written', 'yes');
+        metrics.addMetric('Written', 'Count', 1);
+        return 'written';
+      },
+    });
+    // Thrown, it would replace the result, and Lambda's retries would do the work again.
+    await expect(handler({ collide: true }, context())).resolves.toBe('written');
+    expect(done).toBe(1);
+    const logged = jsonLines<Record<string, unknown>>(out).find((l) => l.message === 'metrics not published');
+    expect(logged).toMatchObject({ level: 'ERROR', error: expect.objectContaining({ message: expect.stringMatching(/Written/) }) });
+    out.length = 0;
+    await expect(handler({}, context())).resolves.toBe('written');
+    const next = jsonLines<Record<string, unknown>>(out).find((l) => l.Written === 1);
+    expect(next).toBeDefined();
+    expect(next).not.toHaveProperty('Written', 'yes');
   });
 
   it('puts LAMINAR_STAGE on every metric, the cold start too, as the stage dimension', async () => {
