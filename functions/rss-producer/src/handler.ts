@@ -76,11 +76,14 @@ export const handler = defineHandler({
           metrics.addMetric('ItemsRejected', MetricUnit.Count, counts.rejected);
         },
         // Recorded when producing is over, also when the run then fails: items a failed flush
-        // delivered are done (the retry counts them duplicates), so only this run can count them.
+        // delivered are done (the retry counts them duplicates), so only this run can count them;
+        // those it did not are released, so that ItemsFetched = ItemsNew + ItemsDuplicate +
+        // ItemsInFlight + ItemsRejected + ItemsReleased holds for a failed run too.
         onProduced: (counts) => {
           metrics.addMetric('ItemsNew', MetricUnit.Count, counts.new);
           metrics.addMetric('ItemsDuplicate', MetricUnit.Count, counts.duplicate);
           metrics.addMetric('ItemsInFlight', MetricUnit.Count, counts.inFlight);
+          metrics.addMetric('ItemsReleased', MetricUnit.Count, counts.released);
           metrics.addMetric('MessagesProduced', MetricUnit.Count, counts.produced);
           metrics.addMetric('DedupRefreshFailed', MetricUnit.Count, counts.refreshFailed);
         },

@@ -50,10 +50,18 @@ export function canonicalUrl(raw: string, base?: string): string | null {
   if (!url) return null;
   const u = new URL(url);
   if (/^#?(?:xtor=.*)?$/i.test(u.hash)) u.hash = '';
-  const tracking = [...u.searchParams.keys()].filter((k) => /^utm_/i.test(k));
+  dropTracking(u);
+  return u.href;
+}
+
+/** Parameters that say where a link was shared, never what it names. */
+const isTrackingParam = (key: string) => /^utm_/i.test(key);
+
+/** Removes tracking parameters in place; a URL without any is left byte for byte as it was. */
+function dropTracking(u: URL): void {
+  const tracking = [...u.searchParams.keys()].filter(isTrackingParam);
   for (const k of tracking) u.searchParams.delete(k);
   if (u.search === '?') u.search = '';
-  return u.href;
 }
 
 function absoluteUrl(raw: string | undefined, base?: string): string | null {
@@ -69,7 +77,7 @@ function absoluteUrl(raw: string | undefined, base?: string): string | null {
 
 const isAbsoluteHttpUrl = (s: string) => /^https?:\/\//i.test(s) && absoluteUrl(s) !== null;
 
-/** The feed's host, for titles and tag:/urn: guids: one story in two feeds of the same site stays one item. */
+/** The feed's host, for tag:/urn: guids: one story in two feeds of the same site stays one item. */
 function hostOf(feedUrl: string): string {
   try {
     return new URL(feedUrl).hostname;
@@ -79,17 +87,23 @@ function hostOf(feedUrl: string): string {
 }
 
 /**
- * The feed's host and path, for guids that are not URLs. A guid like "1234" is unique per
- * publisher, and one host can serve many publishers (feeds.feedburner.com/PublisherA and
- * /PublisherB, rss.app, fetchrss): the host alone made their numbering collide. Scheme, port,
- * query and trailing slashes are left out, so a feed moving to https or gaining a parameter keeps
- * its ids; a feed moving to another path produces its items once more. A feed at its host's root
- * has the host alone as scope, as every feed had before.
+ * The feed's host, path and query, for guids that are not URLs and for titles. A guid like "1234"
+ * is unique per publisher, and one host can serve many publishers, told apart by the path
+ * (feeds.feedburner.com/PublisherA and /PublisherB, rss.app, fetchrss) or by the query
+ * (feed.php?user=alice and ?user=bob): leaving either out made their numbering, and their titles,
+ * collide, and the later publisher's items were dropped as duplicates. The query is compared
+ * without tracking parameters and with its parameters sorted, so that a feed URL copied with a
+ * campaign or with its parameters in another order keeps its ids. Scheme, port and trailing
+ * slashes are left out, so a feed moving to https keeps its ids; a feed moving to another path
+ * or query produces its items once more. A feed at its host's root without a query has the host
+ * alone as scope, as every feed had before.
  */
 function publisherOf(feedUrl: string): string {
   try {
     const u = new URL(feedUrl);
-    return u.hostname + u.pathname.replace(/\/+$/, '');
+    dropTracking(u);
+    if (u.search !== '') u.searchParams.sort();
+    return u.hostname + u.pathname.replace(/\/+$/, '') + u.search;
   } catch {
     return feedUrl;
   }
@@ -98,7 +112,7 @@ function publisherOf(feedUrl: string): string {
 /**
  * tag: (RFC 4151) and urn: guids — most Atom ids — name their authority or namespace, so they are
  * unique whatever feed lists them. They keep the host scope they always had: scoping them by path
- * too would change their ids for nothing.
+ * or query too would change their ids for nothing.
  */
 const isGlobalName = (guid: string) => /^(?:tag|urn):/i.test(guid);
 
@@ -139,13 +153,14 @@ export type IdentitySource = 'guid' | 'link' | 'page' | 'title';
  * The identity rule, first that applies:
  *  1. a usable guid (RSS guid, Atom id, RDF rdf:about) that is an absolute http(s) URL → its
  *     canonical URL — so it matches the same URL given as a link elsewhere;
- *  2. any other usable guid → the guid, scoped to the feed's host and path (publisherOf), or to
- *     its host alone for tag: and urn: guids (isGlobalName);
+ *  2. any other usable guid → the guid, scoped to the feed's host, path and query (publisherOf),
+ *     or to its host alone for tag: and urn: guids (isGlobalName);
  *  3. a link that is not a shared page (sharedPage) → its canonical URL (cross-feed duplicates
  *     collapse here);
  *  4. a link that is a shared page → that page with the title and the date: the page says where,
  *     the title and date say which entry;
- *  5. the title and the date, scoped to the feed's host.
+ *  5. the title and the date, scoped to the feed's host, path and query (publisherOf): two
+ *     publishers of one host can each list an undated "Weekly update".
  * The date is the item's publishedAt, when it has one: a status feed's "Scheduled maintenance"
  * every week is one title for many entries. It is the parsed date, so "+0000" and "GMT" agree; a
  * date that cannot be read (a zone such as "IST", which names three) is keyed as written, so that
@@ -181,7 +196,7 @@ export function itemIdentity(
   const link = entry.link === null ? null : canonicalUrl(entry.link);
   if (link && !isSharedPage(link)) return { key: `url:${link}`, from: 'link' };
   if (link) return { key: dated(`page:${pageOf(link)}\n${entry.title ?? ''}`), from: 'page' };
-  if (entry.title) return { key: dated(`title:${hostOf(feedUrl)}\n${entry.title}`), from: 'title' };
+  if (entry.title) return { key: dated(`title:${publisherOf(feedUrl)}\n${entry.title}`), from: 'title' };
   return null;
 }
 

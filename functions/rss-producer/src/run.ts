@@ -24,7 +24,7 @@ export interface FeedReport {
 
 export interface RunResult {
   feeds: FeedReport[];
-  /** fetched = new + duplicate + inFlight + rejected. */
+  /** fetched = new + duplicate + inFlight + rejected + released. */
   totals: {
     feeds: number;
     fetched: number;
@@ -32,6 +32,12 @@ export interface RunResult {
     duplicate: number;
     inFlight: number;
     rejected: number;
+    /**
+     * Claimed for producing, not delivered, and handed back for the retry (publishOnce). Only a
+     * run whose flush failed has any, and such a run returns no result: its counts, this one
+     * included, are in its metrics (onProduced) and its "items released" warning. 0 here.
+     */
+    released: number;
     failedFeeds: number;
     /** Feeds the invocation's time did not reach: not bad feeds, a run too short for its feeds. */
     stoppedFeeds: number;
@@ -74,7 +80,7 @@ export type PublishOnce = (a: {
  * whose expiry could not be renewed (they are forgotten, and produced again, a TTL after their
  * last renewal).
  */
-export type ProducedCounts = Pick<RunResult['totals'], 'new' | 'duplicate' | 'inFlight' | 'produced'> & { refreshFailed: number };
+export type ProducedCounts = Pick<RunResult['totals'], 'new' | 'duplicate' | 'inFlight' | 'released' | 'produced'> & { refreshFailed: number };
 
 /** The Powertools logger the runtime hands out, as far as this module uses it. */
 export type Log = Pick<InitContext<unknown>['logger'], 'info' | 'warn'>;
@@ -93,7 +99,8 @@ export interface RunDeps {
   onFetched?: (counts: FetchedCounts) => void;
   /**
    * Told what producing did as soon as it is over, also when the run then fails: a flush that
-   * delivered 30 of 35 items confirmed those 30 (the retry finds them duplicates), and an
+   * delivered 30 of 35 items confirmed those 30 (the retry finds them duplicates) and released
+   * the other 5 (fetched = new + duplicate + inFlight + rejected + released holds), and an
    * EarlierAttemptClaimsError comes after everything else was produced — counted only on
    * success, neither would be counted anywhere. Not called when claiming fails (nothing was
    * produced).
@@ -336,14 +343,20 @@ async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, de
   let fresh: RssItem[] = [];
   let duplicates = 0;
   let inFlight = 0;
-  const report = (o: Pick<PublishOutcome, 'fresh' | 'duplicates' | 'inFlight' | 'refreshFailed' | 'refreshError'>) => {
+  let refresh: Pick<PublishOutcome, 'refreshFailed' | 'refreshFailedIds'> = {};
+  const report = (o: Pick<PublishOutcome, 'fresh' | 'duplicates' | 'inFlight' | 'released' | 'refreshFailed' | 'refreshError'>) => {
     warnRefreshFailed(deps.log, o, 'items');
-    deps.onProduced?.({ new: o.fresh.length, duplicate: o.duplicates + repeated, inFlight: o.inFlight, produced, refreshFailed: o.refreshFailed ?? 0 });
+    const counts: ProducedCounts = { new: o.fresh.length, duplicate: o.duplicates + repeated, inFlight: o.inFlight, released: o.released, produced, refreshFailed: o.refreshFailed ?? 0 };
+    deps.onProduced?.(counts);
+    if (o.released > 0) {
+      // The run fails next, with no result to log: this line is where its counts add up.
+      deps.log.warn('items released for a retry: producing failed, and the retry produces them', { ...fetchedCounts, ...counts });
+    }
   };
   // Awaited however producing ends: a failed flush must not leave the writes running past the invocation.
   try {
     if (unique.size > 0) {
-      ({ fresh, duplicates, inFlight } = await deps.publishOnce({
+      const outcome = await deps.publishOnce({
         items: [...unique.values()],
         idOf: (item) => item.id,
         publish: async (batch) => {
@@ -367,9 +380,11 @@ async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, de
           deps.log.info('produced', { topic: options.topic, messages: result.delivered, bytes: result.bytes, flushMs: result.flushMs });
         },
         onOutcome: report,
-      }));
+      });
+      ({ fresh, duplicates, inFlight } = outcome);
+      refresh = outcome;
     } else {
-      report({ fresh: [], duplicates: 0, inFlight: 0 });
+      report({ fresh: [], duplicates: 0, inFlight: 0, released: 0 });
     }
   } finally {
     await keeping;
@@ -382,8 +397,13 @@ async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, de
 
   const freshIds = new Set(fresh.map((i) => i.id));
   const feedsWithSeenItems = new Set<string>();
+  // Items whose dedup record the table would not renew: a feed listing one must not get a 304
+  // next run, which would hide the item until its record lapsed and it was produced again.
+  const lapsing = new Set(refresh.refreshFailedIds ?? []);
+  const feedsWithLapsingItems = new Set<string>();
   for (const w of work) {
     for (const item of w.items) {
+      if (lapsing.has(item.id)) feedsWithLapsingItems.add(w.report.url);
       if (unique.get(item.id) !== item) {
         // A repeat, counted above. Its feed lists an item that is not new all the same: if another
         // invocation holds it and fails, this feed may be the one still listing it next run.
@@ -398,14 +418,20 @@ async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, de
     }
   }
 
+  // A count without ids (a store that does not say which): any feed with items seen before may list one.
+  const refreshFailedUnnamed = (refresh.refreshFailed ?? 0) > lapsing.size;
+
   // Validators are saved only now that the items are produced: saved earlier, a failed flush
   // would be retried against a 304 and lose them. A feed with items a concurrent invocation is
   // still producing keeps its old validators, so if that invocation fails the items come back.
+  // So does a feed with items whose expiry refresh failed: read whole next run, it tries again.
   const toSave = work.flatMap((w) =>
     w.validators &&
     (w.validators.etag || w.validators.lastModified) &&
     !sameValidators(known.get(w.report.url), w.validators) &&
     !(inFlight > 0 && feedsWithSeenItems.has(w.report.url)) &&
+    !feedsWithLapsingItems.has(w.report.url) &&
+    !(refreshFailedUnnamed && feedsWithSeenItems.has(w.report.url)) &&
     // A 304 next run would not show the entries again, and they would never be kept.
     !notKeptFeeds.has(w.report.url)
       ? [[w.report.url, w.validators] as const]
@@ -423,6 +449,7 @@ async function runWith(producer: Promise<KafkaProducer>, options: RunOptions, de
       duplicate: duplicates + repeated,
       inFlight,
       rejected: fetchedCounts.rejected,
+      released: 0,
       failedFeeds: fetchedCounts.failedFeeds,
       stoppedFeeds: fetchedCounts.stoppedFeeds,
       produced,

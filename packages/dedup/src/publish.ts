@@ -25,22 +25,37 @@ export interface PublishOnceArgs<T> {
    * Told what this call did once publishing is over, whether it then returns or throws (a failed
    * publish, EarlierAttemptClaimsError, a failed confirm), so a caller's counts of new and
    * published items include runs that fail after delivering. On a failed publish `fresh` holds
-   * only the items the error says were published (confirmed): the others were released, and
-   * belong to the retry that claims them again. Not called when claiming itself fails: then
-   * nothing was published.
+   * only the items the error says were published (confirmed); the others are counted in
+   * `released`: they belong to the retry that claims them again. Not called when claiming itself
+   * fails: then nothing was published.
    */
   onOutcome?: (outcome: PublishOutcome<T>) => void;
 }
 
-/** What publishOnce did: also what it returns. */
+/**
+ * What publishOnce did: also what it returns. Every input item is counted once:
+ * `fresh.length + duplicates + inFlight + released === items.length`.
+ */
 export interface PublishOutcome<T> {
+  /** Claimed and published (on a failed publish: those the error says were, confirmed). */
   fresh: T[];
   duplicates: number;
   inFlight: number;
-  /** Of `duplicates`, records whose expiry was put a TTL ahead; and those the table refused, with the first error (ClaimResult). */
+  /**
+   * Claimed but not published: a failed publish handed their claims back for a retry to take
+   * (or, if that release failed, left them to lapse with their lease). Neither new nor duplicate
+   * in this call, so without this count a failed run's numbers fall short of its input. 0 unless
+   * publish threw.
+   */
+  released: number;
+  /**
+   * Of `duplicates`, records whose expiry was put a TTL ahead; and those the table refused, with
+   * the first error and their ids (ClaimResult).
+   */
   refreshed?: number;
   refreshFailed?: number;
   refreshError?: unknown;
+  refreshFailedIds?: string[];
 }
 
 /** What a producer logs with: Powertools' Logger, or anything with its `warn`. */
@@ -127,7 +142,7 @@ function publishedOf(err: unknown, count: number): readonly boolean[] | undefine
  * claim → publish(fresh) → confirm; when publish throws, the claims of the items it did not
  * publish are released (those it says it did are confirmed) and the error rethrown, so Lambda
  * retries and the retry can claim them again. Every input item is counted once:
- * `fresh.length + duplicates + inFlight === items.length`.
+ * `fresh.length + duplicates + inFlight + released === items.length` (PublishOutcome).
  *
  * Duplicates remain possible, never losses: an item whose outcome the failed publish could not
  * tell (sent, not yet acknowledged when time ran out) is released and may reach the topic twice;
@@ -144,12 +159,15 @@ export async function publishOnce<T>(args: PublishOnceArgs<T>): Promise<PublishO
   const won = new Set(result.claimed);
   // Only the first item with a claimed id: later ones were counted as duplicates by claim.
   const fresh = items.filter((_, i) => won.delete(ids[i] as string));
+  // Claimed items not published were released: counted as such, so the outcome adds up to the input.
   const outcomeOf = (published: T[]): PublishOutcome<T> => ({
     fresh: published,
     duplicates: result.duplicates.length,
     inFlight: result.inFlight.length,
+    released: fresh.length - published.length,
     ...(result.refreshed !== undefined ? { refreshed: result.refreshed } : {}),
     ...(result.refreshFailed !== undefined ? { refreshFailed: result.refreshFailed, refreshError: result.refreshError } : {}),
+    ...(result.refreshFailedIds !== undefined ? { refreshFailedIds: result.refreshFailedIds } : {}),
   });
   const outcome = outcomeOf(fresh);
   if (fresh.length > 0) {

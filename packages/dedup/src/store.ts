@@ -54,6 +54,12 @@ export interface ClaimResult {
    */
   refreshFailed?: number;
   refreshError?: unknown;
+  /**
+   * Those ids (as many as `refreshFailed`), so that a caller can tell which of its sources still
+   * lists an item whose record will lapse: an RSS feed that saved validators for it would answer
+   * 304 until the record is gone, and the item would be published again.
+   */
+  refreshFailedIds?: string[];
 }
 
 export interface ClaimOptions {
@@ -156,14 +162,14 @@ export class DedupStore {
     const nowSeconds = Math.floor(now / 1000);
     const existing = await this.read(keys);
     const candidates: string[] = [];
-    const fading: { pk: string; expiresAt: number }[] = [];
+    const fading: { id: string; pk: string; expiresAt: number }[] = [];
     unique.forEach((id, i) => {
       const pk = keys[i] as string;
       const stored = existing.get(pk);
       const state = stateOf(stored, now);
       if (state === 'done') {
         result.duplicates.push(id);
-        if (stored?.expiresAt !== undefined && stored.expiresAt - nowSeconds < this.ttlSeconds / 2) fading.push({ pk, expiresAt: stored.expiresAt });
+        if (stored?.expiresAt !== undefined && stored.expiresAt - nowSeconds < this.ttlSeconds / 2) fading.push({ id, pk, expiresAt: stored.expiresAt });
       } else if (state === 'held') held(id, stored);
       else candidates.push(id);
     });
@@ -246,13 +252,13 @@ export class DedupStore {
     } finally {
       const { n, failed, error } = await refreshed;
       if (n > 0) result.refreshed = n;
-      if (failed > 0) Object.assign(result, { refreshFailed: failed, refreshError: error });
+      if (failed.length > 0) Object.assign(result, { refreshFailed: failed.length, refreshError: error, refreshFailedIds: failed });
     }
   }
 
   /**
    * Puts the expiry of ids still seen (done, past half their TTL) a full TTL ahead; returns how
-   * many, and how many the table refused. Without it an item a source keeps listing (an RSS feed
+   * many, and which ids the table refused. Without it an item a source keeps listing (an RSS feed
    * keeps items for weeks) would be forgotten a TTL after it was first published and published
    * again. Conditional on the record still being the done one read, so a claim taken meanwhile is
    * never overwritten: losing that race is expected and leaves the record as the winner wrote it.
@@ -261,12 +267,12 @@ export class DedupStore {
    * counted and handed back, so it shows instead of every record silently lapsing a TTL after
    * its first publish.
    */
-  private async refresh(items: { pk: string; expiresAt: number }[], now: number): Promise<{ n: number; failed: number; error?: unknown }> {
+  private async refresh(items: { id: string; pk: string; expiresAt: number }[], now: number): Promise<{ n: number; failed: string[]; error?: unknown }> {
     let n = 0;
-    let failed = 0;
+    const failed: string[] = [];
     let error: unknown;
     const next = Math.floor(now / 1000) + this.ttlSeconds;
-    await forEachLimit(items, this.concurrency, async ({ pk, expiresAt }) => {
+    await forEachLimit(items, this.concurrency, async ({ id, pk, expiresAt }) => {
       try {
         await this.doc.send(
           new UpdateCommand({
@@ -281,7 +287,7 @@ export class DedupStore {
         n++;
       } catch (err) {
         if (err instanceof ConditionalCheckFailedException) return;
-        failed++;
+        failed.push(id);
         error ??= err;
       }
     });

@@ -20,7 +20,7 @@ import { type Envelope, FlushTimeoutError, getProducer, type KafkaEnv, messagesO
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoFeedState } from '../../src/feed-state.ts';
 import type { RssItem } from '../../src/normalize.ts';
-import { type RunResult, runOnce } from '../../src/run.ts';
+import { type ProducedCounts, type RunResult, runOnce, validatorTtlSeconds } from '../../src/run.ts';
 import { expectAccounted, quiet } from '../support/fakes.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/http/feeds/${name}`, import.meta.url), 'utf8');
@@ -98,7 +98,7 @@ describe('the producer against embedded Kafka and DynamoDB', { shuffle: false },
   it('first run produces every unique item once, keyed by item id, in the versioned envelope', async () => {
     serveFixtures(1);
     const result = await run();
-    expect(result.totals).toEqual({ feeds: 3, fetched: 39, new: 35, duplicate: 2, inFlight: 0, rejected: 2, failedFeeds: 0, stoppedFeeds: 0, produced: 35 });
+    expect(result.totals).toEqual({ feeds: 3, fetched: 39, new: 35, duplicate: 2, inFlight: 0, rejected: 2, released: 0, failedFeeds: 0, stoppedFeeds: 0, produced: 35 });
     expectAccounted(result);
 
     firstMessages = await readKafkaTopic(kafka.bootstrapServers, TOPIC);
@@ -206,6 +206,7 @@ describe('the Lambda handler', { shuffle: false }, () => {
       ItemsDuplicate: 2,
       ItemsInFlight: 0,
       ItemsRejected: 2,
+      ItemsReleased: 0,
       RejectsNotKept: 0,
       MessagesProduced: 36,
       service: 'rss-producer',
@@ -266,10 +267,79 @@ describe('the Lambda handler', { shuffle: false }, () => {
     );
     spy.mockRestore();
     expect(failure).toBeInstanceOf(FlushTimeoutError);
-    // One of the two new items was delivered, and confirmed: this run's to count.
-    expect(failed).toMatchObject({ ItemsNew: 1, MessagesProduced: 1, ItemsInFlight: 0, DedupRefreshFailed: 0 });
+    // One of the two new items was delivered, and confirmed: this run's to count. The other was
+    // released for the retry: counted too, so the failed run's metrics add up to what it fetched.
+    expect(failed).toMatchObject({ ItemsNew: 1, MessagesProduced: 1, ItemsInFlight: 0, ItemsReleased: 1, DedupRefreshFailed: 0 });
+    const sum = (m: Record<string, unknown>, names: string[]) => names.reduce((n, name) => n + (m[name] as number), 0);
+    const outcomes = ['ItemsNew', 'ItemsDuplicate', 'ItemsInFlight', 'ItemsRejected', 'ItemsReleased'];
+    expect(sum(failed, outcomes)).toBe(failed.ItemsFetched);
     const retried = await emf(() => handler({}, context(30_000, 'req-3')));
-    expect(retried).toMatchObject({ ItemsNew: 1, MessagesProduced: 1, ItemsDuplicate: (failed.ItemsDuplicate as number) + 1 });
+    expect(retried).toMatchObject({ ItemsNew: 1, MessagesProduced: 1, ItemsReleased: 0, ItemsDuplicate: (failed.ItemsDuplicate as number) + 1 });
+    expect(sum(retried, outcomes)).toBe(retried.ItemsFetched);
     expect(await readKafkaTopic(kafka.bootstrapServers, 'rss-items-handler')).toHaveLength(38);
+  });
+});
+
+describe("a feed whose items' dedup expiry the table refuses to renew", () => {
+  it('keeps its old validators: the next run reads it whole and renews them, instead of 304s while their records lapse', async () => {
+    const table = 'laminar-local-rss-dedup-refresh';
+    await ensureTable(client, table, 'dedup');
+    const url = `${http.url}/refresh/world.xml`;
+    const serve = (etag: string) => http.route('/refresh/world.xml', { body: fixture('world.xml'), headers: { 'content-type': 'application/rss+xml' }, etag });
+    // A role without dynamodb:UpdateItem: claims and confirms go through, the expiry refresh is refused.
+    const refusing = createDynamoDBClient({ region: db.region, endpoint: db.endpoint, credentials: db.credentials });
+    refusing.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UpdateItemCommand') throw Object.assign(new Error('not authorized to perform: dynamodb:UpdateItem'), { name: 'AccessDeniedException' });
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const ttlSeconds = 7 * 86_400;
+    const runAt = async (at: number, dynamo: DynamoDBClient) => {
+      const store = new DedupStore({ client: dynamo, tableName: table, ttlSeconds, now: () => at });
+      const produced: ProducedCounts[] = [];
+      const result = await runOnce(
+        { feedUrls: [url], topic: 'rss-items-refresh', timeoutMs: 5_000, maxBytes: 5 * 1024 * 1024, concurrency: 2 },
+        {
+          feedState: new DynamoFeedState({ client: dynamo, tableName: table, ttlSeconds: validatorTtlSeconds(ttlSeconds), log: quiet, now: () => new Date(at) }),
+          publishOnce: (a) => publishOnce({ store, scope: 'rss', ...a }),
+          producer: () => getProducer(kafkaEnv),
+          deadline: { remainingMs: () => 30_000 },
+          log: quiet,
+          onProduced: (c) => produced.push(c),
+        },
+      );
+      return { result, refreshFailed: produced[0]?.refreshFailed };
+    };
+    const savedEtag = async () =>
+      (await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `feedstate#${url}` } }, ConsistentRead: true }))).Item?.etag?.S;
+
+    try {
+      const T = Date.now();
+      serve('"w-1"');
+      const first = await runAt(T, client);
+      expect(first.result.totals.new).toBeGreaterThan(0);
+      expect(await savedEtag()).toBe('"w-1"');
+
+      // Four days on the validators (40 % of 7 days) have lapsed, so the feed is read whole, now
+      // under another ETag; its items' records are past half their TTL, due a renewal the table refuses.
+      serve('"w-2"');
+      const refused = await runAt(T + 4 * 86_400_000, refusing);
+      expect(refused.result.totals).toMatchObject({ new: 0, produced: 0 });
+      expect(refused.refreshFailed).toBe(first.result.totals.new);
+      // Saved, "w-2" would be answered 304 until the records lapsed, and the items produced again.
+      expect(await savedEtag()).toBe('"w-1"');
+
+      // The next run is not answered 304: it reads the feed whole, renews the records and saves the validators.
+      http.requests.length = 0;
+      const next = await runAt(T + 4 * 86_400_000 + 900_000, client);
+      expect(http.requests.find((r) => r.url === '/refresh/world.xml')?.headers['if-none-match']).toBeUndefined();
+      expect(next.result.feeds[0]?.status).toBe('ok');
+      expect(next).toMatchObject({ result: { totals: { new: 0 } }, refreshFailed: 0 });
+      expect(await savedEtag()).toBe('"w-2"');
+    } finally {
+      refusing.destroy();
+    }
   });
 });

@@ -30,13 +30,13 @@ export function memoryDedup(done = new Set<string>(), inFlightIds = new Set<stri
         const published = (err as { published?: boolean[] }).published;
         const delivered = published ? fresh.filter((_, i) => published[i]) : [];
         for (const i of delivered) done.add(idOf(i));
-        onOutcome({ fresh: delivered, duplicates, inFlight });
+        onOutcome({ fresh: delivered, duplicates, inFlight, released: fresh.length - delivered.length });
         throw err;
       }
     }
     for (const i of fresh) done.add(idOf(i));
-    onOutcome({ fresh, duplicates, inFlight });
-    return { fresh, duplicates, inFlight };
+    onOutcome({ fresh, duplicates, inFlight, released: 0 });
+    return { fresh, duplicates, inFlight, released: 0 };
   };
 }
 
@@ -78,7 +78,7 @@ export const quiet = { info: () => undefined, warn: () => undefined } as unknown
 /** Every entry is counted exactly once, per feed and in the totals. */
 export function expectAccounted(result: RunResult) {
   const t = result.totals;
-  expect(t.fetched).toBe(t.new + t.duplicate + t.inFlight + t.rejected);
+  expect(t.fetched).toBe(t.new + t.duplicate + t.inFlight + t.rejected + t.released);
   for (const f of result.feeds) expect(f.fetched, f.url).toBe(f.new + f.duplicate + f.rejected);
   expect(result.feeds.reduce((n, f) => n + f.new, 0)).toBe(t.new);
   expect(result.feeds.reduce((n, f) => n + f.duplicate, 0)).toBe(t.duplicate + t.inFlight);

@@ -149,11 +149,14 @@ describe('a title is told apart by its date', () => {
     expect(idsOf(STATUS_FEED, [{ title: 'Scheduled maintenance', dates: ['Tue, 24 Nov 2026 02:00:00 IST'] }])[0]).toBe(ids[0]);
   });
 
-  it('keeps the id when the same date is written another way, and the old id without a date', () => {
+  it('keeps the id when the same date is written another way, and the old id without a date of a feed at its host\'s root', () => {
     const at = (date: string) => idsOf(STATUS_FEED, [{ title: 'Scheduled maintenance', dates: [date] }])[0];
     expect(at('Tue, 24 Nov 2026 02:00:00 GMT')).toBe(at('2026-11-24T03:00:00+01:00'));
-    expect(itemIdentity({ link: null, title: 'Scheduled maintenance' }, STATUS_FEED, always)?.key).toBe('title:status.example.com\nScheduled maintenance');
-    expect(idsOf(STATUS_FEED, [{ title: 'Scheduled maintenance' }])).toEqual([sha256('title:status.example.com\nScheduled maintenance')]);
+    const rootFeed = 'https://status.example.com/';
+    expect(itemIdentity({ link: null, title: 'Scheduled maintenance' }, rootFeed, always)?.key).toBe('title:status.example.com\nScheduled maintenance');
+    expect(idsOf(rootFeed, [{ title: 'Scheduled maintenance' }])).toEqual([sha256('title:status.example.com\nScheduled maintenance')]);
+    // A feed with a path scopes its titles by it, as its non-URL guids.
+    expect(itemIdentity({ link: null, title: 'Scheduled maintenance' }, STATUS_FEED, always)?.key).toBe('title:status.example.com/history.rss\nScheduled maintenance');
   });
 });
 
@@ -164,13 +167,33 @@ describe('a guid that is not a URL is scoped to its feed', () => {
     expect(a[0]).not.toBe(b[0]);
   });
 
-  it('keeps the id across scheme, port, query and trailing slash, and keeps the host-only id of a feed at its root', () => {
+  it('tells apart two publishers of one host that differ only by the query (the review\'s probe: Bob\'s post was never produced)', () => {
+    const doc = (who: string) => `<rss version="2.0"><channel><title>${who}</title><link>https://hub.example/${who}</link>
+      <item><title>${who}'s first post</title><guid isPermaLink="false">1</guid><link>https://hub.example/view?u=${who}&amp;p=1</link></item></channel></rss>`;
+    const seen = new Set<string>();
+    for (const who of ['alice', 'bob']) expect(produce(seen, fetchIds(doc(who), `https://hub.example/feed.php?user=${who}`)), who).toBe(1);
+  });
+
+  it('tells apart title-only entries of two publishers of one host, by path or by query', () => {
+    const seen = new Set<string>();
+    for (const feedUrl of ['https://hub.example/feed.php?user=alice', 'https://hub.example/feed.php?user=bob', 'https://feeds.feedburner.com/PublisherA', 'https://feeds.feedburner.com/PublisherB']) {
+      expect(produce(seen, idsOf(feedUrl, [{ title: 'Weekly update' }])), feedUrl).toBe(1);
+    }
+  });
+
+  it('keeps the id across scheme, port, trailing slash, tracking parameters and parameter order, and keeps the host-only id of a feed at its root', () => {
     const key = (feedUrl: string) => itemIdentity({ guid: '1234', link: null, title: 'T' }, feedUrl, () => true)?.key;
     expect(key('https://feeds.feedburner.com/PublisherA')).toBe('guid:feeds.feedburner.com/PublisherA\n1234');
-    for (const same of ['http://feeds.feedburner.com:8080/PublisherA/', 'https://FEEDS.feedburner.com/PublisherA?format=xml']) {
-      expect(key(same)).toBe(key('https://feeds.feedburner.com/PublisherA'));
+    for (const same of ['http://feeds.feedburner.com:8080/PublisherA/', 'https://FEEDS.feedburner.com/PublisherA?utm_source=newsletter&utm_medium=email', 'https://feeds.feedburner.com/PublisherA?']) {
+      expect(key(same), same).toBe(key('https://feeds.feedburner.com/PublisherA'));
     }
     expect(key('https://news.example.com/')).toBe('guid:news.example.com\n1234');
+    // A query that is not tracking names the feed: kept, its parameters sorted.
+    expect(key('https://hub.example/feed.php?user=alice&format=rss')).toBe('guid:hub.example/feed.php?format=rss&user=alice\n1234');
+    for (const same of ['https://hub.example/feed.php?format=rss&user=alice', 'http://hub.example/feed.php?user=alice&utm_campaign=x&format=rss']) {
+      expect(key(same), same).toBe(key('https://hub.example/feed.php?user=alice&format=rss'));
+    }
+    expect(key('https://hub.example/feed.php?user=bob&format=rss')).not.toBe(key('https://hub.example/feed.php?user=alice&format=rss'));
   });
 
   it('keeps tag: and urn: guids, unique by construction, scoped to the host as before', () => {

@@ -80,12 +80,13 @@ describe('canonicalUrl', () => {
 describe('item identity', () => {
   const always = () => true;
 
-  it('uses a non-URL guid scoped to the feed host and path, whatever the scheme, port or query', () => {
+  it('uses a non-URL guid scoped to the feed host, path and query, whatever the scheme, port or tracking parameters', () => {
     const id = itemIdentity({ guid: 'nw-1', link: 'https://x.example/a', title: 'T' }, FEED, always);
     expect(id).toEqual({ key: 'guid:feeds.example.com/world.xml\nnw-1', from: 'guid' });
-    expect(itemIdentity({ guid: 'nw-1', link: null, title: 'T' }, 'http://FEEDS.example.com:8080/world.xml?v=2', always)).toEqual(id);
-    // Another path is another publisher's numbering (feeds.feedburner.com/A and /B).
+    expect(itemIdentity({ guid: 'nw-1', link: null, title: 'T' }, 'http://FEEDS.example.com:8080/world.xml?utm_source=x', always)).toEqual(id);
+    // Another path or query is another publisher's numbering (feeds.feedburner.com/A and /B, feed.php?user=a and ?user=b).
     expect(itemIdentity({ guid: 'nw-1', link: null, title: 'T' }, 'https://feeds.example.com/tech.xml', always)?.key).not.toBe(id?.key);
+    expect(itemIdentity({ guid: 'nw-1', link: null, title: 'T' }, 'https://feeds.example.com/world.xml?v=2', always)?.key).toBe('guid:feeds.example.com/world.xml?v=2\nnw-1');
     expect(itemIdentity({ guid: 'nw-1', link: null, title: 'T' }, 'https://other.example/world.xml', always)?.key).not.toBe(id?.key);
   });
 
@@ -97,8 +98,9 @@ describe('item identity', () => {
     expect(itemIdentity({ guid: 'https://x.example/a#c-2', link: null, title: 'T' }, FEED, always)?.key).toBe('url:https://x.example/a#c-2');
   });
 
-  it('falls back to the title, scoped to the feed host, and gives up without title and link', () => {
-    expect(itemIdentity({ link: null, title: 'Only a title' }, FEED, always)).toEqual({ key: 'title:feeds.example.com\nOnly a title', from: 'title' });
+  it('falls back to the title, scoped to the feed host, path and query, and gives up without title and link', () => {
+    expect(itemIdentity({ link: null, title: 'Only a title' }, FEED, always)).toEqual({ key: 'title:feeds.example.com/world.xml\nOnly a title', from: 'title' });
+    expect(itemIdentity({ link: null, title: 'Only a title' }, 'https://feeds.example.com/', always)?.key).toBe('title:feeds.example.com\nOnly a title');
     expect(itemIdentity({ link: null, title: null }, FEED, always)).toBeNull();
   });
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { FlushTimeoutError, type OutgoingMessage } from '@laminar/kafka';
 import { DeadlineExceededError } from '@laminar/runtime';
 import { describe, expect, it, vi } from 'vitest';
-import { fetchStart, type PublishOnce, type RunDeps, runOnce } from '../../src/run.ts';
+import { type FetchedCounts, fetchStart, type ProducedCounts, type PublishOnce, type RunDeps, runOnce } from '../../src/run.ts';
 import { expectAccounted, fakeProducer, memoryDedup, memoryRejects, memoryState, quiet } from '../support/fakes.ts';
 
 const HOST = 'http://feeds.test';
@@ -105,7 +105,7 @@ describe('runOnce', () => {
       { url: FEEDS[2], status: 'ok', format: 'rdf', fetched: 11, new: 11, duplicate: 0, rejected: 0 },
       { url: `${HOST}/feeds/broken`, status: 'failed', reason: 'HTTP 500 Internal Server Error', fetched: 0, new: 0, duplicate: 0, rejected: 0 },
     ]);
-    expect(result.totals).toEqual({ feeds: 4, fetched: 39, new: 35, duplicate: 2, inFlight: 0, rejected: 2, failedFeeds: 1, stoppedFeeds: 0, produced: 35 });
+    expect(result.totals).toEqual({ feeds: 4, fetched: 39, new: 35, duplicate: 2, inFlight: 0, rejected: 2, released: 0, failedFeeds: 1, stoppedFeeds: 0, produced: 35 });
     expectAccounted(result);
     expect(warnings).toEqual([['feed failed', { url: `${HOST}/feeds/broken`, reason: 'HTTP 500 Internal Server Error' }]]);
     // The log is where a rejected entry's reason goes (the report only counts them): each feed's
@@ -256,7 +256,7 @@ describe('runOnce', () => {
 
     // Without validators (say they expired) the same items are fetched and all are duplicates.
     const refetch = await runOnce({ ...options, feedUrls: FEEDS }, { ...d, feedState: memoryState().store });
-    expect(refetch.totals).toEqual({ feeds: 3, fetched: 39, new: 0, duplicate: 37, inFlight: 0, rejected: 2, failedFeeds: 0, stoppedFeeds: 0, produced: 0 });
+    expect(refetch.totals).toEqual({ feeds: 3, fetched: 39, new: 0, duplicate: 37, inFlight: 0, rejected: 2, released: 0, failedFeeds: 0, stoppedFeeds: 0, produced: 0 });
     expectAccounted(refetch);
     expect(sent).toHaveLength(1);
   });
@@ -319,20 +319,37 @@ describe('runOnce', () => {
     expect(fetched).toEqual([{ feeds: 4, fetched: 39, rejected: 2, failedFeeds: 1, stoppedFeeds: 0 }]);
   });
 
-  it('a flush that delivered some items still reports them produced and new, and the retry counts only the rest', async () => {
+  it('a flush that delivered some items still reports them produced and new, the rest released, and the retry counts only the rest', async () => {
     const done = new Set<string>();
-    const counts: unknown[] = [];
+    const counts: ProducedCounts[] = [];
+    const fetched: FetchedCounts[] = [];
+    const warnings: [string, unknown][] = [];
+    const log = { info: () => undefined, warn: (m: string, a: unknown) => warnings.push([m, a]) } as unknown as RunDeps['log'];
     const published = Array.from({ length: 35 }, (_, i) => i < 30);
-    const failing = deps({ publishOnce: memoryDedup(done), producer: async () => fakeProducer(new FlushTimeoutError(30, 35, 500, published)).producer, onProduced: (c) => counts.push(c) });
+    const failing = deps({
+      publishOnce: memoryDedup(done),
+      producer: async () => fakeProducer(new FlushTimeoutError(30, 35, 500, published)).producer,
+      onFetched: (c) => fetched.push(c),
+      onProduced: (c) => counts.push(c),
+      log,
+    });
     await expect(runOnce({ ...options, feedUrls: FEEDS }, failing)).rejects.toBeInstanceOf(FlushTimeoutError);
     // The 30 delivered are done: the retry finds them duplicates, so only this run can count them.
-    expect(counts).toEqual([{ new: 30, duplicate: 2, inFlight: 0, produced: 30, refreshFailed: 0 }]);
+    // The other 5 were released for the retry: counted as such, so a failed run's counts add up too.
+    expect(counts).toEqual([{ new: 30, duplicate: 2, inFlight: 0, released: 5, produced: 30, refreshFailed: 0 }]);
+    const [f] = fetched;
+    const [c] = counts;
+    expect(f?.fetched).toBe(39);
+    expect(f?.fetched).toBe((c?.new ?? 0) + (c?.duplicate ?? 0) + (c?.inFlight ?? 0) + (f?.rejected ?? 0) + (c?.released ?? 0));
+    // The failed run returns no result: its log line has the counts, and they add up.
+    expect(warnings).toEqual([[expect.stringMatching(/^items released for a retry/), { ...f, ...c }]]);
     expect(done.size).toBe(30);
 
     counts.length = 0;
     const retry = await runOnce({ ...options, feedUrls: FEEDS }, deps({ publishOnce: memoryDedup(done), onProduced: (c) => counts.push(c) }));
-    expect(counts).toEqual([{ new: 5, duplicate: 32, inFlight: 0, produced: 5, refreshFailed: 0 }]);
-    expect(retry.totals).toMatchObject({ new: 5, duplicate: 32, produced: 5 });
+    expect(counts).toEqual([{ new: 5, duplicate: 32, inFlight: 0, released: 0, produced: 5, refreshFailed: 0 }]);
+    expect(retry.totals).toMatchObject({ new: 5, duplicate: 32, released: 0, produced: 5 });
+    expectAccounted(retry);
   });
 
   it('reports what it produced before an error that comes after producing, and warns of refused dedup refreshes', async () => {
@@ -342,11 +359,11 @@ describe('runOnce', () => {
     const late = new Error('EarlierAttemptClaimsError, say');
     const publishOnce: PublishOnce = async (a) => {
       await memoryDedup()({ ...a, onOutcome: () => undefined });
-      a.onOutcome({ fresh: a.items.slice(0, 35), duplicates: 0, inFlight: 0, refreshFailed: 4, refreshError: new Error('AccessDeniedException') });
+      a.onOutcome({ fresh: a.items.slice(0, 35), duplicates: 0, inFlight: 0, released: 0, refreshFailed: 4, refreshError: new Error('AccessDeniedException') });
       throw late;
     };
     await expect(runOnce({ ...options, feedUrls: FEEDS }, deps({ publishOnce, log, onProduced: (c) => counts.push(c) }))).rejects.toBe(late);
-    expect(counts).toEqual([{ new: 35, duplicate: 2, inFlight: 0, produced: 35, refreshFailed: 4 }]);
+    expect(counts).toEqual([{ new: 35, duplicate: 2, inFlight: 0, released: 0, produced: 35, refreshFailed: 4 }]);
     expect(warnings).toEqual([[expect.stringMatching(/^dedup expiry refresh failed/), { items: 4, error: expect.stringContaining('AccessDeniedException') }]]);
   });
 
@@ -369,6 +386,29 @@ describe('runOnce', () => {
     expect(result.totals).toMatchObject({ new: 34, inFlight: 1 });
     expectAccounted(result);
     expect([...state.map.keys()]).toEqual([FEEDS[0], FEEDS[1]]);
+  });
+
+  it('a feed listing an item whose dedup expiry refresh failed keeps its old validators: read whole next run, it tries again', async () => {
+    const done = new Set<string>();
+    await runOnce({ ...options, feedUrls: [FEEDS[2] as string] }, deps({ publishOnce: memoryDedup(done) }));
+    const science = [...done][0] as string;
+    await runOnce({ ...options, feedUrls: FEEDS }, deps({ publishOnce: memoryDedup(done) }));
+    /** The table refused to renew the expiry of `ids` (a store that does not name them: `unnamed`). */
+    const refusing = (ids: string[] | 'unnamed'): PublishOnce => async (a) => {
+      const refused = { refreshFailed: 1, refreshError: new Error('ThrottlingException'), ...(ids === 'unnamed' ? {} : { refreshFailedIds: ids }) };
+      const out = await memoryDedup(done)({ ...a, onOutcome: (o) => a.onOutcome({ ...o, ...refused }) });
+      return { ...out, ...refused };
+    };
+    // Validators lapsed (none known): every feed is read whole and would save them.
+    const state = memoryState();
+    const result = await runOnce({ ...options, feedUrls: FEEDS }, deps({ feedState: state.store, publishOnce: refusing([science]) }));
+    expect(result.totals).toMatchObject({ new: 0, duplicate: 37 });
+    // A 304 to science-rdf.xml would hide its item until the record lapsed, and it would be produced again.
+    expect([...state.map.keys()]).toEqual([FEEDS[0], FEEDS[1]]);
+    // Refused records the store does not name could be any seen item's: no feed listing one saves them.
+    const unnamed = memoryState();
+    await runOnce({ ...options, feedUrls: FEEDS }, deps({ feedState: unnamed.store, publishOnce: refusing('unnamed') }));
+    expect(unnamed.saves).toEqual([]);
   });
 
   it('a feed that only repeats an item a concurrent invocation holds keeps its old validators too: if the holder fails, either feed may be the one still listing it', async () => {

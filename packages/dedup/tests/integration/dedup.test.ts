@@ -1,7 +1,7 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { type DynamoEmulator, startDynamoDB } from '@laminar/emulators';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DedupStore, type DedupOptions, EarlierAttemptClaimsError, ensureTable, invocationLeaseMs, publishOnce } from '../../src/index.ts';
+import { DedupStore, type DedupOptions, EarlierAttemptClaimsError, ensureTable, invocationLeaseMs, type PublishOutcome, publishOnce } from '../../src/index.ts';
 
 const TABLE = 'laminar-local-dedup';
 let db: DynamoEmulator;
@@ -175,6 +175,7 @@ describe('publishOnce against the embedded DynamoDB', () => {
     expect(out.fresh.map((i) => i.id)).toEqual(ids(15, 20));
     expect(out.duplicates).toBe(12); // 10 done + 2 repeats
     expect(out.inFlight).toBe(5);
+    expect(out.released).toBe(0);
     expect(out.fresh.length + out.duplicates + out.inFlight).toBe(items.length);
   });
 
@@ -187,16 +188,23 @@ describe('publishOnce against the embedded DynamoDB', () => {
     const retry = await publishOnce({ store: store(), scope, items, idOf: (i) => i, publish: async () => {} });
     expect(retry.fresh).toEqual(items);
     const again = await publishOnce({ store: store(), scope, items, idOf: (i) => i, publish: async () => {} });
-    expect(again).toEqual({ fresh: [], duplicates: 40, inFlight: 0 });
+    expect(again).toEqual({ fresh: [], duplicates: 40, inFlight: 0, released: 0 });
   });
 
-  it('a publish that fails saying which items it did publish has those confirmed and only the others released', async () => {
+  it('a publish that fails saying which items it did publish has those confirmed and only the others released, and counts every input', async () => {
     const scope = freshScope();
-    const items = ids(0, 6);
+    await store().confirm(scope, ['done-1']);
+    await store().claim(scope, ['held-1']); // someone else is publishing it
+    const items = [...ids(0, 6), 'done-1', 'held-1', 'item-0'];
     const failure = Object.assign(new Error('flush timed out: 3 of 6 delivered'), { published: [true, false, true, false, true, false] });
-    await expect(publishOnce({ store: store(), scope, items, idOf: (i) => i, publish: () => Promise.reject(failure) })).rejects.toBe(failure);
-    const retry = await publishOnce({ store: store(), scope, items, idOf: (i) => i, publish: async () => {} });
-    expect(retry).toEqual({ fresh: [items[1], items[3], items[5]], duplicates: 3, inFlight: 0 });
+    const told: PublishOutcome<string>[] = [];
+    await expect(publishOnce({ store: store(), scope, items, idOf: (i) => i, publish: () => Promise.reject(failure), onOutcome: (o) => told.push(o) })).rejects.toBe(failure);
+    // 3 confirmed, 3 released for the retry, the done one and the repeat duplicates, the held one in flight: 9 in, 9 counted.
+    expect(told).toEqual([{ fresh: [items[0], items[2], items[4]], duplicates: 2, inFlight: 1, released: 3 }]);
+    const [o] = told;
+    expect((o?.fresh.length ?? 0) + (o?.duplicates ?? 0) + (o?.inFlight ?? 0) + (o?.released ?? 0)).toBe(items.length);
+    const retry = await publishOnce({ store: store(), scope, items: ids(0, 6), idOf: (i) => i, publish: async () => {} });
+    expect(retry).toEqual({ fresh: [items[1], items[3], items[5]], duplicates: 3, inFlight: 0, released: 0 });
   });
 
   it('a crash between publish and confirm means a duplicate after the lease, never a lost item', async () => {
@@ -232,7 +240,7 @@ describe('claims an invocation left behind, and its retries', () => {
       leaseMs: invocationLeaseMs(TIMEOUT_MS),
       publish: async (fresh) => void published.push(...fresh),
     });
-    expect(retry).toEqual({ fresh: items, duplicates: 0, inFlight: 0 });
+    expect(retry).toEqual({ fresh: items, duplicates: 0, inFlight: 0, released: 0 });
     expect(published).toEqual(items);
   });
 
@@ -265,11 +273,12 @@ describe('claims an invocation left behind, and its retries', () => {
       fresh: [],
       duplicates: 2,
       inFlight: 3,
+      released: 0,
     });
     // Once they lapse, whichever run comes next publishes them (the next schedule, say).
     now = T + TIMEOUT_MS - 20_000 + 30_000 + 1;
     const later = await publishOnce({ store: store({ now: () => now }), scope, items: ids(0, 5), idOf: (i) => i, origin: 'req-3', publish: async (fresh) => void published.push(...fresh) });
-    expect(later).toEqual({ fresh: ids(0, 3), duplicates: 2, inFlight: 0 });
+    expect(later).toEqual({ fresh: ids(0, 3), duplicates: 2, inFlight: 0, released: 0 });
     expect(published).toEqual([...ids(3, 5), ...ids(0, 3)]);
   });
 });

@@ -256,6 +256,8 @@ describe('DedupStore.claim', () => {
     });
     const result = await new DedupStore({ client, tableName: TABLE, now: () => NOW }).claim('s', ['denied', 'raced', 'denied-too', 'new']);
     expect(result).toMatchObject({ claimed: ['new'], duplicates: ['denied', 'raced', 'denied-too'], inFlight: [], refreshFailed: 2 });
+    // Named, so a caller can tell which of its sources list them (an RSS feed keeps its old validators).
+    expect(result.refreshFailedIds?.toSorted()).toEqual(['denied', 'denied-too']);
     expect(result.refreshed).toBeUndefined();
     expect((result.refreshError as Error).name).toBe('AccessDeniedException');
   });
@@ -378,6 +380,7 @@ describe('publishOnce', () => {
     expect(published).toEqual([['a', 'b']]);
     expect(out.fresh).toEqual([items[0], items[1]]);
     expect(out.duplicates + out.inFlight + out.fresh.length).toBe(items.length);
+    expect(out.released).toBe(0);
     expect(calls.map((c) => c.op)).toEqual(['BatchGetItem', 'PutItem', 'PutItem', 'BatchWriteItem']);
   });
 
@@ -405,7 +408,7 @@ describe('publishOnce', () => {
       },
     });
     expect(called).toBe(false);
-    expect(out).toEqual({ fresh: [], duplicates: 1, inFlight: 0, refreshed: 1 });
+    expect(out).toEqual({ fresh: [], duplicates: 1, inFlight: 0, released: 0, refreshed: 1 });
   });
 
   it('reports a refresh the table refused in its outcome, and still publishes', async () => {
@@ -427,7 +430,7 @@ describe('publishOnce', () => {
       publish: async () => undefined,
       onOutcome: (o) => told.push(o),
     });
-    expect(out).toMatchObject({ fresh: ['new'], duplicates: 1, inFlight: 0, refreshFailed: 1 });
+    expect(out).toMatchObject({ fresh: ['new'], duplicates: 1, inFlight: 0, released: 0, refreshFailed: 1, refreshFailedIds: ['seen'] });
     expect((out.refreshError as Error).name).toBe('AccessDeniedException');
     expect(told).toEqual([out]);
   });
@@ -448,15 +451,18 @@ describe('publishOnce', () => {
         onOutcome: (o) => told.push(o),
       }),
     ).rejects.toBe(flush);
-    // a and c were delivered and confirmed: this run's new items. b was released: the retry's.
-    expect(told).toEqual([{ fresh: ['a', 'c'], duplicates: 1, inFlight: 0 }]);
+    // a and c were delivered and confirmed: this run's new items. b was released: the retry's,
+    // and counted as such, so the failed publish's outcome adds up to its input too.
+    expect(told).toEqual([{ fresh: ['a', 'c'], duplicates: 1, inFlight: 0, released: 1 }]);
+    const [o] = told;
+    expect((o?.fresh.length ?? 0) + (o?.duplicates ?? 0) + (o?.inFlight ?? 0) + (o?.released ?? 0)).toBe(4);
     expect(calls.filter((c) => c.op === 'DeleteItem').map((c) => c.input.Key.pk.S)).toEqual(['s#b']);
     // Without per-item flags nothing is known delivered: everything is released, nothing counted new.
     told.length = 0;
     await expect(
       publishOnce({ store: new DedupStore({ client, tableName: TABLE }), scope: 's', items: ['d'], idOf: (i) => i, publish: () => Promise.reject(new Error('down')), onOutcome: (o) => told.push(o) }),
     ).rejects.toThrow('down');
-    expect(told).toEqual([{ fresh: [], duplicates: 0, inFlight: 0 }]);
+    expect(told).toEqual([{ fresh: [], duplicates: 0, inFlight: 0, released: 1 }]);
   });
 
   it('tells onOutcome what it published before failing with EarlierAttemptClaimsError', async () => {
@@ -474,6 +480,6 @@ describe('publishOnce', () => {
         onOutcome: (o) => told.push(o),
       }),
     ).rejects.toBeInstanceOf(EarlierAttemptClaimsError);
-    expect(told).toEqual([{ fresh: ['a', 'b'], duplicates: 0, inFlight: 1 }]);
+    expect(told).toEqual([{ fresh: ['a', 'b'], duplicates: 0, inFlight: 1, released: 0 }]);
   });
 });
