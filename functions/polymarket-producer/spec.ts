@@ -47,6 +47,7 @@ export default defineFunction({
     'TicksNew',
     'TicksDuplicate',
     'TicksInFlight',
+    'TicksReleased',
     'TicksProduced',
     'ProducedBytes',
     'DedupRefreshFailed',

@@ -39,6 +39,7 @@ export default defineFunction({
     'ItemsNew',
     'ItemsDuplicate',
     'ItemsInFlight',
+    'ItemsReleased',
     'ItemsRejected',
     'RejectsNotKept',
     'MessagesProduced',

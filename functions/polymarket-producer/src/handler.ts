@@ -67,6 +67,8 @@ export const handler = defineHandler({
         count('TicksNew', produced.new);
         count('TicksDuplicate', produced.duplicate);
         count('TicksInFlight', produced.inFlight);
+        // TicksBuilt = TicksNew + TicksDuplicate + TicksInFlight + TicksReleased, a failed flush's run too.
+        count('TicksReleased', produced.released);
         count('TicksProduced', produced.produced);
         metrics.addMetric('ProducedBytes', MetricUnit.Bytes, produced.bytes);
         count('DedupRefreshFailed', produced.refreshFailed);

@@ -69,7 +69,9 @@ export interface RunDeps {
  * state unchanged), and in flight one another run holds: it claimed the tick, or recorded another
  * change of its outcome from the same state first (or, when the run then fails with
  * ChangesNotRecordedError, one whose change the table refused to record); produced = new (each
- * acknowledged by Kafka).
+ * acknowledged by Kafka). A run whose flush fails returns no result: its metrics (onProduced)
+ * count as well the ticks it claimed and did not deliver, released for the retry, so that
+ * ticks = new + duplicate + inFlight + released holds for it.
  */
 export interface RunResult {
   markets: { fetched: number; accepted: number; rejected: number; repeated: number; pages: number };
@@ -97,7 +99,11 @@ export interface RunResult {
  * whose expiry could not be renewed (they are forgotten, and produced again, a TTL after their
  * last renewal), outcomes' last-state records among them.
  */
-export type ProducedCounts = Pick<RunResult, 'new' | 'duplicate' | 'inFlight' | 'produced' | 'bytes'> & { refreshFailed: number };
+export type ProducedCounts = Pick<RunResult, 'new' | 'duplicate' | 'inFlight' | 'produced' | 'bytes'> & {
+  refreshFailed: number;
+  /** Claimed, not delivered, and handed back for the retry: only a failed flush has any (publishOnce). */
+  released: number;
+};
 
 /** A tick with its outcome's change number: the id it is claimed and produced under. */
 interface NumberedTick {
@@ -299,14 +305,20 @@ async function priceAndProduce(
     },
     onOutcome: (o) => {
       warnRefreshFailed(log, o, 'ticks');
-      deps.onProduced?.({
+      const produced: ProducedCounts = {
         new: o.fresh.length,
         duplicate: o.duplicates,
         inFlight: o.inFlight + raced,
+        released: o.released,
         produced: sent.delivered,
         bytes: sent.bytes,
         refreshFailed: (o.refreshFailed ?? 0) + renewed.failed,
-      });
+      };
+      deps.onProduced?.(produced);
+      if (o.released > 0) {
+        // The run fails next, with no result to log: this line is where its counts add up.
+        log.warn('ticks released for a retry: producing failed, and the retry produces them', { ticks: counts.ticks, ...produced });
+      }
     },
   });
   if (unrecorded.length > 0) throw new ChangesNotRecordedError(unrecorded, recordError);

@@ -199,7 +199,10 @@ describe('the handler', { shuffle: false }, () => {
     expect(failed).toBeInstanceOf(FlushTimeoutError);
     // One of the two new ticks was delivered, and confirmed: this run's to count.
     const metrics = (failed as unknown as { metrics: Record<string, number> }).metrics;
-    expect(metrics).toMatchObject({ TicksBuilt: 8, TicksNew: 1, TicksDuplicate: 6, TicksInFlight: 0, TicksProduced: 1, DedupRefreshFailed: 0 });
+    expect(metrics).toMatchObject({ TicksBuilt: 8, TicksNew: 1, TicksDuplicate: 6, TicksInFlight: 0, TicksReleased: 1, TicksProduced: 1, DedupRefreshFailed: 0 });
+    // Every tick built is counted once, the one handed back to the retry too.
+    const { TicksNew = 0, TicksDuplicate = 0, TicksInFlight = 0, TicksReleased = 0, TicksBuilt } = metrics;
+    expect(TicksNew + TicksDuplicate + TicksInFlight + TicksReleased).toBe(TicksBuilt);
     expect(metrics.ProducedBytes).toBeGreaterThan(0);
     const retry = await emfDuring(() => handler(scheduled, context(60_000, 'req-7')));
     expect(retry.metrics).toMatchObject({ TicksNew: 1, TicksDuplicate: 7, TicksProduced: 1 });

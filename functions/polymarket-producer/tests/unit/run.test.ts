@@ -364,7 +364,7 @@ describe('runOnce', () => {
       message: expect.stringMatching(/^1 outcomes' price changes could not be recorded \(ProvisionedThroughputExceededException\)/),
     });
     expect(sent.flat().map((m) => m.headers?.id)).toEqual(['11:No:2026-11-25T20:58:41.391Z:0.4#1', '12:Red:2026-11-25T20:58:41.391Z:0.25:gamma#1', '12:Blue:2026-11-25T20:58:41.391Z:0.75:gamma#1']);
-    expect(produced).toEqual([{ new: 3, duplicate: 0, inFlight: 1, produced: 3, bytes: expect.any(Number), refreshFailed: 0 }]);
+    expect(produced).toEqual([{ new: 3, duplicate: 0, inFlight: 1, released: 0, produced: 3, bytes: expect.any(Number), refreshFailed: 0 }]);
     refuse.clear();
     const retry = recordingProducer();
     await expect(runOnce(deps({ store: memory.store, producer: retry.producer }))).resolves.toMatchObject({ new: 1, duplicate: 3, produced: 1 });
