@@ -222,13 +222,15 @@ export function deployPolicies(scope: DeployScope): DeployPolicy[] {
       part: 'state',
       statements: [
         // The S3 backend with use_lockfile: the stage's state object and its lock file, nothing else.
-        // Listing is limited to those keys and to "env:/", where Terraform looks for workspaces.
+        // Listing is not narrowed by s3:prefix: S3 answers a GET of a missing key 404 only to a
+        // caller allowed ListBucket for a request that carries no prefix, and 403 otherwise, which
+        // Terraform takes for an error rather than "no state yet": a stage's first plan failed.
+        // Listing shows key names (laminar/<stage>.tfstate), never what the states hold.
         {
           Sid: 'StateList',
           Effect: 'Allow',
           Action: ['s3:ListBucket'],
           Resource: [scope.stateBucketArn],
-          Condition: { StringEquals: { 's3:prefix': ['env:/', key, `${key}.tflock`] } },
         },
         { Sid: 'State', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`${scope.stateBucketArn}/${key}`] },
         { Sid: 'StateLock', Effect: 'Allow', Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'], Resource: [`${scope.stateBucketArn}/${key}.tflock`] },

@@ -14,7 +14,10 @@ type QueueAlarmMetric = Pick<
  * is drained. Where nothing else reports each failure, pair it with queueArrivals.
  */
 export function queueNotEmpty(queueName: string): QueueAlarmMetric {
-  return queueAboveZero(queueName, 'ApproximateNumberOfMessagesVisible', 'Maximum');
+  // Missing data keeps the state it has: SQS may stop publishing a queue's metrics after six idle
+  // hours (nothing reads these queues), and "not breaching" would then send an OK while the
+  // messages still wait. A drained queue reports 0 first, which is what ends the alarm.
+  return { ...queueAboveZero(queueName, 'ApproximateNumberOfMessagesVisible', 'Maximum'), treatMissingData: 'ignore' };
 }
 
 /**
