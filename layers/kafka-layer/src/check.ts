@@ -336,7 +336,7 @@ export async function checkLayer(dirOrZip: string, target: CheckTarget): Promise
   if (statSync(path).isFile()) {
     const dir = mkdtempSync(join(tmpdir(), 'kafka-layer-check-'));
     try {
-      extractZip(readFileSync(path), dir);
+      await extractZip(path, dir);
       return await checkLayer(dir, target);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,8 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve, sep } from 'node:path';
-import { inflateRawSync } from 'node:zlib';
+import { dirname, join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import { crc32 } from 'node:zlib';
+import yauzl from 'yauzl';
 
 export interface ZipRecord {
   name: string;
@@ -9,52 +11,57 @@ export interface ZipRecord {
   mode: number;
 }
 
+const hex = (n: number) => n.toString(16).padStart(8, '0');
+
 /**
- * Reads a zip as `deterministicZip` writes it (stored or deflated entries, no zip64): enough to
- * check and test the layer zip without another dependency.
+ * Every entry of a zip (given by its path or as its bytes), in the central directory's order. yauzl reads
+ * zip64 (a layer past 65,535 files), checks each entry's size against the central directory and
+ * refuses names that are absolute or climb out with `..`; it leaves the CRC-32 to its caller, so
+ * it is checked here: a flipped bit that still inflates would otherwise pass as a different file.
  */
-export function readZip(zip: Buffer): ZipRecord[] {
-  let eocd = -1;
-  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 0xffff); i--) {
-    if (zip.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
+export async function readZip(zip: Buffer | string): Promise<ZipRecord[]> {
+  const what = typeof zip === 'string' ? zip : 'zip';
+  let file: yauzl.ZipFile;
+  try {
+    const options: yauzl.Options = { autoClose: false, validateEntrySizes: true };
+    file = typeof zip === 'string' ? await yauzl.openPromise(zip, options) : await yauzl.fromBufferPromise(zip, options);
+  } catch (err) {
+    throw new Error(`${what}: not a zip file (${(err as Error).message})`, { cause: err });
   }
-  if (eocd < 0) throw new Error('not a zip file (no end of central directory record)');
-  const count = zip.readUInt16LE(eocd + 10);
-  let p = zip.readUInt32LE(eocd + 16);
   const out: ZipRecord[] = [];
-  for (let n = 0; n < count; n++) {
-    if (zip.readUInt32LE(p) !== 0x02014b50) throw new Error(`corrupt zip: bad central directory entry ${n}`);
-    const method = zip.readUInt16LE(p + 10);
-    const compressedSize = zip.readUInt32LE(p + 20);
-    const nameLen = zip.readUInt16LE(p + 28);
-    const extraLen = zip.readUInt16LE(p + 30);
-    const commentLen = zip.readUInt16LE(p + 32);
-    const external = zip.readUInt32LE(p + 38);
-    const local = zip.readUInt32LE(p + 42);
-    const name = zip.toString('utf8', p + 46, p + 46 + nameLen);
-    p += 46 + nameLen + extraLen + commentLen;
-    if (zip.readUInt32LE(local) !== 0x04034b50) throw new Error(`corrupt zip: bad local header for ${name}`);
-    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-    const raw = zip.subarray(start, start + compressedSize);
-    let data: Buffer;
-    if (method === 0) data = Buffer.from(raw);
-    else if (method === 8) data = inflateRawSync(raw);
-    else throw new Error(`${name}: unsupported zip compression method ${method}`);
-    out.push({ name, data, mode: (external >>> 16) & 0o7777 });
+  try {
+    for await (const entry of file.eachEntry()) {
+      const name = entry.fileName;
+      let data: Buffer;
+      try {
+        data = await buffer(await file.openReadStreamPromise(entry));
+      } catch (err) {
+        throw new Error(`${name}: corrupted, cannot be unzipped (${(err as Error).message})`, { cause: err });
+      }
+      const actual = crc32(data);
+      if (actual !== entry.crc32) {
+        throw new Error(`${name}: corrupted: its data's CRC-32 is ${hex(actual)}, the zip records ${hex(entry.crc32)}`);
+      }
+      out.push({ name, data, mode: (entry.externalFileAttributes >>> 16) & 0o7777 });
+    }
+  } catch (err) {
+    // Neither yauzl's errors (a bad central directory, an unsafe name) nor the entry's say which zip.
+    throw new Error(`${what}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    file.close();
   }
   return out;
 }
 
-/** Unpacks a zip into `dir`, keeping permission bits (the loader needs nothing more). */
-export function extractZip(zip: Buffer, dir: string): void {
-  const root = resolve(dir);
-  for (const entry of readZip(zip)) {
+/**
+ * Unpacks a zip into `dir`, keeping permission bits (the loader needs nothing more). Every entry is
+ * read and checked before anything is written, so a corrupted zip leaves no partial tree.
+ */
+export async function extractZip(zip: Buffer | string, dir: string): Promise<void> {
+  for (const entry of await readZip(zip)) {
     if (entry.name.endsWith('/')) continue;
-    const target = resolve(root, entry.name);
-    if (!target.startsWith(root + sep)) throw new Error(`zip entry escapes the target directory: ${entry.name}`);
+    // readZip has refused absolute names and `..` (yauzl): the target stays under dir.
+    const target = join(dir, entry.name);
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, entry.data);
     if (entry.mode) chmodSync(target, entry.mode);

@@ -1,6 +1,6 @@
 import { mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { findRoot, type LoadedLayer, type LoadedSpec, layersFor, loadAllLayers } from '@laminar/spec';
+import { byCodePoint, type FunctionSpec, findRoot, type LoadedLayer, type LoadedSpec, layersFor, loadAllLayers } from '@laminar/spec';
 import { build, type Metafile } from 'esbuild';
 import { ownCodeSourceMap } from './source-map.ts';
 import { assertWithinLambdaLimits, deterministicZip, sourceCodeHash } from './zip.ts';
@@ -42,6 +42,41 @@ export function esmImportsOf(metafile: Metafile, external: readonly string[]): s
   return [...found].sort();
 }
 
+/** A module of a layer that the function's bundle loads by name, and that layer. */
+export interface UnlistedLayerModule {
+  /** As the bundle names it: the module, or a path inside it. */
+  module: string;
+  layer: string;
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Modules of layers the spec does not list that the bundle's code names. A layer's module is
+ * loaded with createRequire(import.meta.url)(name) (see esmImportsOf), which esbuild neither
+ * resolves nor records in its metafile: without the layer the build passes, the tests pass (they
+ * resolve it from the workspace), and the first call on Lambda fails with MODULE_NOT_FOUND. What
+ * the bundle keeps is the name, as a whole string literal (a longer message that mentions it does
+ * not count): `@laminar/kafka`'s loadKafkaClient leaves `"@confluentinc/kafka-javascript"`.
+ */
+export function unlistedLayerModules(code: string, spec: FunctionSpec, layers: readonly LoadedLayer[]): UnlistedLayerModule[] {
+  const listed = layers.filter((l) => spec.layers.includes(l.spec.name));
+  // A module that one of its own layers provides too is there at run time.
+  const provided = new Set(listed.flatMap((l) => l.spec.modules));
+  const found = new Map<string, UnlistedLayerModule>();
+  for (const layer of layers) {
+    if (listed.includes(layer)) continue;
+    for (const name of layer.spec.modules.filter((m) => !provided.has(m))) {
+      // The name, or a path inside it, between two of the same quotes.
+      const literal = new RegExp(String.raw`(["'\`])(${escapeRegExp(name)}(?:/[^"'\`\s\\]*)?)\1`, 'g');
+      for (const [, , module] of code.matchAll(literal)) {
+        if (module && !found.has(module)) found.set(module, { module, layer: layer.spec.name });
+      }
+    }
+  }
+  return [...found.values()].sort((a, b) => byCodePoint(a.module, b.module));
+}
+
 function topInputs(metafile: Metafile, root: string): { path: string; bytes: number }[] {
   const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined);
   return Object.entries(output?.inputs ?? {})
@@ -63,8 +98,9 @@ export async function bundleFunction(loaded: LoadedSpec, options: { outDir?: str
   const hashPath = options.outDir ? join(outDir, basename(loaded.hashPath)) : loaded.hashPath;
   try {
     // The workspace the spec was loaded from: a function folder that is itself a link leads out of it.
-    const external = externalsOf(loaded, await loadAllLayers(findRoot(loaded.dir)));
-    return await bundleInto(loaded, options, { dir, outDir, zipPath, hashPath, external });
+    const layers = await loadAllLayers(findRoot(loaded.dir));
+    const external = externalsOf(loaded, layers);
+    return await bundleInto(loaded, options, { dir, outDir, zipPath, hashPath, external, layers });
   } catch (error) {
     // A build that fails leaves no zip behind: the last good one, kept, would be what infra plans
     // and the local runner runs next, with nothing saying it is not this source's. (Until then it
@@ -75,10 +111,20 @@ export async function bundleFunction(loaded: LoadedSpec, options: { outDir?: str
   }
 }
 
+interface BundleTarget {
+  dir: string;
+  outDir: string;
+  zipPath: string;
+  hashPath: string;
+  external: string[];
+  /** Every layer of the workspace, to tell which of them the bundle needs. */
+  layers: readonly LoadedLayer[];
+}
+
 async function bundleInto(
   loaded: LoadedSpec,
   options: { outDir?: string },
-  { dir, outDir, zipPath, hashPath, external }: { dir: string; outDir: string; zipPath: string; hashPath: string; external: string[] },
+  { dir, outDir, zipPath, hashPath, external, layers }: BundleTarget,
 ): Promise<BundleResult> {
   const { spec } = loaded;
   const result = await build({
@@ -114,6 +160,13 @@ async function bundleInto(
   const code = files.get('index.mjs');
   const map = files.get('index.mjs.map');
   if (!code || !map) throw new Error(`esbuild produced ${[...files.keys()].join(', ')}, expected index.mjs and its map`);
+  const unlisted = unlistedLayerModules(code.toString('utf8'), spec, layers);
+  if (unlisted.length > 0) {
+    const missing = [...new Set(unlisted.map((u) => u.layer))];
+    throw new Error(
+      `function ${spec.name}: its bundle loads ${unlisted.map((u) => `${u.module} (from layer ${u.layer})`).join(', ')}, but its spec does not list ${missing.length === 1 ? 'that layer' : 'those layers'}: on Lambda the require fails with MODULE_NOT_FOUND. Add ${missing.map((l) => `'${l}'`).join(', ')} to layers in spec.ts`,
+    );
+  }
 
   const entries = [
     { name: 'index.mjs', data: code },

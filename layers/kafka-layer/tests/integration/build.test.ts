@@ -37,9 +37,9 @@ beforeAll(async () => {
   const addonCacheDir = join(work, 'addon-cache');
   first = await buildLayer({ outDir: join(work, 'a'), addonCacheDir });
   second = await buildLayer({ outDir: join(work, 'b'), addonCacheDir });
-  entries = readZip(readFileSync(first.zipPath));
+  entries = await readZip(first.zipPath);
   opt = join(work, 'opt');
-  extractZip(readFileSync(first.zipPath), opt);
+  await extractZip(first.zipPath, opt);
 }, 300_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

@@ -65,6 +65,18 @@ describe('the layer check on crafted ELF files', () => {
     expect(r.problems).toEqual([`lib/libarc.so: needs GLIBC_2.36 (arc4random) from libc.so.6 but Lambda's nodejs20.x (Amazon Linux 2023) has glibc 2.34`]);
   });
 
+  it('refuses a zip with a corrupted entry, from the command line, naming the zip and the entry', async () => {
+    const zip = await deterministicZip([{ name: 'lib/libfoo.so.1', data: readFileSync(src('libfoo.so.1')), mode: 0o755 }]);
+    // A byte in the middle of the entry's compressed data (its local header is at 0).
+    const data = 30 + zip.readUInt16LE(26) + zip.readUInt16LE(28);
+    zip[data + Math.floor(zip.readUInt32LE(18) / 2)]! ^= 0x01;
+    const file = join(work, 'corrupted.zip');
+    writeFileSync(file, zip);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/check.ts', file], { cwd: PACKAGE_DIR, encoding: 'utf8', timeout: 50_000 });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`^${file}: lib/libfoo\\.so\\.1: corrupted[,:] `));
+  });
+
   it('fails a library whose NEEDED library was left out, and passes once it ships in lib/', async () => {
     const without = await checkLayer(layer({ 'lib/libbar.so': src('libbar.so') }), plain);
     expect(without.ok).toBe(false);

@@ -1,10 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { deterministicZip } from '@laminar/bundler';
 import { afterAll, describe, expect, it } from 'vitest';
 import { assembleLayer, findPackageDir, moduleScripts } from '../../src/assemble.ts';
-import { readZip } from '../../src/unzip.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'kafka-layer-unit-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -97,19 +95,5 @@ describe('assembleLayer placing dependencies', () => {
       'nodejs/node_modules/p p@2.0.0',
       'nodejs/node_modules/x x@1.0.0',
     ]);
-  });
-});
-
-describe('readZip', () => {
-  it("reads back deterministicZip's entries with their modes", async () => {
-    const zip = await deterministicZip([
-      { name: 'lib/libz.so.1', data: Buffer.from('\x7fELF...'), mode: 0o755 },
-      { name: 'nodejs/node_modules/x/index.js', data: Buffer.from('x'.repeat(10_000)) },
-    ]);
-    expect(readZip(zip)).toEqual([
-      { name: 'lib/libz.so.1', data: Buffer.from('\x7fELF...'), mode: 0o755 },
-      { name: 'nodejs/node_modules/x/index.js', data: Buffer.from('x'.repeat(10_000)), mode: 0o644 },
-    ]);
-    expect(() => readZip(Buffer.from('not a zip'))).toThrow(/not a zip/);
   });
 });
