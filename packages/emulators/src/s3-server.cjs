@@ -10,6 +10,7 @@ const path = require('node:path');
 const { pipeline } = require('node:stream/promises');
 const S3rver = require('s3rver');
 const S3Error = require('s3rver/lib/models/error');
+const S3Event = require('s3rver/lib/models/event');
 const S3Object = require('s3rver/lib/models/object');
 const FilesystemStore = require('s3rver/lib/stores/filesystem');
 const { walk } = require('s3rver/lib/utils');
@@ -31,6 +32,112 @@ const uploadDirOf = (store, bucket, uploadId) => path.join(store.getResourcePath
 
 /** S3's smallest part, except for the last one. */
 const MIN_PART_BYTES = 5 * 1024 * 1024;
+
+/**
+ * The tail of each key's chain of commits ("<bucket>/<key>": a bucket name has no "/"). A write's
+ * commit — its metadata, the rename that puts its bytes in place, its event — waits for the one
+ * before it on the same key. Without this, two writes of one key interleaved (A's metadata, B's
+ * metadata, B's rename, A's rename) and left A's bytes under B's ETag for good, and their events
+ * went out in an order other than the commits'. Only keys with a commit pending are here: an entry
+ * is removed once its chain drains.
+ */
+const keyChains = new Map();
+const ignore = () => undefined;
+
+/** Runs `work` once every commit of the key queued before it has finished; resolves to its result. */
+function underKeyLock(bucket, key, work) {
+  const id = `${bucket}/${key}`;
+  const run = (keyChains.get(id) ?? Promise.resolve()).then(work);
+  const tail = run.then(ignore, ignore);
+  keyChains.set(id, tail);
+  tail.then(() => {
+    if (keyChains.get(id) === tail) keyChains.delete(id);
+  });
+  return run;
+}
+
+/** Writes `data` to `file` by renaming a file of its own over it: a reader gets the old or the new, whole. */
+async function replaceFile(file, data) {
+  const own = `${file}.${randomBytes(8).toString('hex')}.partial`;
+  try {
+    await fs.writeFile(own, data);
+    await fs.rename(own, file);
+  } catch (error) {
+    await fs.rm(own, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * An object's ETag and metadata, in place of s3rver's putMetadata, which wrote over both files in
+ * place: a HEAD or GET at that instant read an empty or half-written metadata.json and answered
+ * 500 (one in ten, reading a key while it was written again and again). Each file is now replaced
+ * whole. What is kept is s3rver's choice: the standard headers it allows and x-amz-meta-*.
+ */
+async function putMetadata(bucket, key, metadata, md5) {
+  const kept = Object.fromEntries(
+    Object.entries(metadata ?? {}).filter(([name]) => S3Object.ALLOWED_METADATA.includes(name) || name.startsWith('x-amz-meta-')),
+  );
+  if (md5) await replaceFile(this.getResourcePath(bucket, key, 'object.md5'), md5);
+  await replaceFile(this.getResourcePath(bucket, key, 'metadata.json'), JSON.stringify(kept, null, 2));
+}
+server.store.putMetadata = putMetadata;
+
+/**
+ * The bytes in `file` become the object at `key`, with `metadata` and ETag `etag` (the ETag first:
+ * s3rver computes and stores a plain MD5 for an object it finds without one). Called under the
+ * key's lock. The folder is made here, not before the body arrived: a delete that emptied it has
+ * removed it since (s3rver removes the folders a delete empties). A delete of another key in the
+ * folder can still remove it between the mkdir and the first file written, hence the retries.
+ */
+async function intoPlace(store, bucket, key, metadata, etag, file) {
+  const objectPath = store.getResourcePath(bucket, key, 'object');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await fs.mkdir(path.dirname(objectPath), { recursive: true });
+      await store.putMetadata(bucket, key, metadata, etag);
+      await fs.rename(file, objectPath);
+      return;
+    } catch (error) {
+      if (error?.code !== 'ENOENT' || attempt === 3) throw error;
+    }
+  }
+}
+
+/**
+ * S3's sequencer, greater for a later change of a key: the commit's time in microseconds plus a
+ * counter, as fixed-width hex so that string order is commit order. s3rver's (the millisecond) was
+ * the same for changes within one millisecond.
+ */
+let lastSequencer = 0n;
+function nextSequencer() {
+  let next = BigInt(Date.now()) * 1000n;
+  if (next <= lastSequencer) next = lastSequencer + 1n;
+  lastSequencer = next;
+  return next.toString(16).toUpperCase().padStart(16, '0');
+}
+
+/**
+ * Sends the notification of a change just committed, from inside the key's lock: a key's events
+ * leave in the order of its changes, each with a greater sequencer than the one before (the runner
+ * numbers them again as they arrive). s3rver's controllers emit theirs once the store has returned,
+ * in no set order between requests, and without the ETag of a copy: those are not forwarded. The
+ * record is otherwise s3rver's (see S3Emulator.events); `object` is `{ size, etag }` for a write.
+ */
+function sendCommitted(bucket, key, eventType, object) {
+  const request = requests.getStore();
+  const ctx = request?.ctx;
+  const event = new S3Event(
+    { bucket, eventType, S3Item: { key, size: object?.size, metadata: { etag: JSON.stringify(object?.etag) } } },
+    { reqHeaders: { host: '', ...ctx?.headers }, sourceIp: ctx?.ip },
+  );
+  for (const record of event.Records) {
+    record.s3.object.sequencer = nextSequencer();
+    if (eventType === 'Copy') record.s3.object.eTag = object.etag;
+  }
+  if (!process.connected) return;
+  process.send(request ? { type: 'event', event, request: requestOf(request) } : { type: 'event', event });
+}
 
 /**
  * Parts appended to a file in the upload's folder as they arrive in order (part 1, 2, …), each
@@ -135,12 +242,11 @@ async function putObjectMultipart(bucket, uploadId, parts) {
   } finally {
     completing.delete(uploadDir);
   }
-  const objectPath = this.getResourcePath(bucket, key, 'object');
-  await fs.mkdir(path.dirname(objectPath), { recursive: true });
-  // The ETag first: s3rver computes (and stores) a plain MD5 for an object it finds without one.
   const etag = `${createHash('md5').update(Buffer.concat(digests)).digest('hex')}-${parts.length}`;
-  await this.putMetadata(bucket, key, metadata, etag);
-  await fs.rename(assembled, objectPath);
+  await underKeyLock(bucket, key, async () => {
+    await intoPlace(this, bucket, key, metadata, etag, assembled);
+    sendCommitted(bucket, key, 'Post', { size, etag });
+  });
   await fs.rm(uploadDir, { recursive: true, force: true });
   return { size, md5: etag };
 }
@@ -150,9 +256,10 @@ server.store.putObjectMultipart = putObjectMultipart;
 const COPY_CHUNK_BYTES = 1 << 20;
 
 /**
- * Writes `files` one after the other into `target` (after what it holds, with `append`); returns
- * its size. Reads and writes go through libuv's thread pool, a reused buffer at a time: the event
- * loop only hands them over.
+ * Writes `files` (paths, or handles open for reading, which stay open) one after the other into
+ * `target` (after what it holds, with `append`), feeding `hash` what it writes; returns the
+ * target's size. Reads and writes go through libuv's thread pool, a reused buffer at a time: the
+ * event loop only hands them over.
  *
  * Why not `cat` (copy_file_range, in the kernel, which this used before): spawning a child forks
  * this process, and the fork blocks the event loop for as long as copying its page tables takes —
@@ -160,23 +267,24 @@ const COPY_CHUNK_BYTES = 1 << 20;
  * request in flight: ~1 s of each csv-validator benchmark run at 100 MB, which the function's
  * uploads and reads waited through.
  */
-async function concatenate(files, target, { append = false } = {}) {
+async function concatenate(files, target, { append = false, hash } = {}) {
   const out = await fs.open(target, append ? 'a' : 'w');
   try {
     let position = append ? (await out.stat()).size : 0;
     const buffer = Buffer.allocUnsafeSlow(COPY_CHUNK_BYTES);
     for (const file of files) {
-      const source = await fs.open(file, 'r');
+      const source = typeof file === 'string' ? await fs.open(file, 'r') : file;
       try {
         for (;;) {
           const { bytesRead } = await source.read(buffer, 0, buffer.length, null);
           if (bytesRead === 0) break;
+          hash?.update(buffer.subarray(0, bytesRead));
           let written = 0;
           while (written < bytesRead) written += (await out.write(buffer, written, bytesRead - written, position + written)).bytesWritten;
           position += bytesRead;
         }
       } finally {
-        await source.close();
+        if (source !== file) await source.close();
       }
     }
     return position;
@@ -192,7 +300,7 @@ async function concatenate(files, target, { append = false } = {}) {
  * instead of hashing it) is checked locally as it will be on AWS.
  */
 function expectedDigests() {
-  const headers = requests.getStore()?.headers ?? {};
+  const headers = requests.getStore()?.ctx.headers ?? {};
   const md5 = headers['content-md5'];
   const crc = headers['x-amz-checksum-crc32'];
   if (md5 !== undefined && !/^[A-Za-z0-9+/]{22}==$/.test(md5)) throw new S3Error('InvalidDigest', 'The Content-MD5 you specified was invalid.', { 'Content-MD5': md5 });
@@ -320,21 +428,24 @@ async function listObjects(bucket, options) {
 server.store.listObjects = listObjects;
 
 /**
- * PutObject, in place of s3rver's, which wrote the new bytes over the old object as they arrived
- * (a reader meanwhile got part of the new bytes under the old ETag, and an upload cut off left a
- * truncated object with no event) and answered before the file was complete. As in S3, the
- * object changes only once every byte has arrived: written beside it, then renamed into place
- * (the ETag just before, so the two differ for an instant only). A key whose last segment is too
- * long for a file name is refused with a clear error instead of taking the emulator down.
+ * PutObject (and a form's PostObject), in place of s3rver's, which wrote the new bytes over the old
+ * object as they arrived (a reader meanwhile got part of the new bytes under the old ETag, and an
+ * upload cut off left a truncated object with no event) and answered before the file was complete.
+ * As in S3, the object changes only once every byte has arrived: written beside it, then renamed
+ * into place under the key's lock (the ETag just before, so the two differ for an instant only). A
+ * key whose last segment is too long for a file name is refused with a clear error instead of
+ * taking the emulator down.
  */
 async function putObject(object) {
-  const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
-  const partial = path.join(this.getBucketPath(object.bucket), `.partial-${randomBytes(8).toString('hex')}`);
+  const { bucket, key } = object;
+  const partial = path.join(this.getBucketPath(bucket), `.partial-${randomBytes(8).toString('hex')}`);
   try {
-    await fs.mkdir(path.dirname(objectPath), { recursive: true });
     const { size, digest } = await receive(Buffer.isBuffer(object.content) ? [object.content] : object.content, partial);
-    await this.putMetadata(object.bucket, object.key, object.metadata, digest);
-    await fs.rename(partial, objectPath);
+    const eventType = requests.getStore()?.ctx.method === 'POST' ? 'Post' : 'Put';
+    await underKeyLock(bucket, key, async () => {
+      await intoPlace(this, bucket, key, object.metadata, digest, partial);
+      sendCommitted(bucket, key, eventType, { size, etag: digest });
+    });
     return { size, md5: digest };
   } catch (error) {
     await fs.rm(partial, { force: true });
@@ -343,6 +454,56 @@ async function putObject(object) {
   }
 }
 server.store.putObject = putObject;
+
+/**
+ * CopyObject, in place of s3rver's, which removed the destination and copied the bytes where it
+ * was (a reader meanwhile found no object, then a growing one) and, with MetadataDirective REPLACE,
+ * kept the destination's old ETag — or copied the source's, a multipart `-N` one included. As S3
+ * does for a copy made by CopyObject (one part), the ETag is the MD5 of the bytes, computed while
+ * they are copied beside the destination; the copy is then renamed into place under its key's lock,
+ * as a PutObject is. The source's file and metadata are taken together under the source key's lock
+ * (an open file keeps its bytes whatever replaces it), then the lock is let go before the
+ * destination's is taken: two copies in opposite directions cannot wait for each other.
+ */
+async function copyObject(srcBucket, srcKey, destBucket, destKey, replacementMetadata) {
+  const source = await underKeyLock(srcBucket, srcKey, async () => {
+    const handle = await fs.open(this.getResourcePath(srcBucket, srcKey, 'object'), 'r').catch((error) => {
+      throw error.code === 'ENOENT' ? new S3Error('NoSuchKey', 'The specified key does not exist.', { Key: srcKey }) : error;
+    });
+    try {
+      const stored = replacementMetadata
+        ? undefined
+        : await fs
+            .readFile(this.getResourcePath(srcBucket, srcKey, 'metadata.json'), 'utf8')
+            .then(JSON.parse)
+            .catch((error) => (error.code === 'ENOENT' ? {} : Promise.reject(error)));
+      return { handle, metadata: replacementMetadata ?? stored };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  });
+  const partial = path.join(this.getBucketPath(destBucket), `.partial-${randomBytes(8).toString('hex')}`);
+  try {
+    const hash = createHash('md5');
+    const size = await concatenate([source.handle], partial, { hash });
+    const etag = hash.digest('hex');
+    return await underKeyLock(destBucket, destKey, async () => {
+      await intoPlace(this, destBucket, destKey, source.metadata, etag, partial);
+      // Read back under the lock: what the answer says is this copy, not a write after it.
+      const metadata = await this.getMetadata(destBucket, destKey);
+      sendCommitted(destBucket, destKey, 'Copy', { size, etag });
+      return metadata;
+    });
+  } catch (error) {
+    await fs.rm(partial, { force: true });
+    if (error?.code === 'ENAMETOOLONG') throw keyTooLong(destKey);
+    throw error;
+  } finally {
+    await source.handle.close();
+  }
+}
+server.store.copyObject = copyObject;
 
 /** What this emulator answers for a key it cannot store (AWS takes any key up to 1,024 bytes). */
 function keyTooLong(key) {
@@ -509,53 +670,51 @@ async function copySource(ctx, next) {
 }
 server.middleware.splice(server.middleware.length - 1, 0, copySource);
 
-// s3rver removes an object's file and then the folders it emptied: two removals in one folder at
-// once race to remove it (ENOENT) and one request fails half-way — a DeleteObjects of several keys
-// always did, s3rver starting its removals all at once. Removals run one at a time, whatever asked.
-const removeObject = server.store.deleteObject.bind(server.store);
+/**
+ * Removes an object's files, then the folders that left empty, as s3rver's removal does — except
+ * that a folder is removed only if empty at that instant (rmdir), where s3rver listed it first and
+ * then removed it: a write putting its object in the folder between the two failed the removal
+ * (ENOTEMPTY) with the object already gone. A folder something is in, or that is gone, ends it.
+ */
+async function removeObject(bucket, key) {
+  const store = server.store;
+  await Promise.all(
+    ['object', 'object.md5', 'metadata.json'].map((resource) =>
+      fs.unlink(store.getResourcePath(bucket, key, resource)).catch((error) => (error.code === 'ENOENT' ? undefined : Promise.reject(error))),
+    ),
+  );
+  const folders = FilesystemStore.encodeKeyPath(key).split('/').slice(0, -1);
+  for (; folders.length > 0; folders.pop()) {
+    try {
+      await fs.rmdir(path.join(store.getBucketPath(bucket), ...folders));
+    } catch (error) {
+      if (['ENOTEMPTY', 'EEXIST', 'ENOENT'].includes(error.code)) return;
+      throw error;
+    }
+  }
+}
+
+// s3rver started a DeleteObjects' removals all at once, and two of them in one folder raced to
+// remove it (ENOENT): the request failed half-way. Removals run one at a time, whatever asked,
+// each under its key's lock (a removal is a commit: its event goes out in order with the writes').
+// S3 reports each object a DeleteObject or DeleteObjects removes (ObjectRemoved:Delete, EventBridge
+// "Object Deleted"); s3rver's DeleteObjects reported none. A key already gone reports nothing.
 let removals = Promise.resolve();
 server.store.deleteObject = (bucket, key) => {
-  const removal = removals.then(() => removeObject(bucket, key));
-  removals = removal.catch(() => undefined);
+  const removal = removals.then(() =>
+    underKeyLock(bucket, key, async () => {
+      if (!(await server.store.existsObject(bucket, key))) return;
+      await removeObject(bucket, key);
+      sendCommitted(bucket, key, 'Delete');
+    }),
+  );
+  removals = removal.catch(ignore);
   return removal;
 };
 
-// s3rver's DeleteObjects removes the objects without an event; S3 reports each object a batch
-// removes (ObjectRemoved:Delete, EventBridge "Object Deleted"), as it does for DeleteObject. The
-// request's store is wrapped to learn which keys it removed (keys that did not exist send nothing).
-const objectController = require('s3rver/lib/controllers/object');
-const S3Event = require('s3rver/lib/models/event');
-const deleteMultipleObjects = objectController.deleteMultipleObjects;
-objectController.deleteMultipleObjects = async function deleteMultipleObjectsWithEvents(ctx) {
-  const store = ctx.store;
-  const removed = [];
-  // The store's own methods run on the store itself.
-  ctx.store = new Proxy(store, {
-    get: (target, name) => {
-      if (name === 'deleteObject') {
-        return async (bucket, key) => {
-          await target.deleteObject(bucket, key);
-          removed.push(key);
-        };
-      }
-      const value = Reflect.get(target, name, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  try {
-    await deleteMultipleObjects(ctx);
-  } finally {
-    ctx.store = store;
-    // What was removed is gone, whatever became of the rest of the request.
-    for (const key of removed) {
-      ctx.app.emit('event', new S3Event({ bucket: ctx.params.bucket, eventType: 'Delete', S3Item: { key } }, { reqHeaders: ctx.headers, sourceIp: ctx.ip }));
-    }
-  }
-};
-
-// s3rver's notification records say neither which API call wrote the object (a multipart upload
-// and a form POST are both "ObjectCreated:Post") nor, for a copy, the new ETag. Each request runs
-// in its own async context; its events are sent once the handler is done, with what the request was.
+// Each request runs in its own async context, so that the store's methods know the request they
+// serve: its integrity headers (expectedDigests) and, for its events, which API call it is (s3rver's
+// records call a multipart upload and a form POST both "ObjectCreated:Post").
 const requests = new AsyncLocalStorage();
 
 function operationOf(ctx) {
@@ -566,39 +725,17 @@ function operationOf(ctx) {
   return ctx.method;
 }
 
-/** The ETag of a CopyObject answer, whether s3rver has serialized it to XML yet or not. */
-function copiedEtag(body) {
-  const raw = typeof body === 'string' ? /<ETag>([^<]*)<\/ETag>/.exec(body)?.[1] : body?.CopyObjectResult?.ETag;
-  return raw?.replace(/&quot;|"/g, '') || undefined;
+/** The request behind a request context's events (S3EventRequest), the same for all of them. */
+function requestOf(context) {
+  context.request ??= {
+    operation: operationOf(context.ctx),
+    requestId: randomBytes(8).toString('hex').toUpperCase(),
+    sourceIp: String(context.ctx.ip ?? '127.0.0.1').replace(/^::ffff:/, ''),
+  };
+  return context.request;
 }
 
-server.middleware.unshift(async (ctx, next) => {
-  const store = { events: [], headers: ctx.headers };
-  try {
-    await requests.run(store, next);
-  } finally {
-    if (store.events.length && process.connected) {
-      const copied = copiedEtag(ctx.body);
-      const request = {
-        operation: operationOf(ctx),
-        requestId: randomBytes(8).toString('hex').toUpperCase(),
-        sourceIp: String(ctx.ip ?? '127.0.0.1').replace(/^::ffff:/, ''),
-      };
-      for (const event of store.events) {
-        for (const r of event.Records ?? []) {
-          if (copied && r.s3?.object && r.s3.object.eTag === undefined) r.s3.object.eTag = copied;
-        }
-        process.send({ type: 'event', event, request });
-      }
-    }
-  }
-});
-
-server.on('event', (event) => {
-  const store = requests.getStore();
-  if (store) store.events.push(event);
-  else if (process.connected) process.send({ type: 'event', event });
-});
+server.middleware.unshift((ctx, next) => requests.run({ ctx }, next));
 
 // IPC keeps order: once this answer arrives, every event of a request answered before it has too.
 process.on('message', (m) => {

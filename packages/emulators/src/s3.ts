@@ -26,8 +26,24 @@ export interface S3Emulator {
   credentials: typeof S3RVER_CREDENTIALS;
   directory: string;
   /**
-   * S3 notification events as s3rver emits them (object created/removed): listeners get
-   * `(event, request?: S3EventRequest)`, the request saying which API call wrote the object.
+   * One notification (`{ Records: [record] }`) per object created or removed, emitted as 'event'
+   * with the request behind it: listeners get `(event, request?: S3EventRequest)`. The record is
+   * shaped as s3rver shapes it, which is not how S3 sends it:
+   * - `s3.object.key` is the key as written, not URL-encoded (S3 form-encodes it, `a b+c.csv` as
+   *   `a+b%2Bc.csv`): it must not be decoded.
+   * - `eventName` is s3rver's: `ObjectCreated:Put` (PutObject), `ObjectCreated:Post` for a form
+   *   POST and a CompleteMultipartUpload alike (S3 names the latter
+   *   `ObjectCreated:CompleteMultipartUpload`; `request.operation` tells them apart),
+   *   `ObjectCreated:Copy`, `ObjectRemoved:Delete` (DeleteObject, and each key a DeleteObjects
+   *   removed; a key that was not there sends nothing).
+   * - `s3.bucket.arn` is `arn:aws:s3: : :<bucket>` (S3: `arn:aws:s3:::<bucket>`); the principal
+   *   ids and the record's `x-amz-request-id` are made up (`request.requestId` is the request's).
+   *   No `versionId`: one version per key.
+   * - `s3.object.eTag` and `size` are the object's (a copy's, a multipart `-N` ETag), absent from a
+   *   removal.
+   * - `s3.object.sequencer` is fixed-width hex, greater for a later change of the key: a key's
+   *   changes are committed one at a time, and their events are emitted in that order.
+   * The runner (@laminar/local) turns these into S3's EventBridge events.
    */
   events: EventEmitter;
   /** Resolves once every event of the requests already answered has been emitted on `events`. */
@@ -42,7 +58,7 @@ export interface S3Emulator {
 
 /** The request behind an event (s3rver's records do not tell a multipart upload from a form POST). */
 export interface S3EventRequest {
-  operation: 'PutObject' | 'PostObject' | 'CopyObject' | 'CompleteMultipartUpload' | 'DeleteObject' | string;
+  operation: 'PutObject' | 'PostObject' | 'CopyObject' | 'CompleteMultipartUpload' | 'DeleteObject' | 'DeleteObjects' | string;
   /** The request's id, as S3 puts it in x-amz-request-id. */
   requestId: string;
   sourceIp: string;

@@ -75,9 +75,56 @@ describe('embedded S3', () => {
     s3.events.off('event', listener);
     expect(res.Errors ?? []).toEqual([]);
     expect((await client.send(new ListObjectsV2Command({ Bucket: 'seeded', Prefix: 'batch/' }))).KeyCount).toBe(0);
-    const removed = seen.flatMap((s) => s.event.Records.map((r) => [r.eventName, decodeURIComponent(r.s3.object.key), s.request.operation]));
+    // Record keys are the keys as written, not URL-encoded (see S3Emulator.events).
+    const removed = seen.flatMap((s) => s.event.Records.map((r) => [r.eventName, r.s3.object.key, s.request.operation]));
     expect(removed.sort()).toEqual(keys.map((k) => ['ObjectRemoved:Delete', k, 'DeleteObjects']).sort());
     client.destroy();
+  });
+});
+
+/** One notification record as the emulator forwards it (s3rver's shape), with the request behind it. */
+interface SeenEvent {
+  record: {
+    eventName: string;
+    s3: { bucket: { name: string; arn: string }; object: { key: string; size?: number; eTag?: string; sequencer: string } };
+  };
+  operation?: string;
+}
+
+/** Every record the emulator emits from now until the returned function is called (which stops it). */
+function recordEvents(): { seen: SeenEvent[]; stop(): void } {
+  const seen: SeenEvent[] = [];
+  const listener = (event: { Records: SeenEvent['record'][] }, request?: { operation: string }) => {
+    for (const record of event.Records) seen.push({ record, operation: request?.operation });
+  };
+  s3.events.on('event', listener);
+  return { seen, stop: () => s3.events.off('event', listener) };
+}
+
+const md5Hex = (data: Buffer | string) => createHash('md5').update(data).digest('hex');
+const bytesOf = async (body: unknown) => Buffer.from(await (body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+
+describe('embedded S3 notification records', () => {
+  it("are s3rver's: keys as written (not URL-encoded), a multipart completion named ObjectCreated:Post, the request saying which call it was", async () => {
+    const c = new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', maxAttempts: 1 });
+    const Key = 'raw/a b+c=d%20é.csv';
+    const events = recordEvents();
+    await c.send(new PutObjectCommand({ Bucket: 'seeded', Key, Body: 'x' }));
+    await c.send(new CopyObjectCommand({ Bucket: 'seeded', Key: `${Key}.copy`, CopySource: `seeded/${encodeURIComponent(Key)}` }));
+    const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket: 'seeded', Key: `${Key}.mpu` }));
+    const part = await c.send(new UploadPartCommand({ Bucket: 'seeded', Key: `${Key}.mpu`, UploadId, PartNumber: 1, Body: 'y' }));
+    await c.send(new CompleteMultipartUploadCommand({ Bucket: 'seeded', Key: `${Key}.mpu`, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
+    await c.send(new DeleteObjectCommand({ Bucket: 'seeded', Key }));
+    await s3.flushEvents();
+    events.stop();
+    expect(events.seen.map((e) => [e.record.eventName, e.record.s3.object.key, e.operation, e.record.s3.bucket.arn])).toEqual([
+      ['ObjectCreated:Put', Key, 'PutObject', 'arn:aws:s3: : :seeded'],
+      ['ObjectCreated:Copy', `${Key}.copy`, 'CopyObject', 'arn:aws:s3: : :seeded'],
+      ['ObjectCreated:Post', `${Key}.mpu`, 'CompleteMultipartUpload', 'arn:aws:s3: : :seeded'],
+      ['ObjectRemoved:Delete', Key, 'DeleteObject', 'arn:aws:s3: : :seeded'],
+    ]);
+    expect(events.seen.map((e) => e.record.s3.object.eTag)).toEqual([md5Hex('x'), md5Hex('x'), `${md5Hex(Buffer.from(md5Hex('y'), 'hex'))}-1`, undefined]);
+    c.destroy();
   });
 });
 
@@ -235,6 +282,155 @@ describe('embedded S3 CopyObject', () => {
       expect(await copy.Body?.transformToString(), Key).toBe(Key);
     }
     client.destroy();
+  });
+});
+
+describe('embedded S3 CopyObject ETags and commits', () => {
+  const client = () =>
+    new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', maxAttempts: 1 });
+
+  it("gives a copy over an existing key (MetadataDirective REPLACE) the new bytes' MD5: answer, HEAD, GET and event agree", async () => {
+    const c = client();
+    await c.send(new PutObjectCommand({ Bucket: 'seeded', Key: 'copy-etag/src.csv', Body: 'new bytes YYYY' }));
+    await c.send(new PutObjectCommand({ Bucket: 'seeded', Key: 'copy-etag/dest.csv', Body: 'old X', ContentType: 'text/plain' }));
+    const events = recordEvents();
+    const copied = await c.send(
+      new CopyObjectCommand({ Bucket: 'seeded', Key: 'copy-etag/dest.csv', CopySource: 'seeded/copy-etag/src.csv', MetadataDirective: 'REPLACE', ContentType: 'text/csv', Metadata: { run: 'r1' } }),
+    );
+    await s3.flushEvents();
+    events.stop();
+    const etag = `"${md5Hex('new bytes YYYY')}"`;
+    expect(copied.CopyObjectResult?.ETag).toBe(etag);
+    const head = await c.send(new HeadObjectCommand({ Bucket: 'seeded', Key: 'copy-etag/dest.csv' }));
+    expect([head.ETag, head.ContentType, head.Metadata]).toEqual([etag, 'text/csv', { run: 'r1' }]);
+    const got = await c.send(new GetObjectCommand({ Bucket: 'seeded', Key: 'copy-etag/dest.csv' }));
+    expect(got.ETag).toBe(etag);
+    expect((await bytesOf(got.Body)).toString()).toBe('new bytes YYYY');
+    expect(events.seen.map((e) => [e.record.eventName, e.record.s3.object.key, e.record.s3.object.eTag, e.record.s3.object.size])).toEqual([
+      ['ObjectCreated:Copy', 'copy-etag/dest.csv', md5Hex('new bytes YYYY'), 14],
+    ]);
+    c.destroy();
+  });
+
+  it('gives a copy of a multipart object the plain MD5 of its bytes (a CopyObject is one part), and the source\'s metadata by default', async () => {
+    const c = client();
+    const parts = [Buffer.alloc(5 * MiB, 'a'), Buffer.from('the end')];
+    const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket: 'seeded', Key: 'copy-etag/mpu.bin', ContentType: 'application/x-test', Metadata: { kind: 'mpu' } }));
+    const etags: string[] = [];
+    for (const [i, Body] of parts.entries()) etags.push((await c.send(new UploadPartCommand({ Bucket: 'seeded', Key: 'copy-etag/mpu.bin', UploadId, PartNumber: i + 1, Body }))).ETag as string);
+    const done = await c.send(
+      new CompleteMultipartUploadCommand({ Bucket: 'seeded', Key: 'copy-etag/mpu.bin', UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } }),
+    );
+    expect(done.ETag).toMatch(/-2"$/);
+    const events = recordEvents();
+    const copied = await c.send(new CopyObjectCommand({ Bucket: 'seeded', Key: 'copy-etag/mpu-copy.bin', CopySource: 'seeded/copy-etag/mpu.bin' }));
+    await s3.flushEvents();
+    events.stop();
+    const whole = Buffer.concat(parts);
+    const etag = `"${md5Hex(whole)}"`;
+    expect(copied.CopyObjectResult?.ETag).toBe(etag);
+    const got = await c.send(new GetObjectCommand({ Bucket: 'seeded', Key: 'copy-etag/mpu-copy.bin' }));
+    expect([got.ETag, got.ContentType, got.Metadata]).toEqual([etag, 'application/x-test', { kind: 'mpu' }]);
+    expect((await bytesOf(got.Body)).equals(whole)).toBe(true);
+    expect(events.seen.map((e) => e.record.s3.object.eTag)).toEqual([md5Hex(whole)]);
+    c.destroy();
+  });
+
+  it('puts a copy in place whole: the key it replaces is never missing or partly written meanwhile', async () => {
+    const c = client();
+    const big = 64 * MiB;
+    await c.send(new PutObjectCommand({ Bucket: 'seeded', Key: 'copy-etag/big.bin', Body: Buffer.alloc(big, 'n') }));
+    await c.send(new PutObjectCommand({ Bucket: 'seeded', Key: 'copy-etag/replaced.bin', Body: 'old' }));
+    let copying = true;
+    const copy = c.send(new CopyObjectCommand({ Bucket: 'seeded', Key: 'copy-etag/replaced.bin', CopySource: 'seeded/copy-etag/big.bin' })).finally(() => {
+      copying = false;
+    });
+    // Readers while the copy runs see the old object or the new one, whole (s3rver removed the old
+    // file and wrote the new one where it was: NoSuchKey, then a growing object).
+    const seen = new Set<string>();
+    while (copying) {
+      const head = await c.send(new HeadObjectCommand({ Bucket: 'seeded', Key: 'copy-etag/replaced.bin' })).then(
+        (h) => String(h.ContentLength),
+        (error: { name?: string }) => String(error.name),
+      );
+      seen.add(head);
+    }
+    await copy;
+    expect([...seen].filter((size) => size !== '3' && size !== String(big))).toEqual([]);
+    c.destroy();
+  });
+});
+
+describe('embedded S3 concurrent writes of one key', () => {
+  it("commits them one at a time: the object's ETag is its bytes' MD5, and the key's last event (greatest sequencer, last sent) names it", async () => {
+    const c = new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', maxAttempts: 1 });
+    // Writes of every kind that commits an object: PutObject, CopyObject, CompleteMultipartUpload,
+    // and a DeleteObject among them. Each round's key has a folder of its own, which a delete empties.
+    await c.send(new PutObjectCommand({ Bucket: 'seeded', Key: 'race-source.csv', Body: 'copied bytes' }));
+    const multipartEtag = (body: Buffer) => `${md5Hex(Buffer.from(md5Hex(body), 'hex'))}-1`;
+    const events = recordEvents();
+    const wrong: unknown[] = [];
+    for (let round = 0; round < 25; round++) {
+      const Key = `race/${round}/object.csv`;
+      const bodies = Array.from({ length: 6 }, (_, i) => Buffer.alloc(1024 * (1 + ((i * 37 + round) % 200)), String.fromCharCode(97 + i)));
+      const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket: 'seeded', Key }));
+      const part = await c.send(new UploadPartCommand({ Bucket: 'seeded', Key, UploadId, PartNumber: 1, Body: Buffer.alloc(3000 + round, 'm') }));
+      await Promise.all([
+        ...bodies.map((Body) => c.send(new PutObjectCommand({ Bucket: 'seeded', Key, Body }))),
+        c.send(new CopyObjectCommand({ Bucket: 'seeded', Key, CopySource: 'seeded/race-source.csv' })),
+        c.send(new CompleteMultipartUploadCommand({ Bucket: 'seeded', Key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } })),
+        ...(round % 2 === 0 ? [c.send(new DeleteObjectCommand({ Bucket: 'seeded', Key }))] : []),
+      ]);
+      await s3.flushEvents();
+      const got = await c.send(new GetObjectCommand({ Bucket: 'seeded', Key })).catch((error: { name?: string }) => String(error.name));
+      const ofKey = events.seen.filter((e) => e.record.s3.object.key === Key);
+      const bySequencer = [...ofKey].sort((a, b) => (a.record.s3.object.sequencer < b.record.s3.object.sequencer ? -1 : 1));
+      const last = bySequencer.at(-1)?.record;
+      if (new Set(ofKey.map((e) => e.record.s3.object.sequencer)).size !== ofKey.length) wrong.push({ round, sequencers: 'not distinct' });
+      if (bySequencer.some((e, i) => e !== ofKey[i])) wrong.push({ round, order: 'events not sent in sequencer order' });
+      if (typeof got === 'string') {
+        if (got !== 'NoSuchKey' || last?.eventName !== 'ObjectRemoved:Delete') wrong.push({ round, got, last: last?.eventName });
+        continue;
+      }
+      const body = await bytesOf(got.Body);
+      const etag = (got.ETag as string).replaceAll('"', '');
+      const expected = etag.endsWith('-1') ? multipartEtag(body) : md5Hex(body);
+      if (etag !== expected || last?.s3.object.eTag !== etag) wrong.push({ round, etag, expected, lastEvent: [last?.eventName, last?.s3.object.eTag] });
+    }
+    events.stop();
+    expect(wrong).toEqual([]);
+    c.destroy();
+  });
+});
+
+describe('embedded S3 reads during writes', () => {
+  it('answers every HEAD and GET of a key while it is written again and again (the old object or the new, never an error)', async () => {
+    const c = new S3Client({ endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', maxAttempts: 1 });
+    const Key = 'reads/hot.csv';
+    const Metadata = { note: 'n'.repeat(2000) };
+    await c.send(new PutObjectCommand({ Bucket: 'seeded', Key, Body: 'first', ContentType: 'text/csv', Metadata }));
+    let writing = true;
+    const writes = (async () => {
+      for (let i = 0; i < 40; i++) await c.send(new PutObjectCommand({ Bucket: 'seeded', Key, Body: `body ${i}`, ContentType: 'text/csv', Metadata }));
+      await c.send(new CopyObjectCommand({ Bucket: 'seeded', Key, CopySource: `seeded/${Key}`, MetadataDirective: 'REPLACE', ContentType: 'text/csv', Metadata }));
+    })().finally(() => {
+      writing = false;
+    });
+    const failures: string[] = [];
+    let reads = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async (_, i) => {
+        while (writing) {
+          reads++;
+          const read = i % 2 === 0 ? c.send(new HeadObjectCommand({ Bucket: 'seeded', Key })) : c.send(new GetObjectCommand({ Bucket: 'seeded', Key })).then((got) => bytesOf(got.Body));
+          await read.catch((error: { name?: string; $metadata?: { httpStatusCode?: number } }) => failures.push(`${error.name} ${error.$metadata?.httpStatusCode}`));
+        }
+      }),
+    );
+    await writes;
+    expect(reads).toBeGreaterThan(100);
+    expect(failures).toEqual([]);
+    c.destroy();
   });
 });
 
