@@ -15,7 +15,7 @@ export type Command =
       fresh: boolean;
       /** Deliver every S3 event twice (at-least-once delivery), to show idempotency. */
       duplicateEvents: boolean;
-      /** Local async retry wait = Lambda's × this; undefined: LAMINAR_RETRY_DELAY_SCALE or 1/60. */
+      /** Local async retry waits, Kafka batching windows and retry waits, Firehose buffering intervals = Lambda's × this; undefined: LAMINAR_RETRY_DELAY_SCALE or 1/60. */
       retryDelayScale: number | undefined;
       /** Serve the web console while the runner stays up (not with --once alone). */
       console: boolean;
@@ -55,7 +55,9 @@ export const USAGE = `Usage:
                         refused with an external DynamoDB
       --scenario        run only these scenarios (default: all whose functions exist)
       --duplicate-events  deliver every S3 event twice (EventBridge delivers at least once): shows idempotency
-      --retry-delay-scale X  async retry waits are Lambda's (1 and 2 min) × X (default 1/60: 1 s and 2 s; 1 = real)
+      --retry-delay-scale X  local waits = Lambda's × X (default 1/60: a minute lasts a second; 1 = real):
+                        async retry waits (1 and 2 min: 1 s and 2 s), the Kafka batching window and retry
+                        waits of each event source mapping, the Firehose buffering interval of each delivery stream
       --console-port N  the web console's loopback port (default LAMINAR_CONSOLE_PORT, else 4600; 0 = any);
                         refused with --no-console, and with --once without --keep
       --no-console      no web console (it is served whenever the runner stays up: without --once, or with --keep)
@@ -77,7 +79,8 @@ Environment:
   KAFKA_BOOTSTRAP_SERVERS                                 use this Kafka broker (PLAINTEXT) instead of the embedded one
   LAMINAR_BUCKET_PREFIX / LAMINAR_TABLE_PREFIX            real name = prefix + logical name (default laminar-local-)
   LAMINAR_S3_FORCE_PATH_STYLE                             "false" for an S3 endpoint that serves virtual-hosted buckets (default true)
-  LAMINAR_RETRY_DELAY_SCALE                               async retry waits = Lambda's × this (default 1/60)
+  LAMINAR_RETRY_DELAY_SCALE                               async retry waits, Kafka batching window and retry waits, Firehose
+                                                          buffering interval = Lambda's × this (default 1/60; --retry-delay-scale wins)
   LAMINAR_STATE_DIR                                       where what outlives a run is kept (default .laminar, relative to the repository root)
   LAMINAR_FIXTURES_PORT                                   the fixture server's port (default 4599; 0 = any)
   LAMINAR_CONSOLE_PORT                                    the web console's port (default 4600; 0 = any; --console-port wins)

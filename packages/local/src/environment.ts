@@ -156,7 +156,8 @@ interface Phase {
 
 type PhaseEnd =
   | { how: 'message'; message: ChildMessage }
-  | { how: 'exit'; code: number | null; signal: NodeJS.Signals | null }
+  /** `fatal`: the error the runtime reported just before exiting (init failure, uncaught exception), if it did. */
+  | { how: 'exit'; code: number | null; signal: NodeJS.Signals | null; fatal?: ChildMessage }
   /** The process never started (the node binary missing or not runnable). */
   | { how: 'not-started'; error: Error }
   | { how: 'killed'; reason: 'timeout' | 'oom' };
@@ -274,10 +275,7 @@ export class ExecutionEnvironment {
     if (this.isOom(end)) {
       return { ok: false, initDurationMs, logs, cause: 'oom', error: this.oomError(undefined, end) };
     }
-    const error =
-      end.how === 'message' && end.message.error
-        ? end.message.error
-        : { errorType: 'Runtime.ExitError', errorMessage: exitDescription(end), trace: [] };
+    const error = (end.how === 'exit' ? end.fatal?.error : undefined) ?? { errorType: 'Runtime.ExitError', errorMessage: exitDescription(end), trace: [] };
     return { ok: false, initDurationMs, logs, cause: 'error', error };
   }
 
@@ -331,10 +329,14 @@ export class ExecutionEnvironment {
       };
     }
     if (this.isOom(end)) return { ...base, durationMs: elapsed, kind: 'oom', error: this.oomError(request.requestId, end) };
-    // An uncaught exception or unhandled rejection: the runtime reports it, then exits.
+    // An uncaught exception or unhandled rejection: the runtime reports it, then exits. It is this
+    // invocation's error only when thrown while this invocation ran; one that an earlier invocation
+    // left (a timer firing on thaw, before this one reached the handler) crashed the runtime, and
+    // Lambda answers with the exit, as below.
+    const fatal = end.how === 'exit' ? end.fatal : undefined;
     const error =
-      end.how === 'message' && end.message.error
-        ? end.message.error
+      fatal?.error && fatal.requestId === request.requestId
+        ? fatal.error
         : {
             errorType: 'Runtime.ExitError',
             errorMessage: `RequestId: ${request.requestId} Error: ${exitDescription(end)}`,
@@ -426,8 +428,7 @@ export class ExecutionEnvironment {
       if (phase) {
         const fatal = this.fatalMessage;
         if (this.killedFor) phase.finish({ how: 'killed', reason: this.killedFor });
-        else if (fatal) phase.finish({ how: 'message', message: fatal });
-        else phase.finish({ how: 'exit', code, signal });
+        else phase.finish({ how: 'exit', code, signal, ...(fatal ? { fatal } : {}) });
       } else if (!this.killedFor && this.options.onUnexpectedExit && signal !== 'SIGKILL') {
         this.options.onUnexpectedExit(exitDescription({ how: 'exit', code, signal }));
       }

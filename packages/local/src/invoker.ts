@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { type NodeBinary, nodeForRuntime } from '@laminar/lambda-node';
-import { type FunctionSpec, PLATFORM_ENV } from '@laminar/spec';
+import { type FunctionSpec, PLATFORM_ENV, STAGE_ENV } from '@laminar/spec';
 import {
   DEFAULT_INIT_TIMEOUT_MS,
   ExecutionEnvironment,
@@ -259,10 +259,12 @@ export class Invoker {
       let init = await this.releasingOnThrow(pool, first, () => first.init(initLimitMs));
       initDurationMs = init.initDurationMs;
       logs.push(...init.logs);
-      if (!init.ok && init.cause === 'timeout' && configuredTimeoutMs > initLimitMs) {
+      if (!init.ok && init.cause === 'timeout') {
         // Lambda gives the init phase 10 s; past them it starts the init again inside the first
         // invocation, on the function's own timeout (a "suppressed init": the REPORT then has no
-        // Init Duration, its Duration counts the init). A module scope slower than 10 s works.
+        // Init Duration, its Duration counts the init). A module scope slower than 10 s works, and
+        // one that was only slow the first time (a cold cache, a slow connection) works within a
+        // timeout shorter than the init phase too.
         print(formatInitReport(init.initDurationMs, 'timeout', undefined));
         // Killed while still counted busy, and handed to the new one with no await between, so the
         // concurrency slot is never free for another invocation to take.
@@ -501,6 +503,9 @@ export class Invoker {
       TZ: ':UTC',
       // As infra sets it: resolveEnv's (the platform's flags, then the spec's), never the runner's own.
       NODE_OPTIONS: specEnv.NODE_OPTIONS ?? PLATFORM_ENV.NODE_OPTIONS,
+      // Infra sets the stage on every function and the runtime makes it the `stage` dimension of
+      // each metric: local EMF lines carry stage=local, as the local resources' names do.
+      [STAGE_ENV]: 'local',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       // Lambda's X-Ray daemon address, here the runner's collector; without one, tracing is off.
       ...(this.options.xrayDaemonAddress

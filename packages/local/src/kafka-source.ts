@@ -191,9 +191,13 @@ const call = <T>(fn: (cb: (err: LibrdKafkaError | null | undefined, value: T) =>
 
 /**
  * Without provisioned pollers Lambda retries a failing batch until its records expire; locally
- * that would never end, so such a batch goes to the DLQ after this many attempts (and says so).
+ * that would never end, so such a batch goes to the DLQ after this many retries (and says so): the
+ * cap AWS documents for infinite retries with an on-failure destination, "a maximum of 10 retry
+ * attempts" — the first attempt and up to 10 retries, 11 invocations.
  */
-export const LOCAL_ON_DEMAND_ATTEMPTS = 10;
+export const LOCAL_ON_DEMAND_RETRIES = 10;
+/** How the runner's banner and the DLQ line word that cap. */
+export const LOCAL_ON_DEMAND_CAP = `the first attempt and up to ${LOCAL_ON_DEMAND_RETRIES} retries`;
 
 /** Lambda's poller keeps a batch's retries close together; locally the wait is scaled like the rest. */
 const RETRY_WAIT_MS = 1_000;
@@ -482,7 +486,7 @@ export class KafkaEventSource {
     this.stats.records += messages.length;
     const attempts: InvokeResult[] = [];
     let outcome: BatchOutcome | undefined;
-    const maxAttempts = trigger.provisioned ? (trigger.maxRetries ?? 0) + 1 : LOCAL_ON_DEMAND_ATTEMPTS;
+    const maxAttempts = 1 + (trigger.provisioned ? (trigger.maxRetries ?? 0) : LOCAL_ON_DEMAND_RETRIES);
     let serviceErrors = 0;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       if (this.#stopper.signal.aborted) return;
@@ -529,7 +533,9 @@ export class KafkaEventSource {
         this.#say(`batch ${n} (${messages.length} records) attempt ${attempt} of ${maxAttempts} failed (${why}); retrying`);
         await sleep(RETRY_WAIT_MS * attempt * this.#options.timeScale, undefined, { signal: this.#stopper.signal });
       } else {
-        const note = trigger.provisioned ? '' : ` (on demand, Lambda would keep retrying until the records expire, or 10 times if it caps it as it does provisioned mappings with a destination; locally ${LOCAL_ON_DEMAND_ATTEMPTS} attempts)`;
+        const note = trigger.provisioned
+          ? ''
+          : ` (on demand, Lambda would keep retrying until the records expire, or give it ${LOCAL_ON_DEMAND_CAP} if it caps it as it does provisioned mappings with a destination; locally ${LOCAL_ON_DEMAND_CAP})`;
         outcome = this.#toDlq(n, event, messages, attempts, `failed ${attempt} times (${why})`, result.error, note);
       }
     }

@@ -28,7 +28,7 @@ import { AsyncInvoker, type AsyncSubmission, DEFAULT_RETRY_DELAY_SCALE } from '.
 import { DEFAULT_FIXTURES_PORT, type FixtureServer, type FixtureSite, fixturesDir, localEnvOverrides, startFixtureServer, usesFixtures } from './fixtures.ts';
 import { type AwsCredentials, type InvocationTrigger, type InvokerOptions, Invoker, UnknownFunctionError } from './invoker.ts';
 import type { Output } from './output.ts';
-import { KafkaEventSource } from './kafka-source.ts';
+import { KafkaEventSource, LOCAL_ON_DEMAND_CAP } from './kafka-source.ts';
 import { LocalQueues, localDlqName } from './queues.ts';
 import { describeRoute, type S3Route, s3Routes } from './s3-events.ts';
 import { parseScale } from './args.ts';
@@ -75,7 +75,10 @@ export interface LocalOptions {
   stateDirectory?: string;
   /** Where local queues (DLQs, declared queues) keep their messages; `queues/` in the state directory when absent, in memory when false. */
   queuesDirectory?: string | false;
-  /** Local async retry wait = Lambda's wait × this. LAMINAR_RETRY_DELAY_SCALE, else 1/60 (a minute lasts a second). */
+  /**
+   * Local async retry waits, Kafka batching windows and retry waits, and Firehose buffering
+   * intervals = Lambda's × this. LAMINAR_RETRY_DELAY_SCALE, else 1/60 (a minute lasts a second).
+   */
   retryDelayScale?: number;
   /**
    * Start the functions' Kafka event source mappings (default true). `invoke` and `dlq replay` run
@@ -488,7 +491,9 @@ export async function startLocal(options: LocalOptions = {}): Promise<Local> {
           await source.start();
           services.push(
             `Kafka → ${spec.name}: event source mapping on ${topic} (group ${source.groupId}, batch ≤ ${trigger.batchSize}, window ${trigger.batchingWindowS} s, locally ${formatSeconds(trigger.batchingWindowS * delayScale)}; ${
-              trigger.provisioned ? `${trigger.maxRetries ?? 0} retries` : 'on demand: retried until the records expire (or 10 times, if AWS caps it as it does provisioned mappings with a destination), locally 10 attempts'
+              trigger.provisioned
+                ? `${trigger.maxRetries ?? 0} retries`
+                : `on demand: retried until the records expire (or ${LOCAL_ON_DEMAND_CAP}, if AWS caps it as it does provisioned mappings with a destination), locally ${LOCAL_ON_DEMAND_CAP}`
             }, then ${dlq})`,
           );
         }

@@ -13,8 +13,15 @@ import { toInitError, toLambdaError } from './errors.mjs';
 const FLUSH_MARKER = '\u001elaminar:flush:';
 /** Lambda's limit for a synchronous response. */
 const MAX_RESPONSE_BYTES = 6_291_556;
-/** Lambda's runtime exits with this code after reporting an uncaught error. */
-const FATAL_EXIT_CODE = 129;
+/**
+ * Lambda's Node.js runtime exits with these codes once it has reported an uncaught exception or an
+ * unhandled rejection (aws-lambda-nodejs-runtime-interface-client, Runtime.js): the status Lambda
+ * names when such an error belongs to no invocation in progress.
+ */
+const UNCAUGHT_EXIT_CODE = 129;
+const UNHANDLED_REJECTION_EXIT_CODE = 128;
+/** What Lambda's runtime throws in place of JSON's own error when a result cannot be serialized. */
+const UNSTRINGIFIABLE = 'Unable to stringify response body';
 
 const taskRoot = process.env.LAMBDA_TASK_ROOT ?? process.cwd();
 const handlerSetting = process.env._HANDLER ?? 'index.handler';
@@ -25,6 +32,8 @@ const logStreamName = process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? '';
 
 /** @type {string | undefined} */
 let currentRequestId;
+/** Set once a fatal error is being reported: the process is about to exit and takes no invocation. */
+let dying = false;
 
 function send(message) {
   return new Promise((resolve) => {
@@ -53,12 +62,17 @@ function patchConsole() {
   }
 }
 
-async function fatal(error, errorType) {
+async function fatal(error, errorType, exitCode) {
+  if (dying) return;
+  dying = true;
+  // The invocation in progress when it was thrown, if any, read now: an invoke message that
+  // arrives while the report is written must not make an earlier invocation's leftover its own.
+  const requestId = currentRequestId;
   const body = { ...toLambdaError(error), ...(errorType ? { errorType } : {}) };
-  console.error(currentRequestId ? 'Invoke Error' : 'Uncaught Exception', JSON.stringify(errorLog(body)));
-  await flush(currentRequestId ?? 'fatal');
-  await send({ type: 'fatal', requestId: currentRequestId, error: body });
-  process.exit(FATAL_EXIT_CODE);
+  console.error(requestId ? 'Invoke Error' : 'Uncaught Exception', JSON.stringify(errorLog(body)));
+  await flush(requestId ?? 'fatal');
+  await send({ type: 'fatal', requestId, error: body });
+  process.exit(exitCode);
 }
 
 /** Lambda's log line for an error names the stack "stack"; the response body names it "trace". */
@@ -133,7 +147,13 @@ async function invoke(message, handler) {
   let outcome;
   try {
     const result = await callHandler(handler, JSON.parse(message.eventJson), context);
-    const payload = JSON.stringify(result === undefined ? null : result);
+    let payload;
+    try {
+      payload = JSON.stringify(result === undefined ? null : result);
+    } catch {
+      // A BigInt or a cycle: Lambda's runtime reports its own plain Error, not JSON's TypeError.
+      throw new Error(UNSTRINGIFIABLE);
+    }
     if (Buffer.byteLength(payload) > MAX_RESPONSE_BYTES) {
       const error = new Error(`Response payload size exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`);
       error.name = 'Function.ResponseSizeTooLarge';
@@ -158,8 +178,8 @@ async function main() {
   process.on('disconnect', () => process.exit(0));
   // Ctrl-C in a terminal reaches the whole process group; the runner decides when environments end.
   process.on('SIGINT', () => {});
-  process.on('uncaughtException', (err) => void fatal(err));
-  process.on('unhandledRejection', (reason) => void fatal(reason, 'Runtime.UnhandledPromiseRejection'));
+  process.on('uncaughtException', (err) => void fatal(err, undefined, UNCAUGHT_EXIT_CODE));
+  process.on('unhandledRejection', (reason) => void fatal(reason, 'Runtime.UnhandledPromiseRejection', UNHANDLED_REJECTION_EXIT_CODE));
 
   // Where /proc is missing the runner cannot sample this process's memory, so it reports it itself.
   if (process.argv.includes('--report-memory')) {
@@ -174,13 +194,15 @@ async function main() {
     console.error('Uncaught Exception', JSON.stringify(errorLog(error)));
     await flush('init');
     await send({ type: 'initError', error, maxRssKb: process.resourceUsage().maxRSS });
-    process.exit(FATAL_EXIT_CODE);
+    process.exit(UNCAUGHT_EXIT_CODE);
   }
   await flush('init');
 
   let busy = false;
   process.on('message', (message) => {
-    if (message?.type !== 'invoke') return;
+    // The runtime is going down with an error that is not this invocation's: it never starts, and
+    // the runner reports the exit.
+    if (message?.type !== 'invoke' || dying) return;
     if (busy) {
       void send({ type: 'result', requestId: message.requestId, durationMs: 0, ok: false, error: { errorType: 'Runtime.Busy', errorMessage: 'an invocation is already running in this environment', trace: [] } });
       return;

@@ -55,6 +55,8 @@ beforeAll(async () => {
       fixture(dir, { name: 'callback' }, sources.callback),
       fixture(dir, { name: 'custom-handler', handler: 'main' }, 'export const main = async () => "custom";'),
       fixture(dir, { name: 'sync-return' }, 'export const handler = (event) => ({ answer: 42, event });'),
+      fixture(dir, { name: 'unserializable' }, sources.unserializable),
+      fixture(dir, { name: 'idle-rejection' }, sources.typedError),
     ]),
   });
 });
@@ -133,6 +135,8 @@ describe('execution environments', () => {
       AWS_SESSION_TOKEN: 'local-token',
       AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9',
       LAMINAR_S3_FORCE_PATH_STYLE: 'true',
+      // As infra sets it on every function: the runtime makes it the `stage` dimension of each metric.
+      LAMINAR_STAGE: 'local',
     });
     expect(r.env.AWS_LAMBDA_LOG_STREAM_NAME).toMatch(/^\d{4}\/\d\d\/\d\d\/\[\$LATEST\][0-9a-f]{32}$/);
     expect(r.env._X_AMZN_TRACE_ID).toMatch(/^Root=1-[0-9a-f]{8}-[0-9a-f]{24};/);
@@ -296,13 +300,36 @@ describe('execution environments', () => {
     expect(processState(pid)).toBe('T');
     expect(lines.some((l) => l.includes('environment exited between invocations'))).toBe(false);
     const next = await invoker.invoke('typed-error', {});
-    expect(next.error).toMatchObject({ errorType: 'Error', errorMessage: 'thrown while idle' });
+    // The timer fires on thaw, before this invocation reaches the handler: the runtime dies of an
+    // error that is not this invocation's, and Lambda answers with the exit, not with that error.
+    expect(next.error).toEqual({
+      errorType: 'Runtime.ExitError',
+      errorMessage: `RequestId: ${next.requestId} Error: Runtime exited with error: exit status 129`,
+      trace: [],
+    });
     expect(next.report).toMatchObject({ status: 'error', errorType: 'Runtime.ExitError' });
+    // What was thrown is still in the invocation's log, as in CloudWatch.
+    expect(next.logs.some((l) => l.text.includes('Uncaught Exception') && l.text.includes('thrown while idle'))).toBe(true);
     expect(alive(pid)).toBe(false);
     const after = await invoker.invoke('typed-error', {});
     expect(after.report.cold).toBe(true);
     // The stop takes effect once the process is next scheduled: a moment after the answer.
     await expect.poll(() => processState((after.result as { pid: number }).pid)).toBe('T');
+  });
+
+  it('reports a rejection an earlier invocation left, surfacing on thaw, as Runtime.ExitError with the exit status Lambda\'s runtime gives rejections', async () => {
+    const res = await invoker.invoke('idle-rejection', { kind: 'after-rejection' });
+    const { pid, armedAt } = res.result as { pid: number; armedAt: number };
+    await expect.poll(() => processState(pid)).toBe('T');
+    await new Promise((r) => setTimeout(r, Math.max(0, armedAt + 1_800 - Date.now())));
+    const next = await invoker.invoke('idle-rejection', {});
+    // Lambda's Node.js runtime exits 128 after an unhandled rejection (129 after an uncaught exception).
+    expect(next.error).toEqual({
+      errorType: 'Runtime.ExitError',
+      errorMessage: `RequestId: ${next.requestId} Error: Runtime exited with error: exit status 128`,
+      trace: [],
+    });
+    expect(next.logs.some((l) => l.text.includes('rejected while idle'))).toBe(true);
   });
 
   it('drops an environment whose process dies between invocations', async () => {
@@ -325,6 +352,18 @@ describe('execution environments', () => {
     expect(big.error?.errorType).toBe('Function.ResponseSizeTooLarge');
     const none = await invoker.invoke('typed-error', { kind: 'callback' });
     expect(none.result).toBeNull();
+  });
+
+  it('fails a result JSON cannot carry as Lambda\'s Node.js runtime does, and keeps the environment warm', async () => {
+    // Its response serializer throws Error("Unable to stringify response body") in place of JSON's
+    // own TypeError, and the handler's promise failing that way is reported as an invoke error.
+    const bigint = await invoker.invoke('unserializable', { kind: 'bigint' });
+    expect(bigint.error).toMatchObject({ errorType: 'Error', errorMessage: 'Unable to stringify response body' });
+    expect(bigint.report.status).toBeUndefined();
+    const circular = await invoker.invoke('unserializable', { kind: 'circular' });
+    expect(circular.error).toMatchObject({ errorType: 'Error', errorMessage: 'Unable to stringify response body' });
+    expect(circular.logs.some((l) => l.text.includes('\tERROR\tInvoke Error') && l.text.includes('Unable to stringify response body'))).toBe(true);
+    expect(circular.report.cold).toBe(false);
   });
 
   it('answers null for a handler that returns a plain value, as Lambda drops any return that is not a promise', async () => {
@@ -393,6 +432,50 @@ describe('execution environments', () => {
       expect(slowLines.filter((l) => l.includes('late Task timed out'))).toEqual([expect.stringMatching(/late Task timed out after 2\.00 seconds$/)]);
     } finally {
       await slow.stop();
+    }
+  });
+
+  it('runs an init that outlasted the init phase again inside the first invocation even when the function\'s timeout is shorter than the init phase', async () => {
+    const retryLines: string[] = [];
+    const flag = join(root.dir, 'short-timeout-first-init');
+    // Slow only the first time (the second init finds the flag), so the retry can succeed within the timeout.
+    const slowOnce = `
+import { existsSync, writeFileSync } from 'node:fs';
+const first = !existsSync(${JSON.stringify(flag)});
+console.log(first ? 'first init' : 'init again');
+if (first) {
+  writeFileSync(${JSON.stringify(flag)}, '');
+  await new Promise((r) => setTimeout(r, 5_000));
+}
+export const handler = async () => 'ready';
+`;
+    const short = new Invoker({
+      root: root.dir,
+      region: 'us-east-1',
+      // Lambda's 10 s init phase and a function timeout under it (3 s, say), both scaled down, with
+      // room for node to start on a loaded machine.
+      initTimeoutMs: 2_000,
+      timeoutMs: 1_500,
+      output: { line: (fn, text) => void retryLines.push(`[${fn}] ${text}`) },
+      functions: await Promise.all([
+        fixture(root.dir, { name: 'short-timeout-slow-once' }, slowOnce),
+        fixture(root.dir, { name: 'short-timeout-always-slow' }, 'console.log("init"); await new Promise((r) => setTimeout(r, 5_000)); export const handler = async () => "never";'),
+      ]),
+    });
+    try {
+      const ok = await short.invoke('short-timeout-slow-once', {});
+      expect(ok.error).toBeUndefined();
+      expect(ok.result).toBe('ready');
+      expect(ok.report.cold).toBe(true);
+      expect(ok.report.initDurationMs).toBeUndefined();
+      expect(ok.logs.map((l) => l.text.split('\t').at(-1))).toEqual(['first init', 'init again']);
+      expect(retryLines.join('\n')).toMatch(/\[short-timeout-slow-once\] INIT_REPORT Init Duration: [\d.]+ ms\tPhase: init\tStatus: timeout/);
+      // Slow the second time too: the invocation times out, on the function's timeout.
+      const never = await short.invoke('short-timeout-always-slow', {}, { requestId: 'short' });
+      expect(never.error).toMatchObject({ errorType: 'Sandbox.Timedout', errorMessage: 'RequestId: short Error: Task timed out after 1.50 seconds' });
+      expect(never.logs.filter((l) => l.text.endsWith('\tinit'))).toHaveLength(2);
+    } finally {
+      await short.stop();
     }
   });
 

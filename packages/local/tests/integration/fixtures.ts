@@ -117,9 +117,23 @@ export const handler = async (event) => {
     setTimeout(() => { throw new Error('thrown while idle'); }, 1500);
     return { pid: process.pid, armedAt: Date.now() };
   }
+  if (event.kind === 'after-rejection') {
+    // The same, with a promise nobody awaits: its rejection surfaces in the next invocation.
+    setTimeout(() => { Promise.reject(new Error('rejected while idle')); }, 1500);
+    return { pid: process.pid, armedAt: Date.now() };
+  }
   if (event.kind === 'big') return 'x'.repeat(7 * 1024 * 1024);
   if (event.kind === 'callback') return undefined;
   return { invocations, pid: process.pid };
+};
+`,
+  /** Results JSON cannot carry: a BigInt, a cycle. */
+  unserializable: `
+export const handler = async (event) => {
+  if (event.kind === 'bigint') return { count: 10n };
+  const node = { name: 'loop' };
+  node.self = node;
+  return node;
 };
 `,
   callback: `

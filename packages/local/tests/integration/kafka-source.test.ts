@@ -53,9 +53,9 @@ function source(
   invoker: ReturnType<typeof fakeInvoker>['invoker'],
   queues: LocalQueues,
   batchSize = 10,
-  extra: { createTopics?: boolean; output?: Output; msk?: boolean; broker?: KafkaBroker } = {},
+  extra: { createTopics?: boolean; output?: Output; msk?: boolean; broker?: KafkaBroker; onDemand?: boolean; timeScale?: number } = {},
 ) {
-  const { msk, ...options } = extra;
+  const { msk, onDemand, ...options } = extra;
   const spec = defineFunction({
     name,
     memoryMb: 128,
@@ -67,8 +67,7 @@ function source(
         cluster: msk ? { kind: 'msk' } : { kind: 'self-managed', auth: 'BASIC_AUTH', secret: 'kafka-creds' },
         batchSize,
         batchingWindowS: 1,
-        provisioned: { minPollers: 1, maxPollers: 1 },
-        maxRetries: 2,
+        ...(onDemand ? {} : { provisioned: { minPollers: 1, maxPollers: 1 }, maxRetries: 2 }),
       },
     ],
   });
@@ -248,6 +247,27 @@ describe('the local Kafka event source mapping', () => {
       expect(again.calls).toHaveLength(0);
     } finally {
       await restarted.stop();
+    }
+  });
+
+  it('on demand, gives a failing batch the first attempt and up to 10 retries (AWS\'s documented cap with an on-failure destination), then the DLQ', async () => {
+    const lines: string[] = [];
+    const fake = fakeInvoker((e) => valuesOf(e).includes('poison'));
+    const queues = new LocalQueues(undefined);
+    // No waits between attempts: the count is what matters here.
+    const esm = source('archiver-on-demand', ['t.od'], fake.invoker, queues, 100, { onDemand: true, timeScale: 0, output: { line: (_fn, line) => void lines.push(line) } });
+    await esm.start();
+    try {
+      await produce('t.od', ['poison']);
+      await esm.idle({ timeoutMs: IDLE_MS });
+      expect(fake.calls).toHaveLength(11);
+      const record = queues.get('archiver-on-demand-dlq')?.messages()[0]?.body as KafkaFailureRecord;
+      expect(record.requestContext).toMatchObject({ condition: 'RetryAttemptsExhausted', approximateInvokeCount: 11 });
+      expect(esm.stats).toMatchObject({ dlqBatches: 1, failedAttempts: 11 });
+      expect(lines.join('\n')).toContain('attempt 10 of 11 failed');
+      expect(lines.join('\n')).toMatch(/failed 11 times .*locally the first attempt and up to 10 retries/);
+    } finally {
+      await esm.stop();
     }
   });
 
