@@ -5,6 +5,7 @@ import { createDynamoDBClient, createS3Client, encodeS3EventKey, ensureTable } f
 import { type DynamoEmulator, type S3Emulator, startDynamoDB, startS3 } from '@laminar/emulators';
 import { lambdaContext } from '@laminar/runtime/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import spec from '../../spec.ts';
 import type { InvocationResult } from '../../src/handler.ts';
 
 // The buckets and keys of the sample events in events/.
@@ -84,6 +85,11 @@ function emf(printed: string[]): Record<string, number> {
     .map((l) => JSON.parse(l) as Record<string, unknown>)
     .find((d) => 'RowsRead' in d);
   if (!doc) throw new Error(`no EMF document among ${printed.length} writes`);
+  // Every metric the handler publishes is one the spec declares: the dashboard, the cost doc and
+  // the metric alarms know only those (names built from an object's keys escape a source scan).
+  const published = (doc._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }).CloudWatchMetrics.flatMap((m) => m.Metrics.map((x) => x.Name));
+  const undeclared = published.filter((name) => !(spec.metrics as readonly string[]).includes(name));
+  if (undeclared.length > 0) throw new Error(`metrics not declared in spec.ts: ${undeclared.join(', ')}`);
   return Object.fromEntries(Object.entries(doc).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
 }
 

@@ -18,6 +18,11 @@ let firehose: FirehoseEmulator;
 let gate: Server;
 let forwarded = 0;
 let gateCalls = 0;
+/**
+ * The call after which the time left drops to 900 ms (its answer still given in full): the next
+ * chunk is generated, and its flush finds the deadline passed before sending anything.
+ */
+let shortenAfter: number | undefined;
 /** What the Lambda context says is left: plenty, until the gate sees the call after `forwarded`. */
 const REMAINING_MS = 3_600_000;
 let remainingMs = REMAINING_MS;
@@ -58,6 +63,7 @@ beforeAll(async () => {
       }
       const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<string, string>;
       const out = await fetch(`${firehose.endpoint}${req.url}`, { method: req.method as string, headers, body: Buffer.concat(chunks) });
+      if (gateCalls === shortenAfter) remainingMs = 900;
       res.writeHead(out.status, Object.fromEntries(out.headers));
       res.end(Buffer.from(await out.arrayBuffer()));
     });
@@ -83,9 +89,10 @@ afterAll(async () => {
 type Schedule = (callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => ReturnType<typeof setTimeout>;
 
 /** Invokes the handler with `forward` calls let through before the deadline; resolves to its error. */
-async function run(event: object, forward: number): Promise<DeliveryIncompleteError> {
+async function run(event: object, forward: number, shortenTimeAfter?: number): Promise<DeliveryIncompleteError> {
   const { handler } = await import('../../src/handler.ts');
   forwarded = forward;
+  shortenAfter = shortenTimeAfter;
   gateCalls = 0;
   remainingMs = REMAINING_MS;
   const deadlineDelay = REMAINING_MS - defaultReserveMs(REMAINING_MS);
@@ -142,6 +149,22 @@ describe('a run stopped by its deadline', () => {
     const notSent = failures.filter((f) => f.errorCode === 'NotSent');
     expect(notSent.map((f) => f.recordId)).toEqual(generated.slice(4_500).map((r) => r.record_id));
     expect(notSent.every((f) => f.attempts === 0 && f.errorMessage === STOP_REASON)).toBe(true);
+  });
+
+  it('names a whole chunk generated and not sent NotSent when the deadline has passed by the time it is full', async () => {
+    // The first chunk's 10 calls go through; the time left runs out with the 10th, so the second
+    // chunk (generated between two awaits) is refused by the flush's deadline check, unsent.
+    const error = await run({ stores: 3, recordsPerStore: 4_000, seed: 9, at }, 100, 10);
+    expect(error?.name).toBe('DeliveryIncompleteError');
+    const { result, failures } = error;
+    expect(result).toMatchObject({ generated: 10_000, delivered: 5_000, failed: 5_000, calls: 10, possibleDuplicates: 0 });
+    expect(failures).toHaveLength(result.failed);
+    const generated = [...generateInventory({ stores: 3, recordsPerStore: 4_000, seed: 9, at: new Date(at) })].slice(0, 10_000);
+    expect(failures.map((f) => f.recordId)).toEqual(generated.slice(5_000).map((r) => r.record_id));
+    expect(failures.every((f) => f.errorCode === 'NotSent' && f.attempts === 0 && /^stopped sending inventory records: 900 ms left/.test(f.errorMessage))).toBe(true);
+    await firehose.flush();
+    const delivered = deliveredLines.splice(0).map((l) => JSON.parse(l).record_id as string);
+    expect(delivered.sort()).toEqual(generated.slice(0, 5_000).map((r) => r.record_id).sort());
   });
 
   it('says it was stopped when the stop comes during its last chunk, with every record generated', async () => {

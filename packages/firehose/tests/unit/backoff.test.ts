@@ -87,6 +87,12 @@ describe('putRecords backoff', () => {
     const whole = stubClient((_i, call) => (call <= 6 ? throttledCall() : undefined));
     const out = await putRecords(records(600), { client: whole.client, deliveryStreamName: 's', maxThrottledAttempts: 10, sleep });
     expect(out).toMatchObject({ delivered: 600, failed: [] });
+    // And one throttled as a whole on every call ends at its throttled attempts, not in a loop.
+    // (Past 20 calls it fails otherwise, so that a loop ends in a failed expectation, not a hang.)
+    const always = stubClient((_i, call) => (call > 20 ? new Error('runaway') : throttledCall()));
+    const stuck = await putRecords(records(2), { client: always.client, deliveryStreamName: 's', maxAttempts: 2, maxThrottledAttempts: 3, sleep });
+    expect(always.calls()).toBe(3);
+    expect(stuck.failed).toEqual(records(2).map((_r, index) => ({ index, errorCode: 'ServiceUnavailableException', errorMessage: 'Slow down.', attempts: 3 })));
 
     // Without attempts of its own a throttled record has maxAttempts, as before.
     const capped = await putRecords(records(1), { client: stubClient(() => 'ServiceUnavailableException').client, deliveryStreamName: 's', maxAttempts: 3, sleep });
