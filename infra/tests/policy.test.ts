@@ -207,21 +207,38 @@ describe('the suite fails, with a clear message, on deliberately broken stacks',
     expect(text).toContain(`statement #${doc.Statement.length} allows wildcard action "*"`);
   });
 
-  it('a "*" resource outside the allow-list, an allow-listed one without its condition, NotAction', () => {
+  it('a "*" resource outside the allow-list, an allow-listed one without its condition, NotAction, NotResource; NotPrincipal in a bucket policy', () => {
     const json = dev();
-    const [, policy] = find(json, 'aws_iam_role_policy', 'name', 'laminar-dev-object-audit');
+    const [policyId, policy] = find(json, 'aws_iam_role_policy', 'name', 'laminar-dev-object-audit');
     const doc = JSON.parse(policy.policy as string);
     doc.Statement.push({ Sid: 'Everything', Effect: 'Allow', Action: ['dynamodb:PutItem'], Resource: '*' });
     doc.Statement.push({ Sid: 'Buckets', Effect: 'Allow', Action: ['s3:GetObject'], Resource: 'arn:aws:s3:::*' });
     doc.Statement.push({ Sid: 'Mapping', Effect: 'Allow', Action: ['lambda:CreateEventSourceMapping'], Resource: '*' });
     doc.Statement.push({ Sid: 'AllBut', Effect: 'Allow', NotAction: ['iam:*'], Resource: 'arn:aws:s3:::x' });
+    // Every resource but one: no Resource for the wildcard check to see.
+    doc.Statement.push({ Sid: 'AllOthers', Effect: 'Allow', Action: ['s3:GetObject'], NotResource: 'arn:aws:s3:::laminar-dev-lake/private/*' });
     policy.policy = JSON.stringify(doc);
-    const messages = checkStack(json).map((b) => `${b.rule}: ${b.message}`);
-    expect(messages).toEqual([
-      'iam-not-action: statement "AllBut" uses NotAction (allows every other action); list the actions',
-      'iam-wildcard-resource: statement "Buckets" allows s3:GetObject on Resource "arn:aws:s3:::*"; not in policy-allowlist.ts: s3:GetObject',
-      'iam-wildcard-resource: statement "Everything" allows dynamodb:PutItem on Resource "*"; not in policy-allowlist.ts: dynamodb:PutItem',
-      'iam-wildcard-resource: statement "Mapping" is allow-listed as "lambda-create-event-source-mapping" only with condition lambda:FunctionArn',
+    // Everyone but one role may read the lake: a named AWS principal, so only NotPrincipal itself is wrong.
+    const lake = bucketId(json, 'laminar-dev-lake');
+    const [bucketPolicyId] = ofBucket(json, 'aws_s3_bucket_policy', 'laminar-dev-lake') as [string];
+    const bucketPolicy = json.resource['aws_s3_bucket_policy']?.[bucketPolicyId] as Json;
+    const bucketDoc = JSON.parse(bucketPolicy.policy as string) as { Statement: Json[] };
+    bucketDoc.Statement.push({
+      Sid: 'AllButTheAuditor',
+      Effect: 'Allow',
+      NotPrincipal: { AWS: 'arn:aws:iam::123456789012:role/auditor' },
+      Action: 's3:GetObject',
+      Resource: `\${aws_s3_bucket.${lake}.arn}/*`,
+    });
+    bucketPolicy.policy = JSON.stringify(bucketDoc);
+    const role = `aws_iam_role_policy.${policyId} (laminar-dev-object-audit)`;
+    expect(checkStack(json).map((b) => `${b.rule} ${b.resource}: ${b.message}`)).toEqual([
+      `iam-not-action ${role}: statement "AllBut" uses NotAction (allows every other action); list the actions`,
+      `iam-not-action ${role}: statement "AllOthers" uses NotResource (allows every other resource); list the resources`,
+      `iam-not-action aws_s3_bucket_policy.${bucketPolicyId}: statement "AllButTheAuditor" uses NotPrincipal with Allow`,
+      `iam-wildcard-resource ${role}: statement "Buckets" allows s3:GetObject on Resource "arn:aws:s3:::*"; not in policy-allowlist.ts: s3:GetObject`,
+      `iam-wildcard-resource ${role}: statement "Everything" allows dynamodb:PutItem on Resource "*"; not in policy-allowlist.ts: dynamodb:PutItem`,
+      `iam-wildcard-resource ${role}: statement "Mapping" is allow-listed as "lambda-create-event-source-mapping" only with condition lambda:FunctionArn`,
     ]);
   });
 
@@ -441,6 +458,20 @@ describe('the suite fails, with a clear message, on deliberately broken stacks',
     ]);
   });
 
+  it('a bucket without any public access block', () => {
+    const json = dev();
+    const blocks = ofBucket(json, 'aws_s3_bucket_public_access_block', 'laminar-dev-documents');
+    expect(blocks).toHaveLength(1);
+    for (const id of blocks) delete json.resource['aws_s3_bucket_public_access_block']?.[id];
+    expect(checkStack(json)).toEqual([
+      {
+        rule: 's3-public-access-block',
+        resource: `aws_s3_bucket.${bucketId(json, 'laminar-dev-documents')} (laminar-dev-documents)`,
+        message: 'no aws_s3_bucket_public_access_block',
+      },
+    ]);
+  });
+
   it('a written bucket without versioning, a public access block with a flag off', () => {
     const json = dev();
     for (const id of ofBucket(json, 'aws_s3_bucket_versioning', 'laminar-dev-lake')) delete json.resource['aws_s3_bucket_versioning']?.[id];
@@ -452,7 +483,7 @@ describe('the suite fails, with a clear message, on deliberately broken stacks',
     expect(messages[1]).toMatch(/^s3-versioning: objects are written \(by aws_iam_role_policy\.firehose-store-inventory_policy_\w+, aws_iam_role_policy\.fn-csv-validator_policy_\w+ \(laminar-dev-csv-validator\), .*\) but versioning is not enabled$/);
   });
 
-  it('a queue without encryption, a table, stream, topic and log group without theirs', () => {
+  it('a queue without encryption, a table, Firehose delivery stream, topic and log group without theirs', () => {
     const json = dev();
     find(json, 'aws_sqs_queue', 'name', 'laminar-dev-bronze-arrivals')[1].sqs_managed_sse_enabled = false;
     delete find(json, 'aws_dynamodb_table', 'name', 'laminar-dev-rss-dedup')[1].server_side_encryption;
@@ -466,6 +497,32 @@ describe('the suite fails, with a clear message, on deliberately broken stacks',
     expect(text).toMatch(/\[firehose-encryption\] aws_kinesis_firehose_delivery_stream\.\S+ \(laminar-dev-store-inventory\)/);
     expect(text).toMatch(/\[sns-encryption\] aws_sns_topic\.\S+ \(laminar-dev-alarms\): kms_master_key_id is required/);
     expect(text).toMatch(/\[log-retention\] aws_cloudwatch_log_group\.\S+ \(\/aws\/lambda\/laminar-dev-object-audit\): retention_in_days must be set/);
+  });
+
+  it('a Kinesis data stream without KMS encryption (a Firehose reading from it is judged by the stream)', () => {
+    // The stage stacks have no Kinesis stream today: add one unencrypted and one encrypted, and a
+    // delivery stream reading the unencrypted one (no server_side_encryption of its own: its source's is what counts).
+    const json = dev();
+    const [firehoseId, firehose] = find(json, 'aws_kinesis_firehose_delivery_stream', 'name', 'laminar-dev-store-inventory');
+    json.resource['aws_kinesis_stream'] = {
+      plain: { name: 'laminar-dev-plain', shard_count: 1, encryption_type: 'NONE' },
+      keyed: { name: 'laminar-dev-keyed', shard_count: 1, encryption_type: 'KMS', kms_key_id: 'alias/aws/kinesis' },
+    };
+    const fromStream = structuredClone(firehose);
+    fromStream.name = 'laminar-dev-from-plain';
+    fromStream.destination = 'extended_s3';
+    fromStream.kinesis_source_configuration = { kinesis_stream_arn: '${aws_kinesis_stream.plain.arn}', role_arn: (firehose.extended_s3_configuration as Json).role_arn };
+    delete fromStream.server_side_encryption;
+    (json.resource['aws_kinesis_firehose_delivery_stream'] as Record<string, Json>)[`${firehoseId}-from-plain`] = fromStream;
+    expect(checkStack(json)).toEqual([{ rule: 'kinesis-encryption', resource: 'aws_kinesis_stream.plain (laminar-dev-plain)', message: 'encryption_type = "KMS" is required' }]);
+  });
+
+  it('a KMS key that does not rotate', () => {
+    const json = structuredClone(stacks['laminar-bootstrap']) as TerraformJson;
+    const [keyId, key] = Object.entries(json.resource?.aws_kms_key ?? {}).find(([id]) => id.startsWith('dev-alarm-topic-key')) as [string, Json];
+    expect(key.enable_key_rotation).toBe(true);
+    key.enable_key_rotation = false;
+    expect(checkStack(json)).toEqual([{ rule: 'kms-rotation', resource: `aws_kms_key.${keyId}`, message: 'enable_key_rotation = true is required' }]);
   });
 
   it('secret material in a function environment, by name or by value', () => {
@@ -526,6 +583,24 @@ describe('the suite fails, with a clear message, on deliberately broken stacks',
     ]);
   });
 
+  it('an on-failure destination that is not an SQS queue of the stack, so no alarm on it can be proven', () => {
+    const json = dev();
+    // csv-validator's async failures go to the alarm topic instead of its DLQ.
+    const [topicId] = find(json, 'aws_sns_topic', 'name', 'laminar-dev-alarms');
+    const [fnId] = find(json, 'aws_lambda_function', 'function_name', 'laminar-dev-csv-validator');
+    const cfg = Object.values(json.resource['aws_lambda_function_event_invoke_config'] ?? {}).find((c) => c.function_name === `\${aws_lambda_function.${fnId}.function_name}`) as Json;
+    const topic = `\${aws_sns_topic.${topicId}.arn}`;
+    cfg.destination_config = { on_failure: { destination: topic } };
+    // A Kafka mapping's failures go to a queue of another stack (a literal ARN no queue here has).
+    const [mappingId, mapping] = Object.entries(json.resource['aws_lambda_event_source_mapping'] ?? {})[0] as [string, Json];
+    const elsewhere = 'arn:aws:sqs:eu-west-1:123456789012:laminar-prod-kafka-archiver-dlq';
+    mapping.destination_config = { on_failure: { destination_arn: elsewhere } };
+    expect(checkStack(json).map((b) => `${b.rule} ${b.resource}: ${b.message}`)).toEqual([
+      `failure-alarm aws_lambda_event_source_mapping.${mappingId}: on-failure destination ${elsewhere} is not an SQS queue of this stack, so no depth alarm can be proven`,
+      `failure-alarm aws_lambda_function.${fnId} (laminar-dev-csv-validator): on-failure destination ${topic} is not an SQS queue of this stack, so no depth alarm can be proven`,
+    ]);
+  });
+
   it('a Kafka mapping without an on-failure destination; timeouts against the trigger', () => {
     const json = dev();
     const [, mapping] = Object.entries(json.resource['aws_lambda_event_source_mapping'] ?? {})[0] as [string, Json];
@@ -577,6 +652,12 @@ describe('the suite fails, with a clear message, on deliberately broken stacks',
       'default-tags: default_tags lack stage',
       'lambda-log-group: writes to no log group of this stack (Lambda would create one without retention)',
     ]);
+  });
+
+  it('a stack with AWS resources and no aws provider block (so no default_tags at all)', () => {
+    const json = dev();
+    delete (json.provider as Record<string, unknown>).aws;
+    expect(checkStack(json)).toEqual([{ rule: 'default-tags', resource: 'provider.aws', message: 'no aws provider block' }]);
   });
 
   it('a GitHub OIDC trust that is not pinned to one repository environment', () => {
@@ -694,6 +775,15 @@ describe('the suite fails, with a clear message, on deliberately broken stacks',
     const json = dev();
     find(json, 'aws_iam_role_policy', 'name', 'laminar-dev-pdf-manifest')[1].policy = '${file("policy.json")}';
     expect(checkStack(json).map((b) => b.rule)).toEqual(['iam-unparsable']);
+  });
+
+  it('a policy referring to an aws_iam_policy_document that is not in the stack is a breach, not a pass', () => {
+    const json = dev();
+    const [id, policy] = find(json, 'aws_iam_role_policy', 'name', 'laminar-dev-pdf-manifest');
+    policy.policy = '${data.aws_iam_policy_document.gone.json}';
+    expect(checkStack(json).map((b) => `${b.rule} ${b.resource}: ${b.message}`)).toEqual([
+      `iam-unparsable aws_iam_role_policy.${id} (laminar-dev-pdf-manifest): refers to a policy document \${data.aws_iam_policy_document.gone.json} that is not in the stack`,
+    ]);
   });
 });
 
