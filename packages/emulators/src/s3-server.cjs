@@ -56,9 +56,13 @@ function underKeyLock(bucket, key, work) {
   return run;
 }
 
-/** Writes `data` to `file` by renaming a file of its own over it: a reader gets the old or the new, whole. */
-async function replaceFile(file, data) {
-  const own = `${file}.${randomBytes(8).toString('hex')}.partial`;
+/**
+ * Writes `data` to `file` by renaming a file of its own over it: a reader gets the old or the new,
+ * whole. The file of its own is at the bucket's root, as a body being received is: beside `file`
+ * its longer name would cut the longest key segment the disk takes (~230 bytes) by 25.
+ */
+async function replaceFile(store, bucket, file, data) {
+  const own = path.join(store.getBucketPath(bucket), `.partial-${randomBytes(8).toString('hex')}`);
   try {
     await fs.writeFile(own, data);
     await fs.rename(own, file);
@@ -78,8 +82,8 @@ async function putMetadata(bucket, key, metadata, md5) {
   const kept = Object.fromEntries(
     Object.entries(metadata ?? {}).filter(([name]) => S3Object.ALLOWED_METADATA.includes(name) || name.startsWith('x-amz-meta-')),
   );
-  if (md5) await replaceFile(this.getResourcePath(bucket, key, 'object.md5'), md5);
-  await replaceFile(this.getResourcePath(bucket, key, 'metadata.json'), JSON.stringify(kept, null, 2));
+  if (md5) await replaceFile(this, bucket, this.getResourcePath(bucket, key, 'object.md5'), md5);
+  await replaceFile(this, bucket, this.getResourcePath(bucket, key, 'metadata.json'), JSON.stringify(kept, null, 2));
 }
 server.store.putMetadata = putMetadata;
 
@@ -93,6 +97,10 @@ server.store.putMetadata = putMetadata;
 async function intoPlace(store, bucket, key, metadata, etag, file) {
   const objectPath = store.getResourcePath(bucket, key, 'object');
   for (let attempt = 1; ; attempt++) {
+    // The bytes must still be there before the metadata is written: an abort can remove an upload's
+    // folder while its completion waits for the key, and the key's current object would then get
+    // the ETag of bytes that never arrive. (Not retried: only a missing folder of the key is.)
+    await fs.access(file);
     try {
       await fs.mkdir(path.dirname(objectPath), { recursive: true });
       await store.putMetadata(bucket, key, metadata, etag);
@@ -243,10 +251,16 @@ async function putObjectMultipart(bucket, uploadId, parts) {
     completing.delete(uploadDir);
   }
   const etag = `${createHash('md5').update(Buffer.concat(digests)).digest('hex')}-${parts.length}`;
-  await underKeyLock(bucket, key, async () => {
-    await intoPlace(this, bucket, key, metadata, etag, assembled);
-    sendCommitted(bucket, key, 'Post', { size, etag });
-  });
+  try {
+    await underKeyLock(bucket, key, async () => {
+      await intoPlace(this, bucket, key, metadata, etag, assembled);
+      sendCommitted(bucket, key, 'Post', { size, etag });
+    });
+  } catch (error) {
+    // As putObject does: a 500 here would be retried by the SDK for ever after.
+    if (error?.code === 'ENAMETOOLONG') throw keyTooLong(key);
+    throw error;
+  }
   await fs.rm(uploadDir, { recursive: true, force: true });
   return { size, md5: etag };
 }

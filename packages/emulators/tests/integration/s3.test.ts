@@ -185,6 +185,23 @@ describe('embedded S3 listings and writes, as S3 orders and commits them', () =>
     c.destroy();
   });
 
+  it('takes a key segment of up to 233 bytes by PUT and by multipart upload, and refuses a longer multipart one by name, not with a 500', async () => {
+    const c = client();
+    // 233 bytes plus s3rver's "._S3rver_metadata.json" fill a 255-byte file name.
+    const longest = `long/${'k'.repeat(233)}`;
+    await c.send(new PutObjectCommand({ Bucket: 'seeded', Key: longest, Body: 'x' }));
+    expect((await c.send(new HeadObjectCommand({ Bucket: 'seeded', Key: longest }))).ContentLength).toBe(1);
+    const multipart = async (key: string) => {
+      const { UploadId } = await c.send(new CreateMultipartUploadCommand({ Bucket: 'seeded', Key: key }));
+      const part = await c.send(new UploadPartCommand({ Bucket: 'seeded', Key: key, UploadId, PartNumber: 1, Body: 'y' }));
+      return c.send(new CompleteMultipartUploadCommand({ Bucket: 'seeded', Key: key, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
+    };
+    await multipart(longest);
+    expect((await c.send(new HeadObjectCommand({ Bucket: 'seeded', Key: longest }))).ContentLength).toBe(1);
+    await expect(multipart(`long/${'k'.repeat(240)}`)).rejects.toMatchObject({ name: 'KeyTooLongError' });
+    c.destroy();
+  });
+
   it("refuses a key over S3's 1,024 bytes (KeyTooLongError) and takes one of exactly 1,024", async () => {
     const c = client();
     // Segments short enough for file names: only the key's whole length is at issue.

@@ -445,7 +445,7 @@ const first = !existsSync(${JSON.stringify(flag)});
 console.log(first ? 'first init' : 'init again');
 if (first) {
   writeFileSync(${JSON.stringify(flag)}, '');
-  await new Promise((r) => setTimeout(r, 5_000));
+  await new Promise((r) => setTimeout(r, 15_000));
 }
 export const handler = async () => 'ready';
 `;
@@ -453,13 +453,13 @@ export const handler = async () => 'ready';
       root: root.dir,
       region: 'us-east-1',
       // Lambda's 10 s init phase and a function timeout under it (3 s, say), both scaled down, with
-      // room for node to start on a loaded machine.
-      initTimeoutMs: 2_000,
-      timeoutMs: 1_500,
+      // room for node to start (twice, within the timeout) on a loaded machine.
+      initTimeoutMs: 6_000,
+      timeoutMs: 4_000,
       output: { line: (fn, text) => void retryLines.push(`[${fn}] ${text}`) },
       functions: await Promise.all([
         fixture(root.dir, { name: 'short-timeout-slow-once' }, slowOnce),
-        fixture(root.dir, { name: 'short-timeout-always-slow' }, 'console.log("init"); await new Promise((r) => setTimeout(r, 5_000)); export const handler = async () => "never";'),
+        fixture(root.dir, { name: 'short-timeout-always-slow' }, 'console.log("init"); await new Promise((r) => setTimeout(r, 15_000)); export const handler = async () => "never";'),
       ]),
     });
     try {
@@ -472,12 +472,12 @@ export const handler = async () => 'ready';
       expect(retryLines.join('\n')).toMatch(/\[short-timeout-slow-once\] INIT_REPORT Init Duration: [\d.]+ ms\tPhase: init\tStatus: timeout/);
       // Slow the second time too: the invocation times out, on the function's timeout.
       const never = await short.invoke('short-timeout-always-slow', {}, { requestId: 'short' });
-      expect(never.error).toMatchObject({ errorType: 'Sandbox.Timedout', errorMessage: 'RequestId: short Error: Task timed out after 1.50 seconds' });
+      expect(never.error).toMatchObject({ errorType: 'Sandbox.Timedout', errorMessage: 'RequestId: short Error: Task timed out after 4.00 seconds' });
       expect(never.logs.filter((l) => l.text.endsWith('\tinit'))).toHaveLength(2);
     } finally {
       await short.stop();
     }
-  });
+  }, 60_000);
 
   it('keeps the concurrency slot taken while an init that outlasted the init phase starts again', async () => {
     const one = new Invoker({
