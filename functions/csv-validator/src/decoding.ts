@@ -389,7 +389,9 @@ export function utf8Read(text: string): { shown: string; meant: string } | undef
  */
 function accidental(lead: number, second: number): boolean {
   if (lead === 0xc2) return second < 0xa0;
-  if (lead === 0xc9) return second >= 0x90;
+  // Except ə (C9 99): Azerbaijani's commonest letter, which may be the only non-ASCII one of a
+  // UTF-8 file, where "É™" is rare in windows-1252 text (ɔ, C9 94, is "É”", which is not).
+  if (lead === 0xc9) return second >= 0x90 && second !== 0x99;
   if (lead === 0xca) return second < 0xb0;
   if (lead === 0xcb) return !MODIFIER_AFTER_CB.includes(second);
   return false;

@@ -23,14 +23,16 @@ export function bareEtag(etag: string | undefined): string | undefined {
 
 /**
  * Where a source object's outputs go:
- * `<prefix><key without bronze/ and .csv>/<versionId, else etag>/…`. The same object version
+ * `<prefix><key without bronze/ and a final .csv>/<versionId, else etag>/…`. The same object version
  * always maps to the same keys, so a retry overwrites its own outputs instead of adding to them,
  * and a new upload of the same key (new version or content) gets a folder of its own.
  */
 export function outputKeys(source: SourceIdentity, prefixes: { silver: string; quarantine: string }): OutputKeys {
   let base = source.key.startsWith(BRONZE_PREFIX) ? source.key.slice(BRONZE_PREFIX.length) : source.key;
-  if (base.toLowerCase().endsWith('.csv')) base = base.slice(0, -4);
-  if (base === '' || base.endsWith('/')) base += '_';
+  // Only ".csv" comes off, and only where a name is left: "o.CSV" (the trigger takes both
+  // spellings) and ".csv" keep theirs, so no two source keys share a folder, where the later
+  // one's manifest replaced the earlier's ("o.csv" and "o.CSV", ".csv" and "_.csv" did).
+  if (base.endsWith('.csv') && base !== '.csv' && !base.endsWith('/.csv')) base = base.slice(0, -4);
   // S3 reports "null" as the version of objects written while versioning was off or suspended.
   const versionId = source.versionId && source.versionId !== 'null' ? source.versionId : undefined;
   const version = versionId ?? bareEtag(source.etag);

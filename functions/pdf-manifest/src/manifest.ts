@@ -175,7 +175,9 @@ export async function writeManifest(input: ManifestInput, requestId: string, dep
       for (const object of page.Contents ?? []) {
         scanned++;
         const key = object.Key === undefined ? undefined : encoded ? decodeListedKey(object.Key) : object.Key;
-        if (key === undefined || !key.toLowerCase().endsWith(suffix) || key === manifestKey) continue;
+        // A folder marker ("reports/", the console's "Create folder") is no file, whatever the suffix
+        // ("" matches every key): its link would download an empty object.
+        if (key === undefined || key.endsWith('/') || !key.toLowerCase().endsWith(suffix) || key === manifestKey) continue;
         // A line for it would be a link that opens another key, or none: counted and named instead.
         if (unreachableByUrl(key)) {
           unreachable.add(key);

@@ -82,11 +82,11 @@ describe('SniffingDecoder', () => {
     expect(decoder.report).toMatchObject({ encoding: 'utf-8', invalidBytes: true });
   });
 
-  it('takes no accidental UTF-8 as evidence: an accented capital before a no-break space or ™, and C1 controls', () => {
-    // windows-1252 bytes that happen to form valid UTF-8 pairs: É + NBSP is C9 A0 (U+0260 ɠ), É + ™
-    // is C9 99 (U+0259 ə), Â + € is C2 80 (a C1 control).
-    const latin = 'id,name\n1,RENÉ\u00a0DUPONT\n2,JOSÉ\u00a0ALVAREZ\n3,CAFÉ\u2122 Ltd\n4,Â€\n';
-    const { text, decoder } = decode(Buffer.from(latin.replace('\u2122', '\x99').replace('€', '\x80'), 'latin1'));
+  it('takes no accidental UTF-8 as evidence: an accented capital before a no-break space or ”, and C1 controls', () => {
+    // windows-1252 bytes that happen to form valid UTF-8 pairs: É + NBSP is C9 A0 (U+0260 ɠ), É + ”
+    // is C9 94 (U+0254 ɔ), Â + € is C2 80 (a C1 control). (É + ™, C9 99, is ə: evidence, below.)
+    const latin = 'id,name\n1,RENÉ\u00a0DUPONT\n2,JOSÉ\u00a0ALVAREZ\n3,\u201cCAFÉ\u201d Ltd\n4,Â€\n';
+    const { text, decoder } = decode(Buffer.from(latin.replace('\u201c', '\x93').replace('\u201d', '\x94').replace('€', '\x80'), 'latin1'));
     expect(decoder.report.encoding).toBe('windows-1252');
     expect(text).toBe(latin);
     expect(decoder.report.invalidBytes).toBe(false);
@@ -110,6 +110,15 @@ describe('SniffingDecoder', () => {
     expect(utf8Read('Oʻktam'.replace('ʻ', 'Ê»'))).toEqual({ shown: 'Ê»', meant: 'ʻ' });
   });
 
+  it('takes ə (C9 99) as UTF-8: an Azerbaijani file whose only non-ASCII letter it is', () => {
+    const azerbaijani = 'order_id,customer_name\nORD-1,Məmmədov\nORD-2,Həsənov\n';
+    const { text, decoder } = decode(Buffer.from(azerbaijani, 'utf8'));
+    expect(decoder.report.encoding).toBe('utf-8');
+    expect(text).toBe(azerbaijani);
+    // É before ” (C9 94) stays no evidence: a quoted “CAFÉ” in windows-1252.
+    expect(decode(Buffer.from('id,name\n1,\x93CAFÉ\x94\n', 'latin1')).decoder.report.encoding).toBe('windows-1252');
+  });
+
   it('keeps a windows-1252 Ë before a no-break space, ’ or » windows-1252 (CB A0, CB 92, CB BB are no evidence)', () => {
     const latin = 'id,name\n1,ZOË\u00a0DUPONT\n2,NOË’S\n3,«ZOË»\n';
     const { text, decoder } = decode(Buffer.from(latin.replace('’', '\x92'), 'latin1'));
@@ -131,7 +140,7 @@ describe('SniffingDecoder', () => {
     }
     expect(decode(latin, 7).decoder.report.utf8Inside).toBeUndefined();
     expect(utf8Read('y,MÃ¼ller â€™')).toEqual({ shown: 'Ã¼', meant: 'ü' });
-    expect(utf8Read('RENÉ\u00a0DUPONT, CAFÉ\u2122, Â€')).toBeUndefined();
+    expect(utf8Read('RENÉ\u00a0DUPONT, \u201cCAFÉ\u201d, Â€')).toBeUndefined();
   });
 
   it('marks invalid bytes after the decision instead of failing the file', () => {

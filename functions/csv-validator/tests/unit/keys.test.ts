@@ -14,14 +14,26 @@ describe('output keys', () => {
   });
 
   it('use the etag when there is no version (or S3 says "null"), without quotes', () => {
-    expect(outputKeys({ key: 'bronze/a.CSV', etag: '"abc-2"' }, prefixes).silverPart).toBe('silver/a/abc-2/part-00000.jsonl');
+    expect(outputKeys({ key: 'bronze/a.csv', etag: '"abc-2"' }, prefixes).silverPart).toBe('silver/a/abc-2/part-00000.jsonl');
     expect(outputKeys({ key: 'bronze/a.csv', versionId: 'null', etag: 'abc' }, prefixes).silverPart).toBe('silver/a/abc/part-00000.jsonl');
     expect(() => outputKeys({ key: 'bronze/a.csv' }, prefixes)).toThrow(/not be deterministic/);
   });
 
   it('keep awkward keys as they are: spaces, plus signs, unicode', () => {
     expect(outputKeys({ key: 'bronze/c++ exports/Çà et là 😀.csv', etag: 'e' }, prefixes).rejected).toBe('quarantine/c++ exports/Çà et là 😀/e/rejected.jsonl');
-    expect(outputKeys({ key: 'bronze/.csv', etag: 'e' }, prefixes).silverPart).toBe('silver/_/e/part-00000.jsonl');
+    expect(outputKeys({ key: 'bronze/.csv', etag: 'e' }, prefixes).silverPart).toBe('silver/.csv/e/part-00000.jsonl');
+  });
+
+  it('give no two source keys one folder, even objects with the same bytes (and so the same etag)', () => {
+    for (const pair of [
+      ['bronze/o.csv', 'bronze/o.CSV'],
+      ['bronze/.csv', 'bronze/_.csv'],
+      ['bronze/x/.csv', 'bronze/x/_.csv'],
+    ]) {
+      const [a, b] = pair.map((key) => outputKeys({ key, etag: 'd41d8cd98f00b204e9800998ecf8427e' }, prefixes).silverManifest);
+      expect(a, pair.join(' and ')).not.toBe(b);
+    }
+    expect(outputKeys({ key: 'bronze/ORDERS.CSV', etag: 'e' }, prefixes).silverPart).toBe('silver/ORDERS.CSV/e/part-00000.jsonl');
   });
 
   it("fit S3's 1,024 bytes however long the source key: cut to what fits, the whole key's hash after it", () => {

@@ -129,6 +129,20 @@ describe('writeManifest against a real S3 server', () => {
     listing.destroy();
   });
 
+  it('gives a folder marker no line, whatever the suffix: its link would download an empty object', async () => {
+    const keys = ['marked/', 'marked/reports/', 'marked/reports/a.pdf', 'marked/x.pdf/'];
+    const { client: listing } = clientWithListing(() => ({
+      Contents: keys.map((Key) => ({ Key, Size: Key.endsWith('/') ? 0 : 1, ETag: '"0"', LastModified: new Date() })),
+      IsTruncated: false,
+    }));
+    for (const suffix of ['', '/', '.pdf']) {
+      const result = await writeManifest(schema.parse({ prefix: 'marked/', suffix }), `req-marked-${suffix.length}`, { s3: listing, checkDeadline: noDeadline });
+      expect(result, suffix).toMatchObject({ scanned: 4, count: suffix === '/' ? 0 : 1 });
+      expect((await readManifest(result.manifestUrl)).map((l) => l.key), suffix).toEqual(suffix === '/' ? [] : ['marked/reports/a.pdf']);
+    }
+    listing.destroy();
+  });
+
   it('writes a valid empty manifest for a prefix with nothing under it', async () => {
     const result = await writeManifest(schema.parse({ prefix: 'nothing-here/' }), 'req-empty', { s3: client, checkDeadline: noDeadline });
     expect(result).toMatchObject({ count: 0, scanned: 0, bytes: 0 });
