@@ -22,8 +22,9 @@ export interface DynamoEmulator {
 const SERVER_SCRIPT = fileURLToPath(new URL('./dynamodb-server.cjs', import.meta.url));
 
 /**
- * Starts dynalite (DynamoDB on LevelDB) in a child process on a loopback port. Tables are ACTIVE
- * as soon as CreateTable returns. Known gaps: no UpdateTimeToLive (TTL is never enforced — readers
+ * Starts dynalite (DynamoDB on LevelDB) in a child process on a loopback port, ready once its store
+ * answers (a `directory` another process holds is refused here, naming LevelDB's lock). A table
+ * turns ACTIVE on a timer just after CreateTable returns: wait for it. Known gaps: no UpdateTimeToLive (TTL is never enforced — readers
  * must treat expired items as absent), no TransactWriteItems/TransactGetItems, and
  * ReturnValuesOnConditionCheckFailure is ignored.
  */

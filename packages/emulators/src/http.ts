@@ -73,11 +73,14 @@ export async function startHttpFixtures(routes: Record<string, FixtureRoute> = {
     const headers: Record<string, string> = { ...response.headers };
     if (response.etag) headers.etag = response.etag;
     if (response.lastModified) headers['last-modified'] = response.lastModified;
+    // RFC 9110 §13.2.2: If-None-Match, when sent, decides alone; If-Modified-Since only without it.
+    // (Either one matching would answer 304 for a document whose ETag changed within a second.)
+    const ifNoneMatch = req.headers['if-none-match'];
+    const ifModifiedSince = req.headers['if-modified-since'];
     const notModified =
-      (response.etag !== undefined && req.headers['if-none-match'] === response.etag) ||
-      (response.lastModified !== undefined &&
-        req.headers['if-modified-since'] !== undefined &&
-        Date.parse(req.headers['if-modified-since']) >= Date.parse(response.lastModified));
+      ifNoneMatch !== undefined
+        ? response.etag !== undefined && ifNoneMatch === response.etag
+        : response.lastModified !== undefined && ifModifiedSince !== undefined && Date.parse(ifModifiedSince) >= Date.parse(response.lastModified);
     if (notModified) {
       res.writeHead(304, headers).end();
       return;

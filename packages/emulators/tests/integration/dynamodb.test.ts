@@ -105,4 +105,19 @@ describe('embedded DynamoDB with a directory', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('refuses to start on a directory another emulator holds, naming the lock, instead of dying at the first request', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'laminar-dynamo-'));
+    const holder = await startDynamoDB({ directory: dir });
+    try {
+      await expect(startDynamoDB({ directory: dir })).rejects.toThrow(/^embedded DynamoDB failed to start: its store in .* did not open \(LevelDB lets one process hold a folder, by its lock\)/);
+      // The holder serves on.
+      const c = clientFor(holder);
+      await createTable(c, 'still');
+      c.destroy();
+    } finally {
+      await holder.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

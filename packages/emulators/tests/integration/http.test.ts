@@ -7,6 +7,7 @@ beforeAll(async () => {
     '/feed.xml': { body: '<rss/>', headers: { 'content-type': 'application/rss+xml' }, etag: '"v1"' },
     '/limited': [{ status: 429, headers: { 'retry-after': '1' } }, { body: 'ok' }],
     '/dynamic': (_req, url) => ({ body: `offset=${url.searchParams.get('offset')}` }),
+    '/both': { body: '<rss>v2</rss>', etag: '"v2"', lastModified: 'Wed, 25 Nov 2026 12:00:00 GMT' },
   });
 });
 afterAll(() => http?.stop());
@@ -23,6 +24,13 @@ describe('HTTP fixtures', () => {
     expect(await (await fetch(`${http.url}/dynamic?offset=20`)).text()).toBe('offset=20');
     expect((await fetch(`${http.url}/missing`)).status).toBe(404);
     expect(http.requests.map((r) => r.url)).toContain('/dynamic?offset=20');
+  });
+
+  it('lets If-None-Match decide alone when sent: a changed ETag is answered in full whatever If-Modified-Since says', async () => {
+    const since = 'Wed, 25 Nov 2026 12:00:00 GMT';
+    expect((await fetch(`${http.url}/both`, { headers: { 'if-none-match': '"v1"', 'if-modified-since': since } })).status).toBe(200);
+    expect((await fetch(`${http.url}/both`, { headers: { 'if-none-match': '"v2"', 'if-modified-since': since } })).status).toBe(304);
+    expect((await fetch(`${http.url}/both`, { headers: { 'if-modified-since': since } })).status).toBe(304);
   });
 });
 
