@@ -112,20 +112,26 @@ export function defineHandler<S extends z.ZodType, D, E, R>(def: HandlerDefiniti
       segment?.close();
       if (facade) tracer.setSegment(facade);
       // An invocation that recorded nothing (refused input, a failure before the first count) has
-      // nothing to publish: Powertools would print a warning saying so on every one of them. Its
-      // dimensions and metadata are cleared all the same, which only publishing does otherwise:
-      // kept, they would land on the next invocation's metrics.
+      // nothing to publish: Powertools would print a warning saying so on every one of them.
+      let published = false;
       try {
-        if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+        if (metrics.hasStoredMetrics()) {
+          metrics.publishStoredMetrics();
+          published = true;
+        }
       } catch (error) {
         // Powertools refuses some documents only as it publishes them (a metric named like a
         // dimension or metadata key): the work is done, and throwing now would replace its result
-        // and have Lambda's retries do it again. What was not published is dropped, not carried over.
+        // and have Lambda's retries do it again.
         logger.error('metrics not published', error as Error);
-        metrics.clearMetrics();
       }
-      metrics.clearDimensions();
-      metrics.clearMetadata();
+      // Publishing clears what the invocation recorded; anything else leaves it to be cleared
+      // here: kept, it would land on the next invocation's metrics.
+      if (!published) {
+        metrics.clearMetrics();
+        metrics.clearDimensions();
+        metrics.clearMetadata();
+      }
       logger.resetKeys();
     }
   };
